@@ -1,0 +1,3 @@
+#ifndef KB_CONTROLLER_H
+#define KB_CONTROLLER_H
+#endif

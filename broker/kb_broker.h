@@ -1,0 +1,29 @@
+/*
+ * kb_broker.h - the broker process's long-lived objects, as one context that
+ * main.c creates and tears down explicitly and that the API handlers and the
+ * controller receive.  It is not a global: whoever needs a part of it is
+ * handed the pointer.
+ */
+#ifndef KB_BROKER_H
+#define KB_BROKER_H
+
+#include "broker/kb_config.h"
+#include "broker/net/kb_net.h"
+#include "coord/kc_view.h"
+#include "coord/kc_zk.h"
+
+struct event_base;
+typedef struct kb_controller kb_controller_t;
+typedef struct kb_registration kb_registration_t;
+
+typedef struct kb_broker {
+    struct event_base *base;
+    kb_config_t *cfg;
+    kb_server_t *server;
+    kc_session_t *zk;
+    kc_view_t *view;             /* the metadata cache clients are answered from */
+    kb_registration_t *registration;
+    kb_controller_t *controller;
+} kb_broker_t;
+
+#endif

@@ -1,0 +1,3 @@
+#ifndef KB_REGISTRATION_H
+#define KB_REGISTRATION_H
+#endif

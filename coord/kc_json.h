@@ -1,0 +1,54 @@
+/*
+ * kc_json.h - encoders and decoders for every znode body kbroker reads or
+ * writes, byte-compatible with what Apache Kafka 2.6 writes
+ * (../shared/specs/zk-and-replication.md section 1).
+ *
+ * Encoders return compact JSON in a malloc'd NUL-terminated string (the
+ * caller frees it), or NULL on allocation failure.  Decoders take the raw
+ * znode bytes (not NUL-terminated), ignore unknown keys, tolerate missing
+ * optional keys, fill *out (which the caller clears with the matching
+ * kc_*_clear()), and return 0, or -1 on malformed input with *out cleared.
+ */
+#ifndef KC_JSON_H
+#define KC_JSON_H
+
+#include "coord/kc_model.h"
+
+/* /brokers/ids/N, registration version 4: host/port of the first PLAINTEXT
+ * endpoint (null/-1 if none), jmx_port, timestamp as a string, endpoints,
+ * listener_security_protocol_map, rack only when set.  Decoding accepts v1-v5. */
+char *kc_json_broker_encode(const kc_broker_info_t *b);
+int kc_json_broker_decode(const char *data, size_t len, int32_t id, kc_broker_info_t *out);
+
+/* /brokers/topics/T, version 2 with empty adding/removing_replicas.  Decoding
+ * accepts v1-v3, checks partitions 0..n-1 are all present with no duplicate
+ * broker in a list, and leaves out->name NULL (the name is the znode's). */
+char *kc_json_topic_encode(const kc_topic_t *t);
+int kc_json_topic_decode(const char *data, size_t len, kc_topic_t *out);
+
+/* /brokers/topics/T/partitions/P/state, version 1.  zk_version is not part of
+ * the JSON: the decoder leaves it 0 and the caller sets it from the Stat. */
+char *kc_json_state_encode(const kc_partition_state_t *s);
+int kc_json_state_decode(const char *data, size_t len, kc_partition_state_t *out);
+
+/* /controller: {"version":1,"brokerid":N,"timestamp":"ms"}. */
+char *kc_json_controller_encode(int32_t broker_id, int64_t timestamp_ms);
+int kc_json_controller_decode(const char *data, size_t len, int32_t *broker_id);
+
+/* /cluster/id: {"version":"1","id":"..."}.  out must hold at least 64 bytes. */
+char *kc_json_cluster_id_encode(const char *id);
+int kc_json_cluster_id_decode(const char *data, size_t len, char *out, size_t outlen);
+
+/* /config/topics/T and /config/brokers/N: {"version":1,"config":{k:v,...}}
+ * with every value a string.  Decoding returns a malloc'd array in *out. */
+char *kc_json_config_encode(const kc_config_entry_t *entries, int n);
+int kc_json_config_decode(const char *data, size_t len, kc_config_entry_t **out, int *n_out);
+
+/* /config/changes/config_change_N: {"version":2,"entity_path":"topics/T"}. */
+char *kc_json_config_change_encode(const char *entity_path);
+
+/* A new cluster id: URL-safe base64 without padding of 16 random bytes
+ * (22 characters) written NUL-terminated into out[23]. */
+void kc_new_cluster_id(char out[23]);
+
+#endif

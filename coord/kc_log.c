@@ -1,0 +1,47 @@
+/*
+ * kc_log.c - timestamped, leveled logging to stderr.
+ *
+ * One fprintf per line keeps lines whole even when several processes share
+ * the terminal.  The logger has no locking: kbroker logs only from its event
+ * loop thread and helper threads format into a local buffer first.
+ */
+#include "coord/kc_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/time.h>
+#include <time.h>
+
+static const char *log_prog = "kbroker";
+static int32_t log_broker_id = -1;
+static kc_log_level_t log_min_level = KC_LOG_INFO;
+
+void kc_log_init(const char *prog, int32_t broker_id, kc_log_level_t min_level) {
+    log_prog = prog;
+    log_broker_id = broker_id;
+    log_min_level = min_level;
+}
+
+void kc_log_set_broker_id(int32_t broker_id) { log_broker_id = broker_id; }
+
+void kc_log(kc_log_level_t level, const char *module, const char *fmt, ...) {
+    static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+    char msg[2048], stamp[32], who[48];
+    struct timeval tv;
+    struct tm tm;
+    va_list ap;
+
+    if (level < log_min_level) return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (log_broker_id >= 0)
+        snprintf(who, sizeof(who), "%s[%d]", log_prog, (int)log_broker_id);
+    else
+        snprintf(who, sizeof(who), "%s", log_prog);
+    fprintf(stderr, "%s.%03dZ %-5s %s %s: %s\n", stamp, (int)(tv.tv_usec / 1000), names[level], who,
+            module, msg);
+}

@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int kb_placeholder_t;

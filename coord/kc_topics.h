@@ -1,0 +1,53 @@
+/*
+ * kc_topics.h - topic creation and partition state writes.
+ *
+ * Topic creation is shared by kbroker-admin, CreateTopics and auto-creation:
+ * validate, then write /config/topics/T and then create /brokers/topics/T
+ * (topic znode v2), exactly in Kafka's order, so the controller (watching
+ * /brokers/topics) only ever sees topics whose config already exists.
+ */
+#ifndef KC_TOPICS_H
+#define KC_TOPICS_H
+
+#include "coord/kc_model.h"
+#include "coord/kc_zk.h"
+
+/*
+ * Checks a request to create topic `name`.  Either assignment is given
+ * (explicit --replica-assignment: n_partitions lists, all the same length,
+ * no duplicate broker within a list, every broker registered) or it is NULL
+ * and partitions/rf are used with Kafka's assignment over live_brokers
+ * (sorted ascending).  On success fills *out (name and replica lists; the
+ * caller clears it).  Returns KC_OK or KC_INVALID with a one-line reason in
+ * why; *kafka_error receives the matching Kafka error code
+ * (17 INVALID_TOPIC_EXCEPTION, 37 INVALID_PARTITIONS,
+ *  38 INVALID_REPLICATION_FACTOR, 39 INVALID_REPLICA_ASSIGNMENT).
+ */
+int kc_topic_plan(const char *name, int32_t partitions, int32_t rf, const kc_topic_t *assignment,
+                  const int32_t *live_brokers, int n_live, kc_topic_t *out, int16_t *kafka_error,
+                  char *why, size_t whylen);
+
+/* Writes /config/topics/T (creating it, or overwriting a leftover) and then
+ * creates /brokers/topics/T from `topic`.  done gets KC_OK, KC_EXISTS when
+ * the topic znode already exists, or another KC_* code. */
+void kc_topic_create(kc_session_t *s, const kc_topic_t *topic, const kc_config_entry_t *configs,
+                     int n_configs, kc_done_fn done, void *arg);
+
+/*
+ * Controller write of a partition's first state: creates .../partitions,
+ * .../partitions/P and .../partitions/P/state in one multi guarded by a check
+ * of /controller_epoch at epoch_zk_version.  done gets KC_OK, KC_EXISTS,
+ * KC_FENCED or another code.
+ */
+void kc_state_create(kc_session_t *s, const char *topic, int32_t partition,
+                     const kc_partition_state_t *state, int32_t epoch_zk_version, kc_done_fn done,
+                     void *arg);
+
+/* Controller update of a state znode: setData conditional on state->zk_version,
+ * in a multi guarded by the /controller_epoch check.  done gets KC_OK,
+ * KC_BADVERSION, KC_FENCED or another code. */
+void kc_state_update(kc_session_t *s, const char *topic, int32_t partition,
+                     const kc_partition_state_t *state, int32_t epoch_zk_version, kc_done_fn done,
+                     void *arg);
+
+#endif

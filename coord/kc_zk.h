@@ -1,0 +1,92 @@
+/*
+ * kc_zk.h - a ZooKeeper session driven by a libevent loop.
+ *
+ * kbroker uses the single-threaded ZooKeeper C client: the session registers
+ * the client's socket with the event loop (zookeeper_interest) and lets the
+ * client run (zookeeper_process) when it is ready, so every completion and
+ * watch runs on the loop thread and no ZooKeeper thread ever touches broker
+ * state.  When the server declares the session expired, the session object
+ * closes the handle and opens a new one by itself; owners learn about it
+ * through the state callback and must re-create ephemeral znodes and watches.
+ *
+ * A chroot in the connect string ("h1:2181,h2:2181/kafka") is created,
+ * recursively, before the chrooted handle is opened.
+ */
+#ifndef KC_ZK_H
+#define KC_ZK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <zookeeper/zookeeper.h>
+
+struct event_base;
+
+typedef struct kc_session kc_session_t;
+
+typedef enum {
+    KC_SESSION_CONNECTED,    /* (re)connected; `new_session` says whether it is a new session */
+    KC_SESSION_DISCONNECTED, /* connection lost; the session may still be alive on the server */
+    KC_SESSION_EXPIRED,      /* the old session is gone; a new one is being opened */
+} kc_session_state_t;
+
+typedef void (*kc_session_state_fn)(kc_session_t *s, kc_session_state_t state, bool new_session,
+                                    void *arg);
+
+/* Watch callback: type is ZOO_CREATED_EVENT, ZOO_DELETED_EVENT,
+ * ZOO_CHANGED_EVENT or ZOO_CHILD_EVENT; path is relative to the chroot. */
+typedef void (*kc_watch_fn)(kc_session_t *s, int type, const char *path, void *arg);
+
+kc_session_t *kc_session_new(struct event_base *base, const char *connect, int session_timeout_ms);
+void kc_session_free(kc_session_t *s);
+
+/* Several owners may listen; each gets every state change. */
+void kc_session_add_listener(kc_session_t *s, kc_session_state_fn fn, void *arg);
+
+/* Starts connecting (creates the chroot first if the connect string has one).
+ * Returns 0, or -1 when the connect string is malformed. */
+int kc_session_start(kc_session_t *s);
+
+bool kc_session_connected(const kc_session_t *s);
+zhandle_t *kc_session_handle(kc_session_t *s);   /* NULL while (re)opening */
+int64_t kc_session_id(const kc_session_t *s);    /* 0 until connected */
+struct event_base *kc_session_base(kc_session_t *s);
+/* Incremented every time a new session is established. */
+uint64_t kc_session_generation(const kc_session_t *s);
+
+/* A watcher context that routes one zoo_aw*() watch to fn.  The session
+ * owns these contexts and drops them when the session expires (watches of an
+ * expired session never fire), so callers just pass the return value as the
+ * watcherCtx with kc_session_watcher() as the watcher function. */
+void *kc_session_watch_ctx(kc_session_t *s, kc_watch_fn fn, void *arg);
+void kc_session_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx);
+
+/*
+ * Blocking helpers for short-lived tools (kbroker-admin, tests): run the loop
+ * until the session is connected, or until a started operation completes.
+ * They must not be called from inside a callback of the same loop.
+ * kc_session_wait_connected returns 0, or -1 after timeout_ms.
+ */
+int kc_session_wait_connected(kc_session_t *s, int timeout_ms);
+/* Runs the loop until *done is non-zero or timeout_ms passes (-1 on timeout). */
+int kc_session_wait(kc_session_t *s, const int *done, int timeout_ms);
+
+/* Status codes of libkcoord operations (0 / negative, never a Kafka error). */
+enum {
+    KC_OK = 0,
+    KC_ERR = -1,         /* unexpected ZooKeeper or allocation failure */
+    KC_EXISTS = -2,      /* the znode already exists (e.g. topic already exists) */
+    KC_NONODE = -3,      /* the znode does not exist */
+    KC_BADVERSION = -4,  /* a conditional write lost to a concurrent writer */
+    KC_CONNLOSS = -5,    /* not connected, or the connection was lost mid-operation */
+    KC_FENCED = -6,      /* a controller write failed its /controller_epoch check */
+    KC_INVALID = -7,     /* the caller's input is invalid (bad name, assignment, ...) */
+};
+
+/* Maps a ZooKeeper return code (ZOK, ZNODEEXISTS, ...) to a KC_* code. */
+int kc_from_zrc(int zrc);
+const char *kc_strerror(int rc);
+
+/* Completion of an asynchronous libkcoord operation. */
+typedef void (*kc_done_fn)(int rc, void *arg);
+
+#endif

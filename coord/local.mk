@@ -1,0 +1,22 @@
+# coord/: libkcoord (every ZooKeeper path and JSON format) and kbroker-admin.
+noinst_LIBRARIES += coord/libkcoord.a
+coord_libkcoord_a_SOURCES = \
+	coord/kc_log.c coord/kc_log.h \
+	coord/kc_model.c coord/kc_model.h \
+	coord/kc_json.c coord/kc_json.h \
+	coord/kc_assign.c coord/kc_assign.h \
+	coord/kc_names.c coord/kc_names.h \
+	coord/kc_paths.h \
+	coord/kc_zk.c coord/kc_zk.h \
+	coord/kc_view.c coord/kc_view.h \
+	coord/kc_registry.c coord/kc_registry.h \
+	coord/kc_election.c coord/kc_election.h \
+	coord/kc_topics.c coord/kc_topics.h
+coord_libkcoord_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS)
+
+KCOORD_LIBS = coord/libkcoord.a $(ZOOKEEPER_LIBS) $(JANSSON_LIBS) $(LIBEVENT_LIBS) -lm
+
+bin_PROGRAMS += kbroker-admin
+kbroker_admin_SOURCES = coord/kbroker_admin.c
+kbroker_admin_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS)
+kbroker_admin_LDADD = $(KCOORD_LIBS)

@@ -1,0 +1,3 @@
+#ifndef KP_APIVERSIONS_H
+#define KP_APIVERSIONS_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef KP_BUF_H
+#define KP_BUF_H
+#endif

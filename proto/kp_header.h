@@ -1,0 +1,3 @@
+#ifndef KP_HEADER_H
+#define KP_HEADER_H
+#endif

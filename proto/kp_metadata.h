@@ -1,0 +1,3 @@
+#ifndef KP_METADATA_H
+#define KP_METADATA_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef KP_TYPES_H
+#define KP_TYPES_H
+#endif

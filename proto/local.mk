@@ -1,0 +1,17 @@
+# proto/: byte formats, no I/O.  The inter-broker RPC schema is compiled by
+# protoc-c at build time; the generated files are never committed.
+noinst_LIBRARIES += proto/libkproto.a
+proto_libkproto_a_SOURCES = \
+	proto/kp_buf.c proto/kp_buf.h \
+	proto/kp_types.h \
+	proto/kp_header.c proto/kp_header.h \
+	proto/kp_apiversions.c proto/kp_apiversions.h \
+	proto/kp_metadata.c proto/kp_metadata.h
+nodist_proto_libkproto_a_SOURCES = proto/kbroker_rpc.pb-c.c proto/kbroker_rpc.pb-c.h
+proto_libkproto_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+BUILT_SOURCES += proto/kbroker_rpc.pb-c.c proto/kbroker_rpc.pb-c.h
+CLEANFILES += proto/kbroker_rpc.pb-c.c proto/kbroker_rpc.pb-c.h
+EXTRA_DIST += proto/kbroker_rpc.proto
+
+proto/kbroker_rpc.pb-c.c proto/kbroker_rpc.pb-c.h: $(srcdir)/proto/kbroker_rpc.proto
+	$(AM_V_GEN)$(MKDIR_P) proto && $(PROTOC_C) --proto_path=$(srcdir)/proto --c_out=proto $(srcdir)/proto/kbroker_rpc.proto

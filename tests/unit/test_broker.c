@@ -1,0 +1,7 @@
+/* test_broker.c - runs the Check suites of broker/. */
+#include "tests/unit/unit.h"
+
+int main(void) {
+    Suite *suites[] = {config_suite(), NULL};
+    return unit_run(suites);
+}

@@ -1,0 +1,7 @@
+/* test_coord.c - runs the Check suites of coord/. */
+#include "tests/unit/unit.h"
+
+int main(void) {
+    Suite *suites[] = {json_suite(), assign_suite(), names_suite(), NULL};
+    return unit_run(suites);
+}

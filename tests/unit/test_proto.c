@@ -1,0 +1,7 @@
+/* test_proto.c - runs the Check suites of proto/. */
+#include "tests/unit/unit.h"
+
+int main(void) {
+    Suite *suites[] = {buf_suite(), apiversions_suite(), metadata_suite(), NULL};
+    return unit_run(suites);
+}

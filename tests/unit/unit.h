@@ -1,0 +1,29 @@
+/*
+ * unit.h - the suite constructors each tests/unit/test_*.c file exports, so
+ * one runner per module (test_coord.c, test_proto.c, test_broker.c) can
+ * gather them into a single Check run.
+ */
+#ifndef KB_UNIT_H
+#define KB_UNIT_H
+
+#include <check.h>
+
+Suite *json_suite(void);
+Suite *assign_suite(void);
+Suite *names_suite(void);
+Suite *buf_suite(void);
+Suite *apiversions_suite(void);
+Suite *metadata_suite(void);
+Suite *config_suite(void);
+
+/* Runs every suite in the NULL-terminated list; returns the process exit status. */
+static inline int unit_run(Suite **suites) {
+    SRunner *sr = srunner_create(suites[0]);
+    for (int i = 1; suites[i]; i++) srunner_add_suite(sr, suites[i]);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
+
+#endif

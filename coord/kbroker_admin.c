@@ -1,2 +1,782 @@
-/* placeholder: being written */
-typedef int kb_placeholder_t;
+/*
+ * kbroker_admin.c - kbroker-admin, the operator's command-line tool.
+ *
+ * It plays the part of kafka-topics.sh --zookeeper for a kbroker cluster:
+ * it creates topics by writing the same znodes Kafka 2.6 writes, and shows
+ * topics and brokers as ZooKeeper holds them.  All ZooKeeper work goes
+ * through libkcoord (the session, the watched cluster view and topic
+ * creation), so the tool and the broker can never disagree about a format.
+ * Commands live in one table; each one parses its own options, connects,
+ * waits for the cluster view to load, and then acts on that view.
+ *
+ *   kbroker-admin --zookeeper HOST:PORT[,HOST:PORT...][/chroot]
+ *                 [--timeout SECONDS] [--output text|json] COMMAND [OPTIONS]
+ *
+ * Exit status (the man page copies this list):
+ *   0  success
+ *   1  usage error: unknown command or option, missing or malformed argument
+ *      (including a non-numeric --partitions or --replication-factor),
+ *      conflicting options
+ *   2  ZooKeeper unreachable within --timeout (or the connection was lost
+ *      while reading the cluster)
+ *   3  the topic already exists
+ *   4  invalid topic name (illegal characters, too long, "." or "..", or a
+ *      name colliding with an existing topic once '.' and '_' are equated)
+ *   5  invalid number of partitions, replication factor or replica
+ *      assignment (including a replication factor larger than the number of
+ *      live brokers, an unknown broker, and a malformed --replica-assignment)
+ *   6  topic not found (describe-topic --topic)
+ *   7  any other ZooKeeper error, or a ZooKeeper operation that did not
+ *      finish within --timeout
+ * Every error is one line on stderr starting with "kbroker-admin: ".
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "coord/kc_log.h"
+#include "coord/kc_model.h"
+#include "coord/kc_names.h"
+#include "coord/kc_topics.h"
+#include "coord/kc_view.h"
+#include "coord/kc_zk.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+
+#define PROG "kbroker-admin"
+#define DEFAULT_TIMEOUT_S 30
+/* Kafka 2.6's zookeeper.session.timeout.ms default. */
+#define SESSION_TIMEOUT_MS 18000
+/* Above every level: the tool reports failures itself, in one line each. */
+#define LOG_SILENT ((kc_log_level_t)(KC_LOG_ERROR + 1))
+
+enum {
+    EXIT_OK = 0,
+    EXIT_USAGE = 1,
+    EXIT_UNREACHABLE = 2,
+    EXIT_TOPIC_EXISTS = 3,
+    EXIT_INVALID_NAME = 4,
+    EXIT_INVALID_LAYOUT = 5,
+    EXIT_NO_TOPIC = 6,
+    EXIT_ZK_ERROR = 7,
+};
+
+/* The Kafka error kc_topic_plan() reports for a bad name; its other
+ * refusals (partitions, replication factor, assignment) all map to exit 5. */
+#define KAFKA_INVALID_TOPIC_EXCEPTION 17
+
+/* Everything one run of the tool holds. */
+typedef struct admin {
+    const char *zookeeper;
+    int timeout_s;
+    bool json;
+    struct timespec deadline; /* --timeout counts from the first connect */
+    struct event_base *base;
+    kc_session_t *session;
+    kc_view_t *view;
+    int view_loaded;          /* set from the view's change callback */
+} admin_t;
+
+typedef int (*command_fn)(admin_t *a, int argc, char **argv);
+
+typedef struct command {
+    const char *name;
+    command_fn run;
+    const char *usage;
+} command_t;
+
+/* ------------------------------------------------------------------ */
+/* Errors and argument parsing                                         */
+/* ------------------------------------------------------------------ */
+
+/* Prints "kbroker-admin: <message>" on stderr and returns status. */
+static int fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(int status, const char *fmt, ...) {
+    va_list ap;
+
+    fputs(PROG ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return status;
+}
+
+/* A whole decimal integer within [min, max]; no sign other than '-', no
+ * blanks. */
+static bool parse_int(const char *s, long min, long max, long *out) {
+    char *end;
+
+    if (s == NULL || !(*s == '-' || (*s >= '0' && *s <= '9'))) return false;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max) return false;
+    *out = v;
+    return true;
+}
+
+/* getopt_long is run with opterr = 0 so that every complaint is ours and fits
+ * on one line; this turns its '?' and ':' answers into that line. */
+static int option_error(const char *where, int c, char **argv) {
+    const char *opt = argv[optind - 1];
+
+    if (c == ':') return fail(EXIT_USAGE, "%s: option '%s' needs a value", where, opt);
+    if (optopt != 0) return fail(EXIT_USAGE, "%s: unknown option '-%c'", where, optopt);
+    return fail(EXIT_USAGE, "%s: unknown option '%s'", where, opt);
+}
+
+/* Each comma-separated server must be HOST:PORT; a chroot may follow the
+ * last one.  Checked here so a typo is a usage error, not "unreachable". */
+static bool connect_string_valid(const char *connect) {
+    size_t hosts_len = strcspn(connect, "/");
+    char *hosts = strndup(connect, hosts_len);
+    bool ok = hosts != NULL && hosts_len > 0;
+    char *save = NULL;
+
+    for (char *server = ok ? strtok_r(hosts, ",", &save) : NULL; server != NULL;
+         server = strtok_r(NULL, ",", &save)) {
+        const char *colon = strrchr(server, ':');
+        long port;
+        if (colon == NULL || colon == server || !parse_int(colon + 1, 1, 65535, &port)) ok = false;
+    }
+    if (ok && (hosts[0] == ',' || hosts[hosts_len - 1] == ',' || strstr(hosts, ",,") != NULL))
+        ok = false;
+    free(hosts);
+    return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* Connecting and waiting                                              */
+/* ------------------------------------------------------------------ */
+
+static int remaining_ms(const admin_t *a) {
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long ms = (long long)(a->deadline.tv_sec - now.tv_sec) * 1000 +
+                   (a->deadline.tv_nsec - now.tv_nsec) / 1000000;
+    if (ms < 0) return 0;
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* A wait that ran out: without a connection ZooKeeper is unreachable,
+ * with one it is merely slow or stuck. */
+static int wait_failed(const admin_t *a, const char *doing) {
+    if (!kc_session_connected(a->session))
+        return fail(EXIT_UNREACHABLE, "lost the connection to ZooKeeper at %s while %s",
+                    a->zookeeper, doing);
+    return fail(EXIT_ZK_ERROR, "timed out after %d seconds %s", a->timeout_s, doing);
+}
+
+static int admin_connect(admin_t *a) {
+    clock_gettime(CLOCK_MONOTONIC, &a->deadline);
+    a->deadline.tv_sec += a->timeout_s;
+    a->base = event_base_new();
+    if (a->base == NULL) return fail(EXIT_ZK_ERROR, "cannot create an event loop");
+    a->session = kc_session_new(a->base, a->zookeeper, SESSION_TIMEOUT_MS);
+    if (a->session == NULL) return fail(EXIT_USAGE, "invalid --zookeeper '%s'", a->zookeeper);
+    /* The ZooKeeper client would log every refused connection attempt. */
+    zoo_set_debug_level(0);
+    if (kc_session_start(a->session) < 0)
+        return fail(EXIT_UNREACHABLE, "cannot connect to ZooKeeper at %s", a->zookeeper);
+    if (kc_session_wait_connected(a->session, remaining_ms(a)) < 0)
+        return fail(EXIT_UNREACHABLE, "ZooKeeper at %s unreachable within %d seconds",
+                    a->zookeeper, a->timeout_s);
+    return EXIT_OK;
+}
+
+static void view_changed(kc_view_t *v, int what, void *arg) {
+    admin_t *a = arg;
+    if (kc_view_loaded(v)) a->view_loaded = 1;
+}
+
+/* Connects and waits until the cluster view has read everything once. */
+static int admin_load_view(admin_t *a) {
+    int rc = admin_connect(a);
+    if (rc != EXIT_OK) return rc;
+
+    a->view = kc_view_new(a->session, view_changed, a);
+    if (a->view == NULL) return fail(EXIT_ZK_ERROR, "out of memory");
+    if (kc_view_loaded(a->view)) a->view_loaded = 1;
+    if (kc_session_wait(a->session, &a->view_loaded, remaining_ms(a)) < 0)
+        return wait_failed(a, "reading the cluster from ZooKeeper");
+    return EXIT_OK;
+}
+
+/*
+ * Frees the view, then closes the ZooKeeper session (the server drops it at
+ * once instead of waiting out its timeout).  A read the view still has in
+ * flight completes inside the close, which releases what is left of the view.
+ */
+static void admin_teardown(admin_t *a) {
+    kc_view_free(a->view);
+    kc_session_free(a->session);
+    if (a->base != NULL) event_base_free(a->base);
+}
+
+/* ------------------------------------------------------------------ */
+/* Output helpers                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Prints a JSON document compactly on one line and releases it. */
+static int print_json(json_t *doc) {
+    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+    json_decref(doc);
+    if (text == NULL) return fail(EXIT_ZK_ERROR, "out of memory");
+    puts(text);
+    free(text);
+    return EXIT_OK;
+}
+
+static json_t *json_int_list(const int32_t *v, int n) {
+    json_t *arr = json_array();
+    for (int i = 0; arr != NULL && i < n; i++) json_array_append_new(arr, json_integer(v[i]));
+    return arr;
+}
+
+/* "1,2,0" into buf. */
+static const char *int_list_text(const int32_t *v, int n, char *buf, size_t size) {
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (int i = 0; i < n && used < size; i++) {
+        int w = snprintf(buf + used, size - used, "%s%d", i > 0 ? "," : "", (int)v[i]);
+        if (w < 0) break;
+        used += (size_t)w;
+    }
+    return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* create-topic                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef struct create_args {
+    const char *topic;
+    const char *partitions;
+    const char *replication_factor;
+    const char *assignment;
+    kc_config_entry_t *configs;
+    int n_configs;
+} create_args_t;
+
+/* Adds a copy of one --config key=value; a key given twice is refused. */
+static int add_config(create_args_t *c, const char *kv) {
+    const char *eq = strchr(kv, '=');
+
+    if (eq == NULL || eq == kv)
+        return fail(EXIT_USAGE, "create-topic: --config wants key=value, got '%s'", kv);
+    for (int i = 0; i < c->n_configs; i++)
+        if (strncmp(c->configs[i].key, kv, (size_t)(eq - kv)) == 0 &&
+            c->configs[i].key[eq - kv] == '\0')
+            return fail(EXIT_USAGE, "create-topic: --config %.*s given twice", (int)(eq - kv), kv);
+    kc_config_entry_t *grown = realloc(c->configs, (size_t)(c->n_configs + 1) * sizeof(*grown));
+    if (grown == NULL) return fail(EXIT_ZK_ERROR, "out of memory");
+    c->configs = grown;
+    c->configs[c->n_configs].key = strndup(kv, (size_t)(eq - kv));
+    c->configs[c->n_configs].value = strdup(eq + 1);
+    c->n_configs++;
+    if (grown[c->n_configs - 1].key == NULL || grown[c->n_configs - 1].value == NULL)
+        return fail(EXIT_ZK_ERROR, "out of memory");
+    return EXIT_OK;
+}
+
+static int parse_create_options(create_args_t *c, int argc, char **argv) {
+    static const struct option options[] = {
+        {"topic", required_argument, NULL, 't'},
+        {"partitions", required_argument, NULL, 'p'},
+        {"replication-factor", required_argument, NULL, 'r'},
+        {"replica-assignment", required_argument, NULL, 'a'},
+        {"config", required_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt, rc = EXIT_OK;
+
+    while (rc == EXIT_OK && (opt = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
+        switch (opt) {
+        case 't': c->topic = optarg; break;
+        case 'p': c->partitions = optarg; break;
+        case 'r': c->replication_factor = optarg; break;
+        case 'a': c->assignment = optarg; break;
+        case 'c': rc = add_config(c, optarg); break;
+        default: rc = option_error("create-topic", opt, argv);
+        }
+    }
+    if (rc == EXIT_OK && optind < argc)
+        rc = fail(EXIT_USAGE, "create-topic: unexpected argument '%s'", argv[optind]);
+    return rc;
+}
+
+/* The option combinations Kafka's tool accepts with --zookeeper. */
+static int check_create_combination(const create_args_t *c) {
+    if (c->topic == NULL) return fail(EXIT_USAGE, "create-topic: missing --topic");
+    if (c->assignment != NULL && (c->partitions != NULL || c->replication_factor != NULL))
+        return fail(EXIT_USAGE, "create-topic: --replica-assignment cannot be combined with "
+                                "--partitions or --replication-factor");
+    if (c->assignment == NULL && (c->partitions == NULL || c->replication_factor == NULL))
+        return fail(EXIT_USAGE, "create-topic: give --partitions and --replication-factor, "
+                                "or --replica-assignment");
+    return EXIT_OK;
+}
+
+/* One partition's "b1:b2:b3" into p. */
+static int parse_replica_list(const char *text, size_t len, kc_partition_t *p) {
+    char *copy = strndup(text, len), *save = NULL;
+    int rc = copy != NULL && len > 0 ? 0 : -1;
+
+    p->replicas = calloc(len / 2 + 1, sizeof(*p->replicas)); /* at most (len+1)/2 ids */
+    if (p->replicas == NULL) rc = -1;
+    for (char *id = rc == 0 ? strtok_r(copy, ":", &save) : NULL; id != NULL;
+         id = strtok_r(NULL, ":", &save)) {
+        long v;
+        if (!parse_int(id, 0, INT32_MAX, &v)) rc = -1;
+        else p->replicas[p->n_replicas++] = (int32_t)v;
+    }
+    /* strtok_r skips empty fields; "1::2" and ":1" must not pass for "1:2". */
+    if (rc == 0 && (text[0] == ':' || text[len - 1] == ':' || memmem(text, len, "::", 2) != NULL))
+        rc = -1;
+    free(copy);
+    return rc;
+}
+
+/* Kafka's --replica-assignment: partitions separated by ',', the broker ids
+ * of one partition by ':' ("0:1:2,1:2:0").  Semantic checks (equal lengths,
+ * duplicates, unknown brokers) are kc_topic_plan's. */
+static int parse_assignment(const char *text, kc_topic_t *out) {
+    int n = 1;
+
+    memset(out, 0, sizeof(*out));
+    for (const char *s = text; *s; s++) n += *s == ',';
+    out->partitions = calloc((size_t)n, sizeof(*out->partitions));
+    if (out->partitions == NULL) return -1;
+    out->n_partitions = n;
+    const char *part = text;
+    for (int i = 0; i < n; i++) {
+        size_t len = strcspn(part, ",");
+        if (parse_replica_list(part, len, &out->partitions[i]) < 0) return -1;
+        part += len + 1;
+    }
+    return 0;
+}
+
+/* Exit status for a kc_topic_plan() refusal. */
+static int plan_failed(int rc, int16_t kafka_error, const char *why) {
+    if (rc != KC_INVALID) return fail(EXIT_ZK_ERROR, "%s", why);
+    if (kafka_error == KAFKA_INVALID_TOPIC_EXCEPTION) return fail(EXIT_INVALID_NAME, "%s", why);
+    return fail(EXIT_INVALID_LAYOUT, "%s", why);
+}
+
+/* Refuses an existing topic, and one whose metric names would clash with an
+ * existing topic's ('.' and '_' are the same there), as Kafka does. */
+static int check_topic_is_new(const kc_view_t *v, const char *name) {
+    if (kc_view_topic(v, name) != NULL)
+        return fail(EXIT_TOPIC_EXISTS, "topic '%s' already exists", name);
+    for (int i = 0; i < kc_view_topic_count(v); i++) {
+        const char *other = kc_view_topic_at(v, i)->name;
+        if (kc_topic_names_collide(name, other))
+            return fail(EXIT_INVALID_NAME, "topic '%s' collides with existing topic '%s'", name,
+                        other);
+    }
+    return EXIT_OK;
+}
+
+/* Live broker ids in ascending order (the view keeps them sorted). */
+static int32_t *live_brokers(const kc_view_t *v, int *n) {
+    *n = kc_view_broker_count(v);
+    int32_t *ids = calloc((size_t)*n + 1, sizeof(*ids));
+    for (int i = 0; ids != NULL && i < *n; i++) ids[i] = kc_view_broker_at(v, i)->id;
+    return ids;
+}
+
+typedef struct create_wait {
+    int done;
+    int rc;
+} create_wait_t;
+
+static void topic_create_done(int rc, void *arg) {
+    create_wait_t *w = arg;
+    w->rc = rc;
+    w->done = 1;
+}
+
+/* Writes the planned topic and reports the outcome. */
+static int write_topic(admin_t *a, const kc_topic_t *plan, const create_args_t *c) {
+    create_wait_t w = {0, KC_ERR};
+
+    kc_topic_create(a->session, plan, c->configs, c->n_configs, topic_create_done, &w);
+    if (kc_session_wait(a->session, &w.done, remaining_ms(a)) < 0)
+        return wait_failed(a, "creating the topic; it may or may not exist now");
+    if (w.rc == KC_EXISTS) return fail(EXIT_TOPIC_EXISTS, "topic '%s' already exists", plan->name);
+    if (w.rc != KC_OK)
+        return fail(EXIT_ZK_ERROR, "cannot create topic '%s': %s", plan->name, kc_strerror(w.rc));
+    printf("Created topic %s.\n", plan->name);
+    return EXIT_OK;
+}
+
+/* Plans the layout against the live brokers, then writes it. */
+static int plan_and_create(admin_t *a, const create_args_t *c, const kc_topic_t *assignment,
+                           int32_t partitions, int32_t rf) {
+    int n_live, rc;
+    int32_t *live = live_brokers(a->view, &n_live);
+    kc_topic_t plan;
+    int16_t kafka_error = 0;
+    char why[512] = "out of memory";
+
+    if (live == NULL) return fail(EXIT_ZK_ERROR, "out of memory");
+    rc = kc_topic_plan(c->topic, partitions, rf, assignment, live, n_live, &plan, &kafka_error,
+                       why, sizeof(why));
+    free(live);
+    if (rc != KC_OK) return plan_failed(rc, kafka_error, why);
+    rc = check_topic_is_new(a->view, c->topic);
+    if (rc == EXIT_OK) rc = write_topic(a, &plan, c);
+    kc_topic_clear(&plan);
+    return rc;
+}
+
+/* Everything that can be checked without ZooKeeper, then the cluster work. */
+static int create_with(admin_t *a, const create_args_t *c, kc_topic_t *assignment) {
+    long partitions = 0, rf = 0;
+    char why[512];
+
+    if (c->assignment == NULL && !parse_int(c->partitions, INT32_MIN, INT32_MAX, &partitions))
+        return fail(EXIT_USAGE, "create-topic: --partitions '%s' is not a number", c->partitions);
+    if (c->assignment == NULL && !parse_int(c->replication_factor, INT32_MIN, INT32_MAX, &rf))
+        return fail(EXIT_USAGE, "create-topic: --replication-factor '%s' is not a number",
+                    c->replication_factor);
+    if (!kc_topic_name_valid(c->topic, why, sizeof(why))) return fail(EXIT_INVALID_NAME, "%s", why);
+    if (c->assignment != NULL && parse_assignment(c->assignment, assignment) < 0)
+        return fail(EXIT_INVALID_LAYOUT, "invalid replica assignment '%s': expected broker ids "
+                    "like 0:1:2,1:2:0", c->assignment);
+
+    int rc = admin_load_view(a);
+    if (rc != EXIT_OK) return rc;
+    return plan_and_create(a, c, c->assignment != NULL ? assignment : NULL, (int32_t)partitions,
+                           (int32_t)rf);
+}
+
+static int cmd_create_topic(admin_t *a, int argc, char **argv) {
+    create_args_t c = {0};
+    kc_topic_t assignment = {0};
+
+    int rc = parse_create_options(&c, argc, argv);
+    if (rc == EXIT_OK) rc = check_create_combination(&c);
+    if (rc == EXIT_OK) rc = create_with(a, &c, &assignment);
+    kc_topic_clear(&assignment);
+    kc_config_entries_free(c.configs, c.n_configs);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* list-topics and describe-topic                                      */
+/* ------------------------------------------------------------------ */
+
+/* Commands without options of their own still refuse stray arguments. */
+static int no_more_arguments(const char *command, int argc, char **argv) {
+    static const struct option none[] = {{NULL, 0, NULL, 0}};
+    int opt = getopt_long(argc, argv, "+:", none, NULL);
+
+    if (opt != -1) return option_error(command, opt, argv);
+    if (optind < argc)
+        return fail(EXIT_USAGE, "%s: unexpected argument '%s'", command, argv[optind]);
+    return EXIT_OK;
+}
+
+static int cmd_list_topics(admin_t *a, int argc, char **argv) {
+    int rc = no_more_arguments("list-topics", argc, argv);
+    if (rc == EXIT_OK) rc = admin_load_view(a);
+    if (rc != EXIT_OK) return rc;
+
+    int n = kc_view_topic_count(a->view);
+    if (!a->json) {
+        for (int i = 0; i < n; i++) puts(kc_view_topic_at(a->view, i)->name);
+        return EXIT_OK;
+    }
+    json_t *names = json_array();
+    for (int i = 0; names != NULL && i < n; i++)
+        json_array_append_new(names, json_string(kc_view_topic_at(a->view, i)->name));
+    return print_json(names);
+}
+
+/* A partition without a state znode yet has no leader and an empty ISR. */
+static json_t *partition_json(const kc_partition_t *p, int id) {
+    const kc_partition_state_t *st = p->has_state ? &p->state : NULL;
+
+    return json_pack("{s:i, s:i, s:i, s:o, s:o}", "partition", id, "leader",
+                     st != NULL ? (int)st->leader : -1, "leader_epoch",
+                     st != NULL ? (int)st->leader_epoch : -1, "replicas",
+                     json_int_list(p->replicas, p->n_replicas), "isr",
+                     json_int_list(st != NULL ? st->isr : NULL, st != NULL ? st->n_isr : 0));
+}
+
+static json_t *topic_json(const kc_topic_t *t) {
+    json_t *parts = json_array();
+
+    for (int i = 0; parts != NULL && i < t->n_partitions; i++)
+        json_array_append_new(parts, partition_json(&t->partitions[i], i));
+    return json_pack("{s:s, s:o}", "topic", t->name, "partitions", parts);
+}
+
+/* One partition line of kafka-topics.sh --describe. */
+static void print_partition_text(const char *topic, const kc_partition_t *p, int id) {
+    bool led = p->has_state && p->state.leader >= 0;
+    char leader[16] = "none", replicas[1024], isr[1024] = "";
+
+    if (led) snprintf(leader, sizeof(leader), "%d", (int)p->state.leader);
+    int_list_text(p->replicas, p->n_replicas, replicas, sizeof(replicas));
+    if (p->has_state) int_list_text(p->state.isr, p->state.n_isr, isr, sizeof(isr));
+    printf("\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s\n", topic, id, leader,
+           replicas, isr);
+}
+
+/* kafka-topics.sh --describe layout; the replication factor is partition
+ * 0's replica count, as Kafka reports it. */
+static void print_topic_text(const kc_topic_t *t) {
+    int rf = t->n_partitions > 0 ? t->partitions[0].n_replicas : 0;
+
+    printf("Topic: %s\tPartitionCount: %d\tReplicationFactor: %d\n", t->name, t->n_partitions, rf);
+    for (int i = 0; i < t->n_partitions; i++) print_partition_text(t->name, &t->partitions[i], i);
+}
+
+static int describe_topics(const admin_t *a, const kc_topic_t *only) {
+    int n = only != NULL ? 1 : kc_view_topic_count(a->view);
+    json_t *doc = a->json ? json_array() : NULL;
+
+    for (int i = 0; i < n; i++) {
+        const kc_topic_t *t = only != NULL ? only : kc_view_topic_at(a->view, i);
+        if (doc != NULL) json_array_append_new(doc, topic_json(t));
+        if (!a->json) print_topic_text(t);
+    }
+    return a->json ? print_json(doc) : EXIT_OK;
+}
+
+static int cmd_describe_topic(admin_t *a, int argc, char **argv) {
+    static const struct option options[] = {{"topic", required_argument, NULL, 't'},
+                                            {NULL, 0, NULL, 0}};
+    const char *name = NULL;
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
+        if (opt != 't') return option_error("describe-topic", opt, argv);
+        name = optarg;
+    }
+    if (optind < argc)
+        return fail(EXIT_USAGE, "describe-topic: unexpected argument '%s'", argv[optind]);
+    int rc = admin_load_view(a);
+    if (rc != EXIT_OK) return rc;
+
+    const kc_topic_t *only = name != NULL ? kc_view_topic(a->view, name) : NULL;
+    if (name != NULL && only == NULL) return fail(EXIT_NO_TOPIC, "topic '%s' does not exist", name);
+    return describe_topics(a, only);
+}
+
+/* ------------------------------------------------------------------ */
+/* list-brokers                                                        */
+/* ------------------------------------------------------------------ */
+
+static void endpoint_text(const kc_endpoint_t *e, char *buf, size_t size) {
+    bool v6 = e->host != NULL && strchr(e->host, ':') != NULL;
+
+    snprintf(buf, size, "%s://%s%s%s:%d", e->listener, v6 ? "[" : "", e->host ? e->host : "",
+             v6 ? "]" : "", (int)e->port);
+}
+
+/* "host:port" of the legacy (PLAINTEXT) address, "-" when there is none. */
+static void address_text(const kc_broker_info_t *b, char *buf, size_t size) {
+    bool v6 = b->host != NULL && strchr(b->host, ':') != NULL;
+
+    if (b->host == NULL)
+        snprintf(buf, size, "-");
+    else
+        snprintf(buf, size, "%s%s%s:%d", v6 ? "[" : "", b->host, v6 ? "]" : "", (int)b->port);
+}
+
+static void print_broker_text(const kc_broker_info_t *b) {
+    char address[300], endpoint[300];
+
+    address_text(b, address, sizeof(address));
+    printf("%d %s ", (int)b->id, address);
+    for (int i = 0; i < b->n_endpoints; i++) {
+        endpoint_text(&b->endpoints[i], endpoint, sizeof(endpoint));
+        printf("%s%s", i > 0 ? "," : "", endpoint);
+    }
+    printf("%s %s\n", b->n_endpoints == 0 ? "-" : "", b->rack != NULL ? b->rack : "-");
+}
+
+static json_t *broker_json(const kc_broker_info_t *b, int32_t controller) {
+    json_t *endpoints = json_array();
+    char endpoint[300];
+
+    for (int i = 0; endpoints != NULL && i < b->n_endpoints; i++) {
+        endpoint_text(&b->endpoints[i], endpoint, sizeof(endpoint));
+        json_array_append_new(endpoints, json_string(endpoint));
+    }
+    return json_pack("{s:i, s:o, s:i, s:o, s:o, s:b}", "id", (int)b->id, "host",
+                     b->host != NULL ? json_string(b->host) : json_null(), "port", (int)b->port,
+                     "endpoints", endpoints, "rack",
+                     b->rack != NULL ? json_string(b->rack) : json_null(), "controller",
+                     b->id == controller);
+}
+
+static int cmd_list_brokers(admin_t *a, int argc, char **argv) {
+    int rc = no_more_arguments("list-brokers", argc, argv);
+    if (rc == EXIT_OK) rc = admin_load_view(a);
+    if (rc != EXIT_OK) return rc;
+
+    int n = kc_view_broker_count(a->view);
+    int32_t controller = kc_view_controller(a->view);
+    if (!a->json) {
+        for (int i = 0; i < n; i++) print_broker_text(kc_view_broker_at(a->view, i));
+        return EXIT_OK;
+    }
+    json_t *list = json_array();
+    for (int i = 0; list != NULL && i < n; i++)
+        json_array_append_new(list, broker_json(kc_view_broker_at(a->view, i), controller));
+    return print_json(list);
+}
+
+/* ------------------------------------------------------------------ */
+/* Command table and main                                              */
+/* ------------------------------------------------------------------ */
+
+static const command_t commands[] = {
+    {"create-topic", cmd_create_topic,
+     "create-topic --topic T (--partitions N --replication-factor R | "
+     "--replica-assignment 0:1:2,1:2:0,...) [--config key=value]..."},
+    {"list-topics", cmd_list_topics, "list-topics"},
+    {"describe-topic", cmd_describe_topic, "describe-topic [--topic T]"},
+    {"list-brokers", cmd_list_brokers, "list-brokers"},
+    {NULL, NULL, NULL},
+};
+
+static const command_t *find_command(const char *name) {
+    for (const command_t *c = commands; c->name != NULL; c++)
+        if (strcmp(c->name, name) == 0) return c;
+    return NULL;
+}
+
+static void print_help(FILE *out) {
+    fprintf(out, "usage: " PROG " --zookeeper HOST:PORT[,HOST:PORT...][/chroot]\n"
+                 "       [--timeout SECONDS (default %d)] [--output text|json] COMMAND [OPTIONS]\n"
+                 "       " PROG " --help | --version\n\ncommands:\n", DEFAULT_TIMEOUT_S);
+    for (const command_t *c = commands; c->name != NULL; c++) fprintf(out, "  %s\n", c->usage);
+    fputs("\nexit status: 0 ok, 1 usage error, 2 ZooKeeper unreachable, 3 topic exists,\n"
+          "4 invalid topic name, 5 invalid partitions/replication factor/assignment,\n"
+          "6 topic not found, 7 other ZooKeeper error\n", out);
+}
+
+/* Sets a->... from one global option; returns -1 to stop with EXIT_OK
+ * (--help, --version) or an exit status. */
+static int apply_global_option(admin_t *a, int opt, char **argv) {
+    long v;
+
+    switch (opt) {
+    case 'z': a->zookeeper = optarg; return EXIT_OK;
+    case 'T':
+        if (!parse_int(optarg, 1, INT_MAX / 1000, &v))
+            return fail(EXIT_USAGE, "--timeout '%s' is not a positive number of seconds", optarg);
+        a->timeout_s = (int)v;
+        return EXIT_OK;
+    case 'o':
+        if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0)
+            return fail(EXIT_USAGE, "--output must be text or json, not '%s'", optarg);
+        a->json = strcmp(optarg, "json") == 0;
+        return EXIT_OK;
+    case 'h': print_help(stdout); return -1;
+    case 'V': puts(PROG " " PACKAGE_VERSION); return -1;
+    default: return option_error(PROG, opt, argv);
+    }
+}
+
+/* Global options stop at the command name ('+'); *next is its index. */
+static int parse_global_options(admin_t *a, int argc, char **argv, int *next) {
+    static const struct option options[] = {
+        {"zookeeper", required_argument, NULL, 'z'}, {"timeout", required_argument, NULL, 'T'},
+        {"output", required_argument, NULL, 'o'},    {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
+    };
+    int opt, rc = EXIT_OK;
+
+    while (rc == EXIT_OK && (opt = getopt_long(argc, argv, "+:h", options, NULL)) != -1)
+        rc = apply_global_option(a, opt, argv);
+    *next = optind;
+    return rc;
+}
+
+/* Operators write global options after the command too ("describe-topic
+ * --output json"): pull --zookeeper, --timeout and --output out of the
+ * command's arguments, applying them, so commands see only their own. */
+static int take_trailing_global_options(admin_t *a, int *argc, char **argv) {
+    static const struct { const char *name; int opt; } globals[] = {
+        {"--zookeeper", 'z'}, {"--timeout", 'T'}, {"--output", 'o'}};
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        int opt = 0;
+        char *value = NULL;
+        for (size_t g = 0; g < sizeof(globals) / sizeof(globals[0]) && !opt; g++) {
+            size_t n = strlen(globals[g].name);
+            if (strncmp(argv[i], globals[g].name, n) != 0) continue;
+            if (argv[i][n] == '=') value = argv[i] + n + 1;
+            else if (argv[i][n] == '\0' && i + 1 < *argc) value = argv[++i];
+            else if (argv[i][n] == '\0') return fail(EXIT_USAGE, "%s needs a value", globals[g].name);
+            else continue;
+            opt = globals[g].opt;
+        }
+        if (!opt) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        optarg = value;
+        int rc = apply_global_option(a, opt, argv);
+        if (rc != EXIT_OK) return rc;
+    }
+    argv[out] = NULL;
+    *argc = out;
+    return EXIT_OK;
+}
+
+/* Runs the command argv[0] with its own options in argv[1..]. */
+static int run_command(admin_t *a, int argc, char **argv) {
+    const command_t *c = find_command(argv[0]);
+
+    if (c == NULL) return fail(EXIT_USAGE, "unknown command '%s'; see " PROG " --help", argv[0]);
+    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+        printf("usage: " PROG " --zookeeper HOST:PORT %s\n", c->usage);
+        return EXIT_OK;
+    }
+    int rc = take_trailing_global_options(a, &argc, argv);
+    if (rc != EXIT_OK) return rc;
+    if (a->zookeeper == NULL) return fail(EXIT_USAGE, "%s: missing --zookeeper HOST:PORT", c->name);
+    if (!connect_string_valid(a->zookeeper))
+        return fail(EXIT_USAGE,
+                    "invalid --zookeeper '%s': expected HOST:PORT[,HOST:PORT...][/chroot]",
+                    a->zookeeper);
+    optind = 0; /* glibc: 0 also resets getopt's internal state for the new vector */
+    return c->run(a, argc, argv);
+}
+
+int main(int argc, char **argv) {
+    admin_t a = {.timeout_s = DEFAULT_TIMEOUT_S};
+    int next;
+
+    opterr = 0;
+    kc_log_init(PROG, -1, LOG_SILENT);
+    int rc = parse_global_options(&a, argc, argv, &next);
+    if (rc < 0) return EXIT_OK;
+    if (rc != EXIT_OK) return rc;
+    if (next >= argc) return fail(EXIT_USAGE, "no command given; see " PROG " --help");
+
+    rc = run_command(&a, argc - next, argv + next);
+    admin_teardown(&a);
+    return rc;
+}

@@ -1,2 +1,327 @@
-/* placeholder: being written */
-typedef int kb_placeholder_t;
+/*
+ * kc_topics.c - topic creation and the controller's partition state writes.
+ *
+ * Creation order is Kafka's: refuse an existing topic, write
+ * /config/topics/T, then create /brokers/topics/T.  The controller watches
+ * /brokers/topics only, so it never sees a topic whose config is missing.
+ *
+ * Controller writes go out as multis led by a check of /controller_epoch at
+ * the version the controller won with: a broker that lost the controller
+ * role without noticing yet cannot overwrite its successor's decisions.
+ */
+#include "coord/kc_topics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord/kc_assign.h"
+#include "coord/kc_json.h"
+#include "coord/kc_log.h"
+#include "coord/kc_names.h"
+#include "coord/kc_paths.h"
+
+/* Kafka error codes reported by kc_topic_plan. */
+#define KAFKA_INVALID_TOPIC_EXCEPTION 17
+#define KAFKA_INVALID_PARTITIONS 37
+#define KAFKA_INVALID_REPLICATION_FACTOR 38
+#define KAFKA_INVALID_REPLICA_ASSIGNMENT 39
+
+/* ---- planning ---- */
+
+static int plan_fail(int16_t *kafka_error, int16_t code, char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int plan_fail(int16_t *kafka_error, int16_t code, char *why, size_t whylen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+    *kafka_error = code;
+    return KC_INVALID;
+}
+
+static int check_assignment(const kc_topic_t *a, const int32_t *live, int n_live, int16_t *err, char *why,
+                            size_t whylen) {
+    if (a->n_partitions <= 0)
+        return plan_fail(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen, "replica assignment lists no partitions");
+    int rf = a->partitions[0].n_replicas;
+    for (int p = 0; p < a->n_partitions; p++) {
+        const kc_partition_t *part = &a->partitions[p];
+        if (part->n_replicas <= 0 || part->n_replicas != rf)
+            return plan_fail(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
+                             "partition %d has %d replicas but partition 0 has %d", p, part->n_replicas, rf);
+        for (int i = 0; i < part->n_replicas; i++) {
+            int32_t b = part->replicas[i];
+            if (kc_int32_contains(part->replicas, i, b))
+                return plan_fail(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
+                                 "partition %d lists broker %d twice", p, (int)b);
+            if (!kc_int32_contains(live, n_live, b))
+                return plan_fail(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
+                                 "partition %d is assigned to unknown broker %d", p, (int)b);
+        }
+    }
+    return KC_OK;
+}
+
+static int alloc_partitions(kc_topic_t *out, int n, int rf) {
+    out->partitions = calloc((size_t)n, sizeof(*out->partitions));
+    if (!out->partitions) return KC_ERR;
+    out->n_partitions = n;
+    for (int p = 0; p < n; p++) {
+        out->partitions[p].replicas = calloc((size_t)rf, sizeof(int32_t));
+        if (!out->partitions[p].replicas) return KC_ERR;
+        out->partitions[p].n_replicas = rf;
+    }
+    return KC_OK;
+}
+
+int kc_topic_plan(const char *name, int32_t partitions, int32_t rf, const kc_topic_t *assignment,
+                  const int32_t *live_brokers, int n_live, kc_topic_t *out, int16_t *kafka_error, char *why,
+                  size_t whylen) {
+    *out = (kc_topic_t){0};
+    *kafka_error = 0;
+    if (!kc_topic_name_valid(name, why, whylen)) {
+        *kafka_error = KAFKA_INVALID_TOPIC_EXCEPTION;
+        return KC_INVALID;
+    }
+    int rc;
+    if (assignment) {
+        rc = check_assignment(assignment, live_brokers, n_live, kafka_error, why, whylen);
+        if (rc != KC_OK) return rc;
+        partitions = assignment->n_partitions;
+        rf = assignment->partitions[0].n_replicas;
+    } else if (partitions <= 0) {
+        return plan_fail(kafka_error, KAFKA_INVALID_PARTITIONS, why, whylen, "number of partitions must be larger than 0");
+    } else if (rf <= 0) {
+        return plan_fail(kafka_error, KAFKA_INVALID_REPLICATION_FACTOR, why, whylen,
+                         "replication factor must be larger than 0");
+    } else if (rf > n_live) {
+        return plan_fail(kafka_error, KAFKA_INVALID_REPLICATION_FACTOR, why, whylen,
+                         "replication factor %d larger than available brokers %d", (int)rf, n_live);
+    }
+    out->name = strdup(name);
+    if (!out->name || alloc_partitions(out, partitions, rf) != KC_OK) goto oom;
+    for (int p = 0; p < partitions; p++) {
+        if (assignment)
+            memcpy(out->partitions[p].replicas, assignment->partitions[p].replicas, (size_t)rf * sizeof(int32_t));
+    }
+    if (!assignment) {
+        int32_t *flat = calloc((size_t)partitions * (size_t)rf, sizeof(int32_t));
+        if (!flat) goto oom;
+        kc_assign_replicas(live_brokers, n_live, partitions, rf, -1, 0, flat);
+        for (int p = 0; p < partitions; p++)
+            memcpy(out->partitions[p].replicas, flat + (size_t)p * (size_t)rf, (size_t)rf * sizeof(int32_t));
+        free(flat);
+    }
+    return KC_OK;
+oom:
+    kc_topic_clear(out);
+    snprintf(why, whylen, "out of memory");
+    return KC_ERR;
+}
+
+/* ---- creation ---- */
+
+typedef struct create_op {
+    kc_session_t *s;
+    char topic_path[512];
+    char config_path[512];
+    char *topic_json;
+    char *config_json;
+    kc_done_fn done;
+    void *arg;
+} create_op_t;
+
+static void create_finish(create_op_t *op, int rc) {
+    op->done(rc, op->arg);
+    free(op->topic_json);
+    free(op->config_json);
+    free(op);
+}
+
+static zhandle_t *create_zh(create_op_t *op) {
+    zhandle_t *zh = kc_session_handle(op->s);
+    if (!zh) create_finish(op, KC_CONNLOSS);
+    return zh;
+}
+
+static void topic_created(int rc, const char *value, const void *data) {
+    create_finish((create_op_t *)data, kc_from_zrc(rc));
+}
+
+static void create_topic_znode(create_op_t *op) {
+    zhandle_t *zh = create_zh(op);
+    if (!zh) return;
+    int rc = zoo_acreate(zh, op->topic_path, op->topic_json, (int)strlen(op->topic_json), &ZOO_OPEN_ACL_UNSAFE, 0,
+                         topic_created, op);
+    if (rc != ZOK) create_finish(op, kc_from_zrc(rc));
+    kc_session_kick(op->s);
+}
+
+static void config_set(int rc, const struct Stat *st, const void *data) {
+    create_op_t *op = (create_op_t *)data;
+    if (rc == ZOK) create_topic_znode(op);
+    else create_finish(op, kc_from_zrc(rc));
+}
+
+/* A config left behind by an earlier, half-finished creation is overwritten,
+ * as Kafka's setOrCreateEntityConfigs does. */
+static void config_created(int rc, const char *value, const void *data) {
+    create_op_t *op = (create_op_t *)data;
+    if (rc == ZOK) {
+        create_topic_znode(op);
+    } else if (rc == ZNODEEXISTS) {
+        zhandle_t *zh = create_zh(op);
+        if (!zh) return;
+        int zrc = zoo_aset(zh, op->config_path, op->config_json, (int)strlen(op->config_json), -1, config_set, op);
+        if (zrc != ZOK) create_finish(op, kc_from_zrc(zrc));
+        kc_session_kick(op->s);
+    } else {
+        create_finish(op, kc_from_zrc(rc));
+    }
+}
+
+static void parents_ready(int rc, const char *value, const void *data) {}
+
+static void topic_checked(int rc, const struct Stat *st, const void *data) {
+    create_op_t *op = (create_op_t *)data;
+    if (rc == ZOK) {
+        create_finish(op, KC_EXISTS);
+        return;
+    }
+    if (rc != ZNONODE) {
+        create_finish(op, kc_from_zrc(rc));
+        return;
+    }
+    zhandle_t *zh = create_zh(op);
+    if (!zh) return;
+    /* The admin tool may run before any broker created the base paths. */
+    static const char *parents[] = {"/config", KC_PATH_CONFIG_TOPICS, "/brokers", KC_PATH_BROKER_TOPICS};
+    for (size_t i = 0; i < sizeof(parents) / sizeof(parents[0]); i++)
+        zoo_acreate(zh, parents[i], NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, parents_ready, op);
+    int zrc = zoo_acreate(zh, op->config_path, op->config_json, (int)strlen(op->config_json), &ZOO_OPEN_ACL_UNSAFE, 0,
+                          config_created, op);
+    if (zrc != ZOK) create_finish(op, kc_from_zrc(zrc));
+    kc_session_kick(op->s);
+}
+
+void kc_topic_create(kc_session_t *s, const kc_topic_t *topic, const kc_config_entry_t *configs, int n_configs,
+                     kc_done_fn done, void *arg) {
+    create_op_t *op = calloc(1, sizeof(*op));
+    if (!op) {
+        done(KC_ERR, arg);
+        return;
+    }
+    op->s = s;
+    op->done = done;
+    op->arg = arg;
+    kc_path_topic(op->topic_path, sizeof(op->topic_path), topic->name);
+    kc_path_topic_config(op->config_path, sizeof(op->config_path), topic->name);
+    op->topic_json = kc_json_topic_encode(topic);
+    op->config_json = kc_json_config_encode(configs, n_configs);
+    if (!op->topic_json || !op->config_json) {
+        create_finish(op, KC_ERR);
+        return;
+    }
+    zhandle_t *zh = create_zh(op);
+    if (!zh) return;
+    int rc = zoo_aexists(zh, op->topic_path, 0, topic_checked, op);
+    if (rc != ZOK) create_finish(op, kc_from_zrc(rc));
+    kc_session_kick(s);
+}
+
+/* ---- controller writes: multi[check /controller_epoch, op] ---- */
+
+typedef struct fenced_op {
+    kc_session_t *s;
+    int pending;
+    int rc;        /* result of the last (state) step */
+    bool fenced;
+    char paths[3][512];
+    char *json;
+    zoo_op_t ops[3][2];
+    zoo_op_result_t results[3][2];
+    struct Stat stat;
+    kc_done_fn done;
+    void *arg;
+} fenced_op_t;
+
+static void fenced_step_done(fenced_op_t *op, int step, int last_step, int rc) {
+    /* A failed check means another controller bumped the epoch. */
+    if (rc != ZOK && (op->results[step][0].err == ZBADVERSION || op->results[step][0].err == ZNONODE))
+        op->fenced = true;
+    if (step == last_step) op->rc = kc_from_zrc(rc);
+    if (--op->pending > 0) return;
+    op->done(op->fenced ? KC_FENCED : op->rc, op->arg);
+    free(op->json);
+    free(op);
+}
+
+static void state_create_step(int rc, const void *data);
+
+static void state_create_step0(int rc, const void *data) { fenced_step_done((fenced_op_t *)data, 0, 2, rc); }
+static void state_create_step1(int rc, const void *data) { fenced_step_done((fenced_op_t *)data, 1, 2, rc); }
+static void state_create_step(int rc, const void *data) { fenced_step_done((fenced_op_t *)data, 2, 2, rc); }
+
+static fenced_op_t *fenced_op_new(kc_session_t *s, const kc_partition_state_t *state, kc_done_fn done, void *arg) {
+    fenced_op_t *op = calloc(1, sizeof(*op));
+    if (!op || !(op->json = kc_json_state_encode(state))) {
+        free(op);
+        done(KC_ERR, arg);
+        return NULL;
+    }
+    op->s = s;
+    op->done = done;
+    op->arg = arg;
+    return op;
+}
+
+/* Kafka creates .../partitions and .../partitions/P (ignoring NodeExists) and
+ * then the state, each wrapped in the epoch check; the three multis are
+ * queued together and ZooKeeper applies them in order. */
+void kc_state_create(kc_session_t *s, const char *topic, int32_t partition, const kc_partition_state_t *state,
+                     int32_t epoch_zk_version, kc_done_fn done, void *arg) {
+    static void_completion_t steps[3] = {state_create_step0, state_create_step1, state_create_step};
+    zhandle_t *zh = kc_session_handle(s);
+    if (!zh) {
+        done(KC_CONNLOSS, arg);
+        return;
+    }
+    fenced_op_t *op = fenced_op_new(s, state, done, arg);
+    if (!op) return;
+    kc_path_partitions(op->paths[0], sizeof(op->paths[0]), topic);
+    kc_path_partition(op->paths[1], sizeof(op->paths[1]), topic, partition);
+    kc_path_state(op->paths[2], sizeof(op->paths[2]), topic, partition);
+    op->pending = 3;
+    for (int i = 0; i < 3; i++) {
+        bool is_state = i == 2;
+        zoo_check_op_init(&op->ops[i][0], KC_PATH_CONTROLLER_EPOCH, epoch_zk_version);
+        zoo_create_op_init(&op->ops[i][1], op->paths[i], is_state ? op->json : NULL,
+                           is_state ? (int)strlen(op->json) : -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        int rc = zoo_amulti(zh, 2, op->ops[i], op->results[i], steps[i], op);
+        if (rc != ZOK) steps[i](rc, op);
+    }
+    kc_session_kick(s);
+}
+
+static void state_update_done(int rc, const void *data) { fenced_step_done((fenced_op_t *)data, 0, 0, rc); }
+
+void kc_state_update(kc_session_t *s, const char *topic, int32_t partition, const kc_partition_state_t *state,
+                     int32_t epoch_zk_version, kc_done_fn done, void *arg) {
+    zhandle_t *zh = kc_session_handle(s);
+    if (!zh) {
+        done(KC_CONNLOSS, arg);
+        return;
+    }
+    fenced_op_t *op = fenced_op_new(s, state, done, arg);
+    if (!op) return;
+    kc_path_state(op->paths[0], sizeof(op->paths[0]), topic, partition);
+    op->pending = 1;
+    zoo_check_op_init(&op->ops[0][0], KC_PATH_CONTROLLER_EPOCH, epoch_zk_version);
+    zoo_set_op_init(&op->ops[0][1], op->paths[0], op->json, (int)strlen(op->json), state->zk_version, &op->stat);
+    int rc = zoo_amulti(zh, 2, op->ops[0], op->results[0], state_update_done, op);
+    if (rc != ZOK) state_update_done(rc, op);
+    kc_session_kick(s);
+}

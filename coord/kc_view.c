@@ -1,2 +1,529 @@
-/* placeholder: being written */
-typedef int kb_placeholder_t;
+/*
+ * kc_view.c - the watched cluster picture (see kc_view.h).
+ *
+ * Every read leaves a watch, and a watch that fires re-reads exactly its
+ * znode (and thereby re-arms itself), so after the first full load the view
+ * follows ZooKeeper one znode at a time.  A get on a missing znode leaves no
+ * watch, so a NONODE answer is followed by an exists-watch that fires when
+ * the znode is created.
+ *
+ * A full reload happens when a new session starts (the old session's watches
+ * are gone) or after a read was lost to a connection drop.  It overwrites
+ * entries in place, so clients keep being answered from the old contents
+ * while it runs.  Completions carry the session generation they were issued
+ * in; stale ones only balance the pending counter.
+ */
+#include "coord/kc_view.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord/kc_json.h"
+#include "coord/kc_log.h"
+#include "coord/kc_paths.h"
+
+struct kc_view {
+    kc_session_t *s;
+    kc_view_change_fn on_change;
+    void *arg;
+    kc_broker_info_t *brokers; /* sorted by id */
+    int n_brokers;
+    kc_topic_t *topics;        /* sorted by name */
+    int n_topics;
+    int32_t controller;
+    char cluster_id[64];
+    bool has_cluster_id;
+    int pending;               /* reads issued and not yet completed */
+    bool loading;              /* a full reload is running */
+    bool loaded;
+    bool need_reload;          /* a read was lost to a connection drop */
+    uint64_t gen;
+    bool dead;                 /* freed by its owner; the last completion releases it */
+    int changed;               /* KC_VIEW_* flags not yet reported */
+    struct event *notify_ev;
+};
+
+/* What one outstanding read is about.  Freed by its completion. */
+typedef struct read_ctx {
+    kc_view_t *v;
+    uint64_t gen;
+    bool reload;   /* part of a full reload: re-read children too */
+    char path[];
+} read_ctx_t;
+
+static void view_get(kc_view_t *v, const char *path, bool reload);
+static void view_get_children(kc_view_t *v, const char *path, bool reload);
+
+/* ---- bookkeeping ---- */
+
+static read_ctx_t *ctx_new(kc_view_t *v, const char *path, bool reload) {
+    size_t n = strlen(path) + 1;
+    read_ctx_t *c = malloc(sizeof(*c) + n);
+    if (!c) return NULL;
+    c->v = v;
+    c->gen = v->gen;
+    c->reload = reload;
+    memcpy(c->path, path, n);
+    v->pending++;
+    return c;
+}
+
+static void notify_cb(evutil_socket_t fd, short what, void *arg) {
+    kc_view_t *v = arg;
+    int what_changed = v->changed;
+    v->changed = 0;
+    if (what_changed && v->on_change) v->on_change(v, what_changed, v->arg);
+}
+
+static void mark_changed(kc_view_t *v, int what) {
+    v->changed |= what;
+    if (!event_pending(v->notify_ev, EV_TIMEOUT, NULL)) event_active(v->notify_ev, EV_TIMEOUT, 0);
+}
+
+/* Decides whether a completion is current: not for a freed view, not from an
+ * earlier session, not cut off by a lost connection (which calls for a reload
+ * at the next connect).  ctx_done() then settles the pending count. */
+static bool ctx_finish(read_ctx_t *c, int rc) {
+    kc_view_t *v = c->v;
+    if (v->dead || c->gen != v->gen || rc == ZCLOSING) return false;
+    if (kc_from_zrc(rc) == KC_CONNLOSS) {
+        v->need_reload = true;
+        return false;
+    }
+    return true;
+}
+
+static void ctx_done(read_ctx_t *c) {
+    kc_view_t *v = c->v;
+    free(c);
+    v->pending--;
+    if (v->dead) {
+        if (v->pending == 0) free(v);
+        return;
+    }
+    if (v->pending == 0 && v->loading) {
+        v->loading = false;
+        if (!v->loaded) kc_debug("view", "cluster view loaded");
+        v->loaded = true;
+        mark_changed(v, KC_VIEW_BROKERS | KC_VIEW_TOPICS | KC_VIEW_STATES | KC_VIEW_CONTROLLER);
+    }
+}
+
+/* ---- brokers ---- */
+
+static int broker_index(const kc_view_t *v, int32_t id, bool *found) {
+    int lo = 0, hi = v->n_brokers;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (v->brokers[mid].id < id) lo = mid + 1;
+        else hi = mid;
+    }
+    *found = lo < v->n_brokers && v->brokers[lo].id == id;
+    return lo;
+}
+
+static void broker_remove(kc_view_t *v, int32_t id) {
+    bool found;
+    int i = broker_index(v, id, &found);
+    if (!found) return;
+    kc_broker_info_clear(&v->brokers[i]);
+    memmove(&v->brokers[i], &v->brokers[i + 1], (size_t)(v->n_brokers - i - 1) * sizeof(*v->brokers));
+    v->n_brokers--;
+    kc_info("view", "broker %d left the cluster", (int)id);
+    mark_changed(v, KC_VIEW_BROKERS);
+}
+
+/* Takes ownership of *b's contents. */
+static void broker_put(kc_view_t *v, kc_broker_info_t *b) {
+    bool found;
+    int i = broker_index(v, b->id, &found);
+    if (found) {
+        kc_broker_info_clear(&v->brokers[i]);
+    } else {
+        kc_broker_info_t *nb = realloc(v->brokers, (size_t)(v->n_brokers + 1) * sizeof(*nb));
+        if (!nb) {
+            kc_broker_info_clear(b);
+            return;
+        }
+        v->brokers = nb;
+        memmove(&v->brokers[i + 1], &v->brokers[i], (size_t)(v->n_brokers - i) * sizeof(*nb));
+        v->n_brokers++;
+        kc_info("view", "broker %d joined the cluster at %s:%d", (int)b->id, b->host ? b->host : "-",
+                (int)b->port);
+    }
+    v->brokers[i] = *b;
+    mark_changed(v, KC_VIEW_BROKERS);
+}
+
+/* ---- topics ---- */
+
+static int topic_index(const kc_view_t *v, const char *name, bool *found) {
+    int lo = 0, hi = v->n_topics;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (strcmp(v->topics[mid].name, name) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    *found = lo < v->n_topics && strcmp(v->topics[lo].name, name) == 0;
+    return lo;
+}
+
+static kc_topic_t *topic_find(kc_view_t *v, const char *name) {
+    bool found;
+    int i = topic_index(v, name, &found);
+    return found ? &v->topics[i] : NULL;
+}
+
+static void topic_remove(kc_view_t *v, const char *name) {
+    bool found;
+    int i = topic_index(v, name, &found);
+    if (!found) return;
+    kc_topic_clear(&v->topics[i]);
+    memmove(&v->topics[i], &v->topics[i + 1], (size_t)(v->n_topics - i - 1) * sizeof(*v->topics));
+    v->n_topics--;
+    mark_changed(v, KC_VIEW_TOPICS);
+}
+
+static void read_states(kc_view_t *v, const kc_topic_t *t, int from) {
+    char path[512];
+    for (int p = from; p < t->n_partitions; p++) view_get(v, kc_path_state(path, sizeof(path), t->name, p), false);
+}
+
+/* Installs a freshly decoded assignment, keeping the states already known for
+ * partitions that still exist.  Takes ownership of *t's contents. */
+static void topic_put(kc_view_t *v, kc_topic_t *t, bool reload) {
+    bool found;
+    int i = topic_index(v, t->name, &found);
+    int known = 0;
+    if (found) {
+        kc_topic_t *old = &v->topics[i];
+        known = old->n_partitions < t->n_partitions ? old->n_partitions : t->n_partitions;
+        for (int p = 0; p < known; p++) {
+            t->partitions[p].has_state = old->partitions[p].has_state;
+            t->partitions[p].state = old->partitions[p].state;
+            old->partitions[p].state = (kc_partition_state_t){0};
+            old->partitions[p].has_state = false;
+        }
+        kc_topic_clear(old);
+    } else {
+        kc_topic_t *nt = realloc(v->topics, (size_t)(v->n_topics + 1) * sizeof(*nt));
+        if (!nt) {
+            kc_topic_clear(t);
+            return;
+        }
+        v->topics = nt;
+        memmove(&v->topics[i + 1], &v->topics[i], (size_t)(v->n_topics - i) * sizeof(*nt));
+        v->n_topics++;
+    }
+    v->topics[i] = *t;
+    mark_changed(v, KC_VIEW_TOPICS);
+    read_states(v, &v->topics[i], reload ? 0 : known);
+}
+
+/* ---- completions ---- */
+
+/* The two znodes whose children, not data, the view follows. */
+static bool is_listed_parent(const char *path) {
+    return strcmp(path, KC_PATH_BROKER_IDS) == 0 || strcmp(path, KC_PATH_BROKER_TOPICS) == 0;
+}
+
+static void exists_done(int rc, const struct Stat *stat, const void *data) {
+    read_ctx_t *c = (read_ctx_t *)data;
+    /* Created between our get and this exists: read it now. */
+    if (ctx_finish(c, rc) && rc == ZOK) {
+        if (is_listed_parent(c->path)) view_get_children(c->v, c->path, false);
+        else view_get(c->v, c->path, false);
+    }
+    ctx_done(c);
+}
+
+static void watch_creation(kc_view_t *v, const char *path) {
+    read_ctx_t *c = ctx_new(v, path, false);
+    if (!c) return;
+    zhandle_t *zh = kc_session_handle(v->s);
+    int rc = zh ? zoo_awexists(zh, path, kc_session_watcher, v->s, exists_done, c) : ZCONNECTIONLOSS;
+    if (rc != ZOK) exists_done(rc, NULL, c);
+    kc_session_kick(v->s);
+}
+
+static void apply_broker(kc_view_t *v, int32_t id, const char *data, int len, const struct Stat *st) {
+    kc_broker_info_t b = {0};
+    if (kc_json_broker_decode(data, (size_t)len, id, &b) < 0) {
+        kc_warn("view", "ignoring unreadable registration of broker %d", (int)id);
+        return;
+    }
+    b.czxid = st->czxid;
+    broker_put(v, &b);
+}
+
+static void apply_topic(kc_view_t *v, const char *name, const char *data, int len, bool reload) {
+    kc_topic_t t = {0};
+    if (kc_json_topic_decode(data, (size_t)len, &t) < 0) {
+        kc_warn("view", "ignoring unreadable assignment of topic %s", name);
+        return;
+    }
+    t.name = strdup(name);
+    if (!t.name) {
+        kc_topic_clear(&t);
+        return;
+    }
+    topic_put(v, &t, reload);
+}
+
+static void apply_state(kc_view_t *v, const char *topic, int32_t p, const char *data, int len,
+                        const struct Stat *st) {
+    kc_topic_t *t = topic_find(v, topic);
+    kc_partition_state_t s = {0};
+    if (!t || p < 0 || p >= t->n_partitions) return;
+    if (kc_json_state_decode(data, (size_t)len, &s) < 0) {
+        kc_warn("view", "ignoring unreadable state of %s-%d", topic, (int)p);
+        return;
+    }
+    s.zk_version = st->version;
+    kc_partition_state_clear(&t->partitions[p].state);
+    t->partitions[p].state = s;
+    t->partitions[p].has_state = true;
+    mark_changed(v, KC_VIEW_STATES);
+}
+
+static void clear_state(kc_view_t *v, const char *topic, int32_t p) {
+    kc_topic_t *t = topic_find(v, topic);
+    if (!t || p < 0 || p >= t->n_partitions || !t->partitions[p].has_state) return;
+    kc_partition_state_clear(&t->partitions[p].state);
+    t->partitions[p].has_state = false;
+    mark_changed(v, KC_VIEW_STATES);
+}
+
+/* Parses "/brokers/topics/T/partitions/P/state" into topic and partition. */
+static bool parse_state_path(const char *path, char *topic, size_t tn, int32_t *p) {
+    const char *prefix = KC_PATH_BROKER_TOPICS "/";
+    size_t plen = strlen(prefix);
+    if (strncmp(path, prefix, plen) != 0) return false;
+    const char *name = path + plen, *slash = strchr(name, '/');
+    if (!slash || (size_t)(slash - name) >= tn) return false;
+    int part = -1, consumed = 0;
+    if (sscanf(slash, "/partitions/%d/state%n", &part, &consumed) != 1 || slash[consumed] != '\0') return false;
+    memcpy(topic, name, (size_t)(slash - name));
+    topic[slash - name] = '\0';
+    *p = part;
+    return true;
+}
+
+/* Returns the last path component when path is parent + "/" + one component. */
+static const char *child_of(const char *path, const char *parent) {
+    size_t n = strlen(parent);
+    if (strncmp(path, parent, n) != 0 || path[n] != '/') return NULL;
+    const char *name = path + n + 1;
+    return (*name && !strchr(name, '/')) ? name : NULL;
+}
+
+static void apply_missing(kc_view_t *v, const char *path) {
+    const char *name;
+    char topic[256];
+    int32_t p;
+    if ((name = child_of(path, KC_PATH_BROKER_IDS))) {
+        broker_remove(v, atoi(name));
+        return; /* the child watch on /brokers/ids reports a re-registration */
+    }
+    if ((name = child_of(path, KC_PATH_BROKER_TOPICS))) {
+        topic_remove(v, name);
+        return;
+    }
+    if (strcmp(path, KC_PATH_CONTROLLER) == 0) {
+        if (v->controller != -1) mark_changed(v, KC_VIEW_CONTROLLER);
+        v->controller = -1;
+    } else if (parse_state_path(path, topic, sizeof(topic), &p)) {
+        clear_state(v, topic, p);
+    }
+    watch_creation(v, path);
+}
+
+static void apply_data(kc_view_t *v, const char *path, const char *data, int len, const struct Stat *st,
+                       bool reload) {
+    const char *name;
+    char topic[256];
+    int32_t p;
+    if ((name = child_of(path, KC_PATH_BROKER_IDS))) {
+        apply_broker(v, atoi(name), data, len, st);
+    } else if ((name = child_of(path, KC_PATH_BROKER_TOPICS))) {
+        apply_topic(v, name, data, len, reload);
+    } else if (parse_state_path(path, topic, sizeof(topic), &p)) {
+        apply_state(v, topic, p, data, len, st);
+    } else if (strcmp(path, KC_PATH_CONTROLLER) == 0) {
+        int32_t id = -1;
+        if (kc_json_controller_decode(data, (size_t)len, &id) < 0) id = -1;
+        if (id != v->controller) mark_changed(v, KC_VIEW_CONTROLLER);
+        v->controller = id;
+    } else if (strcmp(path, KC_PATH_CLUSTER_ID) == 0) {
+        if (kc_json_cluster_id_decode(data, (size_t)len, v->cluster_id, sizeof(v->cluster_id)) == 0) {
+            v->has_cluster_id = true;
+            mark_changed(v, KC_VIEW_CLUSTER_ID);
+        }
+    }
+}
+
+static void get_done(int rc, const char *value, int value_len, const struct Stat *stat, const void *data) {
+    read_ctx_t *c = (read_ctx_t *)data;
+    if (ctx_finish(c, rc)) {
+        if (rc == ZOK) apply_data(c->v, c->path, value, value_len, stat, c->reload);
+        else if (rc == ZNONODE) apply_missing(c->v, c->path);
+        else kc_warn("view", "reading %s failed: %s", c->path, zerror(rc));
+    }
+    ctx_done(c);
+}
+
+static void view_get(kc_view_t *v, const char *path, bool reload) {
+    read_ctx_t *c = ctx_new(v, path, reload);
+    if (!c) return;
+    zhandle_t *zh = kc_session_handle(v->s);
+    int rc = zh ? zoo_awget(zh, path, kc_session_watcher, v->s, get_done, c) : ZCONNECTIONLOSS;
+    if (rc != ZOK) get_done(rc, NULL, 0, NULL, c);
+    kc_session_kick(v->s);
+}
+
+/* Drops the entries of `parent` that are not in the listing, and reads the
+ * ones that are new (all of them on a reload, to re-arm their watches). */
+static void apply_children(kc_view_t *v, const char *parent, const struct String_vector *names, bool reload) {
+    char path[512];
+    bool is_brokers = strcmp(parent, KC_PATH_BROKER_IDS) == 0;
+    if (is_brokers) {
+        for (int i = v->n_brokers - 1; i >= 0; i--) {
+            bool listed = false;
+            for (int j = 0; j < names->count && !listed; j++) listed = atoi(names->data[j]) == v->brokers[i].id;
+            if (!listed) broker_remove(v, v->brokers[i].id);
+        }
+    } else {
+        for (int i = v->n_topics - 1; i >= 0; i--) {
+            bool listed = false;
+            for (int j = 0; j < names->count && !listed; j++) listed = strcmp(names->data[j], v->topics[i].name) == 0;
+            if (!listed) topic_remove(v, v->topics[i].name);
+        }
+    }
+    for (int j = 0; j < names->count; j++) {
+        bool found;
+        if (is_brokers) broker_index(v, atoi(names->data[j]), &found);
+        else topic_index(v, names->data[j], &found);
+        if (found && !reload) continue;
+        snprintf(path, sizeof(path), "%s/%s", parent, names->data[j]);
+        view_get(v, path, reload);
+    }
+}
+
+static void children_done(int rc, const struct String_vector *strings, const struct Stat *stat, const void *data) {
+    read_ctx_t *c = (read_ctx_t *)data;
+    if (ctx_finish(c, rc)) {
+        if (rc == ZOK) apply_children(c->v, c->path, strings, c->reload);
+        else if (rc == ZNONODE) watch_creation(c->v, c->path);
+        else kc_warn("view", "listing %s failed: %s", c->path, zerror(rc));
+    }
+    ctx_done(c);
+}
+
+static void view_get_children(kc_view_t *v, const char *path, bool reload) {
+    read_ctx_t *c = ctx_new(v, path, reload);
+    if (!c) return;
+    zhandle_t *zh = kc_session_handle(v->s);
+    int rc = zh ? zoo_awget_children2(zh, path, kc_session_watcher, v->s, children_done, c) : ZCONNECTIONLOSS;
+    if (rc != ZOK) children_done(rc, NULL, NULL, c);
+    kc_session_kick(v->s);
+}
+
+/* ---- watches and session ---- */
+
+static void view_reload(kc_view_t *v) {
+    v->need_reload = false;
+    v->loading = true;
+    view_get_children(v, KC_PATH_BROKER_IDS, true);
+    view_get_children(v, KC_PATH_BROKER_TOPICS, true);
+    view_get(v, KC_PATH_CONTROLLER, true);
+    view_get(v, KC_PATH_CLUSTER_ID, true);
+}
+
+static void on_watch(kc_session_t *s, int type, const char *path, void *arg) {
+    kc_view_t *v = arg;
+    if (type == ZOO_CHILD_EVENT) {
+        if (is_listed_parent(path)) view_get_children(v, path, false);
+        return;
+    }
+    if (is_listed_parent(path)) {
+        /* The parent itself appeared (a fresh cluster): start listing it. */
+        view_get_children(v, path, false);
+        return;
+    }
+    /* Created, changed or deleted: a get either reads it or, for a deleted
+     * znode, records the absence and watches for its re-creation. */
+    view_get(v, path, false);
+}
+
+static void on_session(kc_session_t *s, kc_session_state_t st, bool new_session, void *arg) {
+    kc_view_t *v = arg;
+    if (st != KC_SESSION_CONNECTED) return;
+    if (new_session) v->gen = kc_session_generation(s);
+    if (new_session || v->need_reload) view_reload(v);
+}
+
+kc_view_t *kc_view_new(kc_session_t *s, kc_view_change_fn on_change, void *arg) {
+    kc_view_t *v = calloc(1, sizeof(*v));
+    if (!v) return NULL;
+    v->s = s;
+    v->on_change = on_change;
+    v->arg = arg;
+    v->controller = -1;
+    v->notify_ev = event_new(kc_session_base(s), -1, 0, notify_cb, v);
+    if (!v->notify_ev) {
+        free(v);
+        return NULL;
+    }
+    kc_session_set_watch_handler(s, on_watch, v);
+    kc_session_add_listener(s, on_session, v);
+    if (kc_session_connected(s)) {
+        v->gen = kc_session_generation(s);
+        view_reload(v);
+    }
+    return v;
+}
+
+/* Reads still outstanding hold a pointer to the view, so a view freed with
+ * reads in flight stays allocated, emptied and marked dead, until the last
+ * of their completions (at the latest when the session closes). */
+void kc_view_free(kc_view_t *v) {
+    if (!v) return;
+    kc_session_set_watch_handler(v->s, NULL, NULL);
+    kc_session_remove_listener(v->s, on_session, v);
+    for (int i = 0; i < v->n_brokers; i++) kc_broker_info_clear(&v->brokers[i]);
+    for (int i = 0; i < v->n_topics; i++) kc_topic_clear(&v->topics[i]);
+    free(v->brokers);
+    free(v->topics);
+    event_free(v->notify_ev);
+    v->dead = true;
+    if (v->pending == 0) free(v);
+}
+
+/* ---- accessors ---- */
+
+/* A view in the middle of a reload may hold brokers or states that are no
+ * longer true; deciders (the controller) wait until it has settled. */
+bool kc_view_loaded(const kc_view_t *v) { return v->loaded && !v->loading; }
+int kc_view_broker_count(const kc_view_t *v) { return v->n_brokers; }
+const kc_broker_info_t *kc_view_broker_at(const kc_view_t *v, int i) { return &v->brokers[i]; }
+
+const kc_broker_info_t *kc_view_broker(const kc_view_t *v, int32_t id) {
+    bool found;
+    int i = broker_index(v, id, &found);
+    return found ? &v->brokers[i] : NULL;
+}
+
+bool kc_view_broker_live(const kc_view_t *v, int32_t id) { return kc_view_broker(v, id) != NULL; }
+int kc_view_topic_count(const kc_view_t *v) { return v->n_topics; }
+const kc_topic_t *kc_view_topic_at(const kc_view_t *v, int i) { return &v->topics[i]; }
+
+const kc_topic_t *kc_view_topic(const kc_view_t *v, const char *name) {
+    bool found;
+    int i = topic_index(v, name, &found);
+    return found ? &v->topics[i] : NULL;
+}
+
+int32_t kc_view_controller(const kc_view_t *v) { return v->controller; }
+const char *kc_view_cluster_id(const kc_view_t *v) { return v->has_cluster_id ? v->cluster_id : NULL; }

@@ -1,7 +1,7 @@
 /*
  * kc_view.h - a live, watched picture of the cluster as ZooKeeper holds it.
  *
- * The view reads /brokers/ids/*, /brokers/topics/* (with every partition's
+ * The view reads every /brokers/ids/N and /brokers/topics/T (with every partition's
  * state znode), /controller and /cluster/id, leaves a watch on each, and
  * re-reads exactly the znode a watch fired for.  It is how a broker answers
  * clients without a ZooKeeper read per request, and what the controller
@@ -35,9 +35,11 @@ typedef void (*kc_view_change_fn)(kc_view_t *v, int what, void *arg);
  * on_change runs (on the loop) after each change has been applied; changes
  * are coalesced, so one call may report several. */
 kc_view_t *kc_view_new(kc_session_t *s, kc_view_change_fn on_change, void *arg);
+/* Free the view before its session; see kc_view_free() for reads in flight. */
 void kc_view_free(kc_view_t *v);
 
-/* True once every znode listed above has been read at least once. */
+/* True once every znode listed above has been read at least once and no
+ * reload (after a new session) is in progress. */
 bool kc_view_loaded(const kc_view_t *v);
 
 int kc_view_broker_count(const kc_view_t *v);

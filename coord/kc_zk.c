@@ -1,2 +1,360 @@
-/* placeholder: being written */
-typedef int kb_placeholder_t;
+/*
+ * kc_zk.c - a ZooKeeper session driven by a libevent loop.
+ *
+ * The single-threaded ZooKeeper client never blocks and never starts a
+ * thread: it tells us which socket it wants to read or write and how long it
+ * may wait (zookeeper_interest), and does its work when we call
+ * zookeeper_process.  One libevent event mirrors that wish; it is re-armed
+ * after every call into the client, so completions and watches always run on
+ * the loop thread.
+ *
+ * Life of a session object:
+ *   start -> [CHROOT: plain handle creates the chroot path] -> MAIN handle
+ *   MAIN handle expires -> closed and reopened with a fresh session
+ * Owners see CONNECTED (new_session tells them to re-create ephemeral znodes
+ * and watches), DISCONNECTED and EXPIRED through their listeners.
+ */
+#include "coord/kc_zk.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord/kc_log.h"
+
+#define KC_MAX_LISTENERS 8
+
+typedef enum { PHASE_IDLE, PHASE_CHROOT, PHASE_MAIN } session_phase_t;
+
+typedef struct listener {
+    kc_session_state_fn fn;
+    void *arg;
+} listener_t;
+
+struct kc_session {
+    struct event_base *base;
+    char *hosts;   /* connect string without the chroot */
+    char *chroot;  /* "/kafka" or NULL */
+    int timeout_ms;
+    session_phase_t phase;
+    zhandle_t *zh;
+    struct event *io_ev;     /* mirrors zookeeper_interest() */
+    struct event *kick_ev;   /* deferred re-arm after queueing requests */
+    struct event *reopen_ev; /* deferred close+open (never inside zookeeper_process) */
+    bool connected;
+    int64_t session_id;
+    uint64_t generation;
+    int chroot_pending;      /* outstanding creates of chroot components */
+    int chroot_failed;
+    listener_t listeners[KC_MAX_LISTENERS];
+    int n_listeners;
+    kc_watch_fn watch_fn;
+    void *watch_arg;
+};
+
+static void session_open(kc_session_t *s);
+static void session_rearm(kc_session_t *s);
+
+int kc_from_zrc(int zrc) {
+    switch (zrc) {
+    case ZOK: return KC_OK;
+    case ZNODEEXISTS: return KC_EXISTS;
+    case ZNONODE: return KC_NONODE;
+    case ZBADVERSION: return KC_BADVERSION;
+    case ZCONNECTIONLOSS:
+    case ZOPERATIONTIMEOUT:
+    case ZSESSIONEXPIRED:
+    case ZSESSIONMOVED:
+    case ZCLOSING:
+    case ZINVALIDSTATE: return KC_CONNLOSS;
+    default: return KC_ERR;
+    }
+}
+
+const char *kc_strerror(int rc) {
+    switch (rc) {
+    case KC_OK: return "ok";
+    case KC_EXISTS: return "already exists";
+    case KC_NONODE: return "does not exist";
+    case KC_BADVERSION: return "concurrent update (bad version)";
+    case KC_CONNLOSS: return "ZooKeeper connection lost";
+    case KC_FENCED: return "controller epoch moved (fenced)";
+    case KC_INVALID: return "invalid request";
+    default: return "ZooKeeper error";
+    }
+}
+
+static void notify(kc_session_t *s, kc_session_state_t st, bool new_session) {
+    for (int i = 0; i < s->n_listeners; i++) s->listeners[i].fn(s, st, new_session, s->listeners[i].arg);
+}
+
+/* Splits "h1:2181,h2:2181/kafka" into hosts and chroot ("/" alone = none). */
+static int split_connect(kc_session_t *s, const char *connect) {
+    const char *slash = strchr(connect, '/');
+    size_t hlen = slash ? (size_t)(slash - connect) : strlen(connect);
+    if (hlen == 0) return -1;
+    s->hosts = strndup(connect, hlen);
+    if (slash && strcmp(slash, "/") != 0) {
+        size_t clen = strlen(slash);
+        if (slash[clen - 1] == '/' || strstr(slash, "//")) return -1;
+        s->chroot = strdup(slash);
+    }
+    return 0;
+}
+
+kc_session_t *kc_session_new(struct event_base *base, const char *connect, int session_timeout_ms) {
+    kc_session_t *s = calloc(1, sizeof(*s));
+    if (!s) return NULL;
+    s->base = base;
+    s->timeout_ms = session_timeout_ms;
+    if (split_connect(s, connect) < 0) {
+        kc_session_free(s);
+        return NULL;
+    }
+    zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+    return s;
+}
+
+void kc_session_add_listener(kc_session_t *s, kc_session_state_fn fn, void *arg) {
+    if (s->n_listeners < KC_MAX_LISTENERS) s->listeners[s->n_listeners++] = (listener_t){fn, arg};
+}
+
+void kc_session_remove_listener(kc_session_t *s, kc_session_state_fn fn, void *arg) {
+    for (int i = 0; i < s->n_listeners; i++) {
+        if (s->listeners[i].fn != fn || s->listeners[i].arg != arg) continue;
+        memmove(&s->listeners[i], &s->listeners[i + 1], (size_t)(s->n_listeners - i - 1) * sizeof(listener_t));
+        s->n_listeners--;
+        return;
+    }
+}
+
+void kc_session_set_watch_handler(kc_session_t *s, kc_watch_fn fn, void *arg) {
+    s->watch_fn = fn;
+    s->watch_arg = arg;
+}
+
+bool kc_session_connected(const kc_session_t *s) { return s->connected && s->phase == PHASE_MAIN; }
+zhandle_t *kc_session_handle(kc_session_t *s) { return s->phase == PHASE_MAIN ? s->zh : NULL; }
+int64_t kc_session_id(const kc_session_t *s) { return s->session_id; }
+struct event_base *kc_session_base(kc_session_t *s) { return s->base; }
+uint64_t kc_session_generation(const kc_session_t *s) { return s->generation; }
+
+/* ---- driving the client from the loop ---- */
+
+static void session_io_cb(evutil_socket_t fd, short what, void *arg) {
+    kc_session_t *s = arg;
+    int events = 0;
+    if (what & EV_READ) events |= ZOOKEEPER_READ;
+    if (what & EV_WRITE) events |= ZOOKEEPER_WRITE;
+    if (s->zh) zookeeper_process(s->zh, events);
+    session_rearm(s);
+}
+
+static void session_rearm(kc_session_t *s) {
+    int fd = -1, interest = 0;
+    struct timeval tv = {1, 0};
+    short what = 0;
+
+    if (s->io_ev) event_del(s->io_ev);
+    if (!s->zh) return;
+    int rc = zookeeper_interest(s->zh, &fd, &interest, &tv);
+    if (rc != ZOK && rc != ZCONNECTIONLOSS && rc != ZOPERATIONTIMEOUT) {
+        /* ZINVALIDSTATE: the session expired; the watcher has scheduled a
+         * reopen.  Poll again soon in case it has not. */
+        tv = (struct timeval){0, 100000};
+        fd = -1;
+    }
+    if (fd >= 0) {
+        if (interest & ZOOKEEPER_READ) what |= EV_READ;
+        if (interest & ZOOKEEPER_WRITE) what |= EV_WRITE;
+    }
+    if (!s->io_ev || event_get_fd(s->io_ev) != (fd >= 0 ? fd : -1) || event_get_events(s->io_ev) != what) {
+        if (s->io_ev) event_free(s->io_ev);
+        s->io_ev = event_new(s->base, fd >= 0 ? fd : -1, what, session_io_cb, s);
+    }
+    event_add(s->io_ev, &tv);
+}
+
+static void session_kick_cb(evutil_socket_t fd, short what, void *arg) { session_rearm(arg); }
+
+void kc_session_kick(kc_session_t *s) {
+    if (s->kick_ev && !event_pending(s->kick_ev, EV_TIMEOUT, NULL)) event_active(s->kick_ev, EV_TIMEOUT, 0);
+}
+
+/* ---- session state ---- */
+
+static void on_connected(kc_session_t *s) {
+    const clientid_t *cid = zoo_client_id(s->zh);
+    bool new_session = cid->client_id != s->session_id;
+    s->connected = true;
+    s->session_id = cid->client_id;
+    if (new_session) s->generation++;
+    kc_info("zk", "connected to ZooKeeper %s%s (session 0x%llx%s)", s->hosts, s->chroot ? s->chroot : "",
+            (unsigned long long)s->session_id, new_session ? ", new" : ", resumed");
+    notify(s, KC_SESSION_CONNECTED, new_session);
+}
+
+static void on_session_event(kc_session_t *s, int state) {
+    if (s->phase == PHASE_CHROOT) {
+        if (state == ZOO_CONNECTED_STATE) {
+            s->connected = true;
+        }
+        return;
+    }
+    if (state == ZOO_CONNECTED_STATE) {
+        on_connected(s);
+    } else if (state == ZOO_EXPIRED_SESSION_STATE) {
+        kc_warn("zk", "ZooKeeper session 0x%llx expired; opening a new session",
+                (unsigned long long)s->session_id);
+        s->connected = false;
+        notify(s, KC_SESSION_EXPIRED, false);
+        event_active(s->reopen_ev, EV_TIMEOUT, 0);
+    } else if (state == ZOO_CONNECTING_STATE || state == ZOO_ASSOCIATING_STATE) {
+        if (s->connected) {
+            kc_warn("zk", "lost connection to ZooKeeper; reconnecting");
+            s->connected = false;
+            notify(s, KC_SESSION_DISCONNECTED, false);
+        }
+    } else if (state == ZOO_AUTH_FAILED_STATE) {
+        kc_error("zk", "ZooKeeper authentication failed");
+    }
+}
+
+/* The global watcher also receives, as ZOO_SESSION_EVENT, every state change;
+ * watches left with kc_session_watcher carry the session as context. */
+static void global_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
+    kc_session_t *s = ctx;
+    if (type == ZOO_SESSION_EVENT) on_session_event(s, state);
+}
+
+void kc_session_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
+    kc_session_t *s = ctx;
+    /* The C client copies session events to every registered watcher. */
+    if (type == ZOO_SESSION_EVENT || type == ZOO_NOTWATCHING_EVENT) return;
+    if (s->watch_fn && s->phase == PHASE_MAIN) s->watch_fn(s, type, path, s->watch_arg);
+}
+
+/* ---- chroot creation: a plain handle creates each component, in order ---- */
+
+static void chroot_created(int rc, const char *value, const void *data) {
+    kc_session_t *s = (kc_session_t *)data;
+    if (rc != ZOK && rc != ZNODEEXISTS) s->chroot_failed = rc;
+    if (--s->chroot_pending == 0) event_active(s->reopen_ev, EV_TIMEOUT, 0);
+}
+
+/* ZooKeeper answers requests of one session in order, so all components
+ * can be queued at once: each create finds its parent already made. */
+static void chroot_create_components(kc_session_t *s) {
+    char path[1024];
+    size_t n = strlen(s->chroot);
+    if (n >= sizeof(path)) n = sizeof(path) - 1;
+    for (size_t i = 1; i <= n; i++) {
+        if (i != n && s->chroot[i] != '/') continue;
+        memcpy(path, s->chroot, i);
+        path[i] = '\0';
+        s->chroot_pending++;
+        zoo_acreate(s->zh, path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, chroot_created, s);
+    }
+    kc_session_kick(s);
+}
+
+static void chroot_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
+    kc_session_t *s = ctx;
+    if (type == ZOO_SESSION_EVENT && state == ZOO_CONNECTED_STATE && s->chroot_pending == 0 && !s->connected) {
+        s->connected = true;
+        chroot_create_components(s);
+    }
+}
+
+static void session_close_handle(kc_session_t *s) {
+    if (!s->zh) return;
+    zhandle_t *zh = s->zh;
+    s->zh = NULL;
+    if (s->io_ev) event_del(s->io_ev);
+    /* Outstanding completions run inside zookeeper_close with ZCLOSING. */
+    zookeeper_close(zh);
+}
+
+static void session_open(kc_session_t *s) {
+    char connect[2048];
+    s->connected = false;
+    if (s->phase == PHASE_CHROOT) {
+        s->chroot_pending = 0;
+        s->chroot_failed = 0;
+        s->zh = zookeeper_init(s->hosts, chroot_watcher, s->timeout_ms, NULL, s, 0);
+    } else {
+        snprintf(connect, sizeof(connect), "%s%s", s->hosts, s->chroot ? s->chroot : "");
+        s->zh = zookeeper_init(connect, global_watcher, s->timeout_ms, NULL, s, 0);
+    }
+    if (!s->zh) {
+        kc_error("zk", "cannot create a ZooKeeper handle for %s: %s", s->hosts, strerror(errno));
+        return;
+    }
+    session_rearm(s);
+}
+
+static void session_reopen_cb(evutil_socket_t fd, short what, void *arg) {
+    kc_session_t *s = arg;
+    if (s->phase == PHASE_CHROOT) {
+        if (s->chroot_failed) {
+            kc_error("zk", "cannot create chroot %s: %s; retrying", s->chroot, zerror(s->chroot_failed));
+            session_close_handle(s);
+            session_open(s);
+            return;
+        }
+        kc_info("zk", "chroot %s is present", s->chroot);
+        session_close_handle(s);
+        s->phase = PHASE_MAIN;
+        session_open(s);
+        return;
+    }
+    session_close_handle(s);
+    session_open(s);
+}
+
+int kc_session_start(kc_session_t *s) {
+    if (!s->kick_ev) s->kick_ev = event_new(s->base, -1, 0, session_kick_cb, s);
+    if (!s->reopen_ev) s->reopen_ev = event_new(s->base, -1, 0, session_reopen_cb, s);
+    if (!s->kick_ev || !s->reopen_ev) return -1;
+    s->phase = s->chroot ? PHASE_CHROOT : PHASE_MAIN;
+    session_open(s);
+    return s->zh ? 0 : -1;
+}
+
+void kc_session_free(kc_session_t *s) {
+    if (!s) return;
+    session_close_handle(s);
+    if (s->io_ev) event_free(s->io_ev);
+    if (s->kick_ev) event_free(s->kick_ev);
+    if (s->reopen_ev) event_free(s->reopen_ev);
+    free(s->hosts);
+    free(s->chroot);
+    free(s);
+}
+
+/* ---- blocking helpers for tools ---- */
+
+static void wait_timeout_cb(evutil_socket_t fd, short what, void *arg) { *(int *)arg = 1; }
+
+int kc_session_wait(kc_session_t *s, const int *done, int timeout_ms) {
+    int timed_out = 0;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    struct event *t = evtimer_new(s->base, wait_timeout_cb, &timed_out);
+    evtimer_add(t, &tv);
+    while (!*done && !timed_out) event_base_loop(s->base, EVLOOP_ONCE);
+    event_free(t);
+    return *done ? 0 : -1;
+}
+
+static void wait_connected_cb(kc_session_t *s, kc_session_state_t st, bool new_session, void *arg) {
+    if (st == KC_SESSION_CONNECTED) *(int *)arg = 1;
+}
+
+int kc_session_wait_connected(kc_session_t *s, int timeout_ms) {
+    static int connected_flag;
+    connected_flag = kc_session_connected(s);
+    if (connected_flag) return 0;
+    kc_session_add_listener(s, wait_connected_cb, &connected_flag);
+    return kc_session_wait(s, &connected_flag, timeout_ms);
+}

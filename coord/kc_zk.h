@@ -41,6 +41,7 @@ void kc_session_free(kc_session_t *s);
 
 /* Several owners may listen; each gets every state change. */
 void kc_session_add_listener(kc_session_t *s, kc_session_state_fn fn, void *arg);
+void kc_session_remove_listener(kc_session_t *s, kc_session_state_fn fn, void *arg);
 
 /* Starts connecting (creates the chroot first if the connect string has one).
  * Returns 0, or -1 when the connect string is malformed. */
@@ -53,12 +54,18 @@ struct event_base *kc_session_base(kc_session_t *s);
 /* Incremented every time a new session is established. */
 uint64_t kc_session_generation(const kc_session_t *s);
 
-/* A watcher context that routes one zoo_aw*() watch to fn.  The session
- * owns these contexts and drops them when the session expires (watches of an
- * expired session never fire), so callers just pass the return value as the
- * watcherCtx with kc_session_watcher() as the watcher function. */
-void *kc_session_watch_ctx(kc_session_t *s, kc_watch_fn fn, void *arg);
+/* Every watch libkcoord leaves (zoo_aw*() with kc_session_watcher as the
+ * watcher and the session as its context) is delivered to the one handler
+ * set here, by event type and path; the cluster view is that handler.  This
+ * keeps no per-watch allocation: ZooKeeper drops the watches of an expired
+ * session, and session events the client copies to every watcher are
+ * filtered out before the handler runs. */
+void kc_session_set_watch_handler(kc_session_t *s, kc_watch_fn fn, void *arg);
 void kc_session_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx);
+
+/* Re-evaluates what the ZooKeeper client wants to do on its socket; coord
+ * code calls it after queueing requests so they are sent promptly. */
+void kc_session_kick(kc_session_t *s);
 
 /*
  * Blocking helpers for short-lived tools (kbroker-admin, tests): run the loop

@@ -6,7 +6,7 @@ coord_libkcoord_a_SOURCES = \
 	coord/kc_json.c coord/kc_json.h \
 	coord/kc_assign.c coord/kc_assign.h \
 	coord/kc_names.c coord/kc_names.h \
-	coord/kc_paths.h \
+	coord/kc_paths.c coord/kc_paths.h \
 	coord/kc_zk.c coord/kc_zk.h \
 	coord/kc_view.c coord/kc_view.h \
 	coord/kc_registry.c coord/kc_registry.h \

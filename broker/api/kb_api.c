@@ -1,2 +1,245 @@
-/* placeholder: being written */
-typedef int kb_placeholder_t;
+/*
+ * kb_api.c - the API table, the request dispatcher and ApiVersions.
+ *
+ * Every request passes through kb_api_on_request(): it reads the header,
+ * finds the table row, checks the version, and only then runs the handler,
+ * so key/version policy lives in this one place (wire-protocol.md 1.6).
+ * Requests Kafka would drop (unknown key, unhandled version, undecodable
+ * header or body) close the connection with one log line naming the peer,
+ * listener, API, version and correlation id.  ApiVersions is the exception:
+ * a too-new version gets the v0 "unsupported" body so clients can retry
+ * with a lower one.
+ *
+ * The ApiVersions answer is generated from the same table, so what is
+ * advertised and what is dispatched cannot drift apart.  This file also
+ * holds the request arena and the response framing helpers the handlers
+ * share (kb_api_internal.h).
+ */
+#include <event2/buffer.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/api/kb_api.h"
+#include "broker/api/kb_api_internal.h"
+#include "coord/kc_log.h"
+#include "proto/kp_apiversions.h"
+#include "proto/kp_types.h"
+
+/* Sorted by key, which is the order ApiVersions lists them in.  Columns:
+ * key, name, advertised min/max, handled min/max, flex_from, handler. */
+static const kb_api_t api_table[] = {
+    {KP_API_METADATA, "Metadata", 0, 6, 0, 6, 9, kb_api_metadata},
+    {KP_API_API_VERSIONS, "ApiVersions", 0, 3, 0, 3, 3, kb_api_apiversions},
+};
+
+#define API_TABLE_LEN ((int)(sizeof(api_table) / sizeof(api_table[0])))
+
+static const kb_api_t *api_find(int16_t api_key) {
+    for (int i = 0; i < API_TABLE_LEN; i++)
+        if (api_table[i].api_key == api_key) return &api_table[i];
+    return NULL;
+}
+
+/* ----------------------------------------------------------------- arena */
+
+#define KB_ARENA_CHUNK_SIZE 16384
+
+struct kb_arena_chunk {
+    kb_arena_chunk_t *next;
+    size_t used, cap;
+    max_align_t data[];
+};
+
+void *kb_arena_alloc(kb_arena_t *a, size_t n) {
+    const size_t align = _Alignof(max_align_t);
+    kb_arena_chunk_t *c = a->head;
+    char *p;
+
+    if (n > SIZE_MAX / 2) return NULL;
+    n = (n + align - 1) & ~(align - 1);
+    if (!c || c->cap - c->used < n) {
+        size_t cap = n > KB_ARENA_CHUNK_SIZE ? n : KB_ARENA_CHUNK_SIZE;
+        c = malloc(sizeof(*c) + cap);
+        if (!c) return NULL;
+        c->next = a->head;
+        c->used = 0;
+        c->cap = cap;
+        a->head = c;
+    }
+    p = (char *)c->data + c->used;
+    c->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+void *kb_arena_calloc(kb_arena_t *a, size_t n, size_t size) {
+    if (size && n > SIZE_MAX / size) return NULL;
+    return kb_arena_alloc(a, n * size);
+}
+
+void kb_arena_free(kb_arena_t *a) {
+    while (a->head) {
+        kb_arena_chunk_t *next = a->head->next;
+        free(a->head);
+        a->head = next;
+    }
+}
+
+/* ------------------------------------------------------ response framing */
+
+size_t kb_api_response_begin(kp_writer_t *w, const kb_request_t *req) {
+    const kp_request_header_t *h = &req->header;
+    size_t start = kp_write_reserve_int32(w);
+    int hv = kp_response_header_version(h->request_api_key, h->request_api_version,
+                                        req->api->flex_from);
+
+    kp_response_header_encode(w, hv, h->correlation_id);
+    return start;
+}
+
+int kb_api_response_send(kb_conn_t *c, kp_writer_t *w, size_t frame_start) {
+    struct evbuffer *eb;
+    int rc = -1;
+
+    if (w->err || w->len - frame_start - 4 > INT32_MAX) return -1;
+    kp_write_patch_int32(w, frame_start, (int32_t)(w->len - frame_start - 4));
+    eb = evbuffer_new();
+    if (eb && evbuffer_add(eb, w->buf + frame_start, w->len - frame_start) == 0) {
+        kb_conn_reply(c, eb);
+        rc = 0;
+    }
+    if (eb) evbuffer_free(eb);
+    return rc;
+}
+
+void kb_api_close(const kb_request_t *req, const char *fmt, ...) {
+    const kp_request_header_t *h = &req->header;
+    const char *name = req->api ? req->api->name : kp_api_key_name(h->request_api_key);
+    char reason[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    kc_warn("api", "%s on listener %s: %s (key %d) v%d, correlation id %d: %s; closing connection",
+            kb_conn_peer(req->conn), kb_conn_listener(req->conn), name ? name : "unknown API",
+            h->request_api_key, h->request_api_version, h->correlation_id, reason);
+    kb_conn_close(req->conn, reason);
+}
+
+/* ------------------------------------------------------------ ApiVersions */
+
+/* Fills keys (room for API_TABLE_LEN entries) from the table. */
+static int32_t advertised_versions(kp_apiversion_t *keys) {
+    int32_t n = 0;
+
+    for (int i = 0; i < API_TABLE_LEN; i++) {
+        const kb_api_t *a = &api_table[i];
+        if (a->adv_min < 0 || a->adv_max < a->adv_min) continue;
+        keys[n++] = (kp_apiversion_t){a->api_key, a->adv_min, a->adv_max};
+    }
+    return n;
+}
+
+kb_api_status_t kb_api_apiversions(kb_request_t *req, kp_writer_t *w) {
+    int16_t version = req->header.request_api_version;
+    kp_apiversions_request_t body;
+    kp_apiversion_t keys[API_TABLE_LEN];
+    kp_apiversions_response_t resp = {0};
+
+    if (kp_apiversions_request_decode(&req->body, version, &body) != 0) return KB_API_MALFORMED;
+    if (body.client_software_name.len >= 0)
+        kc_debug("api", "%s: client software %.*s %.*s", kb_conn_peer(req->conn),
+                 (int)body.client_software_name.len, body.client_software_name.ptr,
+                 (int)body.client_software_version.len, body.client_software_version.ptr);
+    resp.error_code = KP_ERR_NONE;
+    resp.n_api_keys = advertised_versions(keys);
+    resp.api_keys = keys;
+    resp.throttle_time_ms = 0;
+    if (kp_apiversions_response_encode(w, version, &resp) != 0) return KB_API_FAILED;
+    return KB_API_REPLY;
+}
+
+/* The answer to an ApiVersions request newer than any we know: a v0 body
+ * with error 35 and our ApiVersions range, under response header v0. */
+static void reply_apiversions_unsupported(kb_request_t *req) {
+    kp_apiversions_response_t resp;
+    kp_apiversion_t entry;
+    kp_writer_t w;
+    size_t start;
+
+    kp_writer_init(&w);
+    start = kb_api_response_begin(&w, req);
+    kp_apiversions_response_unsupported(&resp, &entry, req->api->adv_max);
+    kp_apiversions_response_encode(&w, 0, &resp);
+    if (kb_api_response_send(req->conn, &w, start) != 0)
+        kb_api_close(req, "could not send the unsupported-version answer");
+    kp_writer_free(&w);
+}
+
+/* ------------------------------------------------------------- dispatcher */
+
+static void run_handler(kb_request_t *req) {
+    kp_writer_t w;
+    size_t start;
+    kb_api_status_t st;
+
+    kp_writer_init(&w);
+    start = kb_api_response_begin(&w, req);
+    st = req->api->handler(req, &w);
+    if (st == KB_API_MALFORMED)
+        kb_api_close(req, "malformed request body (%s)",
+                     req->body.err == KP_BUF_TRAILING ? "trailing bytes" : "truncated or invalid");
+    else if (st == KB_API_FAILED)
+        kb_api_close(req, "could not build the response");
+    else if (st == KB_API_REPLY && kb_api_response_send(req->conn, &w, start) != 0)
+        kb_api_close(req, "could not encode or queue the response");
+    kp_writer_free(&w);
+}
+
+/* Checks key and version and reads the rest of the header; returns false
+ * after closing the connection (or answering) when the handler must not run. */
+static bool admit(kb_request_t *req) {
+    const kp_request_header_t *h = &req->header;
+    int16_t v = h->request_api_version;
+    int hv;
+
+    req->api = api_find(h->request_api_key);
+    if (!req->api) {
+        kb_api_close(req, "unsupported API key");
+        return false;
+    }
+    if (h->request_api_key == KP_API_API_VERSIONS && v > req->api->handled_max) {
+        reply_apiversions_unsupported(req);
+        return false;
+    }
+    if (v < req->api->handled_min || v > req->api->handled_max) {
+        kb_api_close(req, "unsupported version (handled %d-%d)", req->api->handled_min,
+                     req->api->handled_max);
+        return false;
+    }
+    req->flexible = kp_is_flexible(v, req->api->flex_from);
+    hv = kp_request_header_version(h->request_api_key, v, req->api->flex_from);
+    if (kp_request_header_decode_rest(&req->body, hv, &req->header) != 0) {
+        kb_api_close(req, "malformed request header v%d", hv);
+        return false;
+    }
+    return true;
+}
+
+void kb_api_on_request(kb_conn_t *c, const uint8_t *frame, size_t len, void *arg) {
+    kb_request_t req;
+
+    memset(&req, 0, sizeof(req));
+    req.conn = c;
+    req.broker = arg;
+    kp_reader_init(&req.body, frame, len);
+    if (kp_request_header_decode_ids(&req.body, &req.header) != 0)
+        kb_api_close(&req, "request shorter than a header (%zu bytes)", len);
+    else if (admit(&req))
+        run_handler(&req);
+    kb_arena_free(&req.arena);
+}

@@ -1,3 +1,96 @@
+/*
+ * kb_api_internal.h - what the API handler files share with the dispatcher
+ * in kb_api.c: the table row, the per-request context, the handler
+ * prototypes, a request-scoped arena and the response-frame helpers.
+ *
+ * Adding an API takes three steps: write its codec in proto/, write a
+ * handler `kb_api_status_t kb_api_<name>(kb_request_t *, kp_writer_t *)` in
+ * a kb_api_<family>.c file and declare it below, and add its row to the
+ * table in kb_api.c.  The dispatcher has already checked key and version,
+ * decoded the request header and written the response header when the
+ * handler runs; the handler decodes the body from req->body, decides, and
+ * encodes the response body into w.
+ */
 #ifndef KB_API_INTERNAL_H
 #define KB_API_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/kb_broker.h"
+#include "broker/net/kb_net.h"
+#include "proto/kp_buf.h"
+#include "proto/kp_header.h"
+
+/* Request-scoped memory: many small allocations, one release.  The
+ * dispatcher releases it when the handler returns, so a handler that keeps
+ * anything past its return must copy it out. */
+typedef struct kb_arena_chunk kb_arena_chunk_t;
+typedef struct {
+    kb_arena_chunk_t *head;
+} kb_arena_t;
+
+/* Zeroed, suitably aligned memory for n bytes (n may be 0); NULL when out
+ * of memory. */
+void *kb_arena_alloc(kb_arena_t *a, size_t n);
+/* n elements of size bytes each, checking the multiplication. */
+void *kb_arena_calloc(kb_arena_t *a, size_t n, size_t size);
+void kb_arena_free(kb_arena_t *a);
+
+typedef struct kb_api kb_api_t;
+
+/* One request being handled.  Every pointer is valid until the handler
+ * returns (header.client_id and the body point into the frame). */
+typedef struct {
+    kb_conn_t *conn;
+    kb_broker_t *broker;        /* the handler context given to kb_server_new() */
+    const kb_api_t *api;        /* the table row of this request's key */
+    kp_request_header_t header;
+    bool flexible;              /* the request version uses KIP-482 encodings */
+    kp_reader_t body;           /* positioned at the first byte of the body */
+    kb_arena_t arena;
+} kb_request_t;
+
+/* What a handler tells the dispatcher. */
+typedef enum {
+    KB_API_REPLY = 0,      /* w holds the response body: frame it and send it */
+    KB_API_DONE = 1,       /* the handler finished the request itself (no response) */
+    KB_API_MALFORMED = -1, /* the body could not be decoded: log and close */
+    KB_API_FAILED = -2,    /* out of memory or unencodable answer: log and close */
+} kb_api_status_t;
+
+typedef kb_api_status_t (*kb_api_handler_fn)(kb_request_t *req, kp_writer_t *w);
+
+/* A row of the API table.  Advertised and handled ranges differ when a
+ * client needs a version advertised that the broker refuses
+ * (wire-protocol.md 2.1: Produce 0 for librdkafka's compression check). */
+struct kb_api {
+    int16_t api_key;
+    const char *name;
+    int16_t adv_min, adv_max;         /* what ApiVersions reports */
+    int16_t handled_min, handled_max; /* what the dispatcher accepts */
+    int16_t flex_from;                /* first flexible version, or KP_FLEX_NEVER */
+    kb_api_handler_fn handler;
+};
+
+/* Handlers, one per table row. */
+kb_api_status_t kb_api_apiversions(kb_request_t *req, kp_writer_t *w);
+kb_api_status_t kb_api_metadata(kb_request_t *req, kp_writer_t *w);
+
+/* Starts a response frame for req in w: reserves the size and writes the
+ * response header of the right version.  Returns the frame's offset in w,
+ * to be given to kb_api_response_send(). */
+size_t kb_api_response_begin(kp_writer_t *w, const kb_request_t *req);
+/* Patches the frame size and hands the frame to the connection.  Returns 0,
+ * or -1 when the writer failed or the frame could not be queued (the caller
+ * then closes the connection). */
+int kb_api_response_send(kb_conn_t *c, kp_writer_t *w, size_t frame_start);
+
+/* Logs one warning with the connection context (peer, listener, API,
+ * version, correlation id) followed by the reason, then closes the
+ * connection. */
+void kb_api_close(const kb_request_t *req, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -1,2 +1,354 @@
-/* placeholder: being written */
-typedef int kb_placeholder_t;
+/*
+ * kb_controller.c - the controller role (see kb_controller.h).
+ *
+ * The controller works by reconciliation: whenever the cluster view changes
+ * it walks every partition and compares the state znode with what the live
+ * broker set demands, issuing a conditional write where they differ.  A
+ * partition with a write in flight, or whose write succeeded but whose new
+ * state the view has not read back yet, is skipped; that bookkeeping lives in
+ * a small hash keyed by "topic/partition" and is all the memory the
+ * controller keeps besides its epoch.
+ *
+ * Election is attempted after this broker registered in the current session
+ * and whenever /controller disappears.  The role ends when /controller names
+ * another broker, when a fenced write shows a newer controller epoch, or when
+ * the ZooKeeper session expires.
+ */
+#include "broker/controller/kb_controller.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord/kc_election.h"
+#include "coord/kc_log.h"
+#include "coord/kc_topics.h"
+
+#define PENDING_BUCKETS 1024
+#define ELECTION_RETRY_MS 1000
+
+/* A partition whose state this controller is changing. */
+typedef struct pending {
+    struct pending *next;
+    bool in_flight;        /* the write has not completed yet */
+    int32_t await_version; /* completed: skip until the view shows this zkVersion (-1: any state) */
+    uint64_t op_id;        /* identifies the write this entry belongs to */
+    char key[];            /* "topic/partition" */
+} pending_t;
+
+struct kb_controller {
+    kb_broker_t *b;
+    bool registered;  /* this broker is registered in the current session */
+    bool electing;
+    bool active;
+    int32_t epoch;
+    int32_t epoch_zk_version;
+    uint64_t next_op_id;
+    pending_t *pending[PENDING_BUCKETS];
+    struct event *retry_ev;     /* delayed election retry */
+    struct event *reconcile_ev; /* deferred reconciliation */
+};
+
+/* A write's completion context. */
+typedef struct write_ctx {
+    kb_controller_t *c;
+    uint64_t op_id;
+    int32_t next_version; /* zkVersion the state will have after the write; -1 for a create */
+    char key[];
+} write_ctx_t;
+
+static void controller_elect(kb_controller_t *c);
+static void schedule_reconcile(kb_controller_t *c);
+
+/* ---- pending writes ---- */
+
+static unsigned key_hash(const char *key) {
+    unsigned h = 2166136261u;
+    for (; *key; key++) h = (h ^ (unsigned char)*key) * 16777619u;
+    return h % PENDING_BUCKETS;
+}
+
+static pending_t **pending_slot(kb_controller_t *c, const char *key) {
+    pending_t **pp = &c->pending[key_hash(key)];
+    while (*pp && strcmp((*pp)->key, key) != 0) pp = &(*pp)->next;
+    return pp;
+}
+
+static void pending_remove(kb_controller_t *c, const char *key) {
+    pending_t **pp = pending_slot(c, key), *p = *pp;
+    if (!p) return;
+    *pp = p->next;
+    free(p);
+}
+
+static void pending_clear(kb_controller_t *c) {
+    for (int i = 0; i < PENDING_BUCKETS; i++) {
+        while (c->pending[i]) {
+            pending_t *p = c->pending[i];
+            c->pending[i] = p->next;
+            free(p);
+        }
+    }
+}
+
+static pending_t *pending_add(kb_controller_t *c, const char *key) {
+    size_t n = strlen(key) + 1;
+    pending_t *p = calloc(1, sizeof(*p) + n);
+    if (!p) return NULL;
+    memcpy(p->key, key, n);
+    p->in_flight = true;
+    p->op_id = ++c->next_op_id;
+    unsigned h = key_hash(key);
+    p->next = c->pending[h];
+    c->pending[h] = p;
+    return p;
+}
+
+/* True while the partition must be left alone: a write is in flight or its
+ * result has not reached the view yet. */
+static bool partition_busy(kb_controller_t *c, const char *key, const kc_partition_t *part) {
+    pending_t *p = *pending_slot(c, key);
+    if (!p) return false;
+    if (p->in_flight) return true;
+    bool caught_up = part->has_state && (p->await_version < 0 || part->state.zk_version >= p->await_version);
+    if (caught_up) pending_remove(c, key);
+    return !caught_up;
+}
+
+/* ---- role changes ---- */
+
+static void lose_role(kb_controller_t *c, const char *why) {
+    if (!c->active) return;
+    kc_warn("controller", "no longer the controller (epoch %d): %s", (int)c->epoch, why);
+    c->active = false;
+    pending_clear(c);
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg) { controller_elect(arg); }
+
+static void schedule_election_retry(kb_controller_t *c) {
+    struct timeval tv = {ELECTION_RETRY_MS / 1000, (ELECTION_RETRY_MS % 1000) * 1000};
+    evtimer_add(c->retry_ev, &tv);
+}
+
+static void election_done(const kc_election_result_t *r, void *arg) {
+    kb_controller_t *c = arg;
+    c->electing = false;
+    if (r->rc != KC_OK) {
+        kc_warn("controller", "election attempt failed: %s", kc_strerror(r->rc));
+        if (c->registered) schedule_election_retry(c);
+        return;
+    }
+    if (!r->won) {
+        kc_debug("controller", "broker %d is the controller", (int)r->controller_id);
+        return;
+    }
+    c->active = true;
+    c->epoch = r->epoch;
+    c->epoch_zk_version = r->epoch_zk_version;
+    pending_clear(c);
+    kc_info("controller", "this broker is now the controller (controller epoch %d)", (int)c->epoch);
+    schedule_reconcile(c);
+}
+
+static void controller_elect(kb_controller_t *c) {
+    if (c->electing || c->active || !c->registered) return;
+    c->electing = true;
+    kc_controller_elect(c->b->zk, c->b->cfg->broker_id, election_done, c);
+}
+
+/* ---- reconciliation ---- */
+
+static void write_done(int rc, void *arg) {
+    write_ctx_t *w = arg;
+    kb_controller_t *c = w->c;
+    pending_t *p = *pending_slot(c, w->key);
+    if (p && p->op_id == w->op_id) {
+        if (rc == KC_OK) {
+            p->in_flight = false;
+            p->await_version = w->next_version;
+        } else {
+            pending_remove(c, w->key);
+        }
+    }
+    if (rc == KC_FENCED) {
+        lose_role(c, "a newer controller epoch fenced a state write");
+    } else if (rc != KC_OK && c->active) {
+        kc_warn("controller", "state write for %s failed: %s; will retry", w->key, kc_strerror(rc));
+        schedule_reconcile(c);
+    }
+    free(w);
+}
+
+static write_ctx_t *write_begin(kb_controller_t *c, const char *key, int32_t next_version) {
+    size_t n = strlen(key) + 1;
+    write_ctx_t *w = malloc(sizeof(*w) + n);
+    pending_t *p = pending_add(c, key);
+    if (!w || !p) {
+        free(w);
+        if (p) pending_remove(c, key);
+        return NULL;
+    }
+    w->c = c;
+    w->op_id = p->op_id;
+    w->next_version = next_version;
+    memcpy(w->key, key, n);
+    return w;
+}
+
+/* Live replicas of a partition in assignment order; returns their count. */
+static int live_replicas(const kc_view_t *v, const kc_partition_t *part, int32_t *out) {
+    int n = 0;
+    for (int i = 0; i < part->n_replicas; i++)
+        if (kc_view_broker_live(v, part->replicas[i])) out[n++] = part->replicas[i];
+    return n;
+}
+
+static void create_first_state(kb_controller_t *c, const char *topic, int32_t p, const kc_partition_t *part,
+                               const char *key) {
+    int32_t live[part->n_replicas > 0 ? part->n_replicas : 1];
+    int n = live_replicas(c->b->view, part, live);
+    if (n == 0) return; /* stays new until one of its brokers is up */
+    kc_partition_state_t st = {.leader = live[0], .leader_epoch = 0, .controller_epoch = c->epoch, .n_isr = n,
+                               .isr = live};
+    write_ctx_t *w = write_begin(c, key, -1);
+    if (!w) return;
+    kc_info("controller", "partition %s: leader %d, first state", key, (int)st.leader);
+    kc_state_create(c->b->zk, topic, p, &st, c->epoch_zk_version, write_done, w);
+}
+
+/*
+ * Offline election (spec 2.6): the new leader is the first replica in
+ * assignment order that is live and in the ISR; the new ISR drops dead
+ * brokers but never becomes empty (with no live member, the last one stays).
+ * Returns true when the state must change.
+ */
+static bool elect_offline(const kc_view_t *v, const kc_partition_t *part, kc_partition_state_t *next) {
+    const kc_partition_state_t *cur = &part->state;
+    int n_isr = 0;
+    for (int i = 0; i < cur->n_isr; i++)
+        if (kc_view_broker_live(v, cur->isr[i])) next->isr[n_isr++] = cur->isr[i];
+    int32_t leader = -1;
+    for (int i = 0; i < part->n_replicas && leader < 0; i++)
+        if (kc_int32_contains(next->isr, n_isr, part->replicas[i])) leader = part->replicas[i];
+    if (n_isr == 0 && cur->n_isr > 0) next->isr[n_isr++] = cur->isr[cur->n_isr - 1];
+    next->n_isr = n_isr;
+    next->leader = leader;
+    bool leader_ok = cur->leader >= 0 && kc_view_broker_live(v, cur->leader);
+    if (leader_ok) next->leader = cur->leader; /* only shrink the ISR */
+    return next->leader != cur->leader || next->n_isr != cur->n_isr;
+}
+
+static void fix_state(kb_controller_t *c, const char *topic, int32_t p, const kc_partition_t *part,
+                      const char *key) {
+    const kc_partition_state_t *cur = &part->state;
+    if (cur->controller_epoch > c->epoch) {
+        lose_role(c, "a state znode carries a newer controller epoch");
+        return;
+    }
+    int32_t isr[cur->n_isr > 0 ? cur->n_isr : 1];
+    kc_partition_state_t next = {.isr = isr};
+    if (!elect_offline(c->b->view, part, &next)) return;
+    next.leader_epoch = cur->leader_epoch + 1;
+    next.controller_epoch = c->epoch;
+    next.zk_version = cur->zk_version;
+    write_ctx_t *w = write_begin(c, key, cur->zk_version + 1);
+    if (!w) return;
+    if (next.leader != cur->leader)
+        kc_info("controller", "partition %s: leader %d -> %d (leader epoch %d)", key, (int)cur->leader,
+                (int)next.leader, (int)next.leader_epoch);
+    else
+        kc_info("controller", "partition %s: ISR shrinks to %d member(s) (leader epoch %d)", key, next.n_isr,
+                (int)next.leader_epoch);
+    kc_state_update(c->b->zk, topic, p, &next, c->epoch_zk_version, write_done, w);
+}
+
+static void reconcile(kb_controller_t *c) {
+    const kc_view_t *v = c->b->view;
+    char key[512];
+    if (!c->active || !kc_view_loaded(v) || !kc_session_connected(c->b->zk)) return;
+    for (int t = 0; t < kc_view_topic_count(v) && c->active; t++) {
+        const kc_topic_t *topic = kc_view_topic_at(v, t);
+        for (int p = 0; p < topic->n_partitions && c->active; p++) {
+            const kc_partition_t *part = &topic->partitions[p];
+            snprintf(key, sizeof(key), "%s/%d", topic->name, p);
+            if (partition_busy(c, key, part)) continue;
+            if (!part->has_state) create_first_state(c, topic->name, p, part, key);
+            else fix_state(c, topic->name, p, part, key);
+        }
+    }
+}
+
+static void reconcile_cb(evutil_socket_t fd, short what, void *arg) { reconcile(arg); }
+
+static void schedule_reconcile(kb_controller_t *c) {
+    if (!event_pending(c->reconcile_ev, EV_TIMEOUT, NULL)) event_active(c->reconcile_ev, EV_TIMEOUT, 0);
+}
+
+/* ---- inputs ---- */
+
+void kb_controller_on_view_change(kb_controller_t *c, int what) {
+    int32_t current = kc_view_controller(c->b->view);
+    if (what & KC_VIEW_CONTROLLER) {
+        if (c->active && current != c->b->cfg->broker_id && current != -1)
+            lose_role(c, "/controller names another broker");
+        if (current == -1 && !c->active) controller_elect(c);
+    }
+    if (c->active) schedule_reconcile(c);
+}
+
+void kb_controller_on_registered(kb_controller_t *c) {
+    c->registered = true;
+    controller_elect(c);
+}
+
+static void on_session(kc_session_t *s, kc_session_state_t st, bool new_session, void *arg) {
+    kb_controller_t *c = arg;
+    if (st == KC_SESSION_EXPIRED) {
+        /* Our /controller vanished with the session; whoever wins next has a
+         * higher epoch.  Stop before the new session exists. */
+        c->registered = false;
+        lose_role(c, "ZooKeeper session expired");
+    } else if (st == KC_SESSION_CONNECTED && c->active) {
+        schedule_reconcile(c); /* writes lost to the disconnection are redone */
+    }
+}
+
+kb_controller_t *kb_controller_new(kb_broker_t *b) {
+    kb_controller_t *c = calloc(1, sizeof(*c));
+    if (!c) return NULL;
+    c->b = b;
+    c->retry_ev = evtimer_new(b->base, retry_cb, c);
+    c->reconcile_ev = event_new(b->base, -1, 0, reconcile_cb, c);
+    if (!c->retry_ev || !c->reconcile_ev) {
+        kb_controller_free(c);
+        return NULL;
+    }
+    kc_session_add_listener(b->zk, on_session, c);
+    return c;
+}
+
+void kb_controller_free(kb_controller_t *c) {
+    if (!c) return;
+    pending_clear(c);
+    if (c->retry_ev) event_free(c->retry_ev);
+    if (c->reconcile_ev) event_free(c->reconcile_ev);
+    free(c);
+}
+
+bool kb_controller_active(const kb_controller_t *c) { return c->active; }
+int32_t kb_controller_epoch(const kb_controller_t *c) { return c->epoch; }
+
+void kb_controller_shutdown(kb_controller_t *c, kc_done_fn done, void *arg) {
+    bool was_active = c->active;
+    c->registered = false;
+    c->active = false;
+    evtimer_del(c->retry_ev);
+    if (!was_active) {
+        done(KC_OK, arg);
+        return;
+    }
+    kc_info("controller", "resigning as controller");
+    kc_controller_resign(c->b->zk, c->b->cfg->broker_id, done, arg);
+}

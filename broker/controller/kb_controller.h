@@ -1,3 +1,35 @@
+/*
+ * kb_controller.h - the controller role (zk-and-replication.md section 2).
+ *
+ * Every broker runs this module; it is active on the one broker that won the
+ * election through /controller.  While active it keeps every partition's
+ * state znode true to the cluster: it writes the first state of new
+ * partitions (leader = first live replica in assignment order, ISR = live
+ * replicas) and re-elects leaders of partitions whose leader died (first live
+ * replica in the ISR, leader_epoch + 1), removing dead brokers from ISRs.
+ * Every write is conditional on the state's zkVersion and fenced by the
+ * /controller_epoch version the election was won with.
+ */
 #ifndef KB_CONTROLLER_H
 #define KB_CONTROLLER_H
+
+#include <stdbool.h>
+
+#include "broker/kb_broker.h"
+
+kb_controller_t *kb_controller_new(kb_broker_t *b);
+void kb_controller_free(kb_controller_t *c);
+
+/* The broker registered itself in the current session: take part in the
+ * election from now on. */
+void kb_controller_on_registered(kb_controller_t *c);
+/* The cluster view changed (KC_VIEW_* flags). */
+void kb_controller_on_view_change(kb_controller_t *c, int what);
+
+bool kb_controller_active(const kb_controller_t *c);
+int32_t kb_controller_epoch(const kb_controller_t *c);
+
+/* Clean shutdown: stop acting and delete /controller if it is ours. */
+void kb_controller_shutdown(kb_controller_t *c, kc_done_fn done, void *arg);
+
 #endif

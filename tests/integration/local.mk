@@ -1,1 +1,14 @@
-EXTRA_DIST += tests/integration
+# tests/integration: the pytest acceptance suite (real ZooKeeper, brokers and
+# Kafka clients).  scripts/test.sh runs it against the build; here it is only
+# shipped in the tarball, file by file so that no __pycache__ comes along.
+EXTRA_DIST += \
+	tests/integration/pytest.ini \
+	tests/integration/conftest.py \
+	tests/integration/kbharness.py \
+	tests/integration/test_a_topic_creation.py \
+	tests/integration/test_b_controller_failover.py \
+	tests/integration/test_c_session_expiry.py \
+	tests/integration/test_d_zookeeper_outage.py \
+	tests/integration/test_e_bad_inputs.py \
+	tests/integration/test_f_python_clients.py
+EXTRA_DIST += scripts/deps.sh scripts/test.sh scripts/quickstart.sh

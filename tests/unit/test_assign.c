@@ -1,2 +1,196 @@
-/* placeholder: being written */
-typedef int kb_placeholder_t;
+/*
+ * test_assign.c - Kafka's rack-unaware replica assignment (coord/kc_assign.c)
+ * against the worked examples of zk-and-replication.md section 5, plus the
+ * properties every random layout must have.
+ */
+#include <check.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "coord/kc_assign.h"
+#include "tests/unit/unit.h"
+
+/* Compares a partition-major layout with the expected one, naming the first
+ * partition that differs. */
+static void assert_layout(const int32_t *got, const int32_t *want, int n_partitions, int rf) {
+    for (int p = 0; p < n_partitions; p++)
+        for (int j = 0; j < rf; j++)
+            ck_assert_msg(got[p * rf + j] == want[p * rf + j],
+                          "partition %d replica %d: got %d, want %d", p, j,
+                          (int)got[p * rf + j], (int)want[p * rf + j]);
+}
+
+START_TEST(three_brokers_six_partitions_start_and_shift_zero) {
+    const int32_t brokers[] = {0, 1, 2};
+    const int32_t want[] = {0, 1, 2, 1, 2, 0, 2, 0, 1, 0, 2, 1, 1, 0, 2, 2, 1, 0};
+    int32_t got[18];
+    ck_assert_int_eq(kc_assign_replicas(brokers, 3, 6, 3, 0, 0, got), 0);
+    assert_layout(got, want, 6, 3);
+}
+END_TEST
+
+START_TEST(three_brokers_six_partitions_start_and_shift_one) {
+    const int32_t brokers[] = {0, 1, 2};
+    const int32_t want[] = {1, 0, 2, 2, 1, 0, 0, 2, 1, 1, 2, 0, 2, 0, 1, 0, 1, 2};
+    int32_t got[18];
+    ck_assert_int_eq(kc_assign_replicas(brokers, 3, 6, 3, 1, 0, got), 0);
+    assert_layout(got, want, 6, 3);
+}
+END_TEST
+
+START_TEST(five_brokers_ten_partitions) {
+    const int32_t brokers[] = {0, 1, 2, 3, 4};
+    const int32_t want[] = {0, 1, 2, 1, 2, 3, 2, 3, 4, 3, 4, 0, 4, 0, 1,
+                            0, 2, 3, 1, 3, 4, 2, 4, 0, 3, 0, 1, 4, 1, 2};
+    int32_t got[30];
+    ck_assert_int_eq(kc_assign_replicas(brokers, 5, 10, 3, 0, 0, got), 0);
+    assert_layout(got, want, 10, 3);
+}
+END_TEST
+
+START_TEST(create_topics_broker_order_is_used_unchanged) {
+    const int32_t brokers[] = {0, 2, 1};
+    const int32_t want[] = {0, 2, 1, 2, 1, 0, 1, 0, 2, 0, 1, 2, 2, 0, 1, 1, 2, 0};
+    int32_t got[18];
+    ck_assert_int_eq(kc_assign_replicas(brokers, 3, 6, 3, 0, 0, got), 0);
+    assert_layout(got, want, 6, 3);
+}
+END_TEST
+
+START_TEST(adding_partitions_continues_from_start_partition_id) {
+    const int32_t brokers[] = {0, 1, 2};
+    const int32_t want[] = {0, 2, 1, 1, 0, 2};
+    int32_t got[6];
+    ck_assert_int_eq(kc_assign_replicas(brokers, 3, 2, 3, 0, 6, got), 0);
+    assert_layout(got, want, 2, 3);
+}
+END_TEST
+
+START_TEST(broker_ids_need_not_be_contiguous) {
+    const int32_t brokers[] = {10, 20, 30};
+    const int32_t want[] = {10, 20, 20, 30, 30, 10, 10, 30};
+    int32_t got[8];
+    ck_assert_int_eq(kc_assign_replicas(brokers, 3, 4, 2, 0, 0, got), 0);
+    assert_layout(got, want, 4, 2);
+}
+END_TEST
+
+START_TEST(single_broker_replication_factor_one) {
+    const int32_t brokers[] = {4};
+    int32_t got[3];
+    ck_assert_int_eq(kc_assign_replicas(brokers, 1, 3, 1, -1, 0, got), 0);
+    for (int p = 0; p < 3; p++) ck_assert_int_eq(got[p], 4);
+}
+END_TEST
+
+START_TEST(replication_factor_larger_than_brokers_is_rejected) {
+    const int32_t brokers[] = {0, 1, 2};
+    int32_t got[16];
+    ck_assert_int_eq(kc_assign_replicas(brokers, 3, 1, 4, -1, 0, got), -1);
+    ck_assert_int_eq(kc_assign_replicas(brokers, 0, 1, 1, -1, 0, got), -1);
+}
+END_TEST
+
+START_TEST(replication_factor_below_one_is_rejected) {
+    const int32_t brokers[] = {0, 1, 2};
+    int32_t got[16];
+    ck_assert_int_eq(kc_assign_replicas(brokers, 3, 1, 0, -1, 0, got), -1);
+    ck_assert_int_eq(kc_assign_replicas(brokers, 3, 1, -2, -1, 0, got), -1);
+}
+END_TEST
+
+START_TEST(partitions_below_one_are_rejected) {
+    const int32_t brokers[] = {0, 1, 2};
+    int32_t got[16];
+    ck_assert_int_eq(kc_assign_replicas(brokers, 3, 0, 1, -1, 0, got), -1);
+    ck_assert_int_eq(kc_assign_replicas(brokers, 3, -1, 1, -1, 0, got), -1);
+}
+END_TEST
+
+/* With P a multiple of n, round-robin leaders give every broker P/n leaders,
+ * whatever the random start. */
+START_TEST(random_layout_spreads_leaders_evenly) {
+    const int32_t brokers[] = {1, 2, 3, 4, 5};
+    int32_t got[20 * 3];
+    for (int round = 0; round < 200; round++) {
+        int leaders[6] = {0};
+        ck_assert_int_eq(kc_assign_replicas(brokers, 5, 20, 3, -1, 0, got), 0);
+        for (int p = 0; p < 20; p++) leaders[got[p * 3]]++;
+        for (int b = 1; b <= 5; b++) ck_assert_int_eq(leaders[b], 4);
+    }
+}
+END_TEST
+
+START_TEST(random_layout_replicas_are_distinct_known_brokers) {
+    const int32_t brokers[] = {0, 3, 7, 9};
+    int32_t got[13 * 4];
+    for (int round = 0; round < 200; round++) {
+        int rf = 1 + round % 4;
+        ck_assert_int_eq(kc_assign_replicas(brokers, 4, 13, rf, -1, 0, got), 0);
+        for (int p = 0; p < 13; p++) {
+            bool seen[10] = {false};
+            for (int j = 0; j < rf; j++) {
+                int32_t b = got[p * rf + j];
+                ck_assert(b == 0 || b == 3 || b == 7 || b == 9);
+                ck_assert_msg(!seen[b], "partition %d holds broker %d twice", p, (int)b);
+                seen[b] = true;
+            }
+        }
+    }
+}
+END_TEST
+
+/* Leaders are evenly spread over full rounds; followers should be too once
+ * the shift has cycled: each broker holds P*RF/n replicas in total. */
+START_TEST(random_layout_spreads_replicas_evenly) {
+    const int32_t brokers[] = {0, 1, 2, 3};
+    int32_t got[8 * 3];
+    for (int round = 0; round < 200; round++) {
+        int held[4] = {0};
+        ck_assert_int_eq(kc_assign_replicas(brokers, 4, 8, 3, -1, 0, got), 0);
+        for (int i = 0; i < 8 * 3; i++) held[got[i]]++;
+        for (int b = 0; b < 4; b++) ck_assert_int_eq(held[b], 6);
+    }
+}
+END_TEST
+
+/* Two hundred draws over three brokers miss a start value with probability
+ * below 1e-34: a failure means the draw is not random. */
+START_TEST(random_start_takes_every_value) {
+    const int32_t brokers[] = {0, 1, 2};
+    bool started[3] = {false};
+    int32_t got[1];
+    for (int round = 0; round < 200; round++) {
+        ck_assert_int_eq(kc_assign_replicas(brokers, 3, 1, 1, -1, 0, got), 0);
+        started[got[0]] = true;
+    }
+    for (int b = 0; b < 3; b++) ck_assert(started[b]);
+}
+END_TEST
+
+Suite *assign_suite(void) {
+    Suite *s = suite_create("assign");
+    TCase *tc = tcase_create("worked_examples");
+    tcase_add_test(tc, three_brokers_six_partitions_start_and_shift_zero);
+    tcase_add_test(tc, three_brokers_six_partitions_start_and_shift_one);
+    tcase_add_test(tc, five_brokers_ten_partitions);
+    tcase_add_test(tc, create_topics_broker_order_is_used_unchanged);
+    tcase_add_test(tc, adding_partitions_continues_from_start_partition_id);
+    tcase_add_test(tc, broker_ids_need_not_be_contiguous);
+    tcase_add_test(tc, single_broker_replication_factor_one);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("rejections");
+    tcase_add_test(tc, replication_factor_larger_than_brokers_is_rejected);
+    tcase_add_test(tc, replication_factor_below_one_is_rejected);
+    tcase_add_test(tc, partitions_below_one_are_rejected);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("random");
+    tcase_add_test(tc, random_layout_spreads_leaders_evenly);
+    tcase_add_test(tc, random_layout_replicas_are_distinct_known_brokers);
+    tcase_add_test(tc, random_layout_spreads_replicas_evenly);
+    tcase_add_test(tc, random_start_takes_every_value);
+    suite_add_tcase(s, tc);
+    return s;
+}

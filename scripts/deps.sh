@@ -1,0 +1,54 @@
+# scripts/deps.sh - the Debian 12 packages kbroker needs to build, test and
+# run, in one place.  Sourced by scripts/quickstart.sh and scripts/test.sh.
+#
+#   kb_install_deps [--test]   installs what is missing (one apt-get update,
+#                              one apt-get install); does nothing when every
+#                              package is already installed.
+#
+# Build: the toolchain, autotools, and the C libraries configure checks for.
+# The single-threaded ZooKeeper client (libzookeeper-st-dev) is the one kbroker
+# links; it conflicts with libzookeeper-mt-dev, so never add that one.
+KB_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
+  libzookeeper-st-dev libevent-dev libprotobuf-c-dev protobuf-c-compiler check
+  libjansson-dev"
+
+# Run: a ZooKeeper server (Debian's package brings OpenJDK through
+# default-jre; the server runs fine on the headless JRE) and kcat, the
+# command-line Kafka client the quickstart points you at.
+KB_RUN_PACKAGES="zookeeper default-jre-headless kcat"
+
+# Test: the integration suite (pytest, kazoo to read ZooKeeper, two real Kafka
+# client libraries with their compression codecs) and valgrind.
+KB_TEST_PACKAGES="python3-pytest python3-kazoo python3-confluent-kafka python3-kafka
+  python3-snappy python3-lz4 python3-zstandard valgrind"
+
+kb_missing_packages() {
+    local p missing=""
+    for p in "$@"; do
+        if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+            missing="$missing $p"
+        fi
+    done
+    echo $missing
+}
+
+kb_install_deps() {
+    local wanted="$KB_BUILD_PACKAGES $KB_RUN_PACKAGES"
+    [ "${1:-}" = "--test" ] && wanted="$wanted $KB_TEST_PACKAGES"
+    local missing
+    missing=$(kb_missing_packages $wanted)
+    if [ -z "$missing" ]; then
+        echo "deps: every Debian package needed is installed"
+        return 0
+    fi
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "deps: missing Debian packages: $missing" >&2
+        echo "deps: run as root, or install them with: apt-get install -y $missing" >&2
+        return 1
+    fi
+    echo "deps: installing$( [ -n "$missing" ] && echo ":") $missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q || return 1
+    # shellcheck disable=SC2086
+    apt-get install -y -q --no-install-recommends $missing || return 1
+}

@@ -1,0 +1,166 @@
+#!/bin/bash
+# scripts/quickstart.sh - a three-broker kbroker cluster on this machine, from a
+# fresh Debian 12 (run as root):
+#
+#   1. installs the Debian packages that are missing (scripts/deps.sh);
+#   2. builds kbroker in build/ (no sanitizers);
+#   3. starts a standalone ZooKeeper from conf/zoo.cfg (127.0.0.1:2181, data in
+#      run/zookeeper) and brokers 1, 2, 3 from conf/server-{1,2,3}.properties
+#      (127.0.0.1:9092, 9093, 9094; log dirs run/kafka-logs-N);
+#   4. creates the topic "demo" (3 partitions, replication factor 3) and says
+#      how to look at it with kcat;
+#   5. waits.  Ctrl-C (or SIGTERM) stops every process it started, by PID.
+#
+# Each process logs to run/<name>.log.  Data stays in run/ between runs;
+# delete run/ for a fresh cluster.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+. scripts/deps.sh
+
+ZK_PORT=2181
+BROKER_PORTS=(9092 9093 9094)
+RUN="$ROOT/run"
+KBROKER="$ROOT/build/kbroker"
+ADMIN="$ROOT/build/kbroker-admin"
+ZK_CONNECT="127.0.0.1:$ZK_PORT"
+PIDS=()
+NAMES=()
+
+say() { echo "quickstart: $*"; }
+# Fails, stopping whatever was already started.
+fail() {
+    echo "quickstart: $*" >&2
+    stop_all 1
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Stops what this script started, brokers first, each by its PID: SIGTERM,
+# up to 15 s, then SIGKILL.  Exits with status $1 (default 0).
+stop_all() {
+    local status=${1:-0}
+    trap - INT TERM
+    local i pid n
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        pid=${PIDS[$i]}
+        kill -0 "$pid" 2>/dev/null || continue
+        say "stopping ${NAMES[$i]} (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null
+        for ((n = 0; n < 150; n++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            say "${NAMES[$i]} did not stop within 15 s; killing it"
+            kill -KILL "$pid" 2>/dev/null
+        fi
+        wait "$pid" 2>/dev/null
+    done
+    [ ${#PIDS[@]} -gt 0 ] && say "stopped"
+    exit "$status"
+}
+
+start() { # name command...
+    local name=$1
+    shift
+    "$@" >>"$RUN/$name.log" 2>&1 </dev/null &
+    PIDS+=($!)
+    NAMES+=("$name")
+    say "started $name (pid $!), log: run/$name.log"
+}
+
+wait_for() { # seconds description command...
+    local secs=$1 what=$2 n
+    shift 2
+    for ((n = 0; n < secs * 5; n++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    fail "timed out after ${secs}s waiting for $what (see the logs in run/)"
+}
+
+# -- 1. refuse early if the ports are taken --------------------------------
+for port in "$ZK_PORT" "${BROKER_PORTS[@]}"; do
+    if port_in_use "$port"; then
+        fail "port $port on 127.0.0.1 is already in use (another ZooKeeper, Kafka or quickstart?); stop it first"
+    fi
+done
+for f in conf/zoo.cfg conf/server-1.properties conf/server-2.properties conf/server-3.properties; do
+    [ -f "$f" ] || fail "missing $f"
+done
+
+# -- 2. packages and build ---------------------------------------------------
+kb_install_deps || fail "could not install the Debian packages"
+if [ ! -x configure ]; then
+    say "autoreconf -fi"
+    autoreconf -fi || fail "autoreconf failed"
+fi
+if [ -f build/config.status ] && grep -q -- '--enable-sanitizers' build/config.status; then
+    say "build/ was configured with sanitizers (scripts/test.sh); reconfiguring without them"
+    rm -f build/config.status
+fi
+mkdir -p build
+if [ ! -f build/config.status ]; then
+    (cd build && ../configure -q) || fail "configure failed"
+fi
+make -C build -j"$(nproc)" >/dev/null || make -C build || fail "the build failed"
+say "built $KBROKER and $ADMIN"
+
+# -- 3. ZooKeeper and three brokers -----------------------------------------
+trap stop_all INT TERM
+mkdir -p "$RUN/zookeeper"
+start zookeeper java -Xmx256m -cp "/usr/share/java/slf4j-simple.jar:/usr/share/java/*:/etc/zookeeper/conf_example" \
+    org.apache.zookeeper.server.quorum.QuorumPeerMain "$ROOT/conf/zoo.cfg"
+wait_for 60 "ZooKeeper on $ZK_CONNECT" port_in_use "$ZK_PORT"
+wait_for 60 "ZooKeeper to answer" "$ADMIN" --zookeeper "$ZK_CONNECT" --timeout 5 list-topics
+
+for n in 1 2 3; do
+    start "kbroker-$n" "$KBROKER" "$ROOT/conf/server-$n.properties"
+done
+all_registered() {
+    local out
+    out=$("$ADMIN" --zookeeper "$ZK_CONNECT" --timeout 5 --output json list-brokers) || return 1
+    for port in "${BROKER_PORTS[@]}"; do
+        grep -q "$port" <<<"$out" || return 1
+    done
+}
+wait_for 60 "brokers 1, 2 and 3 to register in ZooKeeper" all_registered
+say "brokers 1, 2, 3 are registered"
+
+# -- 4. the demo topic ---------------------------------------------------------
+"$ADMIN" --zookeeper "$ZK_CONNECT" create-topic --topic demo --partitions 3 --replication-factor 3
+rc=$?
+case $rc in
+    0) say "created topic demo (3 partitions, replication factor 3)" ;;
+    3) say "topic demo already exists (kept from an earlier run in run/)" ;;
+    *) fail "kbroker-admin create-topic failed with status $rc" ;;
+esac
+"$ADMIN" --zookeeper "$ZK_CONNECT" describe-topic --topic demo
+
+cat <<EOF
+
+kbroker is running: ZooKeeper on $ZK_CONNECT, brokers on 127.0.0.1:9092, 9093, 9094.
+
+  kcat -L -b 127.0.0.1:9092                        # cluster metadata as a Kafka client sees it
+  build/kbroker-admin --zookeeper $ZK_CONNECT list-brokers
+  build/kbroker-admin --zookeeper $ZK_CONNECT describe-topic --topic demo
+
+Logs: run/zookeeper.log, run/kbroker-1.log ... run/kbroker-3.log.
+Press Ctrl-C to stop everything.
+EOF
+
+# -- 5. wait ---------------------------------------------------------------------
+declare -A reported=()
+while true; do
+    sleep 1 &
+    wait $! 2>/dev/null
+    for i in "${!PIDS[@]}"; do
+        if [ -z "${reported[$i]:-}" ] && ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
+            wait "${PIDS[$i]}" 2>/dev/null
+            say "${NAMES[$i]} exited with status $?; see run/${NAMES[$i]}.log"
+            reported[$i]=1
+        fi
+    done
+done

@@ -1,0 +1,116 @@
+#!/bin/bash
+# scripts/test.sh - every test kbroker has, from a fresh Debian 12 machine (as
+# root) to a verdict:
+#
+#   1. install the Debian packages that are missing (scripts/deps.sh);
+#   2. autoreconf, then an out-of-tree build in build/ with -Werror,
+#      AddressSanitizer and UBSan;
+#   3. make check: the Check unit suites;
+#   4. the integration suite (tests/integration, pytest) against that build:
+#      a real ZooKeeper per test file, real brokers, real Kafka clients;
+#   5. make distcheck in build-dist/ (no sanitizers): builds the release
+#      tarball, then builds and unit-tests it from a read-only copy.
+#
+# A build failure stops the run; a failing test stage does not (the later
+# stages still run, so one run shows everything), but the script exits 1.
+# The last line is "summary: N passed, M failed" over all stages.
+#
+# Environment: KB_SKIP_DISTCHECK=1 skips stage 5; PYTEST_ARGS is passed to
+# pytest (e.g. PYTEST_ARGS="-k failover").
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+. scripts/deps.sh
+
+banner() { printf '\n==== %s ====\n' "$*"; }
+die() { echo "test.sh: $*" >&2; echo "summary: 0 passed, 1 failed"; exit 1; }
+
+banner "Debian packages"
+kb_install_deps --test || die "could not install the Debian packages"
+
+banner "build with -Werror, AddressSanitizer and UBSan (build/)"
+autoreconf -fi || die "autoreconf failed"
+mkdir -p build
+(cd build && ../configure -q --enable-werror --enable-sanitizers) || die "configure failed"
+make -C build -j2 || die "the sanitized build failed"
+
+# Sanitizer settings for every kbroker/kbroker-admin the stages below run.
+# Leak detection stays on: a clean shutdown (SIGTERM) and every refusal path
+# must free what they allocated, and a leak fails the test that caused it
+# (LeakSanitizer turns the exit status into 1 and the suite scans every
+# broker's log for sanitizer reports).  The ZooKeeper C client frees its
+# handle in zookeeper_close(), so nothing of it needs suppressing.
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1:strict_init_order=1:check_initialization_order=1:print_summary=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="print_suppressions=0"
+
+passed=0
+failed=0
+stage_failed=""
+
+banner "unit tests (make check)"
+if make -C build -j2 check; then unit_ok=1; else unit_ok=0; stage_failed="$stage_failed unit"; fi
+# Check prints "NN%: Checks: N, Failures: F, Errors: E" per suite program.
+for log in build/tests/unit/*.log; do
+    [ -f "$log" ] || continue
+    line=$(grep -Eo 'Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" | tail -1)
+    [ -n "$line" ] || continue
+    read -r n f e < <(echo "$line" | grep -Eo '[0-9]+' | tr '\n' ' ')
+    passed=$((passed + n - f - e))
+    failed=$((failed + f + e))
+done
+if [ "$unit_ok" = 0 ]; then
+    cat build/test-suite.log 2>/dev/null | tail -60
+    [ "$failed" -gt 0 ] || failed=$((failed + 1))
+fi
+
+banner "integration tests (tests/integration, pytest)"
+export KBROKER_BIN="$ROOT/build/kbroker"
+export KBROKER_ADMIN_BIN="$ROOT/build/kbroker-admin"
+export PYTHONDONTWRITEBYTECODE=1
+junit="$ROOT/build/integration-junit.xml"
+rm -f "$junit"
+# Debian's Python packages (pytest, kazoo, the Kafka clients) are only
+# visible to Debian's interpreter, whatever python3 comes first on PATH.
+# shellcheck disable=SC2086
+/usr/bin/python3 -m pytest "$ROOT/tests/integration" -p no:cacheprovider -ra \
+    --junitxml="$junit" ${PYTEST_ARGS:-}
+rc=$?
+if [ -f "$junit" ]; then
+    read -r it_tests it_fail it_err it_skip < <(/usr/bin/python3 - "$junit" <<'EOF'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else list(root)
+tot = lambda k: sum(int(s.get(k, 0)) for s in suites)
+print(tot("tests"), tot("failures"), tot("errors"), tot("skipped"))
+EOF
+)
+    passed=$((passed + it_tests - it_fail - it_err - it_skip))
+    failed=$((failed + it_fail + it_err))
+fi
+if [ "$rc" -ne 0 ]; then
+    stage_failed="$stage_failed integration"
+    [ -f "$junit" ] && [ $((it_fail + it_err)) -gt 0 ] || failed=$((failed + 1))
+fi
+
+if [ "${KB_SKIP_DISTCHECK:-0}" != 1 ]; then
+    banner "make distcheck (build-dist/, no sanitizers)"
+    unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+    rm -rf build-dist && mkdir -p build-dist
+    if (cd build-dist && ../configure -q && make -j2 distcheck); then
+        passed=$((passed + 1))
+    else
+        stage_failed="$stage_failed distcheck"
+        failed=$((failed + 1))
+    fi
+fi
+
+banner "result"
+if [ -n "$stage_failed" ]; then
+    echo "failed stages:$stage_failed"
+    echo "summary: $passed passed, $failed failed"
+    exit 1
+fi
+echo "all stages passed"
+echo "summary: $passed passed, $failed failed"

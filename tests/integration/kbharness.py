@@ -1,0 +1,679 @@
+"""
+kbharness - real processes for the integration suite: a standalone ZooKeeper,
+kbroker processes, kbroker-admin runs and kcat metadata queries.
+
+Everything here is bounded in time: every wait has a deadline and fails with a
+message saying what it waited for and what it saw last.  Everything binds
+127.0.0.1 only.  Processes are stopped by PID (SIGTERM, a bounded wait, then
+SIGKILL); nothing is ever killed by name.  Each process's output goes to its
+own log file, and the suite's conftest prints the tails of those files when a
+test fails.
+
+Binaries come from $KBROKER_BIN and $KBROKER_ADMIN_BIN; without them the
+default is the out-of-tree build in <repo>/build (what scripts/test.sh makes).
+"""
+import atexit
+import contextlib
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+from kazoo.client import KazooClient
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD_DIR = Path(os.environ.get("KBROKER_BUILD_DIR", REPO / "build"))
+KBROKER_BIN = os.environ.get("KBROKER_BIN", str(BUILD_DIR / "kbroker"))
+KBROKER_ADMIN_BIN = os.environ.get("KBROKER_ADMIN_BIN", str(BUILD_DIR / "kbroker-admin"))
+KCAT_BIN = os.environ.get("KCAT_BIN", "kcat")
+JAVA_BIN = os.environ.get("JAVA", "java")
+# slf4j-simple first, so that ZooKeeper's own log (session expiries!) lands in
+# zookeeper.log instead of the no-op binding the wildcard would pick.
+ZK_CLASSPATH = "/usr/share/java/slf4j-simple.jar:/usr/share/java/*:/etc/zookeeper/conf_example"
+BROKER_LOG_LEVEL = os.environ.get("KBROKER_TEST_LOG_LEVEL", "info")
+
+# Every process started in the current test module, so that conftest can show
+# their logs when a test fails and the module teardown can stop the leftovers.
+PROCESSES = []
+# Every process started in this run: whatever is still alive when the test
+# run ends, however it ends, is killed by PID (see _kill_leftovers).
+_ALL_PROCESSES = []
+# (test id, step, seconds) of every runbook step, printed at the end of the run.
+STEP_TIMES = []
+CURRENT_TEST = {"id": "?"}
+
+SANITIZER_PATTERNS = re.compile(
+    r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
+    r"SUMMARY: UndefinedBehaviorSanitizer|SUMMARY: AddressSanitizer")
+
+
+class Timeout(AssertionError):
+    pass
+
+
+class Fatal(AssertionError):
+    """Raised inside a wait_until condition to stop waiting at once (e.g. the
+    process being waited for has exited)."""
+
+
+def free_port():
+    """A port that was free on 127.0.0.1 a moment ago (bind to port 0, read it, close)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def closed_port():
+    """A 127.0.0.1 port nothing listens on (used to test 'ZooKeeper unreachable')."""
+    return free_port()
+
+
+def wait_until(fn, timeout, what, interval=0.1):
+    """Calls fn until it returns something truthy, which is returned.  Exceptions
+    from fn count as 'not yet'.  Fails after `timeout` seconds naming `what` and
+    the last value or exception seen."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            value = fn()
+            if value:
+                return value
+            last = value
+        except Fatal:
+            raise
+        except Exception as e:  # noqa: BLE001 - any other failure is "not yet"
+            last = e
+        if time.monotonic() >= deadline:
+            raise Timeout(f"timed out after {timeout:.1f}s waiting for {what}; last seen: {last!r}")
+        time.sleep(interval)
+
+
+def wait_all(conditions, timeout, interval=0.05):
+    """Polls several named conditions together and returns {name: seconds until it
+    first held}, measured from the call.  Fails after `timeout` listing the ones
+    that never held."""
+    start = time.monotonic()
+    seen = {}
+    last = {}
+    while True:
+        for name, fn in conditions.items():
+            if name in seen:
+                continue
+            try:
+                v = fn()
+                if v:
+                    seen[name] = time.monotonic() - start
+                else:
+                    last[name] = v
+            except Exception as e:  # noqa: BLE001
+                last[name] = e
+        if len(seen) == len(conditions):
+            return seen
+        if time.monotonic() - start >= timeout:
+            missing = {k: last.get(k) for k in conditions if k not in seen}
+            raise Timeout(f"timed out after {timeout:.1f}s; never held: {missing!r}; held: {seen!r}")
+        time.sleep(interval)
+
+
+@contextlib.contextmanager
+def step(what):
+    """One line of an operator's runbook: prints it, times it, records the time."""
+    print(f"--> {what}", flush=True)
+    t0 = time.monotonic()
+    try:
+        yield
+    finally:
+        dt = time.monotonic() - t0
+        STEP_TIMES.append((CURRENT_TEST["id"], what, dt))
+        print(f"    ({dt:.2f}s) {what}", flush=True)
+
+
+def note(what, seconds):
+    """Records a measured interval (not a step) for the end-of-run timing table."""
+    STEP_TIMES.append((CURRENT_TEST["id"], what, seconds))
+    print(f"    [{seconds:6.2f}s] {what}", flush=True)
+
+
+def tail(path, lines=40):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()[-64 * 1024:]
+    except OSError as e:
+        return f"<cannot read {path}: {e}>"
+    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
+
+
+class Process:
+    """A child process with its output in a log file; stopped by PID only."""
+
+    def __init__(self, name, argv, log_path, env=None, cwd=None):
+        self.name = name
+        self.argv = [str(a) for a in argv]
+        self.log_path = Path(log_path)
+        self.env = env
+        self.cwd = cwd
+        self.proc = None
+        self.returncode = None
+        PROCESSES.append(self)
+        _ALL_PROCESSES.append(self)
+
+    def start(self):
+        self.returncode = None
+        log = open(self.log_path, "ab")
+        log.write(f"==== {time.strftime('%H:%M:%S')} start: {' '.join(self.argv)}\n".encode())
+        log.flush()
+        # Its own session: a Ctrl-C on the test run does not reach it, the
+        # harness stops it by PID instead.
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                     env=self.env, cwd=self.cwd, start_new_session=True)
+        log.close()
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def send_signal(self, sig):
+        if self.alive():
+            os.kill(self.proc.pid, sig)
+
+    def wait(self, timeout):
+        try:
+            self.returncode = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise Timeout(f"{self.name} (pid {self.pid}) still running after {timeout}s")
+        return self.returncode
+
+    def stop(self, sig=signal.SIGTERM, timeout=15.0):
+        """Sends sig, waits up to timeout, then SIGKILLs.  Returns the exit status
+        (negative = killed by that signal), or None if it was never started."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGCONT)  # a stopped process cannot exit
+                os.kill(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+                self.log_note(f"did not exit within {timeout}s of signal {sig}; SIGKILLed")
+        self.returncode = self.proc.returncode
+        return self.returncode
+
+    def kill9(self):
+        return self.stop(signal.SIGKILL, timeout=10)
+
+    def log_note(self, text):
+        with open(self.log_path, "ab") as f:
+            f.write(f"==== harness: {text}\n".encode())
+
+    def log_text(self):
+        try:
+            return self.log_path.read_text("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def sanitizer_report(self):
+        """The sanitizer lines in this process's log, if any."""
+        return [ln for ln in self.log_text().splitlines() if SANITIZER_PATTERNS.search(ln)]
+
+    def tail(self, lines=40):
+        return tail(self.log_path, lines)
+
+
+@atexit.register
+def _kill_leftovers():
+    for p in _ALL_PROCESSES:
+        if p.alive():
+            with contextlib.suppress(Exception):
+                os.kill(p.proc.pid, signal.SIGKILL)
+                p.proc.wait(timeout=5)
+
+
+class ZooKeeper:
+    """A standalone ZooKeeper server (Debian's package) on 127.0.0.1 with a
+    fast tick, so sessions expire within seconds."""
+
+    def __init__(self, workdir, tick_ms=500):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = self.workdir / "data"
+        self.port = free_port()
+        self.tick_ms = tick_ms
+        self.cfg = self.workdir / "zoo.cfg"
+        self.process = None
+
+    @property
+    def connect(self):
+        return f"127.0.0.1:{self.port}"
+
+    def write_config(self):
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # maxSessionTimeout defaults to 20 ticks (10 s), minSessionTimeout to 2 ticks.
+        self.cfg.write_text(
+            f"tickTime={self.tick_ms}\n"
+            f"dataDir={self.data_dir}\n"
+            f"clientPort={self.port}\n"
+            "clientPortAddress=127.0.0.1\n"
+            "admin.enableServer=false\n"
+            "maxClientCnxns=0\n"
+            "forceSync=no\n"
+            "4lw.commands.whitelist=ruok,stat,srvr\n")
+
+    def start(self, timeout=40.0):
+        if not Path("/usr/share/java/zookeeper.jar").exists():
+            raise RuntimeError("ZooKeeper is not installed: apt-get install zookeeper")
+        self.write_config()
+        argv = [JAVA_BIN, "-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-Dzookeeper.jmx.log4j.disable=true",
+                "-Dorg.slf4j.simpleLogger.showDateTime=true",
+                "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
+                "-cp", ZK_CLASSPATH, "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+                str(self.cfg)]
+        if self.process is None:
+            self.process = Process("zookeeper", argv, self.workdir / "zookeeper.log")
+        self.process.start()
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout):
+        def answers():
+            if not self.process.alive():
+                raise RuntimeError(f"ZooKeeper exited with {self.process.proc.returncode}:\n"
+                                   f"{self.process.tail(20)}")
+            # A plain TCP connect first: kazoo would sit out its whole timeout
+            # on a port that is not listening yet.
+            socket.create_connection(("127.0.0.1", self.port), timeout=1.0).close()
+            zk = KazooClient(hosts=self.connect, timeout=2.0)
+            try:
+                zk.start(timeout=2.0)
+                zk.get_children("/")
+                return True
+            finally:
+                with contextlib.suppress(Exception):
+                    zk.stop()
+                    zk.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if answers():
+                    return
+            except RuntimeError:
+                raise
+            except Exception as e:  # noqa: BLE001
+                if time.monotonic() > deadline:
+                    raise Timeout(f"ZooKeeper on {self.connect} did not answer within {timeout}s: {e!r}")
+            time.sleep(0.2)
+
+    def stop(self, timeout=15.0):
+        if self.process:
+            return self.process.stop(signal.SIGTERM, timeout)
+        return None
+
+    def client(self, chroot=""):
+        """A kazoo client (the test's own eyes on ZooKeeper) that keeps
+        reconnecting forever, so it survives a ZooKeeper restart."""
+        zk = KazooClient(hosts=self.connect + chroot, timeout=10.0,
+                         connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 1.0},
+                         command_retry={"max_tries": 0})
+        with warnings.catch_warnings():
+            # A chroot the brokers have not created yet is expected here.
+            warnings.filterwarnings("ignore", message="No chroot path exists")
+            zk.start(timeout=15.0)
+        return zk
+
+
+class Broker:
+    """One kbroker process with its own properties file and log dir."""
+
+    def __init__(self, cluster, broker_id, port=0, session_timeout_ms=2000, extra=None,
+                 name=None, args=()):
+        self.cluster = cluster
+        self.id = broker_id
+        self.fixed_port = port
+        self.session_timeout_ms = session_timeout_ms
+        self.extra = dict(extra or {})
+        name = name or f"broker-{broker_id}"
+        self.dir = cluster.workdir / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir = self.dir / "kafka-logs"
+        self.properties = self.dir / "server.properties"
+        self.process = Process(name.replace("-", " ", 1), [KBROKER_BIN, *args, self.properties],
+                               self.dir / "kbroker.log", cwd=self.dir)
+        self.port = port or None
+
+    def write_properties(self):
+        props = {
+            "broker.id": str(self.id),
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.fixed_port}",
+            "log.dirs": str(self.log_dir),
+            "zookeeper.connect": self.cluster.zk_connect,
+            "zookeeper.session.timeout.ms": str(self.session_timeout_ms),
+            "kbroker.log.level": BROKER_LOG_LEVEL,
+        }
+        props.update(self.extra)
+        self.properties.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+
+    def start(self):
+        self.write_properties()
+        self.process.start()
+        return self
+
+    @property
+    def bootstrap(self):
+        return f"127.0.0.1:{self.port}"
+
+    def alive(self):
+        return self.process.alive()
+
+    def registration(self):
+        """(JSON dict, ZnodeStat) of /brokers/ids/N, or None."""
+        return self.cluster.get_json(f"/brokers/ids/{self.id}")
+
+    def wait_registered(self, timeout=30.0, newer_than=None):
+        """Waits for /brokers/ids/N (with a czxid above newer_than, if given),
+        learns the port from it and returns the znode stat."""
+        def registered():
+            if not self.process.alive():
+                raise_exited(self)
+            reg = self.registration()
+            if reg is None:
+                return None
+            data, stat = reg
+            if newer_than is not None and stat.czxid <= newer_than:
+                return None
+            return data, stat
+        data, stat = wait_until(registered, timeout, f"broker {self.id} to register in ZooKeeper")
+        self.port = data["port"]
+        return stat
+
+    def stop(self, sig=signal.SIGTERM, timeout=15.0):
+        return self.process.stop(sig, timeout)
+
+    def kill9(self):
+        return self.process.kill9()
+
+    def send_signal(self, sig):
+        self.process.send_signal(sig)
+
+
+def raise_exited(broker):
+    rc = broker.process.proc.returncode
+    raise Fatal(f"broker {broker.id} exited with status {rc}:\n{broker.process.tail(30)}")
+
+
+class Cluster:
+    """A ZooKeeper (shared by the test module) and the brokers of one scenario."""
+
+    def __init__(self, zk, workdir, chroot=""):
+        self.zookeeper = zk
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.chroot = chroot
+        self.brokers = {}
+        # With a chroot, reads see NoNode until a broker has created it.
+        self.zk = zk.client(chroot)
+
+    @property
+    def zk_connect(self):
+        return self.zookeeper.connect + self.chroot
+
+    # -- brokers --------------------------------------------------------
+    def add_broker(self, broker_id, fixed_port=False, **kw):
+        port = free_port() if fixed_port else 0
+        b = Broker(self, broker_id, port=port, **kw)
+        self.brokers[broker_id] = b
+        return b
+
+    def start_brokers(self, ids, fixed_ports=False, timeout=40.0, **kw):
+        for i in ids:
+            self.add_broker(i, fixed_port=fixed_ports, **kw).start()
+        for i in ids:
+            self.brokers[i].wait_registered(timeout)
+        return [self.brokers[i] for i in ids]
+
+    def live_brokers(self):
+        return [b for b in self.brokers.values() if b.alive()]
+
+    def stop_all(self):
+        """Stops every broker still running; returns {id: exit status}."""
+        return {b.id: b.stop() for b in self.brokers.values() if b.alive()}
+
+    # -- ZooKeeper reads --------------------------------------------------
+    def get(self, path):
+        """(raw bytes, stat) or None when the znode does not exist."""
+        from kazoo.exceptions import NoNodeError
+        try:
+            return self.zk.get(path)
+        except NoNodeError:
+            return None
+
+    def get_json(self, path):
+        got = self.get(path)
+        if got is None:
+            return None
+        data, stat = got
+        return json.loads(data.decode("utf-8")), stat
+
+    def children(self, path):
+        from kazoo.exceptions import NoNodeError
+        try:
+            return self.zk.get_children(path)
+        except NoNodeError:
+            return None
+
+    def registered_ids(self):
+        return sorted(int(c) for c in (self.children("/brokers/ids") or []))
+
+    def controller(self):
+        got = self.get_json("/controller")
+        return got[0]["brokerid"] if got else None
+
+    def controller_epoch(self):
+        got = self.get("/controller_epoch")
+        return int(got[0].decode()) if got else None
+
+    def wait_controller(self, timeout=30.0, among=None, other_than=None):
+        def elected():
+            c = self.controller()
+            if c is None or (other_than is not None and c == other_than):
+                return None
+            if among is not None and c not in among:
+                return None
+            return c
+        return wait_until(elected, timeout, "a controller to be elected")
+
+    def topic(self, name):
+        got = self.get_json(f"/brokers/topics/{name}")
+        return got[0] if got else None
+
+    def state(self, topic, partition):
+        got = self.get_json(f"/brokers/topics/{topic}/partitions/{partition}/state")
+        return got[0] if got else None
+
+    def states(self, topic):
+        t = self.topic(topic)
+        if t is None:
+            return None
+        out = {}
+        for p in t["partitions"]:
+            s = self.state(topic, int(p))
+            if s is None:
+                return None
+            out[int(p)] = s
+        return out
+
+    def wait_states(self, topic, timeout=30.0, pred=None):
+        """Waits until every partition of topic has a state znode (and pred(states)
+        holds, if given); returns {partition: state}."""
+        def ready():
+            st = self.states(topic)
+            if st is None:
+                return None
+            if pred is not None and not pred(st):
+                return None
+            return st
+        return wait_until(ready, timeout, f"state znodes of topic {topic}")
+
+    # -- tools ------------------------------------------------------------
+    def admin(self, *args, zookeeper=None, timeout=60.0):
+        return run_admin(*args, zookeeper=zookeeper or self.zk_connect, timeout=timeout)
+
+    def close(self):
+        if self.zk is not None:
+            with contextlib.suppress(Exception):
+                self.zk.stop()
+                self.zk.close()
+
+
+def run_admin(*args, zookeeper, timeout=60.0):
+    argv = [KBROKER_ADMIN_BIN, "--zookeeper", zookeeper, *[str(a) for a in args]]
+    t0 = time.monotonic()
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    r.seconds = time.monotonic() - t0
+    print(f"$ {' '.join(argv[1:])}\n  exit {r.returncode} in {r.seconds:.2f}s"
+          f"\n  stdout: {r.stdout.strip()[:2000]}\n  stderr: {r.stderr.strip()[:2000]}", flush=True)
+    return r
+
+
+def kcat_metadata(bootstrap, timeout=10):
+    """`kcat -L -J` against one broker; returns the parsed JSON."""
+    argv = [KCAT_BIN, "-L", "-J", "-b", bootstrap, "-m", str(timeout)]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 20,
+                       stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise AssertionError(f"kcat -L against {bootstrap} exited {r.returncode}: {r.stderr.strip()[-1500:]}")
+    return json.loads(r.stdout)
+
+
+def kcat_view(md):
+    """Reduces kcat's JSON to {"brokers": {id: "host:port"}, "controller": id,
+    "topics": {name: {partition: (leader, [replicas], [isr], error)}}}."""
+    topics = {}
+    for t in md.get("topics", []):
+        parts = {}
+        for p in t.get("partitions", []):
+            parts[p["partition"]] = (p["leader"], [r["id"] for r in p.get("replicas", [])],
+                                     [r["id"] for r in p.get("isrs", [])], p.get("error"))
+        topics[t["topic"]] = {"error": t.get("error"), "partitions": parts}
+    return {"brokers": {b["id"]: b["name"] for b in md.get("brokers", [])},
+            "controller": md.get("controllerid"), "topics": topics}
+
+
+def leaders_of(states):
+    return {p: s["leader"] for p, s in states.items()}
+
+
+def kafka_assignment(brokers, partitions, rf, start, shift):
+    """Kafka's rack-unaware replica assignment (spec zk-and-replication section 5)
+    for fixed random draws; brokers must be sorted ascending."""
+    n = len(brokers)
+    out = {}
+    for p in range(partitions):
+        if p > 0 and p % n == 0:
+            shift += 1
+        first = (p + start) % n
+        reps = [brokers[first]]
+        for j in range(rf - 1):
+            reps.append(brokers[(first + 1 + (shift + j) % (n - 1)) % n])
+        out[str(p)] = reps
+    return out
+
+
+def matches_kafka_assignment(partitions_json, brokers, rf):
+    """True when the written assignment is what Kafka would write for some start/shift."""
+    n = len(brokers)
+    brokers = sorted(brokers)
+    return any(partitions_json == kafka_assignment(brokers, len(partitions_json), rf, s, h)
+               for s in range(n) for h in range(n))
+
+
+# -- raw Kafka protocol, for the malformed-input tests -----------------------
+def kafka_request(api_key, api_version, correlation_id, body=b"", client_id=b"kbroker-tests",
+                  flexible_header=False):
+    hdr = api_key.to_bytes(2, "big", signed=True) + api_version.to_bytes(2, "big", signed=True)
+    hdr += correlation_id.to_bytes(4, "big", signed=True)
+    hdr += len(client_id).to_bytes(2, "big") + client_id
+    if flexible_header:
+        hdr += b"\x00"  # empty tagged-field section of request header v2
+    payload = hdr + body
+    return len(payload).to_bytes(4, "big") + payload
+
+
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError(f"connection closed after {len(buf)} of {n} bytes")
+        buf += chunk
+    return buf
+
+
+def recv_frame(sock):
+    size = int.from_bytes(recv_exact(sock, 4), "big", signed=True)
+    return size.to_bytes(4, "big", signed=True) + recv_exact(sock, size)
+
+
+def connect(port, timeout=10.0):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def closed_by_peer(sock, timeout=10.0):
+    """(closed, bytes received): whether the broker closed this connection (EOF
+    or reset) within timeout, and whatever it sent before that."""
+    got = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            data = sock.recv(4096)
+            if not data:
+                return True, got
+            got += data
+    except (ConnectionResetError, BrokenPipeError):
+        return True, got
+    except socket.timeout:
+        return False, got
+
+
+def parse_apiversions_v0(frame):
+    """(correlation id, error code, {api_key: (min, max)}) of an ApiVersions v0 response."""
+    body = frame[4:]
+    corr = int.from_bytes(body[0:4], "big", signed=True)
+    err = int.from_bytes(body[4:6], "big", signed=True)
+    n = int.from_bytes(body[6:10], "big", signed=True)
+    keys = {}
+    off = 10
+    for _ in range(n):
+        k, lo, hi = (int.from_bytes(body[off + i:off + i + 2], "big", signed=True) for i in (0, 2, 4))
+        keys[k] = (lo, hi)
+        off += 6
+    return corr, err, keys
+
+
+def seeded_garbage(n, seed=20240601):
+    return random.Random(seed).randbytes(n)
+
+
+def require_binaries():
+    missing = [p for p in (KBROKER_BIN, KBROKER_ADMIN_BIN) if not os.access(p, os.X_OK)]
+    if shutil.which(KCAT_BIN) is None:
+        missing.append(KCAT_BIN)
+    return missing

@@ -99,7 +99,8 @@ def wait_until(fn, timeout, what, interval=0.1):
 def wait_all(conditions, timeout, interval=0.05):
     """Polls several named conditions together and returns {name: seconds until it
     first held}, measured from the call.  Fails after `timeout` listing the ones
-    that never held."""
+    that never held.  The resolution is one polling round (interval plus the
+    time the conditions take, ~0.1 s with a few kcat calls)."""
     start = time.monotonic()
     seen = {}
     last = {}
@@ -445,13 +446,6 @@ class Cluster:
         for i in ids:
             self.brokers[i].wait_registered(timeout)
         return [self.brokers[i] for i in ids]
-
-    def live_brokers(self):
-        return [b for b in self.brokers.values() if b.alive()]
-
-    def stop_all(self):
-        """Stops every broker still running; returns {id: exit status}."""
-        return {b.id: b.stop() for b in self.brokers.values() if b.alive()}
 
     # -- ZooKeeper reads --------------------------------------------------
     def get(self, path):

@@ -11,4 +11,3 @@ EXTRA_DIST += \
 	tests/integration/test_d_zookeeper_outage.py \
 	tests/integration/test_e_bad_inputs.py \
 	tests/integration/test_f_python_clients.py
-EXTRA_DIST += scripts/deps.sh scripts/test.sh scripts/quickstart.sh

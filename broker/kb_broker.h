@@ -15,6 +15,10 @@
 struct event_base;
 typedef struct kb_controller kb_controller_t;
 typedef struct kb_registration kb_registration_t;
+typedef struct kb_logmgr kb_logmgr_t;
+typedef struct kb_replicas kb_replicas_t;
+typedef struct kb_metrics kb_metrics_t;
+typedef struct kb_metrics_http kb_metrics_http_t;
 
 typedef struct kb_broker {
     struct event_base *base;
@@ -24,6 +28,10 @@ typedef struct kb_broker {
     kc_view_t *view;             /* the metadata cache clients are answered from */
     kb_registration_t *registration;
     kb_controller_t *controller;
+    kb_logmgr_t *logs;           /* the partition logs in log.dirs */
+    kb_replicas_t *replicas;     /* hosted partitions, roles, delayed operations */
+    kb_metrics_t *metrics;       /* counters, owned by main */
+    kb_metrics_http_t *metrics_http;
 } kb_broker_t;
 
 #endif

@@ -1,13 +1,28 @@
-# broker/: the kbroker daemon.
-sbin_PROGRAMS += kbroker
-kbroker_SOURCES = \
-	broker/main.c \
+# broker/: the kbroker daemon.  Everything but main.c is a library so the
+# unit tests can link single modules (the log, the config) against it.
+noinst_LIBRARIES += broker/libkbroker.a
+broker_libkbroker_a_SOURCES = \
 	broker/kb_broker.h \
 	broker/kb_config.c broker/kb_config.h \
 	broker/kb_registration.c broker/kb_registration.h \
 	broker/net/kb_net.c broker/net/kb_net.h \
-	broker/api/kb_api.c broker/api/kb_api.h \
-	broker/api/kb_api_metadata.c broker/api/kb_api_internal.h \
-	broker/controller/kb_controller.c broker/controller/kb_controller.h
+	broker/api/kb_api.c broker/api/kb_api.h broker/api/kb_api_internal.h \
+	broker/api/kb_api_metadata.c \
+	broker/api/kb_api_produce.c \
+	broker/api/kb_api_fetch.c \
+	broker/api/kb_api_listoffsets.c \
+	broker/api/kb_api_findcoordinator.c \
+	broker/controller/kb_controller.c broker/controller/kb_controller.h \
+	broker/log/kb_log.h broker/log/kb_log_internal.h \
+	broker/log/kb_logmgr.c broker/log/kb_log.c broker/log/kb_segment.c \
+	broker/log/kb_checkpoint.c broker/log/kb_flusher.c \
+	broker/replica/kb_partition.c broker/replica/kb_partition.h \
+	broker/metrics/kb_metrics.c broker/metrics/kb_metrics.h
+broker_libkbroker_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS)
+
+KBROKER_LIBS = broker/libkbroker.a proto/libkproto.a $(KCOORD_LIBS) $(ISAL_LIBS) $(PROTOBUF_C_LIBS)
+
+sbin_PROGRAMS += kbroker
+kbroker_SOURCES = broker/main.c
 kbroker_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS)
-kbroker_LDADD = proto/libkproto.a $(KCOORD_LIBS) $(PROTOBUF_C_LIBS)
+kbroker_LDADD = $(KBROKER_LIBS)

@@ -2,31 +2,35 @@
  * main.c - the kbroker daemon: start-up, signals and shutdown.
  *
  * Start-up order matters to operators: configuration is checked first (exit
- * status 2 names the bad key), then the listeners are bound and the log
- * directories locked (exit status 1 on failure) before anything is written
- * to ZooKeeper, so a broker that cannot serve never registers.  Clients are
- * served from the moment the listeners are bound; Metadata reflects ZooKeeper
- * as soon as the cluster view has loaded.
+ * status 2 names the bad key), then the listeners are bound, the log
+ * directories opened (locked, and recovered after an unclean shutdown) and
+ * the metrics endpoint started (exit status 1 on failure) before anything is
+ * written to ZooKeeper, so a broker that cannot serve never registers.
+ * Clients are served from the moment the listeners are bound; Metadata
+ * reflects ZooKeeper as soon as the cluster view has loaded.  After
+ * registering, the log dirs' meta.properties must name this broker and
+ * cluster (exit status 1 otherwise); only then do the partitions assigned
+ * here take their roles from the view.
  *
- * SIGTERM and SIGINT give up the controller role, delete /brokers/ids/N and
- * exit 0; a second signal exits at once.
+ * SIGTERM and SIGINT give up the controller role, delete /brokers/ids/N,
+ * close the logs cleanly (checkpoints and the clean-shutdown marker) and exit
+ * 0; a second signal skips the ZooKeeper clean-up.
  */
-#include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
+#include <event2/thread.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "broker/api/kb_api.h"
 #include "broker/controller/kb_controller.h"
 #include "broker/kb_broker.h"
 #include "broker/kb_registration.h"
+#include "broker/log/kb_log.h"
+#include "broker/metrics/kb_metrics.h"
+#include "broker/replica/kb_partition.h"
 #include "coord/kc_log.h"
 
 #define SHUTDOWN_GRACE_MS 3000
@@ -34,10 +38,11 @@
 typedef struct kb_process {
     kb_broker_t broker;
     kb_config_t cfg;
+    kb_metrics_t metrics;  /* the counters broker.metrics points at */
     int exit_status;
     int shutdown_steps;    /* ZooKeeper clean-ups still running */
     bool shutting_down;
-    int lock_fds[KB_MAX_LOG_DIRS];
+    bool logs_verified;    /* meta.properties matched this broker and cluster */
     struct event *sig_term, *sig_int, *connect_timer, *grace_timer;
 } kb_process_t;
 
@@ -49,43 +54,6 @@ static void usage(FILE *out) {
             "Starts one Kafka-compatible broker configured by a Kafka server.properties file\n"
             "(see kbroker.properties(5)).  --override sets a key after the file is read.\n"
             "Exit status: 0 clean shutdown, 1 start-up failure, 2 invalid configuration.\n");
-}
-
-/* ---- log directory locks ---- */
-
-static int mkdir_p(const char *dir) {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* Kafka locks each log dir with a ".lock" file; a second broker pointed at
- * the same directory must fail instead of corrupting the first one's logs. */
-static int lock_log_dirs(kb_process_t *p) {
-    for (int i = 0; i < p->cfg.n_log_dirs; i++) {
-        const char *dir = p->cfg.log_dirs[i];
-        char path[4096];
-        if (mkdir_p(dir) != 0) {
-            kc_error("main", "cannot create log dir %s: %s", dir, strerror(errno));
-            return -1;
-        }
-        snprintf(path, sizeof(path), "%s/.lock", dir);
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
-            kc_error("main", "cannot lock log dir %s: %s%s", dir, strerror(errno),
-                     errno == EWOULDBLOCK ? " (another broker is using this log dir)" : "");
-            if (fd >= 0) close(fd);
-            return -1;
-        }
-        p->lock_fds[i] = fd;
-    }
-    return 0;
 }
 
 /* ---- lifecycle ---- */
@@ -146,20 +114,38 @@ static void on_connect_timeout(evutil_socket_t fd, short what, void *arg) {
     stop_loop(p, 1);
 }
 
-static void on_registered(kb_broker_t *b, int64_t czxid) {
-    kb_process_t *p = (kb_process_t *)b; /* broker is the first member */
-    event_del(p->connect_timer);
-    kb_controller_on_registered(b->controller);
-}
-
 static void on_fatal(kb_broker_t *b, const char *message) {
-    kb_process_t *p = (kb_process_t *)b;
+    kb_process_t *p = (kb_process_t *)b; /* broker is the first member */
     kc_error("main", "%s", message);
     stop_loop(p, 1);
 }
 
+static void on_registered(kb_broker_t *b, int64_t czxid) {
+    kb_process_t *p = (kb_process_t *)b;
+    char err[512];
+    event_del(p->connect_timer);
+    /* Log dirs that belong to another broker id or cluster must not be
+     * served; a dir without meta.properties gets one now. */
+    if (kb_logmgr_check_identity(b->logs, b->cfg->broker_id, kb_registration_cluster_id(b->registration), err,
+                                 sizeof(err)) != 0) {
+        on_fatal(b, err);
+        return;
+    }
+    if (!p->logs_verified) {
+        p->logs_verified = true;
+        /* Catch up with the view changes held back until now (replicas is
+         * NULL if this runs inside kc_session_free at teardown). */
+        if (b->replicas) kb_replicas_on_view_change(b->replicas, KC_VIEW_TOPICS | KC_VIEW_STATES);
+    }
+    kb_controller_on_registered(b->controller);
+}
+
 static void on_view_change(kc_view_t *v, int what, void *arg) {
     kb_broker_t *b = arg;
+    kb_process_t *p = (kb_process_t *)b;
+    /* No partition is hosted (nor any log created) before the log dirs are
+     * known to belong to this broker and cluster. */
+    if (b->replicas && p->logs_verified) kb_replicas_on_view_change(b->replicas, what);
     if (b->controller) kb_controller_on_view_change(b->controller, what);
 }
 
@@ -219,16 +205,39 @@ static kc_log_level_t log_level(const char *name) {
     return KC_LOG_INFO;
 }
 
+/* The partition logs, the replicas on top of them and the metrics
+ * endpoint: everything local that must work before the broker registers. */
+static int start_local(kb_process_t *p) {
+    kb_broker_t *b = &p->broker;
+    char err[512];
+    b->logs = kb_logmgr_open(b->base, &p->cfg, err, sizeof(err));
+    if (!b->logs) {
+        kc_error("main", "%s", err);
+        return 1;
+    }
+    b->replicas = kb_replicas_new(b);
+    if (!b->replicas) {
+        kc_error("main", "cannot create the partition table: out of memory");
+        return 1;
+    }
+    if (kb_metrics_start(b, err, sizeof(err)) != 0) {
+        kc_error("main", "%s", err);
+        return 1;
+    }
+    return 0;
+}
+
 static int start_broker(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
     char err[512];
     b->cfg = &p->cfg;
+    b->metrics = &p->metrics;
     b->server = kb_server_new(b->base, &p->cfg, kb_api_on_request, b);
     if (!b->server || kb_server_bind(b->server, &p->cfg, err, sizeof(err)) != 0) {
         kc_error("main", "cannot start listeners: %s", b->server ? err : "out of memory");
         return 1;
     }
-    if (lock_log_dirs(p) != 0) return 1;
+    if (start_local(p) != 0) return 1;
     b->zk = kc_session_new(b->base, p->cfg.zookeeper_connect, p->cfg.zookeeper_session_timeout_ms);
     if (!b->zk) {
         kc_error("main", "invalid zookeeper.connect '%s'", p->cfg.zookeeper_connect);
@@ -267,18 +276,26 @@ static int setup_events(kb_process_t *p) {
 
 static void teardown(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
+    /* Connections first (a connection whose request is still waiting stays
+     * allocated until it is answered); then the replicas answer those
+     * requests while the view they look partitions up in still exists. */
     if (b->server) kb_server_free(b->server);
+    kb_replicas_free(b->replicas);
+    b->replicas = NULL;
     kc_view_free(b->view); /* reads still in flight release it when the session closes */
     /* Closing the session runs outstanding completions, which may still
-     * reference the controller and the registration: free those after. */
+     * reference the controller, the registration and (through
+     * on_registered) the log manager: free those after. */
     if (b->zk) kc_session_free(b->zk);
     kb_controller_free(b->controller);
     kb_registration_free(b->registration);
+    /* Last user of the logs gone: flush, checkpoint, write the
+     * clean-shutdown marker. */
+    if (b->logs) kb_logmgr_close(b->logs);
+    kb_metrics_stop(b);
     struct event *evs[] = {p->sig_term, p->sig_int, p->connect_timer, p->grace_timer};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i]) event_free(evs[i]);
-    for (int i = 0; i < p->cfg.n_log_dirs; i++)
-        if (p->lock_fds[i] > 0) close(p->lock_fds[i]);
     if (b->base) event_base_free(b->base);
     kb_config_free(&p->cfg);
 }
@@ -288,6 +305,12 @@ int main(int argc, char **argv) {
     kb_process_t *p = &proc;
     int rc;
 
+    /* Before any libevent object exists: the log flusher thread hands its
+     * completions to the loop with event_active(). */
+    if (evthread_use_pthreads() != 0) {
+        fprintf(stderr, "kbroker: cannot enable libevent's thread support\n");
+        return 1;
+    }
     kc_log_init("kbroker", -1, KC_LOG_INFO);
     if ((rc = load_config(p, argc, argv)) != 0) {
         kb_config_free(&p->cfg);

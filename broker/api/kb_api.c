@@ -12,8 +12,9 @@
  *
  * The ApiVersions answer is generated from the same table, so what is
  * advertised and what is dispatched cannot drift apart.  This file also
- * holds the request arena and the response framing helpers the handlers
- * share (kb_api_internal.h).
+ * holds what the handlers share (kb_api_internal.h): the request arena,
+ * detaching a request that completes asynchronously, the partition lookup
+ * of the data-path APIs and the response framing helpers.
  */
 #include <event2/buffer.h>
 #include <stdarg.h>
@@ -24,14 +25,24 @@
 
 #include "broker/api/kb_api.h"
 #include "broker/api/kb_api_internal.h"
+#include "broker/metrics/kb_metrics.h"
+#include "broker/replica/kb_partition.h"
 #include "coord/kc_log.h"
+#include "coord/kc_names.h"
+#include "coord/kc_view.h"
 #include "proto/kp_apiversions.h"
 #include "proto/kp_types.h"
 
 /* Sorted by key, which is the order ApiVersions lists them in.  Columns:
  * key, name, advertised min/max, handled min/max, flex_from, handler. */
 static const kb_api_t api_table[] = {
+    /* Produce v0-2 are advertised for librdkafka's compression check and
+     * answered 35 per partition by the handler (wire-protocol.md 4.3). */
+    {KP_API_PRODUCE, "Produce", 0, 7, 0, 7, 9, kb_api_produce},
+    {KP_API_FETCH, "Fetch", 4, 11, 4, 11, 12, kb_api_fetch},
+    {KP_API_LIST_OFFSETS, "ListOffsets", 0, 3, 0, 3, 6, kb_api_listoffsets},
     {KP_API_METADATA, "Metadata", 0, 6, 0, 6, 9, kb_api_metadata},
+    {KP_API_FIND_COORDINATOR, "FindCoordinator", 0, 2, 0, 2, 3, kb_api_findcoordinator},
     {KP_API_API_VERSIONS, "ApiVersions", 0, 3, 0, 3, 3, kb_api_apiversions},
 };
 
@@ -86,6 +97,62 @@ void kb_arena_free(kb_arena_t *a) {
         free(a->head);
         a->head = next;
     }
+}
+
+/* ------------------------------------------------------ detached requests */
+
+kb_request_t *kb_api_request_detach(kb_request_t *req) {
+    kb_request_t *heap = malloc(sizeof(*heap));
+
+    if (!heap) return NULL;
+    *heap = *req;
+    req->arena.head = NULL;
+    return heap;
+}
+
+void kb_api_request_free(kb_request_t *req) {
+    if (!req) return;
+    kb_arena_free(&req->arena);
+    free(req);
+}
+
+/* ------------------------------------------------------ partition lookup */
+
+/* Copies a requested name into buf as a C string; false when it cannot be
+ * a topic name (too long, or an embedded NUL). */
+static bool topic_cstr(kp_str_t name, char buf[KC_TOPIC_NAME_MAX + 1]) {
+    if (name.len < 0 || name.len > KC_TOPIC_NAME_MAX) return false;
+    if (memchr(name.ptr, '\0', (size_t)name.len)) return false;
+    memcpy(buf, name.ptr, (size_t)name.len);
+    buf[name.len] = '\0';
+    return true;
+}
+
+static bool view_has_partition(const kb_broker_t *b, const char *topic, int32_t partition) {
+    const kc_topic_t *t = b->view ? kc_view_topic(b->view, topic) : NULL;
+
+    return t && partition >= 0 && partition < t->n_partitions;
+}
+
+kb_partition_t *kb_api_partition(const kb_request_t *req, kp_str_t topic, int32_t partition,
+                                 bool leader_only, int16_t *error) {
+    const kb_broker_t *b = req->broker;
+    char name[KC_TOPIC_NAME_MAX + 1];
+    kb_partition_t *p = NULL;
+
+    *error = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (!b || !topic_cstr(topic, name)) return NULL;
+    if (b->replicas) p = kb_replicas_get(b->replicas, name, partition);
+    if (!p) {
+        if (view_has_partition(b, name, partition)) *error = KP_ERR_NOT_LEADER_OR_FOLLOWER;
+        return NULL;
+    }
+    if (leader_only && !kb_partition_is_leader(p)) {
+        *error = KP_ERR_NOT_LEADER_OR_FOLLOWER;
+        return NULL;
+    }
+    *error = KP_ERR_NONE;
+    return p;
 }
 
 /* ------------------------------------------------------ response framing */
@@ -197,6 +264,7 @@ static void run_handler(kb_request_t *req) {
         kb_api_close(req, "could not build the response");
     else if (st == KB_API_REPLY && kb_api_response_send(req->conn, &w, start) != 0)
         kb_api_close(req, "could not encode or queue the response");
+    /* KB_API_DONE and KB_API_PENDING: the handler finishes the request. */
     kp_writer_free(&w);
 }
 
@@ -236,6 +304,7 @@ void kb_api_on_request(kb_conn_t *c, const uint8_t *frame, size_t len, void *arg
     memset(&req, 0, sizeof(req));
     req.conn = c;
     req.broker = arg;
+    if (req.broker->metrics) req.broker->metrics->requests_total++;
     kp_reader_init(&req.body, frame, len);
     if (kp_request_header_decode_ids(&req.body, &req.header) != 0)
         kb_api_close(&req, "request shorter than a header (%zu bytes)", len);

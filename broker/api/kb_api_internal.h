@@ -10,6 +10,15 @@
  * decoded the request header and written the response header when the
  * handler runs; the handler decodes the body from req->body, decides, and
  * encodes the response body into w.
+ *
+ * Asynchronous completion (acks=all Produce, long-polling Fetch): a handler
+ * that cannot answer before it returns moves the request to the heap with
+ * kb_api_request_detach() and returns KB_API_PENDING.  It then owns the
+ * detached request; the frame (body, client_id) stays valid because the
+ * connection reads no further request until this one is finished.  Later it
+ * frames its answer itself (kb_api_response_begin/kb_api_response_send, or
+ * kb_conn_reply for a hand-built evbuffer; kb_conn_done when there is no
+ * answer; kb_api_close on failure) and then calls kb_api_request_free().
  */
 #ifndef KB_API_INTERNAL_H
 #define KB_API_INTERNAL_H
@@ -23,9 +32,11 @@
 #include "proto/kp_buf.h"
 #include "proto/kp_header.h"
 
+typedef struct kb_partition kb_partition_t;
+
 /* Request-scoped memory: many small allocations, one release.  The
- * dispatcher releases it when the handler returns, so a handler that keeps
- * anything past its return must copy it out. */
+ * dispatcher releases it when the handler returns, unless the handler
+ * detached the request (the arena then moves with it). */
 typedef struct kb_arena_chunk kb_arena_chunk_t;
 typedef struct {
     kb_arena_chunk_t *head;
@@ -40,8 +51,9 @@ void kb_arena_free(kb_arena_t *a);
 
 typedef struct kb_api kb_api_t;
 
-/* One request being handled.  Every pointer is valid until the handler
- * returns (header.client_id and the body point into the frame). */
+/* One request being handled.  Every pointer is valid until the request is
+ * finished: when the handler returns, or for a detached request when its
+ * owner has replied (header.client_id and the body point into the frame). */
 typedef struct {
     kb_conn_t *conn;
     kb_broker_t *broker;        /* the handler context given to kb_server_new() */
@@ -55,7 +67,9 @@ typedef struct {
 /* What a handler tells the dispatcher. */
 typedef enum {
     KB_API_REPLY = 0,      /* w holds the response body: frame it and send it */
-    KB_API_DONE = 1,       /* the handler finished the request itself (no response) */
+    KB_API_DONE = 1,       /* the handler finished the request itself (replied with
+                            * kb_conn_reply, kb_conn_done for no response, or closed) */
+    KB_API_PENDING = 2,    /* the handler detached the request and will finish it later */
     KB_API_MALFORMED = -1, /* the body could not be decoded: log and close */
     KB_API_FAILED = -2,    /* out of memory or unencodable answer: log and close */
 } kb_api_status_t;
@@ -77,6 +91,26 @@ struct kb_api {
 /* Handlers, one per table row. */
 kb_api_status_t kb_api_apiversions(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_metadata(kb_request_t *req, kp_writer_t *w);
+kb_api_status_t kb_api_produce(kb_request_t *req, kp_writer_t *w);
+kb_api_status_t kb_api_fetch(kb_request_t *req, kp_writer_t *w);
+kb_api_status_t kb_api_listoffsets(kb_request_t *req, kp_writer_t *w);
+kb_api_status_t kb_api_findcoordinator(kb_request_t *req, kp_writer_t *w);
+
+/* Moves req to the heap, its arena included, for a handler that will finish
+ * it after returning KB_API_PENDING (or KB_API_DONE when it finished the
+ * heap copy before returning after all).  req keeps its fields but no
+ * longer owns the arena, so the dispatcher's release of it is a no-op.
+ * Returns the heap copy, or NULL when out of memory (req is unchanged). */
+kb_request_t *kb_api_request_detach(kb_request_t *req);
+/* Releases a detached request and its arena once it is finished. */
+void kb_api_request_free(kb_request_t *req);
+
+/* The hosted partition a data-path request (Produce, Fetch, ListOffsets)
+ * names, or NULL with *error set: 3 UNKNOWN_TOPIC_OR_PARTITION when the
+ * cluster view knows no such topic-partition, 6 NOT_LEADER_OR_FOLLOWER when
+ * it exists but is not hosted here, or is not led here and leader_only. */
+kb_partition_t *kb_api_partition(const kb_request_t *req, kp_str_t topic, int32_t partition,
+                                 bool leader_only, int16_t *error);
 
 /* Starts a response frame for req in w: reserves the size and writes the
  * response header of the right version.  Returns the frame's offset in w,

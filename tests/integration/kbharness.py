@@ -11,6 +11,15 @@ test fails.
 
 Binaries come from $KBROKER_BIN and $KBROKER_ADMIN_BIN; without them the
 default is the out-of-tree build in <repo>/build (what scripts/test.sh makes).
+
+For the data path: Broker(metrics=True) gives a broker a Prometheus endpoint
+(scrape with Broker.metrics(), read a counter with metric()); Broker.segments()
+finds a partition's .log files (parse them with kafkawire); Cluster.create_topic
+waits until every partition is served; kcat_produce/kcat_consume, ck_producer/
+ck_produce/ck_consume (confluent-kafka) and kp_consume (kafka-python) move
+records and return them as Rec tuples that compare across clients; and
+list_offsets sends a raw ListOffsets.  Byte-level building and parsing lives in
+kafkawire.py.
 """
 import atexit
 import contextlib
@@ -24,9 +33,12 @@ import socket
 import subprocess
 import time
 import warnings
+from collections import namedtuple
 from pathlib import Path
 
 from kazoo.client import KazooClient
+
+import kafkawire
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_DIR = Path(os.environ.get("KBROKER_BUILD_DIR", REPO / "build"))
@@ -342,12 +354,17 @@ class Broker:
     """One kbroker process with its own properties file and log dir."""
 
     def __init__(self, cluster, broker_id, port=0, session_timeout_ms=2000, extra=None,
-                 name=None, args=()):
+                 name=None, args=(), metrics=False):
         self.cluster = cluster
         self.id = broker_id
         self.fixed_port = port
         self.session_timeout_ms = session_timeout_ms
         self.extra = dict(extra or {})
+        # metrics=True: a Prometheus endpoint (kbroker.metrics.listener) on a
+        # port of its own, kept across restarts.
+        self.metrics_port = free_port() if metrics else None
+        if metrics:
+            self.extra["kbroker.metrics.listener"] = f"127.0.0.1:{self.metrics_port}"
         name = name or f"broker-{broker_id}"
         self.dir = cluster.workdir / name
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -410,6 +427,27 @@ class Broker:
 
     def send_signal(self, sig):
         self.process.send_signal(sig)
+
+    # -- its partition logs (zk-and-replication.md section 4.1) ----------------
+    def partition_dir(self, topic, partition):
+        return self.log_dir / f"{topic}-{partition}"
+
+    def segment(self, topic, partition, base_offset=0, suffix=".log"):
+        return self.partition_dir(topic, partition) / kafkawire.segment_name(base_offset, suffix)
+
+    def segments(self, topic, partition):
+        """The .log files of a partition, oldest first."""
+        return sorted(self.partition_dir(topic, partition).glob("*.log"))
+
+    # -- its metrics endpoint -------------------------------------------------
+    @property
+    def metrics_url(self):
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    def metrics(self, timeout=10.0):
+        """{metric name: value summed over its label sets} from /metrics."""
+        assert self.metrics_port, f"broker {self.id} was started without metrics=True"
+        return scrape_metrics(self.metrics_url, timeout)
 
 
 def raise_exited(broker):
@@ -526,6 +564,56 @@ class Cluster:
     # -- tools ------------------------------------------------------------
     def admin(self, *args, zookeeper=None, timeout=60.0):
         return run_admin(*args, zookeeper=zookeeper or self.zk_connect, timeout=timeout)
+
+    # -- the data path ----------------------------------------------------
+    def bootstrap(self):
+        """bootstrap.servers for the live brokers."""
+        return ",".join(b.bootstrap for b in self.brokers.values() if b.alive())
+
+    def leader(self, topic, partition):
+        """The Broker that leads topic-partition according to its state znode."""
+        return self.brokers[self.state(topic, partition)["leader"]]
+
+    def create_topic(self, name, partitions=None, rf=1, assignment=None, configs=(), timeout=60.0):
+        """kbroker-admin create-topic, then waits until every partition is
+        served (wait_topic_ready).  assignment is Kafka's --replica-assignment
+        text ("1,1,2" = partitions 0 and 1 on broker 1, partition 2 on broker 2)."""
+        args = ["create-topic", "--topic", name]
+        if assignment is not None:
+            args += ["--replica-assignment", assignment]
+        else:
+            args += ["--partitions", partitions, "--replication-factor", rf]
+        for c in configs:
+            args += ["--config", c]
+        with step(f"create topic {name} ({assignment or f'{partitions} partitions, RF {rf}'})"):
+            r = self.admin(*args)
+            assert r.returncode == 0, f"create-topic {name} failed: {r.stderr}"
+            return self.wait_topic_ready(name, timeout)
+
+    def wait_topic_ready(self, topic, timeout=60.0):
+        """Waits until every partition of topic has a live leader that answers
+        ListOffsets for it without an error, and every live broker's metadata
+        names those leaders; returns {partition: leader id}."""
+        def ready():
+            st = self.states(topic)
+            if not st:
+                return None
+            leaders = leaders_of(st)
+            for p, lid in leaders.items():
+                b = self.brokers.get(lid)
+                if b is None or not b.alive() or b.port is None:
+                    return None
+                got = list_offsets(b, topic, [p])
+                if got[p][0] != 0:
+                    return None
+            for b in self.brokers.values():
+                if b.alive():
+                    t = kcat_view(kcat_metadata(b.bootstrap))["topics"].get(topic)
+                    if t is None or {p: x[0] for p, x in t["partitions"].items()} != leaders:
+                        return None
+            return leaders
+        return wait_until(ready, timeout, f"every partition of {topic} to be served by its leader",
+                          interval=0.2)
 
     def close(self):
         if self.zk is not None:
@@ -671,3 +759,212 @@ def require_binaries():
     if shutil.which(KCAT_BIN) is None:
         missing.append(KCAT_BIN)
     return missing
+
+
+# -- the data path: raw requests, metrics, clients ---------------------------------
+def list_offsets(broker, topic, partitions, timestamp=kafkawire.LATEST, timeout=10.0):
+    """Raw ListOffsets v1 to one broker: {partition: (error, timestamp, offset)}."""
+    s = connect(broker.port, timeout)
+    try:
+        body = kafkawire.list_offsets_v1_body([(topic, [(p, timestamp) for p in partitions])])
+        s.sendall(kafka_request(2, 1, 1, body))
+        _, got = kafkawire.parse_list_offsets_v1_response(recv_frame(s))
+    finally:
+        s.close()
+    return {p: v for (t, p), v in got.items() if t == topic}
+
+
+_METRIC_LINE = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
+
+
+def scrape_metrics(url, timeout=10.0):
+    """{metric name: value summed over its label sets} of a Prometheus text page."""
+    import urllib.request
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        assert r.status == 200, f"GET {url}: HTTP {r.status}"
+        text = r.read().decode("utf-8", "replace")
+    out = {}
+    for line in text.splitlines():
+        m = _METRIC_LINE.match(line)
+        if m and not line.startswith("#"):
+            out[m.group(1)] = out.get(m.group(1), 0.0) + float(m.group(3))
+    return out
+
+
+def metric(values, name):
+    """The value of counter name, exported as name or name_total."""
+    for n in (name, name + "_total", name[:-len("_total")] if name.endswith("_total") else None):
+        if n and n in values:
+            return values[n]
+    raise AssertionError(f"metric {name} (or {name}_total) not exported; have: {sorted(values)}")
+
+
+# A record as any client saw it: headers as a tuple of (str, bytes|None).
+Rec = namedtuple("Rec", "topic partition offset key value headers timestamp")
+
+
+def _b(s):
+    return None if s is None else s.encode("utf-8")
+
+
+def kcat_produce(bootstrap, topic, path, codec="none", key_delim="\t", headers=(), props=(),
+                 partition=None, timeout=180):
+    """kcat -P -l path: one record per line, key and value split at key_delim,
+    every record with the same headers.  Fails unless kcat exits 0 without
+    reporting a failed delivery."""
+    argv = [KCAT_BIN, "-P", "-b", bootstrap, "-t", topic, "-z", codec, "-l", "-X", "message.timeout.ms=60000"]
+    if key_delim is not None:
+        argv += ["-K", key_delim]
+    if partition is not None:
+        argv += ["-p", str(partition)]
+    for hk, hv in headers:
+        argv += ["-H", f"{hk}={hv}"]
+    for prop in props:
+        argv += ["-X", prop]
+    argv.append(str(path))
+    t0 = time.monotonic()
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    r.seconds = time.monotonic() - t0
+    if r.returncode != 0 or "delivery failed" in r.stderr.lower():
+        raise AssertionError(f"kcat -P {topic} exited {r.returncode} after {r.seconds:.1f}s: "
+                             f"{r.stderr.strip()[-2000:]}")
+    return r
+
+
+def kcat_consume(bootstrap, topic, partition=None, props=(), offset="beginning", timeout=180):
+    """kcat -C -J -e from offset until the end of every partition: [Rec]."""
+    argv = [KCAT_BIN, "-C", "-J", "-e", "-q", "-b", bootstrap, "-t", topic, "-o", str(offset),
+            "-m", "15"]
+    if partition is not None:
+        argv += ["-p", str(partition)]
+    for prop in props:
+        argv += ["-X", prop]
+    r = subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise AssertionError(f"kcat -C {topic} exited {r.returncode}: {r.stderr.decode(errors='replace')[-2000:]}")
+    out = []
+    for line in r.stdout.splitlines():
+        if not line.strip():
+            continue
+        j = json.loads(line)
+        hs = j.get("headers") or []
+        headers = tuple((hs[i], _b(hs[i + 1])) for i in range(0, len(hs), 2))
+        out.append(Rec(j["topic"], j["partition"], j["offset"], _b(j.get("key")), _b(j.get("payload")),
+                       headers, j["ts"]))
+    return out
+
+
+def ck_consume(bootstrap, tps, conf=None, timeout=180):
+    """confluent-kafka Consumer with assign() (a group.id is still required)
+    reading [(topic, partition)] from the beginning until each reports EOF:
+    ([Rec], {(topic, partition): EOF offset})."""
+    from confluent_kafka import Consumer, KafkaError, TopicPartition, OFFSET_BEGINNING
+    cfg = {"bootstrap.servers": bootstrap, "group.id": "kbroker-tests-assign", "enable.auto.commit": False,
+           "enable.partition.eof": True, "auto.offset.reset": "earliest", "socket.timeout.ms": 20000}
+    cfg.update(conf or {})
+    c = Consumer(cfg)
+    out, eof = [], {}
+    deadline = time.monotonic() + timeout
+    try:
+        c.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in tps])
+        while len(eof) < len(tps):
+            if time.monotonic() > deadline:
+                raise Timeout(f"confluent-kafka consumer: {len(out)} records after {timeout}s; "
+                              f"no EOF yet for {sorted(set(tps) - set(eof))}")
+            for m in c.consume(num_messages=10000, timeout=0.5):
+                err = m.error()
+                if err is not None:
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        eof.setdefault((m.topic(), m.partition()), m.offset())
+                        continue
+                    raise AssertionError(f"confluent-kafka consumer error: {err}")
+                out.append(Rec(m.topic(), m.partition(), m.offset(), m.key(), m.value(),
+                               tuple(m.headers() or ()), m.timestamp()[1]))
+    finally:
+        c.close()
+    return out, eof
+
+
+def kp_consumer(bootstrap, **cfg):
+    """A kafka-python KafkaConsumer without a group (assign() only)."""
+    import logging
+    from kafka import KafkaConsumer
+    logging.getLogger("kafka").setLevel(logging.ERROR)
+    kw = dict(bootstrap_servers=bootstrap.split(","), api_version_auto_timeout_ms=15000,
+              request_timeout_ms=30000, enable_auto_commit=False, group_id=None,
+              auto_offset_reset="earliest")
+    kw.update(cfg)
+    return KafkaConsumer(**kw)
+
+
+def kp_consume(bootstrap, tps, until=None, timeout=180, **cfg):
+    """kafka-python reading [(topic, partition)] from the beginning until its
+    position reaches until[(topic, partition)] (default: end_offsets()): [Rec]."""
+    from kafka import TopicPartition
+    c = kp_consumer(bootstrap, **cfg)
+    out = []
+    deadline = time.monotonic() + timeout
+    try:
+        parts = [TopicPartition(t, p) for t, p in tps]
+        c.assign(parts)
+        c.seek_to_beginning()
+        ends = ({TopicPartition(t, p): o for (t, p), o in until.items()} if until is not None
+                else c.end_offsets(parts))
+        pending = {tp for tp in parts if ends[tp] > 0}
+        while pending:
+            if time.monotonic() > deadline:
+                short = sorted((tp.topic, tp.partition, c.position(tp), ends[tp]) for tp in pending)
+                raise Timeout(f"kafka-python consumer: {len(out)} records after {timeout}s; "
+                              f"(topic, partition, position, end) short of the end: {short}")
+            for tp, recs in c.poll(timeout_ms=500, max_records=20000).items():
+                for m in recs:
+                    out.append(Rec(m.topic, m.partition, m.offset, m.key, m.value,
+                                   tuple(m.headers or ()), m.timestamp))
+            pending = {tp for tp in pending if c.position(tp) < ends[tp]}
+    finally:
+        c.close()
+    return out
+
+
+def ck_producer(bootstrap, **conf):
+    from confluent_kafka import Producer
+    cfg = {"bootstrap.servers": bootstrap, "acks": 1, "linger.ms": 5, "message.timeout.ms": 60000}
+    cfg.update({k.replace("_", "."): v for k, v in conf.items()})
+    return Producer(cfg)
+
+
+def ck_produce(producer, records, flush_every=None, timeout=60.0):
+    """Produces [Rec] (offset ignored; partition None = partitioner's choice)
+    and waits for every delivery report: [(Rec with the delivered partition
+    and offset, or None, error or None)] in produce order."""
+    reports = [None] * len(records)
+
+    def on_delivery(i):
+        def cb(err, m):
+            if err is not None:
+                reports[i] = (None, err)
+            else:
+                r = records[i]
+                reports[i] = (r._replace(partition=m.partition(), offset=m.offset()), None)
+        return cb
+    for i, r in enumerate(records):
+        kw = {"key": r.key, "value": r.value, "on_delivery": on_delivery(i)}
+        if r.partition is not None:
+            kw["partition"] = r.partition
+        if r.headers:
+            kw["headers"] = list(r.headers)
+        if r.timestamp:
+            kw["timestamp"] = r.timestamp
+        while True:
+            try:
+                producer.produce(r.topic, **kw)
+                break
+            except BufferError:
+                producer.poll(0.1)
+        producer.poll(0)
+        if flush_every and (i + 1) % flush_every == 0:
+            producer.flush(timeout)
+    left = producer.flush(timeout)
+    if left:
+        raise Timeout(f"{left} records still undelivered after {timeout}s")
+    return reports

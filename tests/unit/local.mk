@@ -9,14 +9,15 @@ tests_unit_test_coord_LDADD = $(KCOORD_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/test_proto
 tests_unit_test_proto_SOURCES = tests/unit/test_proto.c tests/unit/test_buf.c \
-	tests/unit/test_apiversions.c tests/unit/test_metadata.c tests/unit/unit.h
+	tests/unit/test_apiversions.c tests/unit/test_metadata.c tests/unit/test_batch.c \
+	tests/unit/test_produce.c tests/unit/test_fetch.c tests/unit/test_listoffsets.c tests/unit/unit.h
 tests_unit_test_proto_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_proto_LDADD = proto/libkproto.a $(CHECK_LIBS)
+tests_unit_test_proto_LDADD = proto/libkproto.a $(ISAL_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/test_broker
-tests_unit_test_broker_SOURCES = tests/unit/test_broker.c tests/unit/test_config.c tests/unit/unit.h \
-	broker/kb_config.c
+tests_unit_test_broker_SOURCES = tests/unit/test_broker.c tests/unit/test_config.c \
+	tests/unit/test_log.c tests/unit/unit.h
 tests_unit_test_broker_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_broker_LDADD = $(KCOORD_LIBS) $(CHECK_LIBS)
+tests_unit_test_broker_LDADD = $(KBROKER_LIBS) $(CHECK_LIBS)
 
 TESTS += tests/unit/test_coord tests/unit/test_proto tests/unit/test_broker

@@ -15,6 +15,11 @@ Suite *buf_suite(void);
 Suite *apiversions_suite(void);
 Suite *metadata_suite(void);
 Suite *config_suite(void);
+Suite *batch_suite(void);
+Suite *produce_suite(void);
+Suite *fetch_suite(void);
+Suite *listoffsets_suite(void);
+Suite *log_suite(void);
 
 /* Runs every suite in the NULL-terminated list; returns the process exit status. */
 static inline int unit_run(Suite **suites) {

@@ -1,0 +1,269 @@
+/*
+ * kb_api_produce.c - the Produce handler (wire-protocol.md 4.3, 5.10).
+ *
+ * Every partition of a request is judged on its own, so one bad partition
+ * never fails the others, and the response echoes exactly the requested
+ * topics and partitions in request order (librdkafka rejects anything
+ * else).  For each partition: the partition must be hosted and led here
+ * (3 / 6), an internal topic may be written only by the admin client (17),
+ * and the batch passes kp_batch_validate_produce (87, 76, 10, 2); it is then
+ * handed to the partition, which completes it per acks - at once, after an
+ * fsync, or when the high watermark passes it (acks=all).  Request-wide
+ * refusals go on every partition: 35 for versions 0-2 (advertised only for
+ * librdkafka's compression check), 21 for acks outside {0, 1, -1}, 53 for
+ * transactional batches without a transactional id.
+ *
+ * Because completions may come after the handler returns, the request is
+ * detached up front and the operation lives in its arena; the last
+ * completion sends the answer.  acks=0 gets no answer at all: on success the
+ * request is just finished, on any error the connection is closed, which is
+ * the only signal such a producer gets (Kafka's behaviour).
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "broker/api/kb_api_internal.h"
+#include "broker/metrics/kb_metrics.h"
+#include "broker/replica/kb_partition.h"
+#include "coord/kc_names.h"
+#include "proto/kp_batch.h"
+#include "proto/kp_produce.h"
+#include "proto/kp_types.h"
+
+#define ADMIN_CLIENT_ID "__admin_client"
+
+typedef struct produce_op produce_op_t;
+
+/* One requested partition and the place its answer goes. */
+typedef struct {
+    produce_op_t *op;
+    kp_str_t topic;
+    const kp_produce_request_partition_t *data;
+    kp_produce_response_partition_t *out;
+} produce_slot_t;
+
+struct produce_op {
+    kb_request_t *req; /* detached; owns the arena this operation lives in */
+    kp_produce_request_t body;
+    kp_produce_response_t resp;
+    int16_t version;
+    int32_t n_slots;
+    produce_slot_t *slots;
+    int pending; /* partitions not yet completed, plus one while dispatching */
+};
+
+/* ------------------------------------------------------------ operation */
+
+static int build_topic(produce_op_t *op, kb_arena_t *a, const kp_produce_request_topic_t *in,
+                       kp_produce_response_topic_t *out) {
+    kp_produce_response_partition_t *parts;
+
+    parts = kb_arena_calloc(a, (size_t)in->n_partition_data, sizeof(*parts));
+    if (!parts) return -1;
+    out->name = in->name;
+    out->n_partition_responses = in->n_partition_data;
+    out->partition_responses = parts;
+    for (int32_t i = 0; i < in->n_partition_data; i++) {
+        parts[i] = (kp_produce_response_partition_t){in->partition_data[i].index, KP_ERR_NONE,
+                                                     -1, -1, -1};
+        op->slots[op->n_slots++] =
+            (produce_slot_t){op, in->name, &in->partition_data[i], &parts[i]};
+    }
+    return 0;
+}
+
+static int32_t count_partitions(const kp_produce_request_t *body) {
+    int32_t n = 0;
+
+    for (int32_t i = 0; i < body->n_topic_data; i++) n += body->topic_data[i].n_partition_data;
+    return n;
+}
+
+/* The response mirror of the request, allocated in the request's arena. */
+static int build_response(produce_op_t *op, kb_arena_t *a) {
+    const kp_produce_request_t *body = &op->body;
+    kp_produce_response_topic_t *topics;
+
+    topics = kb_arena_calloc(a, (size_t)body->n_topic_data, sizeof(*topics));
+    op->slots = kb_arena_calloc(a, (size_t)count_partitions(body), sizeof(*op->slots));
+    if (!topics || !op->slots) return -1;
+    op->resp = (kp_produce_response_t){body->n_topic_data, topics, 0};
+    for (int32_t i = 0; i < body->n_topic_data; i++)
+        if (build_topic(op, a, &body->topic_data[i], &topics[i]) != 0) return -1;
+    return 0;
+}
+
+/* Builds the operation in req's arena and detaches req; takes over body.
+ * NULL when out of memory (body is then still the caller's). */
+static produce_op_t *op_new(kb_request_t *req, kp_produce_request_t *body) {
+    produce_op_t *op = kb_arena_alloc(&req->arena, sizeof(*op));
+
+    if (!op) return NULL;
+    op->body = *body;
+    op->version = req->header.request_api_version;
+    op->pending = 1;
+    if (build_response(op, &req->arena) != 0) return NULL;
+    op->req = kb_api_request_detach(req);
+    return op->req ? op : NULL;
+}
+
+/* -------------------------------------------------------------- answer */
+
+static const produce_slot_t *first_error(const produce_op_t *op) {
+    for (int32_t i = 0; i < op->n_slots; i++)
+        if (op->slots[i].out->error_code != KP_ERR_NONE) return &op->slots[i];
+    return NULL;
+}
+
+/* acks=0: no response; an error closes the connection instead. */
+static void finish_silently(produce_op_t *op) {
+    const produce_slot_t *bad = first_error(op);
+
+    if (bad)
+        kb_api_close(op->req, "acks=0 Produce failed on %.*s-%d with error %d",
+                     (int)bad->topic.len, bad->topic.ptr, (int)bad->data->index,
+                     (int)bad->out->error_code);
+    else
+        kb_conn_done(op->req->conn);
+}
+
+static void reply(produce_op_t *op) {
+    kp_writer_t w;
+    size_t start;
+
+    kp_writer_init(&w);
+    start = kb_api_response_begin(&w, op->req);
+    if (kp_produce_response_encode(&w, op->version, &op->resp) != 0 ||
+        kb_api_response_send(op->req->conn, &w, start) != 0)
+        kb_api_close(op->req, "could not encode or queue the Produce response");
+    kp_writer_free(&w);
+}
+
+/* Answers (or not, for acks=0) and releases everything. */
+static void produce_finish(produce_op_t *op) {
+    kb_request_t *req = op->req;
+
+    if (op->body.acks == 0)
+        finish_silently(op);
+    else
+        reply(op);
+    kp_produce_request_clear(&op->body);
+    kb_api_request_free(req);
+}
+
+/* Drops one pending count; the last one answers.  True when that
+ * happened (op is then gone). */
+static bool op_release(produce_op_t *op) {
+    if (--op->pending > 0) return false;
+    produce_finish(op);
+    return true;
+}
+
+/* ----------------------------------------------------------- partitions */
+
+static void count_append(const produce_op_t *op, size_t bytes) {
+    kb_metrics_t *m = op->req->broker ? op->req->broker->metrics : NULL;
+
+    if (!m) return;
+    m->produce_batches++;
+    m->produce_bytes += bytes;
+}
+
+static void on_produced(void *arg, int16_t error_code, const kb_append_result_t *res) {
+    produce_slot_t *s = arg;
+
+    s->out->error_code = error_code;
+    if (error_code == KP_ERR_NONE && res) {
+        s->out->base_offset = res->base_offset;
+        s->out->log_append_time_ms = res->log_append_time;
+        s->out->log_start_offset = res->log_start_offset;
+        count_append(s->op, (size_t)s->data->records_len);
+    }
+    op_release(s->op);
+}
+
+static bool internal_topic(kp_str_t name) {
+    char buf[KC_TOPIC_NAME_MAX + 1];
+
+    if (name.len <= 0 || name.len > KC_TOPIC_NAME_MAX) return false;
+    memcpy(buf, name.ptr, (size_t)name.len);
+    buf[name.len] = '\0';
+    return kc_topic_is_internal(buf);
+}
+
+static int32_t max_message_bytes(const produce_op_t *op) {
+    const kb_broker_t *b = op->req->broker;
+
+    return b && b->cfg ? b->cfg->message_max_bytes : INT32_MAX;
+}
+
+/* Judges one partition and, if it passes, hands its batch to the leader. */
+static void produce_partition(produce_slot_t *s) {
+    produce_op_t *op = s->op;
+    const kp_produce_request_partition_t *d = s->data;
+    size_t len = d->records_len > 0 ? (size_t)d->records_len : 0;
+    kp_batch_header_t h;
+    int16_t err;
+    kb_partition_t *p = kb_api_partition(op->req, s->topic, d->index, true, &err);
+
+    if (!err && internal_topic(s->topic) && !kp_str_eq(op->req->header.client_id, ADMIN_CLIENT_ID))
+        err = KP_ERR_INVALID_TOPIC_EXCEPTION;
+    if (!err)
+        err = kp_batch_validate_produce(d->records, len, op->version, max_message_bytes(op), &h);
+    if (err) {
+        s->out->error_code = err;
+        return;
+    }
+    op->pending++;
+    kb_partition_produce(p, d->records, &h, op->body.acks, op->body.timeout_ms, on_produced, s);
+}
+
+/* ------------------------------------------------------ request-wide checks */
+
+static bool acks_valid(int16_t acks) { return acks == 0 || acks == 1 || acks == -1; }
+
+/* True when a partition's blob looks like a magic-2 batch with the
+ * transactional attribute (validation proper comes later). */
+static bool transactional_batch(const kp_produce_request_partition_t *d) {
+    if (d->records_len < KP_BATCH_HEADER_SIZE) return false;
+    if (d->records[KP_BATCH_OFF_MAGIC] != KP_BATCH_MAGIC) return false;
+    return (d->records[KP_BATCH_OFF_ATTRIBUTES + 1] & KP_ATTR_TRANSACTIONAL) != 0;
+}
+
+/* The error every partition gets, or 0 when each is judged on its own. */
+static int16_t request_error(const produce_op_t *op) {
+    if (op->version < 3) return KP_ERR_UNSUPPORTED_VERSION;
+    if (!acks_valid(op->body.acks)) return KP_ERR_INVALID_REQUIRED_ACKS;
+    if (op->body.transactional_id.len < 0)
+        for (int32_t i = 0; i < op->n_slots; i++)
+            if (transactional_batch(op->slots[i].data))
+                return KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    return KP_ERR_NONE;
+}
+
+/* ---------------------------------------------------------------- handler */
+
+kb_api_status_t kb_api_produce(kb_request_t *req, kp_writer_t *w) {
+    kp_produce_request_t body;
+    produce_op_t *op;
+    int16_t err;
+
+    (void)w; /* the operation frames its own answer, now or later */
+    if (kp_produce_request_decode(&req->body, req->header.request_api_version, &body) != 0) {
+        kp_produce_request_clear(&body);
+        return KB_API_MALFORMED;
+    }
+    op = op_new(req, &body);
+    if (!op) {
+        kp_produce_request_clear(&body);
+        return KB_API_FAILED;
+    }
+    err = request_error(op);
+    for (int32_t i = 0; i < op->n_slots; i++) {
+        if (err)
+            op->slots[i].out->error_code = err;
+        else
+            produce_partition(&op->slots[i]);
+    }
+    return op_release(op) ? KB_API_DONE : KB_API_PENDING;
+}

@@ -1,0 +1,574 @@
+/*
+ * kb_log.c - one partition's log: its segments, offset assignment on
+ * append, segment rolls, byte ranges for sendfile, timestamp lookups, the
+ * high watermark and log start, and flush bookkeeping
+ * (zk-and-replication.md 4.1-4.9, wire-protocol.md 5.9).
+ *
+ * Appends take whole batches: the header fields Kafka rewrites are patched
+ * in the caller's buffer and the batch goes to the active segment with one
+ * pwrite; there is no per-record work and no allocation.  Offsets are
+ * assigned here, on the loop, in the order batches arrive.
+ *
+ * The recovery point is the offset below which everything is fsynced.  It
+ * moves only when a flush job completes (kb_log_flush_finished), which the
+ * flusher does in submission order.  flush_target is the highest offset a
+ * queued flush will cover, so flush.messages does not queue a second flush
+ * for data a pending one already covers.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker/log/kb_log_internal.h"
+#include "coord/kc_log.h"
+
+#define LOG_APPEND_TIME "LogAppendTime"
+
+int64_t kb_log_now_ms(void) {
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t kb_log_mono_ms(void) {
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void kb_log_config_from_broker(kb_log_config_t *lc, const kb_config_t *cfg) {
+    lc->segment_bytes = cfg->log_segment_bytes;
+    lc->roll_ms = cfg->log_roll_ms;
+    lc->index_interval_bytes = cfg->log_index_interval_bytes;
+    lc->index_size_max_bytes = cfg->log_index_size_max_bytes;
+    lc->flush_interval_messages = cfg->log_flush_interval_messages;
+    lc->flush_interval_ms = cfg->log_flush_interval_ms;
+    lc->log_append_time =
+        cfg->log_message_timestamp_type && strcmp(cfg->log_message_timestamp_type, LOG_APPEND_TIME) == 0;
+    lc->max_message_bytes = cfg->message_max_bytes;
+}
+
+/* ---------------------------------------------------------- segment list */
+
+static kb_segment_t *active_segment(const kb_log_t *log) { return log->segs[log->n_segs - 1]; }
+
+/* Takes ownership of the caller's reference to s. */
+static int push_segment(kb_log_t *log, kb_segment_t *s) {
+    if (log->n_segs == log->cap_segs) {
+        size_t cap = log->cap_segs ? log->cap_segs * 2 : 8;
+        kb_segment_t **grown = realloc(log->segs, cap * sizeof(*grown));
+        if (!grown) return -1;
+        log->segs = grown;
+        log->cap_segs = cap;
+    }
+    log->segs[log->n_segs++] = s;
+    return 0;
+}
+
+/* Index of the last segment whose base offset <= offset (0 if none). */
+static size_t floor_segment(const kb_log_t *log, int64_t offset) {
+    size_t lo = 0, hi = log->n_segs;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (log->segs[mid]->base_offset <= offset) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo == 0 ? 0 : lo - 1;
+}
+
+int64_t kb_log_first_segment_base(const kb_log_t *log) { return log->segs[0]->base_offset; }
+
+/* -------------------------------------------------------------- loading */
+
+static kb_log_stats_t *stats_of(kb_log_t *log) { return kb_logmgr_stats_mut(log->mgr); }
+
+static kb_log_t *log_alloc(kb_logmgr_t *m, kb_logdir_t *dir, const char *topic, int32_t partition,
+                           const kb_log_config_t *lc) {
+    kb_log_t *log = calloc(1, sizeof(*log));
+
+    if (!log) return NULL;
+    log->mgr = m;
+    log->dir = dir;
+    log->partition = partition;
+    log->cfg = *lc;
+    log->topic = strdup(topic);
+    if (!log->topic || asprintf(&log->path, "%s/%s-%" PRId32, dir->path, topic, partition) < 0) {
+        free(log->topic);
+        free(log);
+        return NULL;
+    }
+    log->name = strrchr(log->path, '/') + 1;
+    return log;
+}
+
+/* Parses "<20 digits><suffix>"; returns the suffix or NULL. */
+static const char *segment_file_suffix(const char *name, int64_t *base) {
+    char digits[KB_SEGMENT_NAME_DIGITS + 1];
+
+    for (int i = 0; i < KB_SEGMENT_NAME_DIGITS; i++)
+        if (name[i] < '0' || name[i] > '9') return NULL;
+    memcpy(digits, name, KB_SEGMENT_NAME_DIGITS);
+    digits[KB_SEGMENT_NAME_DIGITS] = '\0';
+    *base = strtoll(digits, NULL, 10);
+    return name + KB_SEGMENT_NAME_DIGITS;
+}
+
+static bool has_suffix(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Leftovers of interrupted deletes and compactions go; an index without
+ * its .log goes; other files (snapshots, leader-epoch-checkpoint) stay. */
+static void tidy_file(kb_log_t *log, const char *name, const char *suffix, int64_t base) {
+    char path[4096];
+    struct stat st;
+    bool orphan_index = false;
+
+    if (has_suffix(name, ".swap")) {
+        kc_warn("log", "%s/%s: interrupted compaction swap files are not supported; left alone", log->path, name);
+        return;
+    }
+    if (!strcmp(suffix, ".index") || !strcmp(suffix, ".timeindex")) {
+        snprintf(path, sizeof(path), "%s/%0*" PRId64 ".log", log->path, KB_SEGMENT_NAME_DIGITS, base);
+        orphan_index = stat(path, &st) != 0 && errno == ENOENT;
+    }
+    if (!orphan_index && !has_suffix(name, ".deleted") && !has_suffix(name, ".cleaned")) return;
+    snprintf(path, sizeof(path), "%s/%s", log->path, name);
+    if (unlink(path) != 0) kc_warn("log", "cannot delete %s: %s", path, strerror(errno));
+}
+
+static int cmp_offset(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The base offsets of the .log files in the partition dir, sorted. */
+static int list_segments(kb_log_t *log, int64_t **bases, size_t *n) {
+    DIR *d = opendir(log->path);
+    struct dirent *e;
+    size_t cap = 0;
+
+    *bases = NULL;
+    *n = 0;
+    if (!d) return -1;
+    while ((e = readdir(d)) != NULL) {
+        int64_t base;
+        const char *suffix = segment_file_suffix(e->d_name, &base);
+        if (!suffix) continue;
+        if (strcmp(suffix, ".log") != 0) {
+            tidy_file(log, e->d_name, suffix, base);
+            continue;
+        }
+        if (*n == cap) {
+            int64_t *grown = realloc(*bases, (cap = cap ? cap * 2 : 16) * sizeof(*grown));
+            if (!grown) break;
+            *bases = grown;
+        }
+        (*bases)[(*n)++] = base;
+    }
+    closedir(d);
+    if (*n) qsort(*bases, *n, sizeof(**bases), cmp_offset);
+    return e == NULL ? 0 : -1;
+}
+
+/* A corrupt segment makes every later one suspect (Kafka deletes them). */
+static void delete_later_segments(kb_log_t *log, const int64_t *bases, size_t from, size_t n) {
+    for (size_t i = from; i < n; i++) {
+        bool skip_checks = true;
+        kb_segment_t *s = kb_segment_open(log->path, bases[i], &skip_checks);
+        if (s) kb_segment_delete(s);
+    }
+    if (from < n) kc_warn("log", "%s: deleted %zu segment(s) after the corrupt one", log->name, n - from);
+}
+
+/* Recovers one segment, counting it; *cut tells whether bytes were cut
+ * off (then the later segments must go). */
+static int recover_segment(kb_log_t *log, kb_segment_t *s, bool *cut) {
+    uint64_t truncated = 0;
+    int rc = kb_segment_recover(s, &log->cfg, log->name, &truncated);
+
+    stats_of(log)->segments_recovered++;
+    stats_of(log)->recovery_truncated_bytes += truncated;
+    if (rc == 0) stats_of(log)->fsyncs++;
+    *cut = truncated > 0;
+    return rc;
+}
+
+/*
+ * Opens the segments in order.  After an unclean shutdown every segment
+ * from the one holding the recovery point on is rescanned (and any segment
+ * whose indexes fail their check, wherever it is).  Rescanned segments are
+ * sealed unless they end up last; the last is made appendable.
+ */
+static int load_segments(kb_log_t *log, const int64_t *bases, size_t n, bool clean, int64_t recovery_point) {
+    size_t first_unflushed = n;
+
+    if (!clean) {
+        first_unflushed = 0;
+        while (first_unflushed + 1 < n && bases[first_unflushed + 1] <= recovery_point) first_unflushed++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool recover = i >= first_unflushed, cut = false;
+        kb_segment_t *s = kb_segment_open(log->path, bases[i], &recover);
+        if (!s || push_segment(log, s) != 0) {
+            kb_segment_unref(s);
+            return -1;
+        }
+        if (recover && recover_segment(log, s, &cut) != 0) return -1;
+        if (cut) {
+            delete_later_segments(log, bases, i + 1, n);
+            break;
+        }
+        if (recover && i + 1 < n) kb_segment_seal(s);
+    }
+    return kb_segment_activate(active_segment(log), &log->cfg);
+}
+
+static void drop_segments(kb_log_t *log, bool delete_files) {
+    for (size_t i = 0; i < log->n_segs; i++) {
+        if (delete_files) kb_segment_delete(log->segs[i]);
+        else kb_segment_unref(log->segs[i]);
+    }
+    log->n_segs = 0;
+}
+
+/* Starts the log over, empty, at offset (no segment found, or the log start
+ * checkpoint is past everything that survived recovery). */
+static int restart_at(kb_log_t *log, int64_t offset, bool delete_files) {
+    kb_segment_t *s;
+
+    drop_segments(log, delete_files);
+    s = kb_segment_create(log->path, offset, &log->cfg);
+    if (!s || push_segment(log, s) != 0) {
+        kb_segment_unref(s);
+        return -1;
+    }
+    return 0;
+}
+
+static void set_offsets(kb_log_t *log, const kb_log_saved_t *saved) {
+    int64_t first = log->segs[0]->base_offset;
+
+    log->log_end_offset = active_segment(log)->next_offset;
+    log->log_start_offset = saved->log_start_offset > first ? saved->log_start_offset : first;
+    if (log->log_start_offset > log->log_end_offset) log->log_start_offset = log->log_end_offset;
+    log->high_watermark = saved->high_watermark >= 0 ? saved->high_watermark : log->log_start_offset;
+    kb_log_set_high_watermark(log, log->high_watermark);
+    /* Trusted segments were fsynced before the clean shutdown; recovered
+     * ones were fsynced by the recovery itself. */
+    log->recovery_point = log->log_end_offset;
+    log->flush_target = log->recovery_point;
+    log->last_flush_ms = kb_log_mono_ms();
+}
+
+static int load_or_create(kb_log_t *log, bool clean, const kb_log_saved_t *saved) {
+    int64_t *bases = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (mkdir(log->path, 0755) != 0 && errno != EEXIST) return -1;
+    if (list_segments(log, &bases, &n) != 0) {
+        free(bases);
+        return -1;
+    }
+    if (n == 0) rc = restart_at(log, saved->log_start_offset > 0 ? saved->log_start_offset : 0, false);
+    else rc = load_segments(log, bases, n, clean, saved->recovery_point);
+    free(bases);
+    if (rc == 0 && saved->log_start_offset > active_segment(log)->next_offset) {
+        kc_warn("log", "%s: log end offset %" PRId64 " is below the log start offset %" PRId64
+                       "; starting over at the log start",
+                log->name, active_segment(log)->next_offset, saved->log_start_offset);
+        rc = restart_at(log, saved->log_start_offset, true);
+    }
+    return rc;
+}
+
+kb_log_t *kb_log_load(kb_logmgr_t *m, kb_logdir_t *dir, const char *topic, int32_t partition,
+                      const kb_log_config_t *lc, bool clean_shutdown, const kb_log_saved_t *saved, char *err,
+                      size_t errlen) {
+    kb_log_t *log = log_alloc(m, dir, topic, partition, lc);
+
+    if (!log) {
+        snprintf(err, errlen, "out of memory loading %s-%" PRId32, topic, partition);
+        return NULL;
+    }
+    if (load_or_create(log, clean_shutdown, saved) != 0 || log->n_segs == 0) {
+        snprintf(err, errlen, "cannot load log %s: %s", log->path, strerror(errno ? errno : EIO));
+        kb_log_free(log);
+        return NULL;
+    }
+    set_offsets(log, saved);
+    return log;
+}
+
+void kb_log_free(kb_log_t *log) {
+    if (!log) return;
+    drop_segments(log, false);
+    free(log->segs);
+    free(log->path);
+    free(log->topic);
+    free(log);
+}
+
+/* --------------------------------------------------------------- append */
+
+/* Kafka's LogSegment.shouldRoll (zk-and-replication.md 4.6), jitter 0. */
+static bool should_roll(const kb_log_t *log, const kb_segment_t *s, size_t size, const kp_batch_header_t *h) {
+    int64_t waited;
+
+    if (kp_batch_last_offset(h) - s->base_offset > INT32_MAX) return h->base_offset != s->base_offset;
+    if (s->size == 0) return false;
+    if ((int64_t)s->size + (int64_t)size > log->cfg.segment_bytes) return true;
+    if (kb_segment_index_full(s)) return true;
+    waited = s->rolling_timestamp >= 0 ? h->max_timestamp - s->rolling_timestamp : kb_log_now_ms() - s->created_ms;
+    return waited > log->cfg.roll_ms;
+}
+
+static int log_flush_to(kb_log_t *log, int64_t target, void (*done)(void *arg, int rc), void *arg);
+
+/* The new segment starts at the incoming batch's base offset (the log end
+ * offset, or past it when a follower copies a batch after a gap).  Like
+ * Kafka, the segment just rolled is fsynced in the background. */
+static int roll(kb_log_t *log, int64_t base_offset) {
+    kb_segment_t *old = active_segment(log), *s = kb_segment_create(log->path, base_offset, &log->cfg);
+
+    if (!s || push_segment(log, s) != 0) {
+        kb_segment_unref(s);
+        return -1;
+    }
+    kb_segment_seal(old);
+    kc_info("log", "%s: rolled new segment at offset %" PRId64, log->name, base_offset);
+    log_flush_to(log, base_offset, NULL, NULL);
+    return 0;
+}
+
+/* h describes the batch with its final offsets. */
+static int append_batch(kb_log_t *log, const uint8_t *batch, size_t size, const kp_batch_header_t *h) {
+    kb_log_stats_t *st = stats_of(log);
+
+    if (should_roll(log, active_segment(log), size, h) && roll(log, h->base_offset) != 0) return -1;
+    if (kb_segment_append(active_segment(log), batch, size, h, log->cfg.index_interval_bytes) != 0) {
+        kc_error("log", "%s: append of %zu bytes at offset %" PRId64 " failed: %s", log->name, size, h->base_offset,
+                 strerror(errno));
+        return -1;
+    }
+    log->log_end_offset = kp_batch_last_offset(h) + 1;
+    st->bytes_appended += size;
+    st->batches_appended++;
+    return 0;
+}
+
+int kb_log_append(kb_log_t *log, uint8_t *batch, const kp_batch_header_t *h, int32_t leader_epoch,
+                  kb_append_result_t *out) {
+    kp_batch_header_t a = *h;
+    size_t size = kp_batch_size(h);
+
+    a.base_offset = log->log_end_offset;
+    a.partition_leader_epoch = leader_epoch;
+    kp_batch_set_base_offset(batch, a.base_offset);
+    kp_batch_set_leader_epoch(batch, leader_epoch);
+    out->log_append_time = -1;
+    if (log->cfg.log_append_time) {
+        out->log_append_time = a.max_timestamp = kb_log_now_ms();
+        a.attributes |= KP_ATTR_LOG_APPEND_TIME;
+        kp_batch_set_log_append_time(batch, size, a.max_timestamp);
+    }
+    if (append_batch(log, batch, size, &a) != 0) return -1;
+    out->base_offset = a.base_offset;
+    out->last_offset = kp_batch_last_offset(&a);
+    out->log_start_offset = log->log_start_offset;
+    return 0;
+}
+
+/* One pass: each batch is checked (CRC, increasing offsets) and appended.
+ * A partial batch at the end (a fetch response cut at max_bytes) is left
+ * for the next fetch; a corrupt one stops the append with -1, the batches
+ * before it staying appended. */
+int kb_log_append_verbatim(kb_log_t *log, const uint8_t *batches, size_t len) {
+    size_t pos = 0, size = 0;
+    kp_batch_header_t h;
+
+    while (pos < len) {
+        int rc = kp_batch_scan(batches + pos, len - pos, SIZE_MAX, &h, &size);
+        if (rc == KP_SCAN_INCOMPLETE) break;
+        if (rc != KP_SCAN_OK || h.base_offset < log->log_end_offset) {
+            kc_error("log", "%s: refusing replicated data at offset %" PRId64 " (%s)", log->name,
+                     log->log_end_offset, rc != KP_SCAN_OK ? "corrupt batch" : "offset below the log end");
+            return -1;
+        }
+        if (append_batch(log, batches + pos, size, &h) != 0) return -1;
+        pos += size;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- flush */
+
+/* Queues an fsync of every segment holding offsets in [recovery point,
+ * target); the recovery point moves to target when it completes. */
+static int log_flush_to(kb_log_t *log, int64_t target, void (*done)(void *arg, int rc), void *arg) {
+    size_t first = floor_segment(log, log->recovery_point), n = 0;
+    kb_flush_job_t *job;
+
+    while (first + n < log->n_segs && log->segs[first + n]->base_offset < target) n++;
+    job = calloc(1, sizeof(*job) + n * sizeof(job->segs[0]));
+    if (!job) {
+        kc_error("log", "%s: cannot queue a flush: out of memory", log->name);
+        if (done) done(arg, -1);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) job->segs[i] = kb_segment_ref(log->segs[first + i]);
+    job->n_segs = n;
+    job->log = log;
+    job->target = target;
+    job->done = done;
+    job->arg = arg;
+    if (target > log->flush_target) log->flush_target = target;
+    log->last_flush_ms = kb_log_mono_ms();
+    kb_flusher_submit(kb_logmgr_flusher(log->mgr), job);
+    return 0;
+}
+
+void kb_log_flush_async(kb_log_t *log, void (*done)(void *arg, int rc), void *arg) {
+    log_flush_to(log, log->log_end_offset, done, arg);
+}
+
+void kb_log_flush_finished(kb_log_t *log, int64_t target, int rc) {
+    if (rc == 0 && target > log->recovery_point) log->recovery_point = target;
+    if (rc != 0) log->flush_target = log->recovery_point; /* let flush.messages ask again */
+    log->last_flush_ms = kb_log_mono_ms();
+}
+
+bool kb_log_flush_due(const kb_log_t *log) {
+    return log->log_end_offset - log->flush_target >= log->cfg.flush_interval_messages;
+}
+
+void kb_log_flush_if_idle(kb_log_t *log, int64_t now_mono_ms) {
+    if (log->log_end_offset > log->flush_target && now_mono_ms - log->last_flush_ms >= log->cfg.flush_interval_ms)
+        log_flush_to(log, log->log_end_offset, NULL, NULL);
+}
+
+/* Sealed first so that the trimmed index sizes are fsynced too. */
+int kb_log_shutdown(kb_log_t *log) {
+    int rc = 0;
+
+    kb_segment_seal(active_segment(log));
+    for (size_t i = floor_segment(log, log->recovery_point); i < log->n_segs; i++) {
+        if (kb_segment_sync(log->segs[i]) != 0) {
+            kc_error("log", "%s: fsync of %s.log failed: %s", log->name, log->segs[i]->path, strerror(errno));
+            rc = -1;
+            continue;
+        }
+        stats_of(log)->fsyncs++;
+    }
+    if (rc == 0) log->recovery_point = log->flush_target = log->log_end_offset;
+    return rc;
+}
+
+/* -------------------------------------------------------------- offsets */
+
+int64_t kb_log_end_offset(const kb_log_t *log) { return log->log_end_offset; }
+int64_t kb_log_start_offset(const kb_log_t *log) { return log->log_start_offset; }
+int64_t kb_log_high_watermark(const kb_log_t *log) { return log->high_watermark; }
+int64_t kb_log_recovery_point(const kb_log_t *log) { return log->recovery_point; }
+const char *kb_log_topic(const kb_log_t *log) { return log->topic; }
+int32_t kb_log_partition(const kb_log_t *log) { return log->partition; }
+
+void kb_log_set_high_watermark(kb_log_t *log, int64_t hw) {
+    if (hw > log->log_end_offset) hw = log->log_end_offset;
+    if (hw < log->log_start_offset) hw = log->log_start_offset;
+    log->high_watermark = hw;
+}
+
+/* ----------------------------------------------------------------- read */
+
+/* Where the range must stop: before the batch holding `upper`. */
+static int range_end(kb_segment_t *s, int64_t upper, off_t start, off_t *end) {
+    kp_batch_header_t h;
+    int rc;
+
+    if (upper >= s->next_offset) {
+        *end = s->size;
+        return 0;
+    }
+    rc = kb_segment_locate(s, upper, start, end, &h);
+    return rc < 0 ? -1 : 0;
+}
+
+/* max_bytes may cut the last batch but never leaves only a fragment. */
+static void fill_range(kb_log_range_t *out, kb_segment_t *s, off_t start, off_t end, const kp_batch_header_t *first,
+                       size_t max_bytes, bool first_batch_whole) {
+    size_t len = (size_t)(end - start), first_size = kp_batch_size(first);
+
+    if (len > max_bytes) len = first_size <= max_bytes ? max_bytes : first_batch_whole ? first_size : 0;
+    if (len == 0) return;
+    out->fd = s->fd;
+    out->pos = start;
+    out->len = len;
+    out->first_offset = first->base_offset;
+    out->segment = kb_segment_ref(s);
+}
+
+int kb_log_read(kb_log_t *log, int64_t offset, int64_t upper, size_t max_bytes, bool first_batch_whole,
+                kb_log_range_t *out) {
+    kp_batch_header_t h;
+    off_t start = 0, end = 0;
+    size_t i;
+    int rc = 1;
+
+    *out = (kb_log_range_t){.fd = -1, .first_offset = offset};
+    if (offset < log->log_start_offset || offset > log->log_end_offset) return 1;
+    if (upper > log->log_end_offset) upper = log->log_end_offset;
+    if (offset >= upper) return 0;
+    /* A gap (offsets that no batch holds) moves the search on to the next
+     * segment. */
+    for (i = floor_segment(log, offset); i < log->n_segs; i++) {
+        rc = kb_segment_locate(log->segs[i], offset, 0, &start, &h);
+        if (rc <= 0) break;
+    }
+    if (rc < 0) return -1;
+    if (rc > 0 || h.base_offset >= upper) return 0;
+    if (range_end(log->segs[i], upper, start, &end) != 0) return -1;
+    fill_range(out, log->segs[i], start, end, &h, max_bytes, first_batch_whole);
+    return 0;
+}
+
+void kb_log_range_release(kb_log_range_t *r) {
+    kb_segment_unref(r->segment);
+    r->segment = NULL;
+    r->fd = -1;
+    r->len = 0;
+}
+
+/* Kafka's semantics: the first record, in offset order, whose timestamp
+ * is at or after ts (timestamps need not increase with offsets). */
+int kb_log_offset_for_timestamp(kb_log_t *log, int64_t ts, int64_t upper, int64_t *offset, int64_t *timestamp) {
+    int64_t off = -1, t = -1;
+
+    for (size_t i = 0; i < log->n_segs; i++) {
+        kb_segment_t *s = log->segs[i];
+        if (s->base_offset >= upper) break;
+        if (s->next_offset <= log->log_start_offset) continue;
+        int rc = kb_segment_find_timestamp(s, ts, &off, &t);
+        if (rc < 0) {
+            kc_error("log", "%s: timestamp lookup failed in segment %s", log->name, s->path);
+            return 1;
+        }
+        if (rc > 0) continue;
+        if (off >= upper) return 1;
+        *offset = off > log->log_start_offset ? off : log->log_start_offset;
+        *timestamp = t;
+        return 0;
+    }
+    return 1;
+}

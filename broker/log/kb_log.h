@@ -1,0 +1,168 @@
+/*
+ * kb_log.h - partition logs in Kafka's on-disk layout
+ * (zk-and-replication.md section 4).
+ *
+ * The log manager owns the log dirs: their .lock, meta.properties, the
+ * checkpoint files, the clean-shutdown marker, and every partition log found
+ * or created in them.  A partition log is a list of segments
+ * (<base offset, 20 digits>.log/.index/.timeindex) in <dir>/<topic>-<partition>/.
+ *
+ * Threads: appends, reads and lookups run on the broker's event loop.
+ * fsync runs on the manager's flusher thread; its completion is handed back
+ * to the loop.  A segment being sent (sendfile) or flushed is referenced and
+ * never closed, truncated or deleted under the sender.
+ */
+#ifndef KB_LOG_H
+#define KB_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "broker/kb_config.h"
+#include "proto/kp_batch.h"
+
+struct event_base;
+
+typedef struct kb_logmgr kb_logmgr_t;
+typedef struct kb_log kb_log_t;
+typedef struct kb_segment kb_segment_t;
+
+/* Per-log settings (broker defaults now; topic overrides later). */
+typedef struct kb_log_config {
+    int64_t segment_bytes;
+    int64_t roll_ms;
+    int32_t index_interval_bytes;
+    int32_t index_size_max_bytes;
+    int64_t flush_interval_messages; /* fsync when this many messages are unflushed */
+    int64_t flush_interval_ms;       /* fsync a log idle this long since its last flush */
+    bool log_append_time;            /* message.timestamp.type=LogAppendTime */
+    int32_t max_message_bytes;
+} kb_log_config_t;
+
+/* The broker-wide defaults from server.properties. */
+void kb_log_config_from_broker(kb_log_config_t *lc, const kb_config_t *cfg);
+
+/* ---- the manager ---- */
+
+/*
+ * Opens every log dir of cfg: creates it if missing, takes its .lock
+ * (failing with a clear message if another process holds it), reads
+ * meta.properties, and loads every partition directory found; after an
+ * unclean shutdown (no .kafka_cleanshutdown) segments at or past the
+ * recovery point are recovered (the tail after the last whole, CRC-valid
+ * batch is truncated and logged with its byte count; indexes rebuilt).
+ * Starts the flusher thread, whose completions run on base.
+ * Returns NULL with a one-line message in err.
+ */
+kb_logmgr_t *kb_logmgr_open(struct event_base *base, const kb_config_t *cfg, char *err, size_t errlen);
+
+/* Checks meta.properties against this broker's id and the cluster id from
+ * ZooKeeper, writing it where absent.  Returns 0, or -1 with a message
+ * (InconsistentBrokerId / InconsistentClusterId) in err. */
+int kb_logmgr_check_identity(kb_logmgr_t *m, int32_t broker_id, const char *cluster_id, char *err, size_t errlen);
+
+/* The log of topic-partition, or NULL if this broker has none. */
+kb_log_t *kb_logmgr_get(kb_logmgr_t *m, const char *topic, int32_t partition);
+/* Opens or creates it (new partitions go to the dir holding the fewest). */
+kb_log_t *kb_logmgr_get_or_create(kb_logmgr_t *m, const char *topic, int32_t partition, const kb_log_config_t *lc);
+
+/* Writes the recovery-point, replication (high watermark) and log-start
+ * checkpoints now (also done periodically by the manager). */
+void kb_logmgr_checkpoint(kb_logmgr_t *m);
+
+/* Clean shutdown: flush every log, trim indexes, write checkpoints, create
+ * .kafka_cleanshutdown in each dir, release the locks, free everything. */
+void kb_logmgr_close(kb_logmgr_t *m);
+
+/* What a crash leaves behind: stops the flusher (finishing queued jobs),
+ * releases the locks and frees everything without flushing, trimming
+ * indexes, writing checkpoints or the clean-shutdown marker.  For tests of
+ * recovery, and for a broker that must stop after a log-dir failure. */
+void kb_logmgr_abandon(kb_logmgr_t *m);
+
+/* The broker.id stored in meta.properties, or -1 when no log dir has one
+ * (a config with broker.id=-1 takes this one, as Kafka does). */
+int32_t kb_logmgr_stored_broker_id(const kb_logmgr_t *m);
+
+/* ---- one partition log ---- */
+
+typedef struct kb_append_result {
+    int64_t base_offset;
+    int64_t last_offset;
+    int64_t log_append_time; /* -1 for CreateTime */
+    int64_t log_start_offset;
+} kb_append_result_t;
+
+/*
+ * Appends one validated batch (bytes are rewritten in place: base offset,
+ * leader epoch, and LogAppendTime if configured) with a single write, adds
+ * index entries every index_interval_bytes, and rolls the segment first when
+ * size, age or a full index demand it.  Returns 0, or -1 on an I/O error
+ * (disk full: nothing of the batch remains in the log).
+ */
+int kb_log_append(kb_log_t *log, uint8_t *batch, const kp_batch_header_t *h, int32_t leader_epoch,
+                  kb_append_result_t *out);
+
+/* Appends batches that already carry their offsets (a follower copying its
+ * leader's bytes verbatim); the first must start at the log end offset. */
+int kb_log_append_verbatim(kb_log_t *log, const uint8_t *batches, size_t len);
+
+/* fsync everything appended so far off the loop; done(arg, 0 or -1) runs on
+ * the loop afterwards.  Used for flush.messages and by the flusher. */
+void kb_log_flush_async(kb_log_t *log, void (*done)(void *arg, int rc), void *arg);
+/* True when flush.messages says the appends so far must be fsynced before
+ * they are acknowledged. */
+bool kb_log_flush_due(const kb_log_t *log);
+
+int64_t kb_log_end_offset(const kb_log_t *log);
+int64_t kb_log_start_offset(const kb_log_t *log);
+int64_t kb_log_high_watermark(const kb_log_t *log);
+/* Offsets below it are known to be fsynced. */
+int64_t kb_log_recovery_point(const kb_log_t *log);
+void kb_log_set_high_watermark(kb_log_t *log, int64_t hw); /* clamped to [log start, LEO] */
+const char *kb_log_topic(const kb_log_t *log);
+int32_t kb_log_partition(const kb_log_t *log);
+
+/* A byte range of one segment file, to be sent with sendfile.  The segment
+ * is referenced until kb_log_range_release() (e.g. from the libevent file
+ * segment's cleanup callback). */
+typedef struct kb_log_range {
+    int fd;
+    off_t pos;
+    size_t len;            /* 0 = nothing to send */
+    int64_t first_offset;  /* base offset of the first batch in the range */
+    kb_segment_t *segment; /* the reference to release; NULL when len == 0 */
+} kb_log_range_t;
+
+/*
+ * Reads from `offset`: the range starts at the batch containing it and ends
+ * before the batch at `upper` (the high watermark for consumers) or after
+ * max_bytes, whichever is first; the last batch may be cut (clients accept
+ * partial trailing batches), but a range never consists of a fragment only:
+ * when the first batch is larger than max_bytes the range is that whole
+ * batch if first_batch_whole, else empty.  Stays within one segment.
+ * Returns 0, or 1 (OFFSET_OUT_OF_RANGE) when offset < log start or
+ * > log end offset, or -1 on an I/O error.
+ */
+int kb_log_read(kb_log_t *log, int64_t offset, int64_t upper, size_t max_bytes, bool first_batch_whole,
+                kb_log_range_t *out);
+void kb_log_range_release(kb_log_range_t *r);
+
+/* ListOffsets by timestamp: the earliest offset whose batch max timestamp
+ * >= ts below `upper`, via the time index.  Returns 0 and sets *offset and
+ * *timestamp, or 1 when there is none. */
+int kb_log_offset_for_timestamp(kb_log_t *log, int64_t ts, int64_t upper, int64_t *offset, int64_t *timestamp);
+
+/* ---- counters (for metrics and tests) ---- */
+typedef struct kb_log_stats {
+    uint64_t fsyncs;            /* fsync calls completed on log segments */
+    uint64_t bytes_appended;
+    uint64_t batches_appended;
+    uint64_t recovery_truncated_bytes;
+    uint64_t segments_recovered; /* segments rescanned at start-up */
+} kb_log_stats_t;
+void kb_logmgr_stats(const kb_logmgr_t *m, kb_log_stats_t *out);
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * kb_log_internal.h - the structures the files of broker/log share, and the
+ * functions they call in each other.  Nothing outside broker/log includes
+ * this (the unit tests excepted).
+ *
+ * Who owns what:
+ *   - the manager (kb_logmgr.c) owns the log dirs, their lock fds and every
+ *     kb_log_t, kept in a hash table by topic-partition;
+ *   - a log (kb_log.c) owns its array of segments, sorted by base offset;
+ *     the last one is the active segment, the only one appended to;
+ *   - a segment (kb_segment.c) is reference counted: the log's array holds
+ *     one reference, every range handed to a sender and every queued fsync
+ *     job one more, so its fds stay open until the last user lets go;
+ *   - the flusher (kb_flusher.c) owns its queued jobs; a job owns its
+ *     segment references and, for checkpoint writes, its path and text.
+ *
+ * Threads: everything runs on the manager's event loop except the body of
+ * a flush job (fdatasync, checkpoint write), which runs on the flusher
+ * thread and touches only fds and the job's own memory.  Segment reference
+ * counts are atomic because the last reference of a range may be dropped by
+ * a connection on another I/O loop.
+ */
+#ifndef KB_LOG_INTERNAL_H
+#define KB_LOG_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "broker/log/kb_log.h"
+
+#define KB_OFFSET_ENTRY_SIZE 8 /* relative offset int32 + position int32 */
+#define KB_TIME_ENTRY_SIZE 12  /* timestamp int64 + relative offset int32 */
+#define KB_SEGMENT_NAME_DIGITS 20
+#define KB_NO_TIMESTAMP (-1)
+
+/* ------------------------------------------------------------ segments */
+
+/* One memory-mapped sparse index file (.index or .timeindex).  The mapping
+ * covers the whole file: the preallocated size for the active segment, the
+ * used size once trimmed.  Only the first `entries` entries are valid. */
+typedef struct kb_index {
+    int fd;
+    uint8_t *map; /* NULL when map_bytes == 0 */
+    size_t map_bytes;
+    size_t entries;
+    size_t entry_size;
+} kb_index_t;
+
+struct kb_segment {
+    int64_t base_offset;
+    int64_t next_offset; /* one past the last offset stored (base when empty) */
+    int fd;              /* the .log file */
+    off_t size;          /* bytes of whole batches; appends go here */
+    kb_index_t offset_index;
+    kb_index_t time_index;
+    int64_t max_timestamp;           /* largest batch max_timestamp, or -1 */
+    int64_t offset_of_max_timestamp; /* last offset of the batch that set it */
+    int64_t rolling_timestamp;       /* max_timestamp of the first batch, or -1 */
+    int64_t created_ms;              /* wall clock, for log.roll.ms without timestamps */
+    size_t bytes_since_index;        /* bytes appended since the last offset index entry */
+    char *path;                      /* "<partition dir>/<20-digit base>", no suffix */
+    atomic_int refs;
+    bool deleted; /* unlink the files when the last reference goes */
+};
+
+/* A new, empty segment with preallocated indexes (the active one). */
+kb_segment_t *kb_segment_create(const char *dir, int64_t base_offset, const kb_log_config_t *lc);
+/* Opens an existing segment.  Unless *needs_recovery is already set, its
+ * indexes are checked and its next offset found from the last index entry;
+ * an index that fails the check sets *needs_recovery (rebuild by scan). */
+kb_segment_t *kb_segment_open(const char *dir, int64_t base_offset, bool *needs_recovery);
+/* Rescans the .log: every whole, CRC-valid batch in offset order is kept
+ * and indexed again; the file is cut at the first byte that is not, the cut
+ * logged under `name` (topic-partition) and its byte count stored in
+ * *truncated.  The segment is fsynced afterwards.  Returns 0 or -1 (I/O). */
+int kb_segment_recover(kb_segment_t *s, const kb_log_config_t *lc, const char *name, uint64_t *truncated);
+/* Makes the segment appendable again (indexes extended to their maximum)
+ * or read-only (final time index entry, indexes trimmed to the used size). */
+int kb_segment_activate(kb_segment_t *s, const kb_log_config_t *lc);
+void kb_segment_seal(kb_segment_t *s);
+
+/* True when either index has no room for another entry (forces a roll). */
+bool kb_segment_index_full(const kb_segment_t *s);
+/* Writes one batch (h describes it, offsets already assigned) with a
+ * single pwrite at the end of the file and indexes it.  On failure the file
+ * is cut back to its previous size and -1 returned. */
+int kb_segment_append(kb_segment_t *s, const uint8_t *batch, size_t size, const kp_batch_header_t *h,
+                      int32_t index_interval_bytes);
+
+/* Finds the first batch whose last offset >= offset, starting at or after
+ * byte `from`: 0 with its position and header, 1 when there is none before
+ * the end of the segment (*pos = size), -1 on an I/O error. */
+int kb_segment_locate(kb_segment_t *s, int64_t offset, off_t from, off_t *pos, kp_batch_header_t *h);
+/* The first record with timestamp >= ts (Kafka's ListOffsets by time): 0
+ * with its offset and timestamp, 1 if none, -1 on an I/O error.  In a
+ * compressed CreateTime batch the records cannot be walked without
+ * decompressing; its base offset and max timestamp stand in for them. */
+int kb_segment_find_timestamp(kb_segment_t *s, int64_t ts, int64_t *offset, int64_t *timestamp);
+
+/* fdatasync of the .log and both indexes (flusher thread).  0 or -1. */
+int kb_segment_sync(kb_segment_t *s);
+
+kb_segment_t *kb_segment_ref(kb_segment_t *s);
+/* Drops a reference; the last one closes (and, if deleted, unlinks) it. */
+void kb_segment_unref(kb_segment_t *s);
+/* Marks the files for removal and drops the caller's reference. */
+void kb_segment_delete(kb_segment_t *s);
+
+/* ---------------------------------------------------------------- logs */
+
+/* One entry of log.dirs (kb_logmgr.c). */
+typedef struct kb_logdir {
+    char *path;
+    int lock_fd;           /* holds the flock on <path>/.lock */
+    int n_partitions;      /* logs placed here: new ones go to the emptiest dir */
+    bool clean_shutdown;   /* .kafka_cleanshutdown was found at start-up */
+    bool has_meta;         /* meta.properties exists */
+    int32_t meta_broker_id;
+    char *meta_cluster_id; /* NULL when meta.properties has none */
+} kb_logdir_t;
+
+struct kb_log {
+    kb_logmgr_t *mgr;
+    kb_logdir_t *dir;
+    char *topic;
+    int32_t partition;
+    char *path;       /* <log dir>/<topic>-<partition> */
+    const char *name; /* "<topic>-<partition>", the tail of path */
+    kb_log_config_t cfg;
+    kb_segment_t **segs; /* sorted by base offset; segs[n_segs - 1] is active */
+    size_t n_segs, cap_segs;
+    int64_t log_end_offset;
+    int64_t log_start_offset;
+    int64_t high_watermark;
+    int64_t recovery_point; /* everything below is fsynced */
+    int64_t flush_target;   /* highest offset a queued flush covers (>= recovery point) */
+    int64_t last_flush_ms;  /* monotonic clock, for log.flush.interval.ms */
+    kb_log_t *bucket_next;  /* manager's hash chain */
+};
+
+/* Checkpointed values found at start-up; -1 where a file has no entry. */
+typedef struct kb_log_saved {
+    int64_t recovery_point;
+    int64_t high_watermark;
+    int64_t log_start_offset;
+} kb_log_saved_t;
+
+/* Loads (recovering after an unclean shutdown) or creates the log in
+ * dir/<topic>-<partition>.  Returns NULL with a message in err. */
+kb_log_t *kb_log_load(kb_logmgr_t *m, kb_logdir_t *dir, const char *topic, int32_t partition,
+                      const kb_log_config_t *lc, bool clean_shutdown, const kb_log_saved_t *saved, char *err,
+                      size_t errlen);
+/* Clean shutdown of one log, before its checkpoints are written: fsyncs
+ * whatever is unflushed (the recovery point becomes the log end offset) and
+ * seals the active segment.  Returns -1 if an fsync failed. */
+int kb_log_shutdown(kb_log_t *log);
+/* Frees the log and drops its segment references (files stay as they are). */
+void kb_log_free(kb_log_t *log);
+
+/* The offset at or below which the oldest segment starts (for the log-start
+ * checkpoint, written only when the log start is past it). */
+int64_t kb_log_first_segment_base(const kb_log_t *log);
+/* Queues a flush when log.flush.interval.ms has passed since the last one
+ * and something is unflushed (the flusher's periodic check). */
+void kb_log_flush_if_idle(kb_log_t *log, int64_t now_mono_ms);
+
+/* Clocks: wall time in ms (timestamps) and monotonic ms (intervals). */
+int64_t kb_log_now_ms(void);
+int64_t kb_log_mono_ms(void);
+
+/* ------------------------------------------------------- checkpoint files */
+
+typedef struct kb_ckpt_entry {
+    const char *topic; /* borrowed */
+    int32_t partition;
+    int64_t offset;
+} kb_ckpt_entry_t;
+
+/* Kafka's text form "0\n<n>\n<topic> <partition> <offset>\n..." in a new
+ * heap buffer (the caller frees it), or NULL when out of memory. */
+char *kb_checkpoint_format(const kb_ckpt_entry_t *e, size_t n, size_t *len);
+/* Writes text to path.tmp, fsyncs it and renames it over path.  0 or -1. */
+int kb_checkpoint_write_text(const char *path, const char *text, size_t len);
+int kb_checkpoint_write(const char *path, const kb_ckpt_entry_t *e, size_t n);
+/* Reads a checkpoint file, checking the version line and that the entry
+ * count matches, then calls fn for each entry.  A missing or empty file has
+ * no entries.  Returns 0, or -1 with a message in err (nothing is emitted
+ * for a malformed file). */
+typedef void (*kb_ckpt_fn)(void *arg, const char *topic, int32_t partition, int64_t offset);
+int kb_checkpoint_read(const char *path, kb_ckpt_fn fn, void *arg, char *err, size_t errlen);
+/* Creates path as an empty file if it does not exist (Kafka 2.6 does so
+ * for every checkpoint file when its owner starts).  0 or -1. */
+int kb_checkpoint_touch(const char *path);
+
+/* ------------------------------------------------------------- flushing */
+
+typedef struct kb_flusher kb_flusher_t;
+
+/* One unit of work for the flusher thread: fsync some segments of a log
+ * (then its recovery point may advance to target), or write a checkpoint
+ * file.  The submitter fills it; the flusher owns it from submission. */
+typedef struct kb_flush_job {
+    struct kb_flush_job *next;
+    kb_log_t *log; /* segment job; NULL for a file job */
+    int64_t target;
+    void (*done)(void *arg, int rc); /* on the loop, may be NULL */
+    void *arg;
+    char *path, *text; /* file job: owned, freed with the job */
+    size_t text_len;
+    int rc;
+    uint32_t fsyncs;
+    size_t n_segs;
+    kb_segment_t *segs[]; /* referenced, released on completion */
+} kb_flush_job_t;
+
+/* Starts the thread.  Completions run on base; every check_ms (0 = never)
+ * the manager's logs are checked against log.flush.interval.ms. */
+kb_flusher_t *kb_flusher_start(struct event_base *base, kb_logmgr_t *m, kb_log_stats_t *stats, int64_t check_ms);
+/* Takes ownership of job. */
+void kb_flusher_submit(kb_flusher_t *f, kb_flush_job_t *job);
+/* Finishes every queued job, joins the thread, runs the completions on the
+ * calling thread, and frees the flusher. */
+void kb_flusher_stop(kb_flusher_t *f);
+
+/* The manager's side of the flusher and the logs. */
+kb_flusher_t *kb_logmgr_flusher(kb_logmgr_t *m);
+kb_log_stats_t *kb_logmgr_stats_mut(kb_logmgr_t *m);
+void kb_logmgr_flush_idle_logs(kb_logmgr_t *m);
+/* Called on the loop when a segment job completes. */
+void kb_log_flush_finished(kb_log_t *log, int64_t target, int rc);
+
+#endif

@@ -1,0 +1,761 @@
+/*
+ * kb_logmgr.c - the log manager: every directory of log.dirs and every
+ * partition log in them, laid out as Kafka lays them out
+ * (zk-and-replication.md 4.1, 4.5, 4.9) so operators and their tools
+ * recognise a kbroker data directory.
+ *
+ * Per log dir it owns:
+ *   - .lock, held with flock(LOCK_EX) for the manager's lifetime: a second
+ *     broker pointed at the same directory fails at start instead of
+ *     corrupting the first one's logs;
+ *   - meta.properties (version=0, broker.id, cluster.id), compared with the
+ *     configured broker id at open and with ZooKeeper's cluster id by
+ *     kb_logmgr_check_identity, and written where missing;
+ *   - .kafka_cleanshutdown: written last by a clean close, deleted at open;
+ *     without it, segments past the recovery point are rescanned;
+ *   - the recovery-point, replication (high watermark) and log-start
+ *     checkpoints, written by libevent timers at Kafka's intervals (the
+ *     file I/O itself goes to the flusher thread) and at close.
+ *
+ * Partition dirs are <topic>-<partition>, split at the LAST '-' since topic
+ * names may contain '-'; <...>-delete dirs are removed, <...>-future dirs
+ * skipped, anything else unparsable is a start-up error, as in Kafka.
+ * Loading one dir: collect its partitions, sort them, apply the three
+ * checkpoint files (binary search per entry), then load each log.
+ *
+ * Logs are found through a hash table keyed by topic and partition (every
+ * Produce and Fetch looks one up).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker/log/kb_log_internal.h"
+#include "coord/kc_log.h"
+#include "coord/kc_names.h"
+
+#define RECOVERY_POINT_FILE "recovery-point-offset-checkpoint"
+#define REPLICATION_FILE "replication-offset-checkpoint"
+#define LOG_START_FILE "log-start-offset-checkpoint"
+#define CLEAN_SHUTDOWN_FILE ".kafka_cleanshutdown"
+#define LOCK_FILE ".lock"
+#define META_FILE "meta.properties"
+#define DELETE_SUFFIX "-delete"
+#define FUTURE_SUFFIX "-future"
+#define PATH_LEN 4096
+
+typedef enum { CKPT_RECOVERY_POINT, CKPT_HIGH_WATERMARK, CKPT_LOG_START, CKPT_KINDS } ckpt_kind_t;
+
+static const char *const ckpt_files[CKPT_KINDS] = {RECOVERY_POINT_FILE, REPLICATION_FILE, LOG_START_FILE};
+
+struct kb_logmgr {
+    struct event_base *base;
+    kb_log_config_t defaults;
+    int32_t configured_broker_id;
+    int n_dirs;
+    kb_logdir_t dirs[KB_MAX_LOG_DIRS];
+    kb_log_t **buckets; /* hash chains through kb_log_t.bucket_next */
+    size_t n_buckets, n_logs;
+    kb_flusher_t *flusher;
+    struct ckpt_timer {
+        kb_logmgr_t *m;
+        ckpt_kind_t kind;
+        struct event *ev;
+    } timers[CKPT_KINDS];
+    kb_log_stats_t stats;
+};
+
+/* ----------------------------------------------------------- hash table */
+
+static size_t log_hash(const char *topic, int32_t partition) {
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+    for (const char *p = topic; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+    h = (h ^ (uint32_t)partition) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+static kb_log_t **bucket_of(const kb_logmgr_t *m, const char *topic, int32_t partition) {
+    return &m->buckets[log_hash(topic, partition) & (m->n_buckets - 1)];
+}
+
+static int table_grow(kb_logmgr_t *m) {
+    size_t n = m->n_buckets ? m->n_buckets * 2 : 64;
+    kb_log_t **nb = calloc(n, sizeof(*nb)), **old = m->buckets;
+    size_t old_n = m->n_buckets;
+
+    if (!nb) return -1;
+    m->buckets = nb;
+    m->n_buckets = n;
+    for (size_t i = 0; i < old_n; i++) {
+        for (kb_log_t *l = old[i], *next; l; l = next) {
+            kb_log_t **b = bucket_of(m, l->topic, l->partition);
+            next = l->bucket_next;
+            l->bucket_next = *b;
+            *b = l;
+        }
+    }
+    free(old);
+    return 0;
+}
+
+static int table_insert(kb_logmgr_t *m, kb_log_t *log) {
+    kb_log_t **b;
+
+    if (m->n_logs >= m->n_buckets && table_grow(m) != 0) return -1;
+    b = bucket_of(m, log->topic, log->partition);
+    log->bucket_next = *b;
+    *b = log;
+    m->n_logs++;
+    log->dir->n_partitions++;
+    return 0;
+}
+
+kb_log_t *kb_logmgr_get(kb_logmgr_t *m, const char *topic, int32_t partition) {
+    if (!m->n_buckets) return NULL;
+    for (kb_log_t *l = *bucket_of(m, topic, partition); l; l = l->bucket_next)
+        if (l->partition == partition && strcmp(l->topic, topic) == 0) return l;
+    return NULL;
+}
+
+#define FOR_EACH_LOG(m, l)                      \
+    for (size_t b_ = 0; b_ < (m)->n_buckets; b_++) \
+        for (kb_log_t *l = (m)->buckets[b_]; l; l = l->bucket_next)
+
+/* ----------------------------------------------------- accessors, stats */
+
+kb_flusher_t *kb_logmgr_flusher(kb_logmgr_t *m) { return m->flusher; }
+kb_log_stats_t *kb_logmgr_stats_mut(kb_logmgr_t *m) { return &m->stats; }
+void kb_logmgr_stats(const kb_logmgr_t *m, kb_log_stats_t *out) { *out = m->stats; }
+
+int32_t kb_logmgr_stored_broker_id(const kb_logmgr_t *m) {
+    for (int i = 0; i < m->n_dirs; i++)
+        if (m->dirs[i].has_meta && m->dirs[i].meta_broker_id >= 0) return m->dirs[i].meta_broker_id;
+    return -1;
+}
+
+void kb_logmgr_flush_idle_logs(kb_logmgr_t *m) {
+    int64_t now = kb_log_mono_ms();
+    FOR_EACH_LOG(m, l) kb_log_flush_if_idle(l, now);
+}
+
+/* ------------------------------------------------------ dirs and locks */
+
+static void dir_file(const kb_logdir_t *d, const char *name, char *buf, size_t len) {
+    snprintf(buf, len, "%s/%s", d->path, name);
+}
+
+static int mkdir_p(const char *dir) {
+    char path[PATH_LEN];
+
+    snprintf(path, sizeof(path), "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int lock_dir(kb_logdir_t *d, char *err, size_t errlen) {
+    char path[PATH_LEN];
+
+    if (mkdir_p(d->path) != 0) {
+        snprintf(err, errlen, "cannot create log dir %s: %s", d->path, strerror(errno));
+        return -1;
+    }
+    dir_file(d, LOCK_FILE, path, sizeof(path));
+    d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (d->lock_fd >= 0 && flock(d->lock_fd, LOCK_EX | LOCK_NB) == 0) return 0;
+    if (errno == EWOULDBLOCK)
+        snprintf(err, errlen, "log dir %s is locked (%s): another broker is using it", d->path, path);
+    else
+        snprintf(err, errlen, "cannot lock log dir %s: %s", d->path, strerror(errno));
+    return -1;
+}
+
+/* Removes the marker; true when it was there (the last stop was clean). */
+static bool take_clean_marker(const kb_logdir_t *d) {
+    char path[PATH_LEN];
+
+    dir_file(d, CLEAN_SHUTDOWN_FILE, path, sizeof(path));
+    return unlink(path) == 0;
+}
+
+static void write_clean_marker(const kb_logdir_t *d) {
+    char path[PATH_LEN];
+    int fd;
+
+    dir_file(d, CLEAN_SHUTDOWN_FILE, path, sizeof(path));
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || close(fd) != 0) kc_error("log", "cannot create %s: %s", path, strerror(errno));
+}
+
+/* ------------------------------------------------------ meta.properties */
+
+static char *trim(char *s) {
+    char *e;
+
+    while (*s == ' ' || *s == '\t') s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n')) *--e = '\0';
+    return s;
+}
+
+/* One "key=value" (or "key: value") line of a Java properties file. */
+static int meta_line(kb_logdir_t *d, char *line, int64_t *version) {
+    char *sep, *key, *value, *end;
+    long long v;
+
+    line = trim(line);
+    if (!*line || *line == '#' || *line == '!') return 0;
+    sep = line + strcspn(line, "=:");
+    if (!*sep) return -1;
+    *sep = '\0';
+    key = trim(line);
+    value = trim(sep + 1);
+    if (!strcmp(key, "cluster.id")) {
+        free(d->meta_cluster_id);
+        d->meta_cluster_id = strdup(value);
+        return d->meta_cluster_id ? 0 : -1;
+    }
+    if (strcmp(key, "version") && strcmp(key, "broker.id")) return 0;
+    errno = 0;
+    v = strtoll(value, &end, 10);
+    if (errno || end == value || *end) return -1;
+    if (!strcmp(key, "version")) *version = v;
+    else d->meta_broker_id = (int32_t)v;
+    return 0;
+}
+
+static int read_meta(kb_logdir_t *d, char *err, size_t errlen) {
+    char path[PATH_LEN], line[1024];
+    int64_t version = -1;
+    FILE *f;
+
+    dir_file(d, META_FILE, path, sizeof(path));
+    d->meta_broker_id = -1;
+    f = fopen(path, "re");
+    if (!f) {
+        if (errno == ENOENT) return 0;
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    d->has_meta = true;
+    while (fgets(line, sizeof(line), f)) {
+        if (meta_line(d, line, &version) == 0) continue;
+        fclose(f);
+        snprintf(err, errlen, "%s: malformed line '%s'", path, trim(line));
+        return -1;
+    }
+    fclose(f);
+    if (version != 0) {
+        snprintf(err, errlen, "%s: version %" PRId64 " is not supported (ZooKeeper mode uses version=0)", path,
+                 version);
+        return -1;
+    }
+    return 0;
+}
+
+static int write_meta(const kb_logdir_t *d, int32_t broker_id, const char *cluster_id) {
+    char path[PATH_LEN], date[64], *text = NULL;
+    time_t now = time(NULL);
+    struct tm tm;
+    int len, rc;
+
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%a %b %d %H:%M:%S UTC %Y", &tm); /* Java's Date.toString() */
+    len = asprintf(&text, "#\n#%s\nversion=0\nbroker.id=%" PRId32 "\ncluster.id=%s\n", date, broker_id, cluster_id);
+    if (len < 0) return -1;
+    dir_file(d, META_FILE, path, sizeof(path));
+    rc = kb_checkpoint_write_text(path, text, (size_t)len);
+    free(text);
+    return rc;
+}
+
+/* Every meta.properties must agree, and a configured broker.id must match. */
+static int check_meta_agree(const kb_logmgr_t *m, char *err, size_t errlen) {
+    const kb_logdir_t *first = NULL;
+
+    for (int i = 0; i < m->n_dirs; i++) {
+        const kb_logdir_t *d = &m->dirs[i];
+        if (!d->has_meta) continue;
+        if (!first) first = d;
+        bool same_cluster = !d->meta_cluster_id == !first->meta_cluster_id &&
+                            (!d->meta_cluster_id || !strcmp(d->meta_cluster_id, first->meta_cluster_id));
+        if (d->meta_broker_id != first->meta_broker_id || !same_cluster) {
+            snprintf(err, errlen, "meta.properties of %s and %s differ: the log dirs belong to different brokers",
+                     first->path, d->path);
+            return -1;
+        }
+    }
+    if (first && m->configured_broker_id >= 0 && first->meta_broker_id != m->configured_broker_id) {
+        snprintf(err, errlen,
+                 "InconsistentBrokerIdException: configured broker.id %" PRId32
+                 " doesn't match stored broker.id %" PRId32
+                 " in meta.properties of %s; if you moved your data, make sure your configured broker.id matches",
+                 m->configured_broker_id, first->meta_broker_id, first->path);
+        return -1;
+    }
+    return 0;
+}
+
+int kb_logmgr_check_identity(kb_logmgr_t *m, int32_t broker_id, const char *cluster_id, char *err, size_t errlen) {
+    for (int i = 0; i < m->n_dirs; i++) {
+        const kb_logdir_t *d = &m->dirs[i];
+        if (d->has_meta && d->meta_broker_id != broker_id) {
+            snprintf(err, errlen,
+                     "InconsistentBrokerIdException: broker.id %" PRId32 " doesn't match stored broker.id %" PRId32
+                     " in %s/" META_FILE,
+                     broker_id, d->meta_broker_id, d->path);
+            return -1;
+        }
+        if (d->has_meta && d->meta_cluster_id && strcmp(d->meta_cluster_id, cluster_id) != 0) {
+            snprintf(err, errlen,
+                     "InconsistentClusterIdException: the cluster ID %s doesn't match stored cluster.id %s in "
+                     "%s/" META_FILE "; the broker is trying to join the wrong cluster (is zookeeper.connect right?)",
+                     cluster_id, d->meta_cluster_id, d->path);
+            return -1;
+        }
+    }
+    for (int i = 0; i < m->n_dirs; i++) {
+        kb_logdir_t *d = &m->dirs[i];
+        if (d->has_meta && d->meta_cluster_id) continue;
+        if (write_meta(d, broker_id, cluster_id) != 0) {
+            snprintf(err, errlen, "cannot write %s/" META_FILE ": %s", d->path, strerror(errno));
+            return -1;
+        }
+        free(d->meta_cluster_id);
+        d->meta_cluster_id = strdup(cluster_id);
+        d->has_meta = true;
+        d->meta_broker_id = broker_id;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------- checkpoints */
+
+static int64_t ckpt_value(const kb_log_t *l, ckpt_kind_t kind) {
+    switch (kind) {
+    case CKPT_RECOVERY_POINT: return l->recovery_point;
+    case CKPT_HIGH_WATERMARK: return l->high_watermark;
+    default: return l->log_start_offset;
+    }
+}
+
+/* Kafka writes a log-start entry only when the log start has moved past
+ * the first segment (DeleteRecords). */
+static bool ckpt_wanted(const kb_log_t *l, ckpt_kind_t kind) {
+    return kind != CKPT_LOG_START || l->log_start_offset > kb_log_first_segment_base(l);
+}
+
+/* The file's text for one dir, in a new heap buffer (NULL: no memory). */
+static char *ckpt_text(kb_logmgr_t *m, const kb_logdir_t *d, ckpt_kind_t kind, size_t *len) {
+    kb_ckpt_entry_t *e = calloc((size_t)d->n_partitions + 1, sizeof(*e));
+    size_t n = 0;
+    char *text;
+
+    if (!e) return NULL;
+    FOR_EACH_LOG(m, l) {
+        if (l->dir != d || !ckpt_wanted(l, kind)) continue;
+        e[n++] = (kb_ckpt_entry_t){l->topic, l->partition, ckpt_value(l, kind)};
+    }
+    text = kb_checkpoint_format(e, n, len);
+    free(e);
+    return text;
+}
+
+static int write_checkpoint_now(kb_logmgr_t *m, const kb_logdir_t *d, ckpt_kind_t kind) {
+    char path[PATH_LEN];
+    size_t len = 0;
+    char *text = ckpt_text(m, d, kind, &len);
+    int rc = -1;
+
+    dir_file(d, ckpt_files[kind], path, sizeof(path));
+    if (text) rc = kb_checkpoint_write_text(path, text, len);
+    if (rc != 0) kc_error("log", "cannot write %s: %s", path, strerror(errno));
+    free(text);
+    return rc;
+}
+
+/* The timers' version: format on the loop, write on the flusher thread. */
+static void queue_checkpoint(kb_logmgr_t *m, const kb_logdir_t *d, ckpt_kind_t kind) {
+    kb_flush_job_t *job = calloc(1, sizeof(*job));
+    char path[PATH_LEN];
+
+    dir_file(d, ckpt_files[kind], path, sizeof(path));
+    if (job) {
+        job->path = strdup(path);
+        job->text = ckpt_text(m, d, kind, &job->text_len);
+    }
+    if (!job || !job->path || !job->text) {
+        kc_error("log", "cannot write %s: out of memory", path);
+        if (job) {
+            free(job->path);
+            free(job->text);
+        }
+        free(job);
+        return;
+    }
+    kb_flusher_submit(m->flusher, job);
+}
+
+/* Queued behind the periodic writes rather than written here: two writers
+ * of the same <file>.tmp at once would interleave. */
+void kb_logmgr_checkpoint(kb_logmgr_t *m) {
+    for (int i = 0; i < m->n_dirs; i++)
+        for (int k = 0; k < CKPT_KINDS; k++) queue_checkpoint(m, &m->dirs[i], (ckpt_kind_t)k);
+}
+
+static void on_ckpt_timer(evutil_socket_t fd, short what, void *arg) {
+    struct ckpt_timer *t = arg;
+
+    for (int i = 0; i < t->m->n_dirs; i++) queue_checkpoint(t->m, &t->m->dirs[i], t->kind);
+}
+
+static int start_timers(kb_logmgr_t *m, const kb_config_t *cfg) {
+    const int64_t ms[CKPT_KINDS] = {cfg->log_flush_offset_checkpoint_interval_ms,
+                                    cfg->replica_high_watermark_checkpoint_interval_ms,
+                                    cfg->log_flush_start_offset_checkpoint_interval_ms};
+
+    for (int k = 0; k < CKPT_KINDS; k++) {
+        struct ckpt_timer *t = &m->timers[k];
+        struct timeval tv = {(time_t)(ms[k] / 1000), (suseconds_t)(ms[k] % 1000) * 1000};
+        t->m = m;
+        t->kind = (ckpt_kind_t)k;
+        if (ms[k] <= 0) continue; /* 0: only at close */
+        t->ev = event_new(m->base, -1, EV_PERSIST, on_ckpt_timer, t);
+        if (!t->ev || event_add(t->ev, &tv) != 0) return -1;
+    }
+    return 0;
+}
+
+static void stop_timers(kb_logmgr_t *m) {
+    for (int k = 0; k < CKPT_KINDS; k++) {
+        if (m->timers[k].ev) event_free(m->timers[k].ev);
+        m->timers[k].ev = NULL;
+    }
+}
+
+/* ----------------------------------------------------- partition dirs */
+
+/* A partition dir found at start-up, before its log is loaded. */
+typedef struct pending_log {
+    char *topic;
+    int32_t partition;
+    kb_log_saved_t saved;
+} pending_log_t;
+
+typedef struct pending_set {
+    pending_log_t *v;
+    size_t n, cap;
+    ckpt_kind_t kind; /* the checkpoint file being applied */
+} pending_set_t;
+
+static int pending_cmp(const void *a, const void *b) {
+    const pending_log_t *x = a, *y = b;
+    int c = strcmp(x->topic, y->topic);
+    return c ? c : (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+static int pending_add(pending_set_t *ps, const char *topic, int32_t partition) {
+    if (ps->n == ps->cap) {
+        size_t cap = ps->cap ? ps->cap * 2 : 32;
+        pending_log_t *grown = realloc(ps->v, cap * sizeof(*grown));
+        if (!grown) return -1;
+        ps->v = grown;
+        ps->cap = cap;
+    }
+    ps->v[ps->n].topic = strdup(topic);
+    if (!ps->v[ps->n].topic) return -1;
+    ps->v[ps->n].partition = partition;
+    ps->v[ps->n].saved = (kb_log_saved_t){-1, -1, -1};
+    ps->n++;
+    return 0;
+}
+
+static void pending_free(pending_set_t *ps) {
+    for (size_t i = 0; i < ps->n; i++) free(ps->v[i].topic);
+    free(ps->v);
+}
+
+/* A checkpoint entry: the partition's saved value, if it has a dir here. */
+static void apply_checkpoint_entry(void *arg, const char *topic, int32_t partition, int64_t offset) {
+    pending_set_t *ps = arg;
+    pending_log_t key = {(char *)topic, partition, {0, 0, 0}};
+    pending_log_t *p = bsearch(&key, ps->v, ps->n, sizeof(*ps->v), pending_cmp);
+
+    if (!p) return;
+    if (ps->kind == CKPT_RECOVERY_POINT) p->saved.recovery_point = offset;
+    else if (ps->kind == CKPT_HIGH_WATERMARK) p->saved.high_watermark = offset;
+    else p->saved.log_start_offset = offset;
+}
+
+static int read_checkpoints(const kb_logdir_t *d, pending_set_t *ps, char *err, size_t errlen) {
+    char path[PATH_LEN];
+
+    for (int k = 0; k < CKPT_KINDS; k++) {
+        dir_file(d, ckpt_files[k], path, sizeof(path));
+        ps->kind = (ckpt_kind_t)k;
+        if (kb_checkpoint_read(path, apply_checkpoint_entry, ps, err, errlen) != 0) return -1;
+        if (kb_checkpoint_touch(path) != 0) {
+            snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* "<topic>-<partition>", split at the last '-'. */
+static bool parse_partition_dir(const char *name, char *topic, size_t topic_len, int32_t *partition) {
+    const char *dash = strrchr(name, '-');
+    char why[256], *end;
+    long long p;
+
+    if (!dash || dash == name || (size_t)(dash - name) >= topic_len || dash[1] < '0' || dash[1] > '9') return false;
+    errno = 0;
+    p = strtoll(dash + 1, &end, 10);
+    if (errno || *end || p > INT32_MAX) return false;
+    memcpy(topic, name, (size_t)(dash - name));
+    topic[dash - name] = '\0';
+    *partition = (int32_t)p;
+    return kc_topic_name_valid(topic, why, sizeof(why));
+}
+
+static bool has_suffix(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Partition dirs are flat: their files, then the dir. */
+static void remove_partition_dir(const char *path) {
+    DIR *dir = opendir(path);
+    char file[PATH_LEN];
+    struct dirent *e;
+
+    while (dir && (e = readdir(dir)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if ((size_t)snprintf(file, sizeof(file), "%s/%s", path, e->d_name) < sizeof(file)) unlink(file);
+    }
+    if (dir) closedir(dir);
+    if (rmdir(path) != 0) kc_warn("log", "cannot delete %s: %s", path, strerror(errno));
+    else kc_info("log", "deleted %s (partition awaiting deletion)", path);
+}
+
+static int scan_entry(const kb_logdir_t *d, const char *name, pending_set_t *ps, char *err, size_t errlen) {
+    char path[PATH_LEN], topic[KC_TOPIC_NAME_MAX + 1];
+    int32_t partition;
+    struct stat st;
+
+    if (!strcmp(name, ".") || !strcmp(name, "..")) return 0;
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", d->path, name) >= sizeof(path)) {
+        snprintf(err, errlen, "path too long in log dir %s", d->path);
+        return -1;
+    }
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
+    if (has_suffix(name, DELETE_SUFFIX)) {
+        remove_partition_dir(path);
+        return 0;
+    }
+    if (has_suffix(name, FUTURE_SUFFIX)) {
+        kc_warn("log", "%s: moving replicas between log dirs is not supported; ignored", path);
+        return 0;
+    }
+    if (!parse_partition_dir(name, topic, sizeof(topic), &partition)) {
+        snprintf(err, errlen, "found directory %s, '%s' is not in the form of topic-partition", path, name);
+        return -1;
+    }
+    return pending_add(ps, topic, partition);
+}
+
+static int scan_dir(const kb_logdir_t *d, pending_set_t *ps, char *err, size_t errlen) {
+    DIR *dir = opendir(d->path);
+    struct dirent *e;
+    int rc = 0;
+
+    if (!dir) {
+        snprintf(err, errlen, "cannot read log dir %s: %s", d->path, strerror(errno));
+        return -1;
+    }
+    while (rc == 0 && (e = readdir(dir)) != NULL) rc = scan_entry(d, e->d_name, ps, err, errlen);
+    closedir(dir);
+    if (rc == 0 && ps->n) qsort(ps->v, ps->n, sizeof(*ps->v), pending_cmp);
+    return rc;
+}
+
+static int load_dir(kb_logmgr_t *m, kb_logdir_t *d, char *err, size_t errlen) {
+    pending_set_t ps = {0};
+    int rc = scan_dir(d, &ps, err, errlen);
+
+    if (rc == 0) rc = read_checkpoints(d, &ps, err, errlen);
+    for (size_t i = 0; rc == 0 && i < ps.n; i++) {
+        pending_log_t *p = &ps.v[i];
+        kb_log_t *log = kb_log_load(m, d, p->topic, p->partition, &m->defaults, d->clean_shutdown, &p->saved, err,
+                                    errlen);
+        if (!log) rc = -1;
+        else if (table_insert(m, log) != 0) {
+            kb_log_free(log);
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        }
+    }
+    if (rc == 0)
+        kc_info("log", "loaded %zu partition(s) from %s%s", ps.n, d->path,
+                d->clean_shutdown || ps.n == 0 ? "" : " after an unclean shutdown");
+    pending_free(&ps);
+    return rc;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+/* Kafka checks log.flush.interval.ms only every
+ * log.flush.scheduler.interval.ms (by default never); kbroker checks at the
+ * smaller of the two so that setting the first one alone takes effect. */
+static int64_t flush_check_ms(const kb_config_t *cfg) {
+    int64_t a = cfg->log_flush_scheduler_interval_ms, b = cfg->log_flush_interval_ms;
+    return a < b ? a : b;
+}
+
+static void free_logs(kb_logmgr_t *m) {
+    for (size_t b = 0; b < m->n_buckets; b++) {
+        kb_log_t *l = m->buckets[b];
+        while (l) {
+            kb_log_t *next = l->bucket_next;
+            kb_log_free(l);
+            l = next;
+        }
+    }
+    free(m->buckets);
+    m->buckets = NULL;
+    m->n_buckets = m->n_logs = 0;
+}
+
+/* Frees everything and releases the locks; files stay as they are. */
+static void release(kb_logmgr_t *m) {
+    stop_timers(m);
+    kb_flusher_stop(m->flusher);
+    m->flusher = NULL;
+    free_logs(m);
+    for (int i = 0; i < m->n_dirs; i++) {
+        if (m->dirs[i].lock_fd >= 0) close(m->dirs[i].lock_fd);
+        free(m->dirs[i].path);
+        free(m->dirs[i].meta_cluster_id);
+    }
+    free(m);
+}
+
+static int open_dirs(kb_logmgr_t *m, const kb_config_t *cfg, char *err, size_t errlen) {
+    for (int i = 0; i < cfg->n_log_dirs; i++) {
+        kb_logdir_t *d = &m->dirs[m->n_dirs];
+        d->lock_fd = -1;
+        d->path = strdup(cfg->log_dirs[i]);
+        if (!d->path) return -1;
+        m->n_dirs++;
+        if (lock_dir(d, err, errlen) != 0 || read_meta(d, err, errlen) != 0) return -1;
+    }
+    return check_meta_agree(m, err, errlen);
+}
+
+static int load_dirs(kb_logmgr_t *m, char *err, size_t errlen) {
+    for (int i = 0; i < m->n_dirs; i++) {
+        kb_logdir_t *d = &m->dirs[i];
+        char marker[PATH_LEN];
+        dir_file(d, CLEAN_SHUTDOWN_FILE, marker, sizeof(marker));
+        d->clean_shutdown = access(marker, F_OK) == 0;
+        if (load_dir(m, d, err, errlen) != 0) return -1;
+        /* Deleted only once everything is loaded: a crash while loading
+         * leaves the marker, and the files are still as they were left. */
+        if (d->clean_shutdown) take_clean_marker(d);
+    }
+    return 0;
+}
+
+kb_logmgr_t *kb_logmgr_open(struct event_base *base, const kb_config_t *cfg, char *err, size_t errlen) {
+    kb_logmgr_t *m = calloc(1, sizeof(*m));
+
+    if (!m) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    err[0] = '\0';
+    m->base = base;
+    m->configured_broker_id = cfg->broker_id;
+    kb_log_config_from_broker(&m->defaults, cfg);
+    if (table_grow(m) != 0 || open_dirs(m, cfg, err, errlen) != 0 || load_dirs(m, err, errlen) != 0 ||
+        !(m->flusher = kb_flusher_start(base, m, &m->stats, flush_check_ms(cfg))) || start_timers(m, cfg) != 0) {
+        if (!err[0]) snprintf(err, errlen, "cannot open the log dirs: %s", strerror(errno ? errno : ENOMEM));
+        release(m);
+        return NULL;
+    }
+    return m;
+}
+
+static kb_logdir_t *emptiest_dir(kb_logmgr_t *m) {
+    kb_logdir_t *best = &m->dirs[0];
+
+    for (int i = 1; i < m->n_dirs; i++)
+        if (m->dirs[i].n_partitions < best->n_partitions) best = &m->dirs[i];
+    return best;
+}
+
+kb_log_t *kb_logmgr_get_or_create(kb_logmgr_t *m, const char *topic, int32_t partition, const kb_log_config_t *lc) {
+    const kb_log_saved_t none = {-1, -1, -1};
+    kb_log_t *log = kb_logmgr_get(m, topic, partition);
+    kb_logdir_t *d;
+    char why[512];
+
+    if (log) {
+        if (lc) log->cfg = *lc; /* topic overrides may have changed */
+        return log;
+    }
+    if (!lc) lc = &m->defaults;
+    if (partition < 0 || !kc_topic_name_valid(topic, why, sizeof(why))) {
+        kc_error("log", "refusing to create a log for %s-%" PRId32 ": bad topic or partition", topic, partition);
+        return NULL;
+    }
+    d = emptiest_dir(m);
+    log = kb_log_load(m, d, topic, partition, lc, true, &none, why, sizeof(why));
+    if (log && table_insert(m, log) != 0) {
+        kb_log_free(log);
+        log = NULL;
+        snprintf(why, sizeof(why), "out of memory");
+    }
+    if (!log) kc_error("log", "cannot create the log of %s-%" PRId32 ": %s", topic, partition, why);
+    else kc_info("log", "created log %s", log->path);
+    return log;
+}
+
+void kb_logmgr_close(kb_logmgr_t *m) {
+    bool ok[KB_MAX_LOG_DIRS];
+
+    if (!m) return;
+    stop_timers(m);
+    kb_flusher_stop(m->flusher); /* finishes queued fsyncs and checkpoint writes */
+    m->flusher = NULL;
+    for (int i = 0; i < m->n_dirs; i++) ok[i] = true;
+    FOR_EACH_LOG(m, l) {
+        if (kb_log_shutdown(l) != 0) ok[l->dir - m->dirs] = false;
+    }
+    for (int i = 0; i < m->n_dirs; i++) {
+        for (int k = 0; k < CKPT_KINDS; k++)
+            if (write_checkpoint_now(m, &m->dirs[i], (ckpt_kind_t)k) != 0) ok[i] = false;
+        /* The marker promises that every file in the dir is complete. */
+        if (ok[i]) write_clean_marker(&m->dirs[i]);
+        else kc_warn("log", "%s: not marking a clean shutdown after errors", m->dirs[i].path);
+    }
+    release(m);
+}
+
+void kb_logmgr_abandon(kb_logmgr_t *m) {
+    if (m) release(m);
+}

@@ -1,0 +1,601 @@
+/*
+ * kb_segment.c - one log segment: <base>.log and its sparse .index and
+ * .timeindex in Kafka's layouts (zk-and-replication.md 4.2-4.4), the
+ * recovery scan that rebuilds them, and the reference count that keeps the
+ * files open while a sender or the flusher still uses them.
+ *
+ * The .log is a plain concatenation of record batches; `size` is where the
+ * next one goes (one pwrite per batch).  Both indexes are mmapped: the
+ * active segment's are preallocated to log.index.size.max.bytes (rounded
+ * down to the entry size) so an entry is a memcpy, and trimmed to the used
+ * size when the segment is sealed (roll, clean close).  The number of valid
+ * entries of a file found on disk is its size / entry size, which is why a
+ * crash leaving a preallocated, zero-filled tail makes the sanity check
+ * fail and the index get rebuilt.
+ *
+ * Index rules, as Kafka's LogSegment: an offset index entry
+ * (last offset of a batch, position of the batch) is added when more than
+ * index_interval_bytes were appended since the previous entry, so the first
+ * batch of a segment never gets one; a time index entry (largest timestamp
+ * so far, last offset of the batch that set it) goes with it, and once more
+ * when the segment is sealed, but only when its timestamp is larger than
+ * the last entry's.  Lookups find the greatest entry at or below the target
+ * and scan batch headers forward from its position.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker/log/kb_log_internal.h"
+#include "coord/kc_log.h"
+
+#define RECOVERY_CHUNK (1u << 20) /* bytes read at a time by the recovery scan */
+#define PATH_MAX_LEN 4096
+
+/* ------------------------------------------------------------ big endian */
+
+static uint64_t get_be(const uint8_t *p, size_t n) {
+    uint64_t v = 0;
+
+    for (size_t i = 0; i < n; i++) v = v << 8 | p[i];
+    return v;
+}
+
+static void put_be(uint8_t *p, uint64_t v, size_t n) {
+    for (size_t i = n; i > 0; i--) {
+        p[i - 1] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static void file_path(const kb_segment_t *s, const char *suffix, char *buf, size_t len) {
+    snprintf(buf, len, "%s%s", s->path, suffix);
+}
+
+/* ----------------------------------------------------------- index files */
+
+static void index_init(kb_index_t *ix, size_t entry_size) {
+    ix->fd = -1;
+    ix->map = NULL;
+    ix->map_bytes = 0;
+    ix->entries = 0;
+    ix->entry_size = entry_size;
+}
+
+/* Sets the file size to `bytes` and maps all of it.  Entries below the new
+ * size survive (they are in the file, not only in the old mapping). */
+static int index_map(kb_index_t *ix, size_t bytes) {
+    void *m;
+
+    if (ix->map) munmap(ix->map, ix->map_bytes);
+    ix->map = NULL;
+    ix->map_bytes = 0;
+    if (ftruncate(ix->fd, (off_t)bytes) != 0) return -1;
+    if (bytes == 0) return 0;
+    m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, ix->fd, 0);
+    if (m == MAP_FAILED) return -1;
+    ix->map = m;
+    ix->map_bytes = bytes;
+    return 0;
+}
+
+/* The preallocated size: the configured maximum rounded down to whole
+ * entries, but never below what is already used. */
+static int index_extend(kb_index_t *ix, int32_t max_bytes) {
+    size_t cap = (size_t)(max_bytes > 0 ? max_bytes : 0) / ix->entry_size * ix->entry_size;
+    size_t used = ix->entries * ix->entry_size;
+
+    return index_map(ix, cap > used ? cap : used);
+}
+
+static int index_trim(kb_index_t *ix) { return index_map(ix, ix->entries * ix->entry_size); }
+
+/* Empties the index and preallocates it again (zero-filled). */
+static int index_reset(kb_index_t *ix, int32_t max_bytes) {
+    ix->entries = 0;
+    if (index_map(ix, 0) != 0) return -1;
+    return index_extend(ix, max_bytes);
+}
+
+static void index_close(kb_index_t *ix) {
+    if (ix->map) munmap(ix->map, ix->map_bytes);
+    if (ix->fd >= 0) close(ix->fd);
+    ix->map = NULL;
+    ix->fd = -1;
+}
+
+static bool index_has_room(const kb_index_t *ix) { return (ix->entries + 1) * ix->entry_size <= ix->map_bytes; }
+
+static const uint8_t *index_entry(const kb_index_t *ix, size_t i) { return ix->map + i * ix->entry_size; }
+
+/* Opens an index file.  A missing one is created empty and a torn one (not
+ * whole entries) cut back; both set *rebuild.  The whole file is mapped and
+ * counted as entries (sanity-checked later). */
+static int index_open_existing(kb_index_t *ix, const char *path, bool *rebuild) {
+    struct stat st;
+
+    *rebuild = false;
+    ix->fd = open(path, O_RDWR | O_CLOEXEC);
+    if (ix->fd < 0 && errno == ENOENT) {
+        *rebuild = true;
+        ix->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    }
+    if (ix->fd < 0 || fstat(ix->fd, &st) != 0) return -1;
+    if (st.st_size % (off_t)ix->entry_size != 0) *rebuild = true;
+    ix->entries = (size_t)st.st_size / ix->entry_size;
+    return index_map(ix, ix->entries * ix->entry_size);
+}
+
+/* ------------------------------------------------------ offset and time */
+
+static int64_t offset_entry_offset(const kb_segment_t *s, size_t i) {
+    return s->base_offset + (int32_t)get_be(index_entry(&s->offset_index, i), 4);
+}
+
+static off_t offset_entry_position(const kb_segment_t *s, size_t i) {
+    return (off_t)(uint32_t)get_be(index_entry(&s->offset_index, i) + 4, 4);
+}
+
+static int64_t time_entry_timestamp(const kb_segment_t *s, size_t i) {
+    return (int64_t)get_be(index_entry(&s->time_index, i), 8);
+}
+
+static int64_t time_entry_offset(const kb_segment_t *s, size_t i) {
+    return s->base_offset + (int32_t)get_be(index_entry(&s->time_index, i) + 8, 4);
+}
+
+static void offset_index_append(kb_segment_t *s, int64_t offset, off_t position) {
+    kb_index_t *ix = &s->offset_index;
+    uint8_t *e;
+
+    if (!index_has_room(ix)) return;
+    e = ix->map + ix->entries * ix->entry_size;
+    put_be(e, (uint64_t)(offset - s->base_offset), 4);
+    put_be(e + 4, (uint64_t)position, 4);
+    ix->entries++;
+}
+
+/* Kafka's TimeIndex.maybeAppend: timestamps strictly increase; an empty
+ * index behaves as if its last entry had timestamp -1. */
+static void time_index_maybe_append(kb_segment_t *s, int64_t timestamp, int64_t offset) {
+    kb_index_t *ix = &s->time_index;
+    int64_t last = ix->entries ? time_entry_timestamp(s, ix->entries - 1) : KB_NO_TIMESTAMP;
+    uint8_t *e;
+
+    if (timestamp <= last || !index_has_room(ix)) return;
+    e = ix->map + ix->entries * ix->entry_size;
+    put_be(e, (uint64_t)timestamp, 8);
+    put_be(e + 8, (uint64_t)(offset - s->base_offset), 4);
+    ix->entries++;
+}
+
+/* Position of the greatest offset index entry <= offset, else 0. */
+static off_t offset_index_lookup(const kb_segment_t *s, int64_t offset) {
+    size_t lo = 0, hi = s->offset_index.entries;
+
+    while (lo < hi) { /* first entry > offset */
+        size_t mid = lo + (hi - lo) / 2;
+        if (offset_entry_offset(s, mid) <= offset) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo == 0 ? 0 : offset_entry_position(s, lo - 1);
+}
+
+/* Offset of the greatest time index entry with timestamp <= ts, else the
+ * base offset. */
+static int64_t time_index_lookup(const kb_segment_t *s, int64_t ts) {
+    size_t lo = 0, hi = s->time_index.entries;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (time_entry_timestamp(s, mid) <= ts) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo == 0 ? s->base_offset : time_entry_offset(s, lo - 1);
+}
+
+/* Everything an append (or the recovery scan) learns from one batch at
+ * `pos`: timestamps, the sparse index entries, the next offset. */
+static void index_batch(kb_segment_t *s, off_t pos, const kp_batch_header_t *h, size_t size, int32_t interval) {
+    int64_t last = kp_batch_last_offset(h);
+
+    if (pos == 0) s->rolling_timestamp = h->max_timestamp;
+    if (h->max_timestamp > s->max_timestamp) {
+        s->max_timestamp = h->max_timestamp;
+        s->offset_of_max_timestamp = last;
+    }
+    if (s->bytes_since_index > (size_t)(interval > 0 ? interval : 0)) {
+        offset_index_append(s, last, pos);
+        time_index_maybe_append(s, s->max_timestamp, s->offset_of_max_timestamp);
+        s->bytes_since_index = 0;
+    }
+    s->bytes_since_index += size;
+    s->next_offset = last + 1;
+}
+
+/* ------------------------------------------------------- batch headers */
+
+/* Reads the header of the batch at pos; -1 when it cannot be read or does
+ * not describe a magic-2 batch that ends inside the segment. */
+static int read_header(const kb_segment_t *s, off_t pos, kp_batch_header_t *h) {
+    uint8_t b[KP_BATCH_HEADER_SIZE];
+
+    if (pos + KP_BATCH_HEADER_SIZE > s->size) return -1;
+    if (pread(s->fd, b, sizeof(b), pos) != (ssize_t)sizeof(b)) return -1;
+    kp_batch_header_decode(b, sizeof(b), h);
+    if (h->magic != KP_BATCH_MAGIC || h->batch_length < KP_BATCH_HEADER_SIZE - KP_LOG_OVERHEAD) return -1;
+    return pos + (off_t)kp_batch_size(h) <= s->size ? 0 : -1;
+}
+
+int kb_segment_locate(kb_segment_t *s, int64_t offset, off_t from, off_t *pos, kp_batch_header_t *h) {
+    off_t p = offset_index_lookup(s, offset);
+
+    if (p < from) p = from;
+    while (p < s->size) {
+        if (read_header(s, p, h) != 0) {
+            kc_error("log", "%s.log: unreadable batch header at position %lld", s->path, (long long)p);
+            return -1;
+        }
+        if (kp_batch_last_offset(h) >= offset) {
+            *pos = p;
+            return 0;
+        }
+        p += (off_t)kp_batch_size(h);
+    }
+    *pos = s->size;
+    return 1;
+}
+
+/* The record inside the batch at pos: the batch is read whole (ListOffsets
+ * is rare, so one allocation here is fine).  1 when, despite its max
+ * timestamp, no record qualifies; the search then goes on. */
+static int find_record(const kb_segment_t *s, off_t pos, const kp_batch_header_t *h, int64_t ts, int64_t *offset,
+                       int64_t *timestamp) {
+    size_t size = kp_batch_size(h);
+    uint8_t *buf = malloc(size);
+    int rc = -1;
+
+    if (buf && pread(s->fd, buf, size, pos) == (ssize_t)size)
+        rc = kp_batch_find_timestamp(buf, size, ts, offset, timestamp);
+    free(buf);
+    if (rc < 0 && buf && (h->attributes & KP_ATTR_CODEC_MASK) != KP_CODEC_NONE) {
+        *offset = h->base_offset; /* compressed: the batch stands in for its records */
+        *timestamp = h->max_timestamp;
+        rc = 0;
+    }
+    return rc;
+}
+
+/* Batches before the one the time index points at all have smaller
+ * timestamps (the entry's offset is the first batch that reached its
+ * timestamp), so the forward scan may start there. */
+int kb_segment_find_timestamp(kb_segment_t *s, int64_t ts, int64_t *offset, int64_t *timestamp) {
+    kp_batch_header_t h;
+    off_t p;
+
+    if (s->max_timestamp < ts) return 1;
+    p = offset_index_lookup(s, time_index_lookup(s, ts));
+    while (p < s->size) {
+        if (read_header(s, p, &h) != 0) return -1;
+        if (h.max_timestamp >= ts) {
+            int rc = find_record(s, p, &h, ts, offset, timestamp);
+            if (rc <= 0) return rc;
+        }
+        p += (off_t)kp_batch_size(&h);
+    }
+    return 1;
+}
+
+/* --------------------------------------------------------------- life */
+
+static kb_segment_t *segment_alloc(const char *dir, int64_t base_offset) {
+    kb_segment_t *s = calloc(1, sizeof(*s));
+
+    if (!s) return NULL;
+    if (asprintf(&s->path, "%s/%0*" PRId64, dir, KB_SEGMENT_NAME_DIGITS, base_offset) < 0) {
+        free(s);
+        return NULL;
+    }
+    s->fd = -1;
+    index_init(&s->offset_index, KB_OFFSET_ENTRY_SIZE);
+    index_init(&s->time_index, KB_TIME_ENTRY_SIZE);
+    s->base_offset = base_offset;
+    s->next_offset = base_offset;
+    s->max_timestamp = KB_NO_TIMESTAMP;
+    s->offset_of_max_timestamp = base_offset;
+    s->rolling_timestamp = KB_NO_TIMESTAMP;
+    s->created_ms = kb_log_now_ms();
+    atomic_init(&s->refs, 1);
+    return s;
+}
+
+static void segment_free(kb_segment_t *s) {
+    char path[PATH_MAX_LEN];
+
+    index_close(&s->offset_index);
+    index_close(&s->time_index);
+    if (s->fd >= 0) close(s->fd);
+    if (s->deleted) {
+        static const char *suffixes[] = {".log", ".index", ".timeindex"};
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+            file_path(s, suffixes[i], path, sizeof(path));
+            if (unlink(path) != 0 && errno != ENOENT) kc_warn("log", "cannot delete %s: %s", path, strerror(errno));
+        }
+    }
+    free(s->path);
+    free(s);
+}
+
+kb_segment_t *kb_segment_ref(kb_segment_t *s) {
+    atomic_fetch_add(&s->refs, 1);
+    return s;
+}
+
+void kb_segment_unref(kb_segment_t *s) {
+    if (s && atomic_fetch_sub(&s->refs, 1) == 1) segment_free(s);
+}
+
+void kb_segment_delete(kb_segment_t *s) {
+    s->deleted = true;
+    kb_segment_unref(s);
+}
+
+kb_segment_t *kb_segment_create(const char *dir, int64_t base_offset, const kb_log_config_t *lc) {
+    kb_segment_t *s = segment_alloc(dir, base_offset);
+    char path[PATH_MAX_LEN];
+
+    if (!s) return NULL;
+    file_path(s, ".log", path, sizeof(path));
+    s->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (s->fd >= 0) {
+        file_path(s, ".index", path, sizeof(path));
+        s->offset_index.fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    }
+    if (s->offset_index.fd >= 0) {
+        file_path(s, ".timeindex", path, sizeof(path));
+        s->time_index.fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    }
+    if (s->time_index.fd < 0 || kb_segment_activate(s, lc) != 0) {
+        kc_error("log", "cannot create segment %s: %s", path, strerror(errno));
+        segment_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* The checks Kafka's index sanityCheck makes, plus the one that catches a
+ * preallocated tail left by a crash: the last two entries must increase. */
+static bool indexes_sane(const kb_segment_t *s) {
+    size_t n = s->offset_index.entries, t = s->time_index.entries;
+
+    if (n > 0 && (offset_entry_offset(s, n - 1) < s->base_offset || offset_entry_position(s, n - 1) > s->size))
+        return false;
+    if (n > 1 && (offset_entry_offset(s, n - 1) <= offset_entry_offset(s, n - 2) ||
+                  offset_entry_position(s, n - 1) <= offset_entry_position(s, n - 2)))
+        return false;
+    if (t > 0 && time_entry_offset(s, t - 1) < s->base_offset) return false;
+    if (t > 1 && time_entry_timestamp(s, t - 1) <= time_entry_timestamp(s, t - 2)) return false;
+    return true;
+}
+
+/* What a trusted segment needs in memory: the next offset (scan from the
+ * last index entry to the end), the largest timestamp (the last time index
+ * entry, forced in at seal time) and the first batch's timestamp (for
+ * log.roll.ms).  False when the files do not add up: recover instead. */
+static bool load_state(kb_segment_t *s) {
+    kp_batch_header_t h;
+    size_t t = s->time_index.entries;
+    off_t p;
+
+    if (!indexes_sane(s)) return false;
+    p = s->offset_index.entries ? offset_entry_position(s, s->offset_index.entries - 1) : 0;
+    while (p < s->size) {
+        if (read_header(s, p, &h) != 0) return false;
+        s->next_offset = kp_batch_last_offset(&h) + 1;
+        p += (off_t)kp_batch_size(&h);
+    }
+    if (t > 0) {
+        s->max_timestamp = time_entry_timestamp(s, t - 1);
+        s->offset_of_max_timestamp = time_entry_offset(s, t - 1);
+    }
+    if (s->size > 0) {
+        if (read_header(s, 0, &h) != 0) return false;
+        s->rolling_timestamp = h.max_timestamp;
+    }
+    return true;
+}
+
+kb_segment_t *kb_segment_open(const char *dir, int64_t base_offset, bool *needs_recovery) {
+    kb_segment_t *s = segment_alloc(dir, base_offset);
+    char path[PATH_MAX_LEN];
+    bool rebuild_offset = false, rebuild_time = false;
+    struct stat st;
+
+    if (!s) return NULL;
+    file_path(s, ".log", path, sizeof(path));
+    s->fd = open(path, O_RDWR | O_CLOEXEC);
+    if (s->fd < 0 || fstat(s->fd, &st) != 0) goto fail;
+    s->size = st.st_size;
+    file_path(s, ".index", path, sizeof(path));
+    if (index_open_existing(&s->offset_index, path, &rebuild_offset) != 0) goto fail;
+    file_path(s, ".timeindex", path, sizeof(path));
+    if (index_open_existing(&s->time_index, path, &rebuild_time) != 0) goto fail;
+    if (s->size > 0 && (rebuild_offset || rebuild_time)) *needs_recovery = true;
+    if (!*needs_recovery && !load_state(s)) {
+        kc_warn("log", "%s: indexes or tail inconsistent, rebuilding", s->path);
+        *needs_recovery = true;
+    }
+    return s;
+fail:
+    kc_error("log", "cannot open segment %s: %s", path, strerror(errno));
+    segment_free(s);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ recovery */
+
+/* A window of the file read into memory by the recovery scan. */
+typedef struct scan_window {
+    uint8_t *buf;
+    size_t cap;
+    off_t start; /* file position of buf[0] */
+    size_t len;  /* bytes valid in buf */
+} scan_window_t;
+
+/* Reads up to cap bytes at pos, first growing the buffer to `want`. */
+static int window_fill(int fd, scan_window_t *w, off_t pos, size_t want, off_t file_size) {
+    size_t n;
+
+    if (want > w->cap) {
+        uint8_t *nb = realloc(w->buf, want);
+        if (!nb) return -1;
+        w->buf = nb;
+        w->cap = want;
+    }
+    n = (size_t)(file_size - pos) < w->cap ? (size_t)(file_size - pos) : w->cap;
+    w->start = pos;
+    w->len = 0;
+    while (w->len < n) {
+        ssize_t r = pread(fd, w->buf + w->len, n - w->len, pos + (off_t)w->len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        w->len += (size_t)r;
+    }
+    return 0;
+}
+
+/* Bytes needed in memory to see the whole batch at the window's start. */
+static size_t batch_bytes_wanted(const scan_window_t *w) {
+    int64_t len;
+
+    if (w->len < KP_LOG_OVERHEAD) return RECOVERY_CHUNK;
+    len = (int32_t)get_be(w->buf + KP_BATCH_OFF_LENGTH, 4);
+    return len < 0 ? RECOVERY_CHUNK : (size_t)len + KP_LOG_OVERHEAD;
+}
+
+/* Offsets must increase and fit the segment's 32-bit relative offsets. */
+static bool batch_offsets_fit(const kb_segment_t *s, const kp_batch_header_t *h) {
+    return h->base_offset >= s->next_offset && kp_batch_last_offset(h) - s->base_offset <= INT32_MAX;
+}
+
+/* Indexes every valid batch from the start; returns the length of the
+ * valid prefix, or -1 on an I/O error. */
+static off_t recover_scan(kb_segment_t *s, off_t file_size, int32_t interval) {
+    scan_window_t w = {malloc(RECOVERY_CHUNK), RECOVERY_CHUNK, 0, 0};
+    off_t pos = 0;
+
+    if (!w.buf) return -1;
+    while (pos < file_size) {
+        kp_batch_header_t h;
+        size_t size = 0, avail = (size_t)(w.start + (off_t)w.len - pos);
+        int rc = kp_batch_scan(w.buf + (pos - w.start), avail, (size_t)(file_size - pos), &h, &size);
+
+        if (rc == KP_SCAN_INCOMPLETE) {
+            if (w.start + (off_t)w.len == file_size) break; /* cut at the end of the file */
+            bool refilled_here = w.start == pos;
+            if (window_fill(s->fd, &w, pos, refilled_here ? batch_bytes_wanted(&w) : 0, file_size) != 0) {
+                pos = -1;
+                break;
+            }
+            continue;
+        }
+        if (rc != KP_SCAN_OK || !batch_offsets_fit(s, &h)) break;
+        index_batch(s, pos, &h, size, interval);
+        pos += (off_t)size;
+    }
+    free(w.buf);
+    return pos;
+}
+
+static void reset_state(kb_segment_t *s) {
+    s->size = 0;
+    s->next_offset = s->base_offset;
+    s->max_timestamp = KB_NO_TIMESTAMP;
+    s->offset_of_max_timestamp = s->base_offset;
+    s->rolling_timestamp = KB_NO_TIMESTAMP;
+    s->bytes_since_index = 0;
+}
+
+int kb_segment_recover(kb_segment_t *s, const kb_log_config_t *lc, const char *name, uint64_t *truncated) {
+    struct stat st;
+    off_t valid;
+
+    *truncated = 0;
+    if (fstat(s->fd, &st) != 0) return -1;
+    if (index_reset(&s->offset_index, lc->index_size_max_bytes) != 0 ||
+        index_reset(&s->time_index, lc->index_size_max_bytes) != 0)
+        return -1;
+    reset_state(s);
+    valid = recover_scan(s, st.st_size, lc->index_interval_bytes);
+    if (valid < 0) return -1;
+    if (valid < st.st_size) {
+        if (ftruncate(s->fd, valid) != 0) return -1;
+        *truncated = (uint64_t)(st.st_size - valid);
+        kc_warn("log", "recovered %s segment %0*" PRId64 ": truncated %" PRIu64 " bytes after offset %" PRId64, name,
+                KB_SEGMENT_NAME_DIGITS, s->base_offset, *truncated, s->next_offset - 1);
+    }
+    s->size = valid;
+    return kb_segment_sync(s);
+}
+
+/* -------------------------------------------------------- append, seal */
+
+bool kb_segment_index_full(const kb_segment_t *s) {
+    return !index_has_room(&s->offset_index) || !index_has_room(&s->time_index);
+}
+
+/* Normally one pwrite; a short write (rare on regular files) continues. */
+static int write_all(int fd, const uint8_t *p, size_t n, off_t at) {
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, at);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        if (w == 0) {
+            errno = ENOSPC;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+        at += w;
+    }
+    return 0;
+}
+
+int kb_segment_append(kb_segment_t *s, const uint8_t *batch, size_t size, const kp_batch_header_t *h,
+                      int32_t index_interval_bytes) {
+    off_t at = s->size;
+
+    if (write_all(s->fd, batch, size, at) != 0) {
+        int saved = errno;
+        if (ftruncate(s->fd, at) != 0)
+            kc_error("log", "%s.log: cannot cut a failed append back: %s", s->path, strerror(errno));
+        errno = saved;
+        return -1;
+    }
+    s->size += (off_t)size;
+    index_batch(s, at, h, size, index_interval_bytes);
+    return 0;
+}
+
+int kb_segment_activate(kb_segment_t *s, const kb_log_config_t *lc) {
+    if (index_extend(&s->offset_index, lc->index_size_max_bytes) != 0) return -1;
+    return index_extend(&s->time_index, lc->index_size_max_bytes);
+}
+
+void kb_segment_seal(kb_segment_t *s) {
+    time_index_maybe_append(s, s->max_timestamp, s->offset_of_max_timestamp);
+    if (index_trim(&s->offset_index) != 0 || index_trim(&s->time_index) != 0)
+        kc_error("log", "%s: cannot trim indexes: %s", s->path, strerror(errno));
+}
+
+int kb_segment_sync(kb_segment_t *s) {
+    if (fdatasync(s->fd) != 0) return -1;
+    if (fdatasync(s->offset_index.fd) != 0) return -1;
+    return fdatasync(s->time_index.fd);
+}

@@ -1,0 +1,195 @@
+/*
+ * kb_metrics.c - the Prometheus text endpoint (see kb_metrics.h).
+ *
+ * libevent's evhttp serves GET /metrics on the broker's own loop.  Building
+ * the answer only reads counters (no locks, no I/O besides the socket), so
+ * it cannot stall the loop for longer than formatting a few dozen lines.
+ * Every counter is listed once in a table, so adding one to kb_metrics_t
+ * takes one row here.
+ */
+#include "broker/metrics/kb_metrics.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/util.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "broker/log/kb_log.h"
+#include "coord/kc_log.h"
+
+#define HTTP_TIMEOUT_S 10
+#define HTTP_MAX_HEADERS 8192
+#define HTTP_MAX_BODY 1024 /* GET has no body worth reading */
+
+struct kb_metrics_http {
+    struct evhttp *http;
+};
+
+/* One counter: its name after "kbroker_", help text and where it lives. */
+typedef struct {
+    const char *name;
+    const char *help;
+    size_t offset;
+} counter_t;
+
+static const counter_t broker_counters[] = {
+    {"requests_total", "Kafka requests received.", offsetof(kb_metrics_t, requests_total)},
+    {"produce_batches", "Record batches appended by Produce.", offsetof(kb_metrics_t, produce_batches)},
+    {"produce_bytes", "Record batch bytes appended by Produce.", offsetof(kb_metrics_t, produce_bytes)},
+    {"fetch_requests", "Fetch requests answered.", offsetof(kb_metrics_t, fetch_requests)},
+    {"fetch_record_bytes", "Record bytes put in Fetch responses.", offsetof(kb_metrics_t, fetch_record_bytes)},
+    {"fetch_sendfile_bytes", "Record bytes of Fetch responses sent with sendfile.",
+     offsetof(kb_metrics_t, fetch_sendfile_bytes)},
+    {"connections_closed_bad_frame", "Connections closed for an invalid frame.",
+     offsetof(kb_metrics_t, connections_closed_bad_frame)},
+};
+
+static const counter_t log_counters[] = {
+    {"log_fsyncs_total", "fsync calls completed on log segments.", offsetof(kb_log_stats_t, fsyncs)},
+    {"log_bytes_appended_total", "Bytes appended to partition logs.", offsetof(kb_log_stats_t, bytes_appended)},
+    {"log_batches_appended_total", "Record batches appended to partition logs.",
+     offsetof(kb_log_stats_t, batches_appended)},
+    {"log_recovery_truncated_bytes_total", "Bytes truncated from log tails by recovery at start-up.",
+     offsetof(kb_log_stats_t, recovery_truncated_bytes)},
+};
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Counters may be bumped by another thread (relaxed atomics), so read them
+ * the same way. */
+static uint64_t counter_read(const void *base, size_t offset) {
+    const uint64_t *v = (const uint64_t *)((const char *)base + offset);
+    return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
+
+static void add_metric(struct evbuffer *out, const char *name, const char *type, const char *help, uint64_t value) {
+    evbuffer_add_printf(out, "# HELP kbroker_%s %s\n# TYPE kbroker_%s %s\nkbroker_%s %llu\n", name, help, name, type,
+                        name, (unsigned long long)value);
+}
+
+static void add_counters(struct evbuffer *out, const void *base, const counter_t *c, size_t n) {
+    for (size_t i = 0; i < n; i++) add_metric(out, c[i].name, "counter", c[i].help, counter_read(base, c[i].offset));
+}
+
+static void render(const kb_broker_t *b, struct evbuffer *out) {
+    static const kb_metrics_t no_metrics;
+    kb_log_stats_t stats = {0};
+    if (b->logs) kb_logmgr_stats(b->logs, &stats);
+    add_metric(out, "broker_id", "gauge", "This broker's broker.id.", (uint64_t)b->cfg->broker_id);
+    add_counters(out, b->metrics ? b->metrics : &no_metrics, broker_counters, N_OF(broker_counters));
+    add_counters(out, &stats, log_counters, N_OF(log_counters));
+}
+
+static void send_text(struct evhttp_request *req, int code, const char *reason, struct evbuffer *body) {
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_send_reply(req, code, reason, body);
+}
+
+static void on_request(struct evhttp_request *req, void *arg) {
+    const kb_broker_t *b = arg;
+    struct evbuffer *body = evbuffer_new();
+    if (!body) {
+        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+        return;
+    }
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    if (!path || strcmp(path, "/metrics") != 0) {
+        evbuffer_add_printf(body, "not found; try /metrics\n");
+        send_text(req, HTTP_NOTFOUND, "Not Found", body);
+    } else {
+        if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) render(b, body);
+        send_text(req, HTTP_OK, "OK", body);
+    }
+    evbuffer_free(body);
+}
+
+/* ---- start and stop ---- */
+
+/* Splits "host:port" or "[v6]:port" (already validated by the config);
+ * an empty host means every interface. */
+static int split_listener(const char *s, char *host, size_t hostlen, uint16_t *port) {
+    const char *colon = strrchr(s, ':');
+    const char *h = s;
+    size_t len;
+    if (!colon) return -1;
+    len = (size_t)(colon - s);
+    if (*s == '[' && len >= 2 && colon[-1] == ']') {
+        h++;
+        len -= 2;
+    }
+    if (len >= hostlen) return -1;
+    memcpy(host, h, len);
+    host[len] = '\0';
+    if (!*host) snprintf(host, hostlen, "0.0.0.0");
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || p < 0 || p > 65535) return -1;
+    *port = (uint16_t)p;
+    return 0;
+}
+
+/* Logs where the endpoint listens, with the port the kernel chose for 0. */
+static void log_bound(struct evhttp_bound_socket *bs, const char *host) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int port = -1;
+    if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss, &len) == 0)
+        port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                              : ((struct sockaddr_in *)&ss)->sin_port);
+    bool v6 = strchr(host, ':') != NULL;
+    kc_info("metrics", "metrics on http://%s%s%s:%d/metrics", v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
+static struct evhttp *http_new(kb_broker_t *b) {
+    struct evhttp *http = evhttp_new(b->base);
+    if (!http) return NULL;
+    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    evhttp_set_timeout(http, HTTP_TIMEOUT_S);
+    evhttp_set_max_headers_size(http, HTTP_MAX_HEADERS);
+    evhttp_set_max_body_size(http, HTTP_MAX_BODY);
+    evhttp_set_gencb(http, on_request, b);
+    return http;
+}
+
+int kb_metrics_start(kb_broker_t *b, char *err, size_t errlen) {
+    const char *listener = b->cfg->metrics_listener;
+    char host[256];
+    uint16_t port;
+    if (!listener || !*listener) return 0;
+    if (split_listener(listener, host, sizeof(host), &port) != 0) {
+        snprintf(err, errlen, "invalid kbroker.metrics.listener '%s'", listener);
+        return -1;
+    }
+    kb_metrics_http_t *mh = calloc(1, sizeof(*mh));
+    if (!mh || !(mh->http = http_new(b))) {
+        snprintf(err, errlen, "cannot start the metrics endpoint: out of memory");
+        free(mh);
+        return -1;
+    }
+    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(mh->http, host, port);
+    if (!bs) {
+        snprintf(err, errlen, "cannot listen on %s for kbroker.metrics.listener: %s", listener,
+                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        evhttp_free(mh->http);
+        free(mh);
+        return -1;
+    }
+    log_bound(bs, host);
+    b->metrics_http = mh;
+    return 0;
+}
+
+void kb_metrics_stop(kb_broker_t *b) {
+    kb_metrics_http_t *mh = b->metrics_http;
+    if (!mh) return;
+    evhttp_free(mh->http); /* closes the listener and every open connection */
+    free(mh);
+    b->metrics_http = NULL;
+}

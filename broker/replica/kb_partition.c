@@ -1,0 +1,634 @@
+/*
+ * kb_partition.c - hosted partitions, their roles and the delayed
+ * operations that wait on them (see kb_partition.h).
+ *
+ * Partitions live in a hash table keyed by topic and partition id.  A
+ * partition object, once created, lives until kb_replicas_free: when its
+ * assignment no longer lists this broker it only loses its role (the log stays
+ * open and on disk), so the waiters and delayed produces that point at it can
+ * never dangle.  kb_replicas_get() hides partitions that are not hosted.
+ *
+ * Roles are reconciled from the cluster view on each change: the view is
+ * walked only once it has loaded completely (a view in the middle of a
+ * reload may show stale states), every assigned partition is marked with the
+ * walk's generation, and hosted partitions left unmarked are dropped.
+ *
+ * Delayed produces.  An append whose answer must wait (acks=all until the
+ * high watermark passes the batch, or any acks until a flush.messages fsync
+ * completes) takes a kb_delayed_produce_t from a small pool; each one keeps
+ * its libevent timer for life so the hot path allocates nothing once the
+ * pool is warm.  A produce is in exactly one stage: FLUSHING (on the
+ * partition's flushing list, kb_log_flush_async has its pointer) or PARKED
+ * (on the parked list sorted by required offset, timer armed).  Its timeout
+ * starts when it parks: the fsync is bounded by the disk, not by the client.
+ *
+ * Fetch waiters are woken on the loop, never inside the call that moved the
+ * high watermark or changed the role: such a change queues the partition and
+ * activates one event, whose callback moves the waiters of every queued
+ * partition to a firing list and calls them one by one.  Waiters registered
+ * while that runs wait for the next change.
+ */
+#include "broker/replica/kb_partition.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "coord/kc_log.h"
+#include "coord/kc_view.h"
+#include "proto/kp_types.h"
+
+#define INITIAL_BUCKETS 256
+#define MAX_POOLED_PRODUCES 1024
+
+typedef enum { OP_IDLE = 0, OP_FLUSHING, OP_PARKED } op_stage_t;
+
+/* One produce whose answer waits for an fsync and/or the high watermark. */
+typedef struct kb_delayed_produce {
+    TAILQ_ENTRY(kb_delayed_produce) link; /* flushing, parked or pool list */
+    kb_partition_t *p;                    /* NULL once orphaned by kb_replicas_free */
+    struct event *timer;                  /* acks=all timeout; owned, reused across uses */
+    op_stage_t stage;
+    bool orphaned; /* its flush outlived the partitions: free it when the flush returns */
+    int16_t acks;
+    int32_t timeout_ms;
+    uint64_t leadership;     /* p->leadership when appended */
+    int64_t required_offset; /* high watermark that acknowledges it: last offset + 1 */
+    kb_append_result_t res;
+    kb_produce_done_fn done;
+    void *arg;
+} kb_delayed_produce_t;
+
+TAILQ_HEAD(produce_list, kb_delayed_produce);
+
+typedef enum { W_WAITING = 0, W_QUEUED, W_FIRING } waiter_state_t;
+
+struct kb_waiter {
+    TAILQ_ENTRY(kb_waiter) link; /* p->waiters (WAITING) or r->firing (QUEUED) */
+    kb_partition_t *p;
+    waiter_state_t state;
+    void (*wake)(void *arg);
+    void *arg;
+};
+
+TAILQ_HEAD(waiter_list, kb_waiter);
+
+struct kb_partition {
+    kb_partition_t *hnext; /* hash chain */
+    kb_replicas_t *r;
+    int32_t partition;
+    kb_log_t *log;         /* owned by the log manager; NULL until opened */
+    bool log_failed;       /* opening failed (logged once until it succeeds) */
+    bool hosted;           /* the assignment lists this broker */
+    bool leader;
+    int32_t leader_epoch;
+    int n_isr;
+    bool isr_is_self;      /* ISR == {this broker}: HW follows LEO */
+    uint64_t leadership;   /* bumped on each become-leader */
+    uint64_t seen;         /* view walk generation that last listed it */
+    bool wake_queued;      /* on r->wake_queue */
+    TAILQ_ENTRY(kb_partition) wake_link;
+    struct waiter_list waiters;
+    struct produce_list parked;   /* sorted by required_offset */
+    struct produce_list flushing; /* in append order */
+    char topic[];
+};
+
+struct kb_replicas {
+    kb_broker_t *b;
+    kb_log_config_t log_config; /* broker defaults, computed once */
+    kb_partition_t **buckets;
+    size_t n_buckets;
+    size_t n_partitions;
+    uint64_t walk;              /* generation of the last view walk */
+    struct event *wake_ev;
+    bool wake_scheduled;
+    TAILQ_HEAD(, kb_partition) wake_queue;
+    struct waiter_list firing;
+    struct produce_list pool;
+    int pool_size;
+    bool closing; /* kb_replicas_free is running: nothing new may wait */
+};
+
+/* ---- the table ---- */
+
+static size_t key_hash(const char *topic, int32_t partition) {
+    uint32_t h = 2166136261u;
+    for (const unsigned char *s = (const unsigned char *)topic; *s; s++) h = (h ^ *s) * 16777619u;
+    h = (h ^ (uint32_t)partition) * 16777619u;
+    return h;
+}
+
+static kb_partition_t *table_find(const kb_replicas_t *r, const char *topic, int32_t partition) {
+    kb_partition_t *p = r->buckets[key_hash(topic, partition) % r->n_buckets];
+    while (p && (p->partition != partition || strcmp(p->topic, topic) != 0)) p = p->hnext;
+    return p;
+}
+
+/* Doubles the bucket array; on allocation failure the table keeps working
+ * with longer chains. */
+static void table_grow(kb_replicas_t *r) {
+    size_t n = r->n_buckets * 2;
+    kb_partition_t **nb = calloc(n, sizeof(*nb));
+    if (!nb) return;
+    for (size_t i = 0; i < r->n_buckets; i++) {
+        kb_partition_t *p = r->buckets[i], *next;
+        for (; p; p = next) {
+            next = p->hnext;
+            size_t j = key_hash(p->topic, p->partition) % n;
+            p->hnext = nb[j];
+            nb[j] = p;
+        }
+    }
+    free(r->buckets);
+    r->buckets = nb;
+    r->n_buckets = n;
+}
+
+static kb_partition_t *table_insert(kb_replicas_t *r, const char *topic, int32_t partition) {
+    size_t len = strlen(topic) + 1;
+    kb_partition_t *p = calloc(1, sizeof(*p) + len);
+    if (!p) return NULL;
+    memcpy(p->topic, topic, len);
+    p->r = r;
+    p->partition = partition;
+    p->leader_epoch = -1;
+    TAILQ_INIT(&p->waiters);
+    TAILQ_INIT(&p->parked);
+    TAILQ_INIT(&p->flushing);
+    if (r->n_partitions >= r->n_buckets * 2) table_grow(r);
+    size_t i = key_hash(topic, partition) % r->n_buckets;
+    p->hnext = r->buckets[i];
+    r->buckets[i] = p;
+    r->n_partitions++;
+    return p;
+}
+
+/* ---- fetch waiters ---- */
+
+/* Queues p's waiters to be woken from the loop (the caller may be deep in
+ * an append or a view change). */
+static void schedule_wake(kb_partition_t *p) {
+    kb_replicas_t *r = p->r;
+    if (p->wake_queued || TAILQ_EMPTY(&p->waiters)) return;
+    p->wake_queued = true;
+    TAILQ_INSERT_TAIL(&r->wake_queue, p, wake_link);
+    if (!r->wake_scheduled) {
+        r->wake_scheduled = true;
+        event_active(r->wake_ev, EV_TIMEOUT, 0);
+    }
+}
+
+/* Moves p's waiters to the firing list. */
+static void queue_waiters(kb_partition_t *p) {
+    kb_waiter_t *w;
+    while ((w = TAILQ_FIRST(&p->waiters))) {
+        TAILQ_REMOVE(&p->waiters, w, link);
+        w->state = W_QUEUED;
+        TAILQ_INSERT_TAIL(&p->r->firing, w, link);
+    }
+}
+
+/* Wakes and frees every waiter on the firing list.  A wake callback may
+ * cancel waiters still queued there (a fetch waiting on several partitions
+ * drops the rest), so the head is re-read each time. */
+static void fire_waiters(kb_replicas_t *r) {
+    kb_waiter_t *w;
+    while ((w = TAILQ_FIRST(&r->firing))) {
+        TAILQ_REMOVE(&r->firing, w, link);
+        w->state = W_FIRING;
+        w->wake(w->arg);
+        free(w);
+    }
+}
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg) {
+    kb_replicas_t *r = arg;
+    kb_partition_t *p;
+    r->wake_scheduled = false;
+    while ((p = TAILQ_FIRST(&r->wake_queue))) {
+        TAILQ_REMOVE(&r->wake_queue, p, wake_link);
+        p->wake_queued = false;
+        queue_waiters(p);
+    }
+    fire_waiters(r);
+}
+
+kb_waiter_t *kb_partition_wait(kb_partition_t *p, void (*wake)(void *arg), void *arg) {
+    if (p->r->closing) return NULL;
+    kb_waiter_t *w = malloc(sizeof(*w));
+    if (!w) return NULL;
+    w->p = p;
+    w->state = W_WAITING;
+    w->wake = wake;
+    w->arg = arg;
+    TAILQ_INSERT_TAIL(&p->waiters, w, link);
+    return w;
+}
+
+void kb_waiter_cancel(kb_waiter_t *w) {
+    if (!w) return;
+    switch (w->state) {
+    case W_WAITING: TAILQ_REMOVE(&w->p->waiters, w, link); break;
+    case W_QUEUED: TAILQ_REMOVE(&w->p->r->firing, w, link); break;
+    case W_FIRING: return; /* its own wake is running; wake_cb frees it */
+    }
+    free(w);
+}
+
+/* ---- delayed produces ---- */
+
+static void produce_timeout(evutil_socket_t fd, short what, void *arg);
+
+static kb_delayed_produce_t *produce_get(kb_replicas_t *r) {
+    kb_delayed_produce_t *op = TAILQ_FIRST(&r->pool);
+    if (op) {
+        TAILQ_REMOVE(&r->pool, op, link);
+        r->pool_size--;
+        return op;
+    }
+    op = calloc(1, sizeof(*op));
+    if (op && !(op->timer = evtimer_new(r->b->base, produce_timeout, op))) {
+        free(op);
+        op = NULL;
+    }
+    return op;
+}
+
+static void produce_destroy(kb_delayed_produce_t *op) {
+    if (op->timer) event_free(op->timer);
+    free(op);
+}
+
+static void produce_put(kb_replicas_t *r, kb_delayed_produce_t *op) {
+    if (r->pool_size >= MAX_POOLED_PRODUCES) {
+        produce_destroy(op);
+        return;
+    }
+    op->p = NULL;
+    op->done = NULL;
+    op->arg = NULL;
+    TAILQ_INSERT_HEAD(&r->pool, op, link);
+    r->pool_size++;
+}
+
+/* Takes op off whichever list its stage puts it on. */
+static void produce_unlink(kb_delayed_produce_t *op) {
+    kb_partition_t *p = op->p;
+    if (op->stage == OP_PARKED) {
+        TAILQ_REMOVE(&p->parked, op, link);
+        evtimer_del(op->timer);
+    } else if (op->stage == OP_FLUSHING) {
+        TAILQ_REMOVE(&p->flushing, op, link);
+    }
+    op->stage = OP_IDLE;
+}
+
+/* Answers op and recycles it.  The callback runs last, after op is back in
+ * the pool: it may produce again (even to this partition). */
+static void produce_finish(kb_delayed_produce_t *op, int16_t error_code) {
+    kb_produce_done_fn done = op->done;
+    void *arg = op->arg;
+    kb_append_result_t res = op->res;
+    kb_replicas_t *r = op->p->r;
+    produce_unlink(op);
+    produce_put(r, op);
+    done(arg, error_code, &res);
+}
+
+static int16_t produce_acked_error(const kb_partition_t *p) {
+    return p->n_isr < p->r->b->cfg->min_insync_replicas ? KP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND : KP_ERR_NONE;
+}
+
+/* Inserts op into the parked list, keeping it sorted by required offset
+ * (appends arrive in offset order, so the scan from the tail is short). */
+static void produce_park(kb_partition_t *p, kb_delayed_produce_t *op) {
+    kb_delayed_produce_t *after = TAILQ_LAST(&p->parked, produce_list);
+    while (after && after->required_offset > op->required_offset)
+        after = TAILQ_PREV(after, produce_list, link);
+    if (after) TAILQ_INSERT_AFTER(&p->parked, after, op, link);
+    else TAILQ_INSERT_HEAD(&p->parked, op, link);
+    op->stage = OP_PARKED;
+    int32_t ms = op->timeout_ms > 0 ? op->timeout_ms : 0;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(op->timer, &tv);
+}
+
+static void produce_timeout(evutil_socket_t fd, short what, void *arg) {
+    produce_finish(arg, KP_ERR_REQUEST_TIMED_OUT);
+}
+
+/* Completes the parked produces the high watermark has reached. */
+static void complete_parked(kb_partition_t *p) {
+    int64_t hw = kb_log_high_watermark(p->log);
+    kb_delayed_produce_t *op;
+    while ((op = TAILQ_FIRST(&p->parked)) && op->required_offset <= hw) produce_finish(op, produce_acked_error(p));
+}
+
+/* Answers the parked produces (leadership lost).  Produces still waiting
+ * for their fsync stay: the flusher holds their pointer, and
+ * produce_await_hw() sees the lost leadership when the fsync returns. */
+static void fail_parked(kb_partition_t *p, int16_t error_code) {
+    kb_delayed_produce_t *op;
+    while ((op = TAILQ_FIRST(&p->parked))) produce_finish(op, error_code);
+}
+
+/* The acks=all stage after any fsync: answer now or park until the high
+ * watermark passes the batch. */
+static void produce_await_hw(kb_partition_t *p, kb_delayed_produce_t *op) {
+    if (!p->leader || p->leadership != op->leadership) {
+        produce_finish(op, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+        return;
+    }
+    if (kb_log_high_watermark(p->log) >= op->required_offset) {
+        produce_finish(op, produce_acked_error(p));
+        return;
+    }
+    produce_park(p, op);
+}
+
+static void produce_flushed(void *arg, int rc) {
+    kb_delayed_produce_t *op = arg;
+    if (op->orphaned) {
+        produce_destroy(op);
+        return;
+    }
+    produce_unlink(op);
+    if (rc != 0) {
+        kc_error("replica", "%s-%d: fsync failed; answering KAFKA_STORAGE_ERROR", op->p->topic, (int)op->p->partition);
+        produce_finish(op, KP_ERR_KAFKA_STORAGE_ERROR);
+    } else if (op->acks == -1) {
+        produce_await_hw(op->p, op);
+    } else {
+        produce_finish(op, KP_ERR_NONE);
+    }
+}
+
+/* ---- high watermark ---- */
+
+/* With no replication yet the HW moves only when the ISR is this broker
+ * alone; then it follows the log end offset.  Returns true if it moved. */
+static bool update_high_watermark(kb_partition_t *p) {
+    if (!p->leader || !p->isr_is_self) return false;
+    int64_t old = kb_log_high_watermark(p->log);
+    if (kb_log_end_offset(p->log) <= old) return false;
+    kb_log_set_high_watermark(p->log, kb_log_end_offset(p->log));
+    if (kb_log_high_watermark(p->log) == old) return false;
+    schedule_wake(p);
+    return true;
+}
+
+/* ---- produce ---- */
+
+static void produce_now(kb_produce_done_fn done, void *arg, int16_t error_code) {
+    kb_append_result_t res = {.base_offset = -1, .last_offset = -1, .log_append_time = -1, .log_start_offset = -1};
+    done(arg, error_code, &res);
+}
+
+/* The answer after a successful append: now when nothing needs waiting for,
+ * else through a delayed produce. */
+static void produce_after_append(kb_partition_t *p, int16_t acks, int32_t timeout_ms, const kb_append_result_t *res,
+                                 kb_produce_done_fn done, void *arg) {
+    bool flush = kb_log_flush_due(p->log);
+    int64_t required = res->last_offset + 1;
+    if (!flush && (acks != -1 || kb_log_high_watermark(p->log) >= required)) {
+        done(arg, acks == -1 ? produce_acked_error(p) : KP_ERR_NONE, res);
+        return;
+    }
+    kb_delayed_produce_t *op = produce_get(p->r);
+    if (!op) {
+        kc_error("replica", "%s-%d: out of memory for a delayed produce", p->topic, (int)p->partition);
+        done(arg, KP_ERR_UNKNOWN_SERVER_ERROR, res);
+        return;
+    }
+    *op = (kb_delayed_produce_t){.p = p, .timer = op->timer, .acks = acks, .timeout_ms = timeout_ms,
+                                 .leadership = p->leadership, .required_offset = required, .res = *res,
+                                 .done = done, .arg = arg};
+    if (!flush) {
+        produce_park(p, op);
+        return;
+    }
+    op->stage = OP_FLUSHING;
+    TAILQ_INSERT_TAIL(&p->flushing, op, link);
+    kb_log_flush_async(p->log, produce_flushed, op);
+}
+
+void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_header_t *h, int16_t acks,
+                          int32_t timeout_ms, kb_produce_done_fn done, void *arg) {
+    kb_append_result_t res;
+    if (!p->hosted || !p->leader) {
+        produce_now(done, arg, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+        return;
+    }
+    if (acks == -1 && p->n_isr < p->r->b->cfg->min_insync_replicas) {
+        produce_now(done, arg, KP_ERR_NOT_ENOUGH_REPLICAS);
+        return;
+    }
+    if (kb_log_append(p->log, batch, h, p->leader_epoch, &res) != 0) {
+        produce_now(done, arg, KP_ERR_KAFKA_STORAGE_ERROR);
+        return;
+    }
+    if (update_high_watermark(p)) complete_parked(p);
+    produce_after_append(p, acks, timeout_ms, &res, done, arg);
+}
+
+/* ---- roles ---- */
+
+typedef struct {
+    bool hosted;
+    bool leader;
+    int32_t leader_epoch;
+    int n_isr;
+    bool isr_is_self;
+} role_t;
+
+static void log_role_change(const kb_partition_t *p, const role_t *to) {
+    if (p->hosted && !to->hosted)
+        kc_info("replica", "%s-%d: no longer assigned to this broker%s; log kept", p->topic, (int)p->partition,
+                p->leader ? ", leadership dropped" : "");
+    else if (to->leader && !p->leader)
+        kc_info("replica", "%s-%d: leader (epoch %d, ISR of %d)", p->topic, (int)p->partition, (int)to->leader_epoch,
+                to->n_isr);
+    else if (p->leader && !to->leader)
+        kc_info("replica", "%s-%d: no longer leader (epoch %d)", p->topic, (int)p->partition, (int)to->leader_epoch);
+    else if (to->hosted && (!p->hosted || to->leader_epoch != p->leader_epoch))
+        kc_debug("replica", "%s-%d: %s (epoch %d)", p->topic, (int)p->partition, to->leader ? "leader" : "follower",
+                 (int)to->leader_epoch);
+}
+
+/* Moves p to role `to`: losing leadership fails the waiting produces, a
+ * changed ISR may move the high watermark, and any change of role or epoch
+ * wakes the fetch waiters. */
+static void partition_set_role(kb_partition_t *p, const role_t *to) {
+    bool was_leader = p->leader;
+    bool changed = to->hosted != p->hosted || to->leader != p->leader || to->leader_epoch != p->leader_epoch;
+    log_role_change(p, to);
+    p->hosted = to->hosted;
+    p->leader = to->leader;
+    p->leader_epoch = to->leader_epoch;
+    p->n_isr = to->n_isr;
+    p->isr_is_self = to->isr_is_self;
+    if (to->leader && !was_leader) p->leadership++;
+    if (changed) schedule_wake(p);
+    /* Fields first: a produce callback below may re-enter this partition. */
+    if (was_leader && !to->leader) fail_parked(p, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    if (update_high_watermark(p)) complete_parked(p);
+}
+
+static void role_from_view(role_t *to, const kc_partition_t *kp, int32_t me) {
+    const kc_partition_state_t *s = &kp->state;
+    *to = (role_t){.hosted = true, .leader_epoch = -1};
+    if (!kp->has_state) return;
+    to->leader = s->leader == me;
+    to->leader_epoch = s->leader_epoch;
+    to->n_isr = s->n_isr;
+    to->isr_is_self = s->n_isr == 1 && s->isr[0] == me;
+}
+
+/* Hosts one partition the view assigns to this broker: opens its log the
+ * first time, then applies its state. */
+static void replicas_host(kb_replicas_t *r, const char *topic, int32_t partition, const kc_partition_t *kp) {
+    kb_partition_t *p = table_find(r, topic, partition);
+    if (!p && !(p = table_insert(r, topic, partition))) {
+        kc_error("replica", "%s-%d: out of memory", topic, (int)partition);
+        return;
+    }
+    p->seen = r->walk;
+    if (!p->log) {
+        p->log = kb_logmgr_get_or_create(r->b->logs, topic, partition, &r->log_config);
+        if (!p->log) {
+            if (!p->log_failed)
+                kc_error("replica", "%s-%d: cannot open its log; not hosting it", topic, (int)partition);
+            p->log_failed = true;
+            return;
+        }
+        p->log_failed = false;
+    }
+    role_t to;
+    role_from_view(&to, kp, r->b->cfg->broker_id);
+    partition_set_role(p, &to);
+}
+
+/* Drops the role of hosted partitions the last walk did not list. */
+static void replicas_drop_unlisted(kb_replicas_t *r) {
+    for (size_t i = 0; i < r->n_buckets; i++)
+        for (kb_partition_t *p = r->buckets[i]; p; p = p->hnext)
+            if (p->hosted && p->seen != r->walk) {
+                role_t none = {.leader_epoch = p->leader_epoch};
+                partition_set_role(p, &none);
+            }
+}
+
+void kb_replicas_on_view_change(kb_replicas_t *r, int what) {
+    const kc_view_t *v = r->b->view;
+    int32_t me = r->b->cfg->broker_id;
+    if (!(what & (KC_VIEW_TOPICS | KC_VIEW_STATES)) || !v || !kc_view_loaded(v)) return;
+    r->walk++;
+    for (int i = 0; i < kc_view_topic_count(v); i++) {
+        const kc_topic_t *t = kc_view_topic_at(v, i);
+        for (int32_t pid = 0; pid < t->n_partitions; pid++) {
+            const kc_partition_t *kp = &t->partitions[pid];
+            if (kc_int32_contains(kp->replicas, kp->n_replicas, me)) replicas_host(r, t->name, pid, kp);
+        }
+    }
+    replicas_drop_unlisted(r);
+}
+
+/* ---- accessors ---- */
+
+kb_partition_t *kb_replicas_get(kb_replicas_t *r, const char *topic, int32_t partition) {
+    kb_partition_t *p = table_find(r, topic, partition);
+    return p && p->hosted ? p : NULL;
+}
+
+bool kb_partition_is_leader(const kb_partition_t *p) { return p->hosted && p->leader; }
+int32_t kb_partition_leader_epoch(const kb_partition_t *p) { return p->leader_epoch; }
+kb_log_t *kb_partition_log(kb_partition_t *p) { return p->log; }
+int64_t kb_partition_high_watermark(const kb_partition_t *p) { return kb_log_high_watermark(p->log); }
+
+/* ---- life cycle ---- */
+
+kb_replicas_t *kb_replicas_new(kb_broker_t *b) {
+    kb_replicas_t *r = calloc(1, sizeof(*r));
+    if (!r) return NULL;
+    r->b = b;
+    kb_log_config_from_broker(&r->log_config, b->cfg);
+    r->n_buckets = INITIAL_BUCKETS;
+    r->buckets = calloc(r->n_buckets, sizeof(*r->buckets));
+    r->wake_ev = event_new(b->base, -1, 0, wake_cb, r);
+    TAILQ_INIT(&r->wake_queue);
+    TAILQ_INIT(&r->firing);
+    TAILQ_INIT(&r->pool);
+    if (!r->buckets || !r->wake_ev) {
+        kb_replicas_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Calls fn on every partition; fn must not add or remove partitions. */
+static void replicas_each(kb_replicas_t *r, void (*fn)(kb_partition_t *p)) {
+    for (size_t i = 0; i < r->n_buckets; i++) {
+        kb_partition_t *p = r->buckets[i], *next;
+        for (; p; p = next) {
+            next = p->hnext;
+            fn(p);
+        }
+    }
+}
+
+static void partition_resign(kb_partition_t *p) {
+    p->hosted = p->leader = false;
+    if (p->wake_queued) {
+        TAILQ_REMOVE(&p->r->wake_queue, p, wake_link);
+        p->wake_queued = false;
+    }
+}
+
+/* A produce waiting for an fsync cannot be recalled from the flusher: it is
+ * answered now, and produce_flushed() frees it if the flush ever returns. */
+static void produce_orphan(kb_delayed_produce_t *op) {
+    kb_produce_done_fn done = op->done;
+    void *arg = op->arg;
+    kb_append_result_t res = op->res;
+    produce_unlink(op);
+    event_free(op->timer);
+    op->timer = NULL;
+    op->orphaned = true;
+    op->p = NULL;
+    done(arg, KP_ERR_NOT_LEADER_OR_FOLLOWER, &res);
+}
+
+/* Answers every produce and wakes every waiter of p, synchronously: the
+ * loop no longer runs. */
+static void partition_answer_all(kb_partition_t *p) {
+    kb_delayed_produce_t *op;
+    fail_parked(p, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    while ((op = TAILQ_FIRST(&p->flushing))) produce_orphan(op);
+    queue_waiters(p);
+    fire_waiters(p->r);
+}
+
+static void partition_free(kb_partition_t *p) { free(p); }
+
+void kb_replicas_free(kb_replicas_t *r) {
+    if (!r) return;
+    if (r->buckets) {
+        /* Three passes: once nothing leads, produce callbacks that re-enter
+         * are answered NOT_LEADER_OR_FOLLOWER at once and nothing new can
+         * wait; every callback has run before any partition is freed. */
+        r->closing = true;
+        replicas_each(r, partition_resign);
+        replicas_each(r, partition_answer_all);
+        replicas_each(r, partition_free);
+        free(r->buckets);
+    }
+    kb_delayed_produce_t *op;
+    while ((op = TAILQ_FIRST(&r->pool))) {
+        TAILQ_REMOVE(&r->pool, op, link);
+        produce_destroy(op);
+    }
+    if (r->wake_ev) event_free(r->wake_ev);
+    free(r);
+}

@@ -1,0 +1,75 @@
+/*
+ * kb_partition.h - the partitions this broker hosts and its role in each.
+ *
+ * Until the controller sends LeaderAndIsr over RPC (the replication work),
+ * roles come from the state znodes in the cluster view (design.md, "Who
+ * tells a broker its roles"): a partition whose assignment lists this broker
+ * gets a local log; it is led here when its state names this broker as
+ * leader.  The leader keeps the high watermark (with no replication yet:
+ * HW = LEO when the ISR is just the leader, otherwise it does not move) and
+ * the delayed operations that wait on it: acks=all produces and long-polling
+ * fetches, woken by appends and HW changes, never by a polling timer.
+ */
+#ifndef KB_PARTITION_H
+#define KB_PARTITION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/kb_broker.h"
+#include "broker/log/kb_log.h"
+
+typedef struct kb_replicas kb_replicas_t;
+typedef struct kb_partition kb_partition_t;
+typedef struct kb_waiter kb_waiter_t;
+
+kb_replicas_t *kb_replicas_new(kb_broker_t *b);
+/* Shutdown: answers the produces still waiting with 6 NOT_LEADER_OR_FOLLOWER
+ * and wakes every fetch waiter (synchronously: the loop no longer runs, and
+ * kb_partition_wait then returns NULL), then frees everything.  Call it after
+ * the connections are closed, while the view and the log manager still
+ * exist.  A produce whose fsync is still running is answered too; the
+ * flusher's late completion is harmless. */
+void kb_replicas_free(kb_replicas_t *r);
+
+/* Applies the cluster view: opens or creates the logs of partitions assigned
+ * to this broker and updates each one's role, leader epoch and ISR. */
+void kb_replicas_on_view_change(kb_replicas_t *r, int what);
+
+/* The hosted partition, or NULL (unknown topic/partition or not hosted here). */
+kb_partition_t *kb_replicas_get(kb_replicas_t *r, const char *topic, int32_t partition);
+
+bool kb_partition_is_leader(const kb_partition_t *p);
+int32_t kb_partition_leader_epoch(const kb_partition_t *p);
+kb_log_t *kb_partition_log(kb_partition_t *p);
+int64_t kb_partition_high_watermark(const kb_partition_t *p);
+
+/*
+ * Appends one validated batch on the leader and completes per acks:
+ * 0 and 1 when appended (after the fsync when flush.messages makes one due),
+ * -1 when the high watermark passes the batch, or with 7 REQUEST_TIMED_OUT
+ * after timeout_ms (the data stays in the log).  Errors: 6
+ * NOT_LEADER_OR_FOLLOWER, 56 KAFKA_STORAGE_ERROR.  done may run before this
+ * function returns; res is valid only during the call.
+ * Also (zk-and-replication.md 3.6), for acks=-1 only: 19 NOT_ENOUGH_REPLICAS
+ * when the ISR is smaller than min.insync.replicas (nothing appended), 20
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND when it shrank below it by the time the
+ * high watermark passed the batch; -1 UNKNOWN_SERVER_ERROR when a delayed
+ * answer cannot be allocated (the batch is in the log).  res is never NULL:
+ * its offsets are -1 when nothing was appended, and kept on 7, 19 and 20.
+ * The acks=-1 timeout starts once the batch is appended (and fsynced, when
+ * flush.messages makes that due).
+ */
+typedef void (*kb_produce_done_fn)(void *arg, int16_t error_code, const kb_append_result_t *res);
+void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_header_t *h, int16_t acks,
+                          int32_t timeout_ms, kb_produce_done_fn done, void *arg);
+
+/* Long-poll: wake(arg) runs once, on the loop, the next time the data a
+ * consumer may read grows (HW moves) or the partition changes role.  The
+ * waiter is freed after wake runs or by kb_waiter_cancel, whichever first.
+ * Returns NULL when out of memory or shutting down.  A wake callback may
+ * cancel other waiters, and cancelling its own waiter there is harmless. */
+kb_waiter_t *kb_partition_wait(kb_partition_t *p, void (*wake)(void *arg), void *arg);
+void kb_waiter_cancel(kb_waiter_t *w);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * kp_listoffsets.c - ListOffsets request decoding and response encoding
+ * (Kafka's ListOffsetsRequest/ListOffsetsResponse schemas, versions 0-3).
+ *
+ * current_leader_epoch (request v4+) and leader_epoch (response v4+) are
+ * not written; the version checks below are where they will go.
+ */
+#include "proto/kp_listoffsets.h"
+
+#include <stdlib.h>
+
+#include "proto/kp_types.h"
+
+/* Smallest elements on the wire: a topic is an empty string and an empty
+ * array (compact: 3 bytes); a partition an index and a timestamp. */
+#define KP_LISTOFFSETS_TOPIC_MIN_SIZE 6
+#define KP_LISTOFFSETS_TOPIC_MIN_SIZE_FLEX 3
+#define KP_LISTOFFSETS_PARTITION_MIN_SIZE 12
+
+static bool version_ok(int16_t version) {
+    return version >= 0 && version <= KP_LISTOFFSETS_VERSION_MAX;
+}
+
+static void *alloc_elems(kp_reader_t *r, int32_t n, size_t size) {
+    void *p = n > 0 ? calloc((size_t)n, size) : NULL;
+
+    if (n > 0 && !p) kp_reader_fail(r, KP_BUF_NOMEM);
+    return p;
+}
+
+static void decode_partition(kp_reader_t *r, int16_t version, bool flex,
+                             kp_listoffsets_request_partition_t *p) {
+    p->partition_index = kp_read_int32(r);
+    p->current_leader_epoch = version >= 4 ? kp_read_int32(r) : -1;
+    p->timestamp = kp_read_int64(r);
+    p->max_num_offsets = version == 0 ? kp_read_int32(r) : 1;
+    kp_skip_tags_flex(r, flex);
+}
+
+static void decode_topic(kp_reader_t *r, int16_t version, bool flex,
+                         kp_listoffsets_request_topic_t *t) {
+    int32_t n;
+
+    t->name = kp_read_string_flex(r, flex);
+    n = kp_read_array_count_flex(r, flex, KP_LISTOFFSETS_PARTITION_MIN_SIZE);
+    t->partitions = alloc_elems(r, n, sizeof(*t->partitions));
+    if (r->err) return;
+    t->n_partitions = n;
+    for (int32_t i = 0; i < n && !r->err; i++)
+        decode_partition(r, version, flex, &t->partitions[i]);
+    kp_skip_tags_flex(r, flex);
+}
+
+int kp_listoffsets_request_decode(kp_reader_t *r, int16_t version, kp_listoffsets_request_t *req) {
+    bool flex = kp_is_flexible(version, KP_LISTOFFSETS_FLEX_FROM);
+    int32_t n;
+
+    req->isolation_level = 0;
+    req->n_topics = 0;
+    req->topics = NULL;
+    if (!version_ok(version)) {
+        kp_reader_fail(r, KP_BUF_INVALID);
+        return r->err;
+    }
+    req->replica_id = kp_read_int32(r);
+    if (version >= 2) req->isolation_level = kp_read_int8(r);
+    n = kp_read_array_count_flex(r, flex,
+                                 flex ? KP_LISTOFFSETS_TOPIC_MIN_SIZE_FLEX
+                                      : KP_LISTOFFSETS_TOPIC_MIN_SIZE);
+    req->topics = alloc_elems(r, n, sizeof(*req->topics));
+    if (!r->err) req->n_topics = n;
+    for (int32_t i = 0; i < req->n_topics && !r->err; i++)
+        decode_topic(r, version, flex, &req->topics[i]);
+    kp_skip_tags_flex(r, flex);
+    return kp_reader_expect_end(r);
+}
+
+void kp_listoffsets_request_clear(kp_listoffsets_request_t *req) {
+    for (int32_t i = 0; i < req->n_topics; i++) free(req->topics[i].partitions);
+    free(req->topics);
+    req->topics = NULL;
+    req->n_topics = 0;
+}
+
+static kp_str_t nonnull(kp_str_t s) { return s.len < 0 ? kp_str_c("") : s; }
+static int32_t nonneg(int32_t n) { return n < 0 ? 0 : n; }
+
+static void encode_partition(kp_writer_t *w, int16_t version, bool flex,
+                             const kp_listoffsets_response_partition_t *p) {
+    kp_write_int32(w, p->partition_index);
+    kp_write_int16(w, p->error_code);
+    if (version == 0) {
+        kp_write_array_count_flex(w, flex, nonneg(p->n_old_style_offsets));
+        for (int32_t i = 0; i < p->n_old_style_offsets; i++)
+            kp_write_int64(w, p->old_style_offsets[i]);
+    } else {
+        kp_write_int64(w, p->timestamp);
+        kp_write_int64(w, p->offset);
+    }
+    kp_write_empty_tags_flex(w, flex);
+}
+
+static void encode_topic(kp_writer_t *w, int16_t version, bool flex,
+                         const kp_listoffsets_response_topic_t *t) {
+    kp_write_str_flex(w, flex, nonnull(t->name));
+    kp_write_array_count_flex(w, flex, nonneg(t->n_partitions));
+    for (int32_t i = 0; i < t->n_partitions; i++)
+        encode_partition(w, version, flex, &t->partitions[i]);
+    kp_write_empty_tags_flex(w, flex);
+}
+
+int kp_listoffsets_response_encode(kp_writer_t *w, int16_t version,
+                                   const kp_listoffsets_response_t *resp) {
+    bool flex = kp_is_flexible(version, KP_LISTOFFSETS_FLEX_FROM);
+
+    if (!version_ok(version)) return KP_BUF_INVALID;
+    if (version >= 2) kp_write_int32(w, resp->throttle_time_ms);
+    kp_write_array_count_flex(w, flex, nonneg(resp->n_topics));
+    for (int32_t i = 0; i < resp->n_topics; i++) encode_topic(w, version, flex, &resp->topics[i]);
+    kp_write_empty_tags_flex(w, flex);
+    return w->err;
+}

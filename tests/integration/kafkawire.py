@@ -1,0 +1,467 @@
+"""
+kafkawire - Kafka bytes built and read by hand, for the tests that look
+below the clients: CRC-32C, varints, record batches (magic 2) and legacy
+message sets, the .log segment files, and the raw Produce / Fetch /
+ListOffsets requests and responses the crafted-request and long-poll tests
+send over a socket.
+
+Pure functions over bytes, no I/O: framing and sockets are in kbharness
+(kafka_request, recv_frame).  Layouts: wire-protocol.md section 1.4
+(primitives), 4.3-4.5 (Produce, Fetch, ListOffsets), 5 (record batches);
+zk-and-replication.md section 4.2 (segment files).
+"""
+import gzip
+import struct
+import zlib
+from collections import namedtuple
+
+# -- CRC-32C (Castagnoli), wire-protocol.md section 5.3 ------------------------
+# Reflected polynomial 0x82F63B78, initial value and final XOR 0xFFFFFFFF.
+
+
+def _crc32c_table():
+    table = []
+    for n in range(256):
+        c = n
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_CRC32C_TABLE = _crc32c_table()
+
+
+def crc32c(data, crc=0):
+    """CRC-32C of data; pass a previous result as crc to continue it."""
+    table = _CRC32C_TABLE
+    c = crc ^ 0xFFFFFFFF
+    for b in data:
+        c = table[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+assert crc32c(b"123456789") == 0xE3069283, "CRC-32C check value"
+
+# -- codecs ------------------------------------------------------------------------
+NONE, GZIP, SNAPPY, LZ4, ZSTD = range(5)
+CODEC_NAMES = {NONE: "none", GZIP: "gzip", SNAPPY: "snappy", LZ4: "lz4", ZSTD: "zstd"}
+CODEC_IDS = {v: k for k, v in CODEC_NAMES.items()}
+
+_XERIAL_MAGIC = b"\x82SNAPPY\x00"
+
+
+def decompress(codec, data):
+    """The record bytes of a compressed batch (wire-protocol.md section 5.6)."""
+    if codec == NONE:
+        return data
+    if codec == GZIP:
+        return gzip.decompress(data)
+    if codec == SNAPPY:
+        import snappy
+        if data.startswith(_XERIAL_MAGIC):
+            # xerial framing: 16-byte header, then (int32 length, raw block)*.
+            out, pos = [], 16
+            while pos < len(data):
+                n = struct.unpack_from(">i", data, pos)[0]
+                out.append(snappy.uncompress(data[pos + 4:pos + 4 + n]))
+                pos += 4 + n
+            return b"".join(out)
+        return snappy.uncompress(data)
+    if codec == LZ4:
+        import lz4.frame
+        return lz4.frame.decompress(data)
+    if codec == ZSTD:
+        import zstandard
+        return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+    raise ValueError(f"unknown compression codec {codec}")
+
+
+def compress(codec, data):
+    if codec == NONE:
+        return data
+    if codec == GZIP:
+        return gzip.compress(data)
+    raise ValueError("the tests only build uncompressed or gzip batches themselves")
+
+
+# -- varints (wire-protocol.md section 1.4) -----------------------------------------
+
+def uvarint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def varint(n):
+    """Signed ZigZag varint/varlong."""
+    return uvarint((n << 1) ^ (n >> 63))
+
+
+def read_uvarint(buf, pos):
+    shift = result = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def read_varint(buf, pos):
+    u, pos = read_uvarint(buf, pos)
+    return (u >> 1) ^ -(u & 1), pos
+
+
+# -- record batches (wire-protocol.md section 5) --------------------------------------
+BATCH_HEADER = 61
+LOG_OVERHEAD = 12  # base_offset + batch_length
+_HDR = struct.Struct(">qiibIhiqqqhii")
+
+Record = namedtuple("Record", "offset timestamp key value headers")
+Batch = namedtuple("Batch", "position size base_offset batch_length leader_epoch magic crc crc_ok "
+                            "attributes codec last_offset_delta base_timestamp max_timestamp "
+                            "producer_id producer_epoch base_sequence count records")
+
+
+def encode_record(offset_delta, timestamp_delta, key, value, headers=()):
+    body = b"\x00" + varint(timestamp_delta) + varint(offset_delta)
+    body += varint(-1) if key is None else varint(len(key)) + key
+    body += varint(-1) if value is None else varint(len(value)) + value
+    body += varint(len(headers))
+    for hk, hv in headers:
+        hk = hk.encode() if isinstance(hk, str) else hk
+        body += varint(len(hk)) + hk
+        body += varint(-1) if hv is None else varint(len(hv)) + hv
+    return varint(len(body)) + body
+
+
+def build_batch(records, base_timestamp=1_600_000_000_000, codec=NONE, magic=2, attributes=None,
+                base_offset=0, leader_epoch=-1, producer_id=-1, producer_epoch=-1, base_sequence=-1,
+                crc=None, batch_length=None, count=None, last_offset_delta=None):
+    """A record batch from [(key, value)] or [(key, value, headers)] or
+    [(key, value, headers, timestamp)].  Every keyword exists so that a test
+    can craft one specific defect (wrong crc, magic, length, count)."""
+    recs = []
+    max_ts = base_timestamp
+    for i, r in enumerate(records):
+        key, value = r[0], r[1]
+        headers = r[2] if len(r) > 2 else ()
+        ts = r[3] if len(r) > 3 else base_timestamp + i
+        max_ts = max(max_ts, ts)
+        recs.append(encode_record(i, ts - base_timestamp, key, value, headers))
+    payload = compress(codec, b"".join(recs))
+    n = len(records)
+    attrs = codec if attributes is None else attributes
+    after_crc = struct.pack(">hiqqqhii", attrs, n - 1 if last_offset_delta is None else last_offset_delta,
+                            base_timestamp, max_ts, producer_id, producer_epoch, base_sequence,
+                            n if count is None else count) + payload
+    the_crc = crc32c(after_crc) if crc is None else crc
+    rest = struct.pack(">ibI", leader_epoch, magic, the_crc) + after_crc
+    length = len(rest) if batch_length is None else batch_length
+    return struct.pack(">qi", base_offset, length) + rest
+
+
+def decode_records(batch_bytes, count, base_offset, base_timestamp, codec):
+    """The records of one batch (its bytes from offset 0), uncompressing first."""
+    data = decompress(codec, bytes(batch_bytes[BATCH_HEADER:]))
+    out = []
+    pos = 0
+    for _ in range(count):
+        length, pos = read_varint(data, pos)
+        end = pos + length
+        pos += 1  # attributes
+        ts_delta, pos = read_varint(data, pos)
+        off_delta, pos = read_varint(data, pos)
+        klen, pos = read_varint(data, pos)
+        key = None if klen < 0 else bytes(data[pos:pos + klen])
+        pos += max(klen, 0)
+        vlen, pos = read_varint(data, pos)
+        value = None if vlen < 0 else bytes(data[pos:pos + vlen])
+        pos += max(vlen, 0)
+        nh, pos = read_varint(data, pos)
+        headers = []
+        for _ in range(nh):
+            hkl, pos = read_varint(data, pos)
+            hk = bytes(data[pos:pos + hkl]).decode("utf-8", "replace")
+            pos += hkl
+            hvl, pos = read_varint(data, pos)
+            hv = None if hvl < 0 else bytes(data[pos:pos + hvl])
+            pos += max(hvl, 0)
+            headers.append((hk, hv))
+        if pos != end:
+            raise ValueError(f"record at offset delta {off_delta}: length {length} but fields end {pos - end:+d} off")
+        out.append(Record(base_offset + off_delta, base_timestamp + ts_delta, key, value, headers))
+    if pos != len(data):
+        raise ValueError(f"{len(data) - pos} bytes after the last of {count} records")
+    return out
+
+
+def parse_batches(data, verify_crc=True, decode=False, start=0):
+    """(batches, end): every whole magic-2 batch of data from start on, and the
+    position where the whole batches end (data[end:] is a partial batch, or
+    garbage).  Stops at the first batch that is cut off or not magic 2; a CRC
+    mismatch is reported in the batch (crc_ok) and parsing goes on."""
+    mv = memoryview(data)
+    pos = start
+    out = []
+    while len(data) - pos >= BATCH_HEADER:
+        (base_offset, length, epoch, magic, crc, attrs, lod, base_ts, max_ts, pid, pepoch, seq,
+         count) = _HDR.unpack_from(data, pos)
+        size = LOG_OVERHEAD + length
+        if magic != 2 or length < BATCH_HEADER - LOG_OVERHEAD or pos + size > len(data):
+            break
+        crc_ok = crc32c(mv[pos + 21:pos + size]) == crc if verify_crc else None
+        records = None
+        if decode:
+            records = decode_records(mv[pos:pos + size], count, base_offset, base_ts, attrs & 7)
+        out.append(Batch(pos, size, base_offset, length, epoch, magic, crc, crc_ok, attrs, attrs & 7,
+                         lod, base_ts, max_ts, pid, pepoch, seq, count, records))
+        pos += size
+    return out, pos
+
+
+def legacy_message_set(messages, magic=1, timestamp=1_600_000_000_000):
+    """A magic 0/1 message set (wire-protocol.md section 5.7), as Produce v0-v2
+    carry: [(key, value)], offsets 0..n-1, CRC-32 (IEEE)."""
+    out = b""
+    for i, (key, value) in enumerate(messages):
+        body = struct.pack(">bb", magic, 0)
+        if magic == 1:
+            body += struct.pack(">q", timestamp)
+        body += struct.pack(">i", -1) if key is None else struct.pack(">i", len(key)) + key
+        body += struct.pack(">i", -1) if value is None else struct.pack(">i", len(value)) + value
+        msg = struct.pack(">I", zlib.crc32(body)) + body
+        out += struct.pack(">qi", i, len(msg)) + msg
+    return out
+
+
+# -- segment files (zk-and-replication.md section 4.1/4.2) ----------------------------
+
+def segment_name(base_offset, suffix=".log"):
+    return f"{base_offset:020d}{suffix}"
+
+
+def read_segment(path, verify_crc=True, decode=False):
+    """(batches, whole_end, file_size) of one .log file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    batches, end = parse_batches(data, verify_crc=verify_crc, decode=decode)
+    return batches, end, len(data)
+
+
+def read_offset_index(path):
+    """[(offset, position)] of a .index file (zk-and-replication.md section
+    4.3): 8-byte entries, relative offset then position.  An active segment's
+    index is preallocated with zeros; reading stops at the first entry that
+    does not increase."""
+    with open(path, "rb") as f:
+        data = f.read()
+    base = int(path.name[:20])
+    out = []
+    for pos in range(0, len(data) - 7, 8):
+        rel, position = struct.unpack_from(">ii", data, pos)
+        if out and (base + rel <= out[-1][0] or position <= out[-1][1]):
+            break
+        if not out and rel == 0 and position == 0:
+            break
+        out.append((base + rel, position))
+    return out
+
+
+def read_time_index(path):
+    """[(timestamp, offset)] of a .timeindex file (section 4.4): 12-byte
+    entries, timestamp then relative offset; stops at the preallocated zeros."""
+    with open(path, "rb") as f:
+        data = f.read()
+    base = int(path.name[:20])
+    out = []
+    for pos in range(0, len(data) - 11, 12):
+        ts, rel = struct.unpack_from(">qi", data, pos)
+        if ts == 0 and rel == 0 or out and ts <= out[-1][0]:
+            break
+        out.append((ts, base + rel))
+    return out
+
+
+# -- request/response primitives (wire-protocol.md section 1.4) ---------------------
+
+def i8(v):
+    return struct.pack(">b", v)
+
+
+def i16(v):
+    return struct.pack(">h", v)
+
+
+def i32(v):
+    return struct.pack(">i", v)
+
+
+def i64(v):
+    return struct.pack(">q", v)
+
+
+def string(s):
+    if s is None:
+        return i16(-1)
+    s = s.encode() if isinstance(s, str) else s
+    return i16(len(s)) + s
+
+
+def nbytes(b):
+    return i32(-1) if b is None else i32(len(b)) + b
+
+
+def array(items, enc):
+    return i32(len(items)) + b"".join(enc(x) for x in items)
+
+
+class Reader:
+    """Reads a response body; every read raises on underflow."""
+
+    def __init__(self, data, pos=0):
+        self.data = data
+        self.pos = pos
+
+    def _take(self, n):
+        if n < 0 or self.pos + n > len(self.data):
+            raise ValueError(f"response underflow: need {n} bytes at {self.pos} of {len(self.data)}")
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def i8(self):
+        return struct.unpack(">b", self._take(1))[0]
+
+    def i16(self):
+        return struct.unpack(">h", self._take(2))[0]
+
+    def i32(self):
+        return struct.unpack(">i", self._take(4))[0]
+
+    def i64(self):
+        return struct.unpack(">q", self._take(8))[0]
+
+    def string(self):
+        n = self.i16()
+        return None if n < 0 else self._take(n).decode("utf-8", "replace")
+
+    def nbytes(self):
+        n = self.i32()
+        return None if n < 0 else bytes(self._take(n))
+
+    def array(self, fn):
+        n = self.i32()
+        if n < 0:
+            return None
+        return [fn(self) for _ in range(n)]
+
+    def left(self):
+        return len(self.data) - self.pos
+
+
+def response_body(frame):
+    """(correlation id, Reader over the body) of a frame from recv_frame
+    (non-flexible response header v0)."""
+    corr = struct.unpack_from(">i", frame, 4)[0]
+    return corr, Reader(frame, 8)
+
+
+# -- Produce (key 0), wire-protocol.md section 4.3 ---------------------------------
+
+def produce_body(topic_data, acks=1, timeout_ms=30000, version=7, transactional_id=None):
+    """topic_data: [(topic, [(partition, records bytes or None)])] in wire order."""
+    body = string(transactional_id) if version >= 3 else b""
+    body += i16(acks) + i32(timeout_ms)
+    body += array(topic_data, lambda t: string(t[0]) + array(t[1], lambda p: i32(p[0]) + nbytes(p[1])))
+    return body
+
+
+ProducePartition = namedtuple("ProducePartition", "error base_offset log_append_time log_start_offset")
+
+
+def parse_produce_response(frame, version=7):
+    """(corr, {(topic, partition): ProducePartition}, order, throttle_time_ms);
+    order is the [(topic, partition)] sequence as answered."""
+    corr, r = response_body(frame)
+    out, order = {}, []
+    for _ in range(r.i32()):
+        topic = r.string()
+        for _ in range(r.i32()):
+            p = r.i32()
+            err = r.i16()
+            base = r.i64()
+            lat = r.i64() if version >= 2 else None
+            lso = r.i64() if version >= 5 else None
+            out[(topic, p)] = ProducePartition(err, base, lat, lso)
+            order.append((topic, p))
+    throttle = r.i32() if version >= 1 else None
+    if r.left():
+        raise ValueError(f"{r.left()} trailing bytes after the Produce v{version} response")
+    return corr, out, order, throttle
+
+
+# -- Fetch (key 1) v4, wire-protocol.md section 4.4 ----------------------------------
+
+def fetch_v4_body(topics, max_wait_ms=500, min_bytes=1, max_bytes=0x7FFFFFFF, isolation_level=0):
+    """topics: [(topic, [(partition, fetch_offset, partition_max_bytes)])]."""
+    body = i32(-1) + i32(max_wait_ms) + i32(min_bytes) + i32(max_bytes) + i8(isolation_level)
+    body += array(topics, lambda t: string(t[0]) + array(
+        t[1], lambda p: i32(p[0]) + i64(p[1]) + i32(p[2])))
+    return body
+
+
+FetchPartition = namedtuple("FetchPartition", "error high_watermark last_stable_offset aborted records")
+
+
+def parse_fetch_v4_response(frame):
+    """(corr, throttle_time_ms, {(topic, partition): FetchPartition})."""
+    corr, r = response_body(frame)
+    throttle = r.i32()
+    out = {}
+    for _ in range(r.i32()):
+        topic = r.string()
+        for _ in range(r.i32()):
+            p = r.i32()
+            err = r.i16()
+            hw = r.i64()
+            lso = r.i64()
+            aborted = r.array(lambda x: (x.i64(), x.i64()))
+            records = r.nbytes()
+            out[(topic, p)] = FetchPartition(err, hw, lso, aborted, records)
+    if r.left():
+        raise ValueError(f"{r.left()} trailing bytes after the Fetch v4 response")
+    return corr, throttle, out
+
+
+# -- ListOffsets (key 2) v1, wire-protocol.md section 4.5 ------------------------------
+LATEST, EARLIEST = -1, -2
+
+
+def list_offsets_v1_body(topics):
+    """topics: [(topic, [(partition, timestamp)])]."""
+    return i32(-1) + array(topics, lambda t: string(t[0]) + array(t[1], lambda p: i32(p[0]) + i64(p[1])))
+
+
+def parse_list_offsets_v1_response(frame):
+    """(corr, {(topic, partition): (error, timestamp, offset)})."""
+    corr, r = response_body(frame)
+    out = {}
+    for _ in range(r.i32()):
+        topic = r.string()
+        for _ in range(r.i32()):
+            p = r.i32()
+            out[(topic, p)] = (r.i16(), r.i64(), r.i64())
+    if r.left():
+        raise ValueError(f"{r.left()} trailing bytes after the ListOffsets v1 response")
+    return corr, out

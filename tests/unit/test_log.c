@@ -1,0 +1,901 @@
+/*
+ * test_log.c - partition logs on disk (broker/log): appends and reads,
+ * sparse indexes, segment rolls, clean reopen, crash recovery, checkpoint
+ * files, meta.properties, the dir lock, timestamp lookups and flushing.
+ *
+ * Every test works in a fresh mkdtemp directory used as log.dirs, with a
+ * real event_base (the flusher hands completions back to it).  Batches are
+ * built by build_batch() as a producer would send them: valid uncompressed
+ * record batches with base offset 0 and a correct CRC-32C.  A crash is
+ * kb_logmgr_abandon(): no flush, no index trim, no checkpoints, no
+ * clean-shutdown marker; the test then damages the files as a crash might.
+ */
+#include <dirent.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker/kb_config.h"
+#include "broker/log/kb_log.h"
+#include "broker/log/kb_log_internal.h"
+#include "coord/kc_log.h"
+#include "tests/unit/unit.h"
+
+#define TOPIC "orders"
+#define BATCH_MAX 65536
+#define RECORDS_PER_BATCH 3
+#define SEG0 "00000000000000000000"
+
+static char tmpdir[64];
+static char path[512];
+static struct event_base *base;
+static kb_config_t cfg;
+static char err[512];
+
+/* ------------------------------------------------------------- helpers */
+
+static uint8_t *put_varint(uint8_t *p, int64_t v) {
+    uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    while (u >= 0x80) {
+        *p++ = (uint8_t)(u | 0x80);
+        u >>= 7;
+    }
+    *p++ = (uint8_t)u;
+    return p;
+}
+
+static void put_be(uint8_t *p, uint64_t v, size_t n) {
+    for (size_t i = n; i > 0; i--, v >>= 8) p[i - 1] = (uint8_t)v;
+}
+
+/* A producer's batch: n records (key "k<i>", value_len bytes of 'v'),
+ * timestamps ts, ts+1, ...; base offset 0, CreateTime, no producer id. */
+static size_t build_batch(uint8_t *buf, int n, size_t value_len, int64_t ts) {
+    uint8_t *p = buf + KP_BATCH_HEADER_SIZE, body[BATCH_MAX / 2];
+
+    for (int i = 0; i < n; i++) {
+        uint8_t *b = body;
+        *b++ = 0; /* attributes */
+        b = put_varint(b, i);
+        b = put_varint(b, i);
+        b = put_varint(b, 2);
+        *b++ = 'k';
+        *b++ = (uint8_t)('0' + i % 10);
+        b = put_varint(b, (int64_t)value_len);
+        memset(b, 'v', value_len);
+        b += value_len;
+        b = put_varint(b, 0); /* headers */
+        p = put_varint(p, b - body);
+        memcpy(p, body, (size_t)(b - body));
+        p += b - body;
+    }
+    size_t size = (size_t)(p - buf);
+    memset(buf, 0, KP_BATCH_HEADER_SIZE);
+    put_be(buf + KP_BATCH_OFF_LENGTH, size - KP_LOG_OVERHEAD, 4);
+    put_be(buf + KP_BATCH_OFF_LEADER_EPOCH, (uint64_t)-1, 4);
+    buf[KP_BATCH_OFF_MAGIC] = KP_BATCH_MAGIC;
+    put_be(buf + KP_BATCH_OFF_LAST_OFFSET_DELTA, (uint64_t)(n - 1), 4);
+    put_be(buf + KP_BATCH_OFF_BASE_TIMESTAMP, (uint64_t)ts, 8);
+    put_be(buf + KP_BATCH_OFF_MAX_TIMESTAMP, (uint64_t)(ts + n - 1), 8);
+    memset(buf + KP_BATCH_OFF_PRODUCER_ID, 0xff, 8 + 2 + 4);
+    put_be(buf + KP_BATCH_OFF_RECORDS_COUNT, (uint64_t)n, 4);
+    put_be(buf + KP_BATCH_OFF_CRC, kp_crc32c(0, buf + KP_BATCH_OFF_ATTRIBUTES, size - KP_BATCH_OFF_ATTRIBUTES), 4);
+    return size;
+}
+
+/* Appends one batch of RECORDS_PER_BATCH records; returns its size. */
+static size_t append_one(kb_log_t *log, size_t value_len, int64_t ts, kb_append_result_t *res) {
+    static uint8_t buf[BATCH_MAX];
+    kp_batch_header_t h;
+    kb_append_result_t r;
+    size_t size = build_batch(buf, RECORDS_PER_BATCH, value_len, ts);
+
+    ck_assert_int_eq(kp_batch_validate_produce(buf, size, 7, 1 << 20, &h), 0);
+    ck_assert_int_eq(kb_log_append(log, buf, &h, 5, res ? res : &r), 0);
+    return size;
+}
+
+static void set(const char *key, const char *value) {
+    ck_assert_msg(kb_config_set(&cfg, key, value, err, sizeof(err)) == KB_CONFIG_OK, "%s", err);
+}
+
+static void setup(void) {
+    kc_log_init("kbroker", -1, KC_LOG_ERROR);
+    evthread_use_pthreads();
+    base = event_base_new();
+    ck_assert_ptr_nonnull(base);
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/kb-test-log-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    kb_config_defaults(&cfg);
+    set("zookeeper.connect", "localhost:2181");
+    set("log.dir", tmpdir);
+}
+
+static void teardown(void) {
+    char cmd[128];
+    kb_config_free(&cfg);
+    event_base_free(base);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+static kb_logmgr_t *open_mgr(void) {
+    ck_assert_msg(kb_config_finish(&cfg, err, sizeof(err)) == KB_CONFIG_OK, "%s", err);
+    kb_logmgr_t *m = kb_logmgr_open(base, &cfg, err, sizeof(err));
+    ck_assert_msg(m != NULL, "%s", err);
+    return m;
+}
+
+static kb_log_t *orders0(kb_logmgr_t *m) {
+    kb_log_t *log = kb_logmgr_get_or_create(m, TOPIC, 0, NULL);
+    ck_assert_ptr_nonnull(log);
+    return log;
+}
+
+static const char *in_dir(const char *name) {
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    return path;
+}
+
+static off_t file_size(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+static char *read_all(const char *p) {
+    static char text[4096];
+    FILE *f = fopen(p, "r");
+    size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+    if (f) fclose(f);
+    text[n] = '\0';
+    return text;
+}
+
+static kb_log_stats_t stats_of(kb_logmgr_t *m) {
+    kb_log_stats_t s;
+    kb_logmgr_stats(m, &s);
+    return s;
+}
+
+/* Reads the range into memory and checks it holds whole, valid batches
+ * with consecutive offsets from first_offset; returns how many. */
+static int check_range(const kb_log_range_t *r, int64_t first_offset) {
+    static uint8_t data[1 << 20];
+    kp_batch_header_t h;
+    size_t pos = 0, size;
+    int n = 0;
+
+    ck_assert_uint_le(r->len, sizeof(data));
+    ck_assert_int_eq(pread(r->fd, data, r->len, r->pos), (ssize_t)r->len);
+    while (pos < r->len && kp_batch_scan(data + pos, r->len - pos, SIZE_MAX, &h, &size) == KP_SCAN_OK) {
+        ck_assert_int_eq(h.base_offset, first_offset);
+        ck_assert_int_eq(h.partition_leader_epoch, 5);
+        first_offset += RECORDS_PER_BATCH;
+        pos += size;
+        n++;
+    }
+    return n;
+}
+
+/* Captures kc_log's stderr around a reopen. */
+static kb_logmgr_t *open_mgr_capturing(char *out, size_t outlen) {
+    char logfile[128];
+    int saved = dup(2), fd;
+    kb_logmgr_t *m;
+
+    snprintf(logfile, sizeof(logfile), "%s.stderr", tmpdir);
+    fd = open(logfile, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    fflush(stderr);
+    dup2(fd, 2);
+    kc_log_init("kbroker", -1, KC_LOG_WARN);
+    m = open_mgr();
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    ssize_t n = pread(fd, out, outlen - 1, 0);
+    out[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(logfile);
+    return m;
+}
+
+/* ------------------------------------------------------- append and read */
+
+START_TEST(append_assigns_offsets_and_reads_back) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+    kb_append_result_t res;
+    kb_log_range_t r;
+    size_t sizes[10], total = 0;
+
+    for (int i = 0; i < 10; i++) {
+        sizes[i] = append_one(log, 100, 1000 + i, &res);
+        total += sizes[i];
+        ck_assert_int_eq(res.base_offset, i * RECORDS_PER_BATCH);
+        ck_assert_int_eq(res.last_offset, i * RECORDS_PER_BATCH + 2);
+        ck_assert_int_eq(res.log_append_time, -1);
+    }
+    ck_assert_int_eq(kb_log_end_offset(log), 30);
+    ck_assert_int_eq(kb_log_read(log, 0, 30, 1 << 20, true, &r), 0);
+    ck_assert_uint_eq(r.len, total);
+    ck_assert_int_eq(r.first_offset, 0);
+    ck_assert_int_eq(check_range(&r, 0), 10);
+    kb_log_range_release(&r);
+    /* From the middle of a batch: the range starts at that batch. */
+    ck_assert_int_eq(kb_log_read(log, 4, 30, 1 << 20, true, &r), 0);
+    ck_assert_int_eq(r.first_offset, 3);
+    ck_assert_int_eq(r.pos, (off_t)sizes[0]);
+    ck_assert_int_eq(check_range(&r, 3), 9);
+    kb_log_range_release(&r);
+    /* upper (the high watermark) ends the range before its batch. */
+    ck_assert_int_eq(kb_log_read(log, 0, 9, 1 << 20, true, &r), 0);
+    ck_assert_uint_eq(r.len, sizes[0] + sizes[1] + sizes[2]);
+    kb_log_range_release(&r);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(read_limits_and_out_of_range) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+    kb_log_range_t r;
+    size_t first = append_one(log, 100, 1000, NULL);
+
+    append_one(log, 100, 1001, NULL);
+    /* max_bytes cuts the last batch... */
+    ck_assert_int_eq(kb_log_read(log, 0, 6, first + 10, true, &r), 0);
+    ck_assert_uint_eq(r.len, first + 10);
+    kb_log_range_release(&r);
+    /* ...but a first batch larger than max_bytes is whole or nothing. */
+    ck_assert_int_eq(kb_log_read(log, 0, 6, 10, true, &r), 0);
+    ck_assert_uint_eq(r.len, first);
+    kb_log_range_release(&r);
+    ck_assert_int_eq(kb_log_read(log, 0, 6, 10, false, &r), 0);
+    ck_assert_uint_eq(r.len, 0);
+    ck_assert_ptr_null(r.segment);
+    /* At the log end: nothing to send; past it: out of range. */
+    ck_assert_int_eq(kb_log_read(log, 6, 6, 1000, true, &r), 0);
+    ck_assert_uint_eq(r.len, 0);
+    ck_assert_int_eq(kb_log_read(log, 7, 7, 1000, true, &r), 1);
+    ck_assert_int_eq(kb_log_read(log, -1, 6, 1000, true, &r), 1);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(index_entries_appear_every_interval) {
+    kb_logmgr_t *m;
+    kb_log_t *log;
+    int64_t last_offsets[40];
+    off_t positions[40];
+    size_t since = 0, expected = 0;
+    off_t pos = 0;
+    uint8_t entry[8];
+
+    set("log.index.interval.bytes", "4096");
+    m = open_mgr();
+    log = orders0(m);
+    for (int i = 0; i < 40; i++) {
+        size_t size = append_one(log, 300, 1000 + i, NULL);
+        /* Kafka's rule: an entry when more than the interval was appended
+         * since the last one, not counting this append. */
+        if (since > 4096) {
+            last_offsets[expected] = i * RECORDS_PER_BATCH + 2;
+            positions[expected++] = pos;
+            since = 0;
+        }
+        since += size;
+        pos += (off_t)size;
+    }
+    kb_logmgr_close(m); /* trims the index to its entries */
+    ck_assert_uint_gt(expected, 2);
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/" SEG0 ".index")), (off_t)(expected * 8));
+    int fd = open(path, O_RDONLY);
+    for (size_t i = 0; i < expected; i++) {
+        ck_assert_int_eq(pread(fd, entry, 8, (off_t)(i * 8)), 8);
+        uint32_t rel = (uint32_t)entry[0] << 24 | entry[1] << 16 | entry[2] << 8 | entry[3];
+        uint32_t at = (uint32_t)entry[4] << 24 | entry[5] << 16 | entry[6] << 8 | entry[7];
+        ck_assert_int_eq(rel, last_offsets[i]);
+        ck_assert_int_eq(at, positions[i]);
+    }
+    close(fd);
+    /* The time index got entries too (12 bytes each, plus the one at close). */
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/" SEG0 ".timeindex")) % 12, 0);
+    ck_assert_int_ge(file_size(path), (off_t)(expected * 12));
+}
+END_TEST
+
+START_TEST(active_index_is_preallocated) {
+    kb_logmgr_t *m;
+
+    set("log.index.size.max.bytes", "100000");
+    m = open_mgr();
+    orders0(m);
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/" SEG0 ".index")), 100000 / 8 * 8);
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/" SEG0 ".timeindex")), 100000 / 12 * 12);
+    kb_logmgr_close(m);
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/" SEG0 ".index")), 0);
+}
+END_TEST
+
+START_TEST(roll_by_segment_bytes_creates_a_second_segment) {
+    kb_logmgr_t *m;
+    kb_log_t *log;
+    kb_log_range_t r;
+    size_t size = 0;
+
+    set("log.segment.bytes", "4096");
+    m = open_mgr();
+    log = orders0(m);
+    for (int i = 0; i < 5; i++) size = append_one(log, 300, 1000 + i, NULL);
+    ck_assert_uint_gt(size * 4, 2048);
+    ck_assert_uint_le(size * 4, 4096);
+    ck_assert_uint_gt(size * 5, 4096);
+    /* The fifth batch did not fit: a new segment starts at offset 12. */
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/00000000000000000012.log")), (off_t)size);
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/" SEG0 ".log")), (off_t)(4 * size));
+    /* The rolled segment's indexes are trimmed at once. */
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/" SEG0 ".index")), 0);
+    /* A read stops at the segment end; the next one continues. */
+    ck_assert_int_eq(kb_log_read(log, 0, 15, 1 << 20, true, &r), 0);
+    ck_assert_uint_eq(r.len, 4 * size);
+    kb_log_range_release(&r);
+    ck_assert_int_eq(kb_log_read(log, 12, 15, 1 << 20, true, &r), 0);
+    ck_assert_int_eq(r.first_offset, 12);
+    ck_assert_int_eq(r.pos, 0);
+    ck_assert_int_eq(check_range(&r, 12), 1);
+    kb_log_range_release(&r);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(roll_when_the_index_is_full) {
+    kb_logmgr_t *m;
+    kb_log_t *log;
+
+    /* Room for 3 offset entries and 2 time entries; with interval 0 every
+     * batch but a segment's first gets one, so the fourth batch rolls. */
+    set("log.index.interval.bytes", "0");
+    set("log.index.size.max.bytes", "24");
+    m = open_mgr();
+    log = orders0(m);
+    for (int i = 0; i < 4; i++) append_one(log, 10, 1000 + 10 * i, NULL);
+    off_t first_segment = file_size(in_dir(TOPIC "-0/" SEG0 ".log"));
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/00000000000000000009.log")), first_segment / 3);
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/" SEG0 ".index")), 2 * 8);
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/" SEG0 ".timeindex")), 2 * 12);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(roll_when_the_segment_is_older_than_roll_ms) {
+    kb_logmgr_t *m;
+    kb_log_t *log;
+
+    set("log.roll.ms", "1000");
+    m = open_mgr();
+    log = orders0(m);
+    append_one(log, 10, 10000, NULL);
+    append_one(log, 10, 10500, NULL); /* 500 ms after the first batch: same segment */
+    append_one(log, 10, 11200, NULL); /* 1200 ms after: a new segment */
+    ck_assert_int_gt(file_size(in_dir(TOPIC "-0/00000000000000000006.log")), 0);
+    ck_assert_int_eq(kb_log_end_offset(log), 9);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(new_partitions_go_to_the_dir_with_the_fewest) {
+    char dirs[160];
+    kb_logmgr_t *m;
+
+    snprintf(dirs, sizeof(dirs), "%s/a,%s/b", tmpdir, tmpdir);
+    set("log.dirs", dirs);
+    m = open_mgr();
+    for (int p = 0; p < 3; p++) ck_assert_ptr_nonnull(kb_logmgr_get_or_create(m, "spread", p, NULL));
+    ck_assert_int_eq(file_size(in_dir("a/spread-0/" SEG0 ".log")), 0);
+    ck_assert_int_eq(file_size(in_dir("b/spread-1/" SEG0 ".log")), 0);
+    ck_assert_int_eq(file_size(in_dir("a/spread-2/" SEG0 ".log")), 0);
+    kb_logmgr_close(m);
+    ck_assert_str_eq(read_all(in_dir("b/recovery-point-offset-checkpoint")), "0\n1\nspread 1 0\n");
+    m = open_mgr();
+    ck_assert_ptr_nonnull(kb_logmgr_get(m, "spread", 1));
+    kb_logmgr_close(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------- reopen */
+
+START_TEST(reopen_after_clean_close_keeps_everything) {
+    kb_logmgr_t *m;
+    kb_log_t *log;
+    kb_log_range_t r;
+    kb_append_result_t res;
+
+    set("log.segment.bytes", "4096");
+    m = open_mgr();
+    log = orders0(m);
+    for (int i = 0; i < 8; i++) append_one(log, 300, 1000 + i, NULL);
+    kb_log_set_high_watermark(log, 21);
+    kb_logmgr_close(m);
+    ck_assert_int_eq(file_size(in_dir(".kafka_cleanshutdown")), 0);
+
+    m = open_mgr();
+    ck_assert_int_eq(file_size(in_dir(".kafka_cleanshutdown")), -1);
+    log = kb_logmgr_get(m, TOPIC, 0);
+    ck_assert_ptr_nonnull(log);
+    ck_assert_int_eq(kb_log_end_offset(log), 24);
+    ck_assert_int_eq(kb_log_high_watermark(log), 21);
+    ck_assert_int_eq(kb_log_start_offset(log), 0);
+    ck_assert_int_eq(stats_of(m).segments_recovered, 0);
+    ck_assert_int_eq(kb_log_read(log, 0, 24, 1 << 20, true, &r), 0);
+    ck_assert_int_eq(check_range(&r, 0), 4);
+    kb_log_range_release(&r);
+    append_one(log, 300, 2000, &res);
+    ck_assert_int_eq(res.base_offset, 24);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+/* Crashes with 5 batches in one segment; returns the batch size. */
+static size_t crash_with_five_batches(void) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+    size_t size = 0;
+
+    for (int i = 0; i < 5; i++) size = append_one(log, 200, 1000 + i, NULL);
+    kb_logmgr_abandon(m);
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/" SEG0 ".log")), (off_t)(5 * size));
+    return size;
+}
+
+/* Reopens after the damage; checks that the first n batches survive whole
+ * and that the truncation was counted and logged. */
+static void expect_recovered_to(int n, size_t size, uint64_t cut) {
+    char logged[4096], want[128];
+    kb_logmgr_t *m = open_mgr_capturing(logged, sizeof(logged));
+    kb_log_t *log = kb_logmgr_get(m, TOPIC, 0);
+    kb_log_range_t r;
+    kb_append_result_t res;
+
+    ck_assert_ptr_nonnull(log);
+    ck_assert_int_eq(kb_log_end_offset(log), n * RECORDS_PER_BATCH);
+    ck_assert_int_eq(stats_of(m).recovery_truncated_bytes, cut);
+    ck_assert_int_ge(stats_of(m).segments_recovered, 1);
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/" SEG0 ".log")), (off_t)(n * size));
+    snprintf(want, sizeof(want), "recovered " TOPIC "-0 segment " SEG0 ": truncated %" PRIu64 " bytes after offset %d",
+             cut, n * RECORDS_PER_BATCH - 1);
+    ck_assert_msg(strstr(logged, want) != NULL, "log was: %s", logged);
+    ck_assert_int_eq(kb_log_read(log, 0, n * RECORDS_PER_BATCH, 1 << 20, true, &r), 0);
+    ck_assert_int_eq(check_range(&r, 0), n);
+    kb_log_range_release(&r);
+    append_one(log, 200, 3000, &res);
+    ck_assert_int_eq(res.base_offset, n * RECORDS_PER_BATCH);
+    kb_logmgr_close(m);
+}
+
+START_TEST(unclean_stop_recovers_a_batch_cut_in_the_middle) {
+    size_t size = crash_with_five_batches();
+    ck_assert_int_eq(truncate(in_dir(TOPIC "-0/" SEG0 ".log"), (off_t)(5 * size - 10)), 0);
+    expect_recovered_to(4, size, size - 10);
+}
+END_TEST
+
+START_TEST(unclean_stop_recovers_a_flipped_byte_in_the_last_batch) {
+    size_t size = crash_with_five_batches();
+    int fd = open(in_dir(TOPIC "-0/" SEG0 ".log"), O_RDWR);
+    uint8_t b;
+
+    ck_assert_int_eq(pread(fd, &b, 1, (off_t)(4 * size + 100)), 1);
+    b ^= 0x04;
+    ck_assert_int_eq(pwrite(fd, &b, 1, (off_t)(4 * size + 100)), 1);
+    close(fd);
+    expect_recovered_to(4, size, size);
+}
+END_TEST
+
+START_TEST(unclean_stop_recovers_garbage_appended) {
+    size_t size = crash_with_five_batches();
+    uint8_t junk[100];
+    int fd = open(in_dir(TOPIC "-0/" SEG0 ".log"), O_WRONLY | O_APPEND);
+
+    memset(junk, 0xab, sizeof(junk));
+    ck_assert_int_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+    close(fd);
+    expect_recovered_to(5, size, sizeof(junk));
+}
+END_TEST
+
+START_TEST(unclean_stop_without_damage_loses_nothing) {
+    crash_with_five_batches();
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = kb_logmgr_get(m, TOPIC, 0);
+    ck_assert_int_eq(kb_log_end_offset(log), 15);
+    ck_assert_int_eq(stats_of(m).recovery_truncated_bytes, 0);
+    ck_assert_int_eq(stats_of(m).segments_recovered, 1);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(a_corrupt_segment_drops_the_later_ones) {
+    kb_logmgr_t *m;
+    kb_log_t *log;
+    size_t size = 0;
+
+    set("log.segment.bytes", "4096");
+    m = open_mgr();
+    log = orders0(m);
+    for (int i = 0; i < 9; i++) size = append_one(log, 300, 1000 + i, NULL);
+    kb_logmgr_abandon(m);
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/00000000000000000024.log")), (off_t)size);
+    /* Cut the middle segment's last batch. */
+    ck_assert_int_eq(truncate(in_dir(TOPIC "-0/00000000000000000012.log"), (off_t)(4 * size - 1)), 0);
+    m = open_mgr();
+    log = kb_logmgr_get(m, TOPIC, 0);
+    ck_assert_int_eq(kb_log_end_offset(log), 21);
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/00000000000000000024.log")), -1);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(topic_names_with_dashes_reload) {
+    kb_logmgr_t *m = open_mgr();
+    ck_assert_ptr_nonnull(kb_logmgr_get_or_create(m, "my-topic-x", 12, NULL));
+    kb_logmgr_close(m);
+    ck_assert_int_eq(file_size(in_dir("my-topic-x-12/" SEG0 ".log")), 0);
+    m = open_mgr();
+    ck_assert_ptr_nonnull(kb_logmgr_get(m, "my-topic-x", 12));
+    ck_assert_ptr_null(kb_logmgr_get(m, "my-topic", 12));
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(unparsable_dir_refuses_to_start) {
+    ck_assert_int_eq(mkdir(in_dir("lost+found"), 0755), 0);
+    ck_assert_int_eq(kb_config_finish(&cfg, err, sizeof(err)), KB_CONFIG_OK);
+    ck_assert_ptr_null(kb_logmgr_open(base, &cfg, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "not in the form of topic-partition") != NULL, "%s", err);
+}
+END_TEST
+
+/* --------------------------------------------------------- checkpoints */
+
+START_TEST(checkpoint_file_format_is_byte_exact) {
+    kb_ckpt_entry_t e[] = {{"orders", 0, 368801}, {"orders", 1, 12}, {"__consumer_offsets", 17, 0}};
+    ck_assert_int_eq(kb_checkpoint_write(in_dir("ckpt"), e, 3), 0);
+    ck_assert_str_eq(read_all(path), "0\n3\norders 0 368801\norders 1 12\n__consumer_offsets 17 0\n");
+    ck_assert_int_eq(file_size(in_dir("ckpt.tmp")), -1);
+    ck_assert_int_eq(kb_checkpoint_write(in_dir("empty"), e, 0), 0);
+    ck_assert_str_eq(read_all(path), "0\n0\n");
+}
+END_TEST
+
+static int n_seen;
+static void count_entry(void *arg, const char *topic, int32_t partition, int64_t offset) {
+    int64_t *sum = arg;
+    *sum += offset;
+    n_seen++;
+}
+
+static int read_text(const char *text, int64_t *sum) {
+    FILE *f = fopen(in_dir("ckpt"), "w");
+    fputs(text, f);
+    fclose(f);
+    *sum = 0;
+    n_seen = 0;
+    return kb_checkpoint_read(path, count_entry, sum, err, sizeof(err));
+}
+
+START_TEST(checkpoint_reader_checks_version_and_count) {
+    int64_t sum;
+    ck_assert_int_eq(read_text("0\n2\na 0 5\nb-c 3 7\n", &sum), 0);
+    ck_assert_int_eq(sum, 12);
+    ck_assert_int_eq(n_seen, 2);
+    ck_assert_int_eq(read_text("", &sum), 0); /* empty: no entries */
+    ck_assert_int_eq(n_seen, 0);
+    ck_assert_int_eq(read_text("1\n1\na 0 5\n", &sum), -1);
+    ck_assert_int_eq(read_text("0\n3\na 0 5\nb 3 7\n", &sum), -1);
+    ck_assert_int_eq(n_seen, 0); /* nothing handed out from a bad file */
+    ck_assert_int_eq(read_text("0\n1\na 0\n", &sum), -1);
+    ck_assert_int_eq(read_text("0\n1\na x 5\n", &sum), -1);
+    ck_assert_int_eq(kb_checkpoint_read(in_dir("missing"), count_entry, &sum, err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(close_writes_the_three_checkpoints) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+
+    for (int i = 0; i < 3; i++) append_one(log, 10, 1000, NULL);
+    kb_log_set_high_watermark(log, 6);
+    kb_logmgr_close(m);
+    ck_assert_str_eq(read_all(in_dir("recovery-point-offset-checkpoint")), "0\n1\norders 0 9\n");
+    ck_assert_str_eq(read_all(in_dir("replication-offset-checkpoint")), "0\n1\norders 0 6\n");
+    ck_assert_str_eq(read_all(in_dir("log-start-offset-checkpoint")), "0\n0\n");
+}
+END_TEST
+
+/* ---------------------------------------------- identity and the lock */
+
+START_TEST(meta_properties_is_written_and_checked) {
+    kb_logmgr_t *m;
+    char *text;
+
+    set("broker.id", "1");
+    m = open_mgr();
+    ck_assert_int_eq(kb_logmgr_stored_broker_id(m), -1);
+    ck_assert_int_eq(kb_logmgr_check_identity(m, 1, "wEeSo3WzQQ2cD0EDWsN4CA", err, sizeof(err)), 0);
+    kb_logmgr_close(m);
+    text = read_all(in_dir("meta.properties"));
+    ck_assert_msg(strncmp(text, "#\n#", 3) == 0 && strstr(text, " UTC 20") != NULL, "%s", text);
+    ck_assert_ptr_nonnull(strstr(text, "\nversion=0\nbroker.id=1\ncluster.id=wEeSo3WzQQ2cD0EDWsN4CA\n"));
+
+    set("broker.id", "2");
+    ck_assert_int_eq(kb_config_finish(&cfg, err, sizeof(err)), KB_CONFIG_OK);
+    ck_assert_ptr_null(kb_logmgr_open(base, &cfg, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "InconsistentBrokerId") != NULL, "%s", err);
+
+    set("broker.id", "-1");
+    m = open_mgr();
+    ck_assert_int_eq(kb_logmgr_stored_broker_id(m), 1);
+    ck_assert_int_eq(kb_logmgr_check_identity(m, 1, "another-cluster", err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "InconsistentClusterId") != NULL, "%s", err);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(second_open_of_a_locked_dir_is_refused) {
+    kb_logmgr_t *m = open_mgr(), *m2;
+
+    m2 = kb_logmgr_open(base, &cfg, err, sizeof(err));
+    ck_assert_ptr_null(m2);
+    ck_assert_msg(strstr(err, "another broker is using it") != NULL, "%s", err);
+    kb_logmgr_close(m);
+    m2 = kb_logmgr_open(base, &cfg, err, sizeof(err));
+    ck_assert_msg(m2 != NULL, "%s", err);
+    kb_logmgr_close(m2);
+}
+END_TEST
+
+/* ---------------------------------------------------------- timestamps */
+
+/* Kafka's ListOffsets by time: the first record in offset order whose
+ * timestamp is at or after the target. */
+START_TEST(offset_for_timestamp_finds_the_first_record_at_or_after) {
+    kb_logmgr_t *m;
+    kb_log_t *log;
+    int64_t off = -1, ts = -1;
+
+    set("log.index.interval.bytes", "100");
+    set("log.segment.bytes", "3000");
+    m = open_mgr();
+    log = orders0(m);
+    /* Batch i holds offsets 3i..3i+2 with timestamps 1000(i+1)+0..2. */
+    for (int i = 0; i < 20; i++) append_one(log, 200, 1000 * (i + 1), NULL);
+    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 0, 60, &off, &ts), 0);
+    ck_assert_int_eq(off, 0);
+    ck_assert_int_eq(ts, 1000);
+    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 7500, 60, &off, &ts), 0);
+    ck_assert_int_eq(off, 7 * RECORDS_PER_BATCH);
+    ck_assert_int_eq(ts, 8000);
+    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 15002, 60, &off, &ts), 0);
+    ck_assert_int_eq(off, 14 * RECORDS_PER_BATCH + 2);
+    ck_assert_int_eq(ts, 15002);
+    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 20003, 60, &off, &ts), 1);
+    /* Below upper only. */
+    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 15002, 44, &off, &ts), 1);
+    kb_logmgr_close(m);
+    /* The same answers from the indexes reloaded after a clean close. */
+    m = open_mgr();
+    log = kb_logmgr_get(m, TOPIC, 0);
+    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 7500, 60, &off, &ts), 0);
+    ck_assert_int_eq(off, 7 * RECORDS_PER_BATCH);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(offset_for_timestamp_with_timestamps_out_of_order) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+    int64_t off = -1, ts = -1;
+
+    append_one(log, 20, 5000, NULL); /* offsets 0-2: 5000-5002 */
+    append_one(log, 20, 1000, NULL); /* offsets 3-5: 1000-1002 */
+    append_one(log, 20, 3000, NULL); /* offsets 6-8: 3000-3002 */
+    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 2000, 9, &off, &ts), 0);
+    ck_assert_int_eq(off, 0);
+    ck_assert_int_eq(ts, 5000);
+    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 5001, 9, &off, &ts), 0);
+    ck_assert_int_eq(off, 1);
+    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 5003, 9, &off, &ts), 1);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(log_append_time_rewrites_the_batch) {
+    kb_logmgr_t *m;
+    kb_log_t *log;
+    kb_append_result_t res;
+    kb_log_range_t r;
+    uint8_t buf[512];
+    kp_batch_header_t h;
+    size_t size;
+
+    set("log.message.timestamp.type", "LogAppendTime");
+    m = open_mgr();
+    log = orders0(m);
+    append_one(log, 10, 1000, &res);
+    ck_assert_int_gt(res.log_append_time, 1600000000000LL);
+    ck_assert_int_eq(kb_log_read(log, 0, 3, sizeof(buf), true, &r), 0);
+    ck_assert_int_eq(pread(r.fd, buf, r.len, r.pos), (ssize_t)r.len);
+    ck_assert_int_eq(kp_batch_scan(buf, r.len, SIZE_MAX, &h, &size), KP_SCAN_OK);
+    ck_assert(h.attributes & KP_ATTR_LOG_APPEND_TIME);
+    ck_assert_int_eq(h.max_timestamp, res.log_append_time);
+    kb_log_range_release(&r);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------- flushing */
+
+static int flush_rc = 99;
+static void flushed(void *arg, int rc) { flush_rc = rc; }
+
+START_TEST(no_fsync_per_append_by_default) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+
+    for (int i = 0; i < 10; i++) append_one(log, 10, 1000, NULL);
+    ck_assert(!kb_log_flush_due(log));
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    ck_assert_int_eq(stats_of(m).fsyncs, 0);
+    ck_assert_int_eq(kb_log_recovery_point(log), 0);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(flush_messages_makes_a_flush_due_and_the_flusher_runs_it) {
+    kb_logmgr_t *m;
+    kb_log_t *log;
+
+    set("log.flush.interval.messages", "5");
+    m = open_mgr();
+    log = orders0(m);
+    append_one(log, 10, 1000, NULL);
+    ck_assert(!kb_log_flush_due(log)); /* 3 unflushed */
+    append_one(log, 10, 1000, NULL);
+    ck_assert(kb_log_flush_due(log)); /* 6 */
+    flush_rc = 99;
+    kb_log_flush_async(log, flushed, NULL);
+    ck_assert(!kb_log_flush_due(log)); /* covered by the queued flush */
+    while (flush_rc == 99) event_base_loop(base, EVLOOP_ONCE);
+    ck_assert_int_eq(flush_rc, 0);
+    ck_assert_int_eq(kb_log_recovery_point(log), 6);
+    ck_assert_uint_ge(stats_of(m).fsyncs, 1);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(flush_interval_ms_flushes_idle_logs) {
+    kb_logmgr_t *m;
+    kb_log_t *log;
+
+    set("log.flush.interval.ms", "20");
+    m = open_mgr();
+    log = orders0(m);
+    append_one(log, 10, 1000, NULL);
+    for (int i = 0; i < 500 && kb_log_recovery_point(log) < 3; i++) event_base_loop(base, EVLOOP_ONCE);
+    ck_assert_int_eq(kb_log_recovery_point(log), 3);
+    ck_assert_uint_ge(stats_of(m).fsyncs, 1);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------ follower */
+
+START_TEST(verbatim_append_copies_a_leaders_batches) {
+    static uint8_t data[1 << 16];
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *leader = orders0(m), *follower = kb_logmgr_get_or_create(m, TOPIC, 1, NULL);
+    kb_log_range_t r;
+    size_t size = 0;
+
+    for (int i = 0; i < 4; i++) size = append_one(leader, 50, 1000 + i, NULL);
+    ck_assert_int_eq(kb_log_read(leader, 0, 12, sizeof(data), true, &r), 0);
+    ck_assert_int_eq(pread(r.fd, data, r.len, r.pos), (ssize_t)r.len);
+    /* A fetch cut inside the fourth batch: three are appended, the rest
+     * waits for the next fetch. */
+    ck_assert_int_eq(kb_log_append_verbatim(follower, data, 3 * size + 20), 0);
+    ck_assert_int_eq(kb_log_end_offset(follower), 9);
+    ck_assert_int_eq(kb_log_append_verbatim(follower, data + 3 * size, size), 0);
+    ck_assert_int_eq(kb_log_end_offset(follower), 12);
+    kb_log_range_release(&r);
+    /* Data below the log end offset is refused. */
+    ck_assert_int_eq(kb_log_append_verbatim(follower, data, size), -1);
+    ck_assert_int_eq(kb_log_end_offset(follower), 12);
+    ck_assert_int_eq(kb_log_read(follower, 0, 12, sizeof(data), true, &r), 0);
+    ck_assert_int_eq(check_range(&r, 0), 4);
+    kb_log_range_release(&r);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+/* ----------------------------------------------------------- disk full */
+
+START_TEST(failed_write_leaves_nothing_partial) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+    static uint8_t buf[BATCH_MAX];
+    kp_batch_header_t h;
+    kb_append_result_t res;
+    size_t first = append_one(log, 100, 1000, NULL), size = build_batch(buf, 3, 4000, 1000);
+    struct rlimit saved, lim;
+
+    /* A file size limit makes the write fail part-way, as a full disk does
+     * (restored afterwards for runs with CK_FORK=no). */
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    lim = (struct rlimit){(rlim_t)first + 1000, saved.rlim_max};
+    signal(SIGXFSZ, SIG_IGN);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    ck_assert_int_eq(kp_batch_validate_produce(buf, size, 7, 1 << 20, &h), 0);
+    int rc = kb_log_append(log, buf, &h, 5, &res);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    ck_assert_int_eq(rc, -1);
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/" SEG0 ".log")), (off_t)first);
+    ck_assert_int_eq(kb_log_end_offset(log), 3);
+    kb_logmgr_abandon(m);
+}
+END_TEST
+
+Suite *log_suite(void) {
+    Suite *s = suite_create("log");
+    TCase *rw = tcase_create("append_read");
+    TCase *rec = tcase_create("reopen_recovery");
+    TCase *files = tcase_create("files");
+    TCase *flush = tcase_create("flush");
+
+    tcase_add_checked_fixture(rw, setup, teardown);
+    tcase_add_test(rw, append_assigns_offsets_and_reads_back);
+    tcase_add_test(rw, read_limits_and_out_of_range);
+    tcase_add_test(rw, index_entries_appear_every_interval);
+    tcase_add_test(rw, active_index_is_preallocated);
+    tcase_add_test(rw, roll_by_segment_bytes_creates_a_second_segment);
+    tcase_add_test(rw, roll_when_the_index_is_full);
+    tcase_add_test(rw, roll_when_the_segment_is_older_than_roll_ms);
+    tcase_add_test(rw, new_partitions_go_to_the_dir_with_the_fewest);
+    tcase_add_test(rw, offset_for_timestamp_finds_the_first_record_at_or_after);
+    tcase_add_test(rw, offset_for_timestamp_with_timestamps_out_of_order);
+    tcase_add_test(rw, log_append_time_rewrites_the_batch);
+    tcase_add_test(rw, failed_write_leaves_nothing_partial);
+    tcase_add_test(rw, verbatim_append_copies_a_leaders_batches);
+    tcase_add_checked_fixture(rec, setup, teardown);
+    tcase_add_test(rec, reopen_after_clean_close_keeps_everything);
+    tcase_add_test(rec, unclean_stop_recovers_a_batch_cut_in_the_middle);
+    tcase_add_test(rec, unclean_stop_recovers_a_flipped_byte_in_the_last_batch);
+    tcase_add_test(rec, unclean_stop_recovers_garbage_appended);
+    tcase_add_test(rec, unclean_stop_without_damage_loses_nothing);
+    tcase_add_test(rec, a_corrupt_segment_drops_the_later_ones);
+    tcase_add_test(rec, topic_names_with_dashes_reload);
+    tcase_add_test(rec, unparsable_dir_refuses_to_start);
+    tcase_add_checked_fixture(files, setup, teardown);
+    tcase_add_test(files, checkpoint_file_format_is_byte_exact);
+    tcase_add_test(files, checkpoint_reader_checks_version_and_count);
+    tcase_add_test(files, close_writes_the_three_checkpoints);
+    tcase_add_test(files, meta_properties_is_written_and_checked);
+    tcase_add_test(files, second_open_of_a_locked_dir_is_refused);
+    tcase_add_checked_fixture(flush, setup, teardown);
+    tcase_add_test(flush, no_fsync_per_append_by_default);
+    tcase_add_test(flush, flush_messages_makes_a_flush_due_and_the_flusher_runs_it);
+    tcase_add_test(flush, flush_interval_ms_flushes_idle_logs);
+    suite_add_tcase(s, rw);
+    suite_add_tcase(s, rec);
+    suite_add_tcase(s, files);
+    suite_add_tcase(s, flush);
+    return s;
+}

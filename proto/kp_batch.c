@@ -14,9 +14,11 @@
  * makes calls chainable: kp_crc32c(kp_crc32c(0, a), b) == crc of a||b.
  */
 #include "proto/kp_batch.h"
+#include "proto/kp_codec.h"
 
 #include <isa-l/crc.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/kp_buf.h"
@@ -192,9 +194,33 @@ static bool record_deltas(const uint8_t *p, size_t len, int64_t *ts_delta, int32
     return r.err == 0;
 }
 
+/* Walks the records of a batch (their bytes, already decompressed) for the
+ * first one whose timestamp is >= ts. */
+static int find_in_records(const kp_batch_header_t *h, const uint8_t *records, size_t len, int64_t ts,
+                           int64_t *offset, int64_t *timestamp) {
+    kp_reader_t r;
+    kp_reader_init(&r, records, len);
+    while (kp_reader_left(&r) > 0) {
+        int32_t rlen = kp_read_varint(&r), offset_delta;
+        int64_t ts_delta;
+        if (r.err || rlen < 0 || (size_t)rlen > kp_reader_left(&r)) return -1;
+        if (!record_deltas(r.p, (size_t)rlen, &ts_delta, &offset_delta)) return -1;
+        kp_read_skip(&r, (size_t)rlen);
+        if (h->base_timestamp + ts_delta >= ts) {
+            *offset = h->base_offset + offset_delta;
+            *timestamp = h->base_timestamp + ts_delta;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Decompressed records of one batch may not exceed this (a guard against
+ * hostile ratios; Kafka's own limit is the JVM heap). */
+#define KP_MAX_DECOMPRESSED (256u << 20)
+
 int kp_batch_find_timestamp(const uint8_t *p, size_t size, int64_t ts, int64_t *offset, int64_t *timestamp) {
     kp_batch_header_t h;
-    kp_reader_t r;
 
     if (kp_batch_header_decode(p, size, &h) != 0 || !length_sane(h.batch_length) || kp_batch_size(&h) > size)
         return -1;
@@ -203,21 +229,17 @@ int kp_batch_find_timestamp(const uint8_t *p, size_t size, int64_t ts, int64_t *
         *timestamp = h.max_timestamp;
         return h.max_timestamp >= ts ? 0 : 1;
     }
-    if ((h.attributes & KP_ATTR_CODEC_MASK) != KP_CODEC_NONE) return -1;
-    kp_reader_init(&r, p + KP_BATCH_HEADER_SIZE, kp_batch_size(&h) - KP_BATCH_HEADER_SIZE);
-    while (kp_reader_left(&r) > 0) {
-        int32_t len = kp_read_varint(&r), offset_delta;
-        int64_t ts_delta;
-        if (r.err || len < 0 || (size_t)len > kp_reader_left(&r)) return -1;
-        if (!record_deltas(r.p, (size_t)len, &ts_delta, &offset_delta)) return -1;
-        kp_read_skip(&r, (size_t)len);
-        if (h.base_timestamp + ts_delta >= ts) {
-            *offset = h.base_offset + offset_delta;
-            *timestamp = h.base_timestamp + ts_delta;
-            return 0;
-        }
-    }
-    return 1;
+    const uint8_t *payload = p + KP_BATCH_HEADER_SIZE;
+    size_t payload_len = kp_batch_size(&h) - KP_BATCH_HEADER_SIZE;
+    int codec = h.attributes & KP_ATTR_CODEC_MASK;
+    if (codec == KP_CODEC_NONE) return find_in_records(&h, payload, payload_len, ts, offset, timestamp);
+    uint8_t *records;
+    size_t records_len;
+    if (kp_codec_decompress(codec, payload, payload_len, KP_MAX_DECOMPRESSED, &records, &records_len) != 0)
+        return -1;
+    int rc = find_in_records(&h, records, records_len, ts, offset, timestamp);
+    free(records);
+    return rc;
 }
 
 /* ------------------------------------------------------------- rewrites */

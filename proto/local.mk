@@ -8,12 +8,13 @@ proto_libkproto_a_SOURCES = \
 	proto/kp_apiversions.c proto/kp_apiversions.h \
 	proto/kp_metadata.c proto/kp_metadata.h \
 	proto/kp_batch.c proto/kp_batch.h \
+	proto/kp_codec.c proto/kp_codec.h \
 	proto/kp_produce.c proto/kp_produce.h \
 	proto/kp_fetch.c proto/kp_fetch.h \
 	proto/kp_listoffsets.c proto/kp_listoffsets.h \
 	proto/kp_findcoordinator.c proto/kp_findcoordinator.h
 nodist_proto_libkproto_a_SOURCES = proto/kbroker_rpc.pb-c.c proto/kbroker_rpc.pb-c.h
-proto_libkproto_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ISAL_CFLAGS)
+proto_libkproto_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ISAL_CFLAGS) $(CODEC_CFLAGS)
 BUILT_SOURCES += proto/kbroker_rpc.pb-c.c proto/kbroker_rpc.pb-c.h
 CLEANFILES += proto/kbroker_rpc.pb-c.c proto/kbroker_rpc.pb-c.h
 EXTRA_DIST += proto/kbroker_rpc.proto

@@ -10,7 +10,7 @@
 # links; it conflicts with libzookeeper-mt-dev, so never add that one.
 KB_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
   libzookeeper-st-dev libevent-dev libprotobuf-c-dev protobuf-c-compiler check
-  libjansson-dev libisal-dev"
+  libjansson-dev libisal-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev"
 
 # Run: a ZooKeeper server (Debian's package brings OpenJDK through
 # default-jre; the server runs fine on the headless JRE) and kcat, the

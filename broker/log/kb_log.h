@@ -150,9 +150,10 @@ int kb_log_read(kb_log_t *log, int64_t offset, int64_t upper, size_t max_bytes, 
                 kb_log_range_t *out);
 void kb_log_range_release(kb_log_range_t *r);
 
-/* ListOffsets by timestamp: the earliest offset whose batch max timestamp
- * >= ts below `upper`, via the time index.  Returns 0 and sets *offset and
- * *timestamp, or 1 when there is none. */
+/* ListOffsets by timestamp: the first record (in offset order, below
+ * `upper`) whose timestamp is >= ts, found via the time index and then by
+ * walking that batch's records (decompressed if need be), as Kafka answers.
+ * Returns 0 and sets *offset and *timestamp, or 1 when there is none. */
 int kb_log_offset_for_timestamp(kb_log_t *log, int64_t ts, int64_t upper, int64_t *offset, int64_t *timestamp);
 
 /* ---- counters (for metrics and tests) ---- */

@@ -264,8 +264,8 @@ static int find_record(const kb_segment_t *s, off_t pos, const kp_batch_header_t
     if (buf && pread(s->fd, buf, size, pos) == (ssize_t)size)
         rc = kp_batch_find_timestamp(buf, size, ts, offset, timestamp);
     free(buf);
-    if (rc < 0 && buf && (h->attributes & KP_ATTR_CODEC_MASK) != KP_CODEC_NONE) {
-        *offset = h->base_offset; /* compressed: the batch stands in for its records */
+    if (rc < 0 && buf) {
+        *offset = h->base_offset; /* undecodable records: the batch stands in for them */
         *timestamp = h->max_timestamp;
         rc = 0;
     }

@@ -20,6 +20,7 @@ Suite *produce_suite(void);
 Suite *fetch_suite(void);
 Suite *listoffsets_suite(void);
 Suite *log_suite(void);
+Suite *codec_suite(void);
 
 /* Runs every suite in the NULL-terminated list; returns the process exit status. */
 static inline int unit_run(Suite **suites) {

@@ -19,6 +19,7 @@ typedef struct kb_logmgr kb_logmgr_t;
 typedef struct kb_replicas kb_replicas_t;
 typedef struct kb_metrics kb_metrics_t;
 typedef struct kb_metrics_http kb_metrics_http_t;
+typedef struct kc_producer_ids kc_producer_ids_t;
 
 typedef struct kb_broker {
     struct event_base *base;
@@ -32,6 +33,7 @@ typedef struct kb_broker {
     kb_replicas_t *replicas;     /* hosted partitions, roles, delayed operations */
     kb_metrics_t *metrics;       /* counters, owned by main */
     kb_metrics_http_t *metrics_http;
+    kc_producer_ids_t *producer_ids; /* this broker's block of idempotent producer ids */
 } kb_broker_t;
 
 #endif

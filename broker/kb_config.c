@@ -13,7 +13,10 @@
  *      --override alike): type check, range, validator, store;
  *   3. kb_config_finish, which derives the values Kafka derives (listeners
  *      from host.name/port, advertised from listeners, retention from
- *      ms/minutes/hours, ...) from cfg->raw and checks rules that span keys.
+ *      ms/minutes/hours, ...) from cfg->raw and checks rules that span keys;
+ *   4. kb_config_item, the keys as DescribeConfigs lists them: the text each
+ *      accepted value was written with (kb_config_set keeps it), else the
+ *      table's default.
  *
  * Refusals: a key whose meaning kbroker does not implement and whose setting
  * would change security or data safety (TLS, SASL, ACLs, compaction, ...)
@@ -204,12 +207,12 @@ static const kb_config_key_t keys[] = {
     {"log.roll.hours", KB_CT_I32, R(log_roll_hours), "168", GE32(1), NULL, KB_USED},
     {"log.roll.jitter.ms", KB_CT_I64, R(log_roll_jitter_ms), NULL, ANY64, NULL, KB_USED},
     {"log.roll.jitter.hours", KB_CT_I32, R(log_roll_jitter_hours), "0", GE32(0), NULL, KB_USED},
-    {"log.retention.ms", KB_CT_I64, R(log_retention_ms), NULL, ANY64, NULL, KB_UNUSED},
-    {"log.retention.minutes", KB_CT_I32, R(log_retention_minutes), NULL, ANY32, NULL, KB_UNUSED},
-    {"log.retention.hours", KB_CT_I32, R(log_retention_hours), "168", ANY32, NULL, KB_UNUSED},
-    {"log.retention.bytes", KB_CT_I64, F(log_retention_bytes), "-1", ANY64, NULL, KB_UNUSED},
+    {"log.retention.ms", KB_CT_I64, R(log_retention_ms), NULL, ANY64, NULL, KB_USED},
+    {"log.retention.minutes", KB_CT_I32, R(log_retention_minutes), NULL, ANY32, NULL, KB_USED},
+    {"log.retention.hours", KB_CT_I32, R(log_retention_hours), "168", ANY32, NULL, KB_USED},
+    {"log.retention.bytes", KB_CT_I64, F(log_retention_bytes), "-1", ANY64, NULL, KB_USED},
     {"log.retention.check.interval.ms", KB_CT_I64, F(log_retention_check_interval_ms), "300000", GE64(1), NULL,
-     KB_UNUSED},
+     KB_USED},
     {"log.cleanup.policy", KB_CT_LIST, F(log_cleanup_policy), "delete", NR, check_cleanup_policy, KB_UNUSED},
     {"log.index.interval.bytes", KB_CT_I32, F(log_index_interval_bytes), "4096", GE32(0), NULL, KB_USED},
     {"log.index.size.max.bytes", KB_CT_I32, F(log_index_size_max_bytes), "10485760", GE32(4), NULL, KB_USED},
@@ -220,7 +223,7 @@ static const kb_config_key_t keys[] = {
      NULL, KB_USED},
     {"log.flush.start.offset.checkpoint.interval.ms", KB_CT_I32, F(log_flush_start_offset_checkpoint_interval_ms),
      "60000", GE32(0), NULL, KB_USED},
-    {"log.segment.delete.delay.ms", KB_CT_I64, F(log_segment_delete_delay_ms), "60000", GE64(0), NULL, KB_UNUSED},
+    {"log.segment.delete.delay.ms", KB_CT_I64, F(log_segment_delete_delay_ms), "60000", GE64(0), NULL, KB_USED},
     {"log.preallocate", KB_CT_BOOL, F(log_preallocate), "false", NR, NULL, KB_UNUSED},
     {"log.message.format.version", KB_CT_STRING, NOF, "2.6-IV0", NR, check_version, KB_UNUSED},
     {"log.message.timestamp.type", KB_CT_STRING, F(log_message_timestamp_type), "CreateTime", NR, check_timestamp_type,
@@ -829,6 +832,21 @@ static void note_unused(const kb_config_key_t *k, const char *v, const char *whe
     kc_info(MOD, "%s%s%s is accepted but not yet used by kbroker", where ? where : "", where ? ": " : "", k->name);
 }
 
+/* Keeps the text of an accepted value for kb_config_item(). */
+static void remember_written(kb_config_t *cfg, const kb_config_key_t *k, const char *value) {
+    for (int i = 0; i < cfg->n_written; i++) {
+        if (cfg->written[i].name == k->name) {
+            set_str(&cfg->written[i].value, value);
+            return;
+        }
+    }
+    kb_config_written_t *grown = realloc(cfg->written, sizeof(*grown) * (size_t)(cfg->n_written + 1));
+    if (!grown) abort(); /* out of memory while configuring */
+    cfg->written = grown;
+    cfg->written[cfg->n_written] = (kb_config_written_t){k->name, NULL};
+    set_str(&cfg->written[cfg->n_written++].value, value);
+}
+
 static int config_apply(kb_config_t *cfg, const char *key, const char *value, const char *where, char *err,
                         size_t errlen) {
     const kb_config_key_t *k = key_find(key);
@@ -846,6 +864,7 @@ static int config_apply(kb_config_t *cfg, const char *key, const char *value, co
         return KB_CONFIG_INVALID;
     }
     if (k->offset != NOF) store_value(cfg, k, value, val);
+    remember_written(cfg, k, value);
     note_unused(k, value, where);
     return KB_CONFIG_OK;
 }
@@ -1394,5 +1413,33 @@ void kb_config_free(kb_config_t *cfg) {
     set_str(&cfg->inter_broker_listener_name, NULL);
     for (int i = 0; i < cfg->n_unknown_keys; i++) free(cfg->unknown_keys[i]);
     free(cfg->unknown_keys);
+    for (int i = 0; i < cfg->n_written; i++) free(cfg->written[i].value);
+    free(cfg->written);
     memset(cfg, 0, sizeof(*cfg));
+}
+
+/* ------------------------------------------------------------------------
+ * The keys as DescribeConfigs lists them
+ * ------------------------------------------------------------------------ */
+
+int kb_config_item_count(void) { return (int)N_KEYS; }
+
+void kb_config_item_at(const kb_config_t *cfg, int i, kb_config_item_t *out) {
+    const kb_config_key_t *k = &keys[i];
+    *out = (kb_config_item_t){k->name, k->def, true, k->type == KB_CT_PASSWORD, k->def};
+    for (int j = 0; j < cfg->n_written; j++) {
+        if (cfg->written[j].name == k->name) {
+            out->value = cfg->written[j].value;
+            out->is_default = false;
+            break;
+        }
+    }
+    if (out->is_sensitive) out->value = out->default_value = NULL;
+}
+
+bool kb_config_item(const kb_config_t *cfg, const char *name, kb_config_item_t *out) {
+    const kb_config_key_t *k = key_find(name);
+    if (!k) return false;
+    kb_config_item_at(cfg, (int)(k - keys), out);
+    return true;
 }

@@ -42,6 +42,12 @@ typedef struct kb_listener {
     char protocol[32]; /* security protocol from listener.security.protocol.map */
 } kb_listener_t;
 
+/* A key the file or an override set, with its value as written. */
+typedef struct kb_config_written {
+    const char *name; /* the key table's name */
+    char *value;
+} kb_config_written_t;
+
 typedef struct kb_config {
     /* identity and ZooKeeper */
     int32_t broker_id;
@@ -163,6 +169,10 @@ typedef struct kb_config {
     /* Unknown keys already warned about (each is warned about once). */
     int n_unknown_keys;
     char **unknown_keys;
+    /* Every key set by the file or an override (the last value wins), for
+     * kb_config_item(); read it through that function. */
+    int n_written;
+    kb_config_written_t *written;
 } kb_config_t;
 
 enum { KB_CONFIG_OK = 0, KB_CONFIG_IO = 1, KB_CONFIG_INVALID = 2 };
@@ -201,5 +211,26 @@ void kb_config_free(kb_config_t *cfg);
 
 /* The advertised listener named `name`, or NULL. */
 const kb_listener_t *kb_config_advertised(const kb_config_t *cfg, const char *name);
+
+/*
+ * One broker key as DescribeConfigs shows it: Kafka lists the values as the
+ * operator wrote them (not the derived ones: log.retention.hours stays 168
+ * even when log.retention.ms is set), with their source.
+ */
+typedef struct kb_config_item {
+    const char *name;
+    const char *value;  /* as written in the file or an override, else Kafka's
+                         * default; NULL = null, and always NULL when sensitive */
+    bool is_default;    /* neither the file nor an override set it */
+    bool is_sensitive;  /* a password: its value is never shown */
+    const char *default_value; /* Kafka's default (NULL = null, or sensitive) */
+} kb_config_item_t;
+
+/* Every key of the table, in table order: 0 <= i < kb_config_item_count().
+ * The strings are borrowed from cfg and the table. */
+int kb_config_item_count(void);
+void kb_config_item_at(const kb_config_t *cfg, int i, kb_config_item_t *out);
+/* The key called name; false when kbroker knows no such broker key. */
+bool kb_config_item(const kb_config_t *cfg, const char *name, kb_config_item_t *out);
 
 #endif

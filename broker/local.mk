@@ -12,6 +12,14 @@ broker_libkbroker_a_SOURCES = \
 	broker/api/kb_api_fetch.c \
 	broker/api/kb_api_listoffsets.c \
 	broker/api/kb_api_findcoordinator.c \
+	broker/api/kb_api_createtopics.c \
+	broker/api/kb_api_deleterecords.c \
+	broker/api/kb_api_initproducerid.c \
+	broker/api/kb_api_describeconfigs.c \
+	broker/api/kb_api_alterconfigs.c \
+	broker/kb_topic_config.c broker/kb_topic_config.h \
+	broker/log/kb_retention.c \
+	broker/replica/kb_producer_state.c broker/replica/kb_producer_state.h \
 	broker/controller/kb_controller.c broker/controller/kb_controller.h \
 	broker/log/kb_log.h broker/log/kb_log_internal.h \
 	broker/log/kb_logmgr.c broker/log/kb_log.c broker/log/kb_segment.c \

@@ -32,6 +32,7 @@
 #include "broker/metrics/kb_metrics.h"
 #include "broker/replica/kb_partition.h"
 #include "coord/kc_log.h"
+#include "coord/kc_producer_ids.h"
 
 #define SHUTDOWN_GRACE_MS 3000
 
@@ -147,6 +148,8 @@ static void on_view_change(kc_view_t *v, int what, void *arg) {
      * known to belong to this broker and cluster. */
     if (b->replicas && p->logs_verified) kb_replicas_on_view_change(b->replicas, what);
     if (b->controller) kb_controller_on_view_change(b->controller, what);
+    /* CreateTopics requests waiting for their new partitions' leaders. */
+    if (what & (KC_VIEW_TOPICS | KC_VIEW_STATES)) kb_api_createtopics_on_view_change(b);
 }
 
 /* ---- start-up ---- */
@@ -248,7 +251,8 @@ static int start_broker(kb_process_t *p) {
     b->view = kc_view_new(b->zk, on_view_change, b);
     b->registration = kb_registration_new(b, on_registered, on_fatal);
     b->controller = kb_controller_new(b);
-    if (!b->view || !b->registration || !b->controller || kc_session_start(b->zk) != 0) {
+    b->producer_ids = kc_producer_ids_new(b->zk, p->cfg.broker_id);
+    if (!b->view || !b->registration || !b->controller || !b->producer_ids || kc_session_start(b->zk) != 0) {
         kc_error("main", "cannot start the ZooKeeper session to %s", p->cfg.zookeeper_connect);
         return 1;
     }
@@ -283,6 +287,7 @@ static void teardown(kb_process_t *p) {
     kb_replicas_free(b->replicas);
     b->replicas = NULL;
     kc_view_free(b->view); /* reads still in flight release it when the session closes */
+    kc_producer_ids_free(b->producer_ids); /* likewise a block claim in flight */
     /* Closing the session runs outstanding completions, which may still
      * reference the controller, the registration and (through
      * on_registered) the log manager: free those after. */

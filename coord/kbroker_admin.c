@@ -1,9 +1,10 @@
 /*
  * kbroker_admin.c - kbroker-admin, the operator's command-line tool.
  *
- * It plays the part of kafka-topics.sh --zookeeper for a kbroker cluster:
- * it creates topics by writing the same znodes Kafka 2.6 writes, and shows
- * topics and brokers as ZooKeeper holds them.  All ZooKeeper work goes
+ * It plays the part of kafka-topics.sh and kafka-configs.sh --zookeeper for
+ * a kbroker cluster: it creates topics and changes their config overrides
+ * by writing the same znodes Kafka 2.6 writes, and shows topics, brokers and
+ * overrides as ZooKeeper holds them.  All ZooKeeper work goes
  * through libkcoord (the session, the watched cluster view and topic
  * creation), so the tool and the broker can never disagree about a format.
  * Commands live in one table; each one parses its own options, connects,
@@ -15,8 +16,9 @@
  * Exit status (the man page copies this list):
  *   0  success
  *   1  usage error: unknown command or option, missing or malformed argument
- *      (including a non-numeric --partitions or --replication-factor),
- *      conflicting options
+ *      (including a non-numeric --partitions or --replication-factor, and
+ *      an unknown topic config or invalid value in create-topic --config or
+ *      alter-config), conflicting options
  *   2  ZooKeeper unreachable within --timeout (or the connection was lost
  *      while reading the cluster)
  *   3  the topic already exists
@@ -25,7 +27,7 @@
  *   5  invalid number of partitions, replication factor or replica
  *      assignment (including a replication factor larger than the number of
  *      live brokers, an unknown broker, and a malformed --replica-assignment)
- *   6  topic not found (describe-topic --topic)
+ *   6  topic not found (describe-topic, describe-config, alter-config)
  *   7  any other ZooKeeper error, or a ZooKeeper operation that did not
  *      finish within --timeout
  * Every error is one line on stderr starting with "kbroker-admin: ".
@@ -41,6 +43,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coord/kc_configs.h"
 #include "coord/kc_log.h"
 #include "coord/kc_model.h"
 #include "coord/kc_names.h"
@@ -271,12 +274,16 @@ typedef struct create_args {
     int n_configs;
 } create_args_t;
 
-/* Adds a copy of one --config key=value; a key given twice is refused. */
+/* Adds a copy of one --config key=value; a key given twice, or one that is
+ * not a valid topic config, is refused. */
 static int add_config(create_args_t *c, const char *kv) {
     const char *eq = strchr(kv, '=');
+    char key[256], why[512];
 
     if (eq == NULL || eq == kv)
         return fail(EXIT_USAGE, "create-topic: --config wants key=value, got '%s'", kv);
+    snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+    if (!kc_topic_config_check(key, eq + 1, why, sizeof(why))) return fail(EXIT_USAGE, "create-topic: %s", why);
     for (int i = 0; i < c->n_configs; i++)
         if (strncmp(c->configs[i].key, kv, (size_t)(eq - kv)) == 0 &&
             c->configs[i].key[eq - kv] == '\0')
@@ -646,6 +653,248 @@ static int cmd_list_brokers(admin_t *a, int argc, char **argv) {
 }
 
 /* ------------------------------------------------------------------ */
+/* describe-config and alter-config                                    */
+/* ------------------------------------------------------------------ */
+
+/* kafka-configs.sh --zookeeper --describe: the overrides only, as
+ * "Configs for topic 'T' are k1=v1,k2=v2"; type is the znode's ("topics",
+ * "brokers"). */
+static int print_configs(const admin_t *a, const char *type, const char *name, const kc_config_entry_t *e,
+                         int n) {
+    if (!a->json) {
+        printf("Configs for %.*s '%s' are ", (int)strlen(type) - 1, type, name);
+        for (int i = 0; i < n; i++) printf("%s%s=%s", i > 0 ? "," : "", e[i].key, e[i].value);
+        putchar('\n');
+        return EXIT_OK;
+    }
+    json_t *configs = json_object();
+    for (int i = 0; configs != NULL && i < n; i++) json_object_set_new(configs, e[i].key, json_string(e[i].value));
+    return print_json(json_pack("{s:s, s:s, s:o}", "entity_type", type, "entity_name", name, "configs", configs));
+}
+
+typedef struct config_wait {
+    int done;
+    int rc;
+    kc_config_entry_t *entries;
+    int n;
+} config_wait_t;
+
+static void config_read_done(int rc, kc_config_entry_t *entries, int n, void *arg) {
+    config_wait_t *w = arg;
+    *w = (config_wait_t){1, rc, entries, n};
+}
+
+static void config_write_done(int rc, void *arg) {
+    config_wait_t *w = arg;
+    w->rc = rc;
+    w->done = 1;
+}
+
+/* /config/brokers/N, which the cluster view does not follow. */
+static int describe_broker_config(admin_t *a, const char *id) {
+    config_wait_t w = {0, KC_ERR, NULL, 0};
+    int rc = admin_connect(a);
+    if (rc != EXIT_OK) return rc;
+    kc_config_read(a->session, "brokers", id, config_read_done, &w);
+    if (kc_session_wait(a->session, &w.done, remaining_ms(a)) < 0)
+        return wait_failed(a, "reading the broker's config");
+    if (w.rc != KC_OK) return fail(EXIT_ZK_ERROR, "cannot read the config of broker %s: %s", id, kc_strerror(w.rc));
+    rc = print_configs(a, "brokers", id, w.entries, w.n);
+    kc_config_entries_free(w.entries, w.n);
+    return rc;
+}
+
+static int cmd_describe_config(admin_t *a, int argc, char **argv) {
+    static const struct option options[] = {{"topic", required_argument, NULL, 't'},
+                                            {"broker", required_argument, NULL, 'b'},
+                                            {NULL, 0, NULL, 0}};
+    const char *topic = NULL, *broker = NULL;
+    long id;
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
+        if (opt == 't') topic = optarg;
+        else if (opt == 'b') broker = optarg;
+        else return option_error("describe-config", opt, argv);
+    }
+    if (optind < argc) return fail(EXIT_USAGE, "describe-config: unexpected argument '%s'", argv[optind]);
+    if ((topic == NULL) == (broker == NULL)) return fail(EXIT_USAGE, "describe-config: give --topic T or --broker N");
+    if (broker != NULL && !parse_int(broker, 0, INT32_MAX, &id))
+        return fail(EXIT_USAGE, "describe-config: --broker '%s' is not a broker id", broker);
+    if (broker != NULL) return describe_broker_config(a, broker);
+    int rc = admin_load_view(a);
+    if (rc != EXIT_OK) return rc;
+    const kc_topic_t *t = kc_view_topic(a->view, topic);
+    if (t == NULL) return fail(EXIT_NO_TOPIC, "topic '%s' does not exist", topic);
+    return print_configs(a, "topics", topic, t->configs, t->n_configs);
+}
+
+typedef struct alter_args {
+    const char *topic;
+    kc_config_entry_t *adds; /* owned */
+    int n_adds;
+    char **deletes;          /* owned */
+    int n_deletes;
+} alter_args_t;
+
+/* Length of the next item of a kafka-configs.sh list: items are separated
+ * by commas outside square brackets ("k=[a,b],k2=v"). */
+static size_t list_item_len(const char *s) {
+    int depth = 0;
+    size_t i = 0;
+    for (; s[i] && (s[i] != ',' || depth > 0); i++) {
+        if (s[i] == '[') depth++;
+        else if (s[i] == ']' && depth > 0) depth--;
+    }
+    return i;
+}
+
+static int find_entry(const kc_config_entry_t *e, int n, const char *key) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(e[i].key, key) == 0) return i;
+    return -1;
+}
+
+/* Appends a copy of key=value (taking ownership of neither). */
+static int push_entry(kc_config_entry_t **e, int *n, const char *key, const char *value) {
+    kc_config_entry_t *grown = realloc(*e, (size_t)(*n + 1) * sizeof(*grown));
+    if (grown == NULL) return -1;
+    *e = grown;
+    grown[*n] = (kc_config_entry_t){strdup(key), strdup(value)};
+    (*n)++;
+    return grown[*n - 1].key != NULL && grown[*n - 1].value != NULL ? 0 : -1;
+}
+
+/* One "key=value" of --add-config; a value in [brackets] loses them. */
+static int add_one(alter_args_t *c, const char *item, size_t len) {
+    char why[512];
+    char *copy = strndup(item, len);
+    char *eq = copy != NULL ? strchr(copy, '=') : NULL;
+    int rc = EXIT_OK;
+
+    if (copy == NULL) return fail(EXIT_ZK_ERROR, "out of memory");
+    if (eq == NULL || eq == copy) rc = fail(EXIT_USAGE, "alter-config: --add-config wants key=value, got '%s'", copy);
+    if (rc == EXIT_OK) {
+        char *value = eq + 1;
+        size_t vlen = strlen(value);
+        *eq = '\0';
+        if (vlen >= 2 && value[0] == '[' && value[vlen - 1] == ']') value[vlen - 1] = '\0', value++;
+        if (find_entry(c->adds, c->n_adds, copy) >= 0) rc = fail(EXIT_USAGE, "alter-config: %s given twice", copy);
+        else if (!kc_topic_config_check(copy, value, why, sizeof(why))) rc = fail(EXIT_USAGE, "%s", why);
+        else if (push_entry(&c->adds, &c->n_adds, copy, value) < 0) rc = fail(EXIT_ZK_ERROR, "out of memory");
+    }
+    free(copy);
+    return rc;
+}
+
+static int add_list(alter_args_t *c, const char *list) {
+    for (const char *p = list;; p++) {
+        size_t len = list_item_len(p);
+        int rc = len > 0 ? add_one(c, p, len) : fail(EXIT_USAGE, "alter-config: empty item in '%s'", list);
+        if (rc != EXIT_OK) return rc;
+        p += len;
+        if (*p == '\0') return EXIT_OK;
+    }
+}
+
+static int delete_list(alter_args_t *c, const char *list) {
+    for (const char *p = list;; p++) {
+        size_t len = strcspn(p, ",");
+        if (len == 0) return fail(EXIT_USAGE, "alter-config: empty item in '%s'", list);
+        char **grown = realloc(c->deletes, (size_t)(c->n_deletes + 1) * sizeof(*grown));
+        if (grown == NULL || (grown[c->n_deletes] = strndup(p, len)) == NULL) {
+            if (grown != NULL) c->deletes = grown;
+            return fail(EXIT_ZK_ERROR, "out of memory");
+        }
+        c->deletes = grown;
+        c->n_deletes++;
+        p += len;
+        if (*p == '\0') return EXIT_OK;
+    }
+}
+
+static int parse_alter_options(alter_args_t *c, int argc, char **argv) {
+    static const struct option options[] = {{"topic", required_argument, NULL, 't'},
+                                            {"broker", required_argument, NULL, 'b'},
+                                            {"add-config", required_argument, NULL, 'a'},
+                                            {"delete-config", required_argument, NULL, 'd'},
+                                            {NULL, 0, NULL, 0}};
+    int opt, rc = EXIT_OK;
+
+    while (rc == EXIT_OK && (opt = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
+        switch (opt) {
+        case 't': c->topic = optarg; break;
+        case 'a': rc = add_list(c, optarg); break;
+        case 'd': rc = delete_list(c, optarg); break;
+        case 'b':
+            rc = fail(EXIT_USAGE, "alter-config: kbroker applies broker configs only from server.properties at "
+                                  "start-up; only --topic can be altered");
+            break;
+        default: rc = option_error("alter-config", opt, argv);
+        }
+    }
+    if (rc == EXIT_OK && optind < argc) rc = fail(EXIT_USAGE, "alter-config: unexpected argument '%s'", argv[optind]);
+    if (rc == EXIT_OK && c->topic == NULL) rc = fail(EXIT_USAGE, "alter-config: missing --topic");
+    if (rc == EXIT_OK && c->n_adds + c->n_deletes == 0)
+        rc = fail(EXIT_USAGE, "alter-config: give --add-config and/or --delete-config");
+    for (int i = 0; rc == EXIT_OK && i < c->n_deletes; i++)
+        if (find_entry(c->adds, c->n_adds, c->deletes[i]) >= 0)
+            rc = fail(EXIT_USAGE, "alter-config: %s is both added and deleted", c->deletes[i]);
+    return rc;
+}
+
+/* The topic's current overrides without the deleted keys, plus the added
+ * ones (replacing a current value), into *out. */
+static int merge_configs(const kc_topic_t *t, const alter_args_t *c, kc_config_entry_t **out, int *n) {
+    for (int i = 0; i < c->n_deletes; i++)
+        if (find_entry(t->configs, t->n_configs, c->deletes[i]) < 0)
+            return fail(EXIT_USAGE, "alter-config: %s is not set on topic '%s'", c->deletes[i], t->name);
+    for (int i = 0; i < t->n_configs; i++) {
+        bool deleted = false, added = find_entry(c->adds, c->n_adds, t->configs[i].key) >= 0;
+        for (int j = 0; j < c->n_deletes && !deleted; j++) deleted = strcmp(c->deletes[j], t->configs[i].key) == 0;
+        if (!deleted && !added && push_entry(out, n, t->configs[i].key, t->configs[i].value) < 0)
+            return fail(EXIT_ZK_ERROR, "out of memory");
+    }
+    for (int i = 0; i < c->n_adds; i++)
+        if (push_entry(out, n, c->adds[i].key, c->adds[i].value) < 0) return fail(EXIT_ZK_ERROR, "out of memory");
+    return EXIT_OK;
+}
+
+/* Writes the whole new set and its change notification, as
+ * kafka-configs.sh --zookeeper --alter does. */
+static int write_topic_configs(admin_t *a, const char *topic, const kc_config_entry_t *e, int n) {
+    config_wait_t w = {0, KC_ERR, NULL, 0};
+    char why[512];
+
+    if (!kc_topic_config_check_set(e, n, why, sizeof(why))) return fail(EXIT_USAGE, "%s", why);
+    kc_config_write(a->session, "topics", topic, e, n, config_write_done, &w);
+    if (kc_session_wait(a->session, &w.done, remaining_ms(a)) < 0)
+        return wait_failed(a, "writing the topic's config; it may or may not have changed");
+    if (w.rc != KC_OK) return fail(EXIT_ZK_ERROR, "cannot write the config of topic '%s': %s", topic, kc_strerror(w.rc));
+    if (a->json) return print_configs(a, "topics", topic, e, n);
+    printf("Completed updating config for topic %s.\n", topic);
+    return EXIT_OK;
+}
+
+static int cmd_alter_config(admin_t *a, int argc, char **argv) {
+    alter_args_t c = {0};
+    kc_config_entry_t *merged = NULL;
+    int n_merged = 0;
+
+    int rc = parse_alter_options(&c, argc, argv);
+    if (rc == EXIT_OK) rc = admin_load_view(a);
+    const kc_topic_t *t = rc == EXIT_OK ? kc_view_topic(a->view, c.topic) : NULL;
+    if (rc == EXIT_OK && t == NULL) rc = fail(EXIT_NO_TOPIC, "topic '%s' does not exist", c.topic);
+    if (rc == EXIT_OK) rc = merge_configs(t, &c, &merged, &n_merged);
+    if (rc == EXIT_OK) rc = write_topic_configs(a, c.topic, merged, n_merged);
+    kc_config_entries_free(merged, n_merged);
+    kc_config_entries_free(c.adds, c.n_adds);
+    for (int i = 0; i < c.n_deletes; i++) free(c.deletes[i]);
+    free(c.deletes);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* Command table and main                                              */
 /* ------------------------------------------------------------------ */
 
@@ -656,6 +905,9 @@ static const command_t commands[] = {
     {"list-topics", cmd_list_topics, "list-topics"},
     {"describe-topic", cmd_describe_topic, "describe-topic [--topic T]"},
     {"list-brokers", cmd_list_brokers, "list-brokers"},
+    {"describe-config", cmd_describe_config, "describe-config (--topic T | --broker N)"},
+    {"alter-config", cmd_alter_config,
+     "alter-config --topic T [--add-config k=v,k2=[a,b],...] [--delete-config k,k2,...]"},
     {NULL, NULL, NULL},
 };
 
@@ -670,9 +922,9 @@ static void print_help(FILE *out) {
                  "       [--timeout SECONDS (default %d)] [--output text|json] COMMAND [OPTIONS]\n"
                  "       " PROG " --help | --version\n\ncommands:\n", DEFAULT_TIMEOUT_S);
     for (const command_t *c = commands; c->name != NULL; c++) fprintf(out, "  %s\n", c->usage);
-    fputs("\nexit status: 0 ok, 1 usage error, 2 ZooKeeper unreachable, 3 topic exists,\n"
-          "4 invalid topic name, 5 invalid partitions/replication factor/assignment,\n"
-          "6 topic not found, 7 other ZooKeeper error\n", out);
+    fputs("\nexit status: 0 ok, 1 usage error (including an invalid config), 2 ZooKeeper\n"
+          "unreachable, 3 topic exists, 4 invalid topic name, 5 invalid partitions/\n"
+          "replication factor/assignment, 6 topic not found, 7 other ZooKeeper error\n", out);
 }
 
 /* Sets a->... from one global option; returns -1 to stop with EXIT_OK

@@ -684,3 +684,46 @@ void kc_new_cluster_id(char out[23]) {
     uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
     base64url_encode(uuid, sizeof(uuid), out);
 }
+
+/* ------------------------------------------------------------------ */
+/* /latest_producer_id_block                                           */
+/* ------------------------------------------------------------------ */
+
+char *kc_json_producer_id_block_encode(const kc_producer_id_block_t *b) {
+    json_t *root = json_object();
+    bool ok = root != NULL;
+
+    ok = ok && put(root, "version", json_integer(1));
+    ok = ok && put(root, "broker", json_integer(b->broker));
+    /* Longs as decimal strings, the same text form as the timestamps. */
+    ok = ok && put(root, "block_start", timestamp_string(b->block_start));
+    ok = ok && put(root, "block_end", timestamp_string(b->block_end));
+    return dump_compact(root, ok);
+}
+
+/* Kafka writes the ids as strings; a number is accepted too, a missing or
+ * malformed one is not (unlike a timestamp, there is no safe default). */
+static int read_id_text(const json_t *obj, const char *key, int64_t *out) {
+    const json_t *v = json_object_get(obj, key);
+
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return 0;
+    }
+    if (!json_is_string(v)) return -1;
+    return parse_int64_text(json_string_value(v), out);
+}
+
+int kc_json_producer_id_block_decode(const char *data, size_t len, kc_producer_id_block_t *out) {
+    json_t *root = parse_object(data, len);
+    kc_producer_id_block_t b = {0};
+    int rc = -1;
+
+    if (root != NULL && read_opt_int32(root, "broker", -1, INT32_MAX, -1, &b.broker) == 0 &&
+        read_id_text(root, "block_start", &b.block_start) == 0 && read_id_text(root, "block_end", &b.block_end) == 0 &&
+        b.block_start >= 0 && b.block_end >= b.block_start)
+        rc = 0;
+    json_decref(root);
+    if (rc == 0) *out = b;
+    return rc;
+}

@@ -51,4 +51,17 @@ char *kc_json_config_change_encode(const char *entity_path);
  * (22 characters) written NUL-terminated into out[23]. */
 void kc_new_cluster_id(char out[23]);
 
+/* /latest_producer_id_block: the last block of producer ids a broker
+ * reserved, {"version":1,"broker":N,"block_start":"S","block_end":"E"} with
+ * both ids as decimal strings (numbers are accepted when decoding).
+ * Decoding requires 0 <= block_start <= block_end. */
+typedef struct kc_producer_id_block {
+    int32_t broker;
+    int64_t block_start;
+    int64_t block_end;
+} kc_producer_id_block_t;
+
+char *kc_json_producer_id_block_encode(const kc_producer_id_block_t *b);
+int kc_json_producer_id_block_decode(const char *data, size_t len, kc_producer_id_block_t *out);
+
 #endif

@@ -56,6 +56,7 @@ void kc_topic_clear(kc_topic_t *t) {
     for (int i = 0; i < t->n_partitions; i++) kc_partition_clear(&t->partitions[i]);
     free(t->partitions);
     free(t->name);
+    kc_config_entries_free(t->configs, t->n_configs);
     memset(t, 0, sizeof(*t));
 }
 

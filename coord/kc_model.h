@@ -51,18 +51,22 @@ typedef struct kc_partition {
     kc_partition_state_t state;
 } kc_partition_t;
 
-/* /brokers/topics/T (topic znode v2) plus the partition states under it. */
-typedef struct kc_topic {
-    char *name;
-    int n_partitions;
-    kc_partition_t *partitions; /* index = partition id */
-} kc_topic_t;
-
 /* One key/value of /config/topics/T or /config/brokers/N ("config" object). */
 typedef struct kc_config_entry {
     char *key;
     char *value;
 } kc_config_entry_t;
+
+/* /brokers/topics/T (topic znode v2) plus the partition states under it and
+ * the topic's config overrides from /config/topics/T (none when that znode
+ * is missing, empty or not read yet). */
+typedef struct kc_topic {
+    char *name;
+    int n_partitions;
+    kc_partition_t *partitions; /* index = partition id */
+    int n_configs;
+    kc_config_entry_t *configs; /* in znode order; keys are unique */
+} kc_topic_t;
 
 void kc_endpoint_clear(kc_endpoint_t *e);
 void kc_broker_info_clear(kc_broker_info_t *b);

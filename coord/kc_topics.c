@@ -24,6 +24,7 @@
 
 /* Kafka error codes reported by kc_topic_plan. */
 #define KAFKA_INVALID_TOPIC_EXCEPTION 17
+#define KAFKA_TOPIC_ALREADY_EXISTS 36
 #define KAFKA_INVALID_PARTITIONS 37
 #define KAFKA_INVALID_REPLICATION_FACTOR 38
 #define KAFKA_INVALID_REPLICA_ASSIGNMENT 39
@@ -120,6 +121,38 @@ oom:
     kc_topic_clear(out);
     snprintf(why, whylen, "out of memory");
     return KC_ERR;
+}
+
+/* ---- checks against the cluster view ---- */
+
+int32_t *kc_topic_live_brokers(const kc_view_t *v, int *n) {
+    int count = kc_view_broker_count(v);
+    int32_t *ids = calloc((size_t)count + 1, sizeof(*ids)); /* + 1: never calloc(0) */
+
+    *n = 0;
+    if (!ids) return NULL;
+    for (int i = 0; i < count; i++) ids[i] = kc_view_broker_at(v, i)->id;
+    *n = count;
+    return ids;
+}
+
+int kc_topic_check_new(const kc_view_t *v, const char *name, int16_t *kafka_error, char *why,
+                       size_t whylen) {
+    *kafka_error = 0;
+    if (kc_view_topic(v, name)) {
+        snprintf(why, whylen, "Topic '%s' already exists.", name);
+        *kafka_error = KAFKA_TOPIC_ALREADY_EXISTS;
+        return KC_EXISTS;
+    }
+    /* Only a name holding '.' or '_' can collide (Kafka skips the scan too). */
+    if (!strpbrk(name, "._")) return KC_OK;
+    for (int i = 0; i < kc_view_topic_count(v); i++) {
+        const char *other = kc_view_topic_at(v, i)->name;
+        if (kc_topic_names_collide(name, other))
+            return plan_fail(kafka_error, KAFKA_INVALID_TOPIC_EXCEPTION, why, whylen,
+                             "Topic '%s' collides with existing topic '%s'", name, other);
+    }
+    return KC_OK;
 }
 
 /* ---- creation ---- */

@@ -10,6 +10,7 @@
 #define KC_TOPICS_H
 
 #include "coord/kc_model.h"
+#include "coord/kc_view.h"
 #include "coord/kc_zk.h"
 
 /*
@@ -26,6 +27,19 @@
 int kc_topic_plan(const char *name, int32_t partitions, int32_t rf, const kc_topic_t *assignment,
                   const int32_t *live_brokers, int n_live, kc_topic_t *out, int16_t *kafka_error,
                   char *why, size_t whylen);
+
+/* Live broker ids of the view in ascending order (the order Kafka's
+ * assignment is computed over), in a malloc'd array the caller frees; *n
+ * gets the count.  NULL when out of memory. */
+int32_t *kc_topic_live_brokers(const kc_view_t *v, int *n);
+
+/* Checks that `name` is free in the cluster view: KC_EXISTS with
+ * *kafka_error 36 TOPIC_ALREADY_EXISTS when the topic exists, KC_INVALID
+ * with 17 INVALID_TOPIC_EXCEPTION when it collides with an existing topic
+ * once '.' and '_' are equated (Kafka refuses such pairs), else KC_OK.  A
+ * one-line reason goes to why. */
+int kc_topic_check_new(const kc_view_t *v, const char *name, int16_t *kafka_error, char *why,
+                       size_t whylen);
 
 /* Writes /config/topics/T (creating it, or overwriting a leftover) and then
  * creates /brokers/topics/T from `topic`.  done gets KC_OK, KC_EXISTS when

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord/kc_configs.h"
 #include "coord/kc_json.h"
 #include "coord/kc_log.h"
 #include "coord/kc_paths.h"
@@ -107,7 +108,7 @@ static void ctx_done(read_ctx_t *c) {
         v->loading = false;
         if (!v->loaded) kc_debug("view", "cluster view loaded");
         v->loaded = true;
-        mark_changed(v, KC_VIEW_BROKERS | KC_VIEW_TOPICS | KC_VIEW_STATES | KC_VIEW_CONTROLLER);
+        mark_changed(v, KC_VIEW_BROKERS | KC_VIEW_TOPICS | KC_VIEW_STATES | KC_VIEW_CONTROLLER | KC_VIEW_CONFIGS);
     }
 }
 
@@ -191,21 +192,40 @@ static void read_states(kc_view_t *v, const kc_topic_t *t, int from) {
     for (int p = from; p < t->n_partitions; p++) view_get(v, kc_path_state(path, sizeof(path), t->name, p), false);
 }
 
-/* Installs a freshly decoded assignment, keeping the states already known for
- * partitions that still exist.  Takes ownership of *t's contents. */
+/* The config znode is read once per topic (and again after a reload): its
+ * data watch then reports every change. */
+static void read_config(kc_view_t *v, const char *topic) {
+    char path[512];
+    view_get(v, kc_path_topic_config(path, sizeof(path), topic), false);
+}
+
+/* Moves the states and config overrides already known from old to t, the
+ * topic's freshly decoded assignment; returns how many partitions kept
+ * their state. */
+static int topic_carry_over(kc_topic_t *t, kc_topic_t *old) {
+    int known = old->n_partitions < t->n_partitions ? old->n_partitions : t->n_partitions;
+    for (int p = 0; p < known; p++) {
+        t->partitions[p].has_state = old->partitions[p].has_state;
+        t->partitions[p].state = old->partitions[p].state;
+        old->partitions[p].state = (kc_partition_state_t){0};
+        old->partitions[p].has_state = false;
+    }
+    t->configs = old->configs;
+    t->n_configs = old->n_configs;
+    old->configs = NULL;
+    old->n_configs = 0;
+    return known;
+}
+
+/* Installs a freshly decoded assignment, keeping the states and configs
+ * already known.  Takes ownership of *t's contents. */
 static void topic_put(kc_view_t *v, kc_topic_t *t, bool reload) {
     bool found;
     int i = topic_index(v, t->name, &found);
     int known = 0;
     if (found) {
         kc_topic_t *old = &v->topics[i];
-        known = old->n_partitions < t->n_partitions ? old->n_partitions : t->n_partitions;
-        for (int p = 0; p < known; p++) {
-            t->partitions[p].has_state = old->partitions[p].has_state;
-            t->partitions[p].state = old->partitions[p].state;
-            old->partitions[p].state = (kc_partition_state_t){0};
-            old->partitions[p].has_state = false;
-        }
+        known = topic_carry_over(t, old);
         kc_topic_clear(old);
     } else {
         kc_topic_t *nt = realloc(v->topics, (size_t)(v->n_topics + 1) * sizeof(*nt));
@@ -220,6 +240,52 @@ static void topic_put(kc_view_t *v, kc_topic_t *t, bool reload) {
     v->topics[i] = *t;
     mark_changed(v, KC_VIEW_TOPICS);
     read_states(v, &v->topics[i], reload ? 0 : known);
+    if (!found || reload) read_config(v, v->topics[i].name);
+}
+
+/* ---- topic configs ---- */
+
+static const kc_config_entry_t *config_find(const kc_config_entry_t *e, int n, const char *key) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(e[i].key, key) == 0) return &e[i];
+    return NULL;
+}
+
+/* Keys are unique within a set (they are JSON object keys), so equal sizes
+ * plus "every entry of a is in b with the same value" is set equality. */
+static bool configs_equal(const kc_config_entry_t *a, int na, const kc_config_entry_t *b, int nb) {
+    if (na != nb) return false;
+    for (int i = 0; i < na; i++) {
+        const kc_config_entry_t *twin = config_find(b, nb, a[i].key);
+        if (!twin || strcmp(twin->value, a[i].value) != 0) return false;
+    }
+    return true;
+}
+
+/* Overrides are checked by whoever writes them; one written by hand that
+ * kbroker cannot apply is reported here, once per change, and ignored by
+ * the broker. */
+static void warn_invalid_configs(const char *topic, const kc_config_entry_t *e, int n) {
+    char why[300];
+    for (int i = 0; i < n; i++)
+        if (!kc_topic_config_check(e[i].key, e[i].value, why, sizeof(why)))
+            kc_warn("view", "topic %s: ignoring config override: %s", topic, why);
+}
+
+/* Installs a topic's override set; takes ownership of entries.  A config
+ * read for a topic the view does not hold (being deleted) is dropped. */
+static void topic_configs_put(kc_view_t *v, const char *name, kc_config_entry_t *entries, int n) {
+    kc_topic_t *t = topic_find(v, name);
+    if (!t || configs_equal(t->configs, t->n_configs, entries, n)) {
+        kc_config_entries_free(entries, n);
+        return;
+    }
+    kc_config_entries_free(t->configs, t->n_configs);
+    t->configs = entries;
+    t->n_configs = n;
+    kc_info("view", "topic %s: %d config override%s", name, n, n == 1 ? "" : "s");
+    warn_invalid_configs(name, entries, n);
+    mark_changed(v, KC_VIEW_CONFIGS);
 }
 
 /* ---- completions ---- */
@@ -270,6 +336,18 @@ static void apply_topic(kc_view_t *v, const char *name, const char *data, int le
         return;
     }
     topic_put(v, &t, reload);
+}
+
+/* A znode created with null or empty data is an empty config, as Kafka
+ * reads it; unreadable JSON leaves the overrides known so far in place. */
+static void apply_topic_config(kc_view_t *v, const char *name, const char *data, int len) {
+    kc_config_entry_t *entries = NULL;
+    int n = 0;
+    if (data && len > 0 && kc_json_config_decode(data, (size_t)len, &entries, &n) < 0) {
+        kc_warn("view", "ignoring unreadable config of topic %s", name);
+        return;
+    }
+    topic_configs_put(v, name, entries, n);
 }
 
 static void apply_state(kc_view_t *v, const char *topic, int32_t p, const char *data, int len,
@@ -331,7 +409,12 @@ static void apply_missing(kc_view_t *v, const char *path) {
         topic_remove(v, name);
         return;
     }
-    if (strcmp(path, KC_PATH_CONTROLLER) == 0) {
+    if ((name = child_of(path, KC_PATH_CONFIG_TOPICS))) {
+        /* Only a topic that still exists waits for its config to appear;
+         * the config of a deleted topic is not watched any more. */
+        if (!topic_find(v, name)) return;
+        topic_configs_put(v, name, NULL, 0);
+    } else if (strcmp(path, KC_PATH_CONTROLLER) == 0) {
         if (v->controller != -1) mark_changed(v, KC_VIEW_CONTROLLER);
         v->controller = -1;
     } else if (parse_state_path(path, topic, sizeof(topic), &p)) {
@@ -351,6 +434,8 @@ static void apply_data(kc_view_t *v, const char *path, const char *data, int len
         apply_topic(v, name, data, len, reload);
     } else if (parse_state_path(path, topic, sizeof(topic), &p)) {
         apply_state(v, topic, p, data, len, st);
+    } else if ((name = child_of(path, KC_PATH_CONFIG_TOPICS))) {
+        apply_topic_config(v, name, data, len);
     } else if (strcmp(path, KC_PATH_CONTROLLER) == 0) {
         int32_t id = -1;
         if (kc_json_controller_decode(data, (size_t)len, &id) < 0) id = -1;

@@ -2,8 +2,11 @@
  * kc_view.h - a live, watched picture of the cluster as ZooKeeper holds it.
  *
  * The view reads every /brokers/ids/N and /brokers/topics/T (with every partition's
- * state znode), /controller and /cluster/id, leaves a watch on each, and
- * re-reads exactly the znode a watch fired for.  It is how a broker answers
+ * state znode and the topic's config overrides in /config/topics/T),
+ * /controller and /cluster/id, leaves a watch on each, and
+ * re-reads exactly the znode a watch fired for.  Following each topic's
+ * config znode with a data watch makes an override reach every broker as
+ * promptly as Kafka's /config/changes notifications do, without a restart.  It is how a broker answers
  * clients without a ZooKeeper read per request, and what the controller
  * decides from.  When ZooKeeper is unreachable the view keeps its last
  * contents; when a new session starts it re-reads everything.
@@ -27,6 +30,7 @@ enum {
     KC_VIEW_STATES = 1 << 2,     /* a partition state znode was created or changed */
     KC_VIEW_CONTROLLER = 1 << 3, /* /controller changed (or vanished) */
     KC_VIEW_CLUSTER_ID = 1 << 4,
+    KC_VIEW_CONFIGS = 1 << 5,    /* a topic's config overrides (kc_topic_t.configs) changed */
 };
 
 typedef void (*kc_view_change_fn)(kc_view_t *v, int what, void *arg);

@@ -44,6 +44,11 @@ static const kb_api_t api_table[] = {
     {KP_API_METADATA, "Metadata", 0, 6, 0, 6, 9, kb_api_metadata},
     {KP_API_FIND_COORDINATOR, "FindCoordinator", 0, 2, 0, 2, 3, kb_api_findcoordinator},
     {KP_API_API_VERSIONS, "ApiVersions", 0, 3, 0, 3, 3, kb_api_apiversions},
+    {KP_API_CREATE_TOPICS, "CreateTopics", 0, 4, 0, 4, 5, kb_api_createtopics},
+    {KP_API_DELETE_RECORDS, "DeleteRecords", 0, 1, 0, 1, 2, kb_api_deleterecords},
+    {KP_API_INIT_PRODUCER_ID, "InitProducerId", 0, 4, 0, 4, 2, kb_api_initproducerid},
+    {KP_API_DESCRIBE_CONFIGS, "DescribeConfigs", 1, 2, 1, 2, 4, kb_api_describeconfigs},
+    {KP_API_ALTER_CONFIGS, "AlterConfigs", 0, 1, 0, 1, 2, kb_api_alterconfigs},
 };
 
 #define API_TABLE_LEN ((int)(sizeof(api_table) / sizeof(api_table[0])))

@@ -22,4 +22,9 @@
 /* The request callback to give kb_server_new(); arg is the kb_broker_t. */
 void kb_api_on_request(kb_conn_t *c, const uint8_t *frame, size_t len, void *arg);
 
+/* The cluster view changed: CreateTopics requests waiting for their new
+ * partitions' leaders are answered once the view shows them (called from
+ * the view's change callback; never polled). */
+void kb_api_createtopics_on_view_change(kb_broker_t *b);
+
 #endif

@@ -7,8 +7,9 @@
  * when FindCoordinator v0 is advertised, and asks only such brokers for a
  * coordinator (wire-protocol.md 2.1).  Until the group coordinator lands
  * every valid request is answered 15 COORDINATOR_NOT_AVAILABLE with node
- * -1, host "" and port -1, which all clients retry; a key type other than
- * group (0) or transaction (1) is 42 INVALID_REQUEST.  When groups arrive
+ * -1, host "" and port -1, which all clients retry; a transaction lookup
+ * (key type 1) is 53, since transactions are not implemented; any other
+ * key type is 42 INVALID_REQUEST.  When groups arrive
  * the lookup of group-protocol.md 3.2 replaces coordinator().
  */
 #include "broker/api/kb_api_internal.h"
@@ -24,6 +25,12 @@ static void coordinator(const kp_findcoordinator_request_t *body,
     if (!known_type) {
         resp->error_code = KP_ERR_INVALID_REQUEST;
         resp->error_message = kp_str_c("Unknown coordinator key type");
+    } else if (body->key_type == KP_COORDINATOR_TRANSACTION) {
+        /* No transactions: librdkafka turns 53 on a transaction coordinator
+         * lookup into a fatal init_transactions() error, where 15 would
+         * make it retry until its timeout. */
+        resp->error_code = KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+        resp->error_message = kp_str_c("Transactions are not supported by this broker.");
     } else {
         resp->error_code = KP_ERR_COORDINATOR_NOT_AVAILABLE;
         resp->error_message = kp_str_c("The coordinator is not available.");

@@ -91,6 +91,11 @@ struct kb_api {
 /* Handlers, one per table row. */
 kb_api_status_t kb_api_apiversions(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_metadata(kb_request_t *req, kp_writer_t *w);
+kb_api_status_t kb_api_createtopics(kb_request_t *req, kp_writer_t *w);
+kb_api_status_t kb_api_deleterecords(kb_request_t *req, kp_writer_t *w);
+kb_api_status_t kb_api_initproducerid(kb_request_t *req, kp_writer_t *w);
+kb_api_status_t kb_api_describeconfigs(kb_request_t *req, kp_writer_t *w);
+kb_api_status_t kb_api_alterconfigs(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_produce(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_fetch(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_listoffsets(kb_request_t *req, kp_writer_t *w);

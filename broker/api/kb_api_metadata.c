@@ -13,16 +13,31 @@
  * Everything the response points at is either borrowed from the view (names,
  * hosts, replica lists; valid until control returns to the loop) or
  * allocated from the request arena.
+ *
+ * Auto-creation: a requested topic that does not exist is created when the
+ * broker's auto.create.topics.enable and the request (v4+
+ * allow_auto_topic_creation; always for v0-v3; never for "all topics")
+ * allow it, with num.partitions and default.replication.factor, through
+ * the same libkcoord planning and znode writes as kbroker-admin and
+ * CreateTopics.  The handler stays synchronous: it starts the writes and
+ * answers 5 LEADER_NOT_AVAILABLE with no partitions at once; clients
+ * retry until the controller has elected leaders.  Kafka's internal topics
+ * are left to the coordinators that own them (their partition counts and
+ * configs differ), so Metadata never creates them.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "broker/api/kb_api_internal.h"
+#include "coord/kc_log.h"
 #include "coord/kc_names.h"
+#include "coord/kc_topics.h"
 #include "coord/kc_view.h"
 #include "proto/kp_metadata.h"
 #include "proto/kp_types.h"
 
 typedef struct {
+    const kb_broker_t *broker; /* NULL in unit tests */
     const kc_view_t *view; /* NULL before the broker has one */
     const char *listener;
     int16_t version;
@@ -175,14 +190,64 @@ static bool name_cstr(kp_str_t name, char buf[KC_TOPIC_NAME_MAX + 1]) {
     return true;
 }
 
-/* The one place a requested topic that does not exist is answered.
- * Auto-creation (a later milestone) hooks in here: when allow_auto_create
- * and auto.create.topics.enable hold and the name is legal, create the
- * topic and answer 5 LEADER_NOT_AVAILABLE with no partitions. */
+/* ---------------------------------------------------------- auto-creation */
+
+static void auto_created(int rc, void *arg) {
+    char *name = arg;
+
+    if (rc == KC_OK)
+        kc_info("metadata", "auto-created topic '%s'", name);
+    else if (rc == KC_EXISTS) /* another broker, or an earlier request, was first */
+        kc_debug("metadata", "topic '%s' already exists; not auto-created", name);
+    else
+        kc_warn("metadata", "cannot auto-create topic '%s': %s", name, kc_strerror(rc));
+    free(name);
+}
+
+static bool auto_create_allowed(const md_ctx_t *ctx, const char *cname, bool allow_auto_create) {
+    const kb_broker_t *b = ctx->broker;
+
+    return allow_auto_create && b && b->cfg && b->cfg->auto_create_topics_enable && b->zk &&
+           ctx->view && !kc_topic_is_internal(cname);
+}
+
+/* Plans topic cname with the broker defaults and starts writing it.
+ * Returns the topic's answer: 5 once creation has started (or could not
+ * start for a transient reason: clients retry), else the planner's refusal
+ * (17 for a '.'/'_' collision, 37, 38). */
+static int16_t auto_create(const md_ctx_t *ctx, const char *cname) {
+    const kb_config_t *cfg = ctx->broker->cfg;
+    kc_topic_t plan;
+    int16_t err = KP_ERR_NONE;
+    char why[512] = "out of memory", *arg;
+    int n_live, rc = KC_ERR;
+    int32_t *live;
+
+    /* Planning needs every live broker, and a topic not read yet must not
+     * look missing: while the view (re)loads, the client just retries. */
+    if (!kc_view_loaded(ctx->view)) return KP_ERR_LEADER_NOT_AVAILABLE;
+    live = kc_topic_live_brokers(ctx->view, &n_live);
+    if (live) rc = kc_topic_check_new(ctx->view, cname, &err, why, sizeof(why));
+    if (rc == KC_OK)
+        rc = kc_topic_plan(cname, cfg->num_partitions, cfg->default_replication_factor, NULL, live,
+                           n_live, &plan, &err, why, sizeof(why));
+    free(live);
+    if (rc == KC_INVALID) {
+        kc_warn("metadata", "not auto-creating topic '%s': %s", cname, why);
+        return err;
+    }
+    if (rc != KC_OK) return KP_ERR_LEADER_NOT_AVAILABLE; /* exists after all, or out of memory */
+    arg = strdup(cname);
+    if (arg) kc_topic_create(ctx->broker->zk, &plan, NULL, 0, auto_created, arg);
+    kc_topic_clear(&plan);
+    return KP_ERR_LEADER_NOT_AVAILABLE;
+}
+
+/* The one place a requested topic that does not exist is answered: 17 for
+ * an illegal name, the auto-creation outcome when it is allowed, else 3. */
 static int16_t missing_topic_error(const md_ctx_t *ctx, const char *cname, bool allow_auto_create) {
-    (void)ctx;
-    (void)allow_auto_create;
     if (!cname || !kc_topic_name_valid(cname, NULL, 0)) return KP_ERR_INVALID_TOPIC_EXCEPTION;
+    if (auto_create_allowed(ctx, cname, allow_auto_create)) return auto_create(ctx, cname);
     return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 
@@ -234,7 +299,7 @@ static int build_response(const md_ctx_t *ctx, const kp_metadata_request_t *req,
 }
 
 kb_api_status_t kb_api_metadata(kb_request_t *req, kp_writer_t *w) {
-    md_ctx_t ctx = {req->broker ? req->broker->view : NULL, kb_conn_listener(req->conn),
+    md_ctx_t ctx = {req->broker, req->broker ? req->broker->view : NULL, kb_conn_listener(req->conn),
                     req->header.request_api_version, &req->arena};
     kp_metadata_request_t body;
     kp_metadata_response_t resp;

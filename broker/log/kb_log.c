@@ -14,9 +14,16 @@
  * flusher does in submission order.  flush_target is the highest offset a
  * queued flush will cover, so flush.messages does not queue a second flush
  * for data a pending one already covers.
+ *
+ * Every appended batch (client or replicated) is also recorded in the log's
+ * idempotent-producer table, whose <offset>.snapshot files this file writes
+ * at rolls and clean shutdown and reads back, with a header-only replay of
+ * the batches after the newest one, when the log is loaded
+ * (wire-protocol.md 7.2-7.3).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +33,7 @@
 #include <unistd.h>
 
 #include "broker/log/kb_log_internal.h"
+#include "broker/replica/kb_producer_state.h"
 #include "coord/kc_log.h"
 
 #define LOG_APPEND_TIME "LogAppendTime"
@@ -54,7 +62,14 @@ void kb_log_config_from_broker(kb_log_config_t *lc, const kb_config_t *cfg) {
     lc->log_append_time =
         cfg->log_message_timestamp_type && strcmp(cfg->log_message_timestamp_type, LOG_APPEND_TIME) == 0;
     lc->max_message_bytes = cfg->message_max_bytes;
+    lc->retention_ms = cfg->log_retention_ms;
+    lc->retention_bytes = cfg->log_retention_bytes;
+    lc->file_delete_delay_ms = cfg->log_segment_delete_delay_ms;
 }
+
+/* The active segment keeps the index size it was created with; a new
+ * segment.bytes or segment.index.bytes applies from the next roll. */
+void kb_log_set_config(kb_log_t *log, const kb_log_config_t *lc) { log->cfg = *lc; }
 
 /* ---------------------------------------------------------- segment list */
 
@@ -101,7 +116,9 @@ static kb_log_t *log_alloc(kb_logmgr_t *m, kb_logdir_t *dir, const char *topic, 
     log->partition = partition;
     log->cfg = *lc;
     log->topic = strdup(topic);
-    if (!log->topic || asprintf(&log->path, "%s/%s-%" PRId32, dir->path, topic, partition) < 0) {
+    log->producers = kb_producers_new();
+    if (!log->topic || !log->producers || asprintf(&log->path, "%s/%s-%" PRId32, dir->path, topic, partition) < 0) {
+        kb_producers_free(log->producers);
         free(log->topic);
         free(log);
         return NULL;
@@ -293,6 +310,8 @@ static int load_or_create(kb_log_t *log, bool clean, const kb_log_saved_t *saved
     return rc;
 }
 
+static void load_producer_state(kb_log_t *log);
+
 kb_log_t *kb_log_load(kb_logmgr_t *m, kb_logdir_t *dir, const char *topic, int32_t partition,
                       const kb_log_config_t *lc, bool clean_shutdown, const kb_log_saved_t *saved, char *err,
                       size_t errlen) {
@@ -308,16 +327,213 @@ kb_log_t *kb_log_load(kb_logmgr_t *m, kb_logdir_t *dir, const char *topic, int32
         return NULL;
     }
     set_offsets(log, saved);
+    load_producer_state(log);
     return log;
 }
 
 void kb_log_free(kb_log_t *log) {
     if (!log) return;
     drop_segments(log, false);
+    kb_producers_free(log->producers);
     free(log->segs);
     free(log->path);
     free(log->topic);
     free(log);
+}
+
+/* ------------------------------------------------- producer snapshots */
+
+/* Producer state (kb_producer_state.h) survives restarts in
+ * <20-digit offset>.snapshot files in the partition dir, each holding the
+ * state of every batch below its offset (wire-protocol.md 7.3). */
+
+#define SNAPSHOT_SUFFIX ".snapshot"
+#define SNAPSHOT_PATH_LEN 4096
+/* Far above any real table (a million producers take 46 MB): a damaged
+ * size is refused instead of allocated. */
+#define SNAPSHOT_MAX_BYTES ((off_t)256 << 20)
+
+static void snapshot_path(const kb_log_t *log, int64_t offset, char *buf, size_t len) {
+    snprintf(buf, len, "%s/%0*" PRId64 SNAPSHOT_SUFFIX, log->path, KB_SEGMENT_NAME_DIGITS, offset);
+}
+
+/* The offsets of the snapshot files in the partition dir, ascending. */
+static int list_snapshots(const kb_log_t *log, int64_t **offsets, size_t *n) {
+    DIR *d = opendir(log->path);
+    struct dirent *e;
+    size_t cap = 0;
+    int rc = 0;
+
+    *offsets = NULL;
+    *n = 0;
+    if (!d) return -1;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        int64_t offset;
+        const char *suffix = segment_file_suffix(e->d_name, &offset);
+        if (!suffix || strcmp(suffix, SNAPSHOT_SUFFIX) != 0) continue;
+        if (*n == cap) {
+            int64_t *grown = realloc(*offsets, (cap = cap ? cap * 2 : 8) * sizeof(*grown));
+            if (!grown) rc = -1;
+            else *offsets = grown;
+        }
+        if (rc == 0) (*offsets)[(*n)++] = offset;
+    }
+    closedir(d);
+    if (*n) qsort(*offsets, *n, sizeof(**offsets), cmp_offset);
+    return rc;
+}
+
+static void delete_snapshot(const kb_log_t *log, int64_t offset) {
+    char path[SNAPSHOT_PATH_LEN];
+
+    snapshot_path(log, offset, path, sizeof(path));
+    if (unlink(path) != 0 && errno != ENOENT) kc_warn("log", "cannot delete %s: %s", path, strerror(errno));
+}
+
+/* Deletes the snapshots whose offset is outside [lo, hi]. */
+static void delete_snapshots_outside(const kb_log_t *log, int64_t lo, int64_t hi) {
+    int64_t *offsets;
+    size_t n;
+
+    if (list_snapshots(log, &offsets, &n) == 0)
+        for (size_t i = 0; i < n; i++)
+            if (offsets[i] < lo || offsets[i] > hi) delete_snapshot(log, offsets[i]);
+    free(offsets);
+}
+
+void kb_log_prune_snapshots(kb_log_t *log) { delete_snapshots_outside(log, log->log_start_offset, INT64_MAX); }
+
+/* The whole file in a new heap buffer, or NULL (errno set). */
+static uint8_t *read_whole_file(const char *path, size_t *len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    uint8_t *buf = NULL;
+    size_t got = 0;
+
+    if (fd < 0) return NULL;
+    if (fstat(fd, &st) == 0 && st.st_size <= SNAPSHOT_MAX_BYTES && (buf = malloc((size_t)st.st_size + 1))) {
+        while (got < (size_t)st.st_size) {
+            ssize_t r = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            got += (size_t)r;
+        }
+        if (got < (size_t)st.st_size) {
+            free(buf);
+            buf = NULL;
+            errno = EIO;
+        }
+    } else if (st.st_size > SNAPSHOT_MAX_BYTES) {
+        errno = EFBIG;
+    }
+    close(fd);
+    *len = got;
+    return buf;
+}
+
+/* Loads one snapshot into the table: 0, or -1 (logged; table empty). */
+static int read_snapshot(kb_log_t *log, int64_t offset) {
+    char path[SNAPSHOT_PATH_LEN], why[128];
+    size_t len = 0;
+    uint8_t *buf;
+    int rc = -1;
+
+    snapshot_path(log, offset, path, sizeof(path));
+    errno = 0;
+    buf = read_whole_file(path, &len);
+    if (!buf) snprintf(why, sizeof(why), "%s", strerror(errno ? errno : EIO));
+    else rc = kb_producers_snapshot_decode(log->producers, buf, len, why, sizeof(why));
+    free(buf);
+    if (rc != 0) kc_warn("log", "%s: deleting unusable producer snapshot %s: %s", log->name, path, why);
+    return rc;
+}
+
+typedef struct replay {
+    kb_producers_t *producers;
+    uint64_t batches;
+} replay_t;
+
+static int replay_batch(void *arg, const kp_batch_header_t *h) {
+    replay_t *r = arg;
+
+    r->batches++;
+    return kb_producers_record(r->producers, h);
+}
+
+/* Records the header of every batch from `from` to the log end. */
+static int replay_producers(kb_log_t *log, int64_t from, uint64_t *batches) {
+    replay_t r = {log->producers, 0};
+    int rc = 0;
+
+    for (size_t i = floor_segment(log, from); rc == 0 && i < log->n_segs; i++)
+        rc = kb_segment_scan_headers(log->segs[i], from, replay_batch, &r);
+    *batches = r.batches;
+    return rc;
+}
+
+/* Kafka's loadProducerState: snapshots past the log end (cut off by
+ * recovery) or below the log start go; the newest one left that reads
+ * back is loaded (unusable ones are deleted, the next older one tried)
+ * and the batches after it replayed; with none, the log from its start. */
+static void load_producer_state(kb_log_t *log) {
+    int64_t *offsets = NULL, from = log->log_start_offset, snapshot = -1;
+    size_t n = 0;
+    uint64_t batches = 0;
+
+    delete_snapshots_outside(log, log->log_start_offset, log->log_end_offset);
+    list_snapshots(log, &offsets, &n);
+    while (n > 0 && read_snapshot(log, offsets[n - 1]) != 0) delete_snapshot(log, offsets[--n]);
+    if (n > 0) snapshot = offsets[n - 1];
+    free(offsets);
+    if (snapshot > from) from = snapshot;
+    if (replay_producers(log, from, &batches) != 0)
+        kc_error("log", "%s: producer state replay stopped at an unreadable batch header", log->name);
+    kb_producers_expire(log->producers, kb_log_now_ms(), KB_PRODUCER_EXPIRATION_MS);
+    if (kb_producers_count(log->producers) > 0)
+        kc_info("log", "%s: producer state: %zu producer(s) from snapshot %" PRId64 " and %" PRIu64
+                       " batch(es) replayed up to offset %" PRId64,
+                log->name, kb_producers_count(log->producers), snapshot, batches, log->log_end_offset);
+}
+
+/* The table's snapshot bytes, expired producers dropped first. */
+static uint8_t *encode_snapshot(kb_log_t *log, size_t *len) {
+    kb_producers_expire(log->producers, kb_log_now_ms(), KB_PRODUCER_EXPIRATION_MS);
+    return kb_producers_snapshot_encode(log->producers, len);
+}
+
+/* Written by the flusher (tmp file, fsync, rename) after the jobs queued
+ * before it, so a snapshot on disk never runs ahead of fsynced data. */
+static void snapshot_async(kb_log_t *log, int64_t offset) {
+    kb_flush_job_t *job = calloc(1, sizeof(*job));
+    char path[SNAPSHOT_PATH_LEN];
+
+    snapshot_path(log, offset, path, sizeof(path));
+    if (job) {
+        job->path = strdup(path);
+        job->text = (char *)encode_snapshot(log, &job->text_len);
+    }
+    if (!job || !job->path || !job->text) {
+        kc_error("log", "%s: cannot write %s: out of memory", log->name, path);
+        if (job) {
+            free(job->path);
+            free(job->text);
+        }
+        free(job);
+        return;
+    }
+    kb_flusher_submit(kb_logmgr_flusher(log->mgr), job);
+}
+
+/* At clean shutdown, when the flusher has stopped. */
+static void snapshot_now(kb_log_t *log, int64_t offset) {
+    char path[SNAPSHOT_PATH_LEN];
+    size_t len = 0;
+    uint8_t *bytes = encode_snapshot(log, &len);
+
+    snapshot_path(log, offset, path, sizeof(path));
+    if (!bytes || kb_checkpoint_write_text(path, (const char *)bytes, len) != 0)
+        kc_error("log", "%s: cannot write %s: %s", log->name, path, bytes ? strerror(errno) : "out of memory");
+    free(bytes);
 }
 
 /* --------------------------------------------------------------- append */
@@ -349,8 +565,12 @@ static int roll(kb_log_t *log, int64_t base_offset) {
     kb_segment_seal(old);
     kc_info("log", "%s: rolled new segment at offset %" PRId64, log->name, base_offset);
     log_flush_to(log, base_offset, NULL, NULL);
+    snapshot_async(log, base_offset); /* queued behind that flush */
+    kb_log_prune_snapshots(log);
     return 0;
 }
+
+int kb_log_roll_now(kb_log_t *log) { return roll(log, log->log_end_offset); }
 
 /* h describes the batch with its final offsets. */
 static int append_batch(kb_log_t *log, const uint8_t *batch, size_t size, const kp_batch_header_t *h) {
@@ -363,6 +583,8 @@ static int append_batch(kb_log_t *log, const uint8_t *batch, size_t size, const 
         return -1;
     }
     log->log_end_offset = kp_batch_last_offset(h) + 1;
+    if (kb_producers_record(log->producers, h) != 0)
+        kc_error("log", "%s: out of memory recording producer %" PRId64, log->name, h->producer_id);
     st->bytes_appended += size;
     st->batches_appended++;
     return 0;
@@ -472,6 +694,8 @@ int kb_log_shutdown(kb_log_t *log) {
         stats_of(log)->fsyncs++;
     }
     if (rc == 0) log->recovery_point = log->flush_target = log->log_end_offset;
+    /* A missing snapshot only makes the next start replay more. */
+    snapshot_now(log, log->log_end_offset);
     return rc;
 }
 
@@ -483,6 +707,7 @@ int64_t kb_log_high_watermark(const kb_log_t *log) { return log->high_watermark;
 int64_t kb_log_recovery_point(const kb_log_t *log) { return log->recovery_point; }
 const char *kb_log_topic(const kb_log_t *log) { return log->topic; }
 int32_t kb_log_partition(const kb_log_t *log) { return log->partition; }
+kb_producers_t *kb_log_producers(kb_log_t *log) { return log->producers; }
 
 void kb_log_set_high_watermark(kb_log_t *log, int64_t hw) {
     if (hw > log->log_end_offset) hw = log->log_end_offset;

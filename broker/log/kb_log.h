@@ -28,6 +28,7 @@ struct event_base;
 typedef struct kb_logmgr kb_logmgr_t;
 typedef struct kb_log kb_log_t;
 typedef struct kb_segment kb_segment_t;
+typedef struct kb_producers kb_producers_t; /* broker/replica/kb_producer_state.h */
 
 /* Per-log settings (broker defaults now; topic overrides later). */
 typedef struct kb_log_config {
@@ -39,10 +40,17 @@ typedef struct kb_log_config {
     int64_t flush_interval_ms;       /* fsync a log idle this long since its last flush */
     bool log_append_time;            /* message.timestamp.type=LogAppendTime */
     int32_t max_message_bytes;
+    int64_t retention_ms;            /* -1 = unlimited */
+    int64_t retention_bytes;         /* per partition; -1 = unlimited */
+    int64_t file_delete_delay_ms;    /* deleted segments are removed from disk after this */
 } kb_log_config_t;
 
 /* The broker-wide defaults from server.properties. */
 void kb_log_config_from_broker(kb_log_config_t *lc, const kb_config_t *cfg);
+
+/* Replaces a log's settings (a topic config override changed); the next
+ * append, roll and retention check use them. */
+void kb_log_set_config(kb_log_t *log, const kb_log_config_t *lc);
 
 /* ---- the manager ---- */
 
@@ -124,6 +132,25 @@ int64_t kb_log_recovery_point(const kb_log_t *log);
 void kb_log_set_high_watermark(kb_log_t *log, int64_t hw); /* clamped to [log start, LEO] */
 const char *kb_log_topic(const kb_log_t *log);
 int32_t kb_log_partition(const kb_log_t *log);
+
+/* The log's idempotent-producer table (wire-protocol.md 7.2): every append
+ * records its batch there; at load it is rebuilt from the newest
+ * <offset>.snapshot at or below the log end offset plus the headers of the
+ * batches after it (also after an unclean stop, once recovery has cut the
+ * log).  Snapshots are written at each roll (named after the new segment)
+ * and at clean shutdown (named after the log end offset), fsynced. */
+kb_producers_t *kb_log_producers(kb_log_t *log);
+
+/*
+ * DeleteRecords on this log (wire-protocol.md 4.9): offset -1 means the
+ * high watermark.  Raises the log start offset to offset (never lowers
+ * it), retires the segments wholly below it as retention does (files
+ * renamed to .deleted off the loop, removed after file.delete.delay.ms),
+ * and queues the log-start checkpoint.  Returns 0 with *low_watermark =
+ * the resulting log start offset, or 1 (OFFSET_OUT_OF_RANGE) when offset
+ * is negative or above the high watermark.
+ */
+int kb_log_delete_records(kb_log_t *log, int64_t offset, int64_t *low_watermark);
 
 /* A byte range of one segment file, to be sent with sendfile.  The segment
  * is referenced until kb_log_range_release() (e.g. from the libevent file

@@ -12,11 +12,15 @@
  *     one reference, every range handed to a sender and every queued fsync
  *     job one more, so its fds stay open until the last user lets go;
  *   - the flusher (kb_flusher.c) owns its queued jobs; a job owns its
- *     segment references and, for checkpoint writes, its path and text.
+ *     segment references and, for checkpoint writes, its path and text;
+ *   - retention (kb_retention.c) owns the segments it took out of a log
+ *     (the log's reference moves to it) until their deletion delay is over.
  *
  * Threads: everything runs on the manager's event loop except the body of
  * a flush job (fdatasync, checkpoint write), which runs on the flusher
- * thread and touches only fds and the job's own memory.  Segment reference
+ * thread and touches only fds and the job's own memory, and retention's
+ * renames and unlinks of deleted segments, which run on its deleter thread
+ * (kb_retention.c) on segments already out of every log.  Segment reference
  * counts are atomic because the last reference of a range may be dropped by
  * a connection on another I/O loop.
  */
@@ -64,6 +68,14 @@ struct kb_segment {
     char *path;                      /* "<partition dir>/<20-digit base>", no suffix */
     atomic_int refs;
     bool deleted; /* unlink the files when the last reference goes */
+    bool renamed; /* retention renamed the files to <name>.deleted (deleter thread) */
+    /* Set on a retired segment once its deletion delay has passed (on the
+     * loop, before the retirer drops its reference): the last reference
+     * then calls it instead of freeing the segment inline, so that the
+     * close and unlink happen on retention's deleter thread
+     * (kb_retention.c). */
+    void (*on_last_ref)(kb_segment_t *s, void *arg);
+    void *on_last_ref_arg;
 };
 
 /* A new, empty segment with preallocated indexes (the active one). */
@@ -103,11 +115,26 @@ int kb_segment_find_timestamp(kb_segment_t *s, int64_t ts, int64_t *offset, int6
 /* fdatasync of the .log and both indexes (flusher thread).  0 or -1. */
 int kb_segment_sync(kb_segment_t *s);
 
+/* Calls fn with the header of every batch whose last offset >= from, in
+ * file order, reading 61-byte headers only (no record bytes, nothing
+ * decompressed): how producer state is replayed.  0, or -1 when a header
+ * cannot be read or fn fails. */
+int kb_segment_scan_headers(kb_segment_t *s, int64_t from, int (*fn)(void *arg, const kp_batch_header_t *h),
+                            void *arg);
+
 kb_segment_t *kb_segment_ref(kb_segment_t *s);
-/* Drops a reference; the last one closes (and, if deleted, unlinks) it. */
+/* Drops a reference; the last one closes (and, if deleted, unlinks) it,
+ * or hands it to s->on_last_ref when that is set. */
 void kb_segment_unref(kb_segment_t *s);
 /* Marks the files for removal and drops the caller's reference. */
 void kb_segment_delete(kb_segment_t *s);
+/* Closes the files, unlinks them if s->deleted (under their .deleted names
+ * if s->renamed) and frees s.  Only for the holder of the last reference. */
+void kb_segment_destroy(kb_segment_t *s);
+/* Renames <base>.log/.index/.timeindex to <name>.deleted (a missing index
+ * is no error) and sets s->renamed once the .log is renamed.  The open fds
+ * stay valid.  Blocking: retention's deleter thread only.  0 or -1. */
+int kb_segment_rename_deleted(kb_segment_t *s);
 
 /* ---------------------------------------------------------------- logs */
 
@@ -138,6 +165,7 @@ struct kb_log {
     int64_t recovery_point; /* everything below is fsynced */
     int64_t flush_target;   /* highest offset a queued flush covers (>= recovery point) */
     int64_t last_flush_ms;  /* monotonic clock, for log.flush.interval.ms */
+    kb_producers_t *producers; /* idempotent-producer state, kept by every append */
     kb_log_t *bucket_next;  /* manager's hash chain */
 };
 
@@ -166,6 +194,13 @@ int64_t kb_log_first_segment_base(const kb_log_t *log);
 /* Queues a flush when log.flush.interval.ms has passed since the last one
  * and something is unflushed (the flusher's periodic check). */
 void kb_log_flush_if_idle(kb_log_t *log, int64_t now_mono_ms);
+/* Rolls a new, empty active segment at the log end offset (retention does
+ * so before deleting every segment).  0 or -1. */
+int kb_log_roll_now(kb_log_t *log);
+/* Deletes the producer-state snapshots (<offset>.snapshot) below the log
+ * start offset; rolls do it too, retention may call it after deleting
+ * segments. */
+void kb_log_prune_snapshots(kb_log_t *log);
 
 /* Clocks: wall time in ms (timestamps) and monotonic ms (intervals). */
 int64_t kb_log_now_ms(void);
@@ -231,5 +266,37 @@ kb_log_stats_t *kb_logmgr_stats_mut(kb_logmgr_t *m);
 void kb_logmgr_flush_idle_logs(kb_logmgr_t *m);
 /* Called on the loop when a segment job completes. */
 void kb_log_flush_finished(kb_log_t *log, int64_t target, int rc);
+
+/* ------------------------------------------------------------ retention */
+
+/* kb_retention.c: the periodic check (a timer on the loop), the retired
+ * segments waiting out file.delete.delay.ms, and the deleter thread that
+ * renames, closes and unlinks their files. */
+typedef struct kb_retention kb_retention_t;
+
+/* First check after min(30 s, check_ms), then every check_ms.  NULL when
+ * out of memory or the thread cannot start. */
+kb_retention_t *kb_retention_start(struct event_base *base, kb_logmgr_t *m, int64_t check_ms);
+/* No more periodic checks.  Call before the flusher stops (its last
+ * completions may drop the last reference of a retired segment, which the
+ * deleter must still be there to take). */
+void kb_retention_stop_checks(kb_retention_t *r);
+/* After the flusher has stopped: abandons the deletions still waiting for
+ * their delay (their files stay as <name>.deleted; start-up removes them),
+ * lets the deleter finish its queue, joins it and frees r.  Every range
+ * handed out must have been released before. */
+void kb_retention_free(kb_retention_t *r);
+/* One pass over a log, as Kafka's deleteOldSegments: segments past
+ * retention.ms, then those over retention.bytes, then those wholly below
+ * the log start offset.  Returns how many segments were retired. */
+size_t kb_retention_check_log(kb_log_t *log, int64_t now_ms);
+
+/* The manager's side of retention. */
+kb_retention_t *kb_logmgr_retention(kb_logmgr_t *m);
+/* Runs kb_retention_check_log on every log and queues the log-start
+ * checkpoint of each dir where a log start moved. */
+void kb_logmgr_enforce_retention(kb_logmgr_t *m);
+/* Queues a write of d's log-start-offset-checkpoint on the flusher. */
+void kb_logmgr_save_log_start(kb_logmgr_t *m, const kb_logdir_t *d);
 
 #endif

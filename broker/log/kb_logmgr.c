@@ -15,7 +15,10 @@
  *     without it, segments past the recovery point are rescanned;
  *   - the recovery-point, replication (high watermark) and log-start
  *     checkpoints, written by libevent timers at Kafka's intervals (the
- *     file I/O itself goes to the flusher thread) and at close.
+ *     file I/O itself goes to the flusher thread) and at close; the
+ *     log-start one also whenever retention or DeleteRecords moves a log
+ *     start (kb_retention.c decides and deletes; the manager starts and
+ *     stops it and walks the logs for it).
  *
  * Partition dirs are <topic>-<partition>, split at the LAST '-' since topic
  * names may contain '-'; <...>-delete dirs are removed, <...>-future dirs
@@ -66,6 +69,7 @@ struct kb_logmgr {
     kb_log_t **buckets; /* hash chains through kb_log_t.bucket_next */
     size_t n_buckets, n_logs;
     kb_flusher_t *flusher;
+    kb_retention_t *retention;
     struct ckpt_timer {
         kb_logmgr_t *m;
         ckpt_kind_t kind;
@@ -134,6 +138,7 @@ kb_log_t *kb_logmgr_get(kb_logmgr_t *m, const char *topic, int32_t partition) {
 /* ----------------------------------------------------- accessors, stats */
 
 kb_flusher_t *kb_logmgr_flusher(kb_logmgr_t *m) { return m->flusher; }
+kb_retention_t *kb_logmgr_retention(kb_logmgr_t *m) { return m->retention; }
 kb_log_stats_t *kb_logmgr_stats_mut(kb_logmgr_t *m) { return &m->stats; }
 void kb_logmgr_stats(const kb_logmgr_t *m, kb_log_stats_t *out) { *out = m->stats; }
 
@@ -417,6 +422,21 @@ void kb_logmgr_checkpoint(kb_logmgr_t *m) {
         for (int k = 0; k < CKPT_KINDS; k++) queue_checkpoint(m, &m->dirs[i], (ckpt_kind_t)k);
 }
 
+void kb_logmgr_save_log_start(kb_logmgr_t *m, const kb_logdir_t *d) { queue_checkpoint(m, d, CKPT_LOG_START); }
+
+/* The deciding runs here on the loop (it only compares offsets, sizes and
+ * clocks); the files go to the deleter thread. */
+void kb_logmgr_enforce_retention(kb_logmgr_t *m) {
+    bool moved[KB_MAX_LOG_DIRS] = {false};
+    int64_t now = kb_log_now_ms();
+
+    FOR_EACH_LOG(m, l) {
+        if (kb_retention_check_log(l, now) > 0) moved[l->dir - m->dirs] = true;
+    }
+    for (int i = 0; i < m->n_dirs; i++)
+        if (moved[i]) queue_checkpoint(m, &m->dirs[i], CKPT_LOG_START);
+}
+
 static void on_ckpt_timer(evutil_socket_t fd, short what, void *arg) {
     struct ckpt_timer *t = arg;
 
@@ -643,8 +663,11 @@ static void free_logs(kb_logmgr_t *m) {
 /* Frees everything and releases the locks; files stay as they are. */
 static void release(kb_logmgr_t *m) {
     stop_timers(m);
+    kb_retention_stop_checks(m->retention);
     kb_flusher_stop(m->flusher);
     m->flusher = NULL;
+    kb_retention_free(m->retention); /* after the flusher: see kb_retention_stop_checks */
+    m->retention = NULL;
     free_logs(m);
     for (int i = 0; i < m->n_dirs; i++) {
         if (m->dirs[i].lock_fd >= 0) close(m->dirs[i].lock_fd);
@@ -692,7 +715,9 @@ kb_logmgr_t *kb_logmgr_open(struct event_base *base, const kb_config_t *cfg, cha
     m->configured_broker_id = cfg->broker_id;
     kb_log_config_from_broker(&m->defaults, cfg);
     if (table_grow(m) != 0 || open_dirs(m, cfg, err, errlen) != 0 || load_dirs(m, err, errlen) != 0 ||
-        !(m->flusher = kb_flusher_start(base, m, &m->stats, flush_check_ms(cfg))) || start_timers(m, cfg) != 0) {
+        !(m->flusher = kb_flusher_start(base, m, &m->stats, flush_check_ms(cfg))) ||
+        !(m->retention = kb_retention_start(base, m, cfg->log_retention_check_interval_ms)) ||
+        start_timers(m, cfg) != 0) {
         if (!err[0]) snprintf(err, errlen, "cannot open the log dirs: %s", strerror(errno ? errno : ENOMEM));
         release(m);
         return NULL;
@@ -740,8 +765,13 @@ void kb_logmgr_close(kb_logmgr_t *m) {
 
     if (!m) return;
     stop_timers(m);
+    kb_retention_stop_checks(m->retention);
     kb_flusher_stop(m->flusher); /* finishes queued fsyncs and checkpoint writes */
     m->flusher = NULL;
+    /* Retired segments are renamed to .deleted before the clean-shutdown
+     * marker promises that the files are as the checkpoints say. */
+    kb_retention_free(m->retention);
+    m->retention = NULL;
     for (int i = 0; i < m->n_dirs; i++) ok[i] = true;
     FOR_EACH_LOG(m, l) {
         if (kb_log_shutdown(l) != 0) ok[l->dir - m->dirs] = false;

@@ -252,6 +252,21 @@ int kb_segment_locate(kb_segment_t *s, int64_t offset, off_t from, off_t *pos, k
     return 1;
 }
 
+int kb_segment_scan_headers(kb_segment_t *s, int64_t from, int (*fn)(void *arg, const kp_batch_header_t *h),
+                            void *arg) {
+    kp_batch_header_t h;
+    off_t pos = 0;
+    int rc = kb_segment_locate(s, from, 0, &pos, &h);
+
+    while (rc == 0) {
+        if (fn(arg, &h) != 0) return -1;
+        pos += (off_t)kp_batch_size(&h);
+        if (pos >= s->size) return 0;
+        rc = read_header(s, pos, &h);
+    }
+    return rc > 0 ? 0 : -1;
+}
+
 /* The record inside the batch at pos: the batch is read whole (ListOffsets
  * is rare, so one allocation here is fine).  1 when, despite its max
  * timestamp, no record qualifies; the search then goes on. */
@@ -315,21 +330,43 @@ static kb_segment_t *segment_alloc(const char *dir, int64_t base_offset) {
     return s;
 }
 
+static const char *const segment_suffixes[] = {".log", ".index", ".timeindex"};
+#define N_SEGMENT_SUFFIXES (sizeof(segment_suffixes) / sizeof(segment_suffixes[0]))
+#define DELETED_SUFFIX ".deleted"
+
 static void segment_free(kb_segment_t *s) {
     char path[PATH_MAX_LEN];
 
     index_close(&s->offset_index);
     index_close(&s->time_index);
     if (s->fd >= 0) close(s->fd);
-    if (s->deleted) {
-        static const char *suffixes[] = {".log", ".index", ".timeindex"};
-        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-            file_path(s, suffixes[i], path, sizeof(path));
-            if (unlink(path) != 0 && errno != ENOENT) kc_warn("log", "cannot delete %s: %s", path, strerror(errno));
-        }
+    for (size_t i = 0; s->deleted && i < N_SEGMENT_SUFFIXES; i++) {
+        snprintf(path, sizeof(path), "%s%s%s", s->path, segment_suffixes[i], s->renamed ? DELETED_SUFFIX : "");
+        if (unlink(path) != 0 && errno != ENOENT) kc_warn("log", "cannot delete %s: %s", path, strerror(errno));
     }
     free(s->path);
     free(s);
+}
+
+void kb_segment_destroy(kb_segment_t *s) { segment_free(s); }
+
+int kb_segment_rename_deleted(kb_segment_t *s) {
+    char from[PATH_MAX_LEN], to[PATH_MAX_LEN + sizeof(DELETED_SUFFIX)];
+    int rc = 0;
+
+    for (size_t i = 0; i < N_SEGMENT_SUFFIXES; i++) {
+        file_path(s, segment_suffixes[i], from, sizeof(from));
+        snprintf(to, sizeof(to), "%s%s", from, DELETED_SUFFIX);
+        if (rename(from, to) == 0) {
+            if (i == 0) s->renamed = true;
+            continue;
+        }
+        if (i > 0 && errno == ENOENT) continue;
+        kc_error("log", "cannot rename %s to %s: %s", from, to, strerror(errno));
+        rc = -1;
+        if (i == 0) break; /* the files keep their names and are deleted under them */
+    }
+    return rc;
 }
 
 kb_segment_t *kb_segment_ref(kb_segment_t *s) {
@@ -338,7 +375,9 @@ kb_segment_t *kb_segment_ref(kb_segment_t *s) {
 }
 
 void kb_segment_unref(kb_segment_t *s) {
-    if (s && atomic_fetch_sub(&s->refs, 1) == 1) segment_free(s);
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1) return;
+    if (s->on_last_ref) s->on_last_ref(s, s->on_last_ref_arg);
+    else segment_free(s);
 }
 
 void kb_segment_delete(kb_segment_t *s) {

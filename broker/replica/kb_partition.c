@@ -35,6 +35,8 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "broker/kb_topic_config.h"
+#include "broker/replica/kb_producer_state.h"
 #include "coord/kc_log.h"
 #include "coord/kc_view.h"
 #include "proto/kp_types.h"
@@ -85,6 +87,7 @@ struct kb_partition {
     int32_t leader_epoch;
     int n_isr;
     bool isr_is_self;      /* ISR == {this broker}: HW follows LEO */
+    int32_t min_insync;    /* the topic's min.insync.replicas */
     uint64_t leadership;   /* bumped on each become-leader */
     uint64_t seen;         /* view walk generation that last listed it */
     bool wake_queued;      /* on r->wake_queue */
@@ -298,7 +301,7 @@ static void produce_finish(kb_delayed_produce_t *op, int16_t error_code) {
 }
 
 static int16_t produce_acked_error(const kb_partition_t *p) {
-    return p->n_isr < p->r->b->cfg->min_insync_replicas ? KP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND : KP_ERR_NONE;
+    return p->n_isr < p->min_insync ? KP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND : KP_ERR_NONE;
 }
 
 /* Inserts op into the parked list, keeping it sorted by required offset
@@ -414,15 +417,41 @@ static void produce_after_append(kb_partition_t *p, int16_t acks, int32_t timeou
     kb_log_flush_async(p->log, produce_flushed, op);
 }
 
+/* A retry of a batch already in the log (wire-protocol.md 7.2 step 1):
+ * nothing is appended; it is answered with the offsets the batch got and,
+ * as Kafka does, its cached timestamp as log_append_time, once acks allow
+ * (the high watermark passing it, for acks=all). */
+static void produce_duplicate(kb_partition_t *p, int16_t acks, int32_t timeout_ms, const kb_producer_batch_t *b,
+                              kb_produce_done_fn done, void *arg) {
+    kb_append_result_t res = {.base_offset = b->last_offset - b->offset_delta, .last_offset = b->last_offset,
+                              .log_append_time = b->timestamp, .log_start_offset = kb_log_start_offset(p->log)};
+    kc_debug("replica", "%s-%d: duplicate batch at offset %lld answered from the producer state", p->topic,
+             (int)p->partition, (long long)res.base_offset);
+    produce_after_append(p, acks, timeout_ms, &res, done, arg);
+}
+
+/* The idempotent-producer checks run before the append (45 and 47 refuse
+ * the batch, a duplicate is answered without appending); the log records
+ * every appended batch in the same producer table. */
 void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_header_t *h, int16_t acks,
                           int32_t timeout_ms, kb_produce_done_fn done, void *arg) {
     kb_append_result_t res;
+    kb_producer_verdict_t verdict;
     if (!p->hosted || !p->leader) {
         produce_now(done, arg, KP_ERR_NOT_LEADER_OR_FOLLOWER);
         return;
     }
-    if (acks == -1 && p->n_isr < p->r->b->cfg->min_insync_replicas) {
+    if (acks == -1 && p->n_isr < p->min_insync) {
         produce_now(done, arg, KP_ERR_NOT_ENOUGH_REPLICAS);
+        return;
+    }
+    kb_producers_check(kb_log_producers(p->log), h, &verdict);
+    if (verdict.error_code != KP_ERR_NONE) {
+        produce_now(done, arg, verdict.error_code);
+        return;
+    }
+    if (verdict.duplicate) {
+        produce_duplicate(p, acks, timeout_ms, &verdict.cached, done, arg);
         return;
     }
     if (kb_log_append(p->log, batch, h, p->leader_epoch, &res) != 0) {
@@ -486,17 +515,33 @@ static void role_from_view(role_t *to, const kc_partition_t *kp, int32_t me) {
     to->isr_is_self = s->n_isr == 1 && s->isr[0] == me;
 }
 
+/* A topic's effective settings (server.properties plus its overrides from
+ * /config/topics/T), resolved once per topic and view walk. */
+typedef struct topic_settings {
+    kb_log_config_t log;
+    int32_t min_insync;
+    bool changed; /* overrides may have changed: re-apply them to open logs */
+} topic_settings_t;
+
+static void topic_settings(const kb_replicas_t *r, const kc_topic_t *t, int what, topic_settings_t *ts) {
+    kb_topic_config_resolve(r->b->cfg, t->configs, t->n_configs, &ts->log);
+    ts->min_insync = kb_topic_config_min_insync(r->b->cfg, t->configs, t->n_configs);
+    ts->changed = (what & KC_VIEW_CONFIGS) != 0;
+}
+
 /* Hosts one partition the view assigns to this broker: opens its log the
- * first time, then applies its state. */
-static void replicas_host(kb_replicas_t *r, const char *topic, int32_t partition, const kc_partition_t *kp) {
+ * first time (with the topic's settings), then applies its state. */
+static void replicas_host(kb_replicas_t *r, const char *topic, int32_t partition, const kc_partition_t *kp,
+                          const topic_settings_t *ts) {
     kb_partition_t *p = table_find(r, topic, partition);
     if (!p && !(p = table_insert(r, topic, partition))) {
         kc_error("replica", "%s-%d: out of memory", topic, (int)partition);
         return;
     }
     p->seen = r->walk;
+    p->min_insync = ts->min_insync;
     if (!p->log) {
-        p->log = kb_logmgr_get_or_create(r->b->logs, topic, partition, &r->log_config);
+        p->log = kb_logmgr_get_or_create(r->b->logs, topic, partition, &ts->log);
         if (!p->log) {
             if (!p->log_failed)
                 kc_error("replica", "%s-%d: cannot open its log; not hosting it", topic, (int)partition);
@@ -504,6 +549,8 @@ static void replicas_host(kb_replicas_t *r, const char *topic, int32_t partition
             return;
         }
         p->log_failed = false;
+    } else if (ts->changed) {
+        kb_log_set_config(p->log, &ts->log);
     }
     role_t to;
     role_from_view(&to, kp, r->b->cfg->broker_id);
@@ -523,13 +570,18 @@ static void replicas_drop_unlisted(kb_replicas_t *r) {
 void kb_replicas_on_view_change(kb_replicas_t *r, int what) {
     const kc_view_t *v = r->b->view;
     int32_t me = r->b->cfg->broker_id;
-    if (!(what & (KC_VIEW_TOPICS | KC_VIEW_STATES)) || !v || !kc_view_loaded(v)) return;
+    if (!(what & (KC_VIEW_TOPICS | KC_VIEW_STATES | KC_VIEW_CONFIGS)) || !v || !kc_view_loaded(v)) return;
     r->walk++;
     for (int i = 0; i < kc_view_topic_count(v); i++) {
         const kc_topic_t *t = kc_view_topic_at(v, i);
+        topic_settings_t ts;
+        bool resolved = false;
         for (int32_t pid = 0; pid < t->n_partitions; pid++) {
             const kc_partition_t *kp = &t->partitions[pid];
-            if (kc_int32_contains(kp->replicas, kp->n_replicas, me)) replicas_host(r, t->name, pid, kp);
+            if (!kc_int32_contains(kp->replicas, kp->n_replicas, me)) continue;
+            if (!resolved) topic_settings(r, t, what, &ts);
+            resolved = true;
+            replicas_host(r, t->name, pid, kp, &ts);
         }
     }
     replicas_drop_unlisted(r);

@@ -16,4 +16,8 @@ EXTRA_DIST += \
 	tests/integration/test_h_long_poll_and_list_offsets.py \
 	tests/integration/test_i_kill9_durability.py \
 	tests/integration/test_j_segment_recovery.py \
-	tests/integration/test_k_crafted_produce_requests.py
+	tests/integration/test_k_crafted_produce_requests.py \
+	tests/integration/test_l_create_topics.py \
+	tests/integration/test_m_configs.py \
+	tests/integration/test_n_retention.py \
+	tests/integration/test_o_idempotence.py

@@ -11,13 +11,15 @@ check_PROGRAMS += tests/unit/test_proto
 tests_unit_test_proto_SOURCES = tests/unit/test_proto.c tests/unit/test_buf.c \
 	tests/unit/test_apiversions.c tests/unit/test_metadata.c tests/unit/test_batch.c \
 	tests/unit/test_produce.c tests/unit/test_fetch.c tests/unit/test_listoffsets.c \
-	tests/unit/test_codec.c tests/unit/unit.h
+	tests/unit/test_createtopics.c tests/unit/test_configs.c tests/unit/test_deleterecords.c \
+	tests/unit/test_initproducerid.c tests/unit/test_codec.c tests/unit/unit.h
 tests_unit_test_proto_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_proto_LDADD = proto/libkproto.a $(ISAL_LIBS) $(CODEC_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/test_broker
 tests_unit_test_broker_SOURCES = tests/unit/test_broker.c tests/unit/test_config.c \
-	tests/unit/test_log.c tests/unit/unit.h
+	tests/unit/test_log.c tests/unit/test_retention.c tests/unit/test_producer_state.c \
+	tests/unit/test_topic_config.c tests/unit/unit.h
 tests_unit_test_broker_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_broker_LDADD = $(KBROKER_LIBS) $(CHECK_LIBS)
 

@@ -20,6 +20,13 @@ Suite *produce_suite(void);
 Suite *fetch_suite(void);
 Suite *listoffsets_suite(void);
 Suite *log_suite(void);
+Suite *createtopics_suite(void);
+Suite *configs_suite(void);
+Suite *deleterecords_suite(void);
+Suite *initproducerid_suite(void);
+Suite *retention_suite(void);
+Suite *producer_state_suite(void);
+Suite *topic_config_suite(void);
 Suite *codec_suite(void);
 
 /* Runs every suite in the NULL-terminated list; returns the process exit status. */

@@ -1,0 +1,447 @@
+/*
+ * test_retention.c - deleting old segments (broker/log/kb_retention.c):
+ * retention by size and by time, the high-watermark bound, the roll when
+ * every segment expires, the .deleted rename and the delayed removal, a
+ * segment kept while a range still references it, and DeleteRecords.
+ *
+ * Every test runs a real log manager on a fresh mkdtemp log dir with
+ * log.segment.bytes=1024: each appended batch (3 records of 100-byte
+ * values, about 400 bytes) fills half a segment, so ten batches make five
+ * segments with base offsets 0, 6, 12, 18 and 24 and a log end of 30.
+ * Retention passes are started by hand (kb_logmgr_enforce_retention); the
+ * periodic check is set far in the future.  The deleter thread and the
+ * delay timers work asynchronously, so file checks poll the event loop
+ * with a bounded wait.
+ */
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker/kb_config.h"
+#include "broker/log/kb_log.h"
+#include "broker/log/kb_log_internal.h"
+#include "coord/kc_log.h"
+#include "tests/unit/unit.h"
+
+#define TOPIC "orders"
+#define VALUE_LEN 100
+#define RECORDS 3
+#define BATCHES 10
+#define DAY_MS (24LL * 3600 * 1000)
+#define WAIT_MS 5000
+
+static char tmpdir[64];
+static struct event_base *base;
+static kb_config_t cfg;
+static char err[512];
+
+/* ------------------------------------------------------------- helpers */
+
+static uint8_t *put_varint(uint8_t *p, int64_t v) {
+    uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+
+    for (; u >= 0x80; u >>= 7) *p++ = (uint8_t)(u | 0x80);
+    *p++ = (uint8_t)u;
+    return p;
+}
+
+static void put_be(uint8_t *p, uint64_t v, size_t n) {
+    for (size_t i = n; i > 0; i--, v >>= 8) p[i - 1] = (uint8_t)v;
+}
+
+/* A producer's batch of RECORDS records without keys, timestamps ts.. */
+static size_t build_batch(uint8_t *buf, int64_t ts) {
+    uint8_t *p = buf + KP_BATCH_HEADER_SIZE, rec[VALUE_LEN + 16];
+
+    for (int i = 0; i < RECORDS; i++) {
+        uint8_t *r = rec;
+        *r++ = 0;                   /* attributes */
+        r = put_varint(r, i);       /* timestamp delta */
+        r = put_varint(r, i);       /* offset delta */
+        r = put_varint(r, -1);      /* null key */
+        r = put_varint(r, VALUE_LEN);
+        memset(r, 'v', VALUE_LEN);
+        r += VALUE_LEN;
+        r = put_varint(r, 0);       /* headers */
+        p = put_varint(p, r - rec);
+        memcpy(p, rec, (size_t)(r - rec));
+        p += r - rec;
+    }
+    size_t size = (size_t)(p - buf);
+    memset(buf, 0, KP_BATCH_HEADER_SIZE);
+    put_be(buf + KP_BATCH_OFF_LENGTH, size - KP_LOG_OVERHEAD, 4);
+    buf[KP_BATCH_OFF_MAGIC] = KP_BATCH_MAGIC;
+    put_be(buf + KP_BATCH_OFF_LAST_OFFSET_DELTA, RECORDS - 1, 4);
+    put_be(buf + KP_BATCH_OFF_BASE_TIMESTAMP, (uint64_t)ts, 8);
+    put_be(buf + KP_BATCH_OFF_MAX_TIMESTAMP, (uint64_t)(ts + RECORDS - 1), 8);
+    memset(buf + KP_BATCH_OFF_PRODUCER_ID, 0xff, 8 + 2 + 4);
+    put_be(buf + KP_BATCH_OFF_RECORDS_COUNT, RECORDS, 4);
+    put_be(buf + KP_BATCH_OFF_CRC, kp_crc32c(0, buf + KP_BATCH_OFF_ATTRIBUTES, size - KP_BATCH_OFF_ATTRIBUTES), 4);
+    return size;
+}
+
+static void append_at(kb_log_t *log, int64_t ts) {
+    static uint8_t buf[4096];
+    kp_batch_header_t h;
+    kb_append_result_t res;
+    size_t size = build_batch(buf, ts);
+
+    ck_assert_int_eq(kp_batch_validate_produce(buf, size, 7, 1 << 20, &h), 0);
+    ck_assert_int_eq(kb_log_append(log, buf, &h, 0, &res), 0);
+}
+
+/* Appends n batches stamped ts and makes them all readable (HW = LEO). */
+static void fill(kb_log_t *log, int n, int64_t ts) {
+    for (int i = 0; i < n; i++) append_at(log, ts);
+    kb_log_set_high_watermark(log, kb_log_end_offset(log));
+}
+
+static void set(const char *key, const char *value) {
+    ck_assert_msg(kb_config_set(&cfg, key, value, err, sizeof(err)) == KB_CONFIG_OK, "%s", err);
+}
+
+static void setup(void) {
+    kc_log_init("kbroker", -1, KC_LOG_ERROR);
+    evthread_use_pthreads();
+    base = event_base_new();
+    ck_assert_ptr_nonnull(base);
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/kb-test-ret-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    kb_config_defaults(&cfg);
+    set("zookeeper.connect", "localhost:2181");
+    set("log.dir", tmpdir);
+    set("log.segment.bytes", "1024");
+    set("log.segment.delete.delay.ms", "0");
+    set("log.retention.check.interval.ms", "3600000");
+}
+
+static void teardown(void) {
+    char cmd[128];
+
+    kb_config_free(&cfg);
+    event_base_free(base);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+static kb_logmgr_t *open_mgr(void) {
+    ck_assert_msg(kb_config_finish(&cfg, err, sizeof(err)) == KB_CONFIG_OK, "%s", err);
+    kb_logmgr_t *m = kb_logmgr_open(base, &cfg, err, sizeof(err));
+    ck_assert_msg(m != NULL, "%s", err);
+    return m;
+}
+
+static kb_log_t *orders0(kb_logmgr_t *m) {
+    kb_log_t *log = kb_logmgr_get_or_create(m, TOPIC, 0, NULL);
+    ck_assert_ptr_nonnull(log);
+    return log;
+}
+
+/* Changes one log's settings the way a topic override does. */
+static void set_retention(kb_log_t *log, int64_t ms, int64_t bytes, int64_t delete_delay_ms) {
+    kb_log_config_t lc = log->cfg;
+
+    lc.retention_ms = ms;
+    lc.retention_bytes = bytes;
+    lc.file_delete_delay_ms = delete_delay_ms;
+    kb_log_set_config(log, &lc);
+}
+
+/* "<dir>/orders-0/<20-digit base><suffix>" */
+static const char *segment_file(int64_t base_offset, const char *suffix) {
+    static char path[512];
+    snprintf(path, sizeof(path), "%s/" TOPIC "-0/%020" PRId64 "%s", tmpdir, base_offset, suffix);
+    return path;
+}
+
+static bool exists(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static void run_loop_for(int ms) {
+    for (int i = 0; i < ms / 5; i++) {
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        usleep(5000);
+    }
+}
+
+/* Runs the loop until p exists (or not), at most WAIT_MS. */
+static bool wait_file(const char *p, bool present) {
+    for (int waited = 0; waited < WAIT_MS; waited += 5) {
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        if (exists(p) == present) return true;
+        usleep(5000);
+    }
+    return exists(p) == present;
+}
+
+/* Waits for the rename (the .log name goes, atomically replaced by the
+ * .deleted one), then for every file of the segment to be removed. */
+static bool wait_removed(int64_t base_offset) {
+    static const char *const left[] = {".log.deleted", ".index.deleted", ".timeindex.deleted", ".index", ".timeindex"};
+
+    if (!wait_file(segment_file(base_offset, ".log"), false)) return false;
+    for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++)
+        if (!wait_file(segment_file(base_offset, left[i]), false)) return false;
+    return true;
+}
+
+static int64_t total_size(const kb_log_t *log) {
+    int64_t n = 0;
+    for (size_t i = 0; i < log->n_segs; i++) n += (int64_t)log->segs[i]->size;
+    return n;
+}
+
+static char *read_text(const char *p) {
+    static char text[4096];
+    FILE *f = fopen(p, "r");
+    size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+    if (f) fclose(f);
+    text[n] = '\0';
+    return text;
+}
+
+/* ------------------------------------------------------------ by size */
+
+START_TEST(size_retention_deletes_the_oldest_segments_over_retention_bytes) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+    int64_t limit;
+
+    fill(log, BATCHES, kb_log_now_ms());
+    ck_assert_uint_eq(log->n_segs, 5);
+    /* Over by a little more than two segments: two go, since without a
+     * third the partition would hold less than the limit. */
+    limit = total_size(log) - 2 * (int64_t)log->segs[0]->size - 1;
+    set_retention(log, -1, limit, 0);
+    kb_logmgr_enforce_retention(m);
+    ck_assert_uint_eq(log->n_segs, 3);
+    ck_assert_int_eq(kb_log_start_offset(log), 12);
+    ck_assert_int_ge(total_size(log), limit);
+    ck_assert_int_lt(total_size(log) - (int64_t)log->segs[0]->size, limit);
+    ck_assert(wait_removed(0));
+    ck_assert(wait_removed(6));
+    ck_assert(exists(segment_file(12, ".log")));
+    /* Nothing more to do on the next pass. */
+    kb_logmgr_enforce_retention(m);
+    ck_assert_int_eq(kb_log_start_offset(log), 12);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(log_start_survives_a_restart_after_retention) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+
+    fill(log, BATCHES, kb_log_now_ms());
+    set_retention(log, -1, 0, 0);
+    kb_logmgr_enforce_retention(m);
+    ck_assert_int_eq(kb_log_start_offset(log), 30); /* everything went; a fresh segment at 30 */
+    ck_assert_uint_eq(log->n_segs, 1);
+    kb_logmgr_close(m);
+    m = open_mgr();
+    log = orders0(m);
+    ck_assert_int_eq(kb_log_start_offset(log), 30);
+    ck_assert_int_eq(kb_log_end_offset(log), 30);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(nothing_above_the_high_watermark_is_deleted) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+
+    for (int i = 0; i < BATCHES; i++) append_at(log, kb_log_now_ms());
+    kb_log_set_high_watermark(log, 11); /* inside the second segment */
+    set_retention(log, -1, 0, 0);
+    kb_logmgr_enforce_retention(m);
+    ck_assert_int_eq(kb_log_start_offset(log), 6); /* only [0, 6) lies wholly below it */
+    ck_assert_uint_eq(log->n_segs, 4);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------ by time */
+
+START_TEST(time_retention_stops_at_the_first_young_segment) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+    int64_t now = kb_log_now_ms();
+
+    fill(log, 4, now - 10 * DAY_MS); /* segments 0 and 6: ten days old */
+    fill(log, 2, now);               /* segment 12: new */
+    fill(log, 2, now - 10 * DAY_MS); /* segment 18: old again, but after a young one */
+    fill(log, 1, now);
+    set_retention(log, DAY_MS, -1, 0);
+    kb_logmgr_enforce_retention(m);
+    ck_assert_int_eq(kb_log_start_offset(log), 12);
+    ck_assert_uint_eq(log->n_segs, 3);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(an_expired_active_segment_is_replaced_by_an_empty_one) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+    kb_log_range_t r;
+
+    fill(log, 3, kb_log_now_ms() - 10 * DAY_MS);
+    set_retention(log, DAY_MS, -1, 0);
+    kb_logmgr_enforce_retention(m);
+    ck_assert_uint_eq(log->n_segs, 1);
+    ck_assert_int_eq(log->segs[0]->base_offset, 9);
+    ck_assert_int_eq(kb_log_start_offset(log), 9);
+    ck_assert_int_eq(kb_log_read(log, 0, 9, 1 << 20, true, &r), 1); /* OFFSET_OUT_OF_RANGE */
+    /* The empty active segment stays, however often retention runs. */
+    kb_logmgr_enforce_retention(m);
+    ck_assert_uint_eq(log->n_segs, 1);
+    fill(log, 1, kb_log_now_ms());
+    ck_assert_int_eq(kb_log_end_offset(log), 12);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+/* ------------------------------------------------------ files and delays */
+
+START_TEST(deleted_segments_wait_as_dot_deleted_files_for_the_delay) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+
+    fill(log, 4, kb_log_now_ms());
+    set_retention(log, -1, 0, 3600000);
+    kb_logmgr_enforce_retention(m);
+    ck_assert(wait_file(segment_file(0, ".log"), false));
+    ck_assert(exists(segment_file(0, ".log.deleted")));
+    ck_assert(wait_file(segment_file(0, ".timeindex.deleted"), true));
+    run_loop_for(200);
+    ck_assert(exists(segment_file(0, ".log.deleted"))); /* an hour to go */
+    /* A restart before the delay ends removes them, as Kafka does. */
+    kb_logmgr_close(m);
+    ck_assert(exists(segment_file(6, ".log.deleted")));
+    m = open_mgr();
+    ck_assert(!exists(segment_file(0, ".log.deleted")));
+    ck_assert(!exists(segment_file(6, ".index.deleted")));
+    ck_assert_int_eq(kb_log_start_offset(orders0(m)), 12);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(deleted_segments_are_removed_after_the_delay) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+
+    fill(log, 4, kb_log_now_ms());
+    set_retention(log, -1, 0, 50);
+    kb_logmgr_enforce_retention(m);
+    ck_assert(wait_removed(0));
+    ck_assert(wait_removed(6));
+    ck_assert(exists(segment_file(12, ".log")));
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(a_referenced_segment_survives_until_released) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+    kb_log_range_t r;
+    uint8_t head[KP_BATCH_HEADER_SIZE];
+    kp_batch_header_t h;
+
+    fill(log, 4, kb_log_now_ms());
+    ck_assert_int_eq(kb_log_read(log, 0, kb_log_high_watermark(log), 1 << 20, true, &r), 0);
+    ck_assert_uint_gt(r.len, 0);
+    set_retention(log, -1, 0, 0);
+    kb_logmgr_enforce_retention(m);
+    ck_assert_int_eq(kb_log_start_offset(log), 12);
+    ck_assert(wait_removed(6)); /* unreferenced: gone */
+    ck_assert(wait_file(segment_file(0, ".log"), false));
+    run_loop_for(100);
+    ck_assert(exists(segment_file(0, ".log.deleted"))); /* still being "sent" */
+    ck_assert_int_eq(pread(r.fd, head, sizeof(head), r.pos), (ssize_t)sizeof(head));
+    kp_batch_header_decode(head, sizeof(head), &h);
+    ck_assert_int_eq(h.base_offset, 0);
+    kb_log_range_release(&r);
+    ck_assert(wait_removed(0));
+    kb_logmgr_close(m);
+}
+END_TEST
+
+START_TEST(a_smaller_segment_bytes_applies_from_the_next_roll) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+    kb_log_config_t lc;
+
+    fill(log, 1, kb_log_now_ms());
+    lc = log->cfg;
+    lc.segment_bytes = 100; /* smaller than one batch: every append rolls */
+    kb_log_set_config(log, &lc);
+    fill(log, 3, kb_log_now_ms());
+    ck_assert_uint_eq(log->n_segs, 4);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+/* ----------------------------------------------------------- DeleteRecords */
+
+START_TEST(delete_records_moves_the_log_start_and_checkpoints_it) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+    char ckpt[256];
+    kb_log_range_t r;
+    int64_t lw = 0;
+
+    fill(log, BATCHES, kb_log_now_ms());
+    ck_assert_int_eq(kb_log_delete_records(log, 14, &lw), 0);
+    ck_assert_int_eq(lw, 14);
+    ck_assert_int_eq(kb_log_start_offset(log), 14);
+    ck_assert_int_eq(log->segs[0]->base_offset, 12); /* 0 and 6 went; 12 holds 14 */
+    ck_assert(wait_removed(0));
+    ck_assert(wait_removed(6));
+    snprintf(ckpt, sizeof(ckpt), "%s/log-start-offset-checkpoint", tmpdir);
+    for (int i = 0; i < WAIT_MS / 5 && !strstr(read_text(ckpt), TOPIC " 0 14\n"); i++) run_loop_for(5);
+    ck_assert_str_eq(read_text(ckpt), "0\n1\n" TOPIC " 0 14\n");
+    ck_assert_int_eq(kb_log_read(log, 13, 30, 1 << 20, true, &r), 1);
+    /* Never lowered; -1 means the high watermark; past it is refused. */
+    ck_assert_int_eq(kb_log_delete_records(log, 3, &lw), 0);
+    ck_assert_int_eq(lw, 14);
+    ck_assert_int_eq(kb_log_delete_records(log, 31, &lw), 1);
+    ck_assert_int_eq(kb_log_delete_records(log, -2, &lw), 1);
+    ck_assert_int_eq(kb_log_start_offset(log), 14);
+    kb_logmgr_close(m);
+    m = open_mgr();
+    log = orders0(m);
+    ck_assert_int_eq(kb_log_start_offset(log), 14);
+    ck_assert_int_eq(kb_log_delete_records(log, -1, &lw), 0);
+    ck_assert_int_eq(lw, 30);
+    ck_assert_uint_eq(log->n_segs, 1); /* the active segment stays, wholly below the log start */
+    kb_logmgr_close(m);
+}
+END_TEST
+
+Suite *retention_suite(void) {
+    Suite *s = suite_create("retention");
+    TCase *tc = tcase_create("retention");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, size_retention_deletes_the_oldest_segments_over_retention_bytes);
+    tcase_add_test(tc, log_start_survives_a_restart_after_retention);
+    tcase_add_test(tc, nothing_above_the_high_watermark_is_deleted);
+    tcase_add_test(tc, time_retention_stops_at_the_first_young_segment);
+    tcase_add_test(tc, an_expired_active_segment_is_replaced_by_an_empty_one);
+    tcase_add_test(tc, deleted_segments_wait_as_dot_deleted_files_for_the_delay);
+    tcase_add_test(tc, deleted_segments_are_removed_after_the_delay);
+    tcase_add_test(tc, a_referenced_segment_survives_until_released);
+    tcase_add_test(tc, a_smaller_segment_bytes_applies_from_the_next_roll);
+    tcase_add_test(tc, delete_records_moves_the_log_start_and_checkpoints_it);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "coord/kc_configs.h"
 #include "coord/kc_log.h"
 
 #define MOD "config"
@@ -668,27 +669,9 @@ static int check_codec(const char *v, char *w, size_t n) {
     return KB_CHECK_INVALID;
 }
 
-static const char *skip_digits(const char *p) {
-    while (isdigit((unsigned char)*p)) p++;
-    return p;
-}
-
 /* Kafka versions such as 0.10.2, 2.6 or 2.6-IV0. */
 static int check_version(const char *v, char *w, size_t n) {
-    const char *p = v;
-    int parts = 0;
-    for (;;) {
-        const char *q = skip_digits(p);
-        if (q == p) break;
-        parts++;
-        p = q;
-        if (*p != '.') break;
-        p++;
-    }
-    if (parts >= 2 && parts <= 4 && isdigit((unsigned char)p[-1])) {
-        if (!strncmp(p, "-IV", 3) && isdigit((unsigned char)p[3])) p = skip_digits(p + 3);
-        if (!*p) return 0;
-    }
+    if (kc_kafka_version_valid(v)) return 0;
     why(w, n, "not a Kafka version such as 2.6 or 2.6-IV0");
     return KB_CHECK_INVALID;
 }

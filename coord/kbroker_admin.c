@@ -385,25 +385,14 @@ static int plan_failed(int rc, int16_t kafka_error, const char *why) {
 }
 
 /* Refuses an existing topic, and one whose metric names would clash with an
- * existing topic's ('.' and '_' are the same there), as Kafka does. */
+ * existing topic's, with the checks CreateTopics uses (kc_topic_check_new). */
 static int check_topic_is_new(const kc_view_t *v, const char *name) {
-    if (kc_view_topic(v, name) != NULL)
-        return fail(EXIT_TOPIC_EXISTS, "topic '%s' already exists", name);
-    for (int i = 0; i < kc_view_topic_count(v); i++) {
-        const char *other = kc_view_topic_at(v, i)->name;
-        if (kc_topic_names_collide(name, other))
-            return fail(EXIT_INVALID_NAME, "topic '%s' collides with existing topic '%s'", name,
-                        other);
-    }
+    int16_t kafka_error = 0;
+    char why[512];
+    int rc = kc_topic_check_new(v, name, &kafka_error, why, sizeof(why));
+    if (rc == KC_EXISTS) return fail(EXIT_TOPIC_EXISTS, "%s", why);
+    if (rc != KC_OK) return fail(EXIT_INVALID_NAME, "%s", why);
     return EXIT_OK;
-}
-
-/* Live broker ids in ascending order (the view keeps them sorted). */
-static int32_t *live_brokers(const kc_view_t *v, int *n) {
-    *n = kc_view_broker_count(v);
-    int32_t *ids = calloc((size_t)*n + 1, sizeof(*ids));
-    for (int i = 0; ids != NULL && i < *n; i++) ids[i] = kc_view_broker_at(v, i)->id;
-    return ids;
 }
 
 typedef struct create_wait {
@@ -435,7 +424,7 @@ static int write_topic(admin_t *a, const kc_topic_t *plan, const create_args_t *
 static int plan_and_create(admin_t *a, const create_args_t *c, const kc_topic_t *assignment,
                            int32_t partitions, int32_t rf) {
     int n_live, rc;
-    int32_t *live = live_brokers(a->view, &n_live);
+    int32_t *live = kc_topic_live_brokers(a->view, &n_live);
     kc_topic_t plan;
     int16_t kafka_error = 0;
     char why[512] = "out of memory";

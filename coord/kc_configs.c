@@ -144,7 +144,7 @@ static const char *skip_digits(const char *p) {
 }
 
 /* Kafka versions such as 0.10.2, 2.6 or 2.6-IV0 (ApiVersionValidator). */
-static bool check_format_version(const char *v, char *why, size_t whylen) {
+bool kc_kafka_version_valid(const char *v) {
     const char *p = v;
     int parts = 0;
     for (;;) {
@@ -155,11 +155,13 @@ static bool check_format_version(const char *v, char *why, size_t whylen) {
         if (*p != '.') break;
         p++;
     }
-    if (parts >= 2 && parts <= 4 && p > v && isdigit((unsigned char)p[-1])) {
-        if (strncmp(p, "-IV", 3) == 0 && isdigit((unsigned char)p[3])) p = skip_digits(p + 3);
-        if (*p == '\0') return true;
-    }
-    return say(why, whylen, "not a Kafka version such as 2.6 or 2.6-IV0");
+    if (parts < 2 || parts > 4 || p == v || !isdigit((unsigned char)p[-1])) return false;
+    if (strncmp(p, "-IV", 3) == 0 && isdigit((unsigned char)p[3])) p = skip_digits(p + 3);
+    return *p == '\0';
+}
+
+static bool check_format_version(const char *v, char *why, size_t whylen) {
+    return kc_kafka_version_valid(v) || say(why, whylen, "not a Kafka version such as 2.6 or 2.6-IV0");
 }
 
 static bool check_ratio(const char *v, char *why, size_t whylen) {

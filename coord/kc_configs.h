@@ -94,4 +94,8 @@ void kc_config_read(kc_session_t *s, const char *entity_type, const char *entity
  * notification deleted meanwhile. */
 void kc_config_changes_purge(kc_session_t *s, int64_t max_age_ms, kc_done_fn done, void *arg);
 
+/* True for a Kafka version string such as 0.10.2, 2.6 or 2.6-IV0
+ * (message.format.version, inter.broker.protocol.version). */
+bool kc_kafka_version_valid(const char *v);
+
 #endif

@@ -95,6 +95,10 @@ int kc_topic_plan(const char *name, int32_t partitions, int32_t rf, const kc_top
         rf = assignment->partitions[0].n_replicas;
     } else if (partitions <= 0) {
         return plan_fail(kafka_error, KAFKA_INVALID_PARTITIONS, why, whylen, "number of partitions must be larger than 0");
+    } else if (partitions > KC_TOPIC_MAX_PARTITIONS) {
+        return plan_fail(kafka_error, KAFKA_INVALID_PARTITIONS, why, whylen,
+                         "number of partitions %d is larger than the %d kbroker accepts", (int)partitions,
+                         KC_TOPIC_MAX_PARTITIONS);
     } else if (rf <= 0) {
         return plan_fail(kafka_error, KAFKA_INVALID_REPLICATION_FACTOR, why, whylen,
                          "replication factor must be larger than 0");

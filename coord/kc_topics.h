@@ -13,6 +13,11 @@
 #include "coord/kc_view.h"
 #include "coord/kc_zk.h"
 
+/* More partitions than this are refused (37 INVALID_PARTITIONS): the topic
+ * znode would pass ZooKeeper's 1 MB znode limit well before, and planning
+ * allocates per partition. */
+#define KC_TOPIC_MAX_PARTITIONS 100000
+
 /*
  * Checks a request to create topic `name`.  Either assignment is given
  * (explicit --replica-assignment: n_partitions lists, all the same length,

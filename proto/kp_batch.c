@@ -32,22 +32,6 @@
 /* The first Produce version that may carry zstd batches. */
 #define KP_PRODUCE_ZSTD_MIN_VERSION 7
 
-/* ------------------------------------------------------------- big endian */
-
-static uint64_t get_be(const uint8_t *p, size_t n) {
-    uint64_t v = 0;
-
-    for (size_t i = 0; i < n; i++) v = v << 8 | p[i];
-    return v;
-}
-
-static void put_be(uint8_t *p, uint64_t v, size_t n) {
-    for (size_t i = n; i > 0; i--) {
-        p[i - 1] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
 /* -------------------------------------------------------------------- CRC */
 
 uint32_t kp_crc32c(uint32_t crc, const void *buf, size_t len) {
@@ -69,19 +53,19 @@ uint32_t kp_crc32c(uint32_t crc, const void *buf, size_t len) {
 
 int kp_batch_header_decode(const uint8_t *p, size_t len, kp_batch_header_t *h) {
     if (len < KP_BATCH_HEADER_SIZE) return -1;
-    h->base_offset = (int64_t)get_be(p + KP_BATCH_OFF_BASE_OFFSET, 8);
-    h->batch_length = (int32_t)get_be(p + KP_BATCH_OFF_LENGTH, 4);
-    h->partition_leader_epoch = (int32_t)get_be(p + KP_BATCH_OFF_LEADER_EPOCH, 4);
+    h->base_offset = (int64_t)kp_get_be(p + KP_BATCH_OFF_BASE_OFFSET, 8);
+    h->batch_length = (int32_t)kp_get_be(p + KP_BATCH_OFF_LENGTH, 4);
+    h->partition_leader_epoch = (int32_t)kp_get_be(p + KP_BATCH_OFF_LEADER_EPOCH, 4);
     h->magic = (int8_t)p[KP_BATCH_OFF_MAGIC];
-    h->crc = (uint32_t)get_be(p + KP_BATCH_OFF_CRC, 4);
-    h->attributes = (int16_t)get_be(p + KP_BATCH_OFF_ATTRIBUTES, 2);
-    h->last_offset_delta = (int32_t)get_be(p + KP_BATCH_OFF_LAST_OFFSET_DELTA, 4);
-    h->base_timestamp = (int64_t)get_be(p + KP_BATCH_OFF_BASE_TIMESTAMP, 8);
-    h->max_timestamp = (int64_t)get_be(p + KP_BATCH_OFF_MAX_TIMESTAMP, 8);
-    h->producer_id = (int64_t)get_be(p + KP_BATCH_OFF_PRODUCER_ID, 8);
-    h->producer_epoch = (int16_t)get_be(p + KP_BATCH_OFF_PRODUCER_EPOCH, 2);
-    h->base_sequence = (int32_t)get_be(p + KP_BATCH_OFF_BASE_SEQUENCE, 4);
-    h->records_count = (int32_t)get_be(p + KP_BATCH_OFF_RECORDS_COUNT, 4);
+    h->crc = (uint32_t)kp_get_be(p + KP_BATCH_OFF_CRC, 4);
+    h->attributes = (int16_t)kp_get_be(p + KP_BATCH_OFF_ATTRIBUTES, 2);
+    h->last_offset_delta = (int32_t)kp_get_be(p + KP_BATCH_OFF_LAST_OFFSET_DELTA, 4);
+    h->base_timestamp = (int64_t)kp_get_be(p + KP_BATCH_OFF_BASE_TIMESTAMP, 8);
+    h->max_timestamp = (int64_t)kp_get_be(p + KP_BATCH_OFF_MAX_TIMESTAMP, 8);
+    h->producer_id = (int64_t)kp_get_be(p + KP_BATCH_OFF_PRODUCER_ID, 8);
+    h->producer_epoch = (int16_t)kp_get_be(p + KP_BATCH_OFF_PRODUCER_EPOCH, 2);
+    h->base_sequence = (int32_t)kp_get_be(p + KP_BATCH_OFF_BASE_SEQUENCE, 4);
+    h->records_count = (int32_t)kp_get_be(p + KP_BATCH_OFF_RECORDS_COUNT, 4);
     return 0;
 }
 
@@ -101,7 +85,7 @@ int kp_batch_scan(const uint8_t *p, size_t len, size_t max_size, kp_batch_header
     size_t total;
 
     if (len < KP_LOG_OVERHEAD) return KP_SCAN_INCOMPLETE;
-    batch_length = (int32_t)get_be(p + KP_BATCH_OFF_LENGTH, 4);
+    batch_length = (int32_t)kp_get_be(p + KP_BATCH_OFF_LENGTH, 4);
     if (!length_sane(batch_length)) return KP_SCAN_CORRUPT;
     total = (size_t)batch_length + KP_LOG_OVERHEAD;
     if (total > max_size) return KP_SCAN_CORRUPT;
@@ -153,7 +137,7 @@ static int16_t check_framing(const uint8_t *p, size_t len, size_t *size) {
     if (len == 0) return KP_ERR_INVALID_RECORD;
     if (len > KP_BATCH_OFF_MAGIC && p[KP_BATCH_OFF_MAGIC] != KP_BATCH_MAGIC) return KP_ERR_INVALID_RECORD;
     if (len < KP_BATCH_HEADER_SIZE) return KP_ERR_CORRUPT_MESSAGE;
-    batch_length = (int32_t)get_be(p + KP_BATCH_OFF_LENGTH, 4);
+    batch_length = (int32_t)kp_get_be(p + KP_BATCH_OFF_LENGTH, 4);
     if (!length_sane(batch_length) || (size_t)batch_length + KP_LOG_OVERHEAD > len) return KP_ERR_CORRUPT_MESSAGE;
     *size = (size_t)batch_length + KP_LOG_OVERHEAD;
     return 0;
@@ -245,11 +229,11 @@ int kp_batch_find_timestamp(const uint8_t *p, size_t size, int64_t ts, int64_t *
 /* ------------------------------------------------------------- rewrites */
 
 void kp_batch_set_base_offset(uint8_t *p, int64_t base_offset) {
-    put_be(p + KP_BATCH_OFF_BASE_OFFSET, (uint64_t)base_offset, 8);
+    kp_put_be(p + KP_BATCH_OFF_BASE_OFFSET, (uint64_t)base_offset, 8);
 }
 
 void kp_batch_set_leader_epoch(uint8_t *p, int32_t leader_epoch) {
-    put_be(p + KP_BATCH_OFF_LEADER_EPOCH, (uint32_t)leader_epoch, 4);
+    kp_put_be(p + KP_BATCH_OFF_LEADER_EPOCH, (uint32_t)leader_epoch, 4);
 }
 
 /* Attributes and max_timestamp are inside the CRC, so it is recomputed.
@@ -257,6 +241,6 @@ void kp_batch_set_leader_epoch(uint8_t *p, int32_t leader_epoch) {
  * which is where bit 3 lives. */
 void kp_batch_set_log_append_time(uint8_t *p, size_t size, int64_t timestamp_ms) {
     p[KP_BATCH_OFF_ATTRIBUTES + 1] |= KP_ATTR_LOG_APPEND_TIME;
-    put_be(p + KP_BATCH_OFF_MAX_TIMESTAMP, (uint64_t)timestamp_ms, 8);
-    put_be(p + KP_BATCH_OFF_CRC, kp_crc32c(0, p + KP_BATCH_OFF_ATTRIBUTES, size - KP_BATCH_OFF_ATTRIBUTES), 4);
+    kp_put_be(p + KP_BATCH_OFF_MAX_TIMESTAMP, (uint64_t)timestamp_ms, 8);
+    kp_put_be(p + KP_BATCH_OFF_CRC, kp_crc32c(0, p + KP_BATCH_OFF_ATTRIBUTES, size - KP_BATCH_OFF_ATTRIBUTES), 4);
 }

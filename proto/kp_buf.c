@@ -298,14 +298,10 @@ void kp_write_raw(kp_writer_t *w, const void *data, size_t n) {
     if (p && n) memcpy(p, data, n);
 }
 
-static void put_be(uint8_t *p, uint64_t v, size_t n) {
-    for (size_t i = n; i-- > 0; v >>= 8) p[i] = (uint8_t)v;
-}
-
 static void write_be(kp_writer_t *w, uint64_t v, size_t n) {
     uint8_t *p = kp_write_space(w, n);
 
-    if (p) put_be(p, v, n);
+    if (p) kp_put_be(p, v, n);
 }
 
 void kp_write_int8(kp_writer_t *w, int8_t v) { write_be(w, (uint8_t)v, 1); }
@@ -450,5 +446,5 @@ void kp_write_patch_int32(kp_writer_t *w, size_t offset, int32_t v) {
         w->err = KP_BUF_INVALID;
         return;
     }
-    put_be(w->buf + offset, (uint32_t)v, 4);
+    kp_put_be(w->buf + offset, (uint32_t)v, 4);
 }

@@ -195,4 +195,19 @@ void kp_write_empty_tags_flex(kp_writer_t *w, bool flex);
 size_t kp_write_reserve_int32(kp_writer_t *w);
 void kp_write_patch_int32(kp_writer_t *w, size_t offset, int32_t v);
 
+/* Big-endian fixed-width access (n = 1..8 bytes), for code that reads or
+ * rewrites header fields in place rather than through a reader/writer. */
+static inline uint64_t kp_get_be(const uint8_t *p, size_t n) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) v = v << 8 | p[i];
+    return v;
+}
+
+static inline void kp_put_be(uint8_t *p, uint64_t v, size_t n) {
+    for (size_t i = n; i > 0; i--) {
+        p[i - 1] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
 #endif

@@ -22,6 +22,11 @@ KB_RUN_PACKAGES="zookeeper default-jre-headless kcat"
 KB_TEST_PACKAGES="python3-pytest python3-kazoo python3-confluent-kafka python3-kafka
   python3-snappy python3-lz4 python3-zstandard valgrind"
 
+# Benchmark (tests/bench/compare.sh installs these itself; the build and the
+# test suite never need them): librdkafka's headers and library, for the load
+# tool and the in-memory mock cluster it is compared with.
+KB_BENCH_PACKAGES="librdkafka-dev"
+
 kb_missing_packages() {
     local p missing=""
     for p in "$@"; do

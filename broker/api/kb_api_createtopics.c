@@ -46,11 +46,6 @@
 
 #define MOD "createtopics"
 
-/* More partitions than this are refused (37) before anything is planned:
- * the topic znode would exceed ZooKeeper's 1 MB znode limit long before,
- * and planning allocates per partition. */
-#define CT_MAX_PARTITIONS 100000
-
 #define WHY_LEN 512
 
 /* Kafka's wording, which clients may show. */
@@ -439,11 +434,11 @@ static int borrow_assignment(const kp_createtopics_topic_t *t, kc_topic_t *out, 
     return rc;
 }
 
-/* 37 above CT_MAX_PARTITIONS. */
+/* 37 above KC_TOPIC_MAX_PARTITIONS. */
 static bool too_many_partitions(int32_t partitions, ct_slot_t *s, char *why) {
-    if (partitions <= CT_MAX_PARTITIONS) return false;
+    if (partitions <= KC_TOPIC_MAX_PARTITIONS) return false;
     snprintf(why, WHY_LEN, "number of partitions %d is larger than the %d kbroker accepts",
-             (int)partitions, CT_MAX_PARTITIONS);
+             (int)partitions, KC_TOPIC_MAX_PARTITIONS);
     slot_fail(s, KP_ERR_INVALID_PARTITIONS, why);
     return true;
 }

@@ -301,6 +301,10 @@ static int send_answer(fetch_op_t *op) {
     kp_writer_t w;
     int64_t sent = -1;
 
+    /* libevent decides per file segment, when it is added, between sendfile
+     * and mmap+copy: only a buffer flagged as draining to a socket gets the
+     * sendfile chain, which then moves intact into the connection's output. */
+    if (eb) evbuffer_set_flags(eb, EVBUFFER_FLAG_DRAINS_TO_FD);
     kp_writer_init(&w);
     start = kb_api_response_begin(&w, op->req);
     if (pos && eb && kp_fetch_response_encode(&w, op->version, &op->resp, pos) == 0) {

@@ -191,10 +191,9 @@ static bool internal_topic(kp_str_t name) {
     return kc_topic_is_internal(buf);
 }
 
-static int32_t max_message_bytes(const produce_op_t *op) {
-    const kb_broker_t *b = op->req->broker;
-
-    return b && b->cfg ? b->cfg->message_max_bytes : INT32_MAX;
+/* The topic's max.message.bytes (its override, else message.max.bytes). */
+static int32_t max_message_bytes(kb_partition_t *p) {
+    return kb_log_get_config(kb_partition_log(p))->max_message_bytes;
 }
 
 /* Judges one partition and, if it passes, hands its batch to the leader. */
@@ -209,7 +208,7 @@ static void produce_partition(produce_slot_t *s) {
     if (!err && internal_topic(s->topic) && !kp_str_eq(op->req->header.client_id, ADMIN_CLIENT_ID))
         err = KP_ERR_INVALID_TOPIC_EXCEPTION;
     if (!err)
-        err = kp_batch_validate_produce(d->records, len, op->version, max_message_bytes(op), &h);
+        err = kp_batch_validate_produce(d->records, len, op->version, max_message_bytes(p), &h);
     if (err) {
         s->out->error_code = err;
         return;

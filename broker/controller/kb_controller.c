@@ -21,12 +21,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord/kc_configs.h"
 #include "coord/kc_election.h"
 #include "coord/kc_log.h"
 #include "coord/kc_topics.h"
 
 #define PENDING_BUCKETS 1024
 #define ELECTION_RETRY_MS 1000
+/* Config change notifications older than this are deleted (Kafka's
+ * ZkNodeChangeNotificationListener uses 15 minutes), checked this often. */
+#define CONFIG_CHANGE_MAX_AGE_MS (15 * 60 * 1000)
+#define CONFIG_CHANGE_PURGE_EVERY_S (5 * 60)
 
 /* A partition whose state this controller is changing. */
 typedef struct pending {
@@ -48,6 +53,7 @@ struct kb_controller {
     pending_t *pending[PENDING_BUCKETS];
     struct event *retry_ev;     /* delayed election retry */
     struct event *reconcile_ev; /* deferred reconciliation */
+    struct event *purge_ev;     /* periodic purge of old config change notifications */
 };
 
 /* A write's completion context. */
@@ -127,6 +133,16 @@ static void lose_role(kb_controller_t *c, const char *why) {
 
 static void retry_cb(evutil_socket_t fd, short what, void *arg) { controller_elect(arg); }
 
+/* Notifications are only triggers (brokers re-read the entity), so old ones
+ * are garbage; the controller sweeps them while it holds the role. */
+static void purge_cb(evutil_socket_t fd, short what, void *arg) {
+    kb_controller_t *c = arg;
+    struct timeval tv = {CONFIG_CHANGE_PURGE_EVERY_S, 0};
+    if (!c->active) return;
+    kc_config_changes_purge(c->b->zk, CONFIG_CHANGE_MAX_AGE_MS, NULL, NULL);
+    evtimer_add(c->purge_ev, &tv);
+}
+
 static void schedule_election_retry(kb_controller_t *c) {
     struct timeval tv = {ELECTION_RETRY_MS / 1000, (ELECTION_RETRY_MS % 1000) * 1000};
     evtimer_add(c->retry_ev, &tv);
@@ -150,6 +166,7 @@ static void election_done(const kc_election_result_t *r, void *arg) {
     pending_clear(c);
     kc_info("controller", "this broker is now the controller (controller epoch %d)", (int)c->epoch);
     schedule_reconcile(c);
+    purge_cb(-1, 0, c);
 }
 
 static void controller_elect(kb_controller_t *c) {
@@ -321,7 +338,8 @@ kb_controller_t *kb_controller_new(kb_broker_t *b) {
     c->b = b;
     c->retry_ev = evtimer_new(b->base, retry_cb, c);
     c->reconcile_ev = event_new(b->base, -1, 0, reconcile_cb, c);
-    if (!c->retry_ev || !c->reconcile_ev) {
+    c->purge_ev = evtimer_new(b->base, purge_cb, c);
+    if (!c->retry_ev || !c->reconcile_ev || !c->purge_ev) {
         kb_controller_free(c);
         return NULL;
     }
@@ -334,6 +352,7 @@ void kb_controller_free(kb_controller_t *c) {
     pending_clear(c);
     if (c->retry_ev) event_free(c->retry_ev);
     if (c->reconcile_ev) event_free(c->reconcile_ev);
+    if (c->purge_ev) event_free(c->purge_ev);
     free(c);
 }
 
@@ -345,6 +364,7 @@ void kb_controller_shutdown(kb_controller_t *c, kc_done_fn done, void *arg) {
     c->registered = false;
     c->active = false;
     evtimer_del(c->retry_ev);
+    evtimer_del(c->purge_ev);
     if (!was_active) {
         done(KC_OK, arg);
         return;

@@ -797,3 +797,5 @@ int kb_log_offset_for_timestamp(kb_log_t *log, int64_t ts, int64_t upper, int64_
     }
     return 1;
 }
+
+const kb_log_config_t *kb_log_get_config(const kb_log_t *log) { return &log->cfg; }

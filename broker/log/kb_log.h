@@ -51,6 +51,8 @@ void kb_log_config_from_broker(kb_log_config_t *lc, const kb_config_t *cfg);
 /* Replaces a log's settings (a topic config override changed); the next
  * append, roll and retention check use them. */
 void kb_log_set_config(kb_log_t *log, const kb_log_config_t *lc);
+/* The settings in force (topic overrides resolved). */
+const kb_log_config_t *kb_log_get_config(const kb_log_t *log);
 
 /* ---- the manager ---- */
 

@@ -33,26 +33,11 @@
 #include <unistd.h>
 
 #include "broker/log/kb_log_internal.h"
+#include "proto/kp_buf.h"
 #include "coord/kc_log.h"
 
 #define RECOVERY_CHUNK (1u << 20) /* bytes read at a time by the recovery scan */
 #define PATH_MAX_LEN 4096
-
-/* ------------------------------------------------------------ big endian */
-
-static uint64_t get_be(const uint8_t *p, size_t n) {
-    uint64_t v = 0;
-
-    for (size_t i = 0; i < n; i++) v = v << 8 | p[i];
-    return v;
-}
-
-static void put_be(uint8_t *p, uint64_t v, size_t n) {
-    for (size_t i = n; i > 0; i--) {
-        p[i - 1] = (uint8_t)v;
-        v >>= 8;
-    }
-}
 
 static void file_path(const kb_segment_t *s, const char *suffix, char *buf, size_t len) {
     snprintf(buf, len, "%s%s", s->path, suffix);
@@ -135,19 +120,19 @@ static int index_open_existing(kb_index_t *ix, const char *path, bool *rebuild) 
 /* ------------------------------------------------------ offset and time */
 
 static int64_t offset_entry_offset(const kb_segment_t *s, size_t i) {
-    return s->base_offset + (int32_t)get_be(index_entry(&s->offset_index, i), 4);
+    return s->base_offset + (int32_t)kp_get_be(index_entry(&s->offset_index, i), 4);
 }
 
 static off_t offset_entry_position(const kb_segment_t *s, size_t i) {
-    return (off_t)(uint32_t)get_be(index_entry(&s->offset_index, i) + 4, 4);
+    return (off_t)(uint32_t)kp_get_be(index_entry(&s->offset_index, i) + 4, 4);
 }
 
 static int64_t time_entry_timestamp(const kb_segment_t *s, size_t i) {
-    return (int64_t)get_be(index_entry(&s->time_index, i), 8);
+    return (int64_t)kp_get_be(index_entry(&s->time_index, i), 8);
 }
 
 static int64_t time_entry_offset(const kb_segment_t *s, size_t i) {
-    return s->base_offset + (int32_t)get_be(index_entry(&s->time_index, i) + 8, 4);
+    return s->base_offset + (int32_t)kp_get_be(index_entry(&s->time_index, i) + 8, 4);
 }
 
 static void offset_index_append(kb_segment_t *s, int64_t offset, off_t position) {
@@ -156,8 +141,8 @@ static void offset_index_append(kb_segment_t *s, int64_t offset, off_t position)
 
     if (!index_has_room(ix)) return;
     e = ix->map + ix->entries * ix->entry_size;
-    put_be(e, (uint64_t)(offset - s->base_offset), 4);
-    put_be(e + 4, (uint64_t)position, 4);
+    kp_put_be(e, (uint64_t)(offset - s->base_offset), 4);
+    kp_put_be(e + 4, (uint64_t)position, 4);
     ix->entries++;
 }
 
@@ -170,8 +155,8 @@ static void time_index_maybe_append(kb_segment_t *s, int64_t timestamp, int64_t 
 
     if (timestamp <= last || !index_has_room(ix)) return;
     e = ix->map + ix->entries * ix->entry_size;
-    put_be(e, (uint64_t)timestamp, 8);
-    put_be(e + 8, (uint64_t)(offset - s->base_offset), 4);
+    kp_put_be(e, (uint64_t)timestamp, 8);
+    kp_put_be(e + 8, (uint64_t)(offset - s->base_offset), 4);
     ix->entries++;
 }
 
@@ -514,7 +499,7 @@ static size_t batch_bytes_wanted(const scan_window_t *w) {
     int64_t len;
 
     if (w->len < KP_LOG_OVERHEAD) return RECOVERY_CHUNK;
-    len = (int32_t)get_be(w->buf + KP_BATCH_OFF_LENGTH, 4);
+    len = (int32_t)kp_get_be(w->buf + KP_BATCH_OFF_LENGTH, 4);
     return len < 0 ? RECOVERY_CHUNK : (size_t)len + KP_LOG_OVERHEAD;
 }
 

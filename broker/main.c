@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,6 +317,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "kbroker: cannot enable libevent's thread support\n");
         return 1;
     }
+    /* Request frames of up to a few MB are allocated and freed per request:
+     * keep glibc from serving them with fresh mmap()s and from trimming the
+     * heap after each, which would page-fault every frame in again. */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
     kc_log_init("kbroker", -1, KC_LOG_INFO);
     if ((rc = load_config(p, argc, argv)) != 0) {
         kb_config_free(&p->cfg);

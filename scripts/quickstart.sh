@@ -7,8 +7,10 @@
 #   3. starts a standalone ZooKeeper from conf/zoo.cfg (127.0.0.1:2181, data in
 #      run/zookeeper) and brokers 1, 2, 3 from conf/server-{1,2,3}.properties
 #      (127.0.0.1:9092, 9093, 9094; log dirs run/kafka-logs-N);
-#   4. creates the topic "demo" (3 partitions, replication factor 3) and says
-#      how to look at it with kcat;
+#   4. creates the topic "demo" (3 partitions, replication factor 1: brokers
+#      do not replicate yet, so a larger factor would make acks=all producers,
+#      kcat's default, wait for followers that never catch up) and says how to
+#      use it with kcat;
 #   5. waits.  Ctrl-C (or SIGTERM) stops every process it started, by PID.
 #
 # Each process logs to run/<name>.log.  Data stays in run/ between runs;
@@ -130,10 +132,10 @@ wait_for 60 "brokers 1, 2 and 3 to register in ZooKeeper" all_registered
 say "brokers 1, 2, 3 are registered"
 
 # -- 4. the demo topic ---------------------------------------------------------
-"$ADMIN" --zookeeper "$ZK_CONNECT" create-topic --topic demo --partitions 3 --replication-factor 3
+"$ADMIN" --zookeeper "$ZK_CONNECT" create-topic --topic demo --partitions 3 --replication-factor 1
 rc=$?
 case $rc in
-    0) say "created topic demo (3 partitions, replication factor 3)" ;;
+    0) say "created topic demo (3 partitions, replication factor 1)" ;;
     3) say "topic demo already exists (kept from an earlier run in run/)" ;;
     *) fail "kbroker-admin create-topic failed with status $rc" ;;
 esac
@@ -144,6 +146,8 @@ cat <<EOF
 kbroker is running: ZooKeeper on $ZK_CONNECT, brokers on 127.0.0.1:9092, 9093, 9094.
 
   kcat -L -b 127.0.0.1:9092                        # cluster metadata as a Kafka client sees it
+  seq 1 10 | kcat -P -b 127.0.0.1:9092 -t demo     # produce (one record per line)
+  kcat -C -b 127.0.0.1:9092 -t demo -o beginning -e  # read them back
   build/kbroker-admin --zookeeper $ZK_CONNECT list-brokers
   build/kbroker-admin --zookeeper $ZK_CONNECT describe-topic --topic demo
 

@@ -27,6 +27,7 @@
 #include "broker/log/kb_log.h"
 #include "broker/log/kb_log_internal.h"
 #include "coord/kc_log.h"
+#include "tests/unit/logfix.h"
 #include "tests/unit/unit.h"
 
 #define TOPIC "orders"
@@ -34,61 +35,12 @@
 #define RECORDS_PER_BATCH 3
 #define SEG0 "00000000000000000000"
 
-static char tmpdir[64];
 static char path[512];
-static struct event_base *base;
-static kb_config_t cfg;
-static char err[512];
-
 /* ------------------------------------------------------------- helpers */
 
-static uint8_t *put_varint(uint8_t *p, int64_t v) {
-    uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-    while (u >= 0x80) {
-        *p++ = (uint8_t)(u | 0x80);
-        u >>= 7;
-    }
-    *p++ = (uint8_t)u;
-    return p;
-}
-
-static void put_be(uint8_t *p, uint64_t v, size_t n) {
-    for (size_t i = n; i > 0; i--, v >>= 8) p[i - 1] = (uint8_t)v;
-}
-
-/* A producer's batch: n records (key "k<i>", value_len bytes of 'v'),
- * timestamps ts, ts+1, ...; base offset 0, CreateTime, no producer id. */
+/* keys "k<i>", value_len bytes of 'v', timestamps ts, ts+1, ... */
 static size_t build_batch(uint8_t *buf, int n, size_t value_len, int64_t ts) {
-    uint8_t *p = buf + KP_BATCH_HEADER_SIZE, body[BATCH_MAX / 2];
-
-    for (int i = 0; i < n; i++) {
-        uint8_t *b = body;
-        *b++ = 0; /* attributes */
-        b = put_varint(b, i);
-        b = put_varint(b, i);
-        b = put_varint(b, 2);
-        *b++ = 'k';
-        *b++ = (uint8_t)('0' + i % 10);
-        b = put_varint(b, (int64_t)value_len);
-        memset(b, 'v', value_len);
-        b += value_len;
-        b = put_varint(b, 0); /* headers */
-        p = put_varint(p, b - body);
-        memcpy(p, body, (size_t)(b - body));
-        p += b - body;
-    }
-    size_t size = (size_t)(p - buf);
-    memset(buf, 0, KP_BATCH_HEADER_SIZE);
-    put_be(buf + KP_BATCH_OFF_LENGTH, size - KP_LOG_OVERHEAD, 4);
-    put_be(buf + KP_BATCH_OFF_LEADER_EPOCH, (uint64_t)-1, 4);
-    buf[KP_BATCH_OFF_MAGIC] = KP_BATCH_MAGIC;
-    put_be(buf + KP_BATCH_OFF_LAST_OFFSET_DELTA, (uint64_t)(n - 1), 4);
-    put_be(buf + KP_BATCH_OFF_BASE_TIMESTAMP, (uint64_t)ts, 8);
-    put_be(buf + KP_BATCH_OFF_MAX_TIMESTAMP, (uint64_t)(ts + n - 1), 8);
-    memset(buf + KP_BATCH_OFF_PRODUCER_ID, 0xff, 8 + 2 + 4);
-    put_be(buf + KP_BATCH_OFF_RECORDS_COUNT, (uint64_t)n, 4);
-    put_be(buf + KP_BATCH_OFF_CRC, kp_crc32c(0, buf + KP_BATCH_OFF_ATTRIBUTES, size - KP_BATCH_OFF_ATTRIBUTES), 4);
-    return size;
+    return logfix_batch(buf, n, value_len, true, ts);
 }
 
 /* Appends one batch of RECORDS_PER_BATCH records; returns its size. */
@@ -103,36 +55,10 @@ static size_t append_one(kb_log_t *log, size_t value_len, int64_t ts, kb_append_
     return size;
 }
 
-static void set(const char *key, const char *value) {
-    ck_assert_msg(kb_config_set(&cfg, key, value, err, sizeof(err)) == KB_CONFIG_OK, "%s", err);
-}
-
-static void setup(void) {
-    kc_log_init("kbroker", -1, KC_LOG_ERROR);
-    evthread_use_pthreads();
-    base = event_base_new();
-    ck_assert_ptr_nonnull(base);
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/kb-test-log-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    kb_config_defaults(&cfg);
-    set("zookeeper.connect", "localhost:2181");
-    set("log.dir", tmpdir);
-}
-
-static void teardown(void) {
-    char cmd[128];
-    kb_config_free(&cfg);
-    event_base_free(base);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
-static kb_logmgr_t *open_mgr(void) {
-    ck_assert_msg(kb_config_finish(&cfg, err, sizeof(err)) == KB_CONFIG_OK, "%s", err);
-    kb_logmgr_t *m = kb_logmgr_open(base, &cfg, err, sizeof(err));
-    ck_assert_msg(m != NULL, "%s", err);
-    return m;
-}
+static void set(const char *key, const char *value) { logfix_set(key, value); }
+static void setup(void) { logfix_setup("log"); }
+static void teardown(void) { logfix_teardown(); }
+static kb_logmgr_t *open_mgr(void) { return logfix_open(); }
 
 static kb_log_t *orders0(kb_logmgr_t *m) {
     kb_log_t *log = kb_logmgr_get_or_create(m, TOPIC, 0, NULL);
@@ -141,7 +67,7 @@ static kb_log_t *orders0(kb_logmgr_t *m) {
 }
 
 static const char *in_dir(const char *name) {
-    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    snprintf(path, sizeof(path), "%s/%s", lf.dir, name);
     return path;
 }
 
@@ -191,7 +117,7 @@ static kb_logmgr_t *open_mgr_capturing(char *out, size_t outlen) {
     int saved = dup(2), fd;
     kb_logmgr_t *m;
 
-    snprintf(logfile, sizeof(logfile), "%s.stderr", tmpdir);
+    snprintf(logfile, sizeof(logfile), "%s.stderr", lf.dir);
     fd = open(logfile, O_RDWR | O_CREAT | O_TRUNC, 0600);
     fflush(stderr);
     dup2(fd, 2);
@@ -395,7 +321,7 @@ START_TEST(new_partitions_go_to_the_dir_with_the_fewest) {
     char dirs[160];
     kb_logmgr_t *m;
 
-    snprintf(dirs, sizeof(dirs), "%s/a,%s/b", tmpdir, tmpdir);
+    snprintf(dirs, sizeof(dirs), "%s/a,%s/b", lf.dir, lf.dir);
     set("log.dirs", dirs);
     m = open_mgr();
     for (int p = 0; p < 3; p++) ck_assert_ptr_nonnull(kb_logmgr_get_or_create(m, "spread", p, NULL));
@@ -558,9 +484,9 @@ END_TEST
 
 START_TEST(unparsable_dir_refuses_to_start) {
     ck_assert_int_eq(mkdir(in_dir("lost+found"), 0755), 0);
-    ck_assert_int_eq(kb_config_finish(&cfg, err, sizeof(err)), KB_CONFIG_OK);
-    ck_assert_ptr_null(kb_logmgr_open(base, &cfg, err, sizeof(err)));
-    ck_assert_msg(strstr(err, "not in the form of topic-partition") != NULL, "%s", err);
+    ck_assert_int_eq(kb_config_finish(&lf.cfg, lf.err, sizeof(lf.err)), KB_CONFIG_OK);
+    ck_assert_ptr_null(kb_logmgr_open(lf.base, &lf.cfg, lf.err, sizeof(lf.err)));
+    ck_assert_msg(strstr(lf.err, "not in the form of topic-partition") != NULL, "%s", lf.err);
 }
 END_TEST
 
@@ -589,7 +515,7 @@ static int read_text(const char *text, int64_t *sum) {
     fclose(f);
     *sum = 0;
     n_seen = 0;
-    return kb_checkpoint_read(path, count_entry, sum, err, sizeof(err));
+    return kb_checkpoint_read(path, count_entry, sum, lf.err, sizeof(lf.err));
 }
 
 START_TEST(checkpoint_reader_checks_version_and_count) {
@@ -604,7 +530,7 @@ START_TEST(checkpoint_reader_checks_version_and_count) {
     ck_assert_int_eq(n_seen, 0); /* nothing handed out from a bad file */
     ck_assert_int_eq(read_text("0\n1\na 0\n", &sum), -1);
     ck_assert_int_eq(read_text("0\n1\na x 5\n", &sum), -1);
-    ck_assert_int_eq(kb_checkpoint_read(in_dir("missing"), count_entry, &sum, err, sizeof(err)), 0);
+    ck_assert_int_eq(kb_checkpoint_read(in_dir("missing"), count_entry, &sum, lf.err, sizeof(lf.err)), 0);
 }
 END_TEST
 
@@ -630,22 +556,22 @@ START_TEST(meta_properties_is_written_and_checked) {
     set("broker.id", "1");
     m = open_mgr();
     ck_assert_int_eq(kb_logmgr_stored_broker_id(m), -1);
-    ck_assert_int_eq(kb_logmgr_check_identity(m, 1, "wEeSo3WzQQ2cD0EDWsN4CA", err, sizeof(err)), 0);
+    ck_assert_int_eq(kb_logmgr_check_identity(m, 1, "wEeSo3WzQQ2cD0EDWsN4CA", lf.err, sizeof(lf.err)), 0);
     kb_logmgr_close(m);
     text = read_all(in_dir("meta.properties"));
     ck_assert_msg(strncmp(text, "#\n#", 3) == 0 && strstr(text, " UTC 20") != NULL, "%s", text);
     ck_assert_ptr_nonnull(strstr(text, "\nversion=0\nbroker.id=1\ncluster.id=wEeSo3WzQQ2cD0EDWsN4CA\n"));
 
     set("broker.id", "2");
-    ck_assert_int_eq(kb_config_finish(&cfg, err, sizeof(err)), KB_CONFIG_OK);
-    ck_assert_ptr_null(kb_logmgr_open(base, &cfg, err, sizeof(err)));
-    ck_assert_msg(strstr(err, "InconsistentBrokerId") != NULL, "%s", err);
+    ck_assert_int_eq(kb_config_finish(&lf.cfg, lf.err, sizeof(lf.err)), KB_CONFIG_OK);
+    ck_assert_ptr_null(kb_logmgr_open(lf.base, &lf.cfg, lf.err, sizeof(lf.err)));
+    ck_assert_msg(strstr(lf.err, "InconsistentBrokerId") != NULL, "%s", lf.err);
 
     set("broker.id", "-1");
     m = open_mgr();
     ck_assert_int_eq(kb_logmgr_stored_broker_id(m), 1);
-    ck_assert_int_eq(kb_logmgr_check_identity(m, 1, "another-cluster", err, sizeof(err)), -1);
-    ck_assert_msg(strstr(err, "InconsistentClusterId") != NULL, "%s", err);
+    ck_assert_int_eq(kb_logmgr_check_identity(m, 1, "another-cluster", lf.err, sizeof(lf.err)), -1);
+    ck_assert_msg(strstr(lf.err, "InconsistentClusterId") != NULL, "%s", lf.err);
     kb_logmgr_close(m);
 }
 END_TEST
@@ -653,12 +579,12 @@ END_TEST
 START_TEST(second_open_of_a_locked_dir_is_refused) {
     kb_logmgr_t *m = open_mgr(), *m2;
 
-    m2 = kb_logmgr_open(base, &cfg, err, sizeof(err));
+    m2 = kb_logmgr_open(lf.base, &lf.cfg, lf.err, sizeof(lf.err));
     ck_assert_ptr_null(m2);
-    ck_assert_msg(strstr(err, "another broker is using it") != NULL, "%s", err);
+    ck_assert_msg(strstr(lf.err, "another broker is using it") != NULL, "%s", lf.err);
     kb_logmgr_close(m);
-    m2 = kb_logmgr_open(base, &cfg, err, sizeof(err));
-    ck_assert_msg(m2 != NULL, "%s", err);
+    m2 = kb_logmgr_open(lf.base, &lf.cfg, lf.err, sizeof(lf.err));
+    ck_assert_msg(m2 != NULL, "%s", lf.err);
     kb_logmgr_close(m2);
 }
 END_TEST
@@ -753,7 +679,7 @@ START_TEST(no_fsync_per_append_by_default) {
 
     for (int i = 0; i < 10; i++) append_one(log, 10, 1000, NULL);
     ck_assert(!kb_log_flush_due(log));
-    event_base_loop(base, EVLOOP_NONBLOCK);
+    event_base_loop(lf.base, EVLOOP_NONBLOCK);
     ck_assert_int_eq(stats_of(m).fsyncs, 0);
     ck_assert_int_eq(kb_log_recovery_point(log), 0);
     kb_logmgr_close(m);
@@ -774,7 +700,7 @@ START_TEST(flush_messages_makes_a_flush_due_and_the_flusher_runs_it) {
     flush_rc = 99;
     kb_log_flush_async(log, flushed, NULL);
     ck_assert(!kb_log_flush_due(log)); /* covered by the queued flush */
-    while (flush_rc == 99) event_base_loop(base, EVLOOP_ONCE);
+    while (flush_rc == 99) event_base_loop(lf.base, EVLOOP_ONCE);
     ck_assert_int_eq(flush_rc, 0);
     ck_assert_int_eq(kb_log_recovery_point(log), 6);
     ck_assert_uint_ge(stats_of(m).fsyncs, 1);
@@ -790,7 +716,7 @@ START_TEST(flush_interval_ms_flushes_idle_logs) {
     m = open_mgr();
     log = orders0(m);
     append_one(log, 10, 1000, NULL);
-    for (int i = 0; i < 500 && kb_log_recovery_point(log) < 3; i++) event_base_loop(base, EVLOOP_ONCE);
+    for (int i = 0; i < 500 && kb_log_recovery_point(log) < 3; i++) event_base_loop(lf.base, EVLOOP_ONCE);
     ck_assert_int_eq(kb_log_recovery_point(log), 3);
     ck_assert_uint_ge(stats_of(m).fsyncs, 1);
     kb_logmgr_close(m);

@@ -27,6 +27,7 @@
 #include "broker/log/kb_log.h"
 #include "broker/log/kb_log_internal.h"
 #include "coord/kc_log.h"
+#include "tests/unit/logfix.h"
 #include "tests/unit/unit.h"
 
 #define TOPIC "orders"
@@ -36,55 +37,10 @@
 #define DAY_MS (24LL * 3600 * 1000)
 #define WAIT_MS 5000
 
-static char tmpdir[64];
-static struct event_base *base;
-static kb_config_t cfg;
-static char err[512];
-
 /* ------------------------------------------------------------- helpers */
 
-static uint8_t *put_varint(uint8_t *p, int64_t v) {
-    uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-
-    for (; u >= 0x80; u >>= 7) *p++ = (uint8_t)(u | 0x80);
-    *p++ = (uint8_t)u;
-    return p;
-}
-
-static void put_be(uint8_t *p, uint64_t v, size_t n) {
-    for (size_t i = n; i > 0; i--, v >>= 8) p[i - 1] = (uint8_t)v;
-}
-
-/* A producer's batch of RECORDS records without keys, timestamps ts.. */
-static size_t build_batch(uint8_t *buf, int64_t ts) {
-    uint8_t *p = buf + KP_BATCH_HEADER_SIZE, rec[VALUE_LEN + 16];
-
-    for (int i = 0; i < RECORDS; i++) {
-        uint8_t *r = rec;
-        *r++ = 0;                   /* attributes */
-        r = put_varint(r, i);       /* timestamp delta */
-        r = put_varint(r, i);       /* offset delta */
-        r = put_varint(r, -1);      /* null key */
-        r = put_varint(r, VALUE_LEN);
-        memset(r, 'v', VALUE_LEN);
-        r += VALUE_LEN;
-        r = put_varint(r, 0);       /* headers */
-        p = put_varint(p, r - rec);
-        memcpy(p, rec, (size_t)(r - rec));
-        p += r - rec;
-    }
-    size_t size = (size_t)(p - buf);
-    memset(buf, 0, KP_BATCH_HEADER_SIZE);
-    put_be(buf + KP_BATCH_OFF_LENGTH, size - KP_LOG_OVERHEAD, 4);
-    buf[KP_BATCH_OFF_MAGIC] = KP_BATCH_MAGIC;
-    put_be(buf + KP_BATCH_OFF_LAST_OFFSET_DELTA, RECORDS - 1, 4);
-    put_be(buf + KP_BATCH_OFF_BASE_TIMESTAMP, (uint64_t)ts, 8);
-    put_be(buf + KP_BATCH_OFF_MAX_TIMESTAMP, (uint64_t)(ts + RECORDS - 1), 8);
-    memset(buf + KP_BATCH_OFF_PRODUCER_ID, 0xff, 8 + 2 + 4);
-    put_be(buf + KP_BATCH_OFF_RECORDS_COUNT, RECORDS, 4);
-    put_be(buf + KP_BATCH_OFF_CRC, kp_crc32c(0, buf + KP_BATCH_OFF_ATTRIBUTES, size - KP_BATCH_OFF_ATTRIBUTES), 4);
-    return size;
-}
+/* RECORDS records without keys, timestamps ts, ts+1, ... */
+static size_t build_batch(uint8_t *buf, int64_t ts) { return logfix_batch(buf, RECORDS, VALUE_LEN, false, ts); }
 
 static void append_at(kb_log_t *log, int64_t ts) {
     static uint8_t buf[4096];
@@ -102,40 +58,17 @@ static void fill(kb_log_t *log, int n, int64_t ts) {
     kb_log_set_high_watermark(log, kb_log_end_offset(log));
 }
 
-static void set(const char *key, const char *value) {
-    ck_assert_msg(kb_config_set(&cfg, key, value, err, sizeof(err)) == KB_CONFIG_OK, "%s", err);
-}
+static void set(const char *key, const char *value) { logfix_set(key, value); }
 
 static void setup(void) {
-    kc_log_init("kbroker", -1, KC_LOG_ERROR);
-    evthread_use_pthreads();
-    base = event_base_new();
-    ck_assert_ptr_nonnull(base);
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/kb-test-ret-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    kb_config_defaults(&cfg);
-    set("zookeeper.connect", "localhost:2181");
-    set("log.dir", tmpdir);
+    logfix_setup("ret");
     set("log.segment.bytes", "1024");
     set("log.segment.delete.delay.ms", "0");
     set("log.retention.check.interval.ms", "3600000");
 }
 
-static void teardown(void) {
-    char cmd[128];
-
-    kb_config_free(&cfg);
-    event_base_free(base);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
-static kb_logmgr_t *open_mgr(void) {
-    ck_assert_msg(kb_config_finish(&cfg, err, sizeof(err)) == KB_CONFIG_OK, "%s", err);
-    kb_logmgr_t *m = kb_logmgr_open(base, &cfg, err, sizeof(err));
-    ck_assert_msg(m != NULL, "%s", err);
-    return m;
-}
+static void teardown(void) { logfix_teardown(); }
+static kb_logmgr_t *open_mgr(void) { return logfix_open(); }
 
 static kb_log_t *orders0(kb_logmgr_t *m) {
     kb_log_t *log = kb_logmgr_get_or_create(m, TOPIC, 0, NULL);
@@ -156,7 +89,7 @@ static void set_retention(kb_log_t *log, int64_t ms, int64_t bytes, int64_t dele
 /* "<dir>/orders-0/<20-digit base><suffix>" */
 static const char *segment_file(int64_t base_offset, const char *suffix) {
     static char path[512];
-    snprintf(path, sizeof(path), "%s/" TOPIC "-0/%020" PRId64 "%s", tmpdir, base_offset, suffix);
+    snprintf(path, sizeof(path), "%s/" TOPIC "-0/%020" PRId64 "%s", lf.dir, base_offset, suffix);
     return path;
 }
 
@@ -167,7 +100,7 @@ static bool exists(const char *p) {
 
 static void run_loop_for(int ms) {
     for (int i = 0; i < ms / 5; i++) {
-        event_base_loop(base, EVLOOP_NONBLOCK);
+        event_base_loop(lf.base, EVLOOP_NONBLOCK);
         usleep(5000);
     }
 }
@@ -175,7 +108,7 @@ static void run_loop_for(int ms) {
 /* Runs the loop until p exists (or not), at most WAIT_MS. */
 static bool wait_file(const char *p, bool present) {
     for (int waited = 0; waited < WAIT_MS; waited += 5) {
-        event_base_loop(base, EVLOOP_NONBLOCK);
+        event_base_loop(lf.base, EVLOOP_NONBLOCK);
         if (exists(p) == present) return true;
         usleep(5000);
     }
@@ -405,7 +338,7 @@ START_TEST(delete_records_moves_the_log_start_and_checkpoints_it) {
     ck_assert_int_eq(log->segs[0]->base_offset, 12); /* 0 and 6 went; 12 holds 14 */
     ck_assert(wait_removed(0));
     ck_assert(wait_removed(6));
-    snprintf(ckpt, sizeof(ckpt), "%s/log-start-offset-checkpoint", tmpdir);
+    snprintf(ckpt, sizeof(ckpt), "%s/log-start-offset-checkpoint", lf.dir);
     for (int i = 0; i < WAIT_MS / 5 && !strstr(read_text(ckpt), TOPIC " 0 14\n"); i++) run_loop_for(5);
     ck_assert_str_eq(read_text(ckpt), "0\n1\n" TOPIC " 0 14\n");
     ck_assert_int_eq(kb_log_read(log, 13, 30, 1 << 20, true, &r), 1);

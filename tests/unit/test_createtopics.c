@@ -15,6 +15,7 @@
 #include "proto/kp_createtopics.h"
 #include "proto/kp_header.h"
 #include "proto/kp_types.h"
+#include "tests/unit/protofix.h"
 #include "tests/unit/unit.h"
 
 /* librdkafka: v4, corr 3, ck-topic, 2 partitions, RF 1, retention.ms. */
@@ -116,11 +117,7 @@ static int decode_frame(const uint8_t *frame, size_t len, kp_request_header_t *h
                         kp_createtopics_request_t *req) {
     kp_reader_t r;
 
-    kp_reader_init(&r, frame, len);
-    ck_assert_int_eq(kp_read_int32(&r), (int32_t)(len - 4));
-    ck_assert_int_eq(kp_request_header_decode_ids(&r, h), 0);
-    ck_assert_int_eq(h->request_api_key, KP_API_CREATE_TOPICS);
-    ck_assert_int_eq(kp_request_header_decode_rest(&r, 1, h), 0);
+    protofix_open_frame(&r, frame, len, KP_API_CREATE_TOPICS, 1, h);
     return kp_createtopics_request_decode(&r, h->request_api_version, req);
 }
 

@@ -14,6 +14,7 @@
 #include "proto/kp_header.h"
 #include "proto/kp_metadata.h"
 #include "proto/kp_types.h"
+#include "tests/unit/protofix.h"
 #include "tests/unit/unit.h"
 
 /* kafka-python probe: Metadata v0, correlation id 2, topics = []. */
@@ -56,11 +57,7 @@ static int decode_frame(const uint8_t *frame, size_t len, kp_request_header_t *h
                         kp_metadata_request_t *req) {
     kp_reader_t r;
 
-    kp_reader_init(&r, frame, len);
-    ck_assert_int_eq(kp_read_int32(&r), (int32_t)(len - 4));
-    ck_assert_int_eq(kp_request_header_decode_ids(&r, h), 0);
-    ck_assert_int_eq(h->request_api_key, KP_API_METADATA);
-    ck_assert_int_eq(kp_request_header_decode_rest(&r, 1, h), 0);
+    protofix_open_frame(&r, frame, len, KP_API_METADATA, 1, h);
     return kp_metadata_request_decode(&r, h->request_api_version, req);
 }
 

@@ -264,22 +264,35 @@ static int add_range(struct evbuffer *eb, kb_log_range_t *r) {
     return rc;
 }
 
+/* Appends n encoded bytes to eb in a chain of their own, filled in the
+ * empty `scratch` and moved over.  Never evbuffer_add() straight after a
+ * file segment: libevent 2.1 sizes the chain it then allocates from the
+ * segment's end position in its file (rounded up to a power of two), which
+ * is 128 MiB for a range 100 MB into a segment. */
+static int add_bytes(struct evbuffer *eb, struct evbuffer *scratch, const uint8_t *p, size_t n) {
+    if (n == 0) return 0;
+    return evbuffer_add(scratch, p, n) == 0 && evbuffer_add_buffer(eb, scratch) == 0 ? 0 : -1;
+}
+
 /* Emits the encoded bytes of w from `start` and the ranges at their
  * positions, in order.  Returns the bytes queued as file segments, or -1. */
 static int64_t emit(fetch_op_t *op, struct evbuffer *eb, const kp_writer_t *w, size_t start,
                     const size_t *pos) {
+    struct evbuffer *scratch = evbuffer_new();
     size_t at = start;
     int64_t sent = 0;
 
-    for (int32_t i = 0; i < op->n_slots; i++) {
+    for (int32_t i = 0; scratch && i < op->n_slots; i++) {
         kb_log_range_t *r = &op->slots[i].range;
         size_t len = r->len;
         if (!r->segment || len == 0) continue;
-        if (evbuffer_add(eb, w->buf + at, pos[i] - at) != 0 || add_range(eb, r) != 0) return -1;
+        if (add_bytes(eb, scratch, w->buf + at, pos[i] - at) != 0 || add_range(eb, r) != 0) sent = -1;
+        if (sent < 0) break;
         at = pos[i];
         sent += (int64_t)len;
     }
-    if (evbuffer_add(eb, w->buf + at, w->len - at) != 0) return -1;
+    if (!scratch || (sent >= 0 && add_bytes(eb, scratch, w->buf + at, w->len - at) != 0)) sent = -1;
+    if (scratch) evbuffer_free(scratch);
     return sent;
 }
 

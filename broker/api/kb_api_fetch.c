@@ -339,6 +339,14 @@ static int send_answer(fetch_op_t *op) {
 
 /* --------------------------------------------------------------- parking */
 
+/* The kbroker_fetch_requests_parked gauge (tests wait on it to know a
+ * long-poll is in place before they produce). */
+static void count_parked(const fetch_op_t *op, int delta) {
+    kb_metrics_t *m = op->req->broker ? op->req->broker->metrics : NULL;
+
+    if (m) m->fetch_parked += (uint64_t)(int64_t)delta;
+}
+
 static void cancel_waiters(fetch_op_t *op) {
     for (int32_t i = 0; i < op->n_slots; i++) {
         fetch_slot_t *s = &op->slots[i];
@@ -424,6 +432,7 @@ static int park(fetch_op_t *op) {
     }
     op->req = heap;
     op->detached = true;
+    count_parked(op, +1);
     release_all(op);
     return 0;
 }
@@ -436,6 +445,7 @@ static void fetch_finish(fetch_op_t *op) {
 
     cancel_waiters(op);
     free_events(op);
+    if (detached) count_parked(op, -1);
     if (send_answer(op) != 0) kb_api_close(req, "could not build or queue the Fetch response");
     kp_fetch_request_clear(&op->body);
     if (detached) kb_api_request_free(req);

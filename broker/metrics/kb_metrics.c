@@ -50,6 +50,11 @@ static const counter_t broker_counters[] = {
      offsetof(kb_metrics_t, connections_closed_bad_frame)},
 };
 
+/* Values that go up and down (same layout as the counters). */
+static const counter_t broker_gauges[] = {
+    {"fetch_requests_parked", "Fetch requests waiting for data (long-poll).", offsetof(kb_metrics_t, fetch_parked)},
+};
+
 static const counter_t log_counters[] = {
     {"log_fsyncs_total", "fsync calls completed on log segments.", offsetof(kb_log_stats_t, fsyncs)},
     {"log_bytes_appended_total", "Bytes appended to partition logs.", offsetof(kb_log_stats_t, bytes_appended)},
@@ -73,8 +78,8 @@ static void add_metric(struct evbuffer *out, const char *name, const char *type,
                         name, (unsigned long long)value);
 }
 
-static void add_counters(struct evbuffer *out, const void *base, const counter_t *c, size_t n) {
-    for (size_t i = 0; i < n; i++) add_metric(out, c[i].name, "counter", c[i].help, counter_read(base, c[i].offset));
+static void add_values(struct evbuffer *out, const char *type, const void *base, const counter_t *c, size_t n) {
+    for (size_t i = 0; i < n; i++) add_metric(out, c[i].name, type, c[i].help, counter_read(base, c[i].offset));
 }
 
 static void render(const kb_broker_t *b, struct evbuffer *out) {
@@ -82,8 +87,9 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
     kb_log_stats_t stats = {0};
     if (b->logs) kb_logmgr_stats(b->logs, &stats);
     add_metric(out, "broker_id", "gauge", "This broker's broker.id.", (uint64_t)b->cfg->broker_id);
-    add_counters(out, b->metrics ? b->metrics : &no_metrics, broker_counters, N_OF(broker_counters));
-    add_counters(out, &stats, log_counters, N_OF(log_counters));
+    add_values(out, "counter", b->metrics ? b->metrics : &no_metrics, broker_counters, N_OF(broker_counters));
+    add_values(out, "gauge", b->metrics ? b->metrics : &no_metrics, broker_gauges, N_OF(broker_gauges));
+    add_values(out, "counter", &stats, log_counters, N_OF(log_counters));
 }
 
 static void send_text(struct evhttp_request *req, int code, const char *reason, struct evbuffer *body) {

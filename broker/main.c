@@ -78,6 +78,7 @@ static void grace_expired(evutil_socket_t fd, short what, void *arg) {
 static void registration_removed(int rc, void *arg) {
     kb_process_t *p = arg;
     if (rc != KC_OK) kc_warn("main", "could not delete the registration: %s", kc_strerror(rc));
+    else kc_info("main", "deleted the registration /brokers/ids/%d", (int)p->cfg.broker_id);
     shutdown_step_done(rc, p);
 }
 

@@ -9,7 +9,6 @@ request gets Kafka's v0 fallback answer.
 import signal
 import struct
 import subprocess
-import time
 
 import pytest
 
@@ -243,10 +242,9 @@ def test_signal_exits_0_and_deletes_the_registration_at_once(cluster, sig):
     b = h.Broker(cluster, bid, name=f"stopping-broker-{bid}", session_timeout_ms=10000)
     b.start()
     b.wait_registered(30)
-    t0 = time.monotonic()
     rc = b.stop(sig, timeout=15)
-    took = time.monotonic() - t0
     assert rc == 0, b.process.tail(20)
-    assert took < 10, f"shutdown took {took:.1f}s"
+    assert f"deleted the registration /brokers/ids/{bid}" in b.process.log_text(), \
+        f"broker {bid} did not delete /brokers/ids/{bid} itself:\n{b.process.tail(20)}"
     assert b.registration() is None, \
         f"/brokers/ids/{bid} must be deleted by the broker, not left for session expiry (10 s)"

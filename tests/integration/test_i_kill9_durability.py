@@ -19,6 +19,7 @@ import kbharness as h
 TOPIC = "durable"
 PARTITIONS = 6
 VICTIM = 2
+ACKED_EACH_SIDE = 1000  # records the victim acknowledges before the kill and after the restart
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +99,12 @@ class BackgroundProducer:
     def start(self):
         self.thread.start()
 
+    def acked_count(self, partitions, after=None):
+        """Records acknowledged on partitions (after the monotonic time
+        `after`, if given); the producer thread adds to acked meanwhile."""
+        return sum(1 for (p, _), (_, _, t) in list(self.acked.items())
+                   if p in partitions and (after is None or t > after))
+
     def finish(self, timeout=120):
         self.stop_flag.set()
         self.thread.join(30)
@@ -112,7 +119,9 @@ def test_kill9_during_produce_loses_nothing_acknowledged(cluster):
     base = {p: h.list_offsets(cluster.leader(TOPIC, p), TOPIC, [p])[p][2] for p in range(PARTITIONS)}
     bp = BackgroundProducer(cluster.bootstrap())
     bp.start()
-    time.sleep(2.0)
+    with h.step(f"produce until broker {VICTIM} has acknowledged {ACKED_EACH_SIDE} records"):
+        h.wait_until(lambda: bp.acked_count(victim_parts) >= ACKED_EACH_SIDE, 120,
+                     f"{ACKED_EACH_SIDE} records acknowledged by broker {VICTIM}")
     _, old = victim.registration()
     t_kill = time.monotonic()
     with h.step(f"kill -9 broker {VICTIM} during produce and restart it at once"):
@@ -124,7 +133,9 @@ def test_kill9_during_produce_loses_nothing_acknowledged(cluster):
         cluster.wait_topic_ready(TOPIC, 60)
     # Everything at or past these offsets is appended by the restarted broker.
     ends_after_restart = {p: v[2] for p, v in h.list_offsets(victim, TOPIC, victim_parts).items()}
-    time.sleep(2.0)
+    with h.step(f"produce until the restarted broker {VICTIM} has acknowledged {ACKED_EACH_SIDE} records"):
+        h.wait_until(lambda: bp.acked_count(victim_parts, after=t_kill) >= ACKED_EACH_SIDE, 120,
+                     f"{ACKED_EACH_SIDE} records acknowledged by broker {VICTIM} after its restart")
     with h.step("stop producing and flush"):
         bp.finish()
     acked_after = sum(1 for (p, _), (_, _, t) in bp.acked.items() if p in victim_parts and t > t_kill)

@@ -3,29 +3,43 @@
 # fresh Debian 12 (run as root):
 #
 #   1. installs the Debian packages that are missing (scripts/deps.sh);
-#   2. builds kbroker in build/ (no sanitizers);
+#   2. builds kbroker in build-quickstart/ (no sanitizers; scripts/test.sh
+#      builds in build/, so neither reuses the other's binaries);
 #   3. starts a standalone ZooKeeper from conf/zoo.cfg (127.0.0.1:2181, data in
 #      run/zookeeper) and brokers 1, 2, 3 from conf/server-{1,2,3}.properties
 #      (127.0.0.1:9092, 9093, 9094; log dirs run/kafka-logs-N);
 #   4. creates the topic "demo" (3 partitions, replication factor 1: brokers
-#      do not replicate yet, so a larger factor would make acks=all producers,
-#      kcat's default, wait for followers that never catch up) and says how to
-#      use it with kcat;
-#   5. waits.  Ctrl-C (or SIGTERM) stops every process it started, by PID.
+#      do not replicate yet) and says how to use it with kcat;
+#   5. waits.  Ctrl-C, SIGTERM or SIGHUP stops every process it started, by
+#      PID, brokers first: each deletes its registration and closes its logs
+#      cleanly, then ZooKeeper stops.
+#
+# The children run in sessions of their own, so the terminal's Ctrl-C reaches
+# this script only (a broker that got the terminal's SIGINT and then this
+# script's SIGTERM would take the second signal as "exit now" and skip its
+# clean-up).  A script started with SIGINT ignored (bash cannot trap it then)
+# still stops everything on SIGTERM and SIGHUP.
 #
 # Each process logs to run/<name>.log.  Data stays in run/ between runs;
-# delete run/ for a fresh cluster.
+# delete run/ for a fresh cluster.  The ports, the run directory and the
+# binaries can be changed (the integration suite does, to test this script):
+#   KB_QUICKSTART_ZK_PORT (2181), KB_QUICKSTART_BROKER_PORTS ("9092 9093 9094"),
+#   KB_QUICKSTART_RUN (run/), KB_QUICKSTART_BIN (a directory holding kbroker
+#   and kbroker-admin; skips the build).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 . scripts/deps.sh
+. scripts/build.sh
 
-ZK_PORT=2181
-BROKER_PORTS=(9092 9093 9094)
-RUN="$ROOT/run"
-KBROKER="$ROOT/build/kbroker"
-ADMIN="$ROOT/build/kbroker-admin"
+ZK_PORT=${KB_QUICKSTART_ZK_PORT:-2181}
+read -r -a BROKER_PORTS <<<"${KB_QUICKSTART_BROKER_PORTS:-9092 9093 9094}"
+RUN=${KB_QUICKSTART_RUN:-$ROOT/run}
+BUILD_DIR=build-quickstart
+BIN=${KB_QUICKSTART_BIN:-$ROOT/$BUILD_DIR}
+KBROKER="$BIN/kbroker"
+ADMIN="$BIN/kbroker-admin"
 ZK_CONNECT="127.0.0.1:$ZK_PORT"
 PIDS=()
 NAMES=()
@@ -43,7 +57,7 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # up to 15 s, then SIGKILL.  Exits with status $1 (default 0).
 stop_all() {
     local status=${1:-0}
-    trap - INT TERM
+    trap - INT TERM HUP
     local i pid n
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
         pid=${PIDS[$i]}
@@ -64,13 +78,16 @@ stop_all() {
     exit "$status"
 }
 
+# Starts a child in a session of its own (no terminal signals reach it).  The
+# script is not a process group leader here, so setsid execs the command
+# without forking and $! is the command's own PID.
 start() { # name command...
     local name=$1
     shift
-    "$@" >>"$RUN/$name.log" 2>&1 </dev/null &
+    setsid "$@" >>"$RUN/$name.log" 2>&1 </dev/null &
     PIDS+=($!)
     NAMES+=("$name")
-    say "started $name (pid $!), log: run/$name.log"
+    say "started $name (pid $!), log: $RUN/$name.log"
 }
 
 wait_for() { # seconds description command...
@@ -80,7 +97,7 @@ wait_for() { # seconds description command...
         "$@" >/dev/null 2>&1 && return 0
         sleep 0.2
     done
-    fail "timed out after ${secs}s waiting for $what (see the logs in run/)"
+    fail "timed out after ${secs}s waiting for $what (see the logs in $RUN/)"
 }
 
 # -- 1. refuse early if the ports are taken --------------------------------
@@ -95,31 +112,27 @@ done
 
 # -- 2. packages and build ---------------------------------------------------
 kb_install_deps || fail "could not install the Debian packages"
-if [ ! -x configure ]; then
-    say "autoreconf -fi"
-    autoreconf -fi || fail "autoreconf failed"
+if [ -z "${KB_QUICKSTART_BIN:-}" ]; then
+    kb_build "$BUILD_DIR" || fail "the build failed"
+    ! kb_has_asan "$KBROKER" || fail "$KBROKER is linked with AddressSanitizer; remove $BUILD_DIR/ and run again"
 fi
-if [ -f build/config.status ] && grep -q -- '--enable-sanitizers' build/config.status; then
-    say "build/ was configured with sanitizers (scripts/test.sh); reconfiguring without them"
-    rm -f build/config.status
-fi
-mkdir -p build
-if [ ! -f build/config.status ]; then
-    (cd build && ../configure -q) || fail "configure failed"
-fi
-make -C build -j"$(nproc)" >/dev/null || make -C build || fail "the build failed"
-say "built $KBROKER and $ADMIN"
+say "using $KBROKER and $ADMIN"
 
 # -- 3. ZooKeeper and three brokers -----------------------------------------
-trap stop_all INT TERM
+trap stop_all INT TERM HUP
 mkdir -p "$RUN/zookeeper"
+# conf/zoo.cfg with this run's data directory and port.
+sed -e "s|^dataDir=.*|dataDir=$RUN/zookeeper|" -e "s|^clientPort=.*|clientPort=$ZK_PORT|" conf/zoo.cfg >"$RUN/zoo.cfg"
 start zookeeper java -Xmx256m -cp "/usr/share/java/slf4j-simple.jar:/usr/share/java/*:/etc/zookeeper/conf_example" \
-    org.apache.zookeeper.server.quorum.QuorumPeerMain "$ROOT/conf/zoo.cfg"
+    org.apache.zookeeper.server.quorum.QuorumPeerMain "$RUN/zoo.cfg"
 wait_for 60 "ZooKeeper on $ZK_CONNECT" port_in_use "$ZK_PORT"
 wait_for 60 "ZooKeeper to answer" "$ADMIN" --zookeeper "$ZK_CONNECT" --timeout 5 list-topics
 
+# conf/server-N.properties, with this run's ports and directories.
 for n in 1 2 3; do
-    start "kbroker-$n" "$KBROKER" "$ROOT/conf/server-$n.properties"
+    start "kbroker-$n" "$KBROKER" --override "listeners=PLAINTEXT://127.0.0.1:${BROKER_PORTS[$((n - 1))]}" \
+        --override "log.dirs=$RUN/kafka-logs-$n" --override "zookeeper.connect=$ZK_CONNECT" \
+        "$ROOT/conf/server-$n.properties"
 done
 all_registered() {
     local out
@@ -143,15 +156,15 @@ esac
 
 cat <<EOF
 
-kbroker is running: ZooKeeper on $ZK_CONNECT, brokers on 127.0.0.1:9092, 9093, 9094.
+kbroker is running: ZooKeeper on $ZK_CONNECT, brokers on 127.0.0.1:${BROKER_PORTS[0]}, ${BROKER_PORTS[1]}, ${BROKER_PORTS[2]}.
 
-  kcat -L -b 127.0.0.1:9092                        # cluster metadata as a Kafka client sees it
-  seq 1 10 | kcat -P -b 127.0.0.1:9092 -t demo     # produce (one record per line)
-  kcat -C -b 127.0.0.1:9092 -t demo -o beginning -e  # read them back
-  build/kbroker-admin --zookeeper $ZK_CONNECT list-brokers
-  build/kbroker-admin --zookeeper $ZK_CONNECT describe-topic --topic demo
+  kcat -L -b 127.0.0.1:${BROKER_PORTS[0]}                        # cluster metadata as a Kafka client sees it
+  seq 1 10 | kcat -P -b 127.0.0.1:${BROKER_PORTS[0]} -t demo     # produce (one record per line)
+  kcat -C -b 127.0.0.1:${BROKER_PORTS[0]} -t demo -o beginning -e  # read them back
+  $ADMIN --zookeeper $ZK_CONNECT list-brokers
+  $ADMIN --zookeeper $ZK_CONNECT describe-topic --topic demo
 
-Logs: run/zookeeper.log, run/kbroker-1.log ... run/kbroker-3.log.
+Logs: $RUN/zookeeper.log, $RUN/kbroker-1.log ... $RUN/kbroker-3.log.
 Press Ctrl-C to stop everything.
 EOF
 
@@ -163,7 +176,7 @@ while true; do
     for i in "${!PIDS[@]}"; do
         if [ -z "${reported[$i]:-}" ] && ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
             wait "${PIDS[$i]}" 2>/dev/null
-            say "${NAMES[$i]} exited with status $?; see run/${NAMES[$i]}.log"
+            say "${NAMES[$i]} exited with status $?; see $RUN/${NAMES[$i]}.log"
             reported[$i]=1
         fi
     done

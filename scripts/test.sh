@@ -4,7 +4,9 @@
 #
 #   1. install the Debian packages that are missing (scripts/deps.sh);
 #   2. autoreconf, then an out-of-tree build in build/ with -Werror,
-#      AddressSanitizer and UBSan;
+#      AddressSanitizer and UBSan (build/ is used by nothing else: a build/
+#      configured otherwise is configured again, and the script checks that
+#      the broker it tests is linked with ASan);
 #   3. make check: the Check unit suites;
 #   4. the integration suite (tests/integration, pytest) against that build:
 #      a real ZooKeeper per test file, real brokers, real Kafka clients;
@@ -22,6 +24,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 . scripts/deps.sh
+. scripts/build.sh
 
 banner() { printf '\n==== %s ====\n' "$*"; }
 die() { echo "test.sh: $*" >&2; echo "summary: 0 passed, 1 failed"; exit 1; }
@@ -31,9 +34,10 @@ kb_install_deps --test || die "could not install the Debian packages"
 
 banner "build with -Werror, AddressSanitizer and UBSan (build/)"
 autoreconf -fi || die "autoreconf failed"
-mkdir -p build
-(cd build && ../configure -q --enable-werror --enable-sanitizers) || die "configure failed"
-make -C build -j2 || die "the sanitized build failed"
+# build/ is this script's alone (quickstart builds in build-quickstart/);
+# kb_build configures it again if anything configured it otherwise.
+kb_build build --enable-werror --enable-sanitizers || die "the sanitized build failed"
+kb_has_asan build/kbroker || die "build/kbroker is not linked with AddressSanitizer"
 
 # Sanitizer settings for every kbroker/kbroker-admin the stages below run.
 # Leak detection stays on: a clean shutdown (SIGTERM) and every refusal path

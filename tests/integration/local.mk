@@ -20,4 +20,8 @@ EXTRA_DIST += \
 	tests/integration/test_l_create_topics.py \
 	tests/integration/test_m_configs.py \
 	tests/integration/test_n_retention.py \
-	tests/integration/test_o_idempotence.py
+	tests/integration/test_o_idempotence.py \
+	tests/integration/test_w_disk_full.py \
+	tests/integration/test_x_file_descriptors.py \
+	tests/integration/test_y_extreme_timestamps.py \
+	tests/integration/test_z_garbage_checkpoints.py

@@ -10,7 +10,9 @@
  *     the last one is the active segment, the only one appended to;
  *   - a segment (kb_segment.c) is reference counted: the log's array holds
  *     one reference, every range handed to a sender and every queued fsync
- *     job one more, so its fds stay open until the last user lets go;
+ *     job one more, so its files and mappings stay until the last user lets
+ *     go; its one descriptor (the .log) is open while the segment is active
+ *     or pinned (a range holds a pin as well as a reference);
  *   - the flusher (kb_flusher.c) owns its queued jobs; a job owns its
  *     segment references and, for checkpoint writes, its path and text;
  *   - retention (kb_retention.c) owns the segments it took out of a log

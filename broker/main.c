@@ -2,9 +2,10 @@
  * main.c - the kbroker daemon: start-up, signals and shutdown.
  *
  * Start-up order matters to operators: configuration is checked first (exit
- * status 2 names the bad key), then the listeners are bound, the log
- * directories opened (locked, and recovered after an unclean shutdown) and
- * the metrics endpoint started (exit status 1 on failure) before anything is
+ * status 2 names the bad key), then the listeners are bound, the file
+ * descriptor limit raised to its hard limit, the log directories opened
+ * (locked, checked against that limit, and recovered after an unclean
+ * shutdown) and the metrics endpoint started (exit status 1 on failure) before anything is
  * written to ZooKeeper, so a broker that cannot serve never registers.
  * Clients are served from the moment the listeners are bound; Metadata
  * reflects ZooKeeper as soon as the cluster view has loaded.  After
@@ -16,6 +17,7 @@
  * close the logs cleanly (checkpoints and the clean-shutdown marker) and exit
  * 0; a second signal skips the ZooKeeper clean-up.
  */
+#include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <getopt.h>
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "broker/api/kb_api.h"
 #include "broker/controller/kb_controller.h"
@@ -210,11 +213,37 @@ static kc_log_level_t log_level(const char *name) {
     return KC_LOG_INFO;
 }
 
+/* A broker keeps one descriptor per partition log plus one per client
+ * connection, so it takes every descriptor the hard limit allows (the soft
+ * one is often 1024).  The log manager then checks that the partitions it
+ * finds fit. */
+static void raise_fd_limit(void) {
+    struct rlimit rl;
+    rlim_t was;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    was = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            kc_warn("main", "cannot raise the file descriptor limit to %llu: %s", (unsigned long long)rl.rlim_max,
+                    strerror(errno));
+            rl.rlim_cur = was;
+        }
+    }
+    if (rl.rlim_cur == was)
+        kc_info("main", "file descriptor limit (RLIMIT_NOFILE): %llu", (unsigned long long)rl.rlim_cur);
+    else
+        kc_info("main", "file descriptor limit (RLIMIT_NOFILE): raised from %llu to the hard limit %llu",
+                (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+}
+
 /* The partition logs, the replicas on top of them and the metrics
  * endpoint: everything local that must work before the broker registers. */
 static int start_local(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
     char err[512];
+    raise_fd_limit();
     b->logs = kb_logmgr_open(b->base, &p->cfg, err, sizeof(err));
     if (!b->logs) {
         kc_error("main", "%s", err);

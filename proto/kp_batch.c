@@ -93,7 +93,7 @@ int kp_batch_scan(const uint8_t *p, size_t len, size_t max_size, kp_batch_header
     if (p[KP_BATCH_OFF_MAGIC] != KP_BATCH_MAGIC) return KP_SCAN_CORRUPT;
     if (len < total) return KP_SCAN_INCOMPLETE;
     kp_batch_header_decode(p, len, h);
-    if (h->last_offset_delta < 0 || !kp_batch_crc_ok(p, h)) return KP_SCAN_CORRUPT;
+    if (!kp_batch_offsets_sane(h) || !kp_batch_crc_ok(p, h)) return KP_SCAN_CORRUPT;
     *size = total;
     return KP_SCAN_OK;
 }
@@ -186,13 +186,18 @@ static int find_in_records(const kp_batch_header_t *h, const uint8_t *records, s
     kp_reader_init(&r, records, len);
     while (kp_reader_left(&r) > 0) {
         int32_t rlen = kp_read_varint(&r), offset_delta;
-        int64_t ts_delta;
+        int64_t ts_delta, record_ts, record_offset;
         if (r.err || rlen < 0 || (size_t)rlen > kp_reader_left(&r)) return -1;
         if (!record_deltas(r.p, (size_t)rlen, &ts_delta, &offset_delta)) return -1;
         kp_read_skip(&r, (size_t)rlen);
-        if (h->base_timestamp + ts_delta >= ts) {
-            *offset = h->base_offset + offset_delta;
-            *timestamp = h->base_timestamp + ts_delta;
+        /* Both deltas come from the client: a sum that overflows is a
+         * malformed record, not undefined behaviour. */
+        if (__builtin_add_overflow(h->base_timestamp, ts_delta, &record_ts) ||
+            __builtin_add_overflow(h->base_offset, (int64_t)offset_delta, &record_offset))
+            return -1;
+        if (record_ts >= ts) {
+            *offset = record_offset;
+            *timestamp = record_ts;
             return 0;
         }
     }

@@ -62,8 +62,16 @@ uint32_t kp_crc32c(uint32_t crc, const void *buf, size_t len);
 /* Total size of a batch from its header: batch_length + 12. */
 static inline size_t kp_batch_size(const kp_batch_header_t *h) { return (size_t)h->batch_length + KP_LOG_OVERHEAD; }
 
-/* Offset of the last record: base_offset + last_offset_delta. */
+/* Offset of the last record: base_offset + last_offset_delta.  Only for a
+ * header that passed kp_batch_offsets_sane (or one whose base offset the
+ * broker assigned), where the sum cannot overflow. */
 static inline int64_t kp_batch_last_offset(const kp_batch_header_t *h) { return h->base_offset + h->last_offset_delta; }
+
+/* Offsets a stored batch may carry: none negative, and the offset after
+ * the last record (last + 1, the log end once appended) representable. */
+static inline bool kp_batch_offsets_sane(const kp_batch_header_t *h) {
+    return h->base_offset >= 0 && h->last_offset_delta >= 0 && h->base_offset < INT64_MAX - h->last_offset_delta;
+}
 
 /* Decodes the 61-byte header at p (len >= 61 required); no validation. */
 int kp_batch_header_decode(const uint8_t *p, size_t len, kp_batch_header_t *h);
@@ -73,7 +81,8 @@ bool kp_batch_crc_ok(const uint8_t *p, const kp_batch_header_t *h);
 
 /*
  * Classifies the bytes at p as stored in a log (recovery, reads):
- *   KP_SCAN_OK         a whole batch with magic 2, sane length and valid CRC
+ *   KP_SCAN_OK         a whole batch with magic 2, sane length and offsets
+ *                      (kp_batch_offsets_sane) and a valid CRC
  *                      (*size = its total size);
  *   KP_SCAN_INCOMPLETE fewer bytes than the header or the batch length needs;
  *   KP_SCAN_CORRUPT    anything else.

@@ -237,18 +237,22 @@ static int load_segments(kb_log_t *log, const int64_t *bases, size_t n, bool cle
     for (size_t i = 0; i < n; i++) {
         bool recover = i >= first_unflushed, cut = false;
         kb_segment_t *s = kb_segment_open(log->path, bases[i], &recover);
+        int rc;
         if (!s || push_segment(log, s) != 0) {
             kb_segment_unref(s);
             return -1;
         }
-        if (recover && recover_segment(log, s, &cut) != 0) return -1;
+        rc = recover ? recover_segment(log, s, &cut) : 0;
+        if (rc == 0 && (cut || i + 1 == n)) rc = kb_segment_activate(s, &log->cfg);
+        else if (rc == 0 && recover) kb_segment_seal(s);
+        kb_segment_unpin(s); /* the .log stays open only if s is now active */
+        if (rc != 0) return -1;
         if (cut) {
             delete_later_segments(log, bases, i + 1, n);
             break;
         }
-        if (recover && i + 1 < n) kb_segment_seal(s);
     }
-    return kb_segment_activate(active_segment(log), &log->cfg);
+    return 0;
 }
 
 static void drop_segments(kb_log_t *log, bool delete_files) {
@@ -538,16 +542,23 @@ static void snapshot_now(kb_log_t *log, int64_t offset) {
 
 /* --------------------------------------------------------------- append */
 
-/* Kafka's LogSegment.shouldRoll (zk-and-replication.md 4.6), jitter 0. */
-static bool should_roll(const kb_log_t *log, const kb_segment_t *s, size_t size, const kp_batch_header_t *h) {
-    int64_t waited;
+/* Has the segment waited longer than roll_ms?  Timestamps are the
+ * client's: any int64.  With the first batch's timestamp known (>= 0) the
+ * difference is taken only when the new one is larger, so it fits. */
+static bool segment_aged(const kb_log_t *log, const kb_segment_t *s, const kp_batch_header_t *h) {
+    if (s->rolling_timestamp < 0) return kb_log_now_ms() - s->created_ms > log->cfg.roll_ms;
+    return h->max_timestamp > s->rolling_timestamp && h->max_timestamp - s->rolling_timestamp > log->cfg.roll_ms;
+}
 
+/* Kafka's LogSegment.shouldRoll (zk-and-replication.md 4.6), jitter 0.
+ * h's offsets are sane (assigned here, or checked by kp_batch_scan), and
+ * the segment's base offset is >= 0, so last - base cannot overflow. */
+static bool should_roll(const kb_log_t *log, const kb_segment_t *s, size_t size, const kp_batch_header_t *h) {
     if (kp_batch_last_offset(h) - s->base_offset > INT32_MAX) return h->base_offset != s->base_offset;
     if (s->size == 0) return false;
     if ((int64_t)s->size + (int64_t)size > log->cfg.segment_bytes) return true;
     if (kb_segment_index_full(s)) return true;
-    waited = s->rolling_timestamp >= 0 ? h->max_timestamp - s->rolling_timestamp : kb_log_now_ms() - s->created_ms;
-    return waited > log->cfg.roll_ms;
+    return segment_aged(log, s, h);
 }
 
 static int log_flush_to(kb_log_t *log, int64_t target, void (*done)(void *arg, int rc), void *arg);
@@ -595,6 +606,12 @@ int kb_log_append(kb_log_t *log, uint8_t *batch, const kp_batch_header_t *h, int
     kp_batch_header_t a = *h;
     size_t size = kp_batch_size(h);
 
+    /* last_offset_delta >= 0 was validated; offsets end at INT64_MAX. */
+    if (log->log_end_offset >= INT64_MAX - h->last_offset_delta) {
+        kc_error("log", "%s: no offsets left after %" PRId64, log->name, log->log_end_offset);
+        errno = EOVERFLOW;
+        return -1;
+    }
     a.base_offset = log->log_end_offset;
     a.partition_leader_epoch = leader_epoch;
     kp_batch_set_base_offset(batch, a.base_offset);
@@ -744,11 +761,27 @@ static void fill_range(kb_log_range_t *out, kb_segment_t *s, off_t start, off_t 
     out->segment = kb_segment_ref(s);
 }
 
-int kb_log_read(kb_log_t *log, int64_t offset, int64_t upper, size_t max_bytes, bool first_batch_whole,
-                kb_log_range_t *out) {
+/* Reads from s (see kb_log_read): 0, or 1 when no batch of s holds
+ * offset, or -1.  The segment is pinned once for all its reads, and the
+ * pin moves to the range when the range is not empty. */
+static int read_segment(kb_segment_t *s, int64_t offset, int64_t upper, size_t max_bytes, bool first_batch_whole,
+                        kb_log_range_t *out) {
     kp_batch_header_t h;
     off_t start = 0, end = 0;
-    size_t i;
+    int rc;
+
+    if (kb_segment_pin(s) != 0) return -1;
+    rc = kb_segment_locate(s, offset, 0, &start, &h);
+    if (rc == 0 && h.base_offset < upper) {
+        if (range_end(s, upper, start, &end) != 0) rc = -1;
+        else fill_range(out, s, start, end, &h, max_bytes, first_batch_whole);
+    }
+    if (!out->segment) kb_segment_unpin(s);
+    return rc;
+}
+
+int kb_log_read(kb_log_t *log, int64_t offset, int64_t upper, size_t max_bytes, bool first_batch_whole,
+                kb_log_range_t *out) {
     int rc = 1;
 
     *out = (kb_log_range_t){.fd = -1, .first_offset = offset};
@@ -757,19 +790,16 @@ int kb_log_read(kb_log_t *log, int64_t offset, int64_t upper, size_t max_bytes, 
     if (offset >= upper) return 0;
     /* A gap (offsets that no batch holds) moves the search on to the next
      * segment. */
-    for (i = floor_segment(log, offset); i < log->n_segs; i++) {
-        rc = kb_segment_locate(log->segs[i], offset, 0, &start, &h);
-        if (rc <= 0) break;
-    }
-    if (rc < 0) return -1;
-    if (rc > 0 || h.base_offset >= upper) return 0;
-    if (range_end(log->segs[i], upper, start, &end) != 0) return -1;
-    fill_range(out, log->segs[i], start, end, &h, max_bytes, first_batch_whole);
-    return 0;
+    for (size_t i = floor_segment(log, offset); rc > 0 && i < log->n_segs; i++)
+        rc = read_segment(log->segs[i], offset, upper, max_bytes, first_batch_whole, out);
+    return rc < 0 ? -1 : 0;
 }
 
 void kb_log_range_release(kb_log_range_t *r) {
-    kb_segment_unref(r->segment);
+    if (r->segment) {
+        kb_segment_unpin(r->segment);
+        kb_segment_unref(r->segment);
+    }
     r->segment = NULL;
     r->fd = -1;
     r->len = 0;

@@ -56,6 +56,12 @@ const kb_log_config_t *kb_log_get_config(const kb_log_t *log);
 
 /* ---- the manager ---- */
 
+/* File descriptors a broker needs besides one per partition log: the
+ * listeners, ZooKeeper, libevent, the metrics endpoint, stdio, checkpoint
+ * and snapshot writes, old segments being read, and some client
+ * connections. */
+#define KB_LOG_FDS_RESERVED 64
+
 /*
  * Opens every log dir of cfg: creates it if missing, takes its .lock
  * (failing with a clear message if another process holds it), reads
@@ -63,8 +69,11 @@ const kb_log_config_t *kb_log_get_config(const kb_log_t *log);
  * unclean shutdown (no .kafka_cleanshutdown) segments at or past the
  * recovery point are recovered (the tail after the last whole, CRC-valid
  * batch is truncated and logged with its byte count; indexes rebuilt).
- * Starts the flusher thread, whose completions run on base.
- * Returns NULL with a one-line message in err.
+ * A checkpoint file that cannot be read is logged and treated as empty.
+ * Before loading, the partitions found are counted: when they need more
+ * descriptors (one each, plus KB_LOG_FDS_RESERVED) than RLIMIT_NOFILE
+ * allows, it fails saying so.  Starts the flusher thread, whose
+ * completions run on base.  Returns NULL with a one-line message in err.
  */
 kb_logmgr_t *kb_logmgr_open(struct event_base *base, const kb_config_t *cfg, char *err, size_t errlen);
 

@@ -10,7 +10,9 @@
  *     the last one is the active segment, the only one appended to;
  *   - a segment (kb_segment.c) is reference counted: the log's array holds
  *     one reference, every range handed to a sender and every queued fsync
- *     job one more, so its fds stay open until the last user lets go;
+ *     job one more, so its files and mappings stay until the last user lets
+ *     go; its one descriptor (the .log) is open while the segment is active
+ *     or pinned (a range holds a pin as well as a reference);
  *   - the flusher (kb_flusher.c) owns its queued jobs; a job owns its
  *     segment references and, for checkpoint writes, its path and text;
  *   - retention (kb_retention.c) owns the segments it took out of a log
@@ -27,6 +29,7 @@
 #ifndef KB_LOG_INTERNAL_H
 #define KB_LOG_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,19 +47,37 @@
 
 /* One memory-mapped sparse index file (.index or .timeindex).  The mapping
  * covers the whole file: the preallocated size for the active segment, the
- * used size once trimmed.  Only the first `entries` entries are valid. */
+ * used size once trimmed.  Only the first `entries` entries are valid.  No
+ * descriptor stays open: the file is opened by path to resize, allocate or
+ * sync it and closed again (Kafka keeps only the mapping too).
+ *
+ * The active segment's file is extended sparsely, and disk blocks are
+ * allocated (posix_fallocate) in chunks before entries reach them:
+ * `allocated` bytes from the start are known to have blocks, and no entry
+ * is ever written past it, since a store into a hole of a full filesystem
+ * through the mapping is a SIGBUS, not an error. */
 typedef struct kb_index {
-    int fd;
     uint8_t *map; /* NULL when map_bytes == 0 */
     size_t map_bytes;
+    size_t allocated;
     size_t entries;
     size_t entry_size;
+    const char *suffix; /* ".index" or ".timeindex" */
 } kb_index_t;
 
 struct kb_segment {
     int64_t base_offset;
     int64_t next_offset; /* one past the last offset stored (base when empty) */
-    int fd;              /* the .log file */
+    /* The .log, open only while needed: always for the active segment,
+     * otherwise while pinned (kb_segment_pin) by a read, a range handed to
+     * a sender or a sync, so a broker holds one descriptor per partition
+     * rather than three per segment.  fd, fd_users and active are guarded
+     * by fd_lock (ranges are released on any I/O thread, syncs run on the
+     * flusher); a holder of a pin may read fd without it. */
+    int fd;
+    int fd_users;
+    bool active;
+    pthread_mutex_t fd_lock;
     off_t size;          /* bytes of whole batches; appends go here */
     kb_index_t offset_index;
     kb_index_t time_index;
@@ -66,6 +87,7 @@ struct kb_segment {
     int64_t created_ms;              /* wall clock, for log.roll.ms without timestamps */
     size_t bytes_since_index;        /* bytes appended since the last offset index entry */
     char *path;                      /* "<partition dir>/<20-digit base>", no suffix */
+    bool index_warned;               /* an index entry was skipped (disk full), logged once */
     atomic_int refs;
     bool deleted; /* unlink the files when the last reference goes */
     bool renamed; /* retention renamed the files to <name>.deleted (deleter thread) */
@@ -78,29 +100,46 @@ struct kb_segment {
     void *on_last_ref_arg;
 };
 
-/* A new, empty segment with preallocated indexes (the active one). */
+/* A new, empty segment with preallocated indexes (the active one): its
+ * .log stays open.  NULL (files removed again, errno set) when a file
+ * cannot be created or the first chunk of index space cannot be allocated
+ * (ENOSPC on a full disk). */
 kb_segment_t *kb_segment_create(const char *dir, int64_t base_offset, const kb_log_config_t *lc);
 /* Opens an existing segment.  Unless *needs_recovery is already set, its
  * indexes are checked and its next offset found from the last index entry;
- * an index that fails the check sets *needs_recovery (rebuild by scan). */
+ * an index that fails the check sets *needs_recovery (rebuild by scan).
+ * The .log comes back open and pinned once for the caller, who unpins it
+ * when done loading (after kb_segment_activate for the last segment). */
 kb_segment_t *kb_segment_open(const char *dir, int64_t base_offset, bool *needs_recovery);
 /* Rescans the .log: every whole, CRC-valid batch in offset order is kept
  * and indexed again; the file is cut at the first byte that is not, the cut
  * logged under `name` (topic-partition) and its byte count stored in
  * *truncated.  The segment is fsynced afterwards.  Returns 0 or -1 (I/O). */
 int kb_segment_recover(kb_segment_t *s, const kb_log_config_t *lc, const char *name, uint64_t *truncated);
-/* Makes the segment appendable again (indexes extended to their maximum)
- * or read-only (final time index entry, indexes trimmed to the used size). */
+/* Makes the segment appendable again (indexes extended to their maximum,
+ * sparsely; the .log kept open) or read-only (final time index entry,
+ * indexes trimmed to the used size, the .log closed once no pin holds it).
+ * Neither needs free disk space. */
 int kb_segment_activate(kb_segment_t *s, const kb_log_config_t *lc);
 void kb_segment_seal(kb_segment_t *s);
+
+/* Keeps the .log open (opening it by path, or by its .deleted name once
+ * retention renamed it) until the matching unpin; any thread.  0, or -1
+ * with errno when it cannot be opened. */
+int kb_segment_pin(kb_segment_t *s);
+void kb_segment_unpin(kb_segment_t *s);
 
 /* True when either index has no room for another entry (forces a roll). */
 bool kb_segment_index_full(const kb_segment_t *s);
 /* Writes one batch (h describes it, offsets already assigned) with a
- * single pwrite at the end of the file and indexes it.  On failure the file
- * is cut back to its previous size and -1 returned. */
+ * single pwrite at the end of the file and indexes it.  Index space the
+ * entries may need is allocated first.  On failure (errno ENOSPC on a full
+ * disk) the file is cut back to its previous size and -1 returned. */
 int kb_segment_append(kb_segment_t *s, const uint8_t *batch, size_t size, const kp_batch_header_t *h,
                       int32_t index_interval_bytes);
+
+/* The readers below pin the .log for their duration (a caller that reads
+ * several times pins it once around them all, which saves the opens). */
 
 /* Finds the first batch whose last offset >= offset, starting at or after
  * byte `from`: 0 with its position and header, 1 when there is none before
@@ -112,7 +151,8 @@ int kb_segment_locate(kb_segment_t *s, int64_t offset, off_t from, off_t *pos, k
  * decompressing; its base offset and max timestamp stand in for them. */
 int kb_segment_find_timestamp(kb_segment_t *s, int64_t ts, int64_t *offset, int64_t *timestamp);
 
-/* fdatasync of the .log and both indexes (flusher thread).  0 or -1. */
+/* fdatasync of the .log and both indexes (flusher thread; the indexes
+ * through a descriptor opened for it).  0 or -1. */
 int kb_segment_sync(kb_segment_t *s);
 
 /* Calls fn with the header of every batch whose last offset >= from, in
@@ -132,8 +172,8 @@ void kb_segment_delete(kb_segment_t *s);
  * if s->renamed) and frees s.  Only for the holder of the last reference. */
 void kb_segment_destroy(kb_segment_t *s);
 /* Renames <base>.log/.index/.timeindex to <name>.deleted (a missing index
- * is no error) and sets s->renamed once the .log is renamed.  The open fds
- * stay valid.  Blocking: retention's deleter thread only.  0 or -1. */
+ * is no error) and sets s->renamed once the .log is renamed.  An open fd
+ * and the index mappings stay valid.  Blocking: retention's deleter thread only.  0 or -1. */
 int kb_segment_rename_deleted(kb_segment_t *s);
 
 /* ---------------------------------------------------------------- logs */

@@ -18,13 +18,16 @@
  *     file I/O itself goes to the flusher thread) and at close; the
  *     log-start one also whenever retention or DeleteRecords moves a log
  *     start (kb_retention.c decides and deletes; the manager starts and
- *     stops it and walks the logs for it).
+ *     stops it and walks the logs for it).  A checkpoint that cannot be
+ *     read never stops start-up: as Kafka, the manager warns, naming the
+ *     file, and goes on as if it were empty.
  *
  * Partition dirs are <topic>-<partition>, split at the LAST '-' since topic
  * names may contain '-'; <...>-delete dirs are removed, <...>-future dirs
  * skipped, anything else unparsable is a start-up error, as in Kafka.
- * Loading one dir: collect its partitions, sort them, apply the three
- * checkpoint files (binary search per entry), then load each log.
+ * Loading: collect the partitions of every dir and sort them, check that
+ * the descriptor limit allows one per partition, then per dir apply the
+ * three checkpoint files (binary search per entry) and load each log.
  *
  * Logs are found through a hash table keyed by topic and partition (every
  * Produce and Fetch looks one up).
@@ -38,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -521,19 +525,27 @@ static void apply_checkpoint_entry(void *arg, const char *topic, int32_t partiti
     else p->saved.log_start_offset = offset;
 }
 
-static int read_checkpoints(const kb_logdir_t *d, pending_set_t *ps, char *err, size_t errlen) {
-    char path[PATH_LEN];
+/* What an unusable checkpoint file costs, as Kafka handles it: its
+ * entries are ignored and the logs fall back to what they hold. */
+static const char *const ckpt_fallback[CKPT_KINDS] = {
+    "recovery points reset to 0 (after an unclean shutdown every segment is recovered)",
+    "high watermarks start at the log start offset (a leader moves them to its log end)",
+    "log start offsets start at each log's first segment",
+};
+
+/* Never fails start-up: a file that cannot be read or parsed (the reader
+ * hands out no entry then) is reported and treated as empty, and the next
+ * checkpoint write replaces it. */
+static void read_checkpoints(const kb_logdir_t *d, pending_set_t *ps) {
+    char path[PATH_LEN], why[PATH_LEN + 256];
 
     for (int k = 0; k < CKPT_KINDS; k++) {
         dir_file(d, ckpt_files[k], path, sizeof(path));
         ps->kind = (ckpt_kind_t)k;
-        if (kb_checkpoint_read(path, apply_checkpoint_entry, ps, err, errlen) != 0) return -1;
-        if (kb_checkpoint_touch(path) != 0) {
-            snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-            return -1;
-        }
+        if (kb_checkpoint_read(path, apply_checkpoint_entry, ps, why, sizeof(why)) != 0)
+            kc_warn("log", "ignoring unusable %s (%s): %s", ckpt_files[k], why, ckpt_fallback[k]);
+        if (kb_checkpoint_touch(path) != 0) kc_warn("log", "cannot create %s: %s", path, strerror(errno));
     }
-    return 0;
 }
 
 /* "<topic>-<partition>", split at the last '-'. */
@@ -613,13 +625,13 @@ static int scan_dir(const kb_logdir_t *d, pending_set_t *ps, char *err, size_t e
     return rc;
 }
 
-static int load_dir(kb_logmgr_t *m, kb_logdir_t *d, char *err, size_t errlen) {
-    pending_set_t ps = {0};
-    int rc = scan_dir(d, &ps, err, errlen);
+/* Loads the partitions scan_dir found in d. */
+static int load_dir(kb_logmgr_t *m, kb_logdir_t *d, pending_set_t *ps, char *err, size_t errlen) {
+    int rc = 0;
 
-    if (rc == 0) rc = read_checkpoints(d, &ps, err, errlen);
-    for (size_t i = 0; rc == 0 && i < ps.n; i++) {
-        pending_log_t *p = &ps.v[i];
+    read_checkpoints(d, ps);
+    for (size_t i = 0; rc == 0 && i < ps->n; i++) {
+        pending_log_t *p = &ps->v[i];
         kb_log_t *log = kb_log_load(m, d, p->topic, p->partition, &m->defaults, d->clean_shutdown, &p->saved, err,
                                     errlen);
         if (!log) rc = -1;
@@ -630,10 +642,29 @@ static int load_dir(kb_logmgr_t *m, kb_logdir_t *d, char *err, size_t errlen) {
         }
     }
     if (rc == 0)
-        kc_info("log", "loaded %zu partition(s) from %s%s", ps.n, d->path,
-                d->clean_shutdown || ps.n == 0 ? "" : " after an unclean shutdown");
-    pending_free(&ps);
+        kc_info("log", "loaded %zu partition(s) from %s%s", ps->n, d->path,
+                d->clean_shutdown || ps->n == 0 ? "" : " after an unclean shutdown");
     return rc;
+}
+
+/* Checked before a single log is opened, so that a broker short of
+ * descriptors says so instead of failing later on whatever runs out first
+ * (a segment, a socket, the ZooKeeper connection). */
+static int check_fd_budget(const kb_logmgr_t *m, size_t partitions, char *err, size_t errlen) {
+    unsigned long long need = partitions + (size_t)m->n_dirs + KB_LOG_FDS_RESERVED;
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+    if (rl.rlim_cur == RLIM_INFINITY) return 0;
+    kc_info("log", "file descriptors: the %zu partition log(s) found need about %llu (one per partition plus %d); "
+                   "the limit (RLIMIT_NOFILE) is %llu",
+            partitions, need, KB_LOG_FDS_RESERVED, (unsigned long long)rl.rlim_cur);
+    if (need <= rl.rlim_cur) return 0;
+    snprintf(err, errlen,
+             "too few file descriptors: the %zu partition logs in log.dirs need about %llu open files, but the "
+             "limit (RLIMIT_NOFILE) is %llu; raise it (ulimit -n, LimitNOFILE= in the systemd unit)",
+             partitions, need, (unsigned long long)rl.rlim_cur);
+    return -1;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -689,18 +720,30 @@ static int open_dirs(kb_logmgr_t *m, const kb_config_t *cfg, char *err, size_t e
     return check_meta_agree(m, err, errlen);
 }
 
+/* Every dir is scanned before any log is loaded: the descriptor check
+ * needs the total. */
 static int load_dirs(kb_logmgr_t *m, char *err, size_t errlen) {
-    for (int i = 0; i < m->n_dirs; i++) {
+    pending_set_t found[KB_MAX_LOG_DIRS] = {{0}};
+    size_t total = 0;
+    int rc = 0;
+
+    for (int i = 0; rc == 0 && i < m->n_dirs; i++) {
+        rc = scan_dir(&m->dirs[i], &found[i], err, errlen);
+        total += found[i].n;
+    }
+    if (rc == 0) rc = check_fd_budget(m, total, err, errlen);
+    for (int i = 0; rc == 0 && i < m->n_dirs; i++) {
         kb_logdir_t *d = &m->dirs[i];
         char marker[PATH_LEN];
         dir_file(d, CLEAN_SHUTDOWN_FILE, marker, sizeof(marker));
         d->clean_shutdown = access(marker, F_OK) == 0;
-        if (load_dir(m, d, err, errlen) != 0) return -1;
+        rc = load_dir(m, d, &found[i], err, errlen);
         /* Deleted only once everything is loaded: a crash while loading
          * leaves the marker, and the files are still as they were left. */
-        if (d->clean_shutdown) take_clean_marker(d);
+        if (rc == 0 && d->clean_shutdown) take_clean_marker(d);
     }
-    return 0;
+    for (int i = 0; i < m->n_dirs; i++) pending_free(&found[i]);
+    return rc;
 }
 
 kb_logmgr_t *kb_logmgr_open(struct event_base *base, const kb_config_t *cfg, char *err, size_t errlen) {

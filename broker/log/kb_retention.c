@@ -255,12 +255,15 @@ typedef struct {
 typedef bool (*breach_fn)(const kb_log_t *log, const kb_segment_t *s, const kb_segment_t *next, pass_t *p);
 
 /* Kafka's LogSegment.largestTimestamp: the largest record timestamp, or
- * the file's mtime when no batch carried one (fstat reads no disk). */
+ * the file's mtime when no batch carried one (by path: a sealed segment's
+ * .log is not kept open; stat reads no disk once the inode is cached). */
 static int64_t largest_timestamp(const kb_segment_t *s, int64_t now_ms) {
+    char path[4096];
     struct stat st;
 
     if (s->max_timestamp >= 0) return s->max_timestamp;
-    if (fstat(s->fd, &st) != 0) return now_ms; /* unknown age: keep it */
+    snprintf(path, sizeof(path), "%s.log", s->path);
+    if (stat(path, &st) != 0) return now_ms; /* unknown age: keep it */
     return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 

@@ -13,6 +13,18 @@
  * crash leaving a preallocated, zero-filled tail makes the sanity check
  * fail and the index get rebuilt.
  *
+ * Full disks.  The preallocation is sparse (ftruncate), and a store through
+ * the mapping into a hole that the filesystem cannot fill is a SIGBUS that
+ * kills the broker.  So disk blocks are allocated with posix_fallocate, in
+ * growing chunks, before any entry reaches them, and an append reserves the
+ * room its entries may take before it writes its batch: on a full disk the
+ * append (or the roll that creates a segment) fails with ENOSPC, which the
+ * producer sees as KAFKA_STORAGE_ERROR, and nothing already written moves.
+ *
+ * Descriptors.  A segment holds at most one: its .log while it is active
+ * or pinned by a reader; the index files are opened only to resize,
+ * allocate or sync them (see kb_log_internal.h).
+ *
  * Index rules, as Kafka's LogSegment: an offset index entry
  * (last offset of a batch, position of the batch) is added when more than
  * index_interval_bytes were appended since the previous entry, so the first
@@ -38,6 +50,9 @@
 
 #define RECOVERY_CHUNK (1u << 20) /* bytes read at a time by the recovery scan */
 #define PATH_MAX_LEN 4096
+#define INDEX_CHUNK_MIN ((size_t)4096)    /* the first disk allocation of an active index */
+#define INDEX_CHUNK_MAX ((size_t)1 << 20) /* the largest one allocation step */
+#define DELETED_SUFFIX ".deleted"
 
 static void file_path(const kb_segment_t *s, const char *suffix, char *buf, size_t len) {
     snprintf(buf, len, "%s%s", s->path, suffix);
@@ -45,76 +60,168 @@ static void file_path(const kb_segment_t *s, const char *suffix, char *buf, size
 
 /* ----------------------------------------------------------- index files */
 
-static void index_init(kb_index_t *ix, size_t entry_size) {
-    ix->fd = -1;
+static void index_init(kb_index_t *ix, size_t entry_size, const char *suffix) {
     ix->map = NULL;
     ix->map_bytes = 0;
+    ix->allocated = 0;
     ix->entries = 0;
     ix->entry_size = entry_size;
+    ix->suffix = suffix;
 }
 
-/* Sets the file size to `bytes` and maps all of it.  Entries below the new
- * size survive (they are in the file, not only in the old mapping). */
-static int index_map(kb_index_t *ix, size_t bytes) {
-    void *m;
+/* Opens path, or path.deleted once retention has renamed it (renames only
+ * go that way, so trying in this order cannot miss the file). */
+static int open_either(const char *path, int flags) {
+    char deleted[PATH_MAX_LEN + sizeof(DELETED_SUFFIX)];
+    int fd = open(path, flags | O_CLOEXEC);
 
-    if (ix->map) munmap(ix->map, ix->map_bytes);
-    ix->map = NULL;
-    ix->map_bytes = 0;
-    if (ftruncate(ix->fd, (off_t)bytes) != 0) return -1;
-    if (bytes == 0) return 0;
-    m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, ix->fd, 0);
+    if (fd >= 0 || errno != ENOENT) return fd;
+    snprintf(deleted, sizeof(deleted), "%s%s", path, DELETED_SUFFIX);
+    return open(deleted, flags | O_CLOEXEC);
+}
+
+/* A descriptor for one operation on an index file; the caller closes it. */
+static int index_open(const kb_segment_t *s, const kb_index_t *ix, int flags) {
+    char path[PATH_MAX_LEN];
+
+    file_path(s, ix->suffix, path, sizeof(path));
+    return open(path, flags | O_CLOEXEC, 0644);
+}
+
+static void close_keeping_errno(int fd) {
+    int saved = errno;
+
+    close(fd);
+    errno = saved;
+}
+
+/* Sets the file size to `bytes` (growing it sparsely: no disk blocks) and
+ * maps all of it.  Entries below the new size survive (they are in the
+ * file, not only in the old mapping).  The old mapping is replaced only
+ * once the new one exists; entries are never written past `allocated`,
+ * which is kept within the file whatever fails. */
+static int index_map(kb_segment_t *s, kb_index_t *ix, size_t bytes) {
+    int fd = index_open(s, ix, O_RDWR);
+    void *m = NULL;
+
+    if (fd < 0) return -1;
+    if (ftruncate(fd, (off_t)bytes) != 0) {
+        close_keeping_errno(fd);
+        return -1;
+    }
+    if (ix->allocated > bytes) ix->allocated = bytes;
+    if (bytes > 0) m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close_keeping_errno(fd);
     if (m == MAP_FAILED) return -1;
+    if (ix->map) munmap(ix->map, ix->map_bytes);
     ix->map = m;
     ix->map_bytes = bytes;
     return 0;
 }
 
+/* Makes sure disk blocks back the first `want` bytes of the file (capped
+ * at its size).  Chunks double from INDEX_CHUNK_MIN up to INDEX_CHUNK_MAX,
+ * so a new partition costs a few KiB of disk rather than
+ * log.index.size.max.bytes, and a busy one one allocation per MiB of
+ * index.  0, or -1 with errno (ENOSPC) when the disk is full. */
+static int index_reserve(const kb_segment_t *s, kb_index_t *ix, size_t want) {
+    size_t step = ix->allocated < INDEX_CHUNK_MIN ? INDEX_CHUNK_MIN : ix->allocated, to;
+    int fd, err;
+
+    if (want > ix->map_bytes) want = ix->map_bytes;
+    if (want <= ix->allocated) return 0;
+    to = ix->allocated + (step < INDEX_CHUNK_MAX ? step : INDEX_CHUNK_MAX);
+    if (to < want) to = want;
+    if (to > ix->map_bytes) to = ix->map_bytes;
+    fd = index_open(s, ix, O_RDWR);
+    if (fd < 0) return -1;
+    err = posix_fallocate(fd, (off_t)ix->allocated, (off_t)(to - ix->allocated));
+    close(fd);
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    ix->allocated = to;
+    return 0;
+}
+
 /* The preallocated size: the configured maximum rounded down to whole
- * entries, but never below what is already used. */
-static int index_extend(kb_index_t *ix, int32_t max_bytes) {
+ * entries, but never below what is already used.  Only the used part is
+ * known to have disk blocks. */
+static int index_extend(kb_segment_t *s, kb_index_t *ix, int32_t max_bytes) {
     size_t cap = (size_t)(max_bytes > 0 ? max_bytes : 0) / ix->entry_size * ix->entry_size;
     size_t used = ix->entries * ix->entry_size;
 
-    return index_map(ix, cap > used ? cap : used);
+    ix->allocated = used;
+    return index_map(s, ix, cap > used ? cap : used);
 }
 
-static int index_trim(kb_index_t *ix) { return index_map(ix, ix->entries * ix->entry_size); }
+static int index_trim(kb_segment_t *s, kb_index_t *ix) { return index_map(s, ix, ix->entries * ix->entry_size); }
 
-/* Empties the index and preallocates it again (zero-filled). */
-static int index_reset(kb_index_t *ix, int32_t max_bytes) {
+/* Empties the index and preallocates it again (sparse, zero-filled). */
+static int index_reset(kb_segment_t *s, kb_index_t *ix, int32_t max_bytes) {
     ix->entries = 0;
-    if (index_map(ix, 0) != 0) return -1;
-    return index_extend(ix, max_bytes);
+    if (index_map(s, ix, 0) != 0) return -1;
+    return index_extend(s, ix, max_bytes);
 }
 
 static void index_close(kb_index_t *ix) {
     if (ix->map) munmap(ix->map, ix->map_bytes);
-    if (ix->fd >= 0) close(ix->fd);
     ix->map = NULL;
-    ix->fd = -1;
+    ix->map_bytes = 0;
+}
+
+/* A descriptor of its own, so a remap on the loop never races the sync. */
+static int index_sync(const kb_segment_t *s, const kb_index_t *ix) {
+    char path[PATH_MAX_LEN];
+    int fd, rc;
+
+    file_path(s, ix->suffix, path, sizeof(path));
+    fd = open_either(path, O_RDONLY);
+    if (fd < 0) return errno == ENOENT ? 0 : -1; /* no index file: rebuilt at recovery */
+    rc = fdatasync(fd);
+    close_keeping_errno(fd);
+    return rc;
 }
 
 static bool index_has_room(const kb_index_t *ix) { return (ix->entries + 1) * ix->entry_size <= ix->map_bytes; }
+
+/* Room for one more entry, with disk blocks under it: appends reserved
+ * them before writing their batch, so only a recovery scan or a seal on a
+ * full disk gets false here, and the entry is skipped (a sparser index is
+ * still a correct one: lookups scan forward from an earlier entry). */
+static bool index_can_append(kb_segment_t *s, kb_index_t *ix) {
+    if (!index_has_room(ix)) return false;
+    if (index_reserve(s, ix, (ix->entries + 1) * ix->entry_size) == 0) return true;
+    if (!s->index_warned)
+        kc_warn("log", "%s%s: cannot allocate index space (%s); index entries skipped", s->path, ix->suffix,
+                strerror(errno));
+    s->index_warned = true;
+    return false;
+}
 
 static const uint8_t *index_entry(const kb_index_t *ix, size_t i) { return ix->map + i * ix->entry_size; }
 
 /* Opens an index file.  A missing one is created empty and a torn one (not
  * whole entries) cut back; both set *rebuild.  The whole file is mapped and
  * counted as entries (sanity-checked later). */
-static int index_open_existing(kb_index_t *ix, const char *path, bool *rebuild) {
+static int index_open_existing(kb_segment_t *s, kb_index_t *ix, bool *rebuild) {
     struct stat st;
+    int fd = index_open(s, ix, O_RDWR), rc;
 
     *rebuild = false;
-    ix->fd = open(path, O_RDWR | O_CLOEXEC);
-    if (ix->fd < 0 && errno == ENOENT) {
+    if (fd < 0 && errno == ENOENT) {
         *rebuild = true;
-        ix->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        fd = index_open(s, ix, O_RDWR | O_CREAT);
     }
-    if (ix->fd < 0 || fstat(ix->fd, &st) != 0) return -1;
+    if (fd < 0) return -1;
+    rc = fstat(fd, &st);
+    close_keeping_errno(fd);
+    if (rc != 0) return -1;
     if (st.st_size % (off_t)ix->entry_size != 0) *rebuild = true;
     ix->entries = (size_t)st.st_size / ix->entry_size;
-    return index_map(ix, ix->entries * ix->entry_size);
+    ix->allocated = ix->entries * ix->entry_size;
+    return index_map(s, ix, ix->entries * ix->entry_size);
 }
 
 /* ------------------------------------------------------ offset and time */
@@ -139,7 +246,7 @@ static void offset_index_append(kb_segment_t *s, int64_t offset, off_t position)
     kb_index_t *ix = &s->offset_index;
     uint8_t *e;
 
-    if (!index_has_room(ix)) return;
+    if (!index_can_append(s, ix)) return;
     e = ix->map + ix->entries * ix->entry_size;
     kp_put_be(e, (uint64_t)(offset - s->base_offset), 4);
     kp_put_be(e + 4, (uint64_t)position, 4);
@@ -153,7 +260,7 @@ static void time_index_maybe_append(kb_segment_t *s, int64_t timestamp, int64_t 
     int64_t last = ix->entries ? time_entry_timestamp(s, ix->entries - 1) : KB_NO_TIMESTAMP;
     uint8_t *e;
 
-    if (timestamp <= last || !index_has_room(ix)) return;
+    if (timestamp <= last || !index_can_append(s, ix)) return;
     e = ix->map + ix->entries * ix->entry_size;
     kp_put_be(e, (uint64_t)timestamp, 8);
     kp_put_be(e + 8, (uint64_t)(offset - s->base_offset), 4);
@@ -215,10 +322,11 @@ static int read_header(const kb_segment_t *s, off_t pos, kp_batch_header_t *h) {
     if (pread(s->fd, b, sizeof(b), pos) != (ssize_t)sizeof(b)) return -1;
     kp_batch_header_decode(b, sizeof(b), h);
     if (h->magic != KP_BATCH_MAGIC || h->batch_length < KP_BATCH_HEADER_SIZE - KP_LOG_OVERHEAD) return -1;
+    if (!kp_batch_offsets_sane(h)) return -1; /* last offset + 1 must not overflow */
     return pos + (off_t)kp_batch_size(h) <= s->size ? 0 : -1;
 }
 
-int kb_segment_locate(kb_segment_t *s, int64_t offset, off_t from, off_t *pos, kp_batch_header_t *h) {
+static int locate_pinned(kb_segment_t *s, int64_t offset, off_t from, off_t *pos, kp_batch_header_t *h) {
     off_t p = offset_index_lookup(s, offset);
 
     if (p < from) p = from;
@@ -237,11 +345,19 @@ int kb_segment_locate(kb_segment_t *s, int64_t offset, off_t from, off_t *pos, k
     return 1;
 }
 
-int kb_segment_scan_headers(kb_segment_t *s, int64_t from, int (*fn)(void *arg, const kp_batch_header_t *h),
-                            void *arg) {
+int kb_segment_locate(kb_segment_t *s, int64_t offset, off_t from, off_t *pos, kp_batch_header_t *h) {
+    int rc;
+
+    if (kb_segment_pin(s) != 0) return -1;
+    rc = locate_pinned(s, offset, from, pos, h);
+    kb_segment_unpin(s);
+    return rc;
+}
+
+static int scan_pinned(kb_segment_t *s, int64_t from, int (*fn)(void *arg, const kp_batch_header_t *h), void *arg) {
     kp_batch_header_t h;
     off_t pos = 0;
-    int rc = kb_segment_locate(s, from, 0, &pos, &h);
+    int rc = locate_pinned(s, from, 0, &pos, &h);
 
     while (rc == 0) {
         if (fn(arg, &h) != 0) return -1;
@@ -250,6 +366,16 @@ int kb_segment_scan_headers(kb_segment_t *s, int64_t from, int (*fn)(void *arg, 
         rc = read_header(s, pos, &h);
     }
     return rc > 0 ? 0 : -1;
+}
+
+int kb_segment_scan_headers(kb_segment_t *s, int64_t from, int (*fn)(void *arg, const kp_batch_header_t *h),
+                            void *arg) {
+    int rc;
+
+    if (kb_segment_pin(s) != 0) return -1;
+    rc = scan_pinned(s, from, fn, arg);
+    kb_segment_unpin(s);
+    return rc;
 }
 
 /* The record inside the batch at pos: the batch is read whole (ListOffsets
@@ -275,7 +401,7 @@ static int find_record(const kb_segment_t *s, off_t pos, const kp_batch_header_t
 /* Batches before the one the time index points at all have smaller
  * timestamps (the entry's offset is the first batch that reached its
  * timestamp), so the forward scan may start there. */
-int kb_segment_find_timestamp(kb_segment_t *s, int64_t ts, int64_t *offset, int64_t *timestamp) {
+static int find_timestamp(kb_segment_t *s, int64_t ts, int64_t *offset, int64_t *timestamp) {
     kp_batch_header_t h;
     off_t p;
 
@@ -292,6 +418,59 @@ int kb_segment_find_timestamp(kb_segment_t *s, int64_t ts, int64_t *offset, int6
     return 1;
 }
 
+int kb_segment_find_timestamp(kb_segment_t *s, int64_t ts, int64_t *offset, int64_t *timestamp) {
+    int rc;
+
+    if (kb_segment_pin(s) != 0) return -1;
+    rc = find_timestamp(s, ts, offset, timestamp);
+    kb_segment_unpin(s);
+    return rc;
+}
+
+/* ---------------------------------------------------------- descriptor */
+
+/* Why a sealed segment's .log is closed as soon as its last pin goes
+ * rather than kept in a cache of recently read files: most reads are of
+ * the active segment, which stays open anyway; a consumer catching up on
+ * old segments costs one open() per Fetch, which is small beside the
+ * sendfile of up to a MiB that follows; and the descriptors a broker
+ * needs stay one per partition, with nothing to tune or to evict. */
+
+static int open_log_file(const kb_segment_t *s, int flags) {
+    char path[PATH_MAX_LEN];
+
+    file_path(s, ".log", path, sizeof(path));
+    return open_either(path, flags);
+}
+
+int kb_segment_pin(kb_segment_t *s) {
+    int rc = 0, saved;
+
+    pthread_mutex_lock(&s->fd_lock);
+    if (s->fd < 0) s->fd = open_log_file(s, O_RDONLY);
+    saved = errno;
+    if (s->fd < 0) rc = -1;
+    else s->fd_users++;
+    pthread_mutex_unlock(&s->fd_lock);
+    if (rc != 0) kc_error("log", "cannot open %s.log: %s", s->path, strerror(saved));
+    errno = saved;
+    return rc;
+}
+
+/* Closes the .log when nothing needs it; called with fd_lock held. */
+static void close_if_unused(kb_segment_t *s) {
+    if (s->fd_users > 0 || s->active || s->fd < 0) return;
+    close(s->fd);
+    s->fd = -1;
+}
+
+void kb_segment_unpin(kb_segment_t *s) {
+    pthread_mutex_lock(&s->fd_lock);
+    s->fd_users--;
+    close_if_unused(s);
+    pthread_mutex_unlock(&s->fd_lock);
+}
+
 /* --------------------------------------------------------------- life */
 
 static kb_segment_t *segment_alloc(const char *dir, int64_t base_offset) {
@@ -303,8 +482,9 @@ static kb_segment_t *segment_alloc(const char *dir, int64_t base_offset) {
         return NULL;
     }
     s->fd = -1;
-    index_init(&s->offset_index, KB_OFFSET_ENTRY_SIZE);
-    index_init(&s->time_index, KB_TIME_ENTRY_SIZE);
+    pthread_mutex_init(&s->fd_lock, NULL);
+    index_init(&s->offset_index, KB_OFFSET_ENTRY_SIZE, ".index");
+    index_init(&s->time_index, KB_TIME_ENTRY_SIZE, ".timeindex");
     s->base_offset = base_offset;
     s->next_offset = base_offset;
     s->max_timestamp = KB_NO_TIMESTAMP;
@@ -317,7 +497,6 @@ static kb_segment_t *segment_alloc(const char *dir, int64_t base_offset) {
 
 static const char *const segment_suffixes[] = {".log", ".index", ".timeindex"};
 #define N_SEGMENT_SUFFIXES (sizeof(segment_suffixes) / sizeof(segment_suffixes[0]))
-#define DELETED_SUFFIX ".deleted"
 
 static void segment_free(kb_segment_t *s) {
     char path[PATH_MAX_LEN];
@@ -329,6 +508,7 @@ static void segment_free(kb_segment_t *s) {
         snprintf(path, sizeof(path), "%s%s%s", s->path, segment_suffixes[i], s->renamed ? DELETED_SUFFIX : "");
         if (unlink(path) != 0 && errno != ENOENT) kc_warn("log", "cannot delete %s: %s", path, strerror(errno));
     }
+    pthread_mutex_destroy(&s->fd_lock);
     free(s->path);
     free(s);
 }
@@ -370,27 +550,45 @@ void kb_segment_delete(kb_segment_t *s) {
     kb_segment_unref(s);
 }
 
+/* Creates (empty) one file of a new segment: its fd, or -1 (logged). */
+static int create_file(const kb_segment_t *s, const char *suffix) {
+    char path[PATH_MAX_LEN];
+    int fd;
+
+    file_path(s, suffix, path, sizeof(path));
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) kc_error("log", "cannot create %s: %s", path, strerror(errno));
+    return fd;
+}
+
+static bool create_index_file(const kb_segment_t *s, const kb_index_t *ix) {
+    int fd = create_file(s, ix->suffix);
+
+    return fd >= 0 && close(fd) == 0;
+}
+
+/* The first chunk of both indexes is allocated here, so that on a full disk
+ * the roll fails and the old segment stays active, rather than leaving a
+ * new, empty segment whose first append would fail anyway. */
 kb_segment_t *kb_segment_create(const char *dir, int64_t base_offset, const kb_log_config_t *lc) {
     kb_segment_t *s = segment_alloc(dir, base_offset);
-    char path[PATH_MAX_LEN];
+    int saved;
 
     if (!s) return NULL;
-    file_path(s, ".log", path, sizeof(path));
-    s->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (s->fd >= 0) {
-        file_path(s, ".index", path, sizeof(path));
-        s->offset_index.fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    s->fd = create_file(s, ".log");
+    if (s->fd < 0 || !create_index_file(s, &s->offset_index) || !create_index_file(s, &s->time_index)) {
+        saved = errno;
+    } else if (kb_segment_activate(s, lc) != 0 || index_reserve(s, &s->offset_index, INDEX_CHUNK_MIN) != 0 ||
+               index_reserve(s, &s->time_index, INDEX_CHUNK_MIN) != 0) {
+        saved = errno;
+        kc_error("log", "cannot create segment %s: %s", s->path, strerror(saved));
+    } else {
+        return s;
     }
-    if (s->offset_index.fd >= 0) {
-        file_path(s, ".timeindex", path, sizeof(path));
-        s->time_index.fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    }
-    if (s->time_index.fd < 0 || kb_segment_activate(s, lc) != 0) {
-        kc_error("log", "cannot create segment %s: %s", path, strerror(errno));
-        segment_free(s);
-        return NULL;
-    }
-    return s;
+    s->deleted = true; /* no half-made segment stays behind */
+    segment_free(s);
+    errno = saved;
+    return NULL;
 }
 
 /* The checks Kafka's index sanityCheck makes, plus the one that catches a
@@ -445,11 +643,12 @@ kb_segment_t *kb_segment_open(const char *dir, int64_t base_offset, bool *needs_
     file_path(s, ".log", path, sizeof(path));
     s->fd = open(path, O_RDWR | O_CLOEXEC);
     if (s->fd < 0 || fstat(s->fd, &st) != 0) goto fail;
+    s->fd_users = 1; /* the caller's pin */
     s->size = st.st_size;
     file_path(s, ".index", path, sizeof(path));
-    if (index_open_existing(&s->offset_index, path, &rebuild_offset) != 0) goto fail;
+    if (index_open_existing(s, &s->offset_index, &rebuild_offset) != 0) goto fail;
     file_path(s, ".timeindex", path, sizeof(path));
-    if (index_open_existing(&s->time_index, path, &rebuild_time) != 0) goto fail;
+    if (index_open_existing(s, &s->time_index, &rebuild_time) != 0) goto fail;
     if (s->size > 0 && (rebuild_offset || rebuild_time)) *needs_recovery = true;
     if (!*needs_recovery && !load_state(s)) {
         kc_warn("log", "%s: indexes or tail inconsistent, rebuilding", s->path);
@@ -552,8 +751,8 @@ int kb_segment_recover(kb_segment_t *s, const kb_log_config_t *lc, const char *n
 
     *truncated = 0;
     if (fstat(s->fd, &st) != 0) return -1;
-    if (index_reset(&s->offset_index, lc->index_size_max_bytes) != 0 ||
-        index_reset(&s->time_index, lc->index_size_max_bytes) != 0)
+    if (index_reset(s, &s->offset_index, lc->index_size_max_bytes) != 0 ||
+        index_reset(s, &s->time_index, lc->index_size_max_bytes) != 0)
         return -1;
     reset_state(s);
     valid = recover_scan(s, st.st_size, lc->index_interval_bytes);
@@ -591,10 +790,21 @@ static int write_all(int fd, const uint8_t *p, size_t n, off_t at) {
     return 0;
 }
 
+/* Allocates, before the batch is written, the index space its entries
+ * (and the time index entry a seal adds) may need: once the batch is in
+ * the file an entry can no longer fail cleanly.  Mostly two compares. */
+static int reserve_for_append(kb_segment_t *s) {
+    kb_index_t *o = &s->offset_index, *t = &s->time_index;
+
+    if (index_reserve(s, o, (o->entries + 1) * o->entry_size) != 0) return -1;
+    return index_reserve(s, t, (t->entries + 2) * t->entry_size);
+}
+
 int kb_segment_append(kb_segment_t *s, const uint8_t *batch, size_t size, const kp_batch_header_t *h,
                       int32_t index_interval_bytes) {
     off_t at = s->size;
 
+    if (reserve_for_append(s) != 0) return -1;
     if (write_all(s->fd, batch, size, at) != 0) {
         int saved = errno;
         if (ftruncate(s->fd, at) != 0)
@@ -607,19 +817,37 @@ int kb_segment_append(kb_segment_t *s, const uint8_t *batch, size_t size, const 
     return 0;
 }
 
+/* The .log is open here (a new or loading segment); reopened read-write
+ * should it not be. */
 int kb_segment_activate(kb_segment_t *s, const kb_log_config_t *lc) {
-    if (index_extend(&s->offset_index, lc->index_size_max_bytes) != 0) return -1;
-    return index_extend(&s->time_index, lc->index_size_max_bytes);
+    int rc = 0;
+
+    pthread_mutex_lock(&s->fd_lock);
+    if (s->fd < 0) s->fd = open_log_file(s, O_RDWR);
+    if (s->fd < 0) rc = -1;
+    else s->active = true;
+    pthread_mutex_unlock(&s->fd_lock);
+    if (rc != 0 || index_extend(s, &s->offset_index, lc->index_size_max_bytes) != 0) return -1;
+    return index_extend(s, &s->time_index, lc->index_size_max_bytes);
 }
 
 void kb_segment_seal(kb_segment_t *s) {
     time_index_maybe_append(s, s->max_timestamp, s->offset_of_max_timestamp);
-    if (index_trim(&s->offset_index) != 0 || index_trim(&s->time_index) != 0)
+    if (index_trim(s, &s->offset_index) != 0 || index_trim(s, &s->time_index) != 0)
         kc_error("log", "%s: cannot trim indexes: %s", s->path, strerror(errno));
+    pthread_mutex_lock(&s->fd_lock);
+    s->active = false;
+    close_if_unused(s);
+    pthread_mutex_unlock(&s->fd_lock);
 }
 
 int kb_segment_sync(kb_segment_t *s) {
-    if (fdatasync(s->fd) != 0) return -1;
-    if (fdatasync(s->offset_index.fd) != 0) return -1;
-    return fdatasync(s->time_index.fd);
+    int rc;
+
+    if (kb_segment_pin(s) != 0) return -1;
+    rc = fdatasync(s->fd);
+    kb_segment_unpin(s);
+    if (rc == 0) rc = index_sync(s, &s->offset_index);
+    if (rc == 0) rc = index_sync(s, &s->time_index);
+    return rc;
 }

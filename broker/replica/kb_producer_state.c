@@ -234,12 +234,16 @@ int kb_producers_record(kb_producers_t *ps, const kp_batch_header_t *h) {
     return 0;
 }
 
+/* last_timestamp is a client's batch timestamp, any int64: it is compared
+ * with the cutoff rather than subtracted from now, which could overflow. */
 void kb_producers_expire(kb_producers_t *ps, int64_t now_ms, int64_t max_age_ms) {
+    int64_t cutoff = now_ms - max_age_ms;
+
     for (size_t i = 0; i < ps->n_buckets; i++) {
         producer_t **link = &ps->buckets[i];
         while (*link) {
             producer_t *p = *link;
-            if (now_ms - p->last_timestamp <= max_age_ms) {
+            if (p->last_timestamp >= cutoff) {
                 link = &p->next;
                 continue;
             }

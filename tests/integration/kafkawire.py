@@ -147,10 +147,12 @@ def encode_record(offset_delta, timestamp_delta, key, value, headers=()):
 
 def build_batch(records, base_timestamp=1_600_000_000_000, codec=NONE, magic=2, attributes=None,
                 base_offset=0, leader_epoch=-1, producer_id=-1, producer_epoch=-1, base_sequence=-1,
-                crc=None, batch_length=None, count=None, last_offset_delta=None):
+                crc=None, batch_length=None, count=None, last_offset_delta=None, max_timestamp=None):
     """A record batch from [(key, value)] or [(key, value, headers)] or
     [(key, value, headers, timestamp)].  Every keyword exists so that a test
-    can craft one specific defect (wrong crc, magic, length, count)."""
+    can craft one specific defect (wrong crc, magic, length, count); a
+    max_timestamp given is written as is (record timestamps past int64 need
+    it)."""
     recs = []
     max_ts = base_timestamp
     for i, r in enumerate(records):
@@ -159,6 +161,8 @@ def build_batch(records, base_timestamp=1_600_000_000_000, codec=NONE, magic=2, 
         ts = r[3] if len(r) > 3 else base_timestamp + i
         max_ts = max(max_ts, ts)
         recs.append(encode_record(i, ts - base_timestamp, key, value, headers))
+    if max_timestamp is not None:
+        max_ts = max_timestamp
     payload = compress(codec, b"".join(recs))
     n = len(records)
     attrs = codec if attributes is None else attributes

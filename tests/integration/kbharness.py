@@ -370,6 +370,7 @@ class Broker:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.log_dir = self.dir / "kafka-logs"
         self.properties = self.dir / "server.properties"
+        self.args = list(args)
         self.process = Process(name.replace("-", " ", 1), [KBROKER_BIN, *args, self.properties],
                                self.dir / "kbroker.log", cwd=self.dir)
         self.port = port or None
@@ -386,8 +387,11 @@ class Broker:
         props.update(self.extra)
         self.properties.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
 
-    def start(self):
+    def start(self, launcher=()):
+        """launcher: a command the broker runs under, e.g.
+        ("prlimit", "--nofile=100:100"); none by default."""
         self.write_properties()
+        self.process.argv = [str(a) for a in (*launcher, KBROKER_BIN, *self.args, self.properties)]
         self.process.start()
         return self
 

@@ -20,6 +20,7 @@ Suite *produce_suite(void);
 Suite *fetch_suite(void);
 Suite *listoffsets_suite(void);
 Suite *log_suite(void);
+Suite *log_limits_suite(void);
 Suite *createtopics_suite(void);
 Suite *configs_suite(void);
 Suite *deleterecords_suite(void);

@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "broker/log/kb_log.h"
 #include "broker/log/kb_log_internal.h"
 #include "broker/replica/kb_producer_state.h"
@@ -76,16 +78,21 @@ static int count_fds(void) {
     return n - 1; /* the directory's own */
 }
 
-/* The flusher thread opens a sealed segment for the moment of its sync:
- * polls (bounded) until the count settles at `want`; returns the last. */
-static int fds_settle_at(int want) {
-    int n = count_fds();
+static void flushed(void *arg, int rc) {
+    (void)rc;
+    *(bool *)arg = true;
+}
 
-    for (int i = 0; i < 10000 && n != want; i++) {
-        usleep(1000);
-        n = count_fds();
-    }
-    return n;
+/* The flusher thread opens a sealed segment for the moment of its sync.
+ * Queues a flush of everything appended to log and runs the loop until it
+ * completes: the syncs the rolls queued before it are done by then (jobs
+ * of one log finish in order), so no sync holds a descriptor any more. */
+static void flush_and_wait(kb_log_t *log) {
+    bool done = false;
+
+    kb_log_flush_async(log, flushed, &done);
+    for (int i = 0; i < 10000 && !done; i++) event_base_loop(lf.base, EVLOOP_ONCE);
+    ck_assert(done);
 }
 
 static int count_files(const char *dir, const char *suffix) {
@@ -183,7 +190,8 @@ START_TEST(many_rolled_segments_hold_one_descriptor) {
     ck_assert_int_ge(count_files(in_dir(TOPIC "-0"), ".log"), 40);
     /* The active segment's .log and nothing per sealed segment (it was
      * three descriptors per segment). */
-    ck_assert_int_eq(fds_settle_at(with_log), with_log);
+    flush_and_wait(log);
+    ck_assert_int_eq(count_fds(), with_log);
     kb_logmgr_close(m);
     ck_assert_int_eq(count_fds(), before);
 
@@ -205,7 +213,8 @@ START_TEST(an_old_segment_is_open_only_while_a_range_holds_it) {
     log = limits0(m);
     idle = count_fds();
     for (int i = 0; i < 12; i++) append_ok(log, 300, 1000 + i);
-    ck_assert_int_eq(fds_settle_at(idle), idle); /* once the rolls' syncs are done */
+    flush_and_wait(log); /* once the rolls' syncs are done */
+    ck_assert_int_eq(count_fds(), idle);
     ck_assert_int_eq(kb_log_read(log, 0, kb_log_end_offset(log), 1 << 20, true, &a), 0);
     ck_assert_int_ge(a.fd, 0);
     ck_assert_int_eq(count_fds(), idle + 1);

@@ -36,14 +36,6 @@ static void leader_write_finish(leader_write_t *w, int rc, int32_t version) {
     free(w);
 }
 
-/* Kafka's read-back check (ReplicationUtils.checkLeaderAndIsrZkData): the
- * stored state equals the one written, ISR order included. */
-static bool same_state(const kc_partition_state_t *a, const kc_partition_state_t *b) {
-    return a->leader == b->leader && a->leader_epoch == b->leader_epoch &&
-           a->controller_epoch == b->controller_epoch && a->n_isr == b->n_isr &&
-           (a->n_isr == 0 || memcmp(a->isr, b->isr, (size_t)a->n_isr * sizeof(*a->isr)) == 0);
-}
-
 static void state_read_back(int rc, const char *value, int value_len, const struct Stat *stat, const void *data) {
     leader_write_t *w = (leader_write_t *)data;
     kc_partition_state_t stored;
@@ -52,7 +44,7 @@ static void state_read_back(int rc, const char *value, int value_len, const stru
         return;
     }
     bool same = kc_json_state_decode(value, value_len > 0 ? (size_t)value_len : 0, &stored) == 0 &&
-                same_state(&stored, &w->wrote);
+                kc_partition_state_same(&stored, &w->wrote);
     kc_partition_state_clear(&stored);
     leader_write_finish(w, same ? KC_OK : KC_BADVERSION, stat->version);
 }

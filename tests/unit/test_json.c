@@ -682,6 +682,33 @@ START_TEST(decoders_survive_random_garbage) {
 }
 END_TEST
 
+/* A leader whose conditional write met BADVERSION reads the state back and
+ * counts it as written only when this holds (Kafka's read-back check). */
+START_TEST(state_read_back_matches_only_the_state_written) {
+    kc_partition_state_t wrote, stored;
+    ck_assert_int_eq(state_from("{\"controller_epoch\":7,\"leader\":1,\"version\":1,\"leader_epoch\":12,"
+                                "\"isr\":[1,2]}", &wrote), 0);
+    const char *same[] = {"{\"isr\":[1,2],\"leader_epoch\":12,\"version\":1,\"leader\":1,\"controller_epoch\":7}"};
+    const char *other[] = {
+        "{\"controller_epoch\":7,\"leader\":1,\"version\":1,\"leader_epoch\":12,\"isr\":[2,1]}",
+        "{\"controller_epoch\":7,\"leader\":1,\"version\":1,\"leader_epoch\":12,\"isr\":[1]}",
+        "{\"controller_epoch\":7,\"leader\":1,\"version\":1,\"leader_epoch\":13,\"isr\":[1,2]}",
+        "{\"controller_epoch\":8,\"leader\":1,\"version\":1,\"leader_epoch\":12,\"isr\":[1,2]}",
+        "{\"controller_epoch\":7,\"leader\":2,\"version\":1,\"leader_epoch\":12,\"isr\":[1,2]}",
+    };
+    ck_assert_int_eq(state_from(same[0], &stored), 0);
+    stored.zk_version = 5; /* not compared */
+    ck_assert(kc_partition_state_same(&stored, &wrote));
+    kc_partition_state_clear(&stored);
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        ck_assert_int_eq(state_from(other[i], &stored), 0);
+        ck_assert_msg(!kc_partition_state_same(&stored, &wrote), "same: %s", other[i]);
+        kc_partition_state_clear(&stored);
+    }
+    kc_partition_state_clear(&wrote);
+}
+END_TEST
+
 /* ---- /isr_change_notification/isr_change_N ---- */
 
 START_TEST(isr_change_encode_matches_kafka) {
@@ -793,6 +820,7 @@ Suite *json_suite(void) {
     suite_add_tcase(s, tc);
 
     tc = tcase_create("isr_change");
+    tcase_add_test(tc, state_read_back_matches_only_the_state_written);
     tcase_add_test(tc, isr_change_encode_matches_kafka);
     tcase_add_test(tc, isr_change_decode_ignores_version_and_unknown_keys);
     tcase_add_loop_test(tc, isr_change_decode_rejects_malformed, 0, count(bad_isr_changes));

@@ -173,7 +173,7 @@ static const kb_config_key_t keys[] = {
     {"unclean.leader.election.enable", KB_CT_BOOL, F(unclean_leader_election_enable), "false", NR, NULL, KB_UNUSED},
     {"create.topic.policy.class.name", KB_CT_STRING, NOF, NULL, NR, refuse_policy, KB_UNUSED},
     {"alter.config.policy.class.name", KB_CT_STRING, NOF, NULL, NR, refuse_policy, KB_UNUSED},
-    {"replica.lag.time.max.ms", KB_CT_I32_CAP, F(replica_lag_time_max_ms), "30000", GE64(0), NULL, KB_UNUSED},
+    {"replica.lag.time.max.ms", KB_CT_I32_CAP, F(replica_lag_time_max_ms), "30000", GE64(0), NULL, KB_USED},
     {"replica.socket.timeout.ms", KB_CT_I32, F(replica_socket_timeout_ms), "30000", ANY32, NULL, KB_UNUSED},
     {"replica.socket.receive.buffer.bytes", KB_CT_I32, F(replica_socket_receive_buffer_bytes), "65536", GE32(-1), NULL,
      KB_UNUSED},

@@ -25,6 +25,8 @@ broker_libkbroker_a_SOURCES = \
 	broker/log/kb_logmgr.c broker/log/kb_log.c broker/log/kb_segment.c \
 	broker/log/kb_checkpoint.c broker/log/kb_flusher.c \
 	broker/replica/kb_partition.c broker/replica/kb_partition.h \
+	broker/replica/kb_partition_internal.h broker/replica/kb_partition_isr.c \
+	broker/replica/kb_isr.c broker/replica/kb_isr.h \
 	broker/metrics/kb_metrics.c broker/metrics/kb_metrics.h
 broker_libkbroker_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS)
 

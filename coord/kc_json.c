@@ -727,3 +727,72 @@ int kc_json_producer_id_block_decode(const char *data, size_t len, kc_producer_i
     if (rc == 0) *out = b;
     return rc;
 }
+
+/* ------------------------------------------------------------------ */
+/* /isr_change_notification/isr_change_N                               */
+/* ------------------------------------------------------------------ */
+
+static json_t *isr_change_entry(const kc_isr_change_t *c) {
+    json_t *e = json_object();
+    bool ok = e != NULL;
+
+    ok = ok && put(e, "topic", json_string(c->topic));
+    ok = ok && put(e, "partition", json_integer(c->partition));
+    if (!ok) {
+        json_decref(e);
+        return NULL;
+    }
+    return e;
+}
+
+char *kc_json_isr_change_encode(const kc_isr_change_t *parts, int n) {
+    json_t *root = json_object();
+    json_t *arr = json_array();
+    bool ok = root != NULL && arr != NULL;
+
+    for (int i = 0; ok && i < n; i++) ok = append(arr, isr_change_entry(&parts[i]));
+    ok = ok && put(root, "version", json_integer(1));
+    if (ok) {
+        ok = put(root, "partitions", arr);
+        arr = NULL; /* put() owns it now, whatever it returned */
+    }
+    json_decref(arr);
+    return dump_compact(root, ok);
+}
+
+void kc_isr_changes_free(kc_isr_change_t *parts, int n) {
+    for (int i = 0; parts != NULL && i < n; i++) free(parts[i].topic);
+    free(parts);
+}
+
+static int decode_isr_change_entry(const json_t *e, kc_isr_change_t *out) {
+    const json_t *topic = json_object_get(e, "topic");
+    int32_t partition;
+
+    if (!json_is_object(e) || !json_is_string(topic)) return -1;
+    if (read_int32(e, "partition", 0, &partition) < 0) return -1;
+    out->topic = strdup(json_string_value(topic));
+    out->partition = partition;
+    return out->topic == NULL ? -1 : 0;
+}
+
+int kc_json_isr_change_decode(const char *data, size_t len, kc_isr_change_t **out, int *n_out) {
+    json_t *root = parse_object(data, len);
+    const json_t *arr = root != NULL ? json_object_get(root, "partitions") : NULL;
+    kc_isr_change_t *parts = NULL;
+    int rc = json_is_array(arr) ? 0 : -1;
+    size_t n = rc == 0 ? json_array_size(arr) : 0;
+
+    *out = NULL;
+    *n_out = 0;
+    if (n > 0 && (n > INT32_MAX || !(parts = calloc(n, sizeof(*parts))))) rc = -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) rc = decode_isr_change_entry(json_array_get(arr, i), &parts[i]);
+    json_decref(root);
+    if (rc < 0) {
+        kc_isr_changes_free(parts, (int)n); /* calloc'd: unfilled entries hold NULL */
+        return -1;
+    }
+    *out = parts;
+    *n_out = (int)n;
+    return 0;
+}

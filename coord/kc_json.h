@@ -64,4 +64,20 @@ typedef struct kc_producer_id_block {
 char *kc_json_producer_id_block_encode(const kc_producer_id_block_t *b);
 int kc_json_producer_id_block_decode(const char *data, size_t len, kc_producer_id_block_t *out);
 
+/* /isr_change_notification/isr_change_N, written by a partition leader
+ * after it changed an ISR (Kafka 2.6, zk-and-replication.md 1.10):
+ * {"version":1,"partitions":[{"topic":"T","partition":P},...]}.  Decoding,
+ * as Kafka reads it, needs the partitions array only (each entry with a
+ * string topic and a partition of at least 0) and returns a malloc'd array
+ * (and topics) in *out that kc_isr_changes_free releases; an empty array
+ * gives NULL and 0. */
+typedef struct kc_isr_change {
+    char *topic;
+    int32_t partition;
+} kc_isr_change_t;
+
+char *kc_json_isr_change_encode(const kc_isr_change_t *parts, int n);
+int kc_json_isr_change_decode(const char *data, size_t len, kc_isr_change_t **out, int *n_out);
+void kc_isr_changes_free(kc_isr_change_t *parts, int n);
+
 #endif

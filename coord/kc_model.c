@@ -117,6 +117,12 @@ int kc_partition_state_copy(kc_partition_state_t *dst, const kc_partition_state_
     return 0;
 }
 
+bool kc_partition_state_same(const kc_partition_state_t *a, const kc_partition_state_t *b) {
+    return a->leader == b->leader && a->leader_epoch == b->leader_epoch &&
+           a->controller_epoch == b->controller_epoch && a->n_isr == b->n_isr &&
+           (a->n_isr == 0 || memcmp(a->isr, b->isr, (size_t)a->n_isr * sizeof(*a->isr)) == 0);
+}
+
 const kc_endpoint_t *kc_broker_endpoint(const kc_broker_info_t *b, const char *name) {
     for (int i = 0; i < b->n_endpoints; i++)
         if (str_equal(b->endpoints[i].listener, name)) return &b->endpoints[i];

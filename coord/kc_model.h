@@ -79,6 +79,11 @@ void kc_config_entries_free(kc_config_entry_t *entries, int n);
 int kc_broker_info_copy(kc_broker_info_t *dst, const kc_broker_info_t *src);
 int kc_partition_state_copy(kc_partition_state_t *dst, const kc_partition_state_t *src);
 
+/* Kafka's comparison of a state read back with the one written
+ * (ReplicationUtils.checkLeaderAndIsrZkData): same leader, leader_epoch,
+ * controller_epoch and ISR, in the same order; zk_version is not compared. */
+bool kc_partition_state_same(const kc_partition_state_t *a, const kc_partition_state_t *b);
+
 /* The endpoint of broker b on listener `name`, or NULL. */
 const kc_endpoint_t *kc_broker_endpoint(const kc_broker_info_t *b, const char *name);
 /* True when both brokers advertise the same endpoint set (order-insensitive). */

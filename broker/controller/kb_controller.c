@@ -9,6 +9,13 @@
  * a small hash keyed by "topic/partition" and is all the memory the
  * controller keeps besides its epoch.
  *
+ * ISR changes made by partition leaders arrive as
+ * /isr_change_notification children (zk-and-replication.md 2.7).  The
+ * states themselves reach every broker, this one included, through the
+ * view's watches on the state znodes, so the controller only logs what each
+ * entry lists and deletes it, fenced by its epoch; a new controller deletes
+ * the entries it finds unread, as Kafka's does.
+ *
  * Election is attempted after this broker registered in the current session
  * and whenever /controller disappears.  The role ends when /controller names
  * another broker, when a fenced write shows a newer controller epoch, or when
@@ -23,6 +30,7 @@
 
 #include "coord/kc_configs.h"
 #include "coord/kc_election.h"
+#include "coord/kc_isr.h"
 #include "coord/kc_log.h"
 #include "coord/kc_topics.h"
 
@@ -32,6 +40,10 @@
  * ZkNodeChangeNotificationListener uses 15 minutes), checked this often. */
 #define CONFIG_CHANGE_MAX_AGE_MS (15 * 60 * 1000)
 #define CONFIG_CHANGE_PURGE_EVERY_S (5 * 60)
+/* A pass over /isr_change_notification that failed (other than fenced) is
+ * retried after a delay that doubles from the first to the last value. */
+#define ISR_CHANGES_RETRY_FIRST_MS 1000
+#define ISR_CHANGES_RETRY_MAX_MS 30000
 
 /* A partition whose state this controller is changing. */
 typedef struct pending {
@@ -54,6 +66,11 @@ struct kb_controller {
     struct event *retry_ev;     /* delayed election retry */
     struct event *reconcile_ev; /* deferred reconciliation */
     struct event *purge_ev;     /* periodic purge of old config change notifications */
+    struct event *isr_retry_ev; /* retry of a failed /isr_change_notification pass */
+    bool isr_consuming;         /* a pass over /isr_change_notification is running */
+    bool isr_again;             /* ... and another one was asked for meanwhile */
+    bool isr_discard;           /* that one deletes unread (a new controller's first) */
+    int32_t isr_retry_ms;       /* delay before the next retry of a failed pass */
 };
 
 /* A write's completion context. */
@@ -66,6 +83,7 @@ typedef struct write_ctx {
 
 static void controller_elect(kb_controller_t *c);
 static void schedule_reconcile(kb_controller_t *c);
+static void isr_changes_consume(kb_controller_t *c, bool discard);
 
 /* ---- pending writes ---- */
 
@@ -167,12 +185,76 @@ static void election_done(const kc_election_result_t *r, void *arg) {
     kc_info("controller", "this broker is now the controller (controller epoch %d)", (int)c->epoch);
     schedule_reconcile(c);
     purge_cb(-1, 0, c);
+    isr_changes_consume(c, true);
 }
 
 static void controller_elect(kb_controller_t *c) {
     if (c->electing || c->active || !c->registered) return;
     c->electing = true;
     kc_controller_elect(c->b->zk, c->b->cfg->broker_id, election_done, c);
+}
+
+/* ---- ISR change notifications ---- */
+
+static void isr_changes_watch(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
+    kb_controller_t *c = ctx;
+    /* Session events reach every watcher; only a change of the children
+     * (or the parent's creation) matters. */
+    if ((type == ZOO_CHILD_EVENT || type == ZOO_CREATED_EVENT) && c->active) isr_changes_consume(c, false);
+}
+
+static void isr_change_seen(const char *node, const kc_isr_change_t *parts, int n, void *arg) {
+    char list[512];
+    size_t used = 0;
+    list[0] = '\0';
+    for (int i = 0; i < n && used < sizeof(list); i++) {
+        int w = snprintf(list + used, sizeof(list) - used, "%s%s-%d", i ? ", " : "", parts[i].topic,
+                         (int)parts[i].partition);
+        if (w < 0) break;
+        used += (size_t)w;
+    }
+    kc_info("controller", "ISR change notification %s: %d partition(s): %s", node, n, list);
+}
+
+static void isr_changes_done(int rc, void *arg) {
+    kb_controller_t *c = arg;
+    c->isr_consuming = false;
+    if (rc == KC_FENCED) {
+        lose_role(c, "a newer controller epoch fenced an ISR change notification deletion");
+        return;
+    }
+    if (!c->active) return;
+    if (rc != KC_OK) {
+        /* A pass asked for meanwhile waits for the retry. */
+        if (evtimer_pending(c->isr_retry_ev, NULL)) return;
+        struct timeval tv = {c->isr_retry_ms / 1000, (c->isr_retry_ms % 1000) * 1000};
+        kc_warn("controller", "handling ISR change notifications failed: %s; retrying in %d ms", kc_strerror(rc),
+                (int)c->isr_retry_ms);
+        evtimer_add(c->isr_retry_ev, &tv);
+        c->isr_retry_ms = c->isr_retry_ms * 2 > ISR_CHANGES_RETRY_MAX_MS ? ISR_CHANGES_RETRY_MAX_MS
+                                                                         : c->isr_retry_ms * 2;
+        return;
+    }
+    c->isr_retry_ms = ISR_CHANGES_RETRY_FIRST_MS;
+    if (c->isr_again) isr_changes_consume(c, c->isr_discard);
+}
+
+static void isr_retry_cb(evutil_socket_t fd, short what, void *arg) {
+    kb_controller_t *c = arg;
+    if (c->active) isr_changes_consume(c, c->isr_again && c->isr_discard);
+}
+
+/* One pass at a time: a watch that fires during a pass asks for another. */
+static void isr_changes_consume(kb_controller_t *c, bool discard) {
+    if (c->isr_consuming) {
+        c->isr_discard = c->isr_again ? c->isr_discard && discard : discard;
+        c->isr_again = true;
+        return;
+    }
+    c->isr_consuming = true;
+    c->isr_again = false;
+    kc_isr_changes_consume(c->b->zk, c->epoch_zk_version, isr_changes_watch, c, discard ? NULL : isr_change_seen,
+                           isr_changes_done, c);
 }
 
 /* ---- reconciliation ---- */
@@ -329,6 +411,7 @@ static void on_session(kc_session_t *s, kc_session_state_t st, bool new_session,
         lose_role(c, "ZooKeeper session expired");
     } else if (st == KC_SESSION_CONNECTED && c->active) {
         schedule_reconcile(c); /* writes lost to the disconnection are redone */
+        isr_changes_consume(c, false);
     }
 }
 
@@ -339,7 +422,9 @@ kb_controller_t *kb_controller_new(kb_broker_t *b) {
     c->retry_ev = evtimer_new(b->base, retry_cb, c);
     c->reconcile_ev = event_new(b->base, -1, 0, reconcile_cb, c);
     c->purge_ev = evtimer_new(b->base, purge_cb, c);
-    if (!c->retry_ev || !c->reconcile_ev || !c->purge_ev) {
+    c->isr_retry_ev = evtimer_new(b->base, isr_retry_cb, c);
+    c->isr_retry_ms = ISR_CHANGES_RETRY_FIRST_MS;
+    if (!c->retry_ev || !c->reconcile_ev || !c->purge_ev || !c->isr_retry_ev) {
         kb_controller_free(c);
         return NULL;
     }
@@ -353,6 +438,7 @@ void kb_controller_free(kb_controller_t *c) {
     if (c->retry_ev) event_free(c->retry_ev);
     if (c->reconcile_ev) event_free(c->reconcile_ev);
     if (c->purge_ev) event_free(c->purge_ev);
+    if (c->isr_retry_ev) event_free(c->isr_retry_ev);
     free(c);
 }
 
@@ -365,6 +451,7 @@ void kb_controller_shutdown(kb_controller_t *c, kc_done_fn done, void *arg) {
     c->active = false;
     evtimer_del(c->retry_ev);
     evtimer_del(c->purge_ev);
+    evtimer_del(c->isr_retry_ev);
     if (!was_active) {
         done(KC_OK, arg);
         return;

@@ -8,7 +8,9 @@
  * replicas) and re-elects leaders of partitions whose leader died (first live
  * replica in the ISR, leader_epoch + 1), removing dead brokers from ISRs.
  * Every write is conditional on the state's zkVersion and fenced by the
- * /controller_epoch version the election was won with.
+ * /controller_epoch version the election was won with.  It also consumes
+ * the /isr_change_notification entries partition leaders publish after
+ * shrinking an ISR, deleting each (all of them on taking the role).
  */
 #ifndef KB_CONTROLLER_H
 #define KB_CONTROLLER_H

@@ -11,7 +11,10 @@
  * Roles are reconciled from the cluster view on each change: the view is
  * walked only once it has loaded completely (a view in the middle of a
  * reload may show stale states), every assigned partition is marked with the
- * walk's generation, and hosted partitions left unmarked are dropped.
+ * walk's generation, and hosted partitions left unmarked are dropped.  Each
+ * partition's role reaches partition_set_role as a kb_role_t, the form a
+ * LeaderAndIsr request will also take; its ISR part, and the leader's ISR
+ * upkeep, are kb_partition_isr.c's.
  *
  * Delayed produces.  An append whose answer must wait (acks=all until the
  * high watermark passes the batch, or any acks until a flush.messages fsync
@@ -36,6 +39,7 @@
 #include <sys/queue.h>
 
 #include "broker/kb_topic_config.h"
+#include "broker/replica/kb_partition_internal.h"
 #include "broker/replica/kb_producer_state.h"
 #include "coord/kc_log.h"
 #include "coord/kc_view.h"
@@ -43,76 +47,6 @@
 
 #define INITIAL_BUCKETS 256
 #define MAX_POOLED_PRODUCES 1024
-
-typedef enum { OP_IDLE = 0, OP_FLUSHING, OP_PARKED } op_stage_t;
-
-/* One produce whose answer waits for an fsync and/or the high watermark. */
-typedef struct kb_delayed_produce {
-    TAILQ_ENTRY(kb_delayed_produce) link; /* flushing, parked or pool list */
-    kb_partition_t *p;                    /* NULL once orphaned by kb_replicas_free */
-    struct event *timer;                  /* acks=all timeout; owned, reused across uses */
-    op_stage_t stage;
-    bool orphaned; /* its flush outlived the partitions: free it when the flush returns */
-    int16_t acks;
-    int32_t timeout_ms;
-    uint64_t leadership;     /* p->leadership when appended */
-    int64_t required_offset; /* high watermark that acknowledges it: last offset + 1 */
-    kb_append_result_t res;
-    kb_produce_done_fn done;
-    void *arg;
-} kb_delayed_produce_t;
-
-TAILQ_HEAD(produce_list, kb_delayed_produce);
-
-typedef enum { W_WAITING = 0, W_QUEUED, W_FIRING } waiter_state_t;
-
-struct kb_waiter {
-    TAILQ_ENTRY(kb_waiter) link; /* p->waiters (WAITING) or r->firing (QUEUED) */
-    kb_partition_t *p;
-    waiter_state_t state;
-    void (*wake)(void *arg);
-    void *arg;
-};
-
-TAILQ_HEAD(waiter_list, kb_waiter);
-
-struct kb_partition {
-    kb_partition_t *hnext; /* hash chain */
-    kb_replicas_t *r;
-    int32_t partition;
-    kb_log_t *log;         /* owned by the log manager; NULL until opened */
-    bool log_failed;       /* opening failed (logged once until it succeeds) */
-    bool hosted;           /* the assignment lists this broker */
-    bool leader;
-    int32_t leader_epoch;
-    int n_isr;
-    bool isr_is_self;      /* ISR == {this broker}: HW follows LEO */
-    int32_t min_insync;    /* the topic's min.insync.replicas */
-    uint64_t leadership;   /* bumped on each become-leader */
-    uint64_t seen;         /* view walk generation that last listed it */
-    bool wake_queued;      /* on r->wake_queue */
-    TAILQ_ENTRY(kb_partition) wake_link;
-    struct waiter_list waiters;
-    struct produce_list parked;   /* sorted by required_offset */
-    struct produce_list flushing; /* in append order */
-    char topic[];
-};
-
-struct kb_replicas {
-    kb_broker_t *b;
-    kb_log_config_t log_config; /* broker defaults, computed once */
-    kb_partition_t **buckets;
-    size_t n_buckets;
-    size_t n_partitions;
-    uint64_t walk;              /* generation of the last view walk */
-    struct event *wake_ev;
-    bool wake_scheduled;
-    TAILQ_HEAD(, kb_partition) wake_queue;
-    struct waiter_list firing;
-    struct produce_list pool;
-    int pool_size;
-    bool closing; /* kb_replicas_free is running: nothing new may wait */
-};
 
 /* ---- the table ---- */
 
@@ -373,13 +307,17 @@ static void produce_flushed(void *arg, int rc) {
 /* With no replication yet the HW moves only when the ISR is this broker
  * alone; then it follows the log end offset.  Returns true if it moved. */
 static bool update_high_watermark(kb_partition_t *p) {
-    if (!p->leader || !p->isr_is_self) return false;
+    if (!p->leader || !kb_partition_isr_is_self(p)) return false;
     int64_t old = kb_log_high_watermark(p->log);
     if (kb_log_end_offset(p->log) <= old) return false;
     kb_log_set_high_watermark(p->log, kb_log_end_offset(p->log));
     if (kb_log_high_watermark(p->log) == old) return false;
     schedule_wake(p);
     return true;
+}
+
+void kb_partition_on_isr_change(kb_partition_t *p) {
+    if (update_high_watermark(p)) complete_parked(p);
 }
 
 /* ---- produce ---- */
@@ -464,15 +402,7 @@ void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_head
 
 /* ---- roles ---- */
 
-typedef struct {
-    bool hosted;
-    bool leader;
-    int32_t leader_epoch;
-    int n_isr;
-    bool isr_is_self;
-} role_t;
-
-static void log_role_change(const kb_partition_t *p, const role_t *to) {
+static void log_role_change(const kb_partition_t *p, const kb_role_t *to) {
     if (p->hosted && !to->hosted)
         kc_info("replica", "%s-%d: no longer assigned to this broker%s; log kept", p->topic, (int)p->partition,
                 p->leader ? ", leadership dropped" : "");
@@ -488,16 +418,17 @@ static void log_role_change(const kb_partition_t *p, const role_t *to) {
 
 /* Moves p to role `to`: losing leadership fails the waiting produces, a
  * changed ISR may move the high watermark, and any change of role or epoch
- * wakes the fetch waiters. */
-static void partition_set_role(kb_partition_t *p, const role_t *to) {
+ * wakes the fetch waiters.  The ISR goes first (kb_partition_isr_apply
+ * compares `to` with the role p still holds). */
+static void partition_set_role(kb_partition_t *p, const kb_role_t *to) {
     bool was_leader = p->leader;
-    bool changed = to->hosted != p->hosted || to->leader != p->leader || to->leader_epoch != p->leader_epoch;
+    bool new_epoch = to->leader_epoch != p->leader_epoch;
+    bool changed = to->hosted != p->hosted || to->leader != p->leader || new_epoch;
     log_role_change(p, to);
+    kb_partition_isr_apply(p, to, to->leader && !was_leader, new_epoch);
     p->hosted = to->hosted;
     p->leader = to->leader;
     p->leader_epoch = to->leader_epoch;
-    p->n_isr = to->n_isr;
-    p->isr_is_self = to->isr_is_self;
     if (to->leader && !was_leader) p->leadership++;
     if (changed) schedule_wake(p);
     /* Fields first: a produce callback below may re-enter this partition. */
@@ -505,14 +436,20 @@ static void partition_set_role(kb_partition_t *p, const role_t *to) {
     if (update_high_watermark(p)) complete_parked(p);
 }
 
-static void role_from_view(role_t *to, const kc_partition_t *kp, int32_t me) {
+/* The role the state znode in the view gives this broker (design.md, "Who
+ * tells a broker its roles"); its arrays point into the view. */
+static void role_from_view(kb_role_t *to, const kc_partition_t *kp, int32_t me) {
     const kc_partition_state_t *s = &kp->state;
-    *to = (role_t){.hosted = true, .leader_epoch = -1};
+    *to = (kb_role_t){.hosted = true, .leader_epoch = -1, .zk_version = -1, .replicas = kp->replicas,
+                      .n_replicas = kp->n_replicas};
     if (!kp->has_state) return;
+    to->has_state = true;
     to->leader = s->leader == me;
     to->leader_epoch = s->leader_epoch;
+    to->controller_epoch = s->controller_epoch;
+    to->zk_version = s->zk_version;
+    to->isr = s->isr;
     to->n_isr = s->n_isr;
-    to->isr_is_self = s->n_isr == 1 && s->isr[0] == me;
 }
 
 /* A topic's effective settings (server.properties plus its overrides from
@@ -552,7 +489,7 @@ static void replicas_host(kb_replicas_t *r, const char *topic, int32_t partition
     } else if (ts->changed) {
         kb_log_set_config(p->log, &ts->log);
     }
-    role_t to;
+    kb_role_t to;
     role_from_view(&to, kp, r->b->cfg->broker_id);
     partition_set_role(p, &to);
 }
@@ -562,7 +499,7 @@ static void replicas_drop_unlisted(kb_replicas_t *r) {
     for (size_t i = 0; i < r->n_buckets; i++)
         for (kb_partition_t *p = r->buckets[i]; p; p = p->hnext)
             if (p->hosted && p->seen != r->walk) {
-                role_t none = {.leader_epoch = p->leader_epoch};
+                kb_role_t none = {.leader_epoch = p->leader_epoch, .zk_version = -1};
                 partition_set_role(p, &none);
             }
 }
@@ -612,7 +549,7 @@ kb_replicas_t *kb_replicas_new(kb_broker_t *b) {
     TAILQ_INIT(&r->wake_queue);
     TAILQ_INIT(&r->firing);
     TAILQ_INIT(&r->pool);
-    if (!r->buckets || !r->wake_ev) {
+    if (!r->buckets || !r->wake_ev || kb_replicas_isr_start(r) != 0) {
         kb_replicas_free(r);
         return NULL;
     }
@@ -662,10 +599,14 @@ static void partition_answer_all(kb_partition_t *p) {
     fire_waiters(p->r);
 }
 
-static void partition_free(kb_partition_t *p) { free(p); }
+static void partition_free(kb_partition_t *p) {
+    kb_partition_isr_free(p);
+    free(p);
+}
 
 void kb_replicas_free(kb_replicas_t *r) {
     if (!r) return;
+    kb_replicas_isr_stop(r);
     if (r->buckets) {
         /* Three passes: once nothing leads, produce callbacks that re-enter
          * are answered NOT_LEADER_OR_FOLLOWER at once and nothing new can

@@ -9,6 +9,12 @@
  * HW = LEO when the ISR is just the leader, otherwise it does not move) and
  * the delayed operations that wait on it: acks=all produces and long-polling
  * fetches, woken by appends and HW changes, never by a polling timer.
+ *
+ * The leader also keeps its ISR true (kb_partition_isr.c): followers that
+ * have not caught up within replica.lag.time.max.ms leave it through a
+ * conditional write of the state znode, announced to the controller by an
+ * /isr_change_notification entry, as Kafka 2.6 leaders do.  Until followers
+ * fetch, that shrinks every ISR to its leader, and the HW then moves.
  */
 #ifndef KB_PARTITION_H
 #define KB_PARTITION_H

@@ -644,6 +644,11 @@ START_TEST(decoders_reject_every_truncation) {
         ck_assert_int_eq(kc_json_topic_decode(six_partitions_v2, n, &t), -1);
     for (size_t n = 0; n < strlen(state); n++)
         ck_assert_int_eq(kc_json_state_decode(state, n, &s), -1);
+    const char *change = "{\"version\":1,\"partitions\":[{\"topic\":\"orders\",\"partition\":0}]}";
+    kc_isr_change_t *parts;
+    int n_parts;
+    for (size_t n = 0; n < strlen(change); n++)
+        ck_assert_int_eq(kc_json_isr_change_decode(change, n, &parts, &n_parts), -1);
 }
 END_TEST
 
@@ -669,7 +674,85 @@ START_TEST(decoders_survive_random_garbage) {
         if (kc_json_topic_decode(buf, n, &t) == 0) kc_topic_clear(&t);
         else ck_assert_ptr_null(t.partitions);
         if (kc_json_state_decode(buf, n, &s) == 0) kc_partition_state_clear(&s);
+        kc_isr_change_t *parts;
+        int n_parts;
+        if (kc_json_isr_change_decode(buf, n, &parts, &n_parts) == 0) kc_isr_changes_free(parts, n_parts);
+        else ck_assert_ptr_null(parts);
     }
+}
+END_TEST
+
+/* A leader whose conditional write met BADVERSION reads the state back and
+ * counts it as written only when this holds (Kafka's read-back check). */
+START_TEST(state_read_back_matches_only_the_state_written) {
+    kc_partition_state_t wrote, stored;
+    ck_assert_int_eq(state_from("{\"controller_epoch\":7,\"leader\":1,\"version\":1,\"leader_epoch\":12,"
+                                "\"isr\":[1,2]}", &wrote), 0);
+    const char *same[] = {"{\"isr\":[1,2],\"leader_epoch\":12,\"version\":1,\"leader\":1,\"controller_epoch\":7}"};
+    const char *other[] = {
+        "{\"controller_epoch\":7,\"leader\":1,\"version\":1,\"leader_epoch\":12,\"isr\":[2,1]}",
+        "{\"controller_epoch\":7,\"leader\":1,\"version\":1,\"leader_epoch\":12,\"isr\":[1]}",
+        "{\"controller_epoch\":7,\"leader\":1,\"version\":1,\"leader_epoch\":13,\"isr\":[1,2]}",
+        "{\"controller_epoch\":8,\"leader\":1,\"version\":1,\"leader_epoch\":12,\"isr\":[1,2]}",
+        "{\"controller_epoch\":7,\"leader\":2,\"version\":1,\"leader_epoch\":12,\"isr\":[1,2]}",
+    };
+    ck_assert_int_eq(state_from(same[0], &stored), 0);
+    stored.zk_version = 5; /* not compared */
+    ck_assert(kc_partition_state_same(&stored, &wrote));
+    kc_partition_state_clear(&stored);
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        ck_assert_int_eq(state_from(other[i], &stored), 0);
+        ck_assert_msg(!kc_partition_state_same(&stored, &wrote), "same: %s", other[i]);
+        kc_partition_state_clear(&stored);
+    }
+    kc_partition_state_clear(&wrote);
+}
+END_TEST
+
+/* ---- /isr_change_notification/isr_change_N ---- */
+
+START_TEST(isr_change_encode_matches_kafka) {
+    kc_isr_change_t parts[] = {{.topic = "orders", .partition = 0}, {.topic = "orders", .partition = 3}};
+    assert_encoded(kc_json_isr_change_encode(parts, 2),
+                   "{\"version\":1,\"partitions\":[{\"topic\":\"orders\",\"partition\":0},"
+                   "{\"topic\":\"orders\",\"partition\":3}]}");
+}
+END_TEST
+
+START_TEST(isr_change_decode_ignores_version_and_unknown_keys) {
+    const char *json = "{\"partitions\":[{\"partition\":3,\"topic\":\"orders\",\"x\":1},"
+                       "{\"topic\":\"b\",\"partition\":0}],\"version\":7}";
+    kc_isr_change_t *parts;
+    int n;
+    ck_assert_int_eq(kc_json_isr_change_decode(json, strlen(json), &parts, &n), 0);
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(parts[0].topic, "orders");
+    ck_assert_int_eq(parts[0].partition, 3);
+    ck_assert_str_eq(parts[1].topic, "b");
+    ck_assert_int_eq(parts[1].partition, 0);
+    kc_isr_changes_free(parts, n);
+}
+END_TEST
+
+static const char *const bad_isr_changes[] = {
+    "{\"version\":1}",
+    "{\"version\":1,\"partitions\":{}}",
+    "{\"version\":1,\"partitions\":[{\"topic\":\"t\"}]}",
+    "{\"version\":1,\"partitions\":[{\"partition\":0}]}",
+    "{\"version\":1,\"partitions\":[{\"topic\":1,\"partition\":0}]}",
+    "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":-1}]}",
+    "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0},7]}",
+    "[]",
+    NULL,
+};
+
+START_TEST(isr_change_decode_rejects_malformed) {
+    const char *json = bad_isr_changes[_i];
+    kc_isr_change_t *parts = (kc_isr_change_t *)1;
+    int n = 5;
+    ck_assert_int_eq(kc_json_isr_change_decode(json, strlen(json), &parts, &n), -1);
+    ck_assert_ptr_null(parts);
+    ck_assert_int_eq(n, 0);
 }
 END_TEST
 
@@ -734,6 +817,13 @@ Suite *json_suite(void) {
     tcase_add_test(tc, config_decode_empty);
     tcase_add_test(tc, config_decode_rejects_malformed);
     tcase_add_test(tc, config_change_encode_matches_kafka_v2);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("isr_change");
+    tcase_add_test(tc, state_read_back_matches_only_the_state_written);
+    tcase_add_test(tc, isr_change_encode_matches_kafka);
+    tcase_add_test(tc, isr_change_decode_ignores_version_and_unknown_keys);
+    tcase_add_loop_test(tc, isr_change_decode_rejects_malformed, 0, count(bad_isr_changes));
     suite_add_tcase(s, tc);
 
     tc = tcase_create("garbage");

@@ -1,0 +1,148 @@
+/*
+ * kb_partition_internal.h - the partition table's structures, shared by
+ * kb_partition.c (roles, produces, fetch waiters) and kb_partition_isr.c
+ * (the leader's ISR upkeep) and by nothing else.
+ */
+#ifndef KB_PARTITION_INTERNAL_H
+#define KB_PARTITION_INTERNAL_H
+
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "broker/replica/kb_isr.h"
+#include "broker/replica/kb_partition.h"
+
+typedef enum { OP_IDLE = 0, OP_FLUSHING, OP_PARKED } op_stage_t;
+
+/* One produce whose answer waits for an fsync and/or the high watermark. */
+typedef struct kb_delayed_produce {
+    TAILQ_ENTRY(kb_delayed_produce) link; /* flushing, parked or pool list */
+    kb_partition_t *p;                    /* NULL once orphaned by kb_replicas_free */
+    struct event *timer;                  /* acks=all timeout; owned, reused across uses */
+    op_stage_t stage;
+    bool orphaned; /* its flush outlived the partitions: free it when the flush returns */
+    int16_t acks;
+    int32_t timeout_ms;
+    uint64_t leadership;     /* p->leadership when appended */
+    int64_t required_offset; /* high watermark that acknowledges it: last offset + 1 */
+    kb_append_result_t res;
+    kb_produce_done_fn done;
+    void *arg;
+} kb_delayed_produce_t;
+
+TAILQ_HEAD(produce_list, kb_delayed_produce);
+
+typedef enum { W_WAITING = 0, W_QUEUED, W_FIRING } waiter_state_t;
+
+struct kb_waiter {
+    TAILQ_ENTRY(kb_waiter) link; /* p->waiters (WAITING) or r->firing (QUEUED) */
+    kb_partition_t *p;
+    waiter_state_t state;
+    void (*wake)(void *arg);
+    void *arg;
+};
+
+TAILQ_HEAD(waiter_list, kb_waiter);
+
+struct kb_partition {
+    kb_partition_t *hnext; /* hash chain */
+    kb_replicas_t *r;
+    int32_t partition;
+    kb_log_t *log;         /* owned by the log manager; NULL until opened */
+    bool log_failed;       /* opening failed (logged once until it succeeds) */
+    bool hosted;           /* the assignment lists this broker */
+    bool leader;
+    int32_t leader_epoch;
+    int32_t min_insync;    /* the topic's min.insync.replicas */
+    uint64_t leadership;   /* bumped on each become-leader */
+    uint64_t seen;         /* view walk generation that last listed it */
+    bool wake_queued;      /* on r->wake_queue */
+    TAILQ_ENTRY(kb_partition) wake_link;
+    struct waiter_list waiters;
+    struct produce_list parked;   /* sorted by required_offset */
+    struct produce_list flushing; /* in append order */
+    /* The ISR and what the leader knows of its followers (kb_partition_isr.c). */
+    int32_t *isr;              /* the ISR as last read or written, in znode order; owned */
+    int n_isr;
+    bool isr_known;            /* isr, zk_version and controller_epoch hold a whole state */
+    int32_t zk_version;        /* the state znode version isr is from: our next write's condition */
+    int32_t controller_epoch;  /* of that state; the leader's own writes keep it */
+    kb_follower_t *followers;  /* every other replica, assigned or in the ISR; owned */
+    int n_followers;
+    struct kb_isr_write *isr_write; /* the ISR write in flight, or NULL */
+    bool isr_change_pending;   /* on r->isr_changes, awaiting publication */
+    TAILQ_ENTRY(kb_partition) isr_change_link;
+    char topic[];
+};
+
+TAILQ_HEAD(isr_publish_list, kb_isr_publish);
+
+struct kb_replicas {
+    kb_broker_t *b;
+    kb_log_config_t log_config; /* broker defaults, computed once */
+    kb_partition_t **buckets;
+    size_t n_buckets;
+    size_t n_partitions;
+    uint64_t walk;              /* generation of the last view walk */
+    struct event *wake_ev;
+    bool wake_scheduled;
+    TAILQ_HEAD(, kb_partition) wake_queue;
+    struct waiter_list firing;
+    struct produce_list pool;
+    int pool_size;
+    bool closing; /* kb_replicas_free is running: nothing new may wait */
+    /* ISR upkeep (kb_partition_isr.c) */
+    struct event *isr_check_ev;   /* every replica.lag.time.max.ms / 2 */
+    struct event *isr_publish_ev; /* every KB_ISR_PUBLISH_CHECK_MS */
+    TAILQ_HEAD(, kb_partition) isr_changes; /* changed ISRs not yet published */
+    int64_t last_isr_change_ms;
+    int64_t last_isr_publish_ms;
+    struct isr_publish_list isr_publishing; /* publications in flight */
+};
+
+/*
+ * A partition's role as one role update states it.  Today each update is
+ * built from the partition's state znode in the cluster view; with the
+ * replication work it comes from a LeaderAndIsr request.  The arrays are
+ * borrowed for the duration of the call.
+ */
+typedef struct kb_role {
+    bool hosted;               /* the assignment lists this broker */
+    bool leader;
+    bool has_state;            /* isr, zk_version and controller_epoch are known */
+    int32_t leader_epoch;
+    int32_t controller_epoch;
+    int32_t zk_version;
+    const int32_t *isr;
+    int n_isr;
+    const int32_t *replicas;   /* the assignment */
+    int n_replicas;
+} kb_role_t;
+
+/* ---- kb_partition.c, for kb_partition_isr.c ---- */
+
+/* The ISR changed under a leader: moves the high watermark (and completes
+ * what waited on it) when the change allows. */
+void kb_partition_on_isr_change(kb_partition_t *p);
+
+/* ---- kb_partition_isr.c, for kb_partition.c ---- */
+
+/* Starts the periodic shrink and publication checks; 0 or -1. */
+int kb_replicas_isr_start(kb_replicas_t *r);
+/* Stops them and detaches every ZooKeeper operation still in flight (its
+ * completion then only frees its context); call before freeing partitions. */
+void kb_replicas_isr_stop(kb_replicas_t *r);
+
+/* Applies the ISR part of role `to` (p's other fields still hold the old
+ * role): copies the ISR, its zkVersion and controller epoch unless `to`
+ * is older than what p holds, and, on a leader, rebuilds the follower
+ * records, resetting them on a new leadership or leader epoch. */
+void kb_partition_isr_apply(kb_partition_t *p, const kb_role_t *to, bool new_leadership, bool new_epoch);
+/* True when the ISR is this broker alone: the high watermark follows the LEO. */
+bool kb_partition_isr_is_self(const kb_partition_t *p);
+void kb_partition_isr_free(kb_partition_t *p);
+
+
+#endif

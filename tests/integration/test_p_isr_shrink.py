@@ -1,0 +1,258 @@
+"""
+Scenario p: a topic with replication factor 3 is usable although followers
+do not replicate yet, because each partition leader shrinks its ISR the way
+Kafka 2.6 leaders do (zk-and-replication.md 3.4, 3.5, 1.4, 1.10, 2.7).
+
+Runbook: three brokers with replica.lag.time.max.ms=1500 (Kafka's default is
+30000; the leaders then check every 750 ms).  For every RF 3 topic created,
+within about two seconds each leader sees that its two followers have not
+caught up (they never fetched), writes the state znode itself with the ISR
+reduced to the leader (conditional on its zkVersion; leader_epoch and
+controller_epoch unchanged, Kafka 2.6's JSON) and, by Kafka's timing rule
+(a change quiet for 5 s, checked every 2.5 s), publishes an
+/isr_change_notification/isr_change_N entry that the controller reads and
+deletes.  From then on the high watermark follows the leader's log:
+
+  - records produced with acks=1 become readable by a consumer;
+  - acks=all with min.insync.replicas=1 is answered (confluent-kafka, and
+    kcat, whose default is acks=all);
+  - acks=all with min.insync.replicas=2 is refused with NOT_ENOUGH_REPLICAS
+    (19), acks=1 still works;
+  - retention deletes old segments (it never passes the high watermark);
+  - kbroker-admin describe-topic, kcat -L and confluent-kafka's Metadata
+    show the one-member ISR.
+
+To read the notification entries before the controller deletes them, the
+test takes DELETE permission on /isr_change_notification away (a ZooKeeper
+ACL: brokers may still create children, the controller cannot remove
+them); once they are checked it gives the permission back, and the
+controller's retry deletes them.
+"""
+import json
+import re
+import time
+
+import pytest
+
+import kafkawire as kw
+import kbharness as h
+
+LAG_MS = 1500
+BROKER_CONFIG = {"replica.lag.time.max.ms": str(LAG_MS),
+                 "log.retention.check.interval.ms": "500",
+                 "log.segment.delete.delay.ms": "200"}
+BROKERS = [1, 2, 3]
+NOTIFICATIONS = "/isr_change_notification"
+NOT_ENOUGH_REPLICAS = 19
+
+
+@pytest.fixture(scope="module")
+def cluster(make_cluster):
+    c = make_cluster()
+    with h.step(f"start brokers 1, 2, 3 with replica.lag.time.max.ms={LAG_MS}"):
+        c.start_brokers(BROKERS, extra=BROKER_CONFIG)
+        c.wait_controller()
+    return c
+
+
+# -- helpers ---------------------------------------------------------------------
+
+def shrunk(states):
+    """True when every partition's ISR is its leader alone."""
+    return all(s["isr"] == [s["leader"]] for s in states.values())
+
+
+def create_rf3(cluster, topic, partitions=1, configs=()):
+    """kbroker-admin create-topic with RF 3; returns (creation time, first states)."""
+    args = ["create-topic", "--topic", topic, "--partitions", partitions, "--replication-factor", 3]
+    for cfg in configs:
+        args += ["--config", cfg]
+    t0 = time.monotonic()
+    r = cluster.admin(*args)
+    assert r.returncode == 0, r.stderr
+    first = cluster.wait_states(topic)
+    return t0, first
+
+
+def wait_shrunk(cluster, topic, timeout=60):
+    return cluster.wait_states(topic, timeout=timeout, pred=shrunk)
+
+
+def deny_deletes(cluster):
+    from kazoo.security import make_acl
+    cluster.zk.set_acls(NOTIFICATIONS, [make_acl("world", "anyone", read=True, write=True, create=True,
+                                                 admin=True)])
+
+
+def allow_deletes(cluster):
+    from kazoo.security import OPEN_ACL_UNSAFE
+    cluster.zk.set_acls(NOTIFICATIONS, OPEN_ACL_UNSAFE)
+
+
+def notifications(cluster):
+    """{child name: (raw bytes, parsed JSON)} of /isr_change_notification."""
+    out = {}
+    for name in cluster.children(NOTIFICATIONS) or []:
+        got = cluster.get(f"{NOTIFICATIONS}/{name}")
+        if got is not None:
+            out[name] = (got[0], json.loads(got[0].decode()))
+    return out
+
+
+def listed(notes, topic):
+    """The partitions of topic the notifications name."""
+    return sorted(p["partition"] for _, doc in notes.values() for p in doc["partitions"] if p["topic"] == topic)
+
+
+# -- scenarios -------------------------------------------------------------------
+
+def test_leaders_shrink_the_isr_in_kafka_form_and_the_controller_consumes_the_notifications(cluster):
+    c = cluster
+    topic = "orders"
+    epoch = c.controller_epoch()
+    with h.step("take DELETE on /isr_change_notification away, so its entries stay readable"):
+        deny_deletes(c)
+    with h.step(f"create {topic}: 3 partitions, RF 3"):
+        t0, first = create_rf3(c, topic, partitions=3)
+    for p, s in first.items():
+        assert sorted(s["isr"]) == BROKERS and s["leader_epoch"] == 0, (p, s)
+    with h.step("wait for every leader to shrink its ISR to itself"):
+        after = wait_shrunk(c, topic)
+    h.note(f"create-topic -> ISR of all 3 partitions shrunk (replica.lag.time.max.ms={LAG_MS})",
+           time.monotonic() - t0)
+
+    for p, s in after.items():
+        raw, stat = c.get(f"/brokers/topics/{topic}/partitions/{p}/state")
+        leader = first[p]["leader"]
+        # Kafka 2.6's form: compact JSON, these five keys, the leader's
+        # leader_epoch and the controller epoch of the state it replaced.
+        assert raw == (f'{{"controller_epoch":{epoch},"leader":{leader},"version":1,'
+                       f'"leader_epoch":0,"isr":[{leader}]}}').encode(), raw
+        assert stat.version == 1, f"partition {p}: one conditional write after the controller's create"
+        log = c.brokers[leader].process.log_text()
+        assert re.search(rf"{topic}-{p}: shrinking ISR from \[[0-9,]+\] to \[{leader}\]", log), \
+            f"broker {leader} does not say it shrank {topic}-{p}"
+
+    with h.step("wait for the leaders' /isr_change_notification entries"):
+        notes = h.wait_until(lambda: (lambda n: n if listed(n, topic) == [0, 1, 2] else None)(notifications(c)),
+                             60, f"notifications naming {topic}-0, -1 and -2")
+    for name, (raw, doc) in notes.items():
+        assert re.fullmatch(r"isr_change_\d{10}", name), name
+        assert set(doc) == {"version", "partitions"} and doc["version"] == 1, doc
+        assert all(set(x) == {"topic", "partition"} for x in doc["partitions"]), doc
+        assert b" " not in raw, raw
+    _, stat = c.get(NOTIFICATIONS)
+    assert stat.numChildren == len(notes)
+
+    with h.step("give DELETE back: the controller deletes the entries"):
+        allow_deletes(c)
+        h.wait_until(lambda: c.children(NOTIFICATIONS) == [], 60, "the controller to delete the notifications")
+    controller = c.brokers[c.controller()]
+    assert f"ISR change notification {sorted(notes)[0]}" in controller.process.log_text()
+    assert c.states(topic) == after, "the controller left the shrunken states alone"
+    assert c.controller_epoch() == epoch
+
+
+def test_metadata_and_describe_topic_show_the_shrunken_isr(cluster):
+    c = cluster
+    topic = "orders"
+    states = wait_shrunk(c, topic)
+    r = c.admin("--output", "json", "describe-topic", "--topic", topic)
+    assert r.returncode == 0, r.stderr
+    for p in json.loads(r.stdout)[0]["partitions"]:
+        s = states[p["partition"]]
+        assert p["isr"] == [s["leader"]] and p["leader_epoch"] == 0, p
+    text = c.admin("describe-topic", "--topic", topic).stdout
+    for p, s in states.items():
+        assert f"Partition: {p}\tLeader: {s['leader']}\t" in text and f"\tIsr: {s['leader']}\n" in text, text
+    for b in c.brokers.values():
+        view = h.kcat_view(h.kcat_metadata(b.bootstrap))["topics"][topic]["partitions"]
+        assert {p: (x[0], x[2]) for p, x in view.items()} == {p: (s["leader"], [s["leader"]])
+                                                               for p, s in states.items()}, (b.id, view)
+    from confluent_kafka.admin import AdminClient
+    md = AdminClient({"bootstrap.servers": c.bootstrap()}).list_topics(topic, timeout=30)
+    for p, pm in md.topics[topic].partitions.items():
+        assert pm.leader == states[p]["leader"] and list(pm.isrs) == [pm.leader], (p, pm.isrs)
+
+
+def test_records_produced_with_acks_1_become_readable_once_the_isr_shrinks(cluster):
+    c = cluster
+    topic = "acks-one"
+    create_rf3(c, topic, partitions=3)
+    recs = [h.Rec(topic, i % 3, None, f"k{i}".encode(), f"v{i}".encode(), (), None) for i in range(60)]
+    with h.step("produce 60 records with acks=1 right after creation"):
+        reports = h.ck_produce(h.ck_producer(c.bootstrap(), acks=1), recs)
+    assert all(e is None for _, e in reports), reports
+    with h.step("a consumer reads all 60 (bounded wait: only after the shrink)"):
+        def all_read():
+            got, _ = h.ck_consume(c.bootstrap(), [(topic, p) for p in range(3)], timeout=60)
+            return got if len(got) == 60 else None
+        got = h.wait_until(all_read, 60, "a consumer to read all 60 records", interval=0.5)
+    assert sorted((r.key, r.value) for r in got) == sorted((r.key, r.value) for r in recs)
+    assert shrunk(c.states(topic))
+
+
+def test_acks_all_with_min_insync_1_is_answered_once_the_isr_shrinks(cluster):
+    c = cluster
+    topic = "acks-all"
+    t0, _ = create_rf3(c, topic)
+    recs = [h.Rec(topic, 0, None, b"k", f"v{i}".encode(), (), None) for i in range(10)]
+    with h.step("produce 10 records with acks=all (min.insync.replicas=1) right after creation"):
+        reports = h.ck_produce(h.ck_producer(c.bootstrap(), acks="all"), recs, timeout=90)
+    h.note("create-topic -> acks=all produce answered", time.monotonic() - t0)
+    assert [e for _, e in reports] == [None] * 10, reports
+    assert sorted(r.offset for r, _ in reports) == list(range(10))
+    assert shrunk(c.states(topic))
+    assert [r.value for r in h.kcat_consume(c.bootstrap(), topic)] == [r.value for r in recs]
+
+
+def test_kcat_default_acks_all_producer_finishes_on_a_new_rf3_topic(cluster):
+    c = cluster
+    topic = "kcat-default"
+    t0, _ = create_rf3(c, topic)
+    path = c.workdir / "kcat-lines.txt"
+    path.write_text("".join(f"kcat{i}\n" for i in range(5)))
+    with h.step("kcat -P (its default is acks=all) right after creation"):
+        h.kcat_produce(c.bootstrap(), topic, path, key_delim=None, timeout=120)
+    h.note("create-topic -> kcat -P done", time.monotonic() - t0)
+    assert shrunk(c.states(topic))
+    assert [r.value for r in h.kcat_consume(c.bootstrap(), topic)] == [f"kcat{i}".encode() for i in range(5)]
+
+
+def test_acks_all_with_min_insync_2_is_refused_after_the_shrink(cluster):
+    c = cluster
+    topic = "strict"
+    create_rf3(c, topic, configs=["min.insync.replicas=2"])
+    with h.step("wait for the ISR to shrink to the leader"):
+        wait_shrunk(c, topic)
+    rec = [h.Rec(topic, 0, None, b"k", b"must not be written", (), None)]
+    (_, err), = h.ck_produce(h.ck_producer(c.bootstrap(), acks="all", retries=0), rec)
+    assert err is not None and err.code() == NOT_ENOUGH_REPLICAS, err
+    (ok, err), = h.ck_produce(h.ck_producer(c.bootstrap(), acks=1), [rec[0]._replace(value=b"acks=1")])
+    assert err is None and ok.offset == 0, (ok, err)
+    assert [r.value for r in h.kcat_consume(c.bootstrap(), topic)] == [b"acks=1"]
+
+
+def test_retention_deletes_old_segments_once_the_isr_shrinks(cluster):
+    c = cluster
+    topic = "retained"
+    create_rf3(c, topic, configs=["segment.bytes=4096", "retention.bytes=10000"])
+    leader = c.leader(topic, 0)
+    producer = h.ck_producer(c.bootstrap(), **{"linger.ms": 0, "batch.num.messages": 5})
+    recs = [h.Rec(topic, 0, None, f"k{i}".encode(), b"r" * 300, (), None) for i in range(300)]
+    with h.step("produce 300 records of 300 bytes in batches of 5 (acks=1)"):
+        reports = h.ck_produce(producer, recs, flush_every=5)
+    assert all(e is None for _, e in reports)
+
+    def earliest():
+        (err, _, offset), = h.list_offsets(leader, topic, [0], timestamp=kw.EARLIEST).values()
+        return offset if err == 0 and offset > 0 else None
+    def oldest_segment_gone():
+        start = earliest()
+        first = leader.segments(topic, 0)[0].name
+        return start if start and int(first[:20]) == start else None
+    with h.step("wait for retention to delete the oldest segments"):
+        start = h.wait_until(oldest_segment_gone, 60, f"the first segments of {topic}-0 to be deleted",
+                             interval=0.2)
+    assert start > 0 and (leader.partition_dir(topic, 0) / kw.segment_name(0, ".log")).exists() is False
+    assert shrunk(c.states(topic))

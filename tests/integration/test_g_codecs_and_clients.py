@@ -329,7 +329,7 @@ def test_2mib_batches_are_read_by_all_three_clients_with_a_1mib_partition_limit(
     bootstrap = cluster.bootstrap()
     batch, single, after = big_records()
     p = h.ck_producer(bootstrap, message_max_bytes=MESSAGE_MAX_BYTES, batch_size=MESSAGE_MAX_BYTES,
-                      linger_ms=1000, batch_num_messages=100000)
+                      linger_ms=30000, batch_num_messages=100000)  # only ck_produce's flush sends
     with h.step("confluent-kafka: 64 x 32 KiB in one batch, one 2 MiB record, one small record"):
         for group in (batch, single, after):
             reports = h.ck_produce(p, group)

@@ -5,7 +5,8 @@
  * another thread writes).  With kbroker.metrics.listener=HOST:PORT set, an
  * evhttp server on the broker's loop answers GET /metrics with every counter
  * in Prometheus text format (kbroker_* names), including the log manager's
- * statistics (fsyncs, recovery truncations).
+ * statistics (fsyncs, recovery truncations), the ZooKeeper session state
+ * and whether the broker is registered.
  */
 #ifndef KB_METRICS_H
 #define KB_METRICS_H

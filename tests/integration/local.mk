@@ -20,4 +20,6 @@ EXTRA_DIST += \
 	tests/integration/test_l_create_topics.py \
 	tests/integration/test_m_configs.py \
 	tests/integration/test_n_retention.py \
-	tests/integration/test_o_idempotence.py
+	tests/integration/test_o_idempotence.py \
+	tests/integration/test_p_broker_registration.py \
+	tests/integration/test_q_zookeeper_name_resolution.py

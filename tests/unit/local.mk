@@ -26,3 +26,9 @@ tests_unit_test_broker_LDADD = $(KBROKER_LIBS) $(CHECK_LIBS)
 
 TESTS += tests/unit/test_coord tests/unit/test_proto tests/unit/test_broker
 
+# Not a Check suite: the key table's used/unused marks held against the code
+# and the man page (a shell script reading the sources under $srcdir).
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = $(SHELL)
+TESTS += tests/unit/config_keys_used.sh
+EXTRA_DIST += tests/unit/config_keys_used.sh

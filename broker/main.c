@@ -8,10 +8,12 @@
  * shutdown) and the metrics endpoint started (exit status 1 on failure) before anything is
  * written to ZooKeeper, so a broker that cannot serve never registers.
  * Clients are served from the moment the listeners are bound; Metadata
- * reflects ZooKeeper as soon as the cluster view has loaded.  After
+ * reflects ZooKeeper as soon as the cluster view has loaded.  Before
  * registering, the log dirs' meta.properties must name this broker and
- * cluster (exit status 1 otherwise); only then do the partitions assigned
- * here take their roles from the view.
+ * the cluster of /cluster/id (exit status 1 otherwise, and no
+ * /brokers/ids/N is ever created); after the first registration the broker
+ * says it serves clients, and the partitions assigned here take their roles
+ * from the view.
  *
  * SIGTERM and SIGINT give up the controller role, delete /brokers/ids/N,
  * close the logs cleanly (checkpoints and the clean-shutdown marker) and exit
@@ -126,19 +128,25 @@ static void on_fatal(kb_broker_t *b, const char *message) {
     stop_loop(p, 1);
 }
 
+/* Log dirs that belong to another broker id or cluster must not be served,
+ * nor registered in this cluster; a dir without meta.properties gets one
+ * now, as the cluster id is known. */
+static int verify_identity(kb_broker_t *b, const char *cluster_id, char *err, size_t errlen) {
+    return kb_logmgr_check_identity(b->logs, b->cfg->broker_id, cluster_id, err, errlen);
+}
+
+static void log_serving(const kb_config_t *cfg) {
+    for (int i = 0; i < cfg->n_listeners; i++)
+        kc_info("main", "serving Kafka clients on %s://%s:%d", cfg->listeners[i].name,
+                cfg->listeners[i].host[0] ? cfg->listeners[i].host : "0.0.0.0", cfg->listeners[i].port);
+}
+
 static void on_registered(kb_broker_t *b, int64_t czxid) {
     kb_process_t *p = (kb_process_t *)b;
-    char err[512];
     event_del(p->connect_timer);
-    /* Log dirs that belong to another broker id or cluster must not be
-     * served; a dir without meta.properties gets one now. */
-    if (kb_logmgr_check_identity(b->logs, b->cfg->broker_id, kb_registration_cluster_id(b->registration), err,
-                                 sizeof(err)) != 0) {
-        on_fatal(b, err);
-        return;
-    }
     if (!p->logs_verified) {
         p->logs_verified = true;
+        log_serving(b->cfg);
         /* Catch up with the view changes held back until now (replicas is
          * NULL if this runs inside kc_session_free at teardown). */
         if (b->replicas) kb_replicas_on_view_change(b->replicas, KC_VIEW_TOPICS | KC_VIEW_STATES);
@@ -280,16 +288,15 @@ static int start_broker(kb_process_t *p) {
     /* Listener order: the view reloads first on a new session, then the
      * broker registers, then the controller takes part in the election. */
     b->view = kc_view_new(b->zk, on_view_change, b);
-    b->registration = kb_registration_new(b, on_registered, on_fatal);
+    b->registration = kb_registration_new(b, verify_identity, on_registered, on_fatal);
     b->controller = kb_controller_new(b);
     b->producer_ids = kc_producer_ids_new(b->zk, p->cfg.broker_id);
-    if (!b->view || !b->registration || !b->controller || !b->producer_ids || kc_session_start(b->zk) != 0) {
+    /* kc_session_start's 1 (no handle yet) is retried by the session and
+     * bounded by zookeeper.connection.timeout.ms like any connect. */
+    if (!b->view || !b->registration || !b->controller || !b->producer_ids || kc_session_start(b->zk) < 0) {
         kc_error("main", "cannot start the ZooKeeper session to %s", p->cfg.zookeeper_connect);
         return 1;
     }
-    for (int i = 0; i < p->cfg.n_listeners; i++)
-        kc_info("main", "serving Kafka clients on %s://%s:%d", p->cfg.listeners[i].name,
-                p->cfg.listeners[i].host[0] ? p->cfg.listeners[i].host : "0.0.0.0", p->cfg.listeners[i].port);
     return 0;
 }
 

@@ -128,14 +128,56 @@ static bool parse_int(const char *s, long min, long max, long *out) {
     return true;
 }
 
+/* What a user of Kafka's own tools most likely meant by an option this tool
+ * does not have: kafka-topics.sh and kafka-configs.sh take an action
+ * option where kbroker-admin takes a command. */
+static const struct {
+    const char *option;
+    const char *hint;
+} kafka_hints[] = {
+    {"--create", "kbroker-admin takes a command instead of kafka-topics.sh's --create: try 'create-topic'"},
+    {"--list", "kbroker-admin takes a command instead of kafka-topics.sh's --list: try 'list-topics'"},
+    {"--describe", "kbroker-admin takes a command instead of --describe: try 'describe-topic' (kafka-topics.sh) "
+                   "or 'describe-config' (kafka-configs.sh)"},
+    {"--alter", "kbroker-admin takes a command instead of --alter: try 'alter-config' (kafka-configs.sh); "
+                "partition counts cannot be changed yet"},
+    {"--delete", "deleting topics is not supported yet"},
+    {"--bootstrap-server", "kbroker-admin works through ZooKeeper: give --zookeeper HOST:PORT[/chroot]"},
+    {"--entity-type", "kbroker-admin takes a command instead: try 'describe-config --topic T' or "
+                      "'alter-config --topic T'"},
+};
+
+/* Options of the commands, which go after the command's name. */
+static const char *command_options[] = {"--topic", "--partitions", "--replication-factor", "--replica-assignment",
+                                        "--config", "--add-config", "--delete-config", "--broker"};
+
+/* The hint for an unknown option ("--create" or "--create=x"), or NULL. */
+static const char *option_hint(const char *opt, bool global) {
+    size_t len = strcspn(opt, "=");
+    for (size_t i = 0; i < sizeof(kafka_hints) / sizeof(kafka_hints[0]); i++)
+        if (strlen(kafka_hints[i].option) == len && strncmp(opt, kafka_hints[i].option, len) == 0)
+            return kafka_hints[i].hint;
+    for (size_t i = 0; global && i < sizeof(command_options) / sizeof(command_options[0]); i++)
+        if (strlen(command_options[i]) == len && strncmp(opt, command_options[i], len) == 0)
+            return "command options go after the command, e.g. " PROG " --zookeeper HOST:PORT describe-topic "
+                   "--topic T";
+    return NULL;
+}
+
 /* getopt_long is run with opterr = 0 so that every complaint is ours and fits
- * on one line; this turns its '?' and ':' answers into that line. */
+ * on one line; this turns its '?' and ':' answers into that line.  where is
+ * the command, or NULL for the tool's own options (fail() names the tool). */
 static int option_error(const char *where, int c, char **argv) {
     const char *opt = argv[optind - 1];
+    const char *sep = where != NULL ? ": " : "";
+    const char *hint = c != ':' && optopt == 0 ? option_hint(opt, where == NULL) : NULL;
 
-    if (c == ':') return fail(EXIT_USAGE, "%s: option '%s' needs a value", where, opt);
-    if (optopt != 0) return fail(EXIT_USAGE, "%s: unknown option '-%c'", where, optopt);
-    return fail(EXIT_USAGE, "%s: unknown option '%s'", where, opt);
+    if (where == NULL) where = "";
+    if (c == ':') return fail(EXIT_USAGE, "%s%soption '%s' needs a value", where, sep, opt);
+    if (optopt != 0) return fail(EXIT_USAGE, "%s%sunknown option '-%c'", where, sep, optopt);
+    if (hint != NULL)
+        return fail(EXIT_USAGE, "%s%sunknown option '%.*s'; %s", where, sep, (int)strcspn(opt, "="), opt, hint);
+    return fail(EXIT_USAGE, "%s%sunknown option '%s'", where, sep, opt);
 }
 
 /* Each comma-separated server must be HOST:PORT; a chroot may follow the
@@ -190,8 +232,15 @@ static int admin_connect(admin_t *a) {
     if (a->session == NULL) return fail(EXIT_USAGE, "invalid --zookeeper '%s'", a->zookeeper);
     /* The ZooKeeper client would log every refused connection attempt. */
     zoo_set_debug_level(0);
-    if (kc_session_start(a->session) < 0)
-        return fail(EXIT_UNREACHABLE, "cannot connect to ZooKeeper at %s", a->zookeeper);
+    /* A handle that cannot be created (no host name resolves) is not
+     * waited for: the tool says why at once. */
+    int started = kc_session_start(a->session);
+    if (started != 0) {
+        kc_session_stats_t st;
+        kc_session_get_stats(a->session, &st);
+        return fail(EXIT_UNREACHABLE, "cannot connect to ZooKeeper at %s: %s", a->zookeeper,
+                    started > 0 ? kc_zk_init_error(st.last_handle_errno) : "out of memory");
+    }
     if (kc_session_wait_connected(a->session, remaining_ms(a)) < 0)
         return fail(EXIT_UNREACHABLE, "ZooKeeper at %s unreachable within %d seconds",
                     a->zookeeper, a->timeout_s);
@@ -935,7 +984,7 @@ static int apply_global_option(admin_t *a, int opt, char **argv) {
         return EXIT_OK;
     case 'h': print_help(stdout); return -1;
     case 'V': puts(PROG " " PACKAGE_VERSION); return -1;
-    default: return option_error(PROG, opt, argv);
+    default: return option_error(NULL, opt, argv);
     }
 }
 
@@ -986,11 +1035,25 @@ static int take_trailing_global_options(admin_t *a, int *argc, char **argv) {
     return EXIT_OK;
 }
 
+/* "create" for create-topic, "topics" for list-topics: a command whose
+ * name starts or ends with what was typed is offered. */
+static int unknown_command(const char *name) {
+    size_t n = strlen(name);
+    for (const command_t *c = commands; n >= 4 && c->name != NULL; c++) {
+        size_t cn = strlen(c->name);
+        if (strncmp(c->name, name, n) == 0 || (cn > n && strcmp(c->name + cn - n, name) == 0))
+            return fail(EXIT_USAGE, "unknown command '%s'; did you mean '%s'? see " PROG " --help", name, c->name);
+    }
+    const char *hint = name[0] == '-' ? option_hint(name, true) : NULL;
+    if (hint != NULL) return fail(EXIT_USAGE, "unknown command '%s'; %s", name, hint);
+    return fail(EXIT_USAGE, "unknown command '%s'; see " PROG " --help", name);
+}
+
 /* Runs the command argv[0] with its own options in argv[1..]. */
 static int run_command(admin_t *a, int argc, char **argv) {
     const command_t *c = find_command(argv[0]);
 
-    if (c == NULL) return fail(EXIT_USAGE, "unknown command '%s'; see " PROG " --help", argv[0]);
+    if (c == NULL) return unknown_command(argv[0]);
     if (argc > 1 && strcmp(argv[1], "--help") == 0) {
         printf("usage: " PROG " --zookeeper HOST:PORT %s\n", c->usage);
         return EXIT_OK;

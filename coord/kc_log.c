@@ -2,12 +2,14 @@
  * kc_log.c - timestamped, leveled logging to stderr.
  *
  * One fprintf per line keeps lines whole even when several processes share
- * the terminal.  The logger has no locking: kbroker logs only from its event
+ * the terminal.  Repeated lines are thinned out by kc_ratelimit_t, which
+ * counts what it drops so the next line can say so.  The logger has no locking: kbroker logs only from its event
  * loop thread and helper threads format into a local buffer first.
  */
 #include "coord/kc_log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/time.h>
 #include <time.h>
@@ -44,4 +46,22 @@ void kc_log(kc_log_level_t level, const char *module, const char *fmt, ...) {
         snprintf(who, sizeof(who), "%s", log_prog);
     fprintf(stderr, "%s.%03dZ %-5s %s %s: %s\n", stamp, (int)(tv.tv_usec / 1000), names[level], who,
             module, msg);
+}
+
+static int64_t monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool kc_ratelimit_allow(kc_ratelimit_t *rl, int interval_ms, uint64_t *dropped) {
+    int64_t now = monotonic_ms();
+    if (rl->last_ms != 0 && now - rl->last_ms < interval_ms) {
+        rl->suppressed++;
+        return false;
+    }
+    rl->last_ms = now > 0 ? now : 1;
+    *dropped = rl->suppressed;
+    rl->suppressed = 0;
+    return true;
 }

@@ -8,6 +8,7 @@
 #ifndef KC_LOG_H
 #define KC_LOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef enum { KC_LOG_DEBUG = 0, KC_LOG_INFO, KC_LOG_WARN, KC_LOG_ERROR } kc_log_level_t;
@@ -17,6 +18,21 @@ void kc_log_init(const char *prog, int32_t broker_id, kc_log_level_t min_level);
 void kc_log_set_broker_id(int32_t broker_id);
 void kc_log(kc_log_level_t level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * A rate limit for one kind of repeated line (a retry loop, a client library
+ * that logs every reconnect attempt): at most one line per interval gets
+ * through; the ones dropped in between are counted, and the caller reports
+ * the count with the next line it logs.  Zero-initialise it.
+ */
+typedef struct kc_ratelimit {
+    int64_t last_ms;     /* monotonic time a line last got through; 0 = never */
+    uint64_t suppressed; /* lines dropped since then */
+} kc_ratelimit_t;
+
+/* True when a line may be logged now; *dropped then receives (and the
+ * limiter forgets) the number of lines dropped since the last one. */
+bool kc_ratelimit_allow(kc_ratelimit_t *rl, int interval_ms, uint64_t *dropped);
 
 #define kc_debug(mod, ...) kc_log(KC_LOG_DEBUG, mod, __VA_ARGS__)
 #define kc_info(mod, ...) kc_log(KC_LOG_INFO, mod, __VA_ARGS__)

@@ -9,6 +9,7 @@
  */
 #include "coord/kc_registry.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,8 @@ void kc_cluster_id_get_or_create(kc_session_t *s, kc_cluster_id_fn done, void *a
 
 /* ---- broker registration ---- */
 
+#define KC_MAX_OWN_SESSIONS 16
+
 typedef struct reg_op {
     kc_session_t *s;
     kc_broker_info_t self;
@@ -156,6 +159,9 @@ typedef struct reg_op {
     zoo_op_t ops[2];
     zoo_op_result_t results[2];
     struct Stat set_stat;
+    int64_t own[KC_MAX_OWN_SESSIONS];
+    int n_own;
+    char holder[512]; /* the live holder of the id, on KC_EXISTS */
     kc_register_fn done;
     void *arg;
     int attempts;
@@ -164,7 +170,7 @@ typedef struct reg_op {
 static void reg_check_existing(reg_op_t *op);
 
 static void reg_finish(reg_op_t *op, int rc, int64_t czxid) {
-    op->done(rc, czxid, op->arg);
+    op->done(rc, czxid, rc == KC_EXISTS && op->holder[0] ? op->holder : NULL, op->arg);
     kc_broker_info_clear(&op->self);
     free(op->json);
     free(op);
@@ -202,9 +208,28 @@ static void reg_stale_deleted(int rc, const void *data) {
     else reg_finish(op, kc_from_zrc(rc), 0);
 }
 
+static bool reg_is_own_session(const reg_op_t *op, int64_t owner) {
+    for (int i = 0; i < op->n_own; i++)
+        if (op->own[i] == owner && owner != 0) return true;
+    return false;
+}
+
+/* "session 0x..., endpoints PLAINTEXT://h:p,..." for the refusal message. */
+static void reg_describe_holder(reg_op_t *op, const char *value, int len, int64_t owner) {
+    kc_broker_info_t old = {0};
+    size_t used = (size_t)snprintf(op->holder, sizeof(op->holder), "held by ZooKeeper session 0x%llx",
+                                   (unsigned long long)owner);
+    if (value && len > 0 && kc_json_broker_decode(value, (size_t)len, op->self.id, &old) == 0) {
+        for (int i = 0; i < old.n_endpoints && used < sizeof(op->holder); i++)
+            used += (size_t)snprintf(op->holder + used, sizeof(op->holder) - used, "%s%s://%s:%d",
+                                     i == 0 ? " with endpoints " : ",", old.endpoints[i].listener,
+                                     old.endpoints[i].host ? old.endpoints[i].host : "", (int)old.endpoints[i].port);
+    }
+    kc_broker_info_clear(&old);
+}
+
 static void reg_existing_got(int rc, const char *value, int len, const struct Stat *st, const void *data) {
     reg_op_t *op = (reg_op_t *)data;
-    kc_broker_info_t old = {0};
     if (rc == ZNONODE) {
         reg_create(op);
         return;
@@ -217,18 +242,15 @@ static void reg_existing_got(int rc, const char *value, int len, const struct St
         reg_finish(op, KC_OK, st->czxid); /* ours already (an answer lost to a reconnect) */
         return;
     }
-    bool same = kc_json_broker_decode(value, (size_t)len, op->self.id, &old) == 0 &&
-                kc_broker_same_endpoints(&old, &op->self);
-    kc_broker_info_clear(&old);
-    if (!same) {
+    if (!reg_is_own_session(op, st->ephemeralOwner)) {
+        /* A live broker's, or one whose session we cannot tell apart from
+         * a live one: never taken over (it goes when its session expires). */
+        reg_describe_holder(op, value, len, st->ephemeralOwner);
         reg_finish(op, KC_EXISTS, 0);
         return;
     }
-    /* Same id and endpoints, another session: our own dead incarnation
-     * (restarted right after kill -9).  Replace it rather than wait for
-     * ZooKeeper to expire it. */
-    kc_info("registry", "replacing the registration of a previous incarnation of broker %d (czxid %lld)",
-            (int)op->self.id, (long long)st->czxid);
+    kc_info("registry", "replacing the registration of a previous process of broker %d (ZooKeeper session 0x%llx, "
+            "czxid %lld)", (int)op->self.id, (unsigned long long)st->ephemeralOwner, (long long)st->czxid);
     int zrc = zoo_adelete(kc_session_handle(op->s), op->path, st->version, reg_stale_deleted, op);
     if (zrc != ZOK) reg_finish(op, kc_from_zrc(zrc), 0);
     kc_session_kick(op->s);
@@ -241,20 +263,52 @@ static void reg_check_existing(reg_op_t *op) {
     kc_session_kick(op->s);
 }
 
-void kc_broker_register(kc_session_t *s, const kc_broker_info_t *self, kc_register_fn done, void *arg) {
+void kc_broker_register(kc_session_t *s, const kc_broker_info_t *self, const int64_t *own_sessions,
+                        int n_own_sessions, kc_register_fn done, void *arg) {
     reg_op_t *op = calloc(1, sizeof(*op));
     if (!op || kc_broker_info_copy(&op->self, self) < 0 || !(op->json = kc_json_broker_encode(self))) {
         if (op) kc_broker_info_clear(&op->self);
         free(op);
-        done(KC_ERR, 0, arg);
+        done(KC_ERR, 0, NULL, arg);
         return;
     }
     op->s = s;
     op->done = done;
     op->arg = arg;
+    for (int i = 0; i < n_own_sessions && op->n_own < KC_MAX_OWN_SESSIONS; i++) op->own[op->n_own++] = own_sessions[i];
     kc_path_broker(op->path, sizeof(op->path), self->id);
     reg_check_existing(op);
 }
+
+/* ---- watching our own registration ---- */
+
+static void reg_watch_arm(kc_registration_watch_t *w);
+
+static void reg_watch_fired(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
+    kc_registration_watch_t *w = ctx;
+    /* The C client copies session events to every watcher; an expired
+     * session drops its watches and its ephemeral znodes with it. */
+    if (type == ZOO_SESSION_EVENT || type == ZOO_NOTWATCHING_EVENT) return;
+    if (type == ZOO_DELETED_EVENT) w->gone(w->arg);
+    else reg_watch_arm(w);
+}
+
+static void reg_watch_set(int rc, const struct Stat *st, const void *data) {
+    kc_registration_watch_t *w = (kc_registration_watch_t *)data;
+    /* ZNONODE also leaves an exists-watch, which a re-registration would
+     * fire as ZOO_CREATED_EVENT; gone() re-registers, which re-arms. */
+    if (rc == ZNONODE) w->gone(w->arg);
+}
+
+static void reg_watch_arm(kc_registration_watch_t *w) {
+    zhandle_t *zh = kc_session_handle(w->s);
+    if (!zh) return; /* a new session re-registers and re-arms */
+    kc_path_broker(w->path, sizeof(w->path), w->id);
+    zoo_awexists(zh, w->path, reg_watch_fired, w, reg_watch_set, w);
+    kc_session_kick(w->s);
+}
+
+void kc_broker_watch_registration(kc_registration_watch_t *w) { reg_watch_arm(w); }
 
 /* ---- deregistration ---- */
 

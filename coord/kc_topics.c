@@ -78,6 +78,39 @@ static int alloc_partitions(kc_topic_t *out, int n, int rf) {
     return KC_OK;
 }
 
+static size_t decimal_len(int64_t v) {
+    size_t n = v < 0 ? 2 : 1;
+    for (uint64_t u = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v; u >= 10; u /= 10) n++;
+    return n;
+}
+
+/* Counted rather than encoded: encoding a 100,000-partition topic only to
+ * measure it would hold the event loop for a large part of a second. */
+size_t kc_topic_znode_size(const kc_topic_t *t) {
+    size_t n = strlen("{\"version\":2,\"partitions\":{},\"adding_replicas\":{},\"removing_replicas\":{}}");
+    for (int p = 0; p < t->n_partitions; p++) {
+        const kc_partition_t *part = &t->partitions[p];
+        n += (p > 0) + 2 + decimal_len(p) + 1 + 2; /* ,"p":[] */
+        for (int i = 0; i < part->n_replicas; i++) n += (i > 0) + decimal_len(part->replicas[i]);
+    }
+    return n;
+}
+
+/* The topic znode must fit in one ZooKeeper request: a larger one would
+ * make the server drop the connection on every try. */
+static int check_znode_size(kc_topic_t *t, int16_t *kafka_error, char *why, size_t whylen) {
+    char path[512];
+    kc_path_topic(path, sizeof(path), t->name);
+    size_t size = kc_zk_create_request_size(path, kc_topic_znode_size(t));
+    if (size <= KC_ZK_MAX_REQUEST_BYTES) return KC_OK;
+    int partitions = t->n_partitions, rf = t->partitions[0].n_replicas;
+    kc_topic_clear(t);
+    return plan_fail(kafka_error, KAFKA_INVALID_PARTITIONS, why, whylen,
+                     "%d partitions with replication factor %d make the topic znode a %zu-byte ZooKeeper request; "
+                     "ZooKeeper refuses requests over its 1 MiB limit (jute.maxbuffer, %d bytes): use fewer partitions",
+                     partitions, rf, size, KC_ZK_MAX_REQUEST_BYTES);
+}
+
 int kc_topic_plan(const char *name, int32_t partitions, int32_t rf, const kc_topic_t *assignment,
                   const int32_t *live_brokers, int n_live, kc_topic_t *out, int16_t *kafka_error, char *why,
                   size_t whylen) {
@@ -97,8 +130,10 @@ int kc_topic_plan(const char *name, int32_t partitions, int32_t rf, const kc_top
         return plan_fail(kafka_error, KAFKA_INVALID_PARTITIONS, why, whylen, "number of partitions must be larger than 0");
     } else if (partitions > KC_TOPIC_MAX_PARTITIONS) {
         return plan_fail(kafka_error, KAFKA_INVALID_PARTITIONS, why, whylen,
-                         "number of partitions %d is larger than the %d kbroker accepts", (int)partitions,
-                         KC_TOPIC_MAX_PARTITIONS);
+                         "%d partitions cannot fit in the topic znode: ZooKeeper refuses requests over its "
+                         "1 MiB limit (jute.maxbuffer, %d bytes), which allows at most %d partitions even "
+                         "with the shortest ids",
+                         (int)partitions, KC_ZK_MAX_REQUEST_BYTES, KC_TOPIC_MAX_PARTITIONS);
     } else if (rf <= 0) {
         return plan_fail(kafka_error, KAFKA_INVALID_REPLICATION_FACTOR, why, whylen,
                          "replication factor must be larger than 0");
@@ -120,7 +155,7 @@ int kc_topic_plan(const char *name, int32_t partitions, int32_t rf, const kc_top
             memcpy(out->partitions[p].replicas, flat + (size_t)p * (size_t)rf, (size_t)rf * sizeof(int32_t));
         free(flat);
     }
-    return KC_OK;
+    return check_znode_size(out, kafka_error, why, whylen);
 oom:
     kc_topic_clear(out);
     snprintf(why, whylen, "out of memory");

@@ -13,10 +13,15 @@
 #include "coord/kc_view.h"
 #include "coord/kc_zk.h"
 
-/* More partitions than this are refused (37 INVALID_PARTITIONS): the topic
- * znode would pass ZooKeeper's 1 MB znode limit well before, and planning
- * allocates per partition. */
-#define KC_TOPIC_MAX_PARTITIONS 100000
+/* A topic whose /brokers/topics/T create request would exceed
+ * KC_ZK_MAX_REQUEST_BYTES is refused with 37 INVALID_PARTITIONS by
+ * kc_topic_plan, which measures the encoded znode.  Every partition takes
+ * at least 8 bytes of it ("0":[1], with its comma), so a count above this
+ * can never fit and is refused before planning allocates per partition. */
+#define KC_TOPIC_MAX_PARTITIONS (KC_ZK_MAX_REQUEST_BYTES / 8)
+
+/* Length of kc_json_topic_encode(t), computed without encoding. */
+size_t kc_topic_znode_size(const kc_topic_t *t);
 
 /*
  * Checks a request to create topic `name`.  Either assignment is given
@@ -26,7 +31,8 @@
  * (sorted ascending).  On success fills *out (name and replica lists; the
  * caller clears it).  Returns KC_OK or KC_INVALID with a one-line reason in
  * why; *kafka_error receives the matching Kafka error code
- * (17 INVALID_TOPIC_EXCEPTION, 37 INVALID_PARTITIONS,
+ * (17 INVALID_TOPIC_EXCEPTION, 37 INVALID_PARTITIONS, also for a layout
+ *  whose topic znode ZooKeeper would refuse as too large,
  *  38 INVALID_REPLICATION_FACTOR, 39 INVALID_REPLICA_ASSIGNMENT).
  */
 int kc_topic_plan(const char *name, int32_t partitions, int32_t rf, const kc_topic_t *assignment,

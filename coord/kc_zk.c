@@ -11,6 +11,7 @@
  * Life of a session object:
  *   start -> [CHROOT: plain handle creates the chroot path] -> MAIN handle
  *   MAIN handle expires -> closed and reopened with a fresh session
+ *   zookeeper_init fails -> retried after a backoff (100 ms doubling to 5 s)
  * Owners see CONNECTED (new_session tells them to re-create ephemeral znodes
  * and watches), DISCONNECTED and EXPIRED through their listeners.
  */
@@ -22,8 +23,11 @@
 #include <string.h>
 
 #include "coord/kc_log.h"
+#include "coord/kc_zk_log.h"
 
 #define KC_MAX_LISTENERS 8
+#define HANDLE_RETRY_MIN_MS 100
+#define HANDLE_RETRY_MAX_MS 5000
 
 typedef enum { PHASE_IDLE, PHASE_CHROOT, PHASE_MAIN } session_phase_t;
 
@@ -41,7 +45,8 @@ struct kc_session {
     zhandle_t *zh;
     struct event *io_ev;     /* mirrors zookeeper_interest() */
     struct event *kick_ev;   /* deferred re-arm after queueing requests */
-    struct event *reopen_ev; /* deferred close+open (never inside zookeeper_process) */
+    struct event *reopen_ev; /* deferred close+open (never inside zookeeper_process);
+                              * also the timer of a handle-creation retry */
     bool connected;
     int64_t session_id;
     uint64_t generation;
@@ -51,6 +56,10 @@ struct kc_session {
     int n_listeners;
     kc_watch_fn watch_fn;
     void *watch_arg;
+    kc_session_stats_t stats;
+    int retry_ms;            /* backoff before the next handle creation; 0 after a success */
+    int failures_in_row;     /* handle creations failed since the last success */
+    kc_ratelimit_t init_log; /* one line per interval while creation keeps failing */
 };
 
 static void session_open(kc_session_t *s);
@@ -85,6 +94,14 @@ const char *kc_strerror(int rc) {
     }
 }
 
+/* Request header (xid, type), then the CreateRequest: path and data each
+ * with a 4-byte length, the ACL vector (count; perms, scheme "world" and id
+ * "anyone", each string with a 4-byte length) and the flags. */
+size_t kc_zk_create_request_size(const char *path, size_t data_len) {
+    size_t acl = 4 + (4 + (4 + strlen("world")) + (4 + strlen("anyone")));
+    return 4 + 4 + (4 + strlen(path)) + (4 + data_len) + acl + 4;
+}
+
 static void notify(kc_session_t *s, kc_session_state_t st, bool new_session) {
     for (int i = 0; i < s->n_listeners; i++) s->listeners[i].fn(s, st, new_session, s->listeners[i].arg);
 }
@@ -112,7 +129,7 @@ kc_session_t *kc_session_new(struct event_base *base, const char *connect, int s
         kc_session_free(s);
         return NULL;
     }
-    zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+    kc_zk_log_install();
     return s;
 }
 
@@ -139,6 +156,21 @@ zhandle_t *kc_session_handle(kc_session_t *s) { return s->phase == PHASE_MAIN ? 
 int64_t kc_session_id(const kc_session_t *s) { return s->session_id; }
 struct event_base *kc_session_base(kc_session_t *s) { return s->base; }
 uint64_t kc_session_generation(const kc_session_t *s) { return s->generation; }
+void kc_session_get_stats(const kc_session_t *s, kc_session_stats_t *out) { *out = s->stats; }
+
+const char *kc_zk_status_name(kc_zk_status_t status) {
+    static const char *names[KC_ZK_STATUS_COUNT] = {"no_handle", "connecting", "connected", "disconnected"};
+    return (unsigned)status < KC_ZK_STATUS_COUNT ? names[status] : "unknown";
+}
+
+const char *kc_zk_init_error(int err) {
+    switch (err) {
+    case ENOENT: return "none of its host names resolves";
+    case EINVAL: return "invalid connect string, or host name resolution failed";
+    case ENOMEM: return "out of memory";
+    default: return strerror(err);
+    }
+}
 
 /* ---- driving the client from the loop ---- */
 
@@ -190,8 +222,12 @@ static void on_connected(kc_session_t *s) {
     s->connected = true;
     s->session_id = cid->client_id;
     if (new_session) s->generation++;
-    kc_info("zk", "connected to ZooKeeper %s%s (session 0x%llx%s)", s->hosts, s->chroot ? s->chroot : "",
-            (unsigned long long)s->session_id, new_session ? ", new" : ", resumed");
+    if (new_session) s->stats.sessions++;
+    s->stats.status = KC_ZK_STATUS_CONNECTED;
+    s->stats.timeout_ms = zoo_recv_timeout(s->zh);
+    kc_info("zk", "connected to ZooKeeper %s%s (session 0x%llx%s, session timeout %d ms)", s->hosts,
+            s->chroot ? s->chroot : "", (unsigned long long)s->session_id, new_session ? ", new" : ", resumed",
+            s->stats.timeout_ms);
     notify(s, KC_SESSION_CONNECTED, new_session);
 }
 
@@ -208,12 +244,15 @@ static void on_session_event(kc_session_t *s, int state) {
         kc_warn("zk", "ZooKeeper session 0x%llx expired; opening a new session",
                 (unsigned long long)s->session_id);
         s->connected = false;
+        s->stats.expirations++;
+        s->stats.status = KC_ZK_STATUS_NO_HANDLE;
         notify(s, KC_SESSION_EXPIRED, false);
         event_active(s->reopen_ev, EV_TIMEOUT, 0);
     } else if (state == ZOO_CONNECTING_STATE || state == ZOO_ASSOCIATING_STATE) {
         if (s->connected) {
             kc_warn("zk", "lost connection to ZooKeeper; reconnecting");
             s->connected = false;
+            s->stats.status = KC_ZK_STATUS_DISCONNECTED;
             notify(s, KC_SESSION_DISCONNECTED, false);
         }
     } else if (state == ZOO_AUTH_FAILED_STATE) {
@@ -276,26 +315,59 @@ static void session_close_handle(kc_session_t *s) {
     zookeeper_close(zh);
 }
 
+/* zookeeper_init failed: count it, say so (rate-limited) and try again
+ * after a backoff, however long it takes; the owners keep seeing no
+ * session, and the metrics say why. */
+static void handle_failed(kc_session_t *s, int err) {
+    uint64_t dropped = 0;
+    s->stats.status = KC_ZK_STATUS_NO_HANDLE;
+    s->stats.handle_failures++;
+    s->stats.last_handle_errno = err;
+    s->failures_in_row++;
+    s->retry_ms = s->retry_ms ? s->retry_ms * 2 : HANDLE_RETRY_MIN_MS;
+    if (s->retry_ms > HANDLE_RETRY_MAX_MS) s->retry_ms = HANDLE_RETRY_MAX_MS;
+    if (kc_ratelimit_allow(&s->init_log, KC_ZK_LOG_INTERVAL_MS, &dropped))
+        kc_error("zk", "cannot create a ZooKeeper client handle for %s: %s; retrying in %d ms "
+                 "(%d consecutive failures)", s->hosts, kc_zk_init_error(err), s->retry_ms, s->failures_in_row);
+    struct timeval tv = {s->retry_ms / 1000, (s->retry_ms % 1000) * 1000};
+    event_add(s->reopen_ev, &tv);
+}
+
 static void session_open(kc_session_t *s) {
     char connect[2048];
     s->connected = false;
     if (s->phase == PHASE_CHROOT) {
         s->chroot_pending = 0;
         s->chroot_failed = 0;
-        s->zh = zookeeper_init(s->hosts, chroot_watcher, s->timeout_ms, NULL, s, 0);
-    } else {
-        snprintf(connect, sizeof(connect), "%s%s", s->hosts, s->chroot ? s->chroot : "");
-        s->zh = zookeeper_init(connect, global_watcher, s->timeout_ms, NULL, s, 0);
     }
+    snprintf(connect, sizeof(connect), "%s%s", s->hosts, s->phase == PHASE_MAIN && s->chroot ? s->chroot : "");
+    s->zh = zookeeper_init2(connect, s->phase == PHASE_CHROOT ? chroot_watcher : global_watcher, s->timeout_ms,
+                            NULL, s, 0, kc_zk_log_callback);
     if (!s->zh) {
-        kc_error("zk", "cannot create a ZooKeeper handle for %s: %s", s->hosts, strerror(errno));
+        handle_failed(s, errno);
         return;
     }
+    if (s->failures_in_row > 0)
+        kc_info("zk", "created a ZooKeeper client handle for %s after %d failed attempts", s->hosts,
+                s->failures_in_row);
+    s->failures_in_row = 0;
+    s->retry_ms = 0;
+    s->stats.status = KC_ZK_STATUS_CONNECTING;
+    /* Resolve the host names when (re)connecting only, not on every turn of
+     * the loop while connected: the client's default would call the
+     * resolver, which may block, from every zookeeper_interest(). */
+    zoo_set_servers_resolution_delay(s->zh, -1);
     session_rearm(s);
 }
 
 static void session_reopen_cb(evutil_socket_t fd, short what, void *arg) {
     kc_session_t *s = arg;
+    /* Activated for another reason while a retry timer was pending. */
+    event_del(s->reopen_ev);
+    if (!s->zh) {
+        session_open(s); /* a retry after zookeeper_init failed, in either phase */
+        return;
+    }
     if (s->phase == PHASE_CHROOT) {
         if (s->chroot_failed) {
             kc_error("zk", "cannot create chroot %s: %s; retrying", s->chroot, zerror(s->chroot_failed));
@@ -319,12 +391,13 @@ int kc_session_start(kc_session_t *s) {
     if (!s->kick_ev || !s->reopen_ev) return -1;
     s->phase = s->chroot ? PHASE_CHROOT : PHASE_MAIN;
     session_open(s);
-    return s->zh ? 0 : -1;
+    return s->zh ? 0 : 1;
 }
 
 void kc_session_free(kc_session_t *s) {
     if (!s) return;
     session_close_handle(s);
+    kc_zk_log_flush();
     if (s->io_ev) event_free(s->io_ev);
     if (s->kick_ev) event_free(s->kick_ev);
     if (s->reopen_ev) event_free(s->reopen_ev);

@@ -8,6 +8,10 @@
  * state.  When the server declares the session expired, the session object
  * closes the handle and opens a new one by itself; owners learn about it
  * through the state callback and must re-create ephemeral znodes and watches.
+ * If the new handle cannot even be created (zookeeper_init fails when no host
+ * name of the connect string resolves), creation is retried with backoff
+ * and every failure is counted and logged (rate-limited), so a broker never
+ * sits without a handle silently.
  *
  * A chroot in the connect string ("h1:2181,h2:2181/kafka") is created,
  * recursively, before the chrooted handle is opened.
@@ -16,6 +20,7 @@
 #define KC_ZK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <zookeeper/zookeeper.h>
 
@@ -28,6 +33,24 @@ typedef enum {
     KC_SESSION_DISCONNECTED, /* connection lost; the session may still be alive on the server */
     KC_SESSION_EXPIRED,      /* the old session is gone; a new one is being opened */
 } kc_session_state_t;
+
+/* Where the session stands, for metrics and operators. */
+typedef enum {
+    KC_ZK_STATUS_NO_HANDLE,    /* no client handle: not started yet, or zookeeper_init failed and is retried */
+    KC_ZK_STATUS_CONNECTING,   /* a handle, no session yet */
+    KC_ZK_STATUS_CONNECTED,
+    KC_ZK_STATUS_DISCONNECTED, /* the connection was lost; the session may still live on the server */
+} kc_zk_status_t;
+#define KC_ZK_STATUS_COUNT 4
+
+typedef struct kc_session_stats {
+    kc_zk_status_t status;
+    uint64_t sessions;        /* sessions established */
+    uint64_t expirations;     /* sessions ZooKeeper expired */
+    uint64_t handle_failures; /* zookeeper_init calls that failed (each is retried) */
+    int timeout_ms;           /* session timeout the server granted; 0 before the first session */
+    int last_handle_errno;    /* errno of the last failed zookeeper_init (see kc_zk_init_error) */
+} kc_session_stats_t;
 
 typedef void (*kc_session_state_fn)(kc_session_t *s, kc_session_state_t state, bool new_session,
                                     void *arg);
@@ -44,8 +67,17 @@ void kc_session_add_listener(kc_session_t *s, kc_session_state_fn fn, void *arg)
 void kc_session_remove_listener(kc_session_t *s, kc_session_state_fn fn, void *arg);
 
 /* Starts connecting (creates the chroot first if the connect string has one).
- * Returns 0, or -1 when the connect string is malformed. */
+ * Returns 0 once a client handle exists, 1 when creating it failed (its
+ * host names did not resolve, say): the failure is logged and creation is
+ * retried with backoff, as after every session expiry; -1 when out of
+ * memory. */
 int kc_session_start(kc_session_t *s);
+
+void kc_session_get_stats(const kc_session_t *s, kc_session_stats_t *out);
+/* "no_handle", "connecting", "connected", "disconnected". */
+const char *kc_zk_status_name(kc_zk_status_t status);
+/* Why zookeeper_init failed, from the errno it left. */
+const char *kc_zk_init_error(int err);
 
 bool kc_session_connected(const kc_session_t *s);
 zhandle_t *kc_session_handle(kc_session_t *s);   /* NULL while (re)opening */
@@ -76,6 +108,16 @@ void kc_session_kick(kc_session_t *s);
 int kc_session_wait_connected(kc_session_t *s, int timeout_ms);
 /* Runs the loop until *done is non-zero or timeout_ms passes (-1 on timeout). */
 int kc_session_wait(kc_session_t *s, const int *done, int timeout_ms);
+
+/* ZooKeeper's jute.maxbuffer default (0xfffff): the server drops the
+ * connection of a client that sends a longer request (counted after its
+ * 4-byte length prefix), and the client reconnects and fails again on every
+ * retry.  Writes that could come near it are measured first. */
+#define KC_ZK_MAX_REQUEST_BYTES 0xfffff
+
+/* Length, as the server counts it, of a create request for path with
+ * data_len bytes of data and the one world:anyone ACL libkcoord uses. */
+size_t kc_zk_create_request_size(const char *path, size_t data_len);
 
 /* Status codes of libkcoord operations (0 / negative, never a Kafka error). */
 enum {

@@ -8,6 +8,7 @@ coord_libkcoord_a_SOURCES = \
 	coord/kc_names.c coord/kc_names.h \
 	coord/kc_paths.c coord/kc_paths.h \
 	coord/kc_zk.c coord/kc_zk.h \
+	coord/kc_zk_log.c coord/kc_zk_log.h \
 	coord/kc_view.c coord/kc_view.h \
 	coord/kc_registry.c coord/kc_registry.h \
 	coord/kc_election.c coord/kc_election.h \

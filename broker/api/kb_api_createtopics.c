@@ -434,11 +434,13 @@ static int borrow_assignment(const kp_createtopics_topic_t *t, kc_topic_t *out, 
     return rc;
 }
 
-/* 37 above KC_TOPIC_MAX_PARTITIONS. */
+/* 37 above KC_TOPIC_MAX_PARTITIONS, before anything is allocated per
+ * partition (kc_topic_plan then measures the znode of smaller counts). */
 static bool too_many_partitions(int32_t partitions, ct_slot_t *s, char *why) {
     if (partitions <= KC_TOPIC_MAX_PARTITIONS) return false;
-    snprintf(why, WHY_LEN, "number of partitions %d is larger than the %d kbroker accepts",
-             (int)partitions, KC_TOPIC_MAX_PARTITIONS);
+    snprintf(why, WHY_LEN, "%d partitions cannot fit in the topic znode: ZooKeeper refuses requests over its "
+             "1 MiB limit (jute.maxbuffer, %d bytes), which allows at most %d partitions even with the shortest ids",
+             (int)partitions, KC_ZK_MAX_REQUEST_BYTES, KC_TOPIC_MAX_PARTITIONS);
     slot_fail(s, KP_ERR_INVALID_PARTITIONS, why);
     return true;
 }

@@ -22,8 +22,10 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "broker/kb_registration.h"
 #include "broker/log/kb_log.h"
 #include "coord/kc_log.h"
+#include "coord/kc_zk.h"
 
 #define HTTP_TIMEOUT_S 10
 #define HTTP_MAX_HEADERS 8192
@@ -106,6 +108,34 @@ static uint64_t fd_limit(void) {
     return getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (uint64_t)rl.rlim_cur : 0;
 }
 
+/* The ZooKeeper session and the registration: what an operator looks at
+ * first when a broker drops out of the cluster.  The state is a Prometheus
+ * state set: one series per state, 1 for the current one. */
+static void add_session(const kb_broker_t *b, struct evbuffer *out) {
+    kc_session_stats_t st = {0};
+    if (b->zk) kc_session_get_stats(b->zk, &st);
+    evbuffer_add_printf(out, "# HELP kbroker_zookeeper_session_state State of the ZooKeeper session (no_handle: "
+                             "the client handle could not be created and is being retried).\n"
+                             "# TYPE kbroker_zookeeper_session_state gauge\n");
+    for (int i = 0; i < KC_ZK_STATUS_COUNT; i++)
+        evbuffer_add_printf(out, "kbroker_zookeeper_session_state{state=\"%s\"} %d\n",
+                            kc_zk_status_name((kc_zk_status_t)i), (int)st.status == i);
+    add_metric(out, "zookeeper_connected", "gauge", "1 while connected to ZooKeeper.",
+               st.status == KC_ZK_STATUS_CONNECTED);
+    add_metric(out, "zookeeper_sessions_total", "counter", "ZooKeeper sessions established.", st.sessions);
+    add_metric(out, "zookeeper_session_expirations_total", "counter", "ZooKeeper sessions expired by the server.",
+               st.expirations);
+    add_metric(out, "zookeeper_handle_failures_total", "counter",
+               "Failed attempts to create a ZooKeeper client handle (each is retried).", st.handle_failures);
+    add_metric(out, "zookeeper_session_timeout_ms", "gauge", "Session timeout granted by ZooKeeper.",
+               (uint64_t)st.timeout_ms);
+    bool registered = b->registration && kb_registration_registered(b->registration);
+    add_metric(out, "registered", "gauge", "1 while /brokers/ids/N is registered by this broker.", registered);
+    uint64_t registrations = b->registration ? kb_registration_count(b->registration) : 0;
+    add_metric(out, "registrations_total", "counter", "Registrations of /brokers/ids/N (one per session, and one "
+               "per znode deleted under a live session).", registrations);
+}
+
 static void render(const kb_broker_t *b, struct evbuffer *out) {
     static const kb_metrics_t no_metrics;
     kb_log_stats_t stats = {0};
@@ -117,6 +147,7 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
     add_values(out, "counter", b->metrics ? b->metrics : &no_metrics, broker_counters, N_OF(broker_counters));
     add_values(out, "gauge", b->metrics ? b->metrics : &no_metrics, broker_gauges, N_OF(broker_gauges));
     add_values(out, "counter", &stats, log_counters, N_OF(log_counters));
+    add_session(b, out);
 }
 
 static void send_text(struct evhttp_request *req, int code, const char *reason, struct evbuffer *body) {

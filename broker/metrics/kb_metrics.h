@@ -5,8 +5,9 @@
  * another thread writes).  With kbroker.metrics.listener=HOST:PORT set, an
  * evhttp server on the broker's loop answers GET /metrics with every counter
  * in Prometheus text format (kbroker_* names), including the log manager's
- * statistics (fsyncs, recovery truncations) and two gauges for the
- * descriptor budget: kbroker_open_fds (counted in /proc/self/fd) and
+ * statistics (fsyncs, recovery truncations), the ZooKeeper session state
+ * and whether the broker is registered, and two gauges for the descriptor
+ * budget: kbroker_open_fds (counted in /proc/self/fd) and
  * kbroker_open_fds_limit (RLIMIT_NOFILE).
  */
 #ifndef KB_METRICS_H

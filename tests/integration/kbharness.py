@@ -240,6 +240,12 @@ class Process:
         except OSError:
             return ""
 
+    def last_run_text(self):
+        """The log of the latest start only (the file keeps every run)."""
+        text = self.log_text()
+        starts = [m.start() for m in re.finditer(r"^==== \d\d:\d\d:\d\d start: ", text, re.M)]
+        return text[starts[-1]:] if starts else text
+
     def sanitizer_report(self):
         """The sanitizer lines in this process's log, if any."""
         return [ln for ln in self.log_text().splitlines() if SANITIZER_PATTERNS.search(ln)]
@@ -285,7 +291,7 @@ class ZooKeeper:
             "admin.enableServer=false\n"
             "maxClientCnxns=0\n"
             "forceSync=no\n"
-            "4lw.commands.whitelist=ruok,stat,srvr\n")
+            "4lw.commands.whitelist=ruok,stat,srvr,dump\n")
 
     def start(self, timeout=40.0):
         if not Path("/usr/share/java/zookeeper.jar").exists():
@@ -336,6 +342,28 @@ class ZooKeeper:
         if self.process:
             return self.process.stop(signal.SIGTERM, timeout)
         return None
+
+    def restart_empty(self, timeout=40.0):
+        """ZooKeeper loses its data: stopped, its data dir emptied, started
+        again on the same port."""
+        self.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        return self.start(timeout)
+
+    def four_letter_word(self, word, timeout=10.0):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            s.sendall(word.encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return data.decode("utf-8", "replace")
+                data += chunk
+
+    def live_sessions(self):
+        """Ids of the sessions the server holds right now (the 'dump' command,
+        which lists every session until it expires, connected or not)."""
+        return {int(x, 16) for x in re.findall(r"0x([0-9a-fA-F]+)", self.four_letter_word("dump"))}
 
     def client(self, chroot=""):
         """A kazoo client (the test's own eyes on ZooKeeper) that keeps
@@ -782,7 +810,9 @@ _METRIC_LINE = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
 
 
 def scrape_metrics(url, timeout=10.0):
-    """{metric name: value summed over its label sets} of a Prometheus text page."""
+    """{metric name: value summed over its label sets} of a Prometheus text page;
+    a labelled series is also there under its full name, e.g.
+    'kbroker_zookeeper_session_state{state="connected"}'."""
     import urllib.request
     with urllib.request.urlopen(url, timeout=timeout) as r:
         assert r.status == 200, f"GET {url}: HTTP {r.status}"
@@ -792,6 +822,8 @@ def scrape_metrics(url, timeout=10.0):
         m = _METRIC_LINE.match(line)
         if m and not line.startswith("#"):
             out[m.group(1)] = out.get(m.group(1), 0.0) + float(m.group(3))
+            if m.group(2):
+                out[m.group(1) + m.group(2)] = float(m.group(3))
     return out
 
 

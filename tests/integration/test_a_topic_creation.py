@@ -195,6 +195,14 @@ def test_create_topic_refuses_bad_requests_with_documented_exit_status(cluster, 
     assert set(cluster.children("/brokers/topics")) == before, f"{why}: nothing may be created"
 
 
+def test_partition_count_whose_znode_exceeds_zookeepers_limit_is_refused_naming_it(cluster):
+    with h.step("kbroker-admin create-topic huge --partitions 100000 --replication-factor 1"):
+        r = cluster.admin("create-topic", "--topic", "huge", "--partitions", 100000, "--replication-factor", 1)
+    assert r.returncode == 5, r
+    assert r.stderr.startswith("kbroker-admin: ") and "1 MiB" in r.stderr and "jute.maxbuffer" in r.stderr, r.stderr
+    assert cluster.get("/brokers/topics/huge") is None and cluster.get("/config/topics/huge") is None
+
+
 def test_describe_of_an_unknown_topic_exits_6(cluster):
     r = cluster.admin("describe-topic", "--topic", "no-such-topic")
     assert r.returncode == 6, r

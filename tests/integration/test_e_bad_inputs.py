@@ -110,6 +110,16 @@ def test_admin_usage_errors_exit_1(cluster):
     assert cluster.admin("--output", "yaml", "list-topics").returncode == 1
 
 
+@pytest.mark.parametrize("kafka_option,command", [("--create", "create-topic"), ("--list", "list-topics"),
+                                                   ("--describe", "describe-topic"), ("--alter", "alter-config")])
+def test_admin_kafka_tool_option_is_refused_once_with_the_command_meant(cluster, kafka_option, command):
+    r = cluster.admin(kafka_option, "--topic", "events")
+    assert r.returncode == 1, r
+    line = r.stderr.strip()
+    assert "\n" not in line and line.count("kbroker-admin:") == 1, f"one line, one prefix: {line!r}"
+    assert f"unknown option '{kafka_option}'" in line and f"'{command}'" in line, line
+
+
 # --- hostile bytes on the wire -------------------------------------------
 
 def apiversions_v0_works(sock, corr):

@@ -329,6 +329,27 @@ def test_each_bad_topic_gets_its_own_error_code(cluster):
         assert cluster.get(f"/config/topics/{name}") is None, f"{name} must leave no config znode"
 
 
+def test_partition_counts_whose_topic_znode_exceeds_zookeepers_limit_get_37_naming_it(cluster):
+    """A topic znode over ZooKeeper's 1 MiB request limit (jute.maxbuffer)
+    would make ZooKeeper drop the controller's connection on every try: it
+    is refused up front, measured on the encoded znode, and the rest of the
+    request goes on."""
+    ctl = controller_broker(cluster)
+    big = [(p, [1, 2, 3]) for p in range(80000)]
+    with h.step("one CreateTopics v4: 100000x1, 80000x3, 200000x1 and 80000 assigned x3 partitions, and a small one"):
+        got = create_topics(ctl, [("huge", 100000, 1, [], []), ("huge-rf3", 80000, 3, [], []),
+                                  ("way-too-many", 200000, 1, [], []), ("huge-assigned", -1, -1, big, []),
+                                  ("small-after-huge", 1, 1, [], [])])
+    assert [(n, e) for n, e, _ in got] == [("huge", INVALID_PARTITIONS), ("huge-rf3", INVALID_PARTITIONS),
+                                           ("way-too-many", INVALID_PARTITIONS),
+                                           ("huge-assigned", INVALID_PARTITIONS), ("small-after-huge", NONE)], got
+    for name, err, msg in got[:4]:
+        assert "1 MiB" in msg and "jute.maxbuffer" in msg, (name, msg)
+        assert cluster.get(f"/brokers/topics/{name}") is None and cluster.get(f"/config/topics/{name}") is None
+    assert cluster.topic("small-after-huge") is not None
+    assert ctl.alive()
+
+
 def test_a_non_controller_answers_not_controller_for_every_topic(cluster):
     ctl = cluster.wait_controller()
     other = cluster.brokers[next(b for b in BROKERS if b != ctl)]

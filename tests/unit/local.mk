@@ -3,7 +3,7 @@ UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) 
 
 check_PROGRAMS += tests/unit/test_coord
 tests_unit_test_coord_SOURCES = tests/unit/test_coord.c tests/unit/test_json.c \
-	tests/unit/test_assign.c tests/unit/test_names.c tests/unit/unit.h
+	tests/unit/test_assign.c tests/unit/test_names.c tests/unit/test_zkclient.c tests/unit/unit.h
 tests_unit_test_coord_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_coord_LDADD = $(KCOORD_LIBS) $(CHECK_LIBS)
 
@@ -19,8 +19,16 @@ tests_unit_test_proto_LDADD = proto/libkproto.a $(ISAL_LIBS) $(CODEC_LIBS) $(CHE
 check_PROGRAMS += tests/unit/test_broker
 tests_unit_test_broker_SOURCES = tests/unit/test_broker.c tests/unit/test_config.c \
 	tests/unit/test_log.c tests/unit/test_log_limits.c tests/unit/test_retention.c tests/unit/test_producer_state.c \
-	tests/unit/test_topic_config.c tests/unit/test_isr.c tests/unit/logfix.c tests/unit/logfix.h tests/unit/unit.h
+	tests/unit/test_topic_config.c tests/unit/test_isr.c tests/unit/test_session_record.c tests/unit/logfix.c \
+	tests/unit/logfix.h tests/unit/unit.h
 tests_unit_test_broker_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_broker_LDADD = $(KBROKER_LIBS) $(CHECK_LIBS)
 
 TESTS += tests/unit/test_coord tests/unit/test_proto tests/unit/test_broker
+
+# Not a Check suite: the key table's used/unused marks held against the code
+# and the man page (a shell script reading the sources under $srcdir).
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = $(SHELL)
+TESTS += tests/unit/config_keys_used.sh
+EXTRA_DIST += tests/unit/config_keys_used.sh

@@ -402,6 +402,7 @@ class Broker:
         self.process = Process(name.replace("-", " ", 1), [KBROKER_BIN, *args, self.properties],
                                self.dir / "kbroker.log", cwd=self.dir)
         self.port = port or None
+        self.launcher = ()  # a command every start() runs the broker under
 
     def write_properties(self):
         props = {
@@ -415,10 +416,12 @@ class Broker:
         props.update(self.extra)
         self.properties.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
 
-    def start(self, launcher=()):
+    def start(self, launcher=None):
         """launcher: a command the broker runs under, e.g.
-        ("prlimit", "--nofile=100:100"); none by default."""
+        ("prlimit", "--nofile=100:100"); self.launcher (none unless a test
+        sets it) by default."""
         self.write_properties()
+        launcher = self.launcher if launcher is None else launcher
         self.process.argv = [str(a) for a in (*launcher, KBROKER_BIN, *self.args, self.properties)]
         self.process.start()
         return self

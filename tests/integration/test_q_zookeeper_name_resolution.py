@@ -62,10 +62,12 @@ class Resolver:
         with open(self.hosts, "w") as f:
             f.write("127.0.0.1 localhost\n" + (f"127.0.0.1 {NAME}\n" if yes else ""))
 
-    def wrap(self, argv):
+    def launcher(self):
+        """The command the broker runs under: a private mount namespace
+        with this test's files bind-mounted, then exec of the broker."""
         script = (f'mount --bind "{self.hosts}" /etc/hosts && '
                   f'mount --bind "{self.nsswitch}" /etc/nsswitch.conf && exec "$0" "$@"')
-        return PREFIX + ["sh", "-c", script] + argv
+        return PREFIX + ["sh", "-c", script]
 
 
 PREFIX = unshare_prefix()
@@ -120,7 +122,7 @@ def broker(cluster, resolver, zookeeper):
     b = cluster.add_broker(1, session_timeout_ms=SESSION_MS, metrics=True,
                            extra={"zookeeper.connect": f"{NAME}:{zookeeper.port}",
                                   "zookeeper.connection.timeout.ms": 120000})
-    b.process.argv = resolver.wrap(b.process.argv)
+    b.launcher = resolver.launcher()
     return b
 
 

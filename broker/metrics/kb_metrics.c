@@ -59,6 +59,11 @@ static const counter_t log_counters[] = {
      offsetof(kb_log_stats_t, recovery_truncated_bytes)},
 };
 
+static const counter_t log_gauges[] = {
+    {"log_flush_queue_items", "Segment fsyncs and file writes queued or running on the flusher thread.",
+     offsetof(kb_log_stats_t, flush_backlog)},
+};
+
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Counters may be bumped by another thread (relaxed atomics), so read them
@@ -73,8 +78,8 @@ static void add_metric(struct evbuffer *out, const char *name, const char *type,
                         name, (unsigned long long)value);
 }
 
-static void add_counters(struct evbuffer *out, const void *base, const counter_t *c, size_t n) {
-    for (size_t i = 0; i < n; i++) add_metric(out, c[i].name, "counter", c[i].help, counter_read(base, c[i].offset));
+static void add_counters(struct evbuffer *out, const void *base, const counter_t *c, size_t n, const char *type) {
+    for (size_t i = 0; i < n; i++) add_metric(out, c[i].name, type, c[i].help, counter_read(base, c[i].offset));
 }
 
 static void render(const kb_broker_t *b, struct evbuffer *out) {
@@ -82,8 +87,9 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
     kb_log_stats_t stats = {0};
     if (b->logs) kb_logmgr_stats(b->logs, &stats);
     add_metric(out, "broker_id", "gauge", "This broker's broker.id.", (uint64_t)b->cfg->broker_id);
-    add_counters(out, b->metrics ? b->metrics : &no_metrics, broker_counters, N_OF(broker_counters));
-    add_counters(out, &stats, log_counters, N_OF(log_counters));
+    add_counters(out, b->metrics ? b->metrics : &no_metrics, broker_counters, N_OF(broker_counters), "counter");
+    add_counters(out, &stats, log_counters, N_OF(log_counters), "counter");
+    add_counters(out, &stats, log_gauges, N_OF(log_gauges), "gauge");
 }
 
 static void send_text(struct evhttp_request *req, int code, const char *reason, struct evbuffer *body) {

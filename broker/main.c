@@ -15,9 +15,11 @@
  * says it serves clients, and the partitions assigned here take their roles
  * from the view.
  *
- * SIGTERM and SIGINT give up the controller role, delete /brokers/ids/N,
- * close the logs cleanly (checkpoints and the clean-shutdown marker) and exit
- * 0; a second signal skips the ZooKeeper clean-up.
+ * SIGTERM and SIGINT answer the CreateTopics requests still waiting for
+ * leaders, give up the controller role, delete /brokers/ids/N, answer or
+ * drop every other waiting request, close the logs cleanly (checkpoints and
+ * the clean-shutdown marker) and exit 0; a second signal skips the
+ * ZooKeeper clean-up.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -100,6 +102,9 @@ static void begin_shutdown(kb_process_t *p, const char *why) {
     }
     p->shutting_down = true;
     kc_info("main", "shutting down (%s)", why);
+    /* Requests waiting on the cluster get their answer while the loop can
+     * still send it; the rest are answered or dropped at teardown. */
+    kb_api_createtopics_shutdown(&p->broker);
     struct timeval tv = {SHUTDOWN_GRACE_MS / 1000, (SHUTDOWN_GRACE_MS % 1000) * 1000};
     evtimer_add(p->grace_timer, &tv);
     if (!kc_session_connected(p->broker.zk)) {
@@ -319,9 +324,14 @@ static int setup_events(kb_process_t *p) {
 static void teardown(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
     /* Connections first (a connection whose request is still waiting stays
-     * allocated until it is answered); then the replicas answer those
-     * requests while the view they look partitions up in still exists. */
+     * allocated until it is answered); then parked CreateTopics and the
+     * replicas answer those requests (into closed sockets) and free them,
+     * the replicas while the view they look partitions up in still exists.
+     * Requests waiting on ZooKeeper are answered when kc_session_free runs
+     * their completions, and produces waiting for an fsync when the log
+     * manager stops its flusher. */
     if (b->server) kb_server_free(b->server);
+    kb_api_createtopics_shutdown(b);
     kb_replicas_free(b->replicas);
     b->replicas = NULL;
     kc_view_free(b->view); /* reads still in flight release it when the session closes */

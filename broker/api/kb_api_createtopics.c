@@ -27,6 +27,9 @@
  * inside kc_session_free() at teardown, after the view is gone.  An
  * operation outlives its answer while writes are still in flight: it is
  * reference counted, one reference per write plus one until answered.
+ * Shutdown answers whatever is still parked (kb_api_createtopics_shutdown):
+ * a parked operation holds its connection, which would otherwise never be
+ * freed.
  */
 #include <event2/event.h>
 #include <stdio.h>
@@ -247,6 +250,29 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg) {
         slot_fail(s, KP_ERR_REQUEST_TIMED_OUT, why);
     }
     op_answer(op);
+}
+
+void kb_api_createtopics_shutdown(kb_broker_t *b) {
+    ct_op_t *op = parked;
+    char why[WHY_LEN];
+
+    while (op) {
+        ct_op_t *next = op->next; /* op is answered and unlinked below */
+        if (op->b != b) {
+            op = next;
+            continue;
+        }
+        for (int32_t i = 0; i < op->n_slots; i++) {
+            ct_slot_t *s = &op->slots[i];
+            if (s->state == SLOT_FINAL) continue;
+            snprintf(why, sizeof(why), "The broker shut down before topic '%s' was ready; %s", s->cname,
+                     s->state == SLOT_WAITING ? "its creation continues"
+                                              : "it may or may not exist now");
+            slot_fail(s, KP_ERR_REQUEST_TIMED_OUT, why);
+        }
+        op_answer(op);
+        op = next;
+    }
 }
 
 void kb_api_createtopics_on_view_change(kb_broker_t *b) {

@@ -10,10 +10,13 @@
  * assigned here, on the loop, in the order batches arrive.
  *
  * The recovery point is the offset below which everything is fsynced.  It
- * moves only when a flush job completes (kb_log_flush_finished), which the
- * flusher does in submission order.  flush_target is the highest offset a
- * queued flush will cover, so flush.messages does not queue a second flush
- * for data a pending one already covers.
+ * moves only when a flush request completes (kb_log_flush_finished), which
+ * the flusher does in request order per log.  flush_target is the highest
+ * offset a queued flush will cover, so flush.messages does not queue a
+ * second flush for data a pending one already covers; the flush_queued_*
+ * mark says which segments the flusher was already asked to fsync, so
+ * that every request queues only what changed since (a sealed segment is
+ * fsynced once).
  *
  * Every appended batch (client or replicated) is also recorded in the log's
  * idempotent-producer table, whose <offset>.snapshot files this file writes
@@ -277,6 +280,8 @@ static int restart_at(kb_log_t *log, int64_t offset, bool delete_files) {
     return 0;
 }
 
+static void mark_flush_queued(kb_log_t *log, size_t i);
+
 static void set_offsets(kb_log_t *log, const kb_log_saved_t *saved) {
     int64_t first = log->segs[0]->base_offset;
 
@@ -289,6 +294,7 @@ static void set_offsets(kb_log_t *log, const kb_log_saved_t *saved) {
      * ones were fsynced by the recovery itself. */
     log->recovery_point = log->log_end_offset;
     log->flush_target = log->recovery_point;
+    mark_flush_queued(log, log->n_segs - 1);
     log->last_flush_ms = kb_log_mono_ms();
 }
 
@@ -505,14 +511,16 @@ static uint8_t *encode_snapshot(kb_log_t *log, size_t *len) {
     return kb_producers_snapshot_encode(log->producers, len);
 }
 
-/* Written by the flusher (tmp file, fsync, rename) after the jobs queued
- * before it, so a snapshot on disk never runs ahead of fsynced data. */
+/* Written by the flusher (tmp file, fsync, rename) after the fsyncs queued
+ * for this log before it, so a snapshot on disk never runs ahead of
+ * fsynced data. */
 static void snapshot_async(kb_log_t *log, int64_t offset) {
     kb_flush_job_t *job = calloc(1, sizeof(*job));
     char path[SNAPSHOT_PATH_LEN];
 
     snapshot_path(log, offset, path, sizeof(path));
     if (job) {
+        job->log = log;
         job->path = strdup(path);
         job->text = (char *)encode_snapshot(log, &job->text_len);
     }
@@ -653,28 +661,49 @@ int kb_log_append_verbatim(kb_log_t *log, const uint8_t *batches, size_t len) {
 
 /* ---------------------------------------------------------------- flush */
 
-/* Queues an fsync of every segment holding offsets in [recovery point,
- * target); the recovery point moves to target when it completes. */
-static int log_flush_to(kb_log_t *log, int64_t target, void (*done)(void *arg, int rc), void *arg) {
-    size_t first = floor_segment(log, log->recovery_point), n = 0;
-    kb_flush_job_t *job;
+/* The flusher was asked to cover segment i as it is now: it is below the
+ * segment last queued, or is that segment, unchanged since (same size,
+ * and sealed then if it is now: sealing trims the index files). */
+static bool flush_queued(const kb_log_t *log, size_t i) {
+    const kb_segment_t *s = log->segs[i];
+    bool sealed = i + 1 < log->n_segs;
 
-    while (first + n < log->n_segs && log->segs[first + n]->base_offset < target) n++;
-    job = calloc(1, sizeof(*job) + n * sizeof(job->segs[0]));
-    if (!job) {
+    if (s->base_offset != log->flush_queued_base) return s->base_offset < log->flush_queued_base;
+    return s->size == log->flush_queued_size && sealed == log->flush_queued_sealed;
+}
+
+static void mark_flush_queued(kb_log_t *log, size_t i) {
+    log->flush_queued_base = log->segs[i]->base_offset;
+    log->flush_queued_size = log->segs[i]->size;
+    log->flush_queued_sealed = i + 1 < log->n_segs;
+}
+
+/*
+ * Asks the flusher to fsync the segments holding offsets below target that
+ * changed since their last fsync was queued, then to move the recovery
+ * point to target and call done once they, and everything queued for this
+ * log before them, are on disk.  Segments are queued in offset order, so
+ * the scan starts at the last one queued: a roll costs one fsync, however
+ * many segments lie between the recovery point and the new one.
+ */
+static int log_flush_to(kb_log_t *log, int64_t target, void (*done)(void *arg, int rc), void *arg) {
+    kb_flusher_t *f = kb_logmgr_flusher(log->mgr);
+    int rc = 0;
+
+    for (size_t i = floor_segment(log, log->flush_queued_base);
+         rc == 0 && i < log->n_segs && log->segs[i]->base_offset < target; i++) {
+        if (flush_queued(log, i)) continue;
+        rc = kb_flusher_fsync(f, log, log->segs[i]);
+        if (rc == 0) mark_flush_queued(log, i);
+    }
+    if (rc == 0) rc = kb_flusher_wait(f, log, target, done, arg);
+    if (rc != 0) {
         kc_error("log", "%s: cannot queue a flush: out of memory", log->name);
         if (done) done(arg, -1);
         return -1;
     }
-    for (size_t i = 0; i < n; i++) job->segs[i] = kb_segment_ref(log->segs[first + i]);
-    job->n_segs = n;
-    job->log = log;
-    job->target = target;
-    job->done = done;
-    job->arg = arg;
     if (target > log->flush_target) log->flush_target = target;
     log->last_flush_ms = kb_log_mono_ms();
-    kb_flusher_submit(kb_logmgr_flusher(log->mgr), job);
     return 0;
 }
 
@@ -682,9 +711,17 @@ void kb_log_flush_async(kb_log_t *log, void (*done)(void *arg, int rc), void *ar
     log_flush_to(log, log->log_end_offset, done, arg);
 }
 
+/* After a failed fsync nothing queued is trusted: the next request queues
+ * every segment from the recovery point again (flush.messages too). */
+static void forget_flush_queued(kb_log_t *log) {
+    log->flush_target = log->recovery_point;
+    log->flush_queued_base = log->segs[floor_segment(log, log->recovery_point)]->base_offset;
+    log->flush_queued_size = -1;
+}
+
 void kb_log_flush_finished(kb_log_t *log, int64_t target, int rc) {
     if (rc == 0 && target > log->recovery_point) log->recovery_point = target;
-    if (rc != 0) log->flush_target = log->recovery_point; /* let flush.messages ask again */
+    if (rc != 0) forget_flush_queued(log);
     log->last_flush_ms = kb_log_mono_ms();
 }
 

@@ -201,6 +201,7 @@ typedef struct kb_log_stats {
     uint64_t batches_appended;
     uint64_t recovery_truncated_bytes;
     uint64_t segments_recovered; /* segments rescanned at start-up */
+    uint64_t flush_backlog;      /* gauge: fsyncs and file writes queued or running */
 } kb_log_stats_t;
 void kb_logmgr_stats(const kb_logmgr_t *m, kb_log_stats_t *out);
 

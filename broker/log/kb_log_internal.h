@@ -13,14 +13,15 @@
  *     job one more, so its files and mappings stay until the last user lets
  *     go; its one descriptor (the .log) is open while the segment is active
  *     or pinned (a range holds a pin as well as a reference);
- *   - the flusher (kb_flusher.c) owns its queued jobs; a job owns its
- *     segment references and, for checkpoint writes, its path and text;
+ *   - the flusher (kb_flusher.c) owns its queued work: per log a queue of
+ *     items (an fsync holds a segment reference, a file write its job)
+ *     and the requests waiting for them;
  *   - retention (kb_retention.c) owns the segments it took out of a log
  *     (the log's reference moves to it) until their deletion delay is over.
  *
  * Threads: everything runs on the manager's event loop except the body of
- * a flush job (fdatasync, checkpoint write), which runs on the flusher
- * thread and touches only fds and the job's own memory, and retention's
+ * a flush item (fdatasync, checkpoint write), which runs on the flusher
+ * thread and touches only fds and the item's own memory, and retention's
  * renames and unlinks of deleted segments, which run on its deleter thread
  * (kb_retention.c) on segments already out of every log.  Segment reference
  * counts are atomic because the last reference of a range may be dropped by
@@ -204,6 +205,14 @@ struct kb_log {
     int64_t high_watermark;
     int64_t recovery_point; /* everything below is fsynced */
     int64_t flush_target;   /* highest offset a queued flush covers (>= recovery point) */
+    /* What the flusher was asked to fsync (kb_log.c log_flush_to): every
+     * segment below the one based at flush_queued_base, and that one as it
+     * was when its fsync was queued (flush_queued_size bytes, sealed or
+     * not).  A segment is queued again only when it changed since. */
+    int64_t flush_queued_base;
+    off_t flush_queued_size;
+    bool flush_queued_sealed;
+    struct kb_flush_lane *lane; /* the flusher's queue for this log (kb_flusher.c) */
     int64_t last_flush_ms;  /* monotonic clock, for log.flush.interval.ms */
     kb_producers_t *producers; /* idempotent-producer state, kept by every append */
     kb_log_t *bucket_next;  /* manager's hash chain */
@@ -274,37 +283,50 @@ int kb_checkpoint_touch(const char *path);
 
 typedef struct kb_flusher kb_flusher_t;
 
-/* One unit of work for the flusher thread: fsync some segments of a log
- * (then its recovery point may advance to target), or write a checkpoint
- * file.  The submitter fills it; the flusher owns it from submission. */
+/* A file for the flusher to write (tmp file, fsync, rename): one of the
+ * manager's checkpoint files (log NULL), or a producer snapshot of log,
+ * written after every fsync queued for that log before it.  The submitter
+ * fills it; the flusher owns it from submission. */
 typedef struct kb_flush_job {
-    struct kb_flush_job *next;
-    kb_log_t *log; /* segment job; NULL for a file job */
-    int64_t target;
-    void (*done)(void *arg, int rc); /* on the loop, may be NULL */
-    void *arg;
-    char *path, *text; /* file job: owned, freed with the job */
+    kb_log_t *log;
+    char *path, *text; /* owned, freed with the job */
     size_t text_len;
     int rc;
-    uint32_t fsyncs;
-    size_t n_segs;
-    kb_segment_t *segs[]; /* referenced, released on completion */
 } kb_flush_job_t;
 
 /* Starts the thread.  Completions run on base; every check_ms (0 = never)
  * the manager's logs are checked against log.flush.interval.ms. */
 kb_flusher_t *kb_flusher_start(struct event_base *base, kb_logmgr_t *m, kb_log_stats_t *stats, int64_t check_ms);
-/* Takes ownership of job. */
+/* Takes ownership of job.  A snapshot job replaces the log's previous
+ * snapshot job if that one has not started yet (a newer snapshot makes it
+ * redundant: loading only ever replays from the newest). */
 void kb_flusher_submit(kb_flusher_t *f, kb_flush_job_t *job);
-/* Finishes every queued job, joins the thread, runs the completions on the
- * calling thread, and frees the flusher. */
+/* Queues an fsync of s (referenced until it is done) for log, unless the
+ * last item queued for log is an fsync of s that has not started yet: that
+ * one will cover whatever was written before it starts.  0, or -1 when out
+ * of memory (nothing queued). */
+int kb_flusher_fsync(kb_flusher_t *f, kb_log_t *log, kb_segment_t *s);
+/* Once every item queued for log so far is done (at once if they are),
+ * kb_log_flush_finished(log, target, rc) and then done(arg, rc) run on the
+ * loop; rc is -1 if an fsync that may have held data below target failed.
+ * A request without done extends the target of the log's last waiting
+ * request when no item was queued in between.  0, or -1 when out of memory
+ * (done is not called). */
+int kb_flusher_wait(kb_flusher_t *f, kb_log_t *log, int64_t target, void (*done)(void *arg, int rc), void *arg);
+/* Items (fsyncs and file writes) queued or running: the flush backlog. */
+uint64_t kb_flusher_backlog(kb_flusher_t *f);
+/* For tests: the thread starts at most n more items, then waits (n < 0:
+ * no limit, the default; kb_flusher_stop lifts any limit). */
+void kb_flusher_limit(kb_flusher_t *f, int64_t n);
+/* Finishes every queued item, joins the thread, runs the completions on
+ * the calling thread, and frees the flusher. */
 void kb_flusher_stop(kb_flusher_t *f);
 
 /* The manager's side of the flusher and the logs. */
 kb_flusher_t *kb_logmgr_flusher(kb_logmgr_t *m);
 kb_log_stats_t *kb_logmgr_stats_mut(kb_logmgr_t *m);
 void kb_logmgr_flush_idle_logs(kb_logmgr_t *m);
-/* Called on the loop when a segment job completes. */
+/* Called on the loop when a flush request completes (kb_flusher_wait). */
 void kb_log_flush_finished(kb_log_t *log, int64_t target, int rc);
 
 /* ------------------------------------------------------------ retention */

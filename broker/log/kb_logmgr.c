@@ -144,7 +144,10 @@ kb_log_t *kb_logmgr_get(kb_logmgr_t *m, const char *topic, int32_t partition) {
 kb_flusher_t *kb_logmgr_flusher(kb_logmgr_t *m) { return m->flusher; }
 kb_retention_t *kb_logmgr_retention(kb_logmgr_t *m) { return m->retention; }
 kb_log_stats_t *kb_logmgr_stats_mut(kb_logmgr_t *m) { return &m->stats; }
-void kb_logmgr_stats(const kb_logmgr_t *m, kb_log_stats_t *out) { *out = m->stats; }
+void kb_logmgr_stats(const kb_logmgr_t *m, kb_log_stats_t *out) {
+    *out = m->stats;
+    out->flush_backlog = m->flusher ? kb_flusher_backlog(m->flusher) : 0;
+}
 
 int32_t kb_logmgr_stored_broker_id(const kb_logmgr_t *m) {
     for (int i = 0; i < m->n_dirs; i++)
@@ -805,11 +808,17 @@ kb_log_t *kb_logmgr_get_or_create(kb_logmgr_t *m, const char *topic, int32_t par
 
 void kb_logmgr_close(kb_logmgr_t *m) {
     bool ok[KB_MAX_LOG_DIRS];
+    uint64_t backlog, fsyncs;
 
     if (!m) return;
+    backlog = kb_flusher_backlog(m->flusher);
+    fsyncs = m->stats.fsyncs;
     stop_timers(m);
     kb_retention_stop_checks(m->retention);
-    kb_flusher_stop(m->flusher); /* finishes queued fsyncs and checkpoint writes */
+    /* Finishes the queued fsyncs and file writes: each segment rolled or
+     * written since its last fsync once, so the time this takes is bounded
+     * by what is unflushed, not by how often it was asked for. */
+    kb_flusher_stop(m->flusher);
     m->flusher = NULL;
     /* Retired segments are renamed to .deleted before the clean-shutdown
      * marker promises that the files are as the checkpoints say. */
@@ -826,6 +835,9 @@ void kb_logmgr_close(kb_logmgr_t *m) {
         if (ok[i]) write_clean_marker(&m->dirs[i]);
         else kc_warn("log", "%s: not marking a clean shutdown after errors", m->dirs[i].path);
     }
+    kc_info("log", "closed %zu log(s): %" PRIu64 " segment fsync(s) at shutdown, %" PRIu64
+                   " flush item(s) were queued",
+            m->n_logs, m->stats.fsyncs - fsyncs, backlog);
     release(m);
 }
 

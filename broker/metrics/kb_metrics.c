@@ -68,6 +68,11 @@ static const counter_t log_counters[] = {
      offsetof(kb_log_stats_t, recovery_truncated_bytes)},
 };
 
+static const counter_t log_gauges[] = {
+    {"log_flush_queue_items", "Segment fsyncs and file writes queued or running on the flusher thread.",
+     offsetof(kb_log_stats_t, flush_backlog)},
+};
+
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Counters may be bumped by another thread (relaxed atomics), so read them
@@ -147,6 +152,7 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
     add_values(out, "counter", b->metrics ? b->metrics : &no_metrics, broker_counters, N_OF(broker_counters));
     add_values(out, "gauge", b->metrics ? b->metrics : &no_metrics, broker_gauges, N_OF(broker_gauges));
     add_values(out, "counter", &stats, log_counters, N_OF(log_counters));
+    add_values(out, "gauge", &stats, log_gauges, N_OF(log_gauges));
     add_session(b, out);
 }
 

@@ -28,6 +28,7 @@ Suite *configs_suite(void);
 Suite *deleterecords_suite(void);
 Suite *initproducerid_suite(void);
 Suite *retention_suite(void);
+Suite *flusher_suite(void);
 Suite *producer_state_suite(void);
 Suite *topic_config_suite(void);
 Suite *codec_suite(void);

@@ -1,5 +1,5 @@
 """
-Scenario q: SIGTERM while requests are waiting (issue 8 item 15).
+Scenario u: SIGTERM while requests are waiting (issue 8 item 15).
 
 A request that cannot be answered at once is parked with its connection:
 CreateTopics until its new partitions have leaders, Fetch until data

@@ -1,5 +1,5 @@
 """
-Scenario p: a Fetch answered from deep inside a segment costs no more memory
+Scenario s: a Fetch answered from deep inside a segment costs no more memory
 than its own encoded bytes.
 
 The answer to a Fetch is encoded fields with record ranges of segment files

@@ -1,5 +1,5 @@
 """
-Scenario q: zookeeper.connect names ZooKeeper by host name, and the name
+Scenario r: zookeeper.connect names ZooKeeper by host name, and the name
 stops resolving (DNS down, a hosts file being rewritten).  The ZooKeeper C
 client cannot even create its handle then (zookeeper_init returns NULL).
 

@@ -1,5 +1,5 @@
 """
-Scenario q: the README's quickstart stops cleanly however it is stopped.
+Scenario v: the README's quickstart stops cleanly however it is stopped.
 
 scripts/quickstart.sh starts its own ZooKeeper and three brokers (here on
 free ports, in a temporary run directory, with the suite's binaries), creates

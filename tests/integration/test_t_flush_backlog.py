@@ -1,5 +1,5 @@
 """
-Scenario p: thousands of segment rolls do not build a flush backlog
+Scenario t: thousands of segment rolls do not build a flush backlog
 (issue 8 item 6; zk-and-replication.md 4.6, 4.8, 4.9).
 
 A producer whose clock jumps (or a client replaying old data) can send

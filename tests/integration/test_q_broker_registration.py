@@ -1,5 +1,5 @@
 """
-Scenario p: who may hold /brokers/ids/N, and when.
+Scenario q: who may hold /brokers/ids/N, and when.
 
 An operator starts a second process with the broker.id of a live broker (its
 own log dir and port, but advertising the same endpoint): it is refused with

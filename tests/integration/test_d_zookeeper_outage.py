@@ -2,9 +2,9 @@
 Scenario d: ZooKeeper goes away for a while (a restart, a network blip): until
 every broker's ZooKeeper client has noticed (kbroker_zookeeper_connected is 0
 in its /metrics).  Brokers keep answering Metadata from their in-memory cache
-throughout, and when ZooKeeper
-returns they reconnect by themselves: their registrations are there, a topic
-created after the outage reaches every broker, and nothing is restarted.
+throughout, and when ZooKeeper returns they reconnect by themselves: their
+registrations are there, a topic created after the outage reaches every
+broker, and nothing is restarted.
 
 The brokers' session timeout is 10 s (ZooKeeper's maximum at tickTime 500), so
 a short outage does not have to expire their sessions; if one does expire, the

@@ -23,7 +23,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/controller/kb_controller.c broker/controller/kb_controller.h \
 	broker/log/kb_log.h broker/log/kb_log_internal.h \
 	broker/log/kb_logmgr.c broker/log/kb_log.c broker/log/kb_segment.c \
-	broker/log/kb_checkpoint.c broker/log/kb_flusher.c \
+	broker/log/kb_checkpoint.c broker/log/kb_flusher.c broker/log/kb_log_timestamp.c \
 	broker/replica/kb_partition.c broker/replica/kb_partition.h \
 	broker/metrics/kb_metrics.c broker/metrics/kb_metrics.h
 broker_libkbroker_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS)

@@ -32,6 +32,7 @@
 #include "broker/log/kb_log.h"
 #include "broker/metrics/kb_metrics.h"
 #include "broker/replica/kb_partition.h"
+#include "common/kb_worker.h"
 #include "coord/kc_log.h"
 #include "coord/kc_producer_ids.h"
 
@@ -209,11 +210,17 @@ static kc_log_level_t log_level(const char *name) {
     return KC_LOG_INFO;
 }
 
-/* The partition logs, the replicas on top of them and the metrics
- * endpoint: everything local that must work before the broker registers. */
+/* The worker threads, the partition logs, the replicas on top of them and
+ * the metrics endpoint: everything local that must work before the broker
+ * registers. */
 static int start_local(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
     char err[512];
+    b->worker = kb_worker_new(b->base, p->cfg.num_io_threads, "kb-worker");
+    if (!b->worker) {
+        kc_error("main", "cannot start %d worker threads (num.io.threads)", (int)p->cfg.num_io_threads);
+        return 1;
+    }
     b->logs = kb_logmgr_open(b->base, &p->cfg, err, sizeof(err));
     if (!b->logs) {
         kc_error("main", "%s", err);
@@ -285,6 +292,12 @@ static void teardown(kb_process_t *p) {
      * allocated until it is answered); then the replicas answer those
      * requests while the view they look partitions up in still exists. */
     if (b->server) kb_server_free(b->server);
+    /* Jobs still on the worker complete now, on this thread: produces
+     * waiting for their validation append or fail while the partitions and
+     * logs exist, timestamp searches drop their segment references, and
+     * their requests are answered (into closed connections) and freed. */
+    kb_worker_stop(b->worker);
+    b->worker = NULL;
     kb_replicas_free(b->replicas);
     b->replicas = NULL;
     kc_view_free(b->view); /* reads still in flight release it when the session closes */
@@ -311,8 +324,8 @@ int main(int argc, char **argv) {
     kb_process_t *p = &proc;
     int rc;
 
-    /* Before any libevent object exists: the log flusher thread hands its
-     * completions to the loop with event_active(). */
+    /* Before any libevent object exists: the log flusher and the worker
+     * threads hand their completions to the loop with event_active(). */
     if (evthread_use_pthreads() != 0) {
         fprintf(stderr, "kbroker: cannot enable libevent's thread support\n");
         return 1;

@@ -2,6 +2,6 @@
 #include "tests/unit/unit.h"
 
 int main(void) {
-    Suite *suites[] = {config_suite(), log_suite(), retention_suite(), producer_state_suite(), topic_config_suite(), NULL};
+    Suite *suites[] = {config_suite(), log_suite(), retention_suite(), producer_state_suite(), topic_config_suite(), log_timestamp_suite(), NULL};
     return unit_run(suites);
 }

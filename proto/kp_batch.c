@@ -169,8 +169,8 @@ int16_t kp_batch_validate_produce(const uint8_t *p, size_t len, int16_t produce_
 
 /* ----------------------------------------------------- records inside */
 
-int16_t kp_batch_validate_records(const uint8_t *p, size_t size, size_t max_inflate) {
-    switch (kp_records_walk(p, size, max_inflate, NULL, NULL)) {
+int16_t kp_batch_validate_records(const uint8_t *p, size_t size, size_t max_inflate, size_t *inflated) {
+    switch (kp_records_walk(p, size, max_inflate, NULL, NULL, inflated)) {
     case KP_WALK_END: return 0;
     case KP_WALK_TOO_LARGE: return KP_ERR_MESSAGE_TOO_LARGE;
     case KP_WALK_NOMEM: return KP_ERR_UNKNOWN_SERVER_ERROR;
@@ -204,11 +204,12 @@ static int at_or_after(void *arg, const kp_record_info_t *r) {
 }
 
 int kp_batch_find_timestamp(const uint8_t *p, size_t size, int64_t ts, size_t max_inflate, int64_t *offset,
-                            int64_t *timestamp) {
+                            int64_t *timestamp, size_t *inflated) {
     kp_batch_header_t h;
     find_ts_t f = {&h, ts, offset, timestamp};
     int rc;
 
+    if (inflated) *inflated = 0;
     if (kp_batch_header_decode(p, size, &h) != 0 || !length_sane(h.batch_length) || kp_batch_size(&h) > size)
         return KP_WALK_CORRUPT;
     if (h.attributes & KP_ATTR_LOG_APPEND_TIME) {
@@ -216,7 +217,7 @@ int kp_batch_find_timestamp(const uint8_t *p, size_t size, int64_t ts, size_t ma
         *timestamp = h.max_timestamp;
         return h.max_timestamp >= ts ? KP_FIND_FOUND : KP_FIND_NONE;
     }
-    rc = kp_records_walk(p, size, max_inflate, at_or_after, &f);
+    rc = kp_records_walk(p, size, max_inflate, at_or_after, &f, inflated);
     if (rc == KP_WALK_STOPPED) return KP_FIND_FOUND;
     return rc == KP_WALK_END ? KP_FIND_NONE : rc;
 }

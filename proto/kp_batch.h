@@ -106,19 +106,21 @@ static inline int kp_batch_codec(const kp_batch_header_t *h) { return h->attribu
  * bytes at p) that passed kp_batch_validate_produce: its records, after
  * decompression for a compressed batch, must be exactly records_count
  * length-prefixed records filling the payload.  Decompression stops at
- * max_inflate bytes.  Returns 0, 2 CORRUPT_MESSAGE (undecodable payload,
- * lengths, count), 10 MESSAGE_TOO_LARGE (inflates beyond max_inflate), or
- * -1 UNKNOWN_SERVER_ERROR (out of memory).  Costs a full decompression:
- * not for the event loop.
+ * max_inflate bytes; *inflated (may be NULL) gets the bytes decompressed.
+ * Returns 0, 2 CORRUPT_MESSAGE (undecodable payload, lengths, count), 10
+ * MESSAGE_TOO_LARGE (inflates beyond max_inflate), or -1
+ * UNKNOWN_SERVER_ERROR (out of memory).  Costs a full decompression: not
+ * for the event loop.
  */
-int16_t kp_batch_validate_records(const uint8_t *p, size_t size, size_t max_inflate);
+int16_t kp_batch_validate_records(const uint8_t *p, size_t size, size_t max_inflate, size_t *inflated);
 
 /*
  * ListOffsets by time inside one whole batch (size bytes at p): the first
  * record whose timestamp is >= ts.  LogAppendTime batches give every record
  * max_timestamp, so their first record answers; otherwise the records are
  * walked (base_timestamp + delta), a compressed payload decompressed only
- * as far as that record and never beyond max_inflate bytes.  Returns
+ * as far as that record and never beyond max_inflate bytes (*inflated,
+ * which may be NULL, gets how many were decompressed).  Returns
  * KP_FIND_FOUND with the record's offset and timestamp, KP_FIND_NONE when
  * no record qualifies, or a negative KP_WALK_* value (kp_records.h) when
  * the records cannot be read: corrupt, inflating beyond max_inflate, or
@@ -126,7 +128,7 @@ int16_t kp_batch_validate_records(const uint8_t *p, size_t size, size_t max_infl
  */
 enum { KP_FIND_FOUND = 0, KP_FIND_NONE = 1 };
 int kp_batch_find_timestamp(const uint8_t *p, size_t size, int64_t ts, size_t max_inflate, int64_t *offset,
-                            int64_t *timestamp);
+                            int64_t *timestamp, size_t *inflated);
 
 /* Header rewrites on append (section 5.9).  The first two are outside the
  * CRC; kp_batch_set_log_append_time sets attribute bit 3 and max_timestamp

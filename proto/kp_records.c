@@ -131,7 +131,8 @@ static int from_inflate(int rc) {
     }
 }
 
-int kp_records_walk(const uint8_t *p, size_t size, size_t max_inflate, kp_record_fn fn, void *arg) {
+int kp_records_walk(const uint8_t *p, size_t size, size_t max_inflate, kp_record_fn fn, void *arg,
+                    size_t *inflated) {
     kp_batch_header_t h;
     walker_t w = {.fn = fn, .arg = arg};
     kp_inflate_t *z;
@@ -139,6 +140,7 @@ int kp_records_walk(const uint8_t *p, size_t size, size_t max_inflate, kp_record
     size_t len;
     int rc;
 
+    if (inflated) *inflated = 0;
     if (kp_batch_header_decode(p, size, &h) != 0 || h.batch_length < KP_BATCH_HEADER_SIZE - KP_LOG_OVERHEAD ||
         kp_batch_size(&h) > size)
         return KP_WALK_CORRUPT;
@@ -154,6 +156,7 @@ int kp_records_walk(const uint8_t *p, size_t size, size_t max_inflate, kp_record
         }
         if ((rc = walker_feed(&w, piece, len)) != 0) break;
     }
+    if (inflated && kp_batch_codec(&h) != KP_CODEC_NONE) *inflated = kp_inflate_total(z);
     kp_inflate_free(z);
     return rc;
 }

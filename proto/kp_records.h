@@ -39,8 +39,10 @@ enum {
  * Walks the records of the whole batch at p (size bytes, a valid header:
  * the caller has checked framing and CRC).  fn may be NULL: only lengths
  * and the count are checked.  max_inflate caps the decompressed payload of
- * a compressed batch.  Returns a KP_WALK_* value.
+ * a compressed batch; *inflated (when not NULL) gets the bytes
+ * decompressed, 0 for an uncompressed batch.  Returns a KP_WALK_* value.
  */
-int kp_records_walk(const uint8_t *p, size_t size, size_t max_inflate, kp_record_fn fn, void *arg);
+int kp_records_walk(const uint8_t *p, size_t size, size_t max_inflate, kp_record_fn fn, void *arg,
+                    size_t *inflated);
 
 #endif

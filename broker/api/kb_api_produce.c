@@ -64,6 +64,7 @@ typedef struct {
     kb_worker_job_t check; /* CHECKING: the record check on the worker */
     size_t max_inflate;    /* read by the worker */
     int16_t check_error;   /* written by the worker */
+    size_t inflated;       /* written by the worker: bytes decompressed */
 } produce_slot_t;
 
 struct produce_op {
@@ -242,7 +243,16 @@ static void append_ready(produce_op_t *op) {
 static void check_records(void *arg) {
     produce_slot_t *s = arg;
 
-    s->check_error = kp_batch_validate_records(s->data->records, kp_batch_size(&s->h), s->max_inflate);
+    s->check_error =
+        kp_batch_validate_records(s->data->records, kp_batch_size(&s->h), s->max_inflate, &s->inflated);
+}
+
+static void count_check(const produce_op_t *op, size_t inflated) {
+    kb_metrics_t *m = op->req->broker ? op->req->broker->metrics : NULL;
+
+    if (!m) return;
+    m->produce_batches_decompressed++;
+    m->produce_decompressed_bytes += inflated;
 }
 
 static void check_done(void *arg, bool cancelled) {
@@ -250,6 +260,7 @@ static void check_done(void *arg, bool cancelled) {
     produce_op_t *op = s->op;
 
     if (cancelled) s->check_error = KP_ERR_NOT_LEADER_OR_FOLLOWER; /* shutting down */
+    else count_check(op, s->inflated);
     s->state = s->check_error ? SLOT_ANSWERED : SLOT_READY;
     s->out->error_code = s->check_error;
     append_ready(op);

@@ -206,6 +206,8 @@ typedef struct kb_log_stats {
     uint64_t batches_appended;
     uint64_t recovery_truncated_bytes;
     uint64_t segments_recovered; /* segments rescanned at start-up */
+    uint64_t timestamp_scans;              /* segment scans of ListOffsets by timestamp */
+    uint64_t timestamp_decompressed_bytes; /* bytes those scans decompressed */
 } kb_log_stats_t;
 void kb_logmgr_stats(const kb_logmgr_t *m, kb_log_stats_t *out);
 

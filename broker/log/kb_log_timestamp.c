@@ -53,7 +53,8 @@ typedef struct ts_search {
     /* The worker's answer. */
     int rc; /* 0 found, 1 none in this segment, -1 I/O error */
     int64_t offset, timestamp;
-    int unreadable; /* the KP_WALK_* reason when a batch stood in for its records, else 0 */
+    int unreadable;  /* the KP_WALK_* reason when a batch stood in for its records, else 0 */
+    size_t inflated; /* bytes decompressed */
 } ts_search_t;
 
 /* ------------------------------------------------------- worker thread */
@@ -79,7 +80,7 @@ static int stand_in(ts_search_t *t, const kp_batch_header_t *h, int why) {
 /* Reads the batch at pos whole and walks its records: 0 found (or stood
  * in), 1 none qualifies, -1 I/O error. */
 static int search_batch(ts_search_t *t, off_t pos, const kp_batch_header_t *h) {
-    size_t size = kp_batch_size(h);
+    size_t size = kp_batch_size(h), inflated;
     uint8_t *buf;
     int rc;
 
@@ -90,7 +91,8 @@ static int search_batch(ts_search_t *t, off_t pos, const kp_batch_header_t *h) {
         free(buf);
         return -1;
     }
-    rc = kp_batch_find_timestamp(buf, size, t->ts, t->max_inflate, &t->offset, &t->timestamp);
+    rc = kp_batch_find_timestamp(buf, size, t->ts, t->max_inflate, &t->offset, &t->timestamp, &inflated);
+    t->inflated += inflated;
     free(buf);
     if (rc < 0) return stand_in(t, h, rc);
     return rc == KP_FIND_FOUND ? 0 : 1;
@@ -103,6 +105,7 @@ static void search_run(void *arg) {
 
     t->rc = 1;
     t->unreadable = 0;
+    t->inflated = 0;
     while (pos < t->end) {
         if (read_header(t->fd, pos, t->end, &h) != 0) {
             t->rc = -1;
@@ -172,11 +175,16 @@ static int found_answer(ts_search_t *t) {
 
 static void search_done(void *arg, bool cancelled) {
     ts_search_t *t = arg;
+    kb_log_stats_t *stats = kb_logmgr_stats_mut(t->log->mgr);
     kb_segment_t *next;
     int rc = t->rc;
 
     kb_segment_unref(t->seg);
     t->seg = NULL;
+    if (!cancelled) {
+        stats->timestamp_scans++;
+        stats->timestamp_decompressed_bytes += t->inflated;
+    }
     if (cancelled) {
         rc = -1;
     } else if (rc < 0) {

@@ -30,13 +30,14 @@ START_TEST(every_record_is_found_across_piece_boundaries) {
         int n = (int)((3 * KP_INFLATE_CHUNK) / (value_len + 8));
         uint8_t *b = batchfix_build(codecs[_i], n, value_len, TS, 10, &size);
         int64_t off = -1, ts = -1;
-        ck_assert_int_eq(kp_batch_validate_records(b, size, CAP), 0);
-        ck_assert_int_eq(kp_batch_find_timestamp(b, size, TS + 10LL * (n - 1), CAP, &off, &ts), KP_FIND_FOUND);
+        ck_assert_int_eq(kp_batch_validate_records(b, size, CAP, NULL), 0);
+        ck_assert_int_eq(kp_batch_find_timestamp(b, size, TS + 10LL * (n - 1), CAP, &off, &ts, NULL), KP_FIND_FOUND);
         ck_assert_int_eq(off, n - 1);
         ck_assert_int_eq(ts, TS + 10LL * (n - 1));
-        ck_assert_int_eq(kp_batch_find_timestamp(b, size, TS + 10LL * (n / 2) - 5, CAP, &off, &ts), KP_FIND_FOUND);
+        ck_assert_int_eq(kp_batch_find_timestamp(b, size, TS + 10LL * (n / 2) - 5, CAP, &off, &ts, NULL),
+                         KP_FIND_FOUND);
         ck_assert_int_eq(off, n / 2);
-        ck_assert_int_eq(kp_batch_find_timestamp(b, size, TS + 10LL * n, CAP, &off, &ts), KP_FIND_NONE);
+        ck_assert_int_eq(kp_batch_find_timestamp(b, size, TS + 10LL * n, CAP, &off, &ts, NULL), KP_FIND_NONE);
         free(b);
     }
 }
@@ -58,14 +59,18 @@ START_TEST(the_lookup_stops_at_its_record_and_the_cap_refuses_a_bomb) {
     for (int i = 1; i < N_CODECS; i++) {
         uint8_t *packed = batchfix_compress(codecs[i], plain, plain_len, &packed_len);
         uint8_t *b = batchfix_wrap(codecs[i], 3, TS, packed, packed_len, &size);
-        /* A raw snappy block is one piece: its size alone is past the cap. */
-        int first = kp_batch_find_timestamp(b, size, TS, CAP, &off, &ts);
+        /* A raw snappy block is one piece: its size alone is past the cap.
+         * The others stop after the first piece. */
+        size_t inflated;
+        int first = kp_batch_find_timestamp(b, size, TS, CAP, &off, &ts, &inflated);
         ck_assert_int_eq(first, codecs[i] == KP_CODEC_SNAPPY ? KP_WALK_TOO_LARGE : KP_FIND_FOUND);
         if (first == KP_FIND_FOUND) ck_assert_int_eq(off, 0);
-        ck_assert_int_eq(kp_batch_find_timestamp(b, size, TS + 2, CAP, &off, &ts), KP_WALK_TOO_LARGE);
-        ck_assert_int_eq(kp_batch_validate_records(b, size, CAP), 10);
-        ck_assert_int_eq(kp_batch_validate_records(b, size, 64u << 20), 0);
-        ck_assert_int_eq(kp_batch_find_timestamp(b, size, TS + 2, 64u << 20, &off, &ts), KP_FIND_FOUND);
+        ck_assert_uint_le(inflated, KP_INFLATE_CHUNK);
+        ck_assert_int_eq(kp_batch_find_timestamp(b, size, TS + 2, CAP, &off, &ts, &inflated), KP_WALK_TOO_LARGE);
+        ck_assert_uint_le(inflated, CAP + KP_INFLATE_CHUNK);
+        ck_assert_int_eq(kp_batch_validate_records(b, size, CAP, NULL), 10);
+        ck_assert_int_eq(kp_batch_validate_records(b, size, 64u << 20, NULL), 0);
+        ck_assert_int_eq(kp_batch_find_timestamp(b, size, TS + 2, 64u << 20, &off, &ts, NULL), KP_FIND_FOUND);
         ck_assert_int_eq(off, 2);
         free(packed);
         free(b);
@@ -82,7 +87,7 @@ START_TEST(a_wrong_count_inside_is_corrupt) {
 
     for (int n = 3; n <= 5; n++) {
         uint8_t *b = batchfix_wrap(codecs[_i], n, TS, packed, packed_len, &size);
-        ck_assert_int_eq(kp_batch_validate_records(b, size, CAP), n == 4 ? 0 : 2);
+        ck_assert_int_eq(kp_batch_validate_records(b, size, CAP, NULL), n == 4 ? 0 : 2);
         free(b);
     }
     free(plain);
@@ -99,8 +104,8 @@ START_TEST(a_payload_that_is_not_the_codec_is_corrupt) {
 
     for (int i = 1; i < N_CODECS; i++) {
         uint8_t *b = batchfix_wrap(codecs[i], 4, TS, plain, plain_len, &size);
-        ck_assert_int_eq(kp_batch_validate_records(b, size, CAP), 2);
-        ck_assert_int_eq(kp_batch_find_timestamp(b, size, TS + 3, CAP, &off, &ts), KP_WALK_CORRUPT);
+        ck_assert_int_eq(kp_batch_validate_records(b, size, CAP, NULL), 2);
+        ck_assert_int_eq(kp_batch_find_timestamp(b, size, TS + 3, CAP, &off, &ts, NULL), KP_WALK_CORRUPT);
         free(b);
     }
     free(plain);
@@ -115,13 +120,13 @@ START_TEST(truncated_payloads_and_overrunning_lengths_are_corrupt) {
     uint8_t *packed = batchfix_compress(codecs[_i], plain, plain_len, &packed_len);
     uint8_t *b = batchfix_wrap(codecs[_i], 50, TS, packed, packed_len - 3, &size);
 
-    ck_assert_int_eq(kp_batch_validate_records(b, size, CAP), 2);
+    ck_assert_int_eq(kp_batch_validate_records(b, size, CAP, NULL), 2);
     free(b);
     free(packed);
     plain[plain_len - plain_len / 50] = 0x7e; /* the last record's length: 63, where fewer bytes are left */
     packed = batchfix_compress(codecs[_i], plain, plain_len, &packed_len);
     b = batchfix_wrap(codecs[_i], 50, TS, packed, packed_len, &size);
-    ck_assert_int_eq(kp_batch_validate_records(b, size, CAP), 2);
+    ck_assert_int_eq(kp_batch_validate_records(b, size, CAP, NULL), 2);
     free(b);
     free(packed);
     free(plain);
@@ -136,8 +141,8 @@ START_TEST(zeros_are_more_records_than_declared) {
     ck_assert_ptr_nonnull(zeros);
     packed = batchfix_compress(codecs[_i], zeros, zeros_len, &packed_len);
     b = batchfix_wrap(codecs[_i], 1000, TS, packed, packed_len, &size);
-    ck_assert_int_eq(kp_batch_validate_records(b, size, CAP), 2);
-    ck_assert_int_eq(kp_records_walk(b, size, CAP, NULL, NULL), KP_WALK_CORRUPT);
+    ck_assert_int_eq(kp_batch_validate_records(b, size, CAP, NULL), 2);
+    ck_assert_int_eq(kp_records_walk(b, size, CAP, NULL, NULL, NULL), KP_WALK_CORRUPT);
     free(b);
     free(packed);
     free(zeros);

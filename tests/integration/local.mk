@@ -20,4 +20,5 @@ EXTRA_DIST += \
 	tests/integration/test_l_create_topics.py \
 	tests/integration/test_m_configs.py \
 	tests/integration/test_n_retention.py \
-	tests/integration/test_o_idempotence.py
+	tests/integration/test_o_idempotence.py \
+	tests/integration/test_p_compressed_batches.py

@@ -87,7 +87,7 @@ START_TEST(a_wrong_count_inside_is_corrupt) {
 
     for (int n = 3; n <= 5; n++) {
         uint8_t *b = batchfix_wrap(codecs[_i], n, TS, packed, packed_len, &size);
-        ck_assert_int_eq(kp_batch_validate_records(b, size, CAP, NULL), n == 4 ? 0 : 2);
+        ck_assert_int_eq(kp_batch_validate_records(b, size, CAP, NULL), (n == 4 ? 0 : 2));
         free(b);
     }
     free(plain);

@@ -12,7 +12,9 @@
  * no completion is ever lost or reported twice.
  *
  * The threads block every signal: signals are the loop's business (libevent
- * turns them into events there).
+ * turns them into events there).  They may run at a lower priority than
+ * the loop (kb_worker_new's nice): work handed off the loop should not
+ * take the CPU from it either.
  */
 #include "common/kb_worker.h"
 
@@ -21,6 +23,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #define THREAD_NAME_MAX 15 /* pthread_setname_np's limit, without the NUL */
 
@@ -33,6 +37,7 @@ struct kb_worker {
     bool stopping;                                  /* under lock */
     struct event *done_ev;                          /* NULL once the threads are gone */
     int n_threads;
+    int nice;
     pthread_t *threads;
     char name[THREAD_NAME_MAX + 1];
 };
@@ -67,6 +72,10 @@ static kb_worker_job_t *take_job(kb_worker_t *w) {
 static void *worker_main(void *arg) {
     kb_worker_t *w = arg;
 
+    /* Linux applies a thread's own tid to it alone (not the process);
+     * lowering one's priority needs no privilege, and failing to is
+     * harmless. */
+    if (w->nice > 0) (void)setpriority(PRIO_PROCESS, (id_t)gettid(), getpriority(PRIO_PROCESS, 0) + w->nice);
     pthread_mutex_lock(&w->lock);
     for (;;) {
         if (!w->queue_head) {
@@ -163,12 +172,13 @@ static void worker_free(kb_worker_t *w) {
     free(w);
 }
 
-kb_worker_t *kb_worker_new(struct event_base *base, int n_threads, const char *name) {
+kb_worker_t *kb_worker_new(struct event_base *base, int n_threads, const char *name, int nice) {
     kb_worker_t *w = calloc(1, sizeof(*w));
     int started;
 
     if (!w) return NULL;
     w->n_threads = n_threads > 0 ? n_threads : 1;
+    w->nice = nice;
     snprintf(w->name, sizeof(w->name), "%s", name ? name : "kb-worker");
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);

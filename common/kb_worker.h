@@ -46,9 +46,11 @@ typedef struct kb_worker_job {
 } kb_worker_job_t;
 
 /* Starts n_threads threads (at least one) named `name` (at most 15
- * characters are kept) whose completions run on base.  NULL when a thread
- * or the event cannot be created. */
-kb_worker_t *kb_worker_new(struct event_base *base, int n_threads, const char *name);
+ * characters are kept) whose completions run on base.  nice (0 to 19) is
+ * added to the threads' niceness: with a positive value, their work yields
+ * the CPU to the loop's thread when both want it.  NULL when a thread or
+ * the event cannot be created. */
+kb_worker_t *kb_worker_new(struct event_base *base, int n_threads, const char *name, int nice);
 
 /* Queues job (run, done and arg set by the caller).  Returns 0, or -1 when
  * the worker is stopping (job untouched, done will not be called). */

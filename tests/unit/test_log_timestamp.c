@@ -90,7 +90,7 @@ static void append_built(kb_log_t *log, int codec, int n, size_t value_len, int6
 
 static void setup(void) {
     logfix_setup("ts");
-    worker = kb_worker_new(lf.base, 2, "kb-test");
+    worker = kb_worker_new(lf.base, 2, "kb-test", 0);
     ck_assert_ptr_nonnull(worker);
 }
 

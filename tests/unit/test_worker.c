@@ -86,7 +86,7 @@ static void teardown(void) { event_base_free(base); }
 
 START_TEST(jobs_run_off_the_loop_and_complete_on_it_in_order) {
     static job_t jobs[N_JOBS];
-    kb_worker_t *w = kb_worker_new(base, 1, "kb-test");
+    kb_worker_t *w = kb_worker_new(base, 1, "kb-test", 0);
 
     ck_assert_ptr_nonnull(w);
     for (int i = 0; i < N_JOBS; i++) {
@@ -108,7 +108,7 @@ END_TEST
 
 START_TEST(several_threads_complete_every_job_once) {
     static job_t jobs[N_JOBS];
-    kb_worker_t *w = kb_worker_new(base, 4, "kb-test");
+    kb_worker_t *w = kb_worker_new(base, 4, "kb-test", 0);
 
     ck_assert_ptr_nonnull(w);
     for (int i = 0; i < N_JOBS; i++) {
@@ -125,7 +125,7 @@ END_TEST
  * search (ListOffsets goes segment by segment). */
 START_TEST(a_completion_may_submit_again) {
     job_t j;
-    kb_worker_t *w = kb_worker_new(base, 2, "kb-test");
+    kb_worker_t *w = kb_worker_new(base, 2, "kb-test", 0);
 
     job_init(&j, w);
     j.resubmit = 3;
@@ -144,7 +144,7 @@ END_TEST
  * completion is refused. */
 START_TEST(stop_cancels_the_queue_and_waits_for_the_running_job) {
     static job_t jobs[8];
-    kb_worker_t *w = kb_worker_new(base, 1, "kb-test");
+    kb_worker_t *w = kb_worker_new(base, 1, "kb-test", 0);
 
     for (int i = 0; i < 8; i++) job_init(&jobs[i], w);
     jobs[0].hold = true;
@@ -170,7 +170,7 @@ START_TEST(stop_cancels_the_queue_and_waits_for_the_running_job) {
 END_TEST
 
 START_TEST(stop_of_an_idle_worker_and_of_null) {
-    kb_worker_t *w = kb_worker_new(base, 3, "a-name-longer-than-fifteen");
+    kb_worker_t *w = kb_worker_new(base, 3, "a-name-longer-than-fifteen", 0);
 
     ck_assert_ptr_nonnull(w);
     ck_assert_uint_eq(kb_worker_queued(w), 0);

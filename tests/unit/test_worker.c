@@ -8,7 +8,9 @@
 #include <event2/thread.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/kb_worker.h"
 #include "tests/unit/unit.h"
@@ -20,6 +22,7 @@ typedef struct job {
     kb_worker_job_t wj;
     kb_worker_t *w;
     pthread_t run_thread;
+    int run_nice; /* the niceness run() saw */
     int ran, completed, cancelled;
     int order;       /* completion rank, from the shared counter */
     bool hold;       /* run() waits until armed and the worker's queue is empty */
@@ -35,6 +38,7 @@ static atomic_bool held_started, held_armed;
 static void job_run(void *arg) {
     job_t *j = arg;
     j->run_thread = pthread_self();
+    j->run_nice = getpriority(PRIO_PROCESS, (id_t)gettid());
     j->ran++;
     if (!j->hold) return;
     /* A held job waits, with a bound, until the test has queued jobs behind
@@ -169,6 +173,21 @@ START_TEST(stop_cancels_the_queue_and_waits_for_the_running_job) {
 }
 END_TEST
 
+/* Work handed off the loop runs at a lower priority than the loop. */
+START_TEST(threads_run_at_the_niceness_asked_for) {
+    job_t j;
+    int loop_nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+    kb_worker_t *w = kb_worker_new(base, 1, "kb-test", 5);
+
+    job_init(&j, w);
+    ck_assert_int_eq(kb_worker_submit(w, &j.wj), 0);
+    loop_until(1);
+    ck_assert_int_eq(j.run_nice, loop_nice + 5 > 19 ? 19 : loop_nice + 5);
+    ck_assert_int_eq(getpriority(PRIO_PROCESS, (id_t)gettid()), loop_nice);
+    kb_worker_stop(w);
+}
+END_TEST
+
 START_TEST(stop_of_an_idle_worker_and_of_null) {
     kb_worker_t *w = kb_worker_new(base, 3, "a-name-longer-than-fifteen", 0);
 
@@ -189,6 +208,7 @@ Suite *worker_suite(void) {
     tcase_add_test(tc, several_threads_complete_every_job_once);
     tcase_add_test(tc, a_completion_may_submit_again);
     tcase_add_test(tc, stop_cancels_the_queue_and_waits_for_the_running_job);
+    tcase_add_test(tc, threads_run_at_the_niceness_asked_for);
     tcase_add_test(tc, stop_of_an_idle_worker_and_of_null);
     suite_add_tcase(s, tc);
     return s;

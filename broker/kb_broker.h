@@ -20,6 +20,7 @@ typedef struct kb_replicas kb_replicas_t;
 typedef struct kb_metrics kb_metrics_t;
 typedef struct kb_metrics_http kb_metrics_http_t;
 typedef struct kc_producer_ids kc_producer_ids_t;
+typedef struct kb_worker kb_worker_t;
 
 typedef struct kb_broker {
     struct event_base *base;
@@ -34,6 +35,7 @@ typedef struct kb_broker {
     kb_metrics_t *metrics;       /* counters, owned by main */
     kb_metrics_http_t *metrics_http;
     kc_producer_ids_t *producer_ids; /* this broker's block of idempotent producer ids */
+    kb_worker_t *worker;         /* num.io.threads threads for work kept off the loop */
 } kb_broker_t;
 
 #endif

@@ -147,7 +147,7 @@ static const kb_config_key_t keys[] = {
     {"inter.broker.protocol.version", KB_CT_STRING, NOF, "2.6-IV0", NR, check_version, KB_UNUSED},
     /* threads, sockets, requests */
     {"num.network.threads", KB_CT_I32, F(num_network_threads), "3", GE32(1), NULL, KB_UNUSED},
-    {"num.io.threads", KB_CT_I32, F(num_io_threads), "8", GE32(1), NULL, KB_UNUSED},
+    {"num.io.threads", KB_CT_I32, F(num_io_threads), "8", GE32(1), NULL, KB_USED},
     {"background.threads", KB_CT_I32, F(background_threads), "10", GE32(1), NULL, KB_UNUSED},
     {"num.replica.alter.log.dirs.threads", KB_CT_I32, NOF, NULL, ANY32, NULL, KB_UNUSED},
     {"queued.max.requests", KB_CT_I32, F(queued_max_requests), "500", GE32(1), NULL, KB_UNUSED},
@@ -345,6 +345,8 @@ static const kb_config_key_t keys[] = {
     {"kbroker.rpc.port", KB_CT_I32, F(rpc_port), "0", PORT, NULL, KB_UNUSED},
     {"kbroker.log.level", KB_CT_STRING, F(log_level), "info", NR, check_log_level, KB_USED},
     {"kbroker.metrics.listener", KB_CT_STRING, F(metrics_listener), NULL, NR, check_host_port, KB_USED},
+    {"kbroker.batch.decompressed.max.bytes", KB_CT_I32, F(batch_decompressed_max_bytes), "67108864", GE32(1), NULL,
+     KB_USED},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))

@@ -142,6 +142,7 @@ typedef struct kb_config {
     int32_t rpc_port;          /* kbroker.rpc.port: inter-broker protobuf channel; 0 = ephemeral */
     char *metrics_listener;    /* kbroker.metrics.listener host:port, NULL = off */
     char *log_level;           /* kbroker.log.level: debug|info|warn|error */
+    int32_t batch_decompressed_max_bytes; /* what one compressed batch may inflate to */
     /* Values as written, for the keys kb_config_finish derives the fields
      * above from; numeric ones are KB_CONFIG_UNSET* when not set.  Read the
      * derived fields instead. */

@@ -24,14 +24,14 @@ broker_libkbroker_a_SOURCES = \
 	broker/controller/kb_controller.c broker/controller/kb_controller.h \
 	broker/log/kb_log.h broker/log/kb_log_internal.h \
 	broker/log/kb_logmgr.c broker/log/kb_log.c broker/log/kb_segment.c \
-	broker/log/kb_checkpoint.c broker/log/kb_flusher.c \
+	broker/log/kb_checkpoint.c broker/log/kb_flusher.c broker/log/kb_log_timestamp.c \
 	broker/replica/kb_partition.c broker/replica/kb_partition.h \
 	broker/replica/kb_partition_internal.h broker/replica/kb_partition_isr.c \
 	broker/replica/kb_isr.c broker/replica/kb_isr.h \
 	broker/metrics/kb_metrics.c broker/metrics/kb_metrics.h
 broker_libkbroker_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS)
 
-KBROKER_LIBS = broker/libkbroker.a proto/libkproto.a $(KCOORD_LIBS) $(ISAL_LIBS) $(CODEC_LIBS) $(PROTOBUF_C_LIBS)
+KBROKER_LIBS = broker/libkbroker.a proto/libkproto.a $(KCOORD_LIBS) $(KBCOMMON_LIBS) $(ISAL_LIBS) $(CODEC_LIBS) $(PROTOBUF_C_LIBS)
 
 sbin_PROGRAMS += kbroker
 kbroker_SOURCES = broker/main.c

@@ -39,10 +39,14 @@
 #include "broker/log/kb_log.h"
 #include "broker/metrics/kb_metrics.h"
 #include "broker/replica/kb_partition.h"
+#include "common/kb_worker.h"
 #include "coord/kc_log.h"
 #include "coord/kc_producer_ids.h"
 
 #define SHUTDOWN_GRACE_MS 3000
+/* The worker threads decompress and scan for clients; under a full CPU the
+ * loop, which every client waits on, goes first. */
+#define WORKER_NICE 5
 
 typedef struct kb_process {
     kb_broker_t broker;
@@ -251,12 +255,18 @@ static void raise_fd_limit(void) {
                 (unsigned long long)was, (unsigned long long)rl.rlim_cur);
 }
 
-/* The partition logs, the replicas on top of them and the metrics
- * endpoint: everything local that must work before the broker registers. */
+/* The worker threads, the partition logs, the replicas on top of them and
+ * the metrics endpoint: everything local that must work before the broker
+ * registers. */
 static int start_local(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
     char err[512];
     raise_fd_limit();
+    b->worker = kb_worker_new(b->base, p->cfg.num_io_threads, "kb-worker", WORKER_NICE);
+    if (!b->worker) {
+        kc_error("main", "cannot start %d worker threads (num.io.threads)", (int)p->cfg.num_io_threads);
+        return 1;
+    }
     b->logs = kb_logmgr_open(b->base, &p->cfg, err, sizeof(err));
     if (!b->logs) {
         kc_error("main", "%s", err);
@@ -332,6 +342,12 @@ static void teardown(kb_process_t *p) {
      * manager stops its flusher. */
     if (b->server) kb_server_free(b->server);
     kb_api_createtopics_shutdown(b);
+    /* Jobs still on the worker complete now, on this thread: produces
+     * waiting for their validation append or fail while the partitions and
+     * logs exist, timestamp searches drop their segment references, and
+     * their requests are answered (into closed connections) and freed. */
+    kb_worker_stop(b->worker);
+    b->worker = NULL;
     kb_replicas_free(b->replicas);
     b->replicas = NULL;
     kc_view_free(b->view); /* reads still in flight release it when the session closes */
@@ -358,8 +374,8 @@ int main(int argc, char **argv) {
     kb_process_t *p = &proc;
     int rc;
 
-    /* Before any libevent object exists: the log flusher thread hands its
-     * completions to the loop with event_active(). */
+    /* Before any libevent object exists: the log flusher and the worker
+     * threads hand their completions to the loop with event_active(). */
     if (evthread_use_pthreads() != 0) {
         fprintf(stderr, "kbroker: cannot enable libevent's thread support\n");
         return 1;

@@ -2,11 +2,14 @@
  * kp_batch.c - RecordBatch v2 headers, CRC-32C, produce-time validation and
  * the header rewrites of the leader (wire-protocol.md section 5).
  *
- * The broker never decompresses a batch: everything here works on the
- * 61-byte header plus one CRC pass over the batch.  The only per-record work
+ * Everything the produce path does on the event loop works on the 61-byte
+ * header plus one CRC pass over the batch.  The only per-record work there
  * is the length walk of uncompressed produced batches (section 5.10 item 5),
  * which reads one varint per record and allocates nothing; it catches a
- * client whose records do not fill the batch it declared.
+ * client whose records do not fill the batch it declared.  The same check
+ * for a compressed batch needs its records decompressed, which is
+ * kp_batch_validate_records, run by the broker on a worker thread; so is
+ * the record-level timestamp lookup (kp_records.h does both walks).
  *
  * CRC-32C comes from ISA-L (SSE4.2/PCLMUL code paths).  ISA-L's
  * crc32_iscsi() neither pre- nor post-inverts, so kp_crc32c() inverts the
@@ -14,7 +17,6 @@
  * makes calls chainable: kp_crc32c(kp_crc32c(0, a), b) == crc of a||b.
  */
 #include "proto/kp_batch.h"
-#include "proto/kp_codec.h"
 
 #include <isa-l/crc.h>
 #include <limits.h>
@@ -22,8 +24,10 @@
 #include <string.h>
 
 #include "proto/kp_buf.h"
+#include "proto/kp_records.h"
 
 /* Kafka error codes this file returns (wire-protocol.md section 6). */
+#define KP_ERR_UNKNOWN_SERVER_ERROR (-1)
 #define KP_ERR_CORRUPT_MESSAGE 2
 #define KP_ERR_MESSAGE_TOO_LARGE 10
 #define KP_ERR_UNSUPPORTED_COMPRESSION 76
@@ -163,72 +167,59 @@ int16_t kp_batch_validate_produce(const uint8_t *p, size_t len, int16_t produce_
     return 0;
 }
 
-/* ------------------------------------------------------------ timestamps */
+/* ----------------------------------------------------- records inside */
 
-/* Reads the timestamp and offset deltas at the start of one record body
- * (after its length: attributes int8, timestamp_delta varlong,
- * offset_delta varint); false when they do not fit in len bytes. */
-static bool record_deltas(const uint8_t *p, size_t len, int64_t *ts_delta, int32_t *offset_delta) {
-    kp_reader_t r;
-
-    kp_reader_init(&r, p, len);
-    kp_read_int8(&r);
-    *ts_delta = kp_read_varlong(&r);
-    *offset_delta = kp_read_varint(&r);
-    return r.err == 0;
+int16_t kp_batch_validate_records(const uint8_t *p, size_t size, size_t max_inflate, size_t *inflated) {
+    switch (kp_records_walk(p, size, max_inflate, NULL, NULL, inflated)) {
+    case KP_WALK_END: return 0;
+    case KP_WALK_TOO_LARGE: return KP_ERR_MESSAGE_TOO_LARGE;
+    case KP_WALK_NOMEM: return KP_ERR_UNKNOWN_SERVER_ERROR;
+    default: return KP_ERR_CORRUPT_MESSAGE;
+    }
 }
 
-/* Walks the records of a batch (their bytes, already decompressed) for the
- * first one whose timestamp is >= ts. */
-static int find_in_records(const kp_batch_header_t *h, const uint8_t *records, size_t len, int64_t ts,
-                           int64_t *offset, int64_t *timestamp) {
-    kp_reader_t r;
-    kp_reader_init(&r, records, len);
-    while (kp_reader_left(&r) > 0) {
-        int32_t rlen = kp_read_varint(&r), offset_delta;
-        int64_t ts_delta, record_ts, record_offset;
-        if (r.err || rlen < 0 || (size_t)rlen > kp_reader_left(&r)) return -1;
-        if (!record_deltas(r.p, (size_t)rlen, &ts_delta, &offset_delta)) return -1;
-        kp_read_skip(&r, (size_t)rlen);
-        /* Both deltas come from the client: a sum that overflows is a
-         * malformed record, not undefined behaviour. */
-        if (__builtin_add_overflow(h->base_timestamp, ts_delta, &record_ts) ||
-            __builtin_add_overflow(h->base_offset, (int64_t)offset_delta, &record_offset))
-            return -1;
-        if (record_ts >= ts) {
-            *offset = record_offset;
-            *timestamp = record_ts;
-            return 0;
-        }
-    }
+/* base + delta, saturated: both come from the client. */
+static int64_t add_saturated(int64_t base, int64_t delta) {
+    int64_t sum;
+
+    if (!__builtin_add_overflow(base, delta, &sum)) return sum;
+    return delta > 0 ? INT64_MAX : INT64_MIN;
+}
+
+typedef struct {
+    const kp_batch_header_t *h;
+    int64_t ts;
+    int64_t *offset, *timestamp;
+} find_ts_t;
+
+/* Stops the walk at the first record whose timestamp is >= the target. */
+static int at_or_after(void *arg, const kp_record_info_t *r) {
+    find_ts_t *f = arg;
+    int64_t t = add_saturated(f->h->base_timestamp, r->timestamp_delta);
+
+    if (t < f->ts) return 0;
+    *f->offset = add_saturated(f->h->base_offset, r->offset_delta);
+    *f->timestamp = t;
     return 1;
 }
 
-/* Decompressed records of one batch may not exceed this (a guard against
- * hostile ratios; Kafka's own limit is the JVM heap). */
-#define KP_MAX_DECOMPRESSED (256u << 20)
-
-int kp_batch_find_timestamp(const uint8_t *p, size_t size, int64_t ts, int64_t *offset, int64_t *timestamp) {
+int kp_batch_find_timestamp(const uint8_t *p, size_t size, int64_t ts, size_t max_inflate, int64_t *offset,
+                            int64_t *timestamp, size_t *inflated) {
     kp_batch_header_t h;
+    find_ts_t f = {&h, ts, offset, timestamp};
+    int rc;
 
+    if (inflated) *inflated = 0;
     if (kp_batch_header_decode(p, size, &h) != 0 || !length_sane(h.batch_length) || kp_batch_size(&h) > size)
-        return -1;
+        return KP_WALK_CORRUPT;
     if (h.attributes & KP_ATTR_LOG_APPEND_TIME) {
         *offset = h.base_offset;
         *timestamp = h.max_timestamp;
-        return h.max_timestamp >= ts ? 0 : 1;
+        return h.max_timestamp >= ts ? KP_FIND_FOUND : KP_FIND_NONE;
     }
-    const uint8_t *payload = p + KP_BATCH_HEADER_SIZE;
-    size_t payload_len = kp_batch_size(&h) - KP_BATCH_HEADER_SIZE;
-    int codec = h.attributes & KP_ATTR_CODEC_MASK;
-    if (codec == KP_CODEC_NONE) return find_in_records(&h, payload, payload_len, ts, offset, timestamp);
-    uint8_t *records;
-    size_t records_len;
-    if (kp_codec_decompress(codec, payload, payload_len, KP_MAX_DECOMPRESSED, &records, &records_len) != 0)
-        return -1;
-    int rc = find_in_records(&h, records, records_len, ts, offset, timestamp);
-    free(records);
-    return rc;
+    rc = kp_records_walk(p, size, max_inflate, at_or_after, &f, inflated);
+    if (rc == KP_WALK_STOPPED) return KP_FIND_FOUND;
+    return rc == KP_WALK_END ? KP_FIND_NONE : rc;
 }
 
 /* ------------------------------------------------------------- rewrites */

@@ -2,9 +2,11 @@
  * kp_batch.h - RecordBatch v2 (magic 2) headers, CRC-32C and the header
  * rewrites the leader performs on append (wire-protocol.md section 5).
  *
- * Batches are handled whole and never decompressed: the broker validates the
- * 61-byte header, the batch length and the CRC, and for uncompressed batches
- * that the record lengths fill the batch exactly.  Pure code, no I/O.
+ * Batches are handled whole: the broker validates the 61-byte header, the
+ * batch length and the CRC, and that the record lengths fill the batch
+ * exactly and add up to records_count - directly for uncompressed batches,
+ * after decompression (bounded, off the event loop) for compressed ones.
+ * Stored batches are never rewritten beyond the header.  Pure code, no I/O.
  */
 #ifndef KP_BATCH_H
 #define KP_BATCH_H
@@ -99,20 +101,43 @@ int kp_batch_scan(const uint8_t *p, size_t len, size_t max_size, kp_batch_header
  * sequence), 76 UNSUPPORTED_COMPRESSION_TYPE (zstd before Produce v7),
  * 10 MESSAGE_TOO_LARGE (> max_message_bytes), 2 CORRUPT_MESSAGE (lengths,
  * CRC, or uncompressed record lengths that do not fill the batch exactly).
- * On success *h holds the decoded header.
+ * On success *h holds the decoded header; a compressed batch then still
+ * needs kp_batch_validate_records.
  */
 int16_t kp_batch_validate_produce(const uint8_t *p, size_t len, int16_t produce_version, int32_t max_message_bytes,
                                   kp_batch_header_t *h);
 
+/* The compression codec of a batch (KP_CODEC_*). */
+static inline int kp_batch_codec(const kp_batch_header_t *h) { return h->attributes & KP_ATTR_CODEC_MASK; }
+
 /*
- * ListOffsets by time inside one whole batch (size bytes at p), without
- * decompressing: the first record whose timestamp >= ts.  LogAppendTime
- * batches give every record max_timestamp; uncompressed CreateTime batches
- * are walked record header by record header (base_timestamp + delta).
- * Returns 0 with the record's offset and timestamp, 1 when no record
- * qualifies, -1 when the records cannot be read so (compressed, malformed).
+ * The record-level half of produce validation for one whole batch (size
+ * bytes at p) that passed kp_batch_validate_produce: its records, after
+ * decompression for a compressed batch, must be exactly records_count
+ * length-prefixed records filling the payload.  Decompression stops at
+ * max_inflate bytes; *inflated (may be NULL) gets the bytes decompressed.
+ * Returns 0, 2 CORRUPT_MESSAGE (undecodable payload, lengths, count), 10
+ * MESSAGE_TOO_LARGE (inflates beyond max_inflate), or -1
+ * UNKNOWN_SERVER_ERROR (out of memory).  Costs a full decompression: not
+ * for the event loop.
  */
-int kp_batch_find_timestamp(const uint8_t *p, size_t size, int64_t ts, int64_t *offset, int64_t *timestamp);
+int16_t kp_batch_validate_records(const uint8_t *p, size_t size, size_t max_inflate, size_t *inflated);
+
+/*
+ * ListOffsets by time inside one whole batch (size bytes at p): the first
+ * record whose timestamp is >= ts.  LogAppendTime batches give every record
+ * max_timestamp, so their first record answers; otherwise the records are
+ * walked (base_timestamp + delta), a compressed payload decompressed only
+ * as far as that record and never beyond max_inflate bytes (*inflated,
+ * which may be NULL, gets how many were decompressed).  Returns
+ * KP_FIND_FOUND with the record's offset and timestamp, KP_FIND_NONE when
+ * no record qualifies, or a negative KP_WALK_* value (kp_records.h) when
+ * the records cannot be read: corrupt, inflating beyond max_inflate, or
+ * out of memory.
+ */
+enum { KP_FIND_FOUND = 0, KP_FIND_NONE = 1 };
+int kp_batch_find_timestamp(const uint8_t *p, size_t size, int64_t ts, size_t max_inflate, int64_t *offset,
+                            int64_t *timestamp, size_t *inflated);
 
 /* Header rewrites on append (section 5.9).  The first two are outside the
  * CRC; kp_batch_set_log_append_time sets attribute bit 3 and max_timestamp

@@ -9,6 +9,7 @@ proto_libkproto_a_SOURCES = \
 	proto/kp_metadata.c proto/kp_metadata.h \
 	proto/kp_batch.c proto/kp_batch.h \
 	proto/kp_codec.c proto/kp_codec.h \
+	proto/kp_records.c proto/kp_records.h \
 	proto/kp_produce.c proto/kp_produce.h \
 	proto/kp_fetch.c proto/kp_fetch.h \
 	proto/kp_listoffsets.c proto/kp_listoffsets.h \

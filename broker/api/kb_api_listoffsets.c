@@ -10,6 +10,15 @@
  * index below that same bound.  A partition listed twice is refused with 42
  * INVALID_REQUEST on each occurrence, as Kafka does.
  *
+ * Timestamp lookups read segment data and decompress records, which the
+ * event loop must not wait for (a compressed batch may inflate to
+ * kbroker.batch.decompressed.max.bytes): the log hands them to the broker's
+ * worker threads (kb_log_timestamp.c).  A request with any of them is
+ * detached and its lookups run one after the other, each completion
+ * starting the next, so one request never occupies more than one worker
+ * thread; the last one sends the answer.  The connection reads no other
+ * request meanwhile (broker/net).  Everything else is answered at once.
+ *
  * v0 answers with old_style_offsets, which Kafka fills with segment base
  * offsets in descending order.  librdkafka 1.7.0, the one client that still
  * sends v0, asks for a single offset with -1 or -2, so the answer holds at
@@ -25,12 +34,26 @@
 #include "proto/kp_listoffsets.h"
 #include "proto/kp_types.h"
 
+typedef struct lo_op lo_op_t;
+
+/* A timestamp lookup waiting for the worker. */
 typedef struct {
-    const kb_request_t *req;
-    const kp_listoffsets_request_t *body;
+    lo_op_t *op;
+    kb_partition_t *p;
+    int64_t ts, upper;
+    const kp_listoffsets_request_partition_t *in;
+    kp_listoffsets_response_partition_t *out;
+} lo_lookup_t;
+
+/* One request; lives in its arena (detached once a lookup must wait). */
+struct lo_op {
+    kb_request_t *req;
+    kp_listoffsets_request_t body;
+    kp_listoffsets_response_t resp;
     int16_t version;
-    kb_arena_t *arena;
-} lo_ctx_t;
+    lo_lookup_t *lookups; /* one per timestamp partition, in request order */
+    int32_t n_lookups, next_lookup;
+};
 
 static bool same_name(kp_str_t a, kp_str_t b) {
     return a.len == b.len && (a.len <= 0 || memcmp(a.ptr, b.ptr, (size_t)a.len) == 0);
@@ -52,96 +75,162 @@ static bool listed_twice(const kp_listoffsets_request_t *body, kp_str_t topic, i
 /* The highest offset this request may see: the high watermark for
  * consumers (READ_COMMITTED's last stable offset is the same while there
  * are no transactions), the log end for a debugging consumer. */
-static int64_t upper_bound(const lo_ctx_t *ctx, kb_partition_t *p) {
-    if (ctx->body->replica_id == KP_DEBUGGING_REPLICA_ID)
+static int64_t upper_bound(const lo_op_t *op, kb_partition_t *p) {
+    if (op->body.replica_id == KP_DEBUGGING_REPLICA_ID)
         return kb_log_end_offset(kb_partition_log(p));
     return kb_partition_high_watermark(p);
 }
 
-/* Sets out->offset/timestamp for one lookup (v1 semantics). */
-static void lookup(const lo_ctx_t *ctx, kb_partition_t *p, int64_t ts,
-                   kp_listoffsets_response_partition_t *out) {
-    kb_log_t *log = kb_partition_log(p);
-    int64_t upper = upper_bound(ctx, p);
-
-    if (ts == KP_LISTOFFSETS_EARLIEST)
-        out->offset = kb_log_start_offset(log);
-    else if (ts == KP_LISTOFFSETS_LATEST)
-        out->offset = upper;
-    else if (kb_log_offset_for_timestamp(log, ts, upper, &out->offset, &out->timestamp) != 0) {
-        out->offset = -1;
-        out->timestamp = -1;
-    }
-}
-
 /* v0: at most one offset, descending order being trivially kept. */
-static int fill_old_style(const lo_ctx_t *ctx, kb_partition_t *p,
-                          const kp_listoffsets_request_partition_t *in,
+static int fill_old_style(lo_op_t *op, kb_partition_t *p, const kp_listoffsets_request_partition_t *in,
                           kp_listoffsets_response_partition_t *out) {
     int64_t *offsets;
 
-    if (in->max_num_offsets <= 0) return 0;
-    offsets = kb_arena_alloc(ctx->arena, sizeof(*offsets));
+    if (op->version != 0 || in->max_num_offsets <= 0) return 0;
+    offsets = kb_arena_alloc(&op->req->arena, sizeof(*offsets));
     if (!offsets) return -1;
-    offsets[0] = out->offset >= 0 ? out->offset : upper_bound(ctx, p);
+    offsets[0] = out->offset >= 0 ? out->offset : upper_bound(op, p);
     out->old_style_offsets = offsets;
     out->n_old_style_offsets = 1;
     return 0;
 }
 
-static int list_partition(const lo_ctx_t *ctx, kp_str_t topic,
-                          const kp_listoffsets_request_partition_t *in,
+/* EARLIEST and LATEST are answered now (v1 semantics); a timestamp becomes
+ * a lookup for the worker. */
+static int answer_or_queue(lo_op_t *op, kb_partition_t *p, const kp_listoffsets_request_partition_t *in,
+                           kp_listoffsets_response_partition_t *out) {
+    int64_t upper = upper_bound(op, p);
+
+    if (in->timestamp == KP_LISTOFFSETS_EARLIEST) {
+        out->offset = kb_log_start_offset(kb_partition_log(p));
+    } else if (in->timestamp == KP_LISTOFFSETS_LATEST) {
+        out->offset = upper;
+    } else {
+        op->lookups[op->n_lookups++] = (lo_lookup_t){op, p, in->timestamp, upper, in, out};
+        return 0;
+    }
+    return fill_old_style(op, p, in, out);
+}
+
+static int list_partition(lo_op_t *op, kp_str_t topic, const kp_listoffsets_request_partition_t *in,
                           kp_listoffsets_response_partition_t *out) {
-    bool leader_only = ctx->body->replica_id != KP_DEBUGGING_REPLICA_ID;
+    bool leader_only = op->body.replica_id != KP_DEBUGGING_REPLICA_ID;
     kb_partition_t *p = NULL;
     int16_t err = KP_ERR_NONE;
 
     *out = (kp_listoffsets_response_partition_t){in->partition_index, KP_ERR_NONE, 0, NULL, -1, -1};
-    if (listed_twice(ctx->body, topic, in->partition_index)) err = KP_ERR_INVALID_REQUEST;
-    if (!err) p = kb_api_partition(ctx->req, topic, in->partition_index, leader_only, &err);
+    if (listed_twice(&op->body, topic, in->partition_index)) err = KP_ERR_INVALID_REQUEST;
+    if (!err) p = kb_api_partition(op->req, topic, in->partition_index, leader_only, &err);
     if (!err && !kb_partition_log(p)) err = KP_ERR_NOT_LEADER_OR_FOLLOWER;
     out->error_code = err;
-    if (err) return 0;
-    lookup(ctx, p, in->timestamp, out);
-    return ctx->version == 0 ? fill_old_style(ctx, p, in, out) : 0;
+    return err ? 0 : answer_or_queue(op, p, in, out);
 }
 
-static int list_topic(const lo_ctx_t *ctx, const kp_listoffsets_request_topic_t *in,
-                      kp_listoffsets_response_topic_t *out) {
+static int list_topic(lo_op_t *op, const kp_listoffsets_request_topic_t *in, kp_listoffsets_response_topic_t *out) {
     kp_listoffsets_response_partition_t *parts;
 
-    parts = kb_arena_calloc(ctx->arena, (size_t)in->n_partitions, sizeof(*parts));
+    parts = kb_arena_calloc(&op->req->arena, (size_t)in->n_partitions, sizeof(*parts));
     if (!parts) return -1;
     *out = (kp_listoffsets_response_topic_t){in->name, in->n_partitions, parts};
     for (int32_t i = 0; i < in->n_partitions; i++)
-        if (list_partition(ctx, in->name, &in->partitions[i], &parts[i]) != 0) return -1;
+        if (list_partition(op, in->name, &in->partitions[i], &parts[i]) != 0) return -1;
     return 0;
 }
 
-static int build_response(const lo_ctx_t *ctx, kp_listoffsets_response_t *resp) {
-    const kp_listoffsets_request_t *body = ctx->body;
+static int32_t count_partitions(const kp_listoffsets_request_t *body) {
+    int32_t n = 0;
+
+    for (int32_t i = 0; i < body->n_topics; i++) n += body->topics[i].n_partitions;
+    return n;
+}
+
+static int build_response(lo_op_t *op) {
+    const kp_listoffsets_request_t *body = &op->body;
     kp_listoffsets_response_topic_t *topics;
 
-    topics = kb_arena_calloc(ctx->arena, (size_t)body->n_topics, sizeof(*topics));
-    if (!topics) return -1;
-    *resp = (kp_listoffsets_response_t){0, body->n_topics, topics};
+    topics = kb_arena_calloc(&op->req->arena, (size_t)body->n_topics, sizeof(*topics));
+    op->lookups = kb_arena_calloc(&op->req->arena, (size_t)count_partitions(body), sizeof(*op->lookups));
+    if (!topics || !op->lookups) return -1;
+    op->resp = (kp_listoffsets_response_t){0, body->n_topics, topics};
     for (int32_t i = 0; i < body->n_topics; i++)
-        if (list_topic(ctx, &body->topics[i], &topics[i]) != 0) return -1;
+        if (list_topic(op, &body->topics[i], &topics[i]) != 0) return -1;
     return 0;
 }
 
-kb_api_status_t kb_api_listoffsets(kb_request_t *req, kp_writer_t *w) {
-    kp_listoffsets_request_t body;
-    kp_listoffsets_response_t resp;
-    lo_ctx_t ctx = {req, &body, req->header.request_api_version, &req->arena};
-    kb_api_status_t st = KB_API_REPLY;
+/* ------------------------------------------------------ waiting lookups */
 
-    if (kp_listoffsets_request_decode(&req->body, ctx.version, &body) != 0)
-        st = KB_API_MALFORMED;
-    else if (build_response(&ctx, &resp) != 0)
-        st = KB_API_FAILED;
-    else if (kp_listoffsets_response_encode(w, ctx.version, &resp) != 0)
-        st = KB_API_FAILED;
-    kp_listoffsets_request_clear(&body);
-    return st;
+/* Sends the answer of a detached request and frees it. */
+static void reply(lo_op_t *op) {
+    kb_request_t *req = op->req;
+    kp_writer_t w;
+    size_t start;
+
+    kp_writer_init(&w);
+    start = kb_api_response_begin(&w, req);
+    if (kp_listoffsets_response_encode(&w, op->version, &op->resp) != 0 ||
+        kb_api_response_send(req->conn, &w, start) != 0)
+        kb_api_close(req, "could not encode or queue the ListOffsets response");
+    kp_writer_free(&w);
+    kp_listoffsets_request_clear(&op->body);
+    kb_api_request_free(req);
+}
+
+static bool run_lookups(lo_op_t *op);
+
+static void lookup_done(void *arg, int rc, int64_t offset, int64_t timestamp) {
+    lo_lookup_t *l = arg;
+
+    l->out->offset = rc == 0 ? offset : -1;
+    l->out->timestamp = rc == 0 ? timestamp : -1;
+    if (fill_old_style(l->op, l->p, l->in, l->out) != 0) l->out->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
+    run_lookups(l->op);
+}
+
+/* Starts the next lookup that needs the worker, answering those that do
+ * not on the way; after the last one, replies.  True when the request is
+ * finished (op is then gone). */
+static bool run_lookups(lo_op_t *op) {
+    const kb_broker_t *b = op->req->broker;
+    size_t max_inflate = (size_t)b->cfg->batch_decompressed_max_bytes;
+
+    while (op->next_lookup < op->n_lookups) {
+        lo_lookup_t *l = &op->lookups[op->next_lookup++];
+        int rc = kb_log_offset_for_timestamp(kb_partition_log(l->p), b->worker, l->ts, l->upper, max_inflate,
+                                             lookup_done, l);
+        if (rc == 0) return false;
+        if (fill_old_style(op, l->p, l->in, l->out) != 0) l->out->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
+        if (rc < 0) l->out->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
+    }
+    reply(op);
+    return true;
+}
+
+/* ---------------------------------------------------------------- handler */
+
+kb_api_status_t kb_api_listoffsets(kb_request_t *req, kp_writer_t *w) {
+    lo_op_t *op = kb_arena_alloc(&req->arena, sizeof(*op));
+
+    if (!op) return KB_API_FAILED;
+    op->req = req;
+    op->version = req->header.request_api_version;
+    if (kp_listoffsets_request_decode(&req->body, op->version, &op->body) != 0) {
+        kp_listoffsets_request_clear(&op->body);
+        return KB_API_MALFORMED;
+    }
+    if (build_response(op) != 0) {
+        kp_listoffsets_request_clear(&op->body);
+        return KB_API_FAILED;
+    }
+    if (op->n_lookups == 0) { /* nothing for the worker: answer now */
+        kb_api_status_t st = kp_listoffsets_response_encode(w, op->version, &op->resp) == 0 ? KB_API_REPLY
+                                                                                            : KB_API_FAILED;
+        kp_listoffsets_request_clear(&op->body);
+        return st;
+    }
+    op->req = kb_api_request_detach(req); /* the op, in the arena, moves with it */
+    if (!op->req) {
+        kp_listoffsets_request_clear(&op->body);
+        return KB_API_FAILED;
+    }
+    return run_lookups(op) ? KB_API_DONE : KB_API_PENDING;
 }

@@ -13,6 +13,18 @@
  * librdkafka's compression check), 21 for acks outside {0, 1, -1}, 53 for
  * transactional batches without a transactional id.
  *
+ * Compressed batches: Kafka decompresses every one on the leader to check
+ * its records, and so does kbroker, on the broker's worker threads (a batch
+ * may inflate to kbroker.batch.decompressed.max.bytes, far too long for the
+ * event loop): kp_batch_validate_records answers 2 CORRUPT_MESSAGE for a
+ * payload that is not what its codec says, or whose record count or
+ * lengths are wrong, and 10 MESSAGE_TOO_LARGE beyond the cap; nothing of
+ * such a batch is stored.  Uncompressed batches are checked on the loop as
+ * before.  Appends happen on the loop strictly in request order: a batch
+ * that passed waits until every earlier one of the request is appended or
+ * answered, so two batches for one partition keep their order, and the
+ * idempotent-producer checks run at append time as they always did.
+ *
  * Because completions may come after the handler returns, the request is
  * detached up front and the operation lives in its arena; the last
  * completion sends the answer.  acks=0 gets no answer at all: on success the
@@ -25,6 +37,7 @@
 #include "broker/api/kb_api_internal.h"
 #include "broker/metrics/kb_metrics.h"
 #include "broker/replica/kb_partition.h"
+#include "common/kb_worker.h"
 #include "coord/kc_names.h"
 #include "proto/kp_batch.h"
 #include "proto/kp_produce.h"
@@ -34,12 +47,24 @@
 
 typedef struct produce_op produce_op_t;
 
+/* Where a requested partition stands: answered (an error, or handed to
+ * the partition), ready to append, or waiting for the worker's check of
+ * its compressed records. */
+typedef enum { SLOT_ANSWERED = 0, SLOT_READY, SLOT_CHECKING } slot_state_t;
+
 /* One requested partition and the place its answer goes. */
 typedef struct {
     produce_op_t *op;
     kp_str_t topic;
     const kp_produce_request_partition_t *data;
     kp_produce_response_partition_t *out;
+    slot_state_t state;
+    kb_partition_t *p;     /* READY, CHECKING: the leader to append to */
+    kp_batch_header_t h;   /* READY, CHECKING: the validated header */
+    kb_worker_job_t check; /* CHECKING: the record check on the worker */
+    size_t max_inflate;    /* read by the worker */
+    int16_t check_error;   /* written by the worker */
+    size_t inflated;       /* written by the worker: bytes decompressed */
 } produce_slot_t;
 
 struct produce_op {
@@ -49,6 +74,7 @@ struct produce_op {
     int16_t version;
     int32_t n_slots;
     produce_slot_t *slots;
+    int32_t next_append; /* slots before it are answered or appended, in request order */
     int pending; /* partitions not yet completed, plus one while dispatching */
 };
 
@@ -67,7 +93,7 @@ static int build_topic(produce_op_t *op, kb_arena_t *a, const kp_produce_request
         parts[i] = (kp_produce_response_partition_t){in->partition_data[i].index, KP_ERR_NONE,
                                                      -1, -1, -1};
         op->slots[op->n_slots++] =
-            (produce_slot_t){op, in->name, &in->partition_data[i], &parts[i]};
+            (produce_slot_t){.op = op, .topic = in->name, .data = &in->partition_data[i], .out = &parts[i]};
     }
     return 0;
 }
@@ -196,25 +222,86 @@ static int32_t max_message_bytes(kb_partition_t *p) {
     return kb_log_get_config(kb_partition_log(p))->max_message_bytes;
 }
 
-/* Judges one partition and, if it passes, hands its batch to the leader. */
+/* Appends, in request order, every slot up to the first one still being
+ * checked.  The caller holds a pending count, so op survives completions
+ * that run inside kb_partition_produce. */
+static void append_ready(produce_op_t *op) {
+    while (op->next_append < op->n_slots) {
+        produce_slot_t *s = &op->slots[op->next_append];
+        if (s->state == SLOT_CHECKING) return;
+        op->next_append++;
+        if (s->state != SLOT_READY) continue;
+        s->state = SLOT_ANSWERED;
+        op->pending++;
+        kb_partition_produce(s->p, (uint8_t *)s->data->records, &s->h, op->body.acks, op->body.timeout_ms,
+                             on_produced, s);
+    }
+}
+
+/* On a worker thread: reads only the batch, which nobody else touches
+ * until the check is done. */
+static void check_records(void *arg) {
+    produce_slot_t *s = arg;
+
+    s->check_error =
+        kp_batch_validate_records(s->data->records, kp_batch_size(&s->h), s->max_inflate, &s->inflated);
+}
+
+static void count_check(const produce_op_t *op, size_t inflated) {
+    kb_metrics_t *m = op->req->broker ? op->req->broker->metrics : NULL;
+
+    if (!m) return;
+    m->produce_batches_decompressed++;
+    m->produce_decompressed_bytes += inflated;
+}
+
+static void check_done(void *arg, bool cancelled) {
+    produce_slot_t *s = arg;
+    produce_op_t *op = s->op;
+
+    if (cancelled) s->check_error = KP_ERR_NOT_LEADER_OR_FOLLOWER; /* shutting down */
+    else count_check(op, s->inflated);
+    s->state = s->check_error ? SLOT_ANSWERED : SLOT_READY;
+    s->out->error_code = s->check_error;
+    append_ready(op);
+    op_release(op); /* the check's count */
+}
+
+/* Queues the record check of a compressed batch. */
+static void start_check(produce_slot_t *s) {
+    const kb_broker_t *b = s->op->req->broker;
+
+    s->max_inflate = (size_t)b->cfg->batch_decompressed_max_bytes;
+    s->check = (kb_worker_job_t){.run = check_records, .done = check_done, .arg = s};
+    if (kb_worker_submit(b->worker, &s->check) != 0) {
+        s->out->error_code = KP_ERR_NOT_LEADER_OR_FOLLOWER; /* shutting down */
+        return;
+    }
+    s->state = SLOT_CHECKING;
+    s->op->pending++;
+}
+
+/* Judges one partition: an error answers it now; a batch that passes is
+ * ready to append, or first has its compressed records checked. */
 static void produce_partition(produce_slot_t *s) {
     produce_op_t *op = s->op;
     const kp_produce_request_partition_t *d = s->data;
     size_t len = d->records_len > 0 ? (size_t)d->records_len : 0;
-    kp_batch_header_t h;
     int16_t err;
     kb_partition_t *p = kb_api_partition(op->req, s->topic, d->index, true, &err);
 
     if (!err && internal_topic(s->topic) && !kp_str_eq(op->req->header.client_id, ADMIN_CLIENT_ID))
         err = KP_ERR_INVALID_TOPIC_EXCEPTION;
-    if (!err)
-        err = kp_batch_validate_produce(d->records, len, op->version, max_message_bytes(p), &h);
+    if (!err) err = kp_batch_validate_produce(d->records, len, op->version, max_message_bytes(p), &s->h);
     if (err) {
         s->out->error_code = err;
         return;
     }
-    op->pending++;
-    kb_partition_produce(p, d->records, &h, op->body.acks, op->body.timeout_ms, on_produced, s);
+    s->p = p;
+    if (kp_batch_codec(&s->h) == KP_CODEC_NONE)
+        s->state = SLOT_READY;
+    else
+        start_check(s);
 }
 
 /* ------------------------------------------------------ request-wide checks */
@@ -264,5 +351,6 @@ kb_api_status_t kb_api_produce(kb_request_t *req, kp_writer_t *w) {
         else
             produce_partition(&op->slots[i]);
     }
+    append_ready(op);
     return op_release(op) ? KB_API_DONE : KB_API_PENDING;
 }

@@ -1,7 +1,7 @@
 /*
  * kb_log.c - one partition's log: its segments, offset assignment on
- * append, segment rolls, byte ranges for sendfile, timestamp lookups, the
- * high watermark and log start, and flush bookkeeping
+ * append, segment rolls, byte ranges for sendfile, the high watermark and
+ * log start, and flush bookkeeping (timestamp lookups: kb_log_timestamp.c)
  * (zk-and-replication.md 4.1-4.9, wire-protocol.md 5.9).
  *
  * Appends take whole batches: the header fields Kafka rewrites are patched
@@ -840,29 +840,6 @@ void kb_log_range_release(kb_log_range_t *r) {
     r->segment = NULL;
     r->fd = -1;
     r->len = 0;
-}
-
-/* Kafka's semantics: the first record, in offset order, whose timestamp
- * is at or after ts (timestamps need not increase with offsets). */
-int kb_log_offset_for_timestamp(kb_log_t *log, int64_t ts, int64_t upper, int64_t *offset, int64_t *timestamp) {
-    int64_t off = -1, t = -1;
-
-    for (size_t i = 0; i < log->n_segs; i++) {
-        kb_segment_t *s = log->segs[i];
-        if (s->base_offset >= upper) break;
-        if (s->next_offset <= log->log_start_offset) continue;
-        int rc = kb_segment_find_timestamp(s, ts, &off, &t);
-        if (rc < 0) {
-            kc_error("log", "%s: timestamp lookup failed in segment %s", log->name, s->path);
-            return 1;
-        }
-        if (rc > 0) continue;
-        if (off >= upper) return 1;
-        *offset = off > log->log_start_offset ? off : log->log_start_offset;
-        *timestamp = t;
-        return 0;
-    }
-    return 1;
 }
 
 const kb_log_config_t *kb_log_get_config(const kb_log_t *log) { return &log->cfg; }

@@ -7,9 +7,10 @@
  * or created in them.  A partition log is a list of segments
  * (<base offset, 20 digits>.log/.index/.timeindex) in <dir>/<topic>-<partition>/.
  *
- * Threads: appends, reads and lookups run on the broker's event loop.
- * fsync runs on the manager's flusher thread; its completion is handed back
- * to the loop.  A segment being sent (sendfile) or flushed is referenced and
+ * Threads: appends, reads and index lookups run on the broker's event loop.
+ * fsync runs on the manager's flusher thread, and the scans and
+ * decompression of ListOffsets by timestamp on the broker's worker threads;
+ * their completions are handed back to the loop.  A segment being sent (sendfile) or flushed is referenced and
  * never closed, truncated or deleted under the sender.
  */
 #ifndef KB_LOG_H
@@ -188,11 +189,24 @@ int kb_log_read(kb_log_t *log, int64_t offset, int64_t upper, size_t max_bytes, 
                 kb_log_range_t *out);
 void kb_log_range_release(kb_log_range_t *r);
 
-/* ListOffsets by timestamp: the first record (in offset order, below
- * `upper`) whose timestamp is >= ts, found via the time index and then by
- * walking that batch's records (decompressed if need be), as Kafka answers.
- * Returns 0 and sets *offset and *timestamp, or 1 when there is none. */
-int kb_log_offset_for_timestamp(kb_log_t *log, int64_t ts, int64_t upper, int64_t *offset, int64_t *timestamp);
+/*
+ * ListOffsets by timestamp: the first record (in offset order, below
+ * `upper`) whose timestamp is >= ts, as Kafka answers.  The indexes are
+ * read here, on the loop; the batch headers and the records of the batch
+ * that qualifies are read (decompressed, at most max_inflate bytes) by jobs
+ * on worker w, segment by segment.  Returns 1 when the segments' largest
+ * timestamps already show there is no such record (done is not called), 0
+ * when the search has started: done(arg, rc, offset, timestamp) then runs
+ * once on the loop with rc 0 and the record's offset and timestamp, or rc 1
+ * when there is none (offset and timestamp -1), or rc -1 when the worker
+ * was stopped first.  Returns -1 when the search cannot start (out of
+ * memory, worker stopping).  The log must outlive the search (the worker is
+ * stopped before the logs are closed).
+ */
+typedef struct kb_worker kb_worker_t;
+typedef void (*kb_log_time_fn)(void *arg, int rc, int64_t offset, int64_t timestamp);
+int kb_log_offset_for_timestamp(kb_log_t *log, kb_worker_t *w, int64_t ts, int64_t upper, size_t max_inflate,
+                                kb_log_time_fn done, void *arg);
 
 /* ---- counters (for metrics and tests) ---- */
 typedef struct kb_log_stats {
@@ -202,6 +216,8 @@ typedef struct kb_log_stats {
     uint64_t recovery_truncated_bytes;
     uint64_t segments_recovered; /* segments rescanned at start-up */
     uint64_t flush_backlog;      /* gauge: fsyncs and file writes queued or running */
+    uint64_t timestamp_scans;              /* segment scans of ListOffsets by timestamp */
+    uint64_t timestamp_decompressed_bytes; /* bytes those scans decompressed */
 } kb_log_stats_t;
 void kb_logmgr_stats(const kb_logmgr_t *m, kb_log_stats_t *out);
 

@@ -21,7 +21,9 @@
  *
  * Threads: everything runs on the manager's event loop except the body of
  * a flush item (fdatasync, checkpoint write), which runs on the flusher
- * thread and touches only fds and the item's own memory, and retention's
+ * thread and touches only fds and the item's own memory, the body of a
+ * timestamp search (kb_log_timestamp.c), which preads a referenced
+ * segment's fd on a worker thread, and retention's
  * renames and unlinks of deleted segments, which run on its deleter thread
  * (kb_retention.c) on segments already out of every log.  Segment reference
  * counts are atomic because the last reference of a range may be dropped by
@@ -146,11 +148,12 @@ int kb_segment_append(kb_segment_t *s, const uint8_t *batch, size_t size, const 
  * byte `from`: 0 with its position and header, 1 when there is none before
  * the end of the segment (*pos = size), -1 on an I/O error. */
 int kb_segment_locate(kb_segment_t *s, int64_t offset, off_t from, off_t *pos, kp_batch_header_t *h);
-/* The first record with timestamp >= ts (Kafka's ListOffsets by time): 0
- * with its offset and timestamp, 1 if none, -1 on an I/O error.  In a
- * compressed CreateTime batch the records cannot be walked without
- * decompressing; its base offset and max timestamp stand in for them. */
-int kb_segment_find_timestamp(kb_segment_t *s, int64_t ts, int64_t *offset, int64_t *timestamp);
+/* Where the forward scan for the first record with timestamp >= ts may
+ * start (Kafka's ListOffsets by time): the position of the batch that the
+ * greatest time index entry at or below ts points to through the offset
+ * index, else 0.  Batches before it all have smaller timestamps.  Reads
+ * the indexes only (on the loop); kb_log_timestamp.c scans from there. */
+off_t kb_segment_timestamp_position(const kb_segment_t *s, int64_t ts);
 
 /* fdatasync of the .log and both indexes (flusher thread; the indexes
  * through a descriptor opened for it).  0 or -1. */

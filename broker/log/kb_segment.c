@@ -378,53 +378,11 @@ int kb_segment_scan_headers(kb_segment_t *s, int64_t from, int (*fn)(void *arg, 
     return rc;
 }
 
-/* The record inside the batch at pos: the batch is read whole (ListOffsets
- * is rare, so one allocation here is fine).  1 when, despite its max
- * timestamp, no record qualifies; the search then goes on. */
-static int find_record(const kb_segment_t *s, off_t pos, const kp_batch_header_t *h, int64_t ts, int64_t *offset,
-                       int64_t *timestamp) {
-    size_t size = kp_batch_size(h);
-    uint8_t *buf = malloc(size);
-    int rc = -1;
-
-    if (buf && pread(s->fd, buf, size, pos) == (ssize_t)size)
-        rc = kp_batch_find_timestamp(buf, size, ts, offset, timestamp);
-    free(buf);
-    if (rc < 0 && buf) {
-        *offset = h->base_offset; /* undecodable records: the batch stands in for them */
-        *timestamp = h->max_timestamp;
-        rc = 0;
-    }
-    return rc;
-}
-
 /* Batches before the one the time index points at all have smaller
  * timestamps (the entry's offset is the first batch that reached its
  * timestamp), so the forward scan may start there. */
-static int find_timestamp(kb_segment_t *s, int64_t ts, int64_t *offset, int64_t *timestamp) {
-    kp_batch_header_t h;
-    off_t p;
-
-    if (s->max_timestamp < ts) return 1;
-    p = offset_index_lookup(s, time_index_lookup(s, ts));
-    while (p < s->size) {
-        if (read_header(s, p, &h) != 0) return -1;
-        if (h.max_timestamp >= ts) {
-            int rc = find_record(s, p, &h, ts, offset, timestamp);
-            if (rc <= 0) return rc;
-        }
-        p += (off_t)kp_batch_size(&h);
-    }
-    return 1;
-}
-
-int kb_segment_find_timestamp(kb_segment_t *s, int64_t ts, int64_t *offset, int64_t *timestamp) {
-    int rc;
-
-    if (kb_segment_pin(s) != 0) return -1;
-    rc = find_timestamp(s, ts, offset, timestamp);
-    kb_segment_unpin(s);
-    return rc;
+off_t kb_segment_timestamp_position(const kb_segment_t *s, int64_t ts) {
+    return offset_index_lookup(s, time_index_lookup(s, ts));
 }
 
 /* ---------------------------------------------------------- descriptor */

@@ -52,6 +52,10 @@ static const counter_t broker_counters[] = {
      offsetof(kb_metrics_t, fetch_sendfile_bytes)},
     {"connections_closed_bad_frame", "Connections closed for an invalid frame.",
      offsetof(kb_metrics_t, connections_closed_bad_frame)},
+    {"produce_batches_decompressed_total", "Compressed produced batches decompressed to check their records.",
+     offsetof(kb_metrics_t, produce_batches_decompressed)},
+    {"produce_decompressed_bytes_total", "Bytes decompressed to check produced batches.",
+     offsetof(kb_metrics_t, produce_decompressed_bytes)},
 };
 
 /* Values that go up and down (same layout as the counters). */
@@ -66,6 +70,10 @@ static const counter_t log_counters[] = {
      offsetof(kb_log_stats_t, batches_appended)},
     {"log_recovery_truncated_bytes_total", "Bytes truncated from log tails by recovery at start-up.",
      offsetof(kb_log_stats_t, recovery_truncated_bytes)},
+    {"log_timestamp_scans_total", "Segment scans of ListOffsets by timestamp run on the worker threads.",
+     offsetof(kb_log_stats_t, timestamp_scans)},
+    {"log_timestamp_decompressed_bytes_total", "Bytes decompressed by ListOffsets by timestamp.",
+     offsetof(kb_log_stats_t, timestamp_decompressed_bytes)},
 };
 
 static const counter_t log_gauges[] = {

@@ -26,6 +26,8 @@ typedef struct kb_metrics {
     uint64_t fetch_sendfile_bytes; /* of those, bytes queued as file segments (sendfile) */
     uint64_t connections_closed_bad_frame;
     uint64_t fetch_parked;         /* gauge: Fetch requests waiting for data (long-poll) */
+    uint64_t produce_batches_decompressed; /* compressed batches whose records were checked */
+    uint64_t produce_decompressed_bytes;   /* bytes those checks decompressed */
 } kb_metrics_t;
 
 /* Starts the HTTP endpoint if cfg->metrics_listener is set.  Returns 0, or

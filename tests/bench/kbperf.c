@@ -22,6 +22,11 @@
  *            send time on CLOCK_MONOTONIC, so receive time minus send time
  *            is the end-to-end latency on one clock.  The produce call to
  *            delivery report ("ack") latency is reported as well.
+ *   times    ListOffsets by timestamp (rd_kafka_offsets_for_times, what a
+ *            consumer seeking by time sends) for every partition at once,
+ *            one call after the other for SECONDS, each asking for the
+ *            first offset at or after TIMESTAMP (ms).  Reports the calls
+ *            made and their latency.
  *
  * Why our own tool rather than librdkafka's rdkafka_performance: it needs
  * none of librdkafka's private headers, it paces by sleeping rather than
@@ -60,7 +65,7 @@
 /* The per-record send time travels in librdkafka's per-message opaque. */
 _Static_assert(sizeof(uintptr_t) >= sizeof(uint64_t), "kbperf needs 64-bit pointers");
 
-typedef enum { MODE_PRODUCE, MODE_CONSUME, MODE_LATENCY } perf_mode_t;
+typedef enum { MODE_PRODUCE, MODE_CONSUME, MODE_LATENCY, MODE_TIMES } perf_mode_t;
 
 typedef struct {
     perf_mode_t mode;
@@ -76,7 +81,8 @@ typedef struct {
     size_t size;
     int partitions; /* 0: discover from metadata */
     double rate;    /* records/s; 0 = unlimited */
-    double seconds; /* latency mode: how long to send */
+    double seconds; /* latency and times modes: how long to run */
+    int64_t timestamp; /* times mode: the target, ms */
     bool rewind;
     int timeout_s; /* bound on each phase */
     const char *props[KBPERF_MAX_PROPS];
@@ -794,12 +800,63 @@ static int run_latency(const perf_opts_t *o)
     return rc;
 }
 
+/* ---- ListOffsets by timestamp ---------------------------------------------- */
+
+#define TIMES_MAX_CALLS (1u << 20)
+
+/* One offsets_for_times call for every partition; false on any error. */
+static bool times_call(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int64_t ts, int timeout_ms,
+                       rd_kafka_resp_err_t *err)
+{
+    for (int i = 0; i < parts->cnt; i++)
+        parts->elems[i].offset = ts;
+    *err = rd_kafka_offsets_for_times(rk, parts, timeout_ms);
+    for (int i = 0; i < parts->cnt && !*err; i++)
+        *err = parts->elems[i].err;
+    return *err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+static int run_times(const perf_opts_t *o)
+{
+    client_t cl;
+    samples_t lat = {0};
+    long long calls = 0, errors = 0;
+    rd_kafka_resp_err_t err, first_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (client_open(&cl, RD_KAFKA_CONSUMER, make_conf(o, RD_KAFKA_CONSUMER, NULL), o->topic))
+        return 1;
+    int nparts = partitions_of(o, &cl);
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(nparts > 0 ? nparts : 1);
+    for (int p = 0; p < nparts; p++)
+        rd_kafka_topic_partition_list_add(parts, o->topic, p);
+    uint64_t t0 = now_ns(), end = t0 + (uint64_t)(o->seconds * NS_PER_S);
+    if (nparts > 0 && samples_init(&lat, TIMES_MAX_CALLS) == 0)
+        while (now_ns() < end) {
+            uint64_t t = now_ns();
+            if (!times_call(cl.rk, parts, o->timestamp, o->timeout_s * 1000, &err) && errors++ == 0)
+                first_err = err;
+            samples_add(&lat, now_ns() - t);
+            calls++;
+        }
+    double secs = (double)(now_ns() - t0) / NS_PER_S;
+    printf("RESULT mode=times calls=%lld secs=%.3f calls_s=%.1f partitions=%d timestamp=%lld errors=%lld", calls,
+           secs, secs > 0 ? (double)calls / secs : 0, nparts, (long long)o->timestamp, errors);
+    print_latency("call", &lat);
+    int rc = nparts > 0 && calls > 0 && errors == 0 ? 0 : 1;
+    if (rc)
+        printf(" status=FAILED first_error=%s", rd_kafka_err2name(first_err));
+    printf("\n");
+    free(lat.v);
+    rd_kafka_topic_partition_list_destroy(parts);
+    client_close(&cl);
+    return rc;
+}
+
 /* ---- command line ---------------------------------------------------------- */
 
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: kbperf produce|consume|latency -b BOOTSTRAP [options]\n"
+            "usage: kbperf produce|consume|latency|times -b BOOTSTRAP [options]\n"
             "  -b HOST:PORT,...  bootstrap servers (required)\n"
             "  -t TOPIC          topic (default perf)\n"
             "  -n RECORDS        records to produce or consume (default 1000000)\n"
@@ -809,7 +866,8 @@ static void usage(void)
             "                    the producer always leaves the choice to librdkafka\n"
             "  -z CODEC          none, gzip, snappy, lz4 or zstd (default none)\n"
             "  -r RATE           records/s, 0 = unlimited (default 0; latency 10000)\n"
-            "  -d SECONDS        latency: how long to send (default 10)\n"
+            "  -d SECONDS        latency, times: how long to run (default 10)\n"
+            "  -o TIMESTAMP      times: the timestamp to look up, in ms (default 0)\n"
             "  -l MS             linger.ms (default: librdkafka's, 5)\n"
             "  -B BYTES          batch.size\n"
             "  -m RECORDS        batch.num.messages\n"
@@ -845,7 +903,7 @@ static void parse_mode(perf_opts_t *o, const char *s)
     static const struct {
         const char *name;
         perf_mode_t mode;
-    } modes[] = {{"produce", MODE_PRODUCE}, {"consume", MODE_CONSUME}, {"latency", MODE_LATENCY}};
+    } modes[] = {{"produce", MODE_PRODUCE}, {"consume", MODE_CONSUME}, {"latency", MODE_LATENCY}, {"times", MODE_TIMES}};
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
         if (strcmp(s, modes[i].name) == 0) {
             o->mode = modes[i].mode;
@@ -885,6 +943,7 @@ static void parse_option(perf_opts_t *o, int opt, const char *arg, bool *rate_gi
     case 'm': o->batch_num = checked_number(arg, "batch.num.messages", 1, 1000000); break;
     case 'w': o->rewind = true; break;
     case 'T': o->timeout_s = (int)parse_number(arg, "timeout", 1, 86400); break;
+    case 'o': o->timestamp = (int64_t)parse_number(arg, "timestamp", 0, 9e15); break;
     case 'X':
         if (o->nprops == KBPERF_MAX_PROPS) {
             fprintf(stderr, "kbperf: more than %d -X options\n", KBPERF_MAX_PROPS);
@@ -904,7 +963,7 @@ static void parse_args(perf_opts_t *o, int argc, char **argv)
         usage();
     parse_mode(o, argv[1]);
     optind = 2;
-    while ((opt = getopt(argc, argv, "b:t:n:s:a:p:z:r:d:l:B:m:wT:X:")) != -1)
+    while ((opt = getopt(argc, argv, "b:t:n:s:a:p:z:r:d:l:B:m:wT:X:o:")) != -1)
         parse_option(o, opt, optarg, &rate_given);
     if (optind != argc || !o->bootstrap)
         usage();
@@ -935,6 +994,7 @@ int main(int argc, char **argv)
     case MODE_PRODUCE: return run_produce(&o);
     case MODE_CONSUME: return run_consume(&o);
     case MODE_LATENCY: return run_latency(&o);
+    case MODE_TIMES: return run_times(&o);
     }
     return 2;
 }

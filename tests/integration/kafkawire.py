@@ -1,7 +1,8 @@
 """
 kafkawire - Kafka bytes built and read by hand, for the tests that look
-below the clients: CRC-32C, varints, record batches (magic 2) and legacy
-message sets, the .log segment files, and the raw Produce / Fetch /
+below the clients: CRC-32C, varints, record batches (magic 2, compressed or
+not, compression bombs included) and legacy message sets, the .log segment
+files, and the raw Produce / Fetch /
 ListOffsets requests and responses the crafted-request and long-poll tests
 send over a socket.
 
@@ -78,11 +79,42 @@ def decompress(codec, data):
 
 
 def compress(codec, data):
+    """The payload of a batch compressed as clients do (snappy: a raw block,
+    as librdkafka writes it)."""
     if codec == NONE:
         return data
     if codec == GZIP:
         return gzip.compress(data)
-    raise ValueError("the tests only build uncompressed or gzip batches themselves")
+    if codec == SNAPPY:
+        import snappy
+        return snappy.compress(data)
+    if codec == LZ4:
+        import lz4.frame
+        return lz4.frame.compress(data)
+    if codec == ZSTD:
+        import zstandard
+        return zstandard.ZstdCompressor().compress(data)
+    raise ValueError(f"unknown compression codec {codec}")
+
+
+def gzip_records_of_zeros(records):
+    """A gzip payload of records [(offset_delta, timestamp_delta, value_len)]
+    with null keys and values of value_len zero bytes, compressed as it is
+    generated: a batch that inflates to hundreds of MiB costs the test a few
+    hundred KB (a compression bomb, wire-protocol.md section 5.6)."""
+    z = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: gzip framing
+    out, chunk = [], bytes(1 << 20)
+    for offset_delta, ts_delta, value_len in records:
+        head = b"\x00" + varint(ts_delta) + varint(offset_delta) + varint(-1) + varint(value_len)
+        out.append(z.compress(varint(len(head) + value_len + 1) + head))
+        left = value_len
+        while left:
+            n = min(left, len(chunk))
+            out.append(z.compress(chunk[:n]))
+            left -= n
+        out.append(z.compress(b"\x00"))  # no headers
+    out.append(z.flush())
+    return b"".join(out)
 
 
 # -- varints (wire-protocol.md section 1.4) -----------------------------------------
@@ -147,12 +179,13 @@ def encode_record(offset_delta, timestamp_delta, key, value, headers=()):
 
 def build_batch(records, base_timestamp=1_600_000_000_000, codec=NONE, magic=2, attributes=None,
                 base_offset=0, leader_epoch=-1, producer_id=-1, producer_epoch=-1, base_sequence=-1,
-                crc=None, batch_length=None, count=None, last_offset_delta=None, max_timestamp=None):
+                crc=None, batch_length=None, count=None, last_offset_delta=None, payload=None,
+                max_timestamp=None):
     """A record batch from [(key, value)] or [(key, value, headers)] or
     [(key, value, headers, timestamp)].  Every keyword exists so that a test
-    can craft one specific defect (wrong crc, magic, length, count); a
-    max_timestamp given is written as is (record timestamps past int64 need
-    it)."""
+    can craft one specific defect (wrong crc, magic, length, count, a payload
+    other than the records compressed with codec); a max_timestamp given is
+    written as is (record timestamps past int64 need it)."""
     recs = []
     max_ts = base_timestamp
     for i, r in enumerate(records):
@@ -163,9 +196,11 @@ def build_batch(records, base_timestamp=1_600_000_000_000, codec=NONE, magic=2, 
         recs.append(encode_record(i, ts - base_timestamp, key, value, headers))
     if max_timestamp is not None:
         max_ts = max_timestamp
-    payload = compress(codec, b"".join(recs))
+    if payload is None:
+        payload = compress(codec, b"".join(recs))
     n = len(records)
     attrs = codec if attributes is None else attributes
+    max_ts = max_ts if max_timestamp is None else max_timestamp
     after_crc = struct.pack(">hiqqqhii", attrs, n - 1 if last_offset_delta is None else last_offset_delta,
                             base_timestamp, max_ts, producer_id, producer_epoch, base_sequence,
                             n if count is None else count) + payload

@@ -519,12 +519,35 @@ START_TEST(test_unused_key_with_non_default_value_is_reported_at_info) {
     char err[512];
     kc_log_init("kbroker", -1, KC_LOG_INFO);
     capture_stderr();
-    int rc = load(&c, ZK "num.io.threads=16\nnum.network.threads=3\n", err, sizeof(err));
+    int rc = load(&c, ZK "background.threads=16\nnum.network.threads=3\n", err, sizeof(err));
     const char *log = captured();
     ck_assert_msg(rc == KB_CONFIG_OK, "%s", err);
-    ck_assert_ptr_nonnull(strstr(log, "num.io.threads is accepted but not yet used"));
+    ck_assert_ptr_nonnull(strstr(log, "background.threads is accepted but not yet used"));
     ck_assert_ptr_null(strstr(log, "num.network.threads"));
-    ck_assert_int_eq(c.num_io_threads, 16);
+    ck_assert_int_eq(c.background_threads, 16);
+    kb_config_free(&c);
+}
+END_TEST
+
+/* The worker threads and the decompression cap (issue 8, item 4). */
+START_TEST(test_worker_threads_and_decompression_cap_are_used) {
+    kb_config_t c;
+    char err[512];
+    kc_log_init("kbroker", -1, KC_LOG_INFO);
+    capture_stderr();
+    int rc = load(&c, ZK "num.io.threads=3\nkbroker.batch.decompressed.max.bytes=1000000\n", err, sizeof(err));
+    const char *log = captured();
+    ck_assert_msg(rc == KB_CONFIG_OK, "%s", err);
+    ck_assert_ptr_null(strstr(log, "num.io.threads"));
+    ck_assert_ptr_null(strstr(log, "kbroker.batch.decompressed.max.bytes"));
+    ck_assert_int_eq(c.num_io_threads, 3);
+    ck_assert_int_eq(c.batch_decompressed_max_bytes, 1000000);
+    kb_config_free(&c);
+    ck_assert_int_eq(load(&c, ZK, err, sizeof(err)), KB_CONFIG_OK);
+    ck_assert_int_eq(c.batch_decompressed_max_bytes, 64 << 20);
+    kb_config_free(&c);
+    ck_assert_int_ne(load(&c, ZK "kbroker.batch.decompressed.max.bytes=0\n", err, sizeof(err)), KB_CONFIG_OK);
+    ck_assert_ptr_nonnull(strstr(err, "kbroker.batch.decompressed.max.bytes"));
     kb_config_free(&c);
 }
 END_TEST
@@ -796,6 +819,7 @@ Suite *config_suite(void) {
     ADD(s, test_safe_values_of_refusable_keys_are_accepted);
     ADD(s, test_unknown_key_warns_once_and_is_ignored);
     ADD(s, test_unused_key_with_non_default_value_is_reported_at_info);
+    ADD(s, test_worker_threads_and_decompression_cap_are_used);
     ADD(s, test_continuation_lines_are_joined);
     ADD(s, test_separators_comments_and_escapes_follow_java_properties);
     ADD(s, test_malformed_unicode_escape_is_invalid);

@@ -1,7 +1,8 @@
 /*
  * test_log.c - partition logs on disk (broker/log): appends and reads,
  * sparse indexes, segment rolls, clean reopen, crash recovery, checkpoint
- * files, meta.properties, the dir lock, timestamp lookups and flushing.
+ * files, meta.properties, the dir lock and flushing (timestamp lookups:
+ * test_log_timestamp.c).
  *
  * Every test works in a fresh mkdtemp directory used as log.dirs, with a
  * real event_base (the flusher hands completions back to it).  Batches are
@@ -589,61 +590,6 @@ START_TEST(second_open_of_a_locked_dir_is_refused) {
 }
 END_TEST
 
-/* ---------------------------------------------------------- timestamps */
-
-/* Kafka's ListOffsets by time: the first record in offset order whose
- * timestamp is at or after the target. */
-START_TEST(offset_for_timestamp_finds_the_first_record_at_or_after) {
-    kb_logmgr_t *m;
-    kb_log_t *log;
-    int64_t off = -1, ts = -1;
-
-    set("log.index.interval.bytes", "100");
-    set("log.segment.bytes", "3000");
-    m = open_mgr();
-    log = orders0(m);
-    /* Batch i holds offsets 3i..3i+2 with timestamps 1000(i+1)+0..2. */
-    for (int i = 0; i < 20; i++) append_one(log, 200, 1000 * (i + 1), NULL);
-    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 0, 60, &off, &ts), 0);
-    ck_assert_int_eq(off, 0);
-    ck_assert_int_eq(ts, 1000);
-    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 7500, 60, &off, &ts), 0);
-    ck_assert_int_eq(off, 7 * RECORDS_PER_BATCH);
-    ck_assert_int_eq(ts, 8000);
-    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 15002, 60, &off, &ts), 0);
-    ck_assert_int_eq(off, 14 * RECORDS_PER_BATCH + 2);
-    ck_assert_int_eq(ts, 15002);
-    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 20003, 60, &off, &ts), 1);
-    /* Below upper only. */
-    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 15002, 44, &off, &ts), 1);
-    kb_logmgr_close(m);
-    /* The same answers from the indexes reloaded after a clean close. */
-    m = open_mgr();
-    log = kb_logmgr_get(m, TOPIC, 0);
-    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 7500, 60, &off, &ts), 0);
-    ck_assert_int_eq(off, 7 * RECORDS_PER_BATCH);
-    kb_logmgr_close(m);
-}
-END_TEST
-
-START_TEST(offset_for_timestamp_with_timestamps_out_of_order) {
-    kb_logmgr_t *m = open_mgr();
-    kb_log_t *log = orders0(m);
-    int64_t off = -1, ts = -1;
-
-    append_one(log, 20, 5000, NULL); /* offsets 0-2: 5000-5002 */
-    append_one(log, 20, 1000, NULL); /* offsets 3-5: 1000-1002 */
-    append_one(log, 20, 3000, NULL); /* offsets 6-8: 3000-3002 */
-    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 2000, 9, &off, &ts), 0);
-    ck_assert_int_eq(off, 0);
-    ck_assert_int_eq(ts, 5000);
-    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 5001, 9, &off, &ts), 0);
-    ck_assert_int_eq(off, 1);
-    ck_assert_int_eq(kb_log_offset_for_timestamp(log, 5003, 9, &off, &ts), 1);
-    kb_logmgr_close(m);
-}
-END_TEST
-
 START_TEST(log_append_time_rewrites_the_batch) {
     kb_logmgr_t *m;
     kb_log_t *log;
@@ -795,8 +741,6 @@ Suite *log_suite(void) {
     tcase_add_test(rw, roll_when_the_index_is_full);
     tcase_add_test(rw, roll_when_the_segment_is_older_than_roll_ms);
     tcase_add_test(rw, new_partitions_go_to_the_dir_with_the_fewest);
-    tcase_add_test(rw, offset_for_timestamp_finds_the_first_record_at_or_after);
-    tcase_add_test(rw, offset_for_timestamp_with_timestamps_out_of_order);
     tcase_add_test(rw, log_append_time_rewrites_the_batch);
     tcase_add_test(rw, failed_write_leaves_nothing_partial);
     tcase_add_test(rw, verbatim_append_copies_a_leaders_batches);

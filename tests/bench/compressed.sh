@@ -1,0 +1,242 @@
+#!/bin/bash
+# tests/bench/compressed.sh - what compressed data costs kbroker: checking
+# the records of every compressed produced batch, and ListOffsets by
+# timestamp over compressed data running next to a producer.
+#
+#   tests/bench/compressed.sh       (with the packages of scripts/deps.sh and
+#                                    librdkafka-dev installed, or as root)
+#
+# It builds a release kbroker out of tree (-O2, no sanitizers) in
+# $KB_BENCH_BUILD (default build-bench/, as compare.sh does) unless
+# KBROKER_BIN/KBROKER_ADMIN_BIN name one, builds kbperf (GNUmakefile here),
+# starts ZooKeeper and one broker on free 127.0.0.1 ports, and measures:
+#
+#   1. produce per codec: N_PRODUCE records of 100 bytes with kbperf -z
+#      none|gzip|snappy|lz4|zstd, acks=1, linger.ms=5, each codec to its own
+#      topic (1 partition): records/s, and the broker's CPU (utime + stime
+#      from /proc/PID/stat) per 100 MB of record values;
+#   2. produce latency next to ListOffsets by timestamp: kbfill.py fills the
+#      topic "zipped" (ZIPPED_PARTITIONS partitions) with gzip batches that
+#      inflate to ZIPPED_MIB MiB each, the record looked for lying after the
+#      big one; then kbperf latency (LAT_RATE records/s for LAT_SECS s,
+#      acks=1, linger.ms=0) on the topic "lat", alone and then while kbperf
+#      times keeps asking for that timestamp on every partition of "zipped".
+#      Reported: ack p50/p99/p99.9 of both runs, and the ListOffsets calls,
+#      for ROUNDS alternating rounds.
+#
+# Run it once per binary to compare builds (KBROKER_BIN=... for each).
+# Nothing here passes or fails on a figure: the exit status is 1 only when a
+# run did not complete.  Every process started here is stopped by its PID.
+#
+# Environment: N_PRODUCE [1000000]  LAT_RATE [5000]  LAT_SECS [10]
+#   ZIPPED_PARTITIONS [8]  ZIPPED_MIB [32]  ROUNDS [3]  KB_BENCH_BUILD, KBROKER_BIN,
+#   KBROKER_ADMIN_BIN, BENCH_BIN [$KB_BENCH_BUILD/bench]  KEEP=1 keeps the
+#   work directory.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+N_PRODUCE=${N_PRODUCE:-1000000}
+LAT_RATE=${LAT_RATE:-5000}
+LAT_SECS=${LAT_SECS:-10}
+ZIPPED_PARTITIONS=${ZIPPED_PARTITIONS:-8}
+ZIPPED_MIB=${ZIPPED_MIB:-32}
+ROUNDS=${ROUNDS:-3}
+CODECS="none gzip snappy lz4 zstd"
+RECORD_SIZE=100
+BUILD=${KB_BENCH_BUILD:-$ROOT/build-bench}
+BENCH_BIN=${BENCH_BIN:-$BUILD/bench}
+KBROKER=${KBROKER_BIN:-$BUILD/kbroker}
+ADMIN=${KBROKER_ADMIN_BIN:-$BUILD/kbroker-admin}
+ZK_CLASSPATH="/usr/share/java/slf4j-simple.jar:/usr/share/java/*:/etc/zookeeper/conf_example"
+WORK=$(mktemp -d -t kbcompressed.XXXXXX)
+PIDS=()
+FAILED=0
+HZ=$(getconf CLK_TCK)
+
+say() { echo "compressed: $*" >&2; }
+die() {
+    say "$*"
+    exit 1
+}
+
+# stop_pid PID: SIGTERM, up to 15 s, then SIGKILL.
+# shellcheck disable=SC2317 # run by the EXIT trap through cleanup
+stop_pid() {
+    local pid=$1 n
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null
+    for ((n = 0; n < 150; n++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+# shellcheck disable=SC2317 # run by the EXIT trap
+cleanup() {
+    local i
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
+    if [ "${KEEP:-0}" = 1 ]; then say "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 30000))
+        port_in_use "$p" || break
+    done
+    echo "$p"
+}
+# "utime stime" in clock ticks (fields after the command name's parenthesis).
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12, $13 }'; }
+# key=value from the RESULT line in a file
+field() { sed -n -E "s/^RESULT .*\\b$2=([^ ]+).*/\\1/p" "$1" | tail -n 1; }
+# per_100mb "U0 S0" "U1 S1" BYTES: CPU seconds per 10^8 bytes of values
+per_100mb() {
+    awk -v a="$1" -v b="$2" -v bytes="${3:-0}" -v hz="$HZ" 'BEGIN {
+        if (bytes <= 0) { print "-"; exit }
+        split(a, x, " "); split(b, y, " "); k = hz * bytes / 1e8
+        printf "%.3f", (y[1] - x[1] + y[2] - x[2]) / k
+    }'
+}
+
+# -- builds ------------------------------------------------------------------------
+build_kbroker() {
+    if [ -n "${KBROKER_BIN:-}" ]; then
+        if [ ! -x "$KBROKER" ] || [ ! -x "$ADMIN" ]; then die "KBROKER_BIN/KBROKER_ADMIN_BIN not executable"; fi
+        return 0
+    fi
+    [ -x "$ROOT/configure" ] || (cd "$ROOT" && autoreconf -fi >&2) || die "autoreconf failed"
+    if [ -f "$BUILD/config.status" ] &&
+        { grep -q -- '--enable-sanitizers' "$BUILD/config.status" || ! grep -q "'CFLAGS=-O2'" "$BUILD/config.status"; }; then
+        die "$BUILD is not configured with CFLAGS=-O2 alone; remove it or set KB_BENCH_BUILD"
+    fi
+    mkdir -p "$BUILD"
+    [ -f "$BUILD/config.status" ] || (cd "$BUILD" && "$ROOT/configure" -q CFLAGS=-O2 >&2) || die "configure failed"
+    make -C "$BUILD" -j2 kbroker kbroker-admin >"$WORK/build.log" 2>&1 || die "the kbroker build failed"
+}
+
+# -- ZooKeeper and the broker ---------------------------------------------------
+start_zookeeper() {
+    ZK_PORT=$(free_port)
+    mkdir -p "$WORK/zk/data"
+    printf 'tickTime=500\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nforceSync=no\n' \
+        "$WORK/zk/data" "$ZK_PORT" >"$WORK/zk/zoo.cfg"
+    java -Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp "$ZK_CLASSPATH" \
+        org.apache.zookeeper.server.quorum.QuorumPeerMain "$WORK/zk/zoo.cfg" >"$WORK/zookeeper.log" 2>&1 </dev/null &
+    PIDS+=($!)
+    local n
+    for ((n = 0; n < 300; n++)); do
+        "$ADMIN" --zookeeper "127.0.0.1:$ZK_PORT" --timeout 2 list-topics >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    die "ZooKeeper did not answer on 127.0.0.1:$ZK_PORT within 60 s"
+}
+
+start_broker() {
+    KB_PORT=$(free_port)
+    printf 'broker.id=1\nlisteners=PLAINTEXT://127.0.0.1:%s\nlog.dirs=%s\nzookeeper.connect=127.0.0.1:%s/kbbench\nzookeeper.session.timeout.ms=6000\n' \
+        "$KB_PORT" "$WORK/kafka-logs" "$ZK_PORT" >"$WORK/kbroker.properties"
+    "$KBROKER" "$WORK/kbroker.properties" >>"$WORK/kbroker.log" 2>&1 </dev/null &
+    BROKER_PID=$!
+    PIDS+=("$BROKER_PID")
+    BOOTSTRAP="127.0.0.1:$KB_PORT"
+    "$BENCH_BIN/kbstart" -b "$BOOTSTRAP" -T 60 >/dev/null || die "kbroker did not serve (see $WORK/kbroker.log)"
+}
+
+# create_topic NAME PARTITIONS: and wait until the broker leads every partition
+create_topic() {
+    "$ADMIN" --zookeeper "127.0.0.1:$ZK_PORT/kbbench" create-topic --topic "$1" --partitions "$2" \
+        --replication-factor 1 >/dev/null || die "create-topic $1 failed"
+    "$BENCH_BIN/kbstart" -b "$BOOTSTRAP" -t "$1" -T 60 >/dev/null || die "kbroker never led $1"
+}
+
+# run_load LOGFILE kbperf-args...: one kbperf run, its RESULT line in LOGFILE
+run_load() {
+    local out=$1
+    shift
+    if ! timeout -s INT -k 10 600 "$BENCH_BIN/kbperf" "$@" >"$out" 2>"$out.err" || grep -q 'status=FAILED' "$out"; then
+        say "kbperf $* failed: $(cat "$out") $(tail -n 3 "$out.err")"
+        FAILED=1
+    fi
+}
+
+# -- the measurements --------------------------------------------------------------
+declare -A CPU
+measure_codecs() {
+    local z c0 c1
+    for z in $CODECS; do
+        create_topic "c_$z" 1
+        say "produce $N_PRODUCE records with $z"
+        c0=$(cpu_ticks "$BROKER_PID")
+        run_load "$WORK/produce.$z" produce -b "$BOOTSTRAP" -t "c_$z" -z "$z" -n "$N_PRODUCE" -s $RECORD_SIZE -a 1 -l 5
+        c1=$(cpu_ticks "$BROKER_PID")
+        CPU[$z]=$(per_100mb "$c0" "$c1" "$(field "$WORK/produce.$z" bytes)")
+    done
+}
+
+measure_latency_next_to_lookups() {
+    local ts=$(($(date +%s%3N) - 3600000)) times_pid r
+    create_topic lat 1
+    create_topic zipped "$ZIPPED_PARTITIONS"
+    /usr/bin/python3 "$HERE/kbfill.py" "$BOOTSTRAP" zipped "$ZIPPED_PARTITIONS" "$ZIPPED_MIB" "$ts" >&2 ||
+        die "kbfill.py failed"
+    # Alternating rounds, so that a disturbance from outside (another
+    # process on the machine) shows as one odd round, not as a difference.
+    for ((r = 1; r <= ROUNDS; r++)); do
+        say "round $r: latency alone, $LAT_RATE records/s for $LAT_SECS s"
+        run_load "$WORK/lat.alone.$r" latency -b "$BOOTSTRAP" -t lat -r "$LAT_RATE" -d "$LAT_SECS" -s $RECORD_SIZE \
+            -a 1 -l 0
+        say "round $r: latency while ListOffsets by timestamp runs over zipped"
+        timeout -s INT -k 10 600 "$BENCH_BIN/kbperf" times -b "$BOOTSTRAP" -t zipped -o $((ts + 1000)) \
+            -d $((LAT_SECS + 2)) >"$WORK/times.$r" 2>"$WORK/times.$r.err" &
+        times_pid=$!
+        run_load "$WORK/lat.lookups.$r" latency -b "$BOOTSTRAP" -t lat -r "$LAT_RATE" -d "$LAT_SECS" \
+            -s $RECORD_SIZE -a 1 -l 0
+        wait "$times_pid" || { say "kbperf times failed: $(cat "$WORK/times.$r"*)"; FAILED=1; }
+    done
+}
+
+row() { printf '| %s | %s | %s |\n' "$@"; }
+pcts() { echo "$(field "$1" ack_p50_ms) / $(field "$1" ack_p99_ms) / $(field "$1" ack_p999_ms)"; }
+
+print_table() {
+    local z
+    echo
+    echo "kbroker $("$KBROKER" --version 2>/dev/null | cut -d' ' -f2) ($KBROKER), $(nproc) cores," \
+        "$(lscpu | sed -n -E 's/^Model name:[[:space:]]*//p' | head -n 1), load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
+    echo
+    row "codec ($N_PRODUCE records of $RECORD_SIZE bytes, acks=1, linger 5 ms)" "records/s" "broker CPU s per 100 MB"
+    row --- --- ---
+    for z in $CODECS; do row "$z" "$(field "$WORK/produce.$z" rec_s)" "${CPU[$z]}"; done
+    echo
+    row "produce to lat, $LAT_RATE records/s, acks=1, linger 0" "ack p50 / p99 / p99.9 ms" "ListOffsets calls"
+    row --- --- ---
+    for ((r = 1; r <= ROUNDS; r++)); do
+        row "round $r, alone" "$(pcts "$WORK/lat.alone.$r")" ""
+        row "round $r, next to ListOffsets by timestamp over zipped ($ZIPPED_PARTITIONS x $ZIPPED_MIB MiB)" \
+            "$(pcts "$WORK/lat.lookups.$r")" \
+            "$(field "$WORK/times.$r" calls) in $(field "$WORK/times.$r" secs) s, p50 $(field "$WORK/times.$r" call_p50_ms) ms"
+    done
+    echo
+    echo "Raw lines:"
+    for f in "$WORK"/produce.* "$WORK"/lat.* "$WORK"/times.*; do
+        case $f in *.err) continue ;; esac
+        [ -f "$f" ] && echo "    $(basename "$f"): $(head -n 1 "$f")"
+    done
+}
+
+# -- main ---------------------------------------------------------------------------
+build_kbroker
+make -C "$HERE" O="$BENCH_BIN" >"$WORK/bench-build.log" 2>&1 || die "building kbperf failed: $(tail -n 5 "$WORK/bench-build.log")"
+start_zookeeper
+start_broker
+measure_codecs
+measure_latency_next_to_lookups
+print_table
+exit $FAILED

@@ -12,7 +12,8 @@ its segment's first one), the producer-state expiry (now minus a producer's
 last timestamp) and the ListOffsets walk (base timestamp plus a record's
 delta) each used to overflow here.  Every batch is acknowledged with the
 offsets that follow, the sequence rules hold across the wrap, ListOffsets
-answers, the broker stops cleanly (writing its producer snapshot), and after
+answers (a record time past INT64_MAX counts as INT64_MAX), the broker stops
+cleanly (writing its producer snapshot), and after
 a restart every record reads back.
 """
 import time
@@ -95,9 +96,10 @@ def test_every_batch_gets_kafkas_answer_and_the_next_offsets(cluster, produced):
 def test_list_offsets_by_extreme_timestamps(cluster, produced):
     broker = cluster.brokers[1]
     base = {name: produced[name].base_offset for name, _, _ in BATCHES}
-    # The batch whose second record overflows stands in for its records.
+    # The second record's base + delta is past INT64_MAX: the sum saturates,
+    # so that record is the first at INT64_MAX.
     got = h.list_offsets(broker, TOPIC, [0], timestamp=INT64_MAX)[0]
-    assert got == (0, INT64_MAX, base["past-int64-max"]), got
+    assert got == (0, INT64_MAX, base["past-int64-max"] + 1), got
     got = h.list_offsets(broker, TOPIC, [0], timestamp=0)[0]
     assert got == (0, NOW, base["now"]), got
     got = h.list_offsets(broker, TOPIC, [0], timestamp=NOW + 2)[0]

@@ -13,8 +13,7 @@
  *     is last in its lane adds nothing (kb_flusher_fsync);
  *   - a request without a callback (a roll, log.flush.interval.ms) extends
  *     the target of the lane's last waiting request when no item was queued
- *     in between (kb_flusher_wait), and a log's newer producer snapshot
- *     replaces an older one that has not been written yet.
+ *     in between (kb_flusher_wait).
  * Thousands of segment rolls thus cost one fsync each, where each roll
  * used to queue an fsync of every segment since the recovery point.
  *
@@ -53,8 +52,7 @@
 /* Intervals past this are Kafka's "never" (Long.MaxValue by default). */
 #define FLUSH_CHECK_NEVER_MS (100LL * 365 * 24 * 3600 * 1000)
 
-/* One unit of work: an fsync of seg (referenced), or a write of job (NULL
- * once a newer snapshot replaced it: then nothing is done). */
+/* One unit of work: an fsync of seg (referenced), or a write of job. */
 typedef struct flush_item {
     struct flush_item *next;
     kb_segment_t *seg;
@@ -81,7 +79,6 @@ struct kb_flush_lane {
     kb_flush_lane_t *next_lane;      /* every lane, for the final free (loop only) */
     kb_flush_lane_t *next_ready;     /* on the ready list */
     flush_item_t *items, *items_tail; /* not started yet, in order */
-    flush_item_t *last_snapshot;     /* the snapshot item among them, if any */
     flush_waiter_t *waiting, *waiting_tail;
     uint64_t queued, finished;       /* items ever queued / finished */
     uint64_t failures, failures_seen;
@@ -144,7 +141,6 @@ static flush_item_t *item_pop(kb_flush_lane_t *lane) {
 
     lane->items = item->next;
     if (!lane->items) lane->items_tail = NULL;
-    if (lane->last_snapshot == item) lane->last_snapshot = NULL;
     return item;
 }
 
@@ -364,7 +360,6 @@ int kb_flusher_wait(kb_flusher_t *f, kb_log_t *log, int64_t target, void (*done)
 void kb_flusher_submit(kb_flusher_t *f, kb_flush_job_t *job) {
     kb_flush_lane_t *lane = lane_of(f, job->log);
     flush_item_t *item = calloc(1, sizeof(*item));
-    kb_flush_job_t *replaced = NULL;
 
     if (!lane || !item) {
         kc_error("log", "cannot write %s: out of memory", job->path);
@@ -373,18 +368,12 @@ void kb_flusher_submit(kb_flusher_t *f, kb_flush_job_t *job) {
         return;
     }
     item->job = job;
+    /* Every roll's producer snapshot is written, as Kafka does: recovery
+     * after a torn tail starts from the newest one at or below the log end,
+     * which may be an older one. */
     pthread_mutex_lock(&f->lock);
-    if (job->log) {
-        /* Only snapshots go to a log's lane; loading reads the newest. */
-        if (lane->last_snapshot) {
-            replaced = lane->last_snapshot->job;
-            lane->last_snapshot->job = NULL;
-        }
-        lane->last_snapshot = item;
-    }
     item_push(f, lane, item);
     pthread_mutex_unlock(&f->lock);
-    job_free(replaced);
 }
 
 /* A gauge for metrics: read without the lock, so a scrape never waits. */

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "broker/log/kb_log.h"
+#include "broker/net/kb_net.h"
 #include "coord/kc_log.h"
 
 #define HTTP_TIMEOUT_S 10
@@ -46,8 +47,6 @@ static const counter_t broker_counters[] = {
     {"fetch_record_bytes", "Record bytes put in Fetch responses.", offsetof(kb_metrics_t, fetch_record_bytes)},
     {"fetch_sendfile_bytes", "Record bytes of Fetch responses sent with sendfile.",
      offsetof(kb_metrics_t, fetch_sendfile_bytes)},
-    {"connections_closed_bad_frame", "Connections closed for an invalid frame.",
-     offsetof(kb_metrics_t, connections_closed_bad_frame)},
 };
 
 /* Values that go up and down (same layout as the counters). */
@@ -88,6 +87,9 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
     if (b->logs) kb_logmgr_stats(b->logs, &stats);
     add_metric(out, "broker_id", "gauge", "This broker's broker.id.", (uint64_t)b->cfg->broker_id);
     add_values(out, "counter", b->metrics ? b->metrics : &no_metrics, broker_counters, N_OF(broker_counters));
+    /* Counted by the listeners themselves (broker/net knows no metrics). */
+    add_metric(out, "connections_closed_bad_frame", "counter", "Connections closed for an invalid frame.",
+               b->server ? kb_server_bad_frames(b->server) : 0);
     add_values(out, "gauge", b->metrics ? b->metrics : &no_metrics, broker_gauges, N_OF(broker_gauges));
     add_values(out, "counter", &stats, log_counters, N_OF(log_counters));
 }

@@ -28,6 +28,10 @@ Suite *retention_suite(void);
 Suite *producer_state_suite(void);
 Suite *topic_config_suite(void);
 Suite *codec_suite(void);
+Suite *replica_suite(void);
+Suite *net_suite(void);
+Suite *api_suite(void);
+Suite *election_suite(void);
 
 /* Runs every suite in the NULL-terminated list; returns the process exit status. */
 static inline int unit_run(Suite **suites) {

@@ -56,7 +56,8 @@ static int gzip_decompress(const uint8_t *in, size_t n, outbuf_t *o) {
 static int snappy_block(const uint8_t *in, size_t n, outbuf_t *o) {
     size_t need;
     if (snappy_uncompressed_length((const char *)in, n, &need) != SNAPPY_OK) return -1;
-    if (out_reserve(o, need) != 0) return -1;
+    /* At least one byte, so an empty block still gets a buffer to point at. */
+    if (out_reserve(o, need ? need : 1) != 0) return -1;
     size_t got = need;
     if (snappy_uncompress((const char *)in, n, (char *)o->buf + o->len, &got) != SNAPPY_OK) return -1;
     o->len += got;

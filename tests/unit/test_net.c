@@ -142,6 +142,7 @@ START_TEST(pipelined_frames_are_handled_one_at_a_time_in_order) {
     uint8_t three[] = {0, 0, 0, 1, 'a', 0, 0, 0, 2, 'b', 'b', 0, 0, 0, 1, 'c'};
     netfix_send(three, sizeof(three));
     wait_calls(1);
+    netfix_send_frame("d", 1); /* arrives while the first is with its handler */
     for (int i = 0; i < 20; i++) netfix_pump_once();
     ck_assert_int_eq(seen.calls, 1); /* the next waits for the answer */
     answer(1, '1');
@@ -151,8 +152,11 @@ START_TEST(pipelined_frames_are_handled_one_at_a_time_in_order) {
     wait_calls(3);
     ck_assert_int_eq(seen.first[2], 'c');
     answer(1, '3');
+    wait_calls(4);
+    ck_assert_int_eq(seen.first[3], 'd');
+    answer(1, '4');
     uint8_t buf[8];
-    for (char want = '1'; want <= '3'; want++) {
+    for (char want = '1'; want <= '4'; want++) {
         ck_assert_int_eq(netfix_read_frame(buf, sizeof(buf)), 1);
         ck_assert_int_eq(buf[0], want);
     }

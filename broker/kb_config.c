@@ -1062,7 +1062,7 @@ static int read_file(const char *path, kb_sbuf_t *out, char *err, size_t errlen)
 int kb_config_read(kb_config_t *cfg, const char *path, char *err, size_t errlen) {
     kb_sbuf_t text = {0}, line = {0};
     int rc = read_file(path, &text, err, errlen), first = 0;
-    kb_props_t r = {text.s, text.s + text.len, 0};
+    kb_props_t r = {text.s, text.s ? text.s + text.len : NULL, 0}; /* an empty file has no buffer */
 
     while (rc == KB_CONFIG_OK && next_logical(&r, &line, &first)) {
         char where[1100];

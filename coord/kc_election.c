@@ -39,6 +39,27 @@ typedef struct elect_op {
 
 static void elect_read_controller(elect_op_t *op);
 
+/* ---- the decisions (pure) ---- */
+
+kc_elect_seen_t kc_election_judge(int32_t controller_id, int32_t self_id, bool same_session) {
+    if (controller_id != self_id) return KC_ELECT_LOST;
+    /* Our own previous incarnation's node (restart after kill -9) can never
+     * resign: it is removed instead of waiting for its session to expire. */
+    return same_session ? KC_ELECT_OURS : KC_ELECT_STALE_SELF;
+}
+
+int kc_election_parse_epoch(const char *data, int len, int32_t *epoch) {
+    char buf[32] = {0};
+    if (data == NULL || len <= 0 || (size_t)len >= sizeof(buf)) return -1;
+    memcpy(buf, data, (size_t)len);
+    char *end;
+    long v = strtol(buf, &end, 10);
+    /* INT32_MAX itself cannot be bumped by the next controller. */
+    if (end == buf || v < 0 || v >= INT32_MAX) return -1;
+    *epoch = (int32_t)v;
+    return 0;
+}
+
 static int64_t now_ms(void) {
     struct timeval tv;
     gettimeofday(&tv, NULL);
@@ -121,23 +142,21 @@ static void epoch_got(int rc, const char *value, int len, const struct Stat *st,
         elect_finish(op, kc_from_zrc(rc), false, -1, 0);
         return;
     }
-    char buf[32] = {0};
-    memcpy(buf, value, len > 0 && (size_t)len < sizeof(buf) ? (size_t)len : 0);
-    char *end;
-    long epoch = strtol(buf, &end, 10);
-    if (end == buf || epoch < 0 || epoch >= INT32_MAX) {
-        kc_error("election", "%s holds '%s', not an epoch", KC_PATH_CONTROLLER_EPOCH, buf);
+    int32_t epoch;
+    if (kc_election_parse_epoch(value, len, &epoch) != 0) {
+        kc_error("election", "%s holds '%.*s', not an epoch", KC_PATH_CONTROLLER_EPOCH,
+                 len > 0 && len < 32 ? len : 0, value ? value : "");
         elect_finish(op, KC_ERR, false, -1, 0);
         return;
     }
     if (op->epoch == -2) {
         /* We already are the controller (an answer lost to a reconnect):
          * only the epoch and its version were missing. */
-        op->epoch = (int32_t)epoch;
+        op->epoch = epoch;
         elect_finish(op, KC_OK, true, op->self, st->version);
         return;
     }
-    elect_try(op, (int32_t)epoch, st->version);
+    elect_try(op, epoch, st->version);
 }
 
 static void stale_controller_deleted(int rc, const void *data) {
@@ -158,14 +177,13 @@ static void controller_got(int rc, const char *value, int len, const struct Stat
         return;
     }
     if (kc_json_controller_decode(value, (size_t)len, &id) < 0) id = -1;
-    if (id == op->self && st->ephemeralOwner == kc_session_id(op->s)) {
+    kc_elect_seen_t seen = kc_election_judge(id, op->self, st->ephemeralOwner == kc_session_id(op->s));
+    if (seen == KC_ELECT_OURS) {
         op->epoch = -2;
         elect_read_epoch(op);
         return;
     }
-    if (id == op->self) {
-        /* Our own previous incarnation's node (restart after kill -9): it
-         * can never resign, so remove it instead of waiting for expiry. */
+    if (seen == KC_ELECT_STALE_SELF) {
         kc_info("election", "removing /controller left by a previous incarnation of broker %d", (int)id);
         zhandle_t *zh = elect_zh(op);
         if (!zh) return;

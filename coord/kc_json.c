@@ -350,7 +350,7 @@ static int decode_endpoints(const json_t *root, kc_broker_info_t *out) {
 
 /* A v1 registration has no endpoint list: its host/port is the PLAINTEXT one. */
 static int synthesise_v1_endpoint(kc_broker_info_t *out) {
-    if (out->host == NULL) return 0;
+    if (out->host == NULL || out->port < 0) return 0; /* no endpoint without a port */
     out->endpoints = calloc(1, sizeof(*out->endpoints));
     if (out->endpoints == NULL) return -1;
     out->n_endpoints = 1;

@@ -8,17 +8,20 @@
 #      configured otherwise is configured again, and the script checks that
 #      the broker it tests is linked with ASan);
 #   3. make check: the Check unit suites;
-#   4. the integration suite (tests/integration, pytest) against that build:
+#   4. the fuzz targets (tests/fuzz: libFuzzer with clang, ASan and UBSan,
+#      built in build-fuzz/), each run for KB_FUZZ_SECONDS (default 10)
+#      from its committed seed corpus; a crash prints its reproducer;
+#   5. the integration suite (tests/integration, pytest) against that build:
 #      a real ZooKeeper per test file, real brokers, real Kafka clients;
-#   5. make distcheck in build-dist/ (no sanitizers): builds the release
+#   6. make distcheck in build-dist/ (no sanitizers): builds the release
 #      tarball, then builds and unit-tests it from a read-only copy.
 #
 # A build failure stops the run; a failing test stage does not (the later
 # stages still run, so one run shows everything), but the script exits 1.
 # The last line is "summary: N passed, M failed" over all stages.
 #
-# Environment: KB_SKIP_DISTCHECK=1 skips stage 5; PYTEST_ARGS is passed to
-# pytest (e.g. PYTEST_ARGS="-k failover").
+# Environment: KB_SKIP_FUZZ=1 skips stage 4, KB_SKIP_DISTCHECK=1 stage 6;
+# PYTEST_ARGS is passed to pytest (e.g. PYTEST_ARGS="-k failover").
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,6 +70,24 @@ done
 if [ "$unit_ok" = 0 ]; then
     cat build/test-suite.log 2>/dev/null | tail -60
     [ "$failed" -gt 0 ] || failed=$((failed + 1))
+fi
+
+if [ "${KB_SKIP_FUZZ:-0}" != 1 ]; then
+    banner "fuzz targets (tests/fuzz, ${KB_FUZZ_SECONDS:-10} s each)"
+    fuzz_log="$ROOT/build-fuzz/run.log"
+    mkdir -p "$ROOT/build-fuzz"
+    FUZZ_OUT="$ROOT/build-fuzz" tests/fuzz/run.sh "${KB_FUZZ_SECONDS:-10}" 2>&1 | tee "$fuzz_log"
+    fuzz_rc=${PIPESTATUS[0]}
+    # run.sh ends with "fuzz: N targets x Ss in Ts, F failed".
+    read -r f_targets f_failed < <(sed -nE 's/^fuzz: ([0-9]+) targets.* ([0-9]+) failed$/\1 \2/p' "$fuzz_log" | tail -1)
+    if [ -n "${f_targets:-}" ]; then
+        passed=$((passed + f_targets - f_failed))
+        failed=$((failed + f_failed))
+    fi
+    if [ "$fuzz_rc" -ne 0 ]; then
+        stage_failed="$stage_failed fuzz"
+        [ -n "${f_failed:-}" ] && [ "$f_failed" -gt 0 ] || failed=$((failed + 1))
+    fi
 fi
 
 banner "integration tests (tests/integration, pytest)"

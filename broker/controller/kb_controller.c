@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/controller/kb_elect.h"
 #include "coord/kc_configs.h"
 #include "coord/kc_election.h"
 #include "coord/kc_isr.h"
@@ -296,49 +297,21 @@ static write_ctx_t *write_begin(kb_controller_t *c, const char *key, int32_t nex
     return w;
 }
 
-/* Live replicas of a partition in assignment order; returns their count. */
-static int live_replicas(const kc_view_t *v, const kc_partition_t *part, int32_t *out) {
-    int n = 0;
-    for (int i = 0; i < part->n_replicas; i++)
-        if (kc_view_broker_live(v, part->replicas[i])) out[n++] = part->replicas[i];
-    return n;
-}
+static bool view_live(int32_t broker_id, const void *view) { return kc_view_broker_live(view, broker_id); }
 
 static void create_first_state(kb_controller_t *c, const char *topic, int32_t p, const kc_partition_t *part,
                                const char *key) {
-    int32_t live[part->n_replicas > 0 ? part->n_replicas : 1];
-    int n = live_replicas(c->b->view, part, live);
-    if (n == 0) return; /* stays new until one of its brokers is up */
-    kc_partition_state_t st = {.leader = live[0], .leader_epoch = 0, .controller_epoch = c->epoch, .n_isr = n,
-                               .isr = live};
+    int32_t isr[part->n_replicas > 0 ? part->n_replicas : 1];
+    kc_partition_state_t st = {.isr = isr};
+    if (!kb_elect_first_state(part, c->epoch, view_live, c->b->view, &st))
+        return; /* stays new until one of its brokers is up */
     write_ctx_t *w = write_begin(c, key, -1);
     if (!w) return;
     kc_info("controller", "partition %s: leader %d, first state", key, (int)st.leader);
     kc_state_create(c->b->zk, topic, p, &st, c->epoch_zk_version, write_done, w);
 }
 
-/*
- * Offline election (spec 2.6): the new leader is the first replica in
- * assignment order that is live and in the ISR; the new ISR drops dead
- * brokers but never becomes empty (with no live member, the last one stays).
- * Returns true when the state must change.
- */
-static bool elect_offline(const kc_view_t *v, const kc_partition_t *part, kc_partition_state_t *next) {
-    const kc_partition_state_t *cur = &part->state;
-    int n_isr = 0;
-    for (int i = 0; i < cur->n_isr; i++)
-        if (kc_view_broker_live(v, cur->isr[i])) next->isr[n_isr++] = cur->isr[i];
-    int32_t leader = -1;
-    for (int i = 0; i < part->n_replicas && leader < 0; i++)
-        if (kc_int32_contains(next->isr, n_isr, part->replicas[i])) leader = part->replicas[i];
-    if (n_isr == 0 && cur->n_isr > 0) next->isr[n_isr++] = cur->isr[cur->n_isr - 1];
-    next->n_isr = n_isr;
-    next->leader = leader;
-    bool leader_ok = cur->leader >= 0 && kc_view_broker_live(v, cur->leader);
-    if (leader_ok) next->leader = cur->leader; /* only shrink the ISR */
-    return next->leader != cur->leader || next->n_isr != cur->n_isr;
-}
-
+/* Offline election (spec 2.6, kb_elect.h) and its conditional write. */
 static void fix_state(kb_controller_t *c, const char *topic, int32_t p, const kc_partition_t *part,
                       const char *key) {
     const kc_partition_state_t *cur = &part->state;
@@ -348,10 +321,7 @@ static void fix_state(kb_controller_t *c, const char *topic, int32_t p, const kc
     }
     int32_t isr[cur->n_isr > 0 ? cur->n_isr : 1];
     kc_partition_state_t next = {.isr = isr};
-    if (!elect_offline(c->b->view, part, &next)) return;
-    next.leader_epoch = cur->leader_epoch + 1;
-    next.controller_epoch = c->epoch;
-    next.zk_version = cur->zk_version;
+    if (!kb_elect_offline(part, c->epoch, view_live, c->b->view, &next)) return;
     write_ctx_t *w = write_begin(c, key, cur->zk_version + 1);
     if (!w) return;
     if (next.leader != cur->leader)

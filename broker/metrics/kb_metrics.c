@@ -24,6 +24,7 @@
 
 #include "broker/kb_registration.h"
 #include "broker/log/kb_log.h"
+#include "broker/net/kb_net.h"
 #include "coord/kc_log.h"
 #include "coord/kc_zk.h"
 
@@ -50,8 +51,6 @@ static const counter_t broker_counters[] = {
     {"fetch_record_bytes", "Record bytes put in Fetch responses.", offsetof(kb_metrics_t, fetch_record_bytes)},
     {"fetch_sendfile_bytes", "Record bytes of Fetch responses sent with sendfile.",
      offsetof(kb_metrics_t, fetch_sendfile_bytes)},
-    {"connections_closed_bad_frame", "Connections closed for an invalid frame.",
-     offsetof(kb_metrics_t, connections_closed_bad_frame)},
     {"produce_batches_decompressed_total", "Compressed produced batches decompressed to check their records.",
      offsetof(kb_metrics_t, produce_batches_decompressed)},
     {"produce_decompressed_bytes_total", "Bytes decompressed to check produced batches.",
@@ -158,6 +157,9 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
                count_open_fds());
     add_metric(out, "open_fds_limit", "gauge", "The file descriptor limit (RLIMIT_NOFILE soft limit).", fd_limit());
     add_values(out, "counter", b->metrics ? b->metrics : &no_metrics, broker_counters, N_OF(broker_counters));
+    /* Counted by the listeners themselves (broker/net knows no metrics). */
+    add_metric(out, "connections_closed_bad_frame", "counter", "Connections closed for an invalid frame.",
+               b->server ? kb_server_bad_frames(b->server) : 0);
     add_values(out, "gauge", b->metrics ? b->metrics : &no_metrics, broker_gauges, N_OF(broker_gauges));
     add_values(out, "counter", &stats, log_counters, N_OF(log_counters));
     add_values(out, "gauge", &stats, log_gauges, N_OF(log_gauges));

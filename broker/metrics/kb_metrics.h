@@ -24,7 +24,6 @@ typedef struct kb_metrics {
     uint64_t fetch_requests;
     uint64_t fetch_record_bytes;   /* record bytes put in Fetch responses */
     uint64_t fetch_sendfile_bytes; /* of those, bytes queued as file segments (sendfile) */
-    uint64_t connections_closed_bad_frame;
     uint64_t fetch_parked;         /* gauge: Fetch requests waiting for data (long-poll) */
     uint64_t produce_batches_decompressed; /* compressed batches whose records were checked */
     uint64_t produce_decompressed_bytes;   /* bytes those checks decompressed */

@@ -79,6 +79,7 @@ struct kb_server {
     kb_conn_t *conns; /* open connections */
     int n_conns;
     uint64_t next_id;
+    uint64_t bad_frames; /* connections closed for a frame size out of range */
 };
 
 struct kb_conn {
@@ -182,6 +183,7 @@ static void conn_reject(kb_conn_t *c, int32_t size) {
     kc_warn(MOD, "closing connection %llu from %s on listener %s: request size %d is outside 0..%d "
             "(socket.request.max.bytes)", (unsigned long long)c->id, c->peer, c->listener, (int)size,
             (int)c->srv->cfg->socket_request_max_bytes);
+    c->srv->bad_frames++;
     conn_shutdown(c, NULL);
 }
 
@@ -573,3 +575,4 @@ void kb_server_free(kb_server_t *srv) {
 }
 
 int kb_server_connection_count(const kb_server_t *srv) { return srv->n_conns; }
+uint64_t kb_server_bad_frames(const kb_server_t *srv) { return srv->bad_frames; }

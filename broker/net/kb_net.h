@@ -40,6 +40,10 @@ int kb_server_bind(kb_server_t *srv, kb_config_t *cfg, char *err, size_t errlen)
 /* Closes listeners and every connection. */
 void kb_server_free(kb_server_t *srv);
 int kb_server_connection_count(const kb_server_t *srv);
+/* Connections closed because a frame declared a size outside
+ * 0..socket.request.max.bytes (the /metrics counter
+ * kbroker_connections_closed_bad_frame). */
+uint64_t kb_server_bad_frames(const kb_server_t *srv);
 
 /* Sends a complete response frame (size prefix included) and finishes the
  * current request.  The contents of resp are moved out; resp stays owned by

@@ -31,7 +31,16 @@ tests_unit_test_broker_SOURCES = tests/unit/test_broker.c tests/unit/test_config
 tests_unit_test_broker_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_broker_LDADD = $(KBROKER_LIBS) $(CHECK_LIBS)
 
-TESTS += tests/unit/test_common tests/unit/test_coord tests/unit/test_proto tests/unit/test_broker
+# The serving path: partitions, listener framing, the dispatcher, the
+# controller's decisions.  viewfix.c stands in for coord/kc_view.c.
+check_PROGRAMS += tests/unit/test_serving
+tests_unit_test_serving_SOURCES = tests/unit/test_serving.c tests/unit/test_replica.c tests/unit/test_net.c \
+	tests/unit/test_api.c tests/unit/test_election.c tests/unit/viewfix.c tests/unit/viewfix.h \
+	tests/unit/netfix.c tests/unit/netfix.h tests/unit/logfix.c tests/unit/logfix.h tests/unit/unit.h
+tests_unit_test_serving_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_serving_LDADD = $(KBROKER_LIBS) $(CHECK_LIBS)
+
+TESTS += tests/unit/test_common tests/unit/test_coord tests/unit/test_proto tests/unit/test_broker tests/unit/test_serving
 
 # Not a Check suite: the key table's used/unused marks held against the code
 # and the man page (a shell script reading the sources under $srcdir).

@@ -36,6 +36,10 @@ Suite *isr_suite(void);
 Suite *worker_suite(void);
 Suite *records_suite(void);
 Suite *log_timestamp_suite(void);
+Suite *replica_suite(void);
+Suite *net_suite(void);
+Suite *api_suite(void);
+Suite *election_suite(void);
 
 /* Runs every suite in the NULL-terminated list; returns the process exit status. */
 static inline int unit_run(Suite **suites) {

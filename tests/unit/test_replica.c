@@ -1,0 +1,490 @@
+/*
+ * test_replica.c - hosted partitions (broker/replica/kb_partition.c): which
+ * partitions a cluster view makes this broker host, their roles and
+ * epochs, the high watermark, acks=all produces parked until it passes
+ * their batch (or answered with 7, 19, 20 or 6), long-poll fetch waiters,
+ * and the shutdown that answers everything still waiting.
+ *
+ * Real logs in a temporary dir and a real event_base (logfix); the cluster
+ * view is made by hand (viewfix).  This broker is id 1.  Nothing waits on
+ * the clock except the acks=all timeout, which runs the loop until the
+ * answer arrives, with a generous bound.
+ */
+#include <event2/event.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "broker/kb_broker.h"
+#include "broker/log/kb_log.h"
+#include "broker/replica/kb_partition.h"
+#include "proto/kp_batch.h"
+#include "proto/kp_types.h"
+#include "tests/unit/logfix.h"
+#include "tests/unit/unit.h"
+#include "tests/unit/viewfix.h"
+
+#define ME 1
+#define T "orders"
+
+static kb_broker_t broker;
+static kb_replicas_t *replicas;
+
+static const int32_t me_only[] = {ME};
+static const int32_t me_and_2[] = {ME, 2};
+static const int32_t two_and_me[] = {2, ME};
+static const int32_t only_2[] = {2};
+
+/* One produce's answer. */
+typedef struct {
+    int calls;
+    int16_t error;
+    kb_append_result_t res;
+} answer_t;
+
+static void on_produced(void *arg, int16_t error_code, const kb_append_result_t *res) {
+    answer_t *a = arg;
+    a->calls++;
+    a->error = error_code;
+    a->res = *res;
+}
+
+static void setup(void) {
+    logfix_setup("replica");
+    logfix_set("broker.id", "1");
+    viewfix_reset();
+}
+
+/* Opens the logs and the partitions once the test has set its keys. */
+static void start(void) {
+    broker = (kb_broker_t){.base = lf.base, .cfg = &lf.cfg, .view = viewfix_view()};
+    broker.logs = logfix_open();
+    replicas = kb_replicas_new(&broker);
+    ck_assert_ptr_nonnull(replicas);
+    broker.replicas = replicas;
+}
+
+static void teardown(void) {
+    if (replicas) kb_replicas_free(replicas);
+    replicas = NULL;
+    if (broker.logs) kb_logmgr_close(broker.logs);
+    broker.logs = NULL;
+    viewfix_reset();
+    logfix_teardown();
+}
+
+static void view_changed(void) { kb_replicas_on_view_change(replicas, KC_VIEW_TOPICS | KC_VIEW_STATES); }
+
+/* Topic T, one partition assigned to `replicas`, led by `leader`. */
+static kb_partition_t *hosted(const int32_t *assigned, int n, int32_t leader, int32_t epoch, const int32_t *isr,
+                              int n_isr) {
+    viewfix_topic(T, 1, assigned, n);
+    viewfix_state(T, 0, leader, epoch, isr, n_isr);
+    view_changed();
+    return kb_replicas_get(replicas, T, 0);
+}
+
+static void set_state(int32_t leader, int32_t epoch, const int32_t *isr, int n_isr) {
+    viewfix_state(T, 0, leader, epoch, isr, n_isr);
+    view_changed();
+}
+
+/* Produces a fresh batch of n records. */
+static void produce(kb_partition_t *p, int n, int16_t acks, int32_t timeout_ms, answer_t *a) {
+    static uint8_t buf[8][4096];
+    static int next;
+    uint8_t *batch = buf[next++ % 8];
+    size_t size = logfix_batch(batch, n, 10, true, 1700000000000);
+    kp_batch_header_t h;
+    ck_assert_int_eq(kp_batch_header_decode(batch, size, &h), 0);
+    kb_partition_produce(p, batch, &h, acks, timeout_ms, on_produced, a);
+}
+
+/* Runs the loop once without blocking: what is already due runs. */
+static void loop_once(void) { event_base_loop(lf.base, EVLOOP_NONBLOCK); }
+
+/* Runs the loop until *calls > 0 or 20 s have passed. */
+static void loop_until(const int *calls) {
+    time_t deadline = time(NULL) + 20;
+    while (*calls == 0 && time(NULL) < deadline) event_base_loop(lf.base, EVLOOP_ONCE);
+}
+
+static bool dir_exists(const char *name) {
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/%s", lf.dir, name);
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* ---- hosting and roles ---- */
+
+START_TEST(hosts_only_partitions_assigned_here) {
+    start();
+    viewfix_topic(T, 1, me_and_2, 2);
+    viewfix_topic("others", 2, only_2, 1);
+    view_changed();
+    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 0));
+    ck_assert_ptr_null(kb_replicas_get(replicas, "others", 0));
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 1));
+    ck_assert(dir_exists(T "-0"));
+    ck_assert(!dir_exists("others-0"));
+}
+END_TEST
+
+START_TEST(waits_for_a_loaded_view) {
+    start();
+    viewfix_set_loaded(false);
+    viewfix_topic(T, 1, me_only, 1);
+    view_changed();
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 0));
+    viewfix_set_loaded(true);
+    view_changed();
+    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 0));
+}
+END_TEST
+
+START_TEST(role_and_epoch_follow_the_state) {
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 3, me_and_2, 2);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(kb_partition_is_leader(p));
+    ck_assert_int_eq(kb_partition_leader_epoch(p), 3);
+    set_state(2, 4, two_and_me, 2);
+    ck_assert(!kb_partition_is_leader(p));
+    ck_assert_int_eq(kb_partition_leader_epoch(p), 4);
+    ck_assert_ptr_eq(kb_replicas_get(replicas, T, 0), p); /* a follower is still hosted */
+    set_state(ME, 5, me_only, 1);
+    ck_assert(kb_partition_is_leader(p));
+    ck_assert_int_eq(kb_partition_leader_epoch(p), 5);
+}
+END_TEST
+
+START_TEST(unassigned_partition_is_dropped_but_its_log_kept) {
+    start();
+    kb_partition_t *p = hosted(me_only, 1, ME, 0, me_only, 1);
+    ck_assert_ptr_nonnull(p);
+    viewfix_topic(T, 1, only_2, 1);
+    viewfix_state(T, 0, 2, 1, only_2, 1);
+    view_changed();
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 0));
+    ck_assert(dir_exists(T "-0"));
+}
+END_TEST
+
+START_TEST(no_state_means_hosted_but_not_leading) {
+    start();
+    viewfix_topic(T, 1, me_only, 1);
+    view_changed();
+    kb_partition_t *p = kb_replicas_get(replicas, T, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(!kb_partition_is_leader(p));
+    answer_t a = {0};
+    produce(p, 1, 1, 1000, &a);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.error, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+}
+END_TEST
+
+/* ---- the high watermark ---- */
+
+START_TEST(high_watermark_follows_leo_when_isr_is_self) {
+    start();
+    kb_partition_t *p = hosted(me_only, 1, ME, 0, me_only, 1);
+    answer_t a = {0};
+    produce(p, 3, 1, 1000, &a);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.error, 0);
+    ck_assert_int_eq(a.res.base_offset, 0);
+    ck_assert_int_eq(a.res.last_offset, 2);
+    ck_assert_int_eq(kb_partition_high_watermark(p), 3);
+}
+END_TEST
+
+START_TEST(high_watermark_waits_for_a_larger_isr_then_moves_when_it_shrinks) {
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 0, me_and_2, 2);
+    answer_t a = {0};
+    produce(p, 2, 1, 1000, &a);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.error, 0);
+    ck_assert_int_eq(kb_log_end_offset(kb_partition_log(p)), 2);
+    ck_assert_int_eq(kb_partition_high_watermark(p), 0);
+    set_state(ME, 1, me_only, 1);
+    ck_assert_int_eq(kb_partition_high_watermark(p), 2);
+}
+END_TEST
+
+/* ---- acks=all ---- */
+
+START_TEST(acks_all_parks_until_the_high_watermark_passes) {
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 0, me_and_2, 2);
+    answer_t a = {0}, b = {0};
+    produce(p, 2, -1, 60000, &a);
+    produce(p, 1, -1, 60000, &b);
+    loop_once();
+    ck_assert_int_eq(a.calls + b.calls, 0);
+    set_state(ME, 1, me_only, 1);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(b.calls, 1);
+    ck_assert_int_eq(a.error, 0);
+    ck_assert_int_eq(b.error, 0);
+    ck_assert_int_eq(a.res.base_offset, 0);
+    ck_assert_int_eq(b.res.base_offset, 2);
+}
+END_TEST
+
+START_TEST(acks_all_answers_at_once_when_isr_is_self) {
+    start();
+    kb_partition_t *p = hosted(me_only, 1, ME, 0, me_only, 1);
+    answer_t a = {0};
+    produce(p, 1, -1, 60000, &a);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.error, 0);
+}
+END_TEST
+
+START_TEST(acks_all_times_out_with_request_timed_out) {
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 0, me_and_2, 2);
+    answer_t a = {0};
+    produce(p, 4, -1, 50, &a);
+    ck_assert_int_eq(a.calls, 0);
+    loop_until(&a.calls);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.error, KP_ERR_REQUEST_TIMED_OUT);
+    ck_assert_int_eq(a.res.base_offset, 0); /* the data stays in the log */
+    ck_assert_int_eq(a.res.last_offset, 3);
+    ck_assert_int_eq(kb_log_end_offset(kb_partition_log(p)), 4);
+}
+END_TEST
+
+START_TEST(acks_all_below_min_insync_is_refused_before_appending) {
+    logfix_set("min.insync.replicas", "2");
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 0, me_only, 1);
+    answer_t a = {0}, b = {0};
+    produce(p, 1, -1, 60000, &a);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.error, KP_ERR_NOT_ENOUGH_REPLICAS);
+    ck_assert_int_eq(a.res.base_offset, -1);
+    ck_assert_int_eq(kb_log_end_offset(kb_partition_log(p)), 0);
+    produce(p, 1, 1, 60000, &b); /* acks=1 does not care */
+    ck_assert_int_eq(b.error, 0);
+}
+END_TEST
+
+START_TEST(topic_min_insync_override_applies) {
+    start();
+    viewfix_topic(T, 1, me_and_2, 2);
+    viewfix_topic_config(T, "min.insync.replicas", "2");
+    viewfix_state(T, 0, ME, 0, me_only, 1);
+    kb_replicas_on_view_change(replicas, KC_VIEW_TOPICS | KC_VIEW_STATES | KC_VIEW_CONFIGS);
+    kb_partition_t *p = kb_replicas_get(replicas, T, 0);
+    answer_t a = {0};
+    produce(p, 1, -1, 60000, &a);
+    ck_assert_int_eq(a.error, KP_ERR_NOT_ENOUGH_REPLICAS);
+}
+END_TEST
+
+START_TEST(isr_shrinking_below_min_insync_answers_not_enough_after_append) {
+    logfix_set("min.insync.replicas", "2");
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 0, me_and_2, 2);
+    answer_t a = {0};
+    produce(p, 1, -1, 60000, &a);
+    ck_assert_int_eq(a.calls, 0);
+    set_state(ME, 1, me_only, 1);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.error, KP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+    ck_assert_int_eq(a.res.base_offset, 0);
+}
+END_TEST
+
+START_TEST(losing_leadership_answers_parked_produces_not_leader) {
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 0, me_and_2, 2);
+    answer_t a = {0}, b = {0};
+    produce(p, 1, -1, 60000, &a);
+    ck_assert_int_eq(a.calls, 0);
+    set_state(2, 1, two_and_me, 2);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.error, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    produce(p, 1, 1, 60000, &b); /* and a follower refuses new ones */
+    ck_assert_int_eq(b.error, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+}
+END_TEST
+
+/* ---- fetch waiters ---- */
+
+static void on_wake(void *arg) { (*(int *)arg)++; }
+
+START_TEST(waiters_wake_on_the_loop_when_the_high_watermark_moves) {
+    start();
+    kb_partition_t *p = hosted(me_only, 1, ME, 0, me_only, 1);
+    int woken = 0;
+    ck_assert_ptr_nonnull(kb_partition_wait(p, on_wake, &woken));
+    answer_t a = {0};
+    produce(p, 1, 1, 1000, &a);
+    ck_assert_int_eq(woken, 0); /* never inside the append */
+    loop_once();
+    ck_assert_int_eq(woken, 1);
+    produce(p, 1, 1, 1000, &a);
+    loop_once();
+    ck_assert_int_eq(woken, 1); /* once: the waiter is gone */
+}
+END_TEST
+
+START_TEST(waiters_sleep_while_the_high_watermark_stays) {
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 0, me_and_2, 2);
+    int woken = 0;
+    kb_waiter_t *w = kb_partition_wait(p, on_wake, &woken);
+    answer_t a = {0};
+    produce(p, 1, 1, 1000, &a);
+    loop_once();
+    ck_assert_int_eq(woken, 0);
+    set_state(ME, 0, me_only, 1); /* same epoch: only the ISR changed, the HW moves */
+    loop_once();
+    ck_assert_int_eq(woken, 1);
+    (void)w;
+}
+END_TEST
+
+START_TEST(waiters_wake_on_role_change) {
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 0, me_and_2, 2);
+    int woken = 0;
+    kb_partition_wait(p, on_wake, &woken);
+    set_state(2, 1, two_and_me, 2);
+    loop_once();
+    ck_assert_int_eq(woken, 1);
+}
+END_TEST
+
+START_TEST(cancelled_waiter_is_never_called) {
+    start();
+    kb_partition_t *p = hosted(me_only, 1, ME, 0, me_only, 1);
+    int woken = 0, other = 0;
+    kb_waiter_t *w = kb_partition_wait(p, on_wake, &woken);
+    kb_partition_wait(p, on_wake, &other);
+    kb_waiter_cancel(w);
+    answer_t a = {0};
+    produce(p, 1, 1, 1000, &a);
+    loop_once();
+    ck_assert_int_eq(woken, 0);
+    ck_assert_int_eq(other, 1);
+}
+END_TEST
+
+/* A fetch on two partitions drops its other waiter when one wakes. */
+typedef struct {
+    kb_waiter_t *other;
+    int woken;
+} pair_t;
+
+static void on_wake_cancel_other(void *arg) {
+    pair_t *pair = arg;
+    pair->woken++;
+    kb_waiter_cancel(pair->other);
+}
+
+START_TEST(a_wake_may_cancel_a_waiter_already_queued) {
+    start();
+    viewfix_topic(T, 2, me_only, 1);
+    viewfix_state(T, 0, ME, 0, me_only, 1);
+    viewfix_state(T, 1, ME, 0, me_only, 1);
+    view_changed();
+    kb_partition_t *p0 = kb_replicas_get(replicas, T, 0), *p1 = kb_replicas_get(replicas, T, 1);
+    pair_t first = {0}, second = {0};
+    kb_waiter_t *w0 = kb_partition_wait(p0, on_wake_cancel_other, &first);
+    kb_waiter_t *w1 = kb_partition_wait(p1, on_wake_cancel_other, &second);
+    first.other = w1;
+    second.other = w0;
+    answer_t a = {0};
+    produce(p0, 1, 1, 1000, &a);
+    produce(p1, 1, 1, 1000, &a);
+    loop_once();
+    ck_assert_int_eq(first.woken + second.woken, 1);
+}
+END_TEST
+
+/* ---- shutdown ---- */
+
+START_TEST(free_answers_parked_produces_and_wakes_waiters) {
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 0, me_and_2, 2);
+    answer_t a = {0};
+    int woken = 0;
+    produce(p, 1, -1, 60000, &a);
+    kb_partition_wait(p, on_wake, &woken);
+    kb_replicas_free(replicas);
+    replicas = NULL;
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.error, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    ck_assert_int_eq(woken, 1);
+}
+END_TEST
+
+/* A produce answered during shutdown that produces again is refused at
+ * once, and nothing new may wait. */
+typedef struct {
+    kb_partition_t *p;
+    answer_t first, again;
+    kb_waiter_t *late;
+} reenter_t;
+
+static void on_produced_reenter(void *arg, int16_t error_code, const kb_append_result_t *res) {
+    reenter_t *r = arg;
+    on_produced(&r->first, error_code, res);
+    produce(r->p, 1, -1, 60000, &r->again);
+    r->late = kb_partition_wait(r->p, on_wake, &r->first.calls);
+}
+
+START_TEST(free_refuses_what_its_answers_start) {
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 0, me_and_2, 2);
+    reenter_t r = {.p = p};
+    uint8_t batch[4096];
+    size_t size = logfix_batch(batch, 1, 10, true, 1700000000000);
+    kp_batch_header_t h;
+    kp_batch_header_decode(batch, size, &h);
+    kb_partition_produce(p, batch, &h, -1, 60000, on_produced_reenter, &r);
+    kb_replicas_free(replicas);
+    replicas = NULL;
+    ck_assert_int_eq(r.first.calls, 1);
+    ck_assert_int_eq(r.again.calls, 1);
+    ck_assert_int_eq(r.again.error, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    ck_assert_ptr_null(r.late);
+}
+END_TEST
+
+Suite *replica_suite(void) {
+    Suite *s = suite_create("replica");
+    TCase *tc = tcase_create("partitions");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, hosts_only_partitions_assigned_here);
+    tcase_add_test(tc, waits_for_a_loaded_view);
+    tcase_add_test(tc, role_and_epoch_follow_the_state);
+    tcase_add_test(tc, unassigned_partition_is_dropped_but_its_log_kept);
+    tcase_add_test(tc, no_state_means_hosted_but_not_leading);
+    tcase_add_test(tc, high_watermark_follows_leo_when_isr_is_self);
+    tcase_add_test(tc, high_watermark_waits_for_a_larger_isr_then_moves_when_it_shrinks);
+    tcase_add_test(tc, acks_all_parks_until_the_high_watermark_passes);
+    tcase_add_test(tc, acks_all_answers_at_once_when_isr_is_self);
+    tcase_add_test(tc, acks_all_times_out_with_request_timed_out);
+    tcase_add_test(tc, acks_all_below_min_insync_is_refused_before_appending);
+    tcase_add_test(tc, topic_min_insync_override_applies);
+    tcase_add_test(tc, isr_shrinking_below_min_insync_answers_not_enough_after_append);
+    tcase_add_test(tc, losing_leadership_answers_parked_produces_not_leader);
+    tcase_add_test(tc, waiters_wake_on_the_loop_when_the_high_watermark_moves);
+    tcase_add_test(tc, waiters_sleep_while_the_high_watermark_stays);
+    tcase_add_test(tc, waiters_wake_on_role_change);
+    tcase_add_test(tc, cancelled_waiter_is_never_called);
+    tcase_add_test(tc, a_wake_may_cancel_a_waiter_already_queued);
+    tcase_add_test(tc, free_answers_parked_produces_and_wakes_waiters);
+    tcase_add_test(tc, free_refuses_what_its_answers_start);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,120 @@
+/*
+ * viewfix.c - the hand-made cluster view (see viewfix.h): coord/kc_view.h's
+ * accessors over a small sorted table.
+ */
+#include "tests/unit/viewfix.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TOPICS 16
+#define MAX_BROKERS 16
+
+struct kc_view {
+    bool loaded;
+    int n_topics;
+    kc_topic_t topics[MAX_TOPICS]; /* sorted by name */
+    int n_brokers;
+    kc_broker_info_t brokers[MAX_BROKERS]; /* sorted by id */
+};
+
+static struct kc_view fix = {.loaded = true};
+
+kc_view_t *viewfix_view(void) { return &fix; }
+void viewfix_set_loaded(bool loaded) { fix.loaded = loaded; }
+
+void viewfix_reset(void) {
+    for (int i = 0; i < fix.n_topics; i++) kc_topic_clear(&fix.topics[i]);
+    for (int i = 0; i < fix.n_brokers; i++) kc_broker_info_clear(&fix.brokers[i]);
+    memset(&fix, 0, sizeof(fix));
+    fix.loaded = true;
+}
+
+void viewfix_add_broker(int32_t id) {
+    int i = fix.n_brokers;
+    ck_assert_int_lt(i, MAX_BROKERS);
+    while (i > 0 && fix.brokers[i - 1].id > id) {
+        fix.brokers[i] = fix.brokers[i - 1];
+        i--;
+    }
+    fix.brokers[i] = (kc_broker_info_t){.id = id, .port = -1, .jmx_port = -1};
+    fix.n_brokers++;
+}
+
+static kc_topic_t *find(const char *name) {
+    for (int i = 0; i < fix.n_topics; i++)
+        if (!strcmp(fix.topics[i].name, name)) return &fix.topics[i];
+    return NULL;
+}
+
+void viewfix_topic(const char *name, int n_partitions, const int32_t *replicas, int n_replicas) {
+    kc_topic_t *t = find(name);
+    if (t) {
+        kc_topic_clear(t);
+    } else {
+        int i = fix.n_topics;
+        ck_assert_int_lt(i, MAX_TOPICS);
+        while (i > 0 && strcmp(fix.topics[i - 1].name, name) > 0) {
+            fix.topics[i] = fix.topics[i - 1];
+            i--;
+        }
+        t = &fix.topics[i];
+        fix.n_topics++;
+    }
+    *t = (kc_topic_t){.name = strdup(name), .n_partitions = n_partitions};
+    t->partitions = calloc((size_t)n_partitions, sizeof(*t->partitions));
+    ck_assert_ptr_nonnull(t->partitions);
+    for (int p = 0; p < n_partitions; p++) {
+        t->partitions[p].n_replicas = n_replicas;
+        t->partitions[p].replicas = malloc((size_t)n_replicas * sizeof(int32_t) + 1);
+        memcpy(t->partitions[p].replicas, replicas, (size_t)n_replicas * sizeof(int32_t));
+    }
+}
+
+void viewfix_state(const char *topic, int32_t p, int32_t leader, int32_t leader_epoch, const int32_t *isr,
+                   int n_isr) {
+    kc_topic_t *t = find(topic);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_lt(p, t->n_partitions);
+    kc_partition_t *part = &t->partitions[p];
+    int32_t version = part->has_state ? part->state.zk_version : -1;
+    kc_partition_state_clear(&part->state);
+    part->has_state = true;
+    part->state = (kc_partition_state_t){.leader = leader, .leader_epoch = leader_epoch, .n_isr = n_isr,
+                                         .zk_version = version + 1};
+    part->state.isr = malloc((size_t)n_isr * sizeof(int32_t) + 1);
+    memcpy(part->state.isr, isr, (size_t)n_isr * sizeof(int32_t));
+}
+
+void viewfix_topic_config(const char *topic, const char *key, const char *value) {
+    kc_topic_t *t = find(topic);
+    ck_assert_ptr_nonnull(t);
+    t->configs = realloc(t->configs, (size_t)(t->n_configs + 1) * sizeof(*t->configs));
+    t->configs[t->n_configs++] = (kc_config_entry_t){strdup(key), strdup(value)};
+}
+
+/* ---- coord/kc_view.h's accessors ---- */
+
+bool kc_view_loaded(const kc_view_t *v) { return v->loaded; }
+int kc_view_broker_count(const kc_view_t *v) { return v->n_brokers; }
+const kc_broker_info_t *kc_view_broker_at(const kc_view_t *v, int i) { return &v->brokers[i]; }
+
+const kc_broker_info_t *kc_view_broker(const kc_view_t *v, int32_t id) {
+    for (int i = 0; i < v->n_brokers; i++)
+        if (v->brokers[i].id == id) return &v->brokers[i];
+    return NULL;
+}
+
+bool kc_view_broker_live(const kc_view_t *v, int32_t id) { return kc_view_broker(v, id) != NULL; }
+int kc_view_topic_count(const kc_view_t *v) { return v->n_topics; }
+const kc_topic_t *kc_view_topic_at(const kc_view_t *v, int i) { return &v->topics[i]; }
+
+const kc_topic_t *kc_view_topic(const kc_view_t *v, const char *name) {
+    for (int i = 0; i < v->n_topics; i++)
+        if (!strcmp(v->topics[i].name, name)) return &v->topics[i];
+    return NULL;
+}
+
+int32_t kc_view_controller(const kc_view_t *v) { return -1; }
+const char *kc_view_cluster_id(const kc_view_t *v) { return NULL; }

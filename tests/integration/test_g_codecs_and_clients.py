@@ -328,17 +328,28 @@ def test_2mib_batches_are_read_by_all_three_clients_with_a_1mib_partition_limit(
     cluster.create_topic(BIG, 1, 1)
     bootstrap = cluster.bootstrap()
     batch, single, after = big_records()
+    # librdkafka sends the 64 records once all are queued (batch.num.messages),
+    # the other two on each flush.  It may still split the 64 when its broker
+    # thread serves the partition while they are being queued (seen once in
+    # CI: 20 + 44), so what the test needs is asserted rather than the split:
+    # a multi-record batch larger than the 1 MiB fetch limit, and a 2 MiB
+    # single-record batch, both ahead of a small one.
     p = h.ck_producer(bootstrap, message_max_bytes=MESSAGE_MAX_BYTES, batch_size=MESSAGE_MAX_BYTES,
-                      linger_ms=30000, batch_num_messages=100000)  # only ck_produce's flush sends
+                      linger_ms=30000, batch_num_messages=len(batch))
+    p.list_topics(BIG, timeout=30)  # the partition's leader is known before the first record
     with h.step("confluent-kafka: 64 x 32 KiB in one batch, one 2 MiB record, one small record"):
         for group in (batch, single, after):
             reports = h.ck_produce(p, group)
             assert all(e is None for _, e in reports), [e for _, e in reports if e]
     leader = cluster.leader(BIG, 0)
     batches, end, size = kw.read_segment(leader.segment(BIG, 0))
-    assert end == size and [b.count for b in batches] == [64, 1, 1], \
-        f"expected batches of 64, 1 and 1 records on disk, got {[(b.count, b.size) for b in batches]}"
-    assert all(b.size > 2 * ONE_MIB for b in batches[:2]), [b.size for b in batches]
+    layout = [(b.count, b.size) for b in batches]
+    print(f"batches on disk (records, bytes): {layout}")
+    assert end == size and sum(b.count for b in batches[:-2]) == 64 and [b.count for b in batches[-2:]] == [1, 1], \
+        f"expected the 64 records, then batches of 1 and 1 record on disk, got {layout}"
+    assert any(b.count > 1 and b.size > ONE_MIB for b in batches[:-2]), \
+        f"no multi-record batch above the 1 MiB fetch limit: {layout}"
+    assert batches[-2].size > 2 * ONE_MIB, layout
     expected = [(r.key, r.value) for r in batch + single + after]
     with h.step("kcat with fetch.message.max.bytes=1048576"):
         got = h.kcat_consume(bootstrap, BIG, props=[f"fetch.message.max.bytes={ONE_MIB}"])

@@ -30,7 +30,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/metrics/kb_metrics.c broker/metrics/kb_metrics.h
 broker_libkbroker_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS)
 
-KBROKER_LIBS = broker/libkbroker.a proto/libkproto.a $(KCOORD_LIBS) $(ISAL_LIBS) $(CODEC_LIBS) $(PROTOBUF_C_LIBS)
+KBROKER_LIBS = broker/libkbroker.a proto/libkproto.a $(KCOORD_LIBS) $(KBCOMMON_LIBS) $(ISAL_LIBS) $(CODEC_LIBS) $(PROTOBUF_C_LIBS)
 
 sbin_PROGRAMS += kbroker
 kbroker_SOURCES = broker/main.c

@@ -1,6 +1,11 @@
 # tests/unit: Check suites, one per module.
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(CODEC_CFLAGS)
 
+check_PROGRAMS += tests/unit/test_common
+tests_unit_test_common_SOURCES = tests/unit/test_common.c tests/unit/test_worker.c tests/unit/unit.h
+tests_unit_test_common_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_common_LDADD = $(KBCOMMON_LIBS) $(CHECK_LIBS)
+
 check_PROGRAMS += tests/unit/test_coord
 tests_unit_test_coord_SOURCES = tests/unit/test_coord.c tests/unit/test_json.c \
 	tests/unit/test_assign.c tests/unit/test_names.c tests/unit/unit.h
@@ -23,4 +28,4 @@ tests_unit_test_broker_SOURCES = tests/unit/test_broker.c tests/unit/test_config
 tests_unit_test_broker_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_broker_LDADD = $(KBROKER_LIBS) $(CHECK_LIBS)
 
-TESTS += tests/unit/test_coord tests/unit/test_proto tests/unit/test_broker
+TESTS += tests/unit/test_common tests/unit/test_coord tests/unit/test_proto tests/unit/test_broker

@@ -30,6 +30,7 @@ Suite *producer_state_suite(void);
 Suite *topic_config_suite(void);
 Suite *codec_suite(void);
 Suite *isr_suite(void);
+Suite *worker_suite(void);
 
 /* Runs every suite in the NULL-terminated list; returns the process exit status. */
 static inline int unit_run(Suite **suites) {

@@ -1,0 +1,8 @@
+# common/: what every layer may use (design.md); depends on nothing else in
+# the tree.
+noinst_LIBRARIES += common/libkbcommon.a
+common_libkbcommon_a_SOURCES = \
+	common/kb_worker.c common/kb_worker.h
+common_libkbcommon_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+
+KBCOMMON_LIBS = common/libkbcommon.a $(LIBEVENT_LIBS) -lpthread

@@ -1,0 +1,7 @@
+/* test_common.c - runs the Check suites of common/. */
+#include "tests/unit/unit.h"
+
+int main(void) {
+    Suite *suites[] = {worker_suite(), NULL};
+    return unit_run(suites);
+}

@@ -22,7 +22,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/replica/kb_producer_state.c broker/replica/kb_producer_state.h \
 	broker/controller/kb_controller.c broker/controller/kb_controller.h \
 	broker/log/kb_log.h broker/log/kb_log_internal.h \
-	broker/log/kb_logmgr.c broker/log/kb_log.c broker/log/kb_segment.c \
+	broker/log/kb_logmgr.c broker/log/kb_logcreate.c broker/log/kb_log.c broker/log/kb_segment.c \
 	broker/log/kb_checkpoint.c broker/log/kb_flusher.c \
 	broker/replica/kb_partition.c broker/replica/kb_partition.h \
 	broker/replica/kb_partition_internal.h broker/replica/kb_partition_isr.c \

@@ -13,6 +13,8 @@
  *     job one more, so its files and mappings stay until the last user lets
  *     go; its one descriptor (the .log) is open while the segment is active
  *     or pinned (a range holds a pin as well as a reference);
+ *   - a log created at run time (kb_logcreate.c) belongs to its creation
+ *     job until the job's completion, on the loop, inserts it in the table;
  *   - the flusher (kb_flusher.c) owns its queued jobs; a job owns its
  *     segment references and, for checkpoint writes, its path and text;
  *   - retention (kb_retention.c) owns the segments it took out of a log
@@ -20,7 +22,9 @@
  *
  * Threads: everything runs on the manager's event loop except the body of
  * a flush job (fdatasync, checkpoint write), which runs on the flusher
- * thread and touches only fds and the job's own memory, and retention's
+ * thread and touches only fds and the job's own memory, the building of a
+ * log created at run time (mkdir, files, index blocks), which runs on the
+ * creation worker and touches only the log it builds, and retention's
  * renames and unlinks of deleted segments, which run on its deleter thread
  * (kb_retention.c) on segments already out of every log.  Segment reference
  * counts are atomic because the last reference of a range may be dropped by
@@ -306,6 +310,23 @@ kb_log_stats_t *kb_logmgr_stats_mut(kb_logmgr_t *m);
 void kb_logmgr_flush_idle_logs(kb_logmgr_t *m);
 /* Called on the loop when a segment job completes. */
 void kb_log_flush_finished(kb_log_t *log, int64_t target, int rc);
+
+/* -------------------------------------------------------- log creation */
+
+/* kb_logcreate.c builds the logs created at run time on this many threads
+ * of the manager's creation worker (ext4 creates serialise in its journal
+ * anyway, and one thread leaves the other core to the loop). */
+#define KB_LOG_CREATE_THREADS 1
+
+struct kb_worker;
+/* The manager's side of creation, all on the loop: its worker; a dir
+ * chosen for a new log and counted in its n_partitions at once (so that a
+ * burst of creations spreads over the dirs as single ones do); and the
+ * insertion into the table of a log built in a dir placed that way (0, or
+ * -1 when out of memory; the caller then frees the log and uncounts it). */
+struct kb_worker *kb_logmgr_creator(kb_logmgr_t *m);
+kb_logdir_t *kb_logmgr_place(kb_logmgr_t *m);
+int kb_logmgr_publish(kb_logmgr_t *m, kb_log_t *log);
 
 /* ------------------------------------------------------------ retention */
 

@@ -64,6 +64,15 @@ static const counter_t log_counters[] = {
      offsetof(kb_log_stats_t, batches_appended)},
     {"log_recovery_truncated_bytes_total", "Bytes truncated from log tails by recovery at start-up.",
      offsetof(kb_log_stats_t, recovery_truncated_bytes)},
+    {"logs_created_total", "Partition logs created at run time (off the event loop).",
+     offsetof(kb_log_stats_t, logs_created)},
+    {"log_creation_failures_total", "Attempts to create a partition log that failed (disk full, no descriptor).",
+     offsetof(kb_log_stats_t, log_creation_failures)},
+};
+
+static const counter_t log_gauges[] = {
+    {"log_creations_pending", "Partition logs queued for creation or being created.",
+     offsetof(kb_log_stats_t, log_creations_pending)},
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -117,6 +126,7 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
     add_values(out, "counter", b->metrics ? b->metrics : &no_metrics, broker_counters, N_OF(broker_counters));
     add_values(out, "gauge", b->metrics ? b->metrics : &no_metrics, broker_gauges, N_OF(broker_gauges));
     add_values(out, "counter", &stats, log_counters, N_OF(log_counters));
+    add_values(out, "gauge", &stats, log_gauges, N_OF(log_gauges));
 }
 
 static void send_text(struct evhttp_request *req, int code, const char *reason, struct evbuffer *body) {

@@ -2,7 +2,8 @@
 #include "tests/unit/unit.h"
 
 int main(void) {
-    Suite *suites[] = {config_suite(),         log_suite(),         log_limits_suite(), retention_suite(),
-                       producer_state_suite(), topic_config_suite(), isr_suite(),        NULL};
+    Suite *suites[] = {config_suite(),         log_suite(),          log_limits_suite(), logcreate_suite(),
+                       retention_suite(),      producer_state_suite(), topic_config_suite(), isr_suite(),
+                       NULL};
     return unit_run(suites);
 }

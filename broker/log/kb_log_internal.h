@@ -105,9 +105,9 @@ struct kb_segment {
 };
 
 /* A new, empty segment with preallocated indexes (the active one): its
- * .log stays open.  NULL (files removed again, errno set) when a file
- * cannot be created or the first chunk of index space cannot be allocated
- * (ENOSPC on a full disk). */
+ * .log stays open.  NULL (files removed again, errno set, nothing logged:
+ * the caller says what failed) when a file cannot be created or the first
+ * chunk of index space cannot be allocated (ENOSPC on a full disk). */
 kb_segment_t *kb_segment_create(const char *dir, int64_t base_offset, const kb_log_config_t *lc);
 /* Opens an existing segment.  Unless *needs_recovery is already set, its
  * indexes are checked and its next offset found from the last index entry;

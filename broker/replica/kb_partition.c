@@ -22,8 +22,9 @@
  * completes it is not hosted (clients are answered NOT_LEADER_OR_FOLLOWER,
  * as by a broker that has not yet applied its LeaderAndIsr) and then takes
  * whatever role the view gives it by then.  A creation that fails (disk
- * full, no descriptor left) is logged once and retried on a later view
- * change, once the creations in flight have finished.
+ * full, no descriptor left) is logged once and retried: at once when the
+ * partition changes in the view, otherwise on a timer that backs off from
+ * 1 s to 30 s while attempts keep failing.
  *
  * Delayed produces.  An append whose answer must wait (acks=all until the
  * high watermark passes the batch, or any acks until a flush.messages fsync
@@ -57,6 +58,10 @@
 
 #define INITIAL_BUCKETS 256
 #define MAX_POOLED_PRODUCES 1024
+/* Failed log creations are tried again after a delay that doubles from the
+ * first to the last value while they keep failing. */
+#define CREATE_RETRY_FIRST_MS 1000
+#define CREATE_RETRY_MAX_MS 30000
 
 /* ---- the table ---- */
 
@@ -479,15 +484,20 @@ static void topic_settings(const kb_replicas_t *r, const kc_topic_t *t, bool cha
 static void host_from_view(kb_replicas_t *r, kb_partition_t *p);
 
 /* A log that could not be created is reported once (until one is), and
- * the partition waits on r->retry for a later view change. */
+ * the partition waits on r->retry for retry_ev. */
 static void creation_failed(kb_partition_t *p, const char *why) {
+    kb_replicas_t *r = p->r;
     if (!p->log_failed)
         kc_error("replica", "%s-%d: cannot create its log (%s); not hosting it until a later attempt succeeds",
                  p->topic, (int)p->partition, why);
     p->log_failed = true;
     if (!p->retry_queued) {
-        TAILQ_INSERT_TAIL(&p->r->retry, p, retry_link);
+        TAILQ_INSERT_TAIL(&r->retry, p, retry_link);
         p->retry_queued = true;
+    }
+    if (!r->closing && !evtimer_pending(r->retry_ev, NULL)) {
+        struct timeval tv = {r->retry_delay_ms / 1000, (r->retry_delay_ms % 1000) * 1000};
+        evtimer_add(r->retry_ev, &tv);
     }
 }
 
@@ -496,13 +506,13 @@ static void creation_failed(kb_partition_t *p, const char *why) {
 static void log_created(void *arg, kb_log_t *log, const char *why) {
     kb_partition_t *p = arg;
     p->creating = NULL;
-    p->r->n_creating--;
     if (!log) {
         creation_failed(p, why);
         return;
     }
     p->log = log;
     p->log_failed = false;
+    p->r->retry_delay_ms = CREATE_RETRY_FIRST_MS; /* the disk has room again, or never lacked it */
     host_from_view(p->r, p);
 }
 
@@ -519,8 +529,7 @@ static bool partition_open_log(kb_replicas_t *r, kb_partition_t *p, const kb_log
         return true;
     }
     p->creating = kb_logmgr_create_async(r->b->logs, p->topic, p->partition, lc, log_created, p);
-    if (p->creating) r->n_creating++;
-    else creation_failed(p, strerror(errno));
+    if (!p->creating) creation_failed(p, strerror(errno));
     return false;
 }
 
@@ -601,14 +610,18 @@ static void replicas_drop_unassigned(kb_replicas_t *r, const kc_view_t *v) {
             if (p->hosted && !assigned_here(kc_view_topic(v, p->topic), p->partition, me)) partition_unhost(p);
 }
 
-/* Partitions whose log could not be created try again, once no creation
- * is in flight: a full disk or a descriptor shortage fails a whole burst,
- * and retrying while the burst is still being built would only fail again. */
-static void retry_failed(kb_replicas_t *r) {
+/* Partitions whose log could not be created try again (those the view
+ * still assigns here), on a timer rather than on every view change: a full
+ * disk or a descriptor shortage fails a whole burst at once, and retrying
+ * all of it on each of the burst's own view changes would cost the loop
+ * the square of its size.  A partition whose own state, assignment or
+ * config changes is tried at once by the walk. */
+static void retry_cb(evutil_socket_t fd, short what, void *arg) {
+    kb_replicas_t *r = arg;
     struct partition_list todo = TAILQ_HEAD_INITIALIZER(todo);
     kb_partition_t *p;
-    if (r->n_creating > 0 || TAILQ_EMPTY(&r->retry)) return;
     TAILQ_CONCAT(&todo, &r->retry, retry_link);
+    r->retry_delay_ms = r->retry_delay_ms * 2 > CREATE_RETRY_MAX_MS ? CREATE_RETRY_MAX_MS : r->retry_delay_ms * 2;
     while ((p = TAILQ_FIRST(&todo))) {
         TAILQ_REMOVE(&todo, p, retry_link);
         p->retry_queued = false;
@@ -627,7 +640,6 @@ void kb_replicas_on_view_change(kb_replicas_t *r, int what) {
     for (const kc_topic_t *t = kc_view_changed_since(v, since); t; t = kc_view_changed_next(v, t))
         replicas_walk_topic(r, t, since);
     if (kc_view_topics_removed(v) > since) replicas_drop_unassigned(r, v);
-    retry_failed(r);
 }
 
 /* ---- accessors ---- */
@@ -654,9 +666,11 @@ kb_replicas_t *kb_replicas_new(kb_broker_t *b) {
     r->wake_ev = event_new(b->base, -1, 0, wake_cb, r);
     TAILQ_INIT(&r->wake_queue);
     TAILQ_INIT(&r->retry);
+    r->retry_ev = evtimer_new(b->base, retry_cb, r);
+    r->retry_delay_ms = CREATE_RETRY_FIRST_MS;
     TAILQ_INIT(&r->firing);
     TAILQ_INIT(&r->pool);
-    if (!r->buckets || !r->wake_ev || kb_replicas_isr_start(r) != 0) {
+    if (!r->buckets || !r->wake_ev || !r->retry_ev || kb_replicas_isr_start(r) != 0) {
         kb_replicas_free(r);
         return NULL;
     }
@@ -734,5 +748,6 @@ void kb_replicas_free(kb_replicas_t *r) {
         produce_destroy(op);
     }
     if (r->wake_ev) event_free(r->wake_ev);
+    if (r->retry_ev) event_free(r->retry_ev);
     free(r);
 }

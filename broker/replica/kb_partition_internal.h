@@ -89,8 +89,9 @@ struct kb_replicas {
     size_t n_buckets;
     size_t n_partitions;
     uint64_t seen;              /* the view generation walked up to */
-    size_t n_creating;          /* logs being created off the loop */
     struct partition_list retry; /* partitions whose log creation failed */
+    struct event *retry_ev;      /* creates their logs again */
+    int32_t retry_delay_ms;      /* backoff of retry_ev */
     struct event *wake_ev;
     bool wake_scheduled;
     TAILQ_HEAD(, kb_partition) wake_queue;

@@ -160,9 +160,11 @@ START_TEST(a_burst_spreads_over_the_log_dirs) {
 }
 END_TEST
 
-/* Holds the creation thread until the worker's queue is empty, i.e. until
- * kb_worker_stop has cancelled everything queued behind it. */
+/* Holds the creation thread until the BURST creations queued behind it
+ * have been submitted and then cancelled by kb_worker_stop (the queue is
+ * empty again); each wait is bounded to 10 s. */
 static void hold_until_cancelled(void *arg) {
+    for (int i = 0; i < 10000 && kb_worker_queued(arg) < BURST; i++) usleep(1000);
     for (int i = 0; i < 10000 && kb_worker_queued(arg) > 0; i++) usleep(1000);
 }
 

@@ -24,7 +24,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/controller/kb_controller.c broker/controller/kb_controller.h \
 	broker/controller/kb_elect.c broker/controller/kb_elect.h \
 	broker/log/kb_log.h broker/log/kb_log_internal.h \
-	broker/log/kb_logmgr.c broker/log/kb_log.c broker/log/kb_segment.c \
+	broker/log/kb_logmgr.c broker/log/kb_logcreate.c broker/log/kb_log.c broker/log/kb_segment.c \
 	broker/log/kb_checkpoint.c broker/log/kb_flusher.c broker/log/kb_log_timestamp.c \
 	broker/replica/kb_partition.c broker/replica/kb_partition.h \
 	broker/replica/kb_partition_internal.h broker/replica/kb_partition_isr.c \

@@ -49,6 +49,7 @@ typedef struct kc_partition {
     int32_t *replicas;       /* assignment order; replicas[0] is the preferred leader */
     bool has_state;          /* false until the controller has written the state znode */
     kc_partition_state_t state;
+    uint64_t changed;        /* in the cluster view: generation of its last change (kc_view.h) */
 } kc_partition_t;
 
 /* One key/value of /config/topics/T or /config/brokers/N ("config" object). */
@@ -66,6 +67,11 @@ typedef struct kc_topic {
     kc_partition_t *partitions; /* index = partition id */
     int n_configs;
     kc_config_entry_t *configs; /* in znode order; keys are unique */
+    /* In the cluster view (kc_view.h), the generations of its last change
+     * of any kind (assignment, config, a partition's state) and of its
+     * config overrides; 0 elsewhere. */
+    uint64_t changed;
+    uint64_t configs_changed;
 } kc_topic_t;
 
 void kc_endpoint_clear(kc_endpoint_t *e);

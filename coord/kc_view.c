@@ -12,6 +12,14 @@
  * entries in place, so clients keep being answered from the old contents
  * while it runs.  Completions carry the session generation they were issued
  * in; stale ones only balance the pending counter.
+ *
+ * Change generations (kc_view.h) let listeners visit only what changed:
+ * every change to a topic, a partition or the broker set takes the next
+ * number of one counter, and the topics are also linked in the order of
+ * their last change, so "the topics changed after generation g" is a walk
+ * from the newest end that stops at the first older one.  Each topic is
+ * allocated on its own (the sorted array holds pointers) so that the links
+ * and the pointers handed out survive insertions into the array.
  */
 #include "coord/kc_view.h"
 
@@ -25,14 +33,26 @@
 #include "coord/kc_log.h"
 #include "coord/kc_paths.h"
 
+/* A topic as the view holds it: the value handed out (first, so that a
+ * kc_topic_t pointer from the view is the view_topic_t's), plus its place
+ * in the list ordered by last change. */
+typedef struct view_topic {
+    kc_topic_t t;
+    struct view_topic *older, *newer;
+} view_topic_t;
+
 struct kc_view {
     kc_session_t *s;
     kc_view_change_fn on_change;
     void *arg;
     kc_broker_info_t *brokers; /* sorted by id */
     int n_brokers;
-    kc_topic_t *topics;        /* sorted by name */
+    view_topic_t **topics;     /* sorted by name */
     int n_topics;
+    view_topic_t *oldest, *newest; /* every topic, by generation of its last change */
+    uint64_t generation;           /* of the last change applied (0: none yet) */
+    uint64_t brokers_changed;      /* generation of the last broker-set change */
+    uint64_t topics_removed;       /* ... of the last removal of a topic or of partitions */
     int32_t controller;
     char cluster_id[64];
     bool has_cluster_id;
@@ -133,6 +153,7 @@ static void broker_remove(kc_view_t *v, int32_t id) {
     memmove(&v->brokers[i], &v->brokers[i + 1], (size_t)(v->n_brokers - i - 1) * sizeof(*v->brokers));
     v->n_brokers--;
     kc_info("view", "broker %d left the cluster", (int)id);
+    v->brokers_changed = ++v->generation;
     mark_changed(v, KC_VIEW_BROKERS);
 }
 
@@ -155,35 +176,68 @@ static void broker_put(kc_view_t *v, kc_broker_info_t *b) {
                 (int)b->port);
     }
     v->brokers[i] = *b;
+    v->brokers_changed = ++v->generation;
     mark_changed(v, KC_VIEW_BROKERS);
 }
 
 /* ---- topics ---- */
 
+static void recent_unlink(kc_view_t *v, view_topic_t *vt) {
+    if (vt->older) vt->older->newer = vt->newer;
+    else v->oldest = vt->newer;
+    if (vt->newer) vt->newer->older = vt->older;
+    else v->newest = vt->older;
+    vt->older = vt->newer = NULL;
+}
+
+static void recent_append(kc_view_t *v, view_topic_t *vt) {
+    vt->older = v->newest;
+    vt->newer = NULL;
+    if (v->newest) v->newest->newer = vt;
+    else v->oldest = vt;
+    v->newest = vt;
+}
+
+/* Stamps a topic (already in the list) with the next generation, which
+ * makes it the most recently changed; returns that generation. */
+static uint64_t topic_touch(kc_view_t *v, view_topic_t *vt) {
+    recent_unlink(v, vt);
+    recent_append(v, vt);
+    vt->t.changed = ++v->generation;
+    return vt->t.changed;
+}
+
 static int topic_index(const kc_view_t *v, const char *name, bool *found) {
     int lo = 0, hi = v->n_topics;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        if (strcmp(v->topics[mid].name, name) < 0) lo = mid + 1;
+        if (strcmp(v->topics[mid]->t.name, name) < 0) lo = mid + 1;
         else hi = mid;
     }
-    *found = lo < v->n_topics && strcmp(v->topics[lo].name, name) == 0;
+    *found = lo < v->n_topics && strcmp(v->topics[lo]->t.name, name) == 0;
     return lo;
 }
 
-static kc_topic_t *topic_find(kc_view_t *v, const char *name) {
+static view_topic_t *topic_find(kc_view_t *v, const char *name) {
     bool found;
     int i = topic_index(v, name, &found);
-    return found ? &v->topics[i] : NULL;
+    return found ? v->topics[i] : NULL;
+}
+
+static void topic_free(view_topic_t *vt) {
+    kc_topic_clear(&vt->t);
+    free(vt);
 }
 
 static void topic_remove(kc_view_t *v, const char *name) {
     bool found;
     int i = topic_index(v, name, &found);
     if (!found) return;
-    kc_topic_clear(&v->topics[i]);
+    recent_unlink(v, v->topics[i]);
+    topic_free(v->topics[i]);
     memmove(&v->topics[i], &v->topics[i + 1], (size_t)(v->n_topics - i - 1) * sizeof(*v->topics));
     v->n_topics--;
+    v->topics_removed = ++v->generation;
     mark_changed(v, KC_VIEW_TOPICS);
 }
 
@@ -212,35 +266,54 @@ static int topic_carry_over(kc_topic_t *t, kc_topic_t *old) {
     }
     t->configs = old->configs;
     t->n_configs = old->n_configs;
+    t->configs_changed = old->configs_changed;
     old->configs = NULL;
     old->n_configs = 0;
     return known;
 }
 
+/* A new, empty entry at index i of the sorted array, linked
+ * as the newest; NULL when out of memory. */
+static view_topic_t *topic_insert(kc_view_t *v, int i) {
+    view_topic_t *vt = calloc(1, sizeof(*vt));
+    view_topic_t **nt = vt ? realloc(v->topics, (size_t)(v->n_topics + 1) * sizeof(*nt)) : NULL;
+    if (!nt) {
+        free(vt);
+        return NULL;
+    }
+    v->topics = nt;
+    memmove(&v->topics[i + 1], &v->topics[i], (size_t)(v->n_topics - i) * sizeof(*nt));
+    v->topics[i] = vt;
+    v->n_topics++;
+    recent_append(v, vt);
+    return vt;
+}
+
 /* Installs a freshly decoded assignment, keeping the states and configs
- * already known.  Takes ownership of *t's contents. */
+ * already known.  Takes ownership of *t's contents.  Every partition is
+ * stamped as changed (its replicas may be new); fewer partitions than
+ * before count as a removal. */
 static void topic_put(kc_view_t *v, kc_topic_t *t, bool reload) {
     bool found;
     int i = topic_index(v, t->name, &found);
     int known = 0;
-    if (found) {
-        kc_topic_t *old = &v->topics[i];
-        known = topic_carry_over(t, old);
-        kc_topic_clear(old);
-    } else {
-        kc_topic_t *nt = realloc(v->topics, (size_t)(v->n_topics + 1) * sizeof(*nt));
-        if (!nt) {
-            kc_topic_clear(t);
-            return;
-        }
-        v->topics = nt;
-        memmove(&v->topics[i + 1], &v->topics[i], (size_t)(v->n_topics - i) * sizeof(*nt));
-        v->n_topics++;
+    view_topic_t *vt = found ? v->topics[i] : topic_insert(v, i);
+    if (!vt) {
+        kc_topic_clear(t);
+        return;
     }
-    v->topics[i] = *t;
+    if (found) {
+        bool shrunk = t->n_partitions < vt->t.n_partitions;
+        known = topic_carry_over(t, &vt->t);
+        kc_topic_clear(&vt->t);
+        if (shrunk) v->topics_removed = ++v->generation;
+    }
+    vt->t = *t;
+    uint64_t gen = topic_touch(v, vt);
+    for (int p = 0; p < vt->t.n_partitions; p++) vt->t.partitions[p].changed = gen;
     mark_changed(v, KC_VIEW_TOPICS);
-    read_states(v, &v->topics[i], reload ? 0 : known);
-    if (!found || reload) read_config(v, v->topics[i].name);
+    read_states(v, &vt->t, reload ? 0 : known);
+    if (!found || reload) read_config(v, vt->t.name);
 }
 
 /* ---- topic configs ---- */
@@ -275,7 +348,8 @@ static void warn_invalid_configs(const char *topic, const kc_config_entry_t *e, 
 /* Installs a topic's override set; takes ownership of entries.  A config
  * read for a topic the view does not hold (being deleted) is dropped. */
 static void topic_configs_put(kc_view_t *v, const char *name, kc_config_entry_t *entries, int n) {
-    kc_topic_t *t = topic_find(v, name);
+    view_topic_t *vt = topic_find(v, name);
+    kc_topic_t *t = vt ? &vt->t : NULL;
     if (!t || configs_equal(t->configs, t->n_configs, entries, n)) {
         kc_config_entries_free(entries, n);
         return;
@@ -283,6 +357,7 @@ static void topic_configs_put(kc_view_t *v, const char *name, kc_config_entry_t 
     kc_config_entries_free(t->configs, t->n_configs);
     t->configs = entries;
     t->n_configs = n;
+    t->configs_changed = topic_touch(v, vt);
     kc_info("view", "topic %s: %d config override%s", name, n, n == 1 ? "" : "s");
     warn_invalid_configs(name, entries, n);
     mark_changed(v, KC_VIEW_CONFIGS);
@@ -352,7 +427,8 @@ static void apply_topic_config(kc_view_t *v, const char *name, const char *data,
 
 static void apply_state(kc_view_t *v, const char *topic, int32_t p, const char *data, int len,
                         const struct Stat *st) {
-    kc_topic_t *t = topic_find(v, topic);
+    view_topic_t *vt = topic_find(v, topic);
+    kc_topic_t *t = vt ? &vt->t : NULL;
     kc_partition_state_t s = {0};
     if (!t || p < 0 || p >= t->n_partitions) return;
     if (kc_json_state_decode(data, (size_t)len, &s) < 0) {
@@ -363,14 +439,17 @@ static void apply_state(kc_view_t *v, const char *topic, int32_t p, const char *
     kc_partition_state_clear(&t->partitions[p].state);
     t->partitions[p].state = s;
     t->partitions[p].has_state = true;
+    t->partitions[p].changed = topic_touch(v, vt);
     mark_changed(v, KC_VIEW_STATES);
 }
 
 static void clear_state(kc_view_t *v, const char *topic, int32_t p) {
-    kc_topic_t *t = topic_find(v, topic);
+    view_topic_t *vt = topic_find(v, topic);
+    kc_topic_t *t = vt ? &vt->t : NULL;
     if (!t || p < 0 || p >= t->n_partitions || !t->partitions[p].has_state) return;
     kc_partition_state_clear(&t->partitions[p].state);
     t->partitions[p].has_state = false;
+    t->partitions[p].changed = topic_touch(v, vt);
     mark_changed(v, KC_VIEW_STATES);
 }
 
@@ -468,6 +547,28 @@ static void view_get(kc_view_t *v, const char *path, bool reload) {
     kc_session_kick(v->s);
 }
 
+static int name_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Drops the topics a listing of /brokers/topics no longer shows.  The
+ * listing's names are sorted (a copy of the pointers) so that each topic
+ * is looked up by binary search: a cluster of many topics lists them all
+ * on every creation. */
+static void drop_unlisted_topics(kc_view_t *v, const struct String_vector *names) {
+    char **sorted = NULL;
+    if (names->count > 0) {
+        sorted = malloc((size_t)names->count * sizeof(*sorted));
+        if (!sorted) return; /* the next listing tries again */
+        memcpy(sorted, names->data, (size_t)names->count * sizeof(*sorted));
+        qsort(sorted, (size_t)names->count, sizeof(*sorted), name_cmp);
+    }
+    for (int i = v->n_topics - 1; i >= 0; i--) {
+        const char *name = v->topics[i]->t.name;
+        if (!sorted || !bsearch(&name, sorted, (size_t)names->count, sizeof(*sorted), name_cmp))
+            topic_remove(v, name);
+    }
+    free(sorted);
+}
+
 /* Drops the entries of `parent` that are not in the listing, and reads the
  * ones that are new (all of them on a reload, to re-arm their watches). */
 static void apply_children(kc_view_t *v, const char *parent, const struct String_vector *names, bool reload) {
@@ -480,11 +581,7 @@ static void apply_children(kc_view_t *v, const char *parent, const struct String
             if (!listed) broker_remove(v, v->brokers[i].id);
         }
     } else {
-        for (int i = v->n_topics - 1; i >= 0; i--) {
-            bool listed = false;
-            for (int j = 0; j < names->count && !listed; j++) listed = strcmp(names->data[j], v->topics[i].name) == 0;
-            if (!listed) topic_remove(v, v->topics[i].name);
-        }
+        drop_unlisted_topics(v, names);
     }
     for (int j = 0; j < names->count; j++) {
         bool found;
@@ -578,7 +675,7 @@ void kc_view_free(kc_view_t *v) {
     kc_session_set_watch_handler(v->s, NULL, NULL);
     kc_session_remove_listener(v->s, on_session, v);
     for (int i = 0; i < v->n_brokers; i++) kc_broker_info_clear(&v->brokers[i]);
-    for (int i = 0; i < v->n_topics; i++) kc_topic_clear(&v->topics[i]);
+    for (int i = 0; i < v->n_topics; i++) topic_free(v->topics[i]);
     free(v->brokers);
     free(v->topics);
     event_free(v->notify_ev);
@@ -602,12 +699,30 @@ const kc_broker_info_t *kc_view_broker(const kc_view_t *v, int32_t id) {
 
 bool kc_view_broker_live(const kc_view_t *v, int32_t id) { return kc_view_broker(v, id) != NULL; }
 int kc_view_topic_count(const kc_view_t *v) { return v->n_topics; }
-const kc_topic_t *kc_view_topic_at(const kc_view_t *v, int i) { return &v->topics[i]; }
+const kc_topic_t *kc_view_topic_at(const kc_view_t *v, int i) { return &v->topics[i]->t; }
 
 const kc_topic_t *kc_view_topic(const kc_view_t *v, const char *name) {
     bool found;
     int i = topic_index(v, name, &found);
-    return found ? &v->topics[i] : NULL;
+    return found ? &v->topics[i]->t : NULL;
+}
+
+uint64_t kc_view_generation(const kc_view_t *v) { return v->generation; }
+uint64_t kc_view_brokers_changed(const kc_view_t *v) { return v->brokers_changed; }
+uint64_t kc_view_topics_removed(const kc_view_t *v) { return v->topics_removed; }
+
+/* Walks back from the newest end while the topics are newer than since:
+ * as many steps as topics returned, plus one. */
+const kc_topic_t *kc_view_changed_since(const kc_view_t *v, uint64_t since) {
+    const view_topic_t *first = NULL;
+    for (const view_topic_t *vt = v->newest; vt && vt->t.changed > since; vt = vt->older) first = vt;
+    return first ? &first->t : NULL;
+}
+
+const kc_topic_t *kc_view_changed_next(const kc_view_t *v, const kc_topic_t *t) {
+    const view_topic_t *vt = (const view_topic_t *)t; /* t is the first member */
+    (void)v;
+    return vt->newer ? &vt->newer->t : NULL;
 }
 
 int32_t kc_view_controller(const kc_view_t *v) { return v->controller; }

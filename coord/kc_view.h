@@ -58,4 +58,28 @@ const kc_topic_t *kc_view_topic(const kc_view_t *v, const char *name);
 int32_t kc_view_controller(const kc_view_t *v); /* -1 when there is none */
 const char *kc_view_cluster_id(const kc_view_t *v); /* NULL until known */
 
+/*
+ * Change generations, so that a listener's work follows what changed, not
+ * the size of the cluster.  Every change the view applies to a topic (its
+ * assignment, its config overrides, one partition's state) or to the broker
+ * set takes the next number of one counter, and the changed item is stamped
+ * with it: kc_topic_t.changed (any change of the topic), .configs_changed,
+ * kc_partition_t.changed (its state, or its topic's assignment).  A
+ * listener remembers the generation it has handled up to and, next time,
+ * visits the topics kc_view_changed_since() lists and in each the
+ * partitions stamped later.  Two kinds of change leave nothing to stamp
+ * and have their own generation: the broker set (every partition may be
+ * affected) and the removal of a topic or of some of its partitions.  A
+ * reload after a new session stamps everything again.
+ */
+uint64_t kc_view_generation(const kc_view_t *v); /* of the last change; 0 before any */
+uint64_t kc_view_brokers_changed(const kc_view_t *v);
+uint64_t kc_view_topics_removed(const kc_view_t *v);
+/* The topics changed after generation `since`, least recently changed
+ * first (since 0: every topic); NULL at the end.  Costs as many steps as
+ * topics returned.  The view must not change during the walk (it changes
+ * only when ZooKeeper answers, on the loop). */
+const kc_topic_t *kc_view_changed_since(const kc_view_t *v, uint64_t since);
+const kc_topic_t *kc_view_changed_next(const kc_view_t *v, const kc_topic_t *t);
+
 #endif

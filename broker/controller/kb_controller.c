@@ -2,12 +2,18 @@
  * kb_controller.c - the controller role (see kb_controller.h).
  *
  * The controller works by reconciliation: whenever the cluster view changes
- * it walks every partition and compares the state znode with what the live
- * broker set demands, issuing a conditional write where they differ.  A
- * partition with a write in flight, or whose write succeeded but whose new
- * state the view has not read back yet, is skipped; that bookkeeping lives in
- * a small hash keyed by "topic/partition" and is all the memory the
- * controller keeps besides its epoch.
+ * it compares the state znodes with what the live broker set demands,
+ * issuing a conditional write where they differ.  It visits only the
+ * partitions the view stamped as changed since its last pass (kc_view.h,
+ * change generations); every partition after the broker set changed, on
+ * taking the role, after a reconnection and after a failed write, when any
+ * of them may need a write that no stamp announces.  Creating thousands of
+ * partitions thus costs each view change the partitions it changed, not a
+ * walk of the whole cluster.  A partition with a write in flight, or whose
+ * write succeeded but whose new state the view has not read back yet, is
+ * skipped; the read-back stamps it again.  That bookkeeping lives in a
+ * small hash keyed by topic and partition and is all the memory the
+ * controller keeps besides its epoch and the generation it has reached.
  *
  * ISR changes made by partition leaders arrive as
  * /isr_change_notification children (zk-and-replication.md 2.7).  The
@@ -52,8 +58,17 @@ typedef struct pending {
     bool in_flight;        /* the write has not completed yet */
     int32_t await_version; /* completed: skip until the view shows this zkVersion (-1: any state) */
     uint64_t op_id;        /* identifies the write this entry belongs to */
-    char key[];            /* "topic/partition" */
+    int32_t partition;
+    char topic[];
 } pending_t;
+
+/* A partition as the reconciliation names it: the topic's name hash is
+ * computed once per topic, not per partition. */
+typedef struct part_ref {
+    const char *topic;
+    uint32_t topic_hash;
+    int32_t partition;
+} part_ref_t;
 
 struct kb_controller {
     kb_broker_t *b;
@@ -64,6 +79,9 @@ struct kb_controller {
     int32_t epoch_zk_version;
     uint64_t next_op_id;
     pending_t *pending[PENDING_BUCKETS];
+    size_t n_pending;
+    uint64_t seen;   /* the view generation reconciled up to */
+    bool walk_all;   /* the next pass visits every partition */
     struct event *retry_ev;     /* delayed election retry */
     struct event *reconcile_ev; /* deferred reconciliation */
     struct event *purge_ev;     /* periodic purge of old config change notifications */
@@ -79,7 +97,8 @@ typedef struct write_ctx {
     kb_controller_t *c;
     uint64_t op_id;
     int32_t next_version; /* zkVersion the state will have after the write; -1 for a create */
-    char key[];
+    part_ref_t ref;       /* ref.topic points at topic below */
+    char topic[];
 } write_ctx_t;
 
 static void controller_elect(kb_controller_t *c);
@@ -88,22 +107,28 @@ static void isr_changes_consume(kb_controller_t *c, bool discard);
 
 /* ---- pending writes ---- */
 
-static unsigned key_hash(const char *key) {
-    unsigned h = 2166136261u;
-    for (; *key; key++) h = (h ^ (unsigned char)*key) * 16777619u;
-    return h % PENDING_BUCKETS;
+static uint32_t topic_hash(const char *topic) {
+    uint32_t h = 2166136261u;
+    for (; *topic; topic++) h = (h ^ (unsigned char)*topic) * 16777619u;
+    return h;
 }
 
-static pending_t **pending_slot(kb_controller_t *c, const char *key) {
-    pending_t **pp = &c->pending[key_hash(key)];
-    while (*pp && strcmp((*pp)->key, key) != 0) pp = &(*pp)->next;
+static part_ref_t part_ref(const char *topic, uint32_t hash, int32_t partition) {
+    return (part_ref_t){.topic = topic, .topic_hash = hash, .partition = partition};
+}
+
+static pending_t **pending_slot(kb_controller_t *c, const part_ref_t *ref) {
+    uint32_t h = (ref->topic_hash ^ (uint32_t)ref->partition) * 16777619u;
+    pending_t **pp = &c->pending[h % PENDING_BUCKETS];
+    while (*pp && ((*pp)->partition != ref->partition || strcmp((*pp)->topic, ref->topic) != 0)) pp = &(*pp)->next;
     return pp;
 }
 
-static void pending_remove(kb_controller_t *c, const char *key) {
-    pending_t **pp = pending_slot(c, key), *p = *pp;
+static void pending_remove(kb_controller_t *c, const part_ref_t *ref) {
+    pending_t **pp = pending_slot(c, ref), *p = *pp;
     if (!p) return;
     *pp = p->next;
+    c->n_pending--;
     free(p);
 }
 
@@ -115,29 +140,33 @@ static void pending_clear(kb_controller_t *c) {
             free(p);
         }
     }
+    c->n_pending = 0;
 }
 
-static pending_t *pending_add(kb_controller_t *c, const char *key) {
-    size_t n = strlen(key) + 1;
+static pending_t *pending_add(kb_controller_t *c, const part_ref_t *ref) {
+    size_t n = strlen(ref->topic) + 1;
+    pending_t **slot = pending_slot(c, ref);
     pending_t *p = calloc(1, sizeof(*p) + n);
     if (!p) return NULL;
-    memcpy(p->key, key, n);
+    memcpy(p->topic, ref->topic, n);
+    p->partition = ref->partition;
     p->in_flight = true;
     p->op_id = ++c->next_op_id;
-    unsigned h = key_hash(key);
-    p->next = c->pending[h];
-    c->pending[h] = p;
+    p->next = *slot;
+    *slot = p;
+    c->n_pending++;
     return p;
 }
 
 /* True while the partition must be left alone: a write is in flight or its
  * result has not reached the view yet. */
-static bool partition_busy(kb_controller_t *c, const char *key, const kc_partition_t *part) {
-    pending_t *p = *pending_slot(c, key);
+static bool partition_busy(kb_controller_t *c, const part_ref_t *ref, const kc_partition_t *part) {
+    if (c->n_pending == 0) return false;
+    pending_t *p = *pending_slot(c, ref);
     if (!p) return false;
     if (p->in_flight) return true;
     bool caught_up = part->has_state && (p->await_version < 0 || part->state.zk_version >= p->await_version);
-    if (caught_up) pending_remove(c, key);
+    if (caught_up) pending_remove(c, ref);
     return !caught_up;
 }
 
@@ -183,6 +212,7 @@ static void election_done(const kc_election_result_t *r, void *arg) {
     c->epoch = r->epoch;
     c->epoch_zk_version = r->epoch_zk_version;
     pending_clear(c);
+    c->walk_all = true;
     kc_info("controller", "this broker is now the controller (controller epoch %d)", (int)c->epoch);
     schedule_reconcile(c);
     purge_cb(-1, 0, c);
@@ -260,60 +290,72 @@ static void isr_changes_consume(kb_controller_t *c, bool discard) {
 
 /* ---- reconciliation ---- */
 
+/* The view read back the written state before the write's own answer came
+ * (ZooKeeper answers the write first, so this should not happen): the pass
+ * that saw it skipped the partition as busy, and nothing stamps it again. */
+static bool read_back_already(const kb_controller_t *c, const write_ctx_t *w) {
+    const kc_topic_t *t = kc_view_topic(c->b->view, w->topic);
+    const kc_partition_t *part = t && w->ref.partition < t->n_partitions ? &t->partitions[w->ref.partition] : NULL;
+    return part && part->has_state && (w->next_version < 0 || part->state.zk_version >= w->next_version);
+}
+
 static void write_done(int rc, void *arg) {
     write_ctx_t *w = arg;
     kb_controller_t *c = w->c;
-    pending_t *p = *pending_slot(c, w->key);
+    pending_t *p = *pending_slot(c, &w->ref);
     if (p && p->op_id == w->op_id) {
-        if (rc == KC_OK) {
+        if (rc == KC_OK && !(c->b->view && read_back_already(c, w))) {
             p->in_flight = false;
             p->await_version = w->next_version;
         } else {
-            pending_remove(c, w->key);
+            pending_remove(c, &w->ref);
+            c->walk_all = true;
+            if (rc == KC_OK && c->active) schedule_reconcile(c);
         }
     }
     if (rc == KC_FENCED) {
         lose_role(c, "a newer controller epoch fenced a state write");
     } else if (rc != KC_OK && c->active) {
-        kc_warn("controller", "state write for %s failed: %s; will retry", w->key, kc_strerror(rc));
+        kc_warn("controller", "state write for %s/%d failed: %s; will retry", w->topic, (int)w->ref.partition,
+                kc_strerror(rc));
         schedule_reconcile(c);
     }
     free(w);
 }
 
-static write_ctx_t *write_begin(kb_controller_t *c, const char *key, int32_t next_version) {
-    size_t n = strlen(key) + 1;
+static write_ctx_t *write_begin(kb_controller_t *c, const part_ref_t *ref, int32_t next_version) {
+    size_t n = strlen(ref->topic) + 1;
     write_ctx_t *w = malloc(sizeof(*w) + n);
-    pending_t *p = pending_add(c, key);
-    if (!w || !p) {
+    pending_t *p = w ? pending_add(c, ref) : NULL;
+    if (!p) {
         free(w);
-        if (p) pending_remove(c, key);
+        c->walk_all = true; /* out of memory: a later pass tries again */
         return NULL;
     }
     w->c = c;
     w->op_id = p->op_id;
     w->next_version = next_version;
-    memcpy(w->key, key, n);
+    memcpy(w->topic, ref->topic, n);
+    w->ref = part_ref(w->topic, ref->topic_hash, ref->partition);
     return w;
 }
 
 static bool view_live(int32_t broker_id, const void *view) { return kc_view_broker_live(view, broker_id); }
 
-static void create_first_state(kb_controller_t *c, const char *topic, int32_t p, const kc_partition_t *part,
-                               const char *key) {
+static void create_first_state(kb_controller_t *c, const part_ref_t *ref, const kc_partition_t *part) {
     int32_t isr[part->n_replicas > 0 ? part->n_replicas : 1];
     kc_partition_state_t st = {.isr = isr};
     if (!kb_elect_first_state(part, c->epoch, view_live, c->b->view, &st))
-        return; /* stays new until one of its brokers is up */
-    write_ctx_t *w = write_begin(c, key, -1);
+        return; /* stays new until one of its brokers is up (a broker change walks everything) */
+    write_ctx_t *w = write_begin(c, ref, -1);
     if (!w) return;
-    kc_info("controller", "partition %s: leader %d, first state", key, (int)st.leader);
-    kc_state_create(c->b->zk, topic, p, &st, c->epoch_zk_version, write_done, w);
+    kc_info("controller", "partition %s/%d: leader %d, first state", ref->topic, (int)ref->partition,
+            (int)st.leader);
+    kc_state_create(c->b->zk, ref->topic, ref->partition, &st, c->epoch_zk_version, write_done, w);
 }
 
 /* Offline election (spec 2.6, kb_elect.h) and its conditional write. */
-static void fix_state(kb_controller_t *c, const char *topic, int32_t p, const kc_partition_t *part,
-                      const char *key) {
+static void fix_state(kb_controller_t *c, const part_ref_t *ref, const kc_partition_t *part) {
     const kc_partition_state_t *cur = &part->state;
     if (cur->controller_epoch > c->epoch) {
         lose_role(c, "a state znode carries a newer controller epoch");
@@ -322,31 +364,40 @@ static void fix_state(kb_controller_t *c, const char *topic, int32_t p, const kc
     int32_t isr[cur->n_isr > 0 ? cur->n_isr : 1];
     kc_partition_state_t next = {.isr = isr};
     if (!kb_elect_offline(part, c->epoch, view_live, c->b->view, &next)) return;
-    write_ctx_t *w = write_begin(c, key, cur->zk_version + 1);
+    write_ctx_t *w = write_begin(c, ref, cur->zk_version + 1);
     if (!w) return;
     if (next.leader != cur->leader)
-        kc_info("controller", "partition %s: leader %d -> %d (leader epoch %d)", key, (int)cur->leader,
-                (int)next.leader, (int)next.leader_epoch);
+        kc_info("controller", "partition %s/%d: leader %d -> %d (leader epoch %d)", ref->topic, (int)ref->partition,
+                (int)cur->leader, (int)next.leader, (int)next.leader_epoch);
     else
-        kc_info("controller", "partition %s: ISR shrinks to %d member(s) (leader epoch %d)", key, next.n_isr,
-                (int)next.leader_epoch);
-    kc_state_update(c->b->zk, topic, p, &next, c->epoch_zk_version, write_done, w);
+        kc_info("controller", "partition %s/%d: ISR shrinks to %d member(s) (leader epoch %d)", ref->topic,
+                (int)ref->partition, next.n_isr, (int)next.leader_epoch);
+    kc_state_update(c->b->zk, ref->topic, ref->partition, &next, c->epoch_zk_version, write_done, w);
+}
+
+/* The partitions of one topic stamped after generation `since`. */
+static void reconcile_topic(kb_controller_t *c, const kc_topic_t *topic, uint64_t since) {
+    uint32_t hash = topic_hash(topic->name);
+    for (int p = 0; p < topic->n_partitions && c->active; p++) {
+        const kc_partition_t *part = &topic->partitions[p];
+        if (part->changed <= since) continue;
+        part_ref_t ref = part_ref(topic->name, hash, p);
+        if (partition_busy(c, &ref, part)) continue;
+        if (!part->has_state) create_first_state(c, &ref, part);
+        else fix_state(c, &ref, part);
+    }
 }
 
 static void reconcile(kb_controller_t *c) {
     const kc_view_t *v = c->b->view;
-    char key[512];
     if (!c->active || !kc_view_loaded(v) || !kc_session_connected(c->b->zk)) return;
-    for (int t = 0; t < kc_view_topic_count(v) && c->active; t++) {
-        const kc_topic_t *topic = kc_view_topic_at(v, t);
-        for (int p = 0; p < topic->n_partitions && c->active; p++) {
-            const kc_partition_t *part = &topic->partitions[p];
-            snprintf(key, sizeof(key), "%s/%d", topic->name, p);
-            if (partition_busy(c, key, part)) continue;
-            if (!part->has_state) create_first_state(c, topic->name, p, part, key);
-            else fix_state(c, topic->name, p, part, key);
-        }
-    }
+    /* A changed broker set can call for a write to any partition: walk them
+     * all (since 0 lists every topic, and every partition is stamped). */
+    uint64_t since = c->walk_all || kc_view_brokers_changed(v) > c->seen ? 0 : c->seen;
+    c->walk_all = false;
+    c->seen = kc_view_generation(v);
+    for (const kc_topic_t *t = kc_view_changed_since(v, since); t && c->active; t = kc_view_changed_next(v, t))
+        reconcile_topic(c, t, since);
 }
 
 static void reconcile_cb(evutil_socket_t fd, short what, void *arg) { reconcile(arg); }
@@ -380,7 +431,8 @@ static void on_session(kc_session_t *s, kc_session_state_t st, bool new_session,
         c->registered = false;
         lose_role(c, "ZooKeeper session expired");
     } else if (st == KC_SESSION_CONNECTED && c->active) {
-        schedule_reconcile(c); /* writes lost to the disconnection are redone */
+        c->walk_all = true; /* writes lost to the disconnection are redone */
+        schedule_reconcile(c);
         isr_changes_consume(c, false);
     }
 }

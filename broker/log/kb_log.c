@@ -578,6 +578,8 @@ static int roll(kb_log_t *log, int64_t base_offset) {
     kb_segment_t *old = active_segment(log), *s = kb_segment_create(log->path, base_offset, &log->cfg);
 
     if (!s || push_segment(log, s) != 0) {
+        kc_error("log", "%s: cannot roll a new segment at offset %" PRId64 ": %s", log->name, base_offset,
+                 strerror(s ? ENOMEM : errno));
         kb_segment_unref(s);
         return -1;
     }

@@ -88,6 +88,32 @@ kb_log_t *kb_logmgr_get(kb_logmgr_t *m, const char *topic, int32_t partition);
 /* Opens or creates it (new partitions go to the dir holding the fewest). */
 kb_log_t *kb_logmgr_get_or_create(kb_logmgr_t *m, const char *topic, int32_t partition, const kb_log_config_t *lc);
 
+/*
+ * Creation off the event loop (kb_logcreate.c): the log of topic-partition
+ * is built on the manager's creation thread (partition dir, first segment,
+ * index blocks), then done(arg, log, why) runs on the loop, never inside
+ * this call: log is the new log, already in the manager (kb_logmgr_get
+ * finds it from then on, never before), or NULL with the reason in why
+ * (e.g. disk full, too many open files; nothing of it is left on disk).
+ * A partition dir that exists already is loaded on the loop instead, as
+ * kb_logmgr_get_or_create would.  One creation per partition at a time,
+ * and only for a partition the manager does not have.  Returns the
+ * creation's handle, or NULL (errno set) when the topic or partition is
+ * invalid, memory is short or the manager is closing; done is then never
+ * called.  The handle is valid until done runs.
+ *
+ * Closing the manager cancels the creations still queued (done gets NULL)
+ * and finishes the one being built, whose log is published and closed
+ * like the others: nothing is leaked or left half made.
+ */
+typedef struct kb_log_creation kb_log_creation_t;
+typedef void (*kb_log_created_fn)(void *arg, kb_log_t *log, const char *why);
+kb_log_creation_t *kb_logmgr_create_async(kb_logmgr_t *m, const char *topic, int32_t partition,
+                                          const kb_log_config_t *lc, kb_log_created_fn done, void *arg);
+/* The caller no longer wants to hear of it (its arg is going away): done
+ * is not called; the creation still completes and publishes its log. */
+void kb_logmgr_create_abandon(kb_log_creation_t *c);
+
 /* Writes the recovery-point, replication (high watermark) and log-start
  * checkpoints now (also done periodically by the manager). */
 void kb_logmgr_checkpoint(kb_logmgr_t *m);
@@ -218,6 +244,9 @@ typedef struct kb_log_stats {
     uint64_t flush_backlog;      /* gauge: fsyncs and file writes queued or running */
     uint64_t timestamp_scans;              /* segment scans of ListOffsets by timestamp */
     uint64_t timestamp_decompressed_bytes; /* bytes those scans decompressed */
+    uint64_t logs_created;          /* by kb_logmgr_create_async */
+    uint64_t log_creation_failures; /* ... that failed (each attempt counts) */
+    uint64_t log_creations_pending; /* gauge: queued or being built */
 } kb_log_stats_t;
 void kb_logmgr_stats(const kb_logmgr_t *m, kb_log_stats_t *out);
 

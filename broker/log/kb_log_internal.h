@@ -13,6 +13,8 @@
  *     job one more, so its files and mappings stay until the last user lets
  *     go; its one descriptor (the .log) is open while the segment is active
  *     or pinned (a range holds a pin as well as a reference);
+ *   - a log created at run time (kb_logcreate.c) belongs to its creation
+ *     job until the job's completion, on the loop, inserts it in the table;
  *   - the flusher (kb_flusher.c) owns its queued work: per log a queue of
  *     items (an fsync holds a segment reference, a file write its job)
  *     and the requests waiting for them;
@@ -21,7 +23,9 @@
  *
  * Threads: everything runs on the manager's event loop except the body of
  * a flush item (fdatasync, checkpoint write), which runs on the flusher
- * thread and touches only fds and the item's own memory, the body of a
+ * thread and touches only fds and the item's own memory, the building of a
+ * log created at run time (mkdir, files, index blocks), which runs on the
+ * creation worker and touches only the log it builds, the body of a
  * timestamp search (kb_log_timestamp.c), which preads a referenced
  * segment's fd on a worker thread, and retention's
  * renames and unlinks of deleted segments, which run on its deleter thread
@@ -104,9 +108,9 @@ struct kb_segment {
 };
 
 /* A new, empty segment with preallocated indexes (the active one): its
- * .log stays open.  NULL (files removed again, errno set) when a file
- * cannot be created or the first chunk of index space cannot be allocated
- * (ENOSPC on a full disk). */
+ * .log stays open.  NULL (files removed again, errno set, nothing logged:
+ * the caller says what failed) when a file cannot be created or the first
+ * chunk of index space cannot be allocated (ENOSPC on a full disk). */
 kb_segment_t *kb_segment_create(const char *dir, int64_t base_offset, const kb_log_config_t *lc);
 /* Opens an existing segment.  Unless *needs_recovery is already set, its
  * indexes are checked and its next offset found from the last index entry;
@@ -331,6 +335,23 @@ kb_log_stats_t *kb_logmgr_stats_mut(kb_logmgr_t *m);
 void kb_logmgr_flush_idle_logs(kb_logmgr_t *m);
 /* Called on the loop when a flush request completes (kb_flusher_wait). */
 void kb_log_flush_finished(kb_log_t *log, int64_t target, int rc);
+
+/* -------------------------------------------------------- log creation */
+
+/* kb_logcreate.c builds the logs created at run time on this many threads
+ * of the manager's creation worker (ext4 creates serialise in its journal
+ * anyway, and one thread leaves the other core to the loop). */
+#define KB_LOG_CREATE_THREADS 1
+
+struct kb_worker;
+/* The manager's side of creation, all on the loop: its worker; a dir
+ * chosen for a new log and counted in its n_partitions at once (so that a
+ * burst of creations spreads over the dirs as single ones do); and the
+ * insertion into the table of a log built in a dir placed that way (0, or
+ * -1 when out of memory; the caller then frees the log and uncounts it). */
+struct kb_worker *kb_logmgr_creator(kb_logmgr_t *m);
+kb_logdir_t *kb_logmgr_place(kb_logmgr_t *m);
+int kb_logmgr_publish(kb_logmgr_t *m, kb_log_t *log);
 
 /* ------------------------------------------------------------ retention */
 

@@ -30,7 +30,9 @@
  * three checkpoint files (binary search per entry) and load each log.
  *
  * Logs are found through a hash table keyed by topic and partition (every
- * Produce and Fetch looks one up).
+ * Produce and Fetch looks one up).  Only the loop changes it: logs created
+ * at run time are built on the creation worker (kb_logcreate.c) and
+ * inserted here by its completion.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -47,6 +49,7 @@
 #include <unistd.h>
 
 #include "broker/log/kb_log_internal.h"
+#include "common/kb_worker.h"
 #include "coord/kc_log.h"
 #include "coord/kc_names.h"
 
@@ -74,6 +77,7 @@ struct kb_logmgr {
     size_t n_buckets, n_logs;
     kb_flusher_t *flusher;
     kb_retention_t *retention;
+    kb_worker_t *creator; /* builds the logs created at run time */
     struct ckpt_timer {
         kb_logmgr_t *m;
         ckpt_kind_t kind;
@@ -116,7 +120,8 @@ static int table_grow(kb_logmgr_t *m) {
     return 0;
 }
 
-static int table_insert(kb_logmgr_t *m, kb_log_t *log) {
+/* Links log in; its dir counts it unless `placed` says it already does. */
+static int table_link(kb_logmgr_t *m, kb_log_t *log, bool placed) {
     kb_log_t **b;
 
     if (m->n_logs >= m->n_buckets && table_grow(m) != 0) return -1;
@@ -124,9 +129,13 @@ static int table_insert(kb_logmgr_t *m, kb_log_t *log) {
     log->bucket_next = *b;
     *b = log;
     m->n_logs++;
-    log->dir->n_partitions++;
+    if (!placed) log->dir->n_partitions++;
     return 0;
 }
+
+static int table_insert(kb_logmgr_t *m, kb_log_t *log) { return table_link(m, log, false); }
+
+int kb_logmgr_publish(kb_logmgr_t *m, kb_log_t *log) { return table_link(m, log, true); }
 
 kb_log_t *kb_logmgr_get(kb_logmgr_t *m, const char *topic, int32_t partition) {
     if (!m->n_buckets) return NULL;
@@ -144,6 +153,7 @@ kb_log_t *kb_logmgr_get(kb_logmgr_t *m, const char *topic, int32_t partition) {
 kb_flusher_t *kb_logmgr_flusher(kb_logmgr_t *m) { return m->flusher; }
 kb_retention_t *kb_logmgr_retention(kb_logmgr_t *m) { return m->retention; }
 kb_log_stats_t *kb_logmgr_stats_mut(kb_logmgr_t *m) { return &m->stats; }
+kb_worker_t *kb_logmgr_creator(kb_logmgr_t *m) { return m->creator; }
 void kb_logmgr_stats(const kb_logmgr_t *m, kb_log_stats_t *out) {
     *out = m->stats;
     out->flush_backlog = m->flusher ? kb_flusher_backlog(m->flusher) : 0;
@@ -696,6 +706,8 @@ static void free_logs(kb_logmgr_t *m) {
 
 /* Frees everything and releases the locks; files stay as they are. */
 static void release(kb_logmgr_t *m) {
+    kb_worker_stop(m->creator);
+    m->creator = NULL;
     stop_timers(m);
     kb_retention_stop_checks(m->retention);
     kb_flusher_stop(m->flusher);
@@ -763,7 +775,7 @@ kb_logmgr_t *kb_logmgr_open(struct event_base *base, const kb_config_t *cfg, cha
     if (table_grow(m) != 0 || open_dirs(m, cfg, err, errlen) != 0 || load_dirs(m, err, errlen) != 0 ||
         !(m->flusher = kb_flusher_start(base, m, &m->stats, flush_check_ms(cfg))) ||
         !(m->retention = kb_retention_start(base, m, cfg->log_retention_check_interval_ms)) ||
-        start_timers(m, cfg) != 0) {
+        !(m->creator = kb_worker_new(base, KB_LOG_CREATE_THREADS, "kb-logcreate", 0)) || start_timers(m, cfg) != 0) {
         if (!err[0]) snprintf(err, errlen, "cannot open the log dirs: %s", strerror(errno ? errno : ENOMEM));
         release(m);
         return NULL;
@@ -777,6 +789,12 @@ static kb_logdir_t *emptiest_dir(kb_logmgr_t *m) {
     for (int i = 1; i < m->n_dirs; i++)
         if (m->dirs[i].n_partitions < best->n_partitions) best = &m->dirs[i];
     return best;
+}
+
+kb_logdir_t *kb_logmgr_place(kb_logmgr_t *m) {
+    kb_logdir_t *d = emptiest_dir(m);
+    d->n_partitions++;
+    return d;
 }
 
 kb_log_t *kb_logmgr_get_or_create(kb_logmgr_t *m, const char *topic, int32_t partition, const kb_log_config_t *lc) {
@@ -811,6 +829,10 @@ void kb_logmgr_close(kb_logmgr_t *m) {
     uint64_t backlog, fsyncs;
 
     if (!m) return;
+    /* Queued creations are cancelled; one being built is finished and
+     * published, so that it is closed below like every other log. */
+    kb_worker_stop(m->creator);
+    m->creator = NULL;
     backlog = kb_flusher_backlog(m->flusher);
     fsyncs = m->stats.fsyncs;
     stop_timers(m);

@@ -508,15 +508,13 @@ void kb_segment_delete(kb_segment_t *s) {
     kb_segment_unref(s);
 }
 
-/* Creates (empty) one file of a new segment: its fd, or -1 (logged). */
+/* Creates (empty) one file of a new segment: its fd, or -1 with errno
+ * (kb_segment_create's caller reports it). */
 static int create_file(const kb_segment_t *s, const char *suffix) {
     char path[PATH_MAX_LEN];
-    int fd;
 
     file_path(s, suffix, path, sizeof(path));
-    fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) kc_error("log", "cannot create %s: %s", path, strerror(errno));
-    return fd;
+    return open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 }
 
 static bool create_index_file(const kb_segment_t *s, const kb_index_t *ix) {
@@ -538,8 +536,7 @@ kb_segment_t *kb_segment_create(const char *dir, int64_t base_offset, const kb_l
         saved = errno;
     } else if (kb_segment_activate(s, lc) != 0 || index_reserve(s, &s->offset_index, INDEX_CHUNK_MIN) != 0 ||
                index_reserve(s, &s->time_index, INDEX_CHUNK_MIN) != 0) {
-        saved = errno;
-        kc_error("log", "cannot create segment %s: %s", s->path, strerror(saved));
+        saved = errno; /* the caller says what failed (a roll, a new log retried later) */
     } else {
         return s;
     }

@@ -73,11 +73,17 @@ static const counter_t log_counters[] = {
      offsetof(kb_log_stats_t, timestamp_scans)},
     {"log_timestamp_decompressed_bytes_total", "Bytes decompressed by ListOffsets by timestamp.",
      offsetof(kb_log_stats_t, timestamp_decompressed_bytes)},
+    {"logs_created_total", "Partition logs created at run time (off the event loop).",
+     offsetof(kb_log_stats_t, logs_created)},
+    {"log_creation_failures_total", "Attempts to create a partition log that failed (disk full, no descriptor).",
+     offsetof(kb_log_stats_t, log_creation_failures)},
 };
 
 static const counter_t log_gauges[] = {
     {"log_flush_queue_items", "Segment fsyncs and file writes queued or running on the flusher thread.",
      offsetof(kb_log_stats_t, flush_backlog)},
+    {"log_creations_pending", "Partition logs queued for creation or being created.",
+     offsetof(kb_log_stats_t, log_creations_pending)},
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))

@@ -8,13 +8,23 @@
  * open and on disk), so the waiters and delayed produces that point at it can
  * never dangle.  kb_replicas_get() hides partitions that are not hosted.
  *
- * Roles are reconciled from the cluster view on each change: the view is
- * walked only once it has loaded completely (a view in the middle of a
- * reload may show stale states), every assigned partition is marked with the
- * walk's generation, and hosted partitions left unmarked are dropped.  Each
+ * Roles are reconciled from the cluster view on each change, once it has
+ * loaded completely (a view in the middle of a reload may show stale
+ * states), visiting only the partitions the view stamped since the last
+ * walk (kc_view.h, change generations); when a topic or partitions
+ * vanished, every hosted partition is checked against the view.  Each
  * partition's role reaches partition_set_role as a kb_role_t, the form a
  * LeaderAndIsr request will also take; its ISR part, and the leader's ISR
  * upkeep, are kb_partition_isr.c's.
+ *
+ * Logs.  A partition assigned here whose log the manager does not have yet
+ * gets it from the log manager's creation worker, off the loop; until that
+ * completes it is not hosted (clients are answered NOT_LEADER_OR_FOLLOWER,
+ * as by a broker that has not yet applied its LeaderAndIsr) and then takes
+ * whatever role the view gives it by then.  A creation that fails (disk
+ * full, no descriptor left) is logged once and retried: at once when the
+ * partition changes in the view, otherwise on a timer that backs off from
+ * 1 s to 30 s while attempts keep failing.
  *
  * Delayed produces.  An append whose answer must wait (acks=all until the
  * high watermark passes the batch, or any acks until a flush.messages fsync
@@ -33,6 +43,7 @@
  */
 #include "broker/replica/kb_partition.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +58,10 @@
 
 #define INITIAL_BUCKETS 256
 #define MAX_POOLED_PRODUCES 1024
+/* Failed log creations are tried again after a delay that doubles from the
+ * first to the last value while they keep failing. */
+#define CREATE_RETRY_FIRST_MS 1000
+#define CREATE_RETRY_MAX_MS 30000
 
 /* ---- the table ---- */
 
@@ -460,14 +475,68 @@ typedef struct topic_settings {
     bool changed; /* overrides may have changed: re-apply them to open logs */
 } topic_settings_t;
 
-static void topic_settings(const kb_replicas_t *r, const kc_topic_t *t, int what, topic_settings_t *ts) {
+static void topic_settings(const kb_replicas_t *r, const kc_topic_t *t, bool changed, topic_settings_t *ts) {
     kb_topic_config_resolve(r->b->cfg, t->configs, t->n_configs, &ts->log);
     ts->min_insync = kb_topic_config_min_insync(r->b->cfg, t->configs, t->n_configs);
-    ts->changed = (what & KC_VIEW_CONFIGS) != 0;
+    ts->changed = changed;
 }
 
-/* Hosts one partition the view assigns to this broker: opens its log the
- * first time (with the topic's settings), then applies its state. */
+static void host_from_view(kb_replicas_t *r, kb_partition_t *p);
+
+/* A log that could not be created is reported once (until one is), and
+ * the partition waits on r->retry for retry_ev. */
+static void creation_failed(kb_partition_t *p, const char *why) {
+    kb_replicas_t *r = p->r;
+    if (!p->log_failed)
+        kc_error("replica", "%s-%d: cannot create its log (%s); not hosting it until a later attempt succeeds",
+                 p->topic, (int)p->partition, why);
+    p->log_failed = true;
+    if (!p->retry_queued) {
+        TAILQ_INSERT_TAIL(&r->retry, p, retry_link);
+        p->retry_queued = true;
+    }
+    if (!r->closing && !evtimer_pending(r->retry_ev, NULL)) {
+        struct timeval tv = {r->retry_delay_ms / 1000, (r->retry_delay_ms % 1000) * 1000};
+        evtimer_add(r->retry_ev, &tv);
+    }
+}
+
+/* The creation worker's completion, on the loop: p takes the role the view
+ * gives it now, whatever changed while its log was being built. */
+static void log_created(void *arg, kb_log_t *log, const char *why) {
+    kb_partition_t *p = arg;
+    p->creating = NULL;
+    if (!log) {
+        creation_failed(p, why);
+        return;
+    }
+    p->log = log;
+    p->log_failed = false;
+    p->r->retry_delay_ms = CREATE_RETRY_FIRST_MS; /* the disk has room again, or never lacked it */
+    host_from_view(p->r, p);
+}
+
+/* Gives p its log: one the manager has (loaded at start-up) at once; a new
+ * one is built off the loop (kb_logmgr_create_async), and p is hosted
+ * when that completes.  True when p has its log now. */
+static bool partition_open_log(kb_replicas_t *r, kb_partition_t *p, const kb_log_config_t *lc) {
+    if (p->creating) return false;
+    kb_log_t *log = kb_logmgr_get(r->b->logs, p->topic, p->partition);
+    if (log) {
+        kb_log_set_config(log, lc);
+        p->log = log;
+        p->log_failed = false;
+        return true;
+    }
+    p->creating = kb_logmgr_create_async(r->b->logs, p->topic, p->partition, lc, log_created, p);
+    if (!p->creating) creation_failed(p, strerror(errno));
+    return false;
+}
+
+/* Hosts one partition the view assigns to this broker: opens (or starts
+ * creating) its log the first time, with the topic's settings, then
+ * applies its state; a partition whose log is still being created gets
+ * its role when the log is there. */
 static void replicas_host(kb_replicas_t *r, const char *topic, int32_t partition, const kc_partition_t *kp,
                           const topic_settings_t *ts) {
     kb_partition_t *p = table_find(r, topic, partition);
@@ -475,17 +544,9 @@ static void replicas_host(kb_replicas_t *r, const char *topic, int32_t partition
         kc_error("replica", "%s-%d: out of memory", topic, (int)partition);
         return;
     }
-    p->seen = r->walk;
     p->min_insync = ts->min_insync;
     if (!p->log) {
-        p->log = kb_logmgr_get_or_create(r->b->logs, topic, partition, &ts->log);
-        if (!p->log) {
-            if (!p->log_failed)
-                kc_error("replica", "%s-%d: cannot open its log; not hosting it", topic, (int)partition);
-            p->log_failed = true;
-            return;
-        }
-        p->log_failed = false;
+        if (!partition_open_log(r, p, &ts->log)) return;
     } else if (ts->changed) {
         kb_log_set_config(p->log, &ts->log);
     }
@@ -494,34 +555,91 @@ static void replicas_host(kb_replicas_t *r, const char *topic, int32_t partition
     partition_set_role(p, &to);
 }
 
-/* Drops the role of hosted partitions the last walk did not list. */
-static void replicas_drop_unlisted(kb_replicas_t *r) {
-    for (size_t i = 0; i < r->n_buckets; i++)
-        for (kb_partition_t *p = r->buckets[i]; p; p = p->hnext)
-            if (p->hosted && p->seen != r->walk) {
-                kb_role_t none = {.leader_epoch = p->leader_epoch, .zk_version = -1};
-                partition_set_role(p, &none);
-            }
+static void partition_unhost(kb_partition_t *p) {
+    kb_role_t none = {.leader_epoch = p->leader_epoch, .zk_version = -1};
+    partition_set_role(p, &none);
 }
 
-void kb_replicas_on_view_change(kb_replicas_t *r, int what) {
+/* The view's entry for topic-partition when its assignment lists me. */
+static const kc_partition_t *assigned_here(const kc_topic_t *t, int32_t partition, int32_t me) {
+    const kc_partition_t *kp = t && partition < t->n_partitions ? &t->partitions[partition] : NULL;
+    return kp && kc_int32_contains(kp->replicas, kp->n_replicas, me) ? kp : NULL;
+}
+
+/* Applies the view to p alone (its log has just been created, or is to be
+ * created again): hosts it if its topic still assigns it here.  Before the
+ * view has settled nothing happens; the walk after the reload hosts it. */
+static void host_from_view(kb_replicas_t *r, kb_partition_t *p) {
     const kc_view_t *v = r->b->view;
+    if (!v || !kc_view_loaded(v)) return;
+    const kc_topic_t *t = kc_view_topic(v, p->topic);
+    const kc_partition_t *kp = assigned_here(t, p->partition, r->b->cfg->broker_id);
+    if (!kp) return; /* deleted or moved meanwhile: the log stays, unhosted */
+    topic_settings_t ts;
+    topic_settings(r, t, true, &ts); /* overrides may have changed during the creation */
+    replicas_host(r, t->name, p->partition, kp, &ts);
+}
+
+/* The partitions of topic t stamped after generation `since` (all of them
+ * when its overrides changed, which every open log must take): hosted
+ * when assigned here, stripped of any role otherwise. */
+static void replicas_walk_topic(kb_replicas_t *r, const kc_topic_t *t, uint64_t since) {
     int32_t me = r->b->cfg->broker_id;
-    if (!(what & (KC_VIEW_TOPICS | KC_VIEW_STATES | KC_VIEW_CONFIGS)) || !v || !kc_view_loaded(v)) return;
-    r->walk++;
-    for (int i = 0; i < kc_view_topic_count(v); i++) {
-        const kc_topic_t *t = kc_view_topic_at(v, i);
-        topic_settings_t ts;
-        bool resolved = false;
-        for (int32_t pid = 0; pid < t->n_partitions; pid++) {
-            const kc_partition_t *kp = &t->partitions[pid];
-            if (!kc_int32_contains(kp->replicas, kp->n_replicas, me)) continue;
-            if (!resolved) topic_settings(r, t, what, &ts);
+    bool configs = t->configs_changed > since, resolved = false;
+    topic_settings_t ts;
+    for (int32_t pid = 0; pid < t->n_partitions; pid++) {
+        if (!configs && t->partitions[pid].changed <= since) continue;
+        const kc_partition_t *kp = assigned_here(t, pid, me);
+        if (kp) {
+            if (!resolved) topic_settings(r, t, configs, &ts);
             resolved = true;
             replicas_host(r, t->name, pid, kp, &ts);
+            continue;
         }
+        kb_partition_t *p = table_find(r, t->name, pid);
+        if (p && p->hosted) partition_unhost(p);
     }
-    replicas_drop_unlisted(r);
+}
+
+/* A topic, or partitions of one, left the view: every hosted partition
+ * it no longer assigns here loses its role (rare enough for a full pass). */
+static void replicas_drop_unassigned(kb_replicas_t *r, const kc_view_t *v) {
+    int32_t me = r->b->cfg->broker_id;
+    for (size_t i = 0; i < r->n_buckets; i++)
+        for (kb_partition_t *p = r->buckets[i]; p; p = p->hnext)
+            if (p->hosted && !assigned_here(kc_view_topic(v, p->topic), p->partition, me)) partition_unhost(p);
+}
+
+/* Partitions whose log could not be created try again (those the view
+ * still assigns here), on a timer rather than on every view change: a full
+ * disk or a descriptor shortage fails a whole burst at once, and retrying
+ * all of it on each of the burst's own view changes would cost the loop
+ * the square of its size.  A partition whose own state, assignment or
+ * config changes is tried at once by the walk. */
+static void retry_cb(evutil_socket_t fd, short what, void *arg) {
+    kb_replicas_t *r = arg;
+    struct partition_list todo = TAILQ_HEAD_INITIALIZER(todo);
+    kb_partition_t *p;
+    TAILQ_CONCAT(&todo, &r->retry, retry_link);
+    r->retry_delay_ms = r->retry_delay_ms * 2 > CREATE_RETRY_MAX_MS ? CREATE_RETRY_MAX_MS : r->retry_delay_ms * 2;
+    while ((p = TAILQ_FIRST(&todo))) {
+        TAILQ_REMOVE(&todo, p, retry_link);
+        p->retry_queued = false;
+        if (!p->log && !p->creating) host_from_view(r, p); /* a new failure queues it on r->retry again */
+    }
+}
+
+/* Visits what changed since the last walk (kc_view.h, change generations):
+ * a view change costs the partitions it changed, not the cluster's size. */
+void kb_replicas_on_view_change(kb_replicas_t *r, int what) {
+    const kc_view_t *v = r->b->view;
+    (void)what;
+    if (!v || !kc_view_loaded(v)) return;
+    uint64_t since = r->seen;
+    r->seen = kc_view_generation(v);
+    for (const kc_topic_t *t = kc_view_changed_since(v, since); t; t = kc_view_changed_next(v, t))
+        replicas_walk_topic(r, t, since);
+    if (kc_view_topics_removed(v) > since) replicas_drop_unassigned(r, v);
 }
 
 /* ---- accessors ---- */
@@ -547,9 +665,12 @@ kb_replicas_t *kb_replicas_new(kb_broker_t *b) {
     r->buckets = calloc(r->n_buckets, sizeof(*r->buckets));
     r->wake_ev = event_new(b->base, -1, 0, wake_cb, r);
     TAILQ_INIT(&r->wake_queue);
+    TAILQ_INIT(&r->retry);
+    r->retry_ev = evtimer_new(b->base, retry_cb, r);
+    r->retry_delay_ms = CREATE_RETRY_FIRST_MS;
     TAILQ_INIT(&r->firing);
     TAILQ_INIT(&r->pool);
-    if (!r->buckets || !r->wake_ev || kb_replicas_isr_start(r) != 0) {
+    if (!r->buckets || !r->wake_ev || !r->retry_ev || kb_replicas_isr_start(r) != 0) {
         kb_replicas_free(r);
         return NULL;
     }
@@ -568,6 +689,10 @@ static void replicas_each(kb_replicas_t *r, void (*fn)(kb_partition_t *p)) {
 }
 
 static void partition_resign(kb_partition_t *p) {
+    /* A creation still queued or running completes when the log manager
+     * closes (after this), without calling back. */
+    kb_logmgr_create_abandon(p->creating);
+    p->creating = NULL;
     p->hosted = p->leader = false;
     if (p->wake_queued) {
         TAILQ_REMOVE(&p->r->wake_queue, p, wake_link);
@@ -623,5 +748,6 @@ void kb_replicas_free(kb_replicas_t *r) {
         produce_destroy(op);
     }
     if (r->wake_ev) event_free(r->wake_ev);
+    if (r->retry_ev) event_free(r->retry_ev);
     free(r);
 }

@@ -32,14 +32,18 @@ typedef struct kb_waiter kb_waiter_t;
 kb_replicas_t *kb_replicas_new(kb_broker_t *b);
 /* Shutdown: answers the produces still waiting with 6 NOT_LEADER_OR_FOLLOWER
  * and wakes every fetch waiter (synchronously: the loop no longer runs, and
- * kb_partition_wait then returns NULL), then frees everything.  Call it after
- * the connections are closed, while the view and the log manager still
- * exist.  A produce whose fsync is still running is answered too; the
+ * kb_partition_wait then returns NULL), abandons the log creations in
+ * flight (the log manager's close completes them), then frees everything.
+ * Call it after the connections are closed, while the view and the log
+ * manager still exist.  A produce whose fsync is still running is answered too; the
  * flusher's late completion is harmless. */
 void kb_replicas_free(kb_replicas_t *r);
 
-/* Applies the cluster view: opens or creates the logs of partitions assigned
- * to this broker and updates each one's role, leader epoch and ISR. */
+/* Applies the cluster view: opens the logs of partitions assigned to this
+ * broker (or has them created off the loop, hosting each partition once
+ * its log exists) and updates each one's role, leader epoch and ISR.
+ * Only what the view stamped as changed since the previous call is
+ * visited (kc_view.h), so `what` (KC_VIEW_* flags) is only informative. */
 void kb_replicas_on_view_change(kb_replicas_t *r, int what);
 
 /* The hosted partition, or NULL (unknown topic/partition or not hosted here). */

@@ -51,13 +51,15 @@ struct kb_partition {
     kb_replicas_t *r;
     int32_t partition;
     kb_log_t *log;         /* owned by the log manager; NULL until opened */
-    bool log_failed;       /* opening failed (logged once until it succeeds) */
+    kb_log_creation_t *creating; /* its log is being created off the loop */
+    bool log_failed;       /* creating failed (logged once until it succeeds) */
+    bool retry_queued;     /* on r->retry, to be created again */
+    TAILQ_ENTRY(kb_partition) retry_link;
     bool hosted;           /* the assignment lists this broker */
     bool leader;
     int32_t leader_epoch;
     int32_t min_insync;    /* the topic's min.insync.replicas */
     uint64_t leadership;   /* bumped on each become-leader */
-    uint64_t seen;         /* view walk generation that last listed it */
     bool wake_queued;      /* on r->wake_queue */
     TAILQ_ENTRY(kb_partition) wake_link;
     struct waiter_list waiters;
@@ -78,6 +80,7 @@ struct kb_partition {
 };
 
 TAILQ_HEAD(isr_publish_list, kb_isr_publish);
+TAILQ_HEAD(partition_list, kb_partition);
 
 struct kb_replicas {
     kb_broker_t *b;
@@ -85,7 +88,10 @@ struct kb_replicas {
     kb_partition_t **buckets;
     size_t n_buckets;
     size_t n_partitions;
-    uint64_t walk;              /* generation of the last view walk */
+    uint64_t seen;              /* the view generation walked up to */
+    struct partition_list retry; /* partitions whose log creation failed */
+    struct event *retry_ev;      /* creates their logs again */
+    int32_t retry_delay_ms;      /* backoff of retry_ev */
     struct event *wake_ev;
     bool wake_scheduled;
     TAILQ_HEAD(, kb_partition) wake_queue;

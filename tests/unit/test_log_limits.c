@@ -390,6 +390,55 @@ START_TEST(index_space_is_allocated_not_sparse) {
 }
 END_TEST
 
+typedef struct creation {
+    bool done;
+    kb_log_t *log;
+    char why[256];
+} creation_t;
+
+static void created(void *arg, kb_log_t *log, const char *why) {
+    creation_t *c = arg;
+    c->done = true;
+    c->log = log;
+    snprintf(c->why, sizeof(c->why), "%s", why);
+}
+
+/* kb_logmgr_create_async, run to its completion (the worker's event). */
+static creation_t create_and_wait(kb_logmgr_t *m, int32_t partition) {
+    creation_t c = {0};
+    kb_log_config_t lc;
+
+    kb_log_config_from_broker(&lc, &lf.cfg);
+    ck_assert_ptr_nonnull(kb_logmgr_create_async(m, TOPIC, partition, &lc, created, &c));
+    for (int i = 0; i < 10000 && !c.done; i++) event_base_loop(lf.base, EVLOOP_ONCE);
+    ck_assert(c.done);
+    return c;
+}
+
+START_TEST(a_log_created_on_a_full_disk_fails_and_leaves_nothing) {
+    char dir[160];
+    struct stat st;
+    const char *filler;
+    creation_t c;
+
+    if (!disk[0]) return;
+    use_disk("create");
+    kb_logmgr_t *m = logfix_open();
+    filler = fill_disk(disk);
+    c = create_and_wait(m, 5);
+    ck_assert_ptr_null(c.log);
+    ck_assert_msg(strstr(c.why, strerror(ENOSPC)) != NULL, "why: %s", c.why);
+    snprintf(dir, sizeof(dir), "%s/create/" TOPIC "-5", disk);
+    ck_assert_int_eq(stat(dir, &st), -1); /* no partition dir, no file */
+    ck_assert_ptr_null(kb_logmgr_get(m, TOPIC, 5));
+    ck_assert_int_eq(unlink(filler), 0);
+    c = create_and_wait(m, 5); /* space again: the next attempt works */
+    ck_assert_ptr_nonnull(c.log);
+    ck_assert_ptr_eq(kb_logmgr_get(m, TOPIC, 5), c.log);
+    kb_logmgr_close(m);
+}
+END_TEST
+
 /* -------------------------------------------------------- int64 extremes */
 
 /* A batch whose records have the given timestamp deltas (any int64),
@@ -605,6 +654,7 @@ Suite *log_limits_suite(void) {
     tcase_add_test(full, index_space_is_allocated_not_sparse);
     tcase_add_test(full, a_full_disk_fails_appends_within_a_segment_with_enospc);
     tcase_add_test(full, a_full_disk_fails_the_roll_with_enospc);
+    tcase_add_test(full, a_log_created_on_a_full_disk_fails_and_leaves_nothing);
     tcase_add_checked_fixture(ext, setup, teardown);
     tcase_add_test(ext, extreme_client_timestamps_do_not_overflow_the_roll_check);
     tcase_add_test(ext, record_timestamps_that_overflow_are_not_summed);

@@ -73,7 +73,17 @@ static void teardown(void) {
     logfix_teardown();
 }
 
-static void view_changed(void) { kb_replicas_on_view_change(replicas, KC_VIEW_TOPICS | KC_VIEW_STATES); }
+/* Hands the view change to the replicas and runs the loop until the logs it
+ * asked for are created (off the loop, kb_logcreate.c) and their partitions
+ * hosted, at most 20 s. */
+static void view_changed(void) {
+    kb_log_stats_t st;
+    time_t deadline = time(NULL) + 20;
+    kb_replicas_on_view_change(replicas, KC_VIEW_TOPICS | KC_VIEW_STATES | KC_VIEW_CONFIGS);
+    for (kb_logmgr_stats(broker.logs, &st); st.log_creations_pending > 0 && time(NULL) < deadline;
+         kb_logmgr_stats(broker.logs, &st))
+        event_base_loop(lf.base, EVLOOP_ONCE);
+}
 
 /* Topic T, one partition assigned to `replicas`, led by `leader`. */
 static kb_partition_t *hosted(const int32_t *assigned, int n, int32_t leader, int32_t epoch, const int32_t *isr,
@@ -279,8 +289,9 @@ START_TEST(topic_min_insync_override_applies) {
     viewfix_topic(T, 1, me_and_2, 2);
     viewfix_topic_config(T, "min.insync.replicas", "2");
     viewfix_state(T, 0, ME, 0, me_only, 1);
-    kb_replicas_on_view_change(replicas, KC_VIEW_TOPICS | KC_VIEW_STATES | KC_VIEW_CONFIGS);
+    view_changed();
     kb_partition_t *p = kb_replicas_get(replicas, T, 0);
+    ck_assert_ptr_nonnull(p);
     answer_t a = {0};
     produce(p, 1, -1, 60000, &a);
     ck_assert_int_eq(a.error, KP_ERR_NOT_ENOUGH_REPLICAS);

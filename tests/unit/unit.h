@@ -23,6 +23,7 @@ Suite *fetch_suite(void);
 Suite *listoffsets_suite(void);
 Suite *log_suite(void);
 Suite *log_limits_suite(void);
+Suite *logcreate_suite(void);
 Suite *createtopics_suite(void);
 Suite *configs_suite(void);
 Suite *deleterecords_suite(void);

@@ -17,6 +17,10 @@ struct kc_view {
     kc_topic_t topics[MAX_TOPICS]; /* sorted by name */
     int n_brokers;
     kc_broker_info_t brokers[MAX_BROKERS]; /* sorted by id */
+    /* Change generations as kc_view.h describes them: every viewfix_*
+     * change stamps what it changed with the next number. */
+    uint64_t generation, brokers_changed, topics_removed;
+    uint64_t walk_since; /* of the kc_view_changed_since() walk under way */
 };
 
 static struct kc_view fix = {.loaded = true};
@@ -40,6 +44,7 @@ void viewfix_add_broker(int32_t id) {
     }
     fix.brokers[i] = (kc_broker_info_t){.id = id, .port = -1, .jmx_port = -1};
     fix.n_brokers++;
+    fix.brokers_changed = ++fix.generation;
 }
 
 static kc_topic_t *find(const char *name) {
@@ -52,6 +57,7 @@ void viewfix_topic(const char *name, int n_partitions, const int32_t *replicas, 
     kc_topic_t *t = find(name);
     if (t) {
         kc_topic_clear(t);
+        fix.topics_removed = ++fix.generation; /* its old partitions may be gone */
     } else {
         int i = fix.n_topics;
         ck_assert_int_lt(i, MAX_TOPICS);
@@ -62,10 +68,11 @@ void viewfix_topic(const char *name, int n_partitions, const int32_t *replicas, 
         t = &fix.topics[i];
         fix.n_topics++;
     }
-    *t = (kc_topic_t){.name = strdup(name), .n_partitions = n_partitions};
+    *t = (kc_topic_t){.name = strdup(name), .n_partitions = n_partitions, .changed = ++fix.generation};
     t->partitions = calloc((size_t)n_partitions, sizeof(*t->partitions));
     ck_assert_ptr_nonnull(t->partitions);
     for (int p = 0; p < n_partitions; p++) {
+        t->partitions[p].changed = t->changed;
         t->partitions[p].n_replicas = n_replicas;
         t->partitions[p].replicas = malloc((size_t)n_replicas * sizeof(int32_t) + 1);
         memcpy(t->partitions[p].replicas, replicas, (size_t)n_replicas * sizeof(int32_t));
@@ -85,6 +92,7 @@ void viewfix_state(const char *topic, int32_t p, int32_t leader, int32_t leader_
                                          .zk_version = version + 1};
     part->state.isr = malloc((size_t)n_isr * sizeof(int32_t) + 1);
     memcpy(part->state.isr, isr, (size_t)n_isr * sizeof(int32_t));
+    part->changed = t->changed = ++fix.generation;
 }
 
 void viewfix_topic_config(const char *topic, const char *key, const char *value) {
@@ -92,6 +100,7 @@ void viewfix_topic_config(const char *topic, const char *key, const char *value)
     ck_assert_ptr_nonnull(t);
     t->configs = realloc(t->configs, (size_t)(t->n_configs + 1) * sizeof(*t->configs));
     t->configs[t->n_configs++] = (kc_config_entry_t){strdup(key), strdup(value)};
+    t->configs_changed = t->changed = ++fix.generation;
 }
 
 /* ---- coord/kc_view.h's accessors ---- */
@@ -118,3 +127,24 @@ const kc_topic_t *kc_view_topic(const kc_view_t *v, const char *name) {
 
 int32_t kc_view_controller(const kc_view_t *v) { return -1; }
 const char *kc_view_cluster_id(const kc_view_t *v) { return NULL; }
+
+uint64_t kc_view_generation(const kc_view_t *v) { return v->generation; }
+uint64_t kc_view_brokers_changed(const kc_view_t *v) { return v->brokers_changed; }
+uint64_t kc_view_topics_removed(const kc_view_t *v) { return v->topics_removed; }
+
+/* In name order rather than by last change: the table is tiny and the
+ * suites do not depend on the order of a walk. */
+static const kc_topic_t *changed_from(const kc_view_t *v, int i) {
+    for (; i < v->n_topics; i++)
+        if (v->topics[i].changed > v->walk_since) return &v->topics[i];
+    return NULL;
+}
+
+const kc_topic_t *kc_view_changed_since(const kc_view_t *v, uint64_t since) {
+    fix.walk_since = since;
+    return changed_from(v, 0);
+}
+
+const kc_topic_t *kc_view_changed_next(const kc_view_t *v, const kc_topic_t *t) {
+    return changed_from(v, (int)(t - v->topics) + 1);
+}

@@ -148,7 +148,7 @@ def test_ten_thousand_partitions_without_losing_the_session_or_the_controller_ro
     log = b.process.log_text()
     expired = [ln for ln in log.splitlines() if re.search(r"session .* expired|has expired", ln)]
     assert not expired, f"the broker's ZooKeeper session expired {len(expired)} time(s):\n" + "\n".join(expired[:6])
-    sessions = re.findall(r"connected to ZooKeeper .*\(session (0x[0-9a-f]+), new\)", log)
+    sessions = re.findall(r"connected to ZooKeeper .*\(session (0x[0-9a-f]+), new[,)]", log)
     assert len(sessions) == 1, f"the broker opened {len(sessions)} sessions: {sessions}"
     assert "no longer the controller" not in log
     assert c.controller() == 1 and c.controller_epoch() == epoch, \
@@ -291,8 +291,12 @@ def test_sigterm_with_log_creations_queued_exits_cleanly_and_the_restart_serves_
                      "log creations to be pending")
     # Meanwhile a partition whose log is not there yet answers 6, as a
     # broker that has not applied its LeaderAndIsr does; clients retry.
-    got = h.list_offsets(b, STOP_TOPIC, list(range(STOP_PARTITIONS)), timeout=60)
-    codes = [got[p][0] for p in range(STOP_PARTITIONS)]
+    # Only the last partitions are asked (the creator takes them in order):
+    # asking for all 4,000 took long enough on CI for every log to be made
+    # before the SIGTERM below, which then tested nothing.
+    asked = list(range(STOP_PARTITIONS - 200, STOP_PARTITIONS))
+    got = h.list_offsets(b, STOP_TOPIC, asked, timeout=60)
+    codes = [got[p][0] for p in asked]
     print(f"ListOffsets while creating: {codes.count(0)} served, {codes.count(NOT_LEADER)} NOT_LEADER_OR_FOLLOWER")
     assert set(codes) <= {0, NOT_LEADER}, sorted(set(codes))
     with h.step("SIGTERM with creations still queued"):

@@ -16,7 +16,7 @@
  * from the view.
  *
  * SIGTERM and SIGINT answer the CreateTopics requests still waiting for
- * leaders, give up the controller role, delete /brokers/ids/N, answer or
+ * leaders, drop the partition log creations not started yet, give up the controller role, delete /brokers/ids/N, answer or
  * drop every other waiting request, close the logs cleanly (checkpoints and
  * the clean-shutdown marker) and exit 0; a second signal skips the
  * ZooKeeper clean-up.
@@ -109,6 +109,7 @@ static void begin_shutdown(kb_process_t *p, const char *why) {
     /* Requests waiting on the cluster get their answer while the loop can
      * still send it; the rest are answered or dropped at teardown. */
     kb_api_createtopics_shutdown(&p->broker);
+    if (p->broker.replicas) kb_replicas_stop_creating(p->broker.replicas);
     struct timeval tv = {SHUTDOWN_GRACE_MS / 1000, (SHUTDOWN_GRACE_MS % 1000) * 1000};
     evtimer_add(p->grace_timer, &tv);
     if (!kc_session_connected(p->broker.zk)) {

@@ -207,6 +207,17 @@ static void cancel_queued(kb_worker_t *w) {
     w->queued = 0;
 }
 
+void kb_worker_cancel_queued(kb_worker_t *w) {
+    if (!w) return;
+    pthread_mutex_lock(&w->lock);
+    cancel_queued(w);
+    /* Idle threads leave once stopping is set and the queue is empty: wake
+     * them, and have the loop complete what was cancelled. */
+    pthread_cond_broadcast(&w->wake);
+    if (w->finished_head && w->done_ev) event_active(w->done_ev, EV_READ, 0);
+    pthread_mutex_unlock(&w->lock);
+}
+
 void kb_worker_stop(kb_worker_t *w) {
     if (!w) return;
     pthread_mutex_lock(&w->lock);

@@ -1,7 +1,7 @@
 /*
  * kb_worker.h - a small pool of worker threads for the work an event loop
  * must not do itself (design.md "Threads"): decompression, whole-segment
- * scans, and later log creation.
+ * scans, and the creation of partition logs.
  *
  * The owner of a libevent loop creates a worker with some threads, submits
  * jobs to it from that loop, and gets each job back on the loop: run() is
@@ -59,6 +59,11 @@ int kb_worker_submit(kb_worker_t *w, kb_worker_job_t *job);
 /* Jobs submitted and not yet taken by a thread. */
 size_t kb_worker_queued(kb_worker_t *w);
 
+/* The beginning of the end, on the loop while it still runs: the queued
+ * jobs are cancelled (their done() comes on the loop soon, cancelled
+ * true), those running finish and complete as usual, and submissions are
+ * refused from now on.  kb_worker_stop() is still needed to free w. */
+void kb_worker_cancel_queued(kb_worker_t *w);
 /* Cancels the queued jobs, joins the threads after their current job,
  * completes every outstanding job on the calling thread and frees w.
  * NULL is a no-op. */

@@ -8,10 +8,12 @@
  * (<base offset, 20 digits>.log/.index/.timeindex) in <dir>/<topic>-<partition>/.
  *
  * Threads: appends, reads and index lookups run on the broker's event loop.
- * fsync runs on the manager's flusher thread, and the scans and
- * decompression of ListOffsets by timestamp on the broker's worker threads;
- * their completions are handed back to the loop.  A segment being sent (sendfile) or flushed is referenced and
- * never closed, truncated or deleted under the sender.
+ * fsync runs on the manager's flusher thread, logs created at run time are
+ * built on its creation thread, and the scans and decompression of
+ * ListOffsets by timestamp run on the broker's worker threads; their
+ * completions are handed back to the loop.  A segment being sent
+ * (sendfile) or flushed is referenced and never closed, truncated or
+ * deleted under the sender.
  */
 #ifndef KB_LOG_H
 #define KB_LOG_H
@@ -113,6 +115,10 @@ kb_log_creation_t *kb_logmgr_create_async(kb_logmgr_t *m, const char *topic, int
 /* The caller no longer wants to hear of it (its arg is going away): done
  * is not called; the creation still completes and publishes its log. */
 void kb_logmgr_create_abandon(kb_log_creation_t *c);
+/* Shutdown has begun: the creations still queued complete soon with no
+ * log ("the log manager is closing"), the ones being built complete as
+ * usual, and kb_logmgr_create_async fails from now on (ESHUTDOWN). */
+void kb_logmgr_stop_creating(kb_logmgr_t *m);
 
 /* Writes the recovery-point, replication (high watermark) and log-start
  * checkpoints now (also done periodically by the manager). */

@@ -342,6 +342,10 @@ void kb_log_flush_finished(kb_log_t *log, int64_t target, int rc);
  * of the manager's creation worker (ext4 creates serialise in its journal
  * anyway, and one thread leaves the other core to the loop). */
 #define KB_LOG_CREATE_THREADS 1
+/* ... at the loop's own priority (unlike the broker's CPU workers, niced
+ * by 5): a creation is filesystem work that hardly competes for the CPU,
+ * and a partition waits for its log to be served at all. */
+#define KB_LOG_CREATE_NICE 0
 
 struct kb_worker;
 /* The manager's side of creation, all on the loop: its worker; a dir

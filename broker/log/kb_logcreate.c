@@ -142,6 +142,8 @@ kb_log_creation_t *kb_logmgr_create_async(kb_logmgr_t *m, const char *topic, int
     return c;
 }
 
+void kb_logmgr_stop_creating(kb_logmgr_t *m) { kb_worker_cancel_queued(kb_logmgr_creator(m)); }
+
 void kb_logmgr_create_abandon(kb_log_creation_t *c) {
     if (c) c->done = NULL;
 }

@@ -775,7 +775,7 @@ kb_logmgr_t *kb_logmgr_open(struct event_base *base, const kb_config_t *cfg, cha
     if (table_grow(m) != 0 || open_dirs(m, cfg, err, errlen) != 0 || load_dirs(m, err, errlen) != 0 ||
         !(m->flusher = kb_flusher_start(base, m, &m->stats, flush_check_ms(cfg))) ||
         !(m->retention = kb_retention_start(base, m, cfg->log_retention_check_interval_ms)) ||
-        !(m->creator = kb_worker_new(base, KB_LOG_CREATE_THREADS, "kb-logcreate", 0)) || start_timers(m, cfg) != 0) {
+        !(m->creator = kb_worker_new(base, KB_LOG_CREATE_THREADS, "kb-logcreate", KB_LOG_CREATE_NICE)) || start_timers(m, cfg) != 0) {
         if (!err[0]) snprintf(err, errlen, "cannot open the log dirs: %s", strerror(errno ? errno : ENOMEM));
         release(m);
         return NULL;

@@ -487,6 +487,7 @@ static void host_from_view(kb_replicas_t *r, kb_partition_t *p);
  * the partition waits on r->retry for retry_ev. */
 static void creation_failed(kb_partition_t *p, const char *why) {
     kb_replicas_t *r = p->r;
+    if (r->creations_stopped) return; /* cut short by shutdown: not a failure */
     if (!p->log_failed)
         kc_error("replica", "%s-%d: cannot create its log (%s); not hosting it until a later attempt succeeds",
                  p->topic, (int)p->partition, why);
@@ -640,6 +641,11 @@ void kb_replicas_on_view_change(kb_replicas_t *r, int what) {
     for (const kc_topic_t *t = kc_view_changed_since(v, since); t; t = kc_view_changed_next(v, t))
         replicas_walk_topic(r, t, since);
     if (kc_view_topics_removed(v) > since) replicas_drop_unassigned(r, v);
+}
+
+void kb_replicas_stop_creating(kb_replicas_t *r) {
+    r->creations_stopped = true;
+    if (r->b->logs) kb_logmgr_stop_creating(r->b->logs);
 }
 
 /* ---- accessors ---- */

@@ -38,6 +38,11 @@ kb_replicas_t *kb_replicas_new(kb_broker_t *b);
  * manager still exist.  A produce whose fsync is still running is answered too; the
  * flusher's late completion is harmless. */
 void kb_replicas_free(kb_replicas_t *r);
+/* Shutdown has begun (the loop still runs): logs not created yet are not
+ * created any more (kb_logmgr_stop_creating), and the partitions waiting
+ * for one stay unhosted without an error, so that a SIGTERM during a burst
+ * of creations does not wait for the burst. */
+void kb_replicas_stop_creating(kb_replicas_t *r);
 
 /* Applies the cluster view: opens the logs of partitions assigned to this
  * broker (or has them created off the loop, hosting each partition once

@@ -99,6 +99,7 @@ struct kb_replicas {
     struct produce_list pool;
     int pool_size;
     bool closing; /* kb_replicas_free is running: nothing new may wait */
+    bool creations_stopped; /* shutdown began: logs not made yet never will be */
     /* ISR upkeep (kb_partition_isr.c) */
     struct event *isr_check_ev;   /* every replica.lag.time.max.ms / 2 */
     struct event *isr_publish_ev; /* every KB_ISR_PUBLISH_CHECK_MS */

@@ -797,6 +797,39 @@ def require_binaries():
 
 
 # -- the data path: raw requests, metrics, clients ---------------------------------
+# -- small filesystems, for full-disk scenarios (root only) --------------------
+
+def mount_tmpfs(path, size):
+    """Mounts a tmpfs of `size` (mount's syntax, e.g. "4m") at path; skips the
+    test when that is not allowed (not root)."""
+    import pytest
+    path.mkdir(parents=True, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs at {path} (root needed): {r.stderr.strip()}")
+
+
+def unmount(path):
+    r = subprocess.run(["umount", str(path)], capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:  # still busy: detach it now, the kernel frees it when unused
+        subprocess.run(["umount", "-l", str(path)], capture_output=True, text=True, timeout=30)
+
+
+def fill_rest(path):
+    """Appends to path until its filesystem is full (ENOSPC, anything else
+    fails the test); returns the bytes written."""
+    n = 0
+    with open(path, "ab", buffering=0) as f:
+        for size in (1 << 16, 4096, 1):
+            try:
+                while True:
+                    n += f.write(b"\0" * size)
+            except OSError as e:
+                assert e.errno == 28, f"expected ENOSPC filling {path}, got {e!r}"
+    return n
+
+
 def list_offsets(broker, topic, partitions, timestamp=kafkawire.LATEST, timeout=10.0):
     """Raw ListOffsets v1 to one broker: {partition: (error, timestamp, offset)}."""
     s = connect(broker.port, timeout)

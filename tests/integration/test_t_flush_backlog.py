@@ -23,7 +23,6 @@ pipelined over one connection.  Then:
     there, and the recovery-point checkpoint of "rolling" is its log end.
 """
 import re
-import socket
 import time
 
 import pytest

@@ -17,7 +17,6 @@ The tmpfs is mounted before the broker starts and unmounted after it stops,
 whatever the outcome (the test runs as root, as scripts/test.sh does).
 """
 import os
-import subprocess
 import time
 
 import pytest
@@ -32,25 +31,11 @@ STORAGE_ERROR = 56
 MAX_ROUNDS = 200  # 2 MiB / ~16 KiB per rolled record: the disk is full long before
 
 
-def mount_tmpfs(path):
-    path.mkdir(parents=True, exist_ok=True)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_SIZE}", "tmpfs", str(path)],
-                       capture_output=True, text=True, timeout=30)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs at {path} (root needed): {r.stderr.strip()}")
-
-
-def unmount(path):
-    r = subprocess.run(["umount", str(path)], capture_output=True, text=True, timeout=30)
-    if r.returncode != 0:  # still busy: detach it now, the kernel frees it when unused
-        subprocess.run(["umount", "-l", str(path)], capture_output=True, text=True, timeout=30)
-
-
 @pytest.fixture(scope="module")
 def full(make_cluster):
     c = make_cluster()
     b = c.add_broker(1, metrics=True, extra={"log.segment.bytes": "1024", "log.index.interval.bytes": "1"})
-    mount_tmpfs(b.log_dir)
+    h.mount_tmpfs(b.log_dir, DISK_SIZE)
     state = {"acked": [], "filler": b.log_dir / "filler", "reserve": b.log_dir / "reserve"}
     try:
         with h.step(f"start broker 1 with its log dir on a {DISK_SIZE} tmpfs"):
@@ -65,26 +50,13 @@ def full(make_cluster):
         assert rc == 0, f"broker 1 exited with status {rc} on SIGTERM"
     finally:
         b.stop()
-        unmount(b.log_dir)
+        h.unmount(b.log_dir)
 
 
 def produce_round(cluster, i, n=4):
     p = h.ck_producer(cluster.bootstrap(), retries=0, linger_ms=0, message_timeout_ms=30000)
     recs = [h.Rec(TOPIC, 0, None, f"r{i}-{j}".encode(), VALUE, (), None) for j in range(n)]
     return h.ck_produce(p, recs)
-
-
-def fill_rest(path):
-    """Writes path until the filesystem is full; returns the bytes written."""
-    n = 0
-    with open(path, "ab", buffering=0) as f:
-        for size in (1 << 16, 4096, 1):
-            try:
-                while True:
-                    n += f.write(b"\0" * size)
-            except OSError as e:
-                assert e.errno == 28, f"expected ENOSPC filling {path}, got {e!r}"
-    return n
 
 
 def raw_produce(broker, corr):
@@ -127,7 +99,7 @@ def test_a_full_disk_gives_storage_errors_and_the_broker_stays_up(full):
     assert all(err is None for _, err in reports), [str(e) for _, e in reports]
     state["acked"] += [r for r, _ in reports]
     with h.step("a filler file takes the rest of the tmpfs"):
-        fill_rest(state["filler"])
+        h.fill_rest(state["filler"])
     with h.step("Produce crafted by hand on the full disk"):
         for corr in range(1, 4):
             got = raw_produce(broker, corr)

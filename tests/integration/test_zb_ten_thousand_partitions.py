@@ -33,7 +33,6 @@ cores the first scenario takes 15-60 s, the module 30-70 s.
 """
 import os
 import re
-import subprocess
 import threading
 import time
 
@@ -195,35 +194,6 @@ FULL_PARTITIONS = 20
 DISK_SIZE = "4m"
 
 
-def mount_tmpfs(path):
-    path.mkdir(parents=True, exist_ok=True)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_SIZE}", "tmpfs", str(path)],
-                       capture_output=True, text=True, timeout=30)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs at {path} (root needed): {r.stderr.strip()}")
-
-
-def unmount(path):
-    r = subprocess.run(["umount", str(path)], capture_output=True, text=True, timeout=30)
-    if r.returncode != 0:
-        subprocess.run(["umount", "-l", str(path)], capture_output=True, text=True, timeout=30)
-
-
-def fill(path):
-    with open(path, "ab", buffering=0) as f:
-        try:
-            for _ in range(1 << 16):
-                f.write(b"\0" * 65536)
-            raise AssertionError(f"{path} never filled its filesystem")
-        except OSError:
-            pass
-        try:
-            while True:
-                f.write(b"\0")
-        except OSError:
-            pass
-
-
 def creation_errors(broker):
     return [ln for ln in broker.process.log_text().splitlines()
             if f"{FULL_TOPIC}-" in ln and "cannot create its log" in ln]
@@ -232,14 +202,14 @@ def creation_errors(broker):
 def test_logs_that_do_not_fit_are_logged_once_and_created_once_space_is_freed(make_cluster):
     c = make_cluster(chroot="/full")
     b = c.add_broker(2, metrics=True)
-    mount_tmpfs(b.log_dir)
+    h.mount_tmpfs(b.log_dir, DISK_SIZE)
     try:
         with h.step(f"start broker 2 with its log dir on a {DISK_SIZE} tmpfs; fill the tmpfs"):
             b.start()
             b.wait_registered(30)
             c.wait_controller()
             filler = b.log_dir / "filler"
-            fill(filler)
+            h.fill_rest(filler)
         with h.step(f"create {FULL_TOPIC} ({FULL_PARTITIONS} partitions): every log creation fails"):
             r = c.admin("create-topic", "--topic", FULL_TOPIC, "--partitions", FULL_PARTITIONS,
                         "--replication-factor", 1)
@@ -266,7 +236,7 @@ def test_logs_that_do_not_fit_are_logged_once_and_created_once_space_is_freed(ma
         assert rc == 0, f"broker 2 exited with status {rc} on SIGTERM"
     finally:
         b.stop()
-        unmount(b.log_dir)
+        h.unmount(b.log_dir)
 
 
 # -- zb3: SIGTERM while logs are still being created -----------------------------------
@@ -299,13 +269,21 @@ def test_sigterm_with_log_creations_queued_exits_cleanly_and_the_restart_serves_
     codes = [got[p][0] for p in asked]
     print(f"ListOffsets while creating: {codes.count(0)} served, {codes.count(NOT_LEADER)} NOT_LEADER_OR_FOLLOWER")
     assert set(codes) <= {0, NOT_LEADER}, sorted(set(codes))
+    def made():
+        return sum(1 for p in range(STOP_PARTITIONS) if b.partition_dir(STOP_TOPIC, p).exists())
+    # The broker drops the creations not started yet as soon as the signal
+    # arrives (it went on making logs through its whole shutdown before,
+    # and on CI made all 4,000 by the time it exited).
     with h.step("SIGTERM with creations still queued"):
+        made_at_signal = made()
         rc = b.stop()
     assert rc == 0, f"broker 3 exited with status {rc}:\n{b.process.tail(30)}"
     assert not b.process.sanitizer_report(), b.process.sanitizer_report()[:10]
-    made = sum(1 for p in range(STOP_PARTITIONS) if b.partition_dir(STOP_TOPIC, p).exists())
-    print(f"{made} of {STOP_PARTITIONS} partition dirs existed at shutdown")
-    assert made < STOP_PARTITIONS, "every log was created before SIGTERM: nothing was queued"
+    made_at_exit = made()
+    print(f"{made_at_signal} of {STOP_PARTITIONS} partition dirs existed at SIGTERM, {made_at_exit} at exit")
+    assert made_at_exit < STOP_PARTITIONS, "every log was created before the broker exited"
+    cut_short = [ln for ln in b.process.log_text().splitlines() if "cannot create its log" in ln]
+    assert not cut_short, f"creations dropped by the shutdown were logged as failures: {cut_short[:3]}"
     with h.step("restart broker 3: the logs made load, the others are created"):
         b.start()
         b.wait_registered(60)

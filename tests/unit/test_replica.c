@@ -7,8 +7,9 @@
  *
  * Real logs in a temporary dir and a real event_base (logfix); the cluster
  * view is made by hand (viewfix).  This broker is id 1.  Nothing waits on
- * the clock except the acks=all timeout, which runs the loop until the
- * answer arrives, with a generous bound.
+ * the clock except the acks=all timeout and view_changed(), which waits
+ * for the logs being created off the loop: both run the loop until what
+ * they wait for has happened, with a generous bound.
  */
 #include <event2/event.h>
 #include <string.h>

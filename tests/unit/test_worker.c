@@ -173,6 +173,42 @@ START_TEST(stop_cancels_the_queue_and_waits_for_the_running_job) {
 }
 END_TEST
 
+/* Cancelling while the loop runs (a broker told to stop): the queued jobs
+ * complete on the loop as cancelled without running, the running one
+ * completes normally, and nothing new is taken; stop then has nothing
+ * left to complete. */
+START_TEST(cancel_queued_completes_the_queue_on_the_loop) {
+    static job_t jobs[8];
+    job_t late;
+    kb_worker_t *w = kb_worker_new(base, 1, "kb-test", 0);
+
+    for (int i = 0; i < 8; i++) job_init(&jobs[i], w);
+    job_init(&late, w);
+    jobs[0].hold = true;
+    ck_assert_int_eq(kb_worker_submit(w, &jobs[0].wj), 0);
+    for (int i = 0; !atomic_load(&held_started) && i < WAIT_BOUND_S * 1000; i++)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    ck_assert(atomic_load(&held_started));
+    for (int i = 1; i < 8; i++) ck_assert_int_eq(kb_worker_submit(w, &jobs[i].wj), 0);
+    kb_worker_cancel_queued(w);
+    ck_assert_uint_eq(kb_worker_queued(w), 0);
+    ck_assert_int_eq(kb_worker_submit(w, &late.wj), -1);
+    loop_until(7); /* the cancelled ones, while the held job still runs */
+    for (int i = 1; i < 8; i++) {
+        ck_assert_int_eq(jobs[i].ran, 0);
+        ck_assert_int_eq(jobs[i].cancelled, 1);
+    }
+    ck_assert_int_eq(jobs[0].completed, 0);
+    atomic_store(&held_armed, true);
+    loop_until(8);
+    ck_assert_int_eq(jobs[0].ran, 1);
+    ck_assert_int_eq(jobs[0].cancelled, 0);
+    kb_worker_stop(w);
+    ck_assert_int_eq(completions, 8);
+    ck_assert_int_eq(late.completed, 0);
+}
+END_TEST
+
 /* Work handed off the loop runs at a lower priority than the loop. */
 START_TEST(threads_run_at_the_niceness_asked_for) {
     job_t j;
@@ -208,6 +244,7 @@ Suite *worker_suite(void) {
     tcase_add_test(tc, several_threads_complete_every_job_once);
     tcase_add_test(tc, a_completion_may_submit_again);
     tcase_add_test(tc, stop_cancels_the_queue_and_waits_for_the_running_job);
+    tcase_add_test(tc, cancel_queued_completes_the_queue_on_the_loop);
     tcase_add_test(tc, threads_run_at_the_niceness_asked_for);
     tcase_add_test(tc, stop_of_an_idle_worker_and_of_null);
     suite_add_tcase(s, tc);

@@ -30,6 +30,7 @@
 # Nothing here passes or fails on a figure: the exit status is 1 only when a
 # run did not complete.  Everything binds 127.0.0.1; every process started
 # here is stopped by its PID.  A run takes 1-2 minutes on 2 cores once built.
+# The helpers shared with partitions.sh are in lib.sh.
 #
 # Environment: N_PRODUCE [2000000]  LAT_RATE [10000]  LAT_SECS [10]
 #   ORDER ["kbroker mock"] which server goes through the loads first
@@ -39,186 +40,13 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 N_PRODUCE=${N_PRODUCE:-2000000}
 LAT_RATE=${LAT_RATE:-10000}
 LAT_SECS=${LAT_SECS:-10}
 ORDER=${ORDER:-kbroker mock}
 RECORD_SIZE=100
-BUILD=${KB_BENCH_BUILD:-$ROOT/build-bench}
-BENCH_BIN=${BENCH_BIN:-$BUILD/bench}
-KBROKER=${KBROKER_BIN:-$BUILD/kbroker}
-ADMIN=${KBROKER_ADMIN_BIN:-$BUILD/kbroker-admin}
-ZK_CLASSPATH="/usr/share/java/slf4j-simple.jar:/usr/share/java/*:/etc/zookeeper/conf_example"
-WORK=$(mktemp -d -t kbbench.XXXXXX)
-PIDS=()
-FAILED=0
-
-say() { echo "compare: $*" >&2; }
-die() {
-    say "$*"
-    exit 1
-}
-
-# stop_pid PID: SIGTERM, up to 15 s, then SIGKILL.
-stop_pid() {
-    local pid=$1 n
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null
-    for ((n = 0; n < 150; n++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 0
-}
-# Stops every process started here, newest first, each by its PID.
-# shellcheck disable=SC2317 # run by the EXIT trap
-cleanup() {
-    local i
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-        stop_pid "${PIDS[$i]}"
-    done
-    if [ "${KEEP:-0}" = 1 ]; then
-        say "work directory kept: $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 30000))
-        port_in_use "$p" || break
-    done
-    echo "$p"
-}
-
-# -- packages and builds -------------------------------------------------------
-install_packages() {
-    # shellcheck source=../../scripts/deps.sh
-    . "$ROOT/scripts/deps.sh"
-    # shellcheck disable=SC2119 # no --test: the test packages are not needed
-    kb_install_deps >&2 || die "could not install the build and run packages"
-    local missing
-    # shellcheck disable=SC2086 # a list of package names, split on purpose
-    missing=$(kb_missing_packages $KB_BENCH_PACKAGES)
-    [ -z "$missing" ] && return 0
-    [ "$(id -u)" -eq 0 ] || die "missing Debian packages: $missing (apt-get install -y $missing)"
-    say "installing $missing"
-    export DEBIAN_FRONTEND=noninteractive
-    # shellcheck disable=SC2086 # a list of package names, split on purpose
-    { apt-get update -q && apt-get install -y -q --no-install-recommends $missing; } >&2 ||
-        die "apt-get install $missing failed"
-}
-
-build_kbroker() {
-    if [ -n "${KBROKER_BIN:-}" ]; then
-        if [ ! -x "$KBROKER" ] || [ ! -x "$ADMIN" ]; then
-            die "KBROKER_BIN/KBROKER_ADMIN_BIN not executable"
-        fi
-        return 0
-    fi
-    [ -x "$ROOT/configure" ] || (cd "$ROOT" && autoreconf -fi >&2) || die "autoreconf failed"
-    # A build directory configured otherwise (sanitizers, other flags) is
-    # someone else's: refuse rather than reconfigure it.
-    if [ -f "$BUILD/config.status" ] &&
-        { grep -q -- '--enable-sanitizers' "$BUILD/config.status" || ! grep -q "'CFLAGS=-O2'" "$BUILD/config.status"; }; then
-        die "$BUILD is not configured with CFLAGS=-O2 alone; remove it or set KB_BENCH_BUILD"
-    fi
-    mkdir -p "$BUILD"
-    if [ ! -f "$BUILD/config.status" ]; then
-        (cd "$BUILD" && "$ROOT/configure" -q CFLAGS=-O2 >&2) || die "configure failed"
-    fi
-    make -C "$BUILD" -j"$(nproc)" kbroker kbroker-admin >"$WORK/build.log" 2>&1 ||
-        die "the kbroker build failed (see $WORK/build.log; KEEP=1 keeps it)"
-}
-
-# -- /proc readings -----------------------------------------------------------
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-# "utime stime" in clock ticks; the command name in field 2 may hold spaces,
-# so count fields after its closing parenthesis.
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12, $13 }'; }
-HZ=$(getconf CLK_TCK)
-
-# key=value from the RESULT/SERVING line in a file
-field() { sed -n -E "s/^(RESULT|SERVING) .*\\b$2=([^ ]+).*/\\2/p" "$1" | tail -n 1; }
-
-# -- ZooKeeper and kbroker ----------------------------------------------------
-start_zookeeper() {
-    ZK_PORT=$(free_port)
-    mkdir -p "$WORK/zk/data"
-    cat >"$WORK/zk/zoo.cfg" <<EOF
-tickTime=500
-dataDir=$WORK/zk/data
-clientPort=$ZK_PORT
-clientPortAddress=127.0.0.1
-admin.enableServer=false
-forceSync=no
-EOF
-    java -Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp "$ZK_CLASSPATH" \
-        org.apache.zookeeper.server.quorum.QuorumPeerMain "$WORK/zk/zoo.cfg" \
-        >"$WORK/zookeeper.log" 2>&1 </dev/null &
-    PIDS+=($!)
-    local n
-    for ((n = 0; n < 300; n++)); do
-        "$ADMIN" --zookeeper "127.0.0.1:$ZK_PORT" --timeout 2 list-topics >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    die "ZooKeeper did not answer on 127.0.0.1:$ZK_PORT within 60 s"
-}
-
-write_broker_config() {
-    KB_PORT=$(free_port)
-    cat >"$WORK/kbroker.properties" <<EOF
-broker.id=1
-listeners=PLAINTEXT://127.0.0.1:$KB_PORT
-log.dirs=$WORK/kafka-logs
-zookeeper.connect=127.0.0.1:$ZK_PORT/kbbench
-zookeeper.session.timeout.ms=6000
-kbroker.log.level=info
-EOF
-}
-
-# First start: make the topic and wait until the broker leads it; then stop
-# the broker, so that the timed start below finds a cluster that is ready.
-prepare_topic() {
-    "$KBROKER" "$WORK/kbroker.properties" >>"$WORK/kbroker.log" 2>&1 </dev/null &
-    local pid=$!
-    PIDS+=("$pid")
-    "$BENCH_BIN/kbstart" -b "127.0.0.1:$KB_PORT" -T 60 >/dev/null || die "kbroker did not serve (see the log)"
-    "$ADMIN" --zookeeper "127.0.0.1:$ZK_PORT/kbbench" create-topic --topic perf \
-        --partitions 1 --replication-factor 1 >/dev/null || die "create-topic perf failed"
-    "$BENCH_BIN/kbstart" -b "127.0.0.1:$KB_PORT" -t perf -T 60 >/dev/null || die "kbroker never led perf"
-    stop_pid "$pid"
-}
-
-# launch NAME OUT KBSTART-ARGS...: starts a server under kbstart; sets
-# SERVER_PID (the server itself), BOOTSTRAP and START_MS from kbstart's
-# SERVING line.  The server's output goes to $WORK/NAME.log.
-launch() {
-    local name=$1 out=$2 n
-    shift 2
-    # kbstart and the server append to the same log; nothing reads it here.
-    # shellcheck disable=SC2094
-    "$BENCH_BIN/kbstart" -t perf -T 60 -o "$WORK/$name.log" "$@" >"$out" 2>>"$WORK/$name.log" </dev/null &
-    PIDS+=($!)
-    for ((n = 0; n < 700; n++)); do
-        grep -q '^SERVING' "$out" 2>/dev/null && break
-        sleep 0.1
-    done
-    if ! grep -q '^SERVING pid=' "$out" || grep -q 'status=FAILED' "$out"; then
-        die "$name did not serve: $(cat "$out")"
-    fi
-    SERVER_PID=$(field "$out" pid)
-    BOOTSTRAP=$(field "$out" bootstrap)
-    START_MS=$(field "$out" ms)
-}
 
 # -- the loads ------------------------------------------------------------------
 # run_load NAME LOGFILE kbperf-args...: one kbperf run; its RESULT line is
@@ -332,16 +160,16 @@ print_table() {
 # -- main ------------------------------------------------------------------------
 install_packages
 build_kbroker
-make -C "$HERE" O="$BENCH_BIN" >"$WORK/bench-build.log" 2>&1 || die "building kbperf/kbmock/kbstart failed: $(tail -n 5 "$WORK/bench-build.log")"
+build_bench_programs
 LOAD_BEFORE=$(cut -d ' ' -f 1-3 /proc/loadavg)
 
 start_zookeeper
-write_broker_config
-prepare_topic
+write_broker_config "$WORK" /kbbench
+prepare_topic perf 1
 for server in $ORDER; do
     case $server in
-    kbroker) launch kbroker "$WORK/kbroker.serving" -b "127.0.0.1:$KB_PORT" -- "$KBROKER" "$WORK/kbroker.properties" ;;
-    mock) launch mock "$WORK/mock.serving" -- "$BENCH_BIN/kbmock" -b 1 -t perf -p 1 ;;
+    kbroker) launch kbroker "$WORK/kbroker.serving" -t perf -b "127.0.0.1:$KB_PORT" -- "$KBROKER" "$KB_CONFIG" ;;
+    mock) launch mock "$WORK/mock.serving" -t perf -- "$BENCH_BIN/kbmock" -b 1 -t perf -p 1 ;;
     *) die "ORDER: unknown server $server" ;;
     esac
     measure "$server"

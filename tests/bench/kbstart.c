@@ -1,19 +1,28 @@
 /*
  * kbstart.c - start-to-serving time of a Kafka-protocol server, for
- * tests/bench/compare.sh.
+ * tests/bench/compare.sh and tests/bench/partitions.sh.
  *
- *   kbstart [-b HOST:PORT] [-t TOPIC] [-T SECONDS] [-o LOG] [-- COMMAND [ARG...]]
+ *   kbstart [-b HOST:PORT] [-t TOPIC [-l]] [-T SECONDS] [-o LOG] [-- COMMAND [ARG...]]
  *
  * With a COMMAND, kbstart forks and execs it, and from that moment (read
  * just before fork) probes the listener until it answers an ApiVersions v0
  * request without error and then a Metadata v1 request that lists at least
  * one broker and, with -t, the topic with every partition led (error 0,
- * leader >= 0): what a client needs before it can produce.  It then prints
+ * leader >= 0): what a client needs before it can produce.  With -l the
+ * same connection then asks ListOffsets v1 for the latest offset of every
+ * partition Metadata listed, and each must answer error 0: a partition
+ * the cluster says is led here may not be hosted yet (its log still being
+ * created or loaded), which Metadata does not show.  It then prints
  *
  *   SERVING pid=CHILD ms=MILLISECONDS probes=N bootstrap=HOST:PORT
  *
- * and stays the child's parent: SIGINT, SIGTERM and SIGHUP are passed on to
- * it, and kbstart exits with its status (128 + signal if it was killed).
+ * (with -l followed by partitions=N, how many answered ListOffsets,
+ * led_ms=MILLISECONDS, when that last probe's Metadata answer arrived, so
+ * that ms - led_ms is its ListOffsets round trip, and unserved=K, how many
+ * earlier probes found every partition led in Metadata but not every one
+ * answering ListOffsets), and stays the child's parent: SIGINT, SIGTERM
+ * and SIGHUP are passed on to it, and kbstart exits with its status (128 +
+ * signal if it was killed).
  * Without -b the child must print its bootstrap list as its first line on
  * stdout (kbmock does); the rest of its stdout is read and dropped.  A
  * server that does not serve within SECONDS (default 60) is stopped
@@ -47,6 +56,7 @@
 #define PROBE_INTERVAL_MS 2
 #define IO_TIMEOUT_MS 1000
 #define MAX_RESPONSE (4 << 20)
+#define API_LIST_OFFSETS 2
 #define API_METADATA 3
 #define API_API_VERSIONS 18
 
@@ -65,20 +75,37 @@ static void sleep_ms(int ms)
 
 /* ---- big-endian writer and reader (sticky error) ------------------------- */
 
+/* Grows as needed: a ListOffsets request for 10,000 partitions is 120 KB. */
 typedef struct {
-    uint8_t buf[512];
-    size_t len;
+    uint8_t *buf;
+    size_t len, cap;
     bool err;
 } writer_t;
 
 static void put_bytes(writer_t *w, const void *p, size_t n)
 {
-    if (w->err || n > sizeof(w->buf) - w->len) {
-        w->err = true;
-        return;
+    if (!w->err && n > w->cap - w->len) {
+        size_t cap = w->cap ? w->cap : 256;
+        while (cap - w->len < n)
+            cap *= 2;
+        uint8_t *buf = realloc(w->buf, cap);
+        if (buf) {
+            w->buf = buf;
+            w->cap = cap;
+        } else {
+            w->err = true;
+        }
     }
+    if (w->err || n == 0)
+        return;
     memcpy(w->buf + w->len, p, n);
     w->len += n;
+}
+
+static void writer_free(writer_t *w)
+{
+    free(w->buf);
+    *w = (writer_t){.len = 0};
 }
 
 static void put_i16(writer_t *w, int16_t v)
@@ -92,6 +119,12 @@ static void put_i32(writer_t *w, int32_t v)
     uint32_t u = (uint32_t)v;
     uint8_t b[4] = {(uint8_t)(u >> 24), (uint8_t)(u >> 16), (uint8_t)(u >> 8), (uint8_t)u};
     put_bytes(w, b, 4);
+}
+
+static void put_i64(writer_t *w, int64_t v)
+{
+    put_i32(w, (int32_t)(uint32_t)((uint64_t)v >> 32));
+    put_i32(w, (int32_t)(uint32_t)(uint64_t)v);
 }
 
 static void put_string(writer_t *w, const char *s)
@@ -196,14 +229,18 @@ static uint8_t *exchange(int fd, int16_t api_key, int16_t version, const writer_
     put_i32(&w, corr);
     put_string(&w, "kbstart");
     put_bytes(&w, body->buf, body->len);
-    if (w.err)
+    if (w.err || body->err) {
+        writer_free(&w);
         return NULL;
+    }
     uint32_t size = (uint32_t)w.len - 4;
     uint8_t be[4] = {(uint8_t)(size >> 24), (uint8_t)(size >> 16), (uint8_t)(size >> 8), (uint8_t)size};
     memcpy(w.buf, be, 4);
     uint64_t deadline = now_ns() + IO_TIMEOUT_MS * 1000000ull;
     uint8_t hdr[8];
-    if (!send_all(fd, w.buf, w.len, deadline) || !recv_all(fd, hdr, sizeof(hdr), deadline))
+    bool sent = send_all(fd, w.buf, w.len, deadline);
+    writer_free(&w);
+    if (!sent || !recv_all(fd, hdr, sizeof(hdr), deadline))
         return NULL;
     reader_t r = {hdr, hdr + sizeof(hdr), false};
     int32_t rsize = get_i32(&r);
@@ -218,13 +255,14 @@ static uint8_t *exchange(int fd, int16_t api_key, int16_t version, const writer_
     return resp;
 }
 
-/* ---- the two answers a client needs --------------------------------------- */
+/* ---- the answers a client needs ------------------------------------------- */
 
 static bool api_versions_ok(int fd)
 {
     writer_t body = {.len = 0};
     size_t len;
     uint8_t *resp = exchange(fd, API_API_VERSIONS, 0, &body, &len);
+    writer_free(&body);
     if (!resp)
         return false;
     reader_t r = {resp, resp + len, false};
@@ -236,8 +274,9 @@ static bool api_versions_ok(int fd)
 }
 
 /* One topic of a Metadata v1 answer: true if it is the topic wanted and
- * every partition has a leader; the reader is left after the topic. */
-static bool topic_served(reader_t *r, const char *topic)
+ * every partition has a leader, whose count goes to *nparts_out; the
+ * reader is left after the topic. */
+static bool topic_served(reader_t *r, const char *topic, int32_t *nparts_out)
 {
     int16_t err = get_i16(r);
     bool wanted = get_string_is(r, topic);
@@ -252,10 +291,13 @@ static bool topic_served(reader_t *r, const char *topic)
         skip(r, get_i32(r) * 4); /* isr */
         led = led && perr == 0 && leader >= 0;
     }
+    if (wanted && led && !r->err)
+        *nparts_out = nparts;
     return wanted && led && !r->err;
 }
 
-static bool metadata_ok(int fd, const char *topic)
+/* With a topic, its partition count goes to *nparts. */
+static bool metadata_ok(int fd, const char *topic, int32_t *nparts)
 {
     writer_t body = {.len = 0};
     if (topic) {
@@ -266,6 +308,7 @@ static bool metadata_ok(int fd, const char *topic)
     }
     size_t len;
     uint8_t *resp = exchange(fd, API_METADATA, 1, &body, &len);
+    writer_free(&body);
     if (!resp)
         return false;
     reader_t r = {resp, resp + len, false};
@@ -280,9 +323,41 @@ static bool metadata_ok(int fd, const char *topic)
     int32_t ntopics = get_i32(&r);
     bool served = topic == NULL;
     for (int32_t i = 0; i < ntopics && !r.err && topic; i++)
-        served = topic_served(&r, topic) || served;
+        served = topic_served(&r, topic, nparts) || served;
     free(resp);
     return !r.err && nbrokers > 0 && served;
+}
+
+/* ListOffsets v1, latest (-1), for partitions 0..nparts-1 of the topic:
+ * true when the answer holds that topic alone, with nparts partitions,
+ * each with error 0. */
+static bool list_offsets_ok(int fd, const char *topic, int32_t nparts)
+{
+    writer_t body = {.len = 0};
+    put_i32(&body, -1); /* replica id: a consumer */
+    put_i32(&body, 1);
+    put_string(&body, topic);
+    put_i32(&body, nparts);
+    for (int32_t i = 0; i < nparts; i++) {
+        put_i32(&body, i);
+        put_i64(&body, -1); /* latest */
+    }
+    size_t len;
+    uint8_t *resp = exchange(fd, API_LIST_OFFSETS, 1, &body, &len);
+    writer_free(&body);
+    if (!resp)
+        return false;
+    reader_t r = {resp, resp + len, false};
+    int32_t ntopics = get_i32(&r), answered = 0;
+    bool ok = ntopics == 1 && get_string_is(&r, topic);
+    int32_t n = get_i32(&r);
+    for (int32_t i = 0; ok && i < n && !r.err; i++) {
+        get_i32(&r); /* partition index */
+        answered += get_i16(&r) == 0;
+        skip(&r, 16); /* timestamp, offset */
+    }
+    free(resp);
+    return ok && !r.err && n == nparts && answered == nparts;
 }
 
 static int connect_to(const char *host, const char *port)
@@ -304,8 +379,11 @@ static int connect_to(const char *host, const char *port)
     return fd;
 }
 
-/* One probe: true when the server at bootstrap ("host:port") serves. */
-static bool probe(const char *bootstrap, const char *topic)
+/* One probe: true when the server at bootstrap ("host:port") serves; with
+ * list_offsets, every partition of the topic must answer ListOffsets, and
+ * their count goes to *nparts.  *led_ns: when the Metadata answer wanted
+ * arrived (0: it did not). */
+static bool probe(const char *bootstrap, const char *topic, bool list_offsets, int32_t *nparts, uint64_t *led_ns)
 {
     char host[256];
     snprintf(host, sizeof(host), "%s", bootstrap);
@@ -316,7 +394,9 @@ static bool probe(const char *bootstrap, const char *topic)
     int fd = connect_to(host, colon + 1);
     if (fd < 0)
         return false;
-    bool ok = api_versions_ok(fd) && metadata_ok(fd, topic);
+    bool led = api_versions_ok(fd) && metadata_ok(fd, topic, nparts);
+    *led_ns = led ? now_ns() : 0;
+    bool ok = led && (!list_offsets || list_offsets_ok(fd, topic, *nparts));
     close(fd);
     return ok;
 }
@@ -446,18 +526,23 @@ static int supervise(pid_t pid, int out_fd)
 typedef struct {
     char bootstrap[256]; /* empty: read from the child */
     const char *topic;
+    bool list_offsets; /* -l */
     int timeout_s;
     const char *log; /* NULL: the child shares kbstart's stderr */
     char **command; /* NULL: only wait for bootstrap to serve */
 } start_opts_t;
 
 /* Probes every PROBE_INTERVAL_MS until serving; false when the deadline
- * passes or the child has exited (it then cannot start serving). */
-static bool wait_serving(const start_opts_t *o, pid_t child, uint64_t deadline, int *probes)
+ * passes or the child has exited (it then cannot start serving).  *led_ns:
+ * when the serving probe had its Metadata answer; *unserved: probes before
+ * it whose Metadata was as wanted but not their ListOffsets. */
+static bool wait_serving(const start_opts_t *o, pid_t child, uint64_t deadline, int *probes, int32_t *nparts,
+                         uint64_t *led_ns, int *unserved)
 {
     for (*probes = 1;; ++*probes) {
-        if (probe(o->bootstrap, o->topic))
+        if (probe(o->bootstrap, o->topic, o->list_offsets, nparts, led_ns))
             return true;
+        *unserved += *led_ns != 0;
         if (now_ns() >= deadline || child_exited(child))
             return false;
         sleep_ms(PROBE_INTERVAL_MS);
@@ -468,18 +553,19 @@ static void parse_args(start_opts_t *o, int argc, char **argv)
 {
     int opt;
     /* "+": stop at the command, whose own options are not ours. */
-    while ((opt = getopt(argc, argv, "+b:t:T:o:")) != -1) {
+    while ((opt = getopt(argc, argv, "+b:t:lT:o:")) != -1) {
         switch (opt) {
         case 'b': snprintf(o->bootstrap, sizeof(o->bootstrap), "%s", optarg); break;
         case 't': o->topic = optarg; break;
+        case 'l': o->list_offsets = true; break;
         case 'T': o->timeout_s = atoi(optarg); break;
         case 'o': o->log = optarg; break;
         default: o->timeout_s = 0;
         }
     }
     o->command = optind < argc ? argv + optind : NULL;
-    if (o->timeout_s <= 0 || (!o->command && !o->bootstrap[0])) {
-        fprintf(stderr, "usage: kbstart [-b HOST:PORT] [-t TOPIC] [-T SECONDS] [-o LOG] [-- COMMAND [ARG...]]\n");
+    if (o->timeout_s <= 0 || (!o->command && !o->bootstrap[0]) || (o->list_offsets && !o->topic)) {
+        fprintf(stderr, "usage: kbstart [-b HOST:PORT] [-t TOPIC [-l]] [-T SECONDS] [-o LOG] [-- COMMAND [ARG...]]\n");
         exit(2);
     }
 }
@@ -490,14 +576,15 @@ int main(int argc, char **argv)
     parse_args(&o, argc, argv);
     setvbuf(stdout, NULL, _IOLBF, 0);
     forward_stop_signals();
-    int out_fd = -1, probes = 0;
-    uint64_t t0 = now_ns(), deadline = t0 + (uint64_t)o.timeout_s * 1000000000u;
+    int out_fd = -1, probes = 0, unserved = 0;
+    int32_t nparts = 0;
+    uint64_t t0 = now_ns(), deadline = t0 + (uint64_t)o.timeout_s * 1000000000u, led_ns = 0;
     pid_t child = o.command ? spawn(o.command, o.bootstrap[0] ? NULL : &out_fd, o.log) : 0;
     g_child = child;
     bool ok = child >= 0;
     if (ok && !o.bootstrap[0])
         ok = read_bootstrap(out_fd, o.bootstrap, sizeof(o.bootstrap), deadline);
-    ok = ok && wait_serving(&o, child, deadline, &probes);
+    ok = ok && wait_serving(&o, child, deadline, &probes, &nparts, &led_ns, &unserved);
     double ms = (double)(now_ns() - t0) / 1e6;
     if (!ok) {
         printf("SERVING status=FAILED pid=%d probes=%d bootstrap=%s after_ms=%.1f\n", (int)child, probes,
@@ -506,9 +593,13 @@ int main(int argc, char **argv)
             stop_child(child);
         return 1;
     }
+    char listed[96] = "";
+    if (o.list_offsets)
+        snprintf(listed, sizeof(listed), " partitions=%d led_ms=%.1f unserved=%d", (int)nparts,
+                 (double)(led_ns - t0) / 1e6, unserved);
     if (child > 0)
-        printf("SERVING pid=%d ms=%.1f probes=%d bootstrap=%s\n", (int)child, ms, probes, o.bootstrap);
+        printf("SERVING pid=%d ms=%.1f probes=%d bootstrap=%s%s\n", (int)child, ms, probes, o.bootstrap, listed);
     else
-        printf("SERVING ms=%.1f probes=%d bootstrap=%s\n", ms, probes, o.bootstrap);
+        printf("SERVING ms=%.1f probes=%d bootstrap=%s%s\n", ms, probes, o.bootstrap, listed);
     return child > 0 ? supervise(child, out_fd) : 0;
 }

@@ -26,6 +26,7 @@
  * record the high watermark (Kafka's "latest segment older than t").
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "broker/api/kb_api_internal.h"
@@ -53,23 +54,49 @@ struct lo_op {
     int16_t version;
     lo_lookup_t *lookups; /* one per timestamp partition, in request order */
     int32_t n_lookups, next_lookup;
+    bool *twice;    /* per requested partition, in request order: listed more than once */
+    int32_t listed; /* partitions answered so far (the index into twice) */
 };
 
-static bool same_name(kp_str_t a, kp_str_t b) {
-    return a.len == b.len && (a.len <= 0 || memcmp(a.ptr, b.ptr, (size_t)a.len) == 0);
+/* One requested topic-partition, for finding the ones listed twice. */
+typedef struct {
+    kp_str_t topic;
+    int32_t partition;
+    int32_t index; /* in request order over all topics */
+} lo_key_t;
+
+static int key_cmp(const void *a, const void *b) {
+    const lo_key_t *x = a, *y = b;
+    int32_t lx = x->topic.len > 0 ? x->topic.len : 0, ly = y->topic.len > 0 ? y->topic.len : 0;
+    int c = memcmp(x->topic.ptr, y->topic.ptr, (size_t)(lx < ly ? lx : ly));
+
+    if (c == 0 && lx != ly) c = lx < ly ? -1 : 1;
+    if (c == 0 && x->partition != y->partition) c = x->partition < y->partition ? -1 : 1;
+    return c;
 }
 
-/* True when topic-partition occurs more than once in the request. */
-static bool listed_twice(const kp_listoffsets_request_t *body, kp_str_t topic, int32_t partition) {
-    int seen = 0;
+/* Marks op->twice[i] for every entry whose topic-partition occurs more
+ * than once in the request.  Sorting keeps it O(n log n): comparing every
+ * entry with every other let one request of a few MB hold the loop for
+ * minutes. */
+static int mark_listed_twice(lo_op_t *op, int32_t n) {
+    lo_key_t *keys = kb_arena_calloc(&op->req->arena, (size_t)n, sizeof(*keys));
+    int32_t k = 0;
 
-    for (int32_t i = 0; i < body->n_topics; i++) {
-        const kp_listoffsets_request_topic_t *t = &body->topics[i];
-        if (!same_name(t->name, topic)) continue;
-        for (int32_t j = 0; j < t->n_partitions; j++)
-            if (t->partitions[j].partition_index == partition && ++seen > 1) return true;
+    op->twice = kb_arena_calloc(&op->req->arena, (size_t)n, sizeof(*op->twice));
+    if (!keys || !op->twice) return -1;
+    for (int32_t i = 0; i < op->body.n_topics; i++) {
+        const kp_listoffsets_request_topic_t *t = &op->body.topics[i];
+        for (int32_t j = 0; j < t->n_partitions; j++, k++)
+            keys[k] = (lo_key_t){t->name, t->partitions[j].partition_index, k};
     }
-    return false;
+    qsort(keys, (size_t)n, sizeof(*keys), key_cmp);
+    for (int32_t i = 0; i + 1 < n; i++) {
+        if (key_cmp(&keys[i], &keys[i + 1]) != 0) continue;
+        op->twice[keys[i].index] = true;
+        op->twice[keys[i + 1].index] = true;
+    }
+    return 0;
 }
 
 /* The highest offset this request may see: the high watermark for
@@ -119,7 +146,7 @@ static int list_partition(lo_op_t *op, kp_str_t topic, const kp_listoffsets_requ
     int16_t err = KP_ERR_NONE;
 
     *out = (kp_listoffsets_response_partition_t){in->partition_index, KP_ERR_NONE, 0, NULL, -1, -1};
-    if (listed_twice(&op->body, topic, in->partition_index)) err = KP_ERR_INVALID_REQUEST;
+    if (op->twice[op->listed++]) err = KP_ERR_INVALID_REQUEST;
     if (!err) p = kb_api_partition(op->req, topic, in->partition_index, leader_only, &err);
     if (!err && !kb_partition_log(p)) err = KP_ERR_NOT_LEADER_OR_FOLLOWER;
     out->error_code = err;
@@ -148,9 +175,11 @@ static int build_response(lo_op_t *op) {
     const kp_listoffsets_request_t *body = &op->body;
     kp_listoffsets_response_topic_t *topics;
 
+    int32_t n = count_partitions(body);
+
     topics = kb_arena_calloc(&op->req->arena, (size_t)body->n_topics, sizeof(*topics));
-    op->lookups = kb_arena_calloc(&op->req->arena, (size_t)count_partitions(body), sizeof(*op->lookups));
-    if (!topics || !op->lookups) return -1;
+    op->lookups = kb_arena_calloc(&op->req->arena, (size_t)n, sizeof(*op->lookups));
+    if (!topics || !op->lookups || mark_listed_twice(op, n) != 0) return -1;
     op->resp = (kp_listoffsets_response_t){0, body->n_topics, topics};
     for (int32_t i = 0; i < body->n_topics; i++)
         if (list_topic(op, &body->topics[i], &topics[i]) != 0) return -1;

@@ -269,3 +269,38 @@ def test_latest_moves_with_new_records(cluster, times, tmp_path):
     leader = cluster.leader(EMPTY, 0)
     assert h.list_offsets(leader, EMPTY, [0], kw.LATEST)[0][::2] == (0, 7)
     assert h.list_offsets(leader, EMPTY, [0], kw.EARLIEST)[0][::2] == (0, 0)
+
+
+# A ListOffsets of 300,000 entries (3.6 MB, well under socket.request.max.bytes)
+# with one partition listed three times: every occurrence of it is refused
+# with 42 INVALID_REQUEST, as Kafka does, and every other entry answered.
+# The broker compared each entry with every other one to find repeats, about
+# 4.5e10 comparisons here: the loop stayed held for many minutes, past the
+# generous bound below, and no other client was served meanwhile.
+MANY_ENTRIES = 300_000
+INVALID_REQUEST = 42
+UNKNOWN_TOPIC_OR_PARTITION = 3
+
+
+def test_a_partition_listed_many_times_is_refused_without_holding_the_loop(cluster, times):
+    leader = cluster.leader(EMPTY, 0)
+    entries = [(0, kw.LATEST)] * 3 + [(p, kw.LATEST) for p in range(1000, 1000 + MANY_ENTRIES - 3)]
+    body = kw.list_offsets_v1_body([(EMPTY, entries)])
+    s = h.connect(leader.port, timeout=120)
+    try:
+        with h.step(f"ListOffsets v1 of {MANY_ENTRIES} entries ({len(body) / 1e6:.1f} MB), partition 0 thrice"):
+            s.sendall(h.kafka_request(2, 1, 77, body))
+            _, r = kw.response_body(h.recv_frame(s))
+    finally:
+        s.close()
+    codes = []
+    for _ in range(r.i32()):
+        assert r.string() == EMPTY
+        for _ in range(r.i32()):
+            codes.append((r.i32(), r.i16()))
+            r.i64(), r.i64()
+    assert len(codes) == MANY_ENTRIES
+    assert codes[:3] == [(0, INVALID_REQUEST)] * 3
+    assert {c for _, c in codes[3:]} == {UNKNOWN_TOPIC_OR_PARTITION}, sorted({c for _, c in codes[3:]})
+    # The broker serves again at once.
+    assert h.list_offsets(leader, EMPTY, [0], kw.LATEST)[0][0] == 0

@@ -82,17 +82,6 @@ measure() {
     R[$l.cpu_consume]=$(per_100mb "$c1" "$c2" "$(field "$WORK/$l.consume" bytes)")
 }
 
-# per_100mb "U0 S0" "U1 S1" BYTES: CPU seconds per 10^8 bytes of values,
-# "total (user + system)"
-per_100mb() {
-    awk -v a="$1" -v b="$2" -v bytes="${3:-0}" -v hz="$HZ" 'BEGIN {
-        if (bytes <= 0) { print "-"; exit }
-        split(a, x, " "); split(b, y, " "); k = hz * bytes / 1e8
-        u = (y[1] - x[1]) / k; s = (y[2] - x[2]) / k
-        printf "%.3f (%.3f + %.3f)", u + s, u, s
-    }'
-}
-
 # -- the table --------------------------------------------------------------------
 # ratio A B: A / B (2 decimals, or 2 significant digits below 0.1), "-" when
 # either is missing

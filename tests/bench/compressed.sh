@@ -6,7 +6,7 @@
 #   tests/bench/compressed.sh       (with the packages of scripts/deps.sh and
 #                                    librdkafka-dev installed, or as root)
 #
-# It builds a release kbroker out of tree (-O2, no sanitizers) in
+# It installs what is missing and builds a release kbroker out of tree (-O2, no sanitizers) in
 # $KB_BENCH_BUILD (default build-bench/, as compare.sh does) unless
 # KBROKER_BIN/KBROKER_ADMIN_BIN name one, builds kbperf (GNUmakefile here),
 # starts ZooKeeper and one broker on free 127.0.0.1 ports, and measures:
@@ -35,7 +35,8 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 N_PRODUCE=${N_PRODUCE:-1000000}
 LAT_RATE=${LAT_RATE:-5000}
 LAT_SECS=${LAT_SECS:-10}
@@ -44,109 +45,15 @@ ZIPPED_MIB=${ZIPPED_MIB:-32}
 ROUNDS=${ROUNDS:-3}
 CODECS="none gzip snappy lz4 zstd"
 RECORD_SIZE=100
-BUILD=${KB_BENCH_BUILD:-$ROOT/build-bench}
-BENCH_BIN=${BENCH_BIN:-$BUILD/bench}
-KBROKER=${KBROKER_BIN:-$BUILD/kbroker}
-ADMIN=${KBROKER_ADMIN_BIN:-$BUILD/kbroker-admin}
-ZK_CLASSPATH="/usr/share/java/slf4j-simple.jar:/usr/share/java/*:/etc/zookeeper/conf_example"
-WORK=$(mktemp -d -t kbcompressed.XXXXXX)
-PIDS=()
-FAILED=0
-HZ=$(getconf CLK_TCK)
 
-say() { echo "compressed: $*" >&2; }
-die() {
-    say "$*"
-    exit 1
-}
-
-# stop_pid PID: SIGTERM, up to 15 s, then SIGKILL.
-# shellcheck disable=SC2317 # run by the EXIT trap through cleanup
-stop_pid() {
-    local pid=$1 n
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null
-    for ((n = 0; n < 150; n++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 0
-}
-# shellcheck disable=SC2317 # run by the EXIT trap
-cleanup() {
-    local i
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
-    if [ "${KEEP:-0}" = 1 ]; then say "work directory kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 30000))
-        port_in_use "$p" || break
-    done
-    echo "$p"
-}
-# "utime stime" in clock ticks (fields after the command name's parenthesis).
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12, $13 }'; }
-# key=value from the RESULT line in a file
-field() { sed -n -E "s/^RESULT .*\\b$2=([^ ]+).*/\\1/p" "$1" | tail -n 1; }
-# per_100mb "U0 S0" "U1 S1" BYTES: CPU seconds per 10^8 bytes of values
-per_100mb() {
-    awk -v a="$1" -v b="$2" -v bytes="${3:-0}" -v hz="$HZ" 'BEGIN {
-        if (bytes <= 0) { print "-"; exit }
-        split(a, x, " "); split(b, y, " "); k = hz * bytes / 1e8
-        printf "%.3f", (y[1] - x[1] + y[2] - x[2]) / k
-    }'
-}
-
-# -- builds ------------------------------------------------------------------------
-build_kbroker() {
-    if [ -n "${KBROKER_BIN:-}" ]; then
-        if [ ! -x "$KBROKER" ] || [ ! -x "$ADMIN" ]; then die "KBROKER_BIN/KBROKER_ADMIN_BIN not executable"; fi
-        return 0
-    fi
-    [ -x "$ROOT/configure" ] || (cd "$ROOT" && autoreconf -fi >&2) || die "autoreconf failed"
-    if [ -f "$BUILD/config.status" ] &&
-        { grep -q -- '--enable-sanitizers' "$BUILD/config.status" || ! grep -q "'CFLAGS=-O2'" "$BUILD/config.status"; }; then
-        die "$BUILD is not configured with CFLAGS=-O2 alone; remove it or set KB_BENCH_BUILD"
-    fi
-    mkdir -p "$BUILD"
-    [ -f "$BUILD/config.status" ] || (cd "$BUILD" && "$ROOT/configure" -q CFLAGS=-O2 >&2) || die "configure failed"
-    make -C "$BUILD" -j2 kbroker kbroker-admin >"$WORK/build.log" 2>&1 || die "the kbroker build failed"
-}
-
-# -- ZooKeeper and the broker ---------------------------------------------------
-start_zookeeper() {
-    ZK_PORT=$(free_port)
-    mkdir -p "$WORK/zk/data"
-    printf 'tickTime=500\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nforceSync=no\n' \
-        "$WORK/zk/data" "$ZK_PORT" >"$WORK/zk/zoo.cfg"
-    java -Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp "$ZK_CLASSPATH" \
-        org.apache.zookeeper.server.quorum.QuorumPeerMain "$WORK/zk/zoo.cfg" >"$WORK/zookeeper.log" 2>&1 </dev/null &
-    PIDS+=($!)
-    local n
-    for ((n = 0; n < 300; n++)); do
-        "$ADMIN" --zookeeper "127.0.0.1:$ZK_PORT" --timeout 2 list-topics >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    die "ZooKeeper did not answer on 127.0.0.1:$ZK_PORT within 60 s"
-}
-
+# -- the broker -------------------------------------------------------------------
 start_broker() {
-    KB_PORT=$(free_port)
-    printf 'broker.id=1\nlisteners=PLAINTEXT://127.0.0.1:%s\nlog.dirs=%s\nzookeeper.connect=127.0.0.1:%s/kbbench\nzookeeper.session.timeout.ms=6000\n' \
-        "$KB_PORT" "$WORK/kafka-logs" "$ZK_PORT" >"$WORK/kbroker.properties"
-    "$KBROKER" "$WORK/kbroker.properties" >>"$WORK/kbroker.log" 2>&1 </dev/null &
+    write_broker_config "$WORK" /kbbench
+    "$KBROKER" "$KB_CONFIG" >>"$KB_LOG" 2>&1 </dev/null &
     BROKER_PID=$!
     PIDS+=("$BROKER_PID")
     BOOTSTRAP="127.0.0.1:$KB_PORT"
-    "$BENCH_BIN/kbstart" -b "$BOOTSTRAP" -T 60 >/dev/null || die "kbroker did not serve (see $WORK/kbroker.log)"
+    "$BENCH_BIN/kbstart" -b "$BOOTSTRAP" -T 60 >/dev/null || die "kbroker did not serve (see $KB_LOG)"
 }
 
 # create_topic NAME PARTITIONS: and wait until the broker leads every partition
@@ -232,8 +139,9 @@ print_table() {
 }
 
 # -- main ---------------------------------------------------------------------------
+install_packages
 build_kbroker
-make -C "$HERE" O="$BENCH_BIN" >"$WORK/bench-build.log" 2>&1 || die "building kbperf failed: $(tail -n 5 "$WORK/bench-build.log")"
+build_bench_programs
 start_zookeeper
 start_broker
 measure_codecs

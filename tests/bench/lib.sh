@@ -1,5 +1,5 @@
 # tests/bench/lib.sh - what the benchmark scripts here share (compare.sh,
-# partitions.sh): the packages, the release build, ZooKeeper, one kbroker,
+# partitions.sh, compressed.sh): the packages, the release build, ZooKeeper, one kbroker,
 # /proc readings, and stopping every process started, each by its PID.
 #
 #   HERE=$(cd "$(dirname "$0")" && pwd)
@@ -127,6 +127,17 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12, $13 }'; }
 # shellcheck disable=SC2034 # for the scripts' CPU figures
 HZ=$(getconf CLK_TCK)
+
+# per_100mb "U0 S0" "U1 S1" BYTES: CPU seconds per 10^8 bytes of values,
+# "total (user + system)"
+per_100mb() {
+    awk -v a="$1" -v b="$2" -v bytes="${3:-0}" -v hz="$HZ" 'BEGIN {
+        if (bytes <= 0) { print "-"; exit }
+        split(a, x, " "); split(b, y, " "); k = hz * bytes / 1e8
+        u = (y[1] - x[1]) / k; s = (y[2] - x[2]) / k
+        printf "%.3f (%.3f + %.3f)", u + s, u, s
+    }'
+}
 
 # key=value from the RESULT/SERVING line in a file
 field() { sed -n -E "s/^(RESULT|SERVING) .*\\b$2=([^ ]+).*/\\2/p" "$1" | tail -n 1; }

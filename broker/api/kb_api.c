@@ -139,6 +139,28 @@ static bool view_has_partition(const kb_broker_t *b, const char *topic, int32_t 
     return t && partition >= 0 && partition < t->n_partitions;
 }
 
+static int tp_cmp(const void *a, const void *b) {
+    const kb_api_tp_t *x = a, *y = b;
+    int32_t lx = x->topic.len > 0 ? x->topic.len : 0, ly = y->topic.len > 0 ? y->topic.len : 0;
+    int c = lx == ly ? 0 : lx < ly ? -1 : 1; /* by length first: a long name is compared once */
+
+    if (c == 0 && lx > 0) c = memcmp(x->topic.ptr, y->topic.ptr, (size_t)lx);
+    if (c == 0 && x->partition != y->partition) c = x->partition < y->partition ? -1 : 1;
+    return c;
+}
+
+bool *kb_api_mark_repeated(kb_request_t *req, kb_api_tp_t *keys, int32_t n) {
+    bool *repeated = kb_arena_calloc(&req->arena, n > 0 ? (size_t)n : 1, sizeof(*repeated));
+
+    if (!repeated || n < 2) return repeated;
+    qsort(keys, (size_t)n, sizeof(*keys), tp_cmp);
+    for (int32_t i = 0; i + 1 < n; i++) {
+        if (tp_cmp(&keys[i], &keys[i + 1]) != 0) continue;
+        repeated[keys[i].index] = repeated[keys[i + 1].index] = true;
+    }
+    return repeated;
+}
+
 kb_partition_t *kb_api_partition(const kb_request_t *req, kp_str_t topic, int32_t partition,
                                  bool leader_only, int16_t *error) {
     const kb_broker_t *b = req->broker;

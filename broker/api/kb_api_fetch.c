@@ -26,7 +26,9 @@
  * answer is due, the remaining waiters and the timer are cancelled.  A
  * parked request holds no segment: ranges are released until the answer.
  * A request with nothing to wait on (no partition, or partitions closing at
- * shutdown) is answered at once rather than left to the timer.
+ * shutdown) is answered at once rather than left to the timer.  A partition
+ * the request names more than once gets 42 INVALID_REQUEST on each copy,
+ * which is an error, so such a request never waits.
  *
  * Sessions (KIP-227) are not implemented: session_id 0 is answered with
  * session 0 (the client keeps sending full fetches), any other id with the
@@ -55,6 +57,7 @@ typedef struct {
     kb_log_range_t range; /* from the last read; segment NULL = holds nothing */
     kb_waiter_t *waiter;  /* while parked */
     bool waiting;         /* the waiter has not fired */
+    bool repeated;        /* the request names this partition twice: 42, never read */
 } fetch_slot_t;
 
 struct fetch_op {
@@ -98,6 +101,21 @@ static int32_t count_partitions(const kp_fetch_request_t *body) {
     return n;
 }
 
+/* A partition named twice is answered 42 INVALID_REQUEST each time and
+ * never read (Kafka's brokers keep one entry per partition; no client
+ * sends two).  Reading it, and waiting on it, once per copy let one request
+ * of 64 kB hold the loop for half a minute on every append to it. */
+static int mark_repeated(fetch_op_t *op) {
+    kb_api_tp_t *keys = kb_arena_calloc(&op->req->arena, op->n_slots > 0 ? (size_t)op->n_slots : 1, sizeof(*keys));
+    bool *repeated;
+
+    if (!keys) return -1;
+    for (int32_t i = 0; i < op->n_slots; i++) keys[i] = (kb_api_tp_t){op->slots[i].topic, op->slots[i].in->partition, i};
+    if (!(repeated = kb_api_mark_repeated(op->req, keys, op->n_slots))) return -1;
+    for (int32_t i = 0; i < op->n_slots; i++) op->slots[i].repeated = repeated[i];
+    return 0;
+}
+
 /* Builds the operation and its response mirror in req's arena; takes over
  * body.  NULL when out of memory (body is then still the caller's). */
 static fetch_op_t *op_new(kb_request_t *req, kp_fetch_request_t *body) {
@@ -114,7 +132,7 @@ static fetch_op_t *op_new(kb_request_t *req, kp_fetch_request_t *body) {
     op->resp = (kp_fetch_response_t){0, KP_ERR_NONE, 0, body->n_topics, topics};
     for (int32_t i = 0; i < body->n_topics; i++)
         if (build_topic(op, &req->arena, &body->topics[i], &topics[i]) != 0) return NULL;
-    return op;
+    return mark_repeated(op) == 0 ? op : NULL;
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -199,10 +217,12 @@ static void reset_answer(const fetch_op_t *op, int32_t partition,
 static void read_slot(fetch_slot_t *s, size_t *left, bool *yielded) {
     kp_fetch_response_partition_t *out = s->out;
     int16_t err;
-    kb_partition_t *p = kb_api_partition(s->op->req, s->topic, s->in->partition, true, &err);
+    kb_partition_t *p = NULL;
 
     range_release(&s->range);
     reset_answer(s->op, s->in->partition, out);
+    if (s->repeated) err = KP_ERR_INVALID_REQUEST;
+    else p = kb_api_partition(s->op->req, s->topic, s->in->partition, true, &err);
     if (!err) err = epoch_error(p, s->in->current_leader_epoch);
     if (!err) err = read_range(s, p, left, yielded);
     out->error_code = err;
@@ -374,7 +394,7 @@ static int arm_waiters(fetch_op_t *op) {
         kb_partition_t *p = NULL;
         kb_waiter_t *waiter;
 
-        if (!s->waiting) p = kb_api_partition(op->req, s->topic, s->in->partition, true, &err);
+        if (!s->waiting && !s->repeated) p = kb_api_partition(op->req, s->topic, s->in->partition, true, &err);
         if (p) {
             s->waiting = true;
             waiter = kb_partition_wait(p, on_wake, s);

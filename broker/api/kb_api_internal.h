@@ -117,6 +117,18 @@ void kb_api_request_free(kb_request_t *req);
 kb_partition_t *kb_api_partition(const kb_request_t *req, kp_str_t topic, int32_t partition,
                                  bool leader_only, int16_t *error);
 
+/* One topic-partition named by a request, for kb_api_mark_repeated. */
+typedef struct {
+    kp_str_t topic;
+    int32_t partition;
+    int32_t index; /* the entry's position in the request, over all topics */
+} kb_api_tp_t;
+/* Which of the n entries of keys name a topic-partition that the request
+ * names more than once: an array of n flags (by index) in req's arena, or
+ * NULL when out of memory.  Sorts keys.  O(n log n): a hostile request of
+ * many megabytes must not turn into a quadratic search on the loop. */
+bool *kb_api_mark_repeated(kb_request_t *req, kb_api_tp_t *keys, int32_t n);
+
 /* Starts a response frame for req in w: reserves the size and writes the
  * response header of the right version.  Returns the frame's offset in w,
  * to be given to kb_api_response_send(). */

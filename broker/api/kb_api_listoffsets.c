@@ -26,7 +26,6 @@
  * record the high watermark (Kafka's "latest segment older than t").
  */
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "broker/api/kb_api_internal.h"
@@ -58,45 +57,20 @@ struct lo_op {
     int32_t listed; /* partitions answered so far (the index into twice) */
 };
 
-/* One requested topic-partition, for finding the ones listed twice. */
-typedef struct {
-    kp_str_t topic;
-    int32_t partition;
-    int32_t index; /* in request order over all topics */
-} lo_key_t;
-
-static int key_cmp(const void *a, const void *b) {
-    const lo_key_t *x = a, *y = b;
-    int32_t lx = x->topic.len > 0 ? x->topic.len : 0, ly = y->topic.len > 0 ? y->topic.len : 0;
-    int c = memcmp(x->topic.ptr, y->topic.ptr, (size_t)(lx < ly ? lx : ly));
-
-    if (c == 0 && lx != ly) c = lx < ly ? -1 : 1;
-    if (c == 0 && x->partition != y->partition) c = x->partition < y->partition ? -1 : 1;
-    return c;
-}
-
 /* Marks op->twice[i] for every entry whose topic-partition occurs more
- * than once in the request.  Sorting keeps it O(n log n): comparing every
- * entry with every other let one request of a few MB hold the loop for
- * minutes. */
+ * than once in the request. */
 static int mark_listed_twice(lo_op_t *op, int32_t n) {
-    lo_key_t *keys = kb_arena_calloc(&op->req->arena, (size_t)n, sizeof(*keys));
+    kb_api_tp_t *keys = kb_arena_calloc(&op->req->arena, n > 0 ? (size_t)n : 1, sizeof(*keys));
     int32_t k = 0;
 
-    op->twice = kb_arena_calloc(&op->req->arena, (size_t)n, sizeof(*op->twice));
-    if (!keys || !op->twice) return -1;
+    if (!keys) return -1;
     for (int32_t i = 0; i < op->body.n_topics; i++) {
         const kp_listoffsets_request_topic_t *t = &op->body.topics[i];
         for (int32_t j = 0; j < t->n_partitions; j++, k++)
-            keys[k] = (lo_key_t){t->name, t->partitions[j].partition_index, k};
+            keys[k] = (kb_api_tp_t){t->name, t->partitions[j].partition_index, k};
     }
-    qsort(keys, (size_t)n, sizeof(*keys), key_cmp);
-    for (int32_t i = 0; i + 1 < n; i++) {
-        if (key_cmp(&keys[i], &keys[i + 1]) != 0) continue;
-        op->twice[keys[i].index] = true;
-        op->twice[keys[i + 1].index] = true;
-    }
-    return 0;
+    op->twice = kb_api_mark_repeated(op->req, keys, n);
+    return op->twice ? 0 : -1;
 }
 
 /* The highest offset this request may see: the high watermark for

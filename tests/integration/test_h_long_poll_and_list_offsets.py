@@ -304,3 +304,44 @@ def test_a_partition_listed_many_times_is_refused_without_holding_the_loop(clust
     assert {c for _, c in codes[3:]} == {UNKNOWN_TOPIC_OR_PARTITION}, sorted({c for _, c in codes[3:]})
     # The broker serves again at once.
     assert h.list_offsets(leader, EMPTY, [0], kw.LATEST)[0][0] == 0
+
+
+# A Fetch naming one partition 4,000 times (64 kB) at its end, waiting for
+# data forever: the broker parked a waiter per copy, and each append to the
+# partition then re-read every copy once per copy (16 million reads, half a
+# minute of a release build's loop per append, far longer under ASan).  Now
+# every copy of a repeated partition is answered 42 at once, the others as
+# usual, and nothing waits.
+FETCH_COPIES = 4000
+
+
+def test_a_partition_fetched_many_times_is_refused_at_once(cluster, times, tmp_path):
+    leader = cluster.leader(EMPTY, 0)
+    end = h.list_offsets(leader, EMPTY, [0], kw.LATEST)[0][2]
+    other_end = h.list_offsets(cluster.leader(TIMES, 0), TIMES, [0], kw.LATEST)[0][2]
+    topics = [(EMPTY, [(0, end, 1 << 20)] * FETCH_COPIES)]
+    if cluster.leader(TIMES, 0) is leader:
+        topics.append((TIMES, [(0, other_end, 1 << 20)]))
+    body = kw.fetch_v4_body(topics, max_wait_ms=FOREVER_MS, min_bytes=0x7FFFFFFF)
+    s = h.connect(leader.port, timeout=60)
+    try:
+        with h.step(f"Fetch v4 naming {EMPTY}-0 {FETCH_COPIES} times at its end, min_bytes INT32_MAX"):
+            s.sendall(h.kafka_request(1, 4, 99, body))
+            _, r = kw.response_body(h.recv_frame(s))
+    finally:
+        s.close()
+    r.i32()  # throttle
+    got = []
+    for _ in range(r.i32()):
+        topic = r.string()
+        for _ in range(r.i32()):
+            part, err = r.i32(), r.i16()
+            r.i64(), r.i64(), r.array(lambda x: (x.i64(), x.i64())), r.nbytes()
+            got.append((topic, part, err))
+    assert got[:FETCH_COPIES] == [(EMPTY, 0, INVALID_REQUEST)] * FETCH_COPIES, sorted(set(got))[:5]
+    assert got[FETCH_COPIES:] == [(TIMES, 0, 0)] * (len(topics) - 1)
+    path = tmp_path / "after.txt"
+    path.write_text("after the repeated fetch\n")
+    with h.step("a produce to that partition, then ListOffsets: the loop is free"):
+        h.kcat_produce(cluster.bootstrap(), EMPTY, path, key_delim=None, partition=0)
+        assert h.list_offsets(leader, EMPTY, [0], kw.LATEST)[0][::2] == (0, end + 1)

@@ -253,6 +253,7 @@ typedef struct kb_log_stats {
     uint64_t logs_created;          /* by kb_logmgr_create_async */
     uint64_t log_creation_failures; /* ... that failed (each attempt counts) */
     uint64_t log_creations_pending; /* gauge: queued or being built */
+    uint64_t checkpoint_writes;     /* checkpoint files queued for writing */
 } kb_log_stats_t;
 void kb_logmgr_stats(const kb_logmgr_t *m, kb_log_stats_t *out);
 

@@ -192,6 +192,7 @@ typedef struct kb_logdir {
     int lock_fd;           /* holds the flock on <path>/.lock */
     int n_partitions;      /* logs placed here: new ones go to the emptiest dir */
     bool clean_shutdown;   /* .kafka_cleanshutdown was found at start-up */
+    bool log_start_unsaved; /* a log start moved: checkpoint due this loop turn */
     bool has_meta;         /* meta.properties exists */
     int32_t meta_broker_id;
     char *meta_cluster_id; /* NULL when meta.properties has none */
@@ -386,7 +387,8 @@ kb_retention_t *kb_logmgr_retention(kb_logmgr_t *m);
 /* Runs kb_retention_check_log on every log and queues the log-start
  * checkpoint of each dir where a log start moved. */
 void kb_logmgr_enforce_retention(kb_logmgr_t *m);
-/* Queues a write of d's log-start-offset-checkpoint on the flusher. */
-void kb_logmgr_save_log_start(kb_logmgr_t *m, const kb_logdir_t *d);
+/* Queues a write of d's log-start-offset-checkpoint on the flusher, once
+ * at the end of the loop turn however often it is called in that turn. */
+void kb_logmgr_save_log_start(kb_logmgr_t *m, kb_logdir_t *d);
 
 #endif

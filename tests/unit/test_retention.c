@@ -359,6 +359,35 @@ START_TEST(delete_records_moves_the_log_start_and_checkpoints_it) {
 }
 END_TEST
 
+/* One DeleteRecords request moving the log start of many partitions
+ * queues one log-start checkpoint per dir, not one per partition (each
+ * was a pass over every log on the loop, and a file write). */
+START_TEST(delete_records_of_many_logs_write_one_checkpoint) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_stats_t before, after;
+    char ckpt[256];
+    int64_t lw;
+
+    for (int32_t p = 0; p < 8; p++) fill(kb_logmgr_get_or_create(m, TOPIC, p, NULL), 3, kb_log_now_ms());
+    kb_logmgr_stats(m, &before);
+    for (int32_t p = 0; p < 8; p++)
+        for (int64_t off = 1; off <= 3; off++) {
+            ck_assert_int_eq(kb_log_delete_records(kb_logmgr_get(m, TOPIC, p), off, &lw), 0);
+            ck_assert_int_eq(lw, off);
+        }
+    snprintf(ckpt, sizeof(ckpt), "%s/log-start-offset-checkpoint", lf.dir);
+    for (int i = 0; i < WAIT_MS / 5 && !strstr(read_text(ckpt), TOPIC " 7 3\n"); i++) run_loop_for(5);
+    kb_logmgr_stats(m, &after);
+    ck_assert_uint_eq(after.checkpoint_writes - before.checkpoint_writes, 1);
+    for (int32_t p = 0; p < 8; p++) {
+        char line[64];
+        snprintf(line, sizeof(line), TOPIC " %d 3\n", (int)p);
+        ck_assert_ptr_nonnull(strstr(read_text(ckpt), line));
+    }
+    kb_logmgr_close(m);
+}
+END_TEST
+
 Suite *retention_suite(void) {
     Suite *s = suite_create("retention");
     TCase *tc = tcase_create("retention");
@@ -375,6 +404,7 @@ Suite *retention_suite(void) {
     tcase_add_test(tc, a_referenced_segment_survives_until_released);
     tcase_add_test(tc, a_smaller_segment_bytes_applies_from_the_next_roll);
     tcase_add_test(tc, delete_records_moves_the_log_start_and_checkpoints_it);
+    tcase_add_test(tc, delete_records_of_many_logs_write_one_checkpoint);
     suite_add_tcase(s, tc);
     return s;
 }

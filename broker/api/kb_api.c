@@ -149,14 +149,17 @@ static int tp_cmp(const void *a, const void *b) {
     return c;
 }
 
-bool *kb_api_mark_repeated(kb_request_t *req, kb_api_tp_t *keys, int32_t n) {
-    bool *repeated = kb_arena_calloc(&req->arena, n > 0 ? (size_t)n : 1, sizeof(*repeated));
+bool *kb_api_mark_repeated(kb_arena_t *a, kb_api_tp_t *keys, int32_t n, bool spare_first) {
+    bool *repeated = kb_arena_calloc(a, n > 0 ? (size_t)n : 1, sizeof(*repeated));
 
     if (!repeated || n < 2) return repeated;
     qsort(keys, (size_t)n, sizeof(*keys), tp_cmp);
-    for (int32_t i = 0; i + 1 < n; i++) {
-        if (tp_cmp(&keys[i], &keys[i + 1]) != 0) continue;
-        repeated[keys[i].index] = repeated[keys[i + 1].index] = true;
+    for (int32_t i = 0, end; i < n; i = end) {
+        int32_t first = keys[i].index;
+        for (end = i + 1; end < n && tp_cmp(&keys[i], &keys[end]) == 0; end++)
+            if (keys[end].index < first) first = keys[end].index;
+        if (end - i < 2) continue;
+        for (int32_t j = i; j < end; j++) repeated[keys[j].index] = !(spare_first && keys[j].index == first);
     }
     return repeated;
 }

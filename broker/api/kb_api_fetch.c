@@ -111,7 +111,7 @@ static int mark_repeated(fetch_op_t *op) {
 
     if (!keys) return -1;
     for (int32_t i = 0; i < op->n_slots; i++) keys[i] = (kb_api_tp_t){op->slots[i].topic, op->slots[i].in->partition, i};
-    if (!(repeated = kb_api_mark_repeated(op->req, keys, op->n_slots))) return -1;
+    if (!(repeated = kb_api_mark_repeated(&op->req->arena, keys, op->n_slots, false))) return -1;
     for (int32_t i = 0; i < op->n_slots; i++) op->slots[i].repeated = repeated[i];
     return 0;
 }

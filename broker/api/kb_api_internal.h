@@ -124,10 +124,11 @@ typedef struct {
     int32_t index; /* the entry's position in the request, over all topics */
 } kb_api_tp_t;
 /* Which of the n entries of keys name a topic-partition that the request
- * names more than once: an array of n flags (by index) in req's arena, or
- * NULL when out of memory.  Sorts keys.  O(n log n): a hostile request of
+ * names more than once: an array of n flags (by index) in arena a, or NULL
+ * when out of memory.  With spare_first the first copy of each (lowest
+ * index) is not flagged.  Sorts keys.  O(n log n): a hostile request of
  * many megabytes must not turn into a quadratic search on the loop. */
-bool *kb_api_mark_repeated(kb_request_t *req, kb_api_tp_t *keys, int32_t n);
+bool *kb_api_mark_repeated(kb_arena_t *a, kb_api_tp_t *keys, int32_t n, bool spare_first);
 
 /* Starts a response frame for req in w: reserves the size and writes the
  * response header of the right version.  Returns the frame's offset in w,

@@ -69,7 +69,7 @@ static int mark_listed_twice(lo_op_t *op, int32_t n) {
         for (int32_t j = 0; j < t->n_partitions; j++, k++)
             keys[k] = (kb_api_tp_t){t->name, t->partitions[j].partition_index, k};
     }
-    op->twice = kb_api_mark_repeated(op->req, keys, n);
+    op->twice = kb_api_mark_repeated(&op->req->arena, keys, n, false);
     return op->twice ? 0 : -1;
 }
 

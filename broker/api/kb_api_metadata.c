@@ -264,24 +264,37 @@ static int fill_requested_topic(const md_ctx_t *ctx, kp_str_t name, bool allow_a
     return 0;
 }
 
+/* The request's topic names as keys, each name's later copies flagged:
+ * a name is answered (and auto-created) once, as Kafka's set of names
+ * does.  One answer per copy let a request of 600 kB naming a topic of
+ * 10,000 partitions 100,000 times grow the broker past 20 GB. */
+static bool *repeated_names(const md_ctx_t *ctx, const kp_metadata_request_t *req) {
+    kb_api_tp_t *keys = kb_arena_calloc(ctx->arena, req->n_topics > 0 ? (size_t)req->n_topics : 1, sizeof(*keys));
+
+    if (!keys) return NULL;
+    for (int32_t i = 0; i < req->n_topics; i++) keys[i] = (kb_api_tp_t){req->topics[i].name, 0, i};
+    return kb_api_mark_repeated(ctx->arena, keys, req->n_topics, true);
+}
+
 static int fill_topics(const md_ctx_t *ctx, const kp_metadata_request_t *req,
                        kp_metadata_response_t *resp) {
     bool all = kp_metadata_request_all_topics(req, ctx->version);
     int n = all ? (ctx->view ? kc_view_topic_count(ctx->view) : 0) : req->n_topics;
     kp_metadata_response_topic_t *out = kb_arena_calloc(ctx->arena, (size_t)(n > 0 ? n : 0),
                                                         sizeof(*out));
-    int rc = 0;
+    bool *repeated = all ? NULL : repeated_names(ctx, req);
+    int rc = 0, k = 0;
 
-    if (!out) return -1;
+    if (!out || (!all && !repeated)) return -1;
     for (int i = 0; i < n && rc == 0; i++) {
         const kc_topic_t *t = all ? kc_view_topic_at(ctx->view, i) : NULL;
         if (all)
-            rc = t ? fill_topic(ctx, t, &out[i]) : -1;
-        else
+            rc = t ? fill_topic(ctx, t, &out[k++]) : -1;
+        else if (!repeated[i])
             rc = fill_requested_topic(ctx, req->topics[i].name, req->allow_auto_topic_creation,
-                                      &out[i]);
+                                      &out[k++]);
     }
-    resp->n_topics = n > 0 ? n : 0;
+    resp->n_topics = k;
     resp->topics = out;
     return rc;
 }

@@ -35,7 +35,7 @@
 #include <strings.h>
 
 #include "coord/kc_configs.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 
 #define MOD "config"
 #define KB_CONFIG_MAX_FILE (16 * 1024 * 1024)

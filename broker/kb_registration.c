@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "broker/kb_session_record.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "coord/kc_registry.h"
 
 #define REGISTRATION_RETRY_MS 1000

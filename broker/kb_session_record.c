@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 
 #define PATH_LEN 4096
 

@@ -40,7 +40,7 @@
 #include "broker/metrics/kb_metrics.h"
 #include "broker/replica/kb_partition.h"
 #include "common/kb_worker.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "coord/kc_producer_ids.h"
 
 #define SHUTDOWN_GRACE_MS 3000

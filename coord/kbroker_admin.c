@@ -44,9 +44,9 @@
 #include <time.h>
 
 #include "coord/kc_configs.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "coord/kc_model.h"
-#include "coord/kc_names.h"
+#include "common/kc_names.h"
 #include "coord/kc_topics.h"
 #include "coord/kc_view.h"
 #include "coord/kc_zk.h"

@@ -29,7 +29,7 @@
 #include <time.h>
 
 #include "coord/kc_json.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "coord/kc_paths.h"
 
 /* ------------------------------------------------------------------ */

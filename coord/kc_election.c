@@ -20,7 +20,7 @@
 #include <sys/time.h>
 
 #include "coord/kc_json.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "coord/kc_paths.h"
 
 typedef struct elect_op {

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "coord/kc_paths.h"
 
 #define PATH_MAX_LEN 512

@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "coord/kc_json.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "coord/kc_paths.h"
 
 /* Conflicting claims end as soon as the other brokers have their blocks;

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "coord/kc_json.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "coord/kc_paths.h"
 
 #define KC_REGISTER_ATTEMPTS 5

@@ -18,8 +18,8 @@
 
 #include "coord/kc_assign.h"
 #include "coord/kc_json.h"
-#include "coord/kc_log.h"
-#include "coord/kc_names.h"
+#include "common/kc_log.h"
+#include "common/kc_names.h"
 #include "coord/kc_paths.h"
 
 /* Kafka error codes reported by kc_topic_plan. */

@@ -30,7 +30,7 @@
 
 #include "coord/kc_configs.h"
 #include "coord/kc_json.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "coord/kc_paths.h"
 
 /* A topic as the view holds it: the value handed out (first, so that a

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "coord/kc_zk_log.h"
 
 #define KC_MAX_LISTENERS 8

@@ -17,7 +17,7 @@
 #include <sys/types.h>
 #include <zookeeper/zookeeper.h>
 
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 
 #define MOD "zkclient"
 #define MAX_SITES 32

@@ -1,11 +1,9 @@
 # coord/: libkcoord (every ZooKeeper path and JSON format) and kbroker-admin.
 noinst_LIBRARIES += coord/libkcoord.a
 coord_libkcoord_a_SOURCES = \
-	coord/kc_log.c coord/kc_log.h \
 	coord/kc_model.c coord/kc_model.h \
 	coord/kc_json.c coord/kc_json.h \
 	coord/kc_assign.c coord/kc_assign.h \
-	coord/kc_names.c coord/kc_names.h \
 	coord/kc_paths.c coord/kc_paths.h \
 	coord/kc_zk.c coord/kc_zk.h \
 	coord/kc_zk_log.c coord/kc_zk_log.h \
@@ -18,7 +16,7 @@ coord_libkcoord_a_SOURCES = \
 	coord/kc_producer_ids.c coord/kc_producer_ids.h
 coord_libkcoord_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS)
 
-KCOORD_LIBS = coord/libkcoord.a $(ZOOKEEPER_LIBS) $(JANSSON_LIBS) $(LIBEVENT_LIBS) -lm
+KCOORD_LIBS = coord/libkcoord.a $(KBCOMMON_LIBS) $(ZOOKEEPER_LIBS) $(JANSSON_LIBS) $(LIBEVENT_LIBS) -lm
 
 bin_PROGRAMS += kbroker-admin
 kbroker_admin_SOURCES = coord/kbroker_admin.c

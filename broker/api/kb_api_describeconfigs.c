@@ -28,7 +28,7 @@
 #include "broker/api/kb_api_internal.h"
 #include "broker/kb_topic_config.h"
 #include "coord/kc_configs.h"
-#include "coord/kc_names.h"
+#include "common/kc_names.h"
 #include "coord/kc_view.h"
 #include "proto/kp_configs.h"
 #include "proto/kp_types.h"

@@ -29,8 +29,8 @@
 #include <string.h>
 
 #include "broker/api/kb_api_internal.h"
-#include "coord/kc_log.h"
-#include "coord/kc_names.h"
+#include "common/kc_log.h"
+#include "common/kc_names.h"
 #include "coord/kc_topics.h"
 #include "coord/kc_view.h"
 #include "proto/kp_metadata.h"

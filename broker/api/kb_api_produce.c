@@ -38,7 +38,7 @@
 #include "broker/metrics/kb_metrics.h"
 #include "broker/replica/kb_partition.h"
 #include "common/kb_worker.h"
-#include "coord/kc_names.h"
+#include "common/kc_names.h"
 #include "proto/kp_batch.h"
 #include "proto/kp_produce.h"
 #include "proto/kp_types.h"

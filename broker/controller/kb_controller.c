@@ -38,7 +38,7 @@
 #include "coord/kc_configs.h"
 #include "coord/kc_election.h"
 #include "coord/kc_isr.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "coord/kc_topics.h"
 
 #define PENDING_BUCKETS 1024

@@ -47,7 +47,7 @@
 #include <string.h>
 
 #include "broker/log/kb_log_internal.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 
 /* Intervals past this are Kafka's "never" (Long.MaxValue by default). */
 #define FLUSH_CHECK_NEVER_MS (100LL * 365 * 24 * 3600 * 1000)

@@ -37,7 +37,7 @@
 
 #include "broker/log/kb_log_internal.h"
 #include "broker/replica/kb_producer_state.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 
 #define LOG_APPEND_TIME "LogAppendTime"
 

@@ -35,7 +35,7 @@
 
 #include "broker/log/kb_log_internal.h"
 #include "common/kb_worker.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "proto/kp_batch.h"
 #include "proto/kp_records.h"
 

@@ -34,8 +34,8 @@
 
 #include "broker/log/kb_log_internal.h"
 #include "common/kb_worker.h"
-#include "coord/kc_log.h"
-#include "coord/kc_names.h"
+#include "common/kc_log.h"
+#include "common/kc_names.h"
 
 #define WHY_LEN 256
 

@@ -50,8 +50,8 @@
 
 #include "broker/log/kb_log_internal.h"
 #include "common/kb_worker.h"
-#include "coord/kc_log.h"
-#include "coord/kc_names.h"
+#include "common/kc_log.h"
+#include "common/kc_names.h"
 
 #define RECOVERY_POINT_FILE "recovery-point-offset-checkpoint"
 #define REPLICATION_FILE "replication-offset-checkpoint"

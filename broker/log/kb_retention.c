@@ -45,7 +45,7 @@
 #include <sys/stat.h>
 
 #include "broker/log/kb_log_internal.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 
 #define FIRST_CHECK_MS 30000LL                  /* Kafka's InitialTaskDelayMs */
 #define MAX_TIMER_MS (365LL * 24 * 3600 * 1000) /* longer waits are "never" in practice */

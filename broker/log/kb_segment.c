@@ -46,7 +46,7 @@
 
 #include "broker/log/kb_log_internal.h"
 #include "proto/kp_buf.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 
 #define RECOVERY_CHUNK (1u << 20) /* bytes read at a time by the recovery scan */
 #define PATH_MAX_LEN 4096

@@ -25,7 +25,7 @@
 #include "broker/kb_registration.h"
 #include "broker/log/kb_log.h"
 #include "broker/net/kb_net.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "coord/kc_zk.h"
 
 #define HTTP_TIMEOUT_S 10

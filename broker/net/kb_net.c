@@ -50,7 +50,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 
 #define MOD "net"
 #define KB_OUT_HIGH (4 * 1024 * 1024) /* unsent bytes above which a connection stops reading */

@@ -52,7 +52,7 @@
 #include "broker/kb_topic_config.h"
 #include "broker/replica/kb_partition_internal.h"
 #include "broker/replica/kb_producer_state.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "coord/kc_view.h"
 #include "proto/kp_types.h"
 

@@ -32,7 +32,7 @@
 
 #include "broker/replica/kb_partition_internal.h"
 #include "coord/kc_isr.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 
 #define PUBLISH_CHUNK 2000
 

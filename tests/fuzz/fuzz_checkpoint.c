@@ -6,7 +6,7 @@
  * read back as the same entries.
  */
 #include "broker/log/kb_log_internal.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "tests/fuzz/fuzz_file.h"
 
 #define MAX_ENTRIES 4096

@@ -6,7 +6,7 @@
  * verdict and a message, and free what it took.
  */
 #include "broker/kb_config.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "tests/fuzz/fuzz_file.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -11,7 +11,7 @@
  * it and decoding the result gives the same value.
  */
 #include "coord/kc_json.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "tests/fuzz/fuzz.h"
 
 static bool same_str(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }

@@ -2,13 +2,13 @@
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(CODEC_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_common
-tests_unit_test_common_SOURCES = tests/unit/test_common.c tests/unit/test_worker.c tests/unit/unit.h
+tests_unit_test_common_SOURCES = tests/unit/test_common.c tests/unit/test_worker.c tests/unit/test_names.c tests/unit/unit.h
 tests_unit_test_common_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_common_LDADD = $(KBCOMMON_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/test_coord
 tests_unit_test_coord_SOURCES = tests/unit/test_coord.c tests/unit/test_json.c \
-	tests/unit/test_assign.c tests/unit/test_names.c tests/unit/test_zkclient.c tests/unit/unit.h
+	tests/unit/test_assign.c tests/unit/test_zkclient.c tests/unit/unit.h
 tests_unit_test_coord_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_coord_LDADD = $(KCOORD_LIBS) $(CHECK_LIBS)
 

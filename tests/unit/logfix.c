@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "proto/kp_batch.h"
 #include "proto/kp_buf.h"
 

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "broker/kb_config.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "tests/unit/unit.h"
 
 static char tmpdir[64];

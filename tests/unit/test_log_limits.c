@@ -30,7 +30,7 @@
 #include "broker/log/kb_log.h"
 #include "broker/log/kb_log_internal.h"
 #include "broker/replica/kb_producer_state.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "proto/kp_batch.h"
 #include "proto/kp_buf.h"
 #include "tests/unit/logfix.h"

@@ -1,12 +1,12 @@
 /*
- * test_names.c - Kafka's topic name rules (coord/kc_names.c): which names are
+ * test_names.c - Kafka's topic name rules (common/kc_names.c): which names are
  * legal, the one-line reason given for an illegal one, internal topics, and
  * the '.'/'_' metric-name collision check.
  */
 #include <check.h>
 #include <string.h>
 
-#include "coord/kc_names.h"
+#include "common/kc_names.h"
 #include "tests/unit/unit.h"
 
 /* Asserts name is refused with a reason containing `fragment`. */

@@ -26,7 +26,7 @@
 #include "broker/kb_config.h"
 #include "broker/log/kb_log.h"
 #include "broker/log/kb_log_internal.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "tests/unit/logfix.h"
 #include "tests/unit/unit.h"
 

@@ -13,7 +13,7 @@
 #include "broker/kb_config.h"
 #include "broker/kb_topic_config.h"
 #include "coord/kc_configs.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "tests/unit/unit.h"
 
 /* A broker config with the given "key=value" lines (NULL-terminated). */

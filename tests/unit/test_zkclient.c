@@ -1,7 +1,7 @@
 /*
  * test_zkclient.c - libkcoord's side of the ZooKeeper C client: its log
  * lines parsed and rate-limited per call site (coord/kc_zk_log.c, with
- * kc_ratelimit_t from coord/kc_log.c), the size of a create request as
+ * kc_ratelimit_t from common/kc_log.c), the size of a create request as
  * ZooKeeper measures it, and topic plans refused when their znode would not
  * fit in one request (coord/kc_topics.c).
  */
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "coord/kc_json.h"
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 #include "coord/kc_topics.h"
 #include "coord/kc_zk.h"
 #include "coord/kc_zk_log.h"

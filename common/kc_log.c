@@ -6,7 +6,7 @@
  * counts what it drops so the next line can say so.  The logger has no locking: kbroker logs only from its event
  * loop thread and helper threads format into a local buffer first.
  */
-#include "coord/kc_log.h"
+#include "common/kc_log.h"
 
 #include <stdarg.h>
 #include <stdbool.h>

@@ -8,7 +8,7 @@
  * '_', so two names differing only there would clash: the collision check
  * lets topic creation refuse the second one, as Kafka does.
  */
-#include "coord/kc_names.h"
+#include "common/kc_names.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -20,7 +20,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/api/kb_api_alterconfigs.c \
 	broker/kb_topic_config.c broker/kb_topic_config.h \
 	broker/log/kb_retention.c \
-	broker/replica/kb_producer_state.c broker/replica/kb_producer_state.h \
+	broker/log/kb_producer_state.c broker/log/kb_producer_state.h \
 	broker/controller/kb_controller.c broker/controller/kb_controller.h \
 	broker/controller/kb_elect.c broker/controller/kb_elect.h \
 	broker/log/kb_log.h broker/log/kb_log_internal.h \

@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "broker/log/kb_log_internal.h"
-#include "broker/replica/kb_producer_state.h"
+#include "broker/log/kb_producer_state.h"
 #include "common/kc_log.h"
 
 #define LOG_APPEND_TIME "LogAppendTime"

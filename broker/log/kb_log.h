@@ -31,7 +31,7 @@ struct event_base;
 typedef struct kb_logmgr kb_logmgr_t;
 typedef struct kb_log kb_log_t;
 typedef struct kb_segment kb_segment_t;
-typedef struct kb_producers kb_producers_t; /* broker/replica/kb_producer_state.h */
+typedef struct kb_producers kb_producers_t; /* broker/log/kb_producer_state.h */
 
 /* Per-log settings (broker defaults now; topic overrides later). */
 typedef struct kb_log_config {

@@ -51,7 +51,7 @@
 
 #include "broker/kb_topic_config.h"
 #include "broker/replica/kb_partition_internal.h"
-#include "broker/replica/kb_producer_state.h"
+#include "broker/log/kb_producer_state.h"
 #include "common/kc_log.h"
 #include "coord/kc_view.h"
 #include "proto/kp_types.h"

@@ -29,7 +29,7 @@
 
 #include "broker/log/kb_log.h"
 #include "broker/log/kb_log_internal.h"
-#include "broker/replica/kb_producer_state.h"
+#include "broker/log/kb_producer_state.h"
 #include "common/kc_log.h"
 #include "proto/kp_batch.h"
 #include "proto/kp_buf.h"

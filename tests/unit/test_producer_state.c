@@ -19,7 +19,7 @@
 
 #include "broker/kb_config.h"
 #include "broker/log/kb_log.h"
-#include "broker/replica/kb_producer_state.h"
+#include "broker/log/kb_producer_state.h"
 #include "common/kc_log.h"
 #include "coord/kc_json.h"
 #include "proto/kp_batch.h"

@@ -14,7 +14,7 @@
  * decoded with its reader (big-endian, bounds-checked), and sorted by
  * producer id so the same table always gives the same bytes.
  */
-#include "broker/replica/kb_producer_state.h"
+#include "broker/log/kb_producer_state.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * kb_config.h - server.properties: Kafka's file format, key names and
  * Kafka 2.6 defaults (../shared/specs/zk-and-replication.md section 6).
  *
- * Every key lives in one table in kb_config.c ({name, type, offset into
+ * Every key lives in one table in kb_config_keys.c ({name, type, offset into
  * kb_config_t, default, validator}).  Loading rules:
  *   - unknown keys: one warning naming the key, then ignored;
  *   - Kafka keys whose meaning kbroker does not implement and that would

@@ -3,7 +3,8 @@
 noinst_LIBRARIES += broker/libkbroker.a
 broker_libkbroker_a_SOURCES = \
 	broker/kb_broker.h \
-	broker/kb_config.c broker/kb_config.h \
+	broker/kb_config.h broker/kb_config_internal.h \
+	broker/kb_config_keys.c broker/kb_config_props.c broker/kb_config_derive.c \
 	broker/kb_registration.c broker/kb_registration.h \
 	broker/kb_session_record.c broker/kb_session_record.h \
 	broker/net/kb_net.c broker/net/kb_net.h \

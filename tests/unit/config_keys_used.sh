@@ -1,20 +1,22 @@
 #!/bin/sh
-# tests/unit/config_keys_used.sh - the key table in broker/kb_config.c says,
+# tests/unit/config_keys_used.sh - the key table in broker/kb_config_keys.c says,
 # for every server.properties key, whether kbroker uses it (KB_USED) or only
 # accepts it (KB_UNUSED); the man page repeats that to operators.  This test
 # holds both to the code:
 #   - a key stored in a field (F(field)) that some C source besides
-#     kb_config.c reads (cfg->field, cfg.field) must be KB_USED, and a
-#     KB_USED one must be read somewhere (kb_config.c's cross-key checks of
-#     values count: "Used. Checked only.");
-#   - a key kept raw (R(field)) is "used" exactly when kb_config.c derives
-#     something from raw.field;
+#     the configuration code (broker/kb_config_*.c) reads (cfg->field,
+#     cfg.field) must be KB_USED, and a KB_USED one must be read somewhere
+#     (kb_config_derive.c's cross-key checks of values count: "Used.
+#     Checked only.");
+#   - a key kept raw (R(field)) is "used" exactly when the configuration
+#     code derives something from raw.field;
 #   - a used key not kept at all (NOF) must at least have a validator;
 #   - man/kbroker.properties.5 says "not yet used" for exactly the unused keys.
 # Run by `make check` with $srcdir set; prints every mismatch, exits 1 if any.
 set -u
 top=${srcdir:-.}
-table="$top/broker/kb_config.c"
+table="$top/broker/kb_config_keys.c"
+config_code=$(find "$top/broker" -maxdepth 1 -name 'kb_config_*.c')
 man="$top/man/kbroker.properties.5"
 [ -r "$table" ] && [ -r "$man" ] || { echo "config_keys_used: cannot read $table or $man" >&2; exit 99; }
 
@@ -38,9 +40,9 @@ rows=$(awk '
     }' "$table")
 [ -n "$rows" ] || { echo "config_keys_used: no key table found in $table" >&2; exit 99; }
 
-# Sources that act on a value; kb_config.c itself only checks values against
-# each other, which makes a key "used" only when the table says so.
-outside=$(find "$top/broker" "$top/coord" "$top/proto" -name '*.c' ! -name kb_config.c)
+# Sources that act on a value; the configuration code itself only checks
+# values against each other, which makes a key "used" only when the table says so.
+outside=$(find "$top/broker" "$top/coord" "$top/proto" -name '*.c' ! -name 'kb_config_*.c')
 bad=0
 checked=0
 complain() { echo "$1"; bad=$((bad + 1)); }
@@ -53,15 +55,15 @@ while read -r name where check use; do
         # shellcheck disable=SC2086
         if grep -Eq "(->|\.)$field\b" $outside; then
             [ "$use" = KB_USED ] || complain "$name: the key table says KB_UNUSED, but cfg->$field is read in the code"
-        elif ! grep -Eq "(->|\.)$field\b" "$table"; then
+        elif ! grep -Eq "(->|\.)$field\b" $config_code; then
             [ "$use" = KB_UNUSED ] || complain "$name: the key table says KB_USED, but nothing reads cfg->$field"
         fi
         ;;
     R\(*)
         field=${where#R(}; field=${field%)}
-        if grep -Eq "raw\.$field\b" "$table"; then read_it=KB_USED; else read_it=KB_UNUSED; fi
+        if grep -Eq "raw\.$field\b" $config_code; then read_it=KB_USED; else read_it=KB_UNUSED; fi
         [ "$read_it" = "$use" ] ||
-            complain "$name: the key table says $use, but raw.$field is $( [ $read_it = KB_USED ] && echo read || echo never read) by kb_config.c"
+            complain "$name: the key table says $use, but raw.$field is $( [ $read_it = KB_USED ] && echo read || echo never read) by broker/kb_config_*.c"
         ;;
     NOF)
         [ "$use" = KB_UNUSED ] || [ "$check" != NULL ] ||

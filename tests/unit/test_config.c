@@ -1,5 +1,5 @@
 /*
- * test_config.c - server.properties loading (broker/kb_config.c): Kafka 2.6
+ * test_config.c - server.properties loading (broker/kb_config_*.c): Kafka 2.6
  * defaults, the Java properties syntax, derived values, and the three
  * loading rules (unknown key warned about, unsafe key refused, invalid
  * value rejected naming key and value).

@@ -1,22 +1,18 @@
 /*
- * kb_config.c - server.properties for kbroker, read the way Apache Kafka
- * 2.6 reads it, so an operator's existing file keeps working.
+ * kb_config_keys.c - the key table of server.properties, read the way Apache
+ * Kafka 2.6 reads it, so an operator's existing file keeps working.
  *
- * Three parts:
- *   1. the key table: every Kafka 2.6 broker key plus kbroker's own, each
- *      with its storage type, its place in kb_config_t (or none, when the
- *      value is only checked), its Kafka default as it would be written in
- *      the file, its range, an optional validator, and whether kbroker uses
- *      it.  kb_config_defaults loads the defaults through the same parser as
- *      file values, so the table is the only place a default is written;
- *   2. kb_config_set, the single path every value takes (file lines and
- *      --override alike): type check, range, validator, store;
- *   3. kb_config_finish, which derives the values Kafka derives (listeners
- *      from host.name/port, advertised from listeners, retention from
- *      ms/minutes/hours, ...) from cfg->raw and checks rules that span keys;
- *   4. kb_config_item, the keys as DescribeConfigs lists them: the text each
- *      accepted value was written with (kb_config_set keeps it), else the
- *      table's default.
+ * Every Kafka 2.6 broker key plus kbroker's own has one row: its storage
+ * type, its place in kb_config_t (or none, when the value is only checked),
+ * its Kafka default as it would be written in the file, its range, an
+ * optional validator, and whether kbroker uses it.  kb_config_defaults
+ * loads the defaults through the same path as file values, so the table is
+ * the only place a default is written.  kb_config_apply is that single
+ * path, taken by file lines (kb_config_props.c) and --override alike: type
+ * check, range, validator, store.  kb_config_item lists the keys as
+ * DescribeConfigs does: the text each accepted value was written with,
+ * else the table's default.  What Kafka derives from several keys is in
+ * kb_config_derive.c.
  *
  * Refusals: a key whose meaning kbroker does not implement and whose setting
  * would change security or data safety (TLS, SASL, ACLs, compaction, ...)
@@ -34,12 +30,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "coord/kc_configs.h"
+#include "broker/kb_config_internal.h"
 #include "common/kc_log.h"
+#include "coord/kc_configs.h"
 
 #define MOD "config"
-#define KB_CONFIG_MAX_FILE (16 * 1024 * 1024)
-#define KB_MAX_MAP 32
 
 /* ------------------------------------------------------------------------
  * The key table
@@ -363,7 +358,7 @@ static const kb_config_key_t *key_find(const char *name) {
 
 static void *field_ptr(kb_config_t *cfg, const kb_config_key_t *k) { return (char *)cfg + k->offset; }
 
-static void set_str(char **slot, const char *value) {
+void kb_config_set_str(char **slot, const char *value) {
     free(*slot);
     *slot = value ? strdup(value) : NULL;
     if (value && !*slot) abort(); /* out of memory while configuring */
@@ -379,7 +374,7 @@ static void why(char *buf, size_t n, const char *fmt, ...) {
 
 /* Copies [s, s+len) into dst (size n) with surrounding blanks removed; dst
  * may be s itself. */
-static void copy_trimmed(char *dst, size_t n, const char *s, size_t len) {
+void kb_config_copy_trimmed(char *dst, size_t n, const char *s, size_t len) {
     while (len && isspace((unsigned char)*s)) s++, len--;
     while (len && isspace((unsigned char)s[len - 1])) len--;
     if (len >= n) len = n - 1;
@@ -389,14 +384,13 @@ static void copy_trimmed(char *dst, size_t n, const char *s, size_t len) {
 
 /* Calls fn on every non-empty, trimmed element of a comma list, as Kafka's
  * parseCsvList does; stops at the first non-zero return. */
-typedef int (*kb_csv_fn)(const char *item, void *arg);
-static int csv_each(const char *list, kb_csv_fn fn, void *arg) {
+int kb_config_csv_each(const char *list, kb_csv_fn fn, void *arg) {
     char item[4096]; /* PATH_MAX: a log directory is an item */
     const char *p = list;
     while (p && *p) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        copy_trimmed(item, sizeof(item), p, len);
+        kb_config_copy_trimmed(item, sizeof(item), p, len);
         if (item[0]) {
             int rc = fn(item, arg);
             if (rc) return rc;
@@ -424,7 +418,7 @@ static int parse_port(const char *s, int *port) {
     return 0;
 }
 
-static void upcase(char *s) {
+void kb_config_upcase(char *s) {
     for (; *s; s++) *s = (char)toupper((unsigned char)*s);
 }
 
@@ -479,7 +473,7 @@ static int parse_listener(const char *s, kb_listener_t *l, char *w, size_t n) {
     if (!sep) return why(w, n, "'%s' is not NAME://host:port", s), -1;
     if ((size_t)(sep - s) >= sizeof(l->name)) return why(w, n, "listener name too long"), -1;
     memcpy(l->name, s, (size_t)(sep - s));
-    upcase(l->name);
+    kb_config_upcase(l->name);
     if (!valid_listener_name(l->name)) return why(w, n, "'%s' is not NAME://host:port", s), -1;
     return split_host_port(sep + 3, l->host, sizeof(l->host), &l->port, w, n);
 }
@@ -503,16 +497,16 @@ static int listener_item(const char *item, void *arg) {
 }
 
 /* Parses a listener list into out[]; returns the count or -1. */
-static int parse_listener_list(const char *text, kb_listener_t *out, char *w, size_t n) {
+int kb_config_parse_listeners(const char *text, kb_listener_t *out, char *w, size_t n) {
     kb_listener_list_t ll = {out, 0, w, n};
-    if (csv_each(text, listener_item, &ll) != 0) return -1;
+    if (kb_config_csv_each(text, listener_item, &ll) != 0) return -1;
     if (ll.n == 0) return why(w, n, "no listener"), -1;
     return ll.n;
 }
 
 static int check_listeners(const char *v, char *w, size_t n) {
     kb_listener_t tmp[KB_MAX_LISTENERS];
-    return parse_listener_list(v, tmp, w, n) < 0 ? KB_CHECK_INVALID : 0;
+    return kb_config_parse_listeners(v, tmp, w, n) < 0 ? KB_CHECK_INVALID : 0;
 }
 
 static int check_listener_name(const char *v, char *w, size_t n) {
@@ -521,27 +515,15 @@ static int check_listener_name(const char *v, char *w, size_t n) {
     return KB_CHECK_INVALID;
 }
 
-typedef struct {
-    char name[64];
-    char protocol[32];
-} kb_map_entry_t;
-
-typedef struct {
-    kb_map_entry_t e[KB_MAX_MAP];
-    int n;
-    char *why;
-    size_t whylen;
-} kb_protocol_map_t;
-
 static int map_item(const char *item, void *arg) {
     kb_protocol_map_t *m = arg;
     const char *colon = strchr(item, ':');
     kb_map_entry_t e;
     if (!colon) return why(m->why, m->whylen, "'%s' is not NAME:PROTOCOL", item), -1;
-    copy_trimmed(e.name, sizeof(e.name), item, (size_t)(colon - item));
-    copy_trimmed(e.protocol, sizeof(e.protocol), colon + 1, strlen(colon + 1));
-    upcase(e.name);
-    upcase(e.protocol);
+    kb_config_copy_trimmed(e.name, sizeof(e.name), item, (size_t)(colon - item));
+    kb_config_copy_trimmed(e.protocol, sizeof(e.protocol), colon + 1, strlen(colon + 1));
+    kb_config_upcase(e.name);
+    kb_config_upcase(e.protocol);
     if (!valid_listener_name(e.name)) return why(m->why, m->whylen, "'%s' is not NAME:PROTOCOL", item), -1;
     if (!known_protocol(e.protocol)) return why(m->why, m->whylen, "unknown security protocol '%s'", e.protocol), -1;
     for (int i = 0; i < m->n; i++)
@@ -551,19 +533,19 @@ static int map_item(const char *item, void *arg) {
     return 0;
 }
 
-static int parse_protocol_map(const char *v, kb_protocol_map_t *m, char *w, size_t n) {
+int kb_config_parse_protocol_map(const char *v, kb_protocol_map_t *m, char *w, size_t n) {
     m->n = 0;
     m->why = w;
     m->whylen = n;
-    return csv_each(v, map_item, m);
+    return kb_config_csv_each(v, map_item, m);
 }
 
 static int check_protocol_map(const char *v, char *w, size_t n) {
     kb_protocol_map_t m;
-    return parse_protocol_map(v, &m, w, n) ? KB_CHECK_INVALID : 0;
+    return kb_config_parse_protocol_map(v, &m, w, n) ? KB_CHECK_INVALID : 0;
 }
 
-static const char *map_lookup(const kb_protocol_map_t *m, const char *name) {
+const char *kb_config_map_lookup(const kb_protocol_map_t *m, const char *name) {
     for (int i = 0; i < m->n; i++)
         if (!strcmp(m->e[i].name, name)) return m->e[i].protocol;
     return NULL;
@@ -603,7 +585,7 @@ static int check_zk_connect(const char *v, char *w, size_t n) {
     if (len >= sizeof(hosts)) return why(w, n, "too long"), KB_CHECK_INVALID;
     memcpy(hosts, v, len);
     hosts[len] = '\0';
-    if (csv_each(hosts, zk_host_item, &z) != 0) return KB_CHECK_INVALID;
+    if (kb_config_csv_each(hosts, zk_host_item, &z) != 0) return KB_CHECK_INVALID;
     if (z.count == 0) return why(w, n, "no ZooKeeper host"), KB_CHECK_INVALID;
     if (slash && slash[1] && (slash[strlen(slash) - 1] == '/' || strstr(slash, "//")))
         return why(w, n, "invalid chroot '%s'", slash), KB_CHECK_INVALID;
@@ -618,7 +600,7 @@ static int log_dir_item(const char *item, void *arg) {
 
 static int check_log_dirs(const char *v, char *w, size_t n) {
     int count = 0;
-    csv_each(v, log_dir_item, &count);
+    kb_config_csv_each(v, log_dir_item, &count);
     if (count == 0) return why(w, n, "no log directory"), KB_CHECK_INVALID;
     if (count > KB_MAX_LOG_DIRS) return why(w, n, "more than %d directories", KB_MAX_LOG_DIRS), KB_CHECK_INVALID;
     return 0;
@@ -633,7 +615,7 @@ static int policy_item(const char *item, void *arg) {
 
 static int check_cleanup_policy(const char *v, char *w, size_t n) {
     int compact = 0;
-    if (csv_each(v, policy_item, &compact) != 0) return why(w, n, "must be delete, compact or both"), KB_CHECK_INVALID;
+    if (kb_config_csv_each(v, policy_item, &compact) != 0) return why(w, n, "must be delete, compact or both"), KB_CHECK_INVALID;
     if (!compact) return 0;
     why(w, n, "log compaction is not implemented by kbroker; refusing to start rather than keep every record");
     return KB_CHECK_REFUSED;
@@ -783,7 +765,7 @@ static void store_value(kb_config_t *cfg, const kb_config_key_t *k, const char *
     case KB_CT_I64: *(int64_t *)slot = val.i; break;
     case KB_CT_I32_CAP: *(int32_t *)slot = val.i > INT32_MAX ? INT32_MAX : (int32_t)val.i; break;
     case KB_CT_DOUBLE: break;
-    default: set_str(slot, v); break;
+    default: kb_config_set_str(slot, v); break;
     }
 }
 
@@ -796,7 +778,7 @@ static void store_null(kb_config_t *cfg, const kb_config_key_t *k) {
     case KB_CT_I64: *(int64_t *)slot = KB_CONFIG_UNSET64; break;
     case KB_CT_BOOL:
     case KB_CT_DOUBLE: break;
-    default: set_str(slot, NULL); break;
+    default: kb_config_set_str(slot, NULL); break;
     }
 }
 
@@ -807,7 +789,7 @@ static void warn_unknown(kb_config_t *cfg, const char *key, const char *where) {
     if (!grown) abort();
     cfg->unknown_keys = grown;
     cfg->unknown_keys[cfg->n_unknown_keys] = NULL;
-    set_str(&cfg->unknown_keys[cfg->n_unknown_keys++], key);
+    kb_config_set_str(&cfg->unknown_keys[cfg->n_unknown_keys++], key);
     kc_warn(MOD, "%s%sunknown key '%s' ignored", where ? where : "", where ? ": " : "", key);
 }
 
@@ -821,7 +803,7 @@ static void note_unused(const kb_config_key_t *k, const char *v, const char *whe
 static void remember_written(kb_config_t *cfg, const kb_config_key_t *k, const char *value) {
     for (int i = 0; i < cfg->n_written; i++) {
         if (cfg->written[i].name == k->name) {
-            set_str(&cfg->written[i].value, value);
+            kb_config_set_str(&cfg->written[i].value, value);
             return;
         }
     }
@@ -829,10 +811,10 @@ static void remember_written(kb_config_t *cfg, const kb_config_key_t *k, const c
     if (!grown) abort(); /* out of memory while configuring */
     cfg->written = grown;
     cfg->written[cfg->n_written] = (kb_config_written_t){k->name, NULL};
-    set_str(&cfg->written[cfg->n_written++].value, value);
+    kb_config_set_str(&cfg->written[cfg->n_written++].value, value);
 }
 
-static int config_apply(kb_config_t *cfg, const char *key, const char *value, const char *where, char *err,
+int kb_config_apply(kb_config_t *cfg, const char *key, const char *value, const char *where, char *err,
                         size_t errlen) {
     const kb_config_key_t *k = key_find(key);
     char reason[256] = "";
@@ -855,7 +837,7 @@ static int config_apply(kb_config_t *cfg, const char *key, const char *value, co
 }
 
 int kb_config_set(kb_config_t *cfg, const char *key, const char *value, char *err, size_t errlen) {
-    return config_apply(cfg, key, value, NULL, err, errlen);
+    return kb_config_apply(cfg, key, value, NULL, err, errlen);
 }
 
 int kb_config_override(kb_config_t *cfg, const char *key_value, char *err, size_t errlen) {
@@ -865,500 +847,14 @@ int kb_config_override(kb_config_t *cfg, const char *key_value, char *err, size_
         snprintf(err, errlen, "invalid override '%s': expected key=value", key_value);
         return KB_CONFIG_INVALID;
     }
-    copy_trimmed(key, sizeof(key), key_value, (size_t)(eq - key_value));
+    kb_config_copy_trimmed(key, sizeof(key), key_value, (size_t)(eq - key_value));
     size_t vlen = strlen(eq + 1);
     char *value = malloc(vlen + 1);
     if (!value) abort();
-    copy_trimmed(value, vlen + 1, eq + 1, vlen);
-    int rc = config_apply(cfg, key, value, "--override", err, errlen);
+    kb_config_copy_trimmed(value, vlen + 1, eq + 1, vlen);
+    int rc = kb_config_apply(cfg, key, value, "--override", err, errlen);
     free(value);
     return rc;
-}
-
-/* ------------------------------------------------------------------------
- * The Java properties file format
- * ------------------------------------------------------------------------ */
-
-typedef struct {
-    char *s;
-    size_t len, cap;
-} kb_sbuf_t;
-
-static void sbuf_add(kb_sbuf_t *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *grown = realloc(b->s, cap);
-        if (!grown) abort();
-        b->s = grown;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void sbuf_add_utf8(kb_sbuf_t *b, unsigned cp) {
-    char u[4];
-    size_t n;
-    if (cp < 0x80) u[0] = (char)cp, n = 1;
-    else if (cp < 0x800) u[0] = (char)(0xC0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
-    else if (cp < 0x10000)
-        u[0] = (char)(0xE0 | cp >> 12), u[1] = (char)(0x80 | ((cp >> 6) & 0x3F)), u[2] = (char)(0x80 | (cp & 0x3F)),
-        n = 3;
-    else
-        u[0] = (char)(0xF0 | cp >> 18), u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)),
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
-    sbuf_add(b, u, n);
-}
-
-static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\f'; }
-
-/* Reads the 4 hex digits of a \uXXXX escape; -1 when malformed. */
-static long hex4(const char *p, const char *end) {
-    long cp = 0;
-    if (end - p < 4) return -1;
-    for (int i = 0; i < 4; i++) {
-        int c = tolower((unsigned char)p[i]);
-        if (!isxdigit(c)) return -1;
-        cp = cp * 16 + (isdigit(c) ? c - '0' : c - 'a' + 10);
-    }
-    return cp;
-}
-
-/* Java's loadConvert: resolves \t \n \r \f \uXXXX and \c (= c). */
-static int unescape(const char *p, const char *end, kb_sbuf_t *out) {
-    out->len = 0;
-    sbuf_add(out, "", 0);
-    while (p < end) {
-        char c = *p++;
-        if (c != '\\') { sbuf_add(out, &c, 1); continue; }
-        if (p == end) break;
-        c = *p++;
-        if (c == 'u') {
-            long cp = hex4(p, end);
-            if (cp < 0) return -1;
-            p += 4;
-            if (cp >= 0xD800 && cp < 0xDC00 && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
-                long lo = hex4(p + 2, end);
-                if (lo >= 0xDC00 && lo < 0xE000) cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00), p += 6;
-            }
-            sbuf_add_utf8(out, (unsigned)cp);
-            continue;
-        }
-        c = c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c == 'f' ? '\f' : c;
-        sbuf_add(out, &c, 1);
-    }
-    return 0;
-}
-
-/* Splits a logical line at the first unescaped '=', ':' or blank; the
- * separator may be surrounded by blanks (Java's Properties.load0). */
-static void split_key_value(const char *line, size_t len, size_t *key_end, size_t *value_start) {
-    size_t k = 0, v = len;
-    bool escaped = false, has_sep = false;
-    for (; k < len; k++) {
-        char c = line[k];
-        if ((c == '=' || c == ':') && !escaped) { v = k + 1; has_sep = true; break; }
-        if (is_blank(c) && !escaped) { v = k + 1; break; }
-        escaped = c == '\\' ? !escaped : false;
-    }
-    for (; v < len; v++) {
-        char c = line[v];
-        if (is_blank(c)) continue;
-        if (!has_sep && (c == '=' || c == ':')) { has_sep = true; continue; }
-        break;
-    }
-    *key_end = k;
-    *value_start = v;
-}
-
-typedef struct {
-    const char *p, *end;
-    int line;
-} kb_props_t;
-
-/* The next natural line (without its terminator: \n, \r or \r\n). */
-static bool next_natural(kb_props_t *r, const char **s, size_t *len) {
-    if (r->p >= r->end) return false;
-    const char *q = r->p;
-    while (q < r->end && *q != '\n' && *q != '\r') q++;
-    *s = r->p;
-    *len = (size_t)(q - r->p);
-    if (q < r->end && *q == '\r' && q + 1 < r->end && q[1] == '\n') q++;
-    r->p = q < r->end ? q + 1 : q;
-    r->line++;
-    return true;
-}
-
-static size_t trailing_backslashes(const char *s, size_t len) {
-    size_t n = 0;
-    while (n < len && s[len - 1 - n] == '\\') n++;
-    return n;
-}
-
-/* The next logical line: comments and blank lines skipped, lines ending in
- * an odd number of backslashes joined with the next one (whose leading
- * blanks are dropped).  *first is the line number it starts on. */
-static bool next_logical(kb_props_t *r, kb_sbuf_t *out, int *first) {
-    const char *s;
-    size_t len;
-    bool cont = false;
-    out->len = 0;
-    sbuf_add(out, "", 0);
-    while (next_natural(r, &s, &len)) {
-        while (len && is_blank(*s)) s++, len--;
-        if (!cont) {
-            if (!len || *s == '#' || *s == '!') continue;
-            *first = r->line;
-        } else if (!len) {
-            return true;
-        }
-        cont = trailing_backslashes(s, len) % 2 == 1;
-        sbuf_add(out, s, cont ? len - 1 : len);
-        if (!cont) return true;
-    }
-    return cont;
-}
-
-static int apply_line(kb_config_t *cfg, const kb_sbuf_t *line, const char *where, char *err, size_t errlen) {
-    size_t key_end, value_start;
-    kb_sbuf_t key = {0}, value = {0};
-    char reason[512];
-    int rc = KB_CONFIG_INVALID;
-
-    split_key_value(line->s, line->len, &key_end, &value_start);
-    if (unescape(line->s, line->s + key_end, &key) != 0 ||
-        unescape(line->s + value_start, line->s + line->len, &value) != 0) {
-        snprintf(err, errlen, "%s: malformed \\uXXXX escape", where);
-        goto out;
-    }
-    copy_trimmed(key.s, key.len + 1, key.s, key.len);
-    copy_trimmed(value.s, value.len + 1, value.s, value.len);
-    rc = config_apply(cfg, key.s, value.s, where, reason, sizeof(reason));
-    if (rc != KB_CONFIG_OK) snprintf(err, errlen, "%s: %s", where, reason);
-out:
-    free(key.s);
-    free(value.s);
-    return rc;
-}
-
-static int read_file(const char *path, kb_sbuf_t *out, char *err, size_t errlen) {
-    char chunk[65536];
-    size_t n;
-    FILE *f = fopen(path, "rb");
-    if (!f) return snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno)), KB_CONFIG_IO;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        sbuf_add(out, chunk, n);
-        if (out->len > KB_CONFIG_MAX_FILE) break;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) return snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno)), KB_CONFIG_IO;
-    if (out->len > KB_CONFIG_MAX_FILE) return snprintf(err, errlen, "cannot read %s: larger than 16 MiB", path), KB_CONFIG_IO;
-    return KB_CONFIG_OK;
-}
-
-int kb_config_read(kb_config_t *cfg, const char *path, char *err, size_t errlen) {
-    kb_sbuf_t text = {0}, line = {0};
-    int rc = read_file(path, &text, err, errlen), first = 0;
-    kb_props_t r = {text.s, text.s ? text.s + text.len : NULL, 0}; /* an empty file has no buffer */
-
-    while (rc == KB_CONFIG_OK && next_logical(&r, &line, &first)) {
-        char where[1100];
-        snprintf(where, sizeof(where), "%s:%d", path, first);
-        rc = apply_line(cfg, &line, where, err, errlen);
-    }
-    free(text.s);
-    free(line.s);
-    return rc;
-}
-
-int kb_config_load(kb_config_t *cfg, const char *path, char *err, size_t errlen) {
-    kb_config_defaults(cfg);
-    int rc = kb_config_read(cfg, path, err, errlen);
-    return rc != KB_CONFIG_OK ? rc : kb_config_finish(cfg, err, errlen);
-}
-
-/* ------------------------------------------------------------------------
- * kb_config_finish: derived values and rules that span keys
- * ------------------------------------------------------------------------ */
-
-static int invalid(char *err, size_t errlen, const char *key, const char *value, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int invalid(char *err, size_t errlen, const char *key, const char *value, const char *fmt, ...) {
-    char reason[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof(reason), fmt, ap);
-    va_end(ap);
-    snprintf(err, errlen, "invalid value '%s' for %s: %s", value, key, reason);
-    return KB_CONFIG_INVALID;
-}
-
-/* "host:port", with IPv6 hosts in brackets. */
-static void format_host_port(char *buf, size_t n, const char *name, const char *host, int port) {
-    bool v6 = strchr(host, ':') != NULL;
-    snprintf(buf, n, "%.63s://%s%.255s%s:%d", name, v6 ? "[" : "", host, v6 ? "]" : "", port);
-}
-
-/* Gives each listener its security protocol; anything but PLAINTEXT is
- * refused, since kbroker would serve it in plaintext. */
-static int resolve_protocols(kb_listener_t *l, int n, const kb_protocol_map_t *map, const char *key,
-                             const char *text, char *err, size_t errlen) {
-    for (int i = 0; i < n; i++) {
-        const char *proto = map_lookup(map, l[i].name);
-        if (!proto)
-            return invalid(err, errlen, key, text, "no security protocol for listener %s in "
-                           "listener.security.protocol.map", l[i].name);
-        if (strcmp(proto, "PLAINTEXT") != 0) {
-            snprintf(err, errlen, "unsupported value '%s' for %s: listener %s uses security protocol %s "
-                     "(listener.security.protocol.map), which kbroker does not implement", text, key, l[i].name, proto);
-            return KB_CONFIG_INVALID;
-        }
-        snprintf(l[i].protocol, sizeof(l[i].protocol), "%s", proto);
-    }
-    return KB_CONFIG_OK;
-}
-
-static int derive_listeners(kb_config_t *cfg, const kb_protocol_map_t *map, char *err, size_t errlen) {
-    char legacy[512], reason[256];
-    const char *text = cfg->raw.listeners;
-    if (!text) {
-        format_host_port(legacy, sizeof(legacy), "PLAINTEXT", cfg->raw.host_name ? cfg->raw.host_name : "",
-                         cfg->raw.port);
-        text = legacy;
-    }
-    int n = parse_listener_list(text, cfg->listeners, reason, sizeof(reason));
-    if (n < 0) return invalid(err, errlen, "listeners", text, "%s", reason);
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < i; j++)
-            if (cfg->listeners[i].port && cfg->listeners[i].port == cfg->listeners[j].port)
-                return invalid(err, errlen, "listeners", text, "port %d used twice", cfg->listeners[i].port);
-    cfg->n_listeners = n;
-    return resolve_protocols(cfg->listeners, n, map, "listeners", text, err, errlen);
-}
-
-static bool has_listener(const kb_config_t *cfg, const char *name) {
-    for (int i = 0; i < cfg->n_listeners; i++)
-        if (!strcmp(cfg->listeners[i].name, name)) return true;
-    return false;
-}
-
-static bool routable(const char *host) { return strcmp(host, "0.0.0.0") != 0 && strcmp(host, "::") != 0; }
-
-/* Advertising the listeners as they are: clients cannot connect to a
- * wildcard address, so one needs advertised.listeners (Kafka refuses too). */
-static int advertise_listeners(kb_config_t *cfg, char *err, size_t errlen) {
-    char text[512];
-    for (int i = 0; i < cfg->n_listeners; i++) {
-        const kb_listener_t *l = &cfg->listeners[i];
-        format_host_port(text, sizeof(text), l->name, l->host, l->port);
-        if (!routable(l->host))
-            return invalid(err, errlen, "listeners", text, "%s is not a routable address to advertise; set "
-                           "advertised.listeners (or leave the host empty to advertise this machine's name)", l->host);
-    }
-    memcpy(cfg->advertised, cfg->listeners, sizeof(cfg->advertised));
-    cfg->n_advertised = cfg->n_listeners;
-    return KB_CONFIG_OK;
-}
-
-static int derive_advertised(kb_config_t *cfg, const kb_protocol_map_t *map, char *err, size_t errlen) {
-    char legacy[512], reason[256];
-    const char *text = cfg->raw.advertised_listeners;
-    if (!text && !cfg->raw.advertised_host_name && cfg->raw.advertised_port == KB_CONFIG_UNSET32)
-        return advertise_listeners(cfg, err, errlen);
-    if (!text) {
-        const char *host = cfg->raw.advertised_host_name ? cfg->raw.advertised_host_name : cfg->raw.host_name;
-        int port = cfg->raw.advertised_port != KB_CONFIG_UNSET32 ? cfg->raw.advertised_port : cfg->raw.port;
-        format_host_port(legacy, sizeof(legacy), "PLAINTEXT", host ? host : "", port);
-        text = legacy;
-    }
-    int n = parse_listener_list(text, cfg->advertised, reason, sizeof(reason));
-    if (n < 0) return invalid(err, errlen, "advertised.listeners", text, "%s", reason);
-    cfg->n_advertised = n;
-    for (int i = 0; i < n; i++) {
-        const kb_listener_t *a = &cfg->advertised[i];
-        if (!has_listener(cfg, a->name))
-            return invalid(err, errlen, "advertised.listeners", text, "listener %s is not in listeners", a->name);
-        if (!routable(a->host))
-            return invalid(err, errlen, "advertised.listeners", text, "%s is not a routable address", a->host);
-    }
-    return resolve_protocols(cfg->advertised, n, map, "advertised.listeners", text, err, errlen);
-}
-
-static int derive_inter_broker(kb_config_t *cfg, char *err, size_t errlen) {
-    char name[64];
-    snprintf(name, sizeof(name), "%s", cfg->raw.inter_broker_listener_name ? cfg->raw.inter_broker_listener_name
-                                                                            : "PLAINTEXT");
-    upcase(name);
-    if (!kb_config_advertised(cfg, name))
-        return invalid(err, errlen, "inter.broker.listener.name", name, "not a listener in advertised.listeners%s",
-                       cfg->raw.inter_broker_listener_name ? "" : " (the default follows security.inter.broker.protocol)");
-    set_str(&cfg->inter_broker_listener_name, name);
-    return KB_CONFIG_OK;
-}
-
-static int derive_network(kb_config_t *cfg, char *err, size_t errlen) {
-    kb_protocol_map_t map;
-    char reason[256];
-    const char *text = cfg->raw.listener_security_protocol_map ? cfg->raw.listener_security_protocol_map : "";
-    if (parse_protocol_map(text, &map, reason, sizeof(reason)) != 0)
-        return invalid(err, errlen, "listener.security.protocol.map", text, "%s", reason);
-    int rc = derive_listeners(cfg, &map, err, errlen);
-    if (rc == KB_CONFIG_OK) rc = derive_advertised(cfg, &map, err, errlen);
-    if (rc == KB_CONFIG_OK) rc = derive_inter_broker(cfg, err, errlen);
-    return rc;
-}
-
-typedef struct {
-    kb_config_t *cfg;
-    const char *key, *text;
-    char *err;
-    size_t errlen;
-} kb_dirs_ctx_t;
-
-static int add_log_dir(const char *item, void *arg) {
-    kb_dirs_ctx_t *d = arg;
-    kb_config_t *cfg = d->cfg;
-    for (int i = 0; i < cfg->n_log_dirs; i++)
-        if (!strcmp(cfg->log_dirs[i], item))
-            return invalid(d->err, d->errlen, d->key, d->text, "directory %s listed twice", item);
-    if (cfg->n_log_dirs == KB_MAX_LOG_DIRS)
-        return invalid(d->err, d->errlen, d->key, d->text, "more than %d directories", KB_MAX_LOG_DIRS);
-    set_str(&cfg->log_dirs[cfg->n_log_dirs++], item);
-    return 0;
-}
-
-static void free_log_dirs(kb_config_t *cfg) {
-    for (int i = 0; i < cfg->n_log_dirs; i++) set_str(&cfg->log_dirs[i], NULL);
-    cfg->n_log_dirs = 0;
-}
-
-/* log.dirs (a comma list) wins over log.dir. */
-static int derive_log_dirs(kb_config_t *cfg, char *err, size_t errlen) {
-    kb_dirs_ctx_t d = {cfg, cfg->raw.log_dirs ? "log.dirs" : "log.dir", cfg->raw.log_dirs, err, errlen};
-    if (!d.text) d.text = cfg->raw.log_dir ? cfg->raw.log_dir : "";
-    free_log_dirs(cfg);
-    if (csv_each(d.text, add_log_dir, &d) != 0) return KB_CONFIG_INVALID;
-    if (cfg->n_log_dirs == 0) return invalid(err, errlen, d.key, d.text, "no log directory");
-    return KB_CONFIG_OK;
-}
-
-/* First set of ms, minutes, hours (Kafka's logRetentionTimeMillis). */
-static int derive_retention(kb_config_t *cfg, char *err, size_t errlen) {
-    const char *key = "log.retention.hours";
-    int64_t ms, written = cfg->raw.log_retention_hours;
-    if (cfg->raw.log_retention_ms != KB_CONFIG_UNSET64)
-        key = "log.retention.ms", written = ms = cfg->raw.log_retention_ms;
-    else if (cfg->raw.log_retention_minutes != KB_CONFIG_UNSET32)
-        key = "log.retention.minutes", written = cfg->raw.log_retention_minutes, ms = written * 60000;
-    else
-        ms = written * 3600000;
-    if (ms == 0) {
-        char text[32];
-        snprintf(text, sizeof(text), "%lld", (long long)written);
-        return invalid(err, errlen, key, text, "must be -1 (unlimited) or at least 1 ms");
-    }
-    cfg->log_retention_ms = ms < 0 ? -1 : ms;
-    return KB_CONFIG_OK;
-}
-
-/* ms wins over hours; rolls need at least 1 ms, jitter at least 0. */
-static int derive_one_ms(int64_t ms, int32_t hours, const char *key, int64_t min, int64_t *out, char *err,
-                         size_t errlen) {
-    int64_t v = ms != KB_CONFIG_UNSET64 ? ms : (int64_t)hours * 3600000;
-    if (v < min) {
-        char text[32];
-        snprintf(text, sizeof(text), "%lld", (long long)ms);
-        return invalid(err, errlen, key, text, "must be at least %lld", (long long)min);
-    }
-    *out = v;
-    return KB_CONFIG_OK;
-}
-
-static int derive_times(kb_config_t *cfg, char *err, size_t errlen) {
-    int rc = derive_retention(cfg, err, errlen);
-    if (rc == KB_CONFIG_OK)
-        rc = derive_one_ms(cfg->raw.log_roll_ms, cfg->raw.log_roll_hours, "log.roll.ms", 1, &cfg->log_roll_ms, err,
-                           errlen);
-    if (rc == KB_CONFIG_OK)
-        rc = derive_one_ms(cfg->raw.log_roll_jitter_ms, cfg->raw.log_roll_jitter_hours, "log.roll.jitter.ms", 0,
-                           &cfg->log_roll_jitter_ms, err, errlen);
-    cfg->log_flush_interval_ms = cfg->raw.log_flush_interval_ms != KB_CONFIG_UNSET64
-                                     ? cfg->raw.log_flush_interval_ms
-                                     : cfg->log_flush_scheduler_interval_ms;
-    cfg->zookeeper_connection_timeout_ms = cfg->raw.zookeeper_connection_timeout_ms != KB_CONFIG_UNSET32
-                                               ? cfg->raw.zookeeper_connection_timeout_ms
-                                               : cfg->zookeeper_session_timeout_ms;
-    return rc;
-}
-
-/* Everything derived, recomputed from cfg->raw each time. */
-static int derive(kb_config_t *cfg, char *err, size_t errlen) {
-    int rc = derive_network(cfg, err, errlen);
-    if (rc == KB_CONFIG_OK) rc = derive_log_dirs(cfg, err, errlen);
-    if (rc == KB_CONFIG_OK) rc = derive_times(cfg, err, errlen);
-    return rc;
-}
-
-static int check_broker_id(const kb_config_t *cfg, char *err, size_t errlen) {
-    char text[16];
-    snprintf(text, sizeof(text), "%d", (int)cfg->broker_id);
-    if (!cfg->broker_id_generation_enable && cfg->broker_id < 0)
-        return invalid(err, errlen, "broker.id", text, "must be at least 0 when broker.id.generation.enable is false");
-    if (cfg->broker_id < -1 || cfg->broker_id > cfg->reserved_broker_max_id)
-        return invalid(err, errlen, "broker.id", text, "must be between -1 and reserved.broker.max.id (%d)",
-                       (int)cfg->reserved_broker_max_id);
-    return KB_CONFIG_OK;
-}
-
-static int check_replica_waits(const kb_config_t *cfg, char *err, size_t errlen) {
-    char text[16];
-    snprintf(text, sizeof(text), "%d", (int)cfg->replica_fetch_wait_max_ms);
-    if (cfg->replica_fetch_wait_max_ms > cfg->replica_socket_timeout_ms)
-        return invalid(err, errlen, "replica.fetch.wait.max.ms", text, "must not exceed replica.socket.timeout.ms (%d)",
-                       (int)cfg->replica_socket_timeout_ms);
-    if (cfg->replica_fetch_wait_max_ms > cfg->replica_lag_time_max_ms)
-        return invalid(err, errlen, "replica.fetch.wait.max.ms", text, "must not exceed replica.lag.time.max.ms (%d)",
-                       (int)cfg->replica_lag_time_max_ms);
-    return KB_CONFIG_OK;
-}
-
-static int check_offsets_acks(const kb_config_t *cfg, char *err, size_t errlen) {
-    char text[16];
-    int acks = cfg->offsets_commit_required_acks;
-    snprintf(text, sizeof(text), "%d", acks);
-    if (acks < -1 || acks > cfg->offsets_topic_replication_factor)
-        return invalid(err, errlen, "offsets.commit.required.acks", text,
-                       "must be between -1 and offsets.topic.replication.factor (%d)",
-                       (int)cfg->offsets_topic_replication_factor);
-    return KB_CONFIG_OK;
-}
-
-static int check_rpc_port(const kb_config_t *cfg, char *err, size_t errlen) {
-    char text[16];
-    snprintf(text, sizeof(text), "%d", (int)cfg->rpc_port);
-    for (int i = 0; cfg->rpc_port && i < cfg->n_listeners; i++)
-        if (cfg->listeners[i].port == cfg->rpc_port)
-            return invalid(err, errlen, "kbroker.rpc.port", text, "already used by listener %s", cfg->listeners[i].name);
-    return KB_CONFIG_OK;
-}
-
-static int check_cross(const kb_config_t *cfg, char *err, size_t errlen) {
-    if (!cfg->zookeeper_connect || !cfg->zookeeper_connect[0])
-        return invalid(err, errlen, "zookeeper.connect", cfg->zookeeper_connect ? cfg->zookeeper_connect : "",
-                       "required (host:port[,host:port...][/chroot])");
-    int rc = check_broker_id(cfg, err, errlen);
-    if (rc == KB_CONFIG_OK) rc = check_replica_waits(cfg, err, errlen);
-    if (rc == KB_CONFIG_OK) rc = check_offsets_acks(cfg, err, errlen);
-    if (rc == KB_CONFIG_OK) rc = check_rpc_port(cfg, err, errlen);
-    return rc;
-}
-
-int kb_config_finish(kb_config_t *cfg, char *err, size_t errlen) {
-    int rc = derive(cfg, err, errlen);
-    return rc != KB_CONFIG_OK ? rc : check_cross(cfg, err, errlen);
 }
 
 /* ------------------------------------------------------------------------
@@ -1379,23 +875,17 @@ void kb_config_defaults(kb_config_t *cfg) {
         if (parse_value(k, k->def, &val, err, sizeof(err)) != 0) abort(); /* a bad default in the table */
         store_value(cfg, k, k->def, val);
     }
-    if (derive(cfg, err, sizeof(err)) != KB_CONFIG_OK) abort();
-}
-
-const kb_listener_t *kb_config_advertised(const kb_config_t *cfg, const char *name) {
-    for (int i = 0; i < cfg->n_advertised; i++)
-        if (!strcasecmp(cfg->advertised[i].name, name)) return &cfg->advertised[i];
-    return NULL;
+    if (kb_config_derive(cfg, err, sizeof(err)) != KB_CONFIG_OK) abort();
 }
 
 void kb_config_free(kb_config_t *cfg) {
     for (size_t i = 0; i < N_KEYS; i++) {
         const kb_config_key_t *k = &keys[i];
         if (k->offset != NOF && (k->type == KB_CT_STRING || k->type == KB_CT_LIST || k->type == KB_CT_PASSWORD))
-            set_str(field_ptr(cfg, k), NULL);
+            kb_config_set_str(field_ptr(cfg, k), NULL);
     }
-    free_log_dirs(cfg);
-    set_str(&cfg->inter_broker_listener_name, NULL);
+    kb_config_free_log_dirs(cfg);
+    kb_config_set_str(&cfg->inter_broker_listener_name, NULL);
     for (int i = 0; i < cfg->n_unknown_keys; i++) free(cfg->unknown_keys[i]);
     free(cfg->unknown_keys);
     for (int i = 0; i < cfg->n_written; i++) free(cfg->written[i].value);

@@ -8,22 +8,18 @@
  * open and on disk), so the waiters and delayed produces that point at it can
  * never dangle.  kb_replicas_get() hides partitions that are not hosted.
  *
- * Roles are reconciled from the cluster view on each change, once it has
- * loaded completely (a view in the middle of a reload may show stale
- * states), visiting only the partitions the view stamped since the last
- * walk (kc_view.h, change generations); when a topic or partitions
- * vanished, every hosted partition is checked against the view.  Each
- * partition's role reaches partition_set_role as a kb_role_t, the form a
- * LeaderAndIsr request will also take; its ISR part, and the leader's ISR
+ * Roles arrive as data (kb_roles.h) through kb_replicas_apply_roles, each
+ * update fenced by its leader epoch, and reach partition_set_role as a
+ * kb_role_t relative to this broker; its ISR part, and the leader's ISR
  * upkeep, are kb_partition_isr.c's.
  *
  * Logs.  A partition assigned here whose log the manager does not have yet
  * gets it from the log manager's creation worker, off the loop; until that
  * completes it is not hosted (clients are answered NOT_LEADER_OR_FOLLOWER,
- * as by a broker that has not yet applied its LeaderAndIsr) and then takes
- * whatever role the view gives it by then.  A creation that fails (disk
- * full, no descriptor left) is logged once and retried: at once when the
- * partition changes in the view, otherwise on a timer that backs off from
+ * as by a broker that has not yet applied its LeaderAndIsr) and keeps the
+ * last role it was given, which it takes then.  A creation that fails
+ * (disk full, no descriptor left) is logged once and retried: at once when
+ * the partition gets a new role, otherwise on a timer that backs off from
  * 1 s to 30 s while attempts keep failing.
  *
  * Delayed produces.  An append whose answer must wait (acks=all until the
@@ -53,7 +49,7 @@
 #include "broker/replica/kb_partition_internal.h"
 #include "broker/log/kb_producer_state.h"
 #include "common/kc_log.h"
-#include "coord/kc_view.h"
+#include "coord/kc_model.h"
 #include "proto/kp_types.h"
 
 #define INITIAL_BUCKETS 256
@@ -106,6 +102,9 @@ static kb_partition_t *table_insert(kb_replicas_t *r, const char *topic, int32_t
     p->r = r;
     p->partition = partition;
     p->leader_epoch = -1;
+    p->seen_epoch = KB_ROLE_NO_EPOCH;
+    p->settings = r->defaults;
+    p->min_insync = r->defaults.min_insync;
     TAILQ_INIT(&p->waiters);
     TAILQ_INIT(&p->parked);
     TAILQ_INIT(&p->flushing);
@@ -201,7 +200,7 @@ static kb_delayed_produce_t *produce_get(kb_replicas_t *r) {
         return op;
     }
     op = calloc(1, sizeof(*op));
-    if (op && !(op->timer = evtimer_new(r->b->base, produce_timeout, op))) {
+    if (op && !(op->timer = evtimer_new(r->deps.base, produce_timeout, op))) {
         free(op);
         op = NULL;
     }
@@ -431,10 +430,10 @@ static void log_role_change(const kb_partition_t *p, const kb_role_t *to) {
                  (int)to->leader_epoch);
 }
 
-/* Moves p to role `to`: losing leadership fails the waiting produces, a
- * changed ISR may move the high watermark, and any change of role or epoch
- * wakes the fetch waiters.  The ISR goes first (kb_partition_isr_apply
- * compares `to` with the role p still holds). */
+/* Moves p, which has its log, to role `to`: losing leadership fails the
+ * waiting produces, a changed ISR may move the high watermark, and any
+ * change of role or epoch wakes the fetch waiters.  The ISR goes first
+ * (kb_partition_isr_apply compares `to` with the role p still holds). */
 static void partition_set_role(kb_partition_t *p, const kb_role_t *to) {
     bool was_leader = p->leader;
     bool new_epoch = to->leader_epoch != p->leader_epoch;
@@ -451,37 +450,79 @@ static void partition_set_role(kb_partition_t *p, const kb_role_t *to) {
     if (update_high_watermark(p)) complete_parked(p);
 }
 
-/* The role the state znode in the view gives this broker (design.md, "Who
- * tells a broker its roles"); its arrays point into the view. */
-static void role_from_view(kb_role_t *to, const kc_partition_t *kp, int32_t me) {
-    const kc_partition_state_t *s = &kp->state;
-    *to = (kb_role_t){.hosted = true, .leader_epoch = -1, .zk_version = -1, .replicas = kp->replicas,
-                      .n_replicas = kp->n_replicas};
-    if (!kp->has_state) return;
+/* The role update u gives this broker; p (may be NULL) supplies the epoch
+ * an unassigning update without one leaves in place. */
+static void role_from_update(kb_role_t *to, const kb_role_update_t *u, const kb_partition_t *p, int32_t me) {
+    bool hosted = kc_int32_contains(u->replicas, u->n_replicas, me);
+    *to = (kb_role_t){.hosted = hosted, .leader_epoch = u->leader_epoch, .zk_version = -1,
+                      .replicas = u->replicas, .n_replicas = u->n_replicas};
+    if (!hosted) {
+        if (u->leader_epoch == KB_ROLE_NO_EPOCH && p) to->leader_epoch = p->leader_epoch;
+        return; /* no role here: neither leader nor an ISR to keep */
+    }
+    if (u->leader_epoch == KB_ROLE_NO_EPOCH) return;
     to->has_state = true;
-    to->leader = s->leader == me;
-    to->leader_epoch = s->leader_epoch;
-    to->controller_epoch = s->controller_epoch;
-    to->zk_version = s->zk_version;
-    to->isr = s->isr;
-    to->n_isr = s->n_isr;
+    to->leader = u->leader == me;
+    to->controller_epoch = u->controller_epoch;
+    to->zk_version = u->zk_version;
+    to->isr = u->isr;
+    to->n_isr = u->n_isr;
 }
 
-/* A topic's effective settings (server.properties plus its overrides from
- * /config/topics/T), resolved once per topic and view walk. */
-typedef struct topic_settings {
-    kb_log_config_t log;
-    int32_t min_insync;
-    bool changed; /* overrides may have changed: re-apply them to open logs */
-} topic_settings_t;
-
-static void topic_settings(const kb_replicas_t *r, const kc_topic_t *t, bool changed, topic_settings_t *ts) {
-    kb_topic_config_resolve(r->b->cfg, t->configs, t->n_configs, &ts->log);
-    ts->min_insync = kb_topic_config_min_insync(r->b->cfg, t->configs, t->n_configs);
-    ts->changed = changed;
+/* Fencing (kb_roles.h): false when `to` must not be applied to p. */
+static bool role_admitted(kb_replicas_t *r, const kb_partition_t *p, const kb_role_t *to) {
+    if (!p->assigned || to->leader_epoch == KB_ROLE_NO_EPOCH) return true;
+    if (to->leader_epoch < p->seen_epoch) {
+        r->roles_stats.refused_stale_epoch++;
+        kc_warn("replica", "%s-%d: role update refused: leader epoch %d is older than %d", p->topic, (int)p->partition,
+                (int)to->leader_epoch, (int)p->seen_epoch);
+        return false;
+    }
+    if (to->leader_epoch == p->seen_epoch && to->hosted == p->assigned) {
+        r->roles_stats.ignored_same_epoch++;
+        return false;
+    }
+    return true;
 }
 
-static void host_from_view(kb_replicas_t *r, kb_partition_t *p);
+/* Keeps a copy of `to` in p->want (its arrays in p->want_ids).  Out of
+ * memory it keeps the role without its ISR: the partition is then hosted
+ * with no state to shrink from until the next update. */
+static void want_set(kb_partition_t *p, const kb_role_t *to) {
+    size_t n = (size_t)to->n_isr + (size_t)to->n_replicas;
+    int32_t *ids = n > 0 ? malloc(n * sizeof(*ids)) : NULL;
+    free(p->want_ids);
+    p->want = *to;
+    p->want_ids = ids;
+    p->has_want = true;
+    if (n > 0 && !ids) {
+        kc_error("replica", "%s-%d: out of memory for its role; hosting it without an ISR", p->topic, (int)p->partition);
+        p->want.has_state = false;
+        p->want.isr = p->want.replicas = NULL;
+        p->want.n_isr = p->want.n_replicas = 0;
+        return;
+    }
+    if (to->n_isr > 0) memcpy(ids, to->isr, (size_t)to->n_isr * sizeof(*ids));
+    if (to->n_replicas > 0) memcpy(ids + to->n_isr, to->replicas, (size_t)to->n_replicas * sizeof(*ids));
+    p->want.isr = ids;
+    p->want.replicas = ids + to->n_isr;
+}
+
+static void want_clear(kb_partition_t *p) {
+    free(p->want_ids);
+    p->want_ids = NULL;
+    p->has_want = false;
+}
+
+/* p has its log: it takes the role it was waiting for, if any. */
+static void take_wanted(kb_partition_t *p) {
+    if (!p->has_want) return;
+    kb_role_t to = p->want;
+    partition_set_role(p, &to);
+    want_clear(p);
+}
+
+static bool partition_open_log(kb_replicas_t *r, kb_partition_t *p);
 
 /* A log that could not be created is reported once (until one is), and
  * the partition waits on r->retry for retry_ev. */
@@ -502,8 +543,9 @@ static void creation_failed(kb_partition_t *p, const char *why) {
     }
 }
 
-/* The creation worker's completion, on the loop: p takes the role the view
- * gives it now, whatever changed while its log was being built. */
+/* The creation worker's completion, on the loop: p takes the last role it
+ * was given, whatever changed while its log was being built, and the
+ * topic's settings as they are now. */
 static void log_created(void *arg, kb_log_t *log, const char *why) {
     kb_partition_t *p = arg;
     p->creating = NULL;
@@ -511,112 +553,95 @@ static void log_created(void *arg, kb_log_t *log, const char *why) {
         creation_failed(p, why);
         return;
     }
+    kb_log_set_config(log, &p->settings.log);
     p->log = log;
     p->log_failed = false;
     p->r->retry_delay_ms = CREATE_RETRY_FIRST_MS; /* the disk has room again, or never lacked it */
-    host_from_view(p->r, p);
+    take_wanted(p);
 }
 
 /* Gives p its log: one the manager has (loaded at start-up) at once; a new
- * one is built off the loop (kb_logmgr_create_async), and p is hosted
- * when that completes.  True when p has its log now. */
-static bool partition_open_log(kb_replicas_t *r, kb_partition_t *p, const kb_log_config_t *lc) {
+ * one is built off the loop (kb_logmgr_create_async), and p takes its
+ * role when that completes.  True when p has its log now. */
+static bool partition_open_log(kb_replicas_t *r, kb_partition_t *p) {
     if (p->creating) return false;
-    kb_log_t *log = kb_logmgr_get(r->b->logs, p->topic, p->partition);
+    kb_log_t *log = kb_logmgr_get(r->deps.logs, p->topic, p->partition);
     if (log) {
-        kb_log_set_config(log, lc);
+        kb_log_set_config(log, &p->settings.log);
         p->log = log;
         p->log_failed = false;
         return true;
     }
-    p->creating = kb_logmgr_create_async(r->b->logs, p->topic, p->partition, lc, log_created, p);
+    p->creating = kb_logmgr_create_async(r->deps.logs, p->topic, p->partition, &p->settings.log, log_created, p);
     if (!p->creating) creation_failed(p, strerror(errno));
     return false;
 }
 
-/* Hosts one partition the view assigns to this broker: opens (or starts
- * creating) its log the first time, with the topic's settings, then
- * applies its state; a partition whose log is still being created gets
- * its role when the log is there. */
-static void replicas_host(kb_replicas_t *r, const char *topic, int32_t partition, const kc_partition_t *kp,
-                          const topic_settings_t *ts) {
-    kb_partition_t *p = table_find(r, topic, partition);
-    if (!p && !(p = table_insert(r, topic, partition))) {
-        kc_error("replica", "%s-%d: out of memory", topic, (int)partition);
+/* Applies one admitted role: at once when p has its log; otherwise p
+ * keeps it and takes it once its log exists (an update that unassigns
+ * it meanwhile cancels that). */
+static void partition_take_role(kb_replicas_t *r, kb_partition_t *p, const kb_role_t *to) {
+    p->assigned = to->hosted;
+    p->seen_epoch = to->leader_epoch;
+    if (p->log) {
+        partition_set_role(p, to);
         return;
     }
-    p->min_insync = ts->min_insync;
-    if (!p->log) {
-        if (!partition_open_log(r, p, &ts->log)) return;
-    } else if (ts->changed) {
-        kb_log_set_config(p->log, &ts->log);
+    if (!to->hosted) {
+        want_clear(p);
+        return;
     }
+    want_set(p, to);
+    if (partition_open_log(r, p)) take_wanted(p);
+}
+
+static void apply_role(kb_replicas_t *r, const kb_role_update_t *u) {
+    kb_partition_t *p = table_find(r, u->topic, u->partition);
     kb_role_t to;
-    role_from_view(&to, kp, r->b->cfg->broker_id);
-    partition_set_role(p, &to);
+    role_from_update(&to, u, p, r->deps.cfg->broker_id);
+    if (!p && !to.hosted) return; /* never hosted here: nothing to drop */
+    if (!p && !(p = table_insert(r, u->topic, u->partition))) {
+        kc_error("replica", "%s-%d: out of memory", u->topic, (int)u->partition);
+        return;
+    }
+    if (!role_admitted(r, p, &to)) return;
+    r->roles_stats.applied++;
+    if (u->settings && !p->log) {
+        p->settings = *u->settings;
+        p->min_insync = u->settings->min_insync;
+    }
+    partition_take_role(r, p, &to);
 }
 
-static void partition_unhost(kb_partition_t *p) {
-    kb_role_t none = {.leader_epoch = p->leader_epoch, .zk_version = -1};
-    partition_set_role(p, &none);
+void kb_replicas_apply_roles(kb_replicas_t *r, const kb_role_update_t *u, size_t n) {
+    for (size_t i = 0; i < n; i++) apply_role(r, &u[i]);
 }
 
-/* The view's entry for topic-partition when its assignment lists me. */
-static const kc_partition_t *assigned_here(const kc_topic_t *t, int32_t partition, int32_t me) {
-    const kc_partition_t *kp = t && partition < t->n_partitions ? &t->partitions[partition] : NULL;
-    return kp && kc_int32_contains(kp->replicas, kp->n_replicas, me) ? kp : NULL;
-}
-
-/* Applies the view to p alone (its log has just been created, or is to be
- * created again): hosts it if its topic still assigns it here.  Before the
- * view has settled nothing happens; the walk after the reload hosts it. */
-static void host_from_view(kb_replicas_t *r, kb_partition_t *p) {
-    const kc_view_t *v = r->b->view;
-    if (!v || !kc_view_loaded(v)) return;
-    const kc_topic_t *t = kc_view_topic(v, p->topic);
-    const kc_partition_t *kp = assigned_here(t, p->partition, r->b->cfg->broker_id);
-    if (!kp) return; /* deleted or moved meanwhile: the log stays, unhosted */
-    topic_settings_t ts;
-    topic_settings(r, t, true, &ts); /* overrides may have changed during the creation */
-    replicas_host(r, t->name, p->partition, kp, &ts);
-}
-
-/* The partitions of topic t stamped after generation `since` (all of them
- * when its overrides changed, which every open log must take): hosted
- * when assigned here, stripped of any role otherwise. */
-static void replicas_walk_topic(kb_replicas_t *r, const kc_topic_t *t, uint64_t since) {
-    int32_t me = r->b->cfg->broker_id;
-    bool configs = t->configs_changed > since, resolved = false;
-    topic_settings_t ts;
-    for (int32_t pid = 0; pid < t->n_partitions; pid++) {
-        if (!configs && t->partitions[pid].changed <= since) continue;
-        const kc_partition_t *kp = assigned_here(t, pid, me);
-        if (kp) {
-            if (!resolved) topic_settings(r, t, configs, &ts);
-            resolved = true;
-            replicas_host(r, t->name, pid, kp, &ts);
-            continue;
-        }
-        kb_partition_t *p = table_find(r, t->name, pid);
-        if (p && p->hosted) partition_unhost(p);
+void kb_replicas_apply_topic_settings(kb_replicas_t *r, const char *topic, int32_t n_partitions,
+                                      const kb_topic_settings_t *ts) {
+    for (int32_t pid = 0; pid < n_partitions; pid++) {
+        kb_partition_t *p = table_find(r, topic, pid);
+        if (!p) continue;
+        p->settings = *ts;
+        p->min_insync = ts->min_insync;
+        if (p->log) kb_log_set_config(p->log, &ts->log);
     }
 }
 
-/* A topic, or partitions of one, left the view: every hosted partition
- * it no longer assigns here loses its role (rare enough for a full pass). */
-static void replicas_drop_unassigned(kb_replicas_t *r, const kc_view_t *v) {
-    int32_t me = r->b->cfg->broker_id;
+void kb_replicas_each_assigned(kb_replicas_t *r, void (*fn)(void *arg, const char *topic, int32_t partition),
+                               void *arg) {
     for (size_t i = 0; i < r->n_buckets; i++)
         for (kb_partition_t *p = r->buckets[i]; p; p = p->hnext)
-            if (p->hosted && !assigned_here(kc_view_topic(v, p->topic), p->partition, me)) partition_unhost(p);
+            if (p->assigned) fn(arg, p->topic, p->partition);
 }
 
-/* Partitions whose log could not be created try again (those the view
- * still assigns here), on a timer rather than on every view change: a full
+void kb_replicas_roles_stats(const kb_replicas_t *r, kb_roles_stats_t *out) { *out = r->roles_stats; }
+
+/* Partitions whose log could not be created try again (those still
+ * assigned here), on a timer rather than on every role update: a full
  * disk or a descriptor shortage fails a whole burst at once, and retrying
- * all of it on each of the burst's own view changes would cost the loop
- * the square of its size.  A partition whose own state, assignment or
- * config changes is tried at once by the walk. */
+ * all of it on each of the burst's own updates would cost the loop the
+ * square of its size.  A partition that gets a new role is tried at once. */
 static void retry_cb(evutil_socket_t fd, short what, void *arg) {
     kb_replicas_t *r = arg;
     struct partition_list todo = TAILQ_HEAD_INITIALIZER(todo);
@@ -626,53 +651,68 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg) {
     while ((p = TAILQ_FIRST(&todo))) {
         TAILQ_REMOVE(&todo, p, retry_link);
         p->retry_queued = false;
-        if (!p->log && !p->creating) host_from_view(r, p); /* a new failure queues it on r->retry again */
+        /* A new failure queues it on r->retry again. */
+        if (!p->log && p->has_want && partition_open_log(r, p)) take_wanted(p);
     }
-}
-
-/* Visits what changed since the last walk (kc_view.h, change generations):
- * a view change costs the partitions it changed, not the cluster's size. */
-void kb_replicas_on_view_change(kb_replicas_t *r, int what) {
-    const kc_view_t *v = r->b->view;
-    (void)what;
-    if (!v || !kc_view_loaded(v)) return;
-    uint64_t since = r->seen;
-    r->seen = kc_view_generation(v);
-    for (const kc_topic_t *t = kc_view_changed_since(v, since); t; t = kc_view_changed_next(v, t))
-        replicas_walk_topic(r, t, since);
-    if (kc_view_topics_removed(v) > since) replicas_drop_unassigned(r, v);
 }
 
 void kb_replicas_stop_creating(kb_replicas_t *r) {
     r->creations_stopped = true;
-    if (r->b->logs) kb_logmgr_stop_creating(r->b->logs);
+    if (r->deps.logs) kb_logmgr_stop_creating(r->deps.logs);
 }
 
-/* ---- accessors ---- */
+/* ---- accessors and the log, for the handlers ---- */
 
 kb_partition_t *kb_replicas_get(kb_replicas_t *r, const char *topic, int32_t partition) {
     kb_partition_t *p = table_find(r, topic, partition);
     return p && p->hosted ? p : NULL;
 }
 
+/* A hosted partition always has its log (it is hosted once the log is
+ * open), and keeps it until kb_replicas_free. */
 bool kb_partition_is_leader(const kb_partition_t *p) { return p->hosted && p->leader; }
 int32_t kb_partition_leader_epoch(const kb_partition_t *p) { return p->leader_epoch; }
-kb_log_t *kb_partition_log(kb_partition_t *p) { return p->log; }
 int64_t kb_partition_high_watermark(const kb_partition_t *p) { return kb_log_high_watermark(p->log); }
+int64_t kb_partition_log_start_offset(const kb_partition_t *p) { return kb_log_start_offset(p->log); }
+int64_t kb_partition_log_end_offset(const kb_partition_t *p) { return kb_log_end_offset(p->log); }
+int32_t kb_partition_max_message_bytes(const kb_partition_t *p) { return kb_log_get_config(p->log)->max_message_bytes; }
+
+int kb_partition_read(kb_partition_t *p, int64_t offset, int64_t upper, size_t max_bytes, bool first_batch_whole,
+                      kb_partition_range_t *out) {
+    return kb_log_read(p->log, offset, upper, max_bytes, first_batch_whole, out);
+}
+
+void kb_partition_range_release(kb_partition_range_t *r) {
+    kb_log_range_release(r);
+    *r = (kb_partition_range_t){.fd = -1};
+}
+
+int kb_partition_offset_for_timestamp(kb_partition_t *p, int64_t ts, int64_t upper, kb_partition_time_fn done,
+                                      void *arg) {
+    const kb_replicas_deps_t *d = &p->r->deps;
+    if (!d->worker) return -1;
+    return kb_log_offset_for_timestamp(p->log, d->worker, ts, upper, (size_t)d->cfg->batch_decompressed_max_bytes,
+                                       done, arg);
+}
+
+int kb_partition_delete_records(kb_partition_t *p, int64_t offset, int64_t *low_watermark) {
+    return kb_log_delete_records(p->log, offset, low_watermark) == 0 ? 0 : 1;
+}
 
 /* ---- life cycle ---- */
 
-kb_replicas_t *kb_replicas_new(kb_broker_t *b) {
+kb_replicas_t *kb_replicas_new(const kb_replicas_deps_t *deps) {
     kb_replicas_t *r = calloc(1, sizeof(*r));
     if (!r) return NULL;
-    r->b = b;
-    kb_log_config_from_broker(&r->log_config, b->cfg);
+    r->deps = *deps;
+    kb_topic_config_resolve(deps->cfg, NULL, 0, &r->defaults.log);
+    r->defaults.min_insync = kb_topic_config_min_insync(deps->cfg, NULL, 0);
     r->n_buckets = INITIAL_BUCKETS;
     r->buckets = calloc(r->n_buckets, sizeof(*r->buckets));
-    r->wake_ev = event_new(b->base, -1, 0, wake_cb, r);
+    r->wake_ev = event_new(deps->base, -1, 0, wake_cb, r);
     TAILQ_INIT(&r->wake_queue);
     TAILQ_INIT(&r->retry);
-    r->retry_ev = evtimer_new(b->base, retry_cb, r);
+    r->retry_ev = evtimer_new(deps->base, retry_cb, r);
     r->retry_delay_ms = CREATE_RETRY_FIRST_MS;
     TAILQ_INIT(&r->firing);
     TAILQ_INIT(&r->pool);
@@ -682,6 +722,8 @@ kb_replicas_t *kb_replicas_new(kb_broker_t *b) {
     }
     return r;
 }
+
+void kb_replicas_set_session(kb_replicas_t *r, kc_session_t *zk) { r->deps.zk = zk; }
 
 /* Calls fn on every partition; fn must not add or remove partitions. */
 static void replicas_each(kb_replicas_t *r, void (*fn)(kb_partition_t *p)) {
@@ -732,6 +774,7 @@ static void partition_answer_all(kb_partition_t *p) {
 
 static void partition_free(kb_partition_t *p) {
     kb_partition_isr_free(p);
+    want_clear(p);
     free(p);
 }
 

@@ -14,6 +14,24 @@
 #include "broker/replica/kb_isr.h"
 #include "broker/replica/kb_partition.h"
 
+/*
+ * A partition's role as this broker reads one role update (kb_roles.h):
+ * hosted and leader are relative to this broker.  The arrays are borrowed
+ * for the duration of the call, except in kb_partition.want.
+ */
+typedef struct kb_role {
+    bool hosted;               /* the assignment lists this broker */
+    bool leader;
+    bool has_state;            /* isr, zk_version and controller_epoch are known */
+    int32_t leader_epoch;
+    int32_t controller_epoch;
+    int32_t zk_version;
+    const int32_t *isr;
+    int n_isr;
+    const int32_t *replicas;   /* the assignment */
+    int n_replicas;
+} kb_role_t;
+
 typedef enum { OP_IDLE = 0, OP_FLUSHING, OP_PARKED } op_stage_t;
 
 /* One produce whose answer waits for an fsync and/or the high watermark. */
@@ -55,7 +73,13 @@ struct kb_partition {
     bool log_failed;       /* creating failed (logged once until it succeeds) */
     bool retry_queued;     /* on r->retry, to be created again */
     TAILQ_ENTRY(kb_partition) retry_link;
-    bool hosted;           /* the assignment lists this broker */
+    bool hosted;           /* the applied role's assignment lists this broker (it has its log) */
+    bool assigned;         /* the last role update admitted lists this broker (applied or wanted) */
+    int32_t seen_epoch;    /* the leader epoch of that update: older ones are refused */
+    kb_role_t want;        /* the role to take once the log exists (has_want); arrays in want_ids */
+    int32_t *want_ids;     /* owned */
+    bool has_want;
+    kb_topic_settings_t settings; /* the topic's, for its log (kept current by kb_replicas_apply_topic_settings) */
     bool leader;
     int32_t leader_epoch;
     int32_t min_insync;    /* the topic's min.insync.replicas */
@@ -83,12 +107,13 @@ TAILQ_HEAD(isr_publish_list, kb_isr_publish);
 TAILQ_HEAD(partition_list, kb_partition);
 
 struct kb_replicas {
-    kb_broker_t *b;
-    kb_log_config_t log_config; /* broker defaults, computed once */
+    kb_replicas_deps_t deps;
+    kb_topic_settings_t defaults; /* the broker's, for a log whose update carries none */
+    kb_roles_stats_t roles_stats;
     kb_partition_t **buckets;
     size_t n_buckets;
     size_t n_partitions;
-    uint64_t seen;              /* the view generation walked up to */
+    uint64_t view_seen; /* the view generation kb_roles_view.c walked up to (goes with it) */
     struct partition_list retry; /* partitions whose log creation failed */
     struct event *retry_ev;      /* creates their logs again */
     int32_t retry_delay_ms;      /* backoff of retry_ev */
@@ -109,24 +134,6 @@ struct kb_replicas {
     struct isr_publish_list isr_publishing; /* publications in flight */
 };
 
-/*
- * A partition's role as one role update states it.  Today each update is
- * built from the partition's state znode in the cluster view; with the
- * replication work it comes from a LeaderAndIsr request.  The arrays are
- * borrowed for the duration of the call.
- */
-typedef struct kb_role {
-    bool hosted;               /* the assignment lists this broker */
-    bool leader;
-    bool has_state;            /* isr, zk_version and controller_epoch are known */
-    int32_t leader_epoch;
-    int32_t controller_epoch;
-    int32_t zk_version;
-    const int32_t *isr;
-    int n_isr;
-    const int32_t *replicas;   /* the assignment */
-    int n_replicas;
-} kb_role_t;
 
 /* ---- kb_partition.c, for kb_partition_isr.c ---- */
 

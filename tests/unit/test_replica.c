@@ -344,6 +344,34 @@ START_TEST(view_topic_min_insync_override_applies) {
 }
 END_TEST
 
+START_TEST(view_dropping_partitions_unhosts_them) {
+    start();
+    viewfix_topic(T, 2, me_only, 1);
+    viewfix_state(T, 0, ME, 0, me_only, 1);
+    viewfix_state(T, 1, ME, 0, me_only, 1);
+    view_changed();
+    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 1));
+    viewfix_topic(T, 1, me_only, 1); /* partition 1 is gone from the view */
+    view_changed();
+    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 0));
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 1));
+}
+END_TEST
+
+START_TEST(view_config_change_reaches_the_open_log) {
+    start();
+    viewfix_topic(T, 1, me_only, 1);
+    viewfix_state(T, 0, ME, 0, me_only, 1);
+    view_changed();
+    kb_partition_t *p = kb_replicas_get(replicas, T, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_ne(kb_partition_max_message_bytes(p), 4321);
+    viewfix_topic_config(T, "max.message.bytes", "4321");
+    view_changed();
+    ck_assert_int_eq(kb_partition_max_message_bytes(p), 4321);
+}
+END_TEST
+
 /* ---- the high watermark ---- */
 
 START_TEST(high_watermark_follows_leo_when_isr_is_self) {
@@ -626,6 +654,8 @@ Suite *replica_suite(void) {
     tcase_add_test(tc, view_states_become_roles);
     tcase_add_test(tc, view_moving_a_partition_away_unhosts_it);
     tcase_add_test(tc, view_topic_min_insync_override_applies);
+    tcase_add_test(tc, view_dropping_partitions_unhosts_them);
+    tcase_add_test(tc, view_config_change_reaches_the_open_log);
     tcase_add_test(tc, high_watermark_follows_leo_when_isr_is_self);
     tcase_add_test(tc, high_watermark_waits_for_a_larger_isr_then_moves_when_it_shrinks);
     tcase_add_test(tc, acks_all_parks_until_the_high_watermark_passes);

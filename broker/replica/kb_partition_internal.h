@@ -1,7 +1,8 @@
 /*
  * kb_partition_internal.h - the partition table's structures, shared by
- * kb_partition.c (roles, produces, fetch waiters) and kb_partition_isr.c
- * (the leader's ISR upkeep) and by nothing else.
+ * kb_partition.c (the table, produces, fetch waiters), kb_partition_roles.c
+ * (roles and the logs they host), kb_partition_isr.c (the leader's ISR
+ * upkeep) and kb_roles_view.c (the view adapter), and by nothing else.
  */
 #ifndef KB_PARTITION_INTERNAL_H
 #define KB_PARTITION_INTERNAL_H
@@ -135,11 +136,26 @@ struct kb_replicas {
 };
 
 
-/* ---- kb_partition.c, for kb_partition_isr.c ---- */
+/* ---- kb_partition.c, for kb_partition_roles.c and kb_partition_isr.c ---- */
 
-/* The ISR changed under a leader: moves the high watermark (and completes
- * what waited on it) when the change allows. */
-void kb_partition_on_isr_change(kb_partition_t *p);
+/* The partition object of topic-partition, hosted or not, or NULL. */
+kb_partition_t *kb_replicas_find(const kb_replicas_t *r, const char *topic, int32_t partition);
+/* A new partition object (no log, no role), or NULL when out of memory. */
+kb_partition_t *kb_replicas_add(kb_replicas_t *r, const char *topic, int32_t partition);
+/* Queues p's fetch waiters to be woken from the loop. */
+void kb_partition_schedule_wake(kb_partition_t *p);
+/* Answers the produces parked on the high watermark (leadership lost). */
+void kb_partition_fail_parked(kb_partition_t *p, int16_t error_code);
+/* The ISR or the role changed under a leader: moves the high watermark
+ * (and completes what waited on it) when the change allows. */
+void kb_partition_update_hw(kb_partition_t *p);
+
+/* ---- kb_partition_roles.c, for kb_partition.c ---- */
+
+/* Prepares the retry of failed log creations; 0 or -1. */
+int kb_replicas_roles_start(kb_replicas_t *r);
+/* Frees the role p waits to take, if any. */
+void kb_partition_roles_free(kb_partition_t *p);
 
 /* ---- kb_partition_isr.c, for kb_partition.c ---- */
 

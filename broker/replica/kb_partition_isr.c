@@ -278,7 +278,7 @@ static void isr_written(int rc, int32_t version, void *arg) {
             p->zk_version = version;
             kc_info("replica", "%s-%d: ISR is now [%s] (zkVersion %d)", p->topic, (int)p->partition,
                     ids_text(p->isr, p->n_isr, ids, sizeof(ids)), (int)version);
-            kb_partition_on_isr_change(p);
+            kb_partition_update_hw(p);
         }
     } else if (rc == KC_BADVERSION) {
         kc_info("replica", "%s-%d: ISR shrink abandoned: the state znode is no longer at zkVersion %d (the "

@@ -302,9 +302,9 @@ static int start_broker(kb_process_t *p) {
         kc_error("main", "invalid zookeeper.connect '%s'", p->cfg.zookeeper_connect);
         return 2;
     }
+    kb_replicas_set_session(b->replicas, b->zk); /* for the leaders' ISR writes */
     /* Listener order: the view reloads first on a new session, then the
      * broker registers, then the controller takes part in the election. */
-    kb_replicas_set_session(b->replicas, b->zk);
     b->view = kc_view_new(b->zk, on_view_change, b);
     b->registration = kb_registration_new(b, verify_identity, on_registered, on_fatal);
     b->controller = kb_controller_new(b);

@@ -38,7 +38,7 @@
 #include "broker/kb_registration.h"
 #include "broker/log/kb_log.h"
 #include "broker/metrics/kb_metrics.h"
-#include "broker/replica/kb_partition.h"
+#include "broker/replica/kb_roles_view.h"
 #include "common/kb_worker.h"
 #include "common/kc_log.h"
 #include "coord/kc_producer_ids.h"
@@ -159,7 +159,7 @@ static void on_registered(kb_broker_t *b, int64_t czxid) {
         log_serving(b->cfg);
         /* Catch up with the view changes held back until now (replicas is
          * NULL if this runs inside kc_session_free at teardown). */
-        if (b->replicas) kb_replicas_on_view_change(b->replicas, KC_VIEW_TOPICS | KC_VIEW_STATES);
+        if (b->replicas) kb_replicas_on_view_change(b->replicas, b->view, KC_VIEW_TOPICS | KC_VIEW_STATES);
     }
     kb_controller_on_registered(b->controller);
 }
@@ -169,7 +169,7 @@ static void on_view_change(kc_view_t *v, int what, void *arg) {
     kb_process_t *p = (kb_process_t *)b;
     /* No partition is hosted (nor any log created) before the log dirs are
      * known to belong to this broker and cluster. */
-    if (b->replicas && p->logs_verified) kb_replicas_on_view_change(b->replicas, what);
+    if (b->replicas && p->logs_verified) kb_replicas_on_view_change(b->replicas, v, what);
     if (b->controller) kb_controller_on_view_change(b->controller, what);
     /* CreateTopics requests waiting for their new partitions' leaders. */
     if (what & (KC_VIEW_TOPICS | KC_VIEW_STATES)) kb_api_createtopics_on_view_change(b);
@@ -273,7 +273,8 @@ static int start_local(kb_process_t *p) {
         kc_error("main", "%s", err);
         return 1;
     }
-    b->replicas = kb_replicas_new(b);
+    b->replicas = kb_replicas_new(&(kb_replicas_deps_t){.base = b->base, .cfg = &p->cfg, .logs = b->logs,
+                                                        .worker = b->worker});
     if (!b->replicas) {
         kc_error("main", "cannot create the partition table: out of memory");
         return 1;
@@ -301,6 +302,7 @@ static int start_broker(kb_process_t *p) {
         kc_error("main", "invalid zookeeper.connect '%s'", p->cfg.zookeeper_connect);
         return 2;
     }
+    kb_replicas_set_session(b->replicas, b->zk); /* for the leaders' ISR writes */
     /* Listener order: the view reloads first on a new session, then the
      * broker registers, then the controller takes part in the election. */
     b->view = kc_view_new(b->zk, on_view_change, b);

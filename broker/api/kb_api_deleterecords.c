@@ -1,11 +1,12 @@
 /*
  * kb_api_deleterecords.c - the DeleteRecords handler (wire-protocol.md 4.9).
  *
- * Each partition is answered by its leader's log: kb_log_delete_records()
- * turns offset -1 into the high watermark, refuses an offset that is then
- * negative or above the high watermark with 1 OFFSET_OUT_OF_RANGE, raises
- * the log start offset (never lowers it), retires the segments wholly
- * below it and queues the log-start checkpoint.  low_watermark is the
+ * Each partition is answered by its leader (kb_partition_delete_records,
+ * done by its log): offset -1 becomes the high watermark, an offset that is
+ * then negative or above the high watermark is refused with 1
+ * OFFSET_OUT_OF_RANGE, otherwise the log start offset is raised (never
+ * lowered), the segments wholly below it retired and the log-start
+ * checkpoint queued.  low_watermark is the
  * resulting log start offset (-1 on error).  Unknown partitions get 3,
  * partitions not led here 6.
  *
@@ -23,7 +24,6 @@
 #include <stdint.h>
 
 #include "broker/api/kb_api_internal.h"
-#include "broker/log/kb_log.h"
 #include "broker/replica/kb_partition.h"
 #include "proto/kp_deleterecords.h"
 #include "proto/kp_types.h"
@@ -37,11 +37,9 @@ static void delete_partition(const dr_ctx_t *ctx, kp_str_t topic, const kp_delet
                              kp_deleterecords_response_partition_t *out) {
     int16_t err = KP_ERR_NONE;
     kb_partition_t *p = kb_api_partition(ctx->req, topic, in->partition_index, true, &err);
-    kb_log_t *log = p ? kb_partition_log(p) : NULL;
     int64_t low_watermark = -1;
 
-    if (!err && !log) err = KP_ERR_NOT_LEADER_OR_FOLLOWER;
-    if (!err && kb_log_delete_records(log, in->offset, &low_watermark) != 0) err = KP_ERR_OFFSET_OUT_OF_RANGE;
+    if (!err && kb_partition_delete_records(p, in->offset, &low_watermark) != 0) err = KP_ERR_OFFSET_OUT_OF_RANGE;
     *out = (kp_deleterecords_response_partition_t){in->partition_index, err ? -1 : low_watermark, err};
 }
 

@@ -9,9 +9,9 @@
  * that a batch that does not fit is left for the next fetch.  Consumers read
  * up to the high watermark; READ_COMMITTED stops at the last stable offset,
  * which equals it while there are no transactions.  Record bytes are never
- * copied: kb_log_read() returns a range of a segment file, which goes into
- * the response as a libevent file segment and leaves through sendfile.  The
- * segment stays referenced until libevent lets go of it.
+ * copied: kb_partition_read() returns a range of a segment file, which
+ * kb_sendfile.h queues into the response as a file segment that leaves
+ * through sendfile, holding its segment until libevent lets go of it.
  *
  * Framing.  The response body interleaves encoded fields and record ranges,
  * so it is encoded once with the record bytes left out (kp_fetch.h), the
@@ -34,13 +34,11 @@
  * session 0 (the client keeps sending full fetches), any other id with the
  * top-level error 70 FETCH_SESSION_ID_NOT_FOUND.
  */
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <sys/time.h>
 
 #include "broker/api/kb_api_internal.h"
-#include "broker/log/kb_log.h"
 #include "broker/metrics/kb_metrics.h"
 #include "broker/replica/kb_partition.h"
 #include "proto/kp_fetch.h"
@@ -54,7 +52,7 @@ typedef struct {
     kp_str_t topic;
     const kp_fetch_request_partition_t *in;
     kp_fetch_response_partition_t *out;
-    kb_log_range_t range; /* from the last read; segment NULL = holds nothing */
+    kb_partition_range_t range; /* from the last read; segment NULL = holds nothing */
     kb_waiter_t *waiter;  /* while parked */
     bool waiting;         /* the waiter has not fired */
     bool repeated;        /* the request names this partition twice: 42, never read */
@@ -137,13 +135,8 @@ static fetch_op_t *op_new(kb_request_t *req, kp_fetch_request_t *body) {
 
 /* ---------------------------------------------------------------- reading */
 
-static void range_release(kb_log_range_t *r) {
-    if (r->segment) kb_log_range_release(r);
-    *r = (kb_log_range_t){.fd = -1};
-}
-
 static void release_all(fetch_op_t *op) {
-    for (int32_t i = 0; i < op->n_slots; i++) range_release(&op->slots[i].range);
+    for (int32_t i = 0; i < op->n_slots; i++) kb_partition_range_release(&op->slots[i].range);
 }
 
 /* max_bytes capped by the broker's fetch.max.bytes. */
@@ -176,19 +169,17 @@ static int16_t storage_error(const fetch_op_t *op) {
 /* Reads s's range below the high watermark, within what is left of the
  * response; first_batch_whole until some partition yielded data. */
 static int16_t read_range(fetch_slot_t *s, kb_partition_t *p, size_t *left, bool *yielded) {
-    kb_log_t *log = kb_partition_log(p);
     int64_t offset = s->in->fetch_offset, hw = kb_partition_high_watermark(p);
+    int64_t log_start = kb_partition_log_start_offset(p);
     size_t limit = partition_limit(s->in->partition_max_bytes, *left);
     int rc;
 
-    if (!log) return KP_ERR_NOT_LEADER_OR_FOLLOWER;
-    if (offset < kb_log_start_offset(log) || offset > kb_log_end_offset(log))
-        return KP_ERR_OFFSET_OUT_OF_RANGE;
+    if (offset < log_start || offset > kb_partition_log_end_offset(p)) return KP_ERR_OFFSET_OUT_OF_RANGE;
     s->out->high_watermark = hw;
     s->out->last_stable_offset = hw;
-    s->out->log_start_offset = kb_log_start_offset(log);
+    s->out->log_start_offset = log_start;
     if (offset >= hw || (limit == 0 && *yielded)) return KP_ERR_NONE;
-    rc = kb_log_read(log, offset, hw, limit, !*yielded, &s->range);
+    rc = kb_partition_read(p, offset, hw, limit, !*yielded, &s->range);
     if (rc == 1) return KP_ERR_OFFSET_OUT_OF_RANGE;
     if (rc != 0) return storage_error(s->op);
     if (s->range.len > 0) {
@@ -219,7 +210,7 @@ static void read_slot(fetch_slot_t *s, size_t *left, bool *yielded) {
     int16_t err;
     kb_partition_t *p = NULL;
 
-    range_release(&s->range);
+    kb_partition_range_release(&s->range);
     reset_answer(s->op, s->in->partition, out);
     if (s->repeated) err = KP_ERR_INVALID_REQUEST;
     else p = kb_api_partition(s->op->req, s->topic, s->in->partition, true, &err);
@@ -227,7 +218,7 @@ static void read_slot(fetch_slot_t *s, size_t *left, bool *yielded) {
     if (!err) err = read_range(s, p, left, yielded);
     out->error_code = err;
     if (err) {
-        range_release(&s->range);
+        kb_partition_range_release(&s->range);
         out->high_watermark = out->last_stable_offset = out->log_start_offset = -1;
         s->op->any_error = true;
     }
@@ -254,66 +245,22 @@ static bool answer_due(const fetch_op_t *op) {
 
 /* ---------------------------------------------------------------- answer */
 
-static void on_segment_done(struct evbuffer_file_segment const *seg, int flags, void *arg) {
-    kb_log_range_t *held = arg;
-
-    (void)seg;
-    (void)flags;
-    kb_log_range_release(held);
-    free(held);
-}
-
-/* Appends r to eb as a file segment; the segment's reference moves with it
- * (also on failure, when the segment's cleanup releases it). */
-static int add_range(struct evbuffer *eb, kb_log_range_t *r) {
-    kb_log_range_t *held = malloc(sizeof(*held));
-    struct evbuffer_file_segment *seg;
-    int rc;
-
-    if (!held) return -1;
-    seg = evbuffer_file_segment_new(r->fd, r->pos, (ev_off_t)r->len, 0);
-    if (!seg) {
-        free(held);
-        return -1;
-    }
-    *held = *r;
-    *r = (kb_log_range_t){.fd = -1};
-    evbuffer_file_segment_add_cleanup_cb(seg, on_segment_done, held);
-    rc = evbuffer_add_file_segment(eb, seg, 0, (ev_off_t)held->len);
-    evbuffer_file_segment_free(seg);
-    return rc;
-}
-
-/* Appends n encoded bytes to eb in a chain of their own, filled in the
- * empty `scratch` and moved over.  Never evbuffer_add() straight after a
- * file segment: libevent 2.1 sizes the chain it then allocates from the
- * segment's end position in its file (rounded up to a power of two), which
- * is 128 MiB for a range 100 MB into a segment. */
-static int add_bytes(struct evbuffer *eb, struct evbuffer *scratch, const uint8_t *p, size_t n) {
-    if (n == 0) return 0;
-    return evbuffer_add(scratch, p, n) == 0 && evbuffer_add_buffer(eb, scratch) == 0 ? 0 : -1;
-}
-
-/* Emits the encoded bytes of w from `start` and the ranges at their
+/* Queues the encoded bytes of w from `start` and the ranges at their
  * positions, in order.  Returns the bytes queued as file segments, or -1. */
-static int64_t emit(fetch_op_t *op, struct evbuffer *eb, const kp_writer_t *w, size_t start,
-                    const size_t *pos) {
-    struct evbuffer *scratch = evbuffer_new();
+static int64_t emit(fetch_op_t *op, kb_sendfile_t *out, const kp_writer_t *w, size_t start, const size_t *pos) {
     size_t at = start;
     int64_t sent = 0;
 
-    for (int32_t i = 0; scratch && i < op->n_slots; i++) {
-        kb_log_range_t *r = &op->slots[i].range;
+    for (int32_t i = 0; i < op->n_slots; i++) {
+        kb_partition_range_t *r = &op->slots[i].range;
         size_t len = r->len;
         if (!r->segment || len == 0) continue;
-        if (add_bytes(eb, scratch, w->buf + at, pos[i] - at) != 0 || add_range(eb, r) != 0) sent = -1;
-        if (sent < 0) break;
+        if (kb_sendfile_add_bytes(out, w->buf + at, pos[i] - at) != 0 || kb_sendfile_add_range(out, r) != 0)
+            return -1;
         at = pos[i];
         sent += (int64_t)len;
     }
-    if (!scratch || (sent >= 0 && add_bytes(eb, scratch, w->buf + at, w->len - at) != 0)) sent = -1;
-    if (scratch) evbuffer_free(scratch);
-    return sent;
+    return kb_sendfile_add_bytes(out, w->buf + at, w->len - at) == 0 ? sent : -1;
 }
 
 static void count_answer(const fetch_op_t *op, int64_t bytes) {
@@ -330,28 +277,24 @@ static void count_answer(const fetch_op_t *op, int64_t bytes) {
 static int send_answer(fetch_op_t *op) {
     size_t *pos = kb_arena_calloc(&op->req->arena, (size_t)op->n_slots + 1, sizeof(*pos));
     size_t extra = kp_fetch_response_external_bytes(&op->resp), start, size;
-    struct evbuffer *eb = evbuffer_new();
+    kb_sendfile_t *out = kb_sendfile_new();
     kp_writer_t w;
     int64_t sent = -1;
 
-    /* libevent decides per file segment, when it is added, between sendfile
-     * and mmap+copy: only a buffer flagged as draining to a socket gets the
-     * sendfile chain, which then moves intact into the connection's output. */
-    if (eb) evbuffer_set_flags(eb, EVBUFFER_FLAG_DRAINS_TO_FD);
     kp_writer_init(&w);
     start = kb_api_response_begin(&w, op->req);
-    if (pos && eb && kp_fetch_response_encode(&w, op->version, &op->resp, pos) == 0) {
+    if (pos && out && kp_fetch_response_encode(&w, op->version, &op->resp, pos) == 0) {
         size = w.len - start - 4 + extra;
         if (size <= INT32_MAX) {
             kp_write_patch_int32(&w, start, (int32_t)size);
-            sent = emit(op, eb, &w, start, pos);
+            sent = emit(op, out, &w, start, pos);
         }
     }
     if (sent >= 0) {
-        kb_conn_reply(op->req->conn, eb);
+        kb_conn_reply(op->req->conn, kb_sendfile_evbuffer(out));
         count_answer(op, sent);
     }
-    if (eb) evbuffer_free(eb); /* drops the segments of a failed answer */
+    kb_sendfile_free(out); /* drops the segments of a failed answer */
     kp_writer_free(&w);
     release_all(op);
     return sent >= 0 ? 0 : -1;

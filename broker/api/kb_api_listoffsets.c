@@ -13,7 +13,7 @@
  * Timestamp lookups read segment data and decompress records, which the
  * event loop must not wait for (a compressed batch may inflate to
  * kbroker.batch.decompressed.max.bytes): the log hands them to the broker's
- * worker threads (kb_log_timestamp.c).  A request with any of them is
+ * worker threads (kb_partition_offset_for_timestamp).  A request with any of them is
  * detached and its lookups run one after the other, each completion
  * starting the next, so one request never occupies more than one worker
  * thread; the last one sends the answer.  The connection reads no other
@@ -29,7 +29,6 @@
 #include <string.h>
 
 #include "broker/api/kb_api_internal.h"
-#include "broker/log/kb_log.h"
 #include "broker/replica/kb_partition.h"
 #include "proto/kp_listoffsets.h"
 #include "proto/kp_types.h"
@@ -78,7 +77,7 @@ static int mark_listed_twice(lo_op_t *op, int32_t n) {
  * are no transactions), the log end for a debugging consumer. */
 static int64_t upper_bound(const lo_op_t *op, kb_partition_t *p) {
     if (op->body.replica_id == KP_DEBUGGING_REPLICA_ID)
-        return kb_log_end_offset(kb_partition_log(p));
+        return kb_partition_log_end_offset(p);
     return kb_partition_high_watermark(p);
 }
 
@@ -103,7 +102,7 @@ static int answer_or_queue(lo_op_t *op, kb_partition_t *p, const kp_listoffsets_
     int64_t upper = upper_bound(op, p);
 
     if (in->timestamp == KP_LISTOFFSETS_EARLIEST) {
-        out->offset = kb_log_start_offset(kb_partition_log(p));
+        out->offset = kb_partition_log_start_offset(p);
     } else if (in->timestamp == KP_LISTOFFSETS_LATEST) {
         out->offset = upper;
     } else {
@@ -122,7 +121,6 @@ static int list_partition(lo_op_t *op, kp_str_t topic, const kp_listoffsets_requ
     *out = (kp_listoffsets_response_partition_t){in->partition_index, KP_ERR_NONE, 0, NULL, -1, -1};
     if (op->twice[op->listed++]) err = KP_ERR_INVALID_REQUEST;
     if (!err) p = kb_api_partition(op->req, topic, in->partition_index, leader_only, &err);
-    if (!err && !kb_partition_log(p)) err = KP_ERR_NOT_LEADER_OR_FOLLOWER;
     out->error_code = err;
     return err ? 0 : answer_or_queue(op, p, in, out);
 }
@@ -193,13 +191,9 @@ static void lookup_done(void *arg, int rc, int64_t offset, int64_t timestamp) {
  * not on the way; after the last one, replies.  True when the request is
  * finished (op is then gone). */
 static bool run_lookups(lo_op_t *op) {
-    const kb_broker_t *b = op->req->broker;
-    size_t max_inflate = (size_t)b->cfg->batch_decompressed_max_bytes;
-
     while (op->next_lookup < op->n_lookups) {
         lo_lookup_t *l = &op->lookups[op->next_lookup++];
-        int rc = kb_log_offset_for_timestamp(kb_partition_log(l->p), b->worker, l->ts, l->upper, max_inflate,
-                                             lookup_done, l);
+        int rc = kb_partition_offset_for_timestamp(l->p, l->ts, l->upper, lookup_done, l);
         if (rc == 0) return false;
         if (fill_old_style(op, l->p, l->in, l->out) != 0) l->out->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
         if (rc < 0) l->out->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;

@@ -219,7 +219,7 @@ static bool internal_topic(kp_str_t name) {
 
 /* The topic's max.message.bytes (its override, else message.max.bytes). */
 static int32_t max_message_bytes(kb_partition_t *p) {
-    return kb_log_get_config(kb_partition_log(p))->max_message_bytes;
+    return kb_partition_max_message_bytes(p);
 }
 
 /* Appends, in request order, every slot up to the first one still being

@@ -8,23 +8,11 @@
  * open and on disk), so the waiters and delayed produces that point at it can
  * never dangle.  kb_replicas_get() hides partitions that are not hosted.
  *
- * Roles are reconciled from the cluster view on each change, once it has
- * loaded completely (a view in the middle of a reload may show stale
- * states), visiting only the partitions the view stamped since the last
- * walk (kc_view.h, change generations); when a topic or partitions
- * vanished, every hosted partition is checked against the view.  Each
- * partition's role reaches partition_set_role as a kb_role_t, the form a
- * LeaderAndIsr request will also take; its ISR part, and the leader's ISR
- * upkeep, are kb_partition_isr.c's.
- *
- * Logs.  A partition assigned here whose log the manager does not have yet
- * gets it from the log manager's creation worker, off the loop; until that
- * completes it is not hosted (clients are answered NOT_LEADER_OR_FOLLOWER,
- * as by a broker that has not yet applied its LeaderAndIsr) and then takes
- * whatever role the view gives it by then.  A creation that fails (disk
- * full, no descriptor left) is logged once and retried: at once when the
- * partition changes in the view, otherwise on a timer that backs off from
- * 1 s to 30 s while attempts keep failing.
+ * Roles arrive as data (kb_roles.h) and are applied, with the logs they
+ * make partitions host, by kb_partition_roles.c; the leader's ISR upkeep
+ * is kb_partition_isr.c's.  This file keeps the table, the delayed
+ * operations, the calls the handlers read and append through, and the
+ * life cycle.
  *
  * Delayed produces.  An append whose answer must wait (acks=all until the
  * high watermark passes the batch, or any acks until a flush.messages fsync
@@ -43,7 +31,6 @@
  */
 #include "broker/replica/kb_partition.h"
 
-#include <errno.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,15 +40,11 @@
 #include "broker/replica/kb_partition_internal.h"
 #include "broker/log/kb_producer_state.h"
 #include "common/kc_log.h"
-#include "coord/kc_view.h"
+#include "coord/kc_model.h"
 #include "proto/kp_types.h"
 
 #define INITIAL_BUCKETS 256
 #define MAX_POOLED_PRODUCES 1024
-/* Failed log creations are tried again after a delay that doubles from the
- * first to the last value while they keep failing. */
-#define CREATE_RETRY_FIRST_MS 1000
-#define CREATE_RETRY_MAX_MS 30000
 
 /* ---- the table ---- */
 
@@ -72,7 +55,7 @@ static size_t key_hash(const char *topic, int32_t partition) {
     return h;
 }
 
-static kb_partition_t *table_find(const kb_replicas_t *r, const char *topic, int32_t partition) {
+kb_partition_t *kb_replicas_find(const kb_replicas_t *r, const char *topic, int32_t partition) {
     kb_partition_t *p = r->buckets[key_hash(topic, partition) % r->n_buckets];
     while (p && (p->partition != partition || strcmp(p->topic, topic) != 0)) p = p->hnext;
     return p;
@@ -98,7 +81,7 @@ static void table_grow(kb_replicas_t *r) {
     r->n_buckets = n;
 }
 
-static kb_partition_t *table_insert(kb_replicas_t *r, const char *topic, int32_t partition) {
+kb_partition_t *kb_replicas_add(kb_replicas_t *r, const char *topic, int32_t partition) {
     size_t len = strlen(topic) + 1;
     kb_partition_t *p = calloc(1, sizeof(*p) + len);
     if (!p) return NULL;
@@ -106,6 +89,9 @@ static kb_partition_t *table_insert(kb_replicas_t *r, const char *topic, int32_t
     p->r = r;
     p->partition = partition;
     p->leader_epoch = -1;
+    p->seen_epoch = KB_ROLE_NO_EPOCH;
+    p->settings = r->defaults;
+    p->min_insync = r->defaults.min_insync;
     TAILQ_INIT(&p->waiters);
     TAILQ_INIT(&p->parked);
     TAILQ_INIT(&p->flushing);
@@ -121,7 +107,7 @@ static kb_partition_t *table_insert(kb_replicas_t *r, const char *topic, int32_t
 
 /* Queues p's waiters to be woken from the loop (the caller may be deep in
  * an append or a view change). */
-static void schedule_wake(kb_partition_t *p) {
+void kb_partition_schedule_wake(kb_partition_t *p) {
     kb_replicas_t *r = p->r;
     if (p->wake_queued || TAILQ_EMPTY(&p->waiters)) return;
     p->wake_queued = true;
@@ -201,7 +187,7 @@ static kb_delayed_produce_t *produce_get(kb_replicas_t *r) {
         return op;
     }
     op = calloc(1, sizeof(*op));
-    if (op && !(op->timer = evtimer_new(r->b->base, produce_timeout, op))) {
+    if (op && !(op->timer = evtimer_new(r->deps.base, produce_timeout, op))) {
         free(op);
         op = NULL;
     }
@@ -281,7 +267,7 @@ static void complete_parked(kb_partition_t *p) {
 /* Answers the parked produces (leadership lost).  Produces still waiting
  * for their fsync stay: the flusher holds their pointer, and
  * produce_await_hw() sees the lost leadership when the fsync returns. */
-static void fail_parked(kb_partition_t *p, int16_t error_code) {
+void kb_partition_fail_parked(kb_partition_t *p, int16_t error_code) {
     kb_delayed_produce_t *op;
     while ((op = TAILQ_FIRST(&p->parked))) produce_finish(op, error_code);
 }
@@ -327,11 +313,11 @@ static bool update_high_watermark(kb_partition_t *p) {
     if (kb_log_end_offset(p->log) <= old) return false;
     kb_log_set_high_watermark(p->log, kb_log_end_offset(p->log));
     if (kb_log_high_watermark(p->log) == old) return false;
-    schedule_wake(p);
+    kb_partition_schedule_wake(p);
     return true;
 }
 
-void kb_partition_on_isr_change(kb_partition_t *p) {
+void kb_partition_update_hw(kb_partition_t *p) {
     if (update_high_watermark(p)) complete_parked(p);
 }
 
@@ -415,273 +401,67 @@ void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_head
     produce_after_append(p, acks, timeout_ms, &res, done, arg);
 }
 
-/* ---- roles ---- */
-
-static void log_role_change(const kb_partition_t *p, const kb_role_t *to) {
-    if (p->hosted && !to->hosted)
-        kc_info("replica", "%s-%d: no longer assigned to this broker%s; log kept", p->topic, (int)p->partition,
-                p->leader ? ", leadership dropped" : "");
-    else if (to->leader && !p->leader)
-        kc_info("replica", "%s-%d: leader (epoch %d, ISR of %d)", p->topic, (int)p->partition, (int)to->leader_epoch,
-                to->n_isr);
-    else if (p->leader && !to->leader)
-        kc_info("replica", "%s-%d: no longer leader (epoch %d)", p->topic, (int)p->partition, (int)to->leader_epoch);
-    else if (to->hosted && (!p->hosted || to->leader_epoch != p->leader_epoch))
-        kc_debug("replica", "%s-%d: %s (epoch %d)", p->topic, (int)p->partition, to->leader ? "leader" : "follower",
-                 (int)to->leader_epoch);
-}
-
-/* Moves p to role `to`: losing leadership fails the waiting produces, a
- * changed ISR may move the high watermark, and any change of role or epoch
- * wakes the fetch waiters.  The ISR goes first (kb_partition_isr_apply
- * compares `to` with the role p still holds). */
-static void partition_set_role(kb_partition_t *p, const kb_role_t *to) {
-    bool was_leader = p->leader;
-    bool new_epoch = to->leader_epoch != p->leader_epoch;
-    bool changed = to->hosted != p->hosted || to->leader != p->leader || new_epoch;
-    log_role_change(p, to);
-    kb_partition_isr_apply(p, to, to->leader && !was_leader, new_epoch);
-    p->hosted = to->hosted;
-    p->leader = to->leader;
-    p->leader_epoch = to->leader_epoch;
-    if (to->leader && !was_leader) p->leadership++;
-    if (changed) schedule_wake(p);
-    /* Fields first: a produce callback below may re-enter this partition. */
-    if (was_leader && !to->leader) fail_parked(p, KP_ERR_NOT_LEADER_OR_FOLLOWER);
-    if (update_high_watermark(p)) complete_parked(p);
-}
-
-/* The role the state znode in the view gives this broker (design.md, "Who
- * tells a broker its roles"); its arrays point into the view. */
-static void role_from_view(kb_role_t *to, const kc_partition_t *kp, int32_t me) {
-    const kc_partition_state_t *s = &kp->state;
-    *to = (kb_role_t){.hosted = true, .leader_epoch = -1, .zk_version = -1, .replicas = kp->replicas,
-                      .n_replicas = kp->n_replicas};
-    if (!kp->has_state) return;
-    to->has_state = true;
-    to->leader = s->leader == me;
-    to->leader_epoch = s->leader_epoch;
-    to->controller_epoch = s->controller_epoch;
-    to->zk_version = s->zk_version;
-    to->isr = s->isr;
-    to->n_isr = s->n_isr;
-}
-
-/* A topic's effective settings (server.properties plus its overrides from
- * /config/topics/T), resolved once per topic and view walk. */
-typedef struct topic_settings {
-    kb_log_config_t log;
-    int32_t min_insync;
-    bool changed; /* overrides may have changed: re-apply them to open logs */
-} topic_settings_t;
-
-static void topic_settings(const kb_replicas_t *r, const kc_topic_t *t, bool changed, topic_settings_t *ts) {
-    kb_topic_config_resolve(r->b->cfg, t->configs, t->n_configs, &ts->log);
-    ts->min_insync = kb_topic_config_min_insync(r->b->cfg, t->configs, t->n_configs);
-    ts->changed = changed;
-}
-
-static void host_from_view(kb_replicas_t *r, kb_partition_t *p);
-
-/* A log that could not be created is reported once (until one is), and
- * the partition waits on r->retry for retry_ev. */
-static void creation_failed(kb_partition_t *p, const char *why) {
-    kb_replicas_t *r = p->r;
-    if (r->creations_stopped) return; /* cut short by shutdown: not a failure */
-    if (!p->log_failed)
-        kc_error("replica", "%s-%d: cannot create its log (%s); not hosting it until a later attempt succeeds",
-                 p->topic, (int)p->partition, why);
-    p->log_failed = true;
-    if (!p->retry_queued) {
-        TAILQ_INSERT_TAIL(&r->retry, p, retry_link);
-        p->retry_queued = true;
-    }
-    if (!r->closing && !evtimer_pending(r->retry_ev, NULL)) {
-        struct timeval tv = {r->retry_delay_ms / 1000, (r->retry_delay_ms % 1000) * 1000};
-        evtimer_add(r->retry_ev, &tv);
-    }
-}
-
-/* The creation worker's completion, on the loop: p takes the role the view
- * gives it now, whatever changed while its log was being built. */
-static void log_created(void *arg, kb_log_t *log, const char *why) {
-    kb_partition_t *p = arg;
-    p->creating = NULL;
-    if (!log) {
-        creation_failed(p, why);
-        return;
-    }
-    p->log = log;
-    p->log_failed = false;
-    p->r->retry_delay_ms = CREATE_RETRY_FIRST_MS; /* the disk has room again, or never lacked it */
-    host_from_view(p->r, p);
-}
-
-/* Gives p its log: one the manager has (loaded at start-up) at once; a new
- * one is built off the loop (kb_logmgr_create_async), and p is hosted
- * when that completes.  True when p has its log now. */
-static bool partition_open_log(kb_replicas_t *r, kb_partition_t *p, const kb_log_config_t *lc) {
-    if (p->creating) return false;
-    kb_log_t *log = kb_logmgr_get(r->b->logs, p->topic, p->partition);
-    if (log) {
-        kb_log_set_config(log, lc);
-        p->log = log;
-        p->log_failed = false;
-        return true;
-    }
-    p->creating = kb_logmgr_create_async(r->b->logs, p->topic, p->partition, lc, log_created, p);
-    if (!p->creating) creation_failed(p, strerror(errno));
-    return false;
-}
-
-/* Hosts one partition the view assigns to this broker: opens (or starts
- * creating) its log the first time, with the topic's settings, then
- * applies its state; a partition whose log is still being created gets
- * its role when the log is there. */
-static void replicas_host(kb_replicas_t *r, const char *topic, int32_t partition, const kc_partition_t *kp,
-                          const topic_settings_t *ts) {
-    kb_partition_t *p = table_find(r, topic, partition);
-    if (!p && !(p = table_insert(r, topic, partition))) {
-        kc_error("replica", "%s-%d: out of memory", topic, (int)partition);
-        return;
-    }
-    p->min_insync = ts->min_insync;
-    if (!p->log) {
-        if (!partition_open_log(r, p, &ts->log)) return;
-    } else if (ts->changed) {
-        kb_log_set_config(p->log, &ts->log);
-    }
-    kb_role_t to;
-    role_from_view(&to, kp, r->b->cfg->broker_id);
-    partition_set_role(p, &to);
-}
-
-static void partition_unhost(kb_partition_t *p) {
-    kb_role_t none = {.leader_epoch = p->leader_epoch, .zk_version = -1};
-    partition_set_role(p, &none);
-}
-
-/* The view's entry for topic-partition when its assignment lists me. */
-static const kc_partition_t *assigned_here(const kc_topic_t *t, int32_t partition, int32_t me) {
-    const kc_partition_t *kp = t && partition < t->n_partitions ? &t->partitions[partition] : NULL;
-    return kp && kc_int32_contains(kp->replicas, kp->n_replicas, me) ? kp : NULL;
-}
-
-/* Applies the view to p alone (its log has just been created, or is to be
- * created again): hosts it if its topic still assigns it here.  Before the
- * view has settled nothing happens; the walk after the reload hosts it. */
-static void host_from_view(kb_replicas_t *r, kb_partition_t *p) {
-    const kc_view_t *v = r->b->view;
-    if (!v || !kc_view_loaded(v)) return;
-    const kc_topic_t *t = kc_view_topic(v, p->topic);
-    const kc_partition_t *kp = assigned_here(t, p->partition, r->b->cfg->broker_id);
-    if (!kp) return; /* deleted or moved meanwhile: the log stays, unhosted */
-    topic_settings_t ts;
-    topic_settings(r, t, true, &ts); /* overrides may have changed during the creation */
-    replicas_host(r, t->name, p->partition, kp, &ts);
-}
-
-/* The partitions of topic t stamped after generation `since` (all of them
- * when its overrides changed, which every open log must take): hosted
- * when assigned here, stripped of any role otherwise. */
-static void replicas_walk_topic(kb_replicas_t *r, const kc_topic_t *t, uint64_t since) {
-    int32_t me = r->b->cfg->broker_id;
-    bool configs = t->configs_changed > since, resolved = false;
-    topic_settings_t ts;
-    for (int32_t pid = 0; pid < t->n_partitions; pid++) {
-        if (!configs && t->partitions[pid].changed <= since) continue;
-        const kc_partition_t *kp = assigned_here(t, pid, me);
-        if (kp) {
-            if (!resolved) topic_settings(r, t, configs, &ts);
-            resolved = true;
-            replicas_host(r, t->name, pid, kp, &ts);
-            continue;
-        }
-        kb_partition_t *p = table_find(r, t->name, pid);
-        if (p && p->hosted) partition_unhost(p);
-    }
-}
-
-/* A topic, or partitions of one, left the view: every hosted partition
- * it no longer assigns here loses its role (rare enough for a full pass). */
-static void replicas_drop_unassigned(kb_replicas_t *r, const kc_view_t *v) {
-    int32_t me = r->b->cfg->broker_id;
-    for (size_t i = 0; i < r->n_buckets; i++)
-        for (kb_partition_t *p = r->buckets[i]; p; p = p->hnext)
-            if (p->hosted && !assigned_here(kc_view_topic(v, p->topic), p->partition, me)) partition_unhost(p);
-}
-
-/* Partitions whose log could not be created try again (those the view
- * still assigns here), on a timer rather than on every view change: a full
- * disk or a descriptor shortage fails a whole burst at once, and retrying
- * all of it on each of the burst's own view changes would cost the loop
- * the square of its size.  A partition whose own state, assignment or
- * config changes is tried at once by the walk. */
-static void retry_cb(evutil_socket_t fd, short what, void *arg) {
-    kb_replicas_t *r = arg;
-    struct partition_list todo = TAILQ_HEAD_INITIALIZER(todo);
-    kb_partition_t *p;
-    TAILQ_CONCAT(&todo, &r->retry, retry_link);
-    r->retry_delay_ms = r->retry_delay_ms * 2 > CREATE_RETRY_MAX_MS ? CREATE_RETRY_MAX_MS : r->retry_delay_ms * 2;
-    while ((p = TAILQ_FIRST(&todo))) {
-        TAILQ_REMOVE(&todo, p, retry_link);
-        p->retry_queued = false;
-        if (!p->log && !p->creating) host_from_view(r, p); /* a new failure queues it on r->retry again */
-    }
-}
-
-/* Visits what changed since the last walk (kc_view.h, change generations):
- * a view change costs the partitions it changed, not the cluster's size. */
-void kb_replicas_on_view_change(kb_replicas_t *r, int what) {
-    const kc_view_t *v = r->b->view;
-    (void)what;
-    if (!v || !kc_view_loaded(v)) return;
-    uint64_t since = r->seen;
-    r->seen = kc_view_generation(v);
-    for (const kc_topic_t *t = kc_view_changed_since(v, since); t; t = kc_view_changed_next(v, t))
-        replicas_walk_topic(r, t, since);
-    if (kc_view_topics_removed(v) > since) replicas_drop_unassigned(r, v);
-}
-
-void kb_replicas_stop_creating(kb_replicas_t *r) {
-    r->creations_stopped = true;
-    if (r->b->logs) kb_logmgr_stop_creating(r->b->logs);
-}
-
-/* ---- accessors ---- */
+/* ---- accessors and the log, for the handlers ---- */
 
 kb_partition_t *kb_replicas_get(kb_replicas_t *r, const char *topic, int32_t partition) {
-    kb_partition_t *p = table_find(r, topic, partition);
+    kb_partition_t *p = kb_replicas_find(r, topic, partition);
     return p && p->hosted ? p : NULL;
 }
 
+/* A hosted partition always has its log (it is hosted once the log is
+ * open), and keeps it until kb_replicas_free. */
 bool kb_partition_is_leader(const kb_partition_t *p) { return p->hosted && p->leader; }
 int32_t kb_partition_leader_epoch(const kb_partition_t *p) { return p->leader_epoch; }
-kb_log_t *kb_partition_log(kb_partition_t *p) { return p->log; }
 int64_t kb_partition_high_watermark(const kb_partition_t *p) { return kb_log_high_watermark(p->log); }
+int64_t kb_partition_log_start_offset(const kb_partition_t *p) { return kb_log_start_offset(p->log); }
+int64_t kb_partition_log_end_offset(const kb_partition_t *p) { return kb_log_end_offset(p->log); }
+int32_t kb_partition_max_message_bytes(const kb_partition_t *p) { return kb_log_get_config(p->log)->max_message_bytes; }
+
+int kb_partition_read(kb_partition_t *p, int64_t offset, int64_t upper, size_t max_bytes, bool first_batch_whole,
+                      kb_partition_range_t *out) {
+    return kb_log_read(p->log, offset, upper, max_bytes, first_batch_whole, out);
+}
+
+void kb_partition_range_release(kb_partition_range_t *r) {
+    kb_log_range_release(r);
+    *r = (kb_partition_range_t){.fd = -1};
+}
+
+int kb_partition_offset_for_timestamp(kb_partition_t *p, int64_t ts, int64_t upper, kb_partition_time_fn done,
+                                      void *arg) {
+    const kb_replicas_deps_t *d = &p->r->deps;
+    if (!d->worker) return -1;
+    return kb_log_offset_for_timestamp(p->log, d->worker, ts, upper, (size_t)d->cfg->batch_decompressed_max_bytes,
+                                       done, arg);
+}
+
+int kb_partition_delete_records(kb_partition_t *p, int64_t offset, int64_t *low_watermark) {
+    return kb_log_delete_records(p->log, offset, low_watermark) == 0 ? 0 : 1;
+}
 
 /* ---- life cycle ---- */
 
-kb_replicas_t *kb_replicas_new(kb_broker_t *b) {
+kb_replicas_t *kb_replicas_new(const kb_replicas_deps_t *deps) {
     kb_replicas_t *r = calloc(1, sizeof(*r));
     if (!r) return NULL;
-    r->b = b;
-    kb_log_config_from_broker(&r->log_config, b->cfg);
+    r->deps = *deps;
+    kb_topic_config_resolve(deps->cfg, NULL, 0, &r->defaults.log);
+    r->defaults.min_insync = kb_topic_config_min_insync(deps->cfg, NULL, 0);
     r->n_buckets = INITIAL_BUCKETS;
     r->buckets = calloc(r->n_buckets, sizeof(*r->buckets));
-    r->wake_ev = event_new(b->base, -1, 0, wake_cb, r);
+    r->wake_ev = event_new(deps->base, -1, 0, wake_cb, r);
     TAILQ_INIT(&r->wake_queue);
     TAILQ_INIT(&r->retry);
-    r->retry_ev = evtimer_new(b->base, retry_cb, r);
-    r->retry_delay_ms = CREATE_RETRY_FIRST_MS;
     TAILQ_INIT(&r->firing);
     TAILQ_INIT(&r->pool);
-    if (!r->buckets || !r->wake_ev || !r->retry_ev || kb_replicas_isr_start(r) != 0) {
+    if (!r->buckets || !r->wake_ev || kb_replicas_roles_start(r) != 0 || kb_replicas_isr_start(r) != 0) {
         kb_replicas_free(r);
         return NULL;
     }
     return r;
 }
+
+void kb_replicas_set_session(kb_replicas_t *r, kc_session_t *zk) { r->deps.zk = zk; }
 
 /* Calls fn on every partition; fn must not add or remove partitions. */
 static void replicas_each(kb_replicas_t *r, void (*fn)(kb_partition_t *p)) {
@@ -724,7 +504,7 @@ static void produce_orphan(kb_delayed_produce_t *op) {
  * loop no longer runs. */
 static void partition_answer_all(kb_partition_t *p) {
     kb_delayed_produce_t *op;
-    fail_parked(p, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    kb_partition_fail_parked(p, KP_ERR_NOT_LEADER_OR_FOLLOWER);
     while ((op = TAILQ_FIRST(&p->flushing))) produce_orphan(op);
     queue_waiters(p);
     fire_waiters(p->r);
@@ -732,6 +512,7 @@ static void partition_answer_all(kb_partition_t *p) {
 
 static void partition_free(kb_partition_t *p) {
     kb_partition_isr_free(p);
+    kb_partition_roles_free(p);
     free(p);
 }
 

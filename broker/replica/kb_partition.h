@@ -1,20 +1,23 @@
 /*
  * kb_partition.h - the partitions this broker hosts and its role in each.
  *
- * Until the controller sends LeaderAndIsr over RPC (the replication work),
- * roles come from the state znodes in the cluster view (design.md, "Who
- * tells a broker its roles"): a partition whose assignment lists this broker
- * gets a local log; it is led here when its state names this broker as
- * leader.  The leader keeps the high watermark (with no replication yet:
- * HW = LEO when the ISR is just the leader, otherwise it does not move) and
- * the delayed operations that wait on it: acks=all produces and long-polling
- * fetches, woken by appends and HW changes, never by a polling timer.
+ * Roles arrive as data (kb_roles.h): a partition whose replicas list this
+ * broker gets a local log; it is led here when its update names this
+ * broker as leader.  The leader keeps the high watermark (with no
+ * replication yet: HW = LEO when the ISR is just the leader, otherwise it
+ * does not move) and the delayed operations that wait on it: acks=all
+ * produces and long-polling fetches, woken by appends and HW changes,
+ * never by a polling timer.
  *
  * The leader also keeps its ISR true (kb_partition_isr.c): followers that
  * have not caught up within replica.lag.time.max.ms leave it through a
  * conditional write of the state znode, announced to the controller by an
  * /isr_change_notification entry, as Kafka 2.6 leaders do.  Until followers
  * fetch, that shrinks every ISR to its leader, and the HW then moves.
+ *
+ * Partitions own their logs: the API handlers read, list offsets, delete
+ * records and append through the kb_partition_* calls below, never through
+ * the log itself.  Ranges read for a Fetch leave through kb_sendfile.h.
  */
 #ifndef KB_PARTITION_H
 #define KB_PARTITION_H
@@ -22,14 +25,35 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "broker/kb_broker.h"
+#include "broker/kb_config.h"
 #include "broker/log/kb_log.h"
+#include "broker/log/kb_sendfile.h"
+#include "broker/replica/kb_roles.h"
+#include "coord/kc_zk.h"
+
+struct event_base;
+typedef struct kb_worker kb_worker_t;
 
 typedef struct kb_replicas kb_replicas_t;
 typedef struct kb_partition kb_partition_t;
 typedef struct kb_waiter kb_waiter_t;
 
-kb_replicas_t *kb_replicas_new(kb_broker_t *b);
+/* What the partitions need, and nothing more (so a unit suite builds them
+ * without a broker).  All of it must outlive the replicas. */
+typedef struct kb_replicas_deps {
+    struct event_base *base;
+    const kb_config_t *cfg; /* broker.id, replica.lag.time.max.ms, the broker's log and topic defaults,
+                             * kbroker.batch.decompressed.max.bytes */
+    kb_logmgr_t *logs;      /* opens and creates the partitions' logs */
+    kb_worker_t *worker;    /* timestamp lookups (kb_partition_offset_for_timestamp); may be NULL */
+    kc_session_t *zk;       /* the leader's ISR writes and their publication; NULL: none */
+} kb_replicas_deps_t;
+
+/* NULL when out of memory.  deps is copied. */
+kb_replicas_t *kb_replicas_new(const kb_replicas_deps_t *deps);
+/* The ZooKeeper session for ISR writes, when it is made after the replicas
+ * (main.c starts the local parts first). */
+void kb_replicas_set_session(kb_replicas_t *r, kc_session_t *zk);
 /* Shutdown: answers the produces still waiting with 6 NOT_LEADER_OR_FOLLOWER
  * and wakes every fetch waiter (synchronously: the loop no longer runs, and
  * kb_partition_wait then returns NULL), abandons the log creations in
@@ -44,20 +68,40 @@ void kb_replicas_free(kb_replicas_t *r);
  * of creations does not wait for the burst. */
 void kb_replicas_stop_creating(kb_replicas_t *r);
 
-/* Applies the cluster view: opens the logs of partitions assigned to this
- * broker (or has them created off the loop, hosting each partition once
- * its log exists) and updates each one's role, leader epoch and ISR.
- * Only what the view stamped as changed since the previous call is
- * visited (kc_view.h), so `what` (KC_VIEW_* flags) is only informative. */
-void kb_replicas_on_view_change(kb_replicas_t *r, int what);
-
 /* The hosted partition, or NULL (unknown topic/partition or not hosted here). */
 kb_partition_t *kb_replicas_get(kb_replicas_t *r, const char *topic, int32_t partition);
 
 bool kb_partition_is_leader(const kb_partition_t *p);
 int32_t kb_partition_leader_epoch(const kb_partition_t *p);
-kb_log_t *kb_partition_log(kb_partition_t *p);
 int64_t kb_partition_high_watermark(const kb_partition_t *p);
+int64_t kb_partition_log_start_offset(const kb_partition_t *p);
+int64_t kb_partition_log_end_offset(const kb_partition_t *p);
+/* The topic's max.message.bytes, as the log enforces it. */
+int32_t kb_partition_max_message_bytes(const kb_partition_t *p);
+
+/* A range of the log read for sending (kb_sendfile.h queues it); it holds
+ * its segment until queued or released. */
+typedef kb_log_range_t kb_partition_range_t;
+/* Reads from offset up to (not including) upper within max_bytes, as
+ * kb_log_read: 0, 1 when offset is outside [log start, log end], -1 on an
+ * I/O error.  The range holds nothing when 0 bytes were read. */
+int kb_partition_read(kb_partition_t *p, int64_t offset, int64_t upper, size_t max_bytes, bool first_batch_whole,
+                      kb_partition_range_t *out);
+/* Releases what r holds, if anything, and empties it. */
+void kb_partition_range_release(kb_partition_range_t *r);
+
+/* ListOffsets by timestamp below upper, on the worker threads: returns and
+ * calls back as kb_log_offset_for_timestamp (1: no such record, done not
+ * called; 0: started; -1: cannot start). */
+typedef void (*kb_partition_time_fn)(void *arg, int rc, int64_t offset, int64_t timestamp);
+int kb_partition_offset_for_timestamp(kb_partition_t *p, int64_t ts, int64_t upper, kb_partition_time_fn done,
+                                      void *arg);
+
+/* DeleteRecords on the leader: raises the log start offset to `offset`
+ * (-1: the high watermark).  0 with the new log start offset in
+ * *low_watermark, or 1 (OFFSET_OUT_OF_RANGE) when offset is negative or
+ * above the high watermark. */
+int kb_partition_delete_records(kb_partition_t *p, int64_t offset, int64_t *low_watermark);
 
 /*
  * Appends one validated batch on the leader and completes per acks:

@@ -1,7 +1,8 @@
 /*
  * kb_partition_internal.h - the partition table's structures, shared by
- * kb_partition.c (roles, produces, fetch waiters) and kb_partition_isr.c
- * (the leader's ISR upkeep) and by nothing else.
+ * kb_partition.c (the table, produces, fetch waiters), kb_partition_roles.c
+ * (roles and the logs they host), kb_partition_isr.c (the leader's ISR
+ * upkeep) and kb_roles_view.c (the view adapter), and by nothing else.
  */
 #ifndef KB_PARTITION_INTERNAL_H
 #define KB_PARTITION_INTERNAL_H
@@ -13,6 +14,24 @@
 
 #include "broker/replica/kb_isr.h"
 #include "broker/replica/kb_partition.h"
+
+/*
+ * A partition's role as this broker reads one role update (kb_roles.h):
+ * hosted and leader are relative to this broker.  The arrays are borrowed
+ * for the duration of the call, except in kb_partition.want.
+ */
+typedef struct kb_role {
+    bool hosted;               /* the assignment lists this broker */
+    bool leader;
+    bool has_state;            /* isr, zk_version and controller_epoch are known */
+    int32_t leader_epoch;
+    int32_t controller_epoch;
+    int32_t zk_version;
+    const int32_t *isr;
+    int n_isr;
+    const int32_t *replicas;   /* the assignment */
+    int n_replicas;
+} kb_role_t;
 
 typedef enum { OP_IDLE = 0, OP_FLUSHING, OP_PARKED } op_stage_t;
 
@@ -55,7 +74,13 @@ struct kb_partition {
     bool log_failed;       /* creating failed (logged once until it succeeds) */
     bool retry_queued;     /* on r->retry, to be created again */
     TAILQ_ENTRY(kb_partition) retry_link;
-    bool hosted;           /* the assignment lists this broker */
+    bool hosted;           /* the applied role's assignment lists this broker (it has its log) */
+    bool assigned;         /* the last role update admitted lists this broker (applied or wanted) */
+    int32_t seen_epoch;    /* the leader epoch of that update: older ones are refused */
+    kb_role_t want;        /* the role to take once the log exists (has_want); arrays in want_ids */
+    int32_t *want_ids;     /* owned */
+    bool has_want;
+    kb_topic_settings_t settings; /* the topic's, for its log (kept current by kb_replicas_apply_topic_settings) */
     bool leader;
     int32_t leader_epoch;
     int32_t min_insync;    /* the topic's min.insync.replicas */
@@ -83,12 +108,13 @@ TAILQ_HEAD(isr_publish_list, kb_isr_publish);
 TAILQ_HEAD(partition_list, kb_partition);
 
 struct kb_replicas {
-    kb_broker_t *b;
-    kb_log_config_t log_config; /* broker defaults, computed once */
+    kb_replicas_deps_t deps;
+    kb_topic_settings_t defaults; /* the broker's, for a log whose update carries none */
+    kb_roles_stats_t roles_stats;
     kb_partition_t **buckets;
     size_t n_buckets;
     size_t n_partitions;
-    uint64_t seen;              /* the view generation walked up to */
+    uint64_t view_seen; /* the view generation kb_roles_view.c walked up to (goes with it) */
     struct partition_list retry; /* partitions whose log creation failed */
     struct event *retry_ev;      /* creates their logs again */
     int32_t retry_delay_ms;      /* backoff of retry_ev */
@@ -109,30 +135,27 @@ struct kb_replicas {
     struct isr_publish_list isr_publishing; /* publications in flight */
 };
 
-/*
- * A partition's role as one role update states it.  Today each update is
- * built from the partition's state znode in the cluster view; with the
- * replication work it comes from a LeaderAndIsr request.  The arrays are
- * borrowed for the duration of the call.
- */
-typedef struct kb_role {
-    bool hosted;               /* the assignment lists this broker */
-    bool leader;
-    bool has_state;            /* isr, zk_version and controller_epoch are known */
-    int32_t leader_epoch;
-    int32_t controller_epoch;
-    int32_t zk_version;
-    const int32_t *isr;
-    int n_isr;
-    const int32_t *replicas;   /* the assignment */
-    int n_replicas;
-} kb_role_t;
 
-/* ---- kb_partition.c, for kb_partition_isr.c ---- */
+/* ---- kb_partition.c, for kb_partition_roles.c and kb_partition_isr.c ---- */
 
-/* The ISR changed under a leader: moves the high watermark (and completes
- * what waited on it) when the change allows. */
-void kb_partition_on_isr_change(kb_partition_t *p);
+/* The partition object of topic-partition, hosted or not, or NULL. */
+kb_partition_t *kb_replicas_find(const kb_replicas_t *r, const char *topic, int32_t partition);
+/* A new partition object (no log, no role), or NULL when out of memory. */
+kb_partition_t *kb_replicas_add(kb_replicas_t *r, const char *topic, int32_t partition);
+/* Queues p's fetch waiters to be woken from the loop. */
+void kb_partition_schedule_wake(kb_partition_t *p);
+/* Answers the produces parked on the high watermark (leadership lost). */
+void kb_partition_fail_parked(kb_partition_t *p, int16_t error_code);
+/* The ISR or the role changed under a leader: moves the high watermark
+ * (and completes what waited on it) when the change allows. */
+void kb_partition_update_hw(kb_partition_t *p);
+
+/* ---- kb_partition_roles.c, for kb_partition.c ---- */
+
+/* Prepares the retry of failed log creations; 0 or -1. */
+int kb_replicas_roles_start(kb_replicas_t *r);
+/* Frees the role p waits to take, if any. */
+void kb_partition_roles_free(kb_partition_t *p);
 
 /* ---- kb_partition_isr.c, for kb_partition.c ---- */
 

@@ -11,7 +11,9 @@
  * has at most one write in flight.  A write that lost to the controller
  * (BADVERSION and different content) is abandoned: the controller's state
  * reaches this broker through the cluster view, and the next check starts
- * from it.  Until followers fetch (the replication work) no follower ever
+ * from it.  The leader learns its own ISR change from the write's success,
+ * as Kafka does, not from the role update that echoes it (same leader
+ * epoch: ignored, kb_roles.h).  Until followers fetch (the replication work) no follower ever
  * catches up, so an ISR with followers shrinks to the leader between one
  * and one and a half replica.lag.time.max.ms after the leader took over.
  *
@@ -60,7 +62,7 @@ static int64_t mono_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int32_t self_id(const kb_partition_t *p) { return p->r->b->cfg->broker_id; }
+static int32_t self_id(const kb_partition_t *p) { return p->r->deps.cfg->broker_id; }
 
 /* "[0,1,2]" into buf, for log lines. */
 static const char *ids_text(const int32_t *ids, int n, char *buf, size_t size) {
@@ -173,17 +175,10 @@ static void followers_reset(kb_partition_t *p, bool new_leadership) {
 }
 
 void kb_partition_isr_apply(kb_partition_t *p, const kb_role_t *to, bool new_leadership, bool new_epoch) {
-    /* The view may still show the state our own write replaced: same
-     * leader epoch, older zkVersion.  Keep what we wrote. */
-    bool stale = to->has_state && p->hosted && p->isr_known && !new_epoch && to->zk_version < p->zk_version;
-    if (stale) {
-        kc_debug("replica", "%s-%d: ignoring state zkVersion %d older than %d", p->topic, (int)p->partition,
-                 (int)to->zk_version, (int)p->zk_version);
-    } else if (to->has_state) {
-        isr_copy(p, to);
-    } else {
-        isr_forget(p);
-    }
+    /* A state with the same leader epoch never gets here (kb_roles.h,
+     * fencing): the leader's own writes are adopted in isr_written(). */
+    if (to->has_state) isr_copy(p, to);
+    else isr_forget(p);
     if (!to->leader) return;
     followers_rebuild(p, to);
     if (new_leadership || new_epoch) followers_reset(p, new_leadership);
@@ -242,7 +237,7 @@ static bool publish_chunk(kb_replicas_t *r) {
         pub->parts[pub->n++] = p;
     }
     TAILQ_INSERT_TAIL(&r->isr_publishing, pub, link);
-    kc_isr_change_publish(r->b->zk, changes, pub->n, published, pub);
+    kc_isr_change_publish(r->deps.zk, changes, pub->n, published, pub);
     return true;
 }
 
@@ -250,7 +245,7 @@ static void publish_check(evutil_socket_t fd, short what, void *arg) {
     kb_replicas_t *r = arg;
     bool pending = !TAILQ_EMPTY(&r->isr_changes);
     if (!kb_isr_publish_due(pending, r->last_isr_change_ms, r->last_isr_publish_ms, mono_ms())) return;
-    if (!r->b->zk || !kc_session_connected(r->b->zk)) return;
+    if (!r->deps.zk || !kc_session_connected(r->deps.zk)) return;
     /* As many entries as the changes pending now need: a publication that
      * fails at once puts its changes back for the next check, not this one. */
     size_t n = 0;
@@ -283,7 +278,7 @@ static void isr_written(int rc, int32_t version, void *arg) {
             p->zk_version = version;
             kc_info("replica", "%s-%d: ISR is now [%s] (zkVersion %d)", p->topic, (int)p->partition,
                     ids_text(p->isr, p->n_isr, ids, sizeof(ids)), (int)version);
-            kb_partition_on_isr_change(p);
+            kb_partition_update_hw(p);
         }
     } else if (rc == KC_BADVERSION) {
         kc_info("replica", "%s-%d: ISR shrink abandoned: the state znode is no longer at zkVersion %d (the "
@@ -305,7 +300,7 @@ static void isr_write(kb_partition_t *p, const int32_t *isr, int n_isr) {
                                .controller_epoch = p->controller_epoch, .n_isr = n_isr, .isr = w->isr,
                                .zk_version = p->zk_version};
     p->isr_write = w;
-    kc_state_leader_write(p->r->b->zk, p->topic, p->partition, &st, isr_written, w);
+    kc_state_leader_write(p->r->deps.zk, p->topic, p->partition, &st, isr_written, w);
 }
 
 /* Kafka 2.6 Partition.maybeShrinkIsr for one partition. */
@@ -330,8 +325,8 @@ static void maybe_shrink(kb_partition_t *p, int64_t now, int64_t max_lag_ms) {
 
 static void shrink_check(evutil_socket_t fd, short what, void *arg) {
     kb_replicas_t *r = arg;
-    int64_t now = mono_ms(), max_lag_ms = r->b->cfg->replica_lag_time_max_ms;
-    if (!r->b->zk || !kc_session_connected(r->b->zk) || r->closing) return;
+    int64_t now = mono_ms(), max_lag_ms = r->deps.cfg->replica_lag_time_max_ms;
+    if (!r->deps.zk || !kc_session_connected(r->deps.zk) || r->closing) return;
     for (size_t i = 0; i < r->n_buckets; i++)
         for (kb_partition_t *p = r->buckets[i]; p; p = p->hnext) maybe_shrink(p, now, max_lag_ms);
 }
@@ -339,15 +334,15 @@ static void shrink_check(evutil_socket_t fd, short what, void *arg) {
 /* ---- life cycle ---- */
 
 int kb_replicas_isr_start(kb_replicas_t *r) {
-    int64_t check_ms = kb_isr_check_interval_ms(r->b->cfg->replica_lag_time_max_ms);
+    int64_t check_ms = kb_isr_check_interval_ms(r->deps.cfg->replica_lag_time_max_ms);
     struct timeval check = {(time_t)(check_ms / 1000), (suseconds_t)(check_ms % 1000) * 1000};
     struct timeval publish = {KB_ISR_PUBLISH_CHECK_MS / 1000, (KB_ISR_PUBLISH_CHECK_MS % 1000) * 1000};
     TAILQ_INIT(&r->isr_changes);
     TAILQ_INIT(&r->isr_publishing);
     /* Kafka's publication clock starts with the broker. */
     r->last_isr_publish_ms = r->last_isr_change_ms = mono_ms();
-    r->isr_check_ev = event_new(r->b->base, -1, EV_PERSIST, shrink_check, r);
-    r->isr_publish_ev = event_new(r->b->base, -1, EV_PERSIST, publish_check, r);
+    r->isr_check_ev = event_new(r->deps.base, -1, EV_PERSIST, shrink_check, r);
+    r->isr_publish_ev = event_new(r->deps.base, -1, EV_PERSIST, publish_check, r);
     if (!r->isr_check_ev || !r->isr_publish_ev) return -1;
     event_add(r->isr_check_ev, &check);
     event_add(r->isr_publish_ev, &publish);

@@ -1,24 +1,28 @@
 /*
- * test_replica.c - hosted partitions (broker/replica/kb_partition.c): which
- * partitions a cluster view makes this broker host, their roles and
- * epochs, the high watermark, acks=all produces parked until it passes
- * their batch (or answered with 7, 19, 20 or 6), long-poll fetch waiters,
- * and the shutdown that answers everything still waiting.
+ * test_replica.c - hosted partitions (broker/replica/kb_partition.c), built
+ * without a broker from their explicit dependencies: roles applied as data
+ * (kb_replicas_apply_roles): hosting from the replicas list, leader or
+ * follower, fencing by leader epoch (older refused, equal ignored, newer
+ * applied); the high watermark; acks=all produces parked until it passes
+ * their batch (or answered with 7, 19, 20 or 6); long-poll fetch waiters;
+ * the shutdown that answers everything still waiting; and the adapter that
+ * turns cluster-view changes into role updates (kb_roles_view.c).
  *
  * Real logs in a temporary dir and a real event_base (logfix); the cluster
- * view is made by hand (viewfix).  This broker is id 1.  Nothing waits on
- * the clock except the acks=all timeout and view_changed(), which waits
- * for the logs being created off the loop: both run the loop until what
- * they wait for has happened, with a generous bound.
+ * view of the adapter tests is made by hand (viewfix).  This broker is id
+ * 1.  Nothing waits on the clock except the acks=all timeout and
+ * roles_applied(), which waits for the logs being created off the loop:
+ * both run the loop until what they wait for has happened, with a generous
+ * bound.
  */
 #include <event2/event.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#include "broker/kb_broker.h"
 #include "broker/log/kb_log.h"
 #include "broker/replica/kb_partition.h"
+#include "broker/replica/kb_roles_view.h"
 #include "proto/kp_batch.h"
 #include "proto/kp_types.h"
 #include "tests/unit/logfix.h"
@@ -28,7 +32,7 @@
 #define ME 1
 #define T "orders"
 
-static kb_broker_t broker;
+static kb_logmgr_t *logs;
 static kb_replicas_t *replicas;
 
 static const int32_t me_only[] = {ME};
@@ -56,48 +60,68 @@ static void setup(void) {
     viewfix_reset();
 }
 
-/* Opens the logs and the partitions once the test has set its keys. */
+/* Opens the logs and the partitions once the test has set its keys: only
+ * what the partitions need, no broker. */
 static void start(void) {
-    broker = (kb_broker_t){.base = lf.base, .cfg = &lf.cfg, .view = viewfix_view()};
-    broker.logs = logfix_open();
-    replicas = kb_replicas_new(&broker);
+    logs = logfix_open();
+    replicas = kb_replicas_new(&(kb_replicas_deps_t){.base = lf.base, .cfg = &lf.cfg, .logs = logs});
     ck_assert_ptr_nonnull(replicas);
-    broker.replicas = replicas;
 }
 
 static void teardown(void) {
     if (replicas) kb_replicas_free(replicas);
     replicas = NULL;
-    if (broker.logs) kb_logmgr_close(broker.logs);
-    broker.logs = NULL;
+    if (logs) kb_logmgr_close(logs);
+    logs = NULL;
     viewfix_reset();
     logfix_teardown();
 }
 
-/* Hands the view change to the replicas and runs the loop until the logs it
- * asked for are created (off the loop, kb_logcreate.c) and their partitions
- * hosted, at most 20 s. */
-static void view_changed(void) {
+/* Runs the loop until the logs being created (off the loop,
+ * kb_logcreate.c) exist and their partitions took their roles, at most
+ * 20 s. */
+static void creations_done(void) {
     kb_log_stats_t st;
     time_t deadline = time(NULL) + 20;
-    kb_replicas_on_view_change(replicas, KC_VIEW_TOPICS | KC_VIEW_STATES | KC_VIEW_CONFIGS);
-    for (kb_logmgr_stats(broker.logs, &st); st.log_creations_pending > 0 && time(NULL) < deadline;
-         kb_logmgr_stats(broker.logs, &st))
+    for (kb_logmgr_stats(logs, &st); st.log_creations_pending > 0 && time(NULL) < deadline; kb_logmgr_stats(logs, &st))
         event_base_loop(lf.base, EVLOOP_ONCE);
 }
 
-/* Topic T, one partition assigned to `replicas`, led by `leader`. */
+/* Hands the view change to the adapter, then waits for the logs. */
+static void view_changed(void) {
+    kb_replicas_on_view_change(replicas, viewfix_view(), KC_VIEW_TOPICS | KC_VIEW_STATES | KC_VIEW_CONFIGS);
+    creations_done();
+}
+
+/* The role update of T-0: replicas `assigned`, led by `leader`. */
+static kb_role_update_t update(const int32_t *assigned, int n, int32_t leader, int32_t epoch, const int32_t *isr,
+                               int n_isr) {
+    return (kb_role_update_t){.topic = T, .partition = 0, .leader = leader, .leader_epoch = epoch,
+                              .zk_version = epoch, .isr = isr, .n_isr = n_isr, .replicas = assigned,
+                              .n_replicas = n};
+}
+
+static void apply(kb_role_update_t u) {
+    kb_replicas_apply_roles(replicas, &u, 1);
+    creations_done();
+}
+
+/* T-0 assigned to `assigned`, led by `leader`: the hosted partition or NULL. */
 static kb_partition_t *hosted(const int32_t *assigned, int n, int32_t leader, int32_t epoch, const int32_t *isr,
                               int n_isr) {
-    viewfix_topic(T, 1, assigned, n);
-    viewfix_state(T, 0, leader, epoch, isr, n_isr);
-    view_changed();
+    apply(update(assigned, n, leader, epoch, isr, n_isr));
     return kb_replicas_get(replicas, T, 0);
 }
 
+/* A new role for T-0, assigned to this broker and 2. */
 static void set_state(int32_t leader, int32_t epoch, const int32_t *isr, int n_isr) {
-    viewfix_state(T, 0, leader, epoch, isr, n_isr);
-    view_changed();
+    apply(update(me_and_2, 2, leader, epoch, isr, n_isr));
+}
+
+static kb_roles_stats_t roles_stats(void) {
+    kb_roles_stats_t st;
+    kb_replicas_roles_stats(replicas, &st);
+    return st;
 }
 
 /* Produces a fresh batch of n records. */
@@ -127,13 +151,14 @@ static bool dir_exists(const char *name) {
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* ---- hosting and roles ---- */
+/* ---- roles and hosting ---- */
 
-START_TEST(hosts_only_partitions_assigned_here) {
+START_TEST(hosts_only_partitions_whose_replicas_list_it) {
     start();
-    viewfix_topic(T, 1, me_and_2, 2);
-    viewfix_topic("others", 2, only_2, 1);
-    view_changed();
+    kb_role_update_t u[] = {update(me_and_2, 2, ME, 0, me_and_2, 2), update(only_2, 1, 2, 0, only_2, 1)};
+    u[1].topic = "others";
+    kb_replicas_apply_roles(replicas, u, 2);
+    creations_done();
     ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 0));
     ck_assert_ptr_null(kb_replicas_get(replicas, "others", 0));
     ck_assert_ptr_null(kb_replicas_get(replicas, T, 1));
@@ -142,19 +167,7 @@ START_TEST(hosts_only_partitions_assigned_here) {
 }
 END_TEST
 
-START_TEST(waits_for_a_loaded_view) {
-    start();
-    viewfix_set_loaded(false);
-    viewfix_topic(T, 1, me_only, 1);
-    view_changed();
-    ck_assert_ptr_null(kb_replicas_get(replicas, T, 0));
-    viewfix_set_loaded(true);
-    view_changed();
-    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 0));
-}
-END_TEST
-
-START_TEST(role_and_epoch_follow_the_state) {
+START_TEST(leader_or_follower_as_the_update_says) {
     start();
     kb_partition_t *p = hosted(me_and_2, 2, ME, 3, me_and_2, 2);
     ck_assert_ptr_nonnull(p);
@@ -170,10 +183,145 @@ START_TEST(role_and_epoch_follow_the_state) {
 }
 END_TEST
 
-START_TEST(unassigned_partition_is_dropped_but_its_log_kept) {
+START_TEST(unassigning_update_drops_the_role_but_keeps_the_log) {
     start();
     kb_partition_t *p = hosted(me_only, 1, ME, 0, me_only, 1);
     ck_assert_ptr_nonnull(p);
+    apply(update(only_2, 1, 2, 1, only_2, 1));
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 0));
+    ck_assert(!kb_partition_is_leader(p));
+    ck_assert(dir_exists(T "-0"));
+    apply(update(me_only, 1, ME, 2, me_only, 1)); /* assigned here again */
+    ck_assert_ptr_eq(kb_replicas_get(replicas, T, 0), p);
+    ck_assert(kb_partition_is_leader(p));
+}
+END_TEST
+
+START_TEST(no_epoch_means_hosted_but_not_leading) {
+    start();
+    kb_partition_t *p = hosted(me_only, 1, -1, KB_ROLE_NO_EPOCH, NULL, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(!kb_partition_is_leader(p));
+    answer_t a = {0};
+    produce(p, 1, 1, 1000, &a);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.error, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+}
+END_TEST
+
+/* Updates that arrive while the log is being created: the partition takes
+ * the last one once its log exists. */
+START_TEST(takes_the_last_role_given_while_its_log_was_created) {
+    start();
+    kb_role_update_t u[] = {update(me_and_2, 2, 2, 0, two_and_me, 2), update(me_and_2, 2, ME, 1, me_only, 1)};
+    kb_replicas_apply_roles(replicas, u, 2);
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 0)); /* no log yet: not hosted */
+    creations_done();
+    kb_partition_t *p = kb_replicas_get(replicas, T, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(kb_partition_is_leader(p));
+    ck_assert_int_eq(kb_partition_leader_epoch(p), 1);
+}
+END_TEST
+
+/* ---- fencing by leader epoch ---- */
+
+START_TEST(older_epoch_is_refused_and_counted) {
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 5, me_and_2, 2);
+    set_state(2, 4, two_and_me, 2);
+    ck_assert(kb_partition_is_leader(p));
+    ck_assert_int_eq(kb_partition_leader_epoch(p), 5);
+    ck_assert_uint_eq(roles_stats().refused_stale_epoch, 1);
+    apply(update(only_2, 1, 2, 3, only_2, 1)); /* nor may an older one unassign it */
+    ck_assert_ptr_eq(kb_replicas_get(replicas, T, 0), p);
+    ck_assert_uint_eq(roles_stats().refused_stale_epoch, 2);
+}
+END_TEST
+
+START_TEST(same_epoch_is_ignored) {
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 2, me_and_2, 2);
+    answer_t a = {0};
+    produce(p, 2, 1, 1000, &a);
+    set_state(ME, 2, me_only, 1); /* the ISR shrinks without a new epoch: not applied */
+    ck_assert_int_eq(kb_partition_high_watermark(p), 0);
+    set_state(2, 2, two_and_me, 2);
+    ck_assert(kb_partition_is_leader(p));
+    ck_assert_uint_eq(roles_stats().ignored_same_epoch, 2);
+    ck_assert_uint_eq(roles_stats().applied, 1);
+}
+END_TEST
+
+START_TEST(newer_epoch_is_applied) {
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 2, me_and_2, 2);
+    answer_t a = {0};
+    produce(p, 2, 1, 1000, &a);
+    set_state(ME, 3, me_only, 1);
+    ck_assert_int_eq(kb_partition_leader_epoch(p), 3);
+    ck_assert_int_eq(kb_partition_high_watermark(p), 2);
+    ck_assert_uint_eq(roles_stats().applied, 2);
+}
+END_TEST
+
+/* The same epoch that changes whether the partition is hosted here is a
+ * new decision (a reassignment keeps the epoch), so it is applied. */
+START_TEST(same_epoch_that_unassigns_is_applied) {
+    start();
+    hosted(me_only, 1, ME, 4, me_only, 1);
+    apply(update(only_2, 1, ME, 4, me_only, 1));
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 0));
+}
+END_TEST
+
+/* ---- the adapter from the cluster view (goes with kb_roles_view.c) ---- */
+
+START_TEST(view_hosts_only_partitions_assigned_here) {
+    start();
+    viewfix_topic(T, 1, me_and_2, 2);
+    viewfix_topic("others", 2, only_2, 1);
+    view_changed();
+    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 0));
+    ck_assert_ptr_null(kb_replicas_get(replicas, "others", 0));
+    ck_assert(dir_exists(T "-0"));
+    ck_assert(!dir_exists("others-0"));
+}
+END_TEST
+
+START_TEST(view_waits_until_loaded) {
+    start();
+    viewfix_set_loaded(false);
+    viewfix_topic(T, 1, me_only, 1);
+    view_changed();
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 0));
+    viewfix_set_loaded(true);
+    view_changed();
+    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 0));
+}
+END_TEST
+
+START_TEST(view_states_become_roles) {
+    start();
+    viewfix_topic(T, 1, me_and_2, 2);
+    viewfix_state(T, 0, ME, 3, me_and_2, 2);
+    view_changed();
+    kb_partition_t *p = kb_replicas_get(replicas, T, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(kb_partition_is_leader(p));
+    viewfix_state(T, 0, 2, 4, two_and_me, 2);
+    view_changed();
+    ck_assert(!kb_partition_is_leader(p));
+    ck_assert_int_eq(kb_partition_leader_epoch(p), 4);
+}
+END_TEST
+
+START_TEST(view_moving_a_partition_away_unhosts_it) {
+    start();
+    viewfix_topic(T, 1, me_only, 1);
+    viewfix_state(T, 0, ME, 0, me_only, 1);
+    view_changed();
+    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 0));
     viewfix_topic(T, 1, only_2, 1);
     viewfix_state(T, 0, 2, 1, only_2, 1);
     view_changed();
@@ -182,17 +330,45 @@ START_TEST(unassigned_partition_is_dropped_but_its_log_kept) {
 }
 END_TEST
 
-START_TEST(no_state_means_hosted_but_not_leading) {
+START_TEST(view_topic_min_insync_override_applies) {
     start();
-    viewfix_topic(T, 1, me_only, 1);
+    viewfix_topic(T, 1, me_and_2, 2);
+    viewfix_topic_config(T, "min.insync.replicas", "2");
+    viewfix_state(T, 0, ME, 0, me_only, 1);
     view_changed();
     kb_partition_t *p = kb_replicas_get(replicas, T, 0);
     ck_assert_ptr_nonnull(p);
-    ck_assert(!kb_partition_is_leader(p));
     answer_t a = {0};
-    produce(p, 1, 1, 1000, &a);
-    ck_assert_int_eq(a.calls, 1);
-    ck_assert_int_eq(a.error, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    produce(p, 1, -1, 60000, &a);
+    ck_assert_int_eq(a.error, KP_ERR_NOT_ENOUGH_REPLICAS);
+}
+END_TEST
+
+START_TEST(view_dropping_partitions_unhosts_them) {
+    start();
+    viewfix_topic(T, 2, me_only, 1);
+    viewfix_state(T, 0, ME, 0, me_only, 1);
+    viewfix_state(T, 1, ME, 0, me_only, 1);
+    view_changed();
+    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 1));
+    viewfix_topic(T, 1, me_only, 1); /* partition 1 is gone from the view */
+    view_changed();
+    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 0));
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 1));
+}
+END_TEST
+
+START_TEST(view_config_change_reaches_the_open_log) {
+    start();
+    viewfix_topic(T, 1, me_only, 1);
+    viewfix_state(T, 0, ME, 0, me_only, 1);
+    view_changed();
+    kb_partition_t *p = kb_replicas_get(replicas, T, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_ne(kb_partition_max_message_bytes(p), 4321);
+    viewfix_topic_config(T, "max.message.bytes", "4321");
+    view_changed();
+    ck_assert_int_eq(kb_partition_max_message_bytes(p), 4321);
 }
 END_TEST
 
@@ -218,7 +394,7 @@ START_TEST(high_watermark_waits_for_a_larger_isr_then_moves_when_it_shrinks) {
     produce(p, 2, 1, 1000, &a);
     ck_assert_int_eq(a.calls, 1);
     ck_assert_int_eq(a.error, 0);
-    ck_assert_int_eq(kb_log_end_offset(kb_partition_log(p)), 2);
+    ck_assert_int_eq(kb_partition_log_end_offset(p), 2);
     ck_assert_int_eq(kb_partition_high_watermark(p), 0);
     set_state(ME, 1, me_only, 1);
     ck_assert_int_eq(kb_partition_high_watermark(p), 2);
@@ -266,7 +442,7 @@ START_TEST(acks_all_times_out_with_request_timed_out) {
     ck_assert_int_eq(a.error, KP_ERR_REQUEST_TIMED_OUT);
     ck_assert_int_eq(a.res.base_offset, 0); /* the data stays in the log */
     ck_assert_int_eq(a.res.last_offset, 3);
-    ck_assert_int_eq(kb_log_end_offset(kb_partition_log(p)), 4);
+    ck_assert_int_eq(kb_partition_log_end_offset(p), 4);
 }
 END_TEST
 
@@ -279,23 +455,9 @@ START_TEST(acks_all_below_min_insync_is_refused_before_appending) {
     ck_assert_int_eq(a.calls, 1);
     ck_assert_int_eq(a.error, KP_ERR_NOT_ENOUGH_REPLICAS);
     ck_assert_int_eq(a.res.base_offset, -1);
-    ck_assert_int_eq(kb_log_end_offset(kb_partition_log(p)), 0);
+    ck_assert_int_eq(kb_partition_log_end_offset(p), 0);
     produce(p, 1, 1, 60000, &b); /* acks=1 does not care */
     ck_assert_int_eq(b.error, 0);
-}
-END_TEST
-
-START_TEST(topic_min_insync_override_applies) {
-    start();
-    viewfix_topic(T, 1, me_and_2, 2);
-    viewfix_topic_config(T, "min.insync.replicas", "2");
-    viewfix_state(T, 0, ME, 0, me_only, 1);
-    view_changed();
-    kb_partition_t *p = kb_replicas_get(replicas, T, 0);
-    ck_assert_ptr_nonnull(p);
-    answer_t a = {0};
-    produce(p, 1, -1, 60000, &a);
-    ck_assert_int_eq(a.error, KP_ERR_NOT_ENOUGH_REPLICAS);
 }
 END_TEST
 
@@ -351,15 +513,17 @@ START_TEST(waiters_sleep_while_the_high_watermark_stays) {
     start();
     kb_partition_t *p = hosted(me_and_2, 2, ME, 0, me_and_2, 2);
     int woken = 0;
-    kb_waiter_t *w = kb_partition_wait(p, on_wake, &woken);
+    kb_partition_wait(p, on_wake, &woken);
     answer_t a = {0};
     produce(p, 1, 1, 1000, &a);
     loop_once();
     ck_assert_int_eq(woken, 0);
-    set_state(ME, 0, me_only, 1); /* same epoch: only the ISR changed, the HW moves */
+    set_state(ME, 0, me_only, 1); /* same epoch: ignored, nothing moves */
+    loop_once();
+    ck_assert_int_eq(woken, 0);
+    set_state(ME, 1, me_only, 1); /* the HW moves (and the epoch changed) */
     loop_once();
     ck_assert_int_eq(woken, 1);
-    (void)w;
 }
 END_TEST
 
@@ -476,18 +640,28 @@ Suite *replica_suite(void) {
     TCase *tc = tcase_create("partitions");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, hosts_only_partitions_assigned_here);
-    tcase_add_test(tc, waits_for_a_loaded_view);
-    tcase_add_test(tc, role_and_epoch_follow_the_state);
-    tcase_add_test(tc, unassigned_partition_is_dropped_but_its_log_kept);
-    tcase_add_test(tc, no_state_means_hosted_but_not_leading);
+    tcase_add_test(tc, hosts_only_partitions_whose_replicas_list_it);
+    tcase_add_test(tc, leader_or_follower_as_the_update_says);
+    tcase_add_test(tc, unassigning_update_drops_the_role_but_keeps_the_log);
+    tcase_add_test(tc, no_epoch_means_hosted_but_not_leading);
+    tcase_add_test(tc, takes_the_last_role_given_while_its_log_was_created);
+    tcase_add_test(tc, older_epoch_is_refused_and_counted);
+    tcase_add_test(tc, same_epoch_is_ignored);
+    tcase_add_test(tc, newer_epoch_is_applied);
+    tcase_add_test(tc, same_epoch_that_unassigns_is_applied);
+    tcase_add_test(tc, view_hosts_only_partitions_assigned_here);
+    tcase_add_test(tc, view_waits_until_loaded);
+    tcase_add_test(tc, view_states_become_roles);
+    tcase_add_test(tc, view_moving_a_partition_away_unhosts_it);
+    tcase_add_test(tc, view_topic_min_insync_override_applies);
+    tcase_add_test(tc, view_dropping_partitions_unhosts_them);
+    tcase_add_test(tc, view_config_change_reaches_the_open_log);
     tcase_add_test(tc, high_watermark_follows_leo_when_isr_is_self);
     tcase_add_test(tc, high_watermark_waits_for_a_larger_isr_then_moves_when_it_shrinks);
     tcase_add_test(tc, acks_all_parks_until_the_high_watermark_passes);
     tcase_add_test(tc, acks_all_answers_at_once_when_isr_is_self);
     tcase_add_test(tc, acks_all_times_out_with_request_timed_out);
     tcase_add_test(tc, acks_all_below_min_insync_is_refused_before_appending);
-    tcase_add_test(tc, topic_min_insync_override_applies);
     tcase_add_test(tc, isr_shrinking_below_min_insync_answers_not_enough_after_append);
     tcase_add_test(tc, losing_leadership_answers_parked_produces_not_leader);
     tcase_add_test(tc, waiters_wake_on_the_loop_when_the_high_watermark_moves);

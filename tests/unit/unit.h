@@ -37,6 +37,7 @@ Suite *isr_suite(void);
 Suite *worker_suite(void);
 Suite *records_suite(void);
 Suite *log_timestamp_suite(void);
+Suite *sendfile_suite(void);
 Suite *replica_suite(void);
 Suite *net_suite(void);
 Suite *api_suite(void);

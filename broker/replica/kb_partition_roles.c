@@ -1,0 +1,281 @@
+/*
+ * kb_partition_roles.c - roles applied as data (kb_roles.h) and the logs
+ * they make partitions host.
+ *
+ * Each update is read relative to this broker (a kb_role_t), fenced by its
+ * leader epoch, then applied: at once to a partition that has its log;
+ * otherwise the partition keeps it as the role it wants, gets its log
+ * (loaded at start-up, or created off the loop by the log manager's
+ * creation worker) and takes the last role it was given once the log
+ * exists.  Until then it is not hosted: clients are answered
+ * NOT_LEADER_OR_FOLLOWER, as by a broker that has not yet applied its
+ * LeaderAndIsr.  A creation that fails (disk full, no descriptor left) is
+ * logged once and retried: at once when the partition gets a new role,
+ * otherwise on a timer that backs off from 1 s to 30 s while attempts keep
+ * failing.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/replica/kb_partition_internal.h"
+#include "common/kc_log.h"
+#include "coord/kc_model.h"
+#include "proto/kp_types.h"
+
+/* Failed log creations are tried again after a delay that doubles from the
+ * first to the last value while they keep failing. */
+#define CREATE_RETRY_FIRST_MS 1000
+#define CREATE_RETRY_MAX_MS 30000
+
+static void log_role_change(const kb_partition_t *p, const kb_role_t *to) {
+    if (p->hosted && !to->hosted)
+        kc_info("replica", "%s-%d: no longer assigned to this broker%s; log kept", p->topic, (int)p->partition,
+                p->leader ? ", leadership dropped" : "");
+    else if (to->leader && !p->leader)
+        kc_info("replica", "%s-%d: leader (epoch %d, ISR of %d)", p->topic, (int)p->partition, (int)to->leader_epoch,
+                to->n_isr);
+    else if (p->leader && !to->leader)
+        kc_info("replica", "%s-%d: no longer leader (epoch %d)", p->topic, (int)p->partition, (int)to->leader_epoch);
+    else if (to->hosted && (!p->hosted || to->leader_epoch != p->leader_epoch))
+        kc_debug("replica", "%s-%d: %s (epoch %d)", p->topic, (int)p->partition, to->leader ? "leader" : "follower",
+                 (int)to->leader_epoch);
+}
+
+/* Moves p, which has its log, to role `to`: losing leadership fails the
+ * waiting produces, a changed ISR may move the high watermark, and any
+ * change of role or epoch wakes the fetch waiters.  The ISR goes first
+ * (kb_partition_isr_apply compares `to` with the role p still holds). */
+static void partition_set_role(kb_partition_t *p, const kb_role_t *to) {
+    bool was_leader = p->leader;
+    bool new_epoch = to->leader_epoch != p->leader_epoch;
+    bool changed = to->hosted != p->hosted || to->leader != p->leader || new_epoch;
+    log_role_change(p, to);
+    kb_partition_isr_apply(p, to, to->leader && !was_leader, new_epoch);
+    p->hosted = to->hosted;
+    p->leader = to->leader;
+    p->leader_epoch = to->leader_epoch;
+    if (to->leader && !was_leader) p->leadership++;
+    if (changed) kb_partition_schedule_wake(p);
+    /* Fields first: a produce callback below may re-enter this partition. */
+    if (was_leader && !to->leader) kb_partition_fail_parked(p, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    kb_partition_update_hw(p);
+}
+
+/* The role update u gives this broker; p (may be NULL) supplies the epoch
+ * an unassigning update without one leaves in place. */
+static void role_from_update(kb_role_t *to, const kb_role_update_t *u, const kb_partition_t *p, int32_t me) {
+    bool hosted = kc_int32_contains(u->replicas, u->n_replicas, me);
+    *to = (kb_role_t){.hosted = hosted, .leader_epoch = u->leader_epoch, .zk_version = -1,
+                      .replicas = u->replicas, .n_replicas = u->n_replicas};
+    if (!hosted) {
+        if (u->leader_epoch == KB_ROLE_NO_EPOCH && p) to->leader_epoch = p->leader_epoch;
+        return; /* no role here: neither leader nor an ISR to keep */
+    }
+    if (u->leader_epoch == KB_ROLE_NO_EPOCH) return;
+    to->has_state = true;
+    to->leader = u->leader == me;
+    to->controller_epoch = u->controller_epoch;
+    to->zk_version = u->zk_version;
+    to->isr = u->isr;
+    to->n_isr = u->n_isr;
+}
+
+/* Fencing (kb_roles.h): false when `to` must not be applied to p. */
+static bool role_admitted(kb_replicas_t *r, const kb_partition_t *p, const kb_role_t *to) {
+    if (!p->assigned || to->leader_epoch == KB_ROLE_NO_EPOCH) return true;
+    if (to->leader_epoch < p->seen_epoch) {
+        r->roles_stats.refused_stale_epoch++;
+        kc_warn("replica", "%s-%d: role update refused: leader epoch %d is older than %d", p->topic, (int)p->partition,
+                (int)to->leader_epoch, (int)p->seen_epoch);
+        return false;
+    }
+    if (to->leader_epoch == p->seen_epoch && to->hosted == p->assigned) {
+        r->roles_stats.ignored_same_epoch++;
+        return false;
+    }
+    return true;
+}
+
+/* Keeps a copy of `to` in p->want (its arrays in p->want_ids).  Out of
+ * memory it keeps the role without its ISR: the partition is then hosted
+ * with no state to shrink from until the next update. */
+static void want_set(kb_partition_t *p, const kb_role_t *to) {
+    size_t n = (size_t)to->n_isr + (size_t)to->n_replicas;
+    int32_t *ids = n > 0 ? malloc(n * sizeof(*ids)) : NULL;
+    free(p->want_ids);
+    p->want = *to;
+    p->want_ids = ids;
+    p->has_want = true;
+    if (n > 0 && !ids) {
+        kc_error("replica", "%s-%d: out of memory for its role; hosting it without an ISR", p->topic, (int)p->partition);
+        p->want.has_state = false;
+        p->want.isr = p->want.replicas = NULL;
+        p->want.n_isr = p->want.n_replicas = 0;
+        return;
+    }
+    if (to->n_isr > 0) memcpy(ids, to->isr, (size_t)to->n_isr * sizeof(*ids));
+    if (to->n_replicas > 0) memcpy(ids + to->n_isr, to->replicas, (size_t)to->n_replicas * sizeof(*ids));
+    p->want.isr = ids;
+    p->want.replicas = ids + to->n_isr;
+}
+
+void kb_partition_roles_free(kb_partition_t *p) {
+    free(p->want_ids);
+    p->want_ids = NULL;
+    p->has_want = false;
+}
+
+/* p has its log: it takes the role it was waiting for, if any. */
+static void take_wanted(kb_partition_t *p) {
+    if (!p->has_want) return;
+    kb_role_t to = p->want;
+    partition_set_role(p, &to);
+    kb_partition_roles_free(p);
+}
+
+static bool partition_open_log(kb_replicas_t *r, kb_partition_t *p);
+
+/* A log that could not be created is reported once (until one is), and
+ * the partition waits on r->retry for retry_ev. */
+static void creation_failed(kb_partition_t *p, const char *why) {
+    kb_replicas_t *r = p->r;
+    if (r->creations_stopped) return; /* cut short by shutdown: not a failure */
+    if (!p->log_failed)
+        kc_error("replica", "%s-%d: cannot create its log (%s); not hosting it until a later attempt succeeds",
+                 p->topic, (int)p->partition, why);
+    p->log_failed = true;
+    if (!p->retry_queued) {
+        TAILQ_INSERT_TAIL(&r->retry, p, retry_link);
+        p->retry_queued = true;
+    }
+    if (!r->closing && !evtimer_pending(r->retry_ev, NULL)) {
+        struct timeval tv = {r->retry_delay_ms / 1000, (r->retry_delay_ms % 1000) * 1000};
+        evtimer_add(r->retry_ev, &tv);
+    }
+}
+
+/* The creation worker's completion, on the loop: p takes the last role it
+ * was given, whatever changed while its log was being built, and the
+ * topic's settings as they are now. */
+static void log_created(void *arg, kb_log_t *log, const char *why) {
+    kb_partition_t *p = arg;
+    p->creating = NULL;
+    if (!log) {
+        creation_failed(p, why);
+        return;
+    }
+    kb_log_set_config(log, &p->settings.log);
+    p->log = log;
+    p->log_failed = false;
+    p->r->retry_delay_ms = CREATE_RETRY_FIRST_MS; /* the disk has room again, or never lacked it */
+    take_wanted(p);
+}
+
+/* Gives p its log: one the manager has (loaded at start-up) at once; a new
+ * one is built off the loop (kb_logmgr_create_async), and p takes its
+ * role when that completes.  True when p has its log now. */
+static bool partition_open_log(kb_replicas_t *r, kb_partition_t *p) {
+    if (p->creating) return false;
+    kb_log_t *log = kb_logmgr_get(r->deps.logs, p->topic, p->partition);
+    if (log) {
+        kb_log_set_config(log, &p->settings.log);
+        p->log = log;
+        p->log_failed = false;
+        return true;
+    }
+    p->creating = kb_logmgr_create_async(r->deps.logs, p->topic, p->partition, &p->settings.log, log_created, p);
+    if (!p->creating) creation_failed(p, strerror(errno));
+    return false;
+}
+
+/* Applies one admitted role: at once when p has its log; otherwise p
+ * keeps it and takes it once its log exists (an update that unassigns
+ * it meanwhile cancels that). */
+static void partition_take_role(kb_replicas_t *r, kb_partition_t *p, const kb_role_t *to) {
+    p->assigned = to->hosted;
+    p->seen_epoch = to->leader_epoch;
+    if (p->log) {
+        partition_set_role(p, to);
+        return;
+    }
+    if (!to->hosted) {
+        kb_partition_roles_free(p);
+        return;
+    }
+    want_set(p, to);
+    if (partition_open_log(r, p)) take_wanted(p);
+}
+
+static void apply_role(kb_replicas_t *r, const kb_role_update_t *u) {
+    kb_partition_t *p = kb_replicas_find(r, u->topic, u->partition);
+    kb_role_t to;
+    role_from_update(&to, u, p, r->deps.cfg->broker_id);
+    if (!p && !to.hosted) return; /* never hosted here: nothing to drop */
+    if (!p && !(p = kb_replicas_add(r, u->topic, u->partition))) {
+        kc_error("replica", "%s-%d: out of memory", u->topic, (int)u->partition);
+        return;
+    }
+    if (!role_admitted(r, p, &to)) return;
+    r->roles_stats.applied++;
+    if (u->settings && !p->log) {
+        p->settings = *u->settings;
+        p->min_insync = u->settings->min_insync;
+    }
+    partition_take_role(r, p, &to);
+}
+
+void kb_replicas_apply_roles(kb_replicas_t *r, const kb_role_update_t *u, size_t n) {
+    for (size_t i = 0; i < n; i++) apply_role(r, &u[i]);
+}
+
+void kb_replicas_apply_topic_settings(kb_replicas_t *r, const char *topic, int32_t n_partitions,
+                                      const kb_topic_settings_t *ts) {
+    for (int32_t pid = 0; pid < n_partitions; pid++) {
+        kb_partition_t *p = kb_replicas_find(r, topic, pid);
+        if (!p) continue;
+        p->settings = *ts;
+        p->min_insync = ts->min_insync;
+        if (p->log) kb_log_set_config(p->log, &ts->log);
+    }
+}
+
+void kb_replicas_each_assigned(kb_replicas_t *r, void (*fn)(void *arg, const char *topic, int32_t partition),
+                               void *arg) {
+    for (size_t i = 0; i < r->n_buckets; i++)
+        for (kb_partition_t *p = r->buckets[i]; p; p = p->hnext)
+            if (p->assigned) fn(arg, p->topic, p->partition);
+}
+
+void kb_replicas_roles_stats(const kb_replicas_t *r, kb_roles_stats_t *out) { *out = r->roles_stats; }
+
+/* Partitions whose log could not be created try again (those still
+ * assigned here), on a timer rather than on every role update: a full
+ * disk or a descriptor shortage fails a whole burst at once, and retrying
+ * all of it on each of the burst's own updates would cost the loop the
+ * square of its size.  A partition that gets a new role is tried at once. */
+static void retry_cb(evutil_socket_t fd, short what, void *arg) {
+    kb_replicas_t *r = arg;
+    struct partition_list todo = TAILQ_HEAD_INITIALIZER(todo);
+    kb_partition_t *p;
+    TAILQ_CONCAT(&todo, &r->retry, retry_link);
+    r->retry_delay_ms = r->retry_delay_ms * 2 > CREATE_RETRY_MAX_MS ? CREATE_RETRY_MAX_MS : r->retry_delay_ms * 2;
+    while ((p = TAILQ_FIRST(&todo))) {
+        TAILQ_REMOVE(&todo, p, retry_link);
+        p->retry_queued = false;
+        /* A new failure queues it on r->retry again. */
+        if (!p->log && p->has_want && partition_open_log(r, p)) take_wanted(p);
+    }
+}
+
+void kb_replicas_stop_creating(kb_replicas_t *r) {
+    r->creations_stopped = true;
+    if (r->deps.logs) kb_logmgr_stop_creating(r->deps.logs);
+}
+
+int kb_replicas_roles_start(kb_replicas_t *r) {
+    r->retry_delay_ms = CREATE_RETRY_FIRST_MS;
+    r->retry_ev = evtimer_new(r->deps.base, retry_cb, r);
+    return r->retry_ev ? 0 : -1;
+}

@@ -2,11 +2,11 @@
  * kb_net.h - the framed-connection transport shared by the Kafka listener
  * and the inter-broker RPC channel.
  *
- * Every connection carries 4-byte big-endian
+ * Every connection, accepted or outbound, carries 4-byte big-endian
  * length-prefixed frames.  A frame whose declared size is negative or above
  * the connection's max_frame is refused as soon as its 4 size bytes are in,
  * before anything is allocated for it: the connection is closed with a log
- * line and counted (kb_server_bad_frames).  The transport
+ * line and counted (kb_server_bad_frames, kb_outbound_stats).  The transport
  * never decodes what is inside a frame, and knows no configuration file:
  * its users turn their settings into the option structs below (for Kafka,
  * broker/api/kb_api_listen.c).
@@ -45,6 +45,7 @@ struct evbuffer;
 
 typedef struct kb_server kb_server_t;
 typedef struct kb_conn kb_conn_t;
+typedef struct kb_outbound kb_outbound_t;
 
 /* Back-pressure defaults (used when an option says 0). */
 #define KB_NET_OUT_HIGH (4 * 1024 * 1024) /* unsent bytes above which a connection takes no frame */
@@ -104,6 +105,68 @@ int kb_server_connection_count(const kb_server_t *srv);
 /* Connections closed because a frame declared a size outside
  * 0..max_frame (the /metrics counter kbroker_connections_closed_bad_frame). */
 uint64_t kb_server_bad_frames(const kb_server_t *srv);
+
+/* ------------------------------------------------------------------------
+ * Outbound connections
+ * ------------------------------------------------------------------------ */
+
+/* connected: c has just connected (send on it from now on); otherwise c,
+ * which was connected, has closed: it must not be sent on again, and
+ * kb_outbound_conn() is NULL until the next connection.  Never called from
+ * kb_outbound_free(); the callback must not free the outbound. */
+typedef void (*kb_link_fn)(kb_outbound_t *o, kb_conn_t *c, bool connected, void *arg);
+
+/*
+ * An outbound connection keeps itself connected until freed: the first
+ * attempt starts at once; after a failed attempt, or after an established
+ * connection closes for any reason (peer, idle timeout, bad frame), it waits
+ * and tries again.  Both count as failures, and connecting resets the
+ * count, as Kafka's clients count failed attempts: the wait after the n-th
+ * consecutive failure is backoff_ms * 2^(n-1), capped at backoff_max_ms,
+ * then spread by up to +/- backoff_jitter_pct percent (Kafka's
+ * reconnect.backoff.ms, reconnect.backoff.max.ms and its 20% jitter; see
+ * kb_net_backoff_ms).  So a lost connection is redialled after backoff_ms,
+ * then 2x, 4x, ... while the peer stays away.
+ *
+ * host is resolved with getaddrinfo at each attempt: a numeric address never
+ * blocks, a name may block the loop while the resolver answers.
+ */
+typedef struct kb_outbound_spec {
+    const char *name; /* names the connection in log lines and kb_conn_listener() */
+    const char *host;
+    int port;
+    int32_t backoff_ms;         /* > 0 */
+    int32_t backoff_max_ms;     /* >= backoff_ms */
+    int backoff_jitter_pct;     /* 0..100; 0: exact waits */
+    int32_t connect_timeout_ms; /* an attempt not connected by then fails; <= 0: the system's limit */
+    kb_conn_opts_t conn;        /* framing, idle, buffers, back-pressure; conn.arg goes to on_link too */
+    kb_link_fn on_link;         /* may be NULL */
+} kb_outbound_spec_t;
+
+typedef struct kb_outbound_stats {
+    uint64_t attempts;   /* connection attempts started */
+    uint64_t connects;   /* attempts that connected */
+    uint64_t bad_frames; /* connections closed for a frame size out of range */
+    int failures;        /* consecutive failures (see above) since the last connect */
+    int32_t backoff_ms;  /* the wait before the attempt now scheduled (0: none scheduled) */
+} kb_outbound_stats_t;
+
+/* Starts connecting (the outcome arrives through the loop, never from
+ * inside this call).  Borrows base; copies spec (host and name included).
+ * NULL when out of memory or the spec is invalid. */
+kb_outbound_t *kb_outbound_new(struct event_base *base, const kb_outbound_spec_t *spec);
+/* Closes the connection, cancels any attempt or wait, and frees o; no
+ * callback runs.  A request still with a handler (one-at-a-time delivery)
+ * keeps its connection allocated until finished, as for a server. */
+void kb_outbound_free(kb_outbound_t *o);
+/* The established connection, or NULL while connecting or waiting. */
+kb_conn_t *kb_outbound_conn(const kb_outbound_t *o);
+void kb_outbound_stats(const kb_outbound_t *o, kb_outbound_stats_t *out);
+
+/* The wait before the attempt following `failures` consecutive failed ones
+ * (failures >= 1): backoff_ms * 2^(failures-1) capped at max_ms, then moved
+ * by (rnd % (2 * span + 1)) - span, span being jitter_pct percent of it. */
+int32_t kb_net_backoff_ms(int32_t backoff_ms, int32_t max_ms, int failures, int jitter_pct, uint32_t rnd);
 
 /* ------------------------------------------------------------------------
  * Connections

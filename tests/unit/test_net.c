@@ -8,6 +8,8 @@
  *     above its high-water mark, in both delivery modes;
  *   - lifetime: idle timeout, a peer that leaves while its request is with
  *     a handler, the server going away first;
+ *   - outbound connections: frames both ways, the frame limit, reconnecting
+ *     with exponential backoff while the listener is away, and freeing;
  *   - the Kafka listener setup (broker/api/kb_api_listen.c) writing an
  *     ephemeral port back to the configuration.
  *
@@ -101,7 +103,11 @@ static void setup(void) {
 
 static kb_conn_opts_t opts_one_at_a_time(void) { return netfix_opts(on_request, NULL); }
 
+static kb_outbound_t *ob; /* the outbound connection of a test, freed by teardown if left */
+
 static void teardown(void) {
+    kb_outbound_free(ob);
+    ob = NULL;
     netfix_stop();
     logfix_teardown();
 }
@@ -348,6 +354,237 @@ START_TEST(an_idle_connection_is_closed) {
 END_TEST
 
 /* ------------------------------------------------------------------------
+ * Outbound connections
+ * ------------------------------------------------------------------------ */
+
+/* What the outbound connection's callbacks saw. */
+static struct {
+    int up, down;   /* on_link calls */
+    int frames;     /* frames received */
+    size_t len[MAX_SEEN];
+    uint8_t first[MAX_SEEN];
+    int32_t backoff_at[8]; /* the wait scheduled after the n-th failure */
+} out;
+
+static void on_link(kb_outbound_t *o, kb_conn_t *c, bool connected, void *arg) {
+    ck_assert_ptr_eq(arg, &out);
+    if (connected) {
+        ck_assert_ptr_eq(kb_outbound_conn(o), c);
+        out.up++;
+    } else {
+        ck_assert_ptr_null(kb_outbound_conn(o));
+        out.down++;
+    }
+}
+
+static void on_answer(kb_conn_t *c, const uint8_t *frame, size_t len, void *arg) {
+    if (out.frames < MAX_SEEN) {
+        out.len[out.frames] = len;
+        out.first[out.frames] = len ? frame[0] : 0;
+    }
+    out.frames++;
+}
+
+/* The server side of the outbound tests: answers each frame at once with a
+ * copy of it. */
+static void on_echo(kb_conn_t *c, const uint8_t *frame, size_t len, void *arg) {
+    on_request(c, frame, len, arg);
+    seen.pending = NULL;
+    struct evbuffer *eb = evbuffer_new();
+    uint32_t be = htonl((uint32_t)len);
+    evbuffer_add(eb, &be, 4);
+    evbuffer_add(eb, frame, len);
+    kb_conn_reply(c, eb);
+    evbuffer_free(eb);
+}
+
+static void start_outbound(kb_conn_opts_t conn) {
+    memset(&out, 0, sizeof(out));
+    kb_outbound_spec_t spec = {.name = "test-out", .host = "127.0.0.1", .port = nf.port, .backoff_ms = 10,
+                               .backoff_max_ms = 40, .conn = conn, .on_link = on_link};
+    ob = kb_outbound_new(lf.base, &spec);
+    ck_assert_ptr_nonnull(ob);
+}
+
+static kb_conn_opts_t outbound_opts(void) {
+    kb_conn_opts_t conn = netfix_opts(on_answer, &out);
+    conn.delivery = KB_DELIVER_PIPELINED;
+    conn.max_frame = 1024;
+    return conn;
+}
+
+static bool ups_reach(void *n) { return out.up >= *(int *)n; }
+static bool downs_reach(void *n) { return out.down >= *(int *)n; }
+static bool answers_reach(void *n) { return out.frames >= *(int *)n; }
+
+static void wait_up(int n) { ck_assert_msg(netfix_pump(ups_reach, &n), "%d connects, wanted %d", out.up, n); }
+
+/* Sends a one-byte frame on the outbound connection. */
+static void send_out(uint8_t byte) {
+    kb_conn_t *c = kb_outbound_conn(ob);
+    ck_assert_ptr_nonnull(c);
+    struct evbuffer *eb = frame_of(1, byte);
+    kb_conn_send(c, eb);
+    evbuffer_free(eb);
+}
+
+static void exchange(uint8_t byte) {
+    int want = out.frames + 1;
+    send_out(byte);
+    ck_assert(netfix_pump(answers_reach, &want));
+    ck_assert_uint_eq(out.len[want - 1], 1);
+    ck_assert_int_eq(out.first[want - 1], byte);
+}
+
+START_TEST(an_outbound_connection_exchanges_frames_both_ways) {
+    kb_conn_opts_t server = netfix_opts(on_echo, NULL);
+    netfix_listen(&server, 0);
+    start_outbound(outbound_opts());
+    ck_assert_ptr_null(kb_outbound_conn(ob)); /* the outcome comes from the loop */
+    wait_up(1);
+    exchange('p');
+    ck_assert_int_eq(seen.calls, 1);
+    ck_assert_int_eq(seen.first[0], 'p');
+    exchange('q');
+    kb_outbound_stats_t st;
+    kb_outbound_stats(ob, &st);
+    ck_assert_uint_eq(st.attempts, 1);
+    ck_assert_uint_eq(st.connects, 1);
+    ck_assert_int_eq(st.failures, 0);
+}
+END_TEST
+
+START_TEST(freeing_an_outbound_connection_closes_it_without_callbacks) {
+    kb_conn_opts_t server = netfix_opts(on_echo, NULL);
+    netfix_listen(&server, 0);
+    start_outbound(outbound_opts());
+    wait_up(1);
+    ck_assert(netfix_pump(one_connection, NULL));
+    kb_outbound_free(ob);
+    ob = NULL;
+    ck_assert(netfix_pump(no_connections, NULL)); /* the listener sees it go */
+    ck_assert_int_eq(out.down, 0);
+}
+END_TEST
+
+/* Records the wait scheduled after each failure as it happens (at most
+ * one failure per loop turn: every attempt waits on a timer). */
+static bool failures_reach(void *n) {
+    kb_outbound_stats_t st;
+    kb_outbound_stats(ob, &st);
+    if (st.failures > 0 && st.failures < 8 && st.backoff_ms && !out.backoff_at[st.failures])
+        out.backoff_at[st.failures] = st.backoff_ms;
+    return st.failures >= *(int *)n;
+}
+
+START_TEST(an_outbound_connection_redials_with_backoff_until_the_listener_returns) {
+    kb_conn_opts_t server = netfix_opts(on_echo, NULL);
+    netfix_listen(&server, 0);
+    int port = nf.port;
+    start_outbound(outbound_opts());
+    wait_up(1);
+    exchange('a');
+    kb_server_free(nf.srv); /* the listener goes away, closing the connection */
+    nf.srv = NULL;
+    int failures = 4;
+    ck_assert(netfix_pump(failures_reach, &failures));
+    ck_assert_int_eq(out.down, 1);
+    ck_assert_ptr_null(kb_outbound_conn(ob));
+    /* The lost connection, then three refused attempts: 10, 20, 40, 40 ms. */
+    ck_assert_int_eq(out.backoff_at[1], 10);
+    ck_assert_int_eq(out.backoff_at[2], 20);
+    ck_assert_int_eq(out.backoff_at[3], 40);
+    ck_assert_int_eq(out.backoff_at[4], 40);
+    netfix_listen(&server, port); /* and comes back */
+    wait_up(2);
+    exchange('b');
+    kb_outbound_stats_t st;
+    kb_outbound_stats(ob, &st);
+    ck_assert_int_eq(st.failures, 0);
+    ck_assert_uint_eq(st.connects, 2);
+    ck_assert_uint_ge(st.attempts, 5);
+    ck_assert_int_eq(st.backoff_ms, 0);
+}
+END_TEST
+
+START_TEST(freeing_an_outbound_connection_while_it_waits_stops_it) {
+    kb_conn_opts_t server = netfix_opts(on_echo, NULL);
+    netfix_listen(&server, 0);
+    kb_server_free(nf.srv); /* a port nothing listens on */
+    nf.srv = NULL;
+    start_outbound(outbound_opts());
+    int failures = 2;
+    ck_assert(netfix_pump(failures_reach, &failures));
+    ck_assert_int_eq(out.up, 0);
+    ck_assert_int_eq(out.down, 0); /* never connected, so never disconnected */
+    kb_outbound_free(ob);
+    ob = NULL;
+    for (int i = 0; i < 50; i++) netfix_pump_once(); /* no timer of it is left to fire */
+}
+END_TEST
+
+START_TEST(an_outbound_connection_refuses_a_frame_over_its_limit_and_redials) {
+    kb_conn_opts_t server = netfix_opts(on_request, NULL);
+    netfix_listen(&server, 0);
+    start_outbound(outbound_opts());
+    wait_up(1);
+    send_out('x');
+    wait_calls(1);
+    answer(1024, 'y'); /* exactly the limit */
+    int one = 1;
+    ck_assert(netfix_pump(answers_reach, &one));
+    ck_assert_uint_eq(out.len[0], 1024);
+    send_out('x');
+    wait_calls(2);
+    answer(1025, 'z');
+    ck_assert(netfix_pump(downs_reach, &one));
+    kb_outbound_stats_t st;
+    kb_outbound_stats(ob, &st);
+    ck_assert_uint_eq(st.bad_frames, 1);
+    ck_assert_int_eq(out.frames, 1);
+    wait_up(2);
+}
+END_TEST
+
+START_TEST(an_idle_outbound_connection_is_closed_and_redialled) {
+    kb_conn_opts_t server = netfix_opts(on_echo, NULL);
+    netfix_listen(&server, 0);
+    kb_conn_opts_t conn = outbound_opts();
+    conn.idle_ms = 50;
+    start_outbound(conn);
+    wait_up(1);
+    int one = 1;
+    ck_assert(netfix_pump(downs_reach, &one));
+    wait_up(2);
+    exchange('i');
+}
+END_TEST
+
+START_TEST(the_backoff_doubles_up_to_its_cap_and_jitter_stays_within_its_spread) {
+    int32_t want[] = {100, 200, 400, 800, 1000, 1000};
+    for (int n = 1; n <= 6; n++) ck_assert_int_eq(kb_net_backoff_ms(100, 1000, n, 0, 12345), want[n - 1]);
+    ck_assert_int_eq(kb_net_backoff_ms(100, 1000, 1000, 0, 0), 1000); /* no overflow */
+    ck_assert_int_eq(kb_net_backoff_ms(100, 1000, 1, 20, 0), 80);     /* rnd 0: the low end */
+    ck_assert_int_eq(kb_net_backoff_ms(100, 1000, 1, 20, 40), 120);   /* 2 * span: the high end */
+    for (uint32_t r = 0; r < 1000; r += 7) {
+        int32_t ms = kb_net_backoff_ms(100, 1000, 3, 20, r * 2654435761u);
+        ck_assert_int_ge(ms, 320);
+        ck_assert_int_le(ms, 480);
+    }
+}
+END_TEST
+
+START_TEST(an_invalid_outbound_spec_is_refused) {
+    kb_outbound_spec_t spec = {.name = "bad", .host = "127.0.0.1", .port = 1, .backoff_ms = 10,
+                               .backoff_max_ms = 5, .conn = outbound_opts()};
+    ck_assert_ptr_null(kb_outbound_new(lf.base, &spec)); /* max below the first wait */
+    spec.backoff_max_ms = 10;
+    spec.conn.on_frame = NULL;
+    ck_assert_ptr_null(kb_outbound_new(lf.base, &spec));
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
  * The Kafka listener's setup
  * ------------------------------------------------------------------------ */
 
@@ -394,6 +631,19 @@ Suite *net_suite(void) {
     tcase_add_test(tc, pipelined_answers_go_out_in_the_order_they_are_sent);
     tcase_add_test(tc, pipelined_delivery_stops_while_the_output_is_above_the_high_water_mark);
     tcase_add_test(tc, an_idle_connection_is_closed);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("outbound");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, an_outbound_connection_exchanges_frames_both_ways);
+    tcase_add_test(tc, freeing_an_outbound_connection_closes_it_without_callbacks);
+    tcase_add_test(tc, an_outbound_connection_redials_with_backoff_until_the_listener_returns);
+    tcase_add_test(tc, freeing_an_outbound_connection_while_it_waits_stops_it);
+    tcase_add_test(tc, an_outbound_connection_refuses_a_frame_over_its_limit_and_redials);
+    tcase_add_test(tc, an_idle_outbound_connection_is_closed_and_redialled);
+    tcase_add_test(tc, the_backoff_doubles_up_to_its_cap_and_jitter_stays_within_its_spread);
+    tcase_add_test(tc, an_invalid_outbound_spec_is_refused);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("kafka_listener");

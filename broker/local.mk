@@ -7,8 +7,10 @@ broker_libkbroker_a_SOURCES = \
 	broker/kb_config_keys.c broker/kb_config_props.c broker/kb_config_derive.c \
 	broker/kb_registration.c broker/kb_registration.h \
 	broker/kb_session_record.c broker/kb_session_record.h \
-	broker/net/kb_net.c broker/net/kb_net.h \
+	broker/net/kb_net.h broker/net/kb_net_internal.h \
+	broker/net/kb_conn.c broker/net/kb_listen.c broker/net/kb_outbound.c \
 	broker/api/kb_api.c broker/api/kb_api.h broker/api/kb_api_internal.h \
+	broker/api/kb_api_listen.c broker/api/kb_api_listen.h \
 	broker/api/kb_api_metadata.c \
 	broker/api/kb_api_produce.c \
 	broker/api/kb_api_fetch.c \

@@ -33,6 +33,7 @@
 #include <sys/resource.h>
 
 #include "broker/api/kb_api.h"
+#include "broker/api/kb_api_listen.h"
 #include "broker/controller/kb_controller.h"
 #include "broker/kb_broker.h"
 #include "broker/kb_registration.h"
@@ -291,8 +292,8 @@ static int start_broker(kb_process_t *p) {
     char err[512];
     b->cfg = &p->cfg;
     b->metrics = &p->metrics;
-    b->server = kb_server_new(b->base, &p->cfg, kb_api_on_request, b);
-    if (!b->server || kb_server_bind(b->server, &p->cfg, err, sizeof(err)) != 0) {
+    b->server = kb_server_new(b->base);
+    if (!b->server || kb_api_listen(b->server, &p->cfg, kb_api_on_request, b, err, sizeof(err)) != 0) {
         kc_error("main", "cannot start listeners: %s", b->server ? err : "out of memory");
         return 1;
     }

@@ -19,7 +19,8 @@
 #include "broker/kb_broker.h"
 #include "broker/net/kb_net.h"
 
-/* The request callback to give kb_server_new(); arg is the kb_broker_t. */
+/* The request callback of the Kafka listeners (kb_api_listen); arg is the
+ * kb_broker_t. */
 void kb_api_on_request(kb_conn_t *c, const uint8_t *frame, size_t len, void *arg);
 
 /* The cluster view changed: CreateTopics requests waiting for their new

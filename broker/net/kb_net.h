@@ -1,62 +1,201 @@
 /*
- * kb_net.h - Kafka listeners and connections.
+ * kb_net.h - the framed-connection transport shared by the Kafka listener
+ * and the inter-broker RPC channel.
  *
- * The net module owns sockets: it binds every configured listener, accepts
- * connections, reads 4-byte big-endian length-prefixed frames, and refuses a
- * frame whose declared size is negative or above socket.request.max.bytes
- * before allocating anything for it (the connection is closed with a log
- * line).  It does not decode request bodies.
+ * Every connection, accepted or outbound, carries 4-byte big-endian
+ * length-prefixed frames.  A frame whose declared size is negative or above
+ * the connection's max_frame is refused as soon as its 4 size bytes are in,
+ * before anything is allocated for it: the connection is closed with a log
+ * line and counted (kb_server_bad_frames, kb_outbound_stats).  The transport
+ * never decodes what is inside a frame, and knows no configuration file:
+ * its users turn their settings into the option structs below (for Kafka,
+ * broker/api/kb_api_listen.c).
  *
- * Ordering (Kafka's model): a connection hands one complete frame at a time to
- * the request callback and reads no further frame until that request is
- * finished with kb_conn_reply() or kb_conn_done() (acks=0 Produce has no
- * response).  Frames that arrive meanwhile stay buffered, so pipelined
- * requests are answered one by one, in order.
+ * Delivery, chosen per listener or outbound connection:
+ *   - KB_DELIVER_ONE_AT_A_TIME (Kafka's model): a connection hands one
+ *     frame to the callback and reads no further frame until that request is
+ *     finished with kb_conn_reply() or kb_conn_done() (acks=0 Produce has no
+ *     response).  Frames that arrive meanwhile stay buffered, so pipelined
+ *     requests are answered one by one, in order, and the frame stays valid
+ *     until the request is finished.
+ *   - KB_DELIVER_PIPELINED: every complete frame goes to the callback as it
+ *     arrives, in order, without waiting for anything; the frame is valid
+ *     during the callback only.  This is what a client side wants (responses
+ *     matched by correlation id), and a server whose handlers may answer out
+ *     of order.
+ * Either way a connection whose unsent output is above out_high takes no
+ * further frame until it drains to out_low (back-pressure: a peer that does
+ * not read stops being read).
+ *
+ * Output: kb_conn_send()/kb_conn_reply() move an evbuffer's contents, file
+ * segments included, to the socket, which sends file segments with
+ * sendfile.
+ *
+ * Everything runs on one event_base's thread; nothing here is thread-safe.
  */
 #ifndef KB_NET_H
 #define KB_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "broker/kb_config.h"
 
 struct event_base;
 struct evbuffer;
 
 typedef struct kb_server kb_server_t;
 typedef struct kb_conn kb_conn_t;
+typedef struct kb_outbound kb_outbound_t;
 
-/* frame points at the request header (the size prefix is stripped) and stays
- * valid until kb_conn_reply/kb_conn_done/kb_conn_close is called. */
-typedef void (*kb_request_fn)(kb_conn_t *c, const uint8_t *frame, size_t len, void *arg);
+/* Back-pressure defaults (used when an option says 0). */
+#define KB_NET_OUT_HIGH (4 * 1024 * 1024) /* unsent bytes above which a connection takes no frame */
+#define KB_NET_OUT_LOW (1024 * 1024)      /* ... until drained to this */
 
-kb_server_t *kb_server_new(struct event_base *base, const kb_config_t *cfg, kb_request_fn on_request,
-                           void *arg);
-/* Binds every listener of cfg; a port of 0 is resolved to the bound port and
- * written back into cfg->listeners[i].port (and into an advertised listener of
- * the same name whose port is 0).  Returns 0, or -1 with a message in err. */
-int kb_server_bind(kb_server_t *srv, kb_config_t *cfg, char *err, size_t errlen);
-/* Closes listeners and every connection. */
+/* frame points at the frame's payload (the size prefix is stripped); how
+ * long it stays valid depends on the delivery mode (above). */
+typedef void (*kb_frame_fn)(kb_conn_t *c, const uint8_t *frame, size_t len, void *arg);
+
+typedef enum kb_delivery {
+    KB_DELIVER_ONE_AT_A_TIME = 0,
+    KB_DELIVER_PIPELINED,
+} kb_delivery_t;
+
+/* How the connections of one listener (or one outbound connection) read,
+ * write and time out. */
+typedef struct kb_conn_opts {
+    int32_t max_frame;      /* the largest size a frame may declare (0..max_frame is accepted) */
+    int32_t idle_ms;        /* close after this long with nothing read and no output progress; <= 0: never */
+    int32_t send_buffer;    /* SO_SNDBUF; -1: the system's default */
+    int32_t receive_buffer; /* SO_RCVBUF; -1: the system's default */
+    size_t out_high;        /* back-pressure marks; 0: KB_NET_OUT_HIGH */
+    size_t out_low;         /* 0: KB_NET_OUT_LOW */
+    kb_delivery_t delivery;
+    kb_frame_fn on_frame;
+    void *arg;
+    /* The settings behind max_frame and idle_ms, named in the log line that
+     * closes a connection for them (NULL: none named).  Borrowed: they must
+     * outlive the connections (string literals, in practice). */
+    const char *max_frame_key;
+    const char *idle_key;
+} kb_conn_opts_t;
+
+/* ------------------------------------------------------------------------
+ * Listening
+ * ------------------------------------------------------------------------ */
+
+typedef struct kb_listen_spec {
+    const char *name; /* names the listener in log lines and kb_conn_listener() */
+    const char *host; /* NULL or "": every interface (dual-stack where the system has IPv6) */
+    int port;         /* 0: any free port; kb_server_listen writes the bound port back here */
+    kb_conn_opts_t conn;
+} kb_listen_spec_t;
+
+/* A server borrows base, which must outlive it; it owns its listeners and
+ * its open connections. */
+kb_server_t *kb_server_new(struct event_base *base);
+/* Binds and starts accepting on spec (copied: nothing of it is kept but the
+ * borrowed key names), writing the bound port back into spec->port.  Returns
+ * 0, or -1 with a message in err (other listeners stay open). */
+int kb_server_listen(kb_server_t *srv, kb_listen_spec_t *spec, char *err, size_t errlen);
+/* Closes listeners and every connection.  A connection whose request is
+ * still with a handler stays allocated (socket closed) until the handler
+ * finishes it. */
 void kb_server_free(kb_server_t *srv);
 int kb_server_connection_count(const kb_server_t *srv);
 /* Connections closed because a frame declared a size outside
- * 0..socket.request.max.bytes (the /metrics counter
- * kbroker_connections_closed_bad_frame). */
+ * 0..max_frame (the /metrics counter kbroker_connections_closed_bad_frame). */
 uint64_t kb_server_bad_frames(const kb_server_t *srv);
 
-/* Sends a complete response frame (size prefix included) and finishes the
- * current request.  The contents of resp are moved out; resp stays owned by
- * the caller. */
+/* ------------------------------------------------------------------------
+ * Outbound connections
+ * ------------------------------------------------------------------------ */
+
+/* connected: c has just connected (send on it from now on); otherwise c,
+ * which was connected, has closed: it must not be sent on again, and
+ * kb_outbound_conn() is NULL until the next connection.  Never called from
+ * kb_outbound_free(); the callback must not free the outbound. */
+typedef void (*kb_link_fn)(kb_outbound_t *o, kb_conn_t *c, bool connected, void *arg);
+
+/*
+ * An outbound connection keeps itself connected until freed: the first
+ * attempt starts at once; after a failed attempt, or after an established
+ * connection closes for any reason (peer, idle timeout, bad frame), it waits
+ * and tries again.  Both count as failures, and connecting resets the
+ * count, as Kafka's clients count failed attempts: the wait after the n-th
+ * consecutive failure is backoff_ms * 2^(n-1), capped at backoff_max_ms,
+ * then spread by up to +/- backoff_jitter_pct percent (Kafka's
+ * reconnect.backoff.ms, reconnect.backoff.max.ms and its 20% jitter; see
+ * kb_net_backoff_ms).  So a lost connection is redialled after backoff_ms,
+ * then 2x, 4x, ... while the peer stays away.
+ *
+ * host is resolved with getaddrinfo at each attempt: a numeric address never
+ * blocks, a name may block the loop while the resolver answers.
+ */
+typedef struct kb_outbound_spec {
+    const char *name; /* names the connection in log lines and kb_conn_listener() */
+    const char *host;
+    int port;
+    int32_t backoff_ms;         /* > 0 */
+    int32_t backoff_max_ms;     /* >= backoff_ms */
+    int backoff_jitter_pct;     /* 0..100; 0: exact waits */
+    int32_t connect_timeout_ms; /* an attempt not connected by then fails; <= 0: the system's limit */
+    kb_conn_opts_t conn;        /* framing, idle, buffers, back-pressure; conn.arg goes to on_link too */
+    kb_link_fn on_link;         /* may be NULL */
+} kb_outbound_spec_t;
+
+typedef struct kb_outbound_stats {
+    uint64_t attempts;   /* connection attempts started */
+    uint64_t connects;   /* attempts that connected */
+    uint64_t bad_frames; /* connections closed for a frame size out of range */
+    int failures;        /* consecutive failures (see above) since the last connect */
+    int32_t backoff_ms;  /* the wait before the attempt now scheduled (0: none scheduled) */
+} kb_outbound_stats_t;
+
+/* Starts connecting (the outcome arrives through the loop, never from
+ * inside this call).  Borrows base; copies spec (host and name included).
+ * NULL when out of memory or the spec is invalid. */
+kb_outbound_t *kb_outbound_new(struct event_base *base, const kb_outbound_spec_t *spec);
+/* Closes the connection, cancels any attempt or wait, and frees o; no
+ * callback runs.  A request still with a handler (one-at-a-time delivery)
+ * keeps its connection allocated until finished, as for a server. */
+void kb_outbound_free(kb_outbound_t *o);
+/* The established connection, or NULL while connecting or waiting. */
+kb_conn_t *kb_outbound_conn(const kb_outbound_t *o);
+void kb_outbound_stats(const kb_outbound_t *o, kb_outbound_stats_t *out);
+
+/* The wait before the attempt following `failures` consecutive failed ones
+ * (failures >= 1): backoff_ms * 2^(failures-1) capped at max_ms, then moved
+ * by (rnd % (2 * span + 1)) - span, span being jitter_pct percent of it. */
+int32_t kb_net_backoff_ms(int32_t backoff_ms, int32_t max_ms, int failures, int jitter_pct, uint32_t rnd);
+
+/* ------------------------------------------------------------------------
+ * Connections
+ * ------------------------------------------------------------------------ */
+
+/* Queues a complete frame (size prefix included) for sending.  The contents
+ * of frame are moved out (file segments too); the evbuffer stays owned by the
+ * caller.  On a closed connection the contents are discarded. */
+void kb_conn_send(kb_conn_t *c, struct evbuffer *frame);
+/* kb_conn_send, then kb_conn_done. */
 void kb_conn_reply(kb_conn_t *c, struct evbuffer *resp);
-/* Finishes the current request without a response. */
+/* Finishes the current request (one-at-a-time delivery), letting the next
+ * frame in; a no-op with pipelined delivery. */
 void kb_conn_done(kb_conn_t *c);
 /* Closes the connection (after logging reason); the current request, if
  * any, is dropped. */
 void kb_conn_close(kb_conn_t *c, const char *reason);
+/* With pipelined delivery, a handler that keeps c past its callback (to
+ * answer later) holds it, and releases it when done: c then stays allocated,
+ * though perhaps closed, in between.  (One-at-a-time requests hold their
+ * connection until finished without this.) */
+void kb_conn_hold(kb_conn_t *c);
+void kb_conn_release(kb_conn_t *c);
+bool kb_conn_is_open(const kb_conn_t *c);
 
-const char *kb_conn_listener(const kb_conn_t *c); /* listener name the connection arrived on */
-const char *kb_conn_peer(const kb_conn_t *c);     /* "ip:port" */
-uint64_t kb_conn_id(const kb_conn_t *c);
+/* The name of the listener the connection arrived on (the Kafka handlers
+ * pick advertised listeners by it), or of the outbound connection. */
+const char *kb_conn_listener(const kb_conn_t *c);
+const char *kb_conn_peer(const kb_conn_t *c); /* "ip:port" (an outbound's "host:port") */
+uint64_t kb_conn_id(const kb_conn_t *c);        /* unique per server or outbound connection */
 
 #endif

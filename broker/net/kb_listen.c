@@ -1,0 +1,255 @@
+/*
+ * kb_listen.c - the server side of broker/net: listening sockets and the
+ * connections accepted on them.
+ *
+ * One evconnlistener per listener spec, each with its own connection
+ * options (frame limit, idle timeout, buffers, callback), so the Kafka
+ * listeners and the RPC listener can share one server or use two.
+ *
+ * Ownership: the server borrows the event_base; it owns its listeners and
+ * its open connections (a list, so that freeing the server closes them).
+ * A connection leaves the list when it closes, through the hook the
+ * connection runs (conn_closed).
+ */
+#include "broker/net/kb_net_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "common/kc_log.h"
+
+#define MOD "net"
+#define KB_BACKLOG 511
+#define KB_ACCEPT_RETRY_MS 1000
+
+typedef struct kb_listen {
+    kb_server_t *srv;
+    struct evconnlistener *lev;
+    struct event *retry; /* re-enables accepting after running out of descriptors */
+    kb_conn_opts_t opts;
+    char name[64];
+    struct kb_listen *next;
+} kb_listen_t;
+
+struct kb_server {
+    struct event_base *base; /* borrowed */
+    kb_listen_t *listens;
+    kb_conn_t *conns; /* open connections */
+    int n_conns;
+    uint64_t next_id;
+    uint64_t bad_frames; /* connections closed for a frame size out of range */
+};
+
+/* ------------------------------------------------------------------------
+ * Accepting
+ * ------------------------------------------------------------------------ */
+
+static void format_peer(const struct sockaddr *sa, char *buf, size_t n) {
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+        snprintf(buf, n, "%s:%d", ip, ntohs(in->sin_port));
+        return;
+    }
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+        inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip, sizeof(ip));
+        snprintf(buf, n, "%s:%d", ip, ntohs(in6->sin6_port));
+        return;
+    }
+    inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+    snprintf(buf, n, "[%s]:%d", ip, ntohs(in6->sin6_port));
+}
+
+/* The connection's hook: it has closed, so it leaves the server's list. */
+static void conn_closed(kb_conn_t *c, void *owner, const char *reason) {
+    kb_server_t *srv = owner;
+    if (c->prev) c->prev->next = c->next;
+    else srv->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    srv->n_conns--;
+}
+
+static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg) {
+    kb_listen_t *l = arg;
+    kb_server_t *srv = l->srv;
+    kb_conn_t *c = kb_conn_create(srv->base, fd, &l->opts, l->name, ++srv->next_id, false);
+    if (!c) {
+        kc_error(MOD, "out of memory accepting a connection on listener %s", l->name);
+        return;
+    }
+    format_peer(sa, c->peer, sizeof(c->peer));
+    kb_net_tune_socket(fd, &l->opts);
+    c->owner = srv;
+    c->on_closed = conn_closed;
+    c->bad_frames = &srv->bad_frames;
+    c->next = srv->conns;
+    if (srv->conns) srv->conns->prev = c;
+    srv->conns = c;
+    srv->n_conns++;
+    kc_debug(MOD, "connection %llu from %s on %s", (unsigned long long)c->id, c->peer, c->name);
+    kb_conn_start(c);
+}
+
+static void on_accept_retry(evutil_socket_t fd, short what, void *arg) {
+    kb_listen_t *l = arg;
+    evconnlistener_enable(l->lev);
+}
+
+/* Out of descriptors or memory: the listening socket stays readable, so
+ * stop accepting for a moment instead of spinning. */
+static void on_accept_error(struct evconnlistener *lev, void *arg) {
+    kb_listen_t *l = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    struct timeval tv = {KB_ACCEPT_RETRY_MS / 1000, (KB_ACCEPT_RETRY_MS % 1000) * 1000};
+    kc_error(MOD, "accept on listener %s failed: %s; retrying in %d ms", l->name, evutil_socket_error_to_string(err),
+             KB_ACCEPT_RETRY_MS);
+    evconnlistener_disable(lev);
+    evtimer_add(l->retry, &tv);
+}
+
+/* ------------------------------------------------------------------------
+ * Binding
+ * ------------------------------------------------------------------------ */
+
+/* A listening socket on sa; -1 with errno set on failure.  The receive
+ * buffer is set before listen() so accepted sockets inherit the window
+ * scale it needs. */
+static evutil_socket_t open_listen_socket(const struct sockaddr *sa, socklen_t salen, bool dual_stack,
+                                          const kb_conn_opts_t *opts) {
+    evutil_socket_t fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    kb_net_set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    if (sa->sa_family == AF_INET6) kb_net_set_int_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, dual_stack ? 0 : 1);
+    if (opts->receive_buffer != -1) kb_net_set_int_opt(fd, SOL_SOCKET, SO_RCVBUF, opts->receive_buffer);
+    if (bind(fd, sa, salen) == 0 && listen(fd, KB_BACKLOG) == 0) return fd;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+/* Empty host: every interface, IPv6 and IPv4 on one dual-stack socket
+ * where the system has IPv6, IPv4 only otherwise. */
+static evutil_socket_t listen_any(int port, const kb_conn_opts_t *opts) {
+    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port), .sin6_addr = IN6ADDR_ANY_INIT};
+    evutil_socket_t fd = open_listen_socket((struct sockaddr *)&in6, sizeof(in6), true, opts);
+    if (fd >= 0 || (errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL)) return fd;
+    struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = INADDR_ANY};
+    return open_listen_socket((struct sockaddr *)&in, sizeof(in), false, opts);
+}
+
+/* A named host: its addresses, IPv4 first (as Java resolves them), and the
+ * first that binds. */
+static evutil_socket_t listen_host(const char *host, int port, const kb_conn_opts_t *opts, char *err,
+                                   size_t errlen) {
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM}, *res;
+    char service[8];
+    snprintf(service, sizeof(service), "%d", port);
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s", gai_strerror(rc));
+        return -1;
+    }
+    evutil_socket_t fd = -1;
+    errno = EADDRNOTAVAIL;
+    for (int family = AF_INET; fd < 0 && family; family = family == AF_INET ? AF_INET6 : 0)
+        for (struct addrinfo *ai = res; fd < 0 && ai; ai = ai->ai_next)
+            if (ai->ai_family == family) fd = open_listen_socket(ai->ai_addr, ai->ai_addrlen, false, opts);
+    if (fd < 0) snprintf(err, errlen, "%s", strerror(errno));
+    freeaddrinfo(res);
+    return fd;
+}
+
+static int bound_port(evutil_socket_t fd) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return -1;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* A listener on fd (taken over, closed on failure); NULL when out of memory. */
+static kb_listen_t *listen_new(kb_server_t *srv, const kb_listen_spec_t *spec, evutil_socket_t fd) {
+    kb_listen_t *l = calloc(1, sizeof(*l));
+    if (!l) {
+        close(fd);
+        return NULL;
+    }
+    l->srv = srv;
+    l->opts = spec->conn;
+    snprintf(l->name, sizeof(l->name), "%s", spec->name);
+    l->retry = evtimer_new(srv->base, on_accept_retry, l);
+    l->lev = evconnlistener_new(srv->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    if (!l->lev || !l->retry) {
+        if (l->lev) evconnlistener_free(l->lev);
+        else close(fd);
+        if (l->retry) event_free(l->retry);
+        free(l);
+        return NULL;
+    }
+    evconnlistener_set_error_cb(l->lev, on_accept_error);
+    return l;
+}
+
+int kb_server_listen(kb_server_t *srv, kb_listen_spec_t *spec, char *err, size_t errlen) {
+    char why[256] = "";
+    const char *host = spec->host ? spec->host : "";
+    evutil_socket_t fd = host[0] ? listen_host(host, spec->port, &spec->conn, why, sizeof(why))
+                                 : listen_any(spec->port, &spec->conn);
+    if (fd < 0) {
+        if (!why[0]) snprintf(why, sizeof(why), "%s", strerror(errno));
+        snprintf(err, errlen, "cannot listen on %s://%s:%d: %s", spec->name, host, spec->port, why);
+        return -1;
+    }
+    int port = bound_port(fd);
+    kb_listen_t *l = listen_new(srv, spec, fd);
+    if (!l) {
+        snprintf(err, errlen, "cannot listen on %s://%s:%d: out of memory", spec->name, host, spec->port);
+        return -1;
+    }
+    l->next = srv->listens;
+    srv->listens = l;
+    spec->port = port;
+    kc_info(MOD, "listening on %s://%s:%d", spec->name, host[0] ? host : "*", port);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The server
+ * ------------------------------------------------------------------------ */
+
+kb_server_t *kb_server_new(struct event_base *base) {
+    kb_server_t *srv = calloc(1, sizeof(*srv));
+    if (!srv) return NULL;
+    srv->base = base;
+    return srv;
+}
+
+void kb_server_free(kb_server_t *srv) {
+    if (!srv) return;
+    while (srv->listens) {
+        kb_listen_t *l = srv->listens;
+        srv->listens = l->next;
+        evconnlistener_free(l->lev);
+        event_free(l->retry);
+        free(l);
+    }
+    while (srv->conns) kb_conn_shutdown(srv->conns, "server shutting down");
+    free(srv);
+}
+
+int kb_server_connection_count(const kb_server_t *srv) { return srv->n_conns; }
+uint64_t kb_server_bad_frames(const kb_server_t *srv) { return srv->bad_frames; }

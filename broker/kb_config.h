@@ -15,7 +15,7 @@
  * kb_config_defaults, kb_config_read, kb_config_set/kb_config_override for
  * each --override key=value, kb_config_finish.  kb_config_finish recomputes
  * every derived value from the values as written (cfg->raw), so it may be
- * called again after more overrides, but not after kb_server_bind has
+ * called again after more overrides, but not after kb_api_listen has
  * written resolved ports back into the listeners.
  *
  * Ownership: every char * in kb_config_t is owned by the config and freed

@@ -25,6 +25,7 @@
 #include "broker/kb_registration.h"
 #include "broker/log/kb_log.h"
 #include "broker/net/kb_net.h"
+#include "broker/replica/kb_roles.h"
 #include "common/kc_log.h"
 #include "coord/kc_zk.h"
 
@@ -84,6 +85,17 @@ static const counter_t log_gauges[] = {
      offsetof(kb_log_stats_t, flush_backlog)},
     {"log_creations_pending", "Partition logs queued for creation or being created.",
      offsetof(kb_log_stats_t, log_creations_pending)},
+};
+
+/* What became of the partition role updates (kb_roles.h): a refused one
+ * carried an older leader epoch than its partition had seen. */
+static const counter_t role_counters[] = {
+    {"role_updates_applied_total", "Partition role updates applied (leader, epoch, ISR, replicas).",
+     offsetof(kb_roles_stats_t, applied)},
+    {"role_updates_refused_stale_epoch_total", "Partition role updates refused: older leader epoch than seen.",
+     offsetof(kb_roles_stats_t, refused_stale_epoch)},
+    {"role_updates_ignored_same_epoch_total", "Partition role updates ignored: same leader epoch, nothing new.",
+     offsetof(kb_roles_stats_t, ignored_same_epoch)},
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -157,7 +169,9 @@ static void add_session(const kb_broker_t *b, struct evbuffer *out) {
 static void render(const kb_broker_t *b, struct evbuffer *out) {
     static const kb_metrics_t no_metrics;
     kb_log_stats_t stats = {0};
+    kb_roles_stats_t roles = {0};
     if (b->logs) kb_logmgr_stats(b->logs, &stats);
+    if (b->replicas) kb_replicas_roles_stats(b->replicas, &roles);
     add_metric(out, "broker_id", "gauge", "This broker's broker.id.", (uint64_t)b->cfg->broker_id);
     add_metric(out, "open_fds", "gauge", "File descriptors open in the broker process (/proc/self/fd).",
                count_open_fds());
@@ -169,6 +183,7 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
     add_values(out, "gauge", b->metrics ? b->metrics : &no_metrics, broker_gauges, N_OF(broker_gauges));
     add_values(out, "counter", &stats, log_counters, N_OF(log_counters));
     add_values(out, "gauge", &stats, log_gauges, N_OF(log_gauges));
+    add_values(out, "counter", &roles, role_counters, N_OF(role_counters));
     add_session(b, out);
 }
 

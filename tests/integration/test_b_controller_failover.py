@@ -25,12 +25,12 @@ LONG_SESSION_MS = 10000  # ZooKeeper's maximum with tickTime=500
 def cluster(make_cluster):
     c = make_cluster()
     with h.step("start broker 1 alone so that it becomes the controller"):
-        c.add_broker(1, fixed_port=True, session_timeout_ms=SHORT_SESSION_MS).start()
+        c.add_broker(1, fixed_port=True, session_timeout_ms=SHORT_SESSION_MS, metrics=True).start()
         c.brokers[1].wait_registered()
         assert c.wait_controller() == 1
     with h.step("start brokers 2 and 3 (broker 3 with a 10 s session)"):
-        c.add_broker(2, fixed_port=True, session_timeout_ms=SHORT_SESSION_MS).start()
-        c.add_broker(3, fixed_port=True, session_timeout_ms=LONG_SESSION_MS).start()
+        c.add_broker(2, fixed_port=True, session_timeout_ms=SHORT_SESSION_MS, metrics=True).start()
+        c.add_broker(3, fixed_port=True, session_timeout_ms=LONG_SESSION_MS, metrics=True).start()
         c.brokers[2].wait_registered()
         c.brokers[3].wait_registered()
     with h.step(f"create topic {TOPIC} (6 partitions, RF 3)"):
@@ -112,6 +112,12 @@ def test_controller_kill9_moves_controller_and_leadership(cluster):
         assert sorted(v["brokers"]) == sorted(x.id for x in survivors)
         assert v["controller"] == cluster.controller()
         assert {p: x[0] for p, x in v["topics"][TOPIC]["partitions"].items()} == h.leaders_of(after)
+    # Each survivor took its new roles as role updates with a newer epoch:
+    # none was refused as stale.
+    for b in survivors:
+        m = b.metrics()
+        assert h.metric(m, "kbroker_role_updates_applied_total") >= 1, m
+        assert h.metric(m, "kbroker_role_updates_refused_stale_epoch_total") == 0, m
 
     # A partition whose only replica died has no leader; Kafka keeps the last
     # ISR member in the ISR, and clients get LEADER_NOT_AVAILABLE for it.

@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct evdns_base;
 struct evbuffer;
 
 typedef struct kb_server kb_server_t;
@@ -128,13 +129,18 @@ typedef void (*kb_link_fn)(kb_outbound_t *o, kb_conn_t *c, bool connected, void 
  * kb_net_backoff_ms).  So a lost connection is redialled after backoff_ms,
  * then 2x, 4x, ... while the peer stays away.
  *
- * host is resolved with getaddrinfo at each attempt: a numeric address never
- * blocks, a name may block the loop while the resolver answers.
+ * host is resolved at each attempt without blocking the loop: a numeric
+ * IPv4 or IPv6 address is only parsed; a name is looked up asynchronously
+ * through dns (libevent's evdns, which reads /etc/hosts and resolv.conf
+ * when its base is made with EVDNS_BASE_INITIALIZE_NAMESERVERS), and the
+ * first IPv4 answer is dialled, else the first.  A name with dns NULL is
+ * refused by kb_outbound_new: the system resolver would block the loop.
  */
 typedef struct kb_outbound_spec {
     const char *name; /* names the connection in log lines and kb_conn_listener() */
     const char *host;
     int port;
+    struct evdns_base *dns;     /* borrowed; resolves a host name; NULL: host must be numeric */
     int32_t backoff_ms;         /* > 0 */
     int32_t backoff_max_ms;     /* >= backoff_ms */
     int backoff_jitter_pct;     /* 0..100; 0: exact waits */

@@ -9,8 +9,12 @@
  * is in flight, its bufferevent reports to on_connect_event here, and the
  * connect timeout is the bufferevent's write timeout.
  *
- * States: waiting (timer armed, conn NULL), connecting (conn set, !up),
- * connected (conn set, up).  Every close of the connection, whatever its
+ * States: waiting (timer armed, conn NULL), resolving (a DNS lookup in
+ * flight on the spec's evdns base, conn NULL), connecting (conn set, !up),
+ * connected (conn set, up).  Nothing here blocks the loop: a numeric
+ * address is parsed without any lookup, and a name is resolved
+ * asynchronously through the caller's evdns base (kb_outbound_new refuses
+ * a name when there is none).  Every close of the connection, whatever its
  * cause, comes back through conn_closed (the connection's owner hook),
  * which is the one place that schedules the next attempt.
  *
@@ -29,11 +33,14 @@
 #include <time.h>
 
 #include <event2/bufferevent.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 
 #include "common/kc_log.h"
 
 #define MOD "net"
+/* A name lookup's deadline when the spec sets no connect timeout. */
+#define KB_NET_LOOKUP_TIMEOUT_MS 10000
 
 struct kb_outbound {
     struct event_base *base; /* borrowed */
@@ -44,6 +51,8 @@ struct kb_outbound {
     bool up;             /* conn is connected */
     bool freeing;        /* kb_outbound_free is closing conn: no callback, no new attempt */
     struct event *timer; /* the wait before the next attempt */
+    struct evdns_getaddrinfo_request *lookup; /* the DNS lookup in flight, or NULL */
+    bool lookup_pending;                      /* between starting a lookup and its callback */
     uint64_t next_id;
     uint32_t rnd; /* jitter state (xorshift32) */
     kb_outbound_stats_t stats;
@@ -117,33 +126,33 @@ static void on_connect_event(struct bufferevent *bev, short what, void *arg) {
  * Dialling
  * ------------------------------------------------------------------------ */
 
-/* The address to dial: the host's first IPv4 address, else its first. */
-static int resolve(const kb_outbound_t *o, struct sockaddr_storage *ss, socklen_t *len, char *why, size_t n) {
-    struct addrinfo hints = {.ai_flags = AI_NUMERICSERV, .ai_socktype = SOCK_STREAM}, *res, *pick = NULL;
-    char service[8];
-    snprintf(service, sizeof(service), "%d", o->spec.port);
-    int rc = getaddrinfo(o->host, service, &hints, &res);
-    if (rc != 0) {
-        snprintf(why, n, "cannot resolve %s: %s", o->host, gai_strerror(rc));
-        return -1;
-    }
-    for (struct addrinfo *ai = res; ai && !pick; ai = ai->ai_next)
-        if (ai->ai_family == AF_INET) pick = ai;
-    if (!pick) pick = res;
-    memcpy(ss, pick->ai_addr, pick->ai_addrlen);
-    *len = pick->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
+/* The address to dial among a lookup's answers: the first IPv4 one, else
+ * the first. */
+static const struct evutil_addrinfo *pick_address(const struct evutil_addrinfo *res) {
+    for (const struct evutil_addrinfo *ai = res; ai; ai = ai->ai_next)
+        if (ai->ai_family == AF_INET) return ai;
+    return res;
 }
 
-/* Starts an attempt: 0 once a connection exists (its connect in flight, or
+static struct evutil_addrinfo lookup_hints(bool numeric_only) {
+    struct evutil_addrinfo hints = {.ai_flags = EVUTIL_AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
+    if (numeric_only) hints.ai_flags |= EVUTIL_AI_NUMERICHOST;
+    return hints;
+}
+
+/* Whether host is a numeric IPv4 or IPv6 address (parsed, never looked up). */
+static bool host_is_numeric(const char *host) {
+    struct evutil_addrinfo hints = lookup_hints(true), *res = NULL;
+    if (evutil_getaddrinfo(host, "1", &hints, &res) != 0) return false;
+    evutil_freeaddrinfo(res);
+    return true;
+}
+
+/* Connects to addr: 0 once a connection exists (its connect in flight, or
  * already failed and gone through conn_closed), -1 (why says what failed)
  * when none could be made. */
-static int dial(kb_outbound_t *o, char *why, size_t n) {
-    struct sockaddr_storage ss;
-    socklen_t len;
-    if (resolve(o, &ss, &len, why, n) != 0) return -1;
-    evutil_socket_t fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+static int dial(kb_outbound_t *o, const struct evutil_addrinfo *addr, char *why, size_t n) {
+    evutil_socket_t fd = socket(addr->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(why, n, "%s", strerror(errno));
         return -1;
@@ -167,23 +176,98 @@ static int dial(kb_outbound_t *o, char *why, size_t n) {
     /* An immediate refusal (ECONNREFUSED on loopback) is still reported
      * through on_connect_event, from the loop; other immediate failures
      * close the connection here, which schedules the next attempt. */
-    if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, (int)len) != 0) {
+    if (bufferevent_socket_connect(c->bev, addr->ai_addr, (int)addr->ai_addrlen) != 0) {
         snprintf(why, n, "%s", strerror(errno));
         kb_conn_shutdown(c, why);
     }
     return 0;
 }
 
+/* How long a name lookup may take: the connect timeout, else a default. */
+static int32_t lookup_timeout_ms(const kb_outbound_t *o) {
+    return o->spec.connect_timeout_ms > 0 ? o->spec.connect_timeout_ms : KB_NET_LOOKUP_TIMEOUT_MS;
+}
+
+/* An attempt that could not start: count it and wait. */
+static void attempt_failed(kb_outbound_t *o, const char *why) {
+    o->stats.failures++;
+    schedule_attempt(o, why);
+}
+
+/* Dials the first usable answer of a lookup (or of parsing a numeric
+ * address), or schedules the next attempt. */
+static void dial_answer(kb_outbound_t *o, int rc, struct evutil_addrinfo *res) {
+    char why[300];
+    if (rc != 0) {
+        snprintf(why, sizeof(why), "cannot resolve %s: %s", o->host, evutil_gai_strerror(rc));
+        attempt_failed(o, why);
+        return;
+    }
+    int dialled = dial(o, pick_address(res), why, sizeof(why));
+    evutil_freeaddrinfo(res);
+    if (dialled != 0) attempt_failed(o, why);
+}
+
+/* The evdns lookup's answer.  A cancelled lookup (kb_outbound_free, or
+ * its deadline) only returns: whoever cancelled it goes on. */
+static void on_resolved(int rc, struct evutil_addrinfo *res, void *arg) {
+    kb_outbound_t *o = arg;
+    if (rc == EVUTIL_EAI_CANCEL) {
+        if (res) evutil_freeaddrinfo(res);
+        return;
+    }
+    if (o->lookup) evtimer_del(o->timer); /* the lookup's deadline */
+    o->lookup = NULL;
+    o->lookup_pending = false;
+    dial_answer(o, rc, res);
+}
+
+/* The lookup's deadline passed (a resolver with no nameserver never
+ * answers): give it up and count a failed attempt. */
+static void lookup_timed_out(kb_outbound_t *o) {
+    char why[300];
+    struct evdns_getaddrinfo_request *req = o->lookup;
+    o->lookup = NULL;
+    o->lookup_pending = false;
+    evdns_getaddrinfo_cancel(req);
+    snprintf(why, sizeof(why), "no answer resolving %s within %d ms", o->host, (int)lookup_timeout_ms(o));
+    attempt_failed(o, why);
+}
+
+/* Starts an attempt: a numeric address is dialled at once; a name is
+ * looked up on the evdns base first (its answer may arrive inside
+ * evdns_getaddrinfo, from its cache or /etc/hosts, or later). */
+static void start_attempt(kb_outbound_t *o) {
+    char service[8];
+    struct evutil_addrinfo hints = lookup_hints(o->spec.dns == NULL), *res = NULL;
+    snprintf(service, sizeof(service), "%d", o->spec.port);
+    if (!o->spec.dns) {
+        int rc = evutil_getaddrinfo(o->host, service, &hints, &res);
+        dial_answer(o, rc, res);
+        return;
+    }
+    o->lookup_pending = true;
+    struct evdns_getaddrinfo_request *req = evdns_getaddrinfo(o->spec.dns, o->host, service, &hints, on_resolved, o);
+    if (!o->lookup_pending || !req) return; /* answered already (on_resolved ran) */
+    o->lookup = req; /* in flight: the timer is its deadline until it answers */
+    int32_t ms = lookup_timeout_ms(o);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(o->timer, &tv);
+}
+
+/* The timer: the wait before an attempt is over, or a lookup's deadline
+ * passed. */
 static void on_timer(evutil_socket_t fd, short what, void *arg) {
     kb_outbound_t *o = arg;
-    char why[300];
+    if (o->lookup) {
+        lookup_timed_out(o);
+        return;
+    }
     o->stats.attempts++;
     o->stats.backoff_ms = 0;
     kc_debug(MOD, "connecting to %s:%d (%s), attempt %llu", o->host, o->spec.port, o->name,
              (unsigned long long)o->stats.attempts);
-    if (dial(o, why, sizeof(why)) == 0) return;
-    o->stats.failures++;
-    schedule_attempt(o, why);
+    start_attempt(o);
 }
 
 /* Arms the wait before the next attempt (failures already counted). */
@@ -205,10 +289,13 @@ static void schedule_attempt(kb_outbound_t *o, const char *why) {
  * Public
  * ------------------------------------------------------------------------ */
 
+/* A name without an evdns base to resolve it is refused: looking it up
+ * with the system resolver would block the loop. */
 static bool spec_valid(const kb_outbound_spec_t *s) {
     return s->name && s->host && s->host[0] && strlen(s->host) < 256 && s->port > 0 && s->port < 65536 &&
            s->backoff_ms > 0 && s->backoff_max_ms >= s->backoff_ms && s->backoff_jitter_pct >= 0 &&
-           s->backoff_jitter_pct <= 100 && s->conn.max_frame >= 0 && s->conn.on_frame;
+           s->backoff_jitter_pct <= 100 && s->conn.max_frame >= 0 && s->conn.on_frame &&
+           (s->dns || host_is_numeric(s->host));
 }
 
 kb_outbound_t *kb_outbound_new(struct event_base *base, const kb_outbound_spec_t *spec) {
@@ -237,6 +324,7 @@ void kb_outbound_free(kb_outbound_t *o) {
     if (!o) return;
     o->freeing = true;
     event_free(o->timer);
+    if (o->lookup) evdns_getaddrinfo_cancel(o->lookup); /* its callback only returns */
     if (o->conn) kb_conn_shutdown(o->conn, "outbound connection closed");
     free(o);
 }

@@ -9,7 +9,9 @@
  *   - lifetime: idle timeout, a peer that leaves while its request is with
  *     a handler, the server going away first;
  *   - outbound connections: frames both ways, the frame limit, reconnecting
- *     with exponential backoff while the listener is away, and freeing;
+ *     with exponential backoff while the listener is away, freeing, and
+ *     host names looked up through an evdns base (never the blocking
+ *     system resolver) with a deadline;
  *   - the Kafka listener setup (broker/api/kb_api_listen.c) writing an
  *     ephemeral port back to the configuration.
  *
@@ -18,6 +20,7 @@
  */
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/dns.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -104,10 +107,13 @@ static void setup(void) {
 static kb_conn_opts_t opts_one_at_a_time(void) { return netfix_opts(on_request, NULL); }
 
 static kb_outbound_t *ob; /* the outbound connection of a test, freed by teardown if left */
+static struct evdns_base *dns; /* a test's resolver, freed after ob */
 
 static void teardown(void) {
     kb_outbound_free(ob);
     ob = NULL;
+    if (dns) evdns_base_free(dns, 0);
+    dns = NULL;
     netfix_stop();
     logfix_teardown();
 }
@@ -398,13 +404,17 @@ static void on_echo(kb_conn_t *c, const uint8_t *frame, size_t len, void *arg) {
     evbuffer_free(eb);
 }
 
-static void start_outbound(kb_conn_opts_t conn) {
+/* connect_timeout_ms also bounds a name lookup (0: the transport's default). */
+static void start_outbound_to(const char *host, int32_t connect_timeout_ms, kb_conn_opts_t conn) {
     memset(&out, 0, sizeof(out));
-    kb_outbound_spec_t spec = {.name = "test-out", .host = "127.0.0.1", .port = nf.port, .backoff_ms = 10,
-                               .backoff_max_ms = 40, .conn = conn, .on_link = on_link};
+    kb_outbound_spec_t spec = {.name = "test-out", .host = host, .port = nf.port, .dns = dns, .backoff_ms = 10,
+                               .backoff_max_ms = 40, .connect_timeout_ms = connect_timeout_ms, .conn = conn,
+                               .on_link = on_link};
     ob = kb_outbound_new(lf.base, &spec);
     ck_assert_ptr_nonnull(ob);
 }
+
+static void start_outbound(kb_conn_opts_t conn) { start_outbound_to("127.0.0.1", 0, conn); }
 
 static kb_conn_opts_t outbound_opts(void) {
     kb_conn_opts_t conn = netfix_opts(on_answer, &out);
@@ -451,6 +461,43 @@ START_TEST(an_outbound_connection_exchanges_frames_both_ways) {
     ck_assert_uint_eq(st.attempts, 1);
     ck_assert_uint_eq(st.connects, 1);
     ck_assert_int_eq(st.failures, 0);
+}
+END_TEST
+
+/* A resolver that knows only localhost (no nameserver, no /etc/hosts):
+ * lookups answer from memory, so the test needs no network. */
+static void use_localhost_resolver(void) {
+    dns = evdns_base_new(lf.base, 0);
+    ck_assert_ptr_nonnull(dns);
+    ck_assert_int_eq(evdns_base_load_hosts(dns, NULL), 0);
+}
+
+START_TEST(an_outbound_connection_to_a_name_resolves_it_through_its_resolver) {
+    kb_conn_opts_t server = netfix_opts(on_echo, NULL);
+    netfix_listen(&server, 0);
+    use_localhost_resolver();
+    start_outbound_to("localhost", 0, outbound_opts());
+    wait_up(1);
+    exchange('n');
+    ck_assert_int_eq(seen.calls, 1);
+}
+END_TEST
+
+static bool failures_reach(void *n); /* below, with the backoff test */
+
+/* The resolver has no nameserver, so the lookup never answers: its
+ * deadline (the connect timeout) ends each attempt. */
+START_TEST(a_name_that_does_not_resolve_is_retried_with_backoff) {
+    kb_conn_opts_t server = netfix_opts(on_echo, NULL);
+    netfix_listen(&server, 0); /* a port to name; nothing may connect to it */
+    use_localhost_resolver();
+    start_outbound_to("kbroker-no-such-host.invalid", 100, outbound_opts());
+    int want = 3;
+    ck_assert(netfix_pump(failures_reach, &want));
+    ck_assert_int_eq(out.up, 0);
+    ck_assert_int_eq(seen.calls, 0);
+    kb_outbound_free(ob); /* with a lookup or a wait pending: nothing may fire afterwards */
+    ob = NULL;
 }
 END_TEST
 
@@ -581,6 +628,13 @@ START_TEST(an_invalid_outbound_spec_is_refused) {
     spec.backoff_max_ms = 10;
     spec.conn.on_frame = NULL;
     ck_assert_ptr_null(kb_outbound_new(lf.base, &spec));
+    spec.conn = outbound_opts();
+    spec.host = "localhost"; /* a name, and no resolver: the lookup would block the loop */
+    ck_assert_ptr_null(kb_outbound_new(lf.base, &spec));
+    spec.host = "::1";
+    kb_outbound_t *v6 = kb_outbound_new(lf.base, &spec); /* numeric IPv6 needs no resolver */
+    ck_assert_ptr_nonnull(v6);
+    kb_outbound_free(v6);
 }
 END_TEST
 
@@ -637,6 +691,8 @@ Suite *net_suite(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, an_outbound_connection_exchanges_frames_both_ways);
+    tcase_add_test(tc, an_outbound_connection_to_a_name_resolves_it_through_its_resolver);
+    tcase_add_test(tc, a_name_that_does_not_resolve_is_retried_with_backoff);
     tcase_add_test(tc, freeing_an_outbound_connection_closes_it_without_callbacks);
     tcase_add_test(tc, an_outbound_connection_redials_with_backoff_until_the_listener_returns);
     tcase_add_test(tc, freeing_an_outbound_connection_while_it_waits_stops_it);

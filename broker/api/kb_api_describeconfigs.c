@@ -4,7 +4,7 @@
  *
  * Every resource is answered on its own, in request order:
  *   - TOPIC (any broker answers): 17 for an illegal name, 3 for a topic
- *     the cluster view does not know, else every topic config with its
+ *     the metadata cache does not know, else every topic config with its
  *     effective value: the override from /config/topics/T (source 1), or
  *     what it inherits from server.properties (4) or Kafka's default (5)
  *     (kb_topic_config.h).  The view follows the config znodes with
@@ -29,7 +29,7 @@
 #include "broker/kb_topic_config.h"
 #include "coord/kc_configs.h"
 #include "common/kc_names.h"
-#include "coord/kc_view.h"
+#include "broker/metadata/kb_metadata.h"
 #include "proto/kp_configs.h"
 #include "proto/kp_types.h"
 
@@ -130,7 +130,7 @@ static void describe_topic(const kb_request_t *req, describe_ctx_t *c, kp_descri
         fail(out, c->arena, KP_ERR_INVALID_TOPIC_EXCEPTION, name ? why : "topic name contains a NUL byte");
         return;
     }
-    const kc_topic_t *t = b->view ? kc_view_topic(b->view, name) : NULL;
+    const kb_md_topic_t *t = b->metadata ? kb_metadata_topic(b->metadata, name) : NULL;
     if (!t) {
         out->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         out->error_message = arena_printf(c->arena, "Topic '%s' does not exist", name);

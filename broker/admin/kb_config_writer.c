@@ -24,6 +24,10 @@ kb_config_writer_t *kb_config_writer_new(kc_session_t *zk) {
 
 void kb_config_writer_free(kb_config_writer_t *cw) { free(cw); }
 
+bool kb_config_writer_topic_set_valid(const kc_config_entry_t *entries, int n, char *why, size_t whylen) {
+    return kc_topic_config_check_set(entries, n, why, whylen);
+}
+
 static void on_written(int rc, void *arg) {
     cw_write_t wr = *(cw_write_t *)arg;
     free(arg);

@@ -9,6 +9,9 @@
 #ifndef KB_CONFIG_WRITER_H
 #define KB_CONFIG_WRITER_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "coord/kc_model.h" /* kc_config_entry_t: a plain key/value pair */
 
 typedef struct kb_config_writer kb_config_writer_t;
@@ -16,6 +19,12 @@ typedef struct kc_session kc_session_t;
 
 /* error is NULL when the write succeeded, else a short reason (static). */
 typedef void (*kb_config_written_fn)(const char *error, void *arg);
+
+/* True when entries are a topic override set the writer accepts: every key
+ * a topic config with a valid value kbroker supports, no key twice, and the
+ * rules spanning keys (coord/kc_configs.h, shared with kbroker-admin); else
+ * false with a one-line reason in why. */
+bool kb_config_writer_topic_set_valid(const kc_config_entry_t *entries, int n, char *why, size_t whylen);
 
 kb_config_writer_t *kb_config_writer_new(kc_session_t *zk);
 void kb_config_writer_free(kb_config_writer_t *cw);

@@ -199,36 +199,38 @@ static void on_recheck(evutil_socket_t fd, short what, void *arg) {
     if (op_settle(op)) op_answer(op);
 }
 
-/* Every unsettled topic gets 7 with a reason naming it. */
-static void fail_unsettled(kb_topic_op_t *op, const char *fmt_waiting, const char *fmt_writing) {
+/* Every unsettled topic gets 7 with a reason naming it: the broker shut
+ * down, or timeout_ms passed. */
+static void fail_unsettled(kb_topic_op_t *op, bool shutdown) {
     char why[WHY_LEN];
 
     for (int32_t i = 0; i < op->n_slots; i++) {
         ct_slot_t *s = &op->slots[i];
         if (s->state == SLOT_FINAL) continue;
-        snprintf(why, sizeof(why), s->state == SLOT_WAITING ? fmt_waiting : fmt_writing, s->cname);
+        if (shutdown)
+            snprintf(why, sizeof(why), "The broker shut down before topic '%s' was ready; %s", s->cname,
+                     s->state == SLOT_WAITING ? "its creation continues" : "it may or may not exist now");
+        else
+            snprintf(why, sizeof(why), "Topic '%s' was not ready within timeout_ms %d; its creation continues",
+                     s->cname, (int)op->timeout_ms);
         slot_fail(s, KP_ERR_REQUEST_TIMED_OUT, why);
     }
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *arg) {
     kb_topic_op_t *op = arg;
-    char fmt[WHY_LEN];
 
     (void)fd;
     (void)what;
     op_settle(op);
-    snprintf(fmt, sizeof(fmt), "Topic '%%s' was not ready within timeout_ms %d; its creation continues",
-             (int)op->timeout_ms);
-    fail_unsettled(op, fmt, fmt);
+    fail_unsettled(op, false);
     op_answer(op);
 }
 
 void kb_topic_creator_shutdown(kb_topic_creator_t *tc) {
     while (tc && tc->parked) {
         kb_topic_op_t *op = tc->parked;
-        fail_unsettled(op, "The broker shut down before topic '%s' was ready; its creation continues",
-                       "The broker shut down before topic '%s' was ready; it may or may not exist now");
+        fail_unsettled(op, true);
         op_answer(op); /* unlinks op */
     }
 }

@@ -35,7 +35,6 @@
 #include "broker/kb_topic_config.h"
 #include "broker/admin/kb_config_writer.h"
 #include "broker/metadata/kb_metadata.h"
-#include "coord/kc_configs.h"
 #include "common/kc_log.h"
 #include "common/kc_names.h"
 #include "proto/kp_configs.h"
@@ -157,7 +156,7 @@ static void judge_topic(alter_op_t *op, int32_t i) {
         refuse(op, i, KP_ERR_INVALID_CONFIG, bad);
         return;
     }
-    if (!kc_topic_config_check_set(entries, n, why, sizeof(why))) {
+    if (!kb_config_writer_topic_set_valid(entries, n, why, sizeof(why))) {
         refuse(op, i, KP_ERR_INVALID_CONFIG, why);
         return;
     }

@@ -27,7 +27,6 @@
 
 #include "broker/api/kb_api_internal.h"
 #include "broker/kb_topic_config.h"
-#include "coord/kc_configs.h"
 #include "common/kc_names.h"
 #include "broker/metadata/kb_metadata.h"
 #include "proto/kp_configs.h"
@@ -122,6 +121,12 @@ static void put_topic_config(const kb_topic_config_desc_t *d, void *arg) {
     put_synonyms(c, out, d->synonyms, d->n_synonyms);
 }
 
+/* Counts the configs a describe visits, to size the answer. */
+static void count_config(const kb_topic_config_desc_t *d, void *arg) {
+    (void)d;
+    (*(int32_t *)arg)++;
+}
+
 static void describe_topic(const kb_request_t *req, describe_ctx_t *c, kp_describeconfigs_result_t *out) {
     const kb_broker_t *b = req->broker;
     char why[256];
@@ -136,7 +141,9 @@ static void describe_topic(const kb_request_t *req, describe_ctx_t *c, kp_descri
         out->error_message = arena_printf(c->arena, "Topic '%s' does not exist", name);
         return;
     }
-    c->configs = kb_arena_calloc(c->arena, (size_t)kc_topic_config_count(), sizeof(*c->configs));
+    int32_t n_keys = 0;
+    kb_topic_config_describe(b->cfg, t->configs, t->n_configs, count_config, &n_keys);
+    c->configs = kb_arena_calloc(c->arena, (size_t)n_keys, sizeof(*c->configs));
     if (!c->configs) {
         c->oom = true;
         return;

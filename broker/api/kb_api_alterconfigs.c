@@ -11,8 +11,8 @@
  *     value is invalid or unsupported by kbroker (kb_topic_config_validate);
  *     else the broker's config writer (broker/admin/kb_config_writer.h)
  *     writes the new set to /config/topics/T followed by a change
- *     notification.  Every broker's cluster view watches that znode and
- *     re-applies the topic's log settings.
+ *     notification.  Every broker watches that znode, re-applies the
+ *     topic's log settings and updates its metadata cache.
  *   - BROKER: another broker's id is 42 (only that broker may answer for
  *     itself).  For this broker or the cluster default (empty name)
  *     kbroker applies no broker config at run time, so an empty set is a

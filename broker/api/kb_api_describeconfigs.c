@@ -7,8 +7,9 @@
  *     the metadata cache does not know, else every topic config with its
  *     effective value: the override from /config/topics/T (source 1), or
  *     what it inherits from server.properties (4) or Kafka's default (5)
- *     (kb_topic_config.h).  The view follows the config znodes with
- *     watches, so an AlterConfigs on any broker shows here without a restart.
+ *     (kb_topic_config.h), as the metadata cache holds them.  The cache is
+ *     kept current (today from the config znodes' watches), so an
+ *     AlterConfigs on any broker shows here without a restart.
  *   - BROKER: this broker's id lists every broker key with its value as
  *     written (4) or its default (5), all read-only since kbroker changes no
  *     broker config without a restart, passwords hidden; an empty name (the

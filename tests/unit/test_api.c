@@ -9,9 +9,11 @@
  * The broker has no ZooKeeper: the dispatcher and handlers read its
  * metadata cache (broker/metadata), which the tests fill through the
  * cache's update calls, as UpdateMetadata will.  Further cases cover the
- * cache's update semantics, kb_api_partition's errors from the cache, and
- * the topic-creation service's parked operations (broker/admin) with a
- * stand-in for its ZooKeeper writer.
+ * cache's update semantics, the adapter that feeds it from a hand-made
+ * ZooKeeper view today (viewfix: only what changed is copied),
+ * kb_api_partition's errors from the cache, and the topic-creation
+ * service's parked operations (broker/admin) with a stand-in for its
+ * ZooKeeper writer.
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -21,11 +23,13 @@
 #include "broker/api/kb_api.h"
 #include "broker/api/kb_api_internal.h"
 #include "broker/metadata/kb_metadata.h"
+#include "broker/metadata/kb_metadata_view.h"
 #include "broker/metrics/kb_metrics.h"
 #include "proto/kp_types.h"
 #include "tests/unit/logfix.h"
 #include "tests/unit/netfix.h"
 #include "tests/unit/unit.h"
+#include "tests/unit/viewfix.h"
 
 static kb_broker_t broker;
 static kb_metrics_t metrics;
@@ -299,6 +303,49 @@ START_TEST(cache_remove_drops_a_topic_and_listeners_hear_notify) {
 }
 END_TEST
 
+/* The view adapter: what the ZooKeeper view stamped as changed reaches the
+ * cache, and nothing else is copied again. */
+START_TEST(view_feed_copies_only_what_the_view_changed) {
+    int32_t one[] = {1};
+    viewfix_reset();
+    viewfix_add_broker(1);
+    viewfix_topic("a", 2, one, 1);
+    viewfix_topic("b", 2, one, 1);
+    viewfix_state("a", 0, 1, 0, one, 1);
+    kb_metadata_feed_t *feed = kb_metadata_feed_new(md, viewfix_view());
+    notified = 0;
+    ck_assert_int_eq(kb_metadata_subscribe(md, count_notify, &notified), 0);
+    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert_int_eq(notified, 1);
+    ck_assert(kb_metadata_loaded(md));
+    ck_assert_ptr_nonnull(kb_metadata_broker(md, 1));
+    ck_assert_int_eq(kb_metadata_topic_count(md), 2);
+    const kb_md_topic_t *a = kb_metadata_topic(md, "a"), *b = kb_metadata_topic(md, "b");
+    ck_assert_int_eq(a->partitions[0].leader, 1);
+    ck_assert_int_eq(a->partitions[1].leader, -1);
+    const int32_t *a0_isr = a->partitions[0].isr;
+    /* One partition of "a" changes: only that partition is copied again. */
+    viewfix_state("a", 1, 1, 3, one, 1);
+    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert_int_eq(notified, 2);
+    ck_assert_ptr_eq(kb_metadata_topic(md, "a"), a);
+    ck_assert_ptr_eq(kb_metadata_topic(md, "b"), b);
+    ck_assert_ptr_eq(a->partitions[0].isr, a0_isr);
+    ck_assert_int_eq(a->partitions[1].leader, 1);
+    ck_assert_int_eq(a->partitions[1].leader_epoch, 3);
+    /* A config override reaches the cache; a new topic is added whole. */
+    viewfix_topic_config("b", "retention.ms", "5");
+    viewfix_topic("c", 1, one, 1);
+    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert_int_eq(kb_metadata_topic(md, "b")->n_configs, 1);
+    ck_assert_str_eq(kb_metadata_topic(md, "b")->configs[0].value, "5");
+    ck_assert_int_eq(kb_metadata_topic(md, "c")->n_partitions, 1);
+    kb_metadata_unsubscribe(md, count_notify, &notified);
+    kb_metadata_feed_free(feed);
+    viewfix_reset();
+}
+END_TEST
+
 /* ------------------------------------------------- Metadata from the cache */
 
 typedef struct {
@@ -567,6 +614,7 @@ Suite *api_suite(void) {
     tcase_add_test(cache, cache_partition_and_config_updates_touch_only_their_target);
     tcase_add_test(cache, cache_remove_drops_a_topic_and_listeners_hear_notify);
     tcase_add_test(cache, partition_lookup_errors_come_from_the_cache);
+    tcase_add_test(cache, view_feed_copies_only_what_the_view_changed);
     suite_add_tcase(s, cache);
 
     TCase *creation = tcase_create("topic creation service");

@@ -46,7 +46,7 @@ typedef struct {
     int n_replicas;
     int32_t *replicas;    /* assignment order */
     int n_isr;
-    int32_t *isr;
+    int32_t *isr;         /* in the cache: shares the replicas allocation */
 } kb_md_partition_t;
 
 typedef struct {

@@ -70,7 +70,7 @@ struct kb_topic_op {
     ct_slot_t *slots;
     kb_topic_op_done_fn done; /* set while parked */
     void *done_arg;
-    int32_t timeout_ms; /* timeout_ms, for the timeout's message */
+    int32_t timeout_ms;     /* as requested, for the timeout answer's message */
     struct event *timer;    /* timeout_ms */
     struct event *recheck;  /* a write finished: look at the cache from the loop */
     int refs;               /* writes in flight, plus the holder's */

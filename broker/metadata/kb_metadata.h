@@ -40,12 +40,13 @@ typedef struct {
     kb_md_endpoint_t *endpoints;
 } kb_md_broker_t;
 
+/* Counts before pointers: 32 bytes, one per partition of the cluster. */
 typedef struct {
     int32_t leader;       /* -1: no leader (or no state yet) */
     int32_t leader_epoch; /* -1 before the controller wrote a state */
     int n_replicas;
-    int32_t *replicas;    /* assignment order */
     int n_isr;
+    int32_t *replicas;    /* assignment order */
     int32_t *isr;         /* in the cache: shares the replicas allocation */
 } kb_md_partition_t;
 

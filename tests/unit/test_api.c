@@ -231,7 +231,7 @@ static void cache_topic(const char *name, int n, int32_t leader, int32_t epoch) 
     int32_t replica = leader >= 0 ? leader : 1;
     ck_assert_int_le(n, 16);
     for (int i = 0; i < n; i++)
-        parts[i] = (kb_md_partition_t){leader, epoch, 1, &replica, leader >= 0 ? 1 : 0, &replica};
+        parts[i] = (kb_md_partition_t){leader, epoch, 1, leader >= 0 ? 1 : 0, &replica, &replica};
     kb_md_topic_t t = {(char *)name, n, parts, 0, NULL};
     ck_assert_int_eq(kb_metadata_upsert_topic(md, &t), 0);
 }
@@ -264,7 +264,7 @@ END_TEST
 
 START_TEST(cache_partition_and_config_updates_touch_only_their_target) {
     int32_t isr[] = {3, 1};
-    kb_md_partition_t p = {3, 9, 2, isr, 2, isr};
+    kb_md_partition_t p = {3, 9, 2, 2, isr, isr};
     kc_config_entry_t cfg[] = {{"retention.ms", "1000"}};
     cache_topic("t", 2, 1, 0);
     ck_assert_int_eq(kb_metadata_set_partition(md, "t", 1, &p), 0);
@@ -429,7 +429,7 @@ START_TEST(metadata_answers_follow_cache_updates) {
     ck_assert_int_eq(a.p0_leader, 1);
     /* Partition 0 loses its leader: 5 with leader -1. */
     int32_t replica = 1;
-    kb_md_partition_t leaderless = {-1, 1, 1, &replica, 0, NULL};
+    kb_md_partition_t leaderless = {-1, 1, 1, 0, &replica, NULL};
     ck_assert_int_eq(kb_metadata_set_partition(md, "t", 0, &leaderless), 0);
     a = ask_metadata("t", 2);
     ck_assert_int_eq(a.p0_error, KP_ERR_LEADER_NOT_AVAILABLE);

@@ -19,7 +19,11 @@ typedef struct kb_logmgr kb_logmgr_t;
 typedef struct kb_replicas kb_replicas_t;
 typedef struct kb_metrics kb_metrics_t;
 typedef struct kb_metrics_http kb_metrics_http_t;
-typedef struct kc_producer_ids kc_producer_ids_t;
+typedef struct kb_producer_ids kb_producer_ids_t;
+typedef struct kb_metadata kb_metadata_t;
+typedef struct kb_metadata_feed kb_metadata_feed_t;
+typedef struct kb_topic_creator kb_topic_creator_t;
+typedef struct kb_config_writer kb_config_writer_t;
 typedef struct kb_worker kb_worker_t;
 
 typedef struct kb_broker {
@@ -27,14 +31,18 @@ typedef struct kb_broker {
     kb_config_t *cfg;
     kb_server_t *server;
     kc_session_t *zk;
-    kc_view_t *view;             /* the metadata cache clients are answered from */
+    kc_view_t *view;             /* ZooKeeper's picture: the controller and the replicas read it */
+    kb_metadata_t *metadata;     /* the metadata cache clients are answered from */
+    kb_metadata_feed_t *metadata_feed; /* fills metadata from view until UpdateMetadata does */
     kb_registration_t *registration;
     kb_controller_t *controller;
     kb_logmgr_t *logs;           /* the partition logs in log.dirs */
     kb_replicas_t *replicas;     /* hosted partitions, roles, delayed operations */
     kb_metrics_t *metrics;       /* counters, owned by main */
     kb_metrics_http_t *metrics_http;
-    kc_producer_ids_t *producer_ids; /* this broker's block of idempotent producer ids */
+    kb_producer_ids_t *producer_ids; /* producer ids for InitProducerId (broker/admin) */
+    kb_topic_creator_t *topic_creator; /* CreateTopics and auto-creation (broker/admin) */
+    kb_config_writer_t *config_writer; /* AlterConfigs' topic config writes (broker/admin) */
     kb_worker_t *worker;         /* num.io.threads threads for work kept off the loop */
 } kb_broker_t;
 

@@ -22,6 +22,11 @@ broker_libkbroker_a_SOURCES = \
 	broker/api/kb_api_describeconfigs.c \
 	broker/api/kb_api_alterconfigs.c \
 	broker/kb_topic_config.c broker/kb_topic_config.h \
+	broker/metadata/kb_metadata.c broker/metadata/kb_metadata.h \
+	broker/metadata/kb_metadata_view.c broker/metadata/kb_metadata_view.h \
+	broker/admin/kb_topic_creator.c broker/admin/kb_topic_creator.h \
+	broker/admin/kb_producer_ids.c broker/admin/kb_producer_ids.h \
+	broker/admin/kb_config_writer.c broker/admin/kb_config_writer.h \
 	broker/log/kb_retention.c \
 	broker/log/kb_producer_state.c broker/log/kb_producer_state.h \
 	broker/controller/kb_controller.c broker/controller/kb_controller.h \

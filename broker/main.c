@@ -32,17 +32,21 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "broker/admin/kb_config_writer.h"
+#include "broker/admin/kb_producer_ids.h"
+#include "broker/admin/kb_topic_creator.h"
 #include "broker/api/kb_api.h"
 #include "broker/api/kb_api_listen.h"
 #include "broker/controller/kb_controller.h"
 #include "broker/kb_broker.h"
 #include "broker/kb_registration.h"
 #include "broker/log/kb_log.h"
+#include "broker/metadata/kb_metadata.h"
+#include "broker/metadata/kb_metadata_view.h"
 #include "broker/metrics/kb_metrics.h"
 #include "broker/replica/kb_roles_view.h"
 #include "common/kb_worker.h"
 #include "common/kc_log.h"
-#include "coord/kc_producer_ids.h"
 
 #define SHUTDOWN_GRACE_MS 3000
 /* The worker threads decompress and scan for clients; under a full CPU the
@@ -109,7 +113,7 @@ static void begin_shutdown(kb_process_t *p, const char *why) {
     kc_info("main", "shutting down (%s)", why);
     /* Requests waiting on the cluster get their answer while the loop can
      * still send it; the rest are answered or dropped at teardown. */
-    kb_api_createtopics_shutdown(&p->broker);
+    kb_topic_creator_shutdown(p->broker.topic_creator);
     if (p->broker.replicas) kb_replicas_stop_creating(p->broker.replicas);
     struct timeval tv = {SHUTDOWN_GRACE_MS / 1000, (SHUTDOWN_GRACE_MS % 1000) * 1000};
     evtimer_add(p->grace_timer, &tv);
@@ -172,8 +176,9 @@ static void on_view_change(kc_view_t *v, int what, void *arg) {
      * known to belong to this broker and cluster. */
     if (b->replicas && p->logs_verified) kb_replicas_on_view_change(b->replicas, v, what);
     if (b->controller) kb_controller_on_view_change(b->controller, what);
-    /* CreateTopics requests waiting for their new partitions' leaders. */
-    if (what & (KC_VIEW_TOPICS | KC_VIEW_STATES)) kb_api_createtopics_on_view_change(b);
+    /* The metadata cache, and through its listeners the services waiting
+     * on it (topic creation), see the change. */
+    if (b->metadata_feed) kb_metadata_feed_apply(b->metadata_feed);
 }
 
 /* ---- start-up ---- */
@@ -287,6 +292,22 @@ static int start_local(kb_process_t *p) {
     return 0;
 }
 
+/* The metadata cache with its feed from the view, and the services that
+ * write cluster state for clients (broker/admin). */
+static int start_services(kb_process_t *p) {
+    kb_broker_t *b = &p->broker;
+    kb_topic_creator_deps_t deps;
+
+    b->metadata = kb_metadata_new();
+    if (!b->metadata || !b->view || !(b->metadata_feed = kb_metadata_feed_new(b->metadata, b->view))) return -1;
+    deps = (kb_topic_creator_deps_t){b->base, b->zk, b->metadata, p->cfg.num_partitions,
+                                     p->cfg.default_replication_factor, NULL};
+    b->topic_creator = kb_topic_creator_new(&deps);
+    b->producer_ids = kb_producer_ids_new(b->zk, p->cfg.broker_id);
+    b->config_writer = kb_config_writer_new(b->zk);
+    return b->topic_creator && b->producer_ids && b->config_writer ? 0 : -1;
+}
+
 static int start_broker(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
     char err[512];
@@ -309,10 +330,13 @@ static int start_broker(kb_process_t *p) {
     b->view = kc_view_new(b->zk, on_view_change, b);
     b->registration = kb_registration_new(b, verify_identity, on_registered, on_fatal);
     b->controller = kb_controller_new(b);
-    b->producer_ids = kc_producer_ids_new(b->zk, p->cfg.broker_id);
+    if (start_services(p) != 0 || !b->view || !b->registration || !b->controller) {
+        kc_error("main", "out of memory starting the broker's services");
+        return 1;
+    }
     /* kc_session_start's 1 (no handle yet) is retried by the session and
      * bounded by zookeeper.connection.timeout.ms like any connect. */
-    if (!b->view || !b->registration || !b->controller || !b->producer_ids || kc_session_start(b->zk) < 0) {
+    if (kc_session_start(b->zk) < 0) {
         kc_error("main", "cannot start the ZooKeeper session to %s", p->cfg.zookeeper_connect);
         return 1;
     }
@@ -345,7 +369,8 @@ static void teardown(kb_process_t *p) {
      * their completions, and produces waiting for an fsync when the log
      * manager stops its flusher. */
     if (b->server) kb_server_free(b->server);
-    kb_api_createtopics_shutdown(b);
+    kb_topic_creator_free(b->topic_creator);
+    b->topic_creator = NULL;
     /* Jobs still on the worker complete now, on this thread: produces
      * waiting for their validation append or fail while the partitions and
      * logs exist, timestamp searches drop their segment references, and
@@ -354,14 +379,18 @@ static void teardown(kb_process_t *p) {
     b->worker = NULL;
     kb_replicas_free(b->replicas);
     b->replicas = NULL;
+    kb_metadata_feed_free(b->metadata_feed);
+    b->metadata_feed = NULL;
     kc_view_free(b->view); /* reads still in flight release it when the session closes */
-    kc_producer_ids_free(b->producer_ids); /* likewise a block claim in flight */
+    kb_producer_ids_free(b->producer_ids); /* likewise a block claim in flight */
+    kb_config_writer_free(b->config_writer); /* its writes in flight own their records */
     /* Closing the session runs outstanding completions, which may still
      * reference the controller, the registration and (through
      * on_registered) the log manager: free those after. */
     if (b->zk) kc_session_free(b->zk);
     kb_controller_free(b->controller);
     kb_registration_free(b->registration);
+    kb_metadata_free(b->metadata);
     /* Last user of the logs gone: flush, checkpoint, write the
      * clean-shutdown marker. */
     if (b->logs) kb_logmgr_close(b->logs);

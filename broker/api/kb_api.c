@@ -25,11 +25,11 @@
 
 #include "broker/api/kb_api.h"
 #include "broker/api/kb_api_internal.h"
+#include "broker/metadata/kb_metadata.h"
 #include "broker/metrics/kb_metrics.h"
 #include "broker/replica/kb_partition.h"
 #include "common/kc_log.h"
 #include "common/kc_names.h"
-#include "coord/kc_view.h"
 #include "proto/kp_apiversions.h"
 #include "proto/kp_types.h"
 
@@ -133,8 +133,8 @@ static bool topic_cstr(kp_str_t name, char buf[KC_TOPIC_NAME_MAX + 1]) {
     return true;
 }
 
-static bool view_has_partition(const kb_broker_t *b, const char *topic, int32_t partition) {
-    const kc_topic_t *t = b->view ? kc_view_topic(b->view, topic) : NULL;
+static bool cache_has_partition(const kb_broker_t *b, const char *topic, int32_t partition) {
+    const kb_md_topic_t *t = b->metadata ? kb_metadata_topic(b->metadata, topic) : NULL;
 
     return t && partition >= 0 && partition < t->n_partitions;
 }
@@ -174,7 +174,7 @@ kb_partition_t *kb_api_partition(const kb_request_t *req, kp_str_t topic, int32_
     if (!b || !topic_cstr(topic, name)) return NULL;
     if (b->replicas) p = kb_replicas_get(b->replicas, name, partition);
     if (!p) {
-        if (view_has_partition(b, name, partition)) *error = KP_ERR_NOT_LEADER_OR_FOLLOWER;
+        if (cache_has_partition(b, name, partition)) *error = KP_ERR_NOT_LEADER_OR_FOLLOWER;
         return NULL;
     }
     if (leader_only && !kb_partition_is_leader(p)) {

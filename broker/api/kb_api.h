@@ -23,16 +23,4 @@
  * kb_broker_t. */
 void kb_api_on_request(kb_conn_t *c, const uint8_t *frame, size_t len, void *arg);
 
-/* The cluster view changed: CreateTopics requests waiting for their new
- * partitions' leaders are answered once the view shows them (called from
- * the view's change callback; never polled). */
-void kb_api_createtopics_on_view_change(kb_broker_t *b);
-
-/* Shutdown: answers every CreateTopics request of b still waiting for its
- * znodes or leaders (7 REQUEST_TIMED_OUT for each topic not ready) and
- * releases it, with its connection.  Called
- * when shutdown begins, so the answers can still go out, and again at
- * teardown for any request parked since. */
-void kb_api_createtopics_shutdown(kb_broker_t *b);
-
 #endif

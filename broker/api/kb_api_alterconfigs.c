@@ -7,11 +7,12 @@
  * null-valued entries; a key listed twice keeps its last value).  Each
  * resource is judged on its own, in request order:
  *   - TOPIC (any broker answers): 17 for an illegal name, 3 for a topic the
- *     cluster view does not know, 40 when a key is not a topic config or a
+ *     metadata cache does not know, 40 when a key is not a topic config or a
  *     value is invalid or unsupported by kbroker (kb_topic_config_validate);
- *     else the new set is written to /config/topics/T followed by a change
- *     notification (coord/kc_configs.h).  Every broker's cluster view
- *     watches that znode and re-applies the topic's log settings.
+ *     else the broker's config writer (broker/admin/kb_config_writer.h)
+ *     writes the new set to /config/topics/T followed by a change
+ *     notification.  Every broker watches that znode, re-applies the
+ *     topic's log settings and updates its metadata cache.
  *   - BROKER: another broker's id is 42 (only that broker may answer for
  *     itself).  For this broker or the cluster default (empty name)
  *     kbroker applies no broker config at run time, so an empty set is a
@@ -32,10 +33,10 @@
 
 #include "broker/api/kb_api_internal.h"
 #include "broker/kb_topic_config.h"
-#include "coord/kc_configs.h"
+#include "broker/admin/kb_config_writer.h"
+#include "broker/metadata/kb_metadata.h"
 #include "common/kc_log.h"
 #include "common/kc_names.h"
-#include "coord/kc_view.h"
 #include "proto/kp_configs.h"
 #include "proto/kp_types.h"
 
@@ -144,7 +145,7 @@ static void judge_topic(alter_op_t *op, int32_t i) {
         refuse(op, i, KP_ERR_INVALID_TOPIC_EXCEPTION, name ? why : "topic name contains a NUL byte");
         return;
     }
-    if (!b->view || !kc_view_topic(b->view, name)) {
+    if (!b->metadata || !kb_metadata_topic(b->metadata, name)) {
         op->results[i].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         op->results[i].error_message = arena_printf(a, "Topic '%s' does not exist", name);
         return;
@@ -155,7 +156,7 @@ static void judge_topic(alter_op_t *op, int32_t i) {
         refuse(op, i, KP_ERR_INVALID_CONFIG, bad);
         return;
     }
-    if (!kc_topic_config_check_set(entries, n, why, sizeof(why))) {
+    if (!kb_config_writer_topic_set_valid(entries, n, why, sizeof(why))) {
         refuse(op, i, KP_ERR_INVALID_CONFIG, why);
         return;
     }
@@ -249,24 +250,24 @@ static bool settle(alter_op_t *op) {
     return true;
 }
 
-static void write_done(int rc, void *arg) {
+static void write_done(const char *error, void *arg) {
     alter_write_t *wr = arg;
     alter_op_t *op = wr->op;
     kp_alterconfigs_result_t *res = &op->results[wr->index];
-    if (rc == KC_OK) {
+    if (!error) {
         kc_info("api", "%s: topic %s now has %d config override%s", kb_conn_peer(op->req->conn), wr->topic,
                 wr->n_entries, wr->n_entries == 1 ? "" : "s");
     } else {
         res->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
         res->error_message = arena_printf(&op->req->arena, "could not write the config of topic %s to ZooKeeper: %s",
-                                          wr->topic, kc_strerror(rc));
+                                          wr->topic, error);
     }
     settle(op);
 }
 
 /* Detaches the request and starts every planned write. */
 static kb_api_status_t start_writes(alter_op_t *op) {
-    kc_session_t *zk = op->req->broker->zk;
+    kb_config_writer_t *cw = op->req->broker->config_writer;
     kb_request_t *heap = kb_api_request_detach(op->req);
     if (!heap) {
         kp_alterconfigs_request_clear(&op->body);
@@ -277,7 +278,7 @@ static kb_api_status_t start_writes(alter_op_t *op) {
     for (int i = 0; i < op->n_writes; i++) {
         alter_write_t *wr = &op->writes[i];
         op->pending++;
-        kc_config_write(zk, "topics", wr->topic, wr->entries, wr->n_entries, write_done, wr);
+        kb_config_writer_topic(cw, wr->topic, wr->entries, wr->n_entries, write_done, wr);
     }
     return settle(op) ? KB_API_DONE : KB_API_PENDING;
 }
@@ -320,7 +321,7 @@ kb_api_status_t kb_api_alterconfigs(kb_request_t *req, kp_writer_t *w) {
         return KB_API_FAILED;
     }
     for (int32_t i = 0; i < body.n_resources; i++) judge(op, i);
-    if (op->n_writes > 0 && req->broker->zk) return start_writes(op);
+    if (op->n_writes > 0 && req->broker->config_writer) return start_writes(op);
     for (int i = 0; i < op->n_writes; i++)
         refuse(op, op->writes[i].index, KP_ERR_UNKNOWN_SERVER_ERROR, "no ZooKeeper session");
     kb_api_status_t st = encode(op, w) == 0 ? KB_API_REPLY : KB_API_FAILED;

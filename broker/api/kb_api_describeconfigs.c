@@ -4,11 +4,12 @@
  *
  * Every resource is answered on its own, in request order:
  *   - TOPIC (any broker answers): 17 for an illegal name, 3 for a topic
- *     the cluster view does not know, else every topic config with its
+ *     the metadata cache does not know, else every topic config with its
  *     effective value: the override from /config/topics/T (source 1), or
  *     what it inherits from server.properties (4) or Kafka's default (5)
- *     (kb_topic_config.h).  The view follows the config znodes with
- *     watches, so an AlterConfigs on any broker shows here without a restart.
+ *     (kb_topic_config.h), as the metadata cache holds them.  The cache is
+ *     kept current (today from the config znodes' watches), so an
+ *     AlterConfigs on any broker shows here without a restart.
  *   - BROKER: this broker's id lists every broker key with its value as
  *     written (4) or its default (5), all read-only since kbroker changes no
  *     broker config without a restart, passwords hidden; an empty name (the
@@ -27,9 +28,8 @@
 
 #include "broker/api/kb_api_internal.h"
 #include "broker/kb_topic_config.h"
-#include "coord/kc_configs.h"
 #include "common/kc_names.h"
-#include "coord/kc_view.h"
+#include "broker/metadata/kb_metadata.h"
 #include "proto/kp_configs.h"
 #include "proto/kp_types.h"
 
@@ -122,6 +122,12 @@ static void put_topic_config(const kb_topic_config_desc_t *d, void *arg) {
     put_synonyms(c, out, d->synonyms, d->n_synonyms);
 }
 
+/* Counts the configs a describe visits, to size the answer. */
+static void count_config(const kb_topic_config_desc_t *d, void *arg) {
+    (void)d;
+    (*(int32_t *)arg)++;
+}
+
 static void describe_topic(const kb_request_t *req, describe_ctx_t *c, kp_describeconfigs_result_t *out) {
     const kb_broker_t *b = req->broker;
     char why[256];
@@ -130,13 +136,15 @@ static void describe_topic(const kb_request_t *req, describe_ctx_t *c, kp_descri
         fail(out, c->arena, KP_ERR_INVALID_TOPIC_EXCEPTION, name ? why : "topic name contains a NUL byte");
         return;
     }
-    const kc_topic_t *t = b->view ? kc_view_topic(b->view, name) : NULL;
+    const kb_md_topic_t *t = b->metadata ? kb_metadata_topic(b->metadata, name) : NULL;
     if (!t) {
         out->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         out->error_message = arena_printf(c->arena, "Topic '%s' does not exist", name);
         return;
     }
-    c->configs = kb_arena_calloc(c->arena, (size_t)kc_topic_config_count(), sizeof(*c->configs));
+    int32_t n_keys = 0;
+    kb_topic_config_describe(b->cfg, t->configs, t->n_configs, count_config, &n_keys);
+    c->configs = kb_arena_calloc(c->arena, (size_t)n_keys, sizeof(*c->configs));
     if (!c->configs) {
         c->oom = true;
         return;

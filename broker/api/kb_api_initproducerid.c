@@ -3,7 +3,7 @@
  * 4.10, 7.1): producer ids for idempotent producers.
  *
  * Any broker answers a request without a transactional id: a fresh id from
- * this broker's block of ids (kc_producer_ids.h) and epoch 0; the
+ * the broker's producer-id service (broker/admin/kb_producer_ids.h) and epoch 0; the
  * transaction timeout is ignored.  When the block is used up the request
  * waits (detached, KB_API_PENDING) until the next block is claimed in
  * ZooKeeper, and is then answered from the allocator's callback; when no
@@ -18,7 +18,7 @@
  * init_transactions() fails at once instead of retrying until its timeout.
  */
 #include "broker/api/kb_api_internal.h"
-#include "coord/kc_producer_ids.h"
+#include "broker/admin/kb_producer_ids.h"
 #include "proto/kp_initproducerid.h"
 #include "proto/kp_types.h"
 
@@ -41,13 +41,13 @@ static void fill(kp_initproducerid_response_t *resp, int16_t error_code, int64_t
 
 /* The allocator's answer to a detached request: frame it, send it, free
  * the request. */
-static void on_producer_id(int rc, int64_t producer_id, void *arg) {
+static void on_producer_id(bool ok, int64_t producer_id, void *arg) {
     kb_request_t *req = arg;
     kp_initproducerid_response_t resp;
     kp_writer_t w;
     size_t start;
 
-    fill(&resp, rc == KC_OK ? KP_ERR_NONE : KP_ERR_COORDINATOR_NOT_AVAILABLE, producer_id);
+    fill(&resp, ok ? KP_ERR_NONE : KP_ERR_COORDINATOR_NOT_AVAILABLE, producer_id);
     kp_writer_init(&w);
     start = kb_api_response_begin(&w, req);
     if (kp_initproducerid_response_encode(&w, req->header.request_api_version, &resp) != 0 ||
@@ -59,16 +59,14 @@ static void on_producer_id(int rc, int64_t producer_id, void *arg) {
 
 /* No id left in the block: park the request until the next block.
  * Returns KB_API_PENDING, or an error code to answer with now. */
-static int16_t wait_for_block(kb_request_t *req, kc_producer_ids_t *ids, kb_api_status_t *st) {
+static int16_t wait_for_block(kb_request_t *req, kb_producer_ids_t *ids, kb_api_status_t *st) {
     kb_request_t *detached = kb_api_request_detach(req);
-    int rc;
 
     if (!detached) {
         *st = KB_API_FAILED;
         return KP_ERR_NONE;
     }
-    rc = kc_producer_ids_wait(ids, on_producer_id, detached);
-    if (rc == KC_OK) {
+    if (kb_producer_ids_wait(ids, on_producer_id, detached) == 0) {
         *st = KB_API_PENDING;
         return KP_ERR_NONE;
     }
@@ -81,7 +79,7 @@ kb_api_status_t kb_api_initproducerid(kb_request_t *req, kp_writer_t *w) {
     int16_t version = req->header.request_api_version;
     kp_initproducerid_request_t body;
     kp_initproducerid_response_t resp;
-    kc_producer_ids_t *ids = NULL;
+    kb_producer_ids_t *ids = NULL;
     kb_api_status_t st = KB_API_REPLY;
     int16_t err;
     int64_t id = -1;
@@ -89,7 +87,7 @@ kb_api_status_t kb_api_initproducerid(kb_request_t *req, kp_writer_t *w) {
     if (kp_initproducerid_request_decode(&req->body, version, &body) != 0) return KB_API_MALFORMED;
     err = request_error(&body);
     if (!err && !(ids = req->broker->producer_ids)) err = KP_ERR_COORDINATOR_NOT_AVAILABLE;
-    if (!err && !kc_producer_ids_take(ids, &id)) {
+    if (!err && !kb_producer_ids_take(ids, &id)) {
         err = wait_for_block(req, ids, &st);
         if (st != KB_API_REPLY) return st;
     }

@@ -112,7 +112,7 @@ void kb_api_request_free(kb_request_t *req);
 
 /* The hosted partition a data-path request (Produce, Fetch, ListOffsets)
  * names, or NULL with *error set: 3 UNKNOWN_TOPIC_OR_PARTITION when the
- * cluster view knows no such topic-partition, 6 NOT_LEADER_OR_FOLLOWER when
+ * metadata cache knows no such topic-partition, 6 NOT_LEADER_OR_FOLLOWER when
  * it exists but is not hosted here, or is not led here and leader_only. */
 kb_partition_t *kb_api_partition(const kb_request_t *req, kp_str_t topic, int32_t partition,
                                  bool leader_only, int16_t *error);

@@ -2,24 +2,24 @@
  * kb_api_metadata.c - the Metadata handler (wire-protocol.md 4.2, 8 items
  * 5-7).
  *
- * Answers come only from the broker's cluster view, never from a ZooKeeper
- * read, and describe the cluster as seen through the listener the request
+ * Answers come only from the broker's metadata cache
+ * (broker/metadata/kb_metadata.h), never from a ZooKeeper read, and describe the cluster as seen through the listener the request
  * arrived on: a broker without an endpoint for that listener is left out,
  * and a partition led by one gets an error instead of a leader clients
  * cannot reach.  Healthy topics and partitions never carry an error code
- * (KafkaJS throws on any).  When the view is still loading, the answer holds
+ * (KafkaJS throws on any).  When the cache is still loading, the answer holds
  * whatever it has read so far; clients retry.
  *
- * Everything the response points at is either borrowed from the view (names,
- * hosts, replica lists; valid until control returns to the loop) or
- * allocated from the request arena.
+ * Everything the response points at is either borrowed from the cache
+ * (names, hosts, replica lists; valid until its next update, which cannot
+ * happen while the handler runs) or allocated from the request arena.
  *
  * Auto-creation: a requested topic that does not exist is created when the
  * broker's auto.create.topics.enable and the request (v4+
  * allow_auto_topic_creation; always for v0-v3; never for "all topics")
  * allow it, with num.partitions and default.replication.factor, through
- * the same libkcoord planning and znode writes as kbroker-admin and
- * CreateTopics.  The handler stays synchronous: it starts the writes and
+ * the broker's topic-creation service (broker/admin/kb_topic_creator.h),
+ * as CreateTopics.  The handler stays synchronous: the service starts the writes and
  * answers 5 LEADER_NOT_AVAILABLE with no partitions at once; clients
  * retry until the controller has elected leaders.  Kafka's internal topics
  * are left to the coordinators that own them (their partition counts and
@@ -31,14 +31,14 @@
 #include "broker/api/kb_api_internal.h"
 #include "common/kc_log.h"
 #include "common/kc_names.h"
-#include "coord/kc_topics.h"
-#include "coord/kc_view.h"
+#include "broker/admin/kb_topic_creator.h"
+#include "broker/metadata/kb_metadata.h"
 #include "proto/kp_metadata.h"
 #include "proto/kp_types.h"
 
 typedef struct {
     const kb_broker_t *broker; /* NULL in unit tests */
-    const kc_view_t *view; /* NULL before the broker has one */
+    const kb_metadata_t *md; /* NULL before the broker has one */
     const char *listener;
     int16_t version;
     kb_arena_t *arena;
@@ -46,29 +46,27 @@ typedef struct {
 
 /* The endpoint clients on this listener would use to reach broker id, or
  * NULL when the broker is not live or has no such listener. */
-static const kc_endpoint_t *reachable(const md_ctx_t *ctx, int32_t id) {
-    const kc_broker_info_t *b;
+static const kb_md_endpoint_t *reachable(const md_ctx_t *ctx, int32_t id) {
+    const kb_md_broker_t *b = ctx->md && id >= 0 ? kb_metadata_broker(ctx->md, id) : NULL;
 
-    if (!ctx->view || id < 0 || !kc_view_broker_live(ctx->view, id)) return NULL;
-    b = kc_view_broker(ctx->view, id);
-    return b ? kc_broker_endpoint(b, ctx->listener) : NULL;
+    return b ? kb_md_broker_endpoint(b, ctx->listener) : NULL;
 }
 
 static bool live(const md_ctx_t *ctx, int32_t id) {
-    return ctx->view && id >= 0 && kc_view_broker_live(ctx->view, id);
+    return ctx->md && id >= 0 && kb_metadata_broker(ctx->md, id) != NULL;
 }
 
 /* ---------------------------------------------------------------- brokers */
 
 static int fill_brokers(const md_ctx_t *ctx, kp_metadata_response_t *resp) {
-    int n = ctx->view ? kc_view_broker_count(ctx->view) : 0;
+    int n = ctx->md ? kb_metadata_broker_count(ctx->md) : 0;
     kp_metadata_response_broker_t *out = kb_arena_calloc(ctx->arena, (size_t)n, sizeof(*out));
     int32_t k = 0;
 
     if (!out) return -1;
     for (int i = 0; i < n; i++) {
-        const kc_broker_info_t *b = kc_view_broker_at(ctx->view, i);
-        const kc_endpoint_t *ep = b ? reachable(ctx, b->id) : NULL;
+        const kb_md_broker_t *b = kb_metadata_broker_at(ctx->md, i);
+        const kb_md_endpoint_t *ep = b ? kb_md_broker_endpoint(b, ctx->listener) : NULL;
         if (!ep) continue;
         out[k++] = (kp_metadata_response_broker_t){b->id, kp_str_c(ep->host), ep->port,
                                                     kp_str_c(b->rack)};
@@ -82,7 +80,7 @@ static int fill_brokers(const md_ctx_t *ctx, kp_metadata_response_t *resp) {
  * listener: KafkaJS sends admin requests there and fails when the id is not
  * in the broker list. */
 static int32_t controller_id(const md_ctx_t *ctx) {
-    int32_t id = ctx->view ? kc_view_controller(ctx->view) : -1;
+    int32_t id = ctx->md ? kb_metadata_controller(ctx->md) : -1;
 
     return reachable(ctx, id) ? id : -1;
 }
@@ -117,9 +115,9 @@ static const int32_t *offline_of(const md_ctx_t *ctx, const int32_t *ids, int n,
 
 /* Leader and error: no state, no leader or a dead leader is 5 with leader
  * -1; a live leader without this listener is 72 from v6 (5 before). */
-static void set_leader(const md_ctx_t *ctx, const kc_partition_t *p,
+static void set_leader(const md_ctx_t *ctx, const kb_md_partition_t *p,
                        kp_metadata_response_partition_t *out) {
-    int32_t leader = p->has_state ? p->state.leader : -1;
+    int32_t leader = p->leader;
 
     out->leader_id = -1;
     if (leader < 0 || !live(ctx, leader))
@@ -146,13 +144,13 @@ static int filter_v0(const md_ctx_t *ctx, kp_metadata_response_partition_t *out)
     return 0;
 }
 
-static int fill_partition(const md_ctx_t *ctx, int32_t index, const kc_partition_t *p,
+static int fill_partition(const md_ctx_t *ctx, int32_t index, const kb_md_partition_t *p,
                           kp_metadata_response_partition_t *out) {
     out->partition_index = index;
     out->replica_nodes = p->replicas;
     out->n_replica_nodes = p->n_replicas;
-    out->isr_nodes = p->has_state ? p->state.isr : NULL;
-    out->n_isr_nodes = p->has_state ? p->state.n_isr : 0;
+    out->isr_nodes = p->isr;
+    out->n_isr_nodes = p->n_isr;
     set_leader(ctx, p, out);
     if (ctx->version == 0) return filter_v0(ctx, out);
     if (ctx->version >= 5) {
@@ -165,7 +163,7 @@ static int fill_partition(const md_ctx_t *ctx, int32_t index, const kc_partition
 
 /* ----------------------------------------------------------------- topics */
 
-static int fill_topic(const md_ctx_t *ctx, const kc_topic_t *t, kp_metadata_response_topic_t *out) {
+static int fill_topic(const md_ctx_t *ctx, const kb_md_topic_t *t, kp_metadata_response_topic_t *out) {
     kp_metadata_response_partition_t *parts;
 
     parts = kb_arena_calloc(ctx->arena, (size_t)t->n_partitions, sizeof(*parts));
@@ -192,62 +190,19 @@ static bool name_cstr(kp_str_t name, char buf[KC_TOPIC_NAME_MAX + 1]) {
 
 /* ---------------------------------------------------------- auto-creation */
 
-static void auto_created(int rc, void *arg) {
-    char *name = arg;
-
-    if (rc == KC_OK)
-        kc_info("metadata", "auto-created topic '%s'", name);
-    else if (rc == KC_EXISTS) /* another broker, or an earlier request, was first */
-        kc_debug("metadata", "topic '%s' already exists; not auto-created", name);
-    else
-        kc_warn("metadata", "cannot auto-create topic '%s': %s", name, kc_strerror(rc));
-    free(name);
-}
-
 static bool auto_create_allowed(const md_ctx_t *ctx, const char *cname, bool allow_auto_create) {
     const kb_broker_t *b = ctx->broker;
 
-    return allow_auto_create && b && b->cfg && b->cfg->auto_create_topics_enable && b->zk &&
-           ctx->view && !kc_topic_is_internal(cname);
-}
-
-/* Plans topic cname with the broker defaults and starts writing it.
- * Returns the topic's answer: 5 once creation has started (or could not
- * start for a transient reason: clients retry), else the planner's refusal
- * (17 for a '.'/'_' collision, 37, 38). */
-static int16_t auto_create(const md_ctx_t *ctx, const char *cname) {
-    const kb_config_t *cfg = ctx->broker->cfg;
-    kc_topic_t plan;
-    int16_t err = KP_ERR_NONE;
-    char why[512] = "out of memory", *arg;
-    int n_live, rc = KC_ERR;
-    int32_t *live;
-
-    /* Planning needs every live broker, and a topic not read yet must not
-     * look missing: while the view (re)loads, the client just retries. */
-    if (!kc_view_loaded(ctx->view)) return KP_ERR_LEADER_NOT_AVAILABLE;
-    live = kc_topic_live_brokers(ctx->view, &n_live);
-    if (live) rc = kc_topic_check_new(ctx->view, cname, &err, why, sizeof(why));
-    if (rc == KC_OK)
-        rc = kc_topic_plan(cname, cfg->num_partitions, cfg->default_replication_factor, NULL, live,
-                           n_live, &plan, &err, why, sizeof(why));
-    free(live);
-    if (rc == KC_INVALID) {
-        kc_warn("metadata", "not auto-creating topic '%s': %s", cname, why);
-        return err;
-    }
-    if (rc != KC_OK) return KP_ERR_LEADER_NOT_AVAILABLE; /* exists after all, or out of memory */
-    arg = strdup(cname);
-    if (arg) kc_topic_create(ctx->broker->zk, &plan, NULL, 0, auto_created, arg);
-    kc_topic_clear(&plan);
-    return KP_ERR_LEADER_NOT_AVAILABLE;
+    return allow_auto_create && b && b->cfg && b->cfg->auto_create_topics_enable && b->topic_creator &&
+           ctx->md && !kc_topic_is_internal(cname);
 }
 
 /* The one place a requested topic that does not exist is answered: 17 for
  * an illegal name, the auto-creation outcome when it is allowed, else 3. */
 static int16_t missing_topic_error(const md_ctx_t *ctx, const char *cname, bool allow_auto_create) {
     if (!cname || !kc_topic_name_valid(cname, NULL, 0)) return KP_ERR_INVALID_TOPIC_EXCEPTION;
-    if (auto_create_allowed(ctx, cname, allow_auto_create)) return auto_create(ctx, cname);
+    if (auto_create_allowed(ctx, cname, allow_auto_create))
+        return kb_topic_creator_auto_create(ctx->broker->topic_creator, cname);
     return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 
@@ -255,7 +210,7 @@ static int fill_requested_topic(const md_ctx_t *ctx, kp_str_t name, bool allow_a
                                 kp_metadata_response_topic_t *out) {
     char buf[KC_TOPIC_NAME_MAX + 1];
     bool legal = name_cstr(name, buf);
-    const kc_topic_t *t = legal && ctx->view ? kc_view_topic(ctx->view, buf) : NULL;
+    const kb_md_topic_t *t = legal && ctx->md ? kb_metadata_topic(ctx->md, buf) : NULL;
 
     if (t) return fill_topic(ctx, t, out);
     out->error_code = missing_topic_error(ctx, legal ? buf : NULL, allow_auto_create);
@@ -279,7 +234,7 @@ static bool *repeated_names(const md_ctx_t *ctx, const kp_metadata_request_t *re
 static int fill_topics(const md_ctx_t *ctx, const kp_metadata_request_t *req,
                        kp_metadata_response_t *resp) {
     bool all = kp_metadata_request_all_topics(req, ctx->version);
-    int n = all ? (ctx->view ? kc_view_topic_count(ctx->view) : 0) : req->n_topics;
+    int n = all ? (ctx->md ? kb_metadata_topic_count(ctx->md) : 0) : req->n_topics;
     kp_metadata_response_topic_t *out = kb_arena_calloc(ctx->arena, (size_t)(n > 0 ? n : 0),
                                                         sizeof(*out));
     bool *repeated = all ? NULL : repeated_names(ctx, req);
@@ -287,7 +242,7 @@ static int fill_topics(const md_ctx_t *ctx, const kp_metadata_request_t *req,
 
     if (!out || (!all && !repeated)) return -1;
     for (int i = 0; i < n && rc == 0; i++) {
-        const kc_topic_t *t = all ? kc_view_topic_at(ctx->view, i) : NULL;
+        const kb_md_topic_t *t = all ? kb_metadata_topic_at(ctx->md, i) : NULL;
         if (all)
             rc = t ? fill_topic(ctx, t, &out[k++]) : -1;
         else if (!repeated[i])
@@ -305,14 +260,14 @@ static int build_response(const md_ctx_t *ctx, const kp_metadata_request_t *req,
                           kp_metadata_response_t *resp) {
     memset(resp, 0, sizeof(*resp));
     resp->throttle_time_ms = 0;
-    resp->cluster_id = kp_str_c(ctx->view ? kc_view_cluster_id(ctx->view) : NULL);
+    resp->cluster_id = kp_str_c(ctx->md ? kb_metadata_cluster_id(ctx->md) : NULL);
     resp->controller_id = controller_id(ctx);
     if (fill_brokers(ctx, resp) != 0) return -1;
     return fill_topics(ctx, req, resp);
 }
 
 kb_api_status_t kb_api_metadata(kb_request_t *req, kp_writer_t *w) {
-    md_ctx_t ctx = {req->broker, req->broker ? req->broker->view : NULL, kb_conn_listener(req->conn),
+    md_ctx_t ctx = {req->broker, req->broker ? req->broker->metadata : NULL, kb_conn_listener(req->conn),
                     req->header.request_api_version, &req->arena};
     kp_metadata_request_t body;
     kp_metadata_response_t resp;

@@ -6,13 +6,24 @@
  * a malformed or truncated header, a truncated body or trailing bytes, and
  * flexible (v2) request headers with tagged fields.
  *
- * The broker has no ZooKeeper and an empty hand-made view (viewfix), so
- * only handlers that need neither answer: ApiVersions and Metadata.
+ * The broker has no ZooKeeper: the dispatcher and handlers read its
+ * metadata cache (broker/metadata), which the tests fill through the
+ * cache's update calls, as UpdateMetadata will.  Further cases cover the
+ * cache's update semantics, the adapter that feeds it from a hand-made
+ * ZooKeeper view today (viewfix: only what changed is copied),
+ * kb_api_partition's errors from the cache, and the topic-creation
+ * service's parked operations (broker/admin) with a stand-in for its
+ * ZooKeeper writer.
  */
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "broker/admin/kb_topic_creator.h"
 #include "broker/api/kb_api.h"
+#include "broker/api/kb_api_internal.h"
+#include "broker/metadata/kb_metadata.h"
+#include "broker/metadata/kb_metadata_view.h"
 #include "broker/metrics/kb_metrics.h"
 #include "proto/kp_types.h"
 #include "tests/unit/logfix.h"
@@ -22,18 +33,21 @@
 
 static kb_broker_t broker;
 static kb_metrics_t metrics;
+static kb_metadata_t *md;
 
 static void setup(void) {
     logfix_setup("api");
-    viewfix_reset();
     memset(&metrics, 0, sizeof(metrics));
-    broker = (kb_broker_t){.base = lf.base, .cfg = &lf.cfg, .view = viewfix_view(), .metrics = &metrics};
+    md = kb_metadata_new();
+    ck_assert_ptr_nonnull(md);
+    broker = (kb_broker_t){.base = lf.base, .cfg = &lf.cfg, .metadata = md, .metrics = &metrics};
     netfix_start(kb_api_on_request, &broker, 0);
 }
 
 static void teardown(void) {
     netfix_stop();
-    viewfix_reset();
+    kb_metadata_free(md);
+    md = NULL;
     logfix_teardown();
 }
 
@@ -194,6 +208,385 @@ START_TEST(oversized_frame_is_refused_by_the_listener) {
 }
 END_TEST
 
+/* ------------------------------------------------------ the metadata cache */
+
+/* Makes brokers ids[0..n) the cache's broker set, each with a PLAINTEXT
+ * endpoint (the listener netfix serves on). */
+static void cache_brokers(const int32_t *ids, int n) {
+    kb_md_endpoint_t ep[8];
+    kb_md_broker_t b[8];
+    ck_assert_int_le(n, 8);
+    for (int i = 0; i < n; i++) {
+        ep[i] = (kb_md_endpoint_t){"PLAINTEXT", "127.0.0.1", 9000 + ids[i]};
+        b[i] = (kb_md_broker_t){ids[i], NULL, 1, &ep[i]};
+    }
+    ck_assert_int_eq(kb_metadata_set_brokers(md, b, n), 0);
+    kb_metadata_set_loaded(md, true);
+}
+
+/* Upserts topic `name` with n partitions, each replicated and led by
+ * `leader` (-1: no leader yet) at leader epoch `epoch`. */
+static void cache_topic(const char *name, int n, int32_t leader, int32_t epoch) {
+    kb_md_partition_t parts[16];
+    int32_t replica = leader >= 0 ? leader : 1;
+    ck_assert_int_le(n, 16);
+    for (int i = 0; i < n; i++)
+        parts[i] = (kb_md_partition_t){leader, epoch, 1, leader >= 0 ? 1 : 0, &replica, &replica};
+    kb_md_topic_t t = {(char *)name, n, parts, 0, NULL};
+    ck_assert_int_eq(kb_metadata_upsert_topic(md, &t), 0);
+}
+
+static int notified;
+static void count_notify(kb_metadata_t *m, void *arg) {
+    (void)m;
+    (*(int *)arg)++;
+}
+
+START_TEST(cache_upserts_copies_and_keeps_topics_sorted) {
+    cache_topic("b", 2, 1, 0);
+    cache_topic("a", 1, 1, 0);
+    ck_assert_int_eq(kb_metadata_topic_count(md), 2);
+    ck_assert_str_eq(kb_metadata_topic_at(md, 0)->name, "a");
+    ck_assert_str_eq(kb_metadata_topic_at(md, 1)->name, "b");
+    /* Upserting again replaces the topic, partitions included; the cache
+     * holds its own copy, not the caller's arrays. */
+    cache_topic("b", 3, 2, 4);
+    ck_assert_int_eq(kb_metadata_topic_count(md), 2);
+    const kb_md_topic_t *b = kb_metadata_topic(md, "b");
+    ck_assert_int_eq(b->n_partitions, 3);
+    ck_assert_int_eq(b->partitions[2].leader, 2);
+    ck_assert_int_eq(b->partitions[2].leader_epoch, 4);
+    ck_assert_int_eq(b->partitions[2].n_isr, 1);
+    ck_assert_int_eq(b->partitions[2].isr[0], 2);
+    ck_assert_ptr_null(kb_metadata_topic(md, "c"));
+}
+END_TEST
+
+START_TEST(cache_partition_and_config_updates_touch_only_their_target) {
+    int32_t isr[] = {3, 1};
+    kb_md_partition_t p = {3, 9, 2, 2, isr, isr};
+    kc_config_entry_t cfg[] = {{"retention.ms", "1000"}};
+    cache_topic("t", 2, 1, 0);
+    ck_assert_int_eq(kb_metadata_set_partition(md, "t", 1, &p), 0);
+    isr[0] = 42; /* copied: the cache does not see this */
+    const kb_md_topic_t *t = kb_metadata_topic(md, "t");
+    ck_assert_int_eq(t->partitions[1].leader, 3);
+    ck_assert_int_eq(t->partitions[1].leader_epoch, 9);
+    ck_assert_int_eq(t->partitions[1].isr[0], 3);
+    ck_assert_int_eq(t->partitions[0].leader, 1);
+    ck_assert_int_eq(kb_metadata_set_partition(md, "t", 2, &p), -1);
+    ck_assert_int_eq(kb_metadata_set_partition(md, "nope", 0, &p), -1);
+    ck_assert_int_eq(kb_metadata_set_topic_configs(md, "t", cfg, 1), 0);
+    t = kb_metadata_topic(md, "t");
+    ck_assert_int_eq(t->n_configs, 1);
+    ck_assert_str_eq(t->configs[0].value, "1000");
+    ck_assert_int_eq(kb_metadata_set_topic_configs(md, "nope", cfg, 1), -1);
+}
+END_TEST
+
+START_TEST(cache_remove_drops_a_topic_and_listeners_hear_notify) {
+    notified = 0;
+    ck_assert_int_eq(kb_metadata_subscribe(md, count_notify, &notified), 0);
+    cache_topic("a", 1, 1, 0);
+    cache_topic("b", 1, 1, 0);
+    ck_assert(kb_metadata_remove_topic(md, "a"));
+    ck_assert(!kb_metadata_remove_topic(md, "a"));
+    ck_assert_ptr_null(kb_metadata_topic(md, "a"));
+    ck_assert_int_eq(kb_metadata_topic_count(md), 1);
+    ck_assert_str_eq(kb_metadata_topic_at(md, 0)->name, "b");
+    ck_assert_int_eq(notified, 0); /* updates batch up until notify */
+    kb_metadata_notify(md);
+    ck_assert_int_eq(notified, 1);
+    kb_metadata_unsubscribe(md, count_notify, &notified);
+    kb_metadata_notify(md);
+    ck_assert_int_eq(notified, 1);
+}
+END_TEST
+
+/* The view adapter: what the ZooKeeper view stamped as changed reaches the
+ * cache, and nothing else is copied again. */
+START_TEST(view_feed_copies_only_what_the_view_changed) {
+    int32_t one[] = {1};
+    viewfix_reset();
+    viewfix_add_broker(1);
+    viewfix_topic("a", 2, one, 1);
+    viewfix_topic("b", 2, one, 1);
+    viewfix_state("a", 0, 1, 0, one, 1);
+    kb_metadata_feed_t *feed = kb_metadata_feed_new(md, viewfix_view());
+    notified = 0;
+    ck_assert_int_eq(kb_metadata_subscribe(md, count_notify, &notified), 0);
+    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert_int_eq(notified, 1);
+    ck_assert(kb_metadata_loaded(md));
+    ck_assert_ptr_nonnull(kb_metadata_broker(md, 1));
+    ck_assert_int_eq(kb_metadata_topic_count(md), 2);
+    const kb_md_topic_t *a = kb_metadata_topic(md, "a"), *b = kb_metadata_topic(md, "b");
+    ck_assert_int_eq(a->partitions[0].leader, 1);
+    ck_assert_int_eq(a->partitions[1].leader, -1);
+    const int32_t *a0_isr = a->partitions[0].isr;
+    /* One partition of "a" changes: only that partition is copied again. */
+    viewfix_state("a", 1, 1, 3, one, 1);
+    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert_int_eq(notified, 2);
+    ck_assert_ptr_eq(kb_metadata_topic(md, "a"), a);
+    ck_assert_ptr_eq(kb_metadata_topic(md, "b"), b);
+    ck_assert_ptr_eq(a->partitions[0].isr, a0_isr);
+    ck_assert_int_eq(a->partitions[1].leader, 1);
+    ck_assert_int_eq(a->partitions[1].leader_epoch, 3);
+    /* A config override reaches the cache; a new topic is added whole. */
+    viewfix_topic_config("b", "retention.ms", "5");
+    viewfix_topic("c", 1, one, 1);
+    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert_int_eq(kb_metadata_topic(md, "b")->n_configs, 1);
+    ck_assert_str_eq(kb_metadata_topic(md, "b")->configs[0].value, "5");
+    ck_assert_int_eq(kb_metadata_topic(md, "c")->n_partitions, 1);
+    kb_metadata_unsubscribe(md, count_notify, &notified);
+    kb_metadata_feed_free(feed);
+    viewfix_reset();
+}
+END_TEST
+
+/* ------------------------------------------------- Metadata from the cache */
+
+typedef struct {
+    const uint8_t *p, *end;
+} cursor_t;
+
+static int32_t take32(cursor_t *c) {
+    ck_assert(c->end - c->p >= 4);
+    int32_t v = be32(c->p);
+    c->p += 4;
+    return v;
+}
+static int16_t take16(cursor_t *c) {
+    ck_assert(c->end - c->p >= 2);
+    int16_t v = be16(c->p);
+    c->p += 2;
+    return v;
+}
+static void skip_str(cursor_t *c) {
+    int16_t n = take16(c);
+    if (n > 0) c->p += n;
+}
+
+/* What one Metadata v1 answer for one topic says. */
+typedef struct {
+    int32_t n_brokers, first_broker;
+    int16_t topic_error;
+    int32_t n_partitions;
+    int16_t p0_error;
+    int32_t p0_leader;
+} md_answer_t;
+
+/* Asks Metadata v1 for topic `name` and reads the answer. */
+static md_answer_t ask_metadata(const char *name, int32_t corr) {
+    uint8_t body[64], buf[4096];
+    size_t len = strlen(name);
+    md_answer_t a = {0};
+    body[0] = body[1] = body[2] = 0;
+    body[3] = 1;
+    body[4] = 0;
+    body[5] = (uint8_t)len;
+    memcpy(body + 6, name, len);
+    request(KP_API_METADATA, 1, corr, body, 6 + len);
+    ssize_t n = netfix_read_frame(buf, sizeof(buf));
+    ck_assert_int_gt(n, 4);
+    cursor_t c = {buf, buf + n};
+    ck_assert_int_eq(take32(&c), corr);
+    a.n_brokers = take32(&c);
+    for (int32_t i = 0; i < a.n_brokers; i++) {
+        int32_t id = take32(&c);
+        if (i == 0) a.first_broker = id;
+        skip_str(&c);
+        take32(&c);
+        skip_str(&c);
+    }
+    take32(&c); /* controller id */
+    ck_assert_int_eq(take32(&c), 1);
+    a.topic_error = take16(&c);
+    skip_str(&c);
+    c.p++; /* is_internal */
+    a.n_partitions = take32(&c);
+    a.p0_leader = -2;
+    if (a.n_partitions > 0) {
+        a.p0_error = take16(&c);
+        ck_assert_int_eq(take32(&c), 0);
+        a.p0_leader = take32(&c);
+    }
+    return a;
+}
+
+START_TEST(metadata_answers_follow_cache_updates) {
+    int32_t ids[] = {1};
+    cache_brokers(ids, 1);
+    cache_topic("t", 2, 1, 0);
+    md_answer_t a = ask_metadata("t", 1);
+    ck_assert_int_eq(a.n_brokers, 1);
+    ck_assert_int_eq(a.first_broker, 1);
+    ck_assert_int_eq(a.topic_error, 0);
+    ck_assert_int_eq(a.n_partitions, 2);
+    ck_assert_int_eq(a.p0_error, 0);
+    ck_assert_int_eq(a.p0_leader, 1);
+    /* Partition 0 loses its leader: 5 with leader -1. */
+    int32_t replica = 1;
+    kb_md_partition_t leaderless = {-1, 1, 1, 0, &replica, NULL};
+    ck_assert_int_eq(kb_metadata_set_partition(md, "t", 0, &leaderless), 0);
+    a = ask_metadata("t", 2);
+    ck_assert_int_eq(a.p0_error, KP_ERR_LEADER_NOT_AVAILABLE);
+    ck_assert_int_eq(a.p0_leader, -1);
+    /* The topic grows, then goes. */
+    cache_topic("t", 5, 1, 1);
+    ck_assert_int_eq(ask_metadata("t", 3).n_partitions, 5);
+    kb_metadata_remove_topic(md, "t");
+    a = ask_metadata("t", 4);
+    ck_assert_int_eq(a.topic_error, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(a.n_partitions, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------ kb_api_partition */
+
+static int16_t partition_error(const char *topic, int32_t partition, bool leader_only) {
+    kb_request_t req = {.broker = &broker};
+    int16_t err = -1;
+    ck_assert_ptr_null(kb_api_partition(&req, kp_str_c(topic), partition, leader_only, &err));
+    return err;
+}
+
+START_TEST(partition_lookup_errors_come_from_the_cache) {
+    ck_assert_int_eq(partition_error("t", 0, false), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    cache_topic("t", 2, 2, 0);
+    /* Known to the cluster but not hosted here (no partition objects). */
+    ck_assert_int_eq(partition_error("t", 0, false), KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    ck_assert_int_eq(partition_error("t", 1, true), KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    ck_assert_int_eq(partition_error("t", 2, false), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(partition_error("t", -1, false), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    kb_metadata_remove_topic(md, "t");
+    ck_assert_int_eq(partition_error("t", 0, false), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+}
+END_TEST
+
+/* ------------------------------------------- the topic-creation service */
+
+static int writes;
+/* Stands in for kc_topic_create: the znodes are "written" at once. */
+static void fake_write(kc_session_t *zk, const kc_topic_t *plan, const kc_config_entry_t *configs, int n_configs,
+                       void (*done)(int rc, void *arg), void *arg) {
+    (void)zk;
+    (void)configs;
+    (void)n_configs;
+    ck_assert_int_gt(plan->n_partitions, 0);
+    writes++;
+    done(0, arg);
+}
+
+typedef struct {
+    int calls;
+    int16_t error_code;
+    char message[512];
+} answer_t;
+
+static void on_answer(const kb_topic_op_t *op, void *arg) {
+    answer_t *a = arg;
+    kp_str_t name;
+    const char *why;
+    a->calls++;
+    ck_assert_int_eq(kb_topic_op_count(op), 1);
+    kb_topic_op_result(op, 0, &name, &a->error_code, &why);
+    snprintf(a->message, sizeof(a->message), "%s", why ? why : "");
+}
+
+static kb_topic_creator_t *creator(void) {
+    int32_t ids[] = {1};
+    kb_topic_creator_deps_t deps = {lf.base, NULL, md, 1, 1, fake_write};
+    cache_brokers(ids, 1);
+    writes = 0;
+    kb_topic_creator_t *tc = kb_topic_creator_new(&deps);
+    ck_assert_ptr_nonnull(tc);
+    return tc;
+}
+
+/* Starts creating `name` with 2 partitions and parks the operation. */
+static void park_creation(kb_topic_creator_t *tc, kp_createtopics_topic_t *topic, const char *name, answer_t *a) {
+    *topic = (kp_createtopics_topic_t){.name = kp_str_c(name), .num_partitions = 2, .replication_factor = 1};
+    kp_createtopics_request_t body = {1, topic, 60000, false};
+    kb_topic_op_t *op = kb_topic_creator_start(tc, &body);
+    ck_assert_ptr_nonnull(op);
+    ck_assert_int_eq(writes, 1);
+    ck_assert(!kb_topic_op_settled(op)); /* written, no leaders yet */
+    ck_assert_int_eq(kb_topic_op_wait(op, 60000, on_answer, a), 0);
+    ck_assert_int_eq(kb_topic_creator_waiting(tc), 1);
+    ck_assert_int_eq(a->calls, 0);
+}
+
+START_TEST(parked_creation_is_answered_at_shutdown) {
+    kb_topic_creator_t *tc = creator();
+    kp_createtopics_topic_t topic;
+    answer_t a = {0};
+    park_creation(tc, &topic, "fresh", &a);
+    kb_topic_creator_shutdown(tc);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.error_code, KP_ERR_REQUEST_TIMED_OUT);
+    ck_assert_ptr_nonnull(strstr(a.message, "shut down"));
+    ck_assert_int_eq(kb_topic_creator_waiting(tc), 0);
+    kb_topic_creator_shutdown(tc); /* nothing left: no second answer */
+    kb_topic_creator_free(tc);
+    ck_assert_int_eq(a.calls, 1);
+}
+END_TEST
+
+START_TEST(parked_creation_is_answered_when_the_cache_shows_leaders) {
+    kb_topic_creator_t *tc = creator();
+    kp_createtopics_topic_t topic;
+    answer_t a = {0};
+    park_creation(tc, &topic, "fresh", &a);
+    cache_topic("fresh", 2, -1, -1); /* assigned, not led yet */
+    kb_metadata_notify(md);
+    ck_assert_int_eq(a.calls, 0);
+    cache_topic("fresh", 2, 1, 0);
+    kb_metadata_notify(md);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.error_code, KP_ERR_NONE);
+    ck_assert_int_eq(kb_topic_creator_waiting(tc), 0);
+    kb_topic_creator_free(tc);
+    ck_assert_int_eq(a.calls, 1);
+}
+END_TEST
+
+START_TEST(freeing_the_creator_answers_what_is_parked) {
+    kb_topic_creator_t *tc = creator();
+    kp_createtopics_topic_t topic;
+    answer_t a = {0};
+    park_creation(tc, &topic, "fresh", &a);
+    kb_topic_creator_free(tc);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.error_code, KP_ERR_REQUEST_TIMED_OUT);
+}
+END_TEST
+
+START_TEST(creating_an_existing_topic_is_refused_without_a_write) {
+    kb_topic_creator_t *tc = creator();
+    kp_createtopics_topic_t topic = {.name = kp_str_c("t.x"), .num_partitions = 1, .replication_factor = 1};
+    kp_createtopics_request_t body = {1, &topic, 1000, false};
+    cache_topic("t.x", 1, 1, 0);
+    kb_topic_op_t *op = kb_topic_creator_start(tc, &body);
+    kp_str_t name;
+    int16_t err;
+    const char *why;
+    ck_assert(kb_topic_op_settled(op));
+    kb_topic_op_result(op, 0, &name, &err, &why);
+    ck_assert_int_eq(err, KP_ERR_TOPIC_ALREADY_EXISTS);
+    kb_topic_op_release(op);
+    topic.name = kp_str_c("t_x"); /* collides once '.' reads as '_' */
+    op = kb_topic_creator_start(tc, &body);
+    kb_topic_op_result(op, 0, &name, &err, &why);
+    ck_assert_int_eq(err, KP_ERR_INVALID_TOPIC_EXCEPTION);
+    kb_topic_op_release(op);
+    ck_assert_int_eq(writes, 0);
+    kb_topic_creator_free(tc);
+}
+END_TEST
+
 Suite *api_suite(void) {
     Suite *s = suite_create("api");
     TCase *tc = tcase_create("dispatcher");
@@ -212,6 +605,24 @@ Suite *api_suite(void) {
     tcase_add_test(tc, trailing_bytes_after_the_body_close);
     tcase_add_test(tc, metadata_is_answered_in_order_with_its_correlation_id);
     tcase_add_test(tc, oversized_frame_is_refused_by_the_listener);
+    tcase_add_test(tc, metadata_answers_follow_cache_updates);
     suite_add_tcase(s, tc);
+
+    TCase *cache = tcase_create("metadata cache");
+    tcase_add_checked_fixture(cache, setup, teardown);
+    tcase_add_test(cache, cache_upserts_copies_and_keeps_topics_sorted);
+    tcase_add_test(cache, cache_partition_and_config_updates_touch_only_their_target);
+    tcase_add_test(cache, cache_remove_drops_a_topic_and_listeners_hear_notify);
+    tcase_add_test(cache, partition_lookup_errors_come_from_the_cache);
+    tcase_add_test(cache, view_feed_copies_only_what_the_view_changed);
+    suite_add_tcase(s, cache);
+
+    TCase *creation = tcase_create("topic creation service");
+    tcase_add_checked_fixture(creation, setup, teardown);
+    tcase_add_test(creation, parked_creation_is_answered_at_shutdown);
+    tcase_add_test(creation, parked_creation_is_answered_when_the_cache_shows_leaders);
+    tcase_add_test(creation, freeing_the_creator_answers_what_is_parked);
+    tcase_add_test(creation, creating_an_existing_topic_is_refused_without_a_write);
+    suite_add_tcase(s, creation);
     return s;
 }

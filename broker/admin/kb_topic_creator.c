@@ -1,0 +1,748 @@
+/*
+ * kb_topic_creator.c - the topic-creation service (kb_topic_creator.h).
+ *
+ * An operation is one CreateTopics request: a slot per requested topic with
+ * its answer.  Each topic is judged on its own, in the spec's order: listed
+ * twice (42), illegal name (17), already exists (36) or collides with an
+ * existing topic or an earlier one of the same request once '.' and '_' are
+ * equated (17), a null config value (42), an explicit assignment together
+ * with num_partitions or replication_factor other than -1 (42), then the
+ * layout (37, 38, 39) and the configs (40).  num_partitions or
+ * replication_factor -1 stands for the broker's defaults in every version
+ * (see plan_counted).  The layout is planned by the same libkcoord code
+ * kbroker-admin create-topic uses (kc_topic_plan over the live brokers,
+ * ascending) and written by kc_topic_create, so the znodes are the same
+ * whoever created the topic.
+ *
+ * Waiting.  A topic whose znodes were written is answered 0 once every one
+ * of its partitions has a leader in the metadata cache, or 7
+ * REQUEST_TIMED_OUT when timeout_ms passes first (creation continues).  A
+ * waiting operation is on the service's parked list, which the cache's
+ * change notification walks; nothing polls.  A write completion only
+ * schedules a look at the cache (an event_active'd event) instead of
+ * looking itself: completions also run inside kc_session_free() at
+ * teardown, after the service is gone.  An operation outlives its answer
+ * while writes are still in flight: it is reference counted, one reference
+ * per write plus the holder's (the caller's, then the parked list's).
+ */
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/admin/kb_topic_creator.h"
+#include "broker/kb_topic_config.h"
+#include "common/kc_log.h"
+#include "common/kc_names.h"
+#include "coord/kc_topics.h"
+#include "proto/kp_types.h"
+
+#define MOD "createtopics"
+
+#define WHY_LEN 512
+
+/* Kafka's wording, which clients may show. */
+#define DUPLICATE_MESSAGE "Found multiple entries for this topic."
+
+typedef enum {
+    SLOT_FINAL,   /* error_code is the answer */
+    SLOT_WRITING, /* znodes being written */
+    SLOT_WAITING, /* written; waiting for every partition to have a leader */
+} slot_state_t;
+
+/* One requested topic and its answer. */
+typedef struct {
+    kb_topic_op_t *op;
+    kp_str_t name;         /* borrowed from the request (valid while held) */
+    char *cname;           /* owned C copy of a legal name, NULL otherwise */
+    int32_t n_partitions;  /* planned, for the leader check */
+    int32_t group;         /* names equal once '.' reads as '_' share a group */
+    slot_state_t state;
+    int16_t error_code;
+    char *error_message;   /* owned; NULL = null (success) */
+} ct_slot_t;
+
+struct kb_topic_op {
+    kb_topic_creator_t *tc;
+    bool answered;          /* write results no longer change the answer */
+    bool validate_only;
+    int32_t n_slots;
+    ct_slot_t *slots;
+    kb_topic_op_done_fn done; /* set while parked */
+    void *done_arg;
+    int32_t timeout_ms;     /* as requested, for the timeout answer's message */
+    struct event *timer;    /* timeout_ms */
+    struct event *recheck;  /* a write finished: look at the cache from the loop */
+    int refs;               /* writes in flight, plus the holder's */
+    kb_topic_op_t *prev, *next; /* on the parked list while waiting */
+};
+
+struct kb_topic_creator {
+    kb_topic_creator_deps_t deps;
+    kb_topic_op_t *parked;  /* operations waiting for leaders */
+    int n_parked;
+};
+
+/* ------------------------------------------------------------ lifetime */
+
+static void slot_fail(ct_slot_t *s, int16_t code, const char *why) {
+    s->state = SLOT_FINAL;
+    s->error_code = code;
+    free(s->error_message);
+    s->error_message = why ? strdup(why) : NULL;
+}
+
+static void op_free(kb_topic_op_t *op) {
+    for (int32_t i = 0; i < op->n_slots; i++) {
+        free(op->slots[i].cname);
+        free(op->slots[i].error_message);
+    }
+    free(op->slots);
+    free(op);
+}
+
+static void op_unref(kb_topic_op_t *op) {
+    if (--op->refs == 0) op_free(op);
+}
+
+static void park_link(kb_topic_op_t *op) {
+    kb_topic_creator_t *tc = op->tc;
+    op->next = tc->parked;
+    if (tc->parked) tc->parked->prev = op;
+    tc->parked = op;
+    tc->n_parked++;
+}
+
+static void park_unlink(kb_topic_op_t *op) {
+    kb_topic_creator_t *tc = op->tc;
+    if (op->prev) op->prev->next = op->next;
+    else if (tc->parked == op) tc->parked = op->next;
+    else return; /* not parked */
+    if (op->next) op->next->prev = op->prev;
+    op->prev = op->next = NULL;
+    tc->n_parked--;
+}
+
+/* Copies a requested name into an owned C string when it can be a legal
+ * topic name at all (no embedded NUL, not longer than the maximum). */
+static char *name_dup(kp_str_t name) {
+    if (name.len < 0 || name.len > KC_TOPIC_NAME_MAX) return NULL;
+    if (name.len > 0 && memchr(name.ptr, '\0', (size_t)name.len)) return NULL;
+    return name.len > 0 ? strndup(name.ptr, (size_t)name.len) : strdup("");
+}
+
+static kb_topic_op_t *op_new(kb_topic_creator_t *tc, const kp_createtopics_request_t *body) {
+    kb_topic_op_t *op = calloc(1, sizeof(*op));
+
+    if (!op) return NULL;
+    op->slots = calloc((size_t)body->n_topics + 1, sizeof(*op->slots));
+    if (!op->slots) {
+        free(op);
+        return NULL;
+    }
+    op->tc = tc;
+    op->validate_only = body->validate_only;
+    op->n_slots = body->n_topics;
+    op->refs = 1;
+    for (int32_t i = 0; i < op->n_slots; i++) {
+        op->slots[i].op = op;
+        op->slots[i].name = body->topics[i].name;
+        op->slots[i].cname = name_dup(body->topics[i].name);
+        op->slots[i].state = SLOT_FINAL;
+    }
+    return op;
+}
+
+/* Answers a parked operation through its callback, releases its events and
+ * drops the parked list's reference (writes in flight keep op alive). */
+static void op_answer(kb_topic_op_t *op) {
+    op->answered = true;
+    park_unlink(op);
+    op->done(op, op->done_arg);
+    if (op->timer) event_free(op->timer);
+    if (op->recheck) event_free(op->recheck);
+    op->timer = op->recheck = NULL;
+    op_unref(op);
+}
+
+/* ------------------------------------------------------------- waiting */
+
+/* True when the cache shows topic `name` with n partitions, each led. */
+static bool leaders_known(const kb_metadata_t *md, const char *name, int32_t n) {
+    const kb_md_topic_t *t = md ? kb_metadata_topic(md, name) : NULL;
+
+    if (!t || t->n_partitions != n) return false;
+    for (int i = 0; i < n; i++)
+        if (t->partitions[i].leader < 0) return false;
+    return true;
+}
+
+/* Settles the waiting topics whose leaders are known; true when no topic
+ * is unsettled any more. */
+static bool op_settle(kb_topic_op_t *op) {
+    bool done = true;
+
+    for (int32_t i = 0; i < op->n_slots; i++) {
+        ct_slot_t *s = &op->slots[i];
+        if (s->state == SLOT_WAITING && leaders_known(op->tc->deps.metadata, s->cname, s->n_partitions))
+            slot_fail(s, KP_ERR_NONE, NULL);
+        if (s->state != SLOT_FINAL) done = false;
+    }
+    return done;
+}
+
+static void on_recheck(evutil_socket_t fd, short what, void *arg) {
+    kb_topic_op_t *op = arg;
+
+    (void)fd;
+    (void)what;
+    if (op_settle(op)) op_answer(op);
+}
+
+/* Every unsettled topic gets 7 with a reason naming it: the broker shut
+ * down, or timeout_ms passed. */
+static void fail_unsettled(kb_topic_op_t *op, bool shutdown) {
+    char why[WHY_LEN];
+
+    for (int32_t i = 0; i < op->n_slots; i++) {
+        ct_slot_t *s = &op->slots[i];
+        if (s->state == SLOT_FINAL) continue;
+        if (shutdown)
+            snprintf(why, sizeof(why), "The broker shut down before topic '%s' was ready; %s", s->cname,
+                     s->state == SLOT_WAITING ? "its creation continues" : "it may or may not exist now");
+        else
+            snprintf(why, sizeof(why), "Topic '%s' was not ready within timeout_ms %d; its creation continues",
+                     s->cname, (int)op->timeout_ms);
+        slot_fail(s, KP_ERR_REQUEST_TIMED_OUT, why);
+    }
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg) {
+    kb_topic_op_t *op = arg;
+
+    (void)fd;
+    (void)what;
+    op_settle(op);
+    fail_unsettled(op, false);
+    op_answer(op);
+}
+
+void kb_topic_creator_shutdown(kb_topic_creator_t *tc) {
+    while (tc && tc->parked) {
+        kb_topic_op_t *op = tc->parked;
+        fail_unsettled(op, true);
+        op_answer(op); /* unlinks op */
+    }
+}
+
+int kb_topic_creator_waiting(const kb_topic_creator_t *tc) { return tc->n_parked; }
+
+/* The cache changed: operations whose topics all have leaders now are
+ * answered. */
+static void on_metadata_change(kb_metadata_t *md, void *arg) {
+    kb_topic_creator_t *tc = arg;
+    kb_topic_op_t *op = tc->parked;
+
+    (void)md;
+    while (op) {
+        kb_topic_op_t *next = op->next; /* op may be answered and unlinked below */
+        if (op_settle(op)) op_answer(op);
+        op = next;
+    }
+}
+
+/* kc_topic_create's completion.  It may run synchronously, from the loop,
+ * or inside kc_session_free() at teardown, and after the answer went out
+ * (timeout_ms passed): then it only logs and drops its reference. */
+static void on_written(int rc, void *arg) {
+    ct_slot_t *s = arg;
+    kb_topic_op_t *op = s->op;
+    char why[WHY_LEN];
+
+    if (rc == KC_OK) {
+        kc_info(MOD, "created topic '%s' (%d partitions)", s->cname, (int)s->n_partitions);
+    } else if (rc == KC_EXISTS) {
+        snprintf(why, sizeof(why), "Topic '%s' already exists.", s->cname);
+    } else {
+        snprintf(why, sizeof(why), "cannot create topic '%s' in ZooKeeper: %s; it may or may not "
+                 "exist now", s->cname, kc_strerror(rc));
+        kc_warn(MOD, "%s", why);
+    }
+    if (!op->answered && s->state == SLOT_WRITING) {
+        if (rc == KC_OK)
+            s->state = SLOT_WAITING;
+        else if (rc == KC_EXISTS)
+            slot_fail(s, KP_ERR_TOPIC_ALREADY_EXISTS, why);
+        else
+            slot_fail(s, rc == KC_CONNLOSS ? KP_ERR_REQUEST_TIMED_OUT : KP_ERR_UNKNOWN_SERVER_ERROR, why);
+        if (op->recheck) event_active(op->recheck, EV_TIMEOUT, 0);
+    }
+    op_unref(op);
+}
+
+/* ------------------------------------------------------------ the cache */
+
+/* Live broker ids in ascending order (the order Kafka's assignment is
+ * computed over; the cache keeps brokers by id), malloc'd; NULL when out
+ * of memory. */
+static int32_t *live_brokers(const kb_metadata_t *md, int *n) {
+    int count = kb_metadata_broker_count(md);
+    int32_t *ids = calloc((size_t)count + 1, sizeof(*ids));
+
+    *n = 0;
+    if (!ids) return NULL;
+    for (int i = 0; i < count; i++) ids[i] = kb_metadata_broker_at(md, i)->id;
+    *n = count;
+    return ids;
+}
+
+/* True when `name` is free in the cache; else false with *err 36 when the
+ * topic exists or 17 when it collides with one once '.' and '_' are
+ * equated (Kafka refuses such pairs), and a reason in why. */
+static bool name_free(const kb_metadata_t *md, const char *name, int16_t *err, char *why, size_t whylen) {
+    if (kb_metadata_topic(md, name)) {
+        snprintf(why, whylen, "Topic '%s' already exists.", name);
+        *err = KP_ERR_TOPIC_ALREADY_EXISTS;
+        return false;
+    }
+    /* Only a name holding '.' or '_' can collide (Kafka skips the scan too). */
+    if (!strpbrk(name, "._")) return true;
+    for (int i = 0; i < kb_metadata_topic_count(md); i++) {
+        const char *other = kb_metadata_topic_at(md, i)->name;
+        if (!kc_topic_names_collide(name, other)) continue;
+        snprintf(why, whylen, "Topic '%s' collides with existing topic '%s'", name, other);
+        *err = KP_ERR_INVALID_TOPIC_EXCEPTION;
+        return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------- judging */
+
+/* What every topic of one request is judged against. */
+typedef struct {
+    const kb_topic_creator_t *tc;
+    int32_t *live;  /* live broker ids, ascending (owned) */
+    int n_live;
+    int32_t *taken; /* per name group: the slot accepted in it, or -1 (owned) */
+} ct_ctx_t;
+
+/* A requested name as a sort key, optionally read with every '.' as '_'
+ * (Kafka's metric-name collision rule).  Sorting keeps the duplicate and
+ * collision checks O(n log n) however many topics one request lists. */
+typedef struct {
+    kp_str_t name;
+    int32_t index;
+    bool fold;
+} ct_key_t;
+
+static unsigned char key_char(const ct_key_t *k, int32_t i) {
+    unsigned char c = (unsigned char)k->name.ptr[i];
+    return k->fold && c == '.' ? '_' : c;
+}
+
+/* Orders by name only. */
+static int key_name_cmp(const ct_key_t *a, const ct_key_t *b) {
+    int32_t n = a->name.len < b->name.len ? a->name.len : b->name.len;
+
+    for (int32_t i = 0; i < n; i++)
+        if (key_char(a, i) != key_char(b, i)) return key_char(a, i) < key_char(b, i) ? -1 : 1;
+    return (a->name.len > b->name.len) - (a->name.len < b->name.len);
+}
+
+/* Orders by name, then by request order. */
+static int key_cmp(const void *pa, const void *pb) {
+    const ct_key_t *a = pa, *b = pb;
+    int c = key_name_cmp(a, b);
+
+    return c ? c : (a->index > b->index) - (a->index < b->index);
+}
+
+static ct_key_t *sorted_keys(const kb_topic_op_t *op, bool fold) {
+    ct_key_t *keys = calloc((size_t)op->n_slots + 1, sizeof(*keys));
+
+    if (!keys) return NULL;
+    for (int32_t i = 0; i < op->n_slots; i++) keys[i] = (ct_key_t){op->slots[i].name, i, fold};
+    qsort(keys, (size_t)op->n_slots, sizeof(*keys), key_cmp);
+    return keys;
+}
+
+/* Kafka answers every entry of a name listed more than once with 42. */
+static int refuse_duplicates(kb_topic_op_t *op) {
+    ct_key_t *keys = sorted_keys(op, false);
+
+    if (!keys) return -1;
+    for (int32_t i = 0; i + 1 < op->n_slots; i++) {
+        if (key_name_cmp(&keys[i], &keys[i + 1]) != 0) continue;
+        slot_fail(&op->slots[keys[i].index], KP_ERR_INVALID_REQUEST, DUPLICATE_MESSAGE);
+        slot_fail(&op->slots[keys[i + 1].index], KP_ERR_INVALID_REQUEST, DUPLICATE_MESSAGE);
+    }
+    free(keys);
+    return 0;
+}
+
+/* Numbers the groups of names that are equal once '.' reads as '_'. */
+static int group_names(kb_topic_op_t *op) {
+    ct_key_t *keys = sorted_keys(op, true);
+    int32_t group = 0;
+
+    if (!keys) return -1;
+    for (int32_t i = 0; i < op->n_slots; i++) {
+        if (i > 0 && key_name_cmp(&keys[i - 1], &keys[i]) != 0) group++;
+        op->slots[keys[i].index].group = group;
+    }
+    free(keys);
+    return 0;
+}
+
+/* 17 for an illegal name or a '.'/'_' collision with an existing topic or
+ * with a topic accepted earlier in this request; 36 for an existing one. */
+static bool judge_name(const ct_ctx_t *ctx, kb_topic_op_t *op, int32_t i, char *why) {
+    ct_slot_t *s = &op->slots[i];
+    int16_t err = KP_ERR_INVALID_TOPIC_EXCEPTION;
+
+    if (!s->cname) {
+        snprintf(why, WHY_LEN, "topic name is longer than %d characters or contains a NUL byte",
+                 KC_TOPIC_NAME_MAX);
+    } else if (kc_topic_name_valid(s->cname, why, WHY_LEN) &&
+               name_free(ctx->tc->deps.metadata, s->cname, &err, why, WHY_LEN)) {
+        int32_t other = ctx->taken[s->group]; /* a different name: duplicates were refused */
+        if (other < 0) return true;
+        snprintf(why, WHY_LEN, "Topic '%s' collides with topic '%s' of the same request", s->cname,
+                 op->slots[other].cname);
+        slot_fail(s, KP_ERR_INVALID_TOPIC_EXCEPTION, why);
+        return false;
+    }
+    slot_fail(s, err, why);
+    return false;
+}
+
+/* 42 when any config value is null (Kafka lists their names). */
+static bool judge_null_configs(const kp_createtopics_topic_t *t, ct_slot_t *s, char *why) {
+    size_t used = 0;
+
+    why[0] = '\0';
+    for (int32_t i = 0; i < t->n_configs; i++) {
+        const kp_createtopics_config_t *c = &t->configs[i];
+        if (c->value.len >= 0 || used >= WHY_LEN) continue;
+        int n = snprintf(why + used, WHY_LEN - used, "%s%.*s", used ? "," : "Null value not supported "
+                         "for topic configs: ", (int)c->name.len, c->name.ptr);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    if (!why[0]) return true;
+    slot_fail(s, KP_ERR_INVALID_REQUEST, why);
+    return false;
+}
+
+/* The request's explicit assignment as a kc_topic_t whose replica lists
+ * borrow the request's arrays (free only ->partitions).  Partition ids must
+ * be 0..n-1, each once: KC_INVALID otherwise (39), KC_ERR when out of
+ * memory. */
+static int borrow_assignment(const kp_createtopics_topic_t *t, kc_topic_t *out, char *why) {
+    int32_t n = t->n_assignments;
+
+    *out = (kc_topic_t){0};
+    out->partitions = calloc((size_t)n, sizeof(*out->partitions));
+    bool *seen = calloc((size_t)n, sizeof(*seen));
+    int rc = out->partitions && seen ? KC_OK : KC_ERR;
+
+    out->n_partitions = n;
+    for (int32_t i = 0; rc == KC_OK && i < n; i++) {
+        const kp_createtopics_assignment_t *a = &t->assignments[i];
+        if (a->partition_index < 0 || a->partition_index >= n || seen[a->partition_index]) {
+            snprintf(why, WHY_LEN, "partitions should be a consecutive 0-based integer sequence "
+                     "(partition %d)", (int)a->partition_index);
+            rc = KC_INVALID;
+            break;
+        }
+        seen[a->partition_index] = true;
+        out->partitions[a->partition_index].n_replicas = a->n_broker_ids;
+        out->partitions[a->partition_index].replicas = a->broker_ids;
+    }
+    free(seen);
+    return rc;
+}
+
+/* 37 above KC_TOPIC_MAX_PARTITIONS, before anything is allocated per
+ * partition (kc_topic_plan then measures the znode of smaller counts). */
+static bool too_many_partitions(int32_t partitions, ct_slot_t *s, char *why) {
+    if (partitions <= KC_TOPIC_MAX_PARTITIONS) return false;
+    snprintf(why, WHY_LEN, "%d partitions cannot fit in the topic znode: ZooKeeper refuses requests over its "
+             "1 MiB limit (jute.maxbuffer, %d bytes), which allows at most %d partitions even with the shortest ids",
+             (int)partitions, KC_ZK_MAX_REQUEST_BYTES, KC_TOPIC_MAX_PARTITIONS);
+    slot_fail(s, KP_ERR_INVALID_PARTITIONS, why);
+    return true;
+}
+
+/* Explicit assignment: 42 when counts are given too, 39 when malformed. */
+static int plan_explicit(const ct_ctx_t *ctx, const kp_createtopics_topic_t *t, ct_slot_t *s,
+                         kc_topic_t *plan, char *why) {
+    kc_topic_t assignment;
+    int16_t err = KP_ERR_INVALID_REPLICA_ASSIGNMENT;
+    int rc;
+
+    if (t->num_partitions != KP_CREATETOPICS_UNSET || t->replication_factor != KP_CREATETOPICS_UNSET) {
+        slot_fail(s, KP_ERR_INVALID_REQUEST, "Both numPartitions or replicationFactor and "
+                  "replicasAssignments were set. Both cannot be used at the same time.");
+        return -1;
+    }
+    if (too_many_partitions(t->n_assignments, s, why)) return -1;
+    rc = borrow_assignment(t, &assignment, why);
+    if (rc == KC_OK)
+        rc = kc_topic_plan(s->cname, 0, 0, &assignment, ctx->live, ctx->n_live, plan, &err, why, WHY_LEN);
+    free(assignment.partitions);
+    if (rc == KC_OK) return 0;
+    if (rc == KC_INVALID)
+        slot_fail(s, err, why);
+    else
+        slot_fail(s, KP_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
+    return -1;
+}
+
+/* Counts: -1 means the broker default.  Kafka's clients send -1 only from
+ * v4 on, but Kafka's broker resolves it in every version, and KafkaJS
+ * 2.2 relies on that: its CreateTopics v0-v3 default both fields to -1. */
+static int plan_counted(const ct_ctx_t *ctx, const kp_createtopics_topic_t *t, ct_slot_t *s,
+                        kc_topic_t *plan, char *why) {
+    int32_t partitions = t->num_partitions, rf = t->replication_factor;
+    int16_t err = KP_ERR_NONE;
+    int rc;
+
+    if (partitions == KP_CREATETOPICS_UNSET) partitions = ctx->tc->deps.default_partitions;
+    if (rf == KP_CREATETOPICS_UNSET) rf = ctx->tc->deps.default_replication_factor;
+    if (too_many_partitions(partitions, s, why)) return -1;
+    rc = kc_topic_plan(s->cname, partitions, rf, NULL, ctx->live, ctx->n_live, plan, &err, why, WHY_LEN);
+    if (rc == KC_OK) return 0;
+    slot_fail(s, rc == KC_INVALID ? err : KP_ERR_UNKNOWN_SERVER_ERROR, why);
+    return -1;
+}
+
+static bool has_nul(kp_str_t s) { return s.len > 0 && memchr(s.ptr, '\0', (size_t)s.len) != NULL; }
+
+/* An owned C copy of a slice known to hold no NUL byte. */
+static char *str_dup(kp_str_t s) { return s.len > 0 ? strndup(s.ptr, (size_t)s.len) : strdup(""); }
+
+/* Adds (or, for a key given again, replaces: Kafka keeps the last) one
+ * config as owned C strings and returns its index; -1 when a string holds
+ * a NUL byte, -2 when out of memory. */
+static int add_config(kc_config_entry_t *out, int *n, const kp_createtopics_config_t *c) {
+    char *key, *value;
+    int i;
+
+    if (has_nul(c->name) || has_nul(c->value)) return -1;
+    key = str_dup(c->name);
+    value = str_dup(c->value);
+    if (!key || !value) {
+        free(key);
+        free(value);
+        return -2;
+    }
+    for (i = 0; i < *n && strcmp(out[i].key, key) != 0; i++) continue;
+    if (i < *n) {
+        free(out[i].key);
+        free(out[i].value);
+    } else {
+        (*n)++;
+    }
+    out[i] = (kc_config_entry_t){key, value};
+    return i;
+}
+
+/* 40 for a config whose name or value kb_topic_config_validate() refuses;
+ * on success *out holds the owned entries to write. */
+static int judge_configs(const kp_createtopics_topic_t *t, ct_slot_t *s, kc_config_entry_t **out,
+                         int *n_out, char *why) {
+    kc_config_entry_t *cfg = calloc((size_t)t->n_configs + 1, sizeof(*cfg));
+    int n = 0, rc = cfg ? 0 : -2;
+
+    for (int32_t i = 0; rc == 0 && i < t->n_configs; i++) {
+        int at = add_config(cfg, &n, &t->configs[i]);
+        if (at == -1)
+            snprintf(why, WHY_LEN, "topic config name or value contains a NUL byte");
+        else if (at >= 0 && !kb_topic_config_validate(cfg[at].key, cfg[at].value, why, WHY_LEN))
+            at = -1;
+        rc = at < 0 ? at : 0;
+    }
+    if (rc == 0) {
+        *out = cfg;
+        *n_out = n;
+        return 0;
+    }
+    kc_config_entries_free(cfg, n);
+    slot_fail(s, rc == -1 ? KP_ERR_INVALID_CONFIG : KP_ERR_UNKNOWN_SERVER_ERROR,
+              rc == -1 ? why : "out of memory");
+    return -1;
+}
+
+/* Writes an accepted topic's znodes; the slot waits for on_written. */
+static void start_write(kb_topic_op_t *op, ct_slot_t *s, const kc_topic_t *plan,
+                        const kc_config_entry_t *configs, int n_configs) {
+    if (!op->tc->deps.zk && !op->tc->deps.write_topic) {
+        slot_fail(s, KP_ERR_UNKNOWN_SERVER_ERROR, "no ZooKeeper session");
+        return;
+    }
+    s->state = SLOT_WRITING;
+    s->n_partitions = plan->n_partitions;
+    op->refs++;
+    op->tc->deps.write_topic(op->tc->deps.zk, plan, configs, n_configs, on_written, s);
+}
+
+/* Judges topic i (not already refused as a duplicate) and, unless the
+ * request only validates, starts its creation. */
+static void judge_topic(const ct_ctx_t *ctx, kb_topic_op_t *op, const kp_createtopics_topic_t *t, int32_t i) {
+    ct_slot_t *s = &op->slots[i];
+    char why[WHY_LEN];
+    kc_topic_t plan = {0};
+    kc_config_entry_t *configs = NULL;
+    int n_configs = 0, rc;
+
+    if (!judge_name(ctx, op, i, why) || !judge_null_configs(t, s, why)) return;
+    rc = t->n_assignments > 0 ? plan_explicit(ctx, t, s, &plan, why) : plan_counted(ctx, t, s, &plan, why);
+    if (rc == 0 && judge_configs(t, s, &configs, &n_configs, why) == 0 && !op->validate_only)
+        start_write(op, s, &plan, configs, n_configs);
+    kc_topic_clear(&plan);
+    kc_config_entries_free(configs, n_configs);
+}
+
+static void refuse_all(kb_topic_op_t *op, int16_t code, const char *why) {
+    for (int32_t i = 0; i < op->n_slots; i++) slot_fail(&op->slots[i], code, why);
+}
+
+static void judge_all(kb_topic_op_t *op, const kp_createtopics_request_t *body) {
+    ct_ctx_t ctx = {op->tc, NULL, 0, NULL};
+
+    ctx.live = live_brokers(op->tc->deps.metadata, &ctx.n_live);
+    ctx.taken = calloc((size_t)op->n_slots + 1, sizeof(*ctx.taken));
+    if (!ctx.live || !ctx.taken || refuse_duplicates(op) != 0 || group_names(op) != 0) {
+        refuse_all(op, KP_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
+    } else {
+        for (int32_t g = 0; g < op->n_slots; g++) ctx.taken[g] = -1;
+        for (int32_t i = 0; i < op->n_slots; i++) {
+            ct_slot_t *s = &op->slots[i];
+            if (s->error_code != KP_ERR_NONE) continue;
+            judge_topic(&ctx, op, &body->topics[i], i);
+            if (s->error_code == KP_ERR_NONE) ctx.taken[s->group] = i;
+        }
+    }
+    free(ctx.live);
+    free(ctx.taken);
+}
+
+
+static bool any_unsettled(const kb_topic_op_t *op) {
+    for (int32_t i = 0; i < op->n_slots; i++)
+        if (op->slots[i].state != SLOT_FINAL) return true;
+    return false;
+}
+
+/* ------------------------------------------------------------- public */
+
+kb_topic_creator_t *kb_topic_creator_new(const kb_topic_creator_deps_t *deps) {
+    kb_topic_creator_t *tc = calloc(1, sizeof(*tc));
+
+    if (!tc) return NULL;
+    tc->deps = *deps;
+    if (!tc->deps.write_topic) tc->deps.write_topic = kc_topic_create;
+    if (kb_metadata_subscribe(deps->metadata, on_metadata_change, tc) != 0) {
+        free(tc);
+        return NULL;
+    }
+    return tc;
+}
+
+void kb_topic_creator_free(kb_topic_creator_t *tc) {
+    if (!tc) return;
+    kb_topic_creator_shutdown(tc);
+    kb_metadata_unsubscribe(tc->deps.metadata, on_metadata_change, tc);
+    free(tc);
+}
+
+kb_topic_op_t *kb_topic_creator_start(kb_topic_creator_t *tc, const kp_createtopics_request_t *body) {
+    kb_topic_op_t *op = op_new(tc, body);
+
+    if (op) judge_all(op, body);
+    return op;
+}
+
+bool kb_topic_op_settled(const kb_topic_op_t *op) { return !any_unsettled(op); }
+int32_t kb_topic_op_count(const kb_topic_op_t *op) { return op->n_slots; }
+
+void kb_topic_op_result(const kb_topic_op_t *op, int32_t i, kp_str_t *name, int16_t *error_code,
+                        const char **error_message) {
+    *name = op->slots[i].name;
+    *error_code = op->slots[i].error_code;
+    *error_message = op->slots[i].error_message;
+}
+
+int kb_topic_op_wait(kb_topic_op_t *op, int32_t timeout_ms, kb_topic_op_done_fn done, void *arg) {
+    struct event_base *base = op->tc->deps.base;
+    int32_t ms = timeout_ms > 0 ? timeout_ms : 0;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    if (!base) return -1;
+    op->timer = evtimer_new(base, on_timeout, op);
+    op->recheck = event_new(base, -1, 0, on_recheck, op);
+    if (!op->timer || !op->recheck || evtimer_add(op->timer, &tv) != 0) {
+        if (op->timer) event_free(op->timer);
+        if (op->recheck) event_free(op->recheck);
+        op->timer = op->recheck = NULL;
+        return -1;
+    }
+    op->done = done;
+    op->done_arg = arg;
+    op->timeout_ms = timeout_ms;
+    park_link(op);
+    return 0;
+}
+
+void kb_topic_op_give_up(kb_topic_op_t *op, const char *why) {
+    for (int32_t i = 0; i < op->n_slots; i++)
+        if (op->slots[i].state != SLOT_FINAL) slot_fail(&op->slots[i], KP_ERR_REQUEST_TIMED_OUT, why);
+}
+
+void kb_topic_op_release(kb_topic_op_t *op) {
+    op->answered = true;
+    op_unref(op);
+}
+
+/* ---------------------------------------------------------- auto-creation */
+
+static void auto_created(int rc, void *arg) {
+    char *name = arg;
+
+    if (rc == KC_OK)
+        kc_info("metadata", "auto-created topic '%s'", name);
+    else if (rc == KC_EXISTS) /* another broker, or an earlier request, was first */
+        kc_debug("metadata", "topic '%s' already exists; not auto-created", name);
+    else
+        kc_warn("metadata", "cannot auto-create topic '%s': %s", name, kc_strerror(rc));
+    free(name);
+}
+
+int16_t kb_topic_creator_auto_create(kb_topic_creator_t *tc, const char *name) {
+    const kb_metadata_t *md = tc->deps.metadata;
+    kc_topic_t plan;
+    int16_t err = KP_ERR_NONE;
+    char why[WHY_LEN] = "out of memory", *arg;
+    int n_live, rc = KC_ERR;
+    int32_t *live;
+
+    /* Planning needs every live broker, and a topic not read yet must not
+     * look missing: while the cache (re)loads, the client just retries. */
+    if (!kb_metadata_loaded(md) || (!tc->deps.zk && tc->deps.write_topic == kc_topic_create)) return KP_ERR_LEADER_NOT_AVAILABLE;
+    live = live_brokers(md, &n_live);
+    if (live) rc = name_free(md, name, &err, why, sizeof(why)) ? KC_OK : err == KP_ERR_TOPIC_ALREADY_EXISTS ? KC_EXISTS : KC_INVALID;
+    if (rc == KC_OK)
+        rc = kc_topic_plan(name, tc->deps.default_partitions, tc->deps.default_replication_factor, NULL, live,
+                           n_live, &plan, &err, why, sizeof(why));
+    free(live);
+    if (rc == KC_INVALID) {
+        kc_warn("metadata", "not auto-creating topic '%s': %s", name, why);
+        return err;
+    }
+    if (rc != KC_OK) return KP_ERR_LEADER_NOT_AVAILABLE; /* exists after all, or out of memory */
+    arg = strdup(name);
+    if (arg) tc->deps.write_topic(tc->deps.zk, &plan, NULL, 0, auto_created, arg);
+    kc_topic_clear(&plan);
+    return KP_ERR_LEADER_NOT_AVAILABLE;
+}

@@ -1,0 +1,101 @@
+/*
+ * kb_topic_creator.h - topic creation as one service, used by CreateTopics
+ * and by Metadata's auto-creation.
+ *
+ * It judges requested topics against the broker's metadata cache (names,
+ * collisions, layout over the live brokers, configs), writes the accepted
+ * ones to ZooKeeper through libkcoord (the same planning and znodes as
+ * kbroker-admin create-topic), and can keep an operation waiting until the
+ * cache shows a leader for every new partition.  It learns of changes by
+ * subscribing to the cache, so nothing polls and main.c has no hook for it.
+ *
+ * Lifetime: main creates one per broker and reaches it through the broker
+ * context; kb_topic_creator_shutdown() answers every waiting operation
+ * (REQUEST_TIMED_OUT) while answers can still go out, and
+ * kb_topic_creator_free() does so again for anything parked since and
+ * releases the service.  An operation outlives its answer while its writes
+ * are in flight (they hold references), never the other way round, so the
+ * session may be freed after the service.
+ */
+#ifndef KB_TOPIC_CREATOR_H
+#define KB_TOPIC_CREATOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/metadata/kb_metadata.h"
+#include "proto/kp_createtopics.h"
+
+struct event_base;
+typedef struct kc_session kc_session_t;
+typedef struct kb_topic_creator kb_topic_creator_t;
+typedef struct kb_topic_op kb_topic_op_t;
+
+/* Writes a planned topic's znodes (kc_topic_create's contract: done gets
+ * 0, KC_EXISTS or another KC_* code, once, possibly from inside the call). */
+typedef void (*kb_topic_write_fn)(kc_session_t *zk, const kc_topic_t *plan, const kc_config_entry_t *configs,
+                                  int n_configs, void (*done)(int rc, void *arg), void *arg);
+
+/* What creation uses besides the cache: the loop for timers, the session
+ * for writes (NULL without write_topic: every write fails with "no
+ * ZooKeeper session"), the counts -1 stands for (num.partitions,
+ * default.replication.factor), and the writer (NULL: libkcoord's
+ * kc_topic_create; unit tests substitute their own). */
+typedef struct {
+    struct event_base *base;
+    kc_session_t *zk;
+    kb_metadata_t *metadata;
+    int32_t default_partitions;
+    int32_t default_replication_factor;
+    kb_topic_write_fn write_topic;
+} kb_topic_creator_deps_t;
+
+kb_topic_creator_t *kb_topic_creator_new(const kb_topic_creator_deps_t *deps);
+/* Answers whatever still waits (as kb_topic_creator_shutdown) and frees the
+ * service. */
+void kb_topic_creator_free(kb_topic_creator_t *tc);
+/* Answers every waiting operation: 7 REQUEST_TIMED_OUT for each topic not
+ * ready yet.  Safe to call more than once. */
+void kb_topic_creator_shutdown(kb_topic_creator_t *tc);
+/* Operations waiting for leaders (for tests and stats). */
+int kb_topic_creator_waiting(const kb_topic_creator_t *tc);
+
+/* Metadata auto-creation of topic `name` (a legal name the cache does not
+ * hold) with the default counts.  Returns the topic's answer: 5
+ * LEADER_NOT_AVAILABLE once creation has started, or could not start for a
+ * transient reason (clients retry); else the planner's refusal (17 for a
+ * '.'/'_' collision, 37, 38). */
+int16_t kb_topic_creator_auto_create(kb_topic_creator_t *tc, const char *name);
+
+/* ------------------------------------------------------------ CreateTopics */
+
+/* Judges every topic of body (wire-protocol.md 4.6 order) and, unless
+ * validate_only, starts writing the accepted ones.  The topic names are
+ * borrowed: the request frame must stay valid until the operation is
+ * released.  The caller holds the operation until kb_topic_op_release or
+ * kb_topic_op_wait.  NULL when out of memory. */
+kb_topic_op_t *kb_topic_creator_start(kb_topic_creator_t *tc, const kp_createtopics_request_t *body);
+
+/* True when every topic has its final answer. */
+bool kb_topic_op_settled(const kb_topic_op_t *op);
+int32_t kb_topic_op_count(const kb_topic_op_t *op);
+/* Topic i's name (as requested), error code and message (NULL for none). */
+void kb_topic_op_result(const kb_topic_op_t *op, int32_t i, kp_str_t *name, int16_t *error_code,
+                        const char **error_message);
+
+/* Called once when a waiting operation is answered: every topic settled,
+ * timeout_ms passed, or shutdown.  The results may be read during the
+ * call only. */
+typedef void (*kb_topic_op_done_fn)(const kb_topic_op_t *op, void *arg);
+
+/* Waits for leaders, or timeout_ms (<= 0: the next loop turn, then 7 for
+ * every written topic).  Takes over the caller's hold of op: 0 when done
+ * will be called, -1 when waiting is impossible (the caller still holds op). */
+int kb_topic_op_wait(kb_topic_op_t *op, int32_t timeout_ms, kb_topic_op_done_fn done, void *arg);
+/* Answers every unsettled topic 7 with why (when waiting is impossible). */
+void kb_topic_op_give_up(kb_topic_op_t *op, const char *why);
+/* Drops the caller's hold; writes still in flight keep op alive but no
+ * longer change its answer. */
+void kb_topic_op_release(kb_topic_op_t *op);
+
+#endif

@@ -49,3 +49,6 @@ TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
 TESTS += tests/unit/config_keys_used.sh
 EXTRA_DIST += tests/unit/config_keys_used.sh
+# The module graph of design.md held against the #include lines.
+TESTS += tests/unit/include_graph.sh
+EXTRA_DIST += tests/unit/include_graph.sh

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/log/kb_log.h"
 #include "coord/kc_configs.h"
 
 bool kb_topic_config_validate(const char *key, const char *value, char *why, size_t whylen) {

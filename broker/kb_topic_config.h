@@ -18,8 +18,12 @@
 #include <stdint.h>
 
 #include "broker/kb_config.h"
-#include "broker/log/kb_log.h"
 #include "coord/kc_model.h"
+
+/* Filled by kb_topic_config_resolve; declared by the log (broker/log/kb_log.h),
+ * which readers of this header that only check or describe configs (the
+ * API handlers) need not include. */
+typedef struct kb_log_config kb_log_config_t;
 
 /* config_source values of DescribeConfigs (wire-protocol.md 4.12). */
 enum {

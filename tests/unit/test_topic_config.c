@@ -12,6 +12,7 @@
 
 #include "broker/kb_config.h"
 #include "broker/kb_topic_config.h"
+#include "broker/log/kb_log.h"
 #include "coord/kc_configs.h"
 #include "common/kc_log.h"
 #include "tests/unit/unit.h"

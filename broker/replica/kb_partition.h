@@ -119,7 +119,13 @@ int kb_partition_delete_records(kb_partition_t *p, int64_t offset, int64_t *low_
  * The acks=-1 timeout starts once the batch is appended (and fsynced, when
  * flush.messages makes that due).
  */
-typedef void (*kb_produce_done_fn)(void *arg, int16_t error_code, const kb_append_result_t *res);
+typedef struct kb_produce_result {
+    int64_t base_offset;
+    int64_t last_offset;
+    int64_t log_append_time; /* -1 for CreateTime */
+    int64_t log_start_offset;
+} kb_produce_result_t;
+typedef void (*kb_produce_done_fn)(void *arg, int16_t error_code, const kb_produce_result_t *res);
 void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_header_t *h, int16_t acks,
                           int32_t timeout_ms, kb_produce_done_fn done, void *arg);
 

@@ -46,7 +46,7 @@ typedef struct kb_delayed_produce {
     int32_t timeout_ms;
     uint64_t leadership;     /* p->leadership when appended */
     int64_t required_offset; /* high watermark that acknowledges it: last offset + 1 */
-    kb_append_result_t res;
+    kb_produce_result_t res;
     kb_produce_done_fn done;
     void *arg;
 } kb_delayed_produce_t;

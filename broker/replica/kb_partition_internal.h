@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "broker/log/kb_log.h"
 #include "broker/replica/kb_isr.h"
 #include "broker/replica/kb_partition.h"
 

@@ -9,6 +9,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/kb_session_record.c broker/kb_session_record.h \
 	broker/net/kb_net.h broker/net/kb_net_internal.h \
 	broker/net/kb_conn.c broker/net/kb_listen.c broker/net/kb_outbound.c \
+	broker/net/kb_sendfile.c broker/net/kb_sendfile.h \
 	broker/api/kb_api.c broker/api/kb_api.h broker/api/kb_api_internal.h \
 	broker/api/kb_api_listen.c broker/api/kb_api_listen.h \
 	broker/api/kb_api_metadata.c \
@@ -34,7 +35,6 @@ broker_libkbroker_a_SOURCES = \
 	broker/log/kb_log.h broker/log/kb_log_internal.h \
 	broker/log/kb_logmgr.c broker/log/kb_logcreate.c broker/log/kb_log.c broker/log/kb_segment.c \
 	broker/log/kb_checkpoint.c broker/log/kb_flusher.c broker/log/kb_log_timestamp.c \
-	broker/log/kb_sendfile.c broker/log/kb_sendfile.h \
 	broker/replica/kb_partition.c broker/replica/kb_partition.h \
 	broker/replica/kb_partition_internal.h broker/replica/kb_partition_isr.c broker/replica/kb_partition_roles.c \
 	broker/replica/kb_isr.c broker/replica/kb_isr.h \

@@ -9,9 +9,10 @@
  * that a batch that does not fit is left for the next fetch.  Consumers read
  * up to the high watermark; READ_COMMITTED stops at the last stable offset,
  * which equals it while there are no transactions.  Record bytes are never
- * copied: kb_partition_read() returns a range of a segment file, which
- * kb_sendfile.h queues into the response as a file segment that leaves
- * through sendfile, holding its segment until libevent lets go of it.
+ * copied: kb_partition_read() returns a range of the partition's log,
+ * which kb_partition_range_send() queues into a sendfile output
+ * (broker/net/kb_sendfile.h) as a file segment that holds the log segment
+ * until libevent lets go of it.
  *
  * Framing.  The response body interleaves encoded fields and record ranges,
  * so it is encoded once with the record bytes left out (kp_fetch.h), the
@@ -40,6 +41,7 @@
 
 #include "broker/api/kb_api_internal.h"
 #include "broker/metrics/kb_metrics.h"
+#include "broker/net/kb_sendfile.h"
 #include "broker/replica/kb_partition.h"
 #include "proto/kp_fetch.h"
 #include "proto/kp_types.h"
@@ -52,7 +54,7 @@ typedef struct {
     kp_str_t topic;
     const kp_fetch_request_partition_t *in;
     kp_fetch_response_partition_t *out;
-    kb_partition_range_t range; /* from the last read; segment NULL = holds nothing */
+    kb_partition_range_t range; /* from the last read; zeroed: holds nothing */
     kb_waiter_t *waiter;  /* while parked */
     bool waiting;         /* the waiter has not fired */
     bool repeated;        /* the request names this partition twice: 42, never read */
@@ -182,9 +184,10 @@ static int16_t read_range(fetch_slot_t *s, kb_partition_t *p, size_t *left, bool
     rc = kb_partition_read(p, offset, hw, limit, !*yielded, &s->range);
     if (rc == 1) return KP_ERR_OFFSET_OUT_OF_RANGE;
     if (rc != 0) return storage_error(s->op);
-    if (s->range.len > 0) {
+    size_t len = kb_partition_range_len(&s->range);
+    if (len > 0) {
         *yielded = true;
-        *left -= s->range.len < *left ? s->range.len : *left;
+        *left -= len < *left ? len : *left;
     }
     return KP_ERR_NONE;
 }
@@ -222,8 +225,8 @@ static void read_slot(fetch_slot_t *s, size_t *left, bool *yielded) {
         out->high_watermark = out->last_stable_offset = out->log_start_offset = -1;
         s->op->any_error = true;
     }
-    out->records.len = (int32_t)s->range.len;
-    s->op->bytes += s->range.len;
+    out->records.len = (int32_t)kb_partition_range_len(&s->range);
+    s->op->bytes += kb_partition_range_len(&s->range);
 }
 
 /* Reads every partition afresh. */
@@ -253,9 +256,9 @@ static int64_t emit(fetch_op_t *op, kb_sendfile_t *out, const kp_writer_t *w, si
 
     for (int32_t i = 0; i < op->n_slots; i++) {
         kb_partition_range_t *r = &op->slots[i].range;
-        size_t len = r->len;
-        if (!r->segment || len == 0) continue;
-        if (kb_sendfile_add_bytes(out, w->buf + at, pos[i] - at) != 0 || kb_sendfile_add_range(out, r) != 0)
+        size_t len = kb_partition_range_len(r);
+        if (len == 0) continue;
+        if (kb_sendfile_add_bytes(out, w->buf + at, pos[i] - at) != 0 || kb_partition_range_send(out, r) != 0)
             return -1;
         at = pos[i];
         sent += (int64_t)len;
@@ -277,24 +280,25 @@ static void count_answer(const fetch_op_t *op, int64_t bytes) {
 static int send_answer(fetch_op_t *op) {
     size_t *pos = kb_arena_calloc(&op->req->arena, (size_t)op->n_slots + 1, sizeof(*pos));
     size_t extra = kp_fetch_response_external_bytes(&op->resp), start, size;
-    kb_sendfile_t *out = kb_sendfile_new();
+    kb_sendfile_t out;
+    int ready = kb_sendfile_init(&out);
     kp_writer_t w;
     int64_t sent = -1;
 
     kp_writer_init(&w);
     start = kb_api_response_begin(&w, op->req);
-    if (pos && out && kp_fetch_response_encode(&w, op->version, &op->resp, pos) == 0) {
+    if (pos && ready == 0 && kp_fetch_response_encode(&w, op->version, &op->resp, pos) == 0) {
         size = w.len - start - 4 + extra;
         if (size <= INT32_MAX) {
             kp_write_patch_int32(&w, start, (int32_t)size);
-            sent = emit(op, out, &w, start, pos);
+            sent = emit(op, &out, &w, start, pos);
         }
     }
     if (sent >= 0) {
-        kb_conn_reply(op->req->conn, kb_sendfile_evbuffer(out));
+        kb_conn_reply(op->req->conn, kb_sendfile_evbuffer(&out));
         count_answer(op, sent);
     }
-    kb_sendfile_free(out); /* drops the segments of a failed answer */
+    kb_sendfile_clear(&out); /* drops the segments of a failed answer */
     kp_writer_free(&w);
     release_all(op);
     return sent >= 0 ? 0 : -1;

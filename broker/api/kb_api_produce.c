@@ -195,7 +195,7 @@ static void count_append(const produce_op_t *op, size_t bytes) {
     m->produce_bytes += bytes;
 }
 
-static void on_produced(void *arg, int16_t error_code, const kb_append_result_t *res) {
+static void on_produced(void *arg, int16_t error_code, const kb_produce_result_t *res) {
     produce_slot_t *s = arg;
 
     s->out->error_code = error_code;

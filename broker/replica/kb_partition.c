@@ -39,6 +39,7 @@
 #include "broker/kb_topic_config.h"
 #include "broker/replica/kb_partition_internal.h"
 #include "broker/log/kb_producer_state.h"
+#include "broker/net/kb_sendfile.h"
 #include "common/kc_log.h"
 #include "coord/kc_model.h"
 #include "proto/kp_types.h"
@@ -228,7 +229,7 @@ static void produce_unlink(kb_delayed_produce_t *op) {
 static void produce_finish(kb_delayed_produce_t *op, int16_t error_code) {
     kb_produce_done_fn done = op->done;
     void *arg = op->arg;
-    kb_append_result_t res = op->res;
+    kb_produce_result_t res = op->res;
     kb_replicas_t *r = op->p->r;
     produce_unlink(op);
     produce_put(r, op);
@@ -324,13 +325,13 @@ void kb_partition_update_hw(kb_partition_t *p) {
 /* ---- produce ---- */
 
 static void produce_now(kb_produce_done_fn done, void *arg, int16_t error_code) {
-    kb_append_result_t res = {.base_offset = -1, .last_offset = -1, .log_append_time = -1, .log_start_offset = -1};
+    kb_produce_result_t res = {.base_offset = -1, .last_offset = -1, .log_append_time = -1, .log_start_offset = -1};
     done(arg, error_code, &res);
 }
 
 /* The answer after a successful append: now when nothing needs waiting for,
  * else through a delayed produce. */
-static void produce_after_append(kb_partition_t *p, int16_t acks, int32_t timeout_ms, const kb_append_result_t *res,
+static void produce_after_append(kb_partition_t *p, int16_t acks, int32_t timeout_ms, const kb_produce_result_t *res,
                                  kb_produce_done_fn done, void *arg) {
     bool flush = kb_log_flush_due(p->log);
     int64_t required = res->last_offset + 1;
@@ -362,8 +363,8 @@ static void produce_after_append(kb_partition_t *p, int16_t acks, int32_t timeou
  * (the high watermark passing it, for acks=all). */
 static void produce_duplicate(kb_partition_t *p, int16_t acks, int32_t timeout_ms, const kb_producer_batch_t *b,
                               kb_produce_done_fn done, void *arg) {
-    kb_append_result_t res = {.base_offset = b->last_offset - b->offset_delta, .last_offset = b->last_offset,
-                              .log_append_time = b->timestamp, .log_start_offset = kb_log_start_offset(p->log)};
+    kb_produce_result_t res = {.base_offset = b->last_offset - b->offset_delta, .last_offset = b->last_offset,
+                               .log_append_time = b->timestamp, .log_start_offset = kb_log_start_offset(p->log)};
     kc_debug("replica", "%s-%d: duplicate batch at offset %lld answered from the producer state", p->topic,
              (int)p->partition, (long long)res.base_offset);
     produce_after_append(p, acks, timeout_ms, &res, done, arg);
@@ -374,7 +375,7 @@ static void produce_duplicate(kb_partition_t *p, int16_t acks, int32_t timeout_m
  * every appended batch in the same producer table. */
 void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_header_t *h, int16_t acks,
                           int32_t timeout_ms, kb_produce_done_fn done, void *arg) {
-    kb_append_result_t res;
+    kb_append_result_t appended;
     kb_producer_verdict_t verdict;
     if (!p->hosted || !p->leader) {
         produce_now(done, arg, KP_ERR_NOT_LEADER_OR_FOLLOWER);
@@ -393,10 +394,12 @@ void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_head
         produce_duplicate(p, acks, timeout_ms, &verdict.cached, done, arg);
         return;
     }
-    if (kb_log_append(p->log, batch, h, p->leader_epoch, &res) != 0) {
+    if (kb_log_append(p->log, batch, h, p->leader_epoch, &appended) != 0) {
         produce_now(done, arg, KP_ERR_KAFKA_STORAGE_ERROR);
         return;
     }
+    kb_produce_result_t res = {appended.base_offset, appended.last_offset, appended.log_append_time,
+                               appended.log_start_offset};
     if (update_high_watermark(p)) complete_parked(p);
     produce_after_append(p, acks, timeout_ms, &res, done, arg);
 }
@@ -419,12 +422,33 @@ int32_t kb_partition_max_message_bytes(const kb_partition_t *p) { return kb_log_
 
 int kb_partition_read(kb_partition_t *p, int64_t offset, int64_t upper, size_t max_bytes, bool first_batch_whole,
                       kb_partition_range_t *out) {
-    return kb_log_read(p->log, offset, upper, max_bytes, first_batch_whole, out);
+    kb_log_range_t r;
+    int rc = kb_log_read(p->log, offset, upper, max_bytes, first_batch_whole, &r);
+    *out = (kb_partition_range_t){.segment = r.segment, .fd = r.fd, .pos = (int64_t)r.pos, .len = r.len};
+    return rc;
+}
+
+size_t kb_partition_range_len(const kb_partition_range_t *r) { return r->segment ? r->len : 0; }
+bool kb_partition_range_empty(const kb_partition_range_t *r) { return kb_partition_range_len(r) == 0; }
+
+/* Drops one range's hold on its segment, given the segment alone (what a
+ * sendfile output keeps for a queued range). */
+static void release_segment(void *segment) {
+    kb_log_range_t r = {.fd = -1, .segment = segment};
+    kb_log_range_release(&r);
 }
 
 void kb_partition_range_release(kb_partition_range_t *r) {
-    kb_log_range_release(r);
+    if (r->segment) release_segment(r->segment);
     *r = (kb_partition_range_t){.fd = -1};
+}
+
+int kb_partition_range_send(kb_sendfile_t *out, kb_partition_range_t *r) {
+    kb_partition_range_t held = *r;
+    *r = (kb_partition_range_t){.fd = -1};
+    if (!held.segment) return 0;
+    /* The output owns the reference from here, on failure too. */
+    return kb_sendfile_add_file(out, held.fd, held.pos, held.len, release_segment, held.segment);
 }
 
 int kb_partition_offset_for_timestamp(kb_partition_t *p, int64_t ts, int64_t upper, kb_partition_time_fn done,
@@ -491,7 +515,7 @@ static void partition_resign(kb_partition_t *p) {
 static void produce_orphan(kb_delayed_produce_t *op) {
     kb_produce_done_fn done = op->done;
     void *arg = op->arg;
-    kb_append_result_t res = op->res;
+    kb_produce_result_t res = op->res;
     produce_unlink(op);
     event_free(op->timer);
     op->timer = NULL;

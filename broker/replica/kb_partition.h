@@ -17,22 +17,28 @@
  *
  * Partitions own their logs: the API handlers read, list offsets, delete
  * records and append through the kb_partition_* calls below, never through
- * the log itself.  Ranges read for a Fetch leave through kb_sendfile.h.
+ * the log itself, and nothing in this header comes from broker/log: a
+ * range read for a Fetch is the partition's own type, read through the
+ * accessors below and queued into a sendfile output (broker/net) by
+ * kb_partition_range_send, which keeps its log segment until it is sent.
  */
 #ifndef KB_PARTITION_H
 #define KB_PARTITION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "broker/kb_config.h"
-#include "broker/log/kb_log.h"
-#include "broker/log/kb_sendfile.h"
-#include "broker/replica/kb_roles.h"
+#include "broker/replica/kb_roles.h" /* how roles are applied to the partitions */
 #include "coord/kc_zk.h"
+#include "proto/kp_batch.h"
 
 struct event_base;
+struct kb_logmgr;
+struct kb_segment;
 typedef struct kb_worker kb_worker_t;
+typedef struct kb_sendfile kb_sendfile_t;
 
 typedef struct kb_replicas kb_replicas_t;
 typedef struct kb_partition kb_partition_t;
@@ -44,7 +50,7 @@ typedef struct kb_replicas_deps {
     struct event_base *base;
     const kb_config_t *cfg; /* broker.id, replica.lag.time.max.ms, the broker's log and topic defaults,
                              * kbroker.batch.decompressed.max.bytes */
-    kb_logmgr_t *logs;      /* opens and creates the partitions' logs */
+    struct kb_logmgr *logs; /* opens and creates the partitions' logs */
     kb_worker_t *worker;    /* timestamp lookups (kb_partition_offset_for_timestamp); may be NULL */
     kc_session_t *zk;       /* the leader's ISR writes and their publication; NULL: none */
 } kb_replicas_deps_t;
@@ -79,16 +85,33 @@ int64_t kb_partition_log_end_offset(const kb_partition_t *p);
 /* The topic's max.message.bytes, as the log enforces it. */
 int32_t kb_partition_max_message_bytes(const kb_partition_t *p);
 
-/* A range of the log read for sending (kb_sendfile.h queues it); it holds
- * its segment until queued or released. */
-typedef kb_log_range_t kb_partition_range_t;
+/* A range of the log read for sending.  Its fields are the partition's:
+ * handlers read it through kb_partition_range_len / _empty only.  A range
+ * that is not empty holds a reference to its log segment (which keeps the
+ * file's bytes in place: retention and truncation do not delete a segment
+ * under it) until kb_partition_range_release, or until the bytes queued by
+ * kb_partition_range_send are sent or dropped.  {0} holds nothing. */
+typedef struct kb_partition_range {
+    struct kb_segment *segment; /* NULL: holds nothing */
+    int fd;
+    int64_t pos;
+    size_t len;
+} kb_partition_range_t;
 /* Reads from offset up to (not including) upper within max_bytes, as
  * kb_log_read: 0, 1 when offset is outside [log start, log end], -1 on an
  * I/O error.  The range holds nothing when 0 bytes were read. */
 int kb_partition_read(kb_partition_t *p, int64_t offset, int64_t upper, size_t max_bytes, bool first_batch_whole,
                       kb_partition_range_t *out);
+/* The record bytes r covers (0 when it holds nothing). */
+size_t kb_partition_range_len(const kb_partition_range_t *r);
+bool kb_partition_range_empty(const kb_partition_range_t *r);
 /* Releases what r holds, if anything, and empties it. */
 void kb_partition_range_release(kb_partition_range_t *r);
+/* Appends r's bytes to out as one file segment (sent with sendfile, never
+ * copied) and moves r's segment reference into it: the segment is released
+ * once the bytes are sent or dropped, also when this fails.  r is emptied;
+ * an empty range adds nothing.  0 or -1. */
+int kb_partition_range_send(kb_sendfile_t *out, kb_partition_range_t *r);
 
 /* ListOffsets by timestamp below upper, on the worker threads: returns and
  * calls back as kb_log_offset_for_timestamp (1: no such record, done not
@@ -119,7 +142,13 @@ int kb_partition_delete_records(kb_partition_t *p, int64_t offset, int64_t *low_
  * The acks=-1 timeout starts once the batch is appended (and fsynced, when
  * flush.messages makes that due).
  */
-typedef void (*kb_produce_done_fn)(void *arg, int16_t error_code, const kb_append_result_t *res);
+typedef struct kb_produce_result {
+    int64_t base_offset;
+    int64_t last_offset;
+    int64_t log_append_time; /* -1 for CreateTime */
+    int64_t log_start_offset;
+} kb_produce_result_t;
+typedef void (*kb_produce_done_fn)(void *arg, int16_t error_code, const kb_produce_result_t *res);
 void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_header_t *h, int16_t acks,
                           int32_t timeout_ms, kb_produce_done_fn done, void *arg);
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "broker/log/kb_log.h"
 #include "broker/replica/kb_isr.h"
 #include "broker/replica/kb_partition.h"
 
@@ -46,7 +47,7 @@ typedef struct kb_delayed_produce {
     int32_t timeout_ms;
     uint64_t leadership;     /* p->leadership when appended */
     int64_t required_offset; /* high watermark that acknowledges it: last offset + 1 */
-    kb_append_result_t res;
+    kb_produce_result_t res;
     kb_produce_done_fn done;
     void *arg;
 } kb_delayed_produce_t;

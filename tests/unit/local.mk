@@ -26,7 +26,7 @@ check_PROGRAMS += tests/unit/test_broker
 tests_unit_test_broker_SOURCES = tests/unit/test_broker.c tests/unit/test_config.c \
 	tests/unit/test_log.c tests/unit/test_log_limits.c tests/unit/test_logcreate.c tests/unit/test_retention.c tests/unit/test_flusher.c \
 	tests/unit/test_producer_state.c tests/unit/test_topic_config.c tests/unit/test_isr.c \
-	tests/unit/test_session_record.c tests/unit/test_log_timestamp.c tests/unit/test_sendfile.c \
+	tests/unit/test_session_record.c tests/unit/test_log_timestamp.c \
 	tests/unit/logfix.c tests/unit/logfix.h \
 	tests/unit/batchfix.c tests/unit/batchfix.h tests/unit/unit.h
 tests_unit_test_broker_CFLAGS = $(UNIT_CFLAGS)
@@ -35,7 +35,7 @@ tests_unit_test_broker_LDADD = $(KBROKER_LIBS) $(CHECK_LIBS)
 # The serving path: partitions, listener framing, the dispatcher, the
 # controller's decisions.  viewfix.c stands in for coord/kc_view.c.
 check_PROGRAMS += tests/unit/test_serving
-tests_unit_test_serving_SOURCES = tests/unit/test_serving.c tests/unit/test_replica.c tests/unit/test_net.c \
+tests_unit_test_serving_SOURCES = tests/unit/test_serving.c tests/unit/test_replica.c tests/unit/test_net.c tests/unit/test_sendfile.c \
 	tests/unit/test_api.c tests/unit/test_election.c tests/unit/viewfix.c tests/unit/viewfix.h \
 	tests/unit/netfix.c tests/unit/netfix.h tests/unit/logfix.c tests/unit/logfix.h tests/unit/unit.h
 tests_unit_test_serving_CFLAGS = $(UNIT_CFLAGS)

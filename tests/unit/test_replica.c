@@ -44,10 +44,10 @@ static const int32_t only_2[] = {2};
 typedef struct {
     int calls;
     int16_t error;
-    kb_append_result_t res;
+    kb_produce_result_t res;
 } answer_t;
 
-static void on_produced(void *arg, int16_t error_code, const kb_append_result_t *res) {
+static void on_produced(void *arg, int16_t error_code, const kb_produce_result_t *res) {
     answer_t *a = arg;
     a->calls++;
     a->error = error_code;
@@ -610,7 +610,7 @@ typedef struct {
     kb_waiter_t *late;
 } reenter_t;
 
-static void on_produced_reenter(void *arg, int16_t error_code, const kb_append_result_t *res) {
+static void on_produced_reenter(void *arg, int16_t error_code, const kb_produce_result_t *res) {
     reenter_t *r = arg;
     on_produced(&r->first, error_code, res);
     produce(r->p, 1, -1, 60000, &r->again);

@@ -35,10 +35,11 @@ broker_libkbroker_a_SOURCES = \
 	broker/log/kb_log.h broker/log/kb_log_internal.h \
 	broker/log/kb_logmgr.c broker/log/kb_logcreate.c broker/log/kb_log.c broker/log/kb_segment.c \
 	broker/log/kb_checkpoint.c broker/log/kb_flusher.c broker/log/kb_log_timestamp.c \
-	broker/replica/kb_partition.c broker/replica/kb_partition.h \
+	broker/replica/kb_partition.c broker/replica/kb_partition.h broker/replica/kb_replicas.h \
 	broker/replica/kb_partition_internal.h broker/replica/kb_partition_isr.c broker/replica/kb_partition_roles.c \
 	broker/replica/kb_isr.c broker/replica/kb_isr.h \
 	broker/replica/kb_roles.h broker/replica/kb_roles_view.c broker/replica/kb_roles_view.h \
+	broker/replica/kb_topic_settings.c \
 	broker/metrics/kb_metrics.c broker/metrics/kb_metrics.h
 broker_libkbroker_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS)
 

@@ -44,6 +44,7 @@
 #include "broker/metadata/kb_metadata.h"
 #include "broker/metadata/kb_metadata_view.h"
 #include "broker/metrics/kb_metrics.h"
+#include "broker/replica/kb_replicas.h"
 #include "broker/replica/kb_roles_view.h"
 #include "common/kb_worker.h"
 #include "common/kc_log.h"
@@ -61,6 +62,7 @@ typedef struct kb_process {
     int shutdown_steps;    /* ZooKeeper clean-ups still running */
     bool shutting_down;
     bool logs_verified;    /* meta.properties matched this broker and cluster */
+    kb_roles_feed_t *roles_feed; /* the partitions' roles from the view until LeaderAndIsr */
     struct event *sig_term, *sig_int, *connect_timer, *grace_timer;
 } kb_process_t;
 
@@ -162,9 +164,9 @@ static void on_registered(kb_broker_t *b, int64_t czxid) {
     if (!p->logs_verified) {
         p->logs_verified = true;
         log_serving(b->cfg);
-        /* Catch up with the view changes held back until now (replicas is
+        /* Catch up with the view changes held back until now (the feed is
          * NULL if this runs inside kc_session_free at teardown). */
-        if (b->replicas) kb_replicas_on_view_change(b->replicas, b->view, KC_VIEW_TOPICS | KC_VIEW_STATES);
+        if (p->roles_feed) kb_roles_feed_apply(p->roles_feed);
     }
     kb_controller_on_registered(b->controller);
 }
@@ -174,7 +176,7 @@ static void on_view_change(kc_view_t *v, int what, void *arg) {
     kb_process_t *p = (kb_process_t *)b;
     /* No partition is hosted (nor any log created) before the log dirs are
      * known to belong to this broker and cluster. */
-    if (b->replicas && p->logs_verified) kb_replicas_on_view_change(b->replicas, v, what);
+    if (p->roles_feed && p->logs_verified) kb_roles_feed_apply(p->roles_feed);
     if (b->controller) kb_controller_on_view_change(b->controller, what);
     /* The metadata cache, and through its listeners the services waiting
      * on it (topic creation), see the change. */
@@ -328,9 +330,10 @@ static int start_broker(kb_process_t *p) {
     /* Listener order: the view reloads first on a new session, then the
      * broker registers, then the controller takes part in the election. */
     b->view = kc_view_new(b->zk, on_view_change, b);
+    p->roles_feed = b->view ? kb_roles_feed_new(b->replicas, b->view, &p->cfg) : NULL;
     b->registration = kb_registration_new(b, verify_identity, on_registered, on_fatal);
     b->controller = kb_controller_new(b);
-    if (start_services(p) != 0 || !b->view || !b->registration || !b->controller) {
+    if (start_services(p) != 0 || !b->view || !p->roles_feed || !b->registration || !b->controller) {
         kc_error("main", "out of memory starting the broker's services");
         return 1;
     }
@@ -363,8 +366,7 @@ static void teardown(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
     /* Connections first (a connection whose request is still waiting stays
      * allocated until it is answered); then parked CreateTopics and the
-     * replicas answer those requests (into closed sockets) and free them,
-     * the replicas while the view they look partitions up in still exists.
+     * replicas answer those requests (into closed sockets) and free them.
      * Requests waiting on ZooKeeper are answered when kc_session_free runs
      * their completions, and produces waiting for an fsync when the log
      * manager stops its flusher. */
@@ -375,8 +377,12 @@ static void teardown(kb_process_t *p) {
      * waiting for their validation append or fail while the partitions and
      * logs exist, timestamp searches drop their segment references, and
      * their requests are answered (into closed connections) and freed. */
+    if (b->replicas) kb_replicas_set_worker(b->replicas, NULL); /* before it is freed */
     kb_worker_stop(b->worker);
     b->worker = NULL;
+    /* The feeds hold the view and the replicas: they go first. */
+    kb_roles_feed_free(p->roles_feed);
+    p->roles_feed = NULL;
     kb_replicas_free(b->replicas);
     b->replicas = NULL;
     kb_metadata_feed_free(b->metadata_feed);

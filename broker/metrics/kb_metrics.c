@@ -90,7 +90,7 @@ static const counter_t log_gauges[] = {
 /* What became of the partition role updates (kb_roles.h): a refused one
  * carried an older leader epoch than its partition had seen. */
 static const counter_t role_counters[] = {
-    {"role_updates_applied_total", "Partition role updates applied (leader, epoch, ISR, replicas).",
+    {"role_updates_applied_total", "Partition role updates that changed a role here (hosting, leader, epoch, ISR).",
      offsetof(kb_roles_stats_t, applied)},
     {"role_updates_refused_stale_epoch_total", "Partition role updates refused: older leader epoch than seen.",
      offsetof(kb_roles_stats_t, refused_stale_epoch)},

@@ -1,6 +1,6 @@
 /*
- * kb_partition.c - hosted partitions, their roles and the delayed
- * operations that wait on them (see kb_partition.h).
+ * kb_partition.c - the partition table and the delayed operations that
+ * wait on hosted partitions (see kb_partition.h).
  *
  * Partitions live in a hash table keyed by topic and partition id.  A
  * partition object, once created, lives until kb_replicas_free: when its
@@ -91,7 +91,6 @@ kb_partition_t *kb_replicas_add(kb_replicas_t *r, const char *topic, int32_t par
     p->partition = partition;
     p->leader_epoch = -1;
     p->seen_epoch = KB_ROLE_NO_EPOCH;
-    p->settings = r->defaults;
     p->min_insync = r->defaults.min_insync;
     TAILQ_INIT(&p->waiters);
     TAILQ_INIT(&p->parked);
@@ -469,6 +468,7 @@ kb_replicas_t *kb_replicas_new(const kb_replicas_deps_t *deps) {
     kb_replicas_t *r = calloc(1, sizeof(*r));
     if (!r) return NULL;
     r->deps = *deps;
+    if (!r->deps.write_isr) r->deps.write_isr = kc_state_leader_write;
     kb_topic_config_resolve(deps->cfg, NULL, 0, &r->defaults.log);
     r->defaults.min_insync = kb_topic_config_min_insync(deps->cfg, NULL, 0);
     r->n_buckets = INITIAL_BUCKETS;
@@ -486,6 +486,7 @@ kb_replicas_t *kb_replicas_new(const kb_replicas_deps_t *deps) {
 }
 
 void kb_replicas_set_session(kb_replicas_t *r, kc_session_t *zk) { r->deps.zk = zk; }
+void kb_replicas_set_worker(kb_replicas_t *r, kb_worker_t *worker) { r->deps.worker = worker; }
 
 /* Calls fn on every partition; fn must not add or remove partitions. */
 static void replicas_each(kb_replicas_t *r, void (*fn)(kb_partition_t *p)) {
@@ -560,5 +561,6 @@ void kb_replicas_free(kb_replicas_t *r) {
     }
     if (r->wake_ev) event_free(r->wake_ev);
     if (r->retry_ev) event_free(r->retry_ev);
+    kb_replicas_topic_settings_free(r);
     free(r);
 }

@@ -21,6 +21,10 @@
  * range read for a Fetch is the partition's own type, read through the
  * accessors below and queued into a sendfile output (broker/net) by
  * kb_partition_range_send, which keeps its log segment until it is sent.
+ *
+ * This header is what the API handlers see; making, feeding and freeing
+ * the partitions (their dependencies, topic settings, shutdown) is
+ * kb_replicas.h, and roles are kb_roles.h.
  */
 #ifndef KB_PARTITION_H
 #define KB_PARTITION_H
@@ -29,50 +33,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/kb_config.h"
-#include "broker/replica/kb_roles.h" /* how roles are applied to the partitions */
-#include "coord/kc_zk.h"
 #include "proto/kp_batch.h"
 
-struct event_base;
-struct kb_logmgr;
 struct kb_segment;
-typedef struct kb_worker kb_worker_t;
 typedef struct kb_sendfile kb_sendfile_t;
 
 typedef struct kb_replicas kb_replicas_t;
 typedef struct kb_partition kb_partition_t;
 typedef struct kb_waiter kb_waiter_t;
-
-/* What the partitions need, and nothing more (so a unit suite builds them
- * without a broker).  All of it must outlive the replicas. */
-typedef struct kb_replicas_deps {
-    struct event_base *base;
-    const kb_config_t *cfg; /* broker.id, replica.lag.time.max.ms, the broker's log and topic defaults,
-                             * kbroker.batch.decompressed.max.bytes */
-    struct kb_logmgr *logs; /* opens and creates the partitions' logs */
-    kb_worker_t *worker;    /* timestamp lookups (kb_partition_offset_for_timestamp); may be NULL */
-    kc_session_t *zk;       /* the leader's ISR writes and their publication; NULL: none */
-} kb_replicas_deps_t;
-
-/* NULL when out of memory.  deps is copied. */
-kb_replicas_t *kb_replicas_new(const kb_replicas_deps_t *deps);
-/* The ZooKeeper session for ISR writes, when it is made after the replicas
- * (main.c starts the local parts first). */
-void kb_replicas_set_session(kb_replicas_t *r, kc_session_t *zk);
-/* Shutdown: answers the produces still waiting with 6 NOT_LEADER_OR_FOLLOWER
- * and wakes every fetch waiter (synchronously: the loop no longer runs, and
- * kb_partition_wait then returns NULL), abandons the log creations in
- * flight (the log manager's close completes them), then frees everything.
- * Call it after the connections are closed, while the view and the log
- * manager still exist.  A produce whose fsync is still running is answered too; the
- * flusher's late completion is harmless. */
-void kb_replicas_free(kb_replicas_t *r);
-/* Shutdown has begun (the loop still runs): logs not created yet are not
- * created any more (kb_logmgr_stop_creating), and the partitions waiting
- * for one stay unhosted without an error, so that a SIGTERM during a burst
- * of creations does not wait for the burst. */
-void kb_replicas_stop_creating(kb_replicas_t *r);
 
 /* The hosted partition, or NULL (unknown topic/partition or not hosted here). */
 kb_partition_t *kb_replicas_get(kb_replicas_t *r, const char *topic, int32_t partition);

@@ -1,8 +1,9 @@
 /*
  * kb_partition_internal.h - the partition table's structures, shared by
  * kb_partition.c (the table, produces, fetch waiters), kb_partition_roles.c
- * (roles and the logs they host), kb_partition_isr.c (the leader's ISR
- * upkeep) and kb_roles_view.c (the view adapter), and by nothing else.
+ * (roles and the logs they host), kb_topic_settings.c (the settings last
+ * given per topic) and kb_partition_isr.c (the leader's ISR upkeep), and by
+ * nothing else.
  */
 #ifndef KB_PARTITION_INTERNAL_H
 #define KB_PARTITION_INTERNAL_H
@@ -14,7 +15,7 @@
 
 #include "broker/log/kb_log.h"
 #include "broker/replica/kb_isr.h"
-#include "broker/replica/kb_partition.h"
+#include "broker/replica/kb_replicas.h"
 
 /*
  * A partition's role as this broker reads one role update (kb_roles.h):
@@ -81,7 +82,6 @@ struct kb_partition {
     kb_role_t want;        /* the role to take once the log exists (has_want); arrays in want_ids */
     int32_t *want_ids;     /* owned */
     bool has_want;
-    kb_topic_settings_t settings; /* the topic's, for its log (kept current by kb_replicas_apply_topic_settings) */
     bool leader;
     int32_t leader_epoch;
     int32_t min_insync;    /* the topic's min.insync.replicas */
@@ -110,12 +110,13 @@ TAILQ_HEAD(partition_list, kb_partition);
 
 struct kb_replicas {
     kb_replicas_deps_t deps;
-    kb_topic_settings_t defaults; /* the broker's, for a log whose update carries none */
+    kb_topic_settings_t defaults; /* the broker's, for a topic never given settings */
+    struct kb_topic_entry **topics; /* the settings last given per topic (kb_topic_settings.c) */
+    size_t n_topic_buckets, n_topics;
     kb_roles_stats_t roles_stats;
     kb_partition_t **buckets;
     size_t n_buckets;
     size_t n_partitions;
-    uint64_t view_seen; /* the view generation kb_roles_view.c walked up to (goes with it) */
     struct partition_list retry; /* partitions whose log creation failed */
     struct event *retry_ev;      /* creates their logs again */
     int32_t retry_delay_ms;      /* backoff of retry_ev */
@@ -157,6 +158,13 @@ void kb_partition_update_hw(kb_partition_t *p);
 int kb_replicas_roles_start(kb_replicas_t *r);
 /* Frees the role p waits to take, if any. */
 void kb_partition_roles_free(kb_partition_t *p);
+
+/* ---- kb_topic_settings.c ---- */
+
+/* The settings last given for topic, or the broker defaults. */
+const kb_topic_settings_t *kb_replicas_topic_settings(const kb_replicas_t *r, const char *topic);
+/* Frees the settings given per topic (kb_replicas_free). */
+void kb_replicas_topic_settings_free(kb_replicas_t *r);
 
 /* ---- kb_partition_isr.c, for kb_partition.c ---- */
 

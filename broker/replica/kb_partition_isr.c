@@ -10,8 +10,8 @@
  * once the write succeeded; then the high watermark may move.  A partition
  * has at most one write in flight.  A write that lost to the controller
  * (BADVERSION and different content) is abandoned: the controller's state
- * reaches this broker through the cluster view, and the next check starts
- * from it.  The leader learns its own ISR change from the write's success,
+ * reaches this broker as a role update with a new leader epoch
+ * (kb_roles.h), and the next check starts from it.  The leader learns its own ISR change from the write's success,
  * as Kafka does, not from the role update that echoes it (same leader
  * epoch: ignored, kb_roles.h).  Until followers fetch (the replication work) no follower ever
  * catches up, so an ISR with followers shrinks to the leader between one
@@ -90,8 +90,8 @@ static void isr_forget(kb_partition_t *p) {
     p->zk_version = -1;
 }
 
-/* Copies the ISR of `to` (in place when its size is unchanged: every view
- * walk applies every state again).  Out of memory, the ISR is forgotten,
+/* Copies the ISR of `to` (in place when its size is unchanged: a new leader
+ * epoch often keeps the ISR).  Out of memory, the ISR is forgotten,
  * which stops shrinking (nothing to write a condition for) until the next
  * state. */
 static void isr_copy(kb_partition_t *p, const kb_role_t *to) {
@@ -300,7 +300,7 @@ static void isr_write(kb_partition_t *p, const int32_t *isr, int n_isr) {
                                .controller_epoch = p->controller_epoch, .n_isr = n_isr, .isr = w->isr,
                                .zk_version = p->zk_version};
     p->isr_write = w;
-    kc_state_leader_write(p->r->deps.zk, p->topic, p->partition, &st, isr_written, w);
+    p->r->deps.write_isr(p->r->deps.zk, p->topic, p->partition, &st, isr_written, w);
 }
 
 /* Kafka 2.6 Partition.maybeShrinkIsr for one partition. */
@@ -323,10 +323,16 @@ static void maybe_shrink(kb_partition_t *p, int64_t now, int64_t max_lag_ms) {
     free(isr);
 }
 
+/* A session that is connected, or a writer of the suite's own. */
+static bool isr_writes_possible(const kb_replicas_t *r) {
+    if (r->deps.zk) return kc_session_connected(r->deps.zk);
+    return r->deps.write_isr != kc_state_leader_write;
+}
+
 static void shrink_check(evutil_socket_t fd, short what, void *arg) {
     kb_replicas_t *r = arg;
     int64_t now = mono_ms(), max_lag_ms = r->deps.cfg->replica_lag_time_max_ms;
-    if (!r->deps.zk || !kc_session_connected(r->deps.zk) || r->closing) return;
+    if (!isr_writes_possible(r) || r->closing) return;
     for (size_t i = 0; i < r->n_buckets; i++)
         for (kb_partition_t *p = r->buckets[i]; p; p = p->hnext) maybe_shrink(p, now, max_lag_ms);
 }

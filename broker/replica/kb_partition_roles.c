@@ -63,17 +63,13 @@ static void partition_set_role(kb_partition_t *p, const kb_role_t *to) {
     kb_partition_update_hw(p);
 }
 
-/* The role update u gives this broker; p (may be NULL) supplies the epoch
- * an unassigning update without one leaves in place. */
-static void role_from_update(kb_role_t *to, const kb_role_update_t *u, const kb_partition_t *p, int32_t me) {
-    bool hosted = kc_int32_contains(u->replicas, u->n_replicas, me);
-    *to = (kb_role_t){.hosted = hosted, .leader_epoch = u->leader_epoch, .zk_version = -1,
-                      .replicas = u->replicas, .n_replicas = u->n_replicas};
-    if (!hosted) {
-        if (u->leader_epoch == KB_ROLE_NO_EPOCH && p) to->leader_epoch = p->leader_epoch;
-        return; /* no role here: neither leader nor an ISR to keep */
-    }
-    if (u->leader_epoch == KB_ROLE_NO_EPOCH) return;
+/* The role update u gives this broker (a deleted partition: none, and no
+ * epoch). */
+static void role_from_update(kb_role_t *to, const kb_role_update_t *u, int32_t me) {
+    bool hosted = !u->deleted && kc_int32_contains(u->replicas, u->n_replicas, me);
+    *to = (kb_role_t){.hosted = hosted, .leader_epoch = u->deleted ? KB_ROLE_NO_EPOCH : u->leader_epoch,
+                      .zk_version = -1, .replicas = u->replicas, .n_replicas = u->deleted ? 0 : u->n_replicas};
+    if (!hosted || u->leader_epoch == KB_ROLE_NO_EPOCH) return; /* no role here, or no state to take */
     to->has_state = true;
     to->leader = u->leader == me;
     to->controller_epoch = u->controller_epoch;
@@ -82,13 +78,18 @@ static void role_from_update(kb_role_t *to, const kb_role_update_t *u, const kb_
     to->n_isr = u->n_isr;
 }
 
-/* Fencing (kb_roles.h): false when `to` must not be applied to p. */
+/* Fencing (kb_roles.h): false when `to` must not be applied to p.  The
+ * epoch p has seen fences it whether or not p is assigned here now; only a
+ * deletion (not fenced: the caller skips this) forgets it. */
 static bool role_admitted(kb_replicas_t *r, const kb_partition_t *p, const kb_role_t *to) {
-    if (!p->assigned || to->leader_epoch == KB_ROLE_NO_EPOCH) return true;
-    if (to->leader_epoch < p->seen_epoch) {
+    if (p->seen_epoch != KB_ROLE_NO_EPOCH && to->leader_epoch < p->seen_epoch) {
         r->roles_stats.refused_stale_epoch++;
-        kc_warn("replica", "%s-%d: role update refused: leader epoch %d is older than %d", p->topic, (int)p->partition,
-                (int)to->leader_epoch, (int)p->seen_epoch);
+        if (to->leader_epoch == KB_ROLE_NO_EPOCH)
+            kc_debug("replica", "%s-%d: role update without a leader epoch refused: epoch %d was seen", p->topic,
+                     (int)p->partition, (int)p->seen_epoch);
+        else
+            kc_warn("replica", "%s-%d: role update refused: leader epoch %d is older than %d", p->topic,
+                    (int)p->partition, (int)to->leader_epoch, (int)p->seen_epoch);
         return false;
     }
     if (to->leader_epoch == p->seen_epoch && to->hosted == p->assigned) {
@@ -166,7 +167,7 @@ static void log_created(void *arg, kb_log_t *log, const char *why) {
         creation_failed(p, why);
         return;
     }
-    kb_log_set_config(log, &p->settings.log);
+    kb_log_set_config(log, &kb_replicas_topic_settings(p->r, p->topic)->log);
     p->log = log;
     p->log_failed = false;
     p->r->retry_delay_ms = CREATE_RETRY_FIRST_MS; /* the disk has room again, or never lacked it */
@@ -178,14 +179,15 @@ static void log_created(void *arg, kb_log_t *log, const char *why) {
  * role when that completes.  True when p has its log now. */
 static bool partition_open_log(kb_replicas_t *r, kb_partition_t *p) {
     if (p->creating) return false;
+    const kb_log_config_t *lc = &kb_replicas_topic_settings(r, p->topic)->log;
     kb_log_t *log = kb_logmgr_get(r->deps.logs, p->topic, p->partition);
     if (log) {
-        kb_log_set_config(log, &p->settings.log);
+        kb_log_set_config(log, lc);
         p->log = log;
         p->log_failed = false;
         return true;
     }
-    p->creating = kb_logmgr_create_async(r->deps.logs, p->topic, p->partition, &p->settings.log, log_created, p);
+    p->creating = kb_logmgr_create_async(r->deps.logs, p->topic, p->partition, lc, log_created, p);
     if (!p->creating) creation_failed(p, strerror(errno));
     return false;
 }
@@ -208,21 +210,27 @@ static void partition_take_role(kb_replicas_t *r, kb_partition_t *p, const kb_ro
     if (partition_open_log(r, p)) take_wanted(p);
 }
 
+/* A new partition object, with its topic's minimum ISR. */
+static kb_partition_t *partition_add(kb_replicas_t *r, const char *topic, int32_t partition) {
+    kb_partition_t *p = kb_replicas_add(r, topic, partition);
+    if (!p) {
+        kc_error("replica", "%s-%d: out of memory", topic, (int)partition);
+        return NULL;
+    }
+    p->min_insync = kb_replicas_topic_settings(r, topic)->min_insync;
+    return p;
+}
+
 static void apply_role(kb_replicas_t *r, const kb_role_update_t *u) {
     kb_partition_t *p = kb_replicas_find(r, u->topic, u->partition);
     kb_role_t to;
-    role_from_update(&to, u, p, r->deps.cfg->broker_id);
-    if (!p && !to.hosted) return; /* never hosted here: nothing to drop */
-    if (!p && !(p = kb_replicas_add(r, u->topic, u->partition))) {
-        kc_error("replica", "%s-%d: out of memory", u->topic, (int)u->partition);
-        return;
-    }
-    if (!role_admitted(r, p, &to)) return;
-    r->roles_stats.applied++;
-    if (u->settings && !p->log) {
-        p->settings = *u->settings;
-        p->min_insync = u->settings->min_insync;
-    }
+    role_from_update(&to, u, r->deps.cfg->broker_id);
+    if (!p && !to.hosted) return; /* never hosted here: nothing to drop, no epoch to keep */
+    if (!p && !(p = partition_add(r, u->topic, u->partition))) return;
+    if (!u->deleted && !role_admitted(r, p, &to)) return;
+    /* A newer epoch for a partition that is not assigned here, before or
+     * after, changes nothing here but the epoch it fences by. */
+    if (p->assigned || to.hosted) r->roles_stats.applied++;
     partition_take_role(r, p, &to);
 }
 
@@ -230,22 +238,11 @@ void kb_replicas_apply_roles(kb_replicas_t *r, const kb_role_update_t *u, size_t
     for (size_t i = 0; i < n; i++) apply_role(r, &u[i]);
 }
 
-void kb_replicas_apply_topic_settings(kb_replicas_t *r, const char *topic, int32_t n_partitions,
-                                      const kb_topic_settings_t *ts) {
-    for (int32_t pid = 0; pid < n_partitions; pid++) {
-        kb_partition_t *p = kb_replicas_find(r, topic, pid);
-        if (!p) continue;
-        p->settings = *ts;
-        p->min_insync = ts->min_insync;
-        if (p->log) kb_log_set_config(p->log, &ts->log);
-    }
-}
-
-void kb_replicas_each_assigned(kb_replicas_t *r, void (*fn)(void *arg, const char *topic, int32_t partition),
-                               void *arg) {
+void kb_replicas_each_known(kb_replicas_t *r, void (*fn)(void *arg, const char *topic, int32_t partition),
+                            void *arg) {
     for (size_t i = 0; i < r->n_buckets; i++)
         for (kb_partition_t *p = r->buckets[i]; p; p = p->hnext)
-            if (p->assigned) fn(arg, p->topic, p->partition);
+            if (p->assigned || p->seen_epoch != KB_ROLE_NO_EPOCH) fn(arg, p->topic, p->partition);
 }
 
 void kb_replicas_roles_stats(const kb_replicas_t *r, kb_roles_stats_t *out) { *out = r->roles_stats; }

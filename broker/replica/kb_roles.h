@@ -14,8 +14,13 @@
  *
  *   Fencing (design.md "Fencing", Kafka's LeaderAndIsr).  An update with an
  *   older leader epoch than the partition has seen is refused (logged and
- *   counted); one with the same epoch is ignored unless it changes whether
- *   the partition is hosted here.  The leader changes its own ISR (the
+ *   counted), whether or not the partition is assigned here now: a
+ *   partition moved away at epoch 7 is not taken back by an update at
+ *   epoch 5.  One without an epoch counts as older than any.  One with the
+ *   same epoch is ignored unless it changes whether the partition is hosted
+ *   here.  Only an update that says the partition was deleted makes it
+ *   forget the epochs it saw, so that a topic created again under the same
+ *   name starts over at epoch 0.  The leader changes its own ISR (the
  *   shrink, kb_partition_isr.c) with a conditional write of the state znode
  *   that keeps the leader epoch, and adopts the new ISR and zkVersion itself
  *   once that write succeeded, as Kafka does: the same-epoch update that
@@ -24,29 +29,22 @@
 #ifndef KB_ROLES_H
 #define KB_ROLES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/log/kb_log.h"
-
 typedef struct kb_replicas kb_replicas_t;
 
-/* leader_epoch of a partition whose state is not known (no state znode yet,
- * or the topic is gone): such an update is never fenced, and hosts the
- * partition without a leader. */
+/* leader_epoch of a partition whose state is not known (no state znode
+ * yet): such an update hosts the partition without a leader, and only a
+ * partition that has not seen an epoch takes it. */
 #define KB_ROLE_NO_EPOCH (-1)
-
-/* The settings a partition's log is made with, and acks=all's minimum ISR. */
-typedef struct kb_topic_settings {
-    kb_log_config_t log;
-    int32_t min_insync;
-} kb_topic_settings_t;
 
 /*
  * One partition's role.  The arrays and strings are borrowed for the
- * duration of kb_replicas_apply_roles.  settings are the topic's, for a log
- * this update creates (NULL: the broker defaults); the settings of logs that
- * exist already change through kb_replicas_apply_topic_settings.
+ * duration of kb_replicas_apply_roles.  The settings of the topic's logs
+ * are not part of it: they arrive through kb_replicas_apply_topic_settings
+ * (kb_partition.h), before the roles that need them.
  */
 typedef struct kb_role_update {
     const char *topic;
@@ -59,25 +57,22 @@ typedef struct kb_role_update {
     int n_isr;
     const int32_t *replicas;   /* the assignment, in order */
     int n_replicas;
-    const kb_topic_settings_t *settings;
+    bool deleted;              /* the partition no longer exists (its topic was deleted): it is
+                                * unassigned and forgets its epochs; the other fields are ignored */
 } kb_role_update_t;
 
 /* Applies n updates in order (the one entry point for roles). */
 void kb_replicas_apply_roles(kb_replicas_t *r, const kb_role_update_t *u, size_t n);
 
-/* Applies changed topic settings to the logs of topic's partitions
- * [0, n_partitions) that exist here, and to those being created. */
-void kb_replicas_apply_topic_settings(kb_replicas_t *r, const char *topic, int32_t n_partitions,
-                                      const kb_topic_settings_t *ts);
-
-/* Calls fn for each partition this broker hosts or is creating a log for
- * because an update assigned it here.  fn may not apply roles. */
-void kb_replicas_each_assigned(kb_replicas_t *r, void (*fn)(void *arg, const char *topic, int32_t partition),
-                               void *arg);
+/* Calls fn for each partition an update has ever assigned here (hosted,
+ * waiting for its log, or moved away since, and not deleted): those that
+ * may hold an epoch or a log.  fn may not apply roles. */
+void kb_replicas_each_known(kb_replicas_t *r, void (*fn)(void *arg, const char *topic, int32_t partition),
+                            void *arg);
 
 /* What became of the role updates applied so far. */
 typedef struct kb_roles_stats {
-    uint64_t applied;
+    uint64_t applied;             /* changed a partition's role here (hosting, leadership, epoch, ISR) */
     uint64_t refused_stale_epoch; /* older leader epoch than the partition had seen */
     uint64_t ignored_same_epoch;
 } kb_roles_stats_t;

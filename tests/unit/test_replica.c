@@ -2,18 +2,22 @@
  * test_replica.c - hosted partitions (broker/replica/kb_partition.c), built
  * without a broker from their explicit dependencies: roles applied as data
  * (kb_replicas_apply_roles): hosting from the replicas list, leader or
- * follower, fencing by leader epoch (older refused, equal ignored, newer
- * applied); the high watermark; acks=all produces parked until it passes
+ * follower, fencing by leader epoch (older refused, also once moved away;
+ * equal ignored, newer applied; a deletion starts over); the leader's own
+ * ISR write (through a fake writer in the replicas' dependencies); the
+ * high watermark; acks=all produces parked until it passes
  * their batch (or answered with 7, 19, 20 or 6); long-poll fetch waiters;
  * the shutdown that answers everything still waiting; and the adapter that
- * turns cluster-view changes into role updates (kb_roles_view.c).
+ * turns cluster-view changes into topic settings and role updates
+ * (kb_roles_view.c).
  *
  * Real logs in a temporary dir and a real event_base (logfix); the cluster
  * view of the adapter tests is made by hand (viewfix).  This broker is id
- * 1.  Nothing waits on the clock except the acks=all timeout and
- * roles_applied(), which waits for the logs being created off the loop:
- * both run the loop until what they wait for has happened, with a generous
- * bound.
+ * 1.  Nothing waits on the clock except the acks=all timeout, the ISR
+ * check that writes a shrink, and creations_done(), which waits for the
+ * logs being created off the loop: each runs the loop until what it waits
+ * for has happened, with a generous bound.  The ISR cases read the
+ * partition's ISR and zkVersion from kb_partition_internal.h.
  */
 #include <event2/event.h>
 #include <string.h>
@@ -21,7 +25,8 @@
 #include <time.h>
 
 #include "broker/log/kb_log.h"
-#include "broker/replica/kb_partition.h"
+#include "broker/replica/kb_replicas.h"
+#include "broker/replica/kb_partition_internal.h"
 #include "broker/replica/kb_roles_view.h"
 #include "proto/kp_batch.h"
 #include "proto/kp_types.h"
@@ -34,6 +39,45 @@
 
 static kb_logmgr_t *logs;
 static kb_replicas_t *replicas;
+static kb_roles_feed_t *feed;
+static kb_isr_write_fn isr_writer; /* the replicas' ISR writer: NULL for the default */
+
+/* The ISR writes the leader made through fake_write_isr: the last one, and
+ * its completion until the test calls it (teardown answers it otherwise). */
+typedef struct {
+    int calls;
+    char topic[32];
+    int32_t partition;
+    kc_partition_state_t st;
+    int32_t isr[8];
+    kc_state_written_fn done;
+    void *arg;
+} isr_writes_t;
+
+static isr_writes_t writes;
+
+static void fake_write_isr(kc_session_t *zk, const char *topic, int32_t partition, const kc_partition_state_t *st,
+                           kc_state_written_fn done, void *arg) {
+    ck_assert_ptr_null(zk);
+    ck_assert_ptr_null(writes.done); /* at most one write in flight */
+    ck_assert_int_le(st->n_isr, 8);
+    writes.calls++;
+    snprintf(writes.topic, sizeof(writes.topic), "%s", topic);
+    writes.partition = partition;
+    writes.st = *st;
+    memcpy(writes.isr, st->isr, (size_t)st->n_isr * sizeof(*st->isr));
+    writes.st.isr = writes.isr;
+    writes.done = done;
+    writes.arg = arg;
+}
+
+/* Completes the write in flight as ZooKeeper would. */
+static void write_answered(int rc, int32_t version) {
+    kc_state_written_fn done = writes.done;
+    ck_assert_ptr_nonnull(done);
+    writes.done = NULL;
+    done(rc, version, writes.arg);
+}
 
 static const int32_t me_only[] = {ME};
 static const int32_t me_and_2[] = {ME, 2};
@@ -64,13 +108,21 @@ static void setup(void) {
  * what the partitions need, no broker. */
 static void start(void) {
     logs = logfix_open();
-    replicas = kb_replicas_new(&(kb_replicas_deps_t){.base = lf.base, .cfg = &lf.cfg, .logs = logs});
+    replicas = kb_replicas_new(
+        &(kb_replicas_deps_t){.base = lf.base, .cfg = &lf.cfg, .logs = logs, .write_isr = isr_writer});
     ck_assert_ptr_nonnull(replicas);
+    feed = kb_roles_feed_new(replicas, viewfix_view(), &lf.cfg);
+    ck_assert_ptr_nonnull(feed);
 }
 
 static void teardown(void) {
+    kb_roles_feed_free(feed);
+    feed = NULL;
     if (replicas) kb_replicas_free(replicas);
     replicas = NULL;
+    if (writes.done) write_answered(KC_CONNLOSS, -1); /* detached: it only frees itself */
+    writes = (isr_writes_t){0};
+    isr_writer = NULL;
     if (logs) kb_logmgr_close(logs);
     logs = NULL;
     viewfix_reset();
@@ -89,7 +141,7 @@ static void creations_done(void) {
 
 /* Hands the view change to the adapter, then waits for the logs. */
 static void view_changed(void) {
-    kb_replicas_on_view_change(replicas, viewfix_view(), KC_VIEW_TOPICS | KC_VIEW_STATES | KC_VIEW_CONFIGS);
+    kb_roles_feed_apply(feed);
     creations_done();
 }
 
@@ -275,6 +327,134 @@ START_TEST(same_epoch_that_unassigns_is_applied) {
 }
 END_TEST
 
+
+/* A partition moved away keeps the epoch it saw: an older update may not
+ * assign it here again (LeaderAndIsr, next, calls the same entry point). */
+START_TEST(moved_away_partition_refuses_an_older_epoch) {
+    start();
+    hosted(me_only, 1, ME, 6, me_only, 1);
+    apply(update(only_2, 1, 2, 7, only_2, 1));
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 0));
+    apply(update(me_only, 1, ME, 5, me_only, 1));
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 0));
+    ck_assert_uint_eq(roles_stats().refused_stale_epoch, 1);
+    apply(update(me_only, 1, ME, KB_ROLE_NO_EPOCH, NULL, 0)); /* nor may one without an epoch */
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 0));
+    ck_assert_uint_eq(roles_stats().refused_stale_epoch, 2);
+    apply(update(me_only, 1, ME, 8, me_only, 1));
+    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 0));
+}
+END_TEST
+
+/* Only a deletion forgets the epoch: the topic created again starts at 0. */
+START_TEST(deleted_partition_starts_over_at_epoch_zero) {
+    start();
+    kb_partition_t *p = hosted(me_only, 1, ME, 7, me_only, 1);
+    apply((kb_role_update_t){.topic = T, .partition = 0, .leader = -1, .leader_epoch = KB_ROLE_NO_EPOCH,
+                             .deleted = true});
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 0));
+    ck_assert_ptr_eq(hosted(me_only, 1, ME, 0, me_only, 1), p);
+    ck_assert(kb_partition_is_leader(p));
+    ck_assert_int_eq(kb_partition_leader_epoch(p), 0);
+    ck_assert_uint_eq(roles_stats().refused_stale_epoch, 0);
+}
+END_TEST
+
+/* applied counts updates that changed something here; a newer epoch of a
+ * partition that stays elsewhere, or a repeated role without an epoch,
+ * does not. */
+START_TEST(applied_counts_only_what_changed_here) {
+    start();
+    hosted(me_only, 1, ME, 0, me_only, 1);
+    apply(update(only_2, 1, 2, 1, only_2, 1));
+    ck_assert_uint_eq(roles_stats().applied, 2);
+    apply(update(only_2, 1, 2, 2, only_2, 1));
+    apply(update(only_2, 1, 3, 3, only_2, 1));
+    ck_assert_uint_eq(roles_stats().applied, 2);
+    apply(update(me_only, 1, ME, 1, me_only, 1)); /* the epochs seen still fence it */
+    ck_assert_uint_eq(roles_stats().refused_stale_epoch, 1);
+    kb_role_update_t u = update(me_only, 1, -1, KB_ROLE_NO_EPOCH, NULL, 0);
+    u.topic = "fresh";
+    apply(u);
+    apply(u);
+    ck_assert_uint_eq(roles_stats().applied, 3);
+    ck_assert_uint_eq(roles_stats().ignored_same_epoch, 1);
+}
+END_TEST
+
+/* ---- the leader's own ISR write ---- */
+
+/* T-0 led here at epoch 3 (zkVersion 3, controller epoch 9) with ISR
+ * [1,2], two records appended, and the loop run until the leader, whose
+ * follower never fetches, wrote the shrink to [1]. */
+static kb_partition_t *shrink_written(void) {
+    isr_writer = fake_write_isr;
+    logfix_set("replica.lag.time.max.ms", "100");
+    logfix_set("replica.fetch.wait.max.ms", "10");
+    start();
+    kb_role_update_t u = update(me_and_2, 2, ME, 3, me_and_2, 2);
+    u.controller_epoch = 9;
+    apply(u);
+    kb_partition_t *p = kb_replicas_get(replicas, T, 0);
+    ck_assert_ptr_nonnull(p);
+    answer_t a = {0};
+    produce(p, 2, 1, 1000, &a);
+    ck_assert_int_eq(kb_partition_high_watermark(p), 0);
+    loop_until(&writes.calls);
+    ck_assert_int_eq(writes.calls, 1);
+    return p;
+}
+
+START_TEST(isr_shrink_is_written_with_the_same_epoch_and_adopted) {
+    kb_partition_t *p = shrink_written();
+    ck_assert_str_eq(writes.topic, T);
+    ck_assert_int_eq(writes.partition, 0);
+    ck_assert_int_eq(writes.st.leader, ME);
+    ck_assert_int_eq(writes.st.leader_epoch, 3);
+    ck_assert_int_eq(writes.st.controller_epoch, 9);
+    ck_assert_int_eq(writes.st.zk_version, 3);
+    ck_assert_int_eq(writes.st.n_isr, 1);
+    ck_assert_int_eq(writes.st.isr[0], ME);
+    ck_assert_int_eq(p->n_isr, 2); /* nothing adopted before the write succeeds */
+    write_answered(KC_OK, 4);
+    ck_assert_int_eq(p->n_isr, 1);
+    ck_assert_int_eq(p->isr[0], ME);
+    ck_assert_int_eq(p->zk_version, 4);
+    ck_assert_int_eq(kb_partition_high_watermark(p), 2);
+    /* The same-epoch update that echoes the write back carries nothing new. */
+    uint64_t applied = roles_stats().applied;
+    kb_role_update_t echo = update(me_and_2, 2, ME, 3, me_only, 1);
+    echo.zk_version = 4;
+    apply(echo);
+    ck_assert_uint_eq(roles_stats().applied, applied);
+    ck_assert_uint_eq(roles_stats().ignored_same_epoch, 1);
+    ck_assert_int_eq(p->zk_version, 4);
+}
+END_TEST
+
+START_TEST(failed_isr_write_is_not_adopted) {
+    kb_partition_t *p = shrink_written();
+    write_answered(KC_BADVERSION, -1);
+    ck_assert_int_eq(p->n_isr, 2);
+    ck_assert_int_eq(p->zk_version, 3);
+    ck_assert_int_eq(kb_partition_high_watermark(p), 0);
+}
+END_TEST
+
+/* A write that succeeds after a new role replaced the state it was
+ * conditional on is not adopted: the new role's state stands. */
+START_TEST(isr_write_overtaken_by_a_new_role_is_not_adopted) {
+    kb_partition_t *p = shrink_written();
+    kb_role_update_t u = update(me_and_2, 2, ME, 4, me_and_2, 2);
+    u.zk_version = 10;
+    apply(u);
+    write_answered(KC_OK, 11);
+    ck_assert_int_eq(p->n_isr, 2);
+    ck_assert_int_eq(p->zk_version, 10);
+    ck_assert_int_eq(kb_partition_high_watermark(p), 0);
+}
+END_TEST
+
 /* ---- the adapter from the cluster view (goes with kb_roles_view.c) ---- */
 
 START_TEST(view_hosts_only_partitions_assigned_here) {
@@ -369,6 +549,65 @@ START_TEST(view_config_change_reaches_the_open_log) {
     viewfix_topic_config(T, "max.message.bytes", "4321");
     view_changed();
     ck_assert_int_eq(kb_partition_max_message_bytes(p), 4321);
+}
+END_TEST
+
+START_TEST(view_deleted_and_recreated_partition_starts_over) {
+    start();
+    viewfix_topic(T, 2, me_only, 1);
+    viewfix_state(T, 0, ME, 0, me_only, 1);
+    viewfix_state(T, 1, ME, 7, me_only, 1);
+    view_changed();
+    ck_assert_int_eq(kb_partition_leader_epoch(kb_replicas_get(replicas, T, 1)), 7);
+    viewfix_topic(T, 1, me_only, 1); /* partition 1 is deleted */
+    view_changed();
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 1));
+    viewfix_topic(T, 2, me_only, 1); /* and created again */
+    viewfix_state(T, 1, ME, 0, me_only, 1);
+    view_changed();
+    kb_partition_t *p = kb_replicas_get(replicas, T, 1);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(kb_partition_leader_epoch(p), 0);
+    ck_assert(kb_partition_is_leader(p));
+}
+END_TEST
+
+/* A topic created again without the overrides it had: its partitions'
+ * logs go back to the broker defaults (no config change is stamped, so
+ * the settings are given because partitions assigned here changed). */
+START_TEST(view_recreated_topic_loses_its_old_overrides) {
+    start();
+    viewfix_topic(T, 1, me_only, 1);
+    viewfix_topic_config(T, "max.message.bytes", "4321");
+    viewfix_state(T, 0, ME, 0, me_only, 1);
+    view_changed();
+    kb_partition_t *p = kb_replicas_get(replicas, T, 0);
+    ck_assert_int_eq(kb_partition_max_message_bytes(p), 4321);
+    viewfix_topic(T, 1, me_only, 1); /* replaced: no overrides any more */
+    viewfix_state(T, 0, ME, 1, me_only, 1);
+    view_changed();
+    ck_assert_int_eq(kb_partition_max_message_bytes(p), lf.cfg.message_max_bytes);
+}
+END_TEST
+
+/* A config change gives the topic its settings; the partitions' roles are
+ * not sent again, and a log created later is made with them. */
+START_TEST(view_config_change_is_not_a_role_update) {
+    start();
+    viewfix_topic(T, 2, only_2, 1);
+    viewfix_assign(T, 0, me_only, 1);
+    viewfix_state(T, 0, ME, 0, me_only, 1);
+    view_changed();
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 1));
+    uint64_t applied = roles_stats().applied, ignored = roles_stats().ignored_same_epoch;
+    viewfix_topic_config(T, "max.message.bytes", "4321");
+    view_changed();
+    ck_assert_uint_eq(roles_stats().applied, applied);
+    ck_assert_uint_eq(roles_stats().ignored_same_epoch, ignored);
+    viewfix_assign(T, 1, me_only, 1); /* moved here after the change */
+    viewfix_state(T, 1, ME, 1, me_only, 1);
+    view_changed();
+    ck_assert_int_eq(kb_partition_max_message_bytes(kb_replicas_get(replicas, T, 1)), 4321);
 }
 END_TEST
 
@@ -649,6 +888,12 @@ Suite *replica_suite(void) {
     tcase_add_test(tc, same_epoch_is_ignored);
     tcase_add_test(tc, newer_epoch_is_applied);
     tcase_add_test(tc, same_epoch_that_unassigns_is_applied);
+    tcase_add_test(tc, moved_away_partition_refuses_an_older_epoch);
+    tcase_add_test(tc, deleted_partition_starts_over_at_epoch_zero);
+    tcase_add_test(tc, applied_counts_only_what_changed_here);
+    tcase_add_test(tc, isr_shrink_is_written_with_the_same_epoch_and_adopted);
+    tcase_add_test(tc, failed_isr_write_is_not_adopted);
+    tcase_add_test(tc, isr_write_overtaken_by_a_new_role_is_not_adopted);
     tcase_add_test(tc, view_hosts_only_partitions_assigned_here);
     tcase_add_test(tc, view_waits_until_loaded);
     tcase_add_test(tc, view_states_become_roles);
@@ -656,6 +901,9 @@ Suite *replica_suite(void) {
     tcase_add_test(tc, view_topic_min_insync_override_applies);
     tcase_add_test(tc, view_dropping_partitions_unhosts_them);
     tcase_add_test(tc, view_config_change_reaches_the_open_log);
+    tcase_add_test(tc, view_deleted_and_recreated_partition_starts_over);
+    tcase_add_test(tc, view_config_change_is_not_a_role_update);
+    tcase_add_test(tc, view_recreated_topic_loses_its_old_overrides);
     tcase_add_test(tc, high_watermark_follows_leo_when_isr_is_self);
     tcase_add_test(tc, high_watermark_waits_for_a_larger_isr_then_moves_when_it_shrinks);
     tcase_add_test(tc, acks_all_parks_until_the_high_watermark_passes);

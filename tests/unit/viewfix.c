@@ -79,6 +79,17 @@ void viewfix_topic(const char *name, int n_partitions, const int32_t *replicas, 
     }
 }
 
+void viewfix_assign(const char *topic, int32_t p, const int32_t *replicas, int n_replicas) {
+    kc_topic_t *t = find(topic);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_lt(p, t->n_partitions);
+    kc_partition_t *part = &t->partitions[p];
+    part->replicas = realloc(part->replicas, (size_t)n_replicas * sizeof(int32_t) + 1);
+    memcpy(part->replicas, replicas, (size_t)n_replicas * sizeof(int32_t));
+    part->n_replicas = n_replicas;
+    part->changed = t->changed = ++fix.generation;
+}
+
 void viewfix_state(const char *topic, int32_t p, int32_t leader, int32_t leader_epoch, const int32_t *isr,
                    int n_isr) {
     kc_topic_t *t = find(topic);

@@ -31,9 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/admin/kb_config_writer.h"
 #include "broker/api/kb_api_internal.h"
 #include "broker/kb_topic_config.h"
-#include "broker/admin/kb_config_writer.h"
 #include "broker/metadata/kb_metadata.h"
 #include "common/kc_log.h"
 #include "common/kc_names.h"

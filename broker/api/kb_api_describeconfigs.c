@@ -28,8 +28,8 @@
 
 #include "broker/api/kb_api_internal.h"
 #include "broker/kb_topic_config.h"
-#include "common/kc_names.h"
 #include "broker/metadata/kb_metadata.h"
+#include "common/kc_names.h"
 #include "proto/kp_configs.h"
 #include "proto/kp_types.h"
 
@@ -173,7 +173,8 @@ static void put_broker_config(describe_ctx_t *c, const kb_config_item_t *item) {
     kb_config_synonym_t syn[2];
     int n = 0;
     if (!item->is_default) syn[n++] = (kb_config_synonym_t){item->name, item->value, KB_CONFIG_SOURCE_STATIC_BROKER};
-    if (item->default_value) syn[n++] = (kb_config_synonym_t){item->name, item->default_value, KB_CONFIG_SOURCE_DEFAULT};
+    if (item->default_value)
+        syn[n++] = (kb_config_synonym_t){item->name, item->default_value, KB_CONFIG_SOURCE_DEFAULT};
     kp_describeconfigs_config_t *out = &c->configs[c->n_configs++];
     *out = (kp_describeconfigs_config_t){
         .name = item->name,

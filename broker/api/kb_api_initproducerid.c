@@ -17,8 +17,8 @@
  * librdkafka turns into a fatal error for a transactional producer, so its
  * init_transactions() fails at once instead of retrying until its timeout.
  */
-#include "broker/api/kb_api_internal.h"
 #include "broker/admin/kb_producer_ids.h"
+#include "broker/api/kb_api_internal.h"
 #include "proto/kp_initproducerid.h"
 #include "proto/kp_types.h"
 

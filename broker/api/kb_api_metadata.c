@@ -3,9 +3,10 @@
  * 5-7).
  *
  * Answers come only from the broker's metadata cache
- * (broker/metadata/kb_metadata.h), never from a ZooKeeper read, and describe the cluster as seen through the listener the request
- * arrived on: a broker without an endpoint for that listener is left out,
- * and a partition led by one gets an error instead of a leader clients
+ * (broker/metadata/kb_metadata.h), never from a ZooKeeper read, and
+ * describe the cluster as seen through the listener the request arrived
+ * on: a broker without an endpoint for that listener is left out, and a
+ * partition led by one gets an error instead of a leader clients
  * cannot reach.  Healthy topics and partitions never carry an error code
  * (KafkaJS throws on any).  When the cache is still loading, the answer holds
  * whatever it has read so far; clients retry.
@@ -28,11 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/admin/kb_topic_creator.h"
 #include "broker/api/kb_api_internal.h"
+#include "broker/metadata/kb_metadata.h"
 #include "common/kc_log.h"
 #include "common/kc_names.h"
-#include "broker/admin/kb_topic_creator.h"
-#include "broker/metadata/kb_metadata.h"
 #include "proto/kp_metadata.h"
 #include "proto/kp_types.h"
 

@@ -71,9 +71,13 @@ static int copy_topic(const kb_metadata_feed_t *f, const kc_topic_t *t) {
 }
 
 /* Only the partitions and configs stamped after f->seen, when the cache
- * already holds the topic with the same partition count. */
-static int copy_topic_changes(const kb_metadata_feed_t *f, const kc_topic_t *t) {
-    const kb_md_topic_t *cached = f->seen ? kb_metadata_topic(f->md, t->name) : NULL;
+ * already holds the topic with the same partition count and nothing was
+ * removed since.  After a removal a changed topic may be a new one under
+ * an old name (deleted and re-created between two applies): its config
+ * overrides carry no stamp when the new set is empty, so it is copied
+ * whole. */
+static int copy_topic_changes(const kb_metadata_feed_t *f, const kc_topic_t *t, bool removals) {
+    const kb_md_topic_t *cached = f->seen && !removals ? kb_metadata_topic(f->md, t->name) : NULL;
     int rc = 0;
 
     if (!cached || cached->n_partitions != t->n_partitions) return copy_topic(f, t);
@@ -97,14 +101,17 @@ static void drop_removed(const kb_metadata_feed_t *f) {
 
 int kb_metadata_feed_apply(kb_metadata_feed_t *f) {
     uint64_t gen = kc_view_generation(f->v);
+    bool removals = !f->seen || kc_view_topics_removed(f->v) > f->seen;
     int rc = 0;
 
     if (!f->seen || kc_view_brokers_changed(f->v) > f->seen) rc |= copy_brokers(f);
     kb_metadata_set_controller(f->md, kc_view_controller(f->v));
     rc |= kb_metadata_set_cluster_id(f->md, kc_view_cluster_id(f->v));
     for (const kc_topic_t *t = kc_view_changed_since(f->v, f->seen); t; t = kc_view_changed_next(f->v, t))
-        rc |= copy_topic_changes(f, t);
-    if (!f->seen || kc_view_topics_removed(f->v) > f->seen) drop_removed(f);
+        rc |= copy_topic_changes(f, t, removals);
+    if (removals) drop_removed(f);
+    /* The view reports the start of a reload too (KC_VIEW_LOADED), so the
+     * cache stops counting as loaded before anything is re-read. */
     kb_metadata_set_loaded(f->md, kc_view_loaded(f->v));
     f->seen = rc == 0 ? gen : 0; /* after a failure, the next apply copies everything */
     kb_metadata_notify(f->md);

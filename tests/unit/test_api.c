@@ -346,6 +346,29 @@ START_TEST(view_feed_copies_only_what_the_view_changed) {
 }
 END_TEST
 
+/* A topic deleted and re-created under the same name, with the same
+ * partition count and no overrides, between two applies: the cache must
+ * not keep the old topic's overrides (the new, empty set carries no
+ * config stamp). */
+START_TEST(view_feed_forgets_the_overrides_of_a_recreated_topic) {
+    int32_t one[] = {1};
+    viewfix_reset();
+    viewfix_add_broker(1);
+    viewfix_topic("a", 2, one, 1);
+    viewfix_topic_config("a", "retention.ms", "5");
+    kb_metadata_feed_t *feed = kb_metadata_feed_new(md, viewfix_view());
+    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert_int_eq(kb_metadata_topic(md, "a")->n_configs, 1);
+    viewfix_remove_topic("a");
+    viewfix_topic("a", 2, one, 1);
+    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert_int_eq(kb_metadata_topic(md, "a")->n_partitions, 2);
+    ck_assert_int_eq(kb_metadata_topic(md, "a")->n_configs, 0);
+    kb_metadata_feed_free(feed);
+    viewfix_reset();
+}
+END_TEST
+
 /* ------------------------------------------------- Metadata from the cache */
 
 typedef struct {
@@ -587,6 +610,58 @@ START_TEST(creating_an_existing_topic_is_refused_without_a_write) {
 }
 END_TEST
 
+/* While the view reloads (after a new ZooKeeper session) the cache is not
+ * loaded, and Metadata auto-creation writes nothing: the picture it would
+ * plan against may be stale, so the client is told 5 and retries. */
+START_TEST(auto_creation_waits_while_the_view_reloads) {
+    viewfix_reset();
+    viewfix_add_broker(1);
+    kb_metadata_feed_t *feed = kb_metadata_feed_new(md, viewfix_view());
+    kb_topic_creator_t *tc = creator();
+    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert(kb_metadata_loaded(md));
+    ck_assert_int_eq(kb_topic_creator_auto_create(tc, "first"), KP_ERR_LEADER_NOT_AVAILABLE);
+    ck_assert_int_eq(writes, 1);
+    viewfix_set_loaded(false);
+    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert(!kb_metadata_loaded(md));
+    ck_assert_int_eq(kb_topic_creator_auto_create(tc, "second"), KP_ERR_LEADER_NOT_AVAILABLE);
+    ck_assert_int_eq(writes, 1);
+    viewfix_set_loaded(true);
+    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert_int_eq(kb_topic_creator_auto_create(tc, "second"), KP_ERR_LEADER_NOT_AVAILABLE);
+    ck_assert_int_eq(writes, 2);
+    kb_topic_creator_free(tc);
+    kb_metadata_feed_free(feed);
+    viewfix_reset();
+}
+END_TEST
+
+/* Without a session and without a substitute writer, creation fails at
+ * once instead of handing libkcoord a NULL session. */
+START_TEST(creation_without_a_session_is_refused) {
+    int32_t ids[] = {1};
+    kb_topic_creator_deps_t deps = {lf.base, NULL, md, 1, 1, NULL};
+    kp_createtopics_topic_t topic = {.name = kp_str_c("fresh"), .num_partitions = 1, .replication_factor = 1};
+    kp_createtopics_request_t body = {1, &topic, 1000, false};
+    kp_str_t name;
+    int16_t err;
+    const char *why;
+    cache_brokers(ids, 1);
+    kb_metadata_set_loaded(md, true);
+    kb_topic_creator_t *tc = kb_topic_creator_new(&deps);
+    ck_assert_ptr_nonnull(tc);
+    kb_topic_op_t *op = kb_topic_creator_start(tc, &body);
+    ck_assert(kb_topic_op_settled(op));
+    kb_topic_op_result(op, 0, &name, &err, &why);
+    ck_assert_int_eq(err, KP_ERR_UNKNOWN_SERVER_ERROR);
+    ck_assert_str_eq(why, "no ZooKeeper session");
+    kb_topic_op_release(op);
+    ck_assert_int_eq(kb_topic_creator_auto_create(tc, "other"), KP_ERR_LEADER_NOT_AVAILABLE);
+    kb_topic_creator_free(tc);
+}
+END_TEST
+
 Suite *api_suite(void) {
     Suite *s = suite_create("api");
     TCase *tc = tcase_create("dispatcher");
@@ -615,6 +690,7 @@ Suite *api_suite(void) {
     tcase_add_test(cache, cache_remove_drops_a_topic_and_listeners_hear_notify);
     tcase_add_test(cache, partition_lookup_errors_come_from_the_cache);
     tcase_add_test(cache, view_feed_copies_only_what_the_view_changed);
+    tcase_add_test(cache, view_feed_forgets_the_overrides_of_a_recreated_topic);
     suite_add_tcase(s, cache);
 
     TCase *creation = tcase_create("topic creation service");
@@ -623,6 +699,8 @@ Suite *api_suite(void) {
     tcase_add_test(creation, parked_creation_is_answered_when_the_cache_shows_leaders);
     tcase_add_test(creation, freeing_the_creator_answers_what_is_parked);
     tcase_add_test(creation, creating_an_existing_topic_is_refused_without_a_write);
+    tcase_add_test(creation, auto_creation_waits_while_the_view_reloads);
+    tcase_add_test(creation, creation_without_a_session_is_refused);
     suite_add_tcase(s, creation);
     return s;
 }

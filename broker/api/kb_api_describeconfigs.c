@@ -129,7 +129,7 @@ static void count_config(const kb_topic_config_desc_t *d, void *arg) {
 }
 
 static void describe_topic(const kb_request_t *req, describe_ctx_t *c, kp_describeconfigs_result_t *out) {
-    const kb_broker_t *b = req->broker;
+    const kb_api_ctx_t *b = req->ctx;
     char why[256];
     char *name = arena_cstr(c->arena, c->res->resource_name);
     if (!name || !kc_topic_name_valid(name, why, sizeof(why))) {
@@ -194,7 +194,7 @@ static void unexpected_broker(kp_describeconfigs_result_t *out, describe_ctx_t *
 }
 
 static void describe_broker(const kb_request_t *req, describe_ctx_t *c, kp_describeconfigs_result_t *out) {
-    const kb_config_t *cfg = req->broker->cfg;
+    const kb_config_t *cfg = req->ctx->cfg;
     broker_name_t who = broker_name(c->res->resource_name, cfg->broker_id);
     if (who == NAME_OTHER) {
         unexpected_broker(out, c, cfg->broker_id);
@@ -218,7 +218,7 @@ static void describe_broker(const kb_request_t *req, describe_ctx_t *c, kp_descr
 /* This broker has one level for the whole process (kbroker.log.level) and
  * no named loggers to list: its answer is an empty list. */
 static void describe_logger(const kb_request_t *req, describe_ctx_t *c, kp_describeconfigs_result_t *out) {
-    int32_t self = req->broker->cfg->broker_id;
+    int32_t self = req->ctx->cfg->broker_id;
     if (broker_name(c->res->resource_name, self) == NAME_SELF) return;
     out->error_code = KP_ERR_INVALID_REQUEST;
     out->error_message = arena_printf(c->arena, "Unexpected broker id, expected %d, but received '%.*s'", (int)self,

@@ -86,7 +86,7 @@ kb_api_status_t kb_api_initproducerid(kb_request_t *req, kp_writer_t *w) {
 
     if (kp_initproducerid_request_decode(&req->body, version, &body) != 0) return KB_API_MALFORMED;
     err = request_error(&body);
-    if (!err && !(ids = req->broker->producer_ids)) err = KP_ERR_COORDINATOR_NOT_AVAILABLE;
+    if (!err && !(ids = req->ctx->producer_ids)) err = KP_ERR_COORDINATOR_NOT_AVAILABLE;
     if (!err && !kb_producer_ids_take(ids, &id)) {
         err = wait_for_block(req, ids, &st);
         if (st != KB_API_REPLY) return st;

@@ -38,7 +38,7 @@
 #include "proto/kp_types.h"
 
 typedef struct {
-    const kb_broker_t *broker; /* NULL in unit tests */
+    const kb_api_ctx_t *api; /* what the handler may use */
     const kb_metadata_t *md; /* NULL before the broker has one */
     const char *listener;
     int16_t version;
@@ -192,7 +192,7 @@ static bool name_cstr(kp_str_t name, char buf[KC_TOPIC_NAME_MAX + 1]) {
 /* ---------------------------------------------------------- auto-creation */
 
 static bool auto_create_allowed(const md_ctx_t *ctx, const char *cname, bool allow_auto_create) {
-    const kb_broker_t *b = ctx->broker;
+    const kb_api_ctx_t *b = ctx->api;
 
     return allow_auto_create && b && b->cfg && b->cfg->auto_create_topics_enable && b->topic_creator &&
            ctx->md && !kc_topic_is_internal(cname);
@@ -203,7 +203,7 @@ static bool auto_create_allowed(const md_ctx_t *ctx, const char *cname, bool all
 static int16_t missing_topic_error(const md_ctx_t *ctx, const char *cname, bool allow_auto_create) {
     if (!cname || !kc_topic_name_valid(cname, NULL, 0)) return KP_ERR_INVALID_TOPIC_EXCEPTION;
     if (auto_create_allowed(ctx, cname, allow_auto_create))
-        return kb_topic_creator_auto_create(ctx->broker->topic_creator, cname);
+        return kb_topic_creator_auto_create(ctx->api->topic_creator, cname);
     return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 
@@ -268,7 +268,7 @@ static int build_response(const md_ctx_t *ctx, const kp_metadata_request_t *req,
 }
 
 kb_api_status_t kb_api_metadata(kb_request_t *req, kp_writer_t *w) {
-    md_ctx_t ctx = {req->broker, req->broker ? req->broker->metadata : NULL, kb_conn_listener(req->conn),
+    md_ctx_t ctx = {req->ctx, req->ctx ? req->ctx->metadata : NULL, kb_conn_listener(req->conn),
                     req->header.request_api_version, &req->arena};
     kp_metadata_request_t body;
     kp_metadata_response_t resp;

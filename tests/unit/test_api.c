@@ -31,7 +31,7 @@
 #include "tests/unit/unit.h"
 #include "tests/unit/viewfix.h"
 
-static kb_broker_t broker;
+static kb_api_ctx_t api;
 static kb_metrics_t metrics;
 static kb_metadata_t *md;
 
@@ -40,8 +40,8 @@ static void setup(void) {
     memset(&metrics, 0, sizeof(metrics));
     md = kb_metadata_new();
     ck_assert_ptr_nonnull(md);
-    broker = (kb_broker_t){.base = lf.base, .cfg = &lf.cfg, .metadata = md, .metrics = &metrics};
-    netfix_start(kb_api_on_request, &broker, 0);
+    api = (kb_api_ctx_t){.base = lf.base, .cfg = &lf.cfg, .metadata = md, .metrics = &metrics};
+    netfix_start(kb_api_on_request, &api, 0);
 }
 
 static void teardown(void) {
@@ -470,7 +470,7 @@ END_TEST
 /* ------------------------------------------------------ kb_api_partition */
 
 static int16_t partition_error(const char *topic, int32_t partition, bool leader_only) {
-    kb_request_t req = {.broker = &broker};
+    kb_request_t req = {.ctx = &api};
     int16_t err = -1;
     ck_assert_ptr_null(kb_api_partition(&req, kp_str_c(topic), partition, leader_only, &err));
     return err;

@@ -169,7 +169,7 @@ static void op_answer(kb_topic_op_t *op) {
 
 /* True when the cache shows topic `name` with n partitions, each led. */
 static bool leaders_known(const kb_metadata_t *md, const char *name, int32_t n) {
-    const kb_md_topic_t *t = md ? kb_metadata_topic(md, name) : NULL;
+    const kb_metadata_topic_t *t = md ? kb_metadata_topic(md, name) : NULL;
 
     if (!t || t->n_partitions != n) return false;
     for (int i = 0; i < n; i++)

@@ -134,7 +134,7 @@ static bool topic_cstr(kp_str_t name, char buf[KC_TOPIC_NAME_MAX + 1]) {
 }
 
 static bool cache_has_partition(const kb_api_ctx_t *ctx, const char *topic, int32_t partition) {
-    const kb_md_topic_t *t = ctx->metadata ? kb_metadata_topic(ctx->metadata, topic) : NULL;
+    const kb_metadata_topic_t *t = ctx->metadata ? kb_metadata_topic(ctx->metadata, topic) : NULL;
 
     return t && partition >= 0 && partition < t->n_partitions;
 }

@@ -136,7 +136,7 @@ static void describe_topic(const kb_request_t *req, describe_ctx_t *c, kp_descri
         fail(out, c->arena, KP_ERR_INVALID_TOPIC_EXCEPTION, name ? why : "topic name contains a NUL byte");
         return;
     }
-    const kb_md_topic_t *t = b->metadata ? kb_metadata_topic(b->metadata, name) : NULL;
+    const kb_metadata_topic_t *t = b->metadata ? kb_metadata_topic(b->metadata, name) : NULL;
     if (!t) {
         out->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         out->error_message = arena_printf(c->arena, "Topic '%s' does not exist", name);

@@ -47,10 +47,10 @@ typedef struct {
 
 /* The endpoint clients on this listener would use to reach broker id, or
  * NULL when the broker is not live or has no such listener. */
-static const kb_md_endpoint_t *reachable(const md_ctx_t *ctx, int32_t id) {
-    const kb_md_broker_t *b = ctx->md && id >= 0 ? kb_metadata_broker(ctx->md, id) : NULL;
+static const kb_metadata_endpoint_t *reachable(const md_ctx_t *ctx, int32_t id) {
+    const kb_metadata_broker_t *b = ctx->md && id >= 0 ? kb_metadata_broker(ctx->md, id) : NULL;
 
-    return b ? kb_md_broker_endpoint(b, ctx->listener) : NULL;
+    return b ? kb_metadata_broker_endpoint(b, ctx->listener) : NULL;
 }
 
 static bool live(const md_ctx_t *ctx, int32_t id) {
@@ -66,8 +66,8 @@ static int fill_brokers(const md_ctx_t *ctx, kp_metadata_response_t *resp) {
 
     if (!out) return -1;
     for (int i = 0; i < n; i++) {
-        const kb_md_broker_t *b = kb_metadata_broker_at(ctx->md, i);
-        const kb_md_endpoint_t *ep = b ? kb_md_broker_endpoint(b, ctx->listener) : NULL;
+        const kb_metadata_broker_t *b = kb_metadata_broker_at(ctx->md, i);
+        const kb_metadata_endpoint_t *ep = b ? kb_metadata_broker_endpoint(b, ctx->listener) : NULL;
         if (!ep) continue;
         out[k++] = (kp_metadata_response_broker_t){b->id, kp_str_c(ep->host), ep->port,
                                                     kp_str_c(b->rack)};
@@ -116,7 +116,7 @@ static const int32_t *offline_of(const md_ctx_t *ctx, const int32_t *ids, int n,
 
 /* Leader and error: no state, no leader or a dead leader is 5 with leader
  * -1; a live leader without this listener is 72 from v6 (5 before). */
-static void set_leader(const md_ctx_t *ctx, const kb_md_partition_t *p,
+static void set_leader(const md_ctx_t *ctx, const kb_metadata_partition_t *p,
                        kp_metadata_response_partition_t *out) {
     int32_t leader = p->leader;
 
@@ -145,7 +145,7 @@ static int filter_v0(const md_ctx_t *ctx, kp_metadata_response_partition_t *out)
     return 0;
 }
 
-static int fill_partition(const md_ctx_t *ctx, int32_t index, const kb_md_partition_t *p,
+static int fill_partition(const md_ctx_t *ctx, int32_t index, const kb_metadata_partition_t *p,
                           kp_metadata_response_partition_t *out) {
     out->partition_index = index;
     out->replica_nodes = p->replicas;
@@ -164,7 +164,7 @@ static int fill_partition(const md_ctx_t *ctx, int32_t index, const kb_md_partit
 
 /* ----------------------------------------------------------------- topics */
 
-static int fill_topic(const md_ctx_t *ctx, const kb_md_topic_t *t, kp_metadata_response_topic_t *out) {
+static int fill_topic(const md_ctx_t *ctx, const kb_metadata_topic_t *t, kp_metadata_response_topic_t *out) {
     kp_metadata_response_partition_t *parts;
 
     parts = kb_arena_calloc(ctx->arena, (size_t)t->n_partitions, sizeof(*parts));
@@ -211,7 +211,7 @@ static int fill_requested_topic(const md_ctx_t *ctx, kp_str_t name, bool allow_a
                                 kp_metadata_response_topic_t *out) {
     char buf[KC_TOPIC_NAME_MAX + 1];
     bool legal = name_cstr(name, buf);
-    const kb_md_topic_t *t = legal && ctx->md ? kb_metadata_topic(ctx->md, buf) : NULL;
+    const kb_metadata_topic_t *t = legal && ctx->md ? kb_metadata_topic(ctx->md, buf) : NULL;
 
     if (t) return fill_topic(ctx, t, out);
     out->error_code = missing_topic_error(ctx, legal ? buf : NULL, allow_auto_create);
@@ -243,7 +243,7 @@ static int fill_topics(const md_ctx_t *ctx, const kp_metadata_request_t *req,
 
     if (!out || (!all && !repeated)) return -1;
     for (int i = 0; i < n && rc == 0; i++) {
-        const kb_md_topic_t *t = all ? kb_metadata_topic_at(ctx->md, i) : NULL;
+        const kb_metadata_topic_t *t = all ? kb_metadata_topic_at(ctx->md, i) : NULL;
         if (all)
             rc = t ? fill_topic(ctx, t, &out[k++]) : -1;
         else if (!repeated[i])

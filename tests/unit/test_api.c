@@ -213,12 +213,12 @@ END_TEST
 /* Makes brokers ids[0..n) the cache's broker set, each with a PLAINTEXT
  * endpoint (the listener netfix serves on). */
 static void cache_brokers(const int32_t *ids, int n) {
-    kb_md_endpoint_t ep[8];
-    kb_md_broker_t b[8];
+    kb_metadata_endpoint_t ep[8];
+    kb_metadata_broker_t b[8];
     ck_assert_int_le(n, 8);
     for (int i = 0; i < n; i++) {
-        ep[i] = (kb_md_endpoint_t){"PLAINTEXT", "127.0.0.1", 9000 + ids[i]};
-        b[i] = (kb_md_broker_t){ids[i], NULL, 1, &ep[i]};
+        ep[i] = (kb_metadata_endpoint_t){"PLAINTEXT", "127.0.0.1", 9000 + ids[i]};
+        b[i] = (kb_metadata_broker_t){ids[i], NULL, 1, &ep[i]};
     }
     ck_assert_int_eq(kb_metadata_set_brokers(md, b, n), 0);
     kb_metadata_set_loaded(md, true);
@@ -227,12 +227,12 @@ static void cache_brokers(const int32_t *ids, int n) {
 /* Upserts topic `name` with n partitions, each replicated and led by
  * `leader` (-1: no leader yet) at leader epoch `epoch`. */
 static void cache_topic(const char *name, int n, int32_t leader, int32_t epoch) {
-    kb_md_partition_t parts[16];
+    kb_metadata_partition_t parts[16];
     int32_t replica = leader >= 0 ? leader : 1;
     ck_assert_int_le(n, 16);
     for (int i = 0; i < n; i++)
-        parts[i] = (kb_md_partition_t){leader, epoch, 1, leader >= 0 ? 1 : 0, &replica, &replica};
-    kb_md_topic_t t = {(char *)name, n, parts, 0, NULL};
+        parts[i] = (kb_metadata_partition_t){leader, epoch, 1, leader >= 0 ? 1 : 0, &replica, &replica};
+    kb_metadata_topic_t t = {(char *)name, n, parts, 0, NULL};
     ck_assert_int_eq(kb_metadata_upsert_topic(md, &t), 0);
 }
 
@@ -252,7 +252,7 @@ START_TEST(cache_upserts_copies_and_keeps_topics_sorted) {
      * holds its own copy, not the caller's arrays. */
     cache_topic("b", 3, 2, 4);
     ck_assert_int_eq(kb_metadata_topic_count(md), 2);
-    const kb_md_topic_t *b = kb_metadata_topic(md, "b");
+    const kb_metadata_topic_t *b = kb_metadata_topic(md, "b");
     ck_assert_int_eq(b->n_partitions, 3);
     ck_assert_int_eq(b->partitions[2].leader, 2);
     ck_assert_int_eq(b->partitions[2].leader_epoch, 4);
@@ -264,12 +264,12 @@ END_TEST
 
 START_TEST(cache_partition_and_config_updates_touch_only_their_target) {
     int32_t isr[] = {3, 1};
-    kb_md_partition_t p = {3, 9, 2, 2, isr, isr};
+    kb_metadata_partition_t p = {3, 9, 2, 2, isr, isr};
     kc_config_entry_t cfg[] = {{"retention.ms", "1000"}};
     cache_topic("t", 2, 1, 0);
     ck_assert_int_eq(kb_metadata_set_partition(md, "t", 1, &p), 0);
     isr[0] = 42; /* copied: the cache does not see this */
-    const kb_md_topic_t *t = kb_metadata_topic(md, "t");
+    const kb_metadata_topic_t *t = kb_metadata_topic(md, "t");
     ck_assert_int_eq(t->partitions[1].leader, 3);
     ck_assert_int_eq(t->partitions[1].leader_epoch, 9);
     ck_assert_int_eq(t->partitions[1].isr[0], 3);
@@ -320,7 +320,7 @@ START_TEST(view_feed_copies_only_what_the_view_changed) {
     ck_assert(kb_metadata_loaded(md));
     ck_assert_ptr_nonnull(kb_metadata_broker(md, 1));
     ck_assert_int_eq(kb_metadata_topic_count(md), 2);
-    const kb_md_topic_t *a = kb_metadata_topic(md, "a"), *b = kb_metadata_topic(md, "b");
+    const kb_metadata_topic_t *a = kb_metadata_topic(md, "a"), *b = kb_metadata_topic(md, "b");
     ck_assert_int_eq(a->partitions[0].leader, 1);
     ck_assert_int_eq(a->partitions[1].leader, -1);
     const int32_t *a0_isr = a->partitions[0].isr;
@@ -452,7 +452,7 @@ START_TEST(metadata_answers_follow_cache_updates) {
     ck_assert_int_eq(a.p0_leader, 1);
     /* Partition 0 loses its leader: 5 with leader -1. */
     int32_t replica = 1;
-    kb_md_partition_t leaderless = {-1, 1, 1, 0, &replica, NULL};
+    kb_metadata_partition_t leaderless = {-1, 1, 1, 0, &replica, NULL};
     ck_assert_int_eq(kb_metadata_set_partition(md, "t", 0, &leaderless), 0);
     a = ask_metadata("t", 2);
     ck_assert_int_eq(a.p0_error, KP_ERR_LEADER_NOT_AVAILABLE);

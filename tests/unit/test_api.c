@@ -587,24 +587,32 @@ START_TEST(freeing_the_creator_answers_what_is_parked) {
 }
 END_TEST
 
+/* CreateTopics for one topic `name` that must be answered at once: its
+ * error code, and its message in why (a static buffer). */
+static int16_t create_now(kb_topic_creator_t *tc, const char *name, const char **why) {
+    static char message[512];
+    kp_createtopics_topic_t topic = {.name = kp_str_c(name), .num_partitions = 1, .replication_factor = 1};
+    kp_createtopics_request_t body = {1, &topic, 1000, false};
+    kb_topic_op_t *op = kb_topic_creator_start(tc, &body);
+    kp_str_t got;
+    int16_t err;
+    const char *m;
+    ck_assert_ptr_nonnull(op);
+    ck_assert(kb_topic_op_settled(op));
+    kb_topic_op_result(op, 0, &got, &err, &m);
+    snprintf(message, sizeof(message), "%s", m ? m : "");
+    *why = message;
+    kb_topic_op_release(op);
+    return err;
+}
+
 START_TEST(creating_an_existing_topic_is_refused_without_a_write) {
     kb_topic_creator_t *tc = creator();
-    kp_createtopics_topic_t topic = {.name = kp_str_c("t.x"), .num_partitions = 1, .replication_factor = 1};
-    kp_createtopics_request_t body = {1, &topic, 1000, false};
-    cache_topic("t.x", 1, 1, 0);
-    kb_topic_op_t *op = kb_topic_creator_start(tc, &body);
-    kp_str_t name;
-    int16_t err;
     const char *why;
-    ck_assert(kb_topic_op_settled(op));
-    kb_topic_op_result(op, 0, &name, &err, &why);
-    ck_assert_int_eq(err, KP_ERR_TOPIC_ALREADY_EXISTS);
-    kb_topic_op_release(op);
-    topic.name = kp_str_c("t_x"); /* collides once '.' reads as '_' */
-    op = kb_topic_creator_start(tc, &body);
-    kb_topic_op_result(op, 0, &name, &err, &why);
-    ck_assert_int_eq(err, KP_ERR_INVALID_TOPIC_EXCEPTION);
-    kb_topic_op_release(op);
+    cache_topic("t.x", 1, 1, 0);
+    ck_assert_int_eq(create_now(tc, "t.x", &why), KP_ERR_TOPIC_ALREADY_EXISTS);
+    /* collides once '.' reads as '_' */
+    ck_assert_int_eq(create_now(tc, "t_x", &why), KP_ERR_INVALID_TOPIC_EXCEPTION);
     ck_assert_int_eq(writes, 0);
     kb_topic_creator_free(tc);
 }
@@ -642,21 +650,13 @@ END_TEST
 START_TEST(creation_without_a_session_is_refused) {
     int32_t ids[] = {1};
     kb_topic_creator_deps_t deps = {lf.base, NULL, md, 1, 1, NULL};
-    kp_createtopics_topic_t topic = {.name = kp_str_c("fresh"), .num_partitions = 1, .replication_factor = 1};
-    kp_createtopics_request_t body = {1, &topic, 1000, false};
-    kp_str_t name;
-    int16_t err;
     const char *why;
     cache_brokers(ids, 1);
     kb_metadata_set_loaded(md, true);
     kb_topic_creator_t *tc = kb_topic_creator_new(&deps);
     ck_assert_ptr_nonnull(tc);
-    kb_topic_op_t *op = kb_topic_creator_start(tc, &body);
-    ck_assert(kb_topic_op_settled(op));
-    kb_topic_op_result(op, 0, &name, &err, &why);
-    ck_assert_int_eq(err, KP_ERR_UNKNOWN_SERVER_ERROR);
+    ck_assert_int_eq(create_now(tc, "fresh", &why), KP_ERR_UNKNOWN_SERVER_ERROR);
     ck_assert_str_eq(why, "no ZooKeeper session");
-    kb_topic_op_release(op);
     ck_assert_int_eq(kb_topic_creator_auto_create(tc, "other"), KP_ERR_LEADER_NOT_AVAILABLE);
     kb_topic_creator_free(tc);
 }

@@ -31,11 +31,11 @@ void kb_metadata_feed_free(kb_metadata_feed_t *f) { free(f); }
 static kb_metadata_partition_t partition_of(const kc_partition_t *p) {
     bool st = p->has_state;
     return (kb_metadata_partition_t){.leader = st ? p->state.leader : -1,
-                               .leader_epoch = st ? p->state.leader_epoch : -1,
-                               .n_replicas = p->n_replicas,
-                               .n_isr = st ? p->state.n_isr : 0,
-                               .replicas = p->replicas,
-                               .isr = st ? p->state.isr : NULL};
+                                     .leader_epoch = st ? p->state.leader_epoch : -1,
+                                     .n_replicas = p->n_replicas,
+                                     .n_isr = st ? p->state.n_isr : 0,
+                                     .replicas = p->replicas,
+                                     .isr = st ? p->state.isr : NULL};
 }
 
 static int copy_brokers(const kb_metadata_feed_t *f) {

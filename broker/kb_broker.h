@@ -1,8 +1,10 @@
 /*
  * kb_broker.h - the broker process's long-lived objects, as one context that
- * main.c creates and tears down explicitly and that the API handlers and the
- * controller receive.  It is not a global: whoever needs a part of it is
- * handed the pointer.
+ * main.c creates and tears down explicitly and that the controller, the
+ * registration and the metrics endpoint receive.  It is not a global:
+ * whoever needs a part of it is handed the pointer.  The API handlers get
+ * a narrower context (kb_api_ctx_t, broker/api/kb_api.h) without the
+ * session, the view or the logs.
  */
 #ifndef KB_BROKER_H
 #define KB_BROKER_H

@@ -58,6 +58,7 @@ typedef struct kb_process {
     kb_broker_t broker;
     kb_config_t cfg;
     kb_metrics_t metrics;  /* the counters broker.metrics points at */
+    kb_api_ctx_t api;      /* what the API handlers see of the broker */
     int exit_status;
     int shutdown_steps;    /* ZooKeeper clean-ups still running */
     bool shutting_down;
@@ -310,13 +311,26 @@ static int start_services(kb_process_t *p) {
     return b->topic_creator && b->producer_ids && b->config_writer ? 0 : -1;
 }
 
+static bool controller_active(void *controller) { return kb_controller_active(controller); }
+
+/* The handlers' view of the broker: its cache, partitions and services,
+ * not the ZooKeeper session, the view or the logs.  Filled before the loop
+ * runs, so no request sees it half-filled. */
+static void fill_api_ctx(kb_process_t *p) {
+    kb_broker_t *b = &p->broker;
+    p->api = (kb_api_ctx_t){.base = b->base, .cfg = &p->cfg, .metadata = b->metadata, .replicas = b->replicas,
+                            .topic_creator = b->topic_creator, .config_writer = b->config_writer,
+                            .producer_ids = b->producer_ids, .worker = b->worker, .metrics = b->metrics,
+                            .is_controller = controller_active, .controller = b->controller};
+}
+
 static int start_broker(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
     char err[512];
     b->cfg = &p->cfg;
     b->metrics = &p->metrics;
     b->server = kb_server_new(b->base);
-    if (!b->server || kb_api_listen(b->server, &p->cfg, kb_api_on_request, b, err, sizeof(err)) != 0) {
+    if (!b->server || kb_api_listen(b->server, &p->cfg, kb_api_on_request, &p->api, err, sizeof(err)) != 0) {
         kc_error("main", "cannot start listeners: %s", b->server ? err : "out of memory");
         return 1;
     }
@@ -337,6 +351,7 @@ static int start_broker(kb_process_t *p) {
         kc_error("main", "out of memory starting the broker's services");
         return 1;
     }
+    fill_api_ctx(p);
     /* kc_session_start's 1 (no handle yet) is retried by the session and
      * bounded by zookeeper.connection.timeout.ms like any connect. */
     if (kc_session_start(b->zk) < 0) {

@@ -433,12 +433,17 @@ static int plan_failed(int rc, int16_t kafka_error, const char *why) {
     return fail(EXIT_INVALID_LAYOUT, "%s", why);
 }
 
+/* The view as kc_topics.h's checks read it. */
+static const char *view_topic_name(int i, const void *v) { return kc_view_topic_at(v, i)->name; }
+static int32_t view_broker_id(int i, const void *v) { return kc_view_broker_at(v, i)->id; }
+
 /* Refuses an existing topic, and one whose metric names would clash with an
- * existing topic's, with the checks CreateTopics uses (kc_topic_check_new). */
+ * existing topic's, with the checks CreateTopics and auto-creation use
+ * (kc_topic_check_new, there over the broker's metadata cache). */
 static int check_topic_is_new(const kc_view_t *v, const char *name) {
     int16_t kafka_error = 0;
     char why[512];
-    int rc = kc_topic_check_new(v, name, &kafka_error, why, sizeof(why));
+    int rc = kc_topic_check_new(name, kc_view_topic_count(v), view_topic_name, v, &kafka_error, why, sizeof(why));
     if (rc == KC_EXISTS) return fail(EXIT_TOPIC_EXISTS, "%s", why);
     if (rc != KC_OK) return fail(EXIT_INVALID_NAME, "%s", why);
     return EXIT_OK;
@@ -472,8 +477,8 @@ static int write_topic(admin_t *a, const kc_topic_t *plan, const create_args_t *
 /* Plans the layout against the live brokers, then writes it. */
 static int plan_and_create(admin_t *a, const create_args_t *c, const kc_topic_t *assignment,
                            int32_t partitions, int32_t rf) {
-    int n_live, rc;
-    int32_t *live = kc_topic_live_brokers(a->view, &n_live);
+    int n_live = kc_view_broker_count(a->view), rc;
+    int32_t *live = kc_topic_live_brokers(n_live, view_broker_id, a->view);
     kc_topic_t plan;
     int16_t kafka_error = 0;
     char why[512] = "out of memory";

@@ -162,31 +162,46 @@ oom:
     return KC_ERR;
 }
 
-/* ---- checks against the cluster view ---- */
+/* ---- checks against the existing topics and brokers ---- */
 
-int32_t *kc_topic_live_brokers(const kc_view_t *v, int *n) {
-    int count = kc_view_broker_count(v);
-    int32_t *ids = calloc((size_t)count + 1, sizeof(*ids)); /* + 1: never calloc(0) */
+static int id_cmp(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
 
-    *n = 0;
+int32_t *kc_topic_live_brokers(int n, kc_broker_id_at_fn id_at, const void *arg) {
+    int32_t *ids = calloc((size_t)(n > 0 ? n : 0) + 1, sizeof(*ids)); /* + 1: never calloc(0) */
+
     if (!ids) return NULL;
-    for (int i = 0; i < count; i++) ids[i] = kc_view_broker_at(v, i)->id;
-    *n = count;
+    for (int i = 0; i < n; i++) ids[i] = id_at(i, arg);
+    qsort(ids, (size_t)(n > 0 ? n : 0), sizeof(*ids), id_cmp);
     return ids;
 }
 
-int kc_topic_check_new(const kc_view_t *v, const char *name, int16_t *kafka_error, char *why,
-                       size_t whylen) {
+/* Binary search over names sorted by strcmp. */
+static bool name_listed(const char *name, int n, kc_topic_name_at_fn name_at, const void *arg) {
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(name_at(mid, arg), name);
+        if (c == 0) return true;
+        if (c < 0) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return false;
+}
+
+int kc_topic_check_new(const char *name, int n_topics, kc_topic_name_at_fn name_at, const void *arg,
+                       int16_t *kafka_error, char *why, size_t whylen) {
     *kafka_error = 0;
-    if (kc_view_topic(v, name)) {
+    if (name_listed(name, n_topics, name_at, arg)) {
         snprintf(why, whylen, "Topic '%s' already exists.", name);
         *kafka_error = KAFKA_TOPIC_ALREADY_EXISTS;
         return KC_EXISTS;
     }
     /* Only a name holding '.' or '_' can collide (Kafka skips the scan too). */
     if (!strpbrk(name, "._")) return KC_OK;
-    for (int i = 0; i < kc_view_topic_count(v); i++) {
-        const char *other = kc_view_topic_at(v, i)->name;
+    for (int i = 0; i < n_topics; i++) {
+        const char *other = name_at(i, arg);
         if (kc_topic_names_collide(name, other))
             return plan_fail(kafka_error, KAFKA_INVALID_TOPIC_EXCEPTION, why, whylen,
                              "Topic '%s' collides with existing topic '%s'", name, other);

@@ -10,7 +10,6 @@
 #define KC_TOPICS_H
 
 #include "coord/kc_model.h"
-#include "coord/kc_view.h"
 #include "coord/kc_zk.h"
 
 /* A topic whose /brokers/topics/T create request would exceed
@@ -39,18 +38,27 @@ int kc_topic_plan(const char *name, int32_t partitions, int32_t rf, const kc_top
                   const int32_t *live_brokers, int n_live, kc_topic_t *out, int16_t *kafka_error,
                   char *why, size_t whylen);
 
-/* Live broker ids of the view in ascending order (the order Kafka's
- * assignment is computed over), in a malloc'd array the caller frees; *n
- * gets the count.  NULL when out of memory. */
-int32_t *kc_topic_live_brokers(const kc_view_t *v, int *n);
+/* The checks below read the cluster through callbacks, so that
+ * kbroker-admin (the ZooKeeper view) and the broker (its metadata cache)
+ * run the same checks on their own picture.  name_at(i, arg) is the i-th
+ * existing topic name, 0 <= i < n, in strcmp order; id_at(i, arg) the i-th
+ * live broker id, in any order. */
+typedef const char *(*kc_topic_name_at_fn)(int i, const void *arg);
+typedef int32_t (*kc_broker_id_at_fn)(int i, const void *arg);
 
-/* Checks that `name` is free in the cluster view: KC_EXISTS with
- * *kafka_error 36 TOPIC_ALREADY_EXISTS when the topic exists, KC_INVALID
- * with 17 INVALID_TOPIC_EXCEPTION when it collides with an existing topic
- * once '.' and '_' are equated (Kafka refuses such pairs), else KC_OK.  A
- * one-line reason goes to why. */
-int kc_topic_check_new(const kc_view_t *v, const char *name, int16_t *kafka_error, char *why,
-                       size_t whylen);
+/* The n live broker ids in ascending order (the order Kafka's assignment
+ * is computed over), in a malloc'd array the caller frees; NULL when out
+ * of memory. */
+int32_t *kc_topic_live_brokers(int n, kc_broker_id_at_fn id_at, const void *arg);
+
+/* Checks that `name` is free among the n_topics existing topics: KC_EXISTS
+ * with *kafka_error 36 TOPIC_ALREADY_EXISTS when the topic exists,
+ * KC_INVALID with 17 INVALID_TOPIC_EXCEPTION when it collides with an
+ * existing topic once '.' and '_' are equated (Kafka refuses such pairs),
+ * else KC_OK.  A one-line reason goes to why.  O(log n) for a name without
+ * '.' or '_', else one pass over the names. */
+int kc_topic_check_new(const char *name, int n_topics, kc_topic_name_at_fn name_at, const void *arg,
+                       int16_t *kafka_error, char *why, size_t whylen);
 
 /* Writes /config/topics/T (creating it, or overwriting a leftover) and then
  * creates /brokers/topics/T from `topic`.  done gets KC_OK, KC_EXISTS when

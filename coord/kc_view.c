@@ -128,7 +128,8 @@ static void ctx_done(read_ctx_t *c) {
         v->loading = false;
         if (!v->loaded) kc_debug("view", "cluster view loaded");
         v->loaded = true;
-        mark_changed(v, KC_VIEW_BROKERS | KC_VIEW_TOPICS | KC_VIEW_STATES | KC_VIEW_CONTROLLER | KC_VIEW_CONFIGS);
+        mark_changed(v, KC_VIEW_BROKERS | KC_VIEW_TOPICS | KC_VIEW_STATES | KC_VIEW_CONTROLLER | KC_VIEW_CONFIGS |
+                            KC_VIEW_LOADED);
     }
 }
 
@@ -615,8 +616,13 @@ static void view_get_children(kc_view_t *v, const char *path, bool reload) {
 /* ---- watches and session ---- */
 
 static void view_reload(kc_view_t *v) {
+    bool was_loaded = kc_view_loaded(v);
     v->need_reload = false;
     v->loading = true;
+    /* Listeners that answer clients from the view's picture (the broker's
+     * metadata cache) must learn now, not at the first re-read that
+     * changes something, that it is being reloaded. */
+    if (was_loaded) mark_changed(v, KC_VIEW_LOADED);
     view_get_children(v, KC_PATH_BROKER_IDS, true);
     view_get_children(v, KC_PATH_BROKER_TOPICS, true);
     view_get(v, KC_PATH_CONTROLLER, true);

@@ -31,6 +31,7 @@ enum {
     KC_VIEW_CONTROLLER = 1 << 3, /* /controller changed (or vanished) */
     KC_VIEW_CLUSTER_ID = 1 << 4,
     KC_VIEW_CONFIGS = 1 << 5,    /* a topic's config overrides (kc_topic_t.configs) changed */
+    KC_VIEW_LOADED = 1 << 6,     /* kc_view_loaded() changed: a reload started or finished */
 };
 
 typedef void (*kc_view_change_fn)(kc_view_t *v, int what, void *arg);

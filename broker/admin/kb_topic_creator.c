@@ -169,7 +169,7 @@ static void op_answer(kb_topic_op_t *op) {
 
 /* True when the cache shows topic `name` with n partitions, each led. */
 static bool leaders_known(const kb_metadata_t *md, const char *name, int32_t n) {
-    const kb_md_topic_t *t = md ? kb_metadata_topic(md, name) : NULL;
+    const kb_metadata_topic_t *t = md ? kb_metadata_topic(md, name) : NULL;
 
     if (!t || t->n_partitions != n) return false;
     for (int i = 0; i < n; i++)
@@ -282,39 +282,20 @@ static void on_written(int rc, void *arg) {
 
 /* ------------------------------------------------------------ the cache */
 
-/* Live broker ids in ascending order (the order Kafka's assignment is
- * computed over; the cache keeps brokers by id), malloc'd; NULL when out
- * of memory. */
-static int32_t *live_brokers(const kb_metadata_t *md, int *n) {
-    int count = kb_metadata_broker_count(md);
-    int32_t *ids = calloc((size_t)count + 1, sizeof(*ids));
+/* The cache as kc_topics.h's checks read it (topics sorted by name). */
+static const char *cache_topic_name(int i, const void *md) { return kb_metadata_topic_at(md, i)->name; }
+static int32_t cache_broker_id(int i, const void *md) { return kb_metadata_broker_at(md, i)->id; }
 
-    *n = 0;
-    if (!ids) return NULL;
-    for (int i = 0; i < count; i++) ids[i] = kb_metadata_broker_at(md, i)->id;
-    *n = count;
-    return ids;
+/* Live broker ids in ascending order, malloc'd; NULL when out of memory. */
+static int32_t *live_brokers(const kb_metadata_t *md, int *n) {
+    *n = kb_metadata_broker_count(md);
+    return kc_topic_live_brokers(*n, cache_broker_id, md);
 }
 
-/* True when `name` is free in the cache; else false with *err 36 when the
- * topic exists or 17 when it collides with one once '.' and '_' are
- * equated (Kafka refuses such pairs), and a reason in why. */
-static bool name_free(const kb_metadata_t *md, const char *name, int16_t *err, char *why, size_t whylen) {
-    if (kb_metadata_topic(md, name)) {
-        snprintf(why, whylen, "Topic '%s' already exists.", name);
-        *err = KP_ERR_TOPIC_ALREADY_EXISTS;
-        return false;
-    }
-    /* Only a name holding '.' or '_' can collide (Kafka skips the scan too). */
-    if (!strpbrk(name, "._")) return true;
-    for (int i = 0; i < kb_metadata_topic_count(md); i++) {
-        const char *other = kb_metadata_topic_at(md, i)->name;
-        if (!kc_topic_names_collide(name, other)) continue;
-        snprintf(why, whylen, "Topic '%s' collides with existing topic '%s'", name, other);
-        *err = KP_ERR_INVALID_TOPIC_EXCEPTION;
-        return false;
-    }
-    return true;
+/* KC_OK when `name` is free in the cache; else KC_EXISTS (*err 36) or
+ * KC_INVALID (17, a '.'/'_' collision) with a reason in why. */
+static int name_free(const kb_metadata_t *md, const char *name, int16_t *err, char *why, size_t whylen) {
+    return kc_topic_check_new(name, kb_metadata_topic_count(md), cache_topic_name, md, err, why, whylen);
 }
 
 /* ------------------------------------------------------------- judging */
@@ -405,7 +386,7 @@ static bool judge_name(const ct_ctx_t *ctx, kb_topic_op_t *op, int32_t i, char *
         snprintf(why, WHY_LEN, "topic name is longer than %d characters or contains a NUL byte",
                  KC_TOPIC_NAME_MAX);
     } else if (kc_topic_name_valid(s->cname, why, WHY_LEN) &&
-               name_free(ctx->tc->deps.metadata, s->cname, &err, why, WHY_LEN)) {
+               name_free(ctx->tc->deps.metadata, s->cname, &err, why, WHY_LEN) == KC_OK) {
         int32_t other = ctx->taken[s->group]; /* a different name: duplicates were refused */
         if (other < 0) return true;
         snprintf(why, WHY_LEN, "Topic '%s' collides with topic '%s' of the same request", s->cname,
@@ -574,10 +555,16 @@ static int judge_configs(const kp_createtopics_topic_t *t, ct_slot_t *s, kc_conf
     return -1;
 }
 
+/* False when writes would go to libkcoord without a session (deps.zk NULL
+ * and no substitute writer): every write then fails at once. */
+static bool can_write(const kb_topic_creator_t *tc) {
+    return tc->deps.zk || tc->deps.write_topic != kc_topic_create;
+}
+
 /* Writes an accepted topic's znodes; the slot waits for on_written. */
 static void start_write(kb_topic_op_t *op, ct_slot_t *s, const kc_topic_t *plan,
                         const kc_config_entry_t *configs, int n_configs) {
-    if (!op->tc->deps.zk && !op->tc->deps.write_topic) {
+    if (!can_write(op->tc)) {
         slot_fail(s, KP_ERR_UNKNOWN_SERVER_ERROR, "no ZooKeeper session");
         return;
     }
@@ -729,9 +716,9 @@ int16_t kb_topic_creator_auto_create(kb_topic_creator_t *tc, const char *name) {
 
     /* Planning needs every live broker, and a topic not read yet must not
      * look missing: while the cache (re)loads, the client just retries. */
-    if (!kb_metadata_loaded(md) || (!tc->deps.zk && tc->deps.write_topic == kc_topic_create)) return KP_ERR_LEADER_NOT_AVAILABLE;
+    if (!kb_metadata_loaded(md) || !can_write(tc)) return KP_ERR_LEADER_NOT_AVAILABLE;
     live = live_brokers(md, &n_live);
-    if (live) rc = name_free(md, name, &err, why, sizeof(why)) ? KC_OK : err == KP_ERR_TOPIC_ALREADY_EXISTS ? KC_EXISTS : KC_INVALID;
+    if (live) rc = name_free(md, name, &err, why, sizeof(why));
     if (rc == KC_OK)
         rc = kc_topic_plan(name, tc->deps.default_partitions, tc->deps.default_replication_factor, NULL, live,
                            n_live, &plan, &err, why, sizeof(why));

@@ -9,11 +9,11 @@
  * cache shows a leader for every new partition.  It learns of changes by
  * subscribing to the cache, so nothing polls and main.c has no hook for it.
  *
- * Lifetime: main creates one per broker and reaches it through the broker
- * context; kb_topic_creator_shutdown() answers every waiting operation
- * (REQUEST_TIMED_OUT) while answers can still go out, and
- * kb_topic_creator_free() does so again for anything parked since and
- * releases the service.  An operation outlives its answer while its writes
+ * Lifetime: main creates one per broker and hands it to the API handlers
+ * in their context (kb_api_ctx_t); kb_topic_creator_shutdown() answers
+ * every waiting operation (REQUEST_TIMED_OUT) while answers can still go
+ * out, and kb_topic_creator_free() does so again for anything parked since
+ * and releases the service.  An operation outlives its answer while its writes
  * are in flight (they hold references), never the other way round, so the
  * session may be freed after the service.
  */

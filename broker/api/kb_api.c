@@ -133,8 +133,8 @@ static bool topic_cstr(kp_str_t name, char buf[KC_TOPIC_NAME_MAX + 1]) {
     return true;
 }
 
-static bool cache_has_partition(const kb_broker_t *b, const char *topic, int32_t partition) {
-    const kb_md_topic_t *t = b->metadata ? kb_metadata_topic(b->metadata, topic) : NULL;
+static bool cache_has_partition(const kb_api_ctx_t *ctx, const char *topic, int32_t partition) {
+    const kb_metadata_topic_t *t = ctx->metadata ? kb_metadata_topic(ctx->metadata, topic) : NULL;
 
     return t && partition >= 0 && partition < t->n_partitions;
 }
@@ -166,15 +166,15 @@ bool *kb_api_mark_repeated(kb_arena_t *a, kb_api_tp_t *keys, int32_t n, bool spa
 
 kb_partition_t *kb_api_partition(const kb_request_t *req, kp_str_t topic, int32_t partition,
                                  bool leader_only, int16_t *error) {
-    const kb_broker_t *b = req->broker;
+    const kb_api_ctx_t *ctx = req->ctx;
     char name[KC_TOPIC_NAME_MAX + 1];
     kb_partition_t *p = NULL;
 
     *error = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-    if (!b || !topic_cstr(topic, name)) return NULL;
-    if (b->replicas) p = kb_replicas_get(b->replicas, name, partition);
+    if (!ctx || !topic_cstr(topic, name)) return NULL;
+    if (ctx->replicas) p = kb_replicas_get(ctx->replicas, name, partition);
     if (!p) {
-        if (cache_has_partition(b, name, partition)) *error = KP_ERR_NOT_LEADER_OR_FOLLOWER;
+        if (cache_has_partition(ctx, name, partition)) *error = KP_ERR_NOT_LEADER_OR_FOLLOWER;
         return NULL;
     }
     if (leader_only && !kb_partition_is_leader(p)) {
@@ -333,8 +333,8 @@ void kb_api_on_request(kb_conn_t *c, const uint8_t *frame, size_t len, void *arg
 
     memset(&req, 0, sizeof(req));
     req.conn = c;
-    req.broker = arg;
-    if (req.broker->metrics) req.broker->metrics->requests_total++;
+    req.ctx = arg;
+    if (req.ctx->metrics) req.ctx->metrics->requests_total++;
     kp_reader_init(&req.body, frame, len);
     if (kp_request_header_decode_ids(&req.body, &req.header) != 0)
         kb_api_close(&req, "request shorter than a header (%zu bytes)", len);

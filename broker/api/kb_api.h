@@ -13,14 +13,49 @@
 #ifndef KB_API_H
 #define KB_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/kb_broker.h"
+#include "broker/kb_config.h"
 #include "broker/net/kb_net.h"
 
+struct event_base;
+typedef struct kb_metadata kb_metadata_t;
+typedef struct kb_replicas kb_replicas_t;
+typedef struct kb_topic_creator kb_topic_creator_t;
+typedef struct kb_config_writer kb_config_writer_t;
+typedef struct kb_producer_ids kb_producer_ids_t;
+typedef struct kb_worker kb_worker_t;
+typedef struct kb_metrics kb_metrics_t;
+
+/*
+ * What the handlers may use: the broker's metadata cache, its partitions
+ * and its services, never ZooKeeper, the cluster view or the logs
+ * directly (design.md, broker/api).  main.c fills it before the loop runs
+ * and hands it to kb_api_listen as the callback's argument; it and what it
+ * points at must outlive every request, detached ones included.  A part
+ * left NULL (the unit suites leave most) makes the handlers answer as if
+ * that service were unavailable.
+ */
+typedef struct kb_api_ctx {
+    struct event_base *base;           /* the loop: timers of waiting requests */
+    const kb_config_t *cfg;
+    const kb_metadata_t *metadata;     /* what clients are answered from */
+    kb_replicas_t *replicas;           /* the partitions hosted here */
+    kb_topic_creator_t *topic_creator; /* CreateTopics and auto-creation */
+    kb_config_writer_t *config_writer; /* AlterConfigs' writes */
+    kb_producer_ids_t *producer_ids;   /* InitProducerId */
+    kb_worker_t *worker;               /* work kept off the loop (record checks) */
+    kb_metrics_t *metrics;             /* counters the handlers bump */
+    /* True while this broker is the active controller, the only one that
+     * serves CreateTopics; NULL: never. */
+    bool (*is_controller)(void *arg);
+    void *controller;                  /* is_controller's argument */
+} kb_api_ctx_t;
+
 /* The request callback of the Kafka listeners (kb_api_listen); arg is the
- * kb_broker_t. */
+ * kb_api_ctx_t. */
 void kb_api_on_request(kb_conn_t *c, const uint8_t *frame, size_t len, void *arg);
 
 #endif

@@ -31,9 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/admin/kb_config_writer.h"
 #include "broker/api/kb_api_internal.h"
 #include "broker/kb_topic_config.h"
-#include "broker/admin/kb_config_writer.h"
 #include "broker/metadata/kb_metadata.h"
 #include "common/kc_log.h"
 #include "common/kc_names.h"
@@ -137,7 +137,7 @@ static int collect_entries(kb_arena_t *a, const kp_alterconfigs_resource_t *res,
 static void judge_topic(alter_op_t *op, int32_t i) {
     const kp_alterconfigs_resource_t *res = &op->body.resources[i];
     kb_arena_t *a = &op->req->arena;
-    const kb_broker_t *b = op->req->broker;
+    const kb_api_ctx_t *b = op->req->ctx;
     char why[320];
     const char *bad = NULL;
     char *name = arena_cstr(a, res->resource_name);
@@ -192,7 +192,7 @@ static void list_keys(const kc_config_entry_t *e, int n, char *buf, size_t size)
 static void judge_broker(alter_op_t *op, int32_t i) {
     const kp_alterconfigs_resource_t *res = &op->body.resources[i];
     kb_arena_t *a = &op->req->arena;
-    int32_t self = op->req->broker->cfg->broker_id;
+    int32_t self = op->req->ctx->cfg->broker_id;
     const char *bad = NULL;
     char keys[300];
     if (!names_this_broker(res->resource_name, self)) {
@@ -210,7 +210,7 @@ static void judge_broker(alter_op_t *op, int32_t i) {
     }
     for (int j = 0; j < n; j++) {
         kb_config_item_t item;
-        if (kb_config_item(op->req->broker->cfg, entries[j].key, &item)) continue;
+        if (kb_config_item(op->req->ctx->cfg, entries[j].key, &item)) continue;
         op->results[i].error_code = KP_ERR_INVALID_CONFIG;
         op->results[i].error_message = arena_printf(a, "Unknown broker config '%s'", entries[j].key);
         return;
@@ -267,7 +267,7 @@ static void write_done(const char *error, void *arg) {
 
 /* Detaches the request and starts every planned write. */
 static kb_api_status_t start_writes(alter_op_t *op) {
-    kb_config_writer_t *cw = op->req->broker->config_writer;
+    kb_config_writer_t *cw = op->req->ctx->config_writer;
     kb_request_t *heap = kb_api_request_detach(op->req);
     if (!heap) {
         kp_alterconfigs_request_clear(&op->body);
@@ -321,7 +321,7 @@ kb_api_status_t kb_api_alterconfigs(kb_request_t *req, kp_writer_t *w) {
         return KB_API_FAILED;
     }
     for (int32_t i = 0; i < body.n_resources; i++) judge(op, i);
-    if (op->n_writes > 0 && req->broker->config_writer) return start_writes(op);
+    if (op->n_writes > 0 && req->ctx->config_writer) return start_writes(op);
     for (int i = 0; i < op->n_writes; i++)
         refuse(op, op->writes[i].index, KP_ERR_UNKNOWN_SERVER_ERROR, "no ZooKeeper session");
     kb_api_status_t st = encode(op, w) == 0 ? KB_API_REPLY : KB_API_FAILED;

@@ -15,7 +15,6 @@
 
 #include "broker/admin/kb_topic_creator.h"
 #include "broker/api/kb_api_internal.h"
-#include "broker/controller/kb_controller.h"
 #include "proto/kp_createtopics.h"
 #include "proto/kp_types.h"
 
@@ -61,8 +60,8 @@ static void on_answered(const kb_topic_op_t *op, void *arg) {
 }
 
 /* ZooKeeper-era Kafka creates topics on the active controller only. */
-static bool controller_here(const kb_broker_t *b) {
-    return b && b->controller && kb_controller_active(b->controller) && b->topic_creator;
+static bool controller_here(const kb_api_ctx_t *ctx) {
+    return ctx && ctx->is_controller && ctx->is_controller(ctx->controller) && ctx->topic_creator;
 }
 
 /* Detaches the request and parks op with the service; false when that is
@@ -83,10 +82,10 @@ kb_api_status_t kb_api_createtopics(kb_request_t *req, kp_writer_t *w) {
 
     if (kp_createtopics_request_decode(&req->body, version, &body) != 0) {
         st = KB_API_MALFORMED;
-    } else if (!controller_here(req->broker)) {
+    } else if (!controller_here(req->ctx)) {
         if (encode_answer(NULL, &body, version, KP_ERR_NOT_CONTROLLER, NOT_CONTROLLER_MESSAGE, w) != 0)
             st = KB_API_FAILED;
-    } else if (!(op = kb_topic_creator_start(req->broker->topic_creator, &body))) {
+    } else if (!(op = kb_topic_creator_start(req->ctx->topic_creator, &body))) {
         st = KB_API_FAILED;
     }
     int32_t timeout_ms = body.timeout_ms;

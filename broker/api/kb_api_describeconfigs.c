@@ -28,8 +28,8 @@
 
 #include "broker/api/kb_api_internal.h"
 #include "broker/kb_topic_config.h"
-#include "common/kc_names.h"
 #include "broker/metadata/kb_metadata.h"
+#include "common/kc_names.h"
 #include "proto/kp_configs.h"
 #include "proto/kp_types.h"
 
@@ -129,14 +129,14 @@ static void count_config(const kb_topic_config_desc_t *d, void *arg) {
 }
 
 static void describe_topic(const kb_request_t *req, describe_ctx_t *c, kp_describeconfigs_result_t *out) {
-    const kb_broker_t *b = req->broker;
+    const kb_api_ctx_t *b = req->ctx;
     char why[256];
     char *name = arena_cstr(c->arena, c->res->resource_name);
     if (!name || !kc_topic_name_valid(name, why, sizeof(why))) {
         fail(out, c->arena, KP_ERR_INVALID_TOPIC_EXCEPTION, name ? why : "topic name contains a NUL byte");
         return;
     }
-    const kb_md_topic_t *t = b->metadata ? kb_metadata_topic(b->metadata, name) : NULL;
+    const kb_metadata_topic_t *t = b->metadata ? kb_metadata_topic(b->metadata, name) : NULL;
     if (!t) {
         out->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         out->error_message = arena_printf(c->arena, "Topic '%s' does not exist", name);
@@ -173,7 +173,8 @@ static void put_broker_config(describe_ctx_t *c, const kb_config_item_t *item) {
     kb_config_synonym_t syn[2];
     int n = 0;
     if (!item->is_default) syn[n++] = (kb_config_synonym_t){item->name, item->value, KB_CONFIG_SOURCE_STATIC_BROKER};
-    if (item->default_value) syn[n++] = (kb_config_synonym_t){item->name, item->default_value, KB_CONFIG_SOURCE_DEFAULT};
+    if (item->default_value)
+        syn[n++] = (kb_config_synonym_t){item->name, item->default_value, KB_CONFIG_SOURCE_DEFAULT};
     kp_describeconfigs_config_t *out = &c->configs[c->n_configs++];
     *out = (kp_describeconfigs_config_t){
         .name = item->name,
@@ -193,7 +194,7 @@ static void unexpected_broker(kp_describeconfigs_result_t *out, describe_ctx_t *
 }
 
 static void describe_broker(const kb_request_t *req, describe_ctx_t *c, kp_describeconfigs_result_t *out) {
-    const kb_config_t *cfg = req->broker->cfg;
+    const kb_config_t *cfg = req->ctx->cfg;
     broker_name_t who = broker_name(c->res->resource_name, cfg->broker_id);
     if (who == NAME_OTHER) {
         unexpected_broker(out, c, cfg->broker_id);
@@ -217,7 +218,7 @@ static void describe_broker(const kb_request_t *req, describe_ctx_t *c, kp_descr
 /* This broker has one level for the whole process (kbroker.log.level) and
  * no named loggers to list: its answer is an empty list. */
 static void describe_logger(const kb_request_t *req, describe_ctx_t *c, kp_describeconfigs_result_t *out) {
-    int32_t self = req->broker->cfg->broker_id;
+    int32_t self = req->ctx->cfg->broker_id;
     if (broker_name(c->res->resource_name, self) == NAME_SELF) return;
     out->error_code = KP_ERR_INVALID_REQUEST;
     out->error_message = arena_printf(c->arena, "Unexpected broker id, expected %d, but received '%.*s'", (int)self,

@@ -143,7 +143,7 @@ static void release_all(fetch_op_t *op) {
 
 /* max_bytes capped by the broker's fetch.max.bytes. */
 static size_t response_limit(const fetch_op_t *op) {
-    const kb_broker_t *b = op->req->broker;
+    const kb_api_ctx_t *b = op->req->ctx;
     int32_t max = op->body.max_bytes;
 
     if (b && b->cfg && b->cfg->fetch_max_bytes < max) max = b->cfg->fetch_max_bytes;
@@ -267,7 +267,7 @@ static int64_t emit(fetch_op_t *op, kb_sendfile_t *out, const kp_writer_t *w, si
 }
 
 static void count_answer(const fetch_op_t *op, int64_t bytes) {
-    kb_metrics_t *m = op->req->broker ? op->req->broker->metrics : NULL;
+    kb_metrics_t *m = op->req->ctx ? op->req->ctx->metrics : NULL;
 
     if (!m) return;
     m->fetch_requests++;
@@ -309,7 +309,7 @@ static int send_answer(fetch_op_t *op) {
 /* The kbroker_fetch_requests_parked gauge (tests wait on it to know a
  * long-poll is in place before they produce). */
 static void count_parked(const fetch_op_t *op, int delta) {
-    kb_metrics_t *m = op->req->broker ? op->req->broker->metrics : NULL;
+    kb_metrics_t *m = op->req->ctx ? op->req->ctx->metrics : NULL;
 
     if (m) m->fetch_parked += (uint64_t)(int64_t)delta;
 }
@@ -384,7 +384,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg) {
  * that is impossible or nothing could wake it (answer now instead).  No
  * waiter or timer can fire before the handler has returned. */
 static int park(fetch_op_t *op) {
-    struct event_base *base = op->req->broker ? op->req->broker->base : NULL;
+    struct event_base *base = op->req->ctx ? op->req->ctx->base : NULL;
     struct timeval tv = {op->body.max_wait_ms / 1000, (op->body.max_wait_ms % 1000) * 1000};
     kb_request_t *heap = NULL;
 

@@ -17,8 +17,8 @@
  * librdkafka turns into a fatal error for a transactional producer, so its
  * init_transactions() fails at once instead of retrying until its timeout.
  */
-#include "broker/api/kb_api_internal.h"
 #include "broker/admin/kb_producer_ids.h"
+#include "broker/api/kb_api_internal.h"
 #include "proto/kp_initproducerid.h"
 #include "proto/kp_types.h"
 
@@ -86,7 +86,7 @@ kb_api_status_t kb_api_initproducerid(kb_request_t *req, kp_writer_t *w) {
 
     if (kp_initproducerid_request_decode(&req->body, version, &body) != 0) return KB_API_MALFORMED;
     err = request_error(&body);
-    if (!err && !(ids = req->broker->producer_ids)) err = KP_ERR_COORDINATOR_NOT_AVAILABLE;
+    if (!err && !(ids = req->ctx->producer_ids)) err = KP_ERR_COORDINATOR_NOT_AVAILABLE;
     if (!err && !kb_producer_ids_take(ids, &id)) {
         err = wait_for_block(req, ids, &st);
         if (st != KB_API_REPLY) return st;

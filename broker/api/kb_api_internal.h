@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/kb_broker.h"
+#include "broker/api/kb_api.h"
 #include "broker/net/kb_net.h"
 #include "proto/kp_buf.h"
 #include "proto/kp_header.h"
@@ -56,7 +56,7 @@ typedef struct kb_api kb_api_t;
  * owner has replied (header.client_id and the body point into the frame). */
 typedef struct {
     kb_conn_t *conn;
-    kb_broker_t *broker;        /* the handler context given to kb_api_listen() */
+    const kb_api_ctx_t *ctx;    /* what the handler may use (given to kb_api_listen()) */
     const kb_api_t *api;        /* the table row of this request's key */
     kp_request_header_t header;
     bool flexible;              /* the request version uses KIP-482 encodings */

@@ -3,9 +3,10 @@
  * 5-7).
  *
  * Answers come only from the broker's metadata cache
- * (broker/metadata/kb_metadata.h), never from a ZooKeeper read, and describe the cluster as seen through the listener the request
- * arrived on: a broker without an endpoint for that listener is left out,
- * and a partition led by one gets an error instead of a leader clients
+ * (broker/metadata/kb_metadata.h), never from a ZooKeeper read, and
+ * describe the cluster as seen through the listener the request arrived
+ * on: a broker without an endpoint for that listener is left out, and a
+ * partition led by one gets an error instead of a leader clients
  * cannot reach.  Healthy topics and partitions never carry an error code
  * (KafkaJS throws on any).  When the cache is still loading, the answer holds
  * whatever it has read so far; clients retry.
@@ -28,16 +29,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/admin/kb_topic_creator.h"
 #include "broker/api/kb_api_internal.h"
+#include "broker/metadata/kb_metadata.h"
 #include "common/kc_log.h"
 #include "common/kc_names.h"
-#include "broker/admin/kb_topic_creator.h"
-#include "broker/metadata/kb_metadata.h"
 #include "proto/kp_metadata.h"
 #include "proto/kp_types.h"
 
 typedef struct {
-    const kb_broker_t *broker; /* NULL in unit tests */
+    const kb_api_ctx_t *api; /* what the handler may use */
     const kb_metadata_t *md; /* NULL before the broker has one */
     const char *listener;
     int16_t version;
@@ -46,10 +47,10 @@ typedef struct {
 
 /* The endpoint clients on this listener would use to reach broker id, or
  * NULL when the broker is not live or has no such listener. */
-static const kb_md_endpoint_t *reachable(const md_ctx_t *ctx, int32_t id) {
-    const kb_md_broker_t *b = ctx->md && id >= 0 ? kb_metadata_broker(ctx->md, id) : NULL;
+static const kb_metadata_endpoint_t *reachable(const md_ctx_t *ctx, int32_t id) {
+    const kb_metadata_broker_t *b = ctx->md && id >= 0 ? kb_metadata_broker(ctx->md, id) : NULL;
 
-    return b ? kb_md_broker_endpoint(b, ctx->listener) : NULL;
+    return b ? kb_metadata_broker_endpoint(b, ctx->listener) : NULL;
 }
 
 static bool live(const md_ctx_t *ctx, int32_t id) {
@@ -65,8 +66,8 @@ static int fill_brokers(const md_ctx_t *ctx, kp_metadata_response_t *resp) {
 
     if (!out) return -1;
     for (int i = 0; i < n; i++) {
-        const kb_md_broker_t *b = kb_metadata_broker_at(ctx->md, i);
-        const kb_md_endpoint_t *ep = b ? kb_md_broker_endpoint(b, ctx->listener) : NULL;
+        const kb_metadata_broker_t *b = kb_metadata_broker_at(ctx->md, i);
+        const kb_metadata_endpoint_t *ep = b ? kb_metadata_broker_endpoint(b, ctx->listener) : NULL;
         if (!ep) continue;
         out[k++] = (kp_metadata_response_broker_t){b->id, kp_str_c(ep->host), ep->port,
                                                     kp_str_c(b->rack)};
@@ -115,7 +116,7 @@ static const int32_t *offline_of(const md_ctx_t *ctx, const int32_t *ids, int n,
 
 /* Leader and error: no state, no leader or a dead leader is 5 with leader
  * -1; a live leader without this listener is 72 from v6 (5 before). */
-static void set_leader(const md_ctx_t *ctx, const kb_md_partition_t *p,
+static void set_leader(const md_ctx_t *ctx, const kb_metadata_partition_t *p,
                        kp_metadata_response_partition_t *out) {
     int32_t leader = p->leader;
 
@@ -144,7 +145,7 @@ static int filter_v0(const md_ctx_t *ctx, kp_metadata_response_partition_t *out)
     return 0;
 }
 
-static int fill_partition(const md_ctx_t *ctx, int32_t index, const kb_md_partition_t *p,
+static int fill_partition(const md_ctx_t *ctx, int32_t index, const kb_metadata_partition_t *p,
                           kp_metadata_response_partition_t *out) {
     out->partition_index = index;
     out->replica_nodes = p->replicas;
@@ -163,7 +164,7 @@ static int fill_partition(const md_ctx_t *ctx, int32_t index, const kb_md_partit
 
 /* ----------------------------------------------------------------- topics */
 
-static int fill_topic(const md_ctx_t *ctx, const kb_md_topic_t *t, kp_metadata_response_topic_t *out) {
+static int fill_topic(const md_ctx_t *ctx, const kb_metadata_topic_t *t, kp_metadata_response_topic_t *out) {
     kp_metadata_response_partition_t *parts;
 
     parts = kb_arena_calloc(ctx->arena, (size_t)t->n_partitions, sizeof(*parts));
@@ -191,7 +192,7 @@ static bool name_cstr(kp_str_t name, char buf[KC_TOPIC_NAME_MAX + 1]) {
 /* ---------------------------------------------------------- auto-creation */
 
 static bool auto_create_allowed(const md_ctx_t *ctx, const char *cname, bool allow_auto_create) {
-    const kb_broker_t *b = ctx->broker;
+    const kb_api_ctx_t *b = ctx->api;
 
     return allow_auto_create && b && b->cfg && b->cfg->auto_create_topics_enable && b->topic_creator &&
            ctx->md && !kc_topic_is_internal(cname);
@@ -202,7 +203,7 @@ static bool auto_create_allowed(const md_ctx_t *ctx, const char *cname, bool all
 static int16_t missing_topic_error(const md_ctx_t *ctx, const char *cname, bool allow_auto_create) {
     if (!cname || !kc_topic_name_valid(cname, NULL, 0)) return KP_ERR_INVALID_TOPIC_EXCEPTION;
     if (auto_create_allowed(ctx, cname, allow_auto_create))
-        return kb_topic_creator_auto_create(ctx->broker->topic_creator, cname);
+        return kb_topic_creator_auto_create(ctx->api->topic_creator, cname);
     return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 
@@ -210,7 +211,7 @@ static int fill_requested_topic(const md_ctx_t *ctx, kp_str_t name, bool allow_a
                                 kp_metadata_response_topic_t *out) {
     char buf[KC_TOPIC_NAME_MAX + 1];
     bool legal = name_cstr(name, buf);
-    const kb_md_topic_t *t = legal && ctx->md ? kb_metadata_topic(ctx->md, buf) : NULL;
+    const kb_metadata_topic_t *t = legal && ctx->md ? kb_metadata_topic(ctx->md, buf) : NULL;
 
     if (t) return fill_topic(ctx, t, out);
     out->error_code = missing_topic_error(ctx, legal ? buf : NULL, allow_auto_create);
@@ -242,7 +243,7 @@ static int fill_topics(const md_ctx_t *ctx, const kp_metadata_request_t *req,
 
     if (!out || (!all && !repeated)) return -1;
     for (int i = 0; i < n && rc == 0; i++) {
-        const kb_md_topic_t *t = all ? kb_metadata_topic_at(ctx->md, i) : NULL;
+        const kb_metadata_topic_t *t = all ? kb_metadata_topic_at(ctx->md, i) : NULL;
         if (all)
             rc = t ? fill_topic(ctx, t, &out[k++]) : -1;
         else if (!repeated[i])
@@ -267,7 +268,7 @@ static int build_response(const md_ctx_t *ctx, const kp_metadata_request_t *req,
 }
 
 kb_api_status_t kb_api_metadata(kb_request_t *req, kp_writer_t *w) {
-    md_ctx_t ctx = {req->broker, req->broker ? req->broker->metadata : NULL, kb_conn_listener(req->conn),
+    md_ctx_t ctx = {req->ctx, req->ctx ? req->ctx->metadata : NULL, kb_conn_listener(req->conn),
                     req->header.request_api_version, &req->arena};
     kp_metadata_request_t body;
     kp_metadata_response_t resp;

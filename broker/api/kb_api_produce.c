@@ -188,7 +188,7 @@ static bool op_release(produce_op_t *op) {
 /* ----------------------------------------------------------- partitions */
 
 static void count_append(const produce_op_t *op, size_t bytes) {
-    kb_metrics_t *m = op->req->broker ? op->req->broker->metrics : NULL;
+    kb_metrics_t *m = op->req->ctx ? op->req->ctx->metrics : NULL;
 
     if (!m) return;
     m->produce_batches++;
@@ -248,7 +248,7 @@ static void check_records(void *arg) {
 }
 
 static void count_check(const produce_op_t *op, size_t inflated) {
-    kb_metrics_t *m = op->req->broker ? op->req->broker->metrics : NULL;
+    kb_metrics_t *m = op->req->ctx ? op->req->ctx->metrics : NULL;
 
     if (!m) return;
     m->produce_batches_decompressed++;
@@ -269,7 +269,7 @@ static void check_done(void *arg, bool cancelled) {
 
 /* Queues the record check of a compressed batch. */
 static void start_check(produce_slot_t *s) {
-    const kb_broker_t *b = s->op->req->broker;
+    const kb_api_ctx_t *b = s->op->req->ctx;
 
     s->max_inflate = (size_t)b->cfg->batch_decompressed_max_bytes;
     s->check = (kb_worker_job_t){.run = check_records, .done = check_done, .arg = s};

@@ -17,9 +17,9 @@ typedef struct {
 } md_listener_t;
 
 struct kb_metadata {
-    kb_md_broker_t **brokers; /* sorted by id */
+    kb_metadata_broker_t **brokers; /* sorted by id */
     int n_brokers;
-    kb_md_topic_t **topics;   /* sorted by name */
+    kb_metadata_topic_t **topics;   /* sorted by name */
     int n_topics, cap_topics;
     int32_t controller;
     char *cluster_id;
@@ -39,12 +39,12 @@ static char *dup_or_null(const char *s, bool *oom) {
 /* A partition's replicas and ISR share one allocation (replicas first):
  * with 10,000 partitions a malloc per list is a visible part of the RSS.
  * isr may be NULL when n_isr is 0. */
-static void partition_clear(kb_md_partition_t *p) {
+static void partition_clear(kb_metadata_partition_t *p) {
     free(p->replicas);
     memset(p, 0, sizeof(*p));
 }
 
-static int partition_copy(kb_md_partition_t *dst, const kb_md_partition_t *src) {
+static int partition_copy(kb_metadata_partition_t *dst, const kb_metadata_partition_t *src) {
     size_t nr = src->n_replicas > 0 ? (size_t)src->n_replicas : 0, ni = src->n_isr > 0 ? (size_t)src->n_isr : 0;
     int32_t *ids = malloc(sizeof(*ids) * (nr + ni + 1));
 
@@ -70,7 +70,7 @@ static kc_config_entry_t *configs_dup(const kc_config_entry_t *c, int n, bool *o
     return d;
 }
 
-static void topic_free(kb_md_topic_t *t) {
+static void topic_free(kb_metadata_topic_t *t) {
     if (!t) return;
     for (int i = 0; i < t->n_partitions; i++) partition_clear(&t->partitions[i]);
     free(t->partitions);
@@ -79,8 +79,8 @@ static void topic_free(kb_md_topic_t *t) {
     free(t);
 }
 
-static kb_md_topic_t *topic_dup(const kb_md_topic_t *src) {
-    kb_md_topic_t *t = calloc(1, sizeof(*t));
+static kb_metadata_topic_t *topic_dup(const kb_metadata_topic_t *src) {
+    kb_metadata_topic_t *t = calloc(1, sizeof(*t));
     bool oom = !t;
     if (oom) return NULL;
     t->name = dup_or_null(src->name, &oom);
@@ -95,7 +95,7 @@ static kb_md_topic_t *topic_dup(const kb_md_topic_t *src) {
     return NULL;
 }
 
-static void broker_free(kb_md_broker_t *b) {
+static void broker_free(kb_metadata_broker_t *b) {
     if (!b) return;
     for (int i = 0; i < b->n_endpoints; i++) {
         free(b->endpoints[i].listener);
@@ -106,8 +106,8 @@ static void broker_free(kb_md_broker_t *b) {
     free(b);
 }
 
-static kb_md_broker_t *broker_dup(const kb_md_broker_t *src) {
-    kb_md_broker_t *b = calloc(1, sizeof(*b));
+static kb_metadata_broker_t *broker_dup(const kb_metadata_broker_t *src) {
+    kb_metadata_broker_t *b = calloc(1, sizeof(*b));
     bool oom = !b;
     if (oom) return NULL;
     b->id = src->id;
@@ -132,7 +132,7 @@ kb_metadata_t *kb_metadata_new(void) {
     return md;
 }
 
-static void brokers_free(kb_md_broker_t **b, int n) {
+static void brokers_free(kb_metadata_broker_t **b, int n) {
     for (int i = 0; i < n; i++) broker_free(b[i]);
     free(b);
 }
@@ -150,12 +150,12 @@ void kb_metadata_free(kb_metadata_t *md) {
 /* -------------------------------------------------------------- brokers */
 
 static int broker_ptr_cmp(const void *a, const void *b) {
-    int32_t x = (*(kb_md_broker_t *const *)a)->id, y = (*(kb_md_broker_t *const *)b)->id;
+    int32_t x = (*(kb_metadata_broker_t *const *)a)->id, y = (*(kb_metadata_broker_t *const *)b)->id;
     return (x > y) - (x < y);
 }
 
-int kb_metadata_set_brokers(kb_metadata_t *md, const kb_md_broker_t *brokers, int n) {
-    kb_md_broker_t **copy = calloc((size_t)n + 1, sizeof(*copy));
+int kb_metadata_set_brokers(kb_metadata_t *md, const kb_metadata_broker_t *brokers, int n) {
+    kb_metadata_broker_t **copy = calloc((size_t)n + 1, sizeof(*copy));
     if (!copy) return -1;
     for (int i = 0; i < n; i++) {
         if ((copy[i] = broker_dup(&brokers[i]))) continue;
@@ -186,9 +186,9 @@ bool kb_metadata_loaded(const kb_metadata_t *md) { return md->loaded; }
 int32_t kb_metadata_controller(const kb_metadata_t *md) { return md->controller; }
 const char *kb_metadata_cluster_id(const kb_metadata_t *md) { return md->cluster_id; }
 int kb_metadata_broker_count(const kb_metadata_t *md) { return md->n_brokers; }
-const kb_md_broker_t *kb_metadata_broker_at(const kb_metadata_t *md, int i) { return md->brokers[i]; }
+const kb_metadata_broker_t *kb_metadata_broker_at(const kb_metadata_t *md, int i) { return md->brokers[i]; }
 
-const kb_md_broker_t *kb_metadata_broker(const kb_metadata_t *md, int32_t id) {
+const kb_metadata_broker_t *kb_metadata_broker(const kb_metadata_t *md, int32_t id) {
     int lo = 0, hi = md->n_brokers - 1;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
@@ -200,7 +200,7 @@ const kb_md_broker_t *kb_metadata_broker(const kb_metadata_t *md, int32_t id) {
     return NULL;
 }
 
-const kb_md_endpoint_t *kb_md_broker_endpoint(const kb_md_broker_t *b, const char *name) {
+const kb_metadata_endpoint_t *kb_metadata_broker_endpoint(const kb_metadata_broker_t *b, const char *name) {
     for (int i = 0; b && name && i < b->n_endpoints; i++)
         if (b->endpoints[i].listener && strcmp(b->endpoints[i].listener, name) == 0) return &b->endpoints[i];
     return NULL;
@@ -222,9 +222,9 @@ static int topic_search(const kb_metadata_t *md, const char *name) {
 }
 
 int kb_metadata_topic_count(const kb_metadata_t *md) { return md->n_topics; }
-const kb_md_topic_t *kb_metadata_topic_at(const kb_metadata_t *md, int i) { return md->topics[i]; }
+const kb_metadata_topic_t *kb_metadata_topic_at(const kb_metadata_t *md, int i) { return md->topics[i]; }
 
-const kb_md_topic_t *kb_metadata_topic(const kb_metadata_t *md, const char *name) {
+const kb_metadata_topic_t *kb_metadata_topic(const kb_metadata_t *md, const char *name) {
     int i = name ? topic_search(md, name) : -1;
     return i >= 0 ? md->topics[i] : NULL;
 }
@@ -232,16 +232,16 @@ const kb_md_topic_t *kb_metadata_topic(const kb_metadata_t *md, const char *name
 static int topics_reserve(kb_metadata_t *md) {
     if (md->n_topics < md->cap_topics) return 0;
     int cap = md->cap_topics ? md->cap_topics * 2 : 16;
-    kb_md_topic_t **t = realloc(md->topics, sizeof(*t) * (size_t)cap);
+    kb_metadata_topic_t **t = realloc(md->topics, sizeof(*t) * (size_t)cap);
     if (!t) return -1;
     md->topics = t;
     md->cap_topics = cap;
     return 0;
 }
 
-int kb_metadata_upsert_topic(kb_metadata_t *md, const kb_md_topic_t *t) {
+int kb_metadata_upsert_topic(kb_metadata_t *md, const kb_metadata_topic_t *t) {
     int at = t->name ? topic_search(md, t->name) : -1;
-    kb_md_topic_t *copy;
+    kb_metadata_topic_t *copy;
     if (!t->name || (at < 0 && topics_reserve(md) != 0) || !(copy = topic_dup(t))) return -1;
     if (at >= 0) {
         topic_free(md->topics[at]);
@@ -256,9 +256,9 @@ int kb_metadata_upsert_topic(kb_metadata_t *md, const kb_md_topic_t *t) {
 }
 
 int kb_metadata_set_partition(kb_metadata_t *md, const char *topic, int32_t index,
-                              const kb_md_partition_t *p) {
+                              const kb_metadata_partition_t *p) {
     int at = topic ? topic_search(md, topic) : -1;
-    kb_md_partition_t copy;
+    kb_metadata_partition_t copy;
     if (at < 0 || index < 0 || index >= md->topics[at]->n_partitions) return -1;
     if (partition_copy(&copy, p) != 0) return -1;
     partition_clear(&md->topics[at]->partitions[index]);

@@ -31,14 +31,14 @@ typedef struct {
     char *listener;
     char *host;
     int32_t port;
-} kb_md_endpoint_t;
+} kb_metadata_endpoint_t;
 
 typedef struct {
     int32_t id;
     char *rack; /* NULL when unset */
     int n_endpoints;
-    kb_md_endpoint_t *endpoints;
-} kb_md_broker_t;
+    kb_metadata_endpoint_t *endpoints;
+} kb_metadata_broker_t;
 
 /* Counts before pointers: 32 bytes, one per partition of the cluster. */
 typedef struct {
@@ -48,15 +48,15 @@ typedef struct {
     int n_isr;
     int32_t *replicas;    /* assignment order */
     int32_t *isr;         /* in the cache: shares the replicas allocation */
-} kb_md_partition_t;
+} kb_metadata_partition_t;
 
 typedef struct {
     char *name;
     int n_partitions;
-    kb_md_partition_t *partitions; /* index = partition id */
+    kb_metadata_partition_t *partitions; /* index = partition id */
     int n_configs;
     kc_config_entry_t *configs;    /* the topic's overrides; keys unique */
-} kb_md_topic_t;
+} kb_metadata_topic_t;
 
 typedef struct kb_metadata kb_metadata_t;
 
@@ -72,18 +72,18 @@ void kb_metadata_free(kb_metadata_t *md);
  * as it was).  Inputs are copied; the caller keeps ownership. */
 
 /* Replaces the whole broker set. */
-int kb_metadata_set_brokers(kb_metadata_t *md, const kb_md_broker_t *brokers, int n);
+int kb_metadata_set_brokers(kb_metadata_t *md, const kb_metadata_broker_t *brokers, int n);
 void kb_metadata_set_controller(kb_metadata_t *md, int32_t id);
 int kb_metadata_set_cluster_id(kb_metadata_t *md, const char *cluster_id);
 /* True once the source has delivered a complete picture. */
 void kb_metadata_set_loaded(kb_metadata_t *md, bool loaded);
 /* Adds topic t or replaces the topic of that name, partitions and configs
  * included. */
-int kb_metadata_upsert_topic(kb_metadata_t *md, const kb_md_topic_t *t);
+int kb_metadata_upsert_topic(kb_metadata_t *md, const kb_metadata_topic_t *t);
 /* Replaces one partition of an existing topic; -1 also when the topic or
  * the partition index is unknown. */
 int kb_metadata_set_partition(kb_metadata_t *md, const char *topic, int32_t index,
-                              const kb_md_partition_t *p);
+                              const kb_metadata_partition_t *p);
 /* Replaces an existing topic's config overrides. */
 int kb_metadata_set_topic_configs(kb_metadata_t *md, const char *topic, const kc_config_entry_t *configs,
                                   int n);
@@ -102,14 +102,14 @@ int32_t kb_metadata_controller(const kb_metadata_t *md); /* -1 when none */
 const char *kb_metadata_cluster_id(const kb_metadata_t *md); /* NULL until known */
 
 int kb_metadata_broker_count(const kb_metadata_t *md);
-const kb_md_broker_t *kb_metadata_broker_at(const kb_metadata_t *md, int i); /* by id */
+const kb_metadata_broker_t *kb_metadata_broker_at(const kb_metadata_t *md, int i); /* by id */
 /* The broker if it is live (in the cache), else NULL. */
-const kb_md_broker_t *kb_metadata_broker(const kb_metadata_t *md, int32_t id);
+const kb_metadata_broker_t *kb_metadata_broker(const kb_metadata_t *md, int32_t id);
 /* Broker b's endpoint on listener `name`, or NULL. */
-const kb_md_endpoint_t *kb_md_broker_endpoint(const kb_md_broker_t *b, const char *name);
+const kb_metadata_endpoint_t *kb_metadata_broker_endpoint(const kb_metadata_broker_t *b, const char *name);
 
 int kb_metadata_topic_count(const kb_metadata_t *md);
-const kb_md_topic_t *kb_metadata_topic_at(const kb_metadata_t *md, int i); /* by name */
-const kb_md_topic_t *kb_metadata_topic(const kb_metadata_t *md, const char *name);
+const kb_metadata_topic_t *kb_metadata_topic_at(const kb_metadata_t *md, int i); /* by name */
+const kb_metadata_topic_t *kb_metadata_topic(const kb_metadata_t *md, const char *name);
 
 #endif

@@ -28,29 +28,29 @@ void kb_metadata_feed_free(kb_metadata_feed_t *f) { free(f); }
 
 /* ---------------------------------------------------------- conversions */
 
-static kb_md_partition_t partition_of(const kc_partition_t *p) {
+static kb_metadata_partition_t partition_of(const kc_partition_t *p) {
     bool st = p->has_state;
-    return (kb_md_partition_t){.leader = st ? p->state.leader : -1,
-                               .leader_epoch = st ? p->state.leader_epoch : -1,
-                               .n_replicas = p->n_replicas,
-                               .n_isr = st ? p->state.n_isr : 0,
-                               .replicas = p->replicas,
-                               .isr = st ? p->state.isr : NULL};
+    return (kb_metadata_partition_t){.leader = st ? p->state.leader : -1,
+                                     .leader_epoch = st ? p->state.leader_epoch : -1,
+                                     .n_replicas = p->n_replicas,
+                                     .n_isr = st ? p->state.n_isr : 0,
+                                     .replicas = p->replicas,
+                                     .isr = st ? p->state.isr : NULL};
 }
 
 static int copy_brokers(const kb_metadata_feed_t *f) {
     int n = kc_view_broker_count(f->v), rc = 0, total = 0;
-    kb_md_broker_t *out = calloc((size_t)n + 1, sizeof(*out));
-    kb_md_endpoint_t *eps;
+    kb_metadata_broker_t *out = calloc((size_t)n + 1, sizeof(*out));
+    kb_metadata_endpoint_t *eps;
 
     for (int i = 0; i < n; i++) total += kc_view_broker_at(f->v, i)->n_endpoints;
     eps = calloc((size_t)total + 1, sizeof(*eps));
     if (!out || !eps) rc = -1;
     for (int i = 0, k = 0; rc == 0 && i < n; i++) {
         const kc_broker_info_t *b = kc_view_broker_at(f->v, i);
-        out[i] = (kb_md_broker_t){b->id, b->rack, b->n_endpoints, &eps[k]};
+        out[i] = (kb_metadata_broker_t){b->id, b->rack, b->n_endpoints, &eps[k]};
         for (int e = 0; e < b->n_endpoints; e++, k++)
-            eps[k] = (kb_md_endpoint_t){b->endpoints[e].listener, b->endpoints[e].host, b->endpoints[e].port};
+            eps[k] = (kb_metadata_endpoint_t){b->endpoints[e].listener, b->endpoints[e].host, b->endpoints[e].port};
     }
     if (rc == 0) rc = kb_metadata_set_brokers(f->md, out, n);
     free(out);
@@ -59,27 +59,31 @@ static int copy_brokers(const kb_metadata_feed_t *f) {
 }
 
 static int copy_topic(const kb_metadata_feed_t *f, const kc_topic_t *t) {
-    kb_md_partition_t *parts = calloc((size_t)t->n_partitions + 1, sizeof(*parts));
+    kb_metadata_partition_t *parts = calloc((size_t)t->n_partitions + 1, sizeof(*parts));
     int rc;
 
     if (!parts) return -1;
     for (int i = 0; i < t->n_partitions; i++) parts[i] = partition_of(&t->partitions[i]);
-    kb_md_topic_t md = {t->name, t->n_partitions, parts, t->n_configs, t->configs};
+    kb_metadata_topic_t md = {t->name, t->n_partitions, parts, t->n_configs, t->configs};
     rc = kb_metadata_upsert_topic(f->md, &md);
     free(parts);
     return rc;
 }
 
 /* Only the partitions and configs stamped after f->seen, when the cache
- * already holds the topic with the same partition count. */
-static int copy_topic_changes(const kb_metadata_feed_t *f, const kc_topic_t *t) {
-    const kb_md_topic_t *cached = f->seen ? kb_metadata_topic(f->md, t->name) : NULL;
+ * already holds the topic with the same partition count and nothing was
+ * removed since.  After a removal a changed topic may be a new one under
+ * an old name (deleted and re-created between two applies): its config
+ * overrides carry no stamp when the new set is empty, so it is copied
+ * whole. */
+static int copy_topic_changes(const kb_metadata_feed_t *f, const kc_topic_t *t, bool removals) {
+    const kb_metadata_topic_t *cached = f->seen && !removals ? kb_metadata_topic(f->md, t->name) : NULL;
     int rc = 0;
 
     if (!cached || cached->n_partitions != t->n_partitions) return copy_topic(f, t);
     for (int i = 0; rc == 0 && i < t->n_partitions; i++) {
         if (t->partitions[i].changed <= f->seen) continue;
-        kb_md_partition_t p = partition_of(&t->partitions[i]);
+        kb_metadata_partition_t p = partition_of(&t->partitions[i]);
         rc = kb_metadata_set_partition(f->md, t->name, i, &p);
     }
     if (rc == 0 && t->configs_changed > f->seen)
@@ -97,14 +101,17 @@ static void drop_removed(const kb_metadata_feed_t *f) {
 
 int kb_metadata_feed_apply(kb_metadata_feed_t *f) {
     uint64_t gen = kc_view_generation(f->v);
+    bool removals = !f->seen || kc_view_topics_removed(f->v) > f->seen;
     int rc = 0;
 
     if (!f->seen || kc_view_brokers_changed(f->v) > f->seen) rc |= copy_brokers(f);
     kb_metadata_set_controller(f->md, kc_view_controller(f->v));
     rc |= kb_metadata_set_cluster_id(f->md, kc_view_cluster_id(f->v));
     for (const kc_topic_t *t = kc_view_changed_since(f->v, f->seen); t; t = kc_view_changed_next(f->v, t))
-        rc |= copy_topic_changes(f, t);
-    if (!f->seen || kc_view_topics_removed(f->v) > f->seen) drop_removed(f);
+        rc |= copy_topic_changes(f, t, removals);
+    if (removals) drop_removed(f);
+    /* The view reports the start of a reload too (KC_VIEW_LOADED), so the
+     * cache stops counting as loaded before anything is re-read. */
     kb_metadata_set_loaded(f->md, kc_view_loaded(f->v));
     f->seen = rc == 0 ? gen : 0; /* after a failure, the next apply copies everything */
     kb_metadata_notify(f->md);

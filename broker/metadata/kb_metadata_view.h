@@ -7,9 +7,11 @@
  * Each apply copies only what the view stamped as changed since the
  * previous apply (its change generations): the broker set when it changed,
  * and in each changed topic the partitions and configs stamped later, or
- * the whole topic when it is new to the cache or changed its partition
- * count.  Removed topics are found by a pass over the cache, only when the
- * view says something was removed.  It then tells the cache's listeners.
+ * the whole topic when it is new to the cache, changed its partition
+ * count, or something was removed since the previous apply (it may have
+ * been deleted and re-created).  Removed topics are found by a pass over
+ * the cache, only when the view says something was removed.  The cache is
+ * loaded exactly when the view is.  It then tells the cache's listeners.
  */
 #ifndef KB_METADATA_VIEW_H
 #define KB_METADATA_VIEW_H

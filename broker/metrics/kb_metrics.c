@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "broker/kb_broker.h"
 #include "broker/kb_registration.h"
 #include "broker/log/kb_log.h"
 #include "broker/net/kb_net.h"

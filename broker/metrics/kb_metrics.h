@@ -13,9 +13,12 @@
 #ifndef KB_METRICS_H
 #define KB_METRICS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#include "broker/kb_broker.h"
+/* Only the endpoint needs the broker context (kb_broker.h); the handlers
+ * that bump counters include this header without it. */
+typedef struct kb_broker kb_broker_t;
 
 typedef struct kb_metrics {
     uint64_t requests_total;

@@ -31,7 +31,7 @@
 #include "tests/unit/unit.h"
 #include "tests/unit/viewfix.h"
 
-static kb_broker_t broker;
+static kb_api_ctx_t api;
 static kb_metrics_t metrics;
 static kb_metadata_t *md;
 
@@ -40,8 +40,8 @@ static void setup(void) {
     memset(&metrics, 0, sizeof(metrics));
     md = kb_metadata_new();
     ck_assert_ptr_nonnull(md);
-    broker = (kb_broker_t){.base = lf.base, .cfg = &lf.cfg, .metadata = md, .metrics = &metrics};
-    netfix_start(kb_api_on_request, &broker, 0);
+    api = (kb_api_ctx_t){.base = lf.base, .cfg = &lf.cfg, .metadata = md, .metrics = &metrics};
+    netfix_start(kb_api_on_request, &api, 0);
 }
 
 static void teardown(void) {
@@ -213,12 +213,12 @@ END_TEST
 /* Makes brokers ids[0..n) the cache's broker set, each with a PLAINTEXT
  * endpoint (the listener netfix serves on). */
 static void cache_brokers(const int32_t *ids, int n) {
-    kb_md_endpoint_t ep[8];
-    kb_md_broker_t b[8];
+    kb_metadata_endpoint_t ep[8];
+    kb_metadata_broker_t b[8];
     ck_assert_int_le(n, 8);
     for (int i = 0; i < n; i++) {
-        ep[i] = (kb_md_endpoint_t){"PLAINTEXT", "127.0.0.1", 9000 + ids[i]};
-        b[i] = (kb_md_broker_t){ids[i], NULL, 1, &ep[i]};
+        ep[i] = (kb_metadata_endpoint_t){"PLAINTEXT", "127.0.0.1", 9000 + ids[i]};
+        b[i] = (kb_metadata_broker_t){ids[i], NULL, 1, &ep[i]};
     }
     ck_assert_int_eq(kb_metadata_set_brokers(md, b, n), 0);
     kb_metadata_set_loaded(md, true);
@@ -227,12 +227,12 @@ static void cache_brokers(const int32_t *ids, int n) {
 /* Upserts topic `name` with n partitions, each replicated and led by
  * `leader` (-1: no leader yet) at leader epoch `epoch`. */
 static void cache_topic(const char *name, int n, int32_t leader, int32_t epoch) {
-    kb_md_partition_t parts[16];
+    kb_metadata_partition_t parts[16];
     int32_t replica = leader >= 0 ? leader : 1;
     ck_assert_int_le(n, 16);
     for (int i = 0; i < n; i++)
-        parts[i] = (kb_md_partition_t){leader, epoch, 1, leader >= 0 ? 1 : 0, &replica, &replica};
-    kb_md_topic_t t = {(char *)name, n, parts, 0, NULL};
+        parts[i] = (kb_metadata_partition_t){leader, epoch, 1, leader >= 0 ? 1 : 0, &replica, &replica};
+    kb_metadata_topic_t t = {(char *)name, n, parts, 0, NULL};
     ck_assert_int_eq(kb_metadata_upsert_topic(md, &t), 0);
 }
 
@@ -252,7 +252,7 @@ START_TEST(cache_upserts_copies_and_keeps_topics_sorted) {
      * holds its own copy, not the caller's arrays. */
     cache_topic("b", 3, 2, 4);
     ck_assert_int_eq(kb_metadata_topic_count(md), 2);
-    const kb_md_topic_t *b = kb_metadata_topic(md, "b");
+    const kb_metadata_topic_t *b = kb_metadata_topic(md, "b");
     ck_assert_int_eq(b->n_partitions, 3);
     ck_assert_int_eq(b->partitions[2].leader, 2);
     ck_assert_int_eq(b->partitions[2].leader_epoch, 4);
@@ -264,12 +264,12 @@ END_TEST
 
 START_TEST(cache_partition_and_config_updates_touch_only_their_target) {
     int32_t isr[] = {3, 1};
-    kb_md_partition_t p = {3, 9, 2, 2, isr, isr};
+    kb_metadata_partition_t p = {3, 9, 2, 2, isr, isr};
     kc_config_entry_t cfg[] = {{"retention.ms", "1000"}};
     cache_topic("t", 2, 1, 0);
     ck_assert_int_eq(kb_metadata_set_partition(md, "t", 1, &p), 0);
     isr[0] = 42; /* copied: the cache does not see this */
-    const kb_md_topic_t *t = kb_metadata_topic(md, "t");
+    const kb_metadata_topic_t *t = kb_metadata_topic(md, "t");
     ck_assert_int_eq(t->partitions[1].leader, 3);
     ck_assert_int_eq(t->partitions[1].leader_epoch, 9);
     ck_assert_int_eq(t->partitions[1].isr[0], 3);
@@ -320,7 +320,7 @@ START_TEST(view_feed_copies_only_what_the_view_changed) {
     ck_assert(kb_metadata_loaded(md));
     ck_assert_ptr_nonnull(kb_metadata_broker(md, 1));
     ck_assert_int_eq(kb_metadata_topic_count(md), 2);
-    const kb_md_topic_t *a = kb_metadata_topic(md, "a"), *b = kb_metadata_topic(md, "b");
+    const kb_metadata_topic_t *a = kb_metadata_topic(md, "a"), *b = kb_metadata_topic(md, "b");
     ck_assert_int_eq(a->partitions[0].leader, 1);
     ck_assert_int_eq(a->partitions[1].leader, -1);
     const int32_t *a0_isr = a->partitions[0].isr;
@@ -341,6 +341,29 @@ START_TEST(view_feed_copies_only_what_the_view_changed) {
     ck_assert_str_eq(kb_metadata_topic(md, "b")->configs[0].value, "5");
     ck_assert_int_eq(kb_metadata_topic(md, "c")->n_partitions, 1);
     kb_metadata_unsubscribe(md, count_notify, &notified);
+    kb_metadata_feed_free(feed);
+    viewfix_reset();
+}
+END_TEST
+
+/* A topic deleted and re-created under the same name, with the same
+ * partition count and no overrides, between two applies: the cache must
+ * not keep the old topic's overrides (the new, empty set carries no
+ * config stamp). */
+START_TEST(view_feed_forgets_the_overrides_of_a_recreated_topic) {
+    int32_t one[] = {1};
+    viewfix_reset();
+    viewfix_add_broker(1);
+    viewfix_topic("a", 2, one, 1);
+    viewfix_topic_config("a", "retention.ms", "5");
+    kb_metadata_feed_t *feed = kb_metadata_feed_new(md, viewfix_view());
+    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert_int_eq(kb_metadata_topic(md, "a")->n_configs, 1);
+    viewfix_remove_topic("a");
+    viewfix_topic("a", 2, one, 1);
+    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert_int_eq(kb_metadata_topic(md, "a")->n_partitions, 2);
+    ck_assert_int_eq(kb_metadata_topic(md, "a")->n_configs, 0);
     kb_metadata_feed_free(feed);
     viewfix_reset();
 }
@@ -429,7 +452,7 @@ START_TEST(metadata_answers_follow_cache_updates) {
     ck_assert_int_eq(a.p0_leader, 1);
     /* Partition 0 loses its leader: 5 with leader -1. */
     int32_t replica = 1;
-    kb_md_partition_t leaderless = {-1, 1, 1, 0, &replica, NULL};
+    kb_metadata_partition_t leaderless = {-1, 1, 1, 0, &replica, NULL};
     ck_assert_int_eq(kb_metadata_set_partition(md, "t", 0, &leaderless), 0);
     a = ask_metadata("t", 2);
     ck_assert_int_eq(a.p0_error, KP_ERR_LEADER_NOT_AVAILABLE);
@@ -447,7 +470,7 @@ END_TEST
 /* ------------------------------------------------------ kb_api_partition */
 
 static int16_t partition_error(const char *topic, int32_t partition, bool leader_only) {
-    kb_request_t req = {.broker = &broker};
+    kb_request_t req = {.ctx = &api};
     int16_t err = -1;
     ck_assert_ptr_null(kb_api_partition(&req, kp_str_c(topic), partition, leader_only, &err));
     return err;
@@ -564,25 +587,77 @@ START_TEST(freeing_the_creator_answers_what_is_parked) {
 }
 END_TEST
 
+/* CreateTopics for one topic `name` that must be answered at once: its
+ * error code, and its message in why (a static buffer). */
+static int16_t create_now(kb_topic_creator_t *tc, const char *name, const char **why) {
+    static char message[512];
+    kp_createtopics_topic_t topic = {.name = kp_str_c(name), .num_partitions = 1, .replication_factor = 1};
+    kp_createtopics_request_t body = {1, &topic, 1000, false};
+    kb_topic_op_t *op = kb_topic_creator_start(tc, &body);
+    kp_str_t got;
+    int16_t err;
+    const char *m;
+    ck_assert_ptr_nonnull(op);
+    ck_assert(kb_topic_op_settled(op));
+    kb_topic_op_result(op, 0, &got, &err, &m);
+    snprintf(message, sizeof(message), "%s", m ? m : "");
+    *why = message;
+    kb_topic_op_release(op);
+    return err;
+}
+
 START_TEST(creating_an_existing_topic_is_refused_without_a_write) {
     kb_topic_creator_t *tc = creator();
-    kp_createtopics_topic_t topic = {.name = kp_str_c("t.x"), .num_partitions = 1, .replication_factor = 1};
-    kp_createtopics_request_t body = {1, &topic, 1000, false};
-    cache_topic("t.x", 1, 1, 0);
-    kb_topic_op_t *op = kb_topic_creator_start(tc, &body);
-    kp_str_t name;
-    int16_t err;
     const char *why;
-    ck_assert(kb_topic_op_settled(op));
-    kb_topic_op_result(op, 0, &name, &err, &why);
-    ck_assert_int_eq(err, KP_ERR_TOPIC_ALREADY_EXISTS);
-    kb_topic_op_release(op);
-    topic.name = kp_str_c("t_x"); /* collides once '.' reads as '_' */
-    op = kb_topic_creator_start(tc, &body);
-    kb_topic_op_result(op, 0, &name, &err, &why);
-    ck_assert_int_eq(err, KP_ERR_INVALID_TOPIC_EXCEPTION);
-    kb_topic_op_release(op);
+    cache_topic("t.x", 1, 1, 0);
+    ck_assert_int_eq(create_now(tc, "t.x", &why), KP_ERR_TOPIC_ALREADY_EXISTS);
+    /* collides once '.' reads as '_' */
+    ck_assert_int_eq(create_now(tc, "t_x", &why), KP_ERR_INVALID_TOPIC_EXCEPTION);
     ck_assert_int_eq(writes, 0);
+    kb_topic_creator_free(tc);
+}
+END_TEST
+
+/* While the view reloads (after a new ZooKeeper session) the cache is not
+ * loaded, and Metadata auto-creation writes nothing: the picture it would
+ * plan against may be stale, so the client is told 5 and retries. */
+START_TEST(auto_creation_waits_while_the_view_reloads) {
+    viewfix_reset();
+    viewfix_add_broker(1);
+    kb_metadata_feed_t *feed = kb_metadata_feed_new(md, viewfix_view());
+    kb_topic_creator_t *tc = creator();
+    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert(kb_metadata_loaded(md));
+    ck_assert_int_eq(kb_topic_creator_auto_create(tc, "first"), KP_ERR_LEADER_NOT_AVAILABLE);
+    ck_assert_int_eq(writes, 1);
+    viewfix_set_loaded(false);
+    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert(!kb_metadata_loaded(md));
+    ck_assert_int_eq(kb_topic_creator_auto_create(tc, "second"), KP_ERR_LEADER_NOT_AVAILABLE);
+    ck_assert_int_eq(writes, 1);
+    viewfix_set_loaded(true);
+    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert_int_eq(kb_topic_creator_auto_create(tc, "second"), KP_ERR_LEADER_NOT_AVAILABLE);
+    ck_assert_int_eq(writes, 2);
+    kb_topic_creator_free(tc);
+    kb_metadata_feed_free(feed);
+    viewfix_reset();
+}
+END_TEST
+
+/* Without a session and without a substitute writer, creation fails at
+ * once instead of handing libkcoord a NULL session. */
+START_TEST(creation_without_a_session_is_refused) {
+    int32_t ids[] = {1};
+    kb_topic_creator_deps_t deps = {lf.base, NULL, md, 1, 1, NULL};
+    const char *why;
+    cache_brokers(ids, 1);
+    kb_metadata_set_loaded(md, true);
+    kb_topic_creator_t *tc = kb_topic_creator_new(&deps);
+    ck_assert_ptr_nonnull(tc);
+    ck_assert_int_eq(create_now(tc, "fresh", &why), KP_ERR_UNKNOWN_SERVER_ERROR);
+    ck_assert_str_eq(why, "no ZooKeeper session");
+    ck_assert_int_eq(kb_topic_creator_auto_create(tc, "other"), KP_ERR_LEADER_NOT_AVAILABLE);
     kb_topic_creator_free(tc);
 }
 END_TEST
@@ -615,6 +690,7 @@ Suite *api_suite(void) {
     tcase_add_test(cache, cache_remove_drops_a_topic_and_listeners_hear_notify);
     tcase_add_test(cache, partition_lookup_errors_come_from_the_cache);
     tcase_add_test(cache, view_feed_copies_only_what_the_view_changed);
+    tcase_add_test(cache, view_feed_forgets_the_overrides_of_a_recreated_topic);
     suite_add_tcase(s, cache);
 
     TCase *creation = tcase_create("topic creation service");
@@ -623,6 +699,8 @@ Suite *api_suite(void) {
     tcase_add_test(creation, parked_creation_is_answered_when_the_cache_shows_leaders);
     tcase_add_test(creation, freeing_the_creator_answers_what_is_parked);
     tcase_add_test(creation, creating_an_existing_topic_is_refused_without_a_write);
+    tcase_add_test(creation, auto_creation_waits_while_the_view_reloads);
+    tcase_add_test(creation, creation_without_a_session_is_refused);
     suite_add_tcase(s, creation);
     return s;
 }

@@ -159,6 +159,40 @@ START_TEST(count_that_can_never_fit_is_refused_before_planning) {
 }
 END_TEST
 
+/* kc_topic_check_new and kc_topic_live_brokers over a plain array, as the
+ * broker's cache and kbroker-admin's view hand theirs in. */
+static const char *const existing[] = {"a.b", "logs", "metrics"}; /* strcmp order */
+static const char *existing_at(int i, const void *arg) { return ((const char *const *)arg)[i]; }
+static int32_t id_at(int i, const void *arg) { return ((const int32_t *)arg)[i]; }
+
+START_TEST(new_topic_check_finds_existing_and_colliding_names) {
+    char why[512];
+    int16_t err = 0;
+    ck_assert_int_eq(kc_topic_check_new("logs", 3, existing_at, existing, &err, why, sizeof(why)), KC_EXISTS);
+    ck_assert_int_eq(err, 36);
+    ck_assert_int_eq(kc_topic_check_new("metrics", 3, existing_at, existing, &err, why, sizeof(why)), KC_EXISTS);
+    ck_assert_int_eq(kc_topic_check_new("a_b", 3, existing_at, existing, &err, why, sizeof(why)), KC_INVALID);
+    ck_assert_int_eq(err, 17);
+    ck_assert_ptr_nonnull(strstr(why, "collides with existing topic 'a.b'"));
+    ck_assert_int_eq(kc_topic_check_new("fresh", 3, existing_at, existing, &err, why, sizeof(why)), KC_OK);
+    ck_assert_int_eq(kc_topic_check_new("fresh", 0, existing_at, NULL, &err, why, sizeof(why)), KC_OK);
+}
+END_TEST
+
+START_TEST(live_brokers_come_out_ascending) {
+    const int32_t ids[] = {7, 2, 5};
+    int32_t *live = kc_topic_live_brokers(3, id_at, ids);
+    ck_assert_ptr_nonnull(live);
+    ck_assert_int_eq(live[0], 2);
+    ck_assert_int_eq(live[1], 5);
+    ck_assert_int_eq(live[2], 7);
+    free(live);
+    live = kc_topic_live_brokers(0, id_at, NULL);
+    ck_assert_ptr_nonnull(live);
+    free(live);
+}
+END_TEST
+
 Suite *zkclient_suite(void) {
     Suite *s = suite_create("zkclient");
     TCase *tc = tcase_create("core");
@@ -171,6 +205,8 @@ Suite *zkclient_suite(void) {
     tcase_add_test(tc, plan_whose_topic_znode_exceeds_the_request_limit_is_refused_naming_it);
     tcase_add_test(tc, plan_just_under_the_limit_is_accepted);
     tcase_add_test(tc, count_that_can_never_fit_is_refused_before_planning);
+    tcase_add_test(tc, new_topic_check_finds_existing_and_colliding_names);
+    tcase_add_test(tc, live_brokers_come_out_ascending);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -90,6 +90,16 @@ void viewfix_assign(const char *topic, int32_t p, const int32_t *replicas, int n
     part->changed = t->changed = ++fix.generation;
 }
 
+void viewfix_remove_topic(const char *name) {
+    kc_topic_t *t = find(name);
+    ck_assert_ptr_nonnull(t);
+    kc_topic_clear(t);
+    int i = (int)(t - fix.topics);
+    memmove(&fix.topics[i], &fix.topics[i + 1], (size_t)(fix.n_topics - i - 1) * sizeof(*t));
+    fix.n_topics--;
+    fix.topics_removed = ++fix.generation;
+}
+
 void viewfix_state(const char *topic, int32_t p, int32_t leader, int32_t leader_epoch, const int32_t *isr,
                    int n_isr) {
     kc_topic_t *t = find(topic);

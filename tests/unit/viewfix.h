@@ -29,6 +29,8 @@ void viewfix_add_broker(int32_t id);
 void viewfix_topic(const char *name, int n_partitions, const int32_t *replicas, int n_replicas);
 /* Assigns partition p of topic to replicas (a reassignment). */
 void viewfix_assign(const char *topic, int32_t p, const int32_t *replicas, int n_replicas);
+/* Deletes topic `name` (the view stamps a removal). */
+void viewfix_remove_topic(const char *name);
 /* Writes partition p's state: leader, leader epoch and ISR. */
 void viewfix_state(const char *topic, int32_t p, int32_t leader, int32_t leader_epoch, const int32_t *isr,
                    int n_isr);

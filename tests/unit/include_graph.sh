@@ -4,21 +4,29 @@
 #
 #     main -> api -> metadata/admin/replica/controller -> log -> common
 #
-# with coord/ and proto/ below, and no arrow back up.  Each folder lists the
-# folders its #include "..." lines may name (its own always allowed); a
-# header outside that list is an arrow the design does not have, and fails
-# the test with the file, the line and the folder it reached.  The top-level
-# broker/*.h files (the config, the topic-config table, the broker context)
-# are named one by one where a layer may use them.
+# with coord/ and proto/ below, and no arrow back up.  Two tables:
 #
-# Run by `make check` with $srcdir set; prints every violation, exits 1 if
-# any.  Each file is one check.
+#   direct: the folders (or single broker/*.h files) a folder's own
+#     #include "..." lines may name, besides its own.  A header outside the
+#     list is an arrow the design does not have.
+#   reach: what a folder must not reach even through other headers (the
+#     closure of its includes): proto/ nothing outside proto/, coord/ no
+#     broker/, log/ no replica, api or coord, and api/ neither the log, nor
+#     ZooKeeper (coord/, except kc_model.h: plain data types the metadata
+#     cache hands out), nor the broker's whole context (kb_broker.h).
+#
+# Every folder under broker/ holding sources must have a direct rule (a new
+# module says where it sits), and the files directly in broker/ (config,
+# registration, the context) are checked as "broker"; main.c, the top, may
+# include anything.  Each source file is one check; a failing one prints
+# the file, the line or header, and the arrow.
+#
+# Run by `make check` with $srcdir set; exits 1 on any violation.
 set -u
 top=${srcdir:-.}
 [ -d "$top/broker" ] && [ -d "$top/proto" ] || { echo "include_graph: no sources under $top" >&2; exit 99; }
 
-# folder: what it may include besides itself.  "broker/x.h" names one file.
-rules='
+direct='
 proto:
 common:
 coord: common
@@ -30,44 +38,115 @@ broker/replica: common proto coord broker/log broker/net broker/kb_config.h brok
 broker/controller: common coord broker/kb_config.h broker/kb_broker.h
 broker/metrics: common coord broker/log broker/net broker/replica broker/kb_broker.h broker/kb_registration.h broker/kb_config.h
 broker/api: common proto broker/metadata broker/admin broker/replica broker/net broker/metrics broker/kb_config.h broker/kb_topic_config.h
+broker: common proto coord broker/log broker/net broker/kb_broker.h broker/kb_config.h broker/kb_config_internal.h broker/kb_registration.h broker/kb_session_record.h broker/kb_topic_config.h
 '
 
+# folder: prefixes it must not reach; "!header" exempts one header.
+reach='
+proto: common coord broker
+common: coord proto broker
+coord: broker proto
+broker/log: broker/replica broker/api broker/admin broker/metadata broker/controller coord
+broker/net: broker/api broker/replica broker/log coord proto broker/kb_config.h
+broker/api: broker/log coord !coord/kc_model.h broker/kb_broker.h
+'
+
+tmp=${TMPDIR:-/tmp}/include_graph.$$
+trap 'rm -f "$tmp" "$tmp.seen" "$tmp.next"' EXIT
 bad=0
 checked=0
-# allowed FOLDER HEADER: is HEADER (a path like broker/log/kb_log.h) allowed in FOLDER?
-allowed() {
-    folder=$1 header=$2
-    case $header in "$folder"/*) return 0 ;; esac
-    may=$(printf '%s\n' "$rules" | sed -n "s#^$folder:##p")
-    for m in $may; do
-        case $m in
-        *.h) [ "$header" = "$m" ] && return 0 ;;
-        *) case $header in "$m"/*) return 0 ;; esac ;;
-        esac
-    done
+
+rule() { printf '%s\n' "$2" | sed -n "s#^$1:##p"; }
+
+# matches HEADER ENTRY: a folder prefix or a single header.
+matches() {
+    case $2 in
+    *.h) [ "$1" = "$2" ] ;;
+    *) case $1 in "$2"/*) return 0 ;; *) return 1 ;; esac ;;
+    esac
+}
+
+# The project headers a file includes, one "line header" per line.
+includes_of() {
+    grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*/[^"]*"' "$1" 2>/dev/null |
+        sed 's#^\([0-9]*\):[^"]*"\([^"]*\)".*#\1 \2#'
+}
+
+direct_ok() { # FOLDER HEADER
+    if [ "$1" = broker ]; then
+        case $2 in broker/*/*) ;; broker/*) return 0 ;; esac # its own: broker/x.h
+    else
+        case $2 in "$1"/*) return 0 ;; esac
+    fi
+    for m in $(rule "$1" "$direct"); do matches "$2" "$m" && return 0; done
     return 1
 }
 
-for folder in $(printf '%s\n' "$rules" | sed -n 's#^\([^:]*\):.*#\1#p'); do
-    [ -d "$top/$folder" ] || continue
+reach_ok() { # FOLDER HEADER
+    ok=0
+    for m in $(rule "$1" "$reach"); do
+        case $m in
+        !*) [ "$2" = "${m#!}" ] && return 0 ;;
+        *) matches "$2" "$m" && ok=1 ;;
+        esac
+    done
+    [ $ok = 0 ]
+}
+
+# Every header reachable from FILE (generated ones outside $top skipped).
+closure() {
+    : >"$tmp.seen"
+    includes_of "$1" | cut -d' ' -f2 >"$tmp.next"
+    while [ -s "$tmp.next" ]; do
+        h=$(head -n 1 "$tmp.next")
+        sed -i 1d "$tmp.next"
+        grep -qxF "$h" "$tmp.seen" && continue
+        echo "$h" >>"$tmp.seen"
+        [ -f "$top/$h" ] && includes_of "$top/$h" | cut -d' ' -f2 >>"$tmp.next"
+    done
+    cat "$tmp.seen"
+}
+
+check_file() { # FOLDER FILE
+    folder=$1 f=$2 file_bad=0
+    checked=$((checked + 1))
+    includes_of "$f" >"$tmp"
+    while read -r line header; do
+        if ! direct_ok "$folder" "$header"; then
+            echo "${f#"$top"/}:$line: $folder must not include $header"
+            file_bad=1
+        fi
+    done <"$tmp"
+    if [ -n "$(rule "$folder" "$reach")" ]; then
+        for h in $(closure "$f"); do
+            reach_ok "$folder" "$h" && continue
+            echo "${f#"$top"/}: $folder must not reach $h (through the headers it includes)"
+            file_bad=1
+        done
+    fi
+    bad=$((bad + file_bad))
+}
+
+for folder in $(printf '%s\n' "$direct" | sed -n 's#^\([^:]*\):.*#\1#p'); do
+    [ "$folder" = broker ] && continue
     for f in "$top/$folder"/*.c "$top/$folder"/*.h; do
-        [ -f "$f" ] || continue
-        checked=$((checked + 1))
-        file_bad=0
-        # Only project headers: #include "dir/file.h".
-        grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" |
-            sed 's#^\([0-9]*\):[^"]*"\([^"]*\)".*#\1 \2#' >"${TMPDIR:-/tmp}/include_graph.$$"
-        while read -r line header; do
-            case $header in */*) ;; *) continue ;; esac # a sibling by bare name
-            if ! allowed "$folder" "$header"; then
-                echo "${f#"$top"/}:$line: $folder must not include $header"
-                file_bad=1
-            fi
-        done <"${TMPDIR:-/tmp}/include_graph.$$"
-        bad=$((bad + file_bad))
+        [ -f "$f" ] && check_file "$folder" "$f"
     done
 done
-rm -f "${TMPDIR:-/tmp}/include_graph.$$"
+for f in "$top"/broker/*.c "$top"/broker/*.h; do
+    [ -f "$f" ] && [ "${f##*/}" != main.c ] && check_file broker "$f"
+done
+
+# A module folder without a rule would go unchecked.
+for d in "$top"/broker/*/; do
+    folder=broker/$(basename "$d")
+    [ -n "$(find "$d" -maxdepth 1 -name '*.[ch]' -print -quit)" ] || continue
+    if ! printf '%s\n' "$direct" | grep -q "^$folder:"; then
+        echo "$folder: no rule in tests/unit/include_graph.sh (say where the new module sits)"
+        checked=$((checked + 1))
+        bad=$((bad + 1))
+    fi
+done
 
 # In Check's summary format, which scripts/test.sh counts.
 echo "include_graph: Checks: $checked, Failures: $bad, Errors: 0"

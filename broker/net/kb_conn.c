@@ -132,6 +132,19 @@ static void conn_want(kb_conn_t *c, size_t n) {
     event_add(c->rd, c->idle.tv_sec || c->idle.tv_usec ? &c->idle : NULL);
 }
 
+/* Reads nothing more and closes c once the answers already queued are
+ * sent: a client that pipelined good requests ahead of a bad frame gets
+ * them, as Kafka, which handles one request at a time, answers them. */
+static void conn_close_after_output(kb_conn_t *c) {
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        kb_conn_shutdown(c, NULL);
+        return;
+    }
+    c->closing = true;
+    event_del(c->rd);
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0); /* on_write once it is all sent */
+}
+
 static void conn_reject(kb_conn_t *c, int32_t size) {
     char where[400], key[80] = "";
     if (c->opts.max_frame_key) snprintf(key, sizeof(key), " (%s)", c->opts.max_frame_key);
@@ -139,12 +152,12 @@ static void conn_reject(kb_conn_t *c, int32_t size) {
             conn_where(c, "on listener", where, sizeof(where)), c->outbound ? "frame" : "request", (int)size,
             (int)c->opts.max_frame, key);
     (*c->bad_frames)++;
-    kb_conn_shutdown(c, NULL);
+    conn_close_after_output(c);
 }
 
 /* Moves the next complete frame into c->req: 1 (its size in *size), 0 when
  * more bytes are needed (reading is armed for them), -1 when its declared
- * size was refused (c is closed). */
+ * size was refused (c reads no more and closes once its output is sent). */
 static int conn_take_frame(kb_conn_t *c, size_t *size) {
     uint8_t hdr[4];
     size_t have = evbuffer_get_length(c->in);
@@ -201,7 +214,7 @@ static bool conn_throttle_if_full(kb_conn_t *c) {
  * allocated if a callback closes it. */
 static void conn_process(kb_conn_t *c) {
     size_t size;
-    if (!c->bev || !c->started || c->pending || c->throttled) return;
+    if (!c->bev || !c->started || c->pending || c->throttled || c->closing) return;
     c->refs++;
     while (c->bev && !c->pending && !conn_throttle_if_full(c) && conn_take_frame(c, &size) == 1)
         conn_dispatch(c, size);
@@ -289,9 +302,13 @@ static void conn_read(evutil_socket_t fd, short what, void *arg) {
 
 static void on_resume(evutil_socket_t fd, short what, void *arg) { conn_process(arg); }
 
-/* Called when the output drains to opts.out_low. */
+/* Called when the output drains to opts.out_low (to 0 while closing). */
 static void on_write(struct bufferevent *bev, void *arg) {
     kb_conn_t *c = arg;
+    if (c->closing) {
+        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) kb_conn_shutdown(c, NULL);
+        return;
+    }
     if (!c->throttled || evbuffer_get_length(bufferevent_get_output(bev)) > c->opts.out_low) return;
     c->throttled = false;
     conn_process(c);

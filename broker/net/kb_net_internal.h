@@ -47,6 +47,7 @@ struct kb_conn {
     bool started;   /* reading: accepted, or the outbound attempt connected */
     bool pending;   /* a one-at-a-time request is with the callback */
     bool throttled; /* output above opts.out_high: no new frame until drained */
+    bool closing;   /* a refused frame: nothing more is read; closed once the output is sent */
     int rcvlowat;   /* the socket's SO_RCVLOWAT as last set */
     size_t want;    /* input bytes the current frame needs (conn_want) */
     uint64_t id;

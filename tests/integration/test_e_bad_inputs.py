@@ -244,6 +244,19 @@ def test_pipelined_requests_are_answered_in_order(broker):
     s.close()
 
 
+def test_requests_before_a_bad_frame_are_answered_before_the_close(broker):
+    # Kafka serves one request at a time per connection: the two requests
+    # sent ahead of a frame with a negative size get their answers, in
+    # order, and only then is the connection closed.
+    s = h.connect(broker.port)
+    s.sendall(h.kafka_request(18, 0, 201) + h.kafka_request(18, 1, 202) + struct.pack(">i", -7))
+    corrs = [int.from_bytes(h.recv_frame(s)[4:8], "big") for _ in range(2)]
+    assert corrs == [201, 202], corrs
+    closed, got = h.closed_by_peer(s, 10)
+    s.close()
+    assert closed and got == b"", got
+
+
 # --- clean shutdown ------------------------------------------------------------
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

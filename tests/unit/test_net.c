@@ -358,6 +358,24 @@ static kb_conn_opts_t opts_holding(void) {
     return opts;
 }
 
+/* The answers to frames ahead of a refused one still go out; then the
+ * connection closes, having read nothing more. */
+START_TEST(answers_queued_before_a_refused_frame_are_sent_before_the_close) {
+    listen_and_connect(opts_pipelined(), 0);
+    seen.answer_size = 3;
+    uint8_t good_then_bad[] = {0, 0, 0, 1, 'a', 0xff, 0xff, 0xff, 0xf9, 'x'};
+    netfix_send(good_then_bad, sizeof(good_then_bad));
+    uint8_t buf[8];
+    ck_assert_int_eq(netfix_read_frame(buf, sizeof(buf)), 3);
+    ck_assert_int_eq(buf[0], 'a');
+    size_t unread = 0;
+    ck_assert(netfix_closed(&unread));
+    ck_assert_uint_eq(unread, 0);
+    ck_assert_int_eq(seen.calls, 1);
+    ck_assert_uint_eq(kb_server_bad_frames(nf.srv), 1);
+}
+END_TEST
+
 START_TEST(a_held_pipelined_connection_is_answered_after_its_callback) {
     listen_and_connect(opts_holding(), 0);
     netfix_send_frame("h", 1);
@@ -733,6 +751,7 @@ Suite *net_suite(void) {
     tcase_add_test(tc, pipelined_frames_are_handed_over_without_waiting_for_answers);
     tcase_add_test(tc, pipelined_answers_go_out_in_the_order_they_are_sent);
     tcase_add_test(tc, pipelined_delivery_stops_while_the_output_is_above_the_high_water_mark);
+    tcase_add_test(tc, answers_queued_before_a_refused_frame_are_sent_before_the_close);
     tcase_add_test(tc, a_held_pipelined_connection_is_answered_after_its_callback);
     tcase_add_test(tc, a_held_connection_closed_by_its_peer_lives_until_released);
     tcase_add_test(tc, an_idle_connection_is_closed);

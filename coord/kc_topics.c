@@ -50,7 +50,10 @@ static int check_assignment(const kc_topic_t *a, const int32_t *live, int n_live
     int rf = a->partitions[0].n_replicas;
     for (int p = 0; p < a->n_partitions; p++) {
         const kc_partition_t *part = &a->partitions[p];
-        if (part->n_replicas <= 0 || part->n_replicas != rf)
+        if (part->n_replicas <= 0)
+            return plan_fail(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
+                             "partition %d is assigned to no broker", p);
+        if (part->n_replicas != rf)
             return plan_fail(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
                              "partition %d has %d replicas but partition 0 has %d", p, part->n_replicas, rf);
         for (int i = 0; i < part->n_replicas; i++) {

@@ -149,6 +149,25 @@ START_TEST(plan_just_under_the_limit_is_accepted) {
 }
 END_TEST
 
+/* An explicit assignment whose partition lists no broker is refused as
+ * such (39), not as a replica-count mismatch. */
+START_TEST(assignment_with_an_empty_partition_is_refused_naming_it) {
+    int32_t live[] = {1, 2, 3}, two[] = {1, 2};
+    kc_partition_t parts[2] = {{.replicas = two, .n_replicas = 2}, {.replicas = two, .n_replicas = 0}};
+    kc_topic_t assignment = {.name = "t", .n_partitions = 1, .partitions = &parts[1]}, out;
+    char why[512];
+    int16_t err = 0;
+    ck_assert_int_eq(kc_topic_plan("t", 1, -1, &assignment, live, 3, &out, &err, why, sizeof(why)), KC_INVALID);
+    kc_topic_clear(&out);
+    ck_assert_int_eq(err, 39);
+    ck_assert_str_eq(why, "partition 0 is assigned to no broker");
+    assignment = (kc_topic_t){.name = "t", .n_partitions = 2, .partitions = parts};
+    ck_assert_int_eq(kc_topic_plan("t", 2, -1, &assignment, live, 3, &out, &err, why, sizeof(why)), KC_INVALID);
+    kc_topic_clear(&out);
+    ck_assert_str_eq(why, "partition 1 is assigned to no broker");
+}
+END_TEST
+
 START_TEST(count_that_can_never_fit_is_refused_before_planning) {
     char why[512];
     int16_t err = 0;
@@ -205,6 +224,7 @@ Suite *zkclient_suite(void) {
     tcase_add_test(tc, plan_whose_topic_znode_exceeds_the_request_limit_is_refused_naming_it);
     tcase_add_test(tc, plan_just_under_the_limit_is_accepted);
     tcase_add_test(tc, count_that_can_never_fit_is_refused_before_planning);
+    tcase_add_test(tc, assignment_with_an_empty_partition_is_refused_naming_it);
     tcase_add_test(tc, new_topic_check_finds_existing_and_colliding_names);
     tcase_add_test(tc, live_brokers_come_out_ascending);
     suite_add_tcase(s, tc);

@@ -25,7 +25,12 @@
  * through kp_rpc_alloc_t, which counts live bytes and refuses past
  * KP_RPC_ALLOC_PER_BYTE bytes per input byte plus KP_RPC_ALLOC_BASE, so a
  * hostile envelope or body cannot make the decoder allocate beyond a fixed
- * multiple of what it sent.
+ * multiple of what it sent.  Measured with protobuf-c 1.4.1 (live bytes at
+ * the peak, per input byte): 92 for a LeaderAndIsr of empty partition
+ * states (2 bytes in, a PartitionState struct, its pointer and scan entry
+ * out), 64 for empty live brokers, 44 for unknown 2-byte fields, 36 for
+ * unpacked slice lengths; fuzz_rpc_frame checks the allowance is never
+ * what refuses a frame.
  */
 #ifndef KP_RPC_H
 #define KP_RPC_H

@@ -18,7 +18,8 @@ typedef union {
 
 static void *counted_alloc(void *data, size_t size) {
     kp_rpc_alloc_t *a = data;
-    if (size > a->limit - a->live || size > a->limit) {
+    /* live <= limit always; the second test keeps size + header from wrapping. */
+    if (size > a->limit - a->live || size > SIZE_MAX - sizeof(alloc_head_t)) {
         a->refused = true;
         return NULL;
     }

@@ -1,5 +1,5 @@
 # tests/unit: Check suites, one per module.
-UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(CODEC_CFLAGS)
+UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(CODEC_CFLAGS) $(PROTOBUF_C_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_common
 tests_unit_test_common_SOURCES = tests/unit/test_common.c tests/unit/test_worker.c tests/unit/test_names.c tests/unit/unit.h
@@ -17,10 +17,10 @@ tests_unit_test_proto_SOURCES = tests/unit/test_proto.c tests/unit/test_buf.c \
 	tests/unit/test_apiversions.c tests/unit/test_metadata.c tests/unit/test_batch.c \
 	tests/unit/test_produce.c tests/unit/test_fetch.c tests/unit/test_listoffsets.c \
 	tests/unit/test_createtopics.c tests/unit/test_configs.c tests/unit/test_deleterecords.c \
-	tests/unit/test_initproducerid.c tests/unit/test_codec.c tests/unit/test_records.c \
+	tests/unit/test_initproducerid.c tests/unit/test_codec.c tests/unit/test_records.c tests/unit/test_rpc.c \
 	tests/unit/batchfix.c tests/unit/batchfix.h tests/unit/protofix.h tests/unit/unit.h
 tests_unit_test_proto_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_proto_LDADD = proto/libkproto.a $(ISAL_LIBS) $(CODEC_LIBS) $(CHECK_LIBS)
+tests_unit_test_proto_LDADD = proto/libkproto.a $(ISAL_LIBS) $(CODEC_LIBS) $(PROTOBUF_C_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/test_broker
 tests_unit_test_broker_SOURCES = tests/unit/test_broker.c tests/unit/test_config.c \

@@ -254,12 +254,12 @@ void kb_replicas_roles_stats(const kb_replicas_t *r, kb_roles_stats_t *out) { *o
  * square of its size.  A partition that gets a new role is tried at once. */
 static void retry_cb(evutil_socket_t fd, short what, void *arg) {
     kb_replicas_t *r = arg;
-    struct partition_list todo = TAILQ_HEAD_INITIALIZER(todo);
+    struct partition_list due = TAILQ_HEAD_INITIALIZER(due);
     kb_partition_t *p;
-    TAILQ_CONCAT(&todo, &r->retry, retry_link);
+    TAILQ_CONCAT(&due, &r->retry, retry_link);
     r->retry_delay_ms = r->retry_delay_ms * 2 > CREATE_RETRY_MAX_MS ? CREATE_RETRY_MAX_MS : r->retry_delay_ms * 2;
-    while ((p = TAILQ_FIRST(&todo))) {
-        TAILQ_REMOVE(&todo, p, retry_link);
+    while ((p = TAILQ_FIRST(&due))) {
+        TAILQ_REMOVE(&due, p, retry_link);
         p->retry_queued = false;
         /* A new failure queues it on r->retry again. */
         if (!p->log && p->has_want && partition_open_log(r, p)) take_wanted(p);

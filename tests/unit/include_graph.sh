@@ -13,7 +13,9 @@
 #     closure of its includes): proto/ nothing outside proto/, coord/ no
 #     broker/, log/ no replica, api or coord, and api/ neither the log, nor
 #     ZooKeeper (coord/, except kc_model.h: plain data types the metadata
-#     cache hands out), nor the broker's whole context (kb_broker.h).
+#     cache hands out), nor the broker's whole context (kb_broker.h); rpc/
+#     (the inter-broker channel) no api, replica, log or coord: it carries
+#     frames, not policy.
 #
 # Every folder under broker/ holding sources must have a direct rule (a new
 # module says where it sits), and the files directly in broker/ (config,
@@ -32,6 +34,7 @@ common:
 coord: common
 broker/log: common proto broker/kb_config.h
 broker/net: common
+broker/rpc: common proto broker/net
 broker/metadata: common coord
 broker/admin: common proto coord broker/metadata broker/kb_config.h broker/kb_topic_config.h
 broker/replica: common proto coord broker/log broker/net broker/kb_config.h broker/kb_topic_config.h
@@ -48,6 +51,7 @@ common: coord proto broker
 coord: broker proto
 broker/log: broker/replica broker/api broker/admin broker/metadata broker/controller coord
 broker/net: broker/api broker/replica broker/log coord proto broker/kb_config.h
+broker/rpc: broker/api broker/replica broker/log coord
 broker/api: broker/log coord !coord/kc_model.h broker/kb_broker.h
 '
 

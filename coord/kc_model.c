@@ -38,7 +38,9 @@ void kc_broker_info_clear(kc_broker_info_t *b) {
     free(b->endpoints);
     free(b->host);
     free(b->rack);
+    free(b->rpc_host);
     memset(b, 0, sizeof(*b));
+    b->rpc_port = -1;
 }
 
 void kc_partition_state_clear(kc_partition_state_t *s) {
@@ -89,6 +91,8 @@ int kc_broker_info_copy(kc_broker_info_t *dst, const kc_broker_info_t *src) {
     dst->timestamp_ms = src->timestamp_ms;
     dst->host = dup_or_null(src->host, &ok);
     dst->rack = dup_or_null(src->rack, &ok);
+    dst->rpc_host = dup_or_null(src->rpc_host, &ok);
+    dst->rpc_port = src->rpc_port;
     if (ok && src->n_endpoints > 0) {
         dst->endpoints = calloc((size_t)src->n_endpoints, sizeof(*dst->endpoints));
         if (dst->endpoints == NULL) ok = false;

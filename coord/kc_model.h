@@ -32,6 +32,11 @@ typedef struct kc_broker_info {
     char *rack;              /* NULL when broker.rack is unset */
     int n_endpoints;
     kc_endpoint_t *endpoints;
+    /* kbroker's inter-broker RPC listener, published under the one
+     * kbroker-only key "kbroker_rpc" ({"host":H,"port":P}) that Kafka's
+     * readers ignore; NULL / -1 when absent (a Kafka broker's znode). */
+    char *rpc_host;
+    int32_t rpc_port;
 } kc_broker_info_t;
 
 /* /brokers/topics/T/partitions/P/state. */

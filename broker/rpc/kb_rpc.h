@@ -1,0 +1,187 @@
+/*
+ * kb_rpc.h - the inter-broker protobuf-c channel (design.md, broker/rpc):
+ * requests and responses framed as proto/kp_rpc.h describes, carried by the
+ * shared transport of broker/net.  It knows methods, correlation ids,
+ * timeouts and the Hello handshake; it knows nothing of partitions,
+ * controllers or replication (its users register handlers and make calls).
+ *
+ * Handshake.  The first frame each way is Hello (protocol version, broker
+ * id, broker epoch).  The client sends its Hello first; the server answers
+ * with its own, then takes other requests.  A peer that speaks another
+ * protocol version, or (client side) is not the broker id and epoch the
+ * client expected, is closed with a log line naming both sides; any frame
+ * before Hello is refused the same way.
+ *
+ * Framing errors (lengths that disagree, an envelope protobuf-c cannot
+ * unpack, a body that is not its method's message, a frame above
+ * max_frame) close that one connection only, after a log line; nothing
+ * else is affected.
+ *
+ * Server: frames are delivered pipelined, so a request whose handler
+ * answers later (a parked replica fetch) does not delay the requests after
+ * it; responses carry the request's correlation id and may leave in any
+ * order.  Client: calls are matched to responses by correlation id; each
+ * call has its own timeout; a call made while the connection is down or
+ * still in its handshake waits for it (its timeout running); when the
+ * connection closes every call sent on it fails with KB_RPC_DISCONNECTED
+ * and the client reconnects with backoff.  Controller traffic and replica
+ * fetches use separate clients, hence separate connections.
+ *
+ * Everything runs on one event_base's thread; nothing here is
+ * thread-safe.
+ */
+#ifndef KB_RPC_H
+#define KB_RPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/kp_rpc.h"
+
+struct event_base;
+struct evdns_base;
+struct evbuffer;
+
+typedef struct kb_rpc_server kb_rpc_server_t;
+typedef struct kb_rpc_client kb_rpc_client_t;
+typedef struct kb_rpc_req kb_rpc_req_t;
+
+/* Who this broker is, as Hello says it.  The epoch is the czxid of its
+ * current registration, so it changes with each new ZooKeeper session:
+ * the owner updates it with kb_rpc_server_set_identity() /
+ * kb_rpc_client_set_identity(); -1 before the first registration. */
+typedef struct kb_rpc_identity {
+    int32_t broker_id;
+    int64_t broker_epoch;
+} kb_rpc_identity_t;
+
+/* ------------------------------------------------------------------------
+ * Server
+ * ------------------------------------------------------------------------ */
+
+/*
+ * A request handler.  body is the request, unpacked as the method's
+ * message (cast it to e.g. Kbroker__Rpc__LeaderAndIsrRequest *); body and
+ * the trailer slices are valid during the call only.  The handler answers
+ * now or later with kb_rpc_respond() exactly once; until then req stays
+ * valid even if the connection closes (the response is then dropped).
+ */
+typedef void (*kb_rpc_handler_fn)(kb_rpc_req_t *req, const ProtobufCMessage *body, const kp_rpc_slice_t *slices,
+                                  size_t n_slices, void *arg);
+
+typedef struct kb_rpc_handler {
+    Kbroker__Rpc__Method method;
+    kb_rpc_handler_fn fn;
+    void *arg;
+} kb_rpc_handler_t;
+
+typedef struct kb_rpc_server_opts {
+    const char *host;          /* NULL or "": every interface */
+    int port;                  /* 0: any free port (see kb_rpc_server_port) */
+    uint32_t max_frame;        /* the largest frame_len accepted (kbroker.rpc.max.frame.bytes) */
+    int32_t idle_ms;           /* connections.max.idle.ms; <= 0: never */
+    kb_rpc_identity_t self;
+    const kb_rpc_handler_t *handlers; /* copied; a method without a handler is answered with
+                                       * error code UNSUPPORTED_VERSION (35) and nothing else */
+    size_t n_handlers;
+} kb_rpc_server_opts_t;
+
+/* Binds and listens; NULL with a message in err on failure. */
+kb_rpc_server_t *kb_rpc_server_new(struct event_base *base, const kb_rpc_server_opts_t *opts, char *err,
+                                   size_t errlen);
+/* Closes the listener and every connection.  Requests still with their
+ * handlers stay valid until answered (their responses are dropped). */
+void kb_rpc_server_free(kb_rpc_server_t *s);
+int kb_rpc_server_port(const kb_rpc_server_t *s); /* the bound port */
+void kb_rpc_server_set_identity(kb_rpc_server_t *s, kb_rpc_identity_t self);
+
+typedef struct kb_rpc_server_stats {
+    uint64_t requests;        /* requests handed to handlers */
+    uint64_t closed_protocol; /* connections closed for a framing or handshake error */
+    int connections;          /* open now */
+} kb_rpc_server_stats_t;
+void kb_rpc_server_stats(const kb_rpc_server_t *s, kb_rpc_server_stats_t *out);
+
+/* Who sent req (from its connection's Hello). */
+kb_rpc_identity_t kb_rpc_req_peer(const kb_rpc_req_t *req);
+Kbroker__Rpc__Method kb_rpc_req_method(const kb_rpc_req_t *req);
+
+/*
+ * Answers req and frees it.  msg is the method's response message (NULL
+ * sends an empty body); error_code goes in the envelope (0: none).
+ * trailer (NULL: none) is moved out after the envelope, file segments
+ * included, so a leader can sendfile records; slice_lengths lists its
+ * slices' lengths, which must add up to its length.  The trailer is the
+ * caller's evbuffer, emptied here (e.g. kb_sendfile_evbuffer()).
+ */
+void kb_rpc_respond(kb_rpc_req_t *req, int32_t error_code, const ProtobufCMessage *msg, struct evbuffer *trailer,
+                    const uint64_t *slice_lengths, size_t n_slices);
+
+/* ------------------------------------------------------------------------
+ * Client: one connection to one peer, kept up until freed
+ * ------------------------------------------------------------------------ */
+
+/* Outcome of a call, beside the peer's own error code. */
+typedef enum kb_rpc_status {
+    KB_RPC_OK = 0,            /* answered: error_code and body are the peer's */
+    KB_RPC_TIMEOUT,           /* no answer within the call's timeout */
+    KB_RPC_DISCONNECTED,      /* the connection closed with the call sent or waiting to be */
+    KB_RPC_BAD_RESPONSE,      /* the answer's body did not unpack (the connection is closed) */
+    KB_RPC_CANCELLED,         /* the client was freed */
+} kb_rpc_status_t;
+
+const char *kb_rpc_status_name(kb_rpc_status_t st);
+
+/* The outcome of a call, run exactly once on the loop (never from inside
+ * kb_rpc_call).  body (NULL unless KB_RPC_OK) and slices are valid during
+ * the call only. */
+typedef void (*kb_rpc_reply_fn)(kb_rpc_status_t st, int32_t error_code, const ProtobufCMessage *body,
+                                const kp_rpc_slice_t *slices, size_t n_slices, void *arg);
+
+/* The connection finished its handshake (up) or closed (down). */
+typedef void (*kb_rpc_link_fn)(kb_rpc_client_t *c, bool up, void *arg);
+
+typedef struct kb_rpc_client_opts {
+    const char *name;            /* names the connection in log lines ("controller->2", "fetch->1") */
+    const char *host;
+    int port;
+    struct evdns_base *dns;      /* NULL: host must be numeric */
+    uint32_t max_frame;
+    int32_t connect_timeout_ms;
+    int32_t backoff_ms;          /* reconnect backoff, doubling up to backoff_max_ms */
+    int32_t backoff_max_ms;
+    kb_rpc_identity_t self;
+    int32_t expect_broker_id;    /* the peer's Hello must name it; -1: any */
+    int64_t expect_broker_epoch; /* ... and this epoch; -1: any */
+    kb_rpc_link_fn on_link;      /* may be NULL */
+    void *link_arg;
+} kb_rpc_client_opts_t;
+
+/* Starts connecting; copies opts (strings included).  NULL when out of
+ * memory or opts are invalid. */
+kb_rpc_client_t *kb_rpc_client_new(struct event_base *base, const kb_rpc_client_opts_t *opts);
+/* Closes the connection; every call not yet answered gets KB_RPC_CANCELLED
+ * before this returns. */
+void kb_rpc_client_free(kb_rpc_client_t *c);
+/* Connected and past the handshake. */
+bool kb_rpc_client_ready(const kb_rpc_client_t *c);
+void kb_rpc_client_set_identity(kb_rpc_client_t *c, kb_rpc_identity_t self);
+
+/*
+ * Sends msg as a request of method (msg must be its request message) and
+ * calls done with the outcome.  timeout_ms > 0 counts from now, waiting
+ * for the connection included.  Returns 0, or -1 (done is not called) when
+ * msg cannot be packed or its frame would pass max_frame.
+ */
+int kb_rpc_call(kb_rpc_client_t *c, Kbroker__Rpc__Method method, const ProtobufCMessage *msg, int32_t timeout_ms,
+                kb_rpc_reply_fn done, void *arg);
+
+typedef struct kb_rpc_client_stats {
+    uint64_t calls, answered, timeouts, disconnected;
+    uint64_t connects; /* handshakes completed */
+    int in_flight;     /* calls not yet answered (sent or waiting) */
+} kb_rpc_client_stats_t;
+void kb_rpc_client_stats(const kb_rpc_client_t *c, kb_rpc_client_stats_t *out);
+
+#endif

@@ -504,3 +504,37 @@ def parse_list_offsets_v1_response(frame):
     if r.left():
         raise ValueError(f"{r.left()} trailing bytes after the ListOffsets v1 response")
     return corr, out
+
+
+# -- Metadata (key 3) v1, wire-protocol.md section 4.2 --------------------------------
+
+def metadata_v1_body(topics=None):
+    """topics: names, or None for every topic (v1's null array)."""
+    return i32(-1) if topics is None else array(list(topics), string)
+
+
+MetadataPartition = namedtuple("MetadataPartition", "error leader replicas isr")
+
+
+def parse_metadata_v1_response(frame):
+    """(corr, {"brokers": {id: (host, port)}, "controller": id,
+    "topics": {name: (error, {partition: MetadataPartition})}})."""
+    corr, r = response_body(frame)
+    brokers = {}
+    for _ in range(r.i32()):
+        node, host, port = r.i32(), r.string(), r.i32()
+        r.string()  # rack
+        brokers[node] = (host, port)
+    controller = r.i32()
+    topics = {}
+    for _ in range(r.i32()):
+        err, name = r.i16(), r.string()
+        r.i8()  # is_internal
+        parts = {}
+        for _ in range(r.i32()):
+            perr, p, leader = r.i16(), r.i32(), r.i32()
+            parts[p] = MetadataPartition(perr, leader, r.array(Reader.i32), r.array(Reader.i32))
+        topics[name] = (err, parts)
+    if r.left():
+        raise ValueError(f"{r.left()} trailing bytes after the Metadata v1 response")
+    return corr, {"brokers": brokers, "controller": controller, "topics": topics}

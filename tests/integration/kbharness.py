@@ -842,6 +842,34 @@ def list_offsets(broker, topic, partitions, timestamp=kafkawire.LATEST, timeout=
     return {p: v for (t, p), v in got.items() if t == topic}
 
 
+def metadata(broker, topics=None, timeout=10.0):
+    """Raw Metadata v1 to one broker (topics: names, None for all): the dict
+    kafkawire.parse_metadata_v1_response makes.  Cheaper than kcat for a
+    few topics of a large cluster."""
+    s = connect(broker.port, timeout)
+    try:
+        s.sendall(kafka_request(3, 1, 1, kafkawire.metadata_v1_body(topics)))
+        _, md = kafkawire.parse_metadata_v1_response(recv_frame(s))
+    finally:
+        s.close()
+    return md
+
+
+def produce_one(port, topic, partition, value, acks=1, timeout=10.0):
+    """One record in one raw Produce v3 to the broker on port: the
+    partition's error code (0: acknowledged)."""
+    batch = kafkawire.build_batch([(None, value)])
+    s = connect(port, timeout)
+    try:
+        body = kafkawire.produce_body([(topic, [(partition, batch)])], acks=acks,
+                                      timeout_ms=int(timeout * 1000), version=3)
+        s.sendall(kafka_request(0, 3, 1, body))
+        _, got, _, _ = kafkawire.parse_produce_response(recv_frame(s), version=3)
+    finally:
+        s.close()
+    return got[(topic, partition)].error
+
+
 _METRIC_LINE = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
 
 

@@ -84,7 +84,16 @@ def test_controller_kill9_moves_controller_and_leadership(cluster):
         s = cluster.state(SOLO, 0)
         return s if s["leader"] == -1 else None
 
+    def first_ack():
+        # A raw acks=1 Produce to the leader the state znode names, as soon
+        # as one lives: the failover as a client feels it.
+        lid = cluster.state(TOPIC, led_by_dead[0])["leader"]
+        if lid in (dead, -1):
+            return None
+        return h.produce_one(cluster.brokers[lid].port, TOPIC, led_by_dead[0], b"first", acks=1) == 0
+
     conditions = {"another broker holds /controller": new_controller,
+                  f"a record on {TOPIC}-{led_by_dead[0]} is acknowledged": first_ack,
                   "state znodes name new leaders": reelected,
                   f"{SOLO}-0 (only on broker {dead}) is offline": solo_offline}
     for b in survivors:
@@ -126,6 +135,17 @@ def test_controller_kill9_moves_controller_and_leadership(cluster):
     assert cluster.state(SOLO, 1)["leader"] == 2
     leader, _, _, err = h.kcat_view(h.kcat_metadata(survivors[0].bootstrap))["topics"][SOLO]["partitions"][0]
     assert leader == -1 and err and "leader not available" in err.lower(), (leader, err)
+
+    # Before the dead broker returns, kcat produces to and consumes from
+    # every partition it led, through the survivors.
+    bootstrap = ",".join(b.bootstrap for b in survivors)
+    for p in led_by_dead:
+        path = cluster.workdir / f"after-failover-{p}.txt"
+        path.write_text("".join(f"k{i}\tfailover-{p}-{i}\n" for i in range(20)))
+        with h.step(f"kcat produces 20 records to {TOPIC}-{p} and consumes them back"):
+            h.kcat_produce(bootstrap, TOPIC, path, partition=p)
+            got = [r.value for r in h.kcat_consume(bootstrap, TOPIC, partition=p)]
+        assert got[-20:] == [f"failover-{p}-{i}".encode() for i in range(20)], got
 
 
 def test_killed_broker_rejoins_on_restart(cluster):

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "broker/log/kb_log.h"
 #include "coord/kc_configs.h"
@@ -101,6 +102,14 @@ int32_t kb_topic_config_min_insync(const kb_config_t *broker, const kc_config_en
     const char *v = override_of(overrides, n, "min.insync.replicas");
     if (v && kc_topic_config_check("min.insync.replicas", v, why, sizeof(why))) return (int32_t)strtol(v, NULL, 10);
     return broker->min_insync_replicas;
+}
+
+bool kb_topic_config_unclean(const kb_config_t *broker, const kc_config_entry_t *overrides, int n) {
+    char why[256];
+    const char *v = override_of(overrides, n, "unclean.leader.election.enable");
+    if (v && kc_topic_config_check("unclean.leader.election.enable", v, why, sizeof(why)))
+        return strcasecmp(v, "true") == 0;
+    return broker->unclean_leader_election_enable;
 }
 
 /* ---- describe ---- */

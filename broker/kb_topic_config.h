@@ -47,6 +47,10 @@ void kb_topic_config_resolve(const kb_config_t *broker, const kc_config_entry_t 
  * checks it against the ISR). */
 int32_t kb_topic_config_min_insync(const kb_config_t *broker, const kc_config_entry_t *overrides, int n);
 
+/* The topic's effective unclean.leader.election.enable (the controller's
+ * election rule, not a log setting). */
+bool kb_topic_config_unclean(const kb_config_t *broker, const kc_config_entry_t *overrides, int n);
+
 /* One synonym of a described config: where a value could come from. */
 typedef struct kb_config_synonym {
     const char *name;

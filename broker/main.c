@@ -361,11 +361,18 @@ static int start_broker(kb_process_t *p) {
     return 0;
 }
 
-static int setup_events(kb_process_t *p) {
-    struct event_base *base = p->broker.base;
+/* zookeeper.connection.timeout.ms counts from the first connect attempt,
+ * which the loop makes: armed just before it runs, so the seconds spent
+ * loading thousands of partition logs (start_local) do not count. */
+static void arm_connect_timer(kb_process_t *p) {
     int32_t timeout = p->cfg.zookeeper_connection_timeout_ms > 0 ? p->cfg.zookeeper_connection_timeout_ms
                                                                    : p->cfg.zookeeper_session_timeout_ms;
     struct timeval tv = {timeout / 1000, (timeout % 1000) * 1000};
+    evtimer_add(p->connect_timer, &tv);
+}
+
+static int setup_events(kb_process_t *p) {
+    struct event_base *base = p->broker.base;
     p->sig_term = evsignal_new(base, SIGTERM, on_signal, p);
     p->sig_int = evsignal_new(base, SIGINT, on_signal, p);
     p->connect_timer = evtimer_new(base, on_connect_timeout, p);
@@ -373,7 +380,6 @@ static int setup_events(kb_process_t *p) {
     if (!p->sig_term || !p->sig_int || !p->connect_timer || !p->grace_timer) return -1;
     event_add(p->sig_term, NULL);
     event_add(p->sig_int, NULL);
-    evtimer_add(p->connect_timer, &tv);
     return 0;
 }
 
@@ -452,6 +458,7 @@ int main(int argc, char **argv) {
         kc_error("main", "cannot create the event loop");
         rc = 1;
     } else if ((rc = start_broker(p)) == 0) {
+        arm_connect_timer(p);
         event_base_dispatch(p->broker.base);
         rc = p->exit_status;
     }

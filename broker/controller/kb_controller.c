@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "broker/controller/kb_elect.h"
+#include "broker/kb_topic_config.h"
 #include "coord/kc_configs.h"
 #include "coord/kc_election.h"
 #include "coord/kc_isr.h"
@@ -355,7 +356,7 @@ static void create_first_state(kb_controller_t *c, const part_ref_t *ref, const 
 }
 
 /* Offline election (spec 2.6, kb_elect.h) and its conditional write. */
-static void fix_state(kb_controller_t *c, const part_ref_t *ref, const kc_partition_t *part) {
+static void fix_state(kb_controller_t *c, const part_ref_t *ref, const kc_topic_t *topic, const kc_partition_t *part) {
     const kc_partition_state_t *cur = &part->state;
     if (cur->controller_epoch > c->epoch) {
         lose_role(c, "a state znode carries a newer controller epoch");
@@ -363,10 +364,15 @@ static void fix_state(kb_controller_t *c, const part_ref_t *ref, const kc_partit
     }
     int32_t isr[cur->n_isr > 0 ? cur->n_isr : 1];
     kc_partition_state_t next = {.isr = isr};
-    if (!kb_elect_offline(part, c->epoch, view_live, c->b->view, &next)) return;
+    bool unclean = kb_topic_config_unclean(c->b->cfg, topic->configs, topic->n_configs);
+    if (!kb_elect_offline(part, c->epoch, view_live, c->b->view, unclean, &next)) return;
     write_ctx_t *w = write_begin(c, ref, cur->zk_version + 1);
     if (!w) return;
-    if (next.leader != cur->leader)
+    if (next.leader >= 0 && !kc_int32_contains(cur->isr, cur->n_isr, next.leader))
+        kc_warn("controller", "partition %s/%d: unclean election of %d, outside the ISR (leader epoch %d): "
+                "records only the old ISR held are lost", ref->topic, (int)ref->partition, (int)next.leader,
+                (int)next.leader_epoch);
+    else if (next.leader != cur->leader)
         kc_info("controller", "partition %s/%d: leader %d -> %d (leader epoch %d)", ref->topic, (int)ref->partition,
                 (int)cur->leader, (int)next.leader, (int)next.leader_epoch);
     else
@@ -384,7 +390,7 @@ static void reconcile_topic(kb_controller_t *c, const kc_topic_t *topic, uint64_
         part_ref_t ref = part_ref(topic->name, hash, p);
         if (partition_busy(c, &ref, part)) continue;
         if (!part->has_state) create_first_state(c, &ref, part);
-        else fix_state(c, &ref, part);
+        else fix_state(c, &ref, topic, part);
     }
 }
 

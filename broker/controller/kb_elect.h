@@ -32,13 +32,17 @@ bool kb_elect_first_state(const kc_partition_t *part, int32_t controller_epoch, 
  * members but never becomes empty (with no live member the last one stays,
  * so that the leader is the last replica known to hold everything); the
  * leader stays while it lives, else it is the first replica in assignment
- * order that is live and in the ISR, or -1 (offline).  Returns true when
- * the state must change; next then has the new leader and ISR, leader epoch
- * + 1, controller_epoch and the current zk_version (what the conditional
- * write is checked against).  next->isr must have room for
- * part->state.n_isr entries (at least one).
+ * order that is live and in the ISR.  With no live ISR member the
+ * partition goes offline (leader -1) unless `unclean` (the topic's
+ * unclean.leader.election.enable) is set: then the first live replica in
+ * assignment order leads with ISR [itself], accepting that records only
+ * the old ISR held are lost.  Returns true when the state must change;
+ * next then has the new leader and ISR, leader epoch + 1, controller_epoch
+ * and the current zk_version (what the conditional write is checked
+ * against).  next->isr must have room for part->state.n_isr entries (at
+ * least one).
  */
 bool kb_elect_offline(const kc_partition_t *part, int32_t controller_epoch, kb_elect_live_fn live,
-                      const void *arg, kc_partition_state_t *next);
+                      const void *arg, bool unclean, kc_partition_state_t *next);
 
 #endif

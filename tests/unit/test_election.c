@@ -65,7 +65,7 @@ START_TEST(dead_leader_is_replaced_by_the_first_live_isr_member_in_assignment_or
     live_t live = {2, {2, 3}};
     kc_partition_t part = partition(replicas, 3, 1, isr, 3);
     kc_partition_state_t next = {.isr = next_isr};
-    ck_assert(kb_elect_offline(&part, 9, is_live, &live, &next));
+    ck_assert(kb_elect_offline(&part, 9, is_live, &live, false, &next));
     ck_assert_int_eq(next.leader, 2); /* assignment order, not ISR order */
     assert_isr(&next, (int32_t[]){3, 2}, 2);
     ck_assert_int_eq(next.leader_epoch, 8);
@@ -79,7 +79,7 @@ START_TEST(a_live_replica_outside_the_isr_is_never_elected) {
     live_t live = {2, {2, 3}};
     kc_partition_t part = partition(replicas, 3, 1, isr, 2);
     kc_partition_state_t next = {.isr = next_isr};
-    ck_assert(kb_elect_offline(&part, 9, is_live, &live, &next));
+    ck_assert(kb_elect_offline(&part, 9, is_live, &live, false, &next));
     ck_assert_int_eq(next.leader, 3);
     assert_isr(&next, (int32_t[]){3}, 1);
 }
@@ -90,7 +90,7 @@ START_TEST(no_live_isr_member_leaves_the_partition_offline_with_its_last_member)
     live_t live = {1, {3}};
     kc_partition_t part = partition(replicas, 3, 2, isr, 2);
     kc_partition_state_t next = {.isr = next_isr};
-    ck_assert(kb_elect_offline(&part, 9, is_live, &live, &next));
+    ck_assert(kb_elect_offline(&part, 9, is_live, &live, false, &next));
     ck_assert_int_eq(next.leader, -1);
     assert_isr(&next, (int32_t[]){1}, 1);
     ck_assert_int_eq(next.leader_epoch, 8);
@@ -102,7 +102,7 @@ START_TEST(a_live_leader_stays_and_only_the_isr_shrinks) {
     live_t live = {2, {2, 3}};
     kc_partition_t part = partition(replicas, 3, 3, isr, 3);
     kc_partition_state_t next = {.isr = next_isr};
-    ck_assert(kb_elect_offline(&part, 9, is_live, &live, &next));
+    ck_assert(kb_elect_offline(&part, 9, is_live, &live, false, &next));
     ck_assert_int_eq(next.leader, 3); /* not 2, though 2 comes first in the assignment */
     assert_isr(&next, (int32_t[]){3, 2}, 2);
     ck_assert_int_eq(next.leader_epoch, 8);
@@ -114,7 +114,7 @@ START_TEST(nothing_changes_while_every_isr_member_lives) {
     live_t live = {2, {1, 2}};
     kc_partition_t part = partition(replicas, 3, 1, isr, 2);
     kc_partition_state_t next = {.isr = next_isr};
-    ck_assert(!kb_elect_offline(&part, 9, is_live, &live, &next));
+    ck_assert(!kb_elect_offline(&part, 9, is_live, &live, false, &next));
 }
 END_TEST
 
@@ -123,7 +123,7 @@ START_TEST(an_offline_partition_comes_back_when_its_last_member_returns) {
     live_t live = {1, {2}};
     kc_partition_t part = partition(replicas, 2, -1, isr, 1);
     kc_partition_state_t next = {.isr = next_isr};
-    ck_assert(kb_elect_offline(&part, 9, is_live, &live, &next));
+    ck_assert(kb_elect_offline(&part, 9, is_live, &live, false, &next));
     ck_assert_int_eq(next.leader, 2);
     assert_isr(&next, (int32_t[]){2}, 1);
     ck_assert_int_eq(next.leader_epoch, 8);
@@ -135,7 +135,42 @@ START_TEST(an_offline_partition_stays_so_while_its_last_member_is_dead) {
     live_t live = {1, {1}};
     kc_partition_t part = partition(replicas, 2, -1, isr, 1);
     kc_partition_state_t next = {.isr = next_isr};
-    ck_assert(!kb_elect_offline(&part, 9, is_live, &live, &next));
+    ck_assert(!kb_elect_offline(&part, 9, is_live, &live, false, &next));
+}
+END_TEST
+
+START_TEST(unclean_election_takes_the_first_live_replica_outside_the_isr) {
+    int32_t replicas[] = {1, 2, 3}, isr[] = {1}, next_isr[1];
+    live_t live = {2, {3, 2}};
+    kc_partition_t part = partition(replicas, 3, 1, isr, 1);
+    kc_partition_state_t next = {.isr = next_isr};
+    ck_assert(kb_elect_offline(&part, 9, is_live, &live, true, &next));
+    ck_assert_int_eq(next.leader, 2); /* assignment order */
+    assert_isr(&next, (int32_t[]){2}, 1);
+    ck_assert_int_eq(next.leader_epoch, 8);
+    ck_assert_int_eq(next.zk_version, 3);
+}
+END_TEST
+
+START_TEST(unclean_election_prefers_a_live_isr_member) {
+    int32_t replicas[] = {1, 2, 3}, isr[] = {1, 3}, next_isr[2];
+    live_t live = {2, {2, 3}};
+    kc_partition_t part = partition(replicas, 3, 1, isr, 2);
+    kc_partition_state_t next = {.isr = next_isr};
+    ck_assert(kb_elect_offline(&part, 9, is_live, &live, true, &next));
+    ck_assert_int_eq(next.leader, 3);
+    assert_isr(&next, (int32_t[]){3}, 1);
+}
+END_TEST
+
+START_TEST(unclean_election_with_no_live_replica_stays_offline) {
+    int32_t replicas[] = {1, 2}, isr[] = {1}, next_isr[1];
+    live_t live = {1, {5}};
+    kc_partition_t part = partition(replicas, 2, 1, isr, 1);
+    kc_partition_state_t next = {.isr = next_isr};
+    ck_assert(kb_elect_offline(&part, 9, is_live, &live, true, &next));
+    ck_assert_int_eq(next.leader, -1);
+    assert_isr(&next, (int32_t[]){1}, 1);
 }
 END_TEST
 
@@ -187,6 +222,9 @@ Suite *election_suite(void) {
     tcase_add_test(tc, nothing_changes_while_every_isr_member_lives);
     tcase_add_test(tc, an_offline_partition_comes_back_when_its_last_member_returns);
     tcase_add_test(tc, an_offline_partition_stays_so_while_its_last_member_is_dead);
+    tcase_add_test(tc, unclean_election_takes_the_first_live_replica_outside_the_isr);
+    tcase_add_test(tc, unclean_election_prefers_a_live_isr_member);
+    tcase_add_test(tc, unclean_election_with_no_live_replica_stays_offline);
     suite_add_tcase(s, tc);
     tc = tcase_create("controller election");
     tcase_add_test(tc, controller_named_elsewhere_is_a_lost_election);

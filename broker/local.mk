@@ -10,6 +10,8 @@ broker_libkbroker_a_SOURCES = \
 	broker/net/kb_net.h broker/net/kb_net_internal.h \
 	broker/net/kb_conn.c broker/net/kb_listen.c broker/net/kb_outbound.c \
 	broker/net/kb_sendfile.c broker/net/kb_sendfile.h \
+	broker/rpc/kb_rpc.h broker/rpc/kb_rpc_internal.h \
+	broker/rpc/kb_rpc_common.c broker/rpc/kb_rpc_server.c broker/rpc/kb_rpc_client.c \
 	broker/api/kb_api.c broker/api/kb_api.h broker/api/kb_api_internal.h \
 	broker/api/kb_api_listen.c broker/api/kb_api_listen.h \
 	broker/api/kb_api_metadata.c \

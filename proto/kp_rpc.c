@@ -158,21 +158,20 @@ static int cut_slices(kp_rpc_frame_t *f, const uint8_t *trailer, size_t trailer_
     return KP_RPC_OK;
 }
 
-int kp_rpc_decode(const uint8_t *frame, size_t len, uint32_t max_frame_len, kp_rpc_frame_t **out) {
-    *out = NULL;
-    size_t env_len, trailer_len;
-    int rc = check_lengths(frame, len, max_frame_len, &env_len, &trailer_len);
-    if (rc) return rc;
+/* Unpacks the envelope of env_len bytes at env and cuts the trailer that
+ * follows it, once every length has been checked against the frame. */
+static int decode_checked(const uint8_t *env, size_t env_len, size_t trailer_len, kp_rpc_frame_t **out) {
     kp_rpc_frame_t *f = calloc(1, sizeof(*f));
     if (!f) return KP_RPC_NOMEM;
+    int rc;
     kp_rpc_alloc_init(&f->alloc, env_len);
-    f->env = kbroker__rpc__envelope__unpack(&f->alloc.pb, env_len, frame + KP_RPC_HEADER_FIXED);
+    f->env = kbroker__rpc__envelope__unpack(&f->alloc.pb, env_len, env);
     if (!f->env) {
         rc = f->alloc.refused ? KP_RPC_NOMEM : KP_RPC_BAD_ENVELOPE;
     } else if (!known_kind_and_method(f->env)) {
         rc = KP_RPC_BAD_ENVELOPE;
     } else {
-        rc = cut_slices(f, frame + KP_RPC_HEADER_FIXED + env_len, trailer_len);
+        rc = cut_slices(f, env + env_len, trailer_len);
     }
     if (rc) {
         kp_rpc_frame_free(f);
@@ -180,6 +179,23 @@ int kp_rpc_decode(const uint8_t *frame, size_t len, uint32_t max_frame_len, kp_r
     }
     *out = f;
     return KP_RPC_OK;
+}
+
+int kp_rpc_decode(const uint8_t *frame, size_t len, uint32_t max_frame_len, kp_rpc_frame_t **out) {
+    *out = NULL;
+    size_t env_len, trailer_len;
+    int rc = check_lengths(frame, len, max_frame_len, &env_len, &trailer_len);
+    if (rc) return rc;
+    return decode_checked(frame + KP_RPC_HEADER_FIXED, env_len, trailer_len, out);
+}
+
+int kp_rpc_decode_payload(const uint8_t *payload, size_t len, kp_rpc_frame_t **out) {
+    *out = NULL;
+    if (len < KP_RPC_HEADER_FIXED - KP_RPC_PREFIX_LEN) return KP_RPC_TRUNCATED;
+    uint32_t el = get_be32(payload);
+    if (el > len - (KP_RPC_HEADER_FIXED - KP_RPC_PREFIX_LEN)) return KP_RPC_BAD_ENVELOPE_LEN;
+    size_t head = KP_RPC_HEADER_FIXED - KP_RPC_PREFIX_LEN;
+    return decode_checked(payload + head, el, len - head - el, out);
 }
 
 void kp_rpc_frame_free(kp_rpc_frame_t *f) {

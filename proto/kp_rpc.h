@@ -118,6 +118,12 @@ int kp_rpc_encode(const Kbroker__Rpc__Envelope *env, uint32_t max_frame_len, uin
  * is left allocated. */
 int kp_rpc_decode(const uint8_t *frame, size_t len, uint32_t max_frame_len, kp_rpc_frame_t **out);
 
+/* The same for a frame whose 4-byte frame_len the transport has already
+ * read, checked against its maximum and stripped (broker/net delivers
+ * frames so): payload is the frame_len bytes after the prefix, starting
+ * with envelope_len. */
+int kp_rpc_decode_payload(const uint8_t *payload, size_t len, kp_rpc_frame_t **out);
+
 void kp_rpc_frame_free(kp_rpc_frame_t *f);
 
 /* The message a body of (method, kind) holds; NULL for an unknown method. */

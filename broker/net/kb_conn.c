@@ -89,6 +89,7 @@ void kb_conn_shutdown(kb_conn_t *c, const char *reason) {
     c->rd = NULL;
     c->resume = NULL;
     c->on_closed(c, c->owner, reason);
+    if (c->opts.on_close) c->opts.on_close(c, c->opts.arg);
     c->owner = NULL;
     c->bad_frames = NULL;
     conn_unref(c);
@@ -253,6 +254,8 @@ void kb_conn_done(kb_conn_t *c) { conn_finish(c); }
 const char *kb_conn_listener(const kb_conn_t *c) { return c->name; }
 const char *kb_conn_peer(const kb_conn_t *c) { return c->peer; }
 uint64_t kb_conn_id(const kb_conn_t *c) { return c->id; }
+void kb_conn_set_user(kb_conn_t *c, void *user) { c->user = user; }
+void *kb_conn_user(const kb_conn_t *c) { return c->user; }
 
 /* ------------------------------------------------------------------------
  * Event callbacks

@@ -78,6 +78,12 @@ typedef struct kb_conn_opts {
      * outlive the connections (string literals, in practice). */
     const char *max_frame_key;
     const char *idle_key;
+    /* Runs once when a connection closes, whatever the cause (peer, idle,
+     * bad frame, kb_conn_close, kb_server_free, kb_outbound_free), with
+     * arg; the socket is already gone.  Lets a user free what it keeps per
+     * connection with kb_conn_set_user.  It must not free the connection's
+     * server or outbound.  NULL: none. */
+    void (*on_close)(kb_conn_t *c, void *arg);
 } kb_conn_opts_t;
 
 /* ------------------------------------------------------------------------
@@ -114,7 +120,10 @@ uint64_t kb_server_bad_frames(const kb_server_t *srv);
 /* connected: c has just connected (send on it from now on); otherwise c,
  * which was connected, has closed: it must not be sent on again, and
  * kb_outbound_conn() is NULL until the next connection.  Never called from
- * kb_outbound_free(); the callback must not free the outbound. */
+ * kb_outbound_free().  It is the last thing the outbound does in the event
+ * that calls it, so a user may free the outbound from inside it (broker/rpc's
+ * client does, when its own user frees it in a callback); nothing else may
+ * be assumed of the outbound once freed. */
 typedef void (*kb_link_fn)(kb_outbound_t *o, kb_conn_t *c, bool connected, void *arg);
 
 /*
@@ -203,5 +212,10 @@ bool kb_conn_is_open(const kb_conn_t *c);
 const char *kb_conn_listener(const kb_conn_t *c);
 const char *kb_conn_peer(const kb_conn_t *c); /* "ip:port" (an outbound's "host:port") */
 uint64_t kb_conn_id(const kb_conn_t *c);        /* unique per server or outbound connection */
+
+/* One pointer a user keeps on a connection (per-connection state; NULL
+ * until set).  Free it from opts.on_close. */
+void kb_conn_set_user(kb_conn_t *c, void *user);
+void *kb_conn_user(const kb_conn_t *c);
 
 #endif

@@ -42,6 +42,7 @@ struct kb_conn {
     kb_conn_closed_fn on_closed; /* the owner's hook */
     uint64_t *bad_frames;        /* the owner's counter */
     kb_conn_t *prev, *next;      /* the owner's list, if it keeps one */
+    void *user;                  /* kb_conn_set_user's */
     int refs;
     bool outbound;  /* dialled by us (log lines say "to", not "from") */
     bool started;   /* reading: accepted, or the outbound attempt connected */

@@ -1,0 +1,603 @@
+/*
+ * test_rpc_channel.c - the inter-broker RPC channel (broker/rpc): a real
+ * kb_rpc_server and kb_rpc_clients on one event_base over 127.0.0.1
+ * ephemeral ports, and raw sockets for what a well-behaved client never
+ * sends:
+ *   - the handshake: accepted, a wrong protocol version (raw Hello), a peer
+ *     that is not the broker or epoch the client expected, a request
+ *     before Hello;
+ *   - calls: answered, answered out of order by correlation id, a method
+ *     without a handler (error 35), a per-call timeout (and the late answer
+ *     dropped), trailer slices (bytes and a file segment) arriving intact;
+ *   - lifetime: the server going away (DISCONNECTED, then a reconnect and a
+ *     later call answered), the client freed (CANCELLED, also from inside a
+ *     reply callback);
+ *   - refusals: oversized, garbage and inconsistent frames close only that
+ *     connection while another client goes on being served.
+ *
+ * Every loop run is bounded by a timer (pump); nothing sleeps.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "broker/net/kb_sendfile.h"
+#include "broker/rpc/kb_rpc.h"
+#include "broker/rpc/kb_rpc_internal.h"
+#include "tests/unit/unit.h"
+
+#define MAX_FRAME (1024 * 1024)
+#define SERVER_ID 1
+#define SERVER_EPOCH 4294967300LL /* above 32 bits, as czxids are */
+#define CLIENT_ID 2
+#define CLIENT_EPOCH 77
+#define MAX_PARKED 8
+#define MAX_REPLIES 8
+
+static struct event_base *base;
+static kb_rpc_server_t *srv;
+static int port;
+
+/* Requests the handler kept to answer later. */
+static kb_rpc_req_t *parked[MAX_PARKED];
+static int32_t parked_controller[MAX_PARKED];
+static int n_parked;
+static bool park; /* the LeaderAndIsr handler parks instead of answering */
+static kb_rpc_identity_t last_peer;
+
+/* Outcomes the clients saw, in order. */
+static struct reply {
+    kb_rpc_status_t st;
+    int32_t error_code;
+    int32_t body_error; /* the response body's error_code */
+    int tag;
+    size_t n_slices;
+    char slices[2][64];
+} replies[MAX_REPLIES];
+static int n_replies;
+static kb_rpc_client_t *free_in_reply; /* a reply callback frees this client */
+
+/* ------------------------------------------------------------------------
+ * The loop
+ * ------------------------------------------------------------------------ */
+
+static void on_guard(evutil_socket_t fd, short what, void *arg) { *(bool *)arg = true; }
+
+/* Runs the loop until done() or 10 s. */
+static bool pump(bool (*done)(void *), void *arg) {
+    bool expired = false;
+    struct event *guard = evtimer_new(base, on_guard, &expired);
+    struct timeval tv = {10, 0};
+    evtimer_add(guard, &tv);
+    while (!done(arg) && !expired) event_base_loop(base, EVLOOP_ONCE);
+    event_free(guard);
+    return done(arg);
+}
+
+static bool replies_at_least(void *arg) { return n_replies >= *(int *)arg; }
+static bool parked_at_least(void *arg) { return n_parked >= *(int *)arg; }
+static bool client_ready(void *arg) { return kb_rpc_client_ready(arg); }
+
+static bool wait_replies(int n) { return pump(replies_at_least, &n); }
+static bool wait_parked(int n) { return pump(parked_at_least, &n); }
+
+/* ------------------------------------------------------------------------
+ * Handlers
+ * ------------------------------------------------------------------------ */
+
+/* LeaderAndIsr: answered with error_code = the request's controller id,
+ * or parked. */
+static void on_leader_and_isr(kb_rpc_req_t *req, const ProtobufCMessage *body, const kp_rpc_slice_t *slices,
+                              size_t n_slices, void *arg) {
+    const Kbroker__Rpc__LeaderAndIsrRequest *r = (const Kbroker__Rpc__LeaderAndIsrRequest *)body;
+    last_peer = kb_rpc_req_peer(req);
+    ck_assert_int_eq(kb_rpc_req_method(req), KBROKER__RPC__METHOD__METHOD_LEADER_AND_ISR);
+    if (park) {
+        ck_assert_int_lt(n_parked, MAX_PARKED);
+        parked_controller[n_parked] = r->controller_id;
+        parked[n_parked++] = req;
+        return;
+    }
+    Kbroker__Rpc__LeaderAndIsrResponse resp = KBROKER__RPC__LEADER_AND_ISR_RESPONSE__INIT;
+    resp.error_code = r->controller_id;
+    kb_rpc_respond(req, 0, &resp.base, NULL, NULL, 0);
+}
+
+static void answer_parked(int i) {
+    Kbroker__Rpc__LeaderAndIsrResponse resp = KBROKER__RPC__LEADER_AND_ISR_RESPONSE__INIT;
+    resp.error_code = parked_controller[i];
+    kb_rpc_respond(parked[i], 0, &resp.base, NULL, NULL, 0);
+    parked[i] = NULL;
+}
+
+static char file_path[64];
+static int file_fd = -1;
+static int released;
+static void on_release(void *arg) { released++; }
+
+/* ReplicaFetch: two slices, the first bytes, the second a file range. */
+static void on_replica_fetch(kb_rpc_req_t *req, const ProtobufCMessage *body, const kp_rpc_slice_t *slices,
+                             size_t n_slices, void *arg) {
+    static const char first[] = "record bytes in memory";
+    kb_sendfile_t sf;
+    ck_assert_int_eq(kb_sendfile_init(&sf), 0);
+    ck_assert_int_eq(kb_sendfile_add_bytes(&sf, first, strlen(first)), 0);
+    ck_assert_int_eq(kb_sendfile_add_file(&sf, file_fd, 3, 10, on_release, NULL), 0);
+    uint64_t lens[2] = {strlen(first), 10};
+    Kbroker__Rpc__ReplicaFetchResponse resp = KBROKER__RPC__REPLICA_FETCH_RESPONSE__INIT;
+    kb_rpc_respond(req, 0, &resp.base, kb_sendfile_evbuffer(&sf), lens, 2);
+    ck_assert_uint_eq(evbuffer_get_length(kb_sendfile_evbuffer(&sf)), 0);
+    kb_sendfile_clear(&sf);
+}
+
+static const kb_rpc_handler_t handlers[] = {
+    {KBROKER__RPC__METHOD__METHOD_LEADER_AND_ISR, on_leader_and_isr, NULL},
+    {KBROKER__RPC__METHOD__METHOD_REPLICA_FETCH, on_replica_fetch, NULL},
+};
+
+static void start_server(int at_port, uint32_t max_frame) {
+    char err[256];
+    kb_rpc_server_opts_t o = {.host = "127.0.0.1", .port = at_port, .max_frame = max_frame, .idle_ms = 0,
+                              .self = {SERVER_ID, SERVER_EPOCH}, .handlers = handlers,
+                              .n_handlers = sizeof(handlers) / sizeof(handlers[0])};
+    srv = kb_rpc_server_new(base, &o, err, sizeof(err));
+    ck_assert_msg(srv != NULL, "%s", err);
+    port = kb_rpc_server_port(srv);
+    ck_assert_int_gt(port, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Clients
+ * ------------------------------------------------------------------------ */
+
+static kb_rpc_client_t *client(int32_t expect_id, int64_t expect_epoch) {
+    kb_rpc_client_opts_t o = {.name = "test->1", .host = "127.0.0.1", .port = port, .max_frame = MAX_FRAME,
+                              .connect_timeout_ms = 5000, .backoff_ms = 10, .backoff_max_ms = 40,
+                              .self = {CLIENT_ID, CLIENT_EPOCH}, .expect_broker_id = expect_id,
+                              .expect_broker_epoch = expect_epoch};
+    kb_rpc_client_t *c = kb_rpc_client_new(base, &o);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+static void on_reply(kb_rpc_status_t st, int32_t error_code, const ProtobufCMessage *body,
+                     const kp_rpc_slice_t *slices, size_t n_slices, void *arg) {
+    ck_assert_int_lt(n_replies, MAX_REPLIES);
+    struct reply *r = &replies[n_replies++];
+    r->st = st;
+    r->error_code = error_code;
+    r->tag = (int)(intptr_t)arg;
+    r->n_slices = n_slices;
+    if (body) {
+        ck_assert_int_eq(st, KB_RPC_OK);
+        if (body->descriptor == &kbroker__rpc__leader_and_isr_response__descriptor)
+            r->body_error = ((const Kbroker__Rpc__LeaderAndIsrResponse *)body)->error_code;
+    } else {
+        ck_assert_int_ne(st, KB_RPC_OK);
+    }
+    for (size_t i = 0; i < n_slices && i < 2; i++) {
+        ck_assert_uint_lt(slices[i].len, sizeof(r->slices[i]));
+        memcpy(r->slices[i], slices[i].ptr, slices[i].len);
+    }
+    if (free_in_reply) {
+        kb_rpc_client_t *c = free_in_reply;
+        free_in_reply = NULL;
+        kb_rpc_client_free(c);
+    }
+}
+
+/* A LeaderAndIsr call whose answer echoes controller_id; tag names it. */
+static void call_lai(kb_rpc_client_t *c, int32_t controller_id, int32_t timeout_ms, int tag) {
+    Kbroker__Rpc__LeaderAndIsrRequest req = KBROKER__RPC__LEADER_AND_ISR_REQUEST__INIT;
+    req.controller_id = controller_id;
+    ck_assert_int_eq(kb_rpc_call(c, KBROKER__RPC__METHOD__METHOD_LEADER_AND_ISR, &req.base, timeout_ms, on_reply,
+                                 (void *)(intptr_t)tag),
+                     0);
+}
+
+/* ------------------------------------------------------------------------
+ * Raw sockets
+ * ------------------------------------------------------------------------ */
+
+static int raw_connect(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return fd;
+}
+
+static void raw_send(int fd, const void *p, size_t n) { ck_assert_int_eq(write(fd, p, n), (ssize_t)n); }
+
+/* A request frame built as a client would, Hello with the given version. */
+static void raw_hello(int fd, uint32_t version, int32_t id, int64_t epoch) {
+    Kbroker__Rpc__HelloRequest h = KBROKER__RPC__HELLO_REQUEST__INIT;
+    h.protocol_version = version;
+    h.broker_id = id;
+    h.broker_epoch = epoch;
+    kb_rpc_head_t head = {KBROKER__RPC__KIND__KIND_REQUEST, KBROKER__RPC__METHOD__METHOD_HELLO, 9, 0, {id, epoch},
+                          NULL, 0};
+    uint8_t *frame;
+    size_t len;
+    ck_assert_int_eq(kb_rpc_build_header(&head, &h.base, MAX_FRAME, &frame, &len), KP_RPC_OK);
+    raw_send(fd, frame, len);
+    free(frame);
+}
+
+typedef struct raw_state {
+    int fd;
+    bool closed;
+    size_t got;
+    uint8_t buf[4096];
+} raw_state_t;
+
+/* Reads what the server sent; true once it closed (EOF or reset). */
+static bool raw_closed(void *arg) {
+    raw_state_t *r = arg;
+    while (!r->closed) {
+        ssize_t n = read(r->fd, r->buf + r->got, sizeof(r->buf) - r->got);
+        if (n > 0) r->got += (size_t)n;
+        else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) r->closed = true;
+        else break;
+        if (r->got == sizeof(r->buf)) r->got = 0;
+    }
+    return r->closed;
+}
+
+static bool raw_got(void *arg) {
+    raw_state_t *r = arg;
+    raw_closed(r);
+    return r->got >= 8 || r->closed;
+}
+
+/* ------------------------------------------------------------------------
+ * Fixture
+ * ------------------------------------------------------------------------ */
+
+static void setup(void) {
+    base = event_base_new();
+    ck_assert_ptr_nonnull(base);
+    n_parked = 0;
+    n_replies = 0;
+    park = false;
+    free_in_reply = NULL;
+    last_peer = (kb_rpc_identity_t){-1, -1};
+    memset(replies, 0, sizeof(replies));
+    snprintf(file_path, sizeof(file_path), "/tmp/kb-test-rpc-XXXXXX");
+    file_fd = mkstemp(file_path);
+    ck_assert_int_ge(file_fd, 0);
+    ck_assert_int_eq(write(file_fd, "0123456789abcdefghij", 20), 20);
+    released = 0;
+    start_server(0, MAX_FRAME);
+}
+
+static void teardown(void) {
+    for (int i = 0; i < n_parked; i++)
+        if (parked[i]) answer_parked(i);
+    kb_rpc_server_free(srv);
+    srv = NULL;
+    /* Let closed connections and sent file ranges settle. */
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    event_base_free(base);
+    close(file_fd);
+    unlink(file_path);
+}
+
+/* ------------------------------------------------------------------------
+ * Tests
+ * ------------------------------------------------------------------------ */
+
+START_TEST(handshake_then_a_call_is_answered) {
+    kb_rpc_client_t *c = client(SERVER_ID, SERVER_EPOCH);
+    ck_assert(pump(client_ready, c));
+    call_lai(c, 42, 5000, 1);
+    ck_assert(wait_replies(1));
+    ck_assert_int_eq(replies[0].st, KB_RPC_OK);
+    ck_assert_int_eq(replies[0].error_code, 0);
+    ck_assert_int_eq(replies[0].body_error, 42);
+    ck_assert_int_eq(last_peer.broker_id, CLIENT_ID);
+    ck_assert_int_eq(last_peer.broker_epoch, CLIENT_EPOCH);
+    kb_rpc_client_stats_t cs;
+    kb_rpc_client_stats(c, &cs);
+    ck_assert_uint_eq(cs.connects, 1);
+    ck_assert_uint_eq(cs.answered, 1);
+    ck_assert_int_eq(cs.in_flight, 0);
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    ck_assert_uint_eq(ss.requests, 1);
+    ck_assert_uint_eq(ss.closed_protocol, 0);
+    ck_assert_int_eq(ss.connections, 1);
+    kb_rpc_client_free(c);
+}
+END_TEST
+
+START_TEST(a_call_made_before_the_connection_waits_for_the_handshake) {
+    kb_rpc_client_t *c = client(-1, -1);
+    ck_assert(!kb_rpc_client_ready(c));
+    call_lai(c, 5, 5000, 1);
+    ck_assert_int_eq(n_replies, 0); /* never from inside kb_rpc_call */
+    ck_assert(wait_replies(1));
+    ck_assert_int_eq(replies[0].st, KB_RPC_OK);
+    ck_assert_int_eq(replies[0].body_error, 5);
+    kb_rpc_client_free(c);
+}
+END_TEST
+
+START_TEST(the_server_hello_names_its_id_and_epoch) {
+    raw_state_t r = {.fd = raw_connect()};
+    raw_hello(r.fd, KP_RPC_PROTOCOL_VERSION, 3, 9);
+    ck_assert(pump(raw_got, &r));
+    ck_assert(r.got >= 8);
+    kp_rpc_frame_t *f;
+    ck_assert_int_eq(kp_rpc_decode(r.buf, r.got, MAX_FRAME, &f), KP_RPC_OK);
+    ck_assert_int_eq(f->env->kind, KBROKER__RPC__KIND__KIND_RESPONSE);
+    ck_assert_uint_eq(f->env->correlation_id, 9);
+    kp_rpc_body_t *b;
+    ck_assert_int_eq(kp_rpc_body_unpack(f->env, &b), KP_RPC_OK);
+    const Kbroker__Rpc__HelloResponse *h = (const Kbroker__Rpc__HelloResponse *)b->msg;
+    ck_assert_uint_eq(h->protocol_version, KP_RPC_PROTOCOL_VERSION);
+    ck_assert_int_eq(h->broker_id, SERVER_ID);
+    ck_assert_int_eq(h->broker_epoch, SERVER_EPOCH);
+    kp_rpc_body_free(b);
+    kp_rpc_frame_free(f);
+    close(r.fd);
+}
+END_TEST
+
+START_TEST(a_wrong_protocol_version_is_closed) {
+    raw_state_t r = {.fd = raw_connect()};
+    raw_hello(r.fd, KP_RPC_PROTOCOL_VERSION + 1, 3, 9);
+    ck_assert(pump(raw_closed, &r));
+    ck_assert_uint_eq(r.got, 0); /* no Hello back */
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    ck_assert_uint_eq(ss.closed_protocol, 1);
+    close(r.fd);
+}
+END_TEST
+
+static bool server_refused(void *arg) {
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    return ss.closed_protocol >= *(uint64_t *)arg;
+}
+
+START_TEST(a_request_before_hello_is_closed) {
+    raw_state_t r = {.fd = raw_connect()};
+    Kbroker__Rpc__StopReplicaRequest req = KBROKER__RPC__STOP_REPLICA_REQUEST__INIT;
+    kb_rpc_head_t head = {KBROKER__RPC__KIND__KIND_REQUEST, KBROKER__RPC__METHOD__METHOD_STOP_REPLICA, 1, 0,
+                          {3, 9}, NULL, 0};
+    uint8_t *frame;
+    size_t len;
+    ck_assert_int_eq(kb_rpc_build_header(&head, &req.base, MAX_FRAME, &frame, &len), KP_RPC_OK);
+    raw_send(r.fd, frame, len);
+    free(frame);
+    ck_assert(pump(raw_closed, &r));
+    ck_assert_uint_eq(r.got, 0);
+    uint64_t one = 1;
+    ck_assert(server_refused(&one));
+    close(r.fd);
+}
+END_TEST
+
+/* The client closes a peer that is not who it expected, and its call
+ * waits (timing out) instead of going to the wrong broker. */
+static void expect_refused(int32_t id, int64_t epoch) {
+    kb_rpc_client_t *c = client(id, epoch);
+    park = false;
+    call_lai(c, 1, 300, 1);
+    ck_assert(wait_replies(1));
+    ck_assert_int_eq(replies[0].st, KB_RPC_TIMEOUT);
+    ck_assert(!kb_rpc_client_ready(c));
+    kb_rpc_client_stats_t cs;
+    kb_rpc_client_stats(c, &cs);
+    ck_assert_uint_eq(cs.connects, 0);
+    ck_assert_uint_eq(cs.timeouts, 1);
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    ck_assert_uint_eq(ss.requests, 0);
+    kb_rpc_client_free(c);
+}
+
+START_TEST(a_peer_with_another_broker_id_is_refused) { expect_refused(SERVER_ID + 4, -1); }
+END_TEST
+
+START_TEST(a_peer_with_another_epoch_is_refused) { expect_refused(SERVER_ID, SERVER_EPOCH - 1); }
+END_TEST
+
+START_TEST(a_method_without_handler_is_answered_35) {
+    kb_rpc_client_t *c = client(SERVER_ID, -1);
+    Kbroker__Rpc__StopReplicaRequest req = KBROKER__RPC__STOP_REPLICA_REQUEST__INIT;
+    ck_assert_int_eq(kb_rpc_call(c, KBROKER__RPC__METHOD__METHOD_STOP_REPLICA, &req.base, 5000, on_reply, NULL), 0);
+    ck_assert(wait_replies(1));
+    ck_assert_int_eq(replies[0].st, KB_RPC_OK);
+    ck_assert_int_eq(replies[0].error_code, 35);
+    /* A message that is not the method's request is refused at once. */
+    ck_assert_int_eq(kb_rpc_call(c, KBROKER__RPC__METHOD__METHOD_LEADER_AND_ISR, &req.base, 5000, on_reply, NULL), -1);
+    kb_rpc_client_free(c);
+}
+END_TEST
+
+START_TEST(two_calls_answered_out_of_order_reach_their_callers) {
+    kb_rpc_client_t *c = client(SERVER_ID, SERVER_EPOCH);
+    park = true;
+    call_lai(c, 10, 5000, 1);
+    call_lai(c, 20, 5000, 2);
+    ck_assert(wait_parked(2));
+    ck_assert_int_eq(parked_controller[0], 10);
+    answer_parked(1);
+    ck_assert(wait_replies(1));
+    answer_parked(0);
+    ck_assert(wait_replies(2));
+    ck_assert_int_eq(replies[0].tag, 2);
+    ck_assert_int_eq(replies[0].body_error, 20);
+    ck_assert_int_eq(replies[1].tag, 1);
+    ck_assert_int_eq(replies[1].body_error, 10);
+    kb_rpc_client_free(c);
+}
+END_TEST
+
+START_TEST(a_call_times_out_and_its_late_answer_is_dropped) {
+    kb_rpc_client_t *c = client(SERVER_ID, SERVER_EPOCH);
+    park = true;
+    call_lai(c, 10, 100, 1);
+    ck_assert(wait_parked(1));
+    ck_assert(wait_replies(1));
+    ck_assert_int_eq(replies[0].st, KB_RPC_TIMEOUT);
+    answer_parked(0);
+    park = false;
+    call_lai(c, 30, 5000, 2); /* the connection still serves */
+    ck_assert(wait_replies(2));
+    ck_assert_int_eq(replies[1].tag, 2);
+    ck_assert_int_eq(replies[1].body_error, 30);
+    ck_assert_int_eq(n_replies, 2);
+    kb_rpc_client_free(c);
+}
+END_TEST
+
+START_TEST(the_server_going_away_disconnects_then_the_client_reconnects) {
+    kb_rpc_client_t *c = client(SERVER_ID, SERVER_EPOCH);
+    park = true;
+    call_lai(c, 10, 10000, 1);
+    ck_assert(wait_parked(1));
+    kb_rpc_server_free(srv);
+    srv = NULL;
+    ck_assert(wait_replies(1));
+    ck_assert_int_eq(replies[0].st, KB_RPC_DISCONNECTED);
+    answer_parked(0); /* after its server: dropped */
+    park = false;
+    call_lai(c, 40, 10000, 2); /* waits for the next connection */
+    start_server(port, MAX_FRAME);
+    ck_assert(wait_replies(2));
+    ck_assert_int_eq(replies[1].st, KB_RPC_OK);
+    ck_assert_int_eq(replies[1].body_error, 40);
+    kb_rpc_client_stats_t cs;
+    kb_rpc_client_stats(c, &cs);
+    ck_assert_uint_eq(cs.connects, 2);
+    ck_assert_uint_eq(cs.disconnected, 1);
+    kb_rpc_client_free(c);
+}
+END_TEST
+
+START_TEST(freeing_the_client_cancels_its_calls) {
+    kb_rpc_client_t *c = client(SERVER_ID, SERVER_EPOCH);
+    park = true;
+    call_lai(c, 10, 10000, 1);
+    ck_assert(wait_parked(1));
+    call_lai(c, 11, 10000, 2);
+    kb_rpc_client_free(c);
+    ck_assert_int_eq(n_replies, 2);
+    ck_assert_int_eq(replies[0].st, KB_RPC_CANCELLED);
+    ck_assert_int_eq(replies[1].st, KB_RPC_CANCELLED);
+}
+END_TEST
+
+START_TEST(a_client_freed_inside_its_reply_callback) {
+    kb_rpc_client_t *c = client(SERVER_ID, SERVER_EPOCH);
+    park = true;
+    call_lai(c, 10, 10000, 1);
+    call_lai(c, 11, 10000, 2);
+    ck_assert(wait_parked(2));
+    free_in_reply = c;
+    answer_parked(0);
+    ck_assert(wait_replies(2));
+    ck_assert_int_eq(replies[0].st, KB_RPC_OK);
+    ck_assert_int_eq(replies[1].st, KB_RPC_CANCELLED);
+    /* The client's memory goes once the callback returned (ASan checks). */
+    event_base_loop(base, EVLOOP_NONBLOCK);
+}
+END_TEST
+
+START_TEST(trailer_slices_arrive_intact) {
+    kb_rpc_client_t *c = client(SERVER_ID, SERVER_EPOCH);
+    Kbroker__Rpc__ReplicaFetchRequest req = KBROKER__RPC__REPLICA_FETCH_REQUEST__INIT;
+    ck_assert_int_eq(kb_rpc_call(c, KBROKER__RPC__METHOD__METHOD_REPLICA_FETCH, &req.base, 5000, on_reply, NULL), 0);
+    ck_assert(wait_replies(1));
+    ck_assert_int_eq(replies[0].st, KB_RPC_OK);
+    ck_assert_uint_eq(replies[0].n_slices, 2);
+    ck_assert_str_eq(replies[0].slices[0], "record bytes in memory");
+    ck_assert_str_eq(replies[0].slices[1], "3456789abc");
+    ck_assert_int_eq(released, 1);
+    kb_rpc_client_free(c);
+}
+END_TEST
+
+/* One malformed frame on a raw connection: closed, counted, and a client
+ * on another connection is still served. */
+static void malformed_closes_only_its_connection(const uint8_t *frame, size_t len, bool hello_first) {
+    kb_rpc_client_t *c = client(SERVER_ID, SERVER_EPOCH);
+    ck_assert(pump(client_ready, c));
+    raw_state_t r = {.fd = raw_connect()};
+    if (hello_first) {
+        raw_hello(r.fd, KP_RPC_PROTOCOL_VERSION, 3, 9);
+        ck_assert(pump(raw_got, &r));
+    }
+    raw_send(r.fd, frame, len);
+    ck_assert(pump(raw_closed, &r));
+    close(r.fd);
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    ck_assert_uint_eq(ss.closed_protocol, 1);
+    call_lai(c, 50, 5000, 1);
+    ck_assert(wait_replies(1));
+    ck_assert_int_eq(replies[0].st, KB_RPC_OK);
+    ck_assert_int_eq(replies[0].body_error, 50);
+    kb_rpc_client_free(c);
+}
+
+START_TEST(an_oversized_frame_closes_only_its_connection) {
+    /* Declares 16 MiB against a 1 MiB limit; nothing more is sent. */
+    const uint8_t frame[] = {0x01, 0x00, 0x00, 0x00, 0, 0, 0, 0};
+    malformed_closes_only_its_connection(frame, sizeof(frame), false);
+}
+END_TEST
+
+START_TEST(lengths_that_disagree_close_only_their_connection) {
+    /* frame_len 6, envelope_len 100. */
+    const uint8_t frame[] = {0, 0, 0, 6, 0, 0, 0, 100, 0, 0};
+    malformed_closes_only_its_connection(frame, sizeof(frame), true);
+}
+END_TEST
+
+START_TEST(a_garbage_envelope_closes_only_its_connection) {
+    /* envelope_len 4 of bytes protobuf-c cannot read (a field 0 tag). */
+    const uint8_t frame[] = {0, 0, 0, 8, 0, 0, 0, 4, 0x00, 0xff, 0xff, 0xff};
+    malformed_closes_only_its_connection(frame, sizeof(frame), true);
+}
+END_TEST
+
+Suite *rpc_channel_suite(void) {
+    Suite *s = suite_create("rpc_channel");
+    TCase *tc = tcase_create("channel");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, handshake_then_a_call_is_answered);
+    tcase_add_test(tc, a_call_made_before_the_connection_waits_for_the_handshake);
+    tcase_add_test(tc, the_server_hello_names_its_id_and_epoch);
+    tcase_add_test(tc, a_wrong_protocol_version_is_closed);
+    tcase_add_test(tc, a_request_before_hello_is_closed);
+    tcase_add_test(tc, a_peer_with_another_broker_id_is_refused);
+    tcase_add_test(tc, a_peer_with_another_epoch_is_refused);
+    tcase_add_test(tc, a_method_without_handler_is_answered_35);
+    tcase_add_test(tc, two_calls_answered_out_of_order_reach_their_callers);
+    tcase_add_test(tc, a_call_times_out_and_its_late_answer_is_dropped);
+    tcase_add_test(tc, the_server_going_away_disconnects_then_the_client_reconnects);
+    tcase_add_test(tc, freeing_the_client_cancels_its_calls);
+    tcase_add_test(tc, a_client_freed_inside_its_reply_callback);
+    tcase_add_test(tc, trailer_slices_arrive_intact);
+    tcase_add_test(tc, an_oversized_frame_closes_only_its_connection);
+    tcase_add_test(tc, lengths_that_disagree_close_only_their_connection);
+    tcase_add_test(tc, a_garbage_envelope_closes_only_its_connection);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -27,11 +27,13 @@ typedef struct kb_metadata_feed kb_metadata_feed_t;
 typedef struct kb_topic_creator kb_topic_creator_t;
 typedef struct kb_config_writer kb_config_writer_t;
 typedef struct kb_worker kb_worker_t;
+typedef struct kb_rpc_server kb_rpc_server_t;
 
 typedef struct kb_broker {
     struct event_base *base;
     kb_config_t *cfg;
     kb_server_t *server;
+    kb_rpc_server_t *rpc_server; /* the inter-broker RPC listener (kbroker.rpc.port) */
     kc_session_t *zk;
     kc_view_t *view;             /* ZooKeeper's picture: the controller and the replicas read it */
     kb_metadata_t *metadata;     /* the metadata cache clients are answered from */

@@ -140,6 +140,9 @@ typedef struct kb_config {
     int32_t transaction_state_log_min_isr;
     /* kbroker's own */
     int32_t rpc_port;          /* kbroker.rpc.port: inter-broker protobuf channel; 0 = ephemeral */
+    int32_t rpc_max_frame_bytes; /* derived from kbroker.rpc.max.frame.bytes (see kb_config_derive.c) */
+    int32_t rpc_reconnect_backoff_ms;     /* kbroker.rpc.reconnect.backoff.ms */
+    int32_t rpc_reconnect_backoff_max_ms; /* kbroker.rpc.reconnect.backoff.max.ms */
     char *metrics_listener;    /* kbroker.metrics.listener host:port, NULL = off */
     char *log_level;           /* kbroker.log.level: debug|info|warn|error */
     int32_t batch_decompressed_max_bytes; /* what one compressed batch may inflate to */
@@ -166,6 +169,7 @@ typedef struct kb_config {
         int64_t log_roll_jitter_ms;
         int32_t log_roll_jitter_hours;
         int64_t log_flush_interval_ms;
+        int64_t rpc_max_frame_bytes;
     } raw;
     /* Unknown keys already warned about (each is warned about once). */
     int n_unknown_keys;

@@ -233,10 +233,38 @@ static int derive_times(kb_config_t *cfg, char *err, size_t errlen) {
 }
 
 /* Everything derived, recomputed from cfg->raw each time. */
+/* kbroker.rpc.max.frame.bytes: a replica fetch response (its records up to
+ * replica.fetch.response.max.bytes, plus one whole batch of up to
+ * message.max.bytes, which a fetch returns even past the limit) must fit a
+ * frame.  Unset: that plus 1 MiB of headroom for the envelope, at least
+ * 16 MiB; a set value below the sum is refused. */
+static int derive_rpc_frame(kb_config_t *cfg, char *err, size_t errlen) {
+    char text[24];
+    int64_t need = (int64_t)cfg->replica_fetch_response_max_bytes + cfg->message_max_bytes;
+    int64_t v = cfg->raw.rpc_max_frame_bytes;
+    if (v == KB_CONFIG_UNSET64) {
+        v = need + 1024 * 1024;
+        if (v < 16 * 1024 * 1024) v = 16 * 1024 * 1024;
+    } else if (v < need) {
+        snprintf(text, sizeof(text), "%lld", (long long)v);
+        return invalid(err, errlen, "kbroker.rpc.max.frame.bytes", text,
+                       "must be at least replica.fetch.response.max.bytes + message.max.bytes (%lld)", (long long)need);
+    }
+    if (v > INT32_MAX) v = INT32_MAX; /* the transport's frame sizes are signed 32-bit */
+    cfg->rpc_max_frame_bytes = (int32_t)v;
+    if (cfg->rpc_reconnect_backoff_max_ms < cfg->rpc_reconnect_backoff_ms) {
+        snprintf(text, sizeof(text), "%d", (int)cfg->rpc_reconnect_backoff_max_ms);
+        return invalid(err, errlen, "kbroker.rpc.reconnect.backoff.max.ms", text,
+                       "must be at least kbroker.rpc.reconnect.backoff.ms (%d)", (int)cfg->rpc_reconnect_backoff_ms);
+    }
+    return KB_CONFIG_OK;
+}
+
 int kb_config_derive(kb_config_t *cfg, char *err, size_t errlen) {
     int rc = derive_network(cfg, err, errlen);
     if (rc == KB_CONFIG_OK) rc = derive_log_dirs(cfg, err, errlen);
     if (rc == KB_CONFIG_OK) rc = derive_times(cfg, err, errlen);
+    if (rc == KB_CONFIG_OK) rc = derive_rpc_frame(cfg, err, errlen);
     return rc;
 }
 

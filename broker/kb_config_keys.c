@@ -337,7 +337,11 @@ static const kb_config_key_t keys[] = {
     {"password.encoder.key.length", KB_CT_I32, NOF, "128", GE32(8), NULL, KB_UNUSED},
     {"password.encoder.iterations", KB_CT_I32, NOF, "4096", GE32(1024), NULL, KB_UNUSED},
     /* kbroker's own */
-    {"kbroker.rpc.port", KB_CT_I32, F(rpc_port), "0", PORT, NULL, KB_UNUSED},
+    {"kbroker.rpc.port", KB_CT_I32, F(rpc_port), "0", PORT, NULL, KB_USED},
+    {"kbroker.rpc.max.frame.bytes", KB_CT_I64, R(rpc_max_frame_bytes), NULL, GE64(8), NULL, KB_USED},
+    {"kbroker.rpc.reconnect.backoff.ms", KB_CT_I32, F(rpc_reconnect_backoff_ms), "100", GE32(1), NULL, KB_USED},
+    {"kbroker.rpc.reconnect.backoff.max.ms", KB_CT_I32, F(rpc_reconnect_backoff_max_ms), "1000", GE32(1), NULL,
+     KB_USED},
     {"kbroker.log.level", KB_CT_STRING, F(log_level), "info", NR, check_log_level, KB_USED},
     {"kbroker.metrics.listener", KB_CT_STRING, F(metrics_listener), NULL, NR, check_host_port, KB_USED},
     {"kbroker.batch.decompressed.max.bytes", KB_CT_I32, F(batch_decompressed_max_bytes), "67108864", GE32(1), NULL,

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "broker/kb_session_record.h"
+#include "broker/rpc/kb_rpc.h"
 #include "common/kc_log.h"
 #include "coord/kc_registry.h"
 
@@ -92,6 +93,12 @@ static int build_self(kb_registration_t *r) {
         if (!e->listener || !e->host || !e->security_protocol) return -1;
     }
     if (cfg->broker_rack && !(s->rack = strdup(cfg->broker_rack))) return -1;
+    /* The RPC endpoint, under its kbroker-only key: the bound port, on the
+     * advertised host of the first listener. */
+    if (r->b->rpc_server && cfg->n_advertised > 0) {
+        if (!(s->rpc_host = advertised_host(cfg->advertised[0].host))) return -1;
+        s->rpc_port = kb_rpc_server_port(r->b->rpc_server);
+    }
     return 0;
 }
 

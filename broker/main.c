@@ -46,6 +46,7 @@
 #include "broker/metrics/kb_metrics.h"
 #include "broker/replica/kb_replicas.h"
 #include "broker/replica/kb_roles_view.h"
+#include "broker/rpc/kb_rpc.h"
 #include "common/kb_worker.h"
 #include "common/kc_log.h"
 
@@ -53,6 +54,8 @@
 /* The worker threads decompress and scan for clients; under a full CPU the
  * loop, which every client waits on, goes first. */
 #define WORKER_NICE 5
+/* Room in the RPC handler table (one row per method). */
+#define MAX_RPC_HANDLERS 8
 
 typedef struct kb_process {
     kb_broker_t broker;
@@ -169,6 +172,8 @@ static void on_registered(kb_broker_t *b, int64_t czxid) {
          * NULL if this runs inside kc_session_free at teardown). */
         if (p->roles_feed) kb_roles_feed_apply(p->roles_feed);
     }
+    /* Hello names this registration's czxid as the broker epoch. */
+    kb_rpc_server_set_identity(b->rpc_server, (kb_rpc_identity_t){b->cfg->broker_id, czxid});
     kb_controller_on_registered(b->controller);
 }
 
@@ -324,6 +329,45 @@ static void fill_api_ctx(kb_process_t *p) {
                             .is_controller = controller_active, .controller = b->controller};
 }
 
+/*
+ * The RPC methods this broker serves: one row per method, {method, handler,
+ * its arg}, filled into h (room for MAX_RPC_HANDLERS); returns how many.
+ * A method without a row is answered UNSUPPORTED_VERSION (35).  Runs after
+ * the broker's services exist, so rows can point at them (e.g.
+ * {KBROKER__RPC__METHOD__METHOD_LEADER_AND_ISR, kb_replicas_on_leader_and_isr,
+ * b->replicas}).  Empty until the controller's requests are served.
+ */
+static size_t rpc_handlers(kb_broker_t *b, kb_rpc_handler_t *h) {
+    (void)b;
+    (void)h;
+    return 0;
+}
+
+/* The inter-broker RPC listener on kbroker.rpc.port (0: any free port),
+ * on the bind host of the first listener; the broker epoch is -1 until
+ * the first registration (on_registered). */
+static int start_rpc(kb_process_t *p) {
+    kb_broker_t *b = &p->broker;
+    kb_rpc_handler_t handlers[MAX_RPC_HANDLERS];
+    char err[512];
+    kb_rpc_server_opts_t o = {
+        .host = p->cfg.n_listeners > 0 ? p->cfg.listeners[0].host : NULL,
+        .port = p->cfg.rpc_port,
+        .max_frame = (uint32_t)p->cfg.rpc_max_frame_bytes,
+        .idle_ms = p->cfg.connections_max_idle_ms,
+        .self = {p->cfg.broker_id, -1},
+        .handlers = handlers,
+        .n_handlers = rpc_handlers(b, handlers),
+    };
+    b->rpc_server = kb_rpc_server_new(b->base, &o, err, sizeof(err));
+    if (!b->rpc_server) {
+        kc_error("main", "cannot start the RPC listener (kbroker.rpc.port): %s", err);
+        return -1;
+    }
+    kc_info("main", "serving inter-broker RPC on port %d", kb_rpc_server_port(b->rpc_server));
+    return 0;
+}
+
 static int start_broker(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
     char err[512];
@@ -345,6 +389,8 @@ static int start_broker(kb_process_t *p) {
      * broker registers, then the controller takes part in the election. */
     b->view = kc_view_new(b->zk, on_view_change, b);
     p->roles_feed = b->view ? kb_roles_feed_new(b->replicas, b->view, &p->cfg) : NULL;
+    /* Before the registration, which publishes its port. */
+    if (start_rpc(p) != 0) return 1;
     b->registration = kb_registration_new(b, verify_identity, on_registered, on_fatal);
     b->controller = kb_controller_new(b);
     if (start_services(p) != 0 || !b->view || !p->roles_feed || !b->registration || !b->controller) {
@@ -392,6 +438,8 @@ static void teardown(kb_process_t *p) {
      * their completions, and produces waiting for an fsync when the log
      * manager stops its flusher. */
     if (b->server) kb_server_free(b->server);
+    kb_rpc_server_free(b->rpc_server); /* requests still with handlers answer into closed sockets */
+    b->rpc_server = NULL;
     kb_topic_creator_free(b->topic_creator);
     b->topic_creator = NULL;
     /* Jobs still on the worker complete now, on this thread: produces

@@ -261,6 +261,11 @@ char *kc_json_broker_encode(const kc_broker_info_t *b) {
     ok = ok && put(root, "timestamp", timestamp_string(b->timestamp_ms));
     ok = ok && put_endpoints(root, b);
     if (ok && b->rack != NULL) ok = put(root, "rack", json_string(b->rack));
+    if (ok && b->rpc_host != NULL && b->rpc_port > 0) {
+        json_t *rpc = json_object();
+        ok = rpc != NULL && put(rpc, "host", json_string(b->rpc_host)) && put(rpc, "port", json_integer(b->rpc_port));
+        ok = ok ? put(root, "kbroker_rpc", rpc) : (json_decref(rpc), false);
+    }
     return dump_compact(root, ok);
 }
 
@@ -362,6 +367,23 @@ static int synthesise_v1_endpoint(kc_broker_info_t *out) {
     return e->listener && e->host && e->security_protocol ? 0 : -1;
 }
 
+/* The kbroker-only key "kbroker_rpc": {"host":H,"port":P}.  Absent (a
+ * Kafka broker's znode) or malformed: NULL / -1 and no failure, so a
+ * broken RPC key never makes the rest of the registration unreadable.
+ * -1 only when out of memory. */
+static int decode_rpc_endpoint(const json_t *root, kc_broker_info_t *out) {
+    const json_t *rpc = json_object_get(root, "kbroker_rpc");
+    out->rpc_host = NULL;
+    out->rpc_port = -1;
+    if (!json_is_object(rpc)) return 0;
+    const json_t *host = json_object_get(rpc, "host"), *port = json_object_get(rpc, "port");
+    if (!json_is_string(host) || json_string_length(host) == 0 || !json_is_integer(port)) return 0;
+    if (json_integer_value(port) < 1 || json_integer_value(port) > 65535) return 0;
+    if (!(out->rpc_host = strdup(json_string_value(host)))) return -1;
+    out->rpc_port = (int32_t)json_integer_value(port);
+    return 0;
+}
+
 static int decode_broker_fields(const json_t *root, kc_broker_info_t *out) {
     int32_t version;
 
@@ -371,6 +393,7 @@ static int decode_broker_fields(const json_t *root, kc_broker_info_t *out) {
     if (read_opt_int32(root, "jmx_port", -1, 65535, -1, &out->jmx_port) < 0) return -1;
     if (read_timestamp(root, "timestamp", &out->timestamp_ms) < 0) return -1;
     if (read_opt_string(root, "rack", &out->rack) < 0) return -1;
+    if (decode_rpc_endpoint(root, out) < 0) return -1;
     return version == 1 ? synthesise_v1_endpoint(out) : decode_endpoints(root, out);
 }
 

@@ -7,6 +7,7 @@
  * malformed input, which must fail cleanly (-1, output cleared), never crash.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,6 +131,61 @@ START_TEST(broker_round_trip_keeps_every_field) {
     ck_assert(kc_broker_same_endpoints(&in, &out));
     kc_broker_info_clear(&out);
     free(json);
+}
+END_TEST
+
+/* ---- /brokers/ids/N: kbroker's RPC endpoint ---- */
+
+START_TEST(broker_encode_publishes_the_rpc_endpoint_last) {
+    kc_endpoint_t eps[] = {endpoint("PLAINTEXT", "h", 9092, "PLAINTEXT")};
+    kc_broker_info_t b = {.jmx_port = -1, .timestamp_ms = 5, .n_endpoints = 1, .endpoints = eps,
+                          .rpc_host = "10.0.0.1", .rpc_port = 9095};
+    char *json = kc_json_broker_encode(&b);
+    kc_broker_info_t out;
+    ck_assert_int_eq(kc_json_broker_decode(json, strlen(json), 3, &out), 0);
+    ck_assert_str_eq(out.rpc_host, "10.0.0.1");
+    ck_assert_int_eq(out.rpc_port, 9095);
+    kc_broker_info_clear(&out);
+    assert_encoded(json, "{\"version\":4,\"host\":\"h\",\"port\":9092,\"jmx_port\":-1,\"timestamp\":\"5\","
+                         "\"endpoints\":[\"PLAINTEXT://h:9092\"],"
+                         "\"listener_security_protocol_map\":{\"PLAINTEXT\":\"PLAINTEXT\"},"
+                         "\"kbroker_rpc\":{\"host\":\"10.0.0.1\",\"port\":9095}}");
+}
+END_TEST
+
+START_TEST(broker_decode_without_rpc_endpoint_says_none) {
+    kc_broker_info_t b;
+    ck_assert_int_eq(broker_from("{\"version\":4,\"host\":\"kafka1\",\"port\":9092,\"jmx_port\":-1,"
+                                 "\"timestamp\":\"1\",\"endpoints\":[\"PLAINTEXT://kafka1:9092\"]}",
+                                 &b),
+                     0);
+    ck_assert_ptr_null(b.rpc_host);
+    ck_assert_int_eq(b.rpc_port, -1);
+    kc_broker_info_clear(&b);
+}
+END_TEST
+
+/* A broken kbroker_rpc is ignored; the rest of the registration reads. */
+START_TEST(broker_decode_ignores_a_malformed_rpc_endpoint) {
+    static const char *const bad[] = {
+        "5", "null", "[]", "{}", "{\"host\":\"h\"}", "{\"port\":9095}", "{\"host\":1,\"port\":9095}",
+        "{\"host\":\"\",\"port\":9095}", "{\"host\":\"h\",\"port\":0}", "{\"host\":\"h\",\"port\":70000}",
+        "{\"host\":\"h\",\"port\":\"9095\"}", "{\"host\":\"h\",\"port\":9.5}",
+    };
+    char json[512];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        kc_broker_info_t b;
+        snprintf(json, sizeof(json),
+                 "{\"version\":4,\"host\":\"kafka1\",\"port\":9092,\"jmx_port\":-1,\"timestamp\":\"1\","
+                 "\"endpoints\":[\"PLAINTEXT://kafka1:9092\"],\"kbroker_rpc\":%s}",
+                 bad[i]);
+        ck_assert_msg(broker_from(json, &b) == 0, "%s", bad[i]);
+        ck_assert_ptr_null(b.rpc_host);
+        ck_assert_int_eq(b.rpc_port, -1);
+        ck_assert_int_eq(b.port, 9092);
+        ck_assert_int_eq(b.n_endpoints, 1);
+        kc_broker_info_clear(&b);
+    }
 }
 END_TEST
 
@@ -778,6 +834,9 @@ Suite *json_suite(void) {
     tcase_add_test(tc, broker_decode_v5_with_null_host);
     tcase_add_test(tc, broker_decode_unbrackets_ipv6_endpoint);
     tcase_add_test(tc, broker_decode_ignores_unknown_keys);
+    tcase_add_test(tc, broker_encode_publishes_the_rpc_endpoint_last);
+    tcase_add_test(tc, broker_decode_without_rpc_endpoint_says_none);
+    tcase_add_test(tc, broker_decode_ignores_a_malformed_rpc_endpoint);
     tcase_add_loop_test(tc, broker_decode_rejects_malformed, 0, count(bad_brokers));
     tcase_add_test(tc, broker_decode_rejects_null_data);
     suite_add_tcase(s, tc);

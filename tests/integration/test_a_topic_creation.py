@@ -11,6 +11,7 @@ import time
 import pytest
 
 import kbharness as h
+import rpcwire
 
 BROKERS = [1, 2, 3]
 TOPIC = "orders"
@@ -49,8 +50,19 @@ def test_each_broker_registers_kafka_26_json_with_its_bound_port(cluster):
     assert cluster.registered_ids() == BROKERS
     for b in cluster.brokers.values():
         data, stat = b.registration()
+        # Kafka's v4 keys plus exactly one kbroker-only key, which Kafka's
+        # readers ignore: the inter-broker RPC endpoint.
         assert set(data) == {"version", "host", "port", "jmx_port", "timestamp", "endpoints",
-                             "listener_security_protocol_map"}, data
+                             "listener_security_protocol_map", "kbroker_rpc"}, data
+        assert set(data["kbroker_rpc"]) == {"host", "port"}, data
+        assert data["kbroker_rpc"]["host"] == "127.0.0.1"
+        rpc_port = data["kbroker_rpc"]["port"]
+        assert isinstance(rpc_port, int) and 0 < rpc_port < 65536 and rpc_port != data["port"]
+        # ... and it is the live RPC port: a Hello there is answered by this broker.
+        # (The epoch is set when the registration's completion runs, just
+        # after the znode appears.)
+        h.wait_until(lambda: rpcwire.hello("127.0.0.1", rpc_port) == (b.id, stat.czxid, rpcwire.PROTOCOL_VERSION),
+                     10, f"broker {b.id}'s RPC port answering Hello with its id and czxid")
         assert data["version"] == 4
         assert data["host"] == "127.0.0.1"
         assert isinstance(data["port"], int) and 0 < data["port"] < 65536

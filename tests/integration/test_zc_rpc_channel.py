@@ -1,0 +1,115 @@
+"""
+Scenario zc: the inter-broker RPC port as a stranger sees it.
+
+One ZooKeeper, one broker.  The RPC port is found where other brokers find
+it, in /brokers/ids/1 under "kbroker_rpc".  A Hello there is answered with
+the broker's id and its epoch, the czxid of /brokers/ids/1.  Then frames no
+kbroker sends: lengths that disagree, a size above kbroker.rpc.max.frame.bytes,
+an envelope protobuf cannot read, a request before Hello, and a Hello of
+another protocol version.  Each closes that connection only, with a log line
+saying why; afterwards the broker still serves Kafka clients (kcat's
+Metadata) and a new connection's Hello is answered.
+"""
+import socket
+import struct
+
+import pytest
+
+import kbharness as h
+import rpcwire
+
+MAX_FRAME = 1 << 20  # kbroker.rpc.max.frame.bytes must cover the fetch limits below
+
+
+@pytest.fixture(scope="module")
+def cluster(make_cluster):
+    c = make_cluster()
+    with h.step("start broker 1 with a 1 MiB RPC frame limit"):
+        c.start_brokers([1], extra={"kbroker.rpc.max.frame.bytes": str(MAX_FRAME),
+                                    "replica.fetch.response.max.bytes": str(MAX_FRAME // 2),
+                                    "message.max.bytes": str(MAX_FRAME // 4)})
+    return c
+
+
+@pytest.fixture(scope="module")
+def broker(cluster):
+    return cluster.brokers[1]
+
+
+def rpc_endpoint(broker):
+    data, stat = broker.registration()
+    return data["kbroker_rpc"]["host"], data["kbroker_rpc"]["port"], stat.czxid
+
+
+def hello_ok(broker):
+    host, port, czxid = rpc_endpoint(broker)
+    return rpcwire.hello(host, port, broker_id=7, epoch=11) == (1, czxid, rpcwire.PROTOCOL_VERSION)
+
+
+def closed_after(host, port, payload, hello_first):
+    """Sends payload (after a Hello, if asked) and returns True once the
+    broker closed the connection."""
+    with socket.create_connection((host, port), timeout=10) as s:
+        if hello_first:
+            s.sendall(rpcwire.hello_frame(7, 11))
+            assert rpcwire.read_frame(s) is not None, "the Hello was not answered"
+        s.sendall(payload)
+        while True:
+            try:
+                if not s.recv(4096):
+                    return True
+            except ConnectionResetError:
+                return True
+            except socket.timeout:
+                return False
+
+
+def serves_kafka(broker):
+    v = h.kcat_view(h.kcat_metadata(broker.bootstrap))
+    return v["brokers"].get(1) == broker.bootstrap
+
+
+def test_hello_names_the_broker_and_its_registration_czxid(broker):
+    h.wait_until(lambda: hello_ok(broker), 10, "a Hello answered with broker 1 and its czxid")
+
+
+def _garbage_envelope():
+    env = b"\x00\xff\xff\xff"  # field number 0: protobuf-c refuses it
+    return struct.pack(">II", 4 + len(env), len(env)) + env
+
+
+def _request_before_hello():
+    # An Envelope of a StopReplica request (method 4) with an empty body.
+    env = bytes([0x10, 0x05, 0x18, 0x04])
+    return struct.pack(">II", 4 + len(env), len(env)) + env
+
+
+MALFORMED = {
+    "lengths-disagree": (struct.pack(">II", 6, 100) + b"\0\0", True, "envelope length beyond the frame"),
+    "oversized": (struct.pack(">I", MAX_FRAME + 1) + b"\0" * 4, True, f"outside 0..{MAX_FRAME}"),
+    "garbage-envelope": (_garbage_envelope(), True, "malformed envelope"),
+    "no-hello-request": (_request_before_hello(), False, "a request before Hello"),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(MALFORMED))
+def test_a_malformed_frame_closes_only_its_connection(broker, mode):
+    payload, hello_first, logged = MALFORMED[mode]
+    host, port, _ = rpc_endpoint(broker)
+    before = broker.process.last_run_text().count(logged)
+    with h.step(f"send a {mode} frame to the RPC port"):
+        assert closed_after(host, port, payload, hello_first), "the connection stayed open"
+    h.wait_until(lambda: broker.process.last_run_text().count(logged) > before, 10, f"a log line saying '{logged}'")
+    assert broker.process.alive()
+    assert serves_kafka(broker)
+    assert hello_ok(broker), "a new connection's Hello is answered"
+
+
+def test_another_protocol_version_is_closed_with_a_log_line(broker):
+    host, port, _ = rpc_endpoint(broker)
+    assert rpcwire.hello(host, port, broker_id=7, epoch=11, version=rpcwire.PROTOCOL_VERSION + 1) is None
+    line = f"the peer speaks RPC protocol version {rpcwire.PROTOCOL_VERSION + 1}, this broker {rpcwire.PROTOCOL_VERSION}"
+    h.wait_until(lambda: line in broker.process.last_run_text(), 10, "the version refusal in the log")
+    log = broker.process.last_run_text()
+    assert "(broker 7 epoch 11) to this broker (broker 1 epoch" in log, "both sides are named"
+    assert hello_ok(broker)

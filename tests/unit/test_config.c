@@ -363,6 +363,34 @@ START_TEST(test_advertised_listener_not_in_listeners_is_invalid) {
                    "for advertised.listeners", "routable");
 }
 
+/* The RPC frame limit covers a fetch response plus one batch. */
+START_TEST(test_rpc_max_frame_is_derived_from_the_fetch_limits) {
+    kb_config_t cfg;
+    char err[512];
+    ck_assert_int_eq(load(&cfg, ZK, err, sizeof(err)), KB_CONFIG_OK);
+    ck_assert_int_eq(cfg.rpc_max_frame_bytes, 16 * 1024 * 1024); /* 10 MiB + 1 MiB + 1 MiB < 16 MiB */
+    ck_assert_int_eq(cfg.rpc_reconnect_backoff_ms, 100);
+    ck_assert_int_eq(cfg.rpc_reconnect_backoff_max_ms, 1000);
+    kb_config_free(&cfg);
+    ck_assert_int_eq(load(&cfg, ZK "replica.fetch.response.max.bytes=20971520\nmessage.max.bytes=2097152\n", err,
+                          sizeof(err)),
+                     KB_CONFIG_OK);
+    ck_assert_int_eq(cfg.rpc_max_frame_bytes, 20971520 + 2097152 + 1048576);
+    kb_config_free(&cfg);
+    ck_assert_int_eq(load(&cfg, ZK "kbroker.rpc.max.frame.bytes=11534348\n", err, sizeof(err)), KB_CONFIG_OK);
+    ck_assert_int_eq(cfg.rpc_max_frame_bytes, 10485760 + 1048588);
+    kb_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_rpc_max_frame_below_the_fetch_limits_is_invalid) {
+    expect_invalid(ZK "kbroker.rpc.max.frame.bytes=11534347\n", "kbroker.rpc.max.frame.bytes",
+                   "replica.fetch.response.max.bytes + message.max.bytes");
+    expect_invalid(ZK "kbroker.rpc.reconnect.backoff.ms=500\nkbroker.rpc.reconnect.backoff.max.ms=100\n",
+                   "kbroker.rpc.reconnect.backoff.max.ms", "at least kbroker.rpc.reconnect.backoff.ms");
+}
+END_TEST
+
 START_TEST(test_wildcard_listener_needs_advertised_listeners) {
     kb_config_t c;
     char err[512];
@@ -803,6 +831,8 @@ Suite *config_suite(void) {
     ADD(s, test_advertised_listeners_default_to_listeners);
     ADD(s, test_legacy_advertised_host_and_port_make_the_advertised_listener);
     ADD(s, test_advertised_listener_not_in_listeners_is_invalid);
+    ADD(s, test_rpc_max_frame_is_derived_from_the_fetch_limits);
+    ADD(s, test_rpc_max_frame_below_the_fetch_limits_is_invalid);
     ADD(s, test_wildcard_listener_needs_advertised_listeners);
     ADD(s, test_invalid_integer_names_key_and_value);
     ADD(s, test_out_of_range_integer_names_key_and_value);

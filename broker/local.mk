@@ -44,6 +44,8 @@ broker_libkbroker_a_SOURCES = \
 	broker/replica/kb_topic_settings.c \
 	broker/metrics/kb_metrics.c broker/metrics/kb_metrics.h
 broker_libkbroker_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS)
+# broker/rpc includes the header protoc-c generates: wait for it under -j.
+$(broker_libkbroker_a_OBJECTS): proto/kbroker_rpc.pb-c.h
 
 KBROKER_LIBS = broker/libkbroker.a proto/libkproto.a $(KCOORD_LIBS) $(KBCOMMON_LIBS) $(ISAL_LIBS) $(CODEC_LIBS) $(PROTOBUF_C_LIBS)
 

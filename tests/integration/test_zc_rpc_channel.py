@@ -8,10 +8,14 @@ kbroker sends: lengths that disagree, a size above kbroker.rpc.max.frame.bytes,
 an envelope protobuf cannot read, a request before Hello, and a Hello of
 another protocol version.  Each closes that connection only, with a log line
 saying why; afterwards the broker still serves Kafka clients (kcat's
-Metadata) and a new connection's Hello is answered.
+Metadata) and a new connection's Hello is answered.  The same is done once
+more with the C probe `make check` builds (tests/tools/kb_rpc_probe), which
+encodes its Hello with proto/kp_rpc.c rather than by hand.
 """
+import os
 import socket
 import struct
+import subprocess
 
 import pytest
 
@@ -113,3 +117,26 @@ def test_another_protocol_version_is_closed_with_a_log_line(broker):
     log = broker.process.last_run_text()
     assert "(broker 7 epoch 11) to this broker (broker 1 epoch" in log, "both sides are named"
     assert hello_ok(broker)
+
+
+PROBE = os.environ.get("KB_RPC_PROBE_BIN", str(h.BUILD_DIR / "tests" / "tools" / "kb_rpc_probe"))
+
+
+def probe(*args):
+    if not os.access(PROBE, os.X_OK):
+        pytest.skip(f"{PROBE} is not built (make check builds it)")
+    r = subprocess.run([PROBE, *args], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split("\n")[:-1]
+
+
+def test_the_probe_sees_the_same(broker):
+    host, port, czxid = rpc_endpoint(broker)
+    hello = f"hello broker=1 epoch={czxid} version={rpcwire.PROTOCOL_VERSION}"
+    assert probe("-i", "7", "-e", "11", host, str(port)) == [hello]
+    for mode in ("lengths-disagree", "oversized", "garbage-envelope"):
+        assert probe("-i", "7", "-e", "11", "-m", mode, host, str(port)) == [hello, "closed"], mode
+    assert probe("-n", "-m", "no-hello-request", host, str(port)) == ["closed"]
+    assert probe("-v", str(rpcwire.PROTOCOL_VERSION + 1), host, str(port)) == ["closed"]
+    assert probe(host, str(port)) == [hello]
+    assert serves_kafka(broker)

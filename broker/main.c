@@ -2,7 +2,9 @@
  * main.c - the kbroker daemon: start-up, signals and shutdown.
  *
  * Start-up order matters to operators: configuration is checked first (exit
- * status 2 names the bad key), then the listeners are bound, the file
+ * status 2 names the bad key), then the listeners are bound (the Kafka
+ * listeners, and the inter-broker RPC listener just before registering, so
+ * its port can be published in /brokers/ids/N), the file
  * descriptor limit raised to its hard limit, the log directories opened
  * (locked, checked against that limit, and recovered after an unclean
  * shutdown) and the metrics endpoint started (exit status 1 on failure) before anything is

@@ -8,9 +8,11 @@
  * Handshake.  The first frame each way is Hello (protocol version, broker
  * id, broker epoch).  The client sends its Hello first; the server answers
  * with its own, then takes other requests.  A peer that speaks another
- * protocol version, or (client side) is not the broker id and epoch the
- * client expected, is closed with a log line naming both sides; any frame
- * before Hello is refused the same way.
+ * protocol version, whose Hello's envelope names another sender than its
+ * body (server side), or that is not the broker id and epoch the client
+ * expected (client side), is closed with a log line naming both sides; any
+ * request before Hello, and a second Hello, are refused the same way.  The
+ * Hello identifies; it does not authenticate (trusted networks only).
  *
  * Framing errors (lengths that disagree, an envelope protobuf-c cannot
  * unpack, a body that is not its method's message, a frame above
@@ -24,7 +26,10 @@
  * call has its own timeout; a call made while the connection is down or
  * still in its handshake waits for it (its timeout running); when the
  * connection closes every call sent on it fails with KB_RPC_DISCONNECTED
- * and the client reconnects with backoff.  Controller traffic and replica
+ * and the client reconnects with backoff (calls not yet sent keep
+ * waiting for the next connection).  A connection the client refused in
+ * the handshake counts as connected for the backoff, so a peer that keeps
+ * failing the handshake is redialled every backoff_ms.  Controller traffic and replica
  * fetches use separate clients, hence separate connections.
  *
  * Everything runs on one event_base's thread; nothing here is
@@ -87,7 +92,8 @@ typedef struct kb_rpc_server_opts {
     size_t n_handlers;
 } kb_rpc_server_opts_t;
 
-/* Binds and listens; NULL with a message in err on failure. */
+/* Binds and listens (pipelined delivery: requests after a parked one are
+ * dispatched at once); NULL with a message in err on failure. */
 kb_rpc_server_t *kb_rpc_server_new(struct event_base *base, const kb_rpc_server_opts_t *opts, char *err,
                                    size_t errlen);
 /* Closes the listener and every connection.  Requests still with their
@@ -126,7 +132,7 @@ void kb_rpc_respond(kb_rpc_req_t *req, int32_t error_code, const ProtobufCMessag
 typedef enum kb_rpc_status {
     KB_RPC_OK = 0,            /* answered: error_code and body are the peer's */
     KB_RPC_TIMEOUT,           /* no answer within the call's timeout */
-    KB_RPC_DISCONNECTED,      /* the connection closed with the call sent or waiting to be */
+    KB_RPC_DISCONNECTED,      /* the connection closed after the call was sent on it */
     KB_RPC_BAD_RESPONSE,      /* the answer's body did not unpack (the connection is closed) */
     KB_RPC_CANCELLED,         /* the client was freed */
 } kb_rpc_status_t;
@@ -162,7 +168,8 @@ typedef struct kb_rpc_client_opts {
  * memory or opts are invalid. */
 kb_rpc_client_t *kb_rpc_client_new(struct event_base *base, const kb_rpc_client_opts_t *opts);
 /* Closes the connection; every call not yet answered gets KB_RPC_CANCELLED
- * before this returns. */
+ * before this returns.  May be called from any callback of c (a reply or
+ * on_link): the memory then goes when that callback returns. */
 void kb_rpc_client_free(kb_rpc_client_t *c);
 /* Connected and past the handshake. */
 bool kb_rpc_client_ready(const kb_rpc_client_t *c);
@@ -171,8 +178,10 @@ void kb_rpc_client_set_identity(kb_rpc_client_t *c, kb_rpc_identity_t self);
 /*
  * Sends msg as a request of method (msg must be its request message) and
  * calls done with the outcome.  timeout_ms > 0 counts from now, waiting
- * for the connection included.  Returns 0, or -1 (done is not called) when
- * msg cannot be packed or its frame would pass max_frame.
+ * for the connection included; <= 0: no timeout.  Returns 0, or -1 (done
+ * is not called) when msg is not method's request message, its frame would
+ * pass max_frame, method is METHOD_HELLO (the client's own), or c was
+ * freed.
  */
 int kb_rpc_call(kb_rpc_client_t *c, Kbroker__Rpc__Method method, const ProtobufCMessage *msg, int32_t timeout_ms,
                 kb_rpc_reply_fn done, void *arg);

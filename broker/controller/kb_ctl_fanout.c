@@ -146,8 +146,10 @@ static const ProtobufCMessage *build(const kb_ctl_batch_t *b, kb_ctl_arena_t *a,
 }
 
 static kb_ctl_queue_t *make_queue(kb_ctl_fanout_t *f, const kc_broker_info_t *info) {
+    int32_t port = -1;
+    const char *host = kc_broker_rpc_endpoint(info, &port);
     if (!f->o.transport) return NULL;
-    if (!info->rpc_host || info->rpc_port <= 0) {
+    if (!host) {
         kc_warn("controller", "broker %d publishes no kbroker RPC listener; it gets no controller requests",
                 (int)info->id);
         return NULL;
@@ -155,7 +157,7 @@ static kb_ctl_queue_t *make_queue(kb_ctl_fanout_t *f, const kc_broker_info_t *in
     const kc_broker_info_t *self = kc_view_broker(f->o.view, f->o.controller_id);
     kb_ctl_queue_opts_t o = {
         .peer = {.self_id = f->o.controller_id, .self_epoch = self ? self->czxid : -1, .broker_id = info->id,
-                 .broker_epoch = info->czxid, .host = info->rpc_host, .port = info->rpc_port},
+                 .broker_epoch = info->czxid, .host = host, .port = port},
         .transport = f->o.transport,
         .build = build,
         .build_arg = f,

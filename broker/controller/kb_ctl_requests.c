@@ -112,15 +112,17 @@ static Kbroker__Rpc__PartitionState *partition_state(kb_ctl_arena_t *a, const ch
 static int add_live_leader(const kb_ctl_source_t *src, Kbroker__Rpc__LeaderAndIsrRequest *req, int32_t leader,
                            kb_ctl_arena_t *a) {
     const kc_broker_info_t *b = leader >= 0 ? kc_view_broker(src->view, leader) : NULL;
-    if (!b) return 0;
+    int32_t port = -1;
+    const char *host = b ? kc_broker_rpc_endpoint(b, &port) : NULL;
+    if (!host) return 0; /* not live, or unreachable: a follower could not fetch from it */
     for (size_t i = 0; i < req->n_live_leaders; i++)
         if (req->live_leaders[i]->broker_id == leader) return 0;
     Kbroker__Rpc__LiveLeader *l = kb_ctl_arena_alloc(a, sizeof(*l));
     if (!l) return -1;
     kbroker__rpc__live_leader__init(l);
     l->broker_id = leader;
-    l->host_name = str(b->rpc_host);
-    l->port = b->rpc_port;
+    l->host_name = str(host);
+    l->port = port;
     req->live_leaders[req->n_live_leaders++] = l;
     return 0;
 }

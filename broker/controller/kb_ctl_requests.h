@@ -69,7 +69,8 @@ typedef struct kb_ctl_source {
  * have a state and list the recipient among their replicas, each with its
  * state (controller epoch, leader, leader epoch, ISR, zkVersion), replicas
  * and is_new; live_leaders names each live leader among them once, at its
- * inter-broker (kbroker RPC) endpoint.  NULL when no partition qualifies
+ * inter-broker (kbroker RPC) endpoint (a leader publishing none is left
+ * out: nobody could fetch from it).  NULL when no partition qualifies
  * or out of memory (logged).
  */
 Kbroker__Rpc__LeaderAndIsrRequest *kb_ctl_build_leader_and_isr(const kb_ctl_source_t *src, const kb_ctl_batch_t *b,

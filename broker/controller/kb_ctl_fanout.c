@@ -200,8 +200,16 @@ static live_t *live_find(const kb_ctl_fanout_t *f, int32_t id) {
     return lo < f->n_live && f->live[lo].id == id ? &f->live[lo] : NULL;
 }
 
+/* Frees every queue at once (whatever each held is dropped). */
+static void drop_queues(kb_ctl_fanout_t *f) {
+    for (int i = 0; i < f->n_live; i++) kb_ctl_queue_free(f->live[i].q);
+    free(f->live);
+    f->live = NULL;
+    f->n_live = 0;
+}
+
 void kb_ctl_fanout_start(kb_ctl_fanout_t *f, int32_t controller_epoch) {
-    kb_ctl_fanout_stop(f);
+    drop_queues(f); /* not the index: the controller has just built it */
     f->src.controller_epoch = controller_epoch;
     f->started = true;
     int n = kc_view_broker_count(f->o.view);
@@ -219,10 +227,7 @@ void kb_ctl_fanout_start(kb_ctl_fanout_t *f, int32_t controller_epoch) {
 }
 
 void kb_ctl_fanout_stop(kb_ctl_fanout_t *f) {
-    for (int i = 0; i < f->n_live; i++) kb_ctl_queue_free(f->live[i].q);
-    free(f->live);
-    f->live = NULL;
-    f->n_live = 0;
+    drop_queues(f);
     for (int i = 0; i < f->n_hosted; i++) kb_ctl_set_clear(&f->hosted[i].parts);
     f->n_hosted = 0;
     f->started = false;

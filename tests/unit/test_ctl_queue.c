@@ -405,24 +405,8 @@ static void assert_ints(const int32_t *got, size_t n, const int32_t *want, size_
     for (size_t i = 0; i < n; i++) ck_assert_int_eq(got[i], want[i]);
 }
 
-START_TEST(start_sends_each_broker_its_roles_then_everything) {
-    small_cluster();
-    /* The controller epoch a state was written with is the view's. */
-    ((kc_topic_t *)kc_view_topic(viewfix_view(), "b"))->partitions[0].state.controller_epoch = 6;
-    kb_ctl_fanout_t *f = new_fanout();
-    kb_ctl_fanout_start(f, 9);
-    ck_assert(kb_ctl_fanout_started(f));
-    ck_assert_int_eq(fx.n_conns, 3);
-    for (int i = 0; i < 3; i++) {
-        ck_assert_int_eq(fx.conns[i].peer.broker_epoch, 101 + i);
-        ck_assert_int_eq(fx.conns[i].peer.port, 9101 + i);
-        ck_assert_int_eq(fx.conns[i].peer.self_id, 1);
-        ck_assert_int_eq(fx.conns[i].peer.self_epoch, 101);
-    }
-    kb_ctl_fanout_flush(f);
-    ck_assert_int_eq(fx.n_calls, 3); /* one in flight each: LeaderAndIsr first */
-    for (int i = 0; i < 3; i++) ck_assert(is_lai(&fx.calls[i]));
-
+/* Start: each broker's LeaderAndIsr, the first request it gets. */
+static void assert_start_roles(void) {
     /* Broker 2 hosts everything. */
     const Kbroker__Rpc__LeaderAndIsrRequest *r = lai(find_call(0, 2, true));
     ck_assert_int_eq(r->controller_id, 1);
@@ -452,9 +436,10 @@ START_TEST(start_sends_each_broker_its_roles_then_everything) {
     ck_assert_uint_eq(lai(find_call(0, 3, true))->n_partition_states, 1);
     ck_assert_str_eq(lai(find_call(0, 3, true))->partition_states[0]->topic_name, "b");
 
-    int before = fx.n_calls;
-    for (int i = 0; i < before; i++) reply(i, KB_CTL_OK, 0);
-    ck_assert_int_eq(fx.n_calls, 6);
+}
+
+/* Start: the UpdateMetadata each broker gets after its LeaderAndIsr. */
+static void assert_start_metadata(int before) {
     const Kbroker__Rpc__UpdateMetadataRequest *m = um(find_call(before, 3, false));
     ck_assert_int_eq(m->broker_epoch, 103);
     ck_assert_int_eq(m->controller_epoch, 9);
@@ -469,6 +454,30 @@ START_TEST(start_sends_each_broker_its_roles_then_everything) {
         ck_assert_int_eq(lb->endpoints[0]->security_protocol, 0);
         ck_assert_str_eq(lb->rack, i == 2 ? "r3" : "");
     }
+}
+
+START_TEST(start_sends_each_broker_its_roles_then_everything) {
+    small_cluster();
+    /* The controller epoch a state was written with is the view's. */
+    ((kc_topic_t *)kc_view_topic(viewfix_view(), "b"))->partitions[0].state.controller_epoch = 6;
+    kb_ctl_fanout_t *f = new_fanout();
+    kb_ctl_fanout_start(f, 9);
+    ck_assert(kb_ctl_fanout_started(f));
+    ck_assert_int_eq(fx.n_conns, 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(fx.conns[i].peer.broker_epoch, 101 + i);
+        ck_assert_int_eq(fx.conns[i].peer.port, 9101 + i);
+        ck_assert_int_eq(fx.conns[i].peer.self_id, 1);
+        ck_assert_int_eq(fx.conns[i].peer.self_epoch, 101);
+    }
+    kb_ctl_fanout_flush(f);
+    ck_assert_int_eq(fx.n_calls, 3); /* one in flight each: LeaderAndIsr first */
+    for (int i = 0; i < 3; i++) ck_assert(is_lai(&fx.calls[i]));
+    assert_start_roles();
+    int before = fx.n_calls;
+    for (int i = 0; i < before; i++) reply(i, KB_CTL_OK, 0);
+    ck_assert_int_eq(fx.n_calls, 6);
+    assert_start_metadata(before);
     answer_all();
     kb_ctl_fanout_free(f);
     ck_assert_int_eq(fx.n_closed, 3);

@@ -185,7 +185,7 @@ static const kb_config_key_t keys[] = {
     {"fetch.purgatory.purge.interval.requests", KB_CT_I32, NOF, "1000", ANY32, NULL, KB_UNUSED},
     {"producer.purgatory.purge.interval.requests", KB_CT_I32, NOF, "1000", ANY32, NULL, KB_UNUSED},
     {"delete.records.purgatory.purge.interval.requests", KB_CT_I32, NOF, "1", ANY32, NULL, KB_UNUSED},
-    {"controller.socket.timeout.ms", KB_CT_I32, F(controller_socket_timeout_ms), "30000", ANY32, NULL, KB_UNUSED},
+    {"controller.socket.timeout.ms", KB_CT_I32, F(controller_socket_timeout_ms), "30000", ANY32, NULL, KB_USED},
     {"controlled.shutdown.enable", KB_CT_BOOL, F(controlled_shutdown_enable), "true", NR, NULL, KB_UNUSED},
     {"controlled.shutdown.max.retries", KB_CT_I32, F(controlled_shutdown_max_retries), "3", GE32(0), NULL, KB_UNUSED},
     {"controlled.shutdown.retry.backoff.ms", KB_CT_I64, F(controlled_shutdown_retry_backoff_ms), "5000", GE64(0), NULL,

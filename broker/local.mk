@@ -34,6 +34,11 @@ broker_libkbroker_a_SOURCES = \
 	broker/log/kb_producer_state.c broker/log/kb_producer_state.h \
 	broker/controller/kb_controller.c broker/controller/kb_controller.h \
 	broker/controller/kb_elect.c broker/controller/kb_elect.h \
+	broker/controller/kb_ctl_keys.c broker/controller/kb_ctl_keys.h \
+	broker/controller/kb_ctl_requests.c broker/controller/kb_ctl_requests.h \
+	broker/controller/kb_ctl_queue.c broker/controller/kb_ctl_queue.h \
+	broker/controller/kb_ctl_fanout.c broker/controller/kb_ctl_fanout.h \
+	broker/controller/kb_ctl_rpc.c broker/controller/kb_ctl_rpc.h \
 	broker/log/kb_log.h broker/log/kb_log_internal.h \
 	broker/log/kb_logmgr.c broker/log/kb_logcreate.c broker/log/kb_log.c broker/log/kb_segment.c \
 	broker/log/kb_checkpoint.c broker/log/kb_flusher.c broker/log/kb_log_timestamp.c \
@@ -45,6 +50,10 @@ broker_libkbroker_a_SOURCES = \
 	broker/metrics/kb_metrics.c broker/metrics/kb_metrics.h
 broker_libkbroker_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS)
 # broker/rpc includes the header protoc-c generates: wait for it under -j.
+$(broker_libkbroker_a_OBJECTS): proto/kbroker_rpc.pb-c.h
+
+# The controller's requests are the generated RPC messages: its objects wait
+# for protoc-c's header like proto/'s own (proto/local.mk).
 $(broker_libkbroker_a_OBJECTS): proto/kbroker_rpc.pb-c.h
 
 KBROKER_LIBS = broker/libkbroker.a proto/libkproto.a $(KCOORD_LIBS) $(KBCOMMON_LIBS) $(ISAL_LIBS) $(CODEC_LIBS) $(PROTOBUF_C_LIBS)

@@ -127,6 +127,12 @@ bool kc_partition_state_same(const kc_partition_state_t *a, const kc_partition_s
            (a->n_isr == 0 || memcmp(a->isr, b->isr, (size_t)a->n_isr * sizeof(*a->isr)) == 0);
 }
 
+const char *kc_broker_rpc_endpoint(const kc_broker_info_t *b, int32_t *port) {
+    if (!b->rpc_host || b->rpc_port <= 0) return NULL;
+    *port = b->rpc_port;
+    return b->rpc_host;
+}
+
 const kc_endpoint_t *kc_broker_endpoint(const kc_broker_info_t *b, const char *name) {
     for (int i = 0; i < b->n_endpoints; i++)
         if (str_equal(b->endpoints[i].listener, name)) return &b->endpoints[i];

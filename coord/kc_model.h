@@ -95,6 +95,9 @@ int kc_partition_state_copy(kc_partition_state_t *dst, const kc_partition_state_
  * controller_epoch and ISR, in the same order; zk_version is not compared. */
 bool kc_partition_state_same(const kc_partition_state_t *a, const kc_partition_state_t *b);
 
+/* Broker b's kbroker RPC listener: its host (port in *port), or NULL when
+ * the registration publishes none (a Kafka broker's, or an unbound one). */
+const char *kc_broker_rpc_endpoint(const kc_broker_info_t *b, int32_t *port);
 /* The endpoint of broker b on listener `name`, or NULL. */
 const kc_endpoint_t *kc_broker_endpoint(const kc_broker_info_t *b, const char *name);
 /* True when both brokers advertise the same endpoint set (order-insensitive). */

@@ -5,22 +5,32 @@
  * it compares the state znodes with what the live broker set demands,
  * issuing a conditional write where they differ.  It visits only the
  * partitions the view stamped as changed since its last pass (kc_view.h,
- * change generations); every partition after the broker set changed, on
- * taking the role, after a reconnection and after a failed write, when any
- * of them may need a write that no stamp announces.  Creating thousands of
- * partitions thus costs each view change the partitions it changed, not a
- * walk of the whole cluster.  A partition with a write in flight, or whose
- * write succeeded but whose new state the view has not read back yet, is
+ * change generations); when the broker set changed, the partitions with a
+ * replica on a broker that joined or left, from an index broker id ->
+ * partitions (kb_ctl_fanout.h); every partition only on taking the role,
+ * after a reconnection and after a failed write, when any of them may need
+ * a write that no stamp announces.  Creating thousands of partitions, or
+ * losing a broker, thus costs the partitions concerned, not a walk of the
+ * whole cluster.  A partition with a write in flight, or whose write
+ * succeeded but whose new state the view has not read back yet, is
  * skipped; the read-back stamps it again.  That bookkeeping lives in a
- * small hash keyed by topic and partition and is all the memory the
- * controller keeps besides its epoch and the generation it has reached.
+ * small hash keyed by topic and partition; the fan-out holds the index and
+ * the request queues.
  *
  * ISR changes made by partition leaders arrive as
  * /isr_change_notification children (zk-and-replication.md 2.7).  The
- * states themselves reach every broker, this one included, through the
- * view's watches on the state znodes, so the controller only logs what each
- * entry lists and deletes it, fenced by its epoch; a new controller deletes
- * the entries it finds unread, as Kafka's does.
+ * controller's view has read the new states by then (the leader writes the
+ * state before the notification, and watch events reach one session in
+ * order), so it sends UpdateMetadata for the partitions each entry lists,
+ * logs them and deletes the entry, fenced by its epoch; a new controller
+ * deletes the entries it finds unread, as Kafka's does (its full state
+ * covers them).
+ *
+ * The brokers learn everything from the controller's requests
+ * (kb_ctl_fanout.h): when a write of ours reaches the view, the partition's
+ * replicas get LeaderAndIsr and every broker UpdateMetadata, built from the
+ * view, so they carry exactly what ZooKeeper holds, zkVersion included.  A
+ * state changed behind the controller's back is not forwarded.
  *
  * Election is attempted after this broker registered in the current session
  * and whenever /controller disappears.  The role ends when /controller names
@@ -34,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/controller/kb_ctl_fanout.h"
 #include "broker/controller/kb_elect.h"
 #include "broker/kb_topic_config.h"
 #include "coord/kc_configs.h"
@@ -91,6 +102,7 @@ struct kb_controller {
     bool isr_again;             /* ... and another one was asked for meanwhile */
     bool isr_discard;           /* that one deletes unread (a new controller's first) */
     int32_t isr_retry_ms;       /* delay before the next retry of a failed pass */
+    kb_ctl_fanout_t *fanout;    /* request queues to the brokers and the broker index */
 };
 
 /* A write's completion context. */
@@ -159,16 +171,24 @@ static pending_t *pending_add(kb_controller_t *c, const part_ref_t *ref) {
     return p;
 }
 
-/* True while the partition must be left alone: a write is in flight or its
- * result has not reached the view yet. */
-static bool partition_busy(kb_controller_t *c, const part_ref_t *ref, const kc_partition_t *part) {
-    if (c->n_pending == 0) return false;
+/* Where a partition stands with this controller's writes. */
+typedef enum part_status {
+    PART_FREE,        /* no write of ours pending */
+    PART_BUSY,        /* a write is in flight or its result has not reached the view yet: leave it alone */
+    PART_LANDED,      /* our update has just reached the view: the brokers must hear of it */
+    PART_LANDED_NEW,  /* ... our first state of a new partition */
+} part_status_t;
+
+static part_status_t partition_check(kb_controller_t *c, const part_ref_t *ref, const kc_partition_t *part) {
+    if (c->n_pending == 0) return PART_FREE;
     pending_t *p = *pending_slot(c, ref);
-    if (!p) return false;
-    if (p->in_flight) return true;
+    if (!p) return PART_FREE;
+    if (p->in_flight) return PART_BUSY;
     bool caught_up = part->has_state && (p->await_version < 0 || part->state.zk_version >= p->await_version);
-    if (caught_up) pending_remove(c, ref);
-    return !caught_up;
+    if (!caught_up) return PART_BUSY;
+    bool created = p->await_version < 0; /* a create awaits any state */
+    pending_remove(c, ref);
+    return created ? PART_LANDED_NEW : PART_LANDED;
 }
 
 /* ---- role changes ---- */
@@ -178,6 +198,7 @@ static void lose_role(kb_controller_t *c, const char *why) {
     kc_warn("controller", "no longer the controller (epoch %d): %s", (int)c->epoch, why);
     c->active = false;
     pending_clear(c);
+    kb_ctl_fanout_stop(c->fanout); /* every queue at once, whatever it held */
 }
 
 static void retry_cb(evutil_socket_t fd, short what, void *arg) { controller_elect(arg); }
@@ -235,7 +256,17 @@ static void isr_changes_watch(zhandle_t *zh, int type, int state, const char *pa
     if ((type == ZOO_CHILD_EVENT || type == ZOO_CREATED_EVENT) && c->active) isr_changes_consume(c, false);
 }
 
+/* The leader wrote the state; the brokers' metadata follows it. */
+static void isr_change_metadata(kb_controller_t *c, const kc_isr_change_t *parts, int n) {
+    for (int i = 0; i < n; i++) {
+        uint32_t tid = kb_ctl_fanout_topic(c->fanout, parts[i].topic);
+        if (tid != UINT32_MAX) kb_ctl_fanout_metadata_changed(c->fanout, kb_ctl_key(tid, parts[i].partition));
+    }
+    kb_ctl_fanout_flush(c->fanout);
+}
+
 static void isr_change_seen(const char *node, const kc_isr_change_t *parts, int n, void *arg) {
+    kb_controller_t *c = arg;
     char list[512];
     size_t used = 0;
     list[0] = '\0';
@@ -246,6 +277,7 @@ static void isr_change_seen(const char *node, const kc_isr_change_t *parts, int 
         used += (size_t)w;
     }
     kc_info("controller", "ISR change notification %s: %d partition(s): %s", node, n, list);
+    if (c->active) isr_change_metadata(c, parts, n);
 }
 
 static void isr_changes_done(int rc, void *arg) {
@@ -300,6 +332,15 @@ static bool read_back_already(const kb_controller_t *c, const write_ctx_t *w) {
     return part && part->has_state && (w->next_version < 0 || part->state.zk_version >= w->next_version);
 }
 
+/* The brokers hear of a write the view read back before its answer came. */
+static void announce_written(kb_controller_t *c, const write_ctx_t *w) {
+    const kc_topic_t *t = kc_view_topic(c->b->view, w->topic);
+    uint32_t tid = kb_ctl_fanout_topic(c->fanout, w->topic);
+    if (t && tid != UINT32_MAX)
+        kb_ctl_fanout_state_written(c->fanout, kb_ctl_key(tid, w->ref.partition), &t->partitions[w->ref.partition],
+                                    w->next_version < 0);
+}
+
 static void write_done(int rc, void *arg) {
     write_ctx_t *w = arg;
     kb_controller_t *c = w->c;
@@ -309,6 +350,7 @@ static void write_done(int rc, void *arg) {
             p->in_flight = false;
             p->await_version = w->next_version;
         } else {
+            if (rc == KC_OK && c->active) announce_written(c, w);
             pending_remove(c, &w->ref);
             c->walk_all = true;
             if (rc == KC_OK && c->active) schedule_reconcile(c);
@@ -381,29 +423,64 @@ static void fix_state(kb_controller_t *c, const part_ref_t *ref, const kc_topic_
     kc_state_update(c->b->zk, ref->topic, ref->partition, &next, c->epoch_zk_version, write_done, w);
 }
 
-/* The partitions of one topic stamped after generation `since`. */
-static void reconcile_topic(kb_controller_t *c, const kc_topic_t *topic, uint64_t since) {
-    uint32_t hash = topic_hash(topic->name);
-    for (int p = 0; p < topic->n_partitions && c->active; p++) {
-        const kc_partition_t *part = &topic->partitions[p];
-        if (part->changed <= since) continue;
-        part_ref_t ref = part_ref(topic->name, hash, p);
-        if (partition_busy(c, &ref, part)) continue;
-        if (!part->has_state) create_first_state(c, &ref, part);
-        else fix_state(c, &ref, topic, part);
+/* One partition: tell the brokers about a write of ours that landed, index
+ * its replicas (not while the index is being read: `index` false), then
+ * write what the live broker set demands. */
+static void visit_partition(kb_controller_t *c, const kc_topic_t *topic, uint32_t hash, uint32_t tid, int32_t p,
+                            bool index) {
+    const kc_partition_t *part = &topic->partitions[p];
+    part_ref_t ref = part_ref(topic->name, hash, p);
+    part_status_t st = partition_check(c, &ref, part);
+    if (st == PART_BUSY) return;
+    if (tid != UINT32_MAX) {
+        kb_ctl_key_t key = kb_ctl_key(tid, p);
+        if (index) kb_ctl_fanout_index(c->fanout, key, part);
+        if (st != PART_FREE) kb_ctl_fanout_state_written(c->fanout, key, part, st == PART_LANDED_NEW);
     }
+    if (!part->has_state) create_first_state(c, &ref, part);
+    else fix_state(c, &ref, topic, part);
 }
 
+/* The partitions of one topic stamped after generation `since`. */
+static void reconcile_topic(kb_controller_t *c, const kc_topic_t *topic, uint64_t since) {
+    uint32_t hash = topic_hash(topic->name), tid = kb_ctl_fanout_topic(c->fanout, topic->name);
+    for (int p = 0; p < topic->n_partitions && c->active; p++)
+        if (topic->partitions[p].changed > since) visit_partition(c, topic, hash, tid, p, true);
+}
+
+/* A partition with a replica on a broker that joined or left (the fan-out
+ * reads its index): it may need an election or its first state. */
+static void examine_partition(const char *topic, int32_t partition, void *arg) {
+    kb_controller_t *c = arg;
+    const kc_topic_t *t = kc_view_topic(c->b->view, topic);
+    if (!c->active || !t || partition >= t->n_partitions) return;
+    visit_partition(c, t, topic_hash(t->name), kb_ctl_fanout_topic(c->fanout, t->name), partition, false);
+}
+
+/*
+ * What it costs: the stamped partitions, plus, when the broker set changed,
+ * the partitions with a replica on a broker that joined or left (the
+ * fan-out's index, kb_ctl_fanout.h), so a failover costs the dead broker's
+ * partitions, not the cluster.  Only taking the role, a reconnection and a
+ * failed write walk every partition (since 0 lists every topic, and every
+ * partition is stamped); the first such walk in the role builds the index,
+ * and the fan-out starts after it, sending every broker the full state.
+ * Whatever the pass queued leaves at its end, batched per broker.
+ */
 static void reconcile(kb_controller_t *c) {
     const kc_view_t *v = c->b->view;
     if (!c->active || !kc_view_loaded(v) || !kc_session_connected(c->b->zk)) return;
-    /* A changed broker set can call for a write to any partition: walk them
-     * all (since 0 lists every topic, and every partition is stamped). */
-    uint64_t since = c->walk_all || kc_view_brokers_changed(v) > c->seen ? 0 : c->seen;
+    bool starting = !kb_ctl_fanout_started(c->fanout);
+    bool brokers = kc_view_brokers_changed(v) > c->seen;
+    uint64_t since = c->walk_all || starting ? 0 : c->seen;
     c->walk_all = false;
     c->seen = kc_view_generation(v);
     for (const kc_topic_t *t = kc_view_changed_since(v, since); t && c->active; t = kc_view_changed_next(v, t))
         reconcile_topic(c, t, since);
+    if (!c->active) return;
+    if (starting) kb_ctl_fanout_start(c->fanout, c->epoch);
+    else if (brokers) kb_ctl_fanout_brokers_changed(c->fanout, examine_partition, c);
+    kb_ctl_fanout_flush(c->fanout);
 }
 
 static void reconcile_cb(evutil_socket_t fd, short what, void *arg) { reconcile(arg); }
@@ -443,16 +520,24 @@ static void on_session(kc_session_t *s, kc_session_state_t st, bool new_session,
     }
 }
 
+/* The fan-out for a transport (NULL: decisions only, nothing sent). */
+static kb_ctl_fanout_t *make_fanout(kb_controller_t *c, const kb_ctl_transport_t *t) {
+    kb_ctl_fanout_opts_t o = {.view = c->b->view, .transport = t, .controller_id = c->b->cfg->broker_id,
+                              .timeout_ms = c->b->cfg->controller_socket_timeout_ms};
+    return kb_ctl_fanout_new(&o);
+}
+
 kb_controller_t *kb_controller_new(kb_broker_t *b) {
     kb_controller_t *c = calloc(1, sizeof(*c));
     if (!c) return NULL;
     c->b = b;
+    c->fanout = make_fanout(c, NULL);
     c->retry_ev = evtimer_new(b->base, retry_cb, c);
     c->reconcile_ev = event_new(b->base, -1, 0, reconcile_cb, c);
     c->purge_ev = evtimer_new(b->base, purge_cb, c);
     c->isr_retry_ev = evtimer_new(b->base, isr_retry_cb, c);
     c->isr_retry_ms = ISR_CHANGES_RETRY_FIRST_MS;
-    if (!c->retry_ev || !c->reconcile_ev || !c->purge_ev || !c->isr_retry_ev) {
+    if (!c->fanout || !c->retry_ev || !c->reconcile_ev || !c->purge_ev || !c->isr_retry_ev) {
         kb_controller_free(c);
         return NULL;
     }
@@ -463,11 +548,24 @@ kb_controller_t *kb_controller_new(kb_broker_t *b) {
 void kb_controller_free(kb_controller_t *c) {
     if (!c) return;
     pending_clear(c);
+    kb_ctl_fanout_free(c->fanout);
     if (c->retry_ev) event_free(c->retry_ev);
     if (c->reconcile_ev) event_free(c->reconcile_ev);
     if (c->purge_ev) event_free(c->purge_ev);
     if (c->isr_retry_ev) event_free(c->isr_retry_ev);
     free(c);
+}
+
+int kb_controller_set_transport(kb_controller_t *c, const struct kb_ctl_transport *t) {
+    kb_ctl_fanout_t *f = make_fanout(c, t);
+    if (!f) return -1;
+    kb_ctl_fanout_free(c->fanout); /* its queues go too; the next pass starts the new one */
+    c->fanout = f;
+    if (c->active) {
+        c->walk_all = true;
+        schedule_reconcile(c);
+    }
+    return 0;
 }
 
 bool kb_controller_active(const kb_controller_t *c) { return c->active; }
@@ -477,6 +575,7 @@ void kb_controller_shutdown(kb_controller_t *c, kc_done_fn done, void *arg) {
     bool was_active = c->active;
     c->registered = false;
     c->active = false;
+    kb_ctl_fanout_stop(c->fanout);
     evtimer_del(c->retry_ev);
     evtimer_del(c->purge_ev);
     evtimer_del(c->isr_retry_ev);

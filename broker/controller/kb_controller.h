@@ -11,6 +11,11 @@
  * /controller_epoch version the election was won with.  It also consumes
  * the /isr_change_notification entries partition leaders publish after
  * shrinking an ISR, deleting each (all of them on taking the role).
+ *
+ * It tells every live broker what it decided over the inter-broker RPC
+ * (kb_ctl_fanout.h says what is sent when): LeaderAndIsr to the replicas of
+ * each partition whose state it wrote, UpdateMetadata to everyone, the full
+ * state to each broker when it takes the role and when a broker joins.
  */
 #ifndef KB_CONTROLLER_H
 #define KB_CONTROLLER_H
@@ -19,8 +24,16 @@
 
 #include "broker/kb_broker.h"
 
+struct kb_ctl_transport;
+
 kb_controller_t *kb_controller_new(kb_broker_t *b);
 void kb_controller_free(kb_controller_t *c);
+
+/* How requests reach the brokers (kb_ctl_rpc_transport_new() in production;
+ * it must outlive the controller).  Until set, or with NULL, the controller
+ * decides and writes but sends nothing.  Returns 0, or -1 when out of
+ * memory (the previous transport stays). */
+int kb_controller_set_transport(kb_controller_t *c, const struct kb_ctl_transport *t);
 
 /* The broker registered itself in the current session: take part in the
  * election from now on. */

@@ -44,6 +44,7 @@ Suite *net_suite(void);
 Suite *api_suite(void);
 Suite *election_suite(void);
 Suite *rpc_channel_suite(void);
+Suite *ctl_queue_suite(void);
 
 /* Runs every suite in the NULL-terminated list; returns the process exit status. */
 static inline int unit_run(Suite **suites) {

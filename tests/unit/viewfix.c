@@ -47,6 +47,39 @@ void viewfix_add_broker(int32_t id) {
     fix.brokers_changed = ++fix.generation;
 }
 
+static kc_broker_info_t *find_broker(int32_t id) {
+    for (int i = 0; i < fix.n_brokers; i++)
+        if (fix.brokers[i].id == id) return &fix.brokers[i];
+    return NULL;
+}
+
+void viewfix_broker_details(int32_t id, int64_t czxid, const char *rpc_host, int32_t rpc_port, const char *listener,
+                            const char *protocol, const char *host, int32_t port, const char *rack) {
+    kc_broker_info_t *b = find_broker(id);
+    ck_assert_ptr_nonnull(b);
+    kc_broker_info_clear(b);
+    *b = (kc_broker_info_t){.id = id, .czxid = czxid, .port = port, .jmx_port = -1, .rpc_port = rpc_port};
+    b->host = strdup(host);
+    b->rpc_host = rpc_host ? strdup(rpc_host) : NULL;
+    b->rack = rack ? strdup(rack) : NULL;
+    b->endpoints = calloc(1, sizeof(*b->endpoints));
+    ck_assert_ptr_nonnull(b->endpoints);
+    b->n_endpoints = 1;
+    b->endpoints[0] = (kc_endpoint_t){.listener = strdup(listener), .host = strdup(host), .port = port,
+                                      .security_protocol = strdup(protocol)};
+    fix.brokers_changed = ++fix.generation;
+}
+
+void viewfix_remove_broker(int32_t id) {
+    kc_broker_info_t *b = find_broker(id);
+    ck_assert_ptr_nonnull(b);
+    kc_broker_info_clear(b);
+    int i = (int)(b - fix.brokers);
+    memmove(&fix.brokers[i], &fix.brokers[i + 1], (size_t)(fix.n_brokers - i - 1) * sizeof(*b));
+    fix.n_brokers--;
+    fix.brokers_changed = ++fix.generation;
+}
+
 static kc_topic_t *find(const char *name) {
     for (int i = 0; i < fix.n_topics; i++)
         if (!strcmp(fix.topics[i].name, name)) return &fix.topics[i];

@@ -24,6 +24,14 @@ void viewfix_reset(void);
 void viewfix_set_loaded(bool loaded);
 void viewfix_add_broker(int32_t id);
 
+/* Gives broker id (added before) its registration details: broker epoch
+ * (czxid), kbroker RPC listener, one endpoint on `listener` with its
+ * security protocol, and rack (NULL: none).  Stamps the broker set. */
+void viewfix_broker_details(int32_t id, int64_t czxid, const char *rpc_host, int32_t rpc_port, const char *listener,
+                            const char *protocol, const char *host, int32_t port, const char *rack);
+/* Removes broker id (its registration vanished). */
+void viewfix_remove_broker(int32_t id);
+
 /* Adds (or replaces) topic `name` with n_partitions, each assigned the
  * same replicas (in assignment order) and no state yet. */
 void viewfix_topic(const char *name, int n_partitions, const int32_t *replicas, int n_replicas);

@@ -1,0 +1,133 @@
+/*
+ * kb_ctl_queue.h - the controller's request queue to one broker
+ * (zk-and-replication.md 2.4 step 4, 2.5): ordered, one request in flight,
+ * every request retried until the broker answers.
+ *
+ * A queue belongs to one incarnation of one broker: its id and its broker
+ * epoch (the czxid of /brokers/ids/N).  When the registration changes (the
+ * broker leaves, or comes back with a new czxid) the controller frees the
+ * queue, with whatever it still held, and a new incarnation gets a new queue
+ * that starts with the full state; nothing queued for the old incarnation
+ * ever reaches the new one.
+ *
+ * What a queue holds is not built requests but the partitions the broker
+ * still has to be told about, one set for LeaderAndIsr and one for
+ * UpdateMetadata, plus a flag for an UpdateMetadata that only carries the
+ * live broker list.  A partition queued again before it is sent is merged
+ * (its flags ORed), and the request is built when it leaves, from the
+ * controller's knowledge at that moment (kb_ctl_requests.h), so a burst of
+ * 10,000 state changes reaching one broker while a request is in flight
+ * leaves as one or two requests carrying each partition's latest state.
+ * A request carries at most max_batch partitions (a bound on frame size).
+ *
+ * Order: LeaderAndIsr goes before UpdateMetadata whenever both are pending
+ * (a broker learns its roles before the metadata clients see), and requests
+ * leave one at a time: the next one is built only when the broker answered
+ * the last.  Retry: a call that timed out (controller.socket.timeout.ms),
+ * lost its connection or got an answer that did not unpack puts its
+ * partitions back into the pending sets, merged with anything queued since,
+ * and the next request carries them again.  An answer with an error code is
+ * an answer: logged, not retried (a stale controller or broker epoch is
+ * settled by the election or the registration change, not by repeating).
+ *
+ * Nothing is sent until kb_ctl_queue_flush() (or an answer) says so, so the
+ * controller batches everything one loop turn queued.
+ *
+ * The transport is a seam: the production one wraps broker/rpc's client
+ * (kb_ctl_rpc.h), the unit tests use a fake.  Everything runs on the loop.
+ */
+#ifndef KB_CTL_QUEUE_H
+#define KB_CTL_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/controller/kb_ctl_keys.h"
+#include "broker/controller/kb_ctl_requests.h"
+#include "proto/kbroker_rpc.pb-c.h"
+
+/* ---- transport seam ---- */
+
+/* The outcome of a call (broker/rpc's kb_rpc_status_t, without its header). */
+typedef enum kb_ctl_status {
+    KB_CTL_OK = 0,       /* answered: error_code and body are the broker's */
+    KB_CTL_TIMEOUT,      /* no answer within the call's timeout */
+    KB_CTL_DISCONNECTED, /* the connection closed with the call sent or waiting */
+    KB_CTL_BAD_RESPONSE, /* the answer did not unpack */
+    KB_CTL_CANCELLED,    /* the connection was closed by its owner */
+} kb_ctl_status_t;
+
+const char *kb_ctl_status_name(kb_ctl_status_t st);
+
+typedef void (*kb_ctl_reply_fn)(kb_ctl_status_t st, int32_t error_code, const ProtobufCMessage *body, void *arg);
+
+/* Whom a connection is to, and who is calling. */
+typedef struct kb_ctl_peer {
+    int32_t self_id;      /* this (the controller's) broker */
+    int64_t self_epoch;
+    int32_t broker_id;    /* the recipient: its Hello must name this id ... */
+    int64_t broker_epoch; /* ... and epoch */
+    const char *host;     /* its kbroker RPC listener */
+    int port;
+} kb_ctl_peer_t;
+
+typedef struct kb_ctl_transport {
+    /* Opens (and keeps reconnecting) a connection; NULL when it cannot. */
+    void *(*connect)(void *arg, const kb_ctl_peer_t *peer);
+    /* Sends msg as a request of method.  msg is packed before this returns
+     * (the caller frees it right after).  done runs exactly once, later on
+     * the loop, never from inside call.  Returns 0, or -1 when msg cannot
+     * be sent at all (done is then not called). */
+    int (*call)(void *conn, Kbroker__Rpc__Method method, const ProtobufCMessage *msg, int32_t timeout_ms,
+                kb_ctl_reply_fn done, void *done_arg);
+    /* Closes; every call not answered yet gets KB_CTL_CANCELLED before this
+     * returns. */
+    void (*close)(void *conn);
+    void *arg;
+} kb_ctl_transport_t;
+
+/* ---- queue ---- */
+
+typedef struct kb_ctl_queue kb_ctl_queue_t;
+
+/* Builds the request for a batch, from the arena (freed by the queue once
+ * the call is made); NULL when nothing in the batch is worth sending. */
+typedef const ProtobufCMessage *(*kb_ctl_build_fn)(const kb_ctl_batch_t *b, kb_ctl_arena_t *a, void *arg);
+
+typedef struct kb_ctl_queue_opts {
+    kb_ctl_peer_t peer;                  /* copied, host included */
+    const kb_ctl_transport_t *transport; /* must outlive the queue */
+    kb_ctl_build_fn build;
+    void *build_arg;
+    int32_t timeout_ms; /* per call: controller.socket.timeout.ms */
+    size_t max_batch;   /* partitions per request; 0: a default */
+} kb_ctl_queue_opts_t;
+
+/* Connects; NULL when out of memory or the transport cannot connect. */
+kb_ctl_queue_t *kb_ctl_queue_new(const kb_ctl_queue_opts_t *opts);
+/* Drops everything pending and closes the connection (a call in flight is
+ * cancelled, never retried). */
+void kb_ctl_queue_free(kb_ctl_queue_t *q);
+
+int32_t kb_ctl_queue_broker(const kb_ctl_queue_t *q);
+int64_t kb_ctl_queue_epoch(const kb_ctl_queue_t *q);
+
+/* Queue a partition; return 0 or -1 when out of memory. */
+int kb_ctl_queue_leader_and_isr(kb_ctl_queue_t *q, kb_ctl_key_t key, bool is_new);
+int kb_ctl_queue_update_metadata(kb_ctl_queue_t *q, kb_ctl_key_t key);
+/* Queue an UpdateMetadata even if no partition changed (the live broker
+ * list did; every UpdateMetadata carries it). */
+void kb_ctl_queue_update_brokers(kb_ctl_queue_t *q);
+/* Sends the next request unless one is in flight or nothing is pending. */
+void kb_ctl_queue_flush(kb_ctl_queue_t *q);
+
+typedef struct kb_ctl_queue_stats {
+    uint64_t leader_and_isr_sent, update_metadata_sent; /* calls made, retries included */
+    uint64_t answered, retried, errors;                  /* errors: answers with an error code */
+    bool in_flight;
+    size_t pending_leader_and_isr, pending_update_metadata;
+} kb_ctl_queue_stats_t;
+void kb_ctl_queue_stats(const kb_ctl_queue_t *q, kb_ctl_queue_stats_t *out);
+
+#endif

@@ -1,0 +1,664 @@
+/*
+ * test_ctl_queue.c - the controller's requests to brokers
+ * (broker/controller/kb_ctl_queue.c, kb_ctl_fanout.c, kb_ctl_requests.c)
+ * over a fake transport that records every connection and call and answers
+ * only when a test says so: LeaderAndIsr before UpdateMetadata, one request
+ * in flight, retry after a timeout or a lost connection (with what was
+ * queued since merged in), an error answer not retried, a burst of 10,000
+ * changes leaving as a few requests, a queue dropped when its broker's
+ * epoch changes or the broker leaves (the new incarnation getting the full
+ * state), the partitions examined after a broker change being only its
+ * own, and the contents of both requests for a small cluster, checked after
+ * a protobuf pack and unpack.  The cluster is tests/unit/viewfix.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/controller/kb_ctl_fanout.h"
+#include "broker/controller/kb_ctl_queue.h"
+#include "tests/unit/unit.h"
+#include "tests/unit/viewfix.h"
+
+/* ---- the fake transport ---- */
+
+#define MAX_CONNS 32
+#define MAX_CALLS 256
+
+typedef struct fake_conn {
+    kb_ctl_peer_t peer;
+    bool open;
+} fake_conn_t;
+
+typedef struct fake_call {
+    fake_conn_t *conn;
+    int32_t broker;
+    Kbroker__Rpc__Method method;
+    int32_t timeout_ms;
+    kb_ctl_reply_fn done;
+    void *arg;
+    bool pending;
+    ProtobufCMessage *msg; /* the request as the broker would unpack it */
+} fake_call_t;
+
+static struct {
+    fake_conn_t conns[MAX_CONNS];
+    int n_conns, n_closed;
+    fake_call_t calls[MAX_CALLS];
+    int n_calls;
+} fx;
+
+static void *fake_connect(void *arg, const kb_ctl_peer_t *peer) {
+    ck_assert_int_lt(fx.n_conns, MAX_CONNS);
+    fake_conn_t *c = &fx.conns[fx.n_conns++];
+    *c = (fake_conn_t){.peer = *peer, .open = true};
+    c->peer.host = NULL; /* the queue's copy dies with it */
+    return c;
+}
+
+/* Packs msg and unpacks it as the broker would, so every request checked is
+ * also a valid message. */
+static ProtobufCMessage *round_trip(Kbroker__Rpc__Method m, const ProtobufCMessage *msg) {
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(n + 1);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_eq(protobuf_c_message_pack(msg, buf), n);
+    const ProtobufCMessageDescriptor *d = m == KBROKER__RPC__METHOD__METHOD_LEADER_AND_ISR
+                                              ? &kbroker__rpc__leader_and_isr_request__descriptor
+                                              : &kbroker__rpc__update_metadata_request__descriptor;
+    ProtobufCMessage *out = protobuf_c_message_unpack(d, NULL, n, buf);
+    free(buf);
+    ck_assert_ptr_nonnull(out);
+    return out;
+}
+
+static int fake_call(void *conn, Kbroker__Rpc__Method method, const ProtobufCMessage *msg, int32_t timeout_ms,
+                     kb_ctl_reply_fn done, void *done_arg) {
+    fake_conn_t *c = conn;
+    ck_assert(c->open);
+    ck_assert_int_lt(fx.n_calls, MAX_CALLS);
+    fx.calls[fx.n_calls++] = (fake_call_t){.conn = c, .broker = c->peer.broker_id, .method = method,
+                                           .timeout_ms = timeout_ms, .done = done, .arg = done_arg,
+                                           .pending = true, .msg = round_trip(method, msg)};
+    return 0;
+}
+
+static void fake_close(void *conn) {
+    fake_conn_t *c = conn;
+    c->open = false;
+    fx.n_closed++;
+    for (int i = 0; i < fx.n_calls; i++)
+        if (fx.calls[i].pending && fx.calls[i].conn == c) {
+            fx.calls[i].pending = false;
+            fx.calls[i].done(KB_CTL_CANCELLED, 0, NULL, fx.calls[i].arg);
+        }
+}
+
+static const kb_ctl_transport_t fake = {.connect = fake_connect, .call = fake_call, .close = fake_close};
+
+/* Answers call i. */
+static void reply(int i, kb_ctl_status_t st, int32_t error_code) {
+    ck_assert_int_lt(i, fx.n_calls);
+    ck_assert(fx.calls[i].pending);
+    fx.calls[i].pending = false;
+    fx.calls[i].done(st, error_code, NULL, fx.calls[i].arg);
+}
+
+static int pending_calls(void) {
+    int n = 0;
+    for (int i = 0; i < fx.n_calls; i++) n += fx.calls[i].pending;
+    return n;
+}
+
+static void fx_reset(void) {
+    for (int i = 0; i < fx.n_calls; i++) protobuf_c_message_free_unpacked(fx.calls[i].msg, NULL);
+    memset(&fx, 0, sizeof(fx));
+}
+
+static bool is_lai(const fake_call_t *c) { return c->method == KBROKER__RPC__METHOD__METHOD_LEADER_AND_ISR; }
+
+static const Kbroker__Rpc__LeaderAndIsrRequest *lai(int i) {
+    ck_assert(is_lai(&fx.calls[i]));
+    return (const Kbroker__Rpc__LeaderAndIsrRequest *)fx.calls[i].msg;
+}
+
+static const Kbroker__Rpc__UpdateMetadataRequest *um(int i) {
+    ck_assert(!is_lai(&fx.calls[i]));
+    return (const Kbroker__Rpc__UpdateMetadataRequest *)fx.calls[i].msg;
+}
+
+/* The partition indexes a call carries, sorted, in out; returns the count. */
+static int call_partitions(int i, int32_t *out, int max) {
+    Kbroker__Rpc__PartitionState **ps = is_lai(&fx.calls[i]) ? lai(i)->partition_states : um(i)->partition_states;
+    int n = (int)(is_lai(&fx.calls[i]) ? lai(i)->n_partition_states : um(i)->n_partition_states);
+    ck_assert_int_le(n, max);
+    for (int k = 0; k < n; k++) {
+        int32_t v = ps[k]->partition_index;
+        int j = k;
+        for (; j > 0 && out[j - 1] > v; j--) out[j] = out[j - 1];
+        out[j] = v;
+    }
+    return n;
+}
+
+static void assert_partitions(int call, const int32_t *want, int n) {
+    int32_t got[64];
+    ck_assert_int_eq(call_partitions(call, got, 64), n);
+    for (int i = 0; i < n; i++) ck_assert_int_eq(got[i], want[i]);
+}
+
+/* ---- a queue with a builder of its own: topic "t", partition = key ---- */
+
+static const ProtobufCMessage *fake_build(const kb_ctl_batch_t *b, kb_ctl_arena_t *a, void *arg) {
+    Kbroker__Rpc__PartitionState **ps = kb_ctl_arena_alloc(a, (b->n + 1) * sizeof(*ps));
+    ck_assert_ptr_nonnull(ps);
+    for (size_t i = 0; i < b->n; i++) {
+        ps[i] = kb_ctl_arena_alloc(a, sizeof(**ps));
+        kbroker__rpc__partition_state__init(ps[i]);
+        ps[i]->topic_name = "t";
+        ps[i]->partition_index = kb_ctl_key_partition(b->keys[i]);
+        ps[i]->is_new = (b->flags[i] & KB_CTL_F_NEW) != 0;
+    }
+    if (b->kind == KB_CTL_LEADER_AND_ISR) {
+        Kbroker__Rpc__LeaderAndIsrRequest *r = kb_ctl_arena_alloc(a, sizeof(*r));
+        kbroker__rpc__leader_and_isr_request__init(r);
+        r->broker_epoch = b->broker_epoch;
+        r->partition_states = ps;
+        r->n_partition_states = b->n;
+        return &r->base;
+    }
+    Kbroker__Rpc__UpdateMetadataRequest *r = kb_ctl_arena_alloc(a, sizeof(*r));
+    kbroker__rpc__update_metadata_request__init(r);
+    r->broker_epoch = b->broker_epoch;
+    r->partition_states = ps;
+    r->n_partition_states = b->n;
+    return &r->base;
+}
+
+static kb_ctl_queue_t *new_queue(size_t max_batch) {
+    kb_ctl_queue_opts_t o = {.peer = {.self_id = 1, .self_epoch = 10, .broker_id = 2, .broker_epoch = 20,
+                                      .host = "127.0.0.1", .port = 9999},
+                             .transport = &fake, .build = fake_build, .timeout_ms = 1234, .max_batch = max_batch};
+    kb_ctl_queue_t *q = kb_ctl_queue_new(&o);
+    ck_assert_ptr_nonnull(q);
+    ck_assert_int_eq(fx.n_conns, 1);
+    ck_assert_int_eq(fx.conns[0].peer.broker_id, 2);
+    ck_assert_int_eq(fx.conns[0].peer.broker_epoch, 20);
+    ck_assert_int_eq(fx.conns[0].peer.self_epoch, 10);
+    return q;
+}
+
+static kb_ctl_key_t k(int32_t p) { return kb_ctl_key(0, p); }
+
+START_TEST(leader_and_isr_leaves_before_update_metadata) {
+    kb_ctl_queue_t *q = new_queue(0);
+    ck_assert_int_eq(kb_ctl_queue_update_metadata(q, k(1)), 0);
+    ck_assert_int_eq(kb_ctl_queue_leader_and_isr(q, k(2), true), 0);
+    ck_assert_int_eq(fx.n_calls, 0); /* nothing leaves before a flush */
+    kb_ctl_queue_flush(q);
+    ck_assert_int_eq(fx.n_calls, 1);
+    assert_partitions(0, (int32_t[]){2}, 1);
+    ck_assert(lai(0)->partition_states[0]->is_new);
+    ck_assert_int_eq(lai(0)->broker_epoch, 20);
+    ck_assert_int_eq(fx.calls[0].timeout_ms, 1234);
+    reply(0, KB_CTL_OK, 0);
+    ck_assert_int_eq(fx.n_calls, 2);
+    assert_partitions(1, (int32_t[]){1}, 1);
+    reply(1, KB_CTL_OK, 0);
+    ck_assert_int_eq(fx.n_calls, 2);
+    kb_ctl_queue_free(q);
+    fx_reset();
+}
+END_TEST
+
+START_TEST(one_request_in_flight_at_a_time) {
+    kb_ctl_queue_t *q = new_queue(0);
+    kb_ctl_queue_leader_and_isr(q, k(1), false);
+    kb_ctl_queue_flush(q);
+    kb_ctl_queue_leader_and_isr(q, k(2), false);
+    kb_ctl_queue_leader_and_isr(q, k(3), false);
+    kb_ctl_queue_update_brokers(q);
+    kb_ctl_queue_flush(q);
+    kb_ctl_queue_flush(q);
+    ck_assert_int_eq(fx.n_calls, 1);
+    kb_ctl_queue_stats_t st;
+    kb_ctl_queue_stats(q, &st);
+    ck_assert(st.in_flight);
+    ck_assert_uint_eq(st.pending_leader_and_isr, 2);
+    reply(0, KB_CTL_OK, 0);
+    ck_assert_int_eq(fx.n_calls, 2);
+    assert_partitions(1, (int32_t[]){2, 3}, 2);
+    ck_assert_int_eq(pending_calls(), 1);
+    reply(1, KB_CTL_OK, 0);
+    ck_assert_int_eq(fx.n_calls, 3); /* the broker list, with no partition */
+    assert_partitions(2, NULL, 0);
+    reply(2, KB_CTL_OK, 0);
+    ck_assert_int_eq(fx.n_calls, 3);
+    kb_ctl_queue_free(q);
+    fx_reset();
+}
+END_TEST
+
+START_TEST(a_timed_out_request_is_sent_again) {
+    kb_ctl_queue_t *q = new_queue(0);
+    kb_ctl_queue_leader_and_isr(q, k(1), true);
+    kb_ctl_queue_flush(q);
+    reply(0, KB_CTL_TIMEOUT, 0);
+    ck_assert_int_eq(fx.n_calls, 2);
+    assert_partitions(1, (int32_t[]){1}, 1);
+    ck_assert(lai(1)->partition_states[0]->is_new); /* the flag survives the retry */
+    reply(1, KB_CTL_BAD_RESPONSE, 0);
+    ck_assert_int_eq(fx.n_calls, 3);
+    reply(2, KB_CTL_OK, 0);
+    ck_assert_int_eq(fx.n_calls, 3);
+    kb_ctl_queue_stats_t st;
+    kb_ctl_queue_stats(q, &st);
+    ck_assert_uint_eq(st.retried, 2);
+    ck_assert_uint_eq(st.answered, 1);
+    kb_ctl_queue_free(q);
+    fx_reset();
+}
+END_TEST
+
+START_TEST(a_disconnected_request_is_merged_with_what_was_queued_since) {
+    kb_ctl_queue_t *q = new_queue(0);
+    kb_ctl_queue_update_metadata(q, k(1));
+    kb_ctl_queue_flush(q);
+    kb_ctl_queue_update_metadata(q, k(2));
+    kb_ctl_queue_update_metadata(q, k(1));
+    kb_ctl_queue_leader_and_isr(q, k(5), false);
+    reply(0, KB_CTL_DISCONNECTED, 0);
+    /* Roles first, then the metadata of 1 and 2 in one request. */
+    ck_assert_int_eq(fx.n_calls, 2);
+    assert_partitions(1, (int32_t[]){5}, 1);
+    reply(1, KB_CTL_OK, 0);
+    ck_assert_int_eq(fx.n_calls, 3);
+    assert_partitions(2, (int32_t[]){1, 2}, 2);
+    reply(2, KB_CTL_OK, 0);
+    kb_ctl_queue_free(q);
+    fx_reset();
+}
+END_TEST
+
+START_TEST(an_answer_with_an_error_is_not_repeated) {
+    kb_ctl_queue_t *q = new_queue(0);
+    kb_ctl_queue_leader_and_isr(q, k(1), false);
+    kb_ctl_queue_flush(q);
+    reply(0, KB_CTL_OK, 11 /* STALE_CONTROLLER_EPOCH */);
+    ck_assert_int_eq(fx.n_calls, 1);
+    kb_ctl_queue_stats_t st;
+    kb_ctl_queue_stats(q, &st);
+    ck_assert_uint_eq(st.errors, 1);
+    ck_assert(!st.in_flight);
+    kb_ctl_queue_free(q);
+    fx_reset();
+}
+END_TEST
+
+/* 10,000 partitions changed twice each while one request is out leave as
+ * two LeaderAndIsr and two UpdateMetadata of 5,000, not 20,000 requests. */
+START_TEST(a_burst_is_coalesced_into_a_few_requests) {
+    kb_ctl_queue_t *q = new_queue(5000);
+    kb_ctl_queue_leader_and_isr(q, k(0), false);
+    kb_ctl_queue_flush(q);
+    for (int round = 0; round < 2; round++)
+        for (int32_t p = 0; p < 10000; p++) {
+            ck_assert_int_eq(kb_ctl_queue_leader_and_isr(q, k(p), false), 0);
+            ck_assert_int_eq(kb_ctl_queue_update_metadata(q, k(p)), 0);
+            kb_ctl_queue_flush(q);
+        }
+    ck_assert_int_eq(fx.n_calls, 1);
+    for (int i = 0; i < 4; i++) reply(i, KB_CTL_OK, 0);
+    ck_assert_int_eq(fx.n_calls, 5);
+    ck_assert_uint_eq(lai(1)->n_partition_states, 5000);
+    ck_assert_uint_eq(lai(2)->n_partition_states, 5000);
+    ck_assert_uint_eq(um(3)->n_partition_states, 5000);
+    ck_assert_uint_eq(um(4)->n_partition_states, 5000);
+    /* Every partition once per kind. */
+    static bool seen[10000];
+    memset(seen, 0, sizeof(seen));
+    for (int i = 1; i <= 2; i++)
+        for (size_t j = 0; j < 5000; j++) {
+            int32_t p = lai(i)->partition_states[j]->partition_index;
+            ck_assert(!seen[p]);
+            seen[p] = true;
+        }
+    reply(4, KB_CTL_OK, 0);
+    ck_assert_int_eq(fx.n_calls, 5);
+    kb_ctl_queue_free(q);
+    fx_reset();
+}
+END_TEST
+
+START_TEST(freeing_a_queue_cancels_its_request_without_a_retry) {
+    kb_ctl_queue_t *q = new_queue(0);
+    kb_ctl_queue_leader_and_isr(q, k(1), false);
+    kb_ctl_queue_update_metadata(q, k(1));
+    kb_ctl_queue_flush(q);
+    kb_ctl_queue_free(q);
+    ck_assert_int_eq(fx.n_closed, 1);
+    ck_assert_int_eq(fx.n_calls, 1);
+    ck_assert_int_eq(pending_calls(), 0);
+    fx_reset();
+}
+END_TEST
+
+/* ---- the fan-out over a small cluster ---- */
+
+/*
+ * Brokers 1, 2, 3 (epochs 101..103, RPC ports 9101..9103, PLAINTEXT
+ * endpoints 9091..9093, broker 3 in rack "r3").  Topic "a": 2 partitions on
+ * [1, 2], "b": 1 partition on [2, 3]; all with states.
+ */
+static void small_cluster(void) {
+    viewfix_reset();
+    for (int32_t id = 1; id <= 3; id++) {
+        char host[32];
+        snprintf(host, sizeof(host), "h%d", (int)id);
+        viewfix_add_broker(id);
+        viewfix_broker_details(id, 100 + id, host, 9100 + id, "PLAINTEXT", "PLAINTEXT", host, 9090 + id,
+                               id == 3 ? "r3" : NULL);
+    }
+    viewfix_topic("a", 2, (int32_t[]){1, 2}, 2);
+    viewfix_topic("b", 1, (int32_t[]){2, 3}, 2);
+    viewfix_state("a", 0, 1, 4, (int32_t[]){1, 2}, 2);
+    viewfix_state("a", 1, 2, 0, (int32_t[]){2}, 1);
+    viewfix_state("b", 0, 3, 7, (int32_t[]){3, 2}, 2);
+}
+
+static kb_ctl_fanout_t *new_fanout(void) {
+    kb_ctl_fanout_opts_t o = {.view = viewfix_view(), .transport = &fake, .controller_id = 1, .timeout_ms = 500};
+    kb_ctl_fanout_t *f = kb_ctl_fanout_new(&o);
+    ck_assert_ptr_nonnull(f);
+    /* What the controller's first pass does: index every partition. */
+    for (int t = 0; t < kc_view_topic_count(viewfix_view()); t++) {
+        const kc_topic_t *topic = kc_view_topic_at(viewfix_view(), t);
+        uint32_t tid = kb_ctl_fanout_topic(f, topic->name);
+        for (int p = 0; p < topic->n_partitions; p++)
+            kb_ctl_fanout_index(f, kb_ctl_key(tid, p), &topic->partitions[p]);
+    }
+    return f;
+}
+
+/* The call of broker id among calls [from, fx.n_calls) with method m, or -1. */
+static int find_call(int from, int32_t id, bool want_lai) {
+    for (int i = from; i < fx.n_calls; i++)
+        if (fx.calls[i].broker == id && is_lai(&fx.calls[i]) == want_lai) return i;
+    return -1;
+}
+
+static void answer_all(void) {
+    for (int round = 0; round < 64 && pending_calls(); round++)
+        for (int i = 0; i < fx.n_calls; i++)
+            if (fx.calls[i].pending) reply(i, KB_CTL_OK, 0);
+    ck_assert_int_eq(pending_calls(), 0);
+}
+
+static const Kbroker__Rpc__PartitionState *find_state(Kbroker__Rpc__PartitionState **ps, size_t n, const char *topic,
+                                                      int32_t p) {
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(ps[i]->topic_name, topic) && ps[i]->partition_index == p) return ps[i];
+    return NULL;
+}
+
+static void assert_ints(const int32_t *got, size_t n, const int32_t *want, size_t n_want) {
+    ck_assert_uint_eq(n, n_want);
+    for (size_t i = 0; i < n; i++) ck_assert_int_eq(got[i], want[i]);
+}
+
+/* Start: each broker's LeaderAndIsr, the first request it gets. */
+static void assert_start_roles(void) {
+    /* Broker 2 hosts everything. */
+    const Kbroker__Rpc__LeaderAndIsrRequest *r = lai(find_call(0, 2, true));
+    ck_assert_int_eq(r->controller_id, 1);
+    ck_assert_int_eq(r->controller_epoch, 9);
+    ck_assert_int_eq(r->broker_epoch, 102);
+    ck_assert_uint_eq(r->n_partition_states, 3);
+    const Kbroker__Rpc__PartitionState *b0 = find_state(r->partition_states, 3, "b", 0);
+    ck_assert_ptr_nonnull(b0);
+    ck_assert_int_eq(b0->leader, 3);
+    ck_assert_int_eq(b0->leader_epoch, 7);
+    ck_assert_int_eq(b0->controller_epoch, 6);
+    ck_assert_int_eq(b0->zk_version, 0);
+    ck_assert(!b0->is_new);
+    assert_ints(b0->isr, b0->n_isr, (int32_t[]){3, 2}, 2);
+    assert_ints(b0->replicas, b0->n_replicas, (int32_t[]){2, 3}, 2);
+    /* Leaders 1, 2 and 3, each once, at their RPC listeners. */
+    ck_assert_uint_eq(r->n_live_leaders, 3);
+    for (size_t i = 0; i < 3; i++) {
+        int32_t id = r->live_leaders[i]->broker_id;
+        ck_assert_int_eq(r->live_leaders[i]->port, 9100 + id);
+        char host[32];
+        snprintf(host, sizeof(host), "h%d", (int)id);
+        ck_assert_str_eq(r->live_leaders[i]->host_name, host);
+    }
+    /* Broker 1 hosts only a's partitions; broker 3 only b's. */
+    assert_partitions(find_call(0, 1, true), (int32_t[]){0, 1}, 2);
+    ck_assert_uint_eq(lai(find_call(0, 3, true))->n_partition_states, 1);
+    ck_assert_str_eq(lai(find_call(0, 3, true))->partition_states[0]->topic_name, "b");
+
+}
+
+/* Start: the UpdateMetadata each broker gets after its LeaderAndIsr. */
+static void assert_start_metadata(int before) {
+    const Kbroker__Rpc__UpdateMetadataRequest *m = um(find_call(before, 3, false));
+    ck_assert_int_eq(m->broker_epoch, 103);
+    ck_assert_int_eq(m->controller_epoch, 9);
+    ck_assert_uint_eq(m->n_partition_states, 3);
+    ck_assert_uint_eq(m->n_live_brokers, 3);
+    for (size_t i = 0; i < 3; i++) {
+        const Kbroker__Rpc__LiveBroker *lb = m->live_brokers[i];
+        ck_assert_int_eq(lb->id, (int32_t)i + 1);
+        ck_assert_uint_eq(lb->n_endpoints, 1);
+        ck_assert_str_eq(lb->endpoints[0]->listener, "PLAINTEXT");
+        ck_assert_int_eq(lb->endpoints[0]->port, 9091 + (int32_t)i);
+        ck_assert_int_eq(lb->endpoints[0]->security_protocol, 0);
+        ck_assert_str_eq(lb->rack, i == 2 ? "r3" : "");
+    }
+}
+
+START_TEST(start_sends_each_broker_its_roles_then_everything) {
+    small_cluster();
+    /* The controller epoch a state was written with is the view's. */
+    ((kc_topic_t *)kc_view_topic(viewfix_view(), "b"))->partitions[0].state.controller_epoch = 6;
+    kb_ctl_fanout_t *f = new_fanout();
+    kb_ctl_fanout_start(f, 9);
+    ck_assert(kb_ctl_fanout_started(f));
+    ck_assert_int_eq(fx.n_conns, 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(fx.conns[i].peer.broker_epoch, 101 + i);
+        ck_assert_int_eq(fx.conns[i].peer.port, 9101 + i);
+        ck_assert_int_eq(fx.conns[i].peer.self_id, 1);
+        ck_assert_int_eq(fx.conns[i].peer.self_epoch, 101);
+    }
+    kb_ctl_fanout_flush(f);
+    ck_assert_int_eq(fx.n_calls, 3); /* one in flight each: LeaderAndIsr first */
+    for (int i = 0; i < 3; i++) ck_assert(is_lai(&fx.calls[i]));
+    assert_start_roles();
+    int before = fx.n_calls;
+    for (int i = 0; i < before; i++) reply(i, KB_CTL_OK, 0);
+    ck_assert_int_eq(fx.n_calls, 6);
+    assert_start_metadata(before);
+    answer_all();
+    kb_ctl_fanout_free(f);
+    ck_assert_int_eq(fx.n_closed, 3);
+    fx_reset();
+    viewfix_reset();
+}
+END_TEST
+
+START_TEST(a_written_state_goes_to_its_replicas_and_its_metadata_to_all) {
+    small_cluster();
+    kb_ctl_fanout_t *f = new_fanout();
+    kb_ctl_fanout_start(f, 9);
+    kb_ctl_fanout_flush(f);
+    answer_all();
+    int from = fx.n_calls;
+    /* The controller wrote b/0's state: leader 2, epoch 8, ISR [2]. */
+    viewfix_state("b", 0, 2, 8, (int32_t[]){2}, 1);
+    const kc_partition_t *part = &kc_view_topic(viewfix_view(), "b")->partitions[0];
+    kb_ctl_key_t key = kb_ctl_key(kb_ctl_fanout_topic(f, "b"), 0);
+    kb_ctl_fanout_state_written(f, key, part, false);
+    kb_ctl_fanout_flush(f);
+    ck_assert_int_eq(find_call(from, 1, true), -1); /* broker 1 hosts no replica of b */
+    int to2 = find_call(from, 2, true), to3 = find_call(from, 3, true);
+    ck_assert_int_ge(to2, 0);
+    ck_assert_int_ge(to3, 0);
+    ck_assert_int_eq(lai(to2)->partition_states[0]->leader, 2);
+    ck_assert_int_eq(lai(to2)->partition_states[0]->leader_epoch, 8);
+    ck_assert_int_eq(lai(to2)->partition_states[0]->zk_version, 1);
+    ck_assert_uint_eq(lai(to2)->n_live_leaders, 1);
+    ck_assert_int_eq(lai(to2)->live_leaders[0]->broker_id, 2);
+    int um1 = find_call(from, 1, false);
+    ck_assert_int_ge(um1, 0);
+    ck_assert_uint_eq(um(um1)->n_partition_states, 1);
+    ck_assert_int_eq(um(um1)->partition_states[0]->leader, 2);
+    answer_all();
+    ck_assert_int_ge(find_call(from, 2, false), 0);
+    ck_assert_int_ge(find_call(from, 3, false), 0);
+    kb_ctl_fanout_free(f);
+    fx_reset();
+    viewfix_reset();
+}
+END_TEST
+
+/* The examine callback's record. */
+typedef struct examined {
+    int n;
+    char topic[16][8];
+    int32_t partition[16];
+} examined_t;
+
+static void examine(const char *topic, int32_t partition, void *arg) {
+    examined_t *e = arg;
+    ck_assert_int_lt(e->n, 16);
+    snprintf(e->topic[e->n], sizeof(e->topic[0]), "%s", topic);
+    e->partition[e->n++] = partition;
+}
+
+START_TEST(a_departed_broker_loses_its_queue_and_only_its_partitions_are_examined) {
+    small_cluster();
+    kb_ctl_fanout_t *f = new_fanout();
+    kb_ctl_fanout_start(f, 9);
+    kb_ctl_fanout_flush(f);
+    int to3 = find_call(0, 3, true);
+    viewfix_remove_broker(3);
+    examined_t e = {0};
+    kb_ctl_fanout_brokers_changed(f, examine, &e);
+    /* Its request in flight was cancelled, not retried; nothing more goes to it. */
+    ck_assert(!fx.calls[to3].pending);
+    ck_assert(!fx.conns[2].open);
+    ck_assert_ptr_null(kb_ctl_fanout_queue(f, 3));
+    ck_assert_int_eq(e.n, 1);
+    ck_assert_str_eq(e.topic[0], "b");
+    ck_assert_int_eq(e.partition[0], 0);
+    int from = fx.n_calls;
+    answer_all();
+    ck_assert_int_eq(find_call(from, 3, true), -1);
+    ck_assert_int_eq(find_call(from, 3, false), -1);
+    /* The others hear of the broker list: 1, 2 only. */
+    int um1 = find_call(from, 1, false);
+    ck_assert_int_ge(um1, 0);
+    int last1 = um1;
+    for (int i = um1 + 1; i < fx.n_calls; i++)
+        if (fx.calls[i].broker == 1) last1 = i;
+    ck_assert_uint_eq(um(last1)->n_live_brokers, 2);
+    kb_ctl_fanout_free(f);
+    fx_reset();
+    viewfix_reset();
+}
+END_TEST
+
+START_TEST(a_new_broker_epoch_drops_the_queue_and_the_new_incarnation_gets_everything) {
+    small_cluster();
+    kb_ctl_fanout_t *f = new_fanout();
+    kb_ctl_fanout_start(f, 9);
+    kb_ctl_fanout_flush(f);
+    answer_all();
+    /* A write for a/1 queued to broker 2 but not yet sent ... */
+    kb_ctl_key_t key = kb_ctl_key(kb_ctl_fanout_topic(f, "a"), 1);
+    kb_ctl_fanout_state_written(f, key, &kc_view_topic(viewfix_view(), "a")->partitions[1], false);
+    /* ... and broker 2 restarts (a larger czxid) before the flush. */
+    viewfix_broker_details(2, 202, "h2", 9102, "PLAINTEXT", "PLAINTEXT", "h2", 9092, NULL);
+    examined_t e = {0};
+    int closed = fx.n_closed, conns = fx.n_conns, from = fx.n_calls;
+    kb_ctl_fanout_brokers_changed(f, examine, &e);
+    ck_assert_int_eq(fx.n_closed, closed + 1);
+    ck_assert_int_eq(fx.n_conns, conns + 1);
+    ck_assert_int_eq(fx.conns[conns].peer.broker_epoch, 202);
+    ck_assert_int_eq(e.n, 3); /* a/0, a/1, b/0: each once although it left and joined */
+    kb_ctl_fanout_flush(f);
+    int first = find_call(from, 2, true);
+    ck_assert_int_ge(first, 0);
+    ck_assert_int_eq(lai(first)->broker_epoch, 202);
+    ck_assert_uint_eq(lai(first)->n_partition_states, 3); /* the full state, not the one queued */
+    answer_all();
+    int m = find_call(from, 2, false);
+    ck_assert_int_ge(m, 0);
+    ck_assert_uint_eq(um(m)->n_partition_states, 3);
+    kb_ctl_fanout_free(f);
+    fx_reset();
+    viewfix_reset();
+}
+END_TEST
+
+START_TEST(losing_the_role_frees_every_queue) {
+    small_cluster();
+    kb_ctl_fanout_t *f = new_fanout();
+    kb_ctl_fanout_start(f, 9);
+    kb_ctl_fanout_flush(f);
+    kb_ctl_fanout_stop(f);
+    ck_assert(!kb_ctl_fanout_started(f));
+    ck_assert_int_eq(fx.n_closed, 3);
+    ck_assert_int_eq(pending_calls(), 0);
+    ck_assert_int_eq(fx.n_calls, 3);
+    kb_ctl_fanout_free(f);
+    fx_reset();
+    viewfix_reset();
+}
+END_TEST
+
+START_TEST(a_new_partition_is_new_to_its_replicas) {
+    small_cluster();
+    kb_ctl_fanout_t *f = new_fanout();
+    kb_ctl_fanout_start(f, 9);
+    kb_ctl_fanout_flush(f);
+    answer_all();
+    viewfix_topic("c", 1, (int32_t[]){3, 1}, 2);
+    viewfix_state("c", 0, 3, 0, (int32_t[]){3, 1}, 2);
+    const kc_partition_t *part = &kc_view_topic(viewfix_view(), "c")->partitions[0];
+    kb_ctl_key_t key = kb_ctl_key(kb_ctl_fanout_topic(f, "c"), 0);
+    kb_ctl_fanout_index(f, key, part);
+    kb_ctl_fanout_state_written(f, key, part, true);
+    int from = fx.n_calls;
+    kb_ctl_fanout_flush(f);
+    ck_assert_int_eq(find_call(from, 2, true), -1);
+    ck_assert(lai(find_call(from, 1, true))->partition_states[0]->is_new);
+    ck_assert(lai(find_call(from, 3, true))->partition_states[0]->is_new);
+    answer_all();
+    kb_ctl_fanout_free(f);
+    fx_reset();
+    viewfix_reset();
+}
+END_TEST
+
+Suite *ctl_queue_suite(void) {
+    Suite *s = suite_create("ctl_queue");
+    TCase *tc = tcase_create("queue");
+    tcase_add_test(tc, leader_and_isr_leaves_before_update_metadata);
+    tcase_add_test(tc, one_request_in_flight_at_a_time);
+    tcase_add_test(tc, a_timed_out_request_is_sent_again);
+    tcase_add_test(tc, a_disconnected_request_is_merged_with_what_was_queued_since);
+    tcase_add_test(tc, an_answer_with_an_error_is_not_repeated);
+    tcase_add_test(tc, a_burst_is_coalesced_into_a_few_requests);
+    tcase_add_test(tc, freeing_a_queue_cancels_its_request_without_a_retry);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("fanout");
+    tcase_add_test(tc, start_sends_each_broker_its_roles_then_everything);
+    tcase_add_test(tc, a_written_state_goes_to_its_replicas_and_its_metadata_to_all);
+    tcase_add_test(tc, a_departed_broker_loses_its_queue_and_only_its_partitions_are_examined);
+    tcase_add_test(tc, a_new_broker_epoch_drops_the_queue_and_the_new_incarnation_gets_everything);
+    tcase_add_test(tc, losing_the_role_frees_every_queue);
+    tcase_add_test(tc, a_new_partition_is_new_to_its_replicas);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -21,7 +21,9 @@
 #include "broker/kb_control_requests.h"
 #include "broker/log/kb_log.h"
 #include "broker/metadata/kb_metadata.h"
+#include "broker/metadata/kb_metadata_view.h"
 #include "broker/replica/kb_replicas.h"
+#include "broker/replica/kb_settings_view.h"
 #include "proto/kp_types.h"
 #include "tests/unit/logfix.h"
 #include "tests/unit/unit.h"
@@ -368,6 +370,38 @@ START_TEST(stop_replica_unhosts_fences_and_deletes) {
 }
 END_TEST
 
+/* ---- the view feeds that stay: settings and config overrides only ---- */
+
+START_TEST(view_feeds_give_settings_and_configs_but_no_roles) {
+    kb_settings_feed_t *sf = kb_settings_feed_new(replicas, viewfix_view(), &lf.cfg);
+    kb_metadata_feed_t *mf = kb_metadata_config_feed_new(md, viewfix_view());
+    ck_assert_ptr_nonnull(sf);
+    ck_assert_ptr_nonnull(mf);
+    int32_t leader_isr[] = {ME};
+    viewfix_topic(T, 1, me_and_2, 2);
+    viewfix_state(T, 0, ME, 3, leader_isr, 1);
+    kb_settings_feed_apply(sf);
+    ck_assert_int_eq(kb_metadata_feed_apply(mf), 0);
+    creations_done();
+    ck_assert_ptr_null(hosted());                     /* no role from the view */
+    ck_assert_ptr_null(kb_metadata_topic(md, T));     /* nor a topic in the cache */
+    ck_assert(!kb_metadata_loaded(md));
+    ck_assert_int_eq(lai_one(state(T, 0, ME, 3, me_and_2, 2)), 0);
+    ck_assert_ptr_nonnull(hosted());
+    Kbroker__Rpc__PartitionState st = state(T, 0, ME, 3, me_and_2, 2);
+    ck_assert_int_eq(um(1, NULL, 0, &st, 1), 0);
+    /* Overrides that change later reach the hosted log and the cache. */
+    viewfix_topic_config(T, "max.message.bytes", "23456");
+    kb_settings_feed_apply(sf);
+    ck_assert_int_eq(kb_metadata_feed_apply(mf), 0);
+    ck_assert_int_eq(kb_partition_max_message_bytes(hosted()), 23456);
+    ck_assert_int_eq(kb_metadata_topic(md, T)->n_configs, 1);
+    ck_assert_int_eq(kb_metadata_broker_count(md), 0); /* brokers are UpdateMetadata's */
+    kb_settings_feed_free(sf);
+    kb_metadata_feed_free(mf);
+}
+END_TEST
+
 Suite *control_suite(void) {
     Suite *s = suite_create("control");
     TCase *tc = tcase_create("requests");
@@ -383,6 +417,7 @@ Suite *control_suite(void) {
     tcase_add_test(tc, update_metadata_fills_the_cache);
     tcase_add_test(tc, update_metadata_is_fenced_and_deletes_topics);
     tcase_add_test(tc, stop_replica_unhosts_fences_and_deletes);
+    tcase_add_test(tc, view_feeds_give_settings_and_configs_but_no_roles);
     suite_add_tcase(s, tc);
     return s;
 }

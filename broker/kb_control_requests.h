@@ -84,6 +84,11 @@ int32_t kb_control_controller_epoch(const kb_control_t *c);
  * server copies it. */
 const kb_rpc_handler_t *kb_control_handlers(kb_control_t *c, size_t *n);
 
+/* A kb_control_epoch_fn over a kb_registration_t (kb_registration.h):
+ * its czxid while registered, else -1 (the czxid of a registration not
+ * yet made reads 0, which would refuse every request). */
+int64_t kb_control_registration_epoch(void *registration);
+
 /* The cores.  Each returns the whole-request error code (0, 11 or 77) and
  * fills *out, which it initialises; the caller frees out's contents with
  * kb_control_response_clear(&out->base) once sent. */

@@ -3,9 +3,11 @@
  * hands the unpacked body to its core (kb_control_requests.c) and sends
  * what it filled.  The channel packs the response before kb_rpc_respond
  * returns, so the response (whose topic names point into the request) is
- * freed right after.
+ * freed right after.  Also the broker epoch as main.c reads it from the
+ * registration (the unit suite links neither).
  */
 #include "broker/kb_control_internal.h"
+#include "broker/kb_registration.h"
 
 static void on_leader_and_isr(kb_rpc_req_t *req, const ProtobufCMessage *body, const kp_rpc_slice_t *slices,
                               size_t n_slices, void *arg) {
@@ -37,4 +39,9 @@ const kb_rpc_handler_t *kb_control_handlers(kb_control_t *c, size_t *n) {
     c->handlers[2] = (kb_rpc_handler_t){KBROKER__RPC__METHOD__METHOD_STOP_REPLICA, on_stop_replica, c};
     *n = sizeof(c->handlers) / sizeof(c->handlers[0]);
     return c->handlers;
+}
+
+int64_t kb_control_registration_epoch(void *registration) {
+    const kb_registration_t *r = registration;
+    return r && kb_registration_registered(r) ? kb_registration_epoch(r) : -1;
 }

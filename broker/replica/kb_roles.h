@@ -3,10 +3,10 @@
  * one partition (its leader, leader epoch, ISR and replicas), handed to the
  * partitions in batches through ONE entry point, kb_replicas_apply_roles().
  *
- * Until the controller sends LeaderAndIsr over RPC, the batches are built
- * from the cluster view's state znodes (kb_roles_view.c, an adapter that
- * goes away then); afterwards the LeaderAndIsr handler builds them from the
- * request.  Either way the partitions apply them the same way:
+ * The LeaderAndIsr and StopReplica handlers (broker/kb_control_requests.c)
+ * build them from the controller's requests; until main.c serves those,
+ * the adapter kb_roles_view.c builds them from the cluster view's state
+ * znodes (it goes away then).  Either way the partitions apply them the same way:
  *
  *   Hosting.  A partition whose replicas list this broker gets a local log
  *   (created off the loop the first time) and is hosted once it has one;

@@ -28,6 +28,7 @@ typedef struct kb_topic_creator kb_topic_creator_t;
 typedef struct kb_config_writer kb_config_writer_t;
 typedef struct kb_worker kb_worker_t;
 typedef struct kb_rpc_server kb_rpc_server_t;
+typedef struct kb_control kb_control_t;
 
 typedef struct kb_broker {
     struct event_base *base;
@@ -48,6 +49,7 @@ typedef struct kb_broker {
     kb_topic_creator_t *topic_creator; /* CreateTopics and auto-creation (broker/admin) */
     kb_config_writer_t *config_writer; /* AlterConfigs' topic config writes (broker/admin) */
     kb_worker_t *worker;         /* num.io.threads threads for work kept off the loop */
+    kb_control_t *control;       /* the controller's requests, once served (kb_control_requests.h); NULL before */
 } kb_broker_t;
 
 #endif

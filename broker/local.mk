@@ -25,6 +25,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/api/kb_api_describeconfigs.c \
 	broker/api/kb_api_alterconfigs.c \
 	broker/kb_topic_config.c broker/kb_topic_config.h \
+	broker/kb_control_requests.c broker/kb_control_requests.h broker/kb_control_internal.h broker/kb_control_rpc.c \
 	broker/metadata/kb_metadata.c broker/metadata/kb_metadata.h \
 	broker/metadata/kb_metadata_view.c broker/metadata/kb_metadata_view.h \
 	broker/admin/kb_topic_creator.c broker/admin/kb_topic_creator.h \
@@ -46,7 +47,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/replica/kb_partition_internal.h broker/replica/kb_partition_isr.c broker/replica/kb_partition_roles.c \
 	broker/replica/kb_isr.c broker/replica/kb_isr.h \
 	broker/replica/kb_roles.h broker/replica/kb_roles_view.c broker/replica/kb_roles_view.h \
-	broker/replica/kb_topic_settings.c \
+	broker/replica/kb_topic_settings.c broker/replica/kb_settings_view.c broker/replica/kb_settings_view.h \
 	broker/metrics/kb_metrics.c broker/metrics/kb_metrics.h
 broker_libkbroker_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS)
 # broker/rpc includes the header protoc-c generates: wait for it under -j.

@@ -266,6 +266,47 @@ int kb_metadata_set_partition(kb_metadata_t *md, const char *topic, int32_t inde
     return 0;
 }
 
+/* The partitions [from, n) of a topic being grown: no leader, no epoch,
+ * no replicas (each with its own small allocation, as partition_copy
+ * makes them, so partition_clear frees them alike). */
+static int partitions_fill_empty(kb_metadata_partition_t *parts, int from, int n) {
+    static const kb_metadata_partition_t none = {.leader = -1, .leader_epoch = -1};
+    for (int i = from; i < n; i++) {
+        if (partition_copy(&parts[i], &none) == 0) continue;
+        while (--i >= from) partition_clear(&parts[i]);
+        return -1;
+    }
+    return 0;
+}
+
+/* Grows topic t to n partitions in place; the old ones move, uncopied. */
+static int topic_grow(kb_metadata_topic_t *t, int n) {
+    kb_metadata_partition_t *parts = calloc((size_t)n + 1, sizeof(*parts));
+    if (!parts) return -1;
+    if (partitions_fill_empty(parts, t->n_partitions, n) != 0) {
+        free(parts);
+        return -1;
+    }
+    if (t->n_partitions > 0) memcpy(parts, t->partitions, sizeof(*parts) * (size_t)t->n_partitions);
+    free(t->partitions);
+    t->partitions = parts;
+    t->n_partitions = n;
+    return 0;
+}
+
+int kb_metadata_ensure_partitions(kb_metadata_t *md, const char *topic, int32_t n, const kc_config_entry_t *configs,
+                                  int n_configs) {
+    int at = topic ? topic_search(md, topic) : -1;
+    if (!topic || n < 0) return -1;
+    if (at >= 0) return md->topics[at]->n_partitions >= n ? 0 : topic_grow(md->topics[at], n);
+    kb_metadata_topic_t fresh = {(char *)topic, 0, NULL, n_configs, (kc_config_entry_t *)configs};
+    if (kb_metadata_upsert_topic(md, &fresh) != 0) return -1;
+    at = topic_search(md, topic);
+    if (topic_grow(md->topics[at], n) == 0) return 0;
+    kb_metadata_remove_topic(md, topic);
+    return -1;
+}
+
 int kb_metadata_set_topic_configs(kb_metadata_t *md, const char *topic, const kc_config_entry_t *configs,
                                   int n) {
     int at = topic ? topic_search(md, topic) : -1;

@@ -5,10 +5,12 @@
  * each topic's config overrides), which every API handler reads.
  *
  * The cache owns copies of everything it holds and is written only through
- * the update calls below, which take plain data.  Today the view adapter
- * (kb_metadata_view.h) feeds it what the ZooKeeper view stamped as changed;
- * next issue UpdateMetadata feeds it through the same calls and the adapter
- * goes away.  Handlers never write it (design.md, broker/metadata).
+ * the update calls below, which take plain data.  Before the controller
+ * spoke RPC the view adapter (kb_metadata_view.h) fed it everything the
+ * ZooKeeper view stamped as changed; with UpdateMetadata
+ * (broker/kb_control_requests.c) the request fills brokers, controller and
+ * partitions, and the adapter only the topics' config overrides and the
+ * cluster id.  Handlers never write it (design.md, broker/metadata).
  *
  * Cost: topics are kept in an array of pointers sorted by name (lookup
  * O(log n), an upsert or removal moves pointers only), brokers likewise by
@@ -84,6 +86,12 @@ int kb_metadata_upsert_topic(kb_metadata_t *md, const kb_metadata_topic_t *t);
  * the partition index is unknown. */
 int kb_metadata_set_partition(kb_metadata_t *md, const char *topic, int32_t index,
                               const kb_metadata_partition_t *p);
+/* Makes sure topic exists with at least n partitions (UpdateMetadata
+ * grows topics as it names partitions): a new topic is added with a copy
+ * of configs, an existing one keeps its own; the partitions added have no
+ * leader (-1), leader epoch -1, and no replicas or ISR until set. */
+int kb_metadata_ensure_partitions(kb_metadata_t *md, const char *topic, int32_t n, const kc_config_entry_t *configs,
+                                  int n_configs);
 /* Replaces an existing topic's config overrides. */
 int kb_metadata_set_topic_configs(kb_metadata_t *md, const char *topic, const kc_config_entry_t *configs,
                                   int n);

@@ -1,7 +1,8 @@
 /*
  * kb_metadata_view.c - copies the ZooKeeper view's changes into the
- * metadata cache (kb_metadata_view.h).  Temporary: it goes away when
- * UpdateMetadata fills the cache.
+ * metadata cache (kb_metadata_view.h).  The full feed is temporary: it
+ * goes away when UpdateMetadata fills the cache; the config-only feed
+ * (topic overrides, cluster id) stays.
  *
  * The conversions borrow the view's arrays into the cache's input types;
  * the cache copies them, so nothing here outlives one apply.
@@ -14,6 +15,7 @@ struct kb_metadata_feed {
     kb_metadata_t *md;
     const kc_view_t *v;
     uint64_t seen; /* view generation applied up to; 0: nothing yet */
+    bool configs_only; /* kb_metadata_config_feed_new: UpdateMetadata fills the rest */
 };
 
 kb_metadata_feed_t *kb_metadata_feed_new(kb_metadata_t *md, const kc_view_t *v) {
@@ -21,6 +23,12 @@ kb_metadata_feed_t *kb_metadata_feed_new(kb_metadata_t *md, const kc_view_t *v) 
     if (!f) return NULL;
     f->md = md;
     f->v = v;
+    return f;
+}
+
+kb_metadata_feed_t *kb_metadata_config_feed_new(kb_metadata_t *md, const kc_view_t *v) {
+    kb_metadata_feed_t *f = kb_metadata_feed_new(md, v);
+    if (f) f->configs_only = true;
     return f;
 }
 
@@ -99,7 +107,25 @@ static void drop_removed(const kb_metadata_feed_t *f) {
     }
 }
 
+/* The config-only apply: overrides of the changed topics the cache holds
+ * (unknown ones are skipped: UpdateMetadata adds them with the view's
+ * overrides), and the cluster id. */
+static int apply_configs(kb_metadata_feed_t *f) {
+    uint64_t gen = kc_view_generation(f->v);
+    bool all = !f->seen || kc_view_topics_removed(f->v) > f->seen;
+    int rc = kb_metadata_set_cluster_id(f->md, kc_view_cluster_id(f->v));
+    for (const kc_topic_t *t = kc_view_changed_since(f->v, f->seen); t; t = kc_view_changed_next(f->v, t)) {
+        if (!all && t->configs_changed <= f->seen) continue;
+        if (kb_metadata_topic(f->md, t->name))
+            rc |= kb_metadata_set_topic_configs(f->md, t->name, t->configs, t->n_configs);
+    }
+    f->seen = rc == 0 ? gen : 0;
+    kb_metadata_notify(f->md);
+    return rc == 0 ? 0 : -1;
+}
+
 int kb_metadata_feed_apply(kb_metadata_feed_t *f) {
+    if (f->configs_only) return apply_configs(f);
     uint64_t gen = kc_view_generation(f->v);
     bool removals = !f->seen || kc_view_topics_removed(f->v) > f->seen;
     int rc = 0;

@@ -24,6 +24,14 @@ typedef struct kb_metadata_feed kb_metadata_feed_t;
 /* Neither md nor v is owned; both must outlive the feed. */
 kb_metadata_feed_t *kb_metadata_feed_new(kb_metadata_t *md, const kc_view_t *v);
 void kb_metadata_feed_free(kb_metadata_feed_t *f);
+/* A feed of the topics' config overrides and the cluster id only, for a
+ * broker whose cache UpdateMetadata fills (brokers, controller,
+ * partitions, loaded): each apply sets the overrides of the topics the
+ * cache holds whose overrides the view stamped since the previous apply
+ * (every changed topic's after a removal: it may be a new topic under an
+ * old name), and the cluster id.  A topic the cache does not hold yet
+ * takes its overrides from the view when UpdateMetadata adds it. */
+kb_metadata_feed_t *kb_metadata_config_feed_new(kb_metadata_t *md, const kc_view_t *v);
 /* Copies the view's changes into the cache and notifies its listeners.
  * Call from the view's change callback.  0, or -1 when out of memory (the
  * next apply then copies everything again). */

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "broker/kb_broker.h"
+#include "broker/kb_control_requests.h"
 #include "broker/kb_registration.h"
 #include "broker/log/kb_log.h"
 #include "broker/net/kb_net.h"
@@ -99,6 +100,23 @@ static const counter_t role_counters[] = {
      offsetof(kb_roles_stats_t, ignored_same_epoch)},
 };
 
+/* The controller's requests (kb_control_requests.h): refusals name the
+ * epoch that fenced them. */
+static const counter_t control_counters[] = {
+    {"control_leader_and_isr_total", "LeaderAndIsr requests accepted.", offsetof(kb_control_stats_t, leader_and_isr)},
+    {"control_update_metadata_total", "UpdateMetadata requests accepted.",
+     offsetof(kb_control_stats_t, update_metadata)},
+    {"control_stop_replica_total", "StopReplica requests accepted.", offsetof(kb_control_stats_t, stop_replica)},
+    {"control_requests_refused_stale_controller_epoch_total",
+     "Controller requests refused: older controller epoch than seen (STALE_CONTROLLER_EPOCH).",
+     offsetof(kb_control_stats_t, refused_stale_controller_epoch)},
+    {"control_requests_refused_stale_broker_epoch_total",
+     "Controller requests refused: meant for an older registration of this broker (STALE_BROKER_EPOCH).",
+     offsetof(kb_control_stats_t, refused_stale_broker_epoch)},
+    {"control_partitions_fenced_total", "Partitions of controller requests answered FENCED_LEADER_EPOCH.",
+     offsetof(kb_control_stats_t, partitions_fenced)},
+};
+
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Counters may be bumped by another thread (relaxed atomics), so read them
@@ -171,6 +189,8 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
     static const kb_metrics_t no_metrics;
     kb_log_stats_t stats = {0};
     kb_roles_stats_t roles = {0};
+    kb_control_stats_t control = {0};
+    if (b->control) kb_control_stats(b->control, &control);
     if (b->logs) kb_logmgr_stats(b->logs, &stats);
     if (b->replicas) kb_replicas_roles_stats(b->replicas, &roles);
     add_metric(out, "broker_id", "gauge", "This broker's broker.id.", (uint64_t)b->cfg->broker_id);
@@ -185,6 +205,7 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
     add_values(out, "counter", &stats, log_counters, N_OF(log_counters));
     add_values(out, "gauge", &stats, log_gauges, N_OF(log_gauges));
     add_values(out, "counter", &roles, role_counters, N_OF(role_counters));
+    add_values(out, "counter", &control, control_counters, N_OF(control_counters));
     add_session(b, out);
 }
 

@@ -63,10 +63,10 @@ static void partition_set_role(kb_partition_t *p, const kb_role_t *to) {
     kb_partition_update_hw(p);
 }
 
-/* The role update u gives this broker (a deleted partition: none, and no
- * epoch). */
+/* The role update u gives this broker (a deleted or stopped partition:
+ * none; a deleted one: no epoch either). */
 static void role_from_update(kb_role_t *to, const kb_role_update_t *u, int32_t me) {
-    bool hosted = !u->deleted && kc_int32_contains(u->replicas, u->n_replicas, me);
+    bool hosted = !u->deleted && !u->stop && kc_int32_contains(u->replicas, u->n_replicas, me);
     *to = (kb_role_t){.hosted = hosted, .leader_epoch = u->deleted ? KB_ROLE_NO_EPOCH : u->leader_epoch,
                       .zk_version = -1, .replicas = u->replicas, .n_replicas = u->deleted ? 0 : u->n_replicas};
     if (!hosted || u->leader_epoch == KB_ROLE_NO_EPOCH) return; /* no role here, or no state to take */
@@ -78,10 +78,10 @@ static void role_from_update(kb_role_t *to, const kb_role_update_t *u, int32_t m
     to->n_isr = u->n_isr;
 }
 
-/* Fencing (kb_roles.h): false when `to` must not be applied to p.  The
- * epoch p has seen fences it whether or not p is assigned here now; only a
+/* Fencing (kb_roles.h): whether `to` may be applied to p.  The epoch p
+ * has seen fences it whether or not p is assigned here now; only a
  * deletion (not fenced: the caller skips this) forgets it. */
-static bool role_admitted(kb_replicas_t *r, const kb_partition_t *p, const kb_role_t *to) {
+static kb_role_outcome_t role_admitted(kb_replicas_t *r, const kb_partition_t *p, const kb_role_t *to) {
     if (p->seen_epoch != KB_ROLE_NO_EPOCH && to->leader_epoch < p->seen_epoch) {
         r->roles_stats.refused_stale_epoch++;
         if (to->leader_epoch == KB_ROLE_NO_EPOCH)
@@ -90,13 +90,29 @@ static bool role_admitted(kb_replicas_t *r, const kb_partition_t *p, const kb_ro
         else
             kc_warn("replica", "%s-%d: role update refused: leader epoch %d is older than %d", p->topic,
                     (int)p->partition, (int)to->leader_epoch, (int)p->seen_epoch);
-        return false;
+        return KB_ROLE_REFUSED_STALE;
     }
     if (to->leader_epoch == p->seen_epoch && to->hosted == p->assigned) {
         r->roles_stats.ignored_same_epoch++;
-        return false;
+        return KB_ROLE_IGNORED_SAME;
     }
-    return true;
+    return KB_ROLE_APPLIED;
+}
+
+/* Fencing of a stop (kb_roles.h): only an epoch older than the one p has
+ * seen refuses it.  A stop without an epoch keeps fencing by the epoch p
+ * has seen (a deletion forgets it in any case: role_from_update). */
+static kb_role_outcome_t stop_admitted(kb_replicas_t *r, const kb_partition_t *p, const kb_role_update_t *u,
+                                       kb_role_t *to) {
+    if (u->leader_epoch == KB_ROLE_NO_EPOCH) {
+        if (!u->deleted) to->leader_epoch = p->seen_epoch;
+        return KB_ROLE_APPLIED;
+    }
+    if (p->seen_epoch == KB_ROLE_NO_EPOCH || u->leader_epoch >= p->seen_epoch) return KB_ROLE_APPLIED;
+    r->roles_stats.refused_stale_epoch++;
+    kc_warn("replica", "%s-%d: stop refused: leader epoch %d is older than %d", p->topic, (int)p->partition,
+            (int)u->leader_epoch, (int)p->seen_epoch);
+    return KB_ROLE_REFUSED_STALE;
 }
 
 /* Keeps a copy of `to` in p->want (its arrays in p->want_ids).  Out of
@@ -221,21 +237,33 @@ static kb_partition_t *partition_add(kb_replicas_t *r, const char *topic, int32_
     return p;
 }
 
-static void apply_role(kb_replicas_t *r, const kb_role_update_t *u) {
+static kb_role_outcome_t apply_role(kb_replicas_t *r, const kb_role_update_t *u) {
     kb_partition_t *p = kb_replicas_find(r, u->topic, u->partition);
     kb_role_t to;
+    kb_role_outcome_t verdict = KB_ROLE_APPLIED;
     role_from_update(&to, u, r->deps.cfg->broker_id);
-    if (!p && !to.hosted) return; /* never hosted here: nothing to drop, no epoch to keep */
-    if (!p && !(p = partition_add(r, u->topic, u->partition))) return;
-    if (!u->deleted && !role_admitted(r, p, &to)) return;
+    if (!p && !to.hosted) return KB_ROLE_NOT_HERE; /* never hosted here: nothing to drop, no epoch to keep */
+    if (!p && !(p = partition_add(r, u->topic, u->partition))) return KB_ROLE_NO_MEMORY;
+    if (u->stop) verdict = stop_admitted(r, p, u, &to);
+    else if (!u->deleted) verdict = role_admitted(r, p, &to);
+    if (verdict != KB_ROLE_APPLIED) return verdict;
     /* A newer epoch for a partition that is not assigned here, before or
      * after, changes nothing here but the epoch it fences by. */
     if (p->assigned || to.hosted) r->roles_stats.applied++;
     partition_take_role(r, p, &to);
+    return KB_ROLE_APPLIED;
+}
+
+void kb_replicas_apply_roles_outcomes(kb_replicas_t *r, const kb_role_update_t *u, size_t n,
+                                      kb_role_outcome_t *out) {
+    for (size_t i = 0; i < n; i++) {
+        kb_role_outcome_t o = apply_role(r, &u[i]);
+        if (out) out[i] = o;
+    }
 }
 
 void kb_replicas_apply_roles(kb_replicas_t *r, const kb_role_update_t *u, size_t n) {
-    for (size_t i = 0; i < n; i++) apply_role(r, &u[i]);
+    kb_replicas_apply_roles_outcomes(r, u, n, NULL);
 }
 
 void kb_replicas_each_known(kb_replicas_t *r, void (*fn)(void *arg, const char *topic, int32_t partition),

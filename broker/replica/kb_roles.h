@@ -3,10 +3,10 @@
  * one partition (its leader, leader epoch, ISR and replicas), handed to the
  * partitions in batches through ONE entry point, kb_replicas_apply_roles().
  *
- * Until the controller sends LeaderAndIsr over RPC, the batches are built
- * from the cluster view's state znodes (kb_roles_view.c, an adapter that
- * goes away then); afterwards the LeaderAndIsr handler builds them from the
- * request.  Either way the partitions apply them the same way:
+ * The LeaderAndIsr and StopReplica handlers (broker/kb_control_requests.c)
+ * build them from the controller's requests; until main.c serves those,
+ * the adapter kb_roles_view.c builds them from the cluster view's state
+ * znodes (it goes away then).  Either way the partitions apply them the same way:
  *
  *   Hosting.  A partition whose replicas list this broker gets a local log
  *   (created off the loop the first time) and is hosted once it has one;
@@ -25,6 +25,14 @@
  *   that keeps the leader epoch, and adopts the new ISR and zkVersion itself
  *   once that write succeeded, as Kafka does: the same-epoch update that
  *   later echoes the write back carries nothing new.
+ *
+ *   Stopping (StopReplica).  An update marked `stop` ends this broker's
+ *   role without naming an assignment: the partition is no longer hosted
+ *   (the log stays), and with `deleted` also forgets its epochs.  It is
+ *   fenced like Kafka 3.x fences StopReplica: an epoch older than the one
+ *   seen is refused, an equal or newer one is taken (a controller stops a
+ *   replica at the epoch it last gave it), and one without an epoch
+ *   (Kafka's -1 and -2) stops the partition at whatever epoch it has seen.
  */
 #ifndef KB_ROLES_H
 #define KB_ROLES_H
@@ -59,10 +67,25 @@ typedef struct kb_role_update {
     int n_replicas;
     bool deleted;              /* the partition no longer exists (its topic was deleted): it is
                                 * unassigned and forgets its epochs; the other fields are ignored */
+    bool stop;                 /* StopReplica: unassigned here whatever replicas says (see the top);
+                                * only leader_epoch and deleted are read */
 } kb_role_update_t;
+
+/* What became of one update, for a caller that answers per partition (the
+ * LeaderAndIsr and StopReplica handlers). */
+typedef enum kb_role_outcome {
+    KB_ROLE_APPLIED = 0,   /* taken: the partition's role or fencing epoch is the update's */
+    KB_ROLE_REFUSED_STALE, /* older leader epoch than the partition had seen: nothing changed */
+    KB_ROLE_IGNORED_SAME,  /* same leader epoch and nothing new: nothing changed */
+    KB_ROLE_NOT_HERE,      /* never known here and not assigned here now: nothing to do */
+    KB_ROLE_NO_MEMORY,     /* the partition could not be allocated: nothing changed */
+} kb_role_outcome_t;
 
 /* Applies n updates in order (the one entry point for roles). */
 void kb_replicas_apply_roles(kb_replicas_t *r, const kb_role_update_t *u, size_t n);
+/* The same, writing update i's outcome to out[i] (out holds n). */
+void kb_replicas_apply_roles_outcomes(kb_replicas_t *r, const kb_role_update_t *u, size_t n,
+                                      kb_role_outcome_t *out);
 
 /* Calls fn for each partition an update has ever assigned here (hosted,
  * waiting for its log, or moved away since, and not deleted): those that

@@ -8,6 +8,9 @@
  * roles").  It uses only the partitions' public calls, and keeps its own
  * position in the view.
  *
+ * The topic settings part stays when this file goes (kb_settings_view.c):
+ * it is shared from there.
+ *
  * On each view change, once the view has loaded completely (a view in the
  * middle of a reload may show stale states), it visits only the topics and
  * partitions the view stamped since the last apply (kc_view.h, change
@@ -25,7 +28,7 @@
 
 #include <stdlib.h>
 
-#include "broker/kb_topic_config.h"
+#include "broker/replica/kb_settings_view.h"
 #include "common/kc_log.h"
 #include "coord/kc_model.h"
 
@@ -79,28 +82,9 @@ static kb_role_update_t update_from_view(const kc_topic_t *t, int32_t pid) {
     return u;
 }
 
-/* True when a partition of t stamped after `since` is assigned here. */
-static bool changed_here(const kb_roles_feed_t *f, const kc_topic_t *t, uint64_t since) {
-    for (int32_t pid = 0; pid < t->n_partitions; pid++) {
-        const kc_partition_t *kp = &t->partitions[pid];
-        if (kp->changed > since && kc_int32_contains(kp->replicas, kp->n_replicas, f->cfg->broker_id)) return true;
-    }
-    return false;
-}
-
-/* t's settings, when its overrides changed or a changed partition is
- * assigned here (the partitions skip settings they already have). */
-static void give_settings(const kb_roles_feed_t *f, const kc_topic_t *t, uint64_t since) {
-    if (t->configs_changed <= since && !changed_here(f, t, since)) return;
-    kb_topic_settings_t ts;
-    kb_topic_config_resolve(f->cfg, t->configs, t->n_configs, &ts.log);
-    ts.min_insync = kb_topic_config_min_insync(f->cfg, t->configs, t->n_configs);
-    kb_replicas_apply_topic_settings(f->r, t->name, t->n_partitions, &ts);
-}
-
 /* The settings, then the roles of t's partitions stamped after `since`. */
 static void walk_topic(kb_roles_feed_t *f, const kc_topic_t *t, uint64_t since) {
-    give_settings(f, t, since);
+    kb_settings_give_changed(f->r, f->cfg, t, since);
     for (int32_t pid = 0; pid < t->n_partitions; pid++) {
         if (t->partitions[pid].changed <= since) continue;
         kb_role_update_t u = update_from_view(t, pid);

@@ -1,0 +1,167 @@
+"""
+Scenario ze: brokers obey only the controller, and only the current one
+(issue 10 item 4; zk-and-replication.md 2.2, 2.8).
+
+RED UNTIL INTEGRATION: it needs the RPC channel (broker/rpc, rpcwire.py of
+the channel's branch) and main.c serving broker/kb_control_requests.c's
+handlers, with the ZooKeeper role and metadata feeds replaced by the
+settings-only and config-only ones.
+
+Three brokers, a topic of one partition with replication factor 3.  A
+stranger on a follower's RPC port (a Hello, then requests encoded here by
+hand from proto/kbroker_rpc.proto) sends what a deposed controller or a
+controller talking to an older incarnation would send:
+
+  - LeaderAndIsr making the follower leader at a much newer leader epoch,
+    with the controller epoch one below /controller_epoch: refused with
+    STALE_CONTROLLER_EPOCH (11), and nothing changes (kcat's Metadata from
+    every broker, the follower's log dir still there);
+  - the same with the current controller epoch but a broker epoch one
+    below the follower's czxid: STALE_BROKER_EPOCH (77);
+  - UpdateMetadata with an empty broker list and the partition led by
+    nobody, stale either way: refused, and every broker still lists the
+    three brokers and the leader;
+  - the metrics count both refusals.
+
+Then the state znode is edited behind the controller's back (another
+leader, a bumped epoch): clients see nothing change, because brokers no
+longer read state znodes.
+"""
+import json
+import socket
+import struct
+
+import pytest
+
+import kbharness as h
+import rpcwire
+
+T = "fenced"
+STALE_CONTROLLER_EPOCH, STALE_BROKER_EPOCH = 11, 77
+METHOD_LEADER_AND_ISR, METHOD_UPDATE_METADATA = 2, 3
+
+
+# -- protobuf by hand (proto3: zero values are omitted) -------------------
+def _varint(v):
+    v &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        b, v = v & 0x7F, v >> 7
+        out.append(b | 0x80 if v else b)
+        if not v:
+            return bytes(out)
+
+
+def _int(num, v):
+    return _varint(num << 3) + _varint(v) if v else b""
+
+
+def _bytes(num, b):
+    return _varint(num << 3 | 2) + _varint(len(b)) + b if b else b""
+
+
+def _packed(num, values):
+    return _bytes(num, b"".join(_varint(v) for v in values))
+
+
+def partition_state(topic, partition, controller_epoch, leader, leader_epoch, isr, zk_version, replicas):
+    return (_bytes(1, topic.encode()) + _int(2, partition) + _int(3, controller_epoch) + _int(4, leader)
+            + _int(5, leader_epoch) + _packed(6, isr) + _int(7, zk_version) + _packed(8, replicas))
+
+
+def leader_and_isr(controller_id, controller_epoch, broker_epoch, states):
+    return (_int(1, controller_id) + _int(2, controller_epoch) + _int(3, broker_epoch)
+            + b"".join(_bytes(4, s) for s in states))
+
+
+def update_metadata(controller_id, controller_epoch, broker_epoch, states, live_brokers=()):
+    return (_int(1, controller_id) + _int(2, controller_epoch) + _int(3, broker_epoch)
+            + b"".join(_bytes(4, s) for s in states) + b"".join(_bytes(5, b) for b in live_brokers))
+
+
+def request_frame(method, body, sender_id, sender_epoch, correlation_id):
+    env = (_int(1, 0) + _int(2, correlation_id) + _int(3, method) + _int(5, sender_id)
+           + _int(6, sender_epoch) + _bytes(7, body))
+    return struct.pack(">II", 4 + len(env), len(env)) + env
+
+
+def call(broker, method, body, sender_id):
+    """Sends one request after a Hello; returns the envelope's error code."""
+    data, _ = broker.registration()
+    host, port = data["kbroker_rpc"]["host"], data["kbroker_rpc"]["port"]
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(rpcwire.hello_frame(sender_id, -1))
+        assert rpcwire.read_frame(s) is not None, "the Hello was not answered"
+        s.sendall(request_frame(method, body, sender_id, -1, 2))
+        env = rpcwire.read_frame(s)
+        assert env is not None, "the broker closed the connection instead of answering"
+        assert env.get(2) == 2, env
+        return env.get(4, 0)
+
+
+# -- the scenario ---------------------------------------------------------
+@pytest.fixture(scope="module")
+def cluster(make_cluster):
+    c = make_cluster()
+    with h.step("start brokers 1, 2 and 3"):
+        c.start_brokers([1, 2, 3], metrics=True)
+    c.wait_controller()
+    return c
+
+
+def picture(cluster):
+    """What every live broker's Metadata says: (brokers, leader of T-0)."""
+    out = set()
+    for b in cluster.brokers.values():
+        v = h.kcat_view(h.kcat_metadata(b.bootstrap))
+        out.add((tuple(sorted(v["brokers"])), v["topics"][T]["partitions"][0][0]))
+    return out
+
+
+def test_stale_requests_change_nothing(cluster):
+    cluster.create_topic(T, assignment="1:2:3")
+    st = cluster.wait_states(T)[0]
+    leader, epoch = st["leader"], st["leader_epoch"]
+    follower = cluster.brokers[next(i for i in (1, 2, 3) if i != leader)]
+    _, reg = follower.registration()
+    controller, cepoch = cluster.controller(), cluster.controller_epoch()
+    before = picture(cluster)
+    assert before == {((1, 2, 3), leader)}, before
+
+    take_over = partition_state(T, 0, cepoch, follower.id, epoch + 10, [follower.id], 99, [1, 2, 3])
+    with h.step("LeaderAndIsr from an older controller epoch"):
+        err = call(follower, METHOD_LEADER_AND_ISR,
+                   leader_and_isr(controller, cepoch - 1, reg.czxid, [take_over]), controller)
+        assert err == STALE_CONTROLLER_EPOCH
+    with h.step("LeaderAndIsr for an older incarnation of the follower"):
+        err = call(follower, METHOD_LEADER_AND_ISR,
+                   leader_and_isr(controller, cepoch, reg.czxid - 1, [take_over]), controller)
+        assert err == STALE_BROKER_EPOCH
+    nobody = partition_state(T, 0, cepoch, -1, epoch + 10, [], 99, [1, 2, 3])
+    with h.step("UpdateMetadata from an older controller epoch, then for an older incarnation"):
+        err = call(follower, METHOD_UPDATE_METADATA,
+                   update_metadata(controller, cepoch - 1, reg.czxid, [nobody]), controller)
+        assert err == STALE_CONTROLLER_EPOCH
+        err = call(follower, METHOD_UPDATE_METADATA,
+                   update_metadata(controller, cepoch, reg.czxid - 1, [nobody]), controller)
+        assert err == STALE_BROKER_EPOCH
+    assert picture(cluster) == before
+    assert cluster.state(T, 0)["leader_epoch"] == epoch
+    m = follower.metrics()
+    assert m["kbroker_control_requests_refused_stale_controller_epoch_total"] == 2, m
+    assert m["kbroker_control_requests_refused_stale_broker_epoch_total"] == 2, m
+
+
+def test_state_znode_edited_behind_the_controllers_back(cluster):
+    st = cluster.state(T, 0)
+    _, stat = cluster.get(f"/brokers/topics/{T}/partitions/0/state")
+    other = next(i for i in (1, 2, 3) if i != st["leader"])
+    forged = dict(st, leader=other, leader_epoch=st["leader_epoch"] + 5, isr=[other])
+    with h.step(f"write a state naming broker {other} leader, behind the controller's back"):
+        cluster.zk.set(f"/brokers/topics/{T}/partitions/0/state", json.dumps(forged).encode(), stat.version)
+    # The barrier: a topic created after the edit.  Each broker's session
+    # delivers the edit's watch event before the new topic's, and the new
+    # topic reaches every broker's Metadata only after that (through the
+    # controller): a broker still reading state znodes would have changed.
+    cluster.create_topic(T + "-after", assignment="1:2:3")
+    assert picture(cluster) == {((1, 2, 3), st["leader"])}

@@ -1,0 +1,423 @@
+/*
+ * test_control.c - the broker side of the controller's requests
+ * (broker/kb_control_requests.c), its cores called directly with
+ * protobuf-c requests built by hand: LeaderAndIsr gives roles (leader,
+ * follower, hosting) and fences per partition (older leader epoch 74 for
+ * that partition only, equal ignored), invalid names 17, bad indexes and
+ * partitions not assigned here 3; whole requests from an older controller
+ * epoch (11) or for an older broker epoch (77) change nothing;
+ * UpdateMetadata fills brokers, controller and partitions, and a later one
+ * replaces the broker list; StopReplica unhosts, fences and deletes.
+ *
+ * Real logs in a temporary dir (logfix) and a view made by hand (viewfix)
+ * for the topic settings.  This broker is id 1, its broker epoch 100.
+ * creations_done() runs the loop, bounded, until the logs created off the
+ * loop exist.
+ */
+#include <event2/event.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker/kb_control_requests.h"
+#include "broker/log/kb_log.h"
+#include "broker/metadata/kb_metadata.h"
+#include "broker/metadata/kb_metadata_view.h"
+#include "broker/replica/kb_replicas.h"
+#include "broker/replica/kb_settings_view.h"
+#include "proto/kp_types.h"
+#include "tests/unit/logfix.h"
+#include "tests/unit/unit.h"
+#include "tests/unit/viewfix.h"
+
+#define ME 1
+#define T "orders"
+
+static kb_logmgr_t *logs;
+static kb_replicas_t *replicas;
+static kb_metadata_t *md;
+static kb_control_t *ctl;
+static int64_t my_epoch = 100;
+
+static int64_t epoch_of(void *arg) { return *(int64_t *)arg; }
+
+static void setup(void) {
+    logfix_setup("control");
+    logfix_set("broker.id", "1");
+    viewfix_reset();
+    logs = logfix_open();
+    replicas = kb_replicas_new(&(kb_replicas_deps_t){.base = lf.base, .cfg = &lf.cfg, .logs = logs});
+    md = kb_metadata_new();
+    my_epoch = 100;
+    ctl = kb_control_new(&(kb_control_deps_t){.replicas = replicas, .metadata = md, .cfg = &lf.cfg,
+                                              .broker_epoch = epoch_of, .epoch_arg = &my_epoch,
+                                              .view = viewfix_view()});
+    ck_assert_ptr_nonnull(replicas);
+    ck_assert_ptr_nonnull(md);
+    ck_assert_ptr_nonnull(ctl);
+}
+
+static void teardown(void) {
+    kb_control_free(ctl);
+    kb_metadata_free(md);
+    kb_replicas_free(replicas);
+    kb_logmgr_close(logs);
+    viewfix_reset();
+    logfix_teardown();
+}
+
+static void creations_done(void) {
+    kb_log_stats_t st;
+    time_t deadline = time(NULL) + 20;
+    for (kb_logmgr_stats(logs, &st); st.log_creations_pending > 0 && time(NULL) < deadline; kb_logmgr_stats(logs, &st))
+        event_base_loop(lf.base, EVLOOP_ONCE);
+}
+
+/* ---- building requests ---- */
+
+static int32_t me_and_2[] = {ME, 2};
+static int32_t two_and_me[] = {2, ME};
+static int32_t only_2[] = {2};
+
+static Kbroker__Rpc__PartitionState state(const char *topic, int32_t pid, int32_t leader, int32_t epoch,
+                                          int32_t *replicas_, size_t n) {
+    Kbroker__Rpc__PartitionState ps = KBROKER__RPC__PARTITION_STATE__INIT;
+    ps.topic_name = (char *)topic;
+    ps.partition_index = pid;
+    ps.controller_epoch = 1;
+    ps.leader = leader;
+    ps.leader_epoch = epoch;
+    ps.isr = replicas_;
+    ps.n_isr = n;
+    ps.zk_version = epoch;
+    ps.replicas = replicas_;
+    ps.n_replicas = n;
+    return ps;
+}
+
+/* LeaderAndIsr of n states from controller epoch cepoch for broker epoch
+ * bepoch; answers into *out (cleared by the caller). */
+static int16_t lai(int32_t cepoch, int64_t bepoch, Kbroker__Rpc__PartitionState *st, size_t n,
+                   Kbroker__Rpc__LeaderAndIsrResponse *out) {
+    Kbroker__Rpc__PartitionState *ptrs[8];
+    Kbroker__Rpc__LeaderAndIsrRequest req = KBROKER__RPC__LEADER_AND_ISR_REQUEST__INIT;
+    ck_assert_uint_le(n, 8);
+    for (size_t i = 0; i < n; i++) ptrs[i] = &st[i];
+    req.controller_id = 2;
+    req.controller_epoch = cepoch;
+    req.broker_epoch = bepoch;
+    req.partition_states = ptrs;
+    req.n_partition_states = n;
+    int16_t err = kb_control_leader_and_isr(ctl, &req, out);
+    creations_done();
+    return err;
+}
+
+/* One LeaderAndIsr partition, accepted; its partition error. */
+static int16_t lai_one(Kbroker__Rpc__PartitionState st) {
+    Kbroker__Rpc__LeaderAndIsrResponse out;
+    ck_assert_int_eq(lai(1, my_epoch, &st, 1, &out), 0);
+    ck_assert_uint_eq(out.n_partition_errors, 1);
+    int16_t code = (int16_t)out.partition_errors[0]->error_code;
+    kb_control_response_clear(&out.base);
+    return code;
+}
+
+static kb_partition_t *hosted(void) { return kb_replicas_get(replicas, T, 0); }
+
+/* ---- LeaderAndIsr ---- */
+
+START_TEST(leader_and_isr_gives_roles) {
+    Kbroker__Rpc__PartitionState st[] = {state(T, 0, ME, 3, me_and_2, 2), state(T, 1, 2, 3, two_and_me, 2),
+                                         state("elsewhere", 0, 2, 0, only_2, 1)};
+    Kbroker__Rpc__LeaderAndIsrResponse out;
+    ck_assert_int_eq(lai(1, my_epoch, st, 3, &out), 0);
+    ck_assert_int_eq(out.error_code, 0);
+    ck_assert_uint_eq(out.n_partition_errors, 3);
+    ck_assert_int_eq(out.partition_errors[0]->error_code, 0);
+    ck_assert_int_eq(out.partition_errors[1]->error_code, 0);
+    ck_assert_str_eq(out.partition_errors[2]->topic_name, "elsewhere");
+    ck_assert_int_eq(out.partition_errors[2]->error_code, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    kb_control_response_clear(&out.base);
+    kb_partition_t *p0 = hosted(), *p1 = kb_replicas_get(replicas, T, 1);
+    ck_assert_ptr_nonnull(p0);
+    ck_assert_ptr_nonnull(p1);
+    ck_assert(kb_partition_is_leader(p0));
+    ck_assert_int_eq(kb_partition_leader_epoch(p0), 3);
+    ck_assert(!kb_partition_is_leader(p1));
+    ck_assert_ptr_null(kb_replicas_get(replicas, "elsewhere", 0));
+    ck_assert_int_eq(kb_control_controller_epoch(ctl), 1);
+}
+END_TEST
+
+START_TEST(leader_and_isr_uses_topic_settings_from_the_view) {
+    viewfix_topic(T, 1, me_and_2, 2);
+    viewfix_topic_config(T, "max.message.bytes", "12345");
+    ck_assert_int_eq(lai_one(state(T, 0, ME, 0, me_and_2, 2)), 0);
+    ck_assert_ptr_nonnull(hosted());
+    ck_assert_int_eq(kb_partition_max_message_bytes(hosted()), 12345);
+}
+END_TEST
+
+START_TEST(stale_controller_epoch_changes_nothing) {
+    Kbroker__Rpc__PartitionState st = state(T, 0, ME, 3, me_and_2, 2);
+    Kbroker__Rpc__LeaderAndIsrResponse out;
+    ck_assert_int_eq(lai(5, my_epoch, &st, 1, &out), 0);
+    kb_control_response_clear(&out.base);
+    st = state(T, 0, 2, 4, me_and_2, 2); /* a newer leader epoch, from a deposed controller */
+    ck_assert_int_eq(lai(4, my_epoch, &st, 1, &out), KP_ERR_STALE_CONTROLLER_EPOCH);
+    ck_assert_int_eq(out.error_code, KP_ERR_STALE_CONTROLLER_EPOCH);
+    kb_control_response_clear(&out.base);
+    ck_assert(kb_partition_is_leader(hosted()));
+    ck_assert_int_eq(kb_partition_leader_epoch(hosted()), 3);
+    ck_assert_int_eq(kb_control_controller_epoch(ctl), 5);
+    kb_control_stats_t s;
+    kb_control_stats(ctl, &s);
+    ck_assert_uint_eq(s.refused_stale_controller_epoch, 1);
+    ck_assert_uint_eq(s.leader_and_isr, 1);
+}
+END_TEST
+
+START_TEST(stale_broker_epoch_changes_nothing) {
+    Kbroker__Rpc__PartitionState st = state(T, 0, ME, 3, me_and_2, 2);
+    Kbroker__Rpc__LeaderAndIsrResponse out;
+    ck_assert_int_eq(lai(1, 99, &st, 1, &out), KP_ERR_STALE_BROKER_EPOCH);
+    kb_control_response_clear(&out.base);
+    ck_assert_ptr_null(hosted());
+    ck_assert_int_eq(kb_control_controller_epoch(ctl), -1);
+    ck_assert_int_eq(lai(1, -1, &st, 1, &out), 0); /* -1: any incarnation */
+    kb_control_response_clear(&out.base);
+    ck_assert_ptr_nonnull(hosted());
+    kb_control_stats_t s;
+    kb_control_stats(ctl, &s);
+    ck_assert_uint_eq(s.refused_stale_broker_epoch, 1);
+}
+END_TEST
+
+START_TEST(older_leader_epoch_is_fenced_for_that_partition_only) {
+    Kbroker__Rpc__PartitionState st[] = {state(T, 0, ME, 5, me_and_2, 2), state(T, 1, ME, 5, me_and_2, 2)};
+    Kbroker__Rpc__LeaderAndIsrResponse out;
+    ck_assert_int_eq(lai(1, my_epoch, st, 2, &out), 0);
+    kb_control_response_clear(&out.base);
+    st[0] = state(T, 0, 2, 4, me_and_2, 2);
+    st[1] = state(T, 1, 2, 6, me_and_2, 2);
+    ck_assert_int_eq(lai(1, my_epoch, st, 2, &out), 0);
+    ck_assert_int_eq(out.partition_errors[0]->error_code, KP_ERR_FENCED_LEADER_EPOCH);
+    ck_assert_int_eq(out.partition_errors[1]->error_code, 0);
+    kb_control_response_clear(&out.base);
+    ck_assert(kb_partition_is_leader(hosted()));
+    ck_assert_int_eq(kb_partition_leader_epoch(hosted()), 5);
+    ck_assert(!kb_partition_is_leader(kb_replicas_get(replicas, T, 1)));
+    ck_assert_int_eq(kb_partition_leader_epoch(kb_replicas_get(replicas, T, 1)), 6);
+}
+END_TEST
+
+START_TEST(equal_leader_epoch_is_ignored) {
+    ck_assert_int_eq(lai_one(state(T, 0, ME, 5, me_and_2, 2)), 0);
+    ck_assert_int_eq(lai_one(state(T, 0, 2, 5, me_and_2, 2)), 0);
+    ck_assert(kb_partition_is_leader(hosted()));
+    kb_roles_stats_t rs;
+    kb_replicas_roles_stats(replicas, &rs);
+    ck_assert_uint_eq(rs.ignored_same_epoch, 1);
+}
+END_TEST
+
+START_TEST(invalid_names_and_indexes_are_refused) {
+    ck_assert_int_eq(lai_one(state("bad name", 0, ME, 0, me_and_2, 2)), KP_ERR_INVALID_TOPIC_EXCEPTION);
+    ck_assert_int_eq(lai_one(state("", 0, ME, 0, me_and_2, 2)), KP_ERR_INVALID_TOPIC_EXCEPTION);
+    ck_assert_int_eq(lai_one(state(T, -1, ME, 0, me_and_2, 2)), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_ptr_null(kb_replicas_get(replicas, "bad name", 0));
+}
+END_TEST
+
+/* ---- UpdateMetadata ---- */
+
+typedef struct {
+    Kbroker__Rpc__Endpoint ep;
+    Kbroker__Rpc__Endpoint *eps[1];
+    Kbroker__Rpc__LiveBroker b;
+} live_t;
+
+static void live(live_t *l, int32_t id, const char *host, int32_t port) {
+    kbroker__rpc__endpoint__init(&l->ep);
+    l->ep.host = (char *)host;
+    l->ep.port = port;
+    l->ep.listener = "PLAINTEXT";
+    l->eps[0] = &l->ep;
+    kbroker__rpc__live_broker__init(&l->b);
+    l->b.id = id;
+    l->b.endpoints = l->eps;
+    l->b.n_endpoints = 1;
+    l->b.rack = "";
+}
+
+static int16_t um(int32_t cepoch, live_t *brokers, size_t nb, Kbroker__Rpc__PartitionState *st, size_t n) {
+    Kbroker__Rpc__LiveBroker *bp[4];
+    Kbroker__Rpc__PartitionState *sp[8];
+    Kbroker__Rpc__UpdateMetadataRequest req = KBROKER__RPC__UPDATE_METADATA_REQUEST__INIT;
+    Kbroker__Rpc__UpdateMetadataResponse out;
+    for (size_t i = 0; i < nb; i++) bp[i] = &brokers[i].b;
+    for (size_t i = 0; i < n; i++) sp[i] = &st[i];
+    req.controller_id = 2;
+    req.controller_epoch = cepoch;
+    req.broker_epoch = my_epoch;
+    req.live_brokers = bp;
+    req.n_live_brokers = nb;
+    req.partition_states = sp;
+    req.n_partition_states = n;
+    int16_t err = kb_control_update_metadata(ctl, &req, &out);
+    ck_assert_int_eq(out.error_code, err);
+    kb_control_response_clear(&out.base);
+    return err;
+}
+
+START_TEST(update_metadata_fills_the_cache) {
+    live_t b[3];
+    live(&b[0], 1, "h1", 9092);
+    live(&b[1], 2, "h2", 9093);
+    live(&b[2], 2, "dup", 1); /* a repeated id keeps its first entry */
+    viewfix_topic(T, 3, me_and_2, 2);
+    viewfix_topic_config(T, "retention.ms", "1000");
+    Kbroker__Rpc__PartitionState st[] = {state(T, 2, 2, 7, two_and_me, 2), state(T, 0, ME, 4, me_and_2, 2)};
+    ck_assert(!kb_metadata_loaded(md));
+    ck_assert_int_eq(um(1, b, 3, st, 2), 0);
+    ck_assert(kb_metadata_loaded(md));
+    ck_assert_int_eq(kb_metadata_controller(md), 2);
+    ck_assert_int_eq(kb_metadata_broker_count(md), 2);
+    ck_assert_str_eq(kb_metadata_broker(md, 2)->endpoints[0].host, "h2");
+    ck_assert_ptr_null(kb_metadata_broker(md, 1)->rack);
+    const kb_metadata_topic_t *t = kb_metadata_topic(md, T);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->n_partitions, 3); /* grown to the largest index named */
+    ck_assert_int_eq(t->partitions[2].leader, 2);
+    ck_assert_int_eq(t->partitions[2].leader_epoch, 7);
+    ck_assert_int_eq(t->partitions[2].n_isr, 2);
+    ck_assert_int_eq(t->partitions[0].leader, ME);
+    ck_assert_int_eq(t->partitions[1].leader, -1); /* not named yet */
+    ck_assert_int_eq(t->n_configs, 1);             /* the view's overrides */
+    ck_assert_str_eq(t->configs[0].key, "retention.ms");
+    /* The next one replaces the broker list: broker 2 left. */
+    Kbroker__Rpc__PartitionState st2 = state(T, 4, ME, 1, me_and_2, 2);
+    ck_assert_int_eq(um(1, b, 1, &st2, 1), 0);
+    ck_assert_int_eq(kb_metadata_broker_count(md), 1);
+    ck_assert_ptr_null(kb_metadata_broker(md, 2));
+    t = kb_metadata_topic(md, T);
+    ck_assert_int_eq(t->n_partitions, 5);
+    ck_assert_int_eq(t->partitions[2].leader_epoch, 7); /* untouched: not in the update */
+    ck_assert_int_eq(t->n_configs, 1);
+}
+END_TEST
+
+START_TEST(update_metadata_is_fenced_and_deletes_topics) {
+    live_t b[1];
+    live(&b[0], 1, "h1", 9092);
+    Kbroker__Rpc__PartitionState st = state(T, 0, ME, 4, me_and_2, 2);
+    ck_assert_int_eq(um(3, b, 1, &st, 1), 0);
+    st = state("other", 0, ME, 0, me_and_2, 2);
+    ck_assert_int_eq(um(2, NULL, 0, &st, 1), KP_ERR_STALE_CONTROLLER_EPOCH);
+    ck_assert_ptr_null(kb_metadata_topic(md, "other"));
+    ck_assert_int_eq(kb_metadata_broker_count(md), 1);
+    st = state(T, 0, -2, 4, me_and_2, 2); /* the topic is being deleted */
+    ck_assert_int_eq(um(3, b, 1, &st, 1), 0);
+    ck_assert_ptr_null(kb_metadata_topic(md, T));
+}
+END_TEST
+
+/* ---- StopReplica ---- */
+
+static int16_t stop(int32_t cepoch, const char *topic, int32_t pid, int32_t epoch, bool delete_, int16_t *perr) {
+    Kbroker__Rpc__StopReplicaPartition sp = KBROKER__RPC__STOP_REPLICA_PARTITION__INIT, *spp = &sp;
+    Kbroker__Rpc__StopReplicaRequest req = KBROKER__RPC__STOP_REPLICA_REQUEST__INIT;
+    Kbroker__Rpc__StopReplicaResponse out;
+    sp.topic_name = (char *)topic;
+    sp.partition_index = pid;
+    sp.leader_epoch = epoch;
+    sp.delete_partition = delete_;
+    req.controller_epoch = cepoch;
+    req.broker_epoch = my_epoch;
+    req.partitions = &spp;
+    req.n_partitions = 1;
+    int16_t err = kb_control_stop_replica(ctl, &req, &out);
+    *perr = err ? -100 : (int16_t)out.partition_errors[0]->error_code;
+    kb_control_response_clear(&out.base);
+    return err;
+}
+
+START_TEST(stop_replica_unhosts_fences_and_deletes) {
+    int16_t perr;
+    ck_assert_int_eq(lai_one(state(T, 0, ME, 5, me_and_2, 2)), 0);
+    ck_assert_int_eq(stop(1, T, 0, 4, false, &perr), 0);
+    ck_assert_int_eq(perr, KP_ERR_FENCED_LEADER_EPOCH);
+    ck_assert_ptr_nonnull(hosted());
+    ck_assert_int_eq(stop(0, T, 0, 6, false, &perr), KP_ERR_STALE_CONTROLLER_EPOCH);
+    ck_assert_ptr_nonnull(hosted());
+    ck_assert_int_eq(stop(1, T, 0, 5, false, &perr), 0); /* the epoch it was given */
+    ck_assert_int_eq(perr, 0);
+    ck_assert_ptr_null(hosted());
+    /* Not deleted: an older epoch still cannot take it back. */
+    ck_assert_int_eq(lai_one(state(T, 0, ME, 4, me_and_2, 2)), KP_ERR_FENCED_LEADER_EPOCH);
+    ck_assert_ptr_null(hosted());
+    /* Deleted (-2: topic deletion): the epochs are forgotten. */
+    ck_assert_int_eq(stop(1, T, 0, -2, true, &perr), 0);
+    ck_assert_int_eq(perr, 0);
+    ck_assert_int_eq(lai_one(state(T, 0, ME, 0, me_and_2, 2)), 0);
+    ck_assert_ptr_nonnull(hosted());
+    ck_assert_int_eq(kb_partition_leader_epoch(hosted()), 0);
+    /* Unknown partitions are no error; invalid ones are. */
+    ck_assert_int_eq(stop(1, "never", 3, -1, true, &perr), 0);
+    ck_assert_int_eq(perr, 0);
+    ck_assert_int_eq(stop(1, T, -1, -1, false, &perr), 0);
+    ck_assert_int_eq(perr, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+}
+END_TEST
+
+/* ---- the view feeds that stay: settings and config overrides only ---- */
+
+START_TEST(view_feeds_give_settings_and_configs_but_no_roles) {
+    kb_settings_feed_t *sf = kb_settings_feed_new(replicas, viewfix_view(), &lf.cfg);
+    kb_metadata_feed_t *mf = kb_metadata_config_feed_new(md, viewfix_view());
+    ck_assert_ptr_nonnull(sf);
+    ck_assert_ptr_nonnull(mf);
+    int32_t leader_isr[] = {ME};
+    viewfix_topic(T, 1, me_and_2, 2);
+    viewfix_state(T, 0, ME, 3, leader_isr, 1);
+    kb_settings_feed_apply(sf);
+    ck_assert_int_eq(kb_metadata_feed_apply(mf), 0);
+    creations_done();
+    ck_assert_ptr_null(hosted());                     /* no role from the view */
+    ck_assert_ptr_null(kb_metadata_topic(md, T));     /* nor a topic in the cache */
+    ck_assert(!kb_metadata_loaded(md));
+    ck_assert_int_eq(lai_one(state(T, 0, ME, 3, me_and_2, 2)), 0);
+    ck_assert_ptr_nonnull(hosted());
+    Kbroker__Rpc__PartitionState st = state(T, 0, ME, 3, me_and_2, 2);
+    ck_assert_int_eq(um(1, NULL, 0, &st, 1), 0);
+    /* Overrides that change later reach the hosted log and the cache. */
+    viewfix_topic_config(T, "max.message.bytes", "23456");
+    kb_settings_feed_apply(sf);
+    ck_assert_int_eq(kb_metadata_feed_apply(mf), 0);
+    ck_assert_int_eq(kb_partition_max_message_bytes(hosted()), 23456);
+    ck_assert_int_eq(kb_metadata_topic(md, T)->n_configs, 1);
+    ck_assert_int_eq(kb_metadata_broker_count(md), 0); /* brokers are UpdateMetadata's */
+    kb_settings_feed_free(sf);
+    kb_metadata_feed_free(mf);
+}
+END_TEST
+
+Suite *control_suite(void) {
+    Suite *s = suite_create("control");
+    TCase *tc = tcase_create("requests");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, leader_and_isr_gives_roles);
+    tcase_add_test(tc, leader_and_isr_uses_topic_settings_from_the_view);
+    tcase_add_test(tc, stale_controller_epoch_changes_nothing);
+    tcase_add_test(tc, stale_broker_epoch_changes_nothing);
+    tcase_add_test(tc, older_leader_epoch_is_fenced_for_that_partition_only);
+    tcase_add_test(tc, equal_leader_epoch_is_ignored);
+    tcase_add_test(tc, invalid_names_and_indexes_are_refused);
+    tcase_add_test(tc, update_metadata_fills_the_cache);
+    tcase_add_test(tc, update_metadata_is_fenced_and_deletes_topics);
+    tcase_add_test(tc, stop_replica_unhosts_fences_and_deletes);
+    tcase_add_test(tc, view_feeds_give_settings_and_configs_but_no_roles);
+    suite_add_tcase(s, tc);
+    return s;
+}

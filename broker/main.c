@@ -24,6 +24,7 @@
  * ZooKeeper clean-up.
  */
 #include <errno.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <getopt.h>
@@ -40,14 +41,16 @@
 #include "broker/api/kb_api.h"
 #include "broker/api/kb_api_listen.h"
 #include "broker/controller/kb_controller.h"
+#include "broker/controller/kb_ctl_rpc.h"
 #include "broker/kb_broker.h"
+#include "broker/kb_control_requests.h"
 #include "broker/kb_registration.h"
 #include "broker/log/kb_log.h"
 #include "broker/metadata/kb_metadata.h"
 #include "broker/metadata/kb_metadata_view.h"
 #include "broker/metrics/kb_metrics.h"
 #include "broker/replica/kb_replicas.h"
-#include "broker/replica/kb_roles_view.h"
+#include "broker/replica/kb_settings_view.h"
 #include "broker/rpc/kb_rpc.h"
 #include "common/kb_worker.h"
 #include "common/kc_log.h"
@@ -68,7 +71,11 @@ typedef struct kb_process {
     int shutdown_steps;    /* ZooKeeper clean-ups still running */
     bool shutting_down;
     bool logs_verified;    /* meta.properties matched this broker and cluster */
-    kb_roles_feed_t *roles_feed; /* the partitions' roles from the view until LeaderAndIsr */
+    /* The topics' log settings from the view (roles come only from the
+     * controller's LeaderAndIsr, kb_control_requests.c). */
+    kb_settings_feed_t *settings_feed;
+    kb_ctl_transport_t *ctl_transport; /* the controller's RPC clients to brokers */
+    struct evdns_base *dns;            /* resolves brokers' advertised RPC hosts */
     struct event *sig_term, *sig_int, *connect_timer, *grace_timer;
 } kb_process_t;
 
@@ -172,7 +179,7 @@ static void on_registered(kb_broker_t *b, int64_t czxid) {
         log_serving(b->cfg);
         /* Catch up with the view changes held back until now (the feed is
          * NULL if this runs inside kc_session_free at teardown). */
-        if (p->roles_feed) kb_roles_feed_apply(p->roles_feed);
+        if (p->settings_feed) kb_settings_feed_apply(p->settings_feed);
     }
     /* Hello names this registration's czxid as the broker epoch. */
     kb_rpc_server_set_identity(b->rpc_server, (kb_rpc_identity_t){b->cfg->broker_id, czxid});
@@ -184,7 +191,7 @@ static void on_view_change(kc_view_t *v, int what, void *arg) {
     kb_process_t *p = (kb_process_t *)b;
     /* No partition is hosted (nor any log created) before the log dirs are
      * known to belong to this broker and cluster. */
-    if (p->roles_feed && p->logs_verified) kb_roles_feed_apply(p->roles_feed);
+    if (p->settings_feed && p->logs_verified) kb_settings_feed_apply(p->settings_feed);
     if (b->controller) kb_controller_on_view_change(b->controller, what);
     /* The metadata cache, and through its listeners the services waiting
      * on it (topic creation), see the change. */
@@ -302,14 +309,15 @@ static int start_local(kb_process_t *p) {
     return 0;
 }
 
-/* The metadata cache with its feed from the view, and the services that
- * write cluster state for clients (broker/admin). */
+/* The metadata cache (filled by UpdateMetadata; the view feeds it only
+ * topic configs and the cluster id), and the services that write cluster
+ * state for clients (broker/admin). */
 static int start_services(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
     kb_topic_creator_deps_t deps;
 
     b->metadata = kb_metadata_new();
-    if (!b->metadata || !b->view || !(b->metadata_feed = kb_metadata_feed_new(b->metadata, b->view))) return -1;
+    if (!b->metadata || !b->view || !(b->metadata_feed = kb_metadata_config_feed_new(b->metadata, b->view))) return -1;
     deps = (kb_topic_creator_deps_t){b->base, b->zk, b->metadata, p->cfg.num_partitions,
                                      p->cfg.default_replication_factor, NULL};
     b->topic_creator = kb_topic_creator_new(&deps);
@@ -331,18 +339,52 @@ static void fill_api_ctx(kb_process_t *p) {
                             .is_controller = controller_active, .controller = b->controller};
 }
 
+/* The broker epoch requests are fenced with: the czxid of the current
+ * registration, -1 before the first (kb_control_registration_epoch). */
+static int64_t broker_epoch(void *arg) {
+    kb_broker_t *b = arg;
+    return b->registration ? kb_control_registration_epoch(b->registration) : -1;
+}
+
 /*
- * The RPC methods this broker serves: one row per method, {method, handler,
- * its arg}, filled into h (room for MAX_RPC_HANDLERS); returns how many.
- * A method without a row is answered UNSUPPORTED_VERSION (35).  Runs after
- * the broker's services exist, so rows can point at them (e.g.
- * {KBROKER__RPC__METHOD__METHOD_LEADER_AND_ISR, kb_replicas_on_leader_and_isr,
- * b->replicas}).  Empty until the controller's requests are served.
+ * The RPC methods this broker serves (the controller's requests, from
+ * kb_control_handlers), copied into h (room for MAX_RPC_HANDLERS); returns
+ * how many.  A method without a row is answered UNSUPPORTED_VERSION (35).
+ * The controller sends only to a registered broker (its Hello must carry
+ * the registration's czxid), so no role arrives before the log dirs are
+ * verified.
  */
 static size_t rpc_handlers(kb_broker_t *b, kb_rpc_handler_t *h) {
-    (void)b;
-    (void)h;
-    return 0;
+    size_t n = 0;
+    const kb_rpc_handler_t *rows = kb_control_handlers(b->control, &n);
+    if (n > MAX_RPC_HANDLERS) n = MAX_RPC_HANDLERS;
+    for (size_t i = 0; i < n; i++) h[i] = rows[i];
+    return n;
+}
+
+/* The broker side of the controller's requests: roles into the
+ * partitions, UpdateMetadata into the metadata cache. */
+static int start_control(kb_process_t *p) {
+    kb_broker_t *b = &p->broker;
+    b->control = kb_control_new(&(kb_control_deps_t){.replicas = b->replicas, .metadata = b->metadata,
+                                                      .cfg = &p->cfg, .broker_epoch = broker_epoch,
+                                                      .epoch_arg = b, .view = b->view});
+    return b->control ? 0 : -1;
+}
+
+/* The controller's clients to every broker's RPC port (used only while
+ * this broker is the controller). */
+static int start_controller(kb_process_t *p) {
+    kb_broker_t *b = &p->broker;
+    p->dns = evdns_base_new(b->base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    if (!p->dns) kc_warn("main", "no DNS resolver (resolv.conf unreadable): brokers' RPC hosts must be numeric");
+    b->controller = kb_controller_new(b);
+    p->ctl_transport = kb_ctl_rpc_transport_new(&(kb_ctl_rpc_opts_t){
+        .base = b->base, .dns = p->dns, .max_frame = (uint32_t)p->cfg.rpc_max_frame_bytes,
+        .connect_timeout_ms = p->cfg.controller_socket_timeout_ms,
+        .backoff_ms = p->cfg.rpc_reconnect_backoff_ms, .backoff_max_ms = p->cfg.rpc_reconnect_backoff_max_ms});
+    if (!b->controller || !p->ctl_transport) return -1;
+    return kb_controller_set_transport(b->controller, p->ctl_transport);
 }
 
 /* The inter-broker RPC listener on kbroker.rpc.port (0: any free port),
@@ -390,12 +432,15 @@ static int start_broker(kb_process_t *p) {
     /* Listener order: the view reloads first on a new session, then the
      * broker registers, then the controller takes part in the election. */
     b->view = kc_view_new(b->zk, on_view_change, b);
-    p->roles_feed = b->view ? kb_roles_feed_new(b->replicas, b->view, &p->cfg) : NULL;
+    p->settings_feed = b->view ? kb_settings_feed_new(b->replicas, b->view, &p->cfg) : NULL;
+    if (start_services(p) != 0 || !p->settings_feed || start_control(p) != 0) {
+        kc_error("main", "out of memory starting the broker's services");
+        return 1;
+    }
     /* Before the registration, which publishes its port. */
     if (start_rpc(p) != 0) return 1;
     b->registration = kb_registration_new(b, verify_identity, on_registered, on_fatal);
-    b->controller = kb_controller_new(b);
-    if (start_services(p) != 0 || !b->view || !p->roles_feed || !b->registration || !b->controller) {
+    if (!b->registration || start_controller(p) != 0) {
         kc_error("main", "out of memory starting the broker's services");
         return 1;
     }
@@ -451,9 +496,13 @@ static void teardown(kb_process_t *p) {
     if (b->replicas) kb_replicas_set_worker(b->replicas, NULL); /* before it is freed */
     kb_worker_stop(b->worker);
     b->worker = NULL;
-    /* The feeds hold the view and the replicas: they go first. */
-    kb_roles_feed_free(p->roles_feed);
-    p->roles_feed = NULL;
+    /* The feeds and the control handlers hold the view, the replicas and
+     * the cache: they go first (the RPC server that called the handlers
+     * is gone). */
+    kb_settings_feed_free(p->settings_feed);
+    p->settings_feed = NULL;
+    kb_control_free(b->control);
+    b->control = NULL;
     kb_replicas_free(b->replicas);
     b->replicas = NULL;
     kb_metadata_feed_free(b->metadata_feed);
@@ -465,7 +514,12 @@ static void teardown(kb_process_t *p) {
      * reference the controller, the registration and (through
      * on_registered) the log manager: free those after. */
     if (b->zk) kc_session_free(b->zk);
-    kb_controller_free(b->controller);
+    kb_controller_free(b->controller); /* its queues' clients, before their transport */
+    b->controller = NULL;
+    kb_ctl_rpc_transport_free(p->ctl_transport);
+    p->ctl_transport = NULL;
+    if (p->dns) evdns_base_free(p->dns, 0);
+    p->dns = NULL;
     kb_registration_free(b->registration);
     kb_metadata_free(b->metadata);
     /* Last user of the logs gone: flush, checkpoint, write the

@@ -107,6 +107,22 @@ static Kbroker__Rpc__PartitionError **errors_new(size_t n) {
     return ptrs;
 }
 
+/* The start every per-partition request shares: room for n partition
+ * errors and n role updates, then the epochs' admission.  0 with *errs
+ * set (the caller's response owns it), or the request's error code with
+ * nothing allocated. */
+static int16_t begin(kb_control_t *c, const char *what, size_t n, int32_t controller_epoch, int64_t broker_epoch,
+                     Kbroker__Rpc__PartitionError ***errs) {
+    *errs = errors_new(n);
+    int16_t err = (n > 0 && !*errs) || reserve(c, n) != 0 ? KP_ERR_UNKNOWN_SERVER_ERROR : 0;
+    if (!err) err = admit(c, what, controller_epoch, broker_epoch);
+    if (err) {
+        free(*errs);
+        *errs = NULL;
+    }
+    return err;
+}
+
 static void error_name(Kbroker__Rpc__PartitionError *e, const char *topic, int32_t index, int16_t code) {
     e->topic_name = (char *)(topic ? topic : ""); /* borrowed from the request */
     e->partition_index = index;
@@ -185,14 +201,10 @@ int16_t kb_control_leader_and_isr(kb_control_t *c, const Kbroker__Rpc__LeaderAnd
                                   Kbroker__Rpc__LeaderAndIsrResponse *out) {
     size_t n = req->n_partition_states;
     kbroker__rpc__leader_and_isr_response__init(out);
-    Kbroker__Rpc__PartitionError **errs = errors_new(n);
-    int16_t err = (n > 0 && !errs) || reserve(c, n) != 0 ? KP_ERR_UNKNOWN_SERVER_ERROR : 0;
-    if (!err) err = admit(c, "LeaderAndIsr", req->controller_epoch, req->broker_epoch);
+    Kbroker__Rpc__PartitionError **errs;
+    int16_t err = begin(c, "LeaderAndIsr", n, req->controller_epoch, req->broker_epoch, &errs);
     out->error_code = err;
-    if (err) {
-        free(errs);
-        return err;
-    }
+    if (err) return err;
     out->partition_errors = errs;
     out->n_partition_errors = n;
     size_t k = collect_roles(c, req, errs);
@@ -208,14 +220,10 @@ int16_t kb_control_stop_replica(kb_control_t *c, const Kbroker__Rpc__StopReplica
                                 Kbroker__Rpc__StopReplicaResponse *out) {
     size_t n = req->n_partitions, k = 0;
     kbroker__rpc__stop_replica_response__init(out);
-    Kbroker__Rpc__PartitionError **errs = errors_new(n);
-    int16_t err = (n > 0 && !errs) || reserve(c, n) != 0 ? KP_ERR_UNKNOWN_SERVER_ERROR : 0;
-    if (!err) err = admit(c, "StopReplica", req->controller_epoch, req->broker_epoch);
+    Kbroker__Rpc__PartitionError **errs;
+    int16_t err = begin(c, "StopReplica", n, req->controller_epoch, req->broker_epoch, &errs);
     out->error_code = err;
-    if (err) {
-        free(errs);
-        return err;
-    }
+    if (err) return err;
     out->partition_errors = errs;
     out->n_partition_errors = n;
     for (size_t i = 0; i < n; i++) {

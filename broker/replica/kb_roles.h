@@ -4,9 +4,8 @@
  * partitions in batches through ONE entry point, kb_replicas_apply_roles().
  *
  * The LeaderAndIsr and StopReplica handlers (broker/kb_control_requests.c)
- * build them from the controller's requests; until main.c serves those,
- * the adapter kb_roles_view.c builds them from the cluster view's state
- * znodes (it goes away then).  Either way the partitions apply them the same way:
+ * build them from the controller's requests, the only source of roles
+ * (design.md "Who tells a broker its roles").  The partitions apply them so:
  *
  *   Hosting.  A partition whose replicas list this broker gets a local log
  *   (created off the loop the first time) and is hosted once it has one;

@@ -208,15 +208,23 @@ class Process:
             raise Timeout(f"{self.name} (pid {self.pid}) still running after {timeout}s")
         return self.returncode
 
-    def stop(self, sig=signal.SIGTERM, timeout=15.0):
-        """Sends sig, waits up to timeout, then SIGKILLs.  Returns the exit status
-        (negative = killed by that signal), or None if it was never started."""
+    def signal_stop(self, sig=signal.SIGTERM):
+        """Sends sig (after SIGCONT: a stopped process cannot exit) without
+        waiting; stop(signalled=True) then waits for the exit."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGCONT)
+                os.kill(self.proc.pid, sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=15.0, signalled=False):
+        """Sends sig (unless signalled: already sent), waits up to timeout,
+        then SIGKILLs.  Returns the exit status (negative = killed by that
+        signal), or None if it was never started."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.proc.pid, signal.SIGCONT)  # a stopped process cannot exit
-                os.kill(self.proc.pid, sig)
+            if not signalled:
+                self.signal_stop(sig)
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -454,8 +462,8 @@ class Broker:
         self.port = data["port"]
         return stat
 
-    def stop(self, sig=signal.SIGTERM, timeout=15.0):
-        return self.process.stop(sig, timeout)
+    def stop(self, sig=signal.SIGTERM, timeout=15.0, signalled=False):
+        return self.process.stop(sig, timeout, signalled)
 
     def kill9(self):
         return self.process.kill9()

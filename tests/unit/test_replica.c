@@ -7,12 +7,11 @@
  * ISR write (through a fake writer in the replicas' dependencies); the
  * high watermark; acks=all produces parked until it passes
  * their batch (or answered with 7, 19, 20 or 6); long-poll fetch waiters;
- * the shutdown that answers everything still waiting; and the adapter that
- * turns cluster-view changes into topic settings and role updates
- * (kb_roles_view.c).
+ * the shutdown that answers everything still waiting.  (Roles reach the
+ * partitions from LeaderAndIsr, kb_control_requests.c, tested in
+ * test_control.c.)
  *
- * Real logs in a temporary dir and a real event_base (logfix); the cluster
- * view of the adapter tests is made by hand (viewfix).  This broker is id
+ * Real logs in a temporary dir and a real event_base (logfix).  This broker is id
  * 1.  Nothing waits on the clock except the acks=all timeout, the ISR
  * check that writes a shrink, and creations_done(), which waits for the
  * logs being created off the loop: each runs the loop until what it waits
@@ -27,7 +26,6 @@
 #include "broker/log/kb_log.h"
 #include "broker/replica/kb_replicas.h"
 #include "broker/replica/kb_partition_internal.h"
-#include "broker/replica/kb_roles_view.h"
 #include "proto/kp_batch.h"
 #include "proto/kp_types.h"
 #include "tests/unit/logfix.h"
@@ -39,7 +37,6 @@
 
 static kb_logmgr_t *logs;
 static kb_replicas_t *replicas;
-static kb_roles_feed_t *feed;
 static kb_isr_write_fn isr_writer; /* the replicas' ISR writer: NULL for the default */
 
 /* The ISR writes the leader made through fake_write_isr: the last one, and
@@ -111,13 +108,9 @@ static void start(void) {
     replicas = kb_replicas_new(
         &(kb_replicas_deps_t){.base = lf.base, .cfg = &lf.cfg, .logs = logs, .write_isr = isr_writer});
     ck_assert_ptr_nonnull(replicas);
-    feed = kb_roles_feed_new(replicas, viewfix_view(), &lf.cfg);
-    ck_assert_ptr_nonnull(feed);
 }
 
 static void teardown(void) {
-    kb_roles_feed_free(feed);
-    feed = NULL;
     if (replicas) kb_replicas_free(replicas);
     replicas = NULL;
     if (writes.done) write_answered(KC_CONNLOSS, -1); /* detached: it only frees itself */
@@ -137,12 +130,6 @@ static void creations_done(void) {
     time_t deadline = time(NULL) + 20;
     for (kb_logmgr_stats(logs, &st); st.log_creations_pending > 0 && time(NULL) < deadline; kb_logmgr_stats(logs, &st))
         event_base_loop(lf.base, EVLOOP_ONCE);
-}
-
-/* Hands the view change to the adapter, then waits for the logs. */
-static void view_changed(void) {
-    kb_roles_feed_apply(feed);
-    creations_done();
 }
 
 /* The role update of T-0: replicas `assigned`, led by `leader`. */
@@ -455,162 +442,6 @@ START_TEST(isr_write_overtaken_by_a_new_role_is_not_adopted) {
 }
 END_TEST
 
-/* ---- the adapter from the cluster view (goes with kb_roles_view.c) ---- */
-
-START_TEST(view_hosts_only_partitions_assigned_here) {
-    start();
-    viewfix_topic(T, 1, me_and_2, 2);
-    viewfix_topic("others", 2, only_2, 1);
-    view_changed();
-    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 0));
-    ck_assert_ptr_null(kb_replicas_get(replicas, "others", 0));
-    ck_assert(dir_exists(T "-0"));
-    ck_assert(!dir_exists("others-0"));
-}
-END_TEST
-
-START_TEST(view_waits_until_loaded) {
-    start();
-    viewfix_set_loaded(false);
-    viewfix_topic(T, 1, me_only, 1);
-    view_changed();
-    ck_assert_ptr_null(kb_replicas_get(replicas, T, 0));
-    viewfix_set_loaded(true);
-    view_changed();
-    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 0));
-}
-END_TEST
-
-START_TEST(view_states_become_roles) {
-    start();
-    viewfix_topic(T, 1, me_and_2, 2);
-    viewfix_state(T, 0, ME, 3, me_and_2, 2);
-    view_changed();
-    kb_partition_t *p = kb_replicas_get(replicas, T, 0);
-    ck_assert_ptr_nonnull(p);
-    ck_assert(kb_partition_is_leader(p));
-    viewfix_state(T, 0, 2, 4, two_and_me, 2);
-    view_changed();
-    ck_assert(!kb_partition_is_leader(p));
-    ck_assert_int_eq(kb_partition_leader_epoch(p), 4);
-}
-END_TEST
-
-START_TEST(view_moving_a_partition_away_unhosts_it) {
-    start();
-    viewfix_topic(T, 1, me_only, 1);
-    viewfix_state(T, 0, ME, 0, me_only, 1);
-    view_changed();
-    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 0));
-    viewfix_topic(T, 1, only_2, 1);
-    viewfix_state(T, 0, 2, 1, only_2, 1);
-    view_changed();
-    ck_assert_ptr_null(kb_replicas_get(replicas, T, 0));
-    ck_assert(dir_exists(T "-0"));
-}
-END_TEST
-
-START_TEST(view_topic_min_insync_override_applies) {
-    start();
-    viewfix_topic(T, 1, me_and_2, 2);
-    viewfix_topic_config(T, "min.insync.replicas", "2");
-    viewfix_state(T, 0, ME, 0, me_only, 1);
-    view_changed();
-    kb_partition_t *p = kb_replicas_get(replicas, T, 0);
-    ck_assert_ptr_nonnull(p);
-    answer_t a = {0};
-    produce(p, 1, -1, 60000, &a);
-    ck_assert_int_eq(a.error, KP_ERR_NOT_ENOUGH_REPLICAS);
-}
-END_TEST
-
-START_TEST(view_dropping_partitions_unhosts_them) {
-    start();
-    viewfix_topic(T, 2, me_only, 1);
-    viewfix_state(T, 0, ME, 0, me_only, 1);
-    viewfix_state(T, 1, ME, 0, me_only, 1);
-    view_changed();
-    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 1));
-    viewfix_topic(T, 1, me_only, 1); /* partition 1 is gone from the view */
-    view_changed();
-    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 0));
-    ck_assert_ptr_null(kb_replicas_get(replicas, T, 1));
-}
-END_TEST
-
-START_TEST(view_config_change_reaches_the_open_log) {
-    start();
-    viewfix_topic(T, 1, me_only, 1);
-    viewfix_state(T, 0, ME, 0, me_only, 1);
-    view_changed();
-    kb_partition_t *p = kb_replicas_get(replicas, T, 0);
-    ck_assert_ptr_nonnull(p);
-    ck_assert_int_ne(kb_partition_max_message_bytes(p), 4321);
-    viewfix_topic_config(T, "max.message.bytes", "4321");
-    view_changed();
-    ck_assert_int_eq(kb_partition_max_message_bytes(p), 4321);
-}
-END_TEST
-
-START_TEST(view_deleted_and_recreated_partition_starts_over) {
-    start();
-    viewfix_topic(T, 2, me_only, 1);
-    viewfix_state(T, 0, ME, 0, me_only, 1);
-    viewfix_state(T, 1, ME, 7, me_only, 1);
-    view_changed();
-    ck_assert_int_eq(kb_partition_leader_epoch(kb_replicas_get(replicas, T, 1)), 7);
-    viewfix_topic(T, 1, me_only, 1); /* partition 1 is deleted */
-    view_changed();
-    ck_assert_ptr_null(kb_replicas_get(replicas, T, 1));
-    viewfix_topic(T, 2, me_only, 1); /* and created again */
-    viewfix_state(T, 1, ME, 0, me_only, 1);
-    view_changed();
-    kb_partition_t *p = kb_replicas_get(replicas, T, 1);
-    ck_assert_ptr_nonnull(p);
-    ck_assert_int_eq(kb_partition_leader_epoch(p), 0);
-    ck_assert(kb_partition_is_leader(p));
-}
-END_TEST
-
-/* A topic created again without the overrides it had: its partitions'
- * logs go back to the broker defaults (no config change is stamped, so
- * the settings are given because partitions assigned here changed). */
-START_TEST(view_recreated_topic_loses_its_old_overrides) {
-    start();
-    viewfix_topic(T, 1, me_only, 1);
-    viewfix_topic_config(T, "max.message.bytes", "4321");
-    viewfix_state(T, 0, ME, 0, me_only, 1);
-    view_changed();
-    kb_partition_t *p = kb_replicas_get(replicas, T, 0);
-    ck_assert_int_eq(kb_partition_max_message_bytes(p), 4321);
-    viewfix_topic(T, 1, me_only, 1); /* replaced: no overrides any more */
-    viewfix_state(T, 0, ME, 1, me_only, 1);
-    view_changed();
-    ck_assert_int_eq(kb_partition_max_message_bytes(p), lf.cfg.message_max_bytes);
-}
-END_TEST
-
-/* A config change gives the topic its settings; the partitions' roles are
- * not sent again, and a log created later is made with them. */
-START_TEST(view_config_change_is_not_a_role_update) {
-    start();
-    viewfix_topic(T, 2, only_2, 1);
-    viewfix_assign(T, 0, me_only, 1);
-    viewfix_state(T, 0, ME, 0, me_only, 1);
-    view_changed();
-    ck_assert_ptr_null(kb_replicas_get(replicas, T, 1));
-    uint64_t applied = roles_stats().applied, ignored = roles_stats().ignored_same_epoch;
-    viewfix_topic_config(T, "max.message.bytes", "4321");
-    view_changed();
-    ck_assert_uint_eq(roles_stats().applied, applied);
-    ck_assert_uint_eq(roles_stats().ignored_same_epoch, ignored);
-    viewfix_assign(T, 1, me_only, 1); /* moved here after the change */
-    viewfix_state(T, 1, ME, 1, me_only, 1);
-    view_changed();
-    ck_assert_int_eq(kb_partition_max_message_bytes(kb_replicas_get(replicas, T, 1)), 4321);
-}
-END_TEST
-
 /* ---- the high watermark ---- */
 
 START_TEST(high_watermark_follows_leo_when_isr_is_self) {
@@ -806,10 +637,10 @@ static void on_wake_cancel_other(void *arg) {
 
 START_TEST(a_wake_may_cancel_a_waiter_already_queued) {
     start();
-    viewfix_topic(T, 2, me_only, 1);
-    viewfix_state(T, 0, ME, 0, me_only, 1);
-    viewfix_state(T, 1, ME, 0, me_only, 1);
-    view_changed();
+    kb_role_update_t u[2] = {update(me_only, 1, ME, 0, me_only, 1), update(me_only, 1, ME, 0, me_only, 1)};
+    u[1].partition = 1;
+    kb_replicas_apply_roles(replicas, u, 2);
+    creations_done();
     kb_partition_t *p0 = kb_replicas_get(replicas, T, 0), *p1 = kb_replicas_get(replicas, T, 1);
     pair_t first = {0}, second = {0};
     kb_waiter_t *w0 = kb_partition_wait(p0, on_wake_cancel_other, &first);
@@ -894,16 +725,6 @@ Suite *replica_suite(void) {
     tcase_add_test(tc, isr_shrink_is_written_with_the_same_epoch_and_adopted);
     tcase_add_test(tc, failed_isr_write_is_not_adopted);
     tcase_add_test(tc, isr_write_overtaken_by_a_new_role_is_not_adopted);
-    tcase_add_test(tc, view_hosts_only_partitions_assigned_here);
-    tcase_add_test(tc, view_waits_until_loaded);
-    tcase_add_test(tc, view_states_become_roles);
-    tcase_add_test(tc, view_moving_a_partition_away_unhosts_it);
-    tcase_add_test(tc, view_topic_min_insync_override_applies);
-    tcase_add_test(tc, view_dropping_partitions_unhosts_them);
-    tcase_add_test(tc, view_config_change_reaches_the_open_log);
-    tcase_add_test(tc, view_deleted_and_recreated_partition_starts_over);
-    tcase_add_test(tc, view_config_change_is_not_a_role_update);
-    tcase_add_test(tc, view_recreated_topic_loses_its_old_overrides);
     tcase_add_test(tc, high_watermark_follows_leo_when_isr_is_self);
     tcase_add_test(tc, high_watermark_waits_for_a_larger_isr_then_moves_when_it_shrinks);
     tcase_add_test(tc, acks_all_parks_until_the_high_watermark_passes);

@@ -22,6 +22,7 @@
 #include "common/kc_log.h"
 #include "common/kc_names.h"
 #include "coord/kc_model.h"
+#include "coord/kc_topics.h"
 #include "proto/kp_types.h"
 
 kb_control_t *kb_control_new(const kb_control_deps_t *deps) {
@@ -71,10 +72,16 @@ static int16_t admit(kb_control_t *c, const char *what, int32_t controller_epoch
 
 /* A partition a request names: 17 for a name Kafka would refuse, 3 for a
  * negative index, else 0. */
+/* No topic can have KC_TOPIC_MAX_PARTITIONS partitions (its znode would
+ * not fit in ZooKeeper), so an index at or above it is refused before it
+ * can size anything: one UpdateMetadata state at index 2^31-1 would
+ * otherwise grow its topic to two billion partitions. */
+static bool index_possible(int32_t index) { return index >= 0 && index < KC_TOPIC_MAX_PARTITIONS; }
+
 static int16_t partition_check(const char *topic, int32_t index) {
     char why[128];
     if (!topic || !kc_topic_name_valid(topic, why, sizeof(why))) return KP_ERR_INVALID_TOPIC_EXCEPTION;
-    return index < 0 ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION : 0;
+    return index_possible(index) ? 0 : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 
 /* Room for n role updates; -1 when out of memory. */
@@ -275,11 +282,14 @@ static int set_brokers(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataReques
     return rc;
 }
 
-/* The largest partition index of the run of states from i naming topic. */
+/* The largest possible partition index of the run of states from i
+ * naming topic (impossible ones are skipped, see index_possible). */
 static int32_t run_max_index(const Kbroker__Rpc__UpdateMetadataRequest *req, size_t i, const char *topic) {
     int32_t max = -1;
-    for (; i < req->n_partition_states && strcmp(req->partition_states[i]->topic_name, topic) == 0; i++)
-        if (req->partition_states[i]->partition_index > max) max = req->partition_states[i]->partition_index;
+    for (; i < req->n_partition_states && strcmp(req->partition_states[i]->topic_name, topic) == 0; i++) {
+        int32_t index = req->partition_states[i]->partition_index;
+        if (index_possible(index) && index > max) max = index;
+    }
     return max;
 }
 

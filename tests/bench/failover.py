@@ -10,7 +10,10 @@ topics RF 3 and half RF 1 when N >= 10,000, else all RF 3):
   1. three brokers (session timeout SESSION_MS) on a fresh chroot;
      kbroker-admin creates the topics back to back; "create" is the time
      from the first create-topic to every broker's Metadata naming a
-     leader for every partition;
+     leader for every partition; then, unmeasured, every broker finishes
+     creating the logs of its replicas (off its loop, a few hundred a
+     second here), so that the failover below is not measured behind a
+     backlog of log creations;
   2. the broker (not the controller) leading the most partitions is killed
      with SIGKILL; after ZooKeeper expires its session (its /brokers/ids
      znode vanishes, polled every 10 ms), "first ack" is the time until a
@@ -69,7 +72,21 @@ def create(c, topics):
             raise SystemExit(f"create-topic {name}: {r.stderr}")
     for b in c.brokers.values():
         wait(lambda b=b: all_led(h.metadata(b, names), names), f"broker {b.id} to see every leader")
-    return time.monotonic() - t0
+    took = time.monotonic() - t0
+    md = h.metadata(next(iter(c.brokers.values())), names)
+    h.wait_until(lambda: logs_created(c, topics, md), WAIT_S, "every replica's log to be created", interval=0.2)
+    return took
+
+
+def logs_created(c, topics, md):
+    """True when each broker has the first segment of every replica it
+    holds: all partitions of an RF 3 topic, the ones it leads of RF 1."""
+    for b in c.brokers.values():
+        for name, parts, rf in topics:
+            mine = range(parts) if rf > 1 else [p for p, m in md["topics"][name][1].items() if m.leader == b.id]
+            if not all(b.segment(name, p).exists() for p in mine):
+                return False
+    return True
 
 
 def leaders(md, topics):

@@ -15,6 +15,7 @@
  * loop exist.
  */
 #include <event2/event.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,6 +25,7 @@
 #include "broker/metadata/kb_metadata_view.h"
 #include "broker/replica/kb_replicas.h"
 #include "broker/replica/kb_settings_view.h"
+#include "coord/kc_topics.h"
 #include "proto/kp_types.h"
 #include "tests/unit/logfix.h"
 #include "tests/unit/unit.h"
@@ -225,9 +227,11 @@ START_TEST(invalid_names_and_indexes_are_refused) {
     ck_assert_int_eq(lai_one(state("bad name", 0, ME, 0, me_and_2, 2)), KP_ERR_INVALID_TOPIC_EXCEPTION);
     ck_assert_int_eq(lai_one(state("", 0, ME, 0, me_and_2, 2)), KP_ERR_INVALID_TOPIC_EXCEPTION);
     ck_assert_int_eq(lai_one(state(T, -1, ME, 0, me_and_2, 2)), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(lai_one(state(T, KC_TOPIC_MAX_PARTITIONS, ME, 0, me_and_2, 2)), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
     ck_assert_ptr_null(kb_replicas_get(replicas, "bad name", 0));
 }
 END_TEST
+
 
 /* ---- UpdateMetadata ---- */
 
@@ -304,6 +308,21 @@ START_TEST(update_metadata_fills_the_cache) {
     ck_assert_int_eq(t->n_partitions, 5);
     ck_assert_int_eq(t->partitions[2].leader_epoch, 7); /* untouched: not in the update */
     ck_assert_int_eq(t->n_configs, 1);
+}
+END_TEST
+
+/* An index no topic can have sizes nothing: the topic keeps the size its
+ * possible indexes give it (INT32_MAX + 1 would overflow). */
+START_TEST(update_metadata_skips_impossible_indexes) {
+    live_t b[1];
+    live(&b[0], 1, "h1", 9092);
+    Kbroker__Rpc__PartitionState st[] = {state(T, INT32_MAX, ME, 0, me_and_2, 2), state(T, 1, ME, 0, me_and_2, 2),
+                                         state(T, KC_TOPIC_MAX_PARTITIONS, ME, 0, me_and_2, 2)};
+    ck_assert_int_eq(um(1, b, 1, st, 3), 0);
+    const kb_metadata_topic_t *t = kb_metadata_topic(md, T);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->n_partitions, 2);
+    ck_assert_int_eq(t->partitions[1].leader, ME);
 }
 END_TEST
 
@@ -415,6 +434,7 @@ Suite *control_suite(void) {
     tcase_add_test(tc, equal_leader_epoch_is_ignored);
     tcase_add_test(tc, invalid_names_and_indexes_are_refused);
     tcase_add_test(tc, update_metadata_fills_the_cache);
+    tcase_add_test(tc, update_metadata_skips_impossible_indexes);
     tcase_add_test(tc, update_metadata_is_fenced_and_deletes_topics);
     tcase_add_test(tc, stop_replica_unhosts_fences_and_deletes);
     tcase_add_test(tc, view_feeds_give_settings_and_configs_but_no_roles);

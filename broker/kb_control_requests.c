@@ -252,10 +252,32 @@ int16_t kb_control_stop_replica(kb_control_t *c, const Kbroker__Rpc__StopReplica
 
 /* -------------------------------------------------------- UpdateMetadata */
 
-static bool broker_listed(const kb_metadata_broker_t *b, int n, int32_t id) {
-    for (int i = 0; i < n; i++)
-        if (b[i].id == id) return true;
-    return false;
+/* A live broker's id and its position in the request, sorted by both so
+ * that the first entry of each id is found in O(n log n): a request may
+ * list up to a frame's worth of brokers, and a scan per broker would hold
+ * the loop for minutes. */
+typedef struct id_pos {
+    int32_t id;
+    size_t pos;
+} id_pos_t;
+
+static int id_pos_cmp(const void *a, const void *b) {
+    const id_pos_t *x = a, *y = b;
+    if (x->id != y->id) return x->id < y->id ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* keep[i] is set for the first entry of each id in req's live brokers;
+ * -1 when out of memory. */
+static int first_of_each_id(const Kbroker__Rpc__UpdateMetadataRequest *req, bool *keep) {
+    size_t n = req->n_live_brokers;
+    id_pos_t *v = malloc((n + 1) * sizeof(*v));
+    if (!v) return -1;
+    for (size_t i = 0; i < n; i++) v[i] = (id_pos_t){req->live_brokers[i]->id, i};
+    qsort(v, n, sizeof(*v), id_pos_cmp);
+    for (size_t i = 0; i < n; i++) keep[v[i].pos] = i == 0 || v[i].id != v[i - 1].id;
+    free(v);
+    return 0;
 }
 
 /* The live brokers of req replace the cache's, one entry per id (a
@@ -265,10 +287,12 @@ static int set_brokers(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataReques
     for (size_t i = 0; i < req->n_live_brokers; i++) total += req->live_brokers[i]->n_endpoints;
     kb_metadata_broker_t *b = calloc(req->n_live_brokers + 1, sizeof(*b));
     kb_metadata_endpoint_t *eps = calloc(total + 1, sizeof(*eps));
+    bool *keep = calloc(req->n_live_brokers + 1, sizeof(*keep));
     int n = 0, rc = -1;
-    for (size_t i = 0, e = 0; b && eps && i < req->n_live_brokers; i++) {
+    bool ok = b && eps && keep && first_of_each_id(req, keep) == 0;
+    for (size_t i = 0, e = 0; ok && i < req->n_live_brokers; i++) {
         const Kbroker__Rpc__LiveBroker *lb = req->live_brokers[i];
-        if (broker_listed(b, n, lb->id)) continue;
+        if (!keep[i]) continue;
         b[n] = (kb_metadata_broker_t){.id = lb->id, .rack = lb->rack && lb->rack[0] ? lb->rack : NULL,
                                       .n_endpoints = (int)lb->n_endpoints, .endpoints = &eps[e]};
         for (size_t j = 0; j < lb->n_endpoints; j++, e++)
@@ -276,9 +300,10 @@ static int set_brokers(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataReques
                                               lb->endpoints[j]->port};
         n++;
     }
-    if (b && eps) rc = kb_metadata_set_brokers(c->deps.metadata, b, n);
+    if (ok) rc = kb_metadata_set_brokers(c->deps.metadata, b, n);
     free(b);
     free(eps);
+    free(keep);
     return rc;
 }
 

@@ -5,37 +5,41 @@ two length prefixes.  Written from the schema, not generated."""
 import socket
 import struct
 
+import kafkawire
+
 PROTOCOL_VERSION = 1
 KIND_REQUEST, KIND_RESPONSE = 0, 1
 METHOD_HELLO = 1
 
 
-def _varint(v):
-    v &= (1 << 64) - 1  # negative int32/int64 are 10-byte two's complement
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
+def varint(v):
+    """A protobuf varint; negative int32/int64 are 10-byte two's complement."""
+    return kafkawire.uvarint(v & ((1 << 64) - 1))
 
 
-def _field_varint(num, v):
-    return _varint(num << 3) + _varint(v) if v else b""
+# Fields of proto3 messages (zero values are omitted, as protobuf-c does).
+def field_varint(num, v):
+    return varint(num << 3) + varint(v) if v else b""
 
 
-def _field_bytes(num, b):
-    return _varint(num << 3 | 2) + _varint(len(b)) + b if b else b""
+def field_bytes(num, b):
+    return varint(num << 3 | 2) + varint(len(b)) + b if b else b""
+
+
+def field_packed(num, values):
+    return field_bytes(num, b"".join(varint(v) for v in values))
+
+
+def request_frame(method, body, sender_id, sender_epoch, correlation_id):
+    """A whole request frame: both length prefixes, then the Envelope."""
+    env = (field_varint(1, KIND_REQUEST) + field_varint(2, correlation_id) + field_varint(3, method)
+           + field_varint(5, sender_id) + field_varint(6, sender_epoch) + field_bytes(7, body))
+    return struct.pack(">II", 4 + len(env), len(env)) + env
 
 
 def hello_frame(broker_id, epoch, version=PROTOCOL_VERSION, correlation_id=1):
-    body = _field_varint(1, version) + _field_varint(2, broker_id) + _field_varint(3, epoch)
-    env = (_field_varint(1, KIND_REQUEST) + _field_varint(2, correlation_id) + _field_varint(3, METHOD_HELLO)
-           + _field_varint(5, broker_id) + _field_varint(6, epoch) + _field_bytes(7, body))
-    return struct.pack(">II", 4 + len(env), len(env)) + env
+    body = field_varint(1, version) + field_varint(2, broker_id) + field_varint(3, epoch)
+    return request_frame(METHOD_HELLO, body, broker_id, epoch, correlation_id)
 
 
 def _read_varint(buf, i):

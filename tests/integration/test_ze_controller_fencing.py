@@ -2,14 +2,9 @@
 Scenario ze: brokers obey only the controller, and only the current one
 (issue 10 item 4; zk-and-replication.md 2.2, 2.8).
 
-RED UNTIL INTEGRATION: it needs the RPC channel (broker/rpc, rpcwire.py of
-the channel's branch) and main.c serving broker/kb_control_requests.c's
-handlers, with the ZooKeeper role and metadata feeds replaced by the
-settings-only and config-only ones.
-
 Three brokers, a topic of one partition with replication factor 3.  A
 stranger on a follower's RPC port (a Hello, then requests encoded here by
-hand from proto/kbroker_rpc.proto) sends what a deposed controller or a
+hand from proto/kbroker_rpc.proto with rpcwire.py) sends what a deposed controller or a
 controller talking to an older incarnation would send:
 
   - LeaderAndIsr making the follower leader at a much newer leader epoch,
@@ -29,7 +24,6 @@ longer read state znodes.
 """
 import json
 import socket
-import struct
 
 import pytest
 
@@ -41,27 +35,8 @@ STALE_CONTROLLER_EPOCH, STALE_BROKER_EPOCH = 11, 77
 METHOD_LEADER_AND_ISR, METHOD_UPDATE_METADATA = 2, 3
 
 
-# -- protobuf by hand (proto3: zero values are omitted) -------------------
-def _varint(v):
-    v &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        b, v = v & 0x7F, v >> 7
-        out.append(b | 0x80 if v else b)
-        if not v:
-            return bytes(out)
-
-
-def _int(num, v):
-    return _varint(num << 3) + _varint(v) if v else b""
-
-
-def _bytes(num, b):
-    return _varint(num << 3 | 2) + _varint(len(b)) + b if b else b""
-
-
-def _packed(num, values):
-    return _bytes(num, b"".join(_varint(v) for v in values))
+# -- the controller's requests, by hand (rpcwire's proto3 field encoders) --
+_int, _bytes, _packed = rpcwire.field_varint, rpcwire.field_bytes, rpcwire.field_packed
 
 
 def partition_state(topic, partition, controller_epoch, leader, leader_epoch, isr, zk_version, replicas):
@@ -79,12 +54,6 @@ def update_metadata(controller_id, controller_epoch, broker_epoch, states, live_
             + b"".join(_bytes(4, s) for s in states) + b"".join(_bytes(5, b) for b in live_brokers))
 
 
-def request_frame(method, body, sender_id, sender_epoch, correlation_id):
-    env = (_int(1, 0) + _int(2, correlation_id) + _int(3, method) + _int(5, sender_id)
-           + _int(6, sender_epoch) + _bytes(7, body))
-    return struct.pack(">II", 4 + len(env), len(env)) + env
-
-
 def call(broker, method, body, sender_id):
     """Sends one request after a Hello; returns the envelope's error code."""
     data, _ = broker.registration()
@@ -92,7 +61,7 @@ def call(broker, method, body, sender_id):
     with socket.create_connection((host, port), timeout=10) as s:
         s.sendall(rpcwire.hello_frame(sender_id, -1))
         assert rpcwire.read_frame(s) is not None, "the Hello was not answered"
-        s.sendall(request_frame(method, body, sender_id, -1, 2))
+        s.sendall(rpcwire.request_frame(method, body, sender_id, -1, 2))
         env = rpcwire.read_frame(s)
         assert env is not None, "the broker closed the connection instead of answering"
         assert env.get(2) == 2, env

@@ -432,6 +432,9 @@ static int start_broker(kb_process_t *p) {
     /* Listener order: the view reloads first on a new session, then the
      * broker registers, then the controller takes part in the election. */
     b->view = kc_view_new(b->zk, on_view_change, b);
+    /* Partition states come from the controller's requests; the view reads
+     * them only while this broker is the controller (kb_controller.c). */
+    if (b->view) kc_view_set_states(b->view, false);
     p->settings_feed = b->view ? kb_settings_feed_new(b->replicas, b->view, &p->cfg) : NULL;
     if (start_services(p) != 0 || !p->settings_feed || start_control(p) != 0) {
         kc_error("main", "out of memory starting the broker's services");

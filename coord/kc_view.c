@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "coord/kc_configs.h"
+#include "coord/kc_election.h"
 #include "coord/kc_json.h"
 #include "common/kc_log.h"
 #include "coord/kc_paths.h"
@@ -54,12 +55,15 @@ struct kc_view {
     uint64_t brokers_changed;      /* generation of the last broker-set change */
     uint64_t topics_removed;       /* ... of the last removal of a topic or of partitions */
     int32_t controller;
+    int32_t controller_epoch;  /* /controller_epoch; -1 while missing or unreadable */
     char cluster_id[64];
     bool has_cluster_id;
     int pending;               /* reads issued and not yet completed */
     bool loading;              /* a full reload is running */
     bool loaded;
     bool need_reload;          /* a read was lost to a connection drop */
+    bool states;               /* partition states are read and watched (kc_view_set_states) */
+    bool states_loading;       /* they were just switched on and are being read */
     uint64_t gen;
     bool dead;                 /* freed by its owner; the last completion releases it */
     int changed;               /* KC_VIEW_* flags not yet reported */
@@ -123,6 +127,10 @@ static void ctx_done(read_ctx_t *c) {
     if (v->dead) {
         if (v->pending == 0) free(v);
         return;
+    }
+    if (v->pending == 0 && v->states_loading && !v->need_reload) {
+        v->states_loading = false;
+        mark_changed(v, KC_VIEW_STATES | KC_VIEW_LOADED);
     }
     if (v->pending == 0 && v->loading) {
         v->loading = false;
@@ -243,6 +251,7 @@ static void topic_remove(kc_view_t *v, const char *name) {
 }
 
 static void read_states(kc_view_t *v, const kc_topic_t *t, int from) {
+    if (!v->states) return;
     char path[512];
     for (int p = from; p < t->n_partitions; p++) view_get(v, kc_path_state(path, sizeof(path), t->name, p), false);
 }
@@ -431,7 +440,7 @@ static void apply_state(kc_view_t *v, const char *topic, int32_t p, const char *
     view_topic_t *vt = topic_find(v, topic);
     kc_topic_t *t = vt ? &vt->t : NULL;
     kc_partition_state_t s = {0};
-    if (!t || p < 0 || p >= t->n_partitions) return;
+    if (!v->states || !t || p < 0 || p >= t->n_partitions) return;
     if (kc_json_state_decode(data, (size_t)len, &s) < 0) {
         kc_warn("view", "ignoring unreadable state of %s-%d", topic, (int)p);
         return;
@@ -477,6 +486,11 @@ static const char *child_of(const char *path, const char *parent) {
     return (*name && !strchr(name, '/')) ? name : NULL;
 }
 
+static void controller_epoch_put(kc_view_t *v, int32_t epoch) {
+    if (epoch != v->controller_epoch) mark_changed(v, KC_VIEW_CONTROLLER);
+    v->controller_epoch = epoch;
+}
+
 static void apply_missing(kc_view_t *v, const char *path) {
     const char *name;
     char topic[256];
@@ -497,7 +511,10 @@ static void apply_missing(kc_view_t *v, const char *path) {
     } else if (strcmp(path, KC_PATH_CONTROLLER) == 0) {
         if (v->controller != -1) mark_changed(v, KC_VIEW_CONTROLLER);
         v->controller = -1;
+    } else if (strcmp(path, KC_PATH_CONTROLLER_EPOCH) == 0) {
+        controller_epoch_put(v, -1);
     } else if (parse_state_path(path, topic, sizeof(topic), &p)) {
+        if (!v->states) return; /* switched off since: not watched any more */
         clear_state(v, topic, p);
     }
     watch_creation(v, path);
@@ -521,6 +538,9 @@ static void apply_data(kc_view_t *v, const char *path, const char *data, int len
         if (kc_json_controller_decode(data, (size_t)len, &id) < 0) id = -1;
         if (id != v->controller) mark_changed(v, KC_VIEW_CONTROLLER);
         v->controller = id;
+    } else if (strcmp(path, KC_PATH_CONTROLLER_EPOCH) == 0) {
+        int32_t epoch;
+        controller_epoch_put(v, kc_election_parse_epoch(data, len, &epoch) == 0 ? epoch : -1);
     } else if (strcmp(path, KC_PATH_CLUSTER_ID) == 0) {
         if (kc_json_cluster_id_decode(data, (size_t)len, v->cluster_id, sizeof(v->cluster_id)) == 0) {
             v->has_cluster_id = true;
@@ -626,11 +646,14 @@ static void view_reload(kc_view_t *v) {
     view_get_children(v, KC_PATH_BROKER_IDS, true);
     view_get_children(v, KC_PATH_BROKER_TOPICS, true);
     view_get(v, KC_PATH_CONTROLLER, true);
+    view_get(v, KC_PATH_CONTROLLER_EPOCH, true);
     view_get(v, KC_PATH_CLUSTER_ID, true);
 }
 
 static void on_watch(kc_session_t *s, int type, const char *path, void *arg) {
     kc_view_t *v = arg;
+    char topic[256];
+    int32_t p;
     if (type == ZOO_CHILD_EVENT) {
         if (is_listed_parent(path)) view_get_children(v, path, false);
         return;
@@ -640,6 +663,9 @@ static void on_watch(kc_session_t *s, int type, const char *path, void *arg) {
         view_get_children(v, path, false);
         return;
     }
+    /* A state watched before kc_view_set_states(v, false) fires once more;
+     * not re-reading it lets the watch lapse. */
+    if (!v->states && parse_state_path(path, topic, sizeof(topic), &p)) return;
     /* Created, changed or deleted: a get either reads it or, for a deleted
      * znode, records the absence and watches for its re-creation. */
     view_get(v, path, false);
@@ -659,6 +685,8 @@ kc_view_t *kc_view_new(kc_session_t *s, kc_view_change_fn on_change, void *arg) 
     v->on_change = on_change;
     v->arg = arg;
     v->controller = -1;
+    v->controller_epoch = -1;
+    v->states = true;
     v->notify_ev = event_new(kc_session_base(s), -1, 0, notify_cb, v);
     if (!v->notify_ev) {
         free(v);
@@ -688,6 +716,42 @@ void kc_view_free(kc_view_t *v) {
     v->dead = true;
     if (v->pending == 0) free(v);
 }
+
+/* ---- partition states on demand ---- */
+
+/* Forgets every state (a broker that stops being the controller gives the
+ * memory back).  Nothing is stamped: whoever switches states on again
+ * walks every partition anyway. */
+static void drop_states(kc_view_t *v) {
+    for (int i = 0; i < v->n_topics; i++) {
+        kc_topic_t *t = &v->topics[i]->t;
+        for (int p = 0; p < t->n_partitions; p++) {
+            kc_partition_state_clear(&t->partitions[p].state);
+            t->partitions[p].has_state = false;
+        }
+    }
+}
+
+void kc_view_set_states(kc_view_t *v, bool on) {
+    if (on == v->states) return;
+    v->states = on;
+    if (!on) {
+        v->states_loading = false;
+        drop_states(v);
+        return;
+    }
+    /* Topics not yet read get their states with their assignment (a load
+     * or reload in progress); those known are read now.  Reads that fail
+     * for a lost connection are redone by the reload that follows. */
+    v->states_loading = true;
+    for (int i = 0; i < v->n_topics; i++) read_states(v, &v->topics[i]->t, 0);
+    if (v->pending == 0 && !v->need_reload) {
+        v->states_loading = false;
+        mark_changed(v, KC_VIEW_STATES | KC_VIEW_LOADED);
+    }
+}
+
+bool kc_view_states_loaded(const kc_view_t *v) { return v->states && !v->states_loading && kc_view_loaded(v); }
 
 /* ---- accessors ---- */
 
@@ -732,4 +796,5 @@ const kc_topic_t *kc_view_changed_next(const kc_view_t *v, const kc_topic_t *t) 
 }
 
 int32_t kc_view_controller(const kc_view_t *v) { return v->controller; }
+int32_t kc_view_controller_epoch(const kc_view_t *v) { return v->controller_epoch; }
 const char *kc_view_cluster_id(const kc_view_t *v) { return v->has_cluster_id ? v->cluster_id : NULL; }

@@ -2,8 +2,9 @@
  * kc_view.h - a live, watched picture of the cluster as ZooKeeper holds it.
  *
  * The view reads every /brokers/ids/N and /brokers/topics/T (with every partition's
- * state znode and the topic's config overrides in /config/topics/T),
- * /controller and /cluster/id, leaves a watch on each, and
+ * state znode unless switched off, see kc_view_set_states, and the topic's
+ * config overrides in /config/topics/T), /controller, /controller_epoch and
+ * /cluster/id, leaves a watch on each, and
  * re-reads exactly the znode a watch fired for.  Following each topic's
  * config znode with a data watch makes an override reach every broker as
  * promptly as Kafka's /config/changes notifications do, without a restart.  It is how a broker answers
@@ -57,7 +58,25 @@ const kc_topic_t *kc_view_topic_at(const kc_view_t *v, int i); /* sorted by name
 const kc_topic_t *kc_view_topic(const kc_view_t *v, const char *name);
 
 int32_t kc_view_controller(const kc_view_t *v); /* -1 when there is none */
+/* The epoch in /controller_epoch (KC_VIEW_CONTROLLER reports its changes
+ * too); -1 while it is missing or unreadable. */
+int32_t kc_view_controller_epoch(const kc_view_t *v);
 const char *kc_view_cluster_id(const kc_view_t *v); /* NULL until known */
+
+/*
+ * Partition states on demand.  Reading and watching every state znode is
+ * the controller's need alone, and with thousands of partitions it is most
+ * of what the view costs (a read and a watch per partition, per broker), so
+ * a broker switches it off at start and on only while it is the
+ * controller.  A new view reads states (as kbroker-admin needs).  Switched
+ * off, the view forgets every state (has_state is false throughout) and
+ * lets the state watches lapse; switched on, it reads every state and
+ * reports KC_VIEW_STATES | KC_VIEW_LOADED when it has them all.
+ */
+void kc_view_set_states(kc_view_t *v, bool on);
+/* States are on, and read since they were switched on; implies
+ * kc_view_loaded(). */
+bool kc_view_states_loaded(const kc_view_t *v);
 
 /*
  * Change generations, so that a listener's work follows what changed, not

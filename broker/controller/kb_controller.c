@@ -197,6 +197,7 @@ static void lose_role(kb_controller_t *c, const char *why) {
     if (!c->active) return;
     kc_warn("controller", "no longer the controller (epoch %d): %s", (int)c->epoch, why);
     c->active = false;
+    kc_view_set_states(c->b->view, false);
     pending_clear(c);
     kb_ctl_fanout_stop(c->fanout); /* every queue at once, whatever it held */
 }
@@ -231,6 +232,7 @@ static void election_done(const kc_election_result_t *r, void *arg) {
         return;
     }
     c->active = true;
+    kc_view_set_states(c->b->view, true); /* reconcile waits until every state is read */
     c->epoch = r->epoch;
     c->epoch_zk_version = r->epoch_zk_version;
     pending_clear(c);
@@ -469,7 +471,7 @@ static void examine_partition(const char *topic, int32_t partition, void *arg) {
  */
 static void reconcile(kb_controller_t *c) {
     const kc_view_t *v = c->b->view;
-    if (!c->active || !kc_view_loaded(v) || !kc_session_connected(c->b->zk)) return;
+    if (!c->active || !kc_view_states_loaded(v) || !kc_session_connected(c->b->zk)) return;
     bool starting = !kb_ctl_fanout_started(c->fanout);
     bool brokers = kc_view_brokers_changed(v) > c->seen;
     uint64_t since = c->walk_all || starting ? 0 : c->seen;

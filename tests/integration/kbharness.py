@@ -299,7 +299,7 @@ class ZooKeeper:
             "admin.enableServer=false\n"
             "maxClientCnxns=0\n"
             "forceSync=no\n"
-            "4lw.commands.whitelist=ruok,stat,srvr,dump\n")
+            "4lw.commands.whitelist=ruok,stat,srvr,dump,wchp\n")
 
     def start(self, timeout=40.0):
         if not Path("/usr/share/java/zookeeper.jar").exists():
@@ -372,6 +372,18 @@ class ZooKeeper:
         """Ids of the sessions the server holds right now (the 'dump' command,
         which lists every session until it expires, connected or not)."""
         return {int(x, 16) for x in re.findall(r"0x([0-9a-fA-F]+)", self.four_letter_word("dump"))}
+
+    def watchers(self):
+        """The sessions watching each znode: path -> set of session ids (the
+        'wchp' command)."""
+        out, path = {}, None
+        for line in self.four_letter_word("wchp").splitlines():
+            if line.startswith("/"):
+                path = line.strip()
+                out[path] = set()
+            elif path and line.strip().startswith("0x"):
+                out[path].add(int(line.strip(), 16))
+        return out
 
     def client(self, chroot=""):
         """A kazoo client (the test's own eyes on ZooKeeper) that keeps

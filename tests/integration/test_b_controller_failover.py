@@ -50,6 +50,25 @@ def kcat_leaders(broker):
     return {p: x[0] for p, x in t["partitions"].items()} if t else None
 
 
+def state_watchers(cluster, topics=(TOPIC, SOLO)):
+    """The sessions watching each state znode of topics."""
+    w = cluster.zookeeper.watchers()
+    return {(t, p): w.get(f"{cluster.chroot}/brokers/topics/{t}/partitions/{p}/state", set())
+            for t in topics for p in cluster.states(t)}
+
+
+def session_of(broker):
+    return broker.registration()[1].ephemeralOwner
+
+
+def test_only_the_controller_watches_partition_states(cluster):
+    """Brokers take partition states from the controller's requests; only
+    the controller reads and watches the state znodes."""
+    ctl = session_of(cluster.brokers[cluster.controller()])
+    watched = state_watchers(cluster)
+    assert watched and all(s == {ctl} for s in watched.values()), watched
+
+
 def test_controller_kill9_moves_controller_and_leadership(cluster):
     dead = cluster.controller()
     assert dead == 1
@@ -103,6 +122,10 @@ def test_controller_kill9_moves_controller_and_leadership(cluster):
     for what, secs in times.items():
         h.note(f"after expiry: {what}", secs)
 
+    # The new controller read every state and watches it.
+    ctl = session_of(cluster.brokers[cluster.controller()])
+    h.wait_until(lambda: all(s == {ctl} for s in state_watchers(cluster).values()), 30,
+                 "only the new controller to watch every state znode")
     after = cluster.states(TOPIC)
     assert cluster.controller_epoch() == epoch_before + 1
     for p in led_by_dead:

@@ -139,10 +139,19 @@ static const kb_ctl_set_t *hosted_parts(kb_ctl_fanout_t *f, int32_t id) {
 
 /* ---- queues ---- */
 
-static const ProtobufCMessage *build(const kb_ctl_batch_t *b, kb_ctl_arena_t *a, void *arg) {
+static int build(const kb_ctl_batch_t *b, kb_ctl_arena_t *a, void *arg, const ProtobufCMessage **out) {
     kb_ctl_fanout_t *f = arg;
-    if (b->kind == KB_CTL_LEADER_AND_ISR) return (const ProtobufCMessage *)kb_ctl_build_leader_and_isr(&f->src, b, a);
-    return (const ProtobufCMessage *)kb_ctl_build_update_metadata(&f->src, b, a);
+    int rc;
+    if (b->kind == KB_CTL_LEADER_AND_ISR) {
+        Kbroker__Rpc__LeaderAndIsrRequest *r;
+        rc = kb_ctl_build_leader_and_isr(&f->src, b, a, &r);
+        *out = r ? &r->base : NULL;
+    } else {
+        Kbroker__Rpc__UpdateMetadataRequest *r;
+        rc = kb_ctl_build_update_metadata(&f->src, b, a, &r);
+        *out = r ? &r->base : NULL;
+    }
+    return rc;
 }
 
 static kb_ctl_queue_t *make_queue(kb_ctl_fanout_t *f, const kc_broker_info_t *info) {

@@ -2,11 +2,17 @@
  * kb_ctl_queue.c - one broker's request queue (see kb_ctl_queue.h).
  *
  * State: the pending sets (lai, um, um_brokers), and while a call is out the
- * partitions it carries (sent) and its kind.  Sending moves up to max_batch
- * entries from the front of a pending set into `sent`; an answer empties
- * `sent`; a failure merges `sent` back into the pending set and sends again.
- * The set's merge keeps one entry per partition, so a retried request never
- * grows by its own partitions twice.
+ * partitions it carries (sent) and its kind.  Sending copies up to
+ * max_batch entries from the front of a pending set into `sent` and drops
+ * them from the pending set only once the request is built, so a build out
+ * of memory leaves everything where it was.  An answer with error code 0
+ * empties `sent`; any other outcome merges `sent` back into the pending set
+ * and sends again, at once or when the retry timer fires.  The set's merge
+ * keeps one entry per partition, so a retried request never grows by its
+ * own partitions twice.
+ *
+ * The retry timer is armed only while no call is in flight (backing_off),
+ * and nothing is sent until it fires, so one request at most is ever out.
  */
 #include "broker/controller/kb_ctl_queue.h"
 
@@ -17,19 +23,36 @@
 
 #define DEFAULT_MAX_BATCH 5000
 
+/* The backoff before sending a refused request again (and before building
+ * again after running out of memory).  The first retry comes soon: the
+ * usual refusal is STALE_CONTROLLER_EPOCH from a broker whose view of the
+ * election lags ours by milliseconds.  It doubles up to a few seconds, so
+ * a broker short of memory, or a controller that lost the election without
+ * knowing it yet, is not hammered (Kafka's controller waits a fixed 100 ms
+ * between tries).  An answer with error code 0 starts it over. */
+#define RETRY_BACKOFF_FIRST_MS 50
+#define RETRY_BACKOFF_MAX_MS 5000
+
 struct kb_ctl_queue {
     kb_ctl_queue_opts_t o;
     char *host;
-    void *conn;
+    void *conn;             /* NULL after a reconnect failed: flush tries again */
+    void *timer;            /* the retry backoff's */
     kb_ctl_set_t lai, um;   /* pending partitions */
     bool um_brokers;        /* an UpdateMetadata is due even with no partition */
     bool in_flight;
-    bool closing;           /* kb_ctl_queue_free is cancelling the call in flight */
+    bool backing_off;       /* the timer is armed: nothing leaves until it fires */
+    bool closing;           /* a close of ours is cancelling calls: what they report is
+                             * dropped (queue freed) or settled already (reconnect) */
+    bool build_failing;     /* the last build ran out of memory (logged once) */
+    int32_t backoff_ms;     /* the next backoff; 0: RETRY_BACKOFF_FIRST_MS */
     kb_ctl_kind_t sent_kind;
     kb_ctl_set_t sent;      /* the partitions of the call in flight */
     kb_ctl_arena_t arena;
     kb_ctl_queue_stats_t stats;
 };
+
+typedef enum send_result { SEND_SENT, SEND_DROPPED, SEND_LATER } send_result_t;
 
 const char *kb_ctl_status_name(kb_ctl_status_t st) {
     switch (st) {
@@ -46,14 +69,19 @@ static const char *kind_name(kb_ctl_kind_t k) {
     return k == KB_CTL_LEADER_AND_ISR ? "LeaderAndIsr" : "UpdateMetadata";
 }
 
+static void retry_fire(void *arg);
+
 kb_ctl_queue_t *kb_ctl_queue_new(const kb_ctl_queue_opts_t *opts) {
     kb_ctl_queue_t *q = calloc(1, sizeof(*q));
     if (!q) return NULL;
+    const kb_ctl_transport_t *t = opts->transport;
     q->o = *opts;
     if (!q->o.max_batch) q->o.max_batch = DEFAULT_MAX_BATCH;
     q->host = strdup(opts->peer.host ? opts->peer.host : "");
     q->o.peer.host = q->host;
-    if (!q->host || !(q->conn = q->o.transport->connect(q->o.transport->arg, &q->o.peer))) {
+    if (q->host) q->timer = t->timer_new(t->arg, retry_fire, q);
+    if (!q->timer || !(q->conn = t->connect(t->arg, &q->o.peer))) {
+        if (q->timer) t->timer_free(q->timer);
         free(q->host);
         free(q);
         return NULL;
@@ -64,7 +92,8 @@ kb_ctl_queue_t *kb_ctl_queue_new(const kb_ctl_queue_opts_t *opts) {
 void kb_ctl_queue_free(kb_ctl_queue_t *q) {
     if (!q) return;
     q->closing = true;
-    q->o.transport->close(q->conn);
+    if (q->conn) q->o.transport->close(q->conn);
+    q->o.transport->timer_free(q->timer); /* disarms a pending retry */
     kb_ctl_set_clear(&q->lai);
     kb_ctl_set_clear(&q->um);
     kb_ctl_set_clear(&q->sent);
@@ -87,9 +116,12 @@ void kb_ctl_queue_update_brokers(kb_ctl_queue_t *q) { q->um_brokers = true; }
 void kb_ctl_queue_stats(const kb_ctl_queue_t *q, kb_ctl_queue_stats_t *out) {
     *out = q->stats;
     out->in_flight = q->in_flight;
+    out->backing_off = q->backing_off;
     out->pending_leader_and_isr = q->lai.n;
     out->pending_update_metadata = q->um.n + (q->um_brokers && q->um.n == 0);
 }
+
+/* ---- retries ---- */
 
 /* Puts the partitions of the failed call back among the pending ones. */
 static void requeue_sent(kb_ctl_queue_t *q) {
@@ -102,14 +134,51 @@ static void requeue_sent(kb_ctl_queue_t *q) {
     kb_ctl_set_reset(&q->sent);
 }
 
-/* Logs what an answer refused: the whole request, or some partitions. */
-static void log_answer(kb_ctl_queue_t *q, int32_t error_code, const ProtobufCMessage *body) {
-    if (error_code != 0) {
-        q->stats.errors++;
-        kc_warn("controller", "broker %d refused %s with error %d", (int)q->o.peer.broker_id,
-                kind_name(q->sent_kind), (int)error_code);
-        return;
-    }
+/* Arms the retry timer with the next backoff, doubles the backoff, and
+ * returns the delay.  A timer that cannot be armed leaves the retry to the
+ * next flush (the controller flushes on every loop turn that queued
+ * something). */
+static int32_t retry_later(kb_ctl_queue_t *q) {
+    int32_t ms = q->backoff_ms ? q->backoff_ms : RETRY_BACKOFF_FIRST_MS;
+    q->backoff_ms = ms > RETRY_BACKOFF_MAX_MS / 2 ? RETRY_BACKOFF_MAX_MS : ms * 2;
+    if (q->o.transport->timer_arm(q->timer, ms) == 0) q->backing_off = true;
+    else kc_error("controller", "cannot arm the retry timer for broker %d", (int)q->o.peer.broker_id);
+    return ms;
+}
+
+static void retry_fire(void *arg) {
+    kb_ctl_queue_t *q = arg;
+    q->backing_off = false;
+    kb_ctl_queue_flush(q);
+}
+
+/* Opens the connection again after a reconnect; false (and a retry armed)
+ * when the transport cannot. */
+static bool connect_again(kb_ctl_queue_t *q) {
+    q->conn = q->o.transport->connect(q->o.transport->arg, &q->o.peer);
+    if (q->conn) return true;
+    int32_t ms = retry_later(q);
+    kc_error("controller", "cannot connect to broker %d again; trying in %d ms", (int)q->o.peer.broker_id, (int)ms);
+    return false;
+}
+
+/* Drops the connection, whose peer may have stopped reading (a timed-out
+ * call); the next flush connects again.  Nothing of ours is in flight (the
+ * call that timed out is settled), so whatever the close cancels is ignored:
+ * a transport that reported the timeout and still held the call must not
+ * make us put its partitions back twice. */
+static void drop_connection(kb_ctl_queue_t *q) {
+    q->stats.reconnects++;
+    q->closing = true;
+    q->o.transport->close(q->conn);
+    q->closing = false;
+    q->conn = NULL;
+}
+
+/* ---- answers ---- */
+
+/* Logs the partitions an accepted LeaderAndIsr left unchanged. */
+static void log_partition_errors(kb_ctl_queue_t *q, const ProtobufCMessage *body) {
     if (q->sent_kind != KB_CTL_LEADER_AND_ISR || !body) return;
     const Kbroker__Rpc__LeaderAndIsrResponse *r = (const Kbroker__Rpc__LeaderAndIsrResponse *)body;
     size_t bad = 0, first = 0;
@@ -123,64 +192,98 @@ static void log_answer(kb_ctl_queue_t *q, int32_t error_code, const ProtobufCMes
 
 static void call_done(kb_ctl_status_t st, int32_t error_code, const ProtobufCMessage *body, void *arg) {
     kb_ctl_queue_t *q = arg;
+    if (q->closing) return; /* see the member */
     q->in_flight = false;
-    if (q->closing) return; /* kb_ctl_queue_free drops everything */
-    if (st == KB_CTL_OK) {
-        q->stats.answered++;
-        log_answer(q, error_code, body);
+    if (st == KB_CTL_OK) q->stats.answered++;
+    if (st == KB_CTL_OK && error_code == 0) {
+        log_partition_errors(q, body);
         kb_ctl_set_reset(&q->sent);
-    } else {
-        q->stats.retried++;
-        kc_info("controller", "%s to broker %d %s; sending again", kind_name(q->sent_kind),
-                (int)q->o.peer.broker_id, kb_ctl_status_name(st));
-        requeue_sent(q);
+        q->backoff_ms = 0;
+        kb_ctl_queue_flush(q);
+        return;
     }
+    size_t n = q->sent.n;
+    q->stats.retried++;
+    requeue_sent(q);
+    if (st == KB_CTL_OK) { /* the broker refused the whole request */
+        q->stats.errors++;
+        int32_t ms = retry_later(q);
+        kc_warn("controller", "broker %d refused %s of %zu partition(s) with error %d; sending it again in %d ms",
+                (int)q->o.peer.broker_id, kind_name(q->sent_kind), n, (int)error_code, (int)ms);
+        return;
+    }
+    kc_info("controller", "%s to broker %d %s; sending again%s", kind_name(q->sent_kind), (int)q->o.peer.broker_id,
+            kb_ctl_status_name(st), st == KB_CTL_TIMEOUT ? " on a new connection" : "");
+    if (st == KB_CTL_TIMEOUT) drop_connection(q);
     kb_ctl_queue_flush(q);
 }
 
-/* Moves the next batch of `from` into q->sent. */
-static kb_ctl_batch_t take_batch(kb_ctl_queue_t *q, kb_ctl_kind_t kind, kb_ctl_set_t *from) {
+/* ---- sending ---- */
+
+/* Copies the next batch of `from` into q->sent (from keeps it until the
+ * request is built). */
+static kb_ctl_batch_t take_batch(kb_ctl_queue_t *q, kb_ctl_kind_t kind, const kb_ctl_set_t *from) {
     size_t n = from->n < q->o.max_batch ? from->n : q->o.max_batch;
     kb_ctl_set_reset(&q->sent);
     for (size_t i = 0; i < n; i++)
-        if (kb_ctl_set_add(&q->sent, from->keys[i], from->flags[i]) < 0) {
-            n = i; /* out of memory: send what fits, the rest stays pending */
-            break;
-        }
-    kb_ctl_set_drop_front(from, n);
-    if (kind == KB_CTL_UPDATE_METADATA) q->um_brokers = false;
+        if (kb_ctl_set_add(&q->sent, from->keys[i], from->flags[i]) < 0) break; /* send what fits */
     q->sent_kind = kind;
     return (kb_ctl_batch_t){.kind = kind, .broker_id = q->o.peer.broker_id, .broker_epoch = q->o.peer.broker_epoch,
                             .keys = q->sent.keys, .flags = q->sent.flags, .n = q->sent.n};
 }
 
-/* Sends one batch; false when nothing went out (the batch is dropped). */
-static bool send_one(kb_ctl_queue_t *q, kb_ctl_kind_t kind) {
-    kb_ctl_batch_t b = take_batch(q, kind, kind == KB_CTL_LEADER_AND_ISR ? &q->lai : &q->um);
-    const ProtobufCMessage *msg = q->o.build(&b, &q->arena, q->o.build_arg);
+/* The batch stays pending: out of memory building it (or copying it). */
+static send_result_t build_failed(kb_ctl_queue_t *q, kb_ctl_kind_t kind, size_t n) {
+    kb_ctl_set_reset(&q->sent);
+    kb_ctl_arena_reset(&q->arena);
+    q->stats.retried++;
+    int32_t ms = retry_later(q);
+    if (!q->build_failing)
+        kc_error("controller", "out of memory building %s of %zu partition(s) for broker %d; "
+                 "trying again in %d ms, then backing off (not logged again until one is built)",
+                 kind_name(kind), n, (int)q->o.peer.broker_id, (int)ms);
+    q->build_failing = true;
+    return SEND_LATER;
+}
+
+/* Builds and sends the next batch of kind. */
+static send_result_t send_one(kb_ctl_queue_t *q, kb_ctl_kind_t kind) {
+    kb_ctl_set_t *from = kind == KB_CTL_LEADER_AND_ISR ? &q->lai : &q->um;
+    kb_ctl_batch_t b = take_batch(q, kind, from);
+    const ProtobufCMessage *msg = NULL;
+    if ((from->n && !b.n) || q->o.build(&b, &q->arena, q->o.build_arg, &msg) < 0)
+        return build_failed(q, kind, from->n < q->o.max_batch ? from->n : q->o.max_batch);
+    if (q->build_failing) kc_info("controller", "built a request for broker %d again", (int)q->o.peer.broker_id);
+    q->build_failing = false;
     Kbroker__Rpc__Method m =
         kind == KB_CTL_LEADER_AND_ISR ? KBROKER__RPC__METHOD__METHOD_LEADER_AND_ISR : KBROKER__RPC__METHOD__METHOD_UPDATE_METADATA;
     int rc = msg ? q->o.transport->call(q->conn, m, msg, q->o.timeout_ms, call_done, q) : -1;
     kb_ctl_arena_reset(&q->arena);
+    kb_ctl_set_drop_front(from, b.n);
+    if (kind == KB_CTL_UPDATE_METADATA) q->um_brokers = false;
     if (rc == 0) {
         q->in_flight = true;
         if (kind == KB_CTL_LEADER_AND_ISR) q->stats.leader_and_isr_sent++;
         else q->stats.update_metadata_sent++;
-        return true;
+        return SEND_SENT;
     }
     if (msg) /* too large to frame, or not packable: repeating cannot help */
         kc_error("controller", "%s of %zu partition(s) to broker %d could not be sent; dropped", kind_name(kind),
                  b.n, (int)q->o.peer.broker_id);
     kb_ctl_set_reset(&q->sent);
-    return false;
+    return SEND_DROPPED;
 }
 
 void kb_ctl_queue_flush(kb_ctl_queue_t *q) {
-    /* Each failed send drops its batch, so the pending sets shrink on every
-     * turn and the loop ends. */
-    while (!q->in_flight && !q->closing) {
-        if (q->lai.n) send_one(q, KB_CTL_LEADER_AND_ISR);
-        else if (q->um.n || q->um_brokers) send_one(q, KB_CTL_UPDATE_METADATA);
+    if (q->closing || q->backing_off) return;
+    if (!q->conn && !connect_again(q)) return;
+    /* Each dropped batch leaves the pending sets smaller, and a batch kept
+     * for later ends the loop, so it ends. */
+    while (!q->in_flight) {
+        kb_ctl_kind_t kind;
+        if (q->lai.n) kind = KB_CTL_LEADER_AND_ISR;
+        else if (q->um.n || q->um_brokers) kind = KB_CTL_UPDATE_METADATA;
         else break;
+        if (send_one(q, kind) == SEND_LATER) break;
     }
 }

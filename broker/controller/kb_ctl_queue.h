@@ -23,12 +23,34 @@
  * Order: LeaderAndIsr goes before UpdateMetadata whenever both are pending
  * (a broker learns its roles before the metadata clients see), and requests
  * leave one at a time: the next one is built only when the broker answered
- * the last.  Retry: a call that timed out (controller.socket.timeout.ms),
- * lost its connection or got an answer that did not unpack puts its
- * partitions back into the pending sets, merged with anything queued since,
- * and the next request carries them again.  An answer with an error code is
- * an answer: logged, not retried (a stale controller or broker epoch is
- * settled by the election or the registration change, not by repeating).
+ * the last.
+ *
+ * Retry: a request is done only when the broker answers it with error code
+ * 0; anything else puts its partitions back into the pending sets, merged
+ * with anything queued since, and a later request carries them again.
+ *   - A call that lost its connection or got an answer that did not unpack
+ *     is sent again at once (broker/rpc's reconnect backoff paces it).
+ *   - A call that timed out (controller.socket.timeout.ms) is sent again on
+ *     a new connection: the queue closes the old one and connects again,
+ *     because a peer that stopped reading (paused, half-open TCP) would
+ *     leave the retry waiting behind the stuck request.  A connect that
+ *     fails is tried again after the backoff below.
+ *   - An answer whose envelope carries an error code (the broker refused the
+ *     whole request: STALE_CONTROLLER_EPOCH while its view of the election
+ *     lags ours, STALE_BROKER_EPOCH, UNKNOWN_SERVER_ERROR when it ran out of
+ *     memory, any other code) is sent again after a backoff that doubles
+ *     from RETRY_BACKOFF_FIRST_MS to RETRY_BACKOFF_MAX_MS (kb_ctl_queue.c)
+ *     and starts over after an answer with 0.  A controller that really is
+ *     stale, or a broker incarnation that is gone, is settled by the queue
+ *     being freed (role lost, registration changed), which ends the retries.
+ *   - A request that cannot be built for want of memory stays pending and
+ *     is tried again after the same backoff (logged once per episode);
+ *     a batch with nothing worth sending is simply dropped.
+ * Errors per partition in an answer with error code 0 are logged, not
+ * retried: the broker applied the rest of the request, and a partition it
+ * refused for an older leader epoch or for not being a replica there would
+ * be refused again.  (A partition it failed with UNKNOWN_SERVER_ERROR, out
+ * of memory, is not retried either: it waits for its next state change.)
  *
  * Nothing is sent until kb_ctl_queue_flush() (or an answer) says so, so the
  * controller batches everything one loop turn queued.
@@ -82,8 +104,17 @@ typedef struct kb_ctl_transport {
     int (*call)(void *conn, Kbroker__Rpc__Method method, const ProtobufCMessage *msg, int32_t timeout_ms,
                 kb_ctl_reply_fn done, void *done_arg);
     /* Closes; every call not answered yet gets KB_CTL_CANCELLED before this
-     * returns. */
+     * returns.  The queue also closes and connects again after a timeout
+     * (see Retry above); what a close reports then is ignored. */
     void (*close)(void *conn);
+    /* A one-shot timer on the loop, one per queue, for its retry backoff:
+     * timer_new makes it disarmed (NULL when out of memory); timer_arm
+     * (re)arms it to call fire(fire_arg) once, ms from now, on the loop and
+     * never from inside timer_arm, and returns 0 or -1; timer_free disarms
+     * and frees it. */
+    void *(*timer_new)(void *arg, void (*fire)(void *fire_arg), void *fire_arg);
+    int (*timer_arm)(void *timer, int32_t ms);
+    void (*timer_free)(void *timer);
     void *arg;
 } kb_ctl_transport_t;
 
@@ -91,9 +122,11 @@ typedef struct kb_ctl_transport {
 
 typedef struct kb_ctl_queue kb_ctl_queue_t;
 
-/* Builds the request for a batch, from the arena (freed by the queue once
- * the call is made); NULL when nothing in the batch is worth sending. */
-typedef const ProtobufCMessage *(*kb_ctl_build_fn)(const kb_ctl_batch_t *b, kb_ctl_arena_t *a, void *arg);
+/* Builds the request for a batch into *out, from the arena (freed by the
+ * queue once the call is made).  Returns 0 (*out NULL when nothing in the
+ * batch is worth sending: the batch is dropped), or -1 when out of memory
+ * (the batch stays pending and is built again after a backoff). */
+typedef int (*kb_ctl_build_fn)(const kb_ctl_batch_t *b, kb_ctl_arena_t *a, void *arg, const ProtobufCMessage **out);
 
 typedef struct kb_ctl_queue_opts {
     kb_ctl_peer_t peer;                  /* copied, host included */
@@ -106,8 +139,8 @@ typedef struct kb_ctl_queue_opts {
 
 /* Connects; NULL when out of memory or the transport cannot connect. */
 kb_ctl_queue_t *kb_ctl_queue_new(const kb_ctl_queue_opts_t *opts);
-/* Drops everything pending and closes the connection (a call in flight is
- * cancelled, never retried). */
+/* Drops everything pending, frees the retry timer (armed or not) and
+ * closes the connection (a call in flight is cancelled, never retried). */
 void kb_ctl_queue_free(kb_ctl_queue_t *q);
 
 int32_t kb_ctl_queue_broker(const kb_ctl_queue_t *q);
@@ -119,13 +152,18 @@ int kb_ctl_queue_update_metadata(kb_ctl_queue_t *q, kb_ctl_key_t key);
 /* Queue an UpdateMetadata even if no partition changed (the live broker
  * list did; every UpdateMetadata carries it). */
 void kb_ctl_queue_update_brokers(kb_ctl_queue_t *q);
-/* Sends the next request unless one is in flight or nothing is pending. */
+/* Sends the next request unless one is in flight, a retry is waiting for
+ * its backoff, or nothing is pending. */
 void kb_ctl_queue_flush(kb_ctl_queue_t *q);
 
 typedef struct kb_ctl_queue_stats {
     uint64_t leader_and_isr_sent, update_metadata_sent; /* calls made, retries included */
-    uint64_t answered, retried, errors;                  /* errors: answers with an error code */
+    uint64_t answered; /* answers, refusals included */
+    uint64_t errors;   /* answers with an error code (refusals) */
+    uint64_t retried;  /* requests put back: failed calls, refusals, builds out of memory */
+    uint64_t reconnects; /* connections closed and made again after a timeout */
     bool in_flight;
+    bool backing_off; /* a retry is waiting for its backoff */
     size_t pending_leader_and_isr, pending_update_metadata;
 } kb_ctl_queue_stats_t;
 void kb_ctl_queue_stats(const kb_ctl_queue_t *q, kb_ctl_queue_stats_t *out);

@@ -15,8 +15,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/kc_log.h"
-
 #define CHUNK_MIN (64 * 1024)
 #define ALIGN 16
 
@@ -140,24 +138,23 @@ static int lai_add(const kb_ctl_source_t *src, const kb_ctl_batch_t *b, size_t i
     return add_live_leader(src, req, part->state.leader, a);
 }
 
-Kbroker__Rpc__LeaderAndIsrRequest *kb_ctl_build_leader_and_isr(const kb_ctl_source_t *src, const kb_ctl_batch_t *b,
-                                                              kb_ctl_arena_t *a) {
+int kb_ctl_build_leader_and_isr(const kb_ctl_source_t *src, const kb_ctl_batch_t *b, kb_ctl_arena_t *a,
+                                Kbroker__Rpc__LeaderAndIsrRequest **out) {
     Kbroker__Rpc__LeaderAndIsrRequest *req = kb_ctl_arena_alloc(a, sizeof(*req));
     size_t n = b->n ? b->n : 1;
-    if (!req) goto nomem;
+    *out = NULL;
+    if (!req) return -1;
     kbroker__rpc__leader_and_isr_request__init(req);
     req->controller_id = src->controller_id;
     req->controller_epoch = src->controller_epoch;
     req->broker_epoch = b->broker_epoch;
     req->partition_states = kb_ctl_arena_alloc(a, n * sizeof(*req->partition_states));
     req->live_leaders = kb_ctl_arena_alloc(a, n * sizeof(*req->live_leaders));
-    if (!req->partition_states || !req->live_leaders) goto nomem;
+    if (!req->partition_states || !req->live_leaders) return -1;
     for (size_t i = 0; i < b->n; i++)
-        if (lai_add(src, b, i, req, a) < 0) goto nomem;
-    return req->n_partition_states ? req : NULL;
-nomem:
-    kc_error("controller", "out of memory building LeaderAndIsr for broker %d", (int)b->broker_id);
-    return NULL;
+        if (lai_add(src, b, i, req, a) < 0) return -1;
+    if (req->n_partition_states) *out = req;
+    return 0;
 }
 
 /* ---- UpdateMetadata ---- */
@@ -205,27 +202,26 @@ static Kbroker__Rpc__LiveBroker *live_broker(const kc_broker_info_t *info, kb_ct
     return lb;
 }
 
-Kbroker__Rpc__UpdateMetadataRequest *kb_ctl_build_update_metadata(const kb_ctl_source_t *src, const kb_ctl_batch_t *b,
-                                                                  kb_ctl_arena_t *a) {
+int kb_ctl_build_update_metadata(const kb_ctl_source_t *src, const kb_ctl_batch_t *b, kb_ctl_arena_t *a,
+                                 Kbroker__Rpc__UpdateMetadataRequest **out) {
     Kbroker__Rpc__UpdateMetadataRequest *req = kb_ctl_arena_alloc(a, sizeof(*req));
     int n_brokers = kc_view_broker_count(src->view);
-    if (!req) goto nomem;
+    *out = NULL;
+    if (!req) return -1;
     kbroker__rpc__update_metadata_request__init(req);
     req->controller_id = src->controller_id;
     req->controller_epoch = src->controller_epoch;
     req->broker_epoch = b->broker_epoch;
     req->partition_states = kb_ctl_arena_alloc(a, (b->n ? b->n : 1) * sizeof(*req->partition_states));
     req->live_brokers = kb_ctl_arena_alloc(a, (size_t)(n_brokers > 0 ? n_brokers : 1) * sizeof(*req->live_brokers));
-    if (!req->partition_states || !req->live_brokers) goto nomem;
+    if (!req->partition_states || !req->live_brokers) return -1;
     for (size_t i = 0; i < b->n; i++)
-        if (um_add(src, b->keys[i], req, a) < 0) goto nomem;
+        if (um_add(src, b->keys[i], req, a) < 0) return -1;
     for (int i = 0; i < n_brokers; i++) {
         Kbroker__Rpc__LiveBroker *lb = live_broker(kc_view_broker_at(src->view, i), a);
-        if (!lb) goto nomem;
+        if (!lb) return -1;
         req->live_brokers[req->n_live_brokers++] = lb;
     }
-    return req;
-nomem:
-    kc_error("controller", "out of memory building UpdateMetadata for broker %d", (int)b->broker_id);
-    return NULL;
+    *out = req;
+    return 0;
 }

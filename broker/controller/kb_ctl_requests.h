@@ -70,19 +70,22 @@ typedef struct kb_ctl_source {
  * state (controller epoch, leader, leader epoch, ISR, zkVersion), replicas
  * and is_new; live_leaders names each live leader among them once, at its
  * inter-broker (kbroker RPC) endpoint (a leader publishing none is left
- * out: nobody could fetch from it).  NULL when no partition qualifies
- * or out of memory (logged).
+ * out: nobody could fetch from it).  Returns 0 with the request in *out,
+ * or with *out NULL when no partition qualifies (nothing to send); -1 when
+ * out of memory (not logged: the queue retries and logs once).
  */
-Kbroker__Rpc__LeaderAndIsrRequest *kb_ctl_build_leader_and_isr(const kb_ctl_source_t *src, const kb_ctl_batch_t *b,
-                                                              kb_ctl_arena_t *a);
+int kb_ctl_build_leader_and_isr(const kb_ctl_source_t *src, const kb_ctl_batch_t *b, kb_ctl_arena_t *a,
+                                Kbroker__Rpc__LeaderAndIsrRequest **out);
 
 /*
  * UpdateMetadata: the batch's partitions that exist and have a state (with
  * their offline replicas: those on brokers that are not live), and every
- * live broker with its endpoints and rack.  NULL only when out of memory.
+ * live broker with its endpoints and rack.  Returns 0 with the request in
+ * *out (always one: the live broker list is news), or -1 when out of memory
+ * (not logged).
  */
-Kbroker__Rpc__UpdateMetadataRequest *kb_ctl_build_update_metadata(const kb_ctl_source_t *src, const kb_ctl_batch_t *b,
-                                                                  kb_ctl_arena_t *a);
+int kb_ctl_build_update_metadata(const kb_ctl_source_t *src, const kb_ctl_batch_t *b, kb_ctl_arena_t *a,
+                                 Kbroker__Rpc__UpdateMetadataRequest **out);
 
 /* Kafka's SecurityProtocol id of a protocol name (PLAINTEXT 0, SSL 1,
  * SASL_PLAINTEXT 2, SASL_SSL 3); PLAINTEXT for NULL or an unknown name. */

@@ -6,12 +6,18 @@
  * reconnect.backoff.ms and reconnect.backoff.max.ms defaults) unless the
  * caller passes the configured values; the lead wires those keys.  Each
  * call carries a small context translating broker/rpc's reply into the
- * queue's: one allocation per request, never per partition.
+ * queue's: one allocation per request, never per partition.  A queue's
+ * reconnect after a timeout is close + connect: the broker/rpc client is
+ * freed (which cancels what it still holds; the call that timed out is no
+ * longer among it) and a new one made.  The queues' retry timers are
+ * libevent timers on the same base.
  */
 #include "broker/controller/kb_ctl_rpc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <event2/event.h>
 
 #include "broker/rpc/kb_rpc.h"
 
@@ -79,11 +85,48 @@ static int rpc_call(void *conn, Kbroker__Rpc__Method method, const ProtobufCMess
 
 static void rpc_close(void *conn) { kb_rpc_client_free(conn); }
 
+typedef struct rpc_timer {
+    struct event *ev;
+    void (*fire)(void *arg);
+    void *arg;
+} rpc_timer_t;
+
+static void on_timer(evutil_socket_t fd, short what, void *arg) {
+    rpc_timer_t *t = arg;
+    t->fire(t->arg);
+}
+
+static void *rpc_timer_new(void *arg, void (*fire)(void *fire_arg), void *fire_arg) {
+    rpc_transport_t *rt = arg;
+    rpc_timer_t *t = malloc(sizeof(*t));
+    if (!t) return NULL;
+    *t = (rpc_timer_t){.fire = fire, .arg = fire_arg};
+    if (!(t->ev = evtimer_new(rt->o.base, on_timer, t))) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static int rpc_timer_arm(void *timer, int32_t ms) {
+    rpc_timer_t *t = timer;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    return evtimer_add(t->ev, &tv) == 0 ? 0 : -1;
+}
+
+static void rpc_timer_free(void *timer) {
+    rpc_timer_t *t = timer;
+    event_free(t->ev); /* a pending event is deleted first */
+    free(t);
+}
+
 kb_ctl_transport_t *kb_ctl_rpc_transport_new(const kb_ctl_rpc_opts_t *opts) {
     rpc_transport_t *rt = calloc(1, sizeof(*rt));
     if (!rt) return NULL;
     rt->o = *opts;
-    rt->t = (kb_ctl_transport_t){.connect = rpc_connect, .call = rpc_call, .close = rpc_close, .arg = rt};
+    rt->t = (kb_ctl_transport_t){.connect = rpc_connect, .call = rpc_call, .close = rpc_close,
+                                 .timer_new = rpc_timer_new, .timer_arm = rpc_timer_arm,
+                                 .timer_free = rpc_timer_free, .arg = rt};
     return &rt->t;
 }
 

@@ -1,18 +1,22 @@
 /*
  * test_ctl_queue.c - the controller's requests to brokers
  * (broker/controller/kb_ctl_queue.c, kb_ctl_fanout.c, kb_ctl_requests.c)
- * over a fake transport that records every connection and call and answers
- * only when a test says so: LeaderAndIsr before UpdateMetadata, one request
- * in flight, retry after a timeout or a lost connection (with what was
- * queued since merged in), an error answer not retried, a burst of 10,000
+ * over a fake transport that records every connection, call and retry
+ * timer and answers (or fires) only when a test says so: LeaderAndIsr
+ * before UpdateMetadata, one request in flight, retry after a lost
+ * connection (with what was queued since merged in), after a timeout on a
+ * new connection, after a refusal (an answer with an error code) or a
+ * build out of memory with a growing backoff, a burst of 10,000
  * changes leaving as a few requests, a queue dropped when its broker's
  * epoch changes or the broker leaves (the new incarnation getting the full
  * state), the partitions examined after a broker change being only its
  * own, and the contents of both requests for a small cluster, checked after
  * a protobuf pack and unpack.  The cluster is tests/unit/viewfix.c.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker/controller/kb_ctl_fanout.h"
 #include "broker/controller/kb_ctl_queue.h"
@@ -40,14 +44,32 @@ typedef struct fake_call {
     ProtobufCMessage *msg; /* the request as the broker would unpack it */
 } fake_call_t;
 
+/* A retry timer; allocated, so one a queue forgets is a leak ASan reports. */
+typedef struct fake_timer {
+    void (*fire)(void *arg);
+    void *arg;
+    bool armed;
+    int32_t ms;
+} fake_timer_t;
+
 static struct {
     fake_conn_t conns[MAX_CONNS];
-    int n_conns, n_closed;
+    int n_conns, n_closed, connects_failed;
     fake_call_t calls[MAX_CALLS];
     int n_calls;
+    fake_timer_t *timers[MAX_CONNS];
+    int n_timers;
+    bool fail_connect;       /* connect returns NULL */
+    bool timeout_keeps_call; /* a timed-out call is still held, so a close cancels it again */
+    int build_oom;           /* the next builds that run out of memory */
+    bool build_nothing;      /* LeaderAndIsr batches have nothing worth sending */
 } fx;
 
 static void *fake_connect(void *arg, const kb_ctl_peer_t *peer) {
+    if (fx.fail_connect) {
+        fx.connects_failed++;
+        return NULL;
+    }
     ck_assert_int_lt(fx.n_conns, MAX_CONNS);
     fake_conn_t *c = &fx.conns[fx.n_conns++];
     *c = (fake_conn_t){.peer = *peer, .open = true};
@@ -93,14 +115,64 @@ static void fake_close(void *conn) {
         }
 }
 
-static const kb_ctl_transport_t fake = {.connect = fake_connect, .call = fake_call, .close = fake_close};
+static void *fake_timer_new(void *arg, void (*fire)(void *fire_arg), void *fire_arg) {
+    ck_assert_int_lt(fx.n_timers, MAX_CONNS);
+    fake_timer_t *t = calloc(1, sizeof(*t));
+    ck_assert_ptr_nonnull(t);
+    *t = (fake_timer_t){.fire = fire, .arg = fire_arg};
+    fx.timers[fx.n_timers++] = t;
+    return t;
+}
 
-/* Answers call i. */
+static int fake_timer_arm(void *timer, int32_t ms) {
+    fake_timer_t *t = timer;
+    t->armed = true;
+    t->ms = ms;
+    return 0;
+}
+
+static void fake_timer_free(void *timer) {
+    for (int i = 0; i < fx.n_timers; i++)
+        if (fx.timers[i] == timer) {
+            fx.timers[i] = fx.timers[--fx.n_timers];
+            free(timer);
+            return;
+        }
+    ck_abort_msg("freeing a timer that is not ours");
+}
+
+static const kb_ctl_transport_t fake = {.connect = fake_connect, .call = fake_call, .close = fake_close,
+                                        .timer_new = fake_timer_new, .timer_arm = fake_timer_arm,
+                                        .timer_free = fake_timer_free};
+
+/* Answers call i (a timeout leaves it held when fx.timeout_keeps_call). */
 static void reply(int i, kb_ctl_status_t st, int32_t error_code) {
     ck_assert_int_lt(i, fx.n_calls);
     ck_assert(fx.calls[i].pending);
-    fx.calls[i].pending = false;
+    fx.calls[i].pending = st == KB_CTL_TIMEOUT && fx.timeout_keeps_call;
     fx.calls[i].done(st, error_code, NULL, fx.calls[i].arg);
+}
+
+/* The delay of the one armed timer, or -1 when none is. */
+static int32_t armed_ms(void) {
+    int32_t ms = -1;
+    for (int i = 0; i < fx.n_timers; i++)
+        if (fx.timers[i]->armed) {
+            ck_assert_int_eq(ms, -1);
+            ms = fx.timers[i]->ms;
+        }
+    return ms;
+}
+
+/* Fires the one armed timer, as the loop would once its delay passed. */
+static void fire_timer(void) {
+    for (int i = 0; i < fx.n_timers; i++)
+        if (fx.timers[i]->armed) {
+            fx.timers[i]->armed = false;
+            fx.timers[i]->fire(fx.timers[i]->arg);
+            return;
+        }
+    ck_abort_msg("no timer armed");
 }
 
 static int pending_calls(void) {
@@ -110,6 +182,7 @@ static int pending_calls(void) {
 }
 
 static void fx_reset(void) {
+    ck_assert_int_eq(fx.n_timers, 0); /* every queue freed its timer */
     for (int i = 0; i < fx.n_calls; i++) protobuf_c_message_free_unpacked(fx.calls[i].msg, NULL);
     memset(&fx, 0, sizeof(fx));
 }
@@ -148,7 +221,13 @@ static void assert_partitions(int call, const int32_t *want, int n) {
 
 /* ---- a queue with a builder of its own: topic "t", partition = key ---- */
 
-static const ProtobufCMessage *fake_build(const kb_ctl_batch_t *b, kb_ctl_arena_t *a, void *arg) {
+static int fake_build(const kb_ctl_batch_t *b, kb_ctl_arena_t *a, void *arg, const ProtobufCMessage **out) {
+    *out = NULL;
+    if (fx.build_oom > 0) {
+        fx.build_oom--;
+        return -1;
+    }
+    if (fx.build_nothing && b->kind == KB_CTL_LEADER_AND_ISR) return 0;
     Kbroker__Rpc__PartitionState **ps = kb_ctl_arena_alloc(a, (b->n + 1) * sizeof(*ps));
     ck_assert_ptr_nonnull(ps);
     for (size_t i = 0; i < b->n; i++) {
@@ -164,14 +243,16 @@ static const ProtobufCMessage *fake_build(const kb_ctl_batch_t *b, kb_ctl_arena_
         r->broker_epoch = b->broker_epoch;
         r->partition_states = ps;
         r->n_partition_states = b->n;
-        return &r->base;
+        *out = &r->base;
+        return 0;
     }
     Kbroker__Rpc__UpdateMetadataRequest *r = kb_ctl_arena_alloc(a, sizeof(*r));
     kbroker__rpc__update_metadata_request__init(r);
     r->broker_epoch = b->broker_epoch;
     r->partition_states = ps;
     r->n_partition_states = b->n;
-    return &r->base;
+    *out = &r->base;
+    return 0;
 }
 
 static kb_ctl_queue_t *new_queue(size_t max_batch) {
@@ -238,22 +319,85 @@ START_TEST(one_request_in_flight_at_a_time) {
 }
 END_TEST
 
-START_TEST(a_timed_out_request_is_sent_again) {
+START_TEST(a_timed_out_request_is_sent_again_on_a_new_connection) {
     kb_ctl_queue_t *q = new_queue(0);
     kb_ctl_queue_leader_and_isr(q, k(1), true);
     kb_ctl_queue_flush(q);
     reply(0, KB_CTL_TIMEOUT, 0);
+    /* The old connection may be stuck behind a peer that stopped reading:
+     * it is closed and the retry leaves on a new one. */
+    ck_assert_int_eq(fx.n_closed, 1);
+    ck_assert(!fx.conns[0].open);
+    ck_assert_int_eq(fx.n_conns, 2);
+    ck_assert_int_eq(fx.conns[1].peer.broker_epoch, 20);
     ck_assert_int_eq(fx.n_calls, 2);
+    ck_assert_ptr_eq(fx.calls[1].conn, &fx.conns[1]);
     assert_partitions(1, (int32_t[]){1}, 1);
     ck_assert(lai(1)->partition_states[0]->is_new); /* the flag survives the retry */
     reply(1, KB_CTL_BAD_RESPONSE, 0);
     ck_assert_int_eq(fx.n_calls, 3);
+    ck_assert_int_eq(fx.n_conns, 2); /* broker/rpc has dropped that connection itself */
     reply(2, KB_CTL_OK, 0);
     ck_assert_int_eq(fx.n_calls, 3);
     kb_ctl_queue_stats_t st;
     kb_ctl_queue_stats(q, &st);
     ck_assert_uint_eq(st.retried, 2);
+    ck_assert_uint_eq(st.reconnects, 1);
     ck_assert_uint_eq(st.answered, 1);
+    ck_assert_int_eq(armed_ms(), -1); /* no backoff after a timeout: it took long enough */
+    kb_ctl_queue_free(q);
+    fx_reset();
+}
+END_TEST
+
+/* A transport that reported the timeout but still held the call cancels it
+ * again when the queue closes the connection: the partitions go back once
+ * and one retry leaves, on the new connection. */
+START_TEST(a_timed_out_call_cancelled_by_the_reconnect_is_not_put_back_twice) {
+    kb_ctl_queue_t *q = new_queue(0);
+    fx.timeout_keeps_call = true;
+    kb_ctl_queue_leader_and_isr(q, k(1), false);
+    kb_ctl_queue_leader_and_isr(q, k(2), false);
+    kb_ctl_queue_update_metadata(q, k(3));
+    kb_ctl_queue_flush(q);
+    reply(0, KB_CTL_TIMEOUT, 0);
+    ck_assert(!fx.calls[0].pending); /* cancelled by the close */
+    ck_assert_int_eq(fx.n_calls, 2);
+    ck_assert_int_eq(pending_calls(), 1);
+    ck_assert_ptr_eq(fx.calls[1].conn, &fx.conns[1]);
+    assert_partitions(1, (int32_t[]){1, 2}, 2);
+    kb_ctl_queue_stats_t st;
+    kb_ctl_queue_stats(q, &st);
+    ck_assert_uint_eq(st.retried, 1);
+    ck_assert(st.in_flight);
+    reply(1, KB_CTL_OK, 0);
+    ck_assert_int_eq(fx.n_calls, 3);
+    assert_partitions(2, (int32_t[]){3}, 1);
+    reply(2, KB_CTL_OK, 0);
+    ck_assert_int_eq(fx.n_calls, 3);
+    kb_ctl_queue_free(q);
+    fx_reset();
+}
+END_TEST
+
+START_TEST(a_reconnect_that_fails_is_tried_again_after_a_backoff) {
+    kb_ctl_queue_t *q = new_queue(0);
+    kb_ctl_queue_leader_and_isr(q, k(1), false);
+    kb_ctl_queue_flush(q);
+    fx.fail_connect = true;
+    reply(0, KB_CTL_TIMEOUT, 0);
+    ck_assert_int_eq(fx.connects_failed, 1);
+    ck_assert_int_eq(fx.n_calls, 1);
+    ck_assert_int_eq(armed_ms(), 50);
+    kb_ctl_queue_flush(q); /* backing off: nothing */
+    ck_assert_int_eq(fx.connects_failed, 1);
+    fx.fail_connect = false;
+    fire_timer();
+    ck_assert_int_eq(fx.n_conns, 2);
+    ck_assert_int_eq(fx.n_calls, 2);
+    ck_assert_ptr_eq(fx.calls[1].conn, &fx.conns[1]);
+    assert_partitions(1, (int32_t[]){1}, 1);
+    reply(1, KB_CTL_OK, 0);
     kb_ctl_queue_free(q);
     fx_reset();
 }
@@ -267,6 +411,7 @@ START_TEST(a_disconnected_request_is_merged_with_what_was_queued_since) {
     kb_ctl_queue_update_metadata(q, k(1));
     kb_ctl_queue_leader_and_isr(q, k(5), false);
     reply(0, KB_CTL_DISCONNECTED, 0);
+    ck_assert_int_eq(fx.n_conns, 1); /* broker/rpc reconnects by itself */
     /* Roles first, then the metadata of 1 and 2 in one request. */
     ck_assert_int_eq(fx.n_calls, 2);
     assert_partitions(1, (int32_t[]){5}, 1);
@@ -279,16 +424,192 @@ START_TEST(a_disconnected_request_is_merged_with_what_was_queued_since) {
 }
 END_TEST
 
-START_TEST(an_answer_with_an_error_is_not_repeated) {
+/* The broker refused the whole request (its view of the election lags
+ * ours, it ran out of memory, ...): sent again, merged with what was queued
+ * since, after a backoff that doubles until an answer with error code 0. */
+START_TEST(a_refused_request_is_sent_again_after_a_growing_backoff) {
     kb_ctl_queue_t *q = new_queue(0);
-    kb_ctl_queue_leader_and_isr(q, k(1), false);
+    kb_ctl_queue_leader_and_isr(q, k(1), true);
     kb_ctl_queue_flush(q);
     reply(0, KB_CTL_OK, 11 /* STALE_CONTROLLER_EPOCH */);
     ck_assert_int_eq(fx.n_calls, 1);
+    ck_assert_int_eq(armed_ms(), 50);
     kb_ctl_queue_stats_t st;
     kb_ctl_queue_stats(q, &st);
     ck_assert_uint_eq(st.errors, 1);
+    ck_assert_uint_eq(st.retried, 1);
     ck_assert(!st.in_flight);
+    ck_assert(st.backing_off);
+    ck_assert_uint_eq(st.pending_leader_and_isr, 1);
+    kb_ctl_queue_leader_and_isr(q, k(2), false);
+    kb_ctl_queue_flush(q); /* nothing leaves before the backoff */
+    ck_assert_int_eq(fx.n_calls, 1);
+    fire_timer();
+    ck_assert_int_eq(fx.n_calls, 2);
+    assert_partitions(1, (int32_t[]){1, 2}, 2);
+    for (int i = 0; i < 2; i++) /* the flag survives the refusal */
+        ck_assert(lai(1)->partition_states[i]->is_new == (lai(1)->partition_states[i]->partition_index == 1));
+    const int32_t codes[] = {-1 /* UNKNOWN_SERVER_ERROR */, 77 /* STALE_BROKER_EPOCH */, 35};
+    int32_t want_ms = 100;
+    for (int i = 0; i < 3; i++, want_ms *= 2) {
+        reply(fx.n_calls - 1, KB_CTL_OK, codes[i]);
+        ck_assert_int_eq(armed_ms(), want_ms);
+        fire_timer();
+        assert_partitions(fx.n_calls - 1, (int32_t[]){1, 2}, 2);
+    }
+    reply(fx.n_calls - 1, KB_CTL_OK, 0);
+    ck_assert_int_eq(armed_ms(), -1);
+    ck_assert_int_eq(fx.n_calls, 5);
+    kb_ctl_queue_stats(q, &st);
+    ck_assert_uint_eq(st.errors, 4);
+    ck_assert_uint_eq(st.retried, 4);
+    ck_assert_uint_eq(st.answered, 5);
+    ck_assert_uint_eq(st.leader_and_isr_sent, 5);
+    ck_assert_uint_eq(st.pending_leader_and_isr, 0);
+    ck_assert(!st.backing_off);
+    /* An accepted answer starts the backoff over. */
+    kb_ctl_queue_leader_and_isr(q, k(3), false);
+    kb_ctl_queue_flush(q);
+    reply(5, KB_CTL_OK, 11);
+    ck_assert_int_eq(armed_ms(), 50);
+    kb_ctl_queue_free(q);
+    fx_reset();
+}
+END_TEST
+
+START_TEST(the_backoff_stops_doubling_at_its_cap) {
+    kb_ctl_queue_t *q = new_queue(0);
+    kb_ctl_queue_update_brokers(q);
+    kb_ctl_queue_flush(q);
+    int32_t last = 0;
+    for (int i = 0; i < 12; i++) {
+        reply(fx.n_calls - 1, KB_CTL_OK, 11);
+        int32_t ms = armed_ms();
+        ck_assert_int_ge(ms, last);
+        ck_assert_int_le(ms, 5000); /* RETRY_BACKOFF_MAX_MS */
+        last = ms;
+        fire_timer();
+    }
+    ck_assert_int_eq(last, 5000);
+    reply(fx.n_calls - 1, KB_CTL_OK, 0);
+    kb_ctl_queue_free(q);
+    fx_reset();
+}
+END_TEST
+
+/* A refused UpdateMetadata with no partition still owes the broker list. */
+START_TEST(a_refused_update_metadata_still_carries_the_broker_list) {
+    kb_ctl_queue_t *q = new_queue(0);
+    kb_ctl_queue_update_brokers(q);
+    kb_ctl_queue_flush(q);
+    reply(0, KB_CTL_OK, 11);
+    kb_ctl_queue_stats_t st;
+    kb_ctl_queue_stats(q, &st);
+    ck_assert_uint_eq(st.pending_update_metadata, 1);
+    /* Roles queued meanwhile still go first. */
+    kb_ctl_queue_leader_and_isr(q, k(4), false);
+    fire_timer();
+    ck_assert_int_eq(fx.n_calls, 2);
+    assert_partitions(1, (int32_t[]){4}, 1);
+    reply(1, KB_CTL_OK, 0);
+    ck_assert_int_eq(fx.n_calls, 3);
+    assert_partitions(2, NULL, 0);
+    reply(2, KB_CTL_OK, 0);
+    ck_assert_int_eq(fx.n_calls, 3);
+    kb_ctl_queue_free(q);
+    fx_reset();
+}
+END_TEST
+
+/* Freed (its broker left, or the role was lost) with a retry armed: the
+ * timer goes with it (fx_reset checks, ASan would report the leak) and
+ * nothing is sent. */
+START_TEST(freeing_a_queue_with_a_retry_waiting_frees_its_timer) {
+    kb_ctl_queue_t *q = new_queue(0);
+    kb_ctl_queue_leader_and_isr(q, k(1), false);
+    kb_ctl_queue_flush(q);
+    reply(0, KB_CTL_OK, 11);
+    ck_assert_int_eq(armed_ms(), 50);
+    kb_ctl_queue_free(q);
+    ck_assert_int_eq(fx.n_timers, 0);
+    ck_assert_int_eq(fx.n_calls, 1);
+    fx_reset();
+}
+END_TEST
+
+/* Runs flush with stderr going to a file; returns how many lines the queue
+ * logged about running out of memory building. */
+static int oom_lines_logged(kb_ctl_queue_t *q, void (*step)(kb_ctl_queue_t *q)) {
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    fflush(stderr);
+    int saved = dup(2);
+    ck_assert_int_ge(saved, 0);
+    dup2(fileno(f), 2);
+    step(q);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(f);
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, "out of memory building")) n++;
+    fclose(f);
+    return n;
+}
+
+static void flush_then_fire_twice(kb_ctl_queue_t *q) {
+    kb_ctl_queue_flush(q);
+    ck_assert_int_eq(armed_ms(), 50);
+    fire_timer();
+    ck_assert_int_eq(armed_ms(), 100);
+    fire_timer();
+}
+
+START_TEST(a_request_that_cannot_be_built_for_want_of_memory_stays_pending) {
+    kb_ctl_queue_t *q = new_queue(0);
+    kb_ctl_queue_leader_and_isr(q, k(1), true);
+    kb_ctl_queue_update_metadata(q, k(2));
+    fx.build_oom = 3;
+    /* Three builds fail, each after a longer backoff, logged once. */
+    ck_assert_int_eq(oom_lines_logged(q, flush_then_fire_twice), 1);
+    ck_assert_int_eq(fx.n_calls, 0);
+    kb_ctl_queue_stats_t st;
+    kb_ctl_queue_stats(q, &st);
+    ck_assert_uint_eq(st.pending_leader_and_isr, 1);
+    ck_assert_uint_eq(st.pending_update_metadata, 1);
+    ck_assert_uint_eq(st.retried, 3);
+    ck_assert_int_eq(armed_ms(), 200);
+    fire_timer();
+    ck_assert_int_eq(fx.n_calls, 1);
+    assert_partitions(0, (int32_t[]){1}, 1);
+    ck_assert(lai(0)->partition_states[0]->is_new);
+    reply(0, KB_CTL_OK, 0);
+    assert_partitions(1, (int32_t[]){2}, 1);
+    reply(1, KB_CTL_OK, 0);
+    ck_assert_int_eq(fx.n_calls, 2);
+    kb_ctl_queue_free(q);
+    fx_reset();
+}
+END_TEST
+
+/* A batch with nothing worth sending (its partitions moved away) is dropped
+ * at once, with no backoff. */
+START_TEST(a_batch_with_nothing_to_send_is_dropped) {
+    kb_ctl_queue_t *q = new_queue(0);
+    kb_ctl_queue_leader_and_isr(q, k(1), false);
+    kb_ctl_queue_update_metadata(q, k(2));
+    fx.build_nothing = true;
+    kb_ctl_queue_flush(q);
+    ck_assert_int_eq(fx.n_calls, 1);
+    assert_partitions(0, (int32_t[]){2}, 1);
+    ck_assert_int_eq(armed_ms(), -1);
+    kb_ctl_queue_stats_t st;
+    kb_ctl_queue_stats(q, &st);
+    ck_assert_uint_eq(st.pending_leader_and_isr, 0);
+    ck_assert_uint_eq(st.retried, 0);
+    reply(0, KB_CTL_OK, 0);
     kb_ctl_queue_free(q);
     fx_reset();
 }
@@ -641,14 +962,52 @@ START_TEST(a_new_partition_is_new_to_its_replicas) {
 }
 END_TEST
 
+/* The builders tell nothing to send (0 and no request) from out of memory
+ * (-1), which the queue treats differently. */
+START_TEST(a_leader_and_isr_for_a_broker_hosting_none_of_its_partitions_is_nothing_to_send) {
+    small_cluster();
+    kb_ctl_names_t *names = kb_ctl_names_new();
+    ck_assert_ptr_nonnull(names);
+    kb_ctl_key_t key = kb_ctl_key(kb_ctl_names_intern(names, "b"), 0);
+    uint8_t flags = 0;
+    kb_ctl_source_t src = {.view = viewfix_view(), .names = names, .controller_id = 1, .controller_epoch = 9};
+    kb_ctl_batch_t b = {.kind = KB_CTL_LEADER_AND_ISR, .broker_id = 1, .broker_epoch = 101, .keys = &key,
+                        .flags = &flags, .n = 1};
+    kb_ctl_arena_t a = {0};
+    Kbroker__Rpc__LeaderAndIsrRequest *r = NULL;
+    ck_assert_int_eq(kb_ctl_build_leader_and_isr(&src, &b, &a, &r), 0); /* b/0 is on 2 and 3 */
+    ck_assert_ptr_null(r);
+    b.broker_id = 2;
+    ck_assert_int_eq(kb_ctl_build_leader_and_isr(&src, &b, &a, &r), 0);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_eq(r->n_partition_states, 1);
+    Kbroker__Rpc__UpdateMetadataRequest *m = NULL;
+    b.kind = KB_CTL_UPDATE_METADATA;
+    b.n = 0;
+    ck_assert_int_eq(kb_ctl_build_update_metadata(&src, &b, &a, &m), 0); /* the broker list alone */
+    ck_assert_ptr_nonnull(m);
+    ck_assert_uint_eq(m->n_live_brokers, 3);
+    kb_ctl_arena_clear(&a);
+    kb_ctl_names_free(names);
+    viewfix_reset();
+}
+END_TEST
+
 Suite *ctl_queue_suite(void) {
     Suite *s = suite_create("ctl_queue");
     TCase *tc = tcase_create("queue");
     tcase_add_test(tc, leader_and_isr_leaves_before_update_metadata);
     tcase_add_test(tc, one_request_in_flight_at_a_time);
-    tcase_add_test(tc, a_timed_out_request_is_sent_again);
+    tcase_add_test(tc, a_timed_out_request_is_sent_again_on_a_new_connection);
+    tcase_add_test(tc, a_timed_out_call_cancelled_by_the_reconnect_is_not_put_back_twice);
+    tcase_add_test(tc, a_reconnect_that_fails_is_tried_again_after_a_backoff);
     tcase_add_test(tc, a_disconnected_request_is_merged_with_what_was_queued_since);
-    tcase_add_test(tc, an_answer_with_an_error_is_not_repeated);
+    tcase_add_test(tc, a_refused_request_is_sent_again_after_a_growing_backoff);
+    tcase_add_test(tc, the_backoff_stops_doubling_at_its_cap);
+    tcase_add_test(tc, a_refused_update_metadata_still_carries_the_broker_list);
+    tcase_add_test(tc, freeing_a_queue_with_a_retry_waiting_frees_its_timer);
+    tcase_add_test(tc, a_request_that_cannot_be_built_for_want_of_memory_stays_pending);
+    tcase_add_test(tc, a_batch_with_nothing_to_send_is_dropped);
     tcase_add_test(tc, a_burst_is_coalesced_into_a_few_requests);
     tcase_add_test(tc, freeing_a_queue_cancels_its_request_without_a_retry);
     suite_add_tcase(s, tc);
@@ -659,6 +1018,7 @@ Suite *ctl_queue_suite(void) {
     tcase_add_test(tc, a_new_broker_epoch_drops_the_queue_and_the_new_incarnation_gets_everything);
     tcase_add_test(tc, losing_the_role_frees_every_queue);
     tcase_add_test(tc, a_new_partition_is_new_to_its_replicas);
+    tcase_add_test(tc, a_leader_and_isr_for_a_broker_hosting_none_of_its_partitions_is_nothing_to_send);
     suite_add_tcase(s, tc);
     return s;
 }

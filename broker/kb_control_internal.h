@@ -1,12 +1,15 @@
 /*
  * kb_control_internal.h - the state behind kb_control_requests.h, shared
- * by its cores (kb_control_requests.c) and their RPC adapters
- * (kb_control_rpc.c), and by nothing else.  The adapters live in a file of
- * their own so that a program using the cores alone (the unit suite) does
- * not link the RPC channel.
+ * by its cores (kb_control_requests.c: admission, LeaderAndIsr and
+ * StopReplica; kb_control_metadata.c: UpdateMetadata) and their RPC
+ * adapters (kb_control_rpc.c), and by nothing else.  The adapters live in
+ * a file of their own so that a program using the cores alone (the unit
+ * suite) does not link the RPC channel.
  */
 #ifndef KB_CONTROL_INTERNAL_H
 #define KB_CONTROL_INTERNAL_H
+
+#include <stdbool.h>
 
 #include "broker/kb_control_requests.h"
 
@@ -14,14 +17,40 @@ struct kb_control {
     kb_control_deps_t deps;
     int32_t controller_epoch;    /* the highest accepted; -1 before any */
     kb_control_stats_t stats;
-    /* One request's role updates, reused from request to request (grown,
-     * never shrunk): the update, its outcome, and the index of the
-     * request's partition it came from. */
+    /* One request's role updates, reused from request to request up to
+     * SCRATCH_KEEP entries (kb_control_requests.c): the update, its
+     * outcome, and the index of the request's partition it came from. */
     kb_role_update_t *u;
     kb_role_outcome_t *outcome;
     size_t *from;
     size_t cap;
     kb_rpc_handler_t handlers[3]; /* kb_control_handlers */
 };
+
+/* What admission reads of a request: who sent it and its header. */
+typedef struct kb_control_header {
+    const char *what;         /* the request's kind, for the log */
+    int32_t sender;           /* the broker id its connection's Hello named */
+    int32_t controller_id;
+    int32_t controller_epoch;
+    int64_t broker_epoch;
+} kb_control_header_t;
+
+/* Admission steps 1 to 4 (kb_control_requests.h): 0, or the request's
+ * error code after counting and logging the refusal.  Changes nothing
+ * else: a request that fails a later check (a size bound) is refused
+ * without raising the controller epoch. */
+int16_t kb_control_admit(kb_control_t *c, const kb_control_header_t *h);
+/* An admitted request is applied: its controller epoch becomes the
+ * highest accepted. */
+void kb_control_accept(kb_control_t *c, const kb_control_header_t *h);
+
+/* No topic can have KC_TOPIC_MAX_PARTITIONS partitions (its znode would
+ * not fit in ZooKeeper), so an index at or above it is refused before it
+ * can size anything. */
+bool kb_control_index_possible(int32_t index);
+/* A partition a request names: 17 for a name Kafka would refuse, 3 for an
+ * impossible index, else 0. */
+int16_t kb_control_partition_check(const char *topic, int32_t index);
 
 #endif

@@ -1,9 +1,10 @@
 /*
  * kb_control_rpc.c - the RPC handlers of the controller's requests: each
- * hands the unpacked body to its core (kb_control_requests.c) and sends
- * what it filled.  The channel packs the response before kb_rpc_respond
- * returns, so the response (whose topic names point into the request) is
- * freed right after.  Also the broker epoch as main.c reads it from the
+ * hands the unpacked body, with the broker id its connection's Hello named
+ * (admission step 1), to its core (kb_control_requests.c,
+ * kb_control_metadata.c) and sends what it filled.  The channel packs the
+ * response before kb_rpc_respond returns, so the response (whose topic
+ * names point into the request) is freed right after.  Also the broker epoch as main.c reads it from the
  * registration (the unit suite links neither).
  */
 #include "broker/kb_control_internal.h"
@@ -12,7 +13,8 @@
 static void on_leader_and_isr(kb_rpc_req_t *req, const ProtobufCMessage *body, const kp_rpc_slice_t *slices,
                               size_t n_slices, void *arg) {
     Kbroker__Rpc__LeaderAndIsrResponse out;
-    int16_t err = kb_control_leader_and_isr(arg, (const Kbroker__Rpc__LeaderAndIsrRequest *)body, &out);
+    int32_t sender = kb_rpc_req_peer(req).broker_id;
+    int16_t err = kb_control_leader_and_isr(arg, sender, (const Kbroker__Rpc__LeaderAndIsrRequest *)body, &out);
     kb_rpc_respond(req, err, &out.base, NULL, NULL, 0);
     kb_control_response_clear(&out.base);
 }
@@ -20,7 +22,8 @@ static void on_leader_and_isr(kb_rpc_req_t *req, const ProtobufCMessage *body, c
 static void on_update_metadata(kb_rpc_req_t *req, const ProtobufCMessage *body, const kp_rpc_slice_t *slices,
                                size_t n_slices, void *arg) {
     Kbroker__Rpc__UpdateMetadataResponse out;
-    int16_t err = kb_control_update_metadata(arg, (const Kbroker__Rpc__UpdateMetadataRequest *)body, &out);
+    int32_t sender = kb_rpc_req_peer(req).broker_id;
+    int16_t err = kb_control_update_metadata(arg, sender, (const Kbroker__Rpc__UpdateMetadataRequest *)body, &out);
     kb_rpc_respond(req, err, &out.base, NULL, NULL, 0);
     kb_control_response_clear(&out.base);
 }
@@ -28,7 +31,8 @@ static void on_update_metadata(kb_rpc_req_t *req, const ProtobufCMessage *body, 
 static void on_stop_replica(kb_rpc_req_t *req, const ProtobufCMessage *body, const kp_rpc_slice_t *slices,
                             size_t n_slices, void *arg) {
     Kbroker__Rpc__StopReplicaResponse out;
-    int16_t err = kb_control_stop_replica(arg, (const Kbroker__Rpc__StopReplicaRequest *)body, &out);
+    int32_t sender = kb_rpc_req_peer(req).broker_id;
+    int16_t err = kb_control_stop_replica(arg, sender, (const Kbroker__Rpc__StopReplicaRequest *)body, &out);
     kb_rpc_respond(req, err, &out.base, NULL, NULL, 0);
     kb_control_response_clear(&out.base);
 }

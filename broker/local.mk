@@ -26,6 +26,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/api/kb_api_alterconfigs.c \
 	broker/kb_topic_config.c broker/kb_topic_config.h \
 	broker/kb_control_requests.c broker/kb_control_requests.h broker/kb_control_internal.h broker/kb_control_rpc.c \
+	broker/kb_control_metadata.c \
 	broker/metadata/kb_metadata.c broker/metadata/kb_metadata.h \
 	broker/metadata/kb_metadata_view.c broker/metadata/kb_metadata_view.h \
 	broker/admin/kb_topic_creator.c broker/admin/kb_topic_creator.h \

@@ -101,18 +101,30 @@ static const counter_t role_counters[] = {
 };
 
 /* The controller's requests (kb_control_requests.h): refusals name the
- * epoch that fenced them. */
+ * admission step or bound that refused them. */
 static const counter_t control_counters[] = {
     {"control_leader_and_isr_total", "LeaderAndIsr requests accepted.", offsetof(kb_control_stats_t, leader_and_isr)},
     {"control_update_metadata_total", "UpdateMetadata requests accepted.",
      offsetof(kb_control_stats_t, update_metadata)},
     {"control_stop_replica_total", "StopReplica requests accepted.", offsetof(kb_control_stats_t, stop_replica)},
-    {"control_requests_refused_stale_controller_epoch_total",
-     "Controller requests refused: older controller epoch than seen (STALE_CONTROLLER_EPOCH).",
-     offsetof(kb_control_stats_t, refused_stale_controller_epoch)},
+    {"control_requests_refused_not_sender_total",
+     "Controller requests refused: naming another controller than their connection's Hello (NOT_CONTROLLER).",
+     offsetof(kb_control_stats_t, refused_not_sender)},
     {"control_requests_refused_stale_broker_epoch_total",
-     "Controller requests refused: meant for an older registration of this broker (STALE_BROKER_EPOCH).",
+     "Controller requests refused: meant for an older registration of this broker, or none (STALE_BROKER_EPOCH).",
      offsetof(kb_control_stats_t, refused_stale_broker_epoch)},
+    {"control_requests_refused_stale_controller_epoch_total",
+     "Controller requests refused: older controller epoch than seen or than ZooKeeper's (STALE_CONTROLLER_EPOCH).",
+     offsetof(kb_control_stats_t, refused_stale_controller_epoch)},
+    {"control_requests_refused_not_zk_controller_total",
+     "Controller requests refused: not from the controller /controller names, as seen here (NOT_CONTROLLER).",
+     offsetof(kb_control_stats_t, refused_not_zk_controller)},
+    {"control_requests_refused_ahead_of_zk_total",
+     "Controller requests refused: controller epoch above /controller_epoch, as seen here (NOT_CONTROLLER).",
+     offsetof(kb_control_stats_t, refused_ahead_of_zk)},
+    {"control_requests_refused_too_large_total",
+     "Controller requests refused: beyond a size bound, e.g. live brokers (INVALID_REQUEST).",
+     offsetof(kb_control_stats_t, refused_too_large)},
     {"control_partitions_fenced_total", "Partitions of controller requests answered FENCED_LEADER_EPOCH.",
      offsetof(kb_control_stats_t, partitions_fenced)},
 };

@@ -18,6 +18,18 @@ controller talking to an older incarnation would send:
     three brokers and the leader;
   - the metrics count both refusals.
 
+No peer can wedge a broker (each refused with NOT_CONTROLLER (41) or
+STALE_BROKER_EPOCH (77), and nothing changes):
+
+  - LeaderAndIsr, UpdateMetadata and StopReplica naming the controller at
+    controller epoch 2^31-1, above /controller_epoch: once remembered, such
+    an epoch would have fenced the real controller out for good;
+  - a request naming the controller from a connection whose Hello named
+    another broker, one from a broker that is not the controller naming
+    itself, and one naming no broker epoch (-1);
+  - the real controller is still obeyed: a topic created afterwards
+    reaches every broker's Metadata; the metrics count each reason.
+
 Then the state znode is edited behind the controller's back (another
 leader, a bumped epoch): clients see nothing change, because brokers no
 longer read state znodes.
@@ -31,8 +43,9 @@ import kbharness as h
 import rpcwire
 
 T = "fenced"
-STALE_CONTROLLER_EPOCH, STALE_BROKER_EPOCH = 11, 77
-METHOD_LEADER_AND_ISR, METHOD_UPDATE_METADATA = 2, 3
+STALE_CONTROLLER_EPOCH, NOT_CONTROLLER, STALE_BROKER_EPOCH = 11, 41, 77
+METHOD_LEADER_AND_ISR, METHOD_UPDATE_METADATA, METHOD_STOP_REPLICA = 2, 3, 4
+INT32_MAX = 2**31 - 1
 
 
 # -- the controller's requests, by hand (rpcwire's proto3 field encoders) --
@@ -52,6 +65,13 @@ def leader_and_isr(controller_id, controller_epoch, broker_epoch, states):
 def update_metadata(controller_id, controller_epoch, broker_epoch, states, live_brokers=()):
     return (_int(1, controller_id) + _int(2, controller_epoch) + _int(3, broker_epoch)
             + b"".join(_bytes(4, s) for s in states) + b"".join(_bytes(5, b) for b in live_brokers))
+
+
+def stop_replica(controller_id, controller_epoch, broker_epoch, partitions):
+    """partitions: (topic, partition, leader_epoch, delete)."""
+    return (_int(1, controller_id) + _int(2, controller_epoch) + _int(3, broker_epoch)
+            + b"".join(_bytes(4, _bytes(1, t.encode()) + _int(2, p) + _int(3, e) + _int(4, int(d)))
+                       for t, p, e, d in partitions))
 
 
 def call(broker, method, body, sender_id):
@@ -119,6 +139,49 @@ def test_stale_requests_change_nothing(cluster):
     m = follower.metrics()
     assert m["kbroker_control_requests_refused_stale_controller_epoch_total"] == 2, m
     assert m["kbroker_control_requests_refused_stale_broker_epoch_total"] == 2, m
+
+
+def test_no_peer_can_wedge_a_broker(cluster):
+    st = cluster.state(T, 0)
+    leader, epoch = st["leader"], st["leader_epoch"]
+    follower = cluster.brokers[next(i for i in (1, 2, 3) if i != leader)]
+    _, reg = follower.registration()
+    controller, cepoch = cluster.controller(), cluster.controller_epoch()
+    bystander = next(i for i in (1, 2, 3) if i != controller)
+    before = picture(cluster)
+    m0 = follower.metrics()
+    take_over = partition_state(T, 0, INT32_MAX, follower.id, epoch + 10, [follower.id], 99, [1, 2, 3])
+    nobody = partition_state(T, 0, INT32_MAX, -1, epoch + 10, [], 99, [1, 2, 3])
+    with h.step("the controller's three requests at controller epoch 2^31-1, above /controller_epoch"):
+        for method, body in ((METHOD_LEADER_AND_ISR, leader_and_isr(controller, INT32_MAX, reg.czxid, [take_over])),
+                             (METHOD_UPDATE_METADATA, update_metadata(controller, INT32_MAX, reg.czxid, [nobody])),
+                             (METHOD_STOP_REPLICA, stop_replica(controller, INT32_MAX, reg.czxid, [(T, 0, -2, True)]))):
+            assert call(follower, method, body, controller) == NOT_CONTROLLER, method
+    with h.step(f"a request naming controller {controller} from a connection that said broker {bystander}"):
+        err = call(follower, METHOD_LEADER_AND_ISR, leader_and_isr(controller, cepoch, reg.czxid, [take_over]),
+                   bystander)
+        assert err == NOT_CONTROLLER
+    with h.step(f"broker {bystander}, not the controller, naming itself"):
+        err = call(follower, METHOD_LEADER_AND_ISR, leader_and_isr(bystander, cepoch, reg.czxid, [take_over]),
+                   bystander)
+        assert err == NOT_CONTROLLER
+    with h.step("a request naming no broker epoch (-1)"):
+        err = call(follower, METHOD_LEADER_AND_ISR, leader_and_isr(controller, cepoch, -1, [take_over]), controller)
+        assert err == STALE_BROKER_EPOCH
+    assert picture(cluster) == before
+    assert follower.partition_dir(T, 0).is_dir()
+    # The real controller is still obeyed: the new topic must reach every
+    # broker's Metadata, the follower's included.
+    cluster.create_topic(T + "-unwedged", assignment="1:2:3")
+    m = follower.metrics()
+
+    def counted(name):
+        name = f"kbroker_control_requests_refused_{name}_total"
+        return m[name] - m0[name]
+    assert counted("ahead_of_zk") == 3, m
+    assert counted("not_sender") == 1, m
+    assert counted("not_zk_controller") == 1, m
+    assert counted("stale_broker_epoch") == 1, m
 
 
 def test_state_znode_edited_behind_the_controllers_back(cluster):

@@ -4,18 +4,28 @@
  * protobuf-c requests built by hand: LeaderAndIsr gives roles (leader,
  * follower, hosting) and fences per partition (older leader epoch 74 for
  * that partition only, equal ignored), invalid names 17, bad indexes and
- * partitions not assigned here 3; whole requests from an older controller
- * epoch (11) or for an older broker epoch (77) change nothing;
- * UpdateMetadata fills brokers, controller and partitions, and a later one
- * replaces the broker list; StopReplica unhosts, fences and deletes.
+ * partitions not assigned here 3; admission refuses whole requests, which
+ * then change nothing: from another sender than the controller they name
+ * (41), for an older broker epoch or none (77), from an older controller
+ * epoch than accepted or than ZooKeeper's (11), from another controller
+ * than ZooKeeper's or above its epoch (41, so that no peer can wedge the
+ * broker with a huge epoch); UpdateMetadata fills brokers, controller and
+ * partitions, a later one replaces the broker list, leader -2 deletes a
+ * topic whatever else the request says of it, interleaved states cost
+ * n log n, and sizes beyond the bounds are refused (42); StopReplica
+ * unhosts, fences and deletes; a huge request's scratch is not kept.
  *
  * Real logs in a temporary dir (logfix) and a view made by hand (viewfix)
- * for the topic settings.  This broker is id 1, its broker epoch 100.
+ * for the topic settings and ZooKeeper's controller (broker 2 at epoch 1
+ * unless a test says otherwise).  This broker is id 1, its broker epoch
+ * 100; requests come from broker 2 (`sender`) unless a test says
+ * otherwise.
  * creations_done() runs the loop, bounded, until the logs created off the
  * loop exist.
  */
 #include <event2/event.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -39,6 +49,7 @@ static kb_replicas_t *replicas;
 static kb_metadata_t *md;
 static kb_control_t *ctl;
 static int64_t my_epoch = 100;
+static int32_t sender = 2; /* the broker id the request's connection's Hello named */
 
 static int64_t epoch_of(void *arg) { return *(int64_t *)arg; }
 
@@ -46,6 +57,8 @@ static void setup(void) {
     logfix_setup("control");
     logfix_set("broker.id", "1");
     viewfix_reset();
+    viewfix_controller(2, 1);
+    sender = 2;
     logs = logfix_open();
     replicas = kb_replicas_new(&(kb_replicas_deps_t){.base = lf.base, .cfg = &lf.cfg, .logs = logs});
     md = kb_metadata_new();
@@ -109,7 +122,7 @@ static int16_t lai(int32_t cepoch, int64_t bepoch, Kbroker__Rpc__PartitionState 
     req.broker_epoch = bepoch;
     req.partition_states = ptrs;
     req.n_partition_states = n;
-    int16_t err = kb_control_leader_and_isr(ctl, &req, out);
+    int16_t err = kb_control_leader_and_isr(ctl, sender, &req, out);
     creations_done();
     return err;
 }
@@ -163,6 +176,7 @@ END_TEST
 START_TEST(stale_controller_epoch_changes_nothing) {
     Kbroker__Rpc__PartitionState st = state(T, 0, ME, 3, me_and_2, 2);
     Kbroker__Rpc__LeaderAndIsrResponse out;
+    viewfix_controller(2, 5);
     ck_assert_int_eq(lai(5, my_epoch, &st, 1, &out), 0);
     kb_control_response_clear(&out.base);
     st = state(T, 0, 2, 4, me_and_2, 2); /* a newer leader epoch, from a deposed controller */
@@ -172,10 +186,32 @@ START_TEST(stale_controller_epoch_changes_nothing) {
     ck_assert(kb_partition_is_leader(hosted()));
     ck_assert_int_eq(kb_partition_leader_epoch(hosted()), 3);
     ck_assert_int_eq(kb_control_controller_epoch(ctl), 5);
+    /* The highest accepted fences even if the view reads an older
+     * /controller_epoch (a ZooKeeper restored from a backup). */
+    viewfix_controller(2, 3);
+    ck_assert_int_eq(lai(4, my_epoch, &st, 1, &out), KP_ERR_STALE_CONTROLLER_EPOCH);
+    kb_control_response_clear(&out.base);
+    ck_assert_int_eq(kb_partition_leader_epoch(hosted()), 3);
+    kb_control_stats_t s;
+    kb_control_stats(ctl, &s);
+    ck_assert_uint_eq(s.refused_stale_controller_epoch, 2);
+    ck_assert_uint_eq(s.leader_and_isr, 1);
+}
+END_TEST
+
+/* A controller below the epoch ZooKeeper holds is deposed, even before
+ * the new one's first request arrived here. */
+START_TEST(controller_epoch_below_zookeepers_is_stale) {
+    Kbroker__Rpc__PartitionState st = state(T, 0, ME, 3, me_and_2, 2);
+    Kbroker__Rpc__LeaderAndIsrResponse out;
+    viewfix_controller(2, 5);
+    ck_assert_int_eq(lai(4, my_epoch, &st, 1, &out), KP_ERR_STALE_CONTROLLER_EPOCH);
+    kb_control_response_clear(&out.base);
+    ck_assert_ptr_null(hosted());
+    ck_assert_int_eq(kb_control_controller_epoch(ctl), -1);
     kb_control_stats_t s;
     kb_control_stats(ctl, &s);
     ck_assert_uint_eq(s.refused_stale_controller_epoch, 1);
-    ck_assert_uint_eq(s.leader_and_isr, 1);
 }
 END_TEST
 
@@ -184,14 +220,18 @@ START_TEST(stale_broker_epoch_changes_nothing) {
     Kbroker__Rpc__LeaderAndIsrResponse out;
     ck_assert_int_eq(lai(1, 99, &st, 1, &out), KP_ERR_STALE_BROKER_EPOCH);
     kb_control_response_clear(&out.base);
+    ck_assert_int_eq(lai(1, -1, &st, 1, &out), KP_ERR_STALE_BROKER_EPOCH); /* -1 names no incarnation */
+    kb_control_response_clear(&out.base);
     ck_assert_ptr_null(hosted());
     ck_assert_int_eq(kb_control_controller_epoch(ctl), -1);
-    ck_assert_int_eq(lai(1, -1, &st, 1, &out), 0); /* -1: any incarnation */
+    /* Newer than ours: the controller saw the registration first (Kafka
+     * 2.6, KAFKA-9839). */
+    ck_assert_int_eq(lai(1, my_epoch + 1, &st, 1, &out), 0);
     kb_control_response_clear(&out.base);
     ck_assert_ptr_nonnull(hosted());
     kb_control_stats_t s;
     kb_control_stats(ctl, &s);
-    ck_assert_uint_eq(s.refused_stale_broker_epoch, 1);
+    ck_assert_uint_eq(s.refused_stale_broker_epoch, 2);
 }
 END_TEST
 
@@ -254,13 +294,13 @@ static void live(live_t *l, int32_t id, const char *host, int32_t port) {
     l->b.rack = "";
 }
 
-static int16_t um(int32_t cepoch, live_t *brokers, size_t nb, Kbroker__Rpc__PartitionState *st, size_t n) {
-    Kbroker__Rpc__LiveBroker *bp[4];
-    Kbroker__Rpc__PartitionState *sp[8];
+/* An UpdateMetadata from controller 2 at controller epoch cepoch, for
+ * this broker's epoch, with the given brokers and states; the response's
+ * code is the one returned. */
+static int16_t um_send(int32_t cepoch, Kbroker__Rpc__LiveBroker **bp, size_t nb, Kbroker__Rpc__PartitionState **sp,
+                       size_t n) {
     Kbroker__Rpc__UpdateMetadataRequest req = KBROKER__RPC__UPDATE_METADATA_REQUEST__INIT;
     Kbroker__Rpc__UpdateMetadataResponse out;
-    for (size_t i = 0; i < nb; i++) bp[i] = &brokers[i].b;
-    for (size_t i = 0; i < n; i++) sp[i] = &st[i];
     req.controller_id = 2;
     req.controller_epoch = cepoch;
     req.broker_epoch = my_epoch;
@@ -268,10 +308,21 @@ static int16_t um(int32_t cepoch, live_t *brokers, size_t nb, Kbroker__Rpc__Part
     req.n_live_brokers = nb;
     req.partition_states = sp;
     req.n_partition_states = n;
-    int16_t err = kb_control_update_metadata(ctl, &req, &out);
+    int16_t err = kb_control_update_metadata(ctl, sender, &req, &out);
     ck_assert_int_eq(out.error_code, err);
     kb_control_response_clear(&out.base);
     return err;
+}
+
+/* The same from small arrays of brokers and states. */
+static int16_t um(int32_t cepoch, live_t *brokers, size_t nb, Kbroker__Rpc__PartitionState *st, size_t n) {
+    Kbroker__Rpc__LiveBroker *bp[4];
+    Kbroker__Rpc__PartitionState *sp[8];
+    ck_assert_uint_le(nb, 4);
+    ck_assert_uint_le(n, 8);
+    for (size_t i = 0; i < nb; i++) bp[i] = &brokers[i].b;
+    for (size_t i = 0; i < n; i++) sp[i] = &st[i];
+    return um_send(cepoch, bp, nb, sp, n);
 }
 
 START_TEST(update_metadata_fills_the_cache) {
@@ -328,6 +379,7 @@ END_TEST
 
 START_TEST(update_metadata_is_fenced_and_deletes_topics) {
     live_t b[1];
+    viewfix_controller(2, 3);
     live(&b[0], 1, "h1", 9092);
     Kbroker__Rpc__PartitionState st = state(T, 0, ME, 4, me_and_2, 2);
     ck_assert_int_eq(um(3, b, 1, &st, 1), 0);
@@ -341,6 +393,108 @@ START_TEST(update_metadata_is_fenced_and_deletes_topics) {
 }
 END_TEST
 
+/* Leader -2 deletes its topic, and deletion wins over every other state
+ * of that topic in the same request, before it or after it. */
+START_TEST(update_metadata_deletion_wins_within_a_request) {
+    Kbroker__Rpc__PartitionState st[] = {state(T, 0, ME, 4, me_and_2, 2), state(T, 1, -2, 4, me_and_2, 2),
+                                         state("other", 0, ME, 0, me_and_2, 2), state(T, 2, ME, 4, me_and_2, 2)};
+    ck_assert_int_eq(um(1, NULL, 0, st, 4), 0);
+    ck_assert_ptr_null(kb_metadata_topic(md, T));
+    ck_assert_ptr_nonnull(kb_metadata_topic(md, "other"));
+    st[0] = state(T, 0, ME, 5, me_and_2, 2); /* created again, in a later request */
+    ck_assert_int_eq(um(1, NULL, 0, st, 1), 0);
+    ck_assert_int_eq(kb_metadata_topic(md, T)->n_partitions, 1);
+    st[0] = state(T, 0, -2, 5, me_and_2, 2);
+    st[1] = state(T, 3, ME, 5, me_and_2, 2);
+    ck_assert_int_eq(um(1, NULL, 0, st, 2), 0);
+    ck_assert_ptr_null(kb_metadata_topic(md, T));
+    ck_assert_ptr_nonnull(kb_metadata_topic(md, "other"));
+}
+END_TEST
+
+/* Interleaved states: topic A's live states alternating with its -2
+ * entries, then topics B and C alternating, each named at growing
+ * indexes.  Taken one by one, every A state removed A and grew it again
+ * to the largest index left (a scan and an allocation the size of the
+ * request per state), and every B or C state regrew its topic by one: a
+ * request this size took far longer than the test case's timeout.  It
+ * must finish, and give what the grouping says. */
+#define HALF 50000
+START_TEST(update_metadata_cost_does_not_depend_on_state_order) {
+    size_t n = 4 * HALF;
+    Kbroker__Rpc__PartitionState *st = calloc(n, sizeof(*st));
+    Kbroker__Rpc__PartitionState **sp = calloc(n, sizeof(*sp));
+    ck_assert_ptr_nonnull(st);
+    ck_assert_ptr_nonnull(sp);
+    for (int32_t k = 0; k < HALF; k++) {
+        st[2 * k] = state("A", k, ME, 1, me_and_2, 2);
+        st[2 * k + 1] = state("A", k, -2, 1, me_and_2, 2);
+        st[2 * HALF + 2 * k] = state("B", k, k % 3, 1, me_and_2, 2);
+        st[2 * HALF + 2 * k + 1] = state("C", k, 2, k, me_and_2, 2);
+    }
+    for (size_t i = 0; i < n; i++) sp[i] = &st[i];
+    ck_assert_int_eq(um_send(1, NULL, 0, sp, n), 0);
+    ck_assert_ptr_null(kb_metadata_topic(md, "A"));
+    const kb_metadata_topic_t *b = kb_metadata_topic(md, "B"), *c = kb_metadata_topic(md, "C");
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(b->n_partitions, HALF);
+    ck_assert_int_eq(c->n_partitions, HALF);
+    ck_assert_int_eq(b->partitions[HALF - 1].leader, (HALF - 1) % 3);
+    ck_assert_int_eq(c->partitions[HALF - 1].leader_epoch, HALF - 1);
+    free(sp);
+    free(st);
+}
+END_TEST
+
+/* n live brokers from id 1, each with one endpoint, in arrays the caller
+ * frees (*bp holds them). */
+static live_t *many_brokers(size_t n, Kbroker__Rpc__LiveBroker ***bp) {
+    live_t *b = calloc(n, sizeof(*b));
+    *bp = calloc(n, sizeof(**bp));
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_nonnull(*bp);
+    for (size_t i = 0; i < n; i++) {
+        live(&b[i], (int32_t)i + 1, "h", 9092);
+        (*bp)[i] = &b[i].b;
+    }
+    return b;
+}
+
+/* Refused whole: live brokers or endpoints beyond the bounds, and a
+ * request that would grow the cache by more partitions than it names. */
+START_TEST(update_metadata_beyond_the_size_bounds_is_refused) {
+    Kbroker__Rpc__LiveBroker **bp;
+    live_t *b = many_brokers(KB_CONTROL_MAX_LIVE_BROKERS + 1, &bp);
+    Kbroker__Rpc__PartitionState st = state(T, 0, ME, 0, me_and_2, 2), *sp = &st;
+    ck_assert_int_eq(um_send(1, bp, KB_CONTROL_MAX_LIVE_BROKERS + 1, &sp, 1), KP_ERR_INVALID_REQUEST);
+    Kbroker__Rpc__Endpoint *eps[KB_CONTROL_MAX_ENDPOINTS + 1];
+    for (size_t i = 0; i <= KB_CONTROL_MAX_ENDPOINTS; i++) eps[i] = &b[0].ep;
+    b[0].b.endpoints = eps;
+    b[0].b.n_endpoints = KB_CONTROL_MAX_ENDPOINTS + 1;
+    ck_assert_int_eq(um_send(1, bp, 1, &sp, 1), KP_ERR_INVALID_REQUEST);
+    /* Two topics named only at the largest possible index: two topics'
+     * worth of partitions not named. */
+    Kbroker__Rpc__PartitionState far[] = {state(T, KC_TOPIC_MAX_PARTITIONS - 1, ME, 0, me_and_2, 2),
+                                          state("other", KC_TOPIC_MAX_PARTITIONS - 1, ME, 0, me_and_2, 2)};
+    ck_assert_int_eq(um(1, NULL, 0, far, 2), KP_ERR_INVALID_REQUEST);
+    ck_assert(!kb_metadata_loaded(md));
+    ck_assert_ptr_null(kb_metadata_topic(md, T));
+    ck_assert_int_eq(kb_control_controller_epoch(ctl), -1);
+    kb_control_stats_t s;
+    kb_control_stats(ctl, &s);
+    ck_assert_uint_eq(s.refused_too_large, 3);
+    /* At the bounds: accepted. */
+    b[0].b.n_endpoints = KB_CONTROL_MAX_ENDPOINTS;
+    ck_assert_int_eq(um_send(1, bp, KB_CONTROL_MAX_LIVE_BROKERS, &sp, 1), 0);
+    ck_assert_int_eq(kb_metadata_broker_count(md), KB_CONTROL_MAX_LIVE_BROKERS);
+    ck_assert_int_eq(um(1, NULL, 0, far, 1), 0);
+    ck_assert_int_eq(kb_metadata_topic(md, T)->n_partitions, KC_TOPIC_MAX_PARTITIONS);
+    free(bp);
+    free(b);
+}
+END_TEST
+
 /* ---- StopReplica ---- */
 
 static int16_t stop(int32_t cepoch, const char *topic, int32_t pid, int32_t epoch, bool delete_, int16_t *perr) {
@@ -351,11 +505,12 @@ static int16_t stop(int32_t cepoch, const char *topic, int32_t pid, int32_t epoc
     sp.partition_index = pid;
     sp.leader_epoch = epoch;
     sp.delete_partition = delete_;
+    req.controller_id = 2;
     req.controller_epoch = cepoch;
     req.broker_epoch = my_epoch;
     req.partitions = &spp;
     req.n_partitions = 1;
-    int16_t err = kb_control_stop_replica(ctl, &req, &out);
+    int16_t err = kb_control_stop_replica(ctl, sender, &req, &out);
     *perr = err ? -100 : (int16_t)out.partition_errors[0]->error_code;
     kb_control_response_clear(&out.base);
     return err;
@@ -386,6 +541,118 @@ START_TEST(stop_replica_unhosts_fences_and_deletes) {
     ck_assert_int_eq(perr, 0);
     ck_assert_int_eq(stop(1, T, -1, -1, false, &perr), 0);
     ck_assert_int_eq(perr, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+}
+END_TEST
+
+/* ---- the scratch between requests ---- */
+
+/* A huge request's room for role updates is freed once it is answered;
+ * a small one's is kept. */
+START_TEST(a_huge_request_does_not_keep_its_scratch) {
+    size_t n = 5000;
+    Kbroker__Rpc__PartitionState *st = calloc(n, sizeof(*st));
+    Kbroker__Rpc__PartitionState **sp = calloc(n, sizeof(*sp));
+    ck_assert_ptr_nonnull(st);
+    ck_assert_ptr_nonnull(sp);
+    for (size_t i = 0; i < n; i++) {
+        st[i] = state("elsewhere", (int32_t)i, 2, 0, only_2, 1); /* not hosted here: nothing to create */
+        sp[i] = &st[i];
+    }
+    Kbroker__Rpc__LeaderAndIsrRequest req = KBROKER__RPC__LEADER_AND_ISR_REQUEST__INIT;
+    Kbroker__Rpc__LeaderAndIsrResponse out;
+    req.controller_id = 2;
+    req.controller_epoch = 1;
+    req.broker_epoch = my_epoch;
+    req.partition_states = sp;
+    req.n_partition_states = n;
+    ck_assert_int_eq(kb_control_leader_and_isr(ctl, sender, &req, &out), 0);
+    ck_assert_uint_eq(out.n_partition_errors, n);
+    kb_control_response_clear(&out.base);
+    ck_assert_uint_eq(kb_control_scratch_held(ctl), 0);
+    req.n_partition_states = 3;
+    ck_assert_int_eq(kb_control_leader_and_isr(ctl, sender, &req, &out), 0);
+    kb_control_response_clear(&out.base);
+    ck_assert_uint_eq(kb_control_scratch_held(ctl), 3);
+    free(sp);
+    free(st);
+}
+END_TEST
+
+/* ---- admission: who may send ---- */
+
+/* One request of each kind at controller epoch cepoch, each expected to
+ * be answered `want`. */
+static void each_kind(int32_t cepoch, int16_t want) {
+    Kbroker__Rpc__PartitionState st = state(T, 0, ME, 3, me_and_2, 2);
+    Kbroker__Rpc__LeaderAndIsrResponse out;
+    int16_t perr;
+    ck_assert_int_eq(lai(cepoch, my_epoch, &st, 1, &out), want);
+    kb_control_response_clear(&out.base);
+    ck_assert_int_eq(um(cepoch, NULL, 0, &st, 1), want);
+    ck_assert_int_eq(stop(cepoch, T, 0, -1, false, &perr), want);
+}
+
+/* Nothing of a refused request reached the partitions or the cache. */
+static void nothing_changed(void) {
+    ck_assert_ptr_null(hosted());
+    ck_assert(!kb_metadata_loaded(md));
+    ck_assert_ptr_null(kb_metadata_topic(md, T));
+    ck_assert_int_eq(kb_control_controller_epoch(ctl), -1);
+}
+
+START_TEST(requests_naming_another_controller_than_their_sender_are_refused) {
+    sender = 3; /* the Hello said 3; the requests say 2, the controller */
+    each_kind(1, KP_ERR_NOT_CONTROLLER);
+    nothing_changed();
+    kb_control_stats_t s;
+    kb_control_stats(ctl, &s);
+    ck_assert_uint_eq(s.refused_not_sender, 3);
+}
+END_TEST
+
+START_TEST(only_the_controller_zookeeper_names_is_obeyed) {
+    viewfix_controller(3, 1);
+    each_kind(1, KP_ERR_NOT_CONTROLLER);
+    nothing_changed();
+    viewfix_controller(-1, 1); /* /controller vanished */
+    each_kind(1, KP_ERR_NOT_CONTROLLER);
+    nothing_changed();
+    kb_control_stats_t s;
+    kb_control_stats(ctl, &s);
+    ck_assert_uint_eq(s.refused_not_zk_controller, 6);
+    viewfix_controller(2, 1); /* the view caught up with the election */
+    each_kind(1, 0);
+}
+END_TEST
+
+/* The wedge: a peer naming itself the controller with the largest epoch
+ * is refused, and its epoch is not remembered, so the real controller is
+ * still obeyed afterwards. */
+START_TEST(a_controller_epoch_above_zookeepers_is_refused_and_not_remembered) {
+    viewfix_controller(2, 7);
+    each_kind(INT32_MAX, KP_ERR_NOT_CONTROLLER);
+    each_kind(8, KP_ERR_NOT_CONTROLLER);
+    nothing_changed();
+    kb_control_stats_t s;
+    kb_control_stats(ctl, &s);
+    ck_assert_uint_eq(s.refused_ahead_of_zk, 6);
+    each_kind(7, 0);
+    ck_assert_int_eq(kb_control_controller_epoch(ctl), 7);
+    /* While /controller_epoch is unknown nothing is admitted. */
+    viewfix_controller(2, -1);
+    each_kind(7, KP_ERR_NOT_CONTROLLER);
+    ck_assert_int_eq(kb_control_controller_epoch(ctl), 7);
+}
+END_TEST
+
+/* Without a view no controller is known: everything is refused. */
+START_TEST(without_a_view_nothing_is_admitted) {
+    kb_control_free(ctl);
+    ctl = kb_control_new(&(kb_control_deps_t){.replicas = replicas, .metadata = md, .cfg = &lf.cfg,
+                                              .broker_epoch = epoch_of, .epoch_arg = &my_epoch});
+    ck_assert_ptr_nonnull(ctl);
+    each_kind(1, KP_ERR_NOT_CONTROLLER);
+    nothing_changed();
 }
 END_TEST
 
@@ -429,6 +696,7 @@ Suite *control_suite(void) {
     tcase_add_test(tc, leader_and_isr_gives_roles);
     tcase_add_test(tc, leader_and_isr_uses_topic_settings_from_the_view);
     tcase_add_test(tc, stale_controller_epoch_changes_nothing);
+    tcase_add_test(tc, controller_epoch_below_zookeepers_is_stale);
     tcase_add_test(tc, stale_broker_epoch_changes_nothing);
     tcase_add_test(tc, older_leader_epoch_is_fenced_for_that_partition_only);
     tcase_add_test(tc, equal_leader_epoch_is_ignored);
@@ -436,7 +704,15 @@ Suite *control_suite(void) {
     tcase_add_test(tc, update_metadata_fills_the_cache);
     tcase_add_test(tc, update_metadata_skips_impossible_indexes);
     tcase_add_test(tc, update_metadata_is_fenced_and_deletes_topics);
+    tcase_add_test(tc, update_metadata_deletion_wins_within_a_request);
+    tcase_add_test(tc, update_metadata_cost_does_not_depend_on_state_order);
+    tcase_add_test(tc, update_metadata_beyond_the_size_bounds_is_refused);
     tcase_add_test(tc, stop_replica_unhosts_fences_and_deletes);
+    tcase_add_test(tc, a_huge_request_does_not_keep_its_scratch);
+    tcase_add_test(tc, requests_naming_another_controller_than_their_sender_are_refused);
+    tcase_add_test(tc, only_the_controller_zookeeper_names_is_obeyed);
+    tcase_add_test(tc, a_controller_epoch_above_zookeepers_is_refused_and_not_remembered);
+    tcase_add_test(tc, without_a_view_nothing_is_admitted);
     tcase_add_test(tc, view_feeds_give_settings_and_configs_but_no_roles);
     suite_add_tcase(s, tc);
     return s;

@@ -21,9 +21,10 @@ struct kc_view {
      * change stamps what it changed with the next number. */
     uint64_t generation, brokers_changed, topics_removed;
     uint64_t walk_since; /* of the kc_view_changed_since() walk under way */
+    int32_t controller, controller_epoch; /* -1: none, unknown */
 };
 
-static struct kc_view fix = {.loaded = true};
+static struct kc_view fix = {.loaded = true, .controller = -1, .controller_epoch = -1};
 
 kc_view_t *viewfix_view(void) { return &fix; }
 void viewfix_set_loaded(bool loaded) { fix.loaded = loaded; }
@@ -33,6 +34,12 @@ void viewfix_reset(void) {
     for (int i = 0; i < fix.n_brokers; i++) kc_broker_info_clear(&fix.brokers[i]);
     memset(&fix, 0, sizeof(fix));
     fix.loaded = true;
+    fix.controller = fix.controller_epoch = -1;
+}
+
+void viewfix_controller(int32_t id, int32_t epoch) {
+    fix.controller = id;
+    fix.controller_epoch = epoch;
 }
 
 void viewfix_add_broker(int32_t id) {
@@ -179,7 +186,8 @@ const kc_topic_t *kc_view_topic(const kc_view_t *v, const char *name) {
     return NULL;
 }
 
-int32_t kc_view_controller(const kc_view_t *v) { return -1; }
+int32_t kc_view_controller(const kc_view_t *v) { return v->controller; }
+int32_t kc_view_controller_epoch(const kc_view_t *v) { return v->controller_epoch; }
 const char *kc_view_cluster_id(const kc_view_t *v) { return NULL; }
 
 uint64_t kc_view_generation(const kc_view_t *v) { return v->generation; }

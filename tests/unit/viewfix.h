@@ -7,8 +7,8 @@
  * test fills; the test program links it instead of coord/kc_view.c (nothing
  * the suites link calls kc_view_new, so the archive's real view is never
  * pulled in, and a duplicate definition would fail the link loudly).  The
- * view starts empty and loaded; broker_live() is true for the brokers
- * added.  Everything is freed by viewfix_reset().
+ * view starts empty and loaded, with no controller; broker_live() is true
+ * for the brokers added.  Everything is freed by viewfix_reset().
  */
 #ifndef KB_VIEWFIX_H
 #define KB_VIEWFIX_H
@@ -23,6 +23,9 @@ kc_view_t *viewfix_view(void);
 void viewfix_reset(void);
 void viewfix_set_loaded(bool loaded);
 void viewfix_add_broker(int32_t id);
+/* What /controller and /controller_epoch say (-1, -1 after a reset: no
+ * controller, epoch unknown). */
+void viewfix_controller(int32_t id, int32_t epoch);
 
 /* Gives broker id (added before) its registration details: broker epoch
  * (czxid), kbroker RPC listener, one endpoint on `listener` with its

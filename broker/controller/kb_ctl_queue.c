@@ -25,7 +25,7 @@
 
 /* The backoff before sending a refused request again (and before building
  * again after running out of memory).  The first retry comes soon: the
- * usual refusal is STALE_CONTROLLER_EPOCH from a broker whose view of the
+ * usual refusal is NOT_CONTROLLER (41) from a broker whose view of the
  * election lags ours by milliseconds.  It doubles up to a few seconds, so
  * a broker short of memory, or a controller that lost the election without
  * knowing it yet, is not hammered (Kafka's controller waits a fixed 100 ms

@@ -36,7 +36,7 @@
  *     leave the retry waiting behind the stuck request.  A connect that
  *     fails is tried again after the backoff below.
  *   - An answer whose envelope carries an error code (the broker refused the
- *     whole request: STALE_CONTROLLER_EPOCH while its view of the election
+ *     whole request: NOT_CONTROLLER while its view of the election
  *     lags ours, STALE_BROKER_EPOCH, UNKNOWN_SERVER_ERROR when it ran out of
  *     memory, any other code) is sent again after a backoff that doubles
  *     from RETRY_BACKOFF_FIRST_MS to RETRY_BACKOFF_MAX_MS (kb_ctl_queue.c)

@@ -393,8 +393,9 @@ static int start_controller(kb_process_t *p) {
 }
 
 /* The inter-broker RPC listener on kbroker.rpc.port (0: any free port),
- * on the bind host of the first listener; the broker epoch is -1 until
- * the first registration (on_registered).  A peer gets
+ * on the bind host of the inter-broker listener, whose advertised host the
+ * registration publishes with it (kb_config_rpc_bind_host); the broker
+ * epoch is -1 until the first registration (on_registered).  A peer gets
  * controller.socket.timeout.ms for its Hello, as the controller's client
  * gives the answer. */
 static int start_rpc(kb_process_t *p) {
@@ -402,7 +403,7 @@ static int start_rpc(kb_process_t *p) {
     kb_rpc_handler_t handlers[MAX_RPC_HANDLERS];
     char err[512];
     kb_rpc_server_opts_t o = {
-        .host = p->cfg.n_listeners > 0 ? p->cfg.listeners[0].host : NULL,
+        .host = kb_config_rpc_bind_host(&p->cfg),
         .port = p->cfg.rpc_port,
         .max_frame = (uint32_t)p->cfg.rpc_max_frame_bytes,
         .idle_ms = p->cfg.connections_max_idle_ms,

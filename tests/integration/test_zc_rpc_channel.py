@@ -12,7 +12,10 @@ controller.socket.timeout.ms).  Each closes that connection only, with a log
 line saying why; afterwards the broker still serves Kafka clients (kcat's
 Metadata) and a new connection's Hello is answered.  The same is done once
 more with the C probe `make check` builds (tests/tools/kb_rpc_probe), which
-encodes its Hello with proto/kp_rpc.c rather than by hand.
+encodes its Hello with proto/kp_rpc.c rather than by hand.  Last, broker 2
+joins with two listeners, its inter-broker one on 127.0.0.2 and advertised
+second: its RPC port is bound on that host and published with it, so a
+Hello at the published endpoint is answered.
 """
 import os
 import socket
@@ -162,3 +165,26 @@ def test_the_probe_sees_the_same(broker):
     assert probe("-v", str(rpcwire.PROTOCOL_VERSION + 1), host, str(port)) == ["closed"]
     assert probe(host, str(port)) == [hello]
     assert serves_kafka(broker)
+
+
+def test_the_rpc_port_goes_with_the_inter_broker_listener(cluster):
+    client_port, internal_port = h.free_port(), h.free_port()
+    b2 = cluster.add_broker(2, extra={
+        "listeners": f"INTERNAL://127.0.0.2:{internal_port},CLIENT://127.0.0.1:{client_port}",
+        "advertised.listeners": f"CLIENT://127.0.0.1:{client_port},INTERNAL://127.0.0.2:{internal_port}",
+        "listener.security.protocol.map": "CLIENT:PLAINTEXT,INTERNAL:PLAINTEXT",
+        "inter.broker.listener.name": "INTERNAL",
+    })
+    with h.step("start broker 2, its inter-broker listener INTERNAL on 127.0.0.2, advertised second"):
+        b2.start()
+        b2.wait_registered()
+    host, port, czxid = rpc_endpoint(b2)
+    assert host == "127.0.0.2", "published with the inter-broker listener's advertised host"
+
+    def answered():
+        try:
+            return rpcwire.hello(host, port, broker_id=7, epoch=11) == (2, czxid, rpcwire.PROTOCOL_VERSION)
+        except OSError:  # nothing listening at the published endpoint
+            return False
+    h.wait_until(answered, 10, "a Hello at broker 2's published RPC endpoint answered")
+    b2.stop()

@@ -218,6 +218,20 @@ void kb_config_free(kb_config_t *cfg);
 const kb_listener_t *kb_config_advertised(const kb_config_t *cfg, const char *name);
 
 /*
+ * The inter-broker RPC port (kbroker.rpc.port) goes with the inter-broker
+ * listener (inter.broker.listener.name): it is bound on that listener's
+ * host in listeners ("" = every interface) and published in
+ * /brokers/ids/N with that listener's host in advertised.listeners ("" =
+ * this machine's name), so other brokers reach it wherever they already
+ * reach this broker's Kafka port, and a listener bound to one address is
+ * never published under another listener's name.  Before the
+ * configuration is finished (no inter-broker listener yet) the first
+ * listener stands in; NULL when there is none.
+ */
+const char *kb_config_rpc_bind_host(const kb_config_t *cfg);
+const char *kb_config_rpc_advertised_host(const kb_config_t *cfg);
+
+/*
  * One broker key as DescribeConfigs shows it: Kafka lists the values as the
  * operator wrote them (not the derived ones: log.retention.hours stays 168
  * even when log.retention.ms is set), with their source.

@@ -332,3 +332,20 @@ const kb_listener_t *kb_config_advertised(const kb_config_t *cfg, const char *na
         if (!strcasecmp(cfg->advertised[i].name, name)) return &cfg->advertised[i];
     return NULL;
 }
+
+/* The listener of list named like the inter-broker listener, else the first. */
+static const kb_listener_t *inter_broker_in(const kb_config_t *cfg, const kb_listener_t *list, int n) {
+    for (int i = 0; cfg->inter_broker_listener_name && i < n; i++)
+        if (!strcasecmp(list[i].name, cfg->inter_broker_listener_name)) return &list[i];
+    return n > 0 ? &list[0] : NULL;
+}
+
+const char *kb_config_rpc_bind_host(const kb_config_t *cfg) {
+    const kb_listener_t *l = inter_broker_in(cfg, cfg->listeners, cfg->n_listeners);
+    return l ? l->host : NULL;
+}
+
+const char *kb_config_rpc_advertised_host(const kb_config_t *cfg) {
+    const kb_listener_t *l = inter_broker_in(cfg, cfg->advertised, cfg->n_advertised);
+    return l ? l->host : NULL;
+}

@@ -94,9 +94,11 @@ static int build_self(kb_registration_t *r) {
     }
     if (cfg->broker_rack && !(s->rack = strdup(cfg->broker_rack))) return -1;
     /* The RPC endpoint, under its kbroker-only key: the bound port, on the
-     * advertised host of the first listener. */
-    if (r->b->rpc_server && cfg->n_advertised > 0) {
-        if (!(s->rpc_host = advertised_host(cfg->advertised[0].host))) return -1;
+     * advertised host of the listener whose bind host it shares (the
+     * inter-broker one, kb_config_rpc_advertised_host). */
+    const char *rpc_host = kb_config_rpc_advertised_host(cfg);
+    if (r->b->rpc_server && rpc_host) {
+        if (!(s->rpc_host = advertised_host(rpc_host))) return -1;
         s->rpc_port = kb_rpc_server_port(r->b->rpc_server);
     }
     return 0;

@@ -61,6 +61,11 @@
 #define WORKER_NICE 5
 /* Room in the RPC handler table (one row per method). */
 #define MAX_RPC_HANDLERS 8
+/* RPC connections a broker takes at once (kb_rpc_server_opts_t): the
+ * controller keeps one to each broker, and a follower's replica fetchers
+ * one each per leader broker, so a cluster of hundreds of brokers stays
+ * well below it; beyond it new connections are refused with a log line. */
+#define KB_RPC_MAX_CONNECTIONS 1024
 
 typedef struct kb_process {
     kb_broker_t broker;
@@ -388,17 +393,22 @@ static int start_controller(kb_process_t *p) {
 }
 
 /* The inter-broker RPC listener on kbroker.rpc.port (0: any free port),
- * on the bind host of the first listener; the broker epoch is -1 until
- * the first registration (on_registered). */
+ * on the bind host of the inter-broker listener, whose advertised host the
+ * registration publishes with it (kb_config_rpc_bind_host); the broker
+ * epoch is -1 until the first registration (on_registered).  A peer gets
+ * controller.socket.timeout.ms for its Hello, as the controller's client
+ * gives the answer. */
 static int start_rpc(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
     kb_rpc_handler_t handlers[MAX_RPC_HANDLERS];
     char err[512];
     kb_rpc_server_opts_t o = {
-        .host = p->cfg.n_listeners > 0 ? p->cfg.listeners[0].host : NULL,
+        .host = kb_config_rpc_bind_host(&p->cfg),
         .port = p->cfg.rpc_port,
         .max_frame = (uint32_t)p->cfg.rpc_max_frame_bytes,
         .idle_ms = p->cfg.connections_max_idle_ms,
+        .hello_timeout_ms = p->cfg.controller_socket_timeout_ms,
+        .max_connections = KB_RPC_MAX_CONNECTIONS,
         .self = {p->cfg.broker_id, -1},
         .handlers = handlers,
         .n_handlers = rpc_handlers(b, handlers),

@@ -27,6 +27,10 @@
  *
  * The callback is never re-entered from kb_conn_reply: the search for the
  * next buffered frame is deferred through an event_active'd event.
+ *
+ * A connection with a handshake phase (kb_net.h) checks sizes against
+ * opts.handshake_max_frame until kb_conn_handshake_done, and has a timer,
+ * armed when it starts, that closes it if the phase lasts handshake_ms.
  */
 #include "broker/net/kb_net_internal.h"
 
@@ -49,6 +53,9 @@
  * this many bytes of a large frame instead of once per arriving segment. */
 #define KB_RCVLOWAT_MAX (64 * 1024)
 #define KB_MAX_SINGLE_READ (256 * 1024) /* bytes asked of one recv */
+/* At most one handshake-deadline line per this interval, process-wide: a
+ * peer can open many connections that never handshake. */
+#define KB_HANDSHAKE_LOG_MS 10000
 
 static void conn_process(kb_conn_t *c);
 
@@ -85,13 +92,17 @@ void kb_conn_shutdown(kb_conn_t *c, const char *reason) {
     event_free(c->rd);
     bufferevent_free(c->bev);
     event_free(c->resume);
+    if (c->handshake_timer) event_free(c->handshake_timer);
     c->bev = NULL;
     c->rd = NULL;
     c->resume = NULL;
+    c->handshake_timer = NULL;
     c->on_closed(c, c->owner, reason);
     if (c->opts.on_close) c->opts.on_close(c, c->opts.arg);
     c->owner = NULL;
     c->bad_frames = NULL;
+    c->handshake_timeouts = NULL;
+    c->on_handshake = NULL;
     conn_unref(c);
 }
 
@@ -102,6 +113,13 @@ void kb_conn_close(kb_conn_t *c, const char *reason) {
     }
     if (c->bev) kb_conn_shutdown(c, reason);
     else if (c->refs == 0) conn_free(c);
+}
+
+void kb_conn_handshake_done(kb_conn_t *c) {
+    if (!c->in_handshake) return;
+    c->in_handshake = false;
+    if (c->handshake_timer) evtimer_del(c->handshake_timer);
+    if (c->bev && c->on_handshake) c->on_handshake(c, c->owner);
 }
 
 void kb_conn_hold(kb_conn_t *c) { c->refs++; }
@@ -146,12 +164,18 @@ static void conn_close_after_output(kb_conn_t *c) {
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0); /* on_write once it is all sent */
 }
 
+/* The largest size a frame may declare now. */
+static int32_t conn_max_frame(const kb_conn_t *c) {
+    return c->in_handshake ? c->opts.handshake_max_frame : c->opts.max_frame;
+}
+
 static void conn_reject(kb_conn_t *c, int32_t size) {
     char where[400], key[80] = "";
-    if (c->opts.max_frame_key) snprintf(key, sizeof(key), " (%s)", c->opts.max_frame_key);
+    if (c->in_handshake) snprintf(key, sizeof(key), " before its handshake");
+    else if (c->opts.max_frame_key) snprintf(key, sizeof(key), " (%s)", c->opts.max_frame_key);
     kc_warn(MOD, "closing connection %llu %s: %s size %d is outside 0..%d%s", (unsigned long long)c->id,
             conn_where(c, "on listener", where, sizeof(where)), c->outbound ? "frame" : "request", (int)size,
-            (int)c->opts.max_frame, key);
+            (int)conn_max_frame(c), key);
     (*c->bad_frames)++;
     conn_close_after_output(c);
 }
@@ -168,7 +192,7 @@ static int conn_take_frame(kb_conn_t *c, size_t *size) {
     }
     evbuffer_copyout(c->in, hdr, 4);
     int32_t declared = (int32_t)((uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3]);
-    if (declared < 0 || declared > c->opts.max_frame) {
+    if (declared < 0 || declared > conn_max_frame(c)) {
         conn_reject(c, declared);
         return -1;
     }
@@ -305,6 +329,27 @@ static void conn_read(evutil_socket_t fd, short what, void *arg) {
 
 static void on_resume(evutil_socket_t fd, short what, void *arg) { conn_process(arg); }
 
+/* The handshake phase outlived handshake_ms: counted, and closed with a
+ * warning (rate-limited, the line counting those it left out). */
+static void on_handshake_deadline(evutil_socket_t fd, short what, void *arg) {
+    static kc_ratelimit_t log_limit;
+    kb_conn_t *c = arg;
+    char where[400], reason[160], key[80] = "", more[64] = "";
+    uint64_t dropped = 0;
+    if (c->handshake_timeouts) (*c->handshake_timeouts)++;
+    if (c->opts.handshake_key) snprintf(key, sizeof(key), " (%s)", c->opts.handshake_key);
+    snprintf(reason, sizeof(reason), "no handshake within %d ms%s", (int)c->opts.handshake_ms, key);
+    if (!kc_ratelimit_allow(&log_limit, KB_HANDSHAKE_LOG_MS, &dropped)) {
+        kb_conn_close(c, reason); /* a debug line */
+        return;
+    }
+    if (dropped)
+        snprintf(more, sizeof(more), " (and %llu more since the last such line)", (unsigned long long)dropped);
+    kc_warn(MOD, "closing connection %llu %s: %s%s", (unsigned long long)c->id,
+            conn_where(c, "on listener", where, sizeof(where)), reason, more);
+    kb_conn_close(c, NULL);
+}
+
 /* Called when the output drains to opts.out_low (to 0 while closing). */
 static void on_write(struct bufferevent *bev, void *arg) {
     kb_conn_t *c = arg;
@@ -358,7 +403,10 @@ kb_conn_t *kb_conn_create(struct event_base *base, evutil_socket_t fd, const kb_
     c->req = evbuffer_new();
     c->resume = event_new(base, -1, 0, on_resume, c);
     c->rd = event_new(base, fd, EV_READ | EV_PERSIST, conn_read, c);
-    if (!c->bev || !c->in || !c->req || !c->resume || !c->rd) {
+    bool deadline = opts->handshake_max_frame > 0 && opts->handshake_ms > 0;
+    if (deadline) c->handshake_timer = evtimer_new(base, on_handshake_deadline, c);
+    if (!c->bev || !c->in || !c->req || !c->resume || !c->rd || (deadline && !c->handshake_timer)) {
+        if (c->handshake_timer) event_free(c->handshake_timer);
         if (c->rd) event_free(c->rd);
         if (c->in) evbuffer_free(c->in);
         if (c->bev) bufferevent_free(c->bev);
@@ -372,6 +420,8 @@ kb_conn_t *kb_conn_create(struct event_base *base, evutil_socket_t fd, const kb_
     if (!c->opts.out_high) c->opts.out_high = KB_NET_OUT_HIGH;
     if (!c->opts.out_low) c->opts.out_low = KB_NET_OUT_LOW;
     if (c->opts.out_low > c->opts.out_high) c->opts.out_low = c->opts.out_high; /* else on_write never resumes */
+    if (c->opts.handshake_max_frame > c->opts.max_frame) c->opts.handshake_max_frame = c->opts.max_frame;
+    c->in_handshake = c->opts.handshake_max_frame > 0;
     c->refs = 1;
     c->rcvlowat = 1; /* the kernel's default */
     c->id = id;
@@ -391,6 +441,10 @@ void kb_conn_start(kb_conn_t *c) {
         bufferevent_set_timeouts(c->bev, NULL, &c->idle);
     } else {
         bufferevent_set_timeouts(c->bev, NULL, NULL);
+    }
+    if (c->handshake_timer && c->in_handshake) {
+        struct timeval tv = {c->opts.handshake_ms / 1000, (c->opts.handshake_ms % 1000) * 1000};
+        evtimer_add(c->handshake_timer, &tv);
     }
     c->started = true;
     conn_want(c, 4);

@@ -8,8 +8,11 @@
  *
  * Ownership: the server borrows the event_base; it owns its listeners and
  * its open connections (a list, so that freeing the server closes them).
- * A connection leaves the list when it closes, through the hook the
- * connection runs (conn_closed).
+ * A connection's owner is the listener it arrived on, which counts its
+ * open connections for max_connections; it leaves the server's list and
+ * its listener's count when it closes, through the hook the connection
+ * runs (conn_closed).  So the connections close before the listeners are
+ * freed.
  */
 #include "broker/net/kb_net_internal.h"
 
@@ -37,6 +40,9 @@ typedef struct kb_listen {
     struct evconnlistener *lev;
     struct event *retry; /* re-enables accepting after running out of descriptors */
     kb_conn_opts_t opts;
+    int max_conns; /* <= 0: no cap */
+    int n_conns;   /* open connections accepted here */
+    kc_ratelimit_t refused_log;
     char name[64];
     struct kb_listen *next;
 } kb_listen_t;
@@ -48,6 +54,8 @@ struct kb_server {
     int n_conns;
     uint64_t next_id;
     uint64_t bad_frames; /* connections closed for a frame size out of range */
+    uint64_t handshake_timeouts;
+    uint64_t refused;    /* connections refused at accept for max_connections */
 };
 
 /* ------------------------------------------------------------------------
@@ -72,19 +80,40 @@ static void format_peer(const struct sockaddr *sa, char *buf, size_t n) {
     snprintf(buf, n, "[%s]:%d", ip, ntohs(in6->sin6_port));
 }
 
-/* The connection's hook: it has closed, so it leaves the server's list. */
+/* The connection's hook: it has closed, so it leaves the server's list
+ * and its listener's count. */
 static void conn_closed(kb_conn_t *c, void *owner, const char *reason) {
-    kb_server_t *srv = owner;
+    kb_listen_t *l = owner;
+    kb_server_t *srv = l->srv;
     if (c->prev) c->prev->next = c->next;
     else srv->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     c->prev = c->next = NULL;
     srv->n_conns--;
+    l->n_conns--;
+}
+
+/* The listener is full: fd is closed unread, and the refusal counted and
+ * logged (rate-limited: a flood of connections must not flood the log). */
+static void refuse(kb_listen_t *l, evutil_socket_t fd, const struct sockaddr *sa) {
+    char peer[300], more[64] = "";
+    uint64_t dropped = 0;
+    evutil_closesocket(fd);
+    l->srv->refused++;
+    if (!kc_ratelimit_allow(&l->refused_log, KB_NET_REFUSED_LOG_MS, &dropped)) return;
+    format_peer(sa, peer, sizeof(peer));
+    if (dropped) snprintf(more, sizeof(more), " (%llu more refused since the last such line)", (unsigned long long)dropped);
+    kc_warn(MOD, "refusing a connection from %s on listener %s: %d connections are open, its limit%s", peer, l->name,
+            l->n_conns, more);
 }
 
 static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg) {
     kb_listen_t *l = arg;
     kb_server_t *srv = l->srv;
+    if (l->max_conns > 0 && l->n_conns >= l->max_conns) {
+        refuse(l, fd, sa);
+        return;
+    }
     kb_conn_t *c = kb_conn_create(srv->base, fd, &l->opts, l->name, ++srv->next_id, false);
     if (!c) {
         kc_error(MOD, "out of memory accepting a connection on listener %s", l->name);
@@ -92,13 +121,15 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     }
     format_peer(sa, c->peer, sizeof(c->peer));
     kb_net_tune_socket(fd, &l->opts);
-    c->owner = srv;
+    c->owner = l;
     c->on_closed = conn_closed;
     c->bad_frames = &srv->bad_frames;
+    c->handshake_timeouts = &srv->handshake_timeouts;
     c->next = srv->conns;
     if (srv->conns) srv->conns->prev = c;
     srv->conns = c;
     srv->n_conns++;
+    l->n_conns++;
     kc_debug(MOD, "connection %llu from %s on %s", (unsigned long long)c->id, c->peer, c->name);
     kb_conn_start(c);
 }
@@ -190,6 +221,7 @@ static kb_listen_t *listen_new(kb_server_t *srv, const kb_listen_spec_t *spec, e
     }
     l->srv = srv;
     l->opts = spec->conn;
+    l->max_conns = spec->max_connections;
     snprintf(l->name, sizeof(l->name), "%s", spec->name);
     l->retry = evtimer_new(srv->base, on_accept_retry, l);
     l->lev = evconnlistener_new(srv->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
@@ -238,8 +270,10 @@ kb_server_t *kb_server_new(struct event_base *base) {
     return srv;
 }
 
+/* The connections first: each one's hook counts it off its listener. */
 void kb_server_free(kb_server_t *srv) {
     if (!srv) return;
+    while (srv->conns) kb_conn_shutdown(srv->conns, "server shutting down");
     while (srv->listens) {
         kb_listen_t *l = srv->listens;
         srv->listens = l->next;
@@ -247,9 +281,10 @@ void kb_server_free(kb_server_t *srv) {
         event_free(l->retry);
         free(l);
     }
-    while (srv->conns) kb_conn_shutdown(srv->conns, "server shutting down");
     free(srv);
 }
 
 int kb_server_connection_count(const kb_server_t *srv) { return srv->n_conns; }
 uint64_t kb_server_bad_frames(const kb_server_t *srv) { return srv->bad_frames; }
+uint64_t kb_server_handshake_timeouts(const kb_server_t *srv) { return srv->handshake_timeouts; }
+uint64_t kb_server_refused_connections(const kb_server_t *srv) { return srv->refused; }

@@ -27,6 +27,14 @@
  * further frame until it drains to out_low (back-pressure: a peer that does
  * not read stops being read).
  *
+ * Handshake phase (optional, the RPC channel's Hello): a connection whose
+ * options set handshake_max_frame starts in it.  Until its user calls
+ * kb_conn_handshake_done(), a frame may declare at most
+ * handshake_max_frame bytes (refused like any oversized frame, before
+ * anything is allocated for it), and a connection still in the phase
+ * handshake_ms after it connected is closed with a log line.  So a peer
+ * that has not identified itself costs a few KiB and a bounded time.
+ *
  * Output: kb_conn_send()/kb_conn_reply() move an evbuffer's contents, file
  * segments included, to the socket, which sends file segments with
  * sendfile.
@@ -78,6 +86,14 @@ typedef struct kb_conn_opts {
      * outlive the connections (string literals, in practice). */
     const char *max_frame_key;
     const char *idle_key;
+    /* The handshake phase (above): 0 (the Kafka listener): none, max_frame
+     * from the start; else the limit before kb_conn_handshake_done (at most
+     * max_frame; a larger value counts as max_frame).  handshake_ms <= 0: no
+     * deadline.  handshake_key names the setting behind handshake_ms in the
+     * deadline's log line (borrowed like the keys above; NULL: none). */
+    int32_t handshake_max_frame;
+    int32_t handshake_ms;
+    const char *handshake_key;
     /* Runs once when a connection closes, whatever the cause (peer, idle,
      * bad frame, kb_conn_close, kb_server_free, kb_outbound_free), with
      * arg; the socket is already gone.  Lets a user free what it keeps per
@@ -94,8 +110,16 @@ typedef struct kb_listen_spec {
     const char *name; /* names the listener in log lines and kb_conn_listener() */
     const char *host; /* NULL or "": every interface (dual-stack where the system has IPv6) */
     int port;         /* 0: any free port; kb_server_listen writes the bound port back here */
+    /* <= 0: no cap.  Otherwise, while this many connections of the
+     * listener are open, a new one is closed as soon as accepted, before
+     * anything is read or allocated for it, and counted
+     * (kb_server_refused_connections); the log says so at most once per
+     * KB_NET_REFUSED_LOG_MS, with the count of those refused meanwhile. */
+    int max_connections;
     kb_conn_opts_t conn;
 } kb_listen_spec_t;
+
+#define KB_NET_REFUSED_LOG_MS 10000
 
 /* A server borrows base, which must outlive it; it owns its listeners and
  * its open connections. */
@@ -112,6 +136,10 @@ int kb_server_connection_count(const kb_server_t *srv);
 /* Connections closed because a frame declared a size outside
  * 0..max_frame (the /metrics counter kbroker_connections_closed_bad_frame). */
 uint64_t kb_server_bad_frames(const kb_server_t *srv);
+/* Connections closed for staying in their handshake past handshake_ms. */
+uint64_t kb_server_handshake_timeouts(const kb_server_t *srv);
+/* Connections refused at accept because max_connections were open. */
+uint64_t kb_server_refused_connections(const kb_server_t *srv);
 
 /* ------------------------------------------------------------------------
  * Outbound connections
@@ -130,13 +158,16 @@ typedef void (*kb_link_fn)(kb_outbound_t *o, kb_conn_t *c, bool connected, void 
  * An outbound connection keeps itself connected until freed: the first
  * attempt starts at once; after a failed attempt, or after an established
  * connection closes for any reason (peer, idle timeout, bad frame), it waits
- * and tries again.  Both count as failures, and connecting resets the
- * count, as Kafka's clients count failed attempts: the wait after the n-th
+ * and tries again.  Both count as failures, and success resets the count,
+ * as Kafka's clients count failed attempts: the wait after the n-th
  * consecutive failure is backoff_ms * 2^(n-1), capped at backoff_max_ms,
  * then spread by up to +/- backoff_jitter_pct percent (Kafka's
  * reconnect.backoff.ms, reconnect.backoff.max.ms and its 20% jitter; see
  * kb_net_backoff_ms).  So a lost connection is redialled after backoff_ms,
- * then 2x, 4x, ... while the peer stays away.
+ * then 2x, 4x, ... while the peer stays away.  Success is connecting, or,
+ * when conn has a handshake phase (handshake_max_frame > 0), the
+ * connection's kb_conn_handshake_done(): a peer that accepts connections
+ * but never completes the handshake is redialled with growing waits too.
  *
  * host is resolved at each attempt without blocking the loop: a numeric
  * IPv4 or IPv6 address is only parsed; a name is looked up asynchronously
@@ -162,7 +193,7 @@ typedef struct kb_outbound_stats {
     uint64_t attempts;   /* connection attempts started */
     uint64_t connects;   /* attempts that connected */
     uint64_t bad_frames; /* connections closed for a frame size out of range */
-    int failures;        /* consecutive failures (see above) since the last connect */
+    int failures;        /* consecutive failures (see above) since the last success */
     int32_t backoff_ms;  /* the wait before the attempt now scheduled (0: none scheduled) */
 } kb_outbound_stats_t;
 
@@ -196,6 +227,11 @@ void kb_conn_reply(kb_conn_t *c, struct evbuffer *resp);
 /* Finishes the current request (one-at-a-time delivery), letting the next
  * frame in; a no-op with pipelined delivery. */
 void kb_conn_done(kb_conn_t *c);
+/* Ends c's handshake phase (a no-op without one, or if ended already): its
+ * frames may declare up to max_frame from now on, the deadline no longer
+ * runs, and an outbound connection's failure count resets.  Frames already
+ * buffered behind the current one are checked against the new limit. */
+void kb_conn_handshake_done(kb_conn_t *c);
 /* Closes the connection (after logging reason); the current request, if
  * any, is dropped. */
 void kb_conn_close(kb_conn_t *c, const char *reason);

@@ -4,9 +4,10 @@
  * connections (kb_listen.c) and the outbound connection that dials one
  * (kb_outbound.c).
  *
- * A connection knows nothing of its owner but three things it is handed:
- * an opaque pointer, a hook run when the connection closes, and the owner's
- * bad-frame counter.  All three are used only while the connection is open;
+ * A connection knows nothing of its owner but what it is handed: an opaque
+ * pointer, a hook run when the connection closes, one run when its
+ * handshake completes, and the owner's counters of bad frames and
+ * handshake timeouts.  All are used only while the connection is open;
  * the owner closes its connections before it goes away, so a connection
  * that outlives its owner (a request still with a handler) never touches
  * it.
@@ -29,11 +30,14 @@ struct event;
 /* Runs when c closes (its socket is already gone, c itself is still
  * allocated); reason is NULL when the close was logged as a warning. */
 typedef void (*kb_conn_closed_fn)(kb_conn_t *c, void *owner, const char *reason);
+/* Runs when c's handshake phase ends (kb_conn_handshake_done, c open). */
+typedef void (*kb_conn_handshake_fn)(kb_conn_t *c, void *owner);
 
 struct kb_conn {
     struct bufferevent *bev; /* NULL once closed; owns the socket */
     struct event *resume;    /* deferred search for the next frame */
     struct event *rd;        /* the socket is readable (our own reads: see conn_read) */
+    struct event *handshake_timer; /* the handshake's deadline; NULL without one */
     struct timeval idle;     /* opts.idle_ms as a timeout; 0 = none */
     struct evbuffer *in;     /* bytes read and not yet taken as a frame */
     struct evbuffer *req;    /* the frame being handled */
@@ -41,6 +45,8 @@ struct kb_conn {
     void *owner;                 /* NULL once closed */
     kb_conn_closed_fn on_closed; /* the owner's hook */
     uint64_t *bad_frames;        /* the owner's counter */
+    kb_conn_handshake_fn on_handshake; /* the owner's hook; NULL: none */
+    uint64_t *handshake_timeouts;      /* the owner's counter; NULL: none */
     kb_conn_t *prev, *next;      /* the owner's list, if it keeps one */
     void *user;                  /* kb_conn_set_user's */
     int refs;
@@ -49,6 +55,7 @@ struct kb_conn {
     bool pending;   /* a one-at-a-time request is with the callback */
     bool throttled; /* output above opts.out_high: no new frame until drained */
     bool closing;   /* a refused frame: nothing more is read; closed once the output is sent */
+    bool in_handshake; /* frames limited to opts.handshake_max_frame (kb_net.h) */
     int rcvlowat;   /* the socket's SO_RCVLOWAT as last set */
     size_t want;    /* input bytes the current frame needs (conn_want) */
     uint64_t id;

@@ -16,7 +16,9 @@
  * asynchronously through the caller's evdns base (kb_outbound_new refuses
  * a name when there is none).  Every close of the connection, whatever its
  * cause, comes back through conn_closed (the connection's owner hook),
- * which is the one place that schedules the next attempt.
+ * which is the one place that schedules the next attempt.  Failures are
+ * counted there too, and reset by success: connecting, or the
+ * connection's handshake when it has one (conn_handshake_done).
  *
  * Ownership: the outbound borrows the event_base and owns its timer and its
  * connection; kb_outbound_free closes the connection without running the
@@ -97,10 +99,18 @@ static void conn_closed(kb_conn_t *c, void *owner, const char *reason) {
     }
 }
 
+/* The connection's handshake hook: the attempt succeeded after all. */
+static void conn_handshake_done(kb_conn_t *c, void *owner) {
+    kb_outbound_t *o = owner;
+    o->stats.failures = 0;
+}
+
+/* Connecting is success, unless the connection has a handshake to get
+ * through first (conn_handshake_done then says so). */
 static void connected(kb_outbound_t *o) {
     kb_conn_t *c = o->conn;
     o->up = true;
-    o->stats.failures = 0;
+    if (!c->in_handshake) o->stats.failures = 0;
     o->stats.connects++;
     kc_info(MOD, "connected to %s (%s), connection %llu", c->peer, c->name, (unsigned long long)c->id);
     kb_conn_start(c);
@@ -166,6 +176,7 @@ static int dial(kb_outbound_t *o, const struct evutil_addrinfo *addr, char *why,
     snprintf(c->peer, sizeof(c->peer), strchr(o->host, ':') ? "[%s]:%d" : "%s:%d", o->host, o->spec.port);
     c->owner = o;
     c->on_closed = conn_closed;
+    c->on_handshake = conn_handshake_done;
     c->bad_frames = &o->stats.bad_frames;
     o->conn = c;
     bufferevent_setcb(c->bev, NULL, NULL, on_connect_event, o);

@@ -13,11 +13,26 @@
  * expected (client side), is closed with a log line naming both sides; any
  * request before Hello, and a second Hello, are refused the same way.  The
  * Hello identifies; it does not authenticate (trusted networks only).
+ * Until a connection's Hello exchange is done, each side takes frames of
+ * at most KB_RPC_HELLO_MAX_FRAME (4 KiB, kb_rpc_internal.h) and closes the
+ * connection, with a log line, on a larger size as soon as its 4 bytes are
+ * in, before anything is allocated for it: a peer that has not said who
+ * it is never gets a max_frame frame buffered and unpacked.  After Hello
+ * the limit is max_frame.
  *
  * Framing errors (lengths that disagree, an envelope protobuf-c cannot
- * unpack, a body that is not its method's message, a frame above
- * max_frame) close that one connection only, after a log line; nothing
- * else is affected.
+ * unpack, a body that is not its method's message, a frame above the
+ * limit) close that one connection only, after a log line; nothing else
+ * is affected.  Unpacking is bounded by proto/kp_rpc.h's allowance (a
+ * fixed multiple of the bytes unpacked).
+ *
+ * Server limits: a connection whose Hello has not been taken
+ * hello_timeout_ms after it was accepted (nothing sent, a partial frame, a
+ * trickle) is closed with a log line; while max_connections connections
+ * are open a new one is closed as soon as accepted, unread, with a log
+ * line at most every 10 s (KB_NET_REFUSED_LOG_MS) counting those refused
+ * in between.  Connections of well-behaved peers are untouched by both:
+ * the controller keeps one per broker, and its Hello follows the connect.
  *
  * Server: frames are delivered pipelined, so a request whose handler
  * answers later (a parked replica fetch) does not delay the requests after
@@ -27,10 +42,13 @@
  * still in its handshake waits for it (its timeout running); when the
  * connection closes every call sent on it fails with KB_RPC_DISCONNECTED
  * and the client reconnects with backoff (calls not yet sent keep
- * waiting for the next connection).  A connection the client refused in
- * the handshake counts as connected for the backoff, so a peer that keeps
- * failing the handshake is redialled every backoff_ms.  Controller traffic and replica
- * fetches use separate clients, hence separate connections.
+ * waiting for the next connection).  Only a completed handshake resets
+ * the backoff: a connection that fails its handshake (refused by either
+ * side, or no Hello answer within connect_timeout_ms) counts as a failed
+ * attempt, so a peer that keeps failing it is redialled after backoff_ms,
+ * then 2x, 4x, ... up to backoff_max_ms, like a peer that is down.
+ * Controller traffic and replica fetches use separate clients, hence
+ * separate connections.
  *
  * Everything runs on one event_base's thread; nothing here is
  * thread-safe.
@@ -86,6 +104,10 @@ typedef struct kb_rpc_server_opts {
     int port;                  /* 0: any free port (see kb_rpc_server_port) */
     uint32_t max_frame;        /* the largest frame_len accepted (kbroker.rpc.max.frame.bytes) */
     int32_t idle_ms;           /* connections.max.idle.ms; <= 0: never */
+    int32_t hello_timeout_ms;  /* the Hello deadline from accept (main.c: controller.socket.timeout.ms,
+                                * the controller's own limit for it); <= 0: none */
+    int max_connections;       /* RPC connections open at once (main.c: KB_RPC_MAX_CONNECTIONS);
+                                * <= 0: no cap */
     kb_rpc_identity_t self;
     const kb_rpc_handler_t *handlers; /* copied; a method without a handler is answered with
                                        * error code UNSUPPORTED_VERSION (35) and nothing else */
@@ -103,9 +125,11 @@ int kb_rpc_server_port(const kb_rpc_server_t *s); /* the bound port */
 void kb_rpc_server_set_identity(kb_rpc_server_t *s, kb_rpc_identity_t self);
 
 typedef struct kb_rpc_server_stats {
-    uint64_t requests;        /* requests handed to handlers */
-    uint64_t closed_protocol; /* connections closed for a framing or handshake error */
-    int connections;          /* open now */
+    uint64_t requests;             /* requests handed to handlers */
+    uint64_t closed_protocol;      /* connections closed for a framing or handshake error */
+    uint64_t closed_hello_timeout; /* connections closed for no Hello within hello_timeout_ms */
+    uint64_t refused_connections;  /* connections refused at accept: max_connections were open */
+    int connections;               /* open now */
 } kb_rpc_server_stats_t;
 void kb_rpc_server_stats(const kb_rpc_server_t *s, kb_rpc_server_stats_t *out);
 
@@ -154,8 +178,9 @@ typedef struct kb_rpc_client_opts {
     int port;
     struct evdns_base *dns;      /* NULL: host must be numeric */
     uint32_t max_frame;
-    int32_t connect_timeout_ms;
-    int32_t backoff_ms;          /* reconnect backoff, doubling up to backoff_max_ms */
+    int32_t connect_timeout_ms;  /* bounds the TCP connect, then the wait for the peer's Hello */
+    int32_t backoff_ms;          /* reconnect backoff, doubling up to backoff_max_ms while the
+                                  * connect or the handshake keeps failing */
     int32_t backoff_max_ms;
     kb_rpc_identity_t self;
     int32_t expect_broker_id;    /* the peer's Hello must name it; -1: any */
@@ -188,8 +213,11 @@ int kb_rpc_call(kb_rpc_client_t *c, Kbroker__Rpc__Method method, const ProtobufC
 
 typedef struct kb_rpc_client_stats {
     uint64_t calls, answered, timeouts, disconnected;
-    uint64_t connects; /* handshakes completed */
-    int in_flight;     /* calls not yet answered (sent or waiting) */
+    uint64_t connects;  /* handshakes completed */
+    int in_flight;      /* calls not yet answered (sent or waiting) */
+    int failures;       /* failures in a row (a connect or handshake that failed, a connection
+                         * lost) since the last completed handshake: the backoff's count */
+    int32_t backoff_ms; /* the wait before the redial now scheduled; 0: none */
 } kb_rpc_client_stats_t;
 void kb_rpc_client_stats(const kb_rpc_client_t *c, kb_rpc_client_stats_t *out);
 

@@ -5,6 +5,12 @@
  * and calls matched to responses by correlation id (kb_rpc.h says what the
  * channel promises).
  *
+ * Each connection starts in the transport's handshake phase: the server's
+ * Hello may not pass KB_RPC_HELLO_MAX_FRAME, and only an accepted Hello
+ * (kb_conn_handshake_done) lets frames up to max_frame in and counts as a
+ * success for the outbound's backoff, so a peer that keeps failing the
+ * handshake is redialled with the same growing waits as one that is down.
+ *
  * A call is encoded whole when it is made (so a call that could never be
  * sent is refused at once) and kept in the client's list, in order, until
  * its outcome: it is sent as soon as the connection is past its handshake,
@@ -292,6 +298,7 @@ static void take_hello(kb_rpc_client_t *c, const kp_rpc_frame_t *f) {
     }
     kp_rpc_body_free(body);
     evtimer_del(c->hello_timer);
+    kb_conn_handshake_done(c->conn); /* responses up to max_frame; the backoff resets */
     c->ready = true;
     c->stats.connects++;
     kc_debug(MOD, "%s: connected to broker %d epoch %lld", c->name, (int)c->peer.broker_id,
@@ -399,9 +406,12 @@ static int start_outbound(kb_rpc_client_t *c) {
         .backoff_max_ms = c->opts.backoff_max_ms,
         .backoff_jitter_pct = KB_RPC_JITTER_PCT,
         .connect_timeout_ms = c->opts.connect_timeout_ms,
+        /* No transport deadline for the handshake: the Hello timer
+         * (connect_timeout_ms) is ours, and names both sides when it fires. */
         .conn = {.max_frame = kb_rpc_net_max_frame(c->opts.max_frame), .idle_ms = 0, .send_buffer = -1,
                  .receive_buffer = -1, .delivery = KB_DELIVER_PIPELINED, .on_frame = on_frame, .arg = c,
-                 .max_frame_key = "kbroker.rpc.max.frame.bytes"},
+                 .max_frame_key = "kbroker.rpc.max.frame.bytes",
+                 .handshake_max_frame = kb_rpc_net_hello_max_frame(c->opts.max_frame)},
         .on_link = on_link,
     };
     c->ob = kb_outbound_new(c->base, &spec);
@@ -447,4 +457,10 @@ void kb_rpc_client_free(kb_rpc_client_t *c) {
 bool kb_rpc_client_ready(const kb_rpc_client_t *c) { return c->ready && !c->dead; }
 void kb_rpc_client_set_identity(kb_rpc_client_t *c, kb_rpc_identity_t self) { c->opts.self = self; }
 
-void kb_rpc_client_stats(const kb_rpc_client_t *c, kb_rpc_client_stats_t *out) { *out = c->stats; }
+void kb_rpc_client_stats(const kb_rpc_client_t *c, kb_rpc_client_stats_t *out) {
+    kb_outbound_stats_t os;
+    kb_outbound_stats(c->ob, &os);
+    *out = c->stats;
+    out->failures = os.failures;
+    out->backoff_ms = os.backoff_ms;
+}

@@ -32,6 +32,10 @@ int kb_rpc_build_header(const kb_rpc_head_t *h, const ProtobufCMessage *msg, uin
 
 int32_t kb_rpc_net_max_frame(uint32_t max_frame) { return max_frame > INT32_MAX ? INT32_MAX : (int32_t)max_frame; }
 
+int32_t kb_rpc_net_hello_max_frame(uint32_t max_frame) {
+    return max_frame < KB_RPC_HELLO_MAX_FRAME ? (int32_t)max_frame : KB_RPC_HELLO_MAX_FRAME;
+}
+
 const char *kb_rpc_who(kb_rpc_identity_t id, bool known, char *buf, size_t n) {
     if (!known) snprintf(buf, n, "unidentified peer");
     else snprintf(buf, n, "broker %d epoch %lld", (int)id.broker_id, (long long)id.broker_epoch);

@@ -1,7 +1,7 @@
 /*
  * kb_rpc_internal.h - what the server and the client of broker/rpc share:
- * building a frame's header (envelope with its packed body) and the
- * transport's frame limit for an RPC max_frame.
+ * building a frame's header (envelope with its packed body), the
+ * transport's frame limits for an RPC max_frame, before and after Hello.
  */
 #ifndef KB_RPC_INTERNAL_H
 #define KB_RPC_INTERNAL_H
@@ -33,8 +33,23 @@ typedef struct kb_rpc_head {
 int kb_rpc_build_header(const kb_rpc_head_t *h, const ProtobufCMessage *msg, uint32_t max_frame, uint8_t **out,
                         size_t *out_len);
 
+/*
+ * The largest frame either side takes before the Hello exchange is done
+ * (the transport's handshake phase, broker/net/kb_net.h).  A Hello frame is
+ * under 100 bytes (an envelope of six scalars and a body of three; a
+ * varint is at most 10 bytes), so 4 KiB leaves room for fields a later
+ * protocol version may add, while a peer that has not said who it is can
+ * make us buffer and unpack no more than that (protobuf-c's unpack costs
+ * up to ~100 bytes per input byte, see proto/kp_rpc.h): without this, the
+ * first frame could be a max_frame one (16 MiB by default) decoded before
+ * the peer is known.
+ */
+#define KB_RPC_HELLO_MAX_FRAME 4096
+
 /* The transport's limit (a frame_len, signed 32-bit there) for max_frame. */
 int32_t kb_rpc_net_max_frame(uint32_t max_frame);
+/* ... and before Hello: KB_RPC_HELLO_MAX_FRAME, or max_frame if smaller. */
+int32_t kb_rpc_net_hello_max_frame(uint32_t max_frame);
 
 /* "METHOD_LEADER_AND_ISR" (or "METHOD_?" for a value the schema lacks). */
 const char *kb_rpc_method_name(Kbroker__Rpc__Method m);

@@ -16,7 +16,11 @@
  * Every frame is decoded from the transport's buffer without copying
  * (kp_rpc_decode_payload); the unpacked body and the trailer slices live
  * during the handler's call only.  The transport has already refused a
- * frame_len above max_frame before reading its payload.
+ * frame_len above the connection's limit before reading its payload:
+ * KB_RPC_HELLO_MAX_FRAME until the peer's Hello is taken (the transport's
+ * handshake phase, which also closes a connection whose Hello is not in
+ * within hello_timeout_ms), max_frame after it.  The listener refuses a
+ * connection beyond max_connections at accept.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +185,7 @@ static void take_hello(kb_rpc_server_t *s, kb_conn_t *c, rpc_sconn_t *sc, const 
     }
     kc_debug(MOD, "RPC connection %llu from %s is broker %d epoch %lld", (unsigned long long)kb_conn_id(c),
              kb_conn_peer(c), (int)sc->peer.broker_id, (long long)sc->peer.broker_epoch);
+    kb_conn_handshake_done(c); /* frames up to max_frame from now on */
     Kbroker__Rpc__HelloResponse resp = KBROKER__RPC__HELLO_RESPONSE__INIT;
     resp.protocol_version = KP_RPC_PROTOCOL_VERSION;
     resp.broker_id = s->self.broker_id;
@@ -298,9 +303,12 @@ kb_rpc_server_t *kb_rpc_server_new(struct event_base *base, const kb_rpc_server_
         .name = KB_RPC_LISTENER,
         .host = opts->host,
         .port = opts->port,
+        .max_connections = opts->max_connections,
         .conn = {.max_frame = kb_rpc_net_max_frame(opts->max_frame), .idle_ms = opts->idle_ms, .send_buffer = -1,
                  .receive_buffer = -1, .delivery = KB_DELIVER_PIPELINED, .on_frame = on_frame, .arg = s,
                  .max_frame_key = "kbroker.rpc.max.frame.bytes", .idle_key = "connections.max.idle.ms",
+                 .handshake_max_frame = kb_rpc_net_hello_max_frame(opts->max_frame),
+                 .handshake_ms = opts->hello_timeout_ms, .handshake_key = "controller.socket.timeout.ms",
                  .on_close = on_close},
     };
     if (kb_server_listen(s->net, &spec, err, errlen) != 0) {
@@ -324,5 +332,7 @@ void kb_rpc_server_set_identity(kb_rpc_server_t *s, kb_rpc_identity_t self) { s-
 void kb_rpc_server_stats(const kb_rpc_server_t *s, kb_rpc_server_stats_t *out) {
     out->requests = s->requests;
     out->closed_protocol = s->closed_protocol + kb_server_bad_frames(s->net);
+    out->closed_hello_timeout = kb_server_handshake_timeouts(s->net);
+    out->refused_connections = kb_server_refused_connections(s->net);
     out->connections = kb_server_connection_count(s->net);
 }

@@ -5,12 +5,17 @@ One ZooKeeper, one broker.  The RPC port is found where other brokers find
 it, in /brokers/ids/1 under "kbroker_rpc".  A Hello there is answered with
 the broker's id and its epoch, the czxid of /brokers/ids/1.  Then frames no
 kbroker sends: lengths that disagree, a size above kbroker.rpc.max.frame.bytes,
-an envelope protobuf cannot read, a request before Hello, and a Hello of
-another protocol version.  Each closes that connection only, with a log line
-saying why; afterwards the broker still serves Kafka clients (kcat's
+a size above the 4 KiB Hello limit before Hello, an envelope protobuf cannot
+read, a request before Hello, a Hello of another protocol version, and a
+connection that never completes its Hello (closed at the Hello deadline,
+controller.socket.timeout.ms).  Each closes that connection only, with a log
+line saying why; afterwards the broker still serves Kafka clients (kcat's
 Metadata) and a new connection's Hello is answered.  The same is done once
 more with the C probe `make check` builds (tests/tools/kb_rpc_probe), which
-encodes its Hello with proto/kp_rpc.c rather than by hand.
+encodes its Hello with proto/kp_rpc.c rather than by hand.  Last, broker 2
+joins with two listeners, its inter-broker one on 127.0.0.2 and advertised
+second: its RPC port is bound on that host and published with it, so a
+Hello at the published endpoint is answered.
 """
 import os
 import socket
@@ -23,15 +28,18 @@ import kbharness as h
 import rpcwire
 
 MAX_FRAME = 1 << 20  # kbroker.rpc.max.frame.bytes must cover the fetch limits below
+HELLO_MAX_FRAME = 4096  # KB_RPC_HELLO_MAX_FRAME: the limit before Hello
+HELLO_TIMEOUT_MS = 3000  # controller.socket.timeout.ms: the Hello deadline
 
 
 @pytest.fixture(scope="module")
 def cluster(make_cluster):
     c = make_cluster()
-    with h.step("start broker 1 with a 1 MiB RPC frame limit"):
+    with h.step("start broker 1 with a 1 MiB RPC frame limit and a 3 s Hello deadline"):
         c.start_brokers([1], extra={"kbroker.rpc.max.frame.bytes": str(MAX_FRAME),
                                     "replica.fetch.response.max.bytes": str(MAX_FRAME // 2),
-                                    "message.max.bytes": str(MAX_FRAME // 4)})
+                                    "message.max.bytes": str(MAX_FRAME // 4),
+                                    "controller.socket.timeout.ms": str(HELLO_TIMEOUT_MS)})
     return c
 
 
@@ -50,10 +58,11 @@ def hello_ok(broker):
     return rpcwire.hello(host, port, broker_id=7, epoch=11) == (1, czxid, rpcwire.PROTOCOL_VERSION)
 
 
-def closed_after(host, port, payload, hello_first):
+def closed_after(host, port, payload, hello_first, timeout=10):
     """Sends payload (after a Hello, if asked) and returns True once the
-    broker closed the connection."""
-    with socket.create_connection((host, port), timeout=10) as s:
+    broker closed the connection, False if it is still open after timeout
+    seconds."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
         if hello_first:
             s.sendall(rpcwire.hello_frame(7, 11))
             assert rpcwire.read_frame(s) is not None, "the Hello was not answered"
@@ -91,6 +100,9 @@ def _request_before_hello():
 MALFORMED = {
     "lengths-disagree": (struct.pack(">II", 6, 100) + b"\0\0", True, "envelope length beyond the frame"),
     "oversized": (struct.pack(">I", MAX_FRAME + 1) + b"\0" * 4, True, f"outside 0..{MAX_FRAME}"),
+    # Well below MAX_FRAME, but before Hello: refused on its size alone.
+    "oversized-before-hello": (struct.pack(">I", HELLO_MAX_FRAME + 1) + b"\0" * 4, False,
+                               f"outside 0..{HELLO_MAX_FRAME} before its handshake"),
     "garbage-envelope": (_garbage_envelope(), True, "malformed envelope"),
     "no-hello-request": (_request_before_hello(), False, "a request before Hello"),
 }
@@ -106,6 +118,19 @@ def test_a_malformed_frame_closes_only_its_connection(broker, mode):
     h.wait_until(lambda: broker.process.last_run_text().count(logged) > before, 10, f"a log line saying '{logged}'")
     assert broker.process.alive()
     assert serves_kafka(broker)
+    assert hello_ok(broker), "a new connection's Hello is answered"
+
+
+def test_a_connection_without_hello_is_closed_at_the_hello_deadline(broker):
+    host, port, _ = rpc_endpoint(broker)
+    logged = f"no handshake within {HELLO_TIMEOUT_MS} ms (controller.socket.timeout.ms)"
+    before = broker.process.last_run_text().count(logged)
+    with h.step("send 2 bytes of a 100-byte frame, then nothing"):
+        partial = struct.pack(">I", 100) + b"\0\0"
+        assert closed_after(host, port, partial, False, timeout=5 * HELLO_TIMEOUT_MS / 1000), \
+            "the connection stayed open past the Hello deadline"
+    h.wait_until(lambda: broker.process.last_run_text().count(logged) > before, 10, f"a log line saying '{logged}'")
+    assert broker.process.alive()
     assert hello_ok(broker), "a new connection's Hello is answered"
 
 
@@ -140,3 +165,26 @@ def test_the_probe_sees_the_same(broker):
     assert probe("-v", str(rpcwire.PROTOCOL_VERSION + 1), host, str(port)) == ["closed"]
     assert probe(host, str(port)) == [hello]
     assert serves_kafka(broker)
+
+
+def test_the_rpc_port_goes_with_the_inter_broker_listener(cluster):
+    client_port, internal_port = h.free_port(), h.free_port()
+    b2 = cluster.add_broker(2, extra={
+        "listeners": f"INTERNAL://127.0.0.2:{internal_port},CLIENT://127.0.0.1:{client_port}",
+        "advertised.listeners": f"CLIENT://127.0.0.1:{client_port},INTERNAL://127.0.0.2:{internal_port}",
+        "listener.security.protocol.map": "CLIENT:PLAINTEXT,INTERNAL:PLAINTEXT",
+        "inter.broker.listener.name": "INTERNAL",
+    })
+    with h.step("start broker 2, its inter-broker listener INTERNAL on 127.0.0.2, advertised second"):
+        b2.start()
+        b2.wait_registered()
+    host, port, czxid = rpc_endpoint(b2)
+    assert host == "127.0.0.2", "published with the inter-broker listener's advertised host"
+
+    def answered():
+        try:
+            return rpcwire.hello(host, port, broker_id=7, epoch=11) == (2, czxid, rpcwire.PROTOCOL_VERSION)
+        except OSError:  # nothing listening at the published endpoint
+            return False
+    h.wait_until(answered, 10, "a Hello at broker 2's published RPC endpoint answered")
+    b2.stop()

@@ -771,6 +771,38 @@ START_TEST(test_named_listeners_use_the_protocol_map) {
 }
 END_TEST
 
+/* The RPC port goes with the inter-broker listener: bound where it is
+ * bound, published as it is advertised, whatever the listeners' order. */
+START_TEST(test_the_rpc_port_is_bound_and_published_with_the_inter_broker_listener) {
+    kb_config_t c;
+    char err[512];
+    int rc = load(&c, ZK "listeners=CLIENT://0.0.0.0:9092,REPLICATION://10.0.0.1:9093\n"
+                  "advertised.listeners=CLIENT://kafka.example:9092,REPLICATION://10.0.0.1:9093\n"
+                  "listener.security.protocol.map=CLIENT:PLAINTEXT,REPLICATION:PLAINTEXT\n"
+                  "inter.broker.listener.name=REPLICATION\n", err, sizeof(err));
+    ck_assert_msg(rc == KB_CONFIG_OK, "%s", err);
+    ck_assert_str_eq(kb_config_rpc_bind_host(&c), "10.0.0.1");
+    ck_assert_str_eq(kb_config_rpc_advertised_host(&c), "10.0.0.1");
+    kb_config_free(&c);
+    /* The advertised listeners in another order than the bound ones. */
+    rc = load(&c, ZK "listeners=INTERNAL://127.0.0.1:9093,CLIENT://:9092\n"
+              "advertised.listeners=CLIENT://kafka.example:9092,INTERNAL://127.0.0.1:9093\n"
+              "listener.security.protocol.map=CLIENT:PLAINTEXT,INTERNAL:PLAINTEXT\n"
+              "inter.broker.listener.name=INTERNAL\n", err, sizeof(err));
+    ck_assert_msg(rc == KB_CONFIG_OK, "%s", err);
+    ck_assert_str_eq(kb_config_rpc_bind_host(&c), "127.0.0.1");
+    ck_assert_str_eq(kb_config_rpc_advertised_host(&c), "127.0.0.1");
+    kb_config_free(&c);
+    /* One listener (the usual case): its hosts, "" binding every interface. */
+    rc = load(&c, ZK "listeners=PLAINTEXT://:9092\nadvertised.listeners=PLAINTEXT://kafka.example:9092\n", err,
+              sizeof(err));
+    ck_assert_msg(rc == KB_CONFIG_OK, "%s", err);
+    ck_assert_str_eq(kb_config_rpc_bind_host(&c), "");
+    ck_assert_str_eq(kb_config_rpc_advertised_host(&c), "kafka.example");
+    kb_config_free(&c);
+}
+END_TEST
+
 START_TEST(test_inter_broker_listener_must_be_advertised) {
     expect_invalid(ZK "listeners=CLIENT://:9092\nlistener.security.protocol.map=CLIENT:PLAINTEXT\n",
                    "invalid value 'PLAINTEXT' for inter.broker.listener.name", "advertised.listeners");
@@ -863,6 +895,7 @@ Suite *config_suite(void) {
     ADD(s, test_log_dirs_default_from_log_dir);
     ADD(s, test_named_listeners_use_the_protocol_map);
     ADD(s, test_inter_broker_listener_must_be_advertised);
+    ADD(s, test_the_rpc_port_is_bound_and_published_with_the_inter_broker_listener);
     ADD(s, test_long_millisecond_values_are_capped_to_int32);
     ADD(s, test_cross_key_replica_rules_are_checked);
     ADD(s, test_kbroker_keys_are_read);

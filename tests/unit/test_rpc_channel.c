@@ -13,7 +13,13 @@
  *     later call answered), the client freed (CANCELLED, also from inside a
  *     reply callback);
  *   - refusals: oversized, garbage and inconsistent frames close only that
- *     connection while another client goes on being served.
+ *     connection while another client goes on being served;
+ *   - hostile or broken peers: a size above the Hello limit before Hello
+ *     (either side) closes at once while larger frames pass after it; a
+ *     peer silent, or stuck in a partial frame, past the Hello deadline is
+ *     closed; connections beyond max_connections are refused; a fake peer
+ *     that keeps closing the handshake is redialled with growing waits,
+ *     and a completed handshake resets them.
  *
  * Every loop run is bounded by a timer (pump); nothing sleeps.
  */
@@ -85,6 +91,12 @@ static bool pump(bool (*done)(void *), void *arg) {
 static bool replies_at_least(void *arg) { return n_replies >= *(int *)arg; }
 static bool parked_at_least(void *arg) { return n_parked >= *(int *)arg; }
 static bool client_ready(void *arg) { return kb_rpc_client_ready(arg); }
+/* The client's connection closed (and the redial is scheduled). */
+static bool client_lost(void *arg) {
+    kb_rpc_client_stats_t cs;
+    kb_rpc_client_stats(arg, &cs);
+    return !kb_rpc_client_ready(arg) && cs.backoff_ms > 0;
+}
 
 static bool wait_replies(int n) { return pump(replies_at_least, &n); }
 static bool wait_parked(int n) { return pump(parked_at_least, &n); }
@@ -143,9 +155,12 @@ static const kb_rpc_handler_t handlers[] = {
     {KBROKER__RPC__METHOD__METHOD_REPLICA_FETCH, on_replica_fetch, NULL},
 };
 
-static void start_server(int at_port, uint32_t max_frame) {
+/* A server on at_port (0: any) with a Hello deadline and a connection cap
+ * (0: none). */
+static void start_server_limited(int at_port, uint32_t max_frame, int32_t hello_timeout_ms, int max_connections) {
     char err[256];
     kb_rpc_server_opts_t o = {.host = "127.0.0.1", .port = at_port, .max_frame = max_frame, .idle_ms = 0,
+                              .hello_timeout_ms = hello_timeout_ms, .max_connections = max_connections,
                               .self = {SERVER_ID, SERVER_EPOCH}, .handlers = handlers,
                               .n_handlers = sizeof(handlers) / sizeof(handlers[0])};
     srv = kb_rpc_server_new(base, &o, err, sizeof(err));
@@ -154,18 +169,33 @@ static void start_server(int at_port, uint32_t max_frame) {
     ck_assert_int_gt(port, 0);
 }
 
+static void start_server(int at_port, uint32_t max_frame) { start_server_limited(at_port, max_frame, 0, 0); }
+
+/* The fixture's server replaced by one with these limits. */
+static void restart_server_limited(int32_t hello_timeout_ms, int max_connections) {
+    kb_rpc_server_free(srv);
+    start_server_limited(0, MAX_FRAME, hello_timeout_ms, max_connections);
+}
+
 /* ------------------------------------------------------------------------
  * Clients
  * ------------------------------------------------------------------------ */
 
-static kb_rpc_client_t *client(int32_t expect_id, int64_t expect_epoch) {
-    kb_rpc_client_opts_t o = {.name = "test->1", .host = "127.0.0.1", .port = port, .max_frame = MAX_FRAME,
-                              .connect_timeout_ms = 5000, .backoff_ms = 10, .backoff_max_ms = 40,
-                              .self = {CLIENT_ID, CLIENT_EPOCH}, .expect_broker_id = expect_id,
-                              .expect_broker_epoch = expect_epoch};
+/* A client of at_port; connect_timeout_ms also bounds the wait for the
+ * peer's Hello. */
+static kb_rpc_client_t *client_to(int at_port, int32_t expect_id, int64_t expect_epoch, int32_t connect_timeout_ms,
+                                  int32_t backoff_max_ms) {
+    kb_rpc_client_opts_t o = {.name = "test->1", .host = "127.0.0.1", .port = at_port, .max_frame = MAX_FRAME,
+                              .connect_timeout_ms = connect_timeout_ms, .backoff_ms = 10,
+                              .backoff_max_ms = backoff_max_ms, .self = {CLIENT_ID, CLIENT_EPOCH},
+                              .expect_broker_id = expect_id, .expect_broker_epoch = expect_epoch};
     kb_rpc_client_t *c = kb_rpc_client_new(base, &o);
     ck_assert_ptr_nonnull(c);
     return c;
+}
+
+static kb_rpc_client_t *client(int32_t expect_id, int64_t expect_epoch) {
+    return client_to(port, expect_id, expect_epoch, 5000, 40);
 }
 
 static void on_reply(kb_rpc_status_t st, int32_t error_code, const ProtobufCMessage *body,
@@ -258,6 +288,122 @@ static bool raw_got(void *arg) {
     raw_state_t *r = arg;
     raw_closed(r);
     return r->got >= 8 || r->closed;
+}
+
+/* A whole frame is in (or the peer closed). */
+static bool raw_got_frame(void *arg) {
+    raw_state_t *r = arg;
+    raw_closed(r);
+    if (r->closed) return true;
+    if (r->got < 4) return false;
+    uint32_t n = (uint32_t)r->buf[0] << 24 | (uint32_t)r->buf[1] << 16 | (uint32_t)r->buf[2] << 8 | r->buf[3];
+    return r->got >= 4 + (size_t)n;
+}
+
+/* The 4-byte size prefix of a frame of n bytes, alone. */
+static void raw_send_size(int fd, uint32_t n) {
+    uint8_t be[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+    raw_send(fd, be, sizeof(be));
+}
+
+/* ------------------------------------------------------------------------
+ * A fake peer: a bare listening socket the test accepts on by hand, to be
+ * a server no kbroker would be
+ * ------------------------------------------------------------------------ */
+
+typedef struct fake_peer {
+    int lfd;
+    int port;
+    int conn;     /* the connection accepted last; -1: none */
+    int accepted; /* connections accepted */
+    kb_rpc_client_t *client;
+    struct event *lwake, *cwake; /* wake the loop when lfd or conn is readable */
+} fake_peer_t;
+
+/* Nothing to do: the pump's predicate reads; the event only ends the
+ * loop turn so that it runs. */
+static void on_fake_readable(evutil_socket_t fd, short what, void *arg) {}
+
+static struct event *fake_watch(int fd) {
+    struct event *ev = event_new(base, fd, EV_READ | EV_PERSIST, on_fake_readable, NULL);
+    ck_assert_ptr_nonnull(ev);
+    event_add(ev, NULL);
+    return ev;
+}
+
+static void fake_listen(fake_peer_t *f) {
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t len = sizeof(sa);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    *f = (fake_peer_t){.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), .conn = -1};
+    ck_assert_int_ge(f->lfd, 0);
+    ck_assert_int_eq(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(f->lfd, 16), 0);
+    ck_assert_int_eq(getsockname(f->lfd, (struct sockaddr *)&sa, &len), 0);
+    f->port = ntohs(sa.sin_port);
+    f->lwake = fake_watch(f->lfd);
+}
+
+static void fake_drop_conn(fake_peer_t *f) {
+    if (f->cwake) event_free(f->cwake);
+    if (f->conn >= 0) close(f->conn);
+    f->cwake = NULL;
+    f->conn = -1;
+}
+
+/* Accepts one pending connection into f->conn (closing the previous). */
+static bool fake_accept(fake_peer_t *f) {
+    int fd = accept4(f->lfd, NULL, NULL, SOCK_NONBLOCK);
+    if (fd < 0) return false;
+    fake_drop_conn(f);
+    f->conn = fd;
+    f->cwake = fake_watch(fd);
+    f->accepted++;
+    return true;
+}
+
+/* A connection is accepted (pump's predicate: true again once true). */
+static bool fake_connected(void *arg) {
+    fake_peer_t *f = arg;
+    fake_accept(f);
+    return f->conn >= 0;
+}
+
+/* Closes every connection as soon as it is accepted (a peer that refuses
+ * the handshake); true once the client counted four failures in a row. */
+static bool fake_refuses_until_four_failures(void *arg) {
+    fake_peer_t *f = arg;
+    kb_rpc_client_stats_t cs;
+    while (fake_accept(f)) fake_drop_conn(f);
+    kb_rpc_client_stats(f->client, &cs);
+    return cs.failures >= 4;
+}
+
+/* Answers the Hello on f->conn as a server with id and epoch. */
+static void fake_answer_hello(fake_peer_t *f, int32_t id, int64_t epoch) {
+    raw_state_t r = {.fd = f->conn};
+    ck_assert(pump(raw_got_frame, &r));
+    ck_assert(!r.closed);
+    kp_rpc_frame_t *fr;
+    ck_assert_int_eq(kp_rpc_decode(r.buf, r.got, MAX_FRAME, &fr), KP_RPC_OK);
+    Kbroker__Rpc__HelloResponse h = KBROKER__RPC__HELLO_RESPONSE__INIT;
+    h.protocol_version = KP_RPC_PROTOCOL_VERSION;
+    h.broker_id = id;
+    h.broker_epoch = epoch;
+    kb_rpc_head_t head = {KBROKER__RPC__KIND__KIND_RESPONSE, KBROKER__RPC__METHOD__METHOD_HELLO,
+                          fr->env->correlation_id, 0, {id, epoch}, NULL, 0};
+    kp_rpc_frame_free(fr);
+    uint8_t *frame;
+    size_t len;
+    ck_assert_int_eq(kb_rpc_build_header(&head, &h.base, MAX_FRAME, &frame, &len), KP_RPC_OK);
+    raw_send(f->conn, frame, len);
+    free(frame);
+}
+
+static void fake_close(fake_peer_t *f) {
+    fake_drop_conn(f);
+    event_free(f->lwake);
+    close(f->lfd);
 }
 
 /* ------------------------------------------------------------------------
@@ -576,6 +722,184 @@ START_TEST(a_garbage_envelope_closes_only_its_connection) {
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * Hostile or broken peers
+ * ------------------------------------------------------------------------ */
+
+START_TEST(a_size_above_the_hello_limit_before_hello_is_refused_at_once) {
+    /* Well below max_frame, but no Hello yet: refused on its 4 size bytes,
+     * without waiting for (or buffering) the rest. */
+    raw_state_t r = {.fd = raw_connect()};
+    raw_send_size(r.fd, KB_RPC_HELLO_MAX_FRAME + 1);
+    ck_assert(pump(raw_closed, &r));
+    ck_assert_uint_eq(r.got, 0);
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    ck_assert_uint_eq(ss.closed_protocol, 1);
+    close(r.fd);
+}
+END_TEST
+
+/* A LeaderAndIsr request or answer with n partitions of long topic names:
+ * well above the Hello limit. */
+#define BIG_N 200
+static Kbroker__Rpc__PartitionState big_states[BIG_N], *big_state_ptrs[BIG_N];
+static Kbroker__Rpc__PartitionError big_errors[BIG_N], *big_error_ptrs[BIG_N];
+static char big_topic[] = "a-topic-name-long-enough-to-make-the-frame-large";
+
+static void fill_big(void) {
+    for (int i = 0; i < BIG_N; i++) {
+        kbroker__rpc__partition_state__init(&big_states[i]);
+        big_states[i].topic_name = big_topic;
+        big_states[i].partition_index = i;
+        big_state_ptrs[i] = &big_states[i];
+        kbroker__rpc__partition_error__init(&big_errors[i]);
+        big_errors[i].topic_name = big_topic;
+        big_errors[i].partition_index = i;
+        big_error_ptrs[i] = &big_errors[i];
+    }
+}
+
+START_TEST(after_hello_frames_above_the_hello_limit_pass_both_ways) {
+    fill_big();
+    kb_rpc_client_t *c = client(SERVER_ID, SERVER_EPOCH);
+    park = true;
+    Kbroker__Rpc__LeaderAndIsrRequest req = KBROKER__RPC__LEADER_AND_ISR_REQUEST__INIT;
+    req.controller_id = 77;
+    req.partition_states = big_state_ptrs;
+    req.n_partition_states = BIG_N;
+    ck_assert_uint_gt(protobuf_c_message_get_packed_size(&req.base), 2 * KB_RPC_HELLO_MAX_FRAME);
+    ck_assert_int_eq(kb_rpc_call(c, KBROKER__RPC__METHOD__METHOD_LEADER_AND_ISR, &req.base, 5000, on_reply, NULL), 0);
+    ck_assert(wait_parked(1));
+    Kbroker__Rpc__LeaderAndIsrResponse resp = KBROKER__RPC__LEADER_AND_ISR_RESPONSE__INIT;
+    resp.error_code = 77;
+    resp.partition_errors = big_error_ptrs;
+    resp.n_partition_errors = BIG_N;
+    ck_assert_uint_gt(protobuf_c_message_get_packed_size(&resp.base), 2 * KB_RPC_HELLO_MAX_FRAME);
+    kb_rpc_respond(parked[0], 0, &resp.base, NULL, NULL, 0);
+    parked[0] = NULL;
+    ck_assert(wait_replies(1));
+    ck_assert_int_eq(replies[0].st, KB_RPC_OK);
+    ck_assert_int_eq(replies[0].body_error, 77);
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    ck_assert_uint_eq(ss.closed_protocol, 0);
+    kb_rpc_client_free(c);
+}
+END_TEST
+
+START_TEST(the_client_refuses_a_server_hello_above_the_hello_limit_at_once) {
+    fake_peer_t f;
+    fake_listen(&f);
+    /* A Hello deadline far beyond the pump's bound: only the size check can
+     * close the connection in time. */
+    kb_rpc_client_t *c = client_to(f.port, -1, -1, 60000, 40);
+    ck_assert(pump(fake_connected, &f));
+    raw_state_t r = {.fd = f.conn};
+    ck_assert(pump(raw_got, &r)); /* the client's Hello */
+    raw_send_size(f.conn, KB_RPC_HELLO_MAX_FRAME + 1);
+    r.got = 0;
+    ck_assert(pump(raw_closed, &r));
+    kb_rpc_client_stats_t cs;
+    kb_rpc_client_stats(c, &cs);
+    ck_assert_uint_eq(cs.connects, 0);
+    ck_assert(!kb_rpc_client_ready(c));
+    kb_rpc_client_free(c);
+    fake_close(&f);
+}
+END_TEST
+
+static bool server_connections_are(void *arg) {
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    return ss.connections == *(int *)arg;
+}
+
+static void wait_server_connections(int n) { ck_assert(pump(server_connections_are, &n)); }
+
+START_TEST(a_peer_without_hello_is_closed_at_the_hello_deadline) {
+    restart_server_limited(200, 0);
+    kb_rpc_client_t *c = client(SERVER_ID, SERVER_EPOCH);
+    ck_assert(pump(client_ready, c));
+    raw_state_t silent = {.fd = raw_connect()};
+    raw_state_t partial = {.fd = raw_connect()};
+    const uint8_t part[] = {0, 0, 0, 100, 0, 0, 0}; /* 3 of 100 bytes */
+    raw_send(partial.fd, part, sizeof(part));
+    ck_assert(pump(raw_closed, &silent));
+    ck_assert(pump(raw_closed, &partial));
+    close(silent.fd);
+    close(partial.fd);
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    ck_assert_uint_eq(ss.closed_hello_timeout, 2);
+    ck_assert_uint_eq(ss.closed_protocol, 0);
+    /* The client connected before them, so its deadline has passed too:
+     * its Hello in time ended it. */
+    ck_assert_int_eq(ss.connections, 1);
+    call_lai(c, 60, 5000, 1);
+    ck_assert(wait_replies(1));
+    ck_assert_int_eq(replies[0].st, KB_RPC_OK);
+    ck_assert_int_eq(replies[0].body_error, 60);
+    kb_rpc_client_free(c);
+}
+END_TEST
+
+START_TEST(connections_beyond_max_connections_are_refused) {
+    restart_server_limited(0, 2);
+    kb_rpc_client_t *c = client(SERVER_ID, SERVER_EPOCH);
+    ck_assert(pump(client_ready, c));
+    raw_state_t a = {.fd = raw_connect()};
+    wait_server_connections(2);
+    raw_state_t b = {.fd = raw_connect()}; /* the kernel completes it; the server closes it */
+    ck_assert(pump(raw_closed, &b));
+    close(b.fd);
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    ck_assert_uint_eq(ss.refused_connections, 1);
+    ck_assert_int_eq(ss.connections, 2);
+    /* A slot freed is a slot taken again. */
+    close(a.fd);
+    wait_server_connections(1);
+    raw_state_t d = {.fd = raw_connect()};
+    wait_server_connections(2);
+    ck_assert(!raw_closed(&d));
+    close(d.fd);
+    call_lai(c, 70, 5000, 1);
+    ck_assert(wait_replies(1));
+    ck_assert_int_eq(replies[0].body_error, 70);
+    kb_rpc_client_free(c);
+}
+END_TEST
+
+START_TEST(a_peer_that_keeps_failing_the_handshake_is_redialled_with_growing_waits) {
+    fake_peer_t f;
+    fake_listen(&f);
+    f.client = client_to(f.port, SERVER_ID, SERVER_EPOCH, 5000, 1000);
+    ck_assert(pump(fake_refuses_until_four_failures, &f));
+    kb_rpc_client_stats_t cs;
+    kb_rpc_client_stats(f.client, &cs);
+    ck_assert_uint_eq(cs.connects, 0);
+    ck_assert_int_ge(f.accepted, 4); /* every attempt connected: the handshake failed */
+    /* The fourth failure in a row: 10 ms * 2^3, less 20% jitter at most. */
+    ck_assert_int_ge(cs.backoff_ms, 64);
+    /* A completed handshake resets the count: the next loss waits 10 ms
+     * (+/- 20%) again. */
+    ck_assert(pump(fake_connected, &f));
+    fake_answer_hello(&f, SERVER_ID, SERVER_EPOCH);
+    ck_assert(pump(client_ready, f.client));
+    kb_rpc_client_stats(f.client, &cs);
+    ck_assert_int_eq(cs.failures, 0);
+    ck_assert_uint_eq(cs.connects, 1);
+    fake_drop_conn(&f);
+    ck_assert(pump(client_lost, f.client));
+    kb_rpc_client_stats(f.client, &cs);
+    ck_assert_int_eq(cs.failures, 1);
+    ck_assert_int_le(cs.backoff_ms, 12);
+    kb_rpc_client_free(f.client);
+    fake_close(&f);
+}
+END_TEST
+
 Suite *rpc_channel_suite(void) {
     Suite *s = suite_create("rpc_channel");
     TCase *tc = tcase_create("channel");
@@ -598,6 +922,12 @@ Suite *rpc_channel_suite(void) {
     tcase_add_test(tc, an_oversized_frame_closes_only_its_connection);
     tcase_add_test(tc, lengths_that_disagree_close_only_their_connection);
     tcase_add_test(tc, a_garbage_envelope_closes_only_its_connection);
+    tcase_add_test(tc, a_size_above_the_hello_limit_before_hello_is_refused_at_once);
+    tcase_add_test(tc, after_hello_frames_above_the_hello_limit_pass_both_ways);
+    tcase_add_test(tc, the_client_refuses_a_server_hello_above_the_hello_limit_at_once);
+    tcase_add_test(tc, a_peer_without_hello_is_closed_at_the_hello_deadline);
+    tcase_add_test(tc, connections_beyond_max_connections_are_refused);
+    tcase_add_test(tc, a_peer_that_keeps_failing_the_handshake_is_redialled_with_growing_waits);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -23,7 +23,7 @@ typedef struct kb_metrics kb_metrics_t;
 typedef struct kb_metrics_http kb_metrics_http_t;
 typedef struct kb_producer_ids kb_producer_ids_t;
 typedef struct kb_metadata kb_metadata_t;
-typedef struct kb_metadata_feed kb_metadata_feed_t;
+typedef struct kb_metadata_config_feed kb_metadata_config_feed_t;
 typedef struct kb_topic_creator kb_topic_creator_t;
 typedef struct kb_config_writer kb_config_writer_t;
 typedef struct kb_worker kb_worker_t;
@@ -38,7 +38,7 @@ typedef struct kb_broker {
     kc_session_t *zk;
     kc_view_t *view;             /* ZooKeeper's picture: the controller and the replicas read it */
     kb_metadata_t *metadata;     /* the metadata cache clients are answered from */
-    kb_metadata_feed_t *metadata_feed; /* fills metadata from view until UpdateMetadata does */
+    kb_metadata_config_feed_t *metadata_config_feed; /* topic overrides, cluster id: view -> metadata */
     kb_registration_t *registration;
     kb_controller_t *controller;
     kb_logmgr_t *logs;           /* the partition logs in log.dirs */

@@ -200,7 +200,7 @@ static void on_view_change(kc_view_t *v, int what, void *arg) {
     if (b->controller) kb_controller_on_view_change(b->controller, what);
     /* The metadata cache, and through its listeners the services waiting
      * on it (topic creation), see the change. */
-    if (b->metadata_feed) kb_metadata_feed_apply(b->metadata_feed);
+    if (b->metadata_config_feed) kb_metadata_config_feed_apply(b->metadata_config_feed);
 }
 
 /* ---- start-up ---- */
@@ -322,7 +322,9 @@ static int start_services(kb_process_t *p) {
     kb_topic_creator_deps_t deps;
 
     b->metadata = kb_metadata_new();
-    if (!b->metadata || !b->view || !(b->metadata_feed = kb_metadata_config_feed_new(b->metadata, b->view))) return -1;
+    if (!b->metadata || !b->view) return -1;
+    b->metadata_config_feed = kb_metadata_config_feed_new(b->metadata, b->view);
+    if (!b->metadata_config_feed) return -1;
     deps = (kb_topic_creator_deps_t){b->base, b->zk, b->metadata, p->cfg.num_partitions,
                                      p->cfg.default_replication_factor, NULL};
     b->topic_creator = kb_topic_creator_new(&deps);
@@ -518,8 +520,8 @@ static void teardown(kb_process_t *p) {
     b->control = NULL;
     kb_replicas_free(b->replicas);
     b->replicas = NULL;
-    kb_metadata_feed_free(b->metadata_feed);
-    b->metadata_feed = NULL;
+    kb_metadata_config_feed_free(b->metadata_config_feed);
+    b->metadata_config_feed = NULL;
     kc_view_free(b->view); /* reads still in flight release it when the session closes */
     kb_producer_ids_free(b->producer_ids); /* likewise a block claim in flight */
     kb_config_writer_free(b->config_writer); /* its writes in flight own their records */

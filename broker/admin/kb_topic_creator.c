@@ -714,8 +714,9 @@ int16_t kb_topic_creator_auto_create(kb_topic_creator_t *tc, const char *name) {
     int n_live, rc = KC_ERR;
     int32_t *live;
 
-    /* Planning needs every live broker, and a topic not read yet must not
-     * look missing: while the cache (re)loads, the client just retries. */
+    /* Planning needs every live broker, and a topic not known yet must not
+     * look missing: until UpdateMetadata has filled the cache, the client
+     * just retries. */
     if (!kb_metadata_loaded(md) || !can_write(tc)) return KP_ERR_LEADER_NOT_AVAILABLE;
     live = live_brokers(md, &n_live);
     if (live) rc = name_free(md, name, &err, why, sizeof(why));

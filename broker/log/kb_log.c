@@ -20,9 +20,9 @@
  *
  * Every appended batch (client or replicated) is also recorded in the log's
  * idempotent-producer table, whose <offset>.snapshot files this file writes
- * at rolls and clean shutdown and reads back, with a header-only replay of
- * the batches after the newest one, when the log is loaded
- * (wire-protocol.md 7.2-7.3).
+ * at rolls and at a clean shutdown that finds the log end moved, and reads
+ * back, with a header-only replay of the batches after the newest one, when
+ * the log is loaded (wire-protocol.md 7.2-7.3).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -495,6 +495,7 @@ static void load_producer_state(kb_log_t *log) {
     while (n > 0 && read_snapshot(log, offsets[n - 1]) != 0) delete_snapshot(log, offsets[--n]);
     if (n > 0) snapshot = offsets[n - 1];
     free(offsets);
+    log->snapshot_offset = snapshot;
     if (snapshot > from) from = snapshot;
     if (replay_producers(log, from, &batches) != 0)
         kc_error("log", "%s: producer state replay stopped at an unreadable batch header", log->name);
@@ -534,6 +535,7 @@ static void snapshot_async(kb_log_t *log, int64_t offset) {
         return;
     }
     kb_flusher_submit(kb_logmgr_flusher(log->mgr), job);
+    log->snapshot_offset = offset;
 }
 
 /* At clean shutdown, when the flusher has stopped. */
@@ -545,7 +547,17 @@ static void snapshot_now(kb_log_t *log, int64_t offset) {
     snapshot_path(log, offset, path, sizeof(path));
     if (!bytes || kb_checkpoint_write_text(path, (const char *)bytes, len) != 0)
         kc_error("log", "%s: cannot write %s: %s", log->name, path, bytes ? strerror(errno) : "out of memory");
+    else log->snapshot_offset = offset;
     free(bytes);
+}
+
+/* As Kafka at close: a snapshot only when the log end moved past the
+ * newest one (producer state changes only with appends; expiry is redone
+ * at load).  An empty log with no producers needs none either: without a
+ * snapshot the next start replays from the log start, which is nothing. */
+static bool snapshot_stale(const kb_log_t *log) {
+    if (log->snapshot_offset == log->log_end_offset) return false;
+    return log->log_end_offset > log->log_start_offset || kb_producers_count(log->producers) > 0;
 }
 
 /* --------------------------------------------------------------- append */
@@ -736,12 +748,33 @@ void kb_log_flush_if_idle(kb_log_t *log, int64_t now_mono_ms) {
         log_flush_to(log, log->log_end_offset, NULL, NULL);
 }
 
+/*
+ * What a clean shutdown must fsync of segment i, once the active one is
+ * sealed: a segment holding batches at or past the recovery point (their
+ * index entries go with them), and the active one also when its indexes are
+ * not those it was loaded with (the seal trimmed them, and may have added
+ * the last time index entry, after their last fsync).  Older segments were
+ * fsynced after their seal by the flush every roll queues; the recovery
+ * point is past them once that flush is done.  An empty segment never: a
+ * restart finds its index files either empty or failing their check, and
+ * rebuilds them from the empty .log.  So a log not written since it was
+ * loaded (or since its last flush, apart from the trim) costs no fsync.
+ */
+static bool unsynced_at_shutdown(const kb_log_t *log, size_t i) {
+    const kb_segment_t *s = log->segs[i];
+
+    if (s->size == 0) return false;
+    if (s->next_offset > log->recovery_point) return true;
+    return i + 1 == log->n_segs && s->indexes_changed;
+}
+
 /* Sealed first so that the trimmed index sizes are fsynced too. */
 int kb_log_shutdown(kb_log_t *log) {
     int rc = 0;
 
     kb_segment_seal(active_segment(log));
     for (size_t i = floor_segment(log, log->recovery_point); i < log->n_segs; i++) {
+        if (!unsynced_at_shutdown(log, i)) continue;
         if (kb_segment_sync(log->segs[i]) != 0) {
             kc_error("log", "%s: fsync of %s.log failed: %s", log->name, log->segs[i]->path, strerror(errno));
             rc = -1;
@@ -751,7 +784,7 @@ int kb_log_shutdown(kb_log_t *log) {
     }
     if (rc == 0) log->recovery_point = log->flush_target = log->log_end_offset;
     /* A missing snapshot only makes the next start replay more. */
-    snapshot_now(log, log->log_end_offset);
+    if (snapshot_stale(log)) snapshot_now(log, log->log_end_offset);
     return rc;
 }
 

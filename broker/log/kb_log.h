@@ -124,9 +124,18 @@ void kb_logmgr_stop_creating(kb_logmgr_t *m);
  * checkpoints now (also done periodically by the manager). */
 void kb_logmgr_checkpoint(kb_logmgr_t *m);
 
-/* Clean shutdown: flush every log, trim indexes, write checkpoints, create
- * .kafka_cleanshutdown in each dir, release the locks, free everything. */
+/* Clean shutdown: finish the queued flushes, trim indexes, fsync what may
+ * still not be on disk (batches past a log's recovery point, index files
+ * changed since their last fsync: a log not written since it was loaded or
+ * flushed costs none), write producer snapshots that moved and the
+ * checkpoints, create .kafka_cleanshutdown in each dir (the next start then
+ * trusts the files and recovers nothing), release the locks, free
+ * everything. */
 void kb_logmgr_close(kb_logmgr_t *m);
+/* kb_logmgr_close up to the clean-shutdown marker, leaving the manager to
+ * read (kb_logmgr_stats counts the fsyncs the shutdown made); then only
+ * kb_logmgr_abandon, which frees it.  For tests. */
+void kb_logmgr_shutdown(kb_logmgr_t *m);
 
 /* What a crash leaves behind: stops the flusher (finishing queued jobs),
  * releases the locks and frees everything without flushing, trimming

@@ -95,6 +95,13 @@ struct kb_segment {
     size_t bytes_since_index;        /* bytes appended since the last offset index entry */
     char *path;                      /* "<partition dir>/<20-digit base>", no suffix */
     bool index_warned;               /* an index entry was skipped (disk full), logged once */
+    /* The index files are not as a previous clean shutdown left them: the
+     * segment was created or rebuilt, or an entry was added, since it was
+     * opened.  Trimmed, they then differ from what was last fsynced, so a
+     * clean shutdown that seals the segment must fsync it (kb_log.c);
+     * never cleared.  Written with the indexes (on the loop, or by the
+     * thread building a new log before the loop sees it). */
+    bool indexes_changed;
     atomic_int refs;
     bool deleted; /* unlink the files when the last reference goes */
     bool renamed; /* retention renamed the files to <name>.deleted (deleter thread) */
@@ -223,6 +230,7 @@ struct kb_log {
     struct kb_flush_lane *lane; /* the flusher's queue for this log (kb_flusher.c) */
     int64_t last_flush_ms;  /* monotonic clock, for log.flush.interval.ms */
     kb_producers_t *producers; /* idempotent-producer state, kept by every append */
+    int64_t snapshot_offset;   /* of the newest producer snapshot loaded, queued or written; -1: none */
     kb_log_t *bucket_next;  /* manager's hash chain */
 };
 
@@ -238,9 +246,11 @@ typedef struct kb_log_saved {
 kb_log_t *kb_log_load(kb_logmgr_t *m, kb_logdir_t *dir, const char *topic, int32_t partition,
                       const kb_log_config_t *lc, bool clean_shutdown, const kb_log_saved_t *saved, char *err,
                       size_t errlen);
-/* Clean shutdown of one log, before its checkpoints are written: fsyncs
- * whatever is unflushed (the recovery point becomes the log end offset) and
- * seals the active segment.  Returns -1 if an fsync failed. */
+/* Clean shutdown of one log, before its checkpoints are written: seals the
+ * active segment, fsyncs the segments that may hold bytes not on disk (the
+ * recovery point becomes the log end offset) and writes a producer
+ * snapshot unless the newest one is at the log end.  Returns -1 if an
+ * fsync failed. */
 int kb_log_shutdown(kb_log_t *log);
 /* Frees the log and drops its segment references (files stay as they are). */
 void kb_log_free(kb_log_t *log);

@@ -850,11 +850,10 @@ kb_log_t *kb_logmgr_get_or_create(kb_logmgr_t *m, const char *topic, int32_t par
     return log;
 }
 
-void kb_logmgr_close(kb_logmgr_t *m) {
+void kb_logmgr_shutdown(kb_logmgr_t *m) {
     bool ok[KB_MAX_LOG_DIRS];
     uint64_t backlog, fsyncs;
 
-    if (!m) return;
     /* Queued creations are cancelled; one being built is finished and
      * published, so that it is closed below like every other log. */
     kb_worker_stop(m->creator);
@@ -873,6 +872,9 @@ void kb_logmgr_close(kb_logmgr_t *m) {
     kb_retention_free(m->retention);
     m->retention = NULL;
     for (int i = 0; i < m->n_dirs; i++) ok[i] = true;
+    /* Each log fsyncs only what may not be on disk yet (kb_log_shutdown):
+     * with thousands of logs, almost none written since their last flush,
+     * an fsync of every one took seconds. */
     FOR_EACH_LOG(m, l) {
         if (kb_log_shutdown(l) != 0) ok[l->dir - m->dirs] = false;
     }
@@ -886,6 +888,11 @@ void kb_logmgr_close(kb_logmgr_t *m) {
     kc_info("log", "closed %zu log(s): %" PRIu64 " segment fsync(s) at shutdown, %" PRIu64
                    " flush item(s) were queued",
             m->n_logs, m->stats.fsyncs - fsyncs, backlog);
+}
+
+void kb_logmgr_close(kb_logmgr_t *m) {
+    if (!m) return;
+    kb_logmgr_shutdown(m);
     release(m);
 }
 

@@ -11,7 +11,9 @@
  * size when the segment is sealed (roll, clean close).  The number of valid
  * entries of a file found on disk is its size / entry size, which is why a
  * crash leaving a preallocated, zero-filled tail makes the sanity check
- * fail and the index get rebuilt.
+ * fail and the index get rebuilt.  A segment loaded as a clean shutdown
+ * left it and not written since is trimmed at close back to the very files
+ * it was loaded from, so that close need not fsync it (indexes_changed).
  *
  * Full disks.  The preallocation is sparse (ftruncate), and a store through
  * the mapping into a hole that the filesystem cannot fill is a SIGBUS that
@@ -161,6 +163,7 @@ static int index_trim(kb_segment_t *s, kb_index_t *ix) { return index_map(s, ix,
 /* Empties the index and preallocates it again (sparse, zero-filled). */
 static int index_reset(kb_segment_t *s, kb_index_t *ix, int32_t max_bytes) {
     ix->entries = 0;
+    s->indexes_changed = true;
     if (index_map(s, ix, 0) != 0) return -1;
     return index_extend(s, ix, max_bytes);
 }
@@ -251,6 +254,7 @@ static void offset_index_append(kb_segment_t *s, int64_t offset, off_t position)
     kp_put_be(e, (uint64_t)(offset - s->base_offset), 4);
     kp_put_be(e + 4, (uint64_t)position, 4);
     ix->entries++;
+    s->indexes_changed = true;
 }
 
 /* Kafka's TimeIndex.maybeAppend: timestamps strictly increase; an empty
@@ -265,6 +269,7 @@ static void time_index_maybe_append(kb_segment_t *s, int64_t timestamp, int64_t 
     kp_put_be(e, (uint64_t)timestamp, 8);
     kp_put_be(e + 8, (uint64_t)(offset - s->base_offset), 4);
     ix->entries++;
+    s->indexes_changed = true;
 }
 
 /* Position of the greatest offset index entry <= offset, else 0. */
@@ -531,6 +536,7 @@ kb_segment_t *kb_segment_create(const char *dir, int64_t base_offset, const kb_l
     int saved;
 
     if (!s) return NULL;
+    s->indexes_changed = true;
     s->fd = create_file(s, ".log");
     if (s->fd < 0 || !create_index_file(s, &s->offset_index) || !create_index_file(s, &s->time_index)) {
         saved = errno;

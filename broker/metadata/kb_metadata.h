@@ -5,12 +5,11 @@
  * each topic's config overrides), which every API handler reads.
  *
  * The cache owns copies of everything it holds and is written only through
- * the update calls below, which take plain data.  Before the controller
- * spoke RPC the view adapter (kb_metadata_view.h) fed it everything the
- * ZooKeeper view stamped as changed; with UpdateMetadata
- * (broker/kb_control_requests.c) the request fills brokers, controller and
- * partitions, and the adapter only the topics' config overrides and the
- * cluster id.  Handlers never write it (design.md, broker/metadata).
+ * the update calls below, which take plain data: the controller's
+ * UpdateMetadata (broker/kb_control_requests.c) fills brokers, controller
+ * and partitions and marks it loaded; the config feed (kb_metadata_view.h)
+ * copies the topics' config overrides and the cluster id from the
+ * ZooKeeper view.  Handlers never write it (design.md, broker/metadata).
  *
  * Cost: topics are kept in an array of pointers sorted by name (lookup
  * O(log n), an upsert or removal moves pointers only), brokers likewise by

@@ -8,10 +8,10 @@
  *
  * The broker has no ZooKeeper: the dispatcher and handlers read its
  * metadata cache (broker/metadata), which the tests fill through the
- * cache's update calls, as UpdateMetadata will.  Further cases cover the
- * cache's update semantics, the adapter that feeds it from a hand-made
- * ZooKeeper view today (viewfix: only what changed is copied),
- * kb_api_partition's errors from the cache, and the topic-creation
+ * cache's update calls, as UpdateMetadata does.  Further cases cover the
+ * cache's update semantics, the config feed that copies topic overrides
+ * into it from a hand-made ZooKeeper view (viewfix: only what changed is
+ * copied), kb_api_partition's errors from the cache, and the topic-creation
  * service's parked operations (broker/admin) with a stand-in for its
  * ZooKeeper writer.
  */
@@ -303,45 +303,43 @@ START_TEST(cache_remove_drops_a_topic_and_listeners_hear_notify) {
 }
 END_TEST
 
-/* The view adapter: what the ZooKeeper view stamped as changed reaches the
- * cache, and nothing else is copied again. */
-START_TEST(view_feed_copies_only_what_the_view_changed) {
+/* The config feed: the overrides the ZooKeeper view stamped as changed
+ * reach the topics the cache holds (UpdateMetadata put them there), and
+ * nothing else is copied again. */
+START_TEST(config_feed_copies_only_the_overrides_the_view_changed) {
     int32_t one[] = {1};
+    kc_config_entry_t mine[] = {{"segment.ms", "7"}};
     viewfix_reset();
-    viewfix_add_broker(1);
-    viewfix_topic("a", 2, one, 1);
-    viewfix_topic("b", 2, one, 1);
-    viewfix_state("a", 0, 1, 0, one, 1);
-    kb_metadata_feed_t *feed = kb_metadata_feed_new(md, viewfix_view());
+    viewfix_topic("a", 1, one, 1);
+    viewfix_topic("b", 1, one, 1);
+    viewfix_topic_config("a", "retention.ms", "5");
+    cache_topic("a", 1, 1, 0);
+    cache_topic("b", 1, 1, 0);
+    kb_metadata_config_feed_t *feed = kb_metadata_config_feed_new(md, viewfix_view());
     notified = 0;
     ck_assert_int_eq(kb_metadata_subscribe(md, count_notify, &notified), 0);
-    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert_int_eq(kb_metadata_config_feed_apply(feed), 0);
     ck_assert_int_eq(notified, 1);
-    ck_assert(kb_metadata_loaded(md));
-    ck_assert_ptr_nonnull(kb_metadata_broker(md, 1));
-    ck_assert_int_eq(kb_metadata_topic_count(md), 2);
-    const kb_metadata_topic_t *a = kb_metadata_topic(md, "a"), *b = kb_metadata_topic(md, "b");
-    ck_assert_int_eq(a->partitions[0].leader, 1);
-    ck_assert_int_eq(a->partitions[1].leader, -1);
-    const int32_t *a0_isr = a->partitions[0].isr;
-    /* One partition of "a" changes: only that partition is copied again. */
-    viewfix_state("a", 1, 1, 3, one, 1);
-    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert_str_eq(kb_metadata_topic(md, "a")->configs[0].value, "5");
+    ck_assert_int_eq(kb_metadata_topic(md, "b")->n_configs, 0);
+    /* Only b's overrides changed in the view (a's assignment did, not its
+     * overrides): a's, set here behind the feed's back, are not copied
+     * over again. */
+    ck_assert_int_eq(kb_metadata_set_topic_configs(md, "a", mine, 1), 0);
+    viewfix_assign("a", 0, one, 1);
+    viewfix_topic_config("b", "retention.ms", "6");
+    ck_assert_int_eq(kb_metadata_config_feed_apply(feed), 0);
     ck_assert_int_eq(notified, 2);
-    ck_assert_ptr_eq(kb_metadata_topic(md, "a"), a);
-    ck_assert_ptr_eq(kb_metadata_topic(md, "b"), b);
-    ck_assert_ptr_eq(a->partitions[0].isr, a0_isr);
-    ck_assert_int_eq(a->partitions[1].leader, 1);
-    ck_assert_int_eq(a->partitions[1].leader_epoch, 3);
-    /* A config override reaches the cache; a new topic is added whole. */
-    viewfix_topic_config("b", "retention.ms", "5");
+    ck_assert_str_eq(kb_metadata_topic(md, "a")->configs[0].value, "7");
+    ck_assert_str_eq(kb_metadata_topic(md, "b")->configs[0].value, "6");
+    /* A topic the cache does not hold is not added: it is UpdateMetadata's. */
     viewfix_topic("c", 1, one, 1);
-    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
-    ck_assert_int_eq(kb_metadata_topic(md, "b")->n_configs, 1);
-    ck_assert_str_eq(kb_metadata_topic(md, "b")->configs[0].value, "5");
-    ck_assert_int_eq(kb_metadata_topic(md, "c")->n_partitions, 1);
+    viewfix_topic_config("c", "retention.ms", "8");
+    ck_assert_int_eq(kb_metadata_config_feed_apply(feed), 0);
+    ck_assert_ptr_null(kb_metadata_topic(md, "c"));
+    ck_assert_int_eq(kb_metadata_topic_count(md), 2);
     kb_metadata_unsubscribe(md, count_notify, &notified);
-    kb_metadata_feed_free(feed);
+    kb_metadata_config_feed_free(feed);
     viewfix_reset();
 }
 END_TEST
@@ -350,21 +348,21 @@ END_TEST
  * partition count and no overrides, between two applies: the cache must
  * not keep the old topic's overrides (the new, empty set carries no
  * config stamp). */
-START_TEST(view_feed_forgets_the_overrides_of_a_recreated_topic) {
+START_TEST(config_feed_forgets_the_overrides_of_a_recreated_topic) {
     int32_t one[] = {1};
     viewfix_reset();
-    viewfix_add_broker(1);
     viewfix_topic("a", 2, one, 1);
     viewfix_topic_config("a", "retention.ms", "5");
-    kb_metadata_feed_t *feed = kb_metadata_feed_new(md, viewfix_view());
-    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    cache_topic("a", 2, 1, 0);
+    kb_metadata_config_feed_t *feed = kb_metadata_config_feed_new(md, viewfix_view());
+    ck_assert_int_eq(kb_metadata_config_feed_apply(feed), 0);
     ck_assert_int_eq(kb_metadata_topic(md, "a")->n_configs, 1);
     viewfix_remove_topic("a");
     viewfix_topic("a", 2, one, 1);
-    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
+    ck_assert_int_eq(kb_metadata_config_feed_apply(feed), 0);
     ck_assert_int_eq(kb_metadata_topic(md, "a")->n_partitions, 2);
     ck_assert_int_eq(kb_metadata_topic(md, "a")->n_configs, 0);
-    kb_metadata_feed_free(feed);
+    kb_metadata_config_feed_free(feed);
     viewfix_reset();
 }
 END_TEST
@@ -618,30 +616,20 @@ START_TEST(creating_an_existing_topic_is_refused_without_a_write) {
 }
 END_TEST
 
-/* While the view reloads (after a new ZooKeeper session) the cache is not
- * loaded, and Metadata auto-creation writes nothing: the picture it would
- * plan against may be stale, so the client is told 5 and retries. */
-START_TEST(auto_creation_waits_while_the_view_reloads) {
-    viewfix_reset();
-    viewfix_add_broker(1);
-    kb_metadata_feed_t *feed = kb_metadata_feed_new(md, viewfix_view());
+/* Until UpdateMetadata has filled the cache it is not loaded, and Metadata
+ * auto-creation writes nothing: the picture it would plan against (which
+ * topics exist, which brokers are live) may be incomplete, so the client
+ * is told 5 and retries. */
+START_TEST(auto_creation_waits_until_the_cache_is_loaded) {
     kb_topic_creator_t *tc = creator();
-    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
-    ck_assert(kb_metadata_loaded(md));
+    kb_metadata_set_loaded(md, false);
+    ck_assert_int_eq(kb_topic_creator_auto_create(tc, "first"), KP_ERR_LEADER_NOT_AVAILABLE);
+    ck_assert_int_eq(writes, 0);
+    kb_metadata_set_loaded(md, true);
+    kb_metadata_notify(md);
     ck_assert_int_eq(kb_topic_creator_auto_create(tc, "first"), KP_ERR_LEADER_NOT_AVAILABLE);
     ck_assert_int_eq(writes, 1);
-    viewfix_set_loaded(false);
-    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
-    ck_assert(!kb_metadata_loaded(md));
-    ck_assert_int_eq(kb_topic_creator_auto_create(tc, "second"), KP_ERR_LEADER_NOT_AVAILABLE);
-    ck_assert_int_eq(writes, 1);
-    viewfix_set_loaded(true);
-    ck_assert_int_eq(kb_metadata_feed_apply(feed), 0);
-    ck_assert_int_eq(kb_topic_creator_auto_create(tc, "second"), KP_ERR_LEADER_NOT_AVAILABLE);
-    ck_assert_int_eq(writes, 2);
     kb_topic_creator_free(tc);
-    kb_metadata_feed_free(feed);
-    viewfix_reset();
 }
 END_TEST
 
@@ -689,8 +677,8 @@ Suite *api_suite(void) {
     tcase_add_test(cache, cache_partition_and_config_updates_touch_only_their_target);
     tcase_add_test(cache, cache_remove_drops_a_topic_and_listeners_hear_notify);
     tcase_add_test(cache, partition_lookup_errors_come_from_the_cache);
-    tcase_add_test(cache, view_feed_copies_only_what_the_view_changed);
-    tcase_add_test(cache, view_feed_forgets_the_overrides_of_a_recreated_topic);
+    tcase_add_test(cache, config_feed_copies_only_the_overrides_the_view_changed);
+    tcase_add_test(cache, config_feed_forgets_the_overrides_of_a_recreated_topic);
     suite_add_tcase(s, cache);
 
     TCase *creation = tcase_create("topic creation service");
@@ -699,7 +687,7 @@ Suite *api_suite(void) {
     tcase_add_test(creation, parked_creation_is_answered_when_the_cache_shows_leaders);
     tcase_add_test(creation, freeing_the_creator_answers_what_is_parked);
     tcase_add_test(creation, creating_an_existing_topic_is_refused_without_a_write);
-    tcase_add_test(creation, auto_creation_waits_while_the_view_reloads);
+    tcase_add_test(creation, auto_creation_waits_until_the_cache_is_loaded);
     tcase_add_test(creation, creation_without_a_session_is_refused);
     suite_add_tcase(s, creation);
     return s;

@@ -656,18 +656,18 @@ START_TEST(without_a_view_nothing_is_admitted) {
 }
 END_TEST
 
-/* ---- the view feeds that stay: settings and config overrides only ---- */
+/* ---- the view feeds: settings and config overrides, never roles ---- */
 
 START_TEST(view_feeds_give_settings_and_configs_but_no_roles) {
     kb_settings_feed_t *sf = kb_settings_feed_new(replicas, viewfix_view(), &lf.cfg);
-    kb_metadata_feed_t *mf = kb_metadata_config_feed_new(md, viewfix_view());
+    kb_metadata_config_feed_t *mf = kb_metadata_config_feed_new(md, viewfix_view());
     ck_assert_ptr_nonnull(sf);
     ck_assert_ptr_nonnull(mf);
     int32_t leader_isr[] = {ME};
     viewfix_topic(T, 1, me_and_2, 2);
     viewfix_state(T, 0, ME, 3, leader_isr, 1);
     kb_settings_feed_apply(sf);
-    ck_assert_int_eq(kb_metadata_feed_apply(mf), 0);
+    ck_assert_int_eq(kb_metadata_config_feed_apply(mf), 0);
     creations_done();
     ck_assert_ptr_null(hosted());                     /* no role from the view */
     ck_assert_ptr_null(kb_metadata_topic(md, T));     /* nor a topic in the cache */
@@ -679,12 +679,12 @@ START_TEST(view_feeds_give_settings_and_configs_but_no_roles) {
     /* Overrides that change later reach the hosted log and the cache. */
     viewfix_topic_config(T, "max.message.bytes", "23456");
     kb_settings_feed_apply(sf);
-    ck_assert_int_eq(kb_metadata_feed_apply(mf), 0);
+    ck_assert_int_eq(kb_metadata_config_feed_apply(mf), 0);
     ck_assert_int_eq(kb_partition_max_message_bytes(hosted()), 23456);
     ck_assert_int_eq(kb_metadata_topic(md, T)->n_configs, 1);
     ck_assert_int_eq(kb_metadata_broker_count(md), 0); /* brokers are UpdateMetadata's */
     kb_settings_feed_free(sf);
-    kb_metadata_feed_free(mf);
+    kb_metadata_config_feed_free(mf);
 }
 END_TEST
 

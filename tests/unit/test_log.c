@@ -1,8 +1,8 @@
 /*
  * test_log.c - partition logs on disk (broker/log): appends and reads,
  * sparse indexes, segment rolls, clean reopen, crash recovery, checkpoint
- * files, meta.properties, the dir lock and flushing (timestamp lookups:
- * test_log_timestamp.c).
+ * files, meta.properties, the dir lock, flushing and what a clean close
+ * fsyncs (timestamp lookups: test_log_timestamp.c).
  *
  * Every test works in a fresh mkdtemp directory used as log.dirs, with a
  * real event_base (the flusher hands completions back to it).  Batches are
@@ -669,6 +669,140 @@ START_TEST(flush_interval_ms_flushes_idle_logs) {
 }
 END_TEST
 
+/* ------------------------------------------------------------ shutdown */
+
+#define SHUT_LOGS 20
+
+static kb_log_t *orders(kb_logmgr_t *m, int32_t partition) {
+    kb_log_t *log = kb_logmgr_get_or_create(m, TOPIC, partition, NULL);
+    ck_assert_ptr_nonnull(log);
+    return log;
+}
+
+/* Shuts the manager down cleanly and frees it; returns the segment fsyncs
+ * the shutdown made. */
+static uint64_t fsyncs_at_close(kb_logmgr_t *m) {
+    uint64_t before = stats_of(m).fsyncs, after;
+
+    kb_logmgr_shutdown(m);
+    after = stats_of(m).fsyncs;
+    kb_logmgr_abandon(m);
+    ck_assert_int_eq(file_size(in_dir(".kafka_cleanshutdown")), 0);
+    return after - before;
+}
+
+/* A clean start: every log there, nothing recovered. */
+static kb_logmgr_t *reopen_clean(void) {
+    kb_logmgr_t *m = open_mgr();
+
+    ck_assert_int_eq(stats_of(m).segments_recovered, 0);
+    for (int32_t p = 0; p < SHUT_LOGS; p++) ck_assert_ptr_nonnull(kb_logmgr_get(m, TOPIC, p));
+    return m;
+}
+
+START_TEST(clean_close_fsyncs_only_the_logs_written_since_their_last_fsync) {
+    kb_logmgr_t *m = open_mgr();
+    kb_log_range_t r;
+
+    for (int32_t p = 0; p < SHUT_LOGS; p++) orders(m, p);
+    append_one(orders(m, 7), 100, 1000, NULL);
+    append_one(orders(m, 7), 100, 1001, NULL);
+    /* orders-7 only: the other logs were made in this run but hold nothing. */
+    ck_assert_int_eq(fsyncs_at_close(m), 1);
+
+    m = reopen_clean();
+    ck_assert_int_eq(kb_log_end_offset(orders(m, 7)), 6);
+    append_one(orders(m, 3), 100, 2000, NULL);
+    /* orders-3 only: orders-7 is as it was loaded. */
+    ck_assert_int_eq(fsyncs_at_close(m), 1);
+
+    m = reopen_clean();
+    ck_assert_int_eq(kb_log_end_offset(orders(m, 3)), 3);
+    ck_assert_int_eq(kb_log_end_offset(orders(m, 7)), 6);
+    ck_assert_int_eq(fsyncs_at_close(m), 0);
+
+    /* The files the fsync-less closes left are whole: indexes trimmed to
+     * their entries (orders-7's final time index entry), batches there. */
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-7/" SEG0 ".index")), 0);
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-7/" SEG0 ".timeindex")), 12);
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/" SEG0 ".timeindex")), 0);
+    m = reopen_clean();
+    ck_assert_int_eq(kb_log_read(orders(m, 7), 0, 6, 1 << 20, true, &r), 0);
+    ck_assert_int_eq(check_range(&r, 0), 2);
+    kb_log_range_release(&r);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+/* A flush covers the batches and their index entries, but the seal at
+ * close trims the index files after it: that must reach the disk too. */
+START_TEST(clean_close_fsyncs_a_flushed_log_whose_indexes_it_trims) {
+    kb_logmgr_t *m;
+    kb_log_t *log;
+
+    set("log.index.interval.bytes", "100");
+    m = open_mgr();
+    log = orders0(m);
+    for (int i = 0; i < 4; i++) append_one(log, 100, 1000 + i, NULL);
+    flush_rc = 99;
+    kb_log_flush_async(log, flushed, NULL);
+    while (flush_rc == 99) event_base_loop(lf.base, EVLOOP_ONCE);
+    ck_assert_int_eq(flush_rc, 0);
+    ck_assert_int_eq(kb_log_recovery_point(log), 12);
+    ck_assert_int_eq(fsyncs_at_close(m), 1);
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/" SEG0 ".index")), 3 * 8);
+
+    m = open_mgr();
+    ck_assert_int_eq(stats_of(m).segments_recovered, 0);
+    ck_assert_int_eq(kb_log_end_offset(orders0(m)), 12);
+    ck_assert_int_eq(fsyncs_at_close(m), 0);
+    ck_assert_int_eq(file_size(in_dir(TOPIC "-0/" SEG0 ".index")), 3 * 8);
+}
+END_TEST
+
+static ino_t inode_of(const char *p) {
+    struct stat st;
+    ck_assert_int_eq(stat(p, &st), 0);
+    return st.st_ino;
+}
+
+static int count_snapshots(const char *partition_dir) {
+    DIR *d = opendir(in_dir(partition_dir));
+    struct dirent *e;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL) n += strstr(e->d_name, ".snapshot") != NULL;
+    closedir(d);
+    return n;
+}
+
+#define SNAP3 TOPIC "-0/00000000000000000003.snapshot"
+
+/* A snapshot is a tmp file, an fsync and a rename: written at close only
+ * when the log end moved past the newest one. */
+START_TEST(clean_close_writes_a_producer_snapshot_only_when_the_log_end_moved) {
+    kb_logmgr_t *m = open_mgr();
+    ino_t first;
+
+    append_one(orders0(m), 10, 1000, NULL);
+    orders(m, 1);
+    kb_logmgr_close(m);
+    first = inode_of(in_dir(SNAP3));
+    ck_assert_int_eq(count_snapshots(TOPIC "-1"), 0); /* empty, no producers */
+
+    m = open_mgr();
+    kb_logmgr_close(m);
+    ck_assert_int_eq(inode_of(in_dir(SNAP3)), first); /* not rewritten */
+    ck_assert_int_eq(count_snapshots(TOPIC "-1"), 0);
+
+    m = open_mgr();
+    append_one(orders0(m), 10, 1000, NULL);
+    kb_logmgr_close(m);
+    ck_assert_int_ge(file_size(in_dir(TOPIC "-0/00000000000000000006.snapshot")), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------ follower */
 
 START_TEST(verbatim_append_copies_a_leaders_batches) {
@@ -763,6 +897,9 @@ Suite *log_suite(void) {
     tcase_add_test(flush, no_fsync_per_append_by_default);
     tcase_add_test(flush, flush_messages_makes_a_flush_due_and_the_flusher_runs_it);
     tcase_add_test(flush, flush_interval_ms_flushes_idle_logs);
+    tcase_add_test(flush, clean_close_fsyncs_only_the_logs_written_since_their_last_fsync);
+    tcase_add_test(flush, clean_close_fsyncs_a_flushed_log_whose_indexes_it_trims);
+    tcase_add_test(flush, clean_close_writes_a_producer_snapshot_only_when_the_log_end_moved);
     suite_add_tcase(s, rw);
     suite_add_tcase(s, rec);
     suite_add_tcase(s, files);

@@ -58,7 +58,6 @@ typedef struct {
     kp_str_t topic;
     const kp_produce_request_partition_t *data;
     kp_produce_response_partition_t *out;
-    bool repeated;         /* the request names this partition twice: 42, never appended */
     slot_state_t state;
     kb_partition_t *p;     /* READY, CHECKING: the leader to append to */
     kp_batch_header_t h;   /* READY, CHECKING: the validated header */
@@ -120,20 +119,6 @@ static int build_response(produce_op_t *op, kb_arena_t *a) {
     return 0;
 }
 
-/* A partition named twice is answered 42 INVALID_REQUEST each time and
- * appended to never, as Fetch does (kb_api_fetch.c): which copy a client
- * meant is unknowable, and Kafka 2.6 keeps one per partition, silently. */
-static int mark_repeated(produce_op_t *op, kb_arena_t *a) {
-    kb_api_tp_t *keys = kb_arena_calloc(a, op->n_slots > 0 ? (size_t)op->n_slots : 1, sizeof(*keys));
-    bool *repeated;
-
-    if (!keys) return -1;
-    for (int32_t i = 0; i < op->n_slots; i++) keys[i] = (kb_api_tp_t){op->slots[i].topic, op->slots[i].data->index, i};
-    if (!(repeated = kb_api_mark_repeated(a, keys, op->n_slots, false))) return -1;
-    for (int32_t i = 0; i < op->n_slots; i++) op->slots[i].repeated = repeated[i];
-    return 0;
-}
-
 /* Builds the operation in req's arena and detaches req; takes over body.
  * NULL when out of memory (body is then still the caller's). */
 static produce_op_t *op_new(kb_request_t *req, kp_produce_request_t *body) {
@@ -143,7 +128,7 @@ static produce_op_t *op_new(kb_request_t *req, kp_produce_request_t *body) {
     op->body = *body;
     op->version = req->header.request_api_version;
     op->pending = 1;
-    if (build_response(op, &req->arena) != 0 || mark_repeated(op, &req->arena) != 0) return NULL;
+    if (build_response(op, &req->arena) != 0) return NULL;
     op->req = kb_api_request_detach(req);
     return op->req ? op : NULL;
 }
@@ -302,8 +287,8 @@ static void produce_partition(produce_slot_t *s) {
     produce_op_t *op = s->op;
     const kp_produce_request_partition_t *d = s->data;
     size_t len = d->records_len > 0 ? (size_t)d->records_len : 0;
-    int16_t err = KP_ERR_INVALID_REQUEST;
-    kb_partition_t *p = s->repeated ? NULL : kb_api_partition(op->req, s->topic, d->index, true, &err);
+    int16_t err;
+    kb_partition_t *p = kb_api_partition(op->req, s->topic, d->index, true, &err);
 
     if (!err && internal_topic(s->topic) && !kp_str_eq(op->req->header.client_id, ADMIN_CLIENT_ID))
         err = KP_ERR_INVALID_TOPIC_EXCEPTION;

@@ -10,8 +10,7 @@ not exist (3 UNKNOWN_TOPIC_OR_PARTITION) and, last in the frame, a batch whose
 length field runs past the end of the frame (2 or 87).  The good partitions
 are appended and the bad ones are not.  A Produce v2 gets 35
 UNSUPPORTED_VERSION on every partition and acks=5 gets 21
-INVALID_REQUIRED_ACKS on every partition, appending nothing.  A partition
-named twice gets 42 INVALID_REQUEST for each copy and nothing appended.  The connection
+INVALID_REQUIRED_ACKS on every partition, appending nothing.  The connection
 stays usable, and the broker keeps serving other clients (kcat -L, produce
 and consume).
 """
@@ -167,22 +166,6 @@ def test_acks_5_gets_invalid_required_acks_per_partition(cluster, broker):
            {(TOPIC, 0): (21, -1), (TOPIC, 5): (21, -1)}, parts
     s.close()
     assert ends(broker) == before
-    still_served(cluster, broker)
-
-
-def test_a_partition_named_twice_is_refused_each_time_and_not_appended(cluster, broker):
-    before = ends(broker)
-    s = h.connect(broker.port)
-    with h.step("Produce v7 naming partition 1 twice (once under a second topic entry) and 2 once"):
-        topic_data = [(TOPIC, [(1, good_batch("twice-a")), (2, good_batch("once"))]),
-                      (TOPIC, [(1, good_batch("twice-b"))])]
-        s.sendall(h.kafka_request(0, 7, 91, kw.produce_body(topic_data)))
-        corr, parts, order, _ = kw.parse_produce_response(h.recv_frame(s), 7)
-    assert corr == 91 and sorted(order) == [(TOPIC, 1), (TOPIC, 1), (TOPIC, 2)], order
-    assert parts[(TOPIC, 1)][:2] == (42, -1) and parts[(TOPIC, 2)].error == 0, parts
-    s.close()
-    after = ends(broker)
-    assert after == {**before, 2: before[2] + 3}, (before, after)
     still_served(cluster, broker)
 
 

@@ -416,6 +416,10 @@ static void fix_state(kb_controller_t *c, const part_ref_t *ref, const kc_topic_
         kc_warn("controller", "partition %s/%d: unclean election of %d, outside the ISR (leader epoch %d): "
                 "records only the old ISR held are lost", ref->topic, (int)ref->partition, (int)next.leader,
                 (int)next.leader_epoch);
+    else if (next.leader < 0)
+        kc_warn("controller", "partition %s/%d is offline: no live replica of its ISR (leader %d -> -1, leader "
+                "epoch %d); it stays offline until one returns", ref->topic, (int)ref->partition, (int)cur->leader,
+                (int)next.leader_epoch);
     else if (next.leader != cur->leader)
         kc_info("controller", "partition %s/%d: leader %d -> %d (leader epoch %d)", ref->topic, (int)ref->partition,
                 (int)cur->leader, (int)next.leader, (int)next.leader_epoch);

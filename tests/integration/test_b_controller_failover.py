@@ -158,6 +158,10 @@ def test_controller_kill9_moves_controller_and_leadership(cluster):
     assert cluster.state(SOLO, 1)["leader"] == 2
     leader, _, _, err = h.kcat_view(h.kcat_metadata(survivors[0].bootstrap))["topics"][SOLO]["partitions"][0]
     assert leader == -1 and err and "leader not available" in err.lower(), (leader, err)
+    # The controller says so at WARN: an operator must see an offline partition.
+    ctl_log = cluster.brokers[cluster.controller()].process.last_run_text()
+    assert any("WARN" in ln and f"partition {SOLO}/0 is offline" in ln for ln in ctl_log.splitlines()), \
+        ctl_log[-2000:]
 
     # Before the dead broker returns, kcat produces to and consumes from
     # every partition it led, through the survivors.

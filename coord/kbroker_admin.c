@@ -651,8 +651,20 @@ static void address_text(const kc_broker_info_t *b, char *buf, size_t size) {
         snprintf(buf, size, "%s%s%s:%d", v6 ? "[" : "", b->host, v6 ? "]" : "", (int)b->port);
 }
 
+/* "host:port" of the kbroker RPC listener, "-" when it publishes none. */
+static void rpc_text(const kc_broker_info_t *b, char *buf, size_t size) {
+    int32_t port;
+    const char *host = kc_broker_rpc_endpoint(b, &port);
+    bool v6 = host != NULL && strchr(host, ':') != NULL;
+
+    if (host == NULL)
+        snprintf(buf, size, "-");
+    else
+        snprintf(buf, size, "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", (int)port);
+}
+
 static void print_broker_text(const kc_broker_info_t *b) {
-    char address[300], endpoint[300];
+    char address[300], endpoint[300], rpc[300];
 
     address_text(b, address, sizeof(address));
     printf("%d %s ", (int)b->id, address);
@@ -660,22 +672,24 @@ static void print_broker_text(const kc_broker_info_t *b) {
         endpoint_text(&b->endpoints[i], endpoint, sizeof(endpoint));
         printf("%s%s", i > 0 ? "," : "", endpoint);
     }
-    printf("%s %s\n", b->n_endpoints == 0 ? "-" : "", b->rack != NULL ? b->rack : "-");
+    rpc_text(b, rpc, sizeof(rpc));
+    printf("%s %s %s\n", b->n_endpoints == 0 ? "-" : "", b->rack != NULL ? b->rack : "-", rpc);
 }
 
 static json_t *broker_json(const kc_broker_info_t *b, int32_t controller) {
     json_t *endpoints = json_array();
-    char endpoint[300];
+    char endpoint[300], rpc[300];
 
+    rpc_text(b, rpc, sizeof(rpc));
     for (int i = 0; endpoints != NULL && i < b->n_endpoints; i++) {
         endpoint_text(&b->endpoints[i], endpoint, sizeof(endpoint));
         json_array_append_new(endpoints, json_string(endpoint));
     }
-    return json_pack("{s:i, s:o, s:i, s:o, s:o, s:b}", "id", (int)b->id, "host",
+    return json_pack("{s:i, s:o, s:i, s:o, s:o, s:b, s:o}", "id", (int)b->id, "host",
                      b->host != NULL ? json_string(b->host) : json_null(), "port", (int)b->port,
                      "endpoints", endpoints, "rack",
                      b->rack != NULL ? json_string(b->rack) : json_null(), "controller",
-                     b->id == controller);
+                     b->id == controller, "rpc", strcmp(rpc, "-") != 0 ? json_string(rpc) : json_null());
 }
 
 static int cmd_list_brokers(admin_t *a, int argc, char **argv) {

@@ -181,6 +181,12 @@ def test_list_topics_and_list_brokers(cluster, orders):
         assert brokers[b.id]["port"] == b.port
         assert brokers[b.id]["endpoints"] == [f"PLAINTEXT://127.0.0.1:{b.port}"]
         assert brokers[b.id]["controller"] == (b.id == cluster.controller())
+        rpc = b.registration()[0]["kbroker_rpc"]
+        assert brokers[b.id]["rpc"] == f"{rpc['host']}:{rpc['port']}", brokers[b.id]
+    r = cluster.admin("list-brokers")
+    assert r.returncode == 0, r.stderr
+    lines = {int(ln.split()[0]): ln.split() for ln in r.stdout.splitlines()}
+    assert all(lines[i][-1] == brokers[i]["rpc"] for i in BROKERS), r.stdout
 
 
 BAD_CREATES = [

@@ -6,8 +6,9 @@
  * metadata cache instead, is kb_control_metadata.c.
  *
  * Order inside a LeaderAndIsr: every partition is checked first (name,
- * index, the view's assignment, then whether it lists this broker), then the settings of each topic named are given from
- * the view (so that a log created for it is made with them), then the
+ * index, the view's assignment, then whether it lists this broker), then
+ * the settings of each topic named are given from the view (so that a
+ * log created for it is made with them), then the
  * role updates go to the partitions in one batch, whose per-update
  * outcomes become the per-partition errors.  Nothing in a request is
  * applied before it is admitted, so a refused request changes nothing.

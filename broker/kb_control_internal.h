@@ -52,5 +52,18 @@ bool kb_control_index_possible(int32_t index);
 /* A partition a request names: 17 for a name Kafka would refuse, 3 for an
  * impossible index, else 0. */
 int16_t kb_control_partition_check(const char *topic, int32_t index);
+/* One log line for the n partitions of a request refused one by one for
+ * their name or index (a crafted request may hold a hundred thousand):
+ * their number and the first. */
+void kb_control_log_invalid(const char *what, size_t n, const char *topic, int32_t index);
+
+/* The topic as the view holds it (kb_control_requests.h, "What ZooKeeper
+ * holds") when partition `index` of it exists there, else NULL (also
+ * without a view). */
+const kc_topic_t *kb_control_view_partition(const kb_control_t *c, const char *topic, int32_t index);
+/* Counts and logs a whole request refused because n of its partitions
+ * are not (yet) in the view, the first being topic/index; returns
+ * UNKNOWN_TOPIC_OR_PARTITION, the request's code. */
+int16_t kb_control_refuse_unknown(kb_control_t *c, const char *what, size_t n, const char *topic, int32_t index);
 
 #endif

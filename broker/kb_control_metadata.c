@@ -1,6 +1,7 @@
 /*
  * kb_control_metadata.c - UpdateMetadata (kb_control_requests.h): once
- * the request is admitted and within the size bounds, its live brokers
+ * the request is admitted, names only partitions the view holds (or
+ * deletes topics) and is within the size bounds, its live brokers
  * replace the cache's, its controller becomes the cache's, and its
  * partition states go into the cache topic by topic.
  *
@@ -145,14 +146,6 @@ static void plan_free(plan_t *p) {
     free(p->groups);
 }
 
-/* One log line for a request's invalid states, however many: the number
- * and the first (a crafted request could hold a million). */
-static void log_invalid(const Kbroker__Rpc__PartitionState *first, size_t n) {
-    if (n == 0) return;
-    kc_warn("control", "UpdateMetadata: %zu partition state(s) skipped (invalid topic name or index), the first "
-            "partition %d of topic '%s'", n, (int)first->partition_index, first->topic_name ? first->topic_name : "");
-}
-
 /* p->refs: the valid states of req, sorted by (topic, position); -1 when
  * out of memory. */
 static int plan_refs(const Kbroker__Rpc__UpdateMetadataRequest *req, plan_t *p) {
@@ -168,7 +161,8 @@ static int plan_refs(const Kbroker__Rpc__UpdateMetadataRequest *req, plan_t *p) 
             first_invalid = ps;
         }
     }
-    log_invalid(first_invalid, invalid);
+    if (invalid)
+        kb_control_log_invalid("UpdateMetadata", invalid, first_invalid->topic_name, first_invalid->partition_index);
     qsort(p->refs, p->n_refs, sizeof(*p->refs), state_ref_cmp);
     return 0;
 }
@@ -189,6 +183,31 @@ static int plan_groups(const Kbroker__Rpc__UpdateMetadataRequest *req, plan_t *p
     return 0;
 }
 
+/* The topic as the view holds it, or NULL. */
+static const kc_topic_t *view_topic(const kb_control_t *c, const char *name) {
+    return c->deps.view ? kc_view_topic(c->deps.view, name) : NULL;
+}
+
+/* Every state of a topic not being deleted names a partition the view
+ * holds (kb_control_requests.h, "What ZooKeeper holds"): 0, or 3 for the
+ * whole request.  One view lookup per topic. */
+static int16_t plan_known(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataRequest *req, const plan_t *p) {
+    const Kbroker__Rpc__PartitionState *first = NULL;
+    size_t unknown = 0;
+    for (size_t k = 0; k < p->n_groups; k++) {
+        const group_t *g = &p->groups[k];
+        const kc_topic_t *t = g->deleted ? NULL : view_topic(c, p->refs[g->from].topic);
+        if (g->deleted || (t && g->size <= t->n_partitions)) continue;
+        for (size_t i = g->from; i < g->to; i++) {
+            const Kbroker__Rpc__PartitionState *ps = req->partition_states[p->refs[i].pos];
+            if (t && ps->partition_index < t->n_partitions) continue;
+            if (unknown++ == 0) first = ps;
+        }
+    }
+    if (!unknown) return 0;
+    return kb_control_refuse_unknown(c, "UpdateMetadata", unknown, first->topic_name, first->partition_index);
+}
+
 /* The partitions the plan would add to the cache without naming them
  * (a topic grown to index k gets k + 1 partitions), as a lower bound:
  * each state of a grown topic is counted as naming a new partition. */
@@ -204,14 +223,16 @@ static size_t plan_unnamed(const kb_control_t *c, const plan_t *p) {
     return unnamed;
 }
 
-/* Sorts and groups req's states into *p, then holds the growth to
- * KB_CONTROL_MAX_UNNAMED: 0, 42, or UNKNOWN_SERVER_ERROR when out of
- * memory. */
+/* Sorts and groups req's states into *p, refuses states the view does
+ * not hold, then holds the growth to KB_CONTROL_MAX_UNNAMED: 0, 3, 42, or
+ * UNKNOWN_SERVER_ERROR when out of memory. */
 static int16_t plan_make(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataRequest *req, plan_t *p) {
     if (plan_refs(req, p) != 0 || plan_groups(req, p) != 0) {
         kc_error("control", "UpdateMetadata: out of memory sorting %zu partition states", req->n_partition_states);
         return KP_ERR_UNKNOWN_SERVER_ERROR;
     }
+    int16_t err = plan_known(c, req, p);
+    if (err) return err;
     size_t unnamed = plan_unnamed(c, p);
     if (unnamed <= KB_CONTROL_MAX_UNNAMED) return 0;
     kc_warn("control", "UpdateMetadata refused: its partition indexes would add %zu partitions it does not name to "
@@ -227,10 +248,23 @@ static int set_partition(kb_control_t *c, const Kbroker__Rpc__PartitionState *ps
     return kb_metadata_set_partition(c->deps.metadata, ps->topic_name, ps->partition_index, &p);
 }
 
-/* One topic's group: removed (leader -2 somewhere in it), or grown once
- * (a new topic takes the view's config overrides, if the view has it) and
- * its states set in request order, so a partition named twice keeps the
- * later state. */
+/* A cached topic with more partitions than the view gives it (t) is an
+ * older topic of that name, deleted and created again with fewer: its
+ * partitions past t's are cut, so the cache converges to ZooKeeper's
+ * topics (the others are named again by the controller's requests). */
+static int trim_to_view(kb_control_t *c, const kc_topic_t *t) {
+    const kb_metadata_topic_t *have = kb_metadata_topic(c->deps.metadata, t->name);
+    if (!have || have->n_partitions <= t->n_partitions) return 0;
+    kb_metadata_topic_t cut = *have; /* upsert copies before it frees the old */
+    cut.n_partitions = t->n_partitions;
+    return kb_metadata_upsert_topic(c->deps.metadata, &cut);
+}
+
+/* One topic's group: removed (leader -2 somewhere in it, whether or not
+ * the view still holds the topic), or cut to the view's size, grown once
+ * (a new topic takes the view's config overrides) and its states set in
+ * request order, so a partition named twice keeps the later state.  The
+ * view holds every partition of a group not deleted (plan_known). */
 static int apply_group(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataRequest *req, const plan_t *p,
                        const group_t *g) {
     const char *topic = p->refs[g->from].topic;
@@ -238,9 +272,9 @@ static int apply_group(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataReques
         kb_metadata_remove_topic(c->deps.metadata, topic);
         return 0;
     }
-    const kc_topic_t *t = c->deps.view ? kc_view_topic(c->deps.view, topic) : NULL;
-    if (kb_metadata_ensure_partitions(c->deps.metadata, topic, g->size, t ? t->configs : NULL,
-                                      t ? t->n_configs : 0) != 0)
+    const kc_topic_t *t = view_topic(c, topic);
+    if (!t || trim_to_view(c, t) != 0) return -1;
+    if (kb_metadata_ensure_partitions(c->deps.metadata, topic, g->size, t->configs, t->n_configs) != 0)
         return -1;
     int rc = 0;
     for (size_t i = g->from; i < g->to; i++) rc |= set_partition(c, req->partition_states[p->refs[i].pos]);

@@ -6,8 +6,9 @@
  * metadata cache instead, is kb_control_metadata.c.
  *
  * Order inside a LeaderAndIsr: every partition is checked first (name,
- * index, assignment), then the settings of each topic named are given from
- * the view (so that a log created for it is made with them), then the
+ * index, the view's assignment, then whether it lists this broker), then
+ * the settings of each topic named are given from the view (so that a
+ * log created for it is made with them), then the
  * role updates go to the partitions in one batch, whose per-update
  * outcomes become the per-partition errors.  Nothing in a request is
  * applied before it is admitted, so a refused request changes nothing.
@@ -113,6 +114,31 @@ int16_t kb_control_partition_check(const char *topic, int32_t index) {
     return kb_control_index_possible(index) ? 0 : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 
+/* A name in a log line is cut to this many bytes: a crafted one may be
+ * as long as a frame. */
+#define LOG_NAME_MAX 200
+
+void kb_control_log_invalid(const char *what, size_t n, const char *topic, int32_t index) {
+    if (n == 0) return;
+    kc_warn("control", "%s: %zu partition(s) refused (invalid topic name or index), the first partition %d of "
+            "topic '%.*s'", what, n, (int)index, LOG_NAME_MAX, topic ? topic : "");
+}
+
+const kc_topic_t *kb_control_view_partition(const kb_control_t *c, const char *topic, int32_t index) {
+    const kc_topic_t *t = c->deps.view && topic ? kc_view_topic(c->deps.view, topic) : NULL;
+    return t && index >= 0 && index < t->n_partitions ? t : NULL;
+}
+
+/* Info, not a warning: a new topic's first requests often arrive before
+ * this broker's view has read its assignment, and the retry settles it. */
+int16_t kb_control_refuse_unknown(kb_control_t *c, const char *what, size_t n, const char *topic, int32_t index) {
+    c->stats.refused_unknown_here++;
+    kc_info("control", "%s refused: %zu partition(s) not in ZooKeeper as this broker sees it (or assigned "
+            "otherwise), the first partition %d of topic '%.*s'; the controller sends it again", what, n, (int)index,
+            LOG_NAME_MAX, topic ? topic : "");
+    return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+}
+
 /* ------------------------------------------------------------- scratch */
 
 /* The role-update arrays are kept between requests up to this many
@@ -191,14 +217,11 @@ static Kbroker__Rpc__PartitionError **errors_new(size_t n) {
     return ptrs;
 }
 
-/* The start every per-partition request shares: admission, then room for
- * n partition errors and n role updates.  0 with *errs set (the caller's
- * response owns it) and the request accepted, or the request's error code
- * with nothing allocated. */
+/* What every per-partition request does once admitted and checked: room
+ * for n partition errors and n role updates.  0 with *errs set (the
+ * caller's response owns it) and the request accepted, or the request's
+ * error code with nothing allocated. */
 static int16_t begin(kb_control_t *c, const kb_control_header_t *h, size_t n, Kbroker__Rpc__PartitionError ***errs) {
-    *errs = NULL;
-    int16_t err = kb_control_admit(c, h);
-    if (err) return err;
     *errs = errors_new(n);
     if ((n > 0 && !*errs) || reserve(c, n) != 0) {
         kc_error("control", "%s: out of memory for %zu partitions", h->what, n);
@@ -267,19 +290,50 @@ static void give_settings(kb_control_t *c, size_t k) {
     if (t) kb_settings_give(c->deps.replicas, c->deps.cfg, t);
 }
 
+/* ZooKeeper, as the view sees it, has partition ps and assigns it the
+ * replicas ps names, in that order. */
+static bool assignment_known(const kb_control_t *c, const Kbroker__Rpc__PartitionState *ps) {
+    const kc_topic_t *t = kb_control_view_partition(c, ps->topic_name, ps->partition_index);
+    if (!t) return false;
+    const kc_partition_t *p = &t->partitions[ps->partition_index];
+    return (size_t)p->n_replicas == ps->n_replicas &&
+           (p->n_replicas == 0 || memcmp(p->replicas, ps->replicas, ps->n_replicas * sizeof(int32_t)) == 0);
+}
+
+/* Before anything is applied: every partition of req with a valid name
+ * and index is assigned as the view says (kb_control_requests.h, "What
+ * ZooKeeper holds"); 0, or 3 for the whole request.  One view lookup per
+ * partition, O(log topics). */
+static int16_t roles_known(kb_control_t *c, const Kbroker__Rpc__LeaderAndIsrRequest *req) {
+    const Kbroker__Rpc__PartitionState *first = NULL;
+    size_t unknown = 0;
+    for (size_t i = 0; i < req->n_partition_states; i++) {
+        const Kbroker__Rpc__PartitionState *ps = req->partition_states[i];
+        if (kb_control_partition_check(ps->topic_name, ps->partition_index) || assignment_known(c, ps)) continue;
+        if (unknown++ == 0) first = ps;
+    }
+    if (!unknown) return 0;
+    return kb_control_refuse_unknown(c, "LeaderAndIsr", unknown, first->topic_name, first->partition_index);
+}
+
 /* Checks every partition of req, collecting the valid ones in c->u. */
 static size_t collect_roles(kb_control_t *c, const Kbroker__Rpc__LeaderAndIsrRequest *req,
                             Kbroker__Rpc__PartitionError **errs) {
-    size_t n = 0;
+    size_t n = 0, invalid = 0, first_invalid = 0;
     for (size_t i = 0; i < req->n_partition_states; i++) {
         const Kbroker__Rpc__PartitionState *ps = req->partition_states[i];
         int16_t code = kb_control_partition_check(ps->topic_name, ps->partition_index);
+        if (code && invalid++ == 0) first_invalid = i;
         if (!code && !kc_int32_contains(ps->replicas, (int)ps->n_replicas, c->deps.cfg->broker_id))
             code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION; /* not a replica here: StopReplica's business */
         error_name(errs[i], ps->topic_name, ps->partition_index, code);
         if (code) continue;
         c->u[n] = update_of(ps);
         c->from[n++] = i;
+    }
+    if (invalid) {
+        const Kbroker__Rpc__PartitionState *ps = req->partition_states[first_invalid];
+        kb_control_log_invalid("LeaderAndIsr", invalid, ps->topic_name, ps->partition_index);
     }
     return n;
 }
@@ -290,8 +344,10 @@ int16_t kb_control_leader_and_isr(kb_control_t *c, int32_t sender, const Kbroker
                                    req->broker_epoch};
     size_t n = req->n_partition_states;
     kbroker__rpc__leader_and_isr_response__init(out);
-    Kbroker__Rpc__PartitionError **errs;
-    int16_t err = begin(c, &h, n, &errs);
+    Kbroker__Rpc__PartitionError **errs = NULL;
+    int16_t err = kb_control_admit(c, &h);
+    if (!err) err = roles_known(c, req);
+    if (!err) err = begin(c, &h, n, &errs);
     out->error_code = err;
     if (!err) {
         out->partition_errors = errs;
@@ -310,11 +366,12 @@ int16_t kb_control_leader_and_isr(kb_control_t *c, int32_t sender, const Kbroker
 /* Collects the partitions to stop in c->u, naming every one's error. */
 static size_t collect_stops(kb_control_t *c, const Kbroker__Rpc__StopReplicaRequest *req,
                             Kbroker__Rpc__PartitionError **errs) {
-    size_t k = 0;
+    size_t k = 0, invalid = 0, first_invalid = 0;
     for (size_t i = 0; i < req->n_partitions; i++) {
         const Kbroker__Rpc__StopReplicaPartition *sp = req->partitions[i];
         int16_t code = kb_control_partition_check(sp->topic_name, sp->partition_index);
         error_name(errs[i], sp->topic_name, sp->partition_index, code);
+        if (code && invalid++ == 0) first_invalid = i;
         if (code) continue;
         /* Kafka's -1 (none) and -2 (topic deletion) stop at any epoch. */
         c->u[k] = (kb_role_update_t){.topic = sp->topic_name, .partition = sp->partition_index, .leader = -1,
@@ -323,7 +380,21 @@ static size_t collect_stops(kb_control_t *c, const Kbroker__Rpc__StopReplicaRequ
                                      .deleted = sp->delete_partition};
         c->from[k++] = i;
     }
+    if (invalid)
+        kb_control_log_invalid("StopReplica", invalid, req->partitions[first_invalid]->topic_name,
+                               req->partitions[first_invalid]->partition_index);
     return k;
+}
+
+/* A stop is applied whether or not the view holds its partition: it only
+ * ever ends a role and frees (a partition never hosted here allocates
+ * nothing, KB_ROLE_NOT_HERE), and the partitions of a topic whose znode is
+ * gone must still stop.  One that found nothing here and that the view
+ * does not hold either is answered UNKNOWN_TOPIC_OR_PARTITION. */
+static void name_unknown_stops(kb_control_t *c, size_t k, Kbroker__Rpc__PartitionError **errs) {
+    for (size_t i = 0; i < k; i++)
+        if (c->outcome[i] == KB_ROLE_NOT_HERE && !kb_control_view_partition(c, c->u[i].topic, c->u[i].partition))
+            errs[c->from[i]]->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 
 int16_t kb_control_stop_replica(kb_control_t *c, int32_t sender, const Kbroker__Rpc__StopReplicaRequest *req,
@@ -332,13 +403,16 @@ int16_t kb_control_stop_replica(kb_control_t *c, int32_t sender, const Kbroker__
                                    req->broker_epoch};
     size_t n = req->n_partitions;
     kbroker__rpc__stop_replica_response__init(out);
-    Kbroker__Rpc__PartitionError **errs;
-    int16_t err = begin(c, &h, n, &errs);
+    Kbroker__Rpc__PartitionError **errs = NULL;
+    int16_t err = kb_control_admit(c, &h);
+    if (!err) err = begin(c, &h, n, &errs);
     out->error_code = err;
     if (!err) {
         out->partition_errors = errs;
         out->n_partition_errors = n;
-        apply_updates(c, collect_stops(c, req, errs), errs);
+        size_t k = collect_stops(c, req, errs);
+        apply_updates(c, k, errs);
+        name_unknown_stops(c, k, errs);
         c->stats.stop_replica++;
     }
     scratch_trim(c);

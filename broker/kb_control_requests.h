@@ -43,6 +43,45 @@
  * An admitted request raises the highest controller epoch.  Without a
  * view (deps.view NULL) no controller is known: every request is refused
  * at step 4.  Each refusal reason has its counter in kb_control_stats_t.
+ * Known limit: a peer that forges the admitted controller id and epoch
+ * (nothing authenticates the RPC port yet) is obeyed; a LeaderAndIsr
+ * with a huge leader epoch then fences that partition until the broker
+ * restarts, the real controller's lower epoch being refused as
+ * FENCED_LEADER_EPOCH.  Only authenticating the RPC port closes that.
+ *
+ * What ZooKeeper holds.  An admitted request may only describe what
+ * ZooKeeper holds, as this broker's view sees it (kc_view_topic: every
+ * topic's assignment), checked before anything is applied:
+ *   - UpdateMetadata: every partition state of a topic not being deleted
+ *     must name a topic the view holds, at an index below its partition
+ *     count.  A topic cached with more partitions than the view gives it
+ *     (deleted and created again smaller) is cut to the view's count when
+ *     a request names it.  Leader -2 (deletion) needs no view: it only
+ *     removes the topic from the cache, if there.
+ *   - LeaderAndIsr: every partition (with a valid name and index) must be
+ *     one the view holds, with the view's replicas in the view's order,
+ *     so no log is ever created for a partition ZooKeeper lacks.
+ * Anything else refuses the whole request with UNKNOWN_TOPIC_OR_PARTITION
+ * (3), counted as refused_unknown_here and logged in one line (the count
+ * and the first partition).  Whole and retriable rather than skipped:
+ * the view lags ZooKeeper by milliseconds, so a new topic's requests
+ * often arrive before the view has read its assignment, and the
+ * controller sends a refused request again with backoff (kb_ctl_queue.h),
+ * rebuilt from its own view, until this one has caught up; a skipped
+ * state would be lost to that race.  3 says "not (yet) known here", the
+ * code Kafka answers for a partition it does not have; 41 would blame
+ * the controller, 42 a malformed request, and neither is the case.
+ * StopReplica is not checked against the view: a stop only ends a role
+ * and frees (a partition never hosted here allocates nothing), and a
+ * deleted topic's partitions must still stop once its znode is gone.  A
+ * stop that found nothing here, of a partition the view does not hold
+ * either, is answered 3 for that partition alone.
+ * So nothing an admitted request does can make the metadata cache hold a
+ * topic or partition ZooKeeper did not hold (as the view saw it) when the
+ * request came, nor create a log for a partition ZooKeeper does not
+ * assign here: the cache, and the all-topics Metadata answer, are
+ * bounded by the cluster's real size.  (A topic deleted from ZooKeeper
+ * stays cached until the controller sends leader -2 for it.)
  *
  * Then per partition (LeaderAndIsr, StopReplica), the leader epoch, as
  * kb_roles.h says: older → FENCED_LEADER_EPOCH (74) for that partition
@@ -52,7 +91,9 @@
  * refuse is INVALID_TOPIC_EXCEPTION (17) and a negative partition index
  * UNKNOWN_TOPIC_OR_PARTITION (3); so is a LeaderAndIsr partition whose
  * replicas do not list this broker (Kafka 2.6 ignores it the same way: a
- * replica leaves through StopReplica).
+ * replica leaves through StopReplica).  The partitions refused for their
+ * name or index are logged in one line per request (their count and the
+ * first), however many.
  *
  * Size.  Everything a request makes a broker allocate is proportional to
  * the request, except what these bounds cut off: an UpdateMetadata with
@@ -62,7 +103,9 @@
  * partitions they do not name (a state at index k grows its topic to
  * k + 1 partitions, so a few bytes could otherwise allocate megabytes) is
  * refused whole with INVALID_REQUEST (42) and a log line saying which
- * bound.  No real cluster comes near them.
+ * bound.  No real cluster comes near them.  (The partition states are
+ * bounded by ZooKeeper's size already, see above, which is checked first;
+ * KB_CONTROL_MAX_UNNAMED stays as a second guard that costs nothing.)
  *
  * UpdateMetadata and topic deletion: a partition state with leader -2
  * marks its topic as being deleted, and the topic leaves the metadata
@@ -73,8 +116,8 @@
  * topic -2, and a topic of that name is created again only after the
  * deletion completed, which a later request reports, so a request mixing
  * both for one topic is not one a controller sends.  The cache holds a
- * topic's partitions as one array, so removing the topic is its only way
- * to forget partitions.)  The states are grouped by topic whatever their
+ * topic's partitions as one array, so removing the topic, or cutting it
+ * to the view's count, are its only ways to forget partitions.)  The states are grouped by topic whatever their
  * order, so a request costs O(n log n) in its number of states.
  *
  * The core functions take the unpacked request and fill a response the
@@ -129,6 +172,7 @@ typedef struct kb_control_stats {
     uint64_t refused_not_zk_controller;      /* 41: not the controller /controller names */
     uint64_t refused_ahead_of_zk;            /* 41: above /controller_epoch (or it is unknown) */
     uint64_t refused_too_large;              /* 42: beyond a size bound */
+    uint64_t refused_unknown_here;           /* 3: a partition or assignment the view does not hold */
     uint64_t partitions_fenced;              /* partitions answered FENCED_LEADER_EPOCH */
 } kb_control_stats_t;
 
@@ -163,7 +207,7 @@ int64_t kb_control_registration_epoch(void *registration);
 
 /* The cores.  sender is the broker id the request's connection named in
  * its Hello (kb_rpc_req_peer).  Each returns the whole-request error code
- * (0, 11, 41, 42 or 77; -1 UNKNOWN_SERVER_ERROR when out of memory) and
+ * (0, 3, 11, 41, 42 or 77; -1 UNKNOWN_SERVER_ERROR when out of memory) and
  * fills *out, which it initialises; the caller frees out's contents with
  * kb_control_response_clear(&out->base) once sent. */
 int16_t kb_control_leader_and_isr(kb_control_t *c, int32_t sender, const Kbroker__Rpc__LeaderAndIsrRequest *req,

@@ -125,6 +125,10 @@ static const counter_t control_counters[] = {
     {"control_requests_refused_too_large_total",
      "Controller requests refused: beyond a size bound, e.g. live brokers (INVALID_REQUEST).",
      offsetof(kb_control_stats_t, refused_too_large)},
+    {"control_requests_refused_unknown_here_total",
+     "Controller requests refused: naming a partition or assignment ZooKeeper does not hold, as seen here, "
+     "e.g. a topic created a moment ago (UNKNOWN_TOPIC_OR_PARTITION).",
+     offsetof(kb_control_stats_t, refused_unknown_here)},
     {"control_partitions_fenced_total", "Partitions of controller requests answered FENCED_LEADER_EPOCH.",
      offsetof(kb_control_stats_t, partitions_fenced)},
 };

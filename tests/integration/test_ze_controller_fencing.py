@@ -30,6 +30,18 @@ STALE_BROKER_EPOCH (77), and nothing changes):
   - the real controller is still obeyed: a topic created afterwards
     reaches every broker's Metadata; the metrics count each reason.
 
+Even with the real controller's id and epoch, a request may only describe
+what ZooKeeper holds (UNKNOWN_TOPIC_OR_PARTITION (3), retriable, and
+nothing changes):
+
+  - UpdateMetadata with states of a topic ZooKeeper lacks, next to a
+    state of the real topic and with a live broker list pointing
+    elsewhere: the made-up topic never appears in Metadata, and the
+    brokers and leader stay as they were;
+  - LeaderAndIsr for that made-up topic, and for the real partition with
+    replicas other than its assignment: no log dir is created;
+  - the metrics count the refusals.
+
 Then the state znode is edited behind the controller's back (another
 leader, a bumped epoch): clients see nothing change, because brokers no
 longer read state znodes.
@@ -43,7 +55,7 @@ import kbharness as h
 import rpcwire
 
 T = "fenced"
-STALE_CONTROLLER_EPOCH, NOT_CONTROLLER, STALE_BROKER_EPOCH = 11, 41, 77
+UNKNOWN_TOPIC_OR_PARTITION, STALE_CONTROLLER_EPOCH, NOT_CONTROLLER, STALE_BROKER_EPOCH = 3, 11, 41, 77
 METHOD_LEADER_AND_ISR, METHOD_UPDATE_METADATA, METHOD_STOP_REPLICA = 2, 3, 4
 INT32_MAX = 2**31 - 1
 
@@ -182,6 +194,45 @@ def test_no_peer_can_wedge_a_broker(cluster):
     assert counted("not_sender") == 1, m
     assert counted("not_zk_controller") == 1, m
     assert counted("stale_broker_epoch") == 1, m
+
+
+def live_broker(broker_id, host, port):
+    return _int(1, broker_id) + _bytes(2, _int(1, port) + _bytes(2, host.encode()) + _bytes(3, b"PLAINTEXT"))
+
+
+def test_only_what_zookeeper_holds_is_taken(cluster):
+    st = cluster.state(T, 0)
+    leader, epoch = st["leader"], st["leader_epoch"]
+    follower = cluster.brokers[next(i for i in (1, 2, 3) if i != leader)]
+    _, reg = follower.registration()
+    controller, cepoch = cluster.controller(), cluster.controller_epoch()
+    ghost = "ghost"
+    assert cluster.topic(ghost) is None
+    before = picture(cluster)
+    m0 = follower.metrics()
+    real = partition_state(T, 0, cepoch, leader, epoch, st["isr"], 0, [1, 2, 3])
+    phantom = [partition_state(ghost, i, cepoch, follower.id, 0, [follower.id], 0, [follower.id]) for i in range(3)]
+    evil = [live_broker(i, "evil.example.com", 6666) for i in (1, 2, 3)]
+    with h.step(f"UpdateMetadata from the controller's id and epoch naming topic {ghost!r}, "
+                "which ZooKeeper lacks"):
+        err = call(follower, METHOD_UPDATE_METADATA,
+                   update_metadata(controller, cepoch, reg.czxid, [real] + phantom, evil), controller)
+        assert err == UNKNOWN_TOPIC_OR_PARTITION
+    with h.step(f"LeaderAndIsr for {ghost!r}, then for {T}-0 with replicas other than its assignment"):
+        err = call(follower, METHOD_LEADER_AND_ISR, leader_and_isr(controller, cepoch, reg.czxid, phantom),
+                   controller)
+        assert err == UNKNOWN_TOPIC_OR_PARTITION
+        reordered = partition_state(T, 0, cepoch, follower.id, epoch + 10, [follower.id], 99, [3, 2, 1])
+        err = call(follower, METHOD_LEADER_AND_ISR, leader_and_isr(controller, cepoch, reg.czxid, [reordered]),
+                   controller)
+        assert err == UNKNOWN_TOPIC_OR_PARTITION
+    v = h.kcat_view(h.kcat_metadata(follower.bootstrap))
+    assert ghost not in v["topics"], v
+    assert picture(cluster) == before
+    assert not follower.partition_dir(ghost, 0).exists()
+    m = follower.metrics()
+    name = "kbroker_control_requests_refused_unknown_here_total"
+    assert m[name] - m0[name] == 3, m
 
 
 def test_state_znode_edited_behind_the_controllers_back(cluster):

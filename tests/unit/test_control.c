@@ -12,12 +12,18 @@
  * broker with a huge epoch); UpdateMetadata fills brokers, controller and
  * partitions, a later one replaces the broker list, leader -2 deletes a
  * topic whatever else the request says of it, interleaved states cost
- * n log n, and sizes beyond the bounds are refused (42); StopReplica
- * unhosts, fences and deletes; a huge request's scratch is not kept.
+ * n log n, and sizes beyond the bounds are refused (42); requests naming
+ * what the view (ZooKeeper) does not hold are refused whole (3: a phantom
+ * topic, an index past its count, replicas other than its assignment) and
+ * applied once the view has it (the race with a new topic), and a topic
+ * created again smaller is cut; StopReplica unhosts, fences and deletes,
+ * also a topic the view no longer holds; a huge request's scratch is not
+ * kept.
  *
  * Real logs in a temporary dir (logfix) and a view made by hand (viewfix)
- * for the topic settings and ZooKeeper's controller (broker 2 at epoch 1
- * unless a test says otherwise).  This broker is id 1, its broker epoch
+ * for the topic settings, the assignments (topic T with 8 partitions on
+ * {1, 2} unless a test says otherwise) and ZooKeeper's controller (broker
+ * 2 at epoch 1 unless a test says otherwise).  This broker is id 1, its broker epoch
  * 100; requests come from broker 2 (`sender`) unless a test says
  * otherwise.
  * creations_done() runs the loop, bounded, until the logs created off the
@@ -51,6 +57,10 @@ static kb_control_t *ctl;
 static int64_t my_epoch = 100;
 static int32_t sender = 2; /* the broker id the request's connection's Hello named */
 
+static int32_t me_and_2[] = {ME, 2};
+static int32_t two_and_me[] = {2, ME};
+static int32_t only_2[] = {2};
+
 static int64_t epoch_of(void *arg) { return *(int64_t *)arg; }
 
 static void setup(void) {
@@ -58,6 +68,7 @@ static void setup(void) {
     logfix_set("broker.id", "1");
     viewfix_reset();
     viewfix_controller(2, 1);
+    viewfix_topic(T, 8, me_and_2, 2);
     sender = 2;
     logs = logfix_open();
     replicas = kb_replicas_new(&(kb_replicas_deps_t){.base = lf.base, .cfg = &lf.cfg, .logs = logs});
@@ -88,10 +99,6 @@ static void creations_done(void) {
 }
 
 /* ---- building requests ---- */
-
-static int32_t me_and_2[] = {ME, 2};
-static int32_t two_and_me[] = {2, ME};
-static int32_t only_2[] = {2};
 
 static Kbroker__Rpc__PartitionState state(const char *topic, int32_t pid, int32_t leader, int32_t epoch,
                                           int32_t *replicas_, size_t n) {
@@ -142,6 +149,8 @@ static kb_partition_t *hosted(void) { return kb_replicas_get(replicas, T, 0); }
 /* ---- LeaderAndIsr ---- */
 
 START_TEST(leader_and_isr_gives_roles) {
+    viewfix_assign(T, 1, two_and_me, 2);
+    viewfix_topic("elsewhere", 1, only_2, 1);
     Kbroker__Rpc__PartitionState st[] = {state(T, 0, ME, 3, me_and_2, 2), state(T, 1, 2, 3, two_and_me, 2),
                                          state("elsewhere", 0, 2, 0, only_2, 1)};
     Kbroker__Rpc__LeaderAndIsrResponse out;
@@ -330,7 +339,7 @@ START_TEST(update_metadata_fills_the_cache) {
     live(&b[0], 1, "h1", 9092);
     live(&b[1], 2, "h2", 9093);
     live(&b[2], 2, "dup", 1); /* a repeated id keeps its first entry */
-    viewfix_topic(T, 3, me_and_2, 2);
+    viewfix_topic(T, 5, me_and_2, 2);
     viewfix_topic_config(T, "retention.ms", "1000");
     Kbroker__Rpc__PartitionState st[] = {state(T, 2, 2, 7, two_and_me, 2), state(T, 0, ME, 4, me_and_2, 2)};
     ck_assert(!kb_metadata_loaded(md));
@@ -396,6 +405,7 @@ END_TEST
 /* Leader -2 deletes its topic, and deletion wins over every other state
  * of that topic in the same request, before it or after it. */
 START_TEST(update_metadata_deletion_wins_within_a_request) {
+    viewfix_topic("other", 1, me_and_2, 2);
     Kbroker__Rpc__PartitionState st[] = {state(T, 0, ME, 4, me_and_2, 2), state(T, 1, -2, 4, me_and_2, 2),
                                          state("other", 0, ME, 0, me_and_2, 2), state(T, 2, ME, 4, me_and_2, 2)};
     ck_assert_int_eq(um(1, NULL, 0, st, 4), 0);
@@ -433,6 +443,8 @@ START_TEST(update_metadata_cost_does_not_depend_on_state_order) {
         st[2 * HALF + 2 * k + 1] = state("C", k, 2, k, me_and_2, 2);
     }
     for (size_t i = 0; i < n; i++) sp[i] = &st[i];
+    viewfix_topic("B", HALF, me_and_2, 2);
+    viewfix_topic("C", HALF, me_and_2, 2);
     ck_assert_int_eq(um_send(1, NULL, 0, sp, n), 0);
     ck_assert_ptr_null(kb_metadata_topic(md, "A"));
     const kb_metadata_topic_t *b = kb_metadata_topic(md, "B"), *c = kb_metadata_topic(md, "C");
@@ -473,8 +485,11 @@ START_TEST(update_metadata_beyond_the_size_bounds_is_refused) {
     b[0].b.endpoints = eps;
     b[0].b.n_endpoints = KB_CONTROL_MAX_ENDPOINTS + 1;
     ck_assert_int_eq(um_send(1, bp, 1, &sp, 1), KP_ERR_INVALID_REQUEST);
-    /* Two topics named only at the largest possible index: two topics'
-     * worth of partitions not named. */
+    /* Two topics (of the largest size ZooKeeper can hold) named only at
+     * the largest possible index: two topics' worth of partitions not
+     * named. */
+    viewfix_topic(T, KC_TOPIC_MAX_PARTITIONS, me_and_2, 2);
+    viewfix_topic("other", KC_TOPIC_MAX_PARTITIONS, me_and_2, 2);
     Kbroker__Rpc__PartitionState far[] = {state(T, KC_TOPIC_MAX_PARTITIONS - 1, ME, 0, me_and_2, 2),
                                           state("other", KC_TOPIC_MAX_PARTITIONS - 1, ME, 0, me_and_2, 2)};
     ck_assert_int_eq(um(1, NULL, 0, far, 2), KP_ERR_INVALID_REQUEST);
@@ -492,6 +507,127 @@ START_TEST(update_metadata_beyond_the_size_bounds_is_refused) {
     ck_assert_int_eq(kb_metadata_topic(md, T)->n_partitions, KC_TOPIC_MAX_PARTITIONS);
     free(bp);
     free(b);
+}
+END_TEST
+
+/* ---- what ZooKeeper holds (the view) ---- */
+
+/* The forgery of the review: the real controller's id and epoch, states
+ * of a topic ZooKeeper does not have.  Refused whole, retriable (3), and
+ * nothing of it reaches the cache, not even its known topic's state or
+ * its brokers. */
+START_TEST(update_metadata_of_a_topic_zookeeper_lacks_is_refused) {
+    live_t b[1];
+    live(&b[0], 1, "evil", 6666);
+    Kbroker__Rpc__PartitionState st[] = {state(T, 0, ME, 1, me_and_2, 2), state("ghost", 0, ME, 0, me_and_2, 2),
+                                         state("ghost", 1, ME, 0, me_and_2, 2)};
+    ck_assert_int_eq(um(1, b, 1, st, 3), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_ptr_null(kb_metadata_topic(md, "ghost"));
+    ck_assert_ptr_null(kb_metadata_topic(md, T));
+    ck_assert_int_eq(kb_metadata_broker_count(md), 0);
+    ck_assert(!kb_metadata_loaded(md));
+    ck_assert_int_eq(kb_control_controller_epoch(ctl), -1);
+    kb_control_stats_t s;
+    kb_control_stats(ctl, &s);
+    ck_assert_uint_eq(s.refused_unknown_here, 1);
+    ck_assert_uint_eq(s.update_metadata, 0);
+}
+END_TEST
+
+START_TEST(update_metadata_index_beyond_the_views_count_is_refused) {
+    Kbroker__Rpc__PartitionState st = state(T, 8, ME, 1, me_and_2, 2); /* the view has 0..7 */
+    ck_assert_int_eq(um(1, NULL, 0, &st, 1), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_ptr_null(kb_metadata_topic(md, T));
+    st = state(T, 7, ME, 1, me_and_2, 2);
+    ck_assert_int_eq(um(1, NULL, 0, &st, 1), 0);
+    ck_assert_int_eq(kb_metadata_topic(md, T)->n_partitions, 8);
+    ck_assert_int_eq(kb_metadata_topic(md, T)->partitions[7].leader, ME);
+}
+END_TEST
+
+/* Leader -2 of a topic ZooKeeper no longer holds (its znode went after
+ * the deletion) still removes it from the cache; of one it never held,
+ * it is no error and adds nothing. */
+START_TEST(update_metadata_deletes_a_topic_zookeeper_no_longer_holds) {
+    Kbroker__Rpc__PartitionState st = state(T, 0, ME, 1, me_and_2, 2);
+    ck_assert_int_eq(um(1, NULL, 0, &st, 1), 0);
+    viewfix_remove_topic(T);
+    st = state(T, 0, -2, 1, me_and_2, 2);
+    ck_assert_int_eq(um(1, NULL, 0, &st, 1), 0);
+    ck_assert_ptr_null(kb_metadata_topic(md, T));
+    st = state("ghost", 0, -2, 1, me_and_2, 2);
+    ck_assert_int_eq(um(1, NULL, 0, &st, 1), 0);
+    ck_assert_int_eq(kb_metadata_topic_count(md), 0);
+}
+END_TEST
+
+/* A topic deleted and created again with fewer partitions: the next
+ * request naming it cuts the cache's copy to the view's size. */
+START_TEST(update_metadata_cuts_a_topic_created_again_smaller) {
+    Kbroker__Rpc__PartitionState st[] = {state(T, 0, ME, 1, me_and_2, 2), state(T, 7, ME, 1, me_and_2, 2)};
+    ck_assert_int_eq(um(1, NULL, 0, st, 2), 0);
+    ck_assert_int_eq(kb_metadata_topic(md, T)->n_partitions, 8);
+    viewfix_remove_topic(T);
+    viewfix_topic(T, 2, two_and_me, 2);
+    st[0] = state(T, 1, 2, 0, two_and_me, 2);
+    ck_assert_int_eq(um(1, NULL, 0, st, 1), 0);
+    const kb_metadata_topic_t *t = kb_metadata_topic(md, T);
+    ck_assert_int_eq(t->n_partitions, 2);
+    ck_assert_int_eq(t->partitions[1].leader, 2);
+}
+END_TEST
+
+/* A phantom partition gets no log: a topic ZooKeeper lacks, an index past
+ * its count, or replicas other than its assignment refuse the whole
+ * request (3), and nothing is hosted. */
+START_TEST(leader_and_isr_for_an_assignment_zookeeper_lacks_is_refused) {
+    Kbroker__Rpc__PartitionState st[] = {state(T, 0, ME, 1, me_and_2, 2), state("ghost", 0, ME, 1, me_and_2, 2)};
+    Kbroker__Rpc__LeaderAndIsrResponse out;
+    ck_assert_int_eq(lai(1, my_epoch, st, 2, &out), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(out.error_code, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    kb_control_response_clear(&out.base);
+    st[1] = state(T, 8, ME, 1, me_and_2, 2);
+    ck_assert_int_eq(lai(1, my_epoch, st, 2, &out), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    kb_control_response_clear(&out.base);
+    st[1] = state(T, 1, ME, 1, two_and_me, 2); /* the view assigns {1, 2}: the order differs */
+    ck_assert_int_eq(lai(1, my_epoch, st, 2, &out), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    kb_control_response_clear(&out.base);
+    int32_t me_2_3[] = {ME, 2, 3};
+    st[1] = state(T, 1, ME, 1, me_2_3, 3);
+    ck_assert_int_eq(lai(1, my_epoch, st, 2, &out), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    kb_control_response_clear(&out.base);
+    ck_assert_ptr_null(hosted());
+    ck_assert_ptr_null(kb_replicas_get(replicas, "ghost", 0));
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 1));
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 8));
+    ck_assert_int_eq(kb_control_controller_epoch(ctl), -1);
+    kb_control_stats_t s;
+    kb_control_stats(ctl, &s);
+    ck_assert_uint_eq(s.refused_unknown_here, 4);
+    ck_assert_uint_eq(s.leader_and_isr, 0);
+}
+END_TEST
+
+/* The race the retriable code is for: a new topic's requests arrive
+ * before this broker's view has read its assignment; the controller sends
+ * them again, and once the view has it they are applied. */
+START_TEST(a_new_topics_requests_are_applied_once_the_view_has_it) {
+    Kbroker__Rpc__PartitionState st = state("fresh", 0, ME, 0, me_and_2, 2);
+    Kbroker__Rpc__LeaderAndIsrResponse out;
+    ck_assert_int_eq(lai(1, my_epoch, &st, 1, &out), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    kb_control_response_clear(&out.base);
+    ck_assert_int_eq(um(1, NULL, 0, &st, 1), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    viewfix_topic("fresh", 1, me_and_2, 2); /* the view caught up */
+    ck_assert_int_eq(lai(1, my_epoch, &st, 1, &out), 0);
+    ck_assert_int_eq(out.partition_errors[0]->error_code, 0);
+    kb_control_response_clear(&out.base);
+    ck_assert_int_eq(um(1, NULL, 0, &st, 1), 0);
+    ck_assert_ptr_nonnull(kb_replicas_get(replicas, "fresh", 0));
+    ck_assert(kb_partition_is_leader(kb_replicas_get(replicas, "fresh", 0)));
+    ck_assert_int_eq(kb_metadata_topic(md, "fresh")->partitions[0].leader, ME);
+    kb_control_stats_t s;
+    kb_control_stats(ctl, &s);
+    ck_assert_uint_eq(s.refused_unknown_here, 2);
 }
 END_TEST
 
@@ -536,11 +672,27 @@ START_TEST(stop_replica_unhosts_fences_and_deletes) {
     ck_assert_int_eq(lai_one(state(T, 0, ME, 0, me_and_2, 2)), 0);
     ck_assert_ptr_nonnull(hosted());
     ck_assert_int_eq(kb_partition_leader_epoch(hosted()), 0);
-    /* Unknown partitions are no error; invalid ones are. */
-    ck_assert_int_eq(stop(1, "never", 3, -1, true, &perr), 0);
+    /* Partitions not hosted here are no error; partitions ZooKeeper does
+     * not hold either, and invalid ones, are. */
+    ck_assert_int_eq(stop(1, T, 3, -1, true, &perr), 0);
     ck_assert_int_eq(perr, 0);
+    ck_assert_int_eq(stop(1, "never", 3, -1, true, &perr), 0);
+    ck_assert_int_eq(perr, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
     ck_assert_int_eq(stop(1, T, -1, -1, false, &perr), 0);
     ck_assert_int_eq(perr, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+}
+END_TEST
+
+/* A deleted topic's znode may be gone before its partitions are stopped
+ * here: a stop only ends roles, so it still applies. */
+START_TEST(stop_replica_of_a_topic_zookeeper_no_longer_holds_applies) {
+    int16_t perr;
+    ck_assert_int_eq(lai_one(state(T, 0, ME, 5, me_and_2, 2)), 0);
+    ck_assert_ptr_nonnull(hosted());
+    viewfix_remove_topic(T);
+    ck_assert_int_eq(stop(1, T, 0, -2, true, &perr), 0);
+    ck_assert_int_eq(perr, 0);
+    ck_assert_ptr_null(hosted());
 }
 END_TEST
 
@@ -550,6 +702,7 @@ END_TEST
  * a small one's is kept. */
 START_TEST(a_huge_request_does_not_keep_its_scratch) {
     size_t n = 5000;
+    viewfix_topic("elsewhere", (int)n, only_2, 1);
     Kbroker__Rpc__PartitionState *st = calloc(n, sizeof(*st));
     Kbroker__Rpc__PartitionState **sp = calloc(n, sizeof(*sp));
     ck_assert_ptr_nonnull(st);
@@ -707,7 +860,14 @@ Suite *control_suite(void) {
     tcase_add_test(tc, update_metadata_deletion_wins_within_a_request);
     tcase_add_test(tc, update_metadata_cost_does_not_depend_on_state_order);
     tcase_add_test(tc, update_metadata_beyond_the_size_bounds_is_refused);
+    tcase_add_test(tc, update_metadata_of_a_topic_zookeeper_lacks_is_refused);
+    tcase_add_test(tc, update_metadata_index_beyond_the_views_count_is_refused);
+    tcase_add_test(tc, update_metadata_deletes_a_topic_zookeeper_no_longer_holds);
+    tcase_add_test(tc, update_metadata_cuts_a_topic_created_again_smaller);
+    tcase_add_test(tc, leader_and_isr_for_an_assignment_zookeeper_lacks_is_refused);
+    tcase_add_test(tc, a_new_topics_requests_are_applied_once_the_view_has_it);
     tcase_add_test(tc, stop_replica_unhosts_fences_and_deletes);
+    tcase_add_test(tc, stop_replica_of_a_topic_zookeeper_no_longer_holds_applies);
     tcase_add_test(tc, a_huge_request_does_not_keep_its_scratch);
     tcase_add_test(tc, requests_naming_another_controller_than_their_sender_are_refused);
     tcase_add_test(tc, only_the_controller_zookeeper_names_is_obeyed);

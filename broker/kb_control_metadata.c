@@ -264,7 +264,14 @@ static int trim_to_view(kb_control_t *c, const kc_topic_t *t) {
  * the view still holds the topic), or cut to the view's size, grown once
  * (a new topic takes the view's config overrides) and its states set in
  * request order, so a partition named twice keeps the later state.  The
- * view holds every partition of a group not deleted (plan_known). */
+ * view holds every partition of a group not deleted (plan_known).
+ *
+ * A topic always has the view's partition count, not that of the highest
+ * index named so far: the controller tells a new topic's partitions as
+ * their first states land, a few at a time, and a client shown a topic of
+ * 1, then 2, ... partitions would hash its keys over the wrong count.  The
+ * ones not named yet have no leader (LEADER_NOT_AVAILABLE), as in Kafka
+ * while a topic is being created. */
 static int apply_group(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataRequest *req, const plan_t *p,
                        const group_t *g) {
     const char *topic = p->refs[g->from].topic;
@@ -274,7 +281,7 @@ static int apply_group(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataReques
     }
     const kc_topic_t *t = view_topic(c, topic);
     if (!t || trim_to_view(c, t) != 0) return -1;
-    if (kb_metadata_ensure_partitions(c->deps.metadata, topic, g->size, t->configs, t->n_configs) != 0)
+    if (kb_metadata_ensure_partitions(c->deps.metadata, topic, t->n_partitions, t->configs, t->n_configs) != 0)
         return -1;
     int rc = 0;
     for (size_t i = g->from; i < g->to; i++) rc |= set_partition(c, req->partition_states[p->refs[i].pos]);

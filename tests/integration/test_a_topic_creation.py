@@ -189,6 +189,29 @@ def test_list_topics_and_list_brokers(cluster, orders):
     assert all(lines[i][-1] == brokers[i]["rpc"] for i in BROKERS), r.stdout
 
 
+def test_a_new_topic_shows_its_whole_partition_count_from_its_first_metadata(cluster, orders):
+    """The controller tells a new topic's partitions as their first states
+    land, a few at a time; a broker's Metadata must still show the topic
+    with all its partitions (those not told yet without a leader), never 1,
+    then 2, ...: a producer would hash its keys over the wrong count."""
+    name, n = "wide-new", 300
+    r = cluster.admin("create-topic", "--topic", name, "--partitions", n, "--replication-factor", 1)
+    assert r.returncode == 0, r.stderr
+    seen = set()
+
+    def all_led():
+        t = h.metadata(cluster.brokers[2]).get("topics", {}).get(name)
+        if t is None:
+            return False
+        parts = t[1]
+        seen.add(len(parts))
+        return len(parts) == n and all(p.leader >= 0 for p in parts.values())
+
+    with h.step(f"poll broker 2's Metadata until every partition of {name} ({n}) is led"):
+        h.wait_until(all_led, 60, f"every partition of {name} led", interval=0.002)
+    assert seen == {n}, f"partition counts seen while the topic was being created: {sorted(seen)}"
+
+
 BAD_CREATES = [
     ("topic exists", 3, ["--topic", TOPIC, "--partitions", 1, "--replication-factor", 1]),
     ("space in name", 4, ["--topic", "a b", "--partitions", 1, "--replication-factor", 1]),

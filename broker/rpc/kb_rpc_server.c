@@ -276,9 +276,9 @@ static void take_hello(kb_rpc_server_t *s, kb_conn_t *c, rpc_sconn_t *sc, const 
     }
     make_room_for(s, sc->peer.broker_id);
     sconn_list(s, sc);
-    kc_log_limited(&s->peer_log, KB_RPC_PEER_LOG_MS, KC_LOG_INFO, MOD, "RPC connection %llu from %s is broker %d (epoch %lld)",
-                   (unsigned long long)kb_conn_id(c), kb_conn_peer(c), (int)sc->peer.broker_id,
-                   (long long)sc->peer.broker_epoch);
+    kc_log_limited(&s->peer_log, KB_RPC_PEER_LOG_MS, KC_LOG_INFO, MOD,
+                   "RPC connection %llu from %s is broker %d (epoch %lld)", (unsigned long long)kb_conn_id(c),
+                   kb_conn_peer(c), (int)sc->peer.broker_id, (long long)sc->peer.broker_epoch);
     kb_conn_handshake_done(c); /* frames up to max_frame from now on */
     Kbroker__Rpc__HelloResponse resp = KBROKER__RPC__HELLO_RESPONSE__INIT;
     resp.protocol_version = KP_RPC_PROTOCOL_VERSION;

@@ -3,7 +3,8 @@
  *
  * One fprintf per line keeps lines whole even when several processes share
  * the terminal.  Repeated lines are thinned out by kc_ratelimit_t, which
- * counts what it drops so the next line can say so.  The logger has no locking: kbroker logs only from its event
+ * counts what it drops so the next line can say so (kc_log_limited does
+ * both for the lines a peer can cause).  The logger has no locking: kbroker logs only from its event
  * loop thread and helper threads format into a local buffer first.
  */
 #include "common/kc_log.h"

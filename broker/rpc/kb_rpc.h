@@ -126,7 +126,10 @@ typedef struct kb_rpc_handler {
     void *arg;
 } kb_rpc_handler_t;
 
-/* The server's defaults for the limits above. */
+/* The server's defaults for the limits above.  A broker opens one
+ * connection to each peer as controller; replica fetchers, when they move
+ * to this channel, must stay below KB_RPC_MAX_PER_BROKER per follower and
+ * leader, or they would keep closing each other. */
 #define KB_RPC_MAX_UNIDENTIFIED 64
 #define KB_RPC_MAX_PER_BROKER 8
 #define KB_RPC_PEER_LOG_MS 1000 /* at most one "is broker N" line per this interval */

@@ -19,7 +19,13 @@
  *     peer silent, or stuck in a partial frame, past the Hello deadline is
  *     closed; connections beyond max_connections are refused; a fake peer
  *     that keeps closing the handshake is redialled with growing waits,
- *     and a completed handshake resets them.
+ *     and a completed handshake resets them;
+ *   - who may hold a connection: a Hello naming an id below 0, or one the
+ *     peer_known callback does not know, is closed; a new connection takes
+ *     the place of the oldest still waiting for its Hello (the
+ *     max_unidentified cap, or a full server); one connection too many for
+ *     a broker id closes the oldest of that id;
+ *   - a hundred bad frames write at most two warnings (stderr captured).
  *
  * Every loop run is bounded by a timer (pump); nothing sleeps.
  */

@@ -54,6 +54,7 @@
 #include "broker/rpc/kb_rpc.h"
 #include "common/kb_worker.h"
 #include "common/kc_log.h"
+#include "coord/kc_view.h"
 
 #define SHUTDOWN_GRACE_MS 3000
 /* The worker threads decompress and scan for clients; under a full CPU the
@@ -64,7 +65,8 @@
 /* RPC connections a broker takes at once (kb_rpc_server_opts_t): the
  * controller keeps one to each broker, and a follower's replica fetchers
  * one each per leader broker, so a cluster of hundreds of brokers stays
- * well below it; beyond it new connections are refused with a log line. */
+ * well below it.  It is a backstop: the server's own limits (those waiting
+ * for their Hello, those per broker id, kb_rpc.h) come first. */
 #define KB_RPC_MAX_CONNECTIONS 1024
 
 typedef struct kb_process {
@@ -394,6 +396,16 @@ static int start_controller(kb_process_t *p) {
     return kb_controller_set_transport(b->controller, p->ctl_transport);
 }
 
+/* The RPC server's peer_known: a Hello is taken from a broker whose
+ * registration, with that czxid as its epoch, is in this broker's view.
+ * A registration the view has not read yet is refused for now: the peer's
+ * client redials with backoff (kb_rpc.h). */
+static bool rpc_peer_known(void *arg, int32_t broker_id, int64_t broker_epoch) {
+    kb_broker_t *b = arg;
+    const kc_broker_info_t *info = b->view ? kc_view_broker(b->view, broker_id) : NULL;
+    return info && info->czxid > 0 && info->czxid == broker_epoch;
+}
+
 /* The inter-broker RPC listener on kbroker.rpc.port (0: any free port),
  * on the bind host of the inter-broker listener, whose advertised host the
  * registration publishes with it (kb_config_rpc_bind_host); the broker
@@ -411,6 +423,10 @@ static int start_rpc(kb_process_t *p) {
         .idle_ms = p->cfg.connections_max_idle_ms,
         .hello_timeout_ms = p->cfg.controller_socket_timeout_ms,
         .max_connections = KB_RPC_MAX_CONNECTIONS,
+        .max_unidentified = KB_RPC_MAX_UNIDENTIFIED,
+        .max_per_broker = KB_RPC_MAX_PER_BROKER,
+        .peer_known = rpc_peer_known,
+        .peer_known_arg = b,
         .self = {p->cfg.broker_id, -1},
         .handlers = handlers,
         .n_handlers = rpc_handlers(b, handlers),

@@ -3,7 +3,8 @@
  *
  * One fprintf per line keeps lines whole even when several processes share
  * the terminal.  Repeated lines are thinned out by kc_ratelimit_t, which
- * counts what it drops so the next line can say so.  The logger has no locking: kbroker logs only from its event
+ * counts what it drops so the next line can say so (kc_log_limited does
+ * both for the lines a peer can cause).  The logger has no locking: kbroker logs only from its event
  * loop thread and helper threads format into a local buffer first.
  */
 #include "common/kc_log.h"
@@ -27,16 +28,21 @@ void kc_log_init(const char *prog, int32_t broker_id, kc_log_level_t min_level) 
 void kc_log_set_broker_id(int32_t broker_id) { log_broker_id = broker_id; }
 
 void kc_log(kc_log_level_t level, const char *module, const char *fmt, ...) {
+    va_list ap;
+
+    va_start(ap, fmt);
+    kc_vlog(level, module, fmt, ap);
+    va_end(ap);
+}
+
+void kc_vlog(kc_log_level_t level, const char *module, const char *fmt, va_list ap) {
     static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
     char msg[2048], stamp[32], who[48];
     struct timeval tv;
     struct tm tm;
-    va_list ap;
 
     if (level < log_min_level) return;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -64,4 +70,32 @@ bool kc_ratelimit_allow(kc_ratelimit_t *rl, int interval_ms, uint64_t *dropped) 
     *dropped = rl->suppressed;
     rl->suppressed = 0;
     return true;
+}
+
+bool kc_vlog_limited(kc_ratelimit_t *rl, int interval_ms, kc_log_level_t level, const char *module,
+                     const char *fmt, va_list ap) {
+    char msg[1900];
+    uint64_t dropped = 0;
+    bool allowed = !rl || kc_ratelimit_allow(rl, interval_ms, &dropped);
+
+    if (!allowed && log_min_level > KC_LOG_DEBUG) return false; /* the common case under a flood: no formatting */
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (!allowed)
+        kc_log(KC_LOG_DEBUG, module, "%s", msg);
+    else if (dropped)
+        kc_log(level, module, "%s (%llu similar lines suppressed since the last one)", msg,
+               (unsigned long long)dropped);
+    else
+        kc_log(level, module, "%s", msg);
+    return allowed;
+}
+
+bool kc_log_limited(kc_ratelimit_t *rl, int interval_ms, kc_log_level_t level, const char *module,
+                    const char *fmt, ...) {
+    va_list ap;
+
+    va_start(ap, fmt);
+    bool allowed = kc_vlog_limited(rl, interval_ms, level, module, fmt, ap);
+    va_end(ap);
+    return allowed;
 }

@@ -221,9 +221,10 @@ void kb_api_close(const kb_request_t *req, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
-    kc_warn("api", "%s on listener %s: %s (key %d) v%d, correlation id %d: %s; closing connection",
-            kb_conn_peer(req->conn), kb_conn_listener(req->conn), name ? name : "unknown API",
-            h->request_api_key, h->request_api_version, h->correlation_id, reason);
+    /* Rate-limited per listener: a client can send malformed requests at will. */
+    kb_conn_warn(req->conn, "api", "%s on listener %s: %s (key %d) v%d, correlation id %d: %s; closing connection",
+                 kb_conn_peer(req->conn), kb_conn_listener(req->conn), name ? name : "unknown API",
+                 h->request_api_key, h->request_api_version, h->correlation_id, reason);
     kb_conn_close(req->conn, reason);
 }
 

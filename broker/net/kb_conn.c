@@ -36,6 +36,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,9 +54,6 @@
  * this many bytes of a large frame instead of once per arriving segment. */
 #define KB_RCVLOWAT_MAX (64 * 1024)
 #define KB_MAX_SINGLE_READ (256 * 1024) /* bytes asked of one recv */
-/* At most one handshake-deadline line per this interval, process-wide: a
- * peer can open many connections that never handshake. */
-#define KB_HANDSHAKE_LOG_MS 10000
 
 static void conn_process(kb_conn_t *c);
 
@@ -102,6 +100,7 @@ void kb_conn_shutdown(kb_conn_t *c, const char *reason) {
     c->owner = NULL;
     c->bad_frames = NULL;
     c->handshake_timeouts = NULL;
+    c->warn_log = NULL;
     c->on_handshake = NULL;
     conn_unref(c);
 }
@@ -169,13 +168,20 @@ static int32_t conn_max_frame(const kb_conn_t *c) {
     return c->in_handshake ? c->opts.handshake_max_frame : c->opts.max_frame;
 }
 
+void kb_conn_warn(kb_conn_t *c, const char *module, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    kc_vlog_limited(c->warn_log, KB_NET_REFUSED_LOG_MS, KC_LOG_WARN, module, fmt, ap);
+    va_end(ap);
+}
+
 static void conn_reject(kb_conn_t *c, int32_t size) {
     char where[400], key[80] = "";
     if (c->in_handshake) snprintf(key, sizeof(key), " before its handshake");
     else if (c->opts.max_frame_key) snprintf(key, sizeof(key), " (%s)", c->opts.max_frame_key);
-    kc_warn(MOD, "closing connection %llu %s: %s size %d is outside 0..%d%s", (unsigned long long)c->id,
-            conn_where(c, "on listener", where, sizeof(where)), c->outbound ? "frame" : "request", (int)size,
-            (int)conn_max_frame(c), key);
+    kb_conn_warn(c, MOD, "closing connection %llu %s: %s size %d is outside 0..%d%s", (unsigned long long)c->id,
+                 conn_where(c, "on listener", where, sizeof(where)), c->outbound ? "frame" : "request", (int)size,
+                 (int)conn_max_frame(c), key);
     (*c->bad_frames)++;
     conn_close_after_output(c);
 }
@@ -330,23 +336,14 @@ static void conn_read(evutil_socket_t fd, short what, void *arg) {
 static void on_resume(evutil_socket_t fd, short what, void *arg) { conn_process(arg); }
 
 /* The handshake phase outlived handshake_ms: counted, and closed with a
- * warning (rate-limited, the line counting those it left out). */
+ * warning (rate-limited by the owner, kb_conn_warn). */
 static void on_handshake_deadline(evutil_socket_t fd, short what, void *arg) {
-    static kc_ratelimit_t log_limit;
     kb_conn_t *c = arg;
-    char where[400], reason[160], key[80] = "", more[64] = "";
-    uint64_t dropped = 0;
+    char where[400], key[80] = "";
     if (c->handshake_timeouts) (*c->handshake_timeouts)++;
     if (c->opts.handshake_key) snprintf(key, sizeof(key), " (%s)", c->opts.handshake_key);
-    snprintf(reason, sizeof(reason), "no handshake within %d ms%s", (int)c->opts.handshake_ms, key);
-    if (!kc_ratelimit_allow(&log_limit, KB_HANDSHAKE_LOG_MS, &dropped)) {
-        kb_conn_close(c, reason); /* a debug line */
-        return;
-    }
-    if (dropped)
-        snprintf(more, sizeof(more), " (and %llu more since the last such line)", (unsigned long long)dropped);
-    kc_warn(MOD, "closing connection %llu %s: %s%s", (unsigned long long)c->id,
-            conn_where(c, "on listener", where, sizeof(where)), reason, more);
+    kb_conn_warn(c, MOD, "closing connection %llu %s: no handshake within %d ms%s", (unsigned long long)c->id,
+                 conn_where(c, "on listener", where, sizeof(where)), (int)c->opts.handshake_ms, key);
     kb_conn_close(c, NULL);
 }
 

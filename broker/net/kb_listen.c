@@ -13,6 +13,14 @@
  * its listener's count when it closes, through the hook the connection
  * runs (conn_closed).  So the connections close before the listeners are
  * freed.
+ *
+ * A listener with a handshake phase also queues its connections still in
+ * it, oldest first (hs_head), so that making room for a new connection
+ * (max_handshaking, kb_net.h) closes the oldest in O(1); a connection
+ * leaves the queue when its handshake completes (conn_handshaken) or it
+ * closes.  Each listener has its own rate limits on the lines peers can
+ * cause: refusals, evictions, and its connections' warnings
+ * (kb_conn_warn).
  */
 #include "broker/net/kb_net_internal.h"
 
@@ -42,7 +50,12 @@ typedef struct kb_listen {
     kb_conn_opts_t opts;
     int max_conns; /* <= 0: no cap */
     int n_conns;   /* open connections accepted here */
+    int max_handshaking; /* <= 0: no cap */
+    int n_handshaking;   /* connections in hs_head's queue */
+    kb_conn_t *hs_head, *hs_tail; /* connections in their handshake, oldest first */
     kc_ratelimit_t refused_log;
+    kc_ratelimit_t evicted_log;
+    kc_ratelimit_t warn_log; /* the connections' kb_conn_warn lines */
     char name[64];
     struct kb_listen *next;
 } kb_listen_t;
@@ -56,6 +69,7 @@ struct kb_server {
     uint64_t bad_frames; /* connections closed for a frame size out of range */
     uint64_t handshake_timeouts;
     uint64_t refused;    /* connections refused at accept for max_connections */
+    uint64_t evicted;    /* connections closed in their handshake to make room */
 };
 
 /* ------------------------------------------------------------------------
@@ -80,11 +94,41 @@ static void format_peer(const struct sockaddr *sa, char *buf, size_t n) {
     snprintf(buf, n, "[%s]:%d", ip, ntohs(in6->sin6_port));
 }
 
+/* ------------------------------------------------------------------------
+ * The queue of connections in their handshake
+ * ------------------------------------------------------------------------ */
+
+static void hs_enqueue(kb_listen_t *l, kb_conn_t *c) {
+    c->hs_prev = l->hs_tail;
+    c->hs_next = NULL;
+    if (l->hs_tail) l->hs_tail->hs_next = c;
+    else l->hs_head = c;
+    l->hs_tail = c;
+    c->hs_queued = true;
+    l->n_handshaking++;
+}
+
+static void hs_dequeue(kb_listen_t *l, kb_conn_t *c) {
+    if (!c->hs_queued) return;
+    if (c->hs_prev) c->hs_prev->hs_next = c->hs_next;
+    else l->hs_head = c->hs_next;
+    if (c->hs_next) c->hs_next->hs_prev = c->hs_prev;
+    else l->hs_tail = c->hs_prev;
+    c->hs_prev = c->hs_next = NULL;
+    c->hs_queued = false;
+    l->n_handshaking--;
+}
+
+/* The connection's handshake hook: it has identified itself, and no
+ * longer counts against max_handshaking. */
+static void conn_handshaken(kb_conn_t *c, void *owner) { hs_dequeue(owner, c); }
+
 /* The connection's hook: it has closed, so it leaves the server's list
  * and its listener's count. */
 static void conn_closed(kb_conn_t *c, void *owner, const char *reason) {
     kb_listen_t *l = owner;
     kb_server_t *srv = l->srv;
+    hs_dequeue(l, c);
     if (c->prev) c->prev->next = c->next;
     else srv->conns = c->next;
     if (c->next) c->next->prev = c->prev;
@@ -96,23 +140,67 @@ static void conn_closed(kb_conn_t *c, void *owner, const char *reason) {
 /* The listener is full: fd is closed unread, and the refusal counted and
  * logged (rate-limited: a flood of connections must not flood the log). */
 static void refuse(kb_listen_t *l, evutil_socket_t fd, const struct sockaddr *sa) {
-    char peer[300], more[64] = "";
-    uint64_t dropped = 0;
+    char peer[300];
     evutil_closesocket(fd);
     l->srv->refused++;
-    if (!kc_ratelimit_allow(&l->refused_log, KB_NET_REFUSED_LOG_MS, &dropped)) return;
     format_peer(sa, peer, sizeof(peer));
-    if (dropped) snprintf(more, sizeof(more), " (%llu more refused since the last such line)", (unsigned long long)dropped);
-    kc_warn(MOD, "refusing a connection from %s on listener %s: %d connections are open, its limit%s", peer, l->name,
-            l->n_conns, more);
+    kc_log_limited(&l->refused_log, KB_NET_REFUSED_LOG_MS, KC_LOG_WARN, MOD,
+                   "refusing a connection from %s on listener %s: %d connections are open, its limit", peer, l->name,
+                   l->n_conns);
+}
+
+/* Whether a new connection needs another's place: the handshake cap is
+ * reached, or the listener's own. */
+static bool listener_full(const kb_listen_t *l) {
+    return (l->max_handshaking > 0 && l->n_handshaking >= l->max_handshaking) ||
+           (l->max_conns > 0 && l->n_conns >= l->max_conns);
+}
+
+/* Closes the connection that has been in its handshake longest, to make
+ * room for a new one: a peer that is about to identify itself gets in
+ * however many silent connections are open.  Counted and logged
+ * (rate-limited). */
+static void evict_oldest_handshaking(kb_listen_t *l) {
+    kb_conn_t *c = l->hs_head;
+    char full[96];
+    if (l->max_handshaking > 0 && l->n_handshaking >= l->max_handshaking)
+        snprintf(full, sizeof(full), "%d connections are in their handshake, the limit", l->n_handshaking);
+    else
+        snprintf(full, sizeof(full), "%d connections are open, the limit", l->n_conns);
+    l->srv->evicted++;
+    kc_log_limited(&l->evicted_log, KB_NET_REFUSED_LOG_MS, KC_LOG_WARN, MOD,
+                   "closing connection %llu from %s on listener %s, the oldest still in its handshake: %s, and a "
+                   "new connection takes its place",
+                   (unsigned long long)c->id, c->peer, l->name, full);
+    kb_conn_close(c, NULL);
+}
+
+/* Links a new connection to its listener and the server. */
+static void adopt(kb_listen_t *l, kb_conn_t *c) {
+    kb_server_t *srv = l->srv;
+    c->owner = l;
+    c->on_closed = conn_closed;
+    c->on_handshake = conn_handshaken;
+    c->bad_frames = &srv->bad_frames;
+    c->handshake_timeouts = &srv->handshake_timeouts;
+    c->warn_log = &l->warn_log;
+    c->next = srv->conns;
+    if (srv->conns) srv->conns->prev = c;
+    srv->conns = c;
+    srv->n_conns++;
+    l->n_conns++;
+    if (c->in_handshake) hs_enqueue(l, c);
 }
 
 static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg) {
     kb_listen_t *l = arg;
     kb_server_t *srv = l->srv;
-    if (l->max_conns > 0 && l->n_conns >= l->max_conns) {
-        refuse(l, fd, sa);
-        return;
+    if (listener_full(l)) {
+        if (!l->hs_head) {
+            refuse(l, fd, sa);
+            return;
+        }
+        evict_oldest_handshaking(l);
     }
     kb_conn_t *c = kb_conn_create(srv->base, fd, &l->opts, l->name, ++srv->next_id, false);
     if (!c) {
@@ -121,15 +209,7 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     }
     format_peer(sa, c->peer, sizeof(c->peer));
     kb_net_tune_socket(fd, &l->opts);
-    c->owner = l;
-    c->on_closed = conn_closed;
-    c->bad_frames = &srv->bad_frames;
-    c->handshake_timeouts = &srv->handshake_timeouts;
-    c->next = srv->conns;
-    if (srv->conns) srv->conns->prev = c;
-    srv->conns = c;
-    srv->n_conns++;
-    l->n_conns++;
+    adopt(l, c);
     kc_debug(MOD, "connection %llu from %s on %s", (unsigned long long)c->id, c->peer, c->name);
     kb_conn_start(c);
 }
@@ -222,6 +302,7 @@ static kb_listen_t *listen_new(kb_server_t *srv, const kb_listen_spec_t *spec, e
     l->srv = srv;
     l->opts = spec->conn;
     l->max_conns = spec->max_connections;
+    l->max_handshaking = spec->conn.handshake_max_frame > 0 ? spec->max_handshaking : 0;
     snprintf(l->name, sizeof(l->name), "%s", spec->name);
     l->retry = evtimer_new(srv->base, on_accept_retry, l);
     l->lev = evconnlistener_new(srv->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
@@ -288,3 +369,4 @@ int kb_server_connection_count(const kb_server_t *srv) { return srv->n_conns; }
 uint64_t kb_server_bad_frames(const kb_server_t *srv) { return srv->bad_frames; }
 uint64_t kb_server_handshake_timeouts(const kb_server_t *srv) { return srv->handshake_timeouts; }
 uint64_t kb_server_refused_connections(const kb_server_t *srv) { return srv->refused; }
+uint64_t kb_server_evicted_connections(const kb_server_t *srv) { return srv->evicted; }

@@ -33,7 +33,15 @@
  * handshake_max_frame bytes (refused like any oversized frame, before
  * anything is allocated for it), and a connection still in the phase
  * handshake_ms after it connected is closed with a log line.  So a peer
- * that has not identified itself costs a few KiB and a bounded time.
+ * that has not identified itself costs a few KiB and a bounded time; and a
+ * listener may cap how many of its connections are in the phase at once
+ * (max_handshaking), a new one then taking the place of the oldest, so
+ * that silent connections cannot keep a real peer out.
+ *
+ * Log lines a peer can cause at will (a bad frame, a missed handshake
+ * deadline, its user's kb_conn_warn for a frame it cannot decode) are
+ * rate-limited per listener: at most one per KB_NET_REFUSED_LOG_MS, the
+ * next one counting those left out (which go out at DEBUG level).
  *
  * Output: kb_conn_send()/kb_conn_reply() move an evbuffer's contents, file
  * segments included, to the socket, which sends file segments with
@@ -116,6 +124,15 @@ typedef struct kb_listen_spec {
      * (kb_server_refused_connections); the log says so at most once per
      * KB_NET_REFUSED_LOG_MS, with the count of those refused meanwhile. */
     int max_connections;
+    /* <= 0: no cap of its own.  Otherwise (with conn.handshake_max_frame
+     * set), at most this many of the listener's connections are in their
+     * handshake phase at once: when a new connection arrives with that many
+     * in it, or with max_connections open and any in it, the one that has
+     * been in it longest is closed (with a rate-limited log line, counted by
+     * kb_server_evicted_connections) to make room, instead of the new one
+     * being refused.  A connection leaves the phase with
+     * kb_conn_handshake_done. */
+    int max_handshaking;
     kb_conn_opts_t conn;
 } kb_listen_spec_t;
 
@@ -140,6 +157,8 @@ uint64_t kb_server_bad_frames(const kb_server_t *srv);
 uint64_t kb_server_handshake_timeouts(const kb_server_t *srv);
 /* Connections refused at accept because max_connections were open. */
 uint64_t kb_server_refused_connections(const kb_server_t *srv);
+/* Connections closed in their handshake phase to make room (max_handshaking). */
+uint64_t kb_server_evicted_connections(const kb_server_t *srv);
 
 /* ------------------------------------------------------------------------
  * Outbound connections
@@ -235,6 +254,10 @@ void kb_conn_handshake_done(kb_conn_t *c);
 /* Closes the connection (after logging reason); the current request, if
  * any, is dropped. */
 void kb_conn_close(kb_conn_t *c, const char *reason);
+/* A warning about c's peer (a frame its user cannot decode, say), under
+ * the listener's rate limit shared with the transport's own such lines
+ * (above); an outbound connection's go out unlimited. */
+void kb_conn_warn(kb_conn_t *c, const char *module, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* With pipelined delivery, a handler that keeps c past its callback (to
  * answer later) holds it, and releases it when done: c then stays allocated,
  * though perhaps closed, in between.  (One-at-a-time requests hold their

@@ -7,7 +7,9 @@
  * A connection knows nothing of its owner but what it is handed: an opaque
  * pointer, a hook run when the connection closes, one run when its
  * handshake completes, and the owner's counters of bad frames and
- * handshake timeouts.  All are used only while the connection is open;
+ * handshake timeouts, and the owner's limit on the warnings its
+ * connections write (kb_conn_warn).  All are used only while the
+ * connection is open;
  * the owner closes its connections before it goes away, so a connection
  * that outlives its owner (a request still with a handler) never touches
  * it.
@@ -23,6 +25,7 @@
 #include <event2/util.h>
 
 #include "broker/net/kb_net.h"
+#include "common/kc_log.h"
 
 struct bufferevent;
 struct event;
@@ -47,7 +50,10 @@ struct kb_conn {
     uint64_t *bad_frames;        /* the owner's counter */
     kb_conn_handshake_fn on_handshake; /* the owner's hook; NULL: none */
     uint64_t *handshake_timeouts;      /* the owner's counter; NULL: none */
+    kc_ratelimit_t *warn_log;          /* the owner's limit on kb_conn_warn lines; NULL: none */
     kb_conn_t *prev, *next;      /* the owner's list, if it keeps one */
+    kb_conn_t *hs_prev, *hs_next; /* a listener's queue of connections in their handshake */
+    bool hs_queued;               /* ... and whether c is in it */
     void *user;                  /* kb_conn_set_user's */
     int refs;
     bool outbound;  /* dialled by us (log lines say "to", not "from") */

@@ -112,7 +112,10 @@ static void connected(kb_outbound_t *o) {
     o->up = true;
     if (!c->in_handshake) o->stats.failures = 0;
     o->stats.connects++;
-    kc_info(MOD, "connected to %s (%s), connection %llu", c->peer, c->name, (unsigned long long)c->id);
+    /* With a handshake, its user says when the connection is really up
+     * (one line per redial of a peer that keeps refusing would be noise). */
+    kc_log(c->in_handshake ? KC_LOG_DEBUG : KC_LOG_INFO, MOD, "connected to %s (%s), connection %llu", c->peer, c->name,
+           (unsigned long long)c->id);
     kb_conn_start(c);
     if (o->spec.on_link) o->spec.on_link(o, c, true, o->spec.conn.arg);
 }

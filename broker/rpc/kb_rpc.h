@@ -12,7 +12,18 @@
  * body (server side), or that is not the broker id and epoch the client
  * expected (client side), is closed with a log line naming both sides; any
  * request before Hello, and a second Hello, are refused the same way.  The
- * Hello identifies; it does not authenticate (trusted networks only).
+ * Hello identifies; it does not authenticate (trusted networks only).  But
+ * the server takes only a plausible identity: a Hello naming a broker id
+ * below 0, or (through the owner's peer_known callback) an id and epoch
+ * that are not a live registration this broker knows of, is closed with a
+ * log line.  A broker that has just registered (or restarted), or a new
+ * controller whose registration this broker has not read yet, can be
+ * refused that way for a moment: its client redials with backoff, which
+ * only a completed handshake resets, and kbroker.rpc.reconnect.backoff.max.ms
+ * (default 1 s) bounds the wait, so it gets in within about a second of
+ * this broker's view reading its registration.  A connection that
+ * completes Hello is logged at INFO (at most one line per
+ * KB_RPC_PEER_LOG_MS, counting those left out).
  * Until a connection's Hello exchange is done, each side takes frames of
  * at most KB_RPC_HELLO_MAX_FRAME (4 KiB, kb_rpc_internal.h) and closes the
  * connection, with a log line, on a larger size as soon as its 4 bytes are
@@ -26,13 +37,25 @@
  * is affected.  Unpacking is bounded by proto/kp_rpc.h's allowance (a
  * fixed multiple of the bytes unpacked).
  *
- * Server limits: a connection whose Hello has not been taken
- * hello_timeout_ms after it was accepted (nothing sent, a partial frame, a
- * trickle) is closed with a log line; while max_connections connections
- * are open a new one is closed as soon as accepted, unread, with a log
- * line at most every 10 s (KB_NET_REFUSED_LOG_MS) counting those refused
- * in between.  Connections of well-behaved peers are untouched by both:
- * the controller keeps one per broker, and its Hello follows the connect.
+ * Server limits, so that no stranger can keep a peer out:
+ *   - a connection whose Hello has not been taken hello_timeout_ms after
+ *     it was accepted (nothing sent, a partial frame, a trickle) is closed;
+ *   - at most max_unidentified connections (KB_RPC_MAX_UNIDENTIFIED) wait
+ *     for their Hello at once: a new connection then closes the one that
+ *     has waited longest, rather than being refused, so a flood of silent
+ *     connections cannot keep out a peer whose Hello follows its connect;
+ *   - at most max_per_broker connections (KB_RPC_MAX_PER_BROKER) per
+ *     claimed broker id: one more closes the oldest of that id, so a
+ *     reconnecting peer replaces its dead (or forged) older connections;
+ *   - max_connections in all, a backstop: while that many are open a new
+ *     connection takes the place of the oldest one still waiting for its
+ *     Hello, or, if none is, is closed as soon as accepted, unread.
+ * Each closes with a log line; like every line a peer can cause (bad
+ * frames included), at most one per KB_NET_REFUSED_LOG_MS (10 s) per kind
+ * is a warning, counting those left out, which go out at DEBUG level.
+ * Well-behaved peers are untouched: the controller keeps one connection
+ * per broker and a follower's replica fetchers a few, and their Hello
+ * follows the connect.
  *
  * Server: frames are delivered pipelined, so a request whose handler
  * answers later (a parked replica fetch) does not delay the requests after
@@ -46,7 +69,11 @@
  * the backoff: a connection that fails its handshake (refused by either
  * side, or no Hello answer within connect_timeout_ms) counts as a failed
  * attempt, so a peer that keeps failing it is redialled after backoff_ms,
- * then 2x, 4x, ... up to backoff_max_ms, like a peer that is down.
+ * then 2x, 4x, ... up to backoff_max_ms, like a peer that is down.  A
+ * connection the peer closes before answering Hello (a server that does
+ * not know this broker yet, or refuses it) is logged at INFO, at most once
+ * per KB_NET_REFUSED_LOG_MS per client; a completed handshake is logged at
+ * INFO ("connected to broker N").
  * Controller traffic and replica fetches use separate clients, hence
  * separate connections.
  *
@@ -99,6 +126,14 @@ typedef struct kb_rpc_handler {
     void *arg;
 } kb_rpc_handler_t;
 
+/* The server's defaults for the limits above.  A broker opens one
+ * connection to each peer as controller; replica fetchers, when they move
+ * to this channel, must stay below KB_RPC_MAX_PER_BROKER per follower and
+ * leader, or they would keep closing each other. */
+#define KB_RPC_MAX_UNIDENTIFIED 64
+#define KB_RPC_MAX_PER_BROKER 8
+#define KB_RPC_PEER_LOG_MS 1000 /* at most one "is broker N" line per this interval */
+
 typedef struct kb_rpc_server_opts {
     const char *host;          /* NULL or "": every interface */
     int port;                  /* 0: any free port (see kb_rpc_server_port) */
@@ -108,6 +143,13 @@ typedef struct kb_rpc_server_opts {
                                 * the controller's own limit for it); <= 0: none */
     int max_connections;       /* RPC connections open at once (main.c: KB_RPC_MAX_CONNECTIONS);
                                 * <= 0: no cap */
+    int max_unidentified;      /* connections waiting for their Hello at once; 0: KB_RPC_MAX_UNIDENTIFIED */
+    int max_per_broker;        /* identified connections per claimed broker id; 0: KB_RPC_MAX_PER_BROKER */
+    /* Whether broker_id with broker_epoch is a live registration this
+     * broker knows of (main.c: the cluster view's /brokers/ids); a Hello
+     * naming one that is not is refused.  NULL: any id >= 0 is taken. */
+    bool (*peer_known)(void *arg, int32_t broker_id, int64_t broker_epoch);
+    void *peer_known_arg;
     kb_rpc_identity_t self;
     const kb_rpc_handler_t *handlers; /* copied; a method without a handler is answered with
                                        * error code UNSUPPORTED_VERSION (35) and nothing else */
@@ -129,6 +171,9 @@ typedef struct kb_rpc_server_stats {
     uint64_t closed_protocol;      /* connections closed for a framing or handshake error */
     uint64_t closed_hello_timeout; /* connections closed for no Hello within hello_timeout_ms */
     uint64_t refused_connections;  /* connections refused at accept: max_connections were open */
+    uint64_t closed_unknown_peer;  /* Hellos refused: an id below 0, or not a registration peer_known knows */
+    uint64_t evicted_unidentified; /* closed waiting for their Hello, to make room for a new connection */
+    uint64_t evicted_per_broker;   /* closed for a newer connection of the same broker id */
     int connections;               /* open now */
 } kb_rpc_server_stats_t;
 void kb_rpc_server_stats(const kb_rpc_server_t *s, kb_rpc_server_stats_t *out);

@@ -70,6 +70,8 @@ struct kb_rpc_client {
     kb_rpc_identity_t peer;
     int depth;            /* our callbacks on the stack */
     unsigned refusals;    /* connections closed by us since the last handshake */
+    bool refusing;        /* protocol_close is closing the connection (not the peer) */
+    kc_ratelimit_t peer_closed_log; /* "closed by the peer during the handshake" */
     bool dead;            /* freed by the user inside a callback */
     kb_rpc_client_stats_t stats;
 };
@@ -225,7 +227,9 @@ static void protocol_close(kb_rpc_client_t *c, const char *why) {
     kc_log(level, MOD, "closing RPC connection %s to %s (%s) from this broker (%s): %s", c->name, kb_conn_peer(c->conn),
             kb_rpc_who(c->peer, c->peer.broker_id >= 0 || c->ready, peer, sizeof(peer)),
             kb_rpc_who(c->opts.self, true, self, sizeof(self)), why);
+    c->refusing = true;
     kb_conn_close(c->conn, why); /* on_link runs now: the calls sent fail */
+    c->refusing = false;
 }
 
 static void send_hello(kb_rpc_client_t *c) {
@@ -301,8 +305,8 @@ static void take_hello(kb_rpc_client_t *c, const kp_rpc_frame_t *f) {
     kb_conn_handshake_done(c->conn); /* responses up to max_frame; the backoff resets */
     c->ready = true;
     c->stats.connects++;
-    kc_debug(MOD, "%s: connected to broker %d epoch %lld", c->name, (int)c->peer.broker_id,
-             (long long)c->peer.broker_epoch);
+    kc_info(MOD, "%s: connected to broker %d epoch %lld at %s", c->name, (int)c->peer.broker_id,
+            (long long)c->peer.broker_epoch, kb_conn_peer(c->conn));
     c->refusals = 0;
     /* The waiting calls go first, so a call made by on_link follows them. */
     flush_waiting(c);
@@ -365,6 +369,20 @@ static void on_frame(kb_conn_t *conn, const uint8_t *payload, size_t len, void *
     leave(c);
 }
 
+/* The peer (or the network) closed the connection before answering our
+ * Hello: a server that does not know this broker yet (its view has not
+ * read our registration) or refused it, or one full of connections, does
+ * that.  Said at INFO, at most once per KB_NET_REFUSED_LOG_MS: the redials
+ * go on with backoff. */
+static void log_closed_in_handshake(kb_rpc_client_t *c, kb_conn_t *conn) {
+    char self[96];
+    kc_log_limited(&c->peer_closed_log, KB_NET_REFUSED_LOG_MS, KC_LOG_INFO, MOD,
+                   "%s: RPC connection to %s closed by the peer during the handshake, before its Hello answer "
+                   "(it may not know this broker, %s, yet, or be refusing connections; see its log); "
+                   "redialling with backoff",
+                   c->name, kb_conn_peer(conn), kb_rpc_who(c->opts.self, true, self, sizeof(self)));
+}
+
 /* The outbound connected (the handshake starts) or its connection closed
  * (the calls sent on it fail; those waiting keep waiting). */
 static void on_link(kb_outbound_t *o, kb_conn_t *conn, bool connected, void *arg) {
@@ -378,6 +396,7 @@ static void on_link(kb_outbound_t *o, kb_conn_t *conn, bool connected, void *arg
         send_hello(c);
     } else {
         bool was_ready = c->ready;
+        if (!was_ready && !c->refusing) log_closed_in_handshake(c, conn);
         c->conn = NULL;
         c->ready = false;
         evtimer_del(c->hello_timer);

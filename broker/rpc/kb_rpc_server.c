@@ -19,8 +19,13 @@
  * frame_len above the connection's limit before reading its payload:
  * KB_RPC_HELLO_MAX_FRAME until the peer's Hello is taken (the transport's
  * handshake phase, which also closes a connection whose Hello is not in
- * within hello_timeout_ms), max_frame after it.  The listener refuses a
- * connection beyond max_connections at accept.
+ * within hello_timeout_ms), max_frame after it.  The listener caps the
+ * connections waiting for their Hello (max_unidentified: a new one closes
+ * the oldest, the transport's max_handshaking) and all of them
+ * (max_connections).  The server caps the connections per claimed broker
+ * id: it lists the identified connections in the order their Hello was
+ * taken, and the Hello that would pass max_per_broker closes the first of
+ * its id in that list.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,14 +50,26 @@ struct kb_rpc_server {
     kb_rpc_identity_t self;
     kb_rpc_handler_t *handlers; /* a copy of the caller's table */
     size_t n_handlers;
+    int max_per_broker;
+    bool (*peer_known)(void *arg, int32_t broker_id, int64_t broker_epoch);
+    void *peer_known_arg;
+    struct rpc_sconn *head, *tail; /* identified connections, oldest Hello first */
     uint64_t requests;
     uint64_t closed_protocol; /* framing or handshake errors seen here (oversized frames: the transport's count) */
+    uint64_t closed_unknown_peer;
+    uint64_t evicted_per_broker;
+    kc_ratelimit_t unknown_log;  /* Hellos refused by peer_known */
+    kc_ratelimit_t evicted_log;  /* connections closed for max_per_broker */
+    kc_ratelimit_t peer_log;     /* the INFO line of an identified connection */
 };
 
 /* What the server keeps per connection. */
 typedef struct rpc_sconn {
     bool hello_done;
+    bool listed; /* in the server's list of identified connections */
     kb_rpc_identity_t peer;
+    kb_conn_t *conn;
+    struct rpc_sconn *prev, *next;
 } rpc_sconn_t;
 
 struct kb_rpc_req {
@@ -68,15 +85,84 @@ struct kb_rpc_req {
  * Refusals
  * ------------------------------------------------------------------------ */
 
-/* Closes c after a log line naming both sides and why; counted. */
-static void protocol_close(kb_rpc_server_t *s, kb_conn_t *c, const rpc_sconn_t *sc, const char *why) {
+/* Closes c after a log line naming both sides and why (rate-limited: rl,
+ * or with NULL the listener's limit on its connections' warnings). */
+static void close_logged(kb_rpc_server_t *s, kb_conn_t *c, const rpc_sconn_t *sc, kc_ratelimit_t *rl,
+                         const char *why) {
     char peer[96], self[96];
-    kc_warn(MOD, "closing RPC connection %llu from %s (%s) to this broker (%s): %s",
-            (unsigned long long)kb_conn_id(c), kb_conn_peer(c),
-            kb_rpc_who(sc ? sc->peer : (kb_rpc_identity_t){-1, -1}, sc && sc->hello_done, peer, sizeof(peer)),
-            kb_rpc_who(s->self, true, self, sizeof(self)), why);
+    const char *fmt = "closing RPC connection %llu from %s (%s) to this broker (%s): %s";
+    kb_rpc_who(sc ? sc->peer : (kb_rpc_identity_t){-1, -1}, sc && sc->hello_done, peer, sizeof(peer));
+    kb_rpc_who(s->self, true, self, sizeof(self));
+    if (rl)
+        kc_log_limited(rl, KB_NET_REFUSED_LOG_MS, KC_LOG_WARN, MOD, fmt, (unsigned long long)kb_conn_id(c),
+                       kb_conn_peer(c), peer, self, why);
+    else
+        kb_conn_warn(c, MOD, fmt, (unsigned long long)kb_conn_id(c), kb_conn_peer(c), peer, self, why);
+    kb_conn_close(c, NULL);
+}
+
+/* A framing or handshake error: closed, logged and counted. */
+static void protocol_close(kb_rpc_server_t *s, kb_conn_t *c, const rpc_sconn_t *sc, const char *why) {
     s->closed_protocol++;
-    kb_conn_close(c, why);
+    close_logged(s, c, sc, NULL, why);
+}
+
+/* ------------------------------------------------------------------------
+ * Identified connections
+ * ------------------------------------------------------------------------ */
+
+static void sconn_unlist(kb_rpc_server_t *s, rpc_sconn_t *sc) {
+    if (!sc->listed) return;
+    if (sc->prev) sc->prev->next = sc->next;
+    else s->head = sc->next;
+    if (sc->next) sc->next->prev = sc->prev;
+    else s->tail = sc->prev;
+    sc->prev = sc->next = NULL;
+    sc->listed = false;
+}
+
+static void sconn_list(kb_rpc_server_t *s, rpc_sconn_t *sc) {
+    sc->prev = s->tail;
+    sc->next = NULL;
+    if (s->tail) s->tail->next = sc;
+    else s->head = sc;
+    s->tail = sc;
+    sc->listed = true;
+}
+
+/* Makes room for one more connection of broker id: when max_per_broker
+ * of its connections are identified, the oldest is closed (a peer that
+ * reconnects replaces the connections it lost without knowing, and those
+ * a stranger opened in its name).  The list is at most max_connections
+ * long, and walked once per Hello. */
+static void make_room_for(kb_rpc_server_t *s, int32_t id) {
+    char why[160];
+    int n = 0;
+    rpc_sconn_t *oldest = NULL;
+    for (rpc_sconn_t *sc = s->head; sc; sc = sc->next) {
+        if (sc->peer.broker_id != id) continue;
+        if (!oldest) oldest = sc;
+        n++;
+    }
+    if (n < s->max_per_broker) return;
+    snprintf(why, sizeof(why), "broker %d has %d RPC connections open, the limit; a newer one takes its place",
+             (int)id, n);
+    s->evicted_per_broker++;
+    close_logged(s, oldest->conn, oldest, &s->evicted_log, why); /* on_close unlists and frees it */
+}
+
+/* Why the Hello's identity is not taken (into why), or NULL. */
+static const char *implausible_peer(const kb_rpc_server_t *s, kb_rpc_identity_t p, char *why, size_t n) {
+    if (p.broker_id < 0)
+        snprintf(why, n, "its Hello names broker id %d: no broker has an id below 0", (int)p.broker_id);
+    else if (s->peer_known && !s->peer_known(s->peer_known_arg, p.broker_id, p.broker_epoch))
+        snprintf(why, n,
+                 "broker %d epoch %lld is not a live registration this broker knows of (/brokers/ids/%d); a broker "
+                 "that has just registered gets in on a later attempt",
+                 (int)p.broker_id, (long long)p.broker_epoch, (int)p.broker_id);
+    else
+        return NULL;
+    return why;
 }
 
 /* ------------------------------------------------------------------------
@@ -164,11 +250,11 @@ static kb_rpc_req_t *req_new(kb_rpc_server_t *s, kb_conn_t *c, const rpc_sconn_t
     return req;
 }
 
-/* The peer's Hello: the protocol version must be ours; the answer is our
- * own Hello. */
+/* The peer's Hello: the protocol version must be ours and the identity
+ * plausible; the answer is our own Hello. */
 static void take_hello(kb_rpc_server_t *s, kb_conn_t *c, rpc_sconn_t *sc, const Kbroker__Rpc__Envelope *env,
                        const Kbroker__Rpc__HelloRequest *hello) {
-    char why[160];
+    char why[320];
     sc->peer = (kb_rpc_identity_t){hello->broker_id, hello->broker_epoch};
     sc->hello_done = true; /* names the peer in a refusal's log line */
     if (hello->protocol_version != KP_RPC_PROTOCOL_VERSION) {
@@ -183,8 +269,16 @@ static void take_hello(kb_rpc_server_t *s, kb_conn_t *c, rpc_sconn_t *sc, const 
         protocol_close(s, c, sc, why);
         return;
     }
-    kc_debug(MOD, "RPC connection %llu from %s is broker %d epoch %lld", (unsigned long long)kb_conn_id(c),
-             kb_conn_peer(c), (int)sc->peer.broker_id, (long long)sc->peer.broker_epoch);
+    if (implausible_peer(s, sc->peer, why, sizeof(why))) {
+        s->closed_unknown_peer++;
+        close_logged(s, c, sc, &s->unknown_log, why);
+        return;
+    }
+    make_room_for(s, sc->peer.broker_id);
+    sconn_list(s, sc);
+    kc_log_limited(&s->peer_log, KB_RPC_PEER_LOG_MS, KC_LOG_INFO, MOD,
+                   "RPC connection %llu from %s is broker %d (epoch %lld)", (unsigned long long)kb_conn_id(c),
+                   kb_conn_peer(c), (int)sc->peer.broker_id, (long long)sc->peer.broker_epoch);
     kb_conn_handshake_done(c); /* frames up to max_frame from now on */
     Kbroker__Rpc__HelloResponse resp = KBROKER__RPC__HELLO_RESPONSE__INIT;
     resp.protocol_version = KP_RPC_PROTOCOL_VERSION;
@@ -257,6 +351,7 @@ static void on_frame(kb_conn_t *c, const uint8_t *payload, size_t len, void *arg
             return;
         }
         sc->peer = (kb_rpc_identity_t){-1, -1};
+        sc->conn = c;
         kb_conn_set_user(c, sc);
     }
     kp_rpc_frame_t *f;
@@ -271,7 +366,9 @@ static void on_frame(kb_conn_t *c, const uint8_t *payload, size_t len, void *arg
 }
 
 static void on_close(kb_conn_t *c, void *arg) {
-    free(kb_conn_user(c));
+    rpc_sconn_t *sc = kb_conn_user(c);
+    if (sc) sconn_unlist(arg, sc);
+    free(sc);
     kb_conn_set_user(c, NULL);
 }
 
@@ -299,11 +396,15 @@ kb_rpc_server_t *kb_rpc_server_new(struct event_base *base, const kb_rpc_server_
     s->base = base;
     s->max_frame = opts->max_frame;
     s->self = opts->self;
+    s->max_per_broker = opts->max_per_broker > 0 ? opts->max_per_broker : KB_RPC_MAX_PER_BROKER;
+    s->peer_known = opts->peer_known;
+    s->peer_known_arg = opts->peer_known_arg;
     kb_listen_spec_t spec = {
         .name = KB_RPC_LISTENER,
         .host = opts->host,
         .port = opts->port,
         .max_connections = opts->max_connections,
+        .max_handshaking = opts->max_unidentified > 0 ? opts->max_unidentified : KB_RPC_MAX_UNIDENTIFIED,
         .conn = {.max_frame = kb_rpc_net_max_frame(opts->max_frame), .idle_ms = opts->idle_ms, .send_buffer = -1,
                  .receive_buffer = -1, .delivery = KB_DELIVER_PIPELINED, .on_frame = on_frame, .arg = s,
                  .max_frame_key = "kbroker.rpc.max.frame.bytes", .idle_key = "connections.max.idle.ms",
@@ -334,5 +435,8 @@ void kb_rpc_server_stats(const kb_rpc_server_t *s, kb_rpc_server_stats_t *out) {
     out->closed_protocol = s->closed_protocol + kb_server_bad_frames(s->net);
     out->closed_hello_timeout = kb_server_handshake_timeouts(s->net);
     out->refused_connections = kb_server_refused_connections(s->net);
+    out->closed_unknown_peer = s->closed_unknown_peer;
+    out->evicted_unidentified = kb_server_evicted_connections(s->net);
+    out->evicted_per_broker = s->evicted_per_broker;
     out->connections = kb_server_connection_count(s->net);
 }

@@ -61,7 +61,10 @@ def test_each_broker_registers_kafka_26_json_with_its_bound_port(cluster):
         # ... and it is the live RPC port: a Hello there is answered by this broker.
         # (The epoch is set when the registration's completion runs, just
         # after the znode appears.)
-        h.wait_until(lambda: rpcwire.hello("127.0.0.1", rpc_port) == (b.id, stat.czxid, rpcwire.PROTOCOL_VERSION),
+        # (The Hello claims the broker's own registration: only a live one is
+        # answered.)
+        h.wait_until(lambda: rpcwire.hello("127.0.0.1", rpc_port, broker_id=b.id, epoch=stat.czxid)
+                     == (b.id, stat.czxid, rpcwire.PROTOCOL_VERSION),
                      10, f"broker {b.id}'s RPC port answering Hello with its id and czxid")
         assert data["version"] == 4
         assert data["host"] == "127.0.0.1"

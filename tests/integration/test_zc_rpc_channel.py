@@ -10,7 +10,10 @@ read, a request before Hello, a Hello of another protocol version, and a
 connection that never completes its Hello (closed at the Hello deadline,
 controller.socket.timeout.ms).  Each closes that connection only, with a log
 line saying why; afterwards the broker still serves Kafka clients (kcat's
-Metadata) and a new connection's Hello is answered.  The same is done once
+Metadata) and a new connection's Hello is answered.  A Hello is answered
+only when it names a live registration (an id and its czxid) the broker has
+read: an unregistered id, a stale epoch and id -1 are closed; and a hundred
+connections that never say Hello cannot keep out one that does.  The same is done once
 more with the C probe `make check` builds (tests/tools/kb_rpc_probe), which
 encodes its Hello with proto/kp_rpc.c rather than by hand.  Last, broker 2
 joins with two listeners, its inter-broker one on 127.0.0.2 and advertised
@@ -18,6 +21,7 @@ second: its RPC port is bound on that host and published with it, so a
 Hello at the published endpoint is answered.
 """
 import os
+import resource
 import socket
 import struct
 import subprocess
@@ -36,7 +40,10 @@ HELLO_TIMEOUT_MS = 3000  # controller.socket.timeout.ms: the Hello deadline
 def cluster(make_cluster):
     c = make_cluster()
     with h.step("start broker 1 with a 1 MiB RPC frame limit and a 3 s Hello deadline"):
-        c.start_brokers([1], extra={"kbroker.rpc.max.frame.bytes": str(MAX_FRAME),
+        # At DEBUG, the log keeps the lines a rate limit holds back (the
+        # refusals below come faster than one per 10 s).
+        c.start_brokers([1], extra={"kbroker.log.level": "debug",
+                                    "kbroker.rpc.max.frame.bytes": str(MAX_FRAME),
                                     "replica.fetch.response.max.bytes": str(MAX_FRAME // 2),
                                     "message.max.bytes": str(MAX_FRAME // 4),
                                     "controller.socket.timeout.ms": str(HELLO_TIMEOUT_MS)})
@@ -54,17 +61,19 @@ def rpc_endpoint(broker):
 
 
 def hello_ok(broker):
+    """A Hello claiming the only registered broker (broker 1 itself, the
+    identity the broker's view knows) is answered."""
     host, port, czxid = rpc_endpoint(broker)
-    return rpcwire.hello(host, port, broker_id=7, epoch=11) == (1, czxid, rpcwire.PROTOCOL_VERSION)
+    return rpcwire.hello(host, port, broker_id=1, epoch=czxid) == (1, czxid, rpcwire.PROTOCOL_VERSION)
 
 
-def closed_after(host, port, payload, hello_first, timeout=10):
-    """Sends payload (after a Hello, if asked) and returns True once the
-    broker closed the connection, False if it is still open after timeout
-    seconds."""
+def closed_after(host, port, payload, hello_first, timeout=10, czxid=None):
+    """Sends payload (after a Hello as broker 1 at czxid, if asked) and
+    returns True once the broker closed the connection, False if it is
+    still open after timeout seconds."""
     with socket.create_connection((host, port), timeout=timeout) as s:
         if hello_first:
-            s.sendall(rpcwire.hello_frame(7, 11))
+            s.sendall(rpcwire.hello_frame(1, czxid))
             assert rpcwire.read_frame(s) is not None, "the Hello was not answered"
         s.sendall(payload)
         while True:
@@ -111,10 +120,10 @@ MALFORMED = {
 @pytest.mark.parametrize("mode", sorted(MALFORMED))
 def test_a_malformed_frame_closes_only_its_connection(broker, mode):
     payload, hello_first, logged = MALFORMED[mode]
-    host, port, _ = rpc_endpoint(broker)
+    host, port, czxid = rpc_endpoint(broker)
     before = broker.process.last_run_text().count(logged)
     with h.step(f"send a {mode} frame to the RPC port"):
-        assert closed_after(host, port, payload, hello_first), "the connection stayed open"
+        assert closed_after(host, port, payload, hello_first, czxid=czxid), "the connection stayed open"
     h.wait_until(lambda: broker.process.last_run_text().count(logged) > before, 10, f"a log line saying '{logged}'")
     assert broker.process.alive()
     assert serves_kafka(broker)
@@ -144,6 +153,48 @@ def test_another_protocol_version_is_closed_with_a_log_line(broker):
     assert hello_ok(broker)
 
 
+@pytest.mark.parametrize("who", ["unregistered-id", "stale-epoch", "id-minus-1"])
+def test_a_hello_naming_no_live_registration_is_closed(broker, who):
+    host, port, czxid = rpc_endpoint(broker)
+    broker_id, epoch, logged = {
+        "unregistered-id": (7, czxid, f"broker 7 epoch {czxid} is not a live registration"),
+        "stale-epoch": (1, czxid - 1, f"broker 1 epoch {czxid - 1} is not a live registration"),
+        "id-minus-1": (-1, -1, "no broker has an id below 0"),
+    }[who]
+    before = broker.process.last_run_text().count(logged)
+    with h.step(f"a Hello as broker {broker_id} epoch {epoch}"):
+        assert rpcwire.hello(host, port, broker_id=broker_id, epoch=epoch) is None, "the Hello was answered"
+    h.wait_until(lambda: broker.process.last_run_text().count(logged) > before, 10, f"a log line saying '{logged}'")
+    assert hello_ok(broker)
+
+
+SILENT = 1100  # above KB_RPC_MAX_CONNECTIONS (1024), far above the 64 that may wait for their Hello
+
+
+def test_silent_connections_do_not_keep_a_peer_out(broker):
+    """A stranger holding more connections than the broker takes, none of
+    which says Hello, cannot keep out a peer whose Hello follows its
+    connect: each new connection takes the place of the oldest silent one
+    (rather than being refused at accept, as once the 1024 were open)."""
+    host, port, _ = rpc_endpoint(broker)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < SILENT + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, SILENT + 1000), hard))
+    silent = []
+    try:
+        with h.step(f"open {SILENT} connections that send nothing"):
+            for _ in range(SILENT):
+                silent.append(socket.create_connection((host, port), timeout=10))
+        with h.step("a Hello from a new connection while they are held"):
+            assert hello_ok(broker), "the Hello of a new connection was not answered"
+        logged = "the oldest still in its handshake"
+        h.wait_until(lambda: logged in broker.process.last_run_text(), 10, f"a log line saying '{logged}'")
+    finally:
+        for s in silent:
+            s.close()
+    assert broker.process.alive()
+
+
 PROBE = os.environ.get("KB_RPC_PROBE_BIN", str(h.BUILD_DIR / "tests" / "tools" / "kb_rpc_probe"))
 
 
@@ -158,12 +209,13 @@ def probe(*args):
 def test_the_probe_sees_the_same(broker):
     host, port, czxid = rpc_endpoint(broker)
     hello = f"hello broker=1 epoch={czxid} version={rpcwire.PROTOCOL_VERSION}"
-    assert probe("-i", "7", "-e", "11", host, str(port)) == [hello]
+    me = ("-i", "1", "-e", str(czxid))
+    assert probe(*me, host, str(port)) == [hello]
     for mode in ("lengths-disagree", "oversized", "garbage-envelope"):
-        assert probe("-i", "7", "-e", "11", "-m", mode, host, str(port)) == [hello, "closed"], mode
+        assert probe(*me, "-m", mode, host, str(port)) == [hello, "closed"], mode
     assert probe("-n", "-m", "no-hello-request", host, str(port)) == ["closed"]
-    assert probe("-v", str(rpcwire.PROTOCOL_VERSION + 1), host, str(port)) == ["closed"]
-    assert probe(host, str(port)) == [hello]
+    assert probe(*me, "-v", str(rpcwire.PROTOCOL_VERSION + 1), host, str(port)) == ["closed"]
+    assert probe("-i", "7", "-e", "11", host, str(port)) == ["closed"], "an unregistered broker"
     assert serves_kafka(broker)
 
 
@@ -183,7 +235,7 @@ def test_the_rpc_port_goes_with_the_inter_broker_listener(cluster):
 
     def answered():
         try:
-            return rpcwire.hello(host, port, broker_id=7, epoch=11) == (2, czxid, rpcwire.PROTOCOL_VERSION)
+            return rpcwire.hello(host, port, broker_id=2, epoch=czxid) == (2, czxid, rpcwire.PROTOCOL_VERSION)
         except OSError:  # nothing listening at the published endpoint
             return False
     h.wait_until(answered, 10, "a Hello at broker 2's published RPC endpoint answered")

@@ -87,13 +87,16 @@ def stop_replica(controller_id, controller_epoch, broker_epoch, partitions):
 
 
 def call(broker, method, body, sender_id):
-    """Sends one request after a Hello; returns the envelope's error code."""
+    """Sends one request after a Hello as broker sender_id (with its
+    registration's czxid: only a live registration's Hello is answered);
+    returns the envelope's error code."""
     data, _ = broker.registration()
     host, port = data["kbroker_rpc"]["host"], data["kbroker_rpc"]["port"]
+    _, sender = broker.cluster.brokers[sender_id].registration()
     with socket.create_connection((host, port), timeout=10) as s:
-        s.sendall(rpcwire.hello_frame(sender_id, -1))
+        s.sendall(rpcwire.hello_frame(sender_id, sender.czxid))
         assert rpcwire.read_frame(s) is not None, "the Hello was not answered"
-        s.sendall(rpcwire.request_frame(method, body, sender_id, -1, 2))
+        s.sendall(rpcwire.request_frame(method, body, sender_id, sender.czxid, 2))
         env = rpcwire.read_frame(s)
         assert env is not None, "the broker closed the connection instead of answering"
         assert env.get(2) == 2, env

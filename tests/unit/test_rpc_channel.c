@@ -19,7 +19,13 @@
  *     peer silent, or stuck in a partial frame, past the Hello deadline is
  *     closed; connections beyond max_connections are refused; a fake peer
  *     that keeps closing the handshake is redialled with growing waits,
- *     and a completed handshake resets them.
+ *     and a completed handshake resets them;
+ *   - who may hold a connection: a Hello naming an id below 0, or one the
+ *     peer_known callback does not know, is closed; a new connection takes
+ *     the place of the oldest still waiting for its Hello (the
+ *     max_unidentified cap, or a full server); one connection too many for
+ *     a broker id closes the oldest of that id;
+ *   - a hundred bad frames write at most two warnings (stderr captured).
  *
  * Every loop run is bounded by a timer (pump); nothing sleeps.
  */
@@ -155,13 +161,19 @@ static const kb_rpc_handler_t handlers[] = {
     {KBROKER__RPC__METHOD__METHOD_REPLICA_FETCH, on_replica_fetch, NULL},
 };
 
+/* The next server's limits beyond those start_server_limited takes (0 /
+ * NULL: the defaults); reset by the fixture. */
+static int max_unidentified, max_per_broker;
+static bool (*peer_known)(void *arg, int32_t broker_id, int64_t broker_epoch);
+
 /* A server on at_port (0: any) with a Hello deadline and a connection cap
  * (0: none). */
 static void start_server_limited(int at_port, uint32_t max_frame, int32_t hello_timeout_ms, int max_connections) {
     char err[256];
     kb_rpc_server_opts_t o = {.host = "127.0.0.1", .port = at_port, .max_frame = max_frame, .idle_ms = 0,
                               .hello_timeout_ms = hello_timeout_ms, .max_connections = max_connections,
-                              .self = {SERVER_ID, SERVER_EPOCH}, .handlers = handlers,
+                              .max_unidentified = max_unidentified, .max_per_broker = max_per_broker,
+                              .peer_known = peer_known, .self = {SERVER_ID, SERVER_EPOCH}, .handlers = handlers,
                               .n_handlers = sizeof(handlers) / sizeof(handlers[0])};
     srv = kb_rpc_server_new(base, &o, err, sizeof(err));
     ck_assert_msg(srv != NULL, "%s", err);
@@ -418,6 +430,8 @@ static void setup(void) {
     park = false;
     free_in_reply = NULL;
     last_peer = (kb_rpc_identity_t){-1, -1};
+    max_unidentified = max_per_broker = 0;
+    peer_known = NULL;
     memset(replies, 0, sizeof(replies));
     snprintf(file_path, sizeof(file_path), "/tmp/kb-test-rpc-XXXXXX");
     file_fd = mkstemp(file_path);
@@ -849,6 +863,9 @@ START_TEST(connections_beyond_max_connections_are_refused) {
     kb_rpc_client_t *c = client(SERVER_ID, SERVER_EPOCH);
     ck_assert(pump(client_ready, c));
     raw_state_t a = {.fd = raw_connect()};
+    raw_hello(a.fd, KP_RPC_PROTOCOL_VERSION, 3, 9); /* identified: no new connection takes its place */
+    ck_assert(pump(raw_got_frame, &a));
+    ck_assert(!a.closed);
     wait_server_connections(2);
     raw_state_t b = {.fd = raw_connect()}; /* the kernel completes it; the server closes it */
     ck_assert(pump(raw_closed, &b));
@@ -900,6 +917,179 @@ START_TEST(a_peer_that_keeps_failing_the_handshake_is_redialled_with_growing_wai
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * Who may hold a connection
+ * ------------------------------------------------------------------------ */
+
+/* Knows broker 3 at epoch 9 only. */
+static bool knows_broker_3(void *arg, int32_t broker_id, int64_t broker_epoch) {
+    return broker_id == 3 && broker_epoch == 9;
+}
+
+/* A raw connection's Hello as (id, epoch): true if answered, false if
+ * the server closed the connection instead.  r->fd stays open. */
+static bool hello_answered(raw_state_t *r, int32_t id, int64_t epoch) {
+    raw_hello(r->fd, KP_RPC_PROTOCOL_VERSION, id, epoch);
+    ck_assert(pump(raw_got_frame, r));
+    return !r->closed;
+}
+
+START_TEST(a_hello_from_a_broker_the_callback_does_not_know_is_closed) {
+    peer_known = knows_broker_3;
+    restart_server_limited(0, 0);
+    raw_state_t stranger = {.fd = raw_connect()}, old_epoch = {.fd = raw_connect()}, known = {.fd = raw_connect()};
+    ck_assert(!hello_answered(&stranger, 7, 11));
+    ck_assert(!hello_answered(&old_epoch, 3, 8));
+    ck_assert(hello_answered(&known, 3, 9));
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    ck_assert_uint_eq(ss.closed_unknown_peer, 2);
+    close(stranger.fd);
+    close(old_epoch.fd);
+    close(known.fd);
+}
+END_TEST
+
+START_TEST(a_hello_naming_broker_minus_1_is_closed) {
+    /* No callback: any id from 0 up is taken, but never one below. */
+    raw_state_t r = {.fd = raw_connect()}, zero = {.fd = raw_connect()};
+    ck_assert(!hello_answered(&r, -1, -1));
+    ck_assert(hello_answered(&zero, 0, -1));
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    ck_assert_uint_eq(ss.closed_unknown_peer, 1);
+    close(r.fd);
+    close(zero.fd);
+}
+END_TEST
+
+START_TEST(a_new_connection_takes_the_place_of_the_oldest_waiting_for_hello) {
+    max_unidentified = 3;
+    restart_server_limited(0, 0);
+    raw_state_t silent[3];
+    for (int i = 0; i < 3; i++) {
+        silent[i] = (raw_state_t){.fd = raw_connect()};
+        wait_server_connections(i + 1); /* accepted in this order */
+    }
+    raw_state_t newcomer = {.fd = raw_connect()};
+    ck_assert(pump(raw_closed, &silent[0]));
+    ck_assert(hello_answered(&newcomer, 3, 9));
+    ck_assert(!raw_closed(&silent[1]) && !raw_closed(&silent[2]));
+    /* The newcomer, identified, no longer counts: one more fits, the one
+     * after it evicts silent[1]. */
+    raw_state_t next = {.fd = raw_connect()};
+    wait_server_connections(4);
+    ck_assert(!raw_closed(&silent[1]));
+    raw_state_t last = {.fd = raw_connect()};
+    ck_assert(pump(raw_closed, &silent[1]));
+    ck_assert(!raw_closed(&silent[2]) && !raw_closed(&newcomer) && !raw_closed(&next));
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    ck_assert_uint_eq(ss.evicted_unidentified, 2);
+    ck_assert_uint_eq(ss.refused_connections, 0);
+    for (int i = 0; i < 3; i++) close(silent[i].fd);
+    close(newcomer.fd);
+    close(next.fd);
+    close(last.fd);
+}
+END_TEST
+
+START_TEST(a_full_server_evicts_a_connection_waiting_for_hello_rather_than_refuse) {
+    restart_server_limited(0, 2);
+    raw_state_t known = {.fd = raw_connect()}, silent = {.fd = raw_connect()};
+    ck_assert(hello_answered(&known, 3, 9));
+    wait_server_connections(2);
+    raw_state_t newcomer = {.fd = raw_connect()};
+    ck_assert(pump(raw_closed, &silent));
+    ck_assert(hello_answered(&newcomer, 4, 9));
+    ck_assert(!raw_closed(&known));
+    close(known.fd);
+    close(silent.fd);
+    close(newcomer.fd);
+}
+END_TEST
+
+START_TEST(one_connection_too_many_for_a_broker_id_closes_its_oldest) {
+    max_per_broker = 2;
+    restart_server_limited(0, 0);
+    raw_state_t first = {.fd = raw_connect()}, second = {.fd = raw_connect()}, other = {.fd = raw_connect()};
+    ck_assert(hello_answered(&first, 3, 9));
+    ck_assert(hello_answered(&second, 3, 9));
+    ck_assert(hello_answered(&other, 4, 9));
+    raw_state_t third = {.fd = raw_connect()};
+    ck_assert(hello_answered(&third, 3, 9));
+    ck_assert(pump(raw_closed, &first));
+    ck_assert(!raw_closed(&second) && !raw_closed(&other) && !raw_closed(&third));
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    ck_assert_uint_eq(ss.evicted_per_broker, 1);
+    ck_assert_int_eq(ss.connections, 3);
+    close(first.fd);
+    close(second.fd);
+    close(other.fd);
+    close(third.fd);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Log lines a peer can cause
+ * ------------------------------------------------------------------------ */
+
+static int saved_stderr = -1;
+static char stderr_path[64];
+
+/* kc_log's lines (stderr) go to a file until stderr_lines_with. */
+static void capture_stderr(void) {
+    snprintf(stderr_path, sizeof(stderr_path), "/tmp/kb-test-rpc-log-XXXXXX");
+    int fd = mkstemp(stderr_path);
+    ck_assert_int_ge(fd, 0);
+    fflush(stderr);
+    saved_stderr = dup(2);
+    dup2(fd, 2);
+    close(fd);
+}
+
+/* Restores stderr; returns how many captured lines contain needle. */
+static int stderr_lines_with(const char *needle) {
+    char line[4096];
+    int n = 0;
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    FILE *f = fopen(stderr_path, "r");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, needle)) n++;
+    fclose(f);
+    unlink(stderr_path);
+    return n;
+}
+
+static bool server_closed_protocol_at_least(void *arg) {
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    return ss.closed_protocol >= *(uint64_t *)arg;
+}
+
+START_TEST(a_hundred_bad_frames_write_at_most_two_warnings) {
+    static const uint8_t garbage[] = {0, 0, 0, 8, 0, 0, 0, 100, 'x', 'x', 'x', 'x'}; /* lengths disagree */
+    capture_stderr();
+    for (int i = 0; i < 100; i++) {
+        raw_state_t r = {.fd = raw_connect()};
+        if (i % 2) raw_send_size(r.fd, 0x7fffffff);
+        else raw_send(r.fd, garbage, sizeof(garbage));
+        ck_assert(pump(raw_closed, &r));
+        close(r.fd);
+    }
+    uint64_t all = 100;
+    bool counted = pump(server_closed_protocol_at_least, &all);
+    int warnings = stderr_lines_with("WARN");
+    ck_assert(counted);
+    ck_assert_int_ge(warnings, 1);
+    ck_assert_int_le(warnings, 2);
+}
+END_TEST
+
 Suite *rpc_channel_suite(void) {
     Suite *s = suite_create("rpc_channel");
     TCase *tc = tcase_create("channel");
@@ -928,6 +1118,12 @@ Suite *rpc_channel_suite(void) {
     tcase_add_test(tc, a_peer_without_hello_is_closed_at_the_hello_deadline);
     tcase_add_test(tc, connections_beyond_max_connections_are_refused);
     tcase_add_test(tc, a_peer_that_keeps_failing_the_handshake_is_redialled_with_growing_waits);
+    tcase_add_test(tc, a_hello_from_a_broker_the_callback_does_not_know_is_closed);
+    tcase_add_test(tc, a_hello_naming_broker_minus_1_is_closed);
+    tcase_add_test(tc, a_new_connection_takes_the_place_of_the_oldest_waiting_for_hello);
+    tcase_add_test(tc, a_full_server_evicts_a_connection_waiting_for_hello_rather_than_refuse);
+    tcase_add_test(tc, one_connection_too_many_for_a_broker_id_closes_its_oldest);
+    tcase_add_test(tc, a_hundred_bad_frames_write_at_most_two_warnings);
     suite_add_tcase(s, tc);
     return s;
 }

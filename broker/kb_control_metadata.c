@@ -110,6 +110,40 @@ static int16_t check_brokers(kb_control_t *c, const Kbroker__Rpc__UpdateMetadata
     return 0;
 }
 
+/* lb as the view has its registration: the same rack and each endpoint
+ * one the registration lists (the controller copies them from its view). */
+static bool broker_as_registered(const kc_broker_info_t *r, const Kbroker__Rpc__LiveBroker *lb) {
+    const char *rack = lb->rack && lb->rack[0] ? lb->rack : NULL;
+    if ((rack == NULL) != (r->rack == NULL) || (rack && strcmp(rack, r->rack) != 0)) return false;
+    for (size_t j = 0; j < lb->n_endpoints; j++) {
+        const Kbroker__Rpc__Endpoint *e = lb->endpoints[j];
+        const kc_endpoint_t *known = e->listener ? kc_broker_endpoint(r, e->listener) : NULL;
+        if (!known || !e->host || !known->host || strcmp(known->host, e->host) != 0 || known->port != e->port)
+            return false;
+    }
+    return true;
+}
+
+/* Every live broker of req is registered as the view sees it, with the
+ * endpoints it registered (kb_control_requests.h, "What ZooKeeper
+ * holds"): 0, or 3 for the whole request.  Otherwise a forged request
+ * could send every client of this broker to another host. */
+static int16_t brokers_known(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataRequest *req) {
+    size_t unknown = 0;
+    int32_t first = -1;
+    for (size_t i = 0; i < req->n_live_brokers; i++) {
+        const Kbroker__Rpc__LiveBroker *lb = req->live_brokers[i];
+        const kc_broker_info_t *r = c->deps.view ? kc_view_broker(c->deps.view, lb->id) : NULL;
+        if (r && broker_as_registered(r, lb)) continue;
+        if (unknown++ == 0) first = lb->id;
+    }
+    if (!unknown) return 0;
+    c->stats.refused_unknown_here++;
+    kc_info("control", "UpdateMetadata refused: %zu live broker(s) not registered so in ZooKeeper as this broker "
+            "sees it, the first broker %d; the controller sends it again", unknown, (int)first);
+    return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+}
+
 /* --------------------------------------------------------- partition states */
 
 /* A valid partition state: its topic and its position in the request. */
@@ -189,18 +223,19 @@ static const kc_topic_t *view_topic(const kb_control_t *c, const char *name) {
 }
 
 /* Every state of a topic not being deleted names a partition the view
- * holds (kb_control_requests.h, "What ZooKeeper holds"): 0, or 3 for the
- * whole request.  One view lookup per topic. */
+ * holds, and a topic deleted (leader -2) is one the view no longer holds
+ * (kb_control_requests.h, "What ZooKeeper holds"): 0, or 3 for the whole
+ * request.  One view lookup per topic. */
 static int16_t plan_known(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataRequest *req, const plan_t *p) {
     const Kbroker__Rpc__PartitionState *first = NULL;
     size_t unknown = 0;
     for (size_t k = 0; k < p->n_groups; k++) {
         const group_t *g = &p->groups[k];
-        const kc_topic_t *t = g->deleted ? NULL : view_topic(c, p->refs[g->from].topic);
-        if (g->deleted || (t && g->size <= t->n_partitions)) continue;
+        const kc_topic_t *t = view_topic(c, p->refs[g->from].topic);
+        if (g->deleted ? !t : (t && g->size <= t->n_partitions)) continue;
         for (size_t i = g->from; i < g->to; i++) {
             const Kbroker__Rpc__PartitionState *ps = req->partition_states[p->refs[i].pos];
-            if (t && ps->partition_index < t->n_partitions) continue;
+            if (!g->deleted && t && ps->partition_index < t->n_partitions) continue;
             if (unknown++ == 0) first = ps;
         }
     }
@@ -310,6 +345,7 @@ int16_t kb_control_update_metadata(kb_control_t *c, int32_t sender, const Kbroke
     kbroker__rpc__update_metadata_response__init(out);
     int16_t err = kb_control_admit(c, &h);
     if (!err) err = check_brokers(c, req);
+    if (!err) err = brokers_known(c, req);
     if (!err) err = plan_make(c, req, &plan);
     if (!err) {
         kb_control_accept(c, &h);

@@ -44,10 +44,12 @@
  * view (deps.view NULL) no controller is known: every request is refused
  * at step 4.  Each refusal reason has its counter in kb_control_stats_t.
  * Known limit: a peer that forges the admitted controller id and epoch
- * (nothing authenticates the RPC port yet) is obeyed; a LeaderAndIsr
- * with a huge leader epoch then fences that partition until the broker
- * restarts, the real controller's lower epoch being refused as
- * FENCED_LEADER_EPOCH.  Only authenticating the RPC port closes that.
+ * (nothing authenticates the RPC port yet) is obeyed within what
+ * ZooKeeper holds (below): a LeaderAndIsr with a huge leader epoch then
+ * fences that partition until the broker restarts, the real controller's
+ * lower epoch being refused as FENCED_LEADER_EPOCH; a StopReplica ends a
+ * role (the log is kept) until the controller next gives it.  Only
+ * authenticating the RPC port closes that.
  *
  * What ZooKeeper holds.  An admitted request may only describe what
  * ZooKeeper holds, as this broker's view sees it (kc_view_topic: every
@@ -56,8 +58,13 @@
  *     must name a topic the view holds, at an index below its partition
  *     count.  A topic cached with more partitions than the view gives it
  *     (deleted and created again smaller) is cut to the view's count when
- *     a request names it.  Leader -2 (deletion) needs no view: it only
- *     removes the topic from the cache, if there.
+ *     a request names it.  Leader -2 (deletion) is taken only for a topic
+ *     the view no longer holds (its znode is gone); otherwise a forged
+ *     request could hide a live topic.  (When topic deletion comes, the
+ *     view must also know the topics marked for deletion.)  Every live
+ *     broker must be registered as the view sees it, with the rack and
+ *     endpoints of its registration, so that no request can send this
+ *     broker's clients to another host.
  *   - LeaderAndIsr: every partition (with a valid name and index) must be
  *     one the view holds, with the view's replicas in the view's order,
  *     so no log is ever created for a partition ZooKeeper lacks.

@@ -141,8 +141,10 @@ def test_name_that_does_not_resolve_at_start_is_retried_until_it_does(broker, re
     with h.step(f"{NAME} resolves again: wait for broker 1 to register"):
         resolver.resolve(True)
         broker.wait_registered(60)
-    m = h.wait_until(lambda: (lambda m: m if m["state"] == "connected" else None)(zk_metrics(broker)), 30,
-                     "/metrics to show the session connected")
+    # The znode can be seen before the broker has handled the answer to its
+    # create: wait for /metrics to say registered too.
+    m = h.wait_until(lambda: (lambda m: m if m["state"] == "connected" and m["registered"] == 1 else None)(
+        zk_metrics(broker)), 30, "/metrics to show the session connected and the broker registered")
     assert m["connected"] == 1 and m["registered"] == 1, m
     assert "created a ZooKeeper client handle for" in broker.process.last_run_text()
 

@@ -229,13 +229,24 @@ def test_only_what_zookeeper_holds_is_taken(cluster):
         err = call(follower, METHOD_LEADER_AND_ISR, leader_and_isr(controller, cepoch, reg.czxid, [reordered]),
                    controller)
         assert err == UNKNOWN_TOPIC_OR_PARTITION
-    v = h.kcat_view(h.kcat_metadata(follower.bootstrap))
-    assert ghost not in v["topics"], v
+    with h.step(f"UpdateMetadata of {T}-0 alone with the brokers at evil.example.com, then leader -2 for {T}"):
+        err = call(follower, METHOD_UPDATE_METADATA, update_metadata(controller, cepoch, reg.czxid, [real], evil),
+                   controller)
+        assert err == UNKNOWN_TOPIC_OR_PARTITION
+        hide = partition_state(T, 0, cepoch, -2, epoch, st["isr"], 0, [1, 2, 3])
+        lives = [live_broker(b.id, "127.0.0.1", b.port) for b in cluster.brokers.values()]
+        err = call(follower, METHOD_UPDATE_METADATA, update_metadata(controller, cepoch, reg.czxid, [hide], lives),
+                   controller)
+        assert err == UNKNOWN_TOPIC_OR_PARTITION
+    md = h.kcat_metadata(follower.bootstrap)
+    assert "evil.example.com" not in json.dumps(md), md
+    v = h.kcat_view(md)
+    assert ghost not in v["topics"] and T in v["topics"], v
     assert picture(cluster) == before
     assert not follower.partition_dir(ghost, 0).exists()
     m = follower.metrics()
     name = "kbroker_control_requests_refused_unknown_here_total"
-    assert m[name] - m0[name] == 3, m
+    assert m[name] - m0[name] == 5, m
 
 
 def test_state_znode_edited_behind_the_controllers_back(cluster):

@@ -290,6 +290,13 @@ typedef struct {
     Kbroker__Rpc__LiveBroker b;
 } live_t;
 
+/* Registers broker id in the view with one PLAINTEXT endpoint, as live()
+ * describes it. */
+static void registered(int32_t id, const char *host, int32_t port) {
+    viewfix_add_broker(id);
+    viewfix_broker_details(id, 100 + id, "127.0.0.1", 9999, "PLAINTEXT", "PLAINTEXT", host, port, NULL);
+}
+
 static void live(live_t *l, int32_t id, const char *host, int32_t port) {
     kbroker__rpc__endpoint__init(&l->ep);
     l->ep.host = (char *)host;
@@ -336,9 +343,11 @@ static int16_t um(int32_t cepoch, live_t *brokers, size_t nb, Kbroker__Rpc__Part
 
 START_TEST(update_metadata_fills_the_cache) {
     live_t b[3];
+    registered(1, "h1", 9092);
+    registered(2, "h2", 9093);
     live(&b[0], 1, "h1", 9092);
     live(&b[1], 2, "h2", 9093);
-    live(&b[2], 2, "dup", 1); /* a repeated id keeps its first entry */
+    live(&b[2], 2, "h2", 9093); /* a repeated id keeps its first entry */
     viewfix_topic(T, 5, me_and_2, 2);
     viewfix_topic_config(T, "retention.ms", "1000");
     Kbroker__Rpc__PartitionState st[] = {state(T, 2, 2, 7, two_and_me, 2), state(T, 0, ME, 4, me_and_2, 2)};
@@ -376,6 +385,7 @@ END_TEST
  * overflow): the topic has the view's size. */
 START_TEST(update_metadata_skips_impossible_indexes) {
     live_t b[1];
+    registered(1, "h1", 9092);
     live(&b[0], 1, "h1", 9092);
     Kbroker__Rpc__PartitionState st[] = {state(T, INT32_MAX, ME, 0, me_and_2, 2), state(T, 1, ME, 0, me_and_2, 2),
                                          state(T, KC_TOPIC_MAX_PARTITIONS, ME, 0, me_and_2, 2)};
@@ -390,6 +400,7 @@ END_TEST
 START_TEST(update_metadata_is_fenced_and_deletes_topics) {
     live_t b[1];
     viewfix_controller(2, 3);
+    registered(1, "h1", 9092);
     live(&b[0], 1, "h1", 9092);
     Kbroker__Rpc__PartitionState st = state(T, 0, ME, 4, me_and_2, 2);
     ck_assert_int_eq(um(3, b, 1, &st, 1), 0);
@@ -397,7 +408,8 @@ START_TEST(update_metadata_is_fenced_and_deletes_topics) {
     ck_assert_int_eq(um(2, NULL, 0, &st, 1), KP_ERR_STALE_CONTROLLER_EPOCH);
     ck_assert_ptr_null(kb_metadata_topic(md, "other"));
     ck_assert_int_eq(kb_metadata_broker_count(md), 1);
-    st = state(T, 0, -2, 4, me_and_2, 2); /* the topic is being deleted */
+    viewfix_remove_topic(T); /* its znode is gone ... */
+    st = state(T, 0, -2, 4, me_and_2, 2); /* ... and the controller deletes it */
     ck_assert_int_eq(um(3, b, 1, &st, 1), 0);
     ck_assert_ptr_null(kb_metadata_topic(md, T));
 }
@@ -407,14 +419,17 @@ END_TEST
  * of that topic in the same request, before it or after it. */
 START_TEST(update_metadata_deletion_wins_within_a_request) {
     viewfix_topic("other", 1, me_and_2, 2);
+    viewfix_remove_topic(T);
     Kbroker__Rpc__PartitionState st[] = {state(T, 0, ME, 4, me_and_2, 2), state(T, 1, -2, 4, me_and_2, 2),
                                          state("other", 0, ME, 0, me_and_2, 2), state(T, 2, ME, 4, me_and_2, 2)};
     ck_assert_int_eq(um(1, NULL, 0, st, 4), 0);
     ck_assert_ptr_null(kb_metadata_topic(md, T));
     ck_assert_ptr_nonnull(kb_metadata_topic(md, "other"));
+    viewfix_topic(T, 8, me_and_2, 2);
     st[0] = state(T, 0, ME, 5, me_and_2, 2); /* created again, in a later request */
     ck_assert_int_eq(um(1, NULL, 0, st, 1), 0);
     ck_assert_int_eq(kb_metadata_topic(md, T)->n_partitions, 8); /* the view's */
+    viewfix_remove_topic(T);
     st[0] = state(T, 0, -2, 5, me_and_2, 2);
     st[1] = state(T, 3, ME, 5, me_and_2, 2);
     ck_assert_int_eq(um(1, NULL, 0, st, 2), 0);
@@ -500,10 +515,13 @@ START_TEST(update_metadata_beyond_the_size_bounds_is_refused) {
     kb_control_stats_t s;
     kb_control_stats(ctl, &s);
     ck_assert_uint_eq(s.refused_too_large, 3);
-    /* At the bounds: accepted. */
+    /* At the bounds: no longer 42; the brokers must still be registered
+     * (3 for those that are not, accepted for one that is). */
     b[0].b.n_endpoints = KB_CONTROL_MAX_ENDPOINTS;
-    ck_assert_int_eq(um_send(1, bp, KB_CONTROL_MAX_LIVE_BROKERS, &sp, 1), 0);
-    ck_assert_int_eq(kb_metadata_broker_count(md), KB_CONTROL_MAX_LIVE_BROKERS);
+    ck_assert_int_eq(um_send(1, bp, KB_CONTROL_MAX_LIVE_BROKERS, &sp, 1), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    registered(1, "h", 9092);
+    ck_assert_int_eq(um_send(1, bp, 1, &sp, 1), 0);
+    ck_assert_int_eq(kb_metadata_broker_count(md), 1);
     ck_assert_int_eq(um(1, NULL, 0, far, 1), 0);
     ck_assert_int_eq(kb_metadata_topic(md, T)->n_partitions, KC_TOPIC_MAX_PARTITIONS);
     free(bp);
@@ -532,6 +550,38 @@ START_TEST(update_metadata_of_a_topic_zookeeper_lacks_is_refused) {
     kb_control_stats(ctl, &s);
     ck_assert_uint_eq(s.refused_unknown_here, 1);
     ck_assert_uint_eq(s.update_metadata, 0);
+}
+END_TEST
+
+/* The forgeries of the second review: live brokers that are not
+ * registered so (another host or port, an unknown id, another rack), and
+ * leader -2 for a topic ZooKeeper still holds.  Each refused whole (3). */
+START_TEST(update_metadata_brokers_and_deletions_must_be_as_zookeeper_holds) {
+    registered(1, "h1", 9092);
+    live_t b[1];
+    Kbroker__Rpc__PartitionState st = state(T, 0, ME, 1, me_and_2, 2);
+    live(&b[0], 1, "evil.example.com", 6666);
+    ck_assert_int_eq(um(1, b, 1, &st, 1), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    live(&b[0], 1, "h1", 9093);
+    ck_assert_int_eq(um(1, b, 1, &st, 1), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    live(&b[0], 3, "h1", 9092);
+    ck_assert_int_eq(um(1, b, 1, &st, 1), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    live(&b[0], 1, "h1", 9092);
+    b[0].b.rack = "r9";
+    ck_assert_int_eq(um(1, b, 1, &st, 1), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(kb_metadata_broker_count(md), 0);
+    b[0].b.rack = "";
+    ck_assert_int_eq(um(1, b, 1, &st, 1), 0);
+    ck_assert_ptr_nonnull(kb_metadata_topic(md, T));
+    st = state(T, 0, -2, 1, me_and_2, 2); /* T is still in ZooKeeper */
+    ck_assert_int_eq(um(1, b, 1, &st, 1), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_ptr_nonnull(kb_metadata_topic(md, T));
+    viewfix_remove_topic(T);
+    ck_assert_int_eq(um(1, b, 1, &st, 1), 0);
+    ck_assert_ptr_null(kb_metadata_topic(md, T));
+    kb_control_stats_t s;
+    kb_control_stats(ctl, &s);
+    ck_assert_uint_eq(s.refused_unknown_here, 5);
 }
 END_TEST
 
@@ -863,6 +913,7 @@ Suite *control_suite(void) {
     tcase_add_test(tc, update_metadata_beyond_the_size_bounds_is_refused);
     tcase_add_test(tc, update_metadata_of_a_topic_zookeeper_lacks_is_refused);
     tcase_add_test(tc, update_metadata_index_beyond_the_views_count_is_refused);
+    tcase_add_test(tc, update_metadata_brokers_and_deletions_must_be_as_zookeeper_holds);
     tcase_add_test(tc, update_metadata_deletes_a_topic_zookeeper_no_longer_holds);
     tcase_add_test(tc, update_metadata_cuts_a_topic_created_again_smaller);
     tcase_add_test(tc, leader_and_isr_for_an_assignment_zookeeper_lacks_is_refused);

@@ -86,7 +86,11 @@
  * connection the peer closes before answering Hello (a server that does
  * not know this broker yet, or refuses it) is logged at INFO, at most once
  * per KB_NET_REFUSED_LOG_MS per client; a completed handshake is logged at
- * INFO ("connected to broker N").
+ * INFO ("connected to broker N"), and the loss of a connection by the
+ * transport ("... closed by peer; retrying in N ms"), each at most once
+ * per KB_NET_REFUSED_LOG_MS per client, those left out at DEBUG: a
+ * stranger who gets our connection closed on its server (see the server
+ * limits) makes one cycle of each per reconnect.
  * Controller traffic and replica fetches use separate clients, hence
  * separate connections.
  *

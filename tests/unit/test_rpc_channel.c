@@ -27,7 +27,8 @@
  *     a broker id from one address closes the oldest of that id from that
  *     address, and Hellos from another (127.0.0.2) close none of them; one
  *     too many for the id over all addresses is refused itself;
- *   - a hundred bad frames write at most two warnings (stderr captured).
+ *   - a hundred bad frames write at most two warnings, and twenty
+ *     reconnects of a client at most two INFO lines (stderr captured).
  *
  * Every loop run is bounded by a timer (pump); nothing sleeps.
  */
@@ -46,6 +47,7 @@
 #include "broker/net/kb_sendfile.h"
 #include "broker/rpc/kb_rpc.h"
 #include "broker/rpc/kb_rpc_internal.h"
+#include "common/kc_log.h"
 #include "tests/unit/unit.h"
 
 #define MAX_FRAME (1024 * 1024)
@@ -1121,8 +1123,8 @@ static void capture_stderr(void) {
     close(fd);
 }
 
-/* Restores stderr; returns how many captured lines contain needle. */
-static int stderr_lines_with(const char *needle) {
+/* Restores stderr; returns how many captured lines contain both a and b. */
+static int stderr_lines_with_both(const char *a, const char *b) {
     char line[4096];
     int n = 0;
     fflush(stderr);
@@ -1131,11 +1133,13 @@ static int stderr_lines_with(const char *needle) {
     FILE *f = fopen(stderr_path, "r");
     ck_assert_ptr_nonnull(f);
     while (fgets(line, sizeof(line), f))
-        if (strstr(line, needle)) n++;
+        if (strstr(line, a) && strstr(line, b)) n++;
     fclose(f);
     unlink(stderr_path);
     return n;
 }
+
+static int stderr_lines_with(const char *needle) { return stderr_lines_with_both(needle, ""); }
 
 static bool server_closed_protocol_at_least(void *arg) {
     kb_rpc_server_stats_t ss;
@@ -1159,6 +1163,32 @@ START_TEST(a_hundred_bad_frames_write_at_most_two_warnings) {
     ck_assert(counted);
     ck_assert_int_ge(warnings, 1);
     ck_assert_int_le(warnings, 2);
+}
+END_TEST
+
+START_TEST(twenty_reconnects_of_a_client_write_at_most_two_info_lines) {
+    /* A peer that answers Hello, then closes: what a stranger makes of the
+     * controller's connection when its server evicts it. */
+    fake_peer_t f;
+    kc_log_init("unit", -1, KC_LOG_INFO);
+    fake_listen(&f);
+    capture_stderr();
+    f.client = client_to(f.port, SERVER_ID, SERVER_EPOCH, 5000, 40);
+    for (int i = 0; i < 20; i++) {
+        ck_assert(pump(fake_connected, &f));
+        fake_answer_hello(&f, SERVER_ID, SERVER_EPOCH);
+        ck_assert(pump(client_ready, f.client));
+        fake_drop_conn(&f);
+        ck_assert(pump(client_lost, f.client));
+    }
+    kb_rpc_client_stats_t cs;
+    kb_rpc_client_stats(f.client, &cs);
+    kb_rpc_client_free(f.client);
+    fake_close(&f);
+    int info = stderr_lines_with_both("INFO", "test->1");
+    ck_assert_uint_eq(cs.connects, 20);
+    ck_assert_int_ge(info, 1);
+    ck_assert_int_le(info, 2);
 }
 END_TEST
 
@@ -1198,6 +1228,7 @@ Suite *rpc_channel_suite(void) {
     tcase_add_test(tc, hellos_for_a_broker_id_from_another_address_close_none_of_its_connections);
     tcase_add_test(tc, a_hello_past_the_ceiling_for_a_broker_id_is_refused_itself);
     tcase_add_test(tc, a_hundred_bad_frames_write_at_most_two_warnings);
+    tcase_add_test(tc, twenty_reconnects_of_a_client_write_at_most_two_info_lines);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -425,6 +425,7 @@ static int start_rpc(kb_process_t *p) {
         .max_connections = KB_RPC_MAX_CONNECTIONS,
         .max_unidentified = KB_RPC_MAX_UNIDENTIFIED,
         .max_per_broker = KB_RPC_MAX_PER_BROKER,
+        .max_per_broker_total = KB_RPC_MAX_PER_BROKER_TOTAL,
         .peer_known = rpc_peer_known,
         .peer_known_arg = b,
         .self = {p->cfg.broker_id, -1},

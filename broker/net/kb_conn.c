@@ -283,6 +283,7 @@ void kb_conn_done(kb_conn_t *c) { conn_finish(c); }
 
 const char *kb_conn_listener(const kb_conn_t *c) { return c->name; }
 const char *kb_conn_peer(const kb_conn_t *c) { return c->peer; }
+const char *kb_conn_peer_addr(const kb_conn_t *c) { return c->peer_addr; }
 uint64_t kb_conn_id(const kb_conn_t *c) { return c->id; }
 void kb_conn_set_user(kb_conn_t *c, void *user) { c->user = user; }
 void *kb_conn_user(const kb_conn_t *c) { return c->user; }

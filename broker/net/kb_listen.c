@@ -76,22 +76,31 @@ struct kb_server {
  * Accepting
  * ------------------------------------------------------------------------ */
 
-static void format_peer(const struct sockaddr *sa, char *buf, size_t n) {
-    char ip[INET6_ADDRSTRLEN] = "?";
+/* The peer's IP address into ip (an IPv4-mapped IPv6 one as IPv4);
+ * returns its port, and whether it is IPv6 in *v6. */
+static int peer_ip(const struct sockaddr *sa, char *ip, size_t n, bool *v6) {
+    snprintf(ip, n, "?");
+    *v6 = false;
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-        snprintf(buf, n, "%s:%d", ip, ntohs(in->sin_port));
-        return;
+        inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)n);
+        return ntohs(in->sin_port);
     }
     const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
     if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-        inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip, sizeof(ip));
-        snprintf(buf, n, "%s:%d", ip, ntohs(in6->sin6_port));
-        return;
+        inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip, (socklen_t)n);
+    } else {
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)n);
+        *v6 = true;
     }
-    inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-    snprintf(buf, n, "[%s]:%d", ip, ntohs(in6->sin6_port));
+    return ntohs(in6->sin6_port);
+}
+
+/* "ip:port" ("[ip]:port" for IPv6) into buf; the address alone into ip. */
+static void format_peer(const struct sockaddr *sa, char *buf, size_t n, char *ip, size_t ip_n) {
+    bool v6;
+    int port = peer_ip(sa, ip, ip_n, &v6);
+    snprintf(buf, n, v6 ? "[%s]:%d" : "%s:%d", ip, port);
 }
 
 /* ------------------------------------------------------------------------
@@ -140,10 +149,10 @@ static void conn_closed(kb_conn_t *c, void *owner, const char *reason) {
 /* The listener is full: fd is closed unread, and the refusal counted and
  * logged (rate-limited: a flood of connections must not flood the log). */
 static void refuse(kb_listen_t *l, evutil_socket_t fd, const struct sockaddr *sa) {
-    char peer[300];
+    char peer[300], ip[INET6_ADDRSTRLEN];
     evutil_closesocket(fd);
     l->srv->refused++;
-    format_peer(sa, peer, sizeof(peer));
+    format_peer(sa, peer, sizeof(peer), ip, sizeof(ip));
     kc_log_limited(&l->refused_log, KB_NET_REFUSED_LOG_MS, KC_LOG_WARN, MOD,
                    "refusing a connection from %s on listener %s: %d connections are open, its limit", peer, l->name,
                    l->n_conns);
@@ -207,7 +216,7 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
         kc_error(MOD, "out of memory accepting a connection on listener %s", l->name);
         return;
     }
-    format_peer(sa, c->peer, sizeof(c->peer));
+    format_peer(sa, c->peer, sizeof(c->peer), c->peer_addr, sizeof(c->peer_addr));
     kb_net_tune_socket(fd, &l->opts);
     adopt(l, c);
     kc_debug(MOD, "connection %llu from %s on %s", (unsigned long long)c->id, c->peer, c->name);

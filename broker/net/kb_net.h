@@ -270,6 +270,10 @@ bool kb_conn_is_open(const kb_conn_t *c);
  * pick advertised listeners by it), or of the outbound connection. */
 const char *kb_conn_listener(const kb_conn_t *c);
 const char *kb_conn_peer(const kb_conn_t *c); /* "ip:port" (an outbound's "host:port") */
+/* The peer's address without the port: an accepted connection's IP
+ * address as inet_ntop writes it (an IPv4-mapped IPv6 address as IPv4, so
+ * one host has one spelling), an outbound's host as given. */
+const char *kb_conn_peer_addr(const kb_conn_t *c);
 uint64_t kb_conn_id(const kb_conn_t *c);        /* unique per server or outbound connection */
 
 /* One pointer a user keeps on a connection (per-connection state; NULL

@@ -67,6 +67,7 @@ struct kb_conn {
     uint64_t id;
     char name[64];
     char peer[300];
+    char peer_addr[256]; /* peer without the port: an IP address, or an outbound's host */
 };
 
 /* A connection on the connected (or connecting) socket fd, which it owns

@@ -57,6 +57,7 @@ struct kb_outbound {
     bool lookup_pending;                      /* between starting a lookup and its callback */
     uint64_t next_id;
     uint32_t rnd; /* jitter state (xorshift32) */
+    kc_ratelimit_t outage_log; /* the INFO line of an outage's first failure */
     kb_outbound_stats_t stats;
 };
 
@@ -177,6 +178,7 @@ static int dial(kb_outbound_t *o, const struct evutil_addrinfo *addr, char *why,
         return -1;
     }
     snprintf(c->peer, sizeof(c->peer), strchr(o->host, ':') ? "[%s]:%d" : "%s:%d", o->host, o->spec.port);
+    snprintf(c->peer_addr, sizeof(c->peer_addr), "%s", o->host);
     c->owner = o;
     c->on_closed = conn_closed;
     c->on_handshake = conn_handshake_done;
@@ -290,10 +292,13 @@ static void schedule_attempt(kb_outbound_t *o, const char *why) {
                                    o->spec.backoff_jitter_pct, next_random(o));
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     o->stats.backoff_ms = ms;
-    /* One line per outage, not one per attempt. */
+    /* One line per outage, not one per attempt; and at most one per
+     * KB_NET_REFUSED_LOG_MS, since a peer that lets us connect (and
+     * complete a handshake) then closes makes an outage of each cycle. */
     if (o->stats.failures == 1)
-        kc_info(MOD, "connection to %s:%d (%s): %s; retrying in %d ms (backing off up to %d ms)", o->host, o->spec.port,
-                o->name, why, (int)ms, (int)o->spec.backoff_max_ms);
+        kc_log_limited(&o->outage_log, KB_NET_REFUSED_LOG_MS, KC_LOG_INFO, MOD,
+                       "connection to %s:%d (%s): %s; retrying in %d ms (backing off up to %d ms)", o->host,
+                       o->spec.port, o->name, why, (int)ms, (int)o->spec.backoff_max_ms);
     else
         kc_debug(MOD, "connection to %s:%d (%s): %s; retrying in %d ms", o->host, o->spec.port, o->name, why, (int)ms);
     evtimer_add(o->timer, &tv);

@@ -45,8 +45,21 @@
  *     has waited longest, rather than being refused, so a flood of silent
  *     connections cannot keep out a peer whose Hello follows its connect;
  *   - at most max_per_broker connections (KB_RPC_MAX_PER_BROKER) per
- *     claimed broker id: one more closes the oldest of that id, so a
- *     reconnecting peer replaces its dead (or forged) older connections;
+ *     claimed broker id from one peer address (its IP address, without
+ *     the port): one more from that address closes the oldest of that id
+ *     from that address, so a reconnecting peer replaces its dead (or
+ *     forged) older connections, while a stranger elsewhere, who can read
+ *     a broker's id and epoch in ZooKeeper and claim them, cannot close
+ *     the real peer's connections by opening its own;
+ *   - at most max_per_broker_total (KB_RPC_MAX_PER_BROKER_TOTAL) per
+ *     claimed broker id over all addresses, a backstop: one more is
+ *     refused itself (nothing open is closed), so no address can take the
+ *     place of connections from another.  This policy is no
+ *     authentication: a stranger on the real peer's host (or one that
+ *     shares its address, behind a NAT) can still close its connections,
+ *     and strangers on max_per_broker_total / max_per_broker addresses
+ *     can fill an id's allowance and keep the real peer's NEW connections
+ *     out (not those it has); only authenticating the Hello closes that;
  *   - max_connections in all, a backstop: while that many are open a new
  *     connection takes the place of the oldest one still waiting for its
  *     Hello, or, if none is, is closed as soon as accepted, unread.
@@ -73,7 +86,11 @@
  * connection the peer closes before answering Hello (a server that does
  * not know this broker yet, or refuses it) is logged at INFO, at most once
  * per KB_NET_REFUSED_LOG_MS per client; a completed handshake is logged at
- * INFO ("connected to broker N").
+ * INFO ("connected to broker N"), and the loss of a connection by the
+ * transport ("... closed by peer; retrying in N ms"), each at most once
+ * per KB_NET_REFUSED_LOG_MS per client, those left out at DEBUG: a
+ * stranger who gets our connection closed on its server (see the server
+ * limits) makes one cycle of each per reconnect.
  * Controller traffic and replica fetches use separate clients, hence
  * separate connections.
  *
@@ -131,7 +148,8 @@ typedef struct kb_rpc_handler {
  * to this channel, must stay below KB_RPC_MAX_PER_BROKER per follower and
  * leader, or they would keep closing each other. */
 #define KB_RPC_MAX_UNIDENTIFIED 64
-#define KB_RPC_MAX_PER_BROKER 8
+#define KB_RPC_MAX_PER_BROKER 8        /* per claimed broker id and peer address */
+#define KB_RPC_MAX_PER_BROKER_TOTAL 32 /* per claimed broker id over all addresses */
 #define KB_RPC_PEER_LOG_MS 1000 /* at most one "is broker N" line per this interval */
 
 typedef struct kb_rpc_server_opts {
@@ -144,7 +162,9 @@ typedef struct kb_rpc_server_opts {
     int max_connections;       /* RPC connections open at once (main.c: KB_RPC_MAX_CONNECTIONS);
                                 * <= 0: no cap */
     int max_unidentified;      /* connections waiting for their Hello at once; 0: KB_RPC_MAX_UNIDENTIFIED */
-    int max_per_broker;        /* identified connections per claimed broker id; 0: KB_RPC_MAX_PER_BROKER */
+    int max_per_broker;        /* identified connections per claimed broker id and peer address;
+                                * 0: KB_RPC_MAX_PER_BROKER */
+    int max_per_broker_total;  /* ... per claimed broker id over all addresses; 0: KB_RPC_MAX_PER_BROKER_TOTAL */
     /* Whether broker_id with broker_epoch is a live registration this
      * broker knows of (main.c: the cluster view's /brokers/ids); a Hello
      * naming one that is not is refused.  NULL: any id >= 0 is taken. */
@@ -173,7 +193,8 @@ typedef struct kb_rpc_server_stats {
     uint64_t refused_connections;  /* connections refused at accept: max_connections were open */
     uint64_t closed_unknown_peer;  /* Hellos refused: an id below 0, or not a registration peer_known knows */
     uint64_t evicted_unidentified; /* closed waiting for their Hello, to make room for a new connection */
-    uint64_t evicted_per_broker;   /* closed for a newer connection of the same broker id */
+    uint64_t evicted_per_broker;   /* closed for a newer connection of the same broker id and address */
+    uint64_t refused_per_broker;   /* Hellos refused: max_per_broker_total of their id were open */
     int connections;               /* open now */
 } kb_rpc_server_stats_t;
 void kb_rpc_server_stats(const kb_rpc_server_t *s, kb_rpc_server_stats_t *out);

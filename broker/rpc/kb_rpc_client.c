@@ -72,6 +72,8 @@ struct kb_rpc_client {
     unsigned refusals;    /* connections closed by us since the last handshake */
     bool refusing;        /* protocol_close is closing the connection (not the peer) */
     kc_ratelimit_t peer_closed_log; /* "closed by the peer during the handshake" */
+    kc_ratelimit_t connected_log;   /* "connected to broker N": a peer (or a stranger evicting our
+                                     * connection from its server) can make us reconnect at will */
     bool dead;            /* freed by the user inside a callback */
     kb_rpc_client_stats_t stats;
 };
@@ -305,8 +307,9 @@ static void take_hello(kb_rpc_client_t *c, const kp_rpc_frame_t *f) {
     kb_conn_handshake_done(c->conn); /* responses up to max_frame; the backoff resets */
     c->ready = true;
     c->stats.connects++;
-    kc_info(MOD, "%s: connected to broker %d epoch %lld at %s", c->name, (int)c->peer.broker_id,
-            (long long)c->peer.broker_epoch, kb_conn_peer(c->conn));
+    kc_log_limited(&c->connected_log, KB_NET_REFUSED_LOG_MS, KC_LOG_INFO, MOD,
+                   "%s: connected to broker %d epoch %lld at %s", c->name, (int)c->peer.broker_id,
+                   (long long)c->peer.broker_epoch, kb_conn_peer(c->conn));
     c->refusals = 0;
     /* The waiting calls go first, so a call made by on_link follows them. */
     flush_waiting(c);

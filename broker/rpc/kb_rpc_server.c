@@ -24,8 +24,10 @@
  * the oldest, the transport's max_handshaking) and all of them
  * (max_connections).  The server caps the connections per claimed broker
  * id: it lists the identified connections in the order their Hello was
- * taken, and the Hello that would pass max_per_broker closes the first of
- * its id in that list.
+ * taken; the Hello that would pass max_per_broker for its id from its
+ * peer's address (kb_conn_peer_addr) closes the first of that id and
+ * address in the list, and one that would pass max_per_broker_total for
+ * its id over all addresses is refused itself.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +52,8 @@ struct kb_rpc_server {
     kb_rpc_identity_t self;
     kb_rpc_handler_t *handlers; /* a copy of the caller's table */
     size_t n_handlers;
-    int max_per_broker;
+    int max_per_broker;       /* per claimed id and peer address */
+    int max_per_broker_total; /* per claimed id over every address */
     bool (*peer_known)(void *arg, int32_t broker_id, int64_t broker_epoch);
     void *peer_known_arg;
     struct rpc_sconn *head, *tail; /* identified connections, oldest Hello first */
@@ -58,8 +61,10 @@ struct kb_rpc_server {
     uint64_t closed_protocol; /* framing or handshake errors seen here (oversized frames: the transport's count) */
     uint64_t closed_unknown_peer;
     uint64_t evicted_per_broker;
+    uint64_t refused_per_broker;
     kc_ratelimit_t unknown_log;  /* Hellos refused by peer_known */
     kc_ratelimit_t evicted_log;  /* connections closed for max_per_broker */
+    kc_ratelimit_t refused_log;  /* Hellos refused for max_per_broker_total */
     kc_ratelimit_t peer_log;     /* the INFO line of an identified connection */
 };
 
@@ -130,25 +135,44 @@ static void sconn_list(kb_rpc_server_t *s, rpc_sconn_t *sc) {
     sc->listed = true;
 }
 
-/* Makes room for one more connection of broker id: when max_per_broker
- * of its connections are identified, the oldest is closed (a peer that
+/* Makes room for sc, whose Hello names a broker id, on its connection
+ * from its address: when max_per_broker connections of that id from that
+ * address are identified, the oldest of them is closed (a peer that
  * reconnects replaces the connections it lost without knowing, and those
- * a stranger opened in its name).  The list is at most max_connections
- * long, and walked once per Hello. */
-static void make_room_for(kb_rpc_server_t *s, int32_t id) {
-    char why[160];
-    int n = 0;
+ * a stranger on its address opened in its name); a stranger elsewhere
+ * cannot close them.  Otherwise, when max_per_broker_total of that id are
+ * identified over all addresses, sc itself is refused: no address can
+ * take the place of the connections already there.  False when sc was
+ * closed.  The list is at most max_connections long, and walked once per
+ * Hello. */
+static bool make_room_for(kb_rpc_server_t *s, rpc_sconn_t *sc) {
+    char why[200];
+    int32_t id = sc->peer.broker_id;
+    const char *addr = kb_conn_peer_addr(sc->conn);
+    int n_addr = 0, n_all = 0;
     rpc_sconn_t *oldest = NULL;
-    for (rpc_sconn_t *sc = s->head; sc; sc = sc->next) {
-        if (sc->peer.broker_id != id) continue;
-        if (!oldest) oldest = sc;
-        n++;
+    for (rpc_sconn_t *o = s->head; o; o = o->next) {
+        if (o->peer.broker_id != id) continue;
+        n_all++;
+        if (strcmp(kb_conn_peer_addr(o->conn), addr) != 0) continue;
+        if (!oldest) oldest = o;
+        n_addr++;
     }
-    if (n < s->max_per_broker) return;
-    snprintf(why, sizeof(why), "broker %d has %d RPC connections open, the limit; a newer one takes its place",
-             (int)id, n);
-    s->evicted_per_broker++;
-    close_logged(s, oldest->conn, oldest, &s->evicted_log, why); /* on_close unlists and frees it */
+    if (n_addr >= s->max_per_broker) {
+        snprintf(why, sizeof(why),
+                 "broker %d has %d RPC connections open from %s, the limit; a newer one takes its place", (int)id,
+                 n_addr, addr);
+        s->evicted_per_broker++;
+        close_logged(s, oldest->conn, oldest, &s->evicted_log, why); /* on_close unlists and frees it */
+        return true;
+    }
+    if (n_all < s->max_per_broker_total) return true;
+    snprintf(why, sizeof(why),
+             "broker %d has %d RPC connections open over all addresses, the limit; this one is refused", (int)id,
+             n_all);
+    s->refused_per_broker++;
+    close_logged(s, sc->conn, sc, &s->refused_log, why);
+    return false;
 }
 
 /* Why the Hello's identity is not taken (into why), or NULL. */
@@ -274,7 +298,7 @@ static void take_hello(kb_rpc_server_t *s, kb_conn_t *c, rpc_sconn_t *sc, const 
         close_logged(s, c, sc, &s->unknown_log, why);
         return;
     }
-    make_room_for(s, sc->peer.broker_id);
+    if (!make_room_for(s, sc)) return;
     sconn_list(s, sc);
     kc_log_limited(&s->peer_log, KB_RPC_PEER_LOG_MS, KC_LOG_INFO, MOD,
                    "RPC connection %llu from %s is broker %d (epoch %lld)", (unsigned long long)kb_conn_id(c),
@@ -397,6 +421,8 @@ kb_rpc_server_t *kb_rpc_server_new(struct event_base *base, const kb_rpc_server_
     s->max_frame = opts->max_frame;
     s->self = opts->self;
     s->max_per_broker = opts->max_per_broker > 0 ? opts->max_per_broker : KB_RPC_MAX_PER_BROKER;
+    s->max_per_broker_total =
+        opts->max_per_broker_total > 0 ? opts->max_per_broker_total : KB_RPC_MAX_PER_BROKER_TOTAL;
     s->peer_known = opts->peer_known;
     s->peer_known_arg = opts->peer_known_arg;
     kb_listen_spec_t spec = {
@@ -438,5 +464,6 @@ void kb_rpc_server_stats(const kb_rpc_server_t *s, kb_rpc_server_stats_t *out) {
     out->closed_unknown_peer = s->closed_unknown_peer;
     out->evicted_unidentified = kb_server_evicted_connections(s->net);
     out->evicted_per_broker = s->evicted_per_broker;
+    out->refused_per_broker = s->refused_per_broker;
     out->connections = kb_server_connection_count(s->net);
 }

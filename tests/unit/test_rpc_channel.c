@@ -24,8 +24,11 @@
  *     peer_known callback does not know, is closed; a new connection takes
  *     the place of the oldest still waiting for its Hello (the
  *     max_unidentified cap, or a full server); one connection too many for
- *     a broker id closes the oldest of that id;
- *   - a hundred bad frames write at most two warnings (stderr captured).
+ *     a broker id from one address closes the oldest of that id from that
+ *     address, and Hellos from another (127.0.0.2) close none of them; one
+ *     too many for the id over all addresses is refused itself;
+ *   - a hundred bad frames write at most two warnings, and twenty
+ *     reconnects of a client at most two INFO lines (stderr captured).
  *
  * Every loop run is bounded by a timer (pump); nothing sleeps.
  */
@@ -44,6 +47,7 @@
 #include "broker/net/kb_sendfile.h"
 #include "broker/rpc/kb_rpc.h"
 #include "broker/rpc/kb_rpc_internal.h"
+#include "common/kc_log.h"
 #include "tests/unit/unit.h"
 
 #define MAX_FRAME (1024 * 1024)
@@ -163,7 +167,7 @@ static const kb_rpc_handler_t handlers[] = {
 
 /* The next server's limits beyond those start_server_limited takes (0 /
  * NULL: the defaults); reset by the fixture. */
-static int max_unidentified, max_per_broker;
+static int max_unidentified, max_per_broker, max_per_broker_total;
 static bool (*peer_known)(void *arg, int32_t broker_id, int64_t broker_epoch);
 
 /* A server on at_port (0: any) with a Hello deadline and a connection cap
@@ -173,6 +177,7 @@ static void start_server_limited(int at_port, uint32_t max_frame, int32_t hello_
     kb_rpc_server_opts_t o = {.host = "127.0.0.1", .port = at_port, .max_frame = max_frame, .idle_ms = 0,
                               .hello_timeout_ms = hello_timeout_ms, .max_connections = max_connections,
                               .max_unidentified = max_unidentified, .max_per_broker = max_per_broker,
+                              .max_per_broker_total = max_per_broker_total,
                               .peer_known = peer_known, .self = {SERVER_ID, SERVER_EPOCH}, .handlers = handlers,
                               .n_handlers = sizeof(handlers) / sizeof(handlers[0])};
     srv = kb_rpc_server_new(base, &o, err, sizeof(err));
@@ -249,15 +254,24 @@ static void call_lai(kb_rpc_client_t *c, int32_t controller_id, int32_t timeout_
  * Raw sockets
  * ------------------------------------------------------------------------ */
 
-static int raw_connect(void) {
+/* A connection to the server from the loopback address from (e.g.
+ * "127.0.0.2": Linux routes all of 127.0.0.0/8 to lo), or the default. */
+static int raw_connect_from(const char *from) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ck_assert_int_ge(fd, 0);
+    if (from) {
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        ck_assert_int_eq(inet_pton(AF_INET, from, &src.sin_addr), 1);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+    }
     ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     return fd;
 }
+
+static int raw_connect(void) { return raw_connect_from(NULL); }
 
 static void raw_send(int fd, const void *p, size_t n) { ck_assert_int_eq(write(fd, p, n), (ssize_t)n); }
 
@@ -430,7 +444,7 @@ static void setup(void) {
     park = false;
     free_in_reply = NULL;
     last_peer = (kb_rpc_identity_t){-1, -1};
-    max_unidentified = max_per_broker = 0;
+    max_unidentified = max_per_broker = max_per_broker_total = 0;
     peer_known = NULL;
     memset(replies, 0, sizeof(replies));
     snprintf(file_path, sizeof(file_path), "/tmp/kb-test-rpc-XXXXXX");
@@ -1031,6 +1045,66 @@ START_TEST(one_connection_too_many_for_a_broker_id_closes_its_oldest) {
 }
 END_TEST
 
+START_TEST(hellos_for_a_broker_id_from_another_address_close_none_of_its_connections) {
+    /* A stranger elsewhere claims broker 3, as the attacker who read its
+     * registration in ZooKeeper would, from 127.0.0.2. */
+    max_per_broker = 2;
+    restart_server_limited(0, 0);
+    raw_state_t real[2], stranger[3];
+    for (int i = 0; i < 2; i++) {
+        real[i] = (raw_state_t){.fd = raw_connect_from("127.0.0.1")};
+        ck_assert(hello_answered(&real[i], 3, 9));
+    }
+    for (int i = 0; i < 3; i++) {
+        stranger[i] = (raw_state_t){.fd = raw_connect_from("127.0.0.2")};
+        ck_assert(hello_answered(&stranger[i], 3, 9));
+    }
+    /* The third from 127.0.0.2 closed the first from there, nothing else. */
+    ck_assert(pump(raw_closed, &stranger[0]));
+    ck_assert(!raw_closed(&real[0]) && !raw_closed(&real[1]));
+    ck_assert(!raw_closed(&stranger[1]) && !raw_closed(&stranger[2]));
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    ck_assert_uint_eq(ss.evicted_per_broker, 1);
+    ck_assert_uint_eq(ss.refused_per_broker, 0);
+    ck_assert_int_eq(ss.connections, 4);
+    for (int i = 0; i < 2; i++) close(real[i].fd);
+    for (int i = 0; i < 3; i++) close(stranger[i].fd);
+}
+END_TEST
+
+START_TEST(a_hello_past_the_ceiling_for_a_broker_id_is_refused_itself) {
+    max_per_broker = 2;
+    max_per_broker_total = 3;
+    restart_server_limited(0, 0);
+    raw_state_t a1 = {.fd = raw_connect_from("127.0.0.1")}, a2 = {.fd = raw_connect_from("127.0.0.1")};
+    raw_state_t b1 = {.fd = raw_connect_from("127.0.0.2")}, b2 = {.fd = raw_connect_from("127.0.0.2")};
+    ck_assert(hello_answered(&a1, 3, 9));
+    ck_assert(hello_answered(&a2, 3, 9));
+    ck_assert(hello_answered(&b1, 3, 9));
+    ck_assert(!hello_answered(&b2, 3, 9)); /* the fourth of broker 3: the newest goes */
+    ck_assert(!raw_closed(&a1) && !raw_closed(&a2) && !raw_closed(&b1));
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    ck_assert_uint_eq(ss.refused_per_broker, 1);
+    ck_assert_uint_eq(ss.evicted_per_broker, 0);
+    /* At the ceiling, one more from an address at its own limit still
+     * replaces that address's oldest (the count over all stays 3). */
+    raw_state_t a3 = {.fd = raw_connect_from("127.0.0.1")};
+    ck_assert(hello_answered(&a3, 3, 9));
+    ck_assert(pump(raw_closed, &a1));
+    ck_assert(!raw_closed(&a2) && !raw_closed(&b1));
+    kb_rpc_server_stats(srv, &ss);
+    ck_assert_uint_eq(ss.evicted_per_broker, 1);
+    ck_assert_int_eq(ss.connections, 3);
+    close(a1.fd);
+    close(a2.fd);
+    close(a3.fd);
+    close(b1.fd);
+    close(b2.fd);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------
  * Log lines a peer can cause
  * ------------------------------------------------------------------------ */
@@ -1049,8 +1123,8 @@ static void capture_stderr(void) {
     close(fd);
 }
 
-/* Restores stderr; returns how many captured lines contain needle. */
-static int stderr_lines_with(const char *needle) {
+/* Restores stderr; returns how many captured lines contain both a and b. */
+static int stderr_lines_with_both(const char *a, const char *b) {
     char line[4096];
     int n = 0;
     fflush(stderr);
@@ -1059,11 +1133,13 @@ static int stderr_lines_with(const char *needle) {
     FILE *f = fopen(stderr_path, "r");
     ck_assert_ptr_nonnull(f);
     while (fgets(line, sizeof(line), f))
-        if (strstr(line, needle)) n++;
+        if (strstr(line, a) && strstr(line, b)) n++;
     fclose(f);
     unlink(stderr_path);
     return n;
 }
+
+static int stderr_lines_with(const char *needle) { return stderr_lines_with_both(needle, ""); }
 
 static bool server_closed_protocol_at_least(void *arg) {
     kb_rpc_server_stats_t ss;
@@ -1087,6 +1163,32 @@ START_TEST(a_hundred_bad_frames_write_at_most_two_warnings) {
     ck_assert(counted);
     ck_assert_int_ge(warnings, 1);
     ck_assert_int_le(warnings, 2);
+}
+END_TEST
+
+START_TEST(twenty_reconnects_of_a_client_write_at_most_two_info_lines) {
+    /* A peer that answers Hello, then closes: what a stranger makes of the
+     * controller's connection when its server evicts it. */
+    fake_peer_t f;
+    kc_log_init("unit", -1, KC_LOG_INFO);
+    fake_listen(&f);
+    capture_stderr();
+    f.client = client_to(f.port, SERVER_ID, SERVER_EPOCH, 5000, 40);
+    for (int i = 0; i < 20; i++) {
+        ck_assert(pump(fake_connected, &f));
+        fake_answer_hello(&f, SERVER_ID, SERVER_EPOCH);
+        ck_assert(pump(client_ready, f.client));
+        fake_drop_conn(&f);
+        ck_assert(pump(client_lost, f.client));
+    }
+    kb_rpc_client_stats_t cs;
+    kb_rpc_client_stats(f.client, &cs);
+    kb_rpc_client_free(f.client);
+    fake_close(&f);
+    int info = stderr_lines_with_both("INFO", "test->1");
+    ck_assert_uint_eq(cs.connects, 20);
+    ck_assert_int_ge(info, 1);
+    ck_assert_int_le(info, 2);
 }
 END_TEST
 
@@ -1123,7 +1225,10 @@ Suite *rpc_channel_suite(void) {
     tcase_add_test(tc, a_new_connection_takes_the_place_of_the_oldest_waiting_for_hello);
     tcase_add_test(tc, a_full_server_evicts_a_connection_waiting_for_hello_rather_than_refuse);
     tcase_add_test(tc, one_connection_too_many_for_a_broker_id_closes_its_oldest);
+    tcase_add_test(tc, hellos_for_a_broker_id_from_another_address_close_none_of_its_connections);
+    tcase_add_test(tc, a_hello_past_the_ceiling_for_a_broker_id_is_refused_itself);
     tcase_add_test(tc, a_hundred_bad_frames_write_at_most_two_warnings);
+    tcase_add_test(tc, twenty_reconnects_of_a_client_write_at_most_two_info_lines);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -12,6 +12,26 @@
 #include <stdbool.h>
 
 #include "broker/kb_control_requests.h"
+#include "common/kc_log.h"
+
+/* The kinds of log line a peer of the RPC port can make this module
+ * write at will (one per request it sends): each kind goes out at most
+ * once per KB_CONTROL_LOG_MS, with the count of those left out, and the
+ * rest at DEBUG (kc_log_limited); the stats count every one. */
+typedef enum kb_control_log_kind {
+    CLOG_NOT_SENDER,
+    CLOG_BROKER_EPOCH,
+    CLOG_DEPOSED,
+    CLOG_NOT_ZK_CONTROLLER,
+    CLOG_INVALID,
+    CLOG_UNKNOWN_HERE,
+    CLOG_TOO_LARGE,
+    CLOG_KINDS
+} kb_control_log_kind_t;
+
+#define KB_CONTROL_LOG_MS 10000
+#define kb_control_log(c, kind, level, ...) \
+    kc_log_limited(&(c)->log_limits[kind], KB_CONTROL_LOG_MS, (level), "control", __VA_ARGS__)
 
 struct kb_control {
     kb_control_deps_t deps;
@@ -25,6 +45,7 @@ struct kb_control {
     size_t *from;
     size_t cap;
     kb_rpc_handler_t handlers[3]; /* kb_control_handlers */
+    kc_ratelimit_t log_limits[CLOG_KINDS];
 };
 
 /* What admission reads of a request: who sent it and its header. */
@@ -55,7 +76,7 @@ int16_t kb_control_partition_check(const char *topic, int32_t index);
 /* One log line for the n partitions of a request refused one by one for
  * their name or index (a crafted request may hold a hundred thousand):
  * their number and the first. */
-void kb_control_log_invalid(const char *what, size_t n, const char *topic, int32_t index);
+void kb_control_log_invalid(kb_control_t *c, const char *what, size_t n, const char *topic, int32_t index);
 
 /* The topic as the view holds it (kb_control_requests.h, "What ZooKeeper
  * holds") when partition `index` of it exists there, else NULL (also

@@ -96,25 +96,26 @@ static int16_t too_large(kb_control_t *c) {
  * past what a cluster has. */
 static int16_t check_brokers(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataRequest *req) {
     if (req->n_live_brokers > KB_CONTROL_MAX_LIVE_BROKERS) {
-        kc_warn("control", "UpdateMetadata refused: %zu live brokers, more than %d", req->n_live_brokers,
+        kb_control_log(c, CLOG_TOO_LARGE, KC_LOG_WARN, "UpdateMetadata refused: %zu live brokers, more than %d", req->n_live_brokers,
                 KB_CONTROL_MAX_LIVE_BROKERS);
         return too_large(c);
     }
     for (size_t i = 0; i < req->n_live_brokers; i++) {
         const Kbroker__Rpc__LiveBroker *lb = req->live_brokers[i];
         if (lb->n_endpoints <= KB_CONTROL_MAX_ENDPOINTS) continue;
-        kc_warn("control", "UpdateMetadata refused: live broker %d has %zu endpoints, more than %d", (int)lb->id,
+        kb_control_log(c, CLOG_TOO_LARGE, KC_LOG_WARN, "UpdateMetadata refused: live broker %d has %zu endpoints, more than %d", (int)lb->id,
                 lb->n_endpoints, KB_CONTROL_MAX_ENDPOINTS);
         return too_large(c);
     }
     return 0;
 }
 
-/* lb as the view has its registration: the same rack and each endpoint
- * one the registration lists (the controller copies them from its view). */
+/* lb as the view has its registration: the same rack and exactly the
+ * registration's endpoints (the controller copies them from its view). */
 static bool broker_as_registered(const kc_broker_info_t *r, const Kbroker__Rpc__LiveBroker *lb) {
     const char *rack = lb->rack && lb->rack[0] ? lb->rack : NULL;
     if ((rack == NULL) != (r->rack == NULL) || (rack && strcmp(rack, r->rack) != 0)) return false;
+    if (lb->n_endpoints != (size_t)r->n_endpoints) return false;
     for (size_t j = 0; j < lb->n_endpoints; j++) {
         const Kbroker__Rpc__Endpoint *e = lb->endpoints[j];
         const kc_endpoint_t *known = e->listener ? kc_broker_endpoint(r, e->listener) : NULL;
@@ -124,23 +125,36 @@ static bool broker_as_registered(const kc_broker_info_t *r, const Kbroker__Rpc__
     return true;
 }
 
-/* Every live broker of req is registered as the view sees it, with the
- * endpoints it registered (kb_control_requests.h, "What ZooKeeper
- * holds"): 0, or 3 for the whole request.  Otherwise a forged request
- * could send every client of this broker to another host. */
+/* The live brokers of req are the brokers registered as the view sees
+ * them, all of them, each with its registration's rack and endpoints
+ * (kb_control_requests.h, "What ZooKeeper holds"): 0, or 3 for the whole
+ * request.  Otherwise a forged request could send every client of this
+ * broker to another host, or to none.  A repeated id counts once (its
+ * first entry is the one kept, set_brokers), so the number of distinct
+ * ids listed must be the view's broker count. */
 static int16_t brokers_known(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataRequest *req) {
-    size_t unknown = 0;
+    size_t unknown = 0, distinct = 0;
     int32_t first = -1;
+    bool *keep = calloc(req->n_live_brokers + 1, sizeof(*keep));
+    if (!keep || first_of_each_id(req, keep) != 0) {
+        free(keep);
+        return KP_ERR_UNKNOWN_SERVER_ERROR;
+    }
     for (size_t i = 0; i < req->n_live_brokers; i++) {
         const Kbroker__Rpc__LiveBroker *lb = req->live_brokers[i];
         const kc_broker_info_t *r = c->deps.view ? kc_view_broker(c->deps.view, lb->id) : NULL;
+        distinct += keep[i];
         if (r && broker_as_registered(r, lb)) continue;
         if (unknown++ == 0) first = lb->id;
     }
-    if (!unknown) return 0;
+    free(keep);
+    int registered = c->deps.view ? kc_view_broker_count(c->deps.view) : 0;
+    if (!unknown && distinct == (size_t)registered) return 0;
     c->stats.refused_unknown_here++;
-    kc_info("control", "UpdateMetadata refused: %zu live broker(s) not registered so in ZooKeeper as this broker "
-            "sees it, the first broker %d; the controller sends it again", unknown, (int)first);
+    kb_control_log(c, CLOG_UNKNOWN_HERE, KC_LOG_INFO,
+                   "UpdateMetadata refused: its %zu live broker(s) are not the %d registered in ZooKeeper as this "
+                   "broker sees them (%zu not registered so, the first broker %d); the controller sends it again",
+                   distinct, registered, unknown, (int)first);
     return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 
@@ -182,7 +196,7 @@ static void plan_free(plan_t *p) {
 
 /* p->refs: the valid states of req, sorted by (topic, position); -1 when
  * out of memory. */
-static int plan_refs(const Kbroker__Rpc__UpdateMetadataRequest *req, plan_t *p) {
+static int plan_refs(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataRequest *req, plan_t *p) {
     const Kbroker__Rpc__PartitionState *first_invalid = NULL;
     size_t invalid = 0;
     p->refs = malloc((req->n_partition_states + 1) * sizeof(*p->refs));
@@ -196,7 +210,7 @@ static int plan_refs(const Kbroker__Rpc__UpdateMetadataRequest *req, plan_t *p) 
         }
     }
     if (invalid)
-        kb_control_log_invalid("UpdateMetadata", invalid, first_invalid->topic_name, first_invalid->partition_index);
+        kb_control_log_invalid(c, "UpdateMetadata", invalid, first_invalid->topic_name, first_invalid->partition_index);
     qsort(p->refs, p->n_refs, sizeof(*p->refs), state_ref_cmp);
     return 0;
 }
@@ -222,20 +236,35 @@ static const kc_topic_t *view_topic(const kb_control_t *c, const char *name) {
     return c->deps.view ? kc_view_topic(c->deps.view, name) : NULL;
 }
 
+/* ps as the view assigns its partition of t: the view's replicas in the
+ * view's order, a leader among them (or none) and an ISR within them. */
+static bool state_as_assigned(const kc_topic_t *t, const Kbroker__Rpc__PartitionState *ps) {
+    if (ps->partition_index >= t->n_partitions) return false;
+    const kc_partition_t *a = &t->partitions[ps->partition_index];
+    if (ps->n_replicas != (size_t)a->n_replicas ||
+        (a->n_replicas > 0 && memcmp(ps->replicas, a->replicas, (size_t)a->n_replicas * sizeof(int32_t)) != 0))
+        return false;
+    if (ps->leader != -1 && !kc_int32_contains(a->replicas, a->n_replicas, ps->leader)) return false;
+    for (size_t i = 0; i < ps->n_isr; i++)
+        if (!kc_int32_contains(a->replicas, a->n_replicas, ps->isr[i])) return false;
+    return true;
+}
+
 /* Every state of a topic not being deleted names a partition the view
- * holds, and a topic deleted (leader -2) is one the view no longer holds
- * (kb_control_requests.h, "What ZooKeeper holds"): 0, or 3 for the whole
- * request.  One view lookup per topic. */
+ * holds, as the view assigns it (state_as_assigned), and a topic deleted
+ * (leader -2) is one the view no longer holds (kb_control_requests.h,
+ * "What ZooKeeper holds"): 0, or 3 for the whole request.  One view
+ * lookup per topic. */
 static int16_t plan_known(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataRequest *req, const plan_t *p) {
     const Kbroker__Rpc__PartitionState *first = NULL;
     size_t unknown = 0;
     for (size_t k = 0; k < p->n_groups; k++) {
         const group_t *g = &p->groups[k];
         const kc_topic_t *t = view_topic(c, p->refs[g->from].topic);
-        if (g->deleted ? !t : (t && g->size <= t->n_partitions)) continue;
+        if (g->deleted && !t) continue;
         for (size_t i = g->from; i < g->to; i++) {
             const Kbroker__Rpc__PartitionState *ps = req->partition_states[p->refs[i].pos];
-            if (!g->deleted && t && ps->partition_index < t->n_partitions) continue;
+            if (!g->deleted && t && state_as_assigned(t, ps)) continue;
             if (unknown++ == 0) first = ps;
         }
     }
@@ -262,7 +291,7 @@ static size_t plan_unnamed(const kb_control_t *c, const plan_t *p) {
  * not hold, then holds the growth to KB_CONTROL_MAX_UNNAMED: 0, 3, 42, or
  * UNKNOWN_SERVER_ERROR when out of memory. */
 static int16_t plan_make(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataRequest *req, plan_t *p) {
-    if (plan_refs(req, p) != 0 || plan_groups(req, p) != 0) {
+    if (plan_refs(c, req, p) != 0 || plan_groups(req, p) != 0) {
         kc_error("control", "UpdateMetadata: out of memory sorting %zu partition states", req->n_partition_states);
         return KP_ERR_UNKNOWN_SERVER_ERROR;
     }
@@ -270,7 +299,7 @@ static int16_t plan_make(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataRequ
     if (err) return err;
     size_t unnamed = plan_unnamed(c, p);
     if (unnamed <= KB_CONTROL_MAX_UNNAMED) return 0;
-    kc_warn("control", "UpdateMetadata refused: its partition indexes would add %zu partitions it does not name to "
+    kb_control_log(c, CLOG_TOO_LARGE, KC_LOG_WARN, "UpdateMetadata refused: its partition indexes would add %zu partitions it does not name to "
             "the metadata cache, more than %d", unnamed, KB_CONTROL_MAX_UNNAMED);
     return too_large(c);
 }

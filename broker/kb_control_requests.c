@@ -36,7 +36,7 @@ static int64_t my_epoch(const kb_control_t *c) {
 static int16_t check_sender(kb_control_t *c, const kb_control_header_t *h) {
     if (h->controller_id == h->sender) return 0;
     c->stats.refused_not_sender++;
-    kc_warn("control", "%s refused: it names controller %d but its connection's Hello named broker %d", h->what,
+    kb_control_log(c, CLOG_NOT_SENDER, KC_LOG_WARN, "%s refused: it names controller %d but its connection's Hello named broker %d", h->what,
             (int)h->controller_id, (int)h->sender);
     return KP_ERR_NOT_CONTROLLER;
 }
@@ -47,9 +47,10 @@ static int16_t check_broker_epoch(kb_control_t *c, const kb_control_header_t *h)
     if (h->broker_epoch != -1 && h->broker_epoch >= mine) return 0;
     c->stats.refused_stale_broker_epoch++;
     if (h->broker_epoch == -1)
-        kc_warn("control", "%s refused: it names no broker epoch (ours is %lld)", h->what, (long long)mine);
+        kb_control_log(c, CLOG_BROKER_EPOCH, KC_LOG_WARN, "%s refused: it names no broker epoch (ours is %lld)", h->what, (long long)mine);
     else
-        kc_warn("control", "%s refused: broker epoch %lld is older than ours (%lld)", h->what,
+        kb_control_log(c, CLOG_BROKER_EPOCH, KC_LOG_WARN, "%s refused: broker epoch %lld is older than ours (%lld)",
+                       h->what,
                 (long long)h->broker_epoch, (long long)mine);
     return KP_ERR_STALE_BROKER_EPOCH;
 }
@@ -60,7 +61,7 @@ static int16_t check_deposed(kb_control_t *c, const kb_control_header_t *h, int3
     int32_t newest = c->controller_epoch > zk_epoch ? c->controller_epoch : zk_epoch;
     if (h->controller_epoch >= newest) return 0;
     c->stats.refused_stale_controller_epoch++;
-    kc_warn("control", "%s refused: controller epoch %d is older than %d (%s)", h->what, (int)h->controller_epoch,
+    kb_control_log(c, CLOG_DEPOSED, KC_LOG_WARN, "%s refused: controller epoch %d is older than %d (%s)", h->what, (int)h->controller_epoch,
             (int)newest, newest == zk_epoch ? "/controller_epoch" : "a request accepted before");
     return KP_ERR_STALE_CONTROLLER_EPOCH;
 }
@@ -70,13 +71,13 @@ static int16_t check_deposed(kb_control_t *c, const kb_control_header_t *h, int3
 static int16_t check_zk_controller(kb_control_t *c, const kb_control_header_t *h, int32_t zk_id, int32_t zk_epoch) {
     if (h->controller_id != zk_id) {
         c->stats.refused_not_zk_controller++;
-        kc_warn("control", "%s refused: from controller %d, but /controller names %d as this broker sees it", h->what,
+        kb_control_log(c, CLOG_NOT_ZK_CONTROLLER, KC_LOG_WARN, "%s refused: from controller %d, but /controller names %d as this broker sees it", h->what,
                 (int)h->controller_id, (int)zk_id);
         return KP_ERR_NOT_CONTROLLER;
     }
     if (h->controller_epoch > zk_epoch) {
         c->stats.refused_ahead_of_zk++;
-        kc_warn("control", "%s refused: controller epoch %d is above /controller_epoch (%d) as this broker sees it",
+        kb_control_log(c, CLOG_NOT_ZK_CONTROLLER, KC_LOG_WARN, "%s refused: controller epoch %d is above /controller_epoch (%d) as this broker sees it",
                 h->what, (int)h->controller_epoch, (int)zk_epoch);
         return KP_ERR_NOT_CONTROLLER;
     }
@@ -118,9 +119,9 @@ int16_t kb_control_partition_check(const char *topic, int32_t index) {
  * as long as a frame. */
 #define LOG_NAME_MAX 200
 
-void kb_control_log_invalid(const char *what, size_t n, const char *topic, int32_t index) {
+void kb_control_log_invalid(kb_control_t *c, const char *what, size_t n, const char *topic, int32_t index) {
     if (n == 0) return;
-    kc_warn("control", "%s: %zu partition(s) refused (invalid topic name or index), the first partition %d of "
+    kb_control_log(c, CLOG_INVALID, KC_LOG_WARN, "%s: %zu partition(s) refused (invalid topic name or index), the first partition %d of "
             "topic '%.*s'", what, n, (int)index, LOG_NAME_MAX, topic ? topic : "");
 }
 
@@ -133,7 +134,7 @@ const kc_topic_t *kb_control_view_partition(const kb_control_t *c, const char *t
  * this broker's view has read its assignment, and the retry settles it. */
 int16_t kb_control_refuse_unknown(kb_control_t *c, const char *what, size_t n, const char *topic, int32_t index) {
     c->stats.refused_unknown_here++;
-    kc_info("control", "%s refused: %zu partition(s) not in ZooKeeper as this broker sees it (or assigned "
+    kb_control_log(c, CLOG_UNKNOWN_HERE, KC_LOG_INFO, "%s refused: %zu partition(s) not in ZooKeeper as this broker sees it (or assigned "
             "otherwise), the first partition %d of topic '%.*s'; the controller sends it again", what, n, (int)index,
             LOG_NAME_MAX, topic ? topic : "");
     return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -333,7 +334,7 @@ static size_t collect_roles(kb_control_t *c, const Kbroker__Rpc__LeaderAndIsrReq
     }
     if (invalid) {
         const Kbroker__Rpc__PartitionState *ps = req->partition_states[first_invalid];
-        kb_control_log_invalid("LeaderAndIsr", invalid, ps->topic_name, ps->partition_index);
+        kb_control_log_invalid(c, "LeaderAndIsr", invalid, ps->topic_name, ps->partition_index);
     }
     return n;
 }
@@ -381,7 +382,7 @@ static size_t collect_stops(kb_control_t *c, const Kbroker__Rpc__StopReplicaRequ
         c->from[k++] = i;
     }
     if (invalid)
-        kb_control_log_invalid("StopReplica", invalid, req->partitions[first_invalid]->topic_name,
+        kb_control_log_invalid(c, "StopReplica", invalid, req->partitions[first_invalid]->topic_name,
                                req->partitions[first_invalid]->partition_index);
     return k;
 }

@@ -238,6 +238,14 @@ def test_only_what_zookeeper_holds_is_taken(cluster):
         err = call(follower, METHOD_UPDATE_METADATA, update_metadata(controller, cepoch, reg.czxid, [hide], lives),
                    controller)
         assert err == UNKNOWN_TOPIC_OR_PARTITION
+    with h.step(f"UpdateMetadata with no live broker, then with {T}-0 led by broker 9 outside its replicas"):
+        err = call(follower, METHOD_UPDATE_METADATA, update_metadata(controller, cepoch, reg.czxid, [real], []),
+                   controller)
+        assert err == UNKNOWN_TOPIC_OR_PARTITION
+        nine = partition_state(T, 0, cepoch, 9, epoch, [9], 0, [9])
+        err = call(follower, METHOD_UPDATE_METADATA, update_metadata(controller, cepoch, reg.czxid, [nine], lives),
+                   controller)
+        assert err == UNKNOWN_TOPIC_OR_PARTITION
     md = h.kcat_metadata(follower.bootstrap)
     assert "evil.example.com" not in json.dumps(md), md
     v = h.kcat_view(md)
@@ -246,7 +254,7 @@ def test_only_what_zookeeper_holds_is_taken(cluster):
     assert not follower.partition_dir(ghost, 0).exists()
     m = follower.metrics()
     name = "kbroker_control_requests_refused_unknown_here_total"
-    assert m[name] - m0[name] == 5, m
+    assert m[name] - m0[name] == 7, m
 
 
 def test_state_znode_edited_behind_the_controllers_back(cluster):

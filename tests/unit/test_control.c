@@ -44,6 +44,8 @@
 #include "coord/kc_topics.h"
 #include "proto/kp_types.h"
 #include "tests/unit/logfix.h"
+#include "common/kc_log.h"
+#include "tests/unit/stderrfix.h"
 #include "tests/unit/unit.h"
 #include "tests/unit/viewfix.h"
 
@@ -349,6 +351,7 @@ START_TEST(update_metadata_fills_the_cache) {
     live(&b[1], 2, "h2", 9093);
     live(&b[2], 2, "h2", 9093); /* a repeated id keeps its first entry */
     viewfix_topic(T, 5, me_and_2, 2);
+    viewfix_assign(T, 2, two_and_me, 2);
     viewfix_topic_config(T, "retention.ms", "1000");
     Kbroker__Rpc__PartitionState st[] = {state(T, 2, 2, 7, two_and_me, 2), state(T, 0, ME, 4, me_and_2, 2)};
     ck_assert(!kb_metadata_loaded(md));
@@ -370,6 +373,7 @@ START_TEST(update_metadata_fills_the_cache) {
     ck_assert_int_eq(t->n_configs, 1);             /* the view's overrides */
     ck_assert_str_eq(t->configs[0].key, "retention.ms");
     /* The next one replaces the broker list: broker 2 left. */
+    viewfix_remove_broker(2);
     Kbroker__Rpc__PartitionState st2 = state(T, 4, ME, 1, me_and_2, 2);
     ck_assert_int_eq(um(1, b, 1, &st2, 1), 0);
     ck_assert_int_eq(kb_metadata_broker_count(md), 1);
@@ -455,7 +459,7 @@ START_TEST(update_metadata_cost_does_not_depend_on_state_order) {
     for (int32_t k = 0; k < HALF; k++) {
         st[2 * k] = state("A", k, ME, 1, me_and_2, 2);
         st[2 * k + 1] = state("A", k, -2, 1, me_and_2, 2);
-        st[2 * HALF + 2 * k] = state("B", k, k % 3, 1, me_and_2, 2);
+        st[2 * HALF + 2 * k] = state("B", k, k % 2 ? ME : 2, 1, me_and_2, 2);
         st[2 * HALF + 2 * k + 1] = state("C", k, 2, k, me_and_2, 2);
     }
     for (size_t i = 0; i < n; i++) sp[i] = &st[i];
@@ -468,7 +472,7 @@ START_TEST(update_metadata_cost_does_not_depend_on_state_order) {
     ck_assert_ptr_nonnull(c);
     ck_assert_int_eq(b->n_partitions, HALF);
     ck_assert_int_eq(c->n_partitions, HALF);
-    ck_assert_int_eq(b->partitions[HALF - 1].leader, (HALF - 1) % 3);
+    ck_assert_int_eq(b->partitions[HALF - 1].leader, (HALF - 1) % 2 ? ME : 2);
     ck_assert_int_eq(c->partitions[HALF - 1].leader_epoch, HALF - 1);
     free(sp);
     free(st);
@@ -520,9 +524,10 @@ START_TEST(update_metadata_beyond_the_size_bounds_is_refused) {
     b[0].b.n_endpoints = KB_CONTROL_MAX_ENDPOINTS;
     ck_assert_int_eq(um_send(1, bp, KB_CONTROL_MAX_LIVE_BROKERS, &sp, 1), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
     registered(1, "h", 9092);
+    b[0].b.n_endpoints = 1;
     ck_assert_int_eq(um_send(1, bp, 1, &sp, 1), 0);
     ck_assert_int_eq(kb_metadata_broker_count(md), 1);
-    ck_assert_int_eq(um(1, NULL, 0, far, 1), 0);
+    ck_assert_int_eq(um(1, b, 1, far, 1), 0);
     ck_assert_int_eq(kb_metadata_topic(md, T)->n_partitions, KC_TOPIC_MAX_PARTITIONS);
     free(bp);
     free(b);
@@ -582,6 +587,57 @@ START_TEST(update_metadata_brokers_and_deletions_must_be_as_zookeeper_holds) {
     kb_control_stats_t s;
     kb_control_stats(ctl, &s);
     ck_assert_uint_eq(s.refused_unknown_here, 5);
+}
+END_TEST
+
+/* The forgeries of the third review: no live broker at all, a broker
+ * without its endpoints, and a state whose replicas, leader or ISR are
+ * not the assignment's.  Each refused whole (3); the cache keeps what it
+ * had. */
+START_TEST(update_metadata_must_list_every_broker_and_the_assignment) {
+    registered(1, "h1", 9092);
+    registered(2, "h2", 9093);
+    live_t b[2];
+    live(&b[0], 1, "h1", 9092);
+    live(&b[1], 2, "h2", 9093);
+    Kbroker__Rpc__PartitionState st = state(T, 0, ME, 1, me_and_2, 2);
+    ck_assert_int_eq(um(1, b, 2, &st, 1), 0);
+    ck_assert_int_eq(um(1, NULL, 0, &st, 1), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(um(1, b, 1, &st, 1), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    b[1].b.n_endpoints = 0;
+    ck_assert_int_eq(um(1, b, 2, &st, 1), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    b[1].b.n_endpoints = 1;
+    int32_t nine[] = {9};
+    Kbroker__Rpc__PartitionState bad[] = {state(T, 0, 9, 2, nine, 1), state(T, 0, 3, 2, me_and_2, 2),
+                                          state(T, 0, ME, 2, nine, 1)};
+    bad[2].replicas = me_and_2;
+    bad[2].n_replicas = 2;
+    for (size_t i = 0; i < 3; i++) ck_assert_int_eq(um(1, b, 2, &bad[i], 1), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(kb_metadata_broker_count(md), 2);
+    ck_assert_int_eq(kb_metadata_topic(md, T)->partitions[0].leader, ME);
+    ck_assert_int_eq(kb_metadata_topic(md, T)->partitions[0].leader_epoch, 1);
+}
+END_TEST
+
+/* A peer can send refused requests as fast as it likes: each kind of
+ * refusal is logged once per KB_CONTROL_LOG_MS, however many (the third
+ * review wrote 25,000 lines in 5 s), and counted every time. */
+START_TEST(a_thousand_refusals_of_each_kind_write_a_line_each) {
+    Kbroker__Rpc__PartitionState st = state("ghost", 0, ME, 1, me_and_2, 2);
+    kc_log_init("kbroker", -1, KC_LOG_INFO); /* logfix_setup keeps errors only */
+    stderrfix_capture();
+    for (int i = 0; i < 1000; i++) {
+        ck_assert_int_eq(um(1, NULL, 0, &st, 1), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+        sender = 3;
+        ck_assert_int_eq(um(1, NULL, 0, &st, 1), KP_ERR_NOT_CONTROLLER);
+        sender = 2;
+    }
+    ck_assert_int_eq(stderrfix_lines_with("refused", ""), 2); /* one of each kind */
+    kc_log_init("kbroker", -1, KC_LOG_ERROR);
+    kb_control_stats_t s;
+    kb_control_stats(ctl, &s);
+    ck_assert_uint_eq(s.refused_unknown_here, 1000);
+    ck_assert_uint_eq(s.refused_not_sender, 1000);
 }
 END_TEST
 
@@ -914,6 +970,8 @@ Suite *control_suite(void) {
     tcase_add_test(tc, update_metadata_of_a_topic_zookeeper_lacks_is_refused);
     tcase_add_test(tc, update_metadata_index_beyond_the_views_count_is_refused);
     tcase_add_test(tc, update_metadata_brokers_and_deletions_must_be_as_zookeeper_holds);
+    tcase_add_test(tc, update_metadata_must_list_every_broker_and_the_assignment);
+    tcase_add_test(tc, a_thousand_refusals_of_each_kind_write_a_line_each);
     tcase_add_test(tc, update_metadata_deletes_a_topic_zookeeper_no_longer_holds);
     tcase_add_test(tc, update_metadata_cuts_a_topic_created_again_smaller);
     tcase_add_test(tc, leader_and_isr_for_an_assignment_zookeeper_lacks_is_refused);

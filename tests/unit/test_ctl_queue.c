@@ -20,6 +20,7 @@
 
 #include "broker/controller/kb_ctl_fanout.h"
 #include "broker/controller/kb_ctl_queue.h"
+#include "tests/unit/stderrfix.h"
 #include "tests/unit/unit.h"
 #include "tests/unit/viewfix.h"
 
@@ -540,23 +541,9 @@ END_TEST
 /* Runs flush with stderr going to a file; returns how many lines the queue
  * logged about running out of memory building. */
 static int oom_lines_logged(kb_ctl_queue_t *q, void (*step)(kb_ctl_queue_t *q)) {
-    FILE *f = tmpfile();
-    ck_assert_ptr_nonnull(f);
-    fflush(stderr);
-    int saved = dup(2);
-    ck_assert_int_ge(saved, 0);
-    dup2(fileno(f), 2);
+    stderrfix_capture();
     step(q);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    rewind(f);
-    char line[512];
-    int n = 0;
-    while (fgets(line, sizeof(line), f))
-        if (strstr(line, "out of memory building")) n++;
-    fclose(f);
-    return n;
+    return stderrfix_lines_with("out of memory building", "");
 }
 
 static void flush_then_fire_twice(kb_ctl_queue_t *q) {

@@ -48,6 +48,7 @@
 #include "broker/rpc/kb_rpc.h"
 #include "broker/rpc/kb_rpc_internal.h"
 #include "common/kc_log.h"
+#include "tests/unit/stderrfix.h"
 #include "tests/unit/unit.h"
 
 #define MAX_FRAME (1024 * 1024)
@@ -1109,37 +1110,6 @@ END_TEST
  * Log lines a peer can cause
  * ------------------------------------------------------------------------ */
 
-static int saved_stderr = -1;
-static char stderr_path[64];
-
-/* kc_log's lines (stderr) go to a file until stderr_lines_with. */
-static void capture_stderr(void) {
-    snprintf(stderr_path, sizeof(stderr_path), "/tmp/kb-test-rpc-log-XXXXXX");
-    int fd = mkstemp(stderr_path);
-    ck_assert_int_ge(fd, 0);
-    fflush(stderr);
-    saved_stderr = dup(2);
-    dup2(fd, 2);
-    close(fd);
-}
-
-/* Restores stderr; returns how many captured lines contain both a and b. */
-static int stderr_lines_with_both(const char *a, const char *b) {
-    char line[4096];
-    int n = 0;
-    fflush(stderr);
-    dup2(saved_stderr, 2);
-    close(saved_stderr);
-    FILE *f = fopen(stderr_path, "r");
-    ck_assert_ptr_nonnull(f);
-    while (fgets(line, sizeof(line), f))
-        if (strstr(line, a) && strstr(line, b)) n++;
-    fclose(f);
-    unlink(stderr_path);
-    return n;
-}
-
-static int stderr_lines_with(const char *needle) { return stderr_lines_with_both(needle, ""); }
 
 static bool server_closed_protocol_at_least(void *arg) {
     kb_rpc_server_stats_t ss;
@@ -1149,7 +1119,7 @@ static bool server_closed_protocol_at_least(void *arg) {
 
 START_TEST(a_hundred_bad_frames_write_at_most_two_warnings) {
     static const uint8_t garbage[] = {0, 0, 0, 8, 0, 0, 0, 100, 'x', 'x', 'x', 'x'}; /* lengths disagree */
-    capture_stderr();
+    stderrfix_capture();
     for (int i = 0; i < 100; i++) {
         raw_state_t r = {.fd = raw_connect()};
         if (i % 2) raw_send_size(r.fd, 0x7fffffff);
@@ -1159,7 +1129,7 @@ START_TEST(a_hundred_bad_frames_write_at_most_two_warnings) {
     }
     uint64_t all = 100;
     bool counted = pump(server_closed_protocol_at_least, &all);
-    int warnings = stderr_lines_with("WARN");
+    int warnings = stderrfix_lines_with("WARN", "");
     ck_assert(counted);
     ck_assert_int_ge(warnings, 1);
     ck_assert_int_le(warnings, 2);
@@ -1172,7 +1142,7 @@ START_TEST(twenty_reconnects_of_a_client_write_at_most_two_info_lines) {
     fake_peer_t f;
     kc_log_init("unit", -1, KC_LOG_INFO);
     fake_listen(&f);
-    capture_stderr();
+    stderrfix_capture();
     f.client = client_to(f.port, SERVER_ID, SERVER_EPOCH, 5000, 40);
     for (int i = 0; i < 20; i++) {
         ck_assert(pump(fake_connected, &f));
@@ -1185,7 +1155,7 @@ START_TEST(twenty_reconnects_of_a_client_write_at_most_two_info_lines) {
     kb_rpc_client_stats(f.client, &cs);
     kb_rpc_client_free(f.client);
     fake_close(&f);
-    int info = stderr_lines_with_both("INFO", "test->1");
+    int info = stderrfix_lines_with("INFO", "test->1");
     ck_assert_uint_eq(cs.connects, 20);
     ck_assert_int_ge(info, 1);
     ck_assert_int_le(info, 2);

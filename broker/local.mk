@@ -47,6 +47,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/replica/kb_partition.c broker/replica/kb_partition.h broker/replica/kb_replicas.h \
 	broker/replica/kb_partition_internal.h broker/replica/kb_partition_isr.c broker/replica/kb_partition_roles.c \
 	broker/replica/kb_isr.c broker/replica/kb_isr.h \
+	broker/replica/kb_fetcher.c broker/replica/kb_fetcher.h broker/replica/kb_fetch_serve.c \
 	broker/replica/kb_roles.h \
 	broker/replica/kb_topic_settings.c broker/replica/kb_settings_view.c broker/replica/kb_settings_view.h \
 	broker/metrics/kb_metrics.c broker/metrics/kb_metrics.h

@@ -190,6 +190,7 @@ static void on_registered(kb_broker_t *b, int64_t czxid) {
     }
     /* Hello names this registration's czxid as the broker epoch. */
     kb_rpc_server_set_identity(b->rpc_server, (kb_rpc_identity_t){b->cfg->broker_id, czxid});
+    if (b->replicas) kb_replicas_set_identity(b->replicas, (kb_rpc_identity_t){b->cfg->broker_id, czxid});
     kb_controller_on_registered(b->controller);
 }
 
@@ -357,8 +358,9 @@ static int64_t broker_epoch(void *arg) {
 
 /*
  * The RPC methods this broker serves (the controller's requests, from
- * kb_control_handlers), copied into h (room for MAX_RPC_HANDLERS); returns
- * how many.  A method without a row is answered UNSUPPORTED_VERSION (35).
+ * kb_control_handlers, and the followers' fetches, from
+ * kb_replicas_rpc_handlers), copied into h (room for MAX_RPC_HANDLERS);
+ * returns how many.  A method without a row is answered UNSUPPORTED_VERSION (35).
  * The controller sends only to a registered broker (its Hello must carry
  * the registration's czxid), so no role arrives before the log dirs are
  * verified.
@@ -368,7 +370,7 @@ static size_t rpc_handlers(kb_broker_t *b, kb_rpc_handler_t *h) {
     const kb_rpc_handler_t *rows = kb_control_handlers(b->control, &n);
     if (n > MAX_RPC_HANDLERS) n = MAX_RPC_HANDLERS;
     for (size_t i = 0; i < n; i++) h[i] = rows[i];
-    return n;
+    return n + kb_replicas_rpc_handlers(b->replicas, h + n, MAX_RPC_HANDLERS - n);
 }
 
 /* The broker side of the controller's requests: roles into the
@@ -394,6 +396,27 @@ static int start_controller(kb_process_t *p) {
         .backoff_ms = p->cfg.rpc_reconnect_backoff_ms, .backoff_max_ms = p->cfg.rpc_reconnect_backoff_max_ms});
     if (!b->controller || !p->ctl_transport) return -1;
     return kb_controller_set_transport(b->controller, p->ctl_transport);
+}
+
+/* The fetchers' resolver: a leader's RPC endpoint and registration czxid
+ * as the view has them. */
+static bool leader_endpoint(void *arg, int32_t broker_id, const char **host, int *port, int64_t *epoch) {
+    kb_broker_t *b = arg;
+    const kc_broker_info_t *info = b->view ? kc_view_broker(b->view, broker_id) : NULL;
+    int32_t p = -1;
+    *host = info ? kc_broker_rpc_endpoint(info, &p) : NULL;
+    *port = p;
+    *epoch = info ? info->czxid : -1;
+    return *host != NULL && info->czxid > 0;
+}
+
+/* The follower fetchers, which dial the leaders the view knows; this
+ * broker's identity reaches them with its registration (on_registered). */
+static int start_fetchers(kb_process_t *p) {
+    kb_broker_t *b = &p->broker;
+    kb_fetchers_opts_t o = {.dns = p->dns, .resolve = leader_endpoint, .resolve_arg = b,
+                            .self = {p->cfg.broker_id, -1}};
+    return kb_replicas_start_fetchers(b->replicas, &o);
 }
 
 /* The RPC server's peer_known: a Hello is taken from a broker whose
@@ -472,7 +495,7 @@ static int start_broker(kb_process_t *p) {
     /* Before the registration, which publishes its port. */
     if (start_rpc(p) != 0) return 1;
     b->registration = kb_registration_new(b, verify_identity, on_registered, on_fatal);
-    if (!b->registration || start_controller(p) != 0) {
+    if (!b->registration || start_controller(p) != 0 || start_fetchers(p) != 0) {
         kc_error("main", "out of memory starting the broker's services");
         return 1;
     }

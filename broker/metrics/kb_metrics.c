@@ -27,6 +27,7 @@
 #include "broker/kb_registration.h"
 #include "broker/log/kb_log.h"
 #include "broker/net/kb_net.h"
+#include "broker/replica/kb_replicas.h"
 #include "broker/replica/kb_roles.h"
 #include "common/kc_log.h"
 #include "coord/kc_zk.h"
@@ -98,6 +99,32 @@ static const counter_t role_counters[] = {
      offsetof(kb_roles_stats_t, refused_stale_epoch)},
     {"role_updates_ignored_same_epoch_total", "Partition role updates ignored: same leader epoch, nothing new.",
      offsetof(kb_roles_stats_t, ignored_same_epoch)},
+};
+
+/* Replication (kb_replicas.h): the leader's answers to its followers and
+ * the followers' own fetching.  Replicated record bytes all leave as file
+ * ranges, so fetch_sendfile_bytes equals fetch_bytes unless that changes. */
+static const counter_t replication_counters[] = {
+    {"replica_fetch_requests_served_total", "ReplicaFetch requests answered to followers.",
+     offsetof(kb_replication_stats_t, fetches_served)},
+    {"replica_fetch_bytes_total", "Record bytes sent to followers.", offsetof(kb_replication_stats_t, fetch_bytes)},
+    {"replica_fetch_sendfile_bytes_total", "Record bytes sent to followers with sendfile.",
+     offsetof(kb_replication_stats_t, fetch_sendfile_bytes)},
+    {"replica_fetches_total", "ReplicaFetch requests of this broker's fetchers answered by leaders.",
+     offsetof(kb_replication_stats_t, fetches_sent)},
+    {"replica_follower_bytes_total", "Record bytes appended as follower.",
+     offsetof(kb_replication_stats_t, follower_bytes)},
+    {"replica_truncations_total", "Follower logs truncated (leader epochs, out of range).",
+     offsetof(kb_replication_stats_t, truncations)},
+    {"isr_expansions_total", "ISR expansions this broker wrote as leader.",
+     offsetof(kb_replication_stats_t, isr_expansions)},
+    {"replica_fetch_errors_total", "Partition errors and failed calls seen by the follower fetchers.",
+     offsetof(kb_replication_stats_t, fetch_errors)},
+};
+
+static const counter_t replication_gauges[] = {
+    {"replica_fetch_requests_parked", "Follower fetches waiting here for data.",
+     offsetof(kb_replication_stats_t, fetches_parked)},
 };
 
 /* The controller's requests (kb_control_requests.h): refusals name the
@@ -205,10 +232,12 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
     static const kb_metrics_t no_metrics;
     kb_log_stats_t stats = {0};
     kb_roles_stats_t roles = {0};
+    kb_replication_stats_t repl = {0};
     kb_control_stats_t control = {0};
     if (b->control) kb_control_stats(b->control, &control);
     if (b->logs) kb_logmgr_stats(b->logs, &stats);
     if (b->replicas) kb_replicas_roles_stats(b->replicas, &roles);
+    if (b->replicas) kb_replicas_replication_stats(b->replicas, &repl);
     add_metric(out, "broker_id", "gauge", "This broker's broker.id.", (uint64_t)b->cfg->broker_id);
     add_metric(out, "open_fds", "gauge", "File descriptors open in the broker process (/proc/self/fd).",
                count_open_fds());
@@ -221,6 +250,8 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
     add_values(out, "counter", &stats, log_counters, N_OF(log_counters));
     add_values(out, "gauge", &stats, log_gauges, N_OF(log_gauges));
     add_values(out, "counter", &roles, role_counters, N_OF(role_counters));
+    add_values(out, "counter", &repl, replication_counters, N_OF(replication_counters));
+    add_values(out, "gauge", &repl, replication_gauges, N_OF(replication_gauges));
     add_values(out, "counter", &control, control_counters, N_OF(control_counters));
     add_session(b, out);
 }

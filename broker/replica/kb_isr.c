@@ -56,6 +56,32 @@ int kb_isr_shrink(const int32_t *isr, int n_isr, int32_t leader, const kb_follow
     return leader_in_isr ? n : -1;
 }
 
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+static bool is_member(const int32_t *isr, int n_isr, int32_t id) {
+    for (int i = 0; i < n_isr; i++)
+        if (isr[i] == id) return true;
+    return false;
+}
+
+int64_t kb_isr_hw_candidate(const int32_t *isr, int n_isr, int32_t leader, const kb_follower_t *followers,
+                            int n_followers, int64_t leader_leo, int64_t now_ms, int64_t max_lag_ms) {
+    int64_t hw = leader_leo;
+    for (int i = 0; i < n_isr; i++)
+        if (isr[i] != leader && !kb_follower_find(followers, n_followers, isr[i])) return KB_OFFSET_UNKNOWN;
+    for (int i = 0; i < n_followers; i++) {
+        const kb_follower_t *f = &followers[i];
+        bool counts = is_member(isr, n_isr, f->broker_id) ||
+                      (f->last_caught_up_ms != KB_ISR_NEVER && now_ms - f->last_caught_up_ms <= max_lag_ms);
+        if (counts) hw = min64(hw, f->leo);
+    }
+    return hw;
+}
+
+bool kb_isr_may_join(const kb_follower_t *f, int64_t high_watermark, int64_t epoch_start_offset) {
+    return f->leo != KB_OFFSET_UNKNOWN && f->leo >= high_watermark && f->leo >= epoch_start_offset;
+}
+
 bool kb_isr_publish_due(bool pending, int64_t last_change_ms, int64_t last_publish_ms, int64_t now_ms) {
     return pending && (now_ms - last_change_ms > KB_ISR_PUBLISH_QUIET_MS ||
                        now_ms - last_publish_ms > KB_ISR_PUBLISH_MAX_DELAY_MS);

@@ -30,6 +30,7 @@
  */
 typedef struct kb_follower {
     int32_t broker_id;
+    bool assigned;                 /* in the assignment (not only in a hand-written ISR): may join */
     int64_t leo;                   /* its fetch offset = its log end offset, or KB_OFFSET_UNKNOWN */
     int64_t last_caught_up_ms;     /* last time it had everything the leader had; KB_ISR_NEVER */
     int64_t last_fetch_ms;         /* time of its previous fetch; KB_ISR_NEVER */
@@ -47,8 +48,7 @@ void kb_follower_reset(kb_follower_t *f, bool in_isr, bool new_leadership, int64
 /* A fetch from the follower at fetch_offset arrived at now_ms while the
  * leader's LEO was leader_leo (spec 3.3): caught up now if it asked for
  * everything, else caught up at its previous fetch if it has reached the
- * leader's LEO of that time.  For the replica fetch handler of the
- * replication work; nothing calls it before followers fetch. */
+ * leader's LEO of that time.  The leader's replica fetch handler calls it. */
 void kb_follower_fetched(kb_follower_t *f, int64_t fetch_offset, int64_t leader_leo, int64_t now_ms);
 
 /* Out of sync (spec 3.4): its LEO differs from the leader's (an unknown LEO
@@ -64,6 +64,22 @@ bool kb_isr_out_of_sync(const kb_follower_t *f, int64_t leader_leo, int64_t now_
  */
 int kb_isr_shrink(const int32_t *isr, int n_isr, int32_t leader, const kb_follower_t *followers, int n_followers,
                   int64_t leader_leo, int64_t now_ms, int64_t max_lag_ms, int32_t *out);
+
+/*
+ * The leader's high watermark candidate (spec 3.2, Kafka 2.6): the least of
+ * its own LEO, the LEO of every ISR follower, and the LEO of every other
+ * follower that was caught up within max_lag_ms (so a follower about to
+ * join does not see the HW run past it).  An ISR follower without a record
+ * or whose LEO is not known yet holds the candidate at KB_OFFSET_UNKNOWN:
+ * the caller moves the HW forward only, so it stays where it is.
+ */
+int64_t kb_isr_hw_candidate(const int32_t *isr, int n_isr, int32_t leader, const kb_follower_t *followers,
+                            int n_followers, int64_t leader_leo, int64_t now_ms, int64_t max_lag_ms);
+
+/* Whether a follower outside the ISR may join it (spec 3.4, Kafka 2.6
+ * isFollowerInSync): its LEO has reached the leader's high watermark and
+ * the offset at which the leader's current epoch began. */
+bool kb_isr_may_join(const kb_follower_t *f, int64_t high_watermark, int64_t epoch_start_offset);
 
 /* Kafka 2.6's publication rule for accumulated ISR changes: publish when
  * some are pending and either no new one came for KB_ISR_PUBLISH_QUIET_MS

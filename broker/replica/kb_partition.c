@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include "broker/kb_topic_config.h"
 #include "broker/replica/kb_partition_internal.h"
@@ -48,6 +49,12 @@
 #define MAX_POOLED_PRODUCES 1024
 
 /* ---- the table ---- */
+
+int64_t kb_replicas_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static size_t key_hash(const char *topic, int32_t partition) {
     uint32_t h = 2166136261u;
@@ -92,7 +99,9 @@ kb_partition_t *kb_replicas_add(kb_replicas_t *r, const char *topic, int32_t par
     p->leader_epoch = -1;
     p->seen_epoch = KB_ROLE_NO_EPOCH;
     p->min_insync = r->defaults.min_insync;
+    p->leader_id = -1;
     TAILQ_INIT(&p->waiters);
+    TAILQ_INIT(&p->append_waiters);
     TAILQ_INIT(&p->parked);
     TAILQ_INIT(&p->flushing);
     if (r->n_partitions >= r->n_buckets * 2) table_grow(r);
@@ -105,11 +114,13 @@ kb_partition_t *kb_replicas_add(kb_replicas_t *r, const char *topic, int32_t par
 
 /* ---- fetch waiters ---- */
 
-/* Queues p's waiters to be woken from the loop (the caller may be deep in
- * an append or a view change). */
-void kb_partition_schedule_wake(kb_partition_t *p) {
+/* Queues p to have the waiters of the kinds flagged woken from the loop
+ * (the caller may be deep in an append or a view change). */
+static void schedule(kb_partition_t *p, bool consumers, bool followers) {
     kb_replicas_t *r = p->r;
-    if (p->wake_queued || TAILQ_EMPTY(&p->waiters)) return;
+    p->wake_consumers |= consumers && !TAILQ_EMPTY(&p->waiters);
+    p->wake_followers |= followers && !TAILQ_EMPTY(&p->append_waiters);
+    if (p->wake_queued || !(p->wake_consumers || p->wake_followers)) return;
     p->wake_queued = true;
     TAILQ_INSERT_TAIL(&r->wake_queue, p, wake_link);
     if (!r->wake_scheduled) {
@@ -118,14 +129,24 @@ void kb_partition_schedule_wake(kb_partition_t *p) {
     }
 }
 
-/* Moves p's waiters to the firing list. */
-static void queue_waiters(kb_partition_t *p) {
+void kb_partition_schedule_wake(kb_partition_t *p) { schedule(p, true, true); }
+void kb_partition_schedule_append_wake(kb_partition_t *p) { schedule(p, false, true); }
+
+static void queue_list(kb_partition_t *p, struct waiter_list *list) {
     kb_waiter_t *w;
-    while ((w = TAILQ_FIRST(&p->waiters))) {
-        TAILQ_REMOVE(&p->waiters, w, link);
+    while ((w = TAILQ_FIRST(list))) {
+        TAILQ_REMOVE(list, w, link);
         w->state = W_QUEUED;
         TAILQ_INSERT_TAIL(&p->r->firing, w, link);
     }
+}
+
+/* Moves p's waiters of the kinds due (all of them when `all`) to the
+ * firing list. */
+static void queue_waiters(kb_partition_t *p, bool all) {
+    if (all || p->wake_consumers) queue_list(p, &p->waiters);
+    if (all || p->wake_followers) queue_list(p, &p->append_waiters);
+    p->wake_consumers = p->wake_followers = false;
 }
 
 /* Wakes and frees every waiter on the firing list.  A wake callback may
@@ -148,27 +169,32 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg) {
     while ((p = TAILQ_FIRST(&r->wake_queue))) {
         TAILQ_REMOVE(&r->wake_queue, p, wake_link);
         p->wake_queued = false;
-        queue_waiters(p);
+        queue_waiters(p, false);
     }
     fire_waiters(r);
 }
 
-kb_waiter_t *kb_partition_wait(kb_partition_t *p, void (*wake)(void *arg), void *arg) {
+static kb_waiter_t *wait_on(kb_partition_t *p, struct waiter_list *list, void (*wake)(void *arg), void *arg) {
     if (p->r->closing) return NULL;
     kb_waiter_t *w = malloc(sizeof(*w));
     if (!w) return NULL;
-    w->p = p;
-    w->state = W_WAITING;
-    w->wake = wake;
-    w->arg = arg;
-    TAILQ_INSERT_TAIL(&p->waiters, w, link);
+    *w = (kb_waiter_t){.p = p, .list = list, .state = W_WAITING, .wake = wake, .arg = arg};
+    TAILQ_INSERT_TAIL(list, w, link);
     return w;
+}
+
+kb_waiter_t *kb_partition_wait(kb_partition_t *p, void (*wake)(void *arg), void *arg) {
+    return wait_on(p, &p->waiters, wake, arg);
+}
+
+kb_waiter_t *kb_partition_wait_append(kb_partition_t *p, void (*wake)(void *arg), void *arg) {
+    return wait_on(p, &p->append_waiters, wake, arg);
 }
 
 void kb_waiter_cancel(kb_waiter_t *w) {
     if (!w) return;
     switch (w->state) {
-    case W_WAITING: TAILQ_REMOVE(&w->p->waiters, w, link); break;
+    case W_WAITING: TAILQ_REMOVE(w->list, w, link); break;
     case W_QUEUED: TAILQ_REMOVE(&w->p->r->firing, w, link); break;
     case W_FIRING: return; /* its own wake is running; wake_cb frees it */
     }
@@ -305,15 +331,23 @@ static void produce_flushed(void *arg, int rc) {
 
 /* ---- high watermark ---- */
 
-/* With no replication yet the HW moves only when the ISR is this broker
- * alone; then it follows the log end offset.  Returns true if it moved. */
+/* The leader's HW rule (spec 3.2, kb_isr_hw_candidate): it moves forward
+ * only, to the least log end offset of the ISR and of the followers caught
+ * up lately.  Without a known ISR it does not move.  Returns true if it
+ * moved. */
 static bool update_high_watermark(kb_partition_t *p) {
-    if (!p->leader || !kb_partition_isr_is_self(p)) return false;
-    int64_t old = kb_log_high_watermark(p->log);
-    if (kb_log_end_offset(p->log) <= old) return false;
-    kb_log_set_high_watermark(p->log, kb_log_end_offset(p->log));
+    if (!p->leader || !p->isr_known) return false;
+    int64_t old = kb_log_high_watermark(p->log), leo = kb_log_end_offset(p->log);
+    if (leo <= old) return false;
+    int64_t hw = kb_isr_hw_candidate(p->isr, p->n_isr, p->r->deps.cfg->broker_id, p->followers, p->n_followers,
+                                     leo, kb_replicas_now_ms(), p->r->deps.cfg->replica_lag_time_max_ms);
+    if (hw <= old) return false;
+    kb_log_set_high_watermark(p->log, hw);
     if (kb_log_high_watermark(p->log) == old) return false;
-    kb_partition_schedule_wake(p);
+    /* Consumers only: followers learn the HW from their next fetch, as in
+     * Kafka; waking their parked fetches for it would double the answers
+     * under load. */
+    schedule(p, true, false);
     return true;
 }
 
@@ -399,6 +433,7 @@ void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_head
     }
     kb_produce_result_t res = {appended.base_offset, appended.last_offset, appended.log_append_time,
                                appended.log_start_offset};
+    kb_partition_schedule_append_wake(p);
     if (update_high_watermark(p)) complete_parked(p);
     produce_after_append(p, acks, timeout_ms, &res, done, arg);
 }
@@ -486,6 +521,8 @@ kb_replicas_t *kb_replicas_new(const kb_replicas_deps_t *deps) {
 }
 
 void kb_replicas_set_session(kb_replicas_t *r, kc_session_t *zk) { r->deps.zk = zk; }
+
+void kb_replicas_replication_stats(const kb_replicas_t *r, kb_replication_stats_t *out) { *out = r->repl_stats; }
 void kb_replicas_set_worker(kb_replicas_t *r, kb_worker_t *worker) { r->deps.worker = worker; }
 
 /* Calls fn on every partition; fn must not add or remove partitions. */
@@ -497,6 +534,23 @@ static void replicas_each(kb_replicas_t *r, void (*fn)(kb_partition_t *p)) {
             fn(p);
         }
     }
+}
+
+/* Partitions that were given a follower role before the fetchers existed
+ * start following now. */
+static void follow_if_follower(kb_partition_t *p) {
+    if (p->hosted && !p->leader && p->leader_id >= 0 && !p->follow.fetcher) kb_fetcher_follow(p);
+}
+
+int kb_replicas_start_fetchers(kb_replicas_t *r, const kb_fetchers_opts_t *o) {
+    if (r->fetchers) return 0;
+    if (!(r->fetchers = kb_fetchers_new(r, o))) return -1;
+    replicas_each(r, follow_if_follower);
+    return 0;
+}
+
+void kb_replicas_set_identity(kb_replicas_t *r, kb_rpc_identity_t self) {
+    if (r->fetchers) kb_fetchers_set_identity(r->fetchers, self);
 }
 
 static void partition_resign(kb_partition_t *p) {
@@ -531,7 +585,7 @@ static void partition_answer_all(kb_partition_t *p) {
     kb_delayed_produce_t *op;
     kb_partition_fail_parked(p, KP_ERR_NOT_LEADER_OR_FOLLOWER);
     while ((op = TAILQ_FIRST(&p->flushing))) produce_orphan(op);
-    queue_waiters(p);
+    queue_waiters(p, true);
     fire_waiters(p->r);
 }
 
@@ -549,6 +603,8 @@ void kb_replicas_free(kb_replicas_t *r) {
          * are answered NOT_LEADER_OR_FOLLOWER at once and nothing new can
          * wait; every callback has run before any partition is freed. */
         r->closing = true;
+        kb_fetchers_free(r->fetchers); /* closes their connections; nothing follows any more */
+        r->fetchers = NULL;
         replicas_each(r, partition_resign);
         replicas_each(r, partition_answer_all);
         replicas_each(r, partition_free);

@@ -3,17 +3,18 @@
  *
  * Roles arrive as data (kb_roles.h): a partition whose replicas list this
  * broker gets a local log; it is led here when its update names this
- * broker as leader.  The leader keeps the high watermark (with no
- * replication yet: HW = LEO when the ISR is just the leader, otherwise it
- * does not move) and the delayed operations that wait on it: acks=all
+ * broker as leader.  The leader keeps the high watermark (spec 3.2:
+ * the least log end offset of the ISR, learnt from the followers' fetches,
+ * kb_fetch_serve.c) and the delayed operations that wait on it: acks=all
  * produces and long-polling fetches, woken by appends and HW changes,
- * never by a polling timer.
+ * never by a polling timer.  A follower fetches from its leader
+ * (kb_fetcher.h) and keeps HW = min(leader's HW, own log end offset).
  *
  * The leader also keeps its ISR true (kb_partition_isr.c): followers that
- * have not caught up within replica.lag.time.max.ms leave it through a
- * conditional write of the state znode, announced to the controller by an
- * /isr_change_notification entry, as Kafka 2.6 leaders do.  Until followers
- * fetch, that shrinks every ISR to its leader, and the HW then moves.
+ * have not caught up within replica.lag.time.max.ms leave it, and a
+ * follower that has caught up joins it again, through a conditional write
+ * of the state znode announced to the controller by an
+ * /isr_change_notification entry, as Kafka 2.6 leaders do.
  *
  * Partitions own their logs: the API handlers read, list offsets, delete
  * records and append through the kb_partition_* calls below, never through

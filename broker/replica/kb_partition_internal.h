@@ -25,6 +25,7 @@
 typedef struct kb_role {
     bool hosted;               /* the assignment lists this broker */
     bool leader;
+    int32_t leader_id;         /* the leader's broker id, or -1 (a follower fetches from it) */
     bool has_state;            /* isr, zk_version and controller_epoch are known */
     int32_t leader_epoch;
     int32_t controller_epoch;
@@ -58,14 +59,26 @@ TAILQ_HEAD(produce_list, kb_delayed_produce);
 typedef enum { W_WAITING = 0, W_QUEUED, W_FIRING } waiter_state_t;
 
 struct kb_waiter {
-    TAILQ_ENTRY(kb_waiter) link; /* p->waiters (WAITING) or r->firing (QUEUED) */
+    TAILQ_ENTRY(kb_waiter) link; /* on its partition's list (WAITING) or r->firing (QUEUED) */
     kb_partition_t *p;
+    struct waiter_list *list;    /* while WAITING: p->waiters or p->append_waiters */
     waiter_state_t state;
     void (*wake)(void *arg);
     void *arg;
 };
 
 TAILQ_HEAD(waiter_list, kb_waiter);
+
+/* A follower partition's place in its fetcher (kb_fetcher.c). */
+typedef enum { FOLLOW_NONE = 0, FOLLOW_TRUNCATING, FOLLOW_FETCHING } follow_state_t;
+
+typedef struct kb_follow {
+    struct kb_fetcher *fetcher;     /* NULL: not following */
+    bool unresolved;                /* waiting for its leader's endpoint, on fetchers->unresolved */
+    TAILQ_ENTRY(kb_partition) link; /* fetcher->parts, or fetchers->unresolved */
+    follow_state_t state;
+    int64_t retry_at_ms;            /* after an error: not fetched before this (monotonic) */
+} kb_follow_t;
 
 struct kb_partition {
     kb_partition_t *hnext; /* hash chain */
@@ -83,12 +96,19 @@ struct kb_partition {
     int32_t *want_ids;     /* owned */
     bool has_want;
     bool leader;
+    int32_t leader_id;     /* the applied role's leader (-1: none) */
     int32_t leader_epoch;
+    int64_t epoch_start_offset; /* the log end offset when this broker took the leader epoch (Kafka's
+                                 * leaderEpochStartOffset): a follower joins the ISR only past it */
     int32_t min_insync;    /* the topic's min.insync.replicas */
     uint64_t leadership;   /* bumped on each become-leader */
     bool wake_queued;      /* on r->wake_queue */
+    bool wake_consumers;   /* ... for p->waiters (HW or role changed) */
+    bool wake_followers;   /* ... for p->append_waiters (appended or role changed) */
     TAILQ_ENTRY(kb_partition) wake_link;
-    struct waiter_list waiters;
+    struct waiter_list waiters;        /* consumers' fetches: woken when the HW moves */
+    struct waiter_list append_waiters; /* followers' fetches: woken when the leader appends */
+    kb_follow_t follow;                /* the follower's fetch state (kb_fetcher.c) */
     struct produce_list parked;   /* sorted by required_offset */
     struct produce_list flushing; /* in append order */
     /* The ISR and what the leader knows of its followers (kb_partition_isr.c). */
@@ -127,6 +147,8 @@ struct kb_replicas {
     struct produce_list pool;
     int pool_size;
     bool closing; /* kb_replicas_free is running: nothing new may wait */
+    struct kb_fetchers *fetchers; /* the follower fetchers (kb_fetcher.c); NULL until started */
+    kb_replication_stats_t repl_stats;
     bool creations_stopped; /* shutdown began: logs not made yet never will be */
     /* ISR upkeep (kb_partition_isr.c) */
     struct event *isr_check_ev;   /* every replica.lag.time.max.ms / 2 */
@@ -140,12 +162,18 @@ struct kb_replicas {
 
 /* ---- kb_partition.c, for kb_partition_roles.c and kb_partition_isr.c ---- */
 
+/* Milliseconds of the monotonic clock every replication timer reads. */
+int64_t kb_replicas_now_ms(void);
 /* The partition object of topic-partition, hosted or not, or NULL. */
 kb_partition_t *kb_replicas_find(const kb_replicas_t *r, const char *topic, int32_t partition);
 /* A new partition object (no log, no role), or NULL when out of memory. */
 kb_partition_t *kb_replicas_add(kb_replicas_t *r, const char *topic, int32_t partition);
-/* Queues p's fetch waiters to be woken from the loop. */
+/* Queues p's waiters to be woken from the loop: those of consumers (the HW
+ * moved), of followers (the leader appended), or both (the role changed). */
 void kb_partition_schedule_wake(kb_partition_t *p);
+void kb_partition_schedule_append_wake(kb_partition_t *p);
+/* kb_partition_wait for a follower's fetch: woken when p appends. */
+kb_waiter_t *kb_partition_wait_append(kb_partition_t *p, void (*wake)(void *arg), void *arg);
 /* Answers the produces parked on the high watermark (leadership lost). */
 void kb_partition_fail_parked(kb_partition_t *p, int16_t error_code);
 /* The ISR or the role changed under a leader: moves the high watermark
@@ -182,6 +210,10 @@ void kb_partition_isr_apply(kb_partition_t *p, const kb_role_t *to, bool new_lea
 /* True when the ISR is this broker alone: the high watermark follows the LEO. */
 bool kb_partition_isr_is_self(const kb_partition_t *p);
 void kb_partition_isr_free(kb_partition_t *p);
+/* A fetch from follower_id at fetch_offset reached the leader p: records
+ * it (kb_follower_fetched), adds the follower to the ISR when it may join,
+ * and moves the HW.  -1 when follower_id is not a replica of p. */
+int kb_partition_follower_fetched(kb_partition_t *p, int32_t follower_id, int64_t fetch_offset);
 
 
 #endif

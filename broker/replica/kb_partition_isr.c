@@ -2,6 +2,11 @@
  * kb_partition_isr.c - a partition leader's ISR upkeep, Kafka 2.6's way
  * (zk-and-replication.md 3.4 and 3.5; the rules are in kb_isr.c).
  *
+ * Expansion.  Each follower fetch (kb_fetch_serve.c) records the
+ * follower's log end offset; an assigned follower outside the ISR that
+ * has reached the HW and the start of this leader's epoch is added by the
+ * same conditional write as a shrink.
+ *
  * Shrink.  Every replica.lag.time.max.ms / 2 each partition this broker
  * leads drops the ISR followers that have not caught up within
  * replica.lag.time.max.ms.  The leader writes the state znode itself,
@@ -13,9 +18,9 @@
  * reaches this broker as a role update with a new leader epoch
  * (kb_roles.h), and the next check starts from it.  The leader learns its own ISR change from the write's success,
  * as Kafka does, not from the role update that echoes it (same leader
- * epoch: ignored, kb_roles.h).  Until followers fetch (the replication work) no follower ever
- * catches up, so an ISR with followers shrinks to the leader between one
- * and one and a half replica.lag.time.max.ms after the leader took over.
+ * epoch: ignored, kb_roles.h).  A follower that stops fetching (stopped, cut off) leaves the
+ * ISR between one and one and a half replica.lag.time.max.ms after it
+ * last caught up.
  *
  * Publication.  Each successful write marks its partition; Kafka's timing
  * rule (kb_isr_publish_due, checked every 2.5 s) then publishes the marked
@@ -55,12 +60,6 @@ typedef struct kb_isr_publish {
     int n;
     kb_partition_t *parts[];
 } kb_isr_publish_t;
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int32_t self_id(const kb_partition_t *p) { return p->r->deps.cfg->broker_id; }
 
@@ -117,16 +116,17 @@ static void isr_copy(kb_partition_t *p, const kb_role_t *to) {
 }
 
 /* Adds a record for broker `id` unless it is this broker or has one. */
-static void follower_add(kb_partition_t *p, const kb_follower_t *old, int n_old, int32_t id) {
+static void follower_add(kb_partition_t *p, const kb_follower_t *old, int n_old, int32_t id, bool assigned) {
     if (id == self_id(p) || kb_follower_find(p->followers, p->n_followers, id)) return;
     const kb_follower_t *known = kb_follower_find(old, n_old, id);
     kb_follower_t *f = &p->followers[p->n_followers++];
     if (known) {
         *f = *known;
-        return;
+    } else {
+        *f = (kb_follower_t){.broker_id = id};
+        kb_follower_reset(f, false, true, KB_OFFSET_UNKNOWN, KB_ISR_NEVER);
     }
-    *f = (kb_follower_t){.broker_id = id};
-    kb_follower_reset(f, false, true, KB_OFFSET_UNKNOWN, KB_ISR_NEVER);
+    f->assigned = assigned;
 }
 
 /* True when p has exactly one record per other replica of `to`. */
@@ -158,14 +158,14 @@ static void followers_rebuild(kb_partition_t *p, const kb_role_t *to) {
         kc_error("replica", "%s-%d: out of memory for its follower records", p->topic, (int)p->partition);
         isr_forget(p);
     }
-    for (int i = 0; p->followers && i < to->n_replicas; i++) follower_add(p, old, n_old, to->replicas[i]);
-    for (int i = 0; p->followers && i < to->n_isr; i++) follower_add(p, old, n_old, to->isr[i]);
+    for (int i = 0; p->followers && i < to->n_replicas; i++) follower_add(p, old, n_old, to->replicas[i], true);
+    for (int i = 0; p->followers && i < to->n_isr; i++) follower_add(p, old, n_old, to->isr[i], false);
     free(old);
 }
 
 /* A new leader epoch (or leadership) starts every follower's clock. */
 static void followers_reset(kb_partition_t *p, bool new_leadership) {
-    int64_t now = mono_ms();
+    int64_t now = kb_replicas_now_ms();
     int64_t leo = p->log ? kb_log_end_offset(p->log) : 0;
     for (int i = 0; i < p->n_followers; i++) {
         kb_follower_t *f = &p->followers[i];
@@ -201,7 +201,7 @@ static void mark_pending(kb_partition_t *p) {
 
 /* A successful write: the controller must hear of it. */
 static void record_change(kb_partition_t *p) {
-    p->r->last_isr_change_ms = mono_ms();
+    p->r->last_isr_change_ms = kb_replicas_now_ms();
     mark_pending(p);
 }
 
@@ -211,7 +211,7 @@ static void published(int rc, void *arg) {
     if (r) {
         TAILQ_REMOVE(&r->isr_publishing, pub, link);
         if (rc == KC_OK) {
-            r->last_isr_publish_ms = mono_ms();
+            r->last_isr_publish_ms = kb_replicas_now_ms();
         } else {
             kc_warn("replica", "publishing the ISR change of %d partition(s) failed: %s; retrying", pub->n,
                     kc_strerror(rc));
@@ -244,7 +244,7 @@ static bool publish_chunk(kb_replicas_t *r) {
 static void publish_check(evutil_socket_t fd, short what, void *arg) {
     kb_replicas_t *r = arg;
     bool pending = !TAILQ_EMPTY(&r->isr_changes);
-    if (!kb_isr_publish_due(pending, r->last_isr_change_ms, r->last_isr_publish_ms, mono_ms())) return;
+    if (!kb_isr_publish_due(pending, r->last_isr_change_ms, r->last_isr_publish_ms, kb_replicas_now_ms())) return;
     if (!r->deps.zk || !kc_session_connected(r->deps.zk)) return;
     /* As many entries as the changes pending now need: a publication that
      * fails at once puts its changes back for the next check, not this one. */
@@ -254,7 +254,17 @@ static void publish_check(evutil_socket_t fd, short what, void *arg) {
     for (size_t chunks = (n + PUBLISH_CHUNK - 1) / PUBLISH_CHUNK; chunks > 0 && publish_chunk(r); chunks--) continue;
 }
 
-/* ---- shrinking ---- */
+/* ---- writing ---- */
+
+/* Makes room for an ISR of n (an expansion grows it); false when out of
+ * memory, and the write's ISR is then not adopted (the next state brings it). */
+static bool isr_resize(kb_partition_t *p, int n) {
+    if (n <= p->n_isr) return true;
+    int32_t *isr = realloc(p->isr, (size_t)n * sizeof(*isr));
+    if (!isr) return false;
+    p->isr = isr;
+    return true;
+}
 
 /* The write's outcome.  The new ISR is adopted only if p still holds the
  * state the write replaced (same leadership, epoch and zkVersion); any
@@ -271,7 +281,7 @@ static void isr_written(int rc, int32_t version, void *arg) {
     if (rc == KC_OK) {
         record_change(p);
         bool current = p->leader && p->leadership == w->leadership && p->leader_epoch == w->leader_epoch &&
-                       p->isr_known && p->zk_version == w->base_version && w->n_isr <= p->n_isr;
+                       p->isr_known && p->zk_version == w->base_version && isr_resize(p, w->n_isr);
         if (current) {
             memcpy(p->isr, w->isr, (size_t)w->n_isr * sizeof(*w->isr));
             p->n_isr = w->n_isr;
@@ -281,11 +291,11 @@ static void isr_written(int rc, int32_t version, void *arg) {
             kb_partition_update_hw(p);
         }
     } else if (rc == KC_BADVERSION) {
-        kc_info("replica", "%s-%d: ISR shrink abandoned: the state znode is no longer at zkVersion %d (the "
+        kc_info("replica", "%s-%d: ISR change abandoned: the state znode is no longer at zkVersion %d (the "
                 "controller changed it); waiting for the new state", p->topic, (int)p->partition, (int)w->base_version);
     } else {
-        kc_warn("replica", "%s-%d: ISR shrink not written: %s; retrying at the next check", p->topic,
-                (int)p->partition, kc_strerror(rc));
+        kc_warn("replica", "%s-%d: ISR change not written: %s; retrying later", p->topic, (int)p->partition,
+                kc_strerror(rc));
     }
     free(w);
 }
@@ -302,6 +312,47 @@ static void isr_write(kb_partition_t *p, const int32_t *isr, int n_isr) {
     p->isr_write = w;
     p->r->deps.write_isr(p->r->deps.zk, p->topic, p->partition, &st, isr_written, w);
 }
+
+/* A session that is connected, or a writer of the suite's own. */
+static bool isr_writes_possible(const kb_replicas_t *r) {
+    if (r->deps.zk) return kc_session_connected(r->deps.zk);
+    return r->deps.write_isr != kc_state_leader_write;
+}
+
+/* ---- expanding ---- */
+
+/* Kafka 2.6 Partition.maybeExpandIsr: an assigned follower outside the ISR
+ * that has reached the HW and the start of this leader's epoch joins it,
+ * by the same conditional write as a shrink. */
+static void maybe_expand(kb_partition_t *p, const kb_follower_t *f) {
+    char from[256], to[256];
+    if (!p->isr_known || p->isr_write || !f->assigned || kc_int32_contains(p->isr, p->n_isr, f->broker_id)) return;
+    if (!kb_isr_may_join(f, kb_log_high_watermark(p->log), p->epoch_start_offset)) return;
+    if (!isr_writes_possible(p->r) || p->r->closing) return;
+    int32_t *isr = malloc(((size_t)p->n_isr + 1) * sizeof(*isr));
+    if (!isr) return; /* its next fetch tries again */
+    memcpy(isr, p->isr, (size_t)p->n_isr * sizeof(*isr));
+    isr[p->n_isr] = f->broker_id;
+    kc_info("replica", "%s-%d: expanding ISR from [%s] to [%s]: broker %d caught up (log end offset %lld)", p->topic,
+            (int)p->partition, ids_text(p->isr, p->n_isr, from, sizeof(from)),
+            ids_text(isr, p->n_isr + 1, to, sizeof(to)), (int)f->broker_id, (long long)f->leo);
+    p->r->repl_stats.isr_expansions++;
+    isr_write(p, isr, p->n_isr + 1);
+    free(isr);
+}
+
+int kb_partition_follower_fetched(kb_partition_t *p, int32_t follower_id, int64_t fetch_offset) {
+    kb_follower_t *f = NULL;
+    for (int i = 0; i < p->n_followers && !f; i++)
+        if (p->followers[i].broker_id == follower_id) f = &p->followers[i];
+    if (!f) return -1;
+    kb_follower_fetched(f, fetch_offset, kb_log_end_offset(p->log), kb_replicas_now_ms());
+    maybe_expand(p, f);
+    kb_partition_update_hw(p);
+    return 0;
+}
+
+/* ---- shrinking ---- */
 
 /* Kafka 2.6 Partition.maybeShrinkIsr for one partition. */
 static void maybe_shrink(kb_partition_t *p, int64_t now, int64_t max_lag_ms) {
@@ -323,15 +374,10 @@ static void maybe_shrink(kb_partition_t *p, int64_t now, int64_t max_lag_ms) {
     free(isr);
 }
 
-/* A session that is connected, or a writer of the suite's own. */
-static bool isr_writes_possible(const kb_replicas_t *r) {
-    if (r->deps.zk) return kc_session_connected(r->deps.zk);
-    return r->deps.write_isr != kc_state_leader_write;
-}
 
 static void shrink_check(evutil_socket_t fd, short what, void *arg) {
     kb_replicas_t *r = arg;
-    int64_t now = mono_ms(), max_lag_ms = r->deps.cfg->replica_lag_time_max_ms;
+    int64_t now = kb_replicas_now_ms(), max_lag_ms = r->deps.cfg->replica_lag_time_max_ms;
     if (!isr_writes_possible(r) || r->closing) return;
     for (size_t i = 0; i < r->n_buckets; i++)
         for (kb_partition_t *p = r->buckets[i]; p; p = p->hnext) maybe_shrink(p, now, max_lag_ms);
@@ -346,7 +392,7 @@ int kb_replicas_isr_start(kb_replicas_t *r) {
     TAILQ_INIT(&r->isr_changes);
     TAILQ_INIT(&r->isr_publishing);
     /* Kafka's publication clock starts with the broker. */
-    r->last_isr_publish_ms = r->last_isr_change_ms = mono_ms();
+    r->last_isr_publish_ms = r->last_isr_change_ms = kb_replicas_now_ms();
     r->isr_check_ev = event_new(r->deps.base, -1, EV_PERSIST, shrink_check, r);
     r->isr_publish_ev = event_new(r->deps.base, -1, EV_PERSIST, publish_check, r);
     if (!r->isr_check_ev || !r->isr_publish_ev) return -1;

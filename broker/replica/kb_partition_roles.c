@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/replica/kb_fetcher.h"
 #include "broker/replica/kb_partition_internal.h"
 #include "common/kc_log.h"
 #include "coord/kc_model.h"
@@ -43,6 +44,21 @@ static void log_role_change(const kb_partition_t *p, const kb_role_t *to) {
                  (int)to->leader_epoch);
 }
 
+/* A new leader epoch led here: the leader-epoch cache gets (epoch, LEO),
+ * which is also where a follower must reach to join the ISR. */
+static void begin_epoch(kb_partition_t *p) {
+    p->epoch_start_offset = kb_log_end_offset(p->log);
+    if (p->leader_epoch >= 0) kb_log_begin_epoch(p->log, p->leader_epoch);
+}
+
+/* A follower with a leader fetches from it, starting over (truncation
+ * first) on each new leader or leader epoch; anything else does not. */
+static void follow_role(kb_partition_t *p, bool restart) {
+    bool follows = p->hosted && !p->leader && p->leader_id >= 0;
+    if (!follows) kb_fetcher_unfollow(p);
+    else if (restart || (!p->follow.fetcher && !p->follow.unresolved)) kb_fetcher_follow(p);
+}
+
 /* Moves p, which has its log, to role `to`: losing leadership fails the
  * waiting produces, a changed ISR may move the high watermark, and any
  * change of role or epoch wakes the fetch waiters.  The ISR goes first
@@ -51,12 +67,16 @@ static void partition_set_role(kb_partition_t *p, const kb_role_t *to) {
     bool was_leader = p->leader;
     bool new_epoch = to->leader_epoch != p->leader_epoch;
     bool changed = to->hosted != p->hosted || to->leader != p->leader || new_epoch;
+    bool new_leader = to->leader_id != p->leader_id;
     log_role_change(p, to);
     kb_partition_isr_apply(p, to, to->leader && !was_leader, new_epoch);
     p->hosted = to->hosted;
     p->leader = to->leader;
+    p->leader_id = to->hosted ? to->leader_id : -1;
     p->leader_epoch = to->leader_epoch;
     if (to->leader && !was_leader) p->leadership++;
+    if (to->leader && (new_epoch || !was_leader)) begin_epoch(p);
+    follow_role(p, new_epoch || new_leader);
     if (changed) kb_partition_schedule_wake(p);
     /* Fields first: a produce callback below may re-enter this partition. */
     if (was_leader && !to->leader) kb_partition_fail_parked(p, KP_ERR_NOT_LEADER_OR_FOLLOWER);
@@ -67,11 +87,13 @@ static void partition_set_role(kb_partition_t *p, const kb_role_t *to) {
  * none; a deleted one: no epoch either). */
 static void role_from_update(kb_role_t *to, const kb_role_update_t *u, int32_t me) {
     bool hosted = !u->deleted && !u->stop && kc_int32_contains(u->replicas, u->n_replicas, me);
-    *to = (kb_role_t){.hosted = hosted, .leader_epoch = u->deleted ? KB_ROLE_NO_EPOCH : u->leader_epoch,
-                      .zk_version = -1, .replicas = u->replicas, .n_replicas = u->deleted ? 0 : u->n_replicas};
+    *to = (kb_role_t){.hosted = hosted, .leader_id = -1,
+                      .leader_epoch = u->deleted ? KB_ROLE_NO_EPOCH : u->leader_epoch, .zk_version = -1,
+                      .replicas = u->replicas, .n_replicas = u->deleted ? 0 : u->n_replicas};
     if (!hosted || u->leader_epoch == KB_ROLE_NO_EPOCH) return; /* no role here, or no state to take */
     to->has_state = true;
     to->leader = u->leader == me;
+    to->leader_id = u->leader;
     to->controller_epoch = u->controller_epoch;
     to->zk_version = u->zk_version;
     to->isr = u->isr;

@@ -11,6 +11,7 @@
 
 #include "broker/kb_config.h"
 #include "broker/log/kb_log.h"
+#include "broker/replica/kb_fetcher.h"
 #include "broker/replica/kb_partition.h"
 #include "broker/replica/kb_roles.h"
 #include "coord/kc_isr.h"
@@ -45,6 +46,33 @@ typedef struct kb_topic_settings {
     kb_log_config_t log;
     int32_t min_insync;
 } kb_topic_settings_t;
+
+/* Replication's counters (metrics and tests). */
+typedef struct kb_replication_stats {
+    uint64_t fetches_served;        /* ReplicaFetch requests answered as leader */
+    uint64_t fetch_bytes;           /* record bytes in those answers */
+    uint64_t fetch_sendfile_bytes;  /* ... of them queued as file ranges, sent with sendfile */
+    uint64_t fetches_sent;          /* ReplicaFetch requests answered to this broker's fetchers */
+    uint64_t follower_bytes;        /* record bytes appended as follower */
+    uint64_t truncations;           /* follower logs truncated (leader epochs or out of range) */
+    uint64_t isr_expansions;        /* ISR joins written by this broker as leader */
+    uint64_t fetch_errors;          /* partition errors and failed calls seen by the fetchers */
+    uint64_t fetches_parked;        /* gauge: follower fetches waiting here for data */
+} kb_replication_stats_t;
+
+void kb_replicas_replication_stats(const kb_replicas_t *r, kb_replication_stats_t *out);
+
+/* The RPC methods a leader serves its followers (ReplicaFetch,
+ * OffsetForLeaderEpoch: kb_fetch_serve.c), copied into out (room rows);
+ * returns how many. */
+size_t kb_replicas_rpc_handlers(kb_replicas_t *r, kb_rpc_handler_t *out, size_t room);
+/* Starts the follower fetchers (kb_fetcher.h), once the leaders' RPC
+ * endpoints can be resolved (main.c: after the cluster view exists); the
+ * partitions that follow already start fetching.  0 or -1. */
+int kb_replicas_start_fetchers(kb_replicas_t *r, const kb_fetchers_opts_t *o);
+/* This broker's identity changed (a new registration): the fetchers'
+ * Hello carries it from their next connection. */
+void kb_replicas_set_identity(kb_replicas_t *r, kb_rpc_identity_t self);
 
 /* NULL when out of memory.  deps is copied. */
 kb_replicas_t *kb_replicas_new(const kb_replicas_deps_t *deps);

@@ -37,7 +37,7 @@ broker/net: common
 broker/rpc: common proto broker/net
 broker/metadata: common coord
 broker/admin: common proto coord broker/metadata broker/kb_config.h broker/kb_topic_config.h
-broker/replica: common proto coord broker/log broker/net broker/kb_config.h broker/kb_topic_config.h
+broker/replica: common proto coord broker/log broker/net broker/rpc broker/kb_config.h broker/kb_topic_config.h
 broker/controller: common coord proto broker/rpc broker/kb_config.h broker/kb_broker.h broker/kb_topic_config.h
 broker/metrics: common coord broker/log broker/net broker/replica broker/kb_broker.h broker/kb_registration.h broker/kb_config.h broker/kb_control_requests.h
 broker/api: common proto broker/metadata broker/admin broker/replica broker/net broker/metrics broker/kb_config.h broker/kb_topic_config.h

@@ -166,6 +166,46 @@ START_TEST(the_shrink_check_runs_every_half_lag_and_at_least_every_millisecond) 
 }
 END_TEST
 
+/* ---- the high watermark and joining ---- */
+
+START_TEST(hw_is_the_least_leo_of_the_isr) {
+    int32_t isr[] = {0, 1, 2};
+    kb_follower_t f[] = {follower(1, true, 0), follower(2, true, 0)};
+    kb_follower_fetched(&f[0], 40, 50, T0 + 1);
+    kb_follower_fetched(&f[1], 45, 50, T0 + 1);
+    ck_assert_int_eq(kb_isr_hw_candidate(isr, 3, 0, f, 2, 50, T0 + 2, LAG), 40);
+}
+END_TEST
+
+START_TEST(hw_waits_for_an_isr_follower_whose_leo_is_unknown) {
+    int32_t isr[] = {0, 1};
+    kb_follower_t f[] = {follower(1, true, 0)};
+    ck_assert_int_eq(kb_isr_hw_candidate(isr, 2, 0, f, 1, 50, T0, LAG), KB_OFFSET_UNKNOWN);
+    ck_assert_int_eq(kb_isr_hw_candidate(isr, 2, 0, NULL, 0, 50, T0, LAG), KB_OFFSET_UNKNOWN);
+}
+END_TEST
+
+START_TEST(hw_counts_a_recently_caught_up_follower_outside_the_isr_only_within_the_lag) {
+    int32_t isr[] = {0};
+    kb_follower_t f[] = {follower(1, false, 0)};
+    ck_assert_int_eq(kb_isr_hw_candidate(isr, 1, 0, f, 1, 50, T0, LAG), 50); /* never caught up */
+    kb_follower_fetched(&f[0], 50, 50, T0 + 10);
+    kb_follower_fetched(&f[0], 50, 60, T0 + 20);
+    ck_assert_int_eq(kb_isr_hw_candidate(isr, 1, 0, f, 1, 60, T0 + 20, LAG), 50);
+    ck_assert_int_eq(kb_isr_hw_candidate(isr, 1, 0, f, 1, 60, T0 + 20 + LAG + 1, LAG), 60);
+}
+END_TEST
+
+START_TEST(a_follower_joins_once_it_reaches_the_hw_and_the_epoch_start) {
+    kb_follower_t f = follower(1, false, 0);
+    ck_assert(!kb_isr_may_join(&f, 0, 0)); /* no fetch yet */
+    kb_follower_fetched(&f, 30, 50, T0 + 1);
+    ck_assert(kb_isr_may_join(&f, 30, 20));
+    ck_assert(!kb_isr_may_join(&f, 31, 20));
+    ck_assert(!kb_isr_may_join(&f, 30, 31));
+}
+END_TEST
+
 Suite *isr_suite(void) {
     Suite *s = suite_create("isr");
     TCase *tc = tcase_create("out_of_sync");
@@ -183,6 +223,13 @@ Suite *isr_suite(void) {
     tcase_add_test(tc, shrink_never_drops_the_leader);
     tcase_add_test(tc, shrink_refuses_an_isr_without_the_leader);
     tcase_add_test(tc, shrink_drops_an_isr_member_the_leader_has_no_record_of);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("high_watermark");
+    tcase_add_test(tc, hw_is_the_least_leo_of_the_isr);
+    tcase_add_test(tc, hw_waits_for_an_isr_follower_whose_leo_is_unknown);
+    tcase_add_test(tc, hw_counts_a_recently_caught_up_follower_outside_the_isr_only_within_the_lag);
+    tcase_add_test(tc, a_follower_joins_once_it_reaches_the_hw_and_the_epoch_start);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("timing");

@@ -14,6 +14,9 @@
  * old or the new content, never a mix.  Reading is strict like Kafka's: a
  * version other than 0, an unparsable line or a count that does not match
  * the entries is an error, reported before any entry is handed out.
+ *
+ * A partition's leader-epoch-checkpoint has the same header and
+ * "epoch startOffset" entries (kb_log_epochs.c writes and uses it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -134,11 +137,16 @@ static char *next_line(char **cursor, char *end) {
     return line;
 }
 
-/* One pass over a private copy of the text; with fn NULL it only checks. */
-static int parse_text(const char *text, size_t len, kb_ckpt_fn fn, void *arg, char *err, size_t errlen) {
-    char *copy = malloc(len + 1), *cur = copy, *end = copy + len, *line, *topic;
-    int64_t version = -1, count = -1, seen = 0, offset;
-    int32_t partition;
+/* How the lines after the header of one kind of file are parsed: each
+ * line goes to parse(ctx, line, emit), which returns false for a malformed
+ * one and hands the entry out only when emit is set. */
+typedef bool (*line_parser_fn)(void *ctx, char *line, bool emit);
+
+/* One pass over a private copy of the text; without emit it only checks. */
+static int parse_text(const char *text, size_t len, line_parser_fn parse, void *ctx, bool emit, char *err,
+                      size_t errlen) {
+    char *copy = malloc(len + 1), *cur = copy, *end = copy + len, *line;
+    int64_t version = -1, count = -1, seen = 0;
     int rc = 0;
 
     if (!copy) {
@@ -156,11 +164,9 @@ static int parse_text(const char *text, size_t len, kb_ckpt_fn fn, void *arg, ch
         rc = -1;
     }
     while (rc == 0 && (line = next_line(&cur, end)) != NULL) {
-        if (!parse_entry(line, &topic, &partition, &offset)) {
+        if (!parse(ctx, line, emit)) {
             snprintf(err, errlen, "malformed line %" PRId64 " of the checkpoint file", seen + 3);
             rc = -1;
-        } else if (fn) {
-            fn(arg, topic, partition, offset);
         }
         seen++;
     }
@@ -170,6 +176,40 @@ static int parse_text(const char *text, size_t len, kb_ckpt_fn fn, void *arg, ch
     }
     free(copy);
     return rc;
+}
+
+typedef struct offset_ctx {
+    kb_ckpt_fn fn;
+    void *arg;
+} offset_ctx_t;
+
+static bool parse_offset_line(void *ctx, char *line, bool emit) {
+    offset_ctx_t *c = ctx;
+    char *topic;
+    int32_t partition;
+    int64_t offset;
+
+    if (!parse_entry(line, &topic, &partition, &offset)) return false;
+    if (emit) c->fn(c->arg, topic, partition, offset);
+    return true;
+}
+
+/* "epoch startOffset", single space, as leader-epoch-checkpoint holds. */
+typedef struct epoch_ctx {
+    kb_epoch_ckpt_fn fn;
+    void *arg;
+} epoch_ctx_t;
+
+static bool parse_epoch_line(void *ctx, char *line, bool emit) {
+    epoch_ctx_t *c = ctx;
+    char *sp = strchr(line, ' ');
+    int64_t epoch, start;
+
+    if (!sp || strchr(sp + 1, ' ')) return false;
+    *sp = '\0';
+    if (!parse_int(line, 0, INT32_MAX, &epoch) || !parse_int(sp + 1, 0, INT64_MAX, &start)) return false;
+    if (emit) c->fn(c->arg, (int32_t)epoch, start);
+    return true;
 }
 
 static char *read_file(const char *path, size_t *len, bool *missing) {
@@ -198,23 +238,37 @@ static char *read_file(const char *path, size_t *len, bool *missing) {
     return text;
 }
 
-int kb_checkpoint_read(const char *path, kb_ckpt_fn fn, void *arg, char *err, size_t errlen) {
+/* Reads the file, checks it all, then hands the entries out. */
+static int read_with(const char *path, line_parser_fn parse, void *ctx, bool *missing, char *err, size_t errlen) {
     char why[256];
     size_t len;
-    bool missing;
-    char *text = read_file(path, &len, &missing);
+    char *text = read_file(path, &len, missing);
     int rc = 0;
 
     if (!text) {
-        if (missing) return 0;
+        if (*missing) return 0;
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno ? errno : EIO));
         return -1;
     }
-    if (len > 0 && (parse_text(text, len, NULL, NULL, why, sizeof(why)) != 0 ||
-                    parse_text(text, len, fn, arg, why, sizeof(why)) != 0)) {
+    if (len > 0 && (parse_text(text, len, parse, ctx, false, why, sizeof(why)) != 0 ||
+                    parse_text(text, len, parse, ctx, true, why, sizeof(why)) != 0)) {
         snprintf(err, errlen, "%s: %s", path, why);
         rc = -1;
     }
     free(text);
     return rc;
+}
+
+int kb_checkpoint_read(const char *path, kb_ckpt_fn fn, void *arg, char *err, size_t errlen) {
+    offset_ctx_t c = {fn, arg};
+    bool missing;
+
+    return read_with(path, parse_offset_line, &c, &missing, err, errlen);
+}
+
+int kb_checkpoint_read_epochs(const char *path, kb_epoch_ckpt_fn fn, void *arg, bool *missing, char *err,
+                              size_t errlen) {
+    epoch_ctx_t c = {fn, arg};
+
+    return read_with(path, parse_epoch_line, &c, missing, err, errlen);
 }

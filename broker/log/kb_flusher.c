@@ -45,6 +45,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker/log/kb_log_internal.h"
 #include "common/kc_log.h"
@@ -176,6 +177,9 @@ static int run_item(flush_item_t *item, uint64_t *fsyncs) {
             return -1;
         }
         (*fsyncs)++;
+    } else if (job && !job->text) {
+        job->rc = unlink(job->path) != 0 && errno != ENOENT ? -1 : 0;
+        if (job->rc != 0) kc_warn("log", "cannot delete %s: %s", job->path, strerror(errno));
     } else if (job) {
         job->rc = kb_checkpoint_write_text(job->path, job->text, job->text_len);
         if (job->rc != 0) kc_error("log", "cannot write %s: %s", job->path, strerror(errno));

@@ -105,6 +105,9 @@ static size_t floor_segment(const kb_log_t *log, int64_t offset) {
 
 int64_t kb_log_first_segment_base(const kb_log_t *log) { return log->segs[0]->base_offset; }
 
+size_t kb_log_floor_segment(const kb_log_t *log, int64_t offset) { return floor_segment(log, offset); }
+int kb_log_push_segment(kb_log_t *log, kb_segment_t *s) { return push_segment(log, s); }
+
 /* -------------------------------------------------------------- loading */
 
 static kb_log_stats_t *stats_of(kb_log_t *log) { return kb_logmgr_stats_mut(log->mgr); }
@@ -118,6 +121,8 @@ static kb_log_t *log_alloc(kb_logmgr_t *m, kb_logdir_t *dir, const char *topic, 
     log->dir = dir;
     log->partition = partition;
     log->cfg = *lc;
+    log->flush_cap = INT64_MAX;
+    kb_epoch_cache_init(&log->epochs);
     log->topic = strdup(topic);
     log->producers = kb_producers_new();
     if (!log->topic || !log->producers || asprintf(&log->path, "%s/%s-%" PRId32, dir->path, topic, partition) < 0) {
@@ -230,7 +235,8 @@ static int recover_segment(kb_log_t *log, kb_segment_t *s, bool *cut) {
  * whose indexes fail their check, wherever it is).  Rescanned segments are
  * sealed unless they end up last; the last is made appendable.
  */
-static int load_segments(kb_log_t *log, const int64_t *bases, size_t n, bool clean, int64_t recovery_point) {
+static int load_segments(kb_log_t *log, const int64_t *bases, size_t n, bool clean, int64_t recovery_point,
+                         int64_t *rescanned_from) {
     size_t first_unflushed = n;
 
     if (!clean) {
@@ -246,6 +252,7 @@ static int load_segments(kb_log_t *log, const int64_t *bases, size_t n, bool cle
             return -1;
         }
         rc = recover ? recover_segment(log, s, &cut) : 0;
+        if (recover && *rescanned_from < 0) *rescanned_from = bases[i];
         if (rc == 0 && (cut || i + 1 == n)) rc = kb_segment_activate(s, &log->cfg);
         else if (rc == 0 && recover) kb_segment_seal(s);
         kb_segment_unpin(s); /* the .log stays open only if s is now active */
@@ -298,7 +305,7 @@ static void set_offsets(kb_log_t *log, const kb_log_saved_t *saved) {
     log->last_flush_ms = kb_log_mono_ms();
 }
 
-static int load_or_create(kb_log_t *log, bool clean, const kb_log_saved_t *saved) {
+static int load_or_create(kb_log_t *log, bool clean, const kb_log_saved_t *saved, int64_t *rescanned_from) {
     int64_t *bases = NULL;
     size_t n = 0;
     int rc;
@@ -309,7 +316,7 @@ static int load_or_create(kb_log_t *log, bool clean, const kb_log_saved_t *saved
         return -1;
     }
     if (n == 0) rc = restart_at(log, saved->log_start_offset > 0 ? saved->log_start_offset : 0, false);
-    else rc = load_segments(log, bases, n, clean, saved->recovery_point);
+    else rc = load_segments(log, bases, n, clean, saved->recovery_point, rescanned_from);
     free(bases);
     if (rc == 0 && saved->log_start_offset > active_segment(log)->next_offset) {
         kc_warn("log", "%s: log end offset %" PRId64 " is below the log start offset %" PRId64
@@ -326,23 +333,27 @@ kb_log_t *kb_log_load(kb_logmgr_t *m, kb_logdir_t *dir, const char *topic, int32
                       const kb_log_config_t *lc, bool clean_shutdown, const kb_log_saved_t *saved, char *err,
                       size_t errlen) {
     kb_log_t *log = log_alloc(m, dir, topic, partition, lc);
+    int64_t rescanned_from = -1; /* base of the first segment recovery rescanned */
 
     if (!log) {
         snprintf(err, errlen, "out of memory loading %s-%" PRId32, topic, partition);
         return NULL;
     }
-    if (load_or_create(log, clean_shutdown, saved) != 0 || log->n_segs == 0) {
+    if (load_or_create(log, clean_shutdown, saved, &rescanned_from) != 0 || log->n_segs == 0) {
         snprintf(err, errlen, "cannot load log %s: %s", log->path, strerror(errno ? errno : EIO));
         kb_log_free(log);
         return NULL;
     }
     set_offsets(log, saved);
     load_producer_state(log);
+    kb_log_load_epochs(log, rescanned_from);
     return log;
 }
 
 void kb_log_free(kb_log_t *log) {
     if (!log) return;
+    if (log->epochs_dirty) kb_logmgr_epochs_clean(log->mgr, log);
+    kb_epoch_cache_free(&log->epochs);
     drop_segments(log, false);
     kb_producers_free(log->producers);
     free(log->segs);
@@ -398,6 +409,29 @@ static void delete_snapshot(const kb_log_t *log, int64_t offset) {
 
     snapshot_path(log, offset, path, sizeof(path));
     if (unlink(path) != 0 && errno != ENOENT) kc_warn("log", "cannot delete %s: %s", path, strerror(errno));
+}
+
+void kb_log_delete_snapshot(const kb_log_t *log, int64_t offset) { delete_snapshot(log, offset); }
+
+int kb_log_list_snapshots(const kb_log_t *log, int64_t **offsets, size_t *n) {
+    return list_snapshots(log, offsets, n);
+}
+
+void kb_log_unlink_snapshot_async(kb_log_t *log, int64_t offset) {
+    kb_flush_job_t *job = calloc(1, sizeof(*job));
+    char path[SNAPSHOT_PATH_LEN];
+
+    snapshot_path(log, offset, path, sizeof(path));
+    if (job) {
+        job->log = log;
+        job->path = strdup(path);
+    }
+    if (!job || !job->path) {
+        free(job);
+        delete_snapshot(log, offset); /* out of memory: at least the file there now */
+        return;
+    }
+    kb_flusher_submit(kb_logmgr_flusher(log->mgr), job);
 }
 
 /* Deletes the snapshots whose offset is outside [lo, hi]. */
@@ -504,6 +538,11 @@ static void load_producer_state(kb_log_t *log) {
         kc_info("log", "%s: producer state: %zu producer(s) from snapshot %" PRId64 " and %" PRIu64
                        " batch(es) replayed up to offset %" PRId64,
                 log->name, kb_producers_count(log->producers), snapshot, batches, log->log_end_offset);
+}
+
+void kb_log_reload_producers(kb_log_t *log) {
+    kb_producers_clear(log->producers);
+    load_producer_state(log);
 }
 
 /* The table's snapshot bytes, expired producers dropped first. */
@@ -616,6 +655,7 @@ static int append_batch(kb_log_t *log, const uint8_t *batch, size_t size, const 
         return -1;
     }
     log->log_end_offset = kp_batch_last_offset(h) + 1;
+    kb_log_note_epoch(log, h->partition_leader_epoch, h->base_offset);
     if (kb_producers_record(log->producers, h) != 0)
         kc_error("log", "%s: out of memory recording producer %" PRId64, log->name, h->producer_id);
     st->bytes_appended += size;
@@ -692,6 +732,8 @@ static void mark_flush_queued(kb_log_t *log, size_t i) {
     log->flush_queued_sealed = i + 1 < log->n_segs;
 }
 
+void kb_log_mark_flush_queued(kb_log_t *log, size_t i) { mark_flush_queued(log, i); }
+
 /*
  * Asks the flusher to fsync the segments holding offsets below target that
  * changed since their last fsync was queued, then to move the recovery
@@ -704,6 +746,9 @@ static int log_flush_to(kb_log_t *log, int64_t target, void (*done)(void *arg, i
     kb_flusher_t *f = kb_logmgr_flusher(log->mgr);
     int rc = 0;
 
+    /* Queued before the request: the recovery point it moves must never
+     * pass an epoch entry whose write is not queued (kb_log_epochs.c). */
+    if (log->epochs_dirty) kb_log_save_epochs(log);
     for (size_t i = floor_segment(log, log->flush_queued_base);
          rc == 0 && i < log->n_segs && log->segs[i]->base_offset < target; i++) {
         if (flush_queued(log, i)) continue;
@@ -734,6 +779,7 @@ static void forget_flush_queued(kb_log_t *log) {
 }
 
 void kb_log_flush_finished(kb_log_t *log, int64_t target, int rc) {
+    if (target > log->flush_cap) target = log->flush_cap; /* queued before a truncation */
     if (rc == 0 && target > log->recovery_point) log->recovery_point = target;
     if (rc != 0) forget_flush_queued(log);
     log->last_flush_ms = kb_log_mono_ms();
@@ -785,6 +831,7 @@ int kb_log_shutdown(kb_log_t *log) {
     if (rc == 0) log->recovery_point = log->flush_target = log->log_end_offset;
     /* A missing snapshot only makes the next start replay more. */
     if (snapshot_stale(log)) snapshot_now(log, log->log_end_offset);
+    kb_log_save_epochs_now(log);
     return rc;
 }
 
@@ -831,6 +878,7 @@ static void fill_range(kb_log_range_t *out, kb_segment_t *s, off_t start, off_t 
     out->len = len;
     out->first_offset = first->base_offset;
     out->segment = kb_segment_ref(s);
+    atomic_fetch_add(&s->sending, 1);
 }
 
 /* Reads from s (see kb_log_read): 0, or 1 when no batch of s holds
@@ -869,6 +917,7 @@ int kb_log_read(kb_log_t *log, int64_t offset, int64_t upper, size_t max_bytes, 
 
 void kb_log_range_release(kb_log_range_t *r) {
     if (r->segment) {
+        atomic_fetch_sub(&r->segment->sending, 1);
         kb_segment_unpin(r->segment);
         kb_segment_unref(r->segment);
     }

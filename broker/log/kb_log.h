@@ -205,6 +205,74 @@ kb_producers_t *kb_log_producers(kb_log_t *log);
  */
 int kb_log_delete_records(kb_log_t *log, int64_t offset, int64_t *low_watermark);
 
+/* ---- leader epochs and truncation (zk-and-replication.md 3.7, 3.8) ----
+ *
+ * Every log keeps Kafka's leader-epoch cache: ordered (epoch, start offset)
+ * entries, recorded when an appended batch (kb_log_append's leader_epoch,
+ * or the PartitionLeaderEpoch of a batch kb_log_append_verbatim copies)
+ * starts a new epoch, and at become-leader (kb_log_begin_epoch).  Entries
+ * follow the log: truncation drops those at or past the cut, the log start
+ * moving rewrites the first one.  The cache is persisted in
+ * <partition dir>/leader-epoch-checkpoint, written off the loop and
+ * coalesced per loop turn, and at clean shutdown. */
+
+#define KB_LOG_NO_EPOCH (-1)
+
+/* The latest leader epoch in the log's leader-epoch cache, or KB_LOG_NO_EPOCH. */
+int32_t kb_log_latest_epoch(const kb_log_t *log);
+
+/* Become-leader (spec 3.7 (a)): records (epoch, log end offset) unless the
+ * cache's latest epoch is already >= epoch. */
+void kb_log_begin_epoch(kb_log_t *log, int32_t epoch);
+
+/* The start offset of exactly this epoch in the cache, or -1 when the cache
+ * has no entry for it. */
+int64_t kb_log_epoch_start(const kb_log_t *log, int32_t epoch);
+
+/* The OffsetForLeaderEpoch answer (spec 3.7 "End offset for epoch E",
+ * Kafka 2.6 LeaderEpochFileCache.endOffsetFor): E the latest epoch ->
+ * (E, log end offset); E below every cached epoch -> (E, start of the first
+ * cached epoch); otherwise (largest cached epoch <= E, start offset of the
+ * first epoch > E); E undefined (-1), above every cached epoch, or the
+ * cache empty -> (-1, -1). */
+void kb_log_end_offset_for_epoch(const kb_log_t *log, int32_t epoch, int32_t *out_epoch, int64_t *out_end_offset);
+
+/* Follower truncation (spec 3.7 "Follower truncation", Kafka 2.6
+ * AbstractFetcherThread.getOffsetTruncationState): given the leader's
+ * OffsetForLeaderEpoch answer (reply_epoch, reply_end_offset) to the
+ * question asked with kb_log_latest_epoch(), sets *offset to where this
+ * log must be truncated and returns true when truncation is complete,
+ * false when the follower must truncate to *offset and then ask again
+ * with the (new) kb_log_latest_epoch().  Rules: reply_end_offset == -1 ->
+ * HW, done; reply_epoch == -1 -> min(reply_end, LEO), done; the follower's
+ * own end-offset-for(reply_epoch) gives (fe, fend): fend == -1 (it tracks
+ * no epoch <= reply_epoch) -> min(reply_end, LEO), done; fe != reply_epoch
+ * -> min(fend, LEO), not done; fe == reply_epoch -> min(fend, reply_end,
+ * LEO), done.  An empty cache (no epoch to ask with) is the caller's case:
+ * it truncates to the HW without asking. */
+bool kb_log_truncation_point(const kb_log_t *log, int32_t reply_epoch, int64_t reply_end_offset, int64_t *offset);
+
+/* Removes every batch at or after offset (a batch that contains offset
+ * goes whole): segments wholly above it retire (their files go as
+ * retention's do: a segment being sent keeps its bytes until the send
+ * ends), the segment holding it is cut (replaced by a copy of what it
+ * keeps when a send of it is in flight) and becomes the active one again,
+ * indexes trimmed, LEO = start of the first removed batch (offset itself
+ * when it lies in a gap between batches), HW and recovery point lowered to
+ * it (and the log start, should it be above), epoch-cache entries starting
+ * at or after it dropped, producer state rebuilt (from the newest snapshot
+ * at or below the new LEO plus the batches after it; snapshots above
+ * removed).  Logs one INFO line with the discarded offsets [from, to) and
+ * bytes.  No-op when offset >= LEO; an offset below the first segment
+ * restarts the log empty there (as kb_log_reset_to).  0, or -1 on an I/O
+ * error (or a negative offset). */
+int kb_log_truncate_to(kb_log_t *log, int64_t offset);
+
+/* Out-of-range follower (spec 3.8): discards the whole log and restarts it
+ * empty at offset (log start = LEO = HW = offset, epoch cache emptied,
+ * producer state emptied).  0 or -1. */
+int kb_log_reset_to(kb_log_t *log, int64_t offset);
+
 /* A byte range of one segment file, to be sent with sendfile.  The segment
  * is referenced until kb_log_range_release() (e.g. from the libevent file
  * segment's cleanup callback). */
@@ -263,6 +331,7 @@ typedef struct kb_log_stats {
     uint64_t log_creation_failures; /* ... that failed (each attempt counts) */
     uint64_t log_creations_pending; /* gauge: queued or being built */
     uint64_t checkpoint_writes;     /* checkpoint files queued for writing */
+    uint64_t epoch_checkpoint_writes; /* leader-epoch-checkpoint files queued for writing */
 } kb_log_stats_t;
 void kb_logmgr_stats(const kb_logmgr_t *m, kb_log_stats_t *out);
 

@@ -43,6 +43,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "broker/log/kb_epoch_cache.h"
 #include "broker/log/kb_log.h"
 
 #define KB_OFFSET_ENTRY_SIZE 8 /* relative offset int32 + position int32 */
@@ -103,6 +104,10 @@ struct kb_segment {
      * thread building a new log before the loop sees it). */
     bool indexes_changed;
     atomic_int refs;
+    /* Ranges handed to senders and not yet released (kb_log_read): while
+     * it is above 0 the .log must not shrink under them, so a truncation
+     * replaces the file instead of cutting it (kb_log_truncate.c). */
+    atomic_int sending;
     bool deleted; /* unlink the files when the last reference goes */
     bool renamed; /* retention renamed the files to <name>.deleted (deleter thread) */
     /* Set on a retired segment once its deletion delay has passed (on the
@@ -191,6 +196,23 @@ void kb_segment_destroy(kb_segment_t *s);
  * and the index mappings stay valid.  Blocking: retention's deleter thread only.  0 or -1. */
 int kb_segment_rename_deleted(kb_segment_t *s);
 
+/* Cuts the .log at pos (a batch boundary; the first batch cut off starts
+ * at cut_offset, or cut_offset is the segment's next offset when nothing
+ * is), drops the index entries of the bytes cut off, recomputes the next
+ * offset and timestamps from what is kept (reading the headers after the
+ * last index entry kept) and makes the segment active.  Only for a segment
+ * no sender holds (s->sending == 0): the file shrinks.  0 or -1. */
+int kb_segment_truncate(kb_segment_t *s, off_t pos, int64_t cut_offset, const kb_log_config_t *lc);
+/* No longer the active segment, its files left exactly as they are (a
+ * segment renamed away: kb_segment_seal would resize the index files that
+ * now carry its name).  The .log closes once no pin holds it. */
+void kb_segment_deactivate(kb_segment_t *s);
+/* Undoes kb_segment_rename_deleted.  0 or -1. */
+int kb_segment_unrename(kb_segment_t *s);
+/* Copies the first len bytes of from's .log to the end of to's (both
+ * pinned or active; copy_file_range).  0 or -1. */
+int kb_segment_copy_prefix(kb_segment_t *to, kb_segment_t *from, off_t len);
+
 /* ---------------------------------------------------------------- logs */
 
 /* One entry of log.dirs (kb_logmgr.c). */
@@ -231,6 +253,22 @@ struct kb_log {
     int64_t last_flush_ms;  /* monotonic clock, for log.flush.interval.ms */
     kb_producers_t *producers; /* idempotent-producer state, kept by every append */
     int64_t snapshot_offset;   /* of the newest producer snapshot loaded, queued or written; -1: none */
+    /* Flush requests queued before a truncation may complete after it,
+     * with targets that covered bytes since cut off and perhaps written
+     * again: until the marker request queued by the last truncation
+     * completes (flush_cap_markers back at 0), a completion moves the
+     * recovery point no higher than flush_cap, the lowest end a
+     * truncation left meanwhile (kb_log_truncate.c). */
+    int64_t flush_cap;
+    int flush_cap_markers;
+    /* The leader-epoch cache (kb_log_epochs.c) and its persistence: a
+     * change marks it dirty and links the log on the manager's list, whose
+     * event queues one write of leader-epoch-checkpoint per log at the end
+     * of the loop turn; a flush request queues it first (so the recovery
+     * point never passes an entry the file lacks), a clean shutdown last. */
+    kb_epoch_cache_t epochs;
+    bool epochs_dirty;
+    kb_log_t *epochs_prev, *epochs_next; /* the manager's dirty list */
     kb_log_t *bucket_next;  /* manager's hash chain */
 };
 
@@ -269,6 +307,56 @@ int kb_log_roll_now(kb_log_t *log);
  * segments. */
 void kb_log_prune_snapshots(kb_log_t *log);
 
+/* Shared by kb_log.c and the files that change a log's segment list
+ * (kb_log_truncate.c): the index of the last segment whose base offset is
+ * <= offset (0 if none); appending a segment reference (taken over) to
+ * the list; the producer table rebuilt as a load does it (snapshots
+ * outside [log start, log end] deleted, the newest usable one read, the
+ * batches after it replayed); the flush bookkeeping that says segment i
+ * was queued as it is now. */
+size_t kb_log_floor_segment(const kb_log_t *log, int64_t offset);
+int kb_log_push_segment(kb_log_t *log, kb_segment_t *s);
+void kb_log_reload_producers(kb_log_t *log);
+void kb_log_mark_flush_queued(kb_log_t *log, size_t i);
+/* The offsets of the <offset>.snapshot files of the log, ascending (the
+ * caller frees them).  0 or -1. */
+int kb_log_list_snapshots(const kb_log_t *log, int64_t **offsets, size_t *n);
+/* Deletes the snapshot file at offset now. */
+void kb_log_delete_snapshot(const kb_log_t *log, int64_t offset);
+/* Queues an unlink of the snapshot at offset on the log's flusher lane,
+ * behind any write of it still queued there. */
+void kb_log_unlink_snapshot_async(kb_log_t *log, int64_t offset);
+
+/* -------------------------------------------------- leader-epoch cache */
+
+/* kb_log_epochs.c.  At the end of a load (any thread: touches only the
+ * log and its dir): reads <partition dir>/leader-epoch-checkpoint, creating
+ * it empty when missing; an unreadable one is logged and rebuilt from the
+ * batch headers.  `rescan_from` >= 0: recovery rescanned the batches from
+ * there, so their epochs are assigned as Kafka's segment recovery does.
+ * Then entries at or past the log end go and the first is moved up to the
+ * log start; a change is written at once (a load may block). */
+void kb_log_load_epochs(kb_log_t *log, int64_t rescan_from);
+/* Records (epoch, base offset) of an appended batch when it starts a new
+ * epoch (kb_epoch_cache_assign's rule). */
+void kb_log_note_epoch(kb_log_t *log, int32_t epoch, int64_t base_offset);
+/* The log start moved: the cache follows (truncate from start). */
+void kb_log_epochs_log_start_moved(kb_log_t *log);
+/* The cache changed: persist it (coalesced; see struct kb_log). */
+void kb_log_epochs_changed(kb_log_t *log);
+/* Queues the write of a dirty cache on the log's flusher lane now. */
+void kb_log_save_epochs(kb_log_t *log);
+/* Writes a dirty cache synchronously (clean shutdown, flusher stopped). */
+void kb_log_save_epochs_now(kb_log_t *log);
+
+/* The manager's dirty list (kb_logmgr.c): link (and schedule the
+ * end-of-turn write; false when the manager cannot, e.g. not started or
+ * closing: the caller writes at once) and unlink. */
+bool kb_logmgr_epochs_dirty(kb_logmgr_t *m, kb_log_t *log);
+void kb_logmgr_epochs_clean(kb_logmgr_t *m, kb_log_t *log);
+
+/* ---------------------------------------------------------------- misc */
+
 /* Clocks: wall time in ms (timestamps) and monotonic ms (intervals). */
 int64_t kb_log_now_ms(void);
 int64_t kb_log_mono_ms(void);
@@ -293,6 +381,12 @@ int kb_checkpoint_write(const char *path, const kb_ckpt_entry_t *e, size_t n);
  * for a malformed file). */
 typedef void (*kb_ckpt_fn)(void *arg, const char *topic, int32_t partition, int64_t offset);
 int kb_checkpoint_read(const char *path, kb_ckpt_fn fn, void *arg, char *err, size_t errlen);
+/* The same for a partition's leader-epoch-checkpoint, whose entries are
+ * "epoch startOffset" (epoch in [0, INT32_MAX], offset >= 0).  *missing is
+ * set when the file does not exist (no entries, 0 returned). */
+typedef void (*kb_epoch_ckpt_fn)(void *arg, int32_t epoch, int64_t start_offset);
+int kb_checkpoint_read_epochs(const char *path, kb_epoch_ckpt_fn fn, void *arg, bool *missing, char *err,
+                              size_t errlen);
 /* Creates path as an empty file if it does not exist (Kafka 2.6 does so
  * for every checkpoint file when its owner starts).  0 or -1. */
 int kb_checkpoint_touch(const char *path);
@@ -307,7 +401,9 @@ typedef struct kb_flusher kb_flusher_t;
  * fills it; the flusher owns it from submission. */
 typedef struct kb_flush_job {
     kb_log_t *log;
-    char *path, *text; /* owned, freed with the job */
+    /* Owned, freed with the job.  text NULL: unlink path instead (a
+     * snapshot a truncation made stale, deleted after any queued write). */
+    char *path, *text;
     size_t text_len;
     int rc;
 } kb_flush_job_t;
@@ -391,6 +487,13 @@ void kb_retention_free(kb_retention_t *r);
  * retention.ms, then those over retention.bytes, then those wholly below
  * the log start offset.  Returns how many segments were retired. */
 size_t kb_retention_check_log(kb_log_t *log, int64_t now_ms);
+
+/* Hands segments already out of the log (the caller's references move to
+ * retention) to the same deletion path as retired ones: renamed to
+ * .deleted unless s->renamed already, removed after file.delete.delay.ms
+ * once no sender holds them.  0, or -1 when out of memory (the segments
+ * are then deleted when their last reference goes). */
+int kb_retention_retire(kb_log_t *log, kb_segment_t **segs, size_t n);
 
 /* The manager's side of retention. */
 kb_retention_t *kb_logmgr_retention(kb_logmgr_t *m);

@@ -84,6 +84,8 @@ struct kb_logmgr {
         struct event *ev;
     } timers[CKPT_KINDS];
     struct event *log_start_ev; /* active while a dir's log starts wait to be saved */
+    struct event *epochs_ev;    /* active while logs wait for their leader-epoch-checkpoint */
+    kb_log_t *epochs_head;      /* those logs (kb_log.epochs_prev/next) */
     kb_log_stats_t stats;
 };
 
@@ -464,6 +466,34 @@ static void on_log_start_moved(evutil_socket_t fd, short what, void *arg) {
     }
 }
 
+/* A log's epoch cache changed: it is written once at the end of this loop
+ * turn however often it changes in the turn (a failover's burst of
+ * become-leader calls), on the log's flusher lane (kb_log_epochs.c). */
+bool kb_logmgr_epochs_dirty(kb_logmgr_t *m, kb_log_t *log) {
+    if (!m->epochs_ev) return false;
+    log->epochs_prev = NULL;
+    log->epochs_next = m->epochs_head;
+    if (m->epochs_head) m->epochs_head->epochs_prev = log;
+    m->epochs_head = log;
+    event_active(m->epochs_ev, EV_TIMEOUT, 0);
+    return true;
+}
+
+/* Unlinks log if it is on the list (a no-op otherwise). */
+void kb_logmgr_epochs_clean(kb_logmgr_t *m, kb_log_t *log) {
+    if (log->epochs_prev) log->epochs_prev->epochs_next = log->epochs_next;
+    else if (m->epochs_head == log) m->epochs_head = log->epochs_next;
+    else return;
+    if (log->epochs_next) log->epochs_next->epochs_prev = log->epochs_prev;
+    log->epochs_prev = log->epochs_next = NULL;
+}
+
+static void on_epochs_dirty(evutil_socket_t fd, short what, void *arg) {
+    kb_logmgr_t *m = arg;
+
+    while (m->epochs_head) kb_log_save_epochs(m->epochs_head); /* unlinks it */
+}
+
 /* The deciding runs here on the loop (it only compares offsets, sizes and
  * clocks); the files go to the deleter thread. */
 void kb_logmgr_enforce_retention(kb_logmgr_t *m) {
@@ -498,7 +528,8 @@ static int start_timers(kb_logmgr_t *m, const kb_config_t *cfg) {
         if (!t->ev || event_add(t->ev, &tv) != 0) return -1;
     }
     m->log_start_ev = event_new(m->base, -1, 0, on_log_start_moved, m);
-    return m->log_start_ev ? 0 : -1;
+    m->epochs_ev = event_new(m->base, -1, 0, on_epochs_dirty, m);
+    return m->log_start_ev && m->epochs_ev ? 0 : -1;
 }
 
 static void stop_timers(kb_logmgr_t *m) {
@@ -508,6 +539,9 @@ static void stop_timers(kb_logmgr_t *m) {
     }
     if (m->log_start_ev) event_free(m->log_start_ev); /* close writes every checkpoint itself */
     m->log_start_ev = NULL;
+    /* Dirty epoch caches stay linked: each log's close writes its own. */
+    if (m->epochs_ev) event_free(m->epochs_ev);
+    m->epochs_ev = NULL;
 }
 
 /* ----------------------------------------------------- partition dirs */

@@ -200,6 +200,7 @@ static void retired_schedule(kb_retention_t *r, retired_t *b, int64_t delay_ms) 
     struct timeval tv = ms_to_tv(delay_ms);
 
     for (size_t i = 0; i < b->n; i++) {
+        if (b->segs[i]->renamed) continue; /* a truncation renamed it already */
         kb_segment_t *s = kb_segment_ref(b->segs[i]);
         if (!deleter_push(r, TASK_RENAME, s)) {
             kc_warn("log", "%s: cannot queue the rename (out of memory); deleted under its own name", s->path);
@@ -235,8 +236,22 @@ static int retire_oldest(kb_log_t *log, size_t n, const char *reason) {
     end = log->segs[0]->base_offset;
     if (end > log->log_start_offset) log->log_start_offset = end;
     kb_log_set_high_watermark(log, log->high_watermark); /* keeps HW >= log start */
+    kb_log_epochs_log_start_moved(log);
     kc_info("log", "%s: deleting %zu segment(s) with offsets [%" PRId64 ", %" PRId64 ") (%s); log start %" PRId64,
             log->name, n, first, end, reason, log->log_start_offset);
+    retired_schedule(r, b, log->cfg.file_delete_delay_ms);
+    return 0;
+}
+
+int kb_retention_retire(kb_log_t *log, kb_segment_t **segs, size_t n) {
+    kb_retention_t *r = kb_logmgr_retention(log->mgr);
+    retired_t *b = r ? retired_new(r, n) : NULL;
+
+    if (!b) {
+        for (size_t i = 0; i < n; i++) kb_segment_delete(segs[i]);
+        return -1;
+    }
+    memcpy(b->segs, segs, n * sizeof(segs[0]));
     retired_schedule(r, b, log->cfg.file_delete_delay_ms);
     return 0;
 }
@@ -336,6 +351,7 @@ int kb_log_delete_records(kb_log_t *log, int64_t offset, int64_t *low_watermark)
         kc_info("log", "%s: DeleteRecords raises the log start offset from %" PRId64 " to %" PRId64, log->name,
                 log->log_start_offset, offset);
         log->log_start_offset = offset;
+        kb_log_epochs_log_start_moved(log);
         delete_where(log, below_log_start, &p, "DeleteRecords");
         kb_logmgr_save_log_start(log->mgr, log->dir);
     }

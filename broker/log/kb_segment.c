@@ -780,13 +780,26 @@ int kb_segment_append(kb_segment_t *s, const uint8_t *batch, size_t size, const 
 
 /* The .log is open here (a new or loading segment); reopened read-write
  * should it not be. */
+/* A sealed segment made active again (truncation) may have its .log open
+ * read-only for a pin: a writable descriptor replaces it under the same
+ * number (dup2), so holders of a pin keep reading the same file. */
+static int reopen_writable(kb_segment_t *s) {
+    int fd = open_log_file(s, O_RDWR), rc;
+
+    if (fd < 0) return -1;
+    rc = dup3(fd, s->fd, O_CLOEXEC) < 0 ? -1 : 0;
+    close_keeping_errno(fd);
+    return rc;
+}
+
 int kb_segment_activate(kb_segment_t *s, const kb_log_config_t *lc) {
     int rc = 0;
 
     pthread_mutex_lock(&s->fd_lock);
     if (s->fd < 0) s->fd = open_log_file(s, O_RDWR);
+    else if ((fcntl(s->fd, F_GETFL) & O_ACCMODE) != O_RDWR) rc = reopen_writable(s);
     if (s->fd < 0) rc = -1;
-    else s->active = true;
+    else if (rc == 0) s->active = true;
     pthread_mutex_unlock(&s->fd_lock);
     if (rc != 0 || index_extend(s, &s->offset_index, lc->index_size_max_bytes) != 0) return -1;
     return index_extend(s, &s->time_index, lc->index_size_max_bytes);
@@ -810,5 +823,114 @@ int kb_segment_sync(kb_segment_t *s) {
     kb_segment_unpin(s);
     if (rc == 0) rc = index_sync(s, &s->offset_index);
     if (rc == 0) rc = index_sync(s, &s->time_index);
+    return rc;
+}
+
+/* ---------------------------------------------------------- truncation */
+
+/* Offset index entries pointing below pos (positions increase). */
+static size_t offset_entries_below(const kb_segment_t *s, off_t pos) {
+    size_t lo = 0, hi = s->offset_index.entries;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (offset_entry_position(s, mid) < pos) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Time index entries for offsets below `offset` (offsets increase with
+ * the timestamps, both being maxima so far). */
+static size_t time_entries_below(const kb_segment_t *s, int64_t offset) {
+    size_t lo = 0, hi = s->time_index.entries;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (time_entry_offset(s, mid) < offset) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* The in-memory state of the first pos bytes, the indexes already cut:
+ * the largest timestamp from the last time entry kept, then the batches
+ * after the last offset entry kept (a few index intervals at most) read
+ * for the next offset, their timestamps and bytes_since_index. */
+static int state_below(kb_segment_t *s, off_t pos) {
+    size_t n = s->offset_index.entries, t = s->time_index.entries;
+    off_t p = n ? offset_entry_position(s, n - 1) : 0;
+    kp_batch_header_t h;
+
+    s->max_timestamp = t ? time_entry_timestamp(s, t - 1) : KB_NO_TIMESTAMP;
+    s->offset_of_max_timestamp = t ? time_entry_offset(s, t - 1) : s->base_offset;
+    s->next_offset = s->base_offset;
+    s->bytes_since_index = (size_t)(pos - p);
+    if (pos == 0) {
+        s->rolling_timestamp = KB_NO_TIMESTAMP;
+        s->created_ms = kb_log_now_ms();
+    }
+    for (; p < pos; p += (off_t)kp_batch_size(&h)) {
+        if (read_header(s, p, &h) != 0) return -1;
+        if (h.max_timestamp > s->max_timestamp) {
+            s->max_timestamp = h.max_timestamp;
+            s->offset_of_max_timestamp = kp_batch_last_offset(&h);
+        }
+        s->next_offset = kp_batch_last_offset(&h) + 1;
+    }
+    return 0;
+}
+
+int kb_segment_truncate(kb_segment_t *s, off_t pos, int64_t cut_offset, const kb_log_config_t *lc) {
+    char path[PATH_MAX_LEN];
+    int rc;
+
+    if (kb_segment_pin(s) != 0) return -1;
+    s->offset_index.entries = offset_entries_below(s, pos);
+    s->time_index.entries = time_entries_below(s, cut_offset);
+    s->indexes_changed = true;
+    rc = state_below(s, pos);
+    kb_segment_unpin(s);
+    if (rc != 0) return -1;
+    file_path(s, ".log", path, sizeof(path));
+    if (pos < s->size && truncate(path, pos) != 0) return -1;
+    s->size = pos;
+    /* Trimmed first: the bytes of the dropped entries leave the files, so
+     * the sparse extension reads back as zeros, never as stale entries. */
+    if (index_trim(s, &s->offset_index) != 0 || index_trim(s, &s->time_index) != 0) return -1;
+    return kb_segment_activate(s, lc);
+}
+
+void kb_segment_deactivate(kb_segment_t *s) {
+    pthread_mutex_lock(&s->fd_lock);
+    s->active = false;
+    close_if_unused(s);
+    pthread_mutex_unlock(&s->fd_lock);
+}
+
+int kb_segment_unrename(kb_segment_t *s) {
+    char from[PATH_MAX_LEN + sizeof(DELETED_SUFFIX)], to[PATH_MAX_LEN];
+    int rc = 0;
+
+    for (size_t i = 0; i < N_SEGMENT_SUFFIXES; i++) {
+        file_path(s, segment_suffixes[i], to, sizeof(to));
+        snprintf(from, sizeof(from), "%s%s", to, DELETED_SUFFIX);
+        if (rename(from, to) != 0 && (i == 0 || errno != ENOENT)) rc = -1;
+    }
+    if (rc == 0) s->renamed = false;
+    return rc;
+}
+
+int kb_segment_copy_prefix(kb_segment_t *to, kb_segment_t *from, off_t len) {
+    off_t in = 0;
+    int rc = 0;
+
+    if (kb_segment_pin(from) != 0) return -1;
+    while (rc == 0 && in < len) {
+        ssize_t n = copy_file_range(from->fd, &in, to->fd, NULL, (size_t)(len - in), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) rc = -1;
+    }
+    kb_segment_unpin(from);
     return rc;
 }

@@ -22,6 +22,8 @@ Suite *produce_suite(void);
 Suite *fetch_suite(void);
 Suite *listoffsets_suite(void);
 Suite *log_suite(void);
+Suite *epoch_cache_suite(void);
+Suite *log_truncate_suite(void);
 Suite *log_limits_suite(void);
 Suite *logcreate_suite(void);
 Suite *createtopics_suite(void);

@@ -123,8 +123,11 @@ static int append_fetched(kb_fetcher_t *f, kb_partition_t *p, const kp_rpc_slice
     if (slice->len == 0) return 0;
     int64_t leo = kb_log_end_offset(p->log), first = first_base_offset(slice->ptr, slice->len);
     if (first != leo) {
+        /* Only logs that disagree do this (the leader's batch boundaries
+         * are not ours): find where they agree again. */
         kc_warn("replica", "%s-%d: the leader sent records from offset %" PRId64 " for fetch offset %" PRId64
-                "; fetching again", p->topic, (int)p->partition, first, leo);
+                "; truncating by leader epoch again", p->topic, (int)p->partition, first, leo);
+        p->follow.state = FOLLOW_TRUNCATING;
         return -1;
     }
     if (kb_log_append_verbatim(p->log, slice->ptr, slice->len) != 0) return -1;

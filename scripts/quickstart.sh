@@ -8,8 +8,8 @@
 #   3. starts a standalone ZooKeeper from conf/zoo.cfg (127.0.0.1:2181, data in
 #      run/zookeeper) and brokers 1, 2, 3 from conf/server-{1,2,3}.properties
 #      (127.0.0.1:9092, 9093, 9094; log dirs run/kafka-logs-N);
-#   4. creates the topic "demo" (3 partitions, replication factor 1: brokers
-#      do not replicate yet) and says how to use it with kcat;
+#   4. creates the topic "demo" (3 partitions, replication factor 3) and
+#      says how to use it with kcat;
 #   5. waits.  Ctrl-C, SIGTERM or SIGHUP stops every process it started, by
 #      PID, brokers first: each deletes its registration and closes its logs
 #      cleanly, then ZooKeeper stops.
@@ -145,10 +145,10 @@ wait_for 60 "brokers 1, 2 and 3 to register in ZooKeeper" all_registered
 say "brokers 1, 2, 3 are registered"
 
 # -- 4. the demo topic ---------------------------------------------------------
-"$ADMIN" --zookeeper "$ZK_CONNECT" create-topic --topic demo --partitions 3 --replication-factor 1
+"$ADMIN" --zookeeper "$ZK_CONNECT" create-topic --topic demo --partitions 3 --replication-factor 3
 rc=$?
 case $rc in
-    0) say "created topic demo (3 partitions, replication factor 1)" ;;
+    0) say "created topic demo (3 partitions, replication factor 3)" ;;
     3) say "topic demo already exists (kept from an earlier run in run/)" ;;
     *) fail "kbroker-admin create-topic failed with status $rc" ;;
 esac

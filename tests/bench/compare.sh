@@ -135,7 +135,7 @@ print_table() {
     row "idle RSS, MB" "${R[$k.rss_mb]}" "${R[$m.rss_mb]}" "$(ratio "${R[$k.rss_mb]}" "${R[$m.rss_mb]}")" "< 20"
     row "start to serving, ms" "${R[$k.start_ms]}" "${R[$m.start_ms]}" \
         "$(ratio "${R[$k.start_ms]}" "${R[$m.start_ms]}")" "< 200"
-    row "produce, acks=all, RF 3 on 3 brokers" "not run: no replication yet" "" "" ""
+    row "produce, acks=all, RF 3 on 3 brokers" "see tests/bench/replication.sh" "" "" ""
     echo
     echo "Raw lines:"
     local l t

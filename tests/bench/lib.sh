@@ -1,5 +1,5 @@
 # tests/bench/lib.sh - what the benchmark scripts here share (compare.sh,
-# partitions.sh, compressed.sh): the packages, the release build, ZooKeeper, one kbroker,
+# partitions.sh, compressed.sh, replication.sh): the packages, the release build, ZooKeeper, one kbroker,
 # /proc readings, and stopping every process started, each by its PID.
 #
 #   HERE=$(cd "$(dirname "$0")" && pwd)

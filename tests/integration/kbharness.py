@@ -875,10 +875,14 @@ def metadata(broker, topics=None, timeout=10.0):
     return md
 
 
-def produce_one(port, topic, partition, value, acks=1, timeout=10.0):
+def produce_one(port, topic, partition, value, acks=1, timeout=10.0, timestamp=None):
     """One record in one raw Produce v3 to the broker on port: the
-    partition's error code (0: acknowledged)."""
-    batch = kafkawire.build_batch([(None, value)])
+    partition's error code (0: acknowledged).  timestamp: the record's, in
+    ms (default kafkawire's fixed one of 2020, which time retention and
+    time-based rolling treat as old; pass the current time for records a
+    test reads back later)."""
+    kw = {} if timestamp is None else {"base_timestamp": timestamp}
+    batch = kafkawire.build_batch([(None, value)], **kw)
     s = connect(port, timeout)
     try:
         body = kafkawire.produce_body([(topic, [(partition, batch)])], acks=acks,
@@ -1088,3 +1092,122 @@ def ck_produce(producer, records, flush_every=None, timeout=60.0):
     if left:
         raise Timeout(f"{left} records still undelivered after {timeout}s")
     return reports
+
+
+# -- replicas: their logs byte for byte and their ISR (replication) ----------
+# A partition's log on one broker, read from its segment files: the whole
+# batches of every segment, oldest segment first, concatenated.  Segment
+# boundaries differ between replicas (each rolls on its own), the bytes of
+# the batches do not: a follower appends the leader's batches unchanged.
+
+def log_batches(broker, topic, partition):
+    """(bytes, [Batch]) of topic-partition's log on broker: the whole batches
+    of its .log files concatenated in offset order, each Batch's position
+    counted in that concatenation.  A partial batch at a segment's end (a
+    write in progress, a crash) is left out.  CRCs are not checked here."""
+    chunks, batches, pos = [], [], 0
+    for seg in broker.segments(topic, partition):
+        with open(seg, "rb") as f:
+            data = f.read()
+        bs, end = kafkawire.parse_batches(data, verify_crc=False)
+        chunks.append(data[:end])
+        batches += [b._replace(position=b.position + pos) for b in bs]
+        pos += end
+    return b"".join(chunks), batches
+
+
+def log_end_offset(broker, topic, partition):
+    """The offset after the last whole batch of the partition's log on broker
+    (its LEO as the files show it; 0 for an empty or missing log)."""
+    _, batches = log_batches(broker, topic, partition)
+    return batches[-1].base_offset + batches[-1].last_offset_delta + 1 if batches else 0
+
+
+def byte_position(batches, data_len, offset):
+    """Where offset starts in a log_batches concatenation: the position of
+    the batch whose base offset it is, or the end when it is the LEO.
+    Fails when offset falls inside a batch (a high watermark never does:
+    it is a follower's LEO, which is a batch end)."""
+    for b in batches:
+        if b.base_offset == offset:
+            return b.position
+        if b.base_offset < offset <= b.base_offset + b.last_offset_delta:
+            raise AssertionError(f"offset {offset} is inside the batch at {b.base_offset}")
+    end = batches[-1].base_offset + batches[-1].last_offset_delta + 1 if batches else 0
+    if offset == end:
+        return data_len
+    raise AssertionError(f"offset {offset} is not in the log (its end is {end})")
+
+
+def high_watermark(leader, topic, partition):
+    """ListOffsets latest on the leader: the high watermark (spec 3.1)."""
+    err, _, offset = list_offsets(leader, topic, [partition])[partition]
+    assert err == 0, f"ListOffsets {topic}-{partition} on broker {leader.id}: error {err}"
+    return offset
+
+
+def assert_same_below(brokers, topic, partition, offset):
+    """The logs of topic-partition on brokers are byte-identical from offset
+    0 to offset (concatenated across segments); returns that byte length."""
+    logs = {b.id: log_batches(b, topic, partition) for b in brokers}
+    cut = {i: byte_position(bs, len(data), offset) for i, (data, bs) in logs.items()}
+    first = brokers[0].id
+    ref = logs[first][0][:cut[first]]
+    for i, (data, bs) in logs.items():
+        mine = data[:cut[i]]
+        if mine != ref:
+            at = next((k for k in range(min(len(mine), len(ref))) if mine[k] != ref[k]), min(len(mine), len(ref)))
+            where = next((b.base_offset for b in bs if b.position <= at < b.position + b.size), None)
+            raise AssertionError(f"{topic}-{partition}: broker {i}'s log differs from broker {first}'s below "
+                                 f"offset {offset}: {len(mine)} vs {len(ref)} bytes, first difference at byte "
+                                 f"{at} (broker {i}'s batch at offset {where})")
+    return len(ref)
+
+
+def wait_converged(cluster, topic, partition, timeout=60.0):
+    """Waits until every live replica of topic-partition has the leader's
+    LEO and the leader's high watermark equals it; returns that offset."""
+    def converged():
+        st = cluster.state(topic, partition)
+        leader = cluster.brokers.get(st["leader"]) if st else None
+        if leader is None or not leader.alive():
+            return None
+        reps = [cluster.brokers[r] for r in cluster.topic(topic)["partitions"][str(partition)]]
+        ends = {b.id: log_end_offset(b, topic, partition) for b in reps if b.alive()}
+        hw = high_watermark(leader, topic, partition)
+        if len(set(ends.values())) != 1 or hw != ends[leader.id]:
+            raise AssertionError(f"leader {leader.id}, LEOs {ends}, HW {hw}")  # shown if it times out
+        return (hw,)
+    return wait_until(converged, timeout, f"every replica of {topic}-{partition} to reach the leader's LEO "
+                      "and the HW to equal it", interval=0.2)[0]
+
+
+def replicas_of(cluster, topic, partition):
+    return cluster.topic(topic)["partitions"][str(partition)]
+
+
+def full_isr(cluster, topic):
+    """True when every partition of topic has every assigned replica in its ISR."""
+    t = cluster.topic(topic)
+    st = cluster.states(topic)
+    return bool(t and st) and all(sorted(st[int(p)]["isr"]) == sorted(r) for p, r in t["partitions"].items())
+
+
+def wait_full_isr(cluster, topic, timeout=60.0):
+    return wait_until(lambda: cluster.states(topic) if full_isr(cluster, topic) else None, timeout,
+                      f"every replica of {topic} to be in its ISR", interval=0.2)
+
+
+def paused(*brokers):
+    """A context: the brokers are stopped with SIGSTOP on entry and resumed
+    with SIGCONT on exit, whatever happens in between."""
+    @contextlib.contextmanager
+    def ctx():
+        for b in brokers:
+            b.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for b in brokers:
+                b.send_signal(signal.SIGCONT)
+    return ctx()

@@ -3,10 +3,11 @@ Scenario zg: unclean.leader.election.enable (issue 10 item 5, spec 2.6).
 
 Two brokers with replica.lag.time.max.ms=1000, two topics of one
 partition, each assigned to brokers 1 then 2: "clean" with the broker's
-default (false) and "unclean" with the topic override true.  Followers do
-not fetch yet, so each leader (broker 1) shrinks its ISR to [1].  Broker 1
-is killed with SIGKILL; after ZooKeeper expires its session no live broker
-is in either ISR:
+default (false) and "unclean" with the topic override true.  Broker 2, the
+follower, is frozen with SIGSTOP (its 6 s session outlives the freeze), so
+each leader (broker 1) shrinks its ISR to [1].  Broker 1 is killed with
+SIGKILL while broker 2 is still frozen, then broker 2 resumes; after
+ZooKeeper expires broker 1's session no live broker is in either ISR:
 
   - "clean" stays offline: leader -1, ISR [1] kept (the ISR never becomes
     empty; the last member is the replica known to hold everything), and
@@ -21,6 +22,7 @@ import pytest
 import kbharness as h
 
 SESSION_MS = 2000
+FOLLOWER_SESSION_MS = 6000
 LAG_MS = 1000
 
 
@@ -29,7 +31,8 @@ def cluster(make_cluster):
     c = make_cluster()
     extra = {"replica.lag.time.max.ms": str(LAG_MS)}
     for i in (1, 2):
-        c.add_broker(i, fixed_port=True, session_timeout_ms=SESSION_MS, extra=extra).start()
+        c.add_broker(i, fixed_port=True, session_timeout_ms=SESSION_MS if i == 1 else FOLLOWER_SESSION_MS,
+                     extra=extra).start()
         c.brokers[i].wait_registered()
     c.wait_controller()
     c.create_topic("clean", assignment="1:2")
@@ -38,12 +41,14 @@ def cluster(make_cluster):
 
 
 def test_unclean_election_only_where_enabled(cluster):
-    with h.step("wait for both leaders to shrink their ISR to [1]"):
-        for t in ("clean", "unclean"):
-            cluster.wait_states(t, pred=lambda st: st[0]["leader"] == 1 and st[0]["isr"] == [1], timeout=60)
-    before = {t: cluster.state(t, 0) for t in ("clean", "unclean")}
-
-    cluster.brokers[1].kill9()
+    with h.step("SIGSTOP broker 2; wait for both leaders to shrink their ISR to [1]; kill -9 broker 1"):
+        # Resumed only after broker 1 is dead: a running follower would
+        # catch up and be taken back into the ISRs at once.
+        with h.paused(cluster.brokers[2]):
+            for t in ("clean", "unclean"):
+                cluster.wait_states(t, pred=lambda st: st[0]["leader"] == 1 and st[0]["isr"] == [1], timeout=30)
+            before = {t: cluster.state(t, 0) for t in ("clean", "unclean")}
+            cluster.brokers[1].kill9()
     h.wait_until(lambda: 1 not in cluster.registered_ids(), 60, "/brokers/ids/1 to vanish", interval=0.02)
     with h.step("wait for the unclean topic to be led by broker 2"):
         after = cluster.wait_states("unclean", pred=lambda st: st[0]["leader"] == 2, timeout=60)[0]

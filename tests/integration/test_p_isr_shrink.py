@@ -138,6 +138,12 @@ def test_leaders_drop_a_frozen_follower_in_kafka_form_and_take_it_back(cluster):
     t0 = time.monotonic()
     with h.step(f"SIGSTOP broker {frozen.id}: the leaders of partitions {followed} drop it from their ISR"):
         with h.paused(frozen):
+            # Kafka's rule drops only a follower that lags: one whose log end
+            # offset equals the leader's stays in sync however long it is
+            # silent.  One record per followed partition makes it lag.
+            for p in followed:
+                port = c.brokers[first[p]["leader"]].port
+                assert h.produce_one(port, topic, p, b"lag", acks=1, timestamp=int(time.time() * 1000)) == 0
             after = c.wait_states(topic, timeout=30, pred=dropped)
             written = {p: c.get(f"/brokers/topics/{topic}/partitions/{p}/state") for p in followed}
     h.note(f"SIGSTOP -> follower dropped from {len(followed)} ISRs (replica.lag.time.max.ms={LAG_MS})",

@@ -21,6 +21,13 @@
  *
  * A parked request keeps pointers to its partitions, which live until
  * kb_replicas_free; shutdown wakes every waiter, which answers it.
+ *
+ * Bounds, since the RPC port authenticates nobody (kb_rpc.h): a request
+ * parks for at most replica.socket.timeout.ms whatever it asks (a follower
+ * gives up on its call by then), at most MAX_PARKED requests park at once
+ * (others are answered at once, empty), and an answer carries at most
+ * replica.fetch.response.max.bytes of records plus one batch, which the RPC
+ * frame limit allows for (kb_config_derive.c).
  */
 #include <event2/event.h>
 #include <stdlib.h>
@@ -31,6 +38,8 @@
 #include "broker/rpc/kb_rpc.h"
 #include "common/kc_log.h"
 #include "proto/kp_types.h"
+
+#define MAX_PARKED 1024
 
 typedef struct serve_op serve_op_t;
 
@@ -131,7 +140,7 @@ static void answer(serve_op_t *op) {
     Kbroker__Rpc__ReplicaFetchPartitionResponse *rs = calloc(op->n ? op->n : 1, sizeof(*rs));
     Kbroker__Rpc__ReplicaFetchPartitionResponse **rp = calloc(op->n ? op->n : 1, sizeof(*rp));
     uint64_t *lens = calloc(op->n ? op->n : 1, sizeof(*lens));
-    size_t budget = op->max_bytes > 0 ? (size_t)op->max_bytes : SIZE_MAX;
+    size_t budget = op->max_bytes > 0 ? (size_t)op->max_bytes : 0;
     uint64_t total = 0;
     kb_sendfile_t out;
     bool inited = rs && rp && lens && kb_sendfile_init(&out) == 0, ok = inited;
@@ -217,14 +226,20 @@ static void on_replica_fetch(kb_rpc_req_t *req, const ProtobufCMessage *body, co
         kb_rpc_respond(req, KP_ERR_UNKNOWN_SERVER_ERROR, NULL, NULL, NULL, 0);
         return;
     }
-    *op = (serve_op_t){.r = r, .req = req, .max_bytes = rq->max_bytes, .n = rq->n_partitions};
+    const kb_config_t *cfg = r->deps.cfg;
+    int32_t max_bytes = rq->max_bytes > 0 && rq->max_bytes < cfg->replica_fetch_response_max_bytes
+                            ? rq->max_bytes
+                            : cfg->replica_fetch_response_max_bytes;
+    int32_t max_wait = rq->max_wait_ms < cfg->replica_socket_timeout_ms ? rq->max_wait_ms
+                                                                        : cfg->replica_socket_timeout_ms;
+    *op = (serve_op_t){.r = r, .req = req, .max_bytes = max_bytes, .n = rq->n_partitions};
     /* The Hello's id, not the body's replica_id, names the follower. */
     for (size_t i = 0; i < op->n; i++) {
         op->parts[i].op = op;
         check_and_record(op, &op->parts[i], follower, rq->partitions[i]);
     }
-    if (op->n == 0 || rq->max_wait_ms <= 0 || any_error(op) || has_data(op) || r->closing ||
-        !park(op, rq->max_wait_ms))
+    if (op->n == 0 || max_wait <= 0 || any_error(op) || has_data(op) || r->closing ||
+        r->repl_stats.fetches_parked >= MAX_PARKED || !park(op, max_wait))
         answer(op);
 }
 

@@ -336,6 +336,11 @@ def test_two_of_three_down_refuses_acks_all_until_one_returns(cluster):
         for f in followers:
             wait_gone(c, f)
         c.wait_states(topic, pred=lambda st: st[0]["isr"] == [leader.id], timeout=60)
+        # The znode changes before the leader hears of it: its Metadata
+        # (UpdateMetadata follows the LeaderAndIsr on the same connection)
+        # says when it has.
+        h.wait_until(lambda: h.metadata(leader, [topic])["topics"][topic][1][0].isr == [leader.id], 30,
+                     f"broker {leader.id} to apply the ISR [{leader.id}]")
     end = h.log_end_offset(leader, topic, 0)
 
     def produce_ck(tag):

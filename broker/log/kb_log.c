@@ -866,12 +866,25 @@ static int range_end(kb_segment_t *s, int64_t upper, off_t start, off_t *end) {
     return rc < 0 ? -1 : 0;
 }
 
-/* max_bytes may cut the last batch but never leaves only a fragment. */
+/* How a read ends at max_bytes: cutting the last batch (consumers accept
+ * that), the same but with a larger first batch sent whole, or at the last
+ * batch boundary the offset index knows below it (followers append whole
+ * batches only). */
+typedef enum { READ_CUT, READ_FIRST_WHOLE, READ_WHOLE_BATCHES } read_mode_t;
+
+/* max_bytes may cut the last batch (READ_CUT, READ_FIRST_WHOLE) but never
+ * leaves only a fragment. */
 static void fill_range(kb_log_range_t *out, kb_segment_t *s, off_t start, off_t end, const kp_batch_header_t *first,
-                       size_t max_bytes, bool first_batch_whole) {
+                       size_t max_bytes, read_mode_t mode) {
     size_t len = (size_t)(end - start), first_size = kp_batch_size(first);
 
-    if (len > max_bytes) len = first_size <= max_bytes ? max_bytes : first_batch_whole ? first_size : 0;
+    if (len > max_bytes && mode == READ_WHOLE_BATCHES) {
+        off_t limit = max_bytes < (size_t)(end - start) ? start + (off_t)max_bytes : end;
+        off_t at = kb_segment_batch_start_at_most(s, start, limit);
+        len = at > start ? (size_t)(at - start) : first_size;
+    } else if (len > max_bytes) {
+        len = first_size <= max_bytes ? max_bytes : mode == READ_FIRST_WHOLE ? first_size : 0;
+    }
     if (len == 0) return;
     out->fd = s->fd;
     out->pos = start;
@@ -884,7 +897,7 @@ static void fill_range(kb_log_range_t *out, kb_segment_t *s, off_t start, off_t 
 /* Reads from s (see kb_log_read): 0, or 1 when no batch of s holds
  * offset, or -1.  The segment is pinned once for all its reads, and the
  * pin moves to the range when the range is not empty. */
-static int read_segment(kb_segment_t *s, int64_t offset, int64_t upper, size_t max_bytes, bool first_batch_whole,
+static int read_segment(kb_segment_t *s, int64_t offset, int64_t upper, size_t max_bytes, read_mode_t mode,
                         kb_log_range_t *out) {
     kp_batch_header_t h;
     off_t start = 0, end = 0;
@@ -894,14 +907,14 @@ static int read_segment(kb_segment_t *s, int64_t offset, int64_t upper, size_t m
     rc = kb_segment_locate(s, offset, 0, &start, &h);
     if (rc == 0 && h.base_offset < upper) {
         if (range_end(s, upper, start, &end) != 0) rc = -1;
-        else fill_range(out, s, start, end, &h, max_bytes, first_batch_whole);
+        else fill_range(out, s, start, end, &h, max_bytes, mode);
     }
     if (!out->segment) kb_segment_unpin(s);
     return rc;
 }
 
-int kb_log_read(kb_log_t *log, int64_t offset, int64_t upper, size_t max_bytes, bool first_batch_whole,
-                kb_log_range_t *out) {
+static int log_read(kb_log_t *log, int64_t offset, int64_t upper, size_t max_bytes, read_mode_t mode,
+                    kb_log_range_t *out) {
     int rc = 1;
 
     *out = (kb_log_range_t){.fd = -1, .first_offset = offset};
@@ -911,8 +924,17 @@ int kb_log_read(kb_log_t *log, int64_t offset, int64_t upper, size_t max_bytes, 
     /* A gap (offsets that no batch holds) moves the search on to the next
      * segment. */
     for (size_t i = floor_segment(log, offset); rc > 0 && i < log->n_segs; i++)
-        rc = read_segment(log->segs[i], offset, upper, max_bytes, first_batch_whole, out);
+        rc = read_segment(log->segs[i], offset, upper, max_bytes, mode, out);
     return rc < 0 ? -1 : 0;
+}
+
+int kb_log_read(kb_log_t *log, int64_t offset, int64_t upper, size_t max_bytes, bool first_batch_whole,
+                kb_log_range_t *out) {
+    return log_read(log, offset, upper, max_bytes, first_batch_whole ? READ_FIRST_WHOLE : READ_CUT, out);
+}
+
+int kb_log_read_batches(kb_log_t *log, int64_t offset, int64_t upper, size_t max_bytes, kb_log_range_t *out) {
+    return log_read(log, offset, upper, max_bytes, READ_WHOLE_BATCHES, out);
 }
 
 void kb_log_range_release(kb_log_range_t *r) {

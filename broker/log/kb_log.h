@@ -296,6 +296,11 @@ typedef struct kb_log_range {
  */
 int kb_log_read(kb_log_t *log, int64_t offset, int64_t upper, size_t max_bytes, bool first_batch_whole,
                 kb_log_range_t *out);
+/* kb_log_read for a follower: whole batches only.  A range cut by
+ * max_bytes ends at the last batch start the offset index records below
+ * the limit (so up to log.index.interval.bytes and a batch short of it),
+ * or holds the first batch alone, whole, when there is none. */
+int kb_log_read_batches(kb_log_t *log, int64_t offset, int64_t upper, size_t max_bytes, kb_log_range_t *out);
 void kb_log_range_release(kb_log_range_t *r);
 
 /*

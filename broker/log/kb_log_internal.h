@@ -164,6 +164,10 @@ int kb_segment_append(kb_segment_t *s, const uint8_t *batch, size_t size, const 
  * byte `from`: 0 with its position and header, 1 when there is none before
  * the end of the segment (*pos = size), -1 on an I/O error. */
 int kb_segment_locate(kb_segment_t *s, int64_t offset, off_t from, off_t *pos, kp_batch_header_t *h);
+/* The greatest batch start in (start, limit] that the offset index
+ * records (its entries point at batch starts), or start when it records
+ * none there.  Reads the index only. */
+off_t kb_segment_batch_start_at_most(const kb_segment_t *s, off_t start, off_t limit);
 /* Where the forward scan for the first record with timestamp >= ts may
  * start (Kafka's ListOffsets by time): the position of the batch that the
  * greatest time index entry at or below ts points to through the offset

@@ -350,6 +350,17 @@ static int locate_pinned(kb_segment_t *s, int64_t offset, off_t from, off_t *pos
     return 1;
 }
 
+off_t kb_segment_batch_start_at_most(const kb_segment_t *s, off_t start, off_t limit) {
+    size_t lo = 0, hi = s->offset_index.entries;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (offset_entry_position(s, mid) <= limit) lo = mid + 1;
+        else hi = mid;
+    }
+    off_t p = lo > 0 ? offset_entry_position(s, lo - 1) : start;
+    return p > start ? p : start;
+}
+
 int kb_segment_locate(kb_segment_t *s, int64_t offset, off_t from, off_t *pos, kp_batch_header_t *h) {
     int rc;
 

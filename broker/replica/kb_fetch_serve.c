@@ -14,7 +14,7 @@
  * max_wait_ms, whichever comes first.  Records are read when the answer is
  * built: whole batches from the fetch offset to the log end offset, at most
  * partition_max_bytes per partition (a larger first batch goes whole) and
- * max_bytes in all, and queued as file ranges (sendfile) in the trailer,
+ * max_bytes in all (kb_log_read_batches), and queued as file ranges (sendfile) in the trailer,
  * slice i for partition i.  Every partition of the request is answered, in
  * the request's order, with the leader's HW, log start, log end offset and
  * leader epoch.
@@ -125,7 +125,7 @@ static uint64_t answer_part(const serve_part_t *sp, Kbroker__Rpc__ReplicaFetchPa
     if (r->error_code == KP_ERR_NONE && !p->leader) r->error_code = KP_ERR_NOT_LEADER_OR_FOLLOWER;
     if (r->error_code != KP_ERR_NONE || *budget == 0) return 0;
     size_t max = sp->max_bytes > 0 && (size_t)sp->max_bytes < *budget ? (size_t)sp->max_bytes : *budget;
-    int rc = kb_partition_read(p, sp->fetch_offset, kb_log_end_offset(p->log), max, true, &range);
+    int rc = kb_partition_read_batches(p, sp->fetch_offset, max, &range);
     if (rc == 1) r->error_code = KP_ERR_OFFSET_OUT_OF_RANGE; /* retention moved the log start while parked */
     if (rc == -1) r->error_code = KP_ERR_KAFKA_STORAGE_ERROR;
     size_t len = kb_partition_range_len(&range);

@@ -462,6 +462,13 @@ int kb_partition_read(kb_partition_t *p, int64_t offset, int64_t upper, size_t m
     return rc;
 }
 
+int kb_partition_read_batches(kb_partition_t *p, int64_t offset, size_t max_bytes, kb_partition_range_t *out) {
+    kb_log_range_t r;
+    int rc = kb_log_read_batches(p->log, offset, kb_log_end_offset(p->log), max_bytes, &r);
+    *out = (kb_partition_range_t){.segment = r.segment, .fd = r.fd, .pos = (int64_t)r.pos, .len = r.len};
+    return rc;
+}
+
 size_t kb_partition_range_len(const kb_partition_range_t *r) { return r->segment ? r->len : 0; }
 bool kb_partition_range_empty(const kb_partition_range_t *r) { return kb_partition_range_len(r) == 0; }
 

@@ -162,6 +162,10 @@ struct kb_replicas {
 
 /* ---- kb_partition.c, for kb_partition_roles.c and kb_partition_isr.c ---- */
 
+/* A follower's read of p: whole batches from offset up to the log end
+ * offset, within max_bytes (kb_log_read_batches); returns as
+ * kb_partition_read. */
+int kb_partition_read_batches(kb_partition_t *p, int64_t offset, size_t max_bytes, kb_partition_range_t *out);
 /* Milliseconds of the monotonic clock every replication timer reads. */
 int64_t kb_replicas_now_ms(void);
 /* The partition object of topic-partition, hosted or not, or NULL. */

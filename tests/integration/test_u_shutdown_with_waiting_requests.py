@@ -13,9 +13,10 @@ CreateTopics answer is checked too (the old broker kept it parked until
 exit and closed its connection unanswered).
 
 Brokers 1 (the controller) and 2.  Topic "replicated" is led by broker 1
-with broker 2 in its ISR (broker 2 does not fetch yet, so the high
-watermark stays put and acks=all waits); topic "quiet" has no data.  Then
-ZooKeeper freezes (SIGSTOP: nothing can be written or elected, as in a
+with broker 2 in its ISR; broker 2 is frozen (SIGSTOP) so that it does
+not fetch, the high watermark stays put and acks=all waits; topic "quiet"
+has no data.  Then ZooKeeper freezes (SIGSTOP: nothing can be written or
+elected, so broker 2 stays in the ISR, as in a
 stalled VM; broker 1's 10 s session timeout keeps it from noticing before
 its shutdown is over) and one client each sends broker 1: CreateTopics with
 timeout_ms 120 s, a Fetch with max_wait_ms 120 s, an acks=all Produce with
@@ -114,6 +115,8 @@ def test_sigterm_answers_or_frees_every_waiting_request(cluster):
     leo = h.list_offsets(broker, QUIET, [0])[0][2]
     before = h.metric(broker.metrics(), "kbroker_requests_total")
     sent = []
+    follower = cluster.brokers[2]
+    follower.send_signal(signal.SIGSTOP)
     zk.send_signal(signal.SIGSTOP)
     try:
         with h.step("ZooKeeper frozen; five requests that must wait reach broker 1"):
@@ -147,6 +150,7 @@ def test_sigterm_answers_or_frees_every_waiting_request(cluster):
                     assert (topic, err) == (NEW_TOPIC, REQUEST_TIMED_OUT), (topic, err, msg)
                     assert "shut down" in msg, msg
     finally:
+        follower.send_signal(signal.SIGCONT)
         zk.send_signal(signal.SIGCONT)
         for _, s in sent:
             s.close()

@@ -197,6 +197,31 @@ START_TEST(read_limits_and_out_of_range) {
 }
 END_TEST
 
+START_TEST(a_follower_read_ends_at_a_batch_boundary) {
+    set("log.index.interval.bytes", "1"); /* an index entry at every batch but the first */
+    kb_logmgr_t *m = open_mgr();
+    kb_log_t *log = orders0(m);
+    kb_log_range_t r;
+    size_t sizes[4];
+
+    for (int i = 0; i < 4; i++) sizes[i] = append_one(log, 100, 1000 + i, NULL);
+    /* A limit inside the third batch: the first two, whole. */
+    ck_assert_int_eq(kb_log_read_batches(log, 0, 12, sizes[0] + sizes[1] + 10, &r), 0);
+    ck_assert_uint_eq(r.len, sizes[0] + sizes[1]);
+    ck_assert_int_eq(check_range(&r, 0), 2);
+    kb_log_range_release(&r);
+    /* A limit inside the first batch: the first batch alone, whole. */
+    ck_assert_int_eq(kb_log_read_batches(log, 0, 12, 10, &r), 0);
+    ck_assert_uint_eq(r.len, sizes[0]);
+    kb_log_range_release(&r);
+    /* Room for everything: everything. */
+    ck_assert_int_eq(kb_log_read_batches(log, 3, 12, 1 << 20, &r), 0);
+    ck_assert_uint_eq(r.len, sizes[1] + sizes[2] + sizes[3]);
+    kb_log_range_release(&r);
+    kb_logmgr_close(m);
+}
+END_TEST
+
 START_TEST(index_entries_appear_every_interval) {
     kb_logmgr_t *m;
     kb_log_t *log;
@@ -869,6 +894,7 @@ Suite *log_suite(void) {
     tcase_add_checked_fixture(rw, setup, teardown);
     tcase_add_test(rw, append_assigns_offsets_and_reads_back);
     tcase_add_test(rw, read_limits_and_out_of_range);
+    tcase_add_test(rw, a_follower_read_ends_at_a_batch_boundary);
     tcase_add_test(rw, index_entries_appear_every_interval);
     tcase_add_test(rw, active_index_is_preallocated);
     tcase_add_test(rw, roll_by_segment_bytes_creates_a_second_segment);

@@ -263,7 +263,8 @@ bool kb_log_truncation_point(const kb_log_t *log, int32_t reply_epoch, int64_t r
  * at or after it dropped, producer state rebuilt (from the newest snapshot
  * at or below the new LEO plus the batches after it; snapshots above
  * removed).  Logs one INFO line with the discarded offsets [from, to) and
- * bytes.  No-op when offset >= LEO; an offset below the first segment
+ * bytes.  At or past the LEO no record goes (but epoch-cache entries
+ * starting at the LEO go, as in Kafka: an epoch begun as leader with nothing appended); an offset below the first segment
  * restarts the log empty there (as kb_log_reset_to).  0, or -1 on an I/O
  * error (or a negative offset). */
 int kb_log_truncate_to(kb_log_t *log, int64_t offset);

@@ -197,7 +197,8 @@ void kb_segment_delete(kb_segment_t *s);
 void kb_segment_destroy(kb_segment_t *s);
 /* Renames <base>.log/.index/.timeindex to <name>.deleted (a missing index
  * is no error) and sets s->renamed once the .log is renamed.  An open fd
- * and the index mappings stay valid.  Blocking: retention's deleter thread only.  0 or -1. */
+ * and the index mappings stay valid.  Blocking: retention's deleter thread, and truncation on the loop
+ * (three renames, kb_log_truncate.c).  0 or -1. */
 int kb_segment_rename_deleted(kb_segment_t *s);
 
 /* Cuts the .log at pos (a batch boundary; the first batch cut off starts
@@ -226,6 +227,7 @@ typedef struct kb_logdir {
     int n_partitions;      /* logs placed here: new ones go to the emptiest dir */
     bool clean_shutdown;   /* .kafka_cleanshutdown was found at start-up */
     bool log_start_unsaved; /* a log start moved: checkpoint due this loop turn */
+    bool recovery_unsaved;  /* a truncation lowered a recovery point: checkpoint due this loop turn */
     bool has_meta;         /* meta.properties exists */
     int32_t meta_broker_id;
     char *meta_cluster_id; /* NULL when meta.properties has none */
@@ -507,5 +509,6 @@ void kb_logmgr_enforce_retention(kb_logmgr_t *m);
 /* Queues a write of d's log-start-offset-checkpoint on the flusher, once
  * at the end of the loop turn however often it is called in that turn. */
 void kb_logmgr_save_log_start(kb_logmgr_t *m, kb_logdir_t *d);
+void kb_logmgr_save_recovery_point(kb_logmgr_t *m, kb_logdir_t *d);
 
 #endif

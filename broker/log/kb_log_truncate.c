@@ -224,6 +224,7 @@ int kb_log_reset_to(kb_log_t *log, int64_t offset) {
     }
     if (restart_empty(log, offset) != 0) return -1;
     log->high_watermark = offset;
+    kb_logmgr_save_recovery_point(log->mgr, log->dir);
     kc_info("log", "%s: restarted empty at offset %" PRId64 ": discarded offsets [%" PRId64 ", %" PRId64
                    ") and %" PRId64 " bytes",
             log->name, offset, from, to, bytes);
@@ -255,7 +256,14 @@ int kb_log_truncate_to(kb_log_t *log, int64_t offset) {
         errno = EINVAL;
         return -1;
     }
-    if (offset >= log->log_end_offset) return 0;
+    if (offset >= log->log_end_offset) {
+        /* No record goes, but an epoch this broker began as leader without
+         * appending to it (it starts at the log end offset) does, as in
+         * Kafka: a follower keeping it would ask its leader about it again
+         * and again. */
+        if (kb_epoch_cache_truncate_from_end(&log->epochs, log->log_end_offset)) kb_log_epochs_changed(log);
+        return 0;
+    }
     if (offset < log->segs[0]->base_offset) return kb_log_reset_to(log, offset);
     if (find_cut(log, offset, &i, &pos, &end) != 0) return -1;
     bytes = bytes_from(log, i, pos);
@@ -272,6 +280,7 @@ int kb_log_truncate_to(kb_log_t *log, int64_t offset) {
     forget_snapshots_after(log, end, bases, n_bases);
     free(bases);
     kb_log_save_epochs(log); /* queued ahead of any checkpoint of the lowered recovery point */
+    kb_logmgr_save_recovery_point(log->mgr, log->dir);
     kc_info("log", "%s: truncated to offset %" PRId64 ": discarded offsets [%" PRId64 ", %" PRId64 ") and %" PRId64
                    " bytes",
             log->name, end, end, to, bytes);

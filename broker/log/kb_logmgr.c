@@ -456,10 +456,25 @@ void kb_logmgr_save_log_start(kb_logmgr_t *m, kb_logdir_t *d) {
     event_active(m->log_start_ev, EV_TIMEOUT, 0);
 }
 
+/* A truncation lowered a recovery point in d: the checkpoint is queued
+ * the same way, at the end of this loop turn, so that a crash soon after
+ * recovers the rewritten tail instead of trusting it (Kafka's
+ * LogManager.truncateTo checkpoints at once too). */
+void kb_logmgr_save_recovery_point(kb_logmgr_t *m, kb_logdir_t *d) {
+    if (!m->log_start_ev) {
+        queue_checkpoint(m, d, CKPT_RECOVERY_POINT);
+        return;
+    }
+    d->recovery_unsaved = true;
+    event_active(m->log_start_ev, EV_TIMEOUT, 0);
+}
+
 static void on_log_start_moved(evutil_socket_t fd, short what, void *arg) {
     kb_logmgr_t *m = arg;
 
     for (int i = 0; i < m->n_dirs; i++) {
+        if (m->dirs[i].recovery_unsaved) queue_checkpoint(m, &m->dirs[i], CKPT_RECOVERY_POINT);
+        m->dirs[i].recovery_unsaved = false;
         if (!m->dirs[i].log_start_unsaved) continue;
         m->dirs[i].log_start_unsaved = false;
         queue_checkpoint(m, &m->dirs[i], CKPT_LOG_START);

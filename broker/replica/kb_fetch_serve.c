@@ -23,11 +23,16 @@
  * kb_replicas_free; shutdown wakes every waiter, which answers it.
  *
  * Bounds, since the RPC port authenticates nobody (kb_rpc.h): a request
- * parks for at most replica.socket.timeout.ms whatever it asks (a follower
- * gives up on its call by then), at most MAX_PARKED requests park at once
- * (others are answered at once, empty), and an answer carries at most
- * replica.fetch.response.max.bytes of records plus one batch, which the RPC
- * frame limit allows for (kb_config_derive.c).
+ * naming more partitions than this broker knows is refused whole
+ * (INVALID_REQUEST); it parks for at most replica.socket.timeout.ms
+ * whatever it asks (a follower gives up on its call by then); while
+ * MAX_PARKED requests are parked, a new one that would park is refused
+ * whole with THROTTLING_QUOTA_EXCEEDED (a follower backs off on it rather
+ * than asking again at once); and an answer carries at most
+ * replica.fetch.response.max.bytes of records and never more than fits in
+ * an RPC frame (kbroker.rpc.max.frame.bytes, less the envelope): a first
+ * batch that can never fit (a topic's max.message.bytes above what the
+ * frame allows) is answered MESSAGE_TOO_LARGE for its partition only.
  */
 #include <event2/event.h>
 #include <stdlib.h>
@@ -40,12 +45,15 @@
 #include "proto/kp_types.h"
 
 #define MAX_PARKED 1024
+#define ENVELOPE_PER_PARTITION 96 /* an answer's fields and slice length, generously */
 
 typedef struct serve_op serve_op_t;
 
 typedef struct serve_part {
     serve_op_t *op;
-    kb_partition_t *p;  /* NULL: not hosted here */
+    kb_partition_t *p;  /* NULL: not led here (then answered within the handler) */
+    const char *topic;  /* the request's name: read only while p is NULL, within the handler */
+    int32_t index;
     int16_t error_code;
     int64_t fetch_offset;
     int32_t max_bytes;
@@ -56,6 +64,7 @@ struct serve_op {
     kb_replicas_t *r;
     kb_rpc_req_t *req;
     int32_t max_bytes;
+    size_t frame_room;   /* record bytes an answer's frame has room for */
     struct event *timer; /* while parked */
     size_t n;
     serve_part_t parts[];
@@ -63,9 +72,10 @@ struct serve_op {
 
 /* ---- checks ---- */
 
-/* Spec 3.7's fencing by the asker's leader epoch (-1: not fenced). */
+/* Spec 3.7's fencing by the asker's leader epoch.  A follower always has
+ * one, so none (-1) is fenced too. */
 static int16_t check_epoch(const kb_partition_t *p, int32_t current_leader_epoch) {
-    if (current_leader_epoch < 0 || current_leader_epoch == p->leader_epoch) return KP_ERR_NONE;
+    if (current_leader_epoch == p->leader_epoch) return KP_ERR_NONE;
     return current_leader_epoch < p->leader_epoch ? KP_ERR_FENCED_LEADER_EPOCH : KP_ERR_UNKNOWN_LEADER_EPOCH;
 }
 
@@ -81,6 +91,8 @@ static void check_and_record(serve_op_t *op, serve_part_t *sp, int32_t follower,
                              const Kbroker__Rpc__ReplicaFetchPartition *fp) {
     kb_partition_t *p = led_here(op->r, fp->topic_name, fp->partition_index, fp->current_leader_epoch,
                                  &sp->error_code);
+    sp->topic = fp->topic_name;
+    sp->index = fp->partition_index;
     sp->fetch_offset = fp->fetch_offset;
     sp->max_bytes = fp->partition_max_bytes;
     if (!p) return;
@@ -91,7 +103,8 @@ static void check_and_record(serve_op_t *op, serve_part_t *sp, int32_t follower,
     sp->p = p; /* answered with the leader's offsets, whatever the error */
 }
 
-/* Bytes a fetch would get now (0 when every log end offset is reached). */
+/* Whether a fetch would get records now (some log end offset is past its
+ * fetch offset). */
 static bool has_data(const serve_op_t *op) {
     for (size_t i = 0; i < op->n; i++) {
         const serve_part_t *sp = &op->parts[i];
@@ -108,9 +121,35 @@ static bool any_error(const serve_op_t *op) {
 
 /* ---- the answer ---- */
 
-/* Reads partition sp's records into out (within *budget) and fills r. */
+/* What an answer may still carry: records (max_bytes) and frame bytes. */
+typedef struct budget {
+    size_t records;
+    size_t frame;      /* room left in the RPC frame */
+    size_t frame_full; /* the room of an empty answer */
+} budget_t;
+
+/* Takes range's bytes from the budget; false (range released) when they
+ * do not fit in the frame now.  A range that would not fit even in an
+ * empty answer is MESSAGE_TOO_LARGE for its partition. */
+static bool fits(kb_partition_range_t *range, budget_t *b, const kb_partition_t *p, int32_t *error) {
+    size_t len = kb_partition_range_len(range);
+    if (len <= b->frame) {
+        b->frame -= len;
+        b->records -= len < b->records ? len : b->records;
+        return true;
+    }
+    kb_partition_range_release(range);
+    if (len > b->frame_full) {
+        kc_error("replica", "%s-%d: a batch of %zu bytes does not fit in an RPC frame (kbroker.rpc.max.frame.bytes "
+                 "leaves %zu here): followers cannot copy it", p->topic, (int)p->partition, len, b->frame_full);
+        *error = KP_ERR_MESSAGE_TOO_LARGE;
+    }
+    return false;
+}
+
+/* Reads partition sp's records into out (within the budget) and fills r. */
 static uint64_t answer_part(const serve_part_t *sp, Kbroker__Rpc__ReplicaFetchPartitionResponse *r,
-                            kb_sendfile_t *out, size_t *budget) {
+                            kb_sendfile_t *out, budget_t *budget) {
     kb_partition_t *p = sp->p;
     kb_partition_range_t range = {.fd = -1};
     r->error_code = sp->error_code;
@@ -123,13 +162,14 @@ static uint64_t answer_part(const serve_part_t *sp, Kbroker__Rpc__ReplicaFetchPa
     r->leader_epoch = p->leader_epoch;
     /* Still the leader: a role change while parked answers 6. */
     if (r->error_code == KP_ERR_NONE && !p->leader) r->error_code = KP_ERR_NOT_LEADER_OR_FOLLOWER;
-    if (r->error_code != KP_ERR_NONE || *budget == 0) return 0;
-    size_t max = sp->max_bytes > 0 && (size_t)sp->max_bytes < *budget ? (size_t)sp->max_bytes : *budget;
+    if (r->error_code != KP_ERR_NONE || budget->records == 0) return 0;
+    size_t max = sp->max_bytes > 0 && (size_t)sp->max_bytes < budget->records ? (size_t)sp->max_bytes
+                                                                              : budget->records;
     int rc = kb_partition_read_batches(p, sp->fetch_offset, max, &range);
     if (rc == 1) r->error_code = KP_ERR_OFFSET_OUT_OF_RANGE; /* retention moved the log start while parked */
     if (rc == -1) r->error_code = KP_ERR_KAFKA_STORAGE_ERROR;
+    if (!fits(&range, budget, p, &r->error_code)) return 0;
     size_t len = kb_partition_range_len(&range);
-    *budget -= len < *budget ? len : *budget;
     if (kb_partition_range_send(out, &range) != 0) return UINT64_MAX;
     return len;
 }
@@ -140,15 +180,16 @@ static void answer(serve_op_t *op) {
     Kbroker__Rpc__ReplicaFetchPartitionResponse *rs = calloc(op->n ? op->n : 1, sizeof(*rs));
     Kbroker__Rpc__ReplicaFetchPartitionResponse **rp = calloc(op->n ? op->n : 1, sizeof(*rp));
     uint64_t *lens = calloc(op->n ? op->n : 1, sizeof(*lens));
-    size_t budget = op->max_bytes > 0 ? (size_t)op->max_bytes : 0;
+    budget_t budget = {.records = op->max_bytes > 0 ? (size_t)op->max_bytes : 0, .frame = op->frame_room,
+                       .frame_full = op->frame_room};
     uint64_t total = 0;
     kb_sendfile_t out;
     bool inited = rs && rp && lens && kb_sendfile_init(&out) == 0, ok = inited;
     for (size_t i = 0; ok && i < op->n; i++) {
         kbroker__rpc__replica_fetch_partition_response__init(&rs[i]);
         rp[i] = &rs[i];
-        rs[i].topic_name = op->parts[i].p ? op->parts[i].p->topic : (char *)"";
-        rs[i].partition_index = op->parts[i].p ? op->parts[i].p->partition : -1;
+        rs[i].topic_name = op->parts[i].p ? op->parts[i].p->topic : (char *)op->parts[i].topic;
+        rs[i].partition_index = op->parts[i].index;
         lens[i] = answer_part(&op->parts[i], &rs[i], &out, &budget);
         ok = lens[i] != UINT64_MAX;
         total += ok ? lens[i] : 0;
@@ -216,11 +257,25 @@ static bool park(serve_op_t *op, int32_t max_wait_ms) {
     return true;
 }
 
+/* The record bytes an answer to rq has room for in a frame: the frame
+ * limit less a generous estimate of the envelope. */
+static size_t frame_room(const kb_config_t *cfg, const Kbroker__Rpc__ReplicaFetchRequest *rq) {
+    size_t envelope = 4096;
+    for (size_t i = 0; i < rq->n_partitions; i++)
+        envelope += strlen(rq->partitions[i]->topic_name) + ENVELOPE_PER_PARTITION;
+    size_t max = (size_t)cfg->rpc_max_frame_bytes;
+    return max > envelope ? max - envelope : 0;
+}
+
 static void on_replica_fetch(kb_rpc_req_t *req, const ProtobufCMessage *body, const kp_rpc_slice_t *slices,
                              size_t n_slices, void *arg) {
     const Kbroker__Rpc__ReplicaFetchRequest *rq = (const Kbroker__Rpc__ReplicaFetchRequest *)body;
     kb_replicas_t *r = arg;
     int32_t follower = kb_rpc_req_peer(req).broker_id;
+    if (rq->n_partitions > r->n_partitions) {
+        kb_rpc_respond(req, KP_ERR_INVALID_REQUEST, NULL, NULL, NULL, 0);
+        return;
+    }
     serve_op_t *op = calloc(1, sizeof(*op) + rq->n_partitions * sizeof(op->parts[0]));
     if (!op) {
         kb_rpc_respond(req, KP_ERR_UNKNOWN_SERVER_ERROR, NULL, NULL, NULL, 0);
@@ -232,15 +287,21 @@ static void on_replica_fetch(kb_rpc_req_t *req, const ProtobufCMessage *body, co
                             : cfg->replica_fetch_response_max_bytes;
     int32_t max_wait = rq->max_wait_ms < cfg->replica_socket_timeout_ms ? rq->max_wait_ms
                                                                         : cfg->replica_socket_timeout_ms;
-    *op = (serve_op_t){.r = r, .req = req, .max_bytes = max_bytes, .n = rq->n_partitions};
+    *op = (serve_op_t){.r = r, .req = req, .max_bytes = max_bytes, .n = rq->n_partitions,
+                       .frame_room = frame_room(cfg, rq)};
     /* The Hello's id, not the body's replica_id, names the follower. */
     for (size_t i = 0; i < op->n; i++) {
         op->parts[i].op = op;
         check_and_record(op, &op->parts[i], follower, rq->partitions[i]);
     }
-    if (op->n == 0 || max_wait <= 0 || any_error(op) || has_data(op) || r->closing ||
-        r->repl_stats.fetches_parked >= MAX_PARKED || !park(op, max_wait))
+    if (op->n == 0 || max_wait <= 0 || any_error(op) || has_data(op) || r->closing) {
         answer(op);
+    } else if (r->repl_stats.fetches_parked >= MAX_PARKED) {
+        kb_rpc_respond(req, KP_ERR_THROTTLING_QUOTA_EXCEEDED, NULL, NULL, NULL, 0);
+        free(op);
+    } else if (!park(op, max_wait)) {
+        answer(op);
+    }
 }
 
 /* ---- OffsetForLeaderEpoch ---- */

@@ -1,13 +1,17 @@
 /*
  * kb_fetcher.c - follower fetchers (see kb_fetcher.h).
  *
- * Each fetcher has at most one ReplicaFetch and one OffsetForLeaderEpoch
- * call in flight.  A call's context names the partitions it carries with
- * the leader epoch and offset they were sent at; partitions live until
- * kb_replicas_free, so the pointers stay valid, and an answer for a
- * partition that has moved on meanwhile (another fetcher, epoch or log end
- * offset) is dropped.  Partitions that join while a fetch is parked at the
- * leader go in the next one.
+ * Each fetcher waits for one ReplicaFetch and one OffsetForLeaderEpoch
+ * answer at a time (after a call timed out, the leader may still hold the
+ * old one while the next is sent).  A call's context names the partitions
+ * it carries with the leader epoch and offset they were sent at;
+ * partitions live until kb_replicas_free, so the pointers stay valid, and
+ * an answer for a partition that has moved on meanwhile (another fetcher,
+ * epoch or log end offset) is dropped.  An answer must name the partitions
+ * in the order asked, or it is dropped whole.  Partitions that join while a
+ * fetch is parked at the leader go in the next one; a partition that got
+ * records moves to the back of the list, so that when the leader's answer
+ * fills up, the others go first next time (Kafka's updateAndMoveToEnd).
  *
  * Freeing a fetcher frees its client, which answers the calls in flight
  * with KB_RPC_CANCELLED before it returns: those answers free only their
@@ -57,7 +61,8 @@ struct kb_fetchers {
 typedef struct sent_part {
     kb_partition_t *p;
     int32_t leader_epoch;
-    int64_t offset; /* fetch: the fetch offset; epochs: the log end offset */
+    int32_t log_epoch; /* epochs: the latest epoch of the log, which was asked about */
+    int64_t offset;    /* fetch: the fetch offset; epochs: the log end offset */
 } sent_part_t;
 
 typedef struct call_ctx {
@@ -102,12 +107,21 @@ static bool still_sent(const kb_fetcher_t *f, const sent_part_t *s, follow_state
            kb_log_end_offset(p->log) == s->offset;
 }
 
-static void truncate_log(kb_fetcher_t *f, kb_partition_t *p, int64_t offset, const char *why) {
-    if (offset >= kb_log_end_offset(p->log)) return;
-    kc_info("replica", "%s-%d: truncating to offset %" PRId64 " (log end offset %" PRId64 ") %s", p->topic,
-            (int)p->partition, offset, kb_log_end_offset(p->log), why);
-    f->fs->r->repl_stats.truncations++;
-    if (kb_log_truncate_to(p->log, offset) != 0) hold_partition(f, p);
+/* Truncates p's log at offset (at or past its end that only drops leader
+ * epochs that start there, as Kafka does).  False, with the partition
+ * held, when that failed: it must not fetch on top of a tail it was to
+ * drop. */
+static bool truncate_log(kb_fetcher_t *f, kb_partition_t *p, int64_t offset, const char *why) {
+    if (offset < kb_log_end_offset(p->log)) {
+        kc_info("replica", "%s-%d: truncating to offset %" PRId64 " (log end offset %" PRId64 ") %s", p->topic,
+                (int)p->partition, offset, kb_log_end_offset(p->log), why);
+        f->fs->r->repl_stats.truncations++;
+    }
+    if (kb_log_truncate_to(p->log, offset) == 0) return true;
+    kc_error("replica", "%s-%d: cannot truncate its log to offset %" PRId64 "; not fetching until it can", p->topic,
+             (int)p->partition, offset);
+    hold_partition(f, p);
+    return false;
 }
 
 /* The first base offset in bytes (a whole batch header or more), or -1. */
@@ -118,11 +132,12 @@ static int64_t first_base_offset(const uint8_t *b, size_t len) {
     return (int64_t)v;
 }
 
-/* Appends a leader's bytes for p: they must start at p's log end offset. */
+/* Appends a leader's bytes for p: they must not start below p's log end
+ * offset (above it is a gap in the leader's log, which Kafka accepts). */
 static int append_fetched(kb_fetcher_t *f, kb_partition_t *p, const kp_rpc_slice_t *slice) {
     if (slice->len == 0) return 0;
     int64_t leo = kb_log_end_offset(p->log), first = first_base_offset(slice->ptr, slice->len);
-    if (first != leo) {
+    if (first < leo) {
         /* Only logs that disagree do this (the leader's batch boundaries
          * are not ours): find where they agree again. */
         kc_warn("replica", "%s-%d: the leader sent records from offset %" PRId64 " for fetch offset %" PRId64
@@ -131,7 +146,11 @@ static int append_fetched(kb_fetcher_t *f, kb_partition_t *p, const kp_rpc_slice
         return -1;
     }
     if (kb_log_append_verbatim(p->log, slice->ptr, slice->len) != 0) return -1;
-    f->fs->r->repl_stats.follower_bytes += (uint64_t)(kb_log_end_offset(p->log) > leo ? slice->len : 0);
+    if (kb_log_end_offset(p->log) > leo) {
+        f->fs->r->repl_stats.follower_bytes += slice->len;
+        TAILQ_REMOVE(&f->parts, p, follow.link);
+        TAILQ_INSERT_TAIL(&f->parts, p, follow.link);
+    }
     return 0;
 }
 
@@ -147,7 +166,9 @@ static void follow_offsets(kb_partition_t *p, int64_t leader_hw, int64_t leader_
 /* Spec 3.8, with the leader's log end offset from the answer. */
 static void out_of_range(kb_fetcher_t *f, kb_partition_t *p, const Kbroker__Rpc__ReplicaFetchPartitionResponse *r) {
     int64_t leo = kb_log_end_offset(p->log);
-    if (r->log_end_offset >= 0 && r->log_end_offset < leo) {
+    if (r->log_start_offset < 0 || r->log_end_offset < r->log_start_offset) {
+        hold_partition(f, p); /* no sane offsets to act on */
+    } else if (r->log_end_offset < leo) {
         truncate_log(f, p, r->log_end_offset, "to the leader's shorter log (OFFSET_OUT_OF_RANGE)");
     } else if (r->log_start_offset > leo) {
         kc_info("replica", "%s-%d: the leader's log starts at %" PRId64 ", past this log's end %" PRId64
@@ -181,6 +202,25 @@ static void fetched_part(kb_fetcher_t *f, const sent_part_t *s, const Kbroker__R
     }
 }
 
+/* Whether an answer names the partition asked in its place. */
+static bool names_match(const sent_part_t *s, const char *topic, int32_t index) {
+    return topic && strcmp(topic, s->p->topic) == 0 && index == s->p->partition;
+}
+
+static bool fetch_answer_matches(const call_ctx_t *c, const Kbroker__Rpc__ReplicaFetchResponse *resp) {
+    for (size_t i = 0; i < c->n; i++)
+        if (!names_match(&c->parts[i], resp->responses[i]->topic_name, resp->responses[i]->partition_index))
+            return false;
+    return true;
+}
+
+static bool epoch_answer_matches(const call_ctx_t *c, const Kbroker__Rpc__OffsetForLeaderEpochResponse *resp) {
+    for (size_t i = 0; i < c->n; i++)
+        if (!names_match(&c->parts[i], resp->partitions[i]->topic_name, resp->partitions[i]->partition_index))
+            return false;
+    return true;
+}
+
 /* Matches answer i to sent part i: the leader answers every partition in
  * the order asked, with trailer slice i holding partition i's bytes. */
 static void fetch_answered(kb_rpc_status_t st, int32_t error_code, const ProtobufCMessage *body,
@@ -193,7 +233,8 @@ static void fetch_answered(kb_rpc_status_t st, int32_t error_code, const Protobu
         return;
     }
     f->fetch_in_flight = false;
-    if (st != KB_RPC_OK || error_code != 0 || resp->n_responses != c->n || n_slices != c->n) {
+    if (st != KB_RPC_OK || error_code != 0 || resp->n_responses != c->n || n_slices != c->n ||
+        !fetch_answer_matches(c, resp)) {
         kc_debug("replica", "fetch from broker %d failed (%s, error %d)", (int)f->leader_id, kb_rpc_status_name(st),
                  (int)error_code);
         hold_fetcher(f);
@@ -222,7 +263,8 @@ static call_ctx_t *collect(kb_fetcher_t *f, follow_state_t state) {
     c->f = f;
     c->n = 0;
     TAILQ_FOREACH(p, &f->parts, follow.link)
-        if (due(p, state, now)) c->parts[c->n++] = (sent_part_t){p, p->leader_epoch, kb_log_end_offset(p->log)};
+        if (due(p, state, now))
+            c->parts[c->n++] = (sent_part_t){p, p->leader_epoch, kb_log_latest_epoch(p->log), kb_log_end_offset(p->log)};
     return c;
 }
 
@@ -281,8 +323,15 @@ static void epoch_part(kb_fetcher_t *f, const sent_part_t *s, const Kbroker__Rpc
     char why[96];
     snprintf(why, sizeof(why), "(leader %d: epoch %d ends at %" PRId64 ")", (int)f->leader_id, (int)r->leader_epoch,
              r->end_offset);
-    truncate_log(f, p, offset, why);
-    if (done) p->follow.state = FOLLOW_FETCHING;
+    if (!truncate_log(f, p, offset, why)) return;
+    if (done) {
+        p->follow.state = FOLLOW_FETCHING;
+    } else if (kb_log_latest_epoch(p->log) >= s->log_epoch) {
+        /* The next question would be this one again: never spin on it. */
+        kc_warn("replica", "%s-%d: truncation by leader epoch makes no progress at epoch %d; retrying in %d ms",
+                p->topic, (int)p->partition, (int)s->log_epoch, (int)cfg_of(f)->replica_fetch_backoff_ms);
+        hold_partition(f, p);
+    }
 }
 
 static void epochs_answered(kb_rpc_status_t st, int32_t error_code, const ProtobufCMessage *body,
@@ -295,7 +344,7 @@ static void epochs_answered(kb_rpc_status_t st, int32_t error_code, const Protob
         return;
     }
     f->epochs_in_flight = false;
-    if (st != KB_RPC_OK || error_code != 0 || resp->n_partitions != c->n) {
+    if (st != KB_RPC_OK || error_code != 0 || resp->n_partitions != c->n || !epoch_answer_matches(c, resp)) {
         kc_debug("replica", "OffsetForLeaderEpoch to broker %d failed (%s, error %d)", (int)f->leader_id,
                  kb_rpc_status_name(st), (int)error_code);
         hold_fetcher(f);
@@ -313,8 +362,8 @@ static void truncate_epochless(kb_fetcher_t *f) {
     TAILQ_FOREACH(p, &f->parts, follow.link) {
         if (p->follow.state != FOLLOW_TRUNCATING || !p->log || kb_log_latest_epoch(p->log) != KB_LOG_NO_EPOCH)
             continue;
-        truncate_log(f, p, kb_log_high_watermark(p->log), "(high watermark: the log has no leader epoch)");
-        p->follow.state = FOLLOW_FETCHING;
+        if (truncate_log(f, p, kb_log_high_watermark(p->log), "(high watermark: the log has no leader epoch)"))
+            p->follow.state = FOLLOW_FETCHING;
     }
 }
 
@@ -333,7 +382,7 @@ static void send_epochs(kb_fetcher_t *f) {
             ep[i].topic_name = (char *)p->topic;
             ep[i].partition_index = p->partition;
             ep[i].current_leader_epoch = c->parts[i].leader_epoch;
-            ep[i].leader_epoch = kb_log_latest_epoch(p->log);
+            ep[i].leader_epoch = c->parts[i].log_epoch;
             epp[i] = &ep[i];
         }
         req.replica_id = cfg_of(f)->broker_id;

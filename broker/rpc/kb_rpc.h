@@ -144,9 +144,9 @@ typedef struct kb_rpc_handler {
 } kb_rpc_handler_t;
 
 /* The server's defaults for the limits above.  A broker opens one
- * connection to each peer as controller; replica fetchers, when they move
- * to this channel, must stay below KB_RPC_MAX_PER_BROKER per follower and
- * leader, or they would keep closing each other. */
+ * connection to each peer as controller, and its replica fetchers one to
+ * each leader (kb_fetcher.h): far below KB_RPC_MAX_PER_BROKER, which they
+ * must stay under, or they would keep closing each other. */
 #define KB_RPC_MAX_UNIDENTIFIED 64
 #define KB_RPC_MAX_PER_BROKER 8        /* per claimed broker id and peer address */
 #define KB_RPC_MAX_PER_BROKER_TOTAL 32 /* per claimed broker id over all addresses */

@@ -31,11 +31,17 @@ scenarios, in order, each leaving all three brokers running with full ISRs:
                 latest, Fetch) and ends with NOT_ENOUGH_REPLICAS_AFTER_APPEND
                 (20);
   empty dir     a broker restarted with an empty log dir gets every replica
-                back from the leaders and rejoins every ISR.
+                back from the leaders and rejoins every ISR;
+  stranger      a ReplicaFetch in a follower's name (the RPC port does not
+                authenticate) without a leader epoch is fenced (74), one for a
+                partition not led there is named back with 6, and one naming
+                more partitions than the leader knows is refused whole (42);
+                the real followers go on.
 
 Frozen brokers are always resumed (kbharness.paused) before a step can fail.
 """
 import shutil
+import socket
 import threading
 import time
 
@@ -43,6 +49,7 @@ import pytest
 
 import kafkawire as kw
 import kbharness as h
+import rpcwire
 
 BROKERS = [1, 2, 3]
 SESSION_MS = 3000
@@ -441,3 +448,58 @@ def test_broker_restarted_with_an_empty_log_dir_is_refilled_and_rejoins_every_is
 
 def replicas_all(cluster, topic):
     return {r for reps in cluster.topic(topic)["partitions"].values() for r in reps}
+
+
+# -- a stranger on the RPC port ----------------------------------------------------
+
+METHOD_REPLICA_FETCH = 6
+FENCED_LEADER_EPOCH = 74
+NOT_LEADER_OR_FOLLOWER = 6
+INVALID_REQUEST = 42
+
+
+def replica_fetch_body(parts, max_wait_ms=0):
+    """A ReplicaFetchRequest by hand (proto/kbroker_rpc.proto): parts are
+    (topic, partition, fetch_offset, current_leader_epoch)."""
+    f, b = rpcwire.field_varint, rpcwire.field_bytes
+    encoded = [b(1, t.encode()) + f(2, p) + f(3, o) + f(4, e) + f(6, 1 << 20) for t, p, o, e in parts]
+    return f(2, max_wait_ms) + f(3, 1) + f(4, 1 << 20) + b"".join(b(5, x) for x in encoded)
+
+
+def replica_fetch_as(leader, follower, body):
+    """One ReplicaFetch to leader's RPC port after a Hello in follower's name
+    (its id and czxid, as anyone who reads ZooKeeper can send them): the
+    envelope's error and the first partition's answer as {field: value}."""
+    data, _ = leader.registration()
+    _, stat = follower.registration()
+    with socket.create_connection((data["kbroker_rpc"]["host"], data["kbroker_rpc"]["port"]), timeout=10) as s:
+        s.sendall(rpcwire.hello_frame(follower.id, stat.czxid))
+        assert rpcwire.read_frame(s) is not None, "the Hello was not answered"
+        s.sendall(rpcwire.request_frame(METHOD_REPLICA_FETCH, body, follower.id, stat.czxid, 2))
+        env = rpcwire.read_frame(s)
+    assert env is not None, "the leader closed the connection instead of answering"
+    first = rpcwire.parse_message(rpcwire.parse_message(env.get(7, b"")).get(3, b""))
+    return rpcwire._signed(env.get(4, 0), 32), first
+
+
+def test_the_leader_refuses_what_no_follower_sends(cluster):
+    c = cluster
+    topic = "stranger"
+    leader, followers = create_rf3(c, topic, leader_is_controller=False)
+    follower = followers[0]
+    state = c.state(topic, 0)
+    with h.step("a fetch without a leader epoch is fenced, and the answer names its partition"):
+        err, part = replica_fetch_as(leader, follower, replica_fetch_body([(topic, 0, 0, -1)]))
+    assert err == 0 and part.get(1) == topic.encode() and part.get(2, 0) == 0, (err, part)
+    assert rpcwire._signed(part.get(3, 0), 32) == FENCED_LEADER_EPOCH, part
+    with h.step("a partition the leader does not lead is named back with NOT_LEADER_OR_FOLLOWER"):
+        err, part = replica_fetch_as(leader, follower, replica_fetch_body([("nowhere", 3, 0, 0)]))
+    assert err == 0 and part.get(1) == b"nowhere" and part.get(2) == 3, (err, part)
+    assert part.get(3) == NOT_LEADER_OR_FOLLOWER, part
+    with h.step("a fetch naming more partitions than the leader knows is refused whole"):
+        err, _ = replica_fetch_as(leader, follower,
+                                  replica_fetch_body([(topic, 0, 0, state["leader_epoch"])] * 5000))
+    assert err == INVALID_REQUEST, err
+    with h.step("the real followers are unaffected"):
+        assert produce_raw(leader, topic, [b"after-the-stranger"], acks=-1) == [0]
+        h.wait_full_isr(c, topic)

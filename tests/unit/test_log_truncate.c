@@ -476,6 +476,21 @@ START_TEST(reset_restarts_the_log_empty) {
 }
 END_TEST
 
+START_TEST(truncate_at_the_end_drops_an_epoch_begun_without_records) {
+    kb_logmgr_t *m = logfix_open();
+    kb_log_t *log = log_of(m, 0);
+
+    append(log, 3);
+    int64_t end = kb_log_end_offset(log);
+    kb_log_begin_epoch(log, 6); /* led epoch 6, appended nothing */
+    ck_assert_int_eq(latest(log), 6);
+    ck_assert_int_eq(kb_log_truncate_to(log, end), 0);
+    ck_assert_int_eq(latest(log), 3);
+    ck_assert_int_eq(kb_log_end_offset(log), end);
+    kb_logmgr_close(m);
+}
+END_TEST
+
 Suite *log_truncate_suite(void) {
     Suite *s = suite_create("log_truncate");
     TCase *ep = tcase_create("epochs");
@@ -495,6 +510,7 @@ Suite *log_truncate_suite(void) {
     tcase_add_test(tr, truncate_rebuilds_producer_state);
     tcase_add_test(tr, truncate_keeps_the_bytes_of_a_range_being_sent);
     tcase_add_test(tr, reset_restarts_the_log_empty);
+    tcase_add_test(tr, truncate_at_the_end_drops_an_epoch_begun_without_records);
     suite_add_tcase(s, ep);
     suite_add_tcase(s, tr);
     return s;

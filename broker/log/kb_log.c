@@ -551,28 +551,31 @@ static uint8_t *encode_snapshot(kb_log_t *log, size_t *len) {
     return kb_producers_snapshot_encode(log->producers, len);
 }
 
+kb_flush_job_t *kb_flush_job_new(kb_log_t *log, kb_log_t *lane, const char *path, char *text, size_t text_len) {
+    kb_flush_job_t *job = text ? calloc(1, sizeof(*job)) : NULL;
+    char *p = job ? strdup(path) : NULL;
+
+    if (!p) {
+        kc_error("log", "%s: cannot write %s: out of memory", log->name, path);
+        free(job);
+        free(text);
+        return NULL;
+    }
+    *job = (kb_flush_job_t){.log = lane, .path = p, .text = text, .text_len = text_len};
+    return job;
+}
+
 /* Written by the flusher (tmp file, fsync, rename) after the fsyncs queued
  * for this log before it, so a snapshot on disk never runs ahead of
  * fsynced data. */
 static void snapshot_async(kb_log_t *log, int64_t offset) {
-    kb_flush_job_t *job = calloc(1, sizeof(*job));
     char path[SNAPSHOT_PATH_LEN];
+    size_t len = 0;
 
     snapshot_path(log, offset, path, sizeof(path));
-    if (job) {
-        job->log = log;
-        job->path = strdup(path);
-        job->text = (char *)encode_snapshot(log, &job->text_len);
-    }
-    if (!job || !job->path || !job->text) {
-        kc_error("log", "%s: cannot write %s: out of memory", log->name, path);
-        if (job) {
-            free(job->path);
-            free(job->text);
-        }
-        free(job);
-        return;
-    }
+    char *text = (char *)encode_snapshot(log, &len);
+    kb_flush_job_t *job = kb_flush_job_new(log, log, path, text, len);
+    if (!job) return;
     kb_flusher_submit(kb_logmgr_flusher(log->mgr), job);
     log->snapshot_offset = offset;
 }

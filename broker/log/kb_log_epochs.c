@@ -184,21 +184,10 @@ void kb_log_save_epochs(kb_log_t *log) {
     }
     mark_clean(log);
     epoch_path(log, path, sizeof(path));
-    job = calloc(1, sizeof(*job));
-    if (job) {
-        job->log = NULL; /* the manager's lane: see the top of the file */
-        job->path = strdup(path);
-        job->text = format_epochs(&log->epochs, &job->text_len);
-    }
-    if (!job || !job->path || !job->text) {
-        kc_error("log", "%s: cannot write %s: out of memory", log->name, path);
-        if (job) {
-            free(job->path);
-            free(job->text);
-        }
-        free(job);
-        return;
-    }
+    size_t len = 0;
+    char *text = format_epochs(&log->epochs, &len);
+    /* Lane NULL: the manager's lane (see the top of the file). */
+    if (!(job = kb_flush_job_new(log, NULL, path, text, len))) return;
     kb_logmgr_stats_mut(log->mgr)->epoch_checkpoint_writes++;
     kb_flusher_submit(f, job);
 }

@@ -414,6 +414,11 @@ typedef struct kb_flush_job {
     int rc;
 } kb_flush_job_t;
 
+/* A job writing text (owned from here, freed on failure) to path on the
+ * flusher lane of `lane` (NULL: the manager's), or NULL, logged with
+ * log's name, when out of memory or text is NULL. */
+kb_flush_job_t *kb_flush_job_new(kb_log_t *log, kb_log_t *lane, const char *path, char *text, size_t text_len);
+
 /* Starts the thread.  Completions run on base; every check_ms (0 = never)
  * the manager's logs are checked against log.flush.interval.ms. */
 kb_flusher_t *kb_flusher_start(struct event_base *base, kb_logmgr_t *m, kb_log_stats_t *stats, int64_t check_ms);

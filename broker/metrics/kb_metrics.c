@@ -116,8 +116,10 @@ static const counter_t replication_counters[] = {
      offsetof(kb_replication_stats_t, follower_bytes)},
     {"replica_truncations_total", "Follower logs truncated (leader epochs, out of range).",
      offsetof(kb_replication_stats_t, truncations)},
-    {"isr_expansions_total", "ISR expansions this broker wrote as leader.",
+    {"isr_expansions_total", "ISR expansions this broker wrote (or tried to) as leader.",
      offsetof(kb_replication_stats_t, isr_expansions)},
+    {"isr_shrinks_total", "ISR shrinks this broker wrote (or tried to) as leader: followers that stopped catching up.",
+     offsetof(kb_replication_stats_t, isr_shrinks)},
     {"replica_fetch_errors_total", "Partition errors and failed calls seen by the follower fetchers.",
      offsetof(kb_replication_stats_t, fetch_errors)},
 };
@@ -252,6 +254,9 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
     add_values(out, "counter", &roles, role_counters, N_OF(role_counters));
     add_values(out, "counter", &repl, replication_counters, N_OF(replication_counters));
     add_values(out, "gauge", &repl, replication_gauges, N_OF(replication_gauges));
+    add_metric(out, "under_replicated_partitions", "gauge",
+               "Partitions led here whose ISR lacks an assigned replica (Kafka's UnderReplicatedPartitions).",
+               b->replicas ? kb_replicas_under_replicated(b->replicas) : 0);
     add_values(out, "counter", &control, control_counters, N_OF(control_counters));
     add_session(b, out);
 }

@@ -370,8 +370,24 @@ static void maybe_shrink(kb_partition_t *p, int64_t now, int64_t max_lag_ms) {
             "(log end offset %lld) within replica.lag.time.max.ms=%lld", p->topic, (int)p->partition,
             ids_text(p->isr, p->n_isr, from, sizeof(from)), ids_text(isr, n, to, sizeof(to)), (long long)leo,
             (long long)max_lag_ms);
+    p->r->repl_stats.isr_shrinks++;
     isr_write(p, isr, n);
     free(isr);
+}
+
+/* Led here with an assigned replica missing from the ISR. */
+static bool under_replicated(const kb_partition_t *p) {
+    if (!p->hosted || !p->leader || !p->isr_known) return false;
+    for (int i = 0; i < p->n_followers; i++)
+        if (p->followers[i].assigned && !kc_int32_contains(p->isr, p->n_isr, p->followers[i].broker_id)) return true;
+    return false;
+}
+
+uint64_t kb_replicas_under_replicated(const kb_replicas_t *r) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < r->n_buckets; i++)
+        for (const kb_partition_t *p = r->buckets[i]; p; p = p->hnext) n += under_replicated(p);
+    return n;
 }
 
 

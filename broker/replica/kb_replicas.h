@@ -55,12 +55,17 @@ typedef struct kb_replication_stats {
     uint64_t fetches_sent;          /* ReplicaFetch requests answered to this broker's fetchers */
     uint64_t follower_bytes;        /* record bytes appended as follower */
     uint64_t truncations;           /* follower logs truncated (leader epochs or out of range) */
-    uint64_t isr_expansions;        /* ISR joins written by this broker as leader */
+    uint64_t isr_expansions;        /* ISR joins this broker wrote (or tried to) as leader */
+    uint64_t isr_shrinks;           /* ISR shrinks this broker wrote (or tried to) as leader */
     uint64_t fetch_errors;          /* partition errors and failed calls seen by the fetchers */
     uint64_t fetches_parked;        /* gauge: follower fetches waiting here for data */
 } kb_replication_stats_t;
 
 void kb_replicas_replication_stats(const kb_replicas_t *r, kb_replication_stats_t *out);
+/* Partitions led here whose ISR lacks one of their assigned replicas
+ * (Kafka's UnderReplicatedPartitions), counted now: one pass over the
+ * partitions, for a scrape. */
+uint64_t kb_replicas_under_replicated(const kb_replicas_t *r);
 
 /* The RPC methods a leader serves its followers (ReplicaFetch,
  * OffsetForLeaderEpoch: kb_fetch_serve.c), copied into out (room rows);

@@ -168,6 +168,8 @@ def test_rf3_topic_keeps_the_full_isr_while_every_broker_lives(cluster):
         h.wait_converged(c, topic, p)
         h.assert_same_below(list(c.brokers.values()), topic, p, h.high_watermark(c.leader(topic, p), topic, p))
     assert sorted(read_values(c, topic, range(3))) == sorted(b"steady-%d" % i for i in range(sent))
+    for b in c.brokers.values():
+        assert h.metric(b.metrics(), "kbroker_under_replicated_partitions") == 0, b.id
 
 
 class NumberedProducer:
@@ -348,6 +350,7 @@ def test_two_of_three_down_refuses_acks_all_until_one_returns(cluster):
         # says when it has.
         h.wait_until(lambda: h.metadata(leader, [topic])["topics"][topic][1][0].isr == [leader.id], 30,
                      f"broker {leader.id} to apply the ISR [{leader.id}]")
+    assert h.metric(leader.metrics(), "kbroker_under_replicated_partitions") >= 1
     end = h.log_end_offset(leader, topic, 0)
 
     def produce_ck(tag):

@@ -895,6 +895,7 @@ static void fill_range(kb_log_range_t *out, kb_segment_t *s, off_t start, off_t 
     out->first_offset = first->base_offset;
     out->segment = kb_segment_ref(s);
     atomic_fetch_add(&s->sending, 1);
+    if (start + (off_t)len > s->sent_upto) s->sent_upto = start + (off_t)len;
 }
 
 /* Reads from s (see kb_log_read): 0, or 1 when no batch of s holds

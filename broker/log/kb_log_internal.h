@@ -108,6 +108,10 @@ struct kb_segment {
      * it is above 0 the .log must not shrink under them, so a truncation
      * replaces the file instead of cutting it (kb_log_truncate.c). */
     atomic_int sending;
+    /* The furthest byte any range handed out reached (never lowered; the
+     * loop's alone): a cut at or past it shrinks no range being sent, even
+     * while `sending` is above 0, so the file is cut in place. */
+    off_t sent_upto;
     bool deleted; /* unlink the files when the last reference goes */
     bool renamed; /* retention renamed the files to <name>.deleted (deleter thread) */
     /* Set on a retired segment once its deletion delay has passed (on the

@@ -20,7 +20,10 @@
  * away like the others and the bytes it keeps are copied into a new
  * segment of the same name and reindexed.  That copy (and the fsync of its
  * rebuild) runs on the loop; it costs up to one segment, and happens only
- * when a former leader truncates a segment while still sending it.
+ * when a former leader cuts a segment while a range it handed out past the
+ * cut is still being sent (kb_segment_t.sent_upto): consumers read below
+ * the high watermark, which a cut rarely passes, so it is mostly the last
+ * answers to its former followers.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -116,7 +119,7 @@ static int cut_segment(kb_log_t *log, size_t i, off_t pos, int64_t cut_offset) {
     kb_segment_t *s = log->segs[i];
     int rc;
 
-    if (pos < s->size && atomic_load(&s->sending) > 0) return replace_cut(log, i, pos);
+    if (pos < s->sent_upto && atomic_load(&s->sending) > 0) return replace_cut(log, i, pos);
     rc = kb_segment_truncate(s, pos, cut_offset, &log->cfg);
     if (rc != 0) kc_error("log", "%s: cannot truncate %s.log: %s", log->name, s->path, strerror(errno));
     return rc;

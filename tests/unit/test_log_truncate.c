@@ -450,6 +450,26 @@ START_TEST(truncate_keeps_the_bytes_of_a_range_being_sent) {
 }
 END_TEST
 
+START_TEST(truncate_cuts_in_place_under_a_range_that_ends_before_the_cut) {
+    kb_logmgr_t *m = logfix_open();
+    kb_log_t *log = log_of(m, 0);
+    kb_log_range_t r;
+    struct stat st;
+    size_t size = 0;
+
+    for (int i = 0; i < 4; i++) size = append(log, 1);
+    ck_assert_int_eq(kb_log_read(log, 0, 6, 1 << 16, true, &r), 0); /* the first two batches */
+    ck_assert_uint_eq(r.len, 2 * size);
+    ck_assert_int_eq(kb_log_truncate_to(log, 6), 0);
+    /* The sender's file is the log's own, cut: nothing was copied. */
+    ck_assert_int_eq(fstat(r.fd, &st), 0);
+    ck_assert_int_eq(st.st_size, (off_t)(2 * size));
+    kb_log_range_release(&r);
+    ck_assert_int_eq(batches_from(log, 0), 2);
+    kb_logmgr_close(m);
+}
+END_TEST
+
 START_TEST(reset_restarts_the_log_empty) {
     kb_logmgr_t *m = logfix_open();
     kb_log_t *log = log_of(m, 0);
@@ -509,6 +529,7 @@ Suite *log_truncate_suite(void) {
     tcase_add_test(tr, truncate_across_segments_trims_indexes_and_reads_back);
     tcase_add_test(tr, truncate_rebuilds_producer_state);
     tcase_add_test(tr, truncate_keeps_the_bytes_of_a_range_being_sent);
+    tcase_add_test(tr, truncate_cuts_in_place_under_a_range_that_ends_before_the_cut);
     tcase_add_test(tr, reset_restarts_the_log_empty);
     tcase_add_test(tr, truncate_at_the_end_drops_an_epoch_begun_without_records);
     suite_add_tcase(s, ep);

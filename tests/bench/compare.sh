@@ -147,12 +147,7 @@ print_table() {
 }
 
 # -- main ------------------------------------------------------------------------
-install_packages
-build_kbroker
-build_bench_programs
-LOAD_BEFORE=$(cut -d ' ' -f 1-3 /proc/loadavg)
-
-start_zookeeper
+bench_setup
 write_broker_config "$WORK" /kbbench
 prepare_topic perf 1
 for server in $ORDER; do

@@ -142,6 +142,17 @@ per_100mb() {
 # key=value from the RESULT/SERVING line in a file
 field() { sed -n -E "s/^(RESULT|SERVING) .*\\b$2=([^ ]+).*/\\2/p" "$1" | tail -n 1; }
 
+# The start of a benchmark run: what is missing installed, the release
+# kbroker and the load tools built, the load average before (LOAD_BEFORE,
+# for the report's header) and ZooKeeper started.
+bench_setup() {
+    install_packages
+    build_kbroker
+    build_bench_programs
+    LOAD_BEFORE=$(cut -d ' ' -f 1-3 /proc/loadavg)
+    start_zookeeper
+}
+
 # -- ZooKeeper and kbroker ----------------------------------------------------
 start_zookeeper() {
     ZK_PORT=$(free_port)

@@ -145,12 +145,7 @@ print_table() {
 }
 
 # -- main ------------------------------------------------------------------------
-install_packages
-build_kbroker
-build_bench_programs
-LOAD_BEFORE=$(cut -d ' ' -f 1-3 /proc/loadavg)
-
-start_zookeeper
+bench_setup
 for n in $SCALE_PARTITIONS; do
     measure_count "$n"
 done

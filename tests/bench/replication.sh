@@ -210,12 +210,7 @@ print_table() {
 }
 
 # -- main ------------------------------------------------------------------------
-install_packages
-build_kbroker
-build_bench_programs
-LOAD_BEFORE=$(cut -d ' ' -f 1-3 /proc/loadavg)
-
-start_zookeeper
+bench_setup
 KB_ZK=127.0.0.1:$ZK_PORT/kbbench-replication
 for id in "${BROKER_IDS[@]}"; do start_broker "$id"; done
 create_topic perf-acks1

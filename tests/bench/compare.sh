@@ -83,24 +83,6 @@ measure() {
 }
 
 # -- the table --------------------------------------------------------------------
-# ratio A B: A / B (2 decimals, or 2 significant digits below 0.1), "-" when
-# either is missing
-ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN {
-        if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) { print "-"; exit }
-        r = a / b
-        printf (r < 0.1 ? "%.2g" : "%.2f"), r
-    }'
-}
-# num N: N rounded, with thousands separators
-num() {
-    awk -v v="$1" 'BEGIN {
-        if (v == "") { print "-"; exit }
-        s = sprintf("%.0f", v); out = ""
-        while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
-        print s out
-    }'
-}
 row() { printf '| %s | %s | %s | %s | %s |\n' "$@"; }
 # fig LABEL FILE KEY: a figure of one load
 fig() { field "$WORK/$1.$2" "$3"; }

@@ -139,6 +139,26 @@ per_100mb() {
     }'
 }
 
+# num N: N rounded, with thousands separators; "-" when missing
+num() {
+    awk -v v="$1" 'BEGIN {
+        if (v == "") { print "-"; exit }
+        s = sprintf("%.0f", v); out = ""
+        while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
+        print s out
+    }'
+}
+
+# ratio A B: A / B (2 decimals, or 2 significant digits below 0.1), "-" when
+# either is missing
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) { print "-"; exit }
+        r = a / b
+        printf (r < 0.1 ? "%.2g" : "%.2f"), r
+    }'
+}
+
 # key=value from the RESULT/SERVING line in a file
 field() { sed -n -E "s/^(RESULT|SERVING) .*\\b$2=([^ ]+).*/\\2/p" "$1" | tail -n 1; }
 

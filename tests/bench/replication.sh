@@ -158,20 +158,6 @@ measure() {
 }
 
 # -- the table --------------------------------------------------------------------
-num() {
-    awk -v v="$1" 'BEGIN {
-        if (v == "") { print "-"; exit }
-        s = sprintf("%.0f", v); out = ""
-        while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
-        print s out
-    }'
-}
-ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN {
-        if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) { print "-"; exit }
-        printf "%.2f", a / b
-    }'
-}
 pct() {
     awk -v a="$1" -v b="$2" 'BEGIN {
         if (a == "" || b == "" || b + 0 == 0) { print "-"; exit }

@@ -21,7 +21,7 @@
  * leaders, drop the partition log creations not started yet, give up the controller role, delete /brokers/ids/N, answer or
  * drop every other waiting request, close the logs cleanly (checkpoints and
  * the clean-shutdown marker) and exit 0; a second signal skips the
- * ZooKeeper clean-up.
+ * ZooKeeper clean-up, and any signal after the loop has ended is ignored.
  */
 #include <errno.h>
 #include <event2/dns.h>
@@ -584,6 +584,12 @@ static void teardown(kb_process_t *p) {
     struct event *evs[] = {p->sig_term, p->sig_int, p->connect_timer, p->grace_timer};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i]) event_free(evs[i]);
+    /* Freeing the signal events gave SIGTERM and SIGINT back their default
+     * action, which would kill a broker an impatient operator signals again
+     * while it finishes (exit status 143 instead of 0).  The shutdown is
+     * decided: ignore them from here on. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
     if (b->base) event_base_free(b->base);
     kb_config_free(&p->cfg);
 }

@@ -19,9 +19,11 @@ KB_RUN_PACKAGES="zookeeper default-jre-headless kcat"
 
 # Test: the integration suite (pytest, kazoo to read ZooKeeper, two real Kafka
 # client libraries with their compression codecs), valgrind, and clang with
-# its sanitizer and libFuzzer runtimes for the fuzz targets (tests/fuzz).
+# its sanitizer and libFuzzer runtimes for the fuzz targets (tests/fuzz), and
+# iproute2 and iptables for the chaos tier's namespaces and faults (tests/chaos).
 KB_TEST_PACKAGES="python3-pytest python3-kazoo python3-confluent-kafka python3-kafka
-  python3-snappy python3-lz4 python3-zstandard valgrind clang-14 libclang-rt-14-dev"
+  python3-snappy python3-lz4 python3-zstandard valgrind clang-14 libclang-rt-14-dev
+  iproute2 iptables"
 
 # Benchmark (tests/bench/compare.sh installs these itself; the build and the
 # test suite never need them): librdkafka's headers and library, for the load

@@ -13,14 +13,18 @@
 #      from its committed seed corpus; a crash prints its reproducer;
 #   5. the integration suite (tests/integration, pytest) against that build:
 #      a real ZooKeeper per test file, real brokers, real Kafka clients;
-#   6. make distcheck in build-dist/ (no sanitizers): builds the release
+#   6. the chaos tier (tests/chaos, pytest, as root): a 3-broker cluster in
+#      network namespaces under kills, pauses, network cuts and full disks,
+#      every client operation recorded and checked (tests/chaos/README);
+#   7. make distcheck in build-dist/ (no sanitizers): builds the release
 #      tarball, then builds and unit-tests it from a read-only copy.
 #
 # A build failure stops the run; a failing test stage does not (the later
 # stages still run, so one run shows everything), but the script exits 1.
 # The last line is "summary: N passed, M failed" over all stages.
 #
-# Environment: KB_SKIP_FUZZ=1 skips stage 4, KB_SKIP_DISTCHECK=1 stage 6;
+# Environment: KB_SKIP_FUZZ=1 skips stage 4, KB_SKIP_CHAOS=1 stage 6,
+# KB_SKIP_DISTCHECK=1 stage 7;
 # PYTEST_ARGS is passed to pytest (e.g. PYTEST_ARGS="-k failover").
 set -uo pipefail
 
@@ -90,20 +94,18 @@ if [ "${KB_SKIP_FUZZ:-0}" != 1 ]; then
     fi
 fi
 
-banner "integration tests (tests/integration, pytest)"
-export KBROKER_BIN="$ROOT/build/kbroker"
-export KBROKER_ADMIN_BIN="$ROOT/build/kbroker-admin"
-export PYTHONDONTWRITEBYTECODE=1
-junit="$ROOT/build/integration-junit.xml"
-rm -f "$junit"
-# Debian's Python packages (pytest, kazoo, the Kafka clients) are only
-# visible to Debian's interpreter, whatever python3 comes first on PATH.
-# shellcheck disable=SC2086
-/usr/bin/python3 -m pytest "$ROOT/tests/integration" -p no:cacheprovider -ra \
-    --junitxml="$junit" ${PYTEST_ARGS:-}
-rc=$?
-if [ -f "$junit" ]; then
-    read -r it_tests it_fail it_err it_skip < <(/usr/bin/python3 - "$junit" <<'EOF'
+# run_pytest_stage NAME DIR: one pytest run over DIR with Debian's
+# interpreter (Debian's Python packages - pytest, kazoo, the Kafka clients -
+# are only visible to it, whatever python3 comes first on PATH); its junit
+# counts go into the summary, a failure names the stage.
+run_pytest_stage() {
+    local name=$1 dir=$2 junit="$ROOT/build/$1-junit.xml" rc t f e s
+    rm -f "$junit"
+    # shellcheck disable=SC2086
+    /usr/bin/python3 -m pytest "$dir" -p no:cacheprovider -ra --junitxml="$junit" ${PYTEST_ARGS:-}
+    rc=$?
+    if [ -f "$junit" ]; then
+        read -r t f e s < <(/usr/bin/python3 - "$junit" <<'EOF'
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 suites = [root] if root.tag == "testsuite" else list(root)
@@ -111,12 +113,27 @@ tot = lambda k: sum(int(s.get(k, 0)) for s in suites)
 print(tot("tests"), tot("failures"), tot("errors"), tot("skipped"))
 EOF
 )
-    passed=$((passed + it_tests - it_fail - it_err - it_skip))
-    failed=$((failed + it_fail + it_err))
-fi
-if [ "$rc" -ne 0 ]; then
-    stage_failed="$stage_failed integration"
-    [ -f "$junit" ] && [ $((it_fail + it_err)) -gt 0 ] || failed=$((failed + 1))
+        passed=$((passed + t - f - e - s))
+        failed=$((failed + f + e))
+    fi
+    if [ "$rc" -ne 0 ]; then
+        stage_failed="$stage_failed $name"
+        [ -f "$junit" ] && [ $((f + e)) -gt 0 ] || failed=$((failed + 1))
+    fi
+}
+
+banner "integration tests (tests/integration, pytest)"
+export KBROKER_BIN="$ROOT/build/kbroker"
+export KBROKER_ADMIN_BIN="$ROOT/build/kbroker-admin"
+export PYTHONDONTWRITEBYTECODE=1
+run_pytest_stage integration "$ROOT/tests/integration"
+
+# The chaos tier (reliability-tests.md 6.2): three brokers in network
+# namespaces under real faults, each run's history checked by
+# tests/chaos/kbcheck.py; the report is build/chaos/report.txt.
+if [ "${KB_SKIP_CHAOS:-0}" != 1 ]; then
+    banner "chaos tier R0-R8 (tests/chaos, pytest)"
+    run_pytest_stage chaos "$ROOT/tests/chaos"
 fi
 
 if [ "${KB_SKIP_DISTCHECK:-0}" != 1 ]; then

@@ -10,6 +10,15 @@
  * index below that same bound.  A partition listed twice is refused with 42
  * INVALID_REQUEST on each occurrence, as Kafka does.
  *
+ * A new leader's high watermark starts where its own last fetch left it,
+ * which may be below records the previous leader acknowledged (it learns
+ * the ISR's progress from the followers' next fetches).  Until it reaches
+ * the log end offset the leader had when it took its epoch, LATEST, and a
+ * timestamp found nowhere below it, are refused with 78
+ * OFFSET_NOT_AVAILABLE (5 LEADER_NOT_AVAILABLE before v5, which clients
+ * retry alike), as Kafka 2.2+ does (KIP-207): answering the stale high
+ * watermark would tell a client that acknowledged records do not exist.
+ *
  * Timestamp lookups read segment data and decompress records, which the
  * event loop must not wait for (a compressed batch may inflate to
  * kbroker.batch.decompressed.max.bytes): the log hands them to the broker's
@@ -81,6 +90,14 @@ static int64_t upper_bound(const lo_op_t *op, kb_partition_t *p) {
     return kb_partition_high_watermark(p);
 }
 
+/* KIP-207: the answer when p's high watermark is not known yet (see the
+ * top of the file), or 0. */
+static int16_t hw_unknown_error(const lo_op_t *op, const kb_partition_t *p) {
+    if (op->body.replica_id == KP_DEBUGGING_REPLICA_ID || !kb_partition_high_watermark_lags_epoch(p))
+        return KP_ERR_NONE;
+    return op->version >= 5 ? KP_ERR_OFFSET_NOT_AVAILABLE : KP_ERR_LEADER_NOT_AVAILABLE;
+}
+
 /* v0: at most one offset, descending order being trivially kept. */
 static int fill_old_style(lo_op_t *op, kb_partition_t *p, const kp_listoffsets_request_partition_t *in,
                           kp_listoffsets_response_partition_t *out) {
@@ -104,6 +121,8 @@ static int answer_or_queue(lo_op_t *op, kb_partition_t *p, const kp_listoffsets_
     if (in->timestamp == KP_LISTOFFSETS_EARLIEST) {
         out->offset = kb_partition_log_start_offset(p);
     } else if (in->timestamp == KP_LISTOFFSETS_LATEST) {
+        out->error_code = hw_unknown_error(op, p);
+        if (out->error_code) return 0;
         out->offset = upper;
     } else {
         op->lookups[op->n_lookups++] = (lo_lookup_t){op, p, in->timestamp, upper, in, out};
@@ -183,6 +202,7 @@ static void lookup_done(void *arg, int rc, int64_t offset, int64_t timestamp) {
 
     l->out->offset = rc == 0 ? offset : -1;
     l->out->timestamp = rc == 0 ? timestamp : -1;
+    if (l->out->offset < 0) l->out->error_code = hw_unknown_error(l->op, l->p);
     if (fill_old_style(l->op, l->p, l->in, l->out) != 0) l->out->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
     run_lookups(l->op);
 }
@@ -195,6 +215,7 @@ static bool run_lookups(lo_op_t *op) {
         lo_lookup_t *l = &op->lookups[op->next_lookup++];
         int rc = kb_partition_offset_for_timestamp(l->p, l->ts, l->upper, lookup_done, l);
         if (rc == 0) return false;
+        if (rc > 0) l->out->error_code = hw_unknown_error(op, l->p); /* no record below the bound */
         if (fill_old_style(op, l->p, l->in, l->out) != 0) l->out->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
         if (rc < 0) l->out->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
     }

@@ -452,6 +452,10 @@ int32_t kb_partition_leader_epoch(const kb_partition_t *p) { return p->leader_ep
 int64_t kb_partition_high_watermark(const kb_partition_t *p) { return kb_log_high_watermark(p->log); }
 int64_t kb_partition_log_start_offset(const kb_partition_t *p) { return kb_log_start_offset(p->log); }
 int64_t kb_partition_log_end_offset(const kb_partition_t *p) { return kb_log_end_offset(p->log); }
+
+bool kb_partition_high_watermark_lags_epoch(const kb_partition_t *p) {
+    return p->leader && kb_log_high_watermark(p->log) < p->epoch_start_offset;
+}
 int32_t kb_partition_max_message_bytes(const kb_partition_t *p) { return kb_log_get_config(p->log)->max_message_bytes; }
 
 int kb_partition_read(kb_partition_t *p, int64_t offset, int64_t upper, size_t max_bytes, bool first_batch_whole,

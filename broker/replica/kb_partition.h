@@ -51,6 +51,11 @@ int32_t kb_partition_leader_epoch(const kb_partition_t *p);
 int64_t kb_partition_high_watermark(const kb_partition_t *p);
 int64_t kb_partition_log_start_offset(const kb_partition_t *p);
 int64_t kb_partition_log_end_offset(const kb_partition_t *p);
+/* A leader whose high watermark is still below the log end offset it had
+ * when it took its epoch: records acknowledged by the previous leader may
+ * lie between the two, so the high watermark is not yet known and
+ * ListOffsets must not answer it (Kafka's KIP-207 OFFSET_NOT_AVAILABLE). */
+bool kb_partition_high_watermark_lags_epoch(const kb_partition_t *p);
 /* The topic's max.message.bytes, as the log enforces it. */
 int32_t kb_partition_max_message_bytes(const kb_partition_t *p);
 

@@ -65,8 +65,9 @@ after the final heal):
   {"proc":"drain","type":"ok","partition":2,"offset":57,"value":1234}
 f="drain_end" (one per partition):
   {"proc":"drain","type":"info","partition":2,"offset":58,"complete":true}
-  = the drain saw every record below "offset"; complete=false when it gave
-  up before passing the highest acked offset.  With several drain_end lines
+  = the drain saw every record below "offset"; complete=true: "offset" is
+  the end of the partition's log as its leader served it after the heal;
+  complete=false when the drain gave up before reaching that end.  With several drain_end lines
   for a partition the last (by t) one counts.
 
 f="zk" (ZooKeeper sample, every ~250 ms; only type "ok" lines are samples):
@@ -94,15 +95,18 @@ in "phantom" and in the offset set used by poll_skip.
 Counters (always all present; the run is valid only if all are 0)
 =================================================================
 
-acked_lost          ok sends with a known offset O on partition P such
-                    that P has a drain_end whose offset is > O and no drain
-                    read (of any partition) carries the send's value.
+acked_lost          ok sends to partition P whose value no drain read (of
+                    any partition) carries, although the drain covered
+                    them: P's drain_end is complete (the drain read P to
+                    the end of its log, so an acked record above that end
+                    was lost with the end), or its offset is > the send's
+                    known offset O.
 unseen              ok sends whose value is in no read at all (poll or
                     drain).  A lost write that no consumer polled before it
                     vanished counts in both acked_lost and unseen; one that
                     a tailing consumer did see counts only in acked_lost.
-                    An ok send acked at or above a complete drain_end's
-                    offset and never read counts only here.
+                    unseen without acked_lost needs a drain that did not
+                    cover the send (drain_incomplete).
 duplicate           distinct values read at more than one distinct
                     (partition, offset).  Re-reading the same (partition,
                     offset), e.g. poll then drain, is not a duplicate.
@@ -135,7 +139,9 @@ poll_skip           per (consumer proc, partition), consecutive ok poll
                     them.  Each such consecutive pair counts once.
 poll_nonmonotonic   the same consecutive pairs with o2 <= o1 (a repeated or
                     rewound offset).  Each pair counts once.
-hw_regression       ok list lines of partition P whose offset is below
+hw_regression       (only when meta.acks is "all" / "-1" / -1: with acks=1 a
+                    record is acknowledged before the high watermark passes
+                    it) ok list lines of partition P whose offset is below
                     1 + the highest offset of the ok sends to P whose ok t is
                     strictly before the list's invoke t.  A list without its
                     invoke line is not checked (stats.list_without_invoke).
@@ -538,11 +544,12 @@ def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
 
     # ---- acked_lost, unseen
     for s in sorted(ok_sends, key=lambda s: s.ok_t):
-        if s.offset is not None and s.offset >= 0:
-            de = drain_end.get(s.part)
-            if de is not None and de["offset"] > s.offset and s.value not in drained:
-                c.add("acked_lost", "value %d acked at p%d@%d %s; drain reached %d without it"
-                      % (s.value, s.part, s.offset, _fmt_t(s.ok_t), de["offset"]))
+        de = drain_end.get(s.part)
+        known = s.offset is not None and s.offset >= 0
+        covered = de is not None and (de["complete"] or (known and de["offset"] > s.offset))
+        if covered and s.value not in drained:
+            c.add("acked_lost", "value %d acked at p%s@%s %s; the drain read to %d without it"
+                  % (s.value, s.part, s.offset, _fmt_t(s.ok_t), de["offset"]))
         if s.value not in locs:
             c.add("unseen", "value %d acked at p%s@%s %s never read"
                   % (s.value, s.part, s.offset, _fmt_t(s.ok_t)))
@@ -638,7 +645,7 @@ def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
 
     # ---- hw_regression
     no_invoke = 0
-    for r in list_oks:
+    for r in (list_oks if _acks_all(meta["acks"]) else []):
         t_inv = list_inv.get((r["proc"], r["id"]))
         if t_inv is None:
             no_invoke += 1

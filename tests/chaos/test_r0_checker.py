@@ -339,10 +339,10 @@ def _lost_truncated(h, tmp):
     h.drain_rec[(0, 10)]["value"] = other
 
 
-@seed("unseen", unseen=1)
+@seed("unseen", unseen=1, acked_lost=1)
 def _unseen(h, tmp):
-    # acked at the next offset after every list ran, then never read;
-    # the drain's end (complete) is not past it, so it is not "lost"
+    # acked at the next offset after every list ran, then never read; the
+    # drain read the whole log (complete) without it: lost above its end
     p, o = 0, h.drain_end[0]["offset"]
     v = h.next_value + 60
     h.add(h.end + 0.2, "producer", "invoke", "send", partition=p, value=v)
@@ -656,6 +656,13 @@ def test_unclean_rule_needs_consecutive_versions():
 def test_min_isr_not_checked_without_acks_all():
     h = History(acks="1")
     _min_isr(h, None)
+    assert kbcheck.check(h.recs)["counters"] == zero_counters()
+
+
+def test_hw_not_checked_without_acks_all():
+    # with acks=1 the leader acknowledges before the high watermark passes
+    h = History(acks="1")
+    _hw_regression(h, None)
     assert kbcheck.check(h.recs)["counters"] == zero_counters()
 
 

@@ -6,9 +6,11 @@ An oversized frame or a frame of garbage costs only that one connection; every
 other client of the same broker keeps being served.  A too-new ApiVersions
 request gets Kafka's v0 fallback answer.
 """
+import re
 import signal
 import struct
 import subprocess
+import time
 
 import pytest
 
@@ -271,3 +273,27 @@ def test_signal_exits_0_and_deletes_the_registration_at_once(cluster, sig):
         f"broker {bid} did not delete /brokers/ids/{bid} itself:\n{b.process.tail(20)}"
     assert b.registration() is None, \
         f"/brokers/ids/{bid} must be deleted by the broker, not left for session expiry (10 s)"
+
+
+def test_repeated_sigterm_still_exits_0_after_a_clean_close(cluster):
+    """An operator (or a service manager) that sends SIGTERM again and again
+    while the broker shuts down: the first starts the shutdown, a second
+    skips the ZooKeeper clean-up, and none may kill the broker while it
+    closes its logs (the chaos tier's double SIGTERM ended a broker with
+    signal 15 after "exiting with status 0", before its clean close was
+    done)."""
+    bid = 40
+    b = h.Broker(cluster, bid, name=f"resignalled-broker-{bid}", session_timeout_ms=10000)
+    b.start()
+    b.wait_registered(30)
+    sent = 0
+    deadline = time.monotonic() + 30
+    while b.alive() and time.monotonic() < deadline:
+        b.send_signal(signal.SIGTERM)
+        sent += 1
+        time.sleep(0.0005)  # the signal rate, not a synchronisation
+    rc = b.stop(timeout=15)
+    print(f"    {sent} SIGTERMs until broker {bid} exited with status {rc}")
+    assert rc == 0, f"exit status {rc} after {sent} SIGTERMs:\n{b.process.tail(20)}"
+    assert re.search(r"closed \d+ log\(s\)", b.process.log_text()), \
+        f"the logs were not closed:\n{b.process.tail(20)}"

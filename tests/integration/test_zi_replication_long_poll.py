@@ -197,3 +197,40 @@ def test_kip101_follower_restarted_before_learning_the_hw_then_leader_dies(clust
     hw = h.wait_converged(c, topic, 0)
     h.assert_same_below([L, F], topic, 0, hw)
     assert values_of(c, topic) == base + [m] + more
+
+
+def test_new_leader_refuses_list_offsets_until_its_hw_reaches_its_epoch_start(cluster):
+    """KIP-207, found by the chaos tier (hw_regression: ListOffsets(latest)
+    answered below acknowledged offsets right after a failover).  Topic
+    kip207: leader 3, followers 1 and 2.  Follower 2 is frozen while in the
+    ISR, so the leader's HW stays at 1 while records 1 and 2 are appended
+    with acks=1 and fetched by follower 1.  Leader 3 dies; broker 1 leads
+    with its HW still 1 but a log that ends at 3.  Until its HW reaches 3
+    (its epoch's start) ListOffsets(latest) must answer 5
+    LEADER_NOT_AVAILABLE (v1; 78 OFFSET_NOT_AVAILABLE from v5), not the
+    stale 1; once follower 2 thaws and fetches, it answers 3."""
+    c = cluster
+    topic = "kip207"
+    leader, f1, f2 = c.brokers[SHORT_SESSION], c.brokers[CONTROLLER], c.brokers[LONG_SESSION]
+    c.create_topic(topic, assignment=f"{leader.id}:{f1.id}:{f2.id}")
+    h.wait_full_isr(c, topic)
+    assert produce(leader, topic, b"acked by all") == 0
+    h.wait_converged(c, topic, 0)
+    with h.paused(f2):
+        with h.step("records 1 and 2 with acks=1; follower 1 fetches them, frozen follower 2 does not"):
+            for v in (b"one", b"two"):
+                assert h.produce_one(leader.port, topic, 0, v, acks=1) == 0
+            h.wait_until(lambda: h.log_end_offset(f1, topic, 0) == 3, 30, "follower 1 to fetch to offset 3")
+            assert h.list_offsets(leader, topic, [0])[0] == (0, -1, 1), "precondition: the leader's HW is 1"
+        with h.step("kill -9 the leader; broker 1 leads"):
+            leader.kill9()
+            c.wait_states(topic, pred=lambda s: s[0]["leader"] == f1.id, timeout=30)
+        got = h.wait_until(lambda: (lambda r: r if r[0] != 6 else None)(h.list_offsets(f1, topic, [0])[0]),
+                           30, "broker 1 to answer ListOffsets as the leader")
+        assert got[0] == 5, f"a new leader whose HW lags its epoch start answered {got}, not error 5"
+    with h.step("follower 2 thaws and fetches: the HW reaches 3"):
+        h.wait_until(lambda: h.list_offsets(f1, topic, [0])[0] == (0, -1, 3), 30,
+                     "ListOffsets(latest) to answer 3")
+    leader.start()
+    leader.wait_registered(30)
+    h.wait_full_isr(c, topic, timeout=60)

@@ -78,11 +78,28 @@ class ChaosRun:
         self.report_line = None
         self.stats = {}  # the test's own figures, added to the report line
         self.workers = []
+        self.producer = self.lister = self.sampler = self.zk = None
+        self.tailers = []
 
     # -- start ----------------------------------------------------------------
     def __enter__(self):
         t0 = time.monotonic()
         self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.start_cluster()
+            self.start_workload()
+        except BaseException:
+            # __exit__ does not run for a failed __enter__: stop what started.
+            self.stop_workers(True)
+            self.topo.stop_brokers()
+            self.close_zk()
+            raise
+        h.note(f"{self.test_id}: cluster up, workload started", time.monotonic() - t0)
+        return self
+
+    def start_cluster(self):
+        """Fresh brokers under their own ZooKeeper chroot, the topic created
+        and every partition with a full ISR."""
         self.topo.new_cluster(self.test_id.lower(), self.config, tmpfs_mb=self.tmpfs_mb)
         self.brokers = self.topo.brokers
         for b in self.brokers.values():
@@ -96,21 +113,15 @@ class ChaosRun:
                             "--config", f"unclean.leader.election.enable={str(self.unclean).lower()}")
         assert r.returncode == 0, f"create-topic failed: {r.stderr}"
         self.wait_full_isr(60.0)
+
+    def start_workload(self):
         self.history = wl.History(self.dir / "history.jsonl")
         self.history.add("harness", "info", "meta", test=self.test_id, seed=self.seed,
                          topic=self.topic, partitions=self.partitions, rf=self.rf,
                          min_isr=self.min_isr, unclean=self.unclean, acks=self.acks)
         bootstrap = self.topo.bootstrap()
         self.sampler = wl.ZkSampler(self.history, self.zk, self.topic)
-        if self.producer_kind == "kafka-python":
-            self.producer = wl.KafkaPythonProducer(self.history, bootstrap, self.topic,
-                                                   self.partitions, rate=self.rate)
-        elif self.producer_kind == "kcat":
-            self.producer = wl.KcatProducer(self.history, bootstrap, self.topic, self.partitions,
-                                            rate=self.rate)
-        else:
-            self.producer = wl.ProducerWorker(self.history, bootstrap, self.topic, self.partitions,
-                                              rate=self.rate, conf=self.producer_conf)
+        self.producer = self.make_producer(bootstrap)
         half = self.partitions // 2
         self.tailers = [wl.TailingConsumer(self.history, f"consumer-{i}", bootstrap, self.topic,
                                            range(i * half, self.partitions if i else half))
@@ -120,8 +131,15 @@ class ChaosRun:
         self.workers = [self.sampler, self.producer, *self.tailers, self.lister]
         for w in self.workers:
             w.start()
-        h.note(f"{self.test_id}: cluster up, workload started", time.monotonic() - t0)
-        return self
+
+    def make_producer(self, bootstrap):
+        if self.producer_kind == "kafka-python":
+            return wl.KafkaPythonProducer(self.history, bootstrap, self.topic, self.partitions,
+                                          rate=self.rate)
+        if self.producer_kind == "kcat":
+            return wl.KcatProducer(self.history, bootstrap, self.topic, self.partitions, rate=self.rate)
+        return wl.ProducerWorker(self.history, bootstrap, self.topic, self.partitions,
+                                 rate=self.rate, conf=self.producer_conf)
 
     # -- what ZooKeeper says --------------------------------------------------
     def state(self, p):
@@ -336,11 +354,16 @@ class ChaosRun:
             for bid, rc in codes.items():
                 self.history.exit(f"broker-{bid}", rc, rc == 0)
             self.history.close()
-            self.zk.stop()
-            self.zk.close()
+            self.close_zk()
         if not failed:
             self.check()
         return False
+
+    def close_zk(self):
+        if self.zk is not None:
+            self.zk.stop()
+            self.zk.close()
+            self.zk = None
 
     def settle(self):
         """After the heal: every broker registered, a full ISR and an ack
@@ -364,7 +387,7 @@ class ChaosRun:
         unless the run failed already."""
         errors = []
         for w in (self.producer, self.lister, *self.tailers, self.sampler):
-            if w in self.workers:
+            if w is not None and w in self.workers:
                 try:
                     w.stop(timeout=60.0)
                 except RuntimeError as e:

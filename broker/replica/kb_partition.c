@@ -405,7 +405,14 @@ static void produce_duplicate(kb_partition_t *p, int16_t acks, int32_t timeout_m
 
 /* The idempotent-producer checks run before the append (45 and 47 refuse
  * the batch, a duplicate is answered without appending); the log records
- * every appended batch in the same producer table. */
+ * every appended batch in the same producer table.
+ *
+ * While appends fail (a full disk), a batch whose sequence leaves a gap is
+ * one a pipelining producer sent behind a batch that failed: it gets the
+ * failure's 56 KAFKA_STORAGE_ERROR, as from Kafka's offline log dir, and is
+ * retried after that batch.  45 OUT_OF_ORDER_SEQUENCE_NUMBER would make
+ * librdkafka (2.0) bump its epoch and resend records that may already be
+ * written, under sequence numbers no longer deduplicated. */
 void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_header_t *h, int16_t acks,
                           int32_t timeout_ms, kb_produce_done_fn done, void *arg) {
     kb_append_result_t appended;
@@ -419,6 +426,8 @@ void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_head
         return;
     }
     kb_producers_check(kb_log_producers(p->log), h, &verdict);
+    if (verdict.error_code == KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER && p->append_failing)
+        verdict.error_code = KP_ERR_KAFKA_STORAGE_ERROR;
     if (verdict.error_code != KP_ERR_NONE) {
         produce_now(done, arg, verdict.error_code);
         return;
@@ -427,7 +436,8 @@ void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_head
         produce_duplicate(p, acks, timeout_ms, &verdict.cached, done, arg);
         return;
     }
-    if (kb_log_append(p->log, batch, h, p->leader_epoch, &appended) != 0) {
+    p->append_failing = kb_log_append(p->log, batch, h, p->leader_epoch, &appended) != 0;
+    if (p->append_failing) {
         produce_now(done, arg, KP_ERR_KAFKA_STORAGE_ERROR);
         return;
     }

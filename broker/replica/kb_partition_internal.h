@@ -101,6 +101,8 @@ struct kb_partition {
     int64_t epoch_start_offset; /* the log end offset when this broker took the leader epoch (Kafka's
                                  * leaderEpochStartOffset): a follower joins the ISR only past it */
     int32_t min_insync;    /* the topic's min.insync.replicas */
+    bool append_failing;   /* the last append failed (disk full or I/O error); the next one that
+                            * succeeds clears it (see kb_partition_produce) */
     uint64_t leadership;   /* bumped on each become-leader */
     bool wake_queued;      /* on r->wake_queue */
     bool wake_consumers;   /* ... for p->waiters (HW or role changed) */

@@ -74,11 +74,12 @@ class ChaosRun:
         self.dir = OUT / test_id
         self.ballasts = []
         self.paused = set()
+        self.net_faulted = set()  # brokers whose namespace has fault rules
         self.result = None
         self.report_line = None
         self.stats = {}  # the test's own figures, added to the report line
         self.workers = []
-        self.producer = self.lister = self.sampler = self.zk = None
+        self.producer = self.lister = self.sampler = self.zk = self.history = None
         self.tailers = []
 
     # -- start ----------------------------------------------------------------
@@ -93,6 +94,8 @@ class ChaosRun:
             self.stop_workers(True)
             self.topo.stop_brokers()
             self.close_zk()
+            if self.history is not None:
+                self.history.close()
             raise
         h.note(f"{self.test_id}: cluster up, workload started", time.monotonic() - t0)
         return self
@@ -146,8 +149,11 @@ class ChaosRun:
         return nc.state_json(self.zk, self.topic, p)[0]
 
     def leader_of(self, p):
-        return h.wait_until(lambda: self.state(p)["leader"] if self.state(p)["leader"] >= 0 else None,
-                            30.0, f"partition {p} to have a leader")
+        """The leader ZooKeeper names for partition p (waits for one)."""
+        def leader():
+            lid = self.state(p)["leader"]
+            return lid if lid >= 0 else None
+        return h.wait_until(leader, 30.0, f"partition {p} to have a leader")
 
     def state_replicas(self, p):
         data, _ = self.zk.get(f"/brokers/topics/{self.topic}")
@@ -222,23 +228,22 @@ class ChaosRun:
     # -- faults -----------------------------------------------------------------
     def kill(self, bid):
         self.history.fault(f"kill -9 broker {bid}")
-        b = self.brokers[bid]
-        rc = b.stop(signal.SIGKILL, timeout=10)
-        self.history.exit(f"broker-{bid}", rc, True)
+        self.brokers[bid].stop(signal.SIGKILL, timeout=10)
+        self.record_exits()
 
     def terminate(self, bid, timeout=30.0):
         """SIGTERM; the broker must exit with status 0 within timeout."""
         self.history.fault(f"SIGTERM broker {bid}")
-        b = self.brokers[bid]
         t0 = time.monotonic()
-        rc = b.stop(signal.SIGTERM, timeout=timeout)
+        self.brokers[bid].stop(signal.SIGTERM, timeout=timeout)
         took = time.monotonic() - t0
-        self.history.exit(f"broker-{bid}", rc, rc == 0 and took < timeout)
+        self.record_exits()
         return took
 
-    def restart(self, bid, launcher=(), env=None):
-        self.history.heal(f"restart broker {bid}" + (f" under {' '.join(launcher)}" if launcher else ""))
-        self.brokers[bid].start(launcher, env)
+    def restart(self, bid, env=None):
+        """Starts the broker again (env: variables added for this start)."""
+        self.history.heal(f"restart broker {bid}" + (f" with {env.get('FAKETIME')}" if env else ""))
+        self.brokers[bid].start(env=env)
         self.wait_registered(bid)
 
     def pause(self, bid):
@@ -263,26 +268,42 @@ class ChaosRun:
         peers = [p for p in (peers or self.brokers) if p != bid]
         self.history.fault(f"cut broker {bid} from brokers {peers}" + (f" port {port}" if port else ""))
         ips = [self.node(p).ip for p in peers]
-        self.node(bid).cut_from(ips, port=port)
+        self.net_faulted.add(bid)
+        return self.node(bid).cut_from(ips, port=port)
 
     def drop_inbound_from_brokers(self, bid, port=nc.RPC_PORT):
         """bid drops what the other brokers send to its port (Jepsen 2013's
         first phase): its followers cannot fetch from it."""
         peers = [p for p in self.brokers if p != bid]
         self.history.fault(f"broker {bid} drops inbound port {port} from brokers {peers}")
-        self.node(bid).drop_inbound([self.node(p).ip for p in peers], port)
+        self.net_faulted.add(bid)
+        return self.node(bid).drop_inbound([self.node(p).ip for p in peers], port)
 
     def cut_clients(self, bid):
         """The host's clients lose broker bid (the brokers keep each other)."""
         self.history.fault(f"cut clients from broker {bid}")
-        self.node(bid).cut_from([self.topo.host_ip], port=nc.KAFKA_PORT)
+        self.net_faulted.add(bid)
+        return self.node(bid).cut_from([self.topo.host_ip], port=nc.KAFKA_PORT)
 
     def isolate(self, bid):
         self.history.fault(f"isolate broker {bid} (brokers and ZooKeeper)")
-        self.node(bid).isolate()
+        self.net_faulted.add(bid)
+        return self.node(bid).isolate()
 
-    def heal_net(self, bid, what=None):
-        self.node(bid).heal()
+    def net_rules(self, bid, rules):
+        """Notes that bid's namespace has fault rules (heal_all removes
+        them); returns the rules."""
+        self.net_faulted.add(bid)
+        return rules
+
+    def heal_net(self, bid, what=None, rules=None):
+        """Removes `rules` (what one fault added) from bid's namespace, or
+        every rule there."""
+        if rules is None:
+            self.node(bid).heal()
+            self.net_faulted.discard(bid)
+        else:
+            self.node(bid).delete_rules(rules)
         self.history.heal(what or f"network of broker {bid}")
 
     def fill_disk(self, bid):
@@ -296,7 +317,7 @@ class ChaosRun:
         self.history.heal(f"disk of broker {bid} released")
 
     def expire_session(self, bid):
-        """Pauses the broker for twice its session; ZooKeeper drops it."""
+        """Pauses the broker until ZooKeeper has dropped its session."""
         self.pause(bid)
         self.wait_deregistered(bid, timeout=20.0)
         self.resume(bid)
@@ -316,26 +337,43 @@ class ChaosRun:
         return time.monotonic() - t0
 
     def heal_all(self):
+        """Ends every fault still on.  Writes a heal line only if one was:
+        the checker measures recovery from the last heal, which is the
+        schedule's own when the test healed everything itself."""
+        healed = []
         for z in self.topo.zk:
             if z.process is not None and not z.process.alive():
                 z.start()
-                self.history.heal(f"ZooKeeper server {z.index} restarted")
+                healed.append(f"ZooKeeper server {z.index} restarted")
         for bid in list(self.paused):
-            self.resume(bid)
-        for b in self.brokers.values():
-            b.node.heal()
+            self.brokers[bid].send_signal(signal.SIGCONT)
+            healed.append(f"SIGCONT broker {bid}")
+        self.paused.clear()
+        for bid in sorted(self.net_faulted):
+            self.node(bid).heal()
+            healed.append(f"network of broker {bid}")
+        self.net_faulted.clear()
         for ballast in self.ballasts:
             nc.release(ballast)
+            healed.append(f"released {ballast}")
         self.ballasts = []
+        self.record_exits()
         for b in self.brokers.values():
-            b.note_exit_if_dead()
-            for t, rc, ok in b.exits:
-                if not ok:
-                    self.history.exit(f"broker-{b.id}", rc, False)
-            b.exits = [e for e in b.exits if e[2]]
             if not b.alive():
                 b.start()
-        self.history.heal("all")
+                healed.append(f"restart broker {b.id}")
+        if healed:
+            self.history.heal("; ".join(healed))
+
+    def record_exits(self):
+        """Writes every broker exit not yet in the history: those the run
+        caused (expected unless a SIGTERM did not end with status 0) and
+        those nobody asked for (crashes)."""
+        for b in self.brokers.values():
+            b.note_exit_if_dead()
+            for _, rc, ok in b.exits:
+                self.history.exit(f"broker-{b.id}", rc, ok)
+            b.exits = []
 
     def __exit__(self, exc_type, exc, tb):
         failed = exc_type is not None
@@ -350,9 +388,9 @@ class ChaosRun:
             # Whatever failed above, the clients and the brokers stop (the
             # next test starts its own cluster on the same namespaces).
             self.stop_workers(True)
-            codes = self.topo.stop_brokers()
-            for bid, rc in codes.items():
-                self.history.exit(f"broker-{bid}", rc, rc == 0)
+            self.record_exits()  # crashes first: stop_brokers sets return codes
+            self.topo.stop_brokers()
+            self.record_exits()
             self.history.close()
             self.close_zk()
         if not failed:
@@ -402,8 +440,12 @@ class ChaosRun:
         logs = nc.copy_logs(self.topo, self.dir)
         self.result = kbcheck.check(self.history.records, log_paths=logs,
                                     ack_within=self.ack_within, isr_within=self.isr_within)
-        (self.dir / "result.json").write_text(json.dumps(self.result, indent=1, default=str))
         self.result["stats"].update(self.stats)
+        (self.dir / "result.json").write_text(json.dumps(self.result, indent=1, default=str))
+        if not self.result["valid"]:
+            # The logs themselves, while they exist (tmpfs ones go with the
+            # topology), for looking at the batches behind an anomaly.
+            nc.copy_data(self.topo, self.dir)
         self.report_line = kbcheck.summary_line(self.result)
         if self.stats:
             self.report_line += " " + " ".join(f"{k}={v}" for k, v in self.stats.items())
@@ -416,9 +458,49 @@ class ChaosRun:
                    if r["f"] == "send" and r["type"] == "ok" and t_from <= r["t"] <= t_to
                    and (partition is None or r["partition"] == partition))
 
-    def longest_ack_gap(self, t_from, t_to):
-        """The longest time without an ack between t_from and t_to."""
+    def longest_ack_gap(self, t_from, t_to, partition):
+        """The longest time without an ack on `partition` between t_from and
+        t_to."""
         ts = sorted(r["t"] for r in list(self.history.records)
-                    if r["f"] == "send" and r["type"] == "ok" and t_from <= r["t"] <= t_to)
+                    if r["f"] == "send" and r["type"] == "ok" and t_from <= r["t"] <= t_to
+                    and r["partition"] == partition)
         edges = [t_from, *ts, t_to]
         return max(b - a for a, b in zip(edges, edges[1:]))
+
+
+# -- the verdict and the schedules shared by the CI tier and the nightly -------
+
+def assert_valid(run):
+    """Every counter of the checker is 0."""
+    r = run.result
+    bad = {k: v for k, v in r["counters"].items() if v}
+    assert r["valid"] and not bad, f"{run.test_id}: anomalies {bad}\n{run.report_line}"
+
+
+def hard_bounce(run, kills=3):
+    """R1: the leader of partition 0 is killed with SIGKILL `kills` times,
+    each time restarted once ZooKeeper has dropped it and another leader
+    took over, with records acknowledged between the kills."""
+    for i in range(kills):
+        victim = run.leader_of(0)
+        run.kill(victim)
+        expiry = run.wait_deregistered(victim)
+        took = run.wait_leader_other_than(0, victim)
+        print(f"    kill {i + 1}: broker {victim} gone from ZooKeeper after {expiry:.1f}s, "
+              f"new leader {took:.1f}s later", flush=True)
+        run.restart(victim)
+        run.wait_acks(100, 30.0, "acks between kills")
+
+
+def jepsen_2013(run, alone_s=2.0, isolated_s=4.0):
+    """R4: the leader of partition 0 stops hearing its followers (they cannot
+    fetch: the ISR shrinks to it alone), then is cut from everything,
+    ZooKeeper included, past its session; then healed."""
+    leader = run.leader_of(0)
+    run.drop_inbound_from_brokers(leader)
+    run.wait_isr(0, lambda isr: isr == [leader], 4 + 10, f"the ISR shrunk to leader {leader}")
+    run.hold(alone_s)
+    run.isolate(leader)
+    run.wait_deregistered(leader)
+    run.hold(isolated_s)
+    run.heal_net(leader)

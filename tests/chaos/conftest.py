@@ -3,7 +3,9 @@ Chaos tier wiring: one topology (bridge, namespaces, ZooKeeper) per test
 file, each test a fresh cluster on it (chaos.ChaosRun); the logs of the
 file's processes shown when a test fails; the report printed at the end.
 """
+import importlib.util
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -15,6 +17,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 import chaos  # noqa: E402
 import kbharness as h  # noqa: E402
 import netcluster as nc  # noqa: E402
+
+
+def _exit_on_signal(signum, frame):
+    """SIGTERM or SIGHUP (a CI timeout, a closed terminal) ends the run
+    through the normal exit, so that every finally and atexit clean-up runs:
+    namespaces, mounts and processes (also SIGSTOPped ones) go away."""
+    raise SystemExit(128 + signum)
+
+
+for _sig in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(_sig, _exit_on_signal)
+
+
+def _load_integration_conftest():
+    path = Path(__file__).resolve().parents[1] / "integration" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("integration_conftest", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -49,41 +70,18 @@ def topo(request, tmp_path_factory):
         t.close()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.failed:
-        for p in h.PROCESSES:
-            lines = 15 if p.name.startswith("zookeeper") else 40
-            rep.sections.append((f"{p.name} (pid {p.pid}) log tail: {p.log_path}", p.tail(lines)))
-
-
-_starts = {}
-_durations = []
-
-
-def pytest_runtest_logstart(nodeid, location):
-    _starts[nodeid] = time.monotonic()
-    h.CURRENT_TEST["id"] = nodeid.split("::", 1)[-1]
-
-
-def pytest_runtest_logfinish(nodeid, location):
-    _durations.append((nodeid, time.monotonic() - _starts.get(nodeid, time.monotonic())))
+# The integration suite's hooks: log tails of the file's processes when a
+# test fails, each test's wall time and the measured intervals at the end.
+_integration = _load_integration_conftest()
+pytest_runtest_makereport = _integration.pytest_runtest_makereport
+pytest_runtest_logstart = _integration.pytest_runtest_logstart
+pytest_runtest_logfinish = _integration.pytest_runtest_logfinish
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    tr = terminalreporter
-    if _durations:
-        tr.section("chaos wall times (setup + run + teardown)")
-        for nodeid, secs in _durations:
-            tr.write_line(f"{secs:7.2f}s  {nodeid}")
+    _integration.pytest_terminal_summary(terminalreporter, exitstatus, config)
     report = chaos.OUT / "report.txt"
     if report.exists():
-        tr.section(f"chaos report ({report})")
+        terminalreporter.section(f"chaos report ({report})")
         for line in report.read_text().splitlines():
-            tr.write_line(line)
-    if h.STEP_TIMES:
-        tr.section("measured intervals")
-        for test, what, secs in h.STEP_TIMES:
-            tr.write_line(f"{secs:7.2f}s  {test}: {what}")
+            terminalreporter.write_line(line)

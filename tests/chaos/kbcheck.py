@@ -174,13 +174,28 @@ zk_invariant        the number of distinct violations of these rules over
                     below the highest earlier one, identified by its value.
                     The per-rule split is in stats.zk_invariant_by_rule.
 min_isr_violation   (only when meta.acks is "all" / "-1" / -1) ok sends to
-                    P such that the last zk sample with t <= the invoke t,
-                    the first zk sample with t >= the ok t, and every sample
-                    in between show P with len(isr) < meta.min_isr (a sample
-                    where P is absent breaks the chain; no such sample
-                    before or after = not counted).
+                    P such that the last zk sample with t <= max(invoke t,
+                    ok t - 1 s), the first zk sample with t >= the ok t, and
+                    every sample in between show P with len(isr) <
+                    meta.min_isr (a sample where P is absent breaks the
+                    chain; no such sample before or after = not counted).
+                    Samples are stamped when their reads begin.
 drain_incomplete    partitions whose (last) drain_end has complete=false,
                     plus partitions that have ok sends but no drain_end.
+drain_error         drain lines of type fail: the drain's consumer reported
+                    an error other than the end of a partition (e.g. a
+                    batch that failed its CRC and was skipped).
+drain_gap           partitions with an offset below their drain_end at which
+                    the drain read nothing (logs start at 0 in these runs
+                    and offsets have no holes).
+read_lost           distinct values a poll read at (P, O), whose send was
+                    not ok, that the drain lacks although it covered O (a
+                    record that was readable, so below the high watermark,
+                    then vanished).
+producer_fatal      producer_fatal lines: the idempotent producer hit a
+                    fatal error (e.g. a sequence number the broker lost).
+unresolved_sends    sends invoked that never completed (no ok, fail or
+                    info line by the end).
 crash               exit lines with expected=false, plus lines of the given
                     broker log files matching one of: "ERROR:
                     AddressSanitizer", "ERROR: LeakSanitizer", "runtime
@@ -206,7 +221,9 @@ consumer_errors (+ first examples), acks_during_faults (ok sends whose ok t
 lies in a fault window: from a fault line to the next heal line, or to the
 end when no heal follows), fault_times, heal_times, final_heal_t,
 first_ack_after_heal_s, full_isr_after_heal_s, liveness_checked,
-zk_invariant_by_rule, ignored_lines, log_files.
+zk_invariant_by_rule, unclean_rule_unchecked (leader changes between two
+samples more than one znode version apart, which unclean_leader cannot
+judge), ignored_lines, log_files.
 """
 
 import argparse
@@ -230,10 +247,19 @@ COUNTERS = (
     "zk_invariant",
     "min_isr_violation",
     "drain_incomplete",
+    "drain_error",
+    "drain_gap",
+    "read_lost",
+    "producer_fatal",
+    "unresolved_sends",
     "crash",
     "no_ack_after_heal",
     "no_full_isr_after_heal",
 )
+
+# min_isr_violation: how long before an ack a sample showing the ISR below
+# min.insync.replicas must have been taken.
+MIN_ISR_MARGIN_S = 1.0
 
 ZK_RULES = (
     "leader_not_in_isr",
@@ -462,6 +488,8 @@ def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
     faults, heals = [], []
     exits = []
     consumer_errors = []
+    drain_errors = []
+    producer_fatals = []
 
     for r in recs:
         f, typ = r["f"], r["type"]
@@ -491,8 +519,12 @@ def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
                     polls.setdefault((r["proc"], r["partition"]), []).append((r["t"], r["offset"]))
             elif f == "poll":
                 consumer_errors.append(r)
+            elif typ == "fail":
+                drain_errors.append(r)
             else:
                 ignored += 1
+        elif f == "producer_fatal":
+            producer_fatals.append(r)
         elif f == "drain_end":
             drain_end[r["partition"]] = r
         elif f == "list":
@@ -553,6 +585,37 @@ def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
         if s.value not in locs:
             c.add("unseen", "value %d acked at p%s@%s %s never read"
                   % (s.value, s.part, s.offset, _fmt_t(s.ok_t)))
+
+    # ---- read_lost: records a consumer read (so they were below the HW,
+    # committed) that a drain covering their offset no longer has; acked
+    # sends are acked_lost already
+    read_lost = set()
+    for (t, proc, kind, p, o, v) in reads:
+        de = drain_end.get(p)
+        acked = v in sends and sends[v].ok
+        if (kind == "poll" and v is not None and v not in drained and v not in read_lost and not acked
+                and de is not None and (de["complete"] or de["offset"] > o)):
+            read_lost.add(v)
+            c.add("read_lost", "value %d read by %s at p%d@%d %s; the drain read to %d without it"
+                  % (v, proc, p, o, _fmt_t(t), de["offset"]))
+
+    # ---- drain_gap, drain_error: the drain reads each log from offset 0
+    # (nothing is deleted during a run) and offsets have no holes
+    for p, de in sorted(drain_end.items()):
+        seen = {o for (t, proc, kind, q, o, v) in reads if kind == "drain" and q == p}
+        missing = [o for o in range(de["offset"]) if o not in seen]
+        if missing:
+            c.add("drain_gap", "p%d: the drain found no record at %d offset(s) below %d, first %d"
+                  % (p, len(missing), de["offset"], missing[0]))
+    for r in drain_errors:
+        c.add("drain_error", "p%s %s: %s" % (r.get("partition"), _fmt_t(r["t"]), r.get("error")))
+
+    # ---- producer_fatal, unresolved_sends
+    for r in producer_fatals:
+        c.add("producer_fatal", "%s %s" % (_fmt_t(r["t"]), str(r.get("error"))[:120]))
+    for s_ in all_sends:
+        if s_.outcome() == "pending":
+            c.add("unresolved_sends", "value %d invoked %s never completed" % (s_.value, _fmt_t(s_.inv_t)))
 
     # ---- duplicate
     for v in sorted(locs):
@@ -660,6 +723,7 @@ def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
     # ---- zk_invariant
     unclean_allowed = bool(meta["unclean"])
     by_rule = {rule: 0 for rule in ZK_RULES}
+    unchecked = 0         # leader changes the unclean_leader rule could not judge
     seen_keys = set()
     max_epoch = {}
     prev_state = {}
@@ -700,6 +764,9 @@ def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
                 if m is None or lepoch > m:
                     max_epoch[p] = lepoch
             prev = prev_state.get(p)
+            if (prev is not None and version is not None and prev[3] is not None
+                    and version > prev[3] + 1 and has_leader and leader != prev[0]):
+                unchecked += 1  # a leader change across unsampled versions
             if (not unclean_allowed and prev is not None and version is not None
                     and prev[3] is not None and version == prev[3] + 1
                     and has_leader and leader != prev[0] and leader not in prev[2]):
@@ -707,6 +774,7 @@ def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
                              desc + " (previous leader=%s isr=%s)" % (prev[0], list(prev[2])))
             prev_state[p] = parts[p]
     stats["zk_invariant_by_rule"] = by_rule
+    stats["unclean_rule_unchecked"] = unchecked
 
     # ---- min_isr_violation
     if _acks_all(meta["acks"]) and samples:
@@ -726,7 +794,12 @@ def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
         for s in sorted(ok_sends, key=lambda s: s.ok_t):
             if s.inv_t is None or s.part is None:
                 continue
-            k = bisect.bisect_right(sample_t, s.inv_t) - 1     # last sample t <= invoke
+            # The chain starts at the last sample before the invoke, or at
+            # one MIN_ISR_MARGIN_S before the ack: a record produced before
+            # the ISR shrank must not be acknowledged after it either (the
+            # margin covers the moment the leader acts on its ZooKeeper write).
+            before = max(s.inv_t, s.ok_t - MIN_ISR_MARGIN_S)
+            k = bisect.bisect_right(sample_t, before) - 1
             m = bisect.bisect_left(sample_t, s.ok_t)           # first sample t >= ok
             if k < 0 or m >= len(samples) or m < k:
                 continue

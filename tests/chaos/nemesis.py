@@ -6,7 +6,8 @@ at most `concurrent` faults at once.  The same seed gives the same schedule
 of choices (the times it waits for the cluster differ from run to run).
 
 Each fault is a function fault(run, rng) -> (description, heal) that starts
-the fault and returns how to heal it.  There is no delay fault: this
+the fault and returns how to heal it; a network fault's heal removes only
+the iptables rules it added, so two faults on one broker end separately.  There is no delay fault: this
 machine's kernel has no netem qdisc (tests/chaos/README).
 """
 import random
@@ -31,8 +32,9 @@ def pause(run, rng):
 
 def partition_one(run, rng):
     victim = rng.choice(sorted(run.brokers))
-    run.cut_brokers(victim)
-    return f"broker {victim} cut from the brokers", lambda: run.heal_net(victim)
+    rules = run.cut_brokers(victim)
+    what = f"broker {victim} cut from the brokers"
+    return what, lambda: run.heal_net(victim, what, rules)
 
 
 def majorities_ring(run, rng):
@@ -40,22 +42,22 @@ def majorities_ring(run, rng):
     (itself and one peer) but no two see the same majority."""
     ids = sorted(run.brokers)
     rng.shuffle(ids)
-    for i, b in enumerate(ids):
-        prev = ids[i - 1]
-        run.node(b).cut_inbound_from([run.node(prev).ip])
     run.history.fault(f"majorities ring {ids}")
+    added = {b: run.net_rules(b, run.node(b).cut_inbound_from([run.node(ids[i - 1]).ip]))
+             for i, b in enumerate(ids)}
 
     def heal():
-        for b in ids:
-            run.heal_net(b)
+        for b, rules in added.items():
+            run.heal_net(b, f"majorities ring {ids}: broker {b}", rules)
     return f"majorities ring {ids}", heal
 
 
 def zookeeper_cut(run, rng):
     victim = rng.choice(sorted(run.brokers))
-    run.history.fault(f"broker {victim} cut from ZooKeeper")
-    run.node(victim).cut_from([z.node.ip for z in run.topo.zk])
-    return f"broker {victim} cut from ZooKeeper", lambda: run.heal_net(victim)
+    what = f"broker {victim} cut from ZooKeeper"
+    run.history.fault(what)
+    rules = run.net_rules(victim, run.node(victim).cut_from([z.node.ip for z in run.topo.zk]))
+    return what, lambda: run.heal_net(victim, what, rules)
 
 
 def session_expiry(run, rng):
@@ -66,9 +68,10 @@ def session_expiry(run, rng):
 
 def packet_loss(run, rng):
     victim = rng.choice(sorted(run.brokers))
-    run.history.fault(f"20% packet loss on broker {victim}")
-    run.node(victim).lossy(0.2)
-    return f"20% packet loss on broker {victim}", lambda: run.heal_net(victim)
+    what = f"20% packet loss on broker {victim}"
+    run.history.fault(what)
+    rules = run.net_rules(victim, run.node(victim).lossy(0.2))
+    return what, lambda: run.heal_net(victim, what, rules)
 
 
 FAULTS = [kill, pause, partition_one, majorities_ring, zookeeper_cut, session_expiry, packet_loss]
@@ -95,4 +98,3 @@ def run_random(run, seconds, seed, concurrent=1, mean_interval=15.0):
         time.sleep(0.2)
     for _, _, heal in active:
         heal()
-    return rng

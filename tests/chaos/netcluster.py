@@ -16,9 +16,11 @@ traffic from 10.77.S.1 to a broker is client traffic.
 
 Ownership: a Topology owns its bridge, its namespaces, its tmpfs mounts and
 every process it started (by PID); close() removes all of them and is also
-registered with atexit, so a failing or interrupted test leaves nothing
-behind.  Namespaces are named after the PID of the run that made them: a run
-removes the leftovers of runs whose PID is gone, never those of a live one.
+registered with atexit, so a failing test, or one ended by SIGINT, SIGTERM
+or SIGHUP (conftest turns those into an exit), leaves nothing behind.
+Namespaces are named after the PID of the run that made them: a run removes
+the namespaces of runs whose PID is gone, and kills what still runs in
+them, never those of a live run (a SIGKILLed run's tmpfs mounts stay).
 
 The kernel of this machine has no netem qdisc ("Specified qdisc kind is
 unknown"), so packet loss is made with iptables' statistic match instead and
@@ -34,7 +36,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
@@ -67,14 +68,22 @@ def pid_alive(pid):
 
 def remove_stale_namespaces():
     """Namespaces and bridges of earlier runs whose process is gone (a run
-    that was SIGKILLed cannot clean up after itself)."""
+    that was SIGKILLed cannot clean up after itself), and this process's
+    own names if a dead run with the same PID left them: every process
+    still inside one is killed first (a broker or ZooKeeper would keep it
+    alive).  tmpfs mounts of such a run are left for the operator (their
+    paths cannot be told from a live run's)."""
+    own = f"{PREFIX}{os.getpid()}"
     out = sh("ip", "netns", "list", check=False).stdout
-    for name in re.findall(rf"^({PREFIX}(\d+)-\w+)", out, re.M):
-        if not pid_alive(int(name[1])):
-            sh("ip", "netns", "del", name[0], check=False)
+    for name, pid in re.findall(rf"^({PREFIX}(\d+)-\w+)", out, re.M):
+        if f"{PREFIX}{pid}" == own or not pid_alive(int(pid)):
+            for victim in sh("ip", "netns", "pids", name, check=False).stdout.split():
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(victim), signal.SIGKILL)
+            sh("ip", "netns", "del", name, check=False)
     links = sh("ip", "-o", "link", "show", "type", "bridge", check=False).stdout
     for name, pid in re.findall(rf"\d+: ({PREFIX}(\d+)br)[:@]", links):
-        if not pid_alive(int(pid)):
+        if name == f"{own}br" or not pid_alive(int(pid)):
             sh("ip", "link", "del", name, check=False)
 
 
@@ -102,56 +111,71 @@ class Node:
         self.topo.namespaces.append(self.ns)
         sh("ip", "link", "add", self.veth, "type", "veth", "peer", "name", "eth0", "netns", self.ns)
         sh("ip", "link", "set", self.veth, "master", self.topo.bridge, "up")
-        sh("ip", "-n", self.ns, "addr", "add", f"{self.ip}/24", "dev", "eth0")
-        sh("ip", "-n", self.ns, "link", "set", "eth0", "up")
-        sh("ip", "-n", self.ns, "link", "set", "lo", "up")
+        sh(*self.argv("ip", "addr", "add", f"{self.ip}/24", "dev", "eth0"))
+        sh(*self.argv("ip", "link", "set", "eth0", "up"))
+        sh(*self.argv("ip", "link", "set", "lo", "up"))
 
     def argv(self, *argv):
-        """argv run inside this namespace (ip netns exec execs it: the PID the
-        harness holds is the program's own)."""
-        return ["ip", "netns", "exec", self.ns, *[str(a) for a in argv]]
+        """argv run inside this namespace.  nsenter joins the network
+        namespace only and execs the program (the PID the harness holds is
+        the program's own); `ip netns exec` and `ip -n` would also make a
+        mount namespace with `mount --make-rslave /`, which fails where / is
+        not a mount point (a chroot)."""
+        return ["nsenter", f"--net=/run/netns/{self.ns}", *[str(a) for a in argv]]
 
     def iptables(self, *rule):
         sh(*self.argv("iptables", "-w", *rule))
+
+    def add_rules(self, rules):
+        """Appends each rule (chain first); returns them, for delete_rules."""
+        for r in rules:
+            self.iptables("-A", *r)
+        return rules
+
+    def delete_rules(self, rules):
+        """Removes exactly the rules one fault added (another fault on this
+        namespace keeps its own)."""
+        for r in rules:
+            sh(*self.argv("iptables", "-w", "-D", *r), check=False)
 
     def heal(self):
         """Removes every rule of this namespace (its tables are its own)."""
         sh(*self.argv("iptables", "-w", "-F"))
 
-    # -- faults: each adds DROP rules in both directions --------------------
+    # -- faults: each returns the rules it added (for delete_rules) ---------
     def cut_from(self, peer_ips, port=None):
         """Drops traffic between this node and peer_ips (optionally only to and
         from `port` on either side), in both directions."""
+        rules = []
         for ip in peer_ips:
             if port is None:
-                self.iptables("-A", "INPUT", "-s", ip, "-j", "DROP")
-                self.iptables("-A", "OUTPUT", "-d", ip, "-j", "DROP")
+                rules += [("INPUT", "-s", ip, "-j", "DROP"), ("OUTPUT", "-d", ip, "-j", "DROP")]
             else:
                 for d in ("--dport", "--sport"):
-                    self.iptables("-A", "INPUT", "-s", ip, "-p", "tcp", d, port, "-j", "DROP")
-                    self.iptables("-A", "OUTPUT", "-d", ip, "-p", "tcp", d, port, "-j", "DROP")
+                    rules += [("INPUT", "-s", ip, "-p", "tcp", d, str(port), "-j", "DROP"),
+                              ("OUTPUT", "-d", ip, "-p", "tcp", d, str(port), "-j", "DROP")]
+        return self.add_rules(rules)
 
     def cut_inbound_from(self, peer_ips):
         """This node stops hearing peer_ips (it can still send to them)."""
-        for ip in peer_ips:
-            self.iptables("-A", "INPUT", "-s", ip, "-j", "DROP")
+        return self.add_rules([("INPUT", "-s", ip, "-j", "DROP") for ip in peer_ips])
 
     def drop_inbound(self, peer_ips, port):
         """Drops connections and packets from peer_ips to `port` here (the
         node's own connections to the peers keep working)."""
-        for ip in peer_ips:
-            self.iptables("-A", "INPUT", "-s", ip, "-p", "tcp", "--dport", port, "-j", "DROP")
+        return self.add_rules([("INPUT", "-s", ip, "-p", "tcp", "--dport", str(port), "-j", "DROP")
+                               for ip in peer_ips])
 
     def isolate(self):
         """Nothing in or out but loopback."""
-        self.iptables("-A", "INPUT", "!", "-i", "lo", "-j", "DROP")
-        self.iptables("-A", "OUTPUT", "!", "-o", "lo", "-j", "DROP")
+        return self.add_rules([("INPUT", "!", "-i", "lo", "-j", "DROP"),
+                               ("OUTPUT", "!", "-o", "lo", "-j", "DROP")])
 
     def lossy(self, probability):
         """Drops each packet in or out with the given probability."""
-        for chain, flag in (("INPUT", "-i"), ("OUTPUT", "-o")):
-            self.iptables("-A", chain, "!", flag, "lo", "-m", "statistic", "--mode", "random",
-                          "--probability", str(probability), "-j", "DROP")
+        return self.add_rules([(chain, "!", flag, "lo", "-m", "statistic", "--mode", "random",
+                                "--probability", str(probability), "-j", "DROP")
+                               for chain, flag in (("INPUT", "-i"), ("OUTPUT", "-o"))])
 
 
 class ZooKeeperServer:
@@ -236,11 +260,10 @@ class Broker:
         props.update(self.extra)
         self.properties.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
 
-    def start(self, launcher=(), env=None):
-        """launcher: a command the broker runs under (e.g. faketime); env:
-        variables added to the broker's environment for this start."""
+    def start(self, env=None):
+        """env: variables added to the broker's environment for this start."""
         self.write_properties()
-        self.process.argv = self.node.argv(*launcher, h.KBROKER_BIN, self.properties)
+        self.process.argv = self.node.argv(h.KBROKER_BIN, self.properties)
         self.process.env = {**os.environ, **env} if env else None
         self.process.start()
         return self
@@ -251,11 +274,12 @@ class Broker:
     def send_signal(self, sig):
         self.process.send_signal(sig)
 
-    def stop(self, sig=signal.SIGTERM, timeout=30.0, expected=True, signalled=False):
+    def stop(self, sig=signal.SIGTERM, timeout=30.0, signalled=False):
+        """Stops the broker; an exit other than 0 after SIGTERM is recorded
+        as unexpected (a crash)."""
         rc = self.process.stop(sig, timeout, signalled)
         if rc is not None:
-            ok = expected and (rc == 0 if sig == signal.SIGTERM else True)
-            self.exits.append((time.monotonic(), rc, ok))
+            self.exits.append((time.monotonic(), rc, rc == 0 or sig != signal.SIGTERM))
         return rc
 
     def note_exit_if_dead(self):
@@ -320,16 +344,7 @@ class Topology:
         zk.close()
 
     def kazoo(self, chroot=None):
-        from kazoo.client import KazooClient
-        zk = KazooClient(hosts=self.zk_hosts + (self.chroot if chroot is None else chroot),
-                         timeout=10.0,
-                         connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 1.0},
-                         command_retry={"max_tries": 0})
-        with warnings.catch_warnings():
-            # A chroot the brokers have not created yet is expected here.
-            warnings.filterwarnings("ignore", message="No chroot path exists")
-            zk.start(timeout=20.0)
-        return zk
+        return h.kazoo_client(self.zk_hosts + (self.chroot if chroot is None else chroot), 20.0)
 
     # -- brokers ------------------------------------------------------------
     def new_cluster(self, name, extra, tmpfs_mb=None):
@@ -424,3 +439,10 @@ def copy_logs(topo, dest):
             shutil.copyfile(b.process.log_path, p)
             paths.append(p)
     return paths
+
+
+def copy_data(topo, dest):
+    """Copies every broker's log dir to dest/data-broker-N."""
+    for b in topo.brokers.values():
+        with contextlib.suppress(OSError):
+            shutil.copytree(b.log_dir, Path(dest) / f"data-broker-{b.id}", dirs_exist_ok=True)

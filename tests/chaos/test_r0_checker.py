@@ -312,14 +312,14 @@ def seed(name, zk_rule=None, **expected):
     return register
 
 
-@seed("lost_write_polled", acked_lost=1)
+@seed("lost_write_polled", acked_lost=1, drain_gap=1)
 def _lost_polled(h, tmp):
     # a consumer saw it while tailing; the drain no longer finds it
     h.ok_send(0, 10)
     h.remove(h.drain_rec[(0, 10)])
 
 
-@seed("lost_write_never_read", acked_lost=1, unseen=1)
+@seed("lost_write_never_read", acked_lost=1, unseen=1, drain_gap=1)
 def _lost_never_read(h, tmp):
     h.ok_send(0, 10)
     h.remove(h.drain_rec[(0, 10)])
@@ -337,6 +337,41 @@ def _lost_truncated(h, tmp):
           error="Local: Message timed out")
     h.poll_rec[(0, 10)]["value"] = other
     h.drain_rec[(0, 10)]["value"] = other
+
+
+def written_indeterminate(h):
+    """The send whose answer was lost although the new leader wrote it."""
+    return next(s for s in h.sends if s["outcome"] == "info" and s["offset"] is not None)
+
+
+@seed("drain_gap", drain_gap=1)
+def _drain_gap(h, tmp):
+    # an indeterminate record nobody polled is missing below the drain's end
+    s = written_indeterminate(h)
+    h.remove(h.drain_rec[(s["p"], s["offset"])])
+    h.remove(h.poll_rec[(s["p"], s["offset"])])
+
+
+@seed("read_lost", read_lost=1, drain_gap=1)
+def _read_lost(h, tmp):
+    # a tailer read it (it was committed), the drain no longer finds it
+    s = written_indeterminate(h)
+    h.remove(h.drain_rec[(s["p"], s["offset"])])
+
+
+@seed("drain_error", drain_error=1)
+def _drain_error(h, tmp):
+    h.add(h.end + 1.5, "drain", "fail", "drain", partition=3, error="Local: Bad message format")
+
+
+@seed("producer_fatal", producer_fatal=1)
+def _producer_fatal(h, tmp):
+    h.add(20.0, "producer", "info", "producer_fatal", error="OUT_OF_ORDER_SEQUENCE_NUMBER")
+
+
+@seed("unresolved_sends", unresolved_sends=1)
+def _unresolved(h, tmp):
+    h.add(h.end - 0.1, "producer", "invoke", "send", partition=2, value=h.next_value + 70)
 
 
 @seed("unseen", unseen=1, acked_lost=1)
@@ -508,6 +543,24 @@ def _min_isr(h, tmp):
     after = [z for z in h.samples if z["t"] >= s["done_t"]][0]
     for z in h.samples_between(before["t"], after["t"] + 0.001):
         z["partitions"]["3"]["isr"] = [1]
+
+
+@seed("min_isr_violation_after_the_shrink", min_isr_violation=1)
+def _min_isr_after_shrink(h, tmp):
+    # one send to p3 invoked while the ISR was full, acknowledged 2 s after
+    # ZooKeeper showed the ISR shrunk to the leader alone (the record waited
+    # for followers that had gone, and must have failed, not succeeded); the
+    # other sends to p3 answered in that window timed out
+    s = next(s for s in h.sends if s["p"] == 3 and s["outcome"] == "ok" and s["inv_t"] > 5.0)
+    s["done"]["t"] = round(s["inv_t"] + 3.0, 6)
+    shrink_t = s["inv_t"] + 1.0
+    after = [z for z in h.samples if z["t"] >= s["done"]["t"]][0]
+    for z in h.samples_between(shrink_t, after["t"] + 0.001):
+        z["partitions"]["3"]["isr"] = [1]
+    for o in h.sends:
+        if o is not s and o["p"] == 3 and o["outcome"] == "ok" and shrink_t <= o["done_t"] <= after["t"]:
+            o["done"].update(type="info", error="Local: Message timed out")
+            del o["done"]["offset"]
 
 
 @seed("drain_incomplete", drain_incomplete=1)

@@ -56,8 +56,10 @@ class History:
     def now(self):
         return round(time.monotonic() - self.t0, 4)
 
-    def add(self, proc, type_, f, **fields):
-        rec = {"t": self.now(), "proc": proc, "type": type_, "f": f, **fields}
+    def add(self, proc, type_, f, t=None, **fields):
+        """One line; t (default: now) lets an observation that takes time
+        carry the moment it began."""
+        rec = {"t": self.now() if t is None else t, "proc": proc, "type": type_, "f": f, **fields}
         line = json.dumps(rec, separators=(",", ":"))
         with self.lock:
             self.records.append(rec)
@@ -107,8 +109,10 @@ class Worker(threading.Thread):
 
 # Errors after which a record certainly was not written; every other error
 # leaves it indeterminate ("info": it may or may not appear).
-DEFINITE_FAILURES = {KafkaError._PURGE_QUEUE, KafkaError.MSG_SIZE_TOO_LARGE,
-                     KafkaError.INVALID_RECORD, KafkaError.RECORD_LIST_TOO_LARGE}
+# (A purged queue is not one of them: it may hold retried records that a
+# broker did write.)
+DEFINITE_FAILURES = {KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.INVALID_RECORD,
+                     KafkaError.RECORD_LIST_TOO_LARGE}
 
 
 class ProducerWorker(Worker):
@@ -128,7 +132,7 @@ class ProducerWorker(Worker):
         self.conf["error_cb"] = self.client_error
         self.conf["logger"] = history.logger
         self.acked = 0
-        self.fatal = 0
+        self.client = None
         self.fatal_seen = threading.Event()
 
     def client_error(self, err):
@@ -150,34 +154,32 @@ class ProducerWorker(Worker):
             self.h.add("producer", kind, "send", partition=p, value=v, error=err.name())
 
     def loop(self):
-        producer = Producer(self.conf)
-        for v in paced_values(self.halt, self.rate, self.poll_quietly(producer)):
+        self.client = Producer(self.conf)
+        for v in paced_values(self.halt, self.rate, self.poll_quietly):
             p = v % self.partitions
             self.h.add("producer", "invoke", "send", partition=p, value=v)
             try:
-                producer.produce(self.topic, str(v).encode(), partition=p, on_delivery=self.delivered)
+                self.client.produce(self.topic, str(v).encode(), partition=p, on_delivery=self.delivered)
             except Exception as e:  # noqa: BLE001 - queue full, or the producer is fenced
                 self.h.add("producer", "fail", "send", partition=p, value=v, error=repr(e)[:120])
             if self.fatal_seen.is_set():
                 # A new producer (a new producer id) goes on; the dead one's
                 # records that get no report stay indeterminate.
-                self.fatal += 1
                 self.fatal_seen.clear()
-                self.flush_quietly(producer, 5)
-                producer = Producer(self.conf)
+                self.flush_quietly(self.client, 5)
+                self.client = Producer(self.conf)
         # Everything still queued gets its delivery report before the end.
-        remaining = self.flush_quietly(producer, 45)
+        remaining = self.flush_quietly(self.client, 45)
         if remaining:
             self.h.add("producer", "info", "producer_flush", error=f"{remaining} undelivered at stop")
 
-    def poll_quietly(self, producer_ref):
-        """The pacer's idle callback: serves delivery reports meanwhile."""
-        def idle(seconds):
-            try:
-                producer_ref.poll(seconds)
-            except KafkaException as e:  # a fatal error surfaces here too
-                self.note_fatal(e)
-        return idle
+    def poll_quietly(self, seconds):
+        """The pacer's idle time: serves the current producer's delivery
+        reports (and its fatal error, which surfaces here too)."""
+        try:
+            self.client.poll(seconds)
+        except KafkaException as e:
+            self.note_fatal(e)
 
     def flush_quietly(self, producer, timeout):
         try:
@@ -331,10 +333,11 @@ class TailingConsumer(Worker):
 
 
 def value_fields(raw):
-    try:
+    """The record's integer value, or null with the raw bytes: only plain
+    ASCII digits count (int() would also take spaces, '+' and '_')."""
+    if isinstance(raw, bytes) and raw.isdigit():
         return {"value": int(raw)}
-    except (TypeError, ValueError):
-        return {"value": None, "raw": repr(raw)[:80]}
+    return {"value": None, "raw": repr(raw)[:80]}
 
 
 class Lister(Worker):
@@ -406,9 +409,12 @@ class ZkSampler(Worker):
 
     def loop(self):
         while not self.halt.wait(0.25):
+            # Stamped with the time the reads begin: the state they show was
+            # current at or after it (the checker relies on that).
+            t = self.h.now()
             try:
                 self.last = self.sample()
-                self.h.add("zk", "ok", "zk", **self.last)
+                self.h.add("zk", "ok", "zk", t=t, **self.last)
             except Exception as e:  # noqa: BLE001 - ZooKeeper unreachable: no sample
                 self.h.add("zk", "info", "zk", error=repr(e)[:120])
 
@@ -420,6 +426,9 @@ class ZkSampler(Worker):
         return json.loads(data), stat
 
     def sample(self):
+        # With an ensemble, the server this client reads from may lag the
+        # leader: sync first.
+        self.zk.sync("/")
         ctl, _ = self.read_json("/controller")
         epoch, _ = self.read_json("/controller_epoch")
         ids = sorted(int(i) for i in self.zk.get_children("/brokers/ids"))
@@ -458,6 +467,8 @@ def drain(history, bootstrap, topic, partitions, timeout=60.0):
                     if m.error().code() == KafkaError._PARTITION_EOF:
                         at_end[p] = True
                         nxt[p] = max(nxt[p], m.offset())
+                    else:  # e.g. _BAD_MSG: a batch failed its CRC and was skipped
+                        history.add("drain", "fail", "drain", partition=p, error=m.error().name())
                     continue
                 at_end[p] = False
                 nxt[p] = m.offset() + 1

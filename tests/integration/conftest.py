@@ -88,7 +88,7 @@ def pytest_runtest_makereport(item, call):
     rep = outcome.get_result()
     if rep.failed:
         for p in h.PROCESSES:
-            lines = 15 if p.name == "zookeeper" else 40
+            lines = 15 if p.name.startswith("zookeeper") else 40
             rep.sections.append((f"{p.name} (pid {p.pid}) log tail: {p.log_path}", p.tail(lines)))
 
 

@@ -386,16 +386,20 @@ class ZooKeeper:
         return out
 
     def client(self, chroot=""):
-        """A kazoo client (the test's own eyes on ZooKeeper) that keeps
-        reconnecting forever, so it survives a ZooKeeper restart."""
-        zk = KazooClient(hosts=self.connect + chroot, timeout=10.0,
-                         connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 1.0},
-                         command_retry={"max_tries": 0})
-        with warnings.catch_warnings():
-            # A chroot the brokers have not created yet is expected here.
-            warnings.filterwarnings("ignore", message="No chroot path exists")
-            zk.start(timeout=15.0)
-        return zk
+        return kazoo_client(self.connect + chroot)
+
+
+def kazoo_client(hosts, start_timeout=15.0):
+    """A kazoo client (the test's own eyes on ZooKeeper) that keeps
+    reconnecting forever, so it survives a ZooKeeper restart."""
+    zk = KazooClient(hosts=hosts, timeout=10.0,
+                     connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 1.0},
+                     command_retry={"max_tries": 0})
+    with warnings.catch_warnings():
+        # A chroot the brokers have not created yet is expected here.
+        warnings.filterwarnings("ignore", message="No chroot path exists")
+        zk.start(timeout=start_timeout)
+    return zk
 
 
 class Broker:

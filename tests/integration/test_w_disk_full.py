@@ -120,6 +120,49 @@ def test_every_acknowledged_record_is_served_while_the_disk_is_full(full):
     assert len(got) == len(want), f"read {len(got)} records, {len(want)} were acknowledged"
 
 
+def idempotent_produce(broker, producer_id, sequence):
+    """One record of an idempotent producer (epoch 0) in a raw Produce v7:
+    (error, base offset, the Rec it would be)."""
+    key = b"idem-%d" % sequence
+    batch = kw.build_batch([(key, VALUE)], base_timestamp=int(time.time() * 1000),
+                           producer_id=producer_id, producer_epoch=0, base_sequence=sequence)
+    s = h.connect(broker.port, timeout=30)
+    try:
+        s.sendall(h.kafka_request(0, 7, sequence + 1, kw.produce_body([(TOPIC, [(0, batch)])], acks=1)))
+        _, parts, _, _ = kw.parse_produce_response(h.recv_frame(s), 7)
+    finally:
+        s.close()
+    got = parts[(TOPIC, 0)]
+    return got.error, got.base_offset, h.Rec(TOPIC, 0, got.base_offset, key, VALUE, (), None)
+
+
+def test_a_pipelined_idempotent_producer_gets_storage_errors_not_out_of_order(full):
+    """An idempotent producer keeps up to 5 batches in flight.  When the
+    first fails on the full disk, the next ones arrive with a gap in their
+    sequence numbers: they must get 56 KAFKA_STORAGE_ERROR as Kafka's
+    offline log dir answers, not 45 OUT_OF_ORDER_SEQUENCE_NUMBER, after
+    which librdkafka 2.0 bumps its epoch and resends records that may be
+    written already (the chaos tier's R7 saw them twice).  Once space is
+    back, the retried batches go in, in order."""
+    cluster, broker, state = full
+    pid = 4242
+    os.unlink(state["filler"])
+    err, _, rec = idempotent_produce(broker, pid, 0)
+    assert err == 0, f"sequence 0 with room on the disk: error {err}"
+    state["acked"].append(rec)
+    h.fill_rest(state["filler"])
+    with h.step("sequence 1 fails on the full disk; 2 and 3 arrive with the gap"):
+        answers = [idempotent_produce(broker, pid, seq)[0] for seq in (1, 2, 3)]
+    assert answers == [STORAGE_ERROR] * 3, f"answers to sequences 1, 2, 3: {answers}"
+    os.unlink(state["filler"])
+    with h.step("with room again, the retries of 1, 2 and 3 are appended in order"):
+        for seq in (1, 2, 3):
+            err, base, rec = idempotent_produce(broker, pid, seq)
+            assert err == 0, f"retried sequence {seq}: error {err}"
+            state["acked"].append(rec)
+    h.fill_rest(state["filler"])  # the next scenario frees it
+
+
 def test_after_freeing_space_producing_works_again(full):
     cluster, broker, state = full
     os.unlink(state["filler"])

@@ -112,8 +112,9 @@ def test_r6_controller_failover(topo):
         run.resume(old)
         run.wait_registered(old)
         assert new_epoch > epoch, f"controller_epoch {epoch} -> {new_epoch}"
-        led = [p for p in range(run.partitions) if run.state(p)["leader"] not in (new, -1)]
-        victim = run.state(led[0])["leader"]
+        states = {p: run.state(p) for p in range(run.partitions)}
+        led = [p for p, st in states.items() if st["leader"] not in (new, -1)]
+        victim = states[led[0]]["leader"]
         run.kill(victim)
         took = run.wait_deregistered(victim) + run.wait_leader_other_than(led[0], victim)
         print(f"    controller {old} -> {new} (epoch {epoch} -> {new_epoch}); "

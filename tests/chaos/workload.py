@@ -172,6 +172,10 @@ class ProducerWorker(Worker):
         remaining = self.flush_quietly(self.client, 45)
         if remaining:
             self.h.add("producer", "info", "producer_flush", error=f"{remaining} undelivered at stop")
+        # The last reference: librdkafka's producer is destroyed now, not
+        # whenever the garbage collector gets to it (until then it keeps
+        # asking for metadata, also from the next test's cluster).
+        self.client = None
 
     def poll_quietly(self, seconds):
         """The pacer's idle time: serves the current producer's delivery

@@ -71,7 +71,10 @@ def full(states):
 
 def create_rf3(cluster, topic, partitions=1, configs=(), assignment=None):
     """kbroker-admin create-topic with RF 3 (or the assignment given); waits
-    for the full ISRs and returns (creation time, their states)."""
+    for the full ISRs and for each leader to serve its partition (the state
+    znode is written before the leader applies its role: a Produce sent in
+    between gets NOT_LEADER_OR_FOLLOWER), and returns (creation time, the
+    states)."""
     args = ["create-topic", "--topic", topic]
     args += (["--replica-assignment", assignment] if assignment
              else ["--partitions", partitions, "--replication-factor", 3])
@@ -80,7 +83,10 @@ def create_rf3(cluster, topic, partitions=1, configs=(), assignment=None):
     t0 = time.monotonic()
     r = cluster.admin(*args)
     assert r.returncode == 0, r.stderr
-    return t0, wait_full(cluster, topic)
+    states = wait_full(cluster, topic)
+    h.wait_until(lambda: all(h.list_offsets(cluster.brokers[s["leader"]], topic, [p])[p][0] == 0
+                             for p, s in states.items()), 30, f"the leaders of {topic} to serve it")
+    return t0, states
 
 
 def wait_full(cluster, topic, timeout=60):

@@ -49,6 +49,7 @@ typedef struct {
     lo_op_t *op;
     kb_partition_t *p;
     int64_t ts, upper;
+    int16_t hw_unknown; /* hw_unknown_error() when the request came: upper is that moment's */
     const kp_listoffsets_request_partition_t *in;
     kp_listoffsets_response_partition_t *out;
 } lo_lookup_t;
@@ -125,7 +126,7 @@ static int answer_or_queue(lo_op_t *op, kb_partition_t *p, const kp_listoffsets_
         if (out->error_code) return 0;
         out->offset = upper;
     } else {
-        op->lookups[op->n_lookups++] = (lo_lookup_t){op, p, in->timestamp, upper, in, out};
+        op->lookups[op->n_lookups++] = (lo_lookup_t){op, p, in->timestamp, upper, hw_unknown_error(op, p), in, out};
         return 0;
     }
     return fill_old_style(op, p, in, out);
@@ -202,7 +203,7 @@ static void lookup_done(void *arg, int rc, int64_t offset, int64_t timestamp) {
 
     l->out->offset = rc == 0 ? offset : -1;
     l->out->timestamp = rc == 0 ? timestamp : -1;
-    if (l->out->offset < 0) l->out->error_code = hw_unknown_error(l->op, l->p);
+    if (l->out->offset < 0) l->out->error_code = l->hw_unknown;
     if (fill_old_style(l->op, l->p, l->in, l->out) != 0) l->out->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
     run_lookups(l->op);
 }
@@ -215,7 +216,7 @@ static bool run_lookups(lo_op_t *op) {
         lo_lookup_t *l = &op->lookups[op->next_lookup++];
         int rc = kb_partition_offset_for_timestamp(l->p, l->ts, l->upper, lookup_done, l);
         if (rc == 0) return false;
-        if (rc > 0) l->out->error_code = hw_unknown_error(op, l->p); /* no record below the bound */
+        if (rc > 0) l->out->error_code = l->hw_unknown; /* no record below the bound */
         if (fill_old_style(op, l->p, l->in, l->out) != 0) l->out->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
         if (rc < 0) l->out->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
     }

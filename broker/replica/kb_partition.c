@@ -403,14 +403,32 @@ static void produce_duplicate(kb_partition_t *p, int16_t acks, int32_t timeout_m
     produce_after_append(p, acks, timeout_ms, &res, done, arg);
 }
 
+/* Whether the last append of h's idempotent producer here failed, with no
+ * success of that producer since: its out-of-order batches are then the
+ * ones it pipelined behind the failure (below). */
+static bool producer_append_failed(const kb_partition_t *p, const kp_batch_header_t *h) {
+    return h->producer_id >= 0 && p->append_failed && p->append_failed_pid == h->producer_id;
+}
+
+static void note_append_failed(kb_partition_t *p, const kp_batch_header_t *h, bool failed) {
+    if (h->producer_id < 0) return;
+    if (failed) {
+        p->append_failed = true;
+        p->append_failed_pid = h->producer_id;
+    } else if (p->append_failed_pid == h->producer_id) {
+        p->append_failed = false;
+    }
+}
+
 /* The idempotent-producer checks run before the append (45 and 47 refuse
  * the batch, a duplicate is answered without appending); the log records
  * every appended batch in the same producer table.
  *
- * While appends fail (a full disk), a batch whose sequence leaves a gap is
- * one a pipelining producer sent behind a batch that failed: it gets the
- * failure's 56 KAFKA_STORAGE_ERROR, as from Kafka's offline log dir, and is
- * retried after that batch.  45 OUT_OF_ORDER_SEQUENCE_NUMBER would make
+ * After an idempotent producer's append failed (a full disk), its batch
+ * whose sequence leaves a gap is one it pipelined behind the failed batch:
+ * it gets the failure's 56 KAFKA_STORAGE_ERROR, as from Kafka's offline log
+ * dir, and is retried after that batch.  (One producer is tracked per
+ * partition, the last whose append failed.)  45 OUT_OF_ORDER_SEQUENCE_NUMBER would make
  * librdkafka (2.0) bump its epoch and resend records that may already be
  * written, under sequence numbers no longer deduplicated. */
 void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_header_t *h, int16_t acks,
@@ -426,7 +444,7 @@ void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_head
         return;
     }
     kb_producers_check(kb_log_producers(p->log), h, &verdict);
-    if (verdict.error_code == KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER && p->append_failing)
+    if (verdict.error_code == KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER && producer_append_failed(p, h))
         verdict.error_code = KP_ERR_KAFKA_STORAGE_ERROR;
     if (verdict.error_code != KP_ERR_NONE) {
         produce_now(done, arg, verdict.error_code);
@@ -436,11 +454,12 @@ void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_head
         produce_duplicate(p, acks, timeout_ms, &verdict.cached, done, arg);
         return;
     }
-    p->append_failing = kb_log_append(p->log, batch, h, p->leader_epoch, &appended) != 0;
-    if (p->append_failing) {
+    if (kb_log_append(p->log, batch, h, p->leader_epoch, &appended) != 0) {
+        note_append_failed(p, h, true);
         produce_now(done, arg, KP_ERR_KAFKA_STORAGE_ERROR);
         return;
     }
+    note_append_failed(p, h, false);
     kb_produce_result_t res = {appended.base_offset, appended.last_offset, appended.log_append_time,
                                appended.log_start_offset};
     kb_partition_schedule_append_wake(p);

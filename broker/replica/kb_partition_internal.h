@@ -101,8 +101,9 @@ struct kb_partition {
     int64_t epoch_start_offset; /* the log end offset when this broker took the leader epoch (Kafka's
                                  * leaderEpochStartOffset): a follower joins the ISR only past it */
     int32_t min_insync;    /* the topic's min.insync.replicas */
-    bool append_failing;   /* the last append failed (disk full or I/O error); the next one that
-                            * succeeds clears it (see kb_partition_produce) */
+    bool append_failed;    /* an append of append_failed_pid's failed (disk full, I/O error) and
+                            * none of its appends succeeded since (see kb_partition_produce) */
+    int64_t append_failed_pid;
     uint64_t leadership;   /* bumped on each become-leader */
     bool wake_queued;      /* on r->wake_queue */
     bool wake_consumers;   /* ... for p->waiters (HW or role changed) */

@@ -45,10 +45,16 @@ def pytest_collection_modifyitems(session, config, items):
                     f"(scripts/test.sh does) or set KBROKER_BIN / KBROKER_ADMIN_BIN", returncode=4)
 
 
-def pytest_sessionstart(session):
-    """Each run of the tier writes a new report."""
-    chaos.OUT.mkdir(parents=True, exist_ok=True)
-    (chaos.OUT / "report.txt").unlink(missing_ok=True)
+_report_reset = []
+
+
+def reset_report_once():
+    """Each session that runs clusters writes a new report (the checker's
+    self-test alone leaves the last one in place)."""
+    if not _report_reset:
+        chaos.OUT.mkdir(parents=True, exist_ok=True)
+        (chaos.OUT / "report.txt").unlink(missing_ok=True)
+        _report_reset.append(True)
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +65,7 @@ def topo(request, tmp_path_factory):
         pytest.fail("the chaos tier needs root (network namespaces, iptables, tmpfs)")
     for p in list(h.PROCESSES):
         h.PROCESSES.remove(p)
+    reset_report_once()
     name = request.module.__name__.rsplit(".", 1)[-1]
     t0 = time.monotonic()
     t = nc.Topology(tmp_path_factory.mktemp(name), zk_servers=int(os.environ.get("KB_CHAOS_ZK", "1")))

@@ -4,7 +4,7 @@ tests/chaos/kbcheck.py - Jepsen-style checker of one chaos-test history
 (docs: /work/shared/specs/reliability-tests.md section 6.1).
 
     /usr/bin/python3 tests/chaos/kbcheck.py HISTORY.jsonl [--logs FILE...]
-        [--json OUT] [--ack-within S] [--isr-within S]
+        [--json OUT] [--ack-within S] [--isr-within S] [--list-within S]
 
 Prints a report; exit status 0 when the run is valid (every counter is 0),
 1 when it is not, 2 on bad input (unreadable file, malformed line, missing
@@ -116,7 +116,10 @@ inconsistent_offset the number of distinct (partition, offset) pairs in the
                         is claimed, merging the values read at (P, O) with
                         the values of ok sends acked at (P, O); and
                     (b) the acked (P, O) of every ok send whose value was
-                        read somewhere but never at (P, O).
+                        read somewhere but never at (P, O);
+                    (c) ("partition", value) for every ok send whose value
+                        was read in another partition than its ack's (also
+                        when the ack's offset is unknown).
                     A send acked at 56 whose record is read at 57 (while 56
                     holds another record) puts (P, 56) into C through both
                     (a) and (b): it counts once.  A truncated acked write
@@ -142,6 +145,8 @@ poll_nonmonotonic   the same consecutive pairs with o2 <= o1 (a repeated or
 hw_regression       (only when meta.acks is "all" / "-1" / -1: with acks=1 a
                     record is acknowledged before the high watermark passes
                     it) ok list lines of partition P whose offset is below
+                    the highest answer of a list of P completed before its
+                    invoke (answers never go back), or below
                     1 + the highest offset of the ok sends to P whose ok t is
                     strictly before the list's invoke t.  A list without its
                     invoke line is not checked (stats.list_without_invoke).
@@ -151,6 +156,8 @@ zk_invariant        the number of distinct violations of these rules over
                     leader_not_in_isr   leader >= 0, isr non-empty, leader
                                         not in isr
                     empty_isr_with_leader  leader >= 0 and isr empty
+                    isr_duplicate       a broker twice in the isr (the ISR
+                                        sizes below count distinct brokers)
                     isr_not_in_replicas isr has a broker not in the sample's
                                         replicas of the partition (skipped
                                         when the sample has no replicas
@@ -206,6 +213,13 @@ crash               exit lines with expected=false, plus lines of the given
 no_ack_after_heal   1 if there is a heal line and the first ok send with
                     t > the final heal's t is missing or more than
                     ack_within (default 15 s) after it; else 0.
+no_list_after_heal  per partition, 1 if no list of it was answered ok within
+                    list_within (default 15 s) of the final heal.
+                    A fault line after the last heal line (a fault never
+                    healed) counts 1 in each of the three liveness counters.
+                    The three limits come from the meta line when it has
+                    ack_within / isr_within / list_within (what the run
+                    used), else from the defaults, unless given.
 no_full_isr_after_heal  1 if there is a heal line and the first zk sample
                     with t >= the final heal's t in which every partition
                     (0 .. meta.partitions-1, plus any other key of the
@@ -255,6 +269,7 @@ COUNTERS = (
     "crash",
     "no_ack_after_heal",
     "no_full_isr_after_heal",
+    "no_list_after_heal",
 )
 
 # min_isr_violation: how long before an ack a sample showing the ISR below
@@ -265,6 +280,7 @@ ZK_RULES = (
     "leader_not_in_isr",
     "empty_isr_with_leader",
     "isr_not_in_replicas",
+    "isr_duplicate",
     "leader_epoch_decrease",
     "controller_epoch_decrease",
     "unclean_leader",
@@ -338,6 +354,7 @@ def validate(rec, where):
         need("rf", lambda v: _is_int(v) and v > 0, "a positive integer")
         need("min_isr", _is_int, "an integer")
         need("unclean", lambda v: isinstance(v, bool), "true or false")
+        need("acks", lambda v: v in ACKS_VALUES, "one of %s" % ", ".join(map(repr, ACKS_VALUES)))
     elif f == "send":
         need("value", _is_int, "an integer")
         if typ == "ok":
@@ -459,18 +476,27 @@ def _fmt_t(t):
     return "t=%.3f" % t
 
 
+ACKS_VALUES = ("all", "-1", -1, "1", 1, "0", 0)
+
+
 def _acks_all(acks):
     return acks in ("all", "-1", -1)
 
 
-def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
-    """Check a history (a list of dicts as load() returns); see the module doc."""
+def check(records, log_paths=(), ack_within=None, isr_within=None, list_within=None):
+    """Check a history (a list of dicts as load() returns); see the module doc.
+    A liveness limit not given comes from the meta line (ack_within,
+    isr_within, list_within: what the run was checked with), else 15 s,
+    30 s, 15 s."""
     for i, rec in enumerate(records):
         validate(rec, "record %d" % i)
     metas = [r for r in records if r["f"] == "meta"]
     if len(metas) != 1:
         raise HistoryError("history must have exactly one meta line, has %d" % len(metas))
     meta = metas[0]
+    ack_within = meta.get("ack_within", 15.0) if ack_within is None else ack_within
+    isr_within = meta.get("isr_within", 30.0) if isr_within is None else isr_within
+    list_within = meta.get("list_within", 15.0) if list_within is None else list_within
     recs = sorted(records, key=lambda r: r["t"])   # stable: equal t keep file order
 
     c = _Counts()
@@ -637,7 +663,12 @@ def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
         if s.value in locs and po not in locs[s.value] and po not in bad:
             bad[po] = "value %d acked at p%d@%d but read at %s" % (
                 s.value, po[0], po[1], ", ".join("p%d@%d" % x for x in sorted(locs[s.value])))
-    for po in sorted(bad):
+    for s in ok_sends:
+        elsewhere = sorted(po for po in locs.get(s.value, ()) if po[0] != s.part)
+        if elsewhere and ("partition", s.value) not in bad:
+            bad[("partition", s.value)] = "value %d acked on p%d but read at %s" % (
+                s.value, s.part, ", ".join("p%d@%d" % x for x in elsewhere))
+    for po in sorted(bad, key=str):
         c.add("inconsistent_offset", bad[po])
 
     # ---- phantom, failed_visible
@@ -707,6 +738,21 @@ def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
                           % (proc, p, o2, _fmt_t(t2), o1, _fmt_t(t1), offs[k]))
 
     # ---- hw_regression
+    # the highest answer of lists of p completed before t (answers only grow)
+    answered = {}   # p -> (completion times, running (highest answer, its time))
+    for r in sorted(list_oks, key=lambda r: r["t"]):
+        times, best = answered.setdefault(r["partition"], ([], []))
+        top = best[-1] if best and best[-1][0] >= r["offset"] else (r["offset"], r["t"])
+        times.append(r["t"])
+        best.append(top)
+
+    def listed_before(p, t):
+        seq = answered.get(p)
+        if not seq:
+            return None
+        k = bisect.bisect_left(seq[0], t) - 1
+        return seq[1][k] if k >= 0 else None
+
     no_invoke = 0
     for r in (list_oks if _acks_all(meta["acks"]) else []):
         t_inv = list_inv.get((r["proc"], r["id"]))
@@ -719,6 +765,11 @@ def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
             c.add("hw_regression",
                   "list id %s of p%d invoked %s answered %d; value %d was acked at offset %d %s"
                   % (r["id"], p, _fmt_t(t_inv), r["offset"], a.value, hi, _fmt_t(a.ok_t)))
+            continue
+        prev = listed_before(p, t_inv)
+        if prev is not None and r["offset"] < prev[0]:
+            c.add("hw_regression", "list id %s of p%d invoked %s answered %d; an answer %s said %d"
+                  % (r["id"], p, _fmt_t(t_inv), r["offset"], _fmt_t(prev[1]), prev[0]))
 
     # ---- zk_invariant
     unclean_allowed = bool(meta["unclean"])
@@ -753,6 +804,8 @@ def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
                 zk_violation("empty_isr_with_leader", state_key, desc)
             elif has_leader and leader not in isr:
                 zk_violation("leader_not_in_isr", state_key, desc)
+            if len(set(isr)) != len(isr):
+                zk_violation("isr_duplicate", state_key, desc)
             rp = reps.get(p)
             if rp is not None and any(b not in rp for b in isr):
                 zk_violation("isr_not_in_replicas", state_key, desc + " replicas=%s" % list(rp))
@@ -787,7 +840,7 @@ def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
                 pc = [0]
                 for smp in samples:
                     st = smp[3].get(p)
-                    pc.append(pc[-1] + (1 if st is not None and len(st[2]) < meta["min_isr"] else 0))
+                    pc.append(pc[-1] + (1 if st is not None and len(set(st[2])) < meta["min_isr"] else 0))
                 low_prefix[p] = pc
             return pc
 
@@ -837,8 +890,18 @@ def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
 
     # ---- liveness
     final_heal = max(t for t, _ in heals) if heals else None
+    last_fault = max(t for t, _ in faults) if faults else None
     first_ack = full_isr = None
-    if final_heal is not None:
+    if last_fault is not None and (final_heal is None or final_heal < last_fault):
+        c.add("no_ack_after_heal", "the fault at %s was never healed" % _fmt_t(last_fault))
+        c.add("no_full_isr_after_heal", "the fault at %s was never healed" % _fmt_t(last_fault))
+        c.add("no_list_after_heal", "the fault at %s was never healed" % _fmt_t(last_fault))
+    elif final_heal is not None:
+        for p in range(meta["partitions"]):
+            if not any(r["partition"] == p and final_heal < r["t"] <= final_heal + list_within
+                       for r in list_oks):
+                c.add("no_list_after_heal", "p%d: no ListOffsets answered within %gs of the heal at %s"
+                      % (p, list_within, _fmt_t(final_heal)))
         after = [s.ok_t for s in ok_sends if s.ok_t > final_heal]
         if after:
             first_ack = min(after) - final_heal
@@ -846,7 +909,7 @@ def check(records, log_paths=(), ack_within=15.0, isr_within=30.0):
             if t < final_heal:
                 continue
             want = set(range(meta["partitions"])) | set(reps)
-            if all(p in parts and len(parts[p][2]) == meta["rf"] for p in want):
+            if all(p in parts and len(set(parts[p][2])) == meta["rf"] for p in want):
                 full_isr = t - final_heal
                 break
         if first_ack is None or first_ack > ack_within:
@@ -993,13 +1056,16 @@ def main(argv=None):
     ap.add_argument("--logs", nargs="+", default=[], metavar="FILE",
                     help="broker log files to scan for sanitizer/assertion lines")
     ap.add_argument("--json", metavar="OUT", help="also write the result as JSON to OUT")
-    ap.add_argument("--ack-within", type=float, default=15.0, metavar="S",
-                    help="an ack must come within S seconds of the final heal (15)")
-    ap.add_argument("--isr-within", type=float, default=30.0, metavar="S",
-                    help="every ISR must be full within S seconds of the final heal (30)")
+    ap.add_argument("--ack-within", type=float, metavar="S",
+                    help="an ack must come within S seconds of the final heal (meta's, else 15)")
+    ap.add_argument("--isr-within", type=float, metavar="S",
+                    help="every ISR must be full within S seconds of the final heal (meta's, else 30)")
+    ap.add_argument("--list-within", type=float, metavar="S",
+                    help="ListOffsets must answer within S seconds of the final heal (meta's, else 15)")
     args = ap.parse_args(argv)
     try:
-        result = check(load(args.history), args.logs, args.ack_within, args.isr_within)
+        result = check(load(args.history), args.logs, args.ack_within, args.isr_within,
+                       args.list_within)
     except HistoryError as e:
         print("kbcheck: bad input: %s" % e, file=sys.stderr)
         return 2

@@ -275,11 +275,13 @@ class Broker:
         self.process.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=30.0, signalled=False):
-        """Stops the broker; an exit other than 0 after SIGTERM is recorded
-        as unexpected (a crash)."""
+        """Stops the broker; an exit other than 0 after SIGTERM, or other than
+        death by the signal sent, is recorded as unexpected (a crash: it died
+        on its own before)."""
         rc = self.process.stop(sig, timeout, signalled)
         if rc is not None:
-            self.exits.append((time.monotonic(), rc, rc == 0 or sig != signal.SIGTERM))
+            # SIGTERM must end in status 0; any other signal in death by it.
+            self.exits.append((time.monotonic(), rc, rc == (0 if sig == signal.SIGTERM else -sig)))
         return rc
 
     def note_exit_if_dead(self):

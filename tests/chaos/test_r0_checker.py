@@ -660,6 +660,50 @@ def _no_full_isr(h, tmp):
             st["version"] = 1
 
 
+@seed("no_list_after_heal", no_list_after_heal=1)
+def _no_list(h, tmp):
+    # p2's leader refuses ListOffsets for good after the heal
+    for inv, ok in h.lists[2]:
+        if ok["t"] > HEAL_T:
+            ok.update(type="fail", error="error 5")
+            del ok["offset"]
+
+
+@seed("unhealed_fault", no_ack_after_heal=1, no_full_isr_after_heal=1, no_list_after_heal=1)
+def _unhealed(h, tmp):
+    h.add(h.end - 1.0, "nemesis", "info", "fault", value="SIGSTOP broker 3")
+
+
+@seed("zk_isr_duplicate", zk_rule="isr_duplicate", zk_invariant=1)
+def _zk_isr_duplicate(h, tmp):
+    for z in h.samples_between(20.0, 21.0):   # one state seen by 4 samples counts once
+        z["partitions"]["1"]["isr"] = [3, 3, 1]
+
+
+@seed("acked_in_another_partition", inconsistent_offset=1)
+def _wrong_partition(h, tmp):
+    # a send acked on p0 whose record sits in p3 (kcat acks have no offset:
+    # only the partition tells)
+    s = next(s for s in h.sends if s["p"] == 0 and s["outcome"] == "ok" and s["inv_t"] > 5.0)
+    s["done"]["offset"] = -1
+    for rec in (h.poll_rec[(0, s["offset"])], h.drain_rec[(0, s["offset"])]):
+        rec["value"] = h.next_value + 90
+    h.add(s["inv_t"] - 0.01, "producer", "invoke", "send", partition=0, value=h.next_value + 90)
+    h.add(s["inv_t"] + 0.5, "producer", "info", "send", partition=0, value=h.next_value + 90,
+          error="Local: Message timed out")
+    o = h.drain_end[3]["offset"]
+    h.drain_end[3]["offset"] = o + 1
+    h.add(h.end + 1.6, "drain", "ok", "drain", partition=3, offset=o, value=s["value"])
+
+
+@seed("hw_answer_going_back", hw_regression=1)
+def _hw_back(h, tmp):
+    # two answers above every ack, the later one lower than the earlier
+    (i1, o1), (i2, o2) = h.lists[4][-2:]          # the last two of p4: nothing follows
+    o1["offset"] += 5
+    o2["offset"] = o1["offset"] - 1
+
+
 @pytest.mark.parametrize("name", sorted(SEEDS))
 def test_seeded_anomaly(name, tmp_path):
     fn, expected = SEEDS[name]
@@ -737,9 +781,10 @@ def test_hw_at_exactly_the_acked_minimum_is_fine():
 
 def test_liveness_limits_are_arguments():
     recs = History().recs
-    res = kbcheck.check(recs, ack_within=0.0001, isr_within=1.0)
-    assert res["counters"] == zero_counters(no_ack_after_heal=1, no_full_isr_after_heal=1)
-    res = kbcheck.check(recs, ack_within=1.0, isr_within=3.1)
+    res = kbcheck.check(recs, ack_within=0.0001, isr_within=1.0, list_within=0.0001)
+    assert res["counters"] == zero_counters(no_ack_after_heal=1, no_full_isr_after_heal=1,
+                                            no_list_after_heal=NPART)
+    res = kbcheck.check(recs, ack_within=1.0, isr_within=3.1, list_within=1.0)
     assert res["counters"] == zero_counters()
 
 
@@ -764,7 +809,7 @@ def test_no_heal_means_no_liveness_check():
     h = History()
     _no_ack(h, None)
     _no_full_isr(h, None)
-    h.recs = [r for r in h.recs if r["f"] != "heal"]
+    h.recs = [r for r in h.recs if r["f"] not in ("heal", "fault")]
     res = kbcheck.check(h.recs)
     assert res["counters"] == zero_counters()
     assert res["stats"]["liveness_checked"] is False

@@ -164,7 +164,8 @@ def test_r8_fuzz_smoke(topo):
         leader = run.brokers[run.leader_of(0)]
         run.history.fault(f"hostile frames to broker {leader.id}")
         before = run.acked()
-        stats = frame_fuzz.run(leader.node.ip, leader.port, 20.0, seed=8)
+        # Each connection's case and seed go to clients.log, for --replay.
+        stats = frame_fuzz.run(leader.node.ip, leader.port, 20.0, seed=8, log=run.history.logger.info)
         run.history.heal("hostile frames stopped")
         print(f"    frame fuzz: {stats}", flush=True)
         assert leader.alive(), f"broker {leader.id} died under hostile frames"

@@ -28,6 +28,7 @@ TOPIC = "full"
 DISK_SIZE = "2m"
 VALUE = b"x" * 1500
 STORAGE_ERROR = 56
+OUT_OF_ORDER = 45
 MAX_ROUNDS = 200  # 2 MiB / ~16 KiB per rolled record: the disk is full long before
 
 
@@ -145,15 +146,19 @@ def test_a_pipelined_idempotent_producer_gets_storage_errors_not_out_of_order(fu
     written already (the chaos tier's R7 saw them twice).  Once space is
     back, the retried batches go in, in order."""
     cluster, broker, state = full
-    pid = 4242
+    pid, other = 4242, 4343
     os.unlink(state["filler"])
-    err, _, rec = idempotent_produce(broker, pid, 0)
-    assert err == 0, f"sequence 0 with room on the disk: error {err}"
-    state["acked"].append(rec)
+    for p in (pid, other):
+        err, _, rec = idempotent_produce(broker, p, 0)
+        assert err == 0, f"producer {p}, sequence 0 with room on the disk: error {err}"
+        state["acked"].append(rec)
     h.fill_rest(state["filler"])
     with h.step("sequence 1 fails on the full disk; 2 and 3 arrive with the gap"):
         answers = [idempotent_produce(broker, pid, seq)[0] for seq in (1, 2, 3)]
     assert answers == [STORAGE_ERROR] * 3, f"answers to sequences 1, 2, 3: {answers}"
+    # A producer whose own appends did not fail keeps Kafka's answer to a gap.
+    err = idempotent_produce(broker, other, 2)[0]
+    assert err == OUT_OF_ORDER, f"another producer's sequence gap: error {err}, not {OUT_OF_ORDER}"
     os.unlink(state["filler"])
     with h.step("with room again, the retries of 1, 2 and 3 are appended in order"):
         for seq in (1, 2, 3):

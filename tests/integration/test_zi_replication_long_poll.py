@@ -228,6 +228,9 @@ def test_new_leader_refuses_list_offsets_until_its_hw_reaches_its_epoch_start(cl
         got = h.wait_until(lambda: (lambda r: r if r[0] != 6 else None)(h.list_offsets(f1, topic, [0])[0]),
                            30, "broker 1 to answer ListOffsets as the leader")
         assert got[0] == 5, f"a new leader whose HW lags its epoch start answered {got}, not error 5"
+        future = int(time.time() * 1000) + 3_600_000
+        got = h.list_offsets(f1, topic, [0], timestamp=future)[0]
+        assert got[0] == 5, f"a timestamp found nowhere below the stale HW: {got}, not error 5"
     with h.step("follower 2 thaws and fetches: the HW reaches 3"):
         h.wait_until(lambda: h.list_offsets(f1, topic, [0])[0] == (0, -1, 3), 30,
                      "ListOffsets(latest) to answer 3")

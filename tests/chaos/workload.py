@@ -147,8 +147,12 @@ class ProducerWorker(Worker):
         v = int(msg.value())
         p = msg.partition()
         if err is None:
+            # librdkafka reports some deliveries without an offset (None),
+            # e.g. a retried batch the broker already had: -1, unknown.
+            offset = msg.offset()
             self.acked += 1
-            self.h.add("producer", "ok", "send", partition=p, value=v, offset=msg.offset())
+            self.h.add("producer", "ok", "send", partition=p, value=v,
+                       offset=offset if offset is not None and offset >= 0 else -1)
         else:
             kind = "fail" if err.code() in DEFINITE_FAILURES else "info"
             self.h.add("producer", kind, "send", partition=p, value=v, error=err.name())

@@ -387,11 +387,17 @@ class ChaosRun:
 
     def __exit__(self, exc_type, exc, tb):
         failed = exc_type is not None
+        worker_error = None
         try:
             self.heal_all()
             if not failed:
                 self.settle()
-            self.stop_workers(failed)
+            try:
+                self.stop_workers(failed)
+            except RuntimeError as e:
+                # A client that died is the test's failure, but its history
+                # is still drained and checked.
+                worker_error = e
             if not failed:
                 wl.drain(self.history, self.topo.bootstrap(), self.topic, self.partitions)
         finally:
@@ -405,6 +411,8 @@ class ChaosRun:
             self.close_zk()
         if not failed:
             self.check()
+        if worker_error is not None:
+            raise worker_error
         return False
 
     def close_zk(self):

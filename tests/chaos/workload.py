@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 from confluent_kafka import (OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer,
@@ -97,6 +98,7 @@ class Worker(threading.Thread):
             self.loop()
         except Exception as e:  # noqa: BLE001 - reported by stop()
             self.error = e
+            self.h.add(self.name, "info", "worker_error", error=traceback.format_exc()[-600:])
 
     def stop(self, timeout=60.0):
         self.halt.set()

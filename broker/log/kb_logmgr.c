@@ -443,41 +443,41 @@ void kb_logmgr_checkpoint(kb_logmgr_t *m) {
         for (int k = 0; k < CKPT_KINDS; k++) queue_checkpoint(m, &m->dirs[i], (ckpt_kind_t)k);
 }
 
+/* Queues d's checkpoint of `kind` at the end of this loop turn (*unsaved
+ * marks it for on_log_start_moved), or at once before the loop exists. */
+static void checkpoint_at_turn_end(kb_logmgr_t *m, kb_logdir_t *d, ckpt_kind_t kind, bool *unsaved) {
+    if (!m->log_start_ev) {
+        queue_checkpoint(m, d, kind);
+        return;
+    }
+    *unsaved = true;
+    event_active(m->log_start_ev, EV_TIMEOUT, 0);
+}
+
 /* A DeleteRecords moved a log start in d: its log-start checkpoint is
  * queued once at the end of this loop turn, however many partitions the
  * request (or the turn) moved.  One file per moved partition cost the loop
  * a pass over every log each time: a request of 20,000 entries took 12 s. */
 void kb_logmgr_save_log_start(kb_logmgr_t *m, kb_logdir_t *d) {
-    if (!m->log_start_ev) {
-        queue_checkpoint(m, d, CKPT_LOG_START);
-        return;
-    }
-    d->log_start_unsaved = true;
-    event_active(m->log_start_ev, EV_TIMEOUT, 0);
+    checkpoint_at_turn_end(m, d, CKPT_LOG_START, &d->log_start_unsaved);
 }
 
 /* A truncation lowered a recovery point in d: the checkpoint is queued
- * the same way, at the end of this loop turn, so that a crash soon after
- * recovers the rewritten tail instead of trusting it (Kafka's
- * LogManager.truncateTo checkpoints at once too). */
+ * the same way, so that a crash soon after recovers the rewritten tail
+ * instead of trusting it (Kafka's LogManager.truncateTo checkpoints at
+ * once too). */
 void kb_logmgr_save_recovery_point(kb_logmgr_t *m, kb_logdir_t *d) {
-    if (!m->log_start_ev) {
-        queue_checkpoint(m, d, CKPT_RECOVERY_POINT);
-        return;
-    }
-    d->recovery_unsaved = true;
-    event_active(m->log_start_ev, EV_TIMEOUT, 0);
+    checkpoint_at_turn_end(m, d, CKPT_RECOVERY_POINT, &d->recovery_unsaved);
 }
 
 static void on_log_start_moved(evutil_socket_t fd, short what, void *arg) {
     kb_logmgr_t *m = arg;
 
     for (int i = 0; i < m->n_dirs; i++) {
-        if (m->dirs[i].recovery_unsaved) queue_checkpoint(m, &m->dirs[i], CKPT_RECOVERY_POINT);
-        m->dirs[i].recovery_unsaved = false;
-        if (!m->dirs[i].log_start_unsaved) continue;
-        m->dirs[i].log_start_unsaved = false;
-        queue_checkpoint(m, &m->dirs[i], CKPT_LOG_START);
+        kb_logdir_t *d = &m->dirs[i];
+        if (d->recovery_unsaved) queue_checkpoint(m, d, CKPT_RECOVERY_POINT);
+        if (d->log_start_unsaved) queue_checkpoint(m, d, CKPT_LOG_START);
+        d->recovery_unsaved = d->log_start_unsaved = false;
     }
 }
 

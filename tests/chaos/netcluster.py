@@ -245,6 +245,10 @@ class Broker:
     port = KAFKA_PORT
 
     @property
+    def host(self):
+        return self.node.ip
+
+    @property
     def bootstrap(self):
         return f"{self.node.ip}:{KAFKA_PORT}"
 
@@ -365,7 +369,7 @@ class Topology:
         return self.brokers
 
     def mount_tmpfs(self, path, size_mb):
-        sh("mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", path)
+        h.mount_tmpfs(Path(path), f"{size_mb}m")
         self.mounts.append(Path(path))
 
     def bootstrap(self):
@@ -393,7 +397,7 @@ class Topology:
                 with contextlib.suppress(Exception):
                     z.process.stop(signal.SIGTERM, timeout=15)
         for m in reversed(self.mounts):
-            sh("umount", "-l", m, check=False)
+            h.unmount(m)
         self.mounts = []
         for ns in reversed(self.namespaces):
             sh("ip", "netns", "del", ns, check=False)
@@ -411,17 +415,7 @@ def state_json(zk, topic, partition):
 def fill_to_zero(path):
     """Fills the file system holding path with a ballast file; returns it."""
     ballast = Path(path) / ".ballast"
-    st = os.statvfs(path)
-    free = st.f_bavail * st.f_frsize
-    with open(ballast, "wb") as f:
-        with contextlib.suppress(OSError):
-            os.posix_fallocate(f.fileno(), 0, max(free, 4096))
-    # Whatever fallocate could not take (rounding), take with writes.
-    with contextlib.suppress(OSError), open(ballast, "ab") as f:
-        chunk = b"\0" * 65536
-        for _ in range(100000):
-            f.write(chunk)
-            f.flush()
+    h.fill_rest(ballast)
     return ballast
 
 

@@ -19,7 +19,6 @@ GIL while they wait); stop() ends them and waits for each, bounded.
 """
 import json
 import logging
-import socket
 import subprocess
 import sys
 import threading
@@ -32,7 +31,6 @@ from confluent_kafka import (OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcept
 from kazoo.exceptions import NoNodeError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-import kafkawire  # noqa: E402
 import kbharness as h  # noqa: E402
 
 
@@ -360,7 +358,7 @@ class Lister(Worker):
     def __init__(self, history, brokers, topic, partitions, sampler):
         super().__init__("lister")
         self.h = history
-        self.addresses = {b.id: (b.node.ip, b.port) for b in brokers}
+        self.brokers = {b.id: b for b in brokers}
         self.topic = topic
         self.partitions = partitions
         self.sampler = sampler
@@ -372,7 +370,7 @@ class Lister(Worker):
             sample = self.sampler.last or {}
             for p in range(self.partitions):
                 leader = sample.get("partitions", {}).get(str(p), {}).get("leader", -1)
-                if leader in self.addresses:
+                if leader in self.brokers:
                     by_leader.setdefault(leader, []).append(p)
             for leader, parts in by_leader.items():
                 self.list_at(leader, parts)
@@ -384,7 +382,7 @@ class Lister(Worker):
             ids[p] = self.next_id
             self.h.add("lister", "invoke", "list", id=ids[p], partition=p, broker=leader)
         try:
-            got = list_offsets(self.addresses[leader], self.topic, parts)
+            got = h.list_offsets(self.brokers[leader], self.topic, parts, timeout=1.0)
         except Exception as e:  # noqa: BLE001 - no answer within the bound
             for p in parts:
                 self.h.add("lister", "info", "list", id=ids[p], partition=p, error=repr(e)[:120])
@@ -395,16 +393,6 @@ class Lister(Worker):
                 self.h.add("lister", "ok", "list", id=ids[p], partition=p, offset=offset)
             else:
                 self.h.add("lister", "fail", "list", id=ids[p], partition=p, error=f"error {err}")
-
-
-def list_offsets(address, topic, partitions, timeout=1.0):
-    """{partition: (error, timestamp, offset)} of one ListOffsets v1 (latest)."""
-    body = kafkawire.list_offsets_v1_body([(topic, [(p, kafkawire.LATEST) for p in partitions])])
-    with socket.create_connection(address, timeout=timeout) as s:
-        s.settimeout(timeout)
-        s.sendall(h.kafka_request(2, 1, 1, body, client_id=b"chaos-lister"))
-        _, got = kafkawire.parse_list_offsets_v1_response(h.recv_frame(s))
-    return {p: v for (t, p), v in got.items() if t == topic}
 
 
 class ZkSampler(Worker):

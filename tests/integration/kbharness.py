@@ -428,6 +428,8 @@ class Broker:
         self.port = port or None
         self.launcher = ()  # a command every start() runs the broker under
 
+    host = "127.0.0.1"  # every broker of this harness listens here
+
     def write_properties(self):
         props = {
             "broker.id": str(self.id),
@@ -770,8 +772,8 @@ def recv_frame(sock):
     return size.to_bytes(4, "big", signed=True) + recv_exact(sock, size)
 
 
-def connect(port, timeout=10.0):
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def connect(port, timeout=10.0, host="127.0.0.1"):
+    s = socket.create_connection((host, port), timeout=timeout)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
 
@@ -856,7 +858,7 @@ def fill_rest(path):
 
 def list_offsets(broker, topic, partitions, timestamp=kafkawire.LATEST, timeout=10.0):
     """Raw ListOffsets v1 to one broker: {partition: (error, timestamp, offset)}."""
-    s = connect(broker.port, timeout)
+    s = connect(broker.port, timeout, broker.host)
     try:
         body = kafkawire.list_offsets_v1_body([(topic, [(p, timestamp) for p in partitions])])
         s.sendall(kafka_request(2, 1, 1, body))

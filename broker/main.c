@@ -22,6 +22,11 @@
  * drop every other waiting request, close the logs cleanly (checkpoints and
  * the clean-shutdown marker) and exit 0; a second signal skips the
  * ZooKeeper clean-up, and any signal after the loop has ended is ignored.
+ *
+ * Signal dispositions: before libevent takes SIGTERM and SIGINT,
+ * note_early_signal() is their handler; libevent saves it and puts it back
+ * when its signal events are freed, so neither signal ever has its default
+ * (fatal) action while the broker runs or tears down.
  */
 #include <errno.h>
 #include <event2/dns.h>
@@ -145,6 +150,21 @@ static void begin_shutdown(kb_process_t *p, const char *why) {
     }
     p->shutdown_steps = 1;
     kb_controller_shutdown(p->broker.controller, controller_resigned, p);
+}
+
+/* Which of SIGTERM/SIGINT arrived while libevent was not handling them:
+ * before the loop's signal events exist, and after teardown freed them. */
+static volatile sig_atomic_t early_signal;
+
+static void note_early_signal(int sig) { early_signal = sig; }
+
+static void install_early_signal_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = note_early_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
@@ -528,6 +548,9 @@ static int setup_events(kb_process_t *p) {
     if (!p->sig_term || !p->sig_int || !p->connect_timer || !p->grace_timer) return -1;
     event_add(p->sig_term, NULL);
     event_add(p->sig_int, NULL);
+    /* A signal noted before libevent took over starts the shutdown at the
+     * loop's first turn. */
+    if (early_signal) event_active(early_signal == SIGTERM ? p->sig_term : p->sig_int, EV_SIGNAL, 1);
     return 0;
 }
 
@@ -584,12 +607,9 @@ static void teardown(kb_process_t *p) {
     struct event *evs[] = {p->sig_term, p->sig_int, p->connect_timer, p->grace_timer};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i]) event_free(evs[i]);
-    /* Freeing the signal events gave SIGTERM and SIGINT back their default
-     * action, which would kill a broker an impatient operator signals again
-     * while it finishes (exit status 143 instead of 0).  The shutdown is
-     * decided: ignore them from here on. */
-    signal(SIGTERM, SIG_IGN);
-    signal(SIGINT, SIG_IGN);
+    /* Freeing the signal events put note_early_signal() back (not the
+     * default action, which would kill a broker an impatient operator
+     * signals again while it finishes): later signals are only noted. */
     if (b->base) event_base_free(b->base);
     kb_config_free(&p->cfg);
 }
@@ -617,6 +637,7 @@ int main(int argc, char **argv) {
     }
     kc_log_init("kbroker", p->cfg.broker_id, log_level(p->cfg.log_level));
     signal(SIGPIPE, SIG_IGN);
+    install_early_signal_handlers();
     kc_info("main", "kbroker %s starting as broker %d", PACKAGE_VERSION, (int)p->cfg.broker_id);
     p->broker.base = event_base_new();
     if (!p->broker.base || setup_events(p) != 0) {

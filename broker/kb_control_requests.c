@@ -46,7 +46,11 @@ static int16_t check_broker_epoch(kb_control_t *c, const kb_control_header_t *h)
     int64_t mine = my_epoch(c);
     if (h->broker_epoch != -1 && h->broker_epoch >= mine) return 0;
     c->stats.refused_stale_broker_epoch++;
-    if (h->broker_epoch == -1)
+    if (mine == KB_CONTROL_UNREGISTERED)
+        kb_control_log(c, CLOG_BROKER_EPOCH, KC_LOG_WARN, "%s (broker epoch %lld) refused: this broker's "
+                       "registration went with its ZooKeeper session and it is not registered again yet", h->what,
+                       (long long)h->broker_epoch);
+    else if (h->broker_epoch == -1)
         kb_control_log(c, CLOG_BROKER_EPOCH, KC_LOG_WARN, "%s refused: it names no broker epoch (ours is %lld)", h->what, (long long)mine);
     else
         kb_control_log(c, CLOG_BROKER_EPOCH, KC_LOG_WARN, "%s refused: broker epoch %lld is older than ours (%lld)",

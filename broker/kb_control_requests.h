@@ -208,9 +208,18 @@ size_t kb_control_scratch_held(const kb_control_t *c);
 const kb_rpc_handler_t *kb_control_handlers(kb_control_t *c, size_t *n);
 
 /* A kb_control_epoch_fn over a kb_registration_t (kb_registration.h):
- * its czxid while registered, else -1 (the czxid of a registration not
- * yet made reads 0, which would refuse every request). */
+ * its czxid while registered; -1 before the first registration (the
+ * czxid of a registration not yet made reads 0, which would refuse every
+ * request); KB_CONTROL_UNREGISTERED once a registration was lost (the
+ * session expired) until the next: every request is refused, since none
+ * can be meant for a registration that does not exist, and one sent to
+ * the lost registration would give back the roles the expiry took
+ * (kb_roles.h, "Resigning").  The controller sends again. */
+#define KB_CONTROL_UNREGISTERED INT64_MAX
 int64_t kb_control_registration_epoch(void *registration);
+/* Its rule, from whether the broker is registered and the czxid of its
+ * last registration (0: none yet). */
+int64_t kb_control_epoch_for(bool registered, int64_t czxid);
 
 /* The cores.  sender is the broker id the request's connection named in
  * its Hello (kb_rpc_req_peer).  Each returns the whole-request error code

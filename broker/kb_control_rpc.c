@@ -47,5 +47,10 @@ const kb_rpc_handler_t *kb_control_handlers(kb_control_t *c, size_t *n) {
 
 int64_t kb_control_registration_epoch(void *registration) {
     const kb_registration_t *r = registration;
-    return r && kb_registration_registered(r) ? kb_registration_epoch(r) : -1;
+    return r ? kb_control_epoch_for(kb_registration_registered(r), kb_registration_epoch(r)) : -1;
+}
+
+int64_t kb_control_epoch_for(bool registered, int64_t czxid) {
+    if (registered) return czxid;
+    return czxid > 0 ? KB_CONTROL_UNREGISTERED : -1;
 }

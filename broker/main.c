@@ -214,6 +214,13 @@ static void on_registered(kb_broker_t *b, int64_t czxid) {
     kb_controller_on_registered(b->controller);
 }
 
+/* The roles this broker holds were given to the registration the expired
+ * session took with it (kb_roles.h, "Resigning"). */
+static void on_session_state(kc_session_t *s, kc_session_state_t st, bool new_session, void *arg) {
+    kb_broker_t *b = arg;
+    if (st == KC_SESSION_EXPIRED && b->replicas) kb_replicas_resign_leaderships(b->replicas);
+}
+
 static void on_view_change(kc_view_t *v, int what, void *arg) {
     kb_broker_t *b = arg;
     kb_process_t *p = (kb_process_t *)b;
@@ -501,6 +508,7 @@ static int start_broker(kb_process_t *p) {
         return 2;
     }
     kb_replicas_set_session(b->replicas, b->zk); /* for the leaders' ISR writes */
+    kc_session_add_listener(b->zk, on_session_state, b);
     /* Listener order: the view reloads first on a new session, then the
      * broker registers, then the controller takes part in the election. */
     b->view = kc_view_new(b->zk, on_view_change, b);

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/kc_log.h"
 #include "coord/kc_zk_log.h"
@@ -48,6 +49,7 @@ struct kc_session {
     struct event *reopen_ev; /* deferred close+open (never inside zookeeper_process);
                               * also the timer of a handle-creation retry */
     bool connected;
+    int64_t heard_ms;        /* monotonic ms when ZooKeeper last answered (kc_session_lease_held) */
     int64_t session_id;
     uint64_t generation;
     int chroot_pending;      /* outstanding creates of chroot components */
@@ -61,6 +63,12 @@ struct kc_session {
     int failures_in_row;     /* handle creations failed since the last success */
     kc_ratelimit_t init_log; /* one line per interval while creation keeps failing */
 };
+
+static int64_t monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void session_open(kc_session_t *s);
 static void session_rearm(kc_session_t *s);
@@ -156,6 +164,10 @@ zhandle_t *kc_session_handle(kc_session_t *s) { return s->phase == PHASE_MAIN ? 
 int64_t kc_session_id(const kc_session_t *s) { return s->session_id; }
 struct event_base *kc_session_base(kc_session_t *s) { return s->base; }
 uint64_t kc_session_generation(const kc_session_t *s) { return s->generation; }
+
+bool kc_session_lease_held(const kc_session_t *s) {
+    return s->connected && s->phase == PHASE_MAIN && monotonic_ms() - s->heard_ms < (int64_t)s->stats.timeout_ms * 2 / 3;
+}
 void kc_session_get_stats(const kc_session_t *s, kc_session_stats_t *out) { *out = s->stats; }
 
 const char *kc_zk_status_name(kc_zk_status_t status) {
@@ -174,12 +186,15 @@ const char *kc_zk_init_error(int err) {
 
 /* ---- driving the client from the loop ---- */
 
+/* A read that leaves the session connected brought an answer from the
+ * server (a closed socket disconnects it inside zookeeper_process). */
 static void session_io_cb(evutil_socket_t fd, short what, void *arg) {
     kc_session_t *s = arg;
     int events = 0;
     if (what & EV_READ) events |= ZOOKEEPER_READ;
     if (what & EV_WRITE) events |= ZOOKEEPER_WRITE;
     if (s->zh) zookeeper_process(s->zh, events);
+    if ((what & EV_READ) && s->connected) s->heard_ms = monotonic_ms();
     session_rearm(s);
 }
 
@@ -220,6 +235,7 @@ static void on_connected(kc_session_t *s) {
     const clientid_t *cid = zoo_client_id(s->zh);
     bool new_session = cid->client_id != s->session_id;
     s->connected = true;
+    s->heard_ms = monotonic_ms();
     s->session_id = cid->client_id;
     if (new_session) s->generation++;
     if (new_session) s->stats.sessions++;

@@ -86,6 +86,19 @@ struct event_base *kc_session_base(kc_session_t *s);
 /* Incremented every time a new session is established. */
 uint64_t kc_session_generation(const kc_session_t *s);
 
+/*
+ * Whether the session surely still lives on the server: connected, and
+ * ZooKeeper has answered within the last two thirds of the session timeout
+ * (the client pings every third, so a healthy session always has).  The
+ * server can expire a session only a whole timeout after it last heard
+ * from it, and it heard from us before we heard its answer, so while this
+ * holds no controller can have declared this broker dead.  False after a
+ * process pause or a partition from ZooKeeper as soon as the loop runs
+ * again, before the client has learnt anything; also during a ZooKeeper
+ * outage, when nobody can tell.  Reads the monotonic clock.
+ */
+bool kc_session_lease_held(const kc_session_t *s);
+
 /* Every watch libkcoord leaves (zoo_aw*() with kc_session_watcher as the
  * watcher and the session as its context) is delivered to the one handler
  * set here, by event type and path; the cluster view is that handler.  This

@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <time.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,15 +241,37 @@ static bool conn_throttle_if_full(kb_conn_t *c) {
     return true;
 }
 
-/* Takes complete frames off the input while the delivery mode and the
- * back-pressure allow.  The reference held across the loop keeps c
- * allocated if a callback closes it. */
+/* How long one connection may take frames off its input in one go.  A
+ * client that pipelines thousands of requests the handlers answer at once
+ * (acks=1 produces, each rolling a segment, say) would otherwise hold the
+ * loop until its input is empty, and every other connection, timer and the
+ * ZooKeeper session with it (the session expired, test t).  Past the slice
+ * the rest waits for a zero timeout, which libevent runs only after the
+ * next poll for I/O (an event_active'd one would run before it). */
+#define CONN_SLICE_NS (5 * 1000000LL)
+
+static int64_t monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Takes complete frames off the input while the delivery mode, the
+ * back-pressure and the slice allow.  The reference held across the loop
+ * keeps c allocated if a callback closes it. */
 static void conn_process(kb_conn_t *c) {
+    static const struct timeval after_io = {0, 0};
     size_t size;
     if (!c->bev || !c->started || c->pending || c->throttled || c->closing) return;
+    int64_t until = monotonic_ns() + CONN_SLICE_NS;
     c->refs++;
-    while (c->bev && !c->pending && !conn_throttle_if_full(c) && conn_take_frame(c, &size) == 1)
+    while (c->bev && !c->pending && !conn_throttle_if_full(c) && conn_take_frame(c, &size) == 1) {
         conn_dispatch(c, size);
+        if (c->bev && !c->pending && monotonic_ns() > until) {
+            event_add(c->resume, &after_io);
+            break;
+        }
+    }
     conn_unref(c);
 }
 

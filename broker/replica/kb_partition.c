@@ -403,49 +403,57 @@ static void produce_duplicate(kb_partition_t *p, int16_t acks, int32_t timeout_m
     produce_after_append(p, acks, timeout_ms, &res, done, arg);
 }
 
-/* Whether the last append of h's idempotent producer here failed, with no
- * success of that producer since: its out-of-order batches are then the
- * ones it pipelined behind the failure (below). */
-static bool producer_append_failed(const kb_partition_t *p, const kp_batch_header_t *h) {
-    return h->producer_id >= 0 && p->append_failed && p->append_failed_pid == h->producer_id;
+/* Refusals before the append, remembered for the idempotent producer
+ * whose batch they refused (one producer per partition: the last one
+ * refused) until one of its appends succeeds. */
+static void produce_refused(kb_partition_t *p, const kp_batch_header_t *h, int16_t error_code,
+                            kb_produce_done_fn done, void *arg) {
+    if (h->producer_id >= 0) {
+        p->refused_error = error_code;
+        p->refused_pid = h->producer_id;
+    }
+    produce_now(done, arg, error_code);
 }
 
-static void note_append_failed(kb_partition_t *p, const kp_batch_header_t *h, bool failed) {
-    if (h->producer_id < 0) return;
-    if (failed) {
-        p->append_failed = true;
-        p->append_failed_pid = h->producer_id;
-    } else if (p->append_failed_pid == h->producer_id) {
-        p->append_failed = false;
-    }
+static void note_appended(kb_partition_t *p, const kp_batch_header_t *h) {
+    if (h->producer_id >= 0 && p->refused_pid == h->producer_id) p->refused_error = KP_ERR_NONE;
+}
+
+/* The error a gap in h's sequence gets: the refusal of the batch it was
+ * pipelined behind, if this producer's last batch here was refused. */
+static int16_t gap_error(const kb_partition_t *p, const kp_batch_header_t *h) {
+    bool behind_refusal = h->producer_id >= 0 && p->refused_error != KP_ERR_NONE && p->refused_pid == h->producer_id;
+    return behind_refusal ? p->refused_error : KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
 }
 
 /* The idempotent-producer checks run before the append (45 and 47 refuse
  * the batch, a duplicate is answered without appending); the log records
  * every appended batch in the same producer table.
  *
- * After an idempotent producer's append failed (a full disk), its batch
- * whose sequence leaves a gap is one it pipelined behind the failed batch:
- * it gets the failure's 56 KAFKA_STORAGE_ERROR, as from Kafka's offline log
- * dir, and is retried after that batch.  (One producer is tracked per
- * partition, the last whose append failed.)  45 OUT_OF_ORDER_SEQUENCE_NUMBER would make
+ * A batch refused before its append with a retriable error (6
+ * NOT_LEADER_OR_FOLLOWER, 19 NOT_ENOUGH_REPLICAS, 56 KAFKA_STORAGE_ERROR
+ * after a failed write) leaves a gap in its producer's sequence: the
+ * batches it pipelined behind (up to 5 in flight) arrive out of order.
+ * Until that producer appends here again they get the refusal's error,
+ * whatever the partition's state is by then, and are retried after the
+ * refused batch; 45 OUT_OF_ORDER_SEQUENCE_NUMBER, Kafka's answer, makes
  * librdkafka (2.0) bump its epoch and resend records that may already be
- * written, under sequence numbers no longer deduplicated. */
+ * written under sequence numbers no longer deduplicated (the chaos tier's
+ * R3 and R7 found both). */
 void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_header_t *h, int16_t acks,
                           int32_t timeout_ms, kb_produce_done_fn done, void *arg) {
     kb_append_result_t appended;
     kb_producer_verdict_t verdict;
-    if (!p->hosted || !p->leader) {
-        produce_now(done, arg, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    if (!kb_partition_is_leader(p)) {
+        produce_refused(p, h, KP_ERR_NOT_LEADER_OR_FOLLOWER, done, arg);
         return;
     }
     if (acks == -1 && p->n_isr < p->min_insync) {
-        produce_now(done, arg, KP_ERR_NOT_ENOUGH_REPLICAS);
+        produce_refused(p, h, KP_ERR_NOT_ENOUGH_REPLICAS, done, arg);
         return;
     }
     kb_producers_check(kb_log_producers(p->log), h, &verdict);
-    if (verdict.error_code == KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER && producer_append_failed(p, h))
-        verdict.error_code = KP_ERR_KAFKA_STORAGE_ERROR;
+    if (verdict.error_code == KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER) verdict.error_code = gap_error(p, h);
     if (verdict.error_code != KP_ERR_NONE) {
         produce_now(done, arg, verdict.error_code);
         return;
@@ -455,11 +463,10 @@ void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_head
         return;
     }
     if (kb_log_append(p->log, batch, h, p->leader_epoch, &appended) != 0) {
-        note_append_failed(p, h, true);
-        produce_now(done, arg, KP_ERR_KAFKA_STORAGE_ERROR);
+        produce_refused(p, h, KP_ERR_KAFKA_STORAGE_ERROR, done, arg);
         return;
     }
-    note_append_failed(p, h, false);
+    note_appended(p, h);
     kb_produce_result_t res = {appended.base_offset, appended.last_offset, appended.log_append_time,
                                appended.log_start_offset};
     kb_partition_schedule_append_wake(p);
@@ -476,7 +483,11 @@ kb_partition_t *kb_replicas_get(kb_replicas_t *r, const char *topic, int32_t par
 
 /* A hosted partition always has its log (it is hosted once the log is
  * open), and keeps it until kb_replicas_free. */
-bool kb_partition_is_leader(const kb_partition_t *p) { return p->hosted && p->leader; }
+bool kb_partition_is_leader(const kb_partition_t *p) {
+    return p->hosted && p->leader && kb_replicas_lease_held(p->r);
+}
+
+bool kb_replicas_lease_held(const kb_replicas_t *r) { return !r->deps.zk || kc_session_lease_held(r->deps.zk); }
 int32_t kb_partition_leader_epoch(const kb_partition_t *p) { return p->leader_epoch; }
 int64_t kb_partition_high_watermark(const kb_partition_t *p) { return kb_log_high_watermark(p->log); }
 int64_t kb_partition_log_start_offset(const kb_partition_t *p) { return kb_log_start_offset(p->log); }

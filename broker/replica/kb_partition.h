@@ -46,7 +46,15 @@ typedef struct kb_waiter kb_waiter_t;
 /* The hosted partition, or NULL (unknown topic/partition or not hosted here). */
 kb_partition_t *kb_replicas_get(kb_replicas_t *r, const char *topic, int32_t partition);
 
+/* Whether this broker leads p and may answer clients as its leader now:
+ * while its ZooKeeper session surely lives (kb_replicas_lease_held).  A
+ * leader that cannot tell refuses produces, consumer fetches and offset
+ * lookups with NOT_LEADER_OR_FOLLOWER (retriable), but keeps serving its
+ * followers, so that a ZooKeeper outage shrinks no ISR. */
 bool kb_partition_is_leader(const kb_partition_t *p);
+/* The session lease (kc_session_lease_held) of the ISR writes' session;
+ * true without a session (unit suites). */
+bool kb_replicas_lease_held(const kb_replicas_t *r);
 int32_t kb_partition_leader_epoch(const kb_partition_t *p);
 int64_t kb_partition_high_watermark(const kb_partition_t *p);
 int64_t kb_partition_log_start_offset(const kb_partition_t *p);

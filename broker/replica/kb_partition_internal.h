@@ -96,14 +96,18 @@ struct kb_partition {
     int32_t *want_ids;     /* owned */
     bool has_want;
     bool leader;
+    bool resigned;         /* its leadership was dropped when the ZooKeeper session expired
+                            * (kb_replicas_resign_leaderships): the next role update, even at
+                            * the same leader epoch, is applied */
     int32_t leader_id;     /* the applied role's leader (-1: none) */
     int32_t leader_epoch;
     int64_t epoch_start_offset; /* the log end offset when this broker took the leader epoch (Kafka's
                                  * leaderEpochStartOffset): a follower joins the ISR only past it */
     int32_t min_insync;    /* the topic's min.insync.replicas */
-    bool append_failed;    /* an append of append_failed_pid's failed (disk full, I/O error) and
-                            * none of its appends succeeded since (see kb_partition_produce) */
-    int64_t append_failed_pid;
+    int16_t refused_error; /* the retriable error (6, 19, 56) refused_pid's last batch here got
+                            * before its append, none of its appends having succeeded since;
+                            * 0: none (see kb_partition_produce) */
+    int64_t refused_pid;
     uint64_t leadership;   /* bumped on each become-leader */
     bool wake_queued;      /* on r->wake_queue */
     bool wake_consumers;   /* ... for p->waiters (HW or role changed) */

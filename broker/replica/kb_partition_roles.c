@@ -114,7 +114,7 @@ static kb_role_outcome_t role_admitted(kb_replicas_t *r, const kb_partition_t *p
                     (int)p->partition, (int)to->leader_epoch, (int)p->seen_epoch);
         return KB_ROLE_REFUSED_STALE;
     }
-    if (to->leader_epoch == p->seen_epoch && to->hosted == p->assigned) {
+    if (to->leader_epoch == p->seen_epoch && to->hosted == p->assigned && !p->resigned) {
         r->roles_stats.ignored_same_epoch++;
         return KB_ROLE_IGNORED_SAME;
     }
@@ -235,6 +235,7 @@ static bool partition_open_log(kb_replicas_t *r, kb_partition_t *p) {
  * it meanwhile cancels that). */
 static void partition_take_role(kb_replicas_t *r, kb_partition_t *p, const kb_role_t *to) {
     p->assigned = to->hosted;
+    p->resigned = false;
     p->seen_epoch = to->leader_epoch;
     if (p->log) {
         partition_set_role(p, to);
@@ -296,6 +297,33 @@ void kb_replicas_each_known(kb_replicas_t *r, void (*fn)(void *arg, const char *
 }
 
 void kb_replicas_roles_stats(const kb_replicas_t *r, kb_roles_stats_t *out) { *out = r->roles_stats; }
+
+/* p stops leading, keeping its epoch and hosting: no leader to follow, no
+ * ISR (the controller's next update brings both). */
+static void resign(kb_partition_t *p) {
+    kb_role_t to = {.hosted = true, .leader_id = -1, .leader_epoch = p->leader_epoch};
+    partition_set_role(p, &to);
+}
+
+size_t kb_replicas_resign_leaderships(kb_replicas_t *r) {
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_buckets; i++)
+        for (kb_partition_t *p = r->buckets[i]; p; p = p->hnext) {
+            if (p->has_want && p->want.leader) {
+                p->want.leader = false;
+                p->want.leader_id = -1;
+                p->resigned = true;
+            }
+            if (!p->log || !p->hosted || !p->leader) continue;
+            resign(p);
+            p->resigned = true;
+            n++;
+        }
+    if (n > 0)
+        kc_warn("replica", "the ZooKeeper session expired: resigned the leadership of %zu partition(s) until the "
+                "controller gives them again", n);
+    return n;
+}
 
 /* Partitions whose log could not be created try again (those still
  * assigned here), on a timer rather than on every role update: a full

@@ -25,6 +25,17 @@
  *   once that write succeeded, as Kafka does: the same-epoch update that
  *   later echoes the write back carries nothing new.
  *
+ *   Resigning (kb_replicas_resign_leaderships).  Roles are given to one
+ *   registration.  When this broker's ZooKeeper session expires, its
+ *   registration is gone and a controller may already have moved every
+ *   partition it led, so it stops leading them at once (clients hear
+ *   NOT_LEADER_OR_FOLLOWER, waiting produces too) and takes the next update
+ *   for each even at the same leader epoch: a controller that found nobody
+ *   else to lead gives it the same epoch again.  Until then a client that
+ *   kept its metadata is refused, not answered from a log another leader
+ *   has moved past (a consumer ahead of it would get OFFSET_OUT_OF_RANGE
+ *   and rewind, an idempotent producer OUT_OF_ORDER_SEQUENCE_NUMBER).
+ *
  *   Stopping (StopReplica).  An update marked `stop` ends this broker's
  *   role without naming an assignment: the partition is no longer hosted
  *   (the log stays), and with `deleted` also forgets its epochs.  It is
@@ -80,11 +91,17 @@ typedef enum kb_role_outcome {
     KB_ROLE_NO_MEMORY,     /* the partition could not be allocated: nothing changed */
 } kb_role_outcome_t;
 
-/* Applies n updates in order (the one entry point for roles). */
+/* Applies n updates in order (the one entry point for roles the
+ * controller gives; the session's expiry only takes them back, below). */
 void kb_replicas_apply_roles(kb_replicas_t *r, const kb_role_update_t *u, size_t n);
 /* The same, writing update i's outcome to out[i] (out holds n). */
 void kb_replicas_apply_roles_outcomes(kb_replicas_t *r, const kb_role_update_t *u, size_t n,
                                       kb_role_outcome_t *out);
+
+/* This broker's ZooKeeper session expired: every partition led here (or
+ * about to be, once its log exists) resigns (see "Resigning" above).
+ * Returns how many led here. */
+size_t kb_replicas_resign_leaderships(kb_replicas_t *r);
 
 /* Calls fn for each partition an update has ever assigned here (hosted,
  * waiting for its log, or moved away since, and not deleted): those that

@@ -53,11 +53,6 @@ BASE_CONFIG = {
 }
 
 
-# Producer settings every run of this process adds (a test module may set
-# some, e.g. the CI tier's in-flight limit).
-BASE_PRODUCER_CONF = {}
-
-
 class ChaosRun:
     def __init__(self, topo, test_id, seed=1, topic="jr", partitions=6, rf=3, min_isr=2,
                  unclean=False, acks="all", broker_config=None, tmpfs_mb=None, rate=200,
@@ -74,7 +69,7 @@ class ChaosRun:
         self.config = {**BASE_CONFIG, **(broker_config or {})}
         self.tmpfs_mb = tmpfs_mb
         self.rate = rate
-        self.producer_conf = {**BASE_PRODUCER_CONF, **(producer_conf or {})}
+        self.producer_conf = dict(producer_conf or {})
         if acks != "all":
             self.producer_conf.update({"acks": acks, "enable.idempotence": False})
         self.producer_kind = producer

@@ -6,15 +6,6 @@ checker's verdict: every counter 0 (kbcheck.py), plus the test's own criteria.
 """
 import frame_fuzz
 from chaos import ChaosRun, assert_valid, hard_bounce, jepsen_2013
-import chaos
-
-# One produce request in flight per connection in the CI tier.  With 5,
-# a batch behind one refused with a retriable error (19 NOT_ENOUGH_REPLICAS,
-# 56) gets 45 OUT_OF_ORDER_SEQUENCE_NUMBER, as from Kafka, and librdkafka 2.0
-# then bumps its producer epoch and resends records that may be written
-# (its issue #4953): fresh-debian's R3 saw one record twice that way.  The
-# nightly keeps 5 in flight and reports such duplicates (tests/chaos/README).
-chaos.BASE_PRODUCER_CONF["max.in.flight.requests.per.connection"] = 1
 
 
 def test_r1_leader_hard_bounce(topo):

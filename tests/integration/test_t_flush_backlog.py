@@ -21,6 +21,17 @@ pipelined over one connection.  Then:
     shutdown time is printed;
   * after a restart the clean-shutdown marker was trusted, every segment is
     there, and the recovery-point checkpoint of "rolling" is its log end.
+
+The same pipeline must not hold up other clients.  Sent while the broker
+is paused (SIGSTOP), so that it is all there when the broker reads,
+together with a ListOffsets on a second connection: the ListOffsets is
+answered while the pipeline is still being worked through (the log end it
+reports is below the pipeline's last offset), and every produce succeeds.
+The loop used to serve one connection until its input was empty: for
+seconds, during which nothing else ran, ZooKeeper's answers included, so
+that the leader's session lease lapsed and it refused the pipeline's later
+produces with NOT_LEADER_OR_FOLLOWER (before the lease, the session
+expired).
 """
 import re
 import time
@@ -54,22 +65,31 @@ def produce_frame(topic, batch, corr, acks=1):
     return h.kafka_request(0, 7, corr, body)
 
 
-def pipeline_rolls(broker, n, first=0):
-    """Sends n single-record batches, each eight days after the previous one,
-    as n pipelined Produce requests; returns the error codes answered."""
-    frames = b"".join(
-        produce_frame(ROLLING, kw.build_batch([(b"k", b"roll-%d" % i)], base_timestamp=BASE_TS + i * 8 * DAY_MS),
+def roll_frames(n, first=0, topic=ROLLING):
+    """n single-record Produce requests, each batch eight days after the
+    previous one."""
+    return b"".join(
+        produce_frame(topic, kw.build_batch([(b"k", b"roll-%d" % i)], base_timestamp=BASE_TS + i * 8 * DAY_MS),
                       i + 1) for i in range(first, first + n))
+
+
+def read_produce_errors(s, n, topic=ROLLING):
+    errors = []
+    for _ in range(n):
+        _, got, _, _ = kw.parse_produce_response(h.recv_frame(s))
+        errors.append(got[(topic, 0)].error)
+    return errors
+
+
+def pipeline_rolls(broker, n, first=0):
+    """Sends n rolls as pipelined Produce requests; returns the error codes
+    answered."""
     s = h.connect(broker.port, timeout=300)
     try:
-        s.sendall(frames)
-        errors = []
-        for _ in range(n):
-            _, got, _, _ = kw.parse_produce_response(h.recv_frame(s))
-            errors.append(got[(ROLLING, 0)].error)
+        s.sendall(roll_frames(n, first))
+        return read_produce_errors(s, n)
     finally:
         s.close()
-    return errors
 
 
 def produce_durable(broker, value, timeout=600):
@@ -170,3 +190,32 @@ def test_rolls_are_fsynced_once_and_do_not_delay_other_logs_or_shutdown(cluster)
         assert at_close <= ROLLS + logs, f"{at_close} fsyncs at shutdown after {ROLLS} rolls"
         assert backlog <= 2 * ROLLS + 10, f"{backlog} flush items queued after {ROLLS} rolls"
         assert recovery_point(broker) == 2 * ROLLS
+
+
+def test_pipelined_requests_of_one_client_do_not_hold_up_another(cluster):
+    broker = cluster.brokers[1]
+    if not broker.alive():
+        broker.start()
+        broker.wait_registered()
+    topic = "rolling-probed"
+    cluster.create_topic(topic, assignment="1", configs=["retention.ms=-1", "segment.index.bytes=4096"])
+    n = ROLLS // 4
+    a = h.connect(broker.port, timeout=300)
+    try:
+        with h.step(f"pause broker 1; send {n} pipelined rolls on one connection and a ListOffsets on another"):
+            with h.paused(broker):
+                a.sendall(roll_frames(n, topic=topic))
+                b = h.connect(broker.port, timeout=300)
+                b.sendall(h.kafka_request(2, 1, 1, kw.list_offsets_v1_body([(topic, [(0, kw.LATEST)])])))
+        with h.step("resume it; read both answers"):
+            _, got = kw.parse_list_offsets_v1_response(h.recv_frame(b))
+            b.close()
+            errors = read_produce_errors(a, n, topic)
+    finally:
+        a.close()
+    listed = got[(topic, 0)]
+    print(f"    the other client's ListOffsets saw log end {listed[2]} of {n}")
+    assert set(errors) == {0}, f"errors answered: {sorted(set(errors))}"
+    assert listed[0] == 0, listed
+    assert listed[2] < n, \
+        f"the ListOffsets on another connection was answered only after all {n} pipelined produces"

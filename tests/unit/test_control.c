@@ -246,6 +246,26 @@ START_TEST(stale_broker_epoch_changes_nothing) {
 }
 END_TEST
 
+/* kb_roles.h, "Resigning": a broker whose session expired took back its
+ * roles; no request may give them back before it is registered again. */
+START_TEST(lost_registration_refuses_every_broker_epoch_until_registered_again) {
+    Kbroker__Rpc__PartitionState st = state(T, 0, ME, 3, me_and_2, 2);
+    Kbroker__Rpc__LeaderAndIsrResponse out;
+    ck_assert_int_eq(kb_control_epoch_for(false, 0), -1); /* before the first registration */
+    ck_assert_int_eq(kb_control_epoch_for(true, 100), 100);
+    my_epoch = kb_control_epoch_for(false, 100);
+    ck_assert_int_eq(lai(1, 100, &st, 1, &out), KP_ERR_STALE_BROKER_EPOCH);
+    kb_control_response_clear(&out.base);
+    ck_assert_int_eq(lai(1, 101, &st, 1, &out), KP_ERR_STALE_BROKER_EPOCH);
+    kb_control_response_clear(&out.base);
+    ck_assert_ptr_null(hosted());
+    my_epoch = kb_control_epoch_for(true, 101);
+    ck_assert_int_eq(lai(1, 101, &st, 1, &out), 0);
+    kb_control_response_clear(&out.base);
+    ck_assert_ptr_nonnull(hosted());
+}
+END_TEST
+
 START_TEST(older_leader_epoch_is_fenced_for_that_partition_only) {
     Kbroker__Rpc__PartitionState st[] = {state(T, 0, ME, 5, me_and_2, 2), state(T, 1, ME, 5, me_and_2, 2)};
     Kbroker__Rpc__LeaderAndIsrResponse out;
@@ -958,6 +978,7 @@ Suite *control_suite(void) {
     tcase_add_test(tc, stale_controller_epoch_changes_nothing);
     tcase_add_test(tc, controller_epoch_below_zookeepers_is_stale);
     tcase_add_test(tc, stale_broker_epoch_changes_nothing);
+    tcase_add_test(tc, lost_registration_refuses_every_broker_epoch_until_registered_again);
     tcase_add_test(tc, older_leader_epoch_is_fenced_for_that_partition_only);
     tcase_add_test(tc, equal_leader_epoch_is_ignored);
     tcase_add_test(tc, invalid_names_and_indexes_are_refused);

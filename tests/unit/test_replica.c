@@ -174,6 +174,21 @@ static void produce(kb_partition_t *p, int n, int16_t acks, int32_t timeout_ms, 
     kb_partition_produce(p, batch, &h, acks, timeout_ms, on_produced, a);
 }
 
+/* The same for idempotent producer pid (epoch 0) at sequence seq: only
+ * the decoded header carries them, which is all the partition reads. */
+static void produce_idempotent(kb_partition_t *p, int64_t pid, int32_t seq, int n, int16_t acks, answer_t *a) {
+    static uint8_t buf[8][4096];
+    static int next;
+    uint8_t *batch = buf[next++ % 8];
+    size_t size = logfix_batch(batch, n, 10, true, 1700000000000);
+    kp_batch_header_t h;
+    ck_assert_int_eq(kp_batch_header_decode(batch, size, &h), 0);
+    h.producer_id = pid;
+    h.producer_epoch = 0;
+    h.base_sequence = seq;
+    kb_partition_produce(p, batch, &h, acks, 60000, on_produced, a);
+}
+
 /* Runs the loop once without blocking: what is already due runs. */
 static void loop_once(void) { event_base_loop(lf.base, EVLOOP_NONBLOCK); }
 
@@ -531,6 +546,35 @@ START_TEST(acks_all_below_min_insync_is_refused_before_appending) {
 }
 END_TEST
 
+/* kb_partition_produce: the batch an idempotent producer pipelined behind
+ * a refused one arrives with a sequence gap, and gets the refusal's error
+ * even once the partition would take it, not 45. */
+START_TEST(batch_pipelined_behind_a_refusal_gets_the_refusal_not_out_of_order) {
+    logfix_set("min.insync.replicas", "2");
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 0, me_only, 1);
+    answer_t first = {0}, refused = {0}, behind = {0}, other[2] = {{0}}, retried = {0}, next = {0}, gap = {0};
+    produce_idempotent(p, 9, 0, 2, 1, &first);
+    ck_assert_int_eq(first.error, KP_ERR_NONE);
+    produce_idempotent(p, 9, 2, 2, -1, &refused);
+    ck_assert_int_eq(refused.error, KP_ERR_NOT_ENOUGH_REPLICAS);
+    set_state(ME, 1, me_and_2, 2); /* the ISR is back */
+    produce_idempotent(p, 9, 4, 2, -1, &behind);
+    ck_assert_int_eq(behind.calls, 1);
+    ck_assert_int_eq(behind.error, KP_ERR_NOT_ENOUGH_REPLICAS);
+    produce_idempotent(p, 10, 0, 1, 1, &other[0]); /* another producer's gap is its own */
+    produce_idempotent(p, 10, 5, 1, 1, &other[1]);
+    ck_assert_int_eq(other[1].error, KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    produce_idempotent(p, 9, 2, 2, 1, &retried);
+    ck_assert_int_eq(retried.error, KP_ERR_NONE);
+    produce_idempotent(p, 9, 4, 2, 1, &next);
+    ck_assert_int_eq(next.error, KP_ERR_NONE);
+    ck_assert_int_eq(next.res.base_offset, 5);
+    produce_idempotent(p, 9, 10, 1, 1, &gap); /* appended since: a gap is out of order again */
+    ck_assert_int_eq(gap.error, KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+}
+END_TEST
+
 START_TEST(isr_shrinking_below_min_insync_answers_not_enough_after_append) {
     logfix_set("min.insync.replicas", "2");
     start();
@@ -556,6 +600,33 @@ START_TEST(losing_leadership_answers_parked_produces_not_leader) {
     ck_assert_int_eq(a.error, KP_ERR_NOT_LEADER_OR_FOLLOWER);
     produce(p, 1, 1, 60000, &b); /* and a follower refuses new ones */
     ck_assert_int_eq(b.error, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+}
+END_TEST
+
+/* kb_roles.h, "Resigning": the session's expiry takes the leadership
+ * back at once, and the controller's next update gives it again even at
+ * the same leader epoch. */
+START_TEST(expired_session_resigns_until_the_same_epoch_is_given_again) {
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 4, me_and_2, 2);
+    answer_t parked = {0}, refused = {0}, again = {0};
+    produce(p, 1, -1, 60000, &parked);
+    ck_assert_int_eq(parked.calls, 0);
+    ck_assert_uint_eq(kb_replicas_resign_leaderships(replicas), 1);
+    ck_assert(!kb_partition_is_leader(p));
+    ck_assert_int_eq(parked.calls, 1);
+    ck_assert_int_eq(parked.error, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    produce(p, 1, 1, 60000, &refused);
+    ck_assert_int_eq(refused.error, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    ck_assert_uint_eq(kb_replicas_resign_leaderships(replicas), 0); /* nothing led any more */
+    set_state(ME, 4, me_only, 1);
+    ck_assert(kb_partition_is_leader(p));
+    ck_assert_uint_eq(roles_stats().ignored_same_epoch, 0);
+    produce(p, 1, 1, 60000, &again);
+    ck_assert_int_eq(again.error, KP_ERR_NONE);
+    ck_assert_int_eq(again.res.base_offset, 1);
+    set_state(ME, 4, me_only, 1); /* once given, the same epoch is ignored again */
+    ck_assert_uint_eq(roles_stats().ignored_same_epoch, 1);
 }
 END_TEST
 
@@ -731,8 +802,10 @@ Suite *replica_suite(void) {
     tcase_add_test(tc, acks_all_answers_at_once_when_isr_is_self);
     tcase_add_test(tc, acks_all_times_out_with_request_timed_out);
     tcase_add_test(tc, acks_all_below_min_insync_is_refused_before_appending);
+    tcase_add_test(tc, batch_pipelined_behind_a_refusal_gets_the_refusal_not_out_of_order);
     tcase_add_test(tc, isr_shrinking_below_min_insync_answers_not_enough_after_append);
     tcase_add_test(tc, losing_leadership_answers_parked_produces_not_leader);
+    tcase_add_test(tc, expired_session_resigns_until_the_same_epoch_is_given_again);
     tcase_add_test(tc, waiters_wake_on_the_loop_when_the_high_watermark_moves);
     tcase_add_test(tc, waiters_sleep_while_the_high_watermark_stays);
     tcase_add_test(tc, waiters_wake_on_role_change);

@@ -122,11 +122,19 @@ class ProducerWorker(Worker):
         self.topic = topic
         self.partitions = partitions
         self.rate = rate
+        # request.timeout.ms (how long a broker may hold an acks=all produce
+        # waiting for its ISR, then answers REQUEST_TIMED_OUT, which is
+        # retried under the same sequence numbers and deduplicated) stays
+        # below socket.timeout.ms: past that librdkafka gives the request up
+        # as lost, bumps its producer epoch and sends the records again under
+        # new sequence numbers, twice in the log if the first copy was
+        # appended.  With librdkafka's 30 s default against 10 s, N1 saw
+        # 1000-record batches twice (epoch 4 and epoch 5, sequence 0).
         self.conf = {
             "bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
             "max.in.flight.requests.per.connection": 5, "message.timeout.ms": 30000,
             "linger.ms": 5, "retry.backoff.ms": 100, "socket.timeout.ms": 10000,
-            "topic.metadata.refresh.interval.ms": 2000,
+            "request.timeout.ms": 5000, "topic.metadata.refresh.interval.ms": 2000,
         }
         self.conf.update(conf or {})
         self.conf["error_cb"] = self.client_error

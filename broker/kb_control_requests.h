@@ -211,7 +211,8 @@ const kb_rpc_handler_t *kb_control_handlers(kb_control_t *c, size_t *n);
  * its czxid while registered; -1 before the first registration (the
  * czxid of a registration not yet made reads 0, which would refuse every
  * request); KB_CONTROL_UNREGISTERED once a registration was lost (the
- * session expired) until the next: every request is refused, since none
+ * session expired, the znode was deleted, or shutdown deleted it) until
+ * the next: every request is refused, whatever epoch it names, since none
  * can be meant for a registration that does not exist, and one sent to
  * the lost registration would give back the roles the expiry took
  * (kb_roles.h, "Resigning").  The controller sends again. */

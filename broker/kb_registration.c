@@ -30,6 +30,7 @@ struct kb_registration {
     kb_broker_t *b;
     kb_verify_fn verify;
     kb_registered_fn on_registered;
+    kb_lost_fn on_lost;
     kb_fatal_fn on_fatal;
     bool running;
     bool registered;
@@ -124,6 +125,7 @@ static void registration_gone(void *arg) {
             "(by an operator or another process, not by a session expiry); registering again", (int)r->self.id,
             (unsigned long long)kc_session_id(r->b->zk));
     r->registered = false;
+    r->on_lost(r->b);
     registration_start(r);
 }
 
@@ -212,7 +214,9 @@ static void registration_start(kb_registration_t *r) {
 static void on_session(kc_session_t *s, kc_session_state_t st, bool new_session, void *arg) {
     kb_registration_t *r = arg;
     if (st == KC_SESSION_EXPIRED) {
+        bool was = r->registered;
         r->registered = false; /* the ephemeral znode went with the session */
+        if (was && !r->stopped) r->on_lost(r->b);
     } else if (st == KC_SESSION_CONNECTED) {
         if (new_session) r->registered = false;
         registration_start(r);
@@ -220,12 +224,13 @@ static void on_session(kc_session_t *s, kc_session_state_t st, bool new_session,
 }
 
 kb_registration_t *kb_registration_new(kb_broker_t *b, kb_verify_fn verify, kb_registered_fn on_registered,
-                                       kb_fatal_fn on_fatal) {
+                                       kb_lost_fn on_lost, kb_fatal_fn on_fatal) {
     kb_registration_t *r = calloc(1, sizeof(*r));
     if (!r) return NULL;
     r->b = b;
     r->verify = verify;
     r->on_registered = on_registered;
+    r->on_lost = on_lost;
     r->on_fatal = on_fatal;
     r->retry_ev = evtimer_new(b->base, retry_cb, r);
     if (!r->retry_ev || build_self(r) < 0) {

@@ -22,6 +22,10 @@
 
 /* Called after each successful registration (czxid = the broker epoch). */
 typedef void (*kb_registered_fn)(kb_broker_t *b, int64_t czxid);
+/* Called when the registration is lost while the broker runs: its session
+ * expired, or /brokers/ids/N was deleted under it (not at shutdown).  The
+ * controller may already be moving this broker's partitions away. */
+typedef void (*kb_lost_fn)(kb_broker_t *b);
 /* Called when start-up cannot go on (the message says why). */
 typedef void (*kb_fatal_fn)(kb_broker_t *b, const char *message);
 /* Called with the cluster id read from (or just written to) ZooKeeper,
@@ -29,7 +33,7 @@ typedef void (*kb_fatal_fn)(kb_broker_t *b, const char *message);
 typedef int (*kb_verify_fn)(kb_broker_t *b, const char *cluster_id, char *err, size_t errlen);
 
 kb_registration_t *kb_registration_new(kb_broker_t *b, kb_verify_fn verify, kb_registered_fn on_registered,
-                                       kb_fatal_fn on_fatal);
+                                       kb_lost_fn on_lost, kb_fatal_fn on_fatal);
 void kb_registration_free(kb_registration_t *r);
 
 bool kb_registration_registered(const kb_registration_t *r);

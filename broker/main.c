@@ -23,10 +23,11 @@
  * the clean-shutdown marker) and exit 0; a second signal skips the
  * ZooKeeper clean-up, and any signal after the loop has ended is ignored.
  *
- * Signal dispositions: before libevent takes SIGTERM and SIGINT,
- * note_early_signal() is their handler; libevent saves it and puts it back
- * when its signal events are freed, so neither signal ever has its default
- * (fatal) action while the broker runs or tears down.
+ * Signal dispositions: once the configuration is read, and before
+ * libevent takes SIGTERM and SIGINT, note_early_signal() is their handler;
+ * libevent saves it and puts it back when its signal events are freed, so
+ * neither signal has its default (fatal) action from then on, while the
+ * broker runs or tears down.
  */
 #include <errno.h>
 #include <event2/dns.h>
@@ -162,6 +163,7 @@ static void install_early_signal_handlers(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = note_early_signal;
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -214,11 +216,10 @@ static void on_registered(kb_broker_t *b, int64_t czxid) {
     kb_controller_on_registered(b->controller);
 }
 
-/* The roles this broker holds were given to the registration the expired
- * session took with it (kb_roles.h, "Resigning"). */
-static void on_session_state(kc_session_t *s, kc_session_state_t st, bool new_session, void *arg) {
-    kb_broker_t *b = arg;
-    if (st == KC_SESSION_EXPIRED && b->replicas) kb_replicas_resign_leaderships(b->replicas);
+/* The roles this broker holds were given to the registration it just lost
+ * (kb_roles.h, "Resigning"). */
+static void on_registration_lost(kb_broker_t *b) {
+    if (b->replicas) kb_replicas_resign_leaderships(b->replicas);
 }
 
 static void on_view_change(kc_view_t *v, int what, void *arg) {
@@ -508,7 +509,6 @@ static int start_broker(kb_process_t *p) {
         return 2;
     }
     kb_replicas_set_session(b->replicas, b->zk); /* for the leaders' ISR writes */
-    kc_session_add_listener(b->zk, on_session_state, b);
     /* Listener order: the view reloads first on a new session, then the
      * broker registers, then the controller takes part in the election. */
     b->view = kc_view_new(b->zk, on_view_change, b);
@@ -522,7 +522,7 @@ static int start_broker(kb_process_t *p) {
     }
     /* Before the registration, which publishes its port. */
     if (start_rpc(p) != 0) return 1;
-    b->registration = kb_registration_new(b, verify_identity, on_registered, on_fatal);
+    b->registration = kb_registration_new(b, verify_identity, on_registered, on_registration_lost, on_fatal);
     if (!b->registration || start_controller(p) != 0 || start_fetchers(p) != 0) {
         kc_error("main", "out of memory starting the broker's services");
         return 1;

@@ -49,7 +49,11 @@ struct kc_session {
     struct event *reopen_ev; /* deferred close+open (never inside zookeeper_process);
                               * also the timer of a handle-creation retry */
     bool connected;
-    int64_t heard_ms;        /* monotonic ms when ZooKeeper last answered (kc_session_lease_held) */
+    int64_t heard_ms;        /* monotonic ms: the session surely lived on the quorum's leader then
+                              * (the send time of the last answered probe; kc_session_lease_held) */
+    struct event *probe_ev;  /* every third of the session timeout: a sync probe */
+    int64_t probe_sent_ms;
+    bool probe_in_flight;
     int64_t session_id;
     uint64_t generation;
     int chroot_pending;      /* outstanding creates of chroot components */
@@ -186,15 +190,12 @@ const char *kc_zk_init_error(int err) {
 
 /* ---- driving the client from the loop ---- */
 
-/* A read that leaves the session connected brought an answer from the
- * server (a closed socket disconnects it inside zookeeper_process). */
 static void session_io_cb(evutil_socket_t fd, short what, void *arg) {
     kc_session_t *s = arg;
     int events = 0;
     if (what & EV_READ) events |= ZOOKEEPER_READ;
     if (what & EV_WRITE) events |= ZOOKEEPER_WRITE;
     if (s->zh) zookeeper_process(s->zh, events);
-    if ((what & EV_READ) && s->connected) s->heard_ms = monotonic_ms();
     session_rearm(s);
 }
 
@@ -229,18 +230,55 @@ void kc_session_kick(kc_session_t *s) {
     if (s->kick_ev && !event_pending(s->kick_ev, EV_TIMEOUT, NULL)) event_active(s->kick_ev, EV_TIMEOUT, 0);
 }
 
+/* ---- the session lease (kc_session_lease_held) ----
+ *
+ * Neither the client's pings nor any other read prove the session alive:
+ * after a pause the socket may still hold an answer the server sent before
+ * it expired the session, read before the closed connection behind it.  A
+ * sync is answered only after the quorum's leader has checked the session
+ * (a follower forwards it; reads a follower serves alone, and its pings, are
+ * checked against its own copy of the sessions), so when one completes the
+ * session lived at some moment after the sync was sent: the lease runs from
+ * that send time. */
+
+static void probe_done(int rc, const char *value, const void *data) {
+    kc_session_t *s = (kc_session_t *)data;
+    s->probe_in_flight = false;
+    if (rc == ZOK && s->probe_sent_ms > s->heard_ms) s->heard_ms = s->probe_sent_ms;
+}
+
+static void probe_cb(evutil_socket_t fd, short what, void *arg) {
+    kc_session_t *s = arg;
+    if (!s->zh || !s->connected || s->phase != PHASE_MAIN || s->probe_in_flight) return;
+    s->probe_sent_ms = monotonic_ms();
+    if (zoo_async(s->zh, "/", probe_done, s) != ZOK) return;
+    s->probe_in_flight = true;
+    kc_session_kick(s);
+}
+
+/* Probes every third of the granted timeout from now on. */
+static void probe_start(kc_session_t *s) {
+    int every_ms = s->stats.timeout_ms / 3 > 0 ? s->stats.timeout_ms / 3 : 1;
+    struct timeval tv = {every_ms / 1000, (every_ms % 1000) * 1000};
+    if (!s->probe_ev) s->probe_ev = event_new(s->base, -1, EV_PERSIST, probe_cb, s);
+    if (s->probe_ev) event_add(s->probe_ev, &tv);
+}
+
 /* ---- session state ---- */
 
 static void on_connected(kc_session_t *s) {
     const clientid_t *cid = zoo_client_id(s->zh);
     bool new_session = cid->client_id != s->session_id;
     s->connected = true;
-    s->heard_ms = monotonic_ms();
     s->session_id = cid->client_id;
     if (new_session) s->generation++;
     if (new_session) s->stats.sessions++;
     s->stats.status = KC_ZK_STATUS_CONNECTED;
     s->stats.timeout_ms = zoo_recv_timeout(s->zh);
+    /* The handshake just created or renewed the session, on a connection
+     * too new to hold stale answers. */
+    s->heard_ms = monotonic_ms();
+    probe_start(s);
     kc_info("zk", "connected to ZooKeeper %s%s (session 0x%llx%s, session timeout %d ms)", s->hosts,
             s->chroot ? s->chroot : "", (unsigned long long)s->session_id, new_session ? ", new" : ", resumed",
             s->stats.timeout_ms);
@@ -418,6 +456,7 @@ void kc_session_free(kc_session_t *s) {
     if (s->io_ev) event_free(s->io_ev);
     if (s->kick_ev) event_free(s->kick_ev);
     if (s->reopen_ev) event_free(s->reopen_ev);
+    if (s->probe_ev) event_free(s->probe_ev);
     free(s->hosts);
     free(s->chroot);
     free(s);

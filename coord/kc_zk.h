@@ -87,15 +87,17 @@ struct event_base *kc_session_base(kc_session_t *s);
 uint64_t kc_session_generation(const kc_session_t *s);
 
 /*
- * Whether the session surely still lives on the server: connected, and
- * ZooKeeper has answered within the last two thirds of the session timeout
- * (the client pings every third, so a healthy session always has).  The
- * server can expire a session only a whole timeout after it last heard
- * from it, and it heard from us before we heard its answer, so while this
- * holds no controller can have declared this broker dead.  False after a
- * process pause or a partition from ZooKeeper as soon as the loop runs
- * again, before the client has learnt anything; also during a ZooKeeper
- * outage, when nobody can tell.  Reads the monotonic clock.
+ * Whether the session surely still lives: connected, and a sync probe
+ * (sent every third of the session timeout, answered only after the
+ * quorum's leader has checked the session) sent within the last two thirds
+ * of the timeout has been answered.  The leader expires a session only a
+ * whole timeout after it last heard from it, and it heard from us after
+ * the probe was sent, so while this holds no controller can have declared
+ * this broker dead.  False after a process pause or a partition from
+ * ZooKeeper as soon as the loop runs again, before the client has learnt
+ * anything (an answer still buffered from before the pause does not
+ * count); also during a ZooKeeper outage, when nobody can tell.  Reads the
+ * monotonic clock.
  */
 bool kc_session_lease_held(const kc_session_t *s);
 

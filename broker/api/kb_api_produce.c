@@ -281,6 +281,19 @@ static void start_check(produce_slot_t *s) {
     s->op->pending++;
 }
 
+/* A partition hosted here but not led (or whose leader's session lease
+ * lapsed) refuses the batch as its leader would, noting the refusal in its
+ * producer table (kb_partition_note_refused). */
+static void note_not_leader(produce_slot_t *s, size_t len) {
+    const kp_produce_request_partition_t *d = s->data;
+    kp_batch_header_t h;
+    int16_t err;
+    kb_partition_t *p = kb_api_partition(s->op->req, s->topic, d->index, false, &err);
+
+    if (p && kp_batch_header_decode(d->records, len, &h) == 0 && h.magic == KP_BATCH_MAGIC)
+        kb_partition_note_refused(p, &h, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+}
+
 /* Judges one partition: an error answers it now; a batch that passes is
  * ready to append, or first has its compressed records checked. */
 static void produce_partition(produce_slot_t *s) {
@@ -289,6 +302,8 @@ static void produce_partition(produce_slot_t *s) {
     size_t len = d->records_len > 0 ? (size_t)d->records_len : 0;
     int16_t err;
     kb_partition_t *p = kb_api_partition(op->req, s->topic, d->index, true, &err);
+
+    if (err == KP_ERR_NOT_LEADER_OR_FOLLOWER) note_not_leader(s, len);
 
     if (!err && internal_topic(s->topic) && !kp_str_eq(op->req->header.client_id, ADMIN_CLIENT_ID))
         err = KP_ERR_INVALID_TOPIC_EXCEPTION;

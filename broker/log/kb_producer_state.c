@@ -37,6 +37,12 @@ typedef struct producer {
     uint8_t oldest;    /* ring index of the oldest one */
     int64_t last_timestamp;
     kb_producer_batch_t batches[KB_PRODUCER_CACHED_BATCHES];
+    /* The batch that was next in sequence and was refused before its
+     * append (kb_producers_note_refused), while it stays next: refused_error
+     * 0 when none.  Memory only, never in a snapshot. */
+    int16_t refused_error;
+    int16_t refused_epoch;
+    int32_t refused_seq;
 } producer_t;
 
 struct kb_producers {
@@ -195,6 +201,25 @@ static bool sequence_ok(const producer_t *p, const kp_batch_header_t *h) {
     return in_sequence(last ? last->last_seq : NO_SEQUENCE, h->base_sequence);
 }
 
+/* Whether the refused batch p remembers is still the one p must append
+ * next, so that h, with a gap, is one pipelined behind it. */
+static bool behind_refused(const producer_t *p, const kp_batch_header_t *h) {
+    if (!p->refused_error || h->producer_epoch != p->refused_epoch || h->base_sequence == p->refused_seq)
+        return false;
+    kp_batch_header_t next = {.producer_id = p->id, .producer_epoch = p->refused_epoch,
+                              .base_sequence = p->refused_seq};
+    return sequence_ok(p, &next);
+}
+
+void kb_producers_note_refused(kb_producers_t *ps, const kp_batch_header_t *h, int16_t error_code) {
+    producer_t *p;
+    if (h->producer_id < 0 || !(p = find(ps, h->producer_id)) || p->epoch == NO_EPOCH) return;
+    if (h->producer_epoch < p->epoch || !sequence_ok(p, h)) return; /* not the batch it needed next */
+    p->refused_error = error_code;
+    p->refused_epoch = h->producer_epoch;
+    p->refused_seq = h->base_sequence;
+}
+
 void kb_producers_check(const kb_producers_t *ps, const kp_batch_header_t *h, kb_producer_verdict_t *v) {
     const producer_t *p;
     const kb_producer_batch_t *dup;
@@ -212,7 +237,7 @@ void kb_producers_check(const kb_producers_t *ps, const kp_batch_header_t *h, kb
         return;
     }
     if (h->producer_epoch < p->epoch) v->error_code = KP_ERR_INVALID_PRODUCER_EPOCH;
-    else if (!sequence_ok(p, h)) v->error_code = KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+    else if (!sequence_ok(p, h)) v->error_code = behind_refused(p, h) ? p->refused_error : KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
 }
 
 int kb_producers_record(kb_producers_t *ps, const kp_batch_header_t *h) {

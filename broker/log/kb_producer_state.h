@@ -70,9 +70,25 @@ size_t kb_producers_count(const kb_producers_t *ps);
  *   2. epoch below the stored one: 47;
  *   3. a new epoch must start at sequence 0 unless the producer is unknown;
  *      the same epoch must continue at last sequence + 1 (INT32_MAX wraps
- *      to 0); else 45.  An unknown producer may start anywhere (KIP-360).
+ *      to 0); else 45, or, when the batch the producer needs next was
+ *      refused (kb_producers_note_refused) and is still needed next, that
+ *      refusal's error.  An unknown producer may start anywhere (KIP-360).
  */
 void kb_producers_check(const kb_producers_t *ps, const kp_batch_header_t *h, kb_producer_verdict_t *v);
+
+/*
+ * A batch was refused before its append with a retriable error (6
+ * NOT_LEADER_OR_FOLLOWER, 19 NOT_ENOUGH_REPLICAS, 56 KAFKA_STORAGE_ERROR):
+ * if it is the one its (known) producer needs next, the batches that
+ * producer pipelined behind it (up to 5 in flight) arrive with a sequence
+ * gap, and get error_code instead of 45 for as long as it is still needed
+ * next; they are retried after it.  45 would make librdkafka (2.0) bump its
+ * producer epoch and send again records that may already be written,
+ * under sequence numbers no longer deduplicated (the chaos tier's R3 and
+ * R7 found both).  Per producer, so a client naming another's producer id
+ * can only delay that producer's retries until its next append.
+ */
+void kb_producers_note_refused(kb_producers_t *ps, const kp_batch_header_t *h, int16_t error_code);
 
 /* Records a batch just appended (h with its final base offset and max
  * timestamp), or replays one found in the log: a new epoch empties the

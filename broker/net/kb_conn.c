@@ -241,14 +241,16 @@ static bool conn_throttle_if_full(kb_conn_t *c) {
     return true;
 }
 
-/* How long one connection may take frames off its input in one go.  A
- * client that pipelines thousands of requests the handlers answer at once
- * (acks=1 produces, each rolling a segment, say) would otherwise hold the
- * loop until its input is empty, and every other connection, timer and the
- * ZooKeeper session with it (the session expired, test t).  Past the slice
- * the rest waits for a zero timeout, which libevent runs only after the
- * next poll for I/O (an event_active'd one would run before it). */
-#define CONN_SLICE_NS (5 * 1000000LL)
+/* How long the connections may take frames off their inputs in one turn
+ * of the loop, together.  A client that pipelines thousands of requests
+ * the handlers answer at once (acks=1 produces, each rolling a segment,
+ * say) would otherwise hold the loop until its input is empty, and every
+ * other connection, timer and the ZooKeeper session with it (the session
+ * expired, test t).  Each connection takes at least one frame per turn; past
+ * the budget it stops reading and takes the rest after a zero timeout,
+ * which libevent runs only after the next poll for I/O (an event_active'd
+ * one would run before it). */
+#define CONN_TURN_BUDGET_NS (5 * 1000000LL)
 
 static int64_t monotonic_ns(void) {
     struct timespec ts;
@@ -256,19 +258,40 @@ static int64_t monotonic_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Takes complete frames off the input while the delivery mode, the
- * back-pressure and the slice allow.  The reference held across the loop
- * keeps c allocated if a callback closes it. */
-static void conn_process(kb_conn_t *c) {
+/* When the frames of this turn of base's loop must stop.  The loop's cached
+ * time changes from one turn to the next: a new value starts a new budget. */
+static int64_t turn_deadline(struct event_base *base) {
+    static struct timeval turn;
+    static int64_t deadline;
+    struct timeval now;
+    if (event_base_gettimeofday_cached(base, &now) != 0 || now.tv_sec != turn.tv_sec || now.tv_usec != turn.tv_usec) {
+        turn = now;
+        deadline = monotonic_ns() + CONN_TURN_BUDGET_NS;
+    }
+    return deadline;
+}
+
+/* Past the turn's budget with frames left: stop reading (the input stays
+ * bounded, and a peer's end of stream is read after its last frames) and
+ * take them after the next poll. */
+static void conn_yield(kb_conn_t *c) {
     static const struct timeval after_io = {0, 0};
+    event_del(c->rd);
+    event_add(c->resume, &after_io);
+}
+
+/* Takes complete frames off the input while the delivery mode, the
+ * back-pressure and the turn's budget allow.  The reference held across
+ * the loop keeps c allocated if a callback closes it. */
+static void conn_process(kb_conn_t *c) {
     size_t size;
     if (!c->bev || !c->started || c->pending || c->throttled || c->closing) return;
-    int64_t until = monotonic_ns() + CONN_SLICE_NS;
+    int64_t until = turn_deadline(bufferevent_get_base(c->bev));
     c->refs++;
     while (c->bev && !c->pending && !conn_throttle_if_full(c) && conn_take_frame(c, &size) == 1) {
         conn_dispatch(c, size);
-        if (c->bev && !c->pending && monotonic_ns() > until) {
-            event_add(c->resume, &after_io);
+        if (c->bev && !c->pending && !c->closing && monotonic_ns() > until) {
+            conn_yield(c);
             break;
         }
     }

@@ -403,43 +403,22 @@ static void produce_duplicate(kb_partition_t *p, int16_t acks, int32_t timeout_m
     produce_after_append(p, acks, timeout_ms, &res, done, arg);
 }
 
-/* Refusals before the append, remembered for the idempotent producer
- * whose batch they refused (one producer per partition: the last one
- * refused) until one of its appends succeeds. */
+void kb_partition_note_refused(kb_partition_t *p, const kp_batch_header_t *h, int16_t error_code) {
+    if (p->log) kb_producers_note_refused(kb_log_producers(p->log), h, error_code);
+}
+
 static void produce_refused(kb_partition_t *p, const kp_batch_header_t *h, int16_t error_code,
                             kb_produce_done_fn done, void *arg) {
-    if (h->producer_id >= 0) {
-        p->refused_error = error_code;
-        p->refused_pid = h->producer_id;
-    }
+    kb_partition_note_refused(p, h, error_code);
     produce_now(done, arg, error_code);
-}
-
-static void note_appended(kb_partition_t *p, const kp_batch_header_t *h) {
-    if (h->producer_id >= 0 && p->refused_pid == h->producer_id) p->refused_error = KP_ERR_NONE;
-}
-
-/* The error a gap in h's sequence gets: the refusal of the batch it was
- * pipelined behind, if this producer's last batch here was refused. */
-static int16_t gap_error(const kb_partition_t *p, const kp_batch_header_t *h) {
-    bool behind_refusal = h->producer_id >= 0 && p->refused_error != KP_ERR_NONE && p->refused_pid == h->producer_id;
-    return behind_refusal ? p->refused_error : KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
 }
 
 /* The idempotent-producer checks run before the append (45 and 47 refuse
  * the batch, a duplicate is answered without appending); the log records
- * every appended batch in the same producer table.
- *
- * A batch refused before its append with a retriable error (6
- * NOT_LEADER_OR_FOLLOWER, 19 NOT_ENOUGH_REPLICAS, 56 KAFKA_STORAGE_ERROR
- * after a failed write) leaves a gap in its producer's sequence: the
- * batches it pipelined behind (up to 5 in flight) arrive out of order.
- * Until that producer appends here again they get the refusal's error,
- * whatever the partition's state is by then, and are retried after the
- * refused batch; 45 OUT_OF_ORDER_SEQUENCE_NUMBER, Kafka's answer, makes
- * librdkafka (2.0) bump its epoch and resend records that may already be
- * written under sequence numbers no longer deduplicated (the chaos tier's
- * R3 and R7 found both). */
+ * every appended batch in the same producer table.  A refusal before the
+ * append is noted in that table (kb_producers_note_refused), so that the
+ * batches pipelined behind the refused one get its retriable error, not
+ * 45. */
 void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_header_t *h, int16_t acks,
                           int32_t timeout_ms, kb_produce_done_fn done, void *arg) {
     kb_append_result_t appended;
@@ -453,7 +432,6 @@ void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_head
         return;
     }
     kb_producers_check(kb_log_producers(p->log), h, &verdict);
-    if (verdict.error_code == KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER) verdict.error_code = gap_error(p, h);
     if (verdict.error_code != KP_ERR_NONE) {
         produce_now(done, arg, verdict.error_code);
         return;
@@ -466,7 +444,6 @@ void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_head
         produce_refused(p, h, KP_ERR_KAFKA_STORAGE_ERROR, done, arg);
         return;
     }
-    note_appended(p, h);
     kb_produce_result_t res = {appended.base_offset, appended.last_offset, appended.log_append_time,
                                appended.log_start_offset};
     kb_partition_schedule_append_wake(p);

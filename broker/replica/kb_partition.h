@@ -52,6 +52,10 @@ kb_partition_t *kb_replicas_get(kb_replicas_t *r, const char *topic, int32_t par
  * lookups with NOT_LEADER_OR_FOLLOWER (retriable), but keeps serving its
  * followers, so that a ZooKeeper outage shrinks no ISR. */
 bool kb_partition_is_leader(const kb_partition_t *p);
+/* h's batch was refused before its append with a retriable error (6, 19
+ * or 56): noted in the producer table of p's log, if it has one
+ * (kb_producers_note_refused). */
+void kb_partition_note_refused(kb_partition_t *p, const kp_batch_header_t *h, int16_t error_code);
 /* The session lease (kc_session_lease_held) of the ISR writes' session;
  * true without a session (unit suites). */
 bool kb_replicas_lease_held(const kb_replicas_t *r);

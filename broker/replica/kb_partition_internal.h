@@ -104,10 +104,6 @@ struct kb_partition {
     int64_t epoch_start_offset; /* the log end offset when this broker took the leader epoch (Kafka's
                                  * leaderEpochStartOffset): a follower joins the ISR only past it */
     int32_t min_insync;    /* the topic's min.insync.replicas */
-    int16_t refused_error; /* the retriable error (6, 19, 56) refused_pid's last batch here got
-                            * before its append, none of its appends having succeeded since;
-                            * 0: none (see kb_partition_produce) */
-    int64_t refused_pid;
     uint64_t leadership;   /* bumped on each become-leader */
     bool wake_queued;      /* on r->wake_queue */
     bool wake_consumers;   /* ... for p->waiters (HW or role changed) */

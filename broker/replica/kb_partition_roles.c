@@ -300,7 +300,7 @@ void kb_replicas_roles_stats(const kb_replicas_t *r, kb_roles_stats_t *out) { *o
 
 /* p stops leading, keeping its epoch and hosting: no leader to follow, no
  * ISR (the controller's next update brings both). */
-static void resign(kb_partition_t *p) {
+static void step_down(kb_partition_t *p) {
     kb_role_t to = {.hosted = true, .leader_id = -1, .leader_epoch = p->leader_epoch};
     partition_set_role(p, &to);
 }
@@ -315,7 +315,7 @@ size_t kb_replicas_resign_leaderships(kb_replicas_t *r) {
                 p->resigned = true;
             }
             if (!p->log || !p->hosted || !p->leader) continue;
-            resign(p);
+            step_down(p);
             p->resigned = true;
             n++;
         }

@@ -81,12 +81,16 @@ def test_frozen_controller_reregisters_and_gives_up_the_controller_role(cluster)
 
 
 
-def _send(broker, api_key, version, body):
-    """A raw request on a new connection; the answer is read later (the
-    broker may be frozen now)."""
-    sock = h.connect(broker.port, 30)
-    sock.sendall(h.kafka_request(api_key, version, 7, body))
-    return sock
+def _connected(broker, n):
+    """n connections the broker has accepted and answered (ApiVersions), as
+    a client keeps them open across a pause of the broker."""
+    socks = []
+    for _ in range(n):
+        sock = h.connect(broker.port, 30)
+        sock.sendall(h.kafka_request(18, 0, 1))
+        h.recv_frame(sock)
+        socks.append(sock)
+    return socks
 
 
 def _answer(sock, parse):
@@ -97,8 +101,9 @@ def _answer(sock, parse):
 
 
 def test_leader_woken_after_its_session_expired_refuses_clients_instead_of_answering_from_its_old_log(cluster):
-    """The requests a client sent to a frozen leader are read the moment it
-    wakes, before its ZooKeeper client can learn anything: a Fetch beyond
+    """The requests clients sent to a frozen leader, on connections it had
+    accepted before it froze, are read the moment it wakes, before its
+    ZooKeeper client can learn anything: a Fetch beyond
     its own log end (where the consumer's new leader already is) would get
     OFFSET_OUT_OF_RANGE and rewind the consumer, an acks=1 Produce would be
     acknowledged into a log that is about to be truncated, and a ListOffsets
@@ -111,6 +116,7 @@ def test_leader_woken_after_its_session_expired_refuses_clients_instead_of_answe
     for i in range(5):
         assert h.produce_one(old.port, TOPIC, part, b"before-%d" % i, acks=-1) == 0
     _, reg = old.registration()
+    fetch, produce, offsets = _connected(old, 3)
     t0 = time.monotonic()
     with h.paused(old):
         with h.step(f"SIGSTOP leader {old.id} of {TOPIC}-{part}; wait for another leader"):
@@ -122,10 +128,13 @@ def test_leader_woken_after_its_session_expired_refuses_clients_instead_of_answe
             assert h.produce_one(new.port, TOPIC, part, b"after-%d" % i, acks=-1) == 0
         ahead = h.high_watermark(new, TOPIC, part)
         with h.step(f"queue a Fetch at {ahead}, an acks=1 Produce and a ListOffsets at the frozen broker"):
-            fetch = _send(old, 1, 4, kafkawire.fetch_v4_body([(TOPIC, [(part, ahead, 1 << 20)])], max_wait_ms=0))
+            fetch.sendall(h.kafka_request(1, 4, 7, kafkawire.fetch_v4_body([(TOPIC, [(part, ahead, 1 << 20)])],
+                                                                            max_wait_ms=0)))
             batch = kafkawire.build_batch([(None, b"to-the-frozen-leader")])
-            produce = _send(old, 0, 3, kafkawire.produce_body([(TOPIC, [(part, batch)])], acks=1, version=3))
-            offsets = _send(old, 2, 1, kafkawire.list_offsets_v1_body([(TOPIC, [(part, kafkawire.LATEST)])]))
+            produce.sendall(h.kafka_request(0, 3, 7, kafkawire.produce_body([(TOPIC, [(part, batch)])], acks=1,
+                                                                             version=3)))
+            offsets.sendall(h.kafka_request(2, 1, 7, kafkawire.list_offsets_v1_body(
+                [(TOPIC, [(part, kafkawire.LATEST)])])))
     with h.step(f"SIGCONT broker {old.id}; read its answers"):
         fetched = _answer(fetch, kafkawire.parse_fetch_v4_response)[2][(TOPIC, part)]
         produced = _answer(produce, lambda f: kafkawire.parse_produce_response(f, version=3))[1][(TOPIC, part)]

@@ -9,6 +9,11 @@ broker, and nothing is restarted.
 The brokers' session timeout is 10 s (ZooKeeper's maximum at tickTime 500), so
 a short outage does not have to expire their sessions; if one does expire, the
 broker must register again by itself, which this test accepts too.
+
+Leaders cannot tell an outage from being cut off while a controller moves
+their partitions, so once they have heard nothing from ZooKeeper for two
+thirds of the session timeout they refuse produces (NOT_LEADER_OR_FOLLOWER,
+which clients retry) until ZooKeeper is back; then produces succeed again.
 """
 import time
 
@@ -57,6 +62,10 @@ def test_brokers_serve_metadata_while_zookeeper_is_down_and_recover_when_it_retu
                     assert sorted(v["brokers"]) == [1, 2, 3], v["brokers"]
                     assert {p: x[0] for p, x in v["topics"][BEFORE]["partitions"].items()} == leaders
                     assert b.alive()
+        with h.step("a produce to the leader of partition 0 is refused (6) while ZooKeeper is down"):
+            leader = cluster.brokers[leaders[0]]
+            h.wait_until(lambda: h.produce_one(leader.port, BEFORE, 0, b"during-the-outage") == 6, 30,
+                         f"broker {leader.id} to refuse produces without ZooKeeper", interval=0.2)
     finally:
         with h.step("start ZooKeeper again (same dataDir and port)"):
             zookeeper.start()
@@ -67,6 +76,9 @@ def test_brokers_serve_metadata_while_zookeeper_is_down_and_recover_when_it_retu
         h.wait_until(lambda: cluster.registered_ids() == [1, 2, 3], 30, "brokers 1-3 registered")
         cluster.wait_controller(30)
     h.note("ZooKeeper back -> all registered, controller present", time.monotonic() - t_back)
+    with h.step("produces to partition 0's leader succeed again"):
+        h.wait_until(lambda: h.produce_one(cluster.leader(BEFORE, 0).port, BEFORE, 0,
+                                           b"after-the-outage") == 0, 30, "a produce to succeed again", interval=0.2)
 
     with h.step(f"create topic {AFTER} and wait for every broker to show it"):
         r = cluster.admin("create-topic", "--topic", AFTER, "--partitions", 2, "--replication-factor", 3)

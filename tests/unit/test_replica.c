@@ -163,30 +163,31 @@ static kb_roles_stats_t roles_stats(void) {
     return st;
 }
 
-/* Produces a fresh batch of n records. */
-static void produce(kb_partition_t *p, int n, int16_t acks, int32_t timeout_ms, answer_t *a) {
+/* Produces a fresh batch of n records, from idempotent producer pid
+ * (epoch 0) at sequence seq when pid >= 0: only the decoded header carries
+ * them, which is all the partition reads. */
+static void produce_as(kb_partition_t *p, int64_t pid, int32_t seq, int n, int16_t acks, int32_t timeout_ms,
+                       answer_t *a) {
     static uint8_t buf[8][4096];
     static int next;
     uint8_t *batch = buf[next++ % 8];
     size_t size = logfix_batch(batch, n, 10, true, 1700000000000);
     kp_batch_header_t h;
     ck_assert_int_eq(kp_batch_header_decode(batch, size, &h), 0);
+    if (pid >= 0) {
+        h.producer_id = pid;
+        h.producer_epoch = 0;
+        h.base_sequence = seq;
+    }
     kb_partition_produce(p, batch, &h, acks, timeout_ms, on_produced, a);
 }
 
-/* The same for idempotent producer pid (epoch 0) at sequence seq: only
- * the decoded header carries them, which is all the partition reads. */
+static void produce(kb_partition_t *p, int n, int16_t acks, int32_t timeout_ms, answer_t *a) {
+    produce_as(p, -1, 0, n, acks, timeout_ms, a);
+}
+
 static void produce_idempotent(kb_partition_t *p, int64_t pid, int32_t seq, int n, int16_t acks, answer_t *a) {
-    static uint8_t buf[8][4096];
-    static int next;
-    uint8_t *batch = buf[next++ % 8];
-    size_t size = logfix_batch(batch, n, 10, true, 1700000000000);
-    kp_batch_header_t h;
-    ck_assert_int_eq(kp_batch_header_decode(batch, size, &h), 0);
-    h.producer_id = pid;
-    h.producer_epoch = 0;
-    h.base_sequence = seq;
-    kb_partition_produce(p, batch, &h, acks, 60000, on_produced, a);
+    produce_as(p, pid, seq, n, acks, 60000, a);
 }
 
 /* Runs the loop once without blocking: what is already due runs. */
@@ -553,25 +554,32 @@ START_TEST(batch_pipelined_behind_a_refusal_gets_the_refusal_not_out_of_order) {
     logfix_set("min.insync.replicas", "2");
     start();
     kb_partition_t *p = hosted(me_and_2, 2, ME, 0, me_only, 1);
-    answer_t first = {0}, refused = {0}, behind = {0}, other[2] = {{0}}, retried = {0}, next = {0}, gap = {0};
-    produce_idempotent(p, 9, 0, 2, 1, &first);
-    ck_assert_int_eq(first.error, KP_ERR_NONE);
-    produce_idempotent(p, 9, 2, 2, -1, &refused);
-    ck_assert_int_eq(refused.error, KP_ERR_NOT_ENOUGH_REPLICAS);
+    answer_t first[2] = {{0}}, refused[2] = {{0}}, behind[2] = {{0}}, retried = {0}, next = {0}, gap = {0};
+    answer_t stray = {0}, stray_again = {0};
+    produce_idempotent(p, 9, 0, 2, 1, &first[0]);
+    produce_idempotent(p, 10, 0, 1, 1, &first[1]);
+    ck_assert_int_eq(first[0].error + first[1].error, KP_ERR_NONE);
+    produce_idempotent(p, 9, 2, 2, -1, &refused[0]);
+    produce_idempotent(p, 10, 1, 1, -1, &refused[1]); /* each producer remembers its own */
+    ck_assert_int_eq(refused[0].error, KP_ERR_NOT_ENOUGH_REPLICAS);
+    ck_assert_int_eq(refused[1].error, KP_ERR_NOT_ENOUGH_REPLICAS);
+    produce_idempotent(p, 9, 9, 1, -1, &stray); /* a gap itself: refused, but not remembered */
+    ck_assert_int_eq(stray.error, KP_ERR_NOT_ENOUGH_REPLICAS);
     set_state(ME, 1, me_and_2, 2); /* the ISR is back */
-    produce_idempotent(p, 9, 4, 2, -1, &behind);
-    ck_assert_int_eq(behind.calls, 1);
-    ck_assert_int_eq(behind.error, KP_ERR_NOT_ENOUGH_REPLICAS);
-    produce_idempotent(p, 10, 0, 1, 1, &other[0]); /* another producer's gap is its own */
-    produce_idempotent(p, 10, 5, 1, 1, &other[1]);
-    ck_assert_int_eq(other[1].error, KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    produce_idempotent(p, 9, 4, 2, -1, &behind[0]);
+    produce_idempotent(p, 10, 2, 1, 1, &behind[1]);
+    ck_assert_int_eq(behind[0].calls, 1);
+    ck_assert_int_eq(behind[0].error, KP_ERR_NOT_ENOUGH_REPLICAS);
+    ck_assert_int_eq(behind[1].error, KP_ERR_NOT_ENOUGH_REPLICAS);
     produce_idempotent(p, 9, 2, 2, 1, &retried);
     ck_assert_int_eq(retried.error, KP_ERR_NONE);
     produce_idempotent(p, 9, 4, 2, 1, &next);
     ck_assert_int_eq(next.error, KP_ERR_NONE);
     ck_assert_int_eq(next.res.base_offset, 5);
-    produce_idempotent(p, 9, 10, 1, 1, &gap); /* appended since: a gap is out of order again */
+    produce_idempotent(p, 9, 10, 1, 1, &gap); /* its refused batch is appended: a gap is out of order again */
     ck_assert_int_eq(gap.error, KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    produce_idempotent(p, 9, 9, 1, 1, &stray_again);
+    ck_assert_int_eq(stray_again.error, KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
 }
 END_TEST
 

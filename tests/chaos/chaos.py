@@ -431,6 +431,12 @@ class ChaosRun:
         try:
             self.wait_full_isr(self.isr_within + 15)
             self.wait_acks(1, self.ack_within + 15, "acks after the heal")
+            # A new leader answers ListOffsets once its high watermark has
+            # reached its epoch's start: the run goes on until every
+            # partition was answered, or the checker's limit has passed.
+            h.wait_until(lambda: all(self.lister.answered_at.get(p, 0) > t0 for p in range(self.partitions)),
+                         self.ack_within + 15, "a ListOffsets answer for every partition after the heal",
+                         interval=0.2)
             # The tailers should see the records of the last seconds too.
             self.wait_acks(100, 30.0, "acks after the heal")
         except h.Timeout as e:

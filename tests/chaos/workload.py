@@ -371,6 +371,7 @@ class Lister(Worker):
         self.partitions = partitions
         self.sampler = sampler
         self.next_id = 0
+        self.answered_at = {}  # partition -> monotonic time of its last answered request
 
     def loop(self):
         while not self.halt.wait(0.2):
@@ -399,6 +400,7 @@ class Lister(Worker):
             err, _, offset = got.get(p, (-1, -1, -1))
             if err == 0:
                 self.h.add("lister", "ok", "list", id=ids[p], partition=p, offset=offset)
+                self.answered_at[p] = time.monotonic()
             else:
                 self.h.add("lister", "fail", "list", id=ids[p], partition=p, error=f"error {err}")
 

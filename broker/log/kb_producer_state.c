@@ -237,7 +237,8 @@ void kb_producers_check(const kb_producers_t *ps, const kp_batch_header_t *h, kb
         return;
     }
     if (h->producer_epoch < p->epoch) v->error_code = KP_ERR_INVALID_PRODUCER_EPOCH;
-    else if (!sequence_ok(p, h)) v->error_code = behind_refused(p, h) ? p->refused_error : KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+    else if (!sequence_ok(p, h))
+        v->error_code = behind_refused(p, h) ? p->refused_error : KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
 }
 
 int kb_producers_record(kb_producers_t *ps, const kp_batch_header_t *h) {

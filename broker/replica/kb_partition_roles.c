@@ -320,8 +320,8 @@ size_t kb_replicas_resign_leaderships(kb_replicas_t *r) {
             n++;
         }
     if (n > 0)
-        kc_warn("replica", "the ZooKeeper session expired: resigned the leadership of %zu partition(s) until the "
-                "controller gives them again", n);
+        kc_warn("replica", "the broker's registration was lost: resigned the leadership of %zu partition(s) "
+                "until the controller gives them again", n);
     return n;
 }
 

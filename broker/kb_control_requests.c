@@ -47,9 +47,10 @@ static int16_t check_broker_epoch(kb_control_t *c, const kb_control_header_t *h)
     if (mine != KB_CONTROL_UNREGISTERED && h->broker_epoch != -1 && h->broker_epoch >= mine) return 0;
     c->stats.refused_stale_broker_epoch++;
     if (mine == KB_CONTROL_UNREGISTERED)
-        kb_control_log(c, CLOG_BROKER_EPOCH, KC_LOG_WARN, "%s (broker epoch %lld) refused: this broker lost its "
-                       "registration (session expired, znode deleted, or shutting down) and is not registered again", h->what,
-                       (long long)h->broker_epoch);
+        kb_control_log(c, CLOG_BROKER_EPOCH, KC_LOG_WARN,
+                       "%s (broker epoch %lld) refused: this broker lost its registration (session expired, "
+                       "znode deleted, or shutting down) and is not registered again",
+                       h->what, (long long)h->broker_epoch);
     else if (h->broker_epoch == -1)
         kb_control_log(c, CLOG_BROKER_EPOCH, KC_LOG_WARN, "%s refused: it names no broker epoch (ours is %lld)", h->what, (long long)mine);
     else

@@ -14,6 +14,7 @@ proto_libkproto_a_SOURCES = \
 	proto/kp_fetch.c proto/kp_fetch.h \
 	proto/kp_listoffsets.c proto/kp_listoffsets.h \
 	proto/kp_findcoordinator.c proto/kp_findcoordinator.h \
+	proto/kp_group.c proto/kp_group.h \
 	proto/kp_createtopics.c proto/kp_createtopics.h \
 	proto/kp_configs.c proto/kp_configs.h \
 	proto/kp_deleterecords.c proto/kp_deleterecords.h \

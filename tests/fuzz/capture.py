@@ -35,7 +35,8 @@ import kbharness  # noqa: E402
 CORPUS = HERE / "corpus"
 # api key -> (target, first flexible version) as broker/api/kb_api.c's table has them.
 APIS = {0: ("produce", 9), 1: ("fetch", 12), 2: ("listoffsets", 6), 3: ("metadata", 9),
-        10: ("findcoordinator", 3), 18: ("apiversions", 3), 19: ("createtopics", 5),
+        10: ("findcoordinator", 3), 11: ("joingroup", 6), 12: ("heartbeat", 4),
+        13: ("leavegroup", 4), 14: ("syncgroup", 4), 18: ("apiversions", 3), 19: ("createtopics", 5),
         21: ("deleterecords", 2), 22: ("initproducerid", 2), 32: ("describeconfigs", 4),
         33: ("alterconfigs", 2)}
 PER_KIND = 12  # frames kept per (client, api, version): polls differ only in ids

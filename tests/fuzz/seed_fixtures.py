@@ -21,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CORPUS = HERE / "corpus"
-FLEX_FROM = {0: 9, 1: 12, 2: 6, 3: 9, 10: 3, 18: 3, 19: 5, 21: 2, 22: 2, 32: 4, 33: 2}
+FLEX_FROM = {0: 9, 1: 12, 2: 6, 3: 9, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 18: 3, 19: 5, 21: 2, 22: 2, 32: 4, 33: 2}
 
 # (file, substring of the array name) -> target; the first match wins.
 ROUTES = [
@@ -33,6 +33,10 @@ ROUTES = [
     ("test_deleterecords", "", "deleterecords"),
     ("test_fetch", "stored_batch", "batch"),
     ("test_fetch", "", "fetch"),
+    ("test_group", "joingroup", "joingroup"),
+    ("test_group", "syncgroup", "syncgroup"),
+    ("test_group", "heartbeat", "heartbeat"),
+    ("test_group", "leavegroup", "leavegroup"),
     ("test_initproducerid", "", "initproducerid"),
     ("test_listoffsets", "findcoordinator", "findcoordinator"),
     ("test_listoffsets", "", "listoffsets"),

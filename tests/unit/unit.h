@@ -29,6 +29,7 @@ Suite *logcreate_suite(void);
 Suite *createtopics_suite(void);
 Suite *configs_suite(void);
 Suite *deleterecords_suite(void);
+Suite *group_suite(void);
 Suite *initproducerid_suite(void);
 Suite *retention_suite(void);
 Suite *flusher_suite(void);

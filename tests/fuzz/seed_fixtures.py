@@ -33,6 +33,7 @@ ROUTES = [
     ("test_deleterecords", "", "deleterecords"),
     ("test_fetch", "stored_batch", "batch"),
     ("test_fetch", "", "fetch"),
+    ("test_group_records", "", "group_records"),
     ("test_initproducerid", "", "initproducerid"),
     ("test_listoffsets", "findcoordinator", "findcoordinator"),
     ("test_listoffsets", "", "listoffsets"),
@@ -79,7 +80,7 @@ def main():
             d.mkdir(parents=True, exist_ok=True)
             (d / f"unit-{name}-{h}").write_bytes(data)
             added += 1
-            if target not in ("batch",) and len(data) >= 8:
+            if target not in ("batch", "group_records") and len(data) >= 8:
                 key = struct.unpack_from(">h", data, 0)[0]
                 if key in FLEX_FROM:
                     (CORPUS / "fuzz_header" / f"unit-{name}-{h}").write_bytes(bytes([FLEX_FROM[key]]) + data)

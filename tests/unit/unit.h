@@ -30,6 +30,7 @@ Suite *createtopics_suite(void);
 Suite *configs_suite(void);
 Suite *deleterecords_suite(void);
 Suite *initproducerid_suite(void);
+Suite *group_records_suite(void);
 Suite *retention_suite(void);
 Suite *flusher_suite(void);
 Suite *producer_state_suite(void);

@@ -10,6 +10,8 @@ proto_libkproto_a_SOURCES = \
 	proto/kp_batch.c proto/kp_batch.h \
 	proto/kp_codec.c proto/kp_codec.h \
 	proto/kp_records.c proto/kp_records.h \
+	proto/kp_record_iter.c proto/kp_record_iter.h \
+	proto/kp_batch_build.c proto/kp_batch_build.h \
 	proto/kp_produce.c proto/kp_produce.h \
 	proto/kp_fetch.c proto/kp_fetch.h \
 	proto/kp_listoffsets.c proto/kp_listoffsets.h \
@@ -19,6 +21,7 @@ proto_libkproto_a_SOURCES = \
 	proto/kp_configs.c proto/kp_configs.h \
 	proto/kp_deleterecords.c proto/kp_deleterecords.h \
 	proto/kp_initproducerid.c proto/kp_initproducerid.h \
+	proto/kp_group_records.c proto/kp_group_records.h \
 	proto/kp_rpc.c proto/kp_rpc.h
 nodist_proto_libkproto_a_SOURCES = proto/kbroker_rpc.pb-c.c proto/kbroker_rpc.pb-c.h
 proto_libkproto_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ISAL_CFLAGS) $(CODEC_CFLAGS)

@@ -37,6 +37,7 @@ ROUTES = [
     ("test_group", "syncgroup", "syncgroup"),
     ("test_group", "heartbeat", "heartbeat"),
     ("test_group", "leavegroup", "leavegroup"),
+    ("test_group_records", "", "group_records"),
     ("test_initproducerid", "", "initproducerid"),
     ("test_listoffsets", "findcoordinator", "findcoordinator"),
     ("test_listoffsets", "", "listoffsets"),
@@ -83,7 +84,7 @@ def main():
             d.mkdir(parents=True, exist_ok=True)
             (d / f"unit-{name}-{h}").write_bytes(data)
             added += 1
-            if target not in ("batch",) and len(data) >= 8:
+            if target not in ("batch", "group_records") and len(data) >= 8:
                 key = struct.unpack_from(">h", data, 0)[0]
                 if key in FLEX_FROM:
                     (CORPUS / "fuzz_header" / f"unit-{name}-{h}").write_bytes(bytes([FLEX_FROM[key]]) + data)

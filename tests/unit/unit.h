@@ -31,6 +31,7 @@ Suite *configs_suite(void);
 Suite *deleterecords_suite(void);
 Suite *group_suite(void);
 Suite *initproducerid_suite(void);
+Suite *group_records_suite(void);
 Suite *retention_suite(void);
 Suite *flusher_suite(void);
 Suite *producer_state_suite(void);

@@ -30,6 +30,8 @@ Suite *createtopics_suite(void);
 Suite *configs_suite(void);
 Suite *deleterecords_suite(void);
 Suite *initproducerid_suite(void);
+Suite *offsets_suite(void);
+Suite *groupadmin_suite(void);
 Suite *retention_suite(void);
 Suite *flusher_suite(void);
 Suite *producer_state_suite(void);

@@ -21,7 +21,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CORPUS = HERE / "corpus"
-FLEX_FROM = {0: 9, 1: 12, 2: 6, 3: 9, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 18: 3, 19: 5, 21: 2, 22: 2, 32: 4, 33: 2}
+FLEX_FROM = {0: 9, 1: 12, 2: 6, 3: 9, 8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3, 18: 3, 19: 5,
+             21: 2, 22: 2, 32: 4, 33: 2, 42: 2}
 
 # (file, substring of the array name) -> target; the first match wins.
 ROUTES = [
@@ -31,6 +32,9 @@ ROUTES = [
     ("test_configs", "alter", "alterconfigs"),
     ("test_createtopics", "", "createtopics"),
     ("test_deleterecords", "", "deleterecords"),
+    ("test_groupadmin", "listgroups_v", "groupadmin"),
+    ("test_groupadmin", "describegroups_v", "groupadmin"),
+    ("test_groupadmin", "deletegroups_v", "groupadmin"),
     ("test_fetch", "stored_batch", "batch"),
     ("test_fetch", "", "fetch"),
     ("test_group", "joingroup", "joingroup"),
@@ -42,6 +46,8 @@ ROUTES = [
     ("test_listoffsets", "findcoordinator", "findcoordinator"),
     ("test_listoffsets", "", "listoffsets"),
     ("test_metadata", "", "metadata"),
+    ("test_offsets", "offsetcommit", "offsetcommit"),
+    ("test_offsets", "offsetfetch", "offsetfetch"),
     ("test_produce", "hello_batch", "batch"),
     ("test_produce", "", "produce"),
 ]

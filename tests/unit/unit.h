@@ -32,6 +32,8 @@ Suite *deleterecords_suite(void);
 Suite *group_suite(void);
 Suite *initproducerid_suite(void);
 Suite *group_records_suite(void);
+Suite *offsets_suite(void);
+Suite *groupadmin_suite(void);
 Suite *retention_suite(void);
 Suite *flusher_suite(void);
 Suite *producer_state_suite(void);

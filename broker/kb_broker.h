@@ -29,6 +29,7 @@ typedef struct kb_config_writer kb_config_writer_t;
 typedef struct kb_worker kb_worker_t;
 typedef struct kb_rpc_server kb_rpc_server_t;
 typedef struct kb_control kb_control_t;
+typedef struct kb_coordinator kb_coordinator_t;
 
 typedef struct kb_broker {
     struct event_base *base;
@@ -50,6 +51,7 @@ typedef struct kb_broker {
     kb_config_writer_t *config_writer; /* AlterConfigs' topic config writes (broker/admin) */
     kb_worker_t *worker;         /* num.io.threads threads for work kept off the loop */
     kb_control_t *control;       /* the controller's requests, once served (kb_control_requests.h); NULL before */
+    kb_coordinator_t *coordinator; /* consumer groups of the offsets partitions led here (broker/group) */
 } kb_broker_t;
 
 #endif

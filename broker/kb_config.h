@@ -127,7 +127,9 @@ typedef struct kb_config {
     int32_t group_min_session_timeout_ms;
     int32_t group_max_session_timeout_ms;
     int32_t group_initial_rebalance_delay_ms;
+    int32_t group_max_size;
     int32_t offset_metadata_max_bytes;
+    int32_t offsets_load_buffer_size;
     int32_t offsets_topic_replication_factor;
     int32_t offsets_topic_num_partitions;
     int32_t offsets_topic_segment_bytes;

@@ -75,6 +75,17 @@ static const log_setting_t *log_setting_find(const char *name) {
     return NULL;
 }
 
+/* The internal topics are compacted in Kafka (the broker writes
+ * cleanup.policy=compact into their znodes; clients cannot).  kbroker has
+ * no cleaner yet, so such a log keeps everything: deleting its old
+ * segments by time or size would lose committed offsets and group state
+ * that compaction would have kept. */
+static bool compacted(const kc_config_entry_t *overrides, int n) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(overrides[i].key, "cleanup.policy") == 0 && strstr(overrides[i].value, "compact")) return true;
+    return false;
+}
+
 void kb_topic_config_resolve(const kb_config_t *broker, const kc_config_entry_t *overrides, int n,
                              kb_log_config_t *out) {
     char why[256];
@@ -89,6 +100,7 @@ void kb_topic_config_resolve(const kb_config_t *broker, const kc_config_entry_t 
         if (s && kc_topic_config_check(overrides[i].key, overrides[i].value, why, sizeof(why)))
             apply_setting(out, s, overrides[i].value);
     }
+    if (compacted(overrides, n)) out->retention_ms = out->retention_bytes = -1;
 }
 
 static const char *override_of(const kc_config_entry_t *overrides, int n, const char *key) {

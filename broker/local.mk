@@ -19,6 +19,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/api/kb_api_fetch.c \
 	broker/api/kb_api_listoffsets.c \
 	broker/api/kb_api_findcoordinator.c \
+	broker/api/kb_api_group.c broker/api/kb_api_offsets.c broker/api/kb_api_groupadmin.c \
 	broker/api/kb_api_createtopics.c \
 	broker/api/kb_api_deleterecords.c \
 	broker/api/kb_api_initproducerid.c \
@@ -51,7 +52,10 @@ broker_libkbroker_a_SOURCES = \
 	broker/replica/kb_fetcher.c broker/replica/kb_fetcher.h broker/replica/kb_fetch_serve.c \
 	broker/replica/kb_roles.h \
 	broker/replica/kb_topic_settings.c broker/replica/kb_settings_view.c broker/replica/kb_settings_view.h \
-	broker/metrics/kb_metrics.c broker/metrics/kb_metrics.h
+	broker/metrics/kb_metrics.c broker/metrics/kb_metrics.h \
+	broker/group/kb_group.h broker/group/kb_group_internal.h broker/group/kb_coordinator.c \
+	broker/group/kb_group_join.c broker/group/kb_group_sync.c broker/group/kb_group_offsets.c \
+	broker/group/kb_group_store.c broker/group/kb_group_admin.c
 broker_libkbroker_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS)
 # broker/rpc includes the header protoc-c generates: wait for it under -j.
 $(broker_libkbroker_a_OBJECTS): proto/kbroker_rpc.pb-c.h

@@ -44,6 +44,7 @@
 #include "broker/admin/kb_config_writer.h"
 #include "broker/admin/kb_producer_ids.h"
 #include "broker/admin/kb_topic_creator.h"
+#include "broker/group/kb_group.h"
 #include "broker/api/kb_api.h"
 #include "broker/api/kb_api_listen.h"
 #include "broker/controller/kb_controller.h"
@@ -142,6 +143,7 @@ static void begin_shutdown(kb_process_t *p, const char *why) {
     /* Requests waiting on the cluster get their answer while the loop can
      * still send it; the rest are answered or dropped at teardown. */
     kb_topic_creator_shutdown(p->broker.topic_creator);
+    kb_coordinator_shutdown(p->broker.coordinator);
     if (p->broker.replicas) kb_replicas_stop_creating(p->broker.replicas);
     struct timeval tv = {SHUTDOWN_GRACE_MS / 1000, (SHUTDOWN_GRACE_MS % 1000) * 1000};
     evtimer_add(p->grace_timer, &tv);
@@ -361,7 +363,9 @@ static int start_services(kb_process_t *p) {
     b->topic_creator = kb_topic_creator_new(&deps);
     b->producer_ids = kb_producer_ids_new(b->zk, p->cfg.broker_id);
     b->config_writer = kb_config_writer_new(b->zk);
-    return b->topic_creator && b->producer_ids && b->config_writer ? 0 : -1;
+    b->coordinator = kb_coordinator_new(&(kb_coordinator_deps_t){b->base, &p->cfg, b->replicas, b->metadata,
+                                                                 b->topic_creator, b->worker});
+    return b->topic_creator && b->producer_ids && b->config_writer && b->coordinator ? 0 : -1;
 }
 
 static bool controller_active(void *controller) { return kb_controller_active(controller); }
@@ -374,6 +378,7 @@ static void fill_api_ctx(kb_process_t *p) {
     p->api = (kb_api_ctx_t){.base = b->base, .cfg = &p->cfg, .metadata = b->metadata, .replicas = b->replicas,
                             .topic_creator = b->topic_creator, .config_writer = b->config_writer,
                             .producer_ids = b->producer_ids, .worker = b->worker, .metrics = b->metrics,
+                            .coordinator = b->coordinator,
                             .is_controller = controller_active, .controller = b->controller};
 }
 
@@ -580,8 +585,13 @@ static void teardown(kb_process_t *p) {
      * logs exist, timestamp searches drop their segment references, and
      * their requests are answered (into closed connections) and freed. */
     if (b->replicas) kb_replicas_set_worker(b->replicas, NULL); /* before it is freed */
-    kb_worker_stop(b->worker);
+    if (b->coordinator) kb_coordinator_set_worker(b->coordinator, NULL);
+    kb_worker_stop(b->worker); /* a load still reading completes cancelled */
     b->worker = NULL;
+    /* Groups answer what they hold parked (into closed connections) and go
+     * before the partitions their writes wait on. */
+    kb_coordinator_free(b->coordinator);
+    b->coordinator = NULL;
     /* The feeds and the control handlers hold the view, the replicas and
      * the cache: they go first (the RPC server that called the handlers
      * is gone). */

@@ -32,6 +32,7 @@
 #include "coord/kc_election.h"
 #include "coord/kc_json.h"
 #include "common/kc_log.h"
+#include "common/kc_names.h"
 #include "coord/kc_paths.h"
 
 /* A topic as the view holds it: the value handed out (first, so that a
@@ -347,11 +348,14 @@ static bool configs_equal(const kc_config_entry_t *a, int na, const kc_config_en
 
 /* Overrides are checked by whoever writes them; one written by hand that
  * kbroker cannot apply is reported here, once per change, and ignored by
- * the broker. */
+ * the broker.  The internal topics' cleanup.policy=compact is the broker's
+ * own (group-protocol.md 3.3): their logs keep everything until a cleaner
+ * exists (kb_topic_config.c). */
 static void warn_invalid_configs(const char *topic, const kc_config_entry_t *e, int n) {
     char why[300];
     for (int i = 0; i < n; i++)
-        if (!kc_topic_config_check(e[i].key, e[i].value, why, sizeof(why)))
+        if (!(kc_topic_is_internal(topic) && strcmp(e[i].key, "cleanup.policy") == 0) &&
+            !kc_topic_config_check(e[i].key, e[i].value, why, sizeof(why)))
             kc_warn("view", "topic %s: ignoring config override: %s", topic, why);
 }
 

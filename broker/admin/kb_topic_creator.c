@@ -706,31 +706,48 @@ static void auto_created(int rc, void *arg) {
     free(name);
 }
 
-int16_t kb_topic_creator_auto_create(kb_topic_creator_t *tc, const char *name) {
+/* Plans topic `name` over the live brokers and starts writing it; the
+ * answer as kb_topic_creator_auto_create's.  why gets the planner's refusal. */
+static int16_t create_planned(kb_topic_creator_t *tc, const char *name, int32_t partitions, int32_t rf,
+                              const kc_config_entry_t *configs, int n_configs, char *why, size_t whylen) {
     const kb_metadata_t *md = tc->deps.metadata;
     kc_topic_t plan;
     int16_t err = KP_ERR_NONE;
-    char why[WHY_LEN] = "out of memory", *arg;
     int n_live, rc = KC_ERR;
     int32_t *live;
+    char *arg;
 
+    snprintf(why, whylen, "out of memory");
     /* Planning needs every live broker, and a topic not known yet must not
      * look missing: until UpdateMetadata has filled the cache, the client
      * just retries. */
-    if (!kb_metadata_loaded(md) || !can_write(tc)) return KP_ERR_LEADER_NOT_AVAILABLE;
-    live = live_brokers(md, &n_live);
-    if (live) rc = name_free(md, name, &err, why, sizeof(why));
-    if (rc == KC_OK)
-        rc = kc_topic_plan(name, tc->deps.default_partitions, tc->deps.default_replication_factor, NULL, live,
-                           n_live, &plan, &err, why, sizeof(why));
-    free(live);
-    if (rc == KC_INVALID) {
-        kc_warn("metadata", "not auto-creating topic '%s': %s", name, why);
-        return err;
+    if (!kb_metadata_loaded(md) || !can_write(tc)) {
+        snprintf(why, whylen, "the broker's metadata is not loaded yet or it has no ZooKeeper session");
+        return KP_ERR_LEADER_NOT_AVAILABLE;
     }
+    live = live_brokers(md, &n_live);
+    if (live) rc = name_free(md, name, &err, why, whylen);
+    if (rc == KC_OK) rc = kc_topic_plan(name, partitions, rf, NULL, live, n_live, &plan, &err, why, whylen);
+    free(live);
+    if (rc == KC_INVALID) return err;
     if (rc != KC_OK) return KP_ERR_LEADER_NOT_AVAILABLE; /* exists after all, or out of memory */
     arg = strdup(name);
-    if (arg) tc->deps.write_topic(tc->deps.zk, &plan, NULL, 0, auto_created, arg);
+    if (arg) tc->deps.write_topic(tc->deps.zk, &plan, configs, n_configs, auto_created, arg);
     kc_topic_clear(&plan);
     return KP_ERR_LEADER_NOT_AVAILABLE;
+}
+
+int16_t kb_topic_creator_auto_create(kb_topic_creator_t *tc, const char *name) {
+    char why[WHY_LEN];
+    int16_t err = create_planned(tc, name, tc->deps.default_partitions, tc->deps.default_replication_factor, NULL,
+                                 0, why, sizeof(why));
+
+    if (err != KP_ERR_LEADER_NOT_AVAILABLE) kc_warn("metadata", "not auto-creating topic '%s': %s", name, why);
+    return err;
+}
+
+int16_t kb_topic_creator_create_internal(kb_topic_creator_t *tc, const char *name, int32_t partitions, int32_t rf,
+                                         const kc_config_entry_t *configs, int n_configs, char *why,
+                                         size_t whylen) {
+    return create_planned(tc, name, partitions, rf, configs, n_configs, why, whylen);
 }

@@ -67,6 +67,16 @@ int kb_topic_creator_waiting(const kb_topic_creator_t *tc);
  * '.'/'_' collision, 37, 38). */
 int16_t kb_topic_creator_auto_create(kb_topic_creator_t *tc, const char *name);
 
+/* An internal topic (__consumer_offsets) with exactly these counts and
+ * configs: the replication factor is never lowered to the live brokers
+ * (group-protocol.md 3.3).  Returns 5 LEADER_NOT_AVAILABLE once the write
+ * has started or when it cannot start yet, else the planner's refusal (38
+ * INVALID_REPLICATION_FACTOR with too few brokers) with the reason in why.
+ * configs are copied by the write. */
+int16_t kb_topic_creator_create_internal(kb_topic_creator_t *tc, const char *name, int32_t partitions, int32_t rf,
+                                         const kc_config_entry_t *configs, int n_configs, char *why,
+                                         size_t whylen);
+
 /* ------------------------------------------------------------ CreateTopics */
 
 /* Judges every topic of body (wire-protocol.md 4.6 order) and, unless

@@ -42,13 +42,24 @@ static const kb_api_t api_table[] = {
     {KP_API_FETCH, "Fetch", 4, 11, 4, 11, 12, kb_api_fetch},
     {KP_API_LIST_OFFSETS, "ListOffsets", 0, 3, 0, 3, 6, kb_api_listoffsets},
     {KP_API_METADATA, "Metadata", 0, 6, 0, 6, 9, kb_api_metadata},
+    /* OffsetCommit/OffsetFetch v0 keep offsets in ZooKeeper in Kafka;
+     * not implemented, so both start at 1 (group-protocol.md 1.2). */
+    {KP_API_OFFSET_COMMIT, "OffsetCommit", 1, 7, 1, 7, 8, kb_api_offsetcommit},
+    {KP_API_OFFSET_FETCH, "OffsetFetch", 1, 5, 1, 5, 6, kb_api_offsetfetch},
     {KP_API_FIND_COORDINATOR, "FindCoordinator", 0, 2, 0, 2, 3, kb_api_findcoordinator},
+    {KP_API_JOIN_GROUP, "JoinGroup", 0, 5, 0, 5, 6, kb_api_joingroup},
+    {KP_API_HEARTBEAT, "Heartbeat", 0, 3, 0, 3, 4, kb_api_heartbeat},
+    {KP_API_LEAVE_GROUP, "LeaveGroup", 0, 3, 0, 3, 4, kb_api_leavegroup},
+    {KP_API_SYNC_GROUP, "SyncGroup", 0, 3, 0, 3, 4, kb_api_syncgroup},
+    {KP_API_DESCRIBE_GROUPS, "DescribeGroups", 0, 4, 0, 4, 5, kb_api_describegroups},
+    {KP_API_LIST_GROUPS, "ListGroups", 0, 2, 0, 2, 3, kb_api_listgroups},
     {KP_API_API_VERSIONS, "ApiVersions", 0, 3, 0, 3, 3, kb_api_apiversions},
     {KP_API_CREATE_TOPICS, "CreateTopics", 0, 4, 0, 4, 5, kb_api_createtopics},
     {KP_API_DELETE_RECORDS, "DeleteRecords", 0, 1, 0, 1, 2, kb_api_deleterecords},
     {KP_API_INIT_PRODUCER_ID, "InitProducerId", 0, 4, 0, 4, 2, kb_api_initproducerid},
     {KP_API_DESCRIBE_CONFIGS, "DescribeConfigs", 1, 2, 1, 2, 4, kb_api_describeconfigs},
     {KP_API_ALTER_CONFIGS, "AlterConfigs", 0, 1, 0, 1, 2, kb_api_alterconfigs},
+    {KP_API_DELETE_GROUPS, "DeleteGroups", 0, 1, 0, 1, 2, kb_api_deletegroups},
 };
 
 #define API_TABLE_LEN ((int)(sizeof(api_table) / sizeof(api_table[0])))

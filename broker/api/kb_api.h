@@ -28,6 +28,7 @@ typedef struct kb_config_writer kb_config_writer_t;
 typedef struct kb_producer_ids kb_producer_ids_t;
 typedef struct kb_worker kb_worker_t;
 typedef struct kb_metrics kb_metrics_t;
+typedef struct kb_coordinator kb_coordinator_t;
 
 /*
  * What the handlers may use: the broker's metadata cache, its partitions
@@ -48,6 +49,7 @@ typedef struct kb_api_ctx {
     kb_producer_ids_t *producer_ids;   /* InitProducerId */
     kb_worker_t *worker;               /* work kept off the loop (record checks) */
     kb_metrics_t *metrics;             /* counters the handlers bump */
+    kb_coordinator_t *coordinator;     /* consumer groups and committed offsets */
     /* True while this broker is the active controller, the only one that
      * serves CreateTopics; NULL: never. */
     bool (*is_controller)(void *arg);

@@ -153,6 +153,8 @@ struct kb_replicas {
     struct kb_fetchers *fetchers; /* the follower fetchers (kb_fetcher.c); NULL until started */
     kb_replication_stats_t repl_stats;
     bool creations_stopped; /* shutdown began: logs not made yet never will be */
+    kb_leadership_fn on_leadership; /* kb_replicas_observe_leadership; NULL: none */
+    void *on_leadership_arg;
     /* ISR upkeep (kb_partition_isr.c) */
     struct event *isr_check_ev;   /* every replica.lag.time.max.ms / 2 */
     struct event *isr_publish_ev; /* every KB_ISR_PUBLISH_CHECK_MS */

@@ -81,6 +81,8 @@ static void partition_set_role(kb_partition_t *p, const kb_role_t *to) {
     /* Fields first: a produce callback below may re-enter this partition. */
     if (was_leader && !to->leader) kb_partition_fail_parked(p, KP_ERR_NOT_LEADER_OR_FOLLOWER);
     kb_partition_update_hw(p);
+    if (p->r->on_leadership && (was_leader != p->leader || (p->leader && new_epoch)))
+        p->r->on_leadership(p->r->on_leadership_arg, p->topic, p->partition, p->leader, p->leader_epoch);
 }
 
 /* The role update u gives this broker (a deleted or stopped partition:
@@ -297,6 +299,11 @@ void kb_replicas_each_known(kb_replicas_t *r, void (*fn)(void *arg, const char *
 }
 
 void kb_replicas_roles_stats(const kb_replicas_t *r, kb_roles_stats_t *out) { *out = r->roles_stats; }
+
+void kb_replicas_observe_leadership(kb_replicas_t *r, kb_leadership_fn fn, void *arg) {
+    r->on_leadership = fn;
+    r->on_leadership_arg = arg;
+}
 
 /* p stops leading, keeping its epoch and hosting: no leader to follow, no
  * ISR (the controller's next update brings both). */

@@ -109,6 +109,17 @@ size_t kb_replicas_resign_leaderships(kb_replicas_t *r);
 void kb_replicas_each_known(kb_replicas_t *r, void (*fn)(void *arg, const char *topic, int32_t partition),
                             void *arg);
 
+/* Leadership changes, for the services that follow a partition's leader
+ * (the group coordinator loads and unloads __consumer_offsets partitions).
+ * fn(arg, topic, partition, leader, leader_epoch) runs on the loop each
+ * time a partition with its log starts leading here (at a new epoch too)
+ * or stops (demoted, unassigned, deleted, resigned).  fn may not apply
+ * roles; it runs after the partition has failed its waiting produces.
+ * One observer; NULL removes it. */
+typedef void (*kb_leadership_fn)(void *arg, const char *topic, int32_t partition, bool leader,
+                                 int32_t leader_epoch);
+void kb_replicas_observe_leadership(kb_replicas_t *r, kb_leadership_fn fn, void *arg);
+
 /* What became of the role updates applied so far. */
 typedef struct kb_roles_stats {
     uint64_t applied;             /* changed a partition's role here (hosting, leadership, epoch, ISR) */

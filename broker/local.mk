@@ -53,6 +53,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/replica/kb_roles.h \
 	broker/replica/kb_topic_settings.c broker/replica/kb_settings_view.c broker/replica/kb_settings_view.h \
 	broker/metrics/kb_metrics.c broker/metrics/kb_metrics.h \
+	broker/metrics/kb_metrics_groups.c broker/metrics/kb_metrics_internal.h \
 	broker/group/kb_group.h broker/group/kb_group_internal.h broker/group/kb_coordinator.c \
 	broker/group/kb_group_join.c broker/group/kb_group_sync.c broker/group/kb_group_offsets.c \
 	broker/group/kb_group_store.c broker/group/kb_group_admin.c

@@ -368,7 +368,15 @@ void kb_coordinator_each_offset(const kb_coordinator_t *c,
                                 void *arg) {
     for (size_t i = 0; i < c->n_buckets; i++)
         for (const kb_group_t *g = c->buckets[i]; g; g = g->hnext)
-            for (size_t b = 0; b < g->offsets.n_buckets; b++)
+            for (size_t b = 0; kb_coordinator_owns(c, g->partition) && b < g->offsets.n_buckets; b++)
                 for (const kb_offset_t *o = g->offsets.buckets[b]; o; o = o->next)
                     if (o->committed) fn(arg, g->id, o->topic, o->partition, o->offset);
+}
+
+void kb_coordinator_each_group(const kb_coordinator_t *c, void (*group_fn)(void *arg, const char *group,
+                                                                             int32_t members),
+                               void *arg) {
+    for (size_t i = 0; i < c->n_buckets; i++)
+        for (const kb_group_t *g = c->buckets[i]; g; g = g->hnext)
+            if (kb_coordinator_owns(c, g->partition)) group_fn(arg, g->id, g->n_members);
 }

@@ -219,11 +219,14 @@ typedef struct kb_group_stats {
 } kb_group_stats_t;
 void kb_coordinator_stats(const kb_coordinator_t *c, kb_group_stats_t *out);
 
-/* Lag per group and partition (for /metrics): fn for every committed
- * offset of the groups coordinated here. */
+/* For /metrics: fn for every committed offset of the groups coordinated
+ * here, and group_fn for every such group with its member count. */
 void kb_coordinator_each_offset(const kb_coordinator_t *c,
                                 void (*fn)(void *arg, const char *group, const char *topic, int32_t partition,
                                            int64_t offset),
                                 void *arg);
+void kb_coordinator_each_group(const kb_coordinator_t *c, void (*group_fn)(void *arg, const char *group,
+                                                                             int32_t members),
+                               void *arg);
 
 #endif

@@ -24,8 +24,10 @@
 
 #include "broker/kb_broker.h"
 #include "broker/kb_control_requests.h"
+#include "broker/group/kb_group.h"
 #include "broker/kb_registration.h"
 #include "broker/log/kb_log.h"
+#include "broker/metrics/kb_metrics_internal.h"
 #include "broker/net/kb_net.h"
 #include "broker/replica/kb_replicas.h"
 #include "broker/replica/kb_roles.h"
@@ -230,6 +232,23 @@ static void add_session(const kb_broker_t *b, struct evbuffer *out) {
                "per znode deleted under a live session).", registrations);
 }
 
+/* The coordinator's counters, and its groups' lag (kb_metrics_groups.c). */
+static void add_groups(const kb_broker_t *b, struct evbuffer *out) {
+    kb_group_stats_t st = {0};
+    if (!b->coordinator) return;
+    kb_coordinator_stats(b->coordinator, &st);
+    add_metric(out, "groups", "gauge", "Consumer groups coordinated by this broker.", st.groups);
+    add_metric(out, "group_partitions_owned", "gauge", "__consumer_offsets partitions whose groups are "
+               "coordinated here.", st.partitions_owned);
+    add_metric(out, "group_partitions_loading", "gauge", "__consumer_offsets partitions being loaded.",
+               st.partitions_loading);
+    add_metric(out, "group_rebalances_total", "counter", "Generations completed by the groups coordinated here.",
+               st.rebalances);
+    add_metric(out, "group_offset_commits_total", "counter", "Committed offsets written.", st.commits);
+    add_metric(out, "group_offsets_expired_total", "counter", "Committed offsets expired.", st.expired);
+    kb_metrics_render_groups(b->coordinator, b->replicas, out);
+}
+
 static void render(const kb_broker_t *b, struct evbuffer *out) {
     static const kb_metrics_t no_metrics;
     kb_log_stats_t stats = {0};
@@ -259,6 +278,7 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
                b->replicas ? kb_replicas_under_replicated(b->replicas) : 0);
     add_values(out, "counter", &control, control_counters, N_OF(control_counters));
     add_session(b, out);
+    add_groups(b, out);
 }
 
 static void send_text(struct evhttp_request *req, int code, const char *reason, struct evbuffer *body) {

@@ -149,7 +149,6 @@ struct kb_coordinator {
     kb_owned_partition_t *parts; /* per offsets partition */
     int32_t n_parts;
     struct event *expiry_ev; /* offsets.retention.check.interval.ms */
-    bool creating;           /* a creation of the topic is in flight */
     int64_t create_logged_ms;
     bool shutting_down;
     kb_group_stats_t stats;

@@ -111,21 +111,22 @@ static bool same_protocols(const kb_member_t *m, const kb_join_request_t *req) {
     return true;
 }
 
-static const kb_protocol_t *member_protocol(const kb_member_t *m, const char *name) {
+static const kb_protocol_t *member_protocol_slice(const kb_member_t *m, kp_str_t name) {
     for (int32_t i = 0; i < m->n_protocols; i++)
-        if (strcmp(m->protocols[i].name, name) == 0) return &m->protocols[i];
+        if (kb_slice_eq(name, m->protocols[i].name)) return &m->protocols[i];
     return NULL;
 }
 
-/* Whether every member other than `except` supports protocol `name`. */
+static const kb_protocol_t *member_protocol(const kb_member_t *m, const char *name) {
+    return name ? member_protocol_slice(m, kp_str_c(name)) : NULL;
+}
+
+/* Whether every member other than `except` supports protocol `name`.
+ * O(members x protocols): a join costs that once per protocol offered. */
 static bool all_support(const kb_group_t *g, const kb_member_t *except, kp_str_t name) {
     const kb_member_t *m;
-    char buf[256];
-    if (name.len < 0 || name.len >= (int32_t)sizeof(buf)) return false;
-    memcpy(buf, name.ptr, (size_t)name.len);
-    buf[name.len] = '\0';
     TAILQ_FOREACH(m, &g->members, link)
-    if (m != except && !member_protocol(m, buf)) return false;
+    if (m != except && !member_protocol_slice(m, name)) return false;
     return true;
 }
 
@@ -289,25 +290,37 @@ void kb_group_prepare_rebalance(kb_group_t *g, const char *why) {
     }
 }
 
-/* Candidates supported by every member; each member votes for its first;
- * the most votes wins (ties: the first candidate met). */
+/* Index in the first member's list of the candidate (a protocol every
+ * member supports) named name, or -1. */
+static int32_t candidate_index(const kb_member_t *first, const bool *candidate, const char *name) {
+    for (int32_t i = 0; i < first->n_protocols; i++)
+        if (candidate[i] && strcmp(first->protocols[i].name, name) == 0) return i;
+    return -1;
+}
+
+/* Candidates are the protocols every member supports; each member votes
+ * for the first candidate in its own order; the most votes win (ties: the
+ * first member's order).  O(members x protocols^2). */
 static const char *select_protocol(const kb_group_t *g) {
     const kb_member_t *first = TAILQ_FIRST(&g->members), *m;
+    bool *candidate = first ? calloc((size_t)first->n_protocols + 1, sizeof(*candidate)) : NULL;
+    int32_t *votes = first ? calloc((size_t)first->n_protocols + 1, sizeof(*votes)) : NULL;
     const char *best = NULL;
-    int best_votes = -1;
 
-    for (int32_t i = 0; first && i < first->n_protocols; i++) {
-        const char *cand = first->protocols[i].name;
-        if (!all_support(g, NULL, kp_str_c(cand))) continue;
-        int votes = 0;
-        TAILQ_FOREACH(m, &g->members, link)
-        for (int32_t j = 0; j < m->n_protocols; j++)
-            if (all_support(g, NULL, kp_str_c(m->protocols[j].name))) {
-                votes += strcmp(m->protocols[j].name, cand) == 0;
-                break;
-            }
-        if (votes > best_votes) best = cand, best_votes = votes;
+    for (int32_t i = 0; candidate && votes && i < first->n_protocols; i++)
+        candidate[i] = all_support(g, NULL, kp_str_c(first->protocols[i].name));
+    TAILQ_FOREACH(m, &g->members, link) {
+        for (int32_t j = 0; candidate && votes && j < m->n_protocols; j++) {
+            int32_t k = candidate_index(first, candidate, m->protocols[j].name);
+            if (k < 0) continue;
+            votes[k]++;
+            break;
+        }
     }
+    for (int32_t i = 0, most = 0; candidate && votes && i < first->n_protocols; i++)
+        if (candidate[i] && votes[i] > most) best = first->protocols[i].name, most = votes[i];
+    free(candidate);
+    free(votes);
     return best;
 }
 

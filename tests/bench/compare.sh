@@ -19,6 +19,9 @@
 #        produce  N_PRODUCE records of 100 bytes, acks=1, linger.ms=5
 #        consume  N_PRODUCE records from the beginning (-w: rewound at the
 #                 end of the partition, which only the mock needs)
+#        group    the same records with the group consumer (subscribe(),
+#                 auto-commit, a synchronous commit at the end): what a
+#                 consumer application runs; join and commit times too
 #        latency  LAT_RATE records/s for LAT_SECS s, acks=all, linger.ms=0,
 #                 a consumer tailing the topic in the same process
 #      with the broker's CPU (utime + stime from /proc/PID/stat) read before
@@ -75,6 +78,7 @@ measure() {
     c1=$(cpu_ticks "$SERVER_PID")
     run_load "$l consume" "$WORK/$l.consume" consume -b "$BOOTSTRAP" -n "$N_PRODUCE" -w -X fetch.wait.max.ms=10
     c2=$(cpu_ticks "$SERVER_PID")
+    run_load "$l group" "$WORK/$l.group" group -b "$BOOTSTRAP" -n "$N_PRODUCE" -X fetch.wait.max.ms=10
     say "$l: latency at $LAT_RATE records/s for $LAT_SECS s"
     run_load "$l latency" "$WORK/$l.latency" latency -b "$BOOTSTRAP" -r "$LAT_RATE" -d "$LAT_SECS" \
         -s $RECORD_SIZE -a all -l 0
@@ -110,6 +114,11 @@ print_table() {
     row "consume: broker CPU s per 100 MB (user + sys)" "${R[$k.cpu_consume]}" "${R[$m.cpu_consume]}" \
         "$(ratio "${R[$k.cpu_consume]%% *}" "${R[$m.cpu_consume]%% *}")" "≤ 0.25"
     row "consume: rewinds (mock keeps ~5 MiB)" "$(fig $k consume rewinds)" "$(fig $m consume rewinds)" "" ""
+    row "consume in a group (subscribe, auto-commit): records/s" "$(num "$(fig $k group rec_s)")" \
+        "$(num "$(fig $m group rec_s)")" "$(ratio "$(fig $k group rec_s)" "$(fig $m group rec_s)")" ""
+    row "group: records (the mock keeps ~5 MiB, no rewinds)" "$(fig $k group records)" "$(fig $m group records)" "" ""
+    row "group: subscribe to first record / final commit, ms" "$(fig $k group join_ms) / $(fig $k group commit_ms)" \
+        "$(fig $m group join_ms) / $(fig $m group commit_ms)" "" ""
     for what in e2e ack; do
         row "latency $what at $LAT_RATE/s, acks=all, linger 0: p50 / p99 / p99.9 ms" "$(pcts $k $what)" \
             "$(pcts $m $what)" "$(ratio "$(fig $k latency "${what}_p50_ms")" "$(fig $m latency "${what}_p50_ms")") (p50)" ""
@@ -122,7 +131,7 @@ print_table() {
     echo "Raw lines:"
     local l t
     for l in $ORDER; do
-        for t in serving produce consume latency; do
+        for t in serving produce consume group latency; do
             [ -f "$WORK/$l.$t" ] && echo "    $l $t: $(head -n 1 "$WORK/$l.$t")"
         done
     done

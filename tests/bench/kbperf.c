@@ -8,6 +8,13 @@
  *            RATE records/s.  The clock runs from the first produce call
  *            (after the client has fetched metadata, so connecting is not
  *            counted) to the last delivery report.
+ *   group    the same COUNT records with the group consumer (subscribe() in
+ *            group GROUP, auto.offset.reset=earliest): FindCoordinator,
+ *            JoinGroup, SyncGroup and OffsetFetch before the first record,
+ *            offsets committed as it goes (librdkafka's auto-commit) and
+ *            once more, synchronously, at the end.  Reports the same rate,
+ *            plus the time from subscribe() to the first record (joining
+ *            the group) and of the final commit.
  *   consume  COUNT records from the beginning of every partition with the
  *            legacy, group-less consumer (a broker needs only Metadata,
  *            ListOffsets and Fetch).  The clock runs from the first record
@@ -65,13 +72,14 @@
 /* The per-record send time travels in librdkafka's per-message opaque. */
 _Static_assert(sizeof(uintptr_t) >= sizeof(uint64_t), "kbperf needs 64-bit pointers");
 
-typedef enum { MODE_PRODUCE, MODE_CONSUME, MODE_LATENCY, MODE_TIMES } perf_mode_t;
+typedef enum { MODE_PRODUCE, MODE_CONSUME, MODE_GROUP, MODE_LATENCY, MODE_TIMES } perf_mode_t;
 
 typedef struct {
     perf_mode_t mode;
     const char *mode_name;
     const char *bootstrap;
     const char *topic;
+    const char *group; /* group mode: group.id (NULL: kbperf-PID) */
     const char *acks;
     const char *codec;
     const char *linger_ms;  /* NULL: librdkafka's default */
@@ -660,6 +668,92 @@ static int run_consume(const perf_opts_t *o)
 
 /* ---- latency ---------------------------------------------------------------- */
 
+/* ---- the group consumer --------------------------------------------------- */
+
+/* A subscribing consumer in group o->group: partition ends are reported
+ * (they end the run), offsets auto-committed.  NULL on failure. */
+static rd_kafka_t *group_consumer_open(const perf_opts_t *o, const char *group)
+{
+    rd_kafka_conf_t *conf = make_conf(o, RD_KAFKA_CONSUMER, NULL);
+    char err[512];
+    rd_kafka_t *rk;
+    if (!conf || conf_set(conf, "group.id", group) || conf_set(conf, "auto.offset.reset", "earliest") ||
+        conf_set(conf, "enable.auto.commit", "true")) {
+        if (conf)
+            rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)))) {
+        fprintf(stderr, "kbperf: rd_kafka_new: %s\n", err);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+static int group_subscribe(rd_kafka_t *rk, const char *topic)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (err)
+        fprintf(stderr, "kbperf: subscribe %s: %s\n", topic, rd_kafka_err2str(err));
+    return err ? -1 : 0;
+}
+
+static int run_group(const perf_opts_t *o)
+{
+    char group[64];
+    consumer_state_t cs;
+    consumer_t meta; /* only to learn the partition count */
+    int nparts = consumer_prepare(o, &cs, &meta);
+    rd_kafka_t *rk = NULL;
+    uint64_t t_sub = 0, t_commit = 0, deadline = now_ns() + (uint64_t)o->timeout_s * 1000000000u;
+    rd_kafka_resp_err_t cerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+    snprintf(group, sizeof(group), "%s", o->group ? o->group : "");
+    if (!o->group)
+        snprintf(group, sizeof(group), "kbperf-%d", (int)getpid());
+    cs.want = o->count;
+    if (nparts > 0 && (rk = group_consumer_open(o, group)) && group_subscribe(rk, o->topic) == 0) {
+        /* Batches through the consumer queue, as the assign() run reads
+         * its queue: rd_kafka_consumer_poll per record would measure the
+         * client's per-call cost instead (it halves the rate). */
+        rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(rk);
+        t_sub = now_ns();
+        while (q && !cs.done && atomic_load(&cs.got) < cs.want && now_ns() < deadline)
+            rd_kafka_consume_callback_queue(q, 100, on_message, &cs);
+        if (q)
+            rd_kafka_queue_destroy(q);
+        uint64_t t0 = now_ns();
+        cerr = rd_kafka_commit(rk, NULL, 0);
+        t_commit = now_ns() - t0;
+        if (cerr == RD_KAFKA_RESP_ERR__NO_OFFSET)
+            cerr = RD_KAFKA_RESP_ERR_NO_ERROR; /* everything was committed already */
+    }
+    long long got = atomic_load(&cs.got);
+    double secs = got > 1 ? (double)(cs.last_ns - cs.first_ns) / NS_PER_S : 0;
+    printf("RESULT mode=group records=%lld bytes=%lld secs=%.3f rec_s=%.0f MB_s=%.2f partitions=%d join_ms=%.1f "
+           "commit_ms=%.1f group=%s",
+           got, cs.bytes, secs, secs > 0 ? (double)got / secs : 0, secs > 0 ? (double)cs.bytes / 1e6 / secs : 0, nparts,
+           got ? (double)(cs.first_ns - t_sub) / 1e6 : 0, (double)t_commit / 1e6, group);
+    int rc = 0;
+    if (nparts < 0 || !rk || got == 0 || (got < cs.want && !cs.done) || cerr) {
+        printf(" status=FAILED want=%lld errors=%lld commit=%s", cs.want, cs.errors, rd_kafka_err2name(cerr));
+        rc = 1;
+    }
+    printf("\n");
+    if (rk) {
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+    }
+    consumer_close(&meta);
+    consumer_state_free(&cs);
+    return rc;
+}
+
 /* One latency run: a tailing consumer on its own thread, a paced producer
  * on this one. */
 typedef struct {
@@ -856,7 +950,7 @@ static int run_times(const perf_opts_t *o)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: kbperf produce|consume|latency|times -b BOOTSTRAP [options]\n"
+            "usage: kbperf produce|consume|group|latency|times -b BOOTSTRAP [options]\n"
             "  -b HOST:PORT,...  bootstrap servers (required)\n"
             "  -t TOPIC          topic (default perf)\n"
             "  -n RECORDS        records to produce or consume (default 1000000)\n"
@@ -872,6 +966,7 @@ static void usage(void)
             "  -B BYTES          batch.size\n"
             "  -m RECORDS        batch.num.messages\n"
             "  -w                consume: rewind a partition at its end until RECORDS\n"
+            "  -g GROUP          group: the group.id (default kbperf-PID)\n"
             "  -T SECONDS        bound on each phase (default 120)\n"
             "  -X KEY=VALUE      any librdkafka property, for every client (repeatable)\n",
             STAMP_LEN);
@@ -903,7 +998,7 @@ static void parse_mode(perf_opts_t *o, const char *s)
     static const struct {
         const char *name;
         perf_mode_t mode;
-    } modes[] = {{"produce", MODE_PRODUCE}, {"consume", MODE_CONSUME}, {"latency", MODE_LATENCY}, {"times", MODE_TIMES}};
+    } modes[] = {{"produce", MODE_PRODUCE}, {"consume", MODE_CONSUME}, {"group", MODE_GROUP}, {"latency", MODE_LATENCY}, {"times", MODE_TIMES}};
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
         if (strcmp(s, modes[i].name) == 0) {
             o->mode = modes[i].mode;
@@ -928,6 +1023,7 @@ static void parse_option(perf_opts_t *o, int opt, const char *arg, bool *rate_gi
     switch (opt) {
     case 'b': o->bootstrap = arg; break;
     case 't': o->topic = arg; break;
+    case 'g': o->group = arg; break;
     case 'n': o->count = (long long)parse_number(arg, "record count", 1, 1e12); break;
     case 's': o->size = (size_t)parse_number(arg, "record size", 0, 100e6); break;
     case 'a': o->acks = parse_acks(arg); break;
@@ -963,7 +1059,7 @@ static void parse_args(perf_opts_t *o, int argc, char **argv)
         usage();
     parse_mode(o, argv[1]);
     optind = 2;
-    while ((opt = getopt(argc, argv, "b:t:n:s:a:p:z:r:d:l:B:m:wT:X:o:")) != -1)
+    while ((opt = getopt(argc, argv, "b:t:g:n:s:a:p:z:r:d:l:B:m:wT:X:o:")) != -1)
         parse_option(o, opt, optarg, &rate_given);
     if (optind != argc || !o->bootstrap)
         usage();
@@ -993,6 +1089,7 @@ int main(int argc, char **argv)
     switch (o.mode) {
     case MODE_PRODUCE: return run_produce(&o);
     case MODE_CONSUME: return run_consume(&o);
+    case MODE_GROUP: return run_group(&o);
     case MODE_LATENCY: return run_latency(&o);
     case MODE_TIMES: return run_times(&o);
     }

@@ -197,7 +197,8 @@ EOF
     die "ZooKeeper did not answer on 127.0.0.1:$ZK_PORT within 60 s"
 }
 
-# write_broker_config [DIR [CHROOT]]: broker 1 on a free port, its config
+# write_broker_config [DIR [CHROOT]]: broker 1 on a free port (one broker:
+# __consumer_offsets with RF 1, as Kafka's single-broker sample), its config
 # DIR/kbroker.properties and its logs in DIR/kafka-logs (DIR: $WORK), its
 # cluster under the ZooKeeper chroot CHROOT (/kbbench).  Sets KB_PORT,
 # KB_CONFIG, KB_ZK (the connect string, chroot included) and KB_LOG, where
@@ -216,6 +217,8 @@ log.dirs=$dir/kafka-logs
 zookeeper.connect=$KB_ZK
 zookeeper.session.timeout.ms=6000
 kbroker.log.level=info
+offsets.topic.replication.factor=1
+group.initial.rebalance.delay.ms=0
 EOF
 }
 

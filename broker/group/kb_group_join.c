@@ -504,6 +504,59 @@ static bool max_size_reached(const kb_group_t *g, const kb_member_t *m) {
     return !m && g->n_members >= max;
 }
 
+/* A static member's rejoin that keeps the group Stable: the replaced
+ * member id is written with the group's state before it is answered with
+ * the current generation and the old leader id (so that it does not act
+ * as leader); spec 4.10. */
+typedef struct {
+    kb_join_done_fn done;
+    void *arg;
+    char *member_id, *leader;
+    int32_t generation;
+} static_rejoin_t;
+
+static void static_rejoin_stored(kb_group_t *g, int16_t error, void *arg) {
+    static_rejoin_t *r = arg;
+    bool current = !g->freed && g->generation == r->generation;
+    kb_join_result_t res = {error, r->generation, current && g->protocol ? g->protocol : "", r->leader,
+                            r->member_id, 0, NULL};
+
+    if (error) {
+        res.generation_id = -1;
+        res.protocol_name = res.leader = res.member_id = "";
+    }
+    r->done(r->arg, &res);
+    free(r->member_id);
+    free(r->leader);
+    free(r);
+}
+
+static void static_rejoin_store(kb_member_t *m, const char *old_leader, kb_join_done_fn done, void *arg) {
+    static_rejoin_t *r = calloc(1, sizeof(*r));
+    kb_group_t *g = m->group;
+
+    if (!r || !(r->member_id = strdup(m->member_id)) || !(r->leader = strdup(old_leader ? old_leader : ""))) {
+        if (r) free(r->member_id);
+        free(r);
+        answer(done, arg, KP_ERR_UNKNOWN_SERVER_ERROR, "");
+        return;
+    }
+    r->done = done;
+    r->arg = arg;
+    r->generation = g->generation;
+    kb_member_heartbeat(m);
+    kb_group_store_state(g, static_rejoin_stored, r);
+}
+
+/* Whether a Stable group keeps its selected protocol once m offers req's
+ * protocols (which m then has). */
+static bool keeps_protocol(kb_member_t *m, const kb_join_request_t *req) {
+    const char *selected;
+    if (!member_set_protocols(m, req)) return false;
+    selected = select_protocol(m->group);
+    return selected && m->group->protocol && strcmp(selected, m->group->protocol) == 0;
+}
+
 /* A known static instance rejoins with no member id (spec 4.10). */
 static void static_rejoin(kb_member_t *m, const kb_join_request_t *req, kb_join_done_fn done, void *arg) {
     kb_group_t *g = m->group;
@@ -528,16 +581,9 @@ static void static_rejoin(kb_member_t *m, const kb_join_request_t *req, kb_join_
         free(g->leader);
         g->leader = strdup(id);
     }
-    if (g->state == KB_GROUP_STABLE && same_protocols(m, req)) {
-        /* Same subscription: the group keeps its generation and this member
-         * its assignment; it is told the old leader id so that it does not
-         * act as leader. */
-        kb_member_heartbeat(m);
-        kb_join_result_t res = {KP_ERR_NONE, g->generation, g->protocol ? g->protocol : "",
-                                old_leader ? old_leader : "", m->member_id, 0, NULL};
+    if (g->state == KB_GROUP_STABLE && keeps_protocol(m, req)) {
+        static_rejoin_store(m, old_leader, done, arg);
         free(old_leader);
-        kb_group_store_state(g, NULL, NULL);
-        done(arg, &res);
         return;
     }
     free(old_leader);

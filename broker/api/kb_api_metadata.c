@@ -31,6 +31,7 @@
 
 #include "broker/admin/kb_topic_creator.h"
 #include "broker/api/kb_api_internal.h"
+#include "broker/group/kb_group.h"
 #include "broker/metadata/kb_metadata.h"
 #include "common/kc_log.h"
 #include "common/kc_names.h"
@@ -198,12 +199,26 @@ static bool auto_create_allowed(const md_ctx_t *ctx, const char *cname, bool all
            ctx->md && !kc_topic_is_internal(cname);
 }
 
+/* __consumer_offsets named by a Metadata request that allows creation is
+ * created as FindCoordinator creates it, with the internal settings
+ * (group-protocol.md 3.3), never with the defaults for clients' topics. */
+static bool offsets_topic_created(const md_ctx_t *ctx, const char *cname, bool allow_auto_create) {
+    const kb_api_ctx_t *b = ctx->api;
+
+    if (!allow_auto_create || !b || !b->coordinator || !b->cfg || !b->cfg->auto_create_topics_enable ||
+        strcmp(cname, KB_OFFSETS_TOPIC) != 0)
+        return false;
+    kb_coordinator_ensure_topic(b->coordinator);
+    return true;
+}
+
 /* The one place a requested topic that does not exist is answered: 17 for
  * an illegal name, the auto-creation outcome when it is allowed, else 3. */
 static int16_t missing_topic_error(const md_ctx_t *ctx, const char *cname, bool allow_auto_create) {
     if (!cname || !kc_topic_name_valid(cname, NULL, 0)) return KP_ERR_INVALID_TOPIC_EXCEPTION;
     if (auto_create_allowed(ctx, cname, allow_auto_create))
         return kb_topic_creator_auto_create(ctx->api->topic_creator, cname);
+    if (offsets_topic_created(ctx, cname, allow_auto_create)) return KP_ERR_LEADER_NOT_AVAILABLE;
     return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 

@@ -261,12 +261,15 @@ static void create_topic(kb_coordinator_t *c) {
             (int)cfg->offsets_topic_replication_factor, why);
 }
 
-int32_t kb_coordinator_partition_for(kb_coordinator_t *c, kp_str_t group, int16_t *error) {
-    bool exists = c->deps.metadata && kb_metadata_topic(c->deps.metadata, KB_OFFSETS_TOPIC);
+bool kb_coordinator_ensure_topic(kb_coordinator_t *c) {
+    if (c->deps.metadata && kb_metadata_topic(c->deps.metadata, KB_OFFSETS_TOPIC)) return true;
+    create_topic(c);
+    return false;
+}
 
+int32_t kb_coordinator_partition_for(kb_coordinator_t *c, kp_str_t group, int16_t *error) {
     *error = KP_ERR_NONE;
-    if (!exists) {
-        create_topic(c);
+    if (!kb_coordinator_ensure_topic(c)) {
         *error = KP_ERR_COORDINATOR_NOT_AVAILABLE;
         return -1;
     }

@@ -61,6 +61,9 @@ void kb_coordinator_set_worker(kb_coordinator_t *c, kb_worker_t *worker);
 
 /* ------------------------------------------------------ FindCoordinator */
 
+/* Whether __consumer_offsets exists (in the metadata cache); when it does
+ * not, its creation with the internal settings is started (spec 3.3). */
+bool kb_coordinator_ensure_topic(kb_coordinator_t *c);
 /* The offsets partition of group (its bytes as sent), or -1 with *error
  * COORDINATOR_NOT_AVAILABLE while __consumer_offsets does not exist (its
  * creation is then started, spec 3.3). */

@@ -6,8 +6,9 @@
  * __consumer_offsets, N being the topic's partition count (the configured
  * one until the topic exists; it never changes after).  Each partition is
  * not owned, loading or owned here, following its leadership: the replicas
- * call on_leadership when this broker starts or stops leading one, and a
- * start at a newer epoch loads it again (spec 3.4).  The groups of all
+ * call on_leadership when this broker starts or stops leading one (spec
+ * 3.4); a newer epoch while it leads only moves the epoch its writes are
+ * made at.  The groups of all
  * owned partitions live in one hash table keyed by group id.
  *
  * FindCoordinator creates the topic on first use with
@@ -221,12 +222,18 @@ static void on_leadership(void *arg, const char *topic, int32_t partition, bool 
 
     if (strcmp(topic, KB_OFFSETS_TOPIC) != 0 || c->shutting_down) return;
     if (!(op = part_at(c, partition, leader))) return;
+    if (leader && op->state != KB_OWN_NONE) {
+        /* Still the leader, at a newer epoch (the controller bumps it when
+         * the ISR changes): the log and the groups are the same, so they
+         * stay, as in Kafka, where an owned partition is not loaded again. */
+        op->epoch = epoch;
+        return;
+    }
     if (op->state != KB_OWN_NONE) unload(c, partition);
     op->state = KB_OWN_NONE;
     if (!leader) return;
     op->state = KB_OWN_LOADING;
     op->epoch = epoch;
-    c->stats.partitions_loading++;
     kb_store_load_start(c, partition, epoch);
 }
 
@@ -297,15 +304,14 @@ kb_load_t *kb_coordinator_set_load(kb_coordinator_t *c, int32_t partition, kb_lo
     return old;
 }
 
-/* Called by the store when a load finishes (kb_group_store.c). */
-void kb_coordinator_loaded(kb_coordinator_t *c, int32_t partition, int32_t epoch, size_t groups) {
+/* Called by the store when load l of partition finishes (kb_group_store.c). */
+void kb_coordinator_loaded(kb_coordinator_t *c, int32_t partition, const kb_load_t *l, size_t groups) {
     kb_owned_partition_t *op = part_at(c, partition, false);
-    if (!op || op->state != KB_OWN_LOADING || op->epoch != epoch) return;
+    if (!op || op->state != KB_OWN_LOADING || op->load != l) return;
     op->state = KB_OWN_OWNED;
     op->load = NULL;
-    c->stats.partitions_loading--;
     kc_info(MOD, "%s-%d: coordinating its groups (leader epoch %d, %zu group(s) loaded)", KB_OFFSETS_TOPIC,
-            (int)partition, (int)epoch, groups);
+            (int)partition, (int)op->epoch, groups);
 }
 
 /* --------------------------------------------------------------- expiry */
@@ -361,8 +367,11 @@ void kb_coordinator_free(kb_coordinator_t *c) {
 void kb_coordinator_stats(const kb_coordinator_t *c, kb_group_stats_t *out) {
     *out = c->stats;
     out->groups = c->n_groups;
-    out->partitions_owned = 0;
-    for (int32_t p = 0; p < c->n_parts; p++) out->partitions_owned += c->parts[p].state == KB_OWN_OWNED;
+    out->partitions_owned = out->partitions_loading = 0;
+    for (int32_t p = 0; p < c->n_parts; p++) {
+        out->partitions_owned += c->parts[p].state == KB_OWN_OWNED;
+        out->partitions_loading += c->parts[p].state == KB_OWN_LOADING;
+    }
 }
 
 void kb_coordinator_each_offset(const kb_coordinator_t *c,

@@ -155,8 +155,9 @@ struct kb_coordinator {
 };
 
 /* ---- kb_coordinator.c ---- */
-/* The store finished loading partition at epoch (ignored if stale). */
-void kb_coordinator_loaded(kb_coordinator_t *c, int32_t partition, int32_t epoch, size_t groups);
+/* Load l of partition finished (ignored unless it is the partition's
+ * current load): the partition is owned from now. */
+void kb_coordinator_loaded(kb_coordinator_t *c, int32_t partition, const kb_load_t *l, size_t groups);
 /* Sets partition's load in progress (NULL: none); returns the previous one. */
 kb_load_t *kb_coordinator_set_load(kb_coordinator_t *c, int32_t partition, kb_load_t *load);
 /* The leader epoch partition is (being) loaded at, or -1 when not owned. */

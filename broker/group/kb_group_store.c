@@ -358,7 +358,7 @@ static void load_finish(kb_load_t *l) {
     if (l->skipped)
         kc_warn(MOD, "%s-%d: %zu record(s) could not be read while loading; skipped", KB_OFFSETS_TOPIC,
                 (int)l->partition, l->skipped);
-    kb_coordinator_loaded(c, l->partition, l->epoch, n);
+    kb_coordinator_loaded(c, l->partition, l, n);
     load_free(l);
 }
 

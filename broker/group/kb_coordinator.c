@@ -289,6 +289,9 @@ int16_t kb_coordinator_check(kb_coordinator_t *c, kp_str_t id, bool empty_ok, in
 
     *partition = -1;
     if (!empty_ok && id.len <= 0) return KP_ERR_INVALID_GROUP_ID;
+    /* Group ids are kept as C strings: one with a NUL byte could never be
+     * found again, and each request naming it would make a new group. */
+    if (id.len > 0 && memchr(id.ptr, '\0', (size_t)id.len)) return KP_ERR_INVALID_GROUP_ID;
     if (c->shutting_down) return KP_ERR_COORDINATOR_NOT_AVAILABLE;
     *partition = kp_group_partition(id.ptr ? id.ptr : "", id.len > 0 ? (size_t)id.len : 0, partition_count(c));
     op = part_at(c, *partition, false);

@@ -522,9 +522,9 @@ static void static_rejoin(kb_member_t *m, const kb_join_request_t *req, kb_join_
         kb_member_heartbeat(m);
         kb_join_result_t res = {KP_ERR_NONE, g->generation, g->protocol ? g->protocol : "",
                                 old_leader ? old_leader : "", m->member_id, 0, NULL};
-        free(old_leader);
         kb_group_store_state(g, NULL, NULL);
         done(arg, &res);
+        free(old_leader); /* res.leader points into it until the answer is made */
         return;
     }
     free(old_leader);
@@ -588,6 +588,13 @@ static void join_known(kb_group_t *g, const kb_join_request_t *req, kb_join_done
         char *id = p->member_id;
         p->member_id = NULL;
         kb_pending_free(p);
+        /* The group may have filled since the id was issued (spec 4.11). */
+        if (max_size_reached(g, NULL)) {
+            free(id);
+            answer(done, arg, KP_ERR_GROUP_MAX_SIZE_REACHED, "");
+            kb_group_maybe_complete_join(g);
+            return;
+        }
         add_member(g, id, req, done, arg);
         return;
     }

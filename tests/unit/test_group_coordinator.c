@@ -122,6 +122,15 @@ static void lead(int32_t epoch) {
     ck_assert_int_eq(partitions_owned(), 1);
 }
 
+/* This broker leads the partition at a new epoch with broker 2 in the ISR,
+ * which never fetches: every acks=all write waits, then times out after
+ * offsets.commit.timeout.ms. */
+static void lead_waiting_for_2(int32_t epoch) {
+    offsets_role(ME, epoch, me_and_2, 2);
+    loop_until(partitions_owned() == 1);
+    ck_assert_int_eq(partitions_owned(), 1);
+}
+
 /* Broker 2 leads the partition at epoch: this one follows. */
 static void follow(int32_t epoch) {
     offsets_role(2, epoch, two_and_me, 2);
@@ -1159,6 +1168,56 @@ START_TEST(deleting_an_empty_group_drops_it_and_tombstones_its_offsets) {
 }
 END_TEST
 
+/* ---- writes that fail (spec 3.6, 4.6, 6.1, 6.2) ---- */
+
+START_TEST(leader_sync_whose_write_times_out_answers_rebalance_in_progress_and_rebalances) {
+    logfix_set("offsets.commit.timeout.ms", "50");
+    start();
+    lead_waiting_for_2(1);
+    member_t *a = member(0, "client-a"), *b = member(1, "client-b"), *both[] = {a, b};
+    enter(a);
+    enter(b);
+    loop_until(all_joined(both, 2));
+    sync_as(b, 1);
+    sync_with(a, 1, both, 2);
+    ck_assert_int_eq(a->sync.calls, 0); /* nobody hears an assignment before it is stored */
+    ck_assert_int_eq(b->sync.calls, 0);
+    loop_until(a->sync.calls > 0);
+    ck_assert_int_eq(a->sync.calls, 1);
+    ck_assert_int_eq(b->sync.calls, 1);
+    ck_assert_int_eq(a->sync.error, KP_ERR_REBALANCE_IN_PROGRESS); /* REQUEST_TIMED_OUT, mapped */
+    ck_assert_int_eq(b->sync.error, KP_ERR_REBALANCE_IN_PROGRESS);
+    ck_assert_str_eq(b->sync.assignment, "");
+    ck_assert(in_state(G, KB_GROUP_PREPARING));
+    ck_assert_int_eq(heartbeat(b, 1), KP_ERR_REBALANCE_IN_PROGRESS);
+}
+END_TEST
+
+static kb_commit_partition_t waiting_part;
+static int waiting_done;
+
+START_TEST(commit_whose_write_times_out_is_request_timed_out_and_not_stored) {
+    logfix_set("offsets.commit.timeout.ms", "50");
+    start();
+    lead_waiting_for_2(1);
+    kb_offset_answer_t stable, any;
+    waiting_part = part("t", 0, 42, "");
+    kb_commit_request_t r = {.group_id = kp_str_c("simple"), .member_id = kp_str_c(""), .instance_id = KP_STR_NULL,
+                             .generation_id = -1, .retention_ms = -1, .n = 1, .partitions = &waiting_part};
+    kb_group_commit(coord, &r, on_committed, &waiting_done);
+    ck_assert_int_eq(waiting_done, 0);
+    kb_group_fetch_one(coord, kp_str_c("simple"), kp_str_c("t"), 0, true, &stable);
+    ck_assert_int_eq(stable.error_code, KP_ERR_UNSTABLE_OFFSET_COMMIT); /* RequireStable (v7) */
+    kb_group_fetch_one(coord, kp_str_c("simple"), kp_str_c("t"), 0, false, &any);
+    ck_assert_int_eq(any.error_code, KP_ERR_NONE);
+    ck_assert_int_eq(any.offset, -1); /* not acknowledged: not there yet */
+    loop_until(waiting_done > 0);
+    ck_assert_int_eq(waiting_done, 1);
+    ck_assert_int_eq(waiting_part.error_code, KP_ERR_REQUEST_TIMED_OUT);
+    ck_assert_int_eq(fetched("simple", "t", 0).offset, -1);
+}
+END_TEST
+
 /* ---- unloading and loading (spec 3.4) ---- */
 
 static void on_listed(void *arg, const kb_group_summary_t *g) {
@@ -1380,8 +1439,7 @@ START_TEST(static_member_restart_is_answered_only_once_its_record_is_stored) {
     start();
     member_t *s = static_member(0, "client-s", "inst-s");
     stable_group(&s, 1);
-    offsets_role(ME, 1, me_and_2, 2);
-    loop_until(partitions_owned() == 1);
+    lead_waiting_for_2(1);
     ck_assert(in_state(G, KB_GROUP_STABLE));
 
     member_t *s2 = restarted(s, 1);
@@ -1432,6 +1490,8 @@ Suite *group_coordinator_suite(void) {
     tcase_add_test(tc, metadata_over_offset_metadata_max_bytes_is_offset_metadata_too_large);
     tcase_add_test(tc, deleting_a_group_with_members_is_non_empty_group);
     tcase_add_test(tc, deleting_an_empty_group_drops_it_and_tombstones_its_offsets);
+    tcase_add_test(tc, leader_sync_whose_write_times_out_answers_rebalance_in_progress_and_rebalances);
+    tcase_add_test(tc, commit_whose_write_times_out_is_request_timed_out_and_not_stored);
     tcase_add_test(tc, losing_leadership_makes_every_group_api_answer_not_coordinator);
     tcase_add_test(tc, losing_leadership_answers_parked_join_and_sync_not_coordinator);
     tcase_add_test(tc, leading_again_loads_groups_and_offsets_from_the_log);

@@ -507,13 +507,36 @@ static bool max_size_reached(const kb_group_t *g, const kb_member_t *m) {
 /* A static member's rejoin that keeps the group Stable: the replaced
  * member id is written with the group's state before it is answered with
  * the current generation and the old leader id (so that it does not act
- * as leader); spec 4.10. */
+ * as leader).  A failed write gives the old id back, and the caller the
+ * mapped error with no member id (spec 4.10). */
 typedef struct {
     kb_join_done_fn done;
     void *arg;
-    char *member_id, *leader;
+    char *member_id, *old_member_id, *leader;
     int32_t generation;
 } static_rejoin_t;
+
+static void static_rejoin_free(static_rejoin_t *r) {
+    free(r->member_id);
+    free(r->old_member_id);
+    free(r->leader);
+    free(r);
+}
+
+/* The replacement undone: the old id is the member (and leader) again. */
+static void static_rejoin_undo(kb_group_t *g, static_rejoin_t *r) {
+    kb_member_t *m = g->freed ? NULL : kb_group_member(g, kp_str_c(r->member_id));
+    char *old = r->old_member_id;
+
+    if (!m) return;
+    if (g->leader && strcmp(g->leader, m->member_id) == 0) {
+        free(g->leader);
+        g->leader = strdup(old);
+    }
+    free(m->member_id);
+    m->member_id = old;
+    r->old_member_id = NULL;
+}
 
 static void static_rejoin_stored(kb_group_t *g, int16_t error, void *arg) {
     static_rejoin_t *r = arg;
@@ -522,22 +545,22 @@ static void static_rejoin_stored(kb_group_t *g, int16_t error, void *arg) {
                             r->member_id, 0, NULL};
 
     if (error) {
+        static_rejoin_undo(g, r);
         res.generation_id = -1;
         res.protocol_name = res.leader = res.member_id = "";
     }
     r->done(r->arg, &res);
-    free(r->member_id);
-    free(r->leader);
-    free(r);
+    static_rejoin_free(r);
 }
 
-static void static_rejoin_store(kb_member_t *m, const char *old_leader, kb_join_done_fn done, void *arg) {
+static void static_rejoin_store(kb_member_t *m, const char *old_member_id, const char *old_leader,
+                                kb_join_done_fn done, void *arg) {
     static_rejoin_t *r = calloc(1, sizeof(*r));
     kb_group_t *g = m->group;
 
-    if (!r || !(r->member_id = strdup(m->member_id)) || !(r->leader = strdup(old_leader ? old_leader : ""))) {
-        if (r) free(r->member_id);
-        free(r);
+    if (!r || !(r->member_id = strdup(m->member_id)) || !(r->old_member_id = strdup(old_member_id)) ||
+        !(r->leader = strdup(old_leader ? old_leader : ""))) {
+        if (r) static_rejoin_free(r);
         answer(done, arg, KP_ERR_UNKNOWN_SERVER_ERROR, "");
         return;
     }
@@ -574,18 +597,19 @@ static void static_rejoin(kb_member_t *m, const kb_join_request_t *req, kb_join_
         sd(m->sync.arg, KP_ERR_FENCED_INSTANCE_ID, (kp_bytes_t){0, NULL});
     }
     kc_info(MOD, "group '%s': static member %s rejoined as %s", g->id, m->instance_id, id);
-    char *old_leader = g->leader ? strdup(g->leader) : NULL;
-    free(m->member_id);
+    char *old_leader = g->leader ? strdup(g->leader) : NULL, *old_id = m->member_id;
     m->member_id = id;
     if (was_leader) {
         free(g->leader);
         g->leader = strdup(id);
     }
     if (g->state == KB_GROUP_STABLE && keeps_protocol(m, req)) {
-        static_rejoin_store(m, old_leader, done, arg);
+        static_rejoin_store(m, old_id, old_leader, done, arg);
+        free(old_id);
         free(old_leader);
         return;
     }
+    free(old_id);
     free(old_leader);
     if (g->state == KB_GROUP_PREPARING) {
         park_join(m, done, arg);
@@ -647,6 +671,13 @@ static void join_known(kb_group_t *g, const kb_join_request_t *req, kb_join_done
         char *id = p->member_id;
         p->member_id = NULL;
         kb_pending_free(p);
+        /* The group may have filled since the id was issued (spec 4.11). */
+        if (max_size_reached(g, NULL)) {
+            free(id);
+            answer(done, arg, KP_ERR_GROUP_MAX_SIZE_REACHED, "");
+            kb_group_maybe_complete_join(g);
+            return;
+        }
         add_member(g, id, req, done, arg);
         return;
     }

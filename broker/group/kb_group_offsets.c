@@ -414,14 +414,17 @@ int16_t kb_group_delete(kb_coordinator_t *c, kp_str_t group_id) {
 
 /* ------------------------------------------------------------- expiry */
 
-/* Spec 6.3: whether offset o of g has expired at now. */
+/* Spec 6.3: whether offset o of g has expired at now.  The group decides
+ * which clock applies, if any; an explicit expire timestamp (OffsetCommit
+ * v2-4) replaces the retention rule only within that choice, so a live
+ * group's offsets stay whatever their commit asked for. */
 static bool expired(const kb_group_t *g, const kb_offset_t *o, int64_t now, int64_t retention) {
+    int64_t since;
     if (!o->committed || o->pending) return false;
-    if (o->expire_ts >= 0) return now >= o->expire_ts;
-    if (!g->protocol_type || !*g->protocol_type) return now - o->commit_ts >= retention;
-    if (g->state == KB_GROUP_EMPTY)
-        return now - (g->state_ts >= 0 ? g->state_ts : o->commit_ts) >= retention;
-    return false; /* Stable consumer groups: subscribed topics are not tracked yet, so never */
+    if (!g->protocol_type || !*g->protocol_type) since = o->commit_ts;
+    else if (g->state == KB_GROUP_EMPTY) since = g->state_ts >= 0 ? g->state_ts : o->commit_ts;
+    else return false; /* Stable consumer groups: subscribed topics are not tracked yet, so never */
+    return o->expire_ts >= 0 ? now >= o->expire_ts : now - since >= retention;
 }
 
 static void expire_group(kb_group_t *g, int64_t now, int64_t retention) {

@@ -167,10 +167,13 @@ int16_t kb_group_heartbeat(kb_coordinator_t *c, kp_str_t group_id, kp_str_t memb
 
 /* ----------------------------------------------------------- LeaveGroup */
 
-static int16_t leave_one(kb_group_t *g, kp_str_t member_id, kp_str_t instance_id) {
+/* One entry: its error; *removed tells a member from a pending id, which
+ * is only forgotten (it never was in a generation). */
+static int16_t leave_one(kb_group_t *g, kp_str_t member_id, kp_str_t instance_id, bool *removed) {
     kb_member_t *st = kb_group_static_member(g, instance_id), *m;
     kb_pending_member_t *p;
 
+    *removed = false;
     if (member_id.len > 0 && st && !kb_slice_eq(member_id, st->member_id)) return KP_ERR_FENCED_INSTANCE_ID;
     LIST_FOREACH(p, &g->pending, link)
     if (kb_slice_eq(member_id, p->member_id)) {
@@ -181,22 +184,28 @@ static int16_t leave_one(kb_group_t *g, kp_str_t member_id, kp_str_t instance_id
     if (!m) return KP_ERR_UNKNOWN_MEMBER_ID;
     kc_info(MOD, "group '%s': member %s left", g->id, m->member_id);
     kb_member_remove(m, KP_ERR_REBALANCE_IN_PROGRESS);
+    *removed = true;
     return KP_ERR_NONE;
 }
 
 int16_t kb_group_leave(kb_coordinator_t *c, kp_str_t group_id, int32_t n, const kp_str_t *member_ids,
                        const kp_str_t *instance_ids, int16_t *errors) {
-    int32_t partition, left = 0;
+    int32_t partition, left = 0, forgotten = 0;
     int16_t err = kb_coordinator_check(c, group_id, false, &partition);
     kb_group_t *g = err ? NULL : kb_coordinator_find(c, group_id);
+    bool removed;
 
     for (int32_t i = 0; i < n; i++) errors[i] = err ? err : KP_ERR_UNKNOWN_MEMBER_ID;
     if (err || !g) return err;
     for (int32_t i = 0; i < n; i++) {
-        errors[i] = leave_one(g, member_ids[i], instance_ids[i]);
-        left += errors[i] == KP_ERR_NONE;
+        errors[i] = leave_one(g, member_ids[i], instance_ids[i], &removed);
+        left += removed;
+        forgotten += errors[i] == KP_ERR_NONE && !removed;
     }
+    /* A member leaving costs a generation; a forgotten pending id only
+     * stops blocking the join phase it was holding up (spec 4.8). */
     if (left) kb_group_member_left(g, "a member left the group");
+    else if (forgotten && g->state == KB_GROUP_PREPARING) kb_group_maybe_complete_join(g);
     return KP_ERR_NONE;
 }
 

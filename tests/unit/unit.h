@@ -52,6 +52,7 @@ Suite *api_suite(void);
 Suite *election_suite(void);
 Suite *rpc_channel_suite(void);
 Suite *ctl_queue_suite(void);
+Suite *group_coordinator_suite(void);
 
 /* Runs every suite in the NULL-terminated list; returns the process exit status. */
 static inline int unit_run(Suite **suites) {

@@ -236,6 +236,9 @@ typedef struct kb_store_record {
  * error (6 when the partition is no longer led here), possibly before
  * returning. */
 typedef void (*kb_store_done_fn)(void *arg, int16_t error_code);
+/* Spec 3.6: what an append error becomes in the answer to an offset
+ * commit (commit) or to a group-metadata write (SyncGroup). */
+int16_t kb_store_map_error(int16_t append_error, bool commit);
 void kb_store_append(kb_coordinator_t *c, int32_t partition, kb_store_record_t *records, int n,
                      bool fire_and_forget, kb_store_done_fn done, void *arg);
 void kb_store_record_init(kb_store_record_t *r);

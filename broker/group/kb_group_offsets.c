@@ -104,25 +104,6 @@ void kb_offsets_remove(kb_offset_table_t *t, const char *topic, int32_t partitio
 
 /* --------------------------------------------------------- OffsetCommit */
 
-/* Spec 3.6's mapping for an offset commit. */
-static int16_t map_commit_error(int16_t e) {
-    switch (e) {
-    case KP_ERR_UNKNOWN_TOPIC_OR_PARTITION:
-    case KP_ERR_NOT_ENOUGH_REPLICAS:
-    case KP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
-        return KP_ERR_COORDINATOR_NOT_AVAILABLE;
-    case KP_ERR_NOT_LEADER_OR_FOLLOWER:
-    case KP_ERR_KAFKA_STORAGE_ERROR:
-        return KP_ERR_NOT_COORDINATOR;
-    case KP_ERR_MESSAGE_TOO_LARGE:
-    case KP_ERR_RECORD_LIST_TOO_LARGE:
-    case KP_ERR_INVALID_FETCH_SIZE:
-        return KP_ERR_INVALID_COMMIT_OFFSET_SIZE;
-    default:
-        return e;
-    }
-}
-
 /* One commit in flight: the values to apply once it is acknowledged. */
 typedef struct {
     kb_group_t *g;
@@ -169,7 +150,7 @@ static void commit_finish(commit_op_t *op, int16_t error) {
 
 static void commit_written(void *arg, int16_t error) {
     commit_op_t *op = arg;
-    commit_finish(op, map_commit_error(error));
+    commit_finish(op, kb_store_map_error(error, true));
 }
 
 /* Spec 6.1 step 4: the group rules.  May create the group. */

@@ -108,6 +108,27 @@ void kb_store_group_tombstone(kb_store_record_t *r, const char *group) {
 
 /* ------------------------------------------------------------- writing */
 
+int16_t kb_store_map_error(int16_t e, bool commit) {
+    switch (e) {
+    case KP_ERR_UNKNOWN_TOPIC_OR_PARTITION:
+    case KP_ERR_NOT_ENOUGH_REPLICAS:
+    case KP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+        return KP_ERR_COORDINATOR_NOT_AVAILABLE;
+    case KP_ERR_NOT_LEADER_OR_FOLLOWER:
+    case KP_ERR_KAFKA_STORAGE_ERROR:
+        return KP_ERR_NOT_COORDINATOR;
+    case KP_ERR_REQUEST_TIMED_OUT:
+        /* A member whose assignment was not stored must rejoin. */
+        return commit ? KP_ERR_REQUEST_TIMED_OUT : KP_ERR_REBALANCE_IN_PROGRESS;
+    case KP_ERR_MESSAGE_TOO_LARGE:
+    case KP_ERR_RECORD_LIST_TOO_LARGE:
+    case KP_ERR_INVALID_FETCH_SIZE:
+        return commit ? KP_ERR_INVALID_COMMIT_OFFSET_SIZE : KP_ERR_UNKNOWN_SERVER_ERROR;
+    default:
+        return e;
+    }
+}
+
 typedef struct {
     kb_store_done_fn done;
     void *arg;

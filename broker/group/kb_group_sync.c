@@ -217,31 +217,10 @@ typedef struct {
     void *arg;
 } state_write_t;
 
-/* Spec 3.6's mapping for a group-metadata write. */
-static int16_t map_group_write_error(int16_t e) {
-    switch (e) {
-    case KP_ERR_UNKNOWN_TOPIC_OR_PARTITION:
-    case KP_ERR_NOT_ENOUGH_REPLICAS:
-    case KP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
-        return KP_ERR_COORDINATOR_NOT_AVAILABLE;
-    case KP_ERR_NOT_LEADER_OR_FOLLOWER:
-    case KP_ERR_KAFKA_STORAGE_ERROR:
-        return KP_ERR_NOT_COORDINATOR;
-    case KP_ERR_REQUEST_TIMED_OUT:
-        return KP_ERR_REBALANCE_IN_PROGRESS;
-    case KP_ERR_MESSAGE_TOO_LARGE:
-    case KP_ERR_RECORD_LIST_TOO_LARGE:
-    case KP_ERR_INVALID_FETCH_SIZE:
-        return KP_ERR_UNKNOWN_SERVER_ERROR;
-    default:
-        return e;
-    }
-}
-
 static void state_written(void *arg, int16_t error) {
     state_write_t *w = arg;
     kb_group_t *g = w->g;
-    if (w->done) w->done(g, map_group_write_error(error), w->arg);
+    if (w->done) w->done(g, kb_store_map_error(error, false), w->arg);
     free(w);
     kb_group_unref(g);
 }

@@ -4,12 +4,17 @@ below the clients: CRC-32C, varints, record batches (magic 2, compressed or
 not, compression bombs included) and legacy message sets, the .log segment
 files, and the raw Produce / Fetch /
 ListOffsets requests and responses the crafted-request and long-poll tests
-send over a socket.
+send over a socket, and the consumer-group APIs (FindCoordinator,
+JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch,
+ListGroups, DescribeGroups, DeleteGroups) with the embedded consumer
+protocol, for the group tests that play a member by hand.
 
 Pure functions over bytes, no I/O: framing and sockets are in kbharness
 (kafka_request, recv_frame).  Layouts: wire-protocol.md section 1.4
 (primitives), 4.3-4.5 (Produce, Fetch, ListOffsets), 5 (record batches);
-zk-and-replication.md section 4.2 (segment files).
+zk-and-replication.md section 4.2 (segment files); group-protocol.md
+section 2 (group APIs, non-flexible versions only) and 5 (consumer
+protocol).
 """
 import gzip
 import struct
@@ -538,3 +543,358 @@ def parse_metadata_v1_response(frame):
     if r.left():
         raise ValueError(f"{r.left()} trailing bytes after the Metadata v1 response")
     return corr, {"brokers": brokers, "controller": controller, "topics": topics}
+
+
+# -- consumer groups (group-protocol.md section 2) ------------------------------------
+# Non-flexible versions only: request header v1, response header v0, as
+# kbharness.kafka_request and response_body frame them.  Each parse_*
+# function reads the whole body and fails on trailing bytes, so a field the
+# broker adds or drops shows up as a decoding error, not as a wrong value.
+FIND_COORDINATOR, JOIN_GROUP, HEARTBEAT, LEAVE_GROUP, SYNC_GROUP = 10, 11, 12, 13, 14
+OFFSET_COMMIT, OFFSET_FETCH, DESCRIBE_GROUPS, LIST_GROUPS, DELETE_GROUPS = 8, 9, 15, 16, 42
+
+
+def _done(r, what):
+    if r.left():
+        raise ValueError(f"{r.left()} trailing bytes after the {what} response")
+
+
+def find_coordinator_body(key, version=2, key_type=0):
+    """Section 2.1: the key, and from v1 its type (0 group, 1 transaction)."""
+    return string(key) + (i8(key_type) if version >= 1 else b"")
+
+
+FindCoordinator = namedtuple("FindCoordinator", "error message node host port")
+
+
+def parse_find_coordinator_response(frame, version=2):
+    _, r = response_body(frame)
+    if version >= 1:
+        r.i32()  # throttle
+    err = r.i16()
+    msg = r.string() if version >= 1 else None
+    out = FindCoordinator(err, msg, r.i32(), r.string(), r.i32())
+    _done(r, f"FindCoordinator v{version}")
+    return out
+
+
+def join_group_body(group, member_id, protocols, session_ms=10000, rebalance_ms=30000, version=5,
+                    instance_id=None, protocol_type="consumer"):
+    """Section 2.2; protocols: [(name, metadata bytes)] in preference order."""
+    body = string(group) + i32(session_ms)
+    if version >= 1:
+        body += i32(rebalance_ms)
+    body += string(member_id)
+    if version >= 5:
+        body += string(instance_id)
+    return body + string(protocol_type) + array(protocols, lambda p: string(p[0]) + nbytes(p[1]))
+
+
+JoinGroup = namedtuple("JoinGroup", "error generation protocol leader member_id members")
+JoinMember = namedtuple("JoinMember", "member_id instance_id metadata")
+
+
+def parse_join_group_response(frame, version=5):
+    _, r = response_body(frame)
+    if version >= 2:
+        r.i32()  # throttle
+    err, gen, proto, leader, mid = r.i16(), r.i32(), r.string(), r.string(), r.string()
+    members = r.array(lambda x: JoinMember(x.string(), x.string() if version >= 5 else None, x.nbytes()))
+    _done(r, f"JoinGroup v{version}")
+    return JoinGroup(err, gen, proto, leader, mid, members)
+
+
+def sync_group_body(group, generation, member_id, assignments=(), version=3, instance_id=None):
+    """Section 2.3; assignments: [(member id, assignment bytes)] (leader only)."""
+    body = string(group) + i32(generation) + string(member_id)
+    if version >= 3:
+        body += string(instance_id)
+    return body + array(list(assignments), lambda a: string(a[0]) + nbytes(a[1]))
+
+
+def parse_sync_group_response(frame, version=3):
+    """(error, assignment bytes)."""
+    _, r = response_body(frame)
+    if version >= 1:
+        r.i32()
+    out = (r.i16(), r.nbytes())
+    _done(r, f"SyncGroup v{version}")
+    return out
+
+
+def heartbeat_body(group, generation, member_id, version=3, instance_id=None):
+    """Section 2.4."""
+    body = string(group) + i32(generation) + string(member_id)
+    return body + (string(instance_id) if version >= 3 else b"")
+
+
+def parse_heartbeat_response(frame, version=3):
+    """The error code."""
+    _, r = response_body(frame)
+    if version >= 1:
+        r.i32()
+    err = r.i16()
+    _done(r, f"Heartbeat v{version}")
+    return err
+
+
+def leave_group_body(group, members, version=3):
+    """Section 2.5; members: [(member id, instance id or None)] (v0-2: one, id only)."""
+    if version >= 3:
+        return string(group) + array(list(members), lambda m: string(m[0]) + string(m[1]))
+    return string(group) + string(members[0][0])
+
+
+def parse_leave_group_response(frame, version=3):
+    """(error, [(member id, instance id, error)]; the list is empty before v3)."""
+    _, r = response_body(frame)
+    if version >= 1:
+        r.i32()
+    err = r.i16()
+    members = r.array(lambda x: (x.string(), x.string(), x.i16())) if version >= 3 else []
+    _done(r, f"LeaveGroup v{version}")
+    return err, members
+
+
+def offset_commit_body(group, generation, member_id, offsets, version=7, instance_id=None):
+    """Section 2.6 (v2-v7); offsets: {(topic, partition): offset}, metadata ""."""
+    body = string(group) + i32(generation) + string(member_id)
+    if version >= 7:
+        body += string(instance_id)
+    if 2 <= version <= 4:
+        body += i64(-1)  # retention: the broker's default
+
+    def part(p):
+        out = i32(p[0]) + i64(p[1])
+        return out + (i32(-1) if version >= 6 else b"") + string("")
+    by_topic = {}
+    for (t, p), o in sorted(offsets.items()):
+        by_topic.setdefault(t, []).append((p, o))
+    return body + array(list(by_topic.items()), lambda t: string(t[0]) + array(t[1], part))
+
+
+def parse_offset_commit_response(frame, version=7):
+    """{(topic, partition): error}."""
+    _, r = response_body(frame)
+    if version >= 3:
+        r.i32()
+    out = {}
+    for _ in range(r.i32()):
+        t = r.string()
+        for _ in range(r.i32()):
+            p = r.i32()
+            out[(t, p)] = r.i16()
+    _done(r, f"OffsetCommit v{version}")
+    return out
+
+
+def offset_fetch_body(group, topics, version=5):
+    """Section 2.7; topics: {topic: [partitions]}, or None for all (v2+)."""
+    if topics is None:
+        return string(group) + i32(-1)
+    return string(group) + array(list(topics.items()), lambda t: string(t[0]) + array(t[1], i32))
+
+
+OffsetFetched = namedtuple("OffsetFetched", "offset leader_epoch metadata error")
+
+
+def parse_offset_fetch_response(frame, version=5):
+    """(top-level error or None before v2, {(topic, partition): OffsetFetched})."""
+    _, r = response_body(frame)
+    if version >= 3:
+        r.i32()
+    out = {}
+    for _ in range(r.i32()):
+        t = r.string()
+        for _ in range(r.i32()):
+            p, off = r.i32(), r.i64()
+            epoch = r.i32() if version >= 5 else None
+            out[(t, p)] = OffsetFetched(off, epoch, r.string(), r.i16())
+    err = r.i16() if version >= 2 else None
+    _done(r, f"OffsetFetch v{version}")
+    return err, out
+
+
+def list_groups_body():
+    return b""
+
+
+def parse_list_groups_response(frame, version=2):
+    """(error, {group: protocol type})."""
+    _, r = response_body(frame)
+    if version >= 1:
+        r.i32()
+    err = r.i16()
+    groups = dict(r.array(lambda x: (x.string(), x.string())))
+    _done(r, f"ListGroups v{version}")
+    return err, groups
+
+
+def describe_groups_body(groups, version=4):
+    """Section 2.9."""
+    return array(list(groups), string) + (i8(0) if version >= 3 else b"")
+
+
+GroupDescription = namedtuple("GroupDescription", "error group_id state protocol_type protocol members")
+DescribedMember = namedtuple("DescribedMember", "member_id instance_id client_id client_host metadata assignment")
+
+
+def parse_describe_groups_response(frame, version=4):
+    """[GroupDescription] in request order."""
+    _, r = response_body(frame)
+    if version >= 1:
+        r.i32()
+
+    def member(x):
+        mid = x.string()
+        iid = x.string() if version >= 4 else None
+        return DescribedMember(mid, iid, x.string(), x.string(), x.nbytes(), x.nbytes())
+
+    def group(x):
+        g = GroupDescription(x.i16(), x.string(), x.string(), x.string(), x.string(), x.array(member))
+        if version >= 3:
+            x.i32()  # authorized operations
+        return g
+    out = r.array(group)
+    _done(r, f"DescribeGroups v{version}")
+    return out
+
+
+def delete_groups_body(groups):
+    """Section 2.10 (v0 and v1 are the same)."""
+    return array(list(groups), string)
+
+
+def parse_delete_groups_response(frame, version=1):
+    """{group: error}."""
+    _, r = response_body(frame)
+    r.i32()
+    out = dict(r.array(lambda x: (x.string(), x.i16())))
+    _done(r, f"DeleteGroups v{version}")
+    return out
+
+
+# -- the embedded consumer protocol (group-protocol.md section 5) --------------------
+
+def consumer_subscription(topics, version=0, user_data=b"", owned=()):
+    """ConsumerProtocolSubscription v0/v1 (owned: [(topic, [partitions])])."""
+    body = i16(version) + array(list(topics), string) + nbytes(user_data)
+    if version >= 1:
+        body += array(list(owned), lambda t: string(t[0]) + array(t[1], i32))
+    return body
+
+
+def parse_consumer_subscription(data):
+    """(version, [topics]) - the v0 prefix every version starts with."""
+    r = Reader(data)
+    return r.i16(), r.array(Reader.string)
+
+
+def consumer_assignment(parts, version=0, user_data=b""):
+    """ConsumerProtocolAssignment: parts {topic: [partitions]}."""
+    return i16(version) + array(sorted(parts.items()), lambda t: string(t[0]) + array(t[1], i32)) + \
+        nbytes(user_data)
+
+
+def parse_consumer_assignment(data):
+    """{(topic, partition)} of an assignment; empty bytes are no partitions
+    (section 5.3)."""
+    if not data:
+        return set()
+    r = Reader(data)
+    r.i16()
+    out = set()
+    for _ in range(r.i32()):
+        t = r.string()
+        out |= {(t, p) for p in r.array(Reader.i32)}
+    return out
+
+
+# -- which __consumer_offsets partition holds a group (group-protocol.md 3.1) --------
+
+def group_partition(group, partitions):
+    """abs(Java hashCode of group) % partitions, with Kafka's abs(MIN_VALUE) = 0:
+    the hash runs over UTF-16 code units with int32 wrap-around."""
+    units = group.encode("utf-16-be")
+    h = 0
+    for i in range(0, len(units), 2):
+        h = (31 * h + (units[i] << 8 | units[i + 1])) & 0xFFFFFFFF
+    h = h - (1 << 32) if h >= 1 << 31 else h
+    return 0 if h == -(1 << 31) else abs(h) % partitions
+
+
+for _g, _p in (("polygenelubricants", 0), ("my-group", 12), ("test-group", 12), ("kcat", 49),
+               ("console-consumer-1", 24), ("", 0), ("\u00e9", 33), ("\U0001F600grp", 36)):
+    assert group_partition(_g, 50) == _p, f"spec 3.1 test vector {_g!r}"
+
+
+# -- __consumer_offsets records (group-protocol.md 7.2-7.5) -------------------------
+# Independent of the broker's codec: each layout is read field by field
+# from the spec's tables, and every decoder fails on unknown versions and
+# on bytes left over.
+OffsetKey = namedtuple("OffsetKey", "version group topic partition")
+GroupKey = namedtuple("GroupKey", "version group")
+OffsetValue = namedtuple("OffsetValue", "version offset leader_epoch metadata commit_timestamp expire_timestamp")
+GroupValue = namedtuple("GroupValue", "version protocol_type generation protocol leader state_timestamp members")
+GroupValueMember = namedtuple("GroupValueMember", "member_id instance_id client_id client_host rebalance_timeout "
+                                                  "session_timeout subscription assignment")
+
+
+def _whole(r, what):
+    if r.left():
+        raise ValueError(f"{r.left()} bytes after the {what}")
+
+
+def decode_offsets_key(data):
+    """OffsetKey (versions 0 and 1) or GroupKey (version 2)."""
+    r = Reader(data)
+    version = r.i16()
+    if version in (0, 1):
+        key = OffsetKey(version, r.string(), r.string(), r.i32())
+    elif version == 2:
+        key = GroupKey(version, r.string())
+    else:
+        raise ValueError(f"unknown __consumer_offsets key version {version}")
+    _whole(r, f"key v{version}")
+    return key
+
+
+def decode_offset_value(data):
+    """OffsetCommitValue v0-v3 (section 7.3's field order per version)."""
+    r = Reader(data)
+    version = r.i16()
+    if version not in (0, 1, 2, 3):
+        raise ValueError(f"unknown offset value version {version}")
+    offset = r.i64()
+    epoch = r.i32() if version == 3 else -1
+    metadata, commit_ts = r.string(), r.i64()
+    expire_ts = r.i64() if version == 1 else -1
+    _whole(r, f"offset value v{version}")
+    return OffsetValue(version, offset, epoch, metadata, commit_ts, expire_ts)
+
+
+def decode_group_value(data):
+    """GroupMetadataValue v0-v3 with its members (section 7.5)."""
+    r = Reader(data)
+    version = r.i16()
+    if version not in (0, 1, 2, 3):
+        raise ValueError(f"unknown group value version {version}")
+    ptype, gen, proto, leader = r.string(), r.i32(), r.string(), r.string()
+    state_ts = r.i64() if version >= 2 else -1
+
+    def member(x):
+        mid = x.string()
+        iid = x.string() if version >= 3 else None
+        cid, host = x.string(), x.string()
+        rebalance = x.i32() if version >= 1 else None
+        return GroupValueMember(mid, iid, cid, host, rebalance, x.i32(), x.nbytes(), x.nbytes())
+    members = r.array(member)
+    _whole(r, f"group value v{version}")
+    return GroupValue(version, ptype, gen, proto, leader, state_ts, members)
+
+
+# The spec's own examples (7.3, 7.4) read back as they should.
+assert decode_offsets_key(bytes.fromhex("00010002673100017400000003")) == OffsetKey(1, "g1", "t", 3)
+assert decode_offset_value(bytes.fromhex("0003000000000000002affffffff0000000001" "8bcfe56800")) == \
+    OffsetValue(3, 42, -1, "", 1700000000000, -1)
+assert decode_offsets_key(bytes.fromhex("000200026731")) == GroupKey(2, "g1")

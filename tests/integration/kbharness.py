@@ -178,10 +178,6 @@ class Process:
         self.cwd = cwd
         self.proc = None
         self.returncode = None
-        # A function name: an AddressSanitizer report whose stack names it is
-        # a known bug that an xfail(strict=True) test shows; the module's
-        # teardown then lists it instead of failing on it.
-        self.known_bug = None
         PROCESSES.append(self)
         _ALL_PROCESSES.append(self)
 
@@ -264,29 +260,6 @@ class Process:
     def sanitizer_report(self):
         """The sanitizer lines in this process's log, if any."""
         return [ln for ln in self.log_text().splitlines() if SANITIZER_PATTERNS.search(ln)]
-
-    def unexpected_sanitizer_report(self):
-        """(sanitizer lines, count of known reports): sanitizer_report()
-        without the AddressSanitizer reports (from their ERROR line to
-        their SUMMARY) whose stack names self.known_bug."""
-        kept, known, report = [], 0, None
-        for ln in self.log_text().splitlines():
-            if report is None and "ERROR: AddressSanitizer" in ln:
-                report = []
-            if report is None:
-                if SANITIZER_PATTERNS.search(ln):
-                    kept.append(ln)
-                continue
-            report.append(ln)
-            if "SUMMARY: AddressSanitizer" in ln:
-                if self.known_bug and any(self.known_bug in x for x in report):
-                    known += 1
-                else:
-                    kept += [x for x in report if SANITIZER_PATTERNS.search(x)]
-                report = None
-        if report is not None:
-            kept += [x for x in report if SANITIZER_PATTERNS.search(x)]
-        return kept, known
 
     def tail(self, lines=40):
         return tail(self.log_path, lines)

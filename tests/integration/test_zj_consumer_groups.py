@@ -32,8 +32,6 @@ group the steps before left behind:
               SIGKILL and then closed (librdkafka sends no LeaveGroup for
               static members), started again each time, gets its partitions
               back without a rebalance (the generation does not move).
-              Last, and xfail: kbroker answers that rejoin from freed memory,
-              which AddressSanitizer turns into the coordinator's abort.
 
 The group of the first three steps is chosen so that its coordinator is
 not the controller: the kill -9 then tests the coordinator's failover
@@ -632,11 +630,6 @@ def test_consumer_offsets_records_decode_from_the_spec_schemas(cluster, orders):
     assert c.children("/consumers") in (None, []), f"/consumers holds {c.children('/consumers')}"
 
 
-# Runs last: under AddressSanitizer the bug below aborts the coordinator.
-@pytest.mark.xfail(strict=True, reason=(
-    "kb_group_join.c static_rejoin(): a known static member rejoining a Stable group with unchanged "
-    "protocols is answered with old_leader after free(old_leader) (heap-use-after-free; ASan aborts the "
-    "coordinator, otherwise the JoinGroup's Leader field is read from freed memory)"))
 def test_a_static_member_restarted_within_its_session_gets_its_partitions_back_without_a_rebalance(cluster, fleet):
     c, group = cluster, "shop-static"
 
@@ -658,7 +651,6 @@ def test_a_static_member_restarted_within_its_session_gets_its_partitions_back_w
     share = {m.client_id: m.assignment() for m in members}
     other = members[1]
     revokes = len(other.of("revoked"))
-    coordinator.process.known_bug = "static_rejoin"
 
     def back_stable():
         if not coordinator.alive():

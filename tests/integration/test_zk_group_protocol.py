@@ -25,8 +25,8 @@ replication factor 3, group.initial.rebalance.delay.ms=0.  The runbook:
               after its LeaveGroup: NONE, the offsets are gone, and the log
               holds tombstones for them and for the group;
   steady      a coordinator that stays leader of its offsets partition
-              while a follower of it dies keeps a rebalance in progress
-              (xfail: kbroker reloads the partition on the new epoch);
+              while a follower of it dies (a new leader epoch) keeps a
+              rebalance in progress;
   too few     (a second cluster, one broker, its own chroot) with
               offsets.topic.replication.factor=3, FindCoordinator keeps
               answering COORDINATOR_NOT_AVAILABLE, the broker says why, and
@@ -390,12 +390,6 @@ def test_delete_groups_refuses_a_group_with_members_and_deletes_an_empty_one_wit
         h.wait_until(tombstoned, 15, "the tombstones")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kb_coordinator.c on_leadership() unloads and reloads an offsets partition on every LeaderAndIsr "
-    "that keeps this broker its leader with a new epoch (the controller removing a dead follower from the "
-    "ISR); Kafka 2.8 loads only on becoming leader (ReplicaManager.makeLeaders skips a partition it already "
-    "leads), so a group's rebalance in progress is lost: DescribeGroups says Dead and the member's "
-    "SyncGroup gets UNKNOWN_MEMBER_ID instead of its assignment"))
 def test_a_follower_of_the_offsets_partition_dying_does_not_disturb_a_rebalance_in_progress(cluster):
     c = cluster
     ctl = c.controller()

@@ -4,6 +4,9 @@
 #   kb_install_deps [--test]   installs what is missing (one apt-get update,
 #                              one apt-get install); does nothing when every
 #                              package is already installed.
+#   kb_install_node_modules    runs `npm ci` in tests/integration/kafkajs
+#                              when its node_modules is missing or was
+#                              installed from another package-lock.json.
 #
 # Build: the toolchain, autotools, and the C libraries configure checks for.
 # The single-threaded ZooKeeper client (libzookeeper-st-dev) is the one kbroker
@@ -18,11 +21,13 @@ KB_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
 KB_RUN_PACKAGES="zookeeper default-jre-headless kcat"
 
 # Test: the integration suite (pytest, kazoo to read ZooKeeper, two real Kafka
-# client libraries with their compression codecs), valgrind, and clang with
-# its sanitizer and libFuzzer runtimes for the fuzz targets (tests/fuzz), and
-# iproute2 and iptables for the chaos tier's namespaces and faults (tests/chaos).
+# client libraries with their compression codecs, and node with npm for the
+# third, KafkaJS, which kb_install_node_modules installs from its lockfile),
+# valgrind, and clang with its sanitizer and libFuzzer runtimes for the fuzz
+# targets (tests/fuzz), and iproute2 and iptables for the chaos tier's
+# namespaces and faults (tests/chaos).
 KB_TEST_PACKAGES="python3-pytest python3-kazoo python3-confluent-kafka python3-kafka
-  python3-snappy python3-lz4 python3-zstandard valgrind clang-14 libclang-rt-14-dev
+  python3-snappy python3-lz4 python3-zstandard nodejs npm valgrind clang-14 libclang-rt-14-dev
   iproute2 iptables"
 
 # Benchmark (tests/bench/compare.sh installs these itself; the build and the
@@ -30,10 +35,21 @@ KB_TEST_PACKAGES="python3-pytest python3-kazoo python3-confluent-kafka python3-k
 # tool and the in-memory mock cluster it is compared with.
 KB_BENCH_PACKAGES="librdkafka-dev"
 
+# kb_provided_by_installed NAME: whether an installed package provides NAME.
+# A node from outside Debian (NodeSource's nodejs) brings its own npm,
+# provides "npm" and conflicts with Debian's npm package: asking apt for
+# that one would fail, and npm is there anyway.
+kb_provided_by_installed() {
+    dpkg-query -W -f='${Status}|${Provides}\n' 2>/dev/null |
+        sed -n 's/^install ok installed|//p' | tr ',' '\n' |
+        sed 's/(.*//; s/[[:space:]]//g' | grep -qxF "$1"
+}
+
 kb_missing_packages() {
     local p missing=""
     for p in "$@"; do
-        if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+        if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' &&
+            ! kb_provided_by_installed "$p"; then
             missing="$missing $p"
         fi
     done
@@ -59,4 +75,29 @@ kb_install_deps() {
     apt-get update -q || return 1
     # shellcheck disable=SC2086
     apt-get install -y -q --no-install-recommends $missing || return 1
+}
+
+# KafkaJS for the integration suite, exactly as tests/integration/kafkajs/
+# package-lock.json pins it (the lockfile names versions and integrity
+# hashes only; npm takes the packages from its configured registry).
+# `npm ci` runs when node_modules is missing or holds what another lockfile
+# installed: the lockfile's SHA-256 is kept beside the modules it installed.
+KB_NODE_TEST_DIR=tests/integration/kafkajs
+
+kb_install_node_modules() {
+    local dir="${1:-$KB_NODE_TEST_DIR}" want have stamp
+    stamp="$dir/node_modules/.kb-package-lock.sha256"
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "deps: npm is missing: kb_install_deps --test installs it" >&2
+        return 1
+    fi
+    want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1) || return 1
+    have=$(cat "$stamp" 2>/dev/null)
+    if [ "$want" = "$have" ]; then
+        echo "deps: $dir/node_modules is installed from its lockfile"
+        return 0
+    fi
+    echo "deps: npm ci in $dir (node_modules is missing or stale)"
+    (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts) || return 1
+    echo "$want" > "$stamp"
 }

@@ -2,7 +2,9 @@
 # scripts/test.sh - every test kbroker has, from a fresh Debian 12 machine (as
 # root) to a verdict:
 #
-#   1. install the Debian packages that are missing (scripts/deps.sh);
+#   1. install the Debian packages that are missing (scripts/deps.sh), and
+#      KafkaJS for the integration suite with `npm ci` from its lockfile
+#      (tests/integration/kafkajs) when node_modules is missing or stale;
 #   2. autoreconf, then an out-of-tree build in build/ with -Werror,
 #      AddressSanitizer and UBSan (build/ is used by nothing else: a build/
 #      configured otherwise is configured again, and the script checks that
@@ -38,6 +40,9 @@ die() { echo "test.sh: $*" >&2; echo "summary: 0 passed, 1 failed"; exit 1; }
 
 banner "Debian packages"
 kb_install_deps --test || die "could not install the Debian packages"
+
+banner "KafkaJS for the integration suite (npm ci from tests/integration/kafkajs/package-lock.json)"
+kb_install_node_modules || die "could not install KafkaJS (npm ci in tests/integration/kafkajs)"
 
 banner "build with -Werror, AddressSanitizer and UBSan (build/)"
 autoreconf -fi || die "autoreconf failed"

@@ -119,6 +119,7 @@ kb_group_t *kb_coordinator_add(kb_coordinator_t *c, kp_str_t id, int32_t partiti
     g->partition = partition;
     g->state = KB_GROUP_EMPTY;
     g->state_ts = kb_group_now_ms();
+    g->storing_generation = -1;
     TAILQ_INIT(&g->members);
     LIST_INIT(&g->pending);
     kb_offsets_init(&g->offsets);

@@ -123,7 +123,7 @@ struct kb_group {
     struct event *join_timer; /* join phase: rebalance timeout or initial delay */
     bool initial_delay;       /* join_timer is the initial delay (from Empty) */
     bool new_member_added;    /* during the current delay: extends it (spec 4.5) */
-    bool storing;             /* the leader's assignment is being written */
+    int32_t storing_generation; /* whose assignment is being written; -1: none */
     bool has_record;          /* loading: a group metadata record (not a tombstone) was last */
     int32_t delay_remaining_ms;
     struct event *sync_timer; /* pending-sync deadline (KAFKA-12890) */

@@ -130,12 +130,14 @@ static bool all_support(const kb_group_t *g, const kb_member_t *except, kp_str_t
     return true;
 }
 
-/* Spec 4.4 step 4. */
-static bool protocols_acceptable(const kb_group_t *g, const kb_member_t *self, const kb_join_request_t *req) {
-    if (g->n_members == 0 || (g->n_members == 1 && self)) return req->protocol_type.len > 0 && req->n_protocols > 0;
+/* Spec 4.4 step 4, as Kafka counts it: an offered protocol must be one
+ * every current member supports, the joiner included with what it offered
+ * before (a lone member cannot switch to a protocol it never offered). */
+static bool protocols_acceptable(const kb_group_t *g, const kb_join_request_t *req) {
+    if (g->n_members == 0) return req->protocol_type.len > 0 && req->n_protocols > 0;
     if (!g->protocol_type || !kb_slice_eq(req->protocol_type, g->protocol_type)) return false;
     for (int32_t i = 0; i < req->n_protocols; i++)
-        if (all_support(g, self, req->protocols[i].name)) return true;
+        if (all_support(g, NULL, req->protocols[i].name)) return true;
     return false;
 }
 
@@ -739,8 +741,7 @@ void kb_group_join(kb_coordinator_t *c, const kb_join_request_t *req, kb_join_do
         answer(done, arg, KP_ERR_UNKNOWN_SERVER_ERROR, "");
         return;
     }
-    kb_member_t *self = req->member_id.len > 0 ? kb_group_member(g, req->member_id) : NULL;
-    if (!protocols_acceptable(g, self, req)) {
+    if (!protocols_acceptable(g, req)) {
         answer(done, arg, KP_ERR_INCONSISTENT_GROUP_PROTOCOL, "");
         return;
     }

@@ -92,7 +92,8 @@ static void assignment_stored(kb_group_t *g, int16_t error, void *arg) {
     int32_t generation = w->generation;
 
     free(w);
-    g->storing = false;
+    if (g->storing_generation == generation) g->storing_generation = -1;
+    /* A write of an older generation changes nothing: the group has moved on. */
     if (g->freed || g->state != KB_GROUP_COMPLETING || g->generation != generation) return;
     if (error) {
         kc_warn(MOD, "group '%s': storing generation %d's assignment failed (error %d); rebalancing", g->id,
@@ -117,7 +118,7 @@ static void leader_sync(kb_group_t *g, const kb_sync_request_t *req) {
         return;
     }
     w->generation = g->generation;
-    g->storing = true;
+    g->storing_generation = g->generation;
     kb_group_store_state(g, assignment_stored, w);
 }
 
@@ -144,7 +145,11 @@ void kb_group_sync(kb_coordinator_t *c, const kb_sync_request_t *req, kb_sync_do
     }
     answer_sync(m, KP_ERR_REBALANCE_IN_PROGRESS); /* a SyncGroup it gave up on */
     m->sync = (kb_parked_sync_t){done, arg};
-    if (g->leader && strcmp(g->leader, m->member_id) == 0 && !g->storing) leader_sync(g, req);
+    /* The leader's assignment of this generation is written once (a second
+     * SyncGroup of the leader's waits for that write), whatever older
+     * generation's write may still be in flight. */
+    if (g->leader && strcmp(g->leader, m->member_id) == 0 && g->storing_generation != g->generation)
+        leader_sync(g, req);
 }
 
 /* ------------------------------------------------------------ Heartbeat */

@@ -37,15 +37,14 @@ scenarios, in order:
                   rejoins offering none of the protocols it joined with is
                   INCONSISTENT_GROUP_PROTOCOL in Kafka, whose count of
                   supporters includes the member's own current protocols
-                  (GroupMetadata.supportsProtocols); kbroker leaves the
-                  member out of the count (xfail: a broker bug);
+                  (GroupMetadata.supportsProtocols), and so in kbroker;
   overlapping     crafted: the leader's SyncGroup of a new generation,
   writes          sent while the previous generation's assignment write is
                   still unacknowledged (its followers frozen), must be
-                  stored and answered once they resume; kbroker drops it
-                  and every SyncGroup of that generation stays parked
-                  (xfail: a broker bug, met by two KafkaJS members started
-                  together, whose SyncGroups then time out after 30 s).
+                  stored and answered once they resume (two KafkaJS
+                  members started together met this: an earlier kbroker
+                  dropped that assignment, and their SyncGroups timed out
+                  after 30 s).
 """
 import json
 import os
@@ -395,8 +394,8 @@ def test_two_kafkajs_members_share_the_partitions_and_commit_every_record_once(c
                                                                              workdir):
     t0 = time.monotonic()
     per_member = FIRST_ROUND * PARTITIONS // 2
-    # One after the other: b joins a Stable group (see the overlapping-writes
-    # xfail below for what starting both at once can run into).
+    # One after the other: b joins a Stable group (the overlapping-writes
+    # scenario below covers what starting both at once runs into).
     with h.step(f"start KafkaJS member a in group {GROUP} (RoundRobinAssigner) before any record exists"):
         a = start_member(members, workdir, cluster, "a", records=per_member)
     with h.step(f"wait (up to {JOIN_WAIT_S}s) until the broker and a agree that a owns every partition"):
@@ -513,10 +512,6 @@ def test_a_kafkajs_member_cannot_join_a_librdkafka_group(cluster, admin, members
     print(f"    scenario wall time {time.monotonic() - t0:.2f}s")
 
 
-@pytest.mark.xfail(strict=True, reason="kbroker bug: protocols_acceptable() (broker/group/kb_group_join.c) leaves "
-                   "the joining member out of the count of supporters and accepts anything from a group's only "
-                   "member; Kafka 2.8 counts the member's current protocols too and answers "
-                   "INCONSISTENT_GROUP_PROTOCOL (group-protocol.md 4.4 step 4)")
 def test_a_sole_member_rejoining_with_none_of_its_protocols_is_inconsistent(cluster):
     t0 = time.monotonic()
     group = "crafted-protocols"
@@ -540,11 +535,6 @@ def test_a_sole_member_rejoining_with_none_of_its_protocols_is_inconsistent(clus
 SYNC_WAIT_S = 15
 
 
-@pytest.mark.xfail(strict=True, reason="kbroker bug: kb_group_sync() (broker/group/kb_group_sync.c) ignores the "
-                   "leader's SyncGroup while an earlier generation's assignment write is unacknowledged "
-                   "(g->storing); the new generation's assignment is never written and its SyncGroups stay "
-                   "parked until the clients give up. Kafka writes it at once and ignores the stale write's "
-                   "completion (group-protocol.md 4.6 step 4, 4.12)")
 def test_a_new_generation_is_stored_while_an_older_assignment_write_is_in_flight(cluster):
     t0 = time.monotonic()
     group = "crafted-overlapping-writes"

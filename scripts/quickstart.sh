@@ -161,6 +161,7 @@ kbroker is running: ZooKeeper on $ZK_CONNECT, brokers on 127.0.0.1:${BROKER_PORT
   kcat -L -b 127.0.0.1:${BROKER_PORTS[0]}                        # cluster metadata as a Kafka client sees it
   seq 1 10 | kcat -P -b 127.0.0.1:${BROKER_PORTS[0]} -t demo     # produce (one record per line)
   kcat -C -b 127.0.0.1:${BROKER_PORTS[0]} -t demo -o beginning -e  # read them back
+  kcat -b 127.0.0.1:${BROKER_PORTS[0]} -G demo-group -o beginning demo  # in a consumer group, committing (Ctrl-C)
   $ADMIN --zookeeper $ZK_CONNECT list-brokers
   $ADMIN --zookeeper $ZK_CONNECT describe-topic --topic demo
 

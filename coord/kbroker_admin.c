@@ -10,8 +10,15 @@
  * Commands live in one table; each one parses its own options, connects,
  * waits for the cluster view to load, and then acts on that view.
  *
+ * It also plays kafka-consumer-groups.sh --list / --describe: those two
+ * commands (kbroker_admin_groups.c) ask the brokers, through libkclient,
+ * since groups live in the brokers, not in ZooKeeper.  The table says which
+ * commands need --zookeeper and which --bootstrap-server.
+ *
  *   kbroker-admin --zookeeper HOST:PORT[,HOST:PORT...][/chroot]
  *                 [--timeout SECONDS] [--output text|json] COMMAND [OPTIONS]
+ *   kbroker-admin --bootstrap-server HOST:PORT[,HOST:PORT...]
+ *                 [--timeout SECONDS] [--output text|json] GROUP-COMMAND [OPTIONS]
  *
  * Exit status (the man page copies this list):
  *   0  success
@@ -30,6 +37,12 @@
  *   6  topic not found (describe-topic, describe-config, alter-config)
  *   7  any other ZooKeeper error, or a ZooKeeper operation that did not
  *      finish within --timeout
+ *   8  the consumer group does not exist (describe-group)
+ *   9  a broker answered with an error (COORDINATOR_NOT_AVAILABLE still
+ *      after --timeout-ms included), with something that is not a Kafka
+ *      answer, or not within --timeout-ms
+ * For the group commands, status 2 means that no bootstrap server (or a
+ * broker they named) could be connected to.
  * Every error is one line on stderr starting with "kbroker-admin: ".
  */
 #include <errno.h>
@@ -43,10 +56,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "coord/kc_configs.h"
 #include "common/kc_log.h"
-#include "coord/kc_model.h"
 #include "common/kc_names.h"
+#include "coord/kbroker_admin.h"
+#include "coord/kc_configs.h"
+#include "coord/kc_model.h"
 #include "coord/kc_topics.h"
 #include "coord/kc_view.h"
 #include "coord/kc_zk.h"
@@ -55,45 +69,24 @@
 #define PACKAGE_VERSION "0.1.0"
 #endif
 
-#define PROG "kbroker-admin"
-#define DEFAULT_TIMEOUT_S 30
 /* Kafka 2.6's zookeeper.session.timeout.ms default. */
 #define SESSION_TIMEOUT_MS 18000
 /* Above every level: the tool reports failures itself, in one line each. */
 #define LOG_SILENT ((kc_log_level_t)(KC_LOG_ERROR + 1))
 
-enum {
-    EXIT_OK = 0,
-    EXIT_USAGE = 1,
-    EXIT_UNREACHABLE = 2,
-    EXIT_TOPIC_EXISTS = 3,
-    EXIT_INVALID_NAME = 4,
-    EXIT_INVALID_LAYOUT = 5,
-    EXIT_NO_TOPIC = 6,
-    EXIT_ZK_ERROR = 7,
-};
-
 /* The Kafka error kc_topic_plan() reports for a bad name; its other
  * refusals (partitions, replication factor, assignment) all map to exit 5. */
 #define KAFKA_INVALID_TOPIC_EXCEPTION 17
 
-/* Everything one run of the tool holds. */
-typedef struct admin {
-    const char *zookeeper;
-    int timeout_s;
-    bool json;
-    struct timespec deadline; /* --timeout counts from the first connect */
-    struct event_base *base;
-    kc_session_t *session;
-    kc_view_t *view;
-    int view_loaded;          /* set from the view's change callback */
-} admin_t;
-
 typedef int (*command_fn)(admin_t *a, int argc, char **argv);
+
+/* What a command talks to, hence which connection option it needs. */
+typedef enum { VIA_ZOOKEEPER, VIA_BROKERS } command_via_t;
 
 typedef struct command {
     const char *name;
     command_fn run;
+    command_via_t via;
     const char *usage;
 } command_t;
 
@@ -101,10 +94,7 @@ typedef struct command {
 /* Errors and argument parsing                                         */
 /* ------------------------------------------------------------------ */
 
-/* Prints "kbroker-admin: <message>" on stderr and returns status. */
-static int fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int fail(int status, const char *fmt, ...) {
+int fail(int status, const char *fmt, ...) {
     va_list ap;
 
     fputs(PROG ": ", stderr);
@@ -115,9 +105,8 @@ static int fail(int status, const char *fmt, ...) {
     return status;
 }
 
-/* A whole decimal integer within [min, max]; no sign other than '-', no
- * blanks. */
-static bool parse_int(const char *s, long min, long max, long *out) {
+/* No sign other than '-', no blanks. */
+bool parse_int(const char *s, long min, long max, long *out) {
     char *end;
 
     if (s == NULL || !(*s == '-' || (*s >= '0' && *s <= '9'))) return false;
@@ -129,27 +118,29 @@ static bool parse_int(const char *s, long min, long max, long *out) {
 }
 
 /* What a user of Kafka's own tools most likely meant by an option this tool
- * does not have: kafka-topics.sh and kafka-configs.sh take an action
- * option where kbroker-admin takes a command. */
+ * does not have: kafka-topics.sh, kafka-configs.sh and
+ * kafka-consumer-groups.sh take an action option where kbroker-admin takes
+ * a command. */
 static const struct {
     const char *option;
     const char *hint;
 } kafka_hints[] = {
     {"--create", "kbroker-admin takes a command instead of kafka-topics.sh's --create: try 'create-topic'"},
-    {"--list", "kbroker-admin takes a command instead of kafka-topics.sh's --list: try 'list-topics'"},
-    {"--describe", "kbroker-admin takes a command instead of --describe: try 'describe-topic' (kafka-topics.sh) "
-                   "or 'describe-config' (kafka-configs.sh)"},
+    {"--list", "kbroker-admin takes a command instead of --list: try 'list-topics' (kafka-topics.sh) "
+               "or 'list-groups' (kafka-consumer-groups.sh)"},
+    {"--describe", "kbroker-admin takes a command instead of --describe: try 'describe-topic' (kafka-topics.sh), "
+                   "'describe-config' (kafka-configs.sh) or 'describe-group' (kafka-consumer-groups.sh)"},
     {"--alter", "kbroker-admin takes a command instead of --alter: try 'alter-config' (kafka-configs.sh); "
                 "partition counts cannot be changed yet"},
     {"--delete", "deleting topics is not supported yet"},
-    {"--bootstrap-server", "kbroker-admin works through ZooKeeper: give --zookeeper HOST:PORT[/chroot]"},
     {"--entity-type", "kbroker-admin takes a command instead: try 'describe-config --topic T' or "
                       "'alter-config --topic T'"},
 };
 
 /* Options of the commands, which go after the command's name. */
 static const char *command_options[] = {"--topic", "--partitions", "--replication-factor", "--replica-assignment",
-                                        "--config", "--add-config", "--delete-config", "--broker"};
+                                        "--config", "--add-config", "--delete-config", "--broker",
+                                        "--group", "--state", "--json", "--timeout-ms"};
 
 /* The hint for an unknown option ("--create" or "--create=x"), or NULL. */
 static const char *option_hint(const char *opt, bool global) {
@@ -165,9 +156,9 @@ static const char *option_hint(const char *opt, bool global) {
 }
 
 /* getopt_long is run with opterr = 0 so that every complaint is ours and fits
- * on one line; this turns its '?' and ':' answers into that line.  where is
- * the command, or NULL for the tool's own options (fail() names the tool). */
-static int option_error(const char *where, int c, char **argv) {
+ * on one line; this turns its '?' and ':' answers into that line (fail()
+ * names the tool). */
+int option_error(const char *where, int c, char **argv) {
     const char *opt = argv[optind - 1];
     const char *sep = where != NULL ? ": " : "";
     const char *hint = c != ':' && optopt == 0 ? option_hint(opt, where == NULL) : NULL;
@@ -280,8 +271,7 @@ static void admin_teardown(admin_t *a) {
 /* Output helpers                                                      */
 /* ------------------------------------------------------------------ */
 
-/* Prints a JSON document compactly on one line and releases it. */
-static int print_json(json_t *doc) {
+int print_json(json_t *doc) {
     char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
 
     json_decref(doc);
@@ -956,17 +946,24 @@ static int cmd_alter_config(admin_t *a, int argc, char **argv) {
 /* ------------------------------------------------------------------ */
 
 static const command_t commands[] = {
-    {"create-topic", cmd_create_topic,
+    {"create-topic", cmd_create_topic, VIA_ZOOKEEPER,
      "create-topic --topic T (--partitions N --replication-factor R | "
      "--replica-assignment 0:1:2,1:2:0,...) [--config key=value]..."},
-    {"list-topics", cmd_list_topics, "list-topics"},
-    {"describe-topic", cmd_describe_topic, "describe-topic [--topic T]"},
-    {"list-brokers", cmd_list_brokers, "list-brokers"},
-    {"describe-config", cmd_describe_config, "describe-config (--topic T | --broker N)"},
-    {"alter-config", cmd_alter_config,
+    {"list-topics", cmd_list_topics, VIA_ZOOKEEPER, "list-topics"},
+    {"describe-topic", cmd_describe_topic, VIA_ZOOKEEPER, "describe-topic [--topic T]"},
+    {"list-brokers", cmd_list_brokers, VIA_ZOOKEEPER, "list-brokers"},
+    {"describe-config", cmd_describe_config, VIA_ZOOKEEPER, "describe-config (--topic T | --broker N)"},
+    {"alter-config", cmd_alter_config, VIA_ZOOKEEPER,
      "alter-config --topic T [--add-config k=v,k2=[a,b],...] [--delete-config k,k2,...]"},
-    {NULL, NULL, NULL},
+    {"list-groups", cmd_list_groups, VIA_BROKERS, "list-groups [--state] [--json] [--timeout-ms MS]"},
+    {"describe-group", cmd_describe_group, VIA_BROKERS, "describe-group --group G [--json] [--timeout-ms MS]"},
+    {NULL, NULL, VIA_ZOOKEEPER, NULL},
 };
+
+/* The connection option a command's usage line starts with. */
+static const char *connect_usage(const command_t *c) {
+    return c->via == VIA_BROKERS ? "--bootstrap-server HOST:PORT" : "--zookeeper HOST:PORT";
+}
 
 static const command_t *find_command(const char *name) {
     for (const command_t *c = commands; c->name != NULL; c++)
@@ -977,11 +974,18 @@ static const command_t *find_command(const char *name) {
 static void print_help(FILE *out) {
     fprintf(out, "usage: " PROG " --zookeeper HOST:PORT[,HOST:PORT...][/chroot]\n"
                  "       [--timeout SECONDS (default %d)] [--output text|json] COMMAND [OPTIONS]\n"
-                 "       " PROG " --help | --version\n\ncommands:\n", DEFAULT_TIMEOUT_S);
-    for (const command_t *c = commands; c->name != NULL; c++) fprintf(out, "  %s\n", c->usage);
+                 "       " PROG " --bootstrap-server HOST:PORT[,HOST:PORT...]\n"
+                 "       [--timeout SECONDS] [--output text|json] GROUP-COMMAND [OPTIONS]\n"
+                 "       " PROG " --help | --version\n\ncommands (through ZooKeeper):\n", DEFAULT_TIMEOUT_S);
+    for (const command_t *c = commands; c->name != NULL; c++)
+        if (c->via == VIA_ZOOKEEPER) fprintf(out, "  %s\n", c->usage);
+    fputs("\ngroup commands (through the brokers):\n", out);
+    for (const command_t *c = commands; c->name != NULL; c++)
+        if (c->via == VIA_BROKERS) fprintf(out, "  %s\n", c->usage);
     fputs("\nexit status: 0 ok, 1 usage error (including an invalid config), 2 ZooKeeper\n"
-          "unreachable, 3 topic exists, 4 invalid topic name, 5 invalid partitions/\n"
-          "replication factor/assignment, 6 topic not found, 7 other ZooKeeper error\n", out);
+          "or bootstrap server unreachable, 3 topic exists, 4 invalid topic name, 5 invalid\n"
+          "partitions/replication factor/assignment, 6 topic not found, 7 other ZooKeeper\n"
+          "error, 8 consumer group not found, 9 broker error or no answer in time\n", out);
 }
 
 /* Sets a->... from one global option; returns -1 to stop with EXIT_OK
@@ -991,6 +995,7 @@ static int apply_global_option(admin_t *a, int opt, char **argv) {
 
     switch (opt) {
     case 'z': a->zookeeper = optarg; return EXIT_OK;
+    case 'b': a->bootstrap = optarg; return EXIT_OK;
     case 'T':
         if (!parse_int(optarg, 1, INT_MAX / 1000, &v))
             return fail(EXIT_USAGE, "--timeout '%s' is not a positive number of seconds", optarg);
@@ -1010,9 +1015,10 @@ static int apply_global_option(admin_t *a, int opt, char **argv) {
 /* Global options stop at the command name ('+'); *next is its index. */
 static int parse_global_options(admin_t *a, int argc, char **argv, int *next) {
     static const struct option options[] = {
-        {"zookeeper", required_argument, NULL, 'z'}, {"timeout", required_argument, NULL, 'T'},
-        {"output", required_argument, NULL, 'o'},    {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
+        {"zookeeper", required_argument, NULL, 'z'}, {"bootstrap-server", required_argument, NULL, 'b'},
+        {"timeout", required_argument, NULL, 'T'},   {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
     };
     int opt, rc = EXIT_OK;
 
@@ -1023,11 +1029,13 @@ static int parse_global_options(admin_t *a, int argc, char **argv, int *next) {
 }
 
 /* Operators write global options after the command too ("describe-topic
- * --output json"): pull --zookeeper, --timeout and --output out of the
- * command's arguments, applying them, so commands see only their own. */
+ * --output json", "list-groups --bootstrap-server H:P" as Kafka's tool
+ * takes it): pull --zookeeper, --bootstrap-server, --timeout and --output
+ * out of the command's arguments, applying them, so commands see only their
+ * own. */
 static int take_trailing_global_options(admin_t *a, int *argc, char **argv) {
     static const struct { const char *name; int opt; } globals[] = {
-        {"--zookeeper", 'z'}, {"--timeout", 'T'}, {"--output", 'o'}};
+        {"--zookeeper", 'z'}, {"--bootstrap-server", 'b'}, {"--timeout", 'T'}, {"--output", 'o'}};
     int out = 1;
     for (int i = 1; i < *argc; i++) {
         int opt = 0;
@@ -1068,22 +1076,40 @@ static int unknown_command(const char *name) {
     return fail(EXIT_USAGE, "unknown command '%s'; see " PROG " --help", name);
 }
 
+/* The connection option the command needs is there, and not the other
+ * one: topics live in ZooKeeper, groups only in the brokers.  The group
+ * commands check the bootstrap list's form themselves. */
+static int check_connection(const admin_t *a, const command_t *c) {
+    if (c->via == VIA_BROKERS) {
+        if (a->zookeeper != NULL)
+            return fail(EXIT_USAGE, "%s asks the brokers, which keep the groups: give --bootstrap-server "
+                        "HOST:PORT[,HOST:PORT...] instead of --zookeeper", c->name);
+        if (a->bootstrap == NULL) return fail(EXIT_USAGE, "%s: missing --bootstrap-server HOST:PORT", c->name);
+        return EXIT_OK;
+    }
+    if (a->bootstrap != NULL)
+        return fail(EXIT_USAGE, "%s works through ZooKeeper: give --zookeeper HOST:PORT[/chroot] "
+                    "(--bootstrap-server is for list-groups and describe-group)", c->name);
+    if (a->zookeeper == NULL) return fail(EXIT_USAGE, "%s: missing --zookeeper HOST:PORT", c->name);
+    if (!connect_string_valid(a->zookeeper))
+        return fail(EXIT_USAGE,
+                    "invalid --zookeeper '%s': expected HOST:PORT[,HOST:PORT...][/chroot]",
+                    a->zookeeper);
+    return EXIT_OK;
+}
+
 /* Runs the command argv[0] with its own options in argv[1..]. */
 static int run_command(admin_t *a, int argc, char **argv) {
     const command_t *c = find_command(argv[0]);
 
     if (c == NULL) return unknown_command(argv[0]);
     if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-        printf("usage: " PROG " --zookeeper HOST:PORT %s\n", c->usage);
+        printf("usage: " PROG " %s %s\n", connect_usage(c), c->usage);
         return EXIT_OK;
     }
     int rc = take_trailing_global_options(a, &argc, argv);
+    if (rc == EXIT_OK) rc = check_connection(a, c);
     if (rc != EXIT_OK) return rc;
-    if (a->zookeeper == NULL) return fail(EXIT_USAGE, "%s: missing --zookeeper HOST:PORT", c->name);
-    if (!connect_string_valid(a->zookeeper))
-        return fail(EXIT_USAGE,
-                    "invalid --zookeeper '%s': expected HOST:PORT[,HOST:PORT...][/chroot]",
-                    a->zookeeper);
     optind = 0; /* glibc: 0 also resets getopt's internal state for the new vector */
     return c->run(a, argc, argv);
 }

@@ -1,6 +1,7 @@
 /*
  * kp_header.c - request header v0/v1/v2 decoding, response header v0/v1
- * encoding, and the rule that picks the header version (see kp_header.h).
+ * encoding, their client-side counterparts, and the rule that picks the
+ * header version (see kp_header.h).
  */
 #include "proto/kp_header.h"
 
@@ -34,6 +35,28 @@ int kp_request_header_decode_rest(kp_reader_t *r, int hv, kp_request_header_t *h
 void kp_response_header_encode(kp_writer_t *w, int hv, int32_t correlation_id) {
     kp_write_int32(w, correlation_id);
     if (hv >= 1) kp_write_empty_tags(w);
+}
+
+int kp_request_header_encode(kp_writer_t *w, int hv, const kp_request_header_t *h) {
+    if (hv < 0 || hv > 2) return KP_BUF_INVALID;
+    kp_write_int16(w, h->request_api_key);
+    kp_write_int16(w, h->request_api_version);
+    kp_write_int32(w, h->correlation_id);
+    /* Header v2 keeps the classic int16-length client_id (KIP-482). */
+    if (hv >= 1) kp_write_str(w, h->client_id);
+    if (hv >= 2) kp_write_empty_tags(w);
+    return w->err;
+}
+
+int kp_response_header_decode(kp_reader_t *r, int hv, int32_t *correlation_id) {
+    *correlation_id = 0;
+    if (hv < 0 || hv > 1) {
+        kp_reader_fail(r, KP_BUF_INVALID);
+        return r->err;
+    }
+    *correlation_id = kp_read_int32(r);
+    if (hv >= 1) kp_skip_tags(r);
+    return r->err;
 }
 
 /* Indexed by key; gaps (34, 38-41, 48-59) are keys section 2 leaves out. */

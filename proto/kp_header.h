@@ -12,6 +12,10 @@
  * the first: the fixed ids (key, version, correlation id) tell the caller
  * which API table row applies, and that row's flex_from gives the header
  * version needed to read the rest.
+ *
+ * The client side (request header encode, response header decode) serves
+ * the admin tool's Kafka client (client/), which picks the header versions
+ * with the same two rules.
  */
 #ifndef KP_HEADER_H
 #define KP_HEADER_H
@@ -42,6 +46,15 @@ int kp_request_header_decode_rest(kp_reader_t *r, int hv, kp_request_header_t *h
 
 /* Writes a response header of version hv (0 or 1). */
 void kp_response_header_encode(kp_writer_t *w, int hv, int32_t correlation_id);
+
+/* Client side.  Writes a request header of version hv (0, 1 or 2): the ids,
+ * then client_id from v1 (a null slice is written as null), then an empty
+ * tag section in v2.  Returns w->err, or KP_BUF_INVALID for another hv. */
+int kp_request_header_encode(kp_writer_t *w, int hv, const kp_request_header_t *h);
+/* Client side.  Reads a response header of version hv (0 or 1) into
+ * *correlation_id, skipping v1's tags.  Returns r->err (KP_BUF_INVALID for
+ * another hv). */
+int kp_response_header_decode(kp_reader_t *r, int hv, int32_t *correlation_id);
 
 /* The Kafka name of an API key ("Metadata", "ApiVersions"), or NULL for a
  * key wire-protocol.md section 2 does not list. */

@@ -5,6 +5,12 @@
  * v0 is the "offsets before" form: the request carries max_num_offsets and
  * the response a descending old_style_offsets array instead of one
  * timestamp/offset pair (librdkafka 1.7.0 still sends it for offset resets).
+ *
+ * Both sides: the broker's (request decode, response encode) and the
+ * client's (request encode, response decode) for the admin tool's Kafka
+ * client, which asks leaders for their log end offsets.  The response
+ * structs point at const arrays because the broker lends them; a decoded
+ * response owns those arrays instead (kp_listoffsets_response_clear()).
  */
 #ifndef KP_LISTOFFSETS_H
 #define KP_LISTOFFSETS_H
@@ -58,7 +64,8 @@ typedef struct {
     const kp_listoffsets_response_partition_t *partitions;
 } kp_listoffsets_response_topic_t;
 
-/* Every pointer is borrowed; the struct owns nothing. */
+/* Filled by the broker, every pointer is borrowed; decoded, the arrays are
+ * owned (kp_listoffsets_response_clear()). */
 typedef struct {
     int32_t throttle_time_ms; /* v2+ */
     int32_t n_topics;
@@ -76,5 +83,18 @@ void kp_listoffsets_request_clear(kp_listoffsets_request_t *req);
  * KP_BUF_INVALID for a version outside 0..3). */
 int kp_listoffsets_response_encode(kp_writer_t *w, int16_t version,
                                    const kp_listoffsets_response_t *resp);
+
+/* Client side.  Encodes a request body of `version` (0..3): max_num_offsets
+ * only in v0, isolation_level from v2 (below v2 only READ_UNCOMMITTED, 0,
+ * can be asked for; anything else is KP_BUF_INVALID).  Returns w->err
+ * otherwise. */
+int kp_listoffsets_request_encode(kp_writer_t *w, int16_t version, const kp_listoffsets_request_t *req);
+/* Client side.  Decodes a response body of `version` (0..3) that must fill
+ * r exactly; fields a version lacks read as -1 (v0's timestamp and offset)
+ * or empty (v1+'s old-style offsets).  Release resp with
+ * kp_listoffsets_response_clear() whatever the result (and only a decoded
+ * one).  Returns 0 or a KP_BUF_* error. */
+int kp_listoffsets_response_decode(kp_reader_t *r, int16_t version, kp_listoffsets_response_t *resp);
+void kp_listoffsets_response_clear(kp_listoffsets_response_t *resp);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * kp_metadata.c - Metadata request decoding and response encoding (Kafka's
- * MetadataRequest/MetadataResponse schemas, versions 0-6).
+ * kp_metadata.c - Metadata codecs, broker side (request decoding, response
+ * encoding) and client side (request encoding, response decoding), after
+ * Kafka's MetadataRequest/MetadataResponse schemas, versions 0-6.
  *
  * Fields of later versions (leader_epoch v7, authorized operations v8,
  * topic_id v10) are not written; the version checks below are the places
@@ -14,6 +15,15 @@
 
 /* The smallest request topic on the wire: an empty classic string. */
 #define KP_METADATA_TOPIC_MIN_SIZE 2
+/* The smallest response elements on the wire (classic encodings): a broker
+ * is node_id, an empty host and port (and a null rack from v1); a topic an
+ * error code, an empty name and an empty partition array (and is_internal
+ * from v1); a partition an error code, index, leader and two empty arrays
+ * (a third from v5); an array element of an id list its int32. */
+#define KP_METADATA_BROKER_MIN_SIZE 10
+#define KP_METADATA_RESP_TOPIC_MIN_SIZE 8
+#define KP_METADATA_PARTITION_MIN_SIZE 18
+#define KP_METADATA_ID_SIZE 4
 
 static bool version_ok(int16_t version) {
     return version >= 0 && version <= KP_METADATA_VERSION_MAX;
@@ -115,4 +125,133 @@ int kp_metadata_response_encode(kp_writer_t *w, int16_t version,
     for (int32_t i = 0; i < resp->n_topics; i++) encode_topic(w, version, flex, &resp->topics[i]);
     kp_write_empty_tags_flex(w, flex);
     return w->err;
+}
+
+/* ------------------------------------------------------------ client side */
+
+int kp_metadata_request_encode(kp_writer_t *w, int16_t version, const kp_metadata_request_t *req) {
+    bool flex = kp_is_flexible(version, KP_METADATA_FLEX_FROM);
+
+    if (!version_ok(version)) return KP_BUF_INVALID;
+    if (version == 0 && req->n_topics < 0) return KP_BUF_INVALID;
+    if (version < 4 && !req->allow_auto_topic_creation) return KP_BUF_INVALID;
+    kp_write_array_count_flex(w, flex, req->n_topics < 0 ? -1 : req->n_topics);
+    for (int32_t i = 0; i < req->n_topics; i++) {
+        kp_write_str_flex(w, flex, nonnull(req->topics[i].name));
+        kp_write_empty_tags_flex(w, flex);
+    }
+    if (version >= 4) kp_write_bool(w, req->allow_auto_topic_creation);
+    kp_write_empty_tags_flex(w, flex);
+    return w->err;
+}
+
+static void *alloc_elems(kp_reader_t *r, int32_t n, size_t size) {
+    void *p = n > 0 ? calloc((size_t)n, size) : NULL;
+
+    if (n > 0 && !p) kp_reader_fail(r, KP_BUF_NOMEM);
+    return p;
+}
+
+/* An id list into an owned array; *n is set only once the array exists. */
+static const int32_t *decode_ids(kp_reader_t *r, bool flex, int32_t *n) {
+    int32_t count = kp_read_array_count_flex(r, flex, KP_METADATA_ID_SIZE);
+    int32_t *ids = alloc_elems(r, count, sizeof(*ids));
+
+    *n = r->err ? 0 : count;
+    for (int32_t i = 0; i < *n; i++) ids[i] = kp_read_int32(r);
+    return ids;
+}
+
+static void decode_response_broker(kp_reader_t *r, int16_t version, bool flex, kp_metadata_response_broker_t *b) {
+    b->node_id = kp_read_int32(r);
+    b->host = kp_read_string_flex(r, flex);
+    b->port = kp_read_int32(r);
+    b->rack = version >= 1 ? kp_read_nullable_string_flex(r, flex) : KP_STR_NULL;
+    kp_skip_tags_flex(r, flex);
+}
+
+static void decode_response_partition(kp_reader_t *r, int16_t version, bool flex, kp_metadata_response_partition_t *p) {
+    p->error_code = kp_read_int16(r);
+    p->partition_index = kp_read_int32(r);
+    p->leader_id = kp_read_int32(r);
+    p->replica_nodes = decode_ids(r, flex, &p->n_replica_nodes);
+    p->isr_nodes = decode_ids(r, flex, &p->n_isr_nodes);
+    if (version >= 5) p->offline_replicas = decode_ids(r, flex, &p->n_offline_replicas);
+    kp_skip_tags_flex(r, flex);
+}
+
+static size_t partition_min_size(int16_t version) {
+    return version >= 5 ? KP_METADATA_PARTITION_MIN_SIZE + KP_METADATA_ID_SIZE : KP_METADATA_PARTITION_MIN_SIZE;
+}
+
+static void decode_response_topic(kp_reader_t *r, int16_t version, bool flex, kp_metadata_response_topic_t *t) {
+    kp_metadata_response_partition_t *parts;
+    int32_t n;
+
+    t->error_code = kp_read_int16(r);
+    t->name = kp_read_string_flex(r, flex);
+    t->is_internal = version >= 1 ? kp_read_bool(r) : false;
+    n = kp_read_array_count_flex(r, flex, partition_min_size(version));
+    parts = alloc_elems(r, n, sizeof(*parts));
+    if (r->err) return;
+    t->partitions = parts;
+    t->n_partitions = n;
+    for (int32_t i = 0; i < n && !r->err; i++) decode_response_partition(r, version, flex, &parts[i]);
+    kp_skip_tags_flex(r, flex);
+}
+
+static void decode_response_brokers(kp_reader_t *r, int16_t version, bool flex, kp_metadata_response_t *resp) {
+    size_t min = version >= 1 ? KP_METADATA_BROKER_MIN_SIZE + 2 : KP_METADATA_BROKER_MIN_SIZE;
+    int32_t n = kp_read_array_count_flex(r, flex, min);
+    kp_metadata_response_broker_t *brokers = alloc_elems(r, n, sizeof(*brokers));
+
+    if (r->err) return;
+    resp->brokers = brokers;
+    resp->n_brokers = n;
+    for (int32_t i = 0; i < n && !r->err; i++) decode_response_broker(r, version, flex, &brokers[i]);
+}
+
+static void decode_response_topics(kp_reader_t *r, int16_t version, bool flex, kp_metadata_response_t *resp) {
+    size_t min = version >= 1 ? KP_METADATA_RESP_TOPIC_MIN_SIZE + 1 : KP_METADATA_RESP_TOPIC_MIN_SIZE;
+    int32_t n = kp_read_array_count_flex(r, flex, min);
+    kp_metadata_response_topic_t *topics = alloc_elems(r, n, sizeof(*topics));
+
+    if (r->err) return;
+    resp->topics = topics;
+    resp->n_topics = n;
+    for (int32_t i = 0; i < n && !r->err; i++) decode_response_topic(r, version, flex, &topics[i]);
+}
+
+int kp_metadata_response_decode(kp_reader_t *r, int16_t version, kp_metadata_response_t *resp) {
+    bool flex = kp_is_flexible(version, KP_METADATA_FLEX_FROM);
+
+    *resp = (kp_metadata_response_t){0, 0, NULL, KP_STR_NULL, -1, 0, NULL};
+    if (!version_ok(version)) {
+        kp_reader_fail(r, KP_BUF_INVALID);
+        return r->err;
+    }
+    if (version >= 3) resp->throttle_time_ms = kp_read_int32(r);
+    decode_response_brokers(r, version, flex, resp);
+    if (version >= 2) resp->cluster_id = kp_read_nullable_string_flex(r, flex);
+    if (version >= 1) resp->controller_id = kp_read_int32(r);
+    decode_response_topics(r, version, flex, resp);
+    kp_skip_tags_flex(r, flex);
+    return kp_reader_expect_end(r);
+}
+
+/* The arrays are const to the broker, which lends them; a decoded response
+ * allocated every one of them, hence the casts. */
+void kp_metadata_response_clear(kp_metadata_response_t *resp) {
+    for (int32_t t = 0; t < resp->n_topics; t++) {
+        const kp_metadata_response_topic_t *topic = &resp->topics[t];
+        for (int32_t p = 0; p < topic->n_partitions; p++) {
+            free((void *)topic->partitions[p].replica_nodes);
+            free((void *)topic->partitions[p].isr_nodes);
+            free((void *)topic->partitions[p].offline_replicas);
+        }
+        free((void *)topic->partitions);
+    }
+    free((void *)resp->topics);
+    free((void *)resp->brokers);
+    *resp = (kp_metadata_response_t){0, 0, NULL, KP_STR_NULL, -1, 0, NULL};
 }

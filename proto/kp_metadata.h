@@ -8,6 +8,13 @@
  * topics"; from v1 a null array means all and an empty one means none.
  * kp_metadata_request_all_topics() applies that rule so handlers never
  * repeat it.
+ *
+ * Both sides: the broker's (request decode, response encode) and the
+ * client's (request encode, response decode) for the admin tool's Kafka
+ * client.  The response structs point at const arrays because the broker
+ * fills them from its arena; a decoded response owns those arrays instead
+ * (kp_metadata_response_clear() frees them) and borrows its strings from
+ * the buffer it was read from.
  */
 #ifndef KP_METADATA_H
 #define KP_METADATA_H
@@ -57,7 +64,8 @@ typedef struct {
     const kp_metadata_response_partition_t *partitions;
 } kp_metadata_response_topic_t;
 
-/* Every pointer is borrowed; the struct owns nothing. */
+/* Filled by the broker, every pointer is borrowed; decoded, the arrays are
+ * owned (kp_metadata_response_clear()). */
 typedef struct {
     int32_t throttle_time_ms; /* v3+ */
     int32_t n_brokers;
@@ -82,5 +90,18 @@ bool kp_metadata_request_all_topics(const kp_metadata_request_t *req, int16_t ve
  * KP_BUF_INVALID for a version outside 0..6). */
 int kp_metadata_response_encode(kp_writer_t *w, int16_t version,
                                 const kp_metadata_response_t *resp);
+
+/* Client side.  Encodes a request body of `version` (0..6).  n_topics -1
+ * asks for every topic (v1+; v0 says that with an empty array, and cannot
+ * say null), 0 for none.  Versions below 4 cannot carry
+ * allow_auto_topic_creation = false (the broker would create the topics),
+ * so such a request is KP_BUF_INVALID too.  Returns w->err otherwise. */
+int kp_metadata_request_encode(kp_writer_t *w, int16_t version, const kp_metadata_request_t *req);
+/* Client side.  Decodes a response body of `version` (0..6) that must fill
+ * r exactly; every array is allocated after its count was checked against
+ * the bytes left.  Release resp with kp_metadata_response_clear() whatever
+ * the result (and only a decoded one).  Returns 0 or a KP_BUF_* error. */
+int kp_metadata_response_decode(kp_reader_t *r, int16_t version, kp_metadata_response_t *resp);
+void kp_metadata_response_clear(kp_metadata_response_t *resp);
 
 #endif

@@ -5,7 +5,8 @@
  * API keys are the ones wire-protocol.md section 2 lists (client APIs plus
  * the inter-broker keys a Kafka 2.8 broker defines, so that logs can name
  * them).  Error codes follow Errors.java (section 6); they travel as int16_t
- * inside response structs and are never returned as a function status.
+ * inside response structs and are never returned as a function status;
+ * kp_error_name() gives their names.
  */
 #ifndef KP_TYPES_H
 #define KP_TYPES_H
@@ -184,6 +185,10 @@ typedef enum {
     KP_ERR_INVALID_REGISTRATION = 119,
     KP_ERR_TRANSACTION_ABORTABLE = 120,
 } kp_error_t;
+
+/* The Kafka name of a wire error code ("COORDINATOR_NOT_AVAILABLE"), or
+ * NULL for a code this table does not know (kp_error_names.c). */
+const char *kp_error_name(int16_t code);
 
 /* flex_from value of an API that has no flexible version (SaslHandshake,
  * OffsetDelete). */

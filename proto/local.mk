@@ -5,6 +5,7 @@ proto_libkproto_a_SOURCES = \
 	proto/kp_buf.c proto/kp_buf.h \
 	proto/kp_types.h \
 	proto/kp_header.c proto/kp_header.h \
+	proto/kp_error_names.c \
 	proto/kp_apiversions.c proto/kp_apiversions.h \
 	proto/kp_metadata.c proto/kp_metadata.h \
 	proto/kp_batch.c proto/kp_batch.h \

@@ -4,14 +4,19 @@
 #
 #     main -> api -> metadata/admin/replica/controller -> log -> common
 #
-# with coord/ and proto/ below, and no arrow back up.  Two tables:
+# with coord/ and proto/ below, and no arrow back up.  client/ (libkclient,
+# the admin tool's Kafka client) sits beside coord/, on proto/ and common/;
+# coord/ (kbroker-admin's group commands) sees of it only the plain-struct
+# headers kcl_groups.h and kcl_error.h, so coord/ never reaches the Kafka
+# protocol.  Two tables:
 #
 #   direct: the folders (or single broker/*.h files) a folder's own
 #     #include "..." lines may name, besides its own.  A header outside the
 #     list is an arrow the design does not have.
 #   reach: what a folder must not reach even through other headers (the
 #     closure of its includes): proto/ nothing outside proto/, coord/ no
-#     broker/, log/ no replica, api or coord, and api/ neither the log, nor
+#     broker/ nor proto/, client/ no coord/ nor broker/, log/ no replica,
+#     api or coord, and api/ neither the log, nor
 #     ZooKeeper (coord/, except kc_model.h: plain data types the metadata
 #     cache hands out), nor the broker's whole context (kb_broker.h); rpc/
 #     (the inter-broker channel) no api, replica, log or coord: it carries
@@ -31,7 +36,8 @@ top=${srcdir:-.}
 direct='
 proto:
 common:
-coord: common
+coord: common client/kcl_groups.h client/kcl_error.h
+client: common proto
 broker/log: common proto broker/kb_config.h
 broker/net: common
 broker/rpc: common proto broker/net
@@ -50,6 +56,7 @@ reach='
 proto: common coord broker
 common: coord proto broker
 coord: broker proto
+client: coord broker
 broker/log: broker/replica broker/api broker/admin broker/metadata broker/controller coord
 broker/net: broker/api broker/replica broker/log coord proto broker/kb_config.h
 broker/rpc: broker/api broker/replica broker/log coord

@@ -17,11 +17,18 @@ tests_unit_test_proto_SOURCES = tests/unit/test_proto.c tests/unit/test_buf.c \
 	tests/unit/test_apiversions.c tests/unit/test_metadata.c tests/unit/test_batch.c \
 	tests/unit/test_produce.c tests/unit/test_fetch.c tests/unit/test_listoffsets.c \
 	tests/unit/test_createtopics.c tests/unit/test_configs.c tests/unit/test_deleterecords.c \
-	tests/unit/test_group.c tests/unit/test_group_records.c tests/unit/test_offsets.c tests/unit/test_groupadmin.c \
+	tests/unit/test_group.c tests/unit/test_group_records.c tests/unit/test_offsets.c tests/unit/test_groupadmin.c tests/unit/test_client_codecs.c \
 	tests/unit/test_initproducerid.c tests/unit/test_codec.c tests/unit/test_records.c tests/unit/test_rpc.c \
 	tests/unit/batchfix.c tests/unit/batchfix.h tests/unit/protofix.h tests/unit/unit.h
 tests_unit_test_proto_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_proto_LDADD = proto/libkproto.a $(ISAL_LIBS) $(CODEC_LIBS) $(PROTOBUF_C_LIBS) $(CHECK_LIBS)
+
+# client/ against scripted brokers on 127.0.0.1 (fakebroker.c, a thread).
+check_PROGRAMS += tests/unit/test_client
+tests_unit_test_client_SOURCES = tests/unit/test_client.c tests/unit/test_kclient.c \
+	tests/unit/fakebroker.c tests/unit/fakebroker.h tests/unit/unit.h
+tests_unit_test_client_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_client_LDADD = $(KCLIENT_LIBS) $(CHECK_LIBS) -lpthread
 
 check_PROGRAMS += tests/unit/test_broker
 tests_unit_test_broker_SOURCES = tests/unit/test_broker.c tests/unit/test_config.c \
@@ -44,7 +51,7 @@ tests_unit_test_serving_SOURCES = tests/unit/test_serving.c tests/unit/test_repl
 tests_unit_test_serving_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_serving_LDADD = $(KBROKER_LIBS) $(CHECK_LIBS)
 
-TESTS += tests/unit/test_common tests/unit/test_coord tests/unit/test_proto tests/unit/test_broker tests/unit/test_serving
+TESTS += tests/unit/test_common tests/unit/test_coord tests/unit/test_proto tests/unit/test_client tests/unit/test_broker tests/unit/test_serving
 
 # Not a Check suite: the key table's used/unused marks held against the code
 # and the man page (a shell script reading the sources under $srcdir).

@@ -34,6 +34,8 @@ Suite *initproducerid_suite(void);
 Suite *group_records_suite(void);
 Suite *offsets_suite(void);
 Suite *groupadmin_suite(void);
+Suite *client_codecs_suite(void);
+Suite *kclient_suite(void);
 Suite *retention_suite(void);
 Suite *flusher_suite(void);
 Suite *producer_state_suite(void);

@@ -33,6 +33,13 @@ void kp_reader_fail(kp_reader_t *r, int err) {
     if (!r->err) r->err = err;
 }
 
+void *kp_reader_calloc(kp_reader_t *r, int32_t n, size_t size) {
+    void *p = n > 0 ? calloc((size_t)n, size) : NULL;
+
+    if (n > 0 && !p) kp_reader_fail(r, KP_BUF_NOMEM);
+    return p;
+}
+
 int kp_reader_expect_end(kp_reader_t *r) {
     if (!r->err && r->p != r->end) r->err = KP_BUF_TRAILING;
     return r->err;

@@ -68,6 +68,10 @@ size_t kp_reader_left(const kp_reader_t *r);
 int kp_reader_expect_end(kp_reader_t *r);
 /* Marks the reader failed with err (a KP_BUF_* value) unless it already is. */
 void kp_reader_fail(kp_reader_t *r, int err);
+/* n zeroed elements of size bytes for what a decoder reads, once the count
+ * has been checked against the bytes left (kp_read_array_count); NULL for
+ * n <= 0, and NULL with r failed (KP_BUF_NOMEM) when out of memory. */
+void *kp_reader_calloc(kp_reader_t *r, int32_t n, size_t size);
 
 int8_t kp_read_int8(kp_reader_t *r);
 int16_t kp_read_int16(kp_reader_t *r);
@@ -122,6 +126,10 @@ void kp_skip_tags_flex(kp_reader_t *r, bool flex);
 kp_str_t kp_str_c(const char *s);
 /* True when s is not null and equals the C string c. */
 bool kp_str_eq(kp_str_t s, const char *c);
+/* What a field that cannot be null is written as when the caller holds a
+ * null slice: "" and empty bytes. */
+static inline kp_str_t kp_str_nonnull(kp_str_t s) { return s.len < 0 ? kp_str_c("") : s; }
+static inline kp_bytes_t kp_bytes_nonnull(kp_bytes_t b) { return b.len < 0 ? (kp_bytes_t){0, NULL} : b; }
 
 /* ---------------------------------------------------------------- writer */
 

@@ -28,14 +28,6 @@
 #define ALTER_ENTRY_MIN 4
 #define ALTER_ENTRY_MIN_FLEX 3
 
-static void *alloc_elems(kp_reader_t *r, int32_t n, size_t size) {
-    void *p = n > 0 ? calloc((size_t)n, size) : NULL;
-
-    if (n > 0 && !p) kp_reader_fail(r, KP_BUF_NOMEM);
-    return p;
-}
-
-static kp_str_t nonnull(kp_str_t s) { return s.len < 0 ? kp_str_c("") : s; }
 static int32_t nonneg(int32_t n) { return n < 0 ? 0 : n; }
 
 /* ------------------------------------------------------- DescribeConfigs */
@@ -46,7 +38,7 @@ static void decode_describe_resource(kp_reader_t *r, bool flex, kp_describeconfi
     res->resource_type = kp_read_int8(r);
     res->resource_name = kp_read_string_flex(r, flex);
     n = kp_read_nullable_array_count_flex(r, flex, flex ? KEY_MIN_FLEX : KEY_MIN);
-    res->configuration_keys = alloc_elems(r, n, sizeof(*res->configuration_keys));
+    res->configuration_keys = kp_reader_calloc(r, n, sizeof(*res->configuration_keys));
     if (r->err) return;
     res->n_configuration_keys = n;
     for (int32_t i = 0; i < n && !r->err; i++) res->configuration_keys[i] = kp_read_string_flex(r, flex);
@@ -63,7 +55,7 @@ int kp_describeconfigs_request_decode(kp_reader_t *r, int16_t version, kp_descri
         return r->err;
     }
     n = kp_read_array_count_flex(r, flex, flex ? DESCRIBE_RESOURCE_MIN_FLEX : DESCRIBE_RESOURCE_MIN);
-    req->resources = alloc_elems(r, n, sizeof(*req->resources));
+    req->resources = kp_reader_calloc(r, n, sizeof(*req->resources));
     if (!r->err) req->n_resources = n;
     for (int32_t i = 0; i < req->n_resources && !r->err; i++)
         decode_describe_resource(r, flex, &req->resources[i]);
@@ -104,7 +96,7 @@ static void encode_describe_result(kp_writer_t *w, int16_t version, bool flex,
     kp_write_int16(w, res->error_code);
     kp_write_nullable_string_flex(w, flex, res->error_message);
     kp_write_int8(w, res->resource_type);
-    kp_write_str_flex(w, flex, nonnull(res->resource_name));
+    kp_write_str_flex(w, flex, kp_str_nonnull(res->resource_name));
     kp_write_array_count_flex(w, flex, nonneg(res->n_configs));
     for (int32_t i = 0; i < res->n_configs; i++) encode_config(w, version, flex, &res->configs[i]);
     kp_write_empty_tags_flex(w, flex);
@@ -129,7 +121,7 @@ static void decode_alter_resource(kp_reader_t *r, bool flex, kp_alterconfigs_res
     res->resource_type = kp_read_int8(r);
     res->resource_name = kp_read_string_flex(r, flex);
     n = kp_read_array_count_flex(r, flex, flex ? ALTER_ENTRY_MIN_FLEX : ALTER_ENTRY_MIN);
-    res->configs = alloc_elems(r, n, sizeof(*res->configs));
+    res->configs = kp_reader_calloc(r, n, sizeof(*res->configs));
     if (r->err) return;
     res->n_configs = n;
     for (int32_t i = 0; i < n && !r->err; i++) {
@@ -150,7 +142,7 @@ int kp_alterconfigs_request_decode(kp_reader_t *r, int16_t version, kp_alterconf
         return r->err;
     }
     n = kp_read_array_count_flex(r, flex, flex ? ALTER_RESOURCE_MIN_FLEX : ALTER_RESOURCE_MIN);
-    req->resources = alloc_elems(r, n, sizeof(*req->resources));
+    req->resources = kp_reader_calloc(r, n, sizeof(*req->resources));
     if (!r->err) req->n_resources = n;
     for (int32_t i = 0; i < req->n_resources && !r->err; i++) decode_alter_resource(r, flex, &req->resources[i]);
     req->validate_only = kp_read_bool(r);
@@ -175,7 +167,7 @@ int kp_alterconfigs_response_encode(kp_writer_t *w, int16_t version, const kp_al
         kp_write_int16(w, res->error_code);
         kp_write_nullable_string_flex(w, flex, res->error_message);
         kp_write_int8(w, res->resource_type);
-        kp_write_str_flex(w, flex, nonnull(res->resource_name));
+        kp_write_str_flex(w, flex, kp_str_nonnull(res->resource_name));
         kp_write_empty_tags_flex(w, flex);
     }
     kp_write_empty_tags_flex(w, flex);

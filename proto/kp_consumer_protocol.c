@@ -14,13 +14,6 @@
 #define ASSIGNED_TOPIC_MIN_SIZE 6
 #define PARTITION_SIZE 4
 
-static void *alloc_elems(kp_reader_t *r, int32_t n, size_t size) {
-    void *p = n > 0 ? calloc((size_t)n, size) : NULL;
-
-    if (n > 0 && !p) kp_reader_fail(r, KP_BUF_NOMEM);
-    return p;
-}
-
 /* The version prefix; Kafka refuses a negative one as unsupported. */
 static int16_t read_version(kp_reader_t *r) {
     int16_t v = kp_read_int16(r);
@@ -37,7 +30,7 @@ int kp_consumer_subscription_decode(kp_bytes_t b, kp_consumer_subscription_t *su
     kp_reader_init(&r, b.ptr, b.len > 0 ? (size_t)b.len : 0);
     sub->version = read_version(&r);
     n = kp_read_array_count(&r, TOPIC_NAME_MIN_SIZE);
-    sub->topics = alloc_elems(&r, n, sizeof(*sub->topics));
+    sub->topics = kp_reader_calloc(&r, n, sizeof(*sub->topics));
     if (!r.err) sub->n_topics = n;
     for (int32_t i = 0; i < sub->n_topics; i++) sub->topics[i] = kp_read_string(&r);
     return r.err;
@@ -53,7 +46,7 @@ static void decode_assigned_topic(kp_reader_t *r, kp_consumer_assignment_topic_t
 
     t->topic = kp_read_string(r);
     n = kp_read_array_count(r, PARTITION_SIZE);
-    t->partitions = alloc_elems(r, n, sizeof(*t->partitions));
+    t->partitions = kp_reader_calloc(r, n, sizeof(*t->partitions));
     if (r->err) return;
     t->n_partitions = n;
     for (int32_t i = 0; i < n; i++) t->partitions[i] = kp_read_int32(r);
@@ -68,7 +61,7 @@ int kp_consumer_assignment_decode(kp_bytes_t b, kp_consumer_assignment_t *a) {
     kp_reader_init(&r, b.ptr, (size_t)b.len);
     a->version = read_version(&r);
     n = kp_read_array_count(&r, ASSIGNED_TOPIC_MIN_SIZE);
-    a->assigned_partitions = alloc_elems(&r, n, sizeof(*a->assigned_partitions));
+    a->assigned_partitions = kp_reader_calloc(&r, n, sizeof(*a->assigned_partitions));
     if (!r.err) a->n_assigned_partitions = n;
     for (int32_t i = 0; i < a->n_assigned_partitions && !r.err; i++)
         decode_assigned_topic(&r, &a->assigned_partitions[i]);

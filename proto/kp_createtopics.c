@@ -28,13 +28,6 @@ static bool version_ok(int16_t version) {
     return version >= 0 && version <= KP_CREATETOPICS_VERSION_MAX;
 }
 
-static void *alloc_elems(kp_reader_t *r, int32_t n, size_t size) {
-    void *p = n > 0 ? calloc((size_t)n, size) : NULL;
-
-    if (n > 0 && !p) kp_reader_fail(r, KP_BUF_NOMEM);
-    return p;
-}
-
 /* ---------------------------------------------------------------- request */
 
 static void decode_assignment(kp_reader_t *r, bool flex, kp_createtopics_assignment_t *a) {
@@ -42,7 +35,7 @@ static void decode_assignment(kp_reader_t *r, bool flex, kp_createtopics_assignm
 
     a->partition_index = kp_read_int32(r);
     n = kp_read_array_count_flex(r, flex, BROKER_ID_SIZE);
-    a->broker_ids = alloc_elems(r, n, sizeof(*a->broker_ids));
+    a->broker_ids = kp_reader_calloc(r, n, sizeof(*a->broker_ids));
     if (r->err) return;
     a->n_broker_ids = n;
     for (int32_t i = 0; i < n; i++) a->broker_ids[i] = kp_read_int32(r);
@@ -53,7 +46,7 @@ static void decode_assignments(kp_reader_t *r, bool flex, kp_createtopics_topic_
     int32_t n = kp_read_array_count_flex(r, flex, flex ? ASSIGNMENT_MIN_SIZE_FLEX
                                                         : ASSIGNMENT_MIN_SIZE);
 
-    t->assignments = alloc_elems(r, n, sizeof(*t->assignments));
+    t->assignments = kp_reader_calloc(r, n, sizeof(*t->assignments));
     if (r->err) return;
     t->n_assignments = n;
     for (int32_t i = 0; i < n && !r->err; i++) decode_assignment(r, flex, &t->assignments[i]);
@@ -62,7 +55,7 @@ static void decode_assignments(kp_reader_t *r, bool flex, kp_createtopics_topic_
 static void decode_configs(kp_reader_t *r, bool flex, kp_createtopics_topic_t *t) {
     int32_t n = kp_read_array_count_flex(r, flex, flex ? CONFIG_MIN_SIZE_FLEX : CONFIG_MIN_SIZE);
 
-    t->configs = alloc_elems(r, n, sizeof(*t->configs));
+    t->configs = kp_reader_calloc(r, n, sizeof(*t->configs));
     if (r->err) return;
     t->n_configs = n;
     for (int32_t i = 0; i < n && !r->err; i++) {
@@ -92,7 +85,7 @@ int kp_createtopics_request_decode(kp_reader_t *r, int16_t version,
         return r->err;
     }
     n = kp_read_array_count_flex(r, flex, flex ? TOPIC_MIN_SIZE_FLEX : TOPIC_MIN_SIZE);
-    req->topics = alloc_elems(r, n, sizeof(*req->topics));
+    req->topics = kp_reader_calloc(r, n, sizeof(*req->topics));
     if (!r->err) req->n_topics = n;
     for (int32_t i = 0; i < req->n_topics && !r->err; i++) decode_topic(r, flex, &req->topics[i]);
     req->timeout_ms = kp_read_int32(r);
@@ -114,12 +107,10 @@ void kp_createtopics_request_clear(kp_createtopics_request_t *req) {
 
 /* --------------------------------------------------------------- response */
 
-/* Non-nullable fields must never go out as null. */
-static kp_str_t nonnull(kp_str_t s) { return s.len < 0 ? kp_str_c("") : s; }
 
 static void encode_topic(kp_writer_t *w, int16_t version, bool flex,
                          const kp_createtopics_response_topic_t *t) {
-    kp_write_str_flex(w, flex, nonnull(t->name));
+    kp_write_str_flex(w, flex, kp_str_nonnull(t->name));
     kp_write_int16(w, t->error_code);
     if (version >= 1) kp_write_str_flex(w, flex, t->error_message);
     kp_write_empty_tags_flex(w, flex);

@@ -20,13 +20,6 @@
 
 static bool version_ok(int16_t version) { return version >= 0 && version <= KP_DELETERECORDS_VERSION_MAX; }
 
-static void *alloc_elems(kp_reader_t *r, int32_t n, size_t size) {
-    void *p = n > 0 ? calloc((size_t)n, size) : NULL;
-
-    if (n > 0 && !p) kp_reader_fail(r, KP_BUF_NOMEM);
-    return p;
-}
-
 static void decode_partition(kp_reader_t *r, bool flex, kp_deleterecords_request_partition_t *p) {
     p->partition_index = kp_read_int32(r);
     p->offset = kp_read_int64(r);
@@ -38,7 +31,7 @@ static void decode_topic(kp_reader_t *r, bool flex, kp_deleterecords_request_top
 
     t->name = kp_read_string_flex(r, flex);
     n = kp_read_array_count_flex(r, flex, flex ? PARTITION_MIN_SIZE_FLEX : PARTITION_MIN_SIZE);
-    t->partitions = alloc_elems(r, n, sizeof(*t->partitions));
+    t->partitions = kp_reader_calloc(r, n, sizeof(*t->partitions));
     if (r->err) return;
     t->n_partitions = n;
     for (int32_t i = 0; i < n && !r->err; i++) decode_partition(r, flex, &t->partitions[i]);
@@ -57,7 +50,7 @@ int kp_deleterecords_request_decode(kp_reader_t *r, int16_t version, kp_deletere
         return r->err;
     }
     n = kp_read_array_count_flex(r, flex, flex ? TOPIC_MIN_SIZE_FLEX : TOPIC_MIN_SIZE);
-    req->topics = alloc_elems(r, n, sizeof(*req->topics));
+    req->topics = kp_reader_calloc(r, n, sizeof(*req->topics));
     if (!r->err) req->n_topics = n;
     for (int32_t i = 0; i < req->n_topics && !r->err; i++) decode_topic(r, flex, &req->topics[i]);
     req->timeout_ms = kp_read_int32(r);
@@ -72,7 +65,6 @@ void kp_deleterecords_request_clear(kp_deleterecords_request_t *req) {
     req->n_topics = 0;
 }
 
-static kp_str_t nonnull(kp_str_t s) { return s.len < 0 ? kp_str_c("") : s; }
 static int32_t nonneg(int32_t n) { return n < 0 ? 0 : n; }
 
 static void encode_partition(kp_writer_t *w, bool flex, const kp_deleterecords_response_partition_t *p) {
@@ -83,7 +75,7 @@ static void encode_partition(kp_writer_t *w, bool flex, const kp_deleterecords_r
 }
 
 static void encode_topic(kp_writer_t *w, bool flex, const kp_deleterecords_response_topic_t *t) {
-    kp_write_str_flex(w, flex, nonnull(t->name));
+    kp_write_str_flex(w, flex, kp_str_nonnull(t->name));
     kp_write_array_count_flex(w, flex, nonneg(t->n_partitions));
     for (int32_t i = 0; i < t->n_partitions; i++) encode_partition(w, flex, &t->partitions[i]);
     kp_write_empty_tags_flex(w, flex);

@@ -26,13 +26,6 @@ static bool version_ok(int16_t version) {
     return version >= 0 && version <= KP_FETCH_VERSION_MAX;
 }
 
-static void *alloc_elems(kp_reader_t *r, int32_t n, size_t size) {
-    void *p = n > 0 ? calloc((size_t)n, size) : NULL;
-
-    if (n > 0 && !p) kp_reader_fail(r, KP_BUF_NOMEM);
-    return p;
-}
-
 static size_t topic_min_size(bool flex) {
     return flex ? KP_FETCH_TOPIC_MIN_SIZE_FLEX : KP_FETCH_TOPIC_MIN_SIZE;
 }
@@ -54,7 +47,7 @@ static void decode_topic(kp_reader_t *r, int16_t version, bool flex, kp_fetch_re
 
     t->topic = kp_read_string_flex(r, flex);
     n = kp_read_array_count_flex(r, flex, KP_FETCH_PARTITION_MIN_SIZE);
-    t->partitions = alloc_elems(r, n, sizeof(*t->partitions));
+    t->partitions = kp_reader_calloc(r, n, sizeof(*t->partitions));
     if (r->err) return;
     t->n_partitions = n;
     for (int32_t i = 0; i < n && !r->err; i++)
@@ -65,7 +58,7 @@ static void decode_topic(kp_reader_t *r, int16_t version, bool flex, kp_fetch_re
 static void decode_topics(kp_reader_t *r, int16_t version, bool flex, kp_fetch_request_t *req) {
     int32_t n = kp_read_array_count_flex(r, flex, topic_min_size(flex));
 
-    req->topics = alloc_elems(r, n, sizeof(*req->topics));
+    req->topics = kp_reader_calloc(r, n, sizeof(*req->topics));
     if (r->err) return;
     req->n_topics = n;
     for (int32_t i = 0; i < n && !r->err; i++) decode_topic(r, version, flex, &req->topics[i]);
@@ -131,7 +124,6 @@ void kp_fetch_request_clear(kp_fetch_request_t *req) {
 
 /* --------------------------------------------------------------- response */
 
-static kp_str_t nonnull(kp_str_t s) { return s.len < 0 ? kp_str_c("") : s; }
 static int32_t nonneg(int32_t n) { return n < 0 ? 0 : n; }
 
 static void encode_aborted(kp_writer_t *w, bool flex, const kp_fetch_response_partition_t *p) {
@@ -189,7 +181,7 @@ int kp_fetch_response_encode(kp_writer_t *w, int16_t version, const kp_fetch_res
     for (int32_t i = 0; i < resp->n_responses; i++) {
         const kp_fetch_response_topic_t *t = &resp->responses[i];
 
-        kp_write_str_flex(w, flex, nonnull(t->topic));
+        kp_write_str_flex(w, flex, kp_str_nonnull(t->topic));
         kp_write_array_count_flex(w, flex, nonneg(t->n_partitions));
         for (int32_t j = 0; j < t->n_partitions; j++) {
             size_t pos = encode_partition(w, version, flex, &t->partitions[j]);

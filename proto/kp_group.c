@@ -36,16 +36,6 @@ static int refuse_version(kp_reader_t *r) {
     return r->err;
 }
 
-static void *alloc_elems(kp_reader_t *r, int32_t n, size_t size) {
-    void *p = n > 0 ? calloc((size_t)n, size) : NULL;
-
-    if (n > 0 && !p) kp_reader_fail(r, KP_BUF_NOMEM);
-    return p;
-}
-
-/* Non-nullable fields must never go out as null. */
-static kp_str_t nonnull(kp_str_t s) { return s.len < 0 ? kp_str_c("") : s; }
-static kp_bytes_t nonnull_bytes(kp_bytes_t b) { return b.len < 0 ? (kp_bytes_t){0, NULL} : b; }
 static int32_t nonneg(int32_t n) { return n < 0 ? 0 : n; }
 
 /* ------------------------------------------------------------- JoinGroup */
@@ -53,7 +43,7 @@ static int32_t nonneg(int32_t n) { return n < 0 ? 0 : n; }
 static void decode_protocols(kp_reader_t *r, bool flex, kp_joingroup_request_t *req) {
     int32_t n = kp_read_array_count_flex(r, flex, flex ? PROTOCOL_MIN_SIZE_FLEX : PROTOCOL_MIN_SIZE);
 
-    req->protocols = alloc_elems(r, n, sizeof(*req->protocols));
+    req->protocols = kp_reader_calloc(r, n, sizeof(*req->protocols));
     if (r->err) return;
     req->n_protocols = n;
     for (int32_t i = 0; i < n && !r->err; i++) {
@@ -89,9 +79,9 @@ void kp_joingroup_request_clear(kp_joingroup_request_t *req) {
 
 static void encode_joingroup_member(kp_writer_t *w, int16_t version, bool flex,
                                     const kp_joingroup_member_t *m) {
-    kp_write_str_flex(w, flex, nonnull(m->member_id));
+    kp_write_str_flex(w, flex, kp_str_nonnull(m->member_id));
     if (version >= 5) kp_write_str_flex(w, flex, m->group_instance_id);
-    kp_write_bytes_flex(w, flex, nonnull_bytes(m->metadata));
+    kp_write_bytes_flex(w, flex, kp_bytes_nonnull(m->metadata));
     kp_write_empty_tags_flex(w, flex);
 }
 
@@ -103,9 +93,9 @@ int kp_joingroup_response_encode(kp_writer_t *w, int16_t version, const kp_joing
     if (version >= 2) kp_write_int32(w, resp->throttle_time_ms);
     kp_write_int16(w, resp->error_code);
     kp_write_int32(w, resp->generation_id);
-    kp_write_str_flex(w, flex, nonnull(resp->protocol_name));
-    kp_write_str_flex(w, flex, nonnull(resp->leader));
-    kp_write_str_flex(w, flex, nonnull(resp->member_id));
+    kp_write_str_flex(w, flex, kp_str_nonnull(resp->protocol_name));
+    kp_write_str_flex(w, flex, kp_str_nonnull(resp->leader));
+    kp_write_str_flex(w, flex, kp_str_nonnull(resp->member_id));
     kp_write_array_count_flex(w, flex, n);
     for (int32_t i = 0; i < n; i++) encode_joingroup_member(w, version, flex, &resp->members[i]);
     kp_write_empty_tags_flex(w, flex);
@@ -117,7 +107,7 @@ int kp_joingroup_response_encode(kp_writer_t *w, int16_t version, const kp_joing
 static void decode_assignments(kp_reader_t *r, bool flex, kp_syncgroup_request_t *req) {
     int32_t n = kp_read_array_count_flex(r, flex, flex ? ASSIGNMENT_MIN_SIZE_FLEX : ASSIGNMENT_MIN_SIZE);
 
-    req->assignments = alloc_elems(r, n, sizeof(*req->assignments));
+    req->assignments = kp_reader_calloc(r, n, sizeof(*req->assignments));
     if (r->err) return;
     req->n_assignments = n;
     for (int32_t i = 0; i < n && !r->err; i++) {
@@ -154,7 +144,7 @@ int kp_syncgroup_response_encode(kp_writer_t *w, int16_t version, const kp_syncg
     if (!version_ok(version, KP_SYNCGROUP_VERSION_MAX)) return KP_BUF_INVALID;
     if (version >= 1) kp_write_int32(w, resp->throttle_time_ms);
     kp_write_int16(w, resp->error_code);
-    kp_write_bytes_flex(w, flex, nonnull_bytes(resp->assignment));
+    kp_write_bytes_flex(w, flex, kp_bytes_nonnull(resp->assignment));
     kp_write_empty_tags_flex(w, flex);
     return w->err;
 }
@@ -192,7 +182,7 @@ static void decode_single_member(kp_reader_t *r, kp_leavegroup_request_t *req) {
     kp_str_t member_id = kp_read_string(r);
 
     if (r->err) return;
-    req->members = alloc_elems(r, 1, sizeof(*req->members));
+    req->members = kp_reader_calloc(r, 1, sizeof(*req->members));
     if (r->err) return;
     req->members[0] = (kp_leavegroup_member_t){member_id, KP_STR_NULL};
     req->n_members = 1;
@@ -202,7 +192,7 @@ static void decode_single_member(kp_reader_t *r, kp_leavegroup_request_t *req) {
 static void decode_members(kp_reader_t *r, bool flex, kp_leavegroup_request_t *req) {
     int32_t n = kp_read_array_count_flex(r, flex, flex ? LEAVE_MEMBER_MIN_SIZE_FLEX : LEAVE_MEMBER_MIN_SIZE);
 
-    req->members = alloc_elems(r, n, sizeof(*req->members));
+    req->members = kp_reader_calloc(r, n, sizeof(*req->members));
     if (r->err) return;
     req->n_members = n;
     for (int32_t i = 0; i < n && !r->err; i++) {
@@ -233,7 +223,7 @@ void kp_leavegroup_request_clear(kp_leavegroup_request_t *req) {
 }
 
 static void encode_leave_member(kp_writer_t *w, bool flex, const kp_leavegroup_member_response_t *m) {
-    kp_write_str_flex(w, flex, nonnull(m->member_id));
+    kp_write_str_flex(w, flex, kp_str_nonnull(m->member_id));
     kp_write_str_flex(w, flex, m->group_instance_id);
     kp_write_int16(w, m->error_code);
     kp_write_empty_tags_flex(w, flex);

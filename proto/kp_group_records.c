@@ -21,8 +21,6 @@
 #define MEMBER_MIN_SIZE_V1 (MEMBER_MIN_SIZE_V0 + 4)
 #define MEMBER_MIN_SIZE_V3 (MEMBER_MIN_SIZE_V1 + 2)
 
-static kp_str_t nonnull(kp_str_t s) { return s.len < 0 ? kp_str_c("") : s; }
-static kp_bytes_t nonnull_bytes(kp_bytes_t b) { return b.len < 0 ? (kp_bytes_t){0, NULL} : b; }
 
 /* ------------------------------------------------------------------ keys */
 
@@ -46,15 +44,15 @@ int kp_group_key_decode(kp_reader_t *r, kp_group_key_t *k) {
 
 int kp_offset_commit_key_encode(kp_writer_t *w, kp_str_t group, kp_str_t topic, int32_t partition) {
     kp_write_int16(w, KP_OFFSET_COMMIT_KEY_VERSION);
-    kp_write_str(w, nonnull(group));
-    kp_write_str(w, nonnull(topic));
+    kp_write_str(w, kp_str_nonnull(group));
+    kp_write_str(w, kp_str_nonnull(topic));
     kp_write_int32(w, partition);
     return w->err;
 }
 
 int kp_group_metadata_key_encode(kp_writer_t *w, kp_str_t group) {
     kp_write_int16(w, KP_GROUP_METADATA_KEY_VERSION);
-    kp_write_str(w, nonnull(group));
+    kp_write_str(w, kp_str_nonnull(group));
     return w->err;
 }
 
@@ -86,7 +84,7 @@ int kp_offset_commit_value_encode(kp_writer_t *w, const kp_offset_commit_value_t
     kp_write_int16(w, version);
     kp_write_int64(w, v->offset);
     if (version == 3) kp_write_int32(w, v->leader_epoch);
-    kp_write_str(w, nonnull(v->metadata));
+    kp_write_str(w, kp_str_nonnull(v->metadata));
     kp_write_int64(w, v->commit_timestamp);
     if (version == 1) kp_write_int64(w, v->expire_timestamp);
     return w->err;
@@ -150,21 +148,21 @@ void kp_group_metadata_value_clear(kp_group_metadata_value_t *v) {
 }
 
 static void encode_member(kp_writer_t *w, const kp_group_metadata_member_t *m) {
-    kp_write_str(w, nonnull(m->member_id));
+    kp_write_str(w, kp_str_nonnull(m->member_id));
     kp_write_str(w, m->group_instance_id);
-    kp_write_str(w, nonnull(m->client_id));
-    kp_write_str(w, nonnull(m->client_host));
+    kp_write_str(w, kp_str_nonnull(m->client_id));
+    kp_write_str(w, kp_str_nonnull(m->client_host));
     kp_write_int32(w, m->rebalance_timeout);
     kp_write_int32(w, m->session_timeout);
-    kp_write_bytes(w, nonnull_bytes(m->subscription));
-    kp_write_bytes(w, nonnull_bytes(m->assignment));
+    kp_write_bytes(w, kp_bytes_nonnull(m->subscription));
+    kp_write_bytes(w, kp_bytes_nonnull(m->assignment));
 }
 
 int kp_group_metadata_value_encode(kp_writer_t *w, const kp_group_metadata_value_t *v) {
     int32_t n = v->n_members < 0 ? 0 : v->n_members;
 
     kp_write_int16(w, KP_GROUP_METADATA_VALUE_VERSION_MAX);
-    kp_write_str(w, nonnull(v->protocol_type));
+    kp_write_str(w, kp_str_nonnull(v->protocol_type));
     kp_write_int32(w, v->generation);
     kp_write_str(w, v->protocol);
     kp_write_str(w, v->leader);

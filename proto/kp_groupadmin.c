@@ -31,22 +31,13 @@ static size_t tags_min(bool flex) { return flex ? 1 : 0; }
 
 static bool version_ok(int16_t version, int16_t max) { return version >= 0 && version <= max; }
 
-static void *alloc_elems(kp_reader_t *r, int32_t n, size_t size) {
-    void *p = n > 0 ? calloc((size_t)n, size) : NULL;
-
-    if (n > 0 && !p) kp_reader_fail(r, KP_BUF_NOMEM);
-    return p;
-}
-
-static kp_str_t nonnull(kp_str_t s) { return s.len < 0 ? kp_str_c("") : s; }
-static kp_bytes_t nonnull_bytes(kp_bytes_t b) { return b.len < 0 ? (kp_bytes_t){0, NULL} : b; }
 static int32_t nonneg(int32_t n) { return n < 0 ? 0 : n; }
 
 /* A [string] array into an owned array of borrowed slices; *n is set only
  * once the array exists, so a clear after a failure frees what there is. */
 static kp_str_t *decode_string_array(kp_reader_t *r, bool flex, int32_t *n) {
     int32_t count = kp_read_array_count_flex(r, flex, str_min(flex));
-    kp_str_t *a = alloc_elems(r, count, sizeof(*a));
+    kp_str_t *a = kp_reader_calloc(r, count, sizeof(*a));
 
     *n = r->err ? 0 : count;
     for (int32_t i = 0; i < *n; i++) a[i] = kp_read_string_flex(r, flex);
@@ -56,7 +47,7 @@ static kp_str_t *decode_string_array(kp_reader_t *r, bool flex, int32_t *n) {
 static void encode_string_array(kp_writer_t *w, bool flex, const kp_str_t *a, int32_t n) {
     n = nonneg(n);
     kp_write_array_count_flex(w, flex, n);
-    for (int32_t i = 0; i < n; i++) kp_write_str_flex(w, flex, nonnull(a[i]));
+    for (int32_t i = 0; i < n; i++) kp_write_str_flex(w, flex, kp_str_nonnull(a[i]));
 }
 
 /* -------------------------------------------------------------- ListGroups */
@@ -87,8 +78,8 @@ int kp_listgroups_response_encode(kp_writer_t *w, int16_t version, const kp_list
     kp_write_int16(w, resp->error_code);
     kp_write_array_count_flex(w, flex, n);
     for (int32_t i = 0; i < n; i++) {
-        kp_write_str_flex(w, flex, nonnull(resp->groups[i].group_id));
-        kp_write_str_flex(w, flex, nonnull(resp->groups[i].protocol_type));
+        kp_write_str_flex(w, flex, kp_str_nonnull(resp->groups[i].group_id));
+        kp_write_str_flex(w, flex, kp_str_nonnull(resp->groups[i].protocol_type));
         kp_write_empty_tags_flex(w, flex);
     }
     kp_write_empty_tags_flex(w, flex);
@@ -107,7 +98,7 @@ int kp_listgroups_response_decode(kp_reader_t *r, int16_t version, kp_listgroups
     if (version >= 1) resp->throttle_time_ms = kp_read_int32(r);
     resp->error_code = kp_read_int16(r);
     n = kp_read_array_count_flex(r, flex, 2 * str_min(flex) + tags_min(flex));
-    resp->groups = alloc_elems(r, n, sizeof(*resp->groups));
+    resp->groups = kp_reader_calloc(r, n, sizeof(*resp->groups));
     if (!r->err) resp->n_groups = n;
     for (int32_t i = 0; i < resp->n_groups && !r->err; i++) {
         resp->groups[i].group_id = kp_read_string_flex(r, flex);
@@ -159,12 +150,12 @@ int kp_describegroups_request_encode(kp_writer_t *w, int16_t version, const kp_d
 }
 
 static void encode_member(kp_writer_t *w, int16_t version, bool flex, const kp_describegroups_response_member_t *m) {
-    kp_write_str_flex(w, flex, nonnull(m->member_id));
+    kp_write_str_flex(w, flex, kp_str_nonnull(m->member_id));
     if (version >= 4) kp_write_str_flex(w, flex, m->group_instance_id);
-    kp_write_str_flex(w, flex, nonnull(m->client_id));
-    kp_write_str_flex(w, flex, nonnull(m->client_host));
-    kp_write_bytes_flex(w, flex, nonnull_bytes(m->member_metadata));
-    kp_write_bytes_flex(w, flex, nonnull_bytes(m->member_assignment));
+    kp_write_str_flex(w, flex, kp_str_nonnull(m->client_id));
+    kp_write_str_flex(w, flex, kp_str_nonnull(m->client_host));
+    kp_write_bytes_flex(w, flex, kp_bytes_nonnull(m->member_metadata));
+    kp_write_bytes_flex(w, flex, kp_bytes_nonnull(m->member_assignment));
     kp_write_empty_tags_flex(w, flex);
 }
 
@@ -172,10 +163,10 @@ static void encode_group(kp_writer_t *w, int16_t version, bool flex, const kp_de
     int32_t n = nonneg(g->n_members);
 
     kp_write_int16(w, g->error_code);
-    kp_write_str_flex(w, flex, nonnull(g->group_id));
-    kp_write_str_flex(w, flex, nonnull(g->group_state));
-    kp_write_str_flex(w, flex, nonnull(g->protocol_type));
-    kp_write_str_flex(w, flex, nonnull(g->protocol_data));
+    kp_write_str_flex(w, flex, kp_str_nonnull(g->group_id));
+    kp_write_str_flex(w, flex, kp_str_nonnull(g->group_state));
+    kp_write_str_flex(w, flex, kp_str_nonnull(g->protocol_type));
+    kp_write_str_flex(w, flex, kp_str_nonnull(g->protocol_data));
     kp_write_array_count_flex(w, flex, n);
     for (int32_t i = 0; i < n; i++) encode_member(w, version, flex, &g->members[i]);
     if (version >= 3) kp_write_int32(w, g->authorized_operations);
@@ -228,7 +219,7 @@ static void decode_group(kp_reader_t *r, int16_t version, bool flex, kp_describe
     g->protocol_type = kp_read_string_flex(r, flex);
     g->protocol_data = kp_read_string_flex(r, flex);
     n = kp_read_array_count_flex(r, flex, member_min_size(version, flex));
-    g->members = alloc_elems(r, n, sizeof(*g->members));
+    g->members = kp_reader_calloc(r, n, sizeof(*g->members));
     if (r->err) return;
     g->n_members = n;
     for (int32_t i = 0; i < n && !r->err; i++) decode_member(r, version, flex, &g->members[i]);
@@ -247,7 +238,7 @@ int kp_describegroups_response_decode(kp_reader_t *r, int16_t version, kp_descri
     }
     if (version >= 1) resp->throttle_time_ms = kp_read_int32(r);
     n = kp_read_array_count_flex(r, flex, group_min_size(version, flex));
-    resp->groups = alloc_elems(r, n, sizeof(*resp->groups));
+    resp->groups = kp_reader_calloc(r, n, sizeof(*resp->groups));
     if (!r->err) resp->n_groups = n;
     for (int32_t i = 0; i < resp->n_groups && !r->err; i++) decode_group(r, version, flex, &resp->groups[i]);
     kp_skip_tags_flex(r, flex);
@@ -290,7 +281,7 @@ int kp_deletegroups_response_encode(kp_writer_t *w, int16_t version, const kp_de
     kp_write_int32(w, resp->throttle_time_ms);
     kp_write_array_count_flex(w, flex, n);
     for (int32_t i = 0; i < n; i++) {
-        kp_write_str_flex(w, flex, nonnull(resp->results[i].group_id));
+        kp_write_str_flex(w, flex, kp_str_nonnull(resp->results[i].group_id));
         kp_write_int16(w, resp->results[i].error_code);
         kp_write_empty_tags_flex(w, flex);
     }

@@ -28,13 +28,6 @@ static bool version_ok(int16_t version) {
     return version >= 0 && version <= KP_LISTOFFSETS_VERSION_MAX;
 }
 
-static void *alloc_elems(kp_reader_t *r, int32_t n, size_t size) {
-    void *p = n > 0 ? calloc((size_t)n, size) : NULL;
-
-    if (n > 0 && !p) kp_reader_fail(r, KP_BUF_NOMEM);
-    return p;
-}
-
 static void decode_partition(kp_reader_t *r, int16_t version, bool flex,
                              kp_listoffsets_request_partition_t *p) {
     p->partition_index = kp_read_int32(r);
@@ -50,7 +43,7 @@ static void decode_topic(kp_reader_t *r, int16_t version, bool flex,
 
     t->name = kp_read_string_flex(r, flex);
     n = kp_read_array_count_flex(r, flex, KP_LISTOFFSETS_PARTITION_MIN_SIZE);
-    t->partitions = alloc_elems(r, n, sizeof(*t->partitions));
+    t->partitions = kp_reader_calloc(r, n, sizeof(*t->partitions));
     if (r->err) return;
     t->n_partitions = n;
     for (int32_t i = 0; i < n && !r->err; i++)
@@ -74,7 +67,7 @@ int kp_listoffsets_request_decode(kp_reader_t *r, int16_t version, kp_listoffset
     n = kp_read_array_count_flex(r, flex,
                                  flex ? KP_LISTOFFSETS_TOPIC_MIN_SIZE_FLEX
                                       : KP_LISTOFFSETS_TOPIC_MIN_SIZE);
-    req->topics = alloc_elems(r, n, sizeof(*req->topics));
+    req->topics = kp_reader_calloc(r, n, sizeof(*req->topics));
     if (!r->err) req->n_topics = n;
     for (int32_t i = 0; i < req->n_topics && !r->err; i++)
         decode_topic(r, version, flex, &req->topics[i]);
@@ -89,7 +82,6 @@ void kp_listoffsets_request_clear(kp_listoffsets_request_t *req) {
     req->n_topics = 0;
 }
 
-static kp_str_t nonnull(kp_str_t s) { return s.len < 0 ? kp_str_c("") : s; }
 static int32_t nonneg(int32_t n) { return n < 0 ? 0 : n; }
 
 static void encode_partition(kp_writer_t *w, int16_t version, bool flex,
@@ -109,7 +101,7 @@ static void encode_partition(kp_writer_t *w, int16_t version, bool flex,
 
 static void encode_topic(kp_writer_t *w, int16_t version, bool flex,
                          const kp_listoffsets_response_topic_t *t) {
-    kp_write_str_flex(w, flex, nonnull(t->name));
+    kp_write_str_flex(w, flex, kp_str_nonnull(t->name));
     kp_write_array_count_flex(w, flex, nonneg(t->n_partitions));
     for (int32_t i = 0; i < t->n_partitions; i++)
         encode_partition(w, version, flex, &t->partitions[i]);
@@ -132,7 +124,7 @@ int kp_listoffsets_response_encode(kp_writer_t *w, int16_t version,
 
 static void encode_request_topic(kp_writer_t *w, int16_t version, bool flex,
                                  const kp_listoffsets_request_topic_t *t) {
-    kp_write_str_flex(w, flex, nonnull(t->name));
+    kp_write_str_flex(w, flex, kp_str_nonnull(t->name));
     kp_write_array_count_flex(w, flex, nonneg(t->n_partitions));
     for (int32_t i = 0; i < t->n_partitions; i++) {
         const kp_listoffsets_request_partition_t *p = &t->partitions[i];
@@ -166,7 +158,7 @@ static void decode_response_partition(kp_reader_t *r, int16_t version, bool flex
     p->offset = -1;
     if (version == 0) {
         int32_t n = kp_read_array_count_flex(r, flex, KP_LISTOFFSETS_OFFSET_SIZE);
-        int64_t *offsets = alloc_elems(r, n, sizeof(*offsets));
+        int64_t *offsets = kp_reader_calloc(r, n, sizeof(*offsets));
         if (r->err) return;
         for (int32_t i = 0; i < n; i++) offsets[i] = kp_read_int64(r);
         p->old_style_offsets = offsets;
@@ -185,7 +177,7 @@ static void decode_response_topic(kp_reader_t *r, int16_t version, bool flex, kp
 
     t->name = kp_read_string_flex(r, flex);
     n = kp_read_array_count_flex(r, flex, min);
-    parts = alloc_elems(r, n, sizeof(*parts));
+    parts = kp_reader_calloc(r, n, sizeof(*parts));
     if (r->err) return;
     t->partitions = parts;
     t->n_partitions = n;
@@ -205,7 +197,7 @@ int kp_listoffsets_response_decode(kp_reader_t *r, int16_t version, kp_listoffse
     }
     if (version >= 2) resp->throttle_time_ms = kp_read_int32(r);
     n = kp_read_array_count_flex(r, flex, flex ? KP_LISTOFFSETS_TOPIC_MIN_SIZE_FLEX : KP_LISTOFFSETS_TOPIC_MIN_SIZE);
-    topics = alloc_elems(r, n, sizeof(*topics));
+    topics = kp_reader_calloc(r, n, sizeof(*topics));
     if (!r->err) {
         resp->topics = topics;
         resp->n_topics = n;

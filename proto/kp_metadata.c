@@ -74,14 +74,12 @@ bool kp_metadata_request_all_topics(const kp_metadata_request_t *req, int16_t ve
     return version == 0 ? req->n_topics == 0 : req->n_topics < 0;
 }
 
-/* Non-nullable fields must never go out as null. */
-static kp_str_t nonnull(kp_str_t s) { return s.len < 0 ? kp_str_c("") : s; }
 static int32_t nonneg(int32_t n) { return n < 0 ? 0 : n; }
 
 static void encode_broker(kp_writer_t *w, int16_t version, bool flex,
                           const kp_metadata_response_broker_t *b) {
     kp_write_int32(w, b->node_id);
-    kp_write_str_flex(w, flex, nonnull(b->host));
+    kp_write_str_flex(w, flex, kp_str_nonnull(b->host));
     kp_write_int32(w, b->port);
     if (version >= 1) kp_write_str_flex(w, flex, b->rack);
     kp_write_empty_tags_flex(w, flex);
@@ -102,7 +100,7 @@ static void encode_partition(kp_writer_t *w, int16_t version, bool flex,
 static void encode_topic(kp_writer_t *w, int16_t version, bool flex,
                          const kp_metadata_response_topic_t *t) {
     kp_write_int16(w, t->error_code);
-    kp_write_str_flex(w, flex, nonnull(t->name));
+    kp_write_str_flex(w, flex, kp_str_nonnull(t->name));
     if (version >= 1) kp_write_bool(w, t->is_internal);
     kp_write_array_count_flex(w, flex, nonneg(t->n_partitions));
     for (int32_t i = 0; i < t->n_partitions; i++)
@@ -137,7 +135,7 @@ int kp_metadata_request_encode(kp_writer_t *w, int16_t version, const kp_metadat
     if (version < 4 && !req->allow_auto_topic_creation) return KP_BUF_INVALID;
     kp_write_array_count_flex(w, flex, req->n_topics < 0 ? -1 : req->n_topics);
     for (int32_t i = 0; i < req->n_topics; i++) {
-        kp_write_str_flex(w, flex, nonnull(req->topics[i].name));
+        kp_write_str_flex(w, flex, kp_str_nonnull(req->topics[i].name));
         kp_write_empty_tags_flex(w, flex);
     }
     if (version >= 4) kp_write_bool(w, req->allow_auto_topic_creation);
@@ -145,17 +143,10 @@ int kp_metadata_request_encode(kp_writer_t *w, int16_t version, const kp_metadat
     return w->err;
 }
 
-static void *alloc_elems(kp_reader_t *r, int32_t n, size_t size) {
-    void *p = n > 0 ? calloc((size_t)n, size) : NULL;
-
-    if (n > 0 && !p) kp_reader_fail(r, KP_BUF_NOMEM);
-    return p;
-}
-
 /* An id list into an owned array; *n is set only once the array exists. */
 static const int32_t *decode_ids(kp_reader_t *r, bool flex, int32_t *n) {
     int32_t count = kp_read_array_count_flex(r, flex, KP_METADATA_ID_SIZE);
-    int32_t *ids = alloc_elems(r, count, sizeof(*ids));
+    int32_t *ids = kp_reader_calloc(r, count, sizeof(*ids));
 
     *n = r->err ? 0 : count;
     for (int32_t i = 0; i < *n; i++) ids[i] = kp_read_int32(r);
@@ -192,7 +183,7 @@ static void decode_response_topic(kp_reader_t *r, int16_t version, bool flex, kp
     t->name = kp_read_string_flex(r, flex);
     t->is_internal = version >= 1 ? kp_read_bool(r) : false;
     n = kp_read_array_count_flex(r, flex, partition_min_size(version));
-    parts = alloc_elems(r, n, sizeof(*parts));
+    parts = kp_reader_calloc(r, n, sizeof(*parts));
     if (r->err) return;
     t->partitions = parts;
     t->n_partitions = n;
@@ -203,7 +194,7 @@ static void decode_response_topic(kp_reader_t *r, int16_t version, bool flex, kp
 static void decode_response_brokers(kp_reader_t *r, int16_t version, bool flex, kp_metadata_response_t *resp) {
     size_t min = version >= 1 ? KP_METADATA_BROKER_MIN_SIZE + 2 : KP_METADATA_BROKER_MIN_SIZE;
     int32_t n = kp_read_array_count_flex(r, flex, min);
-    kp_metadata_response_broker_t *brokers = alloc_elems(r, n, sizeof(*brokers));
+    kp_metadata_response_broker_t *brokers = kp_reader_calloc(r, n, sizeof(*brokers));
 
     if (r->err) return;
     resp->brokers = brokers;
@@ -214,7 +205,7 @@ static void decode_response_brokers(kp_reader_t *r, int16_t version, bool flex, 
 static void decode_response_topics(kp_reader_t *r, int16_t version, bool flex, kp_metadata_response_t *resp) {
     size_t min = version >= 1 ? KP_METADATA_RESP_TOPIC_MIN_SIZE + 1 : KP_METADATA_RESP_TOPIC_MIN_SIZE;
     int32_t n = kp_read_array_count_flex(r, flex, min);
-    kp_metadata_response_topic_t *topics = alloc_elems(r, n, sizeof(*topics));
+    kp_metadata_response_topic_t *topics = kp_reader_calloc(r, n, sizeof(*topics));
 
     if (r->err) return;
     resp->topics = topics;

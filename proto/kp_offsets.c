@@ -30,15 +30,6 @@ static bool fetch_version_ok(int16_t version) {
     return version >= 0 && version <= KP_OFFSETFETCH_VERSION_MAX;
 }
 
-static void *alloc_elems(kp_reader_t *r, int32_t n, size_t size) {
-    void *p = n > 0 ? calloc((size_t)n, size) : NULL;
-
-    if (n > 0 && !p) kp_reader_fail(r, KP_BUF_NOMEM);
-    return p;
-}
-
-/* Non-nullable fields must never go out as null, nor counts as negative. */
-static kp_str_t nonnull(kp_str_t s) { return s.len < 0 ? kp_str_c("") : s; }
 static int32_t nonneg(int32_t n) { return n < 0 ? 0 : n; }
 
 static size_t topic_min_size(bool flex) { return flex ? TOPIC_MIN_SIZE_FLEX : TOPIC_MIN_SIZE; }
@@ -72,7 +63,7 @@ static void decode_commit_topic(kp_reader_t *r, int16_t version, bool flex,
 
     t->name = kp_read_string_flex(r, flex);
     n = kp_read_array_count_flex(r, flex, commit_partition_min_size(version));
-    t->partitions = alloc_elems(r, n, sizeof(*t->partitions));
+    t->partitions = kp_reader_calloc(r, n, sizeof(*t->partitions));
     if (r->err) return;
     t->n_partitions = n;
     for (int32_t i = 0; i < n && !r->err; i++) decode_commit_partition(r, version, flex, &t->partitions[i]);
@@ -105,7 +96,7 @@ int kp_offsetcommit_request_decode(kp_reader_t *r, int16_t version, kp_offsetcom
     }
     decode_commit_group(r, version, flex, req);
     n = kp_read_array_count_flex(r, flex, topic_min_size(flex));
-    req->topics = alloc_elems(r, n, sizeof(*req->topics));
+    req->topics = kp_reader_calloc(r, n, sizeof(*req->topics));
     if (!r->err) req->n_topics = n;
     for (int32_t i = 0; i < req->n_topics && !r->err; i++) decode_commit_topic(r, version, flex, &req->topics[i]);
     kp_skip_tags_flex(r, flex);
@@ -124,7 +115,7 @@ void kp_offsetcommit_request_clear(kp_offsetcommit_request_t *req) {
 static void encode_commit_topic(kp_writer_t *w, bool flex, const kp_offsetcommit_response_topic_t *t) {
     int32_t n = nonneg(t->n_partitions);
 
-    kp_write_str_flex(w, flex, nonnull(t->name));
+    kp_write_str_flex(w, flex, kp_str_nonnull(t->name));
     kp_write_array_count_flex(w, flex, n);
     for (int32_t i = 0; i < n; i++) {
         kp_write_int32(w, t->partitions[i].partition_index);
@@ -153,7 +144,7 @@ static void decode_fetch_request_topic(kp_reader_t *r, bool flex, kp_offsetfetch
 
     t->name = kp_read_string_flex(r, flex);
     n = kp_read_array_count_flex(r, flex, INT32_SIZE);
-    t->partition_indexes = alloc_elems(r, n, sizeof(*t->partition_indexes));
+    t->partition_indexes = kp_reader_calloc(r, n, sizeof(*t->partition_indexes));
     if (r->err) return;
     t->n_partition_indexes = n;
     for (int32_t i = 0; i < n; i++) t->partition_indexes[i] = kp_read_int32(r);
@@ -176,7 +167,7 @@ int kp_offsetfetch_request_decode(kp_reader_t *r, int16_t version, kp_offsetfetc
     else
         n = kp_read_array_count_flex(r, flex, topic_min_size(flex));
     req->topics_null = n < 0;
-    req->topics = alloc_elems(r, n, sizeof(*req->topics));
+    req->topics = kp_reader_calloc(r, n, sizeof(*req->topics));
     if (!r->err) req->n_topics = nonneg(n);
     for (int32_t i = 0; i < req->n_topics && !r->err; i++) decode_fetch_request_topic(r, flex, &req->topics[i]);
     kp_skip_tags_flex(r, flex);
@@ -194,12 +185,12 @@ int kp_offsetfetch_request_encode(kp_writer_t *w, int16_t version, const kp_offs
     int32_t n = nonneg(req->n_topics);
 
     if (!fetch_version_ok(version) || (req->topics_null && version < 2)) return KP_BUF_INVALID;
-    kp_write_str_flex(w, flex, nonnull(req->group_id));
+    kp_write_str_flex(w, flex, kp_str_nonnull(req->group_id));
     if (req->topics_null) n = 0;
     kp_write_array_count_flex(w, flex, req->topics_null ? -1 : n);
     for (int32_t i = 0; i < n; i++) {
         const kp_offsetfetch_request_topic_t *t = &req->topics[i];
-        kp_write_str_flex(w, flex, nonnull(t->name));
+        kp_write_str_flex(w, flex, kp_str_nonnull(t->name));
         kp_write_int32_array_flex(w, flex, t->partition_indexes, nonneg(t->n_partition_indexes));
         kp_write_empty_tags_flex(w, flex);
     }
@@ -221,7 +212,7 @@ static size_t fetch_partition_min_size(int16_t version) {
 static void encode_fetch_topic(kp_writer_t *w, int16_t version, bool flex, const kp_offsetfetch_response_topic_t *t) {
     int32_t n = nonneg(t->n_partitions);
 
-    kp_write_str_flex(w, flex, nonnull(t->name));
+    kp_write_str_flex(w, flex, kp_str_nonnull(t->name));
     kp_write_array_count_flex(w, flex, n);
     for (int32_t i = 0; i < n; i++) {
         const kp_offsetfetch_response_partition_t *p = &t->partitions[i];
@@ -264,7 +255,7 @@ static void decode_fetch_response_topic(kp_reader_t *r, int16_t version, bool fl
 
     t->name = kp_read_string_flex(r, flex);
     n = kp_read_array_count_flex(r, flex, fetch_partition_min_size(version));
-    t->partitions = alloc_elems(r, n, sizeof(*t->partitions));
+    t->partitions = kp_reader_calloc(r, n, sizeof(*t->partitions));
     if (r->err) return;
     t->n_partitions = n;
     for (int32_t i = 0; i < n && !r->err; i++) decode_fetch_partition(r, version, flex, &t->partitions[i]);
@@ -282,7 +273,7 @@ int kp_offsetfetch_response_decode(kp_reader_t *r, int16_t version, kp_offsetfet
     }
     if (version >= 3) resp->throttle_time_ms = kp_read_int32(r);
     n = kp_read_array_count_flex(r, flex, topic_min_size(flex));
-    resp->topics = alloc_elems(r, n, sizeof(*resp->topics));
+    resp->topics = kp_reader_calloc(r, n, sizeof(*resp->topics));
     if (!r->err) resp->n_topics = n;
     for (int32_t i = 0; i < resp->n_topics && !r->err; i++)
         decode_fetch_response_topic(r, version, flex, &resp->topics[i]);

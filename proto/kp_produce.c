@@ -22,14 +22,6 @@ static bool version_ok(int16_t version) {
     return version >= 0 && version <= KP_PRODUCE_VERSION_MAX;
 }
 
-/* Allocates n zeroed elements, failing r when out of memory. */
-static void *alloc_elems(kp_reader_t *r, int32_t n, size_t size) {
-    void *p = n > 0 ? calloc((size_t)n, size) : NULL;
-
-    if (n > 0 && !p) kp_reader_fail(r, KP_BUF_NOMEM);
-    return p;
-}
-
 static void decode_partition(kp_reader_t *r, bool flex, kp_produce_request_partition_t *p) {
     kp_bytes_t records;
 
@@ -46,7 +38,7 @@ static void decode_topic(kp_reader_t *r, bool flex, kp_produce_request_topic_t *
 
     t->name = kp_read_string_flex(r, flex);
     n = kp_read_array_count_flex(r, flex, KP_PRODUCE_PARTITION_MIN_SIZE);
-    t->partition_data = alloc_elems(r, n, sizeof(*t->partition_data));
+    t->partition_data = kp_reader_calloc(r, n, sizeof(*t->partition_data));
     if (r->err) return;
     t->n_partition_data = n;
     for (int32_t i = 0; i < n && !r->err; i++) decode_partition(r, flex, &t->partition_data[i]);
@@ -56,7 +48,7 @@ static void decode_topic(kp_reader_t *r, bool flex, kp_produce_request_topic_t *
 static void decode_topics(kp_reader_t *r, bool flex, kp_produce_request_t *req) {
     int32_t n = kp_read_array_count_flex(r, flex, KP_PRODUCE_TOPIC_MIN_SIZE);
 
-    req->topic_data = alloc_elems(r, n, sizeof(*req->topic_data));
+    req->topic_data = kp_reader_calloc(r, n, sizeof(*req->topic_data));
     if (r->err) return;
     req->n_topic_data = n;
     for (int32_t i = 0; i < n && !r->err; i++) decode_topic(r, flex, &req->topic_data[i]);
@@ -87,8 +79,6 @@ void kp_produce_request_clear(kp_produce_request_t *req) {
     req->n_topic_data = 0;
 }
 
-/* Non-nullable fields must never go out as null. */
-static kp_str_t nonnull(kp_str_t s) { return s.len < 0 ? kp_str_c("") : s; }
 static int32_t nonneg(int32_t n) { return n < 0 ? 0 : n; }
 
 static void encode_partition(kp_writer_t *w, int16_t version, bool flex,
@@ -103,7 +93,7 @@ static void encode_partition(kp_writer_t *w, int16_t version, bool flex,
 
 static void encode_topic(kp_writer_t *w, int16_t version, bool flex,
                          const kp_produce_response_topic_t *t) {
-    kp_write_str_flex(w, flex, nonnull(t->name));
+    kp_write_str_flex(w, flex, kp_str_nonnull(t->name));
     kp_write_array_count_flex(w, flex, nonneg(t->n_partition_responses));
     for (int32_t i = 0; i < t->n_partition_responses; i++)
         encode_partition(w, version, flex, &t->partition_responses[i]);

@@ -185,25 +185,54 @@ static void fetch_all_one(void *arg, const kb_offset_answer_t *a) {
         a->partition, a->offset, a->leader_epoch, kp_str_c(a->metadata), a->error_code};
 }
 
+/* The request's partitions, flattened in request order, and which of them
+ * repeat an earlier one: those are answered once, as Kafka answers from a
+ * map (a partition named a million times must not cost a million copies
+ * of its metadata).  NULL when out of memory. */
+static bool *flatten_fetch(kb_request_t *req, const kp_offsetfetch_request_t *b, kb_tp_t **tps, int32_t *n) {
+    size_t total = 0;
+    int32_t k = 0;
+
+    for (int32_t i = 0; i < b->n_topics; i++) total += (size_t)b->topics[i].n_partition_indexes;
+    *tps = total <= INT32_MAX ? kb_arena_calloc(&req->arena, total + 1, sizeof(**tps)) : NULL;
+    kb_api_tp_t *keys = kb_arena_calloc(&req->arena, total + 1, sizeof(*keys));
+    if (!*tps || !keys) return NULL;
+    for (int32_t i = 0; i < b->n_topics; i++)
+        for (int32_t j = 0; j < b->topics[i].n_partition_indexes; j++, k++) {
+            (*tps)[k] = (kb_tp_t){b->topics[i].name, b->topics[i].partition_indexes[j]};
+            keys[k] = (kb_api_tp_t){b->topics[i].name, b->topics[i].partition_indexes[j], k};
+        }
+    *n = k;
+    return kb_api_mark_repeated(&req->arena, keys, k, true);
+}
+
 /* The requested partitions' answers; a group-level error (v0-1) repeated
  * in each. */
 static bool fetch_requested(kb_request_t *req, const kp_offsetfetch_request_t *b, int16_t group_error,
                             kp_offsetfetch_response_t *resp) {
+    kb_tp_t *tps = NULL;
+    int32_t n = 0, k = 0;
+    bool *repeated = flatten_fetch(req, b, &tps, &n);
+    kb_offset_answer_t *answers = kb_arena_calloc(&req->arena, (size_t)n + 1, sizeof(*answers));
+
     resp->topics = kb_arena_calloc(&req->arena, (size_t)b->n_topics + 1, sizeof(*resp->topics));
-    if (!resp->topics) return false;
+    if (!repeated || !answers || !resp->topics) return false;
+    for (int32_t i = 0; i < n; i++)
+        answers[i] = (kb_offset_answer_t){NULL, tps[i].partition, -1, -1, "", group_error};
+    if (!group_error) kb_group_fetch_many(req->ctx->coordinator, b->group_id, n, tps, false, answers);
     for (int32_t i = 0; i < b->n_topics; i++) {
         const kp_offsetfetch_request_topic_t *t = &b->topics[i];
         kp_offsetfetch_response_partition_t *ps =
             kb_arena_calloc(&req->arena, (size_t)t->n_partition_indexes + 1, sizeof(*ps));
+        int32_t m = 0;
         if (!ps) return false;
-        for (int32_t j = 0; j < t->n_partition_indexes; j++) {
-            kb_offset_answer_t a = {.partition = t->partition_indexes[j], .offset = -1, .leader_epoch = -1,
-                                    .metadata = "", .error_code = group_error};
-            if (!group_error) kb_group_fetch_one(req->ctx->coordinator, b->group_id, t->name, a.partition, false, &a);
-            ps[j] = (kp_offsetfetch_response_partition_t){a.partition, a.offset, a.leader_epoch,
-                                                          kp_str_c(a.metadata), a.error_code};
+        for (int32_t j = 0; j < t->n_partition_indexes; j++, k++) {
+            const kb_offset_answer_t *a = &answers[k];
+            if (repeated[k]) continue;
+            ps[m++] = (kp_offsetfetch_response_partition_t){a->partition, a->offset, a->leader_epoch,
+                                                            kp_str_c(a->metadata), a->error_code};
         }
-        resp->topics[i] = (kp_offsetfetch_response_topic_t){t->name, t->n_partition_indexes, ps};
+        resp->topics[i] = (kp_offsetfetch_response_topic_t){t->name, m, ps};
     }
     resp->n_topics = b->n_topics;
     return true;

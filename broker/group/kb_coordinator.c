@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "broker/admin/kb_topic_creator.h"
@@ -76,14 +77,16 @@ void kb_group_set_state(kb_group_t *g, kb_group_state_t s) {
 
 /* ------------------------------------------------------------ the table */
 
-static uint64_t hash_id(const char *p, size_t len) {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a: ids are client-chosen, the table only needs spread */
+/* FNV-1a from a per-process random start: ids are client-chosen, and a
+ * fixed hash would let a client precompute ids that share one chain. */
+static uint64_t hash_id(uint64_t seed, const char *p, size_t len) {
+    uint64_t h = 1469598103934665603ULL ^ seed;
     for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-    return h;
+    return h ^ (h >> 29);
 }
 
 static kb_group_t **bucket_of(const kb_coordinator_t *c, const char *id, size_t len) {
-    return &c->buckets[hash_id(id, len) & (c->n_buckets - 1)];
+    return &c->buckets[hash_id(c->seed, id, len) & (c->n_buckets - 1)];
 }
 
 kb_group_t *kb_coordinator_find(kb_coordinator_t *c, kp_str_t id) {
@@ -100,7 +103,7 @@ static void table_grow(kb_coordinator_t *c) {
     for (size_t i = 0; i < c->n_buckets; i++)
         for (kb_group_t *g = c->buckets[i], *next; g; g = next) {
             next = g->hnext;
-            kb_group_t **slot = &b[hash_id(g->id, strlen(g->id)) & (n - 1)];
+            kb_group_t **slot = &b[hash_id(c->seed, g->id, strlen(g->id)) & (n - 1)];
             g->hnext = *slot;
             *slot = g;
         }
@@ -235,7 +238,7 @@ static void on_leadership(void *arg, const char *topic, int32_t partition, bool 
     if (!leader) return;
     op->state = KB_OWN_LOADING;
     op->epoch = epoch;
-    kb_store_load_start(c, partition, epoch);
+    if (!kb_store_load_start(c, partition, epoch)) op->state = KB_OWN_NONE; /* NOT_COORDINATOR, not loading forever */
 }
 
 /* ---------------------------------------------------- FindCoordinator */
@@ -285,6 +288,12 @@ int32_t kb_coordinator_partition_for(kb_coordinator_t *c, kp_str_t group, int16_
                               partition_count(c));
 }
 
+int32_t kb_coordinator_partition_of(const kb_coordinator_t *c, kp_str_t id) {
+    return kp_group_partition(id.ptr ? id.ptr : "", id.len > 0 ? (size_t)id.len : 0, partition_count(c));
+}
+
+bool kb_coordinator_group_id_ok(kp_str_t id) { return !(id.len > 0 && memchr(id.ptr, '\0', (size_t)id.len)); }
+
 int16_t kb_coordinator_check(kb_coordinator_t *c, kp_str_t id, bool empty_ok, int32_t *partition) {
     const kb_owned_partition_t *op;
 
@@ -292,13 +301,18 @@ int16_t kb_coordinator_check(kb_coordinator_t *c, kp_str_t id, bool empty_ok, in
     if (!empty_ok && id.len <= 0) return KP_ERR_INVALID_GROUP_ID;
     /* Group ids are kept as C strings: one with a NUL byte could never be
      * found again, and each request naming it would make a new group. */
-    if (id.len > 0 && memchr(id.ptr, '\0', (size_t)id.len)) return KP_ERR_INVALID_GROUP_ID;
+    if (!kb_coordinator_group_id_ok(id)) return KP_ERR_INVALID_GROUP_ID;
     if (c->shutting_down) return KP_ERR_COORDINATOR_NOT_AVAILABLE;
-    *partition = kp_group_partition(id.ptr ? id.ptr : "", id.len > 0 ? (size_t)id.len : 0, partition_count(c));
+    *partition = kb_coordinator_partition_of(c, id);
     op = part_at(c, *partition, false);
     if (op && op->state == KB_OWN_LOADING) return KP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
     if (!op || op->state != KB_OWN_OWNED) return KP_ERR_NOT_COORDINATOR;
     return KP_ERR_NONE;
+}
+
+void kb_coordinator_load_gone(kb_coordinator_t *c, int32_t partition, const kb_load_t *l) {
+    kb_owned_partition_t *op = part_at(c, partition, false);
+    if (op && op->load == l) op->load = NULL;
 }
 
 kb_load_t *kb_coordinator_set_load(kb_coordinator_t *c, int32_t partition, kb_load_t *load) {
@@ -334,6 +348,7 @@ kb_coordinator_t *kb_coordinator_new(const kb_coordinator_deps_t *deps) {
 
     if (!c) return NULL;
     c->deps = *deps;
+    if (getrandom(&c->seed, sizeof(c->seed), 0) != (ssize_t)sizeof(c->seed)) c->seed = (uint64_t)mono_ms();
     c->n_buckets = 64;
     c->buckets = calloc(c->n_buckets, sizeof(*c->buckets));
     c->expiry_ev = deps->base ? event_new(deps->base, -1, EV_PERSIST, on_expiry_tick, c) : NULL;

@@ -163,12 +163,19 @@ typedef struct kb_offset_answer {
     int16_t error_code;
 } kb_offset_answer_t;
 
-/* OffsetFetch: the group-level error; a known group's offsets for one
- * partition through kb_group_fetch_one, or all of them through
- * kb_group_fetch_all. */
+/* A topic-partition a request names. */
+typedef struct kb_tp {
+    kp_str_t topic;
+    int32_t partition;
+} kb_tp_t;
+
+/* OffsetFetch: the group-level error; then a known group's offsets for the
+ * n named partitions into out[i] (-1 and "" where nothing is committed)
+ * through kb_group_fetch_many, or all of them through kb_group_fetch_all.
+ * The metadata strings are the group's: valid until the loop runs again. */
 int16_t kb_group_fetch_check(kb_coordinator_t *c, kp_str_t group_id);
-void kb_group_fetch_one(kb_coordinator_t *c, kp_str_t group_id, kp_str_t topic, int32_t partition,
-                        bool require_stable, kb_offset_answer_t *out);
+void kb_group_fetch_many(kb_coordinator_t *c, kp_str_t group_id, int32_t n, const kb_tp_t *tps, bool require_stable,
+                         kb_offset_answer_t *out);
 /* Calls fn for each committed offset of the group, ordered by topic. */
 void kb_group_fetch_all(kb_coordinator_t *c, kp_str_t group_id,
                         void (*fn)(void *arg, const kb_offset_answer_t *a), void *arg);

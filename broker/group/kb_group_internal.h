@@ -146,6 +146,7 @@ struct kb_coordinator {
     kb_coordinator_deps_t deps;
     kb_group_t **buckets;
     size_t n_buckets, n_groups;
+    uint64_t seed; /* of the table's hash */
     kb_owned_partition_t *parts; /* per offsets partition */
     int32_t n_parts;
     struct event *expiry_ev; /* offsets.retention.check.interval.ms */
@@ -158,6 +159,13 @@ struct kb_coordinator {
 /* Load l of partition finished (ignored unless it is the partition's
  * current load): the partition is owned from now. */
 void kb_coordinator_loaded(kb_coordinator_t *c, int32_t partition, const kb_load_t *l, size_t groups);
+/* The offsets partition of group id, by the topic's partition count. */
+int32_t kb_coordinator_partition_of(const kb_coordinator_t *c, kp_str_t id);
+/* Whether id can name a group here (no NUL byte: ids are kept as C strings). */
+bool kb_coordinator_group_id_ok(kp_str_t id);
+/* Load l ended without the coordinator asking (the worker stopped): it no
+ * longer points at it. */
+void kb_coordinator_load_gone(kb_coordinator_t *c, int32_t partition, const kb_load_t *l);
 /* Sets partition's load in progress (NULL: none); returns the previous one. */
 kb_load_t *kb_coordinator_set_load(kb_coordinator_t *c, int32_t partition, kb_load_t *load);
 /* The leader epoch partition is (being) loaded at, or -1 when not owned. */
@@ -241,6 +249,9 @@ typedef void (*kb_store_done_fn)(void *arg, int16_t error_code);
 int16_t kb_store_map_error(int16_t append_error, bool commit);
 void kb_store_append(kb_coordinator_t *c, int32_t partition, kb_store_record_t *records, int n,
                      bool fire_and_forget, kb_store_done_fn done, void *arg);
+/* The largest batch partition takes (its max.message.bytes), for a caller
+ * that can tell an operation is too big before it encodes it. */
+int64_t kb_store_max_batch_bytes(kb_coordinator_t *c, int32_t partition);
 void kb_store_record_init(kb_store_record_t *r);
 void kb_store_record_clear(kb_store_record_t *r);
 /* Encoders of the records a group writes (spec 7). */
@@ -248,8 +259,9 @@ void kb_store_offset_record(kb_store_record_t *r, const char *group, const kb_of
 void kb_store_offset_tombstone(kb_store_record_t *r, const char *group, const char *topic, int32_t partition);
 void kb_store_group_record(kb_store_record_t *r, const kb_group_t *g);
 void kb_store_group_tombstone(kb_store_record_t *r, const char *group);
-/* Starts loading partition `partition` at leader epoch `epoch`. */
-void kb_store_load_start(kb_coordinator_t *c, int32_t partition, int32_t epoch);
+/* Starts loading partition `partition` at leader epoch `epoch`; false when
+ * out of memory (nothing started). */
+bool kb_store_load_start(kb_coordinator_t *c, int32_t partition, int32_t epoch);
 /* Abandons a load in progress (its completion changes nothing). */
 void kb_store_load_cancel(kb_coordinator_t *c, int32_t partition);
 

@@ -16,6 +16,7 @@
  *    or when g->join_timer fires.
  *  - member ids are `<client id or instance id>-<UUID>` as Kafka makes them.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,9 @@
 
 #define MOD "group"
 #define NEW_MEMBER_JOIN_TIMEOUT_MS 300000
+/* The most protocols one JoinGroup may offer (a deviation: Kafka has no
+ * bound; every client offers one to three). */
+#define KB_GROUP_MAX_PROTOCOLS 64
 
 /* ------------------------------------------------------------- members */
 
@@ -243,10 +247,14 @@ static void on_pending_expiry(evutil_socket_t fd, short what, void *arg) {
 
 /* ------------------------------------------------------------- ids */
 
+/* A member id is `<prefix>-<36-character UUID>` and must fit a Kafka
+ * string (32767 bytes): a longer client or instance id is cut. */
+#define MEMBER_ID_PREFIX_MAX (INT16_MAX - 37)
+
 static char *new_member_id(kp_str_t prefix) {
     uint8_t u[16];
     char *id;
-    int len = prefix.len > 0 ? prefix.len : 0;
+    int len = prefix.len > 0 ? (prefix.len < MEMBER_ID_PREFIX_MAX ? prefix.len : MEMBER_ID_PREFIX_MAX) : 0;
 
     if (getrandom(u, sizeof(u), 0) != (ssize_t)sizeof(u)) return NULL;
     u[6] = (uint8_t)((u[6] & 0x0f) | 0x40); /* version 4 */
@@ -354,7 +362,9 @@ static void complete_join(kb_group_t *g) {
         g->leader = m ? strdup(m->member_id) : NULL;
     }
     if (g->join_timer) evtimer_del(g->join_timer);
-    g->generation++;
+    /* A loaded record may carry any generation: wrap as Java's int does
+     * rather than overflow, skipping the negatives clients read as none. */
+    g->generation = g->generation >= INT32_MAX || g->generation < 0 ? 1 : g->generation + 1;
     g->c->stats.rebalances++;
     free(g->protocol);
     g->protocol = NULL;
@@ -731,6 +741,18 @@ void kb_group_join(kb_coordinator_t *c, const kb_join_request_t *req, kb_join_do
     g = kb_coordinator_find(c, req->group_id);
     if (!g && req->member_id.len > 0) {
         answer(done, arg, KP_ERR_UNKNOWN_MEMBER_ID, "");
+        return;
+    }
+    /* Clients offer one to three protocols; a hostile list of thousands
+     * would cost (offered x every member's) comparisons on the loop. */
+    if (req->n_protocols > KB_GROUP_MAX_PROTOCOLS) {
+        answer_keep_id(done, arg, KP_ERR_INCONSISTENT_GROUP_PROTOCOL, req->member_id);
+        return;
+    }
+    /* A refused first join makes no group (a group lives until the expiry
+     * pass: refusals must not pile them up). */
+    if (!g && (req->protocol_type.len <= 0 || req->n_protocols <= 0)) {
+        answer(done, arg, KP_ERR_INCONSISTENT_GROUP_PROTOCOL, "");
         return;
     }
     if (!g && !(g = kb_coordinator_add(c, req->group_id, partition))) {

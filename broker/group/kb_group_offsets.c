@@ -184,6 +184,15 @@ static void commit_refuse(kb_commit_request_t *req, int16_t error, kb_commit_don
     done(arg);
 }
 
+/* The expire timestamp of an OffsetCommit v2-4 retention (-1: none), as
+ * Kafka computes it, saturated: a client's retention cannot overflow. */
+static int64_t expire_at(int64_t now, int64_t retention_ms) {
+    int64_t at;
+    if (retention_ms == -1) return -1;
+    if (retention_ms < 0) return now; /* expires at the next pass, as Kafka's past timestamp would */
+    return __builtin_add_overflow(now, retention_ms, &at) ? INT64_MAX : at;
+}
+
 /* Stages partition i's value and encodes its record; false when out of memory. */
 static bool stage_one(commit_op_t *op, int32_t i, int64_t now, kb_store_record_t *rec) {
     const kb_commit_partition_t *cp = &op->req->partitions[i];
@@ -196,7 +205,7 @@ static bool stage_one(commit_op_t *op, int32_t i, int64_t now, kb_store_record_t
     st->offset = cp->offset;
     st->leader_epoch = cp->leader_epoch;
     st->commit_ts = cp->commit_timestamp >= 0 ? cp->commit_timestamp : now;
-    st->expire_ts = op->req->retention_ms >= 0 ? now + op->req->retention_ms : -1;
+    st->expire_ts = expire_at(now, op->req->retention_ms);
     o->pending++;
     kb_store_offset_record(rec, op->g->id, st);
     return true;
@@ -220,12 +229,34 @@ static void commit_write(commit_op_t *op) {
     }
     if (!recs || n == 0) {
         free(recs);
+        for (int32_t i = 0; i < req->n; i++)
+            if (!req->partitions[i].error_code && !op->staged[i].topic)
+                req->partitions[i].error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
         commit_finish(op, KP_ERR_UNKNOWN_SERVER_ERROR);
         return;
     }
     kb_store_append(op->g->c, op->g->partition, recs, n, false, commit_written, op);
     for (int i = 0; i < n; i++) kb_store_record_clear(&recs[i]);
     free(recs);
+}
+
+/* Bytes one offset record takes in a batch, at most: key (version, group,
+ * topic, partition), value v3 (version, offset, epoch, metadata, time),
+ * and the record's own framing. */
+#define COMMIT_RECORD_FIXED 64
+
+/* Whether the commit's batch can fit the partition's max.message.bytes,
+ * judged before anything is encoded: a request of a few hundred kB
+ * naming one partition many times under a long group id must not make
+ * the broker encode gigabytes to find out. */
+static bool commit_fits(kb_coordinator_t *c, const kb_commit_request_t *req, int32_t partition) {
+    int64_t bytes = 0, max = kb_store_max_batch_bytes(c, partition);
+    for (int32_t i = 0; i < req->n && bytes <= max; i++) {
+        const kb_commit_partition_t *cp = &req->partitions[i];
+        if (cp->error_code) continue;
+        bytes += COMMIT_RECORD_FIXED + req->group_id.len + cp->topic.len + (cp->metadata.len > 0 ? cp->metadata.len : 0);
+    }
+    return bytes <= max;
 }
 
 /* Spec 6.1 step 5: oversized metadata; true when something is left to write. */
@@ -252,13 +283,22 @@ void kb_group_commit(kb_coordinator_t *c, kb_commit_request_t *req, kb_commit_do
         return;
     }
     err = kb_coordinator_check(c, req->group_id, true, &partition);
-    if (!err) err = commit_group_rules(c, req, partition, &g);
     if (err) {
         commit_refuse(req, err, done, arg);
         return;
     }
+    /* Before the group rules, which may make a group: a commit that writes
+     * nothing makes none. */
     if (!check_metadata_sizes(c, req)) {
         done(arg);
+        return;
+    }
+    if (!commit_fits(c, req, partition)) {
+        commit_refuse(req, KP_ERR_INVALID_COMMIT_OFFSET_SIZE, done, arg); /* Kafka's answer to MESSAGE_TOO_LARGE */
+        return;
+    }
+    if ((err = commit_group_rules(c, req, partition, &g))) {
+        commit_refuse(req, err, done, arg);
         return;
     }
     if (!(op = calloc(1, sizeof(*op))) || !(op->staged = calloc((size_t)req->n, sizeof(*op->staged)))) {
@@ -294,14 +334,19 @@ static void answer_from(const kb_offset_t *o, bool require_stable, kb_offset_ans
     out->metadata = o->metadata ? o->metadata : "";
 }
 
-void kb_group_fetch_one(kb_coordinator_t *c, kp_str_t group_id, kp_str_t topic, int32_t partition,
-                        bool require_stable, kb_offset_answer_t *out) {
-    kb_group_t *g = kb_coordinator_find(c, group_id);
-    const kb_offset_t *o = g && topic.len > 0 ? kb_offsets_get(&g->offsets, topic.ptr, (size_t)topic.len, partition)
-                                              : NULL;
-    out->topic = NULL;
-    out->partition = partition;
-    answer_from(o, require_stable, out);
+void kb_group_fetch_many(kb_coordinator_t *c, kp_str_t group_id, int32_t n, const kb_tp_t *tps, bool require_stable,
+                         kb_offset_answer_t *out) {
+    kb_group_t *g = kb_coordinator_find(c, group_id); /* once per request: ids may be 32 kB long */
+
+    for (int32_t i = 0; i < n; i++) {
+        kp_str_t topic = tps[i].topic;
+        const kb_offset_t *o = g && topic.len > 0 ? kb_offsets_get(&g->offsets, topic.ptr, (size_t)topic.len,
+                                                                   tps[i].partition)
+                                                  : NULL;
+        out[i].topic = NULL;
+        out[i].partition = tps[i].partition;
+        answer_from(o, require_stable, &out[i]);
+    }
 }
 
 static int offset_cmp(const void *a, const void *b) {
@@ -400,12 +445,14 @@ int16_t kb_group_delete(kb_coordinator_t *c, kp_str_t group_id) {
  * v2-4) replaces the retention rule only within that choice, so a live
  * group's offsets stay whatever their commit asked for. */
 static bool expired(const kb_group_t *g, const kb_offset_t *o, int64_t now, int64_t retention) {
-    int64_t since;
+    int64_t since, age;
     if (!o->committed || o->pending) return false;
     if (!g->protocol_type || !*g->protocol_type) since = o->commit_ts;
     else if (g->state == KB_GROUP_EMPTY) since = g->state_ts >= 0 ? g->state_ts : o->commit_ts;
     else return false; /* Stable consumer groups: subscribed topics are not tracked yet, so never */
-    return o->expire_ts >= 0 ? now >= o->expire_ts : now - since >= retention;
+    if (o->expire_ts >= 0) return now >= o->expire_ts;
+    /* since may be any client-given commit timestamp (OffsetCommit v1) */
+    return __builtin_sub_overflow(now, since, &age) ? since < 0 : age >= retention;
 }
 
 static void expire_group(kb_group_t *g, int64_t now, int64_t retention) {

@@ -22,6 +22,7 @@
  * them here and clients cannot produce to this topic.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -148,13 +149,20 @@ static bool build_batch(kp_writer_t *w, const kb_store_record_t *records, int n)
 
     for (int i = 0; ok && i < n; i++) {
         const kb_store_record_t *r = &records[i];
-        ok = !r->key.err && !r->value.err;
+        /* A length past int32 would wrap, and a negative value length is
+         * a tombstone: refuse rather than write the wrong record. */
+        ok = !r->key.err && !r->value.err && r->key.len <= INT32_MAX && r->value.len <= INT32_MAX;
         recs[i].key = (kp_bytes_t){(int32_t)r->key.len, r->key.buf};
         recs[i].value = r->tombstone ? (kp_bytes_t){KP_NULL_LEN, NULL} : (kp_bytes_t){(int32_t)r->value.len, r->value.buf};
     }
     ok = ok && kp_batch_build(w, recs, n, kb_group_now_ms()) == 0;
     free(recs);
     return ok;
+}
+
+int64_t kb_store_max_batch_bytes(kb_coordinator_t *c, int32_t partition) {
+    kb_partition_t *p = c->deps.replicas ? kb_replicas_get(c->deps.replicas, KB_OFFSETS_TOPIC, partition) : NULL;
+    return p ? kb_partition_max_message_bytes(p) : INT64_MAX;
 }
 
 void kb_store_append(kb_coordinator_t *c, int32_t partition, kb_store_record_t *records, int n,
@@ -203,7 +211,7 @@ struct kb_load {
     int read_errno;
     kb_worker_job_t job;
     bool cancelled;
-    size_t groups, skipped;
+    size_t groups, skipped, damaged;
 };
 
 static void load_next(kb_load_t *l);
@@ -321,8 +329,17 @@ static void apply_record(kb_load_t *l, const kp_record_t *rec) {
         l->skipped++;
         return;
     }
+    /* Only this partition's own groups: a record naming a group of another
+     * partition (kbroker never writes one; a client with Kafka's admin id
+     * may produce anything here) must not touch a live group loaded
+     * elsewhere, nor make a group its commits would be written away from. */
+    if (k.type == KP_GROUP_KEY_UNKNOWN || !kb_coordinator_group_id_ok(k.group) ||
+        kb_coordinator_partition_of(l->c, k.group) != l->partition) {
+        l->skipped++;
+        return;
+    }
     if (k.type == KP_GROUP_KEY_OFFSET_COMMIT) apply_offset(l, &k, rec);
-    else if (k.type == KP_GROUP_KEY_GROUP_METADATA) apply_group(l, &k, rec);
+    else apply_group(l, &k, rec);
 }
 
 static void apply_batch(kb_load_t *l, const uint8_t *p, size_t size, const kp_batch_header_t *h) {
@@ -340,13 +357,34 @@ static void apply_batch(kb_load_t *l, const uint8_t *p, size_t size, const kp_ba
     if (rc == KP_ITER_CORRUPT) l->skipped++;
 }
 
-/* Replays the whole batches of the chunk; returns the offset after the last. */
+/* The size of the damaged batch at p (len bytes left), when its length
+ * field still frames it, else 0: a batch whose CRC or contents are bad is
+ * skipped, so one damaged batch does not hide every later commit. */
+static size_t damaged_batch_size(const uint8_t *p, size_t len) {
+    int64_t size;
+    if (len < KP_BATCH_HEADER_SIZE) return 0;
+    size = (int64_t)(int32_t)kp_get_be(p + KP_LOG_OVERHEAD - 4, 4) + KP_LOG_OVERHEAD;
+    return size >= KP_BATCH_HEADER_SIZE && size <= (int64_t)len ? (size_t)size : 0;
+}
+
+/* Replays the whole batches of the chunk; returns the offset after the
+ * last one read (damaged ones skipped and counted). */
 static int64_t apply_chunk(kb_load_t *l) {
     size_t pos = 0, size;
     kp_batch_header_t h;
     int64_t next = l->next;
 
-    while (pos < l->len && kp_batch_scan(l->buf + pos, l->len - pos, l->len - pos, &h, &size) == KP_SCAN_OK) {
+    while (pos < l->len) {
+        int rc = kp_batch_scan(l->buf + pos, l->len - pos, l->len - pos, &h, &size);
+        if (rc == KP_SCAN_INCOMPLETE) break;
+        if (rc == KP_SCAN_CORRUPT) {
+            if (!(size = damaged_batch_size(l->buf + pos, l->len - pos))) break;
+            kc_error(MOD, "%s-%d: a damaged batch at offset %lld (%zu bytes) skipped while loading",
+                     KB_OFFSETS_TOPIC, (int)l->partition, (long long)kp_get_be(l->buf + pos, 8), size);
+            l->damaged++;
+            pos += size;
+            continue;
+        }
         if (kp_batch_last_offset(&h) >= l->next) apply_batch(l, l->buf + pos, size, &h);
         next = kp_batch_last_offset(&h) + 1;
         pos += size;
@@ -376,9 +414,9 @@ static void load_finish(kb_load_t *l) {
             kb_group_loaded(g);
             n++;
         }
-    if (l->skipped)
-        kc_warn(MOD, "%s-%d: %zu record(s) could not be read while loading; skipped", KB_OFFSETS_TOPIC,
-                (int)l->partition, l->skipped);
+    if (l->skipped || l->damaged)
+        kc_warn(MOD, "%s-%d: loading skipped %zu record(s) it could not apply and %zu damaged batch(es)",
+                KB_OFFSETS_TOPIC, (int)l->partition, l->skipped, l->damaged);
     kb_coordinator_loaded(c, l->partition, l, n);
     load_free(l);
 }
@@ -403,17 +441,18 @@ static void read_done(void *arg, bool cancelled) {
     kb_load_t *l = arg;
 
     kb_partition_range_release(&l->range);
+    if (!l->cancelled && cancelled) kb_coordinator_load_gone(l->c, l->partition, l); /* the worker stopped */
     if (l->cancelled || cancelled) {
         load_free(l);
         return;
     }
-    if (l->read_errno) {
-        kc_warn(MOD, "%s-%d: reading the log failed (%s); loading what was read", KB_OFFSETS_TOPIC,
-                (int)l->partition, strerror(l->read_errno));
-        l->next = l->end;
-    }
     int64_t next = apply_chunk(l);
     l->next = next > l->next ? next : l->end; /* no whole batch in a chunk: stop rather than spin */
+    if (l->read_errno) {
+        kc_error(MOD, "%s-%d: reading the log failed (%s); its groups are loaded from what was read",
+                 KB_OFFSETS_TOPIC, (int)l->partition, strerror(l->read_errno));
+        l->next = l->end;
+    }
     load_next(l);
 }
 
@@ -442,13 +481,13 @@ static void load_next(kb_load_t *l) {
     }
 }
 
-void kb_store_load_start(kb_coordinator_t *c, int32_t partition, int32_t epoch) {
+bool kb_store_load_start(kb_coordinator_t *c, int32_t partition, int32_t epoch) {
     kb_partition_t *p = c->deps.replicas ? kb_replicas_get(c->deps.replicas, KB_OFFSETS_TOPIC, partition) : NULL;
     kb_load_t *l = calloc(1, sizeof(*l));
 
     if (!l) {
-        kc_warn(MOD, "%s-%d: out of memory; not loading", KB_OFFSETS_TOPIC, (int)partition);
-        return;
+        kc_error(MOD, "%s-%d: out of memory; its groups are not coordinated here", KB_OFFSETS_TOPIC, (int)partition);
+        return false;
     }
     *l = (kb_load_t){.c = c, .partition = partition, .epoch = epoch};
     if (p) {
@@ -459,6 +498,7 @@ void kb_store_load_start(kb_coordinator_t *c, int32_t partition, int32_t epoch) 
     kc_info(MOD, "%s-%d: loading offsets %lld..%lld (leader epoch %d)", KB_OFFSETS_TOPIC, (int)partition,
             (long long)l->next, (long long)l->end, (int)epoch);
     load_next(l);
+    return true;
 }
 
 void kb_store_load_cancel(kb_coordinator_t *c, int32_t partition) {

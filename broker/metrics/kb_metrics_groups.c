@@ -54,7 +54,10 @@ static void collect(void *arg, const char *group, const char *topic, int32_t par
         o->v = v;
         o->cap = cap;
     }
-    o->v[o->n++] = (group_offset_t){group, topic, partition, offset, hw < 0 ? -1 : hw > offset ? hw - offset : 0};
+    /* A committed offset is any int64 a client sent: below 0 it counts as
+     * nothing consumed (lag = the high watermark), never as an overflow. */
+    int64_t lag = hw < 0 ? -1 : offset < 0 ? hw : hw > offset ? hw - offset : 0;
+    o->v[o->n++] = (group_offset_t){group, topic, partition, offset, lag};
 }
 
 static int offset_order(const void *a, const void *b) {
@@ -64,12 +67,38 @@ static int offset_order(const void *a, const void *b) {
     return c ? c : (x->partition > y->partition) - (x->partition < y->partition);
 }
 
-/* A label value as Prometheus' text format wants it: \, " and newline escaped. */
-static void add_label(struct evbuffer *out, const char *s) {
-    for (; *s; s++) {
-        if (*s == '\\' || *s == '"') evbuffer_add_printf(out, "\\%c", *s);
-        else if (*s == '\n') evbuffer_add(out, "\\n", 2);
-        else evbuffer_add(out, s, 1);
+/* The length of the well-formed UTF-8 sequence at s (n bytes left), or 0
+ * (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF). */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+    unsigned c = s[0];
+    size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80, hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+
+    if (!len || len > n) return 0;
+    for (size_t i = 1; i < len; i++)
+        if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xbf)) return 0;
+    return len;
+}
+
+/* A label value as Prometheus' text format wants it: \, " and newline
+ * escaped, and valid UTF-8 (a scrape with one invalid label is refused
+ * whole): a byte that is not is written as an escaped backslash and xNN. */
+static void add_label(struct evbuffer *out, const char *str) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t n = strlen(str);
+
+    for (size_t i = 0, len; i < n; i += len) {
+        len = utf8_len(s + i, n - i);
+        if (!len) {
+            evbuffer_add_printf(out, "\\\\x%02x", s[i]); /* an escaped backslash, then xNN */
+            len = 1;
+        } else if (s[i] == '\\' || s[i] == '"') {
+            evbuffer_add_printf(out, "\\%c", s[i]);
+        } else if (s[i] == '\n') {
+            evbuffer_add(out, "\\n", 2);
+        } else {
+            evbuffer_add(out, s + i, len);
+        }
     }
 }
 
@@ -99,7 +128,7 @@ static void add_family(struct evbuffer *out, const offsets_t *o, const char *nam
              end++) {
             int64_t v = lag ? o->v[end].lag : o->v[end].offset;
             known = known && v >= 0;
-            total += v;
+            if (__builtin_add_overflow(total, v, &total)) total = INT64_MAX; /* client-given offsets */
         }
         if (known) add_series(out, name, &o->v[i], false, total);
         i = end;

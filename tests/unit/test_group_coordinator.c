@@ -29,6 +29,8 @@
  * answered by the teardown.
  */
 #include <event2/event.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,7 +447,7 @@ static fetched_t fetched(const char *group, const char *topic, int32_t partition
     kb_offset_answer_t a;
     fetched_t f;
     ck_assert_int_eq(kb_group_fetch_check(coord, kp_str_c(group)), KP_ERR_NONE);
-    kb_group_fetch_one(coord, kp_str_c(group), kp_str_c(topic), partition, false, &a);
+    kb_group_fetch_many(coord, kp_str_c(group), 1, &(kb_tp_t){kp_str_c(topic), partition}, false, &a);
     f = (fetched_t){a.offset, a.leader_epoch, "", a.error_code};
     copy(f.metadata, sizeof(f.metadata), a.metadata);
     return f;
@@ -1202,9 +1204,9 @@ START_TEST(commit_whose_write_times_out_is_request_timed_out_and_not_stored) {
                              .generation_id = -1, .retention_ms = -1, .n = 1, .partitions = &waiting_part};
     kb_group_commit(coord, &r, on_committed, &waiting_done);
     ck_assert_int_eq(waiting_done, 0);
-    kb_group_fetch_one(coord, kp_str_c("simple"), kp_str_c("t"), 0, true, &stable);
+    kb_group_fetch_many(coord, kp_str_c("simple"), 1, &(kb_tp_t){kp_str_c("t"), 0}, true, &stable);
     ck_assert_int_eq(stable.error_code, KP_ERR_UNSTABLE_OFFSET_COMMIT); /* RequireStable (v7) */
-    kb_group_fetch_one(coord, kp_str_c("simple"), kp_str_c("t"), 0, false, &any);
+    kb_group_fetch_many(coord, kp_str_c("simple"), 1, &(kb_tp_t){kp_str_c("t"), 0}, false, &any);
     ck_assert_int_eq(any.error_code, KP_ERR_NONE);
     ck_assert_int_eq(any.offset, -1); /* not acknowledged: not there yet */
     loop_until(waiting_done > 0);
@@ -1448,6 +1450,106 @@ START_TEST(static_member_restart_is_answered_only_once_its_record_is_stored) {
 }
 END_TEST
 
+
+/* A group id (x0, x1, ...) whose offsets partition among n is want. */
+static void id_of_partition(char *buf, size_t room, int32_t n, int32_t want) {
+    for (int i = 0; i < 1000; i++) {
+        snprintf(buf, room, "x%d", i);
+        if (kp_group_partition(buf, strlen(buf), n) == want) return;
+    }
+    ck_abort_msg("no id of partition %d among %d", (int)want, (int)n);
+}
+
+static void on_appended(void *arg, int16_t error) { *(int16_t *)arg = error; }
+
+/* Review finding: a record in partition 0 naming a group of partition 1
+ * (only a client with Kafka's admin id can produce one) must not make or
+ * change that group when partition 0 loads. */
+START_TEST(records_of_another_partitions_groups_are_not_loaded) {
+    char other[16], own[16];
+    logfix_set("offsets.topic.num.partitions", "2");
+    start();
+    id_of_partition(other, sizeof(other), 2, 1);
+    id_of_partition(own, sizeof(own), 2, 0);
+    kb_offset_t o = {.topic = (char *)"t", .partition = 0, .offset = 5, .leader_epoch = -1, .metadata = (char *)"",
+                     .commit_ts = 1700000000000, .expire_ts = -1};
+    kb_store_record_t recs[2];
+    int16_t err = -2;
+    kb_store_record_init(&recs[0]);
+    kb_store_record_init(&recs[1]);
+    kb_store_offset_record(&recs[0], other, &o);
+    kb_store_offset_record(&recs[1], own, &o);
+    kb_store_append(coord, 0, recs, 2, false, on_appended, &err);
+    kb_store_record_clear(&recs[0]);
+    kb_store_record_clear(&recs[1]);
+    ck_assert_int_eq(err, KP_ERR_NONE);
+    follow(1);
+    lead(2);
+    ck_assert_ptr_null(group_of(other));
+    ck_assert_ptr_nonnull(group_of(own));
+    ck_assert_int_eq(fetched(own, "t", 0).offset, 5);
+}
+END_TEST
+
+/* Review finding: one damaged batch must not hide every later commit from
+ * every later load. */
+START_TEST(a_damaged_batch_is_skipped_and_later_commits_still_load) {
+    char path[160];
+    uint8_t head[KP_BATCH_HEADER_SIZE], flip;
+    start();
+    ck_assert_int_eq(simple_commit("ga", "t", 0, 1, -1), KP_ERR_NONE);
+    ck_assert_int_eq(simple_commit("gb", "t", 0, 2, -1), KP_ERR_NONE);
+    ck_assert_int_eq(simple_commit("gc", "t", 0, 3, -1), KP_ERR_NONE);
+    snprintf(path, sizeof(path), "%s/%s-0/00000000000000000000.log", lf.dir, KB_OFFSETS_TOPIC);
+    int fd = open(path, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pread(fd, head, sizeof(head), 0), (ssize_t)sizeof(head));
+    off_t second = (off_t)kp_get_be(head + 8, 4) + KP_LOG_OVERHEAD; /* the second batch: gb's commit */
+    ck_assert_int_eq(pread(fd, &flip, 1, second + KP_BATCH_HEADER_SIZE + 4), 1);
+    flip ^= 0xff;
+    ck_assert_int_eq(pwrite(fd, &flip, 1, second + KP_BATCH_HEADER_SIZE + 4), 1); /* its CRC fails now */
+    close(fd);
+    follow(1);
+    lead(2);
+    ck_assert_int_eq(fetched("ga", "t", 0).offset, 1);
+    ck_assert_ptr_null(group_of("gb"));
+    ck_assert_int_eq(fetched("gc", "t", 0).offset, 3);
+}
+END_TEST
+
+/* Review finding: a client's retention of INT64_MAX overflowed (UBSan
+ * aborts the broker); it saturates. */
+START_TEST(a_huge_retention_saturates_instead_of_overflowing) {
+    start();
+    ck_assert_int_eq(simple_commit("huge", "t", 0, 9, INT64_MAX), KP_ERR_NONE);
+    ck_assert_int_eq(fetched("huge", "t", 0).offset, 9);
+}
+END_TEST
+
+/* Review findings: a first JoinGroup that is refused leaves no group
+ * behind, and a JoinGroup may offer at most 64 protocols. */
+START_TEST(a_refused_first_join_makes_no_group_and_protocols_are_bounded) {
+    start();
+    member_t *m = member(0, "client-a");
+    m->protocol_type = "";
+    join(m, 3);
+    ck_assert_int_eq(m->join.error, KP_ERR_INCONSISTENT_GROUP_PROTOCOL);
+    ck_assert_ptr_null(group_of(G));
+
+    kb_join_protocol_t many[65];
+    for (int i = 0; i < 65; i++) many[i] = (kb_join_protocol_t){kp_str_c("range"), {0, NULL}};
+    kb_join_request_t r = {.version = 3, .group_id = kp_str_c(G), .member_id = kp_str_c(""),
+                           .instance_id = KP_STR_NULL, .protocol_type = kp_str_c("consumer"),
+                           .client_id = kp_str_c("c"), .client_host = kp_str_c("/127.0.0.1"),
+                           .session_timeout_ms = 10000, .rebalance_timeout_ms = 10000, .n_protocols = 65,
+                           .protocols = many};
+    member_t *x = member(1, "client-x");
+    kb_group_join(coord, &r, on_joined, x);
+    ck_assert_int_eq(x->join.error, KP_ERR_INCONSISTENT_GROUP_PROTOCOL);
+    ck_assert_ptr_null(group_of(G));
+}
+END_TEST
+
 Suite *group_coordinator_suite(void) {
     Suite *s = suite_create("group_coordinator");
     TCase *tc = tcase_create("coordinator");
@@ -1498,6 +1600,10 @@ Suite *group_coordinator_suite(void) {
     tcase_add_test(tc, simple_offsets_older_than_the_retention_expire);
     tcase_add_test(tc, offsets_of_a_stable_group_with_an_expire_timestamp_are_kept);
     tcase_add_test(tc, static_member_restart_is_answered_only_once_its_record_is_stored);
+    tcase_add_test(tc, records_of_another_partitions_groups_are_not_loaded);
+    tcase_add_test(tc, a_damaged_batch_is_skipped_and_later_commits_still_load);
+    tcase_add_test(tc, a_huge_retention_saturates_instead_of_overflowing);
+    tcase_add_test(tc, a_refused_first_join_makes_no_group_and_protocols_are_bounded);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -182,7 +182,7 @@ static void fetch_all_one(void *arg, const kb_offset_answer_t *a) {
     }
     /* metadata points into the group's table: valid until this handler returns */
     t->partitions[t->n_partitions++] = (kp_offsetfetch_response_partition_t){
-        a->partition, a->offset, a->leader_epoch, kp_str_c(a->metadata), a->error_code};
+        a->partition, a->offset, a->leader_epoch, a->metadata, a->error_code};
 }
 
 /* The request's partitions, flattened in request order, and which of them
@@ -218,7 +218,7 @@ static bool fetch_requested(kb_request_t *req, const kp_offsetfetch_request_t *b
     resp->topics = kb_arena_calloc(&req->arena, (size_t)b->n_topics + 1, sizeof(*resp->topics));
     if (!repeated || !answers || !resp->topics) return false;
     for (int32_t i = 0; i < n; i++)
-        answers[i] = (kb_offset_answer_t){NULL, tps[i].partition, -1, -1, "", group_error};
+        answers[i] = (kb_offset_answer_t){NULL, tps[i].partition, -1, -1, kp_str_c(""), group_error};
     if (!group_error) kb_group_fetch_many(req->ctx->coordinator, b->group_id, n, tps, false, answers);
     for (int32_t i = 0; i < b->n_topics; i++) {
         const kp_offsetfetch_request_topic_t *t = &b->topics[i];
@@ -230,7 +230,7 @@ static bool fetch_requested(kb_request_t *req, const kp_offsetfetch_request_t *b
             const kb_offset_answer_t *a = &answers[k];
             if (repeated[k]) continue;
             ps[m++] = (kp_offsetfetch_response_partition_t){a->partition, a->offset, a->leader_epoch,
-                                                            kp_str_c(a->metadata), a->error_code};
+                                                            a->metadata, a->error_code};
         }
         resp->topics[i] = (kp_offsetfetch_response_topic_t){t->name, m, ps};
     }

@@ -159,7 +159,7 @@ typedef struct kb_offset_answer {
     int32_t partition;
     int64_t offset;     /* -1: none */
     int32_t leader_epoch;
-    const char *metadata;
+    kp_str_t metadata;  /* "" when none */
     int16_t error_code;
 } kb_offset_answer_t;
 

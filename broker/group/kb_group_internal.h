@@ -94,7 +94,8 @@ typedef struct kb_offset {
     int32_t partition;
     int64_t offset;
     int32_t leader_epoch;
-    char *metadata;
+    char *metadata; /* NUL-terminated, but metadata_len counts: a client may send NUL bytes */
+    int32_t metadata_len;
     int64_t commit_ts, expire_ts; /* expire_ts -1: none */
     bool committed; /* false while only a pending commit exists */
     int pending;    /* commits of it in flight */

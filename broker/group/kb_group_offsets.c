@@ -131,6 +131,7 @@ static void commit_finish(commit_op_t *op, int16_t error) {
         if (error == KP_ERR_NONE) {
             free(o->metadata);
             o->metadata = st->metadata;
+            o->metadata_len = st->metadata_len;
             o->offset = st->offset;
             o->leader_epoch = st->leader_epoch;
             o->commit_ts = st->commit_ts;
@@ -200,6 +201,7 @@ static bool stage_one(commit_op_t *op, int32_t i, int64_t now, kb_store_record_t
     kb_offset_t *st = &op->staged[i];
 
     if (!o || !(st->metadata = kb_strdup_slice(cp->metadata))) return false;
+    st->metadata_len = cp->metadata.len > 0 ? cp->metadata.len : 0;
     st->topic = o->topic;
     st->partition = cp->partition;
     st->offset = cp->offset;
@@ -321,7 +323,7 @@ int16_t kb_group_fetch_check(kb_coordinator_t *c, kp_str_t group_id) {
 static void answer_from(const kb_offset_t *o, bool require_stable, kb_offset_answer_t *out) {
     out->offset = -1;
     out->leader_epoch = -1;
-    out->metadata = "";
+    out->metadata = kp_str_c("");
     out->error_code = KP_ERR_NONE;
     if (!o) return;
     if (require_stable && o->pending > 0) {
@@ -331,7 +333,7 @@ static void answer_from(const kb_offset_t *o, bool require_stable, kb_offset_ans
     if (!o->committed) return;
     out->offset = o->offset;
     out->leader_epoch = o->leader_epoch;
-    out->metadata = o->metadata ? o->metadata : "";
+    if (o->metadata) out->metadata = (kp_str_t){o->metadata_len, o->metadata};
 }
 
 void kb_group_fetch_many(kb_coordinator_t *c, kp_str_t group_id, int32_t n, const kb_tp_t *tps, bool require_stable,

@@ -55,7 +55,7 @@ void kb_store_record_clear(kb_store_record_t *r) {
 void kb_store_offset_record(kb_store_record_t *r, const char *group, const kb_offset_t *o) {
     kp_offset_commit_value_t v = {.offset = o->offset,
                                   .leader_epoch = o->leader_epoch,
-                                  .metadata = kp_str_c(o->metadata ? o->metadata : ""),
+                                  .metadata = o->metadata ? (kp_str_t){o->metadata_len, o->metadata} : kp_str_c(""),
                                   .commit_timestamp = o->commit_ts,
                                   .expire_timestamp = o->expire_ts};
     kp_offset_commit_key_encode(&r->key, kp_str_c(group), kp_str_c(o->topic), o->partition);
@@ -245,6 +245,7 @@ static void apply_offset(kb_load_t *l, const kp_group_key_t *k, const kp_record_
         return;
     free(o->metadata);
     o->metadata = kb_strdup_slice(v.metadata);
+    o->metadata_len = o->metadata && v.metadata.len > 0 ? v.metadata.len : 0;
     o->offset = v.offset;
     o->leader_epoch = v.leader_epoch;
     o->commit_ts = v.commit_timestamp;

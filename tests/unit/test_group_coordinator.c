@@ -449,7 +449,7 @@ static fetched_t fetched(const char *group, const char *topic, int32_t partition
     ck_assert_int_eq(kb_group_fetch_check(coord, kp_str_c(group)), KP_ERR_NONE);
     kb_group_fetch_many(coord, kp_str_c(group), 1, &(kb_tp_t){kp_str_c(topic), partition}, false, &a);
     f = (fetched_t){a.offset, a.leader_epoch, "", a.error_code};
-    copy(f.metadata, sizeof(f.metadata), a.metadata);
+    snprintf(f.metadata, sizeof(f.metadata), "%.*s", (int)a.metadata.len, a.metadata.ptr);
     return f;
 }
 

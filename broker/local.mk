@@ -56,7 +56,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/metrics/kb_metrics_groups.c broker/metrics/kb_metrics_internal.h \
 	broker/group/kb_group.h broker/group/kb_group_internal.h broker/group/kb_coordinator.c \
 	broker/group/kb_group_join.c broker/group/kb_group_sync.c broker/group/kb_group_offsets.c \
-	broker/group/kb_group_store.c broker/group/kb_group_admin.c
+	broker/group/kb_group_store.c broker/group/kb_group_admin.c broker/group/kb_group_ids.c
 broker_libkbroker_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS)
 # broker/rpc includes the header protoc-c generates: wait for it under -j.
 $(broker_libkbroker_a_OBJECTS): proto/kbroker_rpc.pb-c.h

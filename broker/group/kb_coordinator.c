@@ -112,6 +112,12 @@ static void table_grow(kb_coordinator_t *c) {
     c->n_buckets = n;
 }
 
+static void group_ids_clear(kb_group_t *g) {
+    kb_ids_clear(&g->member_ids);
+    kb_ids_clear(&g->instance_ids);
+    kb_ids_clear(&g->pending_ids);
+}
+
 kb_group_t *kb_coordinator_add(kb_coordinator_t *c, kp_str_t id, int32_t partition) {
     kb_group_t *g = calloc(1, sizeof(*g));
     if (!g || !(g->id = kb_strdup_slice(id))) {
@@ -126,6 +132,13 @@ kb_group_t *kb_coordinator_add(kb_coordinator_t *c, kp_str_t id, int32_t partiti
     TAILQ_INIT(&g->members);
     LIST_INIT(&g->pending);
     kb_offsets_init(&g->offsets);
+    if (!kb_ids_init(&g->member_ids, c->seed) || !kb_ids_init(&g->instance_ids, c->seed) ||
+        !kb_ids_init(&g->pending_ids, c->seed)) {
+        group_ids_clear(g);
+        free(g->id);
+        free(g);
+        return NULL;
+    }
     if (c->n_groups >= c->n_buckets) table_grow(c);
     kb_group_t **slot = bucket_of(c, g->id, strlen(g->id));
     g->hnext = *slot;
@@ -135,6 +148,7 @@ kb_group_t *kb_coordinator_add(kb_coordinator_t *c, kp_str_t id, int32_t partiti
 }
 
 static void group_free(kb_group_t *g) {
+    group_ids_clear(g);
     if (g->join_timer) event_free(g->join_timer);
     if (g->sync_timer) event_free(g->sync_timer);
     kb_offsets_clear(&g->offsets);
@@ -167,8 +181,7 @@ void kb_coordinator_drop(kb_group_t *g, int16_t error) {
     if (g->sync_timer) evtimer_del(g->sync_timer);
     while ((m = TAILQ_FIRST(&g->members))) {
         kb_group_answer_join(m, error);
-        TAILQ_REMOVE(&g->members, m, link);
-        g->n_members--;
+        kb_group_unlink_member(g, m);
         if (m->sync.done) {
             kb_sync_done_fn done = m->sync.done;
             m->sync.done = NULL;

@@ -22,6 +22,7 @@
 
 #include <event2/event.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
 
@@ -39,6 +40,21 @@ typedef enum {
 const char *kb_group_state_name(kb_group_state_t s);
 
 typedef struct kb_group kb_group_t;
+
+/* An index entry embedded in what it indexes (kb_group_ids.c). */
+typedef struct kb_id_entry {
+    struct kb_id_entry *next;
+    const char *id; /* the indexed record's own string; NULL: not in a table */
+    size_t len;
+} kb_id_entry_t;
+
+typedef struct kb_id_table {
+    kb_id_entry_t **buckets;
+    size_t n_buckets, n;
+    uint64_t seed;
+} kb_id_table_t;
+
+#define KB_CONTAINER_OF(ptr, type, field) ((type *)(void *)((char *)(ptr) - offsetof(type, field)))
 
 typedef struct kb_protocol {
     char *name;
@@ -70,6 +86,7 @@ typedef struct kb_member {
     int32_t assignment_len;
     kb_parked_join_t join; /* done == NULL: none parked */
     kb_parked_sync_t sync;
+    kb_id_entry_t by_id, by_instance; /* the group's indexes (by_instance: static members only) */
     bool is_new;        /* added by JoinGroup, join phase not completed since (300 s deadline) */
     bool pending_sync;  /* owes a SyncGroup for the current generation */
     struct event *expiry; /* session timeout, or the new-member join deadline */
@@ -80,6 +97,7 @@ TAILQ_HEAD(kb_member_list, kb_member);
 /* A member id issued with MEMBER_ID_REQUIRED, not yet joined. */
 typedef struct kb_pending_member {
     LIST_ENTRY(kb_pending_member) link;
+    kb_id_entry_t by_id;
     kb_group_t *group;
     char *member_id;
     struct event *expiry;
@@ -120,6 +138,7 @@ struct kb_group {
     struct kb_member_list members;
     int32_t n_members;
     struct kb_pending_list pending;
+    kb_id_table_t member_ids, instance_ids, pending_ids; /* kb_group_ids.c */
     kb_offset_table_t offsets;
     struct event *join_timer; /* join phase: rebalance timeout or initial delay */
     bool initial_delay;       /* join_timer is the initial delay (from Empty) */
@@ -199,6 +218,9 @@ void kb_group_maybe_complete_join(kb_group_t *g);
 void kb_member_heartbeat(kb_member_t *m);
 /* After members left: Stable/CompletingRebalance rebalance, PreparingRebalance re-checks. */
 void kb_group_member_left(kb_group_t *g, const char *why);
+/* m joins g's member list and indexes; leaves them (not freed). */
+void kb_group_link_member(kb_group_t *g, kb_member_t *m);
+void kb_group_unlink_member(kb_group_t *g, kb_member_t *m);
 /* Removes m (answering its parked JoinGroup UNKNOWN_MEMBER_ID and its
  * SyncGroup `sync_error`) and frees it; leadership moves on. */
 void kb_member_remove(kb_member_t *m, int16_t sync_error);
@@ -210,6 +232,8 @@ kb_member_t *kb_member_from_record(kb_group_t *g, const kb_join_request_t *req);
  * Empty; session timers start now; over group.max.size it rebalances. */
 void kb_group_loaded(kb_group_t *g);
 void kb_pending_free(kb_pending_member_t *p);
+/* The pending (MEMBER_ID_REQUIRED) id, or NULL. */
+kb_pending_member_t *kb_group_pending(const kb_group_t *g, kp_str_t id);
 void kb_group_answer_join(kb_member_t *m, int16_t error);
 
 /* ---- kb_group_sync.c ---- */
@@ -220,6 +244,15 @@ void kb_group_fail_syncs(kb_group_t *g, int16_t error);
  * referenced (it may have been dropped meanwhile: g->freed). */
 typedef void (*kb_state_stored_fn)(kb_group_t *g, int16_t error, void *arg);
 void kb_group_store_state(kb_group_t *g, kb_state_stored_fn done, void *arg);
+
+/* ---- kb_group_ids.c ---- */
+/* Allocates the first buckets; false when out of memory. */
+bool kb_ids_init(kb_id_table_t *t, uint64_t seed);
+void kb_ids_clear(kb_id_table_t *t); /* the buckets only: entries belong to their records */
+kb_id_entry_t *kb_ids_find(const kb_id_table_t *t, kp_str_t id);
+/* Indexes e under id (a string that lives as long as e is indexed). */
+void kb_ids_add(kb_id_table_t *t, kb_id_entry_t *e, const char *id);
+void kb_ids_remove(kb_id_table_t *t, kb_id_entry_t *e); /* no-op when e is not indexed */
 
 /* ---- kb_group_offsets.c ---- */
 void kb_offsets_init(kb_offset_table_t *t);

@@ -35,18 +35,37 @@
 /* ------------------------------------------------------------- members */
 
 kb_member_t *kb_group_member(const kb_group_t *g, kp_str_t member_id) {
-    kb_member_t *m;
-    TAILQ_FOREACH(m, &g->members, link)
-    if (kb_slice_eq(member_id, m->member_id)) return m;
-    return NULL;
+    kb_id_entry_t *e = kb_ids_find(&g->member_ids, member_id);
+    return e ? KB_CONTAINER_OF(e, kb_member_t, by_id) : NULL;
 }
 
 kb_member_t *kb_group_static_member(const kb_group_t *g, kp_str_t instance_id) {
-    kb_member_t *m;
-    if (instance_id.len < 0) return NULL;
-    TAILQ_FOREACH(m, &g->members, link)
-    if (m->instance_id && kb_slice_eq(instance_id, m->instance_id)) return m;
-    return NULL;
+    kb_id_entry_t *e = kb_ids_find(&g->instance_ids, instance_id);
+    return e ? KB_CONTAINER_OF(e, kb_member_t, by_instance) : NULL;
+}
+
+void kb_group_link_member(kb_group_t *g, kb_member_t *m) {
+    TAILQ_INSERT_TAIL(&g->members, m, link);
+    g->n_members++;
+    kb_ids_add(&g->member_ids, &m->by_id, m->member_id);
+    if (m->instance_id) kb_ids_add(&g->instance_ids, &m->by_instance, m->instance_id);
+}
+
+void kb_group_unlink_member(kb_group_t *g, kb_member_t *m) {
+    TAILQ_REMOVE(&g->members, m, link);
+    g->n_members--;
+    kb_ids_remove(&g->member_ids, &m->by_id);
+    kb_ids_remove(&g->instance_ids, &m->by_instance);
+}
+
+/* m's member id becomes id (taking it); returns the old one, which the
+ * caller frees. */
+static char *member_rename(kb_member_t *m, char *id) {
+    char *old = m->member_id;
+    kb_ids_remove(&m->group->member_ids, &m->by_id);
+    m->member_id = id;
+    kb_ids_add(&m->group->member_ids, &m->by_id, id);
+    return old;
 }
 
 static void protocols_free(kb_protocol_t *p, int32_t n) {
@@ -70,6 +89,7 @@ void kb_member_free(kb_member_t *m) {
 
 void kb_pending_free(kb_pending_member_t *p) {
     LIST_REMOVE(p, link);
+    kb_ids_remove(&p->group->pending_ids, &p->by_id);
     if (p->expiry) event_free(p->expiry);
     free(p->member_id);
     free(p);
@@ -200,8 +220,7 @@ void kb_member_remove(kb_member_t *m, int16_t sync_error) {
         m->sync.done = NULL;
         done(m->sync.arg, sync_error, (kp_bytes_t){0, NULL});
     }
-    TAILQ_REMOVE(&g->members, m, link);
-    g->n_members--;
+    kb_group_unlink_member(g, m);
     if (g->leader && strcmp(g->leader, m->member_id) == 0) {
         kb_member_t *next = TAILQ_FIRST(&g->members);
         free(g->leader);
@@ -475,8 +494,7 @@ static void add_member(kb_group_t *g, char *id, const kb_join_request_t *req, kb
         free(g->protocol_type);
         g->protocol_type = kb_strdup_slice(req->protocol_type);
     }
-    TAILQ_INSERT_TAIL(&g->members, m, link);
-    g->n_members++;
+    kb_group_link_member(g, m);
     if (!g->leader) g->leader = strdup(m->member_id);
     m->is_new = true;
     m->join = (kb_parked_join_t){done, arg};
@@ -545,8 +563,7 @@ static void static_rejoin_undo(kb_group_t *g, static_rejoin_t *r) {
         free(g->leader);
         g->leader = strdup(old);
     }
-    free(m->member_id);
-    m->member_id = old;
+    free(member_rename(m, old));
     r->old_member_id = NULL;
 }
 
@@ -609,8 +626,7 @@ static void static_rejoin(kb_member_t *m, const kb_join_request_t *req, kb_join_
         sd(m->sync.arg, KP_ERR_FENCED_INSTANCE_ID, (kp_bytes_t){0, NULL});
     }
     kc_info(MOD, "group '%s': static member %s rejoined as %s", g->id, m->instance_id, id);
-    char *old_leader = g->leader ? strdup(g->leader) : NULL, *old_id = m->member_id;
-    m->member_id = id;
+    char *old_leader = g->leader ? strdup(g->leader) : NULL, *old_id = member_rename(m, id);
     if (was_leader) {
         free(g->leader);
         g->leader = strdup(id);
@@ -664,19 +680,18 @@ static void join_new(kb_group_t *g, const kb_join_request_t *req, kb_join_done_f
     p->group = g;
     p->member_id = id;
     LIST_INSERT_HEAD(&g->pending, p, link);
+    kb_ids_add(&g->pending_ids, &p->by_id, id);
     kb_group_arm(p->expiry, req->session_timeout_ms);
     answer(done, arg, KP_ERR_MEMBER_ID_REQUIRED, id);
 }
 
-static kb_pending_member_t *pending_find(kb_group_t *g, kp_str_t id) {
-    kb_pending_member_t *p;
-    LIST_FOREACH(p, &g->pending, link)
-    if (kb_slice_eq(id, p->member_id)) return p;
-    return NULL;
+kb_pending_member_t *kb_group_pending(const kb_group_t *g, kp_str_t id) {
+    kb_id_entry_t *e = kb_ids_find(&g->pending_ids, id);
+    return e ? KB_CONTAINER_OF(e, kb_pending_member_t, by_id) : NULL;
 }
 
 static void join_known(kb_group_t *g, const kb_join_request_t *req, kb_join_done_fn done, void *arg) {
-    kb_pending_member_t *p = pending_find(g, req->member_id);
+    kb_pending_member_t *p = kb_group_pending(g, req->member_id);
     kb_member_t *st = kb_group_static_member(g, req->instance_id), *m;
 
     if (p) {

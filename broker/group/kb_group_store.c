@@ -274,10 +274,9 @@ static kb_member_t *loaded_member(kb_group_t *g, const kp_group_metadata_member_
 static void set_group_state(kb_group_t *g, const kp_group_metadata_value_t *v) {
     kb_member_t *m;
     while ((m = TAILQ_FIRST(&g->members))) {
-        TAILQ_REMOVE(&g->members, m, link);
+        kb_group_unlink_member(g, m);
         kb_member_free(m);
     }
-    g->n_members = 0;
     free(g->protocol_type);
     free(g->protocol);
     free(g->leader);
@@ -288,9 +287,10 @@ static void set_group_state(kb_group_t *g, const kp_group_metadata_value_t *v) {
     g->state_ts = v->current_state_timestamp;
     g->has_record = true;
     for (int32_t i = 0; i < v->n_members; i++) {
-        if (!(m = loaded_member(g, &v->members[i], v->protocol))) continue;
-        TAILQ_INSERT_TAIL(&g->members, m, link);
-        g->n_members++;
+        /* A record naming one member twice (kbroker writes none) keeps the first. */
+        if (kb_group_member(g, v->members[i].member_id) || !(m = loaded_member(g, &v->members[i], v->protocol)))
+            continue;
+        kb_group_link_member(g, m);
     }
 }
 

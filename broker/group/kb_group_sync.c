@@ -180,8 +180,7 @@ static int16_t leave_one(kb_group_t *g, kp_str_t member_id, kp_str_t instance_id
 
     *removed = false;
     if (member_id.len > 0 && st && !kb_slice_eq(member_id, st->member_id)) return KP_ERR_FENCED_INSTANCE_ID;
-    LIST_FOREACH(p, &g->pending, link)
-    if (kb_slice_eq(member_id, p->member_id)) {
+    if ((p = kb_group_pending(g, member_id))) {
         kb_pending_free(p);
         return KP_ERR_NONE;
     }

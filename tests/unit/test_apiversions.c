@@ -13,6 +13,7 @@
 #include "proto/kp_apiversions.h"
 #include "proto/kp_header.h"
 #include "proto/kp_types.h"
+#include "tests/unit/protofix.h"
 #include "tests/unit/unit.h"
 
 /* librdkafka: ApiVersions v3, correlation id 1. */
@@ -47,12 +48,6 @@ static void decode_header(kp_reader_t *r, kp_request_header_t *h, int16_t flex_f
     ck_assert_int_eq(kp_request_header_decode_ids(r, h), 0);
     int hv = kp_request_header_version(h->request_api_key, h->request_api_version, flex_from);
     ck_assert_int_eq(kp_request_header_decode_rest(r, hv, h), 0);
-}
-
-static void assert_bytes(const kp_writer_t *w, const uint8_t *want, size_t n) {
-    ck_assert_int_eq(w->err, KP_BUF_OK);
-    ck_assert_uint_eq(w->len, n);
-    ck_assert_mem_eq(w->buf, want, n);
 }
 
 START_TEST(librdkafka_v3_request_decodes) {
@@ -144,7 +139,7 @@ START_TEST(unsupported_version_fallback_matches_spec_example) {
     kp_apiversions_response_unsupported(&resp, &entry, 3);
     ck_assert_int_eq(kp_apiversions_response_encode(&w, 0, &resp), 0);
     kp_write_patch_int32(&w, off, (int32_t)(w.len - off - 4));
-    assert_bytes(&w, want, sizeof(want));
+    protofix_bytes(&w, want, sizeof(want));
     kp_writer_free(&w);
 }
 END_TEST
@@ -157,7 +152,7 @@ START_TEST(v0_response_has_no_throttle) {
 
     kp_writer_init(&w);
     ck_assert_int_eq(kp_apiversions_response_encode(&w, 0, &resp), 0);
-    assert_bytes(&w, want, sizeof(want));
+    protofix_bytes(&w, want, sizeof(want));
     kp_writer_free(&w);
 }
 END_TEST
@@ -171,7 +166,7 @@ START_TEST(v2_response_ends_with_throttle) {
 
     kp_writer_init(&w);
     ck_assert_int_eq(kp_apiversions_response_encode(&w, 2, &resp), 0);
-    assert_bytes(&w, want, sizeof(want));
+    protofix_bytes(&w, want, sizeof(want));
     kp_writer_free(&w);
 }
 END_TEST
@@ -196,7 +191,7 @@ START_TEST(v3_response_is_flexible_under_header_v0) {
     kp_response_header_encode(&w, kp_response_header_version(KP_API_API_VERSIONS, 3, 3), 1);
     ck_assert_int_eq(kp_apiversions_response_encode(&w, 3, &resp), 0);
     kp_write_patch_int32(&w, off, (int32_t)(w.len - off - 4));
-    assert_bytes(&w, want, sizeof(want));
+    protofix_bytes(&w, want, sizeof(want));
     kp_writer_free(&w);
 }
 END_TEST
@@ -279,7 +274,7 @@ START_TEST(response_header_v1_adds_empty_tags) {
 
     kp_writer_init(&w);
     kp_response_header_encode(&w, 1, 256);
-    assert_bytes(&w, want, sizeof(want));
+    protofix_bytes(&w, want, sizeof(want));
     kp_writer_free(&w);
 }
 END_TEST

@@ -21,30 +21,10 @@
 #include "proto/kp_listoffsets.h"
 #include "proto/kp_metadata.h"
 #include "proto/kp_types.h"
+#include "tests/unit/protofix.h"
 #include "tests/unit/unit.h"
 
 /* --------------------------------------------------------------- helpers */
-
-typedef int (*verdict_fn)(const uint8_t *body, size_t len, int16_t version);
-
-static void assert_truncations_fail(verdict_fn verdict, const uint8_t *body, size_t len, int16_t version) {
-    for (size_t n = 0; n < len; n++) ck_assert_int_ne(verdict(body, n, version), 0);
-}
-
-static void assert_trailing_fails(verdict_fn verdict, const uint8_t *body, size_t len, int16_t version) {
-    uint8_t buf[1024];
-
-    ck_assert_uint_lt(len, sizeof(buf));
-    memcpy(buf, body, len);
-    buf[len] = 0x00;
-    ck_assert_int_eq(verdict(buf, len + 1, version), KP_BUF_TRAILING);
-}
-
-static void assert_bytes(const kp_writer_t *w, const uint8_t *want, size_t len) {
-    ck_assert_int_eq(w->err, 0);
-    ck_assert_uint_eq(w->len, len);
-    ck_assert_mem_eq(w->buf, want, len);
-}
 
 /* ---------------------------------------------------------------- headers */
 
@@ -81,7 +61,7 @@ START_TEST(request_header_v1_bytes_follow_the_spec_and_v3_is_refused) {
 
     kp_writer_init(&w);
     ck_assert_int_eq(kp_request_header_encode(&w, 1, &h), 0);
-    assert_bytes(&w, want, sizeof(want));
+    protofix_bytes(&w, want, sizeof(want));
     kp_writer_reset(&w);
     h.client_id = KP_STR_NULL;
     ck_assert_int_eq(kp_request_header_encode(&w, 1, &h), 0);
@@ -130,7 +110,7 @@ START_TEST(findcoordinator_request_encode_is_what_the_broker_decodes) {
 
         kp_writer_init(&w);
         ck_assert_int_eq(kp_findcoordinator_request_encode(&w, v, &in), 0);
-        if (v == 2) assert_bytes(&w, librdkafka_v2_body, sizeof(librdkafka_v2_body));
+        if (v == 2) protofix_bytes(&w, librdkafka_v2_body, sizeof(librdkafka_v2_body));
         kp_reader_init(&r, w.buf, w.len);
         ck_assert_int_eq(kp_findcoordinator_request_decode(&r, v, &got), 0);
         ck_assert(kp_str_eq(got.key, "my-group"));
@@ -181,9 +161,9 @@ START_TEST(findcoordinator_response_decode_reads_what_the_broker_encodes) {
         ck_assert(kp_str_eq(got.host, "127.0.0.1"));
         ck_assert_int_eq(got.port, 9093);
         ck_assert_int_eq(kp_findcoordinator_response_encode(&again, v, &got), 0);
-        assert_bytes(&again, w.buf, w.len);
-        assert_truncations_fail(findcoordinator_response_verdict, w.buf, w.len, v);
-        assert_trailing_fails(findcoordinator_response_verdict, w.buf, w.len, v);
+        protofix_bytes(&again, w.buf, w.len);
+        protofix_truncations_fail(findcoordinator_response_verdict, w.buf, w.len, v);
+        protofix_trailing_fails(findcoordinator_response_verdict, w.buf, w.len, v);
         kp_writer_free(&w);
         kp_writer_free(&again);
     }
@@ -249,7 +229,7 @@ START_TEST(metadata_v5_request_for_no_topic_without_creation_is_exact) {
 
     kp_writer_init(&w);
     ck_assert_int_eq(kp_metadata_request_encode(&w, 5, &none), 0);
-    assert_bytes(&w, want, sizeof(want));
+    protofix_bytes(&w, want, sizeof(want));
     ck_assert_int_eq(kp_metadata_request_encode(&w, 7, &none), KP_BUF_INVALID);
     kp_writer_free(&w);
 }
@@ -332,11 +312,11 @@ START_TEST(metadata_response_decode_reads_what_the_broker_encodes) {
         assert_metadata_like_sample(&got, v);
         /* v0 has no rack or cluster id: re-encoding writes what v0 holds. */
         ck_assert_int_eq(kp_metadata_response_encode(&again, v, &got), 0);
-        assert_bytes(&again, w.buf, w.len);
+        protofix_bytes(&again, w.buf, w.len);
         kp_metadata_response_clear(&got);
         ck_assert_int_eq(got.n_topics, 0);
-        assert_truncations_fail(metadata_response_verdict, w.buf, w.len, v);
-        assert_trailing_fails(metadata_response_verdict, w.buf, w.len, v);
+        protofix_truncations_fail(metadata_response_verdict, w.buf, w.len, v);
+        protofix_trailing_fails(metadata_response_verdict, w.buf, w.len, v);
         kp_writer_free(&w);
         kp_writer_free(&again);
     }
@@ -416,7 +396,7 @@ START_TEST(listoffsets_v1_request_is_exact_and_cannot_ask_read_committed) {
 
     kp_writer_init(&w);
     ck_assert_int_eq(kp_listoffsets_request_encode(&w, 1, &in), 0);
-    assert_bytes(&w, want, sizeof(want));
+    protofix_bytes(&w, want, sizeof(want));
     in.isolation_level = 1;
     ck_assert_int_eq(kp_listoffsets_request_encode(&w, 1, &in), KP_BUF_INVALID);
     ck_assert_int_eq(kp_listoffsets_request_encode(&w, 4, &in), KP_BUF_INVALID);
@@ -470,10 +450,10 @@ START_TEST(listoffsets_response_decode_reads_what_the_broker_encodes) {
             ck_assert(p[2].timestamp == 1700000000000LL);
         }
         ck_assert_int_eq(kp_listoffsets_response_encode(&again, v, &got), 0);
-        assert_bytes(&again, w.buf, w.len);
+        protofix_bytes(&again, w.buf, w.len);
         kp_listoffsets_response_clear(&got);
-        assert_truncations_fail(listoffsets_response_verdict, w.buf, w.len, v);
-        assert_trailing_fails(listoffsets_response_verdict, w.buf, w.len, v);
+        protofix_truncations_fail(listoffsets_response_verdict, w.buf, w.len, v);
+        protofix_trailing_fails(listoffsets_response_verdict, w.buf, w.len, v);
         kp_writer_free(&w);
         kp_writer_free(&again);
     }

@@ -16,6 +16,7 @@
 #include "proto/kp_configs.h"
 #include "proto/kp_header.h"
 #include "proto/kp_types.h"
+#include "tests/unit/protofix.h"
 #include "tests/unit/unit.h"
 
 /* librdkafka: DescribeConfigs v1, correlation id 3: TOPIC "test" and
@@ -197,11 +198,6 @@ static void encode_describe(int16_t version, const kp_describeconfigs_result_t *
     ck_assert_int_eq(kp_describeconfigs_response_encode(w, version, &resp), 0);
 }
 
-static void assert_bytes(const kp_writer_t *w, const uint8_t *want, size_t n) {
-    ck_assert_uint_eq(w->len, n);
-    ck_assert_int_eq(memcmp(w->buf, want, n), 0);
-}
-
 START_TEST(describe_v1_response_carries_sources_and_synonyms) {
     static const uint8_t want[] = {
         0x00, 0x00, 0x00, 0x00,                           /* throttle_time_ms */
@@ -221,7 +217,7 @@ START_TEST(describe_v1_response_carries_sources_and_synonyms) {
     kp_describeconfigs_result_t res = {0, NULL, KP_RESOURCE_TOPIC, kp_str_c("t"), 1, &retention};
     kp_writer_t w;
     encode_describe(1, &res, 1, &w);
-    assert_bytes(&w, want, sizeof(want));
+    protofix_bytes(&w, want, sizeof(want));
     kp_writer_free(&w);
 }
 END_TEST
@@ -238,7 +234,7 @@ START_TEST(describe_v0_response_has_is_default_and_no_synonyms) {
     kp_describeconfigs_result_t res = {0, NULL, KP_RESOURCE_BROKER, kp_str_c("1"), 1, &password};
     kp_writer_t w;
     encode_describe(0, &res, 1, &w);
-    assert_bytes(&w, want, sizeof(want));
+    protofix_bytes(&w, want, sizeof(want));
     kp_writer_free(&w);
 }
 END_TEST
@@ -252,7 +248,7 @@ START_TEST(describe_error_result_has_its_message_and_no_configs) {
     kp_describeconfigs_result_t res = {KP_ERR_INVALID_REQUEST, "bad", KP_RESOURCE_BROKER, kp_str_c("2"), 0, NULL};
     kp_writer_t w;
     encode_describe(2, &res, 1, &w);
-    assert_bytes(&w, want, sizeof(want));
+    protofix_bytes(&w, want, sizeof(want));
     kp_writer_free(&w);
     kp_writer_init(&w);
     kp_describeconfigs_response_t resp = {0, 1, &res};
@@ -337,7 +333,7 @@ START_TEST(alter_response_lists_each_resource) {
     kp_writer_t w;
     kp_writer_init(&w);
     ck_assert_int_eq(kp_alterconfigs_response_encode(&w, 1, &resp), 0);
-    assert_bytes(&w, want, sizeof(want));
+    protofix_bytes(&w, want, sizeof(want));
     kp_writer_free(&w);
 }
 END_TEST

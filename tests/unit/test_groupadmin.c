@@ -29,29 +29,6 @@
 
 /* --------------------------------------------------------------- helpers */
 
-typedef int (*verdict_fn)(const uint8_t *body, size_t len, int16_t version);
-
-/* Every proper prefix of a valid body is refused. */
-static void assert_truncations_fail(verdict_fn verdict, const uint8_t *body, size_t len, int16_t version) {
-    for (size_t n = 0; n < len; n++) ck_assert_int_ne(verdict(body, n, version), 0);
-}
-
-/* A body followed by one byte more is refused as trailing. */
-static void assert_trailing_fails(verdict_fn verdict, const uint8_t *body, size_t len, int16_t version) {
-    uint8_t buf[512];
-
-    ck_assert_uint_lt(len, sizeof(buf));
-    memcpy(buf, body, len);
-    buf[len] = 0x00;
-    ck_assert_int_eq(verdict(buf, len + 1, version), KP_BUF_TRAILING);
-}
-
-static void assert_bytes(const kp_writer_t *w, const uint8_t *want, size_t len) {
-    ck_assert_int_eq(w->err, 0);
-    ck_assert_uint_eq(w->len, len);
-    ck_assert_mem_eq(w->buf, want, len);
-}
-
 /* The §5.3 example: librdkafka's v1 subscription to topic "t" (one topic,
  * empty user data, no owned partitions). */
 static const uint8_t librdkafka_subscription_v1[] = {
@@ -139,10 +116,10 @@ START_TEST(listgroups_response_bytes_follow_the_spec_table) {
 
     kp_writer_init(&w);
     ck_assert_int_eq(kp_listgroups_response_encode(&w, 1, &resp), 0);
-    assert_bytes(&w, listgroups_resp_v1, sizeof(listgroups_resp_v1));
+    protofix_bytes(&w, listgroups_resp_v1, sizeof(listgroups_resp_v1));
     kp_writer_reset(&w);
     ck_assert_int_eq(kp_listgroups_response_encode(&w, 0, &resp), 0);
-    assert_bytes(&w, listgroups_resp_v1 + 4, sizeof(listgroups_resp_v1) - 4);
+    protofix_bytes(&w, listgroups_resp_v1 + 4, sizeof(listgroups_resp_v1) - 4);
     ck_assert_int_eq(kp_listgroups_response_encode(&w, 3, &resp), KP_BUF_INVALID);
     kp_writer_free(&w);
 }
@@ -167,10 +144,10 @@ START_TEST(listgroups_response_every_version_round_trips) {
         ck_assert(kp_str_eq(resp.groups[0].protocol_type, "consumer"));
         ck_assert(kp_str_eq(resp.groups[1].group_id, "o"));
         ck_assert_int_eq(kp_listgroups_response_encode(&again, v, &resp), 0);
-        assert_bytes(&again, w.buf, w.len);
+        protofix_bytes(&again, w.buf, w.len);
         kp_listgroups_response_clear(&resp);
-        assert_truncations_fail(listgroups_response_verdict, w.buf, w.len, v);
-        assert_trailing_fails(listgroups_response_verdict, w.buf, w.len, v);
+        protofix_truncations_fail(listgroups_response_verdict, w.buf, w.len, v);
+        protofix_trailing_fails(listgroups_response_verdict, w.buf, w.len, v);
         kp_writer_free(&w);
         kp_writer_free(&again);
     }
@@ -261,8 +238,8 @@ START_TEST(describegroups_v3_request_asks_for_operations) {
     kp_describegroups_request_clear(&req);
     /* Below v3 the flag is not part of the body. */
     ck_assert_int_eq(describegroups_verdict(b, len, 2), KP_BUF_TRAILING);
-    assert_truncations_fail(describegroups_verdict, b, len, 3);
-    assert_trailing_fails(describegroups_verdict, b, len, 3);
+    protofix_truncations_fail(describegroups_verdict, b, len, 3);
+    protofix_trailing_fails(describegroups_verdict, b, len, 3);
 }
 END_TEST
 
@@ -284,10 +261,10 @@ START_TEST(describegroups_request_every_version_round_trips) {
         ck_assert(kp_str_eq(req.groups[2], "ccc"));
         ck_assert(req.include_authorized_operations == (v >= 3));
         ck_assert_int_eq(kp_describegroups_request_encode(&again, v, &req), 0);
-        assert_bytes(&again, w.buf, w.len);
+        protofix_bytes(&again, w.buf, w.len);
         kp_describegroups_request_clear(&req);
-        assert_truncations_fail(describegroups_verdict, w.buf, w.len, v);
-        assert_trailing_fails(describegroups_verdict, w.buf, w.len, v);
+        protofix_truncations_fail(describegroups_verdict, w.buf, w.len, v);
+        protofix_trailing_fails(describegroups_verdict, w.buf, w.len, v);
         kp_writer_free(&w);
         kp_writer_free(&again);
     }
@@ -374,7 +351,7 @@ START_TEST(describegroups_v0_response_bytes_follow_the_spec_table) {
 
     kp_writer_init(&w);
     ck_assert_int_eq(kp_describegroups_response_encode(&w, 0, &resp), 0);
-    assert_bytes(&w, want, len);
+    protofix_bytes(&w, want, len);
     kp_writer_free(&w);
 }
 END_TEST
@@ -394,7 +371,7 @@ START_TEST(describegroups_v4_response_adds_throttle_and_operations) {
 
     kp_writer_init(&w);
     ck_assert_int_eq(kp_describegroups_response_encode(&w, 4, &resp), 0);
-    assert_bytes(&w, want, sizeof(want));
+    protofix_bytes(&w, want, sizeof(want));
     ck_assert_int_eq(kp_describegroups_response_encode(&w, 5, &resp), KP_BUF_INVALID);
     kp_writer_free(&w);
 }
@@ -428,8 +405,8 @@ START_TEST(describegroups_member_blobs_decode_as_consumer_protocol) {
     kp_consumer_assignment_clear(&a);
     kp_consumer_subscription_clear(&sub);
     kp_describegroups_response_clear(&resp);
-    assert_truncations_fail(describegroups_response_verdict, bytes, len, 0);
-    assert_trailing_fails(describegroups_response_verdict, bytes, len, 0);
+    protofix_truncations_fail(describegroups_response_verdict, bytes, len, 0);
+    protofix_trailing_fails(describegroups_response_verdict, bytes, len, 0);
 }
 END_TEST
 
@@ -462,10 +439,10 @@ START_TEST(describegroups_response_every_version_round_trips) {
         ck_assert_int_eq(m->member_assignment.len, (int32_t)sizeof(librdkafka_assignment_v0));
         ck_assert_mem_eq(m->member_assignment.ptr, librdkafka_assignment_v0, sizeof(librdkafka_assignment_v0));
         ck_assert_int_eq(kp_describegroups_response_encode(&again, v, &resp), 0);
-        assert_bytes(&again, w.buf, w.len);
+        protofix_bytes(&again, w.buf, w.len);
         kp_describegroups_response_clear(&resp);
-        assert_truncations_fail(describegroups_response_verdict, w.buf, w.len, v);
-        assert_trailing_fails(describegroups_response_verdict, w.buf, w.len, v);
+        protofix_truncations_fail(describegroups_response_verdict, w.buf, w.len, v);
+        protofix_trailing_fails(describegroups_response_verdict, w.buf, w.len, v);
         kp_writer_free(&w);
         kp_writer_free(&again);
     }
@@ -544,8 +521,8 @@ START_TEST(deletegroups_request_refuses_bad_bodies) {
     kp_deletegroups_request_t req;
 
     for (int16_t v = 0; v <= KP_DELETEGROUPS_VERSION_MAX; v++) {
-        assert_truncations_fail(deletegroups_verdict, b, len, v);
-        assert_trailing_fails(deletegroups_verdict, b, len, v);
+        protofix_truncations_fail(deletegroups_verdict, b, len, v);
+        protofix_trailing_fails(deletegroups_verdict, b, len, v);
     }
     ck_assert_int_eq(deletegroups_verdict(b, len, 2), KP_BUF_INVALID);
     ck_assert_int_eq(deletegroups_verdict(null_name, sizeof(null_name), 0), KP_BUF_INVALID);
@@ -574,7 +551,7 @@ START_TEST(deletegroups_response_bytes_follow_the_spec_table) {
     for (int16_t v = 0; v <= KP_DELETEGROUPS_VERSION_MAX; v++) {
         kp_writer_reset(&w);
         ck_assert_int_eq(kp_deletegroups_response_encode(&w, v, &resp), 0);
-        assert_bytes(&w, want, sizeof(want));
+        protofix_bytes(&w, want, sizeof(want));
     }
     ck_assert_int_eq(kp_deletegroups_response_encode(&w, 2, &resp), KP_BUF_INVALID);
     kp_writer_free(&w);
@@ -631,7 +608,7 @@ START_TEST(subscription_prefix_is_all_that_is_read) {
     kp_consumer_subscription_clear(&sub);
     for (size_t n = prefix; n <= sizeof(librdkafka_subscription_v1); n++)
         ck_assert_int_eq(subscription_verdict(librdkafka_subscription_v1, n, 0), 0);
-    assert_truncations_fail(subscription_verdict, librdkafka_subscription_v1, prefix, 0);
+    protofix_truncations_fail(subscription_verdict, librdkafka_subscription_v1, prefix, 0);
 }
 END_TEST
 
@@ -669,7 +646,7 @@ START_TEST(librdkafka_assignment_decodes_and_encodes_back) {
     ck_assert_int_lt(a.user_data.len, 0);
     kp_writer_init(&w);
     ck_assert_int_eq(kp_consumer_assignment_encode(&w, &a), 0);
-    assert_bytes(&w, librdkafka_assignment_v0, sizeof(librdkafka_assignment_v0));
+    protofix_bytes(&w, librdkafka_assignment_v0, sizeof(librdkafka_assignment_v0));
     kp_writer_free(&w);
     kp_consumer_assignment_clear(&a);
 }
@@ -691,7 +668,7 @@ START_TEST(assignment_user_data_and_later_fields_are_ignored) {
 
     kp_writer_init(&w);
     ck_assert_int_eq(kp_consumer_assignment_encode(&w, &in), 0);
-    assert_bytes(&w, want, sizeof(want));
+    protofix_bytes(&w, want, sizeof(want));
     kp_writer_free(&w);
     memcpy(longer, want, sizeof(want));
     memset(longer + sizeof(want), 0xee, 3);

@@ -160,23 +160,6 @@ static int fetch_response_verdict(const uint8_t *b, size_t n, int16_t v) {
     return rc;
 }
 
-/* Every proper prefix of a valid body is refused. */
-static void assert_truncations_fail(int (*verdict)(const uint8_t *, size_t, int16_t), const uint8_t *body,
-                                    size_t len, int16_t version) {
-    for (size_t n = 0; n < len; n++) ck_assert_int_ne(verdict(body, n, version), 0);
-}
-
-/* A body followed by one byte more is refused as trailing. */
-static void assert_trailing_fails(int (*verdict)(const uint8_t *, size_t, int16_t), const uint8_t *body,
-                                  size_t len, int16_t version) {
-    uint8_t buf[512];
-
-    ck_assert_uint_lt(len, sizeof(buf));
-    memcpy(buf, body, len);
-    buf[len] = 0x00;
-    ck_assert_int_eq(verdict(buf, len + 1, version), KP_BUF_TRAILING);
-}
-
 /* The body of a fixture frame whose header has a client id of idlen bytes. */
 static const uint8_t *frame_body(const uint8_t *frame, size_t size, size_t idlen, size_t *len) {
     size_t skip = 4 + 8 + 2 + idlen;
@@ -336,8 +319,8 @@ START_TEST(offsetcommit_every_version_round_trips) {
         ck_assert_int_eq(commit_decode(w.buf, w.len, v, &req), 0);
         check_full_commit(&req, v);
         kp_offsetcommit_request_clear(&req);
-        assert_truncations_fail(commit_verdict, w.buf, w.len, v);
-        assert_trailing_fails(commit_verdict, w.buf, w.len, v);
+        protofix_truncations_fail(commit_verdict, w.buf, w.len, v);
+        protofix_trailing_fails(commit_verdict, w.buf, w.len, v);
         kp_writer_free(&w);
     }
 }
@@ -347,13 +330,13 @@ START_TEST(offsetcommit_fixtures_refuse_truncation_and_trailing_bytes) {
     size_t len;
     const uint8_t *b = frame_body(kafkapython_offsetcommit_v2, sizeof(kafkapython_offsetcommit_v2), 12, &len);
 
-    assert_truncations_fail(commit_verdict, b, len, 2);
-    assert_trailing_fails(commit_verdict, b, len, 2);
+    protofix_truncations_fail(commit_verdict, b, len, 2);
+    protofix_trailing_fails(commit_verdict, b, len, 2);
     b = frame_body(librdkafka_offsetcommit_v7, sizeof(librdkafka_offsetcommit_v7), 7, &len);
-    assert_truncations_fail(commit_verdict, b, len, 7);
-    assert_trailing_fails(commit_verdict, b, len, 7);
-    assert_truncations_fail(commit_verdict, offsetcommit_v1_body, sizeof(offsetcommit_v1_body), 1);
-    assert_trailing_fails(commit_verdict, offsetcommit_v1_body, sizeof(offsetcommit_v1_body), 1);
+    protofix_truncations_fail(commit_verdict, b, len, 7);
+    protofix_trailing_fails(commit_verdict, b, len, 7);
+    protofix_truncations_fail(commit_verdict, offsetcommit_v1_body, sizeof(offsetcommit_v1_body), 1);
+    protofix_trailing_fails(commit_verdict, offsetcommit_v1_body, sizeof(offsetcommit_v1_body), 1);
 }
 END_TEST
 
@@ -561,8 +544,8 @@ static void fetch_request_round_trip(int16_t v, const kp_offsetfetch_request_t *
     ck_assert_uint_eq(again.len, w.len);
     ck_assert_mem_eq(again.buf, w.buf, w.len);
     kp_offsetfetch_request_clear(&req);
-    assert_truncations_fail(fetch_verdict, w.buf, w.len, v);
-    assert_trailing_fails(fetch_verdict, w.buf, w.len, v);
+    protofix_truncations_fail(fetch_verdict, w.buf, w.len, v);
+    protofix_trailing_fails(fetch_verdict, w.buf, w.len, v);
     kp_writer_free(&w);
     kp_writer_free(&again);
 }
@@ -581,11 +564,11 @@ START_TEST(offsetfetch_fixtures_refuse_truncation_and_trailing_bytes) {
     size_t len;
     const uint8_t *b = frame_body(kafkapython_offsetfetch_v1, sizeof(kafkapython_offsetfetch_v1), 12, &len);
 
-    assert_truncations_fail(fetch_verdict, b, len, 1);
-    assert_trailing_fails(fetch_verdict, b, len, 1);
+    protofix_truncations_fail(fetch_verdict, b, len, 1);
+    protofix_trailing_fails(fetch_verdict, b, len, 1);
     b = frame_body(kafkajs_offsetfetch_v3_all, sizeof(kafkajs_offsetfetch_v3_all), 7, &len);
-    assert_truncations_fail(fetch_verdict, b, len, 3);
-    assert_trailing_fails(fetch_verdict, b, len, 3);
+    protofix_truncations_fail(fetch_verdict, b, len, 3);
+    protofix_trailing_fails(fetch_verdict, b, len, 3);
 }
 END_TEST
 
@@ -741,8 +724,8 @@ START_TEST(offsetfetch_response_every_version_round_trips) {
         ck_assert_uint_eq(again.len, w.len);
         ck_assert_mem_eq(again.buf, w.buf, w.len);
         kp_offsetfetch_response_clear(&resp);
-        assert_truncations_fail(fetch_response_verdict, w.buf, w.len, v);
-        assert_trailing_fails(fetch_response_verdict, w.buf, w.len, v);
+        protofix_truncations_fail(fetch_response_verdict, w.buf, w.len, v);
+        protofix_trailing_fails(fetch_response_verdict, w.buf, w.len, v);
         kp_writer_free(&w);
         kp_writer_free(&again);
     }

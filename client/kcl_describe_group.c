@@ -191,6 +191,10 @@ static int at_coordinator(kcl_cluster_t *c, const char *group, kcl_group_descrip
         *committed = NULL;
         *n_committed = 0;
         int rc = coordinator_pass(c, group, d, committed, n_committed, &kafka_error, err);
+        /* A coordinator that refuses connections has died: until ZooKeeper
+         * expires its session FindCoordinator still names it, then the
+         * next one.  Try again until the deadline, as Kafka's tool does. */
+        if (rc == KCL_EUNREACHABLE && kcl_cluster_backoff(c, &backoff) == 0) continue;
         if (rc != KCL_OK || kafka_error == KP_ERR_NONE) return rc;
         if (!kcl_coordinator_retriable(kafka_error))
             return kcl_fail_kafka(err, kafka_error, "the coordinator of group '%s' refused to describe it", group);

@@ -101,11 +101,14 @@ static int describe_states(kcl_cluster_t *c, int32_t id, listing_t *out, int fir
     if (kp_describegroups_response_decode(&a.body, DESCRIBEGROUPS_VERSION, &resp) != 0)
         rc = kcl_cluster_undecodable(c, id, KP_API_DESCRIBE_GROUPS, err);
     for (int32_t g = 0; rc == KCL_OK && g < resp.n_groups; g++) {
+        int i = first + g;
         if (resp.groups[g].error_code != KP_ERR_NONE) continue;
-        for (int i = first; i < out->n; i++)
-            if (out->items[i].state == NULL && kp_str_eq(resp.groups[g].group_id, out->items[i].group_id) &&
-                (out->items[i].state = copy_str(resp.groups[g].group_state)) == NULL)
-                rc = kcl_fail(err, KCL_ENOMEM, "out of memory");
+        /* The answer keeps the request's order: entry g is group first + g
+         * (a search per entry would be quadratic in a broker's groups). */
+        if (i >= out->n || !kp_str_eq(resp.groups[g].group_id, out->items[i].group_id) || out->items[i].state)
+            continue;
+        if ((out->items[i].state = copy_str(resp.groups[g].group_state)) == NULL)
+            rc = kcl_fail(err, KCL_ENOMEM, "out of memory");
     }
     kp_describegroups_response_clear(&resp);
     kcl_answer_free(&a);

@@ -164,6 +164,8 @@ kbroker is running: ZooKeeper on $ZK_CONNECT, brokers on 127.0.0.1:${BROKER_PORT
   kcat -b 127.0.0.1:${BROKER_PORTS[0]} -G demo-group -o beginning demo  # in a consumer group, committing (Ctrl-C)
   $ADMIN --zookeeper $ZK_CONNECT list-brokers
   $ADMIN --zookeeper $ZK_CONNECT describe-topic --topic demo
+  $ADMIN list-groups --bootstrap-server 127.0.0.1:${BROKER_PORTS[0]} --state
+  $ADMIN describe-group --bootstrap-server 127.0.0.1:${BROKER_PORTS[0]} --group demo-group
 
 Logs: $RUN/zookeeper.log, $RUN/kbroker-1.log ... $RUN/kbroker-3.log.
 Press Ctrl-C to stop everything.

@@ -4,6 +4,7 @@
  * each broker about the groups it coordinates.  Every answer is built
  * before the handler returns.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,27 +104,82 @@ static void describe_one(void *arg, const kb_group_description_t *d) {
     g->members = ms;
 }
 
+/* Bytes entry g takes in the answer, about. */
+static size_t entry_size(const kp_describegroups_response_group_t *g) {
+    size_t n = 64 + (size_t)(g->group_id.len > 0 ? g->group_id.len : 0);
+    for (int32_t i = 0; i < g->n_members; i++) {
+        const kp_describegroups_response_member_t *m = &g->members[i];
+        n += 32 + (size_t)m->member_id.len + (size_t)(m->group_instance_id.len > 0 ? m->group_instance_id.len : 0) +
+             (size_t)m->client_id.len + (size_t)m->client_host.len + (size_t)m->member_metadata.len +
+             (size_t)m->member_assignment.len;
+    }
+    return n;
+}
+
+static bool same_name(kp_str_t a, kp_str_t b) {
+    return a.len == b.len && (a.len <= 0 || memcmp(a.ptr, b.ptr, (size_t)a.len) == 0);
+}
+
+/* A name the request repeats is described once and its later copies share
+ * that description (keys are sorted by kb_api_mark_repeated: equal names
+ * are neighbours, the unflagged one is the first copy). */
+static void share_repeats(kp_describegroups_response_group_t *groups, const kb_api_tp_t *keys, const bool *repeated,
+                          int32_t n) {
+    for (int32_t i = 0, end; i < n; i = end) {
+        int32_t first = -1;
+        for (end = i; end < n && same_name(keys[end].topic, keys[i].topic); end++)
+            if (!repeated[keys[end].index]) first = keys[end].index;
+        for (int32_t j = i; first >= 0 && j < end; j++)
+            if (keys[j].index != first) groups[keys[j].index] = groups[first];
+    }
+}
+
+/* Entries past max_bytes of answer are refused (UNKNOWN_SERVER_ERROR, no
+ * members): a request of a few kB naming a group with large metadata many
+ * times must not make an answer of gigabytes.  Kafka has no such bound. */
+static void cap_answer(kp_describegroups_response_group_t *groups, int32_t n, size_t max_bytes) {
+    size_t total = 0;
+    for (int32_t i = 0; i < n; i++) {
+        size_t size = entry_size(&groups[i]);
+        if (total + size > max_bytes)
+            groups[i] = (kp_describegroups_response_group_t){KP_ERR_UNKNOWN_SERVER_ERROR, groups[i].group_id,
+                                                             kp_str_c(""), kp_str_c(""), kp_str_c(""), 0, NULL,
+                                                             KP_AUTHORIZED_OPERATIONS_OMITTED};
+        total += entry_size(&groups[i]);
+    }
+}
+
 kb_api_status_t kb_api_describegroups(kb_request_t *req, kp_writer_t *w) {
     int16_t version = req->header.request_api_version;
     kp_describegroups_request_t body = {0};
     kp_describegroups_response_group_t *groups;
     kb_api_status_t st = KB_API_FAILED;
     describe_t x = {.arena = &req->arena};
+    kb_api_tp_t *keys;
+    bool *repeated = NULL;
 
     if (kp_describegroups_request_decode(&req->body, version, &body) != 0) {
         kp_describegroups_request_clear(&body);
         return KB_API_MALFORMED;
     }
     groups = kb_arena_calloc(&req->arena, (size_t)body.n_groups + 1, sizeof(*groups));
-    for (int32_t i = 0; groups && !x.failed && i < body.n_groups; i++) {
+    keys = kb_arena_calloc(&req->arena, (size_t)body.n_groups + 1, sizeof(*keys));
+    for (int32_t i = 0; keys && i < body.n_groups; i++) keys[i] = (kb_api_tp_t){body.groups[i], 0, i};
+    if (keys) repeated = kb_api_mark_repeated(&req->arena, keys, body.n_groups, true);
+    for (int32_t i = 0; groups && repeated && !x.failed && i < body.n_groups; i++) {
         groups[i] = (kp_describegroups_response_group_t){KP_ERR_COORDINATOR_NOT_AVAILABLE, body.groups[i],
                                                          kp_str_c(""), kp_str_c(""), kp_str_c(""), 0, NULL,
                                                          KP_AUTHORIZED_OPERATIONS_OMITTED};
         x.out = &groups[i];
-        if (req->ctx->coordinator) kb_group_describe(req->ctx->coordinator, body.groups[i], describe_one, &x);
+        if (req->ctx->coordinator && !repeated[i])
+            kb_group_describe(req->ctx->coordinator, body.groups[i], describe_one, &x);
     }
-    kp_describegroups_response_t resp = {0, body.n_groups, groups};
-    if (groups && !x.failed && kp_describegroups_response_encode(w, version, &resp) == 0) st = KB_API_REPLY;
+    if (groups && repeated && !x.failed) {
+        share_repeats(groups, keys, repeated, body.n_groups);
+        cap_answer(groups, body.n_groups, req->ctx->cfg ? (size_t)req->ctx->cfg->socket_request_max_bytes : SIZE_MAX);
+        kp_describegroups_response_t resp = {0, body.n_groups, groups};
+        if (kp_describegroups_response_encode(w, version, &resp) == 0) st = KB_API_REPLY;
+    }
     kp_describegroups_request_clear(&body);
     return st;
 }

@@ -70,7 +70,8 @@ const char *kb_group_state_name(kb_group_state_t s) {
 }
 
 void kb_group_set_state(kb_group_t *g, kb_group_state_t s) {
-    if (g->state != s) kc_debug(MOD, "group '%s': %s -> %s", g->id, kb_group_state_name(g->state), kb_group_state_name(s));
+    if (g->state != s)
+        kc_debug(MOD, "group '%s': %s -> %s", g->id, kb_group_state_name(g->state), kb_group_state_name(s));
     g->state = s;
     g->state_ts = kb_group_now_ms();
 }

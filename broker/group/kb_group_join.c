@@ -266,9 +266,11 @@ static void on_pending_expiry(evutil_socket_t fd, short what, void *arg) {
 
 /* ------------------------------------------------------------- ids */
 
-/* A member id is `<prefix>-<36-character UUID>` and must fit a Kafka
- * string (32767 bytes): a longer client or instance id is cut. */
-#define MEMBER_ID_PREFIX_MAX (INT16_MAX - 37)
+/* A member id is `<prefix>-<36-character UUID>`, the prefix being the
+ * client id (or instance id) cut to 255 bytes: ids are opaque to clients,
+ * and each pending or stored id would otherwise cost a client's 32 kB
+ * client id per JoinGroup (a deviation: Kafka keeps the whole id). */
+#define MEMBER_ID_PREFIX_MAX 255
 
 static char *new_member_id(kp_str_t prefix) {
     uint8_t u[16];

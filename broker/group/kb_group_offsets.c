@@ -256,7 +256,8 @@ static bool commit_fits(kb_coordinator_t *c, const kb_commit_request_t *req, int
     for (int32_t i = 0; i < req->n && bytes <= max; i++) {
         const kb_commit_partition_t *cp = &req->partitions[i];
         if (cp->error_code) continue;
-        bytes += COMMIT_RECORD_FIXED + req->group_id.len + cp->topic.len + (cp->metadata.len > 0 ? cp->metadata.len : 0);
+        bytes += COMMIT_RECORD_FIXED + req->group_id.len + cp->topic.len;
+        bytes += cp->metadata.len > 0 ? cp->metadata.len : 0;
     }
     return bytes <= max;
 }
@@ -380,7 +381,8 @@ void kb_group_fetch_all(kb_coordinator_t *c, kp_str_t group_id, void (*fn)(void 
 
 static void tombstones_written(void *arg, int16_t error) {
     char *group = arg;
-    if (error) kc_warn(MOD, "group '%s': tombstones not written (error %d); written again next pass", group, (int)error);
+    if (error)
+        kc_warn(MOD, "group '%s': tombstones not written (error %d); written again next pass", group, (int)error);
     free(group);
 }
 

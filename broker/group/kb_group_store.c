@@ -153,7 +153,8 @@ static bool build_batch(kp_writer_t *w, const kb_store_record_t *records, int n)
          * a tombstone: refuse rather than write the wrong record. */
         ok = !r->key.err && !r->value.err && r->key.len <= INT32_MAX && r->value.len <= INT32_MAX;
         recs[i].key = (kp_bytes_t){(int32_t)r->key.len, r->key.buf};
-        recs[i].value = r->tombstone ? (kp_bytes_t){KP_NULL_LEN, NULL} : (kp_bytes_t){(int32_t)r->value.len, r->value.buf};
+        recs[i].value = r->tombstone ? (kp_bytes_t){KP_NULL_LEN, NULL}
+                                     : (kp_bytes_t){(int32_t)r->value.len, r->value.buf};
     }
     ok = ok && kp_batch_build(w, recs, n, kb_group_now_ms()) == 0;
     free(recs);

@@ -71,7 +71,11 @@ static int offset_order(const void *a, const void *b) {
  * (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF). */
 static size_t utf8_len(const unsigned char *s, size_t n) {
     unsigned c = s[0];
-    size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    size_t len = c < 0x80                 ? 1
+                 : c >= 0xc2 && c <= 0xdf ? 2
+                 : c >= 0xe0 && c <= 0xef ? 3
+                 : c >= 0xf0 && c <= 0xf4 ? 4
+                                          : 0;
     unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80, hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
 
     if (!len || len > n) return 0;
@@ -149,14 +153,14 @@ void kb_metrics_render_groups(kb_coordinator_t *c, kb_replicas_t *replicas, stru
     kb_coordinator_each_offset(c, collect, &o);
     if (!o.failed) {
         if (o.n) qsort(o.v, o.n, sizeof(*o.v), offset_order);
-        add_family(out, &o, "kafka_consumergroup_current_offset", "Committed offset of the group for the partition.",
-                   false, false);
-        add_family(out, &o, "kafka_consumergroup_current_offset_sum", "Committed offsets of the group summed over the topic's partitions.",
-                   false, true);
-        add_family(out, &o, "kafka_consumergroup_lag", "High watermark minus committed offset, for partitions hosted by this broker.",
-                   true, false);
-        add_family(out, &o, "kafka_consumergroup_lag_sum", "Lag summed over the topic's partitions (when all are hosted here).",
-                   true, true);
+        add_family(out, &o, "kafka_consumergroup_current_offset",
+                   "Committed offset of the group for the partition.", false, false);
+        add_family(out, &o, "kafka_consumergroup_current_offset_sum",
+                   "Committed offsets of the group summed over the topic's partitions.", false, true);
+        add_family(out, &o, "kafka_consumergroup_lag",
+                   "High watermark minus committed offset, for partitions hosted by this broker.", true, false);
+        add_family(out, &o, "kafka_consumergroup_lag_sum",
+                   "Lag summed over the topic's partitions (when all are hosted here).", true, true);
     }
     free(o.v);
     evbuffer_add_printf(out, "# HELP kafka_consumergroup_members Members of the group.\n"

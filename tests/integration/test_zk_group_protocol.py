@@ -359,6 +359,14 @@ def test_delete_groups_refuses_a_group_with_members_and_deletes_an_empty_one_wit
     c, group = cluster, "short-lived"
     coord = h.wait_coordinator(c, group)
     generation, member = lone_member(coord, group)
+    with h.step("DescribeGroups naming the group three times and an unknown one: four entries, in order, "
+                "the repeated ones alike"):
+        nobody = next(g for g in (f"nobody-{i}" for i in range(500)) if h.wait_coordinator(c, g).id == coord.id)
+        frame = h.kafka_call(coord, kw.DESCRIBE_GROUPS, 4, kw.describe_groups_body([group, group, nobody, group]))
+        got = kw.parse_describe_groups_response(frame, 4)
+        assert [d.group_id for d in got] == [group, group, nobody, group], got
+        assert got[0] == got[1] == got[3] and got[0].error == NONE and len(got[0].members) == 1, got
+        assert got[2].state == "Dead", got[2]
     with h.step("the member commits offsets 5 and 7"):
         assert commit(coord, group, generation, member, {(TOPIC, 0): 5, (TOPIC, 1): 7}) == \
             {(TOPIC, 0): NONE, (TOPIC, 1): NONE}

@@ -230,14 +230,12 @@ void kb_member_remove(kb_member_t *m, int16_t sync_error) {
 }
 
 /* After a member left: the group rebalances or re-checks its join phase. */
-static void member_left(kb_group_t *g, const char *why) {
+void kb_group_member_left(kb_group_t *g, const char *why) {
     if (g->state == KB_GROUP_STABLE || g->state == KB_GROUP_COMPLETING)
         kb_group_prepare_rebalance(g, why);
     else if (g->state == KB_GROUP_PREPARING)
         kb_group_maybe_complete_join(g);
 }
-
-void kb_group_member_left(kb_group_t *g, const char *why) { member_left(g, why); }
 
 static void on_member_expiry(evutil_socket_t fd, short what, void *arg) {
     kb_member_t *m = arg;
@@ -253,7 +251,7 @@ static void on_member_expiry(evutil_socket_t fd, short what, void *arg) {
     kc_info(MOD, "group '%s': member %s %s; removed", g->id, m->member_id,
             m->is_new ? "did not complete its first join in time" : "missed its session timeout");
     kb_member_remove(m, KP_ERR_REBALANCE_IN_PROGRESS);
-    member_left(g, "a member's session expired");
+    kb_group_member_left(g, "a member's session expired");
 }
 
 static void on_pending_expiry(evutil_socket_t fd, short what, void *arg) {
@@ -722,7 +720,7 @@ static void join_known(kb_group_t *g, const kb_join_request_t *req, kb_join_done
     if (max_size_reached(g, m)) {
         kb_member_remove(m, KP_ERR_REBALANCE_IN_PROGRESS);
         answer(done, arg, KP_ERR_GROUP_MAX_SIZE_REACHED, "");
-        member_left(g, "the group is over group.max.size");
+        kb_group_member_left(g, "the group is over group.max.size");
         return;
     }
     bool leader = g->leader && strcmp(g->leader, m->member_id) == 0;

@@ -39,10 +39,14 @@ KB_BENCH_PACKAGES="librdkafka-dev"
 # A node from outside Debian (NodeSource's nodejs) brings its own npm,
 # provides "npm" and conflicts with Debian's npm package: asking apt for
 # that one would fail, and npm is there anyway.
+# The list is read whole before it is searched: `grep -q` at the end of the
+# pipe would stop reading at the first match, and under `set -o pipefail`
+# (scripts/test.sh) the writer's SIGPIPE would then fail the whole test.
 kb_provided_by_installed() {
-    dpkg-query -W -f='${Status}|${Provides}\n' 2>/dev/null |
-        sed -n 's/^install ok installed|//p' | tr ',' '\n' |
-        sed 's/(.*//; s/[[:space:]]//g' | grep -qxF "$1"
+    local provided
+    provided=$(dpkg-query -W -f='${Status}|${Provides}\n' 2>/dev/null |
+        sed -n 's/^install ok installed|//p' | tr ',' '\n' | sed 's/(.*//; s/[[:space:]]//g')
+    [[ $'\n'"$provided"$'\n' == *$'\n'"$1"$'\n'* ]]
 }
 
 kb_missing_packages() {

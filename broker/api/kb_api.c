@@ -136,7 +136,7 @@ void kb_api_request_free(kb_request_t *req) {
 
 /* Copies a requested name into buf as a C string; false when it cannot be
  * a topic name (too long, or an embedded NUL). */
-static bool topic_cstr(kp_str_t name, char buf[KC_TOPIC_NAME_MAX + 1]) {
+bool kb_api_topic_cstr(kp_str_t name, char buf[KC_TOPIC_NAME_MAX + 1]) {
     if (name.len < 0 || name.len > KC_TOPIC_NAME_MAX) return false;
     if (memchr(name.ptr, '\0', (size_t)name.len)) return false;
     memcpy(buf, name.ptr, (size_t)name.len);
@@ -148,6 +148,16 @@ static bool cache_has_partition(const kb_api_ctx_t *ctx, const char *topic, int3
     const kb_metadata_topic_t *t = ctx->metadata ? kb_metadata_topic(ctx->metadata, topic) : NULL;
 
     return t && partition >= 0 && partition < t->n_partitions;
+}
+
+bool kb_api_topic_is_internal(kp_str_t name) {
+    char buf[KC_TOPIC_NAME_MAX + 1];
+    return kb_api_topic_cstr(name, buf) && kc_topic_is_internal(buf);
+}
+
+bool kb_api_partition_known(const kb_request_t *req, kp_str_t topic, int32_t partition) {
+    char name[KC_TOPIC_NAME_MAX + 1];
+    return kb_api_topic_cstr(topic, name) && cache_has_partition(req->ctx, name, partition);
 }
 
 static int tp_cmp(const void *a, const void *b) {
@@ -182,7 +192,7 @@ kb_partition_t *kb_api_partition(const kb_request_t *req, kp_str_t topic, int32_
     kb_partition_t *p = NULL;
 
     *error = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-    if (!ctx || !topic_cstr(topic, name)) return NULL;
+    if (!ctx || !kb_api_topic_cstr(topic, name)) return NULL;
     if (ctx->replicas) p = kb_replicas_get(ctx->replicas, name, partition);
     if (!p) {
         if (cache_has_partition(ctx, name, partition)) *error = KP_ERR_NOT_LEADER_OR_FOLLOWER;

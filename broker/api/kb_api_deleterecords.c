@@ -22,11 +22,9 @@
  *     delete policy and the check cannot fail.
  */
 #include <stdint.h>
-#include <string.h>
 
 #include "broker/api/kb_api_internal.h"
 #include "broker/replica/kb_partition.h"
-#include "common/kc_names.h"
 #include "proto/kp_deleterecords.h"
 #include "proto/kp_types.h"
 
@@ -34,14 +32,6 @@ typedef struct {
     const kb_request_t *req;
     kb_arena_t *arena;
 } dr_ctx_t;
-
-static bool is_internal(kp_str_t topic) {
-    char name[KC_TOPIC_NAME_MAX + 1];
-    if (topic.len <= 0 || topic.len > KC_TOPIC_NAME_MAX) return false;
-    memcpy(name, topic.ptr, (size_t)topic.len);
-    name[topic.len] = '\0';
-    return kc_topic_is_internal(name);
-}
 
 static void delete_partition(const dr_ctx_t *ctx, kp_str_t topic, const kp_deleterecords_request_partition_t *in,
                              kp_deleterecords_response_partition_t *out) {
@@ -51,7 +41,7 @@ static void delete_partition(const dr_ctx_t *ctx, kp_str_t topic, const kp_delet
 
     /* As Kafka: "Cannot delete records of internal topic" (the groups'
      * committed offsets and state live in __consumer_offsets). */
-    if (!err && is_internal(topic)) err = KP_ERR_INVALID_TOPIC_EXCEPTION;
+    if (!err && kb_api_topic_is_internal(topic)) err = KP_ERR_INVALID_TOPIC_EXCEPTION;
     if (!err && kb_partition_delete_records(p, in->offset, &low_watermark) != 0) err = KP_ERR_OFFSET_OUT_OF_RANGE;
     *out = (kp_deleterecords_response_partition_t){in->partition_index, err ? -1 : low_watermark, err};
 }

@@ -29,6 +29,7 @@
 
 #include "broker/api/kb_api.h"
 #include "broker/net/kb_net.h"
+#include "common/kc_names.h"
 #include "proto/kp_buf.h"
 #include "proto/kp_header.h"
 
@@ -125,6 +126,15 @@ void kb_api_request_free(kb_request_t *req);
  * it exists but is not hosted here, or is not led here and leader_only. */
 kb_partition_t *kb_api_partition(const kb_request_t *req, kp_str_t topic, int32_t partition,
                                  bool leader_only, int16_t *error);
+
+/* A requested topic name as a C string in buf; false when it cannot be a
+ * topic name (too long, or an embedded NUL). */
+bool kb_api_topic_cstr(kp_str_t name, char buf[KC_TOPIC_NAME_MAX + 1]);
+/* Whether name is one of Kafka's internal topics (__consumer_offsets,
+ * __transaction_state). */
+bool kb_api_topic_is_internal(kp_str_t name);
+/* Whether the metadata cache knows topic-partition. */
+bool kb_api_partition_known(const kb_request_t *req, kp_str_t topic, int32_t partition);
 
 /* One topic-partition named by a request, for kb_api_mark_repeated. */
 typedef struct {

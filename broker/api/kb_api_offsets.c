@@ -14,24 +14,8 @@
 
 #include "broker/api/kb_api_internal.h"
 #include "broker/group/kb_group.h"
-#include "broker/metadata/kb_metadata.h"
-#include "common/kc_names.h"
 #include "proto/kp_offsets.h"
 #include "proto/kp_types.h"
-
-/* Whether the metadata cache knows topic-partition (spec 6.1 step 1). */
-static bool partition_known(const kb_request_t *req, kp_str_t topic, int32_t partition) {
-    char name[KC_TOPIC_NAME_MAX + 1];
-    const kb_metadata_topic_t *t;
-
-    if (!req->ctx->metadata || topic.len <= 0 || topic.len > KC_TOPIC_NAME_MAX ||
-        memchr(topic.ptr, '\0', (size_t)topic.len))
-        return false;
-    memcpy(name, topic.ptr, (size_t)topic.len);
-    name[topic.len] = '\0';
-    t = kb_metadata_topic(req->ctx->metadata, name);
-    return t && partition >= 0 && partition < t->n_partitions;
-}
 
 /* --------------------------------------------------------- OffsetCommit */
 
@@ -94,7 +78,7 @@ static bool flatten_commit(commit_call_t *cc) {
             ps[k] = (kb_commit_partition_t){b->topics[i].name, p->partition_index, p->committed_offset,
                                             p->committed_leader_epoch, p->committed_metadata, p->commit_timestamp,
                                             KP_ERR_NONE};
-            if (!partition_known(cc->req, b->topics[i].name, p->partition_index))
+            if (!kb_api_partition_known(cc->req, b->topics[i].name, p->partition_index))
                 ps[k].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         }
     cc->commit = (kb_commit_request_t){b->group_id, b->member_id, b->group_instance_id, b->generation_id,

@@ -38,7 +38,6 @@
 #include "broker/metrics/kb_metrics.h"
 #include "broker/replica/kb_partition.h"
 #include "common/kb_worker.h"
-#include "common/kc_names.h"
 #include "proto/kp_batch.h"
 #include "proto/kp_produce.h"
 #include "proto/kp_types.h"
@@ -208,15 +207,6 @@ static void on_produced(void *arg, int16_t error_code, const kb_produce_result_t
     op_release(s->op);
 }
 
-static bool internal_topic(kp_str_t name) {
-    char buf[KC_TOPIC_NAME_MAX + 1];
-
-    if (name.len <= 0 || name.len > KC_TOPIC_NAME_MAX) return false;
-    memcpy(buf, name.ptr, (size_t)name.len);
-    buf[name.len] = '\0';
-    return kc_topic_is_internal(buf);
-}
-
 /* The topic's max.message.bytes (its override, else message.max.bytes). */
 static int32_t max_message_bytes(kb_partition_t *p) {
     return kb_partition_max_message_bytes(p);
@@ -305,7 +295,7 @@ static void produce_partition(produce_slot_t *s) {
 
     if (err == KP_ERR_NOT_LEADER_OR_FOLLOWER) note_not_leader(s, len);
 
-    if (!err && internal_topic(s->topic) && !kp_str_eq(op->req->header.client_id, ADMIN_CLIENT_ID))
+    if (!err && kb_api_topic_is_internal(s->topic) && !kp_str_eq(op->req->header.client_id, ADMIN_CLIENT_ID))
         err = KP_ERR_INVALID_TOPIC_EXCEPTION;
     if (!err) err = kp_batch_validate_produce(d->records, len, op->version, max_message_bytes(p), &s->h);
     if (err) {

@@ -53,6 +53,8 @@ CLIENT_ID = "kbroker-tests"  # what kbharness.kafka_request puts in the header
 
 NONE = 0
 UNKNOWN_TOPIC_OR_PARTITION = 3
+INVALID_TOPIC_EXCEPTION = 17
+DELETE_RECORDS = 21
 COORDINATOR_NOT_AVAILABLE = 15
 NOT_COORDINATOR = 16
 ILLEGAL_GENERATION = 22
@@ -396,6 +398,14 @@ def test_delete_groups_refuses_a_group_with_members_and_deletes_an_empty_one_wit
                 raise AssertionError(f"newest values {last}")
             return True
         h.wait_until(tombstoned, 15, "the tombstones")
+    with h.step(f"DeleteRecords of {OFFSETS_TOPIC}-{p} on its leader: INVALID_TOPIC_EXCEPTION, as Kafka "
+                "(the groups' offsets live there); the log keeps its start"):
+        body = kw.array([(OFFSETS_TOPIC, [(p, -1)])], lambda t: kw.string(t[0]) + kw.array(
+            t[1], lambda x: kw.i32(x[0]) + kw.i64(x[1]))) + kw.i32(10000)
+        _, r = kw.response_body(h.kafka_call(coord, DELETE_RECORDS, 1, body))
+        assert r.i32() == 0 and r.i32() == 1 and r.string() == OFFSETS_TOPIC and r.i32() == 1
+        assert (r.i32(), r.i64(), r.i16()) == (p, -1, INVALID_TOPIC_EXCEPTION)
+        assert h.fetch_log(coord, OFFSETS_TOPIC, p)[0].offset == 0
 
 
 def test_a_follower_of_the_offsets_partition_dying_does_not_disturb_a_rebalance_in_progress(cluster):

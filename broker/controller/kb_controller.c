@@ -38,6 +38,7 @@
  * the ZooKeeper session expires.
  */
 #include "broker/controller/kb_controller.h"
+#include "broker/controller/kb_ctl_internal.h"
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -53,7 +54,6 @@
 #include "common/kc_log.h"
 #include "coord/kc_topics.h"
 
-#define PENDING_BUCKETS 1024
 #define ELECTION_RETRY_MS 1000
 /* Config change notifications older than this are deleted (Kafka's
  * ZkNodeChangeNotificationListener uses 15 minutes), checked this often. */
@@ -63,47 +63,6 @@
  * retried after a delay that doubles from the first to the last value. */
 #define ISR_CHANGES_RETRY_FIRST_MS 1000
 #define ISR_CHANGES_RETRY_MAX_MS 30000
-
-/* A partition whose state this controller is changing. */
-typedef struct pending {
-    struct pending *next;
-    bool in_flight;        /* the write has not completed yet */
-    int32_t await_version; /* completed: skip until the view shows this zkVersion (-1: any state) */
-    uint64_t op_id;        /* identifies the write this entry belongs to */
-    int32_t partition;
-    char topic[];
-} pending_t;
-
-/* A partition as the reconciliation names it: the topic's name hash is
- * computed once per topic, not per partition. */
-typedef struct part_ref {
-    const char *topic;
-    uint32_t topic_hash;
-    int32_t partition;
-} part_ref_t;
-
-struct kb_controller {
-    kb_broker_t *b;
-    bool registered;  /* this broker is registered in the current session */
-    bool electing;
-    bool active;
-    int32_t epoch;
-    int32_t epoch_zk_version;
-    uint64_t next_op_id;
-    pending_t *pending[PENDING_BUCKETS];
-    size_t n_pending;
-    uint64_t seen;   /* the view generation reconciled up to */
-    bool walk_all;   /* the next pass visits every partition */
-    struct event *retry_ev;     /* delayed election retry */
-    struct event *reconcile_ev; /* deferred reconciliation */
-    struct event *purge_ev;     /* periodic purge of old config change notifications */
-    struct event *isr_retry_ev; /* retry of a failed /isr_change_notification pass */
-    bool isr_consuming;         /* a pass over /isr_change_notification is running */
-    bool isr_again;             /* ... and another one was asked for meanwhile */
-    bool isr_discard;           /* that one deletes unread (a new controller's first) */
-    int32_t isr_retry_ms;       /* delay before the next retry of a failed pass */
-    kb_ctl_fanout_t *fanout;    /* request queues to the brokers and the broker index */
-};
 
 /* A write's completion context. */
 typedef struct write_ctx {
@@ -115,12 +74,11 @@ typedef struct write_ctx {
 } write_ctx_t;
 
 static void controller_elect(kb_controller_t *c);
-static void schedule_reconcile(kb_controller_t *c);
 static void isr_changes_consume(kb_controller_t *c, bool discard);
 
 /* ---- pending writes ---- */
 
-static uint32_t topic_hash(const char *topic) {
+uint32_t kb_ctl_topic_hash(const char *topic) {
     uint32_t h = 2166136261u;
     for (; *topic; topic++) h = (h ^ (unsigned char)*topic) * 16777619u;
     return h;
@@ -128,6 +86,10 @@ static uint32_t topic_hash(const char *topic) {
 
 static part_ref_t part_ref(const char *topic, uint32_t hash, int32_t partition) {
     return (part_ref_t){.topic = topic, .topic_hash = hash, .partition = partition};
+}
+
+part_ref_t kb_ctl_part_ref(const char *topic, int32_t partition) {
+    return part_ref(topic, kb_ctl_topic_hash(topic), partition);
 }
 
 static pending_t **pending_slot(kb_controller_t *c, const part_ref_t *ref) {
@@ -193,7 +155,7 @@ static part_status_t partition_check(kb_controller_t *c, const part_ref_t *ref, 
 
 /* ---- role changes ---- */
 
-static void lose_role(kb_controller_t *c, const char *why) {
+void kb_ctl_lose_role(kb_controller_t *c, const char *why) {
     if (!c->active) return;
     kc_warn("controller", "no longer the controller (epoch %d): %s", (int)c->epoch, why);
     c->active = false;
@@ -238,7 +200,7 @@ static void election_done(const kc_election_result_t *r, void *arg) {
     pending_clear(c);
     c->walk_all = true;
     kc_info("controller", "this broker is now the controller (controller epoch %d)", (int)c->epoch);
-    schedule_reconcile(c);
+    kb_ctl_schedule_reconcile(c);
     purge_cb(-1, 0, c);
     isr_changes_consume(c, true);
 }
@@ -286,7 +248,7 @@ static void isr_changes_done(int rc, void *arg) {
     kb_controller_t *c = arg;
     c->isr_consuming = false;
     if (rc == KC_FENCED) {
-        lose_role(c, "a newer controller epoch fenced an ISR change notification deletion");
+        kb_ctl_lose_role(c, "a newer controller epoch fenced an ISR change notification deletion");
         return;
     }
     if (!c->active) return;
@@ -355,15 +317,15 @@ static void write_done(int rc, void *arg) {
             if (rc == KC_OK && c->active) announce_written(c, w);
             pending_remove(c, &w->ref);
             c->walk_all = true;
-            if (rc == KC_OK && c->active) schedule_reconcile(c);
+            if (rc == KC_OK && c->active) kb_ctl_schedule_reconcile(c);
         }
     }
     if (rc == KC_FENCED) {
-        lose_role(c, "a newer controller epoch fenced a state write");
+        kb_ctl_lose_role(c, "a newer controller epoch fenced a state write");
     } else if (rc != KC_OK && c->active) {
         kc_warn("controller", "state write for %s/%d failed: %s; will retry", w->topic, (int)w->ref.partition,
                 kc_strerror(rc));
-        schedule_reconcile(c);
+        kb_ctl_schedule_reconcile(c);
     }
     free(w);
 }
@@ -385,12 +347,12 @@ static write_ctx_t *write_begin(kb_controller_t *c, const part_ref_t *ref, int32
     return w;
 }
 
-static bool view_live(int32_t broker_id, const void *view) { return kc_view_broker_live(view, broker_id); }
+bool kb_ctl_view_live(int32_t broker_id, const void *view) { return kc_view_broker_live(view, broker_id); }
 
 static void create_first_state(kb_controller_t *c, const part_ref_t *ref, const kc_partition_t *part) {
     int32_t isr[part->n_replicas > 0 ? part->n_replicas : 1];
     kc_partition_state_t st = {.isr = isr};
-    if (!kb_elect_first_state(part, c->epoch, view_live, c->b->view, &st))
+    if (!kb_elect_first_state(part, c->epoch, kb_ctl_view_live, c->b->view, &st))
         return; /* stays new until one of its brokers is up (a broker change walks everything) */
     write_ctx_t *w = write_begin(c, ref, -1);
     if (!w) return;
@@ -399,19 +361,30 @@ static void create_first_state(kb_controller_t *c, const part_ref_t *ref, const 
     kc_state_create(c->b->zk, ref->topic, ref->partition, &st, c->epoch_zk_version, write_done, w);
 }
 
+bool kb_ctl_state_busy(kb_controller_t *c, const part_ref_t *ref) {
+    return c->n_pending > 0 && *pending_slot(c, ref) != NULL;
+}
+
+bool kb_ctl_state_write(kb_controller_t *c, const part_ref_t *ref, const kc_partition_state_t *next) {
+    if (kb_ctl_state_busy(c, ref)) return false;
+    write_ctx_t *w = write_begin(c, ref, next->zk_version + 1);
+    if (!w) return false;
+    kc_state_update(c->b->zk, ref->topic, ref->partition, next, c->epoch_zk_version, write_done, w);
+    return true;
+}
+
 /* Offline election (spec 2.6, kb_elect.h) and its conditional write. */
 static void fix_state(kb_controller_t *c, const part_ref_t *ref, const kc_topic_t *topic, const kc_partition_t *part) {
     const kc_partition_state_t *cur = &part->state;
     if (cur->controller_epoch > c->epoch) {
-        lose_role(c, "a state znode carries a newer controller epoch");
+        kb_ctl_lose_role(c, "a state znode carries a newer controller epoch");
         return;
     }
     int32_t isr[cur->n_isr > 0 ? cur->n_isr : 1];
     kc_partition_state_t next = {.isr = isr};
     bool unclean = kb_topic_config_unclean(c->b->cfg, topic->configs, topic->n_configs);
-    if (!kb_elect_offline(part, c->epoch, view_live, c->b->view, unclean, &next)) return;
-    write_ctx_t *w = write_begin(c, ref, cur->zk_version + 1);
-    if (!w) return;
+    if (!kb_elect_offline(part, c->epoch, kb_ctl_view_live, c->b->view, unclean, &next)) return;
+    if (!kb_ctl_state_write(c, ref, &next)) return;
     if (next.leader >= 0 && !kc_int32_contains(cur->isr, cur->n_isr, next.leader))
         kc_warn("controller", "partition %s/%d: unclean election of %d, outside the ISR (leader epoch %d): "
                 "records only the old ISR held are lost", ref->topic, (int)ref->partition, (int)next.leader,
@@ -426,7 +399,6 @@ static void fix_state(kb_controller_t *c, const part_ref_t *ref, const kc_topic_
     else
         kc_info("controller", "partition %s/%d: ISR shrinks to %d member(s) (leader epoch %d)", ref->topic,
                 (int)ref->partition, next.n_isr, (int)next.leader_epoch);
-    kc_state_update(c->b->zk, ref->topic, ref->partition, &next, c->epoch_zk_version, write_done, w);
 }
 
 /* One partition: tell the brokers about a write of ours that landed, index
@@ -449,7 +421,7 @@ static void visit_partition(kb_controller_t *c, const kc_topic_t *topic, uint32_
 
 /* The partitions of one topic stamped after generation `since`. */
 static void reconcile_topic(kb_controller_t *c, const kc_topic_t *topic, uint64_t since) {
-    uint32_t hash = topic_hash(topic->name), tid = kb_ctl_fanout_topic(c->fanout, topic->name);
+    uint32_t hash = kb_ctl_topic_hash(topic->name), tid = kb_ctl_fanout_topic(c->fanout, topic->name);
     for (int p = 0; p < topic->n_partitions && c->active; p++)
         if (topic->partitions[p].changed > since) visit_partition(c, topic, hash, tid, p, true);
 }
@@ -460,7 +432,7 @@ static void examine_partition(const char *topic, int32_t partition, void *arg) {
     kb_controller_t *c = arg;
     const kc_topic_t *t = kc_view_topic(c->b->view, topic);
     if (!c->active || !t || partition >= t->n_partitions) return;
-    visit_partition(c, t, topic_hash(t->name), kb_ctl_fanout_topic(c->fanout, t->name), partition, false);
+    visit_partition(c, t, kb_ctl_topic_hash(t->name), kb_ctl_fanout_topic(c->fanout, t->name), partition, false);
 }
 
 /*
@@ -491,7 +463,7 @@ static void reconcile(kb_controller_t *c) {
 
 static void reconcile_cb(evutil_socket_t fd, short what, void *arg) { reconcile(arg); }
 
-static void schedule_reconcile(kb_controller_t *c) {
+void kb_ctl_schedule_reconcile(kb_controller_t *c) {
     if (!event_pending(c->reconcile_ev, EV_TIMEOUT, NULL)) event_active(c->reconcile_ev, EV_TIMEOUT, 0);
 }
 
@@ -501,10 +473,10 @@ void kb_controller_on_view_change(kb_controller_t *c, int what) {
     int32_t current = kc_view_controller(c->b->view);
     if (what & KC_VIEW_CONTROLLER) {
         if (c->active && current != c->b->cfg->broker_id && current != -1)
-            lose_role(c, "/controller names another broker");
+            kb_ctl_lose_role(c, "/controller names another broker");
         if (current == -1 && !c->active) controller_elect(c);
     }
-    if (c->active) schedule_reconcile(c);
+    if (c->active) kb_ctl_schedule_reconcile(c);
 }
 
 void kb_controller_on_registered(kb_controller_t *c) {
@@ -518,10 +490,10 @@ static void on_session(kc_session_t *s, kc_session_state_t st, bool new_session,
         /* Our /controller vanished with the session; whoever wins next has a
          * higher epoch.  Stop before the new session exists. */
         c->registered = false;
-        lose_role(c, "ZooKeeper session expired");
+        kb_ctl_lose_role(c, "ZooKeeper session expired");
     } else if (st == KC_SESSION_CONNECTED && c->active) {
         c->walk_all = true; /* writes lost to the disconnection are redone */
-        schedule_reconcile(c);
+        kb_ctl_schedule_reconcile(c);
         isr_changes_consume(c, false);
     }
 }
@@ -569,7 +541,7 @@ int kb_controller_set_transport(kb_controller_t *c, const struct kb_ctl_transpor
     c->fanout = f;
     if (c->active) {
         c->walk_all = true;
-        schedule_reconcile(c);
+        kb_ctl_schedule_reconcile(c);
     }
     return 0;
 }

@@ -31,6 +31,9 @@ typedef enum {
     /* The group does not exist (its coordinator describes it as Dead). */
     KCL_ENOGROUP = -5,
     KCL_ENOMEM = -6,
+    /* The broker does not have the API (or no version this client
+     * speaks), as its ApiVersions answer says. */
+    KCL_EUNSUPPORTED = -7,
 } kcl_status_t;
 
 typedef struct {

@@ -15,6 +15,12 @@
  * since groups live in the brokers, not in ZooKeeper.  The table says which
  * commands need --zookeeper and which --bootstrap-server.
  *
+ * And it takes Kafka's own command lines: "kafka-topics ..." and
+ * "kafka-configs ..." (what the installed kafka-topics.sh and
+ * kafka-configs.sh run), or kafka-topics.sh's options with no command word
+ * at all, run by the front ends in kbroker_admin_kafka_*.c with Kafka's
+ * options, output and exit status (0 or 1) instead of the list below.
+ *
  *   kbroker-admin --zookeeper HOST:PORT[,HOST:PORT...][/chroot]
  *                 [--timeout SECONDS] [--output text|json] COMMAND [OPTIONS]
  *   kbroker-admin --bootstrap-server HOST:PORT[,HOST:PORT...]
@@ -78,10 +84,9 @@
  * refusals (partitions, replication factor, assignment) all map to exit 5. */
 #define KAFKA_INVALID_TOPIC_EXCEPTION 17
 
-typedef int (*command_fn)(admin_t *a, int argc, char **argv);
-
-/* What a command talks to, hence which connection option it needs. */
-typedef enum { VIA_ZOOKEEPER, VIA_BROKERS } command_via_t;
+/* What a command talks to, hence which connection option it needs; a
+ * Kafka tool's front end takes either, with its own options. */
+typedef enum { VIA_ZOOKEEPER, VIA_BROKERS, VIA_KAFKA_TOOL } command_via_t;
 
 typedef struct command {
     const char *name;
@@ -94,14 +99,28 @@ typedef struct command {
 /* Errors and argument parsing                                         */
 /* ------------------------------------------------------------------ */
 
+/* How fail() words a failure: kbroker-admin's own line, or the lines the
+ * Kafka tool a front end stands in for prints (set once, before any work). */
+static admin_error_style_t error_style = ADMIN_ERRORS_OWN;
+static const char *error_context = "";
+
+void admin_set_error_style(admin_error_style_t style, const char *context) {
+    error_style = style;
+    error_context = context != NULL ? context : "";
+}
+
 int fail(int status, const char *fmt, ...) {
+    FILE *out = error_style == ADMIN_ERRORS_KAFKA_TOPICS ? stdout : stderr;
     va_list ap;
 
-    fputs(PROG ": ", stderr);
+    if (error_style == ADMIN_ERRORS_OWN) fputs(PROG ": ", out);
+    if (error_style == ADMIN_ERRORS_KAFKA_TOPICS) fputs("Error while executing topic command : ", out);
+    if (error_style == ADMIN_ERRORS_KAFKA_CONFIGS)
+        fprintf(out, "Error while executing config command with args '%s'\n", error_context);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vfprintf(out, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fputc('\n', out);
     return status;
 }
 
@@ -117,37 +136,15 @@ bool parse_int(const char *s, long min, long max, long *out) {
     return true;
 }
 
-/* What a user of Kafka's own tools most likely meant by an option this tool
- * does not have: kafka-topics.sh, kafka-configs.sh and
- * kafka-consumer-groups.sh take an action option where kbroker-admin takes
- * a command. */
-static const struct {
-    const char *option;
-    const char *hint;
-} kafka_hints[] = {
-    {"--create", "kbroker-admin takes a command instead of kafka-topics.sh's --create: try 'create-topic'"},
-    {"--list", "kbroker-admin takes a command instead of --list: try 'list-topics' (kafka-topics.sh) "
-               "or 'list-groups' (kafka-consumer-groups.sh)"},
-    {"--describe", "kbroker-admin takes a command instead of --describe: try 'describe-topic' (kafka-topics.sh), "
-                   "'describe-config' (kafka-configs.sh) or 'describe-group' (kafka-consumer-groups.sh)"},
-    {"--alter", "kbroker-admin takes a command instead of --alter: try 'alter-config' (kafka-configs.sh); "
-                "partition counts cannot be changed yet"},
-    {"--delete", "deleting topics is not supported yet"},
-    {"--entity-type", "kbroker-admin takes a command instead: try 'describe-config --topic T' or "
-                      "'alter-config --topic T'"},
-};
-
 /* Options of the commands, which go after the command's name. */
 static const char *command_options[] = {"--topic", "--partitions", "--replication-factor", "--replica-assignment",
                                         "--config", "--add-config", "--delete-config", "--broker",
                                         "--group", "--state", "--json", "--timeout-ms"};
 
-/* The hint for an unknown option ("--create" or "--create=x"), or NULL. */
+/* The hint for a command option ("--topic" or "--topic=x") given before
+ * the command, or NULL. */
 static const char *option_hint(const char *opt, bool global) {
     size_t len = strcspn(opt, "=");
-    for (size_t i = 0; i < sizeof(kafka_hints) / sizeof(kafka_hints[0]); i++)
-        if (strlen(kafka_hints[i].option) == len && strncmp(opt, kafka_hints[i].option, len) == 0)
-            return kafka_hints[i].hint;
     for (size_t i = 0; global && i < sizeof(command_options) / sizeof(command_options[0]); i++)
         if (strlen(command_options[i]) == len && strncmp(opt, command_options[i], len) == 0)
             return "command options go after the command, e.g. " PROG " --zookeeper HOST:PORT describe-topic "
@@ -173,7 +170,7 @@ int option_error(const char *where, int c, char **argv) {
 
 /* Each comma-separated server must be HOST:PORT; a chroot may follow the
  * last one.  Checked here so a typo is a usage error, not "unreachable". */
-static bool connect_string_valid(const char *connect) {
+bool admin_zookeeper_valid(const char *connect) {
     size_t hosts_len = strcspn(connect, "/");
     char *hosts = strndup(connect, hosts_len);
     bool ok = hosts != NULL && hosts_len > 0;
@@ -195,7 +192,7 @@ static bool connect_string_valid(const char *connect) {
 /* Connecting and waiting                                              */
 /* ------------------------------------------------------------------ */
 
-static int remaining_ms(const admin_t *a) {
+int admin_remaining_ms(const admin_t *a) {
     struct timespec now;
 
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -207,14 +204,15 @@ static int remaining_ms(const admin_t *a) {
 
 /* A wait that ran out: without a connection ZooKeeper is unreachable,
  * with one it is merely slow or stuck. */
-static int wait_failed(const admin_t *a, const char *doing) {
+int admin_wait_failed(const admin_t *a, const char *doing) {
     if (!kc_session_connected(a->session))
         return fail(EXIT_UNREACHABLE, "lost the connection to ZooKeeper at %s while %s",
                     a->zookeeper, doing);
     return fail(EXIT_ZK_ERROR, "timed out after %d seconds %s", a->timeout_s, doing);
 }
 
-static int admin_connect(admin_t *a) {
+int admin_connect(admin_t *a) {
+    if (a->session != NULL) return EXIT_OK;
     clock_gettime(CLOCK_MONOTONIC, &a->deadline);
     a->deadline.tv_sec += a->timeout_s;
     a->base = event_base_new();
@@ -232,7 +230,7 @@ static int admin_connect(admin_t *a) {
         return fail(EXIT_UNREACHABLE, "cannot connect to ZooKeeper at %s: %s", a->zookeeper,
                     started > 0 ? kc_zk_init_error(st.last_handle_errno) : "out of memory");
     }
-    if (kc_session_wait_connected(a->session, remaining_ms(a)) < 0)
+    if (kc_session_wait_connected(a->session, admin_remaining_ms(a)) < 0)
         return fail(EXIT_UNREACHABLE, "ZooKeeper at %s unreachable within %d seconds",
                     a->zookeeper, a->timeout_s);
     return EXIT_OK;
@@ -243,16 +241,19 @@ static void view_changed(kc_view_t *v, int what, void *arg) {
     if (kc_view_loaded(v)) a->view_loaded = 1;
 }
 
-/* Connects and waits until the cluster view has read everything once. */
-static int admin_load_view(admin_t *a) {
+/* Connects and waits until the cluster view has read everything once; a
+ * second call (a Kafka front end checks the view, then runs a command)
+ * finds it loaded. */
+int admin_load_view(admin_t *a) {
+    if (a->view != NULL && a->view_loaded) return EXIT_OK;
     int rc = admin_connect(a);
     if (rc != EXIT_OK) return rc;
 
     a->view = kc_view_new(a->session, view_changed, a);
     if (a->view == NULL) return fail(EXIT_ZK_ERROR, "out of memory");
     if (kc_view_loaded(a->view)) a->view_loaded = 1;
-    if (kc_session_wait(a->session, &a->view_loaded, remaining_ms(a)) < 0)
-        return wait_failed(a, "reading the cluster from ZooKeeper");
+    if (kc_session_wait(a->session, &a->view_loaded, admin_remaining_ms(a)) < 0)
+        return admin_wait_failed(a, "reading the cluster from ZooKeeper");
     return EXIT_OK;
 }
 
@@ -455,12 +456,12 @@ static int write_topic(admin_t *a, const kc_topic_t *plan, const create_args_t *
     create_wait_t w = {0, KC_ERR};
 
     kc_topic_create(a->session, plan, c->configs, c->n_configs, topic_create_done, &w);
-    if (kc_session_wait(a->session, &w.done, remaining_ms(a)) < 0)
-        return wait_failed(a, "creating the topic; it may or may not exist now");
+    if (kc_session_wait(a->session, &w.done, admin_remaining_ms(a)) < 0)
+        return admin_wait_failed(a, "creating the topic; it may or may not exist now");
     if (w.rc == KC_EXISTS) return fail(EXIT_TOPIC_EXISTS, "topic '%s' already exists", plan->name);
     if (w.rc != KC_OK)
         return fail(EXIT_ZK_ERROR, "cannot create topic '%s': %s", plan->name, kc_strerror(w.rc));
-    printf("Created topic %s.\n", plan->name);
+    if (!a->quiet) printf("Created topic %s.\n", plan->name);
     return EXIT_OK;
 }
 
@@ -737,17 +738,31 @@ static void config_write_done(int rc, void *arg) {
     w->done = 1;
 }
 
-/* /config/brokers/N, which the cluster view does not follow. */
-static int describe_broker_config(admin_t *a, const char *id) {
+int admin_read_configs(admin_t *a, const char *type, const char *name, kc_config_entry_t **entries, int *n) {
     config_wait_t w = {0, KC_ERR, NULL, 0};
     int rc = admin_connect(a);
+
+    *entries = NULL;
+    *n = 0;
     if (rc != EXIT_OK) return rc;
-    kc_config_read(a->session, "brokers", id, config_read_done, &w);
-    if (kc_session_wait(a->session, &w.done, remaining_ms(a)) < 0)
-        return wait_failed(a, "reading the broker's config");
-    if (w.rc != KC_OK) return fail(EXIT_ZK_ERROR, "cannot read the config of broker %s: %s", id, kc_strerror(w.rc));
-    rc = print_configs(a, "brokers", id, w.entries, w.n);
-    kc_config_entries_free(w.entries, w.n);
+    kc_config_read(a->session, type, name, config_read_done, &w);
+    if (kc_session_wait(a->session, &w.done, admin_remaining_ms(a)) < 0)
+        return admin_wait_failed(a, "reading a config from ZooKeeper");
+    if (w.rc != KC_OK)
+        return fail(EXIT_ZK_ERROR, "cannot read the config of %s '%s': %s", type, name, kc_strerror(w.rc));
+    *entries = w.entries;
+    *n = w.n;
+    return EXIT_OK;
+}
+
+/* /config/brokers/N, which the cluster view does not follow. */
+static int describe_broker_config(admin_t *a, const char *id) {
+    kc_config_entry_t *e;
+    int n;
+    int rc = admin_read_configs(a, "brokers", id, &e, &n);
+    if (rc != EXIT_OK) return rc;
+    rc = print_configs(a, "brokers", id, e, n);
+    kc_config_entries_free(e, n);
     return rc;
 }
 
@@ -907,17 +922,25 @@ static int merge_configs(const kc_topic_t *t, const alter_args_t *c, kc_config_e
     return EXIT_OK;
 }
 
-/* Writes the whole new set and its change notification, as
- * kafka-configs.sh --zookeeper --alter does. */
-static int write_topic_configs(admin_t *a, const char *topic, const kc_config_entry_t *e, int n) {
+int admin_write_topic_configs(admin_t *a, const char *topic, const kc_config_entry_t *e, int n) {
     config_wait_t w = {0, KC_ERR, NULL, 0};
     char why[512];
 
     if (!kc_topic_config_check_set(e, n, why, sizeof(why))) return fail(EXIT_USAGE, "%s", why);
+    int rc = admin_connect(a);
+    if (rc != EXIT_OK) return rc;
     kc_config_write(a->session, "topics", topic, e, n, config_write_done, &w);
-    if (kc_session_wait(a->session, &w.done, remaining_ms(a)) < 0)
-        return wait_failed(a, "writing the topic's config; it may or may not have changed");
+    if (kc_session_wait(a->session, &w.done, admin_remaining_ms(a)) < 0)
+        return admin_wait_failed(a, "writing the topic's config; it may or may not have changed");
     if (w.rc != KC_OK) return fail(EXIT_ZK_ERROR, "cannot write the config of topic '%s': %s", topic, kc_strerror(w.rc));
+    return EXIT_OK;
+}
+
+/* Writes the whole new set and its change notification, as
+ * kafka-configs.sh --zookeeper --alter does. */
+static int write_topic_configs(admin_t *a, const char *topic, const kc_config_entry_t *e, int n) {
+    int rc = admin_write_topic_configs(a, topic, e, n);
+    if (rc != EXIT_OK || a->quiet) return rc;
     if (a->json) return print_configs(a, "topics", topic, e, n);
     printf("Completed updating config for topic %s.\n", topic);
     return EXIT_OK;
@@ -957,6 +980,12 @@ static const command_t commands[] = {
      "alter-config --topic T [--add-config k=v,k2=[a,b],...] [--delete-config k,k2,...]"},
     {"list-groups", cmd_list_groups, VIA_BROKERS, "list-groups [--state] [--json] [--timeout-ms MS]"},
     {"describe-group", cmd_describe_group, VIA_BROKERS, "describe-group --group G [--json] [--timeout-ms MS]"},
+    {"kafka-topics", kafka_topics_main, VIA_KAFKA_TOOL,
+     "kafka-topics (--zookeeper HOST:PORT | --bootstrap-server HOST:PORT) (--create | --list | --describe | "
+     "--alter | --delete) [kafka-topics.sh options]"},
+    {"kafka-configs", kafka_configs_main, VIA_KAFKA_TOOL,
+     "kafka-configs (--zookeeper HOST:PORT | --bootstrap-server HOST:PORT) (--describe | --alter) "
+     "[kafka-configs.sh options]"},
     {NULL, NULL, VIA_ZOOKEEPER, NULL},
 };
 
@@ -982,6 +1011,10 @@ static void print_help(FILE *out) {
     fputs("\ngroup commands (through the brokers):\n", out);
     for (const command_t *c = commands; c->name != NULL; c++)
         if (c->via == VIA_BROKERS) fprintf(out, "  %s\n", c->usage);
+    fputs("\nKafka's own command lines (also without the word, and as kafka-topics.sh and\n"
+          "kafka-configs.sh); they print and exit as Kafka 2.6's tools do:\n", out);
+    for (const command_t *c = commands; c->name != NULL; c++)
+        if (c->via == VIA_KAFKA_TOOL) fprintf(out, "  %s\n", c->usage);
     fputs("\nexit status: 0 ok, 1 usage error (including an invalid config), 2 ZooKeeper\n"
           "or bootstrap server unreachable, 3 topic exists, 4 invalid topic name, 5 invalid\n"
           "partitions/replication factor/assignment, 6 topic not found, 7 other ZooKeeper\n"
@@ -1076,6 +1109,31 @@ static int unknown_command(const char *name) {
     return fail(EXIT_USAGE, "unknown command '%s'; see " PROG " --help", name);
 }
 
+/* The Kafka tool a command line is written for, when it has no command
+ * word: kafka-topics.sh's action options (--create, --list, --describe,
+ * --alter, --delete) make it kafka-topics, unless an option only
+ * kafka-configs.sh has says that tool.  "--describe --topic T" reads as
+ * kafka-topics: the two tools spell that alike, and the word
+ * kafka-configs picks the other. */
+static command_fn kafka_tool_of(int argc, char **argv) {
+    static const char *const topic_actions[] = {"--create", "--list", "--describe", "--alter", "--delete"};
+    static const char *const configs_only[] = {"--entity-type", "--entity-name", "--entity-default", "--add-config",
+                                               "--add-config-file", "--broker", "--broker-defaults",
+                                               "--broker-logger", "--client", "--client-defaults", "--user",
+                                               "--user-defaults", "--all"};
+    bool action = false, configs = false;
+
+    for (int i = 1; i < argc; i++) {
+        size_t len = strcspn(argv[i], "=");
+        for (size_t k = 0; k < sizeof(topic_actions) / sizeof(topic_actions[0]); k++)
+            action |= strlen(topic_actions[k]) == len && strncmp(argv[i], topic_actions[k], len) == 0;
+        for (size_t k = 0; k < sizeof(configs_only) / sizeof(configs_only[0]); k++)
+            configs |= strlen(configs_only[k]) == len && strncmp(argv[i], configs_only[k], len) == 0;
+    }
+    if (!action) return NULL;
+    return configs ? kafka_configs_main : kafka_topics_main;
+}
+
 /* The connection option the command needs is there, and not the other
  * one: topics live in ZooKeeper, groups only in the brokers.  The group
  * commands check the bootstrap list's form themselves. */
@@ -1091,7 +1149,7 @@ static int check_connection(const admin_t *a, const command_t *c) {
         return fail(EXIT_USAGE, "%s works through ZooKeeper: give --zookeeper HOST:PORT[/chroot] "
                     "(--bootstrap-server is for list-groups and describe-group)", c->name);
     if (a->zookeeper == NULL) return fail(EXIT_USAGE, "%s: missing --zookeeper HOST:PORT", c->name);
-    if (!connect_string_valid(a->zookeeper))
+    if (!admin_zookeeper_valid(a->zookeeper))
         return fail(EXIT_USAGE,
                     "invalid --zookeeper '%s': expected HOST:PORT[,HOST:PORT...][/chroot]",
                     a->zookeeper);
@@ -1099,10 +1157,12 @@ static int check_connection(const admin_t *a, const command_t *c) {
 }
 
 /* Runs the command argv[0] with its own options in argv[1..]. */
-static int run_command(admin_t *a, int argc, char **argv) {
+int admin_command(admin_t *a, int argc, char **argv) {
     const command_t *c = find_command(argv[0]);
 
     if (c == NULL) return unknown_command(argv[0]);
+    optind = 0; /* glibc: 0 also resets getopt's internal state for the new vector */
+    if (c->via == VIA_KAFKA_TOOL) return c->run(a, argc, argv);
     if (argc > 1 && strcmp(argv[1], "--help") == 0) {
         printf("usage: " PROG " %s %s\n", connect_usage(c), c->usage);
         return EXIT_OK;
@@ -1110,7 +1170,6 @@ static int run_command(admin_t *a, int argc, char **argv) {
     int rc = take_trailing_global_options(a, &argc, argv);
     if (rc == EXIT_OK) rc = check_connection(a, c);
     if (rc != EXIT_OK) return rc;
-    optind = 0; /* glibc: 0 also resets getopt's internal state for the new vector */
     return c->run(a, argc, argv);
 }
 
@@ -1120,12 +1179,18 @@ int main(int argc, char **argv) {
 
     opterr = 0;
     kc_log_init(PROG, -1, LOG_SILENT);
+    command_fn kafka_tool = kafka_tool_of(argc, argv);
+    if (kafka_tool != NULL) {
+        int rc = kafka_tool(&a, argc, argv);
+        admin_teardown(&a);
+        return rc;
+    }
     int rc = parse_global_options(&a, argc, argv, &next);
     if (rc < 0) return EXIT_OK;
     if (rc != EXIT_OK) return rc;
     if (next >= argc) return fail(EXIT_USAGE, "no command given; see " PROG " --help");
 
-    rc = run_command(&a, argc - next, argv + next);
+    rc = admin_command(&a, argc - next, argv + next);
     admin_teardown(&a);
     return rc;
 }

@@ -1,10 +1,12 @@
 /*
- * kbroker_admin.h - what the two halves of kbroker-admin share: the run's
+ * kbroker_admin.h - what the parts of kbroker-admin share: the run's
  * options, the exit statuses, and the helpers that report errors and print
  * JSON.  kbroker_admin.c holds the command table, the ZooKeeper commands
  * and main(); kbroker_admin_groups.c the consumer-group commands, which
  * reach the brokers through libkclient (client/kcl_groups.h) and never see
- * the Kafka protocol themselves.
+ * the Kafka protocol themselves; kbroker_admin_kafka_*.c the front ends
+ * that take Kafka's own command lines (kafka-topics.sh, kafka-configs.sh)
+ * and run them through the same ZooKeeper code or libkclient.
  */
 #ifndef KBROKER_ADMIN_H
 #define KBROKER_ADMIN_H
@@ -13,6 +15,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "coord/kc_model.h"
 #include "coord/kc_view.h"
 #include "coord/kc_zk.h"
 
@@ -40,6 +43,9 @@ typedef struct admin {
     const char *bootstrap; /* --bootstrap-server, for the group commands */
     int timeout_s;
     bool json;
+    /* Set by the Kafka front ends: a command they run on their behalf
+     * prints nothing on success (the front end prints Kafka's line). */
+    bool quiet;
     struct timespec deadline; /* --timeout counts from the first connect */
     struct event_base *base;
     kc_session_t *session;
@@ -47,7 +53,19 @@ typedef struct admin {
     int view_loaded;          /* set from the view's change callback */
 } admin_t;
 
-/* Prints "kbroker-admin: <message>" on stderr and returns status. */
+/* How fail() words a failure (admin_set_error_style, once, before any
+ * work): kbroker-admin's own "kbroker-admin: <message>" on stderr, or as
+ * the Kafka tool a front end stands in for prints it: kafka-topics.sh's
+ * "Error while executing topic command : <message>" on stdout, or
+ * kafka-configs.sh's "Error while executing config command with args
+ * '<context>'" and the message on stderr (context: the arguments). */
+typedef enum { ADMIN_ERRORS_OWN, ADMIN_ERRORS_KAFKA_TOPICS, ADMIN_ERRORS_KAFKA_CONFIGS } admin_error_style_t;
+void admin_set_error_style(admin_error_style_t style, const char *context);
+
+/* A command: argv[0] is its name, its options follow. */
+typedef int (*command_fn)(admin_t *a, int argc, char **argv);
+
+/* Prints a failure as the error style says and returns status. */
 int fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The one-line complaint for getopt_long's '?' or ':' answer c; command is
@@ -60,8 +78,39 @@ bool parse_int(const char *s, long min, long max, long *out);
 /* Prints a JSON document compactly on one line and releases it. */
 int print_json(json_t *doc);
 
+/* --------------------------------------------------------------------
+ * The ZooKeeper side the Kafka front ends share with the commands
+ * (kbroker_admin.c).  Each returns an exit status, its failure printed.
+ * -------------------------------------------------------------------- */
+
+/* HOST:PORT[,HOST:PORT...][/chroot]. */
+bool admin_zookeeper_valid(const char *connect);
+/* Connects (once; later calls find the session) within --timeout. */
+int admin_connect(admin_t *a);
+/* Connects and waits until the cluster view (a->view) is loaded. */
+int admin_load_view(admin_t *a);
+/* Milliseconds left of --timeout. */
+int admin_remaining_ms(const admin_t *a);
+/* The status and message for a wait on ZooKeeper that ran out. */
+int admin_wait_failed(const admin_t *a, const char *doing);
+/* /config/<type>/<name>'s overrides (a missing znode is an empty set);
+ * release with kc_config_entries_free(). */
+int admin_read_configs(admin_t *a, const char *type, const char *name, kc_config_entry_t **entries, int *n);
+/* Checks a topic's whole new override set and writes it with its change
+ * notification, printing nothing on success. */
+int admin_write_topic_configs(admin_t *a, const char *topic, const kc_config_entry_t *e, int n);
+/* Runs the kbroker-admin command argv[0] with its options in argv[1..]. */
+int admin_command(admin_t *a, int argc, char **argv);
+
 /* The consumer-group commands (kbroker_admin_groups.c). */
 int cmd_list_groups(admin_t *a, int argc, char **argv);
 int cmd_describe_group(admin_t *a, int argc, char **argv);
+
+/* Kafka's own command lines, argv[0] being the tool's name
+ * (kbroker_admin_kafka_topics.c, kbroker_admin_kafka_configs.c): the
+ * options and output of kafka-topics.sh and kafka-configs.sh 2.6.  They
+ * return Kafka's exit status, 0 or 1. */
+int kafka_topics_main(admin_t *a, int argc, char **argv);
+int kafka_configs_main(admin_t *a, int argc, char **argv);
 
 #endif

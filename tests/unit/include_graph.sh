@@ -6,9 +6,9 @@
 #
 # with coord/ and proto/ below, and no arrow back up.  client/ (libkclient,
 # the admin tool's Kafka client) sits beside coord/, on proto/ and common/;
-# coord/ (kbroker-admin's group commands) sees of it only the plain-struct
-# headers kcl_groups.h and kcl_error.h, so coord/ never reaches the Kafka
-# protocol.  Two tables:
+# coord/ (kbroker-admin's group commands and Kafka front ends) sees of it
+# only the plain-struct headers kcl_groups.h, kcl_admin.h and kcl_error.h,
+# so coord/ never reaches the Kafka protocol.  Two tables:
 #
 #   direct: the folders (or single broker/*.h files) a folder's own
 #     #include "..." lines may name, besides its own.  A header outside the
@@ -36,7 +36,7 @@ top=${srcdir:-.}
 direct='
 proto:
 common:
-coord: common client/kcl_groups.h client/kcl_error.h
+coord: common client/kcl_groups.h client/kcl_error.h client/kcl_admin.h
 client: common proto
 broker/log: common proto broker/kb_config.h
 broker/net: common

@@ -1,0 +1,46 @@
+/*
+ * kbroker_admin_kafka.h - what the two Kafka front ends of kbroker-admin
+ * (kafka-topics, kafka-configs) share: Kafka's way of refusing a command
+ * line (the message, then the tool's usage, on stderr, exit 1), the
+ * connection to the brokers for --bootstrap-server, and small parsing
+ * helpers with Kafka's rules.
+ */
+#ifndef KBROKER_ADMIN_KAFKA_H
+#define KBROKER_ADMIN_KAFKA_H
+
+#include <stdbool.h>
+
+#include "client/kcl_admin.h"
+#include "client/kcl_error.h"
+#include "coord/kbroker_admin.h"
+
+/* Kafka's tools exit 1 on any failure. */
+#define KAFKA_EXIT_FAILED 1
+
+/* Prints the message and then usage on stderr, as Kafka's
+ * CommandLineUtils.printUsageAndDie does; returns KAFKA_EXIT_FAILED. */
+int kafka_usage_die(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The message getopt_long's '?' or ':' answer c stands for ("foo is not a
+ * recognized option", "Option topic requires an argument"), with usage. */
+int kafka_option_error(const char *usage, int c, char **argv);
+
+/* Opens the brokers' session for --bootstrap-server within a->timeout_s;
+ * a failure is printed (fail()) and returns KAFKA_EXIT_FAILED. */
+int kafka_open_brokers(admin_t *a, const char *bootstrap, kcl_admin_t **out);
+
+/* Prints a libkclient failure (fail()); returns KAFKA_EXIT_FAILED. */
+int kafka_client_failed(const kcl_error_t *e);
+
+/* A java.lang.Integer as joptsimple reads it: optional sign, decimal. */
+bool kafka_parse_int(const char *s, long *out);
+
+/* Trims blanks at both ends of s in place; returns s. */
+char *kafka_trim(char *s);
+
+/* The --timeout SECONDS extension both front ends take (Kafka's tools
+ * have none: their clients wait 30 s for ZooKeeper, as kbroker-admin's
+ * default does). */
+int kafka_set_timeout(admin_t *a, const char *usage, const char *value);
+
+#endif

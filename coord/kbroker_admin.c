@@ -1123,6 +1123,8 @@ static command_fn kafka_tool_of(int argc, char **argv) {
                                                "--user-defaults", "--all"};
     bool action = false, configs = false;
 
+    /* A command word (kafka-topics, or any other) is the table's business. */
+    if (argc > 1 && argv[1][0] != '-') return NULL;
     for (int i = 1; i < argc; i++) {
         size_t len = strcspn(argv[i], "=");
         for (size_t k = 0; k < sizeof(topic_actions) / sizeof(topic_actions[0]); k++)

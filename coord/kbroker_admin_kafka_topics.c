@@ -231,8 +231,11 @@ static int check_args(const topics_opts_t *o) {
     if (__builtin_popcount(o->has & ACTIONS) != 1)
         return kafka_usage_die(usage, "Command must include exactly one action: --list, --describe, --create, "
                                       "--alter or --delete");
-    if (has(o, O_BOOTSTRAP) == has(o, O_ZOOKEEPER))
-        return fail(KAFKA_EXIT_FAILED, "Only one of --bootstrap-server or --zookeeper must be specified");
+    /* Thrown before Kafka's action handling: on stderr, without usage. */
+    if (has(o, O_BOOTSTRAP) == has(o, O_ZOOKEEPER)) {
+        fputs("Only one of --bootstrap-server or --zookeeper must be specified\n", stderr);
+        return KAFKA_EXIT_FAILED;
+    }
     if (has(o, O_DESCRIBE) && has(o, O_IF_EXISTS)) rc = missing(o, O_TOPIC);
     if (rc == EXIT_OK && !has(o, O_LIST) && !has(o, O_DESCRIBE)) rc = missing(o, O_TOPIC);
     if (rc == EXIT_OK && has(o, O_CREATE) && !has(o, O_REPLICA_ASSIGNMENT) && has(o, O_ZOOKEEPER)) {

@@ -1,0 +1,349 @@
+"""
+Scenario zp: an operator (or a script written for Kafka) runs Kafka's own
+command lines against kbroker (issue 14 item 6).  kafka-topics.sh and
+kafka-configs.sh are the entry points the build makes next to kbroker-admin
+(build/kafka-topics.sh); the command lines are those of Kafka's quickstart
+documentation, word for word except the ports (the harness uses ephemeral
+ones where the documentation says 9092 and 2181), and what they print is
+held to Kafka 2.6's formats.
+
+One ZooKeeper and three brokers for the whole file.  The runbook:
+
+  quickstart 2.6   --create --topic quickstart-events --bootstrap-server
+                   localhost:PORT, then --describe of it: "Created topic
+                   quickstart-events." and the describe lines in Kafka's
+                   format (one partition, replication factor 1);
+  quickstart 2.x   --create --zookeeper localhost:PORT --replication-factor 1
+                   --partitions 1 --topic test, then --list; the replicated
+                   example (--replication-factor 3 --partitions 1 --topic
+                   my-replicated-topic) described through ZooKeeper and
+                   through the brokers, the same leader, replicas and ISR;
+  configs          kafka-configs.sh --alter --add-config
+                   max.message.bytes=128000, --describe, --delete-config,
+                   through ZooKeeper and through the brokers, the overrides
+                   checked in /config/topics/T; a bracketed value;
+                   kafka-topics.sh --alter --config (ZooKeeper) and
+                   --describe showing the override in "Configs:";
+  errors           an existing topic (Kafka's message, exit 1) and
+                   --if-not-exists (exit 0, silent); an unknown topic; an
+                   unknown option and no action (usage, exit 1); ZooKeeper
+                   and a bootstrap server nobody listens on (a clear error
+                   within the bound); --delete and --alter --partitions, whose
+                   broker side (DeleteTopics, CreatePartitions) and ZooKeeper
+                   commands are other work: either done or refused clearly.
+"""
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import kbharness as h
+
+BROKERS = [1, 2, 3]
+BIN_DIR = Path(h.KBROKER_ADMIN_BIN).resolve().parent
+# Bounds: one tool run, a wait for the cluster to show a change, and the
+# --timeout given to the unreachable cases.
+RUN_S = 120
+WAIT_S = 60
+UNREACHABLE_TIMEOUT_S = 3
+
+DESCRIBE_HEADER = re.compile(r"^Topic: (?P<topic>\S+)\tPartitionCount: (?P<partitions>\d+)\t"
+                             r"ReplicationFactor: (?P<rf>\d+)\tConfigs: (?P<configs>(\S+=\S*(,\S+=\S*)*)?)$")
+DESCRIBE_PARTITION = re.compile(r"^\tTopic: (?P<topic>\S+)\tPartition: (?P<partition>\d+)\t"
+                                r"Leader: (?P<leader>\d+|none)\tReplicas: (?P<replicas>\d+(,\d+)*)\t"
+                                r"Isr: (?P<isr>(\d+(,\d+)*)?)$")
+DEPRECATED_ZK = ("Warning: --zookeeper is deprecated and will be removed in a future version of Kafka.\n"
+                 "Use --bootstrap-server instead to specify a broker to connect to.\n")
+
+
+def tool(name, *args, timeout=RUN_S):
+    """Runs build/<name>.sh with args: the finished process, printed."""
+    argv = [str(BIN_DIR / f"{name}.sh"), *[str(a) for a in args]]
+    t0 = time.monotonic()
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    r.seconds = time.monotonic() - t0
+    print(f"$ {name}.sh {' '.join(argv[1:])}\n  exit {r.returncode} in {r.seconds:.2f}s (bound {timeout}s)"
+          f"\n  stdout: {r.stdout.rstrip()[:3000]!r}\n  stderr: {r.stderr.rstrip()[:2000]!r}", flush=True)
+    return r
+
+
+def topics(*args, **kw):
+    return tool("kafka-topics", *args, **kw)
+
+
+def configs(*args, **kw):
+    return tool("kafka-configs", *args, **kw)
+
+
+def zk(cluster):
+    """The ZooKeeper address as Kafka's documentation writes it."""
+    return f"localhost:{cluster.zookeeper.port}"
+
+
+def bootstrap(cluster):
+    return f"localhost:{cluster.brokers[1].port}"
+
+
+def parse_describe(text):
+    """--describe output: {topic: (header match, [partition matches])}; every
+    line must be one of Kafka's two."""
+    out = {}
+    for line in text.splitlines():
+        m = DESCRIBE_HEADER.match(line)
+        if m:
+            out[m["topic"]] = (m, [])
+            continue
+        p = DESCRIBE_PARTITION.match(line)
+        assert p, f"not a kafka-topics --describe line: {line!r}"
+        out[p["topic"]][1].append(p)
+    return out
+
+
+def ids(text):
+    return [int(x) for x in text.split(",")] if text else []
+
+
+@pytest.fixture(scope="module")
+def cluster(make_cluster):
+    c = make_cluster()
+    with h.step("start brokers 1, 2, 3"):
+        c.start_brokers(BROKERS)
+        c.wait_controller()
+    return c
+
+
+# -- the quickstarts ----------------------------------------------------------
+
+def test_quickstart_2_6_create_and_describe_through_the_brokers(cluster):
+    with h.step("kafka-topics.sh --create --topic quickstart-events --bootstrap-server localhost:PORT"):
+        r = topics("--create", "--topic", "quickstart-events", "--bootstrap-server", bootstrap(cluster))
+    assert (r.returncode, r.stdout, r.stderr) == (0, "Created topic quickstart-events.\n", "")
+    leaders = cluster.wait_topic_ready("quickstart-events", WAIT_S)
+    with h.step("kafka-topics.sh --describe --topic quickstart-events --bootstrap-server localhost:PORT"):
+        r = topics("--describe", "--topic", "quickstart-events", "--bootstrap-server", bootstrap(cluster))
+    assert r.returncode == 0 and r.stderr == ""
+    described = parse_describe(r.stdout)
+    assert list(described) == ["quickstart-events"]
+    header, parts = described["quickstart-events"]
+    assert (header["partitions"], header["rf"]) == ("1", "1"), "Kafka's defaults: num.partitions=1, RF 1"
+    assert len(parts) == 1 and parts[0]["partition"] == "0"
+    assert int(parts[0]["leader"]) == leaders[0]
+    assert ids(parts[0]["replicas"]) == ids(parts[0]["isr"]) == [leaders[0]]
+
+
+def test_quickstart_2_x_create_and_list_through_zookeeper(cluster):
+    with h.step("kafka-topics.sh --create --zookeeper localhost:PORT --replication-factor 1 --partitions 1 "
+                "--topic test"):
+        r = topics("--create", "--zookeeper", zk(cluster), "--replication-factor", "1", "--partitions", "1",
+                   "--topic", "test")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "Created topic test.\n", "")
+    assert cluster.topic("test") is not None
+    cluster.wait_topic_ready("test", WAIT_S)
+    with h.step("kafka-topics.sh --list --zookeeper localhost:PORT"):
+        r = topics("--list", "--zookeeper", zk(cluster))
+    assert r.returncode == 0 and r.stderr == ""
+    assert r.stdout.splitlines() == sorted(cluster.children("/brokers/topics"))
+    assert "test" in r.stdout.splitlines()
+    with h.step("kafka-topics.sh --list --bootstrap-server: the same names"):
+        r = topics("--list", "--bootstrap-server", bootstrap(cluster))
+    assert r.returncode == 0 and r.stdout.splitlines() == sorted(cluster.children("/brokers/topics"))
+
+
+def test_replicated_topic_described_alike_through_zookeeper_and_the_brokers(cluster):
+    with h.step("kafka-topics.sh --create --zookeeper localhost:PORT --replication-factor 3 --partitions 1 "
+                "--topic my-replicated-topic"):
+        r = topics("--create", "--zookeeper", zk(cluster), "--replication-factor", "3", "--partitions", "1",
+                   "--topic", "my-replicated-topic")
+    assert (r.returncode, r.stdout) == (0, "Created topic my-replicated-topic.\n")
+
+    def full_isr():
+        st = cluster.states("my-replicated-topic")
+        return st if st and len(st[0]["isr"]) == 3 else None
+    cluster.wait_topic_ready("my-replicated-topic", WAIT_S)
+    h.wait_until(full_isr, WAIT_S, "all three replicas of my-replicated-topic in the ISR")
+    with h.step("kafka-topics.sh --describe --zookeeper localhost:PORT --topic my-replicated-topic"):
+        r = topics("--describe", "--zookeeper", zk(cluster), "--topic", "my-replicated-topic")
+    assert r.returncode == 0 and r.stderr == ""
+    lines = r.stdout.splitlines()
+    assert lines[0] == "Topic: my-replicated-topic\tPartitionCount: 1\tReplicationFactor: 3\tConfigs: "
+    part = DESCRIBE_PARTITION.match(lines[1])
+    assert part and len(lines) == 2, lines
+    state = cluster.state("my-replicated-topic", 0)
+    assert int(part["leader"]) == state["leader"]
+    assert sorted(ids(part["replicas"])) == BROKERS
+    assert ids(part["replicas"]) == cluster.topic("my-replicated-topic")["partitions"]["0"]
+    assert sorted(ids(part["isr"])) == sorted(state["isr"])
+
+    def same_through_brokers():
+        b = topics("--describe", "--bootstrap-server", bootstrap(cluster), "--topic", "my-replicated-topic")
+        got = b.stdout.splitlines()
+        return got if b.returncode == 0 and got[1:] == lines[1:] else None
+    with h.step("kafka-topics.sh --describe --bootstrap-server: the same partition line"):
+        got = h.wait_until(same_through_brokers, WAIT_S, "the brokers to describe what ZooKeeper holds")
+    header = DESCRIBE_HEADER.match(got[0])
+    assert header and (header["topic"], header["partitions"], header["rf"]) == ("my-replicated-topic", "1", "3")
+
+
+# -- configs ------------------------------------------------------------------
+
+def test_kafka_configs_through_zookeeper(cluster):
+    args = ["--zookeeper", zk(cluster), "--entity-type", "topics", "--entity-name", "test"]
+    with h.step("kafka-configs.sh --zookeeper ... --alter --add-config max.message.bytes=128000"):
+        r = configs(*args, "--alter", "--add-config", "max.message.bytes=128000")
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == DEPRECATED_ZK + "Completed updating config for entity: topic 'test'.\n"
+    assert cluster.get_json("/config/topics/test")[0]["config"] == {"max.message.bytes": "128000"}
+    with h.step("kafka-configs.sh --zookeeper ... --describe"):
+        r = configs(*args, "--describe")
+    assert r.stdout == DEPRECATED_ZK + "Configs for topic 'test' are max.message.bytes=128000\n"
+    with h.step("kafka-topics.sh --describe --topics-with-overrides shows the override in Configs:"):
+        r = topics("--describe", "--zookeeper", zk(cluster), "--topics-with-overrides")
+    assert r.returncode == 0
+    assert r.stdout == "Topic: test\tPartitionCount: 1\tReplicationFactor: 1\tConfigs: max.message.bytes=128000\n"
+    with h.step("a bracketed value and a second key"):
+        r = configs(*args, "--alter", "--add-config", "cleanup.policy=[delete],retention.ms=86400000")
+    assert r.returncode == 0, r.stderr
+    assert cluster.get_json("/config/topics/test")[0]["config"] == {
+        "max.message.bytes": "128000", "cleanup.policy": "delete", "retention.ms": "86400000"}
+    with h.step("kafka-configs.sh --zookeeper ... --alter --delete-config max.message.bytes,cleanup.policy,retention.ms"):
+        r = configs(*args, "--alter", "--delete-config", "max.message.bytes,cleanup.policy,retention.ms")
+    assert r.stdout == DEPRECATED_ZK + "Completed updating config for entity: topic 'test'.\n"
+    assert cluster.get_json("/config/topics/test")[0]["config"] == {}
+    r = configs(*args, "--describe")
+    assert r.stdout == DEPRECATED_ZK + "Configs for topic 'test' are \n"
+    with h.step("deleting a key the topic does not have: Kafka's message"):
+        r = configs(*args, "--alter", "--delete-config", "nope.key")
+    assert (r.returncode, r.stderr) == (1, "Invalid config(s): nope.key\n")
+
+
+def test_kafka_configs_through_the_brokers(cluster):
+    args = ["--bootstrap-server", bootstrap(cluster), "--entity-type", "topics", "--entity-name", "test"]
+    with h.step("kafka-configs.sh --bootstrap-server ... --alter --add-config max.message.bytes=128000"):
+        r = configs(*args, "--alter", "--add-config", "max.message.bytes=128000")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "Completed updating config for topic test.\n", "")
+    assert cluster.get_json("/config/topics/test")[0]["config"] == {"max.message.bytes": "128000"}
+    line = re.compile(r"^  max\.message\.bytes=128000 sensitive=false "
+                      r"synonyms=\{DYNAMIC_TOPIC_CONFIG:max\.message\.bytes=128000(, [A-Z_]+:[a-z.]+=\S+)*\}$")
+
+    def described(want_lines):
+        r = configs(*args, "--describe")
+        out = r.stdout.splitlines()
+        return out if r.returncode == 0 and out[0] == "Dynamic configs for topic test are:" and \
+            len(out) == 1 + want_lines else None
+    with h.step("kafka-configs.sh --bootstrap-server ... --describe (every broker has the override)"):
+        out = h.wait_until(lambda: described(1), WAIT_S, "the override in DescribeConfigs")
+    assert line.match(out[1]), out
+    with h.step("kafka-configs.sh --bootstrap-server ... --alter --delete-config max.message.bytes"):
+        r = configs(*args, "--alter", "--delete-config", "max.message.bytes")
+    assert (r.returncode, r.stdout) == (0, "Completed updating config for topic test.\n")
+    assert cluster.get_json("/config/topics/test")[0]["config"] == {}
+    h.wait_until(lambda: described(0), WAIT_S, "no dynamic config left")
+    with h.step("--topic shorthand, --all: every config with its source"):
+        r = configs("--bootstrap-server", bootstrap(cluster), "--topic", "test", "--describe", "--all")
+    assert r.returncode == 0 and r.stdout.startswith("All configs for topic test are:\n")
+    assert any(x.startswith("  max.message.bytes=") for x in r.stdout.splitlines())
+
+
+def test_kafka_topics_alter_config_through_zookeeper(cluster):
+    with h.step("kafka-topics.sh --alter --zookeeper ... --topic test --config retention.ms=3600000"):
+        r = topics("--alter", "--zookeeper", zk(cluster), "--topic", "test", "--config", "retention.ms=3600000")
+    assert r.returncode == 0
+    assert r.stdout.splitlines()[-1] == "Updated config for topic test."
+    assert r.stdout.startswith("WARNING: Altering topic configuration from this script has been deprecated")
+    assert cluster.get_json("/config/topics/test")[0]["config"] == {"retention.ms": "3600000"}
+    r = topics("--alter", "--zookeeper", zk(cluster), "--topic", "test", "--delete-config", "retention.ms")
+    assert r.returncode == 0 and cluster.get_json("/config/topics/test")[0]["config"] == {}
+
+
+# -- errors -------------------------------------------------------------------
+
+@pytest.mark.parametrize("via", ["zookeeper", "bootstrap-server"])
+def test_existing_topic_is_kafkas_error_unless_if_not_exists(cluster, via):
+    where = zk(cluster) if via == "zookeeper" else bootstrap(cluster)
+    with h.step(f"--create of the existing topic test through --{via}"):
+        r = topics("--create", f"--{via}", where, "--topic", "test", "--partitions", "1",
+                   "--replication-factor", "1")
+    assert (r.returncode, r.stdout) == (1, "Error while executing topic command : Topic 'test' already exists.\n")
+    with h.step("the same with --if-not-exists"):
+        r = topics("--create", f"--{via}", where, "--topic", "test", "--partitions", "1",
+                   "--replication-factor", "1", "--if-not-exists")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize("via", ["zookeeper", "bootstrap-server"])
+def test_unknown_topic_is_kafkas_error(cluster, via):
+    where = zk(cluster) if via == "zookeeper" else bootstrap(cluster)
+    r = topics("--describe", f"--{via}", where, "--topic", "no-such-topic")
+    assert (r.returncode, r.stdout) == (
+        1, "Error while executing topic command : Topic 'no-such-topic' does not exist as expected\n")
+    r = topics("--describe", f"--{via}", where, "--topic", "no-such-topic", "--if-exists")
+    assert (r.returncode, r.stdout) == (0, "")
+
+
+def test_bad_command_lines_print_usage_and_exit_1(cluster):
+    r = topics("--create", "--zookeeper", zk(cluster), "--topic", "x", "--partitions", "1",
+               "--replication-factor", "1", "--bogus")
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith("bogus is not a recognized option\n") and "--replication-factor" in r.stderr
+    r = topics("--zookeeper", zk(cluster), "--topic", "x")
+    assert r.returncode == 1
+    assert r.stderr.startswith("Command must include exactly one action: --list, --describe, --create, --alter "
+                               "or --delete\n")
+    r = topics("--create", "--zookeeper", zk(cluster), "--topic", "x")
+    assert (r.returncode, r.stderr.splitlines()[0]) == (1, 'Missing required argument "[partitions]"')
+    r = topics("--list", "--zookeeper", zk(cluster), "--bootstrap-server", bootstrap(cluster))
+    assert (r.returncode, r.stderr) == (1, "Only one of --bootstrap-server or --zookeeper must be specified\n")
+    r = configs("--zookeeper", zk(cluster), "--entity-type", "topics", "--describe", "--alter")
+    assert r.returncode == 1 and r.stderr.startswith("Command must include exactly one action: --describe, --alter\n")
+    r = configs("--bootstrap-server", bootstrap(cluster), "--entity-type", "users", "--describe")
+    assert r.returncode == 1 and "not supported" in r.stderr
+    assert cluster.topic("x") is None
+
+
+def test_unreachable_zookeeper_and_bootstrap_server_fail_clearly_in_bounded_time(cluster):
+    port = h.closed_port()
+    with h.step(f"kafka-topics.sh --list --zookeeper 127.0.0.1:{port} --timeout {UNREACHABLE_TIMEOUT_S}"):
+        r = topics("--list", "--zookeeper", f"127.0.0.1:{port}", "--timeout", UNREACHABLE_TIMEOUT_S, timeout=60)
+    assert r.returncode == 1
+    assert r.stdout == (f"Error while executing topic command : ZooKeeper at 127.0.0.1:{port} unreachable within "
+                        f"{UNREACHABLE_TIMEOUT_S} seconds\n")
+    with h.step(f"kafka-topics.sh --list --bootstrap-server 127.0.0.1:{port}"):
+        r = topics("--list", "--bootstrap-server", f"127.0.0.1:{port}", timeout=60)
+    assert r.returncode == 1
+    assert r.stdout.startswith("Error while executing topic command : ") and f"127.0.0.1:{port}" in r.stdout
+    with h.step(f"kafka-configs.sh --describe --bootstrap-server 127.0.0.1:{port}"):
+        r = configs("--describe", "--bootstrap-server", f"127.0.0.1:{port}", "--topic", "test", timeout=60)
+    assert r.returncode == 1 and r.stderr.startswith("Error while executing config command with args")
+
+
+def test_delete_and_grow_are_done_or_refused_clearly(cluster):
+    r = topics("--create", "--bootstrap-server", bootstrap(cluster), "--topic", "doomed", "--partitions", "1",
+               "--replication-factor", "1")
+    assert r.returncode == 0
+    cluster.wait_topic_ready("doomed", WAIT_S)
+    with h.step("kafka-topics.sh --alter --topic doomed --partitions 2 --bootstrap-server"):
+        r = topics("--alter", "--bootstrap-server", bootstrap(cluster), "--topic", "doomed", "--partitions", "2")
+    if r.returncode == 0:
+        assert r.stdout == ""
+        h.wait_until(lambda: len((cluster.topic("doomed") or {}).get("partitions", {})) == 2, WAIT_S,
+                     "doomed to have 2 partitions")
+    else:
+        assert re.match(r"^Error while executing topic command : broker \d+ does not support CreatePartitions "
+                        r"\(API key 37\)\n$", r.stdout), r.stdout
+    r = topics("--alter", "--zookeeper", zk(cluster), "--topic", "doomed", "--partitions", "3")
+    assert r.returncode in (0, 1)
+    if r.returncode == 1:
+        assert "not supported by this build yet" in r.stdout
+    with h.step("kafka-topics.sh --delete --topic doomed --bootstrap-server"):
+        r = topics("--delete", "--bootstrap-server", bootstrap(cluster), "--topic", "doomed")
+    if r.returncode == 0:
+        assert r.stdout == ""
+        h.wait_until(lambda: cluster.topic("doomed") is None, WAIT_S, "doomed to be deleted")
+    else:
+        assert re.match(r"^Error while executing topic command : broker \d+ does not support DeleteTopics "
+                        r"\(API key 20\)\n$", r.stdout), r.stdout
+        r = topics("--delete", "--zookeeper", zk(cluster), "--topic", "doomed")
+        assert r.returncode == 1 and "not supported by this build yet" in r.stdout

@@ -35,6 +35,7 @@ Suite *group_records_suite(void);
 Suite *offsets_suite(void);
 Suite *groupadmin_suite(void);
 Suite *client_codecs_suite(void);
+Suite *client_admin_codecs_suite(void);
 Suite *kclient_suite(void);
 Suite *retention_suite(void);
 Suite *flusher_suite(void);

@@ -25,7 +25,7 @@ tests_unit_test_proto_LDADD = proto/libkproto.a $(ISAL_LIBS) $(CODEC_LIBS) $(PRO
 
 # client/ against scripted brokers on 127.0.0.1 (fakebroker.c, a thread).
 check_PROGRAMS += tests/unit/test_client
-tests_unit_test_client_SOURCES = tests/unit/test_client.c tests/unit/test_kclient.c \
+tests_unit_test_client_SOURCES = tests/unit/test_client.c tests/unit/test_kclient.c tests/unit/test_kclient_admin.c \
 	tests/unit/fakebroker.c tests/unit/fakebroker.h tests/unit/unit.h
 tests_unit_test_client_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_client_LDADD = $(KCLIENT_LIBS) $(CHECK_LIBS) -lpthread

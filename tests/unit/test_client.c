@@ -2,6 +2,6 @@
 #include "tests/unit/unit.h"
 
 int main(void) {
-    Suite *suites[] = {kclient_suite(), NULL};
+    Suite *suites[] = {kclient_suite(), kclient_admin_suite(), NULL};
     return unit_run(suites);
 }

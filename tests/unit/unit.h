@@ -37,6 +37,7 @@ Suite *groupadmin_suite(void);
 Suite *client_codecs_suite(void);
 Suite *client_admin_codecs_suite(void);
 Suite *kclient_suite(void);
+Suite *kclient_admin_suite(void);
 Suite *retention_suite(void);
 Suite *flusher_suite(void);
 Suite *producer_state_suite(void);

@@ -18,6 +18,8 @@ One ZooKeeper and three brokers for the whole file.  The runbook:
                    example (--replication-factor 3 --partitions 1 --topic
                    my-replicated-topic) described through ZooKeeper and
                    through the brokers, the same leader, replicas and ISR;
+                   the report options (nothing under-replicated or
+                   unavailable) and --topic as a regular expression;
   configs          kafka-configs.sh --alter --add-config
                    max.message.bytes=128000, --describe, --delete-config,
                    through ZooKeeper and through the brokers, the overrides
@@ -185,6 +187,22 @@ def test_replicated_topic_described_alike_through_zookeeper_and_the_brokers(clus
         got = h.wait_until(same_through_brokers, WAIT_S, "the brokers to describe what ZooKeeper holds")
     header = DESCRIBE_HEADER.match(got[0])
     assert header and (header["topic"], header["partitions"], header["rf"]) == ("my-replicated-topic", "1", "3")
+
+
+@pytest.mark.parametrize("via", ["zookeeper", "bootstrap-server"])
+def test_report_options_print_only_the_partitions_they_select(cluster, via):
+    """A healthy cluster: no partition is under-replicated or without a live
+    leader, so those reports print nothing; a regular expression --topic
+    selects whole names only."""
+    where = zk(cluster) if via == "zookeeper" else bootstrap(cluster)
+    for report in ("--under-replicated-partitions", "--unavailable-partitions"):
+        r = topics("--describe", f"--{via}", where, report)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+    r = topics("--describe", f"--{via}", where, "--topic", "my-.*-topic,tes.")
+    assert r.returncode == 0
+    assert sorted(parse_describe(r.stdout)) == ["my-replicated-topic", "test"]
+    r = topics("--list", f"--{via}", where, "--topic", "tes")
+    assert (r.returncode, r.stdout.strip()) == (0, "")
 
 
 # -- configs ------------------------------------------------------------------

@@ -10,7 +10,7 @@ coord_libkcoord_a_SOURCES = \
 	coord/kc_view.c coord/kc_view.h \
 	coord/kc_registry.c coord/kc_registry.h \
 	coord/kc_election.c coord/kc_election.h \
-	coord/kc_topics.c coord/kc_topics.h \
+	coord/kc_topics.c coord/kc_topics.h coord/kc_topic_grow.c coord/kc_topic_grow.h \
 	coord/kc_isr.c coord/kc_isr.h \
 	coord/kc_configs.c coord/kc_configs.h \
 	coord/kc_producer_ids.c coord/kc_producer_ids.h

@@ -10,6 +10,7 @@
 
 Suite *json_suite(void);
 Suite *assign_suite(void);
+Suite *topic_grow_suite(void);
 Suite *names_suite(void);
 Suite *zkclient_suite(void);
 Suite *session_record_suite(void);

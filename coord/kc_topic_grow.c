@@ -143,7 +143,7 @@ static const kc_partition_t *new_lists(const kc_topic_t *a, bool lists_all, int3
 }
 
 static int copy_lists(kc_topic_t *out, const kc_partition_t *lists, int n) {
-    out->partitions = calloc((size_t)n, sizeof(*out->partitions));
+    out->partitions = calloc((size_t)n + 1, sizeof(*out->partitions)); /* + 1: never calloc(0) */
     if (!out->partitions) return KC_ERR;
     out->n_partitions = n;
     for (int p = 0; p < n; p++) {

@@ -28,6 +28,7 @@ Suite *log_truncate_suite(void);
 Suite *log_limits_suite(void);
 Suite *logcreate_suite(void);
 Suite *createtopics_suite(void);
+Suite *createpartitions_suite(void);
 Suite *configs_suite(void);
 Suite *deleterecords_suite(void);
 Suite *group_suite(void);

@@ -9,7 +9,10 @@
  * against ZooKeeper in Kafka's order and writes it.  Kafka's handler runs
  * the same judgement synchronously on its request thread; here the
  * ZooKeeper work is asynchronous, so the answer of every topic, refused or
- * not, comes from a completion.
+ * not, comes from a completion.  At most GROW_WINDOW rounds of one
+ * operation are in flight, the next starting as one completes: a request
+ * listing a hundred thousand topics costs ZooKeeper a steady trickle of
+ * reads, not four hundred thousand queued at once.
  *
  * Waiting.  A topic whose partitions were added settles 0 once each new
  * partition has a leader in the metadata cache; when timeout_ms passes
@@ -34,12 +37,16 @@
 
 #define MOD "createpartitions"
 #define WHY_LEN 512
+/* Rounds of one operation in flight at once (each is four reads, then a
+ * write). */
+#define GROW_WINDOW 16
 
 /* Kafka's wording, which clients may show. */
 #define DUPLICATE_MESSAGE "Duplicate topic in request."
 
 typedef enum {
     SLOT_FINAL,   /* error_code is the answer */
+    SLOT_QUEUED,  /* its round waits for room in the window */
     SLOT_GROWING, /* a kc_topic_grow round in flight */
     SLOT_WAITING, /* added; waiting for every new partition to have a leader */
 } slot_state_t;
@@ -60,6 +67,10 @@ struct kb_grow_op {
     bool answered;          /* round results no longer change the answer */
     bool validate_only;
     bool timed_out;         /* timeout_ms passed while some round was still out */
+    bool starting;          /* start_more is on the stack (completions may run inside it) */
+    kp_createpartitions_request_t body; /* owned: counts and assignments of queued topics */
+    int32_t next_slot;      /* the next slot start_more looks at */
+    int in_flight;          /* rounds out */
     int32_t n_slots;
     pa_slot_t *slots;
     kb_grow_op_done_fn done; /* set while parked */
@@ -88,6 +99,7 @@ static void slot_final(pa_slot_t *s, int16_t code, const char *why) {
 
 static void op_unref(kb_grow_op_t *op) {
     if (--op->refs > 0) return;
+    kp_createpartitions_request_clear(&op->body);
     for (int32_t i = 0; i < op->n_slots; i++) {
         free(op->slots[i].cname);
         free(op->slots[i].error_message);
@@ -122,7 +134,8 @@ static char *name_dup(kp_str_t name) {
     return name.len > 0 ? strndup(name.ptr, (size_t)name.len) : strdup("");
 }
 
-static kb_grow_op_t *op_new(kb_partition_adder_t *pa, const kp_createpartitions_request_t *body) {
+/* Takes over *body (cleared here) on success. */
+static kb_grow_op_t *op_new(kb_partition_adder_t *pa, kp_createpartitions_request_t *body) {
     kb_grow_op_t *op = calloc(1, sizeof(*op));
 
     if (!op || !(op->slots = calloc((size_t)body->n_topics + 1, sizeof(*op->slots)))) {
@@ -136,8 +149,10 @@ static kb_grow_op_t *op_new(kb_partition_adder_t *pa, const kp_createpartitions_
     for (int32_t i = 0; i < op->n_slots; i++) {
         pa_slot_t *s = &op->slots[i];
         *s = (pa_slot_t){.op = op, .name = body->topics[i].name, .cname = name_dup(body->topics[i].name),
-                         .count = body->topics[i].count, .state = SLOT_FINAL};
+                         .count = body->topics[i].count, .state = SLOT_QUEUED};
     }
+    op->body = *body;
+    *body = (kp_createpartitions_request_t){0};
     return op;
 }
 
@@ -228,6 +243,10 @@ void kb_partition_adder_shutdown(kb_partition_adder_t *pa) {
                 snprintf(why, sizeof(why), "The broker shut down before ZooKeeper answered; the partitions of "
                          "topic '%s' may or may not have been added", s->cname);
                 slot_final(s, KP_ERR_REQUEST_TIMED_OUT, why);
+            } else if (s->state == SLOT_QUEUED) {
+                snprintf(why, sizeof(why), "The broker shut down before topic '%s' was looked at; nothing was "
+                         "added", s->cname);
+                slot_final(s, KP_ERR_REQUEST_TIMED_OUT, why);
             }
         }
         op_answer(op); /* unlinks op */
@@ -265,6 +284,8 @@ static void log_round(const pa_slot_t *s, const kc_grow_result_t *r, bool valida
         kc_warn(MOD, "cannot add partitions to topic '%s': %s", s->cname, r->why);
 }
 
+static void start_more(kb_grow_op_t *op);
+
 /* kc_topic_grow's completion: from the loop, from inside the call, or
  * inside kc_session_free() at teardown; after the answer went out it only
  * logs and drops its reference. */
@@ -273,6 +294,7 @@ static void on_grown(const kc_grow_result_t *r, void *arg) {
     kb_grow_op_t *op = s->op;
 
     log_round(s, r, op->validate_only);
+    op->in_flight--;
     if (!op->answered && s->state == SLOT_GROWING) {
         if (r->rc != KC_OK) {
             slot_final(s, round_error(r), r->why);
@@ -283,6 +305,7 @@ static void on_grown(const kc_grow_result_t *r, void *arg) {
             s->state = SLOT_WAITING;
             if (op->timed_out) fail_waiting(s, "when timeout_ms passed");
         }
+        start_more(op);
         if (op->recheck) event_active(op->recheck, EV_TIMEOUT, 0);
     }
     op_unref(op);
@@ -303,8 +326,9 @@ static int borrow_assignment(const kp_createpartitions_topic_t *t, kc_topic_t *o
 
 static bool can_grow(const kb_partition_adder_t *pa) { return pa->deps.zk || pa->deps.grow != kc_topic_grow; }
 
-/* Starts topic i's round, or answers it at once. */
-static void start_topic(kb_grow_op_t *op, const kp_createpartitions_topic_t *t, int32_t i) {
+/* Starts slot i's round, or answers it at once. */
+static void start_topic(kb_grow_op_t *op, int32_t i) {
+    const kp_createpartitions_topic_t *t = &op->body.topics[i];
     pa_slot_t *s = &op->slots[i];
     char why[WHY_LEN];
     kc_topic_t assignment;
@@ -328,8 +352,23 @@ static void start_topic(kb_grow_op_t *op, const kp_createpartitions_topic_t *t, 
                              .validate_only = op->validate_only};
     s->state = SLOT_GROWING;
     op->refs++;
+    op->in_flight++;
     op->pa->deps.grow(op->pa->deps.zk, &req, on_grown, s);
     if (t->has_assignments) free(assignment.partitions);
+}
+
+/* Starts queued slots while the window has room.  A round that completes
+ * inside the call (no session) comes back through on_grown, which calls
+ * this again: the flag turns that into another turn of this loop instead
+ * of a recursion as deep as the request is long. */
+static void start_more(kb_grow_op_t *op) {
+    if (op->starting) return;
+    op->starting = true;
+    while (!op->answered && op->in_flight < GROW_WINDOW && op->next_slot < op->n_slots) {
+        int32_t i = op->next_slot++;
+        if (op->slots[i].state == SLOT_QUEUED) start_topic(op, i);
+    }
+    op->starting = false;
 }
 
 /* ---------------------------------------------------------- duplicates */
@@ -380,7 +419,7 @@ void kb_partition_adder_free(kb_partition_adder_t *pa) {
     free(pa);
 }
 
-kb_grow_op_t *kb_partition_adder_start(kb_partition_adder_t *pa, const kp_createpartitions_request_t *body) {
+kb_grow_op_t *kb_partition_adder_start(kb_partition_adder_t *pa, kp_createpartitions_request_t *body) {
     kb_grow_op_t *op = op_new(pa, body);
 
     if (!op) return NULL;
@@ -388,8 +427,7 @@ kb_grow_op_t *kb_partition_adder_start(kb_partition_adder_t *pa, const kp_create
         for (int32_t i = 0; i < op->n_slots; i++) slot_final(&op->slots[i], KP_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
         return op;
     }
-    for (int32_t i = 0; i < op->n_slots; i++)
-        if (op->slots[i].error_code == KP_ERR_NONE) start_topic(op, &body->topics[i], i);
+    start_more(op);
     return op;
 }
 

@@ -57,13 +57,14 @@ void kb_partition_adder_shutdown(kb_partition_adder_t *pa);
 /* Operations waiting (for tests and stats). */
 int kb_partition_adder_waiting(const kb_partition_adder_t *pa);
 
-/* Starts every topic of body: a name listed twice is answered 42 for each
+/* Starts the topics of body: a name listed twice is answered 42 for each
  * entry, every other topic goes to ZooKeeper (validate_only: judged and
- * planned, nothing written).  Names are borrowed: the request frame must
+ * planned, nothing written), a few at a time.  Takes over body's arrays
+ * (body is left cleared); names stay borrowed, so the request frame must
  * stay valid until the operation is released.  The caller holds the
  * operation until kb_grow_op_release or kb_grow_op_wait.  NULL when out of
- * memory. */
-kb_grow_op_t *kb_partition_adder_start(kb_partition_adder_t *pa, const kp_createpartitions_request_t *body);
+ * memory (body is then still the caller's). */
+kb_grow_op_t *kb_partition_adder_start(kb_partition_adder_t *pa, kp_createpartitions_request_t *body);
 
 /* True when every topic has its final answer. */
 bool kb_grow_op_settled(const kb_grow_op_t *op);

@@ -77,16 +77,17 @@ kb_api_status_t kb_api_createpartitions(kb_request_t *req, kp_writer_t *w) {
     kp_createpartitions_request_t body = {0};
     kb_grow_op_t *op = NULL;
     kb_api_status_t st = KB_API_REPLY;
+    int rc = kp_createpartitions_request_decode(&req->body, version, &body);
+    int32_t timeout_ms = body.timeout_ms; /* read before the operation takes body over */
 
-    if (kp_createpartitions_request_decode(&req->body, version, &body) != 0) {
+    if (rc != 0) {
         st = KB_API_MALFORMED;
     } else if (!controller_here(req->ctx)) {
         if (encode_answer(NULL, &body, version, KP_ERR_NOT_CONTROLLER, w) != 0) st = KB_API_FAILED;
     } else if (!(op = kb_partition_adder_start(req->ctx->partition_adder, &body))) {
         st = KB_API_FAILED;
     }
-    int32_t timeout_ms = body.timeout_ms;
-    kp_createpartitions_request_clear(&body); /* the operation keeps only frame slices */
+    kp_createpartitions_request_clear(&body); /* empty when the operation took it over */
     if (!op) return st;
     if (!kb_grow_op_settled(op)) {
         if (park(req, op, timeout_ms)) return KB_API_PENDING;

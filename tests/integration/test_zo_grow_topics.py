@@ -516,3 +516,17 @@ def test_raw_create_partitions_answers(cluster):
     assert got == [("raw-grow", NONE, None)], got
     leaders = leaders_in_metadata(ctl, "raw-grow")
     assert sorted(leaders) == [0, 1, 2, 3] and leaders[3] in BROKERS, leaders
+
+
+def test_raw_request_listing_many_topics_is_answered_in_order(cluster):
+    """ZooKeeper sees a window of rounds at a time, not one per topic at once."""
+    create(cluster, "raw-many", 1, 1)
+    ctl = controller_broker(cluster)
+    topics = [(f"missing-{i}", 2, None) for i in range(500)]
+    topics.insert(250, ("raw-many", 2, None))
+    with h.step("one CreatePartitions v1 naming 500 unknown topics and raw-many"):
+        got = create_partitions(ctl, topics)
+    assert [n for n, _, _ in got] == [n for n, _, _ in topics], "one result per topic, in request order"
+    assert got[250] == ("raw-many", NONE, None), got[250]
+    assert all(e == UNKNOWN_TOPIC for n, e, _ in got if n != "raw-many")
+    assert len(topic_znode(cluster, "raw-many")["partitions"]) == 2

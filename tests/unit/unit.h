@@ -53,6 +53,7 @@ Suite *sendfile_suite(void);
 Suite *replica_suite(void);
 Suite *net_suite(void);
 Suite *api_suite(void);
+Suite *partition_adder_suite(void);
 Suite *election_suite(void);
 Suite *rpc_channel_suite(void);
 Suite *ctl_queue_suite(void);

@@ -8,7 +8,8 @@ Scenario zo: topics grow (issue 14, item 2).  One ZooKeeper and three brokers
                 new partitions are laid out by Kafka's rule (partition 0's
                 first replica fixes start and shift), each gets a leader and a
                 full ISR, the producers spread records over all 12 partitions
-                once their metadata refreshes, and a consumer reads back every
+                once their metadata refreshes, a consumer subscribed in a
+                group rebalances onto all 12, and a consumer reads back every
                 delivered record exactly once, those of the first three
                 partitions at the offsets they were delivered at;
   admin errors  shrinking, the same count, an unknown topic, an unknown
@@ -173,6 +174,51 @@ class Producers:
             assert not t.is_alive(), "a producer did not finish flushing"
 
 
+class GroupConsumer:
+    """A librdkafka consumer in a group, subscribed to the topic, polling
+    in a thread until stopped: the partitions it has received records from
+    and its errors."""
+
+    def __init__(self, bootstrap, topic, group):
+        from confluent_kafka import Consumer
+        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                                  "auto.offset.reset": "earliest", "topic.metadata.refresh.interval.ms": 500,
+                                  "session.timeout.ms": 10000})
+        self.consumer.subscribe([topic])
+        self.seen = set()
+        self.errors = []
+        self.lock = threading.Lock()
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def run(self):
+        try:
+            while not self.stop_flag.is_set():
+                m = self.consumer.poll(0.2)
+                if m is None:
+                    continue
+                with self.lock:
+                    if m.error() is not None:
+                        self.errors.append(m.error())
+                    else:
+                        self.seen.add(m.partition())
+        finally:
+            self.consumer.close()
+
+    def partitions(self):
+        with self.lock:
+            return set(self.seen)
+
+    def stop(self):
+        self.stop_flag.set()
+        self.thread.join(60)
+        assert not self.thread.is_alive(), "the group consumer did not close"
+
+
 # -- alter-topic under running producers -------------------------------------------
 
 @pytest.mark.scenario("alter-topic")
@@ -180,6 +226,7 @@ def test_alter_topic_to_12_partitions_under_running_producers(cluster):
     before = create(cluster, "grow", 3, 2)
     producers = Producers(cluster.bootstrap_all, "grow",
                           [{"enable.idempotence": True, "acks": "all"}, {"acks": 1}]).start()
+    member = GroupConsumer(cluster.bootstrap_all, "grow", "zo-grow-readers").start()
     try:
         with h.step("wait until the producers have delivered to the 3 partitions"):
             h.wait_until(lambda: producers.partitions() == {0, 1, 2}, 60, "records on partitions 0, 1 and 2")
@@ -192,10 +239,15 @@ def test_alter_topic_to_12_partitions_under_running_producers(cluster):
         with h.step("wait until the running producers have delivered to all 12 partitions"):
             h.wait_until(lambda: producers.partitions() == set(range(12)), 120,
                          "delivery reports from every one of the 12 partitions", interval=0.2)
+        with h.step("wait until the subscribed group member (after its rebalance) reads all 12 partitions"):
+            h.wait_until(lambda: member.partitions() == set(range(12)), 120,
+                         "records from every one of the 12 partitions in the group member", interval=0.2)
     finally:
-        with h.step("stop the producers (flush)"):
+        with h.step("stop the producers (flush) and the group member"):
             producers.stop()
+            member.stop()
     assert producers.errors == [], producers.errors[:5]
+    assert member.errors == [], member.errors[:5]
     with h.step(f"a consumer reads all 12 partitions ({len(producers.delivered)} records delivered)"):
         recs, _ = h.ck_consume(cluster.bootstrap_all, [("grow", p) for p in range(12)], timeout=180)
     read = {}

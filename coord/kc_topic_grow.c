@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/kc_log.h"
 #include "common/kc_names.h"
 #include "coord/kc_assign.h"
 #include "coord/kc_json.h"
@@ -289,6 +290,8 @@ static void written(int rc, const struct Stat *st, const void *data) {
     if (rc == ZOK) {
         grow_finish(op, KC_OK);
     } else if (rc == ZBADVERSION && op->attempts < KC_GROW_ATTEMPTS) {
+        kc_debug("topics", "topic '%s' changed while partitions were being added to it; judging it again "
+                 "(attempt %d of %d)", op->topic, op->attempts + 1, KC_GROW_ATTEMPTS);
         round_start(op);
     } else if (rc == ZBADVERSION) {
         grow_refuse(op, KC_BADVERSION, 0, "topic '%s' kept changing while its partitions were being added; "

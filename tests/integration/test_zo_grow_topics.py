@@ -582,3 +582,37 @@ def test_raw_request_listing_many_topics_is_answered_in_order(cluster):
     assert got[250] == ("raw-many", NONE, None), got[250]
     assert all(e == UNKNOWN_TOPIC for n, e, _ in got if n != "raw-many")
     assert len(topic_znode(cluster, "raw-many")["partitions"]) == 2
+
+
+def test_concurrent_requests_for_one_topic_lose_no_partition(cluster):
+    """Five CreatePartitions for one topic at once (to 2, 3, ... 6
+    partitions), each on its own connection: their rounds interleave, and
+    a rewrite based on a stale read would drop the partitions another
+    request added.  The rewrite is conditional on the version read, so each
+    request is answered 0 or, when a larger count got there first, 37, and
+    the topic ends with 6 partitions: exactly the chain of the successful
+    requests, in ascending order (a request can only succeed above the
+    count before it), each adding its partitions by Kafka's rule."""
+    before = create(cluster, "raced", 1, 2)
+    ctl = controller_broker(cluster)
+    socks = [h.connect(ctl.port, timeout=TIMEOUT_S + 15) for _ in range(5)]
+    try:
+        with h.step("five CreatePartitions v1 for raced (to 2..6) sent at once on five connections"):
+            frames = [h.kafka_request(37, 1, 40 + i, create_partitions_body([("raced", 2 + i, None)]))
+                      for i in range(5)]
+            for s, f in zip(socks, frames):
+                s.sendall(f)
+            got = [parse_create_partitions_response(h.recv_frame(s)) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+    assert got[4] == [("raced", NONE, None)], got
+    for answer in got[:4]:
+        assert answer[0][1] in (NONE, INVALID_PARTITIONS), got
+    want, count = dict(before["partitions"]), 1
+    for i, answer in enumerate(got):
+        if answer[0][1] == NONE:
+            want.update(added_assignment(BROKERS, want["0"], count, 2 + i, 2))
+            count = 2 + i
+    assert topic_znode(cluster, "raced")["partitions"] == want, got
+    wait_led(cluster, "raced", 6)

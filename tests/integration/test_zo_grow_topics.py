@@ -29,7 +29,10 @@ Scenario zo: topics grow (issue 14, item 2).  One ZooKeeper and three brokers
   raw           a non-controller answers 41 with a null message, a name
                 listed twice is 42 for each entry, timeout_ms 0 answers 7
                 while the partitions are added all the same, v2 (flexible)
-                is answered in its layout.
+                is answered in its layout, a request naming 500 topics is
+                answered in order;
+  concurrent    five requests growing one topic at once lose no partition
+                (the topic znode is rewritten only at the version read).
 """
 import struct
 import threading

@@ -68,6 +68,7 @@ struct kb_grow_op {
     bool validate_only;
     bool timed_out;         /* timeout_ms passed while some round was still out */
     bool starting;          /* start_more is on the stack (completions may run inside it) */
+    bool warned;            /* a ZooKeeper failure of this operation was logged at WARN */
     kp_createpartitions_request_t body; /* owned: counts and assignments of queued topics */
     int32_t next_slot;      /* the next slot start_more looks at */
     int in_flight;          /* rounds out */
@@ -276,12 +277,18 @@ static int16_t round_error(const kc_grow_result_t *r) {
     return KP_ERR_UNKNOWN_SERVER_ERROR;
 }
 
-static void log_round(const pa_slot_t *s, const kc_grow_result_t *r, bool validate_only) {
-    if (r->rc == KC_OK && !validate_only)
+/* A ZooKeeper failure is logged once per operation at WARN (with
+ * ZooKeeper down, a request naming many topics fails them all), the rest
+ * at DEBUG. */
+static void log_round(kb_grow_op_t *op, const pa_slot_t *s, const kc_grow_result_t *r) {
+    if (r->rc == KC_OK && !op->validate_only) {
         kc_info(MOD, "added partitions %d..%d to topic '%s'", (int)r->old_count,
                 (int)(r->old_count + r->added.n_partitions - 1), s->cname);
-    else if (r->rc != KC_OK && r->rc != KC_INVALID && r->rc != KC_NONODE)
-        kc_warn(MOD, "cannot add partitions to topic '%s': %s", s->cname, r->why);
+    } else if (r->rc != KC_OK && r->rc != KC_INVALID && r->rc != KC_NONODE) {
+        if (op->warned) kc_debug(MOD, "cannot add partitions to topic '%s': %s", s->cname, r->why);
+        else kc_warn(MOD, "cannot add partitions to topic '%s': %s", s->cname, r->why);
+        op->warned = true;
+    }
 }
 
 static void start_more(kb_grow_op_t *op);
@@ -293,7 +300,7 @@ static void on_grown(const kc_grow_result_t *r, void *arg) {
     pa_slot_t *s = arg;
     kb_grow_op_t *op = s->op;
 
-    log_round(s, r, op->validate_only);
+    log_round(op, s, r);
     op->in_flight--;
     if (!op->answered && s->state == SLOT_GROWING) {
         if (r->rc != KC_OK) {

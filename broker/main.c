@@ -43,6 +43,7 @@
 
 #include "broker/admin/kb_config_writer.h"
 #include "broker/admin/kb_producer_ids.h"
+#include "broker/admin/kb_partition_adder.h"
 #include "broker/admin/kb_topic_creator.h"
 #include "broker/group/kb_group.h"
 #include "broker/api/kb_api.h"
@@ -143,6 +144,7 @@ static void begin_shutdown(kb_process_t *p, const char *why) {
     /* Requests waiting on the cluster get their answer while the loop can
      * still send it; the rest are answered or dropped at teardown. */
     kb_topic_creator_shutdown(p->broker.topic_creator);
+    kb_partition_adder_shutdown(p->broker.partition_adder);
     kb_coordinator_shutdown(p->broker.coordinator);
     if (p->broker.replicas) kb_replicas_stop_creating(p->broker.replicas);
     struct timeval tv = {SHUTDOWN_GRACE_MS / 1000, (SHUTDOWN_GRACE_MS % 1000) * 1000};
@@ -361,11 +363,12 @@ static int start_services(kb_process_t *p) {
     deps = (kb_topic_creator_deps_t){b->base, b->zk, b->metadata, p->cfg.num_partitions,
                                      p->cfg.default_replication_factor, NULL};
     b->topic_creator = kb_topic_creator_new(&deps);
+    b->partition_adder = kb_partition_adder_new(&(kb_partition_adder_deps_t){b->base, b->zk, b->metadata, NULL});
     b->producer_ids = kb_producer_ids_new(b->zk, p->cfg.broker_id);
     b->config_writer = kb_config_writer_new(b->zk);
     b->coordinator = kb_coordinator_new(&(kb_coordinator_deps_t){b->base, &p->cfg, b->replicas, b->metadata,
                                                                  b->topic_creator, b->worker});
-    return b->topic_creator && b->producer_ids && b->config_writer && b->coordinator ? 0 : -1;
+    return b->topic_creator && b->partition_adder && b->producer_ids && b->config_writer && b->coordinator ? 0 : -1;
 }
 
 static bool controller_active(void *controller) { return kb_controller_active(controller); }
@@ -376,7 +379,8 @@ static bool controller_active(void *controller) { return kb_controller_active(co
 static void fill_api_ctx(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
     p->api = (kb_api_ctx_t){.base = b->base, .cfg = &p->cfg, .metadata = b->metadata, .replicas = b->replicas,
-                            .topic_creator = b->topic_creator, .config_writer = b->config_writer,
+                            .topic_creator = b->topic_creator, .partition_adder = b->partition_adder,
+                            .config_writer = b->config_writer,
                             .producer_ids = b->producer_ids, .worker = b->worker, .metrics = b->metrics,
                             .coordinator = b->coordinator,
                             .is_controller = controller_active, .controller = b->controller};
@@ -570,8 +574,9 @@ static int setup_events(kb_process_t *p) {
 static void teardown(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
     /* Connections first (a connection whose request is still waiting stays
-     * allocated until it is answered); then parked CreateTopics and the
-     * replicas answer those requests (into closed sockets) and free them.
+     * allocated until it is answered); then parked CreateTopics and
+     * CreatePartitions and the replicas answer those requests (into closed
+     * sockets) and free them.
      * Requests waiting on ZooKeeper are answered when kc_session_free runs
      * their completions, and produces waiting for an fsync when the log
      * manager stops its flusher. */
@@ -580,6 +585,8 @@ static void teardown(kb_process_t *p) {
     b->rpc_server = NULL;
     kb_topic_creator_free(b->topic_creator);
     b->topic_creator = NULL;
+    kb_partition_adder_free(b->partition_adder);
+    b->partition_adder = NULL;
     /* Jobs still on the worker complete now, on this thread: produces
      * waiting for their validation append or fail while the partitions and
      * logs exist, timestamp searches drop their segment references, and

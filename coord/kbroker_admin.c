@@ -2,7 +2,8 @@
  * kbroker_admin.c - kbroker-admin, the operator's command-line tool.
  *
  * It plays the part of kafka-topics.sh and kafka-configs.sh --zookeeper for
- * a kbroker cluster: it creates topics and changes their config overrides
+ * a kbroker cluster: it creates topics, adds partitions to them
+ * (kbroker_admin_alter.c) and changes their config overrides
  * by writing the same znodes Kafka 2.6 writes, and shows topics, brokers and
  * overrides as ZooKeeper holds them.  All ZooKeeper work goes
  * through libkcoord (the session, the watched cluster view and topic
@@ -39,14 +40,18 @@
  *      name colliding with an existing topic once '.' and '_' are equated)
  *   5  invalid number of partitions, replication factor or replica
  *      assignment (including a replication factor larger than the number of
- *      live brokers, an unknown broker, and a malformed --replica-assignment)
- *   6  topic not found (describe-topic, describe-config, alter-config)
+ *      live brokers, an unknown broker, and a malformed --replica-assignment;
+ *      for alter-topic also a count not above the current one and an
+ *      internal topic)
+ *   6  topic not found (describe-topic, describe-config, alter-config,
+ *      alter-topic)
  *   7  any other ZooKeeper error, or a ZooKeeper operation that did not
  *      finish within --timeout
  *   8  the consumer group does not exist (describe-group)
  *   9  a broker answered with an error (COORDINATOR_NOT_AVAILABLE still
  *      after --timeout-ms included), with something that is not a Kafka
  *      answer, or not within --timeout-ms
+ *  10  the topic is marked for deletion or being reassigned (alter-topic)
  * For the group commands, status 2 means that no bootstrap server (or a
  * broker they named) could be connected to.
  * Every error is one line on stderr starting with "kbroker-admin: ".
@@ -282,7 +287,7 @@ int print_json(json_t *doc) {
     return EXIT_OK;
 }
 
-static json_t *json_int_list(const int32_t *v, int n) {
+json_t *json_int_list(const int32_t *v, int n) {
     json_t *arr = json_array();
     for (int i = 0; arr != NULL && i < n; i++) json_array_append_new(arr, json_integer(v[i]));
     return arr;
@@ -400,7 +405,7 @@ static int parse_replica_list(const char *text, size_t len, kc_partition_t *p) {
 /* Kafka's --replica-assignment: partitions separated by ',', the broker ids
  * of one partition by ':' ("0:1:2,1:2:0").  Semantic checks (equal lengths,
  * duplicates, unknown brokers) are kc_topic_plan's. */
-static int parse_assignment(const char *text, kc_topic_t *out) {
+int admin_parse_assignment(const char *text, kc_topic_t *out) {
     int n = 1;
 
     memset(out, 0, sizeof(*out));
@@ -496,7 +501,7 @@ static int create_with(admin_t *a, const create_args_t *c, kc_topic_t *assignmen
         return fail(EXIT_USAGE, "create-topic: --replication-factor '%s' is not a number",
                     c->replication_factor);
     if (!kc_topic_name_valid(c->topic, why, sizeof(why))) return fail(EXIT_INVALID_NAME, "%s", why);
-    if (c->assignment != NULL && parse_assignment(c->assignment, assignment) < 0)
+    if (c->assignment != NULL && admin_parse_assignment(c->assignment, assignment) < 0)
         return fail(EXIT_INVALID_LAYOUT, "invalid replica assignment '%s': expected broker ids "
                     "like 0:1:2,1:2:0", c->assignment);
 
@@ -978,6 +983,8 @@ static const command_t commands[] = {
     {"describe-config", cmd_describe_config, VIA_ZOOKEEPER, "describe-config (--topic T | --broker N)"},
     {"alter-config", cmd_alter_config, VIA_ZOOKEEPER,
      "alter-config --topic T [--add-config k=v,k2=[a,b],...] [--delete-config k,k2,...]"},
+    {"alter-topic", cmd_alter_topic, VIA_ZOOKEEPER,
+     "alter-topic --topic T --partitions N [--replica-assignment 0:1,1:2,...]"},
     {"list-groups", cmd_list_groups, VIA_BROKERS, "list-groups [--state] [--json] [--timeout-ms MS]"},
     {"describe-group", cmd_describe_group, VIA_BROKERS, "describe-group --group G [--json] [--timeout-ms MS]"},
     {"kafka-topics", kafka_topics_main, VIA_KAFKA_TOOL,
@@ -1018,7 +1025,8 @@ static void print_help(FILE *out) {
     fputs("\nexit status: 0 ok, 1 usage error (including an invalid config), 2 ZooKeeper\n"
           "or bootstrap server unreachable, 3 topic exists, 4 invalid topic name, 5 invalid\n"
           "partitions/replication factor/assignment, 6 topic not found, 7 other ZooKeeper\n"
-          "error, 8 consumer group not found, 9 broker error or no answer in time\n", out);
+          "error, 8 consumer group not found, 9 broker error or no answer in time, 10 topic\n"
+          "being deleted or reassigned (alter-topic)\n", out);
 }
 
 /* Sets a->... from one global option; returns -1 to stop with EXIT_OK

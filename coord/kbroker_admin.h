@@ -2,7 +2,8 @@
  * kbroker_admin.h - what the parts of kbroker-admin share: the run's
  * options, the exit statuses, and the helpers that report errors and print
  * JSON.  kbroker_admin.c holds the command table, the ZooKeeper commands
- * and main(); kbroker_admin_groups.c the consumer-group commands, which
+ * and main(); kbroker_admin_alter.c alter-topic (adding partitions);
+ * kbroker_admin_groups.c the consumer-group commands, which
  * reach the brokers through libkclient (client/kcl_groups.h) and never see
  * the Kafka protocol themselves; kbroker_admin_kafka_*.c the front ends
  * that take Kafka's own command lines (kafka-topics.sh, kafka-configs.sh)
@@ -35,6 +36,7 @@ enum {
     EXIT_ZK_ERROR = 7,
     EXIT_NO_GROUP = 8,
     EXIT_BROKER_ERROR = 9,
+    EXIT_TOPIC_BUSY = 10,
 };
 
 /* Everything one run of the tool holds. */
@@ -77,6 +79,14 @@ bool parse_int(const char *s, long min, long max, long *out);
 
 /* Prints a JSON document compactly on one line and releases it. */
 int print_json(json_t *doc);
+json_t *json_int_list(const int32_t *v, int n);
+
+/* Kafka's --replica-assignment text ("0:1:2,1:2:0") into out, which the
+ * caller clears; -1 when malformed (the checks of content are libkcoord's). */
+int admin_parse_assignment(const char *text, kc_topic_t *out);
+
+/* alter-topic (kbroker_admin_alter.c). */
+int cmd_alter_topic(admin_t *a, int argc, char **argv);
 
 /* --------------------------------------------------------------------
  * The ZooKeeper side the Kafka front ends share with the commands

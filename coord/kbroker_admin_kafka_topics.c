@@ -388,7 +388,7 @@ static void describe_one(const topics_opts_t *o, const describe_ctx_t *d, const 
 /* Kafka's parseReplicaAssignment: partitions by ',', brokers by ':'; no
  * broker twice in a partition, every partition as long as the first.
  * *ids holds rows of *rf ids. */
-static int parse_assignment(const char *text, int32_t **ids, int *rows, int *rf) {
+static int kafka_parse_assignment(const char *text, int32_t **ids, int *rows, int *rf) {
     char *copy = strdup(text), *save = NULL;
     int n = 0, width = -1, rc = copy != NULL ? EXIT_OK : fail(KAFKA_EXIT_FAILED, "out of memory");
 
@@ -792,7 +792,7 @@ static int bs_create(topics_run_t *r) {
     long partitions = -1, factor = -1;
 
     int rc = parse_configs(o, &configs, &n);
-    if (rc == EXIT_OK && o->replica_assignment != NULL) rc = parse_assignment(o->replica_assignment, &ids, &rows, &rf);
+    if (rc == EXIT_OK && o->replica_assignment != NULL) rc = kafka_parse_assignment(o->replica_assignment, &ids, &rows, &rf);
     kcl_kv_t *kv = calloc((size_t)n + 1, sizeof(*kv));
     if (rc == EXIT_OK && kv == NULL) rc = fail(KAFKA_EXIT_FAILED, "out of memory");
     for (int i = 0; rc == EXIT_OK && i < n; i++) kv[i] = (kcl_kv_t){configs[i].key, configs[i].value};
@@ -896,7 +896,7 @@ static int bs_alter(topics_run_t *r) {
     int32_t *ids = NULL;
     int rows = 0, rf = 0;
     long total = 0;
-    int rc = r->o->replica_assignment != NULL ? parse_assignment(r->o->replica_assignment, &ids, &rows, &rf) : EXIT_OK;
+    int rc = r->o->replica_assignment != NULL ? kafka_parse_assignment(r->o->replica_assignment, &ids, &rows, &rf) : EXIT_OK;
 
     if (rc != EXIT_OK) {
         free(ids);
@@ -939,7 +939,7 @@ static const action_t actions[] = {
     {O_CREATE, zk_create, bs_create, NULL},
     {O_LIST, zk_list, bs_list, NULL},
     {O_DESCRIBE, zk_describe, bs_describe, NULL},
-    {O_ALTER, zk_alter, bs_alter, NULL /* cmd_alter_topic */},
+    {O_ALTER, zk_alter, bs_alter, cmd_alter_topic},
     {O_DELETE, zk_delete, bs_delete, NULL /* cmd_delete_topic */},
 };
 

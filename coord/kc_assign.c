@@ -7,7 +7,10 @@
  * each time the partition ids wrap around the broker list, which spreads
  * followers evenly too.  This file reproduces that arithmetic exactly, so a
  * topic created by kbroker-admin lays out like one made by
- * kafka-topics.sh --zookeeper with the same draws.
+ * kafka-topics.sh --zookeeper with the same draws.  Partitions added to an
+ * existing topic use the same arithmetic without a draw: start and shift
+ * come from partition 0's first replica, and partition ids continue from
+ * the existing count, so the shift only moves on wraps among the new ids.
  *
  * Randomness: start and shift are two independent draws from getrandom(2),
  * so no process-wide generator has to be seeded and two tools started in the
@@ -72,4 +75,19 @@ int kc_assign_replicas(const int32_t *brokers, int n_brokers, int n_partitions, 
         assign_partition(brokers, n_brokers, rf, p, start, shift, out + (size_t)i * (size_t)rf);
     }
     return 0;
+}
+
+/* Index of the first broker whose id is >= first_replica (brokers are
+ * ascending), or 0 when every broker's id is smaller. */
+static int added_start(const int32_t *brokers, int n_brokers, int32_t first_replica) {
+    for (int i = 0; i < n_brokers; i++)
+        if (brokers[i] >= first_replica) return i;
+    return 0;
+}
+
+int kc_assign_added_replicas(const int32_t *brokers, int n_brokers, int32_t first_replica, int existing,
+                             int n_added, int rf, int32_t *out) {
+    if (existing < 1 || n_brokers < 1) return -1;
+    int start = added_start(brokers, n_brokers, first_replica);
+    return kc_assign_replicas(brokers, n_brokers, n_added, rf, start, existing, out);
 }

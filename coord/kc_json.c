@@ -496,6 +496,75 @@ int kc_json_topic_decode(const char *data, size_t len, kc_topic_t *out) {
     return rc;
 }
 
+/* True when one of root's `key` objects (adding_replicas,
+ * removing_replicas) lists brokers for some partition. */
+static bool lists_replicas(const json_t *root, const char *key) {
+    const json_t *obj = json_object_get(root, key);
+    const char *k;
+    json_t *v;
+
+    if (!json_is_object(obj)) return false;
+    json_object_foreach((json_t *)obj, k, v) if (json_is_array(v) && json_array_size(v) > 0) return true;
+    return false;
+}
+
+bool kc_json_topic_reassigning(const char *data, size_t len) {
+    json_t *root = parse_object(data, len);
+    bool moving = root != NULL && (lists_replicas(root, "adding_replicas") || lists_replicas(root, "removing_replicas"));
+
+    json_decref(root);
+    return moving;
+}
+
+/* Adds "first".."first+n-1" to parts, which must hold exactly `first`
+ * partitions, so the ids stay 0..n-1 without a gap. */
+static bool add_partition_keys(json_t *parts, const kc_partition_t *added, int n, int first) {
+    if (!json_is_object(parts) || json_object_size(parts) != (size_t)first) return false;
+    for (int i = 0; i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "%d", first + i);
+        if (!put(parts, key, int_array(added[i].replicas, added[i].n_replicas))) return false;
+    }
+    return true;
+}
+
+/* Kafka 2.6 writes every topic znode as version 2 at least, whose
+ * adding_replicas and removing_replicas must be present. */
+static bool raise_to_v2(json_t *root) {
+    json_int_t version;
+    bool ok = true;
+
+    if (int_in_range(json_object_get(root, "version"), 1, INT32_MAX, &version) < 0) return false;
+    if (version >= 2) return true;
+    ok = ok && put(root, "version", json_integer(2));
+    if (!json_object_get(root, "adding_replicas")) ok = ok && put(root, "adding_replicas", json_object());
+    if (!json_object_get(root, "removing_replicas")) ok = ok && put(root, "removing_replicas", json_object());
+    return ok;
+}
+
+char *kc_json_topic_add_partitions(const char *data, size_t len, const kc_partition_t *added, int n, int first) {
+    json_t *root = parse_object(data, len);
+    bool ok = root != NULL && raise_to_v2(root) && add_partition_keys(json_object_get(root, "partitions"), added, n, first);
+
+    if (root == NULL) return NULL;
+    return dump_compact(root, ok);
+}
+
+/* {"version":1,"partitions":[{"topic":T,"partition":P,"replicas":[...]},...]}:
+ * any entry of `topic` counts; entries of another shape are skipped. */
+bool kc_json_reassignment_names_topic(const char *data, size_t len, const char *topic) {
+    json_t *root = parse_object(data, len);
+    const json_t *parts = root != NULL ? json_object_get(root, "partitions") : NULL;
+    bool named = false;
+
+    for (size_t i = 0; json_is_array(parts) && i < json_array_size(parts) && !named; i++) {
+        const json_t *t = json_object_get(json_array_get(parts, i), "topic");
+        named = json_is_string(t) && strcmp(json_string_value(t), topic) == 0;
+    }
+    json_decref(root);
+    return named;
+}
+
 /* ------------------------------------------------------------------ */
 /* /brokers/topics/T/partitions/P/state                                */
 /* ------------------------------------------------------------------ */

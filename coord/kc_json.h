@@ -26,6 +26,25 @@ int kc_json_broker_decode(const char *data, size_t len, int32_t id, kc_broker_in
 char *kc_json_topic_encode(const kc_topic_t *t);
 int kc_json_topic_decode(const char *data, size_t len, kc_topic_t *out);
 
+/* The topic znode `data` (as read) with partitions first .. first + n - 1
+ * added (replica lists from added[0..n-1]) and nothing else changed:
+ * adding_replicas, removing_replicas, topic_id and unknown keys are kept; a
+ * version below 2 becomes 2, as Kafka 2.6 rewrites it (with empty
+ * adding/removing objects when missing).  NULL when data is not a topic
+ * znode whose "partitions" object holds exactly `first` entries, or when
+ * out of memory. */
+char *kc_json_topic_add_partitions(const char *data, size_t len, const kc_partition_t *added, int n, int first);
+
+/* True when the topic znode records a reassignment in progress: some
+ * partition listed with brokers in adding_replicas or removing_replicas
+ * (Kafka's isBeingReassigned).  False for malformed data. */
+bool kc_json_topic_reassigning(const char *data, size_t len);
+
+/* True when /admin/reassign_partitions ({"version":1,"partitions":[{"topic":
+ * T,"partition":P,"replicas":[...]},...]}) names `topic` in some entry;
+ * false when it does not or is malformed. */
+bool kc_json_reassignment_names_topic(const char *data, size_t len, const char *topic);
+
 /* /brokers/topics/T/partitions/P/state, version 1.  zk_version is not part of
  * the JSON: the decoder leaves it 0 and the caller sets it from the Stat. */
 char *kc_json_state_encode(const kc_partition_state_t *s);

@@ -10,7 +10,7 @@ coord_libkcoord_a_SOURCES = \
 	coord/kc_view.c coord/kc_view.h \
 	coord/kc_registry.c coord/kc_registry.h \
 	coord/kc_election.c coord/kc_election.h \
-	coord/kc_topics.c coord/kc_topics.h \
+	coord/kc_topics.c coord/kc_topics.h coord/kc_topic_grow.c coord/kc_topic_grow.h \
 	coord/kc_isr.c coord/kc_isr.h \
 	coord/kc_configs.c coord/kc_configs.h \
 	coord/kc_producer_ids.c coord/kc_producer_ids.h
@@ -23,7 +23,7 @@ KCOORD_LIBS = coord/libkcoord.a $(KBCOMMON_LIBS) $(ZOOKEEPER_LIBS) $(JANSSON_LIB
 # the front ends for Kafka's kafka-topics.sh and kafka-configs.sh command
 # lines (either way; client/kcl_admin.h through the brokers).
 bin_PROGRAMS += kbroker-admin
-kbroker_admin_SOURCES = coord/kbroker_admin.c coord/kbroker_admin.h coord/kbroker_admin_groups.c \
+kbroker_admin_SOURCES = coord/kbroker_admin.c coord/kbroker_admin.h coord/kbroker_admin_alter.c coord/kbroker_admin_groups.c \
 	coord/kbroker_admin_kafka.c coord/kbroker_admin_kafka.h \
 	coord/kbroker_admin_kafka_topics.c coord/kbroker_admin_kafka_configs.c
 kbroker_admin_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS)

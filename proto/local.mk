@@ -19,6 +19,7 @@ proto_libkproto_a_SOURCES = \
 	proto/kp_findcoordinator.c proto/kp_findcoordinator.h \
 	proto/kp_group.c proto/kp_group.h \
 	proto/kp_createtopics.c proto/kp_createtopics.h \
+	proto/kp_createpartitions.c proto/kp_createpartitions.h \
 	proto/kp_configs.c proto/kp_configs.h \
 	proto/kp_deleterecords.c proto/kp_deleterecords.h \
 	proto/kp_initproducerid.c proto/kp_initproducerid.h \

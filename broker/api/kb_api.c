@@ -59,6 +59,7 @@ static const kb_api_t api_table[] = {
     {KP_API_INIT_PRODUCER_ID, "InitProducerId", 0, 4, 0, 4, 2, kb_api_initproducerid},
     {KP_API_DESCRIBE_CONFIGS, "DescribeConfigs", 1, 2, 1, 2, 4, kb_api_describeconfigs},
     {KP_API_ALTER_CONFIGS, "AlterConfigs", 0, 1, 0, 1, 2, kb_api_alterconfigs},
+    {KP_API_CREATE_PARTITIONS, "CreatePartitions", 0, 2, 0, 2, 2, kb_api_createpartitions},
     {KP_API_DELETE_GROUPS, "DeleteGroups", 0, 1, 0, 1, 2, kb_api_deletegroups},
 };
 

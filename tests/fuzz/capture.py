@@ -6,7 +6,7 @@ Starts a ZooKeeper and one kbroker (the integration harness's), puts a
 small TCP proxy in front of the broker (the broker advertises the proxy's
 port, so every connection of every client passes through it), and runs
 kcat, confluent-kafka (librdkafka) and kafka-python against it: metadata,
-topic creation, produce with each codec and with the idempotent producer,
+topic creation, adding partitions, produce with each codec and with the idempotent producer,
 consume in a group, offsets by time, configs.  Each request frame the
 clients send is written, without its size prefix, to
 corpus/fuzz_<api>/<client>-<api>-v<version>-<hash>, and to corpus/fuzz_header
@@ -38,7 +38,7 @@ APIS = {0: ("produce", 9), 1: ("fetch", 12), 2: ("listoffsets", 6), 3: ("metadat
         10: ("findcoordinator", 3), 11: ("joingroup", 6), 12: ("heartbeat", 4),
         13: ("leavegroup", 4), 14: ("syncgroup", 4), 18: ("apiversions", 3), 19: ("createtopics", 5),
         21: ("deleterecords", 2), 22: ("initproducerid", 2), 32: ("describeconfigs", 4),
-        33: ("alterconfigs", 2)}
+        33: ("alterconfigs", 2), 37: ("createpartitions", 2)}
 PER_KIND = 12  # frames kept per (client, api, version): polls differ only in ids
 JSON_SELECTOR = {"broker": 0, "topic": 1, "state": 2, "controller": 3, "cluster_id": 4,
                  "config": 5, "producer_block": 6}
@@ -158,7 +158,7 @@ def run_kcat(bootstrap):
 
 def run_librdkafka(bootstrap):
     from confluent_kafka import Consumer, Producer, TopicPartition
-    from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+    from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
     global client_tag
     client_tag = "librdkafka"
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -171,6 +171,10 @@ def run_librdkafka(bootstrap):
     res.set_config("retention.ms", "7200000")
     for f in admin.alter_configs([res]).values():
         f.result(timeout=60)
+    for kw, grow in ((dict(validate_only=True), NewPartitions("ck-topic", 3)), ({}, NewPartitions("ck-topic", 3)),
+                     ({}, NewPartitions("ck-topic", 4, replica_assignment=[[0]]))):
+        for f in admin.create_partitions([grow], operation_timeout=30, **kw).values():
+            f.result(timeout=60)
     for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
         p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": codec in ("none", "zstd"),
                       "compression.codec": codec, "linger.ms": 5, "acks": "all"})
@@ -195,7 +199,7 @@ def run_librdkafka(bootstrap):
 
 def run_kafka_python(bootstrap):
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewPartitions, NewTopic
     global client_tag
     client_tag = "kafka-python"
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
@@ -203,6 +207,8 @@ def run_kafka_python(bootstrap):
     admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "kp-topic")])
     admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, "kp-topic",
                                         configs={"retention.ms": "3600000"})])
+    admin.create_partitions({"kp-topic": NewPartitions(3)}, timeout_ms=30000)
+    admin.create_partitions({"kp-topic": NewPartitions(4, [[0]])}, timeout_ms=30000, validate_only=True)
     admin.close()
     for codec in (None, "gzip", "snappy", "lz4", "zstd"):
         p = KafkaProducer(bootstrap_servers=bootstrap, compression_type=codec, acks="all", linger_ms=5)

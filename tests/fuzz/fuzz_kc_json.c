@@ -5,6 +5,9 @@
  * /cluster/id, config overrides and the producer-id block.  The first byte
  * picks the decoder; the rest is the znode's data.
  *
+ * The topic selector also runs the reassignment checks and the rewrite
+ * that adds partitions (kc_json_topic_add_partitions) on the same bytes.
+ *
  * Where a broker writes back what it read (a partition state it updates,
  * a topic's assignment or config overrides it rewrites, the producer-id
  * block it advances), a decoded value must survive a round trip: encoding
@@ -40,9 +43,26 @@ static void broker(const char *d, size_t n) {
     kc_broker_info_clear(&b);
 }
 
+/* Adding partitions rewrites the topic znode it read, keeping the rest:
+ * what it writes must decode with the two partitions more. */
+static void topic_grown(const char *d, size_t n, int first) {
+    int32_t a[] = {1, 2}, b[] = {2};
+    kc_partition_t added[2] = {{.n_replicas = 2, .replicas = a}, {.n_replicas = 1, .replicas = b}};
+    kc_topic_t grown = {0};
+    char *json = kc_json_topic_add_partitions(d, n, added, 2, first);
+    FZ_CHECK(json != NULL);
+    FZ_CHECK(kc_json_topic_decode(json, strlen(json), &grown) == 0 && grown.n_partitions == first + 2);
+    FZ_CHECK(same_ints(grown.partitions[first].replicas, grown.partitions[first].n_replicas, a, 2));
+    free(json);
+    kc_topic_clear(&grown);
+}
+
 static void topic(const char *d, size_t n) {
     kc_topic_t t = {0}, again = {0};
+    (void)kc_json_topic_reassigning(d, n);
+    (void)kc_json_reassignment_names_topic(d, n, "t");
     if (kc_json_topic_decode(d, n, &t) == 0) {
+        topic_grown(d, n, t.n_partitions);
         fz_array(t.partitions, t.n_partitions, sizeof(*t.partitions));
         char *json = kc_json_topic_encode(&t);
         FZ_CHECK(json != NULL);

@@ -66,6 +66,79 @@ START_TEST(adding_partitions_continues_from_start_partition_id) {
 }
 END_TEST
 
+/* The spec's example: the 6-partition topic above (partition 0 = [0,1,2])
+ * grown to 8: start and shift 0, the wrap at 6 moves the shift to 1. */
+START_TEST(added_partitions_spec_example_six_to_eight) {
+    const int32_t brokers[] = {0, 1, 2};
+    const int32_t want[] = {0, 2, 1, 1, 0, 2};
+    int32_t got[6];
+    ck_assert_int_eq(kc_assign_added_replicas(brokers, 3, 0, 6, 2, 3, got), 0);
+    assert_layout(got, want, 2, 3);
+}
+END_TEST
+
+/* Partition 0 led by broker 2 of five: start and shift 2, and the new ids
+ * 10..12 begin a new round (10 % 5 == 0), so the shift is 3. */
+START_TEST(added_partitions_five_brokers_start_at_partition_zero_leader) {
+    const int32_t brokers[] = {0, 1, 2, 3, 4};
+    const int32_t want[] = {2, 1, 3, 3, 2, 4, 4, 3, 0};
+    int32_t got[9];
+    ck_assert_int_eq(kc_assign_added_replicas(brokers, 5, 2, 10, 3, 3, got), 0);
+    assert_layout(got, want, 3, 3);
+}
+END_TEST
+
+START_TEST(added_partitions_replication_factor_one) {
+    const int32_t brokers[] = {1, 2, 3};
+    const int32_t want[] = {2, 3, 1, 2};
+    int32_t got[4];
+    ck_assert_int_eq(kc_assign_added_replicas(brokers, 3, 2, 3, 4, 1, got), 0);
+    assert_layout(got, want, 4, 1);
+}
+END_TEST
+
+START_TEST(added_partitions_replication_factor_equals_brokers) {
+    const int32_t brokers[] = {0, 1, 2};
+    const int32_t want[] = {2, 1, 0, 0, 2, 1};
+    int32_t got[6];
+    ck_assert_int_eq(kc_assign_added_replicas(brokers, 3, 1, 4, 2, 3, got), 0);
+    assert_layout(got, want, 2, 3);
+}
+END_TEST
+
+/* Partition 0's first replica may be a broker that is gone: the start is
+ * the next id up, or the first broker when no id is as large. */
+START_TEST(added_partitions_first_replica_not_registered) {
+    const int32_t brokers[] = {0, 1, 2}, gapped[] = {10, 20, 30};
+    const int32_t want[] = {0, 2, 1, 0, 2, 1}, want_gapped[] = {10, 30, 20, 30, 30, 10};
+    int32_t got[6];
+    ck_assert_int_eq(kc_assign_added_replicas(brokers, 3, 5, 3, 3, 2, got), 0);
+    assert_layout(got, want, 3, 2);
+    ck_assert_int_eq(kc_assign_added_replicas(gapped, 3, 15, 2, 3, 2, got), 0);
+    assert_layout(got, want_gapped, 3, 2);
+}
+END_TEST
+
+/* The integration test's topic: 3 partitions, RF 2, grown to 12. */
+START_TEST(added_partitions_three_to_twelve) {
+    const int32_t brokers[] = {0, 1, 2};
+    const int32_t want[] = {1, 2, 2, 0, 0, 1, 1, 0, 2, 1, 0, 2, 1, 2, 2, 0, 0, 1};
+    int32_t got[18];
+    ck_assert_int_eq(kc_assign_added_replicas(brokers, 3, 1, 3, 9, 2, got), 0);
+    assert_layout(got, want, 9, 2);
+}
+END_TEST
+
+START_TEST(added_partitions_bad_arguments_are_rejected) {
+    const int32_t brokers[] = {0, 1, 2};
+    int32_t got[16];
+    ck_assert_int_eq(kc_assign_added_replicas(brokers, 3, 0, 0, 1, 1, got), -1);
+    ck_assert_int_eq(kc_assign_added_replicas(brokers, 3, 0, 3, 0, 1, got), -1);
+    ck_assert_int_eq(kc_assign_added_replicas(brokers, 3, 0, 3, 1, 4, got), -1);
+    ck_assert_int_eq(kc_assign_added_replicas(brokers, 0, 0, 3, 1, 1, got), -1);
+}
+END_TEST
+
 START_TEST(broker_ids_need_not_be_contiguous) {
     const int32_t brokers[] = {10, 20, 30};
     const int32_t want[] = {10, 20, 20, 30, 30, 10, 10, 30};
@@ -177,6 +250,13 @@ Suite *assign_suite(void) {
     tcase_add_test(tc, create_topics_broker_order_is_used_unchanged);
     tcase_add_test(tc, adding_partitions_continues_from_start_partition_id);
     tcase_add_test(tc, broker_ids_need_not_be_contiguous);
+    tcase_add_test(tc, added_partitions_spec_example_six_to_eight);
+    tcase_add_test(tc, added_partitions_five_brokers_start_at_partition_zero_leader);
+    tcase_add_test(tc, added_partitions_replication_factor_one);
+    tcase_add_test(tc, added_partitions_replication_factor_equals_brokers);
+    tcase_add_test(tc, added_partitions_first_replica_not_registered);
+    tcase_add_test(tc, added_partitions_three_to_twelve);
+    tcase_add_test(tc, added_partitions_bad_arguments_are_rejected);
     tcase_add_test(tc, single_broker_replication_factor_one);
     suite_add_tcase(s, tc);
 

@@ -10,6 +10,7 @@
 
 Suite *json_suite(void);
 Suite *assign_suite(void);
+Suite *topic_grow_suite(void);
 Suite *names_suite(void);
 Suite *zkclient_suite(void);
 Suite *session_record_suite(void);
@@ -27,6 +28,7 @@ Suite *log_truncate_suite(void);
 Suite *log_limits_suite(void);
 Suite *logcreate_suite(void);
 Suite *createtopics_suite(void);
+Suite *createpartitions_suite(void);
 Suite *configs_suite(void);
 Suite *deleterecords_suite(void);
 Suite *group_suite(void);
@@ -53,6 +55,7 @@ Suite *sendfile_suite(void);
 Suite *replica_suite(void);
 Suite *net_suite(void);
 Suite *api_suite(void);
+Suite *partition_adder_suite(void);
 Suite *election_suite(void);
 Suite *rpc_channel_suite(void);
 Suite *ctl_queue_suite(void);

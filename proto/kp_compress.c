@@ -259,6 +259,12 @@ static int codec_write(kp_deflate_t *d, const uint8_t *p, size_t n) {
     }
 }
 
+int kp_deflate_pledge(kp_deflate_t *d, uint64_t total) {
+    if (d->status == KP_DEFLATE_OK && d->zstd && ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(d->zstd, total)))
+        d->status = KP_DEFLATE_NOMEM;
+    return d->status;
+}
+
 int kp_deflate_write(kp_deflate_t *d, const uint8_t *p, size_t n) {
     while (d->status == KP_DEFLATE_OK && n > 0) {
         size_t k = n < CHUNK ? n : CHUNK;

@@ -57,6 +57,13 @@ typedef struct kp_deflate kp_deflate_t;
  */
 int kp_deflate_new(kp_deflate_t **out, int codec, size_t reserve, size_t max_out);
 
+/* Announces the total input before the first write, when it is known:
+ * zstd then records it in its frame header, which readers that decompress
+ * a frame in one call need to size their output (kafka-python 2.0.2 gives
+ * up beyond 1 MiB without it).  The writes must then add up to exactly
+ * total.  Other codecs ignore it. */
+int kp_deflate_pledge(kp_deflate_t *d, uint64_t total);
+
 /* Compresses n more bytes of input. */
 int kp_deflate_write(kp_deflate_t *d, const uint8_t *p, size_t n);
 

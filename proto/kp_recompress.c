@@ -58,13 +58,22 @@ static void write_header(uint8_t *out, size_t size, const uint8_t *orig, int cod
 
 int16_t kp_batch_recompress(const uint8_t *p, size_t size, int codec, size_t max_inflate, size_t max_out,
                             kp_rebuilt_t *out) {
+    kp_batch_header_t h;
     kp_deflate_t *d;
     int rc;
 
     *out = (kp_rebuilt_t){0};
-    if (size < KP_BATCH_HEADER_SIZE) return KP_ERR_CORRUPT_MESSAGE;
+    if (kp_batch_header_decode(p, size, &h) != 0 || h.batch_length < KP_BATCH_HEADER_SIZE - KP_LOG_OVERHEAD ||
+        kp_batch_size(&h) > size)
+        return KP_ERR_CORRUPT_MESSAGE;
     rc = kp_deflate_new(&d, codec, KP_BATCH_HEADER_SIZE, max_out);
-    if (rc != 0) return deflate_error(rc);
+    /* An uncompressed original's payload is exactly what will be compressed. */
+    if (rc == 0 && kp_batch_codec(&h) == KP_CODEC_NONE)
+        rc = kp_deflate_pledge(d, kp_batch_size(&h) - KP_BATCH_HEADER_SIZE);
+    if (rc != 0) {
+        kp_deflate_free(d);
+        return deflate_error(rc);
+    }
     rc = kp_records_walk_pieces(p, size, max_inflate, copy_piece, d, &out->inflated);
     if (rc != KP_WALK_END) {
         kp_deflate_free(d);

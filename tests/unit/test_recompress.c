@@ -11,6 +11,7 @@
 #include <lz4frame.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "proto/kp_batch.h"
 #include "proto/kp_buf.h"
@@ -165,6 +166,10 @@ START_TEST(each_codec_writes_what_kafka_readers_expect) {
     ck_assert_int_eq(kp_batch_recompress(b, size, KP_CODEC_ZSTD, INFLATE_CAP, OUT_CAP, &r), 0);
     ck_assert_uint_eq(kp_get_be(r.batch + KP_BATCH_HEADER_SIZE, 4), 0x28B52FFD); /* little-endian 0xFD2FB528 */
     ck_assert_uint_lt(r.size, size / 10);
+    /* The size of an uncompressed original is known: it is in the frame
+     * header, for readers that decompress in one call (kafka-python). */
+    ck_assert_uint_eq(ZSTD_getFrameContentSize(r.batch + KP_BATCH_HEADER_SIZE, r.size - KP_BATCH_HEADER_SIZE),
+                      size - KP_BATCH_HEADER_SIZE);
     free(r.batch);
     free(b);
 }

@@ -24,9 +24,12 @@ it.  An idempotent producer (enable.idempotence, acks=all, lz4) and a plain
 one send into a zstd topic's one partition at once: every record exactly
 once, no OUT_OF_ORDER_SEQUENCE_NUMBER, in each producer's order.  A batch
 that arrives (on another connection) while an earlier one of the same
-idempotent producer is still being rebuilt does not overtake it.  And
-compression.type=bogus is refused with INVALID_CONFIG naming it, by
-CreateTopics, AlterConfigs and kbroker-admin alike.
+idempotent producer is still being rebuilt does not overtake it.  Into an
+uncompressed topic, a gzip bomb is refused with 10 MESSAGE_TOO_LARGE at the
+inflation cap, a payload that is not gzip with 2 CORRUPT_MESSAGE, and a
+batch whose rebuilt form passes max.message.bytes with 10; nothing is
+stored.  And compression.type=bogus is refused with INVALID_CONFIG naming
+it, by CreateTopics, AlterConfigs and kbroker-admin alike.
 """
 import collections
 import random
@@ -51,6 +54,7 @@ APPEND_TIME_TOPIC = "zr-gzip-append-time"
 ALTER_TOPIC = "zr-altered"
 IDEM_TOPIC = "zr-idempotent"
 ORDER_TOPIC = "zr-order"
+REFUSE_TOPIC = "zr-refusals"
 KCAT_RECORDS = 1000
 CK_RECORDS = 100
 KP_RECORDS = 60
@@ -423,19 +427,21 @@ def raw_batch(codec, value, producer_id, sequence):
                           base_sequence=sequence)
 
 
-def send_produce(port, batch, corr):
+def send_produce(port, batch, corr, topic=ORDER_TOPIC):
+    """A raw Produce v7 (acks=1) of batch to topic-0, sent; the socket."""
     s = h.connect(port, timeout=120)
-    s.sendall(h.kafka_request(0, 7, corr, kw.produce_body([(ORDER_TOPIC, [(0, batch)])], acks=1)))
+    s.sendall(h.kafka_request(0, 7, corr, kw.produce_body([(topic, [(0, batch)])], acks=1)))
     return s
 
 
-def produce_answer(s, corr):
+def produce_answer(s, corr, topic=ORDER_TOPIC):
+    """The answer for topic-0 read from s, which is then closed."""
     try:
         got_corr, parts, _, _ = kw.parse_produce_response(h.recv_frame(s))
     finally:
         s.close()
     assert got_corr == corr
-    return parts[(ORDER_TOPIC, 0)]
+    return parts[(topic, 0)]
 
 
 def test_a_later_batch_does_not_overtake_one_being_rebuilt(cluster):
@@ -467,6 +473,28 @@ def test_a_later_batch_does_not_overtake_one_being_rebuilt(cluster):
 
 
 # -- refusals ---------------------------------------------------------------------------------
+
+def test_bombs_corrupt_payloads_and_oversized_rebuilds_are_refused_and_store_nothing(cluster):
+    cluster.create_topic(REFUSE_TOPIC, assignment="1", configs=["compression.type=uncompressed"])
+    broker = cluster.brokers[1]
+    bomb = kw.gzip_records_of_zeros([(0, 0, 256 << 20)])
+    text = (" ".join(VOCAB) + "\n").encode()
+    cases = [("a gzip batch inflating to 256 MiB", kw.build_batch([(None, b"")], codec=kw.GZIP, payload=bomb), 10),
+             ("a gzip batch whose payload is text", kw.build_batch([(b"k", b"v")], codec=kw.GZIP,
+                                                                    payload=text * 10), 2),
+             ("a gzip batch of 4 MiB, rebuilt past max.message.bytes (1 MB)",
+              kw.build_batch([(b"big", text * ((4 << 20) // len(text)))], codec=kw.GZIP), 10)]
+    for i, (what, batch, want) in enumerate(cases):
+        with h.step(f"Produce {what} ({len(batch)} bytes) into {REFUSE_TOPIC}"):
+            s = send_produce(broker.port, batch, 10 + i, topic=REFUSE_TOPIC)
+            got = produce_answer(s, 10 + i, topic=REFUSE_TOPIC)
+        assert got.error == want, f"{what}: {got}, expected error {want}"
+    assert h.list_offsets(broker, REFUSE_TOPIC, [0])[0][2] == 0, "something was stored"
+    ok = kw.build_batch([(b"fine", b"after the refusals")], codec=kw.LZ4)
+    got = produce_answer(send_produce(broker.port, ok, 20, topic=REFUSE_TOPIC), 20, topic=REFUSE_TOPIC)
+    assert (got.error, got.base_offset) == (0, 0), got
+    assert [(x.base_offset, x.codec) for x in leader_headers(cluster, REFUSE_TOPIC, 0)] == [(0, 0)]
+
 
 def test_bogus_compression_type_is_invalid_config_everywhere(cluster, topics):
     from confluent_kafka import KafkaException

@@ -248,7 +248,8 @@ def check_records(client, topic, records, exp):
     got = collections.Counter((r.key, r.value, tuple(r.headers)) for r in by_pos.values())
     missing, extra = exp["expected"] - got, got - exp["expected"]
     assert not missing and not extra, (f"{client}/{topic}: {sum(missing.values())} missing (e.g. "
-                                       f"{list(missing)[:2]}), {sum(extra.values())} unexpected (e.g. {list(extra)[:2]})")
+                                       f"{list(missing)[:2]}), {sum(extra.values())} unexpected "
+                                       f"(e.g. {list(extra)[:2]})")
     for pos, want in exp["delivered"].items():
         r = by_pos[pos]
         assert (r.key, r.value, tuple(r.headers), r.timestamp) == (want.key, want.value, want.headers,

@@ -86,7 +86,7 @@ static void rebuild(const uint8_t *p, size_t n, int codec, size_t max_out, int16
     } else if (max_out == ROOMY_OUT) {
         FZ_CHECK(err == checked);
     } else {
-        /* Room may run out before the walk finds a defect, never the other way round. */
+        /* The output cap may stop a rebuild (10) before the walk finds a defect; good records never get 2. */
         FZ_CHECK(checked == 0 ? err != 2 : err == checked || err == 10);
     }
     if (err == 0) check_rebuilt(p, n, &r, codec, max_out);

@@ -256,11 +256,12 @@ static void run_job(void *arg) {
     produce_slot_t *s = arg;
     size_t size = kp_batch_size(&s->h);
 
-    if (s->codec == KP_CODEC_PRODUCER)
+    if (s->codec == KP_CODEC_PRODUCER) {
         s->job_error = kp_batch_validate_records(s->data->records, size, s->max_inflate, &s->inflated);
-    else
+    } else {
         s->job_error = kp_batch_recompress(s->data->records, size, s->codec, s->max_inflate, s->max_out, &s->rebuilt);
-    if (s->codec != KP_CODEC_PRODUCER) s->inflated = s->rebuilt.inflated;
+        s->inflated = s->rebuilt.inflated;
+    }
 }
 
 static void count_job(const produce_slot_t *s) {
@@ -282,8 +283,10 @@ static void count_job(const produce_slot_t *s) {
 static void job_done(void *arg, bool cancelled) {
     produce_slot_t *s = arg;
 
-    if (cancelled) s->job_error = KP_ERR_NOT_LEADER_OR_FOLLOWER; /* shutting down: run() never ran */
-    if (!cancelled) count_job(s);
+    if (cancelled)
+        s->job_error = KP_ERR_NOT_LEADER_OR_FOLLOWER; /* shutting down: run() never ran */
+    else
+        count_job(s);
     if (!s->job_error && s->rebuilt.batch) kp_batch_header_decode(s->rebuilt.batch, s->rebuilt.size, &s->h);
     kb_partition_turn_ready(&s->turn);
 }

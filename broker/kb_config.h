@@ -112,6 +112,7 @@ typedef struct kb_config {
     int32_t num_recovery_threads_per_data_dir;
     char *log_message_timestamp_type; /* CreateTime | LogAppendTime */
     char *log_cleanup_policy;         /* comma list; "compact" is refused */
+    char *compression_type;           /* producer | uncompressed | gzip | snappy | lz4 | zstd */
     /* replication (used from the replication issue on) */
     int32_t replica_lag_time_max_ms;
     int32_t replica_fetch_max_bytes;

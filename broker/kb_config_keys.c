@@ -239,7 +239,7 @@ static const kb_config_key_t keys[] = {
     {"log.cleaner.delete.retention.ms", KB_CT_I64, NOF, "86400000", ANY64, NULL, KB_UNUSED},
     {"log.cleaner.min.compaction.lag.ms", KB_CT_I64, NOF, "0", ANY64, NULL, KB_UNUSED},
     {"log.cleaner.max.compaction.lag.ms", KB_CT_I64, NOF, I64MAX, ANY64, NULL, KB_UNUSED},
-    {"compression.type", KB_CT_STRING, NOF, "producer", NR, check_compression, KB_UNUSED},
+    {"compression.type", KB_CT_STRING, F(compression_type), "producer", NR, check_compression, KB_USED},
     /* groups and committed offsets */
     {"group.min.session.timeout.ms", KB_CT_I32, F(group_min_session_timeout_ms), "6000", ANY32, NULL, KB_USED},
     {"group.max.session.timeout.ms", KB_CT_I32, F(group_max_session_timeout_ms), "1800000", ANY32, NULL, KB_USED},

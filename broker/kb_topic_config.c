@@ -26,6 +26,7 @@
 
 #include "broker/log/kb_log.h"
 #include "coord/kc_configs.h"
+#include "proto/kp_compress.h"
 
 bool kb_topic_config_validate(const char *key, const char *value, char *why, size_t whylen) {
     return kc_topic_config_check(key, value, why, whylen);
@@ -33,7 +34,7 @@ bool kb_topic_config_validate(const char *key, const char *value, char *why, siz
 
 /* ---- log settings ---- */
 
-typedef enum { LC_I64, LC_I32, LC_APPEND_TIME } lc_kind_t;
+typedef enum { LC_I64, LC_I32, LC_APPEND_TIME, LC_CODEC } lc_kind_t;
 
 typedef struct log_setting {
     const char *name;
@@ -44,6 +45,7 @@ typedef struct log_setting {
 #define LC(field) offsetof(kb_log_config_t, field)
 
 static const log_setting_t log_settings[] = {
+    {"compression.type", LC_CODEC, LC(compression_codec)},
     {"file.delete.delay.ms", LC_I64, LC(file_delete_delay_ms)},
     {"flush.messages", LC_I64, LC(flush_interval_messages)},
     {"flush.ms", LC_I64, LC(flush_interval_ms)},
@@ -66,6 +68,7 @@ static void apply_setting(kb_log_config_t *lc, const log_setting_t *s, const cha
     case LC_I64: *(int64_t *)field = strtoll(value, NULL, 10); break;
     case LC_I32: *(int32_t *)field = (int32_t)strtol(value, NULL, 10); break;
     case LC_APPEND_TIME: *(bool *)field = strcmp(value, "LogAppendTime") == 0; break;
+    case LC_CODEC: *(int *)field = kp_codec_by_name(value); break;
     }
 }
 

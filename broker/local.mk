@@ -49,6 +49,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/log/kb_epoch_cache.c broker/log/kb_epoch_cache.h broker/log/kb_log_epochs.c broker/log/kb_log_truncate.c \
 	broker/replica/kb_partition.c broker/replica/kb_partition.h broker/replica/kb_replicas.h \
 	broker/replica/kb_partition_internal.h broker/replica/kb_partition_isr.c broker/replica/kb_partition_roles.c \
+	broker/replica/kb_partition_turns.c \
 	broker/replica/kb_isr.c broker/replica/kb_isr.h \
 	broker/replica/kb_fetcher.c broker/replica/kb_fetcher.h broker/replica/kb_fetch_serve.c \
 	broker/replica/kb_roles.h \

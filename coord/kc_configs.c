@@ -4,11 +4,9 @@
  * kc_configs.h).
  *
  * The table follows Kafka 2.6's LogConfig: names, types and ranges, and
- * TopicConfigSynonyms for the broker keys each one inherits from.  Two
- * values Kafka accepts are refused because kbroker would silently not do
- * what they ask: cleanup.policy=compact (no log cleaner) and a
- * compression.type other than producer (batches are stored as produced,
- * never recompressed).
+ * TopicConfigSynonyms for the broker keys each one inherits from.  One
+ * value Kafka accepts is refused because kbroker would silently not do
+ * what it asks: cleanup.policy=compact (no log cleaner).
  *
  * The writes are chains of asynchronous ZooKeeper calls on the session's
  * loop.  Parents that may be missing (a tool run before any broker created
@@ -125,12 +123,11 @@ static bool check_cleanup_policy(const char *v, char *why, size_t whylen) {
     return n > 0 ? true : say(why, whylen, "must be delete");
 }
 
+/* Kafka's BrokerCompressionCodec names; the leader recompresses to any but
+ * producer (kbroker's produce path, proto/kp_recompress.h). */
 static bool check_compression(const char *v, char *why, size_t whylen) {
     static const char *const known[] = {"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer", NULL};
-    if (!one_of(v, known, why, whylen)) return false;
-    if (strcmp(v, "producer") == 0) return true;
-    return say(why, whylen, "kbroker stores batches as the producer compressed them and never recompresses; "
-                            "only producer is supported");
+    return one_of(v, known, why, whylen);
 }
 
 static bool check_timestamp_type(const char *v, char *why, size_t whylen) {

@@ -61,9 +61,8 @@ const kc_topic_config_key_t *kc_topic_config_at(int i);
 const kc_topic_config_key_t *kc_topic_config_find(const char *name);
 
 /* Checks one override: the key must be a topic config and the value valid
- * for it and supported by kbroker (cleanup.policy compact and
- * compression.type other than producer are refused).  False with a one-line
- * reason in why. */
+ * for it and supported by kbroker (cleanup.policy compact is refused).
+ * False with a one-line reason in why. */
 bool kc_topic_config_check(const char *key, const char *value, char *why, size_t whylen);
 /* Checks a whole override set: every entry, no key twice, and the rules
  * that span keys (min.compaction.lag.ms <= max.compaction.lag.ms). */

@@ -187,6 +187,11 @@ static int snappy_next(kp_inflate_t *z, size_t *len) {
         z->pos = XERIAL_HEADER_SIZE;
         return snappy_next(z, len);
     }
+    if (left == 0) { /* the header alone: an empty stream, as a rebuilt empty payload is written */
+        z->ended = true;
+        *len = 0;
+        return 0;
+    }
     if (left < 4) return KP_INFLATE_CORRUPT;
     n = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
     if (n > left - 4) return KP_INFLATE_CORRUPT;

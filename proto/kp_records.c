@@ -131,12 +131,12 @@ static int from_inflate(int rc) {
     }
 }
 
-int kp_records_walk(const uint8_t *p, size_t size, size_t max_inflate, kp_record_fn fn, void *arg,
-                    size_t *inflated) {
+/* The walk, with a record callback, a piece callback, both or neither. */
+static int walk(const uint8_t *p, size_t size, size_t max_inflate, walker_t *w, kp_piece_fn piece, void *piece_arg,
+                size_t *inflated) {
     kp_batch_header_t h;
-    walker_t w = {.fn = fn, .arg = arg};
     kp_inflate_t *z;
-    const uint8_t *piece;
+    const uint8_t *bytes;
     size_t len;
     int rc;
 
@@ -144,19 +144,34 @@ int kp_records_walk(const uint8_t *p, size_t size, size_t max_inflate, kp_record
     if (kp_batch_header_decode(p, size, &h) != 0 || h.batch_length < KP_BATCH_HEADER_SIZE - KP_LOG_OVERHEAD ||
         kp_batch_size(&h) > size)
         return KP_WALK_CORRUPT;
-    w.expected = h.records_count;
+    w->expected = h.records_count;
     rc = kp_inflate_new(&z, h.attributes & KP_ATTR_CODEC_MASK, p + KP_BATCH_HEADER_SIZE,
                         kp_batch_size(&h) - KP_BATCH_HEADER_SIZE, max_inflate);
     if (rc != 0) return from_inflate(rc);
     for (;;) {
-        int got = kp_inflate_next(z, &piece, &len);
+        int got = kp_inflate_next(z, &bytes, &len);
         if (got != KP_INFLATE_PIECE) {
-            rc = got == KP_INFLATE_END ? walker_end(&w) : from_inflate(got);
+            rc = got == KP_INFLATE_END ? walker_end(w) : from_inflate(got);
             break;
         }
-        if ((rc = walker_feed(&w, piece, len)) != 0) break;
+        if ((rc = walker_feed(w, bytes, len)) != 0) break;
+        if (piece && (rc = piece(piece_arg, bytes, len)) != 0) break;
     }
     if (inflated && kp_batch_codec(&h) != KP_CODEC_NONE) *inflated = kp_inflate_total(z);
     kp_inflate_free(z);
     return rc;
+}
+
+int kp_records_walk(const uint8_t *p, size_t size, size_t max_inflate, kp_record_fn fn, void *arg,
+                    size_t *inflated) {
+    walker_t w = {.fn = fn, .arg = arg};
+
+    return walk(p, size, max_inflate, &w, NULL, NULL, inflated);
+}
+
+int kp_records_walk_pieces(const uint8_t *p, size_t size, size_t max_inflate, kp_piece_fn piece, void *arg,
+                           size_t *inflated) {
+    walker_t w = {0};
+
+    return walk(p, size, max_inflate, &w, piece, arg, inflated);
 }

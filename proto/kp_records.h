@@ -45,4 +45,19 @@ enum {
 int kp_records_walk(const uint8_t *p, size_t size, size_t max_inflate, kp_record_fn fn, void *arg,
                     size_t *inflated);
 
+/* Sees each piece of the payload (decompressed), in order, once the walk
+ * has checked the records in it: 0 to go on, or a negative KP_WALK_* value
+ * that ends the walk with it. */
+typedef int (*kp_piece_fn)(void *arg, const uint8_t *piece, size_t len);
+
+/*
+ * kp_records_walk without a record callback, handing every piece of the
+ * payload to piece as well: what rebuilding a batch with another codec
+ * needs (kp_recompress.h), the records checked and copied in one pass.
+ * Returns KP_WALK_END, or a negative KP_WALK_* value (piece's own among
+ * them).
+ */
+int kp_records_walk_pieces(const uint8_t *p, size_t size, size_t max_inflate, kp_piece_fn piece, void *arg,
+                           size_t *inflated);
+
 #endif

@@ -10,6 +10,8 @@ proto_libkproto_a_SOURCES = \
 	proto/kp_metadata.c proto/kp_metadata.h \
 	proto/kp_batch.c proto/kp_batch.h \
 	proto/kp_codec.c proto/kp_codec.h \
+	proto/kp_compress.c proto/kp_compress.h \
+	proto/kp_recompress.c proto/kp_recompress.h \
 	proto/kp_records.c proto/kp_records.h \
 	proto/kp_record_iter.c proto/kp_record_iter.h \
 	proto/kp_batch_build.c proto/kp_batch_build.h \

@@ -20,10 +20,27 @@
  * payload that is not what its codec says, or whose record count or
  * lengths are wrong, and 10 MESSAGE_TOO_LARGE beyond the cap; nothing of
  * such a batch is stored.  Uncompressed batches are checked on the loop as
- * before.  Appends happen on the loop strictly in request order: a batch
- * that passed waits until every earlier one of the request is appended or
- * answered, so two batches for one partition keep their order, and the
- * idempotent-producer checks run at append time as they always did.
+ * before.
+ *
+ * The topic's compression.type: a batch whose codec differs from it (and
+ * it is not producer) is rebuilt with it on a worker thread, as Kafka's
+ * LogValidator does (kp_batch_recompress: same records, same producer and
+ * sequence fields, flags and timestamps; the check above comes with it),
+ * and the rebuilt copy is what the partition appends and its followers
+ * copy.  A rebuilt batch above the topic's max.message.bytes gets 10, as
+ * in Kafka.  Batches already in the topic's codec, and every batch under
+ * producer, are appended from the request's own bytes as before.
+ *
+ * Order: a batch that goes to a worker must not be overtaken by one that
+ * arrives later for the same partition, from this request or any other
+ * connection, or an idempotent producer's next batch would be judged out
+ * of sequence.  So every batch that passes the checks on the loop takes a
+ * turn in its partition's append order at once (kb_partition.h), and is
+ * appended when it and every turn before it are ready; the
+ * idempotent-producer checks (sequence, duplicates) run at that append, as
+ * they always did.  A batch that needs no worker is ready at once and,
+ * with nothing ahead of it, appended at once: the zero-copy path is
+ * unchanged.
  *
  * Because completions may come after the handler returns, the request is
  * detached up front and the operation lives in its arena; the last
@@ -32,6 +49,7 @@
  * the only signal such a producer gets (Kafka's behaviour).
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "broker/api/kb_api_internal.h"
@@ -39,17 +57,14 @@
 #include "broker/replica/kb_partition.h"
 #include "common/kb_worker.h"
 #include "proto/kp_batch.h"
+#include "proto/kp_compress.h"
 #include "proto/kp_produce.h"
+#include "proto/kp_recompress.h"
 #include "proto/kp_types.h"
 
 #define ADMIN_CLIENT_ID "__admin_client"
 
 typedef struct produce_op produce_op_t;
-
-/* Where a requested partition stands: answered (an error, or handed to
- * the partition), ready to append, or waiting for the worker's check of
- * its compressed records. */
-typedef enum { SLOT_ANSWERED = 0, SLOT_READY, SLOT_CHECKING } slot_state_t;
 
 /* One requested partition and the place its answer goes. */
 typedef struct {
@@ -57,12 +72,14 @@ typedef struct {
     kp_str_t topic;
     const kp_produce_request_partition_t *data;
     kp_produce_response_partition_t *out;
-    slot_state_t state;
-    kb_partition_t *p;     /* READY, CHECKING: the leader to append to */
-    kp_batch_header_t h;   /* READY, CHECKING: the validated header */
-    kb_worker_job_t check; /* CHECKING: the record check on the worker */
+    kp_batch_header_t h;   /* the validated header; the rebuilt batch's once rebuilt */
+    kb_append_turn_t turn; /* its place in the partition's append order */
+    kb_worker_job_t job;   /* the worker's record check or rebuild */
+    int codec;             /* read by the worker: rebuild with it, or KP_CODEC_PRODUCER: check only */
     size_t max_inflate;    /* read by the worker */
-    int16_t check_error;   /* written by the worker */
+    size_t max_out;        /* read by the worker: the topic's max.message.bytes */
+    int16_t job_error;     /* written by the worker */
+    kp_rebuilt_t rebuilt;  /* written by the worker: the rebuilt batch, owned until its append */
     size_t inflated;       /* written by the worker: bytes decompressed */
 } produce_slot_t;
 
@@ -73,7 +90,6 @@ struct produce_op {
     int16_t version;
     int32_t n_slots;
     produce_slot_t *slots;
-    int32_t next_append; /* slots before it are answered or appended, in request order */
     int pending; /* partitions not yet completed, plus one while dispatching */
 };
 
@@ -202,73 +218,92 @@ static void on_produced(void *arg, int16_t error_code, const kb_produce_result_t
         s->out->base_offset = res->base_offset;
         s->out->log_append_time_ms = res->log_append_time;
         s->out->log_start_offset = res->log_start_offset;
-        count_append(s->op, (size_t)s->data->records_len);
+        count_append(s->op, kp_batch_size(&s->h));
     }
     op_release(s->op);
 }
 
-/* The topic's max.message.bytes (its override, else message.max.bytes). */
-static int32_t max_message_bytes(kb_partition_t *p) {
-    return kb_partition_max_message_bytes(p);
-}
+/* The slot's turn in its partition's append order (kb_partition.h): the
+ * batch as the client sent it, or as the worker rebuilt it, goes to the
+ * partition; a batch the worker refused is answered.  The rebuilt copy is
+ * freed as soon as the append has written it (the log keeps no pointer to
+ * it), not when the answer goes, which for acks=all may be much later.
+ * s may be gone once kb_partition_produce returns. */
+static void take_turn(void *arg, kb_partition_t *p) {
+    produce_slot_t *s = arg;
+    produce_op_t *op = s->op;
+    uint8_t *rebuilt = s->rebuilt.batch;
 
-/* Appends, in request order, every slot up to the first one still being
- * checked.  The caller holds a pending count, so op survives completions
- * that run inside kb_partition_produce. */
-static void append_ready(produce_op_t *op) {
-    while (op->next_append < op->n_slots) {
-        produce_slot_t *s = &op->slots[op->next_append];
-        if (s->state == SLOT_CHECKING) return;
-        op->next_append++;
-        if (s->state != SLOT_READY) continue;
-        s->state = SLOT_ANSWERED;
-        op->pending++;
-        kb_partition_produce(s->p, (uint8_t *)s->data->records, &s->h, op->body.acks, op->body.timeout_ms,
-                             on_produced, s);
+    s->rebuilt.batch = NULL;
+    if (!p && !s->job_error) s->job_error = KP_ERR_NOT_LEADER_OR_FOLLOWER; /* the partition went away */
+    if (s->job_error) {
+        s->out->error_code = s->job_error;
+        free(rebuilt);
+        op_release(op);
+        return;
     }
+    kb_partition_produce(p, rebuilt ? rebuilt : (uint8_t *)s->data->records, &s->h, op->body.acks,
+                         op->body.timeout_ms, on_produced, s);
+    free(rebuilt);
 }
 
 /* On a worker thread: reads only the batch, which nobody else touches
- * until the check is done. */
-static void check_records(void *arg) {
+ * until the job is done, and writes only the slot's job fields.  A batch
+ * in its topic's codec (or under compression.type=producer) has its
+ * records checked; any other is rebuilt with the topic's codec, which
+ * checks its records on the way. */
+static void run_job(void *arg) {
     produce_slot_t *s = arg;
+    size_t size = kp_batch_size(&s->h);
 
-    s->check_error =
-        kp_batch_validate_records(s->data->records, kp_batch_size(&s->h), s->max_inflate, &s->inflated);
+    if (s->codec == KP_CODEC_PRODUCER) {
+        s->job_error = kp_batch_validate_records(s->data->records, size, s->max_inflate, &s->inflated);
+    } else {
+        s->job_error = kp_batch_recompress(s->data->records, size, s->codec, s->max_inflate, s->max_out, &s->rebuilt);
+        s->inflated = s->rebuilt.inflated;
+    }
 }
 
-static void count_check(const produce_op_t *op, size_t inflated) {
-    kb_metrics_t *m = op->req->ctx ? op->req->ctx->metrics : NULL;
+static void count_job(const produce_slot_t *s) {
+    kb_metrics_t *m = s->op->req->ctx ? s->op->req->ctx->metrics : NULL;
 
     if (!m) return;
-    m->produce_batches_decompressed++;
-    m->produce_decompressed_bytes += inflated;
-}
-
-static void check_done(void *arg, bool cancelled) {
-    produce_slot_t *s = arg;
-    produce_op_t *op = s->op;
-
-    if (cancelled) s->check_error = KP_ERR_NOT_LEADER_OR_FOLLOWER; /* shutting down */
-    else count_check(op, s->inflated);
-    s->state = s->check_error ? SLOT_ANSWERED : SLOT_READY;
-    s->out->error_code = s->check_error;
-    append_ready(op);
-    op_release(op); /* the check's count */
-}
-
-/* Queues the record check of a compressed batch. */
-static void start_check(produce_slot_t *s) {
-    const kb_api_ctx_t *b = s->op->req->ctx;
-
-    s->max_inflate = (size_t)b->cfg->batch_decompressed_max_bytes;
-    s->check = (kb_worker_job_t){.run = check_records, .done = check_done, .arg = s};
-    if (kb_worker_submit(b->worker, &s->check) != 0) {
-        s->out->error_code = KP_ERR_NOT_LEADER_OR_FOLLOWER; /* shutting down */
-        return;
+    if (kp_batch_codec(&s->h) != KP_CODEC_NONE) {
+        m->produce_batches_decompressed++;
+        m->produce_decompressed_bytes += s->inflated;
     }
-    s->state = SLOT_CHECKING;
-    s->op->pending++;
+    if (s->rebuilt.batch) {
+        m->produce_batches_recompressed++;
+        m->produce_recompressed_bytes += s->rebuilt.size;
+    }
+}
+
+/* Back on the loop: the slot is ready to take its turn, which may run at
+ * once (op may then be gone). */
+static void job_done(void *arg, bool cancelled) {
+    produce_slot_t *s = arg;
+
+    if (cancelled)
+        s->job_error = KP_ERR_NOT_LEADER_OR_FOLLOWER; /* shutting down: run() never ran */
+    else
+        count_job(s);
+    if (!s->job_error && s->rebuilt.batch) kp_batch_header_decode(s->rebuilt.batch, s->rebuilt.size, &s->h);
+    kb_partition_turn_ready(&s->turn);
+}
+
+/* Queues the worker's part; the turn, already taken, waits for it. */
+static void start_job(produce_slot_t *s, int codec) {
+    const kb_api_ctx_t *b = s->op->req->ctx;
+    int32_t max_message_bytes = kb_partition_max_message_bytes(s->turn.p);
+
+    s->codec = codec;
+    s->max_inflate = (size_t)b->cfg->batch_decompressed_max_bytes;
+    s->max_out = max_message_bytes >= 0 ? (size_t)max_message_bytes : 0;
+    s->job = (kb_worker_job_t){.run = run_job, .done = job_done, .arg = s};
+    if (kb_worker_submit(b->worker, &s->job) != 0) {
+        s->job_error = KP_ERR_NOT_LEADER_OR_FOLLOWER; /* shutting down */
+        kb_partition_turn_ready(&s->turn);
+    }
 }
 
 /* A partition hosted here but not led (or whose leader's session lease
@@ -284,29 +319,41 @@ static void note_not_leader(produce_slot_t *s, size_t len) {
         kb_partition_note_refused(p, &h, KP_ERR_NOT_LEADER_OR_FOLLOWER);
 }
 
-/* Judges one partition: an error answers it now; a batch that passes is
- * ready to append, or first has its compressed records checked. */
+/* The codec to rebuild a batch of codec `have` with on a topic whose
+ * compression.type is `want`, or KP_CODEC_PRODUCER to keep the batch. */
+static int rebuild_codec(int want, int have) {
+    return want == KP_CODEC_PRODUCER || want == have ? KP_CODEC_PRODUCER : want;
+}
+
+/* Judges one partition: an error answers it now; a batch that passes
+ * takes its turn in the partition's append order, at once when it needs
+ * nothing more (uncompressed, in its topic's codec: the zero-copy path),
+ * else once the worker has checked its compressed records or rebuilt it
+ * with the topic's codec. */
 static void produce_partition(produce_slot_t *s) {
     produce_op_t *op = s->op;
     const kp_produce_request_partition_t *d = s->data;
     size_t len = d->records_len > 0 ? (size_t)d->records_len : 0;
     int16_t err;
     kb_partition_t *p = kb_api_partition(op->req, s->topic, d->index, true, &err);
+    int codec;
 
     if (err == KP_ERR_NOT_LEADER_OR_FOLLOWER) note_not_leader(s, len);
 
     if (!err && kb_api_topic_is_internal(s->topic) && !kp_str_eq(op->req->header.client_id, ADMIN_CLIENT_ID))
         err = KP_ERR_INVALID_TOPIC_EXCEPTION;
-    if (!err) err = kp_batch_validate_produce(d->records, len, op->version, max_message_bytes(p), &s->h);
+    if (!err) err = kp_batch_validate_produce(d->records, len, op->version, kb_partition_max_message_bytes(p), &s->h);
     if (err) {
         s->out->error_code = err;
         return;
     }
-    s->p = p;
-    if (kp_batch_codec(&s->h) == KP_CODEC_NONE)
-        s->state = SLOT_READY;
+    op->pending++; /* the turn's: released by its append's answer, or by take_turn */
+    kb_partition_turn_take(p, &s->turn, take_turn, s);
+    codec = rebuild_codec(kb_partition_compression_codec(p), kp_batch_codec(&s->h));
+    if (codec == KP_CODEC_PRODUCER && kp_batch_codec(&s->h) == KP_CODEC_NONE)
+        kb_partition_turn_ready(&s->turn);
     else
-        start_check(s);
+        start_job(s, codec);
 }
 
 /* ------------------------------------------------------ request-wide checks */
@@ -356,6 +403,5 @@ kb_api_status_t kb_api_produce(kb_request_t *req, kp_writer_t *w) {
         else
             produce_partition(&op->slots[i]);
     }
-    append_ready(op);
     return op_release(op) ? KB_API_DONE : KB_API_PENDING;
 }

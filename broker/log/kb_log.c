@@ -38,6 +38,7 @@
 #include "broker/log/kb_log_internal.h"
 #include "broker/log/kb_producer_state.h"
 #include "common/kc_log.h"
+#include "proto/kp_compress.h"
 
 #define LOG_APPEND_TIME "LogAppendTime"
 
@@ -55,6 +56,14 @@ int64_t kb_log_mono_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* compression.type as a codec; the key was validated, so only a missing
+ * value (a kb_config_t not loaded from a file, in the unit suites) is not
+ * a name: it means Kafka's default, producer. */
+static int log_codec(const char *compression_type) {
+    int codec = kp_codec_by_name(compression_type);
+    return codec == KP_CODEC_UNKNOWN ? KP_CODEC_PRODUCER : codec;
+}
+
 void kb_log_config_from_broker(kb_log_config_t *lc, const kb_config_t *cfg) {
     lc->segment_bytes = cfg->log_segment_bytes;
     lc->roll_ms = cfg->log_roll_ms;
@@ -65,6 +74,7 @@ void kb_log_config_from_broker(kb_log_config_t *lc, const kb_config_t *cfg) {
     lc->log_append_time =
         cfg->log_message_timestamp_type && strcmp(cfg->log_message_timestamp_type, LOG_APPEND_TIME) == 0;
     lc->max_message_bytes = cfg->message_max_bytes;
+    lc->compression_codec = log_codec(cfg->compression_type);
     lc->retention_ms = cfg->log_retention_ms;
     lc->retention_bytes = cfg->log_retention_bytes;
     lc->file_delete_delay_ms = cfg->log_segment_delete_delay_ms;

@@ -42,6 +42,7 @@ typedef struct kb_log_config {
     int64_t flush_interval_messages; /* fsync when this many messages are unflushed */
     int64_t flush_interval_ms;       /* fsync a log idle this long since its last flush */
     bool log_append_time;            /* message.timestamp.type=LogAppendTime */
+    int compression_codec;           /* compression.type: KP_CODEC_*, or KP_CODEC_PRODUCER (kp_compress.h) */
     int32_t max_message_bytes;
     int64_t retention_ms;            /* -1 = unlimited */
     int64_t retention_bytes;         /* per partition; -1 = unlimited */

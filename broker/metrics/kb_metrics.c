@@ -61,6 +61,10 @@ static const counter_t broker_counters[] = {
      offsetof(kb_metrics_t, produce_batches_decompressed)},
     {"produce_decompressed_bytes_total", "Bytes decompressed to check produced batches.",
      offsetof(kb_metrics_t, produce_decompressed_bytes)},
+    {"produce_batches_recompressed_total", "Produced batches rebuilt with their topic's compression.type codec.",
+     offsetof(kb_metrics_t, produce_batches_recompressed)},
+    {"produce_recompressed_bytes_total", "Bytes of the produced batches rebuilt with their topic's codec.",
+     offsetof(kb_metrics_t, produce_recompressed_bytes)},
 };
 
 /* Values that go up and down (same layout as the counters). */

@@ -30,6 +30,8 @@ typedef struct kb_metrics {
     uint64_t fetch_parked;         /* gauge: Fetch requests waiting for data (long-poll) */
     uint64_t produce_batches_decompressed; /* compressed batches whose records were checked */
     uint64_t produce_decompressed_bytes;   /* bytes those checks decompressed */
+    uint64_t produce_batches_recompressed; /* batches rebuilt with their topic's compression.type */
+    uint64_t produce_recompressed_bytes;   /* bytes of the rebuilt batches */
 } kb_metrics_t;
 
 /* Starts the HTTP endpoint if cfg->metrics_listener is set.  Returns 0, or

@@ -104,6 +104,7 @@ kb_partition_t *kb_replicas_add(kb_replicas_t *r, const char *topic, int32_t par
     TAILQ_INIT(&p->append_waiters);
     TAILQ_INIT(&p->parked);
     TAILQ_INIT(&p->flushing);
+    TAILQ_INIT(&p->turns);
     if (r->n_partitions >= r->n_buckets * 2) table_grow(r);
     size_t i = key_hash(topic, partition) % r->n_buckets;
     p->hnext = r->buckets[i];
@@ -474,6 +475,7 @@ bool kb_partition_high_watermark_lags_epoch(const kb_partition_t *p) {
     return p->leader && kb_log_high_watermark(p->log) < p->epoch_start_offset;
 }
 int32_t kb_partition_max_message_bytes(const kb_partition_t *p) { return kb_log_get_config(p->log)->max_message_bytes; }
+int kb_partition_compression_codec(const kb_partition_t *p) { return kb_log_get_config(p->log)->compression_codec; }
 
 int kb_partition_read(kb_partition_t *p, int64_t offset, int64_t upper, size_t max_bytes, bool first_batch_whole,
                       kb_partition_range_t *out) {
@@ -618,6 +620,7 @@ static void partition_answer_all(kb_partition_t *p) {
 }
 
 static void partition_free(kb_partition_t *p) {
+    kb_partition_turns_orphan(p);
     kb_partition_isr_free(p);
     kb_partition_roles_free(p);
     free(p);

@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "proto/kp_batch.h"
 
@@ -70,6 +71,9 @@ int64_t kb_partition_log_end_offset(const kb_partition_t *p);
 bool kb_partition_high_watermark_lags_epoch(const kb_partition_t *p);
 /* The topic's max.message.bytes, as the log enforces it. */
 int32_t kb_partition_max_message_bytes(const kb_partition_t *p);
+/* The topic's compression.type: the KP_CODEC_* every produced batch is
+ * rebuilt with, or KP_CODEC_PRODUCER (kp_compress.h) to keep each batch's. */
+int kb_partition_compression_codec(const kb_partition_t *p);
 
 /* A range of the log read for sending.  Its fields are the partition's:
  * handlers read it through kb_partition_range_len / _empty only.  A range
@@ -137,6 +141,43 @@ typedef struct kb_produce_result {
 typedef void (*kb_produce_done_fn)(void *arg, int16_t error_code, const kb_produce_result_t *res);
 void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_header_t *h, int16_t acks,
                           int32_t timeout_ms, kb_produce_done_fn done, void *arg);
+
+/*
+ * Append order (kb_partition_turns.c).  Batches are appended in the order
+ * they arrive, also when some need work on a worker thread first (their
+ * compressed records checked, or the batch rebuilt with the topic's
+ * codec): a batch produced after such a one, from any connection, must
+ * not overtake it, or an idempotent producer's sequence would be judged
+ * out of order and consumers would see records reordered.  So each
+ * client batch takes a turn in its partition's queue when it arrives
+ * (kb_partition_turn_take, on the loop), says when it is ready to be
+ * appended (kb_partition_turn_ready), and its go() runs once it is ready
+ * and every turn taken before it has run - at once, inside turn_ready,
+ * when nothing is ahead.  go() usually calls kb_partition_produce, which
+ * does the producer-state checks (sequence, duplicates) and the append
+ * exactly as before; it may also just answer an error.  A turn is the
+ * caller's memory; the queue forgets it before go() runs, so go() may
+ * free it.
+ *
+ * Appends through kb_partition_produce without a turn (the group
+ * coordinator's own writes to __consumer_offsets, which no client
+ * produces to) happen at once, outside this order.
+ *
+ * A partition freed with turns still queued (shutdown runs every worker
+ * job to its end first, so only a future removal of a live partition
+ * could) hands each go() a NULL partition, at once for a ready turn, else
+ * when it becomes ready: go() must then answer without appending.
+ */
+typedef void (*kb_turn_fn)(void *arg, kb_partition_t *p);
+typedef struct kb_append_turn {
+    TAILQ_ENTRY(kb_append_turn) link; /* on its partition's queue */
+    kb_partition_t *p;                /* NULL once run, or once the partition is gone */
+    bool ready;
+    kb_turn_fn go;
+    void *arg;
+} kb_append_turn_t;
+void kb_partition_turn_take(kb_partition_t *p, kb_append_turn_t *t, kb_turn_fn go, void *arg);
+void kb_partition_turn_ready(kb_append_turn_t *t);
 
 /* Long-poll: wake(arg) runs once, on the loop, the next time the data a
  * consumer may read grows (HW moves) or the partition changes role.  The

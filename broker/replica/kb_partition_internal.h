@@ -114,6 +114,8 @@ struct kb_partition {
     kb_follow_t follow;                /* the follower's fetch state (kb_fetcher.c) */
     struct produce_list parked;   /* sorted by required_offset */
     struct produce_list flushing; /* in append order */
+    TAILQ_HEAD(, kb_append_turn) turns; /* client batches waiting for their append, in arrival order */
+    bool running_turns;                 /* kb_partition_turns.c's loop is on the stack */
     /* The ISR and what the leader knows of its followers (kb_partition_isr.c). */
     int32_t *isr;              /* the ISR as last read or written, in znode order; owned */
     int n_isr;
@@ -188,6 +190,11 @@ void kb_partition_fail_parked(kb_partition_t *p, int16_t error_code);
 /* The ISR or the role changed under a leader: moves the high watermark
  * (and completes what waited on it) when the change allows. */
 void kb_partition_update_hw(kb_partition_t *p);
+
+/* ---- kb_partition_turns.c, for kb_partition.c ---- */
+
+/* p is about to be freed: its queued turns are told so (kb_partition.h). */
+void kb_partition_turns_orphan(kb_partition_t *p);
 
 /* ---- kb_partition_roles.c, for kb_partition.c ---- */
 

@@ -51,7 +51,8 @@ static bool settings_equal(const kb_topic_settings_t *a, const kb_topic_settings
            x->flush_interval_messages == y->flush_interval_messages &&
            x->flush_interval_ms == y->flush_interval_ms && x->log_append_time == y->log_append_time &&
            x->max_message_bytes == y->max_message_bytes && x->retention_ms == y->retention_ms &&
-           x->retention_bytes == y->retention_bytes && x->file_delete_delay_ms == y->file_delete_delay_ms;
+           x->retention_bytes == y->retention_bytes && x->file_delete_delay_ms == y->file_delete_delay_ms &&
+           x->compression_codec == y->compression_codec;
 }
 
 /* Doubles the buckets (or makes the first ones); false when out of memory,

@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/bench/compressed.sh - what compressed data costs kbroker: checking
-# the records of every compressed produced batch, and ListOffsets by
-# timestamp over compressed data running next to a producer.
+# the records of every compressed produced batch, rebuilding batches with a
+# topic's compression.type, and ListOffsets by timestamp over compressed
+# data running next to a producer.
 #
 #   tests/bench/compressed.sh       (with the packages of scripts/deps.sh and
 #                                    librdkafka-dev installed, or as root)
@@ -22,14 +23,24 @@
 #      acks=1, linger.ms=0) on the topic "lat", alone and then while kbperf
 #      times keeps asking for that timestamp on every partition of "zipped".
 #      Reported: ack p50/p99/p99.9 of both runs, and the ListOffsets calls,
-#      for ROUNDS alternating rounds.
+#      for ROUNDS alternating rounds;
+#   3. recompression: for each PRODUCED:TOPIC pair of RECOMPRESS, kbperf -z
+#      PRODUCED sends N_PRODUCE records of 100 bytes (acks=1, linger.ms=5)
+#      into a topic created with compression.type=TOPIC, which makes the
+#      leader rebuild every batch in TOPIC's codec on its worker threads:
+#      records/s and the broker's CPU per 100 MB of record values, as in 1.
+#      A pair whose TOPIC is producer (or PRODUCED's own codec) is the
+#      baseline without rebuilding.
 #
 # Run it once per binary to compare builds (KBROKER_BIN=... for each).
 # Nothing here passes or fails on a figure: the exit status is 1 only when a
 # run did not complete.  Every process started here is stopped by its PID.
 #
 # Environment: N_PRODUCE [1000000]  LAT_RATE [5000]  LAT_SECS [10]
-#   ZIPPED_PARTITIONS [8]  ZIPPED_MIB [32]  ROUNDS [3]  KB_BENCH_BUILD, KBROKER_BIN,
+#   ZIPPED_PARTITIONS [8]  ZIPPED_MIB [32]  ROUNDS [3]
+#   RECOMPRESS ["lz4:producer lz4:zstd none:producer none:gzip zstd:uncompressed"]
+#   PARTS ["codecs latency recompress"]: which of 1, 2, 3 to run
+#   KB_BENCH_BUILD, KBROKER_BIN,
 #   KBROKER_ADMIN_BIN, BENCH_BIN [$KB_BENCH_BUILD/bench]  KEEP=1 keeps the
 #   work directory.
 set -uo pipefail
@@ -43,6 +54,8 @@ LAT_SECS=${LAT_SECS:-10}
 ZIPPED_PARTITIONS=${ZIPPED_PARTITIONS:-8}
 ZIPPED_MIB=${ZIPPED_MIB:-32}
 ROUNDS=${ROUNDS:-3}
+RECOMPRESS=${RECOMPRESS:-"lz4:producer lz4:zstd none:producer none:gzip zstd:uncompressed"}
+PARTS=${PARTS:-"codecs latency recompress"}
 CODECS="none gzip snappy lz4 zstd"
 RECORD_SIZE=100
 
@@ -56,10 +69,11 @@ start_broker() {
     "$BENCH_BIN/kbstart" -b "$BOOTSTRAP" -T 60 >/dev/null || die "kbroker did not serve (see $KB_LOG)"
 }
 
-# create_topic NAME PARTITIONS: and wait until the broker leads every partition
+# create_topic NAME PARTITIONS [--config K=V]...: and wait until the broker
+# leads every partition
 create_topic() {
     "$ADMIN" --zookeeper "127.0.0.1:$ZK_PORT/kbbench" create-topic --topic "$1" --partitions "$2" \
-        --replication-factor 1 >/dev/null || die "create-topic $1 failed"
+        --replication-factor 1 "${@:3}" >/dev/null || die "create-topic $1 failed"
     "$BENCH_BIN/kbstart" -b "$BOOTSTRAP" -t "$1" -T 60 >/dev/null || die "kbroker never led $1"
 }
 
@@ -84,6 +98,23 @@ measure_codecs() {
         run_load "$WORK/produce.$z" produce -b "$BOOTSTRAP" -t "c_$z" -z "$z" -n "$N_PRODUCE" -s $RECORD_SIZE -a 1 -l 5
         c1=$(cpu_ticks "$BROKER_PID")
         CPU[$z]=$(per_100mb "$c0" "$c1" "$(field "$WORK/produce.$z" bytes)")
+    done
+}
+
+# RECOMPRESS pairs: PRODUCED:TOPIC; the results go by pair into CPU_RE and
+# files recompress.PRODUCED.TOPIC.
+declare -A CPU_RE
+measure_recompression() {
+    local pair z t c0 c1
+    for pair in $RECOMPRESS; do
+        z=${pair%%:*} t=${pair#*:}
+        create_topic "re_${z}_$t" 1 --config "compression.type=$t"
+        say "produce $N_PRODUCE records with $z into a topic with compression.type=$t"
+        c0=$(cpu_ticks "$BROKER_PID")
+        run_load "$WORK/recompress.$z.$t" produce -b "$BOOTSTRAP" -t "re_${z}_$t" -z "$z" -n "$N_PRODUCE" \
+            -s $RECORD_SIZE -a 1 -l 5
+        c1=$(cpu_ticks "$BROKER_PID")
+        CPU_RE[$pair]=$(per_100mb "$c0" "$c1" "$(field "$WORK/recompress.$z.$t" bytes)")
     done
 }
 
@@ -112,15 +143,26 @@ measure_latency_next_to_lookups() {
 row() { printf '| %s | %s | %s |\n' "$@"; }
 pcts() { echo "$(field "$1" ack_p50_ms) / $(field "$1" ack_p99_ms) / $(field "$1" ack_p999_ms)"; }
 
-print_table() {
+print_codecs() {
     local z
-    echo
-    echo "kbroker $("$KBROKER" --version 2>/dev/null | cut -d' ' -f2) ($KBROKER), $(nproc) cores," \
-        "$(lscpu | sed -n -E 's/^Model name:[[:space:]]*//p' | head -n 1), load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
     echo
     row "codec ($N_PRODUCE records of $RECORD_SIZE bytes, acks=1, linger 5 ms)" "records/s" "broker CPU s per 100 MB"
     row --- --- ---
     for z in $CODECS; do row "$z" "$(field "$WORK/produce.$z" rec_s)" "${CPU[$z]}"; done
+}
+
+print_recompression() {
+    local pair
+    echo
+    row "produced codec -> topic compression.type ($N_PRODUCE records of $RECORD_SIZE bytes, acks=1, linger 5 ms)" \
+        "records/s" "broker CPU s per 100 MB"
+    row --- --- ---
+    for pair in $RECOMPRESS; do
+        row "${pair%%:*} -> ${pair#*:}" "$(field "$WORK/recompress.${pair%%:*}.${pair#*:}" rec_s)" "${CPU_RE[$pair]}"
+    done
+}
+
+print_latency() {
     echo
     row "produce to lat, $LAT_RATE records/s, acks=1, linger 0" "ack p50 / p99 / p99.9 ms" "ListOffsets calls"
     row --- --- ---
@@ -130,9 +172,20 @@ print_table() {
             "$(pcts "$WORK/lat.lookups.$r")" \
             "$(field "$WORK/times.$r" calls) in $(field "$WORK/times.$r" secs) s, p50 $(field "$WORK/times.$r" call_p50_ms) ms"
     done
+}
+
+has_part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+
+print_table() {
+    echo
+    echo "kbroker $("$KBROKER" --version 2>/dev/null | cut -d' ' -f2) ($KBROKER), $(nproc) cores," \
+        "$(lscpu | sed -n -E 's/^Model name:[[:space:]]*//p' | head -n 1), load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
+    has_part codecs && print_codecs
+    has_part recompress && print_recompression
+    has_part latency && print_latency
     echo
     echo "Raw lines:"
-    for f in "$WORK"/produce.* "$WORK"/lat.* "$WORK"/times.*; do
+    for f in "$WORK"/produce.* "$WORK"/recompress.* "$WORK"/lat.* "$WORK"/times.*; do
         case $f in *.err) continue ;; esac
         [ -f "$f" ] && echo "    $(basename "$f"): $(head -n 1 "$f")"
     done
@@ -144,7 +197,8 @@ build_kbroker
 build_bench_programs
 start_zookeeper
 start_broker
-measure_codecs
-measure_latency_next_to_lookups
+has_part codecs && measure_codecs
+has_part recompress && measure_recompression
+has_part latency && measure_latency_next_to_lookups
 print_table
 exit $FAILED

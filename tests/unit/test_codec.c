@@ -103,6 +103,13 @@ START_TEST(snappy_raw_block_and_xerial_framing) {
     memcpy(framed + 20, buf, n);
     check_round_trip(KP_CODEC_SNAPPY, framed, n + 20);
     check_refused(KP_CODEC_SNAPPY, framed, n + 10, 1 << 20, KP_INFLATE_CORRUPT);
+    /* The header alone is an empty stream (a rebuilt empty payload); a
+     * length cut short after it is not. */
+    static uint8_t out[16];
+    size_t out_len;
+    ck_assert_int_eq(inflate_all(KP_CODEC_SNAPPY, framed, 16, 1 << 20, out, sizeof(out), &out_len), KP_INFLATE_END);
+    ck_assert_uint_eq(out_len, 0);
+    check_refused(KP_CODEC_SNAPPY, framed, 18, 1 << 20, KP_INFLATE_CORRUPT);
     /* The declared size is checked before anything is allocated. */
     check_refused(KP_CODEC_SNAPPY, buf, n, PLAIN_LEN - 1, KP_INFLATE_TOO_LARGE);
     check_refused(KP_CODEC_SNAPPY, framed, n + 20, PLAIN_LEN - 1, KP_INFLATE_TOO_LARGE);

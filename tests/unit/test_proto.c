@@ -2,6 +2,31 @@
 #include "tests/unit/unit.h"
 
 int main(void) {
-    Suite *suites[] = {buf_suite(), apiversions_suite(), metadata_suite(), batch_suite(), produce_suite(), fetch_suite(), listoffsets_suite(), createtopics_suite(), createpartitions_suite(), configs_suite(), deleterecords_suite(), group_suite(), group_records_suite(), offsets_suite(), groupadmin_suite(), client_codecs_suite(), client_admin_codecs_suite(), initproducerid_suite(), codec_suite(), records_suite(), rpc_suite(), NULL};
+    /* One suite per line, so that suites added side by side merge cleanly. */
+    Suite *suites[] = {
+        buf_suite(),
+        apiversions_suite(),
+        metadata_suite(),
+        batch_suite(),
+        produce_suite(),
+        fetch_suite(),
+        listoffsets_suite(),
+        createtopics_suite(),
+        createpartitions_suite(),
+        configs_suite(),
+        deleterecords_suite(),
+        group_suite(),
+        group_records_suite(),
+        offsets_suite(),
+        groupadmin_suite(),
+        client_codecs_suite(),
+        client_admin_codecs_suite(),
+        initproducerid_suite(),
+        codec_suite(),
+        records_suite(),
+        recompress_suite(),
+        rpc_suite(),
+        NULL,
+    };
     return unit_run(suites);
 }

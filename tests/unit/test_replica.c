@@ -6,7 +6,8 @@
  * equal ignored, newer applied; a deletion starts over); the leader's own
  * ISR write (through a fake writer in the replicas' dependencies); the
  * high watermark; acks=all produces parked until it passes
- * their batch (or answered with 7, 19, 20 or 6); long-poll fetch waiters;
+ * their batch (or answered with 7, 19, 20 or 6); the append order of
+ * batches that wait for a worker (turns); long-poll fetch waiters;
  * the shutdown that answers everything still waiting.  (Roles reach the
  * partitions from LeaderAndIsr, kb_control_requests.c, tested in
  * test_control.c.)
@@ -784,6 +785,81 @@ START_TEST(free_refuses_what_its_answers_start) {
 }
 END_TEST
 
+/* ---- append order (turns) ---- */
+
+/* One client batch waiting for its turn: an idempotent producer's batch
+ * of one record at seq; go() appends it, or notes the partition is gone. */
+typedef struct {
+    kb_append_turn_t turn;
+    int32_t seq;
+    int *order, *ran;   /* the running count of turns taken, and this one's place */
+    answer_t answer;
+    bool gone;
+} turn_case_t;
+
+static void turn_go(void *arg, kb_partition_t *p) {
+    turn_case_t *c = arg;
+    *c->ran = ++*c->order;
+    if (!p) {
+        c->gone = true;
+        return;
+    }
+    produce_idempotent(p, 5, c->seq, 1, 1, &c->answer);
+}
+
+/* A batch still with the worker holds back every batch behind it, ready
+ * or not; once it is ready all run, in arrival order, so the producer's
+ * sequence is judged in the order it sent: none is out of order. */
+START_TEST(turns_run_in_arrival_order) {
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 0, me_only, 1);
+    int order = 0, ran[3] = {0};
+    turn_case_t c[3];
+    for (int i = 0; i < 3; i++) {
+        c[i] = (turn_case_t){.seq = i, .order = &order, .ran = &ran[i]};
+        kb_partition_turn_take(p, &c[i].turn, turn_go, &c[i]);
+    }
+    kb_partition_turn_ready(&c[1].turn);
+    kb_partition_turn_ready(&c[2].turn);
+    ck_assert_int_eq(order, 0);
+    kb_partition_turn_ready(&c[0].turn);
+    ck_assert_int_eq(order, 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(ran[i], i + 1);
+        ck_assert_int_eq(c[i].answer.error, KP_ERR_NONE);
+        ck_assert_int_eq(c[i].answer.res.base_offset, i);
+    }
+    ck_assert_ptr_null(TAILQ_FIRST(&p->turns));
+    turn_case_t alone = {.seq = 3, .order = &order, .ran = &ran[0]};
+    kb_partition_turn_take(p, &alone.turn, turn_go, &alone);
+    kb_partition_turn_ready(&alone.turn); /* nothing ahead: at once */
+    ck_assert_int_eq(alone.answer.calls, 1);
+    ck_assert_int_eq(alone.answer.res.base_offset, 3);
+}
+END_TEST
+
+/* A partition freed with turns queued: the ready one hears at once that
+ * its partition is gone, the other when it becomes ready; nothing runs
+ * on freed memory. */
+START_TEST(freeing_a_partition_tells_its_queued_turns) {
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 0, me_only, 1);
+    int order = 0, ran[2] = {0};
+    turn_case_t c[2];
+    for (int i = 0; i < 2; i++) {
+        c[i] = (turn_case_t){.seq = i, .order = &order, .ran = &ran[i]};
+        kb_partition_turn_take(p, &c[i].turn, turn_go, &c[i]);
+    }
+    kb_partition_turn_ready(&c[1].turn);
+    kb_replicas_free(replicas);
+    replicas = NULL;
+    ck_assert(c[1].gone && !c[0].gone);
+    kb_partition_turn_ready(&c[0].turn);
+    ck_assert(c[0].gone);
+    ck_assert_int_eq(c[0].answer.calls + c[1].answer.calls, 0);
+}
+END_TEST
+
 Suite *replica_suite(void) {
     Suite *s = suite_create("replica");
     TCase *tc = tcase_create("partitions");
@@ -811,6 +887,8 @@ Suite *replica_suite(void) {
     tcase_add_test(tc, acks_all_times_out_with_request_timed_out);
     tcase_add_test(tc, acks_all_below_min_insync_is_refused_before_appending);
     tcase_add_test(tc, batch_pipelined_behind_a_refusal_gets_the_refusal_not_out_of_order);
+    tcase_add_test(tc, turns_run_in_arrival_order);
+    tcase_add_test(tc, freeing_a_partition_tells_its_queued_turns);
     tcase_add_test(tc, isr_shrinking_below_min_insync_answers_not_enough_after_append);
     tcase_add_test(tc, losing_leadership_answers_parked_produces_not_leader);
     tcase_add_test(tc, expired_session_resigns_until_the_same_epoch_is_given_again);

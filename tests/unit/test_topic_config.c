@@ -15,6 +15,7 @@
 #include "broker/log/kb_log.h"
 #include "coord/kc_configs.h"
 #include "common/kc_log.h"
+#include "proto/kp_compress.h"
 #include "tests/unit/unit.h"
 
 /* A broker config with the given "key=value" lines (NULL-terminated). */
@@ -97,10 +98,22 @@ START_TEST(unsupported_values_are_refused_with_the_reason) {
     ck_assert_ptr_nonnull(strstr(why, "compaction is not implemented"));
     ck_assert(!valid("cleanup.policy", "delete,compact"));
     ck_assert(!valid("cleanup.policy", ""));
-    ck_assert(valid("compression.type", "producer"));
-    ck_assert(!kb_topic_config_validate("compression.type", "gzip", why, sizeof(why)));
-    ck_assert_ptr_nonnull(strstr(why, "never recompresses"));
     ck_assert(!valid("compression.type", "brotli"));
+}
+END_TEST
+
+/* Every value Kafka's broker takes; anything else is refused naming the
+ * value, the key and the values allowed. */
+START_TEST(every_kafka_compression_type_is_accepted) {
+    static const char *const names[] = {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"};
+    char why[256];
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) ck_assert(valid("compression.type", names[i]));
+    ck_assert(!kb_topic_config_validate("compression.type", "bogus", why, sizeof(why)));
+    ck_assert_ptr_nonnull(strstr(why, "'bogus'"));
+    ck_assert_ptr_nonnull(strstr(why, "compression.type"));
+    ck_assert_ptr_nonnull(strstr(why, "uncompressed, zstd, lz4, snappy, gzip, producer"));
+    ck_assert(!valid("compression.type", "none"));
+    ck_assert(!valid("compression.type", "GZIP"));
 }
 END_TEST
 
@@ -153,6 +166,12 @@ START_TEST(without_overrides_a_log_gets_the_broker_settings) {
     ck_assert_int_eq(lc.retention_bytes, -1);
     ck_assert_int_eq(lc.file_delete_delay_ms, 60000);
     ck_assert(!lc.log_append_time);
+    ck_assert_int_eq(lc.compression_codec, KP_CODEC_PRODUCER);
+    kb_config_free(&cfg);
+    const char *zstd[] = {"compression.type=zstd", NULL};
+    broker_config(&cfg, zstd);
+    kb_topic_config_resolve(&cfg, NULL, 0, &lc);
+    ck_assert_int_eq(lc.compression_codec, KP_CODEC_ZSTD);
     kb_config_free(&cfg);
 }
 END_TEST
@@ -165,7 +184,8 @@ START_TEST(overrides_replace_the_broker_settings) {
                              {"retention.bytes", "50000"},     {"file.delete.delay.ms", "0"},
                              {"segment.ms", "60000"},          {"flush.messages", "1"},
                              {"index.interval.bytes", "100"},  {"segment.index.bytes", "8192"},
-                             {"flush.ms", "10"},               {"min.insync.replicas", "2"}};
+                             {"flush.ms", "10"},               {"min.insync.replicas", "2"},
+                             {"compression.type", "uncompressed"}};
     broker_config(&cfg, NULL);
     kb_topic_config_resolve(&cfg, o, (int)(sizeof(o) / sizeof(o[0])), &lc);
     ck_assert_int_eq(lc.retention_ms, 1000);
@@ -179,6 +199,7 @@ START_TEST(overrides_replace_the_broker_settings) {
     ck_assert_int_eq(lc.index_interval_bytes, 100);
     ck_assert_int_eq(lc.index_size_max_bytes, 8192);
     ck_assert_int_eq(lc.flush_interval_ms, 10);
+    ck_assert_int_eq(lc.compression_codec, KP_CODEC_NONE);
     ck_assert_int_eq(kb_topic_config_min_insync(&cfg, o, (int)(sizeof(o) / sizeof(o[0]))), 2);
     ck_assert_int_eq(kb_topic_config_min_insync(&cfg, NULL, 0), 1);
     kb_config_free(&cfg);
@@ -188,9 +209,12 @@ END_TEST
 START_TEST(invalid_overrides_are_ignored) {
     kb_config_t cfg;
     kb_log_config_t lc;
-    kc_config_entry_t o[] = {{"retention.ms", "soon"}, {"segment.bytes", "1"}, {"no.such.key", "1"}};
-    broker_config(&cfg, NULL);
-    kb_topic_config_resolve(&cfg, o, 3, &lc);
+    kc_config_entry_t o[] = {{"retention.ms", "soon"}, {"segment.bytes", "1"}, {"no.such.key", "1"},
+                             {"compression.type", "brotli"}};
+    const char *gzip[] = {"compression.type=gzip", NULL};
+    broker_config(&cfg, gzip);
+    kb_topic_config_resolve(&cfg, o, 4, &lc);
+    ck_assert_int_eq(lc.compression_codec, KP_CODEC_GZIP);
     ck_assert_int_eq(lc.retention_ms, cfg.log_retention_ms);
     ck_assert_int_eq(lc.segment_bytes, cfg.log_segment_bytes);
     kb_config_free(&cfg);
@@ -330,6 +354,7 @@ Suite *topic_config_suite(void) {
     tcase_add_test(tc, numbers_are_checked_for_type_and_range);
     tcase_add_test(tc, invalid_value_reason_names_key_value_and_rule);
     tcase_add_test(tc, unsupported_values_are_refused_with_the_reason);
+tcase_add_test(tc, every_kafka_compression_type_is_accepted);
     tcase_add_test(tc, strings_booleans_and_lists_are_checked);
     tcase_add_test(tc, a_set_refuses_duplicates_and_inverted_compaction_lags);
     tcase_add_test(tc, without_overrides_a_log_gets_the_broker_settings);

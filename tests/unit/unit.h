@@ -50,6 +50,7 @@ Suite *control_suite(void);
 Suite *isr_suite(void);
 Suite *worker_suite(void);
 Suite *records_suite(void);
+Suite *recompress_suite(void);
 Suite *log_timestamp_suite(void);
 Suite *sendfile_suite(void);
 Suite *replica_suite(void);

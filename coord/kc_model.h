@@ -52,6 +52,13 @@ typedef struct kc_partition_state {
 typedef struct kc_partition {
     int n_replicas;
     int32_t *replicas;       /* assignment order; replicas[0] is the preferred leader */
+    /* An ongoing reassignment (topic znode v2, KIP-455): the replicas being
+     * added (target - original) and being removed (original - target), each
+     * a subset of replicas, the two disjoint; 0 and NULL when none. */
+    int n_adding;
+    int32_t *adding;
+    int n_removing;
+    int32_t *removing;
     bool has_state;          /* false until the controller has written the state znode */
     kc_partition_state_t state;
     uint64_t changed;        /* in the cluster view: generation of its last change (kc_view.h) */
@@ -77,6 +84,9 @@ typedef struct kc_topic {
      * config overrides; 0 elsewhere. */
     uint64_t changed;
     uint64_t configs_changed;
+    /* In the cluster view, the data version of /brokers/topics/T (what a
+     * conditional rewrite is checked against); 0 elsewhere. */
+    int32_t zk_version;
 } kc_topic_t;
 
 void kc_endpoint_clear(kc_endpoint_t *e);
@@ -103,5 +113,8 @@ const kc_endpoint_t *kc_broker_endpoint(const kc_broker_info_t *b, const char *n
 /* True when both brokers advertise the same endpoint set (order-insensitive). */
 bool kc_broker_same_endpoints(const kc_broker_info_t *a, const kc_broker_info_t *b);
 bool kc_int32_contains(const int32_t *v, int n, int32_t x);
+/* A reassignment of the partition is under way (adding or removing
+ * replicas listed in its topic znode). */
+bool kc_partition_reassigning(const kc_partition_t *p);
 
 #endif

@@ -89,12 +89,21 @@ static size_t decimal_len(int64_t v) {
 
 /* Counted rather than encoded: encoding a 100,000-partition topic only to
  * measure it would hold the event loop for a large part of a second. */
+/* ,"p":[a,b] for one list of partition p; `first` leaves the comma out. */
+static size_t list_entry_len(int p, const int32_t *ids, int n, bool first) {
+    size_t len = !first + 2 + decimal_len(p) + 1 + 2;
+    for (int i = 0; i < n; i++) len += (i > 0) + decimal_len(ids[i]);
+    return len;
+}
+
 size_t kc_topic_znode_size(const kc_topic_t *t) {
     size_t n = strlen("{\"version\":2,\"partitions\":{},\"adding_replicas\":{},\"removing_replicas\":{}}");
+    int adding = 0, removing = 0;
     for (int p = 0; p < t->n_partitions; p++) {
         const kc_partition_t *part = &t->partitions[p];
-        n += (p > 0) + 2 + decimal_len(p) + 1 + 2; /* ,"p":[] */
-        for (int i = 0; i < part->n_replicas; i++) n += (i > 0) + decimal_len(part->replicas[i]);
+        n += list_entry_len(p, part->replicas, part->n_replicas, p == 0);
+        if (part->n_adding > 0) n += list_entry_len(p, part->adding, part->n_adding, adding++ == 0);
+        if (part->n_removing > 0) n += list_entry_len(p, part->removing, part->n_removing, removing++ == 0);
     }
     return n;
 }

@@ -413,12 +413,14 @@ static void apply_broker(kc_view_t *v, int32_t id, const char *data, int len, co
     broker_put(v, &b);
 }
 
-static void apply_topic(kc_view_t *v, const char *name, const char *data, int len, bool reload) {
+static void apply_topic(kc_view_t *v, const char *name, const char *data, int len, const struct Stat *st,
+                        bool reload) {
     kc_topic_t t = {0};
     if (kc_json_topic_decode(data, (size_t)len, &t) < 0) {
         kc_warn("view", "ignoring unreadable assignment of topic %s", name);
         return;
     }
+    t.zk_version = st->version;
     t.name = strdup(name);
     if (!t.name) {
         kc_topic_clear(&t);
@@ -532,7 +534,7 @@ static void apply_data(kc_view_t *v, const char *path, const char *data, int len
     if ((name = child_of(path, KC_PATH_BROKER_IDS))) {
         apply_broker(v, atoi(name), data, len, st);
     } else if ((name = child_of(path, KC_PATH_BROKER_TOPICS))) {
-        apply_topic(v, name, data, len, reload);
+        apply_topic(v, name, data, len, st, reload);
     } else if (parse_state_path(path, topic, sizeof(topic), &p)) {
         apply_state(v, topic, p, data, len, st);
     } else if ((name = child_of(path, KC_PATH_CONFIG_TOPICS))) {

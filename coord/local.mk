@@ -13,7 +13,8 @@ coord_libkcoord_a_SOURCES = \
 	coord/kc_topics.c coord/kc_topics.h \
 	coord/kc_isr.c coord/kc_isr.h \
 	coord/kc_configs.c coord/kc_configs.h \
-	coord/kc_producer_ids.c coord/kc_producer_ids.h
+	coord/kc_producer_ids.c coord/kc_producer_ids.h \
+	coord/kc_reassign.c coord/kc_reassign.h
 coord_libkcoord_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS)
 
 KCOORD_LIBS = coord/libkcoord.a $(KBCOMMON_LIBS) $(ZOOKEEPER_LIBS) $(JANSSON_LIBS) $(LIBEVENT_LIBS) -lm

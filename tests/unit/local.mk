@@ -8,7 +8,7 @@ tests_unit_test_common_LDADD = $(KBCOMMON_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/test_coord
 tests_unit_test_coord_SOURCES = tests/unit/test_coord.c tests/unit/test_json.c \
-	tests/unit/test_assign.c tests/unit/test_zkclient.c tests/unit/unit.h
+	tests/unit/test_assign.c tests/unit/test_zkclient.c tests/unit/test_reassign_json.c tests/unit/unit.h
 tests_unit_test_coord_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_coord_LDADD = $(KCOORD_LIBS) $(CHECK_LIBS)
 

@@ -458,6 +458,9 @@ static int write_topic(admin_t *a, const kc_topic_t *plan, const create_args_t *
     if (kc_session_wait(a->session, &w.done, remaining_ms(a)) < 0)
         return wait_failed(a, "creating the topic; it may or may not exist now");
     if (w.rc == KC_EXISTS) return fail(EXIT_TOPIC_EXISTS, "topic '%s' already exists", plan->name);
+    if (w.rc == KC_MARKED)
+        return fail(EXIT_TOPIC_EXISTS, "topic '%s' is marked for deletion; create it again once its deletion "
+                    "is complete", plan->name);
     if (w.rc != KC_OK)
         return fail(EXIT_ZK_ERROR, "cannot create topic '%s': %s", plan->name, kc_strerror(w.rc));
     printf("Created topic %s.\n", plan->name);

@@ -40,5 +40,6 @@ char *kc_path_topic_config(char *buf, size_t n, const char *topic);
 char *kc_path_partitions(char *buf, size_t n, const char *topic);
 char *kc_path_partition(char *buf, size_t n, const char *topic, int32_t partition);
 char *kc_path_state(char *buf, size_t n, const char *topic, int32_t partition);
+char *kc_path_delete_topic(char *buf, size_t n, const char *topic);
 
 #endif

@@ -225,6 +225,7 @@ int kc_topic_check_new(const char *name, int n_topics, kc_topic_name_at_fn name_
 
 typedef struct create_op {
     kc_session_t *s;
+    char marker_path[512];
     char topic_path[512];
     char config_path[512];
     char *topic_json;
@@ -306,6 +307,23 @@ static void topic_checked(int rc, const struct Stat *st, const void *data) {
     kc_session_kick(op->s);
 }
 
+/* A topic whose deletion has not finished (its marker is deleted last)
+ * is not created again yet: the deletion would remove the new topic's
+ * config (it deletes /config/topics/T after the topic znode) and its
+ * brokers would still be deleting the old logs. */
+static void marker_checked(int rc, const struct Stat *st, const void *data) {
+    create_op_t *op = (create_op_t *)data;
+    if (rc != ZNONODE) {
+        create_finish(op, rc == ZOK ? KC_MARKED : kc_from_zrc(rc));
+        return;
+    }
+    zhandle_t *zh = create_zh(op);
+    if (!zh) return;
+    int zrc = zoo_aexists(zh, op->topic_path, 0, topic_checked, op);
+    if (zrc != ZOK) create_finish(op, kc_from_zrc(zrc));
+    kc_session_kick(op->s);
+}
+
 void kc_topic_create(kc_session_t *s, const kc_topic_t *topic, const kc_config_entry_t *configs, int n_configs,
                      kc_done_fn done, void *arg) {
     create_op_t *op = calloc(1, sizeof(*op));
@@ -316,6 +334,7 @@ void kc_topic_create(kc_session_t *s, const kc_topic_t *topic, const kc_config_e
     op->s = s;
     op->done = done;
     op->arg = arg;
+    kc_path_delete_topic(op->marker_path, sizeof(op->marker_path), topic->name);
     kc_path_topic(op->topic_path, sizeof(op->topic_path), topic->name);
     kc_path_topic_config(op->config_path, sizeof(op->config_path), topic->name);
     op->topic_json = kc_json_topic_encode(topic);
@@ -326,7 +345,7 @@ void kc_topic_create(kc_session_t *s, const kc_topic_t *topic, const kc_config_e
     }
     zhandle_t *zh = create_zh(op);
     if (!zh) return;
-    int rc = zoo_aexists(zh, op->topic_path, 0, topic_checked, op);
+    int rc = zoo_aexists(zh, op->marker_path, 0, marker_checked, op);
     if (rc != ZOK) create_finish(op, kc_from_zrc(rc));
     kc_session_kick(s);
 }

@@ -11,6 +11,7 @@ coord_libkcoord_a_SOURCES = \
 	coord/kc_registry.c coord/kc_registry.h \
 	coord/kc_election.c coord/kc_election.h \
 	coord/kc_topics.c coord/kc_topics.h \
+	coord/kc_admin.c coord/kc_admin.h \
 	coord/kc_isr.c coord/kc_isr.h \
 	coord/kc_configs.c coord/kc_configs.h \
 	coord/kc_producer_ids.c coord/kc_producer_ids.h \

@@ -59,6 +59,7 @@ struct kb_controller {
     bool isr_discard;           /* that one deletes unread (a new controller's first) */
     int32_t isr_retry_ms;       /* delay before the next retry of a failed pass */
     kb_ctl_fanout_t *fanout;    /* request queues to the brokers and the broker index */
+    struct kb_ctl_deletion *deletion; /* topics being deleted (kb_ctl_delete.c) */
 };
 
 /* ---- primitives (kb_controller.c) ---- */
@@ -86,5 +87,23 @@ bool kb_ctl_state_busy(kb_controller_t *c, const part_ref_t *ref);
  * one is logged and the partition reconciled again.  Returns false when
  * the write could not be started (busy, out of memory). */
 bool kb_ctl_state_write(kb_controller_t *c, const part_ref_t *ref, const kc_partition_state_t *next);
+
+/* ---- topic deletion (kb_ctl_delete.c) ---- */
+
+typedef struct kb_ctl_deletion kb_ctl_deletion_t;
+
+kb_ctl_deletion_t *kb_ctl_delete_new(kb_controller_t *c);
+void kb_ctl_delete_free(kb_ctl_deletion_t *d);
+/* The role began, ended, or the fan-out was replaced: forget every
+ * deletion (the markers in ZooKeeper bring them back). */
+void kb_ctl_delete_reset(kb_ctl_deletion_t *d);
+/* The end of a reconciliation pass, the fan-out started and the broker
+ * set diffed: follows the markers, stops replicas, deletes znodes. */
+void kb_ctl_delete_reconcile(kb_ctl_deletion_t *d);
+/* The topic is queued for deletion: no election or LeaderAndIsr for it,
+ * leader -2 in UpdateMetadata (the fan-out's `deleting`).  NULL d: no. */
+bool kb_ctl_delete_queued(const kb_ctl_deletion_t *d, const char *topic);
+/* A partition of an answered StopReplica (the fan-out's `stopped`). */
+void kb_ctl_delete_stopped(kb_ctl_deletion_t *d, const kb_ctl_stopped_t *s);
 
 #endif

@@ -38,6 +38,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/controller/kb_controller.c broker/controller/kb_controller.h broker/controller/kb_ctl_internal.h \
 	broker/controller/kb_elect.c broker/controller/kb_elect.h \
 	broker/controller/kb_reassign.c broker/controller/kb_reassign.h \
+	broker/controller/kb_ctl_reassign.c \
 	broker/controller/kb_ctl_delete.c \
 	broker/controller/kb_ctl_keys.c broker/controller/kb_ctl_keys.h \
 	broker/controller/kb_ctl_requests.c broker/controller/kb_ctl_requests.h \

@@ -89,6 +89,17 @@ typedef struct kc_topic {
     int32_t zk_version;
 } kc_topic_t;
 
+/* One partition of a reassignment request (/admin/reassign_partitions,
+ * AlterPartitionReassignments): move it to `replicas`, in order (the first
+ * is the preferred leader).  In an API request, NULL replicas (n_replicas
+ * -1) asks to cancel the reassignment under way. */
+typedef struct kc_reassign_entry {
+    char *topic;
+    int32_t partition;
+    int n_replicas;
+    int32_t *replicas;
+} kc_reassign_entry_t;
+
 void kc_endpoint_clear(kc_endpoint_t *e);
 void kc_broker_info_clear(kc_broker_info_t *b);
 void kc_partition_state_clear(kc_partition_state_t *s);

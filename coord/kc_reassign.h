@@ -26,15 +26,7 @@
 #include "coord/kc_model.h"
 #include "coord/kc_zk.h"
 
-/* One partition of a reassignment request: move it to `replicas` (in
- * order: the first is the preferred leader). */
-typedef struct kc_reassign_entry {
-    char *topic;
-    int32_t partition;
-    int n_replicas;
-    int32_t *replicas;
-} kc_reassign_entry_t;
-
+/* Entries (kc_model.h) this file allocated. */
 void kc_reassign_entries_free(kc_reassign_entry_t *e, int n);
 
 /* ---- the JSON ---- */

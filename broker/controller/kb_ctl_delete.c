@@ -292,13 +292,13 @@ static void announce(kb_ctl_deletion_t *d, del_topic_t *t) {
 }
 
 /* Kafka makes a topic whose partitions are being reassigned ineligible for
- * deletion until the reassignment completes.  kbroker does not reassign
- * yet, so no topic is; reassignment will answer here, and call
- * kb_ctl_schedule_reconcile when one completes. */
+ * deletion until the reassignment completes.  kbroker abandons the
+ * reassignments of a topic queued for deletion instead (kb_ctl_reassign.c:
+ * the topic gets no LeaderAndIsr any more, so they could not complete);
+ * the deletion only waits for a write of theirs in flight to the topic
+ * znode, whose read-back brings a reconciliation pass. */
 static bool reassigning(const kb_ctl_deletion_t *d, const del_topic_t *t) {
-    (void)d;
-    (void)t;
-    return false;
+    return kb_ctl_reassign_topic_busy(d->c->reassign, t->name);
 }
 
 /* Step 2 for one replica: its stops go to its broker's current

@@ -370,6 +370,19 @@ static int start_services(kb_process_t *p) {
 
 static bool controller_active(void *controller) { return kb_controller_active(controller); }
 
+static int16_t alter_reassignments(void *controller, const kc_reassign_entry_t *items, int n, int32_t timeout_ms,
+                                   kc_reassign_answer_t *answers, void (*done)(void *arg), void *arg,
+                                   bool *pending) {
+    return kb_controller_alter_reassignments(controller, items, n, timeout_ms, answers, done, arg, pending);
+}
+
+static int16_t list_reassignments(void *controller, const kc_reassign_entry_t *only, int n_only,
+                                  void (*emit)(void *arg, const char *topic, int32_t partition,
+                                               const kc_partition_t *p),
+                                  void *arg) {
+    return kb_controller_list_reassignments(controller, only, n_only, emit, arg);
+}
+
 /* The handlers' view of the broker: its cache, partitions and services,
  * not the ZooKeeper session, the view or the logs.  Filled before the loop
  * runs, so no request sees it half-filled. */
@@ -379,7 +392,8 @@ static void fill_api_ctx(kb_process_t *p) {
                             .topic_creator = b->topic_creator, .config_writer = b->config_writer,
                             .producer_ids = b->producer_ids, .worker = b->worker, .metrics = b->metrics,
                             .coordinator = b->coordinator,
-                            .is_controller = controller_active, .controller = b->controller};
+                            .is_controller = controller_active, .controller = b->controller,
+                            .alter_reassignments = alter_reassignments, .list_reassignments = list_reassignments};
 }
 
 /* The broker epoch requests are fenced with: the czxid of the current

@@ -100,6 +100,12 @@ typedef struct kc_reassign_entry {
     int32_t *replicas;
 } kc_reassign_entry_t;
 
+/* The answer to one partition of an AlterPartitionReassignments request. */
+typedef struct kc_reassign_answer {
+    int16_t error;     /* Kafka's error code; 0: the reassignment is written and under way */
+    char message[240]; /* Kafka's wording; empty when error is 0 */
+} kc_reassign_answer_t;
+
 void kc_endpoint_clear(kc_endpoint_t *e);
 void kc_broker_info_clear(kc_broker_info_t *b);
 void kc_partition_state_clear(kc_partition_state_t *s);

@@ -25,6 +25,7 @@ proto_libkproto_a_SOURCES = \
 	proto/kp_group_records.c proto/kp_group_records.h \
 	proto/kp_offsets.c proto/kp_offsets.h \
 	proto/kp_groupadmin.c proto/kp_groupadmin.h \
+	proto/kp_reassign.c proto/kp_reassign.h \
 	proto/kp_consumer_protocol.c proto/kp_consumer_protocol.h \
 	proto/kp_rpc.c proto/kp_rpc.h
 nodist_proto_libkproto_a_SOURCES = proto/kbroker_rpc.pb-c.c proto/kbroker_rpc.pb-c.h

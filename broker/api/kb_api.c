@@ -60,6 +60,8 @@ static const kb_api_t api_table[] = {
     {KP_API_DESCRIBE_CONFIGS, "DescribeConfigs", 1, 2, 1, 2, 4, kb_api_describeconfigs},
     {KP_API_ALTER_CONFIGS, "AlterConfigs", 0, 1, 0, 1, 2, kb_api_alterconfigs},
     {KP_API_DELETE_GROUPS, "DeleteGroups", 0, 1, 0, 1, 2, kb_api_deletegroups},
+    {KP_API_ALTER_PARTITION_REASSIGNMENTS, "AlterPartitionReassignments", 0, 0, 0, 0, 0, kb_api_alterreassignments},
+    {KP_API_LIST_PARTITION_REASSIGNMENTS, "ListPartitionReassignments", 0, 0, 0, 0, 0, kb_api_listreassignments},
 };
 
 #define API_TABLE_LEN ((int)(sizeof(api_table) / sizeof(api_table[0])))

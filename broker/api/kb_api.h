@@ -19,6 +19,7 @@
 
 #include "broker/kb_config.h"
 #include "broker/net/kb_net.h"
+#include "coord/kc_model.h"
 
 struct event_base;
 typedef struct kb_metadata kb_metadata_t;
@@ -54,6 +55,17 @@ typedef struct kb_api_ctx {
      * serves CreateTopics; NULL: never. */
     bool (*is_controller)(void *arg);
     void *controller;                  /* is_controller's argument */
+    /* AlterPartitionReassignments and ListPartitionReassignments, which
+     * the active controller carries out (kb_controller.h's, wired by
+     * main.c, with `controller` as first argument); NULL: answered
+     * NOT_CONTROLLER. */
+    int16_t (*alter_reassignments)(void *controller, const kc_reassign_entry_t *items, int n, int32_t timeout_ms,
+                                   kc_reassign_answer_t *answers, void (*done)(void *arg), void *arg,
+                                   bool *pending);
+    int16_t (*list_reassignments)(void *controller, const kc_reassign_entry_t *only, int n_only,
+                                  void (*emit)(void *arg, const char *topic, int32_t partition,
+                                               const kc_partition_t *p),
+                                  void *arg);
 } kb_api_ctx_t;
 
 /* The request callback of the Kafka listeners (kb_api_listen); arg is the

@@ -49,12 +49,6 @@ void kb_controller_shutdown(kb_controller_t *c, kc_done_fn done, void *arg);
 
 /* ---- partition reassignments, as the API asks (kb_ctl_reassign.c) ---- */
 
-/* The answer to one entry of an AlterPartitionReassignments request. */
-typedef struct kb_reassign_answer {
-    int16_t error;     /* Kafka's code; 0: the reassignment is written and under way */
-    char message[240]; /* Kafka's wording; empty when error is 0 */
-} kb_reassign_answer_t;
-
 typedef void (*kb_reassign_done_fn)(void *arg);
 
 /*
@@ -65,7 +59,7 @@ typedef void (*kb_reassign_done_fn)(void *arg);
  * UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist or whose
  * topic is being deleted; NO_REASSIGNMENT_IN_PROGRESS for cancelling
  * nothing; INVALID_REQUEST for a partition the request names twice), and
- * the others are started, replacing any reassignment under way for them
+ * the others are started (answers[i], kc_model.h), replacing any reassignment under way for them
  * (the /admin/reassign_partitions entry of such a partition is removed).
  * Returns NOT_CONTROLLER (nothing done) when this broker is not the active
  * controller, else 0.  Then *pending false: every answer is in answers[]
@@ -75,7 +69,7 @@ typedef void (*kb_reassign_done_fn)(void *arg);
  * (NOT_CONTROLLER).  items and answers must stay valid until then.
  */
 int16_t kb_controller_alter_reassignments(kb_controller_t *c, const kc_reassign_entry_t *items, int n,
-                                          int32_t timeout_ms, kb_reassign_answer_t *answers,
+                                          int32_t timeout_ms, kc_reassign_answer_t *answers,
                                           kb_reassign_done_fn done, void *arg, bool *pending);
 
 /* One ongoing reassignment: p's replicas, adding and removing lists. */

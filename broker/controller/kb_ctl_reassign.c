@@ -99,7 +99,7 @@ typedef struct waiter {
 typedef struct alter {
     struct alter *next;
     kb_ctl_reassigner_t *r;
-    kb_reassign_answer_t *answers;
+    kc_reassign_answer_t *answers;
     int pending;
     kb_reassign_done_fn done;
     void *arg;
@@ -915,7 +915,7 @@ static int item_key_cmp(const void *a, const void *b) {
 
 /* Entries naming a partition the request names again are refused, all of
  * them (which one to take would be a guess).  O(n log n). */
-static void refuse_repeated(const kc_reassign_entry_t *items, int n, kb_reassign_answer_t *answers) {
+static void refuse_repeated(const kc_reassign_entry_t *items, int n, kc_reassign_answer_t *answers) {
     item_key_t *keys = n > 1 ? malloc((size_t)n * sizeof(*keys)) : NULL;
     if (!keys) return;
     for (int i = 0; i < n; i++) keys[i] = (item_key_t){items[i].topic, items[i].partition, i};
@@ -931,7 +931,7 @@ static void refuse_repeated(const kc_reassign_entry_t *items, int n, kb_reassign
     free(keys);
 }
 
-static int16_t refuse(kb_reassign_answer_t *ans, int16_t error, const char *fmt, const int32_t *ids, int n) {
+static int16_t refuse(kc_reassign_answer_t *ans, int16_t error, const char *fmt, const int32_t *ids, int n) {
     char list[160];
     ans->error = error;
     snprintf(ans->message, sizeof(ans->message), fmt, ids ? ids_text(ids, n, list, sizeof(list)) : "");
@@ -940,7 +940,7 @@ static int16_t refuse(kb_reassign_answer_t *ans, int16_t error, const char *fmt,
 
 /* Kafka's validateReplicas, then whether the partition can be reassigned
  * (or has something to cancel). */
-static int16_t check_item(kb_ctl_reassigner_t *r, const kc_reassign_entry_t *e, kb_reassign_answer_t *ans) {
+static int16_t check_item(kb_ctl_reassigner_t *r, const kc_reassign_entry_t *e, kc_reassign_answer_t *ans) {
     const kc_view_t *v = r->c->b->view;
     if (e->replicas && e->n_replicas <= 0)
         return refuse(ans, KP_ERR_INVALID_REPLICA_ASSIGNMENT, "Empty replica list specified in partition reassignment.%s",
@@ -993,7 +993,7 @@ static void start_item(kb_ctl_reassigner_t *r, alter_t *a, const kc_reassign_ent
 }
 
 int16_t kb_controller_alter_reassignments(kb_controller_t *c, const kc_reassign_entry_t *items, int n,
-                                          int32_t timeout_ms, kb_reassign_answer_t *answers,
+                                          int32_t timeout_ms, kc_reassign_answer_t *answers,
                                           kb_reassign_done_fn done, void *arg, bool *pending) {
     kb_ctl_reassigner_t *r = c->reassign;
     *pending = false;

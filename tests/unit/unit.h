@@ -14,6 +14,7 @@ Suite *names_suite(void);
 Suite *zkclient_suite(void);
 Suite *reassign_json_suite(void);
 Suite *reassign_rules_suite(void);
+Suite *reassign_codec_suite(void);
 Suite *session_record_suite(void);
 Suite *buf_suite(void);
 Suite *apiversions_suite(void);

@@ -195,7 +195,7 @@ static bool connect_string_valid(const char *connect) {
 /* Connecting and waiting                                              */
 /* ------------------------------------------------------------------ */
 
-static int remaining_ms(const admin_t *a) {
+int remaining_ms(const admin_t *a) {
     struct timespec now;
 
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -207,14 +207,14 @@ static int remaining_ms(const admin_t *a) {
 
 /* A wait that ran out: without a connection ZooKeeper is unreachable,
  * with one it is merely slow or stuck. */
-static int wait_failed(const admin_t *a, const char *doing) {
+int wait_failed(const admin_t *a, const char *doing) {
     if (!kc_session_connected(a->session))
         return fail(EXIT_UNREACHABLE, "lost the connection to ZooKeeper at %s while %s",
                     a->zookeeper, doing);
     return fail(EXIT_ZK_ERROR, "timed out after %d seconds %s", a->timeout_s, doing);
 }
 
-static int admin_connect(admin_t *a) {
+int admin_connect(admin_t *a) {
     clock_gettime(CLOCK_MONOTONIC, &a->deadline);
     a->deadline.tv_sec += a->timeout_s;
     a->base = event_base_new();
@@ -244,7 +244,7 @@ static void view_changed(kc_view_t *v, int what, void *arg) {
 }
 
 /* Connects and waits until the cluster view has read everything once. */
-static int admin_load_view(admin_t *a) {
+int admin_load_view(admin_t *a) {
     int rc = admin_connect(a);
     if (rc != EXIT_OK) return rc;
 
@@ -281,7 +281,7 @@ int print_json(json_t *doc) {
     return EXIT_OK;
 }
 
-static json_t *json_int_list(const int32_t *v, int n) {
+json_t *json_int_list(const int32_t *v, int n) {
     json_t *arr = json_array();
     for (int i = 0; arr != NULL && i < n; i++) json_array_append_new(arr, json_integer(v[i]));
     return arr;
@@ -555,11 +555,17 @@ static int cmd_list_topics(admin_t *a, int argc, char **argv) {
 static json_t *partition_json(const kc_partition_t *p, int id) {
     const kc_partition_state_t *st = p->has_state ? &p->state : NULL;
 
-    return json_pack("{s:i, s:i, s:i, s:o, s:o}", "partition", id, "leader",
-                     st != NULL ? (int)st->leader : -1, "leader_epoch",
-                     st != NULL ? (int)st->leader_epoch : -1, "replicas",
-                     json_int_list(p->replicas, p->n_replicas), "isr",
-                     json_int_list(st != NULL ? st->isr : NULL, st != NULL ? st->n_isr : 0));
+    json_t *o = json_pack("{s:i, s:i, s:i, s:o, s:o}", "partition", id, "leader",
+                          st != NULL ? (int)st->leader : -1, "leader_epoch",
+                          st != NULL ? (int)st->leader_epoch : -1, "replicas",
+                          json_int_list(p->replicas, p->n_replicas), "isr",
+                          json_int_list(st != NULL ? st->isr : NULL, st != NULL ? st->n_isr : 0));
+    /* Only while it is reassigned, so that other output stays as it was. */
+    if (o != NULL && kc_partition_reassigning(p)) {
+        json_object_set_new(o, "adding_replicas", json_int_list(p->adding, p->n_adding));
+        json_object_set_new(o, "removing_replicas", json_int_list(p->removing, p->n_removing));
+    }
+    return o;
 }
 
 static json_t *topic_json(const kc_topic_t *t) {
@@ -578,14 +584,23 @@ static void print_partition_text(const char *topic, const kc_partition_t *p, int
     if (led) snprintf(leader, sizeof(leader), "%d", (int)p->state.leader);
     int_list_text(p->replicas, p->n_replicas, replicas, sizeof(replicas));
     if (p->has_state) int_list_text(p->state.isr, p->state.n_isr, isr, sizeof(isr));
-    printf("\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s\n", topic, id, leader,
+    printf("\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s", topic, id, leader,
            replicas, isr);
+    /* What Kafka 2.6's kafka-topics.sh --bootstrap-server adds for a
+     * partition being reassigned. */
+    if (kc_partition_reassigning(p)) {
+        char adding[1024], removing[1024];
+        printf("\tAdding Replicas: %s\tRemoving Replicas: %s", int_list_text(p->adding, p->n_adding, adding, sizeof(adding)),
+               int_list_text(p->removing, p->n_removing, removing, sizeof(removing)));
+    }
+    putchar('\n');
 }
 
 /* kafka-topics.sh --describe layout; the replication factor is partition
- * 0's replica count, as Kafka reports it. */
+ * 0's replica count (without the replicas a reassignment adds), as Kafka
+ * reports it. */
 static void print_topic_text(const kc_topic_t *t) {
-    int rf = t->n_partitions > 0 ? t->partitions[0].n_replicas : 0;
+    int rf = t->n_partitions > 0 ? t->partitions[0].n_replicas - t->partitions[0].n_adding : 0;
 
     printf("Topic: %s\tPartitionCount: %d\tReplicationFactor: %d\n", t->name, t->n_partitions, rf);
     for (int i = 0; i < t->n_partitions; i++) print_partition_text(t->name, &t->partitions[i], i);
@@ -960,6 +975,7 @@ static const command_t commands[] = {
      "alter-config --topic T [--add-config k=v,k2=[a,b],...] [--delete-config k,k2,...]"},
     {"list-groups", cmd_list_groups, VIA_BROKERS, "list-groups [--state] [--json] [--timeout-ms MS]"},
     {"describe-group", cmd_describe_group, VIA_BROKERS, "describe-group --group G [--json] [--timeout-ms MS]"},
+    {"reassign", cmd_reassign, VIA_ZOOKEEPER, "reassign --plan FILE [--execute | --verify]"},
     {NULL, NULL, VIA_ZOOKEEPER, NULL},
 };
 

@@ -2,7 +2,9 @@
  * kbroker_admin.h - what the two halves of kbroker-admin share: the run's
  * options, the exit statuses, and the helpers that report errors and print
  * JSON.  kbroker_admin.c holds the command table, the ZooKeeper commands
- * and main(); kbroker_admin_groups.c the consumer-group commands, which
+ * and main(); kbroker_admin_reassign.c partition reassignment through
+ * /admin/reassign_partitions; kbroker_admin_groups.c the consumer-group
+ * commands, which
  * reach the brokers through libkclient (client/kcl_groups.h) and never see
  * the Kafka protocol themselves.
  */
@@ -32,6 +34,7 @@ enum {
     EXIT_ZK_ERROR = 7,
     EXIT_NO_GROUP = 8,
     EXIT_BROKER_ERROR = 9,
+    EXIT_TOPIC_BUSY = 10,
 };
 
 /* Everything one run of the tool holds. */
@@ -59,6 +62,20 @@ bool parse_int(const char *s, long min, long max, long *out);
 
 /* Prints a JSON document compactly on one line and releases it. */
 int print_json(json_t *doc);
+json_t *json_int_list(const int32_t *v, int n);
+
+/* Connects to ZooKeeper (--timeout counting from here); an exit status. */
+int admin_connect(admin_t *a);
+/* Milliseconds left of --timeout. */
+int remaining_ms(const admin_t *a);
+/* The exit status, and the line, for a wait that ran out while `doing`. */
+int wait_failed(const admin_t *a, const char *doing);
+/* admin_connect, then waits until the cluster view has read everything
+ * once; an exit status. */
+int admin_load_view(admin_t *a);
+
+/* reassign (kbroker_admin_reassign.c). */
+int cmd_reassign(admin_t *a, int argc, char **argv);
 
 /* The consumer-group commands (kbroker_admin_groups.c). */
 int cmd_list_groups(admin_t *a, int argc, char **argv);

@@ -44,7 +44,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/controller/kb_ctl_fanout.c broker/controller/kb_ctl_fanout.h \
 	broker/controller/kb_ctl_rpc.c broker/controller/kb_ctl_rpc.h \
 	broker/log/kb_log.h broker/log/kb_log_internal.h \
-	broker/log/kb_logmgr.c broker/log/kb_logcreate.c broker/log/kb_log.c broker/log/kb_segment.c \
+	broker/log/kb_logmgr.c broker/log/kb_logcreate.c broker/log/kb_logdelete.c broker/log/kb_log.c broker/log/kb_segment.c \
 	broker/log/kb_checkpoint.c broker/log/kb_flusher.c broker/log/kb_log_timestamp.c \
 	broker/log/kb_epoch_cache.c broker/log/kb_epoch_cache.h broker/log/kb_log_epochs.c broker/log/kb_log_truncate.c \
 	broker/replica/kb_partition.c broker/replica/kb_partition.h broker/replica/kb_replicas.h \

@@ -20,7 +20,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/api/kb_api_listoffsets.c \
 	broker/api/kb_api_findcoordinator.c \
 	broker/api/kb_api_group.c broker/api/kb_api_offsets.c broker/api/kb_api_groupadmin.c \
-	broker/api/kb_api_createtopics.c \
+	broker/api/kb_api_createtopics.c broker/api/kb_api_deletetopics.c \
 	broker/api/kb_api_deleterecords.c \
 	broker/api/kb_api_initproducerid.c \
 	broker/api/kb_api_describeconfigs.c \
@@ -31,6 +31,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/metadata/kb_metadata.c broker/metadata/kb_metadata.h \
 	broker/metadata/kb_metadata_view.c broker/metadata/kb_metadata_view.h \
 	broker/admin/kb_topic_creator.c broker/admin/kb_topic_creator.h \
+	broker/admin/kb_topic_deleter.c broker/admin/kb_topic_deleter.h \
 	broker/admin/kb_producer_ids.c broker/admin/kb_producer_ids.h \
 	broker/admin/kb_config_writer.c broker/admin/kb_config_writer.h \
 	broker/log/kb_retention.c \

@@ -25,6 +25,7 @@ typedef struct kb_producer_ids kb_producer_ids_t;
 typedef struct kb_metadata kb_metadata_t;
 typedef struct kb_metadata_config_feed kb_metadata_config_feed_t;
 typedef struct kb_topic_creator kb_topic_creator_t;
+typedef struct kb_topic_deleter kb_topic_deleter_t;
 typedef struct kb_config_writer kb_config_writer_t;
 typedef struct kb_worker kb_worker_t;
 typedef struct kb_rpc_server kb_rpc_server_t;
@@ -48,6 +49,7 @@ typedef struct kb_broker {
     kb_metrics_http_t *metrics_http;
     kb_producer_ids_t *producer_ids; /* producer ids for InitProducerId (broker/admin) */
     kb_topic_creator_t *topic_creator; /* CreateTopics and auto-creation (broker/admin) */
+    kb_topic_deleter_t *topic_deleter; /* DeleteTopics (broker/admin) */
     kb_config_writer_t *config_writer; /* AlterConfigs' topic config writes (broker/admin) */
     kb_worker_t *worker;         /* num.io.threads threads for work kept off the loop */
     kb_control_t *control;       /* the controller's requests, once served (kb_control_requests.h); NULL before */

@@ -44,6 +44,7 @@
 #include "broker/admin/kb_config_writer.h"
 #include "broker/admin/kb_producer_ids.h"
 #include "broker/admin/kb_topic_creator.h"
+#include "broker/admin/kb_topic_deleter.h"
 #include "broker/group/kb_group.h"
 #include "broker/api/kb_api.h"
 #include "broker/api/kb_api_listen.h"
@@ -143,6 +144,7 @@ static void begin_shutdown(kb_process_t *p, const char *why) {
     /* Requests waiting on the cluster get their answer while the loop can
      * still send it; the rest are answered or dropped at teardown. */
     kb_topic_creator_shutdown(p->broker.topic_creator);
+    kb_topic_deleter_shutdown(p->broker.topic_deleter);
     kb_coordinator_shutdown(p->broker.coordinator);
     if (p->broker.replicas) kb_replicas_stop_creating(p->broker.replicas);
     struct timeval tv = {SHUTDOWN_GRACE_MS / 1000, (SHUTDOWN_GRACE_MS % 1000) * 1000};
@@ -234,6 +236,7 @@ static void on_view_change(kc_view_t *v, int what, void *arg) {
     /* The metadata cache, and through its listeners the services waiting
      * on it (topic creation), see the change. */
     if (b->metadata_config_feed) kb_metadata_config_feed_apply(b->metadata_config_feed);
+    if (b->topic_deleter) kb_topic_deleter_view_changed(b->topic_deleter); /* DeleteTopics waiting */
 }
 
 /* ---- start-up ---- */
@@ -361,11 +364,12 @@ static int start_services(kb_process_t *p) {
     deps = (kb_topic_creator_deps_t){b->base, b->zk, b->metadata, p->cfg.num_partitions,
                                      p->cfg.default_replication_factor, NULL};
     b->topic_creator = kb_topic_creator_new(&deps);
+    b->topic_deleter = kb_topic_deleter_new(&(kb_topic_deleter_deps_t){b->base, b->zk, b->view, NULL});
     b->producer_ids = kb_producer_ids_new(b->zk, p->cfg.broker_id);
     b->config_writer = kb_config_writer_new(b->zk);
     b->coordinator = kb_coordinator_new(&(kb_coordinator_deps_t){b->base, &p->cfg, b->replicas, b->metadata,
                                                                  b->topic_creator, b->worker});
-    return b->topic_creator && b->producer_ids && b->config_writer && b->coordinator ? 0 : -1;
+    return b->topic_creator && b->topic_deleter && b->producer_ids && b->config_writer && b->coordinator ? 0 : -1;
 }
 
 static bool controller_active(void *controller) { return kb_controller_active(controller); }
@@ -389,7 +393,8 @@ static int16_t list_reassignments(void *controller, const kc_reassign_entry_t *o
 static void fill_api_ctx(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
     p->api = (kb_api_ctx_t){.base = b->base, .cfg = &p->cfg, .metadata = b->metadata, .replicas = b->replicas,
-                            .topic_creator = b->topic_creator, .config_writer = b->config_writer,
+                            .topic_creator = b->topic_creator, .topic_deleter = b->topic_deleter,
+                            .config_writer = b->config_writer,
                             .producer_ids = b->producer_ids, .worker = b->worker, .metrics = b->metrics,
                             .coordinator = b->coordinator,
                             .is_controller = controller_active, .controller = b->controller,
@@ -594,6 +599,8 @@ static void teardown(kb_process_t *p) {
     b->rpc_server = NULL;
     kb_topic_creator_free(b->topic_creator);
     b->topic_creator = NULL;
+    kb_topic_deleter_free(b->topic_deleter);
+    b->topic_deleter = NULL;
     /* Jobs still on the worker complete now, on this thread: produces
      * waiting for their validation append or fail while the partitions and
      * logs exist, timestamp searches drop their segment references, and

@@ -132,7 +132,7 @@ static const struct {
                    "'describe-config' (kafka-configs.sh) or 'describe-group' (kafka-consumer-groups.sh)"},
     {"--alter", "kbroker-admin takes a command instead of --alter: try 'alter-config' (kafka-configs.sh); "
                 "partition counts cannot be changed yet"},
-    {"--delete", "deleting topics is not supported yet"},
+    {"--delete", "kbroker-admin takes a command instead of --delete: try 'delete-topic --topic T'"},
     {"--entity-type", "kbroker-admin takes a command instead: try 'describe-config --topic T' or "
                       "'alter-config --topic T'"},
 };
@@ -241,6 +241,7 @@ int admin_connect(admin_t *a) {
 static void view_changed(kc_view_t *v, int what, void *arg) {
     admin_t *a = arg;
     if (kc_view_loaded(v)) a->view_loaded = 1;
+    a->view_changed = 1;
 }
 
 /* Connects and waits until the cluster view has read everything once. */
@@ -255,6 +256,11 @@ int admin_load_view(admin_t *a) {
         return wait_failed(a, "reading the cluster from ZooKeeper");
     return EXIT_OK;
 }
+
+/* What the commands of other files use (kbroker_admin.h). */
+int admin_view(admin_t *a) { return admin_load_view(a); }
+int admin_remaining_ms(const admin_t *a) { return remaining_ms(a); }
+int admin_wait_failed(const admin_t *a, const char *doing) { return wait_failed(a, doing); }
 
 /*
  * Frees the view, then closes the ZooKeeper session (the server drops it at
@@ -973,6 +979,7 @@ static const command_t commands[] = {
     {"describe-config", cmd_describe_config, VIA_ZOOKEEPER, "describe-config (--topic T | --broker N)"},
     {"alter-config", cmd_alter_config, VIA_ZOOKEEPER,
      "alter-config --topic T [--add-config k=v,k2=[a,b],...] [--delete-config k,k2,...]"},
+    {"delete-topic", cmd_delete_topic, VIA_ZOOKEEPER, "delete-topic --topic T [--wait]"},
     {"list-groups", cmd_list_groups, VIA_BROKERS, "list-groups [--state] [--json] [--timeout-ms MS]"},
     {"describe-group", cmd_describe_group, VIA_BROKERS, "describe-group --group G [--json] [--timeout-ms MS]"},
     {"reassign", cmd_reassign, VIA_ZOOKEEPER, "reassign --plan FILE [--execute | --verify]"},

@@ -48,6 +48,7 @@ typedef struct admin {
     kc_session_t *session;
     kc_view_t *view;
     int view_loaded;          /* set from the view's change callback */
+    int view_changed;         /* set on every change the view reports (a waiter clears it) */
 } admin_t;
 
 /* Prints "kbroker-admin: <message>" on stderr and returns status. */
@@ -76,6 +77,17 @@ int admin_load_view(admin_t *a);
 
 /* reassign (kbroker_admin_reassign.c). */
 int cmd_reassign(admin_t *a, int argc, char **argv);
+
+/* Connects and waits until the cluster view has read everything once;
+ * EXIT_OK or the exit status (with its message printed). */
+int admin_view(admin_t *a);
+/* Milliseconds left before --timeout runs out. */
+int admin_remaining_ms(const admin_t *a);
+/* The message and status of a wait that ran out while `doing`. */
+int admin_wait_failed(const admin_t *a, const char *doing);
+
+/* The topic deletion command (kbroker_admin_delete.c). */
+int cmd_delete_topic(admin_t *a, int argc, char **argv);
 
 /* The consumer-group commands (kbroker_admin_groups.c). */
 int cmd_list_groups(admin_t *a, int argc, char **argv);

@@ -24,6 +24,6 @@ KCOORD_LIBS = coord/libkcoord.a $(KBCOMMON_LIBS) $(ZOOKEEPER_LIBS) $(JANSSON_LIB
 # commands through libkclient (client/kcl_groups.h, plain structs only).
 bin_PROGRAMS += kbroker-admin
 kbroker_admin_SOURCES = coord/kbroker_admin.c coord/kbroker_admin.h coord/kbroker_admin_groups.c \
-	coord/kbroker_admin_reassign.c
+	coord/kbroker_admin_reassign.c coord/kbroker_admin_delete.c
 kbroker_admin_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS)
 kbroker_admin_LDADD = $(KCLIENT_LIBS) $(KCOORD_LIBS)

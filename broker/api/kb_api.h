@@ -25,6 +25,7 @@ struct event_base;
 typedef struct kb_metadata kb_metadata_t;
 typedef struct kb_replicas kb_replicas_t;
 typedef struct kb_topic_creator kb_topic_creator_t;
+typedef struct kb_topic_deleter kb_topic_deleter_t;
 typedef struct kb_config_writer kb_config_writer_t;
 typedef struct kb_producer_ids kb_producer_ids_t;
 typedef struct kb_worker kb_worker_t;
@@ -46,13 +47,14 @@ typedef struct kb_api_ctx {
     const kb_metadata_t *metadata;     /* what clients are answered from */
     kb_replicas_t *replicas;           /* the partitions hosted here */
     kb_topic_creator_t *topic_creator; /* CreateTopics and auto-creation */
+    kb_topic_deleter_t *topic_deleter; /* DeleteTopics */
     kb_config_writer_t *config_writer; /* AlterConfigs' writes */
     kb_producer_ids_t *producer_ids;   /* InitProducerId */
     kb_worker_t *worker;               /* work kept off the loop (record checks) */
     kb_metrics_t *metrics;             /* counters the handlers bump */
     kb_coordinator_t *coordinator;     /* consumer groups and committed offsets */
     /* True while this broker is the active controller, the only one that
-     * serves CreateTopics; NULL: never. */
+     * serves CreateTopics and DeleteTopics; NULL: never. */
     bool (*is_controller)(void *arg);
     void *controller;                  /* is_controller's argument */
     /* AlterPartitionReassignments and ListPartitionReassignments, which

@@ -93,6 +93,7 @@ struct kb_api {
 kb_api_status_t kb_api_apiversions(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_metadata(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_createtopics(kb_request_t *req, kp_writer_t *w);
+kb_api_status_t kb_api_deletetopics(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_deleterecords(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_initproducerid(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_describeconfigs(kb_request_t *req, kp_writer_t *w);

@@ -847,6 +847,7 @@ static int rec_topic_cmp(const void *a, const void *b) {
 
 /* The pass's ready records, one write per topic. */
 static void flush_batch(kb_ctl_reassigner_t *r) {
+    if (r->n_batch == 0) return;
     qsort(r->batch, r->n_batch, sizeof(*r->batch), rec_topic_cmp);
     for (size_t i = 0, end; i < r->n_batch; i = end) {
         for (end = i + 1; end < r->n_batch && strcmp(r->batch[end]->topic, r->batch[i]->topic) == 0; end++) continue;

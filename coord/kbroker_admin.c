@@ -1,7 +1,8 @@
 /*
  * kbroker_admin.c - kbroker-admin, the operator's command-line tool.
  *
- * It plays the part of kafka-topics.sh and kafka-configs.sh --zookeeper for
+ * It plays the part of kafka-topics.sh, kafka-configs.sh and
+ * kafka-reassign-partitions.sh --zookeeper (kbroker_admin_reassign.c) for
  * a kbroker cluster: it creates topics and changes their config overrides
  * by writing the same znodes Kafka 2.6 writes, and shows topics, brokers and
  * overrides as ZooKeeper holds them.  All ZooKeeper work goes
@@ -41,6 +42,8 @@
  *   9  a broker answered with an error (COORDINATOR_NOT_AVAILABLE still
  *      after --timeout-ms included), with something that is not a Kafka
  *      answer, or not within --timeout-ms
+ *  10  a reassignment is under way (reassign: /admin/reassign_partitions
+ *      exists; reassign --verify: a partition of the plan is not complete)
  * For the group commands, status 2 means that no bootstrap server (or a
  * broker they named) could be connected to.
  * Every error is one line on stderr starting with "kbroker-admin: ".
@@ -135,12 +138,16 @@ static const struct {
     {"--delete", "kbroker-admin takes a command instead of --delete: try 'delete-topic --topic T'"},
     {"--entity-type", "kbroker-admin takes a command instead: try 'describe-config --topic T' or "
                       "'alter-config --topic T'"},
+    {"--reassignment-json-file", "kbroker-admin takes a command instead of kafka-reassign-partitions.sh's options: "
+                                 "try 'reassign --reassignment-json-file F --execute' (or --verify)"},
+    {"--execute", "kbroker-admin takes a command instead: try 'reassign --plan F'"},
+    {"--verify", "kbroker-admin takes a command instead: try 'reassign --plan F --verify'"},
 };
 
 /* Options of the commands, which go after the command's name. */
 static const char *command_options[] = {"--topic", "--partitions", "--replication-factor", "--replica-assignment",
                                         "--config", "--add-config", "--delete-config", "--broker",
-                                        "--group", "--state", "--json", "--timeout-ms"};
+                                        "--group", "--state", "--json", "--timeout-ms", "--plan"};
 
 /* The hint for an unknown option ("--create" or "--create=x"), or NULL. */
 static const char *option_hint(const char *opt, bool global) {
@@ -1011,7 +1018,8 @@ static void print_help(FILE *out) {
     fputs("\nexit status: 0 ok, 1 usage error (including an invalid config), 2 ZooKeeper\n"
           "or bootstrap server unreachable, 3 topic exists, 4 invalid topic name, 5 invalid\n"
           "partitions/replication factor/assignment, 6 topic not found, 7 other ZooKeeper\n"
-          "error, 8 consumer group not found, 9 broker error or no answer in time\n", out);
+          "error, 8 consumer group not found, 9 broker error or no answer in time, 10 a\n"
+          "reassignment is under way (reassign)\n", out);
 }
 
 /* Sets a->... from one global option; returns -1 to stop with EXIT_OK

@@ -91,8 +91,9 @@ typedef struct kc_topic {
 
 /* One partition of a reassignment request (/admin/reassign_partitions,
  * AlterPartitionReassignments): move it to `replicas`, in order (the first
- * is the preferred leader).  In an API request, NULL replicas (n_replicas
- * -1) asks to cancel the reassignment under way. */
+ * is the preferred leader).  In an API request, n_replicas -1 (a null
+ * list; replicas NULL) asks to cancel the reassignment under way, and 0 is
+ * an empty list (refused). */
 typedef struct kc_reassign_entry {
     char *topic;
     int32_t partition;

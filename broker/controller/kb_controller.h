@@ -53,7 +53,7 @@ typedef void (*kb_reassign_done_fn)(void *arg);
 
 /*
  * AlterPartitionReassignments (Kafka 2.6's processApiPartitionReassignment):
- * each of the n entries (kc_model.h; NULL replicas: cancel) is checked
+ * each of the n entries (kc_model.h; n_replicas -1: cancel) is checked
  * (INVALID_REPLICA_ASSIGNMENT for an empty list, a broker twice, a
  * negative id or a broker to add that is not live;
  * UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist or whose

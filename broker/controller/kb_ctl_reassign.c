@@ -943,10 +943,11 @@ static int16_t refuse(kc_reassign_answer_t *ans, int16_t error, const char *fmt,
  * (or has something to cancel). */
 static int16_t check_item(kb_ctl_reassigner_t *r, const kc_reassign_entry_t *e, kc_reassign_answer_t *ans) {
     const kc_view_t *v = r->c->b->view;
-    if (e->replicas && e->n_replicas <= 0)
+    bool cancel = e->n_replicas < 0;
+    if (!cancel && e->n_replicas == 0)
         return refuse(ans, KP_ERR_INVALID_REPLICA_ASSIGNMENT, "Empty replica list specified in partition reassignment.%s",
                       NULL, 0);
-    for (int i = 0; e->replicas && i < e->n_replicas; i++) {
+    for (int i = 0; !cancel && i < e->n_replicas; i++) {
         if (kc_int32_contains(e->replicas, i, e->replicas[i]))
             return refuse(ans, KP_ERR_INVALID_REPLICA_ASSIGNMENT,
                           "Duplicate replica ids in partition reassignment replica list: %s", e->replicas, e->n_replicas);
@@ -958,11 +959,11 @@ static int16_t check_item(kb_ctl_reassigner_t *r, const kc_reassign_entry_t *e, 
         return refuse(ans, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "The partition does not exist.%s", NULL, 0);
     const kc_partition_t *part = &kc_view_topic(v, e->topic)->partitions[e->partition];
     const rec_t *rec = rec_find(r, e->topic, e->partition);
-    if (!e->replicas && !kc_partition_reassigning(part) && !(rec && rec->requested))
+    if (cancel && !kc_partition_reassigning(part) && !(rec && rec->requested))
         return refuse(ans, KP_ERR_NO_REASSIGNMENT_IN_PROGRESS, "No partition reassignment is in progress.%s", NULL, 0);
     int32_t origin[part->n_replicas], adding[e->n_replicas > 0 ? e->n_replicas : 1];
     int n_origin = kb_reassign_origin(part, origin);
-    int n_adding = e->replicas ? kb_reassign_minus(e->replicas, e->n_replicas, origin, n_origin, adding) : 0;
+    int n_adding = cancel ? 0 : kb_reassign_minus(e->replicas, e->n_replicas, origin, n_origin, adding);
     for (int i = 0; i < n_adding; i++)
         if (!kc_view_broker_live(v, adding[i]))
             return refuse(ans, KP_ERR_INVALID_REPLICA_ASSIGNMENT,
@@ -976,7 +977,8 @@ static void start_item(kb_ctl_reassigner_t *r, alter_t *a, const kc_reassign_ent
     char to[256];
     rec_t *rec = rec_get(r, e->topic, e->partition);
     waiter_t *w = rec ? calloc(1, sizeof(*w)) : NULL;
-    if (!w || !rec_request(r, rec, e->replicas, e->n_replicas)) {
+    bool cancel = e->n_replicas < 0;
+    if (!w || !rec_request(r, rec, cancel ? NULL : e->replicas, e->n_replicas)) {
         free(w);
         refuse(&a->answers[i], KP_ERR_UNKNOWN_SERVER_ERROR, "Out of memory.%s", NULL, 0);
         return;
@@ -985,7 +987,7 @@ static void start_item(kb_ctl_reassigner_t *r, alter_t *a, const kc_reassign_ent
     rec->waiters = w;
     a->pending++;
     drop_add(r, e->topic, e->partition, NULL, 0);
-    if (e->replicas)
+    if (!cancel)
         kc_info("controller", "reassignment of %s-%d to %s requested (AlterPartitionReassignments)", e->topic,
                 (int)e->partition, ids_text(e->replicas, e->n_replicas, to, sizeof(to)));
     else
@@ -1010,6 +1012,7 @@ int16_t kb_controller_alter_reassignments(kb_controller_t *c, const kc_reassign_
         free(a);
         return 0;
     }
+    if (timeout_ms < 0) timeout_ms = 0;
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     a->timer = evtimer_new(c->b->base, alter_timeout, a);
     if (a->timer) evtimer_add(a->timer, &tv);

@@ -263,7 +263,8 @@ def test_alter_and_list_partition_reassignments_from_kafkajs(cluster):
                  [h.Rec(topic, 0, None, None, b"api-%d" % i, (), None) for i in range(1000)])
     plan = plan_file(c, "api-moves", {(topic, 0): [a, b]})
 
-    with h.step("refusals per partition: unknown partition, broker 9 not live"):
+    with h.step("refusals per partition: unknown partition, broker 9 not live, cancelling nothing, an empty or "
+                "negative replica list, a partition twice, not the controller"):
         got = kafkajs(c, "alter", [{"topic": "no-such-topic", "partitionAssignment": [{"partition": 0, "replicas": [a]}]},
                                    {"topic": topic, "partitionAssignment": [{"partition": 0, "replicas": [a, 9]},
                                                                             {"partition": 7, "replicas": [a]}]}])
@@ -278,6 +279,10 @@ def test_alter_and_list_partition_reassignments_from_kafkajs(cluster):
         assert parts[(topic, 0)][0] == INVALID_REQUEST, parts
         err, _, parts = wire_alter(controller, [(topic, [(1, None)])])
         assert (err, parts[(topic, 1)][0]) == (0, NO_REASSIGNMENT_IN_PROGRESS), parts
+        err, _, parts = wire_alter(controller, [(topic, [(1, []), (0, [a, -1])])])
+        assert parts[(topic, 1)] == (INVALID_REPLICA_ASSIGNMENT,
+                                     "Empty replica list specified in partition reassignment."), parts
+        assert parts[(topic, 0)][0] == INVALID_REPLICA_ASSIGNMENT, parts
         err, msg, parts = wire_alter(c.brokers[a], [(topic, [(0, [a, b])])])
         assert (err, parts) == (NOT_CONTROLLER, {}), (err, msg, parts)
         assert wire_list(c.brokers[a])[0] == NOT_CONTROLLER

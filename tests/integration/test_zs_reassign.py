@@ -342,9 +342,11 @@ def test_controller_killed_mid_reassignment_and_the_next_one_finishes_it(cluster
     c = cluster
     ctl = c.controller()
     other, target = [i for i in BROKERS if i != ctl]
-    topic = "failover-moves"
+    topic, api_topic = "failover-moves", "failover-api"
     c.create_topic(topic, assignment=f"{ctl}:{other},{other}:{ctl}")
+    c.create_topic(api_topic, assignment=f"{ctl}:{other}")
     h.wait_full_isr(c, topic)
+    h.wait_full_isr(c, api_topic)
     h.ck_produce(h.ck_producer(c.bootstrap(), acks="all"),
                  [h.Rec(topic, i % 2, None, None, b"f-%d" % i, (), None) for i in range(2000)])
     plan = plan_file(c, "failover", {(topic, 0): [other, target], (topic, 1): [target, other]})
@@ -369,6 +371,10 @@ def test_controller_killed_mid_reassignment_and_the_next_one_finishes_it(cluster
             assert r.returncode == 0, r.stderr
             h.wait_until(lambda: c.topic(topic)["adding_replicas"] == {"0": [target], "1": [target]} or None, 30,
                          "both partitions' reassignments to start")
+        with h.step(f"and AlterPartitionReassignments moves {api_topic}-0 to [{other},{target}] (no znode entry)"):
+            err, _, parts = wire_alter(c.brokers[ctl], [(api_topic, [(0, [other, target])])])
+            assert (err, parts) == (0, {(api_topic, 0): (0, None)}), parts
+            assert c.topic(api_topic)["adding_replicas"] == {"0": [target]}
         with h.step("a second --execute is refused while the request is there"):
             r = c.admin("reassign", "--plan", plan_file(c, "other", {(topic, 0): [ctl, other]}))
             assert r.returncode == EXIT_BUSY, r
@@ -378,10 +384,12 @@ def test_controller_killed_mid_reassignment_and_the_next_one_finishes_it(cluster
     # Resumed at once: frozen until the takeover (a whole session timeout)
     # it could lose its own session too.  It catches up while nobody is
     # controller; the reassignments stay half done until one is.
-    with h.step(f"broker {target} resumed; broker {other} becomes the controller"):
-        c.wait_controller(among=[other], timeout=60)
-    with h.step("the new controller finishes both moves"):
+    with h.step(f"broker {target} resumed; broker {other} or {target} becomes the controller"):
+        c.wait_controller(among=[other, target], timeout=60)
+    with h.step("the new controller finishes the three moves, the API's resumed from the topic znode alone"):
         done = h.wait_until(lambda: reassignment_over(c, topic), 120, f"the reassignment of {topic}")
+        api_done = h.wait_until(lambda: reassignment_over(c, api_topic), 120, f"the reassignment of {api_topic}")
+    assert api_done["partitions"]["0"] == [other, target]
     assert {p: done["partitions"][str(p)] for p in (0, 1)} == {0: [other, target], 1: [target, other]}
     for p in (0, 1):
         st = c.state(topic, p)

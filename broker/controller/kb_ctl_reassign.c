@@ -776,69 +776,78 @@ static void log_write(const rec_t *rec) {
             ids_text(w->removing, w->n_removing, c, sizeof(c)));
 }
 
+/* What one topic znode write carries, built record by record. */
+typedef struct write_build {
+    kc_partition_t *parts;         /* the topic's partitions, the records' with their new lists */
+    kc_reassign_state_t *states;
+    kc_partition_state_t *next;    /* the states written (leader epoch + 1) */
+    int n_states;
+    multi_ctx_t *x;
+} write_build_t;
+
+static void build_free(write_build_t *w) {
+    free(w->parts);
+    free(w->states);
+    free(w->next);
+    if (w->x) free(w->x->parts);
+    free(w->x);
+}
+
+/* Adds one record to the write: its lists, and its state with the leader
+ * epoch raised (skipped, to be decided again, when the state is busy). */
+static void build_add(kb_ctl_reassigner_t *r, write_build_t *w, const kc_topic_t *t, rec_t *rec) {
+    const kc_partition_t *cur = &t->partitions[rec->partition];
+    multi_part_t *mp = &w->x->parts[w->x->n];
+    if (cur->has_state) {
+        part_ref_t ref = kb_ctl_part_ref(rec->topic, rec->partition);
+        kc_partition_state_t *next = &w->next[w->n_states];
+        kb_reassign_bump(&cur->state, r->c->epoch, next);
+        if (!(mp->token = kb_ctl_write_begin(r->c, &ref, next->zk_version + 1))) {
+            want_clear(rec); /* busy after all: decided again when its state is read back */
+            return;
+        }
+        w->states[w->n_states++] = (kc_reassign_state_t){.partition = rec->partition, .state = next};
+    }
+    kc_partition_t *p = &w->parts[rec->partition];
+    p->replicas = rec->want.replicas;
+    p->n_replicas = rec->want.n_replicas;
+    p->adding = rec->want.adding;
+    p->n_adding = rec->want.n_adding;
+    p->removing = rec->want.removing;
+    p->n_removing = rec->want.n_removing;
+    rec->stage = R_WRITING;
+    rec->op = mp->op = ++r->next_op;
+    rec->written_seq = rec->req_seq;
+    mp->partition = rec->partition;
+    w->x->n++;
+    log_write(rec);
+}
+
 /* One multi for the n records of topic t: the topic znode with their
  * lists, and each one's state with its leader epoch + 1. */
 static void write_topic(kb_ctl_reassigner_t *r, const kc_topic_t *t, rec_t **recs, size_t n) {
-    kb_controller_t *c = r->c;
-    kc_partition_t *parts = malloc((size_t)t->n_partitions * sizeof(*parts));
-    kc_reassign_state_t *states = malloc(n * sizeof(*states));
-    kc_partition_state_t *next = malloc(n * sizeof(*next));
-    multi_ctx_t *x = multi_ctx_new(r, t, n);
+    write_build_t w = {.parts = malloc((size_t)t->n_partitions * sizeof(*w.parts)),
+                       .states = malloc(n * sizeof(*w.states)), .next = malloc(n * sizeof(*w.next)),
+                       .x = multi_ctx_new(r, t, n)};
     topic_busy_t *busy = busy_mark(r, t->name);
-    int n_states = 0;
-    if (!parts || !states || !next || !x || !busy) goto fail;
-    memcpy(parts, t->partitions, (size_t)t->n_partitions * sizeof(*parts));
-    for (size_t i = 0; i < n; i++) {
-        rec_t *rec = recs[i];
-        const kc_partition_t *cur = &t->partitions[rec->partition];
-        kc_partition_t *p = &parts[rec->partition];
-        part_ref_t ref = kb_ctl_part_ref(rec->topic, rec->partition);
-        if (cur->has_state) {
-            kb_reassign_bump(&cur->state, c->epoch, &next[n_states]);
-            if (!(x->parts[x->n].token = kb_ctl_write_begin(c, &ref, next[n_states].zk_version + 1))) {
-                want_clear(rec); /* busy after all: decided again when its state is read back */
-                continue;
-            }
-            states[n_states] = (kc_reassign_state_t){.partition = rec->partition, .state = &next[n_states]};
-            n_states++;
-        }
-        p->replicas = rec->want.replicas;
-        p->n_replicas = rec->want.n_replicas;
-        p->adding = rec->want.adding;
-        p->n_adding = rec->want.n_adding;
-        p->removing = rec->want.removing;
-        p->n_removing = rec->want.n_removing;
-        rec->stage = R_WRITING;
-        rec->op = x->parts[x->n].op = ++r->next_op;
-        rec->written_seq = rec->req_seq;
-        x->parts[x->n++].partition = rec->partition;
-        log_write(rec);
-    }
-    if (x->n == 0) {
-        free(x->parts);
-        free(x);
-        free(parts);
-        free(states);
-        free(next);
+    if (!w.parts || !w.states || !w.next || !w.x || !busy) {
+        kc_error("controller", "out of memory writing the reassignment of topic %s; retrying", t->name);
+        for (size_t i = 0; i < n; i++) want_clear(recs[i]);
+        build_free(&w);
+        retry_later(r);
         return;
     }
-    busy->writing = true;
-    kc_topic_t topic = *t;
-    topic.partitions = parts;
-    kc_reassign_write_topic(c->b->zk, &topic, t->zk_version, states, n_states, c->epoch_zk_version, multi_done, x);
-    free(parts);
-    free(states);
-    free(next);
-    return;
-fail:
-    kc_error("controller", "out of memory writing the reassignment of topic %s; retrying", t->name);
-    for (size_t i = 0; i < n; i++) want_clear(recs[i]);
-    if (x) free(x->parts);
-    free(x);
-    free(parts);
-    free(states);
-    free(next);
-    retry_later(r);
+    memcpy(w.parts, t->partitions, (size_t)t->n_partitions * sizeof(*w.parts));
+    for (size_t i = 0; i < n; i++) build_add(r, &w, t, recs[i]);
+    if (w.x->n > 0) {
+        kc_topic_t topic = *t;
+        topic.partitions = w.parts;
+        busy->writing = true;
+        kc_reassign_write_topic(r->c->b->zk, &topic, t->zk_version, w.states, w.n_states, r->c->epoch_zk_version,
+                                multi_done, w.x);
+        w.x = NULL; /* the write's now */
+    }
+    build_free(&w);
 }
 
 static int rec_topic_cmp(const void *a, const void *b) {

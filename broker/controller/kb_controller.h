@@ -12,6 +12,10 @@
  * the /isr_change_notification entries partition leaders publish after
  * shrinking an ISR, deleting each (all of them on taking the role).
  *
+ * It carries out partition reassignments (kb_ctl_reassign.c): those asked
+ * through /admin/reassign_partitions or AlterPartitionReassignments (below),
+ * and those a predecessor left under way in the topic znodes.
+ *
  * It tells every live broker what it decided over the inter-broker RPC
  * (kb_ctl_fanout.h says what is sent when): LeaderAndIsr to the replicas of
  * each partition whose state it wrote, UpdateMetadata to everyone, the full

@@ -26,6 +26,7 @@ typedef struct kb_metadata kb_metadata_t;
 typedef struct kb_metadata_config_feed kb_metadata_config_feed_t;
 typedef struct kb_topic_creator kb_topic_creator_t;
 typedef struct kb_partition_adder kb_partition_adder_t;
+typedef struct kb_topic_deleter kb_topic_deleter_t;
 typedef struct kb_config_writer kb_config_writer_t;
 typedef struct kb_worker kb_worker_t;
 typedef struct kb_rpc_server kb_rpc_server_t;
@@ -50,6 +51,7 @@ typedef struct kb_broker {
     kb_producer_ids_t *producer_ids; /* producer ids for InitProducerId (broker/admin) */
     kb_topic_creator_t *topic_creator; /* CreateTopics and auto-creation (broker/admin) */
     kb_partition_adder_t *partition_adder; /* CreatePartitions (broker/admin) */
+    kb_topic_deleter_t *topic_deleter; /* DeleteTopics (broker/admin) */
     kb_config_writer_t *config_writer; /* AlterConfigs' topic config writes (broker/admin) */
     kb_worker_t *worker;         /* num.io.threads threads for work kept off the loop */
     kb_control_t *control;       /* the controller's requests, once served (kb_control_requests.h); NULL before */

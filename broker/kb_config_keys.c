@@ -164,7 +164,7 @@ static const kb_config_key_t keys[] = {
     {"default.replication.factor", KB_CT_I32, F(default_replication_factor), "1", GE32(1), NULL, KB_USED},
     {"min.insync.replicas", KB_CT_I32, F(min_insync_replicas), "1", GE32(1), NULL, KB_USED},
     {"auto.create.topics.enable", KB_CT_BOOL, F(auto_create_topics_enable), "true", NR, NULL, KB_USED},
-    {"delete.topic.enable", KB_CT_BOOL, F(delete_topic_enable), "true", NR, NULL, KB_UNUSED},
+    {"delete.topic.enable", KB_CT_BOOL, F(delete_topic_enable), "true", NR, NULL, KB_USED},
     {"unclean.leader.election.enable", KB_CT_BOOL, F(unclean_leader_election_enable), "false", NR, NULL, KB_USED},
     {"create.topic.policy.class.name", KB_CT_STRING, NOF, NULL, NR, refuse_policy, KB_UNUSED},
     {"alter.config.policy.class.name", KB_CT_STRING, NOF, NULL, NR, refuse_policy, KB_UNUSED},

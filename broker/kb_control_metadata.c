@@ -252,16 +252,16 @@ static bool state_as_assigned(const kc_topic_t *t, const Kbroker__Rpc__Partition
 
 /* Every state of a topic not being deleted names a partition the view
  * holds, as the view assigns it (state_as_assigned), and a topic deleted
- * (leader -2) is one the view no longer holds (kb_control_requests.h,
- * "What ZooKeeper holds"): 0, or 3 for the whole request.  One view
- * lookup per topic. */
+ * (leader -2) is one the view no longer holds or lists under
+ * /admin/delete_topics (kb_control_requests.h, "What ZooKeeper holds"): 0,
+ * or 3 for the whole request.  One view lookup per topic. */
 static int16_t plan_known(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataRequest *req, const plan_t *p) {
     const Kbroker__Rpc__PartitionState *first = NULL;
     size_t unknown = 0;
     for (size_t k = 0; k < p->n_groups; k++) {
         const group_t *g = &p->groups[k];
         const kc_topic_t *t = view_topic(c, p->refs[g->from].topic);
-        if (g->deleted && !t) continue;
+        if (g->deleted && (!t || kc_view_topic_marked(c->deps.view, t->name))) continue;
         for (size_t i = g->from; i < g->to; i++) {
             const Kbroker__Rpc__PartitionState *ps = req->partition_states[p->refs[i].pos];
             if (!g->deleted && t && state_as_assigned(t, ps)) continue;

@@ -59,9 +59,10 @@
  *     count.  A topic cached with more partitions than the view gives it
  *     (deleted and created again smaller) is cut to the view's count when
  *     a request names it.  Leader -2 (deletion) is taken only for a topic
- *     the view no longer holds (its znode is gone); otherwise a forged
- *     request could hide a live topic.  (When topic deletion comes, the
- *     view must also know the topics marked for deletion.)  Every live
+ *     the view no longer holds (its znode is gone) or lists as marked for
+ *     deletion (/admin/delete_topics: the controller marks a topic -2 from
+ *     the moment it queues its deletion); otherwise a forged request could
+ *     hide a live topic.  Every live
  *     broker must be registered as the view sees it, with the rack and
  *     endpoints of its registration, so that no request can send this
  *     broker's clients to another host.

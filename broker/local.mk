@@ -20,8 +20,9 @@ broker_libkbroker_a_SOURCES = \
 	broker/api/kb_api_listoffsets.c \
 	broker/api/kb_api_findcoordinator.c \
 	broker/api/kb_api_group.c broker/api/kb_api_offsets.c broker/api/kb_api_groupadmin.c \
-	broker/api/kb_api_createtopics.c broker/api/kb_api_createpartitions.c \
+	broker/api/kb_api_createtopics.c broker/api/kb_api_createpartitions.c broker/api/kb_api_deletetopics.c \
 	broker/api/kb_api_deleterecords.c \
+	broker/api/kb_api_reassign.c \
 	broker/api/kb_api_initproducerid.c \
 	broker/api/kb_api_describeconfigs.c \
 	broker/api/kb_api_alterconfigs.c \
@@ -32,19 +33,23 @@ broker_libkbroker_a_SOURCES = \
 	broker/metadata/kb_metadata_view.c broker/metadata/kb_metadata_view.h \
 	broker/admin/kb_topic_creator.c broker/admin/kb_topic_creator.h \
 	broker/admin/kb_partition_adder.c broker/admin/kb_partition_adder.h \
+	broker/admin/kb_topic_deleter.c broker/admin/kb_topic_deleter.h \
 	broker/admin/kb_producer_ids.c broker/admin/kb_producer_ids.h \
 	broker/admin/kb_config_writer.c broker/admin/kb_config_writer.h \
 	broker/log/kb_retention.c \
 	broker/log/kb_producer_state.c broker/log/kb_producer_state.h \
 	broker/controller/kb_controller.c broker/controller/kb_controller.h broker/controller/kb_ctl_internal.h \
 	broker/controller/kb_elect.c broker/controller/kb_elect.h \
+	broker/controller/kb_reassign.c broker/controller/kb_reassign.h \
+	broker/controller/kb_ctl_reassign.c \
+	broker/controller/kb_ctl_delete.c \
 	broker/controller/kb_ctl_keys.c broker/controller/kb_ctl_keys.h \
 	broker/controller/kb_ctl_requests.c broker/controller/kb_ctl_requests.h \
 	broker/controller/kb_ctl_queue.c broker/controller/kb_ctl_queue.h \
 	broker/controller/kb_ctl_fanout.c broker/controller/kb_ctl_fanout.h \
 	broker/controller/kb_ctl_rpc.c broker/controller/kb_ctl_rpc.h \
 	broker/log/kb_log.h broker/log/kb_log_internal.h \
-	broker/log/kb_logmgr.c broker/log/kb_logcreate.c broker/log/kb_log.c broker/log/kb_segment.c \
+	broker/log/kb_logmgr.c broker/log/kb_logcreate.c broker/log/kb_logdelete.c broker/log/kb_log.c broker/log/kb_segment.c \
 	broker/log/kb_checkpoint.c broker/log/kb_flusher.c broker/log/kb_log_timestamp.c \
 	broker/log/kb_epoch_cache.c broker/log/kb_epoch_cache.h broker/log/kb_log_epochs.c broker/log/kb_log_truncate.c \
 	broker/replica/kb_partition.c broker/replica/kb_partition.h broker/replica/kb_replicas.h \

@@ -45,6 +45,7 @@
 #include "broker/admin/kb_producer_ids.h"
 #include "broker/admin/kb_partition_adder.h"
 #include "broker/admin/kb_topic_creator.h"
+#include "broker/admin/kb_topic_deleter.h"
 #include "broker/group/kb_group.h"
 #include "broker/api/kb_api.h"
 #include "broker/api/kb_api_listen.h"
@@ -145,6 +146,7 @@ static void begin_shutdown(kb_process_t *p, const char *why) {
      * still send it; the rest are answered or dropped at teardown. */
     kb_topic_creator_shutdown(p->broker.topic_creator);
     kb_partition_adder_shutdown(p->broker.partition_adder);
+    kb_topic_deleter_shutdown(p->broker.topic_deleter);
     kb_coordinator_shutdown(p->broker.coordinator);
     if (p->broker.replicas) kb_replicas_stop_creating(p->broker.replicas);
     struct timeval tv = {SHUTDOWN_GRACE_MS / 1000, (SHUTDOWN_GRACE_MS % 1000) * 1000};
@@ -236,6 +238,7 @@ static void on_view_change(kc_view_t *v, int what, void *arg) {
     /* The metadata cache, and through its listeners the services waiting
      * on it (topic creation), see the change. */
     if (b->metadata_config_feed) kb_metadata_config_feed_apply(b->metadata_config_feed);
+    if (b->topic_deleter) kb_topic_deleter_view_changed(b->topic_deleter); /* DeleteTopics waiting */
 }
 
 /* ---- start-up ---- */
@@ -364,14 +367,31 @@ static int start_services(kb_process_t *p) {
                                      p->cfg.default_replication_factor, NULL};
     b->topic_creator = kb_topic_creator_new(&deps);
     b->partition_adder = kb_partition_adder_new(&(kb_partition_adder_deps_t){b->base, b->zk, b->metadata, NULL});
+    b->topic_deleter = kb_topic_deleter_new(&(kb_topic_deleter_deps_t){b->base, b->zk, b->view, NULL});
     b->producer_ids = kb_producer_ids_new(b->zk, p->cfg.broker_id);
     b->config_writer = kb_config_writer_new(b->zk);
     b->coordinator = kb_coordinator_new(&(kb_coordinator_deps_t){b->base, &p->cfg, b->replicas, b->metadata,
                                                                  b->topic_creator, b->worker});
-    return b->topic_creator && b->partition_adder && b->producer_ids && b->config_writer && b->coordinator ? 0 : -1;
+    return b->topic_creator && b->partition_adder && b->topic_deleter && b->producer_ids && b->config_writer &&
+                   b->coordinator
+               ? 0
+               : -1;
 }
 
 static bool controller_active(void *controller) { return kb_controller_active(controller); }
+
+static int16_t alter_reassignments(void *controller, const kc_reassign_entry_t *items, int n, int32_t timeout_ms,
+                                   kc_reassign_answer_t *answers, void (*done)(void *arg), void *arg,
+                                   bool *pending) {
+    return kb_controller_alter_reassignments(controller, items, n, timeout_ms, answers, done, arg, pending);
+}
+
+static int16_t list_reassignments(void *controller, const kc_reassign_entry_t *only, int n_only,
+                                  void (*emit)(void *arg, const char *topic, int32_t partition,
+                                               const kc_partition_t *p),
+                                  void *arg) {
+    return kb_controller_list_reassignments(controller, only, n_only, emit, arg);
+}
 
 /* The handlers' view of the broker: its cache, partitions and services,
  * not the ZooKeeper session, the view or the logs.  Filled before the loop
@@ -380,10 +400,12 @@ static void fill_api_ctx(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
     p->api = (kb_api_ctx_t){.base = b->base, .cfg = &p->cfg, .metadata = b->metadata, .replicas = b->replicas,
                             .topic_creator = b->topic_creator, .partition_adder = b->partition_adder,
+                            .topic_deleter = b->topic_deleter,
                             .config_writer = b->config_writer,
                             .producer_ids = b->producer_ids, .worker = b->worker, .metrics = b->metrics,
                             .coordinator = b->coordinator,
-                            .is_controller = controller_active, .controller = b->controller};
+                            .is_controller = controller_active, .controller = b->controller,
+                            .alter_reassignments = alter_reassignments, .list_reassignments = list_reassignments};
 }
 
 /* The broker epoch requests are fenced with: the czxid of the current
@@ -587,6 +609,8 @@ static void teardown(kb_process_t *p) {
     b->topic_creator = NULL;
     kb_partition_adder_free(b->partition_adder);
     b->partition_adder = NULL;
+    kb_topic_deleter_free(b->topic_deleter);
+    b->topic_deleter = NULL;
     /* Jobs still on the worker complete now, on this thread: produces
      * waiting for their validation append or fail while the partitions and
      * logs exist, timestamp searches drop their segment references, and

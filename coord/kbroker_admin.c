@@ -1,9 +1,11 @@
 /*
  * kbroker_admin.c - kbroker-admin, the operator's command-line tool.
  *
- * It plays the part of kafka-topics.sh and kafka-configs.sh --zookeeper for
- * a kbroker cluster: it creates topics, adds partitions to them
- * (kbroker_admin_alter.c) and changes their config overrides
+ * It plays the part of kafka-topics.sh, kafka-configs.sh and
+ * kafka-reassign-partitions.sh --zookeeper for a kbroker cluster: it creates
+ * topics, adds partitions to them (kbroker_admin_alter.c), deletes them
+ * (kbroker_admin_delete.c), moves their replicas (kbroker_admin_reassign.c)
+ * and changes their config overrides
  * by writing the same znodes Kafka 2.6 writes, and shows topics, brokers and
  * overrides as ZooKeeper holds them.  All ZooKeeper work goes
  * through libkcoord (the session, the watched cluster view and topic
@@ -51,7 +53,9 @@
  *   9  a broker answered with an error (COORDINATOR_NOT_AVAILABLE still
  *      after --timeout-ms included), with something that is not a Kafka
  *      answer, or not within --timeout-ms
- *  10  the topic is marked for deletion or being reassigned (alter-topic)
+ *  10  the topic is marked for deletion or being reassigned (alter-topic);
+ *      a reassignment is under way (reassign: /admin/reassign_partitions
+ *      exists; reassign --verify: a partition of the plan is not complete)
  * For the group commands, status 2 means that no bootstrap server (or a
  * broker they named) could be connected to.
  * Every error is one line on stderr starting with "kbroker-admin: ".
@@ -144,7 +148,7 @@ bool parse_int(const char *s, long min, long max, long *out) {
 /* Options of the commands, which go after the command's name. */
 static const char *command_options[] = {"--topic", "--partitions", "--replication-factor", "--replica-assignment",
                                         "--config", "--add-config", "--delete-config", "--broker",
-                                        "--group", "--state", "--json", "--timeout-ms"};
+                                        "--group", "--state", "--json", "--timeout-ms", "--plan"};
 
 /* The hint for a command option ("--topic" or "--topic=x") given before
  * the command, or NULL. */
@@ -244,6 +248,7 @@ int admin_connect(admin_t *a) {
 static void view_changed(kc_view_t *v, int what, void *arg) {
     admin_t *a = arg;
     if (kc_view_loaded(v)) a->view_loaded = 1;
+    a->view_changed = 1;
 }
 
 /* Connects and waits until the cluster view has read everything once; a
@@ -464,6 +469,9 @@ static int write_topic(admin_t *a, const kc_topic_t *plan, const create_args_t *
     if (kc_session_wait(a->session, &w.done, admin_remaining_ms(a)) < 0)
         return admin_wait_failed(a, "creating the topic; it may or may not exist now");
     if (w.rc == KC_EXISTS) return fail(EXIT_TOPIC_EXISTS, "topic '%s' already exists", plan->name);
+    if (w.rc == KC_MARKED)
+        return fail(EXIT_TOPIC_EXISTS, "topic '%s' is marked for deletion; create it again once its deletion "
+                    "is complete", plan->name);
     if (w.rc != KC_OK)
         return fail(EXIT_ZK_ERROR, "cannot create topic '%s': %s", plan->name, kc_strerror(w.rc));
     if (!a->quiet) printf("Created topic %s.\n", plan->name);
@@ -558,11 +566,17 @@ static int cmd_list_topics(admin_t *a, int argc, char **argv) {
 static json_t *partition_json(const kc_partition_t *p, int id) {
     const kc_partition_state_t *st = p->has_state ? &p->state : NULL;
 
-    return json_pack("{s:i, s:i, s:i, s:o, s:o}", "partition", id, "leader",
-                     st != NULL ? (int)st->leader : -1, "leader_epoch",
-                     st != NULL ? (int)st->leader_epoch : -1, "replicas",
-                     json_int_list(p->replicas, p->n_replicas), "isr",
-                     json_int_list(st != NULL ? st->isr : NULL, st != NULL ? st->n_isr : 0));
+    json_t *o = json_pack("{s:i, s:i, s:i, s:o, s:o}", "partition", id, "leader",
+                          st != NULL ? (int)st->leader : -1, "leader_epoch",
+                          st != NULL ? (int)st->leader_epoch : -1, "replicas",
+                          json_int_list(p->replicas, p->n_replicas), "isr",
+                          json_int_list(st != NULL ? st->isr : NULL, st != NULL ? st->n_isr : 0));
+    /* Only while it is reassigned, so that other output stays as it was. */
+    if (o != NULL && kc_partition_reassigning(p)) {
+        json_object_set_new(o, "adding_replicas", json_int_list(p->adding, p->n_adding));
+        json_object_set_new(o, "removing_replicas", json_int_list(p->removing, p->n_removing));
+    }
+    return o;
 }
 
 static json_t *topic_json(const kc_topic_t *t) {
@@ -581,14 +595,23 @@ static void print_partition_text(const char *topic, const kc_partition_t *p, int
     if (led) snprintf(leader, sizeof(leader), "%d", (int)p->state.leader);
     int_list_text(p->replicas, p->n_replicas, replicas, sizeof(replicas));
     if (p->has_state) int_list_text(p->state.isr, p->state.n_isr, isr, sizeof(isr));
-    printf("\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s\n", topic, id, leader,
+    printf("\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s", topic, id, leader,
            replicas, isr);
+    /* What Kafka 2.6's kafka-topics.sh --bootstrap-server adds for a
+     * partition being reassigned. */
+    if (kc_partition_reassigning(p)) {
+        char adding[1024], removing[1024];
+        printf("\tAdding Replicas: %s\tRemoving Replicas: %s", int_list_text(p->adding, p->n_adding, adding, sizeof(adding)),
+               int_list_text(p->removing, p->n_removing, removing, sizeof(removing)));
+    }
+    putchar('\n');
 }
 
 /* kafka-topics.sh --describe layout; the replication factor is partition
- * 0's replica count, as Kafka reports it. */
+ * 0's replica count (without the replicas a reassignment adds), as Kafka
+ * reports it. */
 static void print_topic_text(const kc_topic_t *t) {
-    int rf = t->n_partitions > 0 ? t->partitions[0].n_replicas : 0;
+    int rf = t->n_partitions > 0 ? t->partitions[0].n_replicas - t->partitions[0].n_adding : 0;
 
     printf("Topic: %s\tPartitionCount: %d\tReplicationFactor: %d\n", t->name, t->n_partitions, rf);
     for (int i = 0; i < t->n_partitions; i++) print_partition_text(t->name, &t->partitions[i], i);
@@ -985,6 +1008,8 @@ static const command_t commands[] = {
      "alter-config --topic T [--add-config k=v,k2=[a,b],...] [--delete-config k,k2,...]"},
     {"alter-topic", cmd_alter_topic, VIA_ZOOKEEPER,
      "alter-topic --topic T --partitions N [--replica-assignment 0:1,1:2,...]"},
+    {"delete-topic", cmd_delete_topic, VIA_ZOOKEEPER, "delete-topic --topic T [--wait]"},
+    {"reassign", cmd_reassign, VIA_ZOOKEEPER, "reassign --plan FILE [--execute | --verify]"},
     {"list-groups", cmd_list_groups, VIA_BROKERS, "list-groups [--state] [--json] [--timeout-ms MS]"},
     {"describe-group", cmd_describe_group, VIA_BROKERS, "describe-group --group G [--json] [--timeout-ms MS]"},
     {"kafka-topics", kafka_topics_main, VIA_KAFKA_TOOL,
@@ -1026,7 +1051,7 @@ static void print_help(FILE *out) {
           "or bootstrap server unreachable, 3 topic exists, 4 invalid topic name, 5 invalid\n"
           "partitions/replication factor/assignment, 6 topic not found, 7 other ZooKeeper\n"
           "error, 8 consumer group not found, 9 broker error or no answer in time, 10 topic\n"
-          "being deleted or reassigned (alter-topic)\n", out);
+          "being deleted or reassigned (alter-topic), or a reassignment under way (reassign)\n", out);
 }
 
 /* Sets a->... from one global option; returns -1 to stop with EXIT_OK

@@ -3,6 +3,8 @@
  * options, the exit statuses, and the helpers that report errors and print
  * JSON.  kbroker_admin.c holds the command table, the ZooKeeper commands
  * and main(); kbroker_admin_alter.c alter-topic (adding partitions);
+ * kbroker_admin_delete.c delete-topic; kbroker_admin_reassign.c partition
+ * reassignment through /admin/reassign_partitions;
  * kbroker_admin_groups.c the consumer-group commands, which
  * reach the brokers through libkclient (client/kcl_groups.h) and never see
  * the Kafka protocol themselves; kbroker_admin_kafka_*.c the front ends
@@ -53,6 +55,7 @@ typedef struct admin {
     kc_session_t *session;
     kc_view_t *view;
     int view_loaded;          /* set from the view's change callback */
+    int view_changed;         /* set on every change the view reports (a waiter clears it) */
 } admin_t;
 
 /* How fail() words a failure (admin_set_error_style, once, before any
@@ -111,6 +114,11 @@ int admin_read_configs(admin_t *a, const char *type, const char *name, kc_config
 int admin_write_topic_configs(admin_t *a, const char *topic, const kc_config_entry_t *e, int n);
 /* Runs the kbroker-admin command argv[0] with its options in argv[1..]. */
 int admin_command(admin_t *a, int argc, char **argv);
+
+/* reassign (kbroker_admin_reassign.c). */
+int cmd_reassign(admin_t *a, int argc, char **argv);
+/* The topic deletion command (kbroker_admin_delete.c). */
+int cmd_delete_topic(admin_t *a, int argc, char **argv);
 
 /* The consumer-group commands (kbroker_admin_groups.c). */
 int cmd_list_groups(admin_t *a, int argc, char **argv);

@@ -677,9 +677,6 @@ static int zk_alter_partitions(topics_run_t *r, const char *topic) {
     if (kc_topic_is_internal(topic))
         return fail(KAFKA_EXIT_FAILED, "The number of partitions for the internal topic %s cannot be changed.",
                     topic);
-    if (r->action->zk_command == NULL)
-        return fail(KAFKA_EXIT_FAILED, "adding partitions through ZooKeeper (--zookeeper) is not supported by "
-                                       "this build yet");
     puts("WARNING: If partitions are increased for a topic that has a key, the partition logic or ordering of the "
          "messages will be affected");
     int rc = line_add(&l, "alter-topic");
@@ -719,9 +716,6 @@ static int zk_alter(topics_run_t *r) {
 static int zk_delete(topics_run_t *r) {
     names_t sel = {0};
 
-    if (r->action->zk_command == NULL)
-        return fail(KAFKA_EXIT_FAILED, "deleting topics through ZooKeeper (--zookeeper) is not supported by this "
-                                       "build yet");
     int rc = zk_select(r, &sel);
     for (int i = 0; rc == EXIT_OK && i < sel.n; i++) {
         command_line_t l = {0};
@@ -932,15 +926,14 @@ static int bs_delete(topics_run_t *r) {
     return rc;
 }
 
-/* deletion (delete-topic, cmd_delete_topic) and growth (alter-topic,
- * cmd_alter_topic) through ZooKeeper are other commands' work: wire them in
- * the zk_command column when they exist. */
+/* Through ZooKeeper, deletion and growth run the delete-topic and
+ * alter-topic commands (the zk_command column). */
 static const action_t actions[] = {
     {O_CREATE, zk_create, bs_create, NULL},
     {O_LIST, zk_list, bs_list, NULL},
     {O_DESCRIBE, zk_describe, bs_describe, NULL},
     {O_ALTER, zk_alter, bs_alter, cmd_alter_topic},
-    {O_DELETE, zk_delete, bs_delete, NULL /* cmd_delete_topic */},
+    {O_DELETE, zk_delete, bs_delete, cmd_delete_topic},
 };
 
 static int run_action(admin_t *a, topics_opts_t *o) {

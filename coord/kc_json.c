@@ -432,14 +432,35 @@ static json_t *partitions_object(const kc_topic_t *t) {
     return parts;
 }
 
+/* {"P":[...],...} for the partitions with a non-empty adding (or, with
+ * removing, removing) list: Kafka lists only those. */
+static json_t *reassign_object(const kc_topic_t *t, bool removing) {
+    json_t *obj = json_object();
+    bool ok = obj != NULL;
+
+    for (int i = 0; ok && i < t->n_partitions; i++) {
+        const kc_partition_t *p = &t->partitions[i];
+        int n = removing ? p->n_removing : p->n_adding;
+        char key[16];
+        if (n == 0) continue;
+        snprintf(key, sizeof(key), "%d", i);
+        ok = put(obj, key, int_array(removing ? p->removing : p->adding, n));
+    }
+    if (!ok) {
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
+}
+
 char *kc_json_topic_encode(const kc_topic_t *t) {
     json_t *root = json_object();
     bool ok = root != NULL;
 
     ok = ok && put(root, "version", json_integer(2));
     ok = ok && put(root, "partitions", partitions_object(t));
-    ok = ok && put(root, "adding_replicas", json_object());
-    ok = ok && put(root, "removing_replicas", json_object());
+    ok = ok && put(root, "adding_replicas", reassign_object(t, false));
+    ok = ok && put(root, "removing_replicas", reassign_object(t, true));
     return dump_compact(root, ok);
 }
 
@@ -475,11 +496,53 @@ static int decode_partitions(json_t *parts, kc_topic_t *out) {
     return 0;
 }
 
-/* adding_replicas / removing_replicas (v2+) only describe an ongoing
- * reassignment; kbroker does not use them yet but checks their shape. */
-static bool optional_object(const json_t *root, const char *key) {
-    const json_t *v = json_object_get(root, key);
-    return v == NULL || json_is_object(v);
+/* Every id of list (n of them) is one of the partition's replicas and
+ * none is in other (n_other). */
+static bool within_replicas(const kc_partition_t *p, const int32_t *list, int n, const int32_t *other, int n_other) {
+    for (int i = 0; i < n; i++)
+        if (!kc_int32_contains(p->replicas, p->n_replicas, list[i]) || kc_int32_contains(other, n_other, list[i]))
+            return false;
+    return true;
+}
+
+/*
+ * adding_replicas / removing_replicas (v2+, optional: missing or null is
+ * none): {"P":[ids],...} describing an ongoing reassignment.  Each key
+ * must name an existing partition (keys are unique and canonical, so once),
+ * each list hold distinct ids among
+ * the partition's replicas (an empty list means none).  Decoded after the
+ * partitions; the removing lists after the adding ones, so the two can be
+ * checked disjoint.  Anything else fails the whole znode: a reassignment
+ * read half would be resumed wrong.
+ */
+static int decode_reassign_lists(json_t *root, const char *key, bool removing, kc_topic_t *out) {
+    const json_t *obj = json_object_get(root, key);
+    const char *part_key;
+    json_t *value;
+
+    if (obj == NULL || json_is_null(obj)) return 0;
+    if (!json_is_object(obj)) return -1;
+    json_object_foreach((json_t *)obj, part_key, value) {
+        int64_t id;
+        int32_t *ids;
+        int n;
+        if (parse_partition_key(part_key, &id) < 0 || id >= out->n_partitions) return -1;
+        kc_partition_t *p = &out->partitions[id];
+        if (decode_broker_list(value, true, &ids, &n) < 0) return -1;
+        bool ok = removing ? within_replicas(p, ids, n, p->adding, p->n_adding) : within_replicas(p, ids, n, NULL, 0);
+        if (!ok) {
+            free(ids);
+            return -1;
+        }
+        if (removing) {
+            p->removing = ids;
+            p->n_removing = n;
+        } else {
+            p->adding = ids;
+            p->n_adding = n;
+        }
+    }
+    return 0;
 }
 
 int kc_json_topic_decode(const char *data, size_t len, kc_topic_t *out) {
@@ -488,9 +551,10 @@ int kc_json_topic_decode(const char *data, size_t len, kc_topic_t *out) {
     int32_t version;
     int rc = -1;
 
-    if (root != NULL && read_int32(root, "version", 1, &version) == 0 &&
-        optional_object(root, "adding_replicas") && optional_object(root, "removing_replicas"))
+    if (root != NULL && read_int32(root, "version", 1, &version) == 0)
         rc = decode_partitions(json_object_get(root, "partitions"), out);
+    if (rc == 0) rc = decode_reassign_lists(root, "adding_replicas", false, out);
+    if (rc == 0) rc = decode_reassign_lists(root, "removing_replicas", true, out);
     json_decref(root);
     if (rc < 0) kc_topic_clear(out);
     return rc;

@@ -20,9 +20,13 @@
 char *kc_json_broker_encode(const kc_broker_info_t *b);
 int kc_json_broker_decode(const char *data, size_t len, int32_t id, kc_broker_info_t *out);
 
-/* /brokers/topics/T, version 2 with empty adding/removing_replicas.  Decoding
+/* /brokers/topics/T, version 2, with the adding_replicas and removing_replicas
+ * of partitions being reassigned (an empty object when none).  Decoding
  * accepts v1-v3, checks partitions 0..n-1 are all present with no duplicate
- * broker in a list, and leaves out->name NULL (the name is the znode's). */
+ * broker in a list, that each adding/removing list names an existing
+ * partition and distinct brokers among its replicas, the two lists
+ * disjoint (missing lists are empty), and leaves out->name NULL (the name
+ * is the znode's). */
 char *kc_json_topic_encode(const kc_topic_t *t);
 int kc_json_topic_decode(const char *data, size_t len, kc_topic_t *out);
 

@@ -50,6 +50,8 @@ void kc_partition_state_clear(kc_partition_state_t *s) {
 
 void kc_partition_clear(kc_partition_t *p) {
     free(p->replicas);
+    free(p->adding);
+    free(p->removing);
     kc_partition_state_clear(&p->state);
     memset(p, 0, sizeof(*p));
 }
@@ -160,3 +162,5 @@ bool kc_int32_contains(const int32_t *v, int n, int32_t x) {
         if (v[i] == x) return true;
     return false;
 }
+
+bool kc_partition_reassigning(const kc_partition_t *p) { return p->n_adding > 0 || p->n_removing > 0; }

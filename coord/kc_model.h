@@ -52,6 +52,13 @@ typedef struct kc_partition_state {
 typedef struct kc_partition {
     int n_replicas;
     int32_t *replicas;       /* assignment order; replicas[0] is the preferred leader */
+    /* An ongoing reassignment (topic znode v2, KIP-455): the replicas being
+     * added (target - original) and being removed (original - target), each
+     * a subset of replicas, the two disjoint; 0 and NULL when none. */
+    int n_adding;
+    int32_t *adding;
+    int n_removing;
+    int32_t *removing;
     bool has_state;          /* false until the controller has written the state znode */
     kc_partition_state_t state;
     uint64_t changed;        /* in the cluster view: generation of its last change (kc_view.h) */
@@ -77,7 +84,28 @@ typedef struct kc_topic {
      * config overrides; 0 elsewhere. */
     uint64_t changed;
     uint64_t configs_changed;
+    /* In the cluster view, the data version of /brokers/topics/T (what a
+     * conditional rewrite is checked against); 0 elsewhere. */
+    int32_t zk_version;
 } kc_topic_t;
+
+/* One partition of a reassignment request (/admin/reassign_partitions,
+ * AlterPartitionReassignments): move it to `replicas`, in order (the first
+ * is the preferred leader).  In an API request, n_replicas -1 (a null
+ * list; replicas NULL) asks to cancel the reassignment under way, and 0 is
+ * an empty list (refused). */
+typedef struct kc_reassign_entry {
+    char *topic;
+    int32_t partition;
+    int n_replicas;
+    int32_t *replicas;
+} kc_reassign_entry_t;
+
+/* The answer to one partition of an AlterPartitionReassignments request. */
+typedef struct kc_reassign_answer {
+    int16_t error;     /* Kafka's error code; 0: the reassignment is written and under way */
+    char message[240]; /* Kafka's wording; empty when error is 0 */
+} kc_reassign_answer_t;
 
 void kc_endpoint_clear(kc_endpoint_t *e);
 void kc_broker_info_clear(kc_broker_info_t *b);
@@ -103,5 +131,8 @@ const kc_endpoint_t *kc_broker_endpoint(const kc_broker_info_t *b, const char *n
 /* True when both brokers advertise the same endpoint set (order-insensitive). */
 bool kc_broker_same_endpoints(const kc_broker_info_t *a, const kc_broker_info_t *b);
 bool kc_int32_contains(const int32_t *v, int n, int32_t x);
+/* A reassignment of the partition is under way (adding or removing
+ * replicas listed in its topic znode). */
+bool kc_partition_reassigning(const kc_partition_t *p);
 
 #endif

@@ -34,3 +34,8 @@ char *kc_path_state(char *buf, size_t n, const char *topic, int32_t partition) {
     snprintf(buf, n, KC_PATH_BROKER_TOPICS "/%s/partitions/%d/state", topic, (int)partition);
     return buf;
 }
+
+char *kc_path_delete_topic(char *buf, size_t n, const char *topic) {
+    snprintf(buf, n, KC_PATH_DELETE_TOPICS "/%s", topic);
+    return buf;
+}

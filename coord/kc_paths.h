@@ -21,6 +21,7 @@
 #define KC_PATH_CONFIG_CHANGES "/config/changes"
 #define KC_PATH_CONFIG_CHANGE_PREFIX "/config/changes/config_change_"
 #define KC_PATH_DELETE_TOPICS "/admin/delete_topics"
+#define KC_PATH_REASSIGN_PARTITIONS "/admin/reassign_partitions"
 #define KC_PATH_ISR_CHANGE "/isr_change_notification"
 #define KC_PATH_ISR_CHANGE_PREFIX "/isr_change_notification/isr_change_"
 #define KC_PATH_PRODUCER_ID_BLOCK "/latest_producer_id_block"
@@ -39,5 +40,6 @@ char *kc_path_topic_config(char *buf, size_t n, const char *topic);
 char *kc_path_partitions(char *buf, size_t n, const char *topic);
 char *kc_path_partition(char *buf, size_t n, const char *topic, int32_t partition);
 char *kc_path_state(char *buf, size_t n, const char *topic, int32_t partition);
+char *kc_path_delete_topic(char *buf, size_t n, const char *topic);
 
 #endif

@@ -89,12 +89,21 @@ static size_t decimal_len(int64_t v) {
 
 /* Counted rather than encoded: encoding a 100,000-partition topic only to
  * measure it would hold the event loop for a large part of a second. */
+/* ,"p":[a,b] for one list of partition p; `first` leaves the comma out. */
+static size_t list_entry_len(int p, const int32_t *ids, int n, bool first) {
+    size_t len = !first + 2 + decimal_len(p) + 1 + 2;
+    for (int i = 0; i < n; i++) len += (i > 0) + decimal_len(ids[i]);
+    return len;
+}
+
 size_t kc_topic_znode_size(const kc_topic_t *t) {
     size_t n = strlen("{\"version\":2,\"partitions\":{},\"adding_replicas\":{},\"removing_replicas\":{}}");
+    int adding = 0, removing = 0;
     for (int p = 0; p < t->n_partitions; p++) {
         const kc_partition_t *part = &t->partitions[p];
-        n += (p > 0) + 2 + decimal_len(p) + 1 + 2; /* ,"p":[] */
-        for (int i = 0; i < part->n_replicas; i++) n += (i > 0) + decimal_len(part->replicas[i]);
+        n += list_entry_len(p, part->replicas, part->n_replicas, p == 0);
+        if (part->n_adding > 0) n += list_entry_len(p, part->adding, part->n_adding, adding++ == 0);
+        if (part->n_removing > 0) n += list_entry_len(p, part->removing, part->n_removing, removing++ == 0);
     }
     return n;
 }
@@ -216,6 +225,7 @@ int kc_topic_check_new(const char *name, int n_topics, kc_topic_name_at_fn name_
 
 typedef struct create_op {
     kc_session_t *s;
+    char marker_path[512];
     char topic_path[512];
     char config_path[512];
     char *topic_json;
@@ -297,6 +307,23 @@ static void topic_checked(int rc, const struct Stat *st, const void *data) {
     kc_session_kick(op->s);
 }
 
+/* A topic whose deletion has not finished (its marker is deleted last)
+ * is not created again yet: the deletion would remove the new topic's
+ * config (it deletes /config/topics/T after the topic znode) and its
+ * brokers would still be deleting the old logs. */
+static void marker_checked(int rc, const struct Stat *st, const void *data) {
+    create_op_t *op = (create_op_t *)data;
+    if (rc != ZNONODE) {
+        create_finish(op, rc == ZOK ? KC_MARKED : kc_from_zrc(rc));
+        return;
+    }
+    zhandle_t *zh = create_zh(op);
+    if (!zh) return;
+    int zrc = zoo_aexists(zh, op->topic_path, 0, topic_checked, op);
+    if (zrc != ZOK) create_finish(op, kc_from_zrc(zrc));
+    kc_session_kick(op->s);
+}
+
 void kc_topic_create(kc_session_t *s, const kc_topic_t *topic, const kc_config_entry_t *configs, int n_configs,
                      kc_done_fn done, void *arg) {
     create_op_t *op = calloc(1, sizeof(*op));
@@ -307,6 +334,7 @@ void kc_topic_create(kc_session_t *s, const kc_topic_t *topic, const kc_config_e
     op->s = s;
     op->done = done;
     op->arg = arg;
+    kc_path_delete_topic(op->marker_path, sizeof(op->marker_path), topic->name);
     kc_path_topic(op->topic_path, sizeof(op->topic_path), topic->name);
     kc_path_topic_config(op->config_path, sizeof(op->config_path), topic->name);
     op->topic_json = kc_json_topic_encode(topic);
@@ -317,7 +345,7 @@ void kc_topic_create(kc_session_t *s, const kc_topic_t *topic, const kc_config_e
     }
     zhandle_t *zh = create_zh(op);
     if (!zh) return;
-    int rc = zoo_aexists(zh, op->topic_path, 0, topic_checked, op);
+    int rc = zoo_aexists(zh, op->marker_path, 0, marker_checked, op);
     if (rc != ZOK) create_finish(op, kc_from_zrc(rc));
     kc_session_kick(s);
 }

@@ -62,7 +62,9 @@ int kc_topic_check_new(const char *name, int n_topics, kc_topic_name_at_fn name_
 
 /* Writes /config/topics/T (creating it, or overwriting a leftover) and then
  * creates /brokers/topics/T from `topic`.  done gets KC_OK, KC_EXISTS when
- * the topic znode already exists, or another KC_* code. */
+ * the topic znode already exists, KC_MARKED (nothing written) while a
+ * deletion of a topic of that name has not finished (its marker
+ * /admin/delete_topics/T exists), or another KC_* code. */
 void kc_topic_create(kc_session_t *s, const kc_topic_t *topic, const kc_config_entry_t *configs,
                      int n_configs, kc_done_fn done, void *arg);
 

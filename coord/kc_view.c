@@ -55,6 +55,9 @@ struct kc_view {
     uint64_t generation;           /* of the last change applied (0: none yet) */
     uint64_t brokers_changed;      /* generation of the last broker-set change */
     uint64_t topics_removed;       /* ... of the last removal of a topic or of partitions */
+    char **marked;                 /* /admin/delete_topics children, sorted by name */
+    int n_marked;
+    uint64_t marks_changed;        /* generation of the last change of that set */
     int32_t controller;
     int32_t controller_epoch;  /* /controller_epoch; -1 while missing or unreadable */
     char cluster_id[64];
@@ -138,7 +141,7 @@ static void ctx_done(read_ctx_t *c) {
         if (!v->loaded) kc_debug("view", "cluster view loaded");
         v->loaded = true;
         mark_changed(v, KC_VIEW_BROKERS | KC_VIEW_TOPICS | KC_VIEW_STATES | KC_VIEW_CONTROLLER | KC_VIEW_CONFIGS |
-                            KC_VIEW_LOADED);
+                            KC_VIEW_DELETIONS | KC_VIEW_LOADED);
     }
 }
 
@@ -379,9 +382,10 @@ static void topic_configs_put(kc_view_t *v, const char *name, kc_config_entry_t 
 
 /* ---- completions ---- */
 
-/* The two znodes whose children, not data, the view follows. */
+/* The znodes whose children, not data, the view follows. */
 static bool is_listed_parent(const char *path) {
-    return strcmp(path, KC_PATH_BROKER_IDS) == 0 || strcmp(path, KC_PATH_BROKER_TOPICS) == 0;
+    return strcmp(path, KC_PATH_BROKER_IDS) == 0 || strcmp(path, KC_PATH_BROKER_TOPICS) == 0 ||
+           strcmp(path, KC_PATH_DELETE_TOPICS) == 0;
 }
 
 static void exists_done(int rc, const struct Stat *stat, const void *data) {
@@ -413,12 +417,14 @@ static void apply_broker(kc_view_t *v, int32_t id, const char *data, int len, co
     broker_put(v, &b);
 }
 
-static void apply_topic(kc_view_t *v, const char *name, const char *data, int len, bool reload) {
+static void apply_topic(kc_view_t *v, const char *name, const char *data, int len, const struct Stat *st,
+                        bool reload) {
     kc_topic_t t = {0};
     if (kc_json_topic_decode(data, (size_t)len, &t) < 0) {
         kc_warn("view", "ignoring unreadable assignment of topic %s", name);
         return;
     }
+    t.zk_version = st->version;
     t.name = strdup(name);
     if (!t.name) {
         kc_topic_clear(&t);
@@ -532,7 +538,7 @@ static void apply_data(kc_view_t *v, const char *path, const char *data, int len
     if ((name = child_of(path, KC_PATH_BROKER_IDS))) {
         apply_broker(v, atoi(name), data, len, st);
     } else if ((name = child_of(path, KC_PATH_BROKER_TOPICS))) {
-        apply_topic(v, name, data, len, reload);
+        apply_topic(v, name, data, len, st, reload);
     } else if (parse_state_path(path, topic, sizeof(topic), &p)) {
         apply_state(v, topic, p, data, len, st);
     } else if ((name = child_of(path, KC_PATH_CONFIG_TOPICS))) {
@@ -594,11 +600,53 @@ static void drop_unlisted_topics(kc_view_t *v, const struct String_vector *names
     free(sorted);
 }
 
+/* ---- topics marked for deletion ---- */
+
+static void marks_free(char **names, int n) {
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+static bool marks_equal(char **a, int na, char **b, int nb) {
+    if (na != nb) return false;
+    for (int i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]) != 0) return false;
+    return true;
+}
+
+/* The listing of /admin/delete_topics replaces the set (markers have no
+ * data to read); out of memory keeps the old set until the next listing. */
+static void apply_marks(kc_view_t *v, const struct String_vector *names) {
+    int n = names ? names->count : 0;
+    char **copy = calloc((size_t)n + 1, sizeof(*copy));
+    for (int i = 0; copy && i < n; i++) {
+        if (!(copy[i] = strdup(names->data[i]))) {
+            marks_free(copy, i);
+            return;
+        }
+    }
+    if (!copy) return;
+    qsort(copy, (size_t)n, sizeof(*copy), name_cmp);
+    if (marks_equal(copy, n, v->marked, v->n_marked)) {
+        marks_free(copy, n);
+        return;
+    }
+    marks_free(v->marked, v->n_marked);
+    v->marked = copy;
+    v->n_marked = n;
+    v->marks_changed = ++v->generation;
+    mark_changed(v, KC_VIEW_DELETIONS);
+}
+
 /* Drops the entries of `parent` that are not in the listing, and reads the
  * ones that are new (all of them on a reload, to re-arm their watches). */
 static void apply_children(kc_view_t *v, const char *parent, const struct String_vector *names, bool reload) {
     char path[512];
     bool is_brokers = strcmp(parent, KC_PATH_BROKER_IDS) == 0;
+    if (strcmp(parent, KC_PATH_DELETE_TOPICS) == 0) {
+        apply_marks(v, names);
+        return;
+    }
     if (is_brokers) {
         for (int i = v->n_brokers - 1; i >= 0; i--) {
             bool listed = false;
@@ -621,9 +669,11 @@ static void apply_children(kc_view_t *v, const char *parent, const struct String
 static void children_done(int rc, const struct String_vector *strings, const struct Stat *stat, const void *data) {
     read_ctx_t *c = (read_ctx_t *)data;
     if (ctx_finish(c, rc)) {
+        bool marks = strcmp(c->path, KC_PATH_DELETE_TOPICS) == 0;
         if (rc == ZOK) apply_children(c->v, c->path, strings, c->reload);
         else if (rc == ZNONODE) watch_creation(c->v, c->path);
         else kc_warn("view", "listing %s failed: %s", c->path, zerror(rc));
+        if (rc == ZNONODE && marks) apply_marks(c->v, NULL); /* no parent: nothing is marked */
     }
     ctx_done(c);
 }
@@ -649,6 +699,7 @@ static void view_reload(kc_view_t *v) {
     if (was_loaded) mark_changed(v, KC_VIEW_LOADED);
     view_get_children(v, KC_PATH_BROKER_IDS, true);
     view_get_children(v, KC_PATH_BROKER_TOPICS, true);
+    view_get_children(v, KC_PATH_DELETE_TOPICS, true);
     view_get(v, KC_PATH_CONTROLLER, true);
     view_get(v, KC_PATH_CONTROLLER_EPOCH, true);
     view_get(v, KC_PATH_CLUSTER_ID, true);
@@ -714,6 +765,7 @@ void kc_view_free(kc_view_t *v) {
     kc_session_remove_listener(v->s, on_session, v);
     for (int i = 0; i < v->n_brokers; i++) kc_broker_info_clear(&v->brokers[i]);
     for (int i = 0; i < v->n_topics; i++) topic_free(v->topics[i]);
+    marks_free(v->marked, v->n_marked);
     free(v->brokers);
     free(v->topics);
     event_free(v->notify_ev);
@@ -802,3 +854,11 @@ const kc_topic_t *kc_view_changed_next(const kc_view_t *v, const kc_topic_t *t) 
 int32_t kc_view_controller(const kc_view_t *v) { return v->controller; }
 int32_t kc_view_controller_epoch(const kc_view_t *v) { return v->controller_epoch; }
 const char *kc_view_cluster_id(const kc_view_t *v) { return v->has_cluster_id ? v->cluster_id : NULL; }
+
+bool kc_view_topic_marked(const kc_view_t *v, const char *name) {
+    return v->n_marked > 0 && bsearch(&name, v->marked, (size_t)v->n_marked, sizeof(*v->marked), name_cmp) != NULL;
+}
+
+int kc_view_marked_count(const kc_view_t *v) { return v->n_marked; }
+const char *kc_view_marked_at(const kc_view_t *v, int i) { return v->marked[i]; }
+uint64_t kc_view_marks_changed(const kc_view_t *v) { return v->marks_changed; }

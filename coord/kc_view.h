@@ -3,8 +3,9 @@
  *
  * The view reads every /brokers/ids/N and /brokers/topics/T (with every partition's
  * state znode unless switched off, see kc_view_set_states, and the topic's
- * config overrides in /config/topics/T), /controller, /controller_epoch and
- * /cluster/id, leaves a watch on each, and
+ * config overrides in /config/topics/T), /controller, /controller_epoch,
+ * /cluster/id and the children of /admin/delete_topics, leaves a watch on
+ * each, and
  * re-reads exactly the znode a watch fired for.  Following each topic's
  * config znode with a data watch makes an override reach every broker as
  * promptly as Kafka's /config/changes notifications do, without a restart.  It is how a broker answers
@@ -33,6 +34,7 @@ enum {
     KC_VIEW_CLUSTER_ID = 1 << 4,
     KC_VIEW_CONFIGS = 1 << 5,    /* a topic's config overrides (kc_topic_t.configs) changed */
     KC_VIEW_LOADED = 1 << 6,     /* kc_view_loaded() changed: a reload started or finished */
+    KC_VIEW_DELETIONS = 1 << 7,  /* the topics marked for deletion (/admin/delete_topics) changed */
 };
 
 typedef void (*kc_view_change_fn)(kc_view_t *v, int what, void *arg);
@@ -56,6 +58,20 @@ bool kc_view_broker_live(const kc_view_t *v, int32_t id);
 int kc_view_topic_count(const kc_view_t *v);
 const kc_topic_t *kc_view_topic_at(const kc_view_t *v, int i); /* sorted by name */
 const kc_topic_t *kc_view_topic(const kc_view_t *v, const char *name);
+
+/*
+ * The topics marked for deletion: the children of /admin/delete_topics
+ * (zk-and-replication.md 1.9), listed with a child watch and kept as a
+ * sorted set of names (a marker's data is empty, so nothing else is read).
+ * A marker may name a topic the view does not hold (a tool's mistake, or a
+ * deletion whose topic znode is gone already); the controller settles
+ * those.  Each change of the set takes a generation and reports
+ * KC_VIEW_DELETIONS.
+ */
+bool kc_view_topic_marked(const kc_view_t *v, const char *name);
+int kc_view_marked_count(const kc_view_t *v);
+const char *kc_view_marked_at(const kc_view_t *v, int i); /* sorted by name */
+uint64_t kc_view_marks_changed(const kc_view_t *v);
 
 int32_t kc_view_controller(const kc_view_t *v); /* -1 when there is none */
 /* The epoch in /controller_epoch (KC_VIEW_CONTROLLER reports its changes

@@ -102,6 +102,7 @@ const char *kc_strerror(int rc) {
     case KC_CONNLOSS: return "ZooKeeper connection lost";
     case KC_FENCED: return "controller epoch moved (fenced)";
     case KC_INVALID: return "invalid request";
+    case KC_MARKED: return "marked for deletion";
     default: return "ZooKeeper error";
     }
 }

@@ -144,6 +144,7 @@ enum {
     KC_CONNLOSS = -5,    /* not connected, or the connection was lost mid-operation */
     KC_FENCED = -6,      /* a controller write failed its /controller_epoch check */
     KC_INVALID = -7,     /* the caller's input is invalid (bad name, assignment, ...) */
+    KC_MARKED = -8,      /* the topic is marked for deletion (/admin/delete_topics/T exists) */
 };
 
 /* Maps a ZooKeeper return code (ZOK, ZNODEEXISTS, ...) to a KC_* code. */

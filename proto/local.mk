@@ -24,10 +24,12 @@ proto_libkproto_a_SOURCES = \
 	proto/kp_createpartitions.c proto/kp_createpartitions.h \
 	proto/kp_configs.c proto/kp_configs.h \
 	proto/kp_deleterecords.c proto/kp_deleterecords.h \
+	proto/kp_deletetopics.c proto/kp_deletetopics.h \
 	proto/kp_initproducerid.c proto/kp_initproducerid.h \
 	proto/kp_group_records.c proto/kp_group_records.h \
 	proto/kp_offsets.c proto/kp_offsets.h \
 	proto/kp_groupadmin.c proto/kp_groupadmin.h \
+	proto/kp_reassign.c proto/kp_reassign.h \
 	proto/kp_consumer_protocol.c proto/kp_consumer_protocol.h \
 	proto/kp_client_topics.c proto/kp_client_topics.h \
 	proto/kp_client_configs.c proto/kp_client_configs.h \

@@ -263,6 +263,8 @@ static void on_written(int rc, void *arg) {
         kc_info(MOD, "created topic '%s' (%d partitions)", s->cname, (int)s->n_partitions);
     } else if (rc == KC_EXISTS) {
         snprintf(why, sizeof(why), "Topic '%s' already exists.", s->cname);
+    } else if (rc == KC_MARKED) {
+        snprintf(why, sizeof(why), "Topic '%s' is marked for deletion.", s->cname);
     } else {
         snprintf(why, sizeof(why), "cannot create topic '%s' in ZooKeeper: %s; it may or may not "
                  "exist now", s->cname, kc_strerror(rc));
@@ -271,7 +273,7 @@ static void on_written(int rc, void *arg) {
     if (!op->answered && s->state == SLOT_WRITING) {
         if (rc == KC_OK)
             s->state = SLOT_WAITING;
-        else if (rc == KC_EXISTS)
+        else if (rc == KC_EXISTS || rc == KC_MARKED)
             slot_fail(s, KP_ERR_TOPIC_ALREADY_EXISTS, why);
         else
             slot_fail(s, rc == KC_CONNLOSS ? KP_ERR_REQUEST_TIMED_OUT : KP_ERR_UNKNOWN_SERVER_ERROR, why);
@@ -701,6 +703,8 @@ static void auto_created(int rc, void *arg) {
         kc_info("metadata", "auto-created topic '%s'", name);
     else if (rc == KC_EXISTS) /* another broker, or an earlier request, was first */
         kc_debug("metadata", "topic '%s' already exists; not auto-created", name);
+    else if (rc == KC_MARKED)
+        kc_debug("metadata", "topic '%s' is being deleted; not auto-created until its deletion is complete", name);
     else
         kc_warn("metadata", "cannot auto-create topic '%s': %s", name, kc_strerror(rc));
     free(name);

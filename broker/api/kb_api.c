@@ -55,12 +55,15 @@ static const kb_api_t api_table[] = {
     {KP_API_LIST_GROUPS, "ListGroups", 0, 2, 0, 2, 3, kb_api_listgroups},
     {KP_API_API_VERSIONS, "ApiVersions", 0, 3, 0, 3, 3, kb_api_apiversions},
     {KP_API_CREATE_TOPICS, "CreateTopics", 0, 4, 0, 4, 5, kb_api_createtopics},
+    {KP_API_DELETE_TOPICS, "DeleteTopics", 0, 4, 0, 4, 4, kb_api_deletetopics},
     {KP_API_DELETE_RECORDS, "DeleteRecords", 0, 1, 0, 1, 2, kb_api_deleterecords},
     {KP_API_INIT_PRODUCER_ID, "InitProducerId", 0, 4, 0, 4, 2, kb_api_initproducerid},
     {KP_API_DESCRIBE_CONFIGS, "DescribeConfigs", 1, 2, 1, 2, 4, kb_api_describeconfigs},
     {KP_API_ALTER_CONFIGS, "AlterConfigs", 0, 1, 0, 1, 2, kb_api_alterconfigs},
     {KP_API_CREATE_PARTITIONS, "CreatePartitions", 0, 2, 0, 2, 2, kb_api_createpartitions},
     {KP_API_DELETE_GROUPS, "DeleteGroups", 0, 1, 0, 1, 2, kb_api_deletegroups},
+    {KP_API_ALTER_PARTITION_REASSIGNMENTS, "AlterPartitionReassignments", 0, 0, 0, 0, 0, kb_api_alterreassignments},
+    {KP_API_LIST_PARTITION_REASSIGNMENTS, "ListPartitionReassignments", 0, 0, 0, 0, 0, kb_api_listreassignments},
 };
 
 #define API_TABLE_LEN ((int)(sizeof(api_table) / sizeof(api_table[0])))

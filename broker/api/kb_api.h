@@ -19,12 +19,14 @@
 
 #include "broker/kb_config.h"
 #include "broker/net/kb_net.h"
+#include "coord/kc_model.h"
 
 struct event_base;
 typedef struct kb_metadata kb_metadata_t;
 typedef struct kb_replicas kb_replicas_t;
 typedef struct kb_topic_creator kb_topic_creator_t;
 typedef struct kb_partition_adder kb_partition_adder_t;
+typedef struct kb_topic_deleter kb_topic_deleter_t;
 typedef struct kb_config_writer kb_config_writer_t;
 typedef struct kb_producer_ids kb_producer_ids_t;
 typedef struct kb_worker kb_worker_t;
@@ -47,15 +49,27 @@ typedef struct kb_api_ctx {
     kb_replicas_t *replicas;           /* the partitions hosted here */
     kb_topic_creator_t *topic_creator; /* CreateTopics and auto-creation */
     kb_partition_adder_t *partition_adder; /* CreatePartitions */
+    kb_topic_deleter_t *topic_deleter; /* DeleteTopics */
     kb_config_writer_t *config_writer; /* AlterConfigs' writes */
     kb_producer_ids_t *producer_ids;   /* InitProducerId */
     kb_worker_t *worker;               /* work kept off the loop (record checks) */
     kb_metrics_t *metrics;             /* counters the handlers bump */
     kb_coordinator_t *coordinator;     /* consumer groups and committed offsets */
     /* True while this broker is the active controller, the only one that
-     * serves CreateTopics and CreatePartitions; NULL: never. */
+     * serves CreateTopics, CreatePartitions and DeleteTopics; NULL: never. */
     bool (*is_controller)(void *arg);
     void *controller;                  /* is_controller's argument */
+    /* AlterPartitionReassignments and ListPartitionReassignments, which
+     * the active controller carries out (kb_controller.h's, wired by
+     * main.c, with `controller` as first argument); NULL: answered
+     * NOT_CONTROLLER. */
+    int16_t (*alter_reassignments)(void *controller, const kc_reassign_entry_t *items, int n, int32_t timeout_ms,
+                                   kc_reassign_answer_t *answers, void (*done)(void *arg), void *arg,
+                                   bool *pending);
+    int16_t (*list_reassignments)(void *controller, const kc_reassign_entry_t *only, int n_only,
+                                  void (*emit)(void *arg, const char *topic, int32_t partition,
+                                               const kc_partition_t *p),
+                                  void *arg);
 } kb_api_ctx_t;
 
 /* The request callback of the Kafka listeners (kb_api_listen); arg is the

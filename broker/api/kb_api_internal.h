@@ -94,6 +94,7 @@ kb_api_status_t kb_api_apiversions(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_metadata(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_createtopics(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_createpartitions(kb_request_t *req, kp_writer_t *w);
+kb_api_status_t kb_api_deletetopics(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_deleterecords(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_initproducerid(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_describeconfigs(kb_request_t *req, kp_writer_t *w);
@@ -111,6 +112,8 @@ kb_api_status_t kb_api_offsetfetch(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_listgroups(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_describegroups(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_deletegroups(kb_request_t *req, kp_writer_t *w);
+kb_api_status_t kb_api_alterreassignments(kb_request_t *req, kp_writer_t *w);
+kb_api_status_t kb_api_listreassignments(kb_request_t *req, kp_writer_t *w);
 
 /* Moves req to the heap, its arena included, for a handler that will finish
  * it after returning KB_API_PENDING (or KB_API_DONE when it finished the

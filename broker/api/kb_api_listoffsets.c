@@ -198,13 +198,23 @@ static void reply(lo_op_t *op) {
 
 static bool run_lookups(lo_op_t *op);
 
+/* The partition's topic was deleted while the request waited: the
+ * partition has no log to answer from any more. */
+static bool answer_deleted(lo_lookup_t *l) {
+    if (!kb_partition_is_deleted(l->p)) return false;
+    l->out->offset = l->out->timestamp = -1;
+    l->out->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    return true;
+}
+
 static void lookup_done(void *arg, int rc, int64_t offset, int64_t timestamp) {
     lo_lookup_t *l = arg;
 
     l->out->offset = rc == 0 ? offset : -1;
     l->out->timestamp = rc == 0 ? timestamp : -1;
     if (l->out->offset < 0) l->out->error_code = l->hw_unknown;
-    if (fill_old_style(l->op, l->p, l->in, l->out) != 0) l->out->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
+    if (!answer_deleted(l) && fill_old_style(l->op, l->p, l->in, l->out) != 0)
+        l->out->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
     run_lookups(l->op);
 }
 
@@ -214,6 +224,7 @@ static void lookup_done(void *arg, int rc, int64_t offset, int64_t timestamp) {
 static bool run_lookups(lo_op_t *op) {
     while (op->next_lookup < op->n_lookups) {
         lo_lookup_t *l = &op->lookups[op->next_lookup++];
+        if (answer_deleted(l)) continue;
         int rc = kb_partition_offset_for_timestamp(l->p, l->ts, l->upper, lookup_done, l);
         if (rc == 0) return false;
         if (rc > 0) l->out->error_code = l->hw_unknown; /* no record below the bound */

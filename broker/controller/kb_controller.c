@@ -162,6 +162,8 @@ void kb_ctl_lose_role(kb_controller_t *c, const char *why) {
     kc_view_set_states(c->b->view, false);
     pending_clear(c);
     kb_ctl_fanout_stop(c->fanout); /* every queue at once, whatever it held */
+    kb_ctl_delete_reset(c->deletion);
+    kb_ctl_reassign_reset(c->reassign, false);
 }
 
 static void retry_cb(evutil_socket_t fd, short what, void *arg) { controller_elect(arg); }
@@ -198,6 +200,8 @@ static void election_done(const kc_election_result_t *r, void *arg) {
     c->epoch = r->epoch;
     c->epoch_zk_version = r->epoch_zk_version;
     pending_clear(c);
+    kb_ctl_delete_reset(c->deletion);
+    kb_ctl_reassign_reset(c->reassign, true);
     c->walk_all = true;
     kc_info("controller", "this broker is now the controller (controller epoch %d)", (int)c->epoch);
     kb_ctl_schedule_reconcile(c);
@@ -373,6 +377,12 @@ bool kb_ctl_state_write(kb_controller_t *c, const part_ref_t *ref, const kc_part
     return true;
 }
 
+kb_ctl_write_t *kb_ctl_write_begin(kb_controller_t *c, const part_ref_t *ref, int32_t next_version) {
+    return kb_ctl_state_busy(c, ref) ? NULL : write_begin(c, ref, next_version);
+}
+
+void kb_ctl_write_done(int rc, kb_ctl_write_t *w) { write_done(rc, w); }
+
 /* Offline election (spec 2.6, kb_elect.h) and its conditional write. */
 static void fix_state(kb_controller_t *c, const part_ref_t *ref, const kc_topic_t *topic, const kc_partition_t *part) {
     const kc_partition_state_t *cur = &part->state;
@@ -415,6 +425,8 @@ static void visit_partition(kb_controller_t *c, const kc_topic_t *topic, uint32_
         if (index) kb_ctl_fanout_index(c->fanout, key, part);
         if (st != PART_FREE) kb_ctl_fanout_state_written(c->fanout, key, part, st == PART_LANDED_NEW);
     }
+    kb_ctl_reassign_visit(c->reassign, topic, p);
+    if (kb_ctl_delete_queued(c->deletion, topic->name)) return; /* no election while it is deleted */
     if (!part->has_state) create_first_state(c, &ref, part);
     else fix_state(c, &ref, topic, part);
 }
@@ -458,6 +470,8 @@ static void reconcile(kb_controller_t *c) {
     if (!c->active) return;
     if (starting) kb_ctl_fanout_start(c->fanout, c->epoch);
     else if (brokers) kb_ctl_fanout_brokers_changed(c->fanout, examine_partition, c);
+    kb_ctl_delete_reconcile(c->deletion);
+    kb_ctl_reassign_reconcile(c->reassign);
     kb_ctl_fanout_flush(c->fanout);
 }
 
@@ -498,10 +512,22 @@ static void on_session(kc_session_t *s, kc_session_state_t st, bool new_session,
     }
 }
 
+static bool topic_deleting(const char *topic, void *arg) {
+    const kb_controller_t *c = arg;
+    return kb_ctl_delete_queued(c->deletion, topic);
+}
+
+/* StopReplica answers go to the duties that stop replicas. */
+static void replica_stopped(const kb_ctl_stopped_t *s, void *arg) {
+    kb_controller_t *c = arg;
+    kb_ctl_delete_stopped(c->deletion, s);
+}
+
 /* The fan-out for a transport (NULL: decisions only, nothing sent). */
 static kb_ctl_fanout_t *make_fanout(kb_controller_t *c, const kb_ctl_transport_t *t) {
     kb_ctl_fanout_opts_t o = {.view = c->b->view, .transport = t, .controller_id = c->b->cfg->broker_id,
-                              .timeout_ms = c->b->cfg->controller_socket_timeout_ms};
+                              .timeout_ms = c->b->cfg->controller_socket_timeout_ms,
+                              .deleting = topic_deleting, .stopped = replica_stopped, .arg = c};
     return kb_ctl_fanout_new(&o);
 }
 
@@ -509,13 +535,15 @@ kb_controller_t *kb_controller_new(kb_broker_t *b) {
     kb_controller_t *c = calloc(1, sizeof(*c));
     if (!c) return NULL;
     c->b = b;
+    c->deletion = kb_ctl_delete_new(c);
+    c->reassign = kb_ctl_reassign_new(c);
     c->fanout = make_fanout(c, NULL);
     c->retry_ev = evtimer_new(b->base, retry_cb, c);
     c->reconcile_ev = event_new(b->base, -1, 0, reconcile_cb, c);
     c->purge_ev = evtimer_new(b->base, purge_cb, c);
     c->isr_retry_ev = evtimer_new(b->base, isr_retry_cb, c);
     c->isr_retry_ms = ISR_CHANGES_RETRY_FIRST_MS;
-    if (!c->fanout || !c->retry_ev || !c->reconcile_ev || !c->purge_ev || !c->isr_retry_ev) {
+    if (!c->fanout || !c->deletion || !c->reassign || !c->retry_ev || !c->reconcile_ev || !c->purge_ev || !c->isr_retry_ev) {
         kb_controller_free(c);
         return NULL;
     }
@@ -527,6 +555,8 @@ void kb_controller_free(kb_controller_t *c) {
     if (!c) return;
     pending_clear(c);
     kb_ctl_fanout_free(c->fanout);
+    kb_ctl_delete_free(c->deletion);
+    kb_ctl_reassign_free(c->reassign);
     if (c->retry_ev) event_free(c->retry_ev);
     if (c->reconcile_ev) event_free(c->reconcile_ev);
     if (c->purge_ev) event_free(c->purge_ev);
@@ -539,6 +569,7 @@ int kb_controller_set_transport(kb_controller_t *c, const struct kb_ctl_transpor
     if (!f) return -1;
     kb_ctl_fanout_free(c->fanout); /* its queues go too; the next pass starts the new one */
     c->fanout = f;
+    kb_ctl_delete_reset(c->deletion); /* its topic ids were the old fan-out's */
     if (c->active) {
         c->walk_all = true;
         kb_ctl_schedule_reconcile(c);
@@ -554,6 +585,7 @@ void kb_controller_shutdown(kb_controller_t *c, kc_done_fn done, void *arg) {
     c->registered = false;
     c->active = false;
     kb_ctl_fanout_stop(c->fanout);
+    kb_ctl_reassign_reset(c->reassign, false);
     evtimer_del(c->retry_ev);
     evtimer_del(c->purge_ev);
     evtimer_del(c->isr_retry_ev);

@@ -48,7 +48,8 @@ kb_ctl_fanout_t *kb_ctl_fanout_new(const kb_ctl_fanout_opts_t *opts) {
         return NULL;
     }
     f->o = *opts;
-    f->src = (kb_ctl_source_t){.view = opts->view, .names = f->names, .controller_id = opts->controller_id};
+    f->src = (kb_ctl_source_t){.view = opts->view, .names = f->names, .controller_id = opts->controller_id,
+                               .deleting = opts->deleting, .deleting_arg = opts->arg};
     return f;
 }
 
@@ -146,12 +147,31 @@ static int build(const kb_ctl_batch_t *b, kb_ctl_arena_t *a, void *arg, const Pr
         Kbroker__Rpc__LeaderAndIsrRequest *r;
         rc = kb_ctl_build_leader_and_isr(&f->src, b, a, &r);
         *out = r ? &r->base : NULL;
+    } else if (b->kind == KB_CTL_STOP_REPLICA) {
+        Kbroker__Rpc__StopReplicaRequest *r;
+        rc = kb_ctl_build_stop_replica(&f->src, b, a, &r);
+        *out = r ? &r->base : NULL;
     } else {
         Kbroker__Rpc__UpdateMetadataRequest *r;
         rc = kb_ctl_build_update_metadata(&f->src, b, a, &r);
         *out = r ? &r->base : NULL;
     }
     return rc;
+}
+
+/* A StopReplica answer names its partitions by topic name: only names
+ * already interned are known (an answer cannot grow the table). */
+static bool key_of(const char *topic, int32_t partition, void *arg, kb_ctl_key_t *key) {
+    const kb_ctl_fanout_t *f = arg;
+    uint32_t id = kb_ctl_names_find(f->names, topic);
+    if (id == UINT32_MAX) return false;
+    *key = kb_ctl_key(id, partition);
+    return true;
+}
+
+static void stopped(const kb_ctl_stopped_t *s, void *arg) {
+    const kb_ctl_fanout_t *f = arg;
+    if (f->o.stopped) f->o.stopped(s, f->o.arg);
 }
 
 static kb_ctl_queue_t *make_queue(kb_ctl_fanout_t *f, const kc_broker_info_t *info) {
@@ -170,6 +190,9 @@ static kb_ctl_queue_t *make_queue(kb_ctl_fanout_t *f, const kc_broker_info_t *in
         .transport = f->o.transport,
         .build = build,
         .build_arg = f,
+        .stopped = stopped,
+        .key_of = key_of,
+        .answer_arg = f,
         .timeout_ms = f->o.timeout_ms,
         .max_batch = f->o.max_batch,
     };
@@ -258,6 +281,23 @@ void kb_ctl_fanout_metadata_changed(kb_ctl_fanout_t *f, kb_ctl_key_t key) {
 void kb_ctl_fanout_flush(kb_ctl_fanout_t *f) {
     for (int i = 0; i < f->n_live; i++)
         if (f->live[i].q) kb_ctl_queue_flush(f->live[i].q);
+}
+
+bool kb_ctl_fanout_stop_replica(kb_ctl_fanout_t *f, int32_t broker_id, kb_ctl_key_t key, bool delete_partition,
+                                int64_t *epoch) {
+    live_t *l = live_find(f, broker_id);
+    if (!l || !l->q) return false;
+    if (kb_ctl_queue_stop_replica(l->q, key, delete_partition) < 0) {
+        queue_failed(broker_id);
+        return false;
+    }
+    *epoch = l->epoch;
+    return true;
+}
+
+int64_t kb_ctl_fanout_broker_epoch(const kb_ctl_fanout_t *f, int32_t broker_id) {
+    live_t *l = live_find(f, broker_id);
+    return l && l->q ? l->epoch : -1;
 }
 
 kb_ctl_queue_t *kb_ctl_fanout_queue(const kb_ctl_fanout_t *f, int32_t broker_id) {

@@ -22,7 +22,13 @@
  *   - a broker left (or its old incarnation did): its queue is freed with
  *     whatever it held, and the others get an UpdateMetadata with the new
  *     live broker list, followed by the LeaderAndIsr / UpdateMetadata of
- *     the elections its departure causes as their writes land.
+ *     the elections its departure causes as their writes land;
+ *   - a duty stops a replica (kb_ctl_fanout_stop_replica: a topic's
+ *     deletion, later a reassignment's removed replicas): StopReplica, with
+ *     or without the log's deletion, to that broker alone, and every
+ *     partition of the answer reported to opts.stopped (kb_ctl_queue.h).
+ * A topic opts.deleting names gets no LeaderAndIsr, and leader -2 in every
+ * UpdateMetadata (kb_ctl_requests.h).
  * Nothing leaves before kb_ctl_fanout_flush(), which the controller calls
  * once per loop turn, so each turn's changes go out batched per broker.
  *
@@ -50,6 +56,9 @@ typedef struct kb_ctl_fanout_opts {
     int32_t controller_id;               /* this broker */
     int32_t timeout_ms;                  /* controller.socket.timeout.ms */
     size_t max_batch;                    /* partitions per request; 0: kb_ctl_queue's default */
+    bool (*deleting)(const char *topic, void *arg); /* NULL: no topic is being deleted */
+    kb_ctl_stopped_fn stopped;           /* StopReplica answers, per partition; NULL: not reported */
+    void *arg;                           /* for both */
 } kb_ctl_fanout_opts_t;
 
 kb_ctl_fanout_t *kb_ctl_fanout_new(const kb_ctl_fanout_opts_t *opts);
@@ -84,6 +93,15 @@ typedef void (*kb_ctl_examine_fn)(const char *topic, int32_t partition, void *ar
  * broker list to everyone, and examine the partitions of every broker that
  * joined or left. */
 void kb_ctl_fanout_brokers_changed(kb_ctl_fanout_t *f, kb_ctl_examine_fn examine, void *arg);
+
+/* Queues a StopReplica of a partition (its log deleted too when
+ * delete_partition) to broker_id's current incarnation, whose broker
+ * epoch goes to *epoch.  False (nothing queued) when the broker has no
+ * queue: not live, no RPC listener, out of memory, or no transport. */
+bool kb_ctl_fanout_stop_replica(kb_ctl_fanout_t *f, int32_t broker_id, kb_ctl_key_t key, bool delete_partition,
+                                int64_t *epoch);
+/* The broker epoch of broker_id's queue, or -1 when it has none. */
+int64_t kb_ctl_fanout_broker_epoch(const kb_ctl_fanout_t *f, int32_t broker_id);
 
 /* Sends what every queue has pending (one request each at most in flight). */
 void kb_ctl_fanout_flush(kb_ctl_fanout_t *f);

@@ -59,6 +59,8 @@ struct kb_controller {
     bool isr_discard;           /* that one deletes unread (a new controller's first) */
     int32_t isr_retry_ms;       /* delay before the next retry of a failed pass */
     kb_ctl_fanout_t *fanout;    /* request queues to the brokers and the broker index */
+    struct kb_ctl_deletion *deletion; /* topics being deleted (kb_ctl_delete.c) */
+    struct kb_ctl_reassigner *reassign; /* partition reassignments (kb_ctl_reassign.c) */
 };
 
 /* ---- primitives (kb_controller.c) ---- */
@@ -86,5 +88,51 @@ bool kb_ctl_state_busy(kb_controller_t *c, const part_ref_t *ref);
  * one is logged and the partition reconciled again.  Returns false when
  * the write could not be started (busy, out of memory). */
 bool kb_ctl_state_write(kb_controller_t *c, const part_ref_t *ref, const kc_partition_state_t *next);
+
+/* The bookkeeping of kb_ctl_state_write for a state that another write
+ * carries (a reassignment's topic znode multi): the partition is busy from
+ * kb_ctl_write_begin until the view reads back zkVersion next_version, and
+ * the write's outcome goes to kb_ctl_write_done (which frees the token)
+ * exactly as kb_ctl_state_write's would.  NULL when the partition is busy
+ * or out of memory. */
+typedef struct write_ctx kb_ctl_write_t;
+kb_ctl_write_t *kb_ctl_write_begin(kb_controller_t *c, const part_ref_t *ref, int32_t next_version);
+void kb_ctl_write_done(int rc, kb_ctl_write_t *w);
+
+/* ---- topic deletion (kb_ctl_delete.c) ---- */
+
+typedef struct kb_ctl_deletion kb_ctl_deletion_t;
+
+kb_ctl_deletion_t *kb_ctl_delete_new(kb_controller_t *c);
+void kb_ctl_delete_free(kb_ctl_deletion_t *d);
+/* The role began, ended, or the fan-out was replaced: forget every
+ * deletion (the markers in ZooKeeper bring them back). */
+void kb_ctl_delete_reset(kb_ctl_deletion_t *d);
+/* The end of a reconciliation pass, the fan-out started and the broker
+ * set diffed: follows the markers, stops replicas, deletes znodes. */
+void kb_ctl_delete_reconcile(kb_ctl_deletion_t *d);
+/* The topic is queued for deletion: no election or LeaderAndIsr for it,
+ * leader -2 in UpdateMetadata (the fan-out's `deleting`).  NULL d: no. */
+bool kb_ctl_delete_queued(const kb_ctl_deletion_t *d, const char *topic);
+/* A partition of an answered StopReplica (the fan-out's `stopped`). */
+void kb_ctl_delete_stopped(kb_ctl_deletion_t *d, const kb_ctl_stopped_t *s);
+
+/* ---- partition reassignment (kb_ctl_reassign.c) ---- */
+
+typedef struct kb_ctl_reassigner kb_ctl_reassigner_t;
+
+kb_ctl_reassigner_t *kb_ctl_reassign_new(kb_controller_t *c);
+void kb_ctl_reassign_free(kb_ctl_reassigner_t *r);
+/* The role began (`active`: read /admin/reassign_partitions and resume
+ * what the topic znodes show) or ended (forget everything; API requests
+ * waiting are answered NOT_CONTROLLER). */
+void kb_ctl_reassign_reset(kb_ctl_reassigner_t *r, bool active);
+/* The reconciliation visited a partition it found free (no state write
+ * of ours pending). */
+void kb_ctl_reassign_visit(kb_ctl_reassigner_t *r, const kc_topic_t *t, int32_t partition);
+/* The end of a reconciliation pass: moves every reassignment that can. */
+void kb_ctl_reassign_reconcile(kb_ctl_reassigner_t *r);
+/* A partition of the topic is being reassigned (deletion waits). */
+bool kb_ctl_reassign_topic_busy(const kb_ctl_reassigner_t *r, const char *topic);
 
 #endif

@@ -89,6 +89,11 @@ uint32_t kb_ctl_names_intern(kb_ctl_names_t *n, const char *name) {
     return (uint32_t)n->n - 1;
 }
 
+uint32_t kb_ctl_names_find(const kb_ctl_names_t *n, const char *name) {
+    uint32_t *slot = n->n_slots ? names_slot(n, name) : NULL;
+    return slot && *slot ? *slot - 1 : UINT32_MAX;
+}
+
 const char *kb_ctl_names_get(const kb_ctl_names_t *n, uint32_t id) { return id < n->n ? n->names[id] : NULL; }
 
 /* ---- sets ---- */
@@ -158,6 +163,12 @@ int kb_ctl_set_add(kb_ctl_set_t *s, kb_ctl_key_t key, uint8_t flags) {
 }
 
 bool kb_ctl_set_has(const kb_ctl_set_t *s, kb_ctl_key_t key) { return s->n_slots && *set_slot(s, key) != 0; }
+
+bool kb_ctl_set_find(const kb_ctl_set_t *s, kb_ctl_key_t key, size_t *pos) {
+    uint32_t v = s->n_slots ? *set_slot(s, key) : 0;
+    if (v) *pos = v - 1;
+    return v != 0;
+}
 
 void kb_ctl_set_drop_front(kb_ctl_set_t *s, size_t n) {
     if (n >= s->n) {

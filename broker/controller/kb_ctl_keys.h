@@ -41,6 +41,8 @@ void kb_ctl_names_free(kb_ctl_names_t *n);
 /* The id of `name`, interning it on first sight; UINT32_MAX when out of
  * memory. */
 uint32_t kb_ctl_names_intern(kb_ctl_names_t *n, const char *name);
+/* The id of `name` if it was interned, else UINT32_MAX (nothing added). */
+uint32_t kb_ctl_names_find(const kb_ctl_names_t *n, const char *name);
 /* The name of an id returned by kb_ctl_names_intern, or NULL. */
 const char *kb_ctl_names_get(const kb_ctl_names_t *n, uint32_t id);
 
@@ -61,6 +63,9 @@ void kb_ctl_set_reset(kb_ctl_set_t *s);  /* empties, keeps the memory */
  * or -1 when out of memory (the set is unchanged). */
 int kb_ctl_set_add(kb_ctl_set_t *s, kb_ctl_key_t key, uint8_t flags);
 bool kb_ctl_set_has(const kb_ctl_set_t *s, kb_ctl_key_t key);
+/* The position of key in s->keys (and s->flags) in *pos; false when it is
+ * not in the set. */
+bool kb_ctl_set_find(const kb_ctl_set_t *s, kb_ctl_key_t key, size_t *pos);
 /* Removes the first n entries (n <= s->n), keeping the order of the rest.
  * Costs O(s->n). */
 void kb_ctl_set_drop_front(kb_ctl_set_t *s, size_t n);

@@ -1,8 +1,8 @@
 /*
  * kb_ctl_queue.c - one broker's request queue (see kb_ctl_queue.h).
  *
- * State: the pending sets (lai, um, um_brokers), and while a call is out the
- * partitions it carries (sent) and its kind.  Sending copies up to
+ * State: the pending sets (lai, um, um_brokers, sr), and while a call is
+ * out the partitions it carries (sent) and its kind.  Sending copies up to
  * max_batch entries from the front of a pending set into `sent` and drops
  * them from the pending set only once the request is built, so a build out
  * of memory leaves everything where it was.  An answer with error code 0
@@ -13,6 +13,9 @@
  *
  * The retry timer is armed only while no call is in flight (backing_off),
  * and nothing is sent until it fires, so one request at most is ever out.
+ * The same timer also brings back the deletes a broker failed (sr_later):
+ * armed for them alone (later_armed, backing_off false) it holds nothing
+ * else up, and whenever it fires, for either reason, they rejoin sr.
  */
 #include "broker/controller/kb_ctl_queue.h"
 
@@ -20,8 +23,16 @@
 #include <string.h>
 
 #include "common/kc_log.h"
+#include "proto/kp_types.h"
 
 #define DEFAULT_MAX_BATCH 5000
+
+/* A StopReplica delete the broker failed (or left out of its answer) is
+ * sent again this much later: Kafka retries such a replica at the
+ * controller's next event, which comes at least as often. */
+#define PARTITION_RETRY_MS 1000
+/* Marks, in `sent`, a partition an answer has already named. */
+#define F_ANSWERED 0x80u
 
 /* The backoff before sending a refused request again (and before building
  * again after running out of memory).  The first retry comes soon: the
@@ -38,8 +49,10 @@ struct kb_ctl_queue {
     char *host;
     void *conn;             /* NULL after a reconnect failed: flush tries again */
     void *timer;            /* the retry backoff's */
-    kb_ctl_set_t lai, um;   /* pending partitions */
+    kb_ctl_set_t lai, um, sr; /* pending partitions */
+    kb_ctl_set_t sr_later;  /* deletes the broker failed, waiting for the retry timer */
     bool um_brokers;        /* an UpdateMetadata is due even with no partition */
+    bool later_armed;       /* the timer is armed for sr_later alone */
     bool in_flight;
     bool backing_off;       /* the timer is armed: nothing leaves until it fires */
     bool closing;           /* a close of ours is cancelling calls: what they report is
@@ -66,7 +79,16 @@ const char *kb_ctl_status_name(kb_ctl_status_t st) {
 }
 
 static const char *kind_name(kb_ctl_kind_t k) {
-    return k == KB_CTL_LEADER_AND_ISR ? "LeaderAndIsr" : "UpdateMetadata";
+    switch (k) {
+    case KB_CTL_LEADER_AND_ISR: return "LeaderAndIsr";
+    case KB_CTL_UPDATE_METADATA: return "UpdateMetadata";
+    case KB_CTL_STOP_REPLICA: return "StopReplica";
+    }
+    return "?";
+}
+
+static kb_ctl_set_t *pending_set(kb_ctl_queue_t *q, kb_ctl_kind_t k) {
+    return k == KB_CTL_LEADER_AND_ISR ? &q->lai : k == KB_CTL_UPDATE_METADATA ? &q->um : &q->sr;
 }
 
 static void retry_fire(void *arg);
@@ -96,6 +118,8 @@ void kb_ctl_queue_free(kb_ctl_queue_t *q) {
     q->o.transport->timer_free(q->timer); /* disarms a pending retry */
     kb_ctl_set_clear(&q->lai);
     kb_ctl_set_clear(&q->um);
+    kb_ctl_set_clear(&q->sr);
+    kb_ctl_set_clear(&q->sr_later);
     kb_ctl_set_clear(&q->sent);
     kb_ctl_arena_clear(&q->arena);
     free(q->host);
@@ -111,6 +135,10 @@ int kb_ctl_queue_leader_and_isr(kb_ctl_queue_t *q, kb_ctl_key_t key, bool is_new
 
 int kb_ctl_queue_update_metadata(kb_ctl_queue_t *q, kb_ctl_key_t key) { return kb_ctl_set_add(&q->um, key, 0); }
 
+int kb_ctl_queue_stop_replica(kb_ctl_queue_t *q, kb_ctl_key_t key, bool delete_partition) {
+    return kb_ctl_set_add(&q->sr, key, delete_partition ? KB_CTL_F_DELETE : 0);
+}
+
 void kb_ctl_queue_update_brokers(kb_ctl_queue_t *q) { q->um_brokers = true; }
 
 void kb_ctl_queue_stats(const kb_ctl_queue_t *q, kb_ctl_queue_stats_t *out) {
@@ -119,13 +147,14 @@ void kb_ctl_queue_stats(const kb_ctl_queue_t *q, kb_ctl_queue_stats_t *out) {
     out->backing_off = q->backing_off;
     out->pending_leader_and_isr = q->lai.n;
     out->pending_update_metadata = q->um.n + (q->um_brokers && q->um.n == 0);
+    out->pending_stop_replica = q->sr.n + q->sr_later.n;
 }
 
 /* ---- retries ---- */
 
 /* Puts the partitions of the failed call back among the pending ones. */
 static void requeue_sent(kb_ctl_queue_t *q) {
-    kb_ctl_set_t *to = q->sent_kind == KB_CTL_LEADER_AND_ISR ? &q->lai : &q->um;
+    kb_ctl_set_t *to = pending_set(q, q->sent_kind);
     for (size_t i = 0; i < q->sent.n; i++)
         if (kb_ctl_set_add(to, q->sent.keys[i], q->sent.flags[i]) < 0)
             kc_error("controller", "out of memory: a partition's update to broker %d is lost",
@@ -146,9 +175,28 @@ static int32_t retry_later(kb_ctl_queue_t *q) {
     return ms;
 }
 
+/* The failed deletes rejoin the pending StopReplicas. */
+static void later_rejoin(kb_ctl_queue_t *q) {
+    for (size_t i = 0; i < q->sr_later.n; i++)
+        if (kb_ctl_set_add(&q->sr, q->sr_later.keys[i], q->sr_later.flags[i]) < 0)
+            kc_error("controller", "out of memory: a partition's deletion on broker %d is not retried",
+                     (int)q->o.peer.broker_id);
+    kb_ctl_set_reset(&q->sr_later);
+    q->later_armed = false;
+}
+
+/* Arms the timer for sr_later, unless it is armed already (a backoff's
+ * firing brings them back too). */
+static void retry_partitions_later(kb_ctl_queue_t *q) {
+    if (q->backing_off || q->later_armed) return;
+    if (q->o.transport->timer_arm(q->timer, PARTITION_RETRY_MS) == 0) q->later_armed = true;
+    else later_rejoin(q); /* retried with the next request instead */
+}
+
 static void retry_fire(void *arg) {
     kb_ctl_queue_t *q = arg;
     q->backing_off = false;
+    later_rejoin(q);
     kb_ctl_queue_flush(q);
 }
 
@@ -190,6 +238,48 @@ static void log_partition_errors(kb_ctl_queue_t *q, const ProtobufCMessage *body
                 (int)r->partition_errors[first]->partition_index, (int)r->partition_errors[first]->error_code);
 }
 
+/* One partition of an answered StopReplica: a failed delete waits for its
+ * retry; every one is reported.  Returns whether it failed. */
+static bool stop_settled(kb_ctl_queue_t *q, kb_ctl_key_t key, uint8_t flags, int16_t error) {
+    kb_ctl_stopped_t s = {.broker_id = q->o.peer.broker_id, .broker_epoch = q->o.peer.broker_epoch, .key = key,
+                          .deleted = (flags & KB_CTL_F_DELETE) != 0, .error = error};
+    if (error && s.deleted) {
+        q->stats.deletes_retried++;
+        if (kb_ctl_set_add(&q->sr_later, key, KB_CTL_F_DELETE) == 0) retry_partitions_later(q);
+        else kc_error("controller", "out of memory: a partition's deletion on broker %d is not retried",
+                      (int)q->o.peer.broker_id);
+    }
+    if (q->o.stopped) q->o.stopped(&s, q->o.answer_arg);
+    return error != 0;
+}
+
+/* Matches an accepted StopReplica's answer with the partitions sent: each
+ * named one once, by name; the ones it leaves out count as failed. */
+static void settle_stops(kb_ctl_queue_t *q, const ProtobufCMessage *body) {
+    const Kbroker__Rpc__StopReplicaResponse *r = (const Kbroker__Rpc__StopReplicaResponse *)body;
+    size_t failed = 0, pos;
+    int32_t first_error = 0;
+    for (size_t i = 0; r && i < r->n_partition_errors; i++) {
+        const Kbroker__Rpc__PartitionError *e = r->partition_errors[i];
+        kb_ctl_key_t key;
+        if (!q->o.key_of || !e->topic_name || !q->o.key_of(e->topic_name, e->partition_index, q->o.answer_arg, &key) ||
+            !kb_ctl_set_find(&q->sent, key, &pos) || (q->sent.flags[pos] & F_ANSWERED))
+            continue;
+        q->sent.flags[pos] |= F_ANSWERED;
+        int16_t err = e->error_code >= INT16_MIN && e->error_code <= INT16_MAX ? (int16_t)e->error_code
+                                                                              : KP_ERR_UNKNOWN_SERVER_ERROR;
+        if (stop_settled(q, key, q->sent.flags[pos], err) && failed++ == 0) first_error = err;
+    }
+    for (size_t i = 0; i < q->sent.n; i++)
+        if (!(q->sent.flags[i] & F_ANSWERED) &&
+            stop_settled(q, q->sent.keys[i], q->sent.flags[i], KP_ERR_UNKNOWN_SERVER_ERROR) && failed++ == 0)
+            first_error = KP_ERR_UNKNOWN_SERVER_ERROR;
+    if (failed)
+        kc_info("controller", "broker %d: StopReplica failed %zu partition(s) (first error %d); deletions among "
+                "them are sent again in %d ms", (int)q->o.peer.broker_id, failed, (int)first_error,
+                PARTITION_RETRY_MS);
+}
+
 static void call_done(kb_ctl_status_t st, int32_t error_code, const ProtobufCMessage *body, void *arg) {
     kb_ctl_queue_t *q = arg;
     if (q->closing) return; /* see the member */
@@ -197,6 +287,7 @@ static void call_done(kb_ctl_status_t st, int32_t error_code, const ProtobufCMes
     if (st == KB_CTL_OK) q->stats.answered++;
     if (st == KB_CTL_OK && error_code == 0) {
         log_partition_errors(q, body);
+        if (q->sent_kind == KB_CTL_STOP_REPLICA) settle_stops(q, body);
         kb_ctl_set_reset(&q->sent);
         q->backoff_ms = 0;
         kb_ctl_queue_flush(q);
@@ -247,24 +338,33 @@ static send_result_t build_failed(kb_ctl_queue_t *q, kb_ctl_kind_t kind, size_t 
 }
 
 /* Builds and sends the next batch of kind. */
+static const Kbroker__Rpc__Method methods[] = {
+    [KB_CTL_LEADER_AND_ISR] = KBROKER__RPC__METHOD__METHOD_LEADER_AND_ISR,
+    [KB_CTL_UPDATE_METADATA] = KBROKER__RPC__METHOD__METHOD_UPDATE_METADATA,
+    [KB_CTL_STOP_REPLICA] = KBROKER__RPC__METHOD__METHOD_STOP_REPLICA,
+};
+
+static void count_sent(kb_ctl_queue_t *q, kb_ctl_kind_t kind) {
+    if (kind == KB_CTL_LEADER_AND_ISR) q->stats.leader_and_isr_sent++;
+    else if (kind == KB_CTL_UPDATE_METADATA) q->stats.update_metadata_sent++;
+    else q->stats.stop_replica_sent++;
+}
+
 static send_result_t send_one(kb_ctl_queue_t *q, kb_ctl_kind_t kind) {
-    kb_ctl_set_t *from = kind == KB_CTL_LEADER_AND_ISR ? &q->lai : &q->um;
+    kb_ctl_set_t *from = pending_set(q, kind);
     kb_ctl_batch_t b = take_batch(q, kind, from);
     const ProtobufCMessage *msg = NULL;
     if ((from->n && !b.n) || q->o.build(&b, &q->arena, q->o.build_arg, &msg) < 0)
         return build_failed(q, kind, from->n < q->o.max_batch ? from->n : q->o.max_batch);
     if (q->build_failing) kc_info("controller", "built a request for broker %d again", (int)q->o.peer.broker_id);
     q->build_failing = false;
-    Kbroker__Rpc__Method m =
-        kind == KB_CTL_LEADER_AND_ISR ? KBROKER__RPC__METHOD__METHOD_LEADER_AND_ISR : KBROKER__RPC__METHOD__METHOD_UPDATE_METADATA;
-    int rc = msg ? q->o.transport->call(q->conn, m, msg, q->o.timeout_ms, call_done, q) : -1;
+    int rc = msg ? q->o.transport->call(q->conn, methods[kind], msg, q->o.timeout_ms, call_done, q) : -1;
     kb_ctl_arena_reset(&q->arena);
     kb_ctl_set_drop_front(from, b.n);
     if (kind == KB_CTL_UPDATE_METADATA) q->um_brokers = false;
     if (rc == 0) {
         q->in_flight = true;
-        if (kind == KB_CTL_LEADER_AND_ISR) q->stats.leader_and_isr_sent++;
-        else q->stats.update_metadata_sent++;
+        count_sent(q, kind);
         return SEND_SENT;
     }
     if (msg) /* too large to frame, or not packable: repeating cannot help */
@@ -283,6 +383,7 @@ void kb_ctl_queue_flush(kb_ctl_queue_t *q) {
         kb_ctl_kind_t kind;
         if (q->lai.n) kind = KB_CTL_LEADER_AND_ISR;
         else if (q->um.n || q->um_brokers) kind = KB_CTL_UPDATE_METADATA;
+        else if (q->sr.n) kind = KB_CTL_STOP_REPLICA;
         else break;
         if (send_one(q, kind) == SEND_LATER) break;
     }

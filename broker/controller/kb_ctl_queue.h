@@ -11,19 +11,21 @@
  * ever reaches the new one.
  *
  * What a queue holds is not built requests but the partitions the broker
- * still has to be told about, one set for LeaderAndIsr and one for
- * UpdateMetadata, plus a flag for an UpdateMetadata that only carries the
- * live broker list.  A partition queued again before it is sent is merged
+ * still has to be told about, one set for LeaderAndIsr, one for
+ * UpdateMetadata and one for StopReplica (each partition with its delete
+ * flag), plus a flag for an UpdateMetadata that only carries the live
+ * broker list.  A partition queued again before it is sent is merged
  * (its flags ORed), and the request is built when it leaves, from the
  * controller's knowledge at that moment (kb_ctl_requests.h), so a burst of
  * 10,000 state changes reaching one broker while a request is in flight
  * leaves as one or two requests carrying each partition's latest state.
  * A request carries at most max_batch partitions (a bound on frame size).
  *
- * Order: LeaderAndIsr goes before UpdateMetadata whenever both are pending
- * (a broker learns its roles before the metadata clients see), and requests
- * leave one at a time: the next one is built only when the broker answered
- * the last.
+ * Order: LeaderAndIsr goes before UpdateMetadata, and both before
+ * StopReplica, whenever several are pending (spec 2.5: a broker learns its
+ * roles before the metadata clients see, and a topic being deleted has
+ * left its cache before its replicas stop), and requests leave one at a
+ * time: the next one is built only when the broker answered the last.
  *
  * Retry: a request is done only when the broker answers it with error code
  * 0; anything else puts its partitions back into the pending sets, merged
@@ -51,6 +53,15 @@
  * refused for an older leader epoch or for not being a replica there would
  * be refused again.  (A partition it failed with UNKNOWN_SERVER_ERROR, out
  * of memory, is not retried either: it waits for its next state change.)
+ * StopReplica is the exception, because a deletion waits for every
+ * replica's log to be gone: each partition of an answered StopReplica is
+ * reported to the `stopped` callback with its error code (0: stopped, and
+ * deleted when asked), and a delete answered with anything but 0, or left
+ * out of the answer, is sent again PARTITION_RETRY_MS later (kb_ctl_queue.c)
+ * without holding up the queue's other requests, until the broker answers
+ * 0 for it or the queue is freed.  A stop without delete is reported and
+ * not retried, like LeaderAndIsr's partitions (left out of the answer, it
+ * is reported as UNKNOWN_SERVER_ERROR).
  *
  * Nothing is sent until kb_ctl_queue_flush() (or an answer) says so, so the
  * controller batches everything one loop turn queued.
@@ -128,11 +139,30 @@ typedef struct kb_ctl_queue kb_ctl_queue_t;
  * (the batch stays pending and is built again after a backoff). */
 typedef int (*kb_ctl_build_fn)(const kb_ctl_batch_t *b, kb_ctl_arena_t *a, void *arg, const ProtobufCMessage **out);
 
+/* One partition of an answered StopReplica (see Errors per partition). */
+typedef struct kb_ctl_stopped {
+    int32_t broker_id;
+    int64_t broker_epoch; /* the incarnation that answered */
+    kb_ctl_key_t key;
+    bool deleted;         /* the stop asked for the log's deletion */
+    int16_t error;        /* the broker's per-partition code; 0: done */
+} kb_ctl_stopped_t;
+
+/* Called on the loop for each partition of an answered StopReplica; it
+ * may queue (to this queue too) but not free the queue. */
+typedef void (*kb_ctl_stopped_fn)(const kb_ctl_stopped_t *s, void *arg);
+/* The key of the partition an answer names, false when it is none the
+ * controller knows (its answer is then ignored). */
+typedef bool (*kb_ctl_key_of_fn)(const char *topic, int32_t partition, void *arg, kb_ctl_key_t *key);
+
 typedef struct kb_ctl_queue_opts {
     kb_ctl_peer_t peer;                  /* copied, host included */
     const kb_ctl_transport_t *transport; /* must outlive the queue */
     kb_ctl_build_fn build;
     void *build_arg;
+    kb_ctl_stopped_fn stopped;           /* NULL: StopReplica answers are not reported */
+    kb_ctl_key_of_fn key_of;             /* needed to read StopReplica answers */
+    void *answer_arg;                    /* for both */
     int32_t timeout_ms; /* per call: controller.socket.timeout.ms */
     size_t max_batch;   /* partitions per request; 0: a default */
 } kb_ctl_queue_opts_t;
@@ -149,6 +179,10 @@ int64_t kb_ctl_queue_epoch(const kb_ctl_queue_t *q);
 /* Queue a partition; return 0 or -1 when out of memory. */
 int kb_ctl_queue_leader_and_isr(kb_ctl_queue_t *q, kb_ctl_key_t key, bool is_new);
 int kb_ctl_queue_update_metadata(kb_ctl_queue_t *q, kb_ctl_key_t key);
+/* Queue a StopReplica of a partition, with its log's deletion or not (a
+ * delete queued while a stop of the same partition waits turns it into
+ * the delete). */
+int kb_ctl_queue_stop_replica(kb_ctl_queue_t *q, kb_ctl_key_t key, bool delete_partition);
 /* Queue an UpdateMetadata even if no partition changed (the live broker
  * list did; every UpdateMetadata carries it). */
 void kb_ctl_queue_update_brokers(kb_ctl_queue_t *q);
@@ -157,7 +191,8 @@ void kb_ctl_queue_update_brokers(kb_ctl_queue_t *q);
 void kb_ctl_queue_flush(kb_ctl_queue_t *q);
 
 typedef struct kb_ctl_queue_stats {
-    uint64_t leader_and_isr_sent, update_metadata_sent; /* calls made, retries included */
+    uint64_t leader_and_isr_sent, update_metadata_sent, stop_replica_sent; /* calls made, retries included */
+    uint64_t deletes_retried; /* StopReplica deletes answered with an error (or not at all), sent again */
     uint64_t answered; /* answers, refusals included */
     uint64_t errors;   /* answers with an error code (refusals) */
     uint64_t retried;  /* requests put back: failed calls, refusals, builds out of memory */
@@ -165,6 +200,7 @@ typedef struct kb_ctl_queue_stats {
     bool in_flight;
     bool backing_off; /* a retry is waiting for its backoff */
     size_t pending_leader_and_isr, pending_update_metadata;
+    size_t pending_stop_replica; /* waiting to leave, failed deletes waiting for their retry included */
 } kb_ctl_queue_stats_t;
 void kb_ctl_queue_stats(const kb_ctl_queue_t *q, kb_ctl_queue_stats_t *out);
 

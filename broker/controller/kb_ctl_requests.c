@@ -1,6 +1,6 @@
 /*
- * kb_ctl_requests.c - LeaderAndIsr and UpdateMetadata built from the view
- * (see kb_ctl_requests.h).
+ * kb_ctl_requests.c - LeaderAndIsr, UpdateMetadata and StopReplica built
+ * from the view (see kb_ctl_requests.h).
  *
  * Each builder sizes its pointer arrays from the batch (an upper bound) and
  * takes every struct from the arena, so building costs a handful of chunk
@@ -72,6 +72,10 @@ int32_t kb_ctl_security_protocol_id(const char *name) {
 
 static char *str(const char *s) { return (char *)(s ? s : protobuf_c_empty_string); }
 
+static bool deleting(const kb_ctl_source_t *src, const char *topic) {
+    return src->deleting && src->deleting(topic, src->deleting_arg);
+}
+
 /* The partition a key names, if its topic and partition still exist and it
  * has a state; *topic receives the topic's name as the view holds it. */
 static const kc_partition_t *key_partition(const kb_ctl_source_t *src, kb_ctl_key_t key, const char **topic) {
@@ -129,8 +133,11 @@ static int lai_add(const kb_ctl_source_t *src, const kb_ctl_batch_t *b, size_t i
                    Kbroker__Rpc__LeaderAndIsrRequest *req, kb_ctl_arena_t *a) {
     const char *topic;
     const kc_partition_t *part = key_partition(src, b->keys[i], &topic);
-    /* A reassignment since the key was queued may have moved the replica. */
-    if (!part || !kc_int32_contains(part->replicas, part->n_replicas, b->broker_id)) return 0;
+    /* A reassignment since the key was queued may have moved the replica;
+     * a deletion since then stops it instead (Kafka sends no LeaderAndIsr
+     * for a topic queued for deletion). */
+    if (!part || !kc_int32_contains(part->replicas, part->n_replicas, b->broker_id) || deleting(src, topic))
+        return 0;
     Kbroker__Rpc__PartitionState *ps = partition_state(a, topic, kb_ctl_key_partition(b->keys[i]), part);
     if (!ps) return -1;
     ps->is_new = (b->flags[i] & KB_CTL_F_NEW) != 0;
@@ -166,6 +173,7 @@ static int um_add(const kb_ctl_source_t *src, kb_ctl_key_t key, Kbroker__Rpc__Up
     if (!part) return 0;
     Kbroker__Rpc__PartitionState *ps = partition_state(a, topic, kb_ctl_key_partition(key), part);
     if (!ps) return -1;
+    if (deleting(src, topic)) ps->leader = KB_CTL_LEADER_DURING_DELETE;
     int n_offline = 0;
     for (int r = 0; r < part->n_replicas; r++) n_offline += !kc_view_broker_live(src->view, part->replicas[r]);
     if (n_offline) {
@@ -223,5 +231,42 @@ int kb_ctl_build_update_metadata(const kb_ctl_source_t *src, const kb_ctl_batch_
         req->live_brokers[req->n_live_brokers++] = lb;
     }
     *out = req;
+    return 0;
+}
+
+/* ---- StopReplica ---- */
+
+/* The leader epoch a stop carries (kb_ctl_requests.h). */
+static int32_t stop_epoch(const kb_ctl_source_t *src, const char *topic, int32_t p) {
+    if (deleting(src, topic)) return KB_CTL_EPOCH_DURING_DELETE;
+    const kc_topic_t *t = kc_view_topic(src->view, topic);
+    if (!t || p < 0 || p >= t->n_partitions || !t->partitions[p].has_state) return KB_CTL_NO_EPOCH;
+    return t->partitions[p].state.leader_epoch;
+}
+
+int kb_ctl_build_stop_replica(const kb_ctl_source_t *src, const kb_ctl_batch_t *b, kb_ctl_arena_t *a,
+                              Kbroker__Rpc__StopReplicaRequest **out) {
+    Kbroker__Rpc__StopReplicaRequest *req = kb_ctl_arena_alloc(a, sizeof(*req));
+    *out = NULL;
+    if (!req) return -1;
+    kbroker__rpc__stop_replica_request__init(req);
+    req->controller_id = src->controller_id;
+    req->controller_epoch = src->controller_epoch;
+    req->broker_epoch = b->broker_epoch;
+    req->partitions = kb_ctl_arena_alloc(a, (b->n ? b->n : 1) * sizeof(*req->partitions));
+    if (!req->partitions) return -1;
+    for (size_t i = 0; i < b->n; i++) {
+        const char *topic = kb_ctl_names_get(src->names, kb_ctl_key_topic(b->keys[i]));
+        if (!topic) continue;
+        Kbroker__Rpc__StopReplicaPartition *sp = kb_ctl_arena_alloc(a, sizeof(*sp));
+        if (!sp) return -1;
+        kbroker__rpc__stop_replica_partition__init(sp);
+        sp->topic_name = str(topic);
+        sp->partition_index = kb_ctl_key_partition(b->keys[i]);
+        sp->leader_epoch = stop_epoch(src, topic, sp->partition_index);
+        sp->delete_partition = (b->flags[i] & KB_CTL_F_DELETE) != 0;
+        req->partitions[req->n_partitions++] = sp;
+    }
+    if (req->n_partitions) *out = req;
     return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * kb_ctl_requests.h - the controller's LeaderAndIsr and UpdateMetadata
- * requests (zk-and-replication.md 2.8; proto/kbroker_rpc.proto), built
+ * kb_ctl_requests.h - the controller's LeaderAndIsr, UpdateMetadata and
+ * StopReplica requests (zk-and-replication.md 2.8; proto/kbroker_rpc.proto), built
  * from what the controller knows: its id and epoch, the cluster view (every
  * partition's assignment and state as ZooKeeper holds it, the live brokers
  * with their endpoints and epochs) and the partitions a queue names.
@@ -16,6 +16,7 @@
 #ifndef KB_CTL_REQUESTS_H
 #define KB_CTL_REQUESTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,8 +44,12 @@ void kb_ctl_arena_clear(kb_ctl_arena_t *a);
 
 /* A key's flag in a LeaderAndIsr batch: the replica is new (is_new). */
 #define KB_CTL_F_NEW 1u
+/* A key's flag in a StopReplica batch: delete the replica's log too
+ * (delete_partition).  A stop and a delete of one partition merge into
+ * the delete, as Kafka's request batch merges them. */
+#define KB_CTL_F_DELETE 2u
 
-typedef enum kb_ctl_kind { KB_CTL_LEADER_AND_ISR, KB_CTL_UPDATE_METADATA } kb_ctl_kind_t;
+typedef enum kb_ctl_kind { KB_CTL_LEADER_AND_ISR, KB_CTL_UPDATE_METADATA, KB_CTL_STOP_REPLICA } kb_ctl_kind_t;
 
 /* One request's worth of partitions for one broker. */
 typedef struct kb_ctl_batch {
@@ -56,17 +61,30 @@ typedef struct kb_ctl_batch {
     size_t n;
 } kb_ctl_batch_t;
 
-/* The controller's side of every request. */
+/* The controller's side of every request.  deleting(topic, arg) says
+ * whether a topic is queued for deletion (NULL: none is): its partitions
+ * get no LeaderAndIsr, UpdateMetadata marks them with leader -2 so that
+ * brokers drop the topic from their caches, and StopReplica carries the
+ * leader epoch -2 (Kafka's LeaderAndIsr.LeaderDuringDelete and
+ * EpochDuringDelete). */
 typedef struct kb_ctl_source {
     const kc_view_t *view;
     const kb_ctl_names_t *names;
     int32_t controller_id;
     int32_t controller_epoch;
+    bool (*deleting)(const char *topic, void *arg);
+    void *deleting_arg;
 } kb_ctl_source_t;
+
+/* Kafka's sentinels for a topic being deleted. */
+#define KB_CTL_LEADER_DURING_DELETE (-2)
+#define KB_CTL_EPOCH_DURING_DELETE (-2)
+#define KB_CTL_NO_EPOCH (-1)
 
 /*
  * LeaderAndIsr for the recipient: the batch's partitions that still exist,
- * have a state and list the recipient among their replicas, each with its
+ * have a state, list the recipient among their replicas and whose topic
+ * is not being deleted, each with its
  * state (controller epoch, leader, leader epoch, ISR, zkVersion), replicas
  * and is_new; live_leaders names each live leader among them once, at its
  * inter-broker (kbroker RPC) endpoint (a leader publishing none is left
@@ -79,13 +97,26 @@ int kb_ctl_build_leader_and_isr(const kb_ctl_source_t *src, const kb_ctl_batch_t
 
 /*
  * UpdateMetadata: the batch's partitions that exist and have a state (with
- * their offline replicas: those on brokers that are not live), and every
+ * their offline replicas: those on brokers that are not live; leader -2
+ * for a topic being deleted), and every
  * live broker with its endpoints and rack.  Returns 0 with the request in
  * *out (always one: the live broker list is news), or -1 when out of memory
  * (not logged).
  */
 int kb_ctl_build_update_metadata(const kb_ctl_source_t *src, const kb_ctl_batch_t *b, kb_ctl_arena_t *a,
                                  Kbroker__Rpc__UpdateMetadataRequest **out);
+
+/*
+ * StopReplica: every partition of the batch whose topic name the names
+ * table still has (whether or not the view holds the topic: a deleted
+ * topic's replicas must stop after its znode is gone), each with
+ * delete_partition from KB_CTL_F_DELETE and the leader epoch Kafka 2.6
+ * sends: -2 for a topic queued for deletion, else the partition's current
+ * leader epoch, or -1 when it has no state.  Returns 0 with the request in
+ * *out (NULL when no partition qualifies), or -1 when out of memory.
+ */
+int kb_ctl_build_stop_replica(const kb_ctl_source_t *src, const kb_ctl_batch_t *b, kb_ctl_arena_t *a,
+                              Kbroker__Rpc__StopReplicaRequest **out);
 
 /* Kafka's SecurityProtocol id of a protocol name (PLAINTEXT 0, SSL 1,
  * SASL_PLAINTEXT 2, SASL_SSL 3); PLAINTEXT for NULL or an unknown name. */

@@ -168,9 +168,21 @@ static void settle_waiters(kb_flusher_t *f, kb_flush_lane_t *lane) {
 
 /* 0, or -1 when an fsync failed (file write errors are only logged: they
  * say nothing about the log's data). */
-static int run_item(flush_item_t *item, uint64_t *fsyncs) {
+/* An item of a deleted log is skipped: its dir has been renamed, so its
+ * fsync would fail on the index paths and its file writes would miss (or,
+ * were a log of that name created since, hit the new log's files). */
+static bool of_deleted_log(const kb_flush_lane_t *lane, const kb_flush_job_t *job) {
+    const kb_log_t *log = job && job->owner ? job->owner : lane->log;
+    return log && atomic_load(&log->deleted);
+}
+
+static int run_item(const kb_flush_lane_t *lane, flush_item_t *item, uint64_t *fsyncs) {
     kb_flush_job_t *job = item->job;
 
+    if (of_deleted_log(lane, job)) {
+        if (job) job->rc = 0;
+        return 0;
+    }
     if (item->seg) {
         if (kb_segment_sync(item->seg) != 0) {
             kc_error("log", "fsync of %s.log failed: %s", item->seg->path, strerror(errno));
@@ -182,7 +194,9 @@ static int run_item(flush_item_t *item, uint64_t *fsyncs) {
         if (job->rc != 0) kc_warn("log", "cannot delete %s: %s", job->path, strerror(errno));
     } else if (job) {
         job->rc = kb_checkpoint_write_text(job->path, job->text, job->text_len);
-        if (job->rc != 0) kc_error("log", "cannot write %s: %s", job->path, strerror(errno));
+        /* A log deleted while this ran lost its dir under it: no error. */
+        if (job->rc != 0 && !of_deleted_log(lane, job))
+            kc_error("log", "cannot write %s: %s", job->path, strerror(errno));
     }
     return 0;
 }
@@ -215,7 +229,7 @@ static void *flusher_main(void *arg) {
         lane->busy = true;
         if (f->budget > 0) f->budget--;
         pthread_mutex_unlock(&f->lock);
-        int rc = run_item(item, &fsyncs);
+        int rc = run_item(lane, item, &fsyncs);
         pthread_mutex_lock(&f->lock);
         f->fsyncs += fsyncs;
         finish_item(f, lane, item, rc);
@@ -236,7 +250,7 @@ static void job_free(kb_flush_job_t *job) {
 static void complete_waiter(kb_flusher_t *f, flush_waiter_t *w) {
     kb_flush_lane_t *lane = w->lane;
 
-    kb_log_flush_finished(lane->log, w->target, w->rc);
+    if (lane->log) kb_log_flush_finished(lane->log, w->target, w->rc); /* not the manager's lane */
     if (w->rc != 0) {
         /* The log has forgotten what it queued: requests made from now on
          * queue their segments again and need not fail. */
@@ -396,6 +410,22 @@ static int start_check_timer(kb_flusher_t *f, struct event_base *base, int64_t c
     if (check_ms <= 0 || check_ms >= FLUSH_CHECK_NEVER_MS) return 0;
     f->check_ev = event_new(base, -1, EV_PERSIST, on_check, f);
     return f->check_ev ? event_add(f->check_ev, &tv) : -1;
+}
+
+void kb_flusher_forget(kb_flusher_t *f, kb_log_t *log) {
+    kb_flush_lane_t *lane = log->lane;
+    if (!f || !lane) return;
+    /* Nothing is queued on it (the caller's wait was its last request), so
+     * the thread holds no pointer to it. */
+    pthread_mutex_lock(&f->lock);
+    for (kb_flush_lane_t **pp = &f->lanes; *pp; pp = &(*pp)->next_lane)
+        if (*pp == lane) {
+            *pp = lane->next_lane;
+            break;
+        }
+    pthread_mutex_unlock(&f->lock);
+    log->lane = NULL;
+    free(lane);
 }
 
 /* After the thread is gone: every lane is empty (its items finished, its

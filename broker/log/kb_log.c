@@ -571,7 +571,7 @@ kb_flush_job_t *kb_flush_job_new(kb_log_t *log, kb_log_t *lane, const char *path
         free(text);
         return NULL;
     }
-    *job = (kb_flush_job_t){.log = lane, .path = p, .text = text, .text_len = text_len};
+    *job = (kb_flush_job_t){.log = lane, .owner = log, .path = p, .text = text, .text_len = text_len};
     return job;
 }
 

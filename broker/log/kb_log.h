@@ -116,10 +116,26 @@ kb_log_creation_t *kb_logmgr_create_async(kb_logmgr_t *m, const char *topic, int
 /* The caller no longer wants to hear of it (its arg is going away): done
  * is not called; the creation still completes and publishes its log. */
 void kb_logmgr_create_abandon(kb_log_creation_t *c);
+/* The same for a partition deleted meanwhile: the log it makes is deleted
+ * (kb_logmgr_delete) as soon as it is published. */
+void kb_logmgr_create_cancel(kb_log_creation_t *c);
 /* Shutdown has begun: the creations still queued complete soon with no
  * log ("the log manager is closing"), the ones being built complete as
  * usual, and kb_logmgr_create_async fails from now on (ESHUTDOWN). */
 void kb_logmgr_stop_creating(kb_logmgr_t *m);
+
+/*
+ * Deletes the log of topic-partition (StopReplica with delete_partition,
+ * zk-and-replication.md 4.10), as Kafka's LogManager.asyncDelete: its dir
+ * is renamed at once to <topic>-<partition>.<uuid>-delete (so a log of
+ * that name may be created again right away), it leaves the manager and
+ * its entries the checkpoint files, and its files are removed off the
+ * loop after file.delete.delay.ms, once no send or search holds them
+ * (kb_logdelete.c).  The caller must drop every pointer to the log first.
+ * Returns 0, 1 when there is no such log, or -1 (errno set, logged) when
+ * the dir could not be renamed: the log is then unchanged.
+ */
+int kb_logmgr_delete(kb_logmgr_t *m, const char *topic, int32_t partition);
 
 /* Writes the recovery-point, replication (high watermark) and log-start
  * checkpoints now (also done periodically by the manager). */
@@ -339,6 +355,8 @@ typedef struct kb_log_stats {
     uint64_t log_creations_pending; /* gauge: queued or being built */
     uint64_t checkpoint_writes;     /* checkpoint files queued for writing */
     uint64_t epoch_checkpoint_writes; /* leader-epoch-checkpoint files queued for writing */
+    uint64_t logs_deleted;          /* partition logs deleted (StopReplica with delete), files removed */
+    uint64_t log_deletions_pending; /* gauge: deleted logs whose files are not removed yet */
 } kb_log_stats_t;
 void kb_logmgr_stats(const kb_logmgr_t *m, kb_log_stats_t *out);
 

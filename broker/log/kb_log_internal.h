@@ -114,6 +114,11 @@ struct kb_segment {
     off_t sent_upto;
     bool deleted; /* unlink the files when the last reference goes */
     bool renamed; /* retention renamed the files to <name>.deleted (deleter thread) */
+    /* Its log was deleted (kb_logdelete.c) while retention still held it:
+     * its paths are no longer its own, so it is neither renamed nor
+     * unlinked by them (the log's dir removal takes its files).  Under
+     * fd_lock, which the rename and the unlinks hold. */
+    bool orphaned;
     /* Set on a retired segment once its deletion delay has passed (on the
      * loop, before the retirer drops its reference): the last reference
      * then calls it instead of freeing the segment inline, so that the
@@ -280,6 +285,10 @@ struct kb_log {
     bool epochs_dirty;
     kb_log_t *epochs_prev, *epochs_next; /* the manager's dirty list */
     kb_log_t *bucket_next;  /* manager's hash chain */
+    /* Deleted (kb_logdelete.c): out of the table, its dir renamed; the
+     * flusher thread reads it to skip the log's file writes. */
+    atomic_bool deleted;
+    int searches;           /* ListOffsets-by-timestamp searches holding the log (loop only) */
 };
 
 /* Checkpointed values found at start-up; -1 where a file has no entry. */
@@ -411,6 +420,10 @@ typedef struct kb_flusher kb_flusher_t;
  * fills it; the flusher owns it from submission. */
 typedef struct kb_flush_job {
     kb_log_t *log;
+    /* The log whose file it writes (NULL: the manager's checkpoints): a
+     * job of a log deleted since is skipped (kb_logdelete.c keeps the log
+     * until both its lane and the manager's have drained). */
+    kb_log_t *owner;
     /* Owned, freed with the job.  text NULL: unlink path instead (a
      * snapshot a truncation made stale, deleted after any queued write). */
     char *path, *text;
@@ -479,6 +492,26 @@ struct kb_worker *kb_logmgr_creator(kb_logmgr_t *m);
 kb_logdir_t *kb_logmgr_place(kb_logmgr_t *m);
 int kb_logmgr_publish(kb_logmgr_t *m, kb_log_t *log);
 
+/* ------------------------------------------------------- log deletion */
+
+/* kb_logdelete.c, with the manager's side below.  One deletion per log
+ * whose files are not removed yet, on the manager's list. */
+typedef struct kb_log_deletion kb_log_deletion_t;
+kb_log_deletion_t **kb_logmgr_deletions(kb_logmgr_t *m);
+/* The thread that removes deleted logs' files, started on first use; NULL
+ * when it cannot start or the manager is closing. */
+struct kb_worker *kb_logmgr_deleter(kb_logmgr_t *m);
+struct event_base *kb_logmgr_base(kb_logmgr_t *m);
+/* Takes log out of the table (its dir uncounts it, its dirty epoch cache
+ * is forgotten) and queues its dir's three checkpoints, which leave it out
+ * from now on. */
+void kb_logmgr_unlink(kb_logmgr_t *m, kb_log_t *log);
+/* At close, after the flusher stopped: frees what the deletions still
+ * hold (their renamed dirs stay for the next start). */
+void kb_logdelete_free_all(kb_logmgr_t *m);
+/* The log's lane is drained and goes (the log is being deleted). */
+void kb_flusher_forget(kb_flusher_t *f, kb_log_t *log);
+
 /* ------------------------------------------------------------ retention */
 
 /* kb_retention.c: the periodic check (a timer on the loop), the retired
@@ -509,6 +542,10 @@ size_t kb_retention_check_log(kb_log_t *log, int64_t now_ms);
  * once no sender holds them.  0, or -1 when out of memory (the segments
  * are then deleted when their last reference goes). */
 int kb_retention_retire(kb_log_t *log, kb_segment_t **segs, size_t n);
+
+/* The retired segments waiting for their deletion whose files are in
+ * dir (a log being deleted): orphaned (see kb_segment_t.orphaned). */
+void kb_retention_orphan(kb_retention_t *r, const char *dir);
 
 /* The manager's side of retention. */
 kb_retention_t *kb_logmgr_retention(kb_logmgr_t *m);

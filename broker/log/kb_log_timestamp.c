@@ -136,7 +136,11 @@ static kb_segment_t *next_candidate(const ts_search_t *t, bool first, int64_t af
     return NULL;
 }
 
+/* The log stays allocated while a search holds it (a deleted log waits,
+ * kb_logdelete.c), and it is let go before the answer: the callback may
+ * delete the partition. */
 static void finish(ts_search_t *t, int rc) {
+    t->log->searches--;
     t->done(t->arg, rc, rc == 0 ? t->offset : -1, rc == 0 ? t->timestamp : -1);
     free(t);
 }
@@ -201,6 +205,8 @@ static void search_done(void *arg, bool cancelled) {
     }
     if (cancelled) {
         rc = -1;
+    } else if (atomic_load(&t->log->deleted)) {
+        rc = 1; /* deleted meanwhile: nothing more to search, nor to answer from */
     } else if (rc < 0) {
         kc_error("log", "%s: timestamp lookup failed in segment %020lld: unreadable batch header", t->log->name,
                  (long long)t->seg_base);
@@ -231,5 +237,6 @@ int kb_log_offset_for_timestamp(kb_log_t *log, kb_worker_t *w, int64_t ts, int64
         free(t);
         return -1;
     }
+    log->searches++;
     return 0;
 }

@@ -46,6 +46,7 @@ struct kb_log_creation {
     int32_t partition;
     kb_log_config_t cfg;
     kb_log_created_fn done;    /* NULL once abandoned */
+    bool delete_when_made;     /* cancelled: its partition was deleted meanwhile */
     void *arg;
     kb_log_t *log;             /* built by the thread */
     bool dir_existed;          /* left to the completion */
@@ -102,7 +103,11 @@ static void create_done(void *arg, bool cancelled) {
     kb_log_stats_t *stats = kb_logmgr_stats_mut(c->m);
 
     stats->log_creations_pending--;
-    if (log) {
+    if (log && c->delete_when_made) {
+        kc_info("log", "created log %s, whose partition was deleted meanwhile: deleting it", log->path);
+        kb_logmgr_delete(c->m, c->topic, c->partition);
+        log = NULL;
+    } else if (log) {
         stats->logs_created++;
         kc_info("log", "created log %s", log->path);
     } else {
@@ -146,4 +151,10 @@ void kb_logmgr_stop_creating(kb_logmgr_t *m) { kb_worker_cancel_queued(kb_logmgr
 
 void kb_logmgr_create_abandon(kb_log_creation_t *c) {
     if (c) c->done = NULL;
+}
+
+void kb_logmgr_create_cancel(kb_log_creation_t *c) {
+    if (!c) return;
+    c->done = NULL;
+    c->delete_when_made = true;
 }

@@ -78,6 +78,9 @@ struct kb_logmgr {
     kb_flusher_t *flusher;
     kb_retention_t *retention;
     kb_worker_t *creator; /* builds the logs created at run time */
+    kb_worker_t *deleter; /* removes the files of deleted logs (started on first use) */
+    kb_log_deletion_t *deletions; /* deleted logs whose files are not removed yet */
+    bool closing;         /* no deleter is started any more */
     struct ckpt_timer {
         kb_logmgr_t *m;
         ckpt_kind_t kind;
@@ -138,6 +141,17 @@ static int table_link(kb_logmgr_t *m, kb_log_t *log, bool placed) {
 
 static int table_insert(kb_logmgr_t *m, kb_log_t *log) { return table_link(m, log, false); }
 
+static void table_unlink(kb_logmgr_t *m, kb_log_t *log) {
+    for (kb_log_t **pp = bucket_of(m, log->topic, log->partition); *pp; pp = &(*pp)->bucket_next)
+        if (*pp == log) {
+            *pp = log->bucket_next;
+            log->bucket_next = NULL;
+            m->n_logs--;
+            log->dir->n_partitions--;
+            return;
+        }
+}
+
 int kb_logmgr_publish(kb_logmgr_t *m, kb_log_t *log) { return table_link(m, log, true); }
 
 kb_log_t *kb_logmgr_get(kb_logmgr_t *m, const char *topic, int32_t partition) {
@@ -157,6 +171,17 @@ kb_flusher_t *kb_logmgr_flusher(kb_logmgr_t *m) { return m->flusher; }
 kb_retention_t *kb_logmgr_retention(kb_logmgr_t *m) { return m->retention; }
 kb_log_stats_t *kb_logmgr_stats_mut(kb_logmgr_t *m) { return &m->stats; }
 kb_worker_t *kb_logmgr_creator(kb_logmgr_t *m) { return m->creator; }
+kb_log_deletion_t **kb_logmgr_deletions(kb_logmgr_t *m) { return &m->deletions; }
+struct event_base *kb_logmgr_base(kb_logmgr_t *m) { return m->base; }
+
+/* One thread, niced like the broker's workers: removing a large log is
+ * slow disk work that must yield the CPU to the loop. */
+#define KB_LOG_DELETE_NICE 5
+
+kb_worker_t *kb_logmgr_deleter(kb_logmgr_t *m) {
+    if (!m->deleter && !m->closing) m->deleter = kb_worker_new(m->base, 1, "kb-logdelete", KB_LOG_DELETE_NICE);
+    return m->deleter;
+}
 void kb_logmgr_stats(const kb_logmgr_t *m, kb_log_stats_t *out) {
     *out = m->stats;
     out->flush_backlog = m->flusher ? kb_flusher_backlog(m->flusher) : 0;
@@ -441,6 +466,13 @@ static void queue_checkpoint(kb_logmgr_t *m, const kb_logdir_t *d, ckpt_kind_t k
 void kb_logmgr_checkpoint(kb_logmgr_t *m) {
     for (int i = 0; i < m->n_dirs; i++)
         for (int k = 0; k < CKPT_KINDS; k++) queue_checkpoint(m, &m->dirs[i], (ckpt_kind_t)k);
+}
+
+void kb_logmgr_unlink(kb_logmgr_t *m, kb_log_t *log) {
+    table_unlink(m, log);
+    if (log->epochs_dirty) kb_logmgr_epochs_clean(m, log);
+    log->epochs_dirty = false;
+    for (int k = 0; k < CKPT_KINDS; k++) queue_checkpoint(m, log->dir, (ckpt_kind_t)k);
 }
 
 /* Queues d's checkpoint of `kind` at the end of this loop turn (*unsaved
@@ -783,10 +815,14 @@ static void free_logs(kb_logmgr_t *m) {
 static void release(kb_logmgr_t *m) {
     kb_worker_stop(m->creator);
     m->creator = NULL;
+    m->closing = true;
+    kb_worker_stop(m->deleter); /* a removal under way finishes, the queued ones are left */
+    m->deleter = NULL;
     stop_timers(m);
     kb_retention_stop_checks(m->retention);
     kb_flusher_stop(m->flusher);
     m->flusher = NULL;
+    kb_logdelete_free_all(m); /* after the flusher: their lanes are its */
     kb_retention_free(m->retention); /* after the flusher: see kb_retention_stop_checks */
     m->retention = NULL;
     free_logs(m);
@@ -907,6 +943,9 @@ void kb_logmgr_shutdown(kb_logmgr_t *m) {
      * published, so that it is closed below like every other log. */
     kb_worker_stop(m->creator);
     m->creator = NULL;
+    m->closing = true;
+    kb_worker_stop(m->deleter);
+    m->deleter = NULL;
     backlog = kb_flusher_backlog(m->flusher);
     fsyncs = m->stats.fsyncs;
     stop_timers(m);

@@ -243,6 +243,20 @@ static int retire_oldest(kb_log_t *log, size_t n, const char *reason) {
     return 0;
 }
 
+void kb_retention_orphan(kb_retention_t *r, const char *dir) {
+    size_t n = strlen(dir);
+    for (retired_t *b = r ? r->pending : NULL; b; b = b->next)
+        for (size_t i = 0; i < b->n; i++) {
+            kb_segment_t *s = b->segs[i];
+            if (strncmp(s->path, dir, n) != 0 || s->path[n] != '/') continue;
+            /* Under the lock the deleter holds for a rename or the unlinks:
+             * one under way finishes before, in the old dir. */
+            pthread_mutex_lock(&s->fd_lock);
+            s->orphaned = true;
+            pthread_mutex_unlock(&s->fd_lock);
+        }
+}
+
 int kb_retention_retire(kb_log_t *log, kb_segment_t **segs, size_t n) {
     kb_retention_t *r = kb_logmgr_retention(log->mgr);
     retired_t *b = r ? retired_new(r, n) : NULL;

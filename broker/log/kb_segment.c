@@ -478,10 +478,13 @@ static void segment_free(kb_segment_t *s) {
     index_close(&s->offset_index);
     index_close(&s->time_index);
     if (s->fd >= 0) close(s->fd);
-    for (size_t i = 0; s->deleted && i < N_SEGMENT_SUFFIXES; i++) {
+    /* The lock orders the unlinks with kb_retention_orphan (see orphaned). */
+    pthread_mutex_lock(&s->fd_lock);
+    for (size_t i = 0; s->deleted && !s->orphaned && i < N_SEGMENT_SUFFIXES; i++) {
         snprintf(path, sizeof(path), "%s%s%s", s->path, segment_suffixes[i], s->renamed ? DELETED_SUFFIX : "");
         if (unlink(path) != 0 && errno != ENOENT) kc_warn("log", "cannot delete %s: %s", path, strerror(errno));
     }
+    pthread_mutex_unlock(&s->fd_lock);
     pthread_mutex_destroy(&s->fd_lock);
     free(s->path);
     free(s);
@@ -493,7 +496,8 @@ int kb_segment_rename_deleted(kb_segment_t *s) {
     char from[PATH_MAX_LEN], to[PATH_MAX_LEN + sizeof(DELETED_SUFFIX)];
     int rc = 0;
 
-    for (size_t i = 0; i < N_SEGMENT_SUFFIXES; i++) {
+    pthread_mutex_lock(&s->fd_lock); /* see orphaned */
+    for (size_t i = 0; !s->orphaned && i < N_SEGMENT_SUFFIXES; i++) {
         file_path(s, segment_suffixes[i], from, sizeof(from));
         snprintf(to, sizeof(to), "%s%s", from, DELETED_SUFFIX);
         if (rename(from, to) == 0) {
@@ -505,6 +509,7 @@ int kb_segment_rename_deleted(kb_segment_t *s) {
         rc = -1;
         if (i == 0) break; /* the files keep their names and are deleted under them */
     }
+    pthread_mutex_unlock(&s->fd_lock);
     return rc;
 }
 

@@ -253,6 +253,17 @@ static void add_groups(const kb_broker_t *b, struct evbuffer *out) {
     kb_metrics_render_groups(b->coordinator, b->replicas, out);
 }
 
+/* Every broker reads every topic znode, so every broker can count them;
+ * a scrape walks the partitions once, as under_replicated_partitions does. */
+static uint64_t reassigning_partitions(const kc_view_t *v) {
+    uint64_t n = 0;
+    for (int i = 0; i < kc_view_topic_count(v); i++) {
+        const kc_topic_t *t = kc_view_topic_at(v, i);
+        for (int p = 0; p < t->n_partitions; p++) n += kc_partition_reassigning(&t->partitions[p]);
+    }
+    return n;
+}
+
 static void render(const kb_broker_t *b, struct evbuffer *out) {
     static const kb_metrics_t no_metrics;
     kb_log_stats_t stats = {0};
@@ -281,6 +292,10 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
                "Partitions led here whose ISR lacks an assigned replica (Kafka's UnderReplicatedPartitions).",
                b->replicas ? kb_replicas_under_replicated(b->replicas) : 0);
     add_values(out, "counter", &control, control_counters, N_OF(control_counters));
+    add_metric(out, "partitions_reassigning", "gauge",
+               "Partitions of the cluster whose topic znode lists replicas being added or removed (a reassignment "
+               "under way), as this broker's view of ZooKeeper holds them.",
+               b->view ? reassigning_partitions(b->view) : 0);
     add_session(b, out);
     add_groups(b, out);
 }

@@ -108,7 +108,8 @@ static void check_and_record(serve_op_t *op, serve_part_t *sp, int32_t follower,
 static bool has_data(const serve_op_t *op) {
     for (size_t i = 0; i < op->n; i++) {
         const serve_part_t *sp = &op->parts[i];
-        if (sp->error_code == KP_ERR_NONE && sp->p && kb_log_end_offset(sp->p->log) > sp->fetch_offset) return true;
+        if (sp->error_code == KP_ERR_NONE && sp->p && sp->p->log && kb_log_end_offset(sp->p->log) > sp->fetch_offset)
+            return true;
     }
     return false;
 }

@@ -6,7 +6,10 @@
  * partition object, once created, lives until kb_replicas_free: when its
  * assignment no longer lists this broker it only loses its role (the log stays
  * open and on disk), so the waiters and delayed produces that point at it can
- * never dangle.  kb_replicas_get() hides partitions that are not hosted.
+ * never dangle.  kb_replicas_get() hides partitions that are not hosted.  A
+ * deleted partition (its topic deleted) loses its log too, keeping a small
+ * object (its name and epochs forgotten) until the broker stops, or until
+ * a topic of that name hosts it again.
  *
  * Roles arrive as data (kb_roles.h) and are applied, with the logs they
  * make partitions host, by kb_partition_roles.c; the leader's ISR upkeep
@@ -425,7 +428,9 @@ void kb_partition_produce(kb_partition_t *p, uint8_t *batch, const kp_batch_head
     kb_append_result_t appended;
     kb_producer_verdict_t verdict;
     if (!kb_partition_is_leader(p)) {
-        produce_refused(p, h, KP_ERR_NOT_LEADER_OR_FOLLOWER, done, arg);
+        /* Deleted while its batch was being checked on a worker. */
+        produce_refused(p, h, p->deleted ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION : KP_ERR_NOT_LEADER_OR_FOLLOWER, done,
+                        arg);
         return;
     }
     if (acks == -1 && p->n_isr < p->min_insync) {
@@ -467,12 +472,13 @@ bool kb_partition_is_leader(const kb_partition_t *p) {
 
 bool kb_replicas_lease_held(const kb_replicas_t *r) { return !r->deps.zk || kc_session_lease_held(r->deps.zk); }
 int32_t kb_partition_leader_epoch(const kb_partition_t *p) { return p->leader_epoch; }
-int64_t kb_partition_high_watermark(const kb_partition_t *p) { return kb_log_high_watermark(p->log); }
-int64_t kb_partition_log_start_offset(const kb_partition_t *p) { return kb_log_start_offset(p->log); }
-int64_t kb_partition_log_end_offset(const kb_partition_t *p) { return kb_log_end_offset(p->log); }
+int64_t kb_partition_high_watermark(const kb_partition_t *p) { return p->log ? kb_log_high_watermark(p->log) : -1; }
+int64_t kb_partition_log_start_offset(const kb_partition_t *p) { return p->log ? kb_log_start_offset(p->log) : -1; }
+int64_t kb_partition_log_end_offset(const kb_partition_t *p) { return p->log ? kb_log_end_offset(p->log) : -1; }
+bool kb_partition_is_deleted(const kb_partition_t *p) { return p->deleted; }
 
 bool kb_partition_high_watermark_lags_epoch(const kb_partition_t *p) {
-    return p->leader && kb_log_high_watermark(p->log) < p->epoch_start_offset;
+    return p->leader && p->log && kb_log_high_watermark(p->log) < p->epoch_start_offset;
 }
 int32_t kb_partition_max_message_bytes(const kb_partition_t *p) { return kb_log_get_config(p->log)->max_message_bytes; }
 int kb_partition_compression_codec(const kb_partition_t *p) { return kb_log_get_config(p->log)->compression_codec; }
@@ -518,7 +524,7 @@ int kb_partition_range_send(kb_sendfile_t *out, kb_partition_range_t *r) {
 int kb_partition_offset_for_timestamp(kb_partition_t *p, int64_t ts, int64_t upper, kb_partition_time_fn done,
                                       void *arg) {
     const kb_replicas_deps_t *d = &p->r->deps;
-    if (!d->worker) return -1;
+    if (!d->worker || !p->log) return -1;
     return kb_log_offset_for_timestamp(p->log, d->worker, ts, upper, (size_t)d->cfg->batch_decompressed_max_bytes,
                                        done, arg);
 }

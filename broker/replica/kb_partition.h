@@ -61,9 +61,15 @@ void kb_partition_note_refused(kb_partition_t *p, const kp_batch_header_t *h, in
  * true without a session (unit suites). */
 bool kb_replicas_lease_held(const kb_replicas_t *r);
 int32_t kb_partition_leader_epoch(const kb_partition_t *p);
+/* A partition a handler holds across a wait (a compressed batch's check, a
+ * timestamp search) may lose its log meanwhile, its topic deleted: these
+ * then answer -1, and kb_partition_is_deleted says why. */
 int64_t kb_partition_high_watermark(const kb_partition_t *p);
 int64_t kb_partition_log_start_offset(const kb_partition_t *p);
 int64_t kb_partition_log_end_offset(const kb_partition_t *p);
+/* Its topic was deleted (StopReplica with delete) and it has not been
+ * hosted again since: UNKNOWN_TOPIC_OR_PARTITION is the answer. */
+bool kb_partition_is_deleted(const kb_partition_t *p);
 /* A leader whose high watermark is still below the log end offset it had
  * when it took its epoch: records acknowledged by the previous leader may
  * lie between the two, so the high watermark is not yet known and

@@ -90,6 +90,8 @@ struct kb_partition {
     bool retry_queued;     /* on r->retry, to be created again */
     TAILQ_ENTRY(kb_partition) retry_link;
     bool hosted;           /* the applied role's assignment lists this broker (it has its log) */
+    bool deleted;          /* its topic was deleted (StopReplica with delete) and it has not been
+                            * hosted since: no log, and clients hear UNKNOWN_TOPIC_OR_PARTITION */
     bool assigned;         /* the last role update admitted lists this broker (applied or wanted) */
     int32_t seen_epoch;    /* the leader epoch of that update: older ones are refused */
     kb_role_t want;        /* the role to take once the log exists (has_want); arrays in want_ids */

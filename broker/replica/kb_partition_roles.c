@@ -79,7 +79,8 @@ static void partition_set_role(kb_partition_t *p, const kb_role_t *to) {
     follow_role(p, new_epoch || new_leader);
     if (changed) kb_partition_schedule_wake(p);
     /* Fields first: a produce callback below may re-enter this partition. */
-    if (was_leader && !to->leader) kb_partition_fail_parked(p, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+    if (was_leader && !to->leader)
+        kb_partition_fail_parked(p, p->deleted ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION : KP_ERR_NOT_LEADER_OR_FOLLOWER);
     kb_partition_update_hw(p);
     if (p->r->on_leadership && (was_leader != p->leader || (p->leader && new_epoch)))
         p->r->on_leadership(p->r->on_leadership_arg, p->topic, p->partition, p->leader, p->leader_epoch);
@@ -238,6 +239,7 @@ static bool partition_open_log(kb_replicas_t *r, kb_partition_t *p) {
 static void partition_take_role(kb_replicas_t *r, kb_partition_t *p, const kb_role_t *to) {
     p->assigned = to->hosted;
     p->resigned = false;
+    if (to->hosted) p->deleted = false; /* a topic of that name created again */
     p->seen_epoch = to->leader_epoch;
     if (p->log) {
         partition_set_role(p, to);
@@ -262,12 +264,45 @@ static kb_partition_t *partition_add(kb_replicas_t *r, const char *topic, int32_
     return p;
 }
 
+/* A log of a deleted partition that this broker never hosted since it
+ * started (loaded from disk, its role not given again) goes too. */
+static kb_role_outcome_t delete_leftover(kb_replicas_t *r, const kb_role_update_t *u) {
+    int rc = r->deps.logs ? kb_logmgr_delete(r->deps.logs, u->topic, u->partition) : 1;
+    if (rc == 0) kc_info("replica", "%s-%d: deleted the log left from before this broker started", u->topic,
+                         (int)u->partition);
+    return rc < 0 ? KB_ROLE_STORAGE_ERROR : KB_ROLE_NOT_HERE;
+}
+
+/* The partition's topic was deleted: p has just lost its role (answering
+ * its parked produces 3, as p->deleted says), and now its log.  The
+ * object stays, without a log, so that the waiters and produces still
+ * pointing at it never dangle (kb_partition.c). */
+static kb_role_outcome_t partition_delete(kb_replicas_t *r, kb_partition_t *p) {
+    if (p->creating) {
+        kb_logmgr_create_cancel(p->creating);
+        p->creating = NULL;
+    }
+    if (p->retry_queued) {
+        TAILQ_REMOVE(&r->retry, p, retry_link);
+        p->retry_queued = false;
+    }
+    p->log_failed = false;
+    kb_partition_roles_free(p);
+    p->log = NULL; /* the manager deletes it: no pointer to it may stay */
+    int rc = r->deps.logs ? kb_logmgr_delete(r->deps.logs, p->topic, p->partition) : 1;
+    if (rc < 0) return KB_ROLE_STORAGE_ERROR;
+    kc_info("replica", "%s-%d: deleted (its topic is being deleted)%s", p->topic, (int)p->partition,
+            rc == 0 ? "; its log goes" : "");
+    return KB_ROLE_APPLIED;
+}
+
 static kb_role_outcome_t apply_role(kb_replicas_t *r, const kb_role_update_t *u) {
     kb_partition_t *p = kb_replicas_find(r, u->topic, u->partition);
     kb_role_t to;
     kb_role_outcome_t verdict = KB_ROLE_APPLIED;
     role_from_update(&to, u, r->deps.cfg->broker_id);
-    if (!p && !to.hosted) return KB_ROLE_NOT_HERE; /* never hosted here: nothing to drop, no epoch to keep */
+    if (!p && !to.hosted) /* never hosted here: nothing to drop, no epoch to keep */
+        return u->deleted ? delete_leftover(r, u) : KB_ROLE_NOT_HERE;
     if (!p && !(p = partition_add(r, u->topic, u->partition))) return KB_ROLE_NO_MEMORY;
     if (u->stop) verdict = stop_admitted(r, p, u, &to);
     else if (!u->deleted) verdict = role_admitted(r, p, &to);
@@ -275,8 +310,9 @@ static kb_role_outcome_t apply_role(kb_replicas_t *r, const kb_role_update_t *u)
     /* A newer epoch for a partition that is not assigned here, before or
      * after, changes nothing here but the epoch it fences by. */
     if (p->assigned || to.hosted) r->roles_stats.applied++;
+    if (u->deleted) p->deleted = true; /* before the role change: its produces hear 3 */
     partition_take_role(r, p, &to);
-    return KB_ROLE_APPLIED;
+    return u->deleted ? partition_delete(r, p) : KB_ROLE_APPLIED;
 }
 
 void kb_replicas_apply_roles_outcomes(kb_replicas_t *r, const kb_role_update_t *u, size_t n,

@@ -38,7 +38,13 @@
  *
  *   Stopping (StopReplica).  An update marked `stop` ends this broker's
  *   role without naming an assignment: the partition is no longer hosted
- *   (the log stays), and with `deleted` also forgets its epochs.  It is
+ *   (the log stays), and with `deleted` also forgets its epochs and loses
+ *   its log: the log manager renames its dir at once and removes it later
+ *   (kb_logmgr_delete), its waiting produces are answered
+ *   UNKNOWN_TOPIC_OR_PARTITION, a log being created for it is deleted
+ *   once made, and a log found here for a partition never hosted (loaded
+ *   at start-up, its role never given again) is deleted as well.  The
+ *   partition object stays, without a log (kb_partition.c).  It is
  *   fenced like Kafka 3.x fences StopReplica: an epoch older than the one
  *   seen is refused, an equal or newer one is taken (a controller stops a
  *   replica at the epoch it last gave it), and one without an epoch
@@ -89,6 +95,7 @@ typedef enum kb_role_outcome {
     KB_ROLE_IGNORED_SAME,  /* same leader epoch and nothing new: nothing changed */
     KB_ROLE_NOT_HERE,      /* never known here and not assigned here now: nothing to do */
     KB_ROLE_NO_MEMORY,     /* the partition could not be allocated: nothing changed */
+    KB_ROLE_STORAGE_ERROR, /* deleted, but its log could not be renamed away: kept, try again */
 } kb_role_outcome_t;
 
 /* Applies n updates in order (the one entry point for roles the

@@ -68,9 +68,18 @@ static void topic(const char *d, size_t n) {
         FZ_CHECK(json != NULL);
         FZ_CHECK(kc_json_topic_decode(json, strlen(json), &again) == 0);
         FZ_CHECK(again.n_partitions == t.n_partitions);
-        for (int i = 0; i < t.n_partitions; i++)
-            FZ_CHECK(same_ints(t.partitions[i].replicas, t.partitions[i].n_replicas, again.partitions[i].replicas,
-                               again.partitions[i].n_replicas));
+        for (int i = 0; i < t.n_partitions; i++) {
+            const kc_partition_t *p = &t.partitions[i], *q = &again.partitions[i];
+            FZ_CHECK(same_ints(p->replicas, p->n_replicas, q->replicas, q->n_replicas));
+            FZ_CHECK(same_ints(p->adding, p->n_adding, q->adding, q->n_adding));
+            FZ_CHECK(same_ints(p->removing, p->n_removing, q->removing, q->n_removing));
+            /* A reassignment's lists are replicas of the partition, apart. */
+            for (int j = 0; j < p->n_adding; j++)
+                FZ_CHECK(kc_int32_contains(p->replicas, p->n_replicas, p->adding[j]) &&
+                         !kc_int32_contains(p->removing, p->n_removing, p->adding[j]));
+            for (int j = 0; j < p->n_removing; j++)
+                FZ_CHECK(kc_int32_contains(p->replicas, p->n_replicas, p->removing[j]));
+        }
         free(json);
     }
     kc_topic_clear(&t);

@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CORPUS = HERE / "corpus"
 FLEX_FROM = {0: 9, 1: 12, 2: 6, 3: 9, 8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3, 18: 3, 19: 5,
-             21: 2, 22: 2, 32: 4, 33: 2, 37: 2, 42: 2}
+             21: 2, 22: 2, 32: 4, 33: 2, 37: 2, 42: 2, 45: 0, 46: 0}
 
 # (file, substring of the array name) -> target; the first match wins.
 ROUTES = [
@@ -33,6 +33,7 @@ ROUTES = [
     ("test_createtopics", "", "createtopics"),
     ("test_createpartitions", "", "createpartitions"),
     ("test_deleterecords", "", "deleterecords"),
+    ("test_reassign_codec", "", "reassign"),
     ("test_groupadmin", "listgroups_v", "groupadmin"),
     ("test_groupadmin", "describegroups_v", "groupadmin"),
     ("test_groupadmin", "deletegroups_v", "groupadmin"),

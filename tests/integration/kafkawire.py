@@ -774,6 +774,121 @@ def parse_delete_groups_response(frame, version=1):
     return out
 
 
+# -- AlterPartitionReassignments (45) and ListPartitionReassignments (46), v0 ------
+# Both are flexible from v0: compact strings and arrays (length + 1, 0 is
+# null), a tagged-field section after every struct, response header v1
+# (correlation id, then a tagged-field section).
+
+ALTER_PARTITION_REASSIGNMENTS = 45
+LIST_PARTITION_REASSIGNMENTS = 46
+
+
+def compact_string(s):
+    if s is None:
+        return uvarint(0)
+    s = s.encode() if isinstance(s, str) else s
+    return uvarint(len(s) + 1) + s
+
+
+def compact_array(items, enc):
+    """items None: a null array."""
+    if items is None:
+        return uvarint(0)
+    return uvarint(len(items) + 1) + b"".join(enc(x) for x in items)
+
+
+TAGS = b"\x00"  # an empty tagged-field section
+
+
+def alter_reassignments_body(topics, timeout_ms=30000):
+    """topics: [(topic, [(partition, [replicas] or None to cancel)])]."""
+    def partition(p):
+        return i32(p[0]) + compact_array(p[1], i32) + TAGS
+    return i32(timeout_ms) + compact_array(topics, lambda t: compact_string(t[0]) + compact_array(t[1], partition)
+                                           + TAGS) + TAGS
+
+
+def list_reassignments_body(topics=None, timeout_ms=30000):
+    """topics: [(topic, [partitions])], or None for every ongoing one."""
+    return i32(timeout_ms) + compact_array(topics, lambda t: compact_string(t[0]) + compact_array(t[1], i32)
+                                           + TAGS) + TAGS
+
+
+class FlexReader(Reader):
+    """Reads a flexible body: compact strings and arrays, tag sections."""
+
+    def uvarint(self):
+        v, self.pos = read_uvarint(self.data, self.pos)
+        return v
+
+    def cstring(self):
+        n = self.uvarint()
+        return None if n == 0 else self._take(n - 1).decode("utf-8", "replace")
+
+    def carray(self, fn):
+        n = self.uvarint()
+        return None if n == 0 else [fn(self) for _ in range(n - 1)]
+
+    def tags(self):
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            self._take(self.uvarint())
+
+
+def flex_response_body(frame):
+    """(correlation id, FlexReader over the body) of a frame with response
+    header v1."""
+    corr = struct.unpack_from(">i", frame, 4)[0]
+    r = FlexReader(frame, 8)
+    r.tags()
+    return corr, r
+
+
+def parse_alter_reassignments_response(frame):
+    """(error, message, {(topic, partition): (error, message)})."""
+    _, r = flex_response_body(frame)
+    r.i32()
+    err, msg = r.i16(), r.cstring()
+    out = {}
+
+    def topic(x):
+        name = x.cstring()
+
+        def partition(y):
+            p, e, m = y.i32(), y.i16(), y.cstring()
+            y.tags()
+            out[(name, p)] = (e, m)
+        x.carray(partition)
+        x.tags()
+    r.carray(topic)
+    r.tags()
+    _done(r, "AlterPartitionReassignments v0")
+    return err, msg, out
+
+
+def parse_list_reassignments_response(frame):
+    """(error, message, {(topic, partition): (replicas, adding, removing)})."""
+    _, r = flex_response_body(frame)
+    r.i32()
+    err, msg = r.i16(), r.cstring()
+    out = {}
+
+    def topic(x):
+        name = x.cstring()
+
+        def partition(y):
+            p = y.i32()
+            lists = tuple(y.carray(FlexReader.i32) for _ in range(3))
+            y.tags()
+            out[(name, p)] = lists
+        x.carray(partition)
+        x.tags()
+    r.carray(topic)
+    r.tags()
+    _done(r, "ListPartitionReassignments v0")
+    return err, msg, out
+
+
 # -- the embedded consumer protocol (group-protocol.md section 5) --------------------
 
 def consumer_subscription(topics, version=0, user_data=b"", owned=()):

@@ -337,31 +337,34 @@ def test_unreachable_zookeeper_and_bootstrap_server_fail_clearly_in_bounded_time
     assert r.returncode == 1 and r.stderr.startswith("Error while executing config command with args")
 
 
-def test_delete_and_grow_are_done_or_refused_clearly(cluster):
-    r = topics("--create", "--bootstrap-server", bootstrap(cluster), "--topic", "doomed", "--partitions", "1",
-               "--replication-factor", "1")
-    assert r.returncode == 0
-    cluster.wait_topic_ready("doomed", WAIT_S)
+def test_delete_and_grow_either_way(cluster):
+    """--alter --partitions and --delete through the brokers (CreatePartitions,
+    DeleteTopics on the controller) and through ZooKeeper (the alter-topic and
+    delete-topic commands), each with Kafka's output."""
+    for name in ("doomed", "doomed-zk"):
+        r = topics("--create", "--bootstrap-server", bootstrap(cluster), "--topic", name, "--partitions", "1",
+                   "--replication-factor", "1")
+        assert r.returncode == 0, r.stdout + r.stderr
+        cluster.wait_topic_ready(name, WAIT_S)
     with h.step("kafka-topics.sh --alter --topic doomed --partitions 2 --bootstrap-server"):
         r = topics("--alter", "--bootstrap-server", bootstrap(cluster), "--topic", "doomed", "--partitions", "2")
-    if r.returncode == 0:
-        assert r.stdout == ""
+        assert (r.returncode, r.stdout) == (0, ""), r.stdout + r.stderr
         h.wait_until(lambda: len((cluster.topic("doomed") or {}).get("partitions", {})) == 2, WAIT_S,
                      "doomed to have 2 partitions")
-    else:
-        assert re.match(r"^Error while executing topic command : broker \d+ does not support CreatePartitions "
-                        r"\(API key 37\)\n$", r.stdout), r.stdout
-    r = topics("--alter", "--zookeeper", zk(cluster), "--topic", "doomed", "--partitions", "3")
-    assert r.returncode in (0, 1)
-    if r.returncode == 1:
-        assert "not supported by this build yet" in r.stdout
+    with h.step("kafka-topics.sh --alter --topic doomed --partitions 3 --zookeeper"):
+        r = topics("--alter", "--zookeeper", zk(cluster), "--topic", "doomed", "--partitions", "3")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.stdout == ("WARNING: If partitions are increased for a topic that has a key, the partition logic "
+                            "or ordering of the messages will be affected\nAdding partitions succeeded!\n")
+        h.wait_until(lambda: len((cluster.topic("doomed") or {}).get("partitions", {})) == 3, WAIT_S,
+                     "doomed to have 3 partitions")
     with h.step("kafka-topics.sh --delete --topic doomed --bootstrap-server"):
         r = topics("--delete", "--bootstrap-server", bootstrap(cluster), "--topic", "doomed")
-    if r.returncode == 0:
-        assert r.stdout == ""
+        assert (r.returncode, r.stdout) == (0, ""), r.stdout + r.stderr
         h.wait_until(lambda: cluster.topic("doomed") is None, WAIT_S, "doomed to be deleted")
-    else:
-        assert re.match(r"^Error while executing topic command : broker \d+ does not support DeleteTopics "
-                        r"\(API key 20\)\n$", r.stdout), r.stdout
-        r = topics("--delete", "--zookeeper", zk(cluster), "--topic", "doomed")
-        assert r.returncode == 1 and "not supported by this build yet" in r.stdout
+    with h.step("kafka-topics.sh --delete --topic doomed-zk --zookeeper"):
+        r = topics("--delete", "--zookeeper", zk(cluster), "--topic", "doomed-zk")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.stdout == ("Topic doomed-zk is marked for deletion.\nNote: This will have no impact if "
+                            "delete.topic.enable is not set to true.\n")
+        h.wait_until(lambda: cluster.topic("doomed-zk") is None, WAIT_S, "doomed-zk to be deleted")

@@ -18,7 +18,9 @@
 #     broker/ nor proto/, client/ no coord/ nor broker/, log/ no replica,
 #     api or coord, and api/ neither the log, nor
 #     ZooKeeper (coord/, except kc_model.h: plain data types the metadata
-#     cache hands out), nor the broker's whole context (kb_broker.h); rpc/
+#     cache and the controller's reassignment entry points hand out, which
+#     api/ may also name directly), nor the broker's whole context
+#     (kb_broker.h); rpc/
 #     (the inter-broker channel) no api, replica, log or coord: it carries
 #     frames, not policy.
 #
@@ -46,7 +48,7 @@ broker/admin: common proto coord broker/metadata broker/kb_config.h broker/kb_to
 broker/replica: common proto coord broker/log broker/net broker/rpc broker/kb_config.h broker/kb_topic_config.h
 broker/controller: common coord proto broker/rpc broker/kb_config.h broker/kb_broker.h broker/kb_topic_config.h
 broker/metrics: common coord broker/log broker/net broker/replica broker/group broker/kb_broker.h broker/kb_registration.h broker/kb_config.h broker/kb_control_requests.h
-broker/api: common proto broker/metadata broker/admin broker/replica broker/net broker/metrics broker/group broker/kb_config.h broker/kb_topic_config.h
+broker/api: common proto coord/kc_model.h broker/metadata broker/admin broker/replica broker/net broker/metrics broker/group broker/kb_config.h broker/kb_topic_config.h
 broker/group: common proto coord broker/metadata broker/admin broker/replica broker/kb_config.h
 broker: common proto coord broker/log broker/net broker/replica broker/metadata broker/rpc broker/controller broker/kb_broker.h broker/kb_config.h broker/kb_config_internal.h broker/kb_registration.h broker/kb_session_record.h broker/kb_topic_config.h
 '

@@ -8,7 +8,8 @@ tests_unit_test_common_LDADD = $(KBCOMMON_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/test_coord
 tests_unit_test_coord_SOURCES = tests/unit/test_coord.c tests/unit/test_json.c \
-	tests/unit/test_assign.c tests/unit/test_topic_grow.c tests/unit/test_zkclient.c tests/unit/unit.h
+	tests/unit/test_assign.c tests/unit/test_topic_grow.c tests/unit/test_zkclient.c tests/unit/test_reassign_json.c \
+	tests/unit/unit.h
 tests_unit_test_coord_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_coord_LDADD = $(KCOORD_LIBS) $(CHECK_LIBS)
 
@@ -20,7 +21,8 @@ tests_unit_test_proto_SOURCES = tests/unit/test_proto.c tests/unit/test_buf.c \
 	tests/unit/test_deleterecords.c \
 	tests/unit/test_group.c tests/unit/test_group_records.c tests/unit/test_offsets.c tests/unit/test_groupadmin.c \
 	tests/unit/test_client_codecs.c tests/unit/test_client_admin_codecs.c \
-	tests/unit/test_initproducerid.c tests/unit/test_codec.c tests/unit/test_records.c tests/unit/test_recompress.c \
+	tests/unit/test_initproducerid.c tests/unit/test_reassign_codec.c tests/unit/test_codec.c tests/unit/test_records.c \
+	tests/unit/test_recompress.c \
 	tests/unit/test_rpc.c \
 	tests/unit/batchfix.c tests/unit/batchfix.h tests/unit/protofix.h tests/unit/unit.h
 tests_unit_test_proto_CFLAGS = $(UNIT_CFLAGS)
@@ -48,7 +50,9 @@ tests_unit_test_broker_LDADD = $(KBROKER_LIBS) $(CHECK_LIBS)
 # controller's decisions.  viewfix.c stands in for coord/kc_view.c.
 check_PROGRAMS += tests/unit/test_serving
 tests_unit_test_serving_SOURCES = tests/unit/test_serving.c tests/unit/test_replica.c tests/unit/test_net.c tests/unit/test_sendfile.c \
-	tests/unit/test_api.c tests/unit/test_partition_adder.c tests/unit/test_election.c tests/unit/test_rpc_channel.c tests/unit/test_ctl_queue.c tests/unit/test_control.c tests/unit/test_group_coordinator.c tests/unit/viewfix.c tests/unit/viewfix.h \
+	tests/unit/test_api.c tests/unit/test_partition_adder.c tests/unit/test_election.c tests/unit/test_reassign_rules.c \
+	tests/unit/test_rpc_channel.c tests/unit/test_ctl_queue.c tests/unit/test_control.c tests/unit/test_group_coordinator.c \
+	tests/unit/viewfix.c tests/unit/viewfix.h \
 	tests/unit/stderrfix.c tests/unit/stderrfix.h \
 	tests/unit/netfix.c tests/unit/netfix.h tests/unit/logfix.c tests/unit/logfix.h tests/unit/unit.h
 tests_unit_test_serving_CFLAGS = $(UNIT_CFLAGS)

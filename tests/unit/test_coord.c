@@ -2,6 +2,6 @@
 #include "tests/unit/unit.h"
 
 int main(void) {
-    Suite *suites[] = {json_suite(), assign_suite(), topic_grow_suite(), zkclient_suite(), NULL};
+    Suite *suites[] = {json_suite(), assign_suite(), topic_grow_suite(), zkclient_suite(), reassign_json_suite(), NULL};
     return unit_run(suites);
 }

@@ -402,8 +402,59 @@ START_TEST(topic_decode_v3_during_reassignment) {
                                 "{\"0\":[4,5,6,1,2,3],\"1\":[1,2,0]},\"adding_replicas\":{\"0\":"
                                 "[4,5,6]},\"removing_replicas\":{\"0\":[1,2,3]}}", &t), 0);
     ASSERT_IDS(t.partitions[0].replicas, t.partitions[0].n_replicas, 4, 5, 6, 1, 2, 3);
+    ASSERT_IDS(t.partitions[0].adding, t.partitions[0].n_adding, 4, 5, 6);
+    ASSERT_IDS(t.partitions[0].removing, t.partitions[0].n_removing, 1, 2, 3);
+    ck_assert(kc_partition_reassigning(&t.partitions[0]));
     ASSERT_IDS(t.partitions[1].replicas, t.partitions[1].n_replicas, 1, 2, 0);
+    ck_assert_int_eq(t.partitions[1].n_adding, 0);
+    ck_assert_ptr_null(t.partitions[1].adding);
+    ck_assert_int_eq(t.partitions[1].n_removing, 0);
+    ck_assert(!kc_partition_reassigning(&t.partitions[1]));
     kc_topic_clear(&t);
+}
+END_TEST
+
+/* What Kafka 2.6 writes while moving partition 1 of three from [0,1] to
+ * [1,2] and partition 2 from [2,0] to [0]: target first, then the original
+ * replicas not in the target; only the partitions being reassigned appear
+ * in the two objects. */
+static const char reassigning_v2[] =
+    "{\"version\":2,\"partitions\":{\"0\":[0,1],\"1\":[1,2,0],\"2\":[0,2]},"
+    "\"adding_replicas\":{\"1\":[2]},\"removing_replicas\":{\"1\":[0],\"2\":[2]}}";
+
+START_TEST(topic_reassignment_round_trip) {
+    kc_topic_t t, again;
+    ck_assert_int_eq(topic_from(reassigning_v2, &t), 0);
+    ASSERT_IDS(t.partitions[1].adding, t.partitions[1].n_adding, 2);
+    ASSERT_IDS(t.partitions[1].removing, t.partitions[1].n_removing, 0);
+    ck_assert_int_eq(t.partitions[2].n_adding, 0);
+    ASSERT_IDS(t.partitions[2].removing, t.partitions[2].n_removing, 2);
+    ck_assert(!kc_partition_reassigning(&t.partitions[0]));
+    char *json = kc_json_topic_encode(&t);
+    ck_assert_str_eq(json, reassigning_v2);
+    ck_assert_int_eq(topic_from(json, &again), 0);
+    ASSERT_IDS(again.partitions[1].replicas, again.partitions[1].n_replicas, 1, 2, 0);
+    ASSERT_IDS(again.partitions[1].adding, again.partitions[1].n_adding, 2);
+    ASSERT_IDS(again.partitions[2].removing, again.partitions[2].n_removing, 2);
+    free(json);
+    kc_topic_clear(&t);
+    kc_topic_clear(&again);
+}
+END_TEST
+
+/* Missing or null lists, and an empty list for a partition, mean none. */
+START_TEST(topic_decode_tolerates_absent_or_empty_reassignment_lists) {
+    static const char *const ok[] = {
+        "{\"version\":2,\"partitions\":{\"0\":[0,1]},\"adding_replicas\":null}",
+        "{\"version\":2,\"partitions\":{\"0\":[0,1]},\"adding_replicas\":{\"0\":[]},\"removing_replicas\":{}}",
+        "{\"version\":2,\"partitions\":{\"0\":[0,1]},\"removing_replicas\":{\"0\":[]}}",
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        kc_topic_t t;
+        ck_assert_msg(topic_from(ok[i], &t) == 0, "refused: %s", ok[i]);
+        ck_assert(!kc_partition_reassigning(&t.partitions[0]));
+        kc_topic_clear(&t);
+    }
 }
 END_TEST
 
@@ -439,6 +490,15 @@ static const char *const bad_topics[] = {
     "{\"version\":2}",
     "{\"partitions\":{\"0\":[0]}}",
     "{\"version\":2,\"partitions\":{\"0\":[0]},\"adding_replicas\":[]}",
+    "{\"version\":2,\"partitions\":{\"0\":[0]},\"removing_replicas\":\"0\"}",
+    "{\"version\":2,\"partitions\":{\"0\":[0,1]},\"adding_replicas\":{\"1\":[0]}}",    /* no partition 1 */
+    "{\"version\":2,\"partitions\":{\"0\":[0,1]},\"adding_replicas\":{\"0\":[2]}}",    /* not a replica */
+    "{\"version\":2,\"partitions\":{\"0\":[0,1]},\"removing_replicas\":{\"0\":[1,1]}}",
+    "{\"version\":2,\"partitions\":{\"0\":[0,1]},\"removing_replicas\":{\"0\":[-1]}}",
+    "{\"version\":2,\"partitions\":{\"0\":[0,1]},\"adding_replicas\":{\"00\":[0]}}",
+    "{\"version\":2,\"partitions\":{\"0\":[0,1]},\"adding_replicas\":{\"0\":0}}",
+    "{\"version\":2,\"partitions\":{\"0\":[0,1]},\"adding_replicas\":{\"0\":[0]},"
+    "\"removing_replicas\":{\"0\":[0]}}",                                             /* both */
     "[{\"version\":2}]",
     NULL,
 };
@@ -848,6 +908,8 @@ Suite *json_suite(void) {
     tcase_add_test(tc, topic_decode_v2);
     tcase_add_test(tc, topic_decode_v3_ignores_topic_id);
     tcase_add_test(tc, topic_decode_v3_during_reassignment);
+    tcase_add_test(tc, topic_reassignment_round_trip);
+    tcase_add_test(tc, topic_decode_tolerates_absent_or_empty_reassignment_lists);
     tcase_add_test(tc, topic_decode_orders_partitions_by_id);
     tcase_add_loop_test(tc, topic_decode_rejects_malformed, 0, count(bad_topics));
     suite_add_tcase(s, tc);

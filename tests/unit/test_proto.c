@@ -22,6 +22,7 @@ int main(void) {
         client_codecs_suite(),
         client_admin_codecs_suite(),
         initproducerid_suite(),
+        reassign_codec_suite(),
         codec_suite(),
         records_suite(),
         recompress_suite(),

@@ -112,7 +112,12 @@ START_TEST(znode_size_is_the_length_of_the_encoded_topic) {
         kc_topic_t t = {.name = "t", .n_partitions = n};
         kc_partition_t parts[12];
         t.partitions = parts;
-        for (int p = 0; p < n; p++) parts[p] = (kc_partition_t){.replicas = (int32_t *)ids[p % 4], .n_replicas = p % 4};
+        for (int p = 0; p < n; p++) {
+            parts[p] = (kc_partition_t){.replicas = (int32_t *)ids[p % 4], .n_replicas = p % 4};
+            /* Some partitions being reassigned, so the two objects have 0, 1 and more entries. */
+            if (p % 3 == 1) parts[p].adding = (int32_t *)ids[(p + 1) % 4], parts[p].n_adding = p % 4;
+            if (p % 5 == 2) parts[p].removing = (int32_t *)ids[(p + 2) % 4], parts[p].n_removing = 1 + p % 3;
+        }
         char *json = kc_json_topic_encode(&t);
         ck_assert_ptr_nonnull(json);
         ck_assert_msg(kc_topic_znode_size(&t) == strlen(json), "%zu != strlen(%s)", kc_topic_znode_size(&t), json);

@@ -10,6 +10,7 @@
 
 #define MAX_TOPICS 16
 #define MAX_BROKERS 16
+#define MAX_MARKS 16
 
 struct kc_view {
     bool loaded;
@@ -22,6 +23,9 @@ struct kc_view {
     uint64_t generation, brokers_changed, topics_removed;
     uint64_t walk_since; /* of the kc_view_changed_since() walk under way */
     int32_t controller, controller_epoch; /* -1: none, unknown */
+    int n_marked;
+    char *marked[MAX_MARKS]; /* sorted by name */
+    uint64_t marks_changed;
 };
 
 static struct kc_view fix = {.loaded = true, .controller = -1, .controller_epoch = -1};
@@ -32,6 +36,7 @@ void viewfix_set_loaded(bool loaded) { fix.loaded = loaded; }
 void viewfix_reset(void) {
     for (int i = 0; i < fix.n_topics; i++) kc_topic_clear(&fix.topics[i]);
     for (int i = 0; i < fix.n_brokers; i++) kc_broker_info_clear(&fix.brokers[i]);
+    for (int i = 0; i < fix.n_marked; i++) free(fix.marked[i]);
     memset(&fix, 0, sizeof(fix));
     fix.loaded = true;
     fix.controller = fix.controller_epoch = -1;
@@ -156,6 +161,24 @@ void viewfix_state(const char *topic, int32_t p, int32_t leader, int32_t leader_
     part->changed = t->changed = ++fix.generation;
 }
 
+void viewfix_mark(const char *name, bool marked) {
+    int i = 0;
+    while (i < fix.n_marked && strcmp(fix.marked[i], name) < 0) i++;
+    bool there = i < fix.n_marked && strcmp(fix.marked[i], name) == 0;
+    if (there == marked) return;
+    if (marked) {
+        ck_assert_int_lt(fix.n_marked, MAX_MARKS);
+        memmove(&fix.marked[i + 1], &fix.marked[i], (size_t)(fix.n_marked - i) * sizeof(char *));
+        fix.marked[i] = strdup(name);
+        fix.n_marked++;
+    } else {
+        free(fix.marked[i]);
+        memmove(&fix.marked[i], &fix.marked[i + 1], (size_t)(fix.n_marked - i - 1) * sizeof(char *));
+        fix.n_marked--;
+    }
+    fix.marks_changed = ++fix.generation;
+}
+
 void viewfix_topic_config(const char *topic, const char *key, const char *value) {
     kc_topic_t *t = find(topic);
     ck_assert_ptr_nonnull(t);
@@ -210,3 +233,13 @@ const kc_topic_t *kc_view_changed_since(const kc_view_t *v, uint64_t since) {
 const kc_topic_t *kc_view_changed_next(const kc_view_t *v, const kc_topic_t *t) {
     return changed_from(v, (int)(t - v->topics) + 1);
 }
+
+bool kc_view_topic_marked(const kc_view_t *v, const char *name) {
+    for (int i = 0; i < v->n_marked; i++)
+        if (!strcmp(v->marked[i], name)) return true;
+    return false;
+}
+
+int kc_view_marked_count(const kc_view_t *v) { return v->n_marked; }
+const char *kc_view_marked_at(const kc_view_t *v, int i) { return v->marked[i]; }
+uint64_t kc_view_marks_changed(const kc_view_t *v) { return v->marks_changed; }

@@ -45,6 +45,9 @@ void viewfix_remove_topic(const char *name);
 /* Writes partition p's state: leader, leader epoch and ISR. */
 void viewfix_state(const char *topic, int32_t p, int32_t leader, int32_t leader_epoch, const int32_t *isr,
                    int n_isr);
+/* Marks topic `name` for deletion (/admin/delete_topics/T), or removes
+ * its marker. */
+void viewfix_mark(const char *name, bool marked);
 /* Adds a config override to the topic (/config/topics/T). */
 void viewfix_topic_config(const char *topic, const char *key, const char *value);
 

@@ -37,6 +37,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/log/kb_producer_state.c broker/log/kb_producer_state.h \
 	broker/controller/kb_controller.c broker/controller/kb_controller.h broker/controller/kb_ctl_internal.h \
 	broker/controller/kb_elect.c broker/controller/kb_elect.h \
+	broker/controller/kb_elect_moves.c broker/controller/kb_elect_moves.h \
 	broker/controller/kb_ctl_keys.c broker/controller/kb_ctl_keys.h \
 	broker/controller/kb_ctl_requests.c broker/controller/kb_ctl_requests.h \
 	broker/controller/kb_ctl_queue.c broker/controller/kb_ctl_queue.h \

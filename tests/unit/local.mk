@@ -35,7 +35,7 @@ tests_unit_test_broker_SOURCES = tests/unit/test_broker.c tests/unit/test_config
 	tests/unit/test_log.c tests/unit/test_log_limits.c tests/unit/test_logcreate.c tests/unit/test_retention.c tests/unit/test_flusher.c \
 	tests/unit/test_producer_state.c tests/unit/test_topic_config.c tests/unit/test_isr.c \
 	tests/unit/test_session_record.c tests/unit/test_log_timestamp.c \
-	tests/unit/test_epoch_cache.c tests/unit/test_log_truncate.c \
+	tests/unit/test_epoch_cache.c tests/unit/test_log_truncate.c tests/unit/test_elect_moves.c \
 	tests/unit/logfix.c tests/unit/logfix.h \
 	tests/unit/batchfix.c tests/unit/batchfix.h tests/unit/unit.h
 tests_unit_test_broker_CFLAGS = $(UNIT_CFLAGS)

@@ -52,6 +52,7 @@ Suite *replica_suite(void);
 Suite *net_suite(void);
 Suite *api_suite(void);
 Suite *election_suite(void);
+Suite *elect_moves_suite(void);
 Suite *rpc_channel_suite(void);
 Suite *ctl_queue_suite(void);
 Suite *group_coordinator_suite(void);

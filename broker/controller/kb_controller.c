@@ -162,6 +162,7 @@ void kb_ctl_lose_role(kb_controller_t *c, const char *why) {
     kc_view_set_states(c->b->view, false);
     pending_clear(c);
     kb_ctl_fanout_stop(c->fanout); /* every queue at once, whatever it held */
+    kb_ctl_shutdown_role_ended(c);
 }
 
 static void retry_cb(evutil_socket_t fd, short what, void *arg) { controller_elect(arg); }
@@ -352,7 +353,7 @@ bool kb_ctl_view_live(int32_t broker_id, const void *view) { return kc_view_brok
 static void create_first_state(kb_controller_t *c, const part_ref_t *ref, const kc_partition_t *part) {
     int32_t isr[part->n_replicas > 0 ? part->n_replicas : 1];
     kc_partition_state_t st = {.isr = isr};
-    if (!kb_elect_first_state(part, c->epoch, kb_ctl_view_live, c->b->view, &st))
+    if (!kb_elect_first_state(part, c->epoch, kb_ctl_eligible, c, &st))
         return; /* stays new until one of its brokers is up (a broker change walks everything) */
     write_ctx_t *w = write_begin(c, ref, -1);
     if (!w) return;
@@ -383,7 +384,7 @@ static void fix_state(kb_controller_t *c, const part_ref_t *ref, const kc_topic_
     int32_t isr[cur->n_isr > 0 ? cur->n_isr : 1];
     kc_partition_state_t next = {.isr = isr};
     bool unclean = kb_topic_config_unclean(c->b->cfg, topic->configs, topic->n_configs);
-    if (!kb_elect_offline(part, c->epoch, kb_ctl_view_live, c->b->view, unclean, &next)) return;
+    if (!kb_elect_offline_excluding(part, c->epoch, kb_ctl_live, kb_ctl_shutting, c, unclean, &next)) return;
     if (!kb_ctl_state_write(c, ref, &next)) return;
     if (next.leader >= 0 && !kc_int32_contains(cur->isr, cur->n_isr, next.leader))
         kc_warn("controller", "partition %s/%d: unclean election of %d, outside the ISR (leader epoch %d): "
@@ -458,6 +459,7 @@ static void reconcile(kb_controller_t *c) {
     if (!c->active) return;
     if (starting) kb_ctl_fanout_start(c->fanout, c->epoch);
     else if (brokers) kb_ctl_fanout_brokers_changed(c->fanout, examine_partition, c);
+    kb_ctl_shutdown_after_pass(c);
     kb_ctl_fanout_flush(c->fanout);
 }
 
@@ -515,7 +517,8 @@ kb_controller_t *kb_controller_new(kb_broker_t *b) {
     c->purge_ev = evtimer_new(b->base, purge_cb, c);
     c->isr_retry_ev = evtimer_new(b->base, isr_retry_cb, c);
     c->isr_retry_ms = ISR_CHANGES_RETRY_FIRST_MS;
-    if (!c->fanout || !c->retry_ev || !c->reconcile_ev || !c->purge_ev || !c->isr_retry_ev) {
+    c->shutdown = kb_ctl_shutdown_new(c);
+    if (!c->fanout || !c->retry_ev || !c->reconcile_ev || !c->purge_ev || !c->isr_retry_ev || !c->shutdown) {
         kb_controller_free(c);
         return NULL;
     }
@@ -525,6 +528,7 @@ kb_controller_t *kb_controller_new(kb_broker_t *b) {
 
 void kb_controller_free(kb_controller_t *c) {
     if (!c) return;
+    kb_ctl_shutdown_free(c->shutdown);
     pending_clear(c);
     kb_ctl_fanout_free(c->fanout);
     if (c->retry_ev) event_free(c->retry_ev);
@@ -554,6 +558,7 @@ void kb_controller_shutdown(kb_controller_t *c, kc_done_fn done, void *arg) {
     c->registered = false;
     c->active = false;
     kb_ctl_fanout_stop(c->fanout);
+    kb_ctl_shutdown_role_ended(c);
     evtimer_del(c->retry_ev);
     evtimer_del(c->purge_ev);
     evtimer_del(c->isr_retry_ev);

@@ -85,6 +85,11 @@ typedef void (*kb_ctl_examine_fn)(const char *topic, int32_t partition, void *ar
  * joined or left. */
 void kb_ctl_fanout_brokers_changed(kb_ctl_fanout_t *f, kb_ctl_examine_fn examine, void *arg);
 
+/* Calls fn for each partition with a replica on broker id, as the index
+ * and the view have it now (complete once started); fn may start state
+ * writes but must not change the view or the index. */
+void kb_ctl_fanout_each_hosted(kb_ctl_fanout_t *f, int32_t id, kb_ctl_examine_fn fn, void *arg);
+
 /* Sends what every queue has pending (one request each at most in flight). */
 void kb_ctl_fanout_flush(kb_ctl_fanout_t *f);
 

@@ -59,6 +59,7 @@ struct kb_controller {
     bool isr_discard;           /* that one deletes unread (a new controller's first) */
     int32_t isr_retry_ms;       /* delay before the next retry of a failed pass */
     kb_ctl_fanout_t *fanout;    /* request queues to the brokers and the broker index */
+    struct kb_ctl_shutdown *shutdown; /* controlled shutdowns (kb_ctl_shutdown.c) */
 };
 
 /* ---- primitives (kb_controller.c) ---- */
@@ -86,5 +87,22 @@ bool kb_ctl_state_busy(kb_controller_t *c, const part_ref_t *ref);
  * one is logged and the partition reconciled again.  Returns false when
  * the write could not be started (busy, out of memory). */
 bool kb_ctl_state_write(kb_controller_t *c, const part_ref_t *ref, const kc_partition_state_t *next);
+
+/* ---- controlled shutdown (kb_ctl_shutdown.c) ---- */
+
+struct kb_ctl_shutdown *kb_ctl_shutdown_new(kb_controller_t *c);
+/* Answers every waiting request NOT_CONTROLLER, then frees. */
+void kb_ctl_shutdown_free(struct kb_ctl_shutdown *s);
+/* The role ended: the set empties, waiting requests hear NOT_CONTROLLER. */
+void kb_ctl_shutdown_role_ended(kb_controller_t *c);
+/* A reconciliation pass ended (its writes may have landed): the waiting
+ * requests move on. */
+void kb_ctl_shutdown_after_pass(kb_controller_t *c);
+/* kb_elect_live_fn over the controller: registered as the view sees it;
+ * and in controlled shutdown (the registration that asked still holds). */
+bool kb_ctl_live(int32_t broker_id, const void *controller);
+bool kb_ctl_shutting(int32_t broker_id, const void *controller);
+/* Live and not shutting down: may lead, or join a new partition's ISR. */
+bool kb_ctl_eligible(int32_t broker_id, const void *controller);
 
 #endif

@@ -1,0 +1,245 @@
+"""
+Scenario zq: restarting brokers one by one without clients noticing, and
+putting the preferred leaders back (issue 14 items 4 and 5,
+zk-and-replication.md 2.6, 2.7, 3.9).
+
+One ZooKeeper and three brokers for the whole file (fixed ports, so a
+restarted broker is where clients last saw it; controller.socket.timeout.ms
+6000 and controlled.shutdown.retry.backoff.ms 1000, so that a controlled
+shutdown that cannot complete gives up within seconds; the automatic
+rebalance off until its own scenario).  The scenarios, in order:
+
+  rolling restart   librdkafka (idempotent, acks=all) produces numbered
+                    records to a 6-partition RF 3 topic with
+                    min.insync.replicas=2 while a group consumer reads them;
+                    each broker in turn gets SIGTERM, exits within a bound
+                    after the controller moved every leadership it had (its
+                    log says so, and no state znode names it leader when its
+                    registration goes), restarts and rejoins every ISR;
+                    every delivery report succeeds and a fresh read finds
+                    each value exactly once;
+  elect-leaders     after the restarts the last broker restarted leads
+                    nothing; `kbroker-admin elect-leaders
+                    --all-topic-partitions` makes every preferred replica
+                    lead again and says so in Kafka's words;
+  ElectLeaders      crafted requests (v0, v1, v2 flexible) to the
+                    controller: ELECTION_NOT_NEEDED (84) for partitions led
+                    by their preferred replica, UNKNOWN_TOPIC_OR_PARTITION
+                    for unknown ones, PREFERRED_LEADER_NOT_AVAILABLE (80)
+                    while the preferred replica is stopped, success once it
+                    is back; NOT_CONTROLLER from another broker; null
+                    partitions answer only the partitions elected;
+  znode             /admin/preferred_replica_election written as
+                    kafka-preferred-replica-election.sh does is processed
+                    and deleted;
+  stuck             a broker leading an RF 2 partition whose other replica
+                    is down cannot hand it over: with
+                    controlled.shutdown.max.retries=2 it exits after two
+                    attempts with a warning;
+  auto rebalance    with auto.leader.rebalance.enable and a 2 s check
+                    interval, a rolling restart ends with every preferred
+                    replica leading again, without any admin command.
+"""
+import json
+import threading
+import time
+
+import pytest
+
+import kafkawire as kw
+import kbharness as h
+
+BROKERS = [1, 2, 3]
+SESSION_MS = 6000
+BROKER_CONFIG = {
+    "controller.socket.timeout.ms": "6000",
+    "controlled.shutdown.retry.backoff.ms": "1000",
+    "auto.leader.rebalance.enable": "false",
+    "offsets.topic.replication.factor": "3",
+    "offsets.topic.num.partitions": "6",
+    "group.initial.rebalance.delay.ms": "0",
+}
+TOPIC = "orders"
+EXIT_WAIT_S = 60
+REJOIN_WAIT_S = 60
+SUCCESS_LINE = "controlled shutdown succeeded"
+
+
+@pytest.fixture(scope="module")
+def cluster(make_cluster):
+    c = make_cluster()
+    with h.step(f"start brokers 1, 2, 3 (fixed ports, {SESSION_MS} ms sessions)"):
+        c.start_brokers(BROKERS, fixed_ports=True, session_timeout_ms=SESSION_MS, extra=BROKER_CONFIG)
+        c.wait_controller()
+    return c
+
+
+# -- helpers ---------------------------------------------------------------------
+
+def preferred_lead(cluster, topic):
+    """{partition: state} when every partition of topic is led by its first
+    assigned replica, else None."""
+    t, st = cluster.topic(topic), cluster.states(topic)
+    if not t or not st:
+        return None
+    return st if all(st[int(p)]["leader"] == r[0] for p, r in t["partitions"].items()) else None
+
+
+def leaders_on(cluster, topic, broker_id):
+    st = cluster.states(topic) or {}
+    return sorted(p for p, s in st.items() if s["leader"] == broker_id)
+
+
+def controlled_stop(cluster, broker, topics):
+    """SIGTERM; records every state znode of topics the moment the broker's
+    registration is gone (the controller may elect only after that for an
+    unclean stop) and waits for the exit.  Returns (exit status, states
+    seen when the registration vanished, seconds to exit)."""
+    t0 = time.monotonic()
+    broker.send_signal(15)
+    h.wait_until(lambda: broker.id not in cluster.registered_ids() or not broker.alive(), EXIT_WAIT_S,
+                 f"broker {broker.id}'s registration to go", interval=0.02)
+    seen = {t: cluster.states(t) for t in topics}
+    rc = broker.stop(timeout=EXIT_WAIT_S, signalled=True)
+    return rc, seen, time.monotonic() - t0
+
+
+def restart(cluster, broker):
+    old = broker.registration()
+    broker.start()
+    broker.wait_registered(60, newer_than=old[1].czxid if old else None)
+
+
+def in_every_isr(cluster, broker_id, topics):
+    for t in topics:
+        st = cluster.states(t)
+        if not st:
+            return False
+        for p, r in cluster.topic(t)["partitions"].items():
+            if broker_id in r and broker_id not in st[int(p)]["isr"]:
+                return False
+    return True
+
+
+class Load:
+    """librdkafka (enable.idempotence, acks=all) producing b"0", b"1", ...
+    round-robin over the topic's partitions from a thread until stopped,
+    and a group consumer reading them.  Delivery reports: acked, failed."""
+
+    def __init__(self, bootstrap, topic, partitions):
+        from confluent_kafka import Consumer, Producer
+        self.topic, self.partitions = topic, partitions
+        self.acked, self.failed, self.errors, self.fatal = set(), [], [], []
+        self.consumed = []
+        self.produced = 0
+        self.stopping = threading.Event()
+        self.producer = Producer({
+            "bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5,
+            "message.timeout.ms": 300000, "retry.backoff.ms": 100, "socket.timeout.ms": 20000,
+            "error_cb": self.on_error})
+        self.consumer = Consumer({
+            "bootstrap.servers": bootstrap, "group.id": "zq-readers", "auto.offset.reset": "earliest",
+            "enable.auto.commit": True, "session.timeout.ms": 10000, "socket.timeout.ms": 20000,
+            "error_cb": self.on_error})
+        self.threads = [threading.Thread(target=self.produce, daemon=True),
+                        threading.Thread(target=self.consume, daemon=True)]
+
+    def on_error(self, err):
+        self.errors.append(str(err))
+        if err.fatal():
+            self.fatal.append(str(err))
+
+    def report(self, err, m):
+        if err is not None:
+            self.failed.append((m.value(), str(err)))
+        else:
+            self.acked.add(int(m.value()))
+
+    def produce(self):
+        i = 0
+        while not self.stopping.is_set() and not self.fatal:
+            try:
+                self.producer.produce(self.topic, value=b"%d" % i, partition=i % self.partitions,
+                                      on_delivery=self.report)
+                i += 1
+                self.produced = i
+            except BufferError:
+                self.producer.poll(0.05)
+                continue
+            self.producer.poll(0)
+            if i % 50 == 0:
+                time.sleep(0.01)  # a steady load, not a flood: the pacing of the producer, not a sync
+        self.left = self.producer.flush(300)
+
+    def consume(self):
+        self.consumer.subscribe([self.topic])
+        while not self.stopping.is_set():
+            for m in self.consumer.consume(num_messages=1000, timeout=0.5):
+                if m.error() is None:
+                    self.consumed.append(int(m.value()))
+        self.consumer.close()
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def wait_consumed(self, n, timeout=120):
+        start = len(self.consumed)
+        h.wait_until(lambda: len(self.consumed) >= start + n, timeout, f"the group consumer to read {n} more")
+
+    def wait_acked(self, n, timeout=120):
+        start = len(self.acked)
+        h.wait_until(lambda: len(self.acked) >= start + n or self.fatal or self.failed, timeout,
+                     f"{n} more acknowledgements")
+        assert not self.fatal and not self.failed, (self.fatal, self.failed[:3])
+
+    def stop(self):
+        self.stopping.set()
+        for t in self.threads:
+            t.join(330)
+            assert not t.is_alive(), "a client thread did not finish"
+
+
+# -- scenarios -------------------------------------------------------------------
+
+def test_rolling_restart_under_idempotent_acks_all_load_loses_and_duplicates_nothing(cluster):
+    c = cluster
+    c.create_topic(TOPIC, 6, 3, configs=["min.insync.replicas=2"])
+    h.wait_full_isr(c, TOPIC)
+    load = Load(c.bootstrap(), TOPIC, 6)
+    with h.step("librdkafka produces (idempotent, acks=all) and a group consumer reads"):
+        load.start()
+        load.wait_acked(2000)
+        h.wait_until(lambda: len(load.consumed) > 0, 60, "the consumer to read records")
+    topics = [TOPIC, "__consumer_offsets"]
+    for b in [c.brokers[i] for i in BROKERS]:
+        led = leaders_on(c, TOPIC, b.id)
+        with h.step(f"SIGTERM broker {b.id} (leads {TOPIC} partitions {led}; controller is "
+                    f"{c.controller()}): it exits after handing its leaderships over"):
+            rc, seen, secs = controlled_stop(c, b, topics)
+        h.note(f"broker {b.id}: SIGTERM -> exit", secs)
+        assert rc == 0, f"broker {b.id} exited with status {rc}"
+        assert SUCCESS_LINE in b.process.last_run_text(), b.process.tail(30)
+        for t in topics:
+            still = sorted(p for p, s in (seen[t] or {}).items() if s["leader"] == b.id)
+            assert not still, f"{t} partitions {still} were still led by broker {b.id} when it left: {seen[t]}"
+        load.wait_acked(1000)
+        with h.step(f"restart broker {b.id}; wait until it is back in every ISR"):
+            restart(c, b)
+            h.wait_until(lambda: in_every_isr(c, b.id, topics), REJOIN_WAIT_S, f"broker {b.id} in every ISR",
+                         interval=0.2)
+        load.wait_acked(1000)
+    with h.step("the group consumer still reads (its coordinator moved too)"):
+        load.wait_consumed(1000)
+    with h.step("stop the load: every delivery report succeeded"):
+        load.stop()
+    print(f"    produced {load.produced}, acked {len(load.acked)}, failed {len(load.failed)}, "
+          f"client errors {len(load.errors)} (first: {load.errors[:3]})", flush=True)
+    assert load.left == 0 and not load.fatal and not load.failed, (load.left, load.fatal, load.failed[:3])
+    assert load.acked == set(range(load.produced))
+    with h.step("read everything back: each value exactly once"):
+        recs, _ = h.ck_consume(c.bootstrap(), [(TOPIC, p) for p in range(6)], timeout=180)
+    values = [int(r.value) for r in recs]
+    dups = len(values) - len(set(values))
+    assert dups == 0, f"{dups} duplicated records"
+    assert set(values) == set(range(load.produced)), f"{load.produced - len(set(values))} records lost"

@@ -40,6 +40,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/controller/kb_elect.c broker/controller/kb_elect.h \
 	broker/controller/kb_elect_moves.c broker/controller/kb_elect_moves.h \
 	broker/controller/kb_ctl_shutdown.c broker/controller/kb_ctl_shutdown.h \
+	broker/controller/kb_ctl_elections.c broker/controller/kb_ctl_preferred.c broker/controller/kb_leader_election.h \
 	broker/controller/kb_ctl_keys.c broker/controller/kb_ctl_keys.h \
 	broker/controller/kb_ctl_requests.c broker/controller/kb_ctl_requests.h \
 	broker/controller/kb_ctl_queue.c broker/controller/kb_ctl_queue.h \

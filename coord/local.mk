@@ -12,6 +12,7 @@ coord_libkcoord_a_SOURCES = \
 	coord/kc_election.c coord/kc_election.h \
 	coord/kc_topics.c coord/kc_topics.h \
 	coord/kc_isr.c coord/kc_isr.h \
+	coord/kc_preferred.c coord/kc_preferred.h \
 	coord/kc_configs.c coord/kc_configs.h \
 	coord/kc_producer_ids.c coord/kc_producer_ids.h
 coord_libkcoord_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS)

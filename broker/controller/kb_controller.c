@@ -163,6 +163,8 @@ void kb_ctl_lose_role(kb_controller_t *c, const char *why) {
     pending_clear(c);
     kb_ctl_fanout_stop(c->fanout); /* every queue at once, whatever it held */
     kb_ctl_shutdown_role_ended(c);
+    kb_ctl_elections_role_ended(c);
+    kb_ctl_preferred_role_ended(c);
 }
 
 static void retry_cb(evutil_socket_t fd, short what, void *arg) { controller_elect(arg); }
@@ -204,6 +206,7 @@ static void election_done(const kc_election_result_t *r, void *arg) {
     kb_ctl_schedule_reconcile(c);
     purge_cb(-1, 0, c);
     isr_changes_consume(c, true);
+    kb_ctl_preferred_role_taken(c);
 }
 
 static void controller_elect(kb_controller_t *c) {
@@ -460,6 +463,7 @@ static void reconcile(kb_controller_t *c) {
     if (starting) kb_ctl_fanout_start(c->fanout, c->epoch);
     else if (brokers) kb_ctl_fanout_brokers_changed(c->fanout, examine_partition, c);
     kb_ctl_shutdown_after_pass(c);
+    kb_ctl_elections_after_pass(c);
     kb_ctl_fanout_flush(c->fanout);
 }
 
@@ -518,7 +522,10 @@ kb_controller_t *kb_controller_new(kb_broker_t *b) {
     c->isr_retry_ev = evtimer_new(b->base, isr_retry_cb, c);
     c->isr_retry_ms = ISR_CHANGES_RETRY_FIRST_MS;
     c->shutdown = kb_ctl_shutdown_new(c);
-    if (!c->fanout || !c->retry_ev || !c->reconcile_ev || !c->purge_ev || !c->isr_retry_ev || !c->shutdown) {
+    c->elections = kb_ctl_elections_new(c);
+    c->preferred = kb_ctl_preferred_new(c);
+    if (!c->fanout || !c->retry_ev || !c->reconcile_ev || !c->purge_ev || !c->isr_retry_ev || !c->shutdown ||
+        !c->elections || !c->preferred) {
         kb_controller_free(c);
         return NULL;
     }
@@ -528,7 +535,10 @@ kb_controller_t *kb_controller_new(kb_broker_t *b) {
 
 void kb_controller_free(kb_controller_t *c) {
     if (!c) return;
+    c->active = false; /* what the duties end below must not write to ZooKeeper any more */
     kb_ctl_shutdown_free(c->shutdown);
+    kb_ctl_elections_free(c->elections);
+    kb_ctl_preferred_free(c->preferred);
     pending_clear(c);
     kb_ctl_fanout_free(c->fanout);
     if (c->retry_ev) event_free(c->retry_ev);
@@ -559,6 +569,8 @@ void kb_controller_shutdown(kb_controller_t *c, kc_done_fn done, void *arg) {
     c->active = false;
     kb_ctl_fanout_stop(c->fanout);
     kb_ctl_shutdown_role_ended(c);
+    kb_ctl_elections_role_ended(c);
+    kb_ctl_preferred_role_ended(c);
     evtimer_del(c->retry_ev);
     evtimer_del(c->purge_ev);
     evtimer_del(c->isr_retry_ev);

@@ -23,6 +23,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/api/kb_api_group.c broker/api/kb_api_offsets.c broker/api/kb_api_groupadmin.c \
 	broker/api/kb_api_createtopics.c \
 	broker/api/kb_api_deleterecords.c \
+	broker/api/kb_api_electleaders.c \
 	broker/api/kb_api_initproducerid.c \
 	broker/api/kb_api_describeconfigs.c \
 	broker/api/kb_api_alterconfigs.c \

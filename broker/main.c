@@ -56,6 +56,7 @@
 #include "broker/kb_control_requests.h"
 #include "broker/kb_controlled_shutdown.h"
 #include "broker/controller/kb_ctl_shutdown.h"
+#include "broker/controller/kb_leader_election.h"
 #include "broker/kb_registration.h"
 #include "broker/log/kb_log.h"
 #include "broker/metadata/kb_metadata.h"
@@ -405,7 +406,8 @@ static void fill_api_ctx(kb_process_t *p) {
                             .topic_creator = b->topic_creator, .config_writer = b->config_writer,
                             .producer_ids = b->producer_ids, .worker = b->worker, .metrics = b->metrics,
                             .coordinator = b->coordinator,
-                            .is_controller = controller_active, .controller = b->controller};
+                            .is_controller = controller_active, .controller = b->controller,
+                            .elect_leaders = kb_controller_elect_leaders};
 }
 
 /* The broker epoch requests are fenced with: the czxid of the current

@@ -10,6 +10,7 @@ client_libkclient_a_SOURCES = \
 	client/kcl_group_offsets.c client/kcl_group_offsets.h \
 	client/kcl_list_groups.c \
 	client/kcl_describe_group.c \
+	client/kcl_elect.c client/kcl_elect.h \
 	client/kcl_groups.h
 client_libkclient_a_CFLAGS = $(AM_CFLAGS)
 

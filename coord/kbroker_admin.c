@@ -80,8 +80,9 @@
 
 typedef int (*command_fn)(admin_t *a, int argc, char **argv);
 
-/* What a command talks to, hence which connection option it needs. */
-typedef enum { VIA_ZOOKEEPER, VIA_BROKERS } command_via_t;
+/* What a command talks to, hence which connection option it needs
+ * (VIA_EITHER: one of the two). */
+typedef enum { VIA_ZOOKEEPER, VIA_BROKERS, VIA_EITHER } command_via_t;
 
 typedef struct command {
     const char *name;
@@ -214,6 +215,9 @@ static int wait_failed(const admin_t *a, const char *doing) {
     return fail(EXIT_ZK_ERROR, "timed out after %d seconds %s", a->timeout_s, doing);
 }
 
+int admin_remaining_ms(const admin_t *a) { return remaining_ms(a); }
+int admin_wait_failed(const admin_t *a, const char *doing) { return wait_failed(a, doing); }
+
 static int admin_connect(admin_t *a) {
     clock_gettime(CLOCK_MONOTONIC, &a->deadline);
     a->deadline.tv_sec += a->timeout_s;
@@ -244,7 +248,7 @@ static void view_changed(kc_view_t *v, int what, void *arg) {
 }
 
 /* Connects and waits until the cluster view has read everything once. */
-static int admin_load_view(admin_t *a) {
+int admin_load_view(admin_t *a) {
     int rc = admin_connect(a);
     if (rc != EXIT_OK) return rc;
 
@@ -957,11 +961,15 @@ static const command_t commands[] = {
      "alter-config --topic T [--add-config k=v,k2=[a,b],...] [--delete-config k,k2,...]"},
     {"list-groups", cmd_list_groups, VIA_BROKERS, "list-groups [--state] [--json] [--timeout-ms MS]"},
     {"describe-group", cmd_describe_group, VIA_BROKERS, "describe-group --group G [--json] [--timeout-ms MS]"},
+    {"elect-leaders", cmd_elect_leaders, VIA_EITHER,
+     "elect-leaders [--election-type preferred|unclean] [--all-topic-partitions | --topic T [--partition P] | "
+     "--path-to-json-file FILE]"},
     {NULL, NULL, VIA_ZOOKEEPER, NULL},
 };
 
 /* The connection option a command's usage line starts with. */
 static const char *connect_usage(const command_t *c) {
+    if (c->via == VIA_EITHER) return "(--bootstrap-server HOST:PORT | --zookeeper HOST:PORT)";
     return c->via == VIA_BROKERS ? "--bootstrap-server HOST:PORT" : "--zookeeper HOST:PORT";
 }
 
@@ -982,6 +990,9 @@ static void print_help(FILE *out) {
     fputs("\ngroup commands (through the brokers):\n", out);
     for (const command_t *c = commands; c->name != NULL; c++)
         if (c->via == VIA_BROKERS) fprintf(out, "  %s\n", c->usage);
+    fputs("\ncommands through either (--bootstrap-server: the controller's API; --zookeeper: /admin znodes):\n", out);
+    for (const command_t *c = commands; c->name != NULL; c++)
+        if (c->via == VIA_EITHER) fprintf(out, "  %s\n", c->usage);
     fputs("\nexit status: 0 ok, 1 usage error (including an invalid config), 2 ZooKeeper\n"
           "or bootstrap server unreachable, 3 topic exists, 4 invalid topic name, 5 invalid\n"
           "partitions/replication factor/assignment, 6 topic not found, 7 other ZooKeeper\n"
@@ -1080,6 +1091,10 @@ static int unknown_command(const char *name) {
  * one: topics live in ZooKeeper, groups only in the brokers.  The group
  * commands check the bootstrap list's form themselves. */
 static int check_connection(const admin_t *a, const command_t *c) {
+    if (c->via == VIA_EITHER && (a->bootstrap == NULL) == (a->zookeeper == NULL))
+        return fail(EXIT_USAGE, "%s: give --bootstrap-server HOST:PORT (the controller's API) or --zookeeper "
+                    "HOST:PORT (/admin znodes), one of them", c->name);
+    if (c->via == VIA_EITHER && a->bootstrap != NULL) return EXIT_OK;
     if (c->via == VIA_BROKERS) {
         if (a->zookeeper != NULL)
             return fail(EXIT_USAGE, "%s asks the brokers, which keep the groups: give --bootstrap-server "

@@ -64,4 +64,16 @@ int print_json(json_t *doc);
 int cmd_list_groups(admin_t *a, int argc, char **argv);
 int cmd_describe_group(admin_t *a, int argc, char **argv);
 
+/* Connects to ZooKeeper and waits (within --timeout) until the cluster
+ * view has read everything once; an exit status. */
+int admin_load_view(admin_t *a);
+/* What is left of --timeout, in ms (0 when it is over). */
+int admin_remaining_ms(const admin_t *a);
+/* The exit status and message of a ZooKeeper wait that ran out while
+ * `doing`. */
+int admin_wait_failed(const admin_t *a, const char *doing);
+
+/* elect-leaders (kbroker_admin_elect.c), through the brokers or ZooKeeper. */
+int cmd_elect_leaders(admin_t *a, int argc, char **argv);
+
 #endif

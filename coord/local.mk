@@ -22,6 +22,7 @@ KCOORD_LIBS = coord/libkcoord.a $(KBCOMMON_LIBS) $(ZOOKEEPER_LIBS) $(JANSSON_LIB
 # kbroker-admin: the ZooKeeper commands through libkcoord, the consumer-group
 # commands through libkclient (client/kcl_groups.h, plain structs only).
 bin_PROGRAMS += kbroker-admin
-kbroker_admin_SOURCES = coord/kbroker_admin.c coord/kbroker_admin.h coord/kbroker_admin_groups.c
+kbroker_admin_SOURCES = coord/kbroker_admin.c coord/kbroker_admin.h coord/kbroker_admin_groups.c \
+	coord/kbroker_admin_elect.c
 kbroker_admin_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS)
 kbroker_admin_LDADD = $(KCLIENT_LIBS) $(KCOORD_LIBS)

@@ -60,6 +60,7 @@ static const kb_api_t api_table[] = {
     {KP_API_DESCRIBE_CONFIGS, "DescribeConfigs", 1, 2, 1, 2, 4, kb_api_describeconfigs},
     {KP_API_ALTER_CONFIGS, "AlterConfigs", 0, 1, 0, 1, 2, kb_api_alterconfigs},
     {KP_API_DELETE_GROUPS, "DeleteGroups", 0, 1, 0, 1, 2, kb_api_deletegroups},
+    {KP_API_ELECT_LEADERS, "ElectLeaders", 0, 2, 0, 2, 2, kb_api_electleaders},
 };
 
 #define API_TABLE_LEN ((int)(sizeof(api_table) / sizeof(api_table[0])))

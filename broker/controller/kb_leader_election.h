@@ -46,4 +46,9 @@ typedef void (*kb_elections_done_fn)(void *arg);
 int kb_controller_elect_leaders(struct kb_controller *c, kb_election_type_t type, kb_election_item_t *items,
                                 size_t n, int32_t timeout_ms, kb_elections_done_fn done, void *arg);
 
+/* Its type, for the API handlers' context (kb_api.h), which reaches the
+ * controller through main.c rather than by linking it. */
+typedef int (*kb_elect_leaders_fn)(struct kb_controller *c, kb_election_type_t type, kb_election_item_t *items,
+                                   size_t n, int32_t timeout_ms, kb_elections_done_fn done, void *arg);
+
 #endif

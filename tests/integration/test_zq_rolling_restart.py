@@ -243,3 +243,172 @@ def test_rolling_restart_under_idempotent_acks_all_load_loses_and_duplicates_not
     dups = len(values) - len(set(values))
     assert dups == 0, f"{dups} duplicated records"
     assert set(values) == set(range(load.produced)), f"{load.produced - len(set(values))} records lost"
+
+
+def admin(*args, timeout=90):
+    """kbroker-admin with the given connection option (no --zookeeper added)."""
+    import subprocess
+    argv = [h.KBROKER_ADMIN_BIN, *[str(a) for a in args]]
+    t0 = time.monotonic()
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    print(f"$ kbroker-admin {' '.join(argv[1:])}\n  exit {r.returncode} in {time.monotonic() - t0:.2f}s"
+          f"\n  stdout: {r.stdout.strip()[:3000]}\n  stderr: {r.stderr.strip()[:2000]}", flush=True)
+    return r
+
+
+def not_preferred(cluster, topics):
+    out = []
+    for t in topics:
+        st, asg = cluster.states(t) or {}, (cluster.topic(t) or {}).get("partitions", {})
+        out += [f"{t}-{p}" for p, r in asg.items() if st.get(int(p), {}).get("leader") != r[0]]
+    return sorted(out)
+
+
+def elect(broker, partitions, version=1, election_type=kw.ELECT_PREFERRED, timeout_ms=30000):
+    """One crafted ElectLeaders: (top-level error, {(topic, partition): (error, message)})."""
+    body = kw.elect_leaders_body(partitions, election_type, timeout_ms, version)
+    s = h.connect(broker.port, 60)
+    try:
+        s.sendall(h.kafka_request(43, version, 1, body, flexible_header=version >= 2))
+        return kw.parse_elect_leaders_response(h.recv_frame(s), version)
+    finally:
+        s.close()
+
+
+def bounce(cluster, broker, topics):
+    """A controlled restart of broker: afterwards it leads nothing and is
+    back in every ISR."""
+    rc, _, _ = controlled_stop(cluster, broker, topics)
+    assert rc == 0
+    restart(cluster, broker)
+    h.wait_until(lambda: in_every_isr(cluster, broker.id, topics), REJOIN_WAIT_S, f"broker {broker.id} in every ISR",
+                 interval=0.2)
+
+
+TOPICS = [TOPIC, "__consumer_offsets"]
+
+
+def test_elect_leaders_puts_every_preferred_replica_back_in_the_lead(cluster):
+    c = cluster
+    before = not_preferred(c, TOPICS)
+    print(f"    not led by their preferred replica after the rolling restart: {before}", flush=True)
+    assert before, "the rolling restart should have left some partitions to their second replica"
+    with h.step("kbroker-admin --bootstrap-server ... elect-leaders --election-type preferred --all-topic-partitions"):
+        r = admin("--bootstrap-server", c.bootstrap(), "elect-leaders", "--election-type", "preferred",
+                  "--all-topic-partitions")
+    assert r.returncode == 0, r.stderr
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("Successfully completed leader election "
+                                                                      "(PREFERRED) for partitions "))
+    assert sorted(line.split("partitions ", 1)[1].split(", ")) == before
+    assert not_preferred(c, TOPICS) == [], "the state znodes still name other leaders"
+    with h.step("again: nothing needs an election, nothing is printed"):
+        r = admin("--bootstrap-server", c.bootstrap(), "elect-leaders", "--all-topic-partitions")
+    assert r.returncode == 0 and r.stdout.strip() == "", r.stdout
+
+
+def test_elect_leaders_api_answers_each_partition_as_kafka_does(cluster):
+    c = cluster
+    ctl = c.brokers[c.controller()]
+    other = next(b for b in c.brokers.values() if b.id != ctl.id)
+    for v in (0, 1, 2):
+        top, res = elect(ctl, {TOPIC: [0, 1], "nope": [0]}, version=v)
+        assert top == (None if v == 0 else 0), top
+        assert res[(TOPIC, 0)][0] == res[(TOPIC, 1)][0] == 84, res
+        assert res[("nope", 0)][0] == 3, res
+    top, res = elect(ctl, {TOPIC: [99, 99]}, version=1)
+    assert res == {(TOPIC, 99): (3, "The partition does not exist.")}, res
+    top, res = elect(ctl, None, version=2)
+    assert top == 0 and res == {}, res  # every preferred replica leads: nothing to report
+    top, res = elect(other, {TOPIC: [0]}, version=1)
+    assert top == 0 and res[(TOPIC, 0)][0] == 41, res
+    top, res = elect(ctl, {TOPIC: [0]}, version=1, election_type=5)
+    assert top == 42 and res[(TOPIC, 0)][0] == 42, res
+
+    # A preferred replica that is stopped cannot lead; back in the ISR it can.
+    asg = c.topic(TOPIC)["partitions"]
+    victim = next(b for b in c.brokers.values() if b.id != c.controller())
+    mine = sorted(int(p) for p, r in asg.items() if r[0] == victim.id)
+    with h.step(f"stop broker {victim.id}, the preferred replica of {TOPIC} partitions {mine}"):
+        rc, _, _ = controlled_stop(c, victim, TOPICS)
+        assert rc == 0
+    ctl = c.brokers[c.controller()]
+    top, res = elect(ctl, {TOPIC: mine}, version=2)
+    assert {res[(TOPIC, p)][0] for p in mine} == {80}, res
+    with h.step(f"restart broker {victim.id}; once it is in every ISR its partitions can be elected"):
+        restart(c, victim)
+        h.wait_until(lambda: in_every_isr(c, victim.id, TOPICS), REJOIN_WAIT_S, f"broker {victim.id} in every ISR",
+                     interval=0.2)
+    ctl = c.brokers[c.controller()]
+    top, res = elect(ctl, {TOPIC: mine}, version=1)
+    assert {res[(TOPIC, p)][0] for p in mine} == {0}, res
+    assert all(c.state(TOPIC, p)["leader"] == victim.id for p in mine)
+
+
+def test_preferred_replica_election_znode_is_processed_and_deleted(cluster):
+    c = cluster
+    victim = next(b for b in c.brokers.values() if b.id != c.controller())
+    with h.step(f"bounce broker {victim.id}: its partitions move to their second replica"):
+        bounce(c, victim, TOPICS)
+    moved = [p for p, r in c.topic(TOPIC)["partitions"].items() if r[0] == victim.id]
+    assert moved and all(c.state(TOPIC, int(p))["leader"] != victim.id for p in moved)
+    doc = {"version": 1, "partitions": [{"topic": TOPIC, "partition": int(p)} for p in moved] +
+           [{"topic": "no-such-topic", "partition": 0}]}
+    with h.step("write /admin/preferred_replica_election as kafka-preferred-replica-election.sh does"):
+        c.zk.create("/admin/preferred_replica_election", json.dumps(doc).encode())
+        h.wait_until(lambda: c.get("/admin/preferred_replica_election") is None, 60,
+                     "the controller to delete /admin/preferred_replica_election")
+    assert all(c.state(TOPIC, int(p))["leader"] == victim.id for p in moved), c.states(TOPIC)
+
+    victim = next(b for b in c.brokers.values() if b.id != c.controller() and b.id != victim.id)
+    with h.step(f"bounce broker {victim.id}, then kbroker-admin --zookeeper ... elect-leaders --topic {TOPIC}"):
+        bounce(c, victim, TOPICS)
+        assert not_preferred(c, [TOPIC])
+        r = c.admin("elect-leaders", "--topic", TOPIC)
+    assert r.returncode == 0, r.stderr
+    assert "Successfully completed leader election (PREFERRED) for partitions" in r.stdout
+    assert not_preferred(c, [TOPIC]) == []
+    assert c.get("/admin/preferred_replica_election") is None
+
+
+def test_controlled_shutdown_that_cannot_complete_gives_up_after_max_retries(cluster):
+    c = cluster
+    b1, b3 = c.brokers[1], c.brokers[3]
+    with h.step("broker 1 restarts with controlled.shutdown.max.retries=2; topic stuck on brokers 1 and 3"):
+        b1.extra["controlled.shutdown.max.retries"] = "2"
+        bounce(c, b1, TOPICS)
+        c.create_topic("stuck", assignment="1:3")
+        h.wait_full_isr(c, "stuck")
+    with h.step("stop broker 3: broker 1 is now the only replica of stuck-0 that lives"):
+        rc, _, _ = controlled_stop(c, b3, TOPICS)
+        assert rc == 0
+        st = c.state("stuck", 0)
+        assert st["leader"] == 1 and st["isr"] == [1], st
+    with h.step("SIGTERM broker 1: two attempts, then it stops anyway"):
+        rc, _, secs = controlled_stop(c, b1, TOPICS)
+    h.note("broker 1: SIGTERM -> exit after two failed attempts", secs)
+    log = b1.process.last_run_text()
+    assert rc == 0
+    assert "controlled shutdown attempt 2 of 2 failed" in log and "shutting down without it" in log, b1.process.tail(20)
+    assert SUCCESS_LINE not in log
+    with h.step("restart brokers 1 and 3 (default retries)"):
+        del b1.extra["controlled.shutdown.max.retries"]
+        restart(c, b1)
+        restart(c, b3)
+        for b in (b1, b3):
+            h.wait_until(lambda: in_every_isr(c, b.id, TOPICS + ["stuck"]), REJOIN_WAIT_S,
+                         f"broker {b.id} in every ISR", interval=0.2)
+
+
+def test_automatic_rebalance_brings_the_preferred_leaders_back_after_a_rolling_restart(cluster):
+    c = cluster
+    topics = TOPICS + ["stuck"]
+    for b in [c.brokers[i] for i in BROKERS]:
+        b.extra.update({"auto.leader.rebalance.enable": "true", "leader.imbalance.check.interval.seconds": "2"})
+    for b in [c.brokers[i] for i in BROKERS]:
+        with h.step(f"rolling restart with the automatic rebalance on: broker {b.id}"):
+            bounce(c, b, topics)
+    t0 = time.monotonic()
+    with h.step("wait for every preferred replica to lead again, no admin command"):
+        h.wait_until(lambda: not_preferred(c, topics) == [], 60, "the automatic rebalance", interval=0.2)
+    h.note("last restart -> balanced", time.monotonic() - t0)
+    assert any("leader imbalance of broker" in b.process.log_text() for b in c.brokers.values())

@@ -17,6 +17,11 @@
  *   - an election type other than PREFERRED (0) and UNCLEAN (1) is
  *     refused whole: INVALID_REQUEST (42) at the top level (v1+) and for
  *     every partition.
+ * Not as in Kafka: a request naming more partitions than twice the
+ * cluster's count plus MAX_SLACK (no real request does: the cluster has
+ * no more to elect) is refused whole with INVALID_REQUEST and no
+ * per-partition results, so that a frame of millions of partition ids
+ * costs neither a sort of them on the loop nor an arena of gigabytes.
  * Per-partition messages are Kafka's default messages of the codes.  The
  * request waits detached (kb_api_internal.h); its items live in its arena.
  */
@@ -27,6 +32,8 @@
 #include "broker/metadata/kb_metadata.h"
 #include "proto/kp_electleaders.h"
 #include "proto/kp_types.h"
+
+#define MAX_SLACK 1024
 
 /* A request's partitions on their way to the controller and back. */
 typedef struct election {
@@ -105,10 +112,19 @@ static int add_item(election_t *e, kb_arena_t *a, kp_str_t name, int32_t partiti
     return 0;
 }
 
-/* The request's partitions, each once. */
-static int items_of_request(election_t *e, kb_arena_t *a, const kp_electleaders_request_t *body) {
+static size_t cache_partitions(const kb_metadata_t *md) {
+    size_t total = 0;
+    for (int t = 0; md && t < kb_metadata_topic_count(md); t++) total += (size_t)kb_metadata_topic_at(md, t)->n_partitions;
+    return total;
+}
+
+/* The request's partitions, each once; 1 (nothing allocated) when it names
+ * more than the cluster could hold (see the top). */
+static int items_of_request(election_t *e, kb_arena_t *a, const kp_electleaders_request_t *body,
+                            const kb_metadata_t *md) {
     size_t total = 0;
     for (int32_t t = 0; t < body->n_topics; t++) total += (size_t)body->topics[t].n_partitions;
+    if (total > 2 * cache_partitions(md) + MAX_SLACK) return 1;
     kb_api_tp_t *keys = kb_arena_calloc(a, total ? total : 1, sizeof(*keys));
     e->items = kb_arena_calloc(a, total ? total : 1, sizeof(*e->items));
     e->names = kb_arena_calloc(a, total ? total : 1, sizeof(*e->names));
@@ -129,8 +145,7 @@ static int items_of_request(election_t *e, kb_arena_t *a, const kp_electleaders_
 /* Every partition the metadata cache holds (names copied: the cache may
  * change while the request waits). */
 static int items_of_cache(election_t *e, kb_arena_t *a, const kb_metadata_t *md) {
-    size_t total = 0;
-    for (int t = 0; md && t < kb_metadata_topic_count(md); t++) total += (size_t)kb_metadata_topic_at(md, t)->n_partitions;
+    size_t total = cache_partitions(md);
     e->items = kb_arena_calloc(a, total ? total : 1, sizeof(*e->items));
     e->names = kb_arena_calloc(a, total ? total : 1, sizeof(*e->names));
     if (!e->items || !e->names) return -1;
@@ -171,15 +186,19 @@ kb_api_status_t kb_api_electleaders(kb_request_t *req, kp_writer_t *w) {
     if (kp_electleaders_request_decode(&req->body, version, &body) != 0) st = KB_API_MALFORMED;
     else if (!e) st = KB_API_FAILED;
     if (st == KB_API_REPLY) {
+        const kb_metadata_t *md = req->ctx ? req->ctx->metadata : NULL;
         *e = (election_t){.req = req, .version = version, .all = body.n_topics < 0};
-        int rc = e->all ? items_of_cache(e, &req->arena, req->ctx ? req->ctx->metadata : NULL)
-                        : items_of_request(e, &req->arena, &body);
-        if (rc != 0) st = KB_API_FAILED;
+        int rc = e->all ? items_of_cache(e, &req->arena, md) : items_of_request(e, &req->arena, &body, md);
+        if (rc < 0) st = KB_API_FAILED;
+        else if (rc > 0) e->top_error = KP_ERR_INVALID_REQUEST; /* e->n stays 0 */
     }
     int8_t type = body.election_type;
     int32_t timeout_ms = body.timeout_ms;
     kp_electleaders_request_clear(&body); /* the items keep only frame slices and arena copies */
     if (st != KB_API_REPLY) return st;
+    if (e->top_error) { /* too many partitions: the top-level error alone */
+        return encode(e, &req->arena, w) == 0 ? KB_API_REPLY : KB_API_FAILED;
+    }
     if (type != KP_ELECTION_PREFERRED && type != KP_ELECTION_UNCLEAN) {
         e->top_error = KP_ERR_INVALID_REQUEST;
         fill_errors(e, KP_ERR_INVALID_REQUEST);

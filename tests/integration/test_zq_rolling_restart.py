@@ -28,10 +28,13 @@ rebalance off until its own scenario).  The scenarios, in order:
                     for unknown ones, PREFERRED_LEADER_NOT_AVAILABLE (80)
                     while the preferred replica is stopped, success once it
                     is back; NOT_CONTROLLER from another broker; null
-                    partitions answer only the partitions elected;
+                    partitions answer only the partitions elected; an
+                    unknown election type and a request naming thousands of
+                    partitions are refused (42);
   znode             /admin/preferred_replica_election written as
                     kafka-preferred-replica-election.sh does is processed
-                    and deleted;
+                    and deleted; kbroker-admin --zookeeper elect-leaders
+                    writes it and reports the outcome;
   stuck             a broker leading an RF 2 partition whose other replica
                     is down cannot hand it over: with
                     controlled.shutdown.max.retries=2 it exits after two
@@ -323,6 +326,8 @@ def test_elect_leaders_api_answers_each_partition_as_kafka_does(cluster):
     assert top == 0 and res[(TOPIC, 0)][0] == 41, res
     top, res = elect(ctl, {TOPIC: [0]}, version=1, election_type=5)
     assert top == 42 and res[(TOPIC, 0)][0] == 42, res
+    top, res = elect(ctl, {TOPIC: list(range(5000))}, version=1)  # more than the cluster could hold
+    assert top == 42 and res == {}, (top, len(res))
 
     # A preferred replica that is stopped cannot lead; back in the ISR it can.
     asg = c.topic(TOPIC)["partitions"]

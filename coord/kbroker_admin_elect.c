@@ -282,7 +282,8 @@ static int zk_targets(admin_t *a, const elect_args_t *e, const kc_isr_change_t *
             oc[(*n_oc)++] = (outcome_t){file[i].topic, file[i].partition, UNKNOWN_TOPIC_OR_PARTITION,
                                         "The partition does not exist."};
     }
-    if (e->topic && !kc_view_topic(a->view, e->topic))
+    const kc_topic_t *named = e->topic ? kc_view_topic(a->view, e->topic) : NULL;
+    if (e->topic && (!named || e->partition >= named->n_partitions))
         oc[(*n_oc)++] = (outcome_t){(char *)e->topic, e->partition < 0 ? -1 : (int32_t)e->partition,
                                     UNKNOWN_TOPIC_OR_PARTITION, "The partition does not exist."};
     *out = v;

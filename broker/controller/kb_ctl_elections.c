@@ -85,10 +85,11 @@ static void item_done(job_t *j, item_t *it, int16_t err) {
 
 /* UNCLEAN (Kafka's election for a partition without a live leader,
  * unclean allowed because an operator asked): -1 when there is nothing to
- * do, else whether next holds a state with a leader. */
+ * do (a leader that is shutting down is the controlled shutdown's to
+ * move), else whether next holds a state with a leader. */
 static int decide_unclean(kb_controller_t *c, const kc_partition_t *part, kc_partition_state_t *next) {
     int32_t leader = part->state.leader;
-    if (leader >= 0 && kb_ctl_eligible(leader, c)) return -1;
+    if (leader >= 0 && kb_ctl_live(leader, c)) return -1;
     return kb_elect_offline_excluding(part, c->epoch, kb_ctl_live, kb_ctl_shutting, c, true, next) &&
            next->leader >= 0;
 }

@@ -17,11 +17,11 @@
  * says it serves clients, and the partitions assigned here take their roles
  * from the view.
  *
- * SIGTERM and SIGINT first ask the controller to move this broker's
- * leaderships away (controlled.shutdown.enable, kb_controlled_shutdown.h),
- * serving clients meanwhile; then they answer the CreateTopics requests
- * still waiting for leaders, drop the partition log creations not started
- * yet, give up the controller role, delete /brokers/ids/N, answer or drop
+ * SIGTERM and SIGINT answer the CreateTopics requests waiting for leaders,
+ * then ask the controller to move this broker's leaderships away
+ * (controlled.shutdown.enable, kb_controlled_shutdown.h), serving clients
+ * meanwhile; then they answer the CreateTopics requests that waited since,
+ * drop the partition log creations not started yet, give up the controller role, delete /brokers/ids/N, answer or drop
  * every other waiting request, close the logs cleanly (checkpoints and the
  * clean-shutdown marker) and exit 0; a second signal skips what is left of
  * both steps, and any signal after the loop has ended is ignored.
@@ -176,6 +176,11 @@ static void begin_shutdown(kb_process_t *p, const char *why) {
     }
     p->shutting_down = true;
     kc_info("main", "shutting down (%s)", why);
+    /* CreateTopics waiting for leaders are answered now, as before there
+     * was a controlled shutdown (a controller that is going away answers
+     * "shut down before the topic was ready"); whatever parks meanwhile is
+     * answered when serving stops. */
+    kb_topic_creator_shutdown(b->topic_creator);
     if (p->cfg.controlled_shutdown_enable && kc_session_connected(b->zk) && b->registration &&
         kb_registration_registered(b->registration))
         p->controlled = kb_controlled_shutdown_start(b, p->dns, controlled_shutdown_done, p);

@@ -24,10 +24,12 @@ timeout 120 s, InitProducerId and AlterConfigs.  Once its request counter
 shows all five arrived, broker 1 gets SIGTERM: CreateTopics is answered as
 the shutdown begins (7 REQUEST_TIMED_OUT, "The broker shut down before
 topic ... was ready"); its controlled shutdown cannot complete (it is the
-controller, and cannot write to a frozen ZooKeeper), so after its three
-attempts (about 30 s, during which its ZooKeeper client reports the
-connection lost) it stops anyway; it exits 0 without a sanitizer report,
-and every other client gets an answer or a closed connection.
+controller, and cannot write to a frozen ZooKeeper), so after its one
+attempt (controlled.shutdown.max.retries=1; controller.socket.timeout.ms
+2000 bounds the controller's wait to 1 s) it stops anyway, well before its
+ZooKeeper client reports the connection lost, so the requests waiting on
+ZooKeeper are still waiting at teardown; it exits 0 without a sanitizer
+report, and every other client gets an answer or a closed connection.
 ZooKeeper then thaws, broker 1's old session expires (it could not
 deregister) and broker 1 comes back.
 """
@@ -46,9 +48,9 @@ NEW_TOPIC = "never-ready"
 WAIT_MS = 120_000
 REQUEST_TIMED_OUT = 7
 # ZooKeeper's maximum with the harness's 500 ms tick.  The ZooKeeper client
-# reports a lost connection after two thirds of it (during broker 1's
-# controlled shutdown attempts), and the session is not expired before
-# ZooKeeper thaws.
+# reports a lost connection after two thirds of it: later than broker 1's
+# controlled shutdown attempt and 3 s shutdown grace end, so at teardown its
+# requests still wait.
 SESSION_TIMEOUT_MS = 10_000
 
 
@@ -56,7 +58,8 @@ SESSION_TIMEOUT_MS = 10_000
 def cluster(make_cluster):
     c = make_cluster()
     with h.step("start broker 1 (controller), then broker 2"):
-        c.start_brokers([1], metrics=True, session_timeout_ms=SESSION_TIMEOUT_MS)
+        c.start_brokers([1], metrics=True, session_timeout_ms=SESSION_TIMEOUT_MS,
+                        extra={"controlled.shutdown.max.retries": "1", "controller.socket.timeout.ms": "2000"})
         assert c.wait_controller() == 1
         c.start_brokers([2])
     c.create_topic(REPLICATED, assignment="1:2")

@@ -33,8 +33,9 @@ rebalance off until its own scenario).  The scenarios, in order:
                     partitions are refused (42);
   znode             /admin/preferred_replica_election written as
                     kafka-preferred-replica-election.sh does is processed
-                    and deleted; kbroker-admin --zookeeper elect-leaders
-                    writes it and reports the outcome;
+                    and deleted, also by a new controller when the one it
+                    was written for froze; kbroker-admin --zookeeper
+                    elect-leaders writes it and reports the outcome;
   stuck             a broker leading an RF 2 partition whose other replica
                     is down cannot hand it over: with
                     controlled.shutdown.max.retries=2 it exits after two
@@ -373,6 +374,23 @@ def test_preferred_replica_election_znode_is_processed_and_deleted(cluster):
     assert "Successfully completed leader election (PREFERRED) for partitions" in r.stdout
     assert not_preferred(c, [TOPIC]) == []
     assert c.get("/admin/preferred_replica_election") is None
+
+    old = c.brokers[c.controller()]
+    victim = next(b for b in c.brokers.values() if b.id != old.id)
+    bounce(c, victim, TOPICS)
+    moved = [int(p) for p, r in c.topic(TOPIC)["partitions"].items() if r[0] == victim.id]
+    doc = {"version": 1, "partitions": [{"topic": TOPIC, "partition": p} for p in moved]}
+    with h.step(f"freeze the controller, broker {old.id}, write the znode: the next controller processes it"):
+        with h.paused(old):
+            c.zk.create("/admin/preferred_replica_election", json.dumps(doc).encode())
+            new = c.wait_controller(60, other_than=old.id)
+            h.wait_until(lambda: c.get("/admin/preferred_replica_election") is None, 60,
+                         f"the new controller, broker {new}, to delete /admin/preferred_replica_election")
+    assert all(c.state(TOPIC, p)["leader"] == victim.id for p in moved), c.states(TOPIC)
+    with h.step(f"broker {old.id} thaws, registers again and rejoins every ISR"):
+        old.wait_registered(60, newer_than=None)
+        h.wait_until(lambda: in_every_isr(c, old.id, TOPICS), REJOIN_WAIT_S, f"broker {old.id} in every ISR",
+                     interval=0.2)
 
 
 def test_controlled_shutdown_that_cannot_complete_gives_up_after_max_retries(cluster):

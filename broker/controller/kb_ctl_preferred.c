@@ -290,13 +290,17 @@ static void arm_check(struct kb_ctl_preferred *p, int64_t seconds) {
     evtimer_add(p->check_ev, &tv);
 }
 
+/* A controller still reading the states (thousands of partitions take a
+ * while) checks again a second later rather than an interval later. */
 static void check_cb(evutil_socket_t fd, short what, void *arg) {
     struct kb_ctl_preferred *p = arg;
     kb_controller_t *c = p->c;
     if (!c->active) return;
-    if (kc_view_states_loaded(c->b->view) && kb_ctl_fanout_started(c->fanout) &&
-        !kb_ctl_elections_running(c, KB_CTL_TRIGGER_AUTO))
-        check_imbalance(c);
+    if (!kc_view_states_loaded(c->b->view) || !kb_ctl_fanout_started(c->fanout)) {
+        arm_check(p, 1);
+        return;
+    }
+    if (!kb_ctl_elections_running(c, KB_CTL_TRIGGER_AUTO)) check_imbalance(c);
     arm_check(p, c->b->cfg->leader_imbalance_check_interval_seconds);
 }
 

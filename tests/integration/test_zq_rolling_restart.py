@@ -308,6 +308,13 @@ def test_elect_leaders_puts_every_preferred_replica_back_in_the_lead(cluster):
     with h.step("again: nothing needs an election, nothing is printed"):
         r = admin("--bootstrap-server", c.bootstrap(), "elect-leaders", "--all-topic-partitions")
     assert r.returncode == 0 and r.stdout.strip() == "", r.stdout
+    plan = c.workdir / "elect.json"
+    plan.write_text(json.dumps({"partitions": [{"topic": TOPIC, "partition": 1}, {"topic": TOPIC, "partition": 0}]}))
+    with h.step("--path-to-json-file naming two partitions their preferred replicas lead"):
+        r = admin("--bootstrap-server", c.bootstrap(), "elect-leaders", "--election-type", "PREFERRED",
+                  "--path-to-json-file", plan)
+    assert r.returncode == 0 and r.stdout.strip() == f"Valid replica already elected for partitions {TOPIC}-0, " \
+        f"{TOPIC}-1", r.stdout
 
 
 def test_elect_leaders_api_answers_each_partition_as_kafka_does(cluster):

@@ -6,6 +6,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/kb_config.h broker/kb_config_internal.h \
 	broker/kb_config_keys.c broker/kb_config_props.c broker/kb_config_derive.c \
 	broker/kb_registration.c broker/kb_registration.h \
+	broker/kb_controlled_shutdown.c broker/kb_controlled_shutdown.h \
 	broker/kb_session_record.c broker/kb_session_record.h \
 	broker/net/kb_net.h broker/net/kb_net_internal.h \
 	broker/net/kb_conn.c broker/net/kb_listen.c broker/net/kb_outbound.c \
@@ -23,6 +24,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/api/kb_api_createtopics.c broker/api/kb_api_createpartitions.c broker/api/kb_api_deletetopics.c \
 	broker/api/kb_api_deleterecords.c \
 	broker/api/kb_api_reassign.c \
+	broker/api/kb_api_electleaders.c \
 	broker/api/kb_api_initproducerid.c \
 	broker/api/kb_api_describeconfigs.c \
 	broker/api/kb_api_alterconfigs.c \
@@ -43,6 +45,9 @@ broker_libkbroker_a_SOURCES = \
 	broker/controller/kb_reassign.c broker/controller/kb_reassign.h \
 	broker/controller/kb_ctl_reassign.c \
 	broker/controller/kb_ctl_delete.c \
+	broker/controller/kb_elect_moves.c broker/controller/kb_elect_moves.h \
+	broker/controller/kb_ctl_shutdown.c broker/controller/kb_ctl_shutdown.h \
+	broker/controller/kb_ctl_elections.c broker/controller/kb_ctl_preferred.c broker/controller/kb_leader_election.h \
 	broker/controller/kb_ctl_keys.c broker/controller/kb_ctl_keys.h \
 	broker/controller/kb_ctl_requests.c broker/controller/kb_ctl_requests.h \
 	broker/controller/kb_ctl_queue.c broker/controller/kb_ctl_queue.h \

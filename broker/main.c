@@ -17,11 +17,14 @@
  * says it serves clients, and the partitions assigned here take their roles
  * from the view.
  *
- * SIGTERM and SIGINT answer the CreateTopics requests still waiting for
- * leaders, drop the partition log creations not started yet, give up the controller role, delete /brokers/ids/N, answer or
- * drop every other waiting request, close the logs cleanly (checkpoints and
- * the clean-shutdown marker) and exit 0; a second signal skips the
- * ZooKeeper clean-up, and any signal after the loop has ended is ignored.
+ * SIGTERM and SIGINT answer the CreateTopics requests waiting for leaders,
+ * then ask the controller to move this broker's leaderships away
+ * (controlled.shutdown.enable, kb_controlled_shutdown.h), serving clients
+ * meanwhile; then they answer the CreateTopics requests that waited since,
+ * drop the partition log creations not started yet, give up the controller role, delete /brokers/ids/N, answer or drop
+ * every other waiting request, close the logs cleanly (checkpoints and the
+ * clean-shutdown marker) and exit 0; a second signal skips what is left of
+ * both steps, and any signal after the loop has ended is ignored.
  *
  * Signal dispositions: once the configuration is read, and before
  * libevent takes SIGTERM and SIGINT, note_early_signal() is their handler;
@@ -53,6 +56,9 @@
 #include "broker/controller/kb_ctl_rpc.h"
 #include "broker/kb_broker.h"
 #include "broker/kb_control_requests.h"
+#include "broker/kb_controlled_shutdown.h"
+#include "broker/controller/kb_ctl_shutdown.h"
+#include "broker/controller/kb_leader_election.h"
 #include "broker/kb_registration.h"
 #include "broker/log/kb_log.h"
 #include "broker/metadata/kb_metadata.h"
@@ -91,6 +97,7 @@ typedef struct kb_process {
      * controller's LeaderAndIsr, kb_control_requests.c). */
     kb_settings_feed_t *settings_feed;
     kb_ctl_transport_t *ctl_transport; /* the controller's RPC clients to brokers */
+    kb_controlled_shutdown_t *controlled; /* the controlled shutdown running, if any */
     struct evdns_base *dns;            /* resolves brokers' advertised RPC hosts */
     struct event *sig_term, *sig_int, *connect_timer, *grace_timer;
 } kb_process_t;
@@ -134,14 +141,8 @@ static void controller_resigned(int rc, void *arg) {
     kb_registration_shutdown(p->broker.registration, registration_removed, p);
 }
 
-static void begin_shutdown(kb_process_t *p, const char *why) {
-    if (p->shutting_down) {
-        kc_warn("main", "second signal: exiting now");
-        stop_loop(p, 0);
-        return;
-    }
-    p->shutting_down = true;
-    kc_info("main", "shutting down (%s)", why);
+/* The shutdown proper, after the controlled shutdown (if any). */
+static void stop_serving(kb_process_t *p) {
     /* Requests waiting on the cluster get their answer while the loop can
      * still send it; the rest are answered or dropped at teardown. */
     kb_topic_creator_shutdown(p->broker.topic_creator);
@@ -157,6 +158,38 @@ static void begin_shutdown(kb_process_t *p, const char *why) {
     }
     p->shutdown_steps = 1;
     kb_controller_shutdown(p->broker.controller, controller_resigned, p);
+}
+
+static void controlled_shutdown_done(bool moved, void *arg) {
+    kb_process_t *p = arg;
+    kb_controlled_shutdown_free(p->controlled);
+    p->controlled = NULL;
+    stop_serving(p);
+}
+
+/* With controlled.shutdown.enable, and while registered and connected
+ * (a controller can then act on the request), the controller first moves
+ * this broker's leaderships away (kb_controlled_shutdown.h); the broker
+ * serves meanwhile.  A second signal stops at once, whatever runs. */
+static void begin_shutdown(kb_process_t *p, const char *why) {
+    kb_broker_t *b = &p->broker;
+    if (p->shutting_down) {
+        kc_warn("main", "second signal: exiting now");
+        stop_loop(p, 0);
+        return;
+    }
+    p->shutting_down = true;
+    kc_info("main", "shutting down (%s)", why);
+    /* CreateTopics and CreatePartitions waiting for leaders are answered
+     * now, as before there was a controlled shutdown (a controller that is
+     * going away answers "shut down before the topic was ready"); whatever
+     * parks meanwhile is answered when serving stops. */
+    kb_topic_creator_shutdown(b->topic_creator);
+    kb_partition_adder_shutdown(b->partition_adder);
+    if (p->cfg.controlled_shutdown_enable && kc_session_connected(b->zk) && b->registration &&
+        kb_registration_registered(b->registration))
+        p->controlled = kb_controlled_shutdown_start(b, p->dns, controlled_shutdown_done, p);
+    if (!p->controlled) stop_serving(p);
 }
 
 /* Which of SIGTERM/SIGINT arrived while libevent was not handling them:
@@ -405,7 +438,8 @@ static void fill_api_ctx(kb_process_t *p) {
                             .producer_ids = b->producer_ids, .worker = b->worker, .metrics = b->metrics,
                             .coordinator = b->coordinator,
                             .is_controller = controller_active, .controller = b->controller,
-                            .alter_reassignments = alter_reassignments, .list_reassignments = list_reassignments};
+                            .alter_reassignments = alter_reassignments, .list_reassignments = list_reassignments,
+                            .elect_leaders = kb_controller_elect_leaders};
 }
 
 /* The broker epoch requests are fenced with: the czxid of the current
@@ -417,8 +451,9 @@ static int64_t broker_epoch(void *arg) {
 
 /*
  * The RPC methods this broker serves (the controller's requests, from
- * kb_control_handlers, and the followers' fetches, from
- * kb_replicas_rpc_handlers), copied into h (room for MAX_RPC_HANDLERS);
+ * kb_control_handlers, the brokers' ControlledShutdown while it is the
+ * controller, from kb_controller_rpc_handlers, and the followers'
+ * fetches, from kb_replicas_rpc_handlers), copied into h (room for MAX_RPC_HANDLERS);
  * returns how many.  A method without a row is answered UNSUPPORTED_VERSION (35).
  * The controller sends only to a registered broker (its Hello must carry
  * the registration's czxid), so no role arrives before the log dirs are
@@ -429,6 +464,7 @@ static size_t rpc_handlers(kb_broker_t *b, kb_rpc_handler_t *h) {
     const kb_rpc_handler_t *rows = kb_control_handlers(b->control, &n);
     if (n > MAX_RPC_HANDLERS) n = MAX_RPC_HANDLERS;
     for (size_t i = 0; i < n; i++) h[i] = rows[i];
+    n += kb_controller_rpc_handlers(b, h + n, MAX_RPC_HANDLERS - n);
     return n + kb_replicas_rpc_handlers(b->replicas, h + n, MAX_RPC_HANDLERS - n);
 }
 
@@ -595,6 +631,8 @@ static int setup_events(kb_process_t *p) {
 
 static void teardown(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
+    kb_controlled_shutdown_free(p->controlled); /* a request waiting on the controller is forgotten */
+    p->controlled = NULL;
     /* Connections first (a connection whose request is still waiting stays
      * allocated until it is answered); then parked CreateTopics and
      * CreatePartitions and the replicas answer those requests (into closed

@@ -127,6 +127,7 @@ static int ask_brokers(kcl_cluster_t *c, kcl_conn_t *conn, kcl_error_t *err) {
         rc = kcl_fail(err, KCL_EPROTOCOL, "%s lists no broker in its Metadata answer", kcl_conn_peer(conn));
     else
         rc = learn_brokers(c, &md, err);
+    if (rc == KCL_OK) c->controller_id = md.controller_id;
     kp_metadata_response_clear(&md);
     kcl_answer_free(&a);
     return rc;
@@ -137,7 +138,7 @@ int kcl_cluster_open(kcl_cluster_t *c, const char *bootstrap, int timeout_ms, kc
     int32_t port;
     int rc = kcl_fail(err, KCL_EUNREACHABLE, "no bootstrap server given");
 
-    *c = (kcl_cluster_t){.timeout_ms = timeout_ms, .deadline_ms = kcl_now_ms() + timeout_ms};
+    *c = (kcl_cluster_t){.timeout_ms = timeout_ms, .deadline_ms = kcl_now_ms() + timeout_ms, .controller_id = -1};
     for (const char *p = bootstrap; p != NULL && *p != '\0';) {
         size_t len = strcspn(p, ",");
         if (!split_server(p, len, host, sizeof(host), &port))

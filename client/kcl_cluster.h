@@ -38,6 +38,7 @@ typedef struct {
     int64_t deadline_ms;
     int n_brokers;
     kcl_broker_t *brokers; /* in the order Metadata listed them */
+    int32_t controller_id; /* as the bootstrap answer named it; -1 when none */
 } kcl_cluster_t;
 
 /* A topic as Metadata described it: leaders[p] is the leader of partition

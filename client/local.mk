@@ -12,6 +12,7 @@ client_libkclient_a_SOURCES = \
 	client/kcl_list_groups.c \
 	client/kcl_describe_group.c \
 	client/kcl_groups.h \
+	client/kcl_elect.c client/kcl_elect.h \
 	client/kcl_admin.c client/kcl_admin.h client/kcl_admin_internal.h \
 	client/kcl_admin_topics.c \
 	client/kcl_admin_configs.c

@@ -93,9 +93,10 @@
  * refusals (partitions, replication factor, assignment) all map to exit 5. */
 #define KAFKA_INVALID_TOPIC_EXCEPTION 17
 
-/* What a command talks to, hence which connection option it needs; a
- * Kafka tool's front end takes either, with its own options. */
-typedef enum { VIA_ZOOKEEPER, VIA_BROKERS, VIA_KAFKA_TOOL } command_via_t;
+/* What a command talks to, hence which connection option it needs
+ * (VIA_EITHER: one of the two); a Kafka tool's front end takes either, with
+ * its own options. */
+typedef enum { VIA_ZOOKEEPER, VIA_BROKERS, VIA_EITHER, VIA_KAFKA_TOOL } command_via_t;
 
 typedef struct command {
     const char *name;
@@ -1012,6 +1013,9 @@ static const command_t commands[] = {
     {"reassign", cmd_reassign, VIA_ZOOKEEPER, "reassign --plan FILE [--execute | --verify]"},
     {"list-groups", cmd_list_groups, VIA_BROKERS, "list-groups [--state] [--json] [--timeout-ms MS]"},
     {"describe-group", cmd_describe_group, VIA_BROKERS, "describe-group --group G [--json] [--timeout-ms MS]"},
+    {"elect-leaders", cmd_elect_leaders, VIA_EITHER,
+     "elect-leaders [--election-type preferred|unclean] [--all-topic-partitions | --topic T [--partition P] | "
+     "--path-to-json-file FILE]"},
     {"kafka-topics", kafka_topics_main, VIA_KAFKA_TOOL,
      "kafka-topics (--zookeeper HOST:PORT | --bootstrap-server HOST:PORT) (--create | --list | --describe | "
      "--alter | --delete) [kafka-topics.sh options]"},
@@ -1023,6 +1027,7 @@ static const command_t commands[] = {
 
 /* The connection option a command's usage line starts with. */
 static const char *connect_usage(const command_t *c) {
+    if (c->via == VIA_EITHER) return "(--bootstrap-server HOST:PORT | --zookeeper HOST:PORT)";
     return c->via == VIA_BROKERS ? "--bootstrap-server HOST:PORT" : "--zookeeper HOST:PORT";
 }
 
@@ -1043,6 +1048,9 @@ static void print_help(FILE *out) {
     fputs("\ngroup commands (through the brokers):\n", out);
     for (const command_t *c = commands; c->name != NULL; c++)
         if (c->via == VIA_BROKERS) fprintf(out, "  %s\n", c->usage);
+    fputs("\ncommands through either (--bootstrap-server: the controller's API; --zookeeper: /admin znodes):\n", out);
+    for (const command_t *c = commands; c->name != NULL; c++)
+        if (c->via == VIA_EITHER) fprintf(out, "  %s\n", c->usage);
     fputs("\nKafka's own command lines (also without the word, and as kafka-topics.sh and\n"
           "kafka-configs.sh); they print and exit as Kafka 2.6's tools do:\n", out);
     for (const command_t *c = commands; c->name != NULL; c++)
@@ -1173,6 +1181,10 @@ static command_fn kafka_tool_of(int argc, char **argv) {
  * one: topics live in ZooKeeper, groups only in the brokers.  The group
  * commands check the bootstrap list's form themselves. */
 static int check_connection(const admin_t *a, const command_t *c) {
+    if (c->via == VIA_EITHER && (a->bootstrap == NULL) == (a->zookeeper == NULL))
+        return fail(EXIT_USAGE, "%s: give --bootstrap-server HOST:PORT (the controller's API) or --zookeeper "
+                    "HOST:PORT (/admin znodes), one of them", c->name);
+    if (c->via == VIA_EITHER && a->bootstrap != NULL) return EXIT_OK;
     if (c->via == VIA_BROKERS) {
         if (a->zookeeper != NULL)
             return fail(EXIT_USAGE, "%s asks the brokers, which keep the groups: give --bootstrap-server "

@@ -131,4 +131,7 @@ int cmd_describe_group(admin_t *a, int argc, char **argv);
 int kafka_topics_main(admin_t *a, int argc, char **argv);
 int kafka_configs_main(admin_t *a, int argc, char **argv);
 
+/* elect-leaders (kbroker_admin_elect.c), through the brokers or ZooKeeper. */
+int cmd_elect_leaders(admin_t *a, int argc, char **argv);
+
 #endif

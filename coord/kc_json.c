@@ -952,3 +952,15 @@ int kc_json_isr_change_decode(const char *data, size_t len, kc_isr_change_t **ou
     *n_out = (int)n;
     return 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* /admin/preferred_replica_election                                   */
+/* ------------------------------------------------------------------ */
+
+char *kc_json_preferred_election_encode(const kc_isr_change_t *parts, int n) {
+    return kc_json_isr_change_encode(parts, n);
+}
+
+int kc_json_preferred_election_decode(const char *data, size_t len, kc_isr_change_t **out, int *n_out) {
+    return kc_json_isr_change_decode(data, len, out, n_out);
+}

@@ -103,4 +103,13 @@ char *kc_json_isr_change_encode(const kc_isr_change_t *parts, int n);
 int kc_json_isr_change_decode(const char *data, size_t len, kc_isr_change_t **out, int *n_out);
 void kc_isr_changes_free(kc_isr_change_t *parts, int n);
 
+/* /admin/preferred_replica_election (zk-and-replication.md 1.9), written by
+ * kafka-preferred-replica-election.sh and kbroker-admin elect-leaders:
+ * {"version":1,"partitions":[{"topic":"T","partition":P},...]}, the layout
+ * of an ISR change notification, decoded by the same rules into the same
+ * pairs (freed with kc_isr_changes_free).  Kafka's controller reads the
+ * partitions as a set: a pair listed twice is one election. */
+char *kc_json_preferred_election_encode(const kc_isr_change_t *parts, int n);
+int kc_json_preferred_election_decode(const char *data, size_t len, kc_isr_change_t **out, int *n_out);
+
 #endif

@@ -22,6 +22,7 @@
 #define KC_PATH_CONFIG_CHANGE_PREFIX "/config/changes/config_change_"
 #define KC_PATH_DELETE_TOPICS "/admin/delete_topics"
 #define KC_PATH_REASSIGN_PARTITIONS "/admin/reassign_partitions"
+#define KC_PATH_PREFERRED_ELECTION "/admin/preferred_replica_election"
 #define KC_PATH_ISR_CHANGE "/isr_change_notification"
 #define KC_PATH_ISR_CHANGE_PREFIX "/isr_change_notification/isr_change_"
 #define KC_PATH_PRODUCER_ID_BLOCK "/latest_producer_id_block"

@@ -13,6 +13,7 @@ coord_libkcoord_a_SOURCES = \
 	coord/kc_topics.c coord/kc_topics.h coord/kc_topic_grow.c coord/kc_topic_grow.h \
 	coord/kc_admin.c coord/kc_admin.h \
 	coord/kc_isr.c coord/kc_isr.h \
+	coord/kc_preferred.c coord/kc_preferred.h \
 	coord/kc_configs.c coord/kc_configs.h \
 	coord/kc_producer_ids.c coord/kc_producer_ids.h \
 	coord/kc_reassign.c coord/kc_reassign.h
@@ -26,7 +27,7 @@ KCOORD_LIBS = coord/libkcoord.a $(KBCOMMON_LIBS) $(ZOOKEEPER_LIBS) $(JANSSON_LIB
 # lines (either way; client/kcl_admin.h through the brokers).
 bin_PROGRAMS += kbroker-admin
 kbroker_admin_SOURCES = coord/kbroker_admin.c coord/kbroker_admin.h coord/kbroker_admin_alter.c coord/kbroker_admin_groups.c \
-	coord/kbroker_admin_reassign.c coord/kbroker_admin_delete.c \
+	coord/kbroker_admin_reassign.c coord/kbroker_admin_delete.c coord/kbroker_admin_elect.c \
 	coord/kbroker_admin_kafka.c coord/kbroker_admin_kafka.h \
 	coord/kbroker_admin_kafka_topics.c coord/kbroker_admin_kafka_configs.c
 kbroker_admin_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS)

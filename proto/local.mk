@@ -25,6 +25,7 @@ proto_libkproto_a_SOURCES = \
 	proto/kp_configs.c proto/kp_configs.h \
 	proto/kp_deleterecords.c proto/kp_deleterecords.h \
 	proto/kp_deletetopics.c proto/kp_deletetopics.h \
+	proto/kp_electleaders.c proto/kp_electleaders.h \
 	proto/kp_initproducerid.c proto/kp_initproducerid.h \
 	proto/kp_group_records.c proto/kp_group_records.h \
 	proto/kp_offsets.c proto/kp_offsets.h \

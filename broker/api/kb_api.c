@@ -64,6 +64,7 @@ static const kb_api_t api_table[] = {
     {KP_API_DELETE_GROUPS, "DeleteGroups", 0, 1, 0, 1, 2, kb_api_deletegroups},
     {KP_API_ALTER_PARTITION_REASSIGNMENTS, "AlterPartitionReassignments", 0, 0, 0, 0, 0, kb_api_alterreassignments},
     {KP_API_LIST_PARTITION_REASSIGNMENTS, "ListPartitionReassignments", 0, 0, 0, 0, 0, kb_api_listreassignments},
+    {KP_API_ELECT_LEADERS, "ElectLeaders", 0, 2, 0, 2, 2, kb_api_electleaders},
 };
 
 #define API_TABLE_LEN ((int)(sizeof(api_table) / sizeof(api_table[0])))

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "broker/controller/kb_leader_election.h"
 #include "broker/kb_config.h"
 #include "broker/net/kb_net.h"
 #include "coord/kc_model.h"
@@ -56,9 +57,13 @@ typedef struct kb_api_ctx {
     kb_metrics_t *metrics;             /* counters the handlers bump */
     kb_coordinator_t *coordinator;     /* consumer groups and committed offsets */
     /* True while this broker is the active controller, the only one that
-     * serves CreateTopics, CreatePartitions and DeleteTopics; NULL: never. */
+     * serves CreateTopics, CreatePartitions, DeleteTopics and ElectLeaders;
+     * NULL: never. */
     bool (*is_controller)(void *arg);
     void *controller;                  /* is_controller's argument */
+    /* ElectLeaders' elections on the controller (kb_controller_elect_leaders,
+     * given `controller`); NULL: ElectLeaders answers NOT_CONTROLLER. */
+    kb_elect_leaders_fn elect_leaders;
     /* AlterPartitionReassignments and ListPartitionReassignments, which
      * the active controller carries out (kb_controller.h's, wired by
      * main.c, with `controller` as first argument); NULL: answered

@@ -114,6 +114,7 @@ kb_api_status_t kb_api_describegroups(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_deletegroups(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_alterreassignments(kb_request_t *req, kp_writer_t *w);
 kb_api_status_t kb_api_listreassignments(kb_request_t *req, kp_writer_t *w);
+kb_api_status_t kb_api_electleaders(kb_request_t *req, kp_writer_t *w);
 
 /* Moves req to the heap, its arena included, for a handler that will finish
  * it after returning KB_API_PENDING (or KB_API_DONE when it finished the

@@ -164,6 +164,9 @@ void kb_ctl_lose_role(kb_controller_t *c, const char *why) {
     kb_ctl_fanout_stop(c->fanout); /* every queue at once, whatever it held */
     kb_ctl_delete_reset(c->deletion);
     kb_ctl_reassign_reset(c->reassign, false);
+    kb_ctl_shutdown_role_ended(c);
+    kb_ctl_elections_role_ended(c);
+    kb_ctl_preferred_role_ended(c);
 }
 
 static void retry_cb(evutil_socket_t fd, short what, void *arg) { controller_elect(arg); }
@@ -207,6 +210,7 @@ static void election_done(const kc_election_result_t *r, void *arg) {
     kb_ctl_schedule_reconcile(c);
     purge_cb(-1, 0, c);
     isr_changes_consume(c, true);
+    kb_ctl_preferred_role_taken(c);
 }
 
 static void controller_elect(kb_controller_t *c) {
@@ -351,12 +355,11 @@ static write_ctx_t *write_begin(kb_controller_t *c, const part_ref_t *ref, int32
     return w;
 }
 
-bool kb_ctl_view_live(int32_t broker_id, const void *view) { return kc_view_broker_live(view, broker_id); }
 
 static void create_first_state(kb_controller_t *c, const part_ref_t *ref, const kc_partition_t *part) {
     int32_t isr[part->n_replicas > 0 ? part->n_replicas : 1];
     kc_partition_state_t st = {.isr = isr};
-    if (!kb_elect_first_state(part, c->epoch, kb_ctl_view_live, c->b->view, &st))
+    if (!kb_elect_first_state(part, c->epoch, kb_ctl_eligible, c, &st))
         return; /* stays new until one of its brokers is up (a broker change walks everything) */
     write_ctx_t *w = write_begin(c, ref, -1);
     if (!w) return;
@@ -393,7 +396,7 @@ static void fix_state(kb_controller_t *c, const part_ref_t *ref, const kc_topic_
     int32_t isr[cur->n_isr > 0 ? cur->n_isr : 1];
     kc_partition_state_t next = {.isr = isr};
     bool unclean = kb_topic_config_unclean(c->b->cfg, topic->configs, topic->n_configs);
-    if (!kb_elect_offline(part, c->epoch, kb_ctl_view_live, c->b->view, unclean, &next)) return;
+    if (!kb_elect_offline_excluding(part, c->epoch, kb_ctl_live, kb_ctl_shutting, c, unclean, &next)) return;
     if (!kb_ctl_state_write(c, ref, &next)) return;
     if (next.leader >= 0 && !kc_int32_contains(cur->isr, cur->n_isr, next.leader))
         kc_warn("controller", "partition %s/%d: unclean election of %d, outside the ISR (leader epoch %d): "
@@ -472,6 +475,8 @@ static void reconcile(kb_controller_t *c) {
     else if (brokers) kb_ctl_fanout_brokers_changed(c->fanout, examine_partition, c);
     kb_ctl_delete_reconcile(c->deletion);
     kb_ctl_reassign_reconcile(c->reassign);
+    kb_ctl_shutdown_after_pass(c);
+    kb_ctl_elections_after_pass(c);
     kb_ctl_fanout_flush(c->fanout);
 }
 
@@ -543,7 +548,11 @@ kb_controller_t *kb_controller_new(kb_broker_t *b) {
     c->purge_ev = evtimer_new(b->base, purge_cb, c);
     c->isr_retry_ev = evtimer_new(b->base, isr_retry_cb, c);
     c->isr_retry_ms = ISR_CHANGES_RETRY_FIRST_MS;
-    if (!c->fanout || !c->deletion || !c->reassign || !c->retry_ev || !c->reconcile_ev || !c->purge_ev || !c->isr_retry_ev) {
+    c->shutdown = kb_ctl_shutdown_new(c);
+    c->elections = kb_ctl_elections_new(c);
+    c->preferred = kb_ctl_preferred_new(c);
+    if (!c->fanout || !c->deletion || !c->reassign || !c->retry_ev || !c->reconcile_ev || !c->purge_ev ||
+        !c->isr_retry_ev || !c->shutdown || !c->elections || !c->preferred) {
         kb_controller_free(c);
         return NULL;
     }
@@ -553,6 +562,10 @@ kb_controller_t *kb_controller_new(kb_broker_t *b) {
 
 void kb_controller_free(kb_controller_t *c) {
     if (!c) return;
+    c->active = false; /* what the duties end below must not write to ZooKeeper any more */
+    kb_ctl_shutdown_free(c->shutdown);
+    kb_ctl_elections_free(c->elections);
+    kb_ctl_preferred_free(c->preferred);
     pending_clear(c);
     kb_ctl_fanout_free(c->fanout);
     kb_ctl_delete_free(c->deletion);
@@ -586,6 +599,9 @@ void kb_controller_shutdown(kb_controller_t *c, kc_done_fn done, void *arg) {
     c->active = false;
     kb_ctl_fanout_stop(c->fanout);
     kb_ctl_reassign_reset(c->reassign, false);
+    kb_ctl_shutdown_role_ended(c);
+    kb_ctl_elections_role_ended(c);
+    kb_ctl_preferred_role_ended(c);
     evtimer_del(c->retry_ev);
     evtimer_del(c->purge_ev);
     evtimer_del(c->isr_retry_ev);

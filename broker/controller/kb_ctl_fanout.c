@@ -307,7 +307,7 @@ kb_ctl_queue_t *kb_ctl_fanout_queue(const kb_ctl_fanout_t *f, int32_t broker_id)
 
 /* ---- broker set changes ---- */
 
-static void examine_broker(kb_ctl_fanout_t *f, int32_t id, kb_ctl_examine_fn examine, void *arg) {
+void kb_ctl_fanout_each_hosted(kb_ctl_fanout_t *f, int32_t id, kb_ctl_examine_fn examine, void *arg) {
     const kb_ctl_set_t *parts = hosted_parts(f, id);
     for (size_t i = 0; parts && i < parts->n; i++) {
         const char *topic;
@@ -364,7 +364,7 @@ void kb_ctl_fanout_brokers_changed(kb_ctl_fanout_t *f, kb_ctl_examine_fn examine
     for (int i = 0; i < n_changed; i++) {
         bool seen = false; /* a bounced broker left and joined: examined once */
         for (int j = 0; j < i && !seen; j++) seen = changed[j] == changed[i];
-        if (!seen) examine_broker(f, changed[i], examine, arg);
+        if (!seen) kb_ctl_fanout_each_hosted(f, changed[i], examine, arg);
     }
     free(changed);
 }

@@ -102,6 +102,10 @@ bool kb_ctl_fanout_stop_replica(kb_ctl_fanout_t *f, int32_t broker_id, kb_ctl_ke
                                 int64_t *epoch);
 /* The broker epoch of broker_id's queue, or -1 when it has none. */
 int64_t kb_ctl_fanout_broker_epoch(const kb_ctl_fanout_t *f, int32_t broker_id);
+/* Calls fn for each partition with a replica on broker id, as the index
+ * and the view have it now (complete once started); fn may start state
+ * writes but must not change the view or the index. */
+void kb_ctl_fanout_each_hosted(kb_ctl_fanout_t *f, int32_t id, kb_ctl_examine_fn fn, void *arg);
 
 /* Sends what every queue has pending (one request each at most in flight). */
 void kb_ctl_fanout_flush(kb_ctl_fanout_t *f);

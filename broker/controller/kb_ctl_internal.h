@@ -16,6 +16,7 @@
 
 #include "broker/controller/kb_controller.h"
 #include "broker/controller/kb_ctl_fanout.h"
+#include "broker/controller/kb_leader_election.h"
 #include "coord/kc_model.h"
 
 #define PENDING_BUCKETS 1024
@@ -61,6 +62,9 @@ struct kb_controller {
     kb_ctl_fanout_t *fanout;    /* request queues to the brokers and the broker index */
     struct kb_ctl_deletion *deletion; /* topics being deleted (kb_ctl_delete.c) */
     struct kb_ctl_reassigner *reassign; /* partition reassignments (kb_ctl_reassign.c) */
+    struct kb_ctl_shutdown *shutdown; /* controlled shutdowns (kb_ctl_shutdown.c) */
+    struct kb_ctl_elections *elections; /* elections on request (kb_ctl_elections.c) */
+    struct kb_ctl_preferred *preferred; /* their ZooKeeper and automatic triggers (kb_ctl_preferred.c) */
 };
 
 /* ---- primitives (kb_controller.c) ---- */
@@ -71,8 +75,6 @@ void kb_ctl_lose_role(kb_controller_t *c, const char *why);
 /* A reconciliation pass runs at the next loop turn (once, however often
  * this is called before). */
 void kb_ctl_schedule_reconcile(kb_controller_t *c);
-/* kb_elect_live_fn over the controller's view. */
-bool kb_ctl_view_live(int32_t broker_id, const void *view);
 /* The FNV-1a hash part_ref_t carries. */
 uint32_t kb_ctl_topic_hash(const char *topic);
 part_ref_t kb_ctl_part_ref(const char *topic, int32_t partition);
@@ -134,5 +136,69 @@ void kb_ctl_reassign_visit(kb_ctl_reassigner_t *r, const kc_topic_t *t, int32_t 
 void kb_ctl_reassign_reconcile(kb_ctl_reassigner_t *r);
 /* A partition of the topic is being reassigned (deletion waits). */
 bool kb_ctl_reassign_topic_busy(const kb_ctl_reassigner_t *r, const char *topic);
+
+/* ---- controlled shutdown (kb_ctl_shutdown.c) ---- */
+
+struct kb_ctl_shutdown *kb_ctl_shutdown_new(kb_controller_t *c);
+/* Answers every waiting request NOT_CONTROLLER, then frees. */
+void kb_ctl_shutdown_free(struct kb_ctl_shutdown *s);
+/* The role ended: the set empties, waiting requests hear NOT_CONTROLLER. */
+void kb_ctl_shutdown_role_ended(kb_controller_t *c);
+/* A reconciliation pass ended (its writes may have landed): the waiting
+ * requests move on. */
+void kb_ctl_shutdown_after_pass(kb_controller_t *c);
+/* kb_elect_live_fn over the controller: registered as the view sees it;
+ * and in controlled shutdown (the registration that asked still holds). */
+bool kb_ctl_live(int32_t broker_id, const void *controller);
+bool kb_ctl_shutting(int32_t broker_id, const void *controller);
+/* Live and not shutting down: may lead, or join a new partition's ISR. */
+bool kb_ctl_eligible(int32_t broker_id, const void *controller);
+
+/* ---- elections on request (kb_ctl_elections.c) ---- */
+
+typedef enum kb_ctl_trigger {
+    KB_CTL_TRIGGER_ADMIN, /* ElectLeaders */
+    KB_CTL_TRIGGER_ZK,    /* /admin/preferred_replica_election */
+    KB_CTL_TRIGGER_AUTO,  /* the leader imbalance check */
+} kb_ctl_trigger_t;
+
+typedef struct kb_ctl_job_result {
+    size_t n, elected, not_needed, failed;
+} kb_ctl_job_result_t;
+
+typedef void (*kb_ctl_job_done_fn)(const kb_ctl_job_result_t *r, void *arg);
+
+typedef struct kb_ctl_job {
+    kb_election_type_t type;
+    kb_ctl_trigger_t trigger;
+    const kb_election_item_t *items; /* copied; their topics are borrowed unless owns_topics */
+    size_t n;
+    bool owns_topics;                 /* the job frees the topics at its end (not if the start fails) */
+    kb_election_item_t *caller_items; /* NULL, or where the results go at the end */
+    int32_t timeout_ms;               /* <= 0: none */
+    kb_ctl_job_done_fn done;          /* may be NULL */
+    void *arg;
+} kb_ctl_job_t;
+
+struct kb_ctl_elections *kb_ctl_elections_new(kb_controller_t *c);
+/* Ends every job NOT_CONTROLLER, then frees. */
+void kb_ctl_elections_free(struct kb_ctl_elections *e);
+/* Adds a job; its first pass runs at the next loop turn (its end, and
+ * done, never inside this call).  0, or -1 when out of memory. */
+int kb_ctl_elections_start(kb_controller_t *c, const kb_ctl_job_t *spec);
+/* Whether a job of that trigger is still running. */
+bool kb_ctl_elections_running(const kb_controller_t *c, kb_ctl_trigger_t trigger);
+void kb_ctl_elections_after_pass(kb_controller_t *c);
+/* Every job ends NOT_CONTROLLER. */
+void kb_ctl_elections_role_ended(kb_controller_t *c);
+
+/* ---- preferred elections' triggers (kb_ctl_preferred.c) ---- */
+
+struct kb_ctl_preferred *kb_ctl_preferred_new(kb_controller_t *c);
+void kb_ctl_preferred_free(struct kb_ctl_preferred *p);
+/* The role begins: /admin/preferred_replica_election is read (and
+ * watched), the imbalance check scheduled. */
+void kb_ctl_preferred_role_taken(kb_controller_t *c);
+void kb_ctl_preferred_role_ended(kb_controller_t *c);
 
 #endif

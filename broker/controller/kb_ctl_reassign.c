@@ -602,8 +602,9 @@ static void go(kb_ctl_reassigner_t *r, rec_t *rec, const kc_partition_t *part, c
     kc_partition_state_t next = {.isr = isr};
     char ids[256];
     int n_left = kb_reassign_minus(part->replicas, part->n_replicas, rec->want.replicas, rec->want.n_replicas, left);
-    switch (kb_reassign_prepare(part, rec->want.replicas, rec->want.n_replicas, c->epoch, kb_ctl_view_live,
-                                c->b->view, &next)) {
+    /* A broker in controlled shutdown may not take the leadership. */
+    switch (kb_reassign_prepare(part, rec->want.replicas, rec->want.n_replicas, c->epoch, kb_ctl_eligible, c,
+                                &next)) {
     case KB_REASSIGN_READY:
         if (ids_set(&rec->stop, left, n_left)) batch_add(r, rec);
         else retry_later(r);

@@ -45,4 +45,21 @@ bool kb_elect_first_state(const kc_partition_t *part, int32_t controller_epoch, 
 bool kb_elect_offline(const kc_partition_t *part, int32_t controller_epoch, kb_elect_live_fn live,
                       const void *arg, bool unclean, kc_partition_state_t *next);
 
+/*
+ * The same, with brokers in controlled shutdown (`shutting`, NULL: none;
+ * it is asked only of live brokers) excluded from leadership, as Kafka's
+ * "live" excludes them (spec 2.6): a live leader stays even while it shuts
+ * down (moving it is the controlled-shutdown election's business, below),
+ * and the ISR loses only its dead members while the leader lives; a new
+ * leader is the first replica in assignment order that is live, not
+ * shutting down and in the ISR, and the ISR then also loses the members
+ * that are shutting down.  When only such members are left, the partition
+ * goes offline with them as its ISR (no unclean election while they live
+ * unless `unclean`: then the first live replica not shutting down leads
+ * alone).  kb_elect_offline is this with no broker shutting down.
+ */
+bool kb_elect_offline_excluding(const kc_partition_t *part, int32_t controller_epoch, kb_elect_live_fn live,
+                                kb_elect_live_fn shutting, const void *arg, bool unclean,
+                                kc_partition_state_t *next);
+
 #endif

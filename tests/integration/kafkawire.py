@@ -1013,3 +1013,75 @@ assert decode_offsets_key(bytes.fromhex("00010002673100017400000003")) == Offset
 assert decode_offset_value(bytes.fromhex("0003000000000000002affffffff0000000001" "8bcfe56800")) == \
     OffsetValue(3, 42, -1, "", 1700000000000, -1)
 assert decode_offsets_key(bytes.fromhex("000200026731")) == GroupKey(2, "g1")
+
+
+# -- ElectLeaders (key 43, v0-2; v2 flexible) -----------------------------------------
+
+ELECT_PREFERRED, ELECT_UNCLEAN = 0, 1
+
+
+def _cstring(s):
+    s = s.encode() if isinstance(s, str) else s
+    return uvarint(len(s) + 1) + s
+
+
+def elect_leaders_body(partitions, election_type=ELECT_PREFERRED, timeout_ms=60000, version=1):
+    """partitions: {topic: [partition, ...]}, or None for every partition."""
+    flex = version >= 2
+    out = i8(election_type) if version >= 1 else b""
+    if partitions is None:
+        out += uvarint(0) if flex else i32(-1)
+    elif flex:
+        out += uvarint(len(partitions) + 1)
+        for t, ps in partitions.items():
+            out += _cstring(t) + uvarint(len(ps) + 1) + b"".join(i32(p) for p in ps) + b"\x00"
+    else:
+        out += i32(len(partitions))
+        for t, ps in partitions.items():
+            out += string(t) + i32(len(ps)) + b"".join(i32(p) for p in ps)
+    return out + i32(timeout_ms) + (b"\x00" if flex else b"")
+
+
+def _read_uv(r):
+    v, r.pos = read_uvarint(r.data, r.pos)
+    return v
+
+
+def _read_cstring(r, nullable=False):
+    n = _read_uv(r)
+    if n == 0:
+        if nullable:
+            return None
+        raise ValueError("null compact string")
+    return r._take(n - 1).decode("utf-8", "replace")
+
+
+def _skip_tags(r):
+    for _ in range(_read_uv(r)):
+        _read_uv(r)
+        r._take(_read_uv(r))
+
+
+def parse_elect_leaders_response(frame, version=1):
+    """(top-level error code or None before v1, {(topic, partition): (error, message)})."""
+    flex = version >= 2
+    r = Reader(frame, 8)
+    if flex:
+        _skip_tags(r)  # response header v1
+    r.i32()  # throttle_time_ms
+    top = r.i16() if version >= 1 else None
+    out = {}
+    for _ in range(_read_uv(r) - 1 if flex else r.i32()):
+        topic = _read_cstring(r) if flex else r.string()
+        for _ in range(_read_uv(r) - 1 if flex else r.i32()):
+            p, err = r.i32(), r.i16()
+            msg = _read_cstring(r, nullable=True) if flex else r.string()
+            if flex:
+                _skip_tags(r)
+            out[(topic, p)] = (err, msg)
+        if flex:
+            _skip_tags(r)
+    if flex:
+        _skip_tags(r)
+    _done(r, f"ElectLeaders v{version} response")
+    return top, out

@@ -21,10 +21,15 @@ stalled VM; broker 1's 10 s session timeout keeps it from noticing before
 its shutdown is over) and one client each sends broker 1: CreateTopics with
 timeout_ms 120 s, a Fetch with max_wait_ms 120 s, an acks=all Produce with
 timeout 120 s, InitProducerId and AlterConfigs.  Once its request counter
-shows all five arrived, broker 1 gets SIGTERM: it exits 0 without a
-sanitizer report; CreateTopics is answered as the shutdown begins (7
-REQUEST_TIMED_OUT, "The broker shut down before topic ... was ready") and
-every other client gets an answer or a closed connection.
+shows all five arrived, broker 1 gets SIGTERM: CreateTopics is answered as
+the shutdown begins (7 REQUEST_TIMED_OUT, "The broker shut down before
+topic ... was ready"); its controlled shutdown cannot complete (it is the
+controller, and cannot write to a frozen ZooKeeper), so after its one
+attempt (controlled.shutdown.max.retries=1; controller.socket.timeout.ms
+2000 bounds the controller's wait to 1 s) it stops anyway, well before its
+ZooKeeper client reports the connection lost, so the requests waiting on
+ZooKeeper are still waiting at teardown; it exits 0 without a sanitizer
+report, and every other client gets an answer or a closed connection.
 ZooKeeper then thaws, broker 1's old session expires (it could not
 deregister) and broker 1 comes back.
 """
@@ -44,7 +49,8 @@ WAIT_MS = 120_000
 REQUEST_TIMED_OUT = 7
 # ZooKeeper's maximum with the harness's 500 ms tick.  The ZooKeeper client
 # reports a lost connection after two thirds of it: later than broker 1's
-# 3 s shutdown grace ends, so at teardown its requests still wait.
+# controlled shutdown attempt and 3 s shutdown grace end, so at teardown its
+# requests still wait.
 SESSION_TIMEOUT_MS = 10_000
 
 
@@ -52,7 +58,8 @@ SESSION_TIMEOUT_MS = 10_000
 def cluster(make_cluster):
     c = make_cluster()
     with h.step("start broker 1 (controller), then broker 2"):
-        c.start_brokers([1], metrics=True, session_timeout_ms=SESSION_TIMEOUT_MS)
+        c.start_brokers([1], metrics=True, session_timeout_ms=SESSION_TIMEOUT_MS,
+                        extra={"controlled.shutdown.max.retries": "1", "controller.socket.timeout.ms": "2000"})
         assert c.wait_controller() == 1
         c.start_brokers([2])
     c.create_topic(REPLICATED, assignment="1:2")

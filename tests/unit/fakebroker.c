@@ -62,9 +62,15 @@ static void note_request(fakebroker_t *fb, const kp_request_header_t *h) {
     pthread_mutex_unlock(&fb->lock);
 }
 
-/* Sends the answer as the handler asked; false when the connection must go. */
-static bool send_answer(int fd, fb_action_t action, int32_t correlation_id, const kp_writer_t *body) {
-    uint8_t head[8];
+/* The first flexible version of the APIs the client speaks flexibly
+ * (ElectLeaders v2); the others are non-flexible at their versions. */
+static int16_t flex_from(int16_t api_key) { return api_key == KP_API_ELECT_LEADERS ? 2 : KP_FLEX_NEVER; }
+
+/* Sends the answer as the handler asked (response header v1, an empty tag
+ * section after the correlation id, when flexible); false when the
+ * connection must go. */
+static bool send_answer(int fd, fb_action_t action, int32_t correlation_id, bool flexible, const kp_writer_t *body) {
+    uint8_t head[9];
 
     if (action == FB_CLOSE) return false;
     if (action == FB_SILENT) return true;
@@ -73,9 +79,11 @@ static bool send_answer(int fd, fb_action_t action, int32_t correlation_id, cons
         write_all(fd, head, 4);
         return true;
     }
-    kp_put_be(head, (uint64_t)(body->len + 4), 4);
+    size_t head_len = flexible ? 9 : 8;
+    kp_put_be(head, (uint64_t)(body->len + head_len - 4), 4);
     kp_put_be(head + 4, (uint32_t)(action == FB_WRONG_CORRELATION ? correlation_id + 1 : correlation_id), 4);
-    write_all(fd, head, sizeof(head));
+    head[8] = 0x00;
+    write_all(fd, head, head_len);
     write_all(fd, body->buf, body->len);
     return true;
 }
@@ -96,12 +104,13 @@ static bool serve_one(fakebroker_t *fb, int fd) {
         return false;
     }
     kp_reader_init(&r, frame, size);
-    /* Every API the client speaks is non-flexible at its version: header v1. */
-    bool ok = kp_request_header_decode_ids(&r, &h) == 0 && kp_request_header_decode_rest(&r, 1, &h) == 0;
+    bool ok = kp_request_header_decode_ids(&r, &h) == 0;
+    int hv = ok ? kp_request_header_version(h.request_api_key, h.request_api_version, flex_from(h.request_api_key)) : 1;
+    ok = ok && kp_request_header_decode_rest(&r, hv, &h) == 0;
     if (ok) note_request(fb, &h);
     kp_writer_init(&w);
     fb_action_t action = ok ? fb->fn(fb->arg, h.request_api_key, h.request_api_version, &r, &w) : FB_CLOSE;
-    ok = send_answer(fd, action, h.correlation_id, &w);
+    ok = send_answer(fd, action, h.correlation_id, hv >= 2, &w);
     kp_writer_free(&w);
     free(frame);
     return ok;

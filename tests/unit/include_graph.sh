@@ -6,9 +6,10 @@
 #
 # with coord/ and proto/ below, and no arrow back up.  client/ (libkclient,
 # the admin tool's Kafka client) sits beside coord/, on proto/ and common/;
-# coord/ (kbroker-admin's group commands and Kafka front ends) sees of it
-# only the plain-struct headers kcl_groups.h, kcl_admin.h and kcl_error.h,
-# so coord/ never reaches the Kafka protocol.  Two tables:
+# coord/ (kbroker-admin's group and election commands and Kafka front ends)
+# sees of it only the plain-struct headers kcl_groups.h, kcl_elect.h,
+# kcl_admin.h and kcl_error.h, so coord/ never reaches the Kafka protocol.
+# Two tables:
 #
 #   direct: the folders (or single broker/*.h files) a folder's own
 #     #include "..." lines may name, besides its own.  A header outside the
@@ -38,7 +39,7 @@ top=${srcdir:-.}
 direct='
 proto:
 common:
-coord: common client/kcl_groups.h client/kcl_error.h client/kcl_admin.h
+coord: common client/kcl_groups.h client/kcl_error.h client/kcl_admin.h client/kcl_elect.h
 client: common proto
 broker/log: common proto broker/kb_config.h
 broker/net: common
@@ -48,7 +49,7 @@ broker/admin: common proto coord broker/metadata broker/kb_config.h broker/kb_to
 broker/replica: common proto coord broker/log broker/net broker/rpc broker/kb_config.h broker/kb_topic_config.h
 broker/controller: common coord proto broker/rpc broker/kb_config.h broker/kb_broker.h broker/kb_topic_config.h
 broker/metrics: common coord broker/log broker/net broker/replica broker/group broker/kb_broker.h broker/kb_registration.h broker/kb_config.h broker/kb_control_requests.h
-broker/api: common proto coord/kc_model.h broker/metadata broker/admin broker/replica broker/net broker/metrics broker/group broker/kb_config.h broker/kb_topic_config.h
+broker/api: common proto coord/kc_model.h broker/metadata broker/admin broker/replica broker/net broker/metrics broker/group broker/kb_config.h broker/kb_topic_config.h broker/controller/kb_leader_election.h
 broker/group: common proto coord broker/metadata broker/admin broker/replica broker/kb_config.h
 broker: common proto coord broker/log broker/net broker/replica broker/metadata broker/rpc broker/controller broker/kb_broker.h broker/kb_config.h broker/kb_config_internal.h broker/kb_registration.h broker/kb_session_record.h broker/kb_topic_config.h
 '

@@ -18,7 +18,7 @@ tests_unit_test_proto_SOURCES = tests/unit/test_proto.c tests/unit/test_buf.c \
 	tests/unit/test_apiversions.c tests/unit/test_metadata.c tests/unit/test_batch.c \
 	tests/unit/test_produce.c tests/unit/test_fetch.c tests/unit/test_listoffsets.c \
 	tests/unit/test_createtopics.c tests/unit/test_createpartitions.c tests/unit/test_configs.c \
-	tests/unit/test_deleterecords.c \
+	tests/unit/test_deleterecords.c tests/unit/test_electleaders.c \
 	tests/unit/test_group.c tests/unit/test_group_records.c tests/unit/test_offsets.c tests/unit/test_groupadmin.c \
 	tests/unit/test_client_codecs.c tests/unit/test_client_admin_codecs.c \
 	tests/unit/test_initproducerid.c tests/unit/test_reassign_codec.c tests/unit/test_codec.c tests/unit/test_records.c \
@@ -40,7 +40,7 @@ tests_unit_test_broker_SOURCES = tests/unit/test_broker.c tests/unit/test_config
 	tests/unit/test_log.c tests/unit/test_log_limits.c tests/unit/test_logcreate.c tests/unit/test_retention.c tests/unit/test_flusher.c \
 	tests/unit/test_producer_state.c tests/unit/test_topic_config.c tests/unit/test_isr.c \
 	tests/unit/test_session_record.c tests/unit/test_log_timestamp.c \
-	tests/unit/test_epoch_cache.c tests/unit/test_log_truncate.c \
+	tests/unit/test_epoch_cache.c tests/unit/test_log_truncate.c tests/unit/test_elect_moves.c \
 	tests/unit/logfix.c tests/unit/logfix.h \
 	tests/unit/batchfix.c tests/unit/batchfix.h tests/unit/unit.h
 tests_unit_test_broker_CFLAGS = $(UNIT_CFLAGS)

@@ -850,6 +850,28 @@ START_TEST(isr_change_decode_ignores_version_and_unknown_keys) {
 }
 END_TEST
 
+/* ---- /admin/preferred_replica_election ---- */
+
+START_TEST(preferred_election_reads_the_spec_example_and_kafkas_file_without_version) {
+    const char *znode = "{\"version\":1,\"partitions\":[{\"topic\":\"orders\",\"partition\":0},"
+                        "{\"topic\":\"orders\",\"partition\":1}]}";
+    const char *file = "{\"partitions\":\n\t[{\"topic\": \"foo\", \"partition\": 1}]}";
+    kc_isr_change_t *parts;
+    int n;
+    ck_assert_int_eq(kc_json_preferred_election_decode(znode, strlen(znode), &parts, &n), 0);
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(parts[1].topic, "orders");
+    ck_assert_int_eq(parts[1].partition, 1);
+    assert_encoded(kc_json_preferred_election_encode(parts, n), znode);
+    kc_isr_changes_free(parts, n);
+    ck_assert_int_eq(kc_json_preferred_election_decode(file, strlen(file), &parts, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_str_eq(parts[0].topic, "foo");
+    kc_isr_changes_free(parts, n);
+    ck_assert_int_eq(kc_json_preferred_election_decode("[]", 2, &parts, &n), -1);
+}
+END_TEST
+
 static const char *const bad_isr_changes[] = {
     "{\"version\":1}",
     "{\"version\":1,\"partitions\":{}}",
@@ -944,6 +966,7 @@ Suite *json_suite(void) {
     tcase_add_test(tc, state_read_back_matches_only_the_state_written);
     tcase_add_test(tc, isr_change_encode_matches_kafka);
     tcase_add_test(tc, isr_change_decode_ignores_version_and_unknown_keys);
+    tcase_add_test(tc, preferred_election_reads_the_spec_example_and_kafkas_file_without_version);
     tcase_add_loop_test(tc, isr_change_decode_rejects_malformed, 0, count(bad_isr_changes));
     suite_add_tcase(s, tc);
 

@@ -20,6 +20,8 @@
  * "does not exist"; an assignment that is not the consumer protocol is a
  * protocol error.  list-groups asks every broker, again while one is still
  * loading its groups, and their states of the broker that listed them.
+ * Elections go to the controller Metadata names, a whole topic asked for
+ * as its partitions, and again after NOT_CONTROLLER.
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,7 +29,9 @@
 #include "client/kcl_cluster.h"
 #include "client/kcl_conn.h"
 #include "client/kcl_groups.h"
+#include "client/kcl_elect.h"
 #include "proto/kp_consumer_protocol.h"
+#include "proto/kp_electleaders.h"
 #include "proto/kp_findcoordinator.h"
 #include "proto/kp_groupadmin.h"
 #include "proto/kp_listoffsets.h"
@@ -55,6 +59,7 @@ typedef struct script {
     const char *state;            /* DescribeGroups' state of "g" */
     bool bad_assignment;          /* member 1's assignment is not the consumer protocol */
     int loading_first;            /* broker 1's ListGroups answers LOAD_IN_PROGRESS this many times */
+    int not_controller_first;     /* ElectLeaders answers NOT_CONTROLLER this many times */
 } script_t;
 
 typedef struct broker_role {
@@ -188,6 +193,31 @@ static void answer_states(broker_role_t *b, kp_reader_t *body, int16_t v, kp_wri
     kp_describegroups_request_clear(&req);
 }
 
+/* ElectLeaders: partition 0 elected, any other ELECTION_NOT_NEEDED (with
+ * a message); every partition NOT_CONTROLLER while the script says so.  A
+ * null list is answered orders-0. */
+static void answer_electleaders(broker_role_t *b, kp_reader_t *body, int16_t v, kp_writer_t *w) {
+    kp_electleaders_request_t req;
+    kp_electleaders_partition_result_t results[8];
+    kp_electleaders_topic_result_t t = {{6, "orders"}, 0, results};
+    ck_assert_int_eq(kp_electleaders_request_decode(body, v, &req), 0);
+    ck_assert_int_eq(req.election_type, KP_ELECTION_PREFERRED);
+    ck_assert_int_gt(req.timeout_ms, 0);
+    int32_t n = req.n_topics < 0 ? 1 : req.topics[0].n_partitions;
+    ck_assert_int_le(n, 8);
+    for (int32_t i = 0; i < n; i++) {
+        int32_t p = req.n_topics < 0 ? 0 : req.topics[0].partitions[i];
+        int16_t err = b->s->not_controller_first > 0 ? KP_ERR_NOT_CONTROLLER
+                      : p == 0                       ? KP_ERR_NONE
+                                                     : KP_ERR_ELECTION_NOT_NEEDED;
+        results[t.n_partitions++] = (kp_electleaders_partition_result_t){p, err, err ? kp_str_c("why") : KP_STR_NULL};
+    }
+    if (b->s->not_controller_first > 0) b->s->not_controller_first--;
+    kp_electleaders_response_t resp = {0, 0, 1, &t};
+    ck_assert_int_eq(kp_electleaders_response_encode(w, v, &resp), 0);
+    kp_electleaders_request_clear(&req);
+}
+
 static fb_action_t play(void *arg, int16_t api_key, int16_t v, kp_reader_t *body, kp_writer_t *w) {
     broker_role_t *b = arg;
 
@@ -204,6 +234,7 @@ static fb_action_t play(void *arg, int16_t api_key, int16_t v, kp_reader_t *body
     case KP_API_OFFSET_FETCH: answer_offsetfetch(body, v, w); break;
     case KP_API_LIST_OFFSETS: answer_listoffsets(body, v, w); break;
     case KP_API_LIST_GROUPS: answer_listgroups(b, v, w); break;
+    case KP_API_ELECT_LEADERS: answer_electleaders(b, body, v, w); break;
     default: return FB_CLOSE;
     }
     return FB_ANSWER;
@@ -409,6 +440,33 @@ START_TEST(a_coordinator_never_available_is_reported_by_name_after_retries) {
 }
 END_TEST
 
+START_TEST(elections_expand_a_whole_topic_and_follow_a_moved_controller) {
+    fleet_t f;
+    script_t s = {.not_controller_first = 1};
+    kcl_error_t err = {0};
+    kcl_topic_partition_t whole = {"orders", -1};
+    kcl_election_result_t *r;
+    int n;
+    fleet_start(&f, &s, 2);
+    kcl_options_t o = {f.bootstrap, GENEROUS_MS};
+    ck_assert_int_eq(kcl_elect_leaders(&o, KCL_ELECTION_PREFERRED, &whole, 1, &r, &n, &err), KCL_OK);
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(r[0].topic, "orders");
+    ck_assert_int_eq(r[0].partition, 0);
+    ck_assert_int_eq(r[0].error, KP_ERR_NONE);
+    ck_assert_ptr_null(r[0].message);
+    ck_assert_int_eq(r[1].error, KP_ERR_ELECTION_NOT_NEEDED);
+    ck_assert_str_eq(r[1].message, "why");
+    ck_assert_int_eq(fakebroker_seen(f.fb[0], KP_API_ELECT_LEADERS), 2); /* the controller is broker 1 */
+    ck_assert_int_eq(fakebroker_seen(f.fb[1], KP_API_ELECT_LEADERS), 0);
+    kcl_election_results_free(r, n);
+    ck_assert_int_eq(kcl_elect_leaders(&o, KCL_ELECTION_PREFERRED, NULL, 0, &r, &n, &err), KCL_OK);
+    ck_assert_int_eq(n, 1);
+    kcl_election_results_free(r, n);
+    fleet_stop(&f);
+}
+END_TEST
+
 START_TEST(a_dead_group_does_not_exist) {
     fleet_t f;
     script_t s = {.state = "Dead"};
@@ -502,6 +560,7 @@ Suite *kclient_suite(void) {
     tcase_add_test(views, an_assignment_that_is_not_the_consumer_protocol_is_a_protocol_error);
     tcase_add_test(views, list_groups_asks_every_broker_and_waits_out_loading);
     tcase_add_test(views, bootstrap_lists_are_checked_before_any_connection);
+    tcase_add_test(views, elections_expand_a_whole_topic_and_follow_a_moved_controller);
     tcase_set_timeout(conn, 30);
     tcase_set_timeout(views, 30);
     suite_add_tcase(s, conn);

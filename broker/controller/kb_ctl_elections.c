@@ -123,6 +123,10 @@ static bool item_try(job_t *j, item_t *it, size_t *budget) {
         item_done(j, it, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
         return false;
     }
+    if (kb_ctl_delete_queued(c->deletion, it->pub.topic)) {
+        item_done(j, it, KP_ERR_INVALID_TOPIC_EXCEPTION); /* Kafka: the topic is being deleted */
+        return false;
+    }
     if (!part->has_state) {
         item_done(j, it, unavailable(j));
         return false;

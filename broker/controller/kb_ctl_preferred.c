@@ -229,13 +229,15 @@ static bool over_threshold(const tallies_t *t, int32_t id) {
 }
 
 /* Kafka's canPreferredReplicaBeLeader, for a partition of a broker above
- * the threshold that it does not lead. */
+ * the threshold that it does not lead; like Kafka's check, it leaves alone
+ * the topics queued for deletion and the partitions being reassigned. */
 static int pick_one(const kc_topic_t *topic, int32_t i, void *arg) {
     candidates_t *cd = arg;
     const kc_partition_t *part = &topic->partitions[i];
     int32_t pref = part->replicas[0];
     if (part->state.leader == pref || !over_threshold(cd->over, pref) || !kb_ctl_eligible(pref, cd->c) ||
-        !kc_int32_contains(part->state.isr, part->state.n_isr, pref))
+        !kc_int32_contains(part->state.isr, part->state.n_isr, pref) || kc_partition_reassigning(part) ||
+        kb_ctl_delete_queued(cd->c->deletion, topic->name))
         return 0;
     if (cd->n == cd->cap) {
         size_t cap = cd->cap ? cd->cap * 2 : 64;

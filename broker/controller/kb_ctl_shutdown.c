@@ -120,9 +120,12 @@ typedef struct remaining {
 
 static bool replicated(const kc_partition_t *part) { return part->n_replicas > 1 && part->has_state; }
 
+/* The partition, unless its topic is queued for deletion (Kafka's
+ * controlled shutdown leaves those alone: their replicas are stopping). */
 static const kc_partition_t *view_partition(const kb_controller_t *c, const char *topic, int32_t partition) {
     const kc_topic_t *t = kc_view_topic(c->b->view, topic);
-    return t && partition < t->n_partitions ? &t->partitions[partition] : NULL;
+    if (!t || partition >= t->n_partitions || kb_ctl_delete_queued(c->deletion, topic)) return NULL;
+    return &t->partitions[partition];
 }
 
 static void collect_led(const char *topic, int32_t partition, void *arg) {
@@ -226,6 +229,24 @@ static void act_partition(const char *topic, int32_t partition, void *arg) {
                 (int)next.leader_epoch);
 }
 
+/* One partition the stopping broker follows and whose ISR it has left:
+ * its fetcher stops now (StopReplica without deletion, spec 2.7), so its
+ * leader cannot take it back into the ISR before it stops.  Sent once the
+ * ISR write is in the view, so the stop carries the leader epoch that
+ * write bumped (an equal epoch is fenced). */
+static void stop_follower(const char *topic, int32_t partition, void *arg) {
+    act_t *a = arg;
+    kb_controller_t *c = a->c;
+    const kc_partition_t *part = view_partition(c, topic, partition);
+    int32_t broker = a->q->broker;
+    if (!part || !replicated(part) || part->state.leader == broker ||
+        kc_int32_contains(part->state.isr, part->state.n_isr, broker))
+        return;
+    uint32_t tid = kb_ctl_fanout_topic(c->fanout, topic);
+    int64_t epoch;
+    if (tid != UINT32_MAX) kb_ctl_fanout_stop_replica(c->fanout, broker, kb_ctl_key(tid, partition), false, &epoch);
+}
+
 /* The request's broker, if the view holds the registration it named:
  * 0, or the error to answer; *wait when the view may not have read it
  * yet. */
@@ -270,6 +291,8 @@ static bool step(request_t *q) {
         return true;
     }
     if (a.busy > 0) return false;
+    kb_ctl_fanout_each_hosted(c->fanout, q->broker, stop_follower, &a);
+    kb_ctl_fanout_flush(c->fanout);
     answer(q, 0);
     return true;
 }

@@ -21,6 +21,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/api/kb_api_listoffsets.c \
 	broker/api/kb_api_findcoordinator.c \
 	broker/api/kb_api_group.c broker/api/kb_api_offsets.c broker/api/kb_api_groupadmin.c \
+	broker/api/kb_api_topicops.c \
 	broker/api/kb_api_createtopics.c broker/api/kb_api_createpartitions.c broker/api/kb_api_deletetopics.c \
 	broker/api/kb_api_deleterecords.c \
 	broker/api/kb_api_reassign.c \
@@ -33,6 +34,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/kb_control_metadata.c \
 	broker/metadata/kb_metadata.c broker/metadata/kb_metadata.h \
 	broker/metadata/kb_metadata_view.c broker/metadata/kb_metadata_view.h \
+	broker/admin/kb_admin_op.c broker/admin/kb_admin_op.h \
 	broker/admin/kb_topic_creator.c broker/admin/kb_topic_creator.h \
 	broker/admin/kb_partition_adder.c broker/admin/kb_partition_adder.h \
 	broker/admin/kb_topic_deleter.c broker/admin/kb_topic_deleter.h \

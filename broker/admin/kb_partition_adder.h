@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "broker/admin/kb_admin_op.h"
 #include "broker/metadata/kb_metadata.h"
 #include "proto/kp_createpartitions.h"
 
@@ -31,7 +32,6 @@ struct kc_grow_request;
 struct kc_grow_result;
 typedef struct kc_session kc_session_t;
 typedef struct kb_partition_adder kb_partition_adder_t;
-typedef struct kb_grow_op kb_grow_op_t;
 
 /* kc_topic_grow's signature and contract (coord/kc_topic_grow.h: done
  * once, possibly from inside the call), named without its header, which
@@ -62,37 +62,17 @@ int kb_partition_adder_waiting(const kb_partition_adder_t *pa);
  * planned, nothing written), a few at a time.  Takes over body's arrays
  * (body is left cleared); names stay borrowed, so the request frame must
  * stay valid until the operation is released.  The caller holds the
- * operation until kb_grow_op_release or kb_grow_op_wait.  NULL when out of
- * memory (body is then still the caller's). */
-kb_grow_op_t *kb_partition_adder_start(kb_partition_adder_t *pa, kp_createpartitions_request_t *body);
-
-/* True when every topic has its final answer. */
-bool kb_grow_op_settled(const kb_grow_op_t *op);
-int32_t kb_grow_op_count(const kb_grow_op_t *op);
-/* Topic i's name (as requested), error code and message (NULL for none). */
-void kb_grow_op_result(const kb_grow_op_t *op, int32_t i, kp_str_t *name, int16_t *error_code,
-                       const char **error_message);
-
-/* Called once when a waiting operation is answered; results may be read
- * during the call only. */
-typedef void (*kb_grow_op_done_fn)(const kb_grow_op_t *op, void *arg);
-
-/*
- * Waits until every topic is settled.  A topic settles when ZooKeeper
- * refuses it (its error), when validate_only judged it (0), or, once its
- * partitions were added, when each new partition has a leader in the cache
- * (0).  After timeout_ms (<= 0: the next loop turn) a topic whose
- * partitions were added but lack leaders is answered 7 (Kafka's timeout);
- * one still with ZooKeeper is answered when ZooKeeper answers, which the
- * session bounds (a lost connection fails its requests).  Takes over the
- * caller's hold: 0 when done will be called, -1 when waiting is impossible
- * (the caller still holds op).
+ * operation until kb_admin_op_release or kb_admin_op_wait.  NULL when out
+ * of memory (body is then still the caller's).
+ *
+ * Waiting (kb_admin_op_wait): a topic settles when ZooKeeper refuses it
+ * (its error), when validate_only judged it (0), or, once its partitions
+ * were added, when each new partition has a leader in the cache (0).
+ * After timeout_ms (<= 0: the next loop turn) a topic whose partitions
+ * were added but lack leaders is answered 7 (Kafka's timeout); one still
+ * with ZooKeeper is answered when ZooKeeper answers, which the session
+ * bounds (a lost connection fails its requests).
  */
-int kb_grow_op_wait(kb_grow_op_t *op, int32_t timeout_ms, kb_grow_op_done_fn done, void *arg);
-/* Answers every unsettled topic 7 with why (when waiting is impossible). */
-void kb_grow_op_give_up(kb_grow_op_t *op, const char *why);
-/* Drops the caller's hold; rounds still in flight keep op alive but no
- * longer change its answer. */
-void kb_grow_op_release(kb_grow_op_t *op);
+kb_admin_op_t *kb_partition_adder_start(kb_partition_adder_t *pa, kp_createpartitions_request_t *body);
 
 #endif

@@ -16,16 +16,11 @@
  *
  * Waiting.  A topic whose znodes were written is answered 0 once every one
  * of its partitions has a leader in the metadata cache, or 7
- * REQUEST_TIMED_OUT when timeout_ms passes first (creation continues).  A
- * waiting operation is on the service's parked list, which the cache's
- * change notification walks; nothing polls.  A write completion only
- * schedules a look at the cache (an event_active'd event) instead of
- * looking itself: completions also run inside kc_session_free() at
- * teardown, after the service is gone.  An operation outlives its answer
- * while writes are still in flight: it is reference counted, one reference
- * per write plus the holder's (the caller's, then the parked list's).
+ * REQUEST_TIMED_OUT when timeout_ms passes first (creation continues).
+ * The waiting, parking and reference counting are kb_admin_op.h's (one
+ * reference per write in flight); the cache's change notification walks
+ * the park list, so nothing polls.
  */
-#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,125 +39,37 @@
 /* Kafka's wording, which clients may show. */
 #define DUPLICATE_MESSAGE "Found multiple entries for this topic."
 
-typedef enum {
-    SLOT_FINAL,   /* error_code is the answer */
-    SLOT_WRITING, /* znodes being written */
-    SLOT_WAITING, /* written; waiting for every partition to have a leader */
-} slot_state_t;
+/* The service's own slot state (kb_admin_op.h has final and waiting:
+ * written, waiting for every partition to have a leader). */
+enum { SLOT_WRITING = KB_SLOT_SERVICE }; /* znodes being written */
 
-/* One requested topic and its answer. */
+typedef kb_admin_slot_t ct_slot_t;
+
+/* What a slot keeps besides kb_admin_slot_t (op->slot_ext). */
 typedef struct {
-    kb_topic_op_t *op;
-    kp_str_t name;         /* borrowed from the request (valid while held) */
-    char *cname;           /* owned C copy of a legal name, NULL otherwise */
     int32_t n_partitions;  /* planned, for the leader check */
     int32_t group;         /* names equal once '.' reads as '_' share a group */
-    slot_state_t state;
-    int16_t error_code;
-    char *error_message;   /* owned; NULL = null (success) */
-} ct_slot_t;
-
-struct kb_topic_op {
-    kb_topic_creator_t *tc;
-    bool answered;          /* write results no longer change the answer */
-    bool validate_only;
-    int32_t n_slots;
-    ct_slot_t *slots;
-    kb_topic_op_done_fn done; /* set while parked */
-    void *done_arg;
-    int32_t timeout_ms;     /* as requested, for the timeout answer's message */
-    struct event *timer;    /* timeout_ms */
-    struct event *recheck;  /* a write finished: look at the cache from the loop */
-    int refs;               /* writes in flight, plus the holder's */
-    kb_topic_op_t *prev, *next; /* on the parked list while waiting */
-};
+} ct_extra_t;
 
 struct kb_topic_creator {
     kb_topic_creator_deps_t deps;
-    kb_topic_op_t *parked;  /* operations waiting for leaders */
-    int n_parked;
+    kb_admin_park_t park;  /* operations waiting for leaders */
 };
 
-/* ------------------------------------------------------------ lifetime */
+static kb_topic_creator_t *op_tc(const kb_admin_op_t *op) { return op->park->service; }
 
-static void slot_fail(ct_slot_t *s, int16_t code, const char *why) {
-    s->state = SLOT_FINAL;
-    s->error_code = code;
-    free(s->error_message);
-    s->error_message = why ? strdup(why) : NULL;
+static ct_extra_t *extra(const ct_slot_t *s) {
+    return (ct_extra_t *)s->op->slot_ext + (s - s->op->slots);
 }
 
-static void op_free(kb_topic_op_t *op) {
-    for (int32_t i = 0; i < op->n_slots; i++) {
-        free(op->slots[i].cname);
-        free(op->slots[i].error_message);
-    }
-    free(op->slots);
-    free(op);
-}
+static kb_admin_op_t *op_new(kb_topic_creator_t *tc, const kp_createtopics_request_t *body) {
+    kb_admin_op_t *op = kb_admin_op_new(&tc->park, body->n_topics, 0, sizeof(ct_extra_t));
 
-static void op_unref(kb_topic_op_t *op) {
-    if (--op->refs == 0) op_free(op);
-}
-
-static void park_link(kb_topic_op_t *op) {
-    kb_topic_creator_t *tc = op->tc;
-    op->next = tc->parked;
-    if (tc->parked) tc->parked->prev = op;
-    tc->parked = op;
-    tc->n_parked++;
-}
-
-static void park_unlink(kb_topic_op_t *op) {
-    kb_topic_creator_t *tc = op->tc;
-    if (op->prev) op->prev->next = op->next;
-    else if (tc->parked == op) tc->parked = op->next;
-    else return; /* not parked */
-    if (op->next) op->next->prev = op->prev;
-    op->prev = op->next = NULL;
-    tc->n_parked--;
-}
-
-/* Copies a requested name into an owned C string when it can be a legal
- * topic name at all (no embedded NUL, not longer than the maximum). */
-static char *name_dup(kp_str_t name) {
-    if (name.len < 0 || name.len > KC_TOPIC_NAME_MAX) return NULL;
-    if (name.len > 0 && memchr(name.ptr, '\0', (size_t)name.len)) return NULL;
-    return name.len > 0 ? strndup(name.ptr, (size_t)name.len) : strdup("");
-}
-
-static kb_topic_op_t *op_new(kb_topic_creator_t *tc, const kp_createtopics_request_t *body) {
-    kb_topic_op_t *op = calloc(1, sizeof(*op));
-
-    if (!op) return NULL;
-    op->slots = calloc((size_t)body->n_topics + 1, sizeof(*op->slots));
-    if (!op->slots) {
-        free(op);
-        return NULL;
-    }
-    op->tc = tc;
-    op->validate_only = body->validate_only;
-    op->n_slots = body->n_topics;
-    op->refs = 1;
-    for (int32_t i = 0; i < op->n_slots; i++) {
-        op->slots[i].op = op;
+    for (int32_t i = 0; op && i < op->n_slots; i++) {
         op->slots[i].name = body->topics[i].name;
-        op->slots[i].cname = name_dup(body->topics[i].name);
-        op->slots[i].state = SLOT_FINAL;
+        op->slots[i].cname = kb_admin_name_dup(body->topics[i].name);
     }
     return op;
-}
-
-/* Answers a parked operation through its callback, releases its events and
- * drops the parked list's reference (writes in flight keep op alive). */
-static void op_answer(kb_topic_op_t *op) {
-    op->answered = true;
-    park_unlink(op);
-    op->done(op, op->done_arg);
-    if (op->timer) event_free(op->timer);
-    if (op->recheck) event_free(op->recheck);
-    op->timer = op->recheck = NULL;
-    op_unref(op);
 }
 
 /* ------------------------------------------------------------- waiting */
@@ -177,78 +84,40 @@ static bool leaders_known(const kb_metadata_t *md, const char *name, int32_t n) 
     return true;
 }
 
-/* Settles the waiting topics whose leaders are known; true when no topic
- * is unsettled any more. */
-static bool op_settle(kb_topic_op_t *op) {
-    bool done = true;
-
-    for (int32_t i = 0; i < op->n_slots; i++) {
-        ct_slot_t *s = &op->slots[i];
-        if (s->state == SLOT_WAITING && leaders_known(op->tc->deps.metadata, s->cname, s->n_partitions))
-            slot_fail(s, KP_ERR_NONE, NULL);
-        if (s->state != SLOT_FINAL) done = false;
-    }
-    return done;
+static bool slot_ready(kb_admin_op_t *op, int32_t i) {
+    return leaders_known(op_tc(op)->deps.metadata, op->slots[i].cname, extra(&op->slots[i])->n_partitions);
 }
 
-static void on_recheck(evutil_socket_t fd, short what, void *arg) {
-    kb_topic_op_t *op = arg;
-
-    (void)fd;
-    (void)what;
-    if (op_settle(op)) op_answer(op);
-}
-
-/* Every unsettled topic gets 7 with a reason naming it: the broker shut
+/* An unsettled topic gets 7 with a reason naming it: the broker shut
  * down, or timeout_ms passed. */
-static void fail_unsettled(kb_topic_op_t *op, bool shutdown) {
+static void slot_give_up(kb_admin_op_t *op, int32_t i, kb_admin_end_t end) {
+    ct_slot_t *s = &op->slots[i];
     char why[WHY_LEN];
 
-    for (int32_t i = 0; i < op->n_slots; i++) {
-        ct_slot_t *s = &op->slots[i];
-        if (s->state == SLOT_FINAL) continue;
-        if (shutdown)
-            snprintf(why, sizeof(why), "The broker shut down before topic '%s' was ready; %s", s->cname,
-                     s->state == SLOT_WAITING ? "its creation continues" : "it may or may not exist now");
-        else
-            snprintf(why, sizeof(why), "Topic '%s' was not ready within timeout_ms %d; its creation continues",
-                     s->cname, (int)op->timeout_ms);
-        slot_fail(s, KP_ERR_REQUEST_TIMED_OUT, why);
-    }
+    if (end == KB_ADMIN_SHUTDOWN)
+        snprintf(why, sizeof(why), "The broker shut down before topic '%s' was ready; %s", s->cname,
+                 s->state == KB_SLOT_WAITING ? "its creation continues" : "it may or may not exist now");
+    else
+        snprintf(why, sizeof(why), "Topic '%s' was not ready within timeout_ms %d; its creation continues",
+                 s->cname, (int)op->timeout_ms);
+    kb_admin_slot_final(s, KP_ERR_REQUEST_TIMED_OUT, why);
 }
 
-static void on_timeout(evutil_socket_t fd, short what, void *arg) {
-    kb_topic_op_t *op = arg;
-
-    (void)fd;
-    (void)what;
-    op_settle(op);
-    fail_unsettled(op, false);
-    op_answer(op);
-}
+static const kb_admin_hooks_t hooks = {slot_ready, slot_give_up, NULL};
 
 void kb_topic_creator_shutdown(kb_topic_creator_t *tc) {
-    while (tc && tc->parked) {
-        kb_topic_op_t *op = tc->parked;
-        fail_unsettled(op, true);
-        op_answer(op); /* unlinks op */
-    }
+    if (tc) kb_admin_park_shutdown(&tc->park);
 }
 
-int kb_topic_creator_waiting(const kb_topic_creator_t *tc) { return tc->n_parked; }
+int kb_topic_creator_waiting(const kb_topic_creator_t *tc) { return tc->park.n_parked; }
 
 /* The cache changed: operations whose topics all have leaders now are
  * answered. */
 static void on_metadata_change(kb_metadata_t *md, void *arg) {
     kb_topic_creator_t *tc = arg;
-    kb_topic_op_t *op = tc->parked;
 
     (void)md;
-    while (op) {
-        kb_topic_op_t *next = op->next; /* op may be answered and unlinked below */
-        if (op_settle(op)) op_answer(op);
-        op = next;
-    }
+    kb_admin_park_recheck(&tc->park);
 }
 
 /* kc_topic_create's completion.  It may run synchronously, from the loop,
@@ -256,11 +125,11 @@ static void on_metadata_change(kb_metadata_t *md, void *arg) {
  * (timeout_ms passed): then it only logs and drops its reference. */
 static void on_written(int rc, void *arg) {
     ct_slot_t *s = arg;
-    kb_topic_op_t *op = s->op;
+    kb_admin_op_t *op = s->op;
     char why[WHY_LEN];
 
     if (rc == KC_OK) {
-        kc_info(MOD, "created topic '%s' (%d partitions)", s->cname, (int)s->n_partitions);
+        kc_info(MOD, "created topic '%s' (%d partitions)", s->cname, (int)extra(s)->n_partitions);
     } else if (rc == KC_EXISTS) {
         snprintf(why, sizeof(why), "Topic '%s' already exists.", s->cname);
     } else if (rc == KC_MARKED) {
@@ -272,14 +141,14 @@ static void on_written(int rc, void *arg) {
     }
     if (!op->answered && s->state == SLOT_WRITING) {
         if (rc == KC_OK)
-            s->state = SLOT_WAITING;
+            s->state = KB_SLOT_WAITING;
         else if (rc == KC_EXISTS || rc == KC_MARKED)
-            slot_fail(s, KP_ERR_TOPIC_ALREADY_EXISTS, why);
+            kb_admin_slot_final(s, KP_ERR_TOPIC_ALREADY_EXISTS, why);
         else
-            slot_fail(s, rc == KC_CONNLOSS ? KP_ERR_REQUEST_TIMED_OUT : KP_ERR_UNKNOWN_SERVER_ERROR, why);
-        if (op->recheck) event_active(op->recheck, EV_TIMEOUT, 0);
+            kb_admin_slot_final(s, rc == KC_CONNLOSS ? KP_ERR_REQUEST_TIMED_OUT : KP_ERR_UNKNOWN_SERVER_ERROR, why);
+        kb_admin_op_poke(op);
     }
-    op_unref(op);
+    kb_admin_op_unref(op);
 }
 
 /* ------------------------------------------------------------ the cache */
@@ -341,7 +210,7 @@ static int key_cmp(const void *pa, const void *pb) {
     return c ? c : (a->index > b->index) - (a->index < b->index);
 }
 
-static ct_key_t *sorted_keys(const kb_topic_op_t *op, bool fold) {
+static ct_key_t *sorted_keys(const kb_admin_op_t *op, bool fold) {
     ct_key_t *keys = calloc((size_t)op->n_slots + 1, sizeof(*keys));
 
     if (!keys) return NULL;
@@ -351,28 +220,28 @@ static ct_key_t *sorted_keys(const kb_topic_op_t *op, bool fold) {
 }
 
 /* Kafka answers every entry of a name listed more than once with 42. */
-static int refuse_duplicates(kb_topic_op_t *op) {
+static int refuse_duplicates(kb_admin_op_t *op) {
     ct_key_t *keys = sorted_keys(op, false);
 
     if (!keys) return -1;
     for (int32_t i = 0; i + 1 < op->n_slots; i++) {
         if (key_name_cmp(&keys[i], &keys[i + 1]) != 0) continue;
-        slot_fail(&op->slots[keys[i].index], KP_ERR_INVALID_REQUEST, DUPLICATE_MESSAGE);
-        slot_fail(&op->slots[keys[i + 1].index], KP_ERR_INVALID_REQUEST, DUPLICATE_MESSAGE);
+        kb_admin_slot_final(&op->slots[keys[i].index], KP_ERR_INVALID_REQUEST, DUPLICATE_MESSAGE);
+        kb_admin_slot_final(&op->slots[keys[i + 1].index], KP_ERR_INVALID_REQUEST, DUPLICATE_MESSAGE);
     }
     free(keys);
     return 0;
 }
 
 /* Numbers the groups of names that are equal once '.' reads as '_'. */
-static int group_names(kb_topic_op_t *op) {
+static int group_names(kb_admin_op_t *op) {
     ct_key_t *keys = sorted_keys(op, true);
     int32_t group = 0;
 
     if (!keys) return -1;
     for (int32_t i = 0; i < op->n_slots; i++) {
         if (i > 0 && key_name_cmp(&keys[i - 1], &keys[i]) != 0) group++;
-        op->slots[keys[i].index].group = group;
+        extra(&op->slots[keys[i].index])->group = group;
     }
     free(keys);
     return 0;
@@ -380,7 +249,7 @@ static int group_names(kb_topic_op_t *op) {
 
 /* 17 for an illegal name or a '.'/'_' collision with an existing topic or
  * with a topic accepted earlier in this request; 36 for an existing one. */
-static bool judge_name(const ct_ctx_t *ctx, kb_topic_op_t *op, int32_t i, char *why) {
+static bool judge_name(const ct_ctx_t *ctx, kb_admin_op_t *op, int32_t i, char *why) {
     ct_slot_t *s = &op->slots[i];
     int16_t err = KP_ERR_INVALID_TOPIC_EXCEPTION;
 
@@ -389,14 +258,14 @@ static bool judge_name(const ct_ctx_t *ctx, kb_topic_op_t *op, int32_t i, char *
                  KC_TOPIC_NAME_MAX);
     } else if (kc_topic_name_valid(s->cname, why, WHY_LEN) &&
                name_free(ctx->tc->deps.metadata, s->cname, &err, why, WHY_LEN) == KC_OK) {
-        int32_t other = ctx->taken[s->group]; /* a different name: duplicates were refused */
+        int32_t other = ctx->taken[extra(s)->group]; /* a different name: duplicates were refused */
         if (other < 0) return true;
         snprintf(why, WHY_LEN, "Topic '%s' collides with topic '%s' of the same request", s->cname,
                  op->slots[other].cname);
-        slot_fail(s, KP_ERR_INVALID_TOPIC_EXCEPTION, why);
+        kb_admin_slot_final(s, KP_ERR_INVALID_TOPIC_EXCEPTION, why);
         return false;
     }
-    slot_fail(s, err, why);
+    kb_admin_slot_final(s, err, why);
     return false;
 }
 
@@ -413,7 +282,7 @@ static bool judge_null_configs(const kp_createtopics_topic_t *t, ct_slot_t *s, c
         used += n > 0 ? (size_t)n : 0;
     }
     if (!why[0]) return true;
-    slot_fail(s, KP_ERR_INVALID_REQUEST, why);
+    kb_admin_slot_final(s, KP_ERR_INVALID_REQUEST, why);
     return false;
 }
 
@@ -453,7 +322,7 @@ static bool too_many_partitions(int32_t partitions, ct_slot_t *s, char *why) {
     snprintf(why, WHY_LEN, "%d partitions cannot fit in the topic znode: ZooKeeper refuses requests over its "
              "1 MiB limit (jute.maxbuffer, %d bytes), which allows at most %d partitions even with the shortest ids",
              (int)partitions, KC_ZK_MAX_REQUEST_BYTES, KC_TOPIC_MAX_PARTITIONS);
-    slot_fail(s, KP_ERR_INVALID_PARTITIONS, why);
+    kb_admin_slot_final(s, KP_ERR_INVALID_PARTITIONS, why);
     return true;
 }
 
@@ -465,7 +334,7 @@ static int plan_explicit(const ct_ctx_t *ctx, const kp_createtopics_topic_t *t, 
     int rc;
 
     if (t->num_partitions != KP_CREATETOPICS_UNSET || t->replication_factor != KP_CREATETOPICS_UNSET) {
-        slot_fail(s, KP_ERR_INVALID_REQUEST, "Both numPartitions or replicationFactor and "
+        kb_admin_slot_final(s, KP_ERR_INVALID_REQUEST, "Both numPartitions or replicationFactor and "
                   "replicasAssignments were set. Both cannot be used at the same time.");
         return -1;
     }
@@ -476,9 +345,9 @@ static int plan_explicit(const ct_ctx_t *ctx, const kp_createtopics_topic_t *t, 
     free(assignment.partitions);
     if (rc == KC_OK) return 0;
     if (rc == KC_INVALID)
-        slot_fail(s, err, why);
+        kb_admin_slot_final(s, err, why);
     else
-        slot_fail(s, KP_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
+        kb_admin_slot_final(s, KP_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
     return -1;
 }
 
@@ -496,7 +365,7 @@ static int plan_counted(const ct_ctx_t *ctx, const kp_createtopics_topic_t *t, c
     if (too_many_partitions(partitions, s, why)) return -1;
     rc = kc_topic_plan(s->cname, partitions, rf, NULL, ctx->live, ctx->n_live, plan, &err, why, WHY_LEN);
     if (rc == KC_OK) return 0;
-    slot_fail(s, rc == KC_INVALID ? err : KP_ERR_UNKNOWN_SERVER_ERROR, why);
+    kb_admin_slot_final(s, rc == KC_INVALID ? err : KP_ERR_UNKNOWN_SERVER_ERROR, why);
     return -1;
 }
 
@@ -552,7 +421,7 @@ static int judge_configs(const kp_createtopics_topic_t *t, ct_slot_t *s, kc_conf
         return 0;
     }
     kc_config_entries_free(cfg, n);
-    slot_fail(s, rc == -1 ? KP_ERR_INVALID_CONFIG : KP_ERR_UNKNOWN_SERVER_ERROR,
+    kb_admin_slot_final(s, rc == -1 ? KP_ERR_INVALID_CONFIG : KP_ERR_UNKNOWN_SERVER_ERROR,
               rc == -1 ? why : "out of memory");
     return -1;
 }
@@ -564,21 +433,22 @@ static bool can_write(const kb_topic_creator_t *tc) {
 }
 
 /* Writes an accepted topic's znodes; the slot waits for on_written. */
-static void start_write(kb_topic_op_t *op, ct_slot_t *s, const kc_topic_t *plan,
+static void start_write(kb_admin_op_t *op, ct_slot_t *s, const kc_topic_t *plan,
                         const kc_config_entry_t *configs, int n_configs) {
-    if (!can_write(op->tc)) {
-        slot_fail(s, KP_ERR_UNKNOWN_SERVER_ERROR, "no ZooKeeper session");
+    if (!can_write(op_tc(op))) {
+        kb_admin_slot_final(s, KP_ERR_UNKNOWN_SERVER_ERROR, "no ZooKeeper session");
         return;
     }
     s->state = SLOT_WRITING;
-    s->n_partitions = plan->n_partitions;
-    op->refs++;
-    op->tc->deps.write_topic(op->tc->deps.zk, plan, configs, n_configs, on_written, s);
+    extra(s)->n_partitions = plan->n_partitions;
+    kb_admin_op_ref(op);
+    op_tc(op)->deps.write_topic(op_tc(op)->deps.zk, plan, configs, n_configs, on_written, s);
 }
 
 /* Judges topic i (not already refused as a duplicate) and, unless the
  * request only validates, starts its creation. */
-static void judge_topic(const ct_ctx_t *ctx, kb_topic_op_t *op, const kp_createtopics_topic_t *t, int32_t i) {
+static void judge_topic(const ct_ctx_t *ctx, kb_admin_op_t *op, const kp_createtopics_topic_t *t, int32_t i,
+                        bool validate_only) {
     ct_slot_t *s = &op->slots[i];
     char why[WHY_LEN];
     kc_topic_t plan = {0};
@@ -587,20 +457,20 @@ static void judge_topic(const ct_ctx_t *ctx, kb_topic_op_t *op, const kp_createt
 
     if (!judge_name(ctx, op, i, why) || !judge_null_configs(t, s, why)) return;
     rc = t->n_assignments > 0 ? plan_explicit(ctx, t, s, &plan, why) : plan_counted(ctx, t, s, &plan, why);
-    if (rc == 0 && judge_configs(t, s, &configs, &n_configs, why) == 0 && !op->validate_only)
+    if (rc == 0 && judge_configs(t, s, &configs, &n_configs, why) == 0 && !validate_only)
         start_write(op, s, &plan, configs, n_configs);
     kc_topic_clear(&plan);
     kc_config_entries_free(configs, n_configs);
 }
 
-static void refuse_all(kb_topic_op_t *op, int16_t code, const char *why) {
-    for (int32_t i = 0; i < op->n_slots; i++) slot_fail(&op->slots[i], code, why);
+static void refuse_all(kb_admin_op_t *op, int16_t code, const char *why) {
+    for (int32_t i = 0; i < op->n_slots; i++) kb_admin_slot_final(&op->slots[i], code, why);
 }
 
-static void judge_all(kb_topic_op_t *op, const kp_createtopics_request_t *body) {
-    ct_ctx_t ctx = {op->tc, NULL, 0, NULL};
+static void judge_all(kb_admin_op_t *op, const kp_createtopics_request_t *body) {
+    ct_ctx_t ctx = {op_tc(op), NULL, 0, NULL};
 
-    ctx.live = live_brokers(op->tc->deps.metadata, &ctx.n_live);
+    ctx.live = live_brokers(op_tc(op)->deps.metadata, &ctx.n_live);
     ctx.taken = calloc((size_t)op->n_slots + 1, sizeof(*ctx.taken));
     if (!ctx.live || !ctx.taken || refuse_duplicates(op) != 0 || group_names(op) != 0) {
         refuse_all(op, KP_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
@@ -609,20 +479,14 @@ static void judge_all(kb_topic_op_t *op, const kp_createtopics_request_t *body) 
         for (int32_t i = 0; i < op->n_slots; i++) {
             ct_slot_t *s = &op->slots[i];
             if (s->error_code != KP_ERR_NONE) continue;
-            judge_topic(&ctx, op, &body->topics[i], i);
-            if (s->error_code == KP_ERR_NONE) ctx.taken[s->group] = i;
+            judge_topic(&ctx, op, &body->topics[i], i, body->validate_only);
+            if (s->error_code == KP_ERR_NONE) ctx.taken[extra(s)->group] = i;
         }
     }
     free(ctx.live);
     free(ctx.taken);
 }
 
-
-static bool any_unsettled(const kb_topic_op_t *op) {
-    for (int32_t i = 0; i < op->n_slots; i++)
-        if (op->slots[i].state != SLOT_FINAL) return true;
-    return false;
-}
 
 /* ------------------------------------------------------------- public */
 
@@ -631,6 +495,7 @@ kb_topic_creator_t *kb_topic_creator_new(const kb_topic_creator_deps_t *deps) {
 
     if (!tc) return NULL;
     tc->deps = *deps;
+    tc->park = (kb_admin_park_t){.base = deps->base, .hooks = &hooks, .service = tc};
     if (!tc->deps.write_topic) tc->deps.write_topic = kc_topic_create;
     if (kb_metadata_subscribe(deps->metadata, on_metadata_change, tc) != 0) {
         free(tc);
@@ -646,52 +511,11 @@ void kb_topic_creator_free(kb_topic_creator_t *tc) {
     free(tc);
 }
 
-kb_topic_op_t *kb_topic_creator_start(kb_topic_creator_t *tc, const kp_createtopics_request_t *body) {
-    kb_topic_op_t *op = op_new(tc, body);
+kb_admin_op_t *kb_topic_creator_start(kb_topic_creator_t *tc, const kp_createtopics_request_t *body) {
+    kb_admin_op_t *op = op_new(tc, body);
 
     if (op) judge_all(op, body);
     return op;
-}
-
-bool kb_topic_op_settled(const kb_topic_op_t *op) { return !any_unsettled(op); }
-int32_t kb_topic_op_count(const kb_topic_op_t *op) { return op->n_slots; }
-
-void kb_topic_op_result(const kb_topic_op_t *op, int32_t i, kp_str_t *name, int16_t *error_code,
-                        const char **error_message) {
-    *name = op->slots[i].name;
-    *error_code = op->slots[i].error_code;
-    *error_message = op->slots[i].error_message;
-}
-
-int kb_topic_op_wait(kb_topic_op_t *op, int32_t timeout_ms, kb_topic_op_done_fn done, void *arg) {
-    struct event_base *base = op->tc->deps.base;
-    int32_t ms = timeout_ms > 0 ? timeout_ms : 0;
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-
-    if (!base) return -1;
-    op->timer = evtimer_new(base, on_timeout, op);
-    op->recheck = event_new(base, -1, 0, on_recheck, op);
-    if (!op->timer || !op->recheck || evtimer_add(op->timer, &tv) != 0) {
-        if (op->timer) event_free(op->timer);
-        if (op->recheck) event_free(op->recheck);
-        op->timer = op->recheck = NULL;
-        return -1;
-    }
-    op->done = done;
-    op->done_arg = arg;
-    op->timeout_ms = timeout_ms;
-    park_link(op);
-    return 0;
-}
-
-void kb_topic_op_give_up(kb_topic_op_t *op, const char *why) {
-    for (int32_t i = 0; i < op->n_slots; i++)
-        if (op->slots[i].state != SLOT_FINAL) slot_fail(&op->slots[i], KP_ERR_REQUEST_TIMED_OUT, why);
-}
-
-void kb_topic_op_release(kb_topic_op_t *op) {
-    op->answered = true;
-    op_unref(op);
 }
 
 /* ---------------------------------------------------------- auto-creation */

@@ -23,13 +23,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "broker/admin/kb_admin_op.h"
 #include "broker/metadata/kb_metadata.h"
 #include "proto/kp_createtopics.h"
 
 struct event_base;
 typedef struct kc_session kc_session_t;
 typedef struct kb_topic_creator kb_topic_creator_t;
-typedef struct kb_topic_op kb_topic_op_t;
 
 /* Writes a planned topic's znodes (kc_topic_create's contract: done gets
  * 0, KC_EXISTS or another KC_* code, once, possibly from inside the call). */
@@ -82,30 +82,10 @@ int16_t kb_topic_creator_create_internal(kb_topic_creator_t *tc, const char *nam
 /* Judges every topic of body (wire-protocol.md 4.6 order) and, unless
  * validate_only, starts writing the accepted ones.  The topic names are
  * borrowed: the request frame must stay valid until the operation is
- * released.  The caller holds the operation until kb_topic_op_release or
- * kb_topic_op_wait.  NULL when out of memory. */
-kb_topic_op_t *kb_topic_creator_start(kb_topic_creator_t *tc, const kp_createtopics_request_t *body);
-
-/* True when every topic has its final answer. */
-bool kb_topic_op_settled(const kb_topic_op_t *op);
-int32_t kb_topic_op_count(const kb_topic_op_t *op);
-/* Topic i's name (as requested), error code and message (NULL for none). */
-void kb_topic_op_result(const kb_topic_op_t *op, int32_t i, kp_str_t *name, int16_t *error_code,
-                        const char **error_message);
-
-/* Called once when a waiting operation is answered: every topic settled,
- * timeout_ms passed, or shutdown.  The results may be read during the
- * call only. */
-typedef void (*kb_topic_op_done_fn)(const kb_topic_op_t *op, void *arg);
-
-/* Waits for leaders, or timeout_ms (<= 0: the next loop turn, then 7 for
- * every written topic).  Takes over the caller's hold of op: 0 when done
- * will be called, -1 when waiting is impossible (the caller still holds op). */
-int kb_topic_op_wait(kb_topic_op_t *op, int32_t timeout_ms, kb_topic_op_done_fn done, void *arg);
-/* Answers every unsettled topic 7 with why (when waiting is impossible). */
-void kb_topic_op_give_up(kb_topic_op_t *op, const char *why);
-/* Drops the caller's hold; writes still in flight keep op alive but no
- * longer change its answer. */
-void kb_topic_op_release(kb_topic_op_t *op);
+ * released.  The caller holds the operation until kb_admin_op_release or
+ * kb_admin_op_wait (kb_admin_op.h: waiting is for leaders, or timeout_ms,
+ * <= 0: the next loop turn, then 7 for every written topic).  NULL when
+ * out of memory. */
+kb_admin_op_t *kb_topic_creator_start(kb_topic_creator_t *tc, const kp_createtopics_request_t *body);
 
 #endif

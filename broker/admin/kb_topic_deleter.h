@@ -31,13 +31,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "broker/admin/kb_admin_op.h"
 #include "proto/kp_deletetopics.h"
 
 struct event_base;
 typedef struct kc_session kc_session_t;
 typedef struct kc_view kc_view_t;
 typedef struct kb_topic_deleter kb_topic_deleter_t;
-typedef struct kb_topic_del_op kb_topic_del_op_t;
 
 /* Writes a topic's deletion marker (kc_topic_mark_deletion's contract:
  * done gets KC_OK, KC_EXISTS, KC_NONODE or another KC_* code, once). */
@@ -61,25 +61,10 @@ int kb_topic_deleter_waiting(const kb_topic_deleter_t *d);
 
 /* Judges every name of body and starts marking the known ones.  Names are
  * borrowed: the frame must stay valid until the operation is released.
- * The caller holds the operation until kb_topic_del_op_release or
- * kb_topic_del_op_wait.  NULL when out of memory. */
-kb_topic_del_op_t *kb_topic_deleter_start(kb_topic_deleter_t *d, const kp_deletetopics_request_t *body);
-
-bool kb_topic_del_op_settled(const kb_topic_del_op_t *op);
-int32_t kb_topic_del_op_count(const kb_topic_del_op_t *op);
-/* Topic i's name (as requested) and error code. */
-void kb_topic_del_op_result(const kb_topic_del_op_t *op, int32_t i, kp_str_t *name, int16_t *error_code);
-
-/* Called once when a waiting operation is answered (every topic settled,
- * timeout_ms passed, or shutdown); the results may be read during the call
- * only. */
-typedef void (*kb_topic_del_done_fn)(const kb_topic_del_op_t *op, void *arg);
-/* Waits until the topics are gone or timeout_ms (<= 0: the next loop
- * turn, then 7 for every topic still there).  Takes over the caller's hold:
- * 0 when done will be called, -1 when waiting is impossible (the caller
- * still holds op, whose unsettled topics kb_topic_del_op_give_up answers). */
-int kb_topic_del_op_wait(kb_topic_del_op_t *op, int32_t timeout_ms, kb_topic_del_done_fn done, void *arg);
-void kb_topic_del_op_give_up(kb_topic_del_op_t *op);
-void kb_topic_del_op_release(kb_topic_del_op_t *op);
+ * The caller holds the operation until kb_admin_op_release or
+ * kb_admin_op_wait (kb_admin_op.h: waiting is until the topics are gone,
+ * or timeout_ms, <= 0: the next loop turn, then 7 for every topic still
+ * there).  Messages are null.  NULL when out of memory. */
+kb_admin_op_t *kb_topic_deleter_start(kb_topic_deleter_t *d, const kp_deletetopics_request_t *body);
 
 #endif

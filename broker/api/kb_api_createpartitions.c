@@ -9,9 +9,8 @@
  * (broker/admin/kb_partition_adder.h) judges and writes each topic through
  * ZooKeeper and keeps the request waiting until the new partitions have
  * leaders or timeout_ms passes; this handler only decodes, hands over and
- * encodes.  Every accepted request waits at least for ZooKeeper's answers,
- * so it is detached and answered from the service's callback, also at
- * shutdown (the service answers what is parked).
+ * encodes, and kb_api_topicop_finish waits or answers.  Every accepted
+ * request waits at least for ZooKeeper's answers.
  */
 #include <stdlib.h>
 
@@ -22,9 +21,9 @@
 
 /* Encodes the answer: from op, or when op is NULL every topic of body
  * refused with code (and a null message). */
-static int encode_answer(const kb_grow_op_t *op, const kp_createpartitions_request_t *body, int16_t version,
+static int encode_answer(const kb_admin_op_t *op, const kp_createpartitions_request_t *body, int16_t version,
                          int16_t code, kp_writer_t *w) {
-    int32_t n = op ? kb_grow_op_count(op) : body->n_topics;
+    int32_t n = op ? kb_admin_op_count(op) : body->n_topics;
     kp_createpartitions_result_t *results = calloc((size_t)n + 1, sizeof(*results));
     kp_createpartitions_response_t resp = {0, n, results};
     int rc;
@@ -34,7 +33,7 @@ static int encode_answer(const kb_grow_op_t *op, const kp_createpartitions_reque
         kp_str_t name = op ? (kp_str_t){0, NULL} : body->topics[i].name;
         int16_t err = code;
         const char *why = NULL;
-        if (op) kb_grow_op_result(op, i, &name, &err, &why);
+        if (op) kb_admin_op_result(op, i, &name, &err, &why);
         results[i] = (kp_createpartitions_result_t){name, err, kp_str_c(why)};
     }
     rc = kp_createpartitions_response_encode(w, version, &resp);
@@ -42,59 +41,28 @@ static int encode_answer(const kb_grow_op_t *op, const kp_createpartitions_reque
     return rc;
 }
 
-/* The service's answer to a detached request: frame it, send it, free the
- * request. */
-static void on_answered(const kb_grow_op_t *op, void *arg) {
-    kb_request_t *req = arg;
-    kp_writer_t w;
-    size_t start;
-
-    kp_writer_init(&w);
-    start = kb_api_response_begin(&w, req);
-    if (encode_answer(op, NULL, req->header.request_api_version, 0, &w) != 0 ||
-        kb_api_response_send(req->conn, &w, start) != 0)
-        kb_api_close(req, "could not encode or queue the CreatePartitions response");
-    kp_writer_free(&w);
-    kb_api_request_free(req);
+static int encode_results(const kb_admin_op_t *op, int16_t version, kp_writer_t *w) {
+    return encode_answer(op, NULL, version, 0, w);
 }
 
-static bool controller_here(const kb_api_ctx_t *ctx) {
-    return ctx && ctx->is_controller && ctx->is_controller(ctx->controller) && ctx->partition_adder;
-}
-
-/* Detaches the request and parks op with the service; false when that is
- * impossible (op is then still the caller's). */
-static bool park(kb_request_t *req, kb_grow_op_t *op, int32_t timeout_ms) {
-    kb_request_t *heap = kb_api_request_detach(req);
-
-    if (heap && kb_grow_op_wait(op, timeout_ms, on_answered, heap) == 0) return true;
-    kb_api_request_free(heap); /* the frame stays the connection's; req is still usable */
-    return false;
-}
+static const kb_api_topicop_t topicop = {
+    encode_results, "cannot wait for ZooKeeper's answer (out of memory); the partitions may or may not be added"};
 
 kb_api_status_t kb_api_createpartitions(kb_request_t *req, kp_writer_t *w) {
     int16_t version = req->header.request_api_version;
     kp_createpartitions_request_t body = {0};
-    kb_grow_op_t *op = NULL;
+    kb_admin_op_t *op = NULL;
     kb_api_status_t st = KB_API_REPLY;
     int rc = kp_createpartitions_request_decode(&req->body, version, &body);
     int32_t timeout_ms = body.timeout_ms; /* read before the operation takes body over */
 
     if (rc != 0) {
         st = KB_API_MALFORMED;
-    } else if (!controller_here(req->ctx)) {
+    } else if (!kb_api_is_controller(req->ctx) || !req->ctx->partition_adder) {
         if (encode_answer(NULL, &body, version, KP_ERR_NOT_CONTROLLER, w) != 0) st = KB_API_FAILED;
     } else if (!(op = kb_partition_adder_start(req->ctx->partition_adder, &body))) {
         st = KB_API_FAILED;
     }
     kp_createpartitions_request_clear(&body); /* empty when the operation took it over */
-    if (!op) return st;
-    if (!kb_grow_op_settled(op)) {
-        if (park(req, op, timeout_ms)) return KB_API_PENDING;
-        kb_grow_op_give_up(op, "cannot wait for ZooKeeper's answer (out of memory); the partitions may or may "
-                               "not be added");
-    }
-    if (encode_answer(op, NULL, version, 0, w) != 0) st = KB_API_FAILED;
-    kb_grow_op_release(op);
-    return st;
+    return kb_api_topicop_finish(req, w, &topicop, op, timeout_ms, st);
 }

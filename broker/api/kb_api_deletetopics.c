@@ -9,8 +9,8 @@
  * KafkaApis.handleDeleteTopicsRequest).  Otherwise the deletion service
  * (broker/admin/kb_topic_deleter.h) marks each known topic and keeps the
  * request waiting until the topics are gone or timeout_ms passes; this
- * handler decodes, hands over and encodes.  A waiting request is detached
- * and answered from the service's callback, also at shutdown.
+ * handler decodes, hands over and encodes, and kb_api_topicop_finish waits
+ * or answers.
  */
 #include <stdlib.h>
 
@@ -21,40 +21,30 @@
 
 /* Encodes the answer: from op, or when op is NULL every topic of body
  * refused with code. */
-static int encode_answer(const kb_topic_del_op_t *op, const kp_deletetopics_request_t *body, int16_t version,
+static int encode_answer(const kb_admin_op_t *op, const kp_deletetopics_request_t *body, int16_t version,
                          int16_t code, kp_writer_t *w) {
-    int32_t n = op ? kb_topic_del_op_count(op) : body->n_topic_names;
+    int32_t n = op ? kb_admin_op_count(op) : body->n_topic_names;
+    const char *message; /* null for every topic */
     kp_deletetopics_result_t *results = calloc((size_t)n + 1, sizeof(*results));
     int rc;
 
     if (!results) return KP_BUF_NOMEM;
     for (int32_t i = 0; i < n; i++) {
         results[i] = (kp_deletetopics_result_t){op ? (kp_str_t){0, NULL} : body->topic_names[i], code};
-        if (op) kb_topic_del_op_result(op, i, &results[i].name, &results[i].error_code);
+        if (op) kb_admin_op_result(op, i, &results[i].name, &results[i].error_code, &message);
     }
     rc = kp_deletetopics_response_encode(w, version, &(kp_deletetopics_response_t){0, n, results});
     free(results);
     return rc;
 }
 
-/* The service's answer to a detached request. */
-static void on_answered(const kb_topic_del_op_t *op, void *arg) {
-    kb_request_t *req = arg;
-    kp_writer_t w;
-    size_t start;
-
-    kp_writer_init(&w);
-    start = kb_api_response_begin(&w, req);
-    if (encode_answer(op, NULL, req->header.request_api_version, 0, &w) != 0 ||
-        kb_api_response_send(req->conn, &w, start) != 0)
-        kb_api_close(req, "could not encode or queue the DeleteTopics response");
-    kp_writer_free(&w);
-    kb_api_request_free(req);
+static int encode_results(const kb_admin_op_t *op, int16_t version, kp_writer_t *w) {
+    return encode_answer(op, NULL, version, 0, w);
 }
 
-static bool controller_here(const kb_api_ctx_t *ctx) {
-    return ctx && ctx->is_controller && ctx->is_controller(ctx->controller) && ctx->topic_deleter;
-}
+static const kb_api_topicop_t topicop = {encode_results, NULL};
+
+static bool controller_here(const kb_api_ctx_t *ctx) { return kb_api_is_controller(ctx) && ctx->topic_deleter; }
 
 /* The code every topic gets before the service is asked, or 0. */
 static int16_t refusal(const kb_request_t *req) {
@@ -64,20 +54,10 @@ static int16_t refusal(const kb_request_t *req) {
     return KP_ERR_NONE;
 }
 
-/* Detaches the request and parks op; false when impossible (op is still
- * the caller's). */
-static bool wait_for_deletion(kb_request_t *req, kb_topic_del_op_t *op, int32_t timeout_ms) {
-    kb_request_t *heap = kb_api_request_detach(req);
-
-    if (heap && kb_topic_del_op_wait(op, timeout_ms, on_answered, heap) == 0) return true;
-    kb_api_request_free(heap);
-    return false;
-}
-
 kb_api_status_t kb_api_deletetopics(kb_request_t *req, kp_writer_t *w) {
     int16_t version = req->header.request_api_version, code;
     kp_deletetopics_request_t body;
-    kb_topic_del_op_t *op = NULL;
+    kb_admin_op_t *op = NULL;
     kb_api_status_t st = KB_API_REPLY;
 
     if (kp_deletetopics_request_decode(&req->body, version, &body) != 0) {
@@ -89,12 +69,5 @@ kb_api_status_t kb_api_deletetopics(kb_request_t *req, kp_writer_t *w) {
     }
     int32_t timeout_ms = body.timeout_ms;
     kp_deletetopics_request_clear(&body); /* the operation keeps only frame slices */
-    if (!op) return st;
-    if (!kb_topic_del_op_settled(op)) {
-        if (wait_for_deletion(req, op, timeout_ms)) return KB_API_PENDING;
-        kb_topic_del_op_give_up(op);
-    }
-    if (encode_answer(op, NULL, version, 0, w) != 0) st = KB_API_FAILED;
-    kb_topic_del_op_release(op);
-    return st;
+    return kb_api_topicop_finish(req, w, &topicop, op, timeout_ms, st);
 }

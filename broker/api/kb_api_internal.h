@@ -154,6 +154,32 @@ typedef struct {
  * many megabytes must not turn into a quadratic search on the loop. */
 bool *kb_api_mark_repeated(kb_arena_t *a, kb_api_tp_t *keys, int32_t n, bool spare_first);
 
+/* ------------------------------------------- topic operations (kb_api_topicops.c) */
+
+typedef struct kb_admin_op kb_admin_op_t;
+
+/* True while this broker is the active controller (ctx->is_controller). */
+bool kb_api_is_controller(const kb_api_ctx_t *ctx);
+
+/* What CreateTopics, CreatePartitions and DeleteTopics differ in once
+ * their service started an operation (broker/admin/kb_admin_op.h). */
+typedef struct {
+    /* Encodes op's per-topic results as the response body of version. */
+    int (*encode)(const kb_admin_op_t *op, int16_t version, kp_writer_t *w);
+    /* The message of topics left unsettled when waiting is impossible
+     * (NULL: null). */
+    const char *give_up_why;
+} kb_api_topicop_t;
+
+/* The end of such a handler: with op NULL returns st; when every topic of
+ * op is settled encodes the answer into w, else detaches req and parks op
+ * with its service until its topics settle or timeout_ms passes
+ * (KB_API_PENDING; the answer is then framed and sent from the service's
+ * callback).  Takes over the hold of op.  Returns st, or KB_API_FAILED
+ * when the answer cannot be encoded. */
+kb_api_status_t kb_api_topicop_finish(kb_request_t *req, kp_writer_t *w, const kb_api_topicop_t *t,
+                                      kb_admin_op_t *op, int32_t timeout_ms, kb_api_status_t st);
+
 /* Starts a response frame for req in w: reserves the size and writes the
  * response header of the right version.  Returns the frame's offset in w,
  * to be given to kb_api_response_send(). */

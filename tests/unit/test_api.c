@@ -507,13 +507,13 @@ typedef struct {
     char message[512];
 } answer_t;
 
-static void on_answer(const kb_topic_op_t *op, void *arg) {
+static void on_answer(const kb_admin_op_t *op, void *arg) {
     answer_t *a = arg;
     kp_str_t name;
     const char *why;
     a->calls++;
-    ck_assert_int_eq(kb_topic_op_count(op), 1);
-    kb_topic_op_result(op, 0, &name, &a->error_code, &why);
+    ck_assert_int_eq(kb_admin_op_count(op), 1);
+    kb_admin_op_result(op, 0, &name, &a->error_code, &why);
     snprintf(a->message, sizeof(a->message), "%s", why ? why : "");
 }
 
@@ -531,11 +531,11 @@ static kb_topic_creator_t *creator(void) {
 static void park_creation(kb_topic_creator_t *tc, kp_createtopics_topic_t *topic, const char *name, answer_t *a) {
     *topic = (kp_createtopics_topic_t){.name = kp_str_c(name), .num_partitions = 2, .replication_factor = 1};
     kp_createtopics_request_t body = {1, topic, 60000, false};
-    kb_topic_op_t *op = kb_topic_creator_start(tc, &body);
+    kb_admin_op_t *op = kb_topic_creator_start(tc, &body);
     ck_assert_ptr_nonnull(op);
     ck_assert_int_eq(writes, 1);
-    ck_assert(!kb_topic_op_settled(op)); /* written, no leaders yet */
-    ck_assert_int_eq(kb_topic_op_wait(op, 60000, on_answer, a), 0);
+    ck_assert(!kb_admin_op_settled(op)); /* written, no leaders yet */
+    ck_assert_int_eq(kb_admin_op_wait(op, 60000, on_answer, a), 0);
     ck_assert_int_eq(kb_topic_creator_waiting(tc), 1);
     ck_assert_int_eq(a->calls, 0);
 }
@@ -591,16 +591,16 @@ static int16_t create_now(kb_topic_creator_t *tc, const char *name, const char *
     static char message[512];
     kp_createtopics_topic_t topic = {.name = kp_str_c(name), .num_partitions = 1, .replication_factor = 1};
     kp_createtopics_request_t body = {1, &topic, 1000, false};
-    kb_topic_op_t *op = kb_topic_creator_start(tc, &body);
+    kb_admin_op_t *op = kb_topic_creator_start(tc, &body);
     kp_str_t got;
     int16_t err;
     const char *m;
     ck_assert_ptr_nonnull(op);
-    ck_assert(kb_topic_op_settled(op));
-    kb_topic_op_result(op, 0, &got, &err, &m);
+    ck_assert(kb_admin_op_settled(op));
+    kb_admin_op_result(op, 0, &got, &err, &m);
     snprintf(message, sizeof(message), "%s", m ? m : "");
     *why = message;
-    kb_topic_op_release(op);
+    kb_admin_op_release(op);
     return err;
 }
 

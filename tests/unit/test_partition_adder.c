@@ -117,14 +117,14 @@ typedef struct {
     int16_t codes[MANY];
 } answer_t;
 
-static void on_answer(const kb_grow_op_t *op, void *arg) {
+static void on_answer(const kb_admin_op_t *op, void *arg) {
     answer_t *a = arg;
     a->calls++;
-    a->n = kb_grow_op_count(op);
+    a->n = kb_admin_op_count(op);
     for (int32_t i = 0; i < a->n && i < MANY; i++) {
         kp_str_t name;
         const char *why;
-        kb_grow_op_result(op, i, &name, &a->codes[i], &why);
+        kb_admin_op_result(op, i, &name, &a->codes[i], &why);
         ck_assert_int_eq(why == NULL, a->codes[i] == KP_ERR_NONE);
     }
 }
@@ -133,12 +133,12 @@ START_TEST(duplicates_are_refused_without_a_round) {
     kb_partition_adder_t *pa = adder();
     const char *names[] = {"a", "b", "a"};
     kp_createpartitions_request_t body = body_of(names, 3, 2, false);
-    kb_grow_op_t *op = kb_partition_adder_start(pa, &body);
+    kb_admin_op_t *op = kb_partition_adder_start(pa, &body);
     ck_assert_ptr_null(body.topics); /* taken over */
     ck_assert_int_eq(started, 1);
     ck_assert_str_eq(rounds[0].topic, "b");
     answer_t a = {0};
-    ck_assert_int_eq(kb_grow_op_wait(op, 60000, on_answer, &a), 0);
+    ck_assert_int_eq(kb_admin_op_wait(op, 60000, on_answer, &a), 0);
     complete_first(KC_NONODE, 0, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
     event_base_loop(lf.base, EVLOOP_NONBLOCK);
     ck_assert_int_eq(a.calls, 1);
@@ -163,10 +163,10 @@ static const char *const *many_names(int n) {
 START_TEST(a_window_of_rounds_is_in_flight_at_once) {
     kb_partition_adder_t *pa = adder();
     kp_createpartitions_request_t body = body_of(many_names(40), 40, 2, false);
-    kb_grow_op_t *op = kb_partition_adder_start(pa, &body);
+    kb_admin_op_t *op = kb_partition_adder_start(pa, &body);
     answer_t a = {0};
     ck_assert_int_eq(started, 16);
-    ck_assert_int_eq(kb_grow_op_wait(op, 60000, on_answer, &a), 0);
+    ck_assert_int_eq(kb_admin_op_wait(op, 60000, on_answer, &a), 0);
     while (n_rounds > 0) complete_first(KC_NONODE, 0, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
     event_base_loop(lf.base, EVLOOP_NONBLOCK);
     ck_assert_int_eq(started, 40);
@@ -183,18 +183,18 @@ START_TEST(rounds_completing_inside_the_call_do_not_recurse) {
     kb_partition_adder_t *pa = adder();
     kp_createpartitions_request_t body = body_of(many_names(MANY), MANY, 2, false);
     complete_at_once = KC_NONODE;
-    kb_grow_op_t *op = kb_partition_adder_start(pa, &body);
+    kb_admin_op_t *op = kb_partition_adder_start(pa, &body);
     ck_assert_int_eq(started, MANY);
     ck_assert_int_eq(deepest, 1);
-    ck_assert(kb_grow_op_settled(op));
+    ck_assert(kb_admin_op_settled(op));
     for (int32_t i = 0; i < MANY; i++) {
         kp_str_t name;
         int16_t code;
         const char *why;
-        kb_grow_op_result(op, i, &name, &code, &why);
+        kb_admin_op_result(op, i, &name, &code, &why);
         ck_assert_int_eq(code, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
     }
-    kb_grow_op_release(op);
+    kb_admin_op_release(op);
     kb_partition_adder_free(pa);
 }
 END_TEST
@@ -203,9 +203,9 @@ START_TEST(added_partitions_are_answered_once_the_cache_shows_their_leaders) {
     kb_partition_adder_t *pa = adder();
     const char *names[] = {"grow"};
     kp_createpartitions_request_t body = body_of(names, 1, 3, false);
-    kb_grow_op_t *op = kb_partition_adder_start(pa, &body);
+    kb_admin_op_t *op = kb_partition_adder_start(pa, &body);
     answer_t a = {0};
-    ck_assert_int_eq(kb_grow_op_wait(op, 60000, on_answer, &a), 0);
+    ck_assert_int_eq(kb_admin_op_wait(op, 60000, on_answer, &a), 0);
     cache_topic("grow", 1, true);
     complete_first(KC_OK, 1, 0);
     event_base_loop(lf.base, EVLOOP_NONBLOCK);
@@ -227,11 +227,11 @@ START_TEST(validate_only_is_answered_without_waiting_for_leaders) {
     kb_partition_adder_t *pa = adder();
     const char *names[] = {"grow"};
     kp_createpartitions_request_t body = body_of(names, 1, 3, true);
-    kb_grow_op_t *op = kb_partition_adder_start(pa, &body);
+    kb_admin_op_t *op = kb_partition_adder_start(pa, &body);
     answer_t a = {0};
     ck_assert(rounds[0].validate_only);
     ck_assert_int_eq(rounds[0].n_assigned, -1);
-    ck_assert_int_eq(kb_grow_op_wait(op, 60000, on_answer, &a), 0);
+    ck_assert_int_eq(kb_admin_op_wait(op, 60000, on_answer, &a), 0);
     complete_first(KC_OK, 1, 0);
     event_base_loop(lf.base, EVLOOP_NONBLOCK);
     ck_assert_int_eq(a.calls, 1);
@@ -246,9 +246,9 @@ START_TEST(timeout_answers_added_partitions_without_leaders_7) {
     kb_partition_adder_t *pa = adder();
     const char *names[] = {"one", "two"};
     kp_createpartitions_request_t body = body_of(names, 2, 3, false);
-    kb_grow_op_t *op = kb_partition_adder_start(pa, &body);
+    kb_admin_op_t *op = kb_partition_adder_start(pa, &body);
     answer_t a = {0};
-    ck_assert_int_eq(kb_grow_op_wait(op, 0, on_answer, &a), 0);
+    ck_assert_int_eq(kb_admin_op_wait(op, 0, on_answer, &a), 0);
     complete_first(KC_OK, 1, 0);
     event_base_loop(lf.base, EVLOOP_ONCE);
     ck_assert_int_eq(a.calls, 0); /* "two" is still with ZooKeeper */
@@ -267,9 +267,9 @@ END_TEST
 START_TEST(shutdown_answers_and_late_rounds_change_nothing) {
     kb_partition_adder_t *pa = adder();
     kp_createpartitions_request_t body = body_of(many_names(20), 20, 3, false);
-    kb_grow_op_t *op = kb_partition_adder_start(pa, &body);
+    kb_admin_op_t *op = kb_partition_adder_start(pa, &body);
     answer_t a = {0};
-    ck_assert_int_eq(kb_grow_op_wait(op, 60000, on_answer, &a), 0);
+    ck_assert_int_eq(kb_admin_op_wait(op, 60000, on_answer, &a), 0);
     complete_first(KC_OK, 1, 0); /* t0 waits for leaders, t16 starts */
     kb_partition_adder_shutdown(pa);
     ck_assert_int_eq(a.calls, 1);

@@ -828,9 +828,7 @@ typedef struct alter_args {
     int n_deletes;
 } alter_args_t;
 
-/* Length of the next item of a kafka-configs.sh list: items are separated
- * by commas outside square brackets ("k=[a,b],k2=v"). */
-static size_t list_item_len(const char *s) {
+size_t admin_list_item_len(const char *s) {
     int depth = 0;
     size_t i = 0;
     for (; s[i] && (s[i] != ',' || depth > 0); i++) {
@@ -880,7 +878,7 @@ static int add_one(alter_args_t *c, const char *item, size_t len) {
 
 static int add_list(alter_args_t *c, const char *list) {
     for (const char *p = list;; p++) {
-        size_t len = list_item_len(p);
+        size_t len = admin_list_item_len(p);
         int rc = len > 0 ? add_one(c, p, len) : fail(EXIT_USAGE, "alter-config: empty item in '%s'", list);
         if (rc != EXIT_OK) return rc;
         p += len;

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 #include "coord/kc_model.h"
@@ -112,6 +113,10 @@ int admin_read_configs(admin_t *a, const char *type, const char *name, kc_config
 /* Checks a topic's whole new override set and writes it with its change
  * notification, printing nothing on success. */
 int admin_write_topic_configs(admin_t *a, const char *topic, const kc_config_entry_t *e, int n);
+/* The length of the next item of a kafka-configs.sh list ("k=[a,b],k2=v"):
+ * it ends at a comma outside square brackets, as Kafka's split on
+ * ",(?=[^\]]*(?:\[|$))". */
+size_t admin_list_item_len(const char *s);
 /* Runs the kbroker-admin command argv[0] with its options in argv[1..]. */
 int admin_command(admin_t *a, int argc, char **argv);
 

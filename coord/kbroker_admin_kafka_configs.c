@@ -292,18 +292,6 @@ static int check_supported(const configs_opts_t *o) {
 
 /* --------------------------------------------------------- --add-config */
 
-/* The length of the next item of a --add-config list: it ends at a comma
- * outside square brackets, as Kafka's split on ",(?=[^\]]*(?:\[|$))". */
-static size_t item_len(const char *s) {
-    int depth = 0;
-    size_t i = 0;
-    for (; s[i] && (s[i] != ',' || depth > 0); i++) {
-        if (s[i] == '[') depth++;
-        else if (s[i] == ']' && depth > 0) depth--;
-    }
-    return i;
-}
-
 /* One "key=value" item: exactly one '=' outside brackets; the key trimmed,
  * the value with every '[' and ']' removed, then trimmed. */
 static int parse_item(const char *item, size_t len, kc_config_entry_t *out) {
@@ -338,7 +326,7 @@ static int parse_adds(const char *list, kc_config_entry_t **out, int *n) {
     *n = 0;
     if (*out == NULL) return refuse("out of memory");
     for (const char *p = list;; p++) {
-        size_t len = item_len(p);
+        size_t len = admin_list_item_len(p);
         kc_config_entry_t e = {0};
         int rc = parse_item(p, len, &e);
         if (rc != EXIT_OK) return rc;

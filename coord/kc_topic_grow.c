@@ -48,18 +48,6 @@
 
 /* ---- judging and planning ---- */
 
-static int refuse(int16_t *kafka_error, int16_t code, char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static int refuse(int16_t *kafka_error, int16_t code, char *why, size_t whylen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-    *kafka_error = code;
-    return KC_INVALID;
-}
-
 /* Appends ", id" (or "id" first) to buf as long as it fits. */
 static void append_id(char *buf, size_t size, size_t *used, int32_t id) {
     int w = snprintf(buf + *used, size - *used, "%s%d", *used ? ", " : "", (int)id);
@@ -84,7 +72,7 @@ static int check_brokers_known(const kc_partition_t *lists, int n, const int32_t
             any = true;
         }
     if (!any) return KC_OK;
-    return refuse(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen, "Unknown broker(s) in replica assignment: %s.",
+    return kc_refuse(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen, "Unknown broker(s) in replica assignment: %s.",
                   ids);
 }
 
@@ -97,14 +85,14 @@ static int check_lists(const kc_partition_t *lists, int n, int first, int rf, in
     for (int p = 0; p < n; p++) {
         const kc_partition_t *l = &lists[p];
         if (l->n_replicas == 0)
-            return refuse(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
+            return kc_refuse(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
                           "Cannot have replication factor of 0 for partition id %d.", first + p);
         for (int i = 1; i < l->n_replicas; i++) {
             if (!kc_int32_contains(l->replicas, i, l->replicas[i])) continue;
             char ids[256] = "";
             size_t used = 0;
             for (int j = 0; j < l->n_replicas; j++) append_id(ids, sizeof(ids), &used, l->replicas[j]);
-            return refuse(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
+            return kc_refuse(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
                           "Duplicate brokers not allowed in replica assignment: %s for partition id %d.", ids,
                           first + p);
         }
@@ -115,7 +103,7 @@ static int check_lists(const kc_partition_t *lists, int n, int first, int rf, in
         append_id(rfs, sizeof(rfs), &ru, lists[p].n_replicas);
     }
     if (!pu) return KC_OK;
-    return refuse(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
+    return kc_refuse(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
                   "Inconsistent replication factor between partitions, partition 0 has %d while partitions [%s] have "
                   "replication factors [%s], respectively.", rf, parts, rfs);
 }
@@ -136,7 +124,7 @@ static const kc_partition_t *new_lists(const kc_topic_t *a, bool lists_all, int3
     }
     if (check_brokers_known(lists, n, brokers, n_brokers, err, why, whylen) != KC_OK) return NULL;
     if (n != increment) {
-        refuse(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
+        kc_refuse(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
                "Increasing the number of partitions by %d but %d assignments provided.", (int)increment, n);
         return NULL;
     }
@@ -164,7 +152,7 @@ static int place(const kc_topic_t *cur, int32_t count, const int32_t *brokers, i
     int rf = p0->n_replicas, n = count - cur->n_partitions;
 
     if (rf > n_brokers)
-        return refuse(err, KAFKA_INVALID_REPLICATION_FACTOR, why, whylen,
+        return kc_refuse(err, KAFKA_INVALID_REPLICATION_FACTOR, why, whylen,
                       "Replication factor: %d larger than available brokers: %d.", rf, n_brokers);
     int32_t *flat = calloc((size_t)n * (size_t)rf, sizeof(*flat));
     kc_partition_t *lists = calloc((size_t)n, sizeof(*lists));
@@ -192,16 +180,16 @@ int kc_topic_plan_growth(const kc_topic_t *cur, const char *name, int32_t count,
         return KC_ERR;
     }
     if (kc_topic_is_internal(name))
-        return refuse(err, KAFKA_INVALID_PARTITIONS, why, whylen,
+        return kc_refuse(err, KAFKA_INVALID_PARTITIONS, why, whylen,
                       "The number of partitions for the internal topic %s cannot be changed: it decides which "
                       "partition holds each group's or transaction's state.", name);
     if (count < old)
-        return refuse(err, KAFKA_INVALID_PARTITIONS, why, whylen,
+        return kc_refuse(err, KAFKA_INVALID_PARTITIONS, why, whylen,
                       "Topic currently has %d partitions, which is higher than the requested %d.", (int)old, (int)count);
     if (count == old)
-        return refuse(err, KAFKA_INVALID_PARTITIONS, why, whylen, "Topic already has %d partitions.", (int)old);
+        return kc_refuse(err, KAFKA_INVALID_PARTITIONS, why, whylen, "Topic already has %d partitions.", (int)old);
     if (count > KC_TOPIC_MAX_PARTITIONS)
-        return refuse(err, KAFKA_INVALID_PARTITIONS, why, whylen,
+        return kc_refuse(err, KAFKA_INVALID_PARTITIONS, why, whylen,
                       "%d partitions cannot fit in the topic znode: ZooKeeper refuses requests over its 1 MiB limit "
                       "(jute.maxbuffer), which allows at most %d partitions even with the shortest ids",
                       (int)count, KC_TOPIC_MAX_PARTITIONS);

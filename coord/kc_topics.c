@@ -31,10 +31,7 @@
 
 /* ---- planning ---- */
 
-static int plan_fail(int16_t *kafka_error, int16_t code, char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static int plan_fail(int16_t *kafka_error, int16_t code, char *why, size_t whylen, const char *fmt, ...) {
+int kc_refuse(int16_t *kafka_error, int16_t code, char *why, size_t whylen, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, whylen, fmt, ap);
@@ -46,23 +43,23 @@ static int plan_fail(int16_t *kafka_error, int16_t code, char *why, size_t whyle
 static int check_assignment(const kc_topic_t *a, const int32_t *live, int n_live, int16_t *err, char *why,
                             size_t whylen) {
     if (a->n_partitions <= 0)
-        return plan_fail(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen, "replica assignment lists no partitions");
+        return kc_refuse(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen, "replica assignment lists no partitions");
     int rf = a->partitions[0].n_replicas;
     for (int p = 0; p < a->n_partitions; p++) {
         const kc_partition_t *part = &a->partitions[p];
         if (part->n_replicas <= 0)
-            return plan_fail(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
+            return kc_refuse(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
                              "partition %d is assigned to no broker", p);
         if (part->n_replicas != rf)
-            return plan_fail(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
+            return kc_refuse(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
                              "partition %d has %d replicas but partition 0 has %d", p, part->n_replicas, rf);
         for (int i = 0; i < part->n_replicas; i++) {
             int32_t b = part->replicas[i];
             if (kc_int32_contains(part->replicas, i, b))
-                return plan_fail(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
+                return kc_refuse(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
                                  "partition %d lists broker %d twice", p, (int)b);
             if (!kc_int32_contains(live, n_live, b))
-                return plan_fail(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
+                return kc_refuse(err, KAFKA_INVALID_REPLICA_ASSIGNMENT, why, whylen,
                                  "partition %d is assigned to unknown broker %d", p, (int)b);
         }
     }
@@ -117,7 +114,7 @@ static int check_znode_size(kc_topic_t *t, int16_t *kafka_error, char *why, size
     if (size <= KC_ZK_MAX_REQUEST_BYTES) return KC_OK;
     int partitions = t->n_partitions, rf = t->partitions[0].n_replicas;
     kc_topic_clear(t);
-    return plan_fail(kafka_error, KAFKA_INVALID_PARTITIONS, why, whylen,
+    return kc_refuse(kafka_error, KAFKA_INVALID_PARTITIONS, why, whylen,
                      "%d partitions with replication factor %d make the topic znode a %zu-byte ZooKeeper request; "
                      "ZooKeeper refuses requests over its 1 MiB limit (jute.maxbuffer, %d bytes): use fewer partitions",
                      partitions, rf, size, KC_ZK_MAX_REQUEST_BYTES);
@@ -139,18 +136,18 @@ int kc_topic_plan(const char *name, int32_t partitions, int32_t rf, const kc_top
         partitions = assignment->n_partitions;
         rf = assignment->partitions[0].n_replicas;
     } else if (partitions <= 0) {
-        return plan_fail(kafka_error, KAFKA_INVALID_PARTITIONS, why, whylen, "number of partitions must be larger than 0");
+        return kc_refuse(kafka_error, KAFKA_INVALID_PARTITIONS, why, whylen, "number of partitions must be larger than 0");
     } else if (partitions > KC_TOPIC_MAX_PARTITIONS) {
-        return plan_fail(kafka_error, KAFKA_INVALID_PARTITIONS, why, whylen,
+        return kc_refuse(kafka_error, KAFKA_INVALID_PARTITIONS, why, whylen,
                          "%d partitions cannot fit in the topic znode: ZooKeeper refuses requests over its "
                          "1 MiB limit (jute.maxbuffer, %d bytes), which allows at most %d partitions even "
                          "with the shortest ids",
                          (int)partitions, KC_ZK_MAX_REQUEST_BYTES, KC_TOPIC_MAX_PARTITIONS);
     } else if (rf <= 0) {
-        return plan_fail(kafka_error, KAFKA_INVALID_REPLICATION_FACTOR, why, whylen,
+        return kc_refuse(kafka_error, KAFKA_INVALID_REPLICATION_FACTOR, why, whylen,
                          "replication factor must be larger than 0");
     } else if (rf > n_live) {
-        return plan_fail(kafka_error, KAFKA_INVALID_REPLICATION_FACTOR, why, whylen,
+        return kc_refuse(kafka_error, KAFKA_INVALID_REPLICATION_FACTOR, why, whylen,
                          "replication factor %d larger than available brokers %d", (int)rf, n_live);
     }
     out->name = strdup(name);
@@ -215,7 +212,7 @@ int kc_topic_check_new(const char *name, int n_topics, kc_topic_name_at_fn name_
     for (int i = 0; i < n_topics; i++) {
         const char *other = name_at(i, arg);
         if (kc_topic_names_collide(name, other))
-            return plan_fail(kafka_error, KAFKA_INVALID_TOPIC_EXCEPTION, why, whylen,
+            return kc_refuse(kafka_error, KAFKA_INVALID_TOPIC_EXCEPTION, why, whylen,
                              "Topic '%s' collides with existing topic '%s'", name, other);
     }
     return KC_OK;

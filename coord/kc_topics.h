@@ -22,6 +22,12 @@
 /* Length of kc_json_topic_encode(t), computed without encoding. */
 size_t kc_topic_znode_size(const kc_topic_t *t);
 
+/* Writes a one-line reason to why and code to *kafka_error, and returns
+ * KC_INVALID: the refusal of kc_topic_plan's and kc_topic_grow's checks,
+ * which `return kc_refuse(...)`. */
+int kc_refuse(int16_t *kafka_error, int16_t code, char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 /*
  * Checks a request to create topic `name`.  Either assignment is given
  * (explicit --replica-assignment: n_partitions lists, all the same length,

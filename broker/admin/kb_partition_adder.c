@@ -323,7 +323,8 @@ kb_admin_op_t *kb_partition_adder_start(kb_partition_adder_t *pa, kp_createparti
 
     if (!op) return NULL;
     if (refuse_duplicates(op) != 0) {
-        for (int32_t i = 0; i < op->n_slots; i++) kb_admin_slot_final(&op->slots[i], KP_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
+        for (int32_t i = 0; i < op->n_slots; i++)
+            kb_admin_slot_final(&op->slots[i], KP_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
         return op;
     }
     start_more(op);

@@ -29,8 +29,9 @@ void kp_reader_init(kp_reader_t *r, const void *buf, size_t len) {
 
 size_t kp_reader_left(const kp_reader_t *r) { return (size_t)(r->end - r->p); }
 
-void kp_reader_fail(kp_reader_t *r, int err) {
+int kp_reader_fail(kp_reader_t *r, int err) {
     if (!r->err) r->err = err;
+    return r->err;
 }
 
 void *kp_reader_calloc(kp_reader_t *r, int32_t n, size_t size) {
@@ -268,8 +269,9 @@ void kp_writer_reset(kp_writer_t *w) {
     w->err = KP_BUF_OK;
 }
 
-static void writer_fail(kp_writer_t *w, int err) {
+int kp_writer_fail(kp_writer_t *w, int err) {
     if (!w->err) w->err = err;
+    return w->err;
 }
 
 /* Doubles the capacity until n more bytes fit. */
@@ -291,7 +293,7 @@ uint8_t *kp_write_space(kp_writer_t *w, size_t n) {
 
     if (w->err) return NULL;
     if ((!w->buf || w->cap - w->len < n) && writer_grow(w, n) != KP_BUF_OK) {
-        writer_fail(w, KP_BUF_NOMEM);
+        kp_writer_fail(w, KP_BUF_NOMEM);
         return NULL;
     }
     p = w->buf + w->len;
@@ -355,7 +357,7 @@ size_t kp_varint_size(int32_t v) { return kp_uvarint_size(zigzag32(v)); }
 /* Classic blob: int16 or int32 length (-1 = null), then the bytes. */
 static void write_blob(kp_writer_t *w, const void *p, int64_t len, int64_t max, bool wide) {
     if (len > max) {
-        writer_fail(w, KP_BUF_INVALID);
+        kp_writer_fail(w, KP_BUF_INVALID);
         return;
     }
     if (len < 0) len = KP_NULL_LEN;
@@ -369,7 +371,7 @@ static void write_blob(kp_writer_t *w, const void *p, int64_t len, int64_t max, 
 /* Compact blob: unsigned varint N+1 (0 = null), then the bytes. */
 static void write_compact_blob(kp_writer_t *w, const void *p, int64_t len) {
     if (len > INT32_MAX - 1) {
-        writer_fail(w, KP_BUF_INVALID);
+        kp_writer_fail(w, KP_BUF_INVALID);
         return;
     }
     kp_write_uvarint(w, len < 0 ? 0 : (uint32_t)len + 1);

@@ -66,8 +66,9 @@ size_t kp_reader_left(const kp_reader_t *r);
 /* Sets KP_BUF_TRAILING unless every byte has been read (and no error yet);
  * returns r->err. */
 int kp_reader_expect_end(kp_reader_t *r);
-/* Marks the reader failed with err (a KP_BUF_* value) unless it already is. */
-void kp_reader_fail(kp_reader_t *r, int err);
+/* Marks the reader failed with err (a KP_BUF_* value) unless it already is;
+ * returns r->err. */
+int kp_reader_fail(kp_reader_t *r, int err);
 /* n zeroed elements of size bytes for what a decoder reads, once the count
  * has been checked against the bytes left (kp_read_array_count); NULL for
  * n <= 0, and NULL with r failed (KP_BUF_NOMEM) when out of memory. */
@@ -145,6 +146,9 @@ void kp_writer_init(kp_writer_t *w);
 void kp_writer_free(kp_writer_t *w);
 /* Forgets the contents and the error but keeps the buffer for reuse. */
 void kp_writer_reset(kp_writer_t *w);
+/* Marks the writer failed with err (a KP_BUF_* value) unless it already is;
+ * returns w->err. */
+int kp_writer_fail(kp_writer_t *w, int err);
 /* Makes room for n more bytes; returns a pointer to them (NULL on failure,
  * with err set).  The bytes count as written. */
 uint8_t *kp_write_space(kp_writer_t *w, size_t n);

@@ -36,16 +36,6 @@ const char *kp_config_source_name(int8_t source) {
     return source_names[source];
 }
 
-static int bad_version_w(kp_writer_t *w) {
-    if (!w->err) w->err = KP_BUF_INVALID;
-    return w->err;
-}
-
-static int bad_version_r(kp_reader_t *r) {
-    kp_reader_fail(r, KP_BUF_INVALID);
-    return r->err;
-}
-
 static int32_t nonneg(int32_t n) { return n < 0 ? 0 : n; }
 
 /* -------------------------------------------------------- DescribeConfigs */
@@ -56,7 +46,7 @@ static bool describe_version_ok(int16_t v) {
 
 int kp_client_describeconfigs_request_encode(kp_writer_t *w, int16_t version,
                                              const kp_describeconfigs_request_t *req) {
-    if (!describe_version_ok(version)) return bad_version_w(w);
+    if (!describe_version_ok(version)) return kp_writer_fail(w, KP_BUF_INVALID);
     kp_write_array_count(w, nonneg(req->n_resources));
     for (int32_t i = 0; i < req->n_resources; i++) {
         const kp_describeconfigs_resource_t *res = &req->resources[i];
@@ -104,7 +94,7 @@ static void decode_result(kp_reader_t *r, kp_client_describeconfigs_result_t *re
 int kp_client_describeconfigs_response_decode(kp_reader_t *r, int16_t version,
                                               kp_client_describeconfigs_response_t *resp) {
     *resp = (kp_client_describeconfigs_response_t){0};
-    if (!describe_version_ok(version)) return bad_version_r(r);
+    if (!describe_version_ok(version)) return kp_reader_fail(r, KP_BUF_INVALID);
     resp->throttle_time_ms = kp_read_int32(r);
     int32_t n = kp_read_array_count(r, DESCRIBE_RESULT_MIN);
     resp->results = kp_reader_calloc(r, n, sizeof(*resp->results));
@@ -125,7 +115,7 @@ void kp_client_describeconfigs_response_clear(kp_client_describeconfigs_response
 /* ----------------------------------------------------------- AlterConfigs */
 
 int kp_client_alterconfigs_request_encode(kp_writer_t *w, int16_t version, const kp_alterconfigs_request_t *req) {
-    if (version < 0 || version > KP_ALTERCONFIGS_VERSION_MAX) return bad_version_w(w);
+    if (version < 0 || version > KP_ALTERCONFIGS_VERSION_MAX) return kp_writer_fail(w, KP_BUF_INVALID);
     kp_write_array_count(w, nonneg(req->n_resources));
     for (int32_t i = 0; i < req->n_resources; i++) {
         const kp_alterconfigs_resource_t *res = &req->resources[i];
@@ -143,7 +133,7 @@ int kp_client_alterconfigs_request_encode(kp_writer_t *w, int16_t version, const
 
 int kp_client_alterconfigs_response_decode(kp_reader_t *r, int16_t version, kp_client_alterconfigs_response_t *resp) {
     *resp = (kp_client_alterconfigs_response_t){0};
-    if (version < 0 || version > KP_ALTERCONFIGS_VERSION_MAX) return bad_version_r(r);
+    if (version < 0 || version > KP_ALTERCONFIGS_VERSION_MAX) return kp_reader_fail(r, KP_BUF_INVALID);
     resp->throttle_time_ms = kp_read_int32(r);
     int32_t n = kp_read_array_count(r, ALTER_RESULT_MIN);
     resp->responses = kp_reader_calloc(r, n, sizeof(*resp->responses));
@@ -166,7 +156,7 @@ void kp_client_alterconfigs_response_clear(kp_client_alterconfigs_response_t *re
 /* ------------------------------------------------------------ ApiVersions */
 
 int kp_client_apiversions_request_encode(kp_writer_t *w, int16_t version) {
-    if (version < 0 || version >= KP_APIVERSIONS_FLEX_FROM) return bad_version_w(w);
+    if (version < 0 || version >= KP_APIVERSIONS_FLEX_FROM) return kp_writer_fail(w, KP_BUF_INVALID);
     return w->err;
 }
 
@@ -174,7 +164,7 @@ int kp_client_apiversions_response_decode(kp_reader_t *r, int16_t version, kp_cl
     bool flex = kp_is_flexible(version, KP_APIVERSIONS_FLEX_FROM);
 
     *resp = (kp_client_apiversions_response_t){0};
-    if (version < 0 || version > KP_APIVERSIONS_VERSION_MAX) return bad_version_r(r);
+    if (version < 0 || version > KP_APIVERSIONS_VERSION_MAX) return kp_reader_fail(r, KP_BUF_INVALID);
     resp->error_code = kp_read_int16(r);
     int32_t n = kp_read_array_count_flex(r, flex, APIVERSION_MIN + (flex ? 1 : 0));
     resp->api_keys = kp_reader_calloc(r, n, sizeof(*resp->api_keys));

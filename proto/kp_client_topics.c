@@ -18,17 +18,6 @@ static size_t tags_min(bool flex) { return flex ? 1 : 0; }
 static bool version_ok(int16_t version, int16_t max) { return version >= 0 && version <= max; }
 static int32_t nonneg(int32_t n) { return n < 0 ? 0 : n; }
 
-/* Refuses a version outside 0..max on either side; returns the error. */
-static int bad_version_w(kp_writer_t *w) {
-    if (!w->err) w->err = KP_BUF_INVALID;
-    return w->err;
-}
-
-static int bad_version_r(kp_reader_t *r) {
-    kp_reader_fail(r, KP_BUF_INVALID);
-    return r->err;
-}
-
 /* ------------------------------------------------------------ CreateTopics */
 
 static void encode_creatable_topic(kp_writer_t *w, const kp_createtopics_topic_t *t) {
@@ -48,7 +37,7 @@ static void encode_creatable_topic(kp_writer_t *w, const kp_createtopics_topic_t
 }
 
 int kp_client_createtopics_request_encode(kp_writer_t *w, int16_t version, const kp_createtopics_request_t *req) {
-    if (!version_ok(version, KP_CLIENT_CREATETOPICS_VERSION_MAX)) return bad_version_w(w);
+    if (!version_ok(version, KP_CLIENT_CREATETOPICS_VERSION_MAX)) return kp_writer_fail(w, KP_BUF_INVALID);
     kp_write_array_count(w, nonneg(req->n_topics));
     for (int32_t i = 0; i < req->n_topics; i++) encode_creatable_topic(w, &req->topics[i]);
     kp_write_int32(w, req->timeout_ms);
@@ -58,7 +47,7 @@ int kp_client_createtopics_request_encode(kp_writer_t *w, int16_t version, const
 
 int kp_client_createtopics_response_decode(kp_reader_t *r, int16_t version, kp_client_createtopics_response_t *resp) {
     *resp = (kp_client_createtopics_response_t){0};
-    if (!version_ok(version, KP_CLIENT_CREATETOPICS_VERSION_MAX)) return bad_version_r(r);
+    if (!version_ok(version, KP_CLIENT_CREATETOPICS_VERSION_MAX)) return kp_reader_fail(r, KP_BUF_INVALID);
     if (version >= 2) resp->throttle_time_ms = kp_read_int32(r);
     /* name and error code at least; v1+ adds a nullable message. */
     int32_t n = kp_read_array_count(r, 2 + 2 + (version >= 1 ? 2 : 0));
@@ -84,7 +73,7 @@ int kp_client_deletetopics_request_encode(kp_writer_t *w, int16_t version,
                                           const kp_client_deletetopics_request_t *req) {
     bool flex = kp_is_flexible(version, KP_DELETETOPICS_FLEX_FROM);
 
-    if (!version_ok(version, KP_DELETETOPICS_VERSION_MAX)) return bad_version_w(w);
+    if (!version_ok(version, KP_DELETETOPICS_VERSION_MAX)) return kp_writer_fail(w, KP_BUF_INVALID);
     kp_write_array_count_flex(w, flex, nonneg(req->n_topic_names));
     for (int32_t i = 0; i < req->n_topic_names; i++) kp_write_str_flex(w, flex, kp_str_nonnull(req->topic_names[i]));
     kp_write_int32(w, req->timeout_ms);
@@ -96,7 +85,7 @@ int kp_client_deletetopics_response_decode(kp_reader_t *r, int16_t version, kp_c
     bool flex = kp_is_flexible(version, KP_DELETETOPICS_FLEX_FROM);
 
     *resp = (kp_client_deletetopics_response_t){0};
-    if (!version_ok(version, KP_DELETETOPICS_VERSION_MAX)) return bad_version_r(r);
+    if (!version_ok(version, KP_DELETETOPICS_VERSION_MAX)) return kp_reader_fail(r, KP_BUF_INVALID);
     if (version >= 1) resp->throttle_time_ms = kp_read_int32(r);
     int32_t n = kp_read_array_count_flex(r, flex, str_min(flex) + 2 + tags_min(flex));
     resp->responses = kp_reader_calloc(r, n, sizeof(*resp->responses));
@@ -134,7 +123,7 @@ int kp_client_createpartitions_request_encode(kp_writer_t *w, int16_t version,
                                               const kp_client_createpartitions_request_t *req) {
     bool flex = kp_is_flexible(version, KP_CREATEPARTITIONS_FLEX_FROM);
 
-    if (!version_ok(version, KP_CREATEPARTITIONS_VERSION_MAX)) return bad_version_w(w);
+    if (!version_ok(version, KP_CREATEPARTITIONS_VERSION_MAX)) return kp_writer_fail(w, KP_BUF_INVALID);
     kp_write_array_count_flex(w, flex, nonneg(req->n_topics));
     for (int32_t i = 0; i < req->n_topics; i++) encode_partitions_topic(w, flex, &req->topics[i]);
     kp_write_int32(w, req->timeout_ms);
@@ -148,7 +137,7 @@ int kp_client_createpartitions_response_decode(kp_reader_t *r, int16_t version,
     bool flex = kp_is_flexible(version, KP_CREATEPARTITIONS_FLEX_FROM);
 
     *resp = (kp_client_createpartitions_response_t){0};
-    if (!version_ok(version, KP_CREATEPARTITIONS_VERSION_MAX)) return bad_version_r(r);
+    if (!version_ok(version, KP_CREATEPARTITIONS_VERSION_MAX)) return kp_reader_fail(r, KP_BUF_INVALID);
     resp->throttle_time_ms = kp_read_int32(r);
     /* name, error code, nullable message (an int16 -1, or one compact byte). */
     int32_t n = kp_read_array_count_flex(r, flex, 2 * str_min(flex) + 2 + tags_min(flex));

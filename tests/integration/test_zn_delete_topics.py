@@ -90,7 +90,8 @@ def parse_delete_topics_response(frame, version):
 def delete_topics(broker, names, timeout_ms=TIMEOUT_S * 1000, version=1):
     s = h.connect(broker.port, timeout=TIMEOUT_S + 15)
     try:
-        s.sendall(h.kafka_request(20, version, 7, delete_topics_body(names, timeout_ms, version)))
+        s.sendall(h.kafka_request(20, version, 7, delete_topics_body(names, timeout_ms, version),
+                                  flexible_header=version >= 4))
         return parse_delete_topics_response(h.recv_frame(s), version)
     finally:
         s.close()
@@ -231,3 +232,160 @@ def test_the_same_name_created_again_is_empty(cluster):
         reports = h.ck_produce(h.ck_producer(cluster.bootstrap(), acks="all"),
                                [h.Rec(topic, 0, None, b"k", b"fresh", (), None)])
     assert reports[0][1] is None and reports[0][0].offset == 0, reports
+
+
+# -- DeleteTopics ---------------------------------------------------------------
+
+def test_kafka_python_admin_deletes_a_topic(cluster):
+    import logging
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import UnknownTopicOrPartitionError
+    logging.getLogger("kafka").setLevel(logging.ERROR)
+    cluster.create_topic("kp-gone", partitions=2, rf=2)
+    ka = KafkaAdminClient(bootstrap_servers=cluster.bootstrap().split(","), api_version_auto_timeout_ms=15000,
+                          request_timeout_ms=(TIMEOUT_S + 15) * 1000)
+    try:
+        with h.step("KafkaAdminClient.delete_topics([kp-gone])"):
+            resp = ka.delete_topics(["kp-gone"], timeout_ms=TIMEOUT_S * 1000)
+        assert [tuple(t) for t in resp.topic_error_codes] == [("kp-gone", NONE)], resp
+        # Answered once the topic znode was gone: its name is free again.
+        assert znodes_left(cluster, "kp-gone") == []
+        with h.step("KafkaAdminClient.delete_topics([never-was]) raises UnknownTopicOrPartitionError"):
+            with pytest.raises(UnknownTopicOrPartitionError):
+                ka.delete_topics(["never-was"], timeout_ms=TIMEOUT_S * 1000)
+    finally:
+        ka.close()
+    wait_deleted_everywhere(cluster, "kp-gone")
+
+
+def test_confluent_admin_deletes_topics(cluster):
+    from confluent_kafka import KafkaError
+    from confluent_kafka.admin import AdminClient
+    cluster.create_topic("ck-gone-a", partitions=3, rf=3)
+    cluster.create_topic("ck-gone-b", partitions=1, rf=1)
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap()})
+    with h.step("AdminClient.delete_topics([ck-gone-a, ck-gone-b, ck-never])"):
+        futures = admin.delete_topics(["ck-gone-a", "ck-gone-b", "ck-never"], operation_timeout=TIMEOUT_S,
+                                      request_timeout=TIMEOUT_S + 15)
+        got = {}
+        for name, f in futures.items():
+            try:
+                got[name] = f.result(timeout=TIMEOUT_S + 30)
+            except Exception as e:  # noqa: BLE001 - the KafkaException is the answer
+                got[name] = e.args[0].code()
+    assert got == {"ck-gone-a": None, "ck-gone-b": None, "ck-never": KafkaError.UNKNOWN_TOPIC_OR_PART}, got
+    for t in ("ck-gone-a", "ck-gone-b"):
+        wait_deleted_everywhere(cluster, t)
+
+
+def test_raw_delete_topics_answers_as_kafka(cluster):
+    cluster.create_topic("raw-gone", partitions=2, rf=2)
+    cluster.create_topic("raw-later", partitions=1, rf=3)
+    ctl = controller_broker(cluster)
+    with h.step("DeleteTopics to a broker that is not the controller: 41 for every topic"):
+        assert delete_topics(other_broker(cluster, ctl.id), ["raw-gone", "x"]) == \
+            [("raw-gone", NOT_CONTROLLER), ("x", NOT_CONTROLLER)]
+    assert cluster.topic("raw-gone") is not None
+    with h.step("DeleteTopics v4 (flexible) to the controller: 0 once gone, 3 for an unknown name"):
+        assert delete_topics(ctl, ["raw-gone", "no-such-topic"], version=4) == \
+            [("raw-gone", NONE), ("no-such-topic", UNKNOWN_TOPIC)]
+    assert znodes_left(cluster, "raw-gone") == []
+    with h.step("timeout_ms 0: 7 at once, and the deletion goes on"):
+        assert delete_topics(ctl, ["raw-later"], timeout_ms=0, version=0) == [("raw-later", REQUEST_TIMED_OUT)]
+    wait_deleted_everywhere(cluster, "raw-later")
+    with h.step("the name is free again once the deletion is complete"):
+        r = cluster.admin("create-topic", "--topic", "raw-later", "--partitions", 1, "--replication-factor", 1)
+        assert r.returncode == 0, r.stderr
+
+
+# -- delete.topic.enable=false ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def no_delete(make_cluster):
+    c = make_cluster(chroot="/no-delete")
+    with h.step("a second cluster (chroot /no-delete): broker 11 with delete.topic.enable=false"):
+        c.start_brokers([11], extra={**EXTRA, "delete.topic.enable": "false"})
+        c.wait_controller()
+    return c
+
+
+def test_deletion_disabled_refuses_and_removes_the_marker(no_delete):
+    from confluent_kafka import KafkaError
+    from confluent_kafka.admin import AdminClient
+    c = no_delete
+    c.create_topic("kept", partitions=2, rf=1)
+    b = c.brokers[11]
+    with h.step("DeleteTopics: 73 TOPIC_DELETION_DISABLED from v3, 42 INVALID_REQUEST before; no marker"):
+        assert delete_topics(b, ["kept"], version=3) == [("kept", TOPIC_DELETION_DISABLED)]
+        assert delete_topics(b, ["kept"], version=1) == [("kept", INVALID_REQUEST)]
+        assert c.get("/admin/delete_topics/kept") is None
+    with h.step("AdminClient.delete_topics([kept]) fails: INVALID_REQUEST, librdkafka sending v1"):
+        admin = AdminClient({"bootstrap.servers": c.bootstrap()})
+        f = admin.delete_topics(["kept"], operation_timeout=TIMEOUT_S, request_timeout=TIMEOUT_S + 15)["kept"]
+        with pytest.raises(Exception) as e:
+            f.result(timeout=TIMEOUT_S + 30)
+        assert e.value.args[0].code() == KafkaError.INVALID_REQUEST
+    with h.step("kbroker-admin delete-topic --wait: marked, then the controller removes the marker"):
+        r = c.admin("delete-topic", "--topic", "kept", "--wait", "--timeout", TIMEOUT_S)
+    assert r.returncode == 7, r
+    assert r.stdout.startswith("Topic kept is marked for deletion.\n")
+    assert "delete.topic.enable is false" in r.stderr
+    assert c.get("/admin/delete_topics/kept") is None
+    assert c.topic("kept") is not None and sorted(partition_dirs(b, "kept")) == ["kept-0", "kept-1"]
+    assert "delete.topic.enable is false: removing the marker" in b.process.log_text()
+
+
+# -- a controller killed mid-deletion -----------------------------------------------
+
+def live_dirs(broker, topic):
+    """The topic's partition dirs not renamed for deletion."""
+    return [d for d in partition_dirs(broker, topic) if not DELETE_DIR.match(d)]
+
+
+def test_new_controller_finishes_a_deletion_its_predecessor_began(cluster):
+    topic = "survivor"
+    cluster.create_topic(topic, partitions=3, rf=3)
+    h.ck_produce(h.ck_producer(cluster.bootstrap(), acks="all"),
+                 [h.Rec(topic, p, None, None, b"r", (), None) for p in range(3)])
+    ctl = controller_broker(cluster)
+    down = other_broker(cluster, ctl.id)
+    third = next(b for b in cluster.brokers.values() if b.id not in (ctl.id, down.id))
+    with h.step(f"broker {down.id} (a replica of every partition) goes down"):
+        down.stop()
+        h.wait_until(lambda: down.id not in cluster.registered_ids(), TIMEOUT_S, f"broker {down.id} to leave")
+    with h.step("kbroker-admin delete-topic --topic survivor: the live replicas go, the deletion waits"):
+        r = cluster.admin("delete-topic", "--topic", topic)
+        assert r.returncode == 0, r.stderr
+        h.wait_until(lambda: not live_dirs(ctl, topic) and not live_dirs(third, topic), TIMEOUT_S,
+                     f"brokers {ctl.id} and {third.id} to delete their replicas")
+    assert cluster.topic(topic) is not None and cluster.get(f"/admin/delete_topics/{topic}") is not None
+    assert len(live_dirs(down, topic)) == 3
+    with h.step("meanwhile the name cannot be created again (it still exists, as in Kafka)"):
+        r = cluster.admin("create-topic", "--topic", topic, "--partitions", 1, "--replication-factor", 1)
+        assert r.returncode == 3, r
+    with h.step(f"kill -9 the controller (broker {ctl.id}); broker {third.id} takes over"):
+        old = ctl.registration()[1]
+        ctl.kill9()
+        cluster.wait_controller(among=[third.id])
+    with h.step(f"broker {down.id} and then broker {ctl.id} start again: the deletion completes"):
+        down.start()
+        down.wait_registered(TIMEOUT_S)
+        ctl.start()
+        ctl.wait_registered(TIMEOUT_S, newer_than=old.czxid)
+        wait_deleted_everywhere(cluster, topic)
+    assert "deleting topic survivor" in third.process.log_text()
+
+
+def test_a_leftover_delete_dir_is_removed_at_start(cluster):
+    b = cluster.brokers[BROKERS[-1]]
+    with h.step(f"stop broker {b.id} and leave a renamed partition dir in its log dir"):
+        b.stop()
+        left = b.log_dir / ("leftover-0." + "0123456789abcdef" * 2 + "-delete")
+        left.mkdir()
+        (left / "00000000000000000000.log").write_bytes(b"x" * 100)
+    with h.step(f"start broker {b.id}: the dir is gone before it serves"):
+        old = cluster.get(f"/brokers/ids/{b.id}")
+        b.start()
+        b.wait_registered(TIMEOUT_S, newer_than=old[1].czxid if old else None)
+    assert not left.exists()
+    assert f"deleted {left}" in b.process.log_text()

@@ -16,7 +16,7 @@ check_PROGRAMS += tests/unit/test_proto
 tests_unit_test_proto_SOURCES = tests/unit/test_proto.c tests/unit/test_buf.c \
 	tests/unit/test_apiversions.c tests/unit/test_metadata.c tests/unit/test_batch.c \
 	tests/unit/test_produce.c tests/unit/test_fetch.c tests/unit/test_listoffsets.c \
-	tests/unit/test_createtopics.c tests/unit/test_configs.c tests/unit/test_deleterecords.c \
+	tests/unit/test_createtopics.c tests/unit/test_configs.c tests/unit/test_deleterecords.c tests/unit/test_deletetopics.c \
 	tests/unit/test_group.c tests/unit/test_group_records.c tests/unit/test_offsets.c tests/unit/test_groupadmin.c tests/unit/test_client_codecs.c \
 	tests/unit/test_initproducerid.c tests/unit/test_codec.c tests/unit/test_records.c tests/unit/test_rpc.c \
 	tests/unit/batchfix.c tests/unit/batchfix.h tests/unit/protofix.h tests/unit/unit.h

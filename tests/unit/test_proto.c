@@ -2,6 +2,6 @@
 #include "tests/unit/unit.h"
 
 int main(void) {
-    Suite *suites[] = {buf_suite(), apiversions_suite(), metadata_suite(), batch_suite(), produce_suite(), fetch_suite(), listoffsets_suite(), createtopics_suite(), configs_suite(), deleterecords_suite(), group_suite(), group_records_suite(), offsets_suite(), groupadmin_suite(), client_codecs_suite(), initproducerid_suite(), codec_suite(), records_suite(), rpc_suite(), NULL};
+    Suite *suites[] = {buf_suite(), apiversions_suite(), metadata_suite(), batch_suite(), produce_suite(), fetch_suite(), listoffsets_suite(), createtopics_suite(), configs_suite(), deleterecords_suite(), deletetopics_suite(), group_suite(), group_records_suite(), offsets_suite(), groupadmin_suite(), client_codecs_suite(), initproducerid_suite(), codec_suite(), records_suite(), rpc_suite(), NULL};
     return unit_run(suites);
 }

@@ -29,6 +29,7 @@ Suite *logcreate_suite(void);
 Suite *createtopics_suite(void);
 Suite *configs_suite(void);
 Suite *deleterecords_suite(void);
+Suite *deletetopics_suite(void);
 Suite *group_suite(void);
 Suite *initproducerid_suite(void);
 Suite *group_records_suite(void);

@@ -16,7 +16,8 @@ PID instead of closing them in its own.  The test starts it with
 
 Producer errors are delivery reports and produce() refusals; consumer
 errors are what poll() returns and the client's error callback.  The
-producer writes continuously (acks=all, message.timeout.ms 15 s); the
+producer writes continuously (acks=all, message.timeout.ms 15 s, a topic
+missing from Metadata for 3 s counts as deleted); the
 consumer reads every partition from offset 0 (assign, no commits).
 """
 import json
@@ -75,8 +76,11 @@ def consume(consumer):
 def main():
     cfg = json.loads(sys.argv[1])
     common = {"bootstrap.servers": cfg["bootstrap"], "topic.metadata.refresh.interval.ms": 1000}
+    # topic.metadata.propagation.max.ms: how long librdkafka still believes
+    # in a topic Metadata no longer lists (30 s by default) before it fails
+    # its records UNKNOWN_TOPIC_OR_PART.
     producer = Producer({**common, "linger.ms": 5, "acks": "all", "message.timeout.ms": 15000,
-                         "error_cb": lambda e: report("producer", e)})
+                         "topic.metadata.propagation.max.ms": 3000, "error_cb": lambda e: report("producer", e)})
     consumer = Consumer({**common, "group.id": cfg["topic"] + "-readers", "auto.offset.reset": "earliest",
                          "enable.auto.commit": False, "error_cb": lambda e: report("consumer", e)})
     consumer.assign([TopicPartition(cfg["topic"], p, 0) for p in range(cfg["partitions"])])

@@ -165,6 +165,11 @@ typedef struct kb_control_deps {
      * through the view feeds).  NULL: no controller is known, and every
      * request is refused. */
     const kc_view_t *view;
+    /* A topic UpdateMetadata marked deleted (leader -2) has left the
+     * metadata cache: the group coordinator drops its committed offsets.
+     * NULL: nobody is told. */
+    void (*topic_deleted)(void *arg, const char *topic);
+    void *topic_deleted_arg;
 } kb_control_deps_t;
 
 /* What became of the controller's requests (exported as metrics). */

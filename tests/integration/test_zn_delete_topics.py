@@ -236,6 +236,29 @@ def test_the_same_name_created_again_is_empty(cluster):
     assert reports[0][1] is None and reports[0][0].offset == 0, reports
 
 
+
+def test_committed_offsets_of_a_deleted_topic_are_removed(cluster):
+    from confluent_kafka import Consumer, TopicPartition
+    topic, group = "with-offsets", "offsets-of-the-deleted"
+    cluster.create_topic(topic, partitions=2, rf=3)
+    cluster.create_topic("stays", partitions=1, rf=3)
+    with h.step(f"group {group} commits offsets for {topic} and stays"):
+        c = Consumer({"bootstrap.servers": cluster.bootstrap(), "group.id": group, "enable.auto.commit": False})
+        c.commit(offsets=[TopicPartition(topic, 0, 5), TopicPartition(topic, 1, 7), TopicPartition("stays", 0, 3)],
+                 asynchronous=False)
+        c.close()
+        coordinator = h.wait_coordinator(cluster, group)
+        err, got = h.fetch_offsets(coordinator, group)
+        assert err == NONE and {tp: o.offset for tp, o in got.items()} == \
+            {(topic, 0): 5, (topic, 1): 7, ("stays", 0): 3}, got
+    with h.step(f"delete {topic}: the coordinator drops (and tombstones) its offsets"):
+        r = cluster.admin("delete-topic", "--topic", topic, "--wait", "--timeout", TIMEOUT_S, timeout=TIMEOUT_S + 30)
+        assert r.returncode == 0, r.stderr
+        h.wait_until(lambda: set(h.fetch_offsets(coordinator, group)[1]) == {("stays", 0)}, TIMEOUT_S,
+                     f"{group}'s offsets of {topic} to be gone")
+    assert f"removed 2 committed offset(s) of the deleted topic {topic}" in coordinator.process.log_text()
+
+
 # -- DeleteTopics ---------------------------------------------------------------
 
 def test_kafka_python_admin_deletes_a_topic(cluster):

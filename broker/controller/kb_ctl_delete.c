@@ -120,6 +120,12 @@ static void topic_remove(kb_ctl_deletion_t *d, del_topic_t *t) {
         }
 }
 
+size_t kb_ctl_delete_count(const kb_ctl_deletion_t *d) {
+    size_t n = 0;
+    for (const del_topic_t *t = d ? d->topics : NULL; t; t = t->next) n++;
+    return n;
+}
+
 bool kb_ctl_delete_queued(const kb_ctl_deletion_t *d, const char *topic) {
     return d && d->topics && topic_find(d, topic) != NULL;
 }

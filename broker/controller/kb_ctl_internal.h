@@ -103,6 +103,8 @@ void kb_ctl_delete_reconcile(kb_ctl_deletion_t *d);
 /* The topic is queued for deletion: no election or LeaderAndIsr for it,
  * leader -2 in UpdateMetadata (the fan-out's `deleting`).  NULL d: no. */
 bool kb_ctl_delete_queued(const kb_ctl_deletion_t *d, const char *topic);
+/* How many topics are queued (a gauge). */
+size_t kb_ctl_delete_count(const kb_ctl_deletion_t *d);
 /* A partition of an answered StopReplica (the fan-out's `stopped`). */
 void kb_ctl_delete_stopped(kb_ctl_deletion_t *d, const kb_ctl_stopped_t *s);
 

@@ -459,6 +459,7 @@ static void reconcile(kb_controller_t *c) {
     uint64_t since = c->walk_all || starting ? 0 : c->seen;
     c->walk_all = false;
     c->seen = kc_view_generation(v);
+    kb_ctl_delete_follow_markers(c->deletion);
     for (const kc_topic_t *t = kc_view_changed_since(v, since); t && c->active; t = kc_view_changed_next(v, t))
         reconcile_topic(c, t, since);
     if (!c->active) return;

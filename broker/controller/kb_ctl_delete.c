@@ -5,7 +5,9 @@
  *
  * A tool or the DeleteTopics API marks a topic by creating
  * /admin/delete_topics/T; the view lists the markers (kc_view.h), and each
- * reconciliation pass of the controller ends here.  A marker of a topic
+ * reconciliation pass of the controller begins by reading them (so that no
+ * partition of a marked topic is elected in the pass) and ends with the
+ * progress of every deletion.  A marker of a topic
  * that does not exist is removed (after ZooKeeper confirms the topic znode
  * is absent: the view may list a new topic's marker before its assignment),
  * and so is every marker while delete.topic.enable is false; both are
@@ -405,10 +407,14 @@ static void follow_marker(kb_ctl_deletion_t *d, const char *name) {
     }
 }
 
+void kb_ctl_delete_follow_markers(kb_ctl_deletion_t *d) {
+    const kc_view_t *v = d->c->b->view;
+    for (int i = 0; i < kc_view_marked_count(v) && d->c->active; i++) follow_marker(d, kc_view_marked_at(v, i));
+}
+
 void kb_ctl_delete_reconcile(kb_ctl_deletion_t *d) {
     const kc_view_t *v = d->c->b->view;
     if (!d->c->active) return;
-    for (int i = 0; i < kc_view_marked_count(v); i++) follow_marker(d, kc_view_marked_at(v, i));
     bool walk = d->walk || kc_view_brokers_changed(v) != d->brokers_seen;
     d->walk = false;
     d->brokers_seen = kc_view_brokers_changed(v);

@@ -97,8 +97,11 @@ void kb_ctl_delete_free(kb_ctl_deletion_t *d);
 /* The role began, ended, or the fan-out was replaced: forget every
  * deletion (the markers in ZooKeeper bring them back). */
 void kb_ctl_delete_reset(kb_ctl_deletion_t *d);
-/* The end of a reconciliation pass, the fan-out started and the broker
- * set diffed: follows the markers, stops replicas, deletes znodes. */
+/* The start of a reconciliation pass: the markers the view lists queue
+ * their topics (or are removed). */
+void kb_ctl_delete_follow_markers(kb_ctl_deletion_t *d);
+/* The end of a pass, the fan-out started and the broker set diffed: every
+ * queued topic's deletion moves on (stops, then znodes). */
 void kb_ctl_delete_reconcile(kb_ctl_deletion_t *d);
 /* The topic is queued for deletion: no election or LeaderAndIsr for it,
  * leader -2 in UpdateMetadata (the fan-out's `deleting`).  NULL d: no. */

@@ -45,7 +45,7 @@ tests_unit_test_broker_LDADD = $(KBROKER_LIBS) $(CHECK_LIBS)
 # controller's decisions.  viewfix.c stands in for coord/kc_view.c.
 check_PROGRAMS += tests/unit/test_serving
 tests_unit_test_serving_SOURCES = tests/unit/test_serving.c tests/unit/test_replica.c tests/unit/test_net.c tests/unit/test_sendfile.c \
-	tests/unit/test_api.c tests/unit/test_election.c tests/unit/test_rpc_channel.c tests/unit/test_ctl_queue.c tests/unit/test_control.c tests/unit/test_group_coordinator.c tests/unit/viewfix.c tests/unit/viewfix.h \
+	tests/unit/test_api.c tests/unit/test_election.c tests/unit/test_rpc_channel.c tests/unit/test_ctl_queue.c tests/unit/test_control.c tests/unit/test_topic_deleter.c tests/unit/test_group_coordinator.c tests/unit/viewfix.c tests/unit/viewfix.h \
 	tests/unit/stderrfix.c tests/unit/stderrfix.h \
 	tests/unit/netfix.c tests/unit/netfix.h tests/unit/logfix.c tests/unit/logfix.h tests/unit/unit.h
 tests_unit_test_serving_CFLAGS = $(UNIT_CFLAGS)

@@ -44,6 +44,7 @@ Suite *topic_config_suite(void);
 Suite *codec_suite(void);
 Suite *rpc_suite(void);
 Suite *control_suite(void);
+Suite *topic_deleter_suite(void);
 Suite *isr_suite(void);
 Suite *worker_suite(void);
 Suite *records_suite(void);

@@ -397,10 +397,13 @@ static size_t collect_stops(kb_control_t *c, const Kbroker__Rpc__StopReplicaRequ
  * ever ends a role and frees (a partition never hosted here allocates
  * nothing, KB_ROLE_NOT_HERE), and the partitions of a topic whose znode is
  * gone must still stop.  One that found nothing here and that the view
- * does not hold either is answered UNKNOWN_TOPIC_OR_PARTITION. */
+ * does not hold either is answered UNKNOWN_TOPIC_OR_PARTITION, unless it
+ * was a deletion: there is nothing left to delete, which is its success
+ * (Kafka answers NONE), and the deletion waiting for it goes on. */
 static void name_unknown_stops(kb_control_t *c, size_t k, Kbroker__Rpc__PartitionError **errs) {
     for (size_t i = 0; i < k; i++)
-        if (c->outcome[i] == KB_ROLE_NOT_HERE && !kb_control_view_partition(c, c->u[i].topic, c->u[i].partition))
+        if (c->outcome[i] == KB_ROLE_NOT_HERE && !c->u[i].deleted &&
+            !kb_control_view_partition(c, c->u[i].topic, c->u[i].partition))
             errs[c->from[i]]->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 

@@ -88,7 +88,9 @@
  * only ends a role and frees (a partition never hosted here allocates
  * nothing), and a deleted topic's partitions must still stop once its
  * znode is gone.  A stop that found nothing here, of a partition the view
- * does not hold either, is answered 3 for that partition alone.
+ * does not hold either, is answered 3 for that partition alone, unless it
+ * deletes: nothing is left to delete, and it is answered 0 (Kafka's
+ * NONE).
  * So nothing an admitted request does can make the metadata cache hold a
  * topic or partition ZooKeeper did not hold (as the view saw it) when the
  * request came, nor create a log for a partition ZooKeeper does not

@@ -71,6 +71,10 @@ typedef struct del_topic {
     del_replica_t *replicas;
     size_t n_replicas, n_done;
     bool announced;          /* the UpdateMetadata with leader -2 is queued */
+    /* The znodes are deleted: kept until the view no longer lists the
+     * marker, which it reads a moment later, so that the marker still
+     * seen meanwhile does not queue the topic again. */
+    bool finished;
     bool waiting_logged;     /* "waits for broker N" was logged for the current wait */
     bool znodes;             /* the znode deletion is in flight */
     char name[];
@@ -124,12 +128,13 @@ static void topic_remove(kb_ctl_deletion_t *d, del_topic_t *t) {
 
 size_t kb_ctl_delete_count(const kb_ctl_deletion_t *d) {
     size_t n = 0;
-    for (const del_topic_t *t = d ? d->topics : NULL; t; t = t->next) n++;
+    for (const del_topic_t *t = d ? d->topics : NULL; t; t = t->next) n += !t->finished;
     return n;
 }
 
 bool kb_ctl_delete_queued(const kb_ctl_deletion_t *d, const char *topic) {
-    return d && d->topics && topic_find(d, topic) != NULL;
+    const del_topic_t *t = d && d->topics ? topic_find(d, topic) : NULL;
+    return t && !t->finished;
 }
 
 /* The topic's replicas from the view's assignment, indexed by partition. */
@@ -345,7 +350,7 @@ static void znodes_deleted(int rc, void *arg) {
     if (step_settled(x, rc, "deleting the znodes of topic") && rc == KC_OK && t) {
         kc_info("controller", "topic %s deleted: its %zu replica(s) deleted their logs, and its znodes are gone",
                 t->name, t->n_replicas);
-        topic_remove(d, t);
+        t->finished = true;
     }
     free(x);
 }
@@ -362,6 +367,10 @@ static void delete_znodes(kb_ctl_deletion_t *d, del_topic_t *t) {
 }
 
 static void progress(kb_ctl_deletion_t *d, del_topic_t *t, bool walk) {
+    if (t->finished) {
+        if (!kc_view_topic_marked(d->c->b->view, t->name)) topic_remove(d, t);
+        return;
+    }
     if (t->znodes) return;
     if (!t->announced) {
         announce(d, t);
@@ -419,7 +428,7 @@ void kb_ctl_delete_reconcile(kb_ctl_deletion_t *d) {
     d->walk = false;
     d->brokers_seen = kc_view_brokers_changed(v);
     for (del_topic_t *t = d->topics, *next; t && d->c->active; t = next) {
-        next = t->next; /* progress may complete (and remove) t only asynchronously */
+        next = t->next; /* progress may remove t */
         progress(d, t, walk);
     }
 }

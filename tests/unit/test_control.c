@@ -809,8 +809,10 @@ START_TEST(stop_replica_unhosts_fences_and_deletes) {
     viewfix_mark(T, true);
     ck_assert_int_eq(stop(1, T, 3, -1, true, &perr), 0);
     ck_assert_int_eq(perr, 0);
-    ck_assert_int_eq(stop(1, "never", 3, -1, true, &perr), 0);
+    ck_assert_int_eq(stop(1, "never", 3, -1, false, &perr), 0);
     ck_assert_int_eq(perr, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(stop(1, "never", 3, -1, true, &perr), 0); /* nothing left to delete: done */
+    ck_assert_int_eq(perr, 0);
     ck_assert_int_eq(stop(1, T, -1, -1, false, &perr), 0);
     ck_assert_int_eq(perr, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
 }

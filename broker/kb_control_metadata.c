@@ -340,7 +340,9 @@ static int apply_group(kb_control_t *c, const Kbroker__Rpc__UpdateMetadataReques
                        const group_t *g) {
     const char *topic = p->refs[g->from].topic;
     if (g->deleted) {
+        bool cached = kb_metadata_topic(c->deps.metadata, topic) != NULL;
         kb_metadata_remove_topic(c->deps.metadata, topic);
+        if (cached && c->deps.topic_deleted) c->deps.topic_deleted(c->deps.topic_deleted_arg, topic);
         return 0;
     }
     const kc_topic_t *t = view_topic(c, topic);

@@ -397,11 +397,43 @@ static size_t collect_stops(kb_control_t *c, const Kbroker__Rpc__StopReplicaRequ
  * ever ends a role and frees (a partition never hosted here allocates
  * nothing, KB_ROLE_NOT_HERE), and the partitions of a topic whose znode is
  * gone must still stop.  One that found nothing here and that the view
- * does not hold either is answered UNKNOWN_TOPIC_OR_PARTITION. */
+ * does not hold either is answered UNKNOWN_TOPIC_OR_PARTITION, unless it
+ * was a deletion: there is nothing left to delete, which is its success
+ * (Kafka answers NONE), and the deletion waiting for it goes on. */
 static void name_unknown_stops(kb_control_t *c, size_t k, Kbroker__Rpc__PartitionError **errs) {
     for (size_t i = 0; i < k; i++)
-        if (c->outcome[i] == KB_ROLE_NOT_HERE && !kb_control_view_partition(c, c->u[i].topic, c->u[i].partition))
+        if (c->outcome[i] == KB_ROLE_NOT_HERE && !c->u[i].deleted &&
+            !kb_control_view_partition(c, c->u[i].topic, c->u[i].partition))
             errs[c->from[i]]->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+}
+
+/* A log may be deleted only where ZooKeeper says it goes, as the view
+ * sees it: its topic is gone or marked for deletion, or the partition no
+ * longer exists or is no longer assigned here (a reassignment moved it). */
+static bool deletion_known(const kb_control_t *c, const char *topic, int32_t index) {
+    const kc_topic_t *t = c->deps.view ? kc_view_topic(c->deps.view, topic) : NULL;
+    if (!t || kc_view_topic_marked(c->deps.view, topic) || index >= t->n_partitions) return true;
+    const kc_partition_t *p = &t->partitions[index];
+    return !kc_int32_contains(p->replicas, p->n_replicas, c->deps.cfg->broker_id);
+}
+
+/* Before anything is applied: every delete of req (with a valid name and
+ * index) is one ZooKeeper holds (deletion_known); 0, or 3 for the whole
+ * request, which the controller sends again once this view caught up
+ * (kb_control_requests.h, "What ZooKeeper holds"). */
+static int16_t deletions_known(kb_control_t *c, const Kbroker__Rpc__StopReplicaRequest *req) {
+    const Kbroker__Rpc__StopReplicaPartition *first = NULL;
+    size_t unknown = 0;
+    for (size_t i = 0; i < req->n_partitions; i++) {
+        const Kbroker__Rpc__StopReplicaPartition *sp = req->partitions[i];
+        if (!sp->delete_partition || kb_control_partition_check(sp->topic_name, sp->partition_index) ||
+            deletion_known(c, sp->topic_name, sp->partition_index))
+            continue;
+        if (unknown++ == 0) first = sp;
+    }
+    if (!unknown) return 0;
+    return kb_control_refuse_unknown(c, "StopReplica with deletion", unknown, first->topic_name,
+                                     first->partition_index);
 }
 
 int16_t kb_control_stop_replica(kb_control_t *c, int32_t sender, const Kbroker__Rpc__StopReplicaRequest *req,
@@ -412,6 +444,7 @@ int16_t kb_control_stop_replica(kb_control_t *c, int32_t sender, const Kbroker__
     kbroker__rpc__stop_replica_response__init(out);
     Kbroker__Rpc__PartitionError **errs = NULL;
     int16_t err = kb_control_admit(c, &h);
+    if (!err) err = deletions_known(c, req);
     if (!err) err = begin(c, &h, n, &errs);
     out->error_code = err;
     if (!err) {

@@ -48,8 +48,9 @@
  * ZooKeeper holds (below): a LeaderAndIsr with a huge leader epoch then
  * fences that partition until the broker restarts, the real controller's
  * lower epoch being refused as FENCED_LEADER_EPOCH; a StopReplica ends a
- * role (the log is kept) until the controller next gives it.  Only
- * authenticating the RPC port closes that.
+ * role until the controller next gives it (its log is deleted only when
+ * ZooKeeper says it goes, below).  Only authenticating the RPC port
+ * closes that.
  *
  * What ZooKeeper holds.  An admitted request may only describe what
  * ZooKeeper holds, as this broker's view sees it (kc_view_topic: every
@@ -69,6 +70,10 @@
  *   - LeaderAndIsr: every partition (with a valid name and index) must be
  *     one the view holds, with the view's replicas in the view's order,
  *     so no log is ever created for a partition ZooKeeper lacks.
+ *   - StopReplica with delete_partition: the topic must be gone from the
+ *     view or listed as marked for deletion, or the partition no longer
+ *     exist or no longer list this broker (a reassignment moved it), so
+ *     that no request can delete a log ZooKeeper still assigns here.
  * Anything else refuses the whole request with UNKNOWN_TOPIC_OR_PARTITION
  * (3), counted as refused_unknown_here and logged in one line (the count
  * and the first partition).  Whole and retriable rather than skipped:
@@ -79,15 +84,18 @@
  * state would be lost to that race.  3 says "not (yet) known here", the
  * code Kafka answers for a partition it does not have; 41 would blame
  * the controller, 42 a malformed request, and neither is the case.
- * StopReplica is not checked against the view: a stop only ends a role
- * and frees (a partition never hosted here allocates nothing), and a
- * deleted topic's partitions must still stop once its znode is gone.  A
- * stop that found nothing here, of a partition the view does not hold
- * either, is answered 3 for that partition alone.
+ * A StopReplica without deletion is not checked against the view: a stop
+ * only ends a role and frees (a partition never hosted here allocates
+ * nothing), and a deleted topic's partitions must still stop once its
+ * znode is gone.  A stop that found nothing here, of a partition the view
+ * does not hold either, is answered 3 for that partition alone, unless it
+ * deletes: nothing is left to delete, and it is answered 0 (Kafka's
+ * NONE).
  * So nothing an admitted request does can make the metadata cache hold a
  * topic or partition ZooKeeper did not hold (as the view saw it) when the
  * request came, nor create a log for a partition ZooKeeper does not
- * assign here: the cache, and the all-topics Metadata answer, are
+ * assign here, nor delete one it does: the cache, and the all-topics
+ * Metadata answer, are
  * bounded by the cluster's real size.  (A topic deleted from ZooKeeper
  * stays cached until the controller sends leader -2 for it.)
  *
@@ -165,6 +173,11 @@ typedef struct kb_control_deps {
      * through the view feeds).  NULL: no controller is known, and every
      * request is refused. */
     const kc_view_t *view;
+    /* A topic UpdateMetadata marked deleted (leader -2) has left the
+     * metadata cache: the group coordinator drops its committed offsets.
+     * NULL: nobody is told. */
+    void (*topic_deleted)(void *arg, const char *topic);
+    void *topic_deleted_arg;
 } kb_control_deps_t;
 
 /* What became of the controller's requests (exported as metrics). */

@@ -468,13 +468,18 @@ static size_t rpc_handlers(kb_broker_t *b, kb_rpc_handler_t *h) {
     return n + kb_replicas_rpc_handlers(b->replicas, h + n, MAX_RPC_HANDLERS - n);
 }
 
+/* A topic deleted from the metadata cache: its committed offsets go. */
+static void topic_deleted(void *coordinator, const char *topic) { kb_coordinator_topic_deleted(coordinator, topic); }
+
 /* The broker side of the controller's requests: roles into the
  * partitions, UpdateMetadata into the metadata cache. */
 static int start_control(kb_process_t *p) {
     kb_broker_t *b = &p->broker;
     b->control = kb_control_new(&(kb_control_deps_t){.replicas = b->replicas, .metadata = b->metadata,
                                                       .cfg = &p->cfg, .broker_epoch = broker_epoch,
-                                                      .epoch_arg = b, .view = b->view});
+                                                      .epoch_arg = b, .view = b->view,
+                                                      .topic_deleted = topic_deleted,
+                                                      .topic_deleted_arg = b->coordinator});
     return b->control ? 0 : -1;
 }
 

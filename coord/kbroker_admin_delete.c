@@ -52,12 +52,14 @@ static int parse_options(int argc, char **argv, const char **topic, bool *wait) 
 /* Until the topic znode leaves the view, or its marker does while the
  * topic stays, or --timeout. */
 static int wait_until_gone(admin_t *a, const char *topic) {
+    bool seen_marked = false; /* the view reads the marker a moment after it was written */
     for (;;) {
         if (!kc_view_topic(a->view, topic)) {
             printf("Topic %s is deleted.\n", topic);
             return EXIT_OK;
         }
-        if (!kc_view_topic_marked(a->view, topic))
+        if (kc_view_topic_marked(a->view, topic)) seen_marked = true;
+        else if (seen_marked)
             return fail(EXIT_ZK_ERROR, "the controller removed the deletion marker of topic '%s' and kept the "
                         "topic: delete.topic.enable is false on the controller", topic);
         a->view_changed = 0;

@@ -32,6 +32,9 @@
  * view, so they carry exactly what ZooKeeper holds, zkVersion included.  A
  * state changed behind the controller's back is not forwarded.
  *
+ * Topic deletion (/admin/delete_topics) is kb_ctl_delete.c's: each pass
+ * ends with its own, and a topic it has queued gets no election here.
+ *
  * Election is attempted after this broker registered in the current session
  * and whenever /controller disappears.  The role ends when /controller names
  * another broker, when a fenced write shows a newer controller epoch, or when
@@ -468,6 +471,7 @@ static void reconcile(kb_controller_t *c) {
     uint64_t since = c->walk_all || starting ? 0 : c->seen;
     c->walk_all = false;
     c->seen = kc_view_generation(v);
+    kb_ctl_delete_follow_markers(c->deletion);
     for (const kc_topic_t *t = kc_view_changed_since(v, since); t && c->active; t = kc_view_changed_next(v, t))
         reconcile_topic(c, t, since);
     if (!c->active) return;
@@ -592,6 +596,7 @@ int kb_controller_set_transport(kb_controller_t *c, const struct kb_ctl_transpor
 
 bool kb_controller_active(const kb_controller_t *c) { return c->active; }
 int32_t kb_controller_epoch(const kb_controller_t *c) { return c->epoch; }
+size_t kb_controller_topics_deleting(const kb_controller_t *c) { return c->active ? kb_ctl_delete_count(c->deletion) : 0; }
 
 void kb_controller_shutdown(kb_controller_t *c, kc_done_fn done, void *arg) {
     bool was_active = c->active;

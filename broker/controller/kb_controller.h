@@ -10,7 +10,8 @@
  * Every write is conditional on the state's zkVersion and fenced by the
  * /controller_epoch version the election was won with.  It also consumes
  * the /isr_change_notification entries partition leaders publish after
- * shrinking an ISR, deleting each (all of them on taking the role).
+ * shrinking an ISR, deleting each (all of them on taking the role), and
+ * deletes the topics marked in /admin/delete_topics (kb_ctl_delete.c).
  *
  * It carries out partition reassignments (kb_ctl_reassign.c): those asked
  * through /admin/reassign_partitions or AlterPartitionReassignments (below),
@@ -25,6 +26,7 @@
 #define KB_CONTROLLER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "broker/kb_broker.h"
 
@@ -47,6 +49,9 @@ void kb_controller_on_view_change(kb_controller_t *c, int what);
 
 bool kb_controller_active(const kb_controller_t *c);
 int32_t kb_controller_epoch(const kb_controller_t *c);
+/* Topics queued for deletion while this broker is the controller (0
+ * otherwise), for metrics. */
+size_t kb_controller_topics_deleting(const kb_controller_t *c);
 
 /* Clean shutdown: stop acting and delete /controller if it is ours. */
 void kb_controller_shutdown(kb_controller_t *c, kc_done_fn done, void *arg);

@@ -5,7 +5,9 @@
  *
  * A tool or the DeleteTopics API marks a topic by creating
  * /admin/delete_topics/T; the view lists the markers (kc_view.h), and each
- * reconciliation pass of the controller ends here.  A marker of a topic
+ * reconciliation pass of the controller begins by reading them (so that no
+ * partition of a marked topic is elected in the pass) and ends with the
+ * progress of every deletion.  A marker of a topic
  * that does not exist is removed (after ZooKeeper confirms the topic znode
  * is absent: the view may list a new topic's marker before its assignment),
  * and so is every marker while delete.topic.enable is false; both are
@@ -69,6 +71,10 @@ typedef struct del_topic {
     del_replica_t *replicas;
     size_t n_replicas, n_done;
     bool announced;          /* the UpdateMetadata with leader -2 is queued */
+    /* The znodes are deleted: kept until the view no longer lists the
+     * marker, which it reads a moment later, so that the marker still
+     * seen meanwhile does not queue the topic again. */
+    bool finished;
     bool waiting_logged;     /* "waits for broker N" was logged for the current wait */
     bool znodes;             /* the znode deletion is in flight */
     char name[];
@@ -120,8 +126,15 @@ static void topic_remove(kb_ctl_deletion_t *d, del_topic_t *t) {
         }
 }
 
+size_t kb_ctl_delete_count(const kb_ctl_deletion_t *d) {
+    size_t n = 0;
+    for (const del_topic_t *t = d ? d->topics : NULL; t; t = t->next) n += !t->finished;
+    return n;
+}
+
 bool kb_ctl_delete_queued(const kb_ctl_deletion_t *d, const char *topic) {
-    return d && d->topics && topic_find(d, topic) != NULL;
+    const del_topic_t *t = d && d->topics ? topic_find(d, topic) : NULL;
+    return t && !t->finished;
 }
 
 /* The topic's replicas from the view's assignment, indexed by partition. */
@@ -337,7 +350,7 @@ static void znodes_deleted(int rc, void *arg) {
     if (step_settled(x, rc, "deleting the znodes of topic") && rc == KC_OK && t) {
         kc_info("controller", "topic %s deleted: its %zu replica(s) deleted their logs, and its znodes are gone",
                 t->name, t->n_replicas);
-        topic_remove(d, t);
+        t->finished = true;
     }
     free(x);
 }
@@ -354,6 +367,10 @@ static void delete_znodes(kb_ctl_deletion_t *d, del_topic_t *t) {
 }
 
 static void progress(kb_ctl_deletion_t *d, del_topic_t *t, bool walk) {
+    if (t->finished) {
+        if (!kc_view_topic_marked(d->c->b->view, t->name)) topic_remove(d, t);
+        return;
+    }
     if (t->znodes) return;
     if (!t->announced) {
         announce(d, t);
@@ -399,15 +416,19 @@ static void follow_marker(kb_ctl_deletion_t *d, const char *name) {
     }
 }
 
+void kb_ctl_delete_follow_markers(kb_ctl_deletion_t *d) {
+    const kc_view_t *v = d->c->b->view;
+    for (int i = 0; i < kc_view_marked_count(v) && d->c->active; i++) follow_marker(d, kc_view_marked_at(v, i));
+}
+
 void kb_ctl_delete_reconcile(kb_ctl_deletion_t *d) {
     const kc_view_t *v = d->c->b->view;
     if (!d->c->active) return;
-    for (int i = 0; i < kc_view_marked_count(v); i++) follow_marker(d, kc_view_marked_at(v, i));
     bool walk = d->walk || kc_view_brokers_changed(v) != d->brokers_seen;
     d->walk = false;
     d->brokers_seen = kc_view_brokers_changed(v);
     for (del_topic_t *t = d->topics, *next; t && d->c->active; t = next) {
-        next = t->next; /* progress may complete (and remove) t only asynchronously */
+        next = t->next; /* progress may remove t */
         progress(d, t, walk);
     }
 }

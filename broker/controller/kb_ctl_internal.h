@@ -110,12 +110,17 @@ void kb_ctl_delete_free(kb_ctl_deletion_t *d);
 /* The role began, ended, or the fan-out was replaced: forget every
  * deletion (the markers in ZooKeeper bring them back). */
 void kb_ctl_delete_reset(kb_ctl_deletion_t *d);
-/* The end of a reconciliation pass, the fan-out started and the broker
- * set diffed: follows the markers, stops replicas, deletes znodes. */
+/* The start of a reconciliation pass: the markers the view lists queue
+ * their topics (or are removed). */
+void kb_ctl_delete_follow_markers(kb_ctl_deletion_t *d);
+/* The end of a pass, the fan-out started and the broker set diffed: every
+ * queued topic's deletion moves on (stops, then znodes). */
 void kb_ctl_delete_reconcile(kb_ctl_deletion_t *d);
 /* The topic is queued for deletion: no election or LeaderAndIsr for it,
  * leader -2 in UpdateMetadata (the fan-out's `deleting`).  NULL d: no. */
 bool kb_ctl_delete_queued(const kb_ctl_deletion_t *d, const char *topic);
+/* How many topics are queued (a gauge). */
+size_t kb_ctl_delete_count(const kb_ctl_deletion_t *d);
 /* A partition of an answered StopReplica (the fan-out's `stopped`). */
 void kb_ctl_delete_stopped(kb_ctl_deletion_t *d, const kb_ctl_stopped_t *s);
 

@@ -59,6 +59,13 @@ void kb_coordinator_free(kb_coordinator_t *c);
  * reading complete as cancelled, and no new one uses it. */
 void kb_coordinator_set_worker(kb_coordinator_t *c, kb_worker_t *worker);
 
+/* A topic was deleted (UpdateMetadata marked it -2 and the metadata cache
+ * dropped it): the committed offsets of its partitions go from every group
+ * coordinated here, each with a tombstone in __consumer_offsets (Kafka
+ * 2.6's GroupCoordinator.handleDeletedPartitions), and an Empty group left
+ * without offsets goes too (its group tombstone written). */
+void kb_coordinator_topic_deleted(kb_coordinator_t *c, const char *topic);
+
 /* ------------------------------------------------------ FindCoordinator */
 
 /* Whether __consumer_offsets exists (in the metadata cache); when it does

@@ -486,3 +486,35 @@ void kb_offsets_expire(kb_coordinator_t *c) {
             if (kb_coordinator_owns(c, g->partition)) expire_group(g, now, retention);
         }
 }
+
+/* ---------------------------------------------------- deleted topics */
+
+/* The committed offsets of topic in g go, with their tombstones; an Empty
+ * group left without any goes too, as an expiry would drop it. */
+static size_t drop_topic(kb_group_t *g, const char *topic) {
+    kb_offset_t **dead = calloc(g->offsets.n + 1, sizeof(*dead));
+    size_t n = 0;
+
+    if (!dead) return 0;
+    for (size_t b = 0; b < g->offsets.n_buckets; b++)
+        for (kb_offset_t *o = g->offsets.buckets[b]; o; o = o->next)
+            if (o->committed && !o->pending && strcmp(o->topic, topic) == 0) dead[n++] = o;
+    bool gone = n && g->state == KB_GROUP_EMPTY && g->offsets.n == n && LIST_EMPTY(&g->pending);
+    if (n) drop_offsets(g, dead, n, gone && g->generation > 0);
+    free(dead);
+    if (gone) kb_coordinator_drop(g, KP_ERR_NOT_COORDINATOR);
+    return n;
+}
+
+void kb_coordinator_topic_deleted(kb_coordinator_t *c, const char *topic) {
+    size_t removed = 0;
+
+    if (!c) return;
+    for (size_t i = 0; i < c->n_buckets; i++)
+        for (kb_group_t *g = c->buckets[i], *next; g; g = next) {
+            next = g->hnext; /* g may be dropped */
+            if (kb_coordinator_owns(c, g->partition)) removed += drop_topic(g, topic);
+        }
+    if (removed)
+        kc_info(MOD, "removed %zu committed offset(s) of the deleted topic %s", removed, topic);
+}

@@ -24,6 +24,7 @@
 
 #include "broker/kb_broker.h"
 #include "broker/kb_control_requests.h"
+#include "broker/controller/kb_controller.h"
 #include "broker/group/kb_group.h"
 #include "broker/kb_registration.h"
 #include "broker/log/kb_log.h"
@@ -87,6 +88,8 @@ static const counter_t log_counters[] = {
      offsetof(kb_log_stats_t, logs_created)},
     {"log_creation_failures_total", "Attempts to create a partition log that failed (disk full, no descriptor).",
      offsetof(kb_log_stats_t, log_creation_failures)},
+    {"logs_deleted_total", "Partition logs of deleted topics removed from disk (StopReplica with delete).",
+     offsetof(kb_log_stats_t, logs_deleted)},
 };
 
 static const counter_t log_gauges[] = {
@@ -94,6 +97,8 @@ static const counter_t log_gauges[] = {
      offsetof(kb_log_stats_t, flush_backlog)},
     {"log_creations_pending", "Partition logs queued for creation or being created.",
      offsetof(kb_log_stats_t, log_creations_pending)},
+    {"log_deletions_pending", "Deleted partition logs (dirs renamed *-delete) whose files are not removed yet.",
+     offsetof(kb_log_stats_t, log_deletions_pending)},
 };
 
 /* What became of the partition role updates (kb_roles.h): a refused one
@@ -296,6 +301,9 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
                "Partitions of the cluster whose topic znode lists replicas being added or removed (a reassignment "
                "under way), as this broker's view of ZooKeeper holds them.",
                b->view ? reassigning_partitions(b->view) : 0);
+    add_metric(out, "controller_topics_deleting", "gauge",
+               "Topics the active controller is deleting (marked in /admin/delete_topics); 0 on other brokers.",
+               b->controller ? kb_controller_topics_deleting(b->controller) : 0);
     add_session(b, out);
     add_groups(b, out);
 }

@@ -37,7 +37,7 @@ CORPUS = HERE / "corpus"
 APIS = {0: ("produce", 9), 1: ("fetch", 12), 2: ("listoffsets", 6), 3: ("metadata", 9),
         10: ("findcoordinator", 3), 11: ("joingroup", 6), 12: ("heartbeat", 4),
         13: ("leavegroup", 4), 14: ("syncgroup", 4), 18: ("apiversions", 3), 19: ("createtopics", 5),
-        21: ("deleterecords", 2), 22: ("initproducerid", 2), 32: ("describeconfigs", 4),
+        20: ("deletetopics", 4), 21: ("deleterecords", 2), 22: ("initproducerid", 2), 32: ("describeconfigs", 4),
         33: ("alterconfigs", 2), 37: ("createpartitions", 2)}
 PER_KIND = 12  # frames kept per (client, api, version): polls differ only in ids
 JSON_SELECTOR = {"broker": 0, "topic": 1, "state": 2, "controller": 3, "cluster_id": 4,
@@ -195,6 +195,19 @@ def run_librdkafka(bootstrap):
     c.offsets_for_times([TopicPartition("ck-topic", 0, 1600000000000)], timeout=30)
     c.get_watermark_offsets(TopicPartition("ck-topic", 0), timeout=30)
     c.close()
+    delete_with_librdkafka(bootstrap)
+
+
+def delete_with_librdkafka(bootstrap):
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic("ck-doomed", 1, 1)], operation_timeout=30).values():
+        f.result(timeout=60)
+    for f in admin.delete_topics(["ck-doomed", "ck-never"], operation_timeout=30).values():
+        try:
+            f.result(timeout=60)
+        except Exception:  # noqa: BLE001 - ck-never is unknown: only the request matters
+            pass
 
 
 def run_kafka_python(bootstrap):
@@ -223,10 +236,20 @@ def run_kafka_python(bootstrap):
         pass
     c.offsets_for_times({TopicPartition("kp-topic", 0): 1600000000000})
     c.close()
+    delete_with_kafka_python(bootstrap)
+
+
+def delete_with_kafka_python(bootstrap):
+    from kafka.admin import KafkaAdminClient, NewTopic
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    admin.create_topics([NewTopic("kp-doomed", 1, 1), NewTopic("kp-doomed-2", 1, 1)])
+    admin.delete_topics(["kp-doomed", "kp-doomed-2"], timeout_ms=30000)
+    admin.close()
 
 
 def run_raw(bootstrap):
-    """DeleteRecords, which none of these clients sends, as a raw request."""
+    """DeleteRecords, which none of these clients sends, and DeleteTopics v4
+    (flexible, which none of them sends either), as raw requests."""
     global client_tag
     client_tag = "raw"
     host, port = bootstrap.split(":")
@@ -239,6 +262,11 @@ def run_raw(bootstrap):
             s.sendall(struct.pack(">i", len(frame)) + frame)
             (size,) = struct.unpack(">i", s.recv(4, socket.MSG_WAITALL))
             s.recv(size, socket.MSG_WAITALL)
+        body = bytes([3, 9]) + b"no-topic" + bytes([6]) + b"other" + struct.pack(">i", 0) + b"\x00"
+        frame = struct.pack(">hhih", 20, 4, 200, 3) + b"raw" + b"\x00" + body
+        s.sendall(struct.pack(">i", len(frame)) + frame)
+        (size,) = struct.unpack(">i", s.recv(4, socket.MSG_WAITALL))
+        s.recv(size, socket.MSG_WAITALL)
 
 
 def save_znodes(cluster):

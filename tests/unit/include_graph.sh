@@ -48,7 +48,7 @@ broker/metadata: common coord
 broker/admin: common proto coord broker/metadata broker/kb_config.h broker/kb_topic_config.h
 broker/replica: common proto coord broker/log broker/net broker/rpc broker/kb_config.h broker/kb_topic_config.h
 broker/controller: common coord proto broker/rpc broker/kb_config.h broker/kb_broker.h broker/kb_topic_config.h
-broker/metrics: common coord broker/log broker/net broker/replica broker/group broker/kb_broker.h broker/kb_registration.h broker/kb_config.h broker/kb_control_requests.h
+broker/metrics: common coord broker/log broker/net broker/replica broker/group broker/controller broker/kb_broker.h broker/kb_registration.h broker/kb_config.h broker/kb_control_requests.h
 broker/api: common proto coord/kc_model.h broker/metadata broker/admin broker/replica broker/net broker/metrics broker/group broker/kb_config.h broker/kb_topic_config.h broker/controller/kb_leader_election.h
 broker/group: common proto coord broker/metadata broker/admin broker/replica broker/kb_config.h
 broker: common proto coord broker/log broker/net broker/replica broker/metadata broker/rpc broker/controller broker/kb_broker.h broker/kb_config.h broker/kb_config_internal.h broker/kb_registration.h broker/kb_session_record.h broker/kb_topic_config.h

@@ -18,7 +18,7 @@ tests_unit_test_proto_SOURCES = tests/unit/test_proto.c tests/unit/test_buf.c \
 	tests/unit/test_apiversions.c tests/unit/test_metadata.c tests/unit/test_batch.c \
 	tests/unit/test_produce.c tests/unit/test_fetch.c tests/unit/test_listoffsets.c \
 	tests/unit/test_createtopics.c tests/unit/test_createpartitions.c tests/unit/test_configs.c \
-	tests/unit/test_deleterecords.c tests/unit/test_electleaders.c \
+	tests/unit/test_deleterecords.c tests/unit/test_deletetopics.c tests/unit/test_electleaders.c \
 	tests/unit/test_group.c tests/unit/test_group_records.c tests/unit/test_offsets.c tests/unit/test_groupadmin.c \
 	tests/unit/test_client_codecs.c tests/unit/test_client_admin_codecs.c \
 	tests/unit/test_initproducerid.c tests/unit/test_reassign_codec.c tests/unit/test_codec.c tests/unit/test_records.c \
@@ -51,7 +51,8 @@ tests_unit_test_broker_LDADD = $(KBROKER_LIBS) $(CHECK_LIBS)
 check_PROGRAMS += tests/unit/test_serving
 tests_unit_test_serving_SOURCES = tests/unit/test_serving.c tests/unit/test_replica.c tests/unit/test_net.c tests/unit/test_sendfile.c \
 	tests/unit/test_api.c tests/unit/test_partition_adder.c tests/unit/test_election.c tests/unit/test_reassign_rules.c \
-	tests/unit/test_rpc_channel.c tests/unit/test_ctl_queue.c tests/unit/test_control.c tests/unit/test_group_coordinator.c \
+	tests/unit/test_rpc_channel.c tests/unit/test_ctl_queue.c tests/unit/test_control.c tests/unit/test_topic_deleter.c \
+	tests/unit/test_group_coordinator.c \
 	tests/unit/viewfix.c tests/unit/viewfix.h \
 	tests/unit/stderrfix.c tests/unit/stderrfix.h \
 	tests/unit/netfix.c tests/unit/netfix.h tests/unit/logfix.c tests/unit/logfix.h tests/unit/unit.h

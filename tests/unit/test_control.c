@@ -793,18 +793,26 @@ START_TEST(stop_replica_unhosts_fences_and_deletes) {
     /* Not deleted: an older epoch still cannot take it back. */
     ck_assert_int_eq(lai_one(state(T, 0, ME, 4, me_and_2, 2)), KP_ERR_FENCED_LEADER_EPOCH);
     ck_assert_ptr_null(hosted());
-    /* Deleted (-2: topic deletion): the epochs are forgotten. */
+    /* A deletion ZooKeeper does not show yet (the marker not read) is
+     * refused whole, 3, and sent again by the controller; then, deleted
+     * (-2: topic deletion), the epochs are forgotten. */
+    ck_assert_int_eq(stop(1, T, 0, -2, true, &perr), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    viewfix_mark(T, true);
     ck_assert_int_eq(stop(1, T, 0, -2, true, &perr), 0);
     ck_assert_int_eq(perr, 0);
+    viewfix_mark(T, false); /* created again */
     ck_assert_int_eq(lai_one(state(T, 0, ME, 0, me_and_2, 2)), 0);
     ck_assert_ptr_nonnull(hosted());
     ck_assert_int_eq(kb_partition_leader_epoch(hosted()), 0);
     /* Partitions not hosted here are no error; partitions ZooKeeper does
      * not hold either, and invalid ones, are. */
+    viewfix_mark(T, true);
     ck_assert_int_eq(stop(1, T, 3, -1, true, &perr), 0);
     ck_assert_int_eq(perr, 0);
-    ck_assert_int_eq(stop(1, "never", 3, -1, true, &perr), 0);
+    ck_assert_int_eq(stop(1, "never", 3, -1, false, &perr), 0);
     ck_assert_int_eq(perr, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(stop(1, "never", 3, -1, true, &perr), 0); /* nothing left to delete: done */
+    ck_assert_int_eq(perr, 0);
     ck_assert_int_eq(stop(1, T, -1, -1, false, &perr), 0);
     ck_assert_int_eq(perr, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
 }
@@ -820,6 +828,24 @@ START_TEST(stop_replica_of_a_topic_zookeeper_no_longer_holds_applies) {
     ck_assert_int_eq(stop(1, T, 0, -2, true, &perr), 0);
     ck_assert_int_eq(perr, 0);
     ck_assert_ptr_null(hosted());
+}
+END_TEST
+
+/* A log goes only where ZooKeeper says it goes (kb_control_requests.h):
+ * its topic gone or marked, or its partition no longer assigned here. */
+START_TEST(stop_replica_deletes_only_what_zookeeper_lets_go) {
+    int16_t perr;
+    kb_control_stats_t s;
+    ck_assert_int_eq(lai_one(state(T, 0, ME, 5, me_and_2, 2)), 0);
+    ck_assert_int_eq(stop(1, T, 0, -1, true, &perr), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_ptr_nonnull(hosted()); /* refused whole: nothing changed */
+    kb_control_stats(ctl, &s);
+    ck_assert_uint_eq(s.refused_unknown_here, 1);
+    viewfix_assign(T, 0, only_2, 1); /* reassigned away from this broker */
+    ck_assert_int_eq(stop(1, T, 0, -1, true, &perr), 0);
+    ck_assert_int_eq(perr, 0);
+    ck_assert_ptr_null(hosted());
+    ck_assert_ptr_null(kb_logmgr_get(logs, T, 0));
 }
 END_TEST
 
@@ -998,6 +1024,7 @@ Suite *control_suite(void) {
     tcase_add_test(tc, leader_and_isr_for_an_assignment_zookeeper_lacks_is_refused);
     tcase_add_test(tc, a_new_topics_requests_are_applied_once_the_view_has_it);
     tcase_add_test(tc, stop_replica_unhosts_fences_and_deletes);
+    tcase_add_test(tc, stop_replica_deletes_only_what_zookeeper_lets_go);
     tcase_add_test(tc, stop_replica_of_a_topic_zookeeper_no_longer_holds_applies);
     tcase_add_test(tc, a_huge_request_does_not_keep_its_scratch);
     tcase_add_test(tc, requests_naming_another_controller_than_their_sender_are_refused);

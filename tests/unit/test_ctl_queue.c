@@ -11,7 +11,13 @@
  * epoch changes or the broker leaves (the new incarnation getting the full
  * state), the partitions examined after a broker change being only its
  * own, and the contents of both requests for a small cluster, checked after
- * a protobuf pack and unpack.  The cluster is tests/unit/viewfix.c.
+ * a protobuf pack and unpack.  StopReplica (a topic's deletion): after
+ * LeaderAndIsr and UpdateMetadata, a stop and a delete merged, Kafka's
+ * leader epochs (-2 for a topic being deleted), leader -2 in
+ * UpdateMetadata and no LeaderAndIsr for such a topic, each partition of
+ * an answer reported, and a failed or unanswered delete sent again after
+ * its retry delay without holding up the queue.  The cluster is
+ * tests/unit/viewfix.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +93,8 @@ static ProtobufCMessage *round_trip(Kbroker__Rpc__Method m, const ProtobufCMessa
     ck_assert_uint_eq(protobuf_c_message_pack(msg, buf), n);
     const ProtobufCMessageDescriptor *d = m == KBROKER__RPC__METHOD__METHOD_LEADER_AND_ISR
                                               ? &kbroker__rpc__leader_and_isr_request__descriptor
+                                          : m == KBROKER__RPC__METHOD__METHOD_STOP_REPLICA
+                                              ? &kbroker__rpc__stop_replica_request__descriptor
                                               : &kbroker__rpc__update_metadata_request__descriptor;
     ProtobufCMessage *out = protobuf_c_message_unpack(d, NULL, n, buf);
     free(buf);
@@ -980,6 +988,209 @@ START_TEST(a_leader_and_isr_for_a_broker_hosting_none_of_its_partitions_is_nothi
 }
 END_TEST
 
+/* ---- StopReplica ---- */
+
+static bool is_method(const fake_call_t *c, Kbroker__Rpc__Method m) { return c->method == m; }
+
+static const Kbroker__Rpc__StopReplicaRequest *sr(int i) {
+    ck_assert(is_method(&fx.calls[i], KBROKER__RPC__METHOD__METHOD_STOP_REPLICA));
+    return (const Kbroker__Rpc__StopReplicaRequest *)fx.calls[i].msg;
+}
+
+/* The call of broker id among calls [from, fx.n_calls) with method m, or -1. */
+static int find_method(int from, int32_t id, Kbroker__Rpc__Method m) {
+    for (int i = from; i < fx.n_calls; i++)
+        if (fx.calls[i].broker == id && is_method(&fx.calls[i], m)) return i;
+    return -1;
+}
+
+static const Kbroker__Rpc__StopReplicaPartition *find_stop(int call, const char *topic, int32_t p) {
+    const Kbroker__Rpc__StopReplicaRequest *r = sr(call);
+    for (size_t i = 0; i < r->n_partitions; i++)
+        if (!strcmp(r->partitions[i]->topic_name, topic) && r->partitions[i]->partition_index == p)
+            return r->partitions[i];
+    return NULL;
+}
+
+/* Answers StopReplica call i with the given per-partition errors (in
+ * (topic, partition, error) order; n may leave partitions out). */
+static void reply_stops(int i, const char **topics, const int32_t *parts, const int32_t *errors, size_t n) {
+    Kbroker__Rpc__PartitionError e[8], *ep[8];
+    Kbroker__Rpc__StopReplicaResponse r = KBROKER__RPC__STOP_REPLICA_RESPONSE__INIT;
+    ck_assert_uint_le(n, 8);
+    for (size_t k = 0; k < n; k++) {
+        kbroker__rpc__partition_error__init(&e[k]);
+        e[k].topic_name = (char *)topics[k];
+        e[k].partition_index = parts[k];
+        e[k].error_code = errors[k];
+        ep[k] = &e[k];
+    }
+    r.partition_errors = ep;
+    r.n_partition_errors = n;
+    ck_assert(fx.calls[i].pending);
+    fx.calls[i].pending = false;
+    fx.calls[i].done(KB_CTL_OK, 0, &r.base, fx.calls[i].arg);
+}
+
+/* What the fan-out's callbacks saw: topic "b" is being deleted. */
+static struct {
+    int n;
+    kb_ctl_stopped_t seen[16];
+} stops;
+
+static bool b_deleting(const char *topic, void *arg) { return !strcmp(topic, "b"); }
+
+static void record_stop(const kb_ctl_stopped_t *s, void *arg) {
+    ck_assert_int_lt(stops.n, 16);
+    stops.seen[stops.n++] = *s;
+}
+
+static kb_ctl_fanout_t *deleting_fanout(void) {
+    kb_ctl_fanout_opts_t o = {.view = viewfix_view(), .transport = &fake, .controller_id = 1, .timeout_ms = 500,
+                              .deleting = b_deleting, .stopped = record_stop};
+    kb_ctl_fanout_t *f = kb_ctl_fanout_new(&o);
+    ck_assert_ptr_nonnull(f);
+    memset(&stops, 0, sizeof(stops));
+    for (int t = 0; t < kc_view_topic_count(viewfix_view()); t++) {
+        const kc_topic_t *topic = kc_view_topic_at(viewfix_view(), t);
+        uint32_t tid = kb_ctl_fanout_topic(f, topic->name);
+        for (int p = 0; p < topic->n_partitions; p++)
+            kb_ctl_fanout_index(f, kb_ctl_key(tid, p), &topic->partitions[p]);
+    }
+    kb_ctl_fanout_start(f, 9);
+    kb_ctl_fanout_flush(f);
+    answer_all();
+    return f;
+}
+
+START_TEST(stop_replica_leaves_last_with_kafkas_epochs_and_a_stop_merged_into_the_delete) {
+    small_cluster();
+    kb_ctl_fanout_t *f = deleting_fanout();
+    uint32_t a = kb_ctl_fanout_topic(f, "a"), b = kb_ctl_fanout_topic(f, "b");
+    int64_t epoch = 0;
+    int from = fx.n_calls;
+    ck_assert(kb_ctl_fanout_stop_replica(f, 2, kb_ctl_key(a, 0), false, &epoch));
+    ck_assert_int_eq(epoch, 102);
+    ck_assert(kb_ctl_fanout_stop_replica(f, 2, kb_ctl_key(b, 0), false, &epoch));
+    ck_assert(kb_ctl_fanout_stop_replica(f, 2, kb_ctl_key(b, 0), true, &epoch));
+    kb_ctl_fanout_state_written(f, kb_ctl_key(a, 1), &kc_view_topic(viewfix_view(), "a")->partitions[1], false);
+    ck_assert(!kb_ctl_fanout_stop_replica(f, 7, kb_ctl_key(a, 0), true, &epoch)); /* no such broker */
+    kb_ctl_fanout_flush(f);
+    int first = find_call(from, 2, true);
+    ck_assert_int_ge(first, 0); /* LeaderAndIsr first, then UpdateMetadata, then the stops */
+    reply(first, KB_CTL_OK, 0);
+    int m = find_method(from, 2, KBROKER__RPC__METHOD__METHOD_UPDATE_METADATA);
+    ck_assert_int_gt(m, first);
+    reply(m, KB_CTL_OK, 0);
+    int s = find_method(from, 2, KBROKER__RPC__METHOD__METHOD_STOP_REPLICA);
+    ck_assert_int_gt(s, m);
+    ck_assert_int_eq(sr(s)->controller_epoch, 9);
+    ck_assert_int_eq(sr(s)->broker_epoch, 102);
+    ck_assert_uint_eq(sr(s)->n_partitions, 2);
+    const Kbroker__Rpc__StopReplicaPartition *a0 = find_stop(s, "a", 0), *b0 = find_stop(s, "b", 0);
+    ck_assert(a0 && !a0->delete_partition && a0->leader_epoch == 4); /* its current leader epoch */
+    ck_assert(b0 && b0->delete_partition && b0->leader_epoch == -2); /* being deleted */
+    reply_stops(s, (const char *[]){"a", "b"}, (int32_t[]){0, 0}, (int32_t[]){0, 0}, 2);
+    ck_assert_int_eq(stops.n, 2);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(stops.seen[i].broker_id, 2);
+        ck_assert_int_eq(stops.seen[i].broker_epoch, 102);
+        ck_assert_int_eq(stops.seen[i].error, 0);
+        ck_assert(stops.seen[i].deleted == (stops.seen[i].key == kb_ctl_key(b, 0)));
+    }
+    answer_all(); /* the other brokers' requests for a/1 */
+    kb_ctl_fanout_free(f);
+    fx_reset();
+    viewfix_reset();
+}
+END_TEST
+
+/* A topic being deleted: no LeaderAndIsr for its partitions, leader -2 in
+ * every UpdateMetadata (Kafka's LeaderDuringDelete). */
+START_TEST(a_topic_being_deleted_gets_no_roles_and_leader_minus_2_in_metadata) {
+    small_cluster();
+    kb_ctl_fanout_t *f = deleting_fanout();
+    /* The start sent broker 3, which hosts only b, no LeaderAndIsr at all. */
+    ck_assert_int_eq(find_call(0, 3, true), -1);
+    const Kbroker__Rpc__LeaderAndIsrRequest *r = lai(find_call(0, 2, true));
+    ck_assert_uint_eq(r->n_partition_states, 2);
+    ck_assert_ptr_null(find_state(r->partition_states, r->n_partition_states, "b", 0));
+    const Kbroker__Rpc__UpdateMetadataRequest *m = um(find_method(0, 1, KBROKER__RPC__METHOD__METHOD_UPDATE_METADATA));
+    ck_assert_int_eq(find_state(m->partition_states, m->n_partition_states, "b", 0)->leader, -2);
+    ck_assert_int_eq(find_state(m->partition_states, m->n_partition_states, "a", 0)->leader, 1);
+    kb_ctl_fanout_free(f);
+    fx_reset();
+    viewfix_reset();
+}
+END_TEST
+
+START_TEST(a_failed_or_unanswered_delete_is_sent_again_without_holding_up_the_queue) {
+    small_cluster();
+    kb_ctl_fanout_t *f = deleting_fanout();
+    uint32_t b = kb_ctl_fanout_topic(f, "b"), a = kb_ctl_fanout_topic(f, "a");
+    int64_t epoch;
+    int from = fx.n_calls;
+    kb_ctl_fanout_stop_replica(f, 2, kb_ctl_key(b, 0), true, &epoch);
+    kb_ctl_fanout_stop_replica(f, 2, kb_ctl_key(a, 1), true, &epoch);
+    kb_ctl_fanout_flush(f);
+    int s = find_method(from, 2, KBROKER__RPC__METHOD__METHOD_STOP_REPLICA);
+    ck_assert_uint_eq(sr(s)->n_partitions, 2);
+    /* b/0 fails (a storage error), a/1 is left out of the answer. */
+    reply_stops(s, (const char *[]){"b"}, (int32_t[]){0}, (int32_t[]){56}, 1);
+    ck_assert_int_eq(stops.n, 2);
+    ck_assert(stops.seen[0].error == 56 && stops.seen[1].error == -1);
+    kb_ctl_queue_stats_t st;
+    kb_ctl_queue_stats(kb_ctl_fanout_queue(f, 2), &st);
+    ck_assert_uint_eq(st.deletes_retried, 2);
+    ck_assert_uint_eq(st.pending_stop_replica, 2);
+    ck_assert_int_eq(armed_ms(), 1000);
+    /* Meanwhile the queue's other requests are not held up. */
+    int before = fx.n_calls;
+    kb_ctl_fanout_metadata_changed(f, kb_ctl_key(a, 0));
+    kb_ctl_fanout_flush(f);
+    int m = find_method(before, 2, KBROKER__RPC__METHOD__METHOD_UPDATE_METADATA);
+    ck_assert_int_ge(m, 0);
+    reply(m, KB_CTL_OK, 0);
+    answer_all();
+    ck_assert_int_eq(find_method(before, 2, KBROKER__RPC__METHOD__METHOD_STOP_REPLICA), -1);
+    fire_timer();
+    int again = find_method(before, 2, KBROKER__RPC__METHOD__METHOD_STOP_REPLICA);
+    ck_assert_int_ge(again, 0);
+    ck_assert_uint_eq(sr(again)->n_partitions, 2);
+    ck_assert(find_stop(again, "b", 0)->delete_partition && find_stop(again, "a", 1)->delete_partition);
+    reply_stops(again, (const char *[]){"a", "b"}, (int32_t[]){1, 0}, (int32_t[]){0, 0}, 2);
+    ck_assert_int_eq(stops.n, 4);
+    ck_assert(stops.seen[2].error == 0 && stops.seen[3].error == 0);
+    kb_ctl_queue_stats(kb_ctl_fanout_queue(f, 2), &st);
+    ck_assert_uint_eq(st.pending_stop_replica, 0);
+    ck_assert_int_eq(armed_ms(), -1);
+    kb_ctl_fanout_free(f);
+    fx_reset();
+    viewfix_reset();
+}
+END_TEST
+
+/* A stop without delete that fails is reported, not retried. */
+START_TEST(a_failed_stop_without_delete_is_reported_only) {
+    small_cluster();
+    kb_ctl_fanout_t *f = deleting_fanout();
+    int64_t epoch;
+    int from = fx.n_calls;
+    kb_ctl_fanout_stop_replica(f, 1, kb_ctl_key(kb_ctl_fanout_topic(f, "a"), 0), false, &epoch);
+    kb_ctl_fanout_flush(f);
+    reply_stops(find_method(from, 1, KBROKER__RPC__METHOD__METHOD_STOP_REPLICA), (const char *[]){"a", "zzz"},
+                (int32_t[]){0, 0}, (int32_t[]){74, 0}, 2); /* a name it never sent is ignored */
+    ck_assert_int_eq(stops.n, 1);
+    ck_assert_int_eq(stops.seen[0].error, 74);
+    ck_assert(!stops.seen[0].deleted);
+    ck_assert_int_eq(armed_ms(), -1);
+    ck_assert_int_eq(pending_calls(), 0);
+    kb_ctl_fanout_free(f);
+    fx_reset();
+    viewfix_reset();
+}
+END_TEST
+
 Suite *ctl_queue_suite(void) {
     Suite *s = suite_create("ctl_queue");
     TCase *tc = tcase_create("queue");
@@ -1006,6 +1217,12 @@ Suite *ctl_queue_suite(void) {
     tcase_add_test(tc, losing_the_role_frees_every_queue);
     tcase_add_test(tc, a_new_partition_is_new_to_its_replicas);
     tcase_add_test(tc, a_leader_and_isr_for_a_broker_hosting_none_of_its_partitions_is_nothing_to_send);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("stop_replica");
+    tcase_add_test(tc, stop_replica_leaves_last_with_kafkas_epochs_and_a_stop_merged_into_the_delete);
+    tcase_add_test(tc, a_topic_being_deleted_gets_no_roles_and_leader_minus_2_in_metadata);
+    tcase_add_test(tc, a_failed_or_unanswered_delete_is_sent_again_without_holding_up_the_queue);
+    tcase_add_test(tc, a_failed_stop_without_delete_is_reported_only);
     suite_add_tcase(s, tc);
     return s;
 }

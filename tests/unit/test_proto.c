@@ -15,6 +15,7 @@ int main(void) {
         createpartitions_suite(),
         configs_suite(),
         deleterecords_suite(),
+        deletetopics_suite(),
         electleaders_suite(),
         group_suite(),
         group_records_suite(),

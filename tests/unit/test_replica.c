@@ -19,7 +19,9 @@
  * for has happened, with a generous bound.  The ISR cases read the
  * partition's ISR and zkVersion from kb_partition_internal.h.
  */
+#include <dirent.h>
 #include <event2/event.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -361,6 +363,118 @@ START_TEST(deleted_partition_starts_over_at_epoch_zero) {
     ck_assert(kb_partition_is_leader(p));
     ck_assert_int_eq(kb_partition_leader_epoch(p), 0);
     ck_assert_uint_eq(roles_stats().refused_stale_epoch, 0);
+}
+END_TEST
+
+/* ---- topic deletion (StopReplica with delete) ---- */
+
+/* The dirs in the log dir whose names start with prefix: how many are
+ * there, and whether one of them ends in -delete. */
+static int dirs_named(const char *prefix, bool *renamed) {
+    DIR *d = opendir(lf.dir);
+    struct dirent *e;
+    int n = 0;
+    *renamed = false;
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0) continue;
+        n++;
+        size_t len = strlen(e->d_name);
+        if (len > 7 && !strcmp(e->d_name + len - 7, "-delete")) *renamed = true;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Runs the loop until no dir starting with prefix is left, at most 20 s. */
+static void loop_until_no_dir(const char *prefix) {
+    time_t deadline = time(NULL) + 20;
+    bool renamed;
+    while (dirs_named(prefix, &renamed) > 0 && time(NULL) < deadline) event_base_loop(lf.base, EVLOOP_ONCE);
+    ck_assert_int_eq(dirs_named(prefix, &renamed), 0);
+}
+
+static kb_role_update_t deletion(int32_t partition) {
+    return (kb_role_update_t){.topic = T, .partition = partition, .leader = -1, .leader_epoch = KB_ROLE_NO_EPOCH,
+                              .stop = true, .deleted = true};
+}
+
+START_TEST(deleting_a_partition_answers_its_produces_unknown_topic_and_removes_its_log) {
+    logfix_set("log.segment.delete.delay.ms", "0");
+    start();
+    kb_partition_t *p = hosted(me_and_2, 2, ME, 3, me_and_2, 2);
+    answer_t parked = {0}, late = {0};
+    produce(p, 2, -1, 60000, &parked);
+    loop_once();
+    ck_assert_int_eq(parked.calls, 0);
+    kb_role_outcome_t out;
+    kb_role_update_t u = deletion(0);
+    kb_replicas_apply_roles_outcomes(replicas, &u, 1, &out);
+    ck_assert_int_eq(out, KB_ROLE_APPLIED);
+    ck_assert_int_eq(parked.calls, 1);
+    ck_assert_int_eq(parked.error, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 0));
+    ck_assert_ptr_null(kb_logmgr_get(logs, T, 0));
+    ck_assert(kb_partition_is_deleted(p));
+    ck_assert_int_eq(kb_partition_high_watermark(p), -1);
+    /* Its dir is renamed at once (orders-0.<32 hex digits>-delete) ... */
+    bool renamed;
+    ck_assert_int_eq(dirs_named(T "-0", &renamed), 1);
+    ck_assert(renamed);
+    /* ... a handler still holding the partition hears 3 ... */
+    produce(p, 1, 1, 60000, &late);
+    ck_assert_int_eq(late.error, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    /* ... and the files go after file.delete.delay.ms, off the loop. */
+    loop_until_no_dir(T "-0");
+    kb_log_stats_t st;
+    kb_logmgr_stats(logs, &st);
+    ck_assert_uint_eq(st.logs_deleted, 1);
+    ck_assert_uint_eq(st.log_deletions_pending, 0);
+}
+END_TEST
+
+START_TEST(a_topic_created_again_after_its_deletion_starts_empty) {
+    start();
+    kb_partition_t *p = hosted(me_only, 1, ME, 5, me_only, 1);
+    answer_t a = {0};
+    produce(p, 3, 1, 60000, &a);
+    ck_assert_int_eq(kb_partition_log_end_offset(p), 3);
+    kb_role_update_t u = deletion(0);
+    kb_replicas_apply_roles(replicas, &u, 1);
+    ck_assert_ptr_eq(hosted(me_only, 1, ME, 0, me_only, 1), p); /* the same name again, at epoch 0 */
+    ck_assert(!kb_partition_is_deleted(p));
+    ck_assert_int_eq(kb_partition_log_end_offset(p), 0);
+    ck_assert_int_eq(kb_partition_high_watermark(p), 0);
+    bool renamed;
+    ck_assert_int_eq(dirs_named(T "-0", &renamed), 2); /* the new dir, and the old one waiting for its delay */
+}
+END_TEST
+
+/* A log loaded at start-up whose partition was never given a role again
+ * goes too, and the checkpoint files leave it out. */
+START_TEST(deleting_a_partition_never_hosted_deletes_the_log_left_from_before) {
+    char path[128], text[4096];
+    start();
+    ck_assert_ptr_nonnull(kb_logmgr_get_or_create(logs, T, 1, NULL));
+    kb_role_outcome_t out;
+    kb_role_update_t u = deletion(1);
+    kb_replicas_apply_roles_outcomes(replicas, &u, 1, &out);
+    ck_assert_int_eq(out, KB_ROLE_NOT_HERE);
+    ck_assert_ptr_null(kb_logmgr_get(logs, T, 1));
+    bool renamed;
+    ck_assert_int_eq(dirs_named(T "-1", &renamed), 1);
+    ck_assert(renamed);
+    kb_replicas_free(replicas);
+    replicas = NULL;
+    kb_logmgr_close(logs);
+    logs = NULL;
+    snprintf(path, sizeof(path), "%s/recovery-point-offset-checkpoint", lf.dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    ck_assert_str_eq(text, "0\n0\n");
 }
 END_TEST
 
@@ -876,6 +990,9 @@ Suite *replica_suite(void) {
     tcase_add_test(tc, same_epoch_that_unassigns_is_applied);
     tcase_add_test(tc, moved_away_partition_refuses_an_older_epoch);
     tcase_add_test(tc, deleted_partition_starts_over_at_epoch_zero);
+    tcase_add_test(tc, deleting_a_partition_answers_its_produces_unknown_topic_and_removes_its_log);
+    tcase_add_test(tc, a_topic_created_again_after_its_deletion_starts_empty);
+    tcase_add_test(tc, deleting_a_partition_never_hosted_deletes_the_log_left_from_before);
     tcase_add_test(tc, applied_counts_only_what_changed_here);
     tcase_add_test(tc, isr_shrink_is_written_with_the_same_epoch_and_adopted);
     tcase_add_test(tc, failed_isr_write_is_not_adopted);

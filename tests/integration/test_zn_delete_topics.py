@@ -1,0 +1,416 @@
+"""
+Scenario zn: deleting topics, as Kafka 2.6 does in ZooKeeper mode
+(zk-and-replication.md 1.9, 2.7 "Topic deletion", 4.10).
+
+On three brokers (auto.create.topics.enable=false, so that no client brings
+a deleted topic back; log.segment.delete.delay.ms=1000, so that deleted
+logs leave the disk within the scenario):
+
+  * an operator deletes a topic with `kbroker-admin delete-topic` while a
+    confluent-kafka producer writes to it and a consumer reads it: the
+    clients get UNKNOWN_TOPIC_OR_PARTITION (producer delivery reports,
+    consumer errors), the partition dirs are renamed <topic>-<p>.<uuid>-delete
+    and then gone on every broker, /brokers/topics/T, /config/topics/T and
+    /admin/delete_topics/T are gone, and a topic of the same name created
+    again is empty (nothing from the beginning, high watermark 0);
+  * DeleteTopics through kafka-python's KafkaAdminClient and confluent-kafka's
+    AdminClient deletes topics; raw requests show Kafka's answers: 3 for an
+    unknown topic, 41 from a broker that is not the controller, 7 for
+    timeout_ms 0 (the deletion goes on), and the flexible v4 encoding;
+  * a second cluster (its own chroot) runs with delete.topic.enable=false:
+    DeleteTopics is refused (73 from v3, 42 before) and writes nothing, and
+    a marker kbroker-admin writes is removed by the controller, the topic
+    kept;
+  * the controller is killed (kill -9) in the middle of a deletion, made
+    deterministic by a replica's broker being down: the deletion waits for
+    it, the new controller takes it over and finishes it once the broker is
+    back, and a broker restarted with a leftover -delete dir removes it
+    before loading its logs.
+"""
+import json
+import re
+import struct
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+import kbharness as h
+
+BROKERS = [1, 2, 3]
+EXTRA = {"auto.create.topics.enable": "false", "log.segment.delete.delay.ms": "1000",
+         "offsets.topic.replication.factor": "3"}
+TIMEOUT_S = 60
+DELETE_DIR = re.compile(r"^(?P<topic>.+)-(?P<partition>\d+)\.[0-9a-f]{32}-delete$")
+
+NONE, UNKNOWN_TOPIC, REQUEST_TIMED_OUT, NOT_CONTROLLER = 0, 3, 7, 41
+INVALID_REQUEST, TOPIC_DELETION_DISABLED = 42, 73
+
+
+# -- raw DeleteTopics (wire-protocol.md 4.7) ----------------------------------------
+
+def delete_topics_body(names, timeout_ms, version):
+    if version >= 4:  # flexible: compact array and strings, tag sections
+        body = bytes([len(names) + 1])
+        for n in names:
+            b = n.encode()
+            body += bytes([len(b) + 1]) + b
+        return body + struct.pack(">i", timeout_ms) + b"\x00"
+    body = struct.pack(">i", len(names))
+    for n in names:
+        b = n.encode()
+        body += struct.pack(">h", len(b)) + b
+    return body + struct.pack(">i", timeout_ms)
+
+
+def parse_delete_topics_response(frame, version):
+    """[(name, error code)] of a DeleteTopics response frame."""
+    pos = 8 + (1 if version >= 4 else 0)  # size, correlation id (+ the v1 header's tag section)
+    if version >= 1:
+        pos += 4  # throttle_time_ms
+    if version >= 4:
+        n, pos = frame[pos] - 1, pos + 1
+    else:
+        n, pos = struct.unpack_from(">i", frame, pos)[0], pos + 4
+    out = []
+    for _ in range(n):
+        if version >= 4:
+            ln, pos = frame[pos] - 1, pos + 1
+        else:
+            ln, pos = struct.unpack_from(">h", frame, pos)[0], pos + 2
+        name = frame[pos:pos + ln].decode()
+        err = struct.unpack_from(">h", frame, pos + ln)[0]
+        pos += ln + 2 + (1 if version >= 4 else 0)
+        out.append((name, err))
+    assert pos == len(frame) - (1 if version >= 4 else 0), "trailing bytes after the DeleteTopics response"
+    return out
+
+
+def delete_topics(broker, names, timeout_ms=TIMEOUT_S * 1000, version=1):
+    s = h.connect(broker.port, timeout=TIMEOUT_S + 15)
+    try:
+        s.sendall(h.kafka_request(20, version, 7, delete_topics_body(names, timeout_ms, version),
+                                  flexible_header=version >= 4))
+        return parse_delete_topics_response(h.recv_frame(s), version)
+    finally:
+        s.close()
+
+
+# -- what a deleted topic leaves -----------------------------------------------------
+
+def partition_dirs(broker, topic):
+    """The dirs of topic's partitions in the broker's log dir: live ones and
+    ones renamed for deletion."""
+    if not broker.log_dir.exists():
+        return []
+    out = []
+    for d in broker.log_dir.iterdir():
+        m = DELETE_DIR.match(d.name)
+        if (m and m["topic"] == topic) or re.fullmatch(re.escape(topic) + r"-\d+", d.name):
+            out.append(d.name)
+    return sorted(out)
+
+
+def znodes_left(cluster, topic):
+    paths = [f"/brokers/topics/{topic}", f"/config/topics/{topic}", f"/admin/delete_topics/{topic}"]
+    return [p for p in paths if cluster.get(p) is not None]
+
+
+def wait_deleted_everywhere(cluster, topic, brokers=None, timeout=TIMEOUT_S):
+    """Until the znodes are gone and no broker has a dir of the topic left."""
+    brokers = brokers or list(cluster.brokers.values())
+
+    def gone():
+        left = znodes_left(cluster, topic)
+        dirs = {b.id: partition_dirs(b, topic) for b in brokers}
+        return not left and not any(dirs.values()) or None
+    h.wait_until(gone, timeout, f"topic {topic}'s znodes and partition dirs to be gone")
+
+
+# -- fixtures -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cluster(make_cluster):
+    c = make_cluster()
+    with h.step("start brokers 1, 2, 3 (auto-creation off, deleted files removed after 1 s)"):
+        c.start_brokers(BROKERS, extra=EXTRA)
+        c.wait_controller()
+    return c
+
+
+def controller_broker(cluster):
+    return cluster.brokers[cluster.wait_controller()]
+
+
+def other_broker(cluster, than):
+    return next(b for b in cluster.brokers.values() if b.id != than and b.alive())
+
+
+# -- clients under load -------------------------------------------------------------
+
+HELPER = Path(__file__).with_name("delete_load.py")
+
+
+class Load:
+    """delete_load.py's producer and consumer on one topic, in a process of
+    their own, and what they reported."""
+
+    def __init__(self, workdir, bootstrap, topic, partitions):
+        arg = json.dumps({"bootstrap": bootstrap, "topic": topic, "partitions": partitions})
+        self.proc = subprocess.Popen(["/usr/bin/python3", str(HELPER), arg], stdout=subprocess.PIPE,
+                                     stderr=open(workdir / f"load-{topic}.log", "w"), text=True,
+                                     stdin=subprocess.DEVNULL)
+        self.counts = {"produced": 0, "consumed": 0}
+        self.errors = {"producer": [], "consumer": []}
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            ev = json.loads(line)
+            if ev["ev"] == "counts":
+                self.counts = ev
+            else:
+                self.errors[ev["who"]].append((ev["code"], ev["name"]))
+
+    def reported(self, who, codes):
+        return any(code in codes for code, _ in self.errors[who])
+
+    def finish(self):
+        """Ends the process by PID (librdkafka may hang in its close)."""
+        self.proc.kill()
+        self.proc.wait(30)
+        self.reader.join(30)
+
+
+# -- the operator's deletion under load ------------------------------------------
+
+def test_delete_topic_while_clients_produce_and_consume(cluster):
+    topic = "doomed"
+    cluster.create_topic(topic, partitions=3, rf=3)
+    load = Load(cluster.workdir, cluster.bootstrap(), topic, 3)
+    try:
+        with h.step("the producer and the consumer move records"):
+            h.wait_until(lambda: load.counts["produced"] > 200 and load.counts["consumed"] > 200, TIMEOUT_S,
+                         "records produced and consumed before the deletion")
+        with h.step("kbroker-admin delete-topic --topic doomed --wait"):
+            r = cluster.admin("delete-topic", "--topic", topic, "--wait", "--timeout", TIMEOUT_S,
+                              timeout=TIMEOUT_S + 30)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith(f"Topic {topic} is marked for deletion.\n"
+                                   "Note: This will have no impact if delete.topic.enable is not set to true.\n")
+        with h.step("the consumer reports UNKNOWN_TOPIC_OR_PARTITION"):
+            h.wait_until(lambda: load.reported("consumer", {UNKNOWN_TOPIC}), TIMEOUT_S,
+                         "a consumer error UNKNOWN_TOPIC_OR_PART")
+        with h.step("the producer reports UNKNOWN_TOPIC_OR_PARTITION"):
+            h.wait_until(lambda: load.reported("producer", {UNKNOWN_TOPIC}), TIMEOUT_S,
+                         "a producer error UNKNOWN_TOPIC_OR_PART")
+    finally:
+        load.finish()
+    print(f"{load.counts}; errors: producer {sorted(set(load.errors['producer']))}, "
+          f"consumer {sorted(set(load.errors['consumer']))}")
+    with h.step("the znodes and every broker's partition dirs are gone"):
+        assert znodes_left(cluster, topic) == []
+        wait_deleted_everywhere(cluster, topic)
+    for b in cluster.brokers.values():
+        for kind in ("recovery-point-offset-checkpoint", "replication-offset-checkpoint"):
+            h.wait_until(lambda: f"{topic} " not in (b.log_dir / kind).read_text(), TIMEOUT_S,
+                         f"broker {b.id}'s {kind} to drop {topic}")
+
+
+def test_the_same_name_created_again_is_empty(cluster):
+    topic = "doomed"
+    wait_deleted_everywhere(cluster, topic)
+    cluster.create_topic(topic, partitions=2, rf=3)
+    with h.step("the new doomed: high watermark 0 and nothing from the beginning"):
+        for p in range(2):
+            leader = cluster.leader(topic, p)
+            err, _, offset = h.list_offsets(leader, topic, [p])[p]
+            assert (err, offset) == (NONE, 0)
+        recs = h.kcat_consume(cluster.bootstrap(), topic, offset="beginning", timeout=60)
+    assert recs == []
+    with h.step("and takes new records from offset 0"):
+        reports = h.ck_produce(h.ck_producer(cluster.bootstrap(), acks="all"),
+                               [h.Rec(topic, 0, None, b"k", b"fresh", (), None)])
+    assert reports[0][1] is None and reports[0][0].offset == 0, reports
+
+
+
+def test_committed_offsets_of_a_deleted_topic_are_removed(cluster):
+    from confluent_kafka import Consumer, TopicPartition
+    topic, group = "with-offsets", "offsets-of-the-deleted"
+    cluster.create_topic(topic, partitions=2, rf=3)
+    cluster.create_topic("stays", partitions=1, rf=3)
+    with h.step(f"group {group} commits offsets for {topic} and stays"):
+        c = Consumer({"bootstrap.servers": cluster.bootstrap(), "group.id": group, "enable.auto.commit": False})
+        c.commit(offsets=[TopicPartition(topic, 0, 5), TopicPartition(topic, 1, 7), TopicPartition("stays", 0, 3)],
+                 asynchronous=False)
+        c.close()
+        coordinator = h.wait_coordinator(cluster, group)
+        err, got = h.fetch_offsets(coordinator, group)
+        assert err == NONE and {tp: o.offset for tp, o in got.items()} == \
+            {(topic, 0): 5, (topic, 1): 7, ("stays", 0): 3}, got
+    with h.step(f"delete {topic}: the coordinator drops (and tombstones) its offsets"):
+        r = cluster.admin("delete-topic", "--topic", topic, "--wait", "--timeout", TIMEOUT_S, timeout=TIMEOUT_S + 30)
+        assert r.returncode == 0, r.stderr
+        h.wait_until(lambda: set(h.fetch_offsets(coordinator, group)[1]) == {("stays", 0)}, TIMEOUT_S,
+                     f"{group}'s offsets of {topic} to be gone")
+    assert f"removed 2 committed offset(s) of the deleted topic {topic}" in coordinator.process.log_text()
+
+
+# -- DeleteTopics ---------------------------------------------------------------
+
+def test_kafka_python_admin_deletes_a_topic(cluster):
+    import logging
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import UnknownTopicOrPartitionError
+    logging.getLogger("kafka").setLevel(logging.ERROR)
+    cluster.create_topic("kp-gone", partitions=2, rf=2)
+    ka = KafkaAdminClient(bootstrap_servers=cluster.bootstrap().split(","), api_version_auto_timeout_ms=15000,
+                          request_timeout_ms=(TIMEOUT_S + 15) * 1000)
+    try:
+        with h.step("KafkaAdminClient.delete_topics([kp-gone])"):
+            resp = ka.delete_topics(["kp-gone"], timeout_ms=TIMEOUT_S * 1000)
+        assert [tuple(t) for t in resp.topic_error_codes] == [("kp-gone", NONE)], resp
+        # Answered once the topic znode was gone: its name is free again.
+        assert znodes_left(cluster, "kp-gone") == []
+        with h.step("KafkaAdminClient.delete_topics([never-was]) raises UnknownTopicOrPartitionError"):
+            with pytest.raises(UnknownTopicOrPartitionError):
+                ka.delete_topics(["never-was"], timeout_ms=TIMEOUT_S * 1000)
+    finally:
+        ka.close()
+    wait_deleted_everywhere(cluster, "kp-gone")
+
+
+def test_confluent_admin_deletes_topics(cluster):
+    from confluent_kafka import KafkaError
+    from confluent_kafka.admin import AdminClient
+    cluster.create_topic("ck-gone-a", partitions=3, rf=3)
+    cluster.create_topic("ck-gone-b", partitions=1, rf=1)
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap()})
+    with h.step("AdminClient.delete_topics([ck-gone-a, ck-gone-b, ck-never])"):
+        futures = admin.delete_topics(["ck-gone-a", "ck-gone-b", "ck-never"], operation_timeout=TIMEOUT_S,
+                                      request_timeout=TIMEOUT_S + 15)
+        got = {}
+        for name, f in futures.items():
+            try:
+                got[name] = f.result(timeout=TIMEOUT_S + 30)
+            except Exception as e:  # noqa: BLE001 - the KafkaException is the answer
+                got[name] = e.args[0].code()
+    assert got == {"ck-gone-a": None, "ck-gone-b": None, "ck-never": KafkaError.UNKNOWN_TOPIC_OR_PART}, got
+    for t in ("ck-gone-a", "ck-gone-b"):
+        wait_deleted_everywhere(cluster, t)
+
+
+def test_raw_delete_topics_answers_as_kafka(cluster):
+    cluster.create_topic("raw-gone", partitions=2, rf=2)
+    cluster.create_topic("raw-later", partitions=1, rf=3)
+    ctl = controller_broker(cluster)
+    with h.step("DeleteTopics to a broker that is not the controller: 41 for every topic"):
+        assert delete_topics(other_broker(cluster, ctl.id), ["raw-gone", "x"]) == \
+            [("raw-gone", NOT_CONTROLLER), ("x", NOT_CONTROLLER)]
+    assert cluster.topic("raw-gone") is not None
+    with h.step("DeleteTopics v4 (flexible) to the controller: 0 once gone, 3 for an unknown name"):
+        assert delete_topics(ctl, ["raw-gone", "no-such-topic"], version=4) == \
+            [("raw-gone", NONE), ("no-such-topic", UNKNOWN_TOPIC)]
+    assert znodes_left(cluster, "raw-gone") == []
+    with h.step("timeout_ms 0: 7 at once, and the deletion goes on"):
+        assert delete_topics(ctl, ["raw-later"], timeout_ms=0, version=0) == [("raw-later", REQUEST_TIMED_OUT)]
+    wait_deleted_everywhere(cluster, "raw-later")
+    with h.step("the name is free again once the deletion is complete"):
+        r = cluster.admin("create-topic", "--topic", "raw-later", "--partitions", 1, "--replication-factor", 1)
+        assert r.returncode == 0, r.stderr
+
+
+# -- delete.topic.enable=false ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def no_delete(make_cluster):
+    c = make_cluster(chroot="/no-delete")
+    with h.step("a second cluster (chroot /no-delete): broker 11 with delete.topic.enable=false"):
+        c.start_brokers([11], extra={**EXTRA, "delete.topic.enable": "false"})
+        c.wait_controller()
+    return c
+
+
+def test_deletion_disabled_refuses_and_removes_the_marker(no_delete):
+    from confluent_kafka import KafkaError
+    from confluent_kafka.admin import AdminClient
+    c = no_delete
+    c.create_topic("kept", partitions=2, rf=1)
+    b = c.brokers[11]
+    with h.step("DeleteTopics: 73 TOPIC_DELETION_DISABLED from v3, 42 INVALID_REQUEST before; no marker"):
+        assert delete_topics(b, ["kept"], version=3) == [("kept", TOPIC_DELETION_DISABLED)]
+        assert delete_topics(b, ["kept"], version=1) == [("kept", INVALID_REQUEST)]
+        assert c.get("/admin/delete_topics/kept") is None
+    with h.step("AdminClient.delete_topics([kept]) fails: INVALID_REQUEST, librdkafka sending v1"):
+        admin = AdminClient({"bootstrap.servers": c.bootstrap()})
+        f = admin.delete_topics(["kept"], operation_timeout=TIMEOUT_S, request_timeout=TIMEOUT_S + 15)["kept"]
+        with pytest.raises(Exception) as e:
+            f.result(timeout=TIMEOUT_S + 30)
+        assert e.value.args[0].code() == KafkaError.INVALID_REQUEST
+    with h.step("kbroker-admin delete-topic --wait: marked, then the controller removes the marker"):
+        r = c.admin("delete-topic", "--topic", "kept", "--wait", "--timeout", TIMEOUT_S, timeout=TIMEOUT_S + 30)
+    assert r.returncode == 7, r
+    assert r.stdout.startswith("Topic kept is marked for deletion.\n")
+    assert "delete.topic.enable is false" in r.stderr
+    assert c.get("/admin/delete_topics/kept") is None
+    assert c.topic("kept") is not None and sorted(partition_dirs(b, "kept")) == ["kept-0", "kept-1"]
+    assert "delete.topic.enable is false: removing the marker" in b.process.log_text()
+
+
+# -- a controller killed mid-deletion -----------------------------------------------
+
+def live_dirs(broker, topic):
+    """The topic's partition dirs not renamed for deletion."""
+    return [d for d in partition_dirs(broker, topic) if not DELETE_DIR.match(d)]
+
+
+def test_new_controller_finishes_a_deletion_its_predecessor_began(cluster):
+    topic = "survivor"
+    cluster.create_topic(topic, partitions=3, rf=3)
+    h.ck_produce(h.ck_producer(cluster.bootstrap(), acks="all"),
+                 [h.Rec(topic, p, None, None, b"r", (), None) for p in range(3)])
+    ctl = controller_broker(cluster)
+    down = other_broker(cluster, ctl.id)
+    third = next(b for b in cluster.brokers.values() if b.id not in (ctl.id, down.id))
+    with h.step(f"broker {down.id} (a replica of every partition) goes down"):
+        down.stop()
+        h.wait_until(lambda: down.id not in cluster.registered_ids(), TIMEOUT_S, f"broker {down.id} to leave")
+    with h.step("kbroker-admin delete-topic --topic survivor: the live replicas go, the deletion waits"):
+        r = cluster.admin("delete-topic", "--topic", topic)
+        assert r.returncode == 0, r.stderr
+        h.wait_until(lambda: not live_dirs(ctl, topic) and not live_dirs(third, topic), TIMEOUT_S,
+                     f"brokers {ctl.id} and {third.id} to delete their replicas")
+    assert cluster.topic(topic) is not None and cluster.get(f"/admin/delete_topics/{topic}") is not None
+    assert len(live_dirs(down, topic)) == 3
+    with h.step("meanwhile the name cannot be created again (it still exists, as in Kafka)"):
+        r = cluster.admin("create-topic", "--topic", topic, "--partitions", 1, "--replication-factor", 1)
+        assert r.returncode == 3, r
+    with h.step(f"kill -9 the controller (broker {ctl.id}); broker {third.id} takes over"):
+        old = ctl.registration()[1]
+        ctl.kill9()
+        cluster.wait_controller(among=[third.id])
+    with h.step(f"broker {down.id} and then broker {ctl.id} start again: the deletion completes"):
+        down.start()
+        down.wait_registered(TIMEOUT_S)
+        ctl.start()
+        ctl.wait_registered(TIMEOUT_S, newer_than=old.czxid)
+        wait_deleted_everywhere(cluster, topic)
+    assert "deleting topic survivor" in third.process.log_text()
+
+
+def test_a_leftover_delete_dir_is_removed_at_start(cluster):
+    b = cluster.brokers[BROKERS[-1]]
+    with h.step(f"stop broker {b.id} and leave a renamed partition dir in its log dir"):
+        b.stop()
+        left = b.log_dir / ("leftover-0." + "0123456789abcdef" * 2 + "-delete")
+        left.mkdir()
+        (left / "00000000000000000000.log").write_bytes(b"x" * 100)
+    with h.step(f"start broker {b.id}: the dir is gone before it serves"):
+        old = cluster.get(f"/brokers/ids/{b.id}")
+        b.start()
+        b.wait_registered(TIMEOUT_S, newer_than=old[1].czxid if old else None)
+    assert not left.exists()
+    assert f"deleted {left}" in b.process.log_text()

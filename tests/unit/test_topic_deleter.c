@@ -33,11 +33,11 @@ typedef struct {
     int16_t errors[4];
 } answer_t;
 
-static void on_answer(const kb_topic_del_op_t *op, void *arg) {
+static void on_answer(const kb_admin_op_t *op, void *arg) {
     answer_t *a = arg;
     kp_str_t name;
     a->calls++;
-    for (int32_t i = 0; i < kb_topic_del_op_count(op) && i < 4; i++) kb_topic_del_op_result(op, i, &name, &a->errors[i]);
+    for (int32_t i = 0; i < kb_admin_op_count(op) && i < 4; i++) kb_admin_op_result(op, i, &name, &a->errors[i], &(const char *){NULL});
 }
 
 static void setup(void) {
@@ -61,27 +61,27 @@ static kb_topic_deleter_t *deleter(void) {
 }
 
 /* Starts deleting the given names; the operation is the caller's. */
-static kb_topic_del_op_t *start(kb_topic_deleter_t *d, const char **names, int n) {
+static kb_admin_op_t *start(kb_topic_deleter_t *d, const char **names, int n) {
     kp_str_t s[4];
     for (int i = 0; i < n; i++) s[i] = kp_str_c(names[i]);
     kp_deletetopics_request_t body = {n, s, 60000};
-    kb_topic_del_op_t *op = kb_topic_deleter_start(d, &body);
+    kb_admin_op_t *op = kb_topic_deleter_start(d, &body);
     ck_assert_ptr_nonnull(op);
     return op;
 }
 
 START_TEST(an_unknown_name_is_answered_3_without_a_write) {
     kb_topic_deleter_t *d = deleter();
-    kb_topic_del_op_t *op = start(d, (const char *[]){"never", "", "bad name!"}, 3);
+    kb_admin_op_t *op = start(d, (const char *[]){"never", "", "bad name!"}, 3);
     kp_str_t name;
     int16_t err;
-    ck_assert(kb_topic_del_op_settled(op));
+    ck_assert(kb_admin_op_settled(op));
     for (int32_t i = 0; i < 3; i++) {
-        kb_topic_del_op_result(op, i, &name, &err);
+        kb_admin_op_result(op, i, &name, &err, &(const char *){NULL});
         ck_assert_int_eq(err, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
     }
     ck_assert_int_eq(marks, 0);
-    kb_topic_del_op_release(op);
+    kb_admin_op_release(op);
     kb_topic_deleter_free(d);
 }
 END_TEST
@@ -89,10 +89,10 @@ END_TEST
 START_TEST(a_marked_topic_is_answered_once_its_znode_is_gone) {
     kb_topic_deleter_t *d = deleter();
     answer_t a = {0};
-    kb_topic_del_op_t *op = start(d, (const char *[]){"doomed", "never"}, 2);
+    kb_admin_op_t *op = start(d, (const char *[]){"doomed", "never"}, 2);
     ck_assert_int_eq(marks, 1);
-    ck_assert(!kb_topic_del_op_settled(op));
-    ck_assert_int_eq(kb_topic_del_op_wait(op, 60000, on_answer, &a), 0);
+    ck_assert(!kb_admin_op_settled(op));
+    ck_assert_int_eq(kb_admin_op_wait(op, 60000, on_answer, &a), 0);
     event_base_loop(base, EVLOOP_NONBLOCK);
     kb_topic_deleter_view_changed(d);
     ck_assert_int_eq(a.calls, 0); /* still in the view */
@@ -110,17 +110,17 @@ END_TEST
 START_TEST(a_marker_already_there_counts_and_a_failed_write_is_answered_at_once) {
     kb_topic_deleter_t *d = deleter();
     mark_rc = KC_EXISTS;
-    kb_topic_del_op_t *op = start(d, (const char *[]){"doomed"}, 1);
-    ck_assert(!kb_topic_del_op_settled(op)); /* waiting like the first request */
-    kb_topic_del_op_release(op);
+    kb_admin_op_t *op = start(d, (const char *[]){"doomed"}, 1);
+    ck_assert(!kb_admin_op_settled(op)); /* waiting like the first request */
+    kb_admin_op_release(op);
     mark_rc = KC_ERR;
     op = start(d, (const char *[]){"doomed"}, 1);
     kp_str_t name;
     int16_t err;
-    ck_assert(kb_topic_del_op_settled(op));
-    kb_topic_del_op_result(op, 0, &name, &err);
+    ck_assert(kb_admin_op_settled(op));
+    kb_admin_op_result(op, 0, &name, &err, &(const char *){NULL});
     ck_assert_int_eq(err, KP_ERR_UNKNOWN_SERVER_ERROR);
-    kb_topic_del_op_release(op);
+    kb_admin_op_release(op);
     kb_topic_deleter_free(d);
 }
 END_TEST
@@ -128,14 +128,14 @@ END_TEST
 START_TEST(timeout_zero_answers_7_and_shutdown_answers_what_waits) {
     kb_topic_deleter_t *d = deleter();
     answer_t now = {0}, parked = {0};
-    kb_topic_del_op_t *op = start(d, (const char *[]){"doomed"}, 1);
-    ck_assert_int_eq(kb_topic_del_op_wait(op, 0, on_answer, &now), 0);
+    kb_admin_op_t *op = start(d, (const char *[]){"doomed"}, 1);
+    ck_assert_int_eq(kb_admin_op_wait(op, 0, on_answer, &now), 0);
     ck_assert_int_eq(now.calls, 0); /* never inside the call */
     event_base_loop(base, EVLOOP_ONCE);
     ck_assert_int_eq(now.calls, 1);
     ck_assert_int_eq(now.errors[0], KP_ERR_REQUEST_TIMED_OUT);
     op = start(d, (const char *[]){"doomed"}, 1);
-    ck_assert_int_eq(kb_topic_del_op_wait(op, 60000, on_answer, &parked), 0);
+    ck_assert_int_eq(kb_admin_op_wait(op, 60000, on_answer, &parked), 0);
     kb_topic_deleter_shutdown(d);
     ck_assert_int_eq(parked.calls, 1);
     ck_assert_int_eq(parked.errors[0], KP_ERR_REQUEST_TIMED_OUT);

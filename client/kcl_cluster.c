@@ -108,8 +108,10 @@ static int learn_brokers(kcl_cluster_t *c, const kp_metadata_response_t *md, kcl
     return KCL_OK;
 }
 
-/* Metadata for no topic, to learn the brokers, over a bootstrap connection. */
-static int ask_brokers(kcl_cluster_t *c, kcl_conn_t *conn, kcl_error_t *err) {
+/* Metadata for no topic, to learn the brokers, over a bootstrap connection.
+ * A broker that has not heard from the controller yet (just started) lists
+ * no broker: *starting then says so, and the caller asks again later. */
+static int ask_brokers(kcl_cluster_t *c, kcl_conn_t *conn, bool *starting, kcl_error_t *err) {
     kp_metadata_request_t req = {0, NULL, false};
     kp_metadata_response_t md;
     kcl_answer_t a;
@@ -123,7 +125,7 @@ static int ask_brokers(kcl_cluster_t *c, kcl_conn_t *conn, kcl_error_t *err) {
     if (rc != KCL_OK) return rc;
     if (kp_metadata_response_decode(&a.body, METADATA_VERSION, &md) != 0)
         rc = kcl_fail(err, KCL_EPROTOCOL, "the Metadata answer from %s does not decode", kcl_conn_peer(conn));
-    else if (md.n_brokers == 0)
+    else if ((*starting = md.n_brokers == 0))
         rc = kcl_fail(err, KCL_EPROTOCOL, "%s lists no broker in its Metadata answer", kcl_conn_peer(conn));
     else
         rc = learn_brokers(c, &md, err);
@@ -133,22 +135,37 @@ static int ask_brokers(kcl_cluster_t *c, kcl_conn_t *conn, kcl_error_t *err) {
     return rc;
 }
 
-int kcl_cluster_open(kcl_cluster_t *c, const char *bootstrap, int timeout_ms, kcl_error_t *err) {
+/* One pass over the bootstrap servers; *starting when one of them is a
+ * broker still waiting for its first metadata. */
+static int bootstrap_once(kcl_cluster_t *c, const char *bootstrap, bool *starting, kcl_error_t *err) {
     char host[256];
     int32_t port;
     int rc = kcl_fail(err, KCL_EUNREACHABLE, "no bootstrap server given");
 
-    *c = (kcl_cluster_t){.timeout_ms = timeout_ms, .deadline_ms = kcl_now_ms() + timeout_ms, .controller_id = -1};
     for (const char *p = bootstrap; p != NULL && *p != '\0';) {
         size_t len = strcspn(p, ",");
+        bool this_starting = false;
         if (!split_server(p, len, host, sizeof(host), &port))
             return kcl_fail(err, KCL_EUNREACHABLE, "invalid bootstrap server '%.*s'", (int)len, p);
         kcl_conn_t *conn = kcl_conn_open(host, port, KCL_CLIENT_ID, c->deadline_ms, err);
-        rc = conn != NULL ? ask_brokers(c, conn, err) : err->status;
+        rc = conn != NULL ? ask_brokers(c, conn, &this_starting, err) : err->status;
         kcl_conn_close(conn);
         if (rc == KCL_OK) return KCL_OK;
+        *starting = *starting || this_starting;
         p += len + (p[len] == ',');
     }
+    return rc;
+}
+
+int kcl_cluster_open(kcl_cluster_t *c, const char *bootstrap, int timeout_ms, kcl_error_t *err) {
+    int backoff = 0, rc;
+    bool starting;
+
+    *c = (kcl_cluster_t){.timeout_ms = timeout_ms, .deadline_ms = kcl_now_ms() + timeout_ms, .controller_id = -1};
+    do { /* as Kafka's clients do, a cluster still starting is asked again until the deadline */
+        starting = false;
+        rc = bootstrap_once(c, bootstrap, &starting, err);
+    } while (rc != KCL_OK && starting && kcl_cluster_backoff(c, &backoff) == 0);
     return rc;
 }
 

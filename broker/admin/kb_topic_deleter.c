@@ -4,7 +4,7 @@
  * An operation is one DeleteTopics request: a slot per requested name with
  * its answer.  A name the view holds gets its marker written; once the
  * write succeeded (or found the marker there already) the slot waits for
- * the topic znode to leave the view.  Waiting operations are on the
+ * the topic znode, and then the marker, to leave the view.  Waiting operations are on the
  * service's parked list, which every view change walks (one view lookup
  * per waiting topic); nothing polls.  A marker write's completion only
  * schedules a look from the loop (an event_active'd event), since
@@ -95,10 +95,12 @@ static void op_answer(kb_topic_del_op_t *op) {
 
 /* ------------------------------------------------------------- waiting */
 
-/* The topic znode is gone from a loaded view: the controller deletes it
- * after every replica deleted its log. */
+/* The topic znode and then its marker are gone from a loaded view: the
+ * controller deletes them last, once every replica deleted its log, and
+ * the name is free again. */
 static bool topic_gone(const kb_topic_deleter_t *d, const char *name) {
-    return d->deps.view && kc_view_loaded(d->deps.view) && !kc_view_topic(d->deps.view, name);
+    const kc_view_t *v = d->deps.view;
+    return v && kc_view_loaded(v) && !kc_view_topic(v, name) && !kc_view_topic_marked(v, name);
 }
 
 /* Settles the waiting slots whose topics are gone; true when none is left

@@ -49,20 +49,31 @@ static int parse_options(int argc, char **argv, const char **topic, bool *wait) 
     return EXIT_OK;
 }
 
-/* Until the topic znode leaves the view, or its marker does while the
- * topic stays, or --timeout. */
+/* Where the deletion stands in ZooKeeper (kc_topic_deletion_state): the
+ * view may not list the marker yet, or never, when the controller removed
+ * it at once. */
+static int deletion_state(admin_t *a, const char *topic) {
+    mark_wait_t w = {0, KC_ERR};
+    kc_topic_deletion_state(a->session, topic, marked, &w);
+    if (kc_session_wait(a->session, &w.done, admin_remaining_ms(a)) < 0) return KC_CONNLOSS;
+    return w.rc;
+}
+
+/* Until the topic is gone, or its marker is while it stays (the controller
+ * refused), or --timeout.  The view wakes the wait; ZooKeeper decides. */
 static int wait_until_gone(admin_t *a, const char *topic) {
-    bool seen_marked = false; /* the view reads the marker a moment after it was written */
     for (;;) {
-        if (!kc_view_topic(a->view, topic)) {
+        a->view_changed = 0; /* before the read: a change during it wakes the wait below at once */
+        bool listed = kc_view_topic(a->view, topic) || kc_view_topic_marked(a->view, topic);
+        int rc = listed ? deletion_state(a, topic) : KC_NONODE;
+        if (rc == KC_NONODE) {
             printf("Topic %s is deleted.\n", topic);
             return EXIT_OK;
         }
-        if (kc_view_topic_marked(a->view, topic)) seen_marked = true;
-        else if (seen_marked)
+        if (rc == KC_OK)
             return fail(EXIT_ZK_ERROR, "the controller removed the deletion marker of topic '%s' and kept the "
                         "topic: delete.topic.enable is false on the controller", topic);
-        a->view_changed = 0;
+        if (rc != KC_MARKED) return admin_wait_failed(a, "reading the topic's deletion from ZooKeeper");
         if (kc_session_wait(a->session, &a->view_changed, admin_remaining_ms(a)) < 0)
             return admin_wait_failed(a, "waiting for the topic's deletion (it goes on: a broker that holds "
                                      "one of its replicas may be down)");

@@ -87,6 +87,52 @@ void kc_topic_mark_deletion(kc_session_t *s, const char *topic, kc_done_fn done,
     kc_session_kick(s);
 }
 
+/* ---- where a deletion stands ---- */
+
+typedef struct state_op {
+    kc_session_t *s;
+    char topic_path[PATH_LEN];
+    kc_done_fn done;
+    void *arg;
+} state_op_t;
+
+static void state_finish(state_op_t *op, int rc) {
+    op->done(rc, op->arg);
+    free(op);
+}
+
+static void topic_looked_up(int rc, const struct Stat *st, const void *data) {
+    state_finish((state_op_t *)data, rc == ZOK ? KC_OK : kc_from_zrc(rc));
+}
+
+static void marker_looked_up(int rc, const struct Stat *st, const void *data) {
+    state_op_t *op = (state_op_t *)data;
+    zhandle_t *zh = rc == ZNONODE ? kc_session_handle(op->s) : NULL;
+    if (!zh) {
+        state_finish(op, rc == ZOK ? KC_MARKED : rc == ZNONODE ? KC_CONNLOSS : kc_from_zrc(rc));
+        return;
+    }
+    int zrc = zoo_aexists(zh, op->topic_path, 0, topic_looked_up, op);
+    if (zrc != ZOK) topic_looked_up(zrc, NULL, op);
+    kc_session_kick(op->s);
+}
+
+void kc_topic_deletion_state(kc_session_t *s, const char *topic, kc_done_fn done, void *arg) {
+    char marker[PATH_LEN];
+    state_op_t *op = calloc(1, sizeof(*op));
+    zhandle_t *zh = kc_session_handle(s);
+    if (!op || !zh) {
+        free(op);
+        done(op ? KC_CONNLOSS : KC_ERR, arg);
+        return;
+    }
+    *op = (state_op_t){.s = s, .done = done, .arg = arg};
+    kc_path_topic(op->topic_path, sizeof(op->topic_path), topic);
+    int rc = zoo_aexists(zh, kc_path_delete_topic(marker, sizeof(marker), topic), 0, marker_looked_up, op);
+    if (rc != ZOK) marker_looked_up(rc, NULL, op);
+    kc_session_kick(s);
+}
+
 /* ---- fenced deletes ---- */
 
 typedef struct del_op del_op_t;

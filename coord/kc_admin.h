@@ -24,6 +24,13 @@
  * another KC_* code. */
 void kc_topic_mark_deletion(kc_session_t *s, const char *topic, kc_done_fn done, void *arg);
 
+/* Where topic's deletion stands now, read from ZooKeeper (the marker, then
+ * the topic znode; the controller deletes them in the other order): done
+ * gets KC_MARKED while the marker exists, KC_NONODE once the topic is
+ * gone, KC_OK when the topic exists unmarked (never marked, or the
+ * controller removed the marker and kept the topic), or another KC_* code. */
+void kc_topic_deletion_state(kc_session_t *s, const char *topic, kc_done_fn done, void *arg);
+
 /* The controller drops a marker it will not act on (the topic does not
  * exist, or delete.topic.enable is false): a multi of the check of
  * /controller_epoch at epoch_zk_version and the marker's deletion.  With

@@ -4,10 +4,10 @@
  * An operation is one DeleteTopics request: a slot per requested name with
  * its answer.  A name the view holds gets its marker written; once the
  * write succeeded (or found the marker there already) the slot waits for
- * the topic znode to leave the view.  The waiting, parking and reference
- * counting are kb_admin_op.h's (one reference per marker write in
- * flight); every view change walks the park list (one view lookup per
- * waiting topic), so nothing polls.
+ * the topic znode, and then the marker, to leave the view.  The waiting,
+ * parking and reference counting are kb_admin_op.h's (one reference per
+ * marker write in flight); every view change walks the park list (one view
+ * lookup per waiting topic), so nothing polls.
  */
 #include "broker/admin/kb_topic_deleter.h"
 
@@ -36,10 +36,12 @@ struct kb_topic_deleter {
 
 /* ------------------------------------------------------------- waiting */
 
-/* The topic znode is gone from a loaded view: the controller deletes it
- * after every replica deleted its log. */
+/* The topic znode and then its marker are gone from a loaded view: the
+ * controller deletes them last, once every replica deleted its log, and
+ * the name is free again. */
 static bool topic_gone(const kb_topic_deleter_t *d, const char *name) {
-    return d->deps.view && kc_view_loaded(d->deps.view) && !kc_view_topic(d->deps.view, name);
+    const kc_view_t *v = d->deps.view;
+    return v && kc_view_loaded(v) && !kc_view_topic(v, name) && !kc_view_topic_marked(v, name);
 }
 
 static bool slot_ready(kb_admin_op_t *op, int32_t i) {

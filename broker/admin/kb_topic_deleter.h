@@ -6,9 +6,10 @@
  * ZooKeeper holds (as the cluster view sees it) is marked for deletion
  * through libkcoord (kc_topic_mark_deletion: /admin/delete_topics/T, the
  * same znode kbroker-admin delete-topic and Kafka's tools write), and the
- * operation waits until every marked topic's znode /brokers/topics/T is
- * gone from the view, which the controller deletes last, once every
- * replica deleted its log.  Then the topic's name is free again.  A topic
+ * operation waits until every marked topic's znode /brokers/topics/T and
+ * its marker are gone from the view, which the controller deletes last,
+ * once every replica deleted its log.  Then the topic's name is free
+ * again.  A topic
  * already marked counts as marked (its deletion is waited for as well).
  *
  * Answers per topic: 0 once gone; 3 UNKNOWN_TOPIC_OR_PARTITION for a name

@@ -32,8 +32,10 @@
  * "ineligible"): the others are deleted, and its own StopReplica goes out
  * when its broker registers again (a new incarnation gets it even if the
  * old one was sent it, its answer having been lost with the old queue).
- * A topic being reassigned waits the same way; reassignment does not exist
- * yet, and reassigning() says so in one place for the day it does.
+ * A topic whose reassignment has a topic znode write in flight waits for
+ * that write (reassigning()); a marked topic's reassignments are then
+ * abandoned by kb_ctl_reassign.c (Kafka instead makes the deletion wait
+ * for them to complete).
  *
  * Nothing here is persistent but the markers: a new controller (failover
  * mid-deletion) queues the marked topics again and sends the stops again;

@@ -4,7 +4,7 @@
 #
 #   tests/fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]
 #
-# SECONDS_PER_TARGET defaults to 10 (scripts/test.sh's fuzz stage); targets
+# SECONDS_PER_TARGET defaults to 10 (scripts/test.sh gives 6); targets
 # run two at a time.  The committed corpus is only read: each run works on a
 # copy in build-fuzz/run/<target>/ (new inputs found stay there, so a later
 # run with the same build directory continues from them).  A crash, leak,

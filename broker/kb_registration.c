@@ -36,6 +36,8 @@ struct kb_registration {
     bool registered;
     bool ever_registered;
     bool stopped;         /* shutting down: never register again */
+    kc_done_fn deregistered; /* kb_registration_shutdown's caller, while the delete runs */
+    void *deregistered_arg;
     int64_t czxid;
     uint64_t registrations;
     uint64_t session_gen; /* session generation the chain runs for */
@@ -255,6 +257,18 @@ int64_t kb_registration_epoch(const kb_registration_t *r) { return r->czxid; }
 const char *kb_registration_cluster_id(const kb_registration_t *r) { return r->cluster_id[0] ? r->cluster_id : NULL; }
 uint64_t kb_registration_count(const kb_registration_t *r) { return r->registrations; }
 
+/* The registration stays this broker's until its znode is gone: the
+ * controller may still send to this incarnation meanwhile (the
+ * LeaderAndIsr and StopReplica of its controlled shutdown travel on
+ * another connection than the answer, and may come after it), and they
+ * are handled as Kafka's broker handles them before it stops, not refused
+ * as meant for a lost registration. */
+static void deregistered(int rc, void *arg) {
+    kb_registration_t *r = arg;
+    r->registered = false;
+    r->deregistered(rc, r->deregistered_arg);
+}
+
 void kb_registration_shutdown(kb_registration_t *r, kc_done_fn done, void *arg) {
     evtimer_del(r->retry_ev);
     r->stopped = true;
@@ -262,6 +276,7 @@ void kb_registration_shutdown(kb_registration_t *r, kc_done_fn done, void *arg) 
         done(KC_OK, arg);
         return;
     }
-    r->registered = false;
-    kc_broker_deregister(r->b->zk, r->self.id, done, arg);
+    r->deregistered = done;
+    r->deregistered_arg = arg;
+    kc_broker_deregister(r->b->zk, r->self.id, deregistered, r);
 }

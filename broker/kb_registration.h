@@ -42,7 +42,9 @@ const char *kb_registration_cluster_id(const kb_registration_t *r);
 /* Successful registrations so far (a new session or a deleted znode adds one). */
 uint64_t kb_registration_count(const kb_registration_t *r);
 
-/* Deletes /brokers/ids/N (clean shutdown). */
+/* Deletes /brokers/ids/N (clean shutdown); never registers again.  The
+ * broker counts as registered (kb_registration_registered, and the epoch
+ * the controller's requests are admitted with) until the delete is done. */
 void kb_registration_shutdown(kb_registration_t *r, kc_done_fn done, void *arg);
 
 #endif

@@ -32,7 +32,7 @@
 
 static void log_role_change(const kb_partition_t *p, const kb_role_t *to) {
     if (p->hosted && !to->hosted)
-        kc_info("replica", "%s-%d: no longer assigned to this broker%s; log kept", p->topic, (int)p->partition,
+        kc_info("replica", "%s-%d: replica stopped on this broker%s; log kept", p->topic, (int)p->partition,
                 p->leader ? ", leadership dropped" : "");
     else if (to->leader && !p->leader)
         kc_info("replica", "%s-%d: leader (epoch %d, ISR of %d)", p->topic, (int)p->partition, (int)to->leader_epoch,

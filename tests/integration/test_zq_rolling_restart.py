@@ -98,14 +98,31 @@ def controlled_stop(cluster, broker, topics):
     """SIGTERM; records every state znode of topics the moment the broker's
     registration is gone (the controller may elect only after that for an
     unclean stop) and waits for the exit.  Returns (exit status, states
-    seen when the registration vanished, seconds to exit)."""
+    seen when the registration vanished, seconds to exit, what every other
+    broker logged meanwhile)."""
+    others = [b for b in cluster.brokers.values() if b is not broker and b.alive()]
+    marks = {b.id: len(b.process.log_text()) for b in others}
     t0 = time.monotonic()
     broker.send_signal(15)
     h.wait_until(lambda: broker.id not in cluster.registered_ids() or not broker.alive(), EXIT_WAIT_S,
                  f"broker {broker.id}'s registration to go", interval=0.02)
     seen = {t: cluster.states(t) for t in topics}
     rc = broker.stop(timeout=EXIT_WAIT_S, signalled=True)
-    return rc, seen, time.monotonic() - t0
+    logged = {b.id: b.process.log_text()[marks[b.id]:] for b in others}
+    return rc, seen, time.monotonic() - t0, logged
+
+
+# What a clean stop must not cause: the stopping broker refusing the
+# controller's requests of its own controlled shutdown as if meant for a
+# lost registration, and the controller warning that it did.
+REFUSAL_LINES = ("refused: this broker lost its registration", "refused: broker epoch")
+
+
+def assert_no_refusals(broker, logged):
+    own = [ln for ln in broker.process.last_run_text().splitlines() if any(r in ln for r in REFUSAL_LINES)]
+    assert not own, own
+    theirs = [ln for text in logged.values() for ln in text.splitlines() if f"broker {broker.id} refused " in ln]
+    assert not theirs, theirs
 
 
 def restart(cluster, broker):
@@ -220,10 +237,11 @@ def test_rolling_restart_under_idempotent_acks_all_load_loses_and_duplicates_not
         led = leaders_on(c, TOPIC, b.id)
         with h.step(f"SIGTERM broker {b.id} (leads {TOPIC} partitions {led}; controller is "
                     f"{c.controller()}): it exits after handing its leaderships over"):
-            rc, seen, secs = controlled_stop(c, b, topics)
+            rc, seen, secs, logged = controlled_stop(c, b, topics)
         h.note(f"broker {b.id}: SIGTERM -> exit", secs)
         assert rc == 0, f"broker {b.id} exited with status {rc}"
         assert SUCCESS_LINE in b.process.last_run_text(), b.process.tail(30)
+        assert_no_refusals(b, logged)
         for t in topics:
             still = sorted(p for p, s in (seen[t] or {}).items() if s["leader"] == b.id)
             assert not still, f"{t} partitions {still} were still led by broker {b.id} when it left: {seen[t]}"
@@ -282,7 +300,7 @@ def elect(broker, partitions, version=1, election_type=kw.ELECT_PREFERRED, timeo
 def bounce(cluster, broker, topics):
     """A controlled restart of broker: afterwards it leads nothing and is
     back in every ISR."""
-    rc, _, _ = controlled_stop(cluster, broker, topics)
+    rc, _, _, _ = controlled_stop(cluster, broker, topics)
     assert rc == 0
     restart(cluster, broker)
     h.wait_until(lambda: in_every_isr(cluster, broker.id, topics), REJOIN_WAIT_S, f"broker {broker.id} in every ISR",
@@ -342,7 +360,7 @@ def test_elect_leaders_api_answers_each_partition_as_kafka_does(cluster):
     victim = next(b for b in c.brokers.values() if b.id != c.controller())
     mine = sorted(int(p) for p, r in asg.items() if r[0] == victim.id)
     with h.step(f"stop broker {victim.id}, the preferred replica of {TOPIC} partitions {mine}"):
-        rc, _, _ = controlled_stop(c, victim, TOPICS)
+        rc, _, _, _ = controlled_stop(c, victim, TOPICS)
         assert rc == 0
     ctl = c.brokers[c.controller()]
     top, res = elect(ctl, {TOPIC: mine}, version=2)
@@ -409,12 +427,12 @@ def test_controlled_shutdown_that_cannot_complete_gives_up_after_max_retries(clu
         c.create_topic("stuck", assignment="1:3")
         h.wait_full_isr(c, "stuck")
     with h.step("stop broker 3: broker 1 is now the only replica of stuck-0 that lives"):
-        rc, _, _ = controlled_stop(c, b3, TOPICS)
+        rc, _, _, _ = controlled_stop(c, b3, TOPICS)
         assert rc == 0
         st = c.state("stuck", 0)
         assert st["leader"] == 1 and st["isr"] == [1], st
     with h.step("SIGTERM broker 1: two attempts, then it stops anyway"):
-        rc, _, secs = controlled_stop(c, b1, TOPICS)
+        rc, _, secs, _ = controlled_stop(c, b1, TOPICS)
     h.note("broker 1: SIGTERM -> exit after two failed attempts", secs)
     log = b1.process.last_run_text()
     assert rc == 0

@@ -45,32 +45,27 @@ static bool say(char *why, size_t whylen, const char *fmt, ...) {
     return false;
 }
 
-/* A whole decimal integer: optional '-', digits, nothing else (no blanks). */
-static bool parse_long(const char *s, int64_t *out, bool *overflow) {
+/* A whole decimal integer: optional '-', digits, nothing else (no blanks);
+ * false too when it does not fit 64 bits. */
+static bool parse_long(const char *s, int64_t *out) {
     char *end;
-    *overflow = false;
     if (!(*s == '-' || isdigit((unsigned char)*s))) return false;
     errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (end == s || *end != '\0') return false;
-    if (errno == ERANGE) {
-        *overflow = true;
-        return false;
-    }
+    if (end == s || *end != '\0' || errno == ERANGE) return false;
     *out = v;
     return true;
 }
 
 static bool check_number(const kc_topic_config_key_t *k, const char *v, char *why, size_t whylen) {
     int64_t n;
-    bool overflow;
     int64_t lo = k->type == KC_CONFIG_INT ? INT32_MIN : INT64_MIN;
     int64_t hi = k->type == KC_CONFIG_INT ? INT32_MAX : INT64_MAX;
-    if (!parse_long(v, &n, &overflow) && !overflow) return say(why, whylen, "not an integer");
-    if (overflow || n < lo || n > hi)
-        return say(why, whylen, "not a %d-bit integer", k->type == KC_CONFIG_INT ? 32 : 64);
-    if (n < k->min) return say(why, whylen, "must be at least %lld", (long long)k->min);
-    if (n > k->max) return say(why, whylen, "must be at most %lld", (long long)k->max);
+    const char *type = k->type == KC_CONFIG_INT ? "INT" : "LONG";
+    /* Kafka's words (ConfigDef.parseType, Range). */
+    if (!parse_long(v, &n) || n < lo || n > hi) return say(why, whylen, "Not a number of type %s", type);
+    if (n < k->min) return say(why, whylen, "Value must be at least %lld", (long long)k->min);
+    if (n > k->max) return say(why, whylen, "Value must be no more than %lld", (long long)k->max);
     return true;
 }
 
@@ -78,7 +73,7 @@ static bool check_type(const kc_topic_config_key_t *k, const char *v, char *why,
     switch (k->type) {
     case KC_CONFIG_BOOLEAN:
         if (strcasecmp(v, "true") == 0 || strcasecmp(v, "false") == 0) return true;
-        return say(why, whylen, "must be true or false");
+        return say(why, whylen, "Expected value to be either true or false");
     case KC_CONFIG_INT:
     case KC_CONFIG_LONG: return check_number(k, v, why, whylen);
     default: return true;
@@ -92,7 +87,7 @@ static bool one_of(const char *v, const char *const *allowed, char *why, size_t 
         size_t used = strlen(list);
         snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", allowed[i]);
     }
-    return say(why, whylen, "must be one of %s", list);
+    return say(why, whylen, "String must be one of: %s", list);
 }
 
 /* Copies the next comma-separated item of *p, trimmed, into item (Kafka
@@ -250,7 +245,7 @@ bool kc_topic_config_check(const char *key, const char *value, char *why, size_t
     if (value == NULL) return say(why, whylen, "config %s has no value", key);
     if (check_type(k, value, reason, sizeof(reason)) && (k->check == NULL || k->check(value, reason, sizeof(reason))))
         return true;
-    return say(why, whylen, "invalid value '%s' for config %s: %s", value, key, reason);
+    return say(why, whylen, "Invalid value %s for configuration %s: %s", value, key, reason);
 }
 
 static const char *value_of(const kc_config_entry_t *e, int n, const char *key) {

@@ -130,7 +130,8 @@ int cmd_alter_topic(admin_t *a, int argc, char **argv) {
     if (rc == EXIT_OK) rc = admin_connect(a);
     if (rc == EXIT_OK) {
         kc_grow_request_t req = {.topic = c.topic, .count = (int32_t)count,
-                                 .assignment = c.assignment ? &assignment : NULL, .lists_all = true};
+                                 .assignment = c.assignment ? &assignment : NULL, .lists_all = true,
+                                 .zk_words = true};
         grow_wait = (grow_wait_t){.rc = KC_ERR};
         kc_topic_grow(a->session, &req, grown, &grow_wait);
         if (kc_session_wait(a->session, &grow_wait.done, admin_remaining_ms(a)) < 0) {

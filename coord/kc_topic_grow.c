@@ -216,7 +216,7 @@ typedef struct grow_op {
     char topic_path[512];
     char delete_path[512];
     int32_t count;
-    bool has_assignment, lists_all, validate_only;
+    bool has_assignment, lists_all, validate_only, zk_words;
     kc_topic_t assignment;  /* owned copy */
     int attempts;
     int pending;            /* reads of this round still out */
@@ -376,6 +376,13 @@ static void judge(grow_op_t *op) {
         return;
     }
     op->result.old_count = cur.n_partitions;
+    if (op->zk_words && op->count <= cur.n_partitions && !kc_topic_is_internal(op->topic)) {
+        grow_refuse(op, KC_INVALID, KAFKA_INVALID_PARTITIONS, "The number of partitions for a topic can only be "
+                    "increased. Topic %s currently has %d partitions, %d would not be an increase.", op->topic,
+                    (int)cur.n_partitions, (int)op->count);
+        kc_topic_clear(&cur);
+        return;
+    }
     int rc = kc_topic_plan_growth(&cur, op->topic, op->count, op->has_assignment ? &op->assignment : NULL,
                                   op->lists_all, op->brokers, op->n_brokers, &op->result.added,
                                   &op->result.kafka_error, op->result.why, sizeof(op->result.why));
@@ -468,6 +475,7 @@ void kc_topic_grow(kc_session_t *s, const kc_grow_request_t *req, kc_grow_done_f
     op->count = req->count;
     op->lists_all = req->lists_all;
     op->validate_only = req->validate_only;
+    op->zk_words = req->zk_words;
     op->topic = strdup(req->topic);
     if (!op->topic || (req->assignment && copy_assignment(op, req->assignment) != KC_OK)) {
         grow_refuse(op, KC_ERR, 0, "out of memory");

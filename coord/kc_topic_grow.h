@@ -37,6 +37,10 @@ typedef struct kc_grow_request {
     const kc_topic_t *assignment;
     bool lists_all;
     bool validate_only;           /* judge and plan, write nothing */
+    /* A count that is not an increase is refused in AdminZkClient's words
+     * (kafka-topics --zookeeper --alter, kbroker-admin alter-topic) rather
+     * than the CreatePartitions API's (AdminManager). */
+    bool zk_words;
 } kc_grow_request_t;
 
 /* What became of a request.  rc: KC_OK (written, or would be with

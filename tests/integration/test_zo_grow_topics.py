@@ -276,8 +276,10 @@ def test_alter_topic_refusals_write_nothing(cluster):
     before = create(cluster, "refuse", 4, 2)
     raw_before, stat = cluster.get("/brokers/topics/refuse")
     cases = [
-        (5, "Topic currently has 4 partitions, which is higher than the requested 2.", "--partitions", 2),
-        (5, "Topic already has 4 partitions.", "--partitions", 4),
+        (5, "The number of partitions for a topic can only be increased. Topic refuse currently has 4 partitions, "
+            "2 would not be an increase.", "--partitions", 2),
+        (5, "The number of partitions for a topic can only be increased. Topic refuse currently has 4 partitions, "
+            "4 would not be an increase.", "--partitions", 4),
         (5, "Unknown broker(s) in replica assignment: 7.", "--partitions", 5, "--replica-assignment", "1:7"),
         (5, "Increasing the number of partitions by 2 but 1 assignments provided.", "--partitions", 6,
          "--replica-assignment", "1:2"),

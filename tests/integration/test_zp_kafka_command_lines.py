@@ -32,7 +32,10 @@ One ZooKeeper and three brokers for the whole file.  The runbook:
                    and a bootstrap server nobody listens on (a clear error
                    within the bound); --delete and --alter --partitions, whose
                    broker side (DeleteTopics, CreatePartitions) and ZooKeeper
-                   commands are other work: either done or refused clearly.
+                   commands are other work: either done or refused clearly;
+                   --alter to fewer partitions refused in AdminZkClient's
+                   words through ZooKeeper, in CreatePartitions' through the
+                   brokers.
 """
 import os
 import re
@@ -368,3 +371,27 @@ def test_delete_and_grow_either_way(cluster):
         assert r.stdout == ("Topic doomed-zk is marked for deletion.\nNote: This will have no impact if "
                             "delete.topic.enable is not set to true.\n")
         h.wait_until(lambda: cluster.topic("doomed-zk") is None, WAIT_S, "doomed-zk to be deleted")
+
+
+def test_shrinking_is_refused_in_each_path_s_own_words(cluster):
+    """--alter to fewer (or as many) partitions: through ZooKeeper it is
+    AdminZkClient.addPartitions that refuses, after the warning; through the
+    brokers it is CreatePartitions (AdminManager's words)."""
+    r = topics("--create", "--bootstrap-server", bootstrap(cluster), "--topic", "shrink", "--partitions", "3",
+               "--replication-factor", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    cluster.wait_topic_ready("shrink", WAIT_S)
+    warning = ("WARNING: If partitions are increased for a topic that has a key, the partition logic or ordering "
+               "of the messages will be affected\n")
+    for count in (2, 3):
+        with h.step(f"kafka-topics.sh --alter --topic shrink --partitions {count} --zookeeper"):
+            r = topics("--alter", "--zookeeper", zk(cluster), "--topic", "shrink", "--partitions", count)
+        assert (r.returncode, r.stdout) == (1, warning + "Error while executing topic command : The number of "
+                                            "partitions for a topic can only be increased. Topic shrink currently "
+                                            f"has 3 partitions, {count} would not be an increase.\n"), r.stdout
+    with h.step("kafka-topics.sh --alter --topic shrink --partitions 2 --bootstrap-server"):
+        r = topics("--alter", "--bootstrap-server", bootstrap(cluster), "--topic", "shrink", "--partitions", "2")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stdout.startswith("Error while executing topic command : ") and \
+        "Topic currently has 3 partitions, which is higher than the requested 2." in r.stdout, r.stdout
+    assert len(cluster.topic("shrink")["partitions"]) == 3

@@ -66,22 +66,32 @@ static int copy_results(const kp_electleaders_response_t *resp, kcl_election_res
     return rc;
 }
 
+/* The partition count Metadata gives topic, or a failure naming the topic
+ * (KCL_EBROKER with its Kafka error: 3 when it does not exist). */
+static int topic_partitions(kcl_cluster_t *c, char *topic, int32_t *count, kcl_error_t *err) {
+    kcl_topic_t *t = NULL;
+    int rc = kcl_cluster_topics(c, &topic, 1, &t, err);
+    if (rc == KCL_OK && t[0].error_code == KP_ERR_UNKNOWN_TOPIC_OR_PARTITION)
+        rc = kcl_fail_kafka(err, t[0].error_code, "topic '%s' does not exist", topic);
+    else if (rc == KCL_OK && (t[0].error_code != KP_ERR_NONE || t[0].n_partitions < 1))
+        rc = kcl_fail_kafka(err, t[0].error_code, "Metadata lists no partitions of topic '%s'", topic);
+    if (rc == KCL_OK) *count = t[0].n_partitions;
+    kcl_topics_free(t, 1);
+    return rc;
+}
+
 /* tps with each whole topic (partition -1) replaced by its partitions, as
- * Metadata lists them; a topic Metadata does not know stays one entry with
- * partition -1, which the controller answers UNKNOWN_TOPIC_OR_PARTITION.
- * *out borrows the topic names of tps. */
+ * Metadata lists them; a whole topic Metadata does not know fails the
+ * request by name (there is no partition to name in an answer).  *out
+ * borrows the topic names of tps. */
 static int expand_topics(kcl_cluster_t *c, const kcl_topic_partition_t *tps, int n, kcl_topic_partition_t **out,
                          int *n_out, kcl_error_t *err) {
     int cap = n > 0 ? n : 1, k = 0, rc = KCL_OK;
     kcl_topic_partition_t *v = malloc((size_t)cap * sizeof(*v));
     for (int i = 0; v && rc == KCL_OK && i < n; i++) {
-        kcl_topic_t *t = NULL;
+        bool whole = tps[i].partition < 0;
         int32_t count = 1;
-        if (tps[i].partition < 0 && (rc = kcl_cluster_topics(c, &tps[i].topic, 1, &t, err)) == KCL_OK &&
-            t[0].error_code == KP_ERR_NONE)
-            count = t[0].n_partitions;
-        bool whole = tps[i].partition < 0 && count > 0 && t && t[0].error_code == KP_ERR_NONE;
-        kcl_topics_free(t, 1);
+        if (whole && (rc = topic_partitions(c, tps[i].topic, &count, err)) != KCL_OK) break;
         if (k + count > cap) {
             cap = (k + count) * 2;
             kcl_topic_partition_t *grown = realloc(v, (size_t)cap * sizeof(*v));

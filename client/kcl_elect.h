@@ -27,8 +27,10 @@ typedef struct {
 /*
  * ElectLeaders (v2) to the controller the cluster's metadata names, for
  * the n partitions of tps (partition -1: every partition of that topic,
- * as Metadata lists them), or for every partition when tps is NULL (the
- * controller then leaves out those that needed no election).  The
+ * as Metadata lists them; a topic it does not list fails the call, with
+ * KCL_EBROKER and kafka_error 3 when it does not exist), or for every
+ * partition when tps is NULL (the controller then leaves out those that
+ * needed no election).  The
  * controller waits for its writes up to the command's timeout.  When the
  * answer says the broker asked is not the controller (it moved), the
  * metadata is read again and the request sent again, until the timeout.

@@ -17,15 +17,22 @@
  * partitions are now led by their preferred replica.
  *
  * No partition option means every partition (Kafka's tool asks for
- * --all-topic-partitions); --topic without --partition means every
- * partition of that topic.  The JSON file is Kafka's:
- * {"partitions":[{"topic":"T","partition":P},...]}.
+ * --all-topic-partitions); --topic without --partition (Kafka's tool
+ * requires --partition) means every partition of that topic, and a topic
+ * that does not exist is then refused by name (exit status 6).  The JSON
+ * file is Kafka's: {"partitions":[{"topic":"T","partition":P},...]}.
  *
- * Output (text): "Successfully completed leader election (PREFERRED) for
- * partitions T-0, T-1", "Valid replica already elected for partitions
- * T-2", one "Error completing leader election (PREFERRED) for partition:
- * T-3: NAME: message" line per failure, and then exit status 9 with
- * "N replica(s) could not be elected"; --output json prints one object.
+ * Output (text), the same lines either way: "Successfully completed leader
+ * election (PREFERRED) for partitions T-0, T-1", "Valid replica already
+ * elected for partitions T-2" (Kafka 2.6's tool lists the elected ones
+ * there by mistake; these are the ones that needed no election), one
+ * "Error completing leader election (PREFERRED) for partition: T-3: NAME:
+ * message" line per failure, and then exit status 9 with Kafka's "N
+ * replica(s) could not be elected"; --output json prints one object.
+ * Asked for every partition, Kafka's controller leaves out the partitions
+ * that needed no election (KafkaApis.handleElectReplicaLeader), so nothing
+ * is printed for them, and nothing at all when every preferred replica
+ * already leads; the ZooKeeper way does the same.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -191,6 +198,8 @@ static int report(const admin_t *a, int type, outcome_t *o, int n) {
 /* ------------------------------------------------------ through the API */
 
 static int client_failed(const kcl_error_t *e) {
+    if (e->status == KCL_EBROKER && e->kafka_error == UNKNOWN_TOPIC_OR_PARTITION)
+        return fail(EXIT_NO_TOPIC, "%s", e->message); /* --topic T without --partition: T does not exist */
     return fail(e->status == KCL_EUNREACHABLE ? EXIT_UNREACHABLE : EXIT_BROKER_ERROR, "%s", e->message);
 }
 
@@ -284,8 +293,8 @@ static int zk_targets(admin_t *a, const elect_args_t *e, const kc_isr_change_t *
     }
     const kc_topic_t *named = e->topic ? kc_view_topic(a->view, e->topic) : NULL;
     if (e->topic && (!named || e->partition >= named->n_partitions))
-        oc[(*n_oc)++] = (outcome_t){(char *)e->topic, e->partition < 0 ? -1 : (int32_t)e->partition,
-                                    UNKNOWN_TOPIC_OR_PARTITION, "The partition does not exist."};
+        oc[(*n_oc)++] = (outcome_t){(char *)e->topic, (int32_t)e->partition, UNKNOWN_TOPIC_OR_PARTITION,
+                                    "The partition does not exist."};
     *out = v;
     *n_out = k;
     return EXIT_OK;
@@ -334,6 +343,8 @@ static int elect_via_zookeeper(admin_t *a, const elect_args_t *e) {
                     "give --bootstrap-server HOST:PORT");
     int rc = e->json_file ? read_json_file(e->json_file, &file, &n_file) : EXIT_OK;
     if (rc == EXIT_OK) rc = admin_load_view(a);
+    if (rc == EXIT_OK && e->topic && e->partition < 0 && !kc_view_topic(a->view, e->topic))
+        rc = fail(EXIT_NO_TOPIC, "topic '%s' does not exist", e->topic); /* no partition to name */
     outcome_t *oc = NULL;
     if (rc == EXIT_OK) {
         int cap = n_file + 1;
@@ -342,11 +353,14 @@ static int elect_via_zookeeper(admin_t *a, const elect_args_t *e) {
     }
     if (rc == EXIT_OK) rc = zk_targets(a, e, file, n_file, &targets, &n_targets, oc, &n_oc);
     kc_isr_change_t *todo = rc == EXIT_OK ? calloc((size_t)(n_targets + 1), sizeof(*todo)) : NULL;
+    /* Asked for every partition, Kafka's controller leaves out those that
+     * need no election, so its tool prints nothing for them. */
+    bool every = !e->topic && !file;
     for (int i = 0; todo && i < n_targets; i++) {
-        if (preferred_leads(a, targets[i].topic, targets[i].partition))
-            oc[n_oc++] = (outcome_t){targets[i].topic, targets[i].partition, ELECTION_NOT_NEEDED, NULL};
-        else
+        if (!preferred_leads(a, targets[i].topic, targets[i].partition))
             todo[n_todo++] = targets[i];
+        else if (!every)
+            oc[n_oc++] = (outcome_t){targets[i].topic, targets[i].partition, ELECTION_NOT_NEEDED, NULL};
     }
     if (rc == EXIT_OK && !todo) rc = fail(EXIT_ZK_ERROR, "out of memory");
     if (rc == EXIT_OK && n_todo > 0) rc = zk_run(a, todo, n_todo);

@@ -335,6 +335,36 @@ def test_elect_leaders_puts_every_preferred_replica_back_in_the_lead(cluster):
         f"{TOPIC}-1", r.stdout
 
 
+@pytest.mark.parametrize("via", ["bootstrap-server", "zookeeper"])
+def test_elect_leaders_prints_the_same_lines_either_way(cluster, via):
+    """kafka-leader-election.sh's lines whichever way the election goes: for
+    every partition (the controller then leaves out the partitions needing
+    none, KafkaApis.handleElectReplicaLeader) nothing when all are balanced;
+    a topic's partitions listed as already elected; a topic that does not
+    exist refused by name; a partition that does not exist as Kafka's
+    error line."""
+    c = cluster
+    h.wait_until(lambda: not_preferred(c, TOPICS) == [] or None, 60, "every preferred replica to lead")
+    conn = ("--bootstrap-server", c.bootstrap()) if via == "bootstrap-server" else ("--zookeeper", c.zk_connect)
+    with h.step(f"elect-leaders --{via} --all-topic-partitions, all balanced: nothing to print"):
+        r = admin(*conn, "elect-leaders", "--all-topic-partitions")
+    assert (r.returncode, r.stdout) == (0, ""), r.stdout
+    with h.step(f"elect-leaders --{via} --topic {TOPIC}"):
+        r = admin(*conn, "elect-leaders", "--topic", TOPIC)
+    listed = ", ".join(f"{TOPIC}-{p}" for p in range(6))
+    assert (r.returncode, r.stdout) == (0, f"Valid replica already elected for partitions {listed}\n"), r.stdout
+    with h.step(f"elect-leaders --{via} --topic nonexist"):
+        r = admin(*conn, "elect-leaders", "--topic", "nonexist")
+    assert (r.returncode, r.stdout) == (6, ""), r.stdout
+    assert "topic 'nonexist' does not exist" in r.stderr and "nonexist--1" not in r.stderr, r.stderr
+    with h.step(f"elect-leaders --{via} --topic nonexist --partition 0"):
+        r = admin(*conn, "elect-leaders", "--topic", "nonexist", "--partition", "0")
+    assert (r.returncode, r.stdout) == (9, "Error completing leader election (PREFERRED) for partition: "
+                                           "nonexist-0: UNKNOWN_TOPIC_OR_PARTITION: The partition does not "
+                                           "exist.\n"), r.stdout
+    assert "1 replica(s) could not be elected" in r.stderr, r.stderr
+
+
 def test_elect_leaders_api_answers_each_partition_as_kafka_does(cluster):
     c = cluster
     ctl = c.brokers[c.controller()]

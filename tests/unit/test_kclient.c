@@ -467,6 +467,26 @@ START_TEST(elections_expand_a_whole_topic_and_follow_a_moved_controller) {
 }
 END_TEST
 
+/* A whole topic Metadata does not know has no partition to name in an
+ * answer: the call fails naming it, and nothing is asked of the controller. */
+START_TEST(an_election_of_a_whole_topic_that_does_not_exist_is_refused_by_name) {
+    fleet_t f;
+    script_t s = {0};
+    kcl_error_t err = {0};
+    kcl_topic_partition_t whole = {"gone", -1};
+    kcl_election_result_t *r;
+    int n;
+    fleet_start(&f, &s, 1);
+    kcl_options_t o = {f.bootstrap, GENEROUS_MS};
+    ck_assert_int_eq(kcl_elect_leaders(&o, KCL_ELECTION_PREFERRED, &whole, 1, &r, &n, &err), KCL_EBROKER);
+    ck_assert_int_eq(err.kafka_error, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_str_eq(err.message, "topic 'gone' does not exist: UNKNOWN_TOPIC_OR_PARTITION (3)");
+    ck_assert_int_eq(fakebroker_seen(f.fb[0], KP_API_ELECT_LEADERS), 0);
+    kcl_election_results_free(r, n);
+    fleet_stop(&f);
+}
+END_TEST
+
 START_TEST(a_dead_group_does_not_exist) {
     fleet_t f;
     script_t s = {.state = "Dead"};
@@ -561,6 +581,7 @@ Suite *kclient_suite(void) {
     tcase_add_test(views, list_groups_asks_every_broker_and_waits_out_loading);
     tcase_add_test(views, bootstrap_lists_are_checked_before_any_connection);
     tcase_add_test(views, elections_expand_a_whole_topic_and_follow_a_moved_controller);
+    tcase_add_test(views, an_election_of_a_whole_topic_that_does_not_exist_is_refused_by_name);
     tcase_set_timeout(conn, 30);
     tcase_set_timeout(views, 30);
     suite_add_tcase(s, conn);

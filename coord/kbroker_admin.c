@@ -46,7 +46,9 @@
  *      for alter-topic also a count not above the current one and an
  *      internal topic)
  *   6  topic not found (describe-topic, describe-config, alter-config,
- *      alter-topic)
+ *      alter-topic, delete-topic, elect-leaders --topic without
+ *      --partition), or a partition of the plan that does not exist
+ *      (reassign --verify)
  *   7  any other ZooKeeper error, or a ZooKeeper operation that did not
  *      finish within --timeout
  *   8  the consumer group does not exist (describe-group)

@@ -23,7 +23,9 @@
  * in progress (listed in /admin/reassign_partitions, or its topic znode
  * still names adding or removing replicas: a reassignment asked through
  * the API shows too), or not reassigned but not on the replicas asked
- * either; the exit status is 0 only when every one is complete.
+ * either; a partition that does not exist (its topic deleted) is said to
+ * be so, where Kafka's tool prints an empty replica set.  The exit status
+ * is 0 only when every one is complete, 6 when one does not exist.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -278,7 +280,9 @@ static int execute(admin_t *a, plan_t *p) {
 
 /* ---- --verify ---- */
 
-typedef enum { DONE, RUNNING, ELSEWHERE } verdict_t;
+/* MISSING: no such partition (its topic deleted, or fewer partitions) and
+ * none being made: Kafka 2.6 prints an empty replica set for it. */
+typedef enum { DONE, RUNNING, ELSEWHERE, MISSING } verdict_t;
 
 static bool listed(const plan_t *running, const kc_reassign_entry_t *e) {
     for (int i = 0; i < running->n; i++)
@@ -295,7 +299,8 @@ static bool same_ids(const int32_t *a, int na, const int32_t *b, int nb) {
 static verdict_t verdict(const admin_t *a, const plan_t *running, const kc_reassign_entry_t *e) {
     const kc_partition_t *cur = partition_of(a, e);
     if (listed(running, e) || (cur && kc_partition_reassigning(cur))) return RUNNING;
-    return cur && same_ids(cur->replicas, cur->n_replicas, e->replicas, e->n_replicas) ? DONE : ELSEWHERE;
+    if (!cur) return MISSING;
+    return same_ids(cur->replicas, cur->n_replicas, e->replicas, e->n_replicas) ? DONE : ELSEWHERE;
 }
 
 static void print_verdict(const admin_t *a, const kc_reassign_entry_t *e, verdict_t v) {
@@ -307,13 +312,16 @@ static void print_verdict(const admin_t *a, const kc_reassign_entry_t *e, verdic
         snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%d", i ? "," : "", (int)e->replicas[i]);
     if (v == DONE) printf("Reassignment of partition %s-%d is complete.\n", e->topic, (int)e->partition);
     else if (v == RUNNING) printf("Reassignment of partition %s-%d is still in progress.\n", e->topic, (int)e->partition);
+    else if (v == MISSING)
+        printf("There is no active reassignment of partition %s-%d, but the partition does not exist.\n", e->topic,
+               (int)e->partition);
     else
         printf("There is no active reassignment of partition %s-%d, but replica set is %s rather than %s.\n",
                e->topic, (int)e->partition, have, want);
 }
 
 static json_t *verdict_json(const admin_t *a, const kc_reassign_entry_t *e, verdict_t v) {
-    static const char *const names[] = {"complete", "in progress", "not reassigned"};
+    static const char *const names[] = {"complete", "in progress", "not reassigned", "does not exist"};
     const kc_partition_t *cur = partition_of(a, e);
     return json_pack("{s:s, s:i, s:o, s:o, s:s}", "topic", e->topic, "partition", (int)e->partition, "replicas",
                      json_int_list(e->replicas, e->n_replicas), "current",
@@ -323,19 +331,20 @@ static json_t *verdict_json(const admin_t *a, const kc_reassign_entry_t *e, verd
 static int verify(admin_t *a, plan_t *p) {
     plan_t running = {0};
     int zk_rc = KC_ERR, rc = read_running(a, &running, &zk_rc);
-    bool all_done = true;
+    bool all_done = true, missing = false;
     json_t *doc = a->json ? json_array() : NULL;
     if (rc != EXIT_OK) return rc;
     if (!a->json) puts("Status of partition reassignment:");
     for (int i = 0; i < p->n; i++) {
         verdict_t v = verdict(a, &running, &p->e[i]);
         all_done = all_done && v == DONE;
+        missing = missing || v == MISSING;
         if (doc) json_array_append_new(doc, verdict_json(a, &p->e[i], v));
         else print_verdict(a, &p->e[i], v);
     }
     kc_reassign_entries_free(running.e, running.n);
     if (doc && print_json(doc) != EXIT_OK) return EXIT_ZK_ERROR;
-    return all_done ? EXIT_OK : EXIT_TOPIC_BUSY;
+    return all_done ? EXIT_OK : missing ? EXIT_NO_TOPIC : EXIT_TOPIC_BUSY;
 }
 
 int cmd_reassign(admin_t *a, int argc, char **argv) {

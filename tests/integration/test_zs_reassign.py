@@ -34,7 +34,10 @@ metrics).  The scenarios, in order, each ending with every broker running:
                   it once the replica is resumed; while the request is
                   there a second --execute is refused; kbroker-admin's
                   refusals of bad plans; an unreadable request znode is
-                  deleted by the controller.
+                  deleted by the controller;
+  deleted topic   --verify of a plan naming a deleted topic and a partition
+                  beyond a topic's count says they do not exist (exit 6),
+                  in text and JSON.
 
 Frozen brokers are always resumed (kbharness.paused) before a step can fail.
 """
@@ -407,3 +410,29 @@ def test_controller_killed_mid_reassignment_and_the_next_one_finishes_it(cluster
         c.zk.create("/admin/reassign_partitions", b"{not json")
         h.wait_until(lambda: c.get("/admin/reassign_partitions") is None or None, 60,
                      "the controller to delete the unreadable request")
+
+
+def test_verify_of_a_deleted_topic_says_the_partition_does_not_exist(cluster):
+    """Kafka 2.6's --verify would print "replica set is  rather than 2,1"
+    for a partition whose topic is gone; kbroker-admin says it does not
+    exist (exit 6), next to the lines of partitions that do."""
+    c = cluster
+    ids = sorted(c.brokers)
+    c.create_topic("zs-gone", 1, 1, assignment=str(ids[0]))
+    c.create_topic("zs-kept", 1, 1, assignment=str(ids[0]))
+    plan = plan_file(c, "gone", {("zs-gone", 0): [ids[1], ids[0]], ("zs-kept", 0): [ids[0]],
+                                 ("zs-kept", 3): [ids[0]]})
+    with h.step("delete topic zs-gone, then reassign --verify a plan naming it"):
+        assert c.admin("delete-topic", "--topic", "zs-gone", "--wait").returncode == 0
+        r = c.admin("reassign", "--plan", plan, "--verify")
+    assert (r.returncode, r.stdout) == (6, "Status of partition reassignment:\n"
+                                           "There is no active reassignment of partition zs-gone-0, but the "
+                                           "partition does not exist.\n"
+                                           "Reassignment of partition zs-kept-0 is complete.\n"
+                                           "There is no active reassignment of partition zs-kept-3, but the "
+                                           "partition does not exist.\n"), r.stdout
+    r = c.admin("--output", "json", "reassign", "--plan", plan, "--verify")
+    doc = json.loads(r.stdout)
+    assert [(d["topic"], d["partition"], d["status"], d["current"]) for d in doc] == [
+        ("zs-gone", 0, "does not exist", None), ("zs-kept", 0, "complete", [ids[0]]),
+        ("zs-kept", 3, "does not exist", None)], doc

@@ -10,7 +10,11 @@
  * (broker/admin/kb_topic_deleter.h) marks each known topic and keeps the
  * request waiting until the topics are gone or timeout_ms passes; this
  * handler decodes, hands over and encodes, and kb_api_topicop_finish waits
- * or answers.
+ * or answers.  A name given twice is answered twice, in request order, as
+ * Kafka 2.6's DeletableTopicResultCollection (a multi-collection) holds a
+ * result per requested name; librdkafka, which matches results to names,
+ * fails such a request against Kafka as well.  (Kafka answers the repeat
+ * 0 at once even when the first times out; here both wait alike.)
  */
 #include <stdlib.h>
 

@@ -16,7 +16,8 @@ logs leave the disk within the scenario):
   * DeleteTopics through kafka-python's KafkaAdminClient and confluent-kafka's
     AdminClient deletes topics; raw requests show Kafka's answers: 3 for an
     unknown topic, 41 from a broker that is not the controller, 7 for
-    timeout_ms 0 (the deletion goes on), and the flexible v4 encoding;
+    timeout_ms 0 (the deletion goes on), and the flexible v4 encoding; a
+    name given twice is answered twice, as Kafka 2.6 answers it;
   * a second cluster (its own chroot) runs with delete.topic.enable=false:
     DeleteTopics is refused (73 from v3, 42 before) and writes nothing, and
     a marker kbroker-admin writes is removed by the controller, the topic
@@ -326,6 +327,21 @@ def test_raw_delete_topics_answers_as_kafka(cluster):
     with h.step("the name is free again once the deletion is complete"):
         r = cluster.admin("create-topic", "--topic", "raw-later", "--partitions", 1, "--replication-factor", 1)
         assert r.returncode == 0, r.stderr
+
+
+def test_a_name_given_twice_is_answered_twice_as_kafka_does(cluster):
+    """Kafka 2.6's answer holds a result per requested name, repeats
+    included (KafkaApis.handleDeleteTopicsRequest adds one to a
+    DeletableTopicResultCollection, a multi-collection, for each name), so
+    librdkafka, which matches results to names, fails such a request against
+    Kafka too ("Broker returned topic T multiple times")."""
+    cluster.create_topic("twice", partitions=1, rf=2)
+    ctl = controller_broker(cluster)
+    with h.step("DeleteTopics [twice, twice, never, never]: each answered where it was asked"):
+        got = delete_topics(ctl, ["twice", "twice", "never", "never"], version=4)
+    assert got == [("twice", NONE), ("twice", NONE), ("never", UNKNOWN_TOPIC), ("never", UNKNOWN_TOPIC)], got
+    wait_deleted_everywhere(cluster, "twice")
+    assert delete_topics(other_broker(cluster, ctl.id), ["x", "x"]) == [("x", NOT_CONTROLLER), ("x", NOT_CONTROLLER)]
 
 
 # -- delete.topic.enable=false ----------------------------------------------------

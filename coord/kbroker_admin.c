@@ -18,11 +18,14 @@
  * since groups live in the brokers, not in ZooKeeper.  The table says which
  * commands need --zookeeper and which --bootstrap-server.
  *
- * And it takes Kafka's own command lines: "kafka-topics ..." and
- * "kafka-configs ..." (what the installed kafka-topics.sh and
- * kafka-configs.sh run), or kafka-topics.sh's options with no command word
- * at all, run by the front ends in kbroker_admin_kafka_*.c with Kafka's
- * options, output and exit status (0 or 1) instead of the list below.
+ * And it takes Kafka's own command lines: "kafka-topics ...",
+ * "kafka-configs ...", "kafka-reassign-partitions ..." and
+ * "kafka-leader-election ..." (what the installed kafka-topics.sh,
+ * kafka-configs.sh, kafka-reassign-partitions.sh and
+ * kafka-leader-election.sh run), or kafka-topics.sh's options with no
+ * command word at all, run by the front ends in kbroker_admin_kafka_*.c
+ * with Kafka's options, output and exit status (0 or 1) instead of the
+ * list below.
  *
  *   kbroker-admin --zookeeper HOST:PORT[,HOST:PORT...][/chroot]
  *                 [--timeout SECONDS] [--output text|json] COMMAND [OPTIONS]
@@ -122,10 +125,12 @@ void admin_set_error_style(admin_error_style_t style, const char *context) {
 }
 
 int fail(int status, const char *fmt, ...) {
-    FILE *out = error_style == ADMIN_ERRORS_KAFKA_TOPICS ? stdout : stderr;
+    bool to_stdout = error_style == ADMIN_ERRORS_KAFKA_TOPICS || error_style == ADMIN_ERRORS_KAFKA_STDOUT;
+    FILE *out = to_stdout ? stdout : stderr;
     va_list ap;
 
     if (error_style == ADMIN_ERRORS_OWN) fputs(PROG ": ", out);
+    if (error_style == ADMIN_ERRORS_KAFKA_STDOUT || error_style == ADMIN_ERRORS_KAFKA_STDERR) fputs("Error: ", out);
     if (error_style == ADMIN_ERRORS_KAFKA_TOPICS) fputs("Error while executing topic command : ", out);
     if (error_style == ADMIN_ERRORS_KAFKA_CONFIGS)
         fprintf(out, "Error while executing config command with args '%s'\n", error_context);
@@ -1022,6 +1027,11 @@ static const command_t commands[] = {
     {"kafka-configs", kafka_configs_main, VIA_KAFKA_TOOL,
      "kafka-configs (--zookeeper HOST:PORT | --bootstrap-server HOST:PORT) (--describe | --alter) "
      "[kafka-configs.sh options]"},
+    {"kafka-reassign-partitions", kafka_reassign_partitions_main, VIA_KAFKA_TOOL,
+     "kafka-reassign-partitions --zookeeper HOST:PORT --reassignment-json-file FILE (--execute | --verify)"},
+    {"kafka-leader-election", kafka_leader_election_main, VIA_KAFKA_TOOL,
+     "kafka-leader-election --bootstrap-server HOST:PORT --election-type preferred|unclean "
+     "(--all-topic-partitions | --topic T --partition P | --path-to-json-file FILE)"},
     {NULL, NULL, VIA_ZOOKEEPER, NULL},
 };
 
@@ -1051,8 +1061,9 @@ static void print_help(FILE *out) {
     fputs("\ncommands through either (--bootstrap-server: the controller's API; --zookeeper: /admin znodes):\n", out);
     for (const command_t *c = commands; c->name != NULL; c++)
         if (c->via == VIA_EITHER) fprintf(out, "  %s\n", c->usage);
-    fputs("\nKafka's own command lines (also without the word, and as kafka-topics.sh and\n"
-          "kafka-configs.sh); they print and exit as Kafka 2.6's tools do:\n", out);
+    fputs("\nKafka's own command lines (kafka-topics' also without the word; installed as\n"
+          "kafka-topics.sh, kafka-configs.sh, kafka-reassign-partitions.sh and\n"
+          "kafka-leader-election.sh); they print and exit as Kafka 2.6's tools do:\n", out);
     for (const command_t *c = commands; c->name != NULL; c++)
         if (c->via == VIA_KAFKA_TOOL) fprintf(out, "  %s\n", c->usage);
     fputs("\nexit status: 0 ok, 1 usage error (including an invalid config), 2 ZooKeeper\n"

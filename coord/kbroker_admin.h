@@ -64,8 +64,16 @@ typedef struct admin {
  * the Kafka tool a front end stands in for prints it: kafka-topics.sh's
  * "Error while executing topic command : <message>" on stdout, or
  * kafka-configs.sh's "Error while executing config command with args
- * '<context>'" and the message on stderr (context: the arguments). */
-typedef enum { ADMIN_ERRORS_OWN, ADMIN_ERRORS_KAFKA_TOPICS, ADMIN_ERRORS_KAFKA_CONFIGS } admin_error_style_t;
+ * '<context>'" and the message on stderr (context: the arguments), or
+ * "Error: <message>" on stdout (kafka-reassign-partitions.sh) or stderr
+ * (kafka-leader-election.sh). */
+typedef enum {
+    ADMIN_ERRORS_OWN,
+    ADMIN_ERRORS_KAFKA_TOPICS,
+    ADMIN_ERRORS_KAFKA_CONFIGS,
+    ADMIN_ERRORS_KAFKA_STDOUT,
+    ADMIN_ERRORS_KAFKA_STDERR,
+} admin_error_style_t;
 void admin_set_error_style(admin_error_style_t style, const char *context);
 
 /* A command: argv[0] is its name, its options follow. */
@@ -135,6 +143,11 @@ int cmd_describe_group(admin_t *a, int argc, char **argv);
  * return Kafka's exit status, 0 or 1. */
 int kafka_topics_main(admin_t *a, int argc, char **argv);
 int kafka_configs_main(admin_t *a, int argc, char **argv);
+/* kafka-reassign-partitions.sh (--zookeeper) and kafka-leader-election.sh
+ * (--bootstrap-server) over the reassign and elect-leaders commands
+ * (kbroker_admin_kafka_tools.c); Kafka's exit status, 0 or 1. */
+int kafka_reassign_partitions_main(admin_t *a, int argc, char **argv);
+int kafka_leader_election_main(admin_t *a, int argc, char **argv);
 
 /* elect-leaders (kbroker_admin_elect.c), through the brokers or ZooKeeper. */
 int cmd_elect_leaders(admin_t *a, int argc, char **argv);

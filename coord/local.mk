@@ -23,21 +23,24 @@ KCOORD_LIBS = coord/libkcoord.a $(KBCOMMON_LIBS) $(ZOOKEEPER_LIBS) $(JANSSON_LIB
 
 # kbroker-admin: the ZooKeeper commands through libkcoord, the consumer-group
 # commands through libkclient (client/kcl_groups.h, plain structs only), and
-# the front ends for Kafka's kafka-topics.sh and kafka-configs.sh command
-# lines (either way; client/kcl_admin.h through the brokers).
+# the front ends for Kafka's kafka-topics.sh, kafka-configs.sh,
+# kafka-reassign-partitions.sh and kafka-leader-election.sh command lines
+# (client/kcl_admin.h through the brokers).
 bin_PROGRAMS += kbroker-admin
 kbroker_admin_SOURCES = coord/kbroker_admin.c coord/kbroker_admin.h coord/kbroker_admin_alter.c coord/kbroker_admin_groups.c \
 	coord/kbroker_admin_reassign.c coord/kbroker_admin_delete.c coord/kbroker_admin_elect.c \
 	coord/kbroker_admin_kafka.c coord/kbroker_admin_kafka.h \
-	coord/kbroker_admin_kafka_topics.c coord/kbroker_admin_kafka_configs.c
+	coord/kbroker_admin_kafka_topics.c coord/kbroker_admin_kafka_configs.c coord/kbroker_admin_kafka_tools.c
 kbroker_admin_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS)
 kbroker_admin_LDADD = $(KCLIENT_LIBS) $(KCOORD_LIBS)
 
-# kafka-topics.sh and kafka-configs.sh: Kafka's entry points, installed next
-# to kbroker-admin and made in the build tree too (build/kafka-topics.sh),
+# kafka-topics.sh, kafka-configs.sh, kafka-reassign-partitions.sh and
+# kafka-leader-election.sh: Kafka's entry points, installed next to
+# kbroker-admin and made in the build tree too (build/kafka-topics.sh),
 # each running the kbroker-admin beside it in that tool's mode.
-bin_SCRIPTS = kafka-topics.sh kafka-configs.sh
-CLEANFILES += kafka-topics.sh kafka-configs.sh
+KAFKA_TOOLS = kafka-topics.sh kafka-configs.sh kafka-reassign-partitions.sh kafka-leader-election.sh
+bin_SCRIPTS = $(KAFKA_TOOLS)
+CLEANFILES += $(KAFKA_TOOLS)
 EXTRA_DIST += coord/kafka-tool.sh.in
-kafka-topics.sh kafka-configs.sh: $(srcdir)/coord/kafka-tool.sh.in
+$(KAFKA_TOOLS): $(srcdir)/coord/kafka-tool.sh.in
 	$(AM_V_GEN)sed 's/@TOOL@/$(@:.sh=)/g' $(srcdir)/coord/kafka-tool.sh.in >$@.tmp && chmod +x $@.tmp && mv $@.tmp $@

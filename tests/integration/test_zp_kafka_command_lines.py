@@ -395,3 +395,68 @@ def test_shrinking_is_refused_in_each_path_s_own_words(cluster):
     assert r.stdout.startswith("Error while executing topic command : ") and \
         "Topic currently has 3 partitions, which is higher than the requested 2." in r.stdout, r.stdout
     assert len(cluster.topic("shrink")["partitions"]) == 3
+
+
+ZK_DEPRECATED = "Warning: --zookeeper is deprecated, and will be removed in a future version of Kafka.\n"
+VERIFY_INCOMPLETE = ("Warning: because you are using the deprecated --zookeeper option, the results may be "
+                     "incomplete.  Use --bootstrap-server instead for more accurate results.\n")
+
+
+def test_kafka_reassign_partitions_execute_and_verify_through_zookeeper(cluster):
+    """kafka-reassign-partitions.sh --zookeeper: Kafka 2.6's lines and exit
+    status (0 also for a --verify that finds a partition not where the plan
+    says); what kbroker does not do is refused by name, exit 1."""
+    cluster.create_topic("moving", 1, 1, assignment="1")
+    plan = cluster.workdir / "moving.json"
+    plan.write_text('{"version":1,"partitions":[{"topic":"moving","partition":0,"replicas":[2]}]}')
+    with h.step("kafka-reassign-partitions.sh --zookeeper ... --reassignment-json-file moving.json --execute"):
+        r = tool("kafka-reassign-partitions", "--zookeeper", zk(cluster), "--reassignment-json-file", plan,
+                 "--execute")
+    assert (r.returncode, r.stdout) == (0, ZK_DEPRECATED + "Current partition replica assignment\n\n"
+                                           '{"version":1,"partitions":[{"topic":"moving","partition":0,'
+                                           '"replicas":[1],"log_dirs":["any"]}]}\n\n'
+                                           "Save this to use as the --reassignment-json-file option during "
+                                           "rollback\nSuccessfully started partition reassignment for moving-0\n"), \
+        r.stdout
+    h.wait_until(lambda: cluster.get("/admin/reassign_partitions") is None or None, WAIT_S,
+                 "the reassignment to complete")
+    with h.step("kafka-reassign-partitions.sh --zookeeper ... --verify"):
+        r = tool("kafka-reassign-partitions", "--zookeeper", zk(cluster), "--reassignment-json-file", plan,
+                 "--verify")
+    assert (r.returncode, r.stdout) == (0, ZK_DEPRECATED + VERIFY_INCOMPLETE + "Status of partition reassignment:\n"
+                                           "Reassignment of partition moving-0 is complete.\n"), r.stdout
+    other = cluster.workdir / "elsewhere.json"
+    other.write_text('{"version":1,"partitions":[{"topic":"moving","partition":0,"replicas":[3]}]}')
+    r = tool("kafka-reassign-partitions", "--zookeeper", zk(cluster), "--reassignment-json-file", other, "--verify")
+    assert r.returncode == 0 and "but replica set is 2 rather than 3." in r.stdout, r.stdout
+    for args, why in [(("--bootstrap-server", bootstrap(cluster), "--execute"), "through ZooKeeper only"),
+                      (("--zookeeper", zk(cluster), "--execute", "--throttle", "1000"), "throttles"),
+                      (("--zookeeper", zk(cluster), "--cancel"), "--cancel is not implemented")]:
+        r = tool("kafka-reassign-partitions", *args, "--reassignment-json-file", plan)
+        assert r.returncode == 1 and r.stdout.startswith("Error: ") and why in r.stdout, r.stdout
+    r = tool("kafka-reassign-partitions", "--zookeeper", zk(cluster), "--execute", "--verify")
+    assert r.returncode == 1 and r.stderr.startswith("Command must include exactly one action: "), r.stderr
+    assert cluster.topic("moving")["partitions"] == {"0": [2]}
+
+
+def test_kafka_leader_election_through_the_brokers(cluster):
+    """kafka-leader-election.sh: the lines of kbroker-admin elect-leaders,
+    Kafka's checks of the command line, exit 0 or 1."""
+    cluster.create_topic("electing", 2, 2)
+    cluster.wait_topic_ready("electing", WAIT_S)
+    election = ("kafka-leader-election", "--bootstrap-server", bootstrap(cluster), "--election-type", "preferred")
+    with h.step("kafka-leader-election.sh --election-type preferred --topic electing --partition 1"):
+        r = tool(*election, "--topic", "electing", "--partition", "1")
+    assert (r.returncode, r.stdout) == (0, "Valid replica already elected for partitions electing-1\n"), r.stdout
+    r = tool(*election, "--topic", "nonexist", "--partition", "0")
+    assert (r.returncode, r.stdout) == (1, "Error completing leader election (PREFERRED) for partition: nonexist-0: "
+                                           "UNKNOWN_TOPIC_OR_PARTITION: The partition does not exist.\n"), r.stdout
+    assert r.stderr == "Error: 1 replica(s) could not be elected\n", r.stderr
+    for args, err in [(("--topic", "electing"), "Error: Missing required option(s): partition\n"),
+                      (("--all-topic-partitions", "--topic", "electing"),
+                       "Error: One and only one of the following options is required: topic, all-topic-partitions, "
+                       "path-to-json-file\n")]:
+        r = tool(*election, *args)
+        assert (r.returncode, r.stderr) == (1, err), r.stderr
+    r = tool("kafka-leader-election", "--bootstrap-server", bootstrap(cluster), "--all-topic-partitions")
+    assert (r.returncode, r.stderr) == (1, "Error: Missing required option(s): election-type\n"), r.stderr

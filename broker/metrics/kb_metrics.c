@@ -410,13 +410,20 @@ static void on_accept_retry(evutil_socket_t fd, short what, void *arg) {
     evconnlistener_enable(mh->listener);
 }
 
+/* The endpoint of this process, for on_accept_error: libevent hands the
+ * error callback the listener's own argument, which evhttp owns. */
+static kb_metrics_http_t *endpoint;
+
 /* evhttp's listener has no error callback of its own: on EMFILE libevent
  * would log a line and find the socket readable again at once, spinning.
  * As the Kafka listeners do, it stops accepting for a moment instead. */
 static void on_accept_error(struct evconnlistener *lev, void *arg) {
-    kb_metrics_http_t *mh = arg;
+    kb_metrics_http_t *mh = endpoint;
     int err = EVUTIL_SOCKET_ERROR();
     struct timeval tv = {ACCEPT_RETRY_MS / 1000, (ACCEPT_RETRY_MS % 1000) * 1000};
+
+    (void)arg;
+    if (!mh) return;
     kc_log_limited(&mh->accept_log, ACCEPT_LOG_MS, KC_LOG_ERROR, "metrics",
                    "accept on the metrics endpoint failed: %s; not accepting for %d ms at a time while it lasts",
                    evutil_socket_error_to_string(err), ACCEPT_RETRY_MS);
@@ -425,6 +432,7 @@ static void on_accept_error(struct evconnlistener *lev, void *arg) {
 }
 
 static void http_free(kb_metrics_http_t *mh) {
+    if (endpoint == mh) endpoint = NULL;
     if (mh->retry) event_free(mh->retry);
     if (mh->http) evhttp_free(mh->http); /* closes the listener and every open connection */
     free(mh);
@@ -453,6 +461,7 @@ int kb_metrics_start(kb_broker_t *b, char *err, size_t errlen) {
         return -1;
     }
     mh->listener = evhttp_bound_socket_get_listener(bs);
+    endpoint = mh;
     evconnlistener_set_error_cb(mh->listener, on_accept_error);
     log_bound(bs, host);
     b->metrics_http = mh;

@@ -148,10 +148,12 @@ struct kb_replicas {
     size_t n_partitions;
     struct partition_list retry; /* partitions whose log creation failed or found no room */
     kc_ratelimit_t create_failed_log; /* "cannot create its log" lines, a burst fails them all */
-    kc_ratelimit_t no_room_log;       /* the line of a batch of updates that found no room */
     size_t batch_no_room;             /* partitions of the current batch that found no room */
-    const char *batch_no_room_topic;  /* the first of them, for that line */
-    int32_t batch_no_room_partition;
+    size_t no_room_unreported;        /* ... of the batches since the last line saying so */
+    const char *no_room_topic;        /* the first of those, for that line */
+    int32_t no_room_partition;
+    int64_t no_room_logged_ms;        /* when that line last went out; 0: never */
+    struct event *no_room_ev;         /* the next such line, at most one per BURST_LOG_MS */
     struct event *retry_ev;      /* creates their logs again */
     int32_t retry_delay_ms;      /* backoff of retry_ev */
     struct event *wake_ev;

@@ -15,7 +15,9 @@
  * otherwise on a timer that backs off from 1 s to 30 s while attempts keep
  * failing.  A log that would not fit the broker's partition budget is not
  * even tried (kb_roles.h "Budget"): the partition waits on the same timer
- * for room, and each batch of updates reports such partitions in one line.
+ * for room.  The first batch of updates that finds no room says so in one
+ * line at once; the batches after it are summed into one line at most
+ * every 10 s, so the last line always gives the whole count.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -223,9 +225,9 @@ static void creation_failed(kb_partition_t *p, const char *why) {
 static void no_room(kb_partition_t *p) {
     kb_replicas_t *r = p->r;
     if (r->creations_stopped) return;
-    if (r->batch_no_room++ == 0) {
-        r->batch_no_room_topic = p->topic;
-        r->batch_no_room_partition = p->partition;
+    if (r->batch_no_room++ == 0 && r->no_room_unreported == 0) {
+        r->no_room_topic = p->topic;
+        r->no_room_partition = p->partition;
     }
     set_no_room(p, true);
     queue_retry(p);
@@ -361,21 +363,44 @@ static kb_role_outcome_t apply_role(kb_replicas_t *r, const kb_role_update_t *u)
     return KB_ROLE_APPLIED;
 }
 
-/* The one line a batch of updates gets for the partitions it could not
- * host for lack of room (rate-limited: the controller sends more batches
- * while they stay unhosted). */
-static void log_batch_no_room(kb_replicas_t *r) {
+/* The line for the partitions refused for lack of room since the last
+ * one, naming the first of them. */
+static void log_no_room(kb_replicas_t *r) {
     const kb_fd_budget_t *b = kb_logmgr_budget(r->deps.logs);
     char why[256];
 
-    kc_log_limited(&r->no_room_log, BURST_LOG_MS, KC_LOG_ERROR, "replica",
-                   "%zu partition(s) assigned here, e.g. %s-%d, are not hosted (%llu wait in all): this broker "
-                   "holds %zu partition logs and its budget is %llu (%s); the controller hears KAFKA_STORAGE_ERROR "
-                   "for them; %s, or move partitions to other brokers",
-                   r->batch_no_room, r->batch_no_room_topic, (int)r->batch_no_room_partition,
-                   (unsigned long long)r->roles_stats.waiting_for_room, kb_logmgr_log_count(r->deps.logs),
-                   (unsigned long long)b->partitions, kb_fd_budget_explain(b, why, sizeof(why)),
-                   kb_fd_budget_fix(b));
+    kc_error("replica",
+             "%zu partition(s) assigned here, e.g. %s-%d, are not hosted (%llu wait in all): this broker holds %zu "
+             "partition logs and its budget is %llu (%s); the controller hears KAFKA_STORAGE_ERROR for them; %s, or "
+             "move partitions to other brokers",
+             r->no_room_unreported, r->no_room_topic, (int)r->no_room_partition,
+             (unsigned long long)r->roles_stats.waiting_for_room, kb_logmgr_log_count(r->deps.logs),
+             (unsigned long long)b->partitions, kb_fd_budget_explain(b, why, sizeof(why)), kb_fd_budget_fix(b));
+    r->no_room_unreported = 0;
+    r->no_room_logged_ms = kb_replicas_now_ms();
+}
+
+static void no_room_cb(evutil_socket_t fd, short what, void *arg) {
+    kb_replicas_t *r = arg;
+    (void)fd;
+    (void)what;
+    if (r->no_room_unreported > 0) log_no_room(r);
+}
+
+/* A batch of updates found no room for some partitions: said at once, or
+ * summed into the line due BURST_LOG_MS after the last (the controller
+ * sends more batches while they stay unhosted). */
+static void report_no_room(kb_replicas_t *r) {
+    int64_t due = r->no_room_logged_ms + BURST_LOG_MS, now = kb_replicas_now_ms();
+
+    r->no_room_unreported += r->batch_no_room;
+    if (evtimer_pending(r->no_room_ev, NULL)) return;
+    if (r->no_room_logged_ms == 0 || now >= due) {
+        log_no_room(r);
+        return;
+    }
+    struct timeval tv = {(due - now) / 1000, ((due - now) % 1000) * 1000};
+    evtimer_add(r->no_room_ev, &tv);
 }
 
 void kb_replicas_apply_roles_outcomes(kb_replicas_t *r, const kb_role_update_t *u, size_t n,
@@ -385,7 +410,7 @@ void kb_replicas_apply_roles_outcomes(kb_replicas_t *r, const kb_role_update_t *
         kb_role_outcome_t o = apply_role(r, &u[i]);
         if (out) out[i] = o;
     }
-    if (r->batch_no_room > 0) log_batch_no_room(r);
+    if (r->batch_no_room > 0) report_no_room(r);
     r->batch_no_room = 0;
 }
 
@@ -462,5 +487,6 @@ void kb_replicas_stop_creating(kb_replicas_t *r) {
 int kb_replicas_roles_start(kb_replicas_t *r) {
     r->retry_delay_ms = CREATE_RETRY_FIRST_MS;
     r->retry_ev = evtimer_new(r->deps.base, retry_cb, r);
-    return r->retry_ev ? 0 : -1;
+    r->no_room_ev = evtimer_new(r->deps.base, no_room_cb, r);
+    return r->retry_ev && r->no_room_ev ? 0 : -1;
 }

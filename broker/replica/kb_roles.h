@@ -42,9 +42,10 @@
  *   partition assigned here that needs a new log when none fits keeps its
  *   role but is not hosted (clients hear NOT_LEADER_OR_FOLLOWER, as before
  *   any LeaderAndIsr), its update is answered KB_ROLE_NO_ROOM (the
- *   controller hears KAFKA_STORAGE_ERROR), one line per batch of updates
- *   says how many and why (at most one every 10 s), and it gets its log on
- *   the retry timer once logs are deleted.  The partitions that have their
+ *   controller hears KAFKA_STORAGE_ERROR), one line says how many and why
+ *   (the first batch of updates at once, the later ones summed into one
+ *   line at most every 10 s), and it gets its log on the retry timer once
+ *   logs are deleted.  The partitions that have their
  *   logs are not affected.
  *
  *   Stopping (StopReplica).  An update marked `stop` ends this broker's

@@ -104,7 +104,9 @@ def unserved(broker, name, partitions):
 
 @pytest.fixture(scope="module")
 def big(make_cluster):
-    need = TOPICS * PARTITIONS + FD_HEADROOM
+    # The broker holds no more logs than its descriptors leave room for
+    # beside its reserve (kb_fd_budget.h).
+    need = max(TOPICS * PARTITIONS + FD_HEADROOM, h.nofile_for(TOPICS * PARTITIONS))
     if hard_nofile() < need:
         pytest.skip(f"the hard RLIMIT_NOFILE ({hard_nofile()}) is below the {need} descriptors "
                     f"{TOPICS * PARTITIONS} partitions need")

@@ -46,7 +46,7 @@ import kbharness as h
 
 BROKERS = [1, 2, 3]
 NOFILE = 256
-BUDGET = NOFILE - (64 + 1 + NOFILE // 10)  # 166: common/kb_fd_budget.h
+BUDGET = h.partition_budget(NOFILE)  # 166: 256 less 64, 1 for the log dir and 25
 BASE, BASE_PARTITIONS = "base", 40
 DIRECT, DIRECT_PARTITIONS = "direct", 200
 POLICY_VIOLATION, KAFKA_STORAGE_ERROR = 44, 56

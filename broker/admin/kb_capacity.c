@@ -2,20 +2,15 @@
  * kb_capacity.c - partition replicas per broker against the budget
  * (kb_capacity.h).
  *
- * The counts are a sorted array of (broker, replicas): a cluster has few
- * brokers, and building it once per operation costs one sort of every
- * replica id in the cache, a few milliseconds for a hundred thousand.
+ * The counts are an array of (broker, replicas) sorted by broker: a
+ * cluster has few brokers, so counting a replica is a short binary search,
+ * and a change is judged by counting its replicas the same way first.
  */
 #include "broker/admin/kb_capacity.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int id_cmp(const void *a, const void *b) {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
 
 /* The index of broker in c->v, or where it would go (*found false). */
 static size_t find(const kb_capacity_t *c, int32_t broker, bool *found) {
@@ -52,12 +47,11 @@ static int add(kb_capacity_t *c, int32_t broker, uint64_t k) {
     return 0;
 }
 
-/* Counts a sorted list of ids, run by run. */
-static int add_sorted(kb_capacity_t *c, const int32_t *ids, size_t n) {
-    for (size_t i = 0, j; i < n; i = j) {
-        for (j = i + 1; j < n && ids[j] == ids[i]; j++) continue;
-        if (add(c, ids[i], j - i) != 0) return -1;
-    }
+/* Counts the replicas of n partitions. */
+static int add_lists(kb_capacity_t *c, const kc_partition_t *parts, int n) {
+    for (int p = 0; p < n; p++)
+        for (int r = 0; r < parts[p].n_replicas; r++)
+            if (add(c, parts[p].replicas[r], 1) != 0) return -1;
     return 0;
 }
 
@@ -69,48 +63,33 @@ uint64_t kb_capacity_count(const kb_capacity_t *c, int32_t broker) {
 
 static bool unbounded(const kb_capacity_t *c) { return !c->budget || c->budget->partitions == KB_FD_UNLIMITED; }
 
-/* Every replica id of the view's topics (ids NULL: only counts them). */
-static size_t view_ids(const kc_view_t *v, int32_t *ids) {
-    size_t k = 0;
-
+static int count_view(kb_capacity_t *c, const kc_view_t *v) {
     for (int t = 0; t < kc_view_topic_count(v); t++) {
         const kc_topic_t *topic = kc_view_topic_at(v, t);
-        for (int p = 0; p < topic->n_partitions; p++)
-            for (int r = 0; r < topic->partitions[p].n_replicas; r++, k++)
-                if (ids) ids[k] = topic->partitions[p].replicas[r];
+        if (add_lists(c, topic->partitions, topic->n_partitions) != 0) return -1;
     }
-    return k;
+    return 0;
 }
 
-/* The same of the metadata cache's topics. */
-static size_t cache_ids(const kb_metadata_t *md, int32_t *ids) {
-    size_t k = 0;
-
+static int count_cache(kb_capacity_t *c, const kb_metadata_t *md) {
     for (int t = 0; t < kb_metadata_topic_count(md); t++) {
         const kb_metadata_topic_t *topic = kb_metadata_topic_at(md, t);
         for (int p = 0; p < topic->n_partitions; p++)
-            for (int r = 0; r < topic->partitions[p].n_replicas; r++, k++)
-                if (ids) ids[k] = topic->partitions[p].replicas[r];
+            for (int r = 0; r < topic->partitions[p].n_replicas; r++)
+                if (add(c, topic->partitions[p].replicas[r], 1) != 0) return -1;
     }
-    return k;
+    return 0;
 }
 
+/* Each replica costs a binary search over the brokers (a handful), so a
+ * count over every partition of a large cluster stays well under a
+ * millisecond per ten thousand. */
 int kb_capacity_init(kb_capacity_t *c, const kc_view_t *view, const kb_metadata_t *md,
                      const kb_fd_budget_t *budget) {
-    size_t total;
-    int32_t *ids;
-    int rc;
-
     *c = (kb_capacity_t){.budget = budget};
-    if (unbounded(c) || (!view && !md)) return 0;
-    total = view ? view_ids(view, NULL) : cache_ids(md, NULL);
-    if (!(ids = malloc((total + 1) * sizeof(*ids)))) return -1;
-    if (view) view_ids(view, ids);
-    else cache_ids(md, ids);
-    qsort(ids, total, sizeof(*ids), id_cmp);
-    rc = add_sorted(c, ids, total);
-    free(ids);
-    return rc;
+    if (unbounded(c)) return 0;
+    if (view) return count_view(c, view);
+    return md ? count_cache(c, md) : 0;
 }
 
 void kb_capacity_clear(kb_capacity_t *c) {
@@ -118,34 +97,20 @@ void kb_capacity_clear(kb_capacity_t *c) {
     *c = (kb_capacity_t){0};
 }
 
-/* The replica ids of parts, sorted (malloc'd, *n of them). */
-static int32_t *sorted_ids(const kc_partition_t *parts, int n_parts, size_t *n) {
-    size_t total = 0, k = 0;
-    int32_t *ids;
-
-    for (int p = 0; p < n_parts; p++) total += (size_t)(parts[p].n_replicas > 0 ? parts[p].n_replicas : 0);
-    if (!(ids = malloc((total + 1) * sizeof(*ids)))) return NULL;
-    for (int p = 0; p < n_parts; p++)
-        for (int r = 0; r < parts[p].n_replicas; r++) ids[k++] = parts[p].replicas[r];
-    qsort(ids, k, sizeof(*ids), id_cmp);
-    *n = k;
-    return ids;
-}
-
-/* The broker that would pass the budget by the most, or -1 with none:
- * *now and *more are its count and what ids add to it. */
-static int32_t worst_broker(const kb_capacity_t *c, const int32_t *ids, size_t n, uint64_t *now, uint64_t *more) {
+/* The broker that would pass the budget by the most with `more`'s counts
+ * added, or -1 with none: *now and *added are its count and what `more`
+ * adds to it. */
+static int32_t worst_broker(const kb_capacity_t *c, const kb_capacity_t *more, uint64_t *now, uint64_t *added) {
     uint64_t limit = c->budget->partitions, worst = 0;
     int32_t who = -1;
 
-    for (size_t i = 0, j; i < n; i = j) {
-        for (j = i + 1; j < n && ids[j] == ids[i]; j++) continue;
-        uint64_t have = kb_capacity_count(c, ids[i]), total = have + (j - i);
+    for (size_t i = 0; i < more->n; i++) {
+        uint64_t have = kb_capacity_count(c, more->v[i].broker), total = have + more->v[i].replicas;
         if (total > limit && total - limit > worst) {
             worst = total - limit;
-            who = ids[i];
+            who = more->v[i].broker;
             *now = have;
-            *more = j - i;
+            *added = more->v[i].replicas;
         }
     }
     return who;
@@ -165,37 +130,38 @@ static void refusal(const kb_capacity_t *c, const char *topic, int32_t broker, u
 
 int kb_capacity_take(kb_capacity_t *c, const char *topic, const kc_partition_t *parts, int n,
                      kb_capacity_ticket_t *ticket, char *why, size_t whylen) {
-    uint64_t now = 0, more = 0;
-    size_t n_ids = 0;
-    int32_t *ids, who;
+    kb_capacity_t more = {.budget = c->budget};
+    uint64_t now = 0, added = 0;
+    int32_t who;
+    int rc = 0;
 
     if (ticket) *ticket = (kb_capacity_ticket_t){0};
     if (unbounded(c) || n <= 0) return 0;
-    if (!(ids = sorted_ids(parts, n, &n_ids))) return -2;
-    if ((who = worst_broker(c, ids, n_ids, &now, &more)) >= 0) {
-        refusal(c, topic, who, now, more, why, whylen);
-        free(ids);
-        return -1;
+    if (add_lists(&more, parts, n) != 0) rc = -2;
+    else if ((who = worst_broker(c, &more, &now, &added)) >= 0) rc = -1;
+    for (size_t i = 0; rc == 0 && i < more.n; i++)
+        if (add(c, more.v[i].broker, more.v[i].replicas) != 0) rc = -2; /* counted so far stays: errs high */
+    if (rc == -1) refusal(c, topic, who, now, added, why, whylen);
+    if (rc == 0 && ticket) {
+        *ticket = (kb_capacity_ticket_t){more.v, more.n};
+        more.v = NULL;
     }
-    if (add_sorted(c, ids, n_ids) != 0) {
-        free(ids);
-        return -2;
-    }
-    if (ticket) *ticket = (kb_capacity_ticket_t){ids, n_ids};
-    else free(ids);
-    return 0;
+    free(more.v);
+    return rc;
 }
 
 void kb_capacity_give_back(kb_capacity_t *c, kb_capacity_ticket_t *ticket) {
     for (size_t i = 0; i < ticket->n; i++) {
         bool found;
-        size_t at = find(c, ticket->brokers[i], &found);
-        if (found && c->v[at].replicas > 0) c->v[at].replicas--;
+        size_t at = find(c, ticket->counts[i].broker, &found);
+        if (!found) continue;
+        uint64_t k = ticket->counts[i].replicas;
+        c->v[at].replicas = c->v[at].replicas > k ? c->v[at].replicas - k : 0;
     }
     kb_capacity_ticket_clear(ticket);
 }
 
 void kb_capacity_ticket_clear(kb_capacity_ticket_t *ticket) {
-    free(ticket->brokers);
+    free(ticket->counts);
     *ticket = (kb_capacity_ticket_t){0};
 }

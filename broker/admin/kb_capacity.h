@@ -44,9 +44,10 @@ typedef struct kb_capacity {
     size_t n, cap;
 } kb_capacity_t;
 
-/* Replicas taken by one accepted change, to give back if it is undone. */
+/* Replicas taken by one accepted change, per broker, to give back if it
+ * is undone. */
 typedef struct {
-    int32_t *brokers;
+    kb_capacity_count_t *counts;
     size_t n;
 } kb_capacity_ticket_t;
 

@@ -80,6 +80,7 @@ typedef struct kb_config {
     /* topics */
     int32_t num_partitions;
     int32_t default_replication_factor;
+    int32_t max_broker_partitions; /* KIP-578; the file descriptors may allow fewer (kb_fd_budget.h) */
     int32_t min_insync_replicas;
     bool auto_create_topics_enable;
     bool delete_topic_enable;

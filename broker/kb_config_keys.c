@@ -346,6 +346,8 @@ static const kb_config_key_t keys[] = {
     {"kbroker.metrics.listener", KB_CT_STRING, F(metrics_listener), NULL, NR, check_host_port, KB_USED},
     {"kbroker.batch.decompressed.max.bytes", KB_CT_I32, F(batch_decompressed_max_bytes), "67108864", GE32(1), NULL,
      KB_USED},
+    /* KIP-578's name, meaning and default (no cap): partition replicas per broker */
+    {"max.broker.partitions", KB_CT_I32, F(max_broker_partitions), I32MAX, GE32(1), NULL, KB_USED},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))

@@ -264,6 +264,7 @@ static int16_t outcome_error(kb_role_outcome_t o) {
     case KB_ROLE_REFUSED_STALE: return KP_ERR_FENCED_LEADER_EPOCH;
     case KB_ROLE_NO_MEMORY: return KP_ERR_UNKNOWN_SERVER_ERROR;
     case KB_ROLE_STORAGE_ERROR: return KP_ERR_KAFKA_STORAGE_ERROR;
+    case KB_ROLE_NO_ROOM: return KP_ERR_KAFKA_STORAGE_ERROR; /* what Kafka answers for a replica it cannot host */
     default: return 0;
     }
 }

@@ -36,6 +36,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/metadata/kb_metadata_view.c broker/metadata/kb_metadata_view.h \
 	broker/admin/kb_admin_op.c broker/admin/kb_admin_op.h \
 	broker/admin/kb_topic_creator.c broker/admin/kb_topic_creator.h \
+	broker/admin/kb_capacity.c broker/admin/kb_capacity.h \
 	broker/admin/kb_partition_adder.c broker/admin/kb_partition_adder.h \
 	broker/admin/kb_topic_deleter.c broker/admin/kb_topic_deleter.h \
 	broker/admin/kb_producer_ids.c broker/admin/kb_producer_ids.h \

@@ -330,6 +330,17 @@ static kc_log_level_t log_level(const char *name) {
     return KC_LOG_INFO;
 }
 
+/* libevent's own warnings (a failed accept() on a listener without an
+ * error callback, a failed epoll_ctl) go through the logger, at most one
+ * line per severity every 10 s: out of descriptors, libevent would print
+ * one per attempt, as fast as the loop turns. */
+static void libevent_log(int severity, const char *msg) {
+    static kc_ratelimit_t limits[4];
+    static const kc_log_level_t levels[4] = {KC_LOG_DEBUG, KC_LOG_INFO, KC_LOG_WARN, KC_LOG_ERROR};
+    int i = severity < 0 ? 0 : severity > 3 ? 3 : severity;
+    kc_log_limited(&limits[i], 10000, levels[i], "libevent", "%s", msg);
+}
+
 /* A broker keeps one descriptor per partition log plus one per client
  * connection, so it takes every descriptor the hard limit allows (the soft
  * one is often 1024).  The log manager then checks that the partitions it
@@ -396,10 +407,13 @@ static int start_services(kb_process_t *p) {
     if (!b->metadata || !b->view) return -1;
     b->metadata_config_feed = kb_metadata_config_feed_new(b->metadata, b->view);
     if (!b->metadata_config_feed) return -1;
+    /* Every broker is held to this one's partition budget (kb_capacity.h). */
+    const kb_fd_budget_t *budget = kb_logmgr_budget(b->logs);
     deps = (kb_topic_creator_deps_t){b->base, b->zk, b->metadata, p->cfg.num_partitions,
-                                     p->cfg.default_replication_factor, NULL};
+                                     p->cfg.default_replication_factor, NULL, budget, b->view};
     b->topic_creator = kb_topic_creator_new(&deps);
-    b->partition_adder = kb_partition_adder_new(&(kb_partition_adder_deps_t){b->base, b->zk, b->metadata, NULL});
+    b->partition_adder =
+        kb_partition_adder_new(&(kb_partition_adder_deps_t){b->base, b->zk, b->metadata, NULL, budget, b->view});
     b->topic_deleter = kb_topic_deleter_new(&(kb_topic_deleter_deps_t){b->base, b->zk, b->view, NULL});
     b->producer_ids = kb_producer_ids_new(b->zk, p->cfg.broker_id);
     b->config_writer = kb_config_writer_new(b->zk);
@@ -723,6 +737,7 @@ int main(int argc, char **argv) {
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 128 << 20);
     kc_log_init("kbroker", -1, KC_LOG_INFO);
+    event_set_log_callback(libevent_log);
     if ((rc = load_config(p, argc, argv)) != 0) {
         kb_config_free(&p->cfg);
         return rc;

@@ -92,6 +92,7 @@ typedef struct {
     const int32_t *assignment;
     int n_configs;
     const kcl_kv_t *configs;
+    bool validate_only;         /* judged by the controller, not created */
 } kcl_new_topic_t;
 
 /* CreateTopics of one topic, to the controller. */
@@ -103,9 +104,10 @@ int kcl_admin_delete_topics(kcl_admin_t *a, char *const *names, int n, kcl_error
 
 /* CreatePartitions: topic grows to `total` partitions; the n_new new ones
  * are placed by the controller (assignment NULL) or on the given brokers
- * (n_new rows of rf ids). */
+ * (n_new rows of rf ids).  validate_only: judged by the controller, not
+ * added. */
 int kcl_admin_create_partitions(kcl_admin_t *a, const char *topic, int32_t total, int n_new, int rf,
-                                const int32_t *assignment, kcl_error_t *err);
+                                const int32_t *assignment, bool validate_only, kcl_error_t *err);
 
 /* ------------------------------------------------------------- configs */
 

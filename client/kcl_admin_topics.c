@@ -99,7 +99,7 @@ int kcl_admin_create_topic(kcl_admin_t *a, const kcl_new_topic_t *t, kcl_error_t
     kp_createtopics_assignment_t *as = assignments_of(t);
     kp_createtopics_topic_t topic = {kp_str_c(t->name), t->partitions, t->replication_factor, t->n_assigned, as,
                                      t->n_configs, configs};
-    kp_createtopics_request_t req = {1, &topic, REQUEST_TIMEOUT_MS, false};
+    kp_createtopics_request_t req = {1, &topic, REQUEST_TIMEOUT_MS, t->validate_only};
     int rc;
 
     if (configs == NULL || as == NULL) {
@@ -180,11 +180,11 @@ static int partitions_outcome(kcl_admin_t *a, int32_t id, kcl_answer_t *ans, int
 }
 
 int kcl_admin_create_partitions(kcl_admin_t *a, const char *topic, int32_t total, int n_new, int rf,
-                                const int32_t *assignment, kcl_error_t *err) {
+                                const int32_t *assignment, bool validate_only, kcl_error_t *err) {
     int rows = assignment != NULL ? n_new : 0;
     kp_client_createpartitions_assignment_t *as = calloc((size_t)(rows > 0 ? rows : 1), sizeof(*as));
     kp_client_createpartitions_topic_t t = {kp_str_c(topic), total, assignment != NULL ? rows : -1, as};
-    kp_client_createpartitions_request_t req = {1, &t, REQUEST_TIMEOUT_MS, false};
+    kp_client_createpartitions_request_t req = {1, &t, REQUEST_TIMEOUT_MS, validate_only};
 
     if (as == NULL) return kcl_fail(err, KCL_ENOMEM, "out of memory");
     for (int i = 0; i < rows; i++)

@@ -5,10 +5,13 @@
  * the terminal.  Repeated lines are thinned out by kc_ratelimit_t, which
  * counts what it drops so the next line can say so (kc_log_limited does
  * both for the lines a peer can cause).  The logger has no locking: kbroker logs only from its event
- * loop thread and helper threads format into a local buffer first.
+ * loop thread and helper threads format into a local buffer first.  A
+ * limiter may be shared by threads (one per kind of line, whichever thread
+ * hits it): its counters are updated under one lock.
  */
 #include "common/kc_log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -60,16 +63,23 @@ static int64_t monotonic_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static pthread_mutex_t ratelimit_lock = PTHREAD_MUTEX_INITIALIZER;
+
 bool kc_ratelimit_allow(kc_ratelimit_t *rl, int interval_ms, uint64_t *dropped) {
     int64_t now = monotonic_ms();
+    bool allowed = false;
+
+    pthread_mutex_lock(&ratelimit_lock);
     if (rl->last_ms != 0 && now - rl->last_ms < interval_ms) {
         rl->suppressed++;
-        return false;
+    } else {
+        rl->last_ms = now > 0 ? now : 1;
+        *dropped = rl->suppressed;
+        rl->suppressed = 0;
+        allowed = true;
     }
-    rl->last_ms = now > 0 ? now : 1;
-    *dropped = rl->suppressed;
-    rl->suppressed = 0;
-    return true;
+    pthread_mutex_unlock(&ratelimit_lock);
+    return allowed;
 }
 
 bool kc_vlog_limited(kc_ratelimit_t *rl, int interval_ms, kc_log_level_t level, const char *module,

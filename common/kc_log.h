@@ -26,7 +26,9 @@ void kc_vlog(kc_log_level_t level, const char *module, const char *fmt, va_list 
  * A rate limit for one kind of repeated line (a retry loop, a client library
  * that logs every reconnect attempt): at most one line per interval gets
  * through; the ones dropped in between are counted, and the caller reports
- * the count with the next line it logs.  Zero-initialise it.
+ * the count with the next line it logs.  Zero-initialise it.  Threads may
+ * share one (a static limiter per kind of line): it is updated under a
+ * lock.
  */
 typedef struct kc_ratelimit {
     int64_t last_ms;     /* monotonic time a line last got through; 0 = never */

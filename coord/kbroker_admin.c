@@ -47,7 +47,8 @@
  *      assignment (including a replication factor larger than the number of
  *      live brokers, an unknown broker, and a malformed --replica-assignment;
  *      for alter-topic also a count not above the current one and an
- *      internal topic)
+ *      internal topic), or more partitions than the brokers can hold (the
+ *      controller's answer, see kbroker_admin_capacity.c)
  *   6  topic not found (describe-topic, describe-config, alter-config,
  *      alter-topic, delete-topic, elect-leaders --topic without
  *      --partition), or a partition of the plan that does not exist
@@ -486,7 +487,8 @@ static int write_topic(admin_t *a, const kc_topic_t *plan, const create_args_t *
     return EXIT_OK;
 }
 
-/* Plans the layout against the live brokers, then writes it. */
+/* Plans the layout against the live brokers, asks the controller whether
+ * the brokers can hold it, then writes it. */
 static int plan_and_create(admin_t *a, const create_args_t *c, const kc_topic_t *assignment,
                            int32_t partitions, int32_t rf) {
     int n_live = kc_view_broker_count(a->view), rc;
@@ -501,6 +503,7 @@ static int plan_and_create(admin_t *a, const create_args_t *c, const kc_topic_t 
     free(live);
     if (rc != KC_OK) return plan_failed(rc, kafka_error, why);
     rc = check_topic_is_new(a->view, c->topic);
+    if (rc == EXIT_OK) rc = admin_check_capacity_create(a, &plan);
     if (rc == EXIT_OK) rc = write_topic(a, &plan, c);
     kc_topic_clear(&plan);
     return rc;

@@ -100,6 +100,14 @@ int admin_parse_assignment(const char *text, kc_topic_t *out);
 /* alter-topic (kbroker_admin_alter.c). */
 int cmd_alter_topic(admin_t *a, int argc, char **argv);
 
+/* Asks the controller, with validate_only, whether the brokers can hold a
+ * planned topic or the partitions planned for an existing one
+ * (kbroker_admin_capacity.c): EXIT_OK, or EXIT_INVALID_LAYOUT with the
+ * controller's refusal printed.  Loads the view.  Without a controller to
+ * ask, or one that does not answer, EXIT_OK (the latter with a warning). */
+int admin_check_capacity_create(admin_t *a, const kc_topic_t *plan);
+int admin_check_capacity_grow(admin_t *a, const char *topic, int32_t count, const kc_topic_t *added);
+
 /* --------------------------------------------------------------------
  * The ZooKeeper side the Kafka front ends share with the commands
  * (kbroker_admin.c).  Each returns an exit status, its failure printed.

@@ -13,6 +13,11 @@
  * the new partitions only.  On success the output is Kafka's two lines;
  * the tool does not wait for the controller to elect the new leaders
  * (Kafka's does not either): describe-topic shows them.
+ *
+ * It takes two rounds: the first judges and plans without writing, the
+ * controller is then asked whether the brokers can hold the planned
+ * partitions (kbroker_admin_capacity.c), and the second writes exactly
+ * that plan (judged again against ZooKeeper as it is then).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -42,6 +47,7 @@ typedef struct grow_wait {
     int16_t kafka_error;
     char why[512];
     json_t *added;      /* {"id":[replicas],...} of the new partitions */
+    kc_topic_t planned; /* their replica lists (owned) */
 } grow_wait_t;
 
 static grow_wait_t grow_wait;
@@ -70,6 +76,23 @@ static int parse_alter_topic_options(alter_args_t *c, int argc, char **argv) {
     return rc;
 }
 
+/* An owned copy of the new partitions' replica lists; false when out of
+ * memory. */
+static bool keep_planned(kc_topic_t *out, const kc_topic_t *added) {
+    *out = (kc_topic_t){0};
+    out->partitions = calloc((size_t)added->n_partitions + 1, sizeof(*out->partitions));
+    if (out->partitions == NULL) return false;
+    out->n_partitions = added->n_partitions;
+    for (int i = 0; i < added->n_partitions; i++) {
+        const kc_partition_t *p = &added->partitions[i];
+        out->partitions[i].replicas = calloc((size_t)p->n_replicas + 1, sizeof(int32_t));
+        if (out->partitions[i].replicas == NULL) return false;
+        memcpy(out->partitions[i].replicas, p->replicas, (size_t)p->n_replicas * sizeof(int32_t));
+        out->partitions[i].n_replicas = p->n_replicas;
+    }
+    return true;
+}
+
 static void grown(const kc_grow_result_t *r, void *arg) {
     grow_wait_t *w = arg;
 
@@ -79,6 +102,11 @@ static void grown(const kc_grow_result_t *r, void *arg) {
     w->kafka_error = r->kafka_error;
     snprintf(w->why, sizeof(w->why), "%s", r->why);
     if (r->rc != KC_OK) return;
+    if (!keep_planned(&w->planned, &r->added)) {
+        w->rc = KC_ERR;
+        snprintf(w->why, sizeof(w->why), "out of memory");
+        return;
+    }
     w->added = json_object();
     for (int i = 0; w->added != NULL && i < r->added.n_partitions; i++) {
         char key[16];
@@ -86,6 +114,24 @@ static void grown(const kc_grow_result_t *r, void *arg) {
         json_object_set_new(w->added, key, json_int_list(r->added.partitions[i].replicas,
                                                           r->added.partitions[i].n_replicas));
     }
+}
+
+/* Forgets what a finished round left. */
+static void grow_wait_clear(grow_wait_t *w) {
+    json_decref(w->added);
+    kc_topic_clear(&w->planned);
+    *w = (grow_wait_t){.rc = KC_ERR};
+}
+
+/* One kc_topic_grow round trip; its outcome is in grow_wait. */
+static int grow_round(admin_t *a, const kc_grow_request_t *req, const char *doing) {
+    grow_wait_clear(&grow_wait);
+    kc_topic_grow(a->session, req, grown, &grow_wait);
+    if (kc_session_wait(a->session, &grow_wait.done, admin_remaining_ms(a)) < 0) {
+        grow_wait.abandoned = true;
+        return admin_wait_failed(a, doing);
+    }
+    return EXIT_OK;
 }
 
 /* The exit status of a refusal: a missing topic, one being deleted or
@@ -102,7 +148,10 @@ static int report(admin_t *a, const char *topic, long count, grow_wait_t *w) {
     json_t *doc, *added = w->added;
 
     w->added = NULL;
-    if (w->rc != KC_OK) return refused(w);
+    if (w->rc != KC_OK) {
+        json_decref(added);
+        return refused(w);
+    }
     if (!a->json) {
         json_decref(added);
         if (a->quiet) return EXIT_OK; /* kafka-topics --alter prints Kafka's lines itself */
@@ -114,6 +163,19 @@ static int report(admin_t *a, const char *topic, long count, grow_wait_t *w) {
     doc = json_pack("{s:s, s:i, s:o}", "topic", topic, "partitions", (int)count, "added",
                     added ? added : json_object());
     return print_json(doc);
+}
+
+/* The first round (judge and plan, nothing written), then the
+ * controller's word on the brokers' capacity; grow_wait.planned holds the
+ * plan when both pass. */
+static int grow_and_check(admin_t *a, const alter_args_t *c, int32_t count, const kc_topic_t *assignment) {
+    kc_grow_request_t req = {.topic = c->topic, .count = count, .assignment = c->assignment ? assignment : NULL,
+                             .lists_all = true, .validate_only = true, .zk_words = true};
+    int rc = grow_round(a, &req, "judging the new partitions; nothing was added");
+
+    if (rc != EXIT_OK) return rc;
+    if (grow_wait.rc != KC_OK) return refused(&grow_wait);
+    return admin_check_capacity_grow(a, c->topic, count, &grow_wait.planned);
 }
 
 int cmd_alter_topic(admin_t *a, int argc, char **argv) {
@@ -128,19 +190,17 @@ int cmd_alter_topic(admin_t *a, int argc, char **argv) {
         rc = fail(EXIT_INVALID_LAYOUT, "invalid replica assignment '%s': expected broker ids like 0:1,1:2",
                   c.assignment);
     if (rc == EXIT_OK) rc = admin_connect(a);
+    if (rc == EXIT_OK) rc = grow_and_check(a, &c, (int32_t)count, &assignment);
     if (rc == EXIT_OK) {
-        kc_grow_request_t req = {.topic = c.topic, .count = (int32_t)count,
-                                 .assignment = c.assignment ? &assignment : NULL, .lists_all = true,
+        kc_topic_t planned = grow_wait.planned;
+        grow_wait.planned = (kc_topic_t){0};
+        kc_grow_request_t req = {.topic = c.topic, .count = (int32_t)count, .assignment = &planned,
                                  .zk_words = true};
-        grow_wait = (grow_wait_t){.rc = KC_ERR};
-        kc_topic_grow(a->session, &req, grown, &grow_wait);
-        if (kc_session_wait(a->session, &grow_wait.done, admin_remaining_ms(a)) < 0) {
-            grow_wait.abandoned = true;
-            rc = admin_wait_failed(a, "adding partitions; they may or may not have been added");
-        } else {
-            rc = report(a, c.topic, count, &grow_wait);
-        }
+        rc = grow_round(a, &req, "adding partitions; they may or may not have been added");
+        if (rc == EXIT_OK) rc = report(a, c.topic, count, &grow_wait);
+        kc_topic_clear(&planned);
     }
+    if (!grow_wait.abandoned) grow_wait_clear(&grow_wait);
     kc_topic_clear(&assignment);
     return rc;
 }

@@ -795,7 +795,7 @@ static int bs_create(topics_run_t *r) {
         if (o->partitions != NULL) kafka_parse_int(o->partitions, &partitions);
         if (o->replication_factor != NULL) kafka_parse_int(o->replication_factor, &factor);
         kcl_new_topic_t t = {o->topic, (int32_t)partitions, (int16_t)(factor > 32767 ? -1 : factor), rows, rf, ids,
-                             n, kv};
+                             n, kv, false};
         rc = bs_create_checked(r, &t);
     }
     free(kv);
@@ -902,7 +902,8 @@ static int bs_alter(topics_run_t *r) {
         int current = info_topic(&info, sel.names[i])->n_partitions;
         int n_new = ids != NULL ? (rows > current ? rows - current : 0) : (int)total - current;
         const int32_t *placed = ids != NULL ? ids + (size_t)(rows > current ? current : rows) * (size_t)rf : NULL;
-        if (kcl_admin_create_partitions(r->brokers, sel.names[i], (int32_t)total, n_new, rf, placed, &err) != KCL_OK)
+        if (kcl_admin_create_partitions(r->brokers, sel.names[i], (int32_t)total, n_new, rf, placed, false, &err) !=
+            KCL_OK)
             rc = kafka_client_failed(&err);
     }
     free(ids);

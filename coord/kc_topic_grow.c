@@ -218,6 +218,8 @@ typedef struct grow_op {
     int32_t count;
     bool has_assignment, lists_all, validate_only, zk_words;
     kc_topic_t assignment;  /* owned copy */
+    kc_grow_accept_fn accept;
+    void *accept_arg;
     int attempts;
     int pending;            /* reads of this round still out */
     /* What the round read: ZooKeeper return codes and data. */
@@ -308,6 +310,11 @@ static void write_topic(grow_op_t *op) {
     if (!fits(op)) {
         grow_refuse(op, KC_INVALID, KAFKA_INVALID_PARTITIONS, "the topic znode of '%s' with these partitions exceeds "
                     "ZooKeeper's 1 MiB request limit (jute.maxbuffer): add fewer partitions", op->topic);
+        return;
+    }
+    if (op->accept && !op->accept(&op->result.added, op->accept_arg, &op->result.kafka_error, op->result.why,
+                                  sizeof(op->result.why))) {
+        grow_finish(op, KC_INVALID);
         return;
     }
     if (op->validate_only) {
@@ -476,6 +483,8 @@ void kc_topic_grow(kc_session_t *s, const kc_grow_request_t *req, kc_grow_done_f
     op->lists_all = req->lists_all;
     op->validate_only = req->validate_only;
     op->zk_words = req->zk_words;
+    op->accept = req->accept;
+    op->accept_arg = req->accept_arg;
     op->topic = strdup(req->topic);
     if (!op->topic || (req->assignment && copy_assignment(op, req->assignment) != KC_OK)) {
         grow_refuse(op, KC_ERR, 0, "out of memory");

@@ -18,6 +18,7 @@
 #define KC_TOPIC_GROW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "coord/kc_model.h"
@@ -26,6 +27,14 @@
 /* A rewrite that loses to a concurrent writer this many times in a row is
  * reported as KC_BADVERSION. */
 #define KC_GROW_ATTEMPTS 5
+
+/* The caller's own last judgement of the planned new partitions (added:
+ * their replica lists, ids from the old count on), just before they are
+ * written or, with validate_only, reported: false refuses the request
+ * (KC_INVALID) with *kafka_error and why.  It runs again when a concurrent
+ * change makes the round start over. */
+typedef bool (*kc_grow_accept_fn)(const kc_topic_t *added, void *arg, int16_t *kafka_error, char *why,
+                                  size_t whylen);
 
 typedef struct kc_grow_request {
     const char *topic;
@@ -41,6 +50,8 @@ typedef struct kc_grow_request {
      * (kafka-topics --zookeeper --alter, kbroker-admin alter-topic) rather
      * than the CreatePartitions API's (AdminManager). */
     bool zk_words;
+    kc_grow_accept_fn accept;     /* NULL: none */
+    void *accept_arg;
 } kc_grow_request_t;
 
 /* What became of a request.  rc: KC_OK (written, or would be with

@@ -6,7 +6,11 @@
  * with its answer.  A name listed twice is refused for every entry of it
  * (42, Kafka's message); a name that cannot be a C string names no topic
  * (3); every other topic gets one kc_topic_grow round, which judges it
- * against ZooKeeper in Kafka's order and writes it.  Kafka's handler runs
+ * against ZooKeeper in Kafka's order and, just before writing, hands the
+ * planned partitions back for the brokers' capacity (kb_capacity.h: 44
+ * when some broker would get more partition replicas than it can hold,
+ * validate_only included; the counts start from the metadata cache and
+ * grow with each topic of the request that passes), then writes it.  Kafka's handler runs
  * the same judgement synchronously on its request thread; here the
  * ZooKeeper work is asynchronous, so the answer of every topic, refused or
  * not, comes from a completion.  At most GROW_WINDOW rounds of one
@@ -25,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/admin/kb_capacity.h"
 #include "broker/admin/kb_partition_adder.h"
 #include "common/kc_log.h"
 #include "common/kc_names.h"
@@ -53,6 +58,7 @@ typedef kb_admin_slot_t pa_slot_t;
 typedef struct {
     int32_t old_count;    /* partitions before, once added */
     int32_t count;        /* requested total */
+    kb_capacity_ticket_t ticket; /* the replicas its round counted, until it completes */
 } pa_extra_t;
 
 /* The service's part of an operation (op->ext). */
@@ -63,6 +69,7 @@ typedef struct {
     kp_createpartitions_request_t body; /* owned: counts and assignments of queued topics */
     int32_t next_slot;      /* the next slot start_more looks at */
     int in_flight;          /* rounds out */
+    kb_capacity_t capacity; /* replicas per broker, with the rounds that passed */
 } pa_op_t;
 
 struct kb_partition_adder {
@@ -74,7 +81,11 @@ static kb_partition_adder_t *op_pa(const kb_admin_op_t *op) { return op->park->s
 static pa_op_t *op_ext(const kb_admin_op_t *op) { return op->ext; }
 static pa_extra_t *extra(const pa_slot_t *s) { return (pa_extra_t *)s->op->slot_ext + (s - s->op->slots); }
 
-static void op_clear(kb_admin_op_t *op) { kp_createpartitions_request_clear(&op_ext(op)->body); }
+static void op_clear(kb_admin_op_t *op) {
+    kp_createpartitions_request_clear(&op_ext(op)->body);
+    for (int32_t i = 0; i < op->n_slots; i++) kb_capacity_ticket_clear(&extra(&op->slots[i])->ticket);
+    kb_capacity_clear(&op_ext(op)->capacity);
+}
 
 /* Takes over *body (cleared here) on success. */
 static kb_admin_op_t *op_new(kb_partition_adder_t *pa, kp_createpartitions_request_t *body) {
@@ -191,6 +202,12 @@ static void on_grown(const kc_grow_result_t *r, void *arg) {
 
     log_round(op, s, r);
     op_ext(op)->in_flight--;
+    /* Refused or failed: what the round counted goes back (a lost
+     * connection may have written it: then the count is low, and the
+     * brokers still check for themselves).  Written, or judged for
+     * validate_only (the request is judged as a whole), it stays counted. */
+    if (r->rc != KC_OK) kb_capacity_give_back(&op_ext(op)->capacity, &extra(s)->ticket);
+    else kb_capacity_ticket_clear(&extra(s)->ticket);
     if (!op->answered && s->state == SLOT_GROWING) {
         if (r->rc != KC_OK) {
             kb_admin_slot_final(s, round_error(r), r->why);
@@ -220,6 +237,20 @@ static int borrow_assignment(const kp_createpartitions_topic_t *t, kc_topic_t *o
     return 0;
 }
 
+/* kc_topic_grow's last judgement, before the write: the brokers'
+ * capacity.  A round run again (a concurrent change) first gives back
+ * what its previous run counted. */
+static bool accept_added(const kc_topic_t *added, void *arg, int16_t *kafka_error, char *why, size_t whylen) {
+    pa_slot_t *s = arg;
+    kb_capacity_t *c = &op_ext(s->op)->capacity;
+
+    kb_capacity_give_back(c, &extra(s)->ticket);
+    int rc = kb_capacity_take(c, s->cname, added->partitions, added->n_partitions, &extra(s)->ticket, why, whylen);
+    if (rc != -1) return true; /* out of memory: not counted; the brokers still check for themselves */
+    *kafka_error = KP_ERR_POLICY_VIOLATION;
+    return false;
+}
+
 static bool can_grow(const kb_partition_adder_t *pa) { return pa->deps.zk || pa->deps.grow != kc_topic_grow; }
 
 /* Starts slot i's round, or answers it at once. */
@@ -245,7 +276,7 @@ static void start_topic(kb_admin_op_t *op, int32_t i) {
     }
     kc_grow_request_t req = {.topic = s->cname, .count = t->count,
                              .assignment = t->has_assignments ? &assignment : NULL,
-                             .validate_only = op_ext(op)->validate_only};
+                             .validate_only = op_ext(op)->validate_only, .accept = accept_added, .accept_arg = s};
     s->state = SLOT_GROWING;
     kb_admin_op_ref(op);
     op_ext(op)->in_flight++;
@@ -322,7 +353,8 @@ kb_admin_op_t *kb_partition_adder_start(kb_partition_adder_t *pa, kp_createparti
     kb_admin_op_t *op = op_new(pa, body);
 
     if (!op) return NULL;
-    if (refuse_duplicates(op) != 0) {
+    if (kb_capacity_init(&op_ext(op)->capacity, pa->deps.view, pa->deps.metadata, pa->deps.budget) != 0 ||
+        refuse_duplicates(op) != 0) {
         for (int32_t i = 0; i < op->n_slots; i++)
             kb_admin_slot_final(&op->slots[i], KP_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
         return op;

@@ -25,6 +25,7 @@
 
 #include "broker/admin/kb_admin_op.h"
 #include "broker/metadata/kb_metadata.h"
+#include "common/kb_fd_budget.h"
 #include "proto/kp_createpartitions.h"
 
 struct event_base;
@@ -40,13 +41,17 @@ typedef void (*kb_grow_fn)(kc_session_t *zk, const struct kc_grow_request *req,
                            void (*done)(const struct kc_grow_result *r, void *arg), void *arg);
 
 /* The loop for timers, the session (NULL without `grow`: every topic is
- * answered "no ZooKeeper session"), the cache, and the grower (NULL:
- * kc_topic_grow; unit tests substitute their own). */
+ * answered "no ZooKeeper session"), the cache, the grower (NULL:
+ * kc_topic_grow; unit tests substitute their own), the partition budget
+ * every broker is held to (kb_capacity.h; NULL: none) and the cluster view
+ * its counts come from (NULL: the cache's). */
 typedef struct {
     struct event_base *base;
     kc_session_t *zk;
     kb_metadata_t *metadata;
     kb_grow_fn grow;
+    const kb_fd_budget_t *budget;
+    const struct kc_view *view;
 } kb_partition_adder_deps_t;
 
 kb_partition_adder_t *kb_partition_adder_new(const kb_partition_adder_deps_t *deps);
@@ -66,7 +71,8 @@ int kb_partition_adder_waiting(const kb_partition_adder_t *pa);
  * of memory (body is then still the caller's).
  *
  * Waiting (kb_admin_op_wait): a topic settles when ZooKeeper refuses it
- * (its error), when validate_only judged it (0), or, once its partitions
+ * (its error), when the brokers' capacity does (44, kb_capacity.h), when
+ * validate_only judged it (0), or, once its partitions
  * were added, when each new partition has a leader in the cache (0).
  * After timeout_ms (<= 0: the next loop turn) a topic whose partitions
  * were added but lack leaders is answered 7 (Kafka's timeout); one still

@@ -7,7 +7,9 @@
  * existing topic or an earlier one of the same request once '.' and '_' are
  * equated (17), a null config value (42), an explicit assignment together
  * with num_partitions or replication_factor other than -1 (42), then the
- * layout (37, 38, 39) and the configs (40).  num_partitions or
+ * layout (37, 38, 39), the configs (40) and the brokers' capacity (44,
+ * kb_capacity.h: no broker may get more partition replicas than it can
+ * hold, validate_only included).  num_partitions or
  * replication_factor -1 stands for the broker's defaults in every version
  * (see plan_counted).  The layout is planned by the same libkcoord code
  * kbroker-admin create-topic uses (kc_topic_plan over the live brokers,
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/admin/kb_capacity.h"
 #include "broker/admin/kb_topic_creator.h"
 #include "broker/kb_topic_config.h"
 #include "common/kc_log.h"
@@ -177,6 +180,7 @@ typedef struct {
     int32_t *live;  /* live broker ids, ascending (owned) */
     int n_live;
     int32_t *taken; /* per name group: the slot accepted in it, or -1 (owned) */
+    kb_capacity_t capacity; /* replicas per broker, with the request's accepted topics */
 } ct_ctx_t;
 
 /* A requested name as a sort key, optionally read with every '.' as '_'
@@ -445,9 +449,21 @@ static void start_write(kb_admin_op_t *op, ct_slot_t *s, const kc_topic_t *plan,
     op_tc(op)->deps.write_topic(op_tc(op)->deps.zk, plan, configs, n_configs, on_written, s);
 }
 
+/* 44 when the plan would give some broker more partition replicas than
+ * it can hold; else the plan's replicas are counted for the topics after
+ * it (also when the request only validates: it is judged as a whole). */
+static bool judge_capacity(ct_ctx_t *ctx, ct_slot_t *s, const kc_topic_t *plan, char *why) {
+    int rc = kb_capacity_take(&ctx->capacity, s->cname, plan->partitions, plan->n_partitions, NULL, why, WHY_LEN);
+
+    if (rc == 0) return true;
+    kb_admin_slot_final(s, rc == -1 ? KP_ERR_POLICY_VIOLATION : KP_ERR_UNKNOWN_SERVER_ERROR,
+                        rc == -1 ? why : "out of memory");
+    return false;
+}
+
 /* Judges topic i (not already refused as a duplicate) and, unless the
  * request only validates, starts its creation. */
-static void judge_topic(const ct_ctx_t *ctx, kb_admin_op_t *op, const kp_createtopics_topic_t *t, int32_t i,
+static void judge_topic(ct_ctx_t *ctx, kb_admin_op_t *op, const kp_createtopics_topic_t *t, int32_t i,
                         bool validate_only) {
     ct_slot_t *s = &op->slots[i];
     char why[WHY_LEN];
@@ -457,7 +473,8 @@ static void judge_topic(const ct_ctx_t *ctx, kb_admin_op_t *op, const kp_createt
 
     if (!judge_name(ctx, op, i, why) || !judge_null_configs(t, s, why)) return;
     rc = t->n_assignments > 0 ? plan_explicit(ctx, t, s, &plan, why) : plan_counted(ctx, t, s, &plan, why);
-    if (rc == 0 && judge_configs(t, s, &configs, &n_configs, why) == 0 && !validate_only)
+    if (rc == 0 && judge_configs(t, s, &configs, &n_configs, why) == 0 && judge_capacity(ctx, s, &plan, why) &&
+        !validate_only)
         start_write(op, s, &plan, configs, n_configs);
     kc_topic_clear(&plan);
     kc_config_entries_free(configs, n_configs);
@@ -468,11 +485,13 @@ static void refuse_all(kb_admin_op_t *op, int16_t code, const char *why) {
 }
 
 static void judge_all(kb_admin_op_t *op, const kp_createtopics_request_t *body) {
-    ct_ctx_t ctx = {op_tc(op), NULL, 0, NULL};
+    ct_ctx_t ctx = {op_tc(op), NULL, 0, NULL, {0}};
 
     ctx.live = live_brokers(op_tc(op)->deps.metadata, &ctx.n_live);
     ctx.taken = calloc((size_t)op->n_slots + 1, sizeof(*ctx.taken));
-    if (!ctx.live || !ctx.taken || refuse_duplicates(op) != 0 || group_names(op) != 0) {
+    int counted = kb_capacity_init(&ctx.capacity, op_tc(op)->deps.view, op_tc(op)->deps.metadata,
+                                   op_tc(op)->deps.budget);
+    if (!ctx.live || !ctx.taken || counted != 0 || refuse_duplicates(op) != 0 || group_names(op) != 0) {
         refuse_all(op, KP_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
     } else {
         for (int32_t g = 0; g < op->n_slots; g++) ctx.taken[g] = -1;
@@ -485,6 +504,7 @@ static void judge_all(kb_admin_op_t *op, const kp_createtopics_request_t *body) 
     }
     free(ctx.live);
     free(ctx.taken);
+    kb_capacity_clear(&ctx.capacity);
 }
 
 
@@ -534,6 +554,18 @@ static void auto_created(int rc, void *arg) {
     free(name);
 }
 
+/* Whether plan fits the brokers' capacity (kb_capacity.h); *err 44 with
+ * the reason in why when not. */
+static bool fits(const kb_topic_creator_t *tc, const kc_topic_t *plan, int16_t *err, char *why, size_t whylen) {
+    kb_capacity_t c;
+    int rc = kb_capacity_init(&c, tc->deps.view, tc->deps.metadata, tc->deps.budget);
+
+    if (rc == 0) rc = kb_capacity_take(&c, plan->name, plan->partitions, plan->n_partitions, NULL, why, whylen);
+    kb_capacity_clear(&c);
+    if (rc == -1) *err = KP_ERR_POLICY_VIOLATION;
+    return rc != -1; /* out of memory: the write is tried, the brokers still check for themselves */
+}
+
 /* Plans topic `name` over the live brokers and starts writing it; the
  * answer as kb_topic_creator_auto_create's.  why gets the planner's refusal. */
 static int16_t create_planned(kb_topic_creator_t *tc, const char *name, int32_t partitions, int32_t rf,
@@ -557,6 +589,10 @@ static int16_t create_planned(kb_topic_creator_t *tc, const char *name, int32_t 
     if (live) rc = name_free(md, name, &err, why, whylen);
     if (rc == KC_OK) rc = kc_topic_plan(name, partitions, rf, NULL, live, n_live, &plan, &err, why, whylen);
     free(live);
+    if (rc == KC_OK && !fits(tc, &plan, &err, why, whylen)) {
+        kc_topic_clear(&plan);
+        rc = KC_INVALID;
+    }
     if (rc == KC_INVALID) return err;
     if (rc != KC_OK) return KP_ERR_LEADER_NOT_AVAILABLE; /* exists after all, or out of memory */
     arg = strdup(name);

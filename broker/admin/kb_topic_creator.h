@@ -25,6 +25,7 @@
 
 #include "broker/admin/kb_admin_op.h"
 #include "broker/metadata/kb_metadata.h"
+#include "common/kb_fd_budget.h"
 #include "proto/kp_createtopics.h"
 
 struct event_base;
@@ -39,8 +40,10 @@ typedef void (*kb_topic_write_fn)(kc_session_t *zk, const kc_topic_t *plan, cons
 /* What creation uses besides the cache: the loop for timers, the session
  * for writes (NULL without write_topic: every write fails with "no
  * ZooKeeper session"), the counts -1 stands for (num.partitions,
- * default.replication.factor), and the writer (NULL: libkcoord's
- * kc_topic_create; unit tests substitute their own). */
+ * default.replication.factor), the writer (NULL: libkcoord's
+ * kc_topic_create; unit tests substitute their own), the partition
+ * budget every broker is held to (kb_capacity.h; NULL: none) and the
+ * cluster view its counts come from (NULL: the cache's). */
 typedef struct {
     struct event_base *base;
     kc_session_t *zk;
@@ -48,6 +51,8 @@ typedef struct {
     int32_t default_partitions;
     int32_t default_replication_factor;
     kb_topic_write_fn write_topic;
+    const kb_fd_budget_t *budget;
+    const struct kc_view *view;
 } kb_topic_creator_deps_t;
 
 kb_topic_creator_t *kb_topic_creator_new(const kb_topic_creator_deps_t *deps);
@@ -64,14 +69,16 @@ int kb_topic_creator_waiting(const kb_topic_creator_t *tc);
  * hold) with the default counts.  Returns the topic's answer: 5
  * LEADER_NOT_AVAILABLE once creation has started, or could not start for a
  * transient reason (clients retry); else the planner's refusal (17 for a
- * '.'/'_' collision, 37, 38). */
+ * '.'/'_' collision, 37, 38), or 44 when it would not fit the brokers'
+ * capacity (kb_capacity.h). */
 int16_t kb_topic_creator_auto_create(kb_topic_creator_t *tc, const char *name);
 
 /* An internal topic (__consumer_offsets) with exactly these counts and
  * configs: the replication factor is never lowered to the live brokers
  * (group-protocol.md 3.3).  Returns 5 LEADER_NOT_AVAILABLE once the write
  * has started or when it cannot start yet, else the planner's refusal (38
- * INVALID_REPLICATION_FACTOR with too few brokers) with the reason in why.
+ * INVALID_REPLICATION_FACTOR with too few brokers) or 44 (no room on the
+ * brokers) with the reason in why.
  * configs are copied by the write. */
 int16_t kb_topic_creator_create_internal(kb_topic_creator_t *tc, const char *name, int32_t partitions, int32_t rf,
                                          const kc_config_entry_t *configs, int n_configs, char *why,

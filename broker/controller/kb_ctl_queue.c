@@ -44,6 +44,8 @@
 #define RETRY_BACKOFF_FIRST_MS 50
 #define RETRY_BACKOFF_MAX_MS 5000
 
+#define UNCHANGED_LOG_MS 10000
+
 struct kb_ctl_queue {
     kb_ctl_queue_opts_t o;
     char *host;
@@ -63,6 +65,7 @@ struct kb_ctl_queue {
     kb_ctl_set_t sent;      /* the partitions of the call in flight */
     kb_ctl_arena_t arena;
     kb_ctl_queue_stats_t stats;
+    kc_ratelimit_t unchanged_log; /* "LeaderAndIsr left N partition(s) unchanged" */
 };
 
 typedef enum send_result { SEND_SENT, SEND_DROPPED, SEND_LATER } send_result_t;
@@ -225,7 +228,9 @@ static void drop_connection(kb_ctl_queue_t *q) {
 
 /* ---- answers ---- */
 
-/* Logs the partitions an accepted LeaderAndIsr left unchanged. */
+/* Logs the partitions an accepted LeaderAndIsr left unchanged, at most
+ * once every 10 s per broker: a broker that cannot host some partitions
+ * (its partition budget is full) says so in every answer. */
 static void log_partition_errors(kb_ctl_queue_t *q, const ProtobufCMessage *body) {
     if (q->sent_kind != KB_CTL_LEADER_AND_ISR || !body) return;
     const Kbroker__Rpc__LeaderAndIsrResponse *r = (const Kbroker__Rpc__LeaderAndIsrResponse *)body;
@@ -233,9 +238,10 @@ static void log_partition_errors(kb_ctl_queue_t *q, const ProtobufCMessage *body
     for (size_t i = 0; i < r->n_partition_errors; i++)
         if (r->partition_errors[i]->error_code != 0 && bad++ == 0) first = i;
     if (bad)
-        kc_info("controller", "broker %d: LeaderAndIsr left %zu partition(s) unchanged, e.g. %s/%d (error %d)",
-                (int)q->o.peer.broker_id, bad, r->partition_errors[first]->topic_name,
-                (int)r->partition_errors[first]->partition_index, (int)r->partition_errors[first]->error_code);
+        kc_log_limited(&q->unchanged_log, UNCHANGED_LOG_MS, KC_LOG_INFO, "controller",
+                       "broker %d: LeaderAndIsr left %zu partition(s) unchanged, e.g. %s/%d (error %d)",
+                       (int)q->o.peer.broker_id, bad, r->partition_errors[first]->topic_name,
+                       (int)r->partition_errors[first]->partition_index, (int)r->partition_errors[first]->error_code);
 }
 
 /* One partition of an answered StopReplica: a failed delete waits for its

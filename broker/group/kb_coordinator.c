@@ -265,7 +265,7 @@ static int32_t partition_count(const kb_coordinator_t *c) {
 /* Starts creating __consumer_offsets with the internal settings (spec 3.3). */
 static void create_topic(kb_coordinator_t *c) {
     const kb_config_t *cfg = c->deps.cfg;
-    char segment[24], why[256];
+    char segment[24], why[512];
     kc_config_entry_t configs[] = {
         {(char *)"cleanup.policy", (char *)"compact"},
         {(char *)"compression.type", (char *)"producer"},

@@ -185,7 +185,9 @@ static int run_item(const kb_flush_lane_t *lane, flush_item_t *item, uint64_t *f
     }
     if (item->seg) {
         if (kb_segment_sync(item->seg) != 0) {
-            kc_error("log", "fsync of %s.log failed: %s", item->seg->path, strerror(errno));
+            static kc_ratelimit_t fsync_rl;
+            kc_log_limited(&fsync_rl, KB_LOG_REPEAT_MS, KC_LOG_ERROR, "log", "fsync of %s.log failed: %s",
+                           item->seg->path, strerror(errno));
             return -1;
         }
         (*fsyncs)++;
@@ -195,8 +197,10 @@ static int run_item(const kb_flush_lane_t *lane, flush_item_t *item, uint64_t *f
     } else if (job) {
         job->rc = kb_checkpoint_write_text(job->path, job->text, job->text_len);
         /* A log deleted while this ran lost its dir under it: no error. */
+        static kc_ratelimit_t write_rl;
         if (job->rc != 0 && !of_deleted_log(lane, job))
-            kc_error("log", "cannot write %s: %s", job->path, strerror(errno));
+            kc_log_limited(&write_rl, KB_LOG_REPEAT_MS, KC_LOG_ERROR, "log", "cannot write %s: %s", job->path,
+                           strerror(errno));
     }
     return 0;
 }

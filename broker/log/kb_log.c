@@ -597,8 +597,10 @@ static void snapshot_now(kb_log_t *log, int64_t offset) {
     uint8_t *bytes = encode_snapshot(log, &len);
 
     snapshot_path(log, offset, path, sizeof(path));
+    static kc_ratelimit_t snapshot_rl;
     if (!bytes || kb_checkpoint_write_text(path, (const char *)bytes, len) != 0)
-        kc_error("log", "%s: cannot write %s: %s", log->name, path, bytes ? strerror(errno) : "out of memory");
+        kc_log_limited(&snapshot_rl, KB_LOG_REPEAT_MS, KC_LOG_ERROR, "log", "%s: cannot write %s: %s", log->name,
+                       path, bytes ? strerror(errno) : "out of memory");
     else log->snapshot_offset = offset;
     free(bytes);
 }

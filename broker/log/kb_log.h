@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "broker/kb_config.h"
+#include "common/kb_fd_budget.h"
 #include "proto/kp_batch.h"
 
 struct event_base;
@@ -60,12 +61,6 @@ const kb_log_config_t *kb_log_get_config(const kb_log_t *log);
 
 /* ---- the manager ---- */
 
-/* File descriptors a broker needs besides one per partition log: the
- * listeners, ZooKeeper, libevent, the metrics endpoint, stdio, checkpoint
- * and snapshot writes, old segments being read, and some client
- * connections. */
-#define KB_LOG_FDS_RESERVED 64
-
 /*
  * Opens every log dir of cfg: creates it if missing, takes its .lock
  * (failing with a clear message if another process holds it), reads
@@ -74,9 +69,11 @@ const kb_log_config_t *kb_log_get_config(const kb_log_t *log);
  * recovery point are recovered (the tail after the last whole, CRC-valid
  * batch is truncated and logged with its byte count; indexes rebuilt).
  * A checkpoint file that cannot be read is logged and treated as empty.
- * Before loading, the partitions found are counted: when they need more
- * descriptors (one each, plus KB_LOG_FDS_RESERVED) than RLIMIT_NOFILE
- * allows, it fails saying so.  Starts the flusher thread, whose
+ * Before loading, the partitions found are counted: when more of them are
+ * found than RLIMIT_NOFILE has room for (kb_fd_budget.h: one descriptor
+ * each, the reserve kept apart), it fails saying so.  The budget it reads
+ * then (max.broker.partitions included) bounds the logs created later
+ * (kb_logmgr_has_room).  Starts the flusher thread, whose
  * completions run on base.  Returns NULL with a one-line message in err.
  */
 kb_logmgr_t *kb_logmgr_open(struct event_base *base, const kb_config_t *cfg, char *err, size_t errlen);
@@ -86,9 +83,18 @@ kb_logmgr_t *kb_logmgr_open(struct event_base *base, const kb_config_t *cfg, cha
  * (InconsistentBrokerId / InconsistentClusterId) in err. */
 int kb_logmgr_check_identity(kb_logmgr_t *m, int32_t broker_id, const char *cluster_id, char *err, size_t errlen);
 
+/* The partition budget (kb_fd_budget.h), read when the manager opened. */
+const kb_fd_budget_t *kb_logmgr_budget(const kb_logmgr_t *m);
+/* What counts against it: the logs held, plus those being created. */
+size_t kb_logmgr_log_count(const kb_logmgr_t *m);
+/* True while one more log fits.  Logs loaded at start-up all count, also
+ * beyond max.broker.partitions (that key only stops new ones). */
+bool kb_logmgr_has_room(const kb_logmgr_t *m);
+
 /* The log of topic-partition, or NULL if this broker has none. */
 kb_log_t *kb_logmgr_get(kb_logmgr_t *m, const char *topic, int32_t partition);
-/* Opens or creates it (new partitions go to the dir holding the fewest). */
+/* Opens or creates it (new partitions go to the dir holding the fewest);
+ * NULL, logged, when a new one would not fit the budget. */
 kb_log_t *kb_logmgr_get_or_create(kb_logmgr_t *m, const char *topic, int32_t partition, const kb_log_config_t *lc);
 
 /*
@@ -102,8 +108,9 @@ kb_log_t *kb_logmgr_get_or_create(kb_logmgr_t *m, const char *topic, int32_t par
  * kb_logmgr_get_or_create would.  One creation per partition at a time,
  * and only for a partition the manager does not have.  Returns the
  * creation's handle, or NULL (errno set) when the topic or partition is
- * invalid, memory is short or the manager is closing; done is then never
- * called.  The handle is valid until done runs.
+ * invalid (EINVAL), memory is short, the manager is closing (ESHUTDOWN) or
+ * the log would not fit the budget (EMFILE: kb_logmgr_has_room is false);
+ * done is then never called.  The handle is valid until done runs.
  *
  * Closing the manager cancels the creations still queued (done gets NULL)
  * and finishes the one being built, whose log is published and closed

@@ -68,7 +68,10 @@ static int write_epochs_now(const kb_log_t *log) {
 
     epoch_path(log, path, sizeof(path));
     if (text) rc = kb_checkpoint_write_text(path, text, len);
-    if (rc != 0) kc_error("log", "cannot write %s: %s", path, text ? strerror(errno) : "out of memory");
+    static kc_ratelimit_t write_rl;
+    if (rc != 0)
+        kc_log_limited(&write_rl, KB_LOG_REPEAT_MS, KC_LOG_ERROR, "log", "cannot write %s: %s", path,
+                       text ? strerror(errno) : "out of memory");
     free(text);
     return rc;
 }

@@ -477,6 +477,12 @@ void kb_log_flush_finished(kb_log_t *log, int64_t target, int rc);
  * of the manager's creation worker (ext4 creates serialise in its journal
  * anyway, and one thread leaves the other core to the loop). */
 #define KB_LOG_CREATE_THREADS 1
+
+/* An I/O failure that can repeat for every log or every request (out of
+ * descriptors, disk full) is logged at most once per this interval and
+ * kind, with the count of those left out (kc_log_limited; its limiters
+ * are static, shared by the threads that hit them). */
+#define KB_LOG_REPEAT_MS 10000
 /* ... at the loop's own priority (unlike the broker's CPU workers, niced
  * by 5): a creation is filesystem work that hardly competes for the CPU,
  * and a partition waits for its log to be served at all. */

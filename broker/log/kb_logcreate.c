@@ -128,6 +128,10 @@ kb_log_creation_t *kb_logmgr_create_async(kb_logmgr_t *m, const char *topic, int
         errno = EINVAL;
         return NULL;
     }
+    if (!kb_logmgr_has_room(m)) { /* counted before the job runs: a burst cannot overshoot */
+        errno = EMFILE;
+        return NULL;
+    }
     if (!(c = calloc(1, sizeof(*c) + n))) return NULL;
     memcpy(c->topic, topic, n);
     c->m = m;

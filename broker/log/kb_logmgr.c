@@ -43,7 +43,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,6 +88,7 @@ struct kb_logmgr {
     struct event *log_start_ev; /* active while a dir's log starts wait to be saved */
     struct event *epochs_ev;    /* active while logs wait for their leader-epoch-checkpoint */
     kb_log_t *epochs_head;      /* those logs (kb_log.epochs_prev/next) */
+    kb_fd_budget_t budget;      /* the logs it may hold (read at open, after the limit was raised) */
     kb_log_stats_t stats;
 };
 
@@ -170,6 +170,9 @@ kb_log_t *kb_logmgr_get(kb_logmgr_t *m, const char *topic, int32_t partition) {
 kb_flusher_t *kb_logmgr_flusher(kb_logmgr_t *m) { return m->flusher; }
 kb_retention_t *kb_logmgr_retention(kb_logmgr_t *m) { return m->retention; }
 kb_log_stats_t *kb_logmgr_stats_mut(kb_logmgr_t *m) { return &m->stats; }
+const kb_fd_budget_t *kb_logmgr_budget(const kb_logmgr_t *m) { return &m->budget; }
+size_t kb_logmgr_log_count(const kb_logmgr_t *m) { return m->n_logs + (size_t)m->stats.log_creations_pending; }
+bool kb_logmgr_has_room(const kb_logmgr_t *m) { return kb_logmgr_log_count(m) < m->budget.partitions; }
 kb_worker_t *kb_logmgr_creator(kb_logmgr_t *m) { return m->creator; }
 kb_log_deletion_t **kb_logmgr_deletions(kb_logmgr_t *m) { return &m->deletions; }
 struct event_base *kb_logmgr_base(kb_logmgr_t *m) { return m->base; }
@@ -433,7 +436,9 @@ static int write_checkpoint_now(kb_logmgr_t *m, const kb_logdir_t *d, ckpt_kind_
 
     dir_file(d, ckpt_files[kind], path, sizeof(path));
     if (text) rc = kb_checkpoint_write_text(path, text, len);
-    if (rc != 0) kc_error("log", "cannot write %s: %s", path, strerror(errno));
+    static kc_ratelimit_t write_rl;
+    if (rc != 0)
+        kc_log_limited(&write_rl, KB_LOG_REPEAT_MS, KC_LOG_ERROR, "log", "cannot write %s: %s", path, strerror(errno));
     free(text);
     return rc;
 }
@@ -769,21 +774,27 @@ static int load_dir(kb_logmgr_t *m, kb_logdir_t *d, pending_set_t *ps, char *err
 
 /* Checked before a single log is opened, so that a broker short of
  * descriptors says so instead of failing later on whatever runs out first
- * (a segment, a socket, the ZooKeeper connection). */
+ * (a segment, a socket, the ZooKeeper connection).  The arithmetic is the
+ * run-time budget's (kb_fd_budget.h), so logs created at run time always
+ * fit again after a restart under the same limit; max.broker.partitions
+ * is left out here: it only stops new logs. */
 static int check_fd_budget(const kb_logmgr_t *m, size_t partitions, char *err, size_t errlen) {
-    unsigned long long need = partitions + (size_t)m->n_dirs + KB_LOG_FDS_RESERVED;
-    struct rlimit rl;
+    const kb_fd_budget_t *b = &m->budget;
+    unsigned long long need = kb_fd_budget_need(b, partitions);
 
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
-    if (rl.rlim_cur == RLIM_INFINITY) return 0;
-    kc_info("log", "file descriptors: the %zu partition log(s) found need about %llu (one per partition plus %d); "
-                   "the limit (RLIMIT_NOFILE) is %llu",
-            partitions, need, KB_LOG_FDS_RESERVED, (unsigned long long)rl.rlim_cur);
-    if (need <= rl.rlim_cur) return 0;
+    if (b->nofile == KB_FD_UNLIMITED) return 0;
+    kc_info("log", "file descriptors: the %zu partition log(s) found need about %llu (one per partition plus %llu "
+                   "kept for connections, ZooKeeper and checkpoints); the limit (RLIMIT_NOFILE) is %llu, room for %llu "
+                   "partition logs",
+            partitions, need, (unsigned long long)b->reserve, (unsigned long long)b->nofile,
+            (unsigned long long)b->by_descriptors);
+    if (partitions <= b->by_descriptors) return 0;
     snprintf(err, errlen,
-             "too few file descriptors: the %zu partition logs in log.dirs need about %llu open files, but the "
-             "limit (RLIMIT_NOFILE) is %llu; raise it (ulimit -n, LimitNOFILE= in the systemd unit)",
-             partitions, need, (unsigned long long)rl.rlim_cur);
+             "too few file descriptors: the %zu partition logs in log.dirs need about %llu open files (one each plus "
+             "%llu kept for connections, ZooKeeper and checkpoints), but the limit (RLIMIT_NOFILE) is %llu, room for "
+             "%llu; raise it (ulimit -n, LimitNOFILE= in the systemd unit) or move partitions to other brokers",
+             partitions, need, (unsigned long long)b->reserve, (unsigned long long)b->nofile,
+             (unsigned long long)b->by_descriptors);
     return -1;
 }
 
@@ -883,6 +894,7 @@ kb_logmgr_t *kb_logmgr_open(struct event_base *base, const kb_config_t *cfg, cha
     m->base = base;
     m->configured_broker_id = cfg->broker_id;
     kb_log_config_from_broker(&m->defaults, cfg);
+    kb_fd_budget_read(&m->budget, cfg->n_log_dirs, cfg->max_broker_partitions);
     if (table_grow(m) != 0 || open_dirs(m, cfg, err, errlen) != 0 || load_dirs(m, err, errlen) != 0 ||
         !(m->flusher = kb_flusher_start(base, m, &m->stats, flush_check_ms(cfg))) ||
         !(m->retention = kb_retention_start(base, m, cfg->log_retention_check_interval_ms)) ||
@@ -921,6 +933,11 @@ kb_log_t *kb_logmgr_get_or_create(kb_logmgr_t *m, const char *topic, int32_t par
     if (!lc) lc = &m->defaults;
     if (partition < 0 || !kc_topic_name_valid(topic, why, sizeof(why))) {
         kc_error("log", "refusing to create a log for %s-%" PRId32 ": bad topic or partition", topic, partition);
+        return NULL;
+    }
+    if (!kb_logmgr_has_room(m)) {
+        kc_error("log", "refusing to create a log for %s-%" PRId32 ": the partition budget of %llu logs is full",
+                 topic, partition, (unsigned long long)m->budget.partitions);
         return NULL;
     }
     d = emptiest_dir(m);

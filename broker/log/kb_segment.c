@@ -426,7 +426,11 @@ int kb_segment_pin(kb_segment_t *s) {
     if (s->fd < 0) rc = -1;
     else s->fd_users++;
     pthread_mutex_unlock(&s->fd_lock);
-    if (rc != 0) kc_error("log", "cannot open %s.log: %s", s->path, strerror(saved));
+    if (rc != 0) {
+        static kc_ratelimit_t open_log_rl;
+        kc_log_limited(&open_log_rl, KB_LOG_REPEAT_MS, KC_LOG_ERROR, "log", "cannot open %s.log: %s", s->path,
+                       strerror(saved));
+    }
     errno = saved;
     return rc;
 }
@@ -632,8 +636,10 @@ kb_segment_t *kb_segment_open(const char *dir, int64_t base_offset, bool *needs_
         *needs_recovery = true;
     }
     return s;
-fail:
-    kc_error("log", "cannot open segment %s: %s", path, strerror(errno));
+fail:;
+    static kc_ratelimit_t open_segment_rl;
+    kc_log_limited(&open_segment_rl, KB_LOG_REPEAT_MS, KC_LOG_ERROR, "log", "cannot open segment %s: %s", path,
+                   strerror(errno));
     segment_free(s);
     return NULL;
 }

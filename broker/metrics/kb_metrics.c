@@ -11,7 +11,9 @@
 
 #include <dirent.h>
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <event2/util.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -39,8 +41,15 @@
 #define HTTP_MAX_HEADERS 8192
 #define HTTP_MAX_BODY 1024 /* GET has no body worth reading */
 
+/* After a failed accept the endpoint stops accepting for this long. */
+#define ACCEPT_RETRY_MS 1000
+#define ACCEPT_LOG_MS 10000
+
 struct kb_metrics_http {
     struct evhttp *http;
+    struct evconnlistener *listener; /* evhttp's, for its accept errors */
+    struct event *retry;             /* accepts again after a failure */
+    kc_ratelimit_t accept_log;
 };
 
 /* One counter: its name after "kbroker_", help text and where it lives. */
@@ -110,6 +119,14 @@ static const counter_t role_counters[] = {
      offsetof(kb_roles_stats_t, refused_stale_epoch)},
     {"role_updates_ignored_same_epoch_total", "Partition role updates ignored: same leader epoch, nothing new.",
      offsetof(kb_roles_stats_t, ignored_same_epoch)},
+    {"role_updates_refused_no_room_total",
+     "Partition role updates answered KAFKA_STORAGE_ERROR: a new log would not fit the partition budget.",
+     offsetof(kb_roles_stats_t, refused_no_room)},
+};
+
+static const counter_t role_gauges[] = {
+    {"partitions_waiting_for_room", "Partitions assigned here but not hosted: the partition budget is full.",
+     offsetof(kb_roles_stats_t, waiting_for_room)},
 };
 
 /* Replication (kb_replicas.h): the leader's answers to its followers and
@@ -291,6 +308,12 @@ static void render(const kb_broker_t *b, struct evbuffer *out) {
     add_values(out, "counter", &stats, log_counters, N_OF(log_counters));
     add_values(out, "gauge", &stats, log_gauges, N_OF(log_gauges));
     add_values(out, "counter", &roles, role_counters, N_OF(role_counters));
+    add_values(out, "gauge", &roles, role_gauges, N_OF(role_gauges));
+    add_metric(out, "partition_logs", "gauge", "Partition logs held or being created: what counts against the budget.",
+               b->logs ? kb_logmgr_log_count(b->logs) : 0);
+    add_metric(out, "partition_budget", "gauge",
+               "The most partition logs this broker holds (RLIMIT_NOFILE less its reserve, or max.broker.partitions).",
+               b->logs ? kb_logmgr_budget(b->logs)->partitions : 0);
     add_values(out, "counter", &repl, replication_counters, N_OF(replication_counters));
     add_values(out, "gauge", &repl, replication_gauges, N_OF(replication_gauges));
     add_metric(out, "under_replicated_partitions", "gauge",
@@ -380,6 +403,41 @@ static struct evhttp *http_new(kb_broker_t *b) {
     return http;
 }
 
+static void on_accept_retry(evutil_socket_t fd, short what, void *arg) {
+    kb_metrics_http_t *mh = arg;
+    (void)fd;
+    (void)what;
+    evconnlistener_enable(mh->listener);
+}
+
+/* The endpoint of this process, for on_accept_error: libevent hands the
+ * error callback the listener's own argument, which evhttp owns. */
+static kb_metrics_http_t *endpoint;
+
+/* evhttp's listener has no error callback of its own: on EMFILE libevent
+ * would log a line and find the socket readable again at once, spinning.
+ * As the Kafka listeners do, it stops accepting for a moment instead. */
+static void on_accept_error(struct evconnlistener *lev, void *arg) {
+    kb_metrics_http_t *mh = endpoint;
+    int err = EVUTIL_SOCKET_ERROR();
+    struct timeval tv = {ACCEPT_RETRY_MS / 1000, (ACCEPT_RETRY_MS % 1000) * 1000};
+
+    (void)arg;
+    if (!mh) return;
+    kc_log_limited(&mh->accept_log, ACCEPT_LOG_MS, KC_LOG_ERROR, "metrics",
+                   "accept on the metrics endpoint failed: %s; not accepting for %d ms at a time while it lasts",
+                   evutil_socket_error_to_string(err), ACCEPT_RETRY_MS);
+    evconnlistener_disable(lev);
+    evtimer_add(mh->retry, &tv);
+}
+
+static void http_free(kb_metrics_http_t *mh) {
+    if (endpoint == mh) endpoint = NULL;
+    if (mh->retry) event_free(mh->retry);
+    if (mh->http) evhttp_free(mh->http); /* closes the listener and every open connection */
+    free(mh);
+}
+
 int kb_metrics_start(kb_broker_t *b, char *err, size_t errlen) {
     const char *listener = b->cfg->metrics_listener;
     char host[256];
@@ -390,19 +448,21 @@ int kb_metrics_start(kb_broker_t *b, char *err, size_t errlen) {
         return -1;
     }
     kb_metrics_http_t *mh = calloc(1, sizeof(*mh));
-    if (!mh || !(mh->http = http_new(b))) {
+    if (!mh || !(mh->http = http_new(b)) || !(mh->retry = evtimer_new(b->base, on_accept_retry, mh))) {
         snprintf(err, errlen, "cannot start the metrics endpoint: out of memory");
-        free(mh);
+        if (mh) http_free(mh);
         return -1;
     }
     struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(mh->http, host, port);
     if (!bs) {
         snprintf(err, errlen, "cannot listen on %s for kbroker.metrics.listener: %s", listener,
                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-        evhttp_free(mh->http);
-        free(mh);
+        http_free(mh);
         return -1;
     }
+    mh->listener = evhttp_bound_socket_get_listener(bs);
+    endpoint = mh;
+    evconnlistener_set_error_cb(mh->listener, on_accept_error);
     log_bound(bs, host);
     b->metrics_http = mh;
     return 0;
@@ -411,7 +471,6 @@ int kb_metrics_start(kb_broker_t *b, char *err, size_t errlen) {
 void kb_metrics_stop(kb_broker_t *b) {
     kb_metrics_http_t *mh = b->metrics_http;
     if (!mh) return;
-    evhttp_free(mh->http); /* closes the listener and every open connection */
-    free(mh);
+    http_free(mh);
     b->metrics_http = NULL;
 }

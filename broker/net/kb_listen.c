@@ -56,6 +56,7 @@ typedef struct kb_listen {
     kc_ratelimit_t refused_log;
     kc_ratelimit_t evicted_log;
     kc_ratelimit_t warn_log; /* the connections' kb_conn_warn lines */
+    kc_ratelimit_t accept_log; /* accept() failures: out of descriptors, one a second while it lasts */
     char name[64];
     struct kb_listen *next;
 } kb_listen_t;
@@ -229,13 +230,16 @@ static void on_accept_retry(evutil_socket_t fd, short what, void *arg) {
 }
 
 /* Out of descriptors or memory: the listening socket stays readable, so
- * stop accepting for a moment instead of spinning. */
+ * stop accepting for a moment instead of spinning.  While it lasts the
+ * failure repeats every KB_ACCEPT_RETRY_MS: one line per
+ * KB_NET_REFUSED_LOG_MS says so, with the count of those left out. */
 static void on_accept_error(struct evconnlistener *lev, void *arg) {
     kb_listen_t *l = arg;
     int err = EVUTIL_SOCKET_ERROR();
     struct timeval tv = {KB_ACCEPT_RETRY_MS / 1000, (KB_ACCEPT_RETRY_MS % 1000) * 1000};
-    kc_error(MOD, "accept on listener %s failed: %s; retrying in %d ms", l->name, evutil_socket_error_to_string(err),
-             KB_ACCEPT_RETRY_MS);
+    kc_log_limited(&l->accept_log, KB_NET_REFUSED_LOG_MS, KC_LOG_ERROR, MOD,
+                   "accept on listener %s failed: %s; not accepting for %d ms at a time while it lasts", l->name,
+                   evutil_socket_error_to_string(err), KB_ACCEPT_RETRY_MS);
     evconnlistener_disable(lev);
     evtimer_add(l->retry, &tv);
 }

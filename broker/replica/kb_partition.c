@@ -654,6 +654,7 @@ void kb_replicas_free(kb_replicas_t *r) {
     }
     if (r->wake_ev) event_free(r->wake_ev);
     if (r->retry_ev) event_free(r->retry_ev);
+    if (r->no_room_ev) event_free(r->no_room_ev);
     kb_replicas_topic_settings_free(r);
     free(r);
 }

@@ -10,9 +10,14 @@
  * exists.  Until then it is not hosted: clients are answered
  * NOT_LEADER_OR_FOLLOWER, as by a broker that has not yet applied its
  * LeaderAndIsr.  A creation that fails (disk full, no descriptor left) is
- * logged once and retried: at once when the partition gets a new role,
+ * logged once (and, a burst failing together, at most one line every
+ * 10 s) and retried: at once when the partition gets a new role,
  * otherwise on a timer that backs off from 1 s to 30 s while attempts keep
- * failing.
+ * failing.  A log that would not fit the broker's partition budget is not
+ * even tried (kb_roles.h "Budget"): the partition waits on the same timer
+ * for room.  The first batch of updates that finds no room says so in one
+ * line at once; the batches after it are summed into one line at most
+ * every 10 s, so the last line always gives the whole count.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -29,6 +34,8 @@
  * first to the last value while they keep failing. */
 #define CREATE_RETRY_FIRST_MS 1000
 #define CREATE_RETRY_MAX_MS 30000
+/* Lines a burst of partitions can cause: at most one per this interval. */
+#define BURST_LOG_MS 10000
 
 static void log_role_change(const kb_partition_t *p, const kb_role_t *to) {
     if (p->hosted && !to->hosted)
@@ -179,15 +186,9 @@ static void take_wanted(kb_partition_t *p) {
 
 static bool partition_open_log(kb_replicas_t *r, kb_partition_t *p);
 
-/* A log that could not be created is reported once (until one is), and
- * the partition waits on r->retry for retry_ev. */
-static void creation_failed(kb_partition_t *p, const char *why) {
+/* p waits on r->retry for retry_ev. */
+static void queue_retry(kb_partition_t *p) {
     kb_replicas_t *r = p->r;
-    if (r->creations_stopped) return; /* cut short by shutdown: not a failure */
-    if (!p->log_failed)
-        kc_error("replica", "%s-%d: cannot create its log (%s); not hosting it until a later attempt succeeds",
-                 p->topic, (int)p->partition, why);
-    p->log_failed = true;
     if (!p->retry_queued) {
         TAILQ_INSERT_TAIL(&r->retry, p, retry_link);
         p->retry_queued = true;
@@ -196,6 +197,40 @@ static void creation_failed(kb_partition_t *p, const char *why) {
         struct timeval tv = {r->retry_delay_ms / 1000, (r->retry_delay_ms % 1000) * 1000};
         evtimer_add(r->retry_ev, &tv);
     }
+}
+
+/* Whether p waits for room in the budget; the gauge follows. */
+static void set_no_room(kb_partition_t *p, bool no_room) {
+    if (p->no_room == no_room) return;
+    p->no_room = no_room;
+    if (no_room) p->r->roles_stats.waiting_for_room++;
+    else p->r->roles_stats.waiting_for_room--;
+}
+
+/* A log that could not be created is reported once (until one is), and
+ * the partition waits on r->retry for retry_ev. */
+static void creation_failed(kb_partition_t *p, const char *why) {
+    kb_replicas_t *r = p->r;
+    if (r->creations_stopped) return; /* cut short by shutdown: not a failure */
+    if (!p->log_failed)
+        kc_log_limited(&r->create_failed_log, BURST_LOG_MS, KC_LOG_ERROR, "replica",
+                       "%s-%d: cannot create its log (%s); not hosting it until a later attempt succeeds",
+                       p->topic, (int)p->partition, why);
+    p->log_failed = true;
+    queue_retry(p);
+}
+
+/* No room for p's log in the budget: it waits for some, counted for the
+ * batch's line (kb_replicas_apply_roles_outcomes). */
+static void no_room(kb_partition_t *p) {
+    kb_replicas_t *r = p->r;
+    if (r->creations_stopped) return;
+    if (r->batch_no_room++ == 0 && r->no_room_unreported == 0) {
+        r->no_room_topic = p->topic;
+        r->no_room_partition = p->partition;
+    }
+    set_no_room(p, true);
+    queue_retry(p);
 }
 
 /* The creation worker's completion, on the loop: p takes the last role it
@@ -226,8 +261,14 @@ static bool partition_open_log(kb_replicas_t *r, kb_partition_t *p) {
         kb_log_set_config(log, lc);
         p->log = log;
         p->log_failed = false;
+        set_no_room(p, false);
         return true;
     }
+    if (!kb_logmgr_has_room(r->deps.logs)) {
+        no_room(p);
+        return false;
+    }
+    set_no_room(p, false);
     p->creating = kb_logmgr_create_async(r->deps.logs, p->topic, p->partition, lc, log_created, p);
     if (!p->creating) creation_failed(p, strerror(errno));
     return false;
@@ -246,6 +287,7 @@ static void partition_take_role(kb_replicas_t *r, kb_partition_t *p, const kb_ro
         return;
     }
     if (!to->hosted) {
+        set_no_room(p, false); /* it may stay on r->retry: the retry skips a partition with no role */
         kb_partition_roles_free(p);
         return;
     }
@@ -287,6 +329,7 @@ static kb_role_outcome_t partition_delete(kb_replicas_t *r, kb_partition_t *p) {
         p->retry_queued = false;
     }
     p->log_failed = false;
+    set_no_room(p, false);
     kb_partition_roles_free(p);
     p->log = NULL; /* the manager deletes it: no pointer to it may stay */
     int rc = r->deps.logs ? kb_logmgr_delete(r->deps.logs, p->topic, p->partition) : 1;
@@ -312,15 +355,63 @@ static kb_role_outcome_t apply_role(kb_replicas_t *r, const kb_role_update_t *u)
     if (p->assigned || to.hosted) r->roles_stats.applied++;
     if (u->deleted) p->deleted = true; /* before the role change: its produces hear 3 */
     partition_take_role(r, p, &to);
-    return u->deleted ? partition_delete(r, p) : KB_ROLE_APPLIED;
+    if (u->deleted) return partition_delete(r, p);
+    if (p->no_room && !p->log) {
+        r->roles_stats.refused_no_room++;
+        return KB_ROLE_NO_ROOM;
+    }
+    return KB_ROLE_APPLIED;
+}
+
+/* The line for the partitions refused for lack of room since the last
+ * one, naming the first of them. */
+static void log_no_room(kb_replicas_t *r) {
+    const kb_fd_budget_t *b = kb_logmgr_budget(r->deps.logs);
+    char why[256];
+
+    kc_error("replica",
+             "%zu partition(s) assigned here, e.g. %s-%d, are not hosted (%llu wait in all): this broker holds %zu "
+             "partition logs and its budget is %llu (%s); the controller hears KAFKA_STORAGE_ERROR for them; %s, or "
+             "move partitions to other brokers",
+             r->no_room_unreported, r->no_room_topic, (int)r->no_room_partition,
+             (unsigned long long)r->roles_stats.waiting_for_room, kb_logmgr_log_count(r->deps.logs),
+             (unsigned long long)b->partitions, kb_fd_budget_explain(b, why, sizeof(why)), kb_fd_budget_fix(b));
+    r->no_room_unreported = 0;
+    r->no_room_logged_ms = kb_replicas_now_ms();
+}
+
+static void no_room_cb(evutil_socket_t fd, short what, void *arg) {
+    kb_replicas_t *r = arg;
+    (void)fd;
+    (void)what;
+    if (r->no_room_unreported > 0) log_no_room(r);
+}
+
+/* A batch of updates found no room for some partitions: said at once, or
+ * summed into the line due BURST_LOG_MS after the last (the controller
+ * sends more batches while they stay unhosted). */
+static void report_no_room(kb_replicas_t *r) {
+    int64_t due = r->no_room_logged_ms + BURST_LOG_MS, now = kb_replicas_now_ms();
+
+    r->no_room_unreported += r->batch_no_room;
+    if (evtimer_pending(r->no_room_ev, NULL)) return;
+    if (r->no_room_logged_ms == 0 || now >= due) {
+        log_no_room(r);
+        return;
+    }
+    struct timeval tv = {(due - now) / 1000, ((due - now) % 1000) * 1000};
+    evtimer_add(r->no_room_ev, &tv);
 }
 
 void kb_replicas_apply_roles_outcomes(kb_replicas_t *r, const kb_role_update_t *u, size_t n,
                                       kb_role_outcome_t *out) {
+    r->batch_no_room = 0;
     for (size_t i = 0; i < n; i++) {
         kb_role_outcome_t o = apply_role(r, &u[i]);
         if (out) out[i] = o;
     }
+    if (r->batch_no_room > 0) report_no_room(r);
+    r->batch_no_room = 0;
 }
 
 void kb_replicas_apply_roles(kb_replicas_t *r, const kb_role_update_t *u, size_t n) {
@@ -385,6 +476,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg) {
         /* A new failure queues it on r->retry again. */
         if (!p->log && p->has_want && partition_open_log(r, p)) take_wanted(p);
     }
+    r->batch_no_room = 0; /* reported when their updates came: no new line */
 }
 
 void kb_replicas_stop_creating(kb_replicas_t *r) {
@@ -395,5 +487,6 @@ void kb_replicas_stop_creating(kb_replicas_t *r) {
 int kb_replicas_roles_start(kb_replicas_t *r) {
     r->retry_delay_ms = CREATE_RETRY_FIRST_MS;
     r->retry_ev = evtimer_new(r->deps.base, retry_cb, r);
-    return r->retry_ev ? 0 : -1;
+    r->no_room_ev = evtimer_new(r->deps.base, no_room_cb, r);
+    return r->retry_ev && r->no_room_ev ? 0 : -1;
 }

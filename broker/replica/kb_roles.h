@@ -36,6 +36,18 @@
  *   has moved past (a consumer ahead of it would get OFFSET_OUT_OF_RANGE
  *   and rewind, an idempotent producer OUT_OF_ORDER_SEQUENCE_NUMBER).
  *
+ *   Budget.  A broker holds at most as many partition logs as its file
+ *   descriptors allow (kb_fd_budget.h), so that the logs never take the
+ *   descriptors its ZooKeeper session, listeners and checkpoints need.  A
+ *   partition assigned here that needs a new log when none fits keeps its
+ *   role but is not hosted (clients hear NOT_LEADER_OR_FOLLOWER, as before
+ *   any LeaderAndIsr), its update is answered KB_ROLE_NO_ROOM (the
+ *   controller hears KAFKA_STORAGE_ERROR), one line says how many and why
+ *   (the first batch of updates at once, the later ones summed into one
+ *   line at most every 10 s), and it gets its log on the retry timer once
+ *   logs are deleted.  The partitions that have their
+ *   logs are not affected.
+ *
  *   Stopping (StopReplica).  An update marked `stop` ends this broker's
  *   role without naming an assignment: the partition is no longer hosted
  *   (the log stays), and with `deleted` also forgets its epochs and loses
@@ -96,6 +108,9 @@ typedef enum kb_role_outcome {
     KB_ROLE_NOT_HERE,      /* never known here and not assigned here now: nothing to do */
     KB_ROLE_NO_MEMORY,     /* the partition could not be allocated: nothing changed */
     KB_ROLE_STORAGE_ERROR, /* deleted, but its log could not be renamed away: kept, try again */
+    KB_ROLE_NO_ROOM,       /* assigned here, but a new log would not fit the broker's partition
+                            * budget (kb_fd_budget.h): the role is kept, the partition is not
+                            * hosted until room frees (see "Budget" above) */
 } kb_role_outcome_t;
 
 /* Applies n updates in order (the one entry point for roles the
@@ -132,6 +147,8 @@ typedef struct kb_roles_stats {
     uint64_t applied;             /* changed a partition's role here (hosting, leadership, epoch, ISR) */
     uint64_t refused_stale_epoch; /* older leader epoch than the partition had seen */
     uint64_t ignored_same_epoch;
+    uint64_t refused_no_room;     /* answered KB_ROLE_NO_ROOM */
+    uint64_t waiting_for_room;    /* gauge: partitions assigned here that the budget keeps unhosted */
 } kb_roles_stats_t;
 
 void kb_replicas_roles_stats(const kb_replicas_t *r, kb_roles_stats_t *out);

@@ -822,6 +822,22 @@ def seeded_garbage(n, seed=20240601):
     return random.Random(seed).randbytes(n)
 
 
+def partition_budget(nofile, log_dirs=1):
+    """The partition logs a broker under RLIMIT_NOFILE nofile may hold
+    (common/kb_fd_budget.h): the limit less 64, one per log dir and a tenth."""
+    return max(0, nofile - (64 + log_dirs + nofile // 10))
+
+
+def nofile_for(partitions, log_dirs=1):
+    """The smallest RLIMIT_NOFILE whose partition budget holds `partitions`."""
+    n = partitions
+    while partition_budget(n, log_dirs) < partitions:
+        n += max(1, (partitions - partition_budget(n, log_dirs)) // 2)
+    while n > 1 and partition_budget(n - 1, log_dirs) >= partitions:
+        n -= 1
+    return n
+
+
 def require_binaries():
     missing = [p for p in (KBROKER_BIN, KBROKER_ADMIN_BIN) if not os.access(p, os.X_OK)]
     if shutil.which(KCAT_BIN) is None:

@@ -18,9 +18,12 @@ meanwhile prints the longest wait between two answers (not asserted: the
 machine's load decides it).
 
 Scenario zb2 (a second broker with its log dir on a small tmpfs): partitions
-whose logs cannot be created because the disk is full are logged once each
-however often they are retried, the broker stays up, and once space is
-freed the retries create them and they are served, with no cluster change.
+whose logs cannot be created because the disk is full are logged at most
+once each however often they are retried, and a burst of them failing
+together in one line (one per 10 s, with the count of those left out: the
+hostile trial of issue 14 wrote one per partition, 25,000 of them), the
+broker stays up, and once space is freed the retries create them and they
+are served, with no cluster change.
 
 Scenario zb3: a SIGTERM arrives while thousands of log creations are still
 queued (a partition without its log meanwhile answers ListOffsets with 6
@@ -104,7 +107,9 @@ def unserved(broker, name, partitions):
 
 @pytest.fixture(scope="module")
 def big(make_cluster):
-    need = TOPICS * PARTITIONS + FD_HEADROOM
+    # The broker holds no more logs than its descriptors leave room for
+    # beside its reserve (kb_fd_budget.h).
+    need = max(TOPICS * PARTITIONS + FD_HEADROOM, h.nofile_for(TOPICS * PARTITIONS))
     if hard_nofile() < need:
         pytest.skip(f"the hard RLIMIT_NOFILE ({hard_nofile()}) is below the {need} descriptors "
                     f"{TOPICS * PARTITIONS} partitions need")
@@ -199,7 +204,7 @@ def creation_errors(broker):
             if f"{FULL_TOPIC}-" in ln and "cannot create its log" in ln]
 
 
-def test_logs_that_do_not_fit_are_logged_once_and_created_once_space_is_freed(make_cluster):
+def test_logs_that_do_not_fit_are_logged_in_one_line_and_created_once_space_is_freed(make_cluster):
     c = make_cluster(chroot="/full")
     b = c.add_broker(2, metrics=True)
     h.mount_tmpfs(b.log_dir, DISK_SIZE)
@@ -223,7 +228,8 @@ def test_logs_that_do_not_fit_are_logged_once_and_created_once_space_is_freed(ma
         assert b.alive()
         errors = creation_errors(b)
         print(f"{failures():.0f} failed attempts, {len(errors)} error lines; first: {errors[:1]}")
-        assert len(errors) == FULL_PARTITIONS, errors  # one per partition, however many attempts
+        # The first failures of all the partitions come in one burst: one line.
+        assert len(errors) == 1, errors
         assert all("No space left on device" in ln for ln in errors), errors[:3]
         assert set(unserved(b, FULL_TOPIC, FULL_PARTITIONS)) == set(range(FULL_PARTITIONS))
         with h.step("free the space; wait for the retries to create every log (nothing else changes)"):
@@ -231,7 +237,7 @@ def test_logs_that_do_not_fit_are_logged_once_and_created_once_space_is_freed(ma
             h.wait_until(lambda: not unserved(b, FULL_TOPIC, FULL_PARTITIONS), 120,
                          f"every partition of {FULL_TOPIC} to be served")
         assert h.metric(b.metrics(), "kbroker_logs_created_total") == FULL_PARTITIONS
-        assert len(creation_errors(b)) == FULL_PARTITIONS
+        assert len(creation_errors(b)) == 1
         rc = b.stop()
         assert rc == 0, f"broker 2 exited with status {rc} on SIGTERM"
     finally:

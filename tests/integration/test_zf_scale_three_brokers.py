@@ -65,7 +65,8 @@ def all_led(broker, dead=()):
 @pytest.fixture(scope="module")
 def cluster(make_cluster):
     import resource
-    need = TOPICS * PARTITIONS * 2 // 3 + PARTITIONS + FD_HEADROOM
+    per_broker = TOPICS * PARTITIONS * 2 // 3 + PARTITIONS
+    need = max(per_broker + FD_HEADROOM, h.nofile_for(per_broker))  # kb_fd_budget.h's reserve
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     if hard < need:
         pytest.skip(f"the hard RLIMIT_NOFILE ({hard}) is below the {need} descriptors a broker needs here")

@@ -2,7 +2,8 @@
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(CODEC_CFLAGS) $(PROTOBUF_C_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_common
-tests_unit_test_common_SOURCES = tests/unit/test_common.c tests/unit/test_worker.c tests/unit/test_names.c tests/unit/unit.h
+tests_unit_test_common_SOURCES = tests/unit/test_common.c tests/unit/test_worker.c tests/unit/test_names.c \
+	tests/unit/test_fd_budget.c tests/unit/unit.h
 tests_unit_test_common_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_common_LDADD = $(KBCOMMON_LIBS) $(CHECK_LIBS)
 
@@ -50,7 +51,7 @@ tests_unit_test_broker_LDADD = $(KBROKER_LIBS) $(CHECK_LIBS)
 # controller's decisions.  viewfix.c stands in for coord/kc_view.c.
 check_PROGRAMS += tests/unit/test_serving
 tests_unit_test_serving_SOURCES = tests/unit/test_serving.c tests/unit/test_replica.c tests/unit/test_net.c tests/unit/test_sendfile.c \
-	tests/unit/test_api.c tests/unit/test_partition_adder.c tests/unit/test_election.c tests/unit/test_reassign_rules.c \
+	tests/unit/test_api.c tests/unit/test_partition_adder.c tests/unit/test_capacity.c tests/unit/test_election.c tests/unit/test_reassign_rules.c \
 	tests/unit/test_rpc_channel.c tests/unit/test_ctl_queue.c tests/unit/test_control.c tests/unit/test_topic_deleter.c \
 	tests/unit/test_group_coordinator.c \
 	tests/unit/viewfix.c tests/unit/viewfix.h \

@@ -519,7 +519,7 @@ static void on_answer(const kb_admin_op_t *op, void *arg) {
 
 static kb_topic_creator_t *creator(void) {
     int32_t ids[] = {1};
-    kb_topic_creator_deps_t deps = {lf.base, NULL, md, 1, 1, fake_write};
+    kb_topic_creator_deps_t deps = {lf.base, NULL, md, 1, 1, fake_write, NULL, NULL};
     cache_brokers(ids, 1);
     writes = 0;
     kb_topic_creator_t *tc = kb_topic_creator_new(&deps);
@@ -637,7 +637,7 @@ END_TEST
  * once instead of handing libkcoord a NULL session. */
 START_TEST(creation_without_a_session_is_refused) {
     int32_t ids[] = {1};
-    kb_topic_creator_deps_t deps = {lf.base, NULL, md, 1, 1, NULL};
+    kb_topic_creator_deps_t deps = {lf.base, NULL, md, 1, 1, NULL, NULL, NULL};
     const char *why;
     cache_brokers(ids, 1);
     kb_metadata_set_loaded(md, true);

@@ -2,6 +2,6 @@
 #include "tests/unit/unit.h"
 
 int main(void) {
-    Suite *suites[] = {worker_suite(), names_suite(), NULL};
+    Suite *suites[] = {worker_suite(), names_suite(), fd_budget_suite(), NULL};
     return unit_run(suites);
 }

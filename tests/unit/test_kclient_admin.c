@@ -116,7 +116,7 @@ START_TEST(create_topic_follows_the_controller_after_not_controller) {
     script_t s = {.not_controller_first = 1};
     fakebroker_t *fb;
     kcl_admin_t *a = open_on(&fb, &s);
-    kcl_new_topic_t t = {"t", -1, -1, 0, 0, NULL, 1, &max_bytes};
+    kcl_new_topic_t t = {"t", -1, -1, 0, 0, NULL, 1, &max_bytes, false};
     kcl_error_t err = {0};
 
     ck_assert_int_eq(kcl_admin_create_topic(a, &t, &err), KCL_OK);
@@ -132,7 +132,7 @@ START_TEST(a_refusal_carries_the_brokers_message_or_kafkas_text) {
     script_t s = {.create_error = KP_ERR_TOPIC_ALREADY_EXISTS, .create_message = "Topic 't' already exists."};
     fakebroker_t *fb;
     kcl_admin_t *a = open_on(&fb, &s);
-    kcl_new_topic_t t = {"t", -1, -1, 0, 0, NULL, 1, &max_bytes};
+    kcl_new_topic_t t = {"t", -1, -1, 0, 0, NULL, 1, &max_bytes, false};
     kcl_error_t err = {0};
 
     ck_assert_int_eq(kcl_admin_create_topic(a, &t, &err), KCL_EBROKER);

@@ -1,7 +1,8 @@
 /*
  * test_log_limits.c - broker/log at the edges of its resources and inputs:
  * file descriptors (one per partition, old segments opened only while
- * read, a start-up check against RLIMIT_NOFILE), a full disk (index space
+ * read, a start-up check against RLIMIT_NOFILE and a run-time budget of
+ * logs from the same arithmetic, common/kb_fd_budget.h), a full disk (index space
  * allocated before entries reach it, so appends fail with ENOSPC instead
  * of the process dying of SIGBUS), client timestamps and offsets at the
  * ends of int64 (no signed overflow: this suite runs under UBSan, which
@@ -251,11 +252,13 @@ static kb_logmgr_t *reopen_under_limit(int partitions, rlim_t limit, char *logge
 
 START_TEST(more_partitions_than_descriptors_refuses_to_open_naming_the_limit) {
     char logged[8192];
-    kb_logmgr_t *m = reopen_under_limit(40, 100, logged, sizeof(logged));
+    kb_logmgr_t *m = reopen_under_limit(120, 200, logged, sizeof(logged));
 
-    /* 40 partitions + 1 dir + 64 reserved = 105 > 100. */
+    /* 120 partitions + 1 dir + 64 + 200 / 10 = 205 > 200: room for 115. */
     ck_assert_ptr_null(m);
-    ck_assert_msg(strstr(lf.err, "RLIMIT_NOFILE") && strstr(lf.err, "file descriptors") && strstr(lf.err, "105"),
+    ck_assert_msg(strstr(lf.err, "too few file descriptors") && strstr(lf.err, "RLIMIT_NOFILE") &&
+                      strstr(lf.err, "the 120 partition logs") && strstr(lf.err, "about 205") &&
+                      strstr(lf.err, "is 200, room for 115") && strstr(lf.err, "LimitNOFILE="),
                   "error was: %s", lf.err);
     ck_assert_int_eq(count_files(in_dir(TOPIC "-0"), ".log"), 1); /* nothing was touched */
 }
@@ -263,11 +266,67 @@ END_TEST
 
 START_TEST(partitions_within_the_descriptor_limit_open_and_log_the_need) {
     char logged[8192];
-    kb_logmgr_t *m = reopen_under_limit(30, 100, logged, sizeof(logged));
+    kb_logmgr_t *m = reopen_under_limit(115, 200, logged, sizeof(logged));
 
     ck_assert_msg(m != NULL, "%s", lf.err);
-    ck_assert_msg(strstr(logged, "30 partition log(s) found need about 95") && strstr(logged, "RLIMIT_NOFILE) is 100"),
+    ck_assert_msg(strstr(logged, "115 partition log(s) found need about 200") &&
+                      strstr(logged, "RLIMIT_NOFILE) is 200, room for 115 partition logs"),
                   "log was: %s", logged);
+    /* The run-time budget is the same number: full now. */
+    ck_assert_uint_eq(kb_logmgr_budget(m)->partitions, 115);
+    ck_assert_uint_eq(kb_logmgr_log_count(m), 115);
+    ck_assert(!kb_logmgr_has_room(m));
+    kb_logmgr_close(m);
+}
+END_TEST
+
+static void no_log(void *arg, kb_log_t *log, const char *why) {
+    (void)arg;
+    (void)log;
+    (void)why;
+}
+
+/* The run-time check counts the logs being created too, so a burst of
+ * creations cannot overshoot: the one past the budget is refused at once
+ * (EMFILE) before any of the others completed, and the synchronous path
+ * refuses as well. */
+START_TEST(creations_past_the_budget_are_refused_counting_those_under_way) {
+    logfix_set("max.broker.partitions", "3");
+    kb_logmgr_t *m = logfix_open();
+    kb_log_config_t lc;
+
+    kb_log_config_from_broker(&lc, &lf.cfg);
+    ck_assert_uint_eq(kb_logmgr_budget(m)->partitions, 3);
+    ck_assert_ptr_nonnull(kb_logmgr_get_or_create(m, TOPIC, 0, NULL));
+    for (int p = 1; p < 3; p++) ck_assert_ptr_nonnull(kb_logmgr_create_async(m, TOPIC, p, &lc, no_log, NULL));
+    ck_assert_uint_eq(kb_logmgr_log_count(m), 3);
+    errno = 0;
+    ck_assert_ptr_null(kb_logmgr_create_async(m, TOPIC, 3, &lc, no_log, NULL));
+    ck_assert_int_eq(errno, EMFILE);
+    ck_assert_ptr_null(kb_logmgr_get_or_create(m, TOPIC, 4, NULL));
+    /* Deleting one makes room for one. */
+    ck_assert_int_eq(kb_logmgr_delete(m, TOPIC, 0), 0);
+    ck_assert(kb_logmgr_has_room(m));
+    ck_assert_ptr_nonnull(kb_logmgr_get_or_create(m, TOPIC, 4, NULL));
+    ck_assert(!kb_logmgr_has_room(m));
+    kb_logmgr_close(m);
+}
+END_TEST
+
+/* Lowering max.broker.partitions never unloads a log: every log found
+ * loads, only new ones are refused. */
+START_TEST(a_lowered_max_broker_partitions_loads_every_log_and_stops_new_ones) {
+    kb_logmgr_t *m = logfix_open();
+
+    for (int p = 0; p < 5; p++) ck_assert_ptr_nonnull(kb_logmgr_get_or_create(m, TOPIC, p, NULL));
+    kb_logmgr_close(m);
+    logfix_set("max.broker.partitions", "2");
+    m = logfix_open();
+    ck_assert_ptr_nonnull(m);
+    ck_assert_uint_eq(kb_logmgr_log_count(m), 5);
+    for (int p = 0; p < 5; p++) ck_assert_ptr_nonnull(kb_logmgr_get(m, TOPIC, p));
+    ck_assert(!kb_logmgr_has_room(m));
+    ck_assert_ptr_null(kb_logmgr_get_or_create(m, TOPIC, 5, NULL));
     kb_logmgr_close(m);
 }
 END_TEST
@@ -649,6 +708,8 @@ Suite *log_limits_suite(void) {
     tcase_add_test(fds, an_old_segment_is_open_only_while_a_range_holds_it);
     tcase_add_test(fds, more_partitions_than_descriptors_refuses_to_open_naming_the_limit);
     tcase_add_test(fds, partitions_within_the_descriptor_limit_open_and_log_the_need);
+    tcase_add_test(fds, creations_past_the_budget_are_refused_counting_those_under_way);
+    tcase_add_test(fds, a_lowered_max_broker_partitions_loads_every_log_and_stops_new_ones);
     tcase_add_unchecked_fixture(full, mount_disk, unmount_disk);
     tcase_add_checked_fixture(full, setup, teardown);
     tcase_add_test(full, index_space_is_allocated_not_sparse);

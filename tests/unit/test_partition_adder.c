@@ -85,7 +85,7 @@ static void teardown(void) {
 }
 
 static kb_partition_adder_t *adder(void) {
-    kb_partition_adder_deps_t deps = {lf.base, NULL, md, fake_grow};
+    kb_partition_adder_deps_t deps = {lf.base, NULL, md, fake_grow, NULL, NULL};
     kb_partition_adder_t *pa = kb_partition_adder_new(&deps);
     ck_assert_ptr_nonnull(pa);
     return pa;

@@ -5,7 +5,8 @@
  * follower, fencing by leader epoch (older refused, also once moved away;
  * equal ignored, newer applied; a deletion starts over); the leader's own
  * ISR write (through a fake writer in the replicas' dependencies); the
- * high watermark; acks=all produces parked until it passes
+ * high watermark; the partition budget (partitions past it refused and
+ * hosted once room frees); acks=all produces parked until it passes
  * their batch (or answered with 7, 19, 20 or 6); the append order of
  * batches that wait for a worker (turns); long-poll fetch waiters;
  * the shutdown that answers everything still waiting.  (Roles reach the
@@ -32,6 +33,7 @@
 #include "proto/kp_batch.h"
 #include "proto/kp_types.h"
 #include "tests/unit/logfix.h"
+#include "tests/unit/stderrfix.h"
 #include "tests/unit/unit.h"
 #include "tests/unit/viewfix.h"
 
@@ -475,6 +477,56 @@ START_TEST(deleting_a_partition_never_hosted_deletes_the_log_left_from_before) {
     fclose(f);
     text[n] = '\0';
     ck_assert_str_eq(text, "0\n0\n");
+}
+END_TEST
+
+/* The partition budget (kb_roles.h "Budget"): with room for two logs, a
+ * batch of four partitions hosts two, answers the other two
+ * KB_ROLE_NO_ROOM with one log line for the batch, keeps their roles, and
+ * hosts one of them once a deletion makes room (the retry timer). */
+START_TEST(partitions_past_the_budget_are_refused_and_hosted_once_room_frees) {
+    logfix_set("max.broker.partitions", "2");
+    logfix_set("log.segment.delete.delay.ms", "0");
+    start();
+    kb_role_update_t u[4];
+    kb_role_outcome_t out[4];
+    for (int i = 0; i < 4; i++) {
+        u[i] = update(me_only, 1, ME, 0, me_only, 1);
+        u[i].partition = i;
+    }
+    stderrfix_capture();
+    kb_replicas_apply_roles_outcomes(replicas, u, 4, out);
+    ck_assert_int_eq(stderrfix_lines_with("2 partition(s) assigned here, e.g. " T "-2, are not hosted",
+                                          "max.broker.partitions is 2"),
+                     1);
+    creations_done();
+    ck_assert_int_eq(out[0], KB_ROLE_APPLIED);
+    ck_assert_int_eq(out[1], KB_ROLE_APPLIED);
+    ck_assert_int_eq(out[2], KB_ROLE_NO_ROOM);
+    ck_assert_int_eq(out[3], KB_ROLE_NO_ROOM);
+    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 1));
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 2));
+    ck_assert(!dir_exists(T "-2"));
+    ck_assert_uint_eq(roles_stats().waiting_for_room, 2);
+    ck_assert_uint_eq(roles_stats().refused_no_room, 2);
+    /* The hosted ones are untouched: a produce to T-0 is appended. */
+    answer_t a = {0};
+    produce(kb_replicas_get(replicas, T, 0), 2, 1, 60000, &a);
+    ck_assert_int_eq(a.error, KP_ERR_NONE);
+    /* A deletion makes room for one: the retry timer hosts T-2 with its role. */
+    kb_role_update_t del = deletion(0);
+    kb_replicas_apply_roles(replicas, &del, 1);
+    time_t deadline = time(NULL) + 20;
+    while (!kb_replicas_get(replicas, T, 2) && time(NULL) < deadline) event_base_loop(lf.base, EVLOOP_ONCE);
+    ck_assert_ptr_nonnull(kb_replicas_get(replicas, T, 2));
+    ck_assert(kb_partition_is_leader(kb_replicas_get(replicas, T, 2)));
+    ck_assert_ptr_null(kb_replicas_get(replicas, T, 3));
+    ck_assert_uint_eq(roles_stats().waiting_for_room, 1);
+    /* Unassigning the one still waiting stops its wait. */
+    kb_role_update_t away = update(only_2, 1, 2, 1, only_2, 1);
+    away.partition = 3;
+    kb_replicas_apply_roles(replicas, &away, 1);
+    ck_assert_uint_eq(roles_stats().waiting_for_room, 0);
 }
 END_TEST
 
@@ -994,6 +1046,7 @@ Suite *replica_suite(void) {
     tcase_add_test(tc, a_topic_created_again_after_its_deletion_starts_empty);
     tcase_add_test(tc, deleting_a_partition_never_hosted_deletes_the_log_left_from_before);
     tcase_add_test(tc, applied_counts_only_what_changed_here);
+    tcase_add_test(tc, partitions_past_the_budget_are_refused_and_hosted_once_room_frees);
     tcase_add_test(tc, isr_shrink_is_written_with_the_same_epoch_and_adopted);
     tcase_add_test(tc, failed_isr_write_is_not_adopted);
     tcase_add_test(tc, isr_write_overtaken_by_a_new_role_is_not_adopted);

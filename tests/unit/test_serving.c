@@ -12,7 +12,7 @@
 #include "tests/unit/unit.h"
 
 int main(void) {
-    Suite *suites[] = {replica_suite(), net_suite(), sendfile_suite(), api_suite(), partition_adder_suite(), election_suite(), reassign_rules_suite(), rpc_channel_suite(),
+    Suite *suites[] = {replica_suite(), net_suite(), sendfile_suite(), api_suite(), partition_adder_suite(), capacity_suite(), election_suite(), reassign_rules_suite(), rpc_channel_suite(),
                        ctl_queue_suite(), control_suite(), topic_deleter_suite(), group_coordinator_suite(), NULL};
     return unit_run(suites);
 }

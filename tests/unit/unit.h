@@ -12,6 +12,8 @@ Suite *json_suite(void);
 Suite *assign_suite(void);
 Suite *topic_grow_suite(void);
 Suite *names_suite(void);
+Suite *fd_budget_suite(void);
+Suite *capacity_suite(void);
 Suite *zkclient_suite(void);
 Suite *reassign_json_suite(void);
 Suite *reassign_rules_suite(void);

@@ -62,6 +62,8 @@ int kcl_admin_refused(kcl_error_t *err, int16_t code, kp_str_t message) {
     return KCL_EBROKER;
 }
 
+int kcl_admin_refusal(kcl_error_t *err, int16_t code) { return kcl_admin_refused(err, code, KP_STR_NULL); }
+
 char *kcl_admin_strdup(kp_str_t s) {
     if (s.len < 0) return NULL;
     return strndup(s.ptr != NULL ? s.ptr : "", (size_t)s.len);

@@ -73,6 +73,11 @@ typedef struct {
 int kcl_admin_describe_cluster(kcl_admin_t *a, kcl_cluster_info_t *out, kcl_error_t *err);
 void kcl_cluster_info_clear(kcl_cluster_info_t *c);
 
+/* Fills err as a broker's refusal with code and no message of its own
+ * (KCL_EBROKER, Kafka's standard text for the code): for an error a
+ * topic of the metadata carries.  Returns KCL_EBROKER. */
+int kcl_admin_refusal(kcl_error_t *err, int16_t code);
+
 /* ------------------------------------------------------ topic changes */
 
 typedef struct {

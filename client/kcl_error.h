@@ -12,6 +12,7 @@
 #ifndef KCL_ERROR_H
 #define KCL_ERROR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -49,5 +50,15 @@ int kcl_fail(kcl_error_t *e, int status, const char *fmt, ...) __attribute__((fo
 /* The same with the broker's error code; the message gets ": NAME (code)"
  * appended. */
 int kcl_fail_kafka(kcl_error_t *e, int16_t kafka_error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The failure as Kafka 2.6's admin client would raise it, written as that
+ * exception's toString() (what an ExecutionException's message is) into
+ * buf: "org.apache.kafka.common.errors.InvalidPartitionsException:
+ * <message>" for a broker's refusal (Errors.java's class for the code; a
+ * code it does not know is an UnknownServerException), a TimeoutException
+ * for a deadline that passed (unreachable or silent), an
+ * UnsupportedVersionException for an API the broker lacks; the message
+ * alone for anything else.  Returns buf (kcl_exception.c). */
+const char *kcl_exception_text(const kcl_error_t *e, char *buf, size_t size);
 
 #endif

@@ -5,7 +5,7 @@
 # speaks the Kafka protocol through proto/ so that coord/ never has to.
 noinst_LIBRARIES += client/libkclient.a
 client_libkclient_a_SOURCES = \
-	client/kcl_error.c client/kcl_error.h \
+	client/kcl_error.c client/kcl_error.h client/kcl_exception.c \
 	client/kcl_conn.c client/kcl_conn.h \
 	client/kcl_cluster.c client/kcl_cluster.h \
 	client/kcl_group_offsets.c client/kcl_group_offsets.h \

@@ -49,7 +49,8 @@ typedef struct admin {
     int timeout_s;
     bool json;
     /* Set by the Kafka front ends: a command they run on their behalf
-     * prints nothing on success (the front end prints Kafka's line). */
+     * prints nothing on success (the front end prints Kafka's line);
+     * delete-topic, whose lines are Kafka's, prints them still. */
     bool quiet;
     struct timespec deadline; /* --timeout counts from the first connect */
     struct event_base *base;

@@ -97,8 +97,6 @@ int cmd_delete_topic(admin_t *a, int argc, char **argv) {
     if (w.rc == KC_NONODE) return fail(EXIT_NO_TOPIC, "topic '%s' does not exist", topic);
     if (w.rc == KC_EXISTS) {
         printf("Topic %s is already marked for deletion.\n", topic);
-    } else if (w.rc == KC_OK && a->quiet) {
-        /* kafka-topics --delete prints Kafka's lines itself */
     } else if (w.rc == KC_OK) {
         printf("Topic %s is marked for deletion.\n", topic);
         printf("Note: This will have no impact if delete.topic.enable is not set to true.\n");

@@ -34,18 +34,24 @@ int kafka_option_error(const char *usage, int c, char **argv) {
                            opt + dashes);
 }
 
-int kafka_open_brokers(admin_t *a, const char *bootstrap, kcl_admin_t **out) {
+int kafka_open_brokers(admin_t *a, const char *bootstrap, kafka_client_words_t words, kcl_admin_t **out) {
     kcl_error_t err = {0};
 
     if (!kcl_bootstrap_valid(bootstrap))
         return fail(KAFKA_EXIT_FAILED, "invalid --bootstrap-server '%s': expected HOST:PORT[,HOST:PORT...]",
                     bootstrap);
     kcl_options_t o = {bootstrap, a->timeout_s * 1000};
-    if (kcl_admin_open(&o, out, &err) != KCL_OK) return kafka_client_failed(&err);
+    if (kcl_admin_open(&o, out, &err) != KCL_OK)
+        return words == KAFKA_CLIENT_EXCEPTION ? kafka_client_raised(&err) : kafka_client_failed(&err);
     return EXIT_OK;
 }
 
 int kafka_client_failed(const kcl_error_t *e) { return fail(KAFKA_EXIT_FAILED, "%s", e->message); }
+
+int kafka_client_raised(const kcl_error_t *e) {
+    char text[sizeof(e->message) + 128];
+    return fail(KAFKA_EXIT_FAILED, "%s", kcl_exception_text(e, text, sizeof(text)));
+}
 
 bool kafka_parse_int(const char *s, long *out) {
     char *end;

@@ -25,12 +25,21 @@ int kafka_usage_die(const char *usage, const char *fmt, ...) __attribute__((form
  * recognized option", "Option topic requires an argument"), with usage. */
 int kafka_option_error(const char *usage, int c, char **argv);
 
+/* How a front end words a libkclient failure: its message alone, or as
+ * the exception Kafka's admin client raises for it, class name first
+ * (kcl_exception_text(): what an ExecutionException left unwrapped
+ * prints). */
+typedef enum { KAFKA_CLIENT_MESSAGE, KAFKA_CLIENT_EXCEPTION } kafka_client_words_t;
+
 /* Opens the brokers' session for --bootstrap-server within a->timeout_s;
- * a failure is printed (fail()) and returns KAFKA_EXIT_FAILED. */
-int kafka_open_brokers(admin_t *a, const char *bootstrap, kcl_admin_t **out);
+ * a failure is printed (fail(), worded as `words` says) and returns
+ * KAFKA_EXIT_FAILED. */
+int kafka_open_brokers(admin_t *a, const char *bootstrap, kafka_client_words_t words, kcl_admin_t **out);
 
 /* Prints a libkclient failure (fail()); returns KAFKA_EXIT_FAILED. */
 int kafka_client_failed(const kcl_error_t *e);
+/* The same as Kafka's admin client's exception. */
+int kafka_client_raised(const kcl_error_t *e);
 
 /* A java.lang.Integer as joptsimple reads it: optional sign, decimal. */
 bool kafka_parse_int(const char *s, long *out);

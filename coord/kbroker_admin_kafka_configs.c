@@ -584,7 +584,7 @@ static int run(admin_t *a, configs_opts_t *o) {
         if (rc == EXIT_OK) rc = has(o, O_ALTER) ? zk_alter(a, o, adds, n_adds) : zk_describe(a, o);
     } else if (rc == EXIT_OK) {
         kcl_admin_t *k = NULL;
-        rc = kafka_open_brokers(a, o->bootstrap, &k);
+        rc = kafka_open_brokers(a, o->bootstrap, KAFKA_CLIENT_MESSAGE, &k);
         if (rc == EXIT_OK) rc = has(o, O_ALTER) ? bs_alter(k, o, adds, n_adds) : bs_describe(k, o);
         kcl_admin_close(k);
     }

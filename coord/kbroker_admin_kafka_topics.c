@@ -323,11 +323,13 @@ typedef struct {
     const int32_t *replicas, *isr;
 } partition_view_t;
 
-/* What the report options filter partitions by. */
+/* What the report options filter partitions by, and whether the topic is
+ * marked for deletion (known through ZooKeeper only, as in Kafka). */
 typedef struct {
     int n_live;
     const int32_t *live; /* ascending */
     int min_isr;         /* min.insync.replicas, -1 when unknown (--zookeeper) */
+    bool marked;
 } describe_ctx_t;
 
 static bool id_in(int32_t id, const int32_t *ids, int n) {
@@ -352,7 +354,7 @@ static bool partition_wanted(const topics_opts_t *o, const describe_ctx_t *d, co
 }
 
 /* "\tTopic: T\tPartition: 0\tLeader: 1\tReplicas: 1,2,3\tIsr: 1,2,3". */
-static void print_partition(const char *topic, const partition_view_t *p) {
+static void print_partition(const char *topic, const partition_view_t *p, bool marked) {
     printf("\tTopic: %s\tPartition: %d\tLeader: ", topic, (int)p->partition);
     if (p->leader >= 0) printf("%d", (int)p->leader);
     else fputs("none", stdout);
@@ -360,13 +362,16 @@ static void print_partition(const char *topic, const partition_view_t *p) {
     print_ids(p->replicas, p->n_replicas);
     fputs("\tIsr: ", stdout);
     print_ids(p->isr, p->n_isr);
+    if (marked) fputs("\tMarkedForDeletion: true", stdout);
     putchar('\n');
 }
 
 /* "Topic: T\tPartitionCount: 3\tReplicationFactor: 3\tConfigs: k=v,...". */
-static void print_header(const char *topic, int partitions, int rf, const kc_config_entry_t *configs, int n) {
+static void print_header(const char *topic, int partitions, int rf, const kc_config_entry_t *configs, int n,
+                         bool marked) {
     printf("Topic: %s\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: ", topic, partitions, rf);
     for (int i = 0; i < n; i++) printf("%s%s=%s", i > 0 ? "," : "", configs[i].key, configs[i].value);
+    if (marked) fputs("\tMarkedForDeletion: true", stdout);
     putchar('\n');
 }
 
@@ -377,10 +382,10 @@ static void describe_one(const topics_opts_t *o, const describe_ctx_t *d, const 
                          const partition_view_t *parts, int n_parts, const kc_config_entry_t *configs,
                          int n_configs) {
     if ((o->has & REPORTS) == 0 && (!has(o, O_WITH_OVERRIDES) || n_configs > 0))
-        print_header(topic, n_parts, n_parts > 0 ? parts[0].n_replicas : 0, configs, n_configs);
+        print_header(topic, n_parts, n_parts > 0 ? parts[0].n_replicas : 0, configs, n_configs, d->marked);
     if (has(o, O_WITH_OVERRIDES)) return;
     for (int i = 0; i < n_parts; i++)
-        if (partition_wanted(o, d, &parts[i])) print_partition(topic, &parts[i]);
+        if (partition_wanted(o, d, &parts[i])) print_partition(topic, &parts[i], d->marked);
 }
 
 /* ---------------------------------------------------- --replica-assignment */
@@ -464,6 +469,14 @@ static int parse_configs(const topics_opts_t *o, kc_config_entry_t **out, int *n
 typedef struct topics_run topics_run_t;
 typedef int (*action_fn)(topics_run_t *r);
 
+/* How an action words the admin client's failures: Kafka's
+ * AdminClientTopicService.createTopic unwraps the ExecutionException and
+ * prints its cause's message ("Topic 'T' already exists."); the other
+ * actions let the ExecutionException through, whose message is its
+ * cause's class and message ("org.apache.kafka.common.errors.
+ * InvalidPartitionsException: Topic currently has ..."). */
+typedef enum { CAUSE_MESSAGE, CAUSE_EXCEPTION } failure_words_t;
+
 /* One kafka-topics action: what it runs through ZooKeeper and through the
  * brokers.  zk_command is the kbroker-admin command the ZooKeeper side
  * runs for it, NULL where this build has none yet. */
@@ -472,6 +485,7 @@ typedef struct {
     action_fn zookeeper;
     action_fn bootstrap;
     command_fn zk_command;
+    failure_words_t words;
 } action_t;
 
 struct topics_run {
@@ -480,6 +494,11 @@ struct topics_run {
     const action_t *action;
     kcl_admin_t *brokers; /* --bootstrap-server, opened by run_action */
 };
+
+/* A libkclient failure printed as this action's Kafka line. */
+static int client_failed(const topics_run_t *r, const kcl_error_t *err) {
+    return r->action->words == CAUSE_MESSAGE ? kafka_client_failed(err) : kafka_client_raised(err);
+}
 
 static void collision_warning(const char *topic) {
     if (strpbrk(topic, "._") != NULL)
@@ -597,7 +616,8 @@ static int zk_list(topics_run_t *r) {
     names_t sel;
     int rc = zk_select(r, &sel);
 
-    for (int i = 0; rc == EXIT_OK && i < sel.n; i++) puts(sel.names[i]);
+    for (int i = 0; rc == EXIT_OK && i < sel.n; i++)
+        printf("%s%s\n", sel.names[i], kc_view_topic_marked(r->a->view, sel.names[i]) ? " - marked for deletion" : "");
     free(sel.names);
     return rc;
 }
@@ -624,9 +644,10 @@ static int zk_describe(topics_run_t *r) {
 
     if (rc == EXIT_OK && live == NULL) rc = fail(KAFKA_EXIT_FAILED, "out of memory");
     for (int i = 0; rc == EXIT_OK && i < n_live; i++) live[i] = kc_view_broker_at(v, i)->id;
-    describe_ctx_t d = {n_live, live, -1};
+    describe_ctx_t d = {n_live, live, -1, false};
     for (int i = 0; rc == EXIT_OK && i < sel.n; i++) {
         const kc_topic_t *t = kc_view_topic(v, sel.names[i]);
+        d.marked = kc_view_topic_marked(v, t->name);
         partition_view_t *parts = calloc((size_t)t->n_partitions + 1, sizeof(*parts));
         if (parts == NULL) rc = fail(KAFKA_EXIT_FAILED, "out of memory");
         else zk_describe_topic(r->o, &d, t, parts);
@@ -712,7 +733,9 @@ static int zk_alter(topics_run_t *r) {
     return rc;
 }
 
-/* delete-topic for each selected topic, then Kafka's two lines. */
+/* delete-topic for each selected topic: it prints Kafka's lines ("Topic T
+ * is marked for deletion." and the note, or "Topic T is already marked
+ * for deletion."). */
 static int zk_delete(topics_run_t *r) {
     names_t sel = {0};
 
@@ -729,8 +752,6 @@ static int zk_delete(topics_run_t *r) {
         if (rc == EXIT_OK) rc = line_add(&l, sel.names[i]);
         if (rc == EXIT_OK) rc = line_run(r, r->action->zk_command, &l);
         line_free(&l);
-        if (rc == EXIT_OK) printf("Topic %s is marked for deletion.\nNote: This will have no impact if "
-                                  "delete.topic.enable is not set to true.\n", sel.names[i]);
     }
     free(sel.names);
     return rc;
@@ -745,7 +766,7 @@ static int bs_select(topics_run_t *r, kcl_cluster_info_t *info, names_t *out) {
     int rc = EXIT_OK;
 
     *out = (names_t){0};
-    if (kcl_admin_describe_cluster(r->brokers, info, &err) != KCL_OK) return kafka_client_failed(&err);
+    if (kcl_admin_describe_cluster(r->brokers, info, &err) != KCL_OK) return client_failed(r, &err);
     all = calloc((size_t)info->n_topics + 1, sizeof(*all));
     if (all == NULL) rc = fail(KAFKA_EXIT_FAILED, "out of memory");
     for (int i = 0; rc == EXIT_OK && i < info->n_topics; i++) all[i] = info->topics[i].name;
@@ -775,7 +796,7 @@ static int bs_create_checked(topics_run_t *r, kcl_new_topic_t *t) {
     }
     if (err.status == KCL_EBROKER && err.kafka_error == 36 /* TOPIC_ALREADY_EXISTS */ && has(r->o, O_IF_NOT_EXISTS))
         return EXIT_OK;
-    return kafka_client_failed(&err);
+    return client_failed(r, &err);
 }
 
 static int bs_create(topics_run_t *r) {
@@ -846,16 +867,20 @@ static int bs_describe_topic(topics_run_t *r, const kcl_cluster_info_t *info, co
     kc_config_entry_t *shown = NULL;
     kcl_error_t err = {0};
     int n = 0, n_shown = 0, rc = EXIT_OK;
-    describe_ctx_t d = {info->n_brokers, info->brokers, -1};
+    describe_ctx_t d = {info->n_brokers, info->brokers, -1, false};
     partition_view_t *parts = calloc((size_t)t->n_partitions + 1, sizeof(*parts));
 
     if (parts == NULL) rc = fail(KAFKA_EXIT_FAILED, "out of memory");
+    /* DescribeTopics fails a topic Metadata answers with an error. */
+    if (rc == EXIT_OK && t->error_code != 0) {
+        kcl_admin_refusal(&err, t->error_code);
+        rc = client_failed(r, &err);
+    }
     if (rc == EXIT_OK && t->n_partitions == 0)
-        rc = fail(KAFKA_EXIT_FAILED, "Topic '%s' has no partitions in the cluster's metadata (error %d)", t->name,
-                  (int)t->error_code);
+        rc = fail(KAFKA_EXIT_FAILED, "Topic '%s' has no partitions in the cluster's metadata", t->name);
     if (rc == EXIT_OK &&
         kcl_admin_describe_configs(r->brokers, KCL_RESOURCE_TOPIC, t->name, false, &configs, &n, &err) != KCL_OK)
-        rc = kafka_client_failed(&err);
+        rc = client_failed(r, &err);
     if (rc == EXIT_OK) rc = non_defaults(configs, n, &shown, &n_shown, &d.min_isr);
     for (int p = 0; rc == EXIT_OK && p < t->n_partitions; p++) {
         const kcl_partition_info_t *kp = &t->partitions[p];
@@ -904,7 +929,7 @@ static int bs_alter(topics_run_t *r) {
         const int32_t *placed = ids != NULL ? ids + (size_t)(rows > current ? current : rows) * (size_t)rf : NULL;
         if (kcl_admin_create_partitions(r->brokers, sel.names[i], (int32_t)total, n_new, rf, placed, false, &err) !=
             KCL_OK)
-            rc = kafka_client_failed(&err);
+            rc = client_failed(r, &err);
     }
     free(ids);
     free(sel.names);
@@ -921,7 +946,7 @@ static int bs_delete(topics_run_t *r) {
 
     if (rc == EXIT_OK && sel.n > 0 &&
         kcl_admin_delete_topics(r->brokers, (char *const *)sel.names, sel.n, &err) != KCL_OK)
-        rc = kafka_client_failed(&err);
+        rc = client_failed(r, &err);
     free(sel.names);
     kcl_cluster_info_clear(&info);
     return rc;
@@ -930,11 +955,11 @@ static int bs_delete(topics_run_t *r) {
 /* Through ZooKeeper, deletion and growth run the delete-topic and
  * alter-topic commands (the zk_command column). */
 static const action_t actions[] = {
-    {O_CREATE, zk_create, bs_create, NULL},
-    {O_LIST, zk_list, bs_list, NULL},
-    {O_DESCRIBE, zk_describe, bs_describe, NULL},
-    {O_ALTER, zk_alter, bs_alter, cmd_alter_topic},
-    {O_DELETE, zk_delete, bs_delete, cmd_delete_topic},
+    {O_CREATE, zk_create, bs_create, NULL, CAUSE_MESSAGE},
+    {O_LIST, zk_list, bs_list, NULL, CAUSE_EXCEPTION},
+    {O_DESCRIBE, zk_describe, bs_describe, NULL, CAUSE_EXCEPTION},
+    {O_ALTER, zk_alter, bs_alter, cmd_alter_topic, CAUSE_EXCEPTION},
+    {O_DELETE, zk_delete, bs_delete, cmd_delete_topic, CAUSE_EXCEPTION},
 };
 
 static int run_action(admin_t *a, topics_opts_t *o) {
@@ -953,7 +978,8 @@ static int run_action(admin_t *a, topics_opts_t *o) {
         a->zookeeper = o->zookeeper;
         return r.action->zookeeper(&r);
     }
-    rc = kafka_open_brokers(a, o->bootstrap, &r.brokers);
+    rc = kafka_open_brokers(a, o->bootstrap, r.action->words == CAUSE_MESSAGE ? KAFKA_CLIENT_MESSAGE
+                                                                             : KAFKA_CLIENT_EXCEPTION, &r.brokers);
     if (rc == EXIT_OK) rc = r.action->bootstrap(&r);
     kcl_admin_close(r.brokers);
     return rc;

@@ -389,12 +389,71 @@ def test_shrinking_is_refused_in_each_path_s_own_words(cluster):
         assert (r.returncode, r.stdout) == (1, warning + "Error while executing topic command : The number of "
                                             "partitions for a topic can only be increased. Topic shrink currently "
                                             f"has 3 partitions, {count} would not be an increase.\n"), r.stdout
-    with h.step("kafka-topics.sh --alter --topic shrink --partitions 2 --bootstrap-server"):
+    with h.step("kafka-topics.sh --alter --topic shrink --partitions 2 --bootstrap-server: the exception's class "
+                "first, as Kafka's alterTopic leaves the ExecutionException unwrapped"):
         r = topics("--alter", "--bootstrap-server", bootstrap(cluster), "--topic", "shrink", "--partitions", "2")
-    assert r.returncode == 1, r.stdout + r.stderr
-    assert r.stdout.startswith("Error while executing topic command : ") and \
-        "Topic currently has 3 partitions, which is higher than the requested 2." in r.stdout, r.stdout
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, "Error while executing topic command : org.apache.kafka.common.errors.InvalidPartitionsException: "
+           "Topic currently has 3 partitions, which is higher than the requested 2.\n", ""), r.stdout
     assert len(cluster.topic("shrink")["partitions"]) == 3
+
+
+@pytest.fixture(scope="module")
+def no_delete(make_cluster):
+    c = make_cluster(chroot="/no-delete")
+    with h.step("a second cluster (chroot /no-delete): broker 11 with delete.topic.enable=false"):
+        c.start_brokers([11], extra={"delete.topic.enable": "false"})
+        c.wait_controller()
+    return c
+
+
+def test_deletion_disabled_and_marked_topics_in_each_path_s_words(no_delete):
+    """delete.topic.enable=false: through the brokers DeleteTopics' refusal
+    as the ExecutionException Kafka's deleteTopic lets through; through
+    ZooKeeper the marker is written (Kafka's two lines, exit 0) and the
+    controller removes it.  With no controller to remove it (the broker
+    stopped), a second --delete says "already marked" only, and --list and
+    --describe --zookeeper say the topic is marked for deletion."""
+    c = no_delete
+    zk_here = f"localhost:{c.zookeeper.port}/no-delete"
+    c.create_topic("kept", 1, 1)
+    with h.step("kafka-topics.sh --delete --topic kept --bootstrap-server"):
+        r = topics("--delete", "--bootstrap-server", c.bootstrap(), "--topic", "kept")
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, "Error while executing topic command : org.apache.kafka.common.errors.TopicDeletionDisabledException: "
+           "Topic deletion is disabled.\n", "")
+    assert c.get("/admin/delete_topics/kept") is None
+    with h.step("kafka-topics.sh --delete --topic kept --zookeeper: marked; the controller removes the marker"):
+        r = topics("--delete", "--zookeeper", zk_here, "--topic", "kept")
+        assert (r.returncode, r.stdout) == (0, "Topic kept is marked for deletion.\nNote: This will have no "
+                                               "impact if delete.topic.enable is not set to true.\n")
+        h.wait_until(lambda: c.get("/admin/delete_topics/kept") is None or None, WAIT_S,
+                     "the controller to remove the marker")
+    with h.step("broker 11 stopped: nobody removes a marker now"):
+        assert c.brokers[11].stop() == 0
+        h.wait_until(lambda: c.registered_ids() == [] and c.controller() is None, WAIT_S,
+                     "broker 11's registration and controllership to go")
+    with h.step("--delete twice through ZooKeeper: marked, then already marked (one line)"):
+        r = topics("--delete", "--zookeeper", zk_here, "--topic", "kept")
+        assert (r.returncode, r.stdout) == (0, "Topic kept is marked for deletion.\nNote: This will have no "
+                                               "impact if delete.topic.enable is not set to true.\n")
+        r = topics("--delete", "--zookeeper", zk_here, "--topic", "kept")
+        assert (r.returncode, r.stdout) == (0, "Topic kept is already marked for deletion.\n")
+    with h.step("--list and --describe --zookeeper show the mark"):
+        r = topics("--list", "--zookeeper", zk_here)
+        assert (r.returncode, r.stdout) == (0, "kept - marked for deletion\n")
+        r = topics("--describe", "--zookeeper", zk_here, "--topic", "kept")
+        lines = r.stdout.splitlines()
+        assert r.returncode == 0 and len(lines) == 2, r.stdout
+        assert lines[0] == "Topic: kept\tPartitionCount: 1\tReplicationFactor: 1\tConfigs: \tMarkedForDeletion: true"
+        assert lines[1].startswith("\tTopic: kept\tPartition: 0\tLeader: ") and \
+            lines[1].endswith("\tReplicas: 11\tIsr: 11\tMarkedForDeletion: true"), lines[1]
+    with h.step("broker 11 restarted: the controller removes the marker and keeps the topic"):
+        c.brokers[11].start()
+        c.brokers[11].wait_registered(60)
+        h.wait_until(lambda: c.get("/admin/delete_topics/kept") is None or None, WAIT_S,
+                     "the controller to remove the marker")
+    assert c.topic("kept") is not None
 
 
 ZK_DEPRECATED = "Warning: --zookeeper is deprecated, and will be removed in a future version of Kafka.\n"

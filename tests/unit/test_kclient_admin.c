@@ -202,6 +202,42 @@ START_TEST(describe_cluster_sorts_topics_and_partitions) {
 }
 END_TEST
 
+static bool starts_with(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
+START_TEST(failures_are_worded_as_kafkas_admin_client_exceptions) {
+    char buf[700];
+    kcl_error_t e = {0};
+
+    kcl_fail_kafka(&e, KP_ERR_INVALID_PARTITIONS, "x");
+    snprintf(e.message, sizeof(e.message), "Topic currently has 3 partitions, which is higher than the requested 2.");
+    ck_assert_str_eq(kcl_exception_text(&e, buf, sizeof(buf)),
+                     "org.apache.kafka.common.errors.InvalidPartitionsException: Topic currently has 3 partitions, "
+                     "which is higher than the requested 2.");
+    e.kafka_error = KP_ERR_TOPIC_DELETION_DISABLED;
+    snprintf(e.message, sizeof(e.message), "Topic deletion is disabled.");
+    ck_assert_str_eq(kcl_exception_text(&e, buf, sizeof(buf)),
+                     "org.apache.kafka.common.errors.TopicDeletionDisabledException: Topic deletion is disabled.");
+    /* The one class outside the errors package, a name without the
+     * suffix, the code a 2.6 client does not know, and -1. */
+    e.kafka_error = KP_ERR_INVALID_RECORD;
+    ck_assert_str_eq(kcl_exception_text(&e, buf, 54), "org.apache.kafka.common.InvalidRecordException: Topic");
+    e.kafka_error = KP_ERR_OFFSET_METADATA_TOO_LARGE;
+    ck_assert(starts_with(kcl_exception_text(&e, buf, sizeof(buf)),
+                          "org.apache.kafka.common.errors.OffsetMetadataTooLarge: "));
+    e.kafka_error = 89;
+    ck_assert(starts_with(kcl_exception_text(&e, buf, sizeof(buf)),
+                          "org.apache.kafka.common.errors.UnknownServerException: "));
+    e.kafka_error = KP_ERR_UNKNOWN_SERVER_ERROR;
+    ck_assert(starts_with(kcl_exception_text(&e, buf, sizeof(buf)),
+                          "org.apache.kafka.common.errors.UnknownServerException: "));
+    kcl_fail(&e, KCL_ETIMEOUT, "no answer from broker 1 within 30000 ms");
+    ck_assert_str_eq(kcl_exception_text(&e, buf, sizeof(buf)),
+                     "org.apache.kafka.common.errors.TimeoutException: no answer from broker 1 within 30000 ms");
+    kcl_fail(&e, KCL_EPROTOCOL, "garbage");
+    ck_assert_str_eq(kcl_exception_text(&e, buf, sizeof(buf)), "garbage");
+}
+END_TEST
+
 Suite *kclient_admin_suite(void) {
     Suite *s = suite_create("kclient_admin");
     TCase *tc = tcase_create("admin");
@@ -212,6 +248,7 @@ Suite *kclient_admin_suite(void) {
     tcase_add_test(tc, a_broker_without_delete_topics_is_named_and_not_asked);
     tcase_add_test(tc, delete_topics_speaks_the_highest_common_version_and_names_a_refused_topic);
     tcase_add_test(tc, describe_cluster_sorts_topics_and_partitions);
+    tcase_add_test(tc, failures_are_worded_as_kafkas_admin_client_exceptions);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -62,6 +62,29 @@ int kcl_admin_refused(kcl_error_t *err, int16_t code, kp_str_t message) {
     return KCL_EBROKER;
 }
 
+int kcl_admin_to_controller(kcl_admin_t *a, const kcl_api_t *api, kcl_encode_fn encode, const void *req,
+                            kcl_outcome_fn outcome, kcl_error_t *err) {
+    int backoff = 0;
+
+    for (;;) {
+        int rc = a->controller >= 0 ? KCL_OK : kcl_admin_find_controller(a, err);
+        int32_t id = a->controller;
+        if (rc != KCL_OK) return rc;
+        kcl_answer_t ans;
+        int16_t v;
+        rc = kcl_admin_call(a, id, api, encode, req, &ans, &v, err);
+        if (rc == KCL_OK) rc = outcome(a, id, &ans, v, req, err);
+        kcl_answer_free(&ans);
+        /* A controller that died or moved: ask who leads now. */
+        if (rc != KCL_EAGAIN_CONTROLLER && rc != KCL_EUNREACHABLE) return rc;
+        a->controller = -1;
+        if (kcl_cluster_backoff(&a->cluster, &backoff) < 0)
+            return rc == KCL_EUNREACHABLE ? rc
+                                          : kcl_fail(err, KCL_ETIMEOUT, "the controller kept moving for %d ms",
+                                                     a->cluster.timeout_ms);
+    }
+}
+
 int kcl_admin_refusal(kcl_error_t *err, int16_t code) { return kcl_admin_refused(err, code, KP_STR_NULL); }
 
 char *kcl_admin_strdup(kp_str_t s) {

@@ -11,7 +11,8 @@
  * timeout_ms, from kcl_groups.h).
  *
  * Where each request goes, as Kafka's admin client sends it:
- * CreateTopics, DeleteTopics and CreatePartitions to the controller (an
+ * CreateTopics, DeleteTopics, CreatePartitions and the partition
+ * reassignment APIs to the controller (an
  * answer NOT_CONTROLLER learns the new controller from Metadata and tries
  * again, until the deadline); DescribeConfigs and AlterConfigs of a topic
  * to any broker, of a broker to that broker.  Each API's version is the
@@ -157,5 +158,45 @@ void kcl_configs_free(kcl_config_t *c, int n);
  * (keys left out are removed). */
 int kcl_admin_alter_configs(kcl_admin_t *a, kcl_resource_t type, const char *name, const kcl_kv_t *set, int n,
                             kcl_error_t *err);
+
+/* ------------------------------------------------------- reassignments */
+
+/* A partition being reassigned, as ListPartitionReassignments gives it. */
+typedef struct {
+    char *topic;
+    int32_t partition;
+    int n_replicas;
+    int32_t *replicas; /* the whole set while it moves: targets and those leaving */
+    int n_adding;
+    int32_t *adding;
+    int n_removing;
+    int32_t *removing;
+} kcl_reassignment_t;
+
+/* ListPartitionReassignments (v0) to the controller, for the n partitions
+ * of tps, or for every partition when tps is NULL: the partitions being
+ * reassigned among them, sorted by topic, then partition.  Release *out
+ * with kcl_reassignments_free() whatever the result. */
+int kcl_admin_list_reassignments(kcl_admin_t *a, const kcl_topic_partition_t *tps, int n,
+                                 kcl_reassignment_t **out, int *n_out, kcl_error_t *err);
+void kcl_reassignments_free(kcl_reassignment_t *r, int n);
+
+/* One partition's outcome: error 0, or the controller's Kafka error code
+ * and its message (NULL when it sent none). */
+typedef struct {
+    int16_t error;
+    char *message;
+} kcl_partition_outcome_t;
+
+/* AlterPartitionReassignments (v0) to the controller with a null replica
+ * list for each of the n partitions of tps: each reassignment under way
+ * goes back to its original replicas, as Kafka's
+ * kafka-reassign-partitions.sh --cancel asks.  outcomes[i] (room for n)
+ * is tps[i]'s; release their messages with kcl_partition_outcomes_clear()
+ * whatever the result.  Fails (not KCL_OK) only when the request as a
+ * whole got no answer or was refused. */
+int kcl_admin_cancel_reassignments(kcl_admin_t *a, const kcl_topic_partition_t *tps, int n,
+                                   kcl_partition_outcome_t *outcomes, kcl_error_t *err);
+void kcl_partition_outcomes_clear(kcl_partition_outcome_t *o, int n);
 
 #endif

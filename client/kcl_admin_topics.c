@@ -29,38 +29,6 @@ static const kcl_api_t deletetopics_api = {KP_API_DELETE_TOPICS, 0, KP_DELETETOP
 static const kcl_api_t createpartitions_api = {KP_API_CREATE_PARTITIONS, 0, KP_CREATEPARTITIONS_VERSION_MAX,
                                                KP_CREATEPARTITIONS_FLEX_FROM};
 
-/* Decodes an answer and reads its outcome: KCL_OK, a refusal in err, or
- * KCL_EAGAIN_CONTROLLER when the controller moved. */
-#define KCL_EAGAIN_CONTROLLER 1
-
-typedef int (*outcome_fn)(kcl_admin_t *a, int32_t id, kcl_answer_t *ans, int16_t version, const void *req,
-                          kcl_error_t *err);
-
-/* Sends req to the controller and reads the outcome, retrying while the
- * controller moves or cannot be reached. */
-static int to_controller(kcl_admin_t *a, const kcl_api_t *api, kcl_encode_fn encode, const void *req,
-                         outcome_fn outcome, kcl_error_t *err) {
-    int backoff = 0;
-
-    for (;;) {
-        int rc = a->controller >= 0 ? KCL_OK : kcl_admin_find_controller(a, err);
-        int32_t id = a->controller;
-        if (rc != KCL_OK) return rc;
-        kcl_answer_t ans;
-        int16_t v;
-        rc = kcl_admin_call(a, id, api, encode, req, &ans, &v, err);
-        if (rc == KCL_OK) rc = outcome(a, id, &ans, v, req, err);
-        kcl_answer_free(&ans);
-        /* A controller that died or moved: ask who leads now. */
-        if (rc != KCL_EAGAIN_CONTROLLER && rc != KCL_EUNREACHABLE) return rc;
-        a->controller = -1;
-        if (kcl_cluster_backoff(&a->cluster, &backoff) < 0)
-            return rc == KCL_EUNREACHABLE ? rc
-                                          : kcl_fail(err, KCL_ETIMEOUT, "the controller kept moving for %d ms",
-                                                     a->cluster.timeout_ms);
-    }
-}
-
 /* ------------------------------------------------------------ CreateTopics */
 
 static int encode_create(kp_writer_t *w, int16_t version, const void *req) {
@@ -107,7 +75,7 @@ int kcl_admin_create_topic(kcl_admin_t *a, const kcl_new_topic_t *t, kcl_error_t
     } else {
         for (int i = 0; i < t->n_configs; i++)
             configs[i] = (kp_createtopics_config_t){kp_str_c(t->configs[i].key), kp_str_c(t->configs[i].value)};
-        rc = to_controller(a, &createtopics_api, encode_create, &req, create_outcome, err);
+        rc = kcl_admin_to_controller(a, &createtopics_api, encode_create, &req, create_outcome, err);
     }
     free(configs);
     free(as);
@@ -151,7 +119,7 @@ int kcl_admin_delete_topics(kcl_admin_t *a, char *const *names, int n, kcl_error
 
     if (slices == NULL) return kcl_fail(err, KCL_ENOMEM, "out of memory");
     for (int i = 0; i < n; i++) slices[i] = kp_str_c(names[i]);
-    int rc = to_controller(a, &deletetopics_api, encode_delete, &req, delete_outcome, err);
+    int rc = kcl_admin_to_controller(a, &deletetopics_api, encode_delete, &req, delete_outcome, err);
     free(slices);
     return rc;
 }
@@ -189,7 +157,7 @@ int kcl_admin_create_partitions(kcl_admin_t *a, const char *topic, int32_t total
     if (as == NULL) return kcl_fail(err, KCL_ENOMEM, "out of memory");
     for (int i = 0; i < rows; i++)
         as[i] = (kp_client_createpartitions_assignment_t){rf, assignment + (size_t)i * (size_t)rf};
-    int rc = to_controller(a, &createpartitions_api, encode_partitions, &req, partitions_outcome, err);
+    int rc = kcl_admin_to_controller(a, &createpartitions_api, encode_partitions, &req, partitions_outcome, err);
     free(as);
     return rc;
 }

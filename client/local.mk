@@ -15,7 +15,8 @@ client_libkclient_a_SOURCES = \
 	client/kcl_elect.c client/kcl_elect.h \
 	client/kcl_admin.c client/kcl_admin.h client/kcl_admin_internal.h \
 	client/kcl_admin_topics.c \
-	client/kcl_admin_configs.c
+	client/kcl_admin_configs.c \
+	client/kcl_admin_reassign.c
 client_libkclient_a_CFLAGS = $(AM_CFLAGS)
 
 KCLIENT_LIBS = client/libkclient.a proto/libkproto.a

@@ -34,6 +34,7 @@ proto_libkproto_a_SOURCES = \
 	proto/kp_consumer_protocol.c proto/kp_consumer_protocol.h \
 	proto/kp_client_topics.c proto/kp_client_topics.h \
 	proto/kp_client_configs.c proto/kp_client_configs.h \
+	proto/kp_client_reassign.c proto/kp_client_reassign.h \
 	proto/kp_rpc.c proto/kp_rpc.h
 nodist_proto_libkproto_a_SOURCES = proto/kbroker_rpc.pb-c.c proto/kbroker_rpc.pb-c.h
 proto_libkproto_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ISAL_CFLAGS) $(CODEC_CFLAGS)

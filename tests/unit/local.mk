@@ -22,7 +22,7 @@ tests_unit_test_proto_SOURCES = tests/unit/test_proto.c tests/unit/test_buf.c \
 	tests/unit/test_deleterecords.c tests/unit/test_deletetopics.c tests/unit/test_electleaders.c \
 	tests/unit/test_group.c tests/unit/test_group_records.c tests/unit/test_offsets.c tests/unit/test_groupadmin.c \
 	tests/unit/test_client_codecs.c tests/unit/test_client_admin_codecs.c \
-	tests/unit/test_initproducerid.c tests/unit/test_reassign_codec.c tests/unit/test_codec.c tests/unit/test_records.c \
+	tests/unit/test_initproducerid.c tests/unit/test_reassign_codec.c tests/unit/test_client_reassign_codec.c tests/unit/test_codec.c tests/unit/test_records.c \
 	tests/unit/test_recompress.c \
 	tests/unit/test_rpc.c \
 	tests/unit/batchfix.c tests/unit/batchfix.h tests/unit/protofix.h tests/unit/unit.h

@@ -25,6 +25,7 @@ int main(void) {
         client_admin_codecs_suite(),
         initproducerid_suite(),
         reassign_codec_suite(),
+        client_reassign_codec_suite(),
         codec_suite(),
         records_suite(),
         recompress_suite(),

@@ -18,6 +18,7 @@ Suite *zkclient_suite(void);
 Suite *reassign_json_suite(void);
 Suite *reassign_rules_suite(void);
 Suite *reassign_codec_suite(void);
+Suite *client_reassign_codec_suite(void);
 Suite *session_record_suite(void);
 Suite *buf_suite(void);
 Suite *apiversions_suite(void);

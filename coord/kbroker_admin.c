@@ -125,6 +125,8 @@ void admin_set_error_style(admin_error_style_t style, const char *context) {
     error_context = context != NULL ? context : "";
 }
 
+admin_error_style_t admin_error_style(void) { return error_style; }
+
 int fail(int status, const char *fmt, ...) {
     bool to_stdout = error_style == ADMIN_ERRORS_KAFKA_TOPICS || error_style == ADMIN_ERRORS_KAFKA_STDOUT;
     FILE *out = to_stdout ? stdout : stderr;
@@ -1018,7 +1020,9 @@ static const command_t commands[] = {
     {"alter-topic", cmd_alter_topic, VIA_ZOOKEEPER,
      "alter-topic --topic T --partitions N [--replica-assignment 0:1,1:2,...]"},
     {"delete-topic", cmd_delete_topic, VIA_ZOOKEEPER, "delete-topic --topic T [--wait]"},
-    {"reassign", cmd_reassign, VIA_ZOOKEEPER, "reassign --plan FILE [--execute | --verify]"},
+    {"reassign", cmd_reassign, VIA_EITHER,
+     "reassign --plan FILE [--execute | --verify] (--zookeeper); reassign --plan FILE --cancel | --list "
+     "(--bootstrap-server)"},
     {"list-groups", cmd_list_groups, VIA_BROKERS, "list-groups [--state] [--json] [--timeout-ms MS]"},
     {"describe-group", cmd_describe_group, VIA_BROKERS, "describe-group --group G [--json] [--timeout-ms MS]"},
     {"elect-leaders", cmd_elect_leaders, VIA_EITHER,
@@ -1176,10 +1180,21 @@ static command_fn kafka_tool_of(int argc, char **argv) {
                                                "--add-config-file", "--broker", "--broker-defaults",
                                                "--broker-logger", "--client", "--client-defaults", "--user",
                                                "--user-defaults", "--all"};
+    static const char *const globals[] = {"--zookeeper", "--bootstrap-server", "--timeout", "--output"};
     bool action = false, configs = false;
+    int first = 1;
 
-    /* A command word (kafka-topics, or any other) is the table's business. */
-    if (argc > 1 && argv[1][0] != '-') return NULL;
+    /* A command word (kafka-topics, or any other), first or after the
+     * global options ("--bootstrap-server B reassign --list"), is the
+     * table's business. */
+    for (size_t g = 0; first < argc && g < sizeof(globals) / sizeof(globals[0]); g++) {
+        size_t len = strlen(globals[g]);
+        if (strncmp(argv[first], globals[g], len) != 0 || (argv[first][len] != '\0' && argv[first][len] != '='))
+            continue;
+        first += argv[first][len] == '=' ? 1 : 2;
+        g = (size_t)-1; /* the next argument may be any global option again */
+    }
+    if (first < argc && argv[first][0] != '-') return NULL;
     for (int i = 1; i < argc; i++) {
         size_t len = strcspn(argv[i], "=");
         for (size_t k = 0; k < sizeof(topic_actions) / sizeof(topic_actions[0]); k++)

@@ -4,7 +4,9 @@
  * JSON.  kbroker_admin.c holds the command table, the ZooKeeper commands
  * and main(); kbroker_admin_alter.c alter-topic (adding partitions);
  * kbroker_admin_delete.c delete-topic; kbroker_admin_reassign.c partition
- * reassignment through /admin/reassign_partitions;
+ * reassignment through /admin/reassign_partitions, and
+ * kbroker_admin_reassign_api.c its cancellation and listing through the
+ * brokers;
  * kbroker_admin_groups.c the consumer-group commands, which
  * reach the brokers through libkclient (client/kcl_groups.h) and never see
  * the Kafka protocol themselves; kbroker_admin_kafka_*.c the front ends
@@ -20,6 +22,7 @@
 #include <time.h>
 
 #include "coord/kc_model.h"
+#include "coord/kc_reassign.h"
 #include "coord/kc_view.h"
 #include "coord/kc_zk.h"
 
@@ -76,6 +79,8 @@ typedef enum {
     ADMIN_ERRORS_KAFKA_STDERR,
 } admin_error_style_t;
 void admin_set_error_style(admin_error_style_t style, const char *context);
+/* The style set (a command that prints a Kafka tool's own lines asks). */
+admin_error_style_t admin_error_style(void);
 
 /* A command: argv[0] is its name, its options follow. */
 typedef int (*command_fn)(admin_t *a, int argc, char **argv);
@@ -139,6 +144,11 @@ int admin_command(admin_t *a, int argc, char **argv);
 
 /* reassign (kbroker_admin_reassign.c). */
 int cmd_reassign(admin_t *a, int argc, char **argv);
+/* reassign --cancel (the n entries of a plan, sorted by topic, then
+ * partition) and reassign --list, through the brokers at a->bootstrap
+ * (kbroker_admin_reassign_api.c). */
+int admin_reassign_cancel(admin_t *a, const kc_reassign_entry_t *e, int n);
+int admin_reassign_list(admin_t *a);
 /* The topic deletion command (kbroker_admin_delete.c). */
 int cmd_delete_topic(admin_t *a, int argc, char **argv);
 

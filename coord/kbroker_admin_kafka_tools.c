@@ -5,19 +5,22 @@
  *
  *   kafka-reassign-partitions --zookeeper Z --reassignment-json-file F
  *       (--execute | --verify)                                 -> reassign
+ *   kafka-reassign-partitions --bootstrap-server B
+ *       (--reassignment-json-file F --cancel | --list)         -> reassign (brokers)
  *   kafka-leader-election --bootstrap-server B --election-type E
  *       (--all-topic-partitions | --topic T --partition P |
  *        --path-to-json-file F)                                -> elect-leaders
  *
  * Each checks its command line as Kafka 2.6's tool does (its messages, then
- * the usage, on stderr, exit 1), prints what that tool prints around the
+ * the usage, on stderr, exit 1; for kafka-reassign-partitions also which
+ * options each action permits), prints what that tool prints around the
  * command's lines (kafka-reassign-partitions' --zookeeper warnings), prints
  * a failure as that tool does ("Error: <message>", on stdout for
  * kafka-reassign-partitions, on stderr for kafka-leader-election) and
  * exits 0 or 1; a --verify that finds partitions still moving exits 0, as
  * Kafka's does.  What kbroker does not do is refused by name, never
- * pretended: a reassignment through the brokers (--bootstrap-server; admin
- * clients have AlterPartitionReassignments), --generate, --cancel, --list,
+ * pretended: --execute and --verify through the brokers (--bootstrap-server;
+ * admin clients have AlterPartitionReassignments), --generate,
  * --additional, replication throttles (--throttle,
  * --replica-alter-log-dirs-throttle), and client properties
  * (--command-config, --admin.config: kbroker-admin speaks PLAINTEXT).
@@ -74,83 +77,149 @@ static const struct option reassign_options[] = {
 static const char reassign_usage[] =
     "Option                                   Description\n"
     "------                                   -----------\n"
-    "--bootstrap-server <host:port>           Not supported by kbroker-admin: reassign through ZooKeeper,\n"
-    "                                           or with an admin client's AlterPartitionReassignments.\n"
+    "--bootstrap-server <host:port>           The brokers to ask, for --cancel and --list (kbroker-admin\n"
+    "                                           starts and verifies reassignments through ZooKeeper).\n"
+    "--cancel                                 Cancel an active reassignment.\n"
     "--execute                                Kick off the reassignment as specified by the\n"
     "                                           --reassignment-json-file option.\n"
     "--help                                   Print usage information.\n"
+    "--list                                   List all active partition reassignments.\n"
     "--preserve-throttles                     Accepted (kbroker has no replication throttles).\n"
     "--reassignment-json-file <file>          The JSON file with the partition reassignment\n"
     "                                           configuration.\n"
-    "--timeout <ms>                           Accepted (Kafka's wait for log directory moves).\n"
+    "--timeout <ms>                           Accepted with --cancel (Kafka's wait for log directory\n"
+    "                                           moves; kbroker has none).\n"
     "--verify                                 Verify if the reassignment completed as specified by the\n"
     "                                           --reassignment-json-file option.\n"
-    "--zookeeper <host:port[/chroot]>         The ZooKeeper connection string (deprecated in Kafka).\n"
-    "Refused by kbroker-admin: --generate, --cancel, --list, --additional, --throttle,\n"
-    "--replica-alter-log-dirs-throttle, --command-config.\n";
+    "--zookeeper <host:port[/chroot]>         The ZooKeeper connection string (deprecated in Kafka),\n"
+    "                                           for --execute and --verify.\n"
+    "Refused by kbroker-admin: --generate, --additional, --throttle,\n"
+    "--replica-alter-log-dirs-throttle, --command-config, --execute and --verify\n"
+    "through --bootstrap-server.\n";
 
 typedef struct reassign_opts {
     uint32_t has;
-    const char *zookeeper, *json_file;
+    int n_order;
+    int order[R_HELP + 1]; /* the options given, in command-line order, each once */
+    const char *zookeeper, *bootstrap, *json_file;
 } reassign_opts_t;
 
 static int parse_reassign(reassign_opts_t *o, int argc, char **argv) {
     int opt;
     while ((opt = getopt_long(argc, argv, "+:", reassign_options, NULL)) != -1) {
         if (opt == '?' || opt == ':') return kafka_option_error(reassign_usage, opt, argv);
+        if (!(o->has & BIT(opt))) o->order[o->n_order++] = opt;
         o->has |= BIT(opt);
         if (opt == R_ZOOKEEPER) o->zookeeper = optarg;
+        if (opt == R_BOOTSTRAP) o->bootstrap = optarg;
         if (opt == R_JSON_FILE) o->json_file = optarg;
     }
     if (optind < argc) return kafka_usage_die(reassign_usage, "Unexpected argument: %s", argv[optind]);
     return EXIT_OK;
 }
 
-/* Kafka's checks, in its order, then what kbroker refuses. */
-static int check_reassign(const reassign_opts_t *o) {
-    static const struct { int opt; const char *why; } refused[] = {
-        {R_GENERATE, "--generate is not implemented by kbroker-admin: write the plan (Kafka's reassignment JSON) "
-                     "yourself"},
-        {R_CANCEL, "--cancel is not implemented by kbroker-admin: cancel with an admin client's "
-                   "AlterPartitionReassignments"},
-        {R_LIST, "--list is not implemented by kbroker-admin: list with an admin client's "
-                 "ListPartitionReassignments, or reassign --verify"},
-        {R_BOOTSTRAP, "kbroker-admin reassigns through ZooKeeper only: give --zookeeper HOST:PORT[/chroot] "
-                      "instead of --bootstrap-server"},
-        {R_ADDITIONAL, "--additional is not supported: kbroker runs one reassignment request at a time"},
-        {R_THROTTLE, "replication throttles are not implemented by kbroker: leave out --throttle"},
-        {R_DIRS_THROTTLE, "moves between log directories are not implemented by kbroker: leave out "
-                          "--replica-alter-log-dirs-throttle"},
-        {R_COMMAND_CONFIG, "--command-config is not supported: kbroker-admin speaks PLAINTEXT"},
-    };
-    int actions = 0;
+/* joptsimple's name of an option in messages: "[cancel]". */
+static const char *reassign_spec(int opt) {
+    static char buf[64];
+    snprintf(buf, sizeof(buf), "[%s]", reassign_options[opt].name);
+    return buf;
+}
+
+/* ReassignPartitionsCommand.validateAndParseArgs: per action, the options
+ * it requires and those it permits besides. */
+static const struct {
+    int action;
+    uint32_t required, permitted;
+} reassign_rules[] = {
+    {R_VERIFY, BIT(R_JSON_FILE), BIT(R_BOOTSTRAP) | BIT(R_COMMAND_CONFIG) | BIT(R_PRESERVE_THROTTLES) | BIT(R_ZOOKEEPER)},
+    {R_GENERATE, BIT(R_TOPICS_FILE) | BIT(R_BROKER_LIST),
+     BIT(R_BOOTSTRAP) | BIT(R_BROKER_LIST) | BIT(R_COMMAND_CONFIG) | BIT(R_DISABLE_RACK_AWARE) | BIT(R_ZOOKEEPER)},
+    {R_EXECUTE, BIT(R_JSON_FILE),
+     BIT(R_ADDITIONAL) | BIT(R_BOOTSTRAP) | BIT(R_COMMAND_CONFIG) | BIT(R_THROTTLE) | BIT(R_DIRS_THROTTLE) |
+         BIT(R_TIMEOUT) | BIT(R_ZOOKEEPER)},
+    {R_CANCEL, BIT(R_JSON_FILE), BIT(R_BOOTSTRAP) | BIT(R_COMMAND_CONFIG) | BIT(R_PRESERVE_THROTTLES) | BIT(R_TIMEOUT)},
+    {R_LIST, 0, BIT(R_BOOTSTRAP) | BIT(R_COMMAND_CONFIG)},
+};
+
+/* Kafka's checks of the command line, in its order. */
+static int check_reassign_args(const reassign_opts_t *o, int *action) {
+    static const int bootstrap_only[] = {R_ADDITIONAL, R_CANCEL, R_COMMAND_CONFIG, R_DIRS_THROTTLE, R_LIST, R_TIMEOUT};
+    int actions = 0, rule = 0;
     for (int opt = R_EXECUTE; opt <= R_LIST; opt++) actions += (o->has & BIT(opt)) != 0;
     if (actions != 1)
         return kafka_usage_die(reassign_usage, "Command must include exactly one action: --generate, --execute, "
                                "--verify, --cancel, --list");
     if (!(o->has & (BIT(R_ZOOKEEPER) | BIT(R_BOOTSTRAP))))
         return kafka_usage_die(reassign_usage, "Please specify --bootstrap-server");
-    if ((o->has & (BIT(R_EXECUTE) | BIT(R_VERIFY))) && !o->json_file)
-        return kafka_usage_die(reassign_usage, "Missing required argument \"[reassignment-json-file]\"");
+    while (!(o->has & BIT(reassign_rules[rule].action))) rule++;
+    *action = reassign_rules[rule].action;
+    for (int opt = 0; opt <= R_HELP; opt++)
+        if ((reassign_rules[rule].required & BIT(opt)) && !(o->has & BIT(opt)))
+            return kafka_usage_die(reassign_usage, "Missing required argument \"%s\"", reassign_spec(opt));
+    uint32_t allowed = BIT(*action) | reassign_rules[rule].required | reassign_rules[rule].permitted;
+    for (int i = 0; i < o->n_order; i++)
+        if (!(allowed & BIT(o->order[i]))) {
+            char opt[64];
+            snprintf(opt, sizeof(opt), "%s", reassign_spec(o->order[i]));
+            return kafka_usage_die(reassign_usage, "Option \"%s\" can't be used with action \"%s\"", opt,
+                                   reassign_spec(*action));
+        }
+    /* Kafka throws this past its handler: the message on stderr, exit 1. */
+    for (size_t i = 0; !(o->has & BIT(R_BOOTSTRAP)) && i < sizeof(bootstrap_only) / sizeof(bootstrap_only[0]); i++)
+        if (o->has & BIT(bootstrap_only[i])) {
+            fprintf(stderr, "You must specify --bootstrap-server when using \"%s\"\n", reassign_spec(bootstrap_only[i]));
+            return KAFKA_EXIT_FAILED;
+        }
+    return EXIT_OK;
+}
+
+/* Kafka's checks, then what kbroker refuses. */
+static int check_reassign(const reassign_opts_t *o, int *action) {
+    static const struct { int opt; const char *why; } refused[] = {
+        {R_GENERATE, "--generate is not implemented by kbroker-admin: write the plan (Kafka's reassignment JSON) "
+                     "yourself"},
+        {R_ADDITIONAL, "--additional is not supported: kbroker runs one reassignment request at a time"},
+        {R_THROTTLE, "replication throttles are not implemented by kbroker: leave out --throttle"},
+        {R_DIRS_THROTTLE, "moves between log directories are not implemented by kbroker: leave out "
+                          "--replica-alter-log-dirs-throttle"},
+        {R_COMMAND_CONFIG, "--command-config is not supported: kbroker-admin speaks PLAINTEXT"},
+    };
+    int rc = check_reassign_args(o, action);
+    if (rc != EXIT_OK) return rc;
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
         if (o->has & BIT(refused[i].opt)) return fail(KAFKA_EXIT_FAILED, "%s", refused[i].why);
+    if (*action == R_CANCEL || *action == R_LIST) return EXIT_OK;
+    if (o->has & BIT(R_BOOTSTRAP))
+        return fail(KAFKA_EXIT_FAILED, "kbroker-admin starts and verifies reassignments through ZooKeeper only: "
+                    "give --zookeeper HOST:PORT[/chroot] instead of --bootstrap-server");
     if (!admin_zookeeper_valid(o->zookeeper))
         return fail(KAFKA_EXIT_FAILED, "invalid --zookeeper '%s': expected HOST:PORT[,HOST:PORT...][/chroot]",
                     o->zookeeper);
     return EXIT_OK;
 }
 
+/* --cancel and --list: the reassign command through the brokers. */
+static int reassign_via_brokers(admin_t *a, const reassign_opts_t *o, int action) {
+    a->bootstrap = o->bootstrap;
+    char *cancel[] = {"reassign", "--plan", (char *)o->json_file, "--cancel", NULL};
+    char *list[] = {"reassign", "--list", NULL};
+    return run_command(a, cmd_reassign, action == R_CANCEL ? cancel : list) == EXIT_OK ? EXIT_OK
+                                                                                         : KAFKA_EXIT_FAILED;
+}
+
 int kafka_reassign_partitions_main(admin_t *a, int argc, char **argv) {
     reassign_opts_t o = {0};
+    int action = -1;
     admin_set_error_style(ADMIN_ERRORS_KAFKA_STDOUT, NULL);
     if (argc <= 1)
         return kafka_usage_die(reassign_usage, "This tool helps to move topic partitions between replicas.");
     int rc = parse_reassign(&o, argc, argv);
     if (rc == EXIT_OK && (o.has & BIT(R_HELP)))
         return kafka_usage_die(reassign_usage, "This tool helps to move topic partitions between replicas.");
-    if (rc == EXIT_OK) rc = check_reassign(&o);
+    if (rc == EXIT_OK) rc = check_reassign(&o, &action);
     if (rc != EXIT_OK) return KAFKA_EXIT_FAILED;
-    bool verify = (o.has & BIT(R_VERIFY)) != 0;
+    if (action == R_CANCEL || action == R_LIST) return reassign_via_brokers(a, &o, action);
+    bool verify = action == R_VERIFY;
     a->zookeeper = o.zookeeper;
     puts("Warning: --zookeeper is deprecated, and will be removed in a future version of Kafka.");
     if (verify)

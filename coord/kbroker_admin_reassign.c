@@ -6,6 +6,8 @@
  *   reassign --plan FILE [--execute]   (Kafka's --reassignment-json-file FILE
  *                                       --execute is taken too)
  *   reassign --plan FILE --verify
+ *   reassign --plan FILE --cancel      (--bootstrap-server: through the
+ *   reassign --list                     brokers, kbroker_admin_reassign_api.c)
  *
  * FILE is Kafka's reassignment JSON, {"version":1,"partitions":[{"topic":T,
  * "partition":P,"replicas":[...]},...]} (each entry's "log_dirs" may only
@@ -43,6 +45,8 @@ typedef struct reassign_args {
     const char *plan;
     bool verify;
     bool execute;
+    bool cancel;
+    bool list;
 } reassign_args_t;
 
 typedef struct plan {
@@ -56,6 +60,8 @@ static int parse_options(reassign_args_t *r, int argc, char **argv) {
         {"reassignment-json-file", required_argument, NULL, 'p'},
         {"verify", no_argument, NULL, 'v'},
         {"execute", no_argument, NULL, 'e'},
+        {"cancel", no_argument, NULL, 'c'},
+        {"list", no_argument, NULL, 'l'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -64,12 +70,32 @@ static int parse_options(reassign_args_t *r, int argc, char **argv) {
         case 'p': r->plan = optarg; break;
         case 'v': r->verify = true; break;
         case 'e': r->execute = true; break;
+        case 'c': r->cancel = true; break;
+        case 'l': r->list = true; break;
         default: return option_error("reassign", opt, argv);
         }
     }
     if (optind < argc) return fail(EXIT_USAGE, "reassign: unexpected argument '%s'", argv[optind]);
-    if (!r->plan) return fail(EXIT_USAGE, "reassign: missing --plan FILE (Kafka's reassignment JSON)");
-    if (r->verify && r->execute) return fail(EXIT_USAGE, "reassign: give --execute or --verify, not both");
+    if (r->verify + r->execute + r->cancel + r->list > 1)
+        return fail(EXIT_USAGE, "reassign: give one of --execute, --verify, --cancel and --list");
+    if (!r->plan && !r->list) return fail(EXIT_USAGE, "reassign: missing --plan FILE (Kafka's reassignment JSON)");
+    if (r->plan && r->list) return fail(EXIT_USAGE, "reassign: --list takes no --plan");
+    return EXIT_OK;
+}
+
+/* --cancel and --list ask the controller through the Kafka protocol;
+ * --execute and --verify work on ZooKeeper's znodes. */
+static int check_connection(const admin_t *a, const reassign_args_t *r) {
+    bool brokers = r->cancel || r->list;
+    if (brokers && a->bootstrap == NULL)
+        return fail(EXIT_USAGE, "reassign --%s asks the controller (%s): give --bootstrap-server HOST:PORT instead "
+                    "of --zookeeper; deleting /admin/reassign_partitions does not stop a reassignment under way",
+                    r->cancel ? "cancel" : "list",
+                    r->cancel ? "AlterPartitionReassignments" : "ListPartitionReassignments");
+    if (!brokers && a->bootstrap != NULL)
+        return fail(EXIT_USAGE, "reassign --%s works through ZooKeeper: give --zookeeper HOST:PORT[/chroot] "
+                    "instead of --bootstrap-server (through the brokers: --cancel and --list)",
+                    r->verify ? "verify" : "execute");
     return EXIT_OK;
 }
 
@@ -351,12 +377,13 @@ int cmd_reassign(admin_t *a, int argc, char **argv) {
     reassign_args_t r = {0};
     plan_t p = {0};
     int rc = parse_options(&r, argc, argv);
+    if (rc == EXIT_OK) rc = check_connection(a, &r);
+    if (rc == EXIT_OK && r.list) return admin_reassign_list(a);
     if (rc == EXIT_OK) rc = read_plan(r.plan, &p);
-    if (rc == EXIT_OK) {
-        qsort(p.e, (size_t)p.n, sizeof(*p.e), entry_cmp); /* Kafka lists partitions sorted */
-        rc = admin_load_view(a);
-    }
-    if (rc == EXIT_OK) rc = r.verify ? verify(a, &p) : execute(a, &p);
+    if (rc == EXIT_OK) qsort(p.e, (size_t)p.n, sizeof(*p.e), entry_cmp); /* Kafka lists partitions sorted */
+    if (rc == EXIT_OK && r.cancel) rc = admin_reassign_cancel(a, p.e, p.n);
+    else if (rc == EXIT_OK) rc = admin_load_view(a);
+    if (rc == EXIT_OK && !r.cancel) rc = r.verify ? verify(a, &p) : execute(a, &p);
     kc_reassign_entries_free(p.e, p.n);
     return rc;
 }

@@ -489,12 +489,22 @@ def test_kafka_reassign_partitions_execute_and_verify_through_zookeeper(cluster)
     r = tool("kafka-reassign-partitions", "--zookeeper", zk(cluster), "--reassignment-json-file", other, "--verify")
     assert r.returncode == 0 and "but replica set is 2 rather than 3." in r.stdout, r.stdout
     for args, why in [(("--bootstrap-server", bootstrap(cluster), "--execute"), "through ZooKeeper only"),
-                      (("--zookeeper", zk(cluster), "--execute", "--throttle", "1000"), "throttles"),
-                      (("--zookeeper", zk(cluster), "--cancel"), "--cancel is not implemented")]:
+                      (("--zookeeper", zk(cluster), "--execute", "--throttle", "1000"), "throttles")]:
         r = tool("kafka-reassign-partitions", *args, "--reassignment-json-file", plan)
         assert r.returncode == 1 and r.stdout.startswith("Error: ") and why in r.stdout, r.stdout
     r = tool("kafka-reassign-partitions", "--zookeeper", zk(cluster), "--execute", "--verify")
     assert r.returncode == 1 and r.stderr.startswith("Command must include exactly one action: "), r.stderr
+    with h.step("Kafka's checks of which options each action takes"):
+        for args, err in [(("--zookeeper", zk(cluster), "--cancel", "--reassignment-json-file", plan),
+                           'Option "[zookeeper]" can\'t be used with action "[cancel]"\n'),
+                          (("--bootstrap-server", bootstrap(cluster), "--list", "--reassignment-json-file", plan),
+                           'Option "[reassignment-json-file]" can\'t be used with action "[list]"\n'),
+                          (("--bootstrap-server", bootstrap(cluster), "--cancel"),
+                           'Missing required argument "[reassignment-json-file]"\n'),
+                          (("--zookeeper", zk(cluster), "--execute", "--reassignment-json-file", plan, "--timeout", "5"),
+                           'You must specify --bootstrap-server when using "[timeout]"\n')]:
+            r = tool("kafka-reassign-partitions", *args)
+            assert r.returncode == 1 and r.stdout == "" and r.stderr.startswith(err), r.stderr
     assert cluster.topic("moving")["partitions"] == {"0": [2]}
 
 

@@ -436,3 +436,86 @@ def test_verify_of_a_deleted_topic_says_the_partition_does_not_exist(cluster):
     assert [(d["topic"], d["partition"], d["status"], d["current"]) for d in doc] == [
         ("zs-gone", 0, "does not exist", None), ("zs-kept", 0, "complete", [ids[0]]),
         ("zs-kept", 3, "does not exist", None)], doc
+
+
+# -- a reassignment to brokers that never come, cancelled -------------------------
+
+BIN_DIR = Path(h.KBROKER_ADMIN_BIN).resolve().parent
+
+
+def run(*argv, timeout=120):
+    """A build-tree program (kbroker-admin, kafka-*.sh) with argv, printed."""
+    import subprocess
+    import time
+    t0 = time.monotonic()
+    r = subprocess.run([str(BIN_DIR / argv[0]), *[str(a) for a in argv[1:]]], capture_output=True, text=True,
+                       timeout=timeout, stdin=subprocess.DEVNULL)
+    print(f"$ {' '.join(str(a) for a in argv)}\n  exit {r.returncode} in {time.monotonic() - t0:.2f}s"
+          f"\n  stdout: {r.stdout.strip()[:2000]!r}\n  stderr: {r.stderr.strip()[:2000]!r}", flush=True)
+    return r
+
+
+NO_MOVES = "None of the specified partition moves are active.\n"
+
+
+def test_a_reassignment_to_unregistered_brokers_is_cancelled_through_the_brokers(cluster):
+    """An entry written straight into /admin/reassign_partitions naming
+    brokers 7 and 8, which are not registered, is taken by the controller
+    as Kafka's is and never completes.  reassign --list and
+    kafka-reassign-partitions.sh --list list it, and reassign --cancel
+    (AlterPartitionReassignments with null replicas, through the brokers
+    only) puts the original replicas back and the controller removes the
+    entry."""
+    c = cluster
+    ids = sorted(c.brokers)
+    a = ids[0]
+    topic = "stuck"
+    c.create_topic(topic, assignment=f"{a},{a}")
+    bootstrap = c.bootstrap()
+    zk = c.zk_connect
+    with h.step("write /admin/reassign_partitions moving stuck-0 and stuck-1 to brokers 7 and 8 (not registered)"):
+        c.zk.create("/admin/reassign_partitions", json.dumps(
+            {"version": 1, "partitions": [{"topic": topic, "partition": p, "replicas": [7, 8]} for p in (0, 1)]}
+        ).encode())
+        t = h.wait_until(lambda: c.topic(topic) if c.topic(topic)["adding_replicas"] else None, 60,
+                         "the controller to start both reassignments")
+    assert t["adding_replicas"] == {"0": [7, 8], "1": [7, 8]} and t["partitions"]["0"] == [7, 8, a], t
+    plan = plan_file(c, "stuck", {(topic, 0): [7, 8], (topic, 1): [7, 8]})
+    assert c.admin("reassign", "--plan", plan, "--verify").returncode == EXIT_BUSY
+
+    with h.step("reassign --list and kafka-reassign-partitions.sh --list (through the brokers)"):
+        want = (f"Current partition reassignments:\n{topic}-0: replicas: 7,8,{a}. adding: 7,8. removing: {a}.\n"
+                f"{topic}-1: replicas: 7,8,{a}. adding: 7,8. removing: {a}.\n")
+        r = run("kbroker-admin", "--bootstrap-server", bootstrap, "reassign", "--list")
+        assert (r.returncode, r.stdout, r.stderr) == (0, want, "")
+        r = run("kafka-reassign-partitions.sh", "--bootstrap-server", bootstrap, "--list")
+        assert (r.returncode, r.stdout) == (0, want)
+    with h.step("--cancel through ZooKeeper is refused, naming the way that works"):
+        r = run("kbroker-admin", "--zookeeper", zk, "reassign", "--plan", plan, "--cancel")
+        assert r.returncode == 1 and "--bootstrap-server" in r.stderr and r.stdout == "", r.stderr
+        r = run("kafka-reassign-partitions.sh", "--zookeeper", zk, "--reassignment-json-file", plan, "--cancel")
+        assert r.returncode == 1 and r.stderr.startswith('Option "[zookeeper]" can\'t be used with action "[cancel]"\n')
+    one = plan_file(c, "stuck-0", {(topic, 0): [7, 8]})
+    with h.step("kbroker-admin --bootstrap-server reassign --plan stuck-0.json --cancel"):
+        r = run("kbroker-admin", "--bootstrap-server", bootstrap, "reassign", "--plan", one, "--cancel")
+        assert (r.returncode, r.stdout, r.stderr) == (
+            0, f"Successfully cancelled partition reassignment for: {topic}-0\n" + NO_MOVES, "")
+        h.wait_until(lambda: c.topic(topic)["adding_replicas"] == {"1": [7, 8]} or None, 60,
+                     f"{topic}-0's cancellation")
+    assert c.topic(topic)["partitions"]["0"] == [a]
+    assert [e["partition"] for e in c.get_json("/admin/reassign_partitions")[0]["partitions"]] == [1], \
+        "the controller takes the cancelled partition out of the request"
+    with h.step("kafka-reassign-partitions.sh --bootstrap-server --reassignment-json-file stuck.json --cancel"):
+        r = run("kafka-reassign-partitions.sh", "--bootstrap-server", bootstrap, "--reassignment-json-file", plan,
+                "--cancel")
+        assert (r.returncode, r.stdout, r.stderr) == (
+            0, f"Successfully cancelled partition reassignment for: {topic}-1\n" + NO_MOVES, "")
+        t = h.wait_until(lambda: reassignment_over(c, topic), 60, f"{topic}-1's cancellation and the znode's removal")
+    assert t["partitions"] == {"0": [a], "1": [a]}, t
+    with h.step("nothing left to cancel or list"):
+        r = run("kbroker-admin", "--bootstrap-server", bootstrap, "reassign", "--plan", plan, "--cancel")
+        assert (r.returncode, r.stdout) == (0, "None of the specified partition reassignments are active.\n" + NO_MOVES)
+        r = run("kafka-reassign-partitions.sh", "--bootstrap-server", bootstrap, "--list")
+        assert (r.returncode, r.stdout) == (0, "No partition reassignments found.\n")
+    assert c.admin("reassign", "--plan", plan_file(c, "stuck-back", {(topic, 0): [a], (topic, 1): [a]}),
+                   "--verify").returncode == 0

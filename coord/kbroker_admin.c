@@ -309,19 +309,6 @@ json_t *json_int_list(const int32_t *v, int n) {
     return arr;
 }
 
-/* "1,2,0" into buf. */
-static const char *int_list_text(const int32_t *v, int n, char *buf, size_t size) {
-    size_t used = 0;
-
-    buf[0] = '\0';
-    for (int i = 0; i < n && used < size; i++) {
-        int w = snprintf(buf + used, size - used, "%s%d", i > 0 ? "," : "", (int)v[i]);
-        if (w < 0) break;
-        used += (size_t)w;
-    }
-    return buf;
-}
-
 /* ------------------------------------------------------------------ */
 /* create-topic                                                        */
 /* ------------------------------------------------------------------ */
@@ -545,7 +532,7 @@ static int cmd_create_topic(admin_t *a, int argc, char **argv) {
 }
 
 /* ------------------------------------------------------------------ */
-/* list-topics and describe-topic                                      */
+/* list-topics (describe-topic: kbroker_admin_describe.c)             */
 /* ------------------------------------------------------------------ */
 
 /* Commands without options of their own still refuse stray arguments. */
@@ -573,93 +560,6 @@ static int cmd_list_topics(admin_t *a, int argc, char **argv) {
     for (int i = 0; names != NULL && i < n; i++)
         json_array_append_new(names, json_string(kc_view_topic_at(a->view, i)->name));
     return print_json(names);
-}
-
-/* A partition without a state znode yet has no leader and an empty ISR. */
-static json_t *partition_json(const kc_partition_t *p, int id) {
-    const kc_partition_state_t *st = p->has_state ? &p->state : NULL;
-
-    json_t *o = json_pack("{s:i, s:i, s:i, s:o, s:o}", "partition", id, "leader",
-                          st != NULL ? (int)st->leader : -1, "leader_epoch",
-                          st != NULL ? (int)st->leader_epoch : -1, "replicas",
-                          json_int_list(p->replicas, p->n_replicas), "isr",
-                          json_int_list(st != NULL ? st->isr : NULL, st != NULL ? st->n_isr : 0));
-    /* Only while it is reassigned, so that other output stays as it was. */
-    if (o != NULL && kc_partition_reassigning(p)) {
-        json_object_set_new(o, "adding_replicas", json_int_list(p->adding, p->n_adding));
-        json_object_set_new(o, "removing_replicas", json_int_list(p->removing, p->n_removing));
-    }
-    return o;
-}
-
-static json_t *topic_json(const kc_topic_t *t) {
-    json_t *parts = json_array();
-
-    for (int i = 0; parts != NULL && i < t->n_partitions; i++)
-        json_array_append_new(parts, partition_json(&t->partitions[i], i));
-    return json_pack("{s:s, s:o}", "topic", t->name, "partitions", parts);
-}
-
-/* One partition line of kafka-topics.sh --describe. */
-static void print_partition_text(const char *topic, const kc_partition_t *p, int id) {
-    bool led = p->has_state && p->state.leader >= 0;
-    char leader[16] = "none", replicas[1024], isr[1024] = "";
-
-    if (led) snprintf(leader, sizeof(leader), "%d", (int)p->state.leader);
-    int_list_text(p->replicas, p->n_replicas, replicas, sizeof(replicas));
-    if (p->has_state) int_list_text(p->state.isr, p->state.n_isr, isr, sizeof(isr));
-    printf("\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s", topic, id, leader,
-           replicas, isr);
-    /* What Kafka 2.6's kafka-topics.sh --bootstrap-server adds for a
-     * partition being reassigned. */
-    if (kc_partition_reassigning(p)) {
-        char adding[1024], removing[1024];
-        printf("\tAdding Replicas: %s\tRemoving Replicas: %s", int_list_text(p->adding, p->n_adding, adding, sizeof(adding)),
-               int_list_text(p->removing, p->n_removing, removing, sizeof(removing)));
-    }
-    putchar('\n');
-}
-
-/* kafka-topics.sh --describe layout; the replication factor is partition
- * 0's replica count (without the replicas a reassignment adds), as Kafka
- * reports it. */
-static void print_topic_text(const kc_topic_t *t) {
-    int rf = t->n_partitions > 0 ? t->partitions[0].n_replicas - t->partitions[0].n_adding : 0;
-
-    printf("Topic: %s\tPartitionCount: %d\tReplicationFactor: %d\n", t->name, t->n_partitions, rf);
-    for (int i = 0; i < t->n_partitions; i++) print_partition_text(t->name, &t->partitions[i], i);
-}
-
-static int describe_topics(const admin_t *a, const kc_topic_t *only) {
-    int n = only != NULL ? 1 : kc_view_topic_count(a->view);
-    json_t *doc = a->json ? json_array() : NULL;
-
-    for (int i = 0; i < n; i++) {
-        const kc_topic_t *t = only != NULL ? only : kc_view_topic_at(a->view, i);
-        if (doc != NULL) json_array_append_new(doc, topic_json(t));
-        if (!a->json) print_topic_text(t);
-    }
-    return a->json ? print_json(doc) : EXIT_OK;
-}
-
-static int cmd_describe_topic(admin_t *a, int argc, char **argv) {
-    static const struct option options[] = {{"topic", required_argument, NULL, 't'},
-                                            {NULL, 0, NULL, 0}};
-    const char *name = NULL;
-    int opt;
-
-    while ((opt = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
-        if (opt != 't') return option_error("describe-topic", opt, argv);
-        name = optarg;
-    }
-    if (optind < argc)
-        return fail(EXIT_USAGE, "describe-topic: unexpected argument '%s'", argv[optind]);
-    int rc = admin_load_view(a);
-    if (rc != EXIT_OK) return rc;
-
-    const kc_topic_t *only = name != NULL ? kc_view_topic(a->view, name) : NULL;
-    if (name != NULL && only == NULL) return fail(EXIT_NO_TOPIC, "topic '%s' does not exist", name);
-    return describe_topics(a, only);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1012,7 +912,9 @@ static const command_t commands[] = {
      "create-topic --topic T (--partitions N --replication-factor R | "
      "--replica-assignment 0:1:2,1:2:0,...) [--config key=value]..."},
     {"list-topics", cmd_list_topics, VIA_ZOOKEEPER, "list-topics"},
-    {"describe-topic", cmd_describe_topic, VIA_ZOOKEEPER, "describe-topic [--topic T]"},
+    {"describe-topic", cmd_describe_topic, VIA_ZOOKEEPER,
+     "describe-topic [--topic T] [--under-replicated-partitions] [--unavailable-partitions] "
+     "[--under-min-isr-partitions] [--at-min-isr-partitions] [--topics-with-overrides] [--exclude-internal]"},
     {"list-brokers", cmd_list_brokers, VIA_ZOOKEEPER, "list-brokers"},
     {"describe-config", cmd_describe_config, VIA_ZOOKEEPER, "describe-config (--topic T | --broker N)"},
     {"alter-config", cmd_alter_config, VIA_ZOOKEEPER,

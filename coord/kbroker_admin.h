@@ -142,6 +142,9 @@ size_t admin_list_item_len(const char *s);
 /* Runs the kbroker-admin command argv[0] with its options in argv[1..]. */
 int admin_command(admin_t *a, int argc, char **argv);
 
+/* describe-topic (kbroker_admin_describe.c). */
+int cmd_describe_topic(admin_t *a, int argc, char **argv);
+
 /* reassign (kbroker_admin_reassign.c). */
 int cmd_reassign(admin_t *a, int argc, char **argv);
 /* reassign --cancel (the n entries of a plan, sorted by topic, then

@@ -53,6 +53,15 @@ int kafka_client_raised(const kcl_error_t *e) {
     return fail(KAFKA_EXIT_FAILED, "%s", kcl_exception_text(e, text, sizeof(text)));
 }
 
+bool kafka_partition_reported(unsigned reports, const kafka_partition_health_t *h) {
+    if (reports == 0) return true;
+    if ((reports & KAFKA_REPORT_UNDER_REPLICATED) && h->replication_factor - h->n_isr > 0) return true;
+    if ((reports & KAFKA_REPORT_UNAVAILABLE) && (!h->has_leader || !h->leader_live)) return true;
+    if ((reports & KAFKA_REPORT_UNDER_MIN_ISR) && (!h->has_leader || (h->min_isr >= 0 && h->n_isr < h->min_isr)))
+        return true;
+    return (reports & KAFKA_REPORT_AT_MIN_ISR) && h->min_isr >= 0 && h->n_isr == h->min_isr;
+}
+
 bool kafka_parse_int(const char *s, long *out) {
     char *end;
 

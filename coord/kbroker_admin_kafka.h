@@ -41,6 +41,33 @@ int kafka_client_failed(const kcl_error_t *e);
 /* The same as Kafka's admin client's exception. */
 int kafka_client_raised(const kcl_error_t *e);
 
+/* The partition reports of kafka-topics.sh --describe
+ * (--under-replicated-partitions, ...), which kbroker-admin describe-topic
+ * takes too. */
+enum {
+    KAFKA_REPORT_UNDER_REPLICATED = 1 << 0,
+    KAFKA_REPORT_UNAVAILABLE = 1 << 1,
+    KAFKA_REPORT_UNDER_MIN_ISR = 1 << 2,
+    KAFKA_REPORT_AT_MIN_ISR = 1 << 3,
+};
+
+/* What the reports judge a partition by. */
+typedef struct {
+    bool has_leader;        /* a leader the caller knows of (Kafka: a Node) */
+    bool leader_live;       /* ... that is a live broker */
+    int replication_factor; /* its replicas, less those a reassignment adds */
+    int n_isr;
+    int min_isr;            /* min.insync.replicas; -1 unknown (then no partition is at or under it) */
+} kafka_partition_health_t;
+
+/* Kafka 2.6's DescribeOptions.shouldPrintTopicPartition: every partition
+ * without a report, else one that any given report selects:
+ * under-replicated (fewer in the ISR than the replication factor),
+ * unavailable (no leader, or one that is not live), under min ISR (no
+ * leader, or fewer in the ISR than min.insync.replicas), at min ISR (as
+ * many). */
+bool kafka_partition_reported(unsigned reports, const kafka_partition_health_t *h);
+
 /* A java.lang.Integer as joptsimple reads it: optional sign, decimal. */
 bool kafka_parse_int(const char *s, long *out);
 

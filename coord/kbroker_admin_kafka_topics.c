@@ -33,6 +33,9 @@
 #include "coord/kc_configs.h"
 #include "coord/kc_view.h"
 
+/* Kafka's error code the admin client raises as ClusterAuthorizationException. */
+#define CLUSTER_AUTHORIZATION_FAILED 31
+
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
 #endif
@@ -321,6 +324,14 @@ typedef struct {
     int32_t leader; /* -1: none */
     int n_replicas, n_isr;
     const int32_t *replicas, *isr;
+    /* Its reassignment under way (ListPartitionReassignments, through the
+     * brokers only, as Kafka's tool): printed when reassigning is set. */
+    bool reassigning;
+    int n_adding, n_removing;
+    const int32_t *adding, *removing;
+    /* Kafka's getReplicationFactor: the replicas less those being added
+     * through the brokers; every replica through ZooKeeper. */
+    int rf;
 } partition_view_t;
 
 /* What the report options filter partitions by, and whether the topic is
@@ -342,15 +353,19 @@ static void print_ids(const int32_t *ids, int n) {
     for (int i = 0; i < n; i++) printf("%s%d", i > 0 ? "," : "", (int)ids[i]);
 }
 
+static unsigned reports_of(const topics_opts_t *o) {
+    return (has(o, O_UNDER_REPLICATED) ? KAFKA_REPORT_UNDER_REPLICATED : 0) |
+           (has(o, O_UNAVAILABLE) ? KAFKA_REPORT_UNAVAILABLE : 0) |
+           (has(o, O_UNDER_MIN_ISR) ? KAFKA_REPORT_UNDER_MIN_ISR : 0) |
+           (has(o, O_AT_MIN_ISR) ? KAFKA_REPORT_AT_MIN_ISR : 0);
+}
+
 /* DescribeOptions.maybePrintPartitionDescription: every partition without
  * a report option, else those the given reports select. */
 static bool partition_wanted(const topics_opts_t *o, const describe_ctx_t *d, const partition_view_t *p) {
-    bool led = p->leader >= 0;
-    if ((o->has & REPORTS) == 0) return true;
-    if (has(o, O_UNDER_REPLICATED) && p->n_replicas - p->n_isr > 0) return true;
-    if (has(o, O_UNAVAILABLE) && (!led || !id_in(p->leader, d->live, d->n_live))) return true;
-    if (has(o, O_UNDER_MIN_ISR) && (!led || (d->min_isr >= 0 && p->n_isr < d->min_isr))) return true;
-    return has(o, O_AT_MIN_ISR) && d->min_isr >= 0 && p->n_isr == d->min_isr;
+    kafka_partition_health_t h = {p->leader >= 0, id_in(p->leader, d->live, d->n_live), p->rf, p->n_isr,
+                                  d->min_isr};
+    return kafka_partition_reported(reports_of(o), &h);
 }
 
 /* "\tTopic: T\tPartition: 0\tLeader: 1\tReplicas: 1,2,3\tIsr: 1,2,3". */
@@ -362,6 +377,12 @@ static void print_partition(const char *topic, const partition_view_t *p, bool m
     print_ids(p->replicas, p->n_replicas);
     fputs("\tIsr: ", stdout);
     print_ids(p->isr, p->n_isr);
+    if (p->reassigning) {
+        fputs("\tAdding Replicas: ", stdout);
+        print_ids(p->adding, p->n_adding);
+        fputs("\tRemoving Replicas: ", stdout);
+        print_ids(p->removing, p->n_removing);
+    }
     if (marked) fputs("\tMarkedForDeletion: true", stdout);
     putchar('\n');
 }
@@ -382,7 +403,7 @@ static void describe_one(const topics_opts_t *o, const describe_ctx_t *d, const 
                          const partition_view_t *parts, int n_parts, const kc_config_entry_t *configs,
                          int n_configs) {
     if ((o->has & REPORTS) == 0 && (!has(o, O_WITH_OVERRIDES) || n_configs > 0))
-        print_header(topic, n_parts, n_parts > 0 ? parts[0].n_replicas : 0, configs, n_configs, d->marked);
+        print_header(topic, n_parts, n_parts > 0 ? parts[0].rf : 0, configs, n_configs, d->marked);
     if (has(o, O_WITH_OVERRIDES)) return;
     for (int i = 0; i < n_parts; i++)
         if (partition_wanted(o, d, &parts[i])) print_partition(topic, &parts[i], d->marked);
@@ -629,8 +650,10 @@ static void zk_describe_topic(const topics_opts_t *o, const describe_ctx_t *d, c
     for (int p = 0; p < t->n_partitions; p++) {
         const kc_partition_t *kp = &t->partitions[p];
         bool st = kp->has_state;
-        parts[p] = (partition_view_t){p, st ? kp->state.leader : -1, kp->n_replicas, st ? kp->state.n_isr : 0,
-                                      kp->replicas, st ? kp->state.isr : NULL};
+        parts[p] = (partition_view_t){.partition = p, .leader = st ? kp->state.leader : -1,
+                                      .n_replicas = kp->n_replicas, .n_isr = st ? kp->state.n_isr : 0,
+                                      .replicas = kp->replicas, .isr = st ? kp->state.isr : NULL,
+                                      .rf = kp->n_replicas};
     }
     describe_one(o, d, t->name, parts, t->n_partitions, t->configs, t->n_configs);
 }
@@ -859,10 +882,59 @@ static int non_defaults(const kcl_config_t *c, int n, kc_config_entry_t **out, i
     return EXIT_OK;
 }
 
-/* One topic: its configs (DescribeConfigs), then the lines.  A leader
+/* The reassignments under way, as Kafka's listAllReassignments reads
+ * them: a broker without the API (or that refuses the question) has none
+ * to show. */
+typedef struct {
+    int n;
+    kcl_reassignment_t *r; /* sorted by topic, then partition */
+} reassignments_t;
+
+static int bs_reassignments(topics_run_t *r, reassignments_t *out) {
+    kcl_error_t err = {0};
+
+    *out = (reassignments_t){0};
+    if (kcl_admin_list_reassignments(r->brokers, NULL, 0, &out->r, &out->n, &err) == KCL_OK) return EXIT_OK;
+    kcl_reassignments_free(out->r, out->n);
+    *out = (reassignments_t){0};
+    if (err.status == KCL_EUNSUPPORTED || (err.status == KCL_EBROKER && err.kafka_error == CLUSTER_AUTHORIZATION_FAILED))
+        return EXIT_OK;
+    return client_failed(r, &err);
+}
+
+static const kcl_reassignment_t *reassignment_of(const reassignments_t *ra, const char *topic, int32_t partition) {
+    for (int i = 0; i < ra->n; i++)
+        if (ra->r[i].partition == partition && strcmp(ra->r[i].topic, topic) == 0) return &ra->r[i];
+    return NULL;
+}
+
+/* A partition of the metadata with its reassignment, if any.  A leader
  * that is not a live broker prints as none, as the admin client has no
- * node for it. */
-static int bs_describe_topic(topics_run_t *r, const kcl_cluster_info_t *info, const kcl_topic_info_t *t) {
+ * node for it.  Kafka's getReplicationFactor: while replicas are being
+ * added or removed, the replicas of the reassignment less those added. */
+static partition_view_t bs_partition(const kcl_cluster_info_t *info, const kcl_partition_info_t *kp,
+                                     const kcl_reassignment_t *ra) {
+    int32_t leader = id_in(kp->leader, info->brokers, info->n_brokers) ? kp->leader : -1;
+    partition_view_t v = {.partition = kp->partition, .leader = leader, .n_replicas = kp->n_replicas,
+                          .n_isr = kp->n_isr, .replicas = kp->replicas, .isr = kp->isr, .rf = kp->n_replicas};
+    bool moving = false;
+
+    if (ra == NULL) return v;
+    v.reassigning = true;
+    v.n_adding = ra->n_adding;
+    v.adding = ra->adding;
+    v.n_removing = ra->n_removing;
+    v.removing = ra->removing;
+    for (int i = 0; i < kp->n_replicas; i++)
+        moving |= id_in(kp->replicas[i], ra->adding, ra->n_adding) ||
+                  id_in(kp->replicas[i], ra->removing, ra->n_removing);
+    if (moving) v.rf = ra->n_replicas - ra->n_adding;
+    return v;
+}
+
+/* One topic: its configs (DescribeConfigs), then the lines. */
+static int bs_describe_topic(topics_run_t *r, const kcl_cluster_info_t *info, const reassignments_t *ra,
+                             const kcl_topic_info_t *t) {
     kcl_config_t *configs = NULL;
     kc_config_entry_t *shown = NULL;
     kcl_error_t err = {0};
@@ -882,11 +954,8 @@ static int bs_describe_topic(topics_run_t *r, const kcl_cluster_info_t *info, co
         kcl_admin_describe_configs(r->brokers, KCL_RESOURCE_TOPIC, t->name, false, &configs, &n, &err) != KCL_OK)
         rc = client_failed(r, &err);
     if (rc == EXIT_OK) rc = non_defaults(configs, n, &shown, &n_shown, &d.min_isr);
-    for (int p = 0; rc == EXIT_OK && p < t->n_partitions; p++) {
-        const kcl_partition_info_t *kp = &t->partitions[p];
-        int32_t leader = id_in(kp->leader, info->brokers, info->n_brokers) ? kp->leader : -1;
-        parts[p] = (partition_view_t){kp->partition, leader, kp->n_replicas, kp->n_isr, kp->replicas, kp->isr};
-    }
+    for (int p = 0; rc == EXIT_OK && p < t->n_partitions; p++)
+        parts[p] = bs_partition(info, &t->partitions[p], reassignment_of(ra, t->name, t->partitions[p].partition));
     if (rc == EXIT_OK) describe_one(r->o, &d, t->name, parts, t->n_partitions, shown, n_shown);
     free(shown);
     free(parts);
@@ -897,9 +966,13 @@ static int bs_describe_topic(topics_run_t *r, const kcl_cluster_info_t *info, co
 static int bs_describe(topics_run_t *r) {
     kcl_cluster_info_t info;
     names_t sel;
+    reassignments_t ra = {0};
     int rc = bs_select(r, &info, &sel);
 
-    for (int i = 0; rc == EXIT_OK && i < sel.n; i++) rc = bs_describe_topic(r, &info, info_topic(&info, sel.names[i]));
+    if (rc == EXIT_OK && sel.n > 0) rc = bs_reassignments(r, &ra);
+    for (int i = 0; rc == EXIT_OK && i < sel.n; i++)
+        rc = bs_describe_topic(r, &info, &ra, info_topic(&info, sel.names[i]));
+    kcl_reassignments_free(ra.r, ra.n);
     free(sel.names);
     kcl_cluster_info_clear(&info);
     return rc;

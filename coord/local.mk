@@ -28,6 +28,7 @@ KCOORD_LIBS = coord/libkcoord.a $(KBCOMMON_LIBS) $(ZOOKEEPER_LIBS) $(JANSSON_LIB
 # (client/kcl_admin.h through the brokers).
 bin_PROGRAMS += kbroker-admin
 kbroker_admin_SOURCES = coord/kbroker_admin.c coord/kbroker_admin.h coord/kbroker_admin_alter.c coord/kbroker_admin_groups.c \
+	coord/kbroker_admin_describe.c \
 	coord/kbroker_admin_capacity.c \
 	coord/kbroker_admin_reassign.c coord/kbroker_admin_reassign_api.c coord/kbroker_admin_delete.c \
 	coord/kbroker_admin_elect.c \

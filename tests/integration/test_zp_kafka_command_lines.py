@@ -208,6 +208,113 @@ def test_report_options_print_only_the_partitions_they_select(cluster, via):
     assert (r.returncode, r.stdout.strip()) == (0, "")
 
 
+def reported(text):
+    """The (topic, partition) of each line a report printed; every line must
+    be a partition line (reports print no topic line)."""
+    out = []
+    for line in text.splitlines():
+        m = DESCRIBE_PARTITION.match(line.split("\tAdding Replicas:")[0])
+        assert m, f"not a partition line: {line!r}"
+        out.append((m["topic"], int(m["partition"])))
+    return out
+
+
+def test_reports_during_a_rolling_restart_either_way_and_in_kbroker_admin(cluster):
+    """The rolling-restart runbook's check, in each tool: broker 3 stopped,
+    --under-replicated-partitions lists the partitions whose ISR lacks it,
+    --unavailable-partitions the one only it held, --under-min-isr and
+    --at-min-isr-partitions judge the ISR against min.insync.replicas
+    (through the brokers, and in kbroker-admin describe-topic, which asks
+    the brokers for it; kafka-topics.sh --zookeeper refuses them as Kafka's
+    does); broker 3 back and in every ISR, the reports print nothing."""
+    c = cluster
+    topics_re = "rr|solo"
+    r = topics("--create", "--zookeeper", zk(c), "--topic", "rr", "--replica-assignment", "1:2:3,2:3:1,3:1:2",
+               "--config", "min.insync.replicas=2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = topics("--create", "--zookeeper", zk(c), "--topic", "solo", "--replica-assignment", "3")
+    assert r.returncode == 0, r.stdout + r.stderr
+    h.wait_full_isr(c, "rr")
+    c.wait_topic_ready("solo", WAIT_S)
+    min_isr = {"rr": 2, "solo": 1}
+
+    def each_way(report):
+        """The partitions the report lists through ZooKeeper (None where
+        Kafka refuses it), the brokers and kbroker-admin describe-topic."""
+        zk_r = topics("--describe", "--zookeeper", zk(c), "--topic", topics_re, f"--{report}")
+        bs_r = topics("--describe", "--bootstrap-server", bootstrap(c), "--topic", topics_re, f"--{report}")
+        ka = [c.admin("describe-topic", "--topic", t, f"--{report}") for t in ("rr", "solo")]
+        assert bs_r.returncode == 0 and all(x.returncode == 0 for x in ka), (bs_r, ka)
+        if "min-isr" in report:
+            assert (zk_r.returncode, zk_r.stdout) == (1, "") and zk_r.stderr.startswith(
+                f'Option "[{report}]" can\'t be used with option "[zookeeper]"\n'), zk_r.stderr
+            zk_got = None
+        else:
+            assert zk_r.returncode == 0, zk_r.stderr
+            zk_got = reported(zk_r.stdout)
+        return zk_got, reported(bs_r.stdout), reported(ka[0].stdout + ka[1].stdout)
+
+    def expected(states_by_topic):
+        live = set(c.registered_ids())
+        want = {"under-replicated-partitions": [], "unavailable-partitions": [], "under-min-isr-partitions": [],
+                "at-min-isr-partitions": []}
+        for t in ("rr", "solo"):
+            replicas = c.topic(t)["partitions"]
+            for p, st in sorted(states_by_topic[t].items()):
+                led, isr = st["leader"] >= 0, st["isr"]
+                if len(replicas[str(p)]) - len(isr) > 0:
+                    want["under-replicated-partitions"].append((t, p))
+                if not led or st["leader"] not in live:
+                    want["unavailable-partitions"].append((t, p))
+                if not led or len(isr) < min_isr[t]:
+                    want["under-min-isr-partitions"].append((t, p))
+                if len(isr) == min_isr[t]:
+                    want["at-min-isr-partitions"].append((t, p))
+        return want
+
+    with h.step("a healthy cluster: nothing under-replicated, unavailable or under min ISR"):
+        want = expected({t: c.states(t) for t in ("rr", "solo")})
+        assert want["at-min-isr-partitions"] == [("solo", 0)], want
+        for report, parts in want.items():
+            zk_got, bs_got, ka_got = each_way(report)
+            assert bs_got == ka_got == parts and zk_got in (None, parts), (report, zk_got, bs_got, ka_got)
+    with h.step("broker 3 stopped (SIGTERM: controlled shutdown)"):
+        assert c.brokers[3].stop() == 0
+        h.wait_until(lambda: 3 not in c.registered_ids() or None, WAIT_S, "broker 3's registration to go")
+
+        def settled():
+            st = {t: c.states(t) for t in ("rr", "solo")}
+            ok = all(3 not in s["isr"] and s["leader"] != 3 for s in st["rr"].values()) and \
+                st["solo"][0]["leader"] == -1
+            return st if ok else None
+        states = h.wait_until(settled, WAIT_S, "the controller to take broker 3 out of every ISR and leadership")
+    with h.step("each report, each way, while broker 3 is down"):
+        want = expected(states)
+        assert want["under-replicated-partitions"] == [("rr", 0), ("rr", 1), ("rr", 2)] + \
+            ([("solo", 0)] if not states["solo"][0]["isr"] else []), want
+        assert want["unavailable-partitions"] == [("solo", 0)], want
+        assert ("solo", 0) in want["under-min-isr-partitions"] and \
+            [("rr", 0), ("rr", 1), ("rr", 2)] == [x for x in want["at-min-isr-partitions"] if x[0] == "rr"], want
+        for report, parts in want.items():
+            zk_got, bs_got, ka_got = h.wait_until(
+                lambda report=report: (lambda got: got if got[1] == got[2] == parts else None)(each_way(report)),
+                WAIT_S, f"the brokers' metadata to agree with ZooKeeper for --{report}")
+            assert zk_got in (None, parts), (report, zk_got, parts)
+    with h.step("broker 3 restarted and back in every ISR: the reports print nothing"):
+        old = c.brokers[3].registration()
+        c.brokers[3].start()
+        c.brokers[3].wait_registered(60, newer_than=old[1].czxid if old else None)
+        h.wait_full_isr(c, "rr")
+        c.wait_topic_ready("solo", WAIT_S)
+        for report in ("under-replicated-partitions", "unavailable-partitions"):
+            h.wait_until(lambda report=report: each_way(report) == ([], [], []) or None, WAIT_S,
+                         f"--{report} to print nothing")
+    with h.step("rr and solo deleted, leaving the cluster as it was"):
+        r = topics("--delete", "--bootstrap-server", bootstrap(c), "--topic", topics_re)
+        assert (r.returncode, r.stdout) == (0, ""), r.stdout + r.stderr
+        h.wait_until(lambda: c.topic("rr") is None and c.topic("solo") is None, WAIT_S, "rr and solo to be deleted")
+
+
 # -- configs ------------------------------------------------------------------
 
 def test_kafka_configs_through_zookeeper(cluster):

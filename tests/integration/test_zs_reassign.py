@@ -461,7 +461,10 @@ NO_MOVES = "None of the specified partition moves are active.\n"
 def test_a_reassignment_to_unregistered_brokers_is_cancelled_through_the_brokers(cluster):
     """An entry written straight into /admin/reassign_partitions naming
     brokers 7 and 8, which are not registered, is taken by the controller
-    as Kafka's is and never completes.  reassign --list and
+    as Kafka's is and never completes.  kafka-topics.sh --describe
+    --bootstrap-server shows it (Adding/Removing Replicas, the replication
+    factor without the added replicas, so not under-replicated; through
+    ZooKeeper Kafka counts every assigned replica), reassign --list and
     kafka-reassign-partitions.sh --list list it, and reassign --cancel
     (AlterPartitionReassignments with null replicas, through the brokers
     only) puts the original replicas back and the controller removes the
@@ -490,6 +493,21 @@ def test_a_reassignment_to_unregistered_brokers_is_cancelled_through_the_brokers
         assert (r.returncode, r.stdout, r.stderr) == (0, want, "")
         r = run("kafka-reassign-partitions.sh", "--bootstrap-server", bootstrap, "--list")
         assert (r.returncode, r.stdout) == (0, want)
+    with h.step("kafka-topics.sh --describe: Adding and Removing Replicas through the brokers"):
+        r = run("kafka-topics.sh", "--describe", "--bootstrap-server", bootstrap, "--topic", topic)
+        lines = r.stdout.splitlines()
+        assert r.returncode == 0 and lines[0].startswith(f"Topic: {topic}\tPartitionCount: 2\tReplicationFactor: 1\t")
+        assert [x.split("\tIsr: ")[1] for x in lines[1:]] == [f"{a}\tAdding Replicas: 7,8\tRemoving Replicas: {a}"] * 2
+    with h.step("--under-replicated-partitions: not through the brokers (RF 1, ISR 1), through ZooKeeper yes"):
+        r = run("kafka-topics.sh", "--describe", "--bootstrap-server", bootstrap, "--topic", topic,
+                "--under-replicated-partitions")
+        assert (r.returncode, r.stdout) == (0, "")
+        r = run("kbroker-admin", "--zookeeper", zk, "describe-topic", "--topic", topic, "--under-replicated-partitions")
+        assert (r.returncode, r.stdout) == (0, "")
+        r = run("kafka-topics.sh", "--describe", "--zookeeper", zk, "--topic", topic, "--under-replicated-partitions")
+        assert (r.returncode, r.stdout) == (0, "".join(f"\tTopic: {topic}\tPartition: {p}\tLeader: {a}\t"
+                                                       f"Replicas: 7,8,{a}\tIsr: {a}\n" for p in (0, 1)))
+
     with h.step("--cancel through ZooKeeper is refused, naming the way that works"):
         r = run("kbroker-admin", "--zookeeper", zk, "reassign", "--plan", plan, "--cancel")
         assert r.returncode == 1 and "--bootstrap-server" in r.stderr and r.stdout == "", r.stderr

@@ -32,38 +32,52 @@
  *   kbroker-admin --bootstrap-server HOST:PORT[,HOST:PORT...]
  *                 [--timeout SECONDS] [--output text|json] GROUP-COMMAND [OPTIONS]
  *
- * Exit status (the man page copies this list):
+ * Exit status (the man page copies this list, and adds a table of the
+ * statuses each command can give):
  *   0  success
- *   1  usage error: unknown command or option, missing or malformed argument
- *      (including a non-numeric --partitions or --replication-factor, and
- *      an unknown topic config or invalid value in create-topic --config or
- *      alter-config), conflicting options
+ *   1  usage error, any command: unknown command or option, missing or
+ *      malformed argument (including a non-numeric --partitions or
+ *      --replication-factor, an unknown topic config or invalid value in
+ *      create-topic --config or alter-config, a reassignment plan Kafka's
+ *      tool refuses), conflicting options; also delete-topic of an
+ *      internal topic and elect-leaders --zookeeper --election-type unclean
  *   2  ZooKeeper unreachable within --timeout (or the connection was lost
- *      while reading the cluster)
- *   3  the topic already exists
- *   4  invalid topic name (illegal characters, too long, "." or "..", or a
- *      name colliding with an existing topic once '.' and '_' are equated)
- *   5  invalid number of partitions, replication factor or replica
- *      assignment (including a replication factor larger than the number of
- *      live brokers, an unknown broker, and a malformed --replica-assignment;
- *      for alter-topic also a count not above the current one and an
- *      internal topic), or more partitions than the brokers can hold (the
- *      controller's answer, see kbroker_admin_capacity.c)
- *   6  topic not found (describe-topic, describe-config, alter-config,
- *      alter-topic, delete-topic, elect-leaders --topic without
- *      --partition), or a partition of the plan that does not exist
- *      (reassign --verify)
+ *      while reading the cluster); for what asks the brokers (list-groups,
+ *      describe-group, elect-leaders and reassign --cancel / --list with
+ *      --bootstrap-server, describe-topic --under-min-isr-partitions /
+ *      --at-min-isr-partitions) no broker could be connected to
+ *   3  create-topic: the topic already exists, or one of that name is
+ *      being deleted
+ *   4  create-topic: invalid topic name (illegal characters, too long, "."
+ *      or "..", or a name colliding with an existing topic once '.' and '_'
+ *      are equated)
+ *   5  create-topic, alter-topic: invalid number of partitions, replication
+ *      factor or replica assignment (including a replication factor larger
+ *      than the number of live brokers, an unknown broker, and a malformed
+ *      --replica-assignment; for alter-topic also a count not above the
+ *      current one and an internal topic), or more partitions than the
+ *      brokers can hold (the controller's answer, see
+ *      kbroker_admin_capacity.c); reassign --execute: a broker of the plan
+ *      that is not registered, or a plan larger than one znode takes
+ *   6  not found: the topic (describe-topic --topic, describe-config,
+ *      alter-config, alter-topic, delete-topic, elect-leaders --topic
+ *      without --partition), or a partition of the plan (reassign
+ *      --execute, reassign --verify)
  *   7  any other ZooKeeper error, or a ZooKeeper operation that did not
- *      finish within --timeout
- *   8  the consumer group does not exist (describe-group)
+ *      finish within --timeout, any ZooKeeper command; delete-topic --wait:
+ *      not deleted within --timeout, or the controller refused;
+ *      elect-leaders --zookeeper: an election already in progress
+ *   8  describe-group: the consumer group does not exist
  *   9  a broker answered with an error (COORDINATOR_NOT_AVAILABLE still
  *      after --timeout-ms included), with something that is not a Kafka
- *      answer, or not within --timeout-ms
- *  10  the topic is marked for deletion or being reassigned (alter-topic);
- *      a reassignment is under way (reassign: /admin/reassign_partitions
- *      exists; reassign --verify: a partition of the plan is not complete)
- * For the group commands, status 2 means that no bootstrap server (or a
- * broker they named) could be connected to.
+ *      answer, or not within --timeout-ms: list-groups, describe-group,
+ *      elect-leaders (also: a partition could not be elected), reassign
+ *      --cancel (also: the controller refused a partition) and --list,
+ *      describe-topic's min ISR reports
+ *  10  alter-topic: the topic is marked for deletion or being reassigned;
+ *      reassign --execute: a reassignment is under way
+ *      (/admin/reassign_partitions exists); reassign --verify: a partition
+ *      of the plan is still moving, or not on the plan's replicas
  * Every error is one line on stderr starting with "kbroker-admin: ".
  */
 #include <errno.h>
@@ -923,7 +937,7 @@ static const command_t commands[] = {
      "alter-topic --topic T --partitions N [--replica-assignment 0:1,1:2,...]"},
     {"delete-topic", cmd_delete_topic, VIA_ZOOKEEPER, "delete-topic --topic T [--wait]"},
     {"reassign", cmd_reassign, VIA_EITHER,
-     "reassign --plan FILE [--execute | --verify] (--zookeeper); reassign --plan FILE --cancel | --list "
+     "reassign --plan FILE [--execute | --verify] (--zookeeper); reassign (--plan FILE --cancel | --list) "
      "(--bootstrap-server)"},
     {"list-groups", cmd_list_groups, VIA_BROKERS, "list-groups [--state] [--json] [--timeout-ms MS]"},
     {"describe-group", cmd_describe_group, VIA_BROKERS, "describe-group --group G [--json] [--timeout-ms MS]"},
@@ -937,7 +951,8 @@ static const command_t commands[] = {
      "kafka-configs (--zookeeper HOST:PORT | --bootstrap-server HOST:PORT) (--describe | --alter) "
      "[kafka-configs.sh options]"},
     {"kafka-reassign-partitions", kafka_reassign_partitions_main, VIA_KAFKA_TOOL,
-     "kafka-reassign-partitions --zookeeper HOST:PORT --reassignment-json-file FILE (--execute | --verify)"},
+     "kafka-reassign-partitions (--zookeeper HOST:PORT --reassignment-json-file FILE (--execute | --verify) | "
+     "--bootstrap-server HOST:PORT (--reassignment-json-file FILE --cancel | --list))"},
     {"kafka-leader-election", kafka_leader_election_main, VIA_KAFKA_TOOL,
      "kafka-leader-election --bootstrap-server HOST:PORT --election-type preferred|unclean "
      "(--all-topic-partitions | --topic T --partition P | --path-to-json-file FILE)"},
@@ -977,9 +992,11 @@ static void print_help(FILE *out) {
         if (c->via == VIA_KAFKA_TOOL) fprintf(out, "  %s\n", c->usage);
     fputs("\nexit status: 0 ok, 1 usage error (including an invalid config), 2 ZooKeeper\n"
           "or bootstrap server unreachable, 3 topic exists, 4 invalid topic name, 5 invalid\n"
-          "partitions/replication factor/assignment, 6 topic not found, 7 other ZooKeeper\n"
-          "error, 8 consumer group not found, 9 broker error or no answer in time, 10 topic\n"
-          "being deleted or reassigned (alter-topic), or a reassignment under way (reassign)\n", out);
+          "partitions/replication factor/assignment (also an unregistered broker in a\n"
+          "reassignment plan), 6 topic or partition not found, 7 other ZooKeeper error,\n"
+          "8 consumer group not found, 9 broker error or no answer in time, 10 topic\n"
+          "being deleted or reassigned (alter-topic), a reassignment under way (reassign)\n"
+          "or not complete (reassign --verify); kbroker-admin(1) lists each command's ones\n", out);
 }
 
 /* Sets a->... from one global option; returns -1 to stop with EXIT_OK

@@ -209,13 +209,20 @@ int kc_topic_check_new(const char *name, int n_topics, kc_topic_name_at_fn name_
     }
     /* Only a name holding '.' or '_' can collide (Kafka skips the scan too). */
     if (!strpbrk(name, "._")) return KC_OK;
+    /* AdminZkClient.validateTopicCreate's words: every colliding name,
+     * ", " between them (cut at whylen). */
+    size_t used = 0;
     for (int i = 0; i < n_topics; i++) {
         const char *other = name_at(i, arg);
-        if (kc_topic_names_collide(name, other))
-            return kc_refuse(kafka_error, KAFKA_INVALID_TOPIC_EXCEPTION, why, whylen,
-                             "Topic '%s' collides with existing topic '%s'", name, other);
+        if (!kc_topic_names_collide(name, other)) continue;
+        int w = used == 0 ? snprintf(why, whylen, "Topic '%s' collides with existing topics: %s", name, other)
+                          : snprintf(why + used, whylen - used, ", %s", other);
+        used = w < 0 ? whylen : used + (size_t)w;
+        if (used >= whylen) break;
     }
-    return KC_OK;
+    if (used == 0) return KC_OK;
+    *kafka_error = KAFKA_INVALID_TOPIC_EXCEPTION;
+    return KC_INVALID;
 }
 
 /* ---- creation ---- */

@@ -401,6 +401,25 @@ def test_existing_topic_is_kafkas_error_unless_if_not_exists(cluster, via):
     assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
 
 
+COLLISION_WARNING = ("WARNING: Due to limitations in metric names, topics with a period ('.') or underscore ('_') "
+                     "could collide. To avoid issues it is best to use either, but not both.\n")
+
+
+@pytest.mark.parametrize("via", ["zookeeper", "bootstrap-server"])
+def test_a_colliding_name_is_refused_in_adminzkclients_words(cluster, via):
+    where = zk(cluster) if via == "zookeeper" else bootstrap(cluster)
+    if cluster.topic("metric.name") is None:
+        r = topics("--create", "--zookeeper", zk(cluster), "--topic", "metric.name", "--partitions", "1",
+                   "--replication-factor", "1")
+        assert r.returncode == 0, r.stdout + r.stderr
+    with h.step(f"--create of metric_name through --{via}: it collides with metric.name"):
+        r = topics("--create", f"--{via}", where, "--topic", "metric_name", "--partitions", "1",
+                   "--replication-factor", "1")
+    assert (r.returncode, r.stdout) == (1, COLLISION_WARNING + "Error while executing topic command : Topic "
+                                           "'metric_name' collides with existing topics: metric.name\n"), r.stdout
+    assert cluster.topic("metric_name") is None
+
+
 @pytest.mark.parametrize("via", ["zookeeper", "bootstrap-server"])
 def test_unknown_topic_is_kafkas_error(cluster, via):
     where = zk(cluster) if via == "zookeeper" else bootstrap(cluster)

@@ -185,20 +185,26 @@ END_TEST
 
 /* kc_topic_check_new and kc_topic_live_brokers over a plain array, as the
  * broker's cache and kbroker-admin's view hand theirs in. */
-static const char *const existing[] = {"a.b", "logs", "metrics"}; /* strcmp order */
+static const char *const existing[] = {"a.b", "a_b.c", "a_b_c", "logs", "metrics"}; /* strcmp order */
 static const char *existing_at(int i, const void *arg) { return ((const char *const *)arg)[i]; }
 static int32_t id_at(int i, const void *arg) { return ((const int32_t *)arg)[i]; }
 
 START_TEST(new_topic_check_finds_existing_and_colliding_names) {
     char why[512];
     int16_t err = 0;
-    ck_assert_int_eq(kc_topic_check_new("logs", 3, existing_at, existing, &err, why, sizeof(why)), KC_EXISTS);
+    ck_assert_int_eq(kc_topic_check_new("logs", 5, existing_at, existing, &err, why, sizeof(why)), KC_EXISTS);
     ck_assert_int_eq(err, 36);
-    ck_assert_int_eq(kc_topic_check_new("metrics", 3, existing_at, existing, &err, why, sizeof(why)), KC_EXISTS);
-    ck_assert_int_eq(kc_topic_check_new("a_b", 3, existing_at, existing, &err, why, sizeof(why)), KC_INVALID);
+    ck_assert_str_eq(why, "Topic 'logs' already exists.");
+    ck_assert_int_eq(kc_topic_check_new("metrics", 5, existing_at, existing, &err, why, sizeof(why)), KC_EXISTS);
+    ck_assert_int_eq(kc_topic_check_new("a_b", 5, existing_at, existing, &err, why, sizeof(why)), KC_INVALID);
     ck_assert_int_eq(err, 17);
-    ck_assert_ptr_nonnull(strstr(why, "collides with existing topic 'a.b'"));
-    ck_assert_int_eq(kc_topic_check_new("fresh", 3, existing_at, existing, &err, why, sizeof(why)), KC_OK);
+    /* AdminZkClient.validateTopicCreate's words, every colliding name. */
+    ck_assert_str_eq(why, "Topic 'a_b' collides with existing topics: a.b");
+    ck_assert_int_eq(kc_topic_check_new("a.b.c", 5, existing_at, existing, &err, why, sizeof(why)), KC_INVALID);
+    ck_assert_str_eq(why, "Topic 'a.b.c' collides with existing topics: a_b.c, a_b_c");
+    ck_assert_int_eq(kc_topic_check_new("a.b.c", 5, existing_at, existing, &err, why, 40), KC_INVALID);
+    ck_assert_str_eq(why, "Topic 'a.b.c' collides with existing to");
+    ck_assert_int_eq(kc_topic_check_new("fresh", 5, existing_at, existing, &err, why, sizeof(why)), KC_OK);
     ck_assert_int_eq(kc_topic_check_new("fresh", 0, existing_at, NULL, &err, why, sizeof(why)), KC_OK);
 }
 END_TEST

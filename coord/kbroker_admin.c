@@ -996,7 +996,7 @@ static void print_help(FILE *out) {
           "reassignment plan), 6 topic or partition not found, 7 other ZooKeeper error,\n"
           "8 consumer group not found, 9 broker error or no answer in time, 10 topic\n"
           "being deleted or reassigned (alter-topic), a reassignment under way (reassign)\n"
-          "or not complete (reassign --verify); kbroker-admin(1) lists each command's ones\n", out);
+          "or not complete (reassign --verify); kbroker-admin(1) gives each command's list\n", out);
 }
 
 /* Sets a->... from one global option; returns -1 to stop with EXIT_OK

@@ -20,12 +20,20 @@ One ZooKeeper and three brokers for the whole file.  The runbook:
                    through the brokers, the same leader, replicas and ISR;
                    the report options (nothing under-replicated or
                    unavailable) and --topic as a regular expression;
+  reports          a rolling restart's check: broker 3 stopped, each
+                   report (--under-replicated-partitions,
+                   --unavailable-partitions, --under-min-isr-partitions,
+                   --at-min-isr-partitions) through ZooKeeper, the brokers
+                   and kbroker-admin describe-topic lists what Kafka's
+                   rules select from the state znodes; broker 3 back,
+                   nothing;
   configs          kafka-configs.sh --alter --add-config
                    max.message.bytes=128000, --describe, --delete-config,
                    through ZooKeeper and through the brokers, the overrides
                    checked in /config/topics/T; a bracketed value;
                    kafka-topics.sh --alter --config (ZooKeeper) and
-                   --describe showing the override in "Configs:";
+                   --describe showing the override in "Configs:", as
+                   kbroker-admin describe-topic --topics-with-overrides;
   errors           an existing topic (Kafka's message, exit 1) and
                    --if-not-exists (exit 0, silent); an unknown topic; an
                    unknown option and no action (usage, exit 1); ZooKeeper
@@ -35,8 +43,18 @@ One ZooKeeper and three brokers for the whole file.  The runbook:
                    commands are other work: either done or refused clearly;
                    --alter to fewer partitions refused in AdminZkClient's
                    words through ZooKeeper, in CreatePartitions' through the
-                   brokers.
+                   brokers (the exception's class first, as Kafka's
+                   alterTopic prints it); a colliding name in
+                   AdminZkClient's words;
+  deletion off     a second cluster with delete.topic.enable=false:
+                   --delete through the brokers prints
+                   TopicDeletionDisabledException, through ZooKeeper the
+                   marker's lines; with no controller, "already marked",
+                   and --list / --describe show the mark;
+  reassignment     kafka-reassign-partitions.sh --zookeeper --execute and
+                   --verify, Kafka's checks of each action's options.
 """
+import json
 import os
 import re
 import subprocess
@@ -331,6 +349,12 @@ def test_kafka_configs_through_zookeeper(cluster):
         r = topics("--describe", "--zookeeper", zk(cluster), "--topics-with-overrides")
     assert r.returncode == 0
     assert r.stdout == "Topic: test\tPartitionCount: 1\tReplicationFactor: 1\tConfigs: max.message.bytes=128000\n"
+    with h.step("kbroker-admin describe-topic --topics-with-overrides: the same line"):
+        r = cluster.admin("describe-topic", "--topics-with-overrides")
+    assert (r.returncode, r.stdout) == (0, "Topic: test\tPartitionCount: 1\tReplicationFactor: 1\t"
+                                           "Configs: max.message.bytes=128000\n")
+    r = cluster.admin("--output", "json", "describe-topic", "--topics-with-overrides")
+    assert [(t["topic"], t["configs"]) for t in json.loads(r.stdout)] == [("test", {"max.message.bytes": "128000"})]
     with h.step("a bracketed value and a second key"):
         r = configs(*args, "--alter", "--add-config", "cleanup.policy=[delete],retention.ms=86400000")
     assert r.returncode == 0, r.stderr

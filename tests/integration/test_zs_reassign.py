@@ -37,7 +37,17 @@ metrics).  The scenarios, in order, each ending with every broker running:
                   deleted by the controller;
   deleted topic   --verify of a plan naming a deleted topic and a partition
                   beyond a topic's count says they do not exist (exit 6),
-                  in text and JSON.
+                  in text and JSON;
+  never coming    /admin/reassign_partitions written by hand, naming
+                  brokers 7 and 8 that are not registered: the moves start
+                  and hang; reassign --list and kafka-reassign-partitions.sh
+                  --list show them, kafka-topics.sh --describe
+                  --bootstrap-server shows Adding/Removing Replicas (not
+                  under-replicated: the replication factor leaves the added
+                  replicas out), reassign --cancel and
+                  kafka-reassign-partitions.sh --cancel (through the
+                  brokers; refused through ZooKeeper) put the original
+                  replicas back and the znode goes.
 
 Frozen brokers are always resumed (kbharness.paused) before a step can fail.
 """

@@ -113,7 +113,8 @@ static int ask_min_isr(admin_t *a, const kc_topic_t *const *topics, int n, int *
     if (!bootstrap) return fail(EXIT_BROKER_ERROR, "no registered broker to ask for min.insync.replicas");
     kcl_options_t o = {bootstrap, admin_remaining_ms(a)};
     if (o.timeout_ms <= 0 || kcl_admin_open(&o, &k, &err) != KCL_OK)
-        rc = o.timeout_ms <= 0 ? admin_wait_failed(a, "asking the brokers for min.insync.replicas") : client_failed(&err);
+        rc = o.timeout_ms <= 0 ? admin_wait_failed(a, "asking the brokers for min.insync.replicas")
+                               : client_failed(&err);
     for (int i = 0; rc == EXIT_OK && i < n; i++) {
         kcl_config_t *c = NULL;
         int n_c = 0;
@@ -206,7 +207,8 @@ static void print_partition_text(const char *topic, const kc_partition_t *p, int
     printf("\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s", topic, id, leader, replicas, isr);
     if (kc_partition_reassigning(p)) {
         char adding[1024], removing[1024];
-        printf("\tAdding Replicas: %s\tRemoving Replicas: %s", int_list_text(p->adding, p->n_adding, adding, sizeof(adding)),
+        printf("\tAdding Replicas: %s\tRemoving Replicas: %s",
+               int_list_text(p->adding, p->n_adding, adding, sizeof(adding)),
                int_list_text(p->removing, p->n_removing, removing, sizeof(removing)));
     }
     if (marked) fputs("\tMarkedForDeletion: true", stdout);
@@ -222,7 +224,8 @@ static void print_topic_text(const admin_t *a, const describe_args_t *d, const k
     if (!d->reports) {
         printf("Topic: %s\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: ", t->name, t->n_partitions,
                t->n_partitions > 0 ? replication_factor(&t->partitions[0]) : 0);
-        for (int i = 0; i < t->n_configs; i++) printf("%s%s=%s", i > 0 ? "," : "", t->configs[i].key, t->configs[i].value);
+        for (int i = 0; i < t->n_configs; i++)
+            printf("%s%s=%s", i > 0 ? "," : "", t->configs[i].key, t->configs[i].value);
         puts(marked ? "\tMarkedForDeletion: true" : "");
     }
     for (int i = 0; !d->with_overrides && i < t->n_partitions; i++)

@@ -131,7 +131,8 @@ static const struct {
     int action;
     uint32_t required, permitted;
 } reassign_rules[] = {
-    {R_VERIFY, BIT(R_JSON_FILE), BIT(R_BOOTSTRAP) | BIT(R_COMMAND_CONFIG) | BIT(R_PRESERVE_THROTTLES) | BIT(R_ZOOKEEPER)},
+    {R_VERIFY, BIT(R_JSON_FILE),
+     BIT(R_BOOTSTRAP) | BIT(R_COMMAND_CONFIG) | BIT(R_PRESERVE_THROTTLES) | BIT(R_ZOOKEEPER)},
     {R_GENERATE, BIT(R_TOPICS_FILE) | BIT(R_BROKER_LIST),
      BIT(R_BOOTSTRAP) | BIT(R_BROKER_LIST) | BIT(R_COMMAND_CONFIG) | BIT(R_DISABLE_RACK_AWARE) | BIT(R_ZOOKEEPER)},
     {R_EXECUTE, BIT(R_JSON_FILE),
@@ -167,7 +168,8 @@ static int check_reassign_args(const reassign_opts_t *o, int *action) {
     /* Kafka throws this past its handler: the message on stderr, exit 1. */
     for (size_t i = 0; !(o->has & BIT(R_BOOTSTRAP)) && i < sizeof(bootstrap_only) / sizeof(bootstrap_only[0]); i++)
         if (o->has & BIT(bootstrap_only[i])) {
-            fprintf(stderr, "You must specify --bootstrap-server when using \"%s\"\n", reassign_spec(bootstrap_only[i]));
+            fprintf(stderr, "You must specify --bootstrap-server when using \"%s\"\n",
+                    reassign_spec(bootstrap_only[i]));
             return KAFKA_EXIT_FAILED;
         }
     return EXIT_OK;

@@ -33,9 +33,10 @@
  * when its broker registers again (a new incarnation gets it even if the
  * old one was sent it, its answer having been lost with the old queue).
  * A topic whose reassignment has a topic znode write in flight waits for
- * that write (reassigning()); a marked topic's reassignments are then
- * abandoned by kb_ctl_reassign.c (Kafka instead makes the deletion wait
- * for them to complete).
+ * that write (reassigning()) before its stops go out; they go at the first
+ * pass after the wait ends (stops_due keeps them asked for).  A marked
+ * topic's reassignments are then abandoned by kb_ctl_reassign.c (Kafka
+ * instead makes the deletion wait for them to complete).
  *
  * Nothing here is persistent but the markers: a new controller (failover
  * mid-deletion) queues the marked topics again and sends the stops again;
@@ -73,6 +74,13 @@ typedef struct del_topic {
     del_replica_t *replicas;
     size_t n_replicas, n_done;
     bool announced;          /* the UpdateMetadata with leader -2 is queued */
+    /* Its stops are to be queued (again) at the next chance: set when it is
+     * queued and by every walk (a broker came back, a stop could not be
+     * queued), cleared only once stop_replicas ran.  A walk asked for
+     * while the deletion waits for a reassignment's write is thus kept for
+     * when the wait ends; a pass-local flag was lost there, and the topic
+     * never got a StopReplica. */
+    bool stops_due;
     /* The znodes are deleted: kept until the view no longer lists the
      * marker, which it reads a moment later, so that the marker still
      * seen meanwhile does not queue the topic again. */
@@ -300,10 +308,12 @@ static void queue_topic(kb_ctl_deletion_t *d, const kc_topic_t *vt) {
             t->n_replicas);
 }
 
-/* Step 1: every broker drops the topic from its cache (leader -2). */
+/* Step 1: every broker drops the topic from its cache (leader -2); its
+ * stops are due. */
 static void announce(kb_ctl_deletion_t *d, del_topic_t *t) {
     for (int32_t p = 0; p < t->n_partitions; p++) kb_ctl_fanout_metadata_changed(d->c->fanout, kb_ctl_key(t->tid, p));
     t->announced = true;
+    t->stops_due = true;
 }
 
 /* Kafka makes a topic whose partitions are being reassigned ineligible for
@@ -311,7 +321,8 @@ static void announce(kb_ctl_deletion_t *d, del_topic_t *t) {
  * reassignments of a topic queued for deletion instead (kb_ctl_reassign.c:
  * the topic gets no LeaderAndIsr any more, so they could not complete);
  * the deletion only waits for a write of theirs in flight to the topic
- * znode, whose read-back brings a reconciliation pass. */
+ * znode, whose read-back brings a reconciliation pass (the stops due are
+ * queued then). */
 static bool reassigning(const kb_ctl_deletion_t *d, const del_topic_t *t) {
     return kb_ctl_reassign_topic_busy(d->c->reassign, t->name);
 }
@@ -374,12 +385,11 @@ static void progress(kb_ctl_deletion_t *d, del_topic_t *t, bool walk) {
         return;
     }
     if (t->znodes) return;
-    if (!t->announced) {
-        announce(d, t);
-        walk = true;
-    }
+    if (!t->announced) announce(d, t);
+    t->stops_due = t->stops_due || walk;
     if (reassigning(d, t)) return;
-    if (walk && t->n_done < t->n_replicas) stop_replicas(d, t);
+    if (t->stops_due && t->n_done < t->n_replicas) stop_replicas(d, t);
+    t->stops_due = false;
     if (t->n_done == t->n_replicas) delete_znodes(d, t);
 }
 

@@ -35,8 +35,10 @@
  * A topic whose reassignment has a topic znode write in flight waits for
  * that write (reassigning()) before its stops go out; they go at the first
  * pass after the wait ends (stops_due keeps them asked for).  A marked
- * topic's reassignments are then abandoned by kb_ctl_reassign.c (Kafka
- * instead makes the deletion wait for them to complete).
+ * topic's reassignments are abandoned by kb_ctl_reassign.c in the pass
+ * that queues it (Kafka instead makes the deletion wait for them to
+ * complete); a replica a landed write of theirs had taken out is stopped
+ * and deleted there.
  *
  * Nothing here is persistent but the markers: a new controller (failover
  * mid-deletion) queues the marked topics again and sends the stops again;
@@ -306,6 +308,7 @@ static void queue_topic(kb_ctl_deletion_t *d, const kc_topic_t *vt) {
     d->topics = t;
     kc_info("controller", "deleting topic %s (%d partition(s), %zu replica(s))", t->name, (int)t->n_partitions,
             t->n_replicas);
+    kb_ctl_reassign_topic_queued(d->c->reassign, vt);
 }
 
 /* Step 1: every broker drops the topic from its cache (leader -2); its

@@ -139,8 +139,12 @@ void kb_ctl_reassign_reset(kb_ctl_reassigner_t *r, bool active);
 void kb_ctl_reassign_visit(kb_ctl_reassigner_t *r, const kc_topic_t *t, int32_t partition);
 /* The end of a reconciliation pass: moves every reassignment that can. */
 void kb_ctl_reassign_reconcile(kb_ctl_reassigner_t *r);
-/* A partition of the topic is being reassigned (deletion waits). */
+/* A write of ours to the topic znode is in flight or not read back yet
+ * (deletion waits). */
 bool kb_ctl_reassign_topic_busy(const kb_ctl_reassigner_t *r, const char *topic);
+/* The topic was queued for deletion: its reassignments are abandoned in
+ * this pass (the records wait for no visit; their /admin entries go). */
+void kb_ctl_reassign_topic_queued(kb_ctl_reassigner_t *r, const kc_topic_t *t);
 
 /* ---- controlled shutdown (kb_ctl_shutdown.c) ---- */
 

@@ -38,7 +38,9 @@
  * topic's reassignments are abandoned by kb_ctl_reassign.c in the pass
  * that queues it (Kafka instead makes the deletion wait for them to
  * complete); a replica a landed write of theirs had taken out is stopped
- * and deleted there.
+ * and deleted there.  Once the znodes are gone the controller forgets the
+ * topic (kb_ctl_forget_topic), so that a topic created again under the
+ * name finds no write of ours to wait for.
  *
  * Nothing here is persistent but the markers: a new controller (failover
  * mid-deletion) queues the marked topics again and sends the stops again;
@@ -358,6 +360,13 @@ static void stop_replicas(kb_ctl_deletion_t *d, del_topic_t *t) {
     t->waiting_logged = down >= 0;
 }
 
+/* The view may list partitions added since the topic was queued (a
+ * CreatePartitions that raced the marker). */
+static void forget(kb_ctl_deletion_t *d, const del_topic_t *t) {
+    const kc_topic_t *vt = kc_view_topic(d->c->b->view, t->name);
+    kb_ctl_forget_topic(d->c, t->name, vt && vt->n_partitions > t->n_partitions ? vt->n_partitions : t->n_partitions);
+}
+
 static void znodes_deleted(int rc, void *arg) {
     del_ctx_t *x = arg;
     kb_ctl_deletion_t *d = x->d;
@@ -367,6 +376,7 @@ static void znodes_deleted(int rc, void *arg) {
         kc_info("controller", "topic %s deleted: its %zu replica(s) deleted their logs, and its znodes are gone",
                 t->name, t->n_replicas);
         t->finished = true;
+        forget(d, t);
     }
     free(x);
 }

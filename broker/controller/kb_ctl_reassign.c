@@ -1148,6 +1148,13 @@ void kb_ctl_reassign_topic_queued(kb_ctl_reassigner_t *r, const kc_topic_t *t) {
     }
 }
 
+void kb_ctl_reassign_topic_gone(kb_ctl_reassigner_t *r, const char *topic) {
+    topic_busy_t **pp = busy_slot(r, topic), *b = *pp;
+    if (!b) return;
+    *pp = b->next;
+    free(b);
+}
+
 bool kb_ctl_reassign_topic_busy(const kb_ctl_reassigner_t *r, const char *topic) {
     const kc_topic_t *t = kc_view_topic(r->c->b->view, topic);
     for (const topic_busy_t *b = r->busy; b && t; b = b->next)

@@ -686,6 +686,10 @@ static void bump(kb_ctl_reassigner_t *r, rec_t *rec, const kc_partition_t *part,
  * listed when it was queued): those are stopped and deleted here.  Its
  * /admin/reassign_partitions entry goes at the next drop (drop_entry). */
 static void abandon(kb_ctl_reassigner_t *r, rec_t *rec) {
+    if (rec->requested || rec->stage == R_LANDING)
+        kc_info("controller", "reassignment of %s-%d abandoned: %s", rec->topic, (int)rec->partition,
+                kb_ctl_delete_queued(r->c->deletion, rec->topic) ? "its topic is being deleted"
+                                                                  : "the partition no longer exists");
     if (rec->stage == R_LANDING) stop_left(r, rec);
     r->drop_again = true;
     rec_free(r, rec, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "The partition does not exist.");

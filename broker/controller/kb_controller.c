@@ -371,6 +371,12 @@ static void create_first_state(kb_controller_t *c, const part_ref_t *ref, const 
     kc_state_create(c->b->zk, ref->topic, ref->partition, &st, c->epoch_zk_version, write_done, w);
 }
 
+void kb_ctl_forget_topic(kb_controller_t *c, const char *topic, int32_t n_partitions) {
+    part_ref_t ref = kb_ctl_part_ref(topic, 0);
+    for (ref.partition = 0; ref.partition < n_partitions && c->n_pending > 0; ref.partition++) pending_remove(c, &ref);
+    kb_ctl_reassign_topic_gone(c->reassign, topic);
+}
+
 bool kb_ctl_state_busy(kb_controller_t *c, const part_ref_t *ref) {
     return c->n_pending > 0 && *pending_slot(c, ref) != NULL;
 }

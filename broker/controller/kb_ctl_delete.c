@@ -33,9 +33,14 @@
  * when its broker registers again (a new incarnation gets it even if the
  * old one was sent it, its answer having been lost with the old queue).
  * A topic whose reassignment has a topic znode write in flight waits for
- * that write (reassigning()); a marked topic's reassignments are then
- * abandoned by kb_ctl_reassign.c (Kafka instead makes the deletion wait
- * for them to complete).
+ * that write (reassigning()) before its stops go out; they go at the first
+ * pass after the wait ends (stops_due keeps them asked for).  A marked
+ * topic's reassignments are abandoned by kb_ctl_reassign.c in the pass
+ * that queues it (Kafka instead makes the deletion wait for them to
+ * complete); a replica a landed write of theirs had taken out is stopped
+ * and deleted there.  Once the znodes are gone the controller forgets the
+ * topic (kb_ctl_forget_topic), so that a topic created again under the
+ * name finds no write of ours to wait for.
  *
  * Nothing here is persistent but the markers: a new controller (failover
  * mid-deletion) queues the marked topics again and sends the stops again;
@@ -73,6 +78,13 @@ typedef struct del_topic {
     del_replica_t *replicas;
     size_t n_replicas, n_done;
     bool announced;          /* the UpdateMetadata with leader -2 is queued */
+    /* Its stops are to be queued (again) at the next chance: set when it is
+     * queued and by every walk (a broker came back, a stop could not be
+     * queued), cleared only once stop_replicas ran.  A walk asked for
+     * while the deletion waits for a reassignment's write is thus kept for
+     * when the wait ends; a pass-local flag was lost there, and the topic
+     * never got a StopReplica. */
+    bool stops_due;
     /* The znodes are deleted: kept until the view no longer lists the
      * marker, which it reads a moment later, so that the marker still
      * seen meanwhile does not queue the topic again. */
@@ -298,12 +310,15 @@ static void queue_topic(kb_ctl_deletion_t *d, const kc_topic_t *vt) {
     d->topics = t;
     kc_info("controller", "deleting topic %s (%d partition(s), %zu replica(s))", t->name, (int)t->n_partitions,
             t->n_replicas);
+    kb_ctl_reassign_topic_queued(d->c->reassign, vt);
 }
 
-/* Step 1: every broker drops the topic from its cache (leader -2). */
+/* Step 1: every broker drops the topic from its cache (leader -2); its
+ * stops are due. */
 static void announce(kb_ctl_deletion_t *d, del_topic_t *t) {
     for (int32_t p = 0; p < t->n_partitions; p++) kb_ctl_fanout_metadata_changed(d->c->fanout, kb_ctl_key(t->tid, p));
     t->announced = true;
+    t->stops_due = true;
 }
 
 /* Kafka makes a topic whose partitions are being reassigned ineligible for
@@ -311,7 +326,8 @@ static void announce(kb_ctl_deletion_t *d, del_topic_t *t) {
  * reassignments of a topic queued for deletion instead (kb_ctl_reassign.c:
  * the topic gets no LeaderAndIsr any more, so they could not complete);
  * the deletion only waits for a write of theirs in flight to the topic
- * znode, whose read-back brings a reconciliation pass. */
+ * znode, whose read-back brings a reconciliation pass (the stops due are
+ * queued then). */
 static bool reassigning(const kb_ctl_deletion_t *d, const del_topic_t *t) {
     return kb_ctl_reassign_topic_busy(d->c->reassign, t->name);
 }
@@ -344,6 +360,13 @@ static void stop_replicas(kb_ctl_deletion_t *d, del_topic_t *t) {
     t->waiting_logged = down >= 0;
 }
 
+/* The view may list partitions added since the topic was queued (a
+ * CreatePartitions that raced the marker). */
+static void forget(kb_ctl_deletion_t *d, const del_topic_t *t) {
+    const kc_topic_t *vt = kc_view_topic(d->c->b->view, t->name);
+    kb_ctl_forget_topic(d->c, t->name, vt && vt->n_partitions > t->n_partitions ? vt->n_partitions : t->n_partitions);
+}
+
 static void znodes_deleted(int rc, void *arg) {
     del_ctx_t *x = arg;
     kb_ctl_deletion_t *d = x->d;
@@ -353,6 +376,7 @@ static void znodes_deleted(int rc, void *arg) {
         kc_info("controller", "topic %s deleted: its %zu replica(s) deleted their logs, and its znodes are gone",
                 t->name, t->n_replicas);
         t->finished = true;
+        forget(d, t);
     }
     free(x);
 }
@@ -374,12 +398,11 @@ static void progress(kb_ctl_deletion_t *d, del_topic_t *t, bool walk) {
         return;
     }
     if (t->znodes) return;
-    if (!t->announced) {
-        announce(d, t);
-        walk = true;
-    }
+    if (!t->announced) announce(d, t);
+    t->stops_due = t->stops_due || walk;
     if (reassigning(d, t)) return;
-    if (walk && t->n_done < t->n_replicas) stop_replicas(d, t);
+    if (t->stops_due && t->n_done < t->n_replicas) stop_replicas(d, t);
+    t->stops_due = false;
     if (t->n_done == t->n_replicas) delete_znodes(d, t);
 }
 

@@ -101,6 +101,15 @@ typedef struct write_ctx kb_ctl_write_t;
 kb_ctl_write_t *kb_ctl_write_begin(kb_controller_t *c, const part_ref_t *ref, int32_t next_version);
 void kb_ctl_write_done(int rc, kb_ctl_write_t *w);
 
+/* The topic's znodes are gone (its deletion completed): what this
+ * controller still holds for its first n_partitions partitions is
+ * forgotten, as Kafka's controller removes a deleted topic from its
+ * context.  A state write of ours the view had not read back would never
+ * be (ZooKeeper answers writes in order, so none is still in flight), and
+ * its entry would keep a topic created again under the name busy for
+ * good. */
+void kb_ctl_forget_topic(kb_controller_t *c, const char *topic, int32_t n_partitions);
+
 /* ---- topic deletion (kb_ctl_delete.c) ---- */
 
 typedef struct kb_ctl_deletion kb_ctl_deletion_t;
@@ -139,8 +148,16 @@ void kb_ctl_reassign_reset(kb_ctl_reassigner_t *r, bool active);
 void kb_ctl_reassign_visit(kb_ctl_reassigner_t *r, const kc_topic_t *t, int32_t partition);
 /* The end of a reconciliation pass: moves every reassignment that can. */
 void kb_ctl_reassign_reconcile(kb_ctl_reassigner_t *r);
-/* A partition of the topic is being reassigned (deletion waits). */
+/* A write of ours to the topic znode is in flight or not read back yet
+ * (deletion waits). */
 bool kb_ctl_reassign_topic_busy(const kb_ctl_reassigner_t *r, const char *topic);
+/* The topic was queued for deletion: its reassignments are abandoned in
+ * this pass (the records wait for no visit; their /admin entries go). */
+void kb_ctl_reassign_topic_queued(kb_ctl_reassigner_t *r, const kc_topic_t *t);
+/* The topic's znodes are gone: the record of our last write to its topic
+ * znode goes too (a topic created again under the name starts at version
+ * 0, below the version that record would wait for). */
+void kb_ctl_reassign_topic_gone(kb_ctl_reassigner_t *r, const char *topic);
 
 /* ---- controlled shutdown (kb_ctl_shutdown.c) ---- */
 

@@ -59,6 +59,13 @@
  * what changed and is decided again; other failures are retried after
  * RETRY_MS.
  *
+ * A topic queued for deletion abandons its reassignments in the pass that
+ * queues it (abandon(): Kafka instead makes the deletion wait for them):
+ * each record is freed, its API request answered 3, its
+ * /admin/reassign_partitions entry dropped, and the replicas a landed
+ * write of it removed are stopped and deleted.  The topic znode keeps
+ * its adding and removing lists until the deletion removes it.
+ *
  * Partitions move independently: each has its record, and records are
  * visited from a to-do list filled by the reconciliation's visits (a
  * state or assignment change), by requests and by answers.  Costs follow
@@ -673,11 +680,26 @@ static void bump(kb_ctl_reassigner_t *r, rec_t *rec, const kc_partition_t *part,
             (int)next.leader_epoch);
 }
 
+/* The partition is gone or its topic is queued for deletion: its
+ * reassignment is abandoned.  A write of it that landed has taken replicas
+ * out of the assignment the deletion may have read (it stops the replicas
+ * listed when it was queued): those are stopped and deleted here.  Its
+ * /admin/reassign_partitions entry goes at the next drop (drop_entry). */
+static void abandon(kb_ctl_reassigner_t *r, rec_t *rec) {
+    if (rec->requested || rec->stage == R_LANDING)
+        kc_info("controller", "reassignment of %s-%d abandoned: %s", rec->topic, (int)rec->partition,
+                kb_ctl_delete_queued(r->c->deletion, rec->topic) ? "its topic is being deleted"
+                                                                  : "the partition no longer exists");
+    if (rec->stage == R_LANDING) stop_left(r, rec);
+    r->drop_again = true;
+    rec_free(r, rec, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "The partition does not exist.");
+}
+
 static void step(kb_ctl_reassigner_t *r, rec_t *rec) {
     const kc_topic_t *t = kc_view_topic(r->c->b->view, rec->topic);
     if (rec->stage == R_WRITING) return;
     if (!t || rec->partition >= t->n_partitions || kb_ctl_delete_queued(r->c->deletion, rec->topic)) {
-        rec_free(r, rec, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "The partition does not exist.");
+        abandon(r, rec);
         return;
     }
     const kc_partition_t *part = &t->partitions[rec->partition];
@@ -1121,6 +1143,20 @@ void kb_ctl_reassign_reconcile(kb_ctl_reassigner_t *r) {
     }
     if (r->c->active) flush_batch(r);
     if (r->c->active) drop_start(r);
+}
+
+void kb_ctl_reassign_topic_queued(kb_ctl_reassigner_t *r, const kc_topic_t *t) {
+    for (int32_t p = 0; r->n_recs > 0 && p < t->n_partitions; p++) {
+        rec_t *rec = rec_find(r, t->name, p);
+        if (rec) rec_todo(r, rec);
+    }
+}
+
+void kb_ctl_reassign_topic_gone(kb_ctl_reassigner_t *r, const char *topic) {
+    topic_busy_t **pp = busy_slot(r, topic), *b = *pp;
+    if (!b) return;
+    *pp = b->next;
+    free(b);
 }
 
 bool kb_ctl_reassign_topic_busy(const kb_ctl_reassigner_t *r, const char *topic) {

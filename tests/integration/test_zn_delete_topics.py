@@ -18,6 +18,15 @@ logs leave the disk within the scenario):
     unknown topic, 41 from a broker that is not the controller, 7 for
     timeout_ms 0 (the deletion goes on), and the flexible v4 encoding; a
     name given twice is answered twice, as Kafka 2.6 answers it;
+  * deletions race the other admin requests: DeleteTopics of 40 topics
+    released together with AlterPartitionReassignments of them (or with
+    /admin/reassign_partitions naming them all, or with ElectLeaders,
+    CreatePartitions and AlterPartitionReassignments at once): every
+    deletion completes (znodes, markers, every broker's dirs, the
+    request's entries), and the names, created again, reassign and delete
+    like new ones (the controller kept nothing of the old topics); a topic
+    deleted while its reassignment waits for a frozen broker leaves nothing
+    in /admin/reassign_partitions;
   * a second cluster (its own chroot) runs with delete.topic.enable=false:
     DeleteTopics is refused (73 from v3, 42 before) and writes nothing, and
     a marker kbroker-admin writes is removed by the controller, the topic
@@ -37,6 +46,7 @@ from pathlib import Path
 
 import pytest
 
+import kafkawire as kw
 import kbharness as h
 
 BROKERS = [1, 2, 3]
@@ -342,6 +352,203 @@ def test_a_name_given_twice_is_answered_twice_as_kafka_does(cluster):
     assert got == [("twice", NONE), ("twice", NONE), ("never", UNKNOWN_TOPIC), ("never", UNKNOWN_TOPIC)], got
     wait_deleted_everywhere(cluster, "twice")
     assert delete_topics(other_broker(cluster, ctl.id), ["x", "x"]) == [("x", NOT_CONTROLLER), ("x", NOT_CONTROLLER)]
+
+
+# -- deletion racing the other admin requests --------------------------------------
+
+RACE_TOPICS = 40
+MOVES = {0: [3, 1], 1: [1, 3]}  # each raced topic's reassignment: broker 3 in, broker 2 out
+ELECT_PREFERRED, CREATE_PARTITIONS = 43, 37
+
+
+def alter_reassignments(broker, topic, moves):
+    """AlterPartitionReassignments v0 for {partition: [replicas]}: its error
+    codes by partition."""
+    s = h.connect(broker.port, timeout=TIMEOUT_S + 15)
+    try:
+        body = kw.alter_reassignments_body([(topic, sorted(moves.items()))], timeout_ms=TIMEOUT_S * 1000)
+        s.sendall(h.kafka_request(kw.ALTER_PARTITION_REASSIGNMENTS, 0, 7, body, flexible_header=True))
+        _, _, parts = kw.parse_alter_reassignments_response(h.recv_frame(s))
+        return {p: e for (_, p), (e, _) in parts.items()}
+    finally:
+        s.close()
+
+
+def elect_preferred(broker, topic):
+    """ElectLeaders v1 (preferred) for partitions 0 and 1: the top-level code."""
+    frame = h.kafka_call(broker, ELECT_PREFERRED, 1, kw.elect_leaders_body({topic: [0, 1]}, timeout_ms=5000),
+                         timeout=TIMEOUT_S)
+    return kw.parse_elect_leaders_response(frame)[0]
+
+
+def grow_to_six(broker, topic):
+    """CreatePartitions v1 to 6 partitions: the frame's size (its answer may
+    be any of Kafka's for a topic deleted meanwhile)."""
+    body = (struct.pack(">i", 1) + struct.pack(">h", len(topic)) + topic.encode() + struct.pack(">ii", 6, -1)
+            + struct.pack(">i?", 5000, False))
+    return len(h.kafka_call(broker, CREATE_PARTITIONS, 1, body, timeout=TIMEOUT_S))
+
+
+def create_topics_at_once(cluster, names, assignment):
+    """CreateTopics for every name in one request (librdkafka's AdminClient),
+    then every partition's full ISR."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap()})
+    futures = admin.create_topics([NewTopic(n, num_partitions=len(assignment), replica_assignment=assignment)
+                                   for n in names], operation_timeout=TIMEOUT_S, request_timeout=TIMEOUT_S + 15)
+    for f in futures.values():
+        f.result(timeout=TIMEOUT_S + 30)
+    for n in names:
+        h.wait_full_isr(cluster, n, TIMEOUT_S)
+
+
+def create_race_topics(cluster, prefix):
+    names = [f"{prefix}{i}" for i in range(RACE_TOPICS)]
+    with h.step(f"create {RACE_TOPICS} topics {prefix}0..{prefix}{RACE_TOPICS - 1} (2 partitions, RF 2, "
+                "on brokers 1 and 2) and wait for their full ISRs"):
+        create_topics_at_once(cluster, names, [[1, 2], [2, 1]])
+    return names
+
+
+def at_once(calls):
+    """Runs every (key, fn) in a thread of its own, all released together;
+    {key: fn's result}.  Every call must be answered."""
+    results, gate = {}, threading.Barrier(len(calls))
+
+    def run(key, fn):
+        gate.wait(TIMEOUT_S)
+        try:
+            results[key] = fn()
+        except Exception as e:  # noqa: BLE001 - reported below
+            results[key] = e
+    threads = [threading.Thread(target=run, args=c, daemon=True) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT_S + 60)
+    assert not any(t.is_alive() for t in threads), "a request was never answered"
+    errors = {k: v for k, v in results.items() if isinstance(v, Exception)}
+    assert not errors, errors
+    return results
+
+
+def wait_all_deleted(cluster, names):
+    """Every topic's znodes (topic, config, marker) and every broker's dirs of
+    it gone, and nothing left in /admin/reassign_partitions."""
+    def gone():
+        if any(znodes_left(cluster, n) for n in names):
+            return None
+        dirs = [d for b in cluster.brokers.values() for n in names for d in partition_dirs(b, n)]
+        return not dirs and cluster.get("/admin/reassign_partitions") is None
+    with h.step(f"wait until the {len(names)} topics are gone (znodes, markers, every broker's dirs) and "
+                "/admin/reassign_partitions too"):
+        try:
+            h.wait_until(gone, TIMEOUT_S, "every raced topic to be deleted")
+        except h.Timeout:
+            stuck = {n: znodes_left(cluster, n) for n in names if znodes_left(cluster, n)}
+            dirs = {b.id: [d for n in names for d in partition_dirs(b, n)] for b in cluster.brokers.values()}
+            request = cluster.get_json("/admin/reassign_partitions")
+            raise AssertionError(f"{len(stuck)} of {len(names)} deletions never completed: {stuck}; dirs left: "
+                                 f"{dirs}; /admin/reassign_partitions: {request and request[0]}") from None
+
+
+def names_work_again(cluster, names):
+    """The names, created again, reassign and delete: the controller kept
+    nothing of the topics deleted under them."""
+    with h.step(f"the {len(names)} names created again (1 partition on brokers 1, 2)"):
+        create_topics_at_once(cluster, names, [[1, 2]])
+    ctl = controller_broker(cluster)
+    with h.step("each moves to brokers [3, 1] (AlterPartitionReassignments) and completes"):
+        for n in names:
+            assert alter_reassignments(ctl, n, {0: [3, 1]}) == {0: NONE}, n
+        for n in names:
+            h.wait_until(lambda n=n: cluster.topic(n)["partitions"]["0"] == [3, 1] and
+                         not cluster.topic(n)["adding_replicas"] and not cluster.topic(n)["removing_replicas"],
+                         TIMEOUT_S, f"{n}-0 to move to [3, 1]")
+    with h.step("and each is deleted again (DeleteTopics)"):
+        got = at_once([(n, lambda n=n: delete_topics(ctl, [n], timeout_ms=TIMEOUT_S * 1000)) for n in names])
+        assert got == {n: [(n, NONE)] for n in names}, got
+    wait_all_deleted(cluster, names)
+
+
+def test_deletions_racing_reassignments_all_complete(cluster):
+    """AlterPartitionReassignments and DeleteTopics of the same 40 topics at
+    once: every deletion completes (a topic queued for deletion abandons its
+    reassignments; the deletion waits only for a topic znode write in
+    flight), every replica's dir goes, and the names work again."""
+    names = create_race_topics(cluster, "race-ra-")
+    ctl = controller_broker(cluster)
+    calls = [(("ra", n), lambda n=n: alter_reassignments(ctl, n, MOVES)) for n in names]
+    calls += [(("dt", n), lambda n=n: delete_topics(ctl, [n])) for n in names]
+    with h.step(f"{len(names)} AlterPartitionReassignments ({MOVES}) and {len(names)} DeleteTopics, each in "
+                "a thread, released together"):
+        got = at_once(calls)
+    wait_all_deleted(cluster, names)
+    for n in names:
+        # 7 is Kafka's answer when timeout_ms passes first; it may not here.
+        assert got[("dt", n)] == [(n, NONE)], got[("dt", n)]
+        assert set(got[("ra", n)].values()) <= {NONE, UNKNOWN_TOPIC}, got[("ra", n)]
+    names_work_again(cluster, names)
+
+
+def test_deletions_racing_a_reassign_partitions_request_all_complete(cluster):
+    """What kafka-reassign-partitions.sh writes, /admin/reassign_partitions
+    for all 40 topics, and DeleteTopics of each at the same moment: every
+    deletion completes and the request's entries go with the topics."""
+    names = create_race_topics(cluster, "race-zk-")
+    ctl = controller_broker(cluster)
+    plan = json.dumps({"version": 1, "partitions": [{"topic": n, "partition": p, "replicas": r}
+                                                    for n in names for p, r in MOVES.items()]}).encode()
+    calls = [("znode", lambda: cluster.zk.create("/admin/reassign_partitions", plan))]
+    calls += [(n, lambda n=n: delete_topics(ctl, [n])) for n in names]
+    with h.step(f"/admin/reassign_partitions ({MOVES} for each) and {len(names)} DeleteTopics, released together"):
+        got = at_once(calls)
+    wait_all_deleted(cluster, names)
+    assert all(got[n] == [(n, NONE)] for n in names), got
+
+
+def test_deletions_racing_elections_new_partitions_and_reassignments_all_complete(cluster):
+    """DeleteTopics of 40 topics while ElectLeaders, CreatePartitions (to 6)
+    and AlterPartitionReassignments name them: every deletion completes,
+    every request is answered, and the names work again."""
+    names = create_race_topics(cluster, "race-mix-")
+    ctl = controller_broker(cluster)
+    ops = {"el": elect_preferred, "cp": grow_to_six, "ra": lambda b, n: alter_reassignments(b, n, MOVES),
+           "dt": lambda b, n: delete_topics(b, [n])}
+    calls = [((o, n), lambda o=o, n=n: ops[o](ctl, n)) for n in names for o in ops]
+    with h.step(f"ElectLeaders, CreatePartitions, AlterPartitionReassignments and DeleteTopics of each of "
+                f"{len(names)} topics, each in a thread, released together"):
+        got = at_once(calls)
+    wait_all_deleted(cluster, names)
+    assert all(got[("dt", n)] == [(n, NONE)] for n in names), got
+    names_work_again(cluster, names)
+
+
+def test_deleting_a_topic_mid_reassignment_clears_the_reassign_request(cluster):
+    """kafka-reassign-partitions.sh's request moves a topic to a broker that
+    cannot catch up (frozen), then the topic is deleted: the reassignment is
+    abandoned, the deletion completes, and /admin/reassign_partitions loses
+    the topic's entries (it is deleted with its last one), so that the next
+    --execute is not refused for good."""
+    ctl = controller_broker(cluster)
+    add = next(b for b in cluster.brokers.values() if b.id != ctl.id)
+    o1, o2 = [i for i in BROKERS if i != add.id]
+    topic = "mid-move"
+    with h.step(f"create {topic} on brokers {o1} and {o2}"):
+        create_topics_at_once(cluster, [topic], [[o1, o2], [o2, o1]])
+    plan = json.dumps({"version": 1, "partitions": [{"topic": topic, "partition": 0, "replicas": [add.id, o1]},
+                                                    {"topic": topic, "partition": 1, "replicas": [o1, add.id]}]})
+    # Frozen for well under a session (the 2 s default): should it expire
+    # all the same, the broker registers again and the deletion waits for
+    # it, with the same end.
+    with h.paused(add):
+        with h.step(f"broker {add.id} frozen: /admin/reassign_partitions moves {topic} onto it; the move starts"):
+            cluster.zk.create("/admin/reassign_partitions", plan.encode())
+            h.wait_until(lambda: cluster.topic(topic)["adding_replicas"] == {"0": [add.id], "1": [add.id]}, TIMEOUT_S,
+                         f"the reassignment of {topic} to start")
+        with h.step(f"DeleteTopics {topic} (timeout_ms 0: answered 7 at once, the deletion goes on)"):
+            assert delete_topics(ctl, [topic], timeout_ms=0) == [(topic, REQUEST_TIMED_OUT)]
+    wait_all_deleted(cluster, [topic])
 
 
 # -- delete.topic.enable=false ----------------------------------------------------

@@ -64,8 +64,7 @@ static int deletion_state(admin_t *a, const char *topic) {
 static int wait_until_gone(admin_t *a, const char *topic) {
     for (;;) {
         a->view_changed = 0; /* before the read: a change during it wakes the wait below at once */
-        bool listed = kc_view_topic(a->view, topic) || kc_view_topic_marked(a->view, topic);
-        int rc = listed ? deletion_state(a, topic) : KC_NONODE;
+        int rc = deletion_state(a, topic); /* also for a topic no view can read */
         if (rc == KC_NONODE) {
             printf("Topic %s is deleted.\n", topic);
             return EXIT_OK;
@@ -87,7 +86,9 @@ int cmd_delete_topic(admin_t *a, int argc, char **argv) {
     int rc = parse_options(argc, argv, &topic, &wait);
     if (rc == EXIT_OK) rc = admin_load_view(a);
     if (rc != EXIT_OK) return rc;
-    if (!kc_view_topic(a->view, topic)) return fail(EXIT_NO_TOPIC, "topic '%s' does not exist", topic);
+    /* Not the view: ZooKeeper decides (a topic whose znode no view can
+     * read must be deletable too; kc_topic_mark_deletion answers KC_NONODE
+     * for a topic that does not exist). */
     if (kc_topic_is_internal(topic))
         return fail(EXIT_USAGE, "Topic %s is a kafka internal topic and is not allowed to be marked for deletion.",
                     topic);

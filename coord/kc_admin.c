@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/kc_log.h"
+#include "coord/kc_json.h"
 #include "coord/kc_paths.h"
 
 #define PATH_LEN 512
@@ -296,10 +297,22 @@ static void unmark_start(del_op_t *op) {
     step_start(op, kc_path_delete_topic(path, sizeof(path), op->topic), false);
 }
 
-static void absence_checked(int rc, const struct Stat *st, const void *data) {
+/* The topic znode as read: gone (the marker goes), readable (the view has
+ * not read it yet: KC_EXISTS), or there but unreadable (KC_INVALID: no
+ * broker's view holds it, so the caller may delete it outright). */
+static void topic_read(int rc, const char *value, int len, const struct Stat *st, const void *data) {
     del_op_t *op = (del_op_t *)data;
-    if (rc == ZNONODE) unmark_start(op);
-    else del_finish(op, rc == ZOK ? KC_EXISTS : kc_from_zrc(rc));
+    kc_topic_t t = {0};
+    if (rc == ZNONODE) {
+        unmark_start(op);
+        return;
+    }
+    if (rc == ZOK && (!value || len <= 0 || kc_json_topic_decode(value, (size_t)len, &t) < 0)) {
+        del_finish(op, KC_INVALID);
+        return;
+    }
+    kc_topic_clear(&t);
+    del_finish(op, rc == ZOK ? KC_EXISTS : kc_from_zrc(rc));
 }
 
 void kc_topic_unmark_deletion(kc_session_t *s, const char *topic, int32_t epoch_zk_version, bool only_if_absent,
@@ -312,8 +325,7 @@ void kc_topic_unmark_deletion(kc_session_t *s, const char *topic, int32_t epoch_
         return;
     }
     zhandle_t *zh = kc_session_handle(s);
-    int rc = zh ? zoo_aexists(zh, kc_path_topic(path, sizeof(path), topic), 0, absence_checked, op)
-                : ZCONNECTIONLOSS;
-    if (rc != ZOK) absence_checked(rc, NULL, op);
+    int rc = zh ? zoo_aget(zh, kc_path_topic(path, sizeof(path), topic), 0, topic_read, op) : ZCONNECTIONLOSS;
+    if (rc != ZOK) topic_read(rc, NULL, 0, NULL, op);
     kc_session_kick(s);
 }

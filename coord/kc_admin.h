@@ -35,8 +35,10 @@ void kc_topic_deletion_state(kc_session_t *s, const char *topic, kc_done_fn done
  * exist, or delete.topic.enable is false): a multi of the check of
  * /controller_epoch at epoch_zk_version and the marker's deletion.  With
  * only_if_absent, /brokers/topics/T is read first, and done gets KC_EXISTS
- * (nothing deleted) when it exists.  done gets KC_OK (also when the marker
- * was gone already), KC_FENCED, or another KC_* code. */
+ * (nothing deleted) when it exists and is a readable assignment, KC_INVALID
+ * (nothing deleted) when it exists but is not (no broker acts on it: the
+ * caller deletes it with kc_topic_delete_znodes).  done gets KC_OK (also
+ * when the marker was gone already), KC_FENCED, or another KC_* code. */
 void kc_topic_unmark_deletion(kc_session_t *s, const char *topic, int32_t epoch_zk_version, bool only_if_absent,
                               kc_done_fn done, void *arg);
 

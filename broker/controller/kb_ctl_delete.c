@@ -11,7 +11,11 @@
  * that does not exist is removed (after ZooKeeper confirms the topic znode
  * is absent: the view may list a new topic's marker before its assignment),
  * and so is every marker while delete.topic.enable is false; both are
- * logged.  Any other marked topic is queued, and from then on:
+ * logged.  A marked topic whose znode exists but is no readable assignment
+ * (no view lists it, so no broker hosts it) has its znodes and marker
+ * deleted at once.  A step of these that fails is tried again after
+ * RETRY_MS, never at once.  Any other marked topic is queued, and from
+ * then on:
  *
  *   1. it is "being deleted": the controller elects nothing for it and
  *      sends no LeaderAndIsr for it, and every UpdateMetadata carries its
@@ -94,9 +98,17 @@ typedef struct del_topic {
     char name[];
 } del_topic_t;
 
-/* A marker being removed (the topic does not exist, or deletion is off). */
+/* A marker being removed (the topic does not exist, or deletion is off),
+ * or the znodes of a marked topic whose assignment is unreadable (no view
+ * holds it, so no broker hosts it).  While the entry lives, the marker is
+ * not followed again: a failed step parks it until the retry timer (so a
+ * marker that cannot be removed costs one attempt and one line a
+ * RETRY_MS, never a loop), a finished one stays until the view no longer
+ * lists the marker. */
 typedef struct unmarking {
     struct unmarking *next;
+    bool parked;   /* a step failed or must be repeated: dropped by retry_cb */
+    bool done;     /* the marker is gone: dropped once the view agrees */
     char name[];
 } unmarking_t;
 
@@ -114,6 +126,7 @@ struct kb_ctl_deletion {
 typedef struct del_ctx {
     kb_ctl_deletion_t *d;
     uint64_t role;
+    bool absent;  /* an unmark that checked the topic is absent */
     char name[];
 } del_ctx_t;
 
@@ -177,9 +190,24 @@ static del_topic_t *topic_new(kb_ctl_deletion_t *d, const kc_topic_t *vt) {
 
 /* ---- lifetime ---- */
 
+static void unmarking_drop_if(kb_ctl_deletion_t *d, bool (*drop)(const kb_ctl_deletion_t *, const unmarking_t *)) {
+    for (unmarking_t **pp = &d->unmarking; *pp;) {
+        unmarking_t *u = *pp;
+        if (drop(d, u)) {
+            *pp = u->next;
+            free(u);
+        } else {
+            pp = &u->next;
+        }
+    }
+}
+
+static bool is_parked(const kb_ctl_deletion_t *d, const unmarking_t *u) { return u->parked; }
+
 static void retry_cb(evutil_socket_t fd, short what, void *arg) {
     kb_ctl_deletion_t *d = arg;
     d->walk = true; /* a stop that could not be queued is queued again */
+    unmarking_drop_if(d, is_parked); /* their markers are followed again */
     if (d->c->active) kb_ctl_schedule_reconcile(d->c);
 }
 
@@ -230,6 +258,7 @@ static del_ctx_t *ctx_new(kb_ctl_deletion_t *d, const char *name) {
     if (!x) return NULL;
     x->d = d;
     x->role = d->role;
+    x->absent = false;
     memcpy(x->name, name, n);
     return x;
 }
@@ -252,30 +281,59 @@ static bool step_settled(del_ctx_t *x, int rc, const char *what) {
 
 /* ---- markers the controller does not act on ---- */
 
-static bool unmarking(const kb_ctl_deletion_t *d, const char *name) {
-    for (const unmarking_t *u = d->unmarking; u; u = u->next)
-        if (strcmp(u->name, name) == 0) return true;
-    return false;
+static unmarking_t *unmarking(const kb_ctl_deletion_t *d, const char *name) {
+    for (unmarking_t *u = d->unmarking; u; u = u->next)
+        if (strcmp(u->name, name) == 0) return u;
+    return NULL;
 }
 
-static void unmarking_drop(kb_ctl_deletion_t *d, const char *name) {
-    for (unmarking_t **pp = &d->unmarking; *pp; pp = &(*pp)->next)
-        if (strcmp((*pp)->name, name) == 0) {
-            unmarking_t *u = *pp;
-            *pp = u->next;
-            free(u);
-            return;
-        }
+static bool is_settled(const kb_ctl_deletion_t *d, const unmarking_t *u) {
+    return u->done && !kc_view_topic_marked(d->c->b->view, u->name);
+}
+
+/* Ends x's entry: done, or parked until the retry timer. */
+static void unmarking_end(del_ctx_t *x, bool done) {
+    unmarking_t *u = x->role == x->d->role ? unmarking(x->d, x->name) : NULL;
+    if (!u) return;
+    u->done = done;
+    u->parked = !done;
+    if (!done) retry_later(x->d);
+}
+
+static void unreadable_deleted(int rc, void *arg) {
+    del_ctx_t *x = arg;
+    if (step_settled(x, rc, "deleting the znodes of unreadable topic")) unmarking_end(x, rc == KC_OK);
+    free(x);
+}
+
+/* The marked topic's znode exists but no view can read it, so no broker
+ * hosts a replica of it (brokers ignore an unreadable assignment) and
+ * nothing but its znodes is left to delete. */
+static void delete_unreadable(del_ctx_t *x) {
+    kb_ctl_deletion_t *d = x->d;
+    kc_warn("controller", "topic %s is marked for deletion and its assignment /brokers/topics/%s is unreadable: "
+            "deleting its znodes and the marker", x->name, x->name);
+    kc_topic_delete_znodes(d->c->b->zk, x->name, d->c->epoch_zk_version, unreadable_deleted, x);
 }
 
 static void unmarked(int rc, void *arg) {
     del_ctx_t *x = arg;
-    /* KC_EXISTS: the topic exists after all (the view had not read it
-     * yet); the next pass queues its deletion. */
-    if (x->role == x->d->role) unmarking_drop(x->d, x->name);
-    if (rc == KC_EXISTS) kb_ctl_schedule_reconcile(x->d->c);
-    else if (step_settled(x, rc, "removing the deletion marker of topic") && rc == KC_OK)
+    bool current = x->role == x->d->role && x->d->c->active;
+    if (current && rc == KC_INVALID) {
+        delete_unreadable(x); /* takes x */
+        return;
+    }
+    /* KC_EXISTS: the topic exists after all, readable (the view had not
+     * read it yet): the marker is followed again after RETRY_MS, by when
+     * the view normally lists it and the pass queues its deletion. */
+    if (current && rc == KC_EXISTS)
+        kc_debug("controller", "topic %s exists though the view does not list it yet; its marker is looked at "
+                 "again in %d ms", x->name, RETRY_MS);
+    else if (step_settled(x, rc, "removing the deletion marker of topic") && rc == KC_OK && x->absent)
+        kc_warn("controller", "ignored the deletion of topic %s, which does not exist: removed its marker", x->name);
+    else if (rc == KC_OK && current)
         kc_info("controller", "removed the deletion marker /admin/delete_topics/%s", x->name);
+    unmarking_end(x, rc == KC_OK);
     free(x);
 }
 
@@ -292,6 +350,8 @@ static void unmark(kb_ctl_deletion_t *d, const char *name, bool only_if_absent) 
         return;
     }
     memcpy(u->name, name, n);
+    u->parked = u->done = false;
+    x->absent = only_if_absent;
     u->next = d->unmarking;
     d->unmarking = u;
     kc_topic_unmark_deletion(d->c->b->zk, name, d->c->epoch_zk_version, only_if_absent, unmarked, x);
@@ -434,8 +494,7 @@ static void follow_marker(kb_ctl_deletion_t *d, const char *name) {
                 "marker, the topic stays", name);
         unmark(d, name, false);
     } else if (!vt) {
-        kc_warn("controller", "ignoring the deletion of topic %s, which does not exist: removing its marker", name);
-        unmark(d, name, true);
+        unmark(d, name, true); /* logs once the marker is gone, or deletes an unreadable topic */
     } else {
         queue_topic(d, vt);
     }
@@ -443,6 +502,7 @@ static void follow_marker(kb_ctl_deletion_t *d, const char *name) {
 
 void kb_ctl_delete_follow_markers(kb_ctl_deletion_t *d) {
     const kc_view_t *v = d->c->b->view;
+    unmarking_drop_if(d, is_settled);
     for (int i = 0; i < kc_view_marked_count(v) && d->c->active; i++) follow_marker(d, kc_view_marked_at(v, i));
 }
 

@@ -35,7 +35,11 @@ logs leave the disk within the scenario):
     deterministic by a replica's broker being down: the deletion waits for
     it, the new controller takes it over and finishes it once the broker is
     back, and a broker restarted with a leftover -delete dir removes it
-    before loading its logs.
+    before loading its logs;
+  * a topic whose /brokers/topics/T is no readable assignment (every broker
+    ignores it) and which is marked, by a znode written directly or by
+    `kbroker-admin delete-topic`, has its znodes and marker deleted by the
+    controller, which logs it a few times at most (it once looped on it).
 """
 import json
 import re
@@ -642,3 +646,54 @@ def test_a_leftover_delete_dir_is_removed_at_start(cluster):
         b.wait_registered(TIMEOUT_S, newer_than=old[1].czxid if old else None)
     assert not left.exists()
     assert f"deleted {left}" in b.process.log_text()
+
+
+# -- a marked topic whose assignment no broker can read ------------------------------
+
+def controller_lines_about(cluster, topic):
+    """Every controller line any broker logged about topic."""
+    return [ln for b in cluster.brokers.values() for ln in b.process.log_text().splitlines()
+            if "controller:" in ln and topic in ln]
+
+
+def write_unreadable_topic(cluster, topic):
+    """/brokers/topics/T that is no JSON (brokers ignore it), with a
+    partition state under it and a config, as a broken tool might leave."""
+    cluster.zk.create(f"/brokers/topics/{topic}", b"{")
+    cluster.zk.create(f"/brokers/topics/{topic}/partitions/0/state",
+                      b'{"controller_epoch":1,"leader":1,"version":1,"leader_epoch":0,"isr":[1]}',
+                      makepath=True)
+    cluster.zk.create(f"/config/topics/{topic}", b'{"version":1,"config":{}}', makepath=True)
+
+
+def test_a_marked_unreadable_topic_is_deleted_once(cluster):
+    topic = "unreadable-marked"
+    with h.step(f"write an unreadable /brokers/topics/{topic}, then its deletion marker"):
+        write_unreadable_topic(cluster, topic)
+        h.wait_until(lambda: all(f"unreadable assignment of topic {topic}" in b.process.log_text()
+                                 for b in cluster.brokers.values()) or None,
+                     TIMEOUT_S, "every broker to have read (and ignored) the topic znode")
+        cluster.zk.create(f"/admin/delete_topics/{topic}", b"")
+    with h.step("the controller deletes its znodes and the marker, logging it a bounded number of times"):
+        h.wait_until(lambda: not znodes_left(cluster, topic) or None, TIMEOUT_S,
+                     f"the znodes of {topic} and its marker to be gone")
+    lines = controller_lines_about(cluster, topic)
+    assert 1 <= len(lines) <= 3, lines
+    with h.step("the name can be created again and works"):
+        cluster.create_topic(topic, partitions=1, rf=1)
+        assert cluster.topic(topic) is not None
+
+
+def test_kbroker_admin_deletes_an_unreadable_topic(cluster):
+    topic = "unreadable-admin"
+    write_unreadable_topic(cluster, topic)
+    with h.step("kbroker-admin delete-topic --wait marks it (the view does not list it) and sees it gone"):
+        r = cluster.admin("delete-topic", "--topic", topic, "--wait", "--timeout", TIMEOUT_S, timeout=TIMEOUT_S + 30)
+    assert r.returncode == 0, r
+    assert r.stdout.startswith(f"Topic {topic} is marked for deletion.\n"), r
+    assert not znodes_left(cluster, topic)
+    lines = controller_lines_about(cluster, topic)
+    assert 1 <= len(lines) <= 3, lines
+    with h.step("a topic that does not exist at all is still refused (exit 6)"):
+        r = cluster.admin("delete-topic", "--topic", "never-there", timeout=TIMEOUT_S)
+    assert r.returncode == 6 and "does not exist" in r.stderr, r

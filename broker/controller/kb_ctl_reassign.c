@@ -479,12 +479,36 @@ static void drop_start(kb_ctl_reassigner_t *r) {
     kc_reassign_drop(r->c->b->zk, r->c->epoch_zk_version, drop_entry, drop_done, x);
 }
 
-/* One entry of the znode: a request for its partition, or refused. */
-static void znode_entry(kb_ctl_reassigner_t *r, const kc_reassign_entry_t *e) {
+/* The entries of one read naming partitions that do not exist: one line
+ * for them all (a hostile or stale znode may hold thousands), naming the
+ * first few. */
+#define UNKNOWN_NAMED 3
+
+typedef struct unknown_sum {
+    int n;
+    char names[UNKNOWN_NAMED * 220];
+} unknown_sum_t;
+
+static void unknown_add(unknown_sum_t *u, const kc_reassign_entry_t *e) {
+    size_t len = strlen(u->names);
+    if (u->n++ < UNKNOWN_NAMED)
+        snprintf(u->names + len, sizeof(u->names) - len, "%s%.200s-%d", len ? ", " : "", e->topic,
+                 (int)e->partition);
+}
+
+static void unknown_report(const unknown_sum_t *u) {
+    if (u->n > 0)
+        kc_warn("controller", "%s asks to reassign %d partition(s) that do not exist (or are being deleted): %s%s; "
+                "removing them from the request", KC_PATH_REASSIGN_PARTITIONS, u->n, u->names,
+                u->n > UNKNOWN_NAMED ? ", ..." : "");
+}
+
+/* One entry of the znode: a request for its partition, or refused (added
+ * to unknown). */
+static void znode_entry(kb_ctl_reassigner_t *r, const kc_reassign_entry_t *e, unknown_sum_t *unknown) {
     char to[256];
     if (partition_unknown(r, e->topic, e->partition)) {
-        kc_warn("controller", "%s asks to reassign %.200s-%d, which does not exist (or is being deleted): "
-                "removing it from the request", KC_PATH_REASSIGN_PARTITIONS, e->topic, (int)e->partition);
+        unknown_add(unknown, e);
         r->drop_again = true;
         return;
     }
@@ -509,7 +533,9 @@ static void znode_read(int rc, const kc_reassign_entry_t *e, int n, int32_t vers
                 KC_PATH_REASSIGN_PARTITIONS, why ? why : "invalid");
         r->drop_again = true;
     } else if (rc == KC_OK && process) {
-        for (int i = 0; i < n; i++) znode_entry(r, &e[i]);
+        unknown_sum_t unknown = {0};
+        for (int i = 0; i < n; i++) znode_entry(r, &e[i], &unknown);
+        unknown_report(&unknown);
     } else if (rc != KC_OK && rc != KC_NONODE && rc != KC_INVALID) {
         kc_warn("controller", "reading %s failed: %s; trying again in %d ms", KC_PATH_REASSIGN_PARTITIONS,
                 kc_strerror(rc), RETRY_MS);

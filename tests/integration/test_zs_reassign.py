@@ -38,6 +38,8 @@ metrics).  The scenarios, in order, each ending with every broker running:
   deleted topic   --verify of a plan naming a deleted topic and a partition
                   beyond a topic's count says they do not exist (exit 6),
                   in text and JSON;
+  unknown         a request naming 3,000 partitions that do not exist is
+                  removed with one log line, not 3,000;
   never coming    /admin/reassign_partitions written by hand, naming
                   brokers 7 and 8 that are not registered: the moves start
                   and hang; reassign --list and kafka-reassign-partitions.sh
@@ -446,6 +448,25 @@ def test_verify_of_a_deleted_topic_says_the_partition_does_not_exist(cluster):
     assert [(d["topic"], d["partition"], d["status"], d["current"]) for d in doc] == [
         ("zs-gone", 0, "does not exist", None), ("zs-kept", 0, "complete", [ids[0]]),
         ("zs-kept", 3, "does not exist", None)], doc
+
+
+def test_thousands_of_unknown_partitions_are_refused_in_one_line(cluster):
+    """/admin/reassign_partitions naming 3,000 partitions of topics that do
+    not exist: the controller removes them all and says so in one line
+    with the count and the first few names, not one line each."""
+    c = cluster
+    ids = sorted(c.brokers)
+    n = 3000
+    with h.step(f"write /admin/reassign_partitions naming {n} partitions that do not exist"):
+        c.zk.create("/admin/reassign_partitions", json.dumps(
+            {"version": 1, "partitions": [{"topic": f"zs-none-{i}", "partition": 0, "replicas": [ids[0]]}
+                                          for i in range(n)]}).encode())
+        h.wait_until(lambda: c.get("/admin/reassign_partitions") is None or None, 60,
+                     "the controller to remove every entry and the znode")
+    lines = [ln for b in c.brokers.values() for ln in b.process.log_text().splitlines() if "zs-none-" in ln]
+    assert len(lines) == 1, lines[:5]
+    assert f"asks to reassign {n} partition(s) that do not exist" in lines[0], lines[0]
+    assert "zs-none-0-0, zs-none-1-0, zs-none-2-0, ..." in lines[0], lines[0]
 
 
 # -- a reassignment to brokers that never come, cancelled -------------------------

@@ -81,9 +81,17 @@ static int16_t check_zk_controller(kb_control_t *c, const kb_control_header_t *h
         return KP_ERR_NOT_CONTROLLER;
     }
     if (h->controller_epoch > zk_epoch) {
+        /* One above, from the controller /controller names, is the normal
+         * case right after an election (the new controller writes
+         * /controller, then /controller_epoch, and sends at once; this
+         * broker's watch on /controller_epoch fires a moment later, and
+         * the controller sends again with backoff): not a warning.  Any
+         * other jump is (a forged or confused epoch). */
+        int level = h->controller_epoch == zk_epoch + 1 ? KC_LOG_INFO : KC_LOG_WARN;
         c->stats.refused_ahead_of_zk++;
-        kb_control_log(c, CLOG_NOT_ZK_CONTROLLER, KC_LOG_WARN, "%s refused: controller epoch %d is above /controller_epoch (%d) as this broker sees it",
-                h->what, (int)h->controller_epoch, (int)zk_epoch);
+        kb_control_log(c, CLOG_NOT_ZK_CONTROLLER, level, "%s refused: controller epoch %d is above /controller_epoch (%d) as this broker sees it%s",
+                h->what, (int)h->controller_epoch, (int)zk_epoch,
+                level == KC_LOG_INFO ? " (not read here yet: the controller sends it again)" : "");
         return KP_ERR_NOT_CONTROLLER;
     }
     return 0;

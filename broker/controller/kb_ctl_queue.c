@@ -286,6 +286,19 @@ static void settle_stops(kb_ctl_queue_t *q, const ProtobufCMessage *body) {
                 PARTITION_RETRY_MS);
 }
 
+/* A broker whose view has not yet read what the controller wrote (a new
+ * topic: UNKNOWN_TOPIC_OR_PARTITION; the new controller's epoch right
+ * after an election: NOT_CONTROLLER) refuses a request it takes once its
+ * ZooKeeper watch fires, a few milliseconds later: normal, so not worth a
+ * warning while the backoff is in its first steps (50 + 100 + 200 + 400
+ * ms); a refusal that lasts longer is. */
+#define LAG_EXPECTED_MS 800
+
+static bool lagging(int32_t error_code, int32_t ms) {
+    return (error_code == KP_ERR_UNKNOWN_TOPIC_OR_PARTITION || error_code == KP_ERR_NOT_CONTROLLER) &&
+           ms < LAG_EXPECTED_MS;
+}
+
 static void call_done(kb_ctl_status_t st, int32_t error_code, const ProtobufCMessage *body, void *arg) {
     kb_ctl_queue_t *q = arg;
     if (q->closing) return; /* see the member */
@@ -305,8 +318,9 @@ static void call_done(kb_ctl_status_t st, int32_t error_code, const ProtobufCMes
     if (st == KB_CTL_OK) { /* the broker refused the whole request */
         q->stats.errors++;
         int32_t ms = retry_later(q);
-        kc_warn("controller", "broker %d refused %s of %zu partition(s) with error %d; sending it again in %d ms",
-                (int)q->o.peer.broker_id, kind_name(q->sent_kind), n, (int)error_code, (int)ms);
+        kc_log(lagging(error_code, ms) ? KC_LOG_DEBUG : KC_LOG_WARN, "controller",
+               "broker %d refused %s of %zu partition(s) with error %d; sending it again in %d ms",
+               (int)q->o.peer.broker_id, kind_name(q->sent_kind), n, (int)error_code, (int)ms);
         return;
     }
     kc_info("controller", "%s to broker %d %s; sending again%s", kind_name(q->sent_kind), (int)q->o.peer.broker_id,

@@ -101,13 +101,13 @@ typedef struct del_topic {
 /* A marker being removed (the topic does not exist, or deletion is off),
  * or the znodes of a marked topic whose assignment is unreadable (no view
  * holds it, so no broker hosts it).  While the entry lives, the marker is
- * not followed again: a failed step parks it until the retry timer (so a
+ * not followed again: an ended step parks it until the retry timer (so a
  * marker that cannot be removed costs one attempt and one line a
- * RETRY_MS, never a loop), a finished one stays until the view no longer
- * lists the marker. */
+ * RETRY_MS, never a loop); a finished one goes earlier, once the view no
+ * longer lists the marker. */
 typedef struct unmarking {
     struct unmarking *next;
-    bool parked;   /* a step failed or must be repeated: dropped by retry_cb */
+    bool parked;   /* its step ended: dropped by retry_cb */
     bool done;     /* the marker is gone: dropped once the view agrees */
     char name[];
 } unmarking_t;
@@ -291,13 +291,16 @@ static bool is_settled(const kb_ctl_deletion_t *d, const unmarking_t *u) {
     return u->done && !kc_view_topic_marked(d->c->b->view, u->name);
 }
 
-/* Ends x's entry: done, or parked until the retry timer. */
+/* Ends x's entry: parked until the retry timer either way, so that no
+ * entry outlives a RETRY_MS (a marker removed and created again between
+ * two reads of the view would otherwise be ignored for good); a done one
+ * goes earlier, once the view no longer lists the marker. */
 static void unmarking_end(del_ctx_t *x, bool done) {
     unmarking_t *u = x->role == x->d->role ? unmarking(x->d, x->name) : NULL;
     if (!u) return;
     u->done = done;
-    u->parked = !done;
-    if (!done) retry_later(x->d);
+    u->parked = true;
+    retry_later(x->d);
 }
 
 static void unreadable_deleted(int rc, void *arg) {

@@ -802,17 +802,26 @@ static int load_dir(kb_logmgr_t *m, kb_logdir_t *d, pending_set_t *ps, char *err
  * (a segment, a socket, the ZooKeeper connection).  The arithmetic is the
  * run-time budget's (kb_fd_budget.h), so logs created at run time always
  * fit again after a restart under the same limit; max.broker.partitions
- * is left out here: it only stops new logs. */
+ * is left out of the check: it only stops new logs.  The line says what
+ * the budget is and which bound sets it. */
 static int check_fd_budget(const kb_logmgr_t *m, size_t partitions, char *err, size_t errlen) {
     const kb_fd_budget_t *b = &m->budget;
     unsigned long long need = kb_fd_budget_need(b, partitions);
+    char budget[256];
+    const char *over = partitions > b->partitions ? "; more logs than that were found: all of them load, and no log "
+                                                    "is created until fewer remain" : "";
 
-    if (b->nofile == KB_FD_UNLIMITED) return 0;
+    kb_fd_budget_describe(b, budget, sizeof(budget));
+    if (b->nofile == KB_FD_UNLIMITED) {
+        kc_info("log", "file descriptors: %zu partition log(s) found; the limit (RLIMIT_NOFILE) is unlimited; %s%s",
+                partitions, budget, over);
+        return 0;
+    }
     kc_info("log", "file descriptors: the %zu partition log(s) found need about %llu (one per partition plus %llu "
                    "kept for connections, ZooKeeper and checkpoints); the limit (RLIMIT_NOFILE) is %llu, room for %llu "
-                   "partition logs",
+                   "partition logs; %s%s",
             partitions, need, (unsigned long long)b->reserve, (unsigned long long)b->nofile,
-            (unsigned long long)b->by_descriptors);
+            (unsigned long long)b->by_descriptors, budget, partitions <= b->by_descriptors ? over : "");
     if (partitions <= b->by_descriptors) return 0;
     snprintf(err, errlen,
              "too few file descriptors: the %zu partition logs in log.dirs need about %llu open files (one each plus "

@@ -271,7 +271,8 @@ START_TEST(partitions_within_the_descriptor_limit_open_and_log_the_need) {
 
     ck_assert_msg(m != NULL, "%s", lf.err);
     ck_assert_msg(strstr(logged, "115 partition log(s) found need about 200") &&
-                      strstr(logged, "RLIMIT_NOFILE) is 200, room for 115 partition logs"),
+                      strstr(logged, "RLIMIT_NOFILE) is 200, room for 115 partition logs; the partition budget is "
+                                     "115 logs, set by the file descriptor limit"),
                   "log was: %s", logged);
     /* The run-time budget is the same number: full now. */
     ck_assert_uint_eq(kb_logmgr_budget(m)->partitions, 115);
@@ -419,15 +420,20 @@ START_TEST(a_send_in_flight_keeps_a_deleted_logs_slot_until_it_is_released) {
 END_TEST
 
 /* Lowering max.broker.partitions never unloads a log: every log found
- * loads, only new ones are refused. */
+ * loads, only new ones are refused; the start-up line gives the budget
+ * that max.broker.partitions sets and says so. */
 START_TEST(a_lowered_max_broker_partitions_loads_every_log_and_stops_new_ones) {
     kb_logmgr_t *m = logfix_open();
+    char logged[8192];
 
     for (int p = 0; p < 5; p++) ck_assert_ptr_nonnull(kb_logmgr_get_or_create(m, TOPIC, p, NULL));
     kb_logmgr_close(m);
     logfix_set("max.broker.partitions", "2");
-    m = logfix_open();
+    m = open_capturing(logged, sizeof(logged), KC_LOG_INFO);
     ck_assert_ptr_nonnull(m);
+    ck_assert_msg(strstr(logged, "the partition budget is 2 logs, set by max.broker.partitions (") &&
+                      strstr(logged, "more logs than that were found: all of them load"),
+                  "log was: %s", logged);
     ck_assert_uint_eq(kb_logmgr_log_count(m), 5);
     for (int p = 0; p < 5; p++) ck_assert_ptr_nonnull(kb_logmgr_get(m, TOPIC, p));
     ck_assert(!kb_logmgr_has_room(m));

@@ -483,7 +483,7 @@ END_TEST
 /* The partition budget (kb_roles.h "Budget"): with room for two logs, a
  * batch of four partitions hosts two, answers the other two
  * KB_ROLE_NO_ROOM with one log line for the batch, keeps their roles, and
- * hosts one of them once a deletion makes room (the retry timer). */
+ * hosts one of them once a deletion makes room. */
 START_TEST(partitions_past_the_budget_are_refused_and_hosted_once_room_frees) {
     logfix_set("max.broker.partitions", "2");
     logfix_set("log.segment.delete.delay.ms", "0");
@@ -513,7 +513,12 @@ START_TEST(partitions_past_the_budget_are_refused_and_hosted_once_room_frees) {
     answer_t a = {0};
     produce(kb_replicas_get(replicas, T, 0), 2, 1, 60000, &a);
     ck_assert_int_eq(a.error, KP_ERR_NONE);
-    /* A deletion makes room for one: the retry timer hosts T-2 with its role. */
+    /* A deletion makes room for one once the deleted log's file is closed:
+     * the log manager says so and T-2 is hosted with its role at once, not
+     * when the retry timer comes (put off by an hour here). */
+    struct timeval hour = {3600, 0};
+    event_del(replicas->retry_ev);
+    evtimer_add(replicas->retry_ev, &hour);
     kb_role_update_t del = deletion(0);
     kb_replicas_apply_roles(replicas, &del, 1);
     time_t deadline = time(NULL) + 20;

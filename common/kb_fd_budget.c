@@ -49,6 +49,29 @@ const char *kb_fd_budget_explain(const kb_fd_budget_t *b, char *buf, size_t n) {
     return buf;
 }
 
+const char *kb_fd_budget_describe(const kb_fd_budget_t *b, char *buf, size_t n) {
+    char other[96];
+
+    if (b->nofile == KB_FD_UNLIMITED && b->configured <= 0) {
+        snprintf(buf, n, "there is no partition budget: RLIMIT_NOFILE is unlimited and max.broker.partitions is not "
+                 "set");
+        return buf;
+    }
+    if (configured_binds(b)) {
+        if (b->nofile == KB_FD_UNLIMITED) snprintf(other, sizeof(other), "RLIMIT_NOFILE is unlimited");
+        else snprintf(other, sizeof(other), "the descriptors allow %llu", (unsigned long long)b->by_descriptors);
+        snprintf(buf, n, "the partition budget is %llu logs, set by max.broker.partitions (%s)",
+                 (unsigned long long)b->partitions, other);
+        return buf;
+    }
+    if (b->configured > 0) snprintf(other, sizeof(other), "max.broker.partitions, %lld, is no lower",
+                                    (long long)b->configured);
+    else snprintf(other, sizeof(other), "max.broker.partitions is not set");
+    snprintf(buf, n, "the partition budget is %llu logs, set by the file descriptor limit (%s)",
+             (unsigned long long)b->partitions, other);
+    return buf;
+}
+
 const char *kb_fd_budget_fix(const kb_fd_budget_t *b) {
     if (configured_binds(b)) return "raise max.broker.partitions on every broker";
     return "raise the brokers' file descriptor limit (LimitNOFILE= in the systemd unit, ulimit -n)";

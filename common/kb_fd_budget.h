@@ -62,6 +62,13 @@ uint64_t kb_fd_budget_need(const kb_fd_budget_t *b, uint64_t n);
  * ZooKeeper and checkpoints".  Returns buf. */
 const char *kb_fd_budget_explain(const kb_fd_budget_t *b, char *buf, size_t n);
 
+/* The budget itself and which bound sets it, for the start-up line: "the
+ * partition budget is 1000 logs, set by max.broker.partitions (the
+ * descriptors allow 17935)", "the partition budget is 166 logs, set by the
+ * file descriptor limit (max.broker.partitions, 2147483647, is no lower)",
+ * or that there is none.  Returns buf. */
+const char *kb_fd_budget_describe(const kb_fd_budget_t *b, char *buf, size_t n);
+
 /* What to do about it, matching kb_fd_budget_explain: raise the limit
  * (LimitNOFILE=, ulimit -n) or max.broker.partitions on every broker. */
 const char *kb_fd_budget_fix(const kb_fd_budget_t *b);

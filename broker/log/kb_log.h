@@ -85,11 +85,21 @@ int kb_logmgr_check_identity(kb_logmgr_t *m, int32_t broker_id, const char *clus
 
 /* The partition budget (kb_fd_budget.h), read when the manager opened. */
 const kb_fd_budget_t *kb_logmgr_budget(const kb_logmgr_t *m);
-/* What counts against it: the logs held, plus those being created. */
+/* What counts against it: the logs held, plus those being created, plus
+ * the deleted ones whose files may still be open (kb_logdelete.c: a
+ * deleted log's active segment is closed once the flusher is done with
+ * it, a segment a send or search holds when that lets go). */
 size_t kb_logmgr_log_count(const kb_logmgr_t *m);
+/* ... of which deleted logs still open. */
+size_t kb_logmgr_deleted_open(const kb_logmgr_t *m);
 /* True while one more log fits.  Logs loaded at start-up all count, also
  * beyond max.broker.partitions (that key only stops new ones). */
 bool kb_logmgr_has_room(const kb_logmgr_t *m);
+/* fn(arg) runs on the loop, in a later turn, after deleted logs gave their
+ * slots in the budget back (their descriptors all closed): what waits for
+ * room may try again now rather than on its own timer.  One watcher; NULL
+ * removes it (before arg goes away). */
+void kb_logmgr_on_room(kb_logmgr_t *m, void (*fn)(void *arg), void *arg);
 
 /* The log of topic-partition, or NULL if this broker has none. */
 kb_log_t *kb_logmgr_get(kb_logmgr_t *m, const char *topic, int32_t partition);
@@ -364,6 +374,8 @@ typedef struct kb_log_stats {
     uint64_t epoch_checkpoint_writes; /* leader-epoch-checkpoint files queued for writing */
     uint64_t logs_deleted;          /* partition logs deleted (StopReplica with delete), files removed */
     uint64_t log_deletions_pending; /* gauge: deleted logs whose files are not removed yet */
+    uint64_t log_deletions_open;    /* gauge: ... of them, those that may still hold a descriptor open
+                                     * (counted against the partition budget: kb_logdelete.c) */
 } kb_log_stats_t;
 void kb_logmgr_stats(const kb_logmgr_t *m, kb_log_stats_t *out);
 

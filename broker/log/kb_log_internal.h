@@ -156,6 +156,8 @@ void kb_segment_seal(kb_segment_t *s);
  * with errno when it cannot be opened. */
 int kb_segment_pin(kb_segment_t *s);
 void kb_segment_unpin(kb_segment_t *s);
+/* Whether the .log is open now (active, or pinned by someone); any thread. */
+bool kb_segment_has_fd(kb_segment_t *s);
 
 /* True when either index has no room for another entry (forces a roll). */
 bool kb_segment_index_full(const kb_segment_t *s);
@@ -512,6 +514,9 @@ struct event_base *kb_logmgr_base(kb_logmgr_t *m);
  * is forgotten) and queues its dir's three checkpoints, which leave it out
  * from now on. */
 void kb_logmgr_unlink(kb_logmgr_t *m, kb_log_t *log);
+/* A deleted log gave its slot in the budget back: the room watcher
+ * (kb_logmgr_on_room) runs in a later loop turn. */
+void kb_logmgr_room_freed(kb_logmgr_t *m);
 /* At close, after the flusher stopped: frees what the deletions still
  * hold (their renamed dirs stay for the next start). */
 void kb_logdelete_free_all(kb_logmgr_t *m);

@@ -14,7 +14,9 @@
  *   1. the log's flusher lane and the manager's drain (what they hold of
  *      the deleted log is skipped: its fsyncs, its producer snapshots and
  *      leader-epoch checkpoints, whose paths are gone: kb_flusher.c), and
- *      the log's lane goes;
+ *      the log's lane goes; then its active segment stops being active,
+ *      so its .log is closed at once unless a send or a search has it
+ *      pinned (then when the last of them lets go);
  *   2. after file.delete.delay.ms, once no range handed to a sender holds
  *      one of its segments and no ListOffsets-by-timestamp search holds the
  *      log, the segments and the dir go on the manager's deleter worker:
@@ -27,6 +29,20 @@
  * "orphaned": retention's deleter no longer renames or unlinks them by
  * their old paths (a new log of that name could own those paths now); the
  * dir's removal takes their files.
+ *
+ * The partition budget (kb_fd_budget.h).  A deleted log keeps its slot
+ * in the budget for as long as it may keep a descriptor open, not until
+ * its files are removed and not only until it leaves the table: from the
+ * rename until step 1 has closed its active segment and no send or search
+ * holds any of its segments open (rechecked every second while one does;
+ * a consumer's sendfile in flight keeps the descriptor it started on).
+ * Freeing the slot at the rename let a topic deleted and created again
+ * within file.delete.delay.ms take a broker past its descriptor limit:
+ * both generations of logs were open at once.  Keeping it until the
+ * files go would make every new partition wait out the delay for nothing:
+ * once closed, a deleted log costs no descriptor however long its files
+ * stay.  When a slot frees, the manager tells its room watcher
+ * (kb_logmgr_on_room), which hosts the partitions waiting for room.
  *
  * A broker stopped meanwhile leaves the renamed dir; the next start removes
  * every *-delete dir before loading (kb_logmgr.c).
@@ -49,7 +65,8 @@
 #define NAME_MAX_LEN 255
 #define PATH_LEN 4096
 /* How often a deletion whose delay is over looks again for senders and
- * searches that still hold the log. */
+ * searches that still hold the log, and how often one whose segments
+ * are still open looks again whether they are closed. */
 #define BUSY_RECHECK_MS 1000
 #define MAX_TIMER_MS (365LL * 24 * 3600 * 1000)
 
@@ -64,6 +81,10 @@ struct kb_log_deletion {
     int draining;           /* those not completed yet */
     bool drained;           /* both completed: the log's lane is gone */
     struct event *timer;    /* file.delete.delay.ms, then the rechecks */
+    /* Counted in the manager's budget (log_deletions_open) until no
+     * segment of the log has its .log open any more (see the top). */
+    bool holds_slot;
+    struct event *closed_timer; /* rechecks that while a send or search holds one */
     kb_worker_job_t job;
     int rc;                 /* the worker's */
     char path[];            /* the renamed dir */
@@ -103,12 +124,53 @@ static void deletion_unlink(kb_log_deletion_t *d) {
         }
 }
 
+/* The log gives its slot in the budget back; `tell`: the manager's room
+ * watcher hears of it (not at close, when nobody is left to host). */
+static void slot_release(kb_log_deletion_t *d, bool tell) {
+    if (!d->holds_slot) return;
+    d->holds_slot = false;
+    kb_logmgr_stats_mut(d->m)->log_deletions_open--;
+    if (tell) kb_logmgr_room_freed(d->m);
+}
+
 static void deletion_free(kb_log_deletion_t *d) {
+    slot_release(d, false);
     for (size_t i = 0; i < d->n_segs; i++) kb_segment_unref(d->segs[i]);
     free(d->segs);
     if (d->log) kb_log_free(d->log);
     if (d->timer) event_free(d->timer);
+    if (d->closed_timer) event_free(d->closed_timer);
     free(d);
+}
+
+/* ---- the descriptors ---- */
+
+static bool any_segment_open(const kb_log_deletion_t *d) {
+    for (size_t i = 0; i < d->n_segs; i++)
+        if (kb_segment_has_fd(d->segs[i])) return true;
+    return false;
+}
+
+/* Frees the slot once nothing of the log is open, else looks again in a
+ * second: the last unpin (a send finishing on any I/O thread) closes the
+ * file but cannot call into the loop. */
+static void release_once_closed(kb_log_deletion_t *d) {
+    struct timeval tv = {BUSY_RECHECK_MS / 1000, (BUSY_RECHECK_MS % 1000) * 1000};
+    if (!any_segment_open(d)) slot_release(d, true);
+    else evtimer_add(d->closed_timer, &tv);
+}
+
+static void on_closed_recheck(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    release_once_closed(arg);
+}
+
+/* After step 1 (nothing of the flusher uses the segments any more): no
+ * segment is active, so each .log closes as soon as no pin holds it. */
+static void close_segments(kb_log_deletion_t *d) {
+    for (size_t i = 0; i < d->n_segs; i++) kb_segment_deactivate(d->segs[i]);
+    release_once_closed(d);
 }
 
 /* Partition dirs are flat: their files, then the dir (on the worker). */
@@ -143,6 +205,7 @@ static void remove_done(void *arg, bool cancelled) {
     else kc_info("log", "deleted %s", d->path);
     if (!cancelled && !d->rc) stats->logs_deleted++;
     stats->log_deletions_pending--;
+    slot_release(d, !cancelled); /* the worker dropped the last references: closed */
     deletion_unlink(d);
     deletion_free(d);
 }
@@ -190,6 +253,7 @@ static void lane_drained(void *arg, int rc) {
     log->segs = NULL;
     log->n_segs = log->cap_segs = 0;
     d->drained = true;
+    close_segments(d);
     evtimer_add(d->timer, &tv);
 }
 
@@ -221,12 +285,14 @@ static kb_log_deletion_t *deletion_new(kb_logmgr_t *m, kb_log_t *log) {
     kb_log_deletion_t *d = calloc(1, sizeof(*d) + n);
     if (!d) return NULL;
     d->m = m;
-    d->log = log;
     memcpy(d->path, path, n);
-    if (!(d->timer = evtimer_new(kb_logmgr_base(m), on_delay_over, d))) {
-        free(d);
+    d->timer = evtimer_new(kb_logmgr_base(m), on_delay_over, d);
+    d->closed_timer = evtimer_new(kb_logmgr_base(m), on_closed_recheck, d);
+    if (!d->timer || !d->closed_timer) {
+        deletion_free(d); /* without the log, which stays as it is */
         return NULL;
     }
+    d->log = log;
     return d;
 }
 
@@ -258,6 +324,10 @@ int kb_logmgr_delete(kb_logmgr_t *m, const char *topic, int32_t partition) {
     d->next = *kb_logmgr_deletions(m);
     *kb_logmgr_deletions(m) = d;
     kb_logmgr_stats_mut(m)->log_deletions_pending++;
+    /* Its active segment is still open: the slot the table gave up stays
+     * taken (kb_logmgr_log_count) until close_segments finds it closed. */
+    d->holds_slot = true;
+    kb_logmgr_stats_mut(m)->log_deletions_open++;
     kc_info("log", "deleting %s-%" PRId32 ": its dir is now %s, removed in %" PRId64 " ms", topic, partition,
             d->path, log->cfg.file_delete_delay_ms);
     wait_for_lanes(d);

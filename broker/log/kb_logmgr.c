@@ -89,6 +89,9 @@ struct kb_logmgr {
     struct event *epochs_ev;    /* active while logs wait for their leader-epoch-checkpoint */
     kb_log_t *epochs_head;      /* those logs (kb_log.epochs_prev/next) */
     kb_fd_budget_t budget;      /* the logs it may hold (read at open, after the limit was raised) */
+    struct event *room_ev;      /* activated when deleted logs give their slots back */
+    void (*room_fn)(void *arg); /* ... and the watcher it calls */
+    void *room_arg;
     kb_log_stats_t stats;
 };
 
@@ -171,9 +174,31 @@ kb_flusher_t *kb_logmgr_flusher(kb_logmgr_t *m) { return m->flusher; }
 kb_retention_t *kb_logmgr_retention(kb_logmgr_t *m) { return m->retention; }
 kb_log_stats_t *kb_logmgr_stats_mut(kb_logmgr_t *m) { return &m->stats; }
 const kb_fd_budget_t *kb_logmgr_budget(const kb_logmgr_t *m) { return &m->budget; }
-size_t kb_logmgr_log_count(const kb_logmgr_t *m) { return m->n_logs + (size_t)m->stats.log_creations_pending; }
+size_t kb_logmgr_log_count(const kb_logmgr_t *m) {
+    return m->n_logs + (size_t)m->stats.log_creations_pending + (size_t)m->stats.log_deletions_open;
+}
+size_t kb_logmgr_deleted_open(const kb_logmgr_t *m) { return (size_t)m->stats.log_deletions_open; }
 bool kb_logmgr_has_room(const kb_logmgr_t *m) { return kb_logmgr_log_count(m) < m->budget.partitions; }
 kb_worker_t *kb_logmgr_creator(kb_logmgr_t *m) { return m->creator; }
+
+void kb_logmgr_on_room(kb_logmgr_t *m, void (*fn)(void *arg), void *arg) {
+    m->room_fn = fn;
+    m->room_arg = arg;
+}
+
+/* Deferred to a later turn: a slot frees inside flusher completions and
+ * deletion timers, where the watcher's creations should not run. */
+void kb_logmgr_room_freed(kb_logmgr_t *m) {
+    if (m->room_ev && m->room_fn) event_active(m->room_ev, 0, 0);
+}
+
+static void on_room(evutil_socket_t fd, short what, void *arg) {
+    kb_logmgr_t *m = arg;
+    (void)fd;
+    (void)what;
+    if (m->room_fn) m->room_fn(m->room_arg);
+}
+
 kb_log_deletion_t **kb_logmgr_deletions(kb_logmgr_t *m) { return &m->deletions; }
 struct event_base *kb_logmgr_base(kb_logmgr_t *m) { return m->base; }
 
@@ -777,17 +802,26 @@ static int load_dir(kb_logmgr_t *m, kb_logdir_t *d, pending_set_t *ps, char *err
  * (a segment, a socket, the ZooKeeper connection).  The arithmetic is the
  * run-time budget's (kb_fd_budget.h), so logs created at run time always
  * fit again after a restart under the same limit; max.broker.partitions
- * is left out here: it only stops new logs. */
+ * is left out of the check: it only stops new logs.  The line says what
+ * the budget is and which bound sets it. */
 static int check_fd_budget(const kb_logmgr_t *m, size_t partitions, char *err, size_t errlen) {
     const kb_fd_budget_t *b = &m->budget;
     unsigned long long need = kb_fd_budget_need(b, partitions);
+    char budget[256];
+    const char *over = partitions > b->partitions ? "; more logs than that were found: all of them load, and no log "
+                                                    "is created until fewer remain" : "";
 
-    if (b->nofile == KB_FD_UNLIMITED) return 0;
+    kb_fd_budget_describe(b, budget, sizeof(budget));
+    if (b->nofile == KB_FD_UNLIMITED) {
+        kc_info("log", "file descriptors: %zu partition log(s) found; the limit (RLIMIT_NOFILE) is unlimited; %s%s",
+                partitions, budget, over);
+        return 0;
+    }
     kc_info("log", "file descriptors: the %zu partition log(s) found need about %llu (one per partition plus %llu "
                    "kept for connections, ZooKeeper and checkpoints); the limit (RLIMIT_NOFILE) is %llu, room for %llu "
-                   "partition logs",
+                   "partition logs; %s%s",
             partitions, need, (unsigned long long)b->reserve, (unsigned long long)b->nofile,
-            (unsigned long long)b->by_descriptors);
+            (unsigned long long)b->by_descriptors, budget, partitions <= b->by_descriptors ? over : "");
     if (partitions <= b->by_descriptors) return 0;
     snprintf(err, errlen,
              "too few file descriptors: the %zu partition logs in log.dirs need about %llu open files (one each plus "
@@ -834,6 +868,8 @@ static void release(kb_logmgr_t *m) {
     kb_flusher_stop(m->flusher);
     m->flusher = NULL;
     kb_logdelete_free_all(m); /* after the flusher: their lanes are its */
+    if (m->room_ev) event_free(m->room_ev); /* after the deletions: they may activate it */
+    m->room_ev = NULL;
     kb_retention_free(m->retention); /* after the flusher: see kb_retention_stop_checks */
     m->retention = NULL;
     free_logs(m);
@@ -898,7 +934,8 @@ kb_logmgr_t *kb_logmgr_open(struct event_base *base, const kb_config_t *cfg, cha
     if (table_grow(m) != 0 || open_dirs(m, cfg, err, errlen) != 0 || load_dirs(m, err, errlen) != 0 ||
         !(m->flusher = kb_flusher_start(base, m, &m->stats, flush_check_ms(cfg))) ||
         !(m->retention = kb_retention_start(base, m, cfg->log_retention_check_interval_ms)) ||
-        !(m->creator = kb_worker_new(base, KB_LOG_CREATE_THREADS, "kb-logcreate", KB_LOG_CREATE_NICE)) || start_timers(m, cfg) != 0) {
+        !(m->creator = kb_worker_new(base, KB_LOG_CREATE_THREADS, "kb-logcreate", KB_LOG_CREATE_NICE)) ||
+        !(m->room_ev = event_new(base, -1, 0, on_room, m)) || start_timers(m, cfg) != 0) {
         if (!err[0]) snprintf(err, errlen, "cannot open the log dirs: %s", strerror(errno ? errno : ENOMEM));
         release(m);
         return NULL;

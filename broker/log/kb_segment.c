@@ -449,6 +449,13 @@ void kb_segment_unpin(kb_segment_t *s) {
     pthread_mutex_unlock(&s->fd_lock);
 }
 
+bool kb_segment_has_fd(kb_segment_t *s) {
+    pthread_mutex_lock(&s->fd_lock);
+    bool open = s->fd >= 0;
+    pthread_mutex_unlock(&s->fd_lock);
+    return open;
+}
+
 /* --------------------------------------------------------------- life */
 
 static kb_segment_t *segment_alloc(const char *dir, int64_t base_offset) {

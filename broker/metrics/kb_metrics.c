@@ -108,6 +108,9 @@ static const counter_t log_gauges[] = {
      offsetof(kb_log_stats_t, log_creations_pending)},
     {"log_deletions_pending", "Deleted partition logs (dirs renamed *-delete) whose files are not removed yet.",
      offsetof(kb_log_stats_t, log_deletions_pending)},
+    {"log_deletions_open",
+     "Deleted partition logs that may still hold a file descriptor (a send in flight): counted against the budget.",
+     offsetof(kb_log_stats_t, log_deletions_open)},
 };
 
 /* What became of the partition role updates (kb_roles.h): a refused one

@@ -635,6 +635,7 @@ static void partition_free(kb_partition_t *p) {
 void kb_replicas_free(kb_replicas_t *r) {
     if (!r) return;
     kb_replicas_isr_stop(r);
+    if (r->deps.logs && r->retry_ev) kb_logmgr_on_room(r->deps.logs, NULL, NULL); /* set by kb_replicas_roles_start */
     if (r->buckets) {
         /* Three passes: once nothing leads, produce callbacks that re-enter
          * are answered NOT_LEADER_OR_FOLLOWER at once and nothing new can

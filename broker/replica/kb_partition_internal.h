@@ -89,6 +89,7 @@ struct kb_partition {
     kb_log_creation_t *creating; /* its log is being created off the loop */
     bool log_failed;       /* creating failed (logged once until it succeeds) */
     bool no_room;          /* wants a log the budget has no room for (counted in waiting_for_room) */
+    bool no_room_told;     /* ... and a "not hosted" line has counted it since it began to wait */
     bool retry_queued;     /* on r->retry, to be created again */
     TAILQ_ENTRY(kb_partition) retry_link;
     bool hosted;           /* the applied role's assignment lists this broker (it has its log) */
@@ -148,10 +149,8 @@ struct kb_replicas {
     size_t n_partitions;
     struct partition_list retry; /* partitions whose log creation failed or found no room */
     kc_ratelimit_t create_failed_log; /* "cannot create its log" lines, a burst fails them all */
-    size_t batch_no_room;             /* partitions of the current batch that found no room */
-    size_t no_room_unreported;        /* ... of the batches since the last line saying so */
-    const char *no_room_topic;        /* the first of those, for that line */
-    int32_t no_room_partition;
+    size_t batch_no_room;             /* partitions that began to wait for room in the current batch */
+    size_t no_room_unreported;        /* partitions waiting for room that no line has counted yet */
     int64_t no_room_logged_ms;        /* when that line last went out; 0: never */
     struct event *no_room_ev;         /* the next such line, at most one per BURST_LOG_MS */
     struct event *retry_ev;      /* creates their logs again */

@@ -15,9 +15,14 @@
  * otherwise on a timer that backs off from 1 s to 30 s while attempts keep
  * failing.  A log that would not fit the broker's partition budget is not
  * even tried (kb_roles.h "Budget"): the partition waits on the same timer
- * for room.  The first batch of updates that finds no room says so in one
- * line at once; the batches after it are summed into one line at most
- * every 10 s, so the last line always gives the whole count.
+ * for room, and tries at once when the log manager says deleted logs
+ * gave their slots back (kb_logmgr_on_room).  The first batch of updates
+ * that leaves partitions waiting says so in one line at once; the
+ * partitions that begin to wait after it are summed into one line at most
+ * every 10 s.  A line counts only partitions that still wait when it goes
+ * out (one whose topic was deleted, or that was stopped or moved away
+ * meanwhile, no longer waits and is not counted), each once however many
+ * updates the controller repeats, and ends with the whole number waiting.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -199,12 +204,33 @@ static void queue_retry(kb_partition_t *p) {
     }
 }
 
-/* Whether p waits for room in the budget; the gauge follows. */
+/* Whether p waits for room in the budget; the gauge follows, and so do
+ * the partitions the next line is to count (those that began to wait
+ * since the last line and still do). */
 static void set_no_room(kb_partition_t *p, bool no_room) {
+    kb_replicas_t *r = p->r;
     if (p->no_room == no_room) return;
     p->no_room = no_room;
-    if (no_room) p->r->roles_stats.waiting_for_room++;
-    else p->r->roles_stats.waiting_for_room--;
+    if (no_room) {
+        r->roles_stats.waiting_for_room++;
+        p->no_room_told = false;
+        r->no_room_unreported++;
+        r->batch_no_room++;
+    } else {
+        r->roles_stats.waiting_for_room--;
+        if (!p->no_room_told) r->no_room_unreported--;
+    }
+}
+
+/* p no longer wants a log (deleted, stopped, moved away): it leaves the
+ * retry queue and stops waiting for room. */
+static void forget_wait(kb_replicas_t *r, kb_partition_t *p) {
+    if (p->retry_queued) {
+        TAILQ_REMOVE(&r->retry, p, retry_link);
+        p->retry_queued = false;
+    }
+    p->log_failed = false;
+    set_no_room(p, false);
 }
 
 /* A log that could not be created is reported once (until one is), and
@@ -220,15 +246,10 @@ static void creation_failed(kb_partition_t *p, const char *why) {
     queue_retry(p);
 }
 
-/* No room for p's log in the budget: it waits for some, counted for the
- * batch's line (kb_replicas_apply_roles_outcomes). */
+/* No room for p's log in the budget: it waits for some (on r->retry,
+ * where the line that counts it finds it: log_no_room). */
 static void no_room(kb_partition_t *p) {
-    kb_replicas_t *r = p->r;
-    if (r->creations_stopped) return;
-    if (r->batch_no_room++ == 0 && r->no_room_unreported == 0) {
-        r->no_room_topic = p->topic;
-        r->no_room_partition = p->partition;
-    }
+    if (p->r->creations_stopped) return;
     set_no_room(p, true);
     queue_retry(p);
 }
@@ -287,7 +308,7 @@ static void partition_take_role(kb_replicas_t *r, kb_partition_t *p, const kb_ro
         return;
     }
     if (!to->hosted) {
-        set_no_room(p, false); /* it may stay on r->retry: the retry skips a partition with no role */
+        forget_wait(r, p);
         kb_partition_roles_free(p);
         return;
     }
@@ -324,12 +345,7 @@ static kb_role_outcome_t partition_delete(kb_replicas_t *r, kb_partition_t *p) {
         kb_logmgr_create_cancel(p->creating);
         p->creating = NULL;
     }
-    if (p->retry_queued) {
-        TAILQ_REMOVE(&r->retry, p, retry_link);
-        p->retry_queued = false;
-    }
-    p->log_failed = false;
-    set_no_room(p, false);
+    forget_wait(r, p);
     kb_partition_roles_free(p);
     p->log = NULL; /* the manager deletes it: no pointer to it may stay */
     int rc = r->deps.logs ? kb_logmgr_delete(r->deps.logs, p->topic, p->partition) : 1;
@@ -363,20 +379,40 @@ static kb_role_outcome_t apply_role(kb_replicas_t *r, const kb_role_update_t *u)
     return KB_ROLE_APPLIED;
 }
 
-/* The line for the partitions refused for lack of room since the last
- * one, naming the first of them. */
+/* Marks every partition waiting for room as counted; returns how many
+ * were not yet, and the first of those in *first.  Every waiting
+ * partition is on r->retry (no_room queues it), except inside retry_cb,
+ * which never logs before it has queued them back. */
+static size_t take_unreported(kb_replicas_t *r, const kb_partition_t **first) {
+    kb_partition_t *p;
+    size_t n = 0;
+    *first = NULL;
+    TAILQ_FOREACH(p, &r->retry, retry_link) {
+        if (!p->no_room || p->no_room_told) continue;
+        if (n++ == 0) *first = p;
+        p->no_room_told = true;
+    }
+    r->no_room_unreported = 0;
+    return n;
+}
+
+/* The line for the partitions that began to wait for room since the last
+ * one and still wait, naming the first of them. */
 static void log_no_room(kb_replicas_t *r) {
     const kb_fd_budget_t *b = kb_logmgr_budget(r->deps.logs);
-    char why[256];
+    const kb_partition_t *first;
+    size_t n = take_unreported(r, &first), deleted = kb_logmgr_deleted_open(r->deps.logs);
+    char why[256], held[96] = "";
 
+    if (n == 0) return;
+    if (deleted > 0) snprintf(held, sizeof(held), " (%zu of them deleted, their files not closed yet)", deleted);
     kc_error("replica",
              "%zu partition(s) assigned here, e.g. %s-%d, are not hosted (%llu wait in all): this broker holds %zu "
-             "partition logs and its budget is %llu (%s); the controller hears KAFKA_STORAGE_ERROR for them; %s, or "
-             "move partitions to other brokers",
-             r->no_room_unreported, r->no_room_topic, (int)r->no_room_partition,
-             (unsigned long long)r->roles_stats.waiting_for_room, kb_logmgr_log_count(r->deps.logs),
-             (unsigned long long)b->partitions, kb_fd_budget_explain(b, why, sizeof(why)), kb_fd_budget_fix(b));
-    r->no_room_unreported = 0;
+             "partition logs%s and its budget is %llu (%s); the controller hears KAFKA_STORAGE_ERROR for them; %s, "
+             "or move partitions to other brokers",
+             n, first->topic, (int)first->partition, (unsigned long long)r->roles_stats.waiting_for_room,
+             kb_logmgr_log_count(r->deps.logs), held, (unsigned long long)b->partitions,
+             kb_fd_budget_explain(b, why, sizeof(why)), kb_fd_budget_fix(b));
     r->no_room_logged_ms = kb_replicas_now_ms();
 }
 
@@ -387,14 +423,12 @@ static void no_room_cb(evutil_socket_t fd, short what, void *arg) {
     if (r->no_room_unreported > 0) log_no_room(r);
 }
 
-/* A batch of updates found no room for some partitions: said at once, or
- * summed into the line due BURST_LOG_MS after the last (the controller
- * sends more batches while they stay unhosted). */
+/* Partitions began to wait for room: said at once, or summed into the
+ * line due BURST_LOG_MS after the last. */
 static void report_no_room(kb_replicas_t *r) {
     int64_t due = r->no_room_logged_ms + BURST_LOG_MS, now = kb_replicas_now_ms();
 
-    r->no_room_unreported += r->batch_no_room;
-    if (evtimer_pending(r->no_room_ev, NULL)) return;
+    if (r->no_room_unreported == 0 || evtimer_pending(r->no_room_ev, NULL)) return;
     if (r->no_room_logged_ms == 0 || now >= due) {
         log_no_room(r);
         return;
@@ -476,7 +510,20 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg) {
         /* A new failure queues it on r->retry again. */
         if (!p->log && p->has_want && partition_open_log(r, p)) take_wanted(p);
     }
-    r->batch_no_room = 0; /* reported when their updates came: no new line */
+    /* Only partitions that waited for something else before (a failed
+     * creation) begin to wait for room here. */
+    if (r->batch_no_room > 0) report_no_room(r);
+    r->batch_no_room = 0;
+}
+
+/* Deleted logs gave their slots back (kb_logmgr_on_room): what waits for
+ * room tries now, not when the backed-off timer comes (up to 30 s). */
+static void room_freed(void *arg) {
+    kb_replicas_t *r = arg;
+    if (r->closing || r->creations_stopped || r->roles_stats.waiting_for_room == 0) return;
+    r->retry_delay_ms = CREATE_RETRY_FIRST_MS;
+    evtimer_del(r->retry_ev);
+    event_active(r->retry_ev, EV_TIMEOUT, 1);
 }
 
 void kb_replicas_stop_creating(kb_replicas_t *r) {
@@ -488,5 +535,7 @@ int kb_replicas_roles_start(kb_replicas_t *r) {
     r->retry_delay_ms = CREATE_RETRY_FIRST_MS;
     r->retry_ev = evtimer_new(r->deps.base, retry_cb, r);
     r->no_room_ev = evtimer_new(r->deps.base, no_room_cb, r);
-    return r->retry_ev && r->no_room_ev ? 0 : -1;
+    if (!r->retry_ev || !r->no_room_ev) return -1;
+    if (r->deps.logs) kb_logmgr_on_room(r->deps.logs, room_freed, r);
+    return 0;
 }

@@ -43,10 +43,14 @@
  *   role but is not hosted (clients hear NOT_LEADER_OR_FOLLOWER, as before
  *   any LeaderAndIsr), its update is answered KB_ROLE_NO_ROOM (the
  *   controller hears KAFKA_STORAGE_ERROR), one line says how many and why
- *   (the first batch of updates at once, the later ones summed into one
- *   line at most every 10 s), and it gets its log on the retry timer once
- *   logs are deleted.  The partitions that have their
- *   logs are not affected.
+ *   (the first batch of updates at once, the partitions that begin to wait
+ *   later summed into one line at most every 10 s; a line counts only
+ *   partitions that still wait, each once), and it gets its log once
+ *   deleted logs have closed their files (the log manager says so:
+ *   kb_logmgr_on_room; a deleted log's slot stays taken while its files
+ *   are open) or on the retry timer.  A deletion or stop of a waiting
+ *   partition ends its wait.  The partitions that have their logs are not
+ *   affected.
  *
  *   Stopping (StopReplica).  An update marked `stop` ends this broker's
  *   role without naming an assignment: the partition is no longer hosted

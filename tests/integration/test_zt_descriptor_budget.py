@@ -33,15 +33,37 @@ partition logs (256 less 64, one for the log dir and a tenth), and a topic
                  stays low), the failure is logged a few times, not per
                  attempt, the metrics endpoint too, the ZooKeeper
                  registration stays, and once the connections close the
-                 broker accepts and serves again.
+                 broker accepts and serves again;
+  deletion       (a hostile trial took a broker to 511 of 512 descriptors so)
+                 `direct` and two more topics written into ZooKeeper past the
+                 budget are deleted, and within log.segment.delete.delay.ms
+                 a topic of 126 partitions all on broker 3 is created: the
+                 deleted logs close their descriptors at once (their
+                 *-delete dirs stay for the delay), so the new ones fit,
+                 with no "Too many open files", the registration kept, and
+                 every line about partitions waiting for room true (none
+                 counts a deleted topic's partitions);
+  deletion       a consumer that stops reading in the middle of a large
+                 Fetch keeps the sendfile's descriptor of a deleted log
+                 open: that log keeps its slot in the budget, so a new topic
+                 created meanwhile hosts all its partitions but one, which
+                 waits (KAFKA_STORAGE_ERROR, one true line) and is hosted as
+                 soon as the consumer's connection closes, long before the
+                 deleted dirs go.
+The brokers keep deleted logs' dirs for 600 s (log.segment.delete.delay.ms,
+Kafka's default being 60 s), longer than the whole scenario: every check of
+the deletion scenarios runs while the deleted logs' files still exist, so
+that none of them can pass by waiting out the delay.
 """
 import json
 import os
+import re
 import socket
 import time
 
 import pytest
 
+import kafkawire
 import kbharness as h
 
 BROKERS = [1, 2, 3]
@@ -54,6 +76,8 @@ TIMEOUT_S = 60
 # The parts of every refusal's message (kb_capacity.c) that do not depend on the request.
 LIMIT_CLAUSE = f"a broker can hold {BUDGET} here, because the file descriptor limit (RLIMIT_NOFILE) is {NOFILE}"
 FIX_CLAUSE = "LimitNOFILE="
+DELETE_DELAY_MS = 600000  # longer than the scenario: deleted logs' files stay throughout
+AGAIN, AGAIN_PARTITIONS = "again", BUDGET - BASE_PARTITIONS  # all on broker 3: exactly its budget
 BIN_DIR = os.path.dirname(os.path.realpath(h.KBROKER_ADMIN_BIN))
 
 
@@ -66,7 +90,7 @@ def cluster(make_cluster):
     c = make_cluster()
     with h.step(f"start brokers 1, 2, 3 under prlimit --nofile={NOFILE}:{NOFILE} (room for {BUDGET} logs each)"):
         for i in BROKERS:
-            b = c.add_broker(i, metrics=True)
+            b = c.add_broker(i, metrics=True, extra={"log.segment.delete.delay.ms": str(DELETE_DELAY_MS)})
             b.launcher = ("prlimit", f"--nofile={NOFILE}:{NOFILE}")
             b.start()
         for i in BROKERS:
@@ -362,3 +386,176 @@ def test_connections_that_take_the_last_descriptors_do_not_spin_or_flood(cluster
     assert len(lines_with(text, "accept on the metrics endpoint failed")) <= 4
     assert not lines_with(text, "Error from accept() call"), "libevent's own accept() warning"
     assert len(text.splitlines()) < 200, text[-3000:]
+
+
+# -- deleted topics and the budget -------------------------------------------------
+
+NOT_HOSTED = re.compile(r"(\d+) partition\(s\) assigned here, e\.g\. (\S+), are not hosted \((\d+) wait in all\)")
+
+
+def assert_not_hosted_lines_true(text):
+    """Every 'are not hosted' line counts partitions that wait: some wait,
+    and no more are counted than wait in all (a hostile trial saw '34
+    partition(s) ... e.g. zkbig-299, are not hosted (0 wait in all)' after
+    zkbig was deleted)."""
+    said = lines_with(text, "are not hosted")
+    for ln in said:
+        m = NOT_HOSTED.search(ln)
+        assert m, ln
+        counted, waiting = int(m.group(1)), int(m.group(3))
+        assert 0 < counted <= waiting, ln
+    return said
+
+
+def deleted_dirs(broker):
+    return [d for d in os.listdir(broker.log_dir) if d.endswith("-delete")]
+
+
+def delete_topic(cluster, topic):
+    with h.step(f"kbroker-admin delete-topic --topic {topic} --wait"):
+        r = cluster.admin("delete-topic", "--topic", topic, "--wait", "--timeout", TIMEOUT_S, timeout=TIMEOUT_S + 30)
+    assert r.returncode == 0, r
+
+
+def write_topic_on(cluster, topic, n, broker_id):
+    doc = {"version": 2, "partitions": {str(q): [broker_id] for q in range(n)},
+           "adding_replicas": {}, "removing_replicas": {}}
+    cluster.zk.create(f"/brokers/topics/{topic}", json.dumps(doc).encode())
+
+
+def fd_state(broker):
+    m = broker.metrics()
+    return {k: h.metric(m, f"kbroker_{k}") for k in
+            ("partition_logs", "partitions_waiting_for_room", "log_deletions_open", "log_deletions_pending",
+             "log_creations_pending", "open_fds", "open_fds_limit")}
+
+
+def serves_all(broker, topic, n):
+    """broker answers ListOffsets for every partition of topic, and no log
+    is being created any more."""
+    got = h.list_offsets(broker, topic, list(range(n)))
+    return all(got[q][0] == 0 for q in range(n)) and fd_state(broker)["log_creations_pending"] == 0
+
+
+def emfile_or(broker, mark, ready):
+    """ready(), or True once broker says it ran out of descriptors: a wait
+    that ends at once on the failure this scenario is about."""
+    return lines_with(log_since(broker, mark), "Too many open files") or ready()
+
+
+@pytest.mark.scenario("deletion")
+def test_a_topic_deleted_and_created_again_within_the_delay_fits_the_descriptors(cluster):
+    b = cluster.brokers[3]
+    regs = registrations(cluster)
+    mark = len(b.process.log_text())
+    before = fd_state(b)
+    print(f"broker 3 before: {before}")
+    assert before["partition_logs"] == BUDGET
+    with h.step("write zkbig1 and zkbig2 (5 partitions each, all on the full broker 3) into ZooKeeper"):
+        write_topic_on(cluster, "zkbig1", 5, 3)
+        h.wait_until(lambda: fd_state(b)["partitions_waiting_for_room"] == before["partitions_waiting_for_room"] + 5,
+                     60, "broker 3 to leave zkbig1's partitions waiting")
+        write_topic_on(cluster, "zkbig2", 5, 3)
+        h.wait_until(lambda: fd_state(b)["partitions_waiting_for_room"] == before["partitions_waiting_for_room"] + 10,
+                     60, "broker 3 to leave zkbig2's partitions waiting")
+    for topic in ("zkbig2", "zkbig1", DIRECT):
+        delete_topic(cluster, topic)
+    # The deleted logs count until their descriptors are closed: they leave
+    # the count once closed, long before their dirs go.
+    with h.step(f"wait until broker 3 counts {BASE_PARTITIONS} logs against its budget, none waiting"):
+        h.wait_until(lambda: (lambda s: (s["partition_logs"], s["partitions_waiting_for_room"]))(fd_state(b)) ==
+                     (BASE_PARTITIONS, 0), 120, f"broker 3 to count {BASE_PARTITIONS} logs")
+    after_delete = fd_state(b)
+    hosted_direct = BUDGET - BASE_PARTITIONS
+    print(f"broker 3 after the deletions: {after_delete}, {len(deleted_dirs(b))} *-delete dirs")
+    # Within the delay: every deleted log's dir is still there.
+    assert len(deleted_dirs(b)) == hosted_direct, deleted_dirs(b)[:5]
+    assert after_delete["log_deletions_pending"] == hosted_direct
+    assignment = ",".join(["3"] * AGAIN_PARTITIONS)
+    mark_create = len(b.process.log_text())
+    with h.step(f"create {AGAIN}: {AGAIN_PARTITIONS} partitions, all on broker 3, within the delay"):
+        r = cluster.admin("create-topic", "--topic", AGAIN, "--replica-assignment", assignment)
+        assert r.returncode == 0, r
+        h.wait_until(lambda: emfile_or(b, mark_create, lambda: serves_all(b, AGAIN, AGAIN_PARTITIONS)), 180,
+                     f"broker 3 to host {AGAIN}")
+    text = log_since(b, mark)
+    assert not lines_with(text, "Too many open files"), lines_with(text, "Too many open files")[:5]
+    cluster.wait_topic_ready(AGAIN, 180)
+    state = fd_state(b)
+    print(f"broker 3 with {AGAIN}: {state}, {len(deleted_dirs(b))} *-delete dirs")
+    assert len(deleted_dirs(b)) == hosted_direct, "the deleted logs' dirs went: the check ran past the delay"
+    assert state["partitions_waiting_for_room"] == 0 and state["log_deletions_open"] == 0, state
+    # Both generations' dirs are there, the old one's descriptors are not.
+    assert state["open_fds"] <= before["open_fds"] + 10, (before, state)
+    assert state["open_fds"] < state["open_fds_limit"] - 40, state
+    assert registrations(cluster) == regs, "a broker lost its ZooKeeper registration"
+    produce_and_consume_every_base_partition(cluster, "after-again")
+    said = assert_not_hosted_lines_true(log_since(b, mark))
+    print(f"broker 3: {len(said)} line(s) about partitions waiting since the deletions: {said[:3]}")
+
+
+def pinned_fetch(broker, topic, partition, size):
+    """A Fetch of topic-partition from offset 0 on a connection that reads
+    only the response's first bytes and then stops, with a small receive
+    buffer: the broker's sendfile of the rest stays in flight (it needs far
+    more room than the socket buffers have)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(30)
+    s.connect(("127.0.0.1", broker.port))
+    body = kafkawire.fetch_v4_body([(topic, [(partition, 0, 64 << 20)])], max_wait_ms=0)
+    s.sendall(h.kafka_request(1, 4, 1, body))
+    frame = int.from_bytes(h.recv_exact(s, 4), "big")
+    assert frame > size, f"the response is {frame} bytes, less than the {size} produced"
+    return s, frame
+
+
+def socket_buffers():
+    with open("/proc/sys/net/ipv4/tcp_wmem") as f:
+        return int(f.read().split()[2])
+
+
+@pytest.mark.scenario("deletion")
+def test_a_send_in_flight_keeps_a_deleted_logs_slot_until_the_consumer_goes(cluster):
+    b = cluster.brokers[3]
+    regs = registrations(cluster)
+    size = 2 * socket_buffers() + (8 << 20)
+    value = b"x" * (100 << 10)
+    p = h.ck_producer(cluster.bootstrap(), acks=1, linger_ms=5)
+    recs = [h.Rec(AGAIN, 0, None, b"k%d" % i, value, (), None) for i in range(size // len(value) + 1)]
+    with h.step(f"produce {len(recs)} records of 100 KiB to {AGAIN}-0 (led by broker 3)"):
+        reports = h.ck_produce(p, recs, flush_every=50)
+    assert all(e is None for _, e in reports), [str(e) for _, e in reports if e][:3]
+    mark = len(b.process.log_text())
+    sock, frame = pinned_fetch(b, AGAIN, 0, size)
+    try:
+        print(f"a Fetch of {AGAIN}-0 answered with {frame} bytes is being sent; its reader stopped")
+        delete_topic(cluster, AGAIN)
+        with h.step(f"wait until broker 3 holds {BASE_PARTITIONS} logs and the one deleted log still open"):
+            h.wait_until(lambda: (lambda s: (s["partition_logs"], s["log_deletions_open"]))(fd_state(b)) ==
+                         (BASE_PARTITIONS + 1, 1), 120, "broker 3 to keep one deleted log's slot")
+        late = "late"
+        assignment = ",".join(["3"] * AGAIN_PARTITIONS)
+        with h.step(f"create {late}: {AGAIN_PARTITIONS} partitions all on broker 3; one of them finds no room"):
+            r = cluster.admin("create-topic", "--topic", late, "--replica-assignment", assignment)
+            assert r.returncode == 0, r
+            h.wait_until(lambda: (lambda s: (s["partition_logs"], s["partitions_waiting_for_room"]))(fd_state(b)) ==
+                         (BUDGET, 1), 180, f"broker 3 to host {AGAIN_PARTITIONS - 1} of them, 1 waiting")
+            h.wait_until(lambda: lines_with(log_since(b, mark), "1 partition(s) assigned here", "e.g. late-",
+                                            "(1 wait in all)", "(1 of them deleted, their files not closed yet)"),
+                         60, "broker 3 to say one partition of late waits, and why")
+        assert fd_state(b)["log_deletions_open"] == 1
+    finally:
+        sock.close()
+    with h.step("the consumer's connection closes: the last partition is hosted, the deleted dirs still there"):
+        cluster.wait_topic_ready(late, 120)
+    state = fd_state(b)
+    print(f"broker 3: {state}")
+    assert state["partitions_waiting_for_room"] == 0 and state["log_deletions_open"] == 0, state
+    assert state["log_deletions_pending"] >= AGAIN_PARTITIONS, "deleted dirs went: the check ran past the delay"
+    text = log_since(b, mark)
+    assert not lines_with(text, "Too many open files"), lines_with(text, "Too many open files")[:5]
+    said = assert_not_hosted_lines_true(text)
+    print(f"broker 3: {said[:2]}")
+    assert registrations(cluster) == regs, "a broker lost its ZooKeeper registration"
+    produce_and_consume_every_base_partition(cluster, "after-late")

@@ -89,6 +89,34 @@ START_TEST(messages_name_the_limit_that_binds_and_its_fix) {
 }
 END_TEST
 
+/* The start-up line says what the budget is and which bound sets it
+ * (it used to give the descriptors' room alone, whatever
+ * max.broker.partitions said). */
+START_TEST(the_description_gives_the_budget_and_the_bound_that_sets_it) {
+    kb_fd_budget_t b;
+    char buf[256];
+
+    kb_fd_budget_init(&b, 20000, 1, 1000);
+    ck_assert_str_eq(kb_fd_budget_describe(&b, buf, sizeof(buf)),
+                     "the partition budget is 1000 logs, set by max.broker.partitions (the descriptors allow 17935)");
+    kb_fd_budget_init(&b, 256, 1, INT32_MAX);
+    ck_assert_str_eq(kb_fd_budget_describe(&b, buf, sizeof(buf)),
+                     "the partition budget is 166 logs, set by the file descriptor limit (max.broker.partitions, "
+                     "2147483647, is no lower)");
+    kb_fd_budget_init(&b, 256, 1, 166); /* equal: the descriptors set it all the same */
+    ck_assert(strstr(kb_fd_budget_describe(&b, buf, sizeof(buf)), "166 logs, set by the file descriptor limit"));
+    kb_fd_budget_init(&b, 256, 1, 0);
+    ck_assert_str_eq(kb_fd_budget_describe(&b, buf, sizeof(buf)),
+                     "the partition budget is 166 logs, set by the file descriptor limit (max.broker.partitions is "
+                     "not set)");
+    kb_fd_budget_init(&b, KB_FD_UNLIMITED, 1, 5000);
+    ck_assert_str_eq(kb_fd_budget_describe(&b, buf, sizeof(buf)),
+                     "the partition budget is 5000 logs, set by max.broker.partitions (RLIMIT_NOFILE is unlimited)");
+    kb_fd_budget_init(&b, KB_FD_UNLIMITED, 1, 0);
+    ck_assert(strstr(kb_fd_budget_describe(&b, buf, sizeof(buf)), "there is no partition budget"));
+}
+END_TEST
+
 START_TEST(the_process_limit_is_read_with_getrlimit) {
     struct rlimit rl;
     kb_fd_budget_t b;
@@ -110,6 +138,7 @@ Suite *fd_budget_suite(void) {
     tcase_add_test(tc, max_broker_partitions_caps_the_budget_only_below_the_descriptors);
     tcase_add_test(tc, a_limit_below_the_reserve_leaves_no_room_without_wrapping);
     tcase_add_test(tc, messages_name_the_limit_that_binds_and_its_fix);
+    tcase_add_test(tc, the_description_gives_the_budget_and_the_bound_that_sets_it);
     tcase_add_test(tc, the_process_limit_is_read_with_getrlimit);
     suite_add_tcase(s, tc);
     return s;

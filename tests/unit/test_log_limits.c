@@ -24,6 +24,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -270,7 +271,8 @@ START_TEST(partitions_within_the_descriptor_limit_open_and_log_the_need) {
 
     ck_assert_msg(m != NULL, "%s", lf.err);
     ck_assert_msg(strstr(logged, "115 partition log(s) found need about 200") &&
-                      strstr(logged, "RLIMIT_NOFILE) is 200, room for 115 partition logs"),
+                      strstr(logged, "RLIMIT_NOFILE) is 200, room for 115 partition logs; the partition budget is "
+                                     "115 logs, set by the file descriptor limit"),
                   "log was: %s", logged);
     /* The run-time budget is the same number: full now. */
     ck_assert_uint_eq(kb_logmgr_budget(m)->partitions, 115);
@@ -279,6 +281,8 @@ START_TEST(partitions_within_the_descriptor_limit_open_and_log_the_need) {
     kb_logmgr_close(m);
 }
 END_TEST
+
+static void run_until_room(kb_logmgr_t *m);
 
 static void no_log(void *arg, kb_log_t *log, const char *why) {
     (void)arg;
@@ -304,25 +308,132 @@ START_TEST(creations_past_the_budget_are_refused_counting_those_under_way) {
     ck_assert_ptr_null(kb_logmgr_create_async(m, TOPIC, 3, &lc, no_log, NULL));
     ck_assert_int_eq(errno, EMFILE);
     ck_assert_ptr_null(kb_logmgr_get_or_create(m, TOPIC, 4, NULL));
-    /* Deleting one makes room for one. */
+    /* Deleting one makes room for one, once its file is closed. */
     ck_assert_int_eq(kb_logmgr_delete(m, TOPIC, 0), 0);
-    ck_assert(kb_logmgr_has_room(m));
+    ck_assert(!kb_logmgr_has_room(m));
+    run_until_room(m);
     ck_assert_ptr_nonnull(kb_logmgr_get_or_create(m, TOPIC, 4, NULL));
     ck_assert(!kb_logmgr_has_room(m));
     kb_logmgr_close(m);
 }
 END_TEST
 
+/* ---- deleted logs (kb_logdelete.c "The partition budget") ---- */
+
+static int room_calls;
+static void on_room(void *arg) { (void)arg; room_calls++; }
+
+/* Runs the loop until the manager has room (a deleted log's slot came
+ * back), at most 20 s. */
+static void run_until_room(kb_logmgr_t *m) {
+    time_t deadline = time(NULL) + 20;
+    while (!kb_logmgr_has_room(m) && time(NULL) < deadline) event_base_loop(lf.base, EVLOOP_ONCE);
+    ck_assert(kb_logmgr_has_room(m));
+}
+
+/* Dirs in the log dir whose name ends in -delete. */
+static int deleted_dirs(void) {
+    DIR *d = opendir(lf.dir);
+    struct dirent *e;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len > 7 && strcmp(e->d_name + len - 7, "-delete") == 0) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* The hostile trial: a topic deleted and created again within
+ * file.delete.delay.ms had both generations of logs open while the budget
+ * counted one.  A deleted log now holds its slot until its descriptor is
+ * closed, which happens as soon as the flusher is done with it, long
+ * before its files go (the default delay of 60 s is kept here). */
+START_TEST(a_deleted_log_holds_its_slot_until_its_descriptor_is_closed) {
+    logfix_set("max.broker.partitions", "2");
+    kb_logmgr_t *m = logfix_open();
+    int before = count_fds();
+
+    kb_logmgr_on_room(m, on_room, NULL);
+    for (int p = 0; p < 2; p++) append_ok(kb_logmgr_get_or_create(m, TOPIC, p, NULL), 100, 1000);
+    int full = count_fds();
+    ck_assert_int_eq(full, before + 2);
+    ck_assert_int_eq(kb_logmgr_delete(m, TOPIC, 0), 0);
+    /* Out of the table, not out of the budget: its .log is open. */
+    ck_assert_ptr_null(kb_logmgr_get(m, TOPIC, 0));
+    ck_assert_uint_eq(kb_logmgr_log_count(m), 2);
+    ck_assert_uint_eq(kb_logmgr_deleted_open(m), 1);
+    ck_assert(!kb_logmgr_has_room(m));
+    ck_assert_ptr_null(kb_logmgr_get_or_create(m, TOPIC, 2, NULL));
+    run_until_room(m);
+    /* Closed, its slot back, the watcher told; its files wait out the delay. */
+    flush_and_wait(kb_logmgr_get(m, TOPIC, 1)); /* no checkpoint write holds a descriptor */
+    ck_assert_int_eq(count_fds(), full - 1);
+    ck_assert_uint_eq(kb_logmgr_deleted_open(m), 0);
+    ck_assert_uint_eq(kb_logmgr_log_count(m), 1);
+    ck_assert_int_eq(deleted_dirs(), 1);
+    for (int i = 0; i < 100 && room_calls == 0; i++) event_base_loop(lf.base, EVLOOP_NONBLOCK);
+    ck_assert_int_eq(room_calls, 1);
+    ck_assert_ptr_nonnull(kb_logmgr_get_or_create(m, TOPIC, 2, NULL));
+    ck_assert_int_eq(count_fds(), full);
+    kb_logmgr_close(m);
+}
+END_TEST
+
+/* A consumer's sendfile in flight keeps the descriptor it started on
+ * (design.md, Consume): the deleted log's slot stays taken until the range
+ * is released, then comes back within the recheck (a second). */
+START_TEST(a_send_in_flight_keeps_a_deleted_logs_slot_until_it_is_released) {
+    logfix_set("max.broker.partitions", "1");
+    kb_logmgr_t *m = logfix_open();
+    kb_log_t *log = kb_logmgr_get_or_create(m, TOPIC, 0, NULL);
+    kb_log_range_t r;
+    time_t deadline;
+
+    kb_logmgr_on_room(m, on_room, NULL);
+    for (int i = 0; i < 4; i++) append_ok(log, 100, 1000 + i);
+    int idle = count_fds();
+    ck_assert_int_eq(kb_log_read(log, 0, kb_log_end_offset(log), 1 << 20, true, &r), 0);
+    ck_assert_int_eq(kb_logmgr_delete(m, TOPIC, 0), 0);
+    /* Run the loop until the flusher is done with the log (its segments
+     * move to the deletion): the active one is no longer active, but the
+     * range still holds its .log. */
+    deadline = time(NULL) + 20;
+    while (log->n_segs > 0 && time(NULL) < deadline) event_base_loop(lf.base, EVLOOP_ONCE);
+    ck_assert_uint_eq(log->n_segs, 0);
+    for (int i = 0; i < 2; i++) event_base_loop(lf.base, EVLOOP_ONCE); /* a recheck or two */
+    ck_assert(!kb_logmgr_has_room(m));
+    ck_assert_uint_eq(kb_logmgr_deleted_open(m), 1);
+    ck_assert_int_eq(room_calls, 0);
+    ck_assert_int_eq(count_fds(), idle);
+    ck_assert_int_eq(batches_in(&r, 0), 4); /* the sender still reads from it */
+    kb_log_range_release(&r);
+    ck_assert_int_eq(count_fds(), idle - 1); /* the last pin closed it */
+    run_until_room(m);
+    ck_assert_uint_eq(kb_logmgr_deleted_open(m), 0);
+    for (int i = 0; i < 100 && room_calls == 0; i++) event_base_loop(lf.base, EVLOOP_NONBLOCK);
+    ck_assert_int_eq(room_calls, 1);
+    kb_logmgr_close(m);
+}
+END_TEST
+
 /* Lowering max.broker.partitions never unloads a log: every log found
- * loads, only new ones are refused. */
+ * loads, only new ones are refused; the start-up line gives the budget
+ * that max.broker.partitions sets and says so. */
 START_TEST(a_lowered_max_broker_partitions_loads_every_log_and_stops_new_ones) {
     kb_logmgr_t *m = logfix_open();
+    char logged[8192];
 
     for (int p = 0; p < 5; p++) ck_assert_ptr_nonnull(kb_logmgr_get_or_create(m, TOPIC, p, NULL));
     kb_logmgr_close(m);
     logfix_set("max.broker.partitions", "2");
-    m = logfix_open();
+    m = open_capturing(logged, sizeof(logged), KC_LOG_INFO);
     ck_assert_ptr_nonnull(m);
+    ck_assert_msg(strstr(logged, "the partition budget is 2 logs, set by max.broker.partitions (") &&
+                      strstr(logged, "more logs than that were found: all of them load"),
+                  "log was: %s", logged);
     ck_assert_uint_eq(kb_logmgr_log_count(m), 5);
     for (int p = 0; p < 5; p++) ck_assert_ptr_nonnull(kb_logmgr_get(m, TOPIC, p));
     ck_assert(!kb_logmgr_has_room(m));
@@ -710,6 +821,8 @@ Suite *log_limits_suite(void) {
     tcase_add_test(fds, partitions_within_the_descriptor_limit_open_and_log_the_need);
     tcase_add_test(fds, creations_past_the_budget_are_refused_counting_those_under_way);
     tcase_add_test(fds, a_lowered_max_broker_partitions_loads_every_log_and_stops_new_ones);
+    tcase_add_test(fds, a_deleted_log_holds_its_slot_until_its_descriptor_is_closed);
+    tcase_add_test(fds, a_send_in_flight_keeps_a_deleted_logs_slot_until_it_is_released);
     tcase_add_unchecked_fixture(full, mount_disk, unmount_disk);
     tcase_add_checked_fixture(full, setup, teardown);
     tcase_add_test(full, index_space_is_allocated_not_sparse);

@@ -483,7 +483,7 @@ END_TEST
 /* The partition budget (kb_roles.h "Budget"): with room for two logs, a
  * batch of four partitions hosts two, answers the other two
  * KB_ROLE_NO_ROOM with one log line for the batch, keeps their roles, and
- * hosts one of them once a deletion makes room (the retry timer). */
+ * hosts one of them once a deletion makes room. */
 START_TEST(partitions_past_the_budget_are_refused_and_hosted_once_room_frees) {
     logfix_set("max.broker.partitions", "2");
     logfix_set("log.segment.delete.delay.ms", "0");
@@ -513,7 +513,12 @@ START_TEST(partitions_past_the_budget_are_refused_and_hosted_once_room_frees) {
     answer_t a = {0};
     produce(kb_replicas_get(replicas, T, 0), 2, 1, 60000, &a);
     ck_assert_int_eq(a.error, KP_ERR_NONE);
-    /* A deletion makes room for one: the retry timer hosts T-2 with its role. */
+    /* A deletion makes room for one once the deleted log's file is closed:
+     * the log manager says so and T-2 is hosted with its role at once, not
+     * when the retry timer comes (put off by an hour here). */
+    struct timeval hour = {3600, 0};
+    event_del(replicas->retry_ev);
+    evtimer_add(replicas->retry_ev, &hour);
     kb_role_update_t del = deletion(0);
     kb_replicas_apply_roles(replicas, &del, 1);
     time_t deadline = time(NULL) + 20;
@@ -527,6 +532,75 @@ START_TEST(partitions_past_the_budget_are_refused_and_hosted_once_room_frees) {
     away.partition = 3;
     kb_replicas_apply_roles(replicas, &away, 1);
     ck_assert_uint_eq(roles_stats().waiting_for_room, 0);
+}
+END_TEST
+
+/* Roles for partitions first..first+n-1 of topic, led here at epoch, in
+ * one batch. */
+static void lead_here(const char *topic, int first, int n, int32_t epoch) {
+    kb_role_update_t u[8];
+    ck_assert_int_le(n, 8);
+    for (int i = 0; i < n; i++) {
+        u[i] = update(me_only, 1, ME, epoch, me_only, 1);
+        u[i].topic = topic;
+        u[i].partition = first + i;
+    }
+    kb_replicas_apply_roles(replicas, u, (size_t)n);
+}
+
+/* The summing timer of the "not hosted" line goes off now (it is due
+ * 10 s after the last line). */
+static void no_room_line_due(void) {
+    ck_assert(evtimer_pending(replicas->no_room_ev, NULL));
+    event_del(replicas->no_room_ev);
+    event_active(replicas->no_room_ev, EV_TIMEOUT, 1);
+    loop_once();
+}
+
+/* The hostile trial's misleading line, "34 partition(s) ..., e.g.
+ * zkbig-299, are not hosted (0 wait in all)": partitions refused for room
+ * were summed into the next line even after their topic was deleted, and
+ * a partition refused again by each repeated update was counted each
+ * time.  A line now counts the partitions that began to wait since the
+ * last one and still wait, each once. */
+START_TEST(the_not_hosted_line_counts_only_partitions_that_still_wait) {
+    logfix_set("max.broker.partitions", "1");
+    start();
+    stderrfix_capture();
+    lead_here(T, 0, 3, 0); /* T-0 hosted; T-1 and T-2 wait: said at once */
+    creations_done();
+    ck_assert_int_eq(stderrfix_lines_with("2 partition(s) assigned here, e.g. " T "-1, are not hosted (2 wait in all)",
+                                          "this broker holds 1 partition logs and its budget is 1"),
+                     1);
+    ck_assert_uint_eq(roles_stats().waiting_for_room, 2);
+    /* Within 10 s: three more wait (summed into the next line), then their
+     * topic is deleted, and the controller repeats T-1 and T-2. */
+    stderrfix_capture();
+    lead_here("doomed", 0, 3, 0);
+    ck_assert_uint_eq(roles_stats().waiting_for_room, 5);
+    for (int i = 0; i < 3; i++) {
+        kb_role_update_t del = deletion(i);
+        del.topic = "doomed";
+        kb_replicas_apply_roles(replicas, &del, 1);
+    }
+    lead_here(T, 1, 2, 1);
+    ck_assert_uint_eq(roles_stats().waiting_for_room, 2);
+    no_room_line_due();
+    ck_assert_int_eq(stderrfix_lines_with("are not hosted", ""), 0);
+    /* One more begins to wait: the line names it alone, with the whole count. */
+    stderrfix_capture();
+    lead_here("fresh", 0, 1, 0);
+    no_room_line_due();
+    ck_assert_int_eq(stderrfix_lines_with("1 partition(s) assigned here, e.g. fresh-0, are not hosted (3 wait in all)",
+                                          ""),
+                     1);
+    /* A stop (no deletion) ends a wait as well, and leaves the retry queue. */
+    kb_role_update_t stop = update(me_only, 1, ME, 1, me_only, 1);
+    stop.topic = "fresh";
+    stop.stop = true;
+    kb_replicas_apply_roles(replicas, &stop, 1);
+    ck_assert_uint_eq(roles_stats().waiting_for_room, 2);
+    ck_assert(!kb_replicas_find(replicas, "fresh", 0)->retry_queued);
 }
 END_TEST
 
@@ -1047,6 +1121,7 @@ Suite *replica_suite(void) {
     tcase_add_test(tc, deleting_a_partition_never_hosted_deletes_the_log_left_from_before);
     tcase_add_test(tc, applied_counts_only_what_changed_here);
     tcase_add_test(tc, partitions_past_the_budget_are_refused_and_hosted_once_room_frees);
+    tcase_add_test(tc, the_not_hosted_line_counts_only_partitions_that_still_wait);
     tcase_add_test(tc, isr_shrink_is_written_with_the_same_epoch_and_adopted);
     tcase_add_test(tc, failed_isr_write_is_not_adopted);
     tcase_add_test(tc, isr_write_overtaken_by_a_new_role_is_not_adopted);

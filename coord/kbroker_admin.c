@@ -236,6 +236,26 @@ int admin_remaining_ms(const admin_t *a) {
     return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
+char *admin_registered_bootstrap(const kc_view_t *v) {
+    size_t len = 0;
+    char *out;
+
+    for (int i = 0; i < kc_view_broker_count(v); i++) {
+        const kc_broker_info_t *b = kc_view_broker_at(v, i);
+        if (b->host && b->port > 0) len += strlen(b->host) + 16;
+    }
+    if (len == 0 || !(out = calloc(1, len + 1))) return NULL;
+    for (int i = 0; i < kc_view_broker_count(v); i++) {
+        const kc_broker_info_t *b = kc_view_broker_at(v, i);
+        size_t used = strlen(out);
+        bool v6 = b->host && strchr(b->host, ':');
+        if (b->host && b->port > 0)
+            snprintf(out + used, len + 1 - used, "%s%s%s%s:%d", used ? "," : "", v6 ? "[" : "", b->host, v6 ? "]" : "",
+                     (int)b->port);
+    }
+    return out;
+}
+
 /* A wait that ran out: without a connection ZooKeeper is unreachable,
  * with one it is merely slow or stuck. */
 int admin_wait_failed(const admin_t *a, const char *doing) {

@@ -125,6 +125,9 @@ bool admin_zookeeper_valid(const char *connect);
 int admin_connect(admin_t *a);
 /* Connects and waits until the cluster view (a->view) is loaded. */
 int admin_load_view(admin_t *a);
+/* "host:port,..." of the registered brokers' client endpoints (IPv6
+ * hosts bracketed; malloc'd), or NULL when none has one. */
+char *admin_registered_bootstrap(const kc_view_t *v);
 /* Milliseconds left of --timeout. */
 int admin_remaining_ms(const admin_t *a);
 /* The status and message for a wait on ZooKeeper that ran out. */

@@ -35,26 +35,6 @@
 /* The longest the question may take, within --timeout. */
 #define ASK_TIMEOUT_MS 15000
 
-/* "host:port,..." of the registered brokers' client endpoints (malloc'd),
- * or NULL when none has one. */
-static char *bootstrap_of(const kc_view_t *v) {
-    size_t len = 0;
-    char *out;
-
-    for (int i = 0; i < kc_view_broker_count(v); i++) {
-        const kc_broker_info_t *b = kc_view_broker_at(v, i);
-        if (b->host && b->port > 0) len += strlen(b->host) + 16;
-    }
-    if (len == 0 || !(out = calloc(1, len + 1))) return NULL;
-    for (int i = 0; i < kc_view_broker_count(v); i++) {
-        const kc_broker_info_t *b = kc_view_broker_at(v, i);
-        size_t used = strlen(out);
-        if (b->host && b->port > 0)
-            snprintf(out + used, len + 1 - used, "%s%s:%d", used ? "," : "", b->host, (int)b->port);
-    }
-    return out;
-}
-
 /* The replica lists of parts as rows of rf ids (malloc'd); NULL when out
  * of memory or the lists differ in length (the planner never makes such). */
 static int32_t *rows_of(const kc_partition_t *parts, int n, int *rf) {
@@ -95,7 +75,7 @@ static int open_brokers(admin_t *a, kcl_admin_t **out) {
 
     *out = NULL;
     if (rc != EXIT_OK) return rc;
-    if (kc_view_controller(a->view) < 0 || !(bootstrap = bootstrap_of(a->view))) return EXIT_OK;
+    if (kc_view_controller(a->view) < 0 || !(bootstrap = admin_registered_bootstrap(a->view))) return EXIT_OK;
     int left = admin_remaining_ms(a);
     kcl_options_t o = {bootstrap, left < ASK_TIMEOUT_MS ? left : ASK_TIMEOUT_MS};
     if (o.timeout_ms <= 0 || kcl_admin_open(&o, out, &err) != KCL_OK) {

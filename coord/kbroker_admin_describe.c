@@ -76,27 +76,6 @@ static int parse_options(describe_args_t *d, int argc, char **argv) {
 
 /* ------------------------------------------------------ min.insync.replicas */
 
-/* "host:port,..." of the registered brokers (malloc'd), or NULL. */
-static char *registered_bootstrap(const kc_view_t *v) {
-    size_t len = 0;
-    char *out;
-
-    for (int i = 0; i < kc_view_broker_count(v); i++) {
-        const kc_broker_info_t *b = kc_view_broker_at(v, i);
-        if (b->host && b->port > 0) len += strlen(b->host) + 16;
-    }
-    if (len == 0 || !(out = calloc(1, len + 1))) return NULL;
-    for (int i = 0; i < kc_view_broker_count(v); i++) {
-        const kc_broker_info_t *b = kc_view_broker_at(v, i);
-        size_t used = strlen(out);
-        bool v6 = b->host && strchr(b->host, ':');
-        if (b->host && b->port > 0)
-            snprintf(out + used, len + 1 - used, "%s%s%s%s:%d", used ? "," : "", v6 ? "[" : "", b->host, v6 ? "]" : "",
-                     (int)b->port);
-    }
-    return out;
-}
-
 static int client_failed(const kcl_error_t *e) {
     return fail(e->status == KCL_EUNREACHABLE ? EXIT_UNREACHABLE : EXIT_BROKER_ERROR,
                 "asking the brokers for min.insync.replicas: %s", e->message);
@@ -105,7 +84,7 @@ static int client_failed(const kcl_error_t *e) {
 /* Each topic's min.insync.replicas as the brokers apply it, into min_isr
  * (one per name). */
 static int ask_min_isr(admin_t *a, const kc_topic_t *const *topics, int n, int *min_isr) {
-    char *bootstrap = registered_bootstrap(a->view);
+    char *bootstrap = admin_registered_bootstrap(a->view);
     kcl_admin_t *k = NULL;
     kcl_error_t err = {0};
     int rc = EXIT_OK;

@@ -510,6 +510,15 @@ def pinned_fetch(broker, topic, partition, size):
     return s, frame
 
 
+def fd_state_is(broker, keys, want):
+    """True when fd_state's values for keys are want; otherwise raises with
+    the whole state, so that a wait that runs out says what it saw."""
+    state = fd_state(broker)
+    if tuple(state[k] for k in keys) != want:
+        raise AssertionError(f"{dict((k, state[k]) for k in keys)} rather than {want}; {state}")
+    return True
+
+
 def socket_buffers():
     with open("/proc/sys/net/ipv4/tcp_wmem") as f:
         return int(f.read().split()[2])
@@ -532,15 +541,15 @@ def test_a_send_in_flight_keeps_a_deleted_logs_slot_until_the_consumer_goes(clus
         print(f"a Fetch of {AGAIN}-0 answered with {frame} bytes is being sent; its reader stopped")
         delete_topic(cluster, AGAIN)
         with h.step(f"wait until broker 3 holds {BASE_PARTITIONS} logs and the one deleted log still open"):
-            h.wait_until(lambda: (lambda s: (s["partition_logs"], s["log_deletions_open"]))(fd_state(b)) ==
-                         (BASE_PARTITIONS + 1, 1), 120, "broker 3 to keep one deleted log's slot")
+            h.wait_until(lambda: fd_state_is(b, ("partition_logs", "log_deletions_open"), (BASE_PARTITIONS + 1, 1)),
+                         120, "broker 3 to keep one deleted log's slot")
         late = "late"
         assignment = ",".join(["3"] * AGAIN_PARTITIONS)
         with h.step(f"create {late}: {AGAIN_PARTITIONS} partitions all on broker 3; one of them finds no room"):
             r = cluster.admin("create-topic", "--topic", late, "--replica-assignment", assignment)
             assert r.returncode == 0, r
-            h.wait_until(lambda: (lambda s: (s["partition_logs"], s["partitions_waiting_for_room"]))(fd_state(b)) ==
-                         (BUDGET, 1), 180, f"broker 3 to host {AGAIN_PARTITIONS - 1} of them, 1 waiting")
+            h.wait_until(lambda: fd_state_is(b, ("partition_logs", "partitions_waiting_for_room"), (BUDGET, 1)),
+                         180, f"broker 3 to host {AGAIN_PARTITIONS - 1} of them, 1 waiting")
             h.wait_until(lambda: lines_with(log_since(b, mark), "1 partition(s) assigned here", "e.g. late-",
                                             "(1 wait in all)", "(1 of them deleted, their files not closed yet)"),
                          60, "broker 3 to say one partition of late waits, and why")

@@ -7,7 +7,11 @@
  * registration (id and czxid, so that a stale connection to a former
  * controller is refused at its Hello), and the client is freed once the
  * attempt ends: a controller that stopped reading (paused, half-open TCP)
- * must not hold the next attempt behind a stuck connection.
+ * must not hold the next attempt behind a stuck connection.  A controller
+ * that cannot be reached (it has just exited: brokers stopped together)
+ * fails the attempt at once, as Kafka's does when its connect fails,
+ * rather than after controller.socket.timeout.ms: the next attempt, after
+ * the backoff, asks whoever /controller names by then.
  */
 #include "broker/kb_controlled_shutdown.h"
 
@@ -102,6 +106,8 @@ static void rpc_reply(kb_rpc_status_t st, int32_t error_code, const ProtobufCMes
         return;
     }
     if (st == KB_RPC_OK) snprintf(why, sizeof(why), "the controller refused the request (error %d)", (int)error_code);
+    else if (st == KB_RPC_UNREACHABLE)
+        snprintf(why, sizeof(why), "cannot reach the controller (refused, or no longer it)");
     else snprintf(why, sizeof(why), "no answer from the controller (%s)", kb_rpc_status_name(st));
     failed(s, why);
 }
@@ -124,7 +130,8 @@ static void ask_remote(kb_controlled_shutdown_t *s, int32_t ctl, int64_t my_epoc
                               .backoff_ms = b->cfg->rpc_reconnect_backoff_ms,
                               .backoff_max_ms = b->cfg->rpc_reconnect_backoff_max_ms,
                               .self = {b->cfg->broker_id, my_epoch},
-                              .expect_broker_id = ctl, .expect_broker_epoch = info->czxid};
+                              .expect_broker_id = ctl, .expect_broker_epoch = info->czxid,
+                              .fail_when_unreachable = true};
     Kbroker__Rpc__ControlledShutdownRequest req = KBROKER__RPC__CONTROLLED_SHUTDOWN_REQUEST__INIT;
     req.broker_id = b->cfg->broker_id;
     req.broker_epoch = my_epoch;

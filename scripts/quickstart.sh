@@ -58,14 +58,16 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 stop_all() {
     local status=${1:-0}
     trap - INT TERM HUP
-    local i pid n
+    local i pid deadline
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
         pid=${PIDS[$i]}
         kill -0 "$pid" 2>/dev/null || continue
         say "stopping ${NAMES[$i]} (pid $pid)"
         kill -TERM "$pid" 2>/dev/null
-        for ((n = 0; n < 150; n++)); do
-            kill -0 "$pid" 2>/dev/null || break
+        # A deadline rather than a count of sleeps: on a loaded machine each
+        # `sleep` (a fork and an exec) may take far longer than it asks.
+        deadline=$((SECONDS + 15))
+        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
             sleep 0.1
         done
         if kill -0 "$pid" 2>/dev/null; then

@@ -39,7 +39,8 @@ static kb_ctl_status_t status_of(kb_rpc_status_t st) {
     switch (st) {
     case KB_RPC_OK: return KB_CTL_OK;
     case KB_RPC_TIMEOUT: return KB_CTL_TIMEOUT;
-    case KB_RPC_DISCONNECTED: return KB_CTL_DISCONNECTED;
+    case KB_RPC_DISCONNECTED:
+    case KB_RPC_UNREACHABLE: return KB_CTL_DISCONNECTED;
     case KB_RPC_BAD_RESPONSE: return KB_CTL_BAD_RESPONSE;
     case KB_RPC_CANCELLED: return KB_CTL_CANCELLED;
     }

@@ -173,6 +173,13 @@ uint64_t kb_server_evicted_connections(const kb_server_t *srv);
  * be assumed of the outbound once freed. */
 typedef void (*kb_link_fn)(kb_outbound_t *o, kb_conn_t *c, bool connected, void *arg);
 
+/* An attempt failed before it connected (the lookup, the dial, a refused
+ * or timed-out connect; why says which), and the next one is scheduled.
+ * It may run while the attempt is still being started (a name answered at
+ * once from evdns's cache or /etc/hosts), so the user must not free the
+ * outbound from inside it: defer that to the loop. */
+typedef void (*kb_attempt_failed_fn)(kb_outbound_t *o, const char *why, void *arg);
+
 /*
  * An outbound connection keeps itself connected until freed: the first
  * attempt starts at once; after a failed attempt, or after an established
@@ -206,6 +213,7 @@ typedef struct kb_outbound_spec {
     int32_t connect_timeout_ms; /* an attempt not connected by then fails; <= 0: the system's limit */
     kb_conn_opts_t conn;        /* framing, idle, buffers, back-pressure; conn.arg goes to on_link too */
     kb_link_fn on_link;         /* may be NULL */
+    kb_attempt_failed_fn on_attempt_failed; /* may be NULL; gets conn.arg */
 } kb_outbound_spec_t;
 
 typedef struct kb_outbound_stats {

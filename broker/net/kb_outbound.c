@@ -97,6 +97,7 @@ static void conn_closed(kb_conn_t *c, void *owner, const char *reason) {
         if (o->spec.on_link) o->spec.on_link(o, c, false, o->spec.conn.arg);
     } else {
         schedule_attempt(o, reason ? reason : "failed");
+        if (o->spec.on_attempt_failed) o->spec.on_attempt_failed(o, reason ? reason : "failed", o->spec.conn.arg);
     }
 }
 
@@ -208,6 +209,7 @@ static int32_t lookup_timeout_ms(const kb_outbound_t *o) {
 static void attempt_failed(kb_outbound_t *o, const char *why) {
     o->stats.failures++;
     schedule_attempt(o, why);
+    if (o->spec.on_attempt_failed) o->spec.on_attempt_failed(o, why, o->spec.conn.arg);
 }
 
 /* Dials the first usable answer of a lookup (or of parsing a numeric

@@ -225,6 +225,7 @@ typedef enum kb_rpc_status {
     KB_RPC_DISCONNECTED,      /* the connection closed after the call was sent on it */
     KB_RPC_BAD_RESPONSE,      /* the answer's body did not unpack (the connection is closed) */
     KB_RPC_CANCELLED,         /* the client was freed */
+    KB_RPC_UNREACHABLE,       /* fail_when_unreachable: a connect or handshake failed first */
 } kb_rpc_status_t;
 
 const char *kb_rpc_status_name(kb_rpc_status_t st);
@@ -253,6 +254,12 @@ typedef struct kb_rpc_client_opts {
     int64_t expect_broker_epoch; /* ... and this epoch; -1: any */
     kb_rpc_link_fn on_link;      /* may be NULL */
     void *link_arg;
+    /* A connect or handshake that fails fails every call still waiting
+     * (KB_RPC_UNREACHABLE, at the next loop turn) instead of leaving it to
+     * wait, its timeout running, for a later connection: for a one-shot
+     * call whose caller would rather ask elsewhere (controlled shutdown
+     * re-reads /controller, as Kafka's does when the connect fails). */
+    bool fail_when_unreachable;
 } kb_rpc_client_opts_t;
 
 /* Starts connecting; copies opts (strings included).  NULL when out of

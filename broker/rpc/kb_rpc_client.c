@@ -65,6 +65,7 @@ struct kb_rpc_client {
     uint32_t hello_corr;  /* the correlation id of conn's Hello */
     uint32_t next_corr;
     struct event *hello_timer; /* the Hello's deadline (connect_timeout_ms) */
+    struct event *unreachable_ev; /* fail_when_unreachable: fails the waiting calls, from the loop */
     struct evbuffer *out; /* scratch: emptied by every kb_conn_send */
     rpc_call_t *head, *tail; /* calls not yet answered, in the order made */
     kb_rpc_identity_t peer;
@@ -87,6 +88,7 @@ const char *kb_rpc_status_name(kb_rpc_status_t st) {
     case KB_RPC_DISCONNECTED: return "disconnected";
     case KB_RPC_BAD_RESPONSE: return "bad response";
     case KB_RPC_CANCELLED: return "cancelled";
+    case KB_RPC_UNREACHABLE: return "unreachable";
     }
     return "unknown";
 }
@@ -404,8 +406,26 @@ static void on_link(kb_outbound_t *o, kb_conn_t *conn, bool connected, void *arg
         c->ready = false;
         evtimer_del(c->hello_timer);
         fail_calls(c, true, KB_RPC_DISCONNECTED);
+        if (!was_ready && c->opts.fail_when_unreachable) fail_calls(c, false, KB_RPC_UNREACHABLE);
         if (was_ready && !c->dead && c->opts.on_link) c->opts.on_link(c, false, c->opts.link_arg);
     }
+    leave(c);
+}
+
+/* An attempt failed before connecting.  This may run inside the
+ * outbound's own start of that attempt, where freeing it (which a reply
+ * callback may do, through kb_rpc_client_free) would pull it from under
+ * its feet: the calls fail from the loop instead (on_unreachable). */
+static void on_attempt_failed(kb_outbound_t *o, const char *why, void *arg) {
+    kb_rpc_client_t *c = arg;
+    if (!c->dead && c->opts.fail_when_unreachable && c->head) event_active(c->unreachable_ev, EV_TIMEOUT, 0);
+}
+
+static void on_unreachable(evutil_socket_t fd, short what, void *arg) {
+    kb_rpc_client_t *c = arg;
+    if (c->dead || c->conn) return; /* a new connection is under way: the calls wait for it */
+    enter(c);
+    fail_calls(c, false, KB_RPC_UNREACHABLE);
     leave(c);
 }
 
@@ -435,6 +455,7 @@ static int start_outbound(kb_rpc_client_t *c) {
                  .max_frame_key = "kbroker.rpc.max.frame.bytes",
                  .handshake_max_frame = kb_rpc_net_hello_max_frame(c->opts.max_frame)},
         .on_link = on_link,
+        .on_attempt_failed = on_attempt_failed,
     };
     c->ob = kb_outbound_new(c->base, &spec);
     return c->ob ? 0 : -1;
@@ -454,7 +475,8 @@ kb_rpc_client_t *kb_rpc_client_new(struct event_base *base, const kb_rpc_client_
     c->next_corr = 1;
     c->out = evbuffer_new();
     c->hello_timer = evtimer_new(base, on_hello_timeout, c);
-    if (!c->out || !c->hello_timer || start_outbound(c) != 0) {
+    c->unreachable_ev = event_new(base, -1, 0, on_unreachable, c);
+    if (!c->out || !c->hello_timer || !c->unreachable_ev || start_outbound(c) != 0) {
         client_destroy(c);
         return NULL;
     }
@@ -465,6 +487,7 @@ kb_rpc_client_t *kb_rpc_client_new(struct event_base *base, const kb_rpc_client_
 static void client_destroy(kb_rpc_client_t *c) {
     if (c->ob) kb_outbound_free(c->ob); /* closes the connection without a callback */
     if (c->hello_timer) event_free(c->hello_timer);
+    if (c->unreachable_ev) event_free(c->unreachable_ev);
     if (c->out) evbuffer_free(c->out);
     free(c);
 }

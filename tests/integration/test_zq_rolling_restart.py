@@ -40,6 +40,12 @@ rebalance off until its own scenario).  The scenarios, in order:
                     is down cannot hand it over: with
                     controlled.shutdown.max.retries=2 it exits after two
                     attempts with a warning;
+  dead controller   the controller is killed (-9) and another broker gets
+                    SIGTERM at once: its attempts to the dead controller
+                    fail on the refused connect (not after
+                    controller.socket.timeout.ms), and a later attempt asks
+                    the controller elected once the dead one's session
+                    expires, which moves its leaderships;
   auto rebalance    with auto.leader.rebalance.enable and a 2 s check
                     interval, a rolling restart ends with every preferred
                     replica leading again, without any admin command.
@@ -475,6 +481,40 @@ def test_controlled_shutdown_that_cannot_complete_gives_up_after_max_retries(clu
         restart(c, b1)
         restart(c, b3)
         for b in (b1, b3):
+            h.wait_until(lambda: in_every_isr(c, b.id, TOPICS + ["stuck"]), REJOIN_WAIT_S,
+                         f"broker {b.id} in every ISR", interval=0.2)
+
+
+def test_controlled_shutdown_asks_the_next_controller_when_the_named_one_is_dead(cluster):
+    c = cluster
+    first = c.wait_controller()
+    stopping = next(b for b in c.brokers.values() if b.id != first)
+    with h.step(f"broker {stopping.id} restarts with retries enough to outlast a {SESSION_MS} ms session"):
+        stopping.extra["controlled.shutdown.max.retries"] = "60"
+        bounce(c, stopping, TOPICS)
+    with h.step("elect the preferred leaders, so that it leads again"):
+        r = admin("--bootstrap-server", c.bootstrap(), "elect-leaders", "--election-type", "preferred",
+                  "--all-topic-partitions")
+        assert r.returncode == 0, r.stderr
+        h.wait_until(lambda: leaders_on(c, TOPIC, stopping.id), 30, f"broker {stopping.id} to lead part of {TOPIC}")
+    dead = c.brokers[c.wait_controller()]
+    assert dead is not stopping, "the controller moved to the restarted broker"
+    with h.step(f"kill -9 the controller, broker {dead.id}, then SIGTERM broker {stopping.id}"):
+        dead.kill9()
+        rc, _, secs, _ = controlled_stop(c, stopping, TOPICS)
+    h.note(f"broker {stopping.id}: SIGTERM -> exit, controller {dead.id} dead", secs)
+    log = stopping.process.last_run_text()
+    assert rc == 0, stopping.process.tail(20)
+    # Each attempt to the dead controller failed on its refused connect;
+    # waiting out controller.socket.timeout.ms would say "timed out".
+    assert "failed: cannot reach the controller" in log, stopping.process.tail(30)
+    assert "no answer from the controller (timed out)" not in log, stopping.process.tail(30)
+    assert SUCCESS_LINE in log, stopping.process.tail(30)
+    with h.step(f"restart brokers {dead.id} and {stopping.id}"):
+        del stopping.extra["controlled.shutdown.max.retries"]
+        for b in (dead, stopping):
+            restart(c, b)
+        for b in (dead, stopping):
             h.wait_until(lambda: in_every_isr(c, b.id, TOPICS + ["stuck"]), REJOIN_WAIT_S,
                          f"broker {b.id} in every ISR", interval=0.2)
 

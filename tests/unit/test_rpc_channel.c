@@ -81,6 +81,7 @@ static struct reply {
 } replies[MAX_REPLIES];
 static int n_replies;
 static kb_rpc_client_t *free_in_reply; /* a reply callback frees this client */
+static bool fail_fast;                 /* clients made with fail_when_unreachable */
 
 /* ------------------------------------------------------------------------
  * The loop
@@ -206,7 +207,8 @@ static kb_rpc_client_t *client_to(int at_port, int32_t expect_id, int64_t expect
     kb_rpc_client_opts_t o = {.name = "test->1", .host = "127.0.0.1", .port = at_port, .max_frame = MAX_FRAME,
                               .connect_timeout_ms = connect_timeout_ms, .backoff_ms = 10,
                               .backoff_max_ms = backoff_max_ms, .self = {CLIENT_ID, CLIENT_EPOCH},
-                              .expect_broker_id = expect_id, .expect_broker_epoch = expect_epoch};
+                              .expect_broker_id = expect_id, .expect_broker_epoch = expect_epoch,
+                              .fail_when_unreachable = fail_fast};
     kb_rpc_client_t *c = kb_rpc_client_new(base, &o);
     ck_assert_ptr_nonnull(c);
     return c;
@@ -444,6 +446,7 @@ static void setup(void) {
     n_replies = 0;
     park = false;
     free_in_reply = NULL;
+    fail_fast = false;
     last_peer = (kb_rpc_identity_t){-1, -1};
     max_unidentified = max_per_broker = max_per_broker_total = 0;
     peer_known = NULL;
@@ -690,6 +693,38 @@ START_TEST(a_client_freed_inside_its_reply_callback) {
     ck_assert_int_eq(replies[1].st, KB_RPC_CANCELLED);
     /* The client's memory goes once the callback returned (ASan checks). */
     event_base_loop(base, EVLOOP_NONBLOCK);
+}
+END_TEST
+
+/* With fail_when_unreachable a refused connect fails the call at once
+ * (not after its 30 s timeout), and the reply may free the client. */
+START_TEST(a_fail_fast_call_to_a_closed_port_fails_unreachable) {
+    kb_rpc_server_free(srv); /* nothing listens on port any more */
+    srv = NULL;
+    fail_fast = true;
+    kb_rpc_client_t *c = client(SERVER_ID, SERVER_EPOCH);
+    call_lai(c, 10, 30000, 1);
+    call_lai(c, 11, 30000, 2);
+    free_in_reply = c;
+    ck_assert(wait_replies(2));
+    ck_assert_int_eq(replies[0].st, KB_RPC_UNREACHABLE);
+    ck_assert_int_eq(replies[1].st, KB_RPC_UNREACHABLE); /* failed together, though the first freed c */
+    event_base_loop(base, EVLOOP_NONBLOCK);             /* the memory goes (ASan checks) */
+}
+END_TEST
+
+/* ... and so does a peer refused at its Hello (another broker now holds
+ * the address), where a default client's call waits out its timeout. */
+START_TEST(a_fail_fast_call_to_the_wrong_broker_fails_unreachable) {
+    fail_fast = true;
+    kb_rpc_client_t *c = client(SERVER_ID + 4, -1);
+    call_lai(c, 10, 30000, 1);
+    ck_assert(wait_replies(1));
+    ck_assert_int_eq(replies[0].st, KB_RPC_UNREACHABLE);
+    kb_rpc_server_stats_t ss;
+    kb_rpc_server_stats(srv, &ss);
+    ck_assert_uint_eq(ss.requests, 0);
+    kb_rpc_client_free(c);
 }
 END_TEST
 
@@ -1192,6 +1227,8 @@ Suite *rpc_channel_suite(void) {
     tcase_add_test(tc, a_hello_past_the_ceiling_for_a_broker_id_is_refused_itself);
     tcase_add_test(tc, a_hundred_bad_frames_write_at_most_two_warnings);
     tcase_add_test(tc, twenty_reconnects_of_a_client_write_at_most_two_info_lines);
+    tcase_add_test(tc, a_fail_fast_call_to_a_closed_port_fails_unreachable);
+    tcase_add_test(tc, a_fail_fast_call_to_the_wrong_broker_fails_unreachable);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,15 +6,17 @@
  * broker still answers them (NOT_LEADER_OR_FOLLOWER, then metadata naming
  * the new leader) instead of finding it gone.
  *
- * One attempt: find the controller (/controller as the cluster view has
+ * One attempt: ask the controller (/controller as the cluster view has
  * it); if it is this broker, ask it directly (kb_ctl_shutdown.h), else send
  * ControlledShutdown(broker id, broker epoch) to its RPC listener on a
- * connection of its own, the call bounded by controller.socket.timeout.ms.
- * Success is an answer with error code 0 and no remaining partitions.
- * Anything else (an error code, partitions still led, no controller known,
- * a controller that does not answer) fails the attempt; after
- * controlled.shutdown.retry.backoff.ms the next attempt looks the
- * controller up again (it may have moved), up to
+ * connection of its own.  Success is an answer with error code 0 and no
+ * remaining partitions.  An answer with an error code or partitions still
+ * led fails the attempt; so does controller.socket.timeout.ms passing
+ * without an answer.  Within that bound a controller that cannot be asked
+ * (none known, its connection refused: it has just exited or crashed) is
+ * looked up and asked again, and an ask in flight moves to the new
+ * controller as soon as /controller names another broker.  After
+ * controlled.shutdown.retry.backoff.ms the next attempt starts, up to
  * controlled.shutdown.max.retries attempts in all (Kafka's count; 0 skips
  * the whole step).  Then the broker stops anyway, with a warning.  Every
  * wait is bounded, so the whole step takes at most
@@ -43,6 +45,10 @@ typedef void (*kb_controlled_shutdown_done_fn)(bool moved, void *arg);
  * only). */
 kb_controlled_shutdown_t *kb_controlled_shutdown_start(kb_broker_t *b, struct evdns_base *dns,
                                                        kb_controlled_shutdown_done_fn done, void *arg);
+/* /controller changed (the view says so): an ask in flight to another
+ * broker, or waiting to be made, goes to the one it names now.  NULL is a
+ * no-op. */
+void kb_controlled_shutdown_controller_changed(kb_controlled_shutdown_t *s);
 /* Stops whatever runs (done is not called) and frees.  NULL is a no-op. */
 void kb_controlled_shutdown_free(kb_controlled_shutdown_t *s);
 

@@ -49,7 +49,7 @@ broker_libkbroker_a_SOURCES = \
 	broker/controller/kb_ctl_reassign.c \
 	broker/controller/kb_ctl_delete.c \
 	broker/controller/kb_elect_moves.c broker/controller/kb_elect_moves.h \
-	broker/controller/kb_ctl_shutdown.c broker/controller/kb_ctl_shutdown.h \
+	broker/controller/kb_ctl_shutdown.c broker/controller/kb_ctl_shutdown.h broker/controller/kb_ctl_unhosted.c \
 	broker/controller/kb_ctl_elections.c broker/controller/kb_ctl_preferred.c broker/controller/kb_leader_election.h \
 	broker/controller/kb_ctl_keys.c broker/controller/kb_ctl_keys.h \
 	broker/controller/kb_ctl_requests.c broker/controller/kb_ctl_requests.h \

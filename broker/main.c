@@ -268,6 +268,9 @@ static void on_view_change(kc_view_t *v, int what, void *arg) {
      * known to belong to this broker and cluster. */
     if (p->settings_feed && p->logs_verified) kb_settings_feed_apply(p->settings_feed);
     if (b->controller) kb_controller_on_view_change(b->controller, what);
+    /* After the controller's own handling: this broker may have just
+     * become the controller its controlled shutdown asks. */
+    if (p->controlled && (what & KC_VIEW_CONTROLLER)) kb_controlled_shutdown_controller_changed(p->controlled);
     /* The metadata cache, and through its listeners the services waiting
      * on it (topic creation), see the change. */
     if (b->metadata_config_feed) kb_metadata_config_feed_apply(b->metadata_config_feed);

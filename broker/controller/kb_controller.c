@@ -170,6 +170,7 @@ void kb_ctl_lose_role(kb_controller_t *c, const char *why) {
     kb_ctl_shutdown_role_ended(c);
     kb_ctl_elections_role_ended(c);
     kb_ctl_preferred_role_ended(c);
+    kb_ctl_unhosted_reset(c->unhosted);
 }
 
 static void retry_cb(evutil_socket_t fd, short what, void *arg) { controller_elect(arg); }
@@ -487,6 +488,7 @@ static void reconcile(kb_controller_t *c) {
     kb_ctl_reassign_reconcile(c->reassign);
     kb_ctl_shutdown_after_pass(c);
     kb_ctl_elections_after_pass(c);
+    kb_ctl_unhosted_after_pass(c->unhosted);
     kb_ctl_fanout_flush(c->fanout);
 }
 
@@ -538,11 +540,18 @@ static void replica_stopped(const kb_ctl_stopped_t *s, void *arg) {
     kb_ctl_delete_stopped(c->deletion, s);
 }
 
+/* LeaderAndIsr refusals (KAFKA_STORAGE_ERROR) move the replica's roles. */
+static void replica_refused(const kb_ctl_refused_t *r, void *arg) {
+    kb_controller_t *c = arg;
+    kb_ctl_unhosted_refused(c->unhosted, r->broker_id, r->broker_epoch, r->topic, r->partition);
+}
+
 /* The fan-out for a transport (NULL: decisions only, nothing sent). */
 static kb_ctl_fanout_t *make_fanout(kb_controller_t *c, const kb_ctl_transport_t *t) {
     kb_ctl_fanout_opts_t o = {.view = c->b->view, .transport = t, .controller_id = c->b->cfg->broker_id,
                               .timeout_ms = c->b->cfg->controller_socket_timeout_ms,
-                              .deleting = topic_deleting, .stopped = replica_stopped, .arg = c};
+                              .deleting = topic_deleting, .stopped = replica_stopped, .refused = replica_refused,
+                              .arg = c};
     return kb_ctl_fanout_new(&o);
 }
 
@@ -561,8 +570,9 @@ kb_controller_t *kb_controller_new(kb_broker_t *b) {
     c->shutdown = kb_ctl_shutdown_new(c);
     c->elections = kb_ctl_elections_new(c);
     c->preferred = kb_ctl_preferred_new(c);
+    c->unhosted = kb_ctl_unhosted_new(c);
     if (!c->fanout || !c->deletion || !c->reassign || !c->retry_ev || !c->reconcile_ev || !c->purge_ev ||
-        !c->isr_retry_ev || !c->shutdown || !c->elections || !c->preferred) {
+        !c->isr_retry_ev || !c->shutdown || !c->elections || !c->preferred || !c->unhosted) {
         kb_controller_free(c);
         return NULL;
     }
@@ -576,6 +586,7 @@ void kb_controller_free(kb_controller_t *c) {
     kb_ctl_shutdown_free(c->shutdown);
     kb_ctl_elections_free(c->elections);
     kb_ctl_preferred_free(c->preferred);
+    kb_ctl_unhosted_free(c->unhosted);
     pending_clear(c);
     kb_ctl_fanout_free(c->fanout);
     kb_ctl_delete_free(c->deletion);
@@ -613,6 +624,7 @@ void kb_controller_shutdown(kb_controller_t *c, kc_done_fn done, void *arg) {
     kb_ctl_shutdown_role_ended(c);
     kb_ctl_elections_role_ended(c);
     kb_ctl_preferred_role_ended(c);
+    kb_ctl_unhosted_reset(c->unhosted);
     evtimer_del(c->retry_ev);
     evtimer_del(c->purge_ev);
     evtimer_del(c->isr_retry_ev);

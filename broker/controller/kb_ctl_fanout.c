@@ -174,6 +174,11 @@ static void stopped(const kb_ctl_stopped_t *s, void *arg) {
     if (f->o.stopped) f->o.stopped(s, f->o.arg);
 }
 
+static void refused(const kb_ctl_refused_t *r, void *arg) {
+    const kb_ctl_fanout_t *f = arg;
+    if (f->o.refused) f->o.refused(r, f->o.arg);
+}
+
 static kb_ctl_queue_t *make_queue(kb_ctl_fanout_t *f, const kc_broker_info_t *info) {
     int32_t port = -1;
     const char *host = kc_broker_rpc_endpoint(info, &port);
@@ -191,6 +196,7 @@ static kb_ctl_queue_t *make_queue(kb_ctl_fanout_t *f, const kc_broker_info_t *in
         .build = build,
         .build_arg = f,
         .stopped = stopped,
+        .refused = refused,
         .key_of = key_of,
         .answer_arg = f,
         .timeout_ms = f->o.timeout_ms,

@@ -58,7 +58,8 @@ typedef struct kb_ctl_fanout_opts {
     size_t max_batch;                    /* partitions per request; 0: kb_ctl_queue's default */
     bool (*deleting)(const char *topic, void *arg); /* NULL: no topic is being deleted */
     kb_ctl_stopped_fn stopped;           /* StopReplica answers, per partition; NULL: not reported */
-    void *arg;                           /* for both */
+    kb_ctl_refused_fn refused;           /* LeaderAndIsr's KAFKA_STORAGE_ERRORs; NULL: not reported */
+    void *arg;                           /* for all three */
 } kb_ctl_fanout_opts_t;
 
 kb_ctl_fanout_t *kb_ctl_fanout_new(const kb_ctl_fanout_opts_t *opts);

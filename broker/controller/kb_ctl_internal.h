@@ -65,6 +65,7 @@ struct kb_controller {
     struct kb_ctl_shutdown *shutdown; /* controlled shutdowns (kb_ctl_shutdown.c) */
     struct kb_ctl_elections *elections; /* elections on request (kb_ctl_elections.c) */
     struct kb_ctl_preferred *preferred; /* their ZooKeeper and automatic triggers (kb_ctl_preferred.c) */
+    struct kb_ctl_unhosted *unhosted;   /* replicas their brokers cannot host (kb_ctl_unhosted.c) */
 };
 
 /* ---- primitives (kb_controller.c) ---- */
@@ -109,6 +110,22 @@ void kb_ctl_write_done(int rc, kb_ctl_write_t *w);
  * its entry would keep a topic created again under the name busy for
  * good. */
 void kb_ctl_forget_topic(kb_controller_t *c, const char *topic, int32_t n_partitions);
+
+/* ---- replicas their brokers cannot host (kb_ctl_unhosted.c) ---- */
+
+struct kb_ctl_unhosted *kb_ctl_unhosted_new(kb_controller_t *c);
+void kb_ctl_unhosted_free(struct kb_ctl_unhosted *u);
+/* A LeaderAndIsr answer of broker (that registration) said
+ * KAFKA_STORAGE_ERROR for the partition: kept, and a pass scheduled. */
+void kb_ctl_unhosted_refused(struct kb_ctl_unhosted *u, int32_t broker, int64_t broker_epoch, const char *topic,
+                             int32_t partition);
+/* The end of a reconciliation pass: moves what it can (leadership to
+ * another in-sync replica, the refusing broker out of the ISR). */
+void kb_ctl_unhosted_after_pass(struct kb_ctl_unhosted *u);
+/* The role ended: every refusal is forgotten (the brokers repeat them). */
+void kb_ctl_unhosted_reset(struct kb_ctl_unhosted *u);
+/* Refusals waiting for a pass (tests). */
+size_t kb_ctl_unhosted_count(const struct kb_ctl_unhosted *u);
 
 /* ---- topic deletion (kb_ctl_delete.c) ---- */
 

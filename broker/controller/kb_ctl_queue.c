@@ -244,6 +244,22 @@ static void log_partition_errors(kb_ctl_queue_t *q, const ProtobufCMessage *body
                        (int)r->partition_errors[first]->partition_index, (int)r->partition_errors[first]->error_code);
 }
 
+/* Reports the partitions an accepted LeaderAndIsr refused with
+ * KAFKA_STORAGE_ERROR, those with a name the controller knows. */
+static void report_refusals(kb_ctl_queue_t *q, const ProtobufCMessage *body) {
+    if (q->sent_kind != KB_CTL_LEADER_AND_ISR || !body || !q->o.refused || !q->o.key_of) return;
+    const Kbroker__Rpc__LeaderAndIsrResponse *r = (const Kbroker__Rpc__LeaderAndIsrResponse *)body;
+    for (size_t i = 0; i < r->n_partition_errors; i++) {
+        const Kbroker__Rpc__PartitionError *e = r->partition_errors[i];
+        kb_ctl_key_t key;
+        if (e->error_code != KP_ERR_KAFKA_STORAGE_ERROR || !e->topic_name ||
+            !q->o.key_of(e->topic_name, e->partition_index, q->o.answer_arg, &key))
+            continue;
+        kb_ctl_refused_t rf = {q->o.peer.broker_id, q->o.peer.broker_epoch, e->topic_name, e->partition_index};
+        q->o.refused(&rf, q->o.answer_arg);
+    }
+}
+
 /* One partition of an answered StopReplica: a failed delete waits for its
  * retry; every one is reported.  Returns whether it failed. */
 static bool stop_settled(kb_ctl_queue_t *q, kb_ctl_key_t key, uint8_t flags, int16_t error) {
@@ -306,6 +322,7 @@ static void call_done(kb_ctl_status_t st, int32_t error_code, const ProtobufCMes
     if (st == KB_CTL_OK) q->stats.answered++;
     if (st == KB_CTL_OK && error_code == 0) {
         log_partition_errors(q, body);
+        report_refusals(q, body);
         if (q->sent_kind == KB_CTL_STOP_REPLICA) settle_stops(q, body);
         kb_ctl_set_reset(&q->sent);
         q->backoff_ms = 0;

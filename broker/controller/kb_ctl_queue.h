@@ -151,6 +151,16 @@ typedef struct kb_ctl_stopped {
 /* Called on the loop for each partition of an answered StopReplica; it
  * may queue (to this queue too) but not free the queue. */
 typedef void (*kb_ctl_stopped_fn)(const kb_ctl_stopped_t *s, void *arg);
+/* A partition an accepted LeaderAndIsr answer refused with
+ * KAFKA_STORAGE_ERROR (the broker cannot host its replica); topic is
+ * valid during the call only.  Same rules as kb_ctl_stopped_fn. */
+typedef struct kb_ctl_refused {
+    int32_t broker_id;
+    int64_t broker_epoch; /* the incarnation that answered */
+    const char *topic;    /* a name the controller knows (key_of found it) */
+    int32_t partition;
+} kb_ctl_refused_t;
+typedef void (*kb_ctl_refused_fn)(const kb_ctl_refused_t *r, void *arg);
 /* The key of the partition an answer names, false when it is none the
  * controller knows (its answer is then ignored). */
 typedef bool (*kb_ctl_key_of_fn)(const char *topic, int32_t partition, void *arg, kb_ctl_key_t *key);
@@ -161,8 +171,9 @@ typedef struct kb_ctl_queue_opts {
     kb_ctl_build_fn build;
     void *build_arg;
     kb_ctl_stopped_fn stopped;           /* NULL: StopReplica answers are not reported */
-    kb_ctl_key_of_fn key_of;             /* needed to read StopReplica answers */
-    void *answer_arg;                    /* for both */
+    kb_ctl_refused_fn refused;           /* NULL: LeaderAndIsr refusals are only logged */
+    kb_ctl_key_of_fn key_of;             /* needed to read StopReplica and LeaderAndIsr answers */
+    void *answer_arg;                    /* for all three */
     int32_t timeout_ms; /* per call: controller.socket.timeout.ms */
     size_t max_batch;   /* partitions per request; 0: a default */
 } kb_ctl_queue_opts_t;

@@ -50,6 +50,13 @@ partition logs (256 less 64, one for the log dir and a tenth), and a topic
                  waits (KAFKA_STORAGE_ERROR, one true line) and is hosted as
                  soon as the consumer's connection closes, long before the
                  deleted dirs go.
+  unhosted       a topic written into ZooKeeper with replicas [3, 1] while
+                 broker 3 is full: broker 3 answers KAFKA_STORAGE_ERROR, so
+                 the controller moves each partition's leadership to broker
+                 1 and drops 3 from the ISR (as Kafka takes a replica
+                 offline), and clients produce and read at once; when
+                 `late` is deleted broker 3 hosts the replicas, rejoins
+                 every ISR, and a preferred election gives it the lead back.
 The brokers keep deleted logs' dirs for 600 s (log.segment.delete.delay.ms,
 Kafka's default being 60 s), longer than the whole scenario: every check of
 the deletion scenarios runs while the deleted logs' files still exist, so
@@ -248,6 +255,15 @@ def budget_state(broker):
             h.metric(m, "kbroker_open_fds"), h.metric(m, "kbroker_open_fds_limit"))
 
 
+def read_back(cluster, topic, n):
+    """Every record of topic's n partitions, read by kafka-python without a
+    group: a reader with a group.id (confluent-kafka's needs one) asks for a
+    coordinator, and a FindCoordinator that lands once a deletion has freed
+    room creates __consumer_offsets (50 partitions) behind the budget
+    arithmetic of the scenarios that follow."""
+    return h.kp_consume(cluster.bootstrap(), [(topic, q) for q in range(n)])
+
+
 def produce_and_consume_every_base_partition(cluster, tag):
     p = h.ck_producer(cluster.bootstrap(), acks="all", linger_ms=0)
     recs = [h.Rec(BASE, part, None, f"{tag}-{part}".encode(), b"v", (), None) for part in range(BASE_PARTITIONS)]
@@ -256,7 +272,7 @@ def produce_and_consume_every_base_partition(cluster, tag):
     assert all(e is None for _, e in reports), [str(e) for _, e in reports if e][:3]
     acked = {(r.partition, r.offset, r.key) for r, _ in reports}
     with h.step(f"read every partition of {BASE} back"):
-        got, _ = h.ck_consume(cluster.bootstrap(), [(BASE, q) for q in range(BASE_PARTITIONS)])
+        got = read_back(cluster, BASE, BASE_PARTITIONS)
     assert acked <= {(r.partition, r.offset, r.key) for r in got}
 
 
@@ -568,3 +584,55 @@ def test_a_send_in_flight_keeps_a_deleted_logs_slot_until_the_consumer_goes(clus
     print(f"broker 3: {said[:2]}")
     assert registrations(cluster) == regs, "a broker lost its ZooKeeper registration"
     produce_and_consume_every_base_partition(cluster, "after-late")
+
+
+def states_are(cluster, topic, n, leader, isr):
+    """Every partition of topic has that leader and ISR (sorted); otherwise
+    raises with what the state znodes say, so a wait that runs out says."""
+    st = cluster.states(topic) or {}
+    got = {q: (st[q]["leader"], sorted(st[q]["isr"])) for q in st}
+    if len(got) != n or any(v != (leader, isr) for v in got.values()):
+        raise AssertionError(f"states of {topic}: {got}, wanted leader {leader} and ISR {isr} everywhere")
+    return True
+
+
+def produce_and_read(cluster, topic, n, tag):
+    p = h.ck_producer(cluster.bootstrap(), acks="all", linger_ms=0)
+    recs = [h.Rec(topic, q, None, f"{tag}-{q}".encode(), b"v", (), None) for q in range(n)]
+    reports = h.ck_produce(p, recs, flush_every=n)
+    assert all(e is None for _, e in reports), [str(e) for _, e in reports if e][:3]
+    got = read_back(cluster, topic, n)
+    assert {(r.partition, r.offset) for r, _ in reports} <= {(r.partition, r.offset) for r in got}
+
+
+@pytest.mark.scenario("unhosted")
+def test_a_partition_whose_first_replica_has_no_room_is_led_by_another(cluster):
+    topic, n = "elsewhere", 4
+    b3 = cluster.brokers[3]
+    before = fd_state(b3)
+    print(f"broker 3 before: {before}")
+    assert before["partition_logs"] == BUDGET and before["partitions_waiting_for_room"] == 0, before
+    regs = registrations(cluster)
+    doc = {"version": 2, "partitions": {str(q): [3, 1] for q in range(n)}, "adding_replicas": {},
+           "removing_replicas": {}}
+    with h.step(f"write /brokers/topics/{topic} ({n} partitions, replicas [3, 1]) while broker 3 is full"):
+        cluster.zk.create(f"/brokers/topics/{topic}", json.dumps(doc).encode())
+        h.wait_until(lambda: states_are(cluster, topic, n, 1, [1]), 60,
+                     f"every partition of {topic} led by broker 1 with ISR [1]")
+    assert fd_state(b3)["partitions_waiting_for_room"] == n
+    controller = cluster.brokers[cluster.controller()]
+    moved = lines_with(controller.process.log_text(), f"partition {topic}/", "-> 1, broker 3 cannot host it")
+    assert len(moved) == n, moved
+    with h.step(f"confluent-kafka: acks=all records to every partition of {topic}, read back"):
+        produce_and_read(cluster, topic, n, "while-full")
+    delete_topic(cluster, "late")
+    with h.step(f"broker 3 gets room: it hosts {topic}'s replicas and rejoins every ISR"):
+        h.wait_until(lambda: states_are(cluster, topic, n, 1, [1, 3]), 120,
+                     f"broker 3 back in every ISR of {topic}")
+    assert fd_state(b3)["partitions_waiting_for_room"] == 0
+    with h.step("kbroker-admin elect-leaders --election-type preferred --all-topic-partitions"):
+        r = cluster.admin("elect-leaders", "--election-type", "preferred", "--all-topic-partitions")
+        assert r.returncode == 0, r
+        h.wait_until(lambda: states_are(cluster, topic, n, 3, [1, 3]), 60, f"broker 3 to lead {topic} again")
+    produce_and_read(cluster, topic, n, "led-by-3")
+    assert registrations(cluster) == regs, "a broker lost its ZooKeeper registration"

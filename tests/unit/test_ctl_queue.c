@@ -1012,11 +1012,13 @@ static const Kbroker__Rpc__StopReplicaPartition *find_stop(int call, const char 
     return NULL;
 }
 
-/* Answers StopReplica call i with the given per-partition errors (in
- * (topic, partition, error) order; n may leave partitions out). */
-static void reply_stops(int i, const char **topics, const int32_t *parts, const int32_t *errors, size_t n) {
+/* Answers call i (StopReplica, or LeaderAndIsr when lai) with the given
+ * per-partition errors (in (topic, partition, error) order; n may leave
+ * partitions out). */
+static void reply_errors(int i, bool lai, const char **topics, const int32_t *parts, const int32_t *errors, size_t n) {
     Kbroker__Rpc__PartitionError e[8], *ep[8];
     Kbroker__Rpc__StopReplicaResponse r = KBROKER__RPC__STOP_REPLICA_RESPONSE__INIT;
+    Kbroker__Rpc__LeaderAndIsrResponse l = KBROKER__RPC__LEADER_AND_ISR_RESPONSE__INIT;
     ck_assert_uint_le(n, 8);
     for (size_t k = 0; k < n; k++) {
         kbroker__rpc__partition_error__init(&e[k]);
@@ -1025,17 +1027,24 @@ static void reply_stops(int i, const char **topics, const int32_t *parts, const 
         e[k].error_code = errors[k];
         ep[k] = &e[k];
     }
-    r.partition_errors = ep;
-    r.n_partition_errors = n;
+    r.partition_errors = l.partition_errors = ep;
+    r.n_partition_errors = l.n_partition_errors = n;
     ck_assert(fx.calls[i].pending);
     fx.calls[i].pending = false;
-    fx.calls[i].done(KB_CTL_OK, 0, &r.base, fx.calls[i].arg);
+    fx.calls[i].done(KB_CTL_OK, 0, lai ? &l.base : &r.base, fx.calls[i].arg);
+}
+
+static void reply_stops(int i, const char **topics, const int32_t *parts, const int32_t *errors, size_t n) {
+    reply_errors(i, false, topics, parts, errors, n);
 }
 
 /* What the fan-out's callbacks saw: topic "b" is being deleted. */
 static struct {
     int n;
     kb_ctl_stopped_t seen[16];
+    int n_refused;
+    kb_ctl_refused_t refused[16];
+    char refused_topic[16][8];
 } stops;
 
 static bool b_deleting(const char *topic, void *arg) { return !strcmp(topic, "b"); }
@@ -1045,9 +1054,17 @@ static void record_stop(const kb_ctl_stopped_t *s, void *arg) {
     stops.seen[stops.n++] = *s;
 }
 
+static void record_refusal(const kb_ctl_refused_t *r, void *arg) {
+    ck_assert_int_lt(stops.n_refused, 16);
+    snprintf(stops.refused_topic[stops.n_refused], sizeof(stops.refused_topic[0]), "%s", r->topic);
+    stops.refused[stops.n_refused] = *r;
+    stops.refused[stops.n_refused].topic = stops.refused_topic[stops.n_refused]; /* r->topic lives in the call */
+    stops.n_refused++;
+}
+
 static kb_ctl_fanout_t *deleting_fanout(void) {
     kb_ctl_fanout_opts_t o = {.view = viewfix_view(), .transport = &fake, .controller_id = 1, .timeout_ms = 500,
-                              .deleting = b_deleting, .stopped = record_stop};
+                              .deleting = b_deleting, .stopped = record_stop, .refused = record_refusal};
     kb_ctl_fanout_t *f = kb_ctl_fanout_new(&o);
     ck_assert_ptr_nonnull(f);
     memset(&stops, 0, sizeof(stops));
@@ -1170,6 +1187,32 @@ START_TEST(a_failed_or_unanswered_delete_is_sent_again_without_holding_up_the_qu
 }
 END_TEST
 
+/* A LeaderAndIsr answer's KAFKA_STORAGE_ERRORs are reported, with the
+ * registration that answered; other errors and unknown names are not. */
+START_TEST(leader_and_isr_storage_errors_are_reported_per_partition) {
+    small_cluster();
+    kb_ctl_fanout_t *f = deleting_fanout();
+    uint32_t a = kb_ctl_fanout_topic(f, "a");
+    int from = fx.n_calls;
+    kb_ctl_fanout_state_written(f, kb_ctl_key(a, 0), &kc_view_topic(viewfix_view(), "a")->partitions[0], false);
+    kb_ctl_fanout_state_written(f, kb_ctl_key(a, 1), &kc_view_topic(viewfix_view(), "a")->partitions[1], false);
+    kb_ctl_fanout_flush(f);
+    int l = find_call(from, 2, true);
+    ck_assert_int_ge(l, 0);
+    reply_errors(l, true, (const char *[]){"a", "a", "nosuch"}, (int32_t[]){0, 1, 0}, (int32_t[]){56, 6, 56}, 3);
+    ck_assert_int_eq(stops.n_refused, 1);
+    ck_assert_int_eq(stops.refused[0].broker_id, 2);
+    ck_assert_int_eq(stops.refused[0].broker_epoch, 102);
+    ck_assert_str_eq(stops.refused[0].topic, "a");
+    ck_assert_int_eq(stops.refused[0].partition, 0);
+    ck_assert_int_eq(stops.n, 0); /* not a StopReplica's outcome */
+    answer_all();
+    kb_ctl_fanout_free(f);
+    fx_reset();
+    viewfix_reset();
+}
+END_TEST
+
 /* A stop without delete that fails is reported, not retried. */
 START_TEST(a_failed_stop_without_delete_is_reported_only) {
     small_cluster();
@@ -1223,6 +1266,7 @@ Suite *ctl_queue_suite(void) {
     tcase_add_test(tc, a_topic_being_deleted_gets_no_roles_and_leader_minus_2_in_metadata);
     tcase_add_test(tc, a_failed_or_unanswered_delete_is_sent_again_without_holding_up_the_queue);
     tcase_add_test(tc, a_failed_stop_without_delete_is_reported_only);
+    tcase_add_test(tc, leader_and_isr_storage_errors_are_reported_per_partition);
     suite_add_tcase(s, tc);
     return s;
 }

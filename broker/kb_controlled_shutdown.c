@@ -74,13 +74,16 @@ static void finish_cb(evutil_socket_t fd, short what, void *arg) {
     s->done(s->moved, s->arg);
 }
 
-/* Abandons the ask in flight, local or remote (no callback of it runs). */
+/* Abandons the ask in flight, local or remote.  Freeing the client
+ * answers its call KB_RPC_CANCELLED there and then, which rpc_reply
+ * ignores: the ask is detached first, so nothing of it runs again. */
 static void drop_ask(kb_controlled_shutdown_t *s) {
+    kb_rpc_client_t *c = s->client;
     if (s->local && s->b->controller) kb_controller_controlled_shutdown_cancel(s->b->controller, s);
     s->local = false;
-    if (s->client) kb_rpc_client_free(s->client);
     s->client = NULL;
     s->asked = -1;
+    if (c) kb_rpc_client_free(c);
 }
 
 /* The attempt is over, failed (why says how): try again after the
@@ -142,6 +145,7 @@ static void rpc_reply(kb_rpc_status_t st, int32_t error_code, const ProtobufCMes
                       const kp_rpc_slice_t *slices, size_t n_slices, void *arg) {
     kb_controlled_shutdown_t *s = arg;
     char why[160];
+    if (st == KB_RPC_CANCELLED) return; /* drop_ask's own doing */
     if (st == KB_RPC_OK && body) {
         answered(s, (const Kbroker__Rpc__ControlledShutdownResponse *)body);
     } else if (st == KB_RPC_OK) {

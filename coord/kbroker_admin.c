@@ -476,6 +476,8 @@ static int32_t view_broker_id(int i, const void *v) { return kc_view_broker_at(v
 static int check_topic_is_new(const kc_view_t *v, const char *name) {
     int16_t kafka_error = 0;
     char why[512];
+    if (kc_view_topic_marked(v, name)) /* AdminZkClient's first check, its words */
+        return fail(EXIT_TOPIC_EXISTS, "Topic '%s' is marked for deletion.", name);
     int rc = kc_topic_check_new(name, kc_view_topic_count(v), view_topic_name, v, &kafka_error, why, sizeof(why));
     if (rc == KC_EXISTS) return fail(EXIT_TOPIC_EXISTS, "%s", why);
     if (rc != KC_OK) return fail(EXIT_INVALID_NAME, "%s", why);

@@ -623,7 +623,14 @@ static int zk_create(topics_run_t *r) {
 
     if (rc == EXIT_OK) collision_warning(r->o->topic);
     if (rc == EXIT_OK) rc = admin_load_view(r->a);
-    if (rc == EXIT_OK && kc_view_topic(r->a->view, r->o->topic) != NULL) {
+    /* TopicCommand skips an existing topic under --if-not-exists before
+     * AdminZkClient's checks, whose first is the deletion marker. */
+    bool exists = rc == EXIT_OK && kc_view_topic(r->a->view, r->o->topic) != NULL;
+    if (rc == EXIT_OK && !(exists && has(r->o, O_IF_NOT_EXISTS)) && kc_view_topic_marked(r->a->view, r->o->topic)) {
+        kc_config_entries_free(configs, n);
+        return fail(KAFKA_EXIT_FAILED, "Topic '%s' is marked for deletion.", r->o->topic);
+    }
+    if (exists) {
         if (!has(r->o, O_IF_NOT_EXISTS)) rc = fail(KAFKA_EXIT_FAILED, "Topic '%s' already exists.", r->o->topic);
         kc_config_entries_free(configs, n);
         return rc;

@@ -33,6 +33,7 @@
 #include "common/kc_log.h"
 #include "common/kc_names.h"
 #include "coord/kc_topics.h"
+#include "coord/kc_view.h"
 #include "proto/kp_types.h"
 
 #define MOD "createtopics"
@@ -167,8 +168,16 @@ static int32_t *live_brokers(const kb_metadata_t *md, int *n) {
 }
 
 /* KC_OK when `name` is free in the cache; else KC_EXISTS (*err 36) or
- * KC_INVALID (17, a '.'/'_' collision) with a reason in why. */
-static int name_free(const kb_metadata_t *md, const char *name, int16_t *err, char *why, size_t whylen) {
+ * KC_INVALID (17, a '.'/'_' collision) with a reason in why.  A name
+ * marked for deletion is refused first, in AdminZkClient's words (its
+ * topic znode may still be there, or already gone). */
+static int name_free(const kb_topic_creator_t *tc, const char *name, int16_t *err, char *why, size_t whylen) {
+    const kb_metadata_t *md = tc->deps.metadata;
+    if (tc->deps.view && kc_view_topic_marked(tc->deps.view, name)) {
+        snprintf(why, whylen, "Topic '%s' is marked for deletion.", name);
+        *err = KP_ERR_TOPIC_ALREADY_EXISTS;
+        return KC_EXISTS;
+    }
     return kc_topic_check_new(name, kb_metadata_topic_count(md), cache_topic_name, md, err, why, whylen);
 }
 
@@ -261,7 +270,7 @@ static bool judge_name(const ct_ctx_t *ctx, kb_admin_op_t *op, int32_t i, char *
         snprintf(why, WHY_LEN, "topic name is longer than %d characters or contains a NUL byte",
                  KC_TOPIC_NAME_MAX);
     } else if (kc_topic_name_valid(s->cname, why, WHY_LEN) &&
-               name_free(ctx->tc->deps.metadata, s->cname, &err, why, WHY_LEN) == KC_OK) {
+               name_free(ctx->tc, s->cname, &err, why, WHY_LEN) == KC_OK) {
         int32_t other = ctx->taken[extra(s)->group]; /* a different name: duplicates were refused */
         if (other < 0) return true;
         snprintf(why, WHY_LEN, "Topic '%s' collides with topic '%s' of the same request", s->cname,
@@ -586,7 +595,7 @@ static int16_t create_planned(kb_topic_creator_t *tc, const char *name, int32_t 
         return KP_ERR_LEADER_NOT_AVAILABLE;
     }
     live = live_brokers(md, &n_live);
-    if (live) rc = name_free(md, name, &err, why, whylen);
+    if (live) rc = name_free(tc, name, &err, why, whylen);
     if (rc == KC_OK) rc = kc_topic_plan(name, partitions, rf, NULL, live, n_live, &plan, &err, why, whylen);
     free(live);
     if (rc == KC_OK && !fits(tc, &plan, &err, why, whylen)) {

@@ -41,8 +41,13 @@ class Quickstart:
         self.out = open(self.out_path, "w")
 
         def child_setup():
-            if ignore_sigint:
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            # A terminal's foreground job (or a service manager's) starts
+            # with SIGINT and SIGHUP at their defaults, whatever this process
+            # inherited: a suite started in the background by a
+            # non-interactive shell has SIGINT ignored, one under nohup
+            # SIGHUP, and bash cannot trap a signal ignored when it starts.
+            signal.signal(signal.SIGINT, signal.SIG_IGN if ignore_sigint else signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
         self.proc = subprocess.Popen(["bash", str(REPO / "scripts/quickstart.sh")], cwd=REPO, env=env,
                                      stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT,
                                      start_new_session=True, preexec_fn=child_setup)

@@ -617,9 +617,26 @@ def test_new_controller_finishes_a_deletion_its_predecessor_began(cluster):
                      f"brokers {ctl.id} and {third.id} to delete their replicas")
     assert cluster.topic(topic) is not None and cluster.get(f"/admin/delete_topics/{topic}") is not None
     assert len(live_dirs(down, topic)) == 3
-    with h.step("meanwhile the name cannot be created again (it still exists, as in Kafka)"):
+    with h.step("meanwhile the name cannot be created again, in AdminZkClient's words, every way"):
+        marked = f"Topic '{topic}' is marked for deletion."
         r = cluster.admin("create-topic", "--topic", topic, "--partitions", 1, "--replication-factor", 1)
-        assert r.returncode == 3, r
+        assert r.returncode == 3 and marked in r.stderr, r
+        kt = [str(Path(h.KBROKER_ADMIN_BIN).resolve().with_name("kafka-topics.sh")), "--zookeeper", cluster.zk_connect,
+              "--create", "--topic", topic, "--partitions", "1", "--replication-factor", "1"]
+        r = subprocess.run(kt, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert r.returncode == 1 and marked in r.stdout + r.stderr, r
+        # TopicCommand skips a topic that exists under --if-not-exists.
+        r = subprocess.run(kt + ["--if-not-exists"], capture_output=True, text=True, timeout=60,
+                           stdin=subprocess.DEVNULL)
+        assert r.returncode == 0 and not r.stdout and not r.stderr, r
+        from confluent_kafka.admin import AdminClient, NewTopic
+        admin = AdminClient({"bootstrap.servers": cluster.bootstrap()})  # kept alive until answered
+        f = admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)],
+                                request_timeout=TIMEOUT_S)[topic]
+        with pytest.raises(Exception) as e:
+            f.result(timeout=TIMEOUT_S)
+        err = e.value.args[0]
+        assert err.code() == 36 and marked in err.str(), err
     with h.step(f"kill -9 the controller (broker {ctl.id}); broker {third.id} takes over"):
         old = ctl.registration()[1]
         ctl.kill9()

@@ -46,7 +46,8 @@ rebalance off until its own scenario).  The scenarios, in order:
                     /controller names, and the controller elected once the
                     dead one's session expires moves its leaderships (it
                     does not stop without handing them over, whatever the
-                    retries left);
+                    retries left); and when the controller asked is
+                    frozen, the ask moves to the next one once it is elected;
   auto rebalance    with auto.leader.rebalance.enable and a 2 s check
                     interval, a rolling restart ends with every preferred
                     replica leading again, without any admin command.
@@ -519,6 +520,30 @@ def test_controlled_shutdown_asks_the_next_controller_when_the_named_one_is_dead
         for b in (dead, stopping):
             restart(c, b)
         for b in (dead, stopping):
+            h.wait_until(lambda: in_every_isr(c, b.id, TOPICS + ["stuck"]), REJOIN_WAIT_S,
+                         f"broker {b.id} in every ISR", interval=0.2)
+
+
+def test_controlled_shutdown_moves_to_the_next_controller_when_the_asked_one_froze(cluster):
+    c = cluster
+    frozen = c.brokers[c.wait_controller()]
+    # Not the other replica of "stuck" (brokers 1 and 3), which could not
+    # move with the frozen broker as its only other replica.
+    stopping = c.brokers[2] if frozen.id != 2 else c.brokers[1]
+    old = frozen.registration()[1].czxid
+    with h.step(f"freeze the controller, broker {frozen.id}, then SIGTERM broker {stopping.id}"):
+        with h.paused(frozen):
+            rc, _, secs, _ = controlled_stop(c, stopping, TOPICS)
+    h.note(f"broker {stopping.id}: SIGTERM -> exit, controller {frozen.id} frozen", secs)
+    log = stopping.process.last_run_text()
+    # Exit status 0 also says LeakSanitizer found nothing: the abandoned
+    # ask's client is freed.
+    assert rc == 0, stopping.process.tail(30)
+    assert SUCCESS_LINE in log and "shutting down without it" not in log, stopping.process.tail(30)
+    with h.step(f"broker {frozen.id} thaws and registers again; broker {stopping.id} restarts"):
+        frozen.wait_registered(60, newer_than=old)
+        restart(c, stopping)
+        for b in (frozen, stopping):
             h.wait_until(lambda: in_every_isr(c, b.id, TOPICS + ["stuck"]), REJOIN_WAIT_S,
                          f"broker {b.id} in every ISR", interval=0.2)
 

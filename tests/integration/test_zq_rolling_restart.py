@@ -152,6 +152,12 @@ def in_every_isr(cluster, broker_id, topics):
     return True
 
 
+def wait_in_every_isr(cluster, brokers):
+    for b in brokers:
+        h.wait_until(lambda: in_every_isr(cluster, b.id, TOPICS + ["stuck"]), REJOIN_WAIT_S,
+                     f"broker {b.id} in every ISR", interval=0.2)
+
+
 class Load:
     """librdkafka (enable.idempotence, acks=all) producing b"0", b"1", ...
     round-robin over the topic's partitions from a thread until stopped,
@@ -482,9 +488,7 @@ def test_controlled_shutdown_that_cannot_complete_gives_up_after_max_retries(clu
         del b1.extra["controlled.shutdown.max.retries"]
         restart(c, b1)
         restart(c, b3)
-        for b in (b1, b3):
-            h.wait_until(lambda: in_every_isr(c, b.id, TOPICS + ["stuck"]), REJOIN_WAIT_S,
-                         f"broker {b.id} in every ISR", interval=0.2)
+        wait_in_every_isr(c, (b1, b3))
 
 
 def test_controlled_shutdown_asks_the_next_controller_when_the_named_one_is_dead(cluster):
@@ -519,9 +523,7 @@ def test_controlled_shutdown_asks_the_next_controller_when_the_named_one_is_dead
     with h.step(f"restart brokers {dead.id} and {stopping.id}"):
         for b in (dead, stopping):
             restart(c, b)
-        for b in (dead, stopping):
-            h.wait_until(lambda: in_every_isr(c, b.id, TOPICS + ["stuck"]), REJOIN_WAIT_S,
-                         f"broker {b.id} in every ISR", interval=0.2)
+        wait_in_every_isr(c, (dead, stopping))
 
 
 def test_controlled_shutdown_moves_to_the_next_controller_when_the_asked_one_froze(cluster):
@@ -543,9 +545,7 @@ def test_controlled_shutdown_moves_to_the_next_controller_when_the_asked_one_fro
     with h.step(f"broker {frozen.id} thaws and registers again; broker {stopping.id} restarts"):
         frozen.wait_registered(60, newer_than=old)
         restart(c, stopping)
-        for b in (frozen, stopping):
-            h.wait_until(lambda: in_every_isr(c, b.id, TOPICS + ["stuck"]), REJOIN_WAIT_S,
-                         f"broker {b.id} in every ISR", interval=0.2)
+        wait_in_every_isr(c, (frozen, stopping))
 
 
 def test_automatic_rebalance_brings_the_preferred_leaders_back_after_a_rolling_restart(cluster):

@@ -32,6 +32,7 @@
 #include "broker/kb_registration.h"
 #include "broker/rpc/kb_rpc.h"
 #include "common/kc_log.h"
+#include "proto/kp_types.h"
 
 #define REASK_FIRST_MS 100
 #define REASK_MAX_MS 1000
@@ -108,7 +109,8 @@ static void failed(kb_controlled_shutdown_t *s, const char *why) {
 static void answered(kb_controlled_shutdown_t *s, const Kbroker__Rpc__ControlledShutdownResponse *resp) {
     char why[256];
     if (resp->error_code != 0) {
-        snprintf(why, sizeof(why), "the controller answered error %d", (int)resp->error_code);
+        snprintf(why, sizeof(why), "the controller answered error %d (%s)", (int)resp->error_code,
+                 kp_error_name((int16_t)resp->error_code));
     } else if (resp->n_remaining_partitions > 0) {
         const Kbroker__Rpc__TopicPartition *tp = resp->remaining_partitions[0];
         snprintf(why, sizeof(why), "this broker still leads %zu partition(s), the first %.200s-%d",
@@ -149,7 +151,8 @@ static void rpc_reply(kb_rpc_status_t st, int32_t error_code, const ProtobufCMes
     if (st == KB_RPC_OK && body) {
         answered(s, (const Kbroker__Rpc__ControlledShutdownResponse *)body);
     } else if (st == KB_RPC_OK) {
-        snprintf(why, sizeof(why), "the controller refused the request (error %d)", (int)error_code);
+        snprintf(why, sizeof(why), "the controller refused the request (error %d, %s)", (int)error_code,
+                 kp_error_name((int16_t)error_code));
         failed(s, why);
     } else if (st == KB_RPC_UNREACHABLE || st == KB_RPC_DISCONNECTED) {
         snprintf(why, sizeof(why), "controller %d cannot be reached (%s: gone, or no longer it)", (int)s->asked,

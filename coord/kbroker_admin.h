@@ -150,6 +150,15 @@ int cmd_describe_topic(admin_t *a, int argc, char **argv);
 
 /* reassign (kbroker_admin_reassign.c). */
 int cmd_reassign(admin_t *a, int argc, char **argv);
+/* A plan file's bytes (path "-": stdin), malloc'd; NULL when missing,
+ * unreadable or over the plan size limit (kbroker_admin_reassign.c). */
+char *reassign_read_file(const char *path, size_t *len);
+/* One entry of Kafka's reassignment JSON, log_dirs "any" for each replica
+ * (formatAsReassignmentJson); NULL when out of memory. */
+json_t *reassign_entry_json(const char *topic, int32_t partition, const int32_t *replicas, int n_replicas);
+/* kafka-reassign-partitions --generate over a.zookeeper's view
+ * (kbroker_admin_reassign_generate.c); an exit status. */
+int reassign_generate(admin_t *a, const char *topics_file, const char *broker_list, bool disable_rack_aware);
 /* reassign --cancel (the n entries of a plan, sorted by topic, then
  * partition) and reassign --list, through the brokers at a->bootstrap
  * (kbroker_admin_reassign_api.c). */

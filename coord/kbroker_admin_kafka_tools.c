@@ -5,6 +5,8 @@
  *
  *   kafka-reassign-partitions --zookeeper Z --reassignment-json-file F
  *       (--execute | --verify)                                 -> reassign
+ *   kafka-reassign-partitions --zookeeper Z --generate
+ *       --topics-to-move-json-file F --broker-list L           -> reassign_generate
  *   kafka-reassign-partitions --bootstrap-server B
  *       (--reassignment-json-file F --cancel | --list)         -> reassign (brokers)
  *   kafka-leader-election --bootstrap-server B --election-type E
@@ -19,8 +21,8 @@
  * kafka-reassign-partitions, on stderr for kafka-leader-election) and
  * exits 0 or 1; a --verify that finds partitions still moving exits 0, as
  * Kafka's does.  What kbroker does not do is refused by name, never
- * pretended: --execute and --verify through the brokers (--bootstrap-server;
- * admin clients have AlterPartitionReassignments), --generate,
+ * pretended: --generate, --execute and --verify through the brokers
+ * (--bootstrap-server; admin clients have AlterPartitionReassignments),
  * --additional, replication throttles (--throttle,
  * --replica-alter-log-dirs-throttle), and client properties
  * (--command-config, --admin.config: kbroker-admin speaks PLAINTEXT).
@@ -80,28 +82,36 @@ static const char reassign_usage[] =
     "--bootstrap-server <host:port>           The brokers to ask, for --cancel and --list (kbroker-admin\n"
     "                                           starts and verifies reassignments through ZooKeeper).\n"
     "--cancel                                 Cancel an active reassignment.\n"
+    "--broker-list <brokerlist>               The brokers to which the partitions need to be reassigned,\n"
+    "                                           \"0,1,2\", for --generate.\n"
+    "--disable-rack-aware                     Plan without racks (kbroker-admin requires it when brokers\n"
+    "                                           have broker.rack).\n"
     "--execute                                Kick off the reassignment as specified by the\n"
     "                                           --reassignment-json-file option.\n"
+    "--generate                               Generate a candidate partition reassignment configuration\n"
+    "                                           (nothing is executed).\n"
     "--help                                   Print usage information.\n"
     "--list                                   List all active partition reassignments.\n"
     "--preserve-throttles                     Accepted (kbroker has no replication throttles).\n"
     "--reassignment-json-file <file>          The JSON file with the partition reassignment\n"
     "                                           configuration.\n"
+    "--topics-to-move-json-file <file>        The topics to move, {\"topics\": [{\"topic\": \"foo\"}],\n"
+    "                                           \"version\": 1}, for --generate.\n"
     "--timeout <ms>                           Accepted with --cancel (Kafka's wait for log directory\n"
     "                                           moves; kbroker has none).\n"
     "--verify                                 Verify if the reassignment completed as specified by the\n"
     "                                           --reassignment-json-file option.\n"
     "--zookeeper <host:port[/chroot]>         The ZooKeeper connection string (deprecated in Kafka),\n"
-    "                                           for --execute and --verify.\n"
-    "Refused by kbroker-admin: --generate, --additional, --throttle,\n"
-    "--replica-alter-log-dirs-throttle, --command-config, --execute and --verify\n"
-    "through --bootstrap-server.\n";
+    "                                           for --generate, --execute and --verify.\n"
+    "Refused by kbroker-admin: --additional, --throttle,\n"
+    "--replica-alter-log-dirs-throttle, --command-config, --generate, --execute and\n"
+    "--verify through --bootstrap-server.\n";
 
 typedef struct reassign_opts {
     uint32_t has;
     int n_order;
     int order[R_HELP + 1]; /* the options given, in command-line order, each once */
-    const char *zookeeper, *bootstrap, *json_file;
+    const char *zookeeper, *bootstrap, *json_file, *topics_file, *broker_list;
 } reassign_opts_t;
 
 static int parse_reassign(reassign_opts_t *o, int argc, char **argv) {
@@ -113,6 +123,8 @@ static int parse_reassign(reassign_opts_t *o, int argc, char **argv) {
         if (opt == R_ZOOKEEPER) o->zookeeper = optarg;
         if (opt == R_BOOTSTRAP) o->bootstrap = optarg;
         if (opt == R_JSON_FILE) o->json_file = optarg;
+        if (opt == R_TOPICS_FILE) o->topics_file = optarg;
+        if (opt == R_BROKER_LIST) o->broker_list = optarg;
     }
     if (optind < argc) return kafka_usage_die(reassign_usage, "Unexpected argument: %s", argv[optind]);
     return EXIT_OK;
@@ -178,8 +190,6 @@ static int check_reassign_args(const reassign_opts_t *o, int *action) {
 /* Kafka's checks, then what kbroker refuses. */
 static int check_reassign(const reassign_opts_t *o, int *action) {
     static const struct { int opt; const char *why; } refused[] = {
-        {R_GENERATE, "--generate is not implemented by kbroker-admin: write the plan (Kafka's reassignment JSON) "
-                     "yourself"},
         {R_ADDITIONAL, "--additional is not supported: kbroker runs one reassignment request at a time"},
         {R_THROTTLE, "replication throttles are not implemented by kbroker: leave out --throttle"},
         {R_DIRS_THROTTLE, "moves between log directories are not implemented by kbroker: leave out "
@@ -192,7 +202,7 @@ static int check_reassign(const reassign_opts_t *o, int *action) {
         if (o->has & BIT(refused[i].opt)) return fail(KAFKA_EXIT_FAILED, "%s", refused[i].why);
     if (*action == R_CANCEL || *action == R_LIST) return EXIT_OK;
     if (o->has & BIT(R_BOOTSTRAP))
-        return fail(KAFKA_EXIT_FAILED, "kbroker-admin starts and verifies reassignments through ZooKeeper only: "
+        return fail(KAFKA_EXIT_FAILED, "kbroker-admin generates, starts and verifies reassignments through ZooKeeper only: "
                     "give --zookeeper HOST:PORT[/chroot] instead of --bootstrap-server");
     if (!admin_zookeeper_valid(o->zookeeper))
         return fail(KAFKA_EXIT_FAILED, "invalid --zookeeper '%s': expected HOST:PORT[,HOST:PORT...][/chroot]",
@@ -224,6 +234,10 @@ int kafka_reassign_partitions_main(admin_t *a, int argc, char **argv) {
     bool verify = action == R_VERIFY;
     a->zookeeper = o.zookeeper;
     puts("Warning: --zookeeper is deprecated, and will be removed in a future version of Kafka.");
+    if (action == R_GENERATE)
+        return reassign_generate(a, o.topics_file, o.broker_list, (o.has & BIT(R_DISABLE_RACK_AWARE)) != 0) == EXIT_OK
+                   ? EXIT_OK
+                   : KAFKA_EXIT_FAILED;
     if (verify)
         puts("Warning: because you are using the deprecated --zookeeper option, the results may be incomplete.  "
              "Use --bootstrap-server instead for more accurate results.");

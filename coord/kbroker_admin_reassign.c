@@ -101,7 +101,7 @@ static int check_connection(const admin_t *a, const reassign_args_t *r) {
 
 /* ---- the plan ---- */
 
-static char *read_file(const char *path, size_t *len) {
+char *reassign_read_file(const char *path, size_t *len) {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     char *buf = NULL;
     size_t cap = 0, n = 0;
@@ -131,7 +131,7 @@ static char *read_file(const char *path, size_t *len) {
 static int read_plan(const char *path, plan_t *p) {
     size_t len = 0;
     char why[512];
-    char *text = read_file(path, &len);
+    char *text = reassign_read_file(path, &len);
     if (!text) return fail(EXIT_USAGE, "reassign: cannot read '%s' (missing, unreadable, or over %d MiB)", path,
                            PLAN_MAX_BYTES >> 20);
     int rc = kc_reassign_decode(text, len, &p->e, &p->n, why, sizeof(why));
@@ -228,17 +228,21 @@ static int read_running(admin_t *a, plan_t *running, int *zk_rc) {
 
 /* ---- --execute ---- */
 
+json_t *reassign_entry_json(const char *topic, int32_t partition, const int32_t *replicas, int n_replicas) {
+    json_t *dirs = json_array();
+    for (int j = 0; dirs && j < n_replicas; j++) json_array_append_new(dirs, json_string("any"));
+    return json_pack("{s:s, s:i, s:o, s:o}", "topic", topic, "partition", (int)partition, "replicas",
+                     json_int_list(replicas, n_replicas), "log_dirs", dirs);
+}
+
 /* Kafka's formatAsReassignmentJson: the current replicas of the plan's
  * partitions, each with log_dirs "any". */
 static json_t *current_json(const admin_t *a, const plan_t *p) {
     json_t *parts = json_array();
     for (int i = 0; parts && i < p->n; i++) {
         const kc_partition_t *cur = partition_of(a, &p->e[i]);
-        json_t *dirs = json_array();
-        for (int j = 0; dirs && j < cur->n_replicas; j++) json_array_append_new(dirs, json_string("any"));
-        json_array_append_new(parts, json_pack("{s:s, s:i, s:o, s:o}", "topic", p->e[i].topic, "partition",
-                                               (int)p->e[i].partition, "replicas",
-                                               json_int_list(cur->replicas, cur->n_replicas), "log_dirs", dirs));
+        json_array_append_new(parts, reassign_entry_json(p->e[i].topic, p->e[i].partition, cur->replicas,
+                                                         cur->n_replicas));
     }
     return json_pack("{s:i, s:o}", "version", 1, "partitions", parts);
 }

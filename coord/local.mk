@@ -30,7 +30,7 @@ bin_PROGRAMS += kbroker-admin
 kbroker_admin_SOURCES = coord/kbroker_admin.c coord/kbroker_admin.h coord/kbroker_admin_alter.c coord/kbroker_admin_groups.c \
 	coord/kbroker_admin_describe.c \
 	coord/kbroker_admin_capacity.c \
-	coord/kbroker_admin_reassign.c coord/kbroker_admin_reassign_api.c coord/kbroker_admin_delete.c \
+	coord/kbroker_admin_reassign.c coord/kbroker_admin_reassign_api.c coord/kbroker_admin_reassign_generate.c coord/kbroker_admin_delete.c \
 	coord/kbroker_admin_elect.c \
 	coord/kbroker_admin_kafka.c coord/kbroker_admin_kafka.h \
 	coord/kbroker_admin_kafka_topics.c coord/kbroker_admin_kafka_configs.c coord/kbroker_admin_kafka_tools.c

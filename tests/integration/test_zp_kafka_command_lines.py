@@ -51,7 +51,8 @@ One ZooKeeper and three brokers for the whole file.  The runbook:
                    TopicDeletionDisabledException, through ZooKeeper the
                    marker's lines; with no controller, "already marked",
                    and --list / --describe show the mark;
-  reassignment     kafka-reassign-partitions.sh --zookeeper --execute and
+  reassignment     kafka-reassign-partitions.sh --zookeeper --generate (a
+                   candidate plan, then carried out by --execute), --execute and
                    --verify, Kafka's checks of each action's options.
 """
 import json
@@ -656,6 +657,64 @@ def test_kafka_reassign_partitions_execute_and_verify_through_zookeeper(cluster)
             r = tool("kafka-reassign-partitions", *args)
             assert r.returncode == 1 and r.stdout == "" and r.stderr.startswith(err), r.stderr
     assert cluster.topic("moving")["partitions"] == {"0": [2]}
+
+
+def test_kafka_reassign_partitions_generate_then_execute_through_zookeeper(cluster):
+    """--generate prints the topics' current assignment and a candidate
+    spreading them over --broker-list, as Kafka 2.6's tool does (nothing is
+    written); the candidate, given to --execute, is carried out.  Kafka's
+    checks of the inputs, exit 1."""
+    cluster.create_topic("spread", 6, 2, assignment="1:2,2:1,1:2,2:1,1:2,2:1")
+    topics = cluster.workdir / "topics-to-move.json"
+    topics.write_text('{"topics":[{"topic":"spread"}],"version":1}')
+    with h.step("kafka-reassign-partitions.sh --zookeeper ... --topics-to-move-json-file ... --broker-list 1,2,3 "
+                "--generate"):
+        r = tool("kafka-reassign-partitions", "--zookeeper", zk(cluster), "--topics-to-move-json-file", topics,
+                 "--broker-list", "1,2,3", "--generate")
+    assert r.returncode == 0 and r.stdout.startswith(ZK_DEPRECATED), r
+    lines = r.stdout[len(ZK_DEPRECATED):].split("\n")
+    assert lines[0] == "Current partition replica assignment" and lines[2:4] == [
+        "", "Proposed partition reassignment configuration"] and lines[5:] == [""], lines
+    current = [{"topic": "spread", "partition": p, "replicas": [1, 2] if p % 2 == 0 else [2, 1],
+                "log_dirs": ["any", "any"]} for p in range(6)]
+    assert json.loads(lines[1]) == {"version": 1, "partitions": current}, lines[1]
+    assert lines[1] == json.dumps(json.loads(lines[1]), separators=(",", ":")), "not Kafka's compact JSON"
+    proposed = json.loads(lines[4])
+    assert proposed["version"] == 1 and [e["partition"] for e in proposed["partitions"]] == list(range(6)), proposed
+    for e in proposed["partitions"]:
+        assert e["topic"] == "spread" and len(set(e["replicas"])) == 2 and set(e["replicas"]) <= {1, 2, 3} and \
+            e["log_dirs"] == ["any", "any"], e
+    # Kafka's placement: the first replicas go round the brokers, two each.
+    assert sorted(e["replicas"][0] for e in proposed["partitions"]) == [1, 1, 2, 2, 3, 3], proposed
+    assert cluster.get("/admin/reassign_partitions") is None, "--generate wrote something"
+    plan = cluster.workdir / "proposed.json"
+    plan.write_text(lines[4])
+    with h.step("kafka-reassign-partitions.sh --zookeeper ... --reassignment-json-file proposed.json --execute"):
+        r = tool("kafka-reassign-partitions", "--zookeeper", zk(cluster), "--reassignment-json-file", plan,
+                 "--execute")
+    assert r.returncode == 0 and "Successfully started partition reassignments for spread-0,spread-1," in r.stdout, r.stdout
+    want = {str(e["partition"]): e["replicas"] for e in proposed["partitions"]}
+    h.wait_until(lambda: cluster.get("/admin/reassign_partitions") is None and
+                 cluster.topic("spread")["partitions"] == want or None, WAIT_S, "the generated plan to be carried out")
+    bad = cluster.workdir / "bad-topics.json"
+    for content, brokers, why in [
+            ('{"topics":[{"topic":"spread"}],"version":1}', "1,2,1", "Broker list contains duplicate entries: 1"),
+            ('{"topics":[{"topic":"spread"}],"version":1}', "1,x", 'For input string: "x"'),
+            ('{"topics":[{"topic":"spread"}],"version":1}', "3", "Replication factor: 2 larger than available brokers: 1."),
+            ('{"topics":[{"topic":"spread"},{"topic":"spread"}],"version":1}', "1,2,3",
+             "List of topics to reassign contains duplicate entries: spread"),
+            ('{"topics":[{"topic":"nosuch"}],"version":1}', "1,2,3", "Topic nosuch not found."),
+            ('{"topics":[{"topic":"spread"}],"version":2}', "1,2,3", "Not supported version field value 2"),
+            ("[1,2", "1,2,3", "The input string is not a valid JSON")]:
+        bad.write_text(content)
+        r = tool("kafka-reassign-partitions", "--zookeeper", zk(cluster), "--topics-to-move-json-file", bad,
+                 "--broker-list", brokers, "--generate")
+        assert r.returncode == 1 and ("Error: " + why) in r.stdout, (content, brokers, r.stdout)
+    r = tool("kafka-reassign-partitions", "--bootstrap-server", bootstrap(cluster), "--topics-to-move-json-file",
+             topics, "--broker-list", "1,2,3", "--generate")
+    assert r.returncode == 1 and "through ZooKeeper only" in r.stdout, r.stdout
+    r = tool("kafka-reassign-partitions", "--zookeeper", zk(cluster), "--generate", "--broker-list", "1,2")
+    assert r.returncode == 1 and r.stderr.startswith('Missing required argument "[topics-to-move-json-file]"'), r
 
 
 def test_kafka_leader_election_through_the_brokers(cluster):

@@ -36,7 +36,7 @@
 #include "coord/kc_topics.h"
 
 typedef struct generate {
-    int32_t *brokers; /* --broker-list, as given */
+    int32_t *brokers; /* --broker-list, sorted once parsed */
     int n_brokers;
     char **topics;    /* the topics file's, sorted */
     int n_topics;
@@ -80,13 +80,14 @@ static int parse_broker_list(const char *text, generate_t *g) {
         g->brokers[g->n_brokers++] = (int32_t)v;
     }
     free(copy);
-    int32_t sorted[g->n_brokers > 0 ? g->n_brokers : 1];
-    memcpy(sorted, g->brokers, (size_t)g->n_brokers * sizeof(*sorted));
-    qsort(sorted, (size_t)g->n_brokers, sizeof(*sorted), cmp_int32);
+    /* Only membership matters from here on, so the list is sorted in place
+     * (no copy on the stack: its length is the user's). */
+    int32_t *ids = g->brokers;
+    qsort(ids, (size_t)g->n_brokers, sizeof(*ids), cmp_int32);
     char dups[512] = "";
     for (int i = 1; i < g->n_brokers; i++)
-        if (sorted[i] == sorted[i - 1] && (i == 1 || sorted[i - 1] != sorted[i - 2]))
-            snprintf(dups + strlen(dups), sizeof(dups) - strlen(dups), "%s%d", dups[0] ? "," : "", (int)sorted[i]);
+        if (ids[i] == ids[i - 1] && (i == 1 || ids[i - 1] != ids[i - 2]))
+            snprintf(dups + strlen(dups), sizeof(dups) - strlen(dups), "%s%d", dups[0] ? "," : "", (int)ids[i]);
     if (dups[0]) return fail(KAFKA_EXIT_FAILED, "Broker list contains duplicate entries: %s", dups);
     if (g->n_brokers == 0) return fail(KAFKA_EXIT_FAILED, "--broker-list names no broker");
     return EXIT_OK;

@@ -29,5 +29,12 @@ kb_build() {
     make -C "$dir" -j2 >/dev/null || make -C "$dir" || { echo "build: the build in $dir/ failed" >&2; return 1; }
 }
 
-# True when the program at $1 is linked with AddressSanitizer.
-kb_has_asan() { ldd "$1" 2>/dev/null | grep -q libasan; }
+# True when the program at $1 is linked with AddressSanitizer.  ldd's output
+# is read whole: `ldd | grep -q` can fail under pipefail, because grep -q
+# exits at the first match and the loader still writing the later lines
+# dies of SIGPIPE (exit 141), which is how a CI run once stopped here.
+kb_has_asan() {
+    local libs
+    libs=$(ldd "$1" 2>/dev/null) || return 1
+    [[ $libs == *libasan* ]]
+}

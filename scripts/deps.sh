@@ -52,7 +52,8 @@ kb_provided_by_installed() {
 kb_missing_packages() {
     local p missing=""
     for p in "$@"; do
-        if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' &&
+        # Compared whole, not piped to grep -q (see kb_has_asan).
+        if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ] &&
             ! kb_provided_by_installed "$p"; then
             missing="$missing $p"
         fi

@@ -65,13 +65,16 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# A free port below the kernel's ephemeral range (32768 and up here), so
+# that no listener on port 0 or client socket takes it before it is used.
 free_port() {
     local p
-    while :; do
-        p=$((20000 + RANDOM % 30000))
-        port_in_use "$p" || break
+    for _ in $(seq 200); do
+        p=$((20000 + RANDOM % 12000))
+        port_in_use "$p" || { echo "$p"; return 0; }
     done
-    echo "$p"
+    echo "bench: no free port between 20000 and 31999" >&2
+    return 1
 }
 
 # -- packages and builds -------------------------------------------------------

@@ -78,11 +78,37 @@ class Fatal(AssertionError):
     process being waited for has exited)."""
 
 
+def ephemeral_port_range():
+    """The ports the kernel hands out for bind(0) and connect()."""
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_port_picker = random.Random()  # its own: tests may seed the module's generator
+
+
 def free_port():
-    """A port that was free on 127.0.0.1 a moment ago (bind to port 0, read it, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free on 127.0.0.1 a moment ago, for a server the suite starts
+    later on that fixed port (ZooKeeper, a metrics listener, a broker that
+    must keep its port across restarts).  It is chosen below the kernel's
+    ephemeral range: a port from bind(0), as the OS picks for every broker
+    listening on port 0 and every client socket, can never be it, so
+    nothing the suite starts meanwhile takes it (test_ze once failed on a
+    broker whose listener got the port just picked for its metrics)."""
+    low, _ = ephemeral_port_range()
+    first = 10000 if low > 11000 else 1024
+    for _ in range(200):
+        port = _port_picker.randrange(first, low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise Fatal(f"no free port on 127.0.0.1 between {first} and {low} in 200 tries")
 
 
 def closed_port():

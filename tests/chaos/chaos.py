@@ -462,7 +462,8 @@ class ChaosRun:
 
     def check(self):
         logs = nc.copy_logs(self.topo, self.dir)
-        self.result = kbcheck.check(self.history.records, log_paths=logs)  # limits: the meta line's
+        self.result = kbcheck.check(self.history.records, log_paths=logs,  # limits: the meta line's
+                                    data_dirs=[b.log_dir for b in self.topo.brokers.values()])
         self.result["stats"].update(self.stats)
         (self.dir / "result.json").write_text(json.dumps(self.result, indent=1, default=str))
         if not self.result["valid"]:

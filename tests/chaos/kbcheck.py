@@ -4,13 +4,16 @@ tests/chaos/kbcheck.py - Jepsen-style checker of one chaos-test history
 (docs: /work/shared/specs/reliability-tests.md section 6.1).
 
     /usr/bin/python3 tests/chaos/kbcheck.py HISTORY.jsonl [--logs FILE...]
-        [--json OUT] [--ack-within S] [--isr-within S] [--list-within S]
+        [--data DIR...] [--json OUT] [--ack-within S] [--isr-within S]
+        [--list-within S]
 
 Prints a report; exit status 0 when the run is valid (every counter is 0),
 1 when it is not, 2 on bad input (unreadable file, malformed line, missing
 key, missing log file) or bad usage.  --json OUT also writes the whole
-result (counters, examples, stats) as JSON.  As a module:
-check(records, log_paths, ack_within, isr_within) -> dict, load(path),
+result (counters, examples, stats) as JSON.  --data names the brokers' log
+directories (log.dirs), read only to judge a producer_fatal line.  As a
+module: check(records, log_paths, ack_within, isr_within, list_within,
+data_dirs) -> dict, load(path),
 summary_line(result), report(result).  Standard library only.
 
 History format
@@ -200,7 +203,10 @@ read_lost           distinct values a poll read at (P, O), whose send was
                     record that was readable, so below the high watermark,
                     then vanished).
 producer_fatal      producer_fatal lines: the idempotent producer hit a
-                    fatal error (e.g. a sequence number the broker lost).
+                    fatal error (e.g. a sequence number the broker lost),
+                    except librdkafka's own sequence bug, proven against the
+                    partition's logs (LIBRDKAFKA_DESYNC below; listed in
+                    stats.client_bugs instead).
 unresolved_sends    sends invoked that never completed (no ok, fail or
                     info line by the end).
 crash               exit lines with expected=false, plus lines of the given
@@ -237,14 +243,17 @@ end when no heal follows), fault_times, heal_times, final_heal_t,
 first_ack_after_heal_s, full_isr_after_heal_s, liveness_checked,
 zk_invariant_by_rule, unclean_rule_unchecked (leader changes between two
 samples more than one znode version apart, which unclean_leader cannot
-judge), ignored_lines, log_files.
+judge), client_bugs, ignored_lines, log_files.
 """
 
 import argparse
 import bisect
+import glob
 import json
 import math
+import os
 import re
+import struct
 import sys
 
 COUNTERS = (
@@ -293,6 +302,71 @@ CRASH_LINE = re.compile(
     r"|SUMMARY: UndefinedBehaviorSanitizer|SUMMARY: AddressSanitizer"
     r"|Assertion .* failed"
 )
+
+# librdkafka before 2.3.0 (Debian 12 ships 2.0.2) moved its next expected
+# sequence past a batch whose request timed out or lost its connection
+# ("possibly persisted").  When that batch had in fact not been written, the
+# next one, sent first to a new leader, met a correct
+# OUT_OF_ORDER_SEQUENCE_NUMBER, which librdkafka then called a fatal
+# "sequence desynchronization" (its issue 4438, fixed in 2.3.0).  Such a
+# line is the client's bug, not the broker's, when no replica's log holds a
+# batch of that producer id and epoch with the sequence just before: had
+# one been there, the broker would have been wrong to refuse.
+LIBRDKAFKA_DESYNC = re.compile(
+    r"ProduceRequest for (?P<topic>\S+) \[(?P<partition>\d+)\] with \d+ message\(s\) failed "
+    r"due to sequence desynchronization with broker -?\d+ "
+    r"\(PID\{Id:(?P<pid>\d+),Epoch:(?P<epoch>\d+)\}, base seq (?P<seq>\d+), .*"
+    r"last partition error \w+ \(actions [\w,]*MsgPossiblyPersisted[\w,]*, "
+    r"base seq (?P<first>-?\d+)\.\.(?P<last>-?\d+),")
+LIBRDKAFKA_FIXED = (2, 3, 0)
+BATCH_HEADER = struct.Struct(">qiiBIhiqqqhii")  # a record batch's first 61 bytes
+
+
+def _batches(path):
+    """(producer id, epoch, first sequence, last sequence) of each whole
+    batch of one segment file, up to the first torn or foreign one."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    pos = 0
+    while pos + BATCH_HEADER.size <= len(data):
+        (_, length, _, magic, _, _, last_delta, _, _, pid, epoch, seq,
+         _) = BATCH_HEADER.unpack_from(data, pos)
+        if magic != 2 or length < BATCH_HEADER.size - 12 or pos + 12 + length > len(data):
+            return
+        yield pid, epoch, seq, seq + last_delta
+        pos += 12 + length
+
+
+def _version(text):
+    try:
+        return tuple(int(x) for x in str(text).split(".")[:3])
+    except ValueError:
+        return None
+
+
+def librdkafka_desync(rec, data_dirs):
+    """A description when rec (a producer_fatal line) is librdkafka's own
+    sequence bug, as LIBRDKAFKA_DESYNC says, proven by every replica's log
+    in data_dirs; else None (it then counts as producer_fatal)."""
+    m = LIBRDKAFKA_DESYNC.search(str(rec.get("error")))
+    version = _version(rec.get("librdkafka"))
+    if not m or version is None or version >= LIBRDKAFKA_FIXED:
+        return None
+    pid, epoch, seq = int(m["pid"]), int(m["epoch"]), int(m["seq"])
+    if int(m["last"]) != seq - 1:
+        return None
+    segments = [f for d in data_dirs
+                for f in sorted(glob.glob(os.path.join(d, "%s-%s" % (m["topic"], m["partition"]), "*.log")))]
+    if not segments:
+        return None
+    for f in segments:
+        for b_pid, b_epoch, first, last in _batches(f):
+            if (b_pid, b_epoch) == (pid, epoch) and first <= seq - 1 <= last:
+                return None  # the broker had seq - 1: refusing seq was its error
+    return ("%s librdkafka %s: %s [%s] PID %d epoch %d sequence %d refused after %d, which no replica "
+            "holds (librdkafka issue 4438)" % (_fmt_t(rec["t"]), rec.get("librdkafka"), m["topic"],
+                                               m["partition"], pid, epoch, seq, seq - 1))
+
 
 META_KEYS = ("test", "seed", "topic", "partitions", "rf", "min_isr", "unclean", "acks")
 TYPES = ("invoke", "ok", "fail", "info")
@@ -483,11 +557,12 @@ def _acks_all(acks):
     return acks in ("all", "-1", -1)
 
 
-def check(records, log_paths=(), ack_within=None, isr_within=None, list_within=None):
+def check(records, log_paths=(), ack_within=None, isr_within=None, list_within=None, data_dirs=()):
     """Check a history (a list of dicts as load() returns); see the module doc.
     A liveness limit not given comes from the meta line (ack_within,
     isr_within, list_within: what the run was checked with), else 15 s,
-    30 s, 15 s."""
+    30 s, 15 s.  data_dirs: the brokers' log directories, read to judge
+    producer_fatal lines."""
     for i, rec in enumerate(records):
         validate(rec, "record %d" % i)
     metas = [r for r in records if r["f"] == "meta"]
@@ -637,8 +712,13 @@ def check(records, log_paths=(), ack_within=None, isr_within=None, list_within=N
         c.add("drain_error", "p%s %s: %s" % (r.get("partition"), _fmt_t(r["t"]), r.get("error")))
 
     # ---- producer_fatal, unresolved_sends
+    client_bugs = []
     for r in producer_fatals:
-        c.add("producer_fatal", "%s %s" % (_fmt_t(r["t"]), str(r.get("error"))[:120]))
+        bug = librdkafka_desync(r, data_dirs)
+        if bug:
+            client_bugs.append(bug)
+        else:
+            c.add("producer_fatal", "%s %s" % (_fmt_t(r["t"]), str(r.get("error"))[:1000]))
     for s_ in all_sends:
         if s_.outcome() == "pending":
             c.add("unresolved_sends", "value %d invoked %s never completed" % (s_.value, _fmt_t(s_.inv_t)))
@@ -967,6 +1047,7 @@ def check(records, log_paths=(), ack_within=None, isr_within=None, list_within=N
         "liveness_checked": final_heal is not None,
         "ack_within_s": ack_within,
         "isr_within_s": isr_within,
+        "client_bugs": client_bugs,
         "ignored_lines": ignored,
         "log_files": list(log_paths),
     })
@@ -1036,6 +1117,8 @@ def report(result):
                                                 st["list_without_invoke"]))
     if st["ignored_lines"]:
         out.append("note: %d lines ignored (unknown f or type)" % st["ignored_lines"])
+    for bug in st.get("client_bugs", []):
+        out.append("client bug, not counted: %s" % bug)
     out.append("counters:")
     for name in COUNTERS:
         n = result["counters"][name]
@@ -1055,6 +1138,8 @@ def main(argv=None):
     ap.add_argument("history", help="history file, one JSON object per line")
     ap.add_argument("--logs", nargs="+", default=[], metavar="FILE",
                     help="broker log files to scan for sanitizer/assertion lines")
+    ap.add_argument("--data", nargs="+", default=[], metavar="DIR",
+                    help="the brokers' log directories, to judge producer_fatal lines")
     ap.add_argument("--json", metavar="OUT", help="also write the result as JSON to OUT")
     ap.add_argument("--ack-within", type=float, metavar="S",
                     help="an ack must come within S seconds of the final heal (meta's, else 15)")
@@ -1065,7 +1150,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     try:
         result = check(load(args.history), args.logs, args.ack_within, args.isr_within,
-                       args.list_within)
+                       args.list_within, args.data)
     except HistoryError as e:
         print("kbcheck: bad input: %s" % e, file=sys.stderr)
         return 2

@@ -31,6 +31,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import kbcheck  # noqa: E402
 
+sys.path.insert(0, os.path.join(HERE, os.pardir, "integration"))
+import kafkawire  # noqa: E402
+
 PYTHON = "/usr/bin/python3"
 NPART = 6
 FAULT_T = 8.0       # kill broker 2
@@ -727,6 +730,72 @@ def test_every_counter_has_a_seed():
         seeded.update(expected)
     assert seeded == set(kbcheck.COUNTERS)
     assert set(ZK_RULE_OF.values()) == set(kbcheck.ZK_RULES)
+
+
+# ----------------------------------------------------------------------------
+# librdkafka's own sequence bug (kbcheck.LIBRDKAFKA_DESYNC)
+
+# The line librdkafka 2.0.2 wrote in a run of R5 (the cut leader lost its
+# leadership meanwhile): sequence 417's request timed out, 418 went first
+# to the new leader, whose log ended at 416.
+DESYNC = ('KafkaException(KafkaError{FATAL,code=OUT_OF_ORDER_SEQUENCE_NUMBER,val=45,str="ProduceRequest '
+          'for jr [0] with 1 message(s) failed due to sequence desynchronization with broker 2 '
+          '(PID{Id:0,Epoch:0}, base seq 418, idemp state change 23162ms ago, last partition error '
+          '_TIMED_OUT (actions Retry,MsgPossiblyPersisted, base seq 417..417, base msgid 418, 0ms ago)"})')
+
+
+def write_replica(root, broker, sequences, topic="jr", partition=0, pid=0, epoch=0):
+    """broker's log of topic-partition: one idempotent batch per (first,
+    last) sequence range of producer pid/epoch, with a batch of another
+    producer between."""
+    d = root / f"data-broker-{broker}" / f"{topic}-{partition}"
+    d.mkdir(parents=True)
+    data, offset = b"", 0
+    for first, last in sequences:
+        n = last - first + 1
+        data += kafkawire.build_batch([(None, b"%d" % v) for v in range(n)], base_offset=offset,
+                                      producer_id=pid, producer_epoch=epoch, base_sequence=first)
+        data += kafkawire.build_batch([(None, b"x")], base_offset=offset + n, producer_id=pid + 7,
+                                      producer_epoch=epoch, base_sequence=last)
+        offset += n + 1
+    (d / "00000000000000000000.log").write_bytes(data)
+    return root / f"data-broker-{broker}"
+
+
+def desync_check(tmp_path, holds_417=(), version="2.0.2", error=DESYNC, dirs=True):
+    """The clean history with DESYNC's producer_fatal line, checked against
+    three replicas of jr-0 ending at sequence 416 (brokers in holds_417 have
+    417 too)."""
+    h = History()
+    h.add(20.0, "producer", "info", "producer_fatal", error=error, librdkafka=version)
+    data = [write_replica(tmp_path, b, [(0, 99), (100, 416)] + ([(417, 417)] if b in holds_417 else []))
+            for b in (1, 2, 3)]
+    return kbcheck.check(h.recs, data_dirs=data if dirs else ())
+
+
+def test_librdkafka_desync_proven_by_the_logs_is_a_client_bug_not_an_anomaly(tmp_path):
+    res = desync_check(tmp_path)
+    assert res["valid"], kbcheck.report(res)
+    assert res["stats"]["client_bugs"] == [
+        "t=20.000 librdkafka 2.0.2: jr [0] PID 0 epoch 0 sequence 418 refused after 417, which no replica "
+        "holds (librdkafka issue 4438)"]
+    assert "client bug, not counted: t=20.000 librdkafka 2.0.2" in kbcheck.report(res)
+
+
+@pytest.mark.parametrize("case", ["a replica holds 417", "librdkafka 2.3.0", "no data directories",
+                                  "the failed batch was not possibly persisted", "a gap before the failed batch"])
+def test_librdkafka_desync_the_logs_do_not_prove_is_producer_fatal(tmp_path, case):
+    kw = {"a replica holds 417": dict(holds_417=(3,)),
+          "librdkafka 2.3.0": dict(version="2.3.0"),
+          "no data directories": dict(dirs=False),
+          "the failed batch was not possibly persisted": dict(
+              error=DESYNC.replace("_TIMED_OUT (actions Retry,MsgPossiblyPersisted",
+                                   "NOT_ENOUGH_REPLICAS (actions Retry,MsgNotPersisted")),
+          "a gap before the failed batch": dict(error=DESYNC.replace("base seq 417..417", "base seq 416..416")),
+          }[case]
+    res = desync_check(tmp_path, **kw)
+    assert res["counters"] == zero_counters(producer_fatal=1), kbcheck.report(res)
+    assert res["stats"]["client_bugs"] == []
 
 
 # ----------------------------------------------------------------------------

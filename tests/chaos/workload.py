@@ -19,6 +19,7 @@ GIL while they wait); stop() ends them and waits for each, bounded.
 """
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -26,7 +27,7 @@ import time
 import traceback
 from pathlib import Path
 
-from confluent_kafka import (OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer,
+from confluent_kafka import (OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, libversion,
                              TopicPartition)
 from kazoo.exceptions import NoNodeError
 
@@ -137,6 +138,10 @@ class ProducerWorker(Worker):
             "request.timeout.ms": 5000, "topic.metadata.refresh.interval.ms": 2000,
         }
         self.conf.update(conf or {})
+        # KB_CHAOS_PRODUCER_DEBUG=eos,msg (librdkafka's debug contexts) puts
+        # the producer's own account of its sequences into clients.log.
+        if os.environ.get("KB_CHAOS_PRODUCER_DEBUG"):
+            self.conf["debug"] = os.environ["KB_CHAOS_PRODUCER_DEBUG"]
         self.conf["error_cb"] = self.client_error
         self.conf["logger"] = history.logger
         self.acked = 0
@@ -149,7 +154,8 @@ class ProducerWorker(Worker):
         more."""
         if err.fatal():
             self.fatal_seen.set()
-            self.h.add("producer", "info", "producer_fatal", error=err.name())
+            self.h.add("producer", "info", "producer_fatal", error=f"{err.name()}: {err.str()}",
+                       librdkafka=libversion()[0])
 
     def delivered(self, err, msg):
         v = int(msg.value())
@@ -206,7 +212,7 @@ class ProducerWorker(Worker):
 
     def note_fatal(self, e):
         self.fatal_seen.set()
-        self.h.add("producer", "info", "producer_fatal", error=repr(e)[:160])
+        self.h.add("producer", "info", "producer_fatal", error=repr(e)[:1000], librdkafka=libversion()[0])
 
 
 class KafkaPythonProducer(Worker):

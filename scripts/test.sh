@@ -11,7 +11,7 @@
 #      the broker it tests is linked with ASan);
 #   3. make check: the Check unit suites;
 #   4. the fuzz targets (tests/fuzz: libFuzzer with clang, ASan and UBSan,
-#      built in build-fuzz/), each run for KB_FUZZ_SECONDS (default 6)
+#      built in build-fuzz/), each run for KB_FUZZ_SECONDS (default 4)
 #      from its committed seed corpus; a crash prints its reproducer;
 #   5. the integration suite (tests/integration, pytest) against that build:
 #      a real ZooKeeper per test file, real brokers, real Kafka clients;
@@ -35,7 +35,7 @@ cd "$ROOT"
 . scripts/deps.sh
 . scripts/build.sh
 
-banner() { printf '\n==== %s ====\n' "$*"; }
+banner() { printf '\n==== %s (%d s into the run) ====\n' "$*" "$SECONDS"; }
 die() { echo "test.sh: $*" >&2; echo "summary: 0 passed, 1 failed"; exit 1; }
 
 banner "Debian packages"
@@ -87,10 +87,10 @@ if [ "$unit_ok" = 0 ]; then
 fi
 
 if [ "${KB_SKIP_FUZZ:-0}" != 1 ]; then
-    banner "fuzz targets (tests/fuzz, ${KB_FUZZ_SECONDS:-6} s each)"
+    banner "fuzz targets (tests/fuzz, ${KB_FUZZ_SECONDS:-4} s each)"
     fuzz_log="$ROOT/build-fuzz/run.log"
     mkdir -p "$ROOT/build-fuzz"
-    FUZZ_OUT="$ROOT/build-fuzz" tests/fuzz/run.sh "${KB_FUZZ_SECONDS:-6}" 2>&1 | tee "$fuzz_log"
+    FUZZ_OUT="$ROOT/build-fuzz" tests/fuzz/run.sh "${KB_FUZZ_SECONDS:-4}" 2>&1 | tee "$fuzz_log"
     fuzz_rc=${PIPESTATUS[0]}
     # run.sh ends with "fuzz: N targets x Ss in Ts, F failed".
     read -r f_targets f_failed < <(sed -nE 's/^fuzz: ([0-9]+) targets.* ([0-9]+) failed$/\1 \2/p' "$fuzz_log" | tail -1)

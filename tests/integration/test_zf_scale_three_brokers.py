@@ -71,11 +71,17 @@ def cluster(make_cluster):
     if hard < need:
         pytest.skip(f"the hard RLIMIT_NOFILE ({hard}) is below the {need} descriptors a broker needs here")
     c = make_cluster()
-    c.add_broker(1, fixed_port=True, session_timeout_ms=SESSION_MS, metrics=True).start()
+    # The module ends with SIGTERM to all three at once: with controlled
+    # shutdown each would ask to hand thousands of leaderships to brokers
+    # that are leaving too, and leave thousands of ISRs, for up to three
+    # 10 s attempts (40 s of the suite).  Nothing here tests that (zq does);
+    # the brokers still exit cleanly and LeakSanitizer still checks them.
+    no_handover = {"controlled.shutdown.enable": "false"}
+    c.add_broker(1, fixed_port=True, session_timeout_ms=SESSION_MS, metrics=True, extra=no_handover).start()
     c.brokers[1].wait_registered()
     assert c.wait_controller() == 1
     for i in (2, 3):
-        c.add_broker(i, fixed_port=True, session_timeout_ms=SESSION_MS, metrics=True).start()
+        c.add_broker(i, fixed_port=True, session_timeout_ms=SESSION_MS, metrics=True, extra=no_handover).start()
         c.brokers[i].wait_registered()
     return c
 

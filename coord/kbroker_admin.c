@@ -354,6 +354,7 @@ typedef struct create_args {
     const char *assignment;
     kc_config_entry_t *configs;
     int n_configs;
+    bool disable_rack_aware;
 } create_args_t;
 
 /* Adds a copy of one --config key=value; a key given twice, or one that is
@@ -388,6 +389,7 @@ static int parse_create_options(create_args_t *c, int argc, char **argv) {
         {"replication-factor", required_argument, NULL, 'r'},
         {"replica-assignment", required_argument, NULL, 'a'},
         {"config", required_argument, NULL, 'c'},
+        {"disable-rack-aware", no_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     int opt, rc = EXIT_OK;
@@ -399,6 +401,7 @@ static int parse_create_options(create_args_t *c, int argc, char **argv) {
         case 'r': c->replication_factor = optarg; break;
         case 'a': c->assignment = optarg; break;
         case 'c': rc = add_config(c, optarg); break;
+        case 'R': c->disable_rack_aware = true; break;
         default: rc = option_error("create-topic", opt, argv);
         }
     }
@@ -512,20 +515,51 @@ static int write_topic(admin_t *a, const kc_topic_t *plan, const create_args_t *
     return EXIT_OK;
 }
 
-/* Plans the layout against the live brokers, asks the controller whether
- * the brokers can hold it, then writes it. */
+const char *admin_view_broker_rack(int32_t id, const void *view) {
+    const kc_broker_info_t *b = kc_view_broker(view, id);
+    return b ? b->rack : NULL;
+}
+
+int admin_placement_racks(const admin_t *a, const int32_t *ids, int n, kc_rack_mode_t mode, const char ***racks) {
+    const char **all = kc_topic_broker_racks(ids, n, admin_view_broker_rack, a->view);
+    bool mixed;
+
+    *racks = NULL;
+    if (all == NULL) return fail(EXIT_ZK_ERROR, "out of memory");
+    if (kc_assign_racks_used(all, n, mode, &mixed) == NULL) {
+        free(all);
+        return mixed ? fail(EXIT_INVALID_LAYOUT, "Not all brokers have rack information. Add --disable-rack-aware in "
+                            "command line to make replica assignment without rack information.")
+                     : EXIT_OK;
+    }
+    *racks = all;
+    return EXIT_OK;
+}
+
+/* Plans the layout against the live brokers (by their racks, as
+ * kafka-topics.sh --zookeeper does, unless --disable-rack-aware; an
+ * explicit assignment needs none), asks the controller whether the brokers
+ * can hold it, then writes it. */
 static int plan_and_create(admin_t *a, const create_args_t *c, const kc_topic_t *assignment,
                            int32_t partitions, int32_t rf) {
     int n_live = kc_view_broker_count(a->view), rc;
     int32_t *live = kc_topic_live_brokers(n_live, view_broker_id, a->view);
+    const char **racks = NULL;
     kc_topic_t plan;
     int16_t kafka_error = 0;
     char why[512] = "out of memory";
 
     if (live == NULL) return fail(EXIT_ZK_ERROR, "out of memory");
-    rc = kc_topic_plan(c->topic, partitions, rf, assignment, live, n_live, &plan, &kafka_error,
-                       why, sizeof(why));
+    kc_rack_mode_t mode = c->disable_rack_aware ? KC_RACKS_DISABLED : KC_RACKS_ENFORCED;
+    rc = assignment ? EXIT_OK : admin_placement_racks(a, live, n_live, mode, &racks);
+    if (rc != EXIT_OK) {
+        free(live);
+        return rc;
+    }
+    rc = kc_topic_plan(c->topic, partitions, rf, assignment, live, racks, n_live, &plan, &kafka_error, why,
+                       sizeof(why));
     free(live);
+    free(racks);
     if (rc != KC_OK) return plan_failed(rc, kafka_error, why);
     rc = check_topic_is_new(a->view, c->topic);
     if (rc == EXIT_OK) rc = admin_check_capacity_create(a, &plan);
@@ -945,7 +979,7 @@ static int cmd_alter_config(admin_t *a, int argc, char **argv) {
 
 static const command_t commands[] = {
     {"create-topic", cmd_create_topic, VIA_ZOOKEEPER,
-     "create-topic --topic T (--partitions N --replication-factor R | "
+     "create-topic --topic T (--partitions N --replication-factor R [--disable-rack-aware] | "
      "--replica-assignment 0:1:2,1:2:0,...) [--config key=value]..."},
     {"list-topics", cmd_list_topics, VIA_ZOOKEEPER, "list-topics"},
     {"describe-topic", cmd_describe_topic, VIA_ZOOKEEPER,

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "coord/kc_assign.h"
 #include "coord/kc_model.h"
 #include "coord/kc_reassign.h"
 #include "coord/kc_view.h"
@@ -102,6 +103,16 @@ json_t *json_int_list(const int32_t *v, int n);
 /* Kafka's --replica-assignment text ("0:1:2,1:2:0") into out, which the
  * caller clears; -1 when malformed (the checks of content are libkcoord's). */
 int admin_parse_assignment(const char *text, kc_topic_t *out);
+
+/* The racks a layout over the registered brokers ids[0..n-1] is made with
+ * in `mode` (kc_assign_racks_used over the view): *racks NULL
+ * (rack-unaware) or an array parallel to ids that the caller frees.
+ * EXIT_INVALID_LAYOUT with Kafka's words when mode is KC_RACKS_ENFORCED
+ * and only some brokers have broker.rack. */
+int admin_placement_racks(const admin_t *a, const int32_t *ids, int n, kc_rack_mode_t mode, const char ***racks);
+/* The broker.rack of registered broker id in the kc_view_t `view`, NULL
+ * when it has none (kc_topics.h's kc_broker_rack_fn). */
+const char *admin_view_broker_rack(int32_t id, const void *view);
 
 /* alter-topic (kbroker_admin_alter.c). */
 int cmd_alter_topic(admin_t *a, int argc, char **argv);

@@ -169,9 +169,12 @@ static int report(admin_t *a, const char *topic, long count, grow_wait_t *w) {
  * controller's word on the brokers' capacity; grow_wait.planned holds the
  * plan when both pass. */
 static int grow_and_check(admin_t *a, const alter_args_t *c, int32_t count, const kc_topic_t *assignment) {
+    int rc = admin_load_view(a); /* the brokers' racks */
+    if (rc != EXIT_OK) return rc;
     kc_grow_request_t req = {.topic = c->topic, .count = count, .assignment = c->assignment ? assignment : NULL,
-                             .lists_all = true, .validate_only = true, .zk_words = true};
-    int rc = grow_round(a, &req, "judging the new partitions; nothing was added");
+                             .lists_all = true, .validate_only = true, .zk_words = true,
+                             .rack_of = admin_view_broker_rack, .rack_arg = a->view};
+    rc = grow_round(a, &req, "judging the new partitions; nothing was added");
 
     if (rc != EXIT_OK) return rc;
     if (grow_wait.rc != KC_OK) return refused(&grow_wait);

@@ -598,6 +598,7 @@ static int zk_run_create(topics_run_t *r, const kc_config_entry_t *configs, int 
         if (rc == EXIT_OK) rc = line_add(&l, o->partitions);
         if (rc == EXIT_OK) rc = line_add(&l, "--replication-factor");
         if (rc == EXIT_OK) rc = line_add(&l, o->replication_factor);
+        if (rc == EXIT_OK && has(o, O_DISABLE_RACK_AWARE)) rc = line_add(&l, "--disable-rack-aware");
     }
     for (int i = 0; rc == EXIT_OK && i < n; i++) {
         char *kv = NULL;

@@ -22,9 +22,9 @@
  * "version":1} ("version" may be missing; another is refused), no topic
  * twice.  Unlike Kafka's ZooKeeper path, which leaves an unknown topic out
  * without a word, an unknown topic is refused by name (Kafka's
- * --bootstrap-server path's "Topic T not found.").  Racks: kbroker-admin
- * plans without them, so brokers that have broker.rack need
- * --disable-rack-aware.
+ * --bootstrap-server path's "Topic T not found.").  Racks: Kafka's
+ * rack-aware placement when every listed broker has broker.rack, refused
+ * when only some have one, ignored with --disable-rack-aware.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -128,25 +128,21 @@ static int parse_topics(const char *path, generate_t *g) {
 }
 
 /* The brokers of --broker-list that are registered, ascending (Kafka's
- * getBrokerMetadatas filters the same way); racks checked. */
-static int registered_brokers(const admin_t *a, const generate_t *g, bool disable_rack_aware, int32_t *out,
-                              int *n_out) {
+ * getBrokerMetadatas filters the same way). */
+static void registered_brokers(const admin_t *a, const generate_t *g, int32_t *out, int *n_out) {
     *n_out = 0;
     for (int i = 0; i < kc_view_broker_count(a->view); i++) {
         const kc_broker_info_t *b = kc_view_broker_at(a->view, i);
         bool listed = false;
         for (int j = 0; j < g->n_brokers && !listed; j++) listed = g->brokers[j] == b->id;
-        if (!listed) continue;
-        if (b->rack && !disable_rack_aware)
-            return fail(KAFKA_EXIT_FAILED, "broker %d has broker.rack '%s', and kbroker-admin plans without racks: "
-                        "add --disable-rack-aware", (int)b->id, b->rack);
-        out[(*n_out)++] = b->id;
+        if (listed) out[(*n_out)++] = b->id; /* kc_view_broker_at is sorted by id */
     }
-    return EXIT_OK; /* kc_view_broker_at is sorted by id */
 }
 
-/* One topic: its current replicas and a new placement, appended. */
-static int plan_topic(const admin_t *a, generate_t *g, const char *name, const int32_t *brokers, int n_brokers) {
+/* One topic: its current replicas and a new placement (by racks when not
+ * NULL), appended. */
+static int plan_topic(const admin_t *a, generate_t *g, const char *name, const int32_t *brokers,
+                      const char *const *racks, int n_brokers) {
     const kc_topic_t *t = kc_view_topic(a->view, name);
     kc_topic_t plan = {0};
     int16_t kafka_error = 0;
@@ -156,8 +152,8 @@ static int plan_topic(const admin_t *a, generate_t *g, const char *name, const i
     if (rf > n_brokers) /* AdminUtils.assignReplicasToBrokers' words */
         return fail(KAFKA_EXIT_FAILED, "Replication factor: %d larger than available brokers: %d.", (int)rf,
                     n_brokers);
-    if (kc_topic_plan(name, t->n_partitions, rf, NULL, brokers, n_brokers, &plan, &kafka_error, why, sizeof(why)) !=
-        KC_OK)
+    if (kc_topic_plan(name, t->n_partitions, rf, NULL, brokers, racks, n_brokers, &plan, &kafka_error, why,
+                      sizeof(why)) != KC_OK)
         return fail(KAFKA_EXIT_FAILED, "%s", why);
     for (int p = 0; p < t->n_partitions; p++) {
         json_array_append_new(g->current, reassign_entry_json(name, p, t->partitions[p].replicas,
@@ -193,9 +189,16 @@ int reassign_generate(admin_t *a, const char *topics_file, const char *broker_li
     int32_t *brokers = rc == EXIT_OK ? calloc((size_t)g.n_brokers, sizeof(*brokers)) : NULL;
     int n_brokers = 0;
     if (rc == EXIT_OK && !brokers) rc = fail(KAFKA_EXIT_FAILED, "out of memory");
-    if (rc == EXIT_OK) rc = registered_brokers(a, &g, disable_rack_aware, brokers, &n_brokers);
-    for (int i = 0; rc == EXIT_OK && i < g.n_topics; i++) rc = plan_topic(a, &g, g.topics[i], brokers, n_brokers);
+    const char **racks = NULL;
+    if (rc == EXIT_OK) registered_brokers(a, &g, brokers, &n_brokers);
+    if (rc == EXIT_OK &&
+        admin_placement_racks(a, brokers, n_brokers, disable_rack_aware ? KC_RACKS_DISABLED : KC_RACKS_ENFORCED,
+                              &racks) != EXIT_OK)
+        rc = KAFKA_EXIT_FAILED;
+    for (int i = 0; rc == EXIT_OK && i < g.n_topics; i++)
+        rc = plan_topic(a, &g, g.topics[i], brokers, racks, n_brokers);
     if (rc == EXIT_OK) rc = print_assignments(&g);
+    free(racks);
     free(brokers);
     generate_clear(&g);
     return rc;

@@ -37,6 +37,7 @@
 #include "coord/kc_paths.h"
 #include "coord/kc_topics.h"
 
+#define KAFKA_UNKNOWN_SERVER_ERROR (-1)
 #define KAFKA_UNKNOWN_TOPIC_OR_PARTITION 3
 #define KAFKA_INVALID_TOPIC_EXCEPTION 17
 #define KAFKA_INVALID_PARTITIONS 37
@@ -144,10 +145,10 @@ static int copy_lists(kc_topic_t *out, const kc_partition_t *lists, int n) {
     return KC_OK;
 }
 
-/* Kafka's placement over the registered brokers with the current
- * replication factor. */
-static int place(const kc_topic_t *cur, int32_t count, const int32_t *brokers, int n_brokers, kc_topic_t *out,
-                 int16_t *err, char *why, size_t whylen) {
+/* Kafka's placement over the registered brokers (by racks when not NULL)
+ * with the current replication factor. */
+static int place(const kc_topic_t *cur, int32_t count, const int32_t *brokers, const char *const *racks,
+                 int n_brokers, kc_topic_t *out, int16_t *err, char *why, size_t whylen) {
     const kc_partition_t *p0 = &cur->partitions[0];
     int rf = p0->n_replicas, n = count - cur->n_partitions;
 
@@ -158,7 +159,7 @@ static int place(const kc_topic_t *cur, int32_t count, const int32_t *brokers, i
     kc_partition_t *lists = calloc((size_t)n, sizeof(*lists));
     int rc = flat && lists ? KC_OK : KC_ERR;
     if (rc == KC_OK &&
-        kc_assign_added_replicas(brokers, n_brokers, p0->replicas[0], cur->n_partitions, n, rf, flat) != 0)
+        kc_assign_added_replicas(brokers, racks, n_brokers, p0->replicas[0], cur->n_partitions, n, rf, flat) != 0)
         rc = KC_ERR;
     for (int p = 0; rc == KC_OK && p < n; p++) lists[p] = (kc_partition_t){.n_replicas = rf, .replicas = flat + p * rf};
     if (rc == KC_OK) rc = copy_lists(out, lists, n);
@@ -168,8 +169,8 @@ static int place(const kc_topic_t *cur, int32_t count, const int32_t *brokers, i
 }
 
 int kc_topic_plan_growth(const kc_topic_t *cur, const char *name, int32_t count, const kc_topic_t *assignment,
-                         bool lists_all, const int32_t *brokers, int n_brokers, kc_topic_t *added,
-                         int16_t *err, char *why, size_t whylen) {
+                         bool lists_all, const int32_t *brokers, const char *const *racks, int n_brokers,
+                         kc_topic_t *added, int16_t *err, char *why, size_t whylen) {
     int32_t old = cur->n_partitions;
     int rc;
 
@@ -199,7 +200,7 @@ int kc_topic_plan_growth(const kc_topic_t *cur, const char *name, int32_t count,
         rc = check_lists(lists, count - old, old, cur->partitions[0].n_replicas, err, why, whylen);
         if (rc == KC_OK) rc = copy_lists(added, lists, count - old);
     } else {
-        rc = place(cur, count, brokers, n_brokers, added, err, why, whylen);
+        rc = place(cur, count, brokers, racks, n_brokers, added, err, why, whylen);
     }
     if (rc == KC_ERR) snprintf(why, whylen, "out of memory");
     if (rc != KC_OK) kc_topic_clear(added);
@@ -220,6 +221,8 @@ typedef struct grow_op {
     kc_topic_t assignment;  /* owned copy */
     kc_grow_accept_fn accept;
     void *accept_arg;
+    kc_broker_rack_fn rack_of;
+    const void *rack_arg;
     int attempts;
     int pending;            /* reads of this round still out */
     /* What the round read: ZooKeeper return codes and data. */
@@ -373,12 +376,37 @@ static bool refused_by_reads(grow_op_t *op) {
     return true;
 }
 
+/* The racks Kafka's placement uses for the round's brokers: 0 with *racks
+ * NULL (rack-unaware, or an explicit assignment) or an array the caller
+ * frees; -1 after refusing the round (a mixed set, or out of memory). */
+static int placement_racks(grow_op_t *op, const char ***racks) {
+    *racks = NULL;
+    if (op->has_assignment || !op->rack_of) return 0;
+    const char **all = kc_topic_broker_racks(op->brokers, op->n_brokers, op->rack_of, op->rack_arg);
+    bool mixed;
+    if (!all) {
+        grow_refuse(op, KC_ERR, 0, "out of memory");
+        return -1;
+    }
+    if (kc_assign_racks_used(all, op->n_brokers, KC_RACKS_ENFORCED, &mixed)) {
+        *racks = all;
+        return 0;
+    }
+    free(all);
+    if (!mixed) return 0;
+    grow_refuse(op, KC_INVALID, KAFKA_UNKNOWN_SERVER_ERROR, "Not all brokers have rack information. Add "
+                "--disable-rack-aware in command line to make replica assignment without rack information.");
+    return -1;
+}
+
 /* The reads are in: judge, plan, write. */
 static void judge(grow_op_t *op) {
     kc_topic_t cur;
+    const char **racks;
 
-    if (refused_by_reads(op)) return;
+    if (refused_by_reads(op) || placement_racks(op, &racks) != 0) return;
     if (kc_json_topic_decode(op->topic_data, (size_t)op->topic_len, &cur) != 0) {
+        free(racks);
         grow_refuse(op, KC_ERR, 0, "the topic znode of '%s' is malformed", op->topic);
         return;
     }
@@ -388,12 +416,14 @@ static void judge(grow_op_t *op) {
                     "increased. Topic %s currently has %d partitions, %d would not be an increase.", op->topic,
                     (int)cur.n_partitions, (int)op->count);
         kc_topic_clear(&cur);
+        free(racks);
         return;
     }
     int rc = kc_topic_plan_growth(&cur, op->topic, op->count, op->has_assignment ? &op->assignment : NULL,
-                                  op->lists_all, op->brokers, op->n_brokers, &op->result.added,
+                                  op->lists_all, op->brokers, racks, op->n_brokers, &op->result.added,
                                   &op->result.kafka_error, op->result.why, sizeof(op->result.why));
     kc_topic_clear(&cur);
+    free(racks);
     if (rc != KC_OK) grow_finish(op, rc);
     else write_topic(op);
 }
@@ -485,6 +515,8 @@ void kc_topic_grow(kc_session_t *s, const kc_grow_request_t *req, kc_grow_done_f
     op->zk_words = req->zk_words;
     op->accept = req->accept;
     op->accept_arg = req->accept_arg;
+    op->rack_of = req->rack_of;
+    op->rack_arg = req->rack_arg;
     op->topic = strdup(req->topic);
     if (!op->topic || (req->assignment && copy_assignment(op, req->assignment) != KC_OK)) {
         grow_refuse(op, KC_ERR, 0, "out of memory");

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "coord/kc_model.h"
+#include "coord/kc_topics.h"
 #include "coord/kc_zk.h"
 
 /* A rewrite that loses to a concurrent writer this many times in a row is
@@ -52,6 +53,13 @@ typedef struct kc_grow_request {
     bool zk_words;
     kc_grow_accept_fn accept;     /* NULL: none */
     void *accept_arg;
+    /* The registered brokers' racks for Kafka's placement, looked up when
+     * the round judges (NULL: rack-unaware).  As Kafka's addPartitions
+     * (RackAwareMode.Enforced): rack-aware when every broker has one,
+     * refused (-1 UNKNOWN_SERVER_ERROR, AdminZkClient's words) when only
+     * some have. */
+    kc_broker_rack_fn rack_of;
+    const void *rack_arg;
 } kc_grow_request_t;
 
 /* What became of a request.  rc: KC_OK (written, or would be with
@@ -74,7 +82,8 @@ typedef void (*kc_grow_done_fn)(const kc_grow_result_t *r, void *arg);
 /*
  * Judges growing `current` (the topic as its znode holds it, not being
  * deleted or reassigned) to `count` partitions over `brokers` (the
- * registered ids, ascending), with req's assignment when given, and fills
+ * registered ids, ascending; racks parallel to them, or NULL for a
+ * rack-unaware placement), with req's assignment when given, and fills
  * *added with the new partitions' replica lists (the caller clears it).
  * Returns KC_OK, KC_INVALID with *kafka_error (37 INVALID_PARTITIONS, also
  * for an internal topic, 38 INVALID_REPLICATION_FACTOR, 39
@@ -82,8 +91,8 @@ typedef void (*kc_grow_done_fn)(const kc_grow_result_t *r, void *arg);
  * of memory.  Pure: no ZooKeeper.
  */
 int kc_topic_plan_growth(const kc_topic_t *current, const char *name, int32_t count, const kc_topic_t *assignment,
-                         bool lists_all, const int32_t *brokers, int n_brokers, kc_topic_t *added,
-                         int16_t *kafka_error, char *why, size_t whylen);
+                         bool lists_all, const int32_t *brokers, const char *const *racks, int n_brokers,
+                         kc_topic_t *added, int16_t *kafka_error, char *why, size_t whylen);
 
 /* The whole round trip on session s; req and what it points at are copied.
  * done runs once, from the loop, or before this returns when nothing could

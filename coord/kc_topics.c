@@ -121,8 +121,8 @@ static int check_znode_size(kc_topic_t *t, int16_t *kafka_error, char *why, size
 }
 
 int kc_topic_plan(const char *name, int32_t partitions, int32_t rf, const kc_topic_t *assignment,
-                  const int32_t *live_brokers, int n_live, kc_topic_t *out, int16_t *kafka_error, char *why,
-                  size_t whylen) {
+                  const int32_t *live_brokers, const char *const *racks, int n_live, kc_topic_t *out,
+                  int16_t *kafka_error, char *why, size_t whylen) {
     *out = (kc_topic_t){0};
     *kafka_error = 0;
     if (!kc_topic_name_valid(name, why, whylen)) {
@@ -159,7 +159,12 @@ int kc_topic_plan(const char *name, int32_t partitions, int32_t rf, const kc_top
     if (!assignment) {
         int32_t *flat = calloc((size_t)partitions * (size_t)rf, sizeof(int32_t));
         if (!flat) goto oom;
-        kc_assign_replicas(live_brokers, n_live, partitions, rf, -1, 0, flat);
+        int placed = racks ? kc_assign_replicas_racked(live_brokers, racks, n_live, partitions, rf, -1, 0, flat)
+                           : kc_assign_replicas(live_brokers, n_live, partitions, rf, -1, 0, flat);
+        if (placed != 0) {
+            free(flat);
+            goto oom; /* the arguments were checked above */
+        }
         for (int p = 0; p < partitions; p++)
             memcpy(out->partitions[p].replicas, flat + (size_t)p * (size_t)rf, (size_t)rf * sizeof(int32_t));
         free(flat);
@@ -185,6 +190,14 @@ int32_t *kc_topic_live_brokers(int n, kc_broker_id_at_fn id_at, const void *arg)
     for (int i = 0; i < n; i++) ids[i] = id_at(i, arg);
     qsort(ids, (size_t)(n > 0 ? n : 0), sizeof(*ids), id_cmp);
     return ids;
+}
+
+const char **kc_topic_broker_racks(const int32_t *ids, int n, kc_broker_rack_fn rack_of, const void *arg) {
+    const char **racks = calloc((size_t)(n > 0 ? n : 0) + 1, sizeof(*racks)); /* + 1: never calloc(0) */
+
+    if (!racks) return NULL;
+    for (int i = 0; i < n; i++) racks[i] = rack_of(ids[i], arg);
+    return racks;
 }
 
 /* Binary search over names sorted by strcmp. */

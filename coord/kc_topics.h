@@ -33,7 +33,10 @@ int kc_refuse(int16_t *kafka_error, int16_t code, char *why, size_t whylen, cons
  * (explicit --replica-assignment: n_partitions lists, all the same length,
  * no duplicate broker within a list, every broker registered) or it is NULL
  * and partitions/rf are used with Kafka's assignment over live_brokers
- * (sorted ascending).  On success fills *out (name and replica lists; the
+ * (sorted ascending), rack-aware when racks (parallel to live_brokers) is
+ * not NULL: then every broker has one (kc_assign_racks_used decides that
+ * with the path's kc_rack_mode_t; the caller refuses a mixed set in its
+ * own words).  On success fills *out (name and replica lists; the
  * caller clears it).  Returns KC_OK or KC_INVALID with a one-line reason in
  * why; *kafka_error receives the matching Kafka error code
  * (17 INVALID_TOPIC_EXCEPTION, 37 INVALID_PARTITIONS, also for a layout
@@ -41,8 +44,8 @@ int kc_refuse(int16_t *kafka_error, int16_t code, char *why, size_t whylen, cons
  *  38 INVALID_REPLICATION_FACTOR, 39 INVALID_REPLICA_ASSIGNMENT).
  */
 int kc_topic_plan(const char *name, int32_t partitions, int32_t rf, const kc_topic_t *assignment,
-                  const int32_t *live_brokers, int n_live, kc_topic_t *out, int16_t *kafka_error,
-                  char *why, size_t whylen);
+                  const int32_t *live_brokers, const char *const *racks, int n_live, kc_topic_t *out,
+                  int16_t *kafka_error, char *why, size_t whylen);
 
 /* The checks below read the cluster through callbacks, so that
  * kbroker-admin (the ZooKeeper view) and the broker (its metadata cache)
@@ -56,6 +59,15 @@ typedef int32_t (*kc_broker_id_at_fn)(int i, const void *arg);
  * is computed over), in a malloc'd array the caller frees; NULL when out
  * of memory. */
 int32_t *kc_topic_live_brokers(int n, kc_broker_id_at_fn id_at, const void *arg);
+
+/* rack_of(id, arg): broker id's broker.rack, NULL when it has none or is
+ * unknown. */
+typedef const char *(*kc_broker_rack_fn)(int32_t id, const void *arg);
+
+/* The racks of ids[0..n-1] in an array parallel to them (NULL entries for
+ * brokers without one; the strings stay rack_of's), which the caller
+ * frees; NULL when out of memory. */
+const char **kc_topic_broker_racks(const int32_t *ids, int n, kc_broker_rack_fn rack_of, const void *arg);
 
 /* Checks that `name` is free among the n_topics existing topics: KC_EXISTS
  * with *kafka_error 36 TOPIC_ALREADY_EXISTS when the topic exists,

@@ -276,7 +276,8 @@ static void start_topic(kb_admin_op_t *op, int32_t i) {
     }
     kc_grow_request_t req = {.topic = s->cname, .count = t->count,
                              .assignment = t->has_assignments ? &assignment : NULL,
-                             .validate_only = op_ext(op)->validate_only, .accept = accept_added, .accept_arg = s};
+                             .validate_only = op_ext(op)->validate_only, .accept = accept_added, .accept_arg = s,
+                             .rack_of = kb_metadata_broker_rack, .rack_arg = op_pa(op)->deps.metadata};
     s->state = SLOT_GROWING;
     kb_admin_op_ref(op);
     op_ext(op)->in_flight++;

@@ -13,8 +13,10 @@
  * replication_factor -1 stands for the broker's defaults in every version
  * (see plan_counted).  The layout is planned by the same libkcoord code
  * kbroker-admin create-topic uses (kc_topic_plan over the live brokers,
- * ascending) and written by kc_topic_create, so the znodes are the same
- * whoever created the topic.
+ * ascending, rack-aware when every one has broker.rack; CreateTopics
+ * refuses a layout to plan when only some have one, automatic creation
+ * then ignores racks, as Kafka 2.6 does) and written by kc_topic_create,
+ * so the znodes are the same whoever created the topic.
  *
  * Waiting.  A topic whose znodes were written is answered 0 once every one
  * of its partitions has a leader in the metadata cache, or 7
@@ -32,6 +34,7 @@
 #include "broker/kb_topic_config.h"
 #include "common/kc_log.h"
 #include "common/kc_names.h"
+#include "coord/kc_assign.h"
 #include "coord/kc_topics.h"
 #include "coord/kc_view.h"
 #include "proto/kp_types.h"
@@ -167,6 +170,21 @@ static int32_t *live_brokers(const kb_metadata_t *md, int *n) {
     return kc_topic_live_brokers(*n, cache_broker_id, md);
 }
 
+/* The racks the n live brokers are placed by in `mode` (see
+ * kc_assign_racks_used): 0 with *racks NULL (rack-unaware) or an array
+ * the caller frees, *mixed as kc_assign_racks_used sets it; -1 when out
+ * of memory. */
+static int placement_racks(const kb_metadata_t *md, const int32_t *live, int n, kc_rack_mode_t mode,
+                           const char ***racks, bool *mixed) {
+    const char **all = kc_topic_broker_racks(live, n, kb_metadata_broker_rack, md);
+    *racks = NULL;
+    *mixed = false;
+    if (!all) return -1;
+    if (kc_assign_racks_used(all, n, mode, mixed)) *racks = all;
+    else free(all);
+    return 0;
+}
+
 /* KC_OK when `name` is free in the cache; else KC_EXISTS (*err 36) or
  * KC_INVALID (17, a '.'/'_' collision) with a reason in why.  A name
  * marked for deletion is refused first, in AdminZkClient's words (its
@@ -190,6 +208,8 @@ typedef struct {
     int n_live;
     int32_t *taken; /* per name group: the slot accepted in it, or -1 (owned) */
     kb_capacity_t capacity; /* replicas per broker, with the request's accepted topics */
+    const char **racks; /* every live broker's rack, or NULL: rack-unaware (owned) */
+    bool mixed_racks;   /* only some live brokers have broker.rack */
 } ct_ctx_t;
 
 /* A requested name as a sort key, optionally read with every '.' as '_'
@@ -354,7 +374,7 @@ static int plan_explicit(const ct_ctx_t *ctx, const kp_createtopics_topic_t *t, 
     if (too_many_partitions(t->n_assignments, s, why)) return -1;
     rc = borrow_assignment(t, &assignment, why);
     if (rc == KC_OK)
-        rc = kc_topic_plan(s->cname, 0, 0, &assignment, ctx->live, ctx->n_live, plan, &err, why, WHY_LEN);
+        rc = kc_topic_plan(s->cname, 0, 0, &assignment, ctx->live, NULL, ctx->n_live, plan, &err, why, WHY_LEN);
     free(assignment.partitions);
     if (rc == KC_OK) return 0;
     if (rc == KC_INVALID)
@@ -376,7 +396,13 @@ static int plan_counted(const ct_ctx_t *ctx, const kp_createtopics_topic_t *t, c
     if (partitions == KP_CREATETOPICS_UNSET) partitions = ctx->tc->deps.default_partitions;
     if (rf == KP_CREATETOPICS_UNSET) rf = ctx->tc->deps.default_replication_factor;
     if (too_many_partitions(partitions, s, why)) return -1;
-    rc = kc_topic_plan(s->cname, partitions, rf, NULL, ctx->live, ctx->n_live, plan, &err, why, WHY_LEN);
+    if (ctx->mixed_racks) { /* AdminUtils.assignReplicasToBrokers' refusal */
+        kb_admin_slot_final(s, KP_ERR_UNKNOWN_SERVER_ERROR,
+                            "Not all brokers have rack information for replica rack aware assignment.");
+        return -1;
+    }
+    rc = kc_topic_plan(s->cname, partitions, rf, NULL, ctx->live, ctx->racks, ctx->n_live, plan, &err, why,
+                       WHY_LEN);
     if (rc == KC_OK) return 0;
     kb_admin_slot_final(s, rc == KC_INVALID ? err : KP_ERR_UNKNOWN_SERVER_ERROR, why);
     return -1;
@@ -494,13 +520,16 @@ static void refuse_all(kb_admin_op_t *op, int16_t code, const char *why) {
 }
 
 static void judge_all(kb_admin_op_t *op, const kp_createtopics_request_t *body) {
-    ct_ctx_t ctx = {op_tc(op), NULL, 0, NULL, {0}};
+    ct_ctx_t ctx = {op_tc(op), NULL, 0, NULL, {0}, NULL, false};
+    const kb_metadata_t *md = op_tc(op)->deps.metadata;
 
-    ctx.live = live_brokers(op_tc(op)->deps.metadata, &ctx.n_live);
+    ctx.live = live_brokers(md, &ctx.n_live);
     ctx.taken = calloc((size_t)op->n_slots + 1, sizeof(*ctx.taken));
-    int counted = kb_capacity_init(&ctx.capacity, op_tc(op)->deps.view, op_tc(op)->deps.metadata,
-                                   op_tc(op)->deps.budget);
-    if (!ctx.live || !ctx.taken || counted != 0 || refuse_duplicates(op) != 0 || group_names(op) != 0) {
+    int counted = kb_capacity_init(&ctx.capacity, op_tc(op)->deps.view, md, op_tc(op)->deps.budget);
+    int racked = ctx.live ? placement_racks(md, ctx.live, ctx.n_live, KC_RACKS_ENFORCED, &ctx.racks, &ctx.mixed_racks)
+                          : -1;
+    if (!ctx.live || !ctx.taken || counted != 0 || racked != 0 || refuse_duplicates(op) != 0 ||
+        group_names(op) != 0) {
         refuse_all(op, KP_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
     } else {
         for (int32_t g = 0; g < op->n_slots; g++) ctx.taken[g] = -1;
@@ -513,6 +542,7 @@ static void judge_all(kb_admin_op_t *op, const kp_createtopics_request_t *body) 
     }
     free(ctx.live);
     free(ctx.taken);
+    free(ctx.racks);
     kb_capacity_clear(&ctx.capacity);
 }
 
@@ -596,7 +626,13 @@ static int16_t create_planned(kb_topic_creator_t *tc, const char *name, int32_t 
     }
     live = live_brokers(md, &n_live);
     if (live) rc = name_free(tc, name, &err, why, whylen);
-    if (rc == KC_OK) rc = kc_topic_plan(name, partitions, rf, NULL, live, n_live, &plan, &err, why, whylen);
+    /* Automatic creation places by racks only when every broker has one
+     * (Kafka's RackAwareMode.Safe). */
+    const char **racks = NULL;
+    bool mixed;
+    if (rc == KC_OK && placement_racks(md, live, n_live, KC_RACKS_SAFE, &racks, &mixed) != 0) rc = KC_ERR;
+    if (rc == KC_OK) rc = kc_topic_plan(name, partitions, rf, NULL, live, racks, n_live, &plan, &err, why, whylen);
+    free(racks);
     free(live);
     if (rc == KC_OK && !fits(tc, &plan, &err, why, whylen)) {
         kc_topic_clear(&plan);

@@ -200,6 +200,11 @@ const kb_metadata_broker_t *kb_metadata_broker(const kb_metadata_t *md, int32_t 
     return NULL;
 }
 
+const char *kb_metadata_broker_rack(int32_t id, const void *md) {
+    const kb_metadata_broker_t *b = kb_metadata_broker(md, id);
+    return b ? b->rack : NULL;
+}
+
 const kb_metadata_endpoint_t *kb_metadata_broker_endpoint(const kb_metadata_broker_t *b, const char *name) {
     for (int i = 0; b && name && i < b->n_endpoints; i++)
         if (b->endpoints[i].listener && strcmp(b->endpoints[i].listener, name) == 0) return &b->endpoints[i];

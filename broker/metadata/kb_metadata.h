@@ -112,6 +112,10 @@ int kb_metadata_broker_count(const kb_metadata_t *md);
 const kb_metadata_broker_t *kb_metadata_broker_at(const kb_metadata_t *md, int i); /* by id */
 /* The broker if it is live (in the cache), else NULL. */
 const kb_metadata_broker_t *kb_metadata_broker(const kb_metadata_t *md, int32_t id);
+/* The broker.rack of live broker id, NULL when it has none or is not live;
+ * md is a const kb_metadata_t * (the shape of kc_topics.h's
+ * kc_broker_rack_fn, for Kafka's rack-aware placement). */
+const char *kb_metadata_broker_rack(int32_t id, const void *md);
 /* Broker b's endpoint on listener `name`, or NULL. */
 const kb_metadata_endpoint_t *kb_metadata_broker_endpoint(const kb_metadata_broker_t *b, const char *name);
 

@@ -716,14 +716,26 @@ class Cluster:
                 self.zk.close()
 
 
-def run_admin(*args, zookeeper, timeout=60.0):
-    argv = [KBROKER_ADMIN_BIN, "--zookeeper", zookeeper, *[str(a) for a in args]]
+def run_tool(label, argv, timeout):
+    """Runs argv (no stdin) within timeout seconds: the finished process,
+    its time in .seconds, printed with label as the program's name."""
+    argv = [str(a) for a in argv]
     t0 = time.monotonic()
     r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     r.seconds = time.monotonic() - t0
-    print(f"$ {' '.join(argv[1:])}\n  exit {r.returncode} in {r.seconds:.2f}s"
-          f"\n  stdout: {r.stdout.strip()[:2000]}\n  stderr: {r.stderr.strip()[:2000]}", flush=True)
+    print(f"$ {label} {' '.join(argv[1:])}\n  exit {r.returncode} in {r.seconds:.2f}s (bound {timeout}s)"
+          f"\n  stdout: {r.stdout.rstrip()[:3000]!r}\n  stderr: {r.stderr.rstrip()[:2000]!r}", flush=True)
     return r
+
+
+def run_admin(*args, zookeeper, timeout=60.0):
+    return run_tool("kbroker-admin", [KBROKER_ADMIN_BIN, "--zookeeper", zookeeper, *args], timeout)
+
+
+def kafka_tool(name, *args, timeout=120.0):
+    """Runs the install's Kafka-compatible script <name>.sh (beside
+    kbroker-admin: build/kafka-topics.sh, ...) with args."""
+    return run_tool(f"{name}.sh", [Path(KBROKER_ADMIN_BIN).resolve().parent / f"{name}.sh", *args], timeout)
 
 
 def kcat_metadata(bootstrap, timeout=10):

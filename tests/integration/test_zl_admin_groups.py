@@ -42,8 +42,6 @@ The runbook, in order:
 """
 import json
 import socket
-import subprocess
-import time
 
 import pytest
 
@@ -69,13 +67,7 @@ FIRST_LOOK_TIMEOUT_MS = 60000
 def group_admin(*args, timeout=ADMIN_RUN_S):
     """kbroker-admin with a group command (no --zookeeper): the finished
     process, its output printed like kbharness.run_admin's."""
-    argv = [h.KBROKER_ADMIN_BIN, *[str(a) for a in args]]
-    t0 = time.monotonic()
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    r.seconds = time.monotonic() - t0
-    print(f"$ kbroker-admin {' '.join(argv[1:])}\n  exit {r.returncode} in {r.seconds:.2f}s (bound {timeout}s)"
-          f"\n  stdout: {r.stdout.strip()[:3000]}\n  stderr: {r.stderr.strip()[:2000]}", flush=True)
-    return r
+    return h.run_tool("kbroker-admin", [h.KBROKER_ADMIN_BIN, *args], timeout)
 
 
 def java_hash_partition(group, n):

@@ -56,18 +56,13 @@ One ZooKeeper and three brokers for the whole file.  The runbook:
                    --verify, Kafka's checks of each action's options.
 """
 import json
-import os
 import re
-import subprocess
-import time
-from pathlib import Path
 
 import pytest
 
 import kbharness as h
 
 BROKERS = [1, 2, 3]
-BIN_DIR = Path(h.KBROKER_ADMIN_BIN).resolve().parent
 # Bounds: one tool run, a wait for the cluster to show a change, and the
 # --timeout given to the unreachable cases.
 RUN_S = 120
@@ -85,13 +80,7 @@ DEPRECATED_ZK = ("Warning: --zookeeper is deprecated and will be removed in a fu
 
 def tool(name, *args, timeout=RUN_S):
     """Runs build/<name>.sh with args: the finished process, printed."""
-    argv = [str(BIN_DIR / f"{name}.sh"), *[str(a) for a in args]]
-    t0 = time.monotonic()
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    r.seconds = time.monotonic() - t0
-    print(f"$ {name}.sh {' '.join(argv[1:])}\n  exit {r.returncode} in {r.seconds:.2f}s (bound {timeout}s)"
-          f"\n  stdout: {r.stdout.rstrip()[:3000]!r}\n  stderr: {r.stderr.rstrip()[:2000]!r}", flush=True)
-    return r
+    return h.kafka_tool(name, *args, timeout=timeout)
 
 
 def topics(*args, **kw):

@@ -64,7 +64,7 @@ static void plan(plan_t *out, const kc_topic_t *cur, const char *name, int32_t c
     kc_topic_t a;
     if (assignment) make_assignment(&a, assignment);
     out->why[0] = '\0';
-    out->rc = kc_topic_plan_growth(cur, name, count, assignment ? &a : NULL, lists_all, brokers, n_brokers,
+    out->rc = kc_topic_plan_growth(cur, name, count, assignment ? &a : NULL, lists_all, brokers, NULL, n_brokers,
                                    &out->added, &out->err, out->why, sizeof(out->why));
     if (assignment) kc_topic_clear(&a);
 }

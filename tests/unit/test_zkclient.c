@@ -129,7 +129,7 @@ END_TEST
 static int plan(int32_t partitions, int32_t rf, int16_t *err, char *why, size_t whylen) {
     int32_t live[] = {1, 2, 3};
     kc_topic_t out;
-    int rc = kc_topic_plan("big", partitions, rf, NULL, live, 3, &out, err, why, whylen);
+    int rc = kc_topic_plan("big", partitions, rf, NULL, live, NULL, 3, &out, err, why, whylen);
     kc_topic_clear(&out);
     return rc;
 }
@@ -162,12 +162,12 @@ START_TEST(assignment_with_an_empty_partition_is_refused_naming_it) {
     kc_topic_t assignment = {.name = "t", .n_partitions = 1, .partitions = &parts[1]}, out;
     char why[512];
     int16_t err = 0;
-    ck_assert_int_eq(kc_topic_plan("t", 1, -1, &assignment, live, 3, &out, &err, why, sizeof(why)), KC_INVALID);
+    ck_assert_int_eq(kc_topic_plan("t", 1, -1, &assignment, live, NULL, 3, &out, &err, why, sizeof(why)), KC_INVALID);
     kc_topic_clear(&out);
     ck_assert_int_eq(err, 39);
     ck_assert_str_eq(why, "partition 0 is assigned to no broker");
     assignment = (kc_topic_t){.name = "t", .n_partitions = 2, .partitions = parts};
-    ck_assert_int_eq(kc_topic_plan("t", 2, -1, &assignment, live, 3, &out, &err, why, sizeof(why)), KC_INVALID);
+    ck_assert_int_eq(kc_topic_plan("t", 2, -1, &assignment, live, NULL, 3, &out, &err, why, sizeof(why)), KC_INVALID);
     kc_topic_clear(&out);
     ck_assert_str_eq(why, "partition 1 is assigned to no broker");
 }

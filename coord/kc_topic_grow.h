@@ -57,7 +57,9 @@ typedef struct kc_grow_request {
      * the round judges (NULL: rack-unaware).  As Kafka's addPartitions
      * (RackAwareMode.Enforced): rack-aware when every broker has one,
      * refused (-1 UNKNOWN_SERVER_ERROR, AdminZkClient's words) when only
-     * some have. */
+     * some have.  A broker registered after the caller's picture of the
+     * cluster was read counts as one without a rack (the next request
+     * sees it). */
     kc_broker_rack_fn rack_of;
     const void *rack_arg;
 } kc_grow_request_t;

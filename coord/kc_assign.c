@@ -154,7 +154,8 @@ static int arrange(const int32_t *brokers, const char *const *racks, int n, rack
     return rc;
 }
 
-/* Kafka's replicaIndex: the broker `offset` places after `first`. */
+/* Kafka's replicaIndex: the arranged index of follower candidate k for the
+ * partition whose leader is at `first`, given the (rack-scaled) shift. */
 static int follower_index(int first, int64_t shift, int64_t k, int n) {
     return (int)((first + 1 + (shift + k) % (n - 1)) % n);
 }

@@ -260,8 +260,26 @@ static int derive_rpc_frame(kb_config_t *cfg, char *err, size_t errlen) {
     return KB_CONFIG_OK;
 }
 
+/* broker.rack: empty means none (a rack named "" is nobody's intent, and
+ * the registrations' reader treats it so); longer than a Kafka string
+ * (32767 bytes) could not be sent in any Metadata answer. */
+static int derive_rack(kb_config_t *cfg, char *err, size_t errlen) {
+    if (cfg->broker_rack && !cfg->broker_rack[0]) {
+        free(cfg->broker_rack);
+        cfg->broker_rack = NULL;
+    }
+    size_t len = cfg->broker_rack ? strlen(cfg->broker_rack) : 0;
+    if (len > INT16_MAX) {
+        char shown[48];
+        snprintf(shown, sizeof(shown), "%.20s...", cfg->broker_rack);
+        return invalid(err, errlen, "broker.rack", shown, "%zu bytes; at most 32767 (a Kafka string)", len);
+    }
+    return KB_CONFIG_OK;
+}
+
 int kb_config_derive(kb_config_t *cfg, char *err, size_t errlen) {
-    int rc = derive_network(cfg, err, errlen);
+    int rc = derive_rack(cfg, err, errlen);
+    if (rc == KB_CONFIG_OK) rc = derive_network(cfg, err, errlen);
     if (rc == KB_CONFIG_OK) rc = derive_log_dirs(cfg, err, errlen);
     if (rc == KB_CONFIG_OK) rc = derive_times(cfg, err, errlen);
     if (rc == KB_CONFIG_OK) rc = derive_rpc_frame(cfg, err, errlen);

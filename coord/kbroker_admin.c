@@ -990,7 +990,7 @@ static const command_t commands[] = {
     {"alter-config", cmd_alter_config, VIA_ZOOKEEPER,
      "alter-config --topic T [--add-config k=v,k2=[a,b],...] [--delete-config k,k2,...]"},
     {"alter-topic", cmd_alter_topic, VIA_ZOOKEEPER,
-     "alter-topic --topic T --partitions N [--replica-assignment 0:1,1:2,...]"},
+     "alter-topic --topic T --partitions N [--replica-assignment 0:1,1:2,... | --disable-rack-aware]"},
     {"delete-topic", cmd_delete_topic, VIA_ZOOKEEPER, "delete-topic --topic T [--wait]"},
     {"reassign", cmd_reassign, VIA_EITHER,
      "reassign --plan FILE [--execute | --verify] (--zookeeper); reassign (--plan FILE --cancel | --list) "

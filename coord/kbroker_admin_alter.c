@@ -35,6 +35,7 @@ typedef struct alter_args {
     const char *topic;
     const char *partitions;
     const char *assignment;
+    bool disable_rack_aware;
 } alter_args_t;
 
 /* What the round trip left for the command.  It lives in static storage:
@@ -57,6 +58,7 @@ static int parse_alter_topic_options(alter_args_t *c, int argc, char **argv) {
         {"topic", required_argument, NULL, 't'},
         {"partitions", required_argument, NULL, 'p'},
         {"replica-assignment", required_argument, NULL, 'a'},
+        {"disable-rack-aware", no_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     int opt, rc = EXIT_OK;
@@ -66,6 +68,7 @@ static int parse_alter_topic_options(alter_args_t *c, int argc, char **argv) {
         case 't': c->topic = optarg; break;
         case 'p': c->partitions = optarg; break;
         case 'a': c->assignment = optarg; break;
+        case 'R': c->disable_rack_aware = true; break;
         default: rc = option_error("alter-topic", opt, argv);
         }
     }
@@ -173,7 +176,7 @@ static int grow_and_check(admin_t *a, const alter_args_t *c, int32_t count, cons
     if (rc != EXIT_OK) return rc;
     kc_grow_request_t req = {.topic = c->topic, .count = count, .assignment = c->assignment ? assignment : NULL,
                              .lists_all = true, .validate_only = true, .zk_words = true,
-                             .rack_of = admin_view_broker_rack, .rack_arg = a->view};
+                             .rack_of = c->disable_rack_aware ? NULL : admin_view_broker_rack, .rack_arg = a->view};
     rc = grow_round(a, &req, "judging the new partitions; nothing was added");
 
     if (rc != EXIT_OK) return rc;

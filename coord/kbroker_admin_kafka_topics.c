@@ -738,6 +738,9 @@ static int zk_alter_partitions(topics_run_t *r, const char *topic) {
     if (rc == EXIT_OK) rc = line_add(&l, r->o->partitions);
     if (rc == EXIT_OK && r->o->replica_assignment != NULL) rc = line_add(&l, "--replica-assignment");
     if (rc == EXIT_OK && r->o->replica_assignment != NULL) rc = line_add(&l, r->o->replica_assignment);
+    /* Kafka 2.6 ignores it here and refuses a mixed set all the same,
+     * although its refusal says to add it: it is honoured. */
+    if (rc == EXIT_OK && has(r->o, O_DISABLE_RACK_AWARE)) rc = line_add(&l, "--disable-rack-aware");
     if (rc != EXIT_OK) {
         line_free(&l);
         return rc;

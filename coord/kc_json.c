@@ -384,6 +384,20 @@ static int decode_rpc_endpoint(const json_t *root, kc_broker_info_t *out) {
     return 0;
 }
 
+/* The registration's rack: a string of at most a Kafka string's 32767
+ * bytes (a longer one could not go into any broker's Metadata answer, so
+ * the registration is unreadable), an empty one standing for none, as
+ * broker.rack= does (kbroker.properties(5)). */
+static int read_rack(const json_t *root, char **out) {
+    if (read_opt_string(root, "rack", out) < 0) return -1;
+    if (*out && strlen(*out) > INT16_MAX) return -1; /* the caller frees it with the rest */
+    if (*out && !(*out)[0]) {
+        free(*out);
+        *out = NULL;
+    }
+    return 0;
+}
+
 static int decode_broker_fields(const json_t *root, kc_broker_info_t *out) {
     int32_t version;
 
@@ -392,7 +406,7 @@ static int decode_broker_fields(const json_t *root, kc_broker_info_t *out) {
     if (read_opt_int32(root, "port", -1, 65535, -1, &out->port) < 0) return -1;
     if (read_opt_int32(root, "jmx_port", -1, 65535, -1, &out->jmx_port) < 0) return -1;
     if (read_timestamp(root, "timestamp", &out->timestamp_ms) < 0) return -1;
-    if (read_opt_string(root, "rack", &out->rack) < 0) return -1;
+    if (read_rack(root, &out->rack) < 0) return -1;
     if (decode_rpc_endpoint(root, out) < 0) return -1;
     return version == 1 ? synthesise_v1_endpoint(out) : decode_endpoints(root, out);
 }

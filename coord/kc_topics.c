@@ -148,7 +148,7 @@ int kc_topic_plan(const char *name, int32_t partitions, int32_t rf, const kc_top
                          "replication factor must be larger than 0");
     } else if (rf > n_live) {
         return kc_refuse(kafka_error, KAFKA_INVALID_REPLICATION_FACTOR, why, whylen,
-                         "replication factor %d larger than available brokers %d", (int)rf, n_live);
+                         "Replication factor: %d larger than available brokers: %d.", (int)rf, n_live);
     }
     out->name = strdup(name);
     if (!out->name || alloc_partitions(out, partitions, rf) != KC_OK) goto oom;

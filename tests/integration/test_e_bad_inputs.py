@@ -79,6 +79,7 @@ BAD_VALUES = [
     ("listeners", "PLAINTEXT://127.0.0.1:99999", "port out of range"),
     ("listeners", "SSL://127.0.0.1:0", "SSL listener (not supported)"),
     ("zookeeper.session.timeout.ms", "soon", "non-numeric session timeout"),
+    ("broker.rack", "z" * 32768, "rack longer than a Kafka string"),
 ]
 
 

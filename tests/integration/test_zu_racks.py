@@ -15,9 +15,10 @@ over four brokers always puts some RF 2 partitions of eight in one rack.
                   partitions span both racks;
   generate        kafka-reassign-partitions.sh --generate --zookeeper over
                   the four brokers proposes partitions that span both racks;
-  mixed           broker 5 joins without broker.rack: the tools refuse a
-                  layout to plan in AdminZkClient's words (kbroker-admin exit
-                  5, kafka-topics.sh and kafka-reassign-partitions.sh exit 1)
+  mixed           broker 5 joins without broker.rack and broker 6 with an
+                  empty one (which is none): the tools refuse a layout to
+                  plan in AdminZkClient's words (kbroker-admin exit 5,
+                  kafka-topics.sh and kafka-reassign-partitions.sh exit 1)
                   unless --disable-rack-aware, CreateTopics answers
                   UNKNOWN_SERVER_ERROR in AdminUtils' words, automatic
                   creation ignores the racks (Kafka's RackAwareMode.Safe),
@@ -129,10 +130,15 @@ def test_generate_proposes_partitions_that_span_both_racks(cluster, tmp_path):
 
 
 def test_a_broker_without_a_rack_makes_the_tools_refuse_to_plan(cluster, tmp_path):
-    with h.step("start broker 5 without broker.rack"):
+    with h.step("start broker 5 without broker.rack, broker 6 with an empty one"):
         cluster.add_broker(5).start().wait_registered()
-    h.wait_until(lambda: all(5 in h.metadata(b)["brokers"] for b in cluster.brokers.values()), WAIT_S,
-                 "every broker's Metadata to list broker 5")
+        cluster.add_broker(6, extra={"broker.rack": ""}).start().wait_registered()
+    # An empty rack is none, in the registration and in every broker's
+    # picture (it once made every broker refuse the controller's
+    # UpdateMetadata: the RPC's "" against the registration's "").
+    assert "rack" not in cluster.brokers[6].registration()[0]
+    h.wait_until(lambda: all({5, 6} <= set(h.metadata(b)["brokers"]) for b in cluster.brokers.values()), WAIT_S,
+                 "every broker's Metadata to list brokers 5 and 6")
 
     r = cluster.admin("create-topic", "--topic", "mixed", "--partitions", 4, "--replication-factor", 2)
     assert (r.returncode, r.stderr.strip()) == (5, f"kbroker-admin: {TOOL_MESSAGE}")
@@ -153,6 +159,12 @@ def test_a_broker_without_a_rack_makes_the_tools_refuse_to_plan(cluster, tmp_pat
     r = cluster.admin("create-topic", "--topic", "pinned", "--replica-assignment", "1:5,5:3")
     assert r.returncode == 0, r.stderr
     assert generate(cluster, tmp_path, "1,2,3,4,5", "--disable-rack-aware").returncode == 0
+    r = cluster.admin("alter-topic", "--topic", "by-admin", "--partitions", 14, "--disable-rack-aware")
+    assert r.returncode == 0, r.stderr
+    r = h.kafka_tool("kafka-topics", "--zookeeper", cluster.zk_connect, "--alter", "--topic", "by-admin",
+                     "--partitions", 16, "--disable-rack-aware")
+    assert r.returncode == 0, r.stdout
+    assert len(replicas(cluster, "by-admin")) == 16
     with h.step("Metadata v1 naming mixed-auto (automatic creation ignores racks now)"):
         h.metadata(cluster.brokers[1], ["mixed-auto"])
     assert len(replicas(cluster, "mixed-auto")) == 4

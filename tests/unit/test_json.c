@@ -234,6 +234,32 @@ START_TEST(broker_decode_v4_with_rack_and_listener_map) {
 }
 END_TEST
 
+/* A rack of "" is none (broker.rack= means unset, and UpdateMetadata's
+ * check compares racks with the RPC's, where "" is unset); one longer than
+ * a Kafka string (32767 bytes) fits in no Metadata answer: unreadable. */
+START_TEST(broker_decode_rack_empty_is_none_and_over_a_kafka_string_is_refused) {
+    const char *head = "{\"version\":4,\"host\":\"k\",\"port\":9092,\"jmx_port\":-1,\"timestamp\":\"1\","
+                       "\"endpoints\":[\"PLAINTEXT://k:9092\"],\"rack\":\"";
+    size_t room = strlen(head) + 32768 + 3;
+    char *json = malloc(room);
+    kc_broker_info_t b;
+    ck_assert_ptr_nonnull(json);
+    snprintf(json, room, "%s\"}", head);
+    ck_assert_int_eq(broker_from(json, &b), 0);
+    ck_assert_ptr_null(b.rack);
+    kc_broker_info_clear(&b);
+    for (size_t len = 32767; len <= 32768; len++) {
+        int n = snprintf(json, room, "%s", head);
+        memset(json + n, 'z', len);
+        snprintf(json + n + len, room - (size_t)n - len, "\"}");
+        ck_assert_int_eq(broker_from(json, &b), len <= 32767 ? 0 : -1);
+        if (len <= 32767) ck_assert_uint_eq(strlen(b.rack), len);
+        kc_broker_info_clear(&b);
+    }
+    free(json);
+}
+END_TEST
+
 START_TEST(broker_decode_v5_ignores_features) {
     kc_broker_info_t b;
     ck_assert_int_eq(broker_from("{\"version\":5,\"host\":\"kafka1\",\"port\":9092,\"jmx_port\":-1,"
@@ -912,6 +938,7 @@ Suite *json_suite(void) {
     tcase_add_test(tc, broker_decode_v1);
     tcase_add_test(tc, broker_decode_v2);
     tcase_add_test(tc, broker_decode_v4_with_rack_and_listener_map);
+    tcase_add_test(tc, broker_decode_rack_empty_is_none_and_over_a_kafka_string_is_refused);
     tcase_add_test(tc, broker_decode_v5_ignores_features);
     tcase_add_test(tc, broker_decode_v5_with_null_host);
     tcase_add_test(tc, broker_decode_unbrackets_ipv6_endpoint);

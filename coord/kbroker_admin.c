@@ -521,18 +521,13 @@ const char *admin_view_broker_rack(int32_t id, const void *view) {
 }
 
 int admin_placement_racks(const admin_t *a, const int32_t *ids, int n, kc_rack_mode_t mode, const char ***racks) {
-    const char **all = kc_topic_broker_racks(ids, n, admin_view_broker_rack, a->view);
     bool mixed;
 
-    *racks = NULL;
-    if (all == NULL) return fail(EXIT_ZK_ERROR, "out of memory");
-    if (kc_assign_racks_used(all, n, mode, &mixed) == NULL) {
-        free(all);
-        return mixed ? fail(EXIT_INVALID_LAYOUT, "Not all brokers have rack information. Add --disable-rack-aware in "
-                            "command line to make replica assignment without rack information.")
-                     : EXIT_OK;
-    }
-    *racks = all;
+    if (kc_topic_placement_racks(ids, n, admin_view_broker_rack, a->view, mode, racks, &mixed) != 0)
+        return fail(EXIT_ZK_ERROR, "out of memory");
+    if (mixed)
+        return fail(EXIT_INVALID_LAYOUT, "Not all brokers have rack information. Add --disable-rack-aware in "
+                    "command line to make replica assignment without rack information.");
     return EXIT_OK;
 }
 

@@ -380,19 +380,14 @@ static bool refused_by_reads(grow_op_t *op) {
  * NULL (rack-unaware, or an explicit assignment) or an array the caller
  * frees; -1 after refusing the round (a mixed set, or out of memory). */
 static int placement_racks(grow_op_t *op, const char ***racks) {
+    bool mixed = false;
     *racks = NULL;
     if (op->has_assignment || !op->rack_of) return 0;
-    const char **all = kc_topic_broker_racks(op->brokers, op->n_brokers, op->rack_of, op->rack_arg);
-    bool mixed;
-    if (!all) {
+    if (kc_topic_placement_racks(op->brokers, op->n_brokers, op->rack_of, op->rack_arg, KC_RACKS_ENFORCED, racks,
+                                 &mixed) != 0) {
         grow_refuse(op, KC_ERR, 0, "out of memory");
         return -1;
     }
-    if (kc_assign_racks_used(all, op->n_brokers, KC_RACKS_ENFORCED, &mixed)) {
-        *racks = all;
-        return 0;
-    }
-    free(all);
     if (!mixed) return 0;
     grow_refuse(op, KC_INVALID, KAFKA_UNKNOWN_SERVER_ERROR, "Not all brokers have rack information. Add "
                 "--disable-rack-aware in command line to make replica assignment without rack information.");

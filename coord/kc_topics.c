@@ -192,12 +192,17 @@ int32_t *kc_topic_live_brokers(int n, kc_broker_id_at_fn id_at, const void *arg)
     return ids;
 }
 
-const char **kc_topic_broker_racks(const int32_t *ids, int n, kc_broker_rack_fn rack_of, const void *arg) {
-    const char **racks = calloc((size_t)(n > 0 ? n : 0) + 1, sizeof(*racks)); /* + 1: never calloc(0) */
+int kc_topic_placement_racks(const int32_t *ids, int n, kc_broker_rack_fn rack_of, const void *arg,
+                             kc_rack_mode_t mode, const char ***racks, bool *mixed) {
+    const char **all = calloc((size_t)(n > 0 ? n : 0) + 1, sizeof(*all)); /* + 1: never calloc(0) */
 
-    if (!racks) return NULL;
-    for (int i = 0; i < n; i++) racks[i] = rack_of(ids[i], arg);
-    return racks;
+    *racks = NULL;
+    *mixed = false;
+    if (!all) return -1;
+    for (int i = 0; i < n; i++) all[i] = rack_of(ids[i], arg);
+    if (kc_assign_racks_used(all, n, mode, mixed)) *racks = all;
+    else free(all);
+    return 0;
 }
 
 /* Binary search over names sorted by strcmp. */

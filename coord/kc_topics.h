@@ -9,6 +9,7 @@
 #ifndef KC_TOPICS_H
 #define KC_TOPICS_H
 
+#include "coord/kc_assign.h"
 #include "coord/kc_model.h"
 #include "coord/kc_zk.h"
 
@@ -64,10 +65,14 @@ int32_t *kc_topic_live_brokers(int n, kc_broker_id_at_fn id_at, const void *arg)
  * unknown. */
 typedef const char *(*kc_broker_rack_fn)(int32_t id, const void *arg);
 
-/* The racks of ids[0..n-1] in an array parallel to them (NULL entries for
- * brokers without one; the strings stay rack_of's), which the caller
- * frees; NULL when out of memory. */
-const char **kc_topic_broker_racks(const int32_t *ids, int n, kc_broker_rack_fn rack_of, const void *arg);
+/* The racks Kafka's placement over brokers ids[0..n-1] uses in `mode`
+ * (kc_assign_racks_used over rack_of's answers): 0 with *racks NULL
+ * (rack-unaware) or an array parallel to ids, which the caller frees (the
+ * strings stay rack_of's), and *mixed set when mode is KC_RACKS_ENFORCED
+ * and only some brokers have a rack (the caller refuses, in its path's
+ * words); -1 when out of memory. */
+int kc_topic_placement_racks(const int32_t *ids, int n, kc_broker_rack_fn rack_of, const void *arg,
+                             kc_rack_mode_t mode, const char ***racks, bool *mixed);
 
 /* Checks that `name` is free among the n_topics existing topics: KC_EXISTS
  * with *kafka_error 36 TOPIC_ALREADY_EXISTS when the topic exists,

@@ -170,19 +170,10 @@ static int32_t *live_brokers(const kb_metadata_t *md, int *n) {
     return kc_topic_live_brokers(*n, cache_broker_id, md);
 }
 
-/* The racks the n live brokers are placed by in `mode` (see
- * kc_assign_racks_used): 0 with *racks NULL (rack-unaware) or an array
- * the caller frees, *mixed as kc_assign_racks_used sets it; -1 when out
- * of memory. */
+/* kc_topic_placement_racks over the live brokers' racks in the cache. */
 static int placement_racks(const kb_metadata_t *md, const int32_t *live, int n, kc_rack_mode_t mode,
                            const char ***racks, bool *mixed) {
-    const char **all = kc_topic_broker_racks(live, n, kb_metadata_broker_rack, md);
-    *racks = NULL;
-    *mixed = false;
-    if (!all) return -1;
-    if (kc_assign_racks_used(all, n, mode, mixed)) *racks = all;
-    else free(all);
-    return 0;
+    return kc_topic_placement_racks(live, n, kb_metadata_broker_rack, md, mode, racks, mixed);
 }
 
 /* KC_OK when `name` is free in the cache; else KC_EXISTS (*err 36) or
